@@ -1,0 +1,353 @@
+//! Configuration: one TOML file, every key with a default, environment overrides on top.
+//!
+//! Overrides: `REVOKE_<SECTION>__<KEY>=value` (double underscore between levels), e.g.
+//! `REVOKE_KAFKA__BROKERS=host:9092`, `REVOKE_VERIFIER__DEADLINE_SECS=600`. Values are read as
+//! TOML when they parse as such (numbers, booleans, arrays), else as strings. Secrets are never
+//! written inline: the config names the environment variable or file that holds them.
+
+use crate::contract::{Owner, TargetKind};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {source}")]
+    Parse { path: String, source: toml::de::Error },
+    #[error("environment override {var} cannot apply: {why}")]
+    Env { var: String, why: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub kafka: KafkaConfig,
+    pub topics: TopicsConfig,
+    pub consumer: ConsumerConfig,
+    pub metrics: MetricsConfig,
+    pub worker: WorkerConfig,
+    pub verifier: VerifierConfig,
+    pub simulator: SimulatorConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Bootstrap servers. `--brokers` / `KAFKA_BROKERS` override it.
+    pub brokers: String,
+    /// Passed to librdkafka as is, for every client: `security.protocol`, `sasl.*`, `ssl.*`, and
+    /// any tuning. Applied after revoke's own settings, so they win.
+    pub properties: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopicsConfig {
+    pub terminations: String,
+    pub confirmations: String,
+    pub cases: String,
+    pub escalations: String,
+    pub dlq: String,
+    /// Partitions for every topic `revoke topics create` makes. The verifier's inputs and the
+    /// cases changelog must have the same count (co-partitioned by identity).
+    pub partitions: i32,
+    pub replication_factor: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsumerConfig {
+    /// Records read and not yet fully handled, per process and consumer. Bounded so a slow
+    /// target applies back-pressure instead of memory growth.
+    pub max_in_flight: usize,
+    /// Larger HR events go to the DLQ unread.
+    pub max_event_bytes: usize,
+    /// How often stored offsets are committed (`auto.commit.interval.ms`).
+    pub commit_interval_ms: u64,
+    /// `session.timeout.ms`: how long until a dead consumer's partitions move.
+    pub session_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address of `/metrics` and `/healthz`; empty disables the endpoint.
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Worker id in evidence; defaults to `<hostname>-<pid>`.
+    pub id: Option<String>,
+    /// Name of the target instance this worker acts on.
+    pub instance: String,
+    /// Attempts per call to a target before giving up with a `failed` confirmation.
+    pub max_attempts: usize,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Upper bound on the total time spent retrying one call.
+    pub max_retry_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerifierConfig {
+    /// A case not closed this long after its effective time is escalated.
+    pub deadline_secs: u64,
+    /// How often deadlines are checked.
+    pub tick_ms: u64,
+    /// Targets that must confirm before a case closes.
+    pub required_targets: Vec<TargetKind>,
+    /// Control owners by target kind; `default` for any target without its own.
+    pub owners: BTreeMap<String, Owner>,
+}
+
+/// Knobs of the in-memory simulators (demo and fast tests).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulatorConfig {
+    pub latency_ms: u64,
+    /// Share of (identity, target) pairs that fail permanently.
+    pub fail_rate: f64,
+    /// Share of calls that fail transiently once and succeed on retry.
+    pub flaky_rate: f64,
+    pub seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            kafka: KafkaConfig::default(),
+            topics: TopicsConfig::default(),
+            consumer: ConsumerConfig::default(),
+            metrics: MetricsConfig::default(),
+            worker: WorkerConfig::default(),
+            verifier: VerifierConfig::default(),
+            simulator: SimulatorConfig::default(),
+        }
+    }
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig { brokers: "127.0.0.1:9092".into(), properties: BTreeMap::new() }
+    }
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        TopicsConfig {
+            terminations: "hr.terminations".into(),
+            confirmations: "revoke.confirmations".into(),
+            cases: "revoke.cases".into(),
+            escalations: "revoke.escalations".into(),
+            dlq: "revoke.dlq".into(),
+            partitions: 6,
+            replication_factor: 1,
+        }
+    }
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        ConsumerConfig {
+            max_in_flight: 512,
+            max_event_bytes: 256 * 1024,
+            commit_interval_ms: 1000,
+            session_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { listen: "127.0.0.1:9464".into() }
+    }
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            id: None,
+            instance: "default".into(),
+            max_attempts: 5,
+            initial_backoff_ms: 100,
+            max_backoff_ms: 5_000,
+            max_retry_secs: 60,
+        }
+    }
+}
+
+impl Default for VerifierConfig {
+    fn default() -> Self {
+        let mut owners = BTreeMap::new();
+        owners.insert(
+            "default".to_string(),
+            Owner { name: "security-operations".into(), contact: "secops@example.com".into() },
+        );
+        VerifierConfig {
+            deadline_secs: 3600,
+            tick_ms: 1000,
+            required_targets: TargetKind::ALL.to_vec(),
+            owners,
+        }
+    }
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig { latency_ms: 0, fail_rate: 0.0, flaky_rate: 0.0, seed: 1 }
+    }
+}
+
+impl VerifierConfig {
+    /// The control owner of `target`, falling back to `default`.
+    pub fn owner_of(&self, target: Option<TargetKind>) -> Owner {
+        target
+            .and_then(|t| self.owners.get(t.as_str()))
+            .or_else(|| self.owners.get("default"))
+            .cloned()
+            .unwrap_or(Owner { name: "unassigned".into(), contact: "".into() })
+    }
+}
+
+impl WorkerConfig {
+    pub fn worker_id(&self) -> String {
+        self.id.clone().unwrap_or_else(|| {
+            let host = std::env::var("HOSTNAME")
+                .ok()
+                .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "localhost".into());
+            format!("{host}-{}", std::process::id())
+        })
+    }
+}
+
+impl Config {
+    /// Loads `path` (or the defaults when `None`), then applies `REVOKE_*` overrides from `env`.
+    pub fn load<I>(path: Option<&Path>, env: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut value = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
+                text.parse::<toml::Table>()
+                    .map_err(|source| ConfigError::Parse { path: p.display().to_string(), source })?
+            }
+            None => toml::Table::new(),
+        };
+        for (var, raw) in env {
+            let Some(rest) = var.strip_prefix("REVOKE_") else { continue };
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            if path.len() < 2 || path.iter().any(String::is_empty) {
+                continue; // not a config override (e.g. REVOKE_LOG)
+            }
+            set_path(&mut value, &path, parse_env_value(&raw))
+                .map_err(|why| ConfigError::Env { var: var.clone(), why })?;
+        }
+        let cfg: Config = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.topics.partitions < 1 {
+            return Err(ConfigError::Invalid("topics.partitions must be at least 1".into()));
+        }
+        if self.consumer.max_in_flight == 0 {
+            return Err(ConfigError::Invalid("consumer.max_in_flight must be at least 1".into()));
+        }
+        if self.worker.max_attempts == 0 {
+            return Err(ConfigError::Invalid("worker.max_attempts must be at least 1".into()));
+        }
+        if self.verifier.required_targets.is_empty() {
+            return Err(ConfigError::Invalid("verifier.required_targets must name at least one target".into()));
+        }
+        for rate in [self.simulator.fail_rate, self.simulator.flaky_rate] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(ConfigError::Invalid("simulator rates must be between 0 and 1".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    // `x = <raw>` parses for numbers, booleans, arrays and quoted strings; anything else is text.
+    format!("x = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("x"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().expect("path has at least two parts");
+    let mut cur = table;
+    for p in parents {
+        let entry = cur.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry.as_table_mut().ok_or_else(|| format!("`{p}` is not a section"))?;
+    }
+    cur.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::load(None, Vec::new()).unwrap();
+        assert_eq!(c.topics.terminations, "hr.terminations");
+        assert_eq!(c.verifier.required_targets.len(), 5);
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = std::env::temp_dir().join(format!("revoke-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(&p, "[kafka]\nbrokers = \"a:1\"\n[verifier]\ndeadline_secs = 5\n").unwrap();
+        let env = vec![
+            ("REVOKE_KAFKA__BROKERS".to_string(), "b:2".to_string()),
+            ("REVOKE_KAFKA__PROPERTIES__SECURITY.PROTOCOL".to_string(), "SSL".to_string()),
+            ("REVOKE_VERIFIER__REQUIRED_TARGETS".to_string(), "[\"vault\"]".to_string()),
+            ("REVOKE_LOG".to_string(), "debug".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
+        let c = Config::load(Some(&p), env).unwrap();
+        assert_eq!(c.kafka.brokers, "b:2");
+        assert_eq!(c.kafka.properties["security.protocol"], "SSL");
+        assert_eq!(c.verifier.deadline_secs, 5);
+        assert_eq!(c.verifier.required_targets, vec![TargetKind::Vault]);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let env = vec![("REVOKE_KAFKA__BROKRES".to_string(), "x".to_string())];
+        assert!(matches!(Config::load(None, env), Err(ConfigError::Invalid(_))));
+        let env = vec![("REVOKE_TOPICS__PARTITIONS".to_string(), "0".to_string())];
+        assert!(matches!(Config::load(None, env), Err(ConfigError::Invalid(_))));
+        let missing = Config::load(Some(Path::new("/nonexistent/revoke.toml")), Vec::new());
+        assert!(matches!(missing, Err(ConfigError::Read { .. })));
+    }
+
+    #[test]
+    fn owner_falls_back_to_default() {
+        let v = VerifierConfig::default();
+        assert_eq!(v.owner_of(Some(TargetKind::Cloud)).name, "security-operations");
+    }
+}

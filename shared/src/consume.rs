@@ -1,0 +1,269 @@
+//! The at-least-once consume loop every revoke consumer runs.
+//!
+//! - Many records are handled at once (up to `max_in_flight`), but records with the same key —
+//!   the same identity — are handled one after another in offset order, so a rescind can never
+//!   overtake its termination.
+//! - An offset is stored for commit only when the record and everything before it in its
+//!   partition are fully handled, i.e. the handler returned after its output was acknowledged by
+//!   the broker (ordered acknowledgements, see `offsets`).
+//! - A handler that cannot finish now (`HandlerError::Retry`) is retried with backoff while its
+//!   record stays in flight: its partition's offset pauses there, and nothing is lost.
+//! - On shutdown the loop stops reading, lets handlers in flight finish, stores and commits what
+//!   finished, and returns. Records read but not started are simply read again next time.
+
+use crate::contract::RawMessage;
+use crate::metrics::{Health, Metrics};
+use crate::offsets::OffsetTracker;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Could not finish now (e.g. output not acknowledged); retry the same record later.
+    #[error("{0}")]
+    Retry(String),
+    /// Continuing would risk correctness (e.g. state ahead of its changelog): stop the loop.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// Handles one record fully. Must be idempotent: after a crash the record is handled again.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    #[error("consumer {group}: handler failed fatally on {topic}/{partition}@{offset}: {why}")]
+    Fatal { group: String, topic: String, partition: i32, offset: i64, why: String },
+    #[error("consumer {group}: cannot subscribe to {topics:?}: {source}")]
+    Subscribe { group: String, topics: Vec<String>, source: rdkafka::error::KafkaError },
+}
+
+pub struct LoopOptions {
+    /// Consumer group name, used in metrics, logs and health.
+    pub group: String,
+    pub max_in_flight: usize,
+    pub metrics: Metrics,
+    pub health: Health,
+}
+
+/// Converts a librdkafka record into the library-neutral form handlers see.
+pub fn to_raw(m: &BorrowedMessage<'_>) -> RawMessage {
+    let headers = m
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    RawMessage {
+        topic: m.topic().to_string(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        payload: m.payload().map(<[u8]>::to_vec),
+        headers,
+        timestamp_ms: m.timestamp().to_millis(),
+    }
+}
+
+struct Done {
+    key: Vec<u8>,
+    topic: String,
+    partition: i32,
+    offset: i64,
+    result: Result<(), String>,
+}
+
+/// Runs until `shutdown` is cancelled or a handler fails fatally.
+pub async fn run<H: Handler>(
+    consumer: StreamConsumer,
+    handler: Arc<H>,
+    opts: LoopOptions,
+    shutdown: CancellationToken,
+) -> Result<(), ConsumeError> {
+    let group = opts.group.clone();
+    let in_flight_gauge = opts.metrics.in_flight.with_label_values(&[&group]);
+    let consumed = opts.metrics.events_consumed.with_label_values(&[&group]);
+    let handled = opts.metrics.events_handled.with_label_values(&[&group]);
+    let health_name = format!("consumer {group}");
+    opts.health.set_ok(&health_name);
+
+    let mut tracker = OffsetTracker::new();
+    // Key present = a handler for that key is running; the queue holds its successors.
+    let mut per_key: HashMap<Vec<u8>, VecDeque<RawMessage>> = HashMap::new();
+    let mut tasks: JoinSet<Done> = JoinSet::new();
+    let mut fatal: Option<ConsumeError> = None;
+    let stop = shutdown.clone();
+
+    let spawn = |tasks: &mut JoinSet<Done>, msg: RawMessage| {
+        let handler = handler.clone();
+        let stop = stop.clone();
+        let metrics = opts.metrics.clone();
+        let group = group.clone();
+        tasks.spawn(async move {
+            let result = handle_with_retry(&*handler, &msg, &stop, &metrics, &group).await;
+            Done {
+                key: msg.key.clone().unwrap_or_default(),
+                topic: msg.topic,
+                partition: msg.partition,
+                offset: msg.offset,
+                result,
+            }
+        });
+    };
+
+    loop {
+        let reading = !shutdown.is_cancelled() && fatal.is_none();
+        if !reading && tasks.is_empty() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            Some(joined) = tasks.join_next() => {
+                let done = match joined {
+                    Ok(d) => d,
+                    Err(e) => {
+                        // A panic in a handler is a bug; stop rather than skip the record.
+                        fatal.get_or_insert(ConsumeError::Fatal {
+                            group: group.clone(), topic: "?".into(), partition: -1, offset: -1,
+                            why: format!("handler task failed: {e}"),
+                        });
+                        continue;
+                    }
+                };
+                match done.result {
+                    Ok(()) => {
+                        handled.inc();
+                        if let Some(next) = tracker.finish(&done.topic, done.partition, done.offset) {
+                            if let Err(e) = consumer.store_offset(&done.topic, done.partition, next) {
+                                // The partition was revoked meanwhile; its new owner re-reads it.
+                                tracing::debug!(group = %group, topic = %done.topic, partition = done.partition, error = %e, "offset not stored");
+                            }
+                        }
+                    }
+                    Err(why) => {
+                        if !shutdown.is_cancelled() {
+                            fatal.get_or_insert(ConsumeError::Fatal {
+                                group: group.clone(), topic: done.topic.clone(),
+                                partition: done.partition, offset: done.offset, why,
+                            });
+                        }
+                    }
+                }
+                in_flight_gauge.set(tracker.pending() as i64);
+                // Start the key's next record, unless we are stopping.
+                let next = per_key.get_mut(&done.key).and_then(VecDeque::pop_front);
+                match next {
+                    Some(msg) if shutdown.is_cancelled() || fatal.is_some() => { drop(msg); per_key.remove(&done.key); }
+                    Some(msg) => spawn(&mut tasks, msg),
+                    None => { per_key.remove(&done.key); }
+                }
+            }
+            received = consumer.recv(), if reading && tracker.pending() < opts.max_in_flight => {
+                match received {
+                    Ok(m) => {
+                        opts.health.set_ok(&health_name);
+                        consumed.inc();
+                        let msg = to_raw(&m);
+                        tracker.begin(&msg.topic, msg.partition, msg.offset);
+                        in_flight_gauge.set(tracker.pending() as i64);
+                        let key = msg.key.clone().unwrap_or_default();
+                        match per_key.get_mut(&key) {
+                            Some(queue) => queue.push_back(msg),
+                            None => {
+                                per_key.insert(key, VecDeque::new());
+                                spawn(&mut tasks, msg);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(group = %group, error = %e, "consumer error");
+                        opts.health.set_failing(&health_name, e.to_string());
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+            _ = shutdown.cancelled(), if reading => {
+                tracing::info!(group = %group, in_flight = tasks.len(), "shutting down: finishing records in flight");
+            }
+        }
+    }
+
+    // Commit what finished, synchronously, so a clean stop re-handles nothing.
+    let mut tpl = TopicPartitionList::new();
+    let assigned = consumer.assignment().unwrap_or_default();
+    for (topic, partition, offset) in tracker.positions() {
+        if assigned.find_partition(&topic, partition).is_some() {
+            let _ = tpl.add_partition_offset(&topic, partition, Offset::Offset(offset));
+        }
+    }
+    if tpl.count() > 0 {
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+            tracing::warn!(group = %group, error = %e, "final commit failed; records after the last commit will be handled again");
+        }
+    }
+    opts.health.remove(&health_name);
+    in_flight_gauge.set(0);
+    match fatal {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Calls the handler until it succeeds, fails fatally, or shutdown is requested.
+async fn handle_with_retry<H: Handler>(
+    handler: &H,
+    msg: &RawMessage,
+    stop: &CancellationToken,
+    metrics: &Metrics,
+    group: &str,
+) -> Result<(), String> {
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match handler.handle(msg).await {
+            Ok(()) => return Ok(()),
+            Err(HandlerError::Fatal(why)) => return Err(why),
+            Err(HandlerError::Retry(why)) => {
+                metrics.handler_errors.with_label_values(&[group]).inc();
+                tracing::warn!(group, topic = %msg.topic, partition = msg.partition, offset = msg.offset,
+                    error = %why, retry_in_ms = delay.as_millis() as u64, "record not handled yet; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.cancelled() => return Err(format!("stopped before handled: {why}")),
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Creates a group consumer and subscribes it.
+pub fn subscribe(
+    cfg: &crate::config::Config,
+    group: &str,
+    topics: &[&str],
+) -> Result<StreamConsumer, ConsumeError> {
+    let consumer: StreamConsumer = crate::kafka::consumer_config(cfg, group)
+        .create()
+        .map_err(|source| ConsumeError::Subscribe {
+            group: group.into(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            source,
+        })?;
+    consumer.subscribe(topics).map_err(|source| ConsumeError::Subscribe {
+        group: group.into(),
+        topics: topics.iter().map(|t| t.to_string()).collect(),
+        source,
+    })?;
+    Ok(consumer)
+}

@@ -1,0 +1,154 @@
+//! `revoke.cases` (compacted, key = case id): the verifier's record of one offboarding.
+//!
+//! This is both the auditor's view and the verifier's changelog: a restarted verifier rebuilds
+//! its state from these records, so everything the state machine needs is in here.
+
+use super::{EscalationReason, Identity, ObjectEvidence, Outcome, Owner, TargetKind, WorkerInfo};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+pub const CASE_SCHEMA: &str = "revoke.case.v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// Confirmations arrived but the termination itself has not been seen yet.
+    Pending,
+    Open,
+    Closed,
+    Escalated,
+    Held,
+    Scheduled,
+    Rescinded,
+}
+
+impl CaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Pending => "pending",
+            CaseState::Open => "open",
+            CaseState::Closed => "closed",
+            CaseState::Escalated => "escalated",
+            CaseState::Held => "held",
+            CaseState::Scheduled => "scheduled",
+            CaseState::Rescinded => "rescinded",
+        }
+    }
+
+    /// No further automatic transition is expected (a late confirmation may still close an
+    /// escalated case).
+    pub fn is_final(self) -> bool {
+        matches!(self, CaseState::Closed | CaseState::Escalated | CaseState::Rescinded)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetState {
+    Pending,
+    /// Confirmed with verified evidence.
+    Done,
+    /// Confirmed as success, but the read-back did not prove it: not enough to close.
+    Unverified,
+    Failed,
+    ManualRequired,
+    SkippedProtected,
+}
+
+/// Per-target status and evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetStatus {
+    pub state: TargetState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// From `effective_at` to the last object's `removed_at` (or the confirmation time when
+    /// nothing had to be removed), in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_revoke_ms: Option<i64>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<WorkerInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub objects: Vec<ObjectEvidence>,
+}
+
+impl TargetStatus {
+    pub fn pending() -> TargetStatus {
+        TargetStatus {
+            state: TargetState::Pending,
+            outcome: None,
+            instance: None,
+            confirmed_at: None,
+            time_to_revoke_ms: None,
+            attempts: 0,
+            worker: None,
+            error: None,
+            objects: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationRecord {
+    pub escalation_id: Uuid,
+    pub reason: EscalationReason,
+    pub targets: Vec<TargetKind>,
+    pub owner: Owner,
+    pub raised_at: DateTime<Utc>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub schema: String,
+    pub case_id: Uuid,
+    pub identity_id: String,
+    pub state: CaseState,
+    /// Increases by one with every published version of this case.
+    pub revision: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    /// The HR event: id, source and the people who asked for and approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at: Option<DateTime<Utc>>,
+    /// When the verifier first saw anything of this case.
+    pub opened_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
+    pub required_targets: Vec<TargetKind>,
+    pub targets: BTreeMap<TargetKind, TargetStatus>,
+    #[serde(default)]
+    pub escalations: Vec<EscalationRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// When the verifier reached the current state.
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescinded_by: Option<String>,
+}
+
+impl Case {
+    /// From the termination's effective time to closing, in milliseconds.
+    pub fn time_to_close_ms(&self) -> Option<i64> {
+        Some((self.closed_at? - self.effective_at?).num_milliseconds())
+    }
+}

@@ -1,0 +1,70 @@
+//! `revoke.escalations`: a case that needs a named person.
+
+use super::TargetKind;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const ESCALATION_SCHEMA: &str = "revoke.escalation.v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    TargetFailed,
+    ManualRequired,
+    DeadlinePassed,
+    ProtectedIdentity,
+    /// A rescind arrived for a case whose access was already (being) revoked: restoring is a
+    /// human decision until automatic restore exists.
+    RescindAfterRevocation,
+}
+
+impl EscalationReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationReason::TargetFailed => "target_failed",
+            EscalationReason::ManualRequired => "manual_required",
+            EscalationReason::DeadlinePassed => "deadline_passed",
+            EscalationReason::ProtectedIdentity => "protected_identity",
+            EscalationReason::RescindAfterRevocation => "rescind_after_revocation",
+        }
+    }
+}
+
+/// The control owner who must act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub name: String,
+    pub contact: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub schema: String,
+    /// Deterministic per (case, reason, targets): a re-published escalation is recognisably the same.
+    pub escalation_id: Uuid,
+    pub case_id: Uuid,
+    pub identity_id: String,
+    pub reason: EscalationReason,
+    /// The targets missing or failed.
+    pub targets: Vec<TargetKind>,
+    pub owner: Owner,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
+    pub raised_at: DateTime<Utc>,
+    /// What went wrong, in words (errors from the workers, which deadline passed).
+    pub detail: String,
+    /// Per target: status so far (`revoked (verified)`, `failed: …`, `pending`).
+    pub evidence: Vec<String>,
+}
+
+impl Escalation {
+    pub fn id_for(case_id: Uuid, reason: EscalationReason, targets: &[TargetKind]) -> Uuid {
+        let mut name = format!("{case_id}/{}", reason.as_str());
+        for t in targets {
+            name.push('/');
+            name.push_str(t.as_str());
+        }
+        Uuid::new_v5(&case_id, name.as_bytes())
+    }
+}

@@ -1,0 +1,138 @@
+//! Event contracts: the JSON shapes that cross topics between revoke processes.
+//!
+//! Every record carries a `schema` string (`revoke.<kind>.v<N>`) so that consumers can reject
+//! what they do not understand instead of misreading it. HR input is CloudEvents 1.0 and carries
+//! its version in the CloudEvents `type` instead.
+
+mod case;
+mod confirmation;
+mod dlq;
+mod escalation;
+mod hr;
+
+pub use case::{Case, CaseState, EscalationRecord, TargetState, TargetStatus, CASE_SCHEMA};
+pub use confirmation::{
+    Actor, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, TargetRef, WorkerInfo,
+    CONFIRMATION_SCHEMA,
+};
+pub use dlq::{DeadLetter, DLQ_SCHEMA};
+pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};
+pub use hr::{
+    case_id_for, parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind,
+    RawMessage, CE_CONTENT_TYPE_HEADER, TYPE_RESCINDED_V1, TYPE_TERMINATION_V1,
+};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The five kinds of system a leaver's access lives in. One consumer group per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Directory,
+    Saas,
+    Cloud,
+    Vault,
+    Cicd,
+}
+
+impl TargetKind {
+    pub const ALL: [TargetKind; 5] = [
+        TargetKind::Directory,
+        TargetKind::Saas,
+        TargetKind::Cloud,
+        TargetKind::Vault,
+        TargetKind::Cicd,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Directory => "directory",
+            TargetKind::Saas => "saas",
+            TargetKind::Cloud => "cloud",
+            TargetKind::Vault => "vault",
+            TargetKind::Cicd => "cicd",
+        }
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TargetKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TargetKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown target kind {s:?}: expected one of directory, saas, cloud, vault, cicd"))
+    }
+}
+
+/// Why an input record was rejected. `reason()` is a bounded set, safe as a metric label; the
+/// `Display` text says what was wrong and what to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContractError {
+    #[error("event is {size} bytes, over the {limit}-byte limit (check the producer, or raise limits.max_event_bytes)")]
+    Oversize { size: usize, limit: usize },
+    #[error("event has no payload")]
+    Empty,
+    #[error("event is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("event does not match the contract: {0}")]
+    Shape(String),
+    #[error("unsupported CloudEvents specversion {0:?} (expected \"1.0\")")]
+    SpecVersion(String),
+    #[error("unknown event type {0:?} (expected identity.termination.v1 or identity.termination_rescinded.v1)")]
+    UnknownType(String),
+    #[error("unsupported content type {0:?} (expected application/json)")]
+    ContentType(String),
+    #[error("missing required field `{0}`")]
+    MissingField(&'static str),
+    #[error("invalid field `{field}`: {why}")]
+    InvalidField { field: &'static str, why: String },
+    #[error("message has no key; the key must be the identity id (the event's subject)")]
+    MissingKey,
+    #[error("message key {key:?} does not match the event subject {subject:?}; one record must name exactly one identity")]
+    KeyMismatch { key: String, subject: String },
+}
+
+impl ContractError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ContractError::Oversize { .. } => "oversize",
+            ContractError::Empty => "empty",
+            ContractError::MalformedJson(_) => "malformed_json",
+            ContractError::Shape(_) => "wrong_shape",
+            ContractError::SpecVersion(_) => "unsupported_specversion",
+            ContractError::UnknownType(_) => "unknown_type",
+            ContractError::ContentType(_) => "unsupported_content_type",
+            ContractError::MissingField(_) => "missing_field",
+            ContractError::InvalidField { .. } => "invalid_field",
+            ContractError::MissingKey => "missing_key",
+            ContractError::KeyMismatch { .. } => "key_mismatch",
+        }
+    }
+}
+
+/// Rejects identifiers that no target system could hold legitimately and that would only ever
+/// be an attack or a corrupted record: empty, overlong, or carrying control characters (NUL
+/// included). Metacharacters of LDAP/SCIM filters are *not* rejected here: adapters escape them.
+pub fn check_identifier(field: &'static str, value: &str) -> Result<(), ContractError> {
+    if value.trim().is_empty() {
+        return Err(ContractError::InvalidField { field, why: "is empty".into() });
+    }
+    if value.len() > 256 {
+        return Err(ContractError::InvalidField { field, why: format!("is {} bytes, over 256", value.len()) });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ContractError::InvalidField { field, why: "contains control characters".into() });
+    }
+    if value != value.trim() {
+        return Err(ContractError::InvalidField { field, why: "has leading or trailing white space".into() });
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! `revoke-shared`: the contracts and plumbing every revoke process uses.
+//!
+//! - `contract`: event shapes on every topic, with validation.
+//! - `consume`: the at-least-once, per-identity-ordered, concurrent consume loop.
+//! - `offsets`: ordered acknowledgements (pure).
+//! - `kafka`: client settings and an acknowledging producer.
+//! - `retry`: backoff policy and error classification.
+//! - `metrics`, `telemetry`, `config`, `secret`.
+
+pub mod config;
+pub mod consume;
+pub mod contract;
+pub mod kafka;
+pub mod metrics;
+pub mod offsets;
+pub mod retry;
+pub mod secret;
+pub mod telemetry;
+
+pub use config::Config;

@@ -1,0 +1,229 @@
+//! Prometheus metrics and the `/metrics` + `/healthz` endpoint every revoke process serves.
+//!
+//! Labels are bounded sets (consumer group, target kind, outcome, reason, state) — never an
+//! identity or a case id, which would make the series count grow with the number of leavers.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// Buckets for time-to-revoke / time-to-close: 5 ms up to one day.
+const TIME_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
+    3600.0, 14400.0, 86400.0,
+];
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    /// Records read, by consumer group.
+    pub events_consumed: IntCounterVec,
+    /// Records fully handled and acknowledged, by consumer group.
+    pub events_handled: IntCounterVec,
+    /// Records read and not yet fully handled, by consumer group.
+    pub in_flight: IntGaugeVec,
+    /// Handler failures that keep a record in flight (e.g. output not acknowledged), retried.
+    pub handler_errors: IntCounterVec,
+    /// Target-level outcomes, by target and outcome.
+    pub revocations: IntCounterVec,
+    /// Per-object outcomes, by target, object kind family (`human`/`sponsored`) and outcome.
+    pub objects: IntCounterVec,
+    /// Retried calls to targets, by target.
+    pub retries: IntCounterVec,
+    pub time_to_revoke: HistogramVec,
+    pub time_to_close: HistogramVec,
+    /// Cases currently open (not closed, escalated or rescinded) in this verifier.
+    pub open_cases: IntGauge,
+    /// Case state transitions, by new state.
+    pub case_transitions: IntCounterVec,
+    pub escalations: IntCounterVec,
+    /// Records sent to the DLQ, by consumer group and reason.
+    pub dlq: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry.register(Box::new(c.clone())).expect("unique metric");
+            c
+        };
+        let histogram = |name: &str, help: &str, labels: &[&str]| {
+            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(TIME_BUCKETS.to_vec()), labels)
+                .expect("valid metric");
+            registry.register(Box::new(h.clone())).expect("unique metric");
+            h
+        };
+        let in_flight = IntGaugeVec::new(
+            Opts::new("revoke_in_flight", "Records read and not yet fully handled"),
+            &["consumer"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(in_flight.clone())).expect("unique metric");
+        let open_cases = IntGauge::new("revoke_open_cases", "Cases not yet closed, escalated or rescinded")
+            .expect("valid metric");
+        registry.register(Box::new(open_cases.clone())).expect("unique metric");
+        Metrics {
+            events_consumed: counter("revoke_events_consumed_total", "Records read from Kafka", &["consumer"]),
+            events_handled: counter(
+                "revoke_events_handled_total",
+                "Records fully handled, their output acknowledged by the broker",
+                &["consumer"],
+            ),
+            handler_errors: counter(
+                "revoke_handler_errors_total",
+                "Handler failures retried with the record held in flight",
+                &["consumer"],
+            ),
+            revocations: counter(
+                "revoke_revocations_total",
+                "Target confirmations emitted, by target and outcome",
+                &["target", "outcome"],
+            ),
+            objects: counter(
+                "revoke_objects_total",
+                "Objects (accounts, memberships, keys, tokens) handled, by target, owner and outcome",
+                &["target", "owner", "outcome"],
+            ),
+            retries: counter("revoke_retries_total", "Calls to a target retried after a transient error", &["target"]),
+            time_to_revoke: histogram(
+                "revoke_time_to_revoke_seconds",
+                "From the termination's effective time to the verified removal, by target",
+                &["target"],
+            ),
+            time_to_close: histogram(
+                "revoke_time_to_close_seconds",
+                "From the termination's effective time to the closed case",
+                &["outcome"],
+            ),
+            case_transitions: counter("revoke_case_transitions_total", "Case state changes, by new state", &["state"]),
+            escalations: counter("revoke_escalations_total", "Escalations raised, by reason", &["reason"]),
+            dlq: counter(
+                "revoke_dlq_total",
+                "Records refused and sent to the dead-letter topic, by consumer and reason",
+                &["consumer", "reason"],
+            ),
+            in_flight,
+            open_cases,
+            registry,
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding never fails");
+        String::from_utf8(buf).expect("prometheus text is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// Liveness of the components in a process. `/healthz` answers 200 only while every registered
+/// component reports healthy, and says which are not.
+#[derive(Clone, Default)]
+pub struct Health {
+    inner: Arc<Mutex<BTreeMap<String, Result<(), String>>>>,
+}
+
+impl Health {
+    pub fn new() -> Health {
+        Health::default()
+    }
+
+    pub fn set_ok(&self, component: &str) {
+        self.inner.lock().expect("health lock").insert(component.to_string(), Ok(()));
+    }
+
+    pub fn set_failing(&self, component: &str, why: impl Into<String>) {
+        self.inner.lock().expect("health lock").insert(component.to_string(), Err(why.into()));
+    }
+
+    pub fn remove(&self, component: &str) {
+        self.inner.lock().expect("health lock").remove(component);
+    }
+
+    /// `Ok(report)` when healthy, `Err(report)` otherwise.
+    pub fn report(&self) -> Result<String, String> {
+        let map = self.inner.lock().expect("health lock");
+        let mut text = String::new();
+        let mut healthy = true;
+        for (name, state) in map.iter() {
+            match state {
+                Ok(()) => text.push_str(&format!("{name}: ok\n")),
+                Err(why) => {
+                    healthy = false;
+                    text.push_str(&format!("{name}: failing: {why}\n"));
+                }
+            }
+        }
+        if healthy { Ok(text) } else { Err(text) }
+    }
+}
+
+/// Serves `/metrics` and `/healthz` on `addr` until the process ends. Returns the bound address
+/// (useful with port 0).
+pub async fn serve(addr: &str, metrics: Metrics, health: Health) -> std::io::Result<SocketAddr> {
+    use axum::{http::StatusCode, routing::get, Router};
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let m = metrics.clone();
+                async move { ([("content-type", "text/plain; version=0.0.4")], m.render()) }
+            }),
+        )
+        .route(
+            "/healthz",
+            get(move || {
+                let h = health.clone();
+                async move {
+                    match h.report() {
+                        Ok(t) => (StatusCode::OK, t),
+                        Err(t) => (StatusCode::SERVICE_UNAVAILABLE, t),
+                    }
+                }
+            }),
+        );
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics endpoint stopped");
+        }
+    });
+    Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_with_prefix() {
+        let m = Metrics::new();
+        m.revocations.with_label_values(&["vault", "revoked"]).inc();
+        let text = m.render();
+        assert!(text.contains("revoke_revocations_total{outcome=\"revoked\",target=\"vault\"} 1"));
+    }
+
+    #[test]
+    fn health_reports_failing_components() {
+        let h = Health::new();
+        h.set_ok("a");
+        assert!(h.report().is_ok());
+        h.set_failing("b", "broker unreachable");
+        let r = h.report().unwrap_err();
+        assert!(r.contains("b: failing: broker unreachable"));
+    }
+}

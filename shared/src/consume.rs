@@ -95,6 +95,8 @@ pub async fn run<H: Handler>(
     let in_flight_gauge = opts.metrics.in_flight.with_label_values(&[&group]);
     let consumed = opts.metrics.events_consumed.with_label_values(&[&group]);
     let handled = opts.metrics.events_handled.with_label_values(&[&group]);
+    let assigned_gauge = opts.metrics.assigned_partitions.with_label_values(&[&group]);
+    let mut assignment_check = tokio::time::interval(Duration::from_millis(250));
     let health_name = format!("consumer {group}");
     opts.health.set_ok(&health_name);
 
@@ -193,6 +195,10 @@ pub async fn run<H: Handler>(
                     }
                 }
             }
+            _ = assignment_check.tick() => {
+                let n = consumer.assignment().map(|a| a.count()).unwrap_or(0);
+                assigned_gauge.set(n as i64);
+            }
             _ = shutdown.cancelled(), if reading => {
                 tracing::info!(group = %group, in_flight = tasks.len(), "shutting down: finishing records in flight");
             }
@@ -214,6 +220,7 @@ pub async fn run<H: Handler>(
     }
     opts.health.remove(&health_name);
     in_flight_gauge.set(0);
+    assigned_gauge.set(0);
     match fatal {
         Some(e) => Err(e),
         None => Ok(()),

@@ -92,6 +92,27 @@ pub fn admin_config(cfg: &Config) -> ClientConfig {
     c
 }
 
+/// The pending acknowledgement of an enqueued record.
+pub struct Ack {
+    fut: rdkafka::producer::DeliveryFuture,
+    topic: String,
+    key: String,
+}
+
+impl Ack {
+    pub async fn wait(self) -> Result<(i32, i64), KafkaError> {
+        match self.fut.await {
+            Ok(Ok(d)) => Ok((d.partition, d.offset)),
+            Ok(Err((source, _))) => Err(KafkaError::Delivery { topic: self.topic, key: self.key, source }),
+            Err(_) => Err(KafkaError::Delivery {
+                topic: self.topic,
+                key: self.key,
+                source: rdkafka::error::KafkaError::Canceled,
+            }),
+        }
+    }
+}
+
 /// A cheap-to-clone producer whose sends resolve only on broker acknowledgement.
 #[derive(Clone)]
 pub struct Producer {
@@ -142,6 +163,41 @@ impl Producer {
         self.send_bytes(topic, key, &bytes, &[], partition).await
     }
 
+    /// Enqueues `value` synchronously and returns a future of its acknowledgement. Records
+    /// enqueued one after another from one thread keep their order per partition (the producer
+    /// is idempotent), which callers holding a lock rely on to keep a changelog in order.
+    pub fn enqueue_json<T: Serialize>(
+        &self,
+        topic: &str,
+        key: &str,
+        value: &T,
+        partition: Option<i32>,
+    ) -> Result<Ack, KafkaError> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|source| KafkaError::Encode { topic: topic.into(), source })?;
+        let mut record = FutureRecord::to(topic).key(key).payload(&bytes);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        let mut spins = 0;
+        loop {
+            match self.inner.send_result(record) {
+                Ok(fut) => return Ok(Ack { fut, topic: topic.to_string(), key: key.to_string() }),
+                Err((rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), r))
+                    if spins < 500 =>
+                {
+                    // The local queue is full: let librdkafka drain it briefly (rare; bounded).
+                    record = r;
+                    spins += 1;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err((source, _)) => {
+                    return Err(KafkaError::Delivery { topic: topic.into(), key: key.into(), source })
+                }
+            }
+        }
+    }
+
     /// Waits until queued records are delivered (bounded).
     pub fn flush(&self, timeout: Duration) {
         let _ = self.inner.flush(Timeout::After(timeout));
@@ -150,4 +206,72 @@ impl Producer {
     pub fn inner(&self) -> &FutureProducer {
         &self.inner
     }
+}
+
+/// One record read by [`read_to_end`].
+#[derive(Debug, Clone)]
+pub struct ReadRecord {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+}
+
+/// Reads every partition of `topic` from the beginning to the end it had when called (blocking;
+/// run it off the async threads). For rebuilding state and for read-only commands.
+pub fn read_to_end(cfg: &Config, topic: &str, timeout: Duration) -> Result<Vec<ReadRecord>, rdkafka::error::KafkaError> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Message, Offset, TopicPartitionList};
+    use std::collections::HashMap;
+
+    let reader: BaseConsumer = reader_config(cfg).create()?;
+    let md = reader.fetch_metadata(Some(topic), timeout)?;
+    let parts: Vec<i32> = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .map(|t| t.partitions().iter().map(|p| p.id()).collect())
+        .unwrap_or_default();
+    if parts.is_empty() {
+        return Err(rdkafka::error::KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition));
+    }
+    let mut tpl = TopicPartitionList::new();
+    let mut remaining: HashMap<i32, i64> = HashMap::new();
+    for p in parts {
+        let (low, high) = reader.fetch_watermarks(topic, p, timeout)?;
+        if high > low {
+            tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+            remaining.insert(p, high);
+        }
+    }
+    let mut out = Vec::new();
+    if remaining.is_empty() {
+        return Ok(out);
+    }
+    reader.assign(&tpl)?;
+    let deadline = std::time::Instant::now() + timeout;
+    while !remaining.is_empty() {
+        if std::time::Instant::now() > deadline {
+            return Err(rdkafka::error::KafkaError::MessageConsumption(rdkafka::types::RDKafkaErrorCode::OperationTimedOut));
+        }
+        match reader.poll(Duration::from_millis(200)) {
+            None => continue,
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                remaining.remove(&p);
+            }
+            Some(Err(e)) => return Err(e),
+            Some(Ok(m)) => {
+                out.push(ReadRecord {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    payload: m.payload().map(<[u8]>::to_vec),
+                });
+                if remaining.get(&m.partition()).is_some_and(|high| m.offset() + 1 >= *high) {
+                    remaining.remove(&m.partition());
+                }
+            }
+        }
+    }
+    Ok(out)
 }

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod consume;
 pub mod contract;
+pub mod dlq;
 pub mod kafka;
 pub mod metrics;
 pub mod offsets;

@@ -26,6 +26,8 @@ pub struct Metrics {
     pub events_handled: IntCounterVec,
     /// Records read and not yet fully handled, by consumer group.
     pub in_flight: IntGaugeVec,
+    /// Partitions currently assigned, by consumer group.
+    pub assigned_partitions: IntGaugeVec,
     /// Handler failures that keep a record in flight (e.g. output not acknowledged), retried.
     pub handler_errors: IntCounterVec,
     /// Target-level outcomes, by target and outcome.
@@ -39,7 +41,7 @@ pub struct Metrics {
     /// Cases currently open (not closed, escalated or rescinded) in this verifier.
     pub open_cases: IntGauge,
     /// Case state transitions, by new state.
-    pub case_transitions: IntCounterVec,
+    pub case_updates: IntCounterVec,
     pub escalations: IntCounterVec,
     /// Records sent to the DLQ, by consumer group and reason.
     pub dlq: IntCounterVec,
@@ -65,6 +67,12 @@ impl Metrics {
         )
         .expect("valid metric");
         registry.register(Box::new(in_flight.clone())).expect("unique metric");
+        let assigned_partitions = IntGaugeVec::new(
+            Opts::new("revoke_assigned_partitions", "Partitions currently assigned to this consumer"),
+            &["consumer"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(assigned_partitions.clone())).expect("unique metric");
         let open_cases = IntGauge::new("revoke_open_cases", "Cases not yet closed, escalated or rescinded")
             .expect("valid metric");
         registry.register(Box::new(open_cases.clone())).expect("unique metric");
@@ -101,7 +109,7 @@ impl Metrics {
                 "From the termination's effective time to the closed case",
                 &["outcome"],
             ),
-            case_transitions: counter("revoke_case_transitions_total", "Case state changes, by new state", &["state"]),
+            case_updates: counter("revoke_case_updates_total", "Case versions published, by state", &["state"]),
             escalations: counter("revoke_escalations_total", "Escalations raised, by reason", &["reason"]),
             dlq: counter(
                 "revoke_dlq_total",
@@ -109,6 +117,7 @@ impl Metrics {
                 &["consumer", "reason"],
             ),
             in_flight,
+            assigned_partitions,
             open_cases,
             registry,
         }

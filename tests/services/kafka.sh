@@ -58,7 +58,7 @@ say() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -150,7 +150,7 @@ install() {
     install_key >"$tmp/.installed"
     rm -rf "$INSTALL_DIR"
     mv "$tmp" "$INSTALL_DIR"
-    say "installed Kafka $KAFKA_VERSION ($(ls "$LIBS_DIR" | wc -l) jars) in $((SECONDS - t0)) s"
+    say "installed Kafka $KAFKA_VERSION ($(find "$LIBS_DIR" -name '*.jar' | wc -l) jars) in $((SECONDS - t0)) s"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -367,7 +367,11 @@ status_broker() {
     t="$(sed -n 's/^KAFKA_TOOLS=//p' "$STATE_FILE" 2>/dev/null || true)"
     if [[ -n "$v" ]]; then
         KAFKA_VERSION="$v"
-        [[ "$t" == 0 ]] && INSTALL_DIR="$SERVICES_DIR/kafka-$v-notools" || INSTALL_DIR="$SERVICES_DIR/kafka-$v"
+        if [[ "$t" == 0 ]]; then
+            INSTALL_DIR="$SERVICES_DIR/kafka-$v-notools"
+        else
+            INSTALL_DIR="$SERVICES_DIR/kafka-$v"
+        fi
         LIBS_DIR="$INSTALL_DIR/libs"
         PROBE_DIR="$INSTALL_DIR/probe"
     fi

@@ -1,1 +1,22 @@
-pub fn _x(){}
+//! `revoke`: the target workers, the verifier and the commands around them.
+//!
+//! - `target`: the adapter contract and the in-memory simulators.
+//! - `revocation`: discover → revoke → read back, with retries and evidence.
+//! - `worker`: the Kafka shell of a target worker.
+//! - `verifier`: the pure case state machine and its Kafka shell.
+//! - `fleet`: starting workers and the verifier in one process (demo, tests).
+//! - `cases`: reading the case changelog (for `revoke case`, the demo and tests).
+//! - `hr`: building and publishing HR events (`revoke publish`).
+//! - `topics`, `demo`, `cli`: the commands.
+
+pub mod revocation;
+pub mod target;
+pub mod verifier;
+pub mod worker;
+pub mod cases;
+pub mod cli;
+pub mod demo;
+pub mod embedded;
+pub mod fleet;
+pub mod hr;
+pub mod topics;

@@ -1,0 +1,326 @@
+//! The `revoke` command line. Exit codes: 0 success, 1 the job failed, 2 bad usage or config.
+
+use crate::demo::DemoOptions;
+use crate::hr::Mode;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use revoke_shared::config::Config;
+use revoke_shared::contract::TargetKind;
+use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::telemetry::{self, LogFormat};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// revoke: when someone leaves, every access they had is gone within seconds, verified, with
+/// evidence an auditor accepts.
+///
+/// HR publishes termination events (CloudEvents) to Kafka; one worker group per target kind
+/// (directory, saas, cloud, vault, cicd) revokes, reads back and confirms; the verifier closes
+/// each case or escalates it to a named owner.
+#[derive(Parser, Debug)]
+#[command(name = "revoke", version, propagate_version = true)]
+pub struct Cli {
+    /// Kafka bootstrap servers (overrides kafka.brokers in the config).
+    #[arg(long, global = true, env = "KAFKA_BROKERS")]
+    pub brokers: Option<String>,
+    /// TOML config file; `REVOKE_<SECTION>__<KEY>` environment variables override it.
+    #[arg(long, global = true, env = "REVOKE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormatArg,
+    /// Address for /metrics and /healthz (overrides metrics.listen; "" disables).
+    #[arg(long, global = true)]
+    pub metrics_listen: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the whole fleet in one process on the embedded broker, with simulated targets:
+    /// publish N leavers, wait for every case to close or escalate, print a summary. Needs no
+    /// services. Exits 0 only when every case reached the state the simulators predict.
+    Demo(DemoArgs),
+    /// Run one target worker: consume terminations as group `revoke-<target>`, revoke on the
+    /// target, read back, and publish a confirmation with evidence. Several instances of one
+    /// target share the partitions.
+    Worker(WorkerArgs),
+    /// Run the verifier: collect confirmations per case, close cases whose every required target
+    /// is verified, escalate failures and missed deadlines. Rebuilds its state from the cases
+    /// changelog on start.
+    Verifier,
+    /// Publish HR events (the HR side): structured CloudEvents, one JSON object per line, from a
+    /// file or stdin; or N synthetic leavers with --generate. Every line is validated before
+    /// anything is sent.
+    Publish(PublishArgs),
+    /// Manage revoke's Kafka topics.
+    Topics {
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+    /// Print a case and its evidence: the HR event, per target and per object the action, when
+    /// it was removed, by whom, the read-back, escalations, and the verdict. Takes a case id or
+    /// an identity id (all of that identity's cases).
+    Case(CaseArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopicsCommand {
+    /// Create every topic with `topics.partitions` partitions (keyed by identity, so the
+    /// verifier's inputs are co-partitioned) and the cases topic compacted. Existing topics are
+    /// checked, not changed.
+    Create,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Leavers to publish.
+    #[arg(long, default_value_t = 100)]
+    pub identities: usize,
+    /// Share of (identity, target) pairs that fail permanently, to show escalation.
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Share of target calls that fail once transiently (retried with backoff).
+    #[arg(long, default_value_t = 0.0)]
+    pub flaky_rate: f64,
+    /// Simulated latency of every target call, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Give up waiting for cases after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout_secs: u64,
+    /// Publish in CloudEvents binary mode (ce_* headers) instead of structured mode.
+    #[arg(long)]
+    pub binary: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// The target kind this worker revokes on.
+    #[arg(long, value_parser = parse_kind)]
+    pub target: TargetKind,
+}
+
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// JSONL file of CloudEvents; `-` or absent reads stdin.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Instead of reading input, publish this many synthetic leavers.
+    #[arg(long, conflicts_with = "file")]
+    pub generate: Option<usize>,
+    /// CloudEvents `source` of generated events.
+    #[arg(long, default_value = "urn:revoke:generated-hr")]
+    pub source: String,
+    /// Use CloudEvents binary mode (ce_* headers) instead of structured mode.
+    #[arg(long)]
+    pub binary: bool,
+    /// Send lines as they are, without validation (to test how the fleet handles bad input).
+    #[arg(long)]
+    pub no_validate: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CaseArgs {
+    /// A case id, or an identity id.
+    pub id: String,
+    /// Print the case records as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_kind(s: &str) -> Result<TargetKind, String> {
+    s.parse()
+}
+
+/// A failure with its exit code.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+fn usage(e: impl Into<anyhow::Error>) -> Failure {
+    Failure { code: 2, error: e.into() }
+}
+
+fn job(e: impl Into<anyhow::Error>) -> Failure {
+    Failure { code: 1, error: e.into() }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(match cli.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    });
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("revoke: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    let mut cfg = Config::load(cli.config.as_deref(), std::env::vars()).map_err(usage)?;
+    if let Some(b) = &cli.brokers {
+        cfg.kafka.brokers = b.clone();
+    }
+    if let Some(m) = &cli.metrics_listen {
+        cfg.metrics.listen = m.clone();
+    }
+    Ok(cfg)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(job)
+}
+
+/// Cancels the token on SIGINT or SIGTERM.
+fn on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("signal received: finishing in-flight work, then exiting");
+        token.cancel();
+    });
+}
+
+async fn serve_metrics(cfg: &Config, metrics: &Metrics, health: &Health) -> Result<(), Failure> {
+    if cfg.metrics.listen.is_empty() {
+        return Ok(());
+    }
+    let addr = revoke_shared::metrics::serve(&cfg.metrics.listen, metrics.clone(), health.clone())
+        .await
+        .map_err(|e| usage(anyhow::anyhow!("cannot listen on {} for /metrics: {e} (set --metrics-listen or metrics.listen)", cfg.metrics.listen)))?;
+    tracing::info!(%addr, "serving /metrics and /healthz");
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let cfg = load_config(&cli)?;
+    match cli.command {
+        Command::Demo(a) => {
+            let mut cfg = cfg;
+            cfg.simulator.fail_rate = a.fail_rate;
+            cfg.simulator.flaky_rate = a.flaky_rate;
+            cfg.simulator.latency_ms = a.latency_ms;
+            cfg.validate().map_err(usage)?;
+            let opts = DemoOptions {
+                identities: a.identities,
+                timeout: Duration::from_secs(a.timeout_secs),
+                mode: if a.binary { Mode::Binary } else { Mode::Structured },
+            };
+            let summary = crate::demo::run(cfg, opts).map_err(job)?;
+            println!("{}", summary.render());
+            if summary.ok() {
+                Ok(())
+            } else {
+                Err(job(anyhow::anyhow!("some cases did not reach their expected state")))
+            }
+        }
+        Command::Worker(w) => {
+            let rt = runtime()?;
+            rt.block_on(async {
+                let metrics = Metrics::new();
+                let health = Health::new();
+                serve_metrics(&cfg, &metrics, &health).await?;
+                let token = CancellationToken::new();
+                on_signal(token.clone());
+                // Real adapters replace the simulators in the next step; until then a worker
+                // acts on its kind's simulator, and says so.
+                tracing::warn!(target_kind = %w.target, "no real adapter configured: acting on the in-memory simulator");
+                let target = Arc::new(crate::target::sim::Simulator::new(w.target, cfg.simulator.clone()));
+                crate::worker::run_worker(&cfg, target, metrics, health, token).await.map_err(job)
+            })
+        }
+        Command::Verifier => {
+            let rt = runtime()?;
+            rt.block_on(async {
+                let metrics = Metrics::new();
+                let health = Health::new();
+                serve_metrics(&cfg, &metrics, &health).await?;
+                let token = CancellationToken::new();
+                on_signal(token.clone());
+                crate::verifier::run_verifier(&cfg, metrics, health, token).await.map_err(job)
+            })
+        }
+        Command::Publish(p) => {
+            let rt = runtime()?;
+            rt.block_on(async {
+                let producer = revoke_shared::kafka::Producer::new(&cfg).map_err(job)?;
+                let mode = if p.binary { Mode::Binary } else { Mode::Structured };
+                let n = if let Some(n) = p.generate {
+                    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+                    let now = chrono::Utc::now();
+                    let events: Vec<_> = (0..n).map(|i| crate::hr::synthetic_leaver(i, &p.source, &run, now)).collect();
+                    crate::hr::publish_events(&producer, &cfg.topics.terminations, &events, mode).await.map_err(job)?
+                } else {
+                    let max = cfg.consumer.max_event_bytes;
+                    let topic = cfg.topics.terminations.clone();
+                    match p.file.as_deref().filter(|f| f.as_os_str() != "-") {
+                        Some(path) => {
+                            let f = std::fs::File::open(path).map_err(|e| usage(anyhow::anyhow!("cannot open {}: {e}", path.display())))?;
+                            crate::hr::publish_jsonl(&producer, &topic, std::io::BufReader::new(f), mode, !p.no_validate, max).await
+                        }
+                        None => crate::hr::publish_jsonl(&producer, &topic, std::io::stdin().lock(), mode, !p.no_validate, max).await,
+                    }
+                    .map_err(|e| match e {
+                        crate::hr::PublishError::Line { .. } => usage(e),
+                        other => job(other),
+                    })?
+                };
+                println!("published {n} events to {}", cfg.topics.terminations);
+                Ok(())
+            })
+        }
+        Command::Topics { command: TopicsCommand::Create } => {
+            let rt = runtime()?;
+            rt.block_on(async {
+                let result = crate::topics::create_topics(&cfg).await.map_err(|e| match e {
+                    crate::topics::TopicsError::Mismatch { .. } => usage(e),
+                    other => job(other),
+                })?;
+                for (topic, status) in result {
+                    println!("{topic}: {status} ({} partitions)", cfg.topics.partitions);
+                }
+                Ok(())
+            })
+        }
+        Command::Case(c) => {
+            let log = crate::cases::read_case_log(&cfg)
+                .map_err(|e| job(anyhow::anyhow!("reading {}: {e} (check --brokers and that `revoke topics create` ran)", cfg.topics.cases)))?;
+            let found = log.find(&c.id);
+            if found.is_empty() {
+                return Err(job(anyhow::anyhow!("no case with id or identity {:?} in {}", c.id, cfg.topics.cases)));
+            }
+            for case in found {
+                if c.json {
+                    println!("{}", serde_json::to_string_pretty(case).map_err(job)?);
+                } else {
+                    println!("{}", crate::cases::render(case));
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Running workers and the verifier as tasks of one process: the demo and the component tests
+//! use this; production runs each as its own process (`revoke worker`, `revoke verifier`).
+
+use crate::target::sim::Simulator;
+use crate::target::Target;
+use revoke_shared::config::Config;
+use revoke_shared::contract::TargetKind;
+use revoke_shared::metrics::{Health, Metrics};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A running component that can be stopped gracefully.
+pub struct Component {
+    pub name: String,
+    token: CancellationToken,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Component {
+    /// Asks it to stop (finish in-flight work, commit) and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.token.cancel();
+        self.handle.await?
+    }
+
+    /// Ends the task abruptly, like a crash: nothing in flight is finished or committed.
+    pub fn kill(self) {
+        self.handle.abort();
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+}
+
+pub fn spawn_worker(cfg: &Config, target: Arc<dyn Target>, metrics: Metrics, health: Health) -> Component {
+    let token = CancellationToken::new();
+    let name = crate::worker::group_for(target.kind());
+    let cfg = cfg.clone();
+    let t = token.clone();
+    let handle = tokio::spawn(async move { crate::worker::run_worker(&cfg, target, metrics, health, t).await });
+    Component { name, token, handle }
+}
+
+pub fn spawn_verifier(cfg: &Config, metrics: Metrics, health: Health) -> Component {
+    let token = CancellationToken::new();
+    let cfg = cfg.clone();
+    let t = token.clone();
+    let handle = tokio::spawn(async move { crate::verifier::run_verifier(&cfg, metrics, health, t).await });
+    Component { name: crate::verifier::GROUP.into(), token, handle }
+}
+
+/// Five simulated target workers and a verifier.
+pub struct Fleet {
+    pub simulators: BTreeMap<TargetKind, Arc<Simulator>>,
+    pub workers: Vec<Component>,
+    pub verifier: Option<Component>,
+}
+
+impl Fleet {
+    pub fn start_simulated(cfg: &Config, metrics: &Metrics, health: &Health) -> Fleet {
+        let mut simulators = BTreeMap::new();
+        let mut workers = Vec::new();
+        for kind in TargetKind::ALL {
+            let sim = Arc::new(Simulator::new(kind, cfg.simulator.clone()));
+            workers.push(spawn_worker(cfg, sim.clone(), metrics.clone(), health.clone()));
+            simulators.insert(kind, sim);
+        }
+        let verifier = Some(spawn_verifier(cfg, metrics.clone(), health.clone()));
+        Fleet { simulators, workers, verifier }
+    }
+
+    /// Stops everything gracefully; the first error wins.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let mut first = Ok(());
+        for c in self.workers.into_iter().chain(self.verifier) {
+            let name = c.name.clone();
+            if let Err(e) = c.stop().await {
+                if first.is_ok() {
+                    first = Err(e.context(format!("{name} failed")));
+                }
+            }
+        }
+        first
+    }
+}

@@ -1,0 +1,278 @@
+//! Revoking one identity on one target: discover → revoke each holding → read it back.
+//!
+//! Calls are retried with backoff on transient errors only; the outcome for the target is a pure
+//! function of the per-object results (`target_outcome`), unit-tested below.
+
+use crate::target::{Holding, RevokeResult, Target, TargetError};
+use backon::Retryable;
+use chrono::{DateTime, Utc};
+use revoke_shared::contract::{Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome};
+use revoke_shared::metrics::Metrics;
+use revoke_shared::retry::{ErrorClass, RetryPolicy};
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// What one run produced, ready to become a confirmation.
+#[derive(Debug, Clone)]
+pub struct RevocationReport {
+    pub outcome: Outcome,
+    pub objects: Vec<ObjectEvidence>,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// The target's outcome from its objects' outcomes (and whether discovery itself failed).
+pub fn target_outcome(objects: &[ObjectEvidence]) -> Outcome {
+    if objects.iter().any(|o| o.outcome == ObjectOutcome::ManualRequired) {
+        return Outcome::ManualRequired;
+    }
+    if objects.iter().any(|o| o.outcome == ObjectOutcome::Failed) {
+        return Outcome::Failed;
+    }
+    if objects.iter().any(|o| o.outcome == ObjectOutcome::Revoked) {
+        return Outcome::Revoked;
+    }
+    Outcome::AlreadyAbsent
+}
+
+/// Outcome when an error stopped the work, by its class.
+pub fn outcome_for_error(e: &TargetError) -> Outcome {
+    match e.class() {
+        ErrorClass::Ambiguous => Outcome::ManualRequired,
+        ErrorClass::Transient | ErrorClass::Permanent => Outcome::Failed,
+    }
+}
+
+/// Runs `op` with retries on transient errors, counting attempts.
+async fn with_retry<T, F, Fut>(
+    policy: &RetryPolicy,
+    attempts: &AtomicU32,
+    metrics: &Metrics,
+    target: &str,
+    op: F,
+) -> Result<T, TargetError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, TargetError>>,
+{
+    let mut op = op;
+    (|| {
+        attempts.fetch_add(1, Ordering::Relaxed);
+        op()
+    })
+    .retry(policy.backoff())
+    .when(|e: &TargetError| e.class() == ErrorClass::Transient)
+    .notify(|e: &TargetError, wait| {
+        metrics.retries.with_label_values(&[target]).inc();
+        tracing::debug!(target_kind = target, error = %e, wait_ms = wait.as_millis() as u64, "retrying target call");
+    })
+    .await
+}
+
+pub async fn revoke_identity(
+    target: &dyn Target,
+    who: &Identity,
+    worker_id: &str,
+    policy: &RetryPolicy,
+    metrics: &Metrics,
+) -> RevocationReport {
+    let started_at = Utc::now();
+    let attempts = AtomicU32::new(0);
+    let kind = target.kind().as_str();
+    let actor = Actor { worker_id: worker_id.to_string(), principal: target.principal().to_string() };
+
+    let holdings = match with_retry(policy, &attempts, metrics, kind, || target.discover(who)).await {
+        Ok(h) => h,
+        Err(e) => {
+            return RevocationReport {
+                outcome: outcome_for_error(&e),
+                objects: Vec::new(),
+                attempts: attempts.load(Ordering::Relaxed),
+                error: Some(format!("discovering what {} holds on {kind}: {e}", who.employee_id)),
+                started_at,
+                finished_at: Utc::now(),
+            }
+        }
+    };
+
+    let mut objects = Vec::with_capacity(holdings.len());
+    let mut first_error = None;
+    for h in &holdings {
+        let ev = revoke_one(target, who, h, &actor, policy, &attempts, metrics).await;
+        if let (None, Some(e)) = (&first_error, &ev.error) {
+            first_error = Some(format!("{} {}: {e}", h.object_kind, h.object_id));
+        }
+        objects.push(ev);
+    }
+    RevocationReport {
+        outcome: target_outcome(&objects),
+        objects,
+        attempts: attempts.load(Ordering::Relaxed).max(1),
+        error: first_error,
+        started_at,
+        finished_at: Utc::now(),
+    }
+}
+
+async fn revoke_one(
+    target: &dyn Target,
+    who: &Identity,
+    h: &Holding,
+    actor: &Actor,
+    policy: &RetryPolicy,
+    attempts: &AtomicU32,
+    metrics: &Metrics,
+) -> ObjectEvidence {
+    let kind = target.kind().as_str();
+    let mut ev = ObjectEvidence {
+        object_kind: h.object_kind.clone(),
+        object_id: h.object_id.clone(),
+        sponsored: h.sponsored,
+        action: h.action.clone(),
+        outcome: ObjectOutcome::Failed,
+        removed_at: None,
+        actor: actor.clone(),
+        verified: false,
+        read_back: "not read back".into(),
+        error: None,
+    };
+    let result = match with_retry(policy, attempts, metrics, kind, || target.revoke(who, h)).await {
+        Ok(r) => r,
+        Err(e) => {
+            ev.outcome = match outcome_for_error(&e) {
+                Outcome::ManualRequired => ObjectOutcome::ManualRequired,
+                _ => ObjectOutcome::Failed,
+            };
+            ev.error = Some(e.to_string());
+            return ev;
+        }
+    };
+    let (object_outcome, target_time) = match result {
+        RevokeResult::Revoked { removed_at } => (ObjectOutcome::Revoked, removed_at),
+        RevokeResult::AlreadyAbsent { removed_at } => {
+            ev.action = "none".into();
+            (ObjectOutcome::AlreadyAbsent, removed_at)
+        }
+    };
+    match with_retry(policy, attempts, metrics, kind, || target.verify(who, h)).await {
+        Ok(rb) if rb.gone => {
+            ev.outcome = object_outcome;
+            ev.verified = true;
+            // The target's own timestamp where it gives one, else the read-back time.
+            ev.removed_at = target_time.or(rb.removed_at).or_else(|| Some(Utc::now()));
+            ev.read_back = rb.detail;
+        }
+        Ok(rb) => {
+            ev.outcome = ObjectOutcome::Failed;
+            ev.read_back = rb.detail;
+            ev.error = Some("read-back shows the access still present after revoking".into());
+        }
+        Err(e) => {
+            ev.outcome = ObjectOutcome::Failed;
+            ev.error = Some(format!("read-back failed: {e}"));
+        }
+    }
+    let owner = if h.sponsored { "sponsored" } else { "human" };
+    let label = match ev.outcome {
+        ObjectOutcome::Revoked => "revoked",
+        ObjectOutcome::AlreadyAbsent => "already_absent",
+        ObjectOutcome::Failed => "failed",
+        ObjectOutcome::ManualRequired => "manual_required",
+    };
+    metrics.objects.with_label_values(&[kind, owner, label]).inc();
+    ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::sim::Simulator;
+    use revoke_shared::config::SimulatorConfig;
+    use revoke_shared::contract::{IdentityKind, TargetKind};
+    use std::time::Duration;
+
+    fn ev(outcome: ObjectOutcome) -> ObjectEvidence {
+        ObjectEvidence {
+            object_kind: "k".into(),
+            object_id: "i".into(),
+            sponsored: false,
+            action: "a".into(),
+            outcome,
+            removed_at: None,
+            actor: Actor { worker_id: "w".into(), principal: "p".into() },
+            verified: true,
+            read_back: String::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn outcome_rules() {
+        use ObjectOutcome::*;
+        assert_eq!(target_outcome(&[]), Outcome::AlreadyAbsent);
+        assert_eq!(target_outcome(&[ev(AlreadyAbsent)]), Outcome::AlreadyAbsent);
+        assert_eq!(target_outcome(&[ev(AlreadyAbsent), ev(Revoked)]), Outcome::Revoked);
+        assert_eq!(target_outcome(&[ev(Revoked), ev(Failed)]), Outcome::Failed);
+        assert_eq!(target_outcome(&[ev(Failed), ev(ManualRequired)]), Outcome::ManualRequired);
+        assert_eq!(outcome_for_error(&TargetError::Ambiguous("x".into())), Outcome::ManualRequired);
+        assert_eq!(outcome_for_error(&TargetError::Transient("x".into())), Outcome::Failed);
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            initial: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            max_total: Duration::from_secs(1),
+        }
+    }
+
+    fn who() -> Identity {
+        Identity { employee_id: "E1".into(), email: None, username: Some("ada".into()), kind: IdentityKind::Employee }
+    }
+
+    #[tokio::test]
+    async fn second_run_is_already_absent_with_the_original_times() {
+        let sim = Simulator::new(TargetKind::Directory, SimulatorConfig::default());
+        let m = Metrics::new();
+        let first = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+        assert_eq!(first.outcome, Outcome::Revoked);
+        assert!(first.objects.iter().all(|o| o.verified && o.removed_at.is_some()));
+        let second = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+        assert_eq!(second.outcome, Outcome::AlreadyAbsent);
+        let times = |r: &RevocationReport| r.objects.iter().map(|o| o.removed_at).collect::<Vec<_>>();
+        assert_eq!(times(&first), times(&second));
+        assert!(sim.actions_for("E1").iter().all(|(_, n)| *n == 1));
+    }
+
+    #[tokio::test]
+    async fn transient_errors_are_retried_and_counted() {
+        let sim = Simulator::new(TargetKind::Saas, SimulatorConfig { flaky_rate: 1.0, ..Default::default() });
+        let m = Metrics::new();
+        let r = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+        assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
+        assert!(r.attempts > r.objects.len() as u32 * 2 + 1);
+        assert!(m.retries.with_label_values(&["saas"]).get() > 0);
+    }
+
+    #[tokio::test]
+    async fn permanent_failure_is_reported_not_retried() {
+        let sim = Simulator::new(TargetKind::Cloud, SimulatorConfig { fail_rate: 1.0, ..Default::default() });
+        let m = Metrics::new();
+        let r = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert!(r.error.unwrap().contains("403"));
+        assert_eq!(m.retries.with_label_values(&["cloud"]).get(), 0);
+    }
+
+    #[tokio::test]
+    async fn ambiguous_match_requires_a_person() {
+        let sim = Simulator::new(TargetKind::Vault, SimulatorConfig::default());
+        sim.mark_ambiguous("E1");
+        let r = revoke_identity(&sim, &who(), "w1", &policy(), &Metrics::new()).await;
+        assert_eq!(r.outcome, Outcome::ManualRequired);
+        assert!(r.objects.is_empty());
+    }
+}

@@ -1,0 +1,409 @@
+//! The verifier's state machine: `apply(input, now) -> effects`, with no I/O inside.
+//!
+//! Inputs are HR events, confirmations and clock ticks; effects are case records to publish
+//! (the changelog and the auditor's view) and escalations. The Kafka shell feeds it and
+//! publishes what it returns; a restarted shell rebuilds it with `restore` from `revoke.cases`.
+//!
+//! Rules:
+//! - A case closes when every required target confirmed *with verified evidence*.
+//! - A target confirming `failed`, `manual_required` or `skipped_protected` escalates the case to
+//!   that target's owner; so does a deadline passing with targets still pending.
+//! - A late success after an escalation still closes the case; both facts stay in the record.
+//! - A duplicate input changes nothing and publishes nothing; a closed case never changes again.
+//! - Confirmations may arrive before their termination (they are kept in a `pending` case).
+//! - A rescind after a termination marks the case `rescinded` and escalates: access may already
+//!   be gone, and restoring it is a person's decision until automatic restore exists.
+
+use chrono::{DateTime, Duration, Utc};
+use revoke_shared::config::VerifierConfig;
+use revoke_shared::contract::{
+    Case, CaseState, Confirmation, Escalation, EscalationReason, EscalationRecord, HrEvent, HrEventKind,
+    Outcome, TargetKind, TargetState, TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA,
+};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+#[derive(Debug)]
+pub enum Input<'a> {
+    Hr(&'a HrEvent),
+    Confirmation(&'a Confirmation),
+    Tick,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Publish this version of the case (keyed by case id).
+    Case(Case),
+    Escalate(Escalation),
+    /// Nothing to publish, but worth a log line and a metric (e.g. rescind of an unknown case).
+    Note { case_id: Option<Uuid>, identity_id: String, what: &'static str },
+}
+
+/// Closed cases are reduced to this: enough to absorb duplicates, small enough to keep forever.
+#[derive(Debug, Clone, Copy)]
+struct Closed;
+
+#[derive(Debug)]
+enum Slot {
+    Live(Box<Case>),
+    Closed(Closed),
+}
+
+pub struct Verifier {
+    policy: VerifierConfig,
+    cases: HashMap<Uuid, Slot>,
+    /// Latest case per identity, for rescinds that do not name their termination.
+    latest: HashMap<String, Uuid>,
+}
+
+impl Verifier {
+    pub fn new(policy: VerifierConfig) -> Verifier {
+        Verifier { policy, cases: HashMap::new(), latest: HashMap::new() }
+    }
+
+    /// Cases not in a final state.
+    pub fn open_count(&self) -> usize {
+        self.cases
+            .values()
+            .filter(|s| matches!(s, Slot::Live(c) if !c.state.is_final()))
+            .count()
+    }
+
+    pub fn case(&self, id: &Uuid) -> Option<&Case> {
+        match self.cases.get(id) {
+            Some(Slot::Live(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn is_closed(&self, id: &Uuid) -> bool {
+        matches!(self.cases.get(id), Some(Slot::Closed(_)))
+    }
+
+    /// Rebuilds state from a changelog record. Later revisions win; order does not matter.
+    pub fn restore(&mut self, case: Case) {
+        if let Some(Slot::Live(existing)) = self.cases.get(&case.case_id) {
+            if existing.revision >= case.revision {
+                return;
+            }
+        }
+        if matches!(self.cases.get(&case.case_id), Some(Slot::Closed(_))) {
+            return;
+        }
+        self.latest.insert(case.identity_id.clone(), case.case_id);
+        let slot = if case.state == CaseState::Closed { Slot::Closed(Closed) } else { Slot::Live(Box::new(case.clone())) };
+        self.cases.insert(case.case_id, slot);
+    }
+
+    pub fn apply(&mut self, input: Input<'_>, now: DateTime<Utc>) -> Vec<Effect> {
+        match input {
+            Input::Hr(ev) if ev.kind == HrEventKind::Termination => self.on_termination(ev, now),
+            Input::Hr(ev) => self.on_rescind(ev, now),
+            Input::Confirmation(c) => self.on_confirmation(c, now),
+            Input::Tick => self.on_tick(now),
+        }
+    }
+
+    fn new_case(&self, case_id: Uuid, identity_id: &str, now: DateTime<Utc>) -> Case {
+        Case {
+            schema: CASE_SCHEMA.into(),
+            case_id,
+            identity_id: identity_id.to_string(),
+            state: CaseState::Pending,
+            revision: 0,
+            identity: None,
+            event_id: None,
+            source: None,
+            reason: None,
+            requested_by: None,
+            approved_by: None,
+            effective_at: None,
+            opened_at: now,
+            deadline: None,
+            required_targets: self.policy.required_targets.clone(),
+            targets: self.policy.required_targets.iter().map(|t| (*t, TargetStatus::pending())).collect(),
+            escalations: Vec::new(),
+            closed_at: None,
+            updated_at: now,
+            rescinded_by: None,
+        }
+    }
+
+    fn on_termination(&mut self, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {
+        let case_id = ev.case_id();
+        let mut case = match self.cases.remove(&case_id) {
+            Some(Slot::Closed(c)) => {
+                self.cases.insert(case_id, Slot::Closed(c));
+                return Vec::new();
+            }
+            Some(Slot::Live(c)) if c.event_id.is_some() => {
+                // Duplicate termination.
+                self.cases.insert(case_id, Slot::Live(c));
+                return Vec::new();
+            }
+            Some(Slot::Live(c)) => *c, // confirmations came first
+            None => self.new_case(case_id, &ev.subject, now),
+        };
+        let d = &ev.data;
+        case.identity = Some(d.identity.clone());
+        case.event_id = Some(ev.id.clone());
+        case.source = Some(ev.source.clone());
+        case.reason = d.reason.clone();
+        case.requested_by = d.requested_by.clone();
+        case.approved_by = d.approved_by.clone();
+        case.effective_at = d.effective_at;
+        // The clock starts at the effective time, but never before the verifier heard of it.
+        let start = d.effective_at.map_or(now, |e| e.max(now));
+        case.deadline = Some(start + Duration::seconds(self.policy.deadline_secs as i64));
+        for status in case.targets.values_mut() {
+            recompute_time_to_revoke(status, case.effective_at);
+        }
+        case.state = CaseState::Open;
+        self.latest.insert(ev.subject.clone(), case_id);
+        let mut effects = Vec::new();
+        self.evaluate(&mut case, now, &mut effects);
+        self.publish(case, now, effects)
+    }
+
+    fn on_rescind(&mut self, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {
+        let case_id = match &ev.data.rescinds {
+            Some(_) => ev.case_id(),
+            None => match self.latest.get(&ev.subject) {
+                Some(id) => *id,
+                None => return vec![Effect::Note { case_id: None, identity_id: ev.subject.clone(), what: "rescind_for_unknown_case" }],
+            },
+        };
+        let mut case = match self.cases.remove(&case_id) {
+            None => return vec![Effect::Note { case_id: Some(case_id), identity_id: ev.subject.clone(), what: "rescind_for_unknown_case" }],
+            Some(Slot::Closed(c)) => {
+                // Access is verifiably gone; a closed case is never reopened. Restoring is manual.
+                self.cases.insert(case_id, Slot::Closed(c));
+                return vec![Effect::Note { case_id: Some(case_id), identity_id: ev.subject.clone(), what: "rescind_after_close" }];
+            }
+            Some(Slot::Live(c)) if c.state == CaseState::Rescinded => {
+                self.cases.insert(case_id, Slot::Live(c));
+                return Vec::new();
+            }
+            Some(Slot::Live(c)) => *c,
+        };
+        case.state = CaseState::Rescinded;
+        case.rescinded_by = Some(ev.data.requested_by.clone().unwrap_or_else(|| ev.source.clone()));
+        let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
+        let mut effects = Vec::new();
+        self.escalate(
+            &mut case,
+            EscalationReason::RescindAfterRevocation,
+            targets,
+            format!("termination rescinded by event {}; workers may already have revoked access — restore by hand where needed", ev.id),
+            now,
+            &mut effects,
+        );
+        case.state = CaseState::Rescinded;
+        self.publish(case, now, effects)
+    }
+
+    fn on_confirmation(&mut self, c: &Confirmation, now: DateTime<Utc>) -> Vec<Effect> {
+        let case_id = c.case_id;
+        let mut case = match self.cases.remove(&case_id) {
+            Some(Slot::Closed(x)) => {
+                self.cases.insert(case_id, Slot::Closed(x));
+                return Vec::new();
+            }
+            Some(Slot::Live(x)) => *x,
+            None => self.new_case(case_id, &c.identity_id, now),
+        };
+        let new_state = target_state_of(c);
+        let current = case.targets.get(&c.target.kind).map(|s| s.state);
+        let changes = match current {
+            None | Some(TargetState::Pending) => true,
+            Some(TargetState::Done) => false, // verified gone stays gone; later news is noise
+            Some(old) => old != new_state,
+        };
+        if !changes {
+            self.cases.insert(case_id, Slot::Live(Box::new(case)));
+            return Vec::new();
+        }
+        let mut status = TargetStatus {
+            state: new_state,
+            outcome: Some(c.outcome),
+            instance: Some(c.target.instance.clone()),
+            confirmed_at: Some(c.finished_at),
+            time_to_revoke_ms: None,
+            attempts: c.attempts,
+            worker: Some(c.worker.clone()),
+            error: c.error.clone(),
+            objects: c.objects.clone(),
+        };
+        recompute_time_to_revoke(&mut status, case.effective_at);
+        case.targets.insert(c.target.kind, status);
+        let mut effects = Vec::new();
+        if case.state != CaseState::Pending {
+            self.evaluate(&mut case, now, &mut effects);
+        }
+        self.publish(case, now, effects)
+    }
+
+    fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let overdue: Vec<Uuid> = self
+            .cases
+            .iter()
+            .filter_map(|(id, s)| match s {
+                Slot::Live(c) if c.state == CaseState::Open && c.deadline.is_some_and(|d| d <= now) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let mut out = Vec::new();
+        for id in overdue {
+            let Some(Slot::Live(case)) = self.cases.remove(&id) else { continue };
+            let mut case = *case;
+            let pending: Vec<TargetKind> = case
+                .required_targets
+                .iter()
+                .copied()
+                .filter(|t| case.targets.get(t).is_none_or(|s| s.state != TargetState::Done))
+                .collect();
+            let mut effects = Vec::new();
+            let deadline = case.deadline;
+            self.escalate(
+                &mut case,
+                EscalationReason::DeadlinePassed,
+                pending,
+                format!("deadline {} passed with targets unconfirmed", deadline.map(|d| d.to_rfc3339()).unwrap_or_default()),
+                now,
+                &mut effects,
+            );
+            out.extend(self.publish(case, now, effects));
+        }
+        out
+    }
+
+    /// Closes or escalates `case` from its target statuses.
+    fn evaluate(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+        if case.state == CaseState::Rescinded || case.state == CaseState::Pending {
+            return;
+        }
+        let all_done = case
+            .required_targets
+            .iter()
+            .all(|t| case.targets.get(t).is_some_and(|s| s.state == TargetState::Done));
+        if all_done {
+            case.state = CaseState::Closed;
+            case.closed_at = Some(now);
+            return;
+        }
+        for (reason, state) in [
+            (EscalationReason::ProtectedIdentity, TargetState::SkippedProtected),
+            (EscalationReason::ManualRequired, TargetState::ManualRequired),
+            (EscalationReason::TargetFailed, TargetState::Failed),
+        ] {
+            let targets: Vec<TargetKind> =
+                case.targets.iter().filter(|(_, s)| s.state == state).map(|(t, _)| *t).collect();
+            if targets.is_empty() {
+                continue;
+            }
+            let detail = targets
+                .iter()
+                .map(|t| format!("{t}: {}", case.targets[t].error.clone().unwrap_or_else(|| state_word(state).into())))
+                .collect::<Vec<_>>()
+                .join("; ");
+            self.escalate(case, reason, targets, detail, now, effects);
+        }
+    }
+
+    /// Records an escalation on the case (once per reason and set of targets) and emits it.
+    fn escalate(
+        &self,
+        case: &mut Case,
+        reason: EscalationReason,
+        targets: Vec<TargetKind>,
+        detail: String,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) {
+        case.state = CaseState::Escalated;
+        let id = Escalation::id_for(case.case_id, reason, &targets);
+        if case.escalations.iter().any(|e| e.escalation_id == id) {
+            return;
+        }
+        let owner = self.policy.owner_of(targets.first().copied());
+        let evidence = case
+            .targets
+            .iter()
+            .map(|(t, s)| format!("{t}: {}{}", state_word(s.state), s.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()))
+            .collect();
+        case.escalations.push(EscalationRecord {
+            escalation_id: id,
+            reason,
+            targets: targets.clone(),
+            owner: owner.clone(),
+            raised_at: now,
+            detail: detail.clone(),
+        });
+        effects.push(Effect::Escalate(Escalation {
+            schema: ESCALATION_SCHEMA.into(),
+            escalation_id: id,
+            case_id: case.case_id,
+            identity_id: case.identity_id.clone(),
+            reason,
+            targets,
+            owner,
+            deadline: case.deadline,
+            raised_at: now,
+            detail,
+            evidence,
+        }));
+    }
+
+    /// Stores the case back and returns the effects with its new version first.
+    fn publish(&mut self, mut case: Case, now: DateTime<Utc>, effects: Vec<Effect>) -> Vec<Effect> {
+        case.revision += 1;
+        case.updated_at = now;
+        let mut out = Vec::with_capacity(effects.len() + 1);
+        out.push(Effect::Case(case.clone()));
+        out.extend(effects);
+        let slot = if case.state == CaseState::Closed { Slot::Closed(Closed) } else { Slot::Live(Box::new(case)) };
+        if let Some(Effect::Case(c)) = out.first() {
+            self.cases.insert(c.case_id, slot);
+        }
+        out
+    }
+}
+
+fn target_state_of(c: &Confirmation) -> TargetState {
+    match c.outcome {
+        Outcome::Revoked | Outcome::AlreadyAbsent if c.is_verified() => TargetState::Done,
+        Outcome::Revoked | Outcome::AlreadyAbsent => TargetState::Unverified,
+        Outcome::Failed => TargetState::Failed,
+        Outcome::ManualRequired => TargetState::ManualRequired,
+        Outcome::SkippedProtected => TargetState::SkippedProtected,
+    }
+}
+
+fn state_word(s: TargetState) -> &'static str {
+    match s {
+        TargetState::Pending => "pending",
+        TargetState::Done => "revoked (verified)",
+        TargetState::Unverified => "reported revoked but not verified",
+        TargetState::Failed => "failed",
+        TargetState::ManualRequired => "manual step required",
+        TargetState::SkippedProtected => "skipped: protected identity",
+    }
+}
+
+/// From the effective time to the last removal (or to the confirmation when nothing was removed).
+fn recompute_time_to_revoke(status: &mut TargetStatus, effective_at: Option<DateTime<Utc>>) {
+    if status.state != TargetState::Done {
+        status.time_to_revoke_ms = None;
+        return;
+    }
+    let end = status.objects.iter().filter_map(|o| o.removed_at).max().or(status.confirmed_at);
+    status.time_to_revoke_ms = match (effective_at, end) {
+        (Some(e), Some(end)) => Some((end - e).num_milliseconds().max(0)),
+        _ => None,
+    };
+}
+
+/// Per target, the keys used in reports: kept here so the CLI and tests agree.
+pub fn target_summary(case: &Case) -> BTreeMap<TargetKind, &'static str> {
+    case.targets.iter().map(|(t, s)| (*t, state_word(s.state))).collect()
+}

@@ -1,0 +1,263 @@
+//! The verifier's Kafka shell.
+//!
+//! Start-up: read `revoke.cases` (the changelog) to its end and `restore` every case, then join
+//! the `revoke-verifier` group on `hr.terminations` + `revoke.confirmations`. Inputs not yet
+//! committed are read again and absorbed by the machine's idempotency, so a restart loses and
+//! duplicates nothing.
+//!
+//! Effects are enqueued while the state lock is held, so the changelog receives each case's
+//! versions in the order the machine made them; acknowledgements are awaited after unlocking.
+//! A changelog write that fails is fatal: the in-memory state would be ahead of the changelog,
+//! so the verifier stops (offsets unstored) and its restart rebuilds from what was acknowledged.
+
+use super::machine::{Effect, Input, Verifier};
+use super::GROUP;
+use chrono::Utc;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use revoke_shared::config::Config;
+use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions};
+use revoke_shared::contract::{
+    parse_hr_event, Case, CaseState, Confirmation, RawMessage, CASE_SCHEMA, CONFIRMATION_SCHEMA,
+};
+use revoke_shared::dlq::dead_letter;
+use revoke_shared::kafka::{read_to_end, reader_config, Ack, Producer};
+use revoke_shared::metrics::{Health, Metrics};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+struct State {
+    machine: Verifier,
+    /// Changelog partition of each case: the partition of the inputs that made it, so the
+    /// changelog stays co-partitioned with the inputs (and compaction sees one key per partition).
+    partition_of: HashMap<Uuid, i32>,
+}
+
+pub struct VerifierHandler {
+    state: Arc<Mutex<State>>,
+    producer: Producer,
+    cfg: Config,
+    metrics: Metrics,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error("reading the cases changelog {topic}: {source} (check that `revoke topics create` ran)")]
+    Kafka { topic: String, source: rdkafka::error::KafkaError },
+    #[error("topics are not co-partitioned: {0} (recreate them with `revoke topics create`)")]
+    Partitions(String),
+}
+
+/// Reads `cfg.topics.cases` from the beginning to its current end.
+pub fn read_changelog(cfg: &Config, timeout: Duration) -> Result<Vec<(i32, Case)>, RebuildError> {
+    let topic = cfg.topics.cases.clone();
+    let records = read_to_end(cfg, &topic, timeout).map_err(|source| RebuildError::Kafka { topic: topic.clone(), source })?;
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        let Some(payload) = r.payload else { continue }; // a tombstone
+        match serde_json::from_slice::<Case>(&payload) {
+            Ok(c) if c.schema == CASE_SCHEMA => out.push((r.partition, c)),
+            Ok(c) => tracing::warn!(schema = %c.schema, offset = r.offset, "unknown case schema in changelog; skipped"),
+            Err(e) => tracing::warn!(error = %e, offset = r.offset, "unreadable case record in changelog; skipped"),
+        }
+    }
+    Ok(out)
+}
+
+fn partition_count(reader: &BaseConsumer, topic: &str) -> Result<usize, RebuildError> {
+    let md = reader
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .map_err(|source| RebuildError::Kafka { topic: topic.into(), source })?;
+    Ok(md.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len()))
+}
+
+/// Fails unless the verifier's inputs and its changelog have the same partition count.
+pub fn check_copartitioned(cfg: &Config) -> Result<(), RebuildError> {
+    let reader: BaseConsumer = reader_config(cfg)
+        .create()
+        .map_err(|source| RebuildError::Kafka { topic: cfg.topics.cases.clone(), source })?;
+    let t = &cfg.topics;
+    let counts: Vec<(String, usize)> = [&t.terminations, &t.confirmations, &t.cases]
+        .iter()
+        .map(|name| partition_count(&reader, name).map(|n| (name.to_string(), n)))
+        .collect::<Result<_, _>>()?;
+    if counts.iter().any(|(_, n)| *n == 0) || counts.windows(2).any(|w| w[0].1 != w[1].1) {
+        return Err(RebuildError::Partitions(format!("{counts:?}")));
+    }
+    Ok(())
+}
+
+impl VerifierHandler {
+    /// Applies `input` and enqueues the effects under the lock; waits for acks outside it.
+    async fn apply(&self, input: Input<'_>, partition: Option<(Uuid, i32)>) -> Result<(), HandlerError> {
+        let acks = {
+            let mut st = self.state.lock().expect("verifier state lock");
+            if let Some((case_id, p)) = partition {
+                st.partition_of.entry(case_id).or_insert(p);
+            }
+            let effects = st.machine.apply(input, Utc::now());
+            let acks = enqueue(&self.producer, &self.cfg, &self.metrics, &mut st, effects)?;
+            self.metrics.open_cases.set(st.machine.open_count() as i64);
+            acks
+        };
+        for ack in acks {
+            ack.wait().await.map_err(|e| HandlerError::Fatal(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Enqueues effects in order; counts metrics.
+fn enqueue(
+    producer: &Producer,
+    cfg: &Config,
+    metrics: &Metrics,
+    st: &mut State,
+    effects: Vec<Effect>,
+) -> Result<Vec<Ack>, HandlerError> {
+    let mut acks = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Case(case) => {
+                let p = st.partition_of.get(&case.case_id).copied();
+                metrics.case_updates.with_label_values(&[case.state.as_str()]).inc();
+                if case.state == CaseState::Closed {
+                    if let Some(ms) = case.time_to_close_ms() {
+                        let label = if case.escalations.is_empty() { "closed" } else { "closed_after_escalation" };
+                        metrics.time_to_close.with_label_values(&[label]).observe(ms.max(0) as f64 / 1000.0);
+                    }
+                    st.partition_of.remove(&case.case_id);
+                }
+                tracing::debug!(case_id = %case.case_id, identity = %case.identity_id, state = case.state.as_str(), revision = case.revision, "case updated");
+                let ack = producer
+                    .enqueue_json(&cfg.topics.cases, &case.case_id.to_string(), &case, p)
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                acks.push(ack);
+            }
+            Effect::Escalate(esc) => {
+                metrics.escalations.with_label_values(&[esc.reason.as_str()]).inc();
+                tracing::warn!(case_id = %esc.case_id, identity = %esc.identity_id, reason = esc.reason.as_str(),
+                    owner = %esc.owner.name, targets = ?esc.targets, detail = %esc.detail, "case escalated");
+                let ack = producer
+                    .enqueue_json(&cfg.topics.escalations, &esc.identity_id, &esc, None)
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                acks.push(ack);
+            }
+            Effect::Note { case_id, identity_id, what } => {
+                tracing::warn!(case_id = ?case_id, identity = %identity_id, what, "verifier note");
+            }
+        }
+    }
+    Ok(acks)
+}
+
+#[async_trait::async_trait]
+impl Handler for VerifierHandler {
+    async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        let dlq = |reason: &str, detail: String| {
+            let reason = reason.to_string();
+            async move { dead_letter(&self.producer, &self.cfg.topics.dlq, msg, &reason, detail, GROUP, &self.metrics).await }
+        };
+        if msg.topic == self.cfg.topics.terminations {
+            match parse_hr_event(msg, self.cfg.consumer.max_event_bytes) {
+                Ok(ev) => self.apply(Input::Hr(&ev), Some((ev.case_id(), msg.partition))).await,
+                Err(e) => dlq(e.reason(), e.to_string()).await,
+            }
+        } else if msg.topic == self.cfg.topics.confirmations {
+            match parse_confirmation(msg) {
+                Ok(c) => self.apply(Input::Confirmation(&c), Some((c.case_id, msg.partition))).await,
+                Err((reason, detail)) => dlq(reason, detail).await,
+            }
+        } else {
+            dlq("unexpected_topic", format!("the verifier does not read topic {}", msg.topic)).await
+        }
+    }
+}
+
+fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, String)> {
+    let payload = msg.payload.as_deref().unwrap_or_default();
+    let c: Confirmation = serde_json::from_slice(payload)
+        .map_err(|e| ("malformed_confirmation", format!("confirmation does not match the contract: {e}")))?;
+    if c.schema != CONFIRMATION_SCHEMA {
+        return Err(("unknown_schema", format!("confirmation schema {:?} is not {CONFIRMATION_SCHEMA}", c.schema)));
+    }
+    if msg.key.as_deref() != Some(c.identity_id.as_bytes()) {
+        return Err(("key_mismatch", format!("key {:?} differs from identity {:?}", msg.key_str(), c.identity_id)));
+    }
+    Ok(c)
+}
+
+/// Runs the verifier until `shutdown` (or a fatal error).
+pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let cfg = cfg.clone();
+    let (machine, partition_of, restored) = {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, RebuildError> {
+            check_copartitioned(&cfg)?;
+            let records = read_changelog(&cfg, Duration::from_secs(30))?;
+            let n = records.len();
+            let mut machine = Verifier::new(cfg.verifier.clone());
+            let mut partition_of = HashMap::new();
+            for (p, case) in records {
+                if case.state == CaseState::Closed {
+                    partition_of.remove(&case.case_id);
+                } else {
+                    partition_of.insert(case.case_id, p);
+                }
+                machine.restore(case);
+            }
+            Ok((machine, partition_of, n))
+        })
+        .await??
+    };
+    metrics.open_cases.set(machine.open_count() as i64);
+    tracing::info!(records = restored, open = machine.open_count(), "verifier state rebuilt from the cases changelog");
+
+    let producer = Producer::new(&cfg)?;
+    let state = Arc::new(Mutex::new(State { machine, partition_of }));
+    let handler = Arc::new(VerifierHandler { state: state.clone(), producer: producer.clone(), cfg: cfg.clone(), metrics: metrics.clone() });
+
+    // Deadlines: a tick applies the clock to every open case.
+    let stop = shutdown.child_token();
+    let tick_failed = CancellationToken::new();
+    let ticker = {
+        let handler = handler.clone();
+        let stop = stop.clone();
+        let shutdown = shutdown.clone();
+        let tick_failed = tick_failed.clone();
+        let period = Duration::from_millis(cfg.verifier.tick_ms.max(10));
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = interval.tick() => {
+                        if let Err(e) = handler.apply(Input::Tick, None).await {
+                            tracing::error!(error = %e, "deadline tick could not publish; stopping the verifier");
+                            tick_failed.cancel();
+                            shutdown.cancel();
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+    };
+
+    let consumer = consume::subscribe(&cfg, GROUP, &[&cfg.topics.terminations, &cfg.topics.confirmations])?;
+    tracing::info!(group = GROUP, "verifier started");
+    let opts = LoopOptions { group: GROUP.into(), max_in_flight: cfg.consumer.max_in_flight, metrics, health };
+    let result = consume::run(consumer, handler, opts, shutdown).await;
+    stop.cancel();
+    let _ = ticker.await;
+    producer.flush(Duration::from_secs(10));
+    tracing::info!("verifier stopped");
+    result?;
+    if tick_failed.is_cancelled() {
+        anyhow::bail!("the verifier stopped because a deadline escalation could not be published");
+    }
+    Ok(())
+}

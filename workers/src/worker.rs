@@ -1,0 +1,127 @@
+//! The Kafka shell of a target worker: one consumer group per target kind (`revoke-<kind>`).
+//!
+//! For each termination on `hr.terminations` it revokes the identity on its target, then emits a
+//! confirmation on `revoke.confirmations`. The record counts as handled — its offset may be
+//! stored — only once the confirmation (or the dead letter) is acknowledged by the broker.
+
+use crate::revocation::revoke_identity;
+use crate::target::Target;
+use revoke_shared::config::Config;
+use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions};
+use revoke_shared::contract::{
+    parse_hr_event, Confirmation, HrEventKind, RawMessage, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA,
+};
+use revoke_shared::dlq::dead_letter;
+use revoke_shared::kafka::Producer;
+use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::retry::RetryPolicy;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub fn group_for(kind: revoke_shared::contract::TargetKind) -> String {
+    format!("revoke-{}", kind.as_str())
+}
+
+pub struct WorkerHandler {
+    target: Arc<dyn Target>,
+    producer: Producer,
+    cfg: Config,
+    policy: RetryPolicy,
+    worker: WorkerInfo,
+    group: String,
+    metrics: Metrics,
+}
+
+impl WorkerHandler {
+    pub fn new(target: Arc<dyn Target>, producer: Producer, cfg: &Config, metrics: Metrics) -> WorkerHandler {
+        let group = group_for(target.kind());
+        WorkerHandler {
+            policy: RetryPolicy::from_config(&cfg.worker),
+            worker: WorkerInfo { id: cfg.worker.worker_id(), version: VERSION.to_string() },
+            target,
+            producer,
+            cfg: cfg.clone(),
+            group,
+            metrics,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for WorkerHandler {
+    async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        let event = match parse_hr_event(msg, self.cfg.consumer.max_event_bytes) {
+            Ok(ev) => ev,
+            Err(e) => {
+                return dead_letter(&self.producer, &self.cfg.topics.dlq, msg, e.reason(), e.to_string(), &self.group, &self.metrics)
+                    .await
+            }
+        };
+        let case_id = event.case_id();
+        let kind = self.target.kind();
+        let span = tracing::info_span!("revoke", case_id = %case_id, identity = %event.subject, target = %kind, event_id = %event.id);
+        async move {
+            if event.kind == HrEventKind::Rescinded {
+                // The verifier owns rescinds; workers have nothing to undo automatically yet.
+                tracing::info!("rescind seen; the verifier records it");
+                return Ok(());
+            }
+            let report =
+                revoke_identity(&*self.target, &event.data.identity, &self.worker.id, &self.policy, &self.metrics).await;
+            let confirmation = Confirmation {
+                schema: CONFIRMATION_SCHEMA.into(),
+                confirmation_id: uuid::Uuid::new_v4(),
+                case_id,
+                identity_id: event.subject.clone(),
+                event_id: event.id.clone(),
+                target: TargetRef { kind, instance: self.target.instance().to_string() },
+                outcome: report.outcome,
+                objects: report.objects,
+                attempts: report.attempts,
+                error: report.error,
+                worker: self.worker.clone(),
+                started_at: report.started_at,
+                finished_at: report.finished_at,
+            };
+            self.producer
+                .send_json(&self.cfg.topics.confirmations, &event.subject, &confirmation, None)
+                .await
+                .map_err(|e| HandlerError::Retry(format!("confirmation for case {case_id} on {kind}: {e}")))?;
+            self.metrics.revocations.with_label_values(&[kind.as_str(), confirmation.outcome.as_str()]).inc();
+            if let (Some(done), Some(eff)) = (confirmation.last_removed_at(), event.data.effective_at) {
+                let secs = (done - eff).num_milliseconds().max(0) as f64 / 1000.0;
+                self.metrics.time_to_revoke.with_label_values(&[kind.as_str()]).observe(secs);
+            }
+            match &confirmation.error {
+                None => tracing::debug!(outcome = confirmation.outcome.as_str(), objects = confirmation.objects.len(), "confirmed"),
+                Some(e) => tracing::warn!(outcome = confirmation.outcome.as_str(), error = %e, "confirmed with error"),
+            }
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Runs a worker for `target` until `shutdown`.
+pub async fn run_worker(
+    cfg: &Config,
+    target: Arc<dyn Target>,
+    metrics: Metrics,
+    health: Health,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let group = group_for(target.kind());
+    let producer = Producer::new(cfg)?;
+    let consumer = consume::subscribe(cfg, &group, &[&cfg.topics.terminations])?;
+    let handler = Arc::new(WorkerHandler::new(target, producer.clone(), cfg, metrics.clone()));
+    tracing::info!(group = %group, topic = %cfg.topics.terminations, "worker started");
+    let opts = LoopOptions { group: group.clone(), max_in_flight: cfg.consumer.max_in_flight, metrics, health };
+    let result = consume::run(consumer, handler, opts, shutdown).await;
+    producer.flush(std::time::Duration::from_secs(10));
+    tracing::info!(group = %group, "worker stopped");
+    Ok(result?)
+}

@@ -39,6 +39,9 @@ pub struct Config {
 pub struct KafkaConfig {
     /// Bootstrap servers. `--brokers` / `KAFKA_BROKERS` override it.
     pub brokers: String,
+    /// Prefix of every consumer group name (`<prefix>revoke-<kind>`), for sharing a cluster
+    /// between fleets or test runs.
+    pub group_prefix: String,
     /// Passed to librdkafka as is, for every client: `security.protocol`, `sasl.*`, `ssl.*`, and
     /// any tuning. Applied after revoke's own settings, so they win.
     pub properties: BTreeMap<String, String>,
@@ -135,7 +138,7 @@ impl Default for Config {
 
 impl Default for KafkaConfig {
     fn default() -> Self {
-        KafkaConfig { brokers: "127.0.0.1:9092".into(), properties: BTreeMap::new() }
+        KafkaConfig { brokers: "127.0.0.1:9092".into(), group_prefix: String::new(), properties: BTreeMap::new() }
     }
 }
 

@@ -47,6 +47,22 @@ pub enum ConsumeError {
     Subscribe { group: String, topics: Vec<String>, source: rdkafka::error::KafkaError },
 }
 
+/// How a consume loop is asked to stop.
+#[derive(Clone, Default)]
+pub struct Stop {
+    /// Stop reading, finish what is in flight, commit, return.
+    pub graceful: CancellationToken,
+    /// Return at once, as a crash would: work in flight is abandoned and nothing more is stored
+    /// or committed (used by tests to simulate a killed process inside one process).
+    pub crash: CancellationToken,
+}
+
+impl Stop {
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+}
+
 pub struct LoopOptions {
     /// Consumer group name, used in metrics, logs and health.
     pub group: String,
@@ -84,13 +100,15 @@ struct Done {
     result: Result<(), String>,
 }
 
-/// Runs until `shutdown` is cancelled or a handler fails fatally.
+/// Runs until a stop is requested or a handler fails fatally.
 pub async fn run<H: Handler>(
     consumer: StreamConsumer,
     handler: Arc<H>,
     opts: LoopOptions,
-    shutdown: CancellationToken,
+    stop_on: Stop,
 ) -> Result<(), ConsumeError> {
+    let shutdown = stop_on.graceful.clone();
+    let crash = stop_on.crash.clone();
     let group = opts.group.clone();
     let in_flight_gauge = opts.metrics.in_flight.with_label_values(&[&group]);
     let consumed = opts.metrics.events_consumed.with_label_values(&[&group]);
@@ -147,7 +165,9 @@ pub async fn run<H: Handler>(
                     Ok(()) => {
                         handled.inc();
                         if let Some(next) = tracker.finish(&done.topic, done.partition, done.offset) {
-                            if let Err(e) = consumer.store_offset(&done.topic, done.partition, next) {
+                            // Not `store_offset`: librdkafka's rd_kafka_offset_store stores
+                            // offset + 1, which would skip a record on restart.
+                            if let Err(e) = store_exact(&consumer, &done.topic, done.partition, next) {
                                 // The partition was revoked meanwhile; its new owner re-reads it.
                                 tracing::debug!(group = %group, topic = %done.topic, partition = done.partition, error = %e, "offset not stored");
                             }
@@ -177,6 +197,7 @@ pub async fn run<H: Handler>(
                         opts.health.set_ok(&health_name);
                         consumed.inc();
                         let msg = to_raw(&m);
+                        tracing::trace!(group = %group, topic = %msg.topic, partition = msg.partition, offset = msg.offset, "read");
                         tracker.begin(&msg.topic, msg.partition, msg.offset);
                         in_flight_gauge.set(tracker.pending() as i64);
                         let key = msg.key.clone().unwrap_or_default();
@@ -195,9 +216,20 @@ pub async fn run<H: Handler>(
                     }
                 }
             }
+            _ = crash.cancelled() => {
+                tracing::warn!(group = %group, in_flight = tasks.len(), "crash requested: abandoning work in flight");
+                tasks.abort_all();
+                opts.health.remove(&health_name);
+                return Ok(());
+            }
             _ = assignment_check.tick() => {
-                let n = consumer.assignment().map(|a| a.count()).unwrap_or(0);
-                assigned_gauge.set(n as i64);
+                let assignment = consumer.assignment().unwrap_or_default();
+                let n = assignment.count() as i64;
+                if n != assigned_gauge.get() {
+                    let parts: Vec<String> = assignment.elements().iter().map(|e| format!("{}/{}", e.topic(), e.partition())).collect();
+                    tracing::info!(group = %group, partitions = ?parts, "assignment changed");
+                }
+                assigned_gauge.set(n);
             }
             _ = shutdown.cancelled(), if reading => {
                 tracing::info!(group = %group, in_flight = tasks.len(), "shutting down: finishing records in flight");
@@ -225,6 +257,13 @@ pub async fn run<H: Handler>(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Stores `next` (the next offset to read) as the partition's commit position, exactly.
+fn store_exact(consumer: &StreamConsumer, topic: &str, partition: i32, next: i64) -> rdkafka::error::KafkaResult<()> {
+    let mut tpl = TopicPartitionList::with_capacity(1);
+    tpl.add_partition_offset(topic, partition, Offset::Offset(next))?;
+    consumer.store_offsets(&tpl)
 }
 
 /// Calls the handler until it succeeds, fails fatally, or shutdown is requested.

@@ -81,7 +81,8 @@ pub fn reader_config(cfg: &Config) -> ClientConfig {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "true");
+        // The end is found from the watermarks; EOF events would only add noise.
+        .set("enable.partition.eof", "false");
     apply_overrides(&mut c, cfg);
     c
 }

@@ -1,1 +1,130 @@
+//! Test harness for the revoke suite.
+//!
+//! `TestEnv` gives each test its own broker namespace: on the embedded mock cluster (the default,
+//! for plain `cargo test`) a fresh cluster per test; on a real broker (`REVOKE_TEST_KAFKA` set,
+//! by the README's test command) unique topic names and group prefix per test, so tests never
+//! see each other's records and need no cleanup order.
+//!
+//! Under `CI=true` a test without a broker address fails unless `REVOKE_TEST_BROKER=embedded`
+//! chose the embedded one explicitly.
 
+use chrono::Utc;
+use revoke::cases::{read_case_log, CaseLog};
+use revoke::embedded::Embedded;
+use revoke::hr::{publish_events, synthetic_leaver, Mode};
+use revoke_shared::config::Config;
+use revoke_shared::contract::HrEvent;
+use revoke_shared::kafka::{read_to_end, Producer};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+pub struct TestEnv {
+    pub cfg: Config,
+    pub broker: &'static str,
+    _embedded: Option<Embedded>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl TestEnv {
+    /// A namespace on the real broker when `REVOKE_TEST_KAFKA` is set, else an embedded one.
+    pub fn new(name: &str) -> TestEnv {
+        if std::env::var("REVOKE_LOG").is_ok() {
+            revoke_shared::telemetry::init(revoke_shared::telemetry::LogFormat::Text);
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("runtime");
+        let mut cfg = Config::default();
+        cfg.metrics.listen = String::new();
+        cfg.verifier.deadline_secs = 300;
+        cfg.verifier.tick_ms = 200;
+        cfg.worker.initial_backoff_ms = 5;
+        cfg.worker.max_backoff_ms = 50;
+        cfg.worker.max_attempts = 4;
+        let tag = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        match std::env::var("REVOKE_TEST_KAFKA").ok().filter(|s| !s.is_empty()) {
+            Some(brokers) => {
+                cfg.kafka.brokers = brokers;
+                cfg.kafka.group_prefix = format!("{tag}.");
+                let t = &mut cfg.topics;
+                for topic in [&mut t.terminations, &mut t.confirmations, &mut t.cases, &mut t.escalations, &mut t.dlq] {
+                    *topic = format!("{tag}.{topic}");
+                }
+                cfg.topics.partitions = 4;
+                cfg.consumer.session_timeout_ms = 6000;
+                let created = rt.block_on(revoke::topics::create_topics(&cfg));
+                if let Err(e) = created {
+                    panic!("creating topics on the real broker {}: {e}", cfg.kafka.brokers);
+                }
+                TestEnv { cfg, broker: "kafka", _embedded: None, rt }
+            }
+            None => {
+                // CI runs this suite twice: on the embedded broker (chosen explicitly with
+                // REVOKE_TEST_BROKER=embedded) and on the real one. A missing broker is a failure.
+                if std::env::var("CI").is_ok_and(|v| v == "true")
+                    && std::env::var("REVOKE_TEST_BROKER").map_or(true, |v| v != "embedded")
+                {
+                    panic!("CI=true but REVOKE_TEST_KAFKA is not set: the real broker is missing (run the README's test command)");
+                }
+                cfg.topics.partitions = 4;
+                let embedded = Embedded::start(&mut cfg).expect("embedded broker");
+                TestEnv { cfg, broker: "embedded", _embedded: Some(embedded), rt }
+            }
+        }
+    }
+
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// `n` synthetic leavers with ids unique to this test.
+    pub fn leavers(&self, n: usize) -> Vec<HrEvent> {
+        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let now = Utc::now();
+        (0..n).map(|i| synthetic_leaver(i, "urn:revoke:test-hr", &run, now)).collect()
+    }
+
+    pub async fn publish(&self, events: &[HrEvent], mode: Mode) {
+        let producer = Producer::new(&self.cfg).expect("producer");
+        publish_events(&producer, &self.cfg.topics.terminations, events, mode).await.expect("publish");
+    }
+
+    /// Sends raw bytes with an optional key and headers to the terminations topic.
+    pub async fn publish_raw(&self, key: Option<&str>, bytes: &[u8], headers: &[(&str, &str)]) {
+        let producer = Producer::new(&self.cfg).expect("producer");
+        producer
+            .send_bytes(&self.cfg.topics.terminations, key.unwrap_or(""), bytes, headers, None)
+            .await
+            .expect("publish raw");
+    }
+
+    pub async fn case_log(&self) -> CaseLog {
+        let cfg = self.cfg.clone();
+        tokio::task::spawn_blocking(move || read_case_log(&cfg)).await.expect("join").expect("read cases")
+    }
+
+    /// Polls the cases topic until `done(log)` or `timeout`; returns the last log read.
+    pub async fn wait_cases(&self, timeout: Duration, done: impl Fn(&CaseLog) -> bool) -> CaseLog {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.case_log().await;
+            if done(&log) || Instant::now() > deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Every record of `topic`, JSON-decoded.
+    pub async fn read_json<T: serde::de::DeserializeOwned + Send + 'static>(&self, topic: &str) -> Vec<T> {
+        let cfg = self.cfg.clone();
+        let topic = topic.to_string();
+        let records = tokio::task::spawn_blocking(move || read_to_end(&cfg, &topic, Duration::from_secs(30)))
+            .await
+            .expect("join")
+            .expect("read topic");
+        records
+            .into_iter()
+            .filter_map(|r| r.payload)
+            .map(|p| serde_json::from_slice(&p).expect("topic record is the expected JSON"))
+            .collect()
+    }
+}

@@ -244,13 +244,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let metrics = Metrics::new();
                 let health = Health::new();
                 serve_metrics(&cfg, &metrics, &health).await?;
-                let token = CancellationToken::new();
-                on_signal(token.clone());
+                let stop = revoke_shared::consume::Stop::new();
+                on_signal(stop.graceful.clone());
                 // Real adapters replace the simulators in the next step; until then a worker
                 // acts on its kind's simulator, and says so.
                 tracing::warn!(target_kind = %w.target, "no real adapter configured: acting on the in-memory simulator");
                 let target = Arc::new(crate::target::sim::Simulator::new(w.target, cfg.simulator.clone()));
-                crate::worker::run_worker(&cfg, target, metrics, health, token).await.map_err(job)
+                crate::worker::run_worker(&cfg, target, metrics, health, stop).await.map_err(job)
             })
         }
         Command::Verifier => {
@@ -259,9 +259,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let metrics = Metrics::new();
                 let health = Health::new();
                 serve_metrics(&cfg, &metrics, &health).await?;
-                let token = CancellationToken::new();
-                on_signal(token.clone());
-                crate::verifier::run_verifier(&cfg, metrics, health, token).await.map_err(job)
+                let stop = revoke_shared::consume::Stop::new();
+                on_signal(stop.graceful.clone());
+                crate::verifier::run_verifier(&cfg, metrics, health, stop).await.map_err(job)
             })
         }
         Command::Publish(p) => {

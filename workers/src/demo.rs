@@ -123,6 +123,23 @@ pub fn summarise(log: &CaseLog, expected: &BTreeMap<uuid::Uuid, (String, CaseSta
     s
 }
 
+/// Waits until every group of the fleet has partitions assigned (or `timeout`).
+pub async fn wait_for_groups(cfg: &Config, metrics: &Metrics, timeout: Duration) -> bool {
+    let groups: Vec<String> = TargetKind::ALL
+        .iter()
+        .map(|k| crate::worker::group_for(cfg, *k))
+        .chain([crate::verifier::group(cfg)])
+        .collect();
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if groups.iter().all(|g| metrics.assigned_partitions.with_label_values(&[g]).get() > 0) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 /// Runs the demo on the embedded broker. Blocks the calling thread (the mock cluster lives on it).
 pub fn run(mut cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     let _embedded = Embedded::start(&mut cfg)?;
@@ -151,11 +168,7 @@ pub async fn run_on(cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummar
 
     // Publish once every group has its partitions, so the figures measure the pipeline, not the
     // group join.
-    let groups: Vec<String> = TargetKind::ALL.iter().map(|k| crate::worker::group_for(*k)).chain([crate::verifier::GROUP.to_string()]).collect();
-    let join_deadline = Instant::now() + Duration::from_secs(60);
-    while groups.iter().any(|g| metrics.assigned_partitions.with_label_values(&[g]).get() == 0) && Instant::now() < join_deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_groups(&cfg, &metrics, Duration::from_secs(60)).await;
 
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let source = "urn:revoke:demo-hr";

@@ -9,25 +9,27 @@ use revoke_shared::metrics::{Health, Metrics};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use revoke_shared::consume::Stop;
 
 /// A running component that can be stopped gracefully.
 pub struct Component {
     pub name: String,
-    token: CancellationToken,
+    stop: Stop,
     handle: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Component {
     /// Asks it to stop (finish in-flight work, commit) and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.token.cancel();
+        self.stop.graceful.cancel();
         self.handle.await?
     }
 
-    /// Ends the task abruptly, like a crash: nothing in flight is finished or committed.
-    pub fn kill(self) {
-        self.handle.abort();
+    /// Ends it abruptly, like a crash: work in flight is abandoned and nothing more is stored
+    /// or committed. (Its consumer still leaves the group; a killed process's would time out.)
+    pub async fn kill(self) {
+        self.stop.crash.cancel();
+        let _ = self.handle.await;
     }
 
     pub fn is_finished(&self) -> bool {
@@ -36,20 +38,21 @@ impl Component {
 }
 
 pub fn spawn_worker(cfg: &Config, target: Arc<dyn Target>, metrics: Metrics, health: Health) -> Component {
-    let token = CancellationToken::new();
-    let name = crate::worker::group_for(target.kind());
+    let stop = Stop::new();
+    let name = crate::worker::group_for(cfg, target.kind());
     let cfg = cfg.clone();
-    let t = token.clone();
-    let handle = tokio::spawn(async move { crate::worker::run_worker(&cfg, target, metrics, health, t).await });
-    Component { name, token, handle }
+    let s = stop.clone();
+    let handle = tokio::spawn(async move { crate::worker::run_worker(&cfg, target, metrics, health, s).await });
+    Component { name, stop, handle }
 }
 
 pub fn spawn_verifier(cfg: &Config, metrics: Metrics, health: Health) -> Component {
-    let token = CancellationToken::new();
+    let stop = Stop::new();
+    let name = crate::verifier::group(cfg);
     let cfg = cfg.clone();
-    let t = token.clone();
-    let handle = tokio::spawn(async move { crate::verifier::run_verifier(&cfg, metrics, health, t).await });
-    Component { name: crate::verifier::GROUP.into(), token, handle }
+    let s = stop.clone();
+    let handle = tokio::spawn(async move { crate::verifier::run_verifier(&cfg, metrics, health, s).await });
+    Component { name, stop, handle }
 }
 
 /// Five simulated target workers and a verifier.

@@ -7,7 +7,7 @@
 use crate::revocation::revoke_identity;
 use crate::target::Target;
 use revoke_shared::config::Config;
-use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions};
+use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
     parse_hr_event, Confirmation, HrEventKind, RawMessage, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA,
 };
@@ -16,13 +16,13 @@ use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_shared::retry::RetryPolicy;
 use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub fn group_for(kind: revoke_shared::contract::TargetKind) -> String {
-    format!("revoke-{}", kind.as_str())
+/// The consumer group of a target kind's workers: `<prefix>revoke-<kind>`.
+pub fn group_for(cfg: &Config, kind: revoke_shared::contract::TargetKind) -> String {
+    format!("{}revoke-{}", cfg.kafka.group_prefix, kind.as_str())
 }
 
 pub struct WorkerHandler {
@@ -37,7 +37,7 @@ pub struct WorkerHandler {
 
 impl WorkerHandler {
     pub fn new(target: Arc<dyn Target>, producer: Producer, cfg: &Config, metrics: Metrics) -> WorkerHandler {
-        let group = group_for(target.kind());
+        let group = group_for(cfg, target.kind());
         WorkerHandler {
             policy: RetryPolicy::from_config(&cfg.worker),
             worker: WorkerInfo { id: cfg.worker.worker_id(), version: VERSION.to_string() },
@@ -106,21 +106,21 @@ impl Handler for WorkerHandler {
     }
 }
 
-/// Runs a worker for `target` until `shutdown`.
+/// Runs a worker for `target` until stopped.
 pub async fn run_worker(
     cfg: &Config,
     target: Arc<dyn Target>,
     metrics: Metrics,
     health: Health,
-    shutdown: CancellationToken,
+    stop: Stop,
 ) -> anyhow::Result<()> {
-    let group = group_for(target.kind());
+    let group = group_for(cfg, target.kind());
     let producer = Producer::new(cfg)?;
     let consumer = consume::subscribe(cfg, &group, &[&cfg.topics.terminations])?;
     let handler = Arc::new(WorkerHandler::new(target, producer.clone(), cfg, metrics.clone()));
     tracing::info!(group = %group, topic = %cfg.topics.terminations, "worker started");
     let opts = LoopOptions { group: group.clone(), max_in_flight: cfg.consumer.max_in_flight, metrics, health };
-    let result = consume::run(consumer, handler, opts, shutdown).await;
+    let result = consume::run(consumer, handler, opts, stop).await;
     producer.flush(std::time::Duration::from_secs(10));
     tracing::info!(group = %group, "worker stopped");
     Ok(result?)

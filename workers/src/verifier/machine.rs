@@ -12,7 +12,9 @@
 //! - A duplicate input changes nothing and publishes nothing; a closed case never changes again.
 //! - Confirmations may arrive before their termination (they are kept in a `pending` case).
 //! - A rescind after a termination marks the case `rescinded` and escalates: access may already
-//!   be gone, and restoring it is a person's decision until automatic restore exists.
+//!   be gone, and restoring it is a person's decision until automatic restore exists. Without
+//!   `rescinds` it applies to the identity's latest termination (by effective time). A rescind
+//!   that overtakes its termination stands when the termination arrives.
 
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::VerifierConfig;
@@ -52,8 +54,10 @@ enum Slot {
 pub struct Verifier {
     policy: VerifierConfig,
     cases: HashMap<Uuid, Slot>,
-    /// Latest case per identity, for rescinds that do not name their termination.
-    latest: HashMap<String, Uuid>,
+    /// Latest case per identity, for rescinds that do not name their termination: the seen
+    /// termination with the latest effective time (then highest case id). Ordered by what the
+    /// case record holds, not by arrival, so that `restore` in any order rebuilds the same map.
+    latest: HashMap<String, (Option<DateTime<Utc>>, Uuid)>,
 }
 
 impl Verifier {
@@ -90,9 +94,19 @@ impl Verifier {
         if matches!(self.cases.get(&case.case_id), Some(Slot::Closed(_))) {
             return;
         }
-        self.latest.insert(case.identity_id.clone(), case.case_id);
+        if case.event_id.is_some() {
+            // Only a case whose termination was seen can be "latest", as in `on_termination`.
+            self.note_latest(&case.identity_id, case.effective_at, case.case_id);
+        }
         let slot = if case.state == CaseState::Closed { Slot::Closed(Closed) } else { Slot::Live(Box::new(case.clone())) };
         self.cases.insert(case.case_id, slot);
+    }
+
+    fn note_latest(&mut self, identity_id: &str, effective_at: Option<DateTime<Utc>>, case_id: Uuid) {
+        let key = (effective_at, case_id);
+        if self.latest.get(identity_id).is_none_or(|cur| *cur < key) {
+            self.latest.insert(identity_id.to_string(), key);
+        }
     }
 
     pub fn apply(&mut self, input: Input<'_>, now: DateTime<Utc>) -> Vec<Effect> {
@@ -141,7 +155,7 @@ impl Verifier {
                 self.cases.insert(case_id, Slot::Live(c));
                 return Vec::new();
             }
-            Some(Slot::Live(c)) => *c, // confirmations came first
+            Some(Slot::Live(c)) => *c, // confirmations (and maybe a rescind) came first
             None => self.new_case(case_id, &ev.subject, now),
         };
         let d = &ev.data;
@@ -158,8 +172,11 @@ impl Verifier {
         for status in case.targets.values_mut() {
             recompute_time_to_revoke(status, case.effective_at);
         }
-        case.state = CaseState::Open;
-        self.latest.insert(ev.subject.clone(), case_id);
+        // A rescind that overtook its termination stands: the record is completed, not reopened.
+        if case.state != CaseState::Rescinded {
+            case.state = CaseState::Open;
+        }
+        self.note_latest(&ev.subject, case.effective_at, case_id);
         let mut effects = Vec::new();
         self.evaluate(&mut case, now, &mut effects);
         self.publish(case, now, effects)
@@ -169,7 +186,7 @@ impl Verifier {
         let case_id = match &ev.data.rescinds {
             Some(_) => ev.case_id(),
             None => match self.latest.get(&ev.subject) {
-                Some(id) => *id,
+                Some((_, id)) => *id,
                 None => return vec![Effect::Note { case_id: None, identity_id: ev.subject.clone(), what: "rescind_for_unknown_case" }],
             },
         };

@@ -10,4 +10,7 @@ mod tests;
 pub use machine::{Effect, Input, Verifier};
 pub use shell::run_verifier;
 
-pub const GROUP: &str = "revoke-verifier";
+/// The verifier's consumer group: `<prefix>revoke-verifier`.
+pub fn group(cfg: &revoke_shared::config::Config) -> String {
+    format!("{}revoke-verifier", cfg.kafka.group_prefix)
+}

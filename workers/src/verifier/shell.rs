@@ -11,11 +11,10 @@
 //! so the verifier stops (offsets unstored) and its restart rebuilds from what was acknowledged.
 
 use super::machine::{Effect, Input, Verifier};
-use super::GROUP;
 use chrono::Utc;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use revoke_shared::config::Config;
-use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions};
+use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
     parse_hr_event, Case, CaseState, Confirmation, RawMessage, CASE_SCHEMA, CONFIRMATION_SCHEMA,
 };
@@ -40,6 +39,7 @@ pub struct VerifierHandler {
     producer: Producer,
     cfg: Config,
     metrics: Metrics,
+    group: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +158,7 @@ impl Handler for VerifierHandler {
     async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
         let dlq = |reason: &str, detail: String| {
             let reason = reason.to_string();
-            async move { dead_letter(&self.producer, &self.cfg.topics.dlq, msg, &reason, detail, GROUP, &self.metrics).await }
+            async move { dead_letter(&self.producer, &self.cfg.topics.dlq, msg, &reason, detail, &self.group, &self.metrics).await }
         };
         if msg.topic == self.cfg.topics.terminations {
             match parse_hr_event(msg, self.cfg.consumer.max_event_bytes) {
@@ -189,8 +189,9 @@ fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, S
     Ok(c)
 }
 
-/// Runs the verifier until `shutdown` (or a fatal error).
-pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Runs the verifier until stopped (or a fatal error).
+pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, stop_on: Stop) -> anyhow::Result<()> {
+    let shutdown = stop_on.graceful.clone();
     let cfg = cfg.clone();
     let (machine, partition_of, restored) = {
         let cfg = cfg.clone();
@@ -217,10 +218,10 @@ pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, shutdo
 
     let producer = Producer::new(&cfg)?;
     let state = Arc::new(Mutex::new(State { machine, partition_of }));
-    let handler = Arc::new(VerifierHandler { state: state.clone(), producer: producer.clone(), cfg: cfg.clone(), metrics: metrics.clone() });
+    let handler = Arc::new(VerifierHandler { state: state.clone(), producer: producer.clone(), cfg: cfg.clone(), metrics: metrics.clone(), group: super::group(&cfg) });
 
     // Deadlines: a tick applies the clock to every open case.
-    let stop = shutdown.child_token();
+    let stop = CancellationToken::new();
     let tick_failed = CancellationToken::new();
     let ticker = {
         let handler = handler.clone();
@@ -247,10 +248,11 @@ pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, shutdo
         })
     };
 
-    let consumer = consume::subscribe(&cfg, GROUP, &[&cfg.topics.terminations, &cfg.topics.confirmations])?;
-    tracing::info!(group = GROUP, "verifier started");
-    let opts = LoopOptions { group: GROUP.into(), max_in_flight: cfg.consumer.max_in_flight, metrics, health };
-    let result = consume::run(consumer, handler, opts, shutdown).await;
+    let group = super::group(&cfg);
+    let consumer = consume::subscribe(&cfg, &group, &[&cfg.topics.terminations, &cfg.topics.confirmations])?;
+    tracing::info!(group = %group, "verifier started");
+    let opts = LoopOptions { group, max_in_flight: cfg.consumer.max_in_flight, metrics, health };
+    let result = consume::run(consumer, handler, opts, stop_on).await;
     stop.cancel();
     let _ = ticker.await;
     producer.flush(Duration::from_secs(10));

@@ -1,0 +1,1475 @@
+//! Unit tests of the verifier's state machine (`machine.rs`).
+//!
+//! Every test drives `Verifier::apply` with hand-built inputs at explicit instants and checks the
+//! exact effects: which variants, the case record (state, revision, targets, escalations,
+//! `closed_at`) and each escalation (reason, targets, owner). The last section is a property test
+//! over random interleavings, duplicates, deadlines, restarts and replays, driven by a small
+//! deterministic PRNG so that any failure names a seed that reproduces it.
+
+use super::machine::{target_summary, Effect, Input, Verifier};
+use chrono::{DateTime, Duration, Utc};
+use revoke_shared::config::VerifierConfig;
+use revoke_shared::contract::{
+    case_id_for, Actor, Case, CaseState, Confirmation, Escalation, EscalationReason, HrData, HrEvent, HrEventKind,
+    Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome, Owner, TargetKind, TargetRef, TargetState,
+    TargetStatus, WorkerInfo, CASE_SCHEMA, CONFIRMATION_SCHEMA, ESCALATION_SCHEMA,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------------
+
+const DEADLINE_SECS: i64 = 3600;
+const SOURCE: &str = "urn:hr:workday";
+const ALL: [TargetKind; 5] = TargetKind::ALL;
+use TargetKind::{Cicd, Cloud, Directory, Saas, Vault};
+
+/// A fixed origin for every clock in these tests.
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+/// `t0` plus `secs` seconds.
+fn at(secs: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(secs)
+}
+
+fn owner(name: &str) -> Owner {
+    Owner { name: name.into(), contact: format!("{name}@example.com") }
+}
+
+/// All five targets required; directory and vault have their own owners, the rest fall back to
+/// `default`.
+fn policy() -> VerifierConfig {
+    let mut owners = BTreeMap::new();
+    owners.insert("default".to_string(), owner("secops"));
+    owners.insert("directory".to_string(), owner("iam-team"));
+    owners.insert("vault".to_string(), owner("vault-team"));
+    VerifierConfig { deadline_secs: DEADLINE_SECS as u64, tick_ms: 1000, required_targets: ALL.to_vec(), owners }
+}
+
+fn verifier() -> Verifier {
+    Verifier::new(policy())
+}
+
+fn termination(identity: &str, event_id: &str, effective_at: DateTime<Utc>) -> HrEvent {
+    HrEvent {
+        id: event_id.into(),
+        source: SOURCE.into(),
+        subject: identity.into(),
+        time: effective_at,
+        kind: HrEventKind::Termination,
+        data: HrData {
+            identity: Identity {
+                employee_id: identity.into(),
+                email: Some(format!("{}@example.com", identity.to_lowercase())),
+                username: Some(identity.to_lowercase()),
+                kind: IdentityKind::Employee,
+            },
+            effective_at: Some(effective_at),
+            reason: Some("resignation".into()),
+            requested_by: Some("hr:bob".into()),
+            approved_by: Some("mgr:carol".into()),
+            rescinds: None,
+        },
+    }
+}
+
+fn rescind(identity: &str, event_id: &str, rescinds: Option<&str>) -> HrEvent {
+    HrEvent {
+        id: event_id.into(),
+        source: SOURCE.into(),
+        subject: identity.into(),
+        time: t0(),
+        kind: HrEventKind::Rescinded,
+        data: HrData {
+            identity: Identity { employee_id: identity.into(), email: None, username: None, kind: IdentityKind::Employee },
+            effective_at: None,
+            reason: Some("offer accepted after all".into()),
+            requested_by: Some("hr:dave".into()),
+            approved_by: None,
+            rescinds: rescinds.map(str::to_string),
+        },
+    }
+}
+
+/// A confirmation from `target` for the case of termination `ev`, finished at `finished_at`.
+/// Successes carry one object removed a second before; `verified` is that object's read-back.
+fn confirmation(ev: &HrEvent, target: TargetKind, outcome: Outcome, verified: bool, finished_at: DateTime<Utc>) -> Confirmation {
+    let object = |outcome: ObjectOutcome, verified: bool, removed_at: Option<DateTime<Utc>>, error: Option<String>| ObjectEvidence {
+        object_kind: "account".into(),
+        object_id: format!("{}-{target}", ev.subject),
+        sponsored: false,
+        action: "deactivate".into(),
+        outcome,
+        removed_at,
+        actor: Actor { worker_id: format!("{target}-w1"), principal: "svc-revoke".into() },
+        verified,
+        read_back: if verified { "not found".into() } else { "still present".into() },
+        error,
+    };
+    let (objects, error) = match outcome {
+        Outcome::Revoked => (vec![object(ObjectOutcome::Revoked, verified, Some(finished_at - Duration::seconds(1)), None)], None),
+        Outcome::AlreadyAbsent => (vec![object(ObjectOutcome::AlreadyAbsent, verified, None, None)], None),
+        Outcome::Failed => {
+            let e = format!("{target} API answered 503 after 5 attempts");
+            (vec![object(ObjectOutcome::Failed, false, None, Some(e.clone()))], Some(e))
+        }
+        Outcome::ManualRequired => {
+            let e = "two accounts match the identity".to_string();
+            (vec![object(ObjectOutcome::ManualRequired, false, None, Some(e.clone()))], Some(e))
+        }
+        Outcome::SkippedProtected => (Vec::new(), Some("identity is on legal hold".to_string())),
+    };
+    Confirmation {
+        schema: CONFIRMATION_SCHEMA.into(),
+        confirmation_id: Uuid::new_v4(),
+        case_id: ev.case_id(),
+        identity_id: ev.subject.clone(),
+        event_id: ev.id.clone(),
+        target: TargetRef { kind: target, instance: "default".into() },
+        outcome,
+        objects,
+        attempts: if outcome == Outcome::Failed { 5 } else { 1 },
+        error,
+        worker: WorkerInfo { id: format!("{target}-w1"), version: "0.1.0".into() },
+        started_at: finished_at - Duration::seconds(2),
+        finished_at,
+    }
+}
+
+/// Verified success.
+fn ok(ev: &HrEvent, target: TargetKind, finished_at: DateTime<Utc>) -> Confirmation {
+    confirmation(ev, target, Outcome::Revoked, true, finished_at)
+}
+
+/// Success whose read-back did not prove the access gone.
+fn unverified(ev: &HrEvent, target: TargetKind, finished_at: DateTime<Utc>) -> Confirmation {
+    confirmation(ev, target, Outcome::Revoked, false, finished_at)
+}
+
+fn failed(ev: &HrEvent, target: TargetKind, finished_at: DateTime<Utc>) -> Confirmation {
+    confirmation(ev, target, Outcome::Failed, false, finished_at)
+}
+
+/// The same report emitted again by a re-run: new id, later, same content.
+fn reemitted(c: &Confirmation, later: i64) -> Confirmation {
+    let mut c = c.clone();
+    c.confirmation_id = Uuid::new_v4();
+    c.started_at += Duration::seconds(later);
+    c.finished_at += Duration::seconds(later);
+    c
+}
+
+// --- driving the machine ---
+
+fn hr(v: &mut Verifier, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {
+    v.apply(Input::Hr(ev), now)
+}
+
+fn conf(v: &mut Verifier, c: &Confirmation, now: DateTime<Utc>) -> Vec<Effect> {
+    v.apply(Input::Confirmation(c), now)
+}
+
+fn tick(v: &mut Verifier, now: DateTime<Utc>) -> Vec<Effect> {
+    v.apply(Input::Tick, now)
+}
+
+/// Applies a termination that must open a fresh case, and returns the event and that case.
+fn open(v: &mut Verifier, identity: &str, event_id: &str, effective_at: DateTime<Utc>, now: DateTime<Utc>) -> (HrEvent, Case) {
+    let ev = termination(identity, event_id, effective_at);
+    let case = sole_case(hr(v, &ev, now));
+    assert_eq!(case.state, CaseState::Open);
+    (ev, case)
+}
+
+/// Verified successes from `targets`, one second apart from `from`; returns the last effects.
+fn confirm_ok(v: &mut Verifier, ev: &HrEvent, targets: &[TargetKind], from: i64) -> Vec<Effect> {
+    let mut last = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let now = at(from + i as i64);
+        last = conf(v, &ok(ev, *t, now), now);
+    }
+    last
+}
+
+// --- reading effects ---
+
+/// Asserts the effects are exactly one case record, and returns it.
+#[track_caller]
+fn sole_case(effects: Vec<Effect>) -> Case {
+    match <[Effect; 1]>::try_from(effects) {
+        Ok([Effect::Case(c)]) => c,
+        other => panic!("expected exactly one Case effect, got {other:?}"),
+    }
+}
+
+/// Asserts the effects are exactly a case record followed by one escalation, and returns both.
+#[track_caller]
+fn case_and_escalation(effects: Vec<Effect>) -> (Case, Escalation) {
+    match <[Effect; 2]>::try_from(effects) {
+        Ok([Effect::Case(c), Effect::Escalate(e)]) => (c, e),
+        other => panic!("expected [Case, Escalate], got {other:?}"),
+    }
+}
+
+/// Asserts the effects are exactly one note, and returns (case id, identity, what).
+#[track_caller]
+fn sole_note(effects: Vec<Effect>) -> (Option<Uuid>, String, &'static str) {
+    match <[Effect; 1]>::try_from(effects) {
+        Ok([Effect::Note { case_id, identity_id, what }]) => (case_id, identity_id, what),
+        other => panic!("expected exactly one Note effect, got {other:?}"),
+    }
+}
+
+fn case_records(effects: &[Effect]) -> Vec<Case> {
+    effects.iter().filter_map(|e| if let Effect::Case(c) = e { Some(c.clone()) } else { None }).collect()
+}
+
+fn effect_case_id(e: &Effect) -> Option<Uuid> {
+    match e {
+        Effect::Case(c) => Some(c.case_id),
+        Effect::Escalate(x) => Some(x.case_id),
+        Effect::Note { case_id, .. } => *case_id,
+    }
+}
+
+/// Checks an escalation against the record the same batch published for its case.
+#[track_caller]
+fn assert_escalation_recorded(case: &Case, esc: &Escalation) {
+    assert_eq!(esc.schema, ESCALATION_SCHEMA);
+    assert_eq!(esc.case_id, case.case_id);
+    assert_eq!(esc.identity_id, case.identity_id);
+    assert_eq!(esc.deadline, case.deadline);
+    assert_eq!(esc.escalation_id, Escalation::id_for(case.case_id, esc.reason, &esc.targets));
+    let rec = case
+        .escalations
+        .iter()
+        .find(|r| r.escalation_id == esc.escalation_id)
+        .unwrap_or_else(|| panic!("escalation {} not recorded in case {case:?}", esc.escalation_id));
+    assert_eq!((rec.reason, &rec.targets, &rec.owner, rec.raised_at, &rec.detail), (esc.reason, &esc.targets, &esc.owner, esc.raised_at, &esc.detail));
+    // Evidence lists every target the case knows, in the case's order.
+    assert_eq!(esc.evidence.len(), case.targets.len());
+    for (line, t) in esc.evidence.iter().zip(case.targets.keys()) {
+        assert!(line.starts_with(&format!("{t}: ")), "evidence line {line:?} for {t}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Termination opens a case
+// ---------------------------------------------------------------------------------------------
+
+/// A termination opens revision 1 with every required target pending and the HR facts copied;
+/// the deadline runs from the (future) effective time.
+#[test]
+fn termination_opens_case_with_all_targets_pending() {
+    let mut v = verifier();
+    let ev = termination("E1", "evt-1", at(600));
+    let case = sole_case(hr(&mut v, &ev, at(0)));
+
+    assert_eq!(case.schema, CASE_SCHEMA);
+    assert_eq!(case.case_id, ev.case_id());
+    assert_eq!(case.case_id, case_id_for(SOURCE, "evt-1"));
+    assert_eq!(case.identity_id, "E1");
+    assert_eq!(case.state, CaseState::Open);
+    assert_eq!(case.revision, 1);
+    assert_eq!(case.required_targets, ALL.to_vec());
+    assert_eq!(case.targets.keys().copied().collect::<Vec<_>>(), ALL.to_vec());
+    assert!(case.targets.values().all(|s| *s == TargetStatus::pending()));
+    assert_eq!(case.effective_at, Some(at(600)));
+    assert_eq!(case.deadline, Some(at(600 + DEADLINE_SECS)));
+    assert_eq!(case.identity.as_ref(), Some(&ev.data.identity));
+    assert_eq!(case.event_id.as_deref(), Some("evt-1"));
+    assert_eq!(case.source.as_deref(), Some(SOURCE));
+    assert_eq!(case.reason.as_deref(), Some("resignation"));
+    assert_eq!(case.requested_by.as_deref(), Some("hr:bob"));
+    assert_eq!(case.approved_by.as_deref(), Some("mgr:carol"));
+    assert_eq!((case.opened_at, case.updated_at), (at(0), at(0)));
+    assert_eq!(case.closed_at, None);
+    assert_eq!(case.rescinded_by, None);
+    assert!(case.escalations.is_empty());
+
+    assert_eq!(v.case(&case.case_id), Some(&case));
+    assert!(!v.is_closed(&case.case_id));
+    assert_eq!(v.open_count(), 1);
+}
+
+/// The deadline never starts before the verifier heard of the termination: a back-dated
+/// effective time (or none at all) starts it at `now`.
+#[test]
+fn deadline_counts_from_now_when_effective_time_is_past_or_missing() {
+    let mut v = verifier();
+    let (_, case) = open(&mut v, "E1", "evt-1", at(0), at(900));
+    assert_eq!(case.deadline, Some(at(900 + DEADLINE_SECS)));
+
+    let mut ev = termination("E2", "evt-2", at(0));
+    ev.data.effective_at = None;
+    let case = sole_case(hr(&mut v, &ev, at(50)));
+    assert_eq!(case.effective_at, None);
+    assert_eq!(case.deadline, Some(at(50 + DEADLINE_SECS)));
+}
+
+/// A duplicate termination (same source and id) publishes nothing and changes nothing.
+#[test]
+fn duplicate_termination_is_silent() {
+    let mut v = verifier();
+    let (ev, case) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    assert!(hr(&mut v, &ev, at(10)).is_empty());
+    assert!(hr(&mut v, &ev.clone(), at(20)).is_empty());
+    assert_eq!(v.case(&case.case_id), Some(&case), "revision and updated_at untouched");
+    assert_eq!(v.open_count(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Closing
+// ---------------------------------------------------------------------------------------------
+
+/// Each verified confirmation publishes one new revision; the last required one closes the case
+/// with exactly one Case effect, after which nothing about the case is ever published again.
+#[test]
+fn verified_confirmations_close_the_case_exactly_once() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let id = ev.case_id();
+
+    for (i, t) in ALL[..4].iter().enumerate() {
+        let now = at(10 + i as i64);
+        let c = ok(&ev, *t, now);
+        let case = sole_case(conf(&mut v, &c, now));
+        assert_eq!(case.state, CaseState::Open);
+        assert_eq!(case.revision, 2 + i as u64);
+        assert_eq!(case.updated_at, now);
+        let s = &case.targets[t];
+        assert_eq!(s.state, TargetState::Done);
+        assert_eq!(s.outcome, Some(Outcome::Revoked));
+        assert_eq!(s.confirmed_at, Some(now));
+        assert_eq!(s.instance.as_deref(), Some("default"));
+        assert_eq!(s.worker.as_ref(), Some(&c.worker));
+        assert_eq!(s.objects, c.objects);
+        assert_eq!(s.attempts, 1);
+    }
+
+    let last = ok(&ev, Cicd, at(20));
+    let closed = sole_case(conf(&mut v, &last, at(20)));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(closed.revision, 6);
+    assert_eq!(closed.closed_at, Some(at(20)));
+    assert_eq!(closed.updated_at, at(20));
+    assert!(closed.targets.values().all(|s| s.state == TargetState::Done));
+    assert!(closed.escalations.is_empty());
+    assert_eq!(closed.time_to_close_ms(), Some(20_000));
+    assert!(v.is_closed(&id));
+    assert_eq!(v.case(&id), None, "closed cases are reduced to a marker");
+    assert_eq!(v.open_count(), 0);
+
+    // Nothing changes a closed case: duplicates, re-runs, failures, unverified news, the
+    // termination again, or a tick long after the deadline.
+    assert!(conf(&mut v, &last, at(30)).is_empty());
+    assert!(conf(&mut v, &reemitted(&last, 60), at(80)).is_empty());
+    assert!(conf(&mut v, &ok(&ev, Directory, at(90)), at(90)).is_empty());
+    assert!(conf(&mut v, &failed(&ev, Vault, at(91)), at(91)).is_empty());
+    assert!(conf(&mut v, &unverified(&ev, Saas, at(92)), at(92)).is_empty());
+    assert!(conf(&mut v, &confirmation(&ev, Cloud, Outcome::ManualRequired, false, at(93)), at(93)).is_empty());
+    assert!(hr(&mut v, &ev, at(94)).is_empty());
+    assert!(tick(&mut v, at(10 * DEADLINE_SECS)).is_empty());
+    assert!(v.is_closed(&id));
+    assert_eq!(v.open_count(), 0);
+}
+
+/// `already_absent` with nothing to remove counts as verified, and time-to-revoke runs from
+/// the effective time to the last removal (or to the confirmation when nothing was removed).
+#[test]
+fn time_to_revoke_is_measured_from_effective_time() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(100), at(0));
+
+    let case = sole_case(conf(&mut v, &ok(&ev, Vault, at(191)), at(192)));
+    assert_eq!(case.targets[&Vault].time_to_revoke_ms, Some(90_000), "removed_at is finished_at - 1s");
+
+    let mut absent = confirmation(&ev, Saas, Outcome::AlreadyAbsent, true, at(130));
+    absent.objects.clear();
+    let case = sole_case(conf(&mut v, &absent, at(131)));
+    assert_eq!(case.targets[&Saas].state, TargetState::Done);
+    assert_eq!(case.targets[&Saas].time_to_revoke_ms, Some(30_000));
+    assert_eq!(case.targets[&Cloud].time_to_revoke_ms, None);
+}
+
+/// With a subset of targets required, the others neither block nor complete a close.
+#[test]
+fn only_required_targets_decide_closing() {
+    let mut v = Verifier::new(VerifierConfig { required_targets: vec![Directory, Vault], ..policy() });
+    let (ev, case) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    assert_eq!(case.targets.keys().copied().collect::<Vec<_>>(), vec![Directory, Vault]);
+
+    // A report from a target the policy does not require is recorded, but does not close.
+    let case = sole_case(conf(&mut v, &ok(&ev, Saas, at(1)), at(1)));
+    assert_eq!(case.state, CaseState::Open);
+    assert_eq!(case.targets[&Saas].state, TargetState::Done);
+
+    sole_case(conf(&mut v, &ok(&ev, Directory, at(2)), at(2)));
+    let closed = sole_case(conf(&mut v, &ok(&ev, Vault, at(3)), at(3)));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert!(v.is_closed(&ev.case_id()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Unverified success
+// ---------------------------------------------------------------------------------------------
+
+/// A success whose read-back did not prove the access gone is `unverified`: not enough to
+/// close, not a reason to escalate. A verified report for the same target later closes.
+#[test]
+fn unverified_success_keeps_case_open_without_escalation() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &ev, &ALL[..4], 1);
+
+    let weak = unverified(&ev, Cicd, at(10));
+    let case = sole_case(conf(&mut v, &weak, at(10)));
+    assert_eq!(case.state, CaseState::Open);
+    assert_eq!(case.revision, 6);
+    assert_eq!(case.targets[&Cicd].state, TargetState::Unverified);
+    assert_eq!(case.targets[&Cicd].outcome, Some(Outcome::Revoked));
+    assert_eq!(case.targets[&Cicd].time_to_revoke_ms, None);
+    assert_eq!(target_summary(&case)[&Cicd], "reported revoked but not verified");
+    assert!(case.escalations.is_empty());
+    assert_eq!(case.closed_at, None);
+    assert!(!v.is_closed(&ev.case_id()));
+
+    // The same news again is a duplicate.
+    assert!(conf(&mut v, &weak, at(11)).is_empty());
+    assert!(conf(&mut v, &reemitted(&weak, 5), at(16)).is_empty());
+
+    let closed = sole_case(conf(&mut v, &ok(&ev, Cicd, at(20)), at(20)));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(closed.revision, 7);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Failure escalation, owners, late success
+// ---------------------------------------------------------------------------------------------
+
+/// A failed target escalates the case to that target's owner, once; a later verified success
+/// for it (and the rest) still closes the case, and the escalation stays in the record.
+#[test]
+fn failed_target_escalates_to_its_owner_and_late_success_still_closes() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let id = ev.case_id();
+
+    let fail = failed(&ev, Vault, at(30));
+    let (case, esc) = case_and_escalation(conf(&mut v, &fail, at(30)));
+    assert_eq!(case.state, CaseState::Escalated);
+    assert_eq!(case.revision, 2);
+    assert_eq!(case.targets[&Vault].state, TargetState::Failed);
+    assert_eq!(case.targets[&Vault].error, fail.error);
+    assert_eq!(case.targets[&Vault].attempts, 5);
+    assert_eq!(case.escalations.len(), 1);
+    assert_eq!(esc.reason, EscalationReason::TargetFailed);
+    assert_eq!(esc.targets, vec![Vault]);
+    assert_eq!(esc.owner, owner("vault-team"));
+    assert_eq!(esc.raised_at, at(30));
+    assert_eq!(esc.deadline, Some(at(DEADLINE_SECS)));
+    assert_eq!(esc.escalation_id, Escalation::id_for(id, EscalationReason::TargetFailed, &[Vault]));
+    assert!(esc.detail.contains("vault: vault API answered 503"), "{}", esc.detail);
+    assert!(esc.evidence.contains(&"vault: failed (vault API answered 503 after 5 attempts)".to_string()), "{:?}", esc.evidence);
+    assert!(esc.evidence.contains(&"cloud: pending".to_string()));
+    assert_escalation_recorded(&case, &esc);
+    assert_eq!(v.open_count(), 0, "escalated is final for open_count");
+
+    // The same failure again, or a re-run failing the same way: nothing.
+    assert!(conf(&mut v, &fail, at(31)).is_empty());
+    assert!(conf(&mut v, &reemitted(&fail, 60), at(91)).is_empty());
+    assert_eq!(v.case(&id).unwrap().revision, 2);
+
+    // The others succeed: still escalated, no new escalation.
+    for (i, t) in [Directory, Saas, Cloud, Cicd].into_iter().enumerate() {
+        let c = sole_case(conf(&mut v, &ok(&ev, t, at(100 + i as i64)), at(100 + i as i64)));
+        assert_eq!(c.state, CaseState::Escalated);
+        assert_eq!(c.revision, 3 + i as u64);
+    }
+    // The vault retry succeeds: closed, the escalation kept as history.
+    let closed = sole_case(conf(&mut v, &ok(&ev, Vault, at(200)), at(200)));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(closed.revision, 7);
+    assert_eq!(closed.closed_at, Some(at(200)));
+    assert_eq!(closed.escalations, case.escalations);
+    assert_eq!(closed.targets[&Vault].state, TargetState::Done);
+    assert_eq!(closed.targets[&Vault].error, None);
+    assert!(v.is_closed(&id));
+    assert!(conf(&mut v, &fail, at(300)).is_empty());
+}
+
+/// Owner selection: a target's own owner when the policy names one, else `default`, else a
+/// visible `unassigned`.
+#[test]
+fn escalation_owner_is_per_target_with_default_fallback() {
+    let mut v = verifier();
+    for (i, (target, expected)) in [(Directory, "iam-team"), (Vault, "vault-team"), (Cloud, "secops"), (Saas, "secops"), (Cicd, "secops")]
+        .into_iter()
+        .enumerate()
+    {
+        let (ev, _) = open(&mut v, &format!("E{i}"), &format!("evt-{i}"), at(0), at(0));
+        let (_, esc) = case_and_escalation(conf(&mut v, &failed(&ev, target, at(5)), at(5)));
+        assert_eq!((esc.targets.as_slice(), &esc.owner), ([target].as_slice(), &owner(expected)), "{target}");
+    }
+
+    let mut bare = policy();
+    bare.owners.remove("default");
+    let mut v = Verifier::new(bare);
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let (_, esc) = case_and_escalation(conf(&mut v, &failed(&ev, Cloud, at(5)), at(5)));
+    assert_eq!(esc.owner, Owner { name: "unassigned".into(), contact: String::new() });
+}
+
+/// A second failing target raises a new escalation naming every failed target (a distinct id);
+/// its owner is that of the first failed target in target order.
+#[test]
+fn second_failure_raises_a_new_escalation_for_all_failed_targets() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let (_, first) = case_and_escalation(conf(&mut v, &failed(&ev, Vault, at(1)), at(1)));
+    let (case, second) = case_and_escalation(conf(&mut v, &failed(&ev, Cloud, at(2)), at(2)));
+    assert_eq!(second.reason, EscalationReason::TargetFailed);
+    assert_eq!(second.targets, vec![Cloud, Vault]);
+    assert_eq!(second.owner, owner("secops"), "owner_of(first target) = cloud → default");
+    assert_ne!(second.escalation_id, first.escalation_id);
+    assert_eq!(case.escalations.len(), 2);
+    assert_escalation_recorded(&case, &second);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Manual and protected
+// ---------------------------------------------------------------------------------------------
+
+/// `manual_required` escalates with reason manual_required to the target's owner.
+#[test]
+fn manual_required_escalates_with_its_own_reason() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let c = confirmation(&ev, Directory, Outcome::ManualRequired, false, at(5));
+    let (case, esc) = case_and_escalation(conf(&mut v, &c, at(5)));
+    assert_eq!(case.state, CaseState::Escalated);
+    assert_eq!(case.targets[&Directory].state, TargetState::ManualRequired);
+    assert_eq!(esc.reason, EscalationReason::ManualRequired);
+    assert_eq!(esc.targets, vec![Directory]);
+    assert_eq!(esc.owner, owner("iam-team"));
+    assert!(esc.detail.contains("two accounts match"), "{}", esc.detail);
+    assert_escalation_recorded(&case, &esc);
+    assert!(conf(&mut v, &c, at(6)).is_empty());
+}
+
+/// `skipped_protected` escalates with reason protected_identity.
+#[test]
+fn skipped_protected_escalates_as_protected_identity() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let c = confirmation(&ev, Saas, Outcome::SkippedProtected, false, at(5));
+    let (case, esc) = case_and_escalation(conf(&mut v, &c, at(5)));
+    assert_eq!(case.state, CaseState::Escalated);
+    assert_eq!(case.targets[&Saas].state, TargetState::SkippedProtected);
+    assert_eq!(esc.reason, EscalationReason::ProtectedIdentity);
+    assert_eq!(esc.targets, vec![Saas]);
+    assert_eq!(esc.owner, owner("secops"));
+    assert!(esc.detail.contains("legal hold"), "{}", esc.detail);
+    assert_escalation_recorded(&case, &esc);
+    assert!(conf(&mut v, &c, at(6)).is_empty());
+}
+
+/// A target whose state changes from failed to manual_required escalates again, for the new reason.
+#[test]
+fn changed_failure_kind_escalates_again() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    case_and_escalation(conf(&mut v, &failed(&ev, Cloud, at(1)), at(1)));
+    let (case, esc) = case_and_escalation(conf(&mut v, &confirmation(&ev, Cloud, Outcome::ManualRequired, false, at(2)), at(2)));
+    assert_eq!(esc.reason, EscalationReason::ManualRequired);
+    assert_eq!(case.escalations.iter().map(|e| e.reason).collect::<Vec<_>>(), vec![EscalationReason::TargetFailed, EscalationReason::ManualRequired]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Deadline
+// ---------------------------------------------------------------------------------------------
+
+/// Before the deadline a tick does nothing; at it, the case escalates with deadline_passed
+/// naming exactly the unconfirmed targets; a second tick does nothing; late successes close.
+#[test]
+fn deadline_escalates_once_naming_the_pending_targets() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let id = ev.case_id();
+    confirm_ok(&mut v, &ev, &[Directory, Saas], 1);
+
+    assert!(tick(&mut v, at(DEADLINE_SECS - 1)).is_empty());
+    let (case, esc) = case_and_escalation(tick(&mut v, at(DEADLINE_SECS)));
+    assert_eq!(case.case_id, id);
+    assert_eq!(case.state, CaseState::Escalated);
+    assert_eq!(case.revision, 4);
+    assert_eq!(case.updated_at, at(DEADLINE_SECS));
+    assert_eq!(esc.reason, EscalationReason::DeadlinePassed);
+    assert_eq!(esc.targets, vec![Cloud, Vault, Cicd]);
+    assert_eq!(esc.owner, owner("secops"), "owner of the first missing target (cloud → default)");
+    assert_eq!(esc.raised_at, at(DEADLINE_SECS));
+    assert_eq!(esc.deadline, Some(at(DEADLINE_SECS)));
+    assert!(esc.detail.contains(&at(DEADLINE_SECS).to_rfc3339()), "{}", esc.detail);
+    assert_escalation_recorded(&case, &esc);
+
+    assert!(tick(&mut v, at(DEADLINE_SECS + 1)).is_empty());
+    assert!(tick(&mut v, at(5 * DEADLINE_SECS)).is_empty());
+
+    // Late successes still close, and the deadline escalation stays on record.
+    let mid = sole_case(conf(&mut v, &ok(&ev, Cloud, at(4000)), at(4000)));
+    assert_eq!(mid.state, CaseState::Escalated);
+    confirm_ok(&mut v, &ev, &[Vault], 4001);
+    let closed = sole_case(confirm_ok(&mut v, &ev, &[Cicd], 4002));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(closed.revision, 7);
+    assert_eq!(closed.escalations, case.escalations);
+}
+
+/// The deadline runs from a future effective time, not from when the case opened.
+#[test]
+fn deadline_waits_for_future_effective_time() {
+    let mut v = verifier();
+    open(&mut v, "E1", "evt-1", at(1000), at(0));
+    assert!(tick(&mut v, at(DEADLINE_SECS)).is_empty());
+    assert!(tick(&mut v, at(1000 + DEADLINE_SECS - 1)).is_empty());
+    let (_, esc) = case_and_escalation(tick(&mut v, at(1000 + DEADLINE_SECS)));
+    assert_eq!(esc.targets, ALL.to_vec());
+    assert_eq!(esc.owner, owner("iam-team"), "directory is first and has its own owner");
+}
+
+/// An unverified target is not confirmed: the deadline names it.
+#[test]
+fn deadline_names_unverified_targets() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &ev, &ALL[..4], 1);
+    sole_case(conf(&mut v, &unverified(&ev, Cicd, at(9)), at(9)));
+    let (_, esc) = case_and_escalation(tick(&mut v, at(DEADLINE_SECS)));
+    assert_eq!(esc.targets, vec![Cicd]);
+}
+
+/// One tick escalates every overdue case and only those.
+#[test]
+fn tick_escalates_only_overdue_cases() {
+    let mut v = verifier();
+    let (a, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let (b, _) = open(&mut v, "E2", "evt-2", at(100), at(0));
+    let (c, _) = open(&mut v, "E3", "evt-3", at(0), at(0));
+    let effects = tick(&mut v, at(DEADLINE_SECS + 50));
+    let mut escalated: Vec<Uuid> = case_records(&effects).iter().map(|c| c.case_id).collect();
+    escalated.sort();
+    let mut expected = vec![a.case_id(), c.case_id()];
+    expected.sort();
+    assert_eq!(escalated, expected);
+    assert_eq!(effects.len(), 4, "a Case and an Escalate per overdue case: {effects:?}");
+    assert_eq!(v.case(&b.case_id()).unwrap().state, CaseState::Open);
+    let (case, _) = case_and_escalation(tick(&mut v, at(DEADLINE_SECS + 100)));
+    assert_eq!(case.case_id, b.case_id());
+}
+
+/// Ticks never touch a pending case (no termination, no deadline) nor a case already escalated
+/// for another reason: the deadline only ever escalates `open` cases.
+#[test]
+fn tick_ignores_pending_and_already_escalated_cases() {
+    let mut v = verifier();
+    let early = termination("E1", "evt-1", at(0));
+    sole_case(conf(&mut v, &ok(&early, Vault, at(1)), at(1)));
+    let (ev, _) = open(&mut v, "E2", "evt-2", at(0), at(0));
+    case_and_escalation(conf(&mut v, &failed(&ev, Vault, at(1)), at(1)));
+    assert!(tick(&mut v, at(10 * DEADLINE_SECS)).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Confirmations before their termination
+// ---------------------------------------------------------------------------------------------
+
+/// Confirmations that arrive first are kept in a `pending` case that neither closes nor
+/// escalates; the termination then evaluates it at once and closes it if all were verified.
+#[test]
+fn confirmations_before_termination_wait_then_close_at_once() {
+    let mut v = verifier();
+    let ev = termination("E1", "evt-1", at(0));
+    let id = ev.case_id();
+
+    for (i, t) in ALL.iter().enumerate() {
+        let now = at(1 + i as i64);
+        let case = sole_case(conf(&mut v, &ok(&ev, *t, now), now));
+        assert_eq!(case.case_id, id);
+        assert_eq!(case.identity_id, "E1");
+        assert_eq!(case.state, CaseState::Pending);
+        assert_eq!(case.revision, 1 + i as u64);
+        assert_eq!((case.event_id.as_ref(), case.deadline, case.effective_at), (None, None, None));
+        assert_eq!(case.opened_at, at(1), "first seen");
+        assert_eq!(case.targets[t].state, TargetState::Done);
+        assert_eq!(case.targets[t].time_to_revoke_ms, None, "no effective time yet");
+        assert_eq!(case.closed_at, None);
+        assert!(case.escalations.is_empty());
+    }
+    assert!(!v.is_closed(&id));
+    assert_eq!(v.open_count(), 1, "pending counts as open");
+    assert!(tick(&mut v, at(100 * DEADLINE_SECS)).is_empty());
+
+    let closed = sole_case(hr(&mut v, &ev, at(10)));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(closed.revision, 6);
+    assert_eq!(closed.closed_at, Some(at(10)));
+    assert_eq!(closed.event_id.as_deref(), Some("evt-1"));
+    assert_eq!(closed.identity.as_ref(), Some(&ev.data.identity));
+    assert_eq!(closed.deadline, Some(at(10 + DEADLINE_SECS)));
+    assert_eq!(closed.opened_at, at(1));
+    assert_eq!(closed.targets[&Directory].time_to_revoke_ms, Some(0), "removed 1s before finishing at +1s");
+    assert_eq!(closed.targets[&Cicd].time_to_revoke_ms, Some(4_000));
+    assert!(v.is_closed(&id));
+    assert_eq!(v.open_count(), 0);
+    assert!(hr(&mut v, &ev, at(11)).is_empty());
+}
+
+/// A failure that arrived first is only acted on when the termination arrives.
+#[test]
+fn failure_before_termination_escalates_when_termination_arrives() {
+    let mut v = verifier();
+    let ev = termination("E1", "evt-1", at(0));
+    let case = sole_case(conf(&mut v, &failed(&ev, Vault, at(1)), at(1)));
+    assert_eq!(case.state, CaseState::Pending);
+    assert_eq!(case.targets[&Vault].state, TargetState::Failed);
+    sole_case(conf(&mut v, &ok(&ev, Saas, at(2)), at(2)));
+
+    let (case, esc) = case_and_escalation(hr(&mut v, &ev, at(3)));
+    assert_eq!(case.state, CaseState::Escalated);
+    assert_eq!(case.revision, 3);
+    assert_eq!(esc.reason, EscalationReason::TargetFailed);
+    assert_eq!(esc.targets, vec![Vault]);
+    assert_eq!(esc.owner, owner("vault-team"));
+    assert_escalation_recorded(&case, &esc);
+}
+
+/// Some confirmations first, then the termination: an open case carrying them, deadline set.
+#[test]
+fn partial_confirmations_before_termination_give_an_open_case() {
+    let mut v = verifier();
+    let ev = termination("E1", "evt-1", at(0));
+    confirm_ok(&mut v, &ev, &[Directory, Cloud], 1);
+    let case = sole_case(hr(&mut v, &ev, at(5)));
+    assert_eq!(case.state, CaseState::Open);
+    assert_eq!(case.revision, 3);
+    assert_eq!(case.deadline, Some(at(5 + DEADLINE_SECS)));
+    let done: Vec<TargetKind> = case.targets.iter().filter(|(_, s)| s.state == TargetState::Done).map(|(t, _)| *t).collect();
+    assert_eq!(done, vec![Directory, Cloud]);
+    let closed = sole_case(confirm_ok(&mut v, &ev, &[Saas, Vault, Cicd], 10));
+    assert_eq!(closed.state, CaseState::Closed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Rescind
+// ---------------------------------------------------------------------------------------------
+
+/// A rescind naming its termination marks that case rescinded and escalates every target:
+/// access may already be gone and restoring it is a person's decision.
+#[test]
+fn rescind_naming_the_termination_rescinds_and_escalates() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    sole_case(conf(&mut v, &ok(&ev, Directory, at(1)), at(1)));
+
+    let r = rescind("E1", "r-1", Some("evt-1"));
+    assert_eq!(r.case_id(), ev.case_id());
+    let (case, esc) = case_and_escalation(hr(&mut v, &r, at(60)));
+    assert_eq!(case.state, CaseState::Rescinded);
+    assert_eq!(case.revision, 3);
+    assert_eq!(case.rescinded_by.as_deref(), Some("hr:dave"));
+    assert_eq!(case.closed_at, None);
+    assert_eq!(esc.reason, EscalationReason::RescindAfterRevocation);
+    assert_eq!(esc.targets, ALL.to_vec());
+    assert_eq!(esc.owner, owner("iam-team"), "owner of the first target (directory)");
+    assert!(esc.detail.contains("r-1"), "{}", esc.detail);
+    assert!(esc.evidence.contains(&"directory: revoked (verified)".to_string()), "{:?}", esc.evidence);
+    assert_escalation_recorded(&case, &esc);
+    assert_eq!(v.open_count(), 0);
+    assert!(!v.is_closed(&ev.case_id()));
+}
+
+/// Without `rescinds`, the identity's latest case is the one rescinded; older ones are untouched.
+#[test]
+fn rescind_without_reference_applies_to_latest_case_of_identity() {
+    let mut v = verifier();
+    let (older, older_case) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let (newer, _) = open(&mut v, "E1", "evt-2", at(100), at(100));
+    let (other, other_case) = open(&mut v, "E2", "evt-3", at(200), at(200));
+
+    let (case, esc) = case_and_escalation(hr(&mut v, &rescind("E1", "r-1", None), at(300)));
+    assert_eq!(case.case_id, newer.case_id());
+    assert_eq!(case.state, CaseState::Rescinded);
+    assert_eq!(esc.case_id, newer.case_id());
+    assert_eq!(v.case(&older.case_id()), Some(&older_case));
+    assert_eq!(v.case(&other.case_id()), Some(&other_case));
+}
+
+/// "Latest" means the termination taking effect last, not the one that arrived last, so that a
+/// verifier restored from the changelog in any order agrees with the live one.
+#[test]
+fn latest_case_is_by_effective_time_and_survives_restore_in_any_order() {
+    let mut v = verifier();
+    let (later, _) = open(&mut v, "E1", "evt-2", at(1000), at(0));
+    let (earlier, earlier_case) = open(&mut v, "E1", "evt-1", at(500), at(10)); // back-dated, arrives last
+    let pending = termination("E1", "evt-3", at(5000)); // never arrives: never "latest"
+    sole_case(conf(&mut v, &ok(&pending, Vault, at(20)), at(20)));
+    let newer_record = sole_case(conf(&mut v, &ok(&earlier, Vault, at(30)), at(30)));
+    let records: Vec<Case> = [later.case_id(), earlier.case_id(), pending.case_id()]
+        .iter()
+        .map(|id| v.case(id).unwrap().clone())
+        .collect();
+    assert_eq!(newer_record.case_id, earlier_case.case_id);
+
+    let r = rescind("E1", "r-1", None);
+    let mut orders = vec![records.clone()];
+    let mut reversed = records.clone();
+    reversed.reverse();
+    orders.push(reversed);
+    for order in orders {
+        let mut restored = verifier();
+        for c in order {
+            restored.restore(c);
+        }
+        let (case, _) = case_and_escalation(hr(&mut restored, &r, at(40)));
+        assert_eq!(case.case_id, later.case_id());
+    }
+    let (case, _) = case_and_escalation(hr(&mut v, &r, at(40)));
+    assert_eq!(case.case_id, later.case_id());
+}
+
+/// A rescind for an identity (or a termination) the verifier never saw is a note, nothing more.
+#[test]
+fn rescind_for_unknown_case_is_only_a_note() {
+    let mut v = verifier();
+    assert_eq!(sole_note(hr(&mut v, &rescind("E9", "r-1", None), at(0))), (None, "E9".to_string(), "rescind_for_unknown_case"));
+    assert_eq!(
+        sole_note(hr(&mut v, &rescind("E9", "r-2", Some("evt-x")), at(0))),
+        (Some(case_id_for(SOURCE, "evt-x")), "E9".to_string(), "rescind_for_unknown_case")
+    );
+    // Another identity's case is not "latest" for E9.
+    open(&mut v, "E1", "evt-1", at(0), at(0));
+    assert_eq!(sole_note(hr(&mut v, &rescind("E9", "r-3", None), at(1))).2, "rescind_for_unknown_case");
+    assert_eq!(v.open_count(), 1);
+}
+
+/// A closed case is never reopened: a rescind after close is a note and the case stays closed.
+#[test]
+fn rescind_after_close_is_a_note_and_changes_nothing() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let closed = sole_case(confirm_ok(&mut v, &ev, &ALL, 1));
+    assert_eq!(closed.state, CaseState::Closed);
+
+    for r in [rescind("E1", "r-1", Some("evt-1")), rescind("E1", "r-2", None)] {
+        assert_eq!(sole_note(hr(&mut v, &r, at(60))), (Some(ev.case_id()), "E1".to_string(), "rescind_after_close"));
+    }
+    assert!(v.is_closed(&ev.case_id()));
+    assert_eq!(v.open_count(), 0);
+}
+
+/// A second rescind (the same event again, or another one) publishes nothing.
+#[test]
+fn second_rescind_is_silent() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let r = rescind("E1", "r-1", Some("evt-1"));
+    let (case, _) = case_and_escalation(hr(&mut v, &r, at(10)));
+    assert!(hr(&mut v, &r, at(11)).is_empty());
+    assert!(hr(&mut v, &rescind("E1", "r-2", None), at(12)).is_empty());
+    assert!(hr(&mut v, &rescind("E1", "r-3", Some("evt-1")), at(13)).is_empty());
+    assert_eq!(v.case(&ev.case_id()), Some(&case));
+}
+
+/// A rescinded case records later confirmations but never closes, never hits its deadline,
+/// and ignores its termination replayed. Without `requested_by`, the rescinder is the source.
+#[test]
+fn rescinded_case_never_closes_or_escalates_again() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let mut r = rescind("E1", "r-1", Some("evt-1"));
+    r.data.requested_by = None;
+    let (case, _) = case_and_escalation(hr(&mut v, &r, at(10)));
+    assert_eq!(case.rescinded_by.as_deref(), Some(SOURCE));
+
+    // A failure is recorded but escalates nothing more.
+    let c = sole_case(conf(&mut v, &failed(&ev, Saas, at(15)), at(15)));
+    assert_eq!((c.state, c.revision, c.escalations.len()), (CaseState::Rescinded, 3, 1));
+    assert_eq!(c.targets[&Saas].state, TargetState::Failed);
+    // Every target verified: recorded, never closed.
+    for (i, t) in ALL.iter().enumerate() {
+        let c = sole_case(conf(&mut v, &ok(&ev, *t, at(20 + i as i64)), at(20 + i as i64)));
+        assert_eq!(c.state, CaseState::Rescinded);
+        assert_eq!(c.revision, 4 + i as u64);
+        assert_eq!(c.escalations.len(), 1);
+        assert_eq!(c.closed_at, None);
+    }
+    // Done stays done: a later failure is noise.
+    assert!(conf(&mut v, &failed(&ev, Saas, at(30)), at(30)).is_empty());
+    assert!(hr(&mut v, &ev, at(40)).is_empty());
+    assert!(tick(&mut v, at(10 * DEADLINE_SECS)).is_empty());
+    assert!(!v.is_closed(&ev.case_id()));
+}
+
+/// A rescind that overtook its termination (confirmations already in a pending case) stands:
+/// the late termination fills in the record but neither reopens nor closes the case.
+#[test]
+fn rescind_before_termination_stands_when_termination_arrives() {
+    let mut v = verifier();
+    let ev = termination("E1", "evt-1", at(0));
+    confirm_ok(&mut v, &ev, &ALL[..4], 1);
+    let (case, esc) = case_and_escalation(hr(&mut v, &rescind("E1", "r-1", Some("evt-1")), at(10)));
+    assert_eq!(case.state, CaseState::Rescinded);
+    assert_eq!(esc.reason, EscalationReason::RescindAfterRevocation);
+
+    sole_case(conf(&mut v, &ok(&ev, Cicd, at(11)), at(11)));
+    let after = sole_case(hr(&mut v, &ev, at(12)));
+    assert_eq!(after.state, CaseState::Rescinded);
+    assert_eq!(after.event_id.as_deref(), Some("evt-1"));
+    assert_eq!(after.closed_at, None);
+    assert_eq!(after.escalations.len(), 1);
+    assert!(!v.is_closed(&ev.case_id()));
+    assert!(hr(&mut v, &ev, at(13)).is_empty());
+    assert!(tick(&mut v, at(10 * DEADLINE_SECS)).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Restore
+// ---------------------------------------------------------------------------------------------
+
+/// An input owned by a test script, with the instant it is applied at.
+#[derive(Debug, Clone)]
+enum Step {
+    Hr(HrEvent),
+    Conf(Confirmation),
+    Tick,
+}
+
+fn apply_step(v: &mut Verifier, step: &Step, now: DateTime<Utc>) -> Vec<Effect> {
+    match step {
+        Step::Hr(ev) => hr(v, ev, now),
+        Step::Conf(c) => conf(v, c, now),
+        Step::Tick => tick(v, now),
+    }
+}
+
+/// A script that leaves cases in every state: closed, closed after escalation, escalated by
+/// failure and by deadline, open, pending, rescinded; one identity with two cases whose older
+/// one is written to the changelog last; rescinds with and without reference; notes.
+fn mixed_script() -> Vec<(Step, DateTime<Utc>)> {
+    let e1 = termination("E1", "evt-1", at(0)); // closed
+    let e2 = termination("E2", "evt-2", at(0)); // escalated (vault failed)
+    let e3 = termination("E3", "evt-3", at(100_000)); // open
+    let e4 = termination("E4", "evt-4", at(0)); // deadline escalated
+    let e5 = termination("E5", "evt-5", at(0)); // pending (termination never arrives)
+    let e6a = termination("E6", "evt-6a", at(0)); // open, updated after 6b
+    let e6b = termination("E6", "evt-6b", at(500)); // rescinded (latest of E6)
+    let e7 = termination("E7", "evt-7", at(0)); // closed after a failure
+    let mut s: Vec<(Step, DateTime<Utc>)> = Vec::new();
+    let mut now = 0;
+    let mut push = |step: Step, s: &mut Vec<(Step, DateTime<Utc>)>| {
+        now += 7;
+        s.push((step, at(now)));
+    };
+    for ev in [&e1, &e2, &e3, &e4, &e6a, &e7] {
+        push(Step::Hr(ev.clone()), &mut s);
+    }
+    for t in ALL {
+        push(Step::Conf(ok(&e1, t, at(50))), &mut s);
+        push(Step::Conf(if t == Vault { failed(&e2, t, at(50)) } else { ok(&e2, t, at(50)) }), &mut s);
+        if t != Cicd {
+            push(Step::Conf(ok(&e3, t, at(50))), &mut s);
+        }
+        push(Step::Conf(if t == Cloud { failed(&e7, t, at(50)) } else { ok(&e7, t, at(50)) }), &mut s);
+    }
+    push(Step::Conf(ok(&e7, Cloud, at(60))), &mut s);
+    push(Step::Conf(ok(&e4, Saas, at(60))), &mut s);
+    push(Step::Conf(failed(&e5, Saas, at(60))), &mut s);
+    push(Step::Conf(ok(&e5, Vault, at(60))), &mut s);
+    push(Step::Hr(e6b.clone()), &mut s);
+    push(Step::Hr(rescind("E6", "r-6", None)), &mut s);
+    push(Step::Conf(ok(&e6a, Vault, at(600))), &mut s); // written after 6b's rescind
+    push(Step::Hr(rescind("E1", "r-1", Some("evt-1"))), &mut s); // note: after close
+    push(Step::Hr(rescind("E9", "r-9", None)), &mut s); // note: unknown
+    push(Step::Hr(rescind("E5", "r-5", None)), &mut s); // note: a pending case is nobody's "latest"
+    s.push((Step::Tick, at(DEADLINE_SECS + 600)));
+    s
+}
+
+/// Runs `script` on a fresh verifier; returns it with every effect in order.
+fn run_script(script: &[(Step, DateTime<Utc>)]) -> (Verifier, Vec<Effect>) {
+    let mut v = verifier();
+    let mut all = Vec::new();
+    for (step, now) in script {
+        all.extend(apply_step(&mut v, step, *now));
+    }
+    (v, all)
+}
+
+/// Asserts that `restored` holds the same cases as `live`, and that replaying the whole script
+/// into both gives the same effects — none that publish anything.
+#[track_caller]
+fn assert_restored_like(live: &mut Verifier, restored: &mut Verifier, case_ids: &BTreeSet<Uuid>, script: &[(Step, DateTime<Utc>)]) {
+    assert_eq!(restored.open_count(), live.open_count());
+    for id in case_ids {
+        assert_eq!(restored.case(id), live.case(id), "case {id}");
+        assert_eq!(restored.is_closed(id), live.is_closed(id), "case {id}");
+    }
+    for (step, now) in script {
+        let again_live = apply_step(live, step, *now);
+        let again_restored = apply_step(restored, step, *now);
+        assert_eq!(again_restored, again_live, "replaying {step:?}");
+        assert!(again_restored.iter().all(|e| matches!(e, Effect::Note { .. })), "replay published {again_restored:?}");
+    }
+    assert_eq!(restored.open_count(), live.open_count());
+}
+
+/// Sanity of the script itself: it leaves cases in every state the restore tests rely on.
+#[test]
+fn mixed_script_covers_every_state() {
+    let script = mixed_script();
+    let (v, effects) = run_script(&script);
+    let state = |ev: &str| {
+        let id = case_id_for(SOURCE, ev);
+        if v.is_closed(&id) { CaseState::Closed } else { v.case(&id).unwrap().state }
+    };
+    assert_eq!(state("evt-1"), CaseState::Closed);
+    assert_eq!(state("evt-2"), CaseState::Escalated);
+    assert_eq!(state("evt-3"), CaseState::Open);
+    assert_eq!(state("evt-4"), CaseState::Escalated);
+    assert_eq!(state("evt-5"), CaseState::Pending);
+    assert_eq!(state("evt-6a"), CaseState::Escalated, "deadline passed");
+    assert_eq!(state("evt-6b"), CaseState::Rescinded);
+    assert_eq!(state("evt-7"), CaseState::Closed);
+    assert_eq!(v.open_count(), 2, "E3 open, E5 pending");
+    let notes: Vec<&str> = effects.iter().filter_map(|e| if let Effect::Note { what, .. } = e { Some(*what) } else { None }).collect();
+    assert_eq!(notes, vec!["rescind_after_close", "rescind_for_unknown_case", "rescind_for_unknown_case"]);
+}
+
+/// A verifier rebuilt from the changelog in publication order is indistinguishable from the
+/// live one: same cases, and replaying every input publishes nothing (nothing closes twice).
+#[test]
+fn restore_in_order_then_replay_publishes_nothing() {
+    let script = mixed_script();
+    let (mut live, effects) = run_script(&script);
+    let records = case_records(&effects);
+    let ids: BTreeSet<Uuid> = records.iter().map(|c| c.case_id).collect();
+    assert_eq!(ids.len(), 8);
+
+    let mut restored = verifier();
+    for c in records {
+        restored.restore(c);
+    }
+    assert_restored_like(&mut live, &mut restored, &ids, &script);
+}
+
+/// The same from the changelog in any order: later revisions win, and a closed case stays closed.
+#[test]
+fn restore_in_shuffled_order_then_replay_publishes_nothing() {
+    let script = mixed_script();
+    let (_, effects) = run_script(&script);
+    let records = case_records(&effects);
+    let ids: BTreeSet<Uuid> = records.iter().map(|c| c.case_id).collect();
+    for seed in 1..=40 {
+        let (mut live, _) = run_script(&script);
+        let mut shuffled = records.clone();
+        Rng::new(seed).shuffle(&mut shuffled);
+        let mut restored = verifier();
+        for c in shuffled {
+            restored.restore(c);
+        }
+        assert_restored_like(&mut live, &mut restored, &ids, &script);
+    }
+}
+
+/// Restore keeps the highest revision whatever the order, never reopens a closed case, and the
+/// restored case continues from its revision.
+#[test]
+fn restore_keeps_latest_revision_and_continues_from_it() {
+    let mut v = verifier();
+    let (ev, r1) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let r2 = sole_case(conf(&mut v, &ok(&ev, Directory, at(1)), at(1)));
+    let r3 = sole_case(conf(&mut v, &ok(&ev, Saas, at(2)), at(2)));
+
+    let mut restored = verifier();
+    for c in [r3.clone(), r1, r2.clone()] {
+        restored.restore(c);
+    }
+    assert_eq!(restored.case(&ev.case_id()), Some(&r3));
+    assert_eq!(restored.open_count(), 1);
+    assert!(hr(&mut restored, &ev, at(3)).is_empty());
+    let next = sole_case(conf(&mut restored, &ok(&ev, Cloud, at(4)), at(4)));
+    assert_eq!(next.revision, 4);
+    assert_eq!(next.targets[&Saas].state, TargetState::Done);
+
+    // A closed record wins over any open one, before or after it.
+    let closed = sole_case(confirm_ok(&mut v, &ev, &[Cloud, Vault, Cicd], 10));
+    for order in [vec![closed.clone(), r2.clone()], vec![r2.clone(), closed.clone()]] {
+        let mut restored = verifier();
+        for c in order {
+            restored.restore(c);
+        }
+        assert!(restored.is_closed(&ev.case_id()));
+        assert_eq!(restored.open_count(), 0);
+        assert!(conf(&mut restored, &failed(&ev, Vault, at(20)), at(20)).is_empty());
+        assert!(hr(&mut restored, &ev, at(20)).is_empty());
+        assert_eq!(sole_note(hr(&mut restored, &rescind("E1", "r-1", None), at(21))).2, "rescind_after_close");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Property test: random interleavings, duplicates, deadlines, restarts and replays
+// ---------------------------------------------------------------------------------------------
+
+/// xorshift64*: small, deterministic, good enough to shuffle test inputs.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// What one target of one identity reports over the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// One verified success.
+    Verified,
+    /// A failure and a verified success (in whatever order they end up).
+    RetriedThenVerified,
+    /// Only failures.
+    Fails,
+    /// Only unverified successes.
+    Unverified,
+}
+
+struct Leaver {
+    ev: HrEvent,
+    plans: BTreeMap<TargetKind, Plan>,
+}
+
+impl Leaver {
+    fn expect_closed(&self) -> bool {
+        self.plans.values().all(|p| matches!(p, Plan::Verified | Plan::RetriedThenVerified))
+    }
+
+    fn targets_planned(&self, wanted: &[Plan]) -> BTreeSet<TargetKind> {
+        self.plans.iter().filter(|(_, p)| wanted.contains(p)).map(|(t, _)| *t).collect()
+    }
+}
+
+/// One generated run: the leavers and the schedule of inputs with their instants.
+struct World {
+    leavers: Vec<Leaver>,
+    schedule: Vec<(Step, DateTime<Utc>)>,
+}
+
+fn generate(rng: &mut Rng) -> World {
+    let n = 1 + rng.below(6) as usize;
+    let mut leavers = Vec::new();
+    let mut inputs: Vec<Step> = Vec::new();
+    for i in 0..n {
+        let ev = termination(&format!("E{i}"), &format!("evt-{i}"), at(rng.below(1200) as i64));
+        let effective = ev.data.effective_at.unwrap();
+        let mut plans = BTreeMap::new();
+        let mut mine = vec![Step::Hr(ev.clone())];
+        for t in ALL {
+            let plan = match rng.below(100) {
+                0..=54 => Plan::Verified,
+                55..=69 => Plan::RetriedThenVerified,
+                70..=87 => Plan::Fails,
+                _ => Plan::Unverified,
+            };
+            plans.insert(t, plan);
+            let when = effective + Duration::seconds(rng.below(600) as i64);
+            match plan {
+                Plan::Verified => mine.push(Step::Conf(ok(&ev, t, when))),
+                Plan::RetriedThenVerified => {
+                    mine.push(Step::Conf(failed(&ev, t, when)));
+                    mine.push(Step::Conf(ok(&ev, t, when + Duration::seconds(30))));
+                }
+                Plan::Fails => mine.push(Step::Conf(failed(&ev, t, when))),
+                Plan::Unverified => mine.push(Step::Conf(unverified(&ev, t, when))),
+            }
+        }
+        // Duplicates: the very same record again (at-least-once), or a re-run's re-emission.
+        for step in mine.clone() {
+            if rng.chance(25) {
+                mine.push(step.clone());
+            }
+            if let Step::Conf(c) = &step {
+                if rng.chance(10) {
+                    mine.push(Step::Conf(reemitted(c, 120)));
+                }
+            }
+        }
+        inputs.extend(mine);
+        leavers.push(Leaver { ev, plans });
+    }
+    rng.shuffle(&mut inputs);
+
+    // A clock that moves by a random step before each input; ticks sprinkled in. Some seeds
+    // move slowly (no deadline passes), some fast (most do).
+    let max_step = 1 + rng.below(400);
+    let mut now = t0();
+    let mut schedule = Vec::new();
+    for input in inputs {
+        now += Duration::seconds(rng.below(max_step) as i64);
+        if rng.chance(20) {
+            schedule.push((Step::Tick, now));
+        }
+        schedule.push((input, now));
+    }
+    schedule.push((Step::Tick, now));
+    World { leavers, schedule }
+}
+
+/// Per-case effect log, plus checks that hold for every batch the machine returns.
+#[derive(Default)]
+struct Log {
+    per_case: BTreeMap<Uuid, Vec<Effect>>,
+}
+
+impl Log {
+    #[track_caller]
+    fn record(&mut self, batch: Vec<Effect>, seed: u64) {
+        // Each Escalate follows the Case record of its own case in the same batch, which holds it.
+        let mut last_case: Option<&Case> = None;
+        for e in &batch {
+            match e {
+                Effect::Case(c) => last_case = Some(c),
+                Effect::Escalate(x) => {
+                    let c = last_case.unwrap_or_else(|| panic!("seed {seed}: escalation without its case: {batch:?}"));
+                    assert_eq!(c.case_id, x.case_id, "seed {seed}");
+                    assert_escalation_recorded(c, x);
+                }
+                Effect::Note { .. } => panic!("seed {seed}: unexpected note {e:?}"),
+            }
+        }
+        for e in batch {
+            let id = effect_case_id(&e).unwrap();
+            self.per_case.entry(id).or_default().push(e);
+        }
+    }
+
+    fn cases(&self, id: &Uuid) -> Vec<&Case> {
+        self.per_case.get(id).into_iter().flatten().filter_map(|e| if let Effect::Case(c) = e { Some(c) } else { None }).collect()
+    }
+
+    fn escalations(&self, id: &Uuid) -> Vec<&Escalation> {
+        self.per_case.get(id).into_iter().flatten().filter_map(|e| if let Effect::Escalate(x) = e { Some(x) } else { None }).collect()
+    }
+}
+
+/// Runs the schedule; with `restart_at = Some(k)`, a new verifier restored from every Case
+/// effect so far (shuffled) takes over after step k, and already-applied inputs are replayed
+/// at random points of the remainder (each must publish nothing).
+fn run_world(world: &World, restart_at: Option<usize>, rng: &mut Rng, seed: u64) -> (Verifier, Log) {
+    let mut v = verifier();
+    let mut log = Log::default();
+    let split = restart_at.unwrap_or(world.schedule.len());
+    for (step, now) in &world.schedule[..split] {
+        log.record(apply_step(&mut v, step, *now), seed);
+    }
+    if restart_at.is_none() {
+        return (v, log);
+    }
+
+    let mut records: Vec<Case> = log.per_case.values().flatten().filter_map(|e| if let Effect::Case(c) = e { Some(c.clone()) } else { None }).collect();
+    if rng.chance(50) {
+        rng.shuffle(&mut records);
+    }
+    let mut restored = verifier();
+    for c in records {
+        restored.restore(c);
+    }
+    assert_eq!(restored.open_count(), v.open_count(), "seed {seed}: open_count after restore");
+    drop(v);
+    let mut v = restored;
+
+    // The remainder, with some already-applied inputs (not ticks) replayed in between.
+    let mut rest: Vec<(bool, Step, Option<DateTime<Utc>>)> = world.schedule[split..].iter().map(|(s, t)| (false, s.clone(), Some(*t))).collect();
+    for (step, _) in &world.schedule[..split] {
+        if !matches!(step, Step::Tick) && rng.chance(60) {
+            let pos = rng.below(rest.len() as u64 + 1) as usize;
+            rest.insert(pos, (true, step.clone(), None));
+        }
+    }
+    let mut now = world.schedule[split.saturating_sub(1)].1;
+    for (replay, step, when) in rest {
+        if let Some(t) = when {
+            now = t;
+        }
+        let effects = apply_step(&mut v, &step, now);
+        if replay {
+            assert!(effects.is_empty(), "seed {seed}: replay of {step:?} published {effects:?}");
+        } else {
+            log.record(effects, seed);
+        }
+    }
+    (v, log)
+}
+
+/// The invariants of one finished run.
+#[track_caller]
+fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
+    let mut open_expected = 0;
+    for l in &world.leavers {
+        let id = l.ev.case_id();
+        let records = log.cases(&id);
+        assert!(!records.is_empty(), "seed {seed}: case {id} never published");
+
+        // Revisions go up by exactly one with every published version, restart or not.
+        for (i, c) in records.iter().enumerate() {
+            assert_eq!(c.revision, i as u64 + 1, "seed {seed}: revisions of {id}");
+        }
+        // At most one closed record, and it is the last thing ever published for the case.
+        let closed: Vec<usize> = records.iter().enumerate().filter(|(_, c)| c.state == CaseState::Closed).map(|(i, _)| i).collect();
+        assert!(closed.len() <= 1, "seed {seed}: {id} closed {} times", closed.len());
+        if let Some(&i) = closed.first() {
+            assert_eq!(i, records.len() - 1, "seed {seed}: {id} published after close");
+            let c = records[i];
+            assert!(c.closed_at.is_some(), "seed {seed}");
+            assert!(c.required_targets.iter().all(|t| c.targets[t].state == TargetState::Done), "seed {seed}");
+            assert!(c.targets.values().all(|s| s.time_to_revoke_ms.is_some()), "seed {seed}");
+        }
+        // Escalation ids are distinct per case (nothing is escalated twice).
+        let escalations = log.escalations(&id);
+        let distinct: HashSet<Uuid> = escalations.iter().map(|e| e.escalation_id).collect();
+        assert_eq!(distinct.len(), escalations.len(), "seed {seed}: repeated escalation for {id}");
+        for e in &escalations {
+            assert!(
+                matches!(e.reason, EscalationReason::TargetFailed | EscalationReason::DeadlinePassed),
+                "seed {seed}: unexpected reason {:?}",
+                e.reason
+            );
+        }
+
+        // Closed at the end iff every required target got a verified success.
+        let last = *records.last().unwrap();
+        assert_eq!(last.state == CaseState::Closed, l.expect_closed(), "seed {seed}: {id} plans {:?} ended {:?}", l.plans, last.state);
+        assert_eq!(v.is_closed(&id), l.expect_closed(), "seed {seed}");
+        if !l.expect_closed() {
+            assert_eq!(v.case(&id), Some(last), "seed {seed}: machine state = last published record");
+        }
+
+        // A target that only ever failed leaves the case escalated, and the failure escalations
+        // name it (and only targets that did fail at some point).
+        let fails = l.targets_planned(&[Plan::Fails]);
+        let failed_named: BTreeSet<TargetKind> =
+            escalations.iter().filter(|e| e.reason == EscalationReason::TargetFailed).flat_map(|e| e.targets.iter().copied()).collect();
+        if !fails.is_empty() {
+            assert_eq!(last.state, CaseState::Escalated, "seed {seed}: {id} with failures ended {:?}", last.state);
+            assert!(failed_named.is_superset(&fails), "seed {seed}: {failed_named:?} ⊉ {fails:?}");
+        }
+        assert!(failed_named.is_subset(&l.targets_planned(&[Plan::Fails, Plan::RetriedThenVerified])), "seed {seed}");
+
+        // The deadline escalation names exactly the targets not done at that moment.
+        for (i, e) in log.per_case[&id].iter().enumerate() {
+            if let Effect::Escalate(x) = e {
+                if x.reason == EscalationReason::DeadlinePassed {
+                    let Effect::Case(c) = &log.per_case[&id][i - 1] else { panic!("seed {seed}") };
+                    let missing: Vec<TargetKind> = c.required_targets.iter().copied().filter(|t| c.targets[t].state != TargetState::Done).collect();
+                    assert_eq!(x.targets, missing, "seed {seed}");
+                    assert!(x.raised_at >= c.deadline.unwrap(), "seed {seed}");
+                }
+            }
+        }
+        if matches!(last.state, CaseState::Open | CaseState::Pending) {
+            open_expected += 1;
+        }
+    }
+    assert_eq!(v.open_count(), open_expected, "seed {seed}");
+
+    // Long after every deadline, nothing is left open: each unclosed case is escalated.
+    let far = at(100 * DEADLINE_SECS);
+    for e in tick(v, far) {
+        let Effect::Case(c) = e else { continue };
+        assert_eq!(c.state, CaseState::Escalated, "seed {seed}");
+    }
+    assert_eq!(v.open_count(), 0, "seed {seed}");
+    for l in &world.leavers {
+        let id = l.ev.case_id();
+        if !l.expect_closed() {
+            assert_eq!(v.case(&id).map(|c| c.state), Some(CaseState::Escalated), "seed {seed}");
+        }
+    }
+    assert!(tick(v, far).is_empty(), "seed {seed}");
+}
+
+/// For many seeds: random interleavings with duplicates and ticks, once straight through and once
+/// with a restart (restore from the changelog, then replays). Both runs satisfy the invariants,
+/// and per case they publish exactly the same effects.
+#[test]
+fn random_interleavings_restarts_and_replays_keep_the_invariants() {
+    for seed in 1..=400u64 {
+        let mut rng = Rng::new(seed);
+        let world = generate(&mut rng);
+
+        let (mut straight, straight_log) = run_world(&world, None, &mut rng, seed);
+        check_run(&world, &mut straight, &straight_log, seed);
+
+        let k = rng.below(world.schedule.len() as u64 + 1) as usize;
+        let (mut restarted, restarted_log) = run_world(&world, Some(k), &mut rng, seed);
+        check_run(&world, &mut restarted, &restarted_log, seed);
+
+        // A restart is invisible in the output: per case, the same effects in the same order.
+        let straight_ids: Vec<&Uuid> = straight_log.per_case.keys().collect();
+        let restarted_ids: Vec<&Uuid> = restarted_log.per_case.keys().collect();
+        assert_eq!(straight_ids, restarted_ids, "seed {seed}");
+        for (id, effects) in &straight_log.per_case {
+            assert_eq!(&restarted_log.per_case[id], effects, "seed {seed}: case {id} (restart after step {k})");
+        }
+    }
+}
+
+/// The generator really exercises what the property test claims: closes, failures, unverified
+/// targets, deadline escalations, duplicates and restarts in the middle.
+#[test]
+fn random_worlds_cover_the_interesting_cases() {
+    let (mut closed, mut failed_cases, mut deadline, mut dup) = (0, 0, 0, 0);
+    for seed in 1..=400u64 {
+        let mut rng = Rng::new(seed);
+        let world = generate(&mut rng);
+        let (_, log) = run_world(&world, None, &mut rng, seed);
+        for l in &world.leavers {
+            let id = l.ev.case_id();
+            closed += usize::from(l.expect_closed());
+            failed_cases += usize::from(!l.targets_planned(&[Plan::Fails]).is_empty());
+            deadline += log.escalations(&id).iter().filter(|e| e.reason == EscalationReason::DeadlinePassed).count();
+        }
+        let mut seen = HashMap::new();
+        for (step, _) in &world.schedule {
+            if let Step::Conf(c) = step {
+                *seen.entry(c.confirmation_id).or_insert(0) += 1;
+            }
+        }
+        dup += seen.values().filter(|n| **n > 1).count();
+    }
+    assert!(closed > 100 && failed_cases > 100 && deadline > 50 && dup > 100, "closed {closed}, failed {failed_cases}, deadline {deadline}, dup {dup}");
+}

@@ -15,6 +15,8 @@
 //!   input topics go to the same instance, which keeps each identity's inputs together.
 //! - `session.timeout.ms` from `consumer.session_timeout_ms` (default 10 s, below librdkafka's
 //!   45 s) so a dead worker's partitions move sooner.
+//! - consumer `topic.metadata.refresh.interval.ms=10000` (librdkafka: 300000): a topic created
+//!   after a consumer subscribed is picked up within seconds, not minutes.
 //! Every key in `kafka.properties` is applied last and overrides these.
 
 use crate::config::Config;
@@ -68,7 +70,8 @@ pub fn consumer_config(cfg: &Config, group_id: &str) -> ClientConfig {
         .set("enable.partition.eof", "false")
         .set("partition.assignment.strategy", "range")
         .set("session.timeout.ms", cfg.consumer.session_timeout_ms.to_string())
-        .set("heartbeat.interval.ms", (cfg.consumer.session_timeout_ms / 4).max(100).to_string());
+        .set("heartbeat.interval.ms", (cfg.consumer.session_timeout_ms / 4).max(100).to_string())
+        .set("topic.metadata.refresh.interval.ms", "10000");
     apply_overrides(&mut c, cfg);
     c
 }

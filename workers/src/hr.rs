@@ -82,6 +82,7 @@ pub enum PublishError {
 /// One JSONL line: a structured CloudEvent. Validated like the workers would, unless `validate`
 /// is off (for feeding deliberately bad input to a test fleet), in which case it is sent as is,
 /// keyed by its `subject` when it has one.
+#[derive(Debug)]
 pub enum Line {
     Valid(HrEvent),
     Raw { key: Option<String>, bytes: Vec<u8> },

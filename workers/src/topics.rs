@@ -57,17 +57,30 @@ pub async fn create_topics(cfg: &Config) -> Result<Vec<(String, &'static str)>, 
             Err((name, code)) => return Err(TopicsError::Create { topic: name, why: code.to_string() }),
         }
     }
-    // Partition counts of existing topics must match.
-    let md = admin
-        .inner()
-        .fetch_metadata(None, Duration::from_secs(10))
-        .map_err(client_err)?;
-    for (name, _) in &specs {
-        if let Some(t) = md.topics().iter().find(|t| t.name() == name) {
-            if t.partitions().len() != cfg.topics.partitions as usize {
-                return Err(TopicsError::Mismatch { topic: name.clone(), actual: t.partitions().len(), expected: cfg.topics.partitions });
+    // Return only once every topic is usable (all partitions have a leader), so processes
+    // started right after do not subscribe to topics their metadata does not show yet; and
+    // check the partition counts of topics that already existed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let md = admin.inner().fetch_metadata(None, Duration::from_secs(10)).map_err(client_err)?;
+        let mut ready = true;
+        for (name, _) in &specs {
+            match md.topics().iter().find(|t| t.name() == name) {
+                Some(t) if !t.partitions().is_empty() => {
+                    if t.partitions().len() != cfg.topics.partitions as usize {
+                        return Err(TopicsError::Mismatch { topic: name.clone(), actual: t.partitions().len(), expected: cfg.topics.partitions });
+                    }
+                    ready &= t.partitions().iter().all(|p| p.leader() >= 0);
+                }
+                _ => ready = false,
             }
         }
+        if ready {
+            return Ok(out);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(TopicsError::Create { topic: "(all)".into(), why: "topics not usable (no partition leaders) within 30 s".into() });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Ok(out)
 }

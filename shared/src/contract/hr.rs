@@ -135,7 +135,7 @@ impl HrEvent {
             "source": self.source,
             "id": self.id,
             "subject": self.subject,
-            "time": self.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "time": self.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             "datacontenttype": "application/json",
             "data": self.data,
         })
@@ -149,7 +149,7 @@ impl HrEvent {
             ("ce_source".to_string(), self.source.clone()),
             ("ce_id".to_string(), self.id.clone()),
             ("ce_subject".to_string(), self.subject.clone()),
-            ("ce_time".to_string(), self.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            ("ce_time".to_string(), self.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
             (CE_CONTENT_TYPE_HEADER.to_string(), "application/json".to_string()),
         ];
         let body = serde_json::to_vec(&self.data).expect("HrData always serialises");

@@ -230,11 +230,14 @@ impl Verifier {
             None => self.new_case(case_id, &c.identity_id, now),
         };
         let new_state = target_state_of(c);
-        let current = case.targets.get(&c.target.kind).map(|s| s.state);
-        let changes = match current {
-            None | Some(TargetState::Pending) => true,
-            Some(TargetState::Done) => false, // verified gone stays gone; later news is noise
-            Some(old) => old != new_state,
+        let current = case.targets.get(&c.target.kind);
+        let changes = match current.map(|s| (s.state, s.confirmed_at)) {
+            None | Some((TargetState::Pending, _)) => true,
+            Some((TargetState::Done, _)) => false, // verified gone stays gone; later news is noise
+            // An older report replayed after a newer one must not move the target backwards —
+            // except a verified success: proof that access is gone always counts.
+            Some((_, Some(seen))) if c.finished_at < seen && new_state != TargetState::Done => false,
+            Some((old, _)) => old != new_state,
         };
         if !changes {
             self.cases.insert(case_id, Slot::Live(Box::new(case)));
@@ -261,11 +264,20 @@ impl Verifier {
     }
 
     fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        // Open cases past their deadline, and escalated ones that still have unconfirmed targets:
+        // each gets one deadline escalation naming the targets still unconfirmed.
         let overdue: Vec<Uuid> = self
             .cases
             .iter()
             .filter_map(|(id, s)| match s {
-                Slot::Live(c) if c.state == CaseState::Open && c.deadline.is_some_and(|d| d <= now) => Some(*id),
+                Slot::Live(c)
+                    if matches!(c.state, CaseState::Open | CaseState::Escalated)
+                        && c.deadline.is_some_and(|d| d <= now)
+                        && !c.escalations.iter().any(|e| e.reason == EscalationReason::DeadlinePassed)
+                        && !unconfirmed(c).is_empty() =>
+                {
+                    Some(*id)
+                }
                 _ => None,
             })
             .collect();
@@ -273,12 +285,7 @@ impl Verifier {
         for id in overdue {
             let Some(Slot::Live(case)) = self.cases.remove(&id) else { continue };
             let mut case = *case;
-            let pending: Vec<TargetKind> = case
-                .required_targets
-                .iter()
-                .copied()
-                .filter(|t| case.targets.get(t).is_none_or(|s| s.state != TargetState::Done))
-                .collect();
+            let pending = unconfirmed(&case);
             let mut effects = Vec::new();
             let deadline = case.deadline;
             self.escalate(
@@ -313,8 +320,15 @@ impl Verifier {
             (EscalationReason::ManualRequired, TargetState::ManualRequired),
             (EscalationReason::TargetFailed, TargetState::Failed),
         ] {
-            let targets: Vec<TargetKind> =
-                case.targets.iter().filter(|(_, s)| s.state == state).map(|(t, _)| *t).collect();
+            // Only targets not yet escalated for this reason: each owner hears of a failure once.
+            let targets: Vec<TargetKind> = case
+                .targets
+                .iter()
+                .filter(|(t, s)| {
+                    s.state == state && !case.escalations.iter().any(|e| e.reason == reason && e.targets.contains(t))
+                })
+                .map(|(t, _)| *t)
+                .collect();
             if targets.is_empty() {
                 continue;
             }
@@ -384,6 +398,15 @@ impl Verifier {
         }
         out
     }
+}
+
+/// Required targets with no verified confirmation and no failure reported: still waiting.
+fn unconfirmed(case: &Case) -> Vec<TargetKind> {
+    case.required_targets
+        .iter()
+        .copied()
+        .filter(|t| case.targets.get(t).is_none_or(|s| matches!(s.state, TargetState::Pending | TargetState::Unverified)))
+        .collect()
 }
 
 fn target_state_of(c: &Confirmation) -> TargetState {

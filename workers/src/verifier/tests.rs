@@ -524,17 +524,17 @@ fn escalation_owner_is_per_target_with_default_fallback() {
     assert_eq!(esc.owner, Owner { name: "unassigned".into(), contact: String::new() });
 }
 
-/// A second failing target raises a new escalation naming every failed target (a distinct id);
-/// its owner is that of the first failed target in target order.
+/// A second failing target raises a new escalation naming only that target (a distinct id), so
+/// its own owner hears of it and the first target's owner is not told again.
 #[test]
-fn second_failure_raises_a_new_escalation_for_all_failed_targets() {
+fn second_failure_raises_a_new_escalation_for_the_new_target_only() {
     let mut v = verifier();
     let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
     let (_, first) = case_and_escalation(conf(&mut v, &failed(&ev, Vault, at(1)), at(1)));
     let (case, second) = case_and_escalation(conf(&mut v, &failed(&ev, Cloud, at(2)), at(2)));
     assert_eq!(second.reason, EscalationReason::TargetFailed);
-    assert_eq!(second.targets, vec![Cloud, Vault]);
-    assert_eq!(second.owner, owner("secops"), "owner_of(first target) = cloud → default");
+    assert_eq!(second.targets, vec![Cloud]);
+    assert_eq!(second.owner, owner("secops"), "owner_of(cloud) → default");
     assert_ne!(second.escalation_id, first.escalation_id);
     assert_eq!(case.escalations.len(), 2);
     assert_escalation_recorded(&case, &second);
@@ -671,16 +671,22 @@ fn tick_escalates_only_overdue_cases() {
     assert_eq!(case.case_id, b.case_id());
 }
 
-/// Ticks never touch a pending case (no termination, no deadline) nor a case already escalated
-/// for another reason: the deadline only ever escalates `open` cases.
+/// Ticks never touch a pending case (no termination, no deadline). A case already escalated for
+/// a failure still gets one deadline escalation naming the targets that never answered (not the
+/// failed one, whose owner was already told), and only one.
 #[test]
-fn tick_ignores_pending_and_already_escalated_cases() {
+fn tick_ignores_pending_cases_and_escalates_silent_targets_once() {
     let mut v = verifier();
     let early = termination("E1", "evt-1", at(0));
     sole_case(conf(&mut v, &ok(&early, Vault, at(1)), at(1)));
     let (ev, _) = open(&mut v, "E2", "evt-2", at(0), at(0));
     case_and_escalation(conf(&mut v, &failed(&ev, Vault, at(1)), at(1)));
-    assert!(tick(&mut v, at(10 * DEADLINE_SECS)).is_empty());
+    let (case, esc) = case_and_escalation(tick(&mut v, at(10 * DEADLINE_SECS)));
+    assert_eq!(case.case_id, ev.case_id());
+    assert_eq!(esc.reason, EscalationReason::DeadlinePassed);
+    assert!(!esc.targets.contains(&Vault), "{:?}", esc.targets);
+    assert_eq!(esc.targets.len(), 4);
+    assert!(tick(&mut v, at(20 * DEADLINE_SECS)).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -965,7 +971,7 @@ fn mixed_script() -> Vec<(Step, DateTime<Utc>)> {
     let e3 = termination("E3", "evt-3", at(100_000)); // open
     let e4 = termination("E4", "evt-4", at(0)); // deadline escalated
     let e5 = termination("E5", "evt-5", at(0)); // pending (termination never arrives)
-    let e6a = termination("E6", "evt-6a", at(0)); // open, updated after 6b
+    let e6a = termination("E6", "evt-6a", at(0)); // deadline escalated; written after 6b
     let e6b = termination("E6", "evt-6b", at(500)); // rescinded (latest of E6)
     let e7 = termination("E7", "evt-7", at(0)); // closed after a failure
     let mut s: Vec<(Step, DateTime<Utc>)> = Vec::new();
@@ -1394,7 +1400,12 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
             if let Effect::Escalate(x) = e {
                 if x.reason == EscalationReason::DeadlinePassed {
                     let Effect::Case(c) = &log.per_case[&id][i - 1] else { panic!("seed {seed}") };
-                    let missing: Vec<TargetKind> = c.required_targets.iter().copied().filter(|t| c.targets[t].state != TargetState::Done).collect();
+                    let missing: Vec<TargetKind> = c
+                        .required_targets
+                        .iter()
+                        .copied()
+                        .filter(|t| matches!(c.targets[t].state, TargetState::Pending | TargetState::Unverified))
+                        .collect();
                     assert_eq!(x.targets, missing, "seed {seed}");
                     assert!(x.raised_at >= c.deadline.unwrap(), "seed {seed}");
                 }

@@ -34,7 +34,7 @@ fn leavers_close_with_verified_evidence_and_metrics() {
         let health = Health::new();
         let addr = revoke_shared::metrics::serve("127.0.0.1:0", metrics.clone(), health.clone()).await.unwrap();
         let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await, "groups never got partitions");
+        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await, "groups never got partitions; stopped: {:?}", fleet.stopped());
 
         let events = env.leavers(40);
         env.publish(&events[..20], Mode::Structured).await;
@@ -114,7 +114,7 @@ fn each_event_delivered_three_times_acts_once_per_object() {
         let metrics = Metrics::new();
         let health = Health::new();
         let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await, "stopped: {:?}", fleet.stopped());
         let events = env.leavers(20);
         for _ in 0..3 {
             env.publish(&events, Mode::Structured).await;
@@ -176,8 +176,13 @@ fn a_failing_target_escalates_to_its_owner() {
         let events = env.leavers(10);
         env.publish(&events, Mode::Structured).await;
         let ids = case_ids(&events);
-        let log = env.wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Escalated)).await;
-        assert!(all_in_state(&log, &ids, CaseState::Escalated));
+        // Escalated as soon as cloud fails; wait for the other four targets' evidence too.
+        let settled = |l: &revoke::cases::CaseLog| {
+            all_in_state(l, &ids, CaseState::Escalated)
+                && ids.iter().all(|id| l.latest[id].targets.values().all(|s| s.state != TargetState::Pending))
+        };
+        let log = env.wait_cases(WAIT, settled).await;
+        assert!(settled(&log), "{}", describe(&log, &ids));
 
         let escalations: Vec<Escalation> = env.read_json(&env.cfg.topics.escalations).await;
         for id in &ids {
@@ -210,7 +215,7 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
         let metrics = Metrics::new();
         let health = Health::new();
         let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await, "stopped: {:?}", fleet.stopped());
         let events = env.leavers(3);
         let good = |i: usize| events[i].to_structured_json().to_string();
 
@@ -279,7 +284,7 @@ fn a_restarted_verifier_rebuilds_its_state_and_closes_nothing_twice() {
         let metrics = Metrics::new();
         let health = Health::new();
         let mut fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await, "stopped: {:?}", fleet.stopped());
 
         // Phase 1: half the leavers, then the verifier dies abruptly.
         let events = env.leavers(40);

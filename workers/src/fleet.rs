@@ -37,12 +37,21 @@ impl Component {
     }
 }
 
+/// Logs a component's failure where it happens (its owner may only look much later).
+fn report(name: &str, result: anyhow::Result<()>) -> anyhow::Result<()> {
+    if let Err(e) = &result {
+        tracing::error!(component = name, error = %format!("{e:#}"), "component stopped with an error");
+    }
+    result
+}
+
 pub fn spawn_worker(cfg: &Config, target: Arc<dyn Target>, metrics: Metrics, health: Health) -> Component {
     let stop = Stop::new();
     let name = crate::worker::group_for(cfg, target.kind());
     let cfg = cfg.clone();
     let s = stop.clone();
-    let handle = tokio::spawn(async move { crate::worker::run_worker(&cfg, target, metrics, health, s).await });
+    let n = name.clone();
+    let handle = tokio::spawn(async move { report(&n, crate::worker::run_worker(&cfg, target, metrics, health, s).await) });
     Component { name, stop, handle }
 }
 
@@ -51,7 +60,8 @@ pub fn spawn_verifier(cfg: &Config, metrics: Metrics, health: Health) -> Compone
     let name = crate::verifier::group(cfg);
     let cfg = cfg.clone();
     let s = stop.clone();
-    let handle = tokio::spawn(async move { crate::verifier::run_verifier(&cfg, metrics, health, s).await });
+    let n = name.clone();
+    let handle = tokio::spawn(async move { report(&n, crate::verifier::run_verifier(&cfg, metrics, health, s).await) });
     Component { name, stop, handle }
 }
 
@@ -73,6 +83,11 @@ impl Fleet {
         }
         let verifier = Some(spawn_verifier(cfg, metrics.clone(), health.clone()));
         Fleet { simulators, workers, verifier }
+    }
+
+    /// Names of components that have stopped (they should all be running).
+    pub fn stopped(&self) -> Vec<String> {
+        self.workers.iter().chain(self.verifier.iter()).filter(|c| c.is_finished()).map(|c| c.name.clone()).collect()
     }
 
     /// Stops everything gracefully; the first error wins.

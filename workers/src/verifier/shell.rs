@@ -48,6 +48,8 @@ pub enum RebuildError {
     Kafka { topic: String, source: rdkafka::error::KafkaError },
     #[error("topics are not co-partitioned: {0} (recreate them with `revoke topics create`)")]
     Partitions(String),
+    #[error("topic {0} does not exist (yet?): run `revoke topics create`")]
+    Missing(String),
 }
 
 /// Reads `cfg.topics.cases` from the beginning to its current end.
@@ -83,7 +85,10 @@ pub fn check_copartitioned(cfg: &Config) -> Result<(), RebuildError> {
         .iter()
         .map(|name| partition_count(&reader, name).map(|n| (name.to_string(), n)))
         .collect::<Result<_, _>>()?;
-    if counts.iter().any(|(_, n)| *n == 0) || counts.windows(2).any(|w| w[0].1 != w[1].1) {
+    if let Some((name, _)) = counts.iter().find(|(_, n)| *n == 0) {
+        return Err(RebuildError::Missing(name.clone()));
+    }
+    if counts.windows(2).any(|w| w[0].1 != w[1].1) {
         return Err(RebuildError::Partitions(format!("{counts:?}")));
     }
     Ok(())
@@ -189,6 +194,24 @@ fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, S
     Ok(c)
 }
 
+/// Reads the changelog, retrying for a minute: at start-up the broker may still be coming up or
+/// not yet show freshly created topics. A partition mismatch is not retried: it needs a person.
+fn rebuild_with_retry(cfg: &Config) -> Result<Vec<(i32, Case)>, RebuildError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let attempt = check_copartitioned(cfg).and_then(|()| read_changelog(cfg, Duration::from_secs(30)));
+        match attempt {
+            Ok(records) => return Ok(records),
+            Err(e @ RebuildError::Partitions(_)) => return Err(e),
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "cannot rebuild verifier state yet; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Runs the verifier until stopped (or a fatal error).
 pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, stop_on: Stop) -> anyhow::Result<()> {
     let shutdown = stop_on.graceful.clone();
@@ -196,8 +219,7 @@ pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, stop_o
     let (machine, partition_of, restored) = {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || -> Result<_, RebuildError> {
-            check_copartitioned(&cfg)?;
-            let records = read_changelog(&cfg, Duration::from_secs(30))?;
+            let records = rebuild_with_retry(&cfg)?;
             let n = records.len();
             let mut machine = Verifier::new(cfg.verifier.clone());
             let mut partition_of = HashMap::new();

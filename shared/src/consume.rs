@@ -115,6 +115,9 @@ pub async fn run<H: Handler>(
     let handled = opts.metrics.events_handled.with_label_values(&[&group]);
     let assigned_gauge = opts.metrics.assigned_partitions.with_label_values(&[&group]);
     let mut assignment_check = tokio::time::interval(Duration::from_millis(250));
+    // When the consumer last reported an error: health recovers once errors stop, even on an
+    // idle topic where no record arrives to prove the connection works.
+    let mut last_error: Option<std::time::Instant> = None;
     let health_name = format!("consumer {group}");
     opts.health.set_ok(&health_name);
 
@@ -194,7 +197,9 @@ pub async fn run<H: Handler>(
             received = consumer.recv(), if reading && tracker.pending() < opts.max_in_flight => {
                 match received {
                     Ok(m) => {
-                        opts.health.set_ok(&health_name);
+                        if last_error.take().is_some() {
+                            opts.health.set_ok(&health_name);
+                        }
                         consumed.inc();
                         let msg = to_raw(&m);
                         tracing::trace!(group = %group, topic = %msg.topic, partition = msg.partition, offset = msg.offset, "read");
@@ -211,6 +216,7 @@ pub async fn run<H: Handler>(
                     }
                     Err(e) => {
                         tracing::warn!(group = %group, error = %e, "consumer error");
+                        last_error = Some(std::time::Instant::now());
                         opts.health.set_failing(&health_name, e.to_string());
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
@@ -230,6 +236,10 @@ pub async fn run<H: Handler>(
                     tracing::info!(group = %group, partitions = ?parts, "assignment changed");
                 }
                 assigned_gauge.set(n);
+                if last_error.is_some_and(|at| at.elapsed() > Duration::from_secs(15)) {
+                    last_error = None;
+                    opts.health.set_ok(&health_name);
+                }
             }
             _ = shutdown.cancelled(), if reading => {
                 tracing::info!(group = %group, in_flight = tasks.len(), "shutting down: finishing records in flight");

@@ -4,6 +4,9 @@
 //! Non-default librdkafka settings and why:
 //! - producer `enable.idempotence=true`, `acks=all`: no duplicates from producer retries, and a
 //!   record counts as written only when every in-sync replica has it.
+//! - producer `partitioner=murmur2_random`: the Java client's default for keyed records, so an
+//!   identity lands on the same partition number of every topic whether HR publishes with a Java
+//!   client or with `revoke publish` (librdkafka's default, CRC32, would differ).
 //! - producer `linger.ms=5`: batches the many small records in flight without adding visible
 //!   latency.
 //! - consumer `enable.auto.offset.store=false`: offsets are stored by the consume loop only after
@@ -55,6 +58,7 @@ pub fn producer_config(cfg: &Config) -> ClientConfig {
     c.set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5")
+        .set("partitioner", "murmur2_random")
         .set("message.timeout.ms", "120000");
     apply_overrides(&mut c, cfg);
     c

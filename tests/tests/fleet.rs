@@ -78,12 +78,36 @@ fn leavers_close_with_verified_evidence_and_metrics() {
         let health_resp = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
         assert_eq!(health_resp.status(), 200);
 
+        // Co-partitioned by identity: a leaver's termination, confirmations and case records all
+        // sit on the same partition number, so one verifier instance sees all of an identity.
+        let cfg = env.cfg.clone();
+        tokio::task::spawn_blocking(move || assert_copartitioned(&cfg)).await.unwrap();
+
         fleet.stop().await.expect("graceful stop");
 
         // A graceful stop commits exactly the next offset to read: no record skipped, none redone.
         let cfg = env.cfg.clone();
         tokio::task::spawn_blocking(move || assert_committed_at_end(&cfg)).await.unwrap();
     });
+}
+
+fn assert_copartitioned(cfg: &revoke_shared::config::Config) {
+    use revoke_shared::kafka::read_to_end;
+    let t = Duration::from_secs(30);
+    let mut home: HashMap<String, i32> = HashMap::new();
+    for r in read_to_end(cfg, &cfg.topics.terminations, t).unwrap() {
+        home.insert(String::from_utf8(r.key.unwrap()).unwrap(), r.partition);
+    }
+    let confirmations = read_to_end(cfg, &cfg.topics.confirmations, t).unwrap();
+    assert!(!confirmations.is_empty());
+    for r in confirmations {
+        let key = String::from_utf8(r.key.unwrap()).unwrap();
+        assert_eq!(home[&key], r.partition, "confirmation of {key}");
+    }
+    for r in read_to_end(cfg, &cfg.topics.cases, t).unwrap() {
+        let case: revoke_shared::contract::Case = serde_json::from_slice(&r.payload.unwrap()).unwrap();
+        assert_eq!(home[&case.identity_id], r.partition, "case of {}", case.identity_id);
+    }
 }
 
 fn assert_committed_at_end(cfg: &revoke_shared::config::Config) {

@@ -106,8 +106,30 @@ pub struct DemoArgs {
 #[derive(Args, Debug)]
 pub struct WorkerArgs {
     /// The target kind this worker revokes on.
-    #[arg(long, value_parser = parse_kind)]
-    pub target: TargetKind,
+    #[arg(long, value_enum)]
+    pub target: TargetArg,
+}
+
+/// Target kinds as the command line spells them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TargetArg {
+    Directory,
+    Saas,
+    Cloud,
+    Vault,
+    Cicd,
+}
+
+impl From<TargetArg> for TargetKind {
+    fn from(t: TargetArg) -> TargetKind {
+        match t {
+            TargetArg::Directory => TargetKind::Directory,
+            TargetArg::Saas => TargetKind::Saas,
+            TargetArg::Cloud => TargetKind::Cloud,
+            TargetArg::Vault => TargetKind::Vault,
+            TargetArg::Cicd => TargetKind::Cicd,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -136,10 +158,6 @@ pub struct CaseArgs {
     /// Print the case records as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_kind(s: &str) -> Result<TargetKind, String> {
-    s.parse()
 }
 
 /// A failure with its exit code.
@@ -216,6 +234,24 @@ async fn serve_metrics(cfg: &Config, metrics: &Metrics, health: &Health) -> Resu
     Ok(())
 }
 
+/// Runs a long-running component: its own runtime, `/metrics` + `/healthz`, and a graceful stop
+/// on SIGINT/SIGTERM.
+fn long_running<F, Fut>(cfg: &Config, component: F) -> Result<(), Failure>
+where
+    F: FnOnce(Config, Metrics, Health, revoke_shared::consume::Stop) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let rt = runtime()?;
+    rt.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        serve_metrics(cfg, &metrics, &health).await?;
+        let stop = revoke_shared::consume::Stop::new();
+        on_signal(stop.graceful.clone());
+        component(cfg.clone(), metrics, health, stop).await.map_err(job)
+    })
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     let cfg = load_config(&cli)?;
     match cli.command {
@@ -238,32 +274,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Err(job(anyhow::anyhow!("some cases did not reach their expected state")))
             }
         }
-        Command::Worker(w) => {
-            let rt = runtime()?;
-            rt.block_on(async {
-                let metrics = Metrics::new();
-                let health = Health::new();
-                serve_metrics(&cfg, &metrics, &health).await?;
-                let stop = revoke_shared::consume::Stop::new();
-                on_signal(stop.graceful.clone());
-                // Real adapters replace the simulators in the next step; until then a worker
-                // acts on its kind's simulator, and says so.
-                tracing::warn!(target_kind = %w.target, "no real adapter configured: acting on the in-memory simulator");
-                let target = Arc::new(crate::target::sim::Simulator::new(w.target, cfg.simulator.clone()));
-                crate::worker::run_worker(&cfg, target, metrics, health, stop).await.map_err(job)
-            })
-        }
-        Command::Verifier => {
-            let rt = runtime()?;
-            rt.block_on(async {
-                let metrics = Metrics::new();
-                let health = Health::new();
-                serve_metrics(&cfg, &metrics, &health).await?;
-                let stop = revoke_shared::consume::Stop::new();
-                on_signal(stop.graceful.clone());
-                crate::verifier::run_verifier(&cfg, metrics, health, stop).await.map_err(job)
-            })
-        }
+        Command::Worker(w) => long_running(&cfg, |cfg, metrics, health, stop| async move {
+            // Real adapters replace the simulators in the next step; until then a worker acts
+            // on its kind's simulator, and says so.
+            let kind = TargetKind::from(w.target);
+            tracing::warn!(target_kind = %kind, "no real adapter configured: acting on the in-memory simulator");
+            let target = Arc::new(crate::target::sim::Simulator::new(kind, cfg.simulator.clone()));
+            crate::worker::run_worker(&cfg, target, metrics, health, stop).await
+        }),
+        Command::Verifier => long_running(&cfg, |cfg, metrics, health, stop| async move {
+            crate::verifier::run_verifier(&cfg, metrics, health, stop).await
+        }),
         Command::Publish(p) => {
             let rt = runtime()?;
             rt.block_on(async {

@@ -152,3 +152,88 @@ impl Case {
         Some((self.closed_at? - self.effective_at?).num_milliseconds())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{Escalation, IdentityKind, ESCALATION_SCHEMA};
+
+    fn sample() -> Case {
+        let now = Utc::now();
+        let mut targets = BTreeMap::new();
+        targets.insert(TargetKind::Vault, TargetStatus::pending());
+        let owner = Owner { name: "vault-team".into(), contact: "vault@example.com".into() };
+        Case {
+            schema: CASE_SCHEMA.into(),
+            case_id: Uuid::new_v4(),
+            identity_id: "E1".into(),
+            state: CaseState::Escalated,
+            revision: 3,
+            identity: Some(Identity { employee_id: "E1".into(), email: None, username: Some("ada".into()), kind: IdentityKind::Contractor }),
+            event_id: Some("evt-1".into()),
+            source: Some("urn:hr".into()),
+            reason: None,
+            requested_by: Some("hr:bob".into()),
+            approved_by: None,
+            effective_at: Some(now),
+            opened_at: now,
+            deadline: Some(now),
+            required_targets: vec![TargetKind::Vault],
+            targets,
+            escalations: vec![EscalationRecord {
+                escalation_id: Escalation::id_for(Uuid::nil(), EscalationReason::DeadlinePassed, &[TargetKind::Vault]),
+                reason: EscalationReason::DeadlinePassed,
+                targets: vec![TargetKind::Vault],
+                owner,
+                raised_at: now,
+                detail: "deadline passed".into(),
+            }],
+            closed_at: None,
+            updated_at: now,
+            rescinded_by: None,
+        }
+    }
+
+    #[test]
+    fn case_round_trip_and_wire_names() {
+        let c = sample();
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["state"], "escalated");
+        assert_eq!(v["targets"]["vault"]["state"], "pending");
+        assert_eq!(v["escalations"][0]["reason"], "deadline_passed");
+        assert!(v.get("closed_at").is_none(), "absent optionals are omitted");
+        assert_eq!(serde_json::from_value::<Case>(v).unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_state_is_rejected() {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["state"] = "maybe".into();
+        assert!(serde_json::from_value::<Case>(v).is_err());
+    }
+
+    #[test]
+    fn escalation_round_trip_and_deterministic_id() {
+        let case_id = Uuid::new_v4();
+        let id = Escalation::id_for(case_id, EscalationReason::TargetFailed, &[TargetKind::Cloud]);
+        assert_eq!(id, Escalation::id_for(case_id, EscalationReason::TargetFailed, &[TargetKind::Cloud]));
+        assert_ne!(id, Escalation::id_for(case_id, EscalationReason::TargetFailed, &[TargetKind::Vault]));
+        assert_ne!(id, Escalation::id_for(case_id, EscalationReason::ManualRequired, &[TargetKind::Cloud]));
+        let e = Escalation {
+            schema: ESCALATION_SCHEMA.into(),
+            escalation_id: id,
+            case_id,
+            identity_id: "E1".into(),
+            reason: EscalationReason::TargetFailed,
+            targets: vec![TargetKind::Cloud],
+            owner: Owner { name: "cloud".into(), contact: "c@example.com".into() },
+            deadline: None,
+            raised_at: Utc::now(),
+            detail: "403".into(),
+            evidence: vec!["cloud: failed".into()],
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["reason"], "target_failed");
+        assert_eq!(serde_json::from_value::<Escalation>(v).unwrap(), e);
+    }
+}

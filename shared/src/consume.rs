@@ -146,6 +146,12 @@ pub async fn run<H: Handler>(
     };
 
     loop {
+        if crash.is_cancelled() {
+            tracing::warn!(group = %group, in_flight = tasks.len(), "crash requested: abandoning work in flight");
+            tasks.abort_all();
+            opts.health.remove(&health_name);
+            return Ok(());
+        }
         let reading = !shutdown.is_cancelled() && fatal.is_none();
         if !reading && tasks.is_empty() {
             break;
@@ -222,12 +228,7 @@ pub async fn run<H: Handler>(
                     }
                 }
             }
-            _ = crash.cancelled() => {
-                tracing::warn!(group = %group, in_flight = tasks.len(), "crash requested: abandoning work in flight");
-                tasks.abort_all();
-                opts.health.remove(&health_name);
-                return Ok(());
-            }
+            _ = crash.cancelled() => {} // handled at the top of the loop
             _ = assignment_check.tick() => {
                 let assignment = consumer.assignment().unwrap_or_default();
                 let n = assignment.count() as i64;

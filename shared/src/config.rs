@@ -248,18 +248,35 @@ impl Config {
             }
             None => toml::Table::new(),
         };
-        for (var, raw) in env {
-            let Some(rest) = var.strip_prefix("REVOKE_") else { continue };
-            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
-            if path.len() < 2 || path.iter().any(String::is_empty) {
-                continue; // not a config override (e.g. REVOKE_LOG)
-            }
-            set_path(&mut value, &path, parse_env_value(&raw))
+        let overrides: Vec<(String, Vec<String>, String)> = env
+            .into_iter()
+            .filter_map(|(var, raw)| {
+                let rest = var.strip_prefix("REVOKE_")?;
+                let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+                // Not a config override (e.g. REVOKE_LOG) unless it names section and key.
+                (path.len() >= 2 && !path.iter().any(String::is_empty)).then_some((var, path, raw))
+            })
+            .collect();
+        let file_table = value.clone();
+        for (var, path, raw) in &overrides {
+            set_path(&mut value, path, parse_env_value(raw))
                 .map_err(|why| ConfigError::Env { var: var.clone(), why })?;
         }
-        let cfg: Config = toml::Value::Table(value)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        let cfg: Config = match toml::Value::Table(value).try_into() {
+            Ok(cfg) => cfg,
+            Err(typed_err) => {
+                // `REVOKE_WORKER__ID=42` is meant as the string "42": retry with every override
+                // taken literally before reporting the first error.
+                let mut literal = file_table;
+                for (var, path, raw) in &overrides {
+                    set_path(&mut literal, path, toml::Value::String(raw.clone()))
+                        .map_err(|why| ConfigError::Env { var: var.clone(), why })?;
+                }
+                toml::Value::Table(literal)
+                    .try_into()
+                    .map_err(|_: toml::de::Error| ConfigError::Invalid(typed_err.to_string()))?
+            }
+        };
         cfg.validate()?;
         Ok(cfg)
     }
@@ -344,6 +361,13 @@ mod tests {
         assert!(matches!(Config::load(None, env), Err(ConfigError::Invalid(_))));
         let env = vec![("REVOKE_TOPICS__PARTITIONS".to_string(), "0".to_string())];
         assert!(matches!(Config::load(None, env), Err(ConfigError::Invalid(_))));
+        let numeric_string = vec![
+            ("REVOKE_WORKER__ID".to_string(), "42".to_string()),
+            ("REVOKE_KAFKA__PROPERTIES__LINGER.MS".to_string(), "10".to_string()),
+        ];
+        let c = Config::load(None, numeric_string).unwrap();
+        assert_eq!(c.worker.id.as_deref(), Some("42"));
+        assert_eq!(c.kafka.properties["linger.ms"], "10");
         let missing = Config::load(Some(Path::new("/nonexistent/revoke.toml")), Vec::new());
         assert!(matches!(missing, Err(ConfigError::Read { .. })));
     }

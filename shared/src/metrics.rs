@@ -43,6 +43,9 @@ pub struct Metrics {
     /// Case state transitions, by new state.
     pub case_updates: IntCounterVec,
     pub escalations: IntCounterVec,
+    /// Inputs the verifier recorded without changing a case (e.g. a rescind for an unknown or
+    /// already closed case), by kind.
+    pub verifier_notes: IntCounterVec,
     /// Records sent to the DLQ, by consumer group and reason.
     pub dlq: IntCounterVec,
 }
@@ -111,6 +114,11 @@ impl Metrics {
             ),
             case_updates: counter("revoke_case_updates_total", "Case versions published, by state", &["state"]),
             escalations: counter("revoke_escalations_total", "Escalations raised, by reason", &["reason"]),
+            verifier_notes: counter(
+                "revoke_verifier_notes_total",
+                "Inputs recorded without a case change (rescind of an unknown or closed case), by kind",
+                &["what"],
+            ),
             dlq: counter(
                 "revoke_dlq_total",
                 "Records refused and sent to the dead-letter topic, by consumer and reason",

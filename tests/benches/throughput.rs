@@ -61,10 +61,16 @@ struct Options {
     leavers: Option<usize>,
     repeat: usize,
     only: Option<String>,
+    /// Experiments on revoke only (the baseline keeps its settings): `consumer.max_in_flight`
+    /// and extra librdkafka properties for every revoke client.
+    max_in_flight: Option<usize>,
+    properties: Vec<(String, String)>,
+    /// Print revoke's per-group progress every 250 ms (stderr).
+    progress: bool,
 }
 
 fn parse_args() -> Options {
-    let mut o = Options { leavers: None, repeat: 1, only: None };
+    let mut o = Options { leavers: None, repeat: 1, only: None, max_in_flight: None, properties: Vec::new(), progress: false };
     let mut args = std::env::args().skip(1);
     let num = |what: &str, v: Option<String>| -> usize {
         let v = v.unwrap_or_else(|| die(&format!("{what} needs a value")));
@@ -85,14 +91,26 @@ fn parse_args() -> Options {
                 }
                 o.only = Some(v);
             }
+            "--max-in-flight" => o.max_in_flight = Some(num("--max-in-flight", inline.or_else(|| args.next())).max(1)),
+            "--property" => {
+                let v = inline.or_else(|| args.next()).unwrap_or_default();
+                let (k, v) = v.split_once('=').unwrap_or_else(|| die("--property takes KEY=VALUE (a librdkafka property)"));
+                o.properties.push((k.to_string(), v.to_string()));
+            }
+            "--progress" => o.progress = true,
             "-h" | "--help" => {
-                eprintln!("usage: throughput [--leavers N] [--repeat K] [--only baseline|revoke]  (env: BENCH_LEAVERS, REVOKE_TEST_KAFKA)");
+                eprintln!(
+                    "usage: throughput [--leavers N] [--repeat K] [--only baseline|revoke] [--progress]\n\
+                     \x20                 [--max-in-flight N] [--property KEY=VALUE]...   (the last two change revoke only)\n\
+                     env: BENCH_LEAVERS, REVOKE_TEST_KAFKA (a real broker; else the embedded one), BENCH_PROGRESS=1"
+                );
                 std::process::exit(0);
             }
             // `cargo bench` passes `--bench`; ignore it and anything else not ours.
             _ => {}
         }
     }
+    o.progress |= std::env::var("BENCH_PROGRESS").is_ok_and(|v| !v.is_empty() && v != "0");
     if o.leavers.is_none() {
         if let Ok(v) = std::env::var("BENCH_LEAVERS") {
             o.leavers = Some(num("BENCH_LEAVERS", Some(v)));
@@ -406,8 +424,15 @@ fn metric_sum(metrics: &Metrics, name: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
-fn run_revoke(n: usize) -> Run {
+fn run_revoke(n: usize, opts: &Options) -> Run {
     let mut env = TestEnv::new("bench-revoke");
+    if let Some(m) = opts.max_in_flight {
+        env.cfg.consumer.max_in_flight = m;
+    }
+    for (k, v) in &opts.properties {
+        env.cfg.kafka.properties.insert(k.clone(), v.clone());
+    }
+    let progress = opts.progress;
     env.cfg.simulator.latency_ms = 0;
     env.cfg.simulator.fail_rate = 0.0;
     env.cfg.simulator.flaky_rate = 0.0;
@@ -438,8 +463,25 @@ fn run_revoke(n: usize) -> Run {
             Instant::now()
         };
         let limit = time_limit(n);
+        let groups: Vec<String> = revoke_shared::contract::TargetKind::ALL
+            .iter()
+            .map(|k| revoke::worker::group_for(&cfg, *k))
+            .chain([revoke::verifier::group(&cfg)])
+            .collect();
         let wait = async {
+            let mut last_report = Instant::now();
+            if progress {
+                eprintln!("       progress: ms  [handled/in-flight per group: {}]  closed", groups.iter().map(|g| g.rsplit('.').next().unwrap_or(g)).collect::<Vec<_>>().join(" "));
+            }
             loop {
+                if progress && last_report.elapsed() >= Duration::from_millis(250) {
+                    last_report = Instant::now();
+                    let per: Vec<String> = groups
+                        .iter()
+                        .map(|g| format!("{}/{}", metrics.events_handled.with_label_values(&[g]).get(), metrics.in_flight.with_label_values(&[g]).get()))
+                        .collect();
+                    eprintln!("       progress: {:>6}  {}  {}", started.elapsed().as_millis(), per.join(" "), closed.get() - closed_before);
+                }
                 if closed.get() - closed_before >= n as u64 {
                     return (true, String::new(), Instant::now());
                 }
@@ -582,6 +624,13 @@ fn main() {
         "  baseline    raw rdkafka: N CloudEvents -> 5 groups x N reads, 5N x {CONFIRMATION_BYTES} B confirmations -> 1 group x 5N reads, N x {CASE_BYTES} B cases"
     );
     println!("  revoke      Fleet::start_simulated (latency 0) until N cases closed");
+    if opts.max_in_flight.is_some() || !opts.properties.is_empty() {
+        println!(
+            "  EXPERIMENT  revoke runs with{}{} (baseline unchanged)",
+            opts.max_in_flight.map(|m| format!(" consumer.max_in_flight={m}")).unwrap_or_default(),
+            opts.properties.iter().map(|(k, v)| format!(" {k}={v}")).collect::<String>()
+        );
+    }
     println!();
 
     let mut runs: Vec<(usize, Run, Run)> = Vec::new();
@@ -596,7 +645,7 @@ fn main() {
         };
         let rev = if opts.only.as_deref() != Some("baseline") {
             eprintln!("[{i}/{}] revoke fleet, {n} leavers ...", opts.repeat);
-            let r = run_revoke(n);
+            let r = run_revoke(n, &opts);
             eprintln!("       {:.2} s {}", r.secs, r.note);
             r
         } else {

@@ -183,10 +183,39 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("revoke: {:#}", f.error);
+            eprintln!("revoke: {}", describe(&f.error));
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Prints a line to stdout. A closed pipe (`revoke case X | head`) ends the command quietly
+/// instead of panicking.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("revoke: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The error and its causes, skipping a cause whose text the previous message already includes.
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 fn load_config(cli: &Cli) -> Result<Config, Failure> {
@@ -248,7 +277,13 @@ where
         serve_metrics(cfg, &metrics, &health).await?;
         let stop = revoke_shared::consume::Stop::new();
         on_signal(stop.graceful.clone());
-        component(cfg.clone(), metrics, health, stop).await.map_err(job)
+        component(cfg.clone(), metrics, health, stop).await.map_err(|e| {
+            // A client librdkafka refuses to create is a configuration problem.
+            let config_problem = e
+                .chain()
+                .any(|c| matches!(c.downcast_ref::<revoke_shared::kafka::KafkaError>(), Some(revoke_shared::kafka::KafkaError::Client { .. })));
+            if config_problem { usage(e) } else { job(e) }
+        })
     })
 }
 
@@ -267,7 +302,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 mode: if a.binary { Mode::Binary } else { Mode::Structured },
             };
             let summary = crate::demo::run(cfg, opts).map_err(job)?;
-            println!("{}", summary.render());
+            emit(&summary.render());
             if summary.ok() {
                 Ok(())
             } else {
@@ -279,7 +314,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // on its kind's simulator, and says so.
             let kind = TargetKind::from(w.target);
             tracing::warn!(target_kind = %kind, "no real adapter configured: acting on the in-memory simulator");
-            let target = Arc::new(crate::target::sim::Simulator::new(kind, cfg.simulator.clone()));
+            let target = Arc::new(crate::target::sim::Simulator::with_instance(kind, &cfg.worker.instance, cfg.simulator.clone()));
             crate::worker::run_worker(&cfg, target, metrics, health, stop).await
         }),
         Command::Verifier => long_running(&cfg, |cfg, metrics, health, stop| async move {
@@ -310,7 +345,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         other => job(other),
                     })?
                 };
-                println!("published {n} events to {}", cfg.topics.terminations);
+                emit(&format!("published {n} events to {}", cfg.topics.terminations));
                 Ok(())
             })
         }
@@ -322,7 +357,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     other => job(other),
                 })?;
                 for (topic, status) in result {
-                    println!("{topic}: {status} ({} partitions)", cfg.topics.partitions);
+                    emit(&format!("{topic}: {status} ({} partitions)", cfg.topics.partitions));
                 }
                 Ok(())
             })
@@ -336,9 +371,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             for case in found {
                 if c.json {
-                    println!("{}", serde_json::to_string_pretty(case).map_err(job)?);
+                    emit(&serde_json::to_string_pretty(case).map_err(job)?);
                 } else {
-                    println!("{}", crate::cases::render(case));
+                    emit(&crate::cases::render(case));
                 }
             }
             Ok(())

@@ -146,6 +146,7 @@ async fn revoke_one(
                 _ => ObjectOutcome::Failed,
             };
             ev.error = Some(e.to_string());
+            count_object(metrics, kind, &ev);
             return ev;
         }
     };
@@ -174,7 +175,12 @@ async fn revoke_one(
             ev.error = Some(format!("read-back failed: {e}"));
         }
     }
-    let owner = if h.sponsored { "sponsored" } else { "human" };
+    count_object(metrics, kind, &ev);
+    ev
+}
+
+fn count_object(metrics: &Metrics, kind: &str, ev: &ObjectEvidence) {
+    let owner = if ev.sponsored { "sponsored" } else { "human" };
     let label = match ev.outcome {
         ObjectOutcome::Revoked => "revoked",
         ObjectOutcome::AlreadyAbsent => "already_absent",
@@ -182,7 +188,6 @@ async fn revoke_one(
         ObjectOutcome::ManualRequired => "manual_required",
     };
     metrics.objects.with_label_values(&[kind, owner, label]).inc();
-    ev
 }
 
 #[cfg(test)]

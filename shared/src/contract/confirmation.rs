@@ -106,7 +106,8 @@ pub struct Confirmation {
     pub target: TargetRef,
     pub outcome: Outcome,
     pub objects: Vec<ObjectEvidence>,
-    /// Total attempts made across all calls for this case (1 = no retry).
+    /// Calls made to the target for this case, retries included (discover, then revoke and
+    /// read-back per object: a run without retries over 3 objects makes 7).
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

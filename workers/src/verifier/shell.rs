@@ -151,6 +151,7 @@ fn enqueue(
                 acks.push(ack);
             }
             Effect::Note { case_id, identity_id, what } => {
+                metrics.verifier_notes.with_label_values(&[what]).inc();
                 tracing::warn!(case_id = ?case_id, identity = %identity_id, what, "verifier note");
             }
         }

@@ -71,8 +71,14 @@ pub struct ConsumerConfig {
     pub max_event_bytes: usize,
     /// How often stored offsets are committed (`auto.commit.interval.ms`).
     pub commit_interval_ms: u64,
-    /// `session.timeout.ms`: how long until a dead consumer's partitions move.
+    /// `session.timeout.ms`: how long until a dead consumer's partitions move. 6 s is the
+    /// broker's default minimum (`group.min.session.timeout.ms`).
     pub session_timeout_ms: u64,
+    /// On SIGTERM/SIGINT, how long records in flight may take to finish before they are
+    /// abandoned (unstored, so read again after the restart).
+    pub shutdown_grace_ms: u64,
+    /// How often each consumer checks that the broker answers (for `/healthz`).
+    pub health_probe_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,7 +168,9 @@ impl Default for ConsumerConfig {
             max_in_flight: 512,
             max_event_bytes: 256 * 1024,
             commit_interval_ms: 1000,
-            session_timeout_ms: 10_000,
+            session_timeout_ms: 6_000,
+            shutdown_grace_ms: 15_000,
+            health_probe_ms: 5_000,
         }
     }
 }

@@ -67,8 +67,25 @@ pub struct LoopOptions {
     /// Consumer group name, used in metrics, logs and health.
     pub group: String,
     pub max_in_flight: usize,
+    /// After a graceful stop is requested, how long handlers in flight may still run.
+    pub shutdown_grace: Duration,
+    /// How often to check that the broker answers (health).
+    pub health_probe: Duration,
     pub metrics: Metrics,
     pub health: Health,
+}
+
+impl LoopOptions {
+    pub fn new(cfg: &crate::config::Config, group: &str, metrics: Metrics, health: Health) -> LoopOptions {
+        LoopOptions {
+            group: group.to_string(),
+            max_in_flight: cfg.consumer.max_in_flight,
+            shutdown_grace: Duration::from_millis(cfg.consumer.shutdown_grace_ms),
+            health_probe: Duration::from_millis(cfg.consumer.health_probe_ms.max(100)),
+            metrics,
+            health,
+        }
+    }
 }
 
 /// Converts a librdkafka record into the library-neutral form handlers see.
@@ -110,6 +127,8 @@ pub async fn run<H: Handler>(
     let shutdown = stop_on.graceful.clone();
     let crash = stop_on.crash.clone();
     let group = opts.group.clone();
+    let consumer = Arc::new(consumer);
+    let probe = spawn_health_probe(consumer.clone(), &opts, crash.child_token());
     let in_flight_gauge = opts.metrics.in_flight.with_label_values(&[&group]);
     let consumed = opts.metrics.events_consumed.with_label_values(&[&group]);
     let handled = opts.metrics.events_handled.with_label_values(&[&group]);
@@ -128,13 +147,14 @@ pub async fn run<H: Handler>(
     let mut fatal: Option<ConsumeError> = None;
     let stop = shutdown.clone();
 
+    let grace = opts.shutdown_grace;
     let spawn = |tasks: &mut JoinSet<Done>, msg: RawMessage| {
         let handler = handler.clone();
         let stop = stop.clone();
         let metrics = opts.metrics.clone();
         let group = group.clone();
         tasks.spawn(async move {
-            let result = handle_with_retry(&*handler, &msg, &stop, &metrics, &group).await;
+            let result = handle_with_retry(&*handler, &msg, &stop, grace, &metrics, &group).await;
             Done {
                 key: msg.key.clone().unwrap_or_default(),
                 topic: msg.topic,
@@ -149,7 +169,9 @@ pub async fn run<H: Handler>(
         if crash.is_cancelled() {
             tracing::warn!(group = %group, in_flight = tasks.len(), "crash requested: abandoning work in flight");
             tasks.abort_all();
+            probe.abort();
             opts.health.remove(&health_name);
+            opts.health.remove(&format!("broker for {group}"));
             return Ok(());
         }
         let reading = !shutdown.is_cancelled() && fatal.is_none();
@@ -261,7 +283,9 @@ pub async fn run<H: Handler>(
             tracing::warn!(group = %group, error = %e, "final commit failed; records after the last commit will be handled again");
         }
     }
+    probe.abort();
     opts.health.remove(&health_name);
+    opts.health.remove(&format!("broker for {group}"));
     in_flight_gauge.set(0);
     assigned_gauge.set(0);
     match fatal {
@@ -277,17 +301,58 @@ fn store_exact(consumer: &StreamConsumer, topic: &str, partition: i32, next: i64
     consumer.store_offsets(&tpl)
 }
 
-/// Calls the handler until it succeeds, fails fatally, or shutdown is requested.
+/// Checks every `health_probe` that the broker answers a metadata request, and reports it as
+/// the process's `broker for <group>` health. A consumer alone would not notice: librdkafka
+/// retries connections quietly, and an idle topic brings no records to fail on.
+fn spawn_health_probe(consumer: Arc<StreamConsumer>, opts: &LoopOptions, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    let health = opts.health.clone();
+    let name = format!("broker for {}", opts.group);
+    let every = opts.health_probe;
+    tokio::spawn(async move {
+        loop {
+            let c = consumer.clone();
+            let timeout = every.min(Duration::from_secs(5)).max(Duration::from_millis(500));
+            let answer = tokio::task::spawn_blocking(move || {
+                let topic = c.subscription().ok().and_then(|s| s.elements().first().map(|e| e.topic().to_string()));
+                c.fetch_metadata(topic.as_deref(), timeout).map(|_| ())
+            })
+            .await;
+            match answer {
+                Ok(Ok(())) => health.set_ok(&name),
+                Ok(Err(e)) => health.set_failing(&name, format!("broker did not answer a metadata request: {e}")),
+                Err(e) => health.set_failing(&name, format!("health probe failed: {e}")),
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    })
+}
+
+/// Calls the handler until it succeeds, fails fatally, or stops: when a graceful stop was
+/// requested, a retry is not started and a handler still running after `grace` is abandoned
+/// (its record stays unstored and is handled again after the restart).
 async fn handle_with_retry<H: Handler>(
     handler: &H,
     msg: &RawMessage,
     stop: &CancellationToken,
+    grace: Duration,
     metrics: &Metrics,
     group: &str,
 ) -> Result<(), String> {
     let mut delay = Duration::from_millis(50);
+    let grace_over = async {
+        stop.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::pin!(grace_over);
     loop {
-        match handler.handle(msg).await {
+        let outcome = tokio::select! {
+            r = handler.handle(msg) => r,
+            _ = &mut grace_over => return Err("abandoned: still running when the shutdown grace period ended".into()),
+        };
+        match outcome {
             Ok(()) => return Ok(()),
             Err(HandlerError::Fatal(why)) => return Err(why),
             Err(HandlerError::Retry(why)) => {

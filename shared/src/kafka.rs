@@ -7,6 +7,9 @@
 //! - producer `partitioner=murmur2_random`: the Java client's default for keyed records, so an
 //!   identity lands on the same partition number of every topic whether HR publishes with a Java
 //!   client or with `revoke publish` (librdkafka's default, CRC32, would differ).
+//! - producer `message.timeout.ms=0` (librdkafka: 300000): a record is retried until the broker
+//!   takes it. An outage pauses the fleet (health probes report it) instead of failing records;
+//!   `revoke publish` sets a finite timeout so a wrong address is an error, not a hang.
 //! - producer `linger.ms=5`: batches the many small records in flight without adding visible
 //!   latency.
 //! - consumer `enable.auto.offset.store=false`: offsets are stored by the consume loop only after
@@ -16,8 +19,9 @@
 //!   published before a worker first started is skipped.
 //! - consumer `partition.assignment.strategy=range`: same-numbered partitions of the verifier's
 //!   input topics go to the same instance, which keeps each identity's inputs together.
-//! - `session.timeout.ms` from `consumer.session_timeout_ms` (default 10 s, below librdkafka's
-//!   45 s) so a dead worker's partitions move sooner.
+//! - `session.timeout.ms` from `consumer.session_timeout_ms` (default 6 s, the broker's minimum,
+//!   below librdkafka's 45 s) and `heartbeat.interval.ms` a quarter of it, so a killed worker's
+//!   partitions move within seconds.
 //! - consumer `topic.metadata.refresh.interval.ms=10000` (librdkafka: 300000): a topic created
 //!   after a consumer subscribed is picked up within seconds, not minutes.
 //! Every key in `kafka.properties` is applied last and overrides these.
@@ -59,7 +63,9 @@ pub fn producer_config(cfg: &Config) -> ClientConfig {
         .set("acks", "all")
         .set("linger.ms", "5")
         .set("partitioner", "murmur2_random")
-        .set("message.timeout.ms", "120000");
+        // 0 = never give up: while the broker is away, output waits (and its input's offset
+        // stays unstored) instead of failing; the process pauses and /healthz says why.
+        .set("message.timeout.ms", "0");
     apply_overrides(&mut c, cfg);
     c
 }
@@ -129,7 +135,18 @@ pub struct Producer {
 
 impl Producer {
     pub fn new(cfg: &Config) -> Result<Producer, KafkaError> {
-        let inner = producer_config(cfg)
+        Producer::from_config(cfg, producer_config(cfg))
+    }
+
+    /// A producer that gives up on a record after `timeout` (for one-shot commands).
+    pub fn with_timeout(cfg: &Config, timeout: Duration) -> Result<Producer, KafkaError> {
+        let mut c = producer_config(cfg);
+        c.set("message.timeout.ms", timeout.as_millis().to_string());
+        Producer::from_config(cfg, c)
+    }
+
+    fn from_config(cfg: &Config, client: ClientConfig) -> Result<Producer, KafkaError> {
+        let inner = client
             .create()
             .map_err(|source| KafkaError::Client { brokers: cfg.kafka.brokers.clone(), source })?;
         Ok(Producer { inner })

@@ -143,12 +143,16 @@ struct Run {
     /// CPU time (user + system) of this process over `secs` (with the embedded broker this
     /// includes the broker; a real broker's CPU is not counted).
     cpu_secs: f64,
+    /// CPU time of the broker (`BENCH_BROKER_PID`) over `secs`.
+    broker_cpu_secs: Option<f64>,
     /// revoke only: time to close (closed_at - effective_at) of the closed cases.
     ttc_p50_ms: Option<i64>,
     ttc_p99_ms: Option<i64>,
     /// revoke only: average record sizes read back from the topics.
     avg_confirmation_bytes: Option<u64>,
     avg_case_bytes: Option<u64>,
+    /// revoke only: (confirmation + case records read back, produced).
+    read_back: (u64, u64),
     case_versions: u64,
     finished: bool,
     note: String,
@@ -165,8 +169,19 @@ impl Run {
 
 /// CPU seconds (user + system) used by this process so far.
 fn cpu_seconds() -> f64 {
-    // Fields 14 and 15 of /proc/self/stat, in clock ticks (USER_HZ, 100 on Linux).
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    proc_cpu_seconds("self")
+}
+
+/// CPU seconds of the broker process named by `BENCH_BROKER_PID` (a real broker's JVM), if set.
+fn broker_cpu_seconds() -> Option<f64> {
+    let pid = std::env::var("BENCH_BROKER_PID").ok().filter(|p| !p.is_empty())?;
+    let s = proc_cpu_seconds(pid.trim());
+    s.is_finite().then_some(s)
+}
+
+fn proc_cpu_seconds(pid: &str) -> f64 {
+    // Fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return f64::NAN };
     let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return f64::NAN };
     let f: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
@@ -236,7 +251,7 @@ async fn enqueue(p: &FutureProducer, topic: &str, key: &[u8], payload: &[u8]) ->
 }
 
 /// Awaits acknowledgements as they are handed over; returns when `expect` were acknowledged.
-fn spawn_acks(expect: usize, acked: Arc<AtomicU64>) -> (mpsc::UnboundedSender<DeliveryFuture>, tokio::task::JoinHandle<Instant>) {
+fn spawn_acks(expect: usize) -> (mpsc::UnboundedSender<DeliveryFuture>, tokio::task::JoinHandle<Instant>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<DeliveryFuture>();
     let h = tokio::spawn(async move {
         let mut n = 0;
@@ -248,7 +263,6 @@ fn spawn_acks(expect: usize, acked: Arc<AtomicU64>) -> (mpsc::UnboundedSender<De
                 Err(_) => panic!("delivery future cancelled"),
             }
             n += 1;
-            acked.fetch_add(1, Ordering::Relaxed);
         }
         Instant::now()
     });
@@ -290,7 +304,7 @@ fn run_baseline(n: usize) -> Run {
             let out = t.confirmations.clone();
             let progress = progress.clone();
             workers.push(tokio::spawn(async move {
-                let (tx, acks) = spawn_acks(n, Arc::new(AtomicU64::new(0)));
+                let (tx, acks) = spawn_acks(n);
                 let mut seen = 0;
                 while seen < n {
                     let key = match consumer.recv().await {
@@ -316,7 +330,7 @@ fn run_baseline(n: usize) -> Run {
             let out = t.cases.clone();
             let progress = progress.clone();
             tokio::spawn(async move {
-                let (tx, acks) = spawn_acks(n, Arc::new(AtomicU64::new(0)));
+                let (tx, acks) = spawn_acks(n);
                 let mut counts: HashMap<Vec<u8>, usize> = HashMap::with_capacity(n);
                 let mut seen = 0;
                 while seen < TARGETS * n {
@@ -356,9 +370,10 @@ fn run_baseline(n: usize) -> Run {
         let events: Vec<_> = (0..n).map(|i| synthetic_leaver(i, "urn:revoke:bench-hr", &run, now)).collect();
         let hr_producer = raw_producer(&cfg);
         let cpu0 = cpu_seconds();
+        let broker0 = broker_cpu_seconds();
         let started = Instant::now();
         let mut hr_bytes = 0u64;
-        let (tx, acks) = spawn_acks(n, Arc::new(AtomicU64::new(0)));
+        let (tx, acks) = spawn_acks(n);
         for ev in &events {
             let bytes = serde_json::to_vec(&ev.to_structured_json()).expect("json");
             hr_bytes += bytes.len() as u64;
@@ -372,6 +387,7 @@ fn run_baseline(n: usize) -> Run {
         let ended = tokio::time::timeout(time_limit(n), verifier).await;
         let secs = started.elapsed().as_secs_f64();
         let cpu_secs = cpu_seconds() - cpu0;
+        let broker_cpu_secs = broker_cpu_seconds().zip(broker0).map(|(b, a)| b - a);
         let mut r = Run {
             pipeline: "raw rdkafka",
             leavers: n,
@@ -380,6 +396,7 @@ fn run_baseline(n: usize) -> Run {
             produced_bytes: hr_bytes + (TARGETS * n * CONFIRMATION_BYTES + n * CASE_BYTES) as u64,
             publish_secs,
             cpu_secs,
+            broker_cpu_secs,
             ..Default::default()
         };
         match ended {
@@ -390,10 +407,11 @@ fn run_baseline(n: usize) -> Run {
             _ => {
                 r.secs = secs;
                 r.note = format!(
-                    "did not finish: HR acked {}, worker reads {}/{}, verifier reads {}/{}, cases acked {}",
+                    "did not finish: HR acked {}, worker reads {}/{}, confirmations acked {}, verifier reads {}/{}, cases acked {}",
                     progress.hr_acked.load(Ordering::Relaxed),
                     progress.worker_consumed.load(Ordering::Relaxed),
                     TARGETS * n,
+                    progress.confirmations_acked.load(Ordering::Relaxed),
                     progress.verifier_consumed.load(Ordering::Relaxed),
                     TARGETS * n,
                     progress.cases_acked.load(Ordering::Relaxed)
@@ -456,6 +474,7 @@ fn run_revoke(n: usize, opts: &Options) -> Run {
         let closed = metrics.case_updates.with_label_values(&[CaseState::Closed.as_str()]);
         let closed_before = closed.get();
         let cpu0 = cpu_seconds();
+        let broker0 = broker_cpu_seconds();
         let started = Instant::now();
         let topic = cfg.topics.terminations.clone();
         let publish = async {
@@ -498,6 +517,7 @@ fn run_revoke(n: usize, opts: &Options) -> Run {
         let (published_at, (finished, mut note, ended_at)) = tokio::join!(publish, wait);
         let secs = (ended_at - started).as_secs_f64();
         let cpu_secs = cpu_seconds() - cpu0;
+        let broker_cpu_secs = broker_cpu_seconds().zip(broker0).map(|(b, a)| b - a);
         let publish_secs = (published_at - started).as_secs_f64();
         let produced = n as u64
             + metric_sum(&metrics, "revoke_revocations_total")
@@ -520,6 +540,7 @@ fn run_revoke(n: usize, opts: &Options) -> Run {
             secs,
             publish_secs,
             cpu_secs,
+            broker_cpu_secs,
             case_versions,
             finished,
             note,
@@ -536,7 +557,12 @@ fn run_revoke(n: usize, opts: &Options) -> Run {
         if let (Ok(conf), Ok(cases)) = read {
             let conf_bytes: u64 = conf.iter().map(|r| r.payload.as_ref().map_or(0, |p| p.len() as u64)).sum();
             let case_bytes: u64 = cases.iter().map(|r| r.payload.as_ref().map_or(0, |p| p.len() as u64)).sum();
-            r.produced_bytes += conf_bytes + case_bytes;
+            // Scaled to what was produced: the embedded mock cluster may not return all of a
+            // large topic when read back.
+            let confirmations_produced = metric_sum(&metrics, "revoke_revocations_total");
+            let scale = |bytes: u64, read: usize, produced: u64| if read == 0 { 0 } else { bytes * produced / read as u64 };
+            r.produced_bytes += scale(conf_bytes, conf.len(), confirmations_produced) + scale(case_bytes, cases.len(), case_versions);
+            r.read_back = (conf.len() as u64 + cases.len() as u64, confirmations_produced + case_versions);
             r.avg_confirmation_bytes = (!conf.is_empty()).then(|| conf_bytes / conf.len() as u64);
             let mut closed_sizes = (0u64, 0u64);
             let mut ttc = Vec::with_capacity(n);
@@ -571,7 +597,7 @@ fn row(i: usize, r: &Run) -> String {
     }
     let mark = if r.finished { "" } else { "  (UNFINISHED)" };
     format!(
-        "  {:>3}  {:<12} {:>7} {:>9} {:>9} {:>9} {:>8.1} {:>8.2} {:>8.2} {:>10.0} {:>10.0} {:>7.1} {:>7.2}{mark}",
+        "  {:>3}  {:<12} {:>7} {:>9} {:>9} {:>9} {:>8.1} {:>8.2} {:>8.2} {:>10.0} {:>10.0} {:>7.1} {:>7.2} {:>9}{mark}",
         i,
         r.pipeline,
         r.leavers,
@@ -585,6 +611,7 @@ fn row(i: usize, r: &Run) -> String {
         r.moved() as f64 / r.secs,
         r.produced_bytes as f64 / 1e6 / r.secs,
         r.cpu_secs,
+        r.broker_cpu_secs.map(|c| format!("{c:.2}")).unwrap_or_else(|| "-".into()),
     )
 }
 
@@ -655,8 +682,8 @@ fn main() {
     }
 
     println!(
-        "  {:>3}  {:<12} {:>7} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>10} {:>10} {:>7} {:>7}",
-        "run", "pipeline", "leavers", "produced", "consumed", "moved", "MB out", "seconds", "publish", "leavers/s", "msgs/s", "MB/s", "cpu s"
+        "  {:>3}  {:<12} {:>7} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>10} {:>10} {:>7} {:>7} {:>9}",
+        "run", "pipeline", "leavers", "produced", "consumed", "moved", "MB out", "seconds", "publish", "leavers/s", "msgs/s", "MB/s", "cpu s", "broker s"
     );
     for (i, b, r) in &runs {
         for x in [b, r] {
@@ -666,9 +693,14 @@ fn main() {
         }
     }
     println!("  (moved = records produced + records delivered to the pipeline's groups; MB out = payload bytes produced;");
-    println!("   publish = time to get the N HR events acknowledged; cpu s = this process's user+system CPU during the run{})",
+    println!("   publish = time to get the N HR events acknowledged; cpu s = this process's user+system CPU during the run{};",
         if real.is_some() { ", broker JVM not included" } else { ", embedded broker included" });
+    println!("   broker s = CPU of the process BENCH_BROKER_PID names, e.g. the Kafka JVM; '-' when not set)");
 
+    if real.is_none() {
+        println!("  note: on the embedded mock cluster wall times come in ~0.5 s steps (observed: the same baseline takes 0.6, 1.1 or");
+        println!("        1.6 s), so its ratio says little; compare CPU seconds here and use a real broker (REVOKE_TEST_KAFKA) for the ratio.");
+    }
     let ratios: Vec<f64> = runs
         .iter()
         .filter(|(_, b, r)| b.finished && r.finished)
@@ -682,8 +714,14 @@ fn main() {
             median(ratios.clone()).unwrap_or(f64::NAN),
             if ratios.len() > 1 { format!(" median of [{per}]") } else { String::new() }
         );
-        let cpu: Vec<f64> = runs.iter().filter(|(_, b, r)| b.finished && r.finished).map(|(_, b, r)| r.cpu_secs / b.cpu_secs).collect();
-        println!("  ratio revoke/baseline CPU seconds: {:.2}", median(cpu).unwrap_or(f64::NAN));
+        let both = || runs.iter().filter(|(_, b, r)| b.finished && r.finished);
+        let cpu: Vec<f64> = both().map(|(_, b, r)| r.cpu_secs / b.cpu_secs).collect();
+        let broker: Vec<f64> = both().filter_map(|(_, b, r)| Some(r.broker_cpu_secs? / b.broker_cpu_secs?)).collect();
+        println!(
+            "  ratio revoke/baseline CPU seconds: this process {:.2}{}",
+            median(cpu).unwrap_or(f64::NAN),
+            median(broker).map(|b| format!(", broker {b:.2}")).unwrap_or_default()
+        );
     }
     for (i, _, r) in runs.iter().filter(|(_, _, r)| !r.pipeline.is_empty()) {
         let ms = |v: Option<i64>| v.map(|v| format!("{v} ms")).unwrap_or_else(|| "-".into());
@@ -695,6 +733,12 @@ fn main() {
             ms(r.ttc_p99_ms),
             r.leavers
         );
+        if r.read_back.0 < r.read_back.1 {
+            println!(
+                "  revoke run {i}: only {} of {} confirmation and case records could be read back: time to close is over those, MB out scaled",
+                r.read_back.0, r.read_back.1
+            );
+        }
         println!(
             "  revoke run {i}: {} case versions published ({:.1} per leaver), avg confirmation {}, avg closed case {} \
              (baseline: {CONFIRMATION_BYTES} B and {CASE_BYTES} B, one case record per leaver)",

@@ -8,6 +8,8 @@
 //! Under `CI=true` a test without a broker address fails unless `REVOKE_TEST_BROKER=embedded`
 //! chose the embedded one explicitly.
 
+pub mod procs;
+
 use chrono::Utc;
 use revoke::cases::{read_case_log, CaseLog};
 use revoke::embedded::Embedded;
@@ -83,13 +85,13 @@ impl TestEnv {
     }
 
     pub async fn publish(&self, events: &[HrEvent], mode: Mode) {
-        let producer = Producer::new(&self.cfg).expect("producer");
+        let producer = Producer::with_timeout(&self.cfg, Duration::from_secs(60)).expect("producer");
         publish_events(&producer, &self.cfg.topics.terminations, events, mode).await.expect("publish");
     }
 
     /// Sends raw bytes with an optional key and headers to the terminations topic.
     pub async fn publish_raw(&self, key: Option<&str>, bytes: &[u8], headers: &[(&str, &str)]) {
-        let producer = Producer::new(&self.cfg).expect("producer");
+        let producer = Producer::with_timeout(&self.cfg, Duration::from_secs(60)).expect("producer");
         producer
             .send_bytes(&self.cfg.topics.terminations, key.unwrap_or(""), bytes, headers, None)
             .await

@@ -323,7 +323,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Publish(p) => {
             let rt = runtime()?;
             rt.block_on(async {
-                let producer = revoke_shared::kafka::Producer::new(&cfg).map_err(job)?;
+                let producer = revoke_shared::kafka::Producer::with_timeout(&cfg, Duration::from_secs(60)).map_err(usage)?;
                 let mode = if p.binary { Mode::Binary } else { Mode::Structured };
                 let n = if let Some(n) = p.generate {
                     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();

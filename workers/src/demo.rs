@@ -185,7 +185,7 @@ pub async fn run_on(cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummar
         let want = if fails { CaseState::Escalated } else { CaseState::Closed };
         expected.insert(case_id_for(source, &ev.id), (ev.subject.clone(), want));
     }
-    let producer = Producer::new(&cfg)?;
+    let producer = Producer::with_timeout(&cfg, Duration::from_secs(60))?;
     publish_events(&producer, &cfg.topics.terminations, &events, opts.mode).await?;
     eprintln!("published {} terminations in {:.2} s; waiting for cases to finish", events.len(), started.elapsed().as_secs_f64());
 

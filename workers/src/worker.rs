@@ -119,7 +119,7 @@ pub async fn run_worker(
     let consumer = consume::subscribe(cfg, &group, &[&cfg.topics.terminations])?;
     let handler = Arc::new(WorkerHandler::new(target, producer.clone(), cfg, metrics.clone()));
     tracing::info!(group = %group, topic = %cfg.topics.terminations, "worker started");
-    let opts = LoopOptions { group: group.clone(), max_in_flight: cfg.consumer.max_in_flight, metrics, health };
+    let opts = LoopOptions::new(cfg, &group, metrics, health);
     let result = consume::run(consumer, handler, opts, stop).await;
     producer.flush(std::time::Duration::from_secs(10));
     tracing::info!(group = %group, "worker stopped");

@@ -274,7 +274,7 @@ pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, stop_o
     let group = super::group(&cfg);
     let consumer = consume::subscribe(&cfg, &group, &[&cfg.topics.terminations, &cfg.topics.confirmations])?;
     tracing::info!(group = %group, "verifier started");
-    let opts = LoopOptions { group, max_in_flight: cfg.consumer.max_in_flight, metrics, health };
+    let opts = LoopOptions::new(&cfg, &group, metrics, health);
     let result = consume::run(consumer, handler, opts, stop_on).await;
     stop.cancel();
     let _ = ticker.await;

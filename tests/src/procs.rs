@@ -1,0 +1,190 @@
+//! Running the `revoke` binary as OS processes against a real broker, for the process and fault
+//! tests: spawn, `kill -9`, SIGTERM, and reading each process's `/metrics` and `/healthz`.
+
+use crate::TestEnv;
+use revoke::cases::{read_case_log, CaseLog};
+use revoke_shared::config::Config;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The built `revoke` binary (target/<profile>/revoke, next to the test's own deps folder).
+pub fn revoke_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe.parent().and_then(|p| p.parent()).expect("target dir").join("revoke");
+    assert!(bin.exists(), "{} not built: run `cargo build -p revoke` first (the test command does)", bin.display());
+    bin
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A plain HTTP/1.1 GET on loopback: (status code, body).
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The value of a metric line (`name{labels} value`) whose text starts with `prefix`.
+pub fn metric(body: &str, prefix: &str) -> Option<f64> {
+    body.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok())
+}
+
+/// Processes sharing one set of topics (unique per test) on the real broker.
+pub struct ProcFleet {
+    pub env: Vec<(String, String)>,
+    /// The same settings as a `Config`, for reading topics from the test.
+    pub cfg: Config,
+}
+
+impl ProcFleet {
+    /// Topics named after the harness's unique ones, `partitions` each; creates them with
+    /// `revoke topics create` (asserting it works).
+    pub fn new(harness: &TestEnv, partitions: i32) -> ProcFleet {
+        let brokers = std::env::var("REVOKE_TEST_KAFKA").expect("REVOKE_TEST_KAFKA must name the real broker");
+        let mut cfg = harness.cfg.clone();
+        cfg.kafka.brokers = brokers.clone();
+        cfg.topics.partitions = partitions;
+        let t = &mut cfg.topics;
+        for topic in [&mut t.terminations, &mut t.confirmations, &mut t.cases, &mut t.escalations, &mut t.dlq] {
+            *topic = format!("{topic}-p");
+        }
+        let t = &cfg.topics;
+        let env = vec![
+            ("KAFKA_BROKERS".into(), brokers),
+            ("REVOKE_TOPICS__TERMINATIONS".into(), t.terminations.clone()),
+            ("REVOKE_TOPICS__CONFIRMATIONS".into(), t.confirmations.clone()),
+            ("REVOKE_TOPICS__CASES".into(), t.cases.clone()),
+            ("REVOKE_TOPICS__ESCALATIONS".into(), t.escalations.clone()),
+            ("REVOKE_TOPICS__DLQ".into(), t.dlq.clone()),
+            ("REVOKE_TOPICS__PARTITIONS".into(), partitions.to_string()),
+            ("REVOKE_KAFKA__GROUP_PREFIX".into(), cfg.kafka.group_prefix.clone()),
+            ("REVOKE_CONSUMER__HEALTH_PROBE_MS".into(), "1000".into()),
+            ("REVOKE_LOG".into(), "warn,revoke::cli=error".into()),
+        ];
+        let fleet = ProcFleet { env, cfg };
+        let out = fleet.run(&["topics", "create"]);
+        assert!(out.status.success(), "topics create: {}", String::from_utf8_lossy(&out.stderr));
+        fleet
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(revoke_bin());
+        c.args(args).envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().expect("run revoke")
+    }
+
+    /// Starts `revoke <args>` with `/metrics` and `/healthz` on a free port.
+    pub fn spawn(&self, name: &str, args: &[&str]) -> Proc {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = vec!["--metrics-listen", listen.as_str()];
+        all.extend_from_slice(args);
+        let child = self
+            .command(&all)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn revoke");
+        Proc { name: name.to_string(), child, port }
+    }
+
+    pub fn spawn_worker(&self, kind: &str) -> Proc {
+        self.spawn(kind, &["worker", "--target", kind])
+    }
+
+    pub fn spawn_all(&self) -> (Vec<Proc>, Proc) {
+        let workers = ["directory", "saas", "cloud", "vault", "cicd"].iter().map(|k| self.spawn_worker(k)).collect();
+        (workers, self.spawn("verifier", &["verifier"]))
+    }
+
+    pub fn publish_generated(&self, n: usize) {
+        let out = self.run(&["publish", "--generate", &n.to_string(), "--source", "urn:test:hr"]);
+        assert!(out.status.success(), "publish: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    pub fn case_log(&self) -> CaseLog {
+        read_case_log(&self.cfg).expect("read cases")
+    }
+
+    /// Polls the cases until `done` or `timeout`.
+    pub fn wait_cases(&self, timeout: Duration, done: impl Fn(&CaseLog) -> bool) -> CaseLog {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.case_log();
+            if done(&log) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+/// One running `revoke` process.
+pub struct Proc {
+    pub name: String,
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Proc {
+    /// `kill -9`: no shutdown, no commit.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// True while the process runs.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn health(&self) -> Option<u16> {
+        http_get(self.port, "/healthz").ok().map(|(s, _)| s)
+    }
+
+    pub fn metrics(&self) -> String {
+        http_get(self.port, "/metrics").map(|(_, b)| b).unwrap_or_default()
+    }
+
+    /// SIGTERM, then waits up to 30 s; asserts exit code 0.
+    pub fn sigterm_and_wait(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert_eq!(status.code(), Some(0), "{} exit status after SIGTERM", self.name);
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("{} did not exit within 30 s of SIGTERM", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // A test that panics must not leave processes behind.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Faults the fleet must survive on a real broker, with real processes being killed.
+//!
+//! Each test asserts: no revocation lost (every case reaches its final state), no case closed
+//! twice, and duplicates absorbed. Figures (takeover time, outage length) are printed, never
+//! asserted. These tests stop and kill the broker, so the test command runs them one at a time
+//! (`--test-threads=1`), after the other suites; they are `#[ignore]`d in plain `cargo test`.
+//!
+//! Broker control: `REVOKE_TEST_KAFKA_CTL` names tests/services/kafka.sh (set by tests/run); it
+//! acts on the broker described by the inherited KAFKA_PORT / REVOKE_SERVICES_DIR.
+
+use revoke_shared::contract::CaseState;
+use revoke_tests::procs::{metric, Proc, ProcFleet};
+use revoke_tests::TestEnv;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const LONG: Duration = Duration::from_secs(240);
+
+fn broker(cmd: &str) {
+    let ctl = std::env::var("REVOKE_TEST_KAFKA_CTL").expect("REVOKE_TEST_KAFKA_CTL must name tests/services/kafka.sh");
+    let t0 = Instant::now();
+    let out = Command::new(&ctl).arg(cmd).output().expect("run kafka.sh");
+    assert!(out.status.success(), "kafka.sh {cmd} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    println!("broker {cmd}: {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+fn all_closed_once(fleet: &ProcFleet, n: usize) {
+    let log = fleet.wait_cases(LONG, |l| l.count(CaseState::Closed) == n);
+    let not_closed: Vec<String> = log
+        .latest
+        .values()
+        .filter(|c| c.state != CaseState::Closed)
+        .map(|c| format!("{} {}", c.identity_id, c.state.as_str()))
+        .take(10)
+        .collect();
+    assert_eq!(log.count(CaseState::Closed), n, "not closed: {not_closed:?}");
+    assert_eq!(log.latest.len(), n, "cases");
+    assert!(log.closed_versions.values().all(|v| *v == 1), "a case was closed twice");
+}
+
+fn wait_closed_at_least(fleet: &ProcFleet, n: usize) {
+    let log = fleet.wait_cases(LONG, |l| l.count(CaseState::Closed) >= n);
+    assert!(log.count(CaseState::Closed) >= n, "only {} closed", log.count(CaseState::Closed));
+}
+
+fn stop_all(procs: Vec<Proc>) {
+    for p in procs {
+        p.sigterm_and_wait();
+    }
+}
+
+fn take(workers: &mut Vec<Proc>, name: &str) -> Proc {
+    let i = workers.iter().position(|p| p.name == name).unwrap();
+    workers.remove(i)
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker and kills processes: run the README's test command"]
+fn a_worker_killed_mid_run_and_restarted_loses_nothing() {
+    let harness = TestEnv::new("kill-worker");
+    let fleet = ProcFleet::new(&harness, 6);
+    let (mut workers, verifier) = fleet.spawn_all();
+    fleet.publish_generated(1000);
+    wait_closed_at_least(&fleet, 100);
+    take(&mut workers, "vault").kill9();
+    std::thread::sleep(Duration::from_secs(1));
+    workers.push(fleet.spawn_worker("vault"));
+    all_closed_once(&fleet, 1000);
+    workers.push(verifier);
+    stop_all(workers);
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker and kills processes: run the README's test command"]
+fn a_second_worker_takes_over_a_killed_ones_partitions() {
+    let harness = TestEnv::new("takeover");
+    let partitions = 6;
+    let fleet = ProcFleet::new(&harness, partitions);
+    let (mut workers, verifier) = fleet.spawn_all();
+    let second = fleet.spawn("vault-2", &["worker", "--target", "vault"]);
+    let group = format!("{}revoke-vault", fleet.cfg.kafka.group_prefix);
+    let assigned = |p: &Proc| metric(&p.metrics(), &format!("revoke_assigned_partitions{{consumer=\"{group}\"}}")).unwrap_or(0.0);
+    let first = take(&mut workers, "vault");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (assigned(&first) == 0.0 || assigned(&second) == 0.0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(assigned(&first) > 0.0 && assigned(&second) > 0.0, "both instances should share the partitions");
+
+    fleet.publish_generated(600);
+    wait_closed_at_least(&fleet, 50);
+    let killed_at = Instant::now();
+    first.kill9();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while assigned(&second) < partitions as f64 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let takeover = killed_at.elapsed();
+    assert_eq!(assigned(&second), partitions as f64, "the survivor never got every partition");
+    println!(
+        "takeover: the surviving vault worker owned all {partitions} partitions {:.1} s after kill -9 \
+         (session.timeout.ms {} ms)",
+        takeover.as_secs_f64(),
+        fleet.cfg.consumer.session_timeout_ms
+    );
+    all_closed_once(&fleet, 600);
+    workers.push(second);
+    workers.push(verifier);
+    stop_all(workers);
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker and kills processes: run the README's test command"]
+fn the_verifier_killed_mid_run_rebuilds_and_closes_nothing_twice() {
+    let harness = TestEnv::new("kill-verifier");
+    let fleet = ProcFleet::new(&harness, 6);
+    let (workers, verifier) = fleet.spawn_all();
+    fleet.publish_generated(1000);
+    wait_closed_at_least(&fleet, 200);
+    verifier.kill9();
+    std::thread::sleep(Duration::from_secs(2));
+    let verifier = fleet.spawn("verifier-2", &["verifier"]);
+    all_closed_once(&fleet, 1000);
+    let mut all = workers;
+    all.push(verifier);
+    stop_all(all);
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker and restarts it: run the README's test command"]
+fn a_broker_crash_and_restart_mid_run_loses_nothing() {
+    let harness = TestEnv::new("broker-crash");
+    let fleet = ProcFleet::new(&harness, 6);
+    let (mut procs, verifier) = fleet.spawn_all();
+    procs.push(verifier);
+    fleet.publish_generated(1000);
+    wait_closed_at_least(&fleet, 100);
+    broker("kill");
+    broker("resume");
+    all_closed_once(&fleet, 1000);
+    for p in procs.iter_mut() {
+        assert!(p.alive(), "{} died during the broker restart", p.name);
+    }
+    stop_all(procs);
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker and stops it: run the README's test command"]
+fn the_broker_unreachable_for_30_s_makes_processes_unhealthy_then_they_resume() {
+    let harness = TestEnv::new("broker-away");
+    let fleet = ProcFleet::new(&harness, 6);
+    let (mut procs, verifier) = fleet.spawn_all();
+    procs.push(verifier);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while procs.iter().any(|p| p.health() != Some(200)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(procs.iter().all(|p| p.health() == Some(200)), "healthy before the outage");
+    fleet.publish_generated(500);
+    wait_closed_at_least(&fleet, 50);
+
+    broker("stop");
+    let down_at = Instant::now();
+    let mut unhealthy_after: Vec<Option<Duration>> = vec![None; procs.len()];
+    while down_at.elapsed() < Duration::from_secs(30) {
+        for (i, p) in procs.iter_mut().enumerate() {
+            assert!(p.alive(), "{} exited while the broker was away", p.name);
+            if unhealthy_after[i].is_none() && p.health() == Some(503) {
+                unhealthy_after[i] = Some(down_at.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for (p, at) in procs.iter().zip(&unhealthy_after) {
+        let at = at.unwrap_or_else(|| panic!("{} never reported unhealthy while the broker was away", p.name));
+        println!("{}: /healthz 503 {:.1} s after the broker went away", p.name, at.as_secs_f64());
+    }
+    broker("resume");
+    all_closed_once(&fleet, 500);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while procs.iter().any(|p| p.health() != Some(200)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for p in &procs {
+        assert_eq!(p.health(), Some(200), "{} healthy again after the broker came back", p.name);
+    }
+    stop_all(procs);
+}

@@ -624,6 +624,10 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     Some(v[v.len() / 2])
 }
 
+/// The same allocator as the `revoke` binary, for the baseline and the fleet alike.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let opts = parse_args();
     let real = std::env::var("REVOKE_TEST_KAFKA").ok().filter(|s| !s.is_empty());

@@ -49,6 +49,11 @@ impl ProcFleet {
     /// Topics named after the harness's unique ones, `partitions` each; creates them with
     /// `revoke topics create` (asserting it works).
     pub fn new(harness: &TestEnv, partitions: i32) -> ProcFleet {
+        ProcFleet::with_replication(harness, partitions, 1)
+    }
+
+    /// As `new`, with topics replicated `replication_factor` times (a multi-node cluster).
+    pub fn with_replication(harness: &TestEnv, partitions: i32, replication_factor: i32) -> ProcFleet {
         let brokers = std::env::var("REVOKE_TEST_KAFKA").expect("REVOKE_TEST_KAFKA must name the real broker");
         let mut cfg = harness.cfg.clone();
         cfg.kafka.brokers = brokers.clone();
@@ -66,6 +71,7 @@ impl ProcFleet {
             ("REVOKE_TOPICS__ESCALATIONS".into(), t.escalations.clone()),
             ("REVOKE_TOPICS__DLQ".into(), t.dlq.clone()),
             ("REVOKE_TOPICS__PARTITIONS".into(), partitions.to_string()),
+            ("REVOKE_TOPICS__REPLICATION_FACTOR".into(), replication_factor.to_string()),
             ("REVOKE_KAFKA__GROUP_PREFIX".into(), cfg.kafka.group_prefix.clone()),
             ("REVOKE_CONSUMER__HEALTH_PROBE_MS".into(), "1000".into()),
             ("REVOKE_LOG".into(), "warn,revoke::cli=error".into()),

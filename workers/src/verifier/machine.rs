@@ -51,9 +51,17 @@ enum Slot {
     Closed(Closed),
 }
 
+impl Slot {
+    fn is_open(&self) -> bool {
+        matches!(self, Slot::Live(c) if !c.state.is_final())
+    }
+}
+
 pub struct Verifier {
     policy: VerifierConfig,
     cases: HashMap<Uuid, Slot>,
+    /// Cases not in a final state, kept in step with `cases` by `put` and `take`.
+    open: usize,
     /// Latest case per identity, for rescinds that do not name their termination: the seen
     /// termination with the latest effective time (then highest case id). Ordered by what the
     /// case record holds, not by arrival, so that `restore` in any order rebuilds the same map.
@@ -62,15 +70,26 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(policy: VerifierConfig) -> Verifier {
-        Verifier { policy, cases: HashMap::new(), latest: HashMap::new() }
+        Verifier { policy, cases: HashMap::new(), open: 0, latest: HashMap::new() }
     }
 
     /// Cases not in a final state.
     pub fn open_count(&self) -> usize {
-        self.cases
-            .values()
-            .filter(|s| matches!(s, Slot::Live(c) if !c.state.is_final()))
-            .count()
+        self.open
+    }
+
+    /// Stores a case slot, keeping the open-case count (O(1): the shell reads it per input).
+    fn put(&mut self, id: Uuid, slot: Slot) {
+        self.open += usize::from(slot.is_open());
+        if let Some(old) = self.cases.insert(id, slot) {
+            self.open -= usize::from(old.is_open());
+        }
+    }
+
+    fn take(&mut self, id: &Uuid) -> Option<Slot> {
+        let slot = self.cases.remove(id)?;
+        self.open -= usize::from(slot.is_open());
+        Some(slot)
     }
 
     pub fn case(&self, id: &Uuid) -> Option<&Case> {
@@ -99,7 +118,7 @@ impl Verifier {
             self.note_latest(&case.identity_id, case.effective_at, case.case_id);
         }
         let slot = if case.state == CaseState::Closed { Slot::Closed(Closed) } else { Slot::Live(Box::new(case.clone())) };
-        self.cases.insert(case.case_id, slot);
+        self.put(case.case_id, slot);
     }
 
     fn note_latest(&mut self, identity_id: &str, effective_at: Option<DateTime<Utc>>, case_id: Uuid) {
@@ -145,14 +164,14 @@ impl Verifier {
 
     fn on_termination(&mut self, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {
         let case_id = ev.case_id();
-        let mut case = match self.cases.remove(&case_id) {
+        let mut case = match self.take(&case_id) {
             Some(Slot::Closed(c)) => {
-                self.cases.insert(case_id, Slot::Closed(c));
+                self.put(case_id, Slot::Closed(c));
                 return Vec::new();
             }
             Some(Slot::Live(c)) if c.event_id.is_some() => {
                 // Duplicate termination.
-                self.cases.insert(case_id, Slot::Live(c));
+                self.put(case_id, Slot::Live(c));
                 return Vec::new();
             }
             Some(Slot::Live(c)) => *c, // confirmations (and maybe a rescind) came first
@@ -190,15 +209,15 @@ impl Verifier {
                 None => return vec![Effect::Note { case_id: None, identity_id: ev.subject.clone(), what: "rescind_for_unknown_case" }],
             },
         };
-        let mut case = match self.cases.remove(&case_id) {
+        let mut case = match self.take(&case_id) {
             None => return vec![Effect::Note { case_id: Some(case_id), identity_id: ev.subject.clone(), what: "rescind_for_unknown_case" }],
             Some(Slot::Closed(c)) => {
                 // Access is verifiably gone; a closed case is never reopened. Restoring is manual.
-                self.cases.insert(case_id, Slot::Closed(c));
+                self.put(case_id, Slot::Closed(c));
                 return vec![Effect::Note { case_id: Some(case_id), identity_id: ev.subject.clone(), what: "rescind_after_close" }];
             }
             Some(Slot::Live(c)) if c.state == CaseState::Rescinded => {
-                self.cases.insert(case_id, Slot::Live(c));
+                self.put(case_id, Slot::Live(c));
                 return Vec::new();
             }
             Some(Slot::Live(c)) => *c,
@@ -221,9 +240,9 @@ impl Verifier {
 
     fn on_confirmation(&mut self, c: &Confirmation, now: DateTime<Utc>) -> Vec<Effect> {
         let case_id = c.case_id;
-        let mut case = match self.cases.remove(&case_id) {
+        let mut case = match self.take(&case_id) {
             Some(Slot::Closed(x)) => {
-                self.cases.insert(case_id, Slot::Closed(x));
+                self.put(case_id, Slot::Closed(x));
                 return Vec::new();
             }
             Some(Slot::Live(x)) => *x,
@@ -240,7 +259,7 @@ impl Verifier {
             Some((old, _)) => old != new_state,
         };
         if !changes {
-            self.cases.insert(case_id, Slot::Live(Box::new(case)));
+            self.put(case_id, Slot::Live(Box::new(case)));
             return Vec::new();
         }
         let mut status = TargetStatus {
@@ -283,7 +302,7 @@ impl Verifier {
             .collect();
         let mut out = Vec::new();
         for id in overdue {
-            let Some(Slot::Live(case)) = self.cases.remove(&id) else { continue };
+            let Some(Slot::Live(case)) = self.take(&id) else { continue };
             let mut case = *case;
             let pending = unconfirmed(&case);
             let mut effects = Vec::new();
@@ -394,7 +413,7 @@ impl Verifier {
         out.extend(effects);
         let slot = if case.state == CaseState::Closed { Slot::Closed(Closed) } else { Slot::Live(Box::new(case)) };
         if let Some(Effect::Case(c)) = out.first() {
-            self.cases.insert(c.case_id, slot);
+            self.put(c.case_id, slot);
         }
         out
     }

@@ -128,7 +128,8 @@ pub async fn run<H: Handler>(
     let crash = stop_on.crash.clone();
     let group = opts.group.clone();
     let consumer = Arc::new(consumer);
-    let probe = spawn_health_probe(consumer.clone(), &opts, crash.child_token());
+    let probe_stop = CancellationToken::new();
+    let probe = spawn_health_probe(consumer.clone(), &opts, probe_stop.clone());
     let in_flight_gauge = opts.metrics.in_flight.with_label_values(&[&group]);
     let consumed = opts.metrics.events_consumed.with_label_values(&[&group]);
     let handled = opts.metrics.events_handled.with_label_values(&[&group]);
@@ -169,7 +170,10 @@ pub async fn run<H: Handler>(
         if crash.is_cancelled() {
             tracing::warn!(group = %group, in_flight = tasks.len(), "crash requested: abandoning work in flight");
             tasks.abort_all();
-            probe.abort();
+            // The probe must let go of the consumer, so that it closes here and not on a
+            // blocking thread later (librdkafka's close can wait long for an absent broker).
+            probe_stop.cancel();
+            let _ = probe.await;
             opts.health.remove(&health_name);
             opts.health.remove(&format!("broker for {group}"));
             return Ok(());
@@ -283,7 +287,8 @@ pub async fn run<H: Handler>(
             tracing::warn!(group = %group, error = %e, "final commit failed; records after the last commit will be handled again");
         }
     }
-    probe.abort();
+    probe_stop.cancel();
+    let _ = probe.await;
     opts.health.remove(&health_name);
     opts.health.remove(&format!("broker for {group}"));
     in_flight_gauge.set(0);

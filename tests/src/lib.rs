@@ -23,8 +23,10 @@ use std::time::{Duration, Instant};
 pub struct TestEnv {
     pub cfg: Config,
     pub broker: &'static str,
-    _embedded: Option<Embedded>,
+    // Dropped in this order: the runtime (cancelling the fleet's tasks) before the embedded
+    // broker its clients talk to.
     rt: tokio::runtime::Runtime,
+    _embedded: Option<Embedded>,
 }
 
 impl TestEnv {
@@ -73,8 +75,11 @@ impl TestEnv {
         }
     }
 
+    /// Runs a test body; a body still running after 10 minutes fails the test rather than hang.
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
+        self.rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(600), f).await })
+            .expect("test body did not finish within 10 minutes")
     }
 
     /// `n` synthetic leavers with ids unique to this test.

@@ -5,7 +5,7 @@
 //! Needs a real broker (the embedded one has no CreateTopics API), so it is `#[ignore]`d in plain
 //! `cargo test`; the README's test command runs it with `REVOKE_TEST_KAFKA` set.
 
-use revoke_shared::contract::CaseState;
+use revoke_shared::contract::{CaseState, TargetState};
 use revoke_tests::procs::{metric, ProcFleet};
 use revoke_tests::TestEnv;
 use std::process::Stdio;
@@ -27,6 +27,15 @@ fn fleet_of_processes_on_a_real_broker() {
     assert_eq!(log.count(CaseState::Closed), 1000, "closed cases");
     assert_eq!(log.latest.len(), 1000);
     assert!(log.closed_versions.values().all(|n| *n == 1), "a case closed twice");
+    // Every case carries its evidence: each target verified, each object read back gone.
+    for case in log.latest.values() {
+        assert_eq!(case.targets.len(), 5, "{}", case.identity_id);
+        for (kind, st) in &case.targets {
+            assert_eq!(st.state, TargetState::Done, "{} {kind}", case.identity_id);
+            assert!(st.worker.is_some() && st.time_to_revoke_ms.is_some(), "{} {kind}", case.identity_id);
+            assert!(st.objects.iter().all(|o| o.verified && o.removed_at.is_some()), "{} {kind}", case.identity_id);
+        }
+    }
 
     let out = fleet.run(&["case", "E000007"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

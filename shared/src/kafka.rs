@@ -284,6 +284,15 @@ pub fn read_to_end(cfg: &Config, topic: &str, timeout: Duration) -> Result<Vec<R
             Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
                 remaining.remove(&p);
             }
+            // Connection trouble is reported but librdkafka keeps trying (another broker may
+            // lead the partition soon): wait for it, up to the deadline.
+            Some(Err(rdkafka::error::KafkaError::MessageConsumption(
+                rdkafka::types::RDKafkaErrorCode::BrokerTransportFailure
+                | rdkafka::types::RDKafkaErrorCode::AllBrokersDown
+                | rdkafka::types::RDKafkaErrorCode::NotLeaderForPartition
+                | rdkafka::types::RDKafkaErrorCode::LeaderNotAvailable
+                | rdkafka::types::RDKafkaErrorCode::RequestTimedOut,
+            ))) => continue,
             Some(Err(e)) => return Err(e),
             Some(Ok(m)) => {
                 out.push(ReadRecord {

@@ -126,13 +126,18 @@ impl ProcFleet {
         read_case_log(&self.cfg).expect("read cases")
     }
 
-    /// Polls the cases until `done` or `timeout`.
+    /// Polls the cases until `done` or `timeout`. A failed read (a broker being killed under the
+    /// test's own reader) is retried, not fatal: the fleet is under test, not the reader.
     pub fn wait_cases(&self, timeout: Duration, done: impl Fn(&CaseLog) -> bool) -> CaseLog {
         let deadline = Instant::now() + timeout;
+        let mut last = CaseLog::default();
         loop {
-            let log = self.case_log();
-            if done(&log) || Instant::now() > deadline {
-                return log;
+            match read_case_log(&self.cfg) {
+                Ok(log) => last = log,
+                Err(e) => eprintln!("reading cases failed ({e}); retrying"),
+            }
+            if done(&last) || Instant::now() > deadline {
+                return last;
             }
             std::thread::sleep(Duration::from_millis(300));
         }

@@ -32,6 +32,9 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub verifier: VerifierConfig,
     pub simulator: SimulatorConfig,
+    /// Real target adapters, one table per target kind (`[targets.vault]`, `[targets.saas]`, …),
+    /// each read by its adapter. A kind without a table runs on its simulator.
+    pub targets: BTreeMap<String, toml::Table>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -138,6 +141,7 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             verifier: VerifierConfig::default(),
             simulator: SimulatorConfig::default(),
+            targets: BTreeMap::new(),
         }
     }
 }

@@ -1,0 +1,89 @@
+//! The contract every target adapter implements — three idempotent questions:
+//! *what does this identity hold here* (including credentials it sponsors), *revoke it*, and
+//! *prove it is gone* (read back). "Already gone" is a normal answer, never an error.
+//!
+//! Adapters stay thin: retries, evidence and outcome rules live in `revocation`, so each adapter
+//! only speaks its system's API.
+
+pub mod scim;
+pub mod sim;
+pub mod vault;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use revoke_shared::contract::{Identity, TargetKind};
+use revoke_shared::retry::ErrorClass;
+
+/// One thing the identity holds (or held) in the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    /// `account`, `group_membership`, `session`, `access_key`, `token`, `ssh_key`, …
+    pub object_kind: String,
+    /// The target's id for it (never a secret: key ids and accessors, not key material).
+    pub object_id: String,
+    /// A non-human credential the identity sponsors (service account, bot token, …).
+    pub sponsored: bool,
+    /// What revoking it means here: `lock`, `remove_membership`, `delete`, `revoke`, …
+    pub action: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeResult {
+    /// The target changed state now; `removed_at` is the target's own timestamp if it gives one.
+    Revoked { removed_at: Option<DateTime<Utc>> },
+    /// Nothing to do: it was already revoked (e.g. by an earlier run), possibly with the time.
+    AlreadyAbsent { removed_at: Option<DateTime<Utc>> },
+}
+
+/// What a read-back showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadBack {
+    /// True when the access is proven gone.
+    pub gone: bool,
+    pub detail: String,
+    /// The target's record of when it was removed, where it keeps one.
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Worth retrying: timeouts, 5xx, 429, connection errors.
+    #[error("transient error from target: {0}")]
+    Transient(String),
+    /// Will not get better by retrying: auth, validation, not allowed.
+    #[error("target refused: {0}")]
+    Permanent(String),
+    /// The lookup matched more than one principal, or the target's answer is unclear: a person
+    /// must decide. Never "revoke all".
+    #[error("ambiguous: {0}")]
+    Ambiguous(String),
+}
+
+impl TargetError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            TargetError::Transient(_) => ErrorClass::Transient,
+            TargetError::Permanent(_) => ErrorClass::Permanent,
+            TargetError::Ambiguous(_) => ErrorClass::Ambiguous,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Target: Send + Sync + 'static {
+    fn kind(&self) -> TargetKind;
+    /// The configured instance name (several SaaS tenants may share a kind).
+    fn instance(&self) -> &str;
+    /// The principal of the credential this adapter acts with, recorded as the actor.
+    fn principal(&self) -> &str;
+
+    /// Everything the identity holds or held here, including what it sponsors. Objects already
+    /// revoked may be listed (so evidence can say so); objects deleted entirely are not.
+    async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError>;
+
+    /// Revokes one holding. Idempotent.
+    async fn revoke(&self, who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError>;
+
+    /// Reads the holding back from the target to prove it is gone.
+    async fn verify(&self, who: &Identity, what: &Holding) -> Result<ReadBack, TargetError>;
+}

@@ -7,7 +7,6 @@
 
 pub mod scim;
 pub mod sim;
-pub mod vault;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -1,0 +1,240 @@
+//! The SCIM 2.0 (saas) adapter against a real `scim2-server` (PyPI), started by the README's test
+//! command (`tests/services/scim.sh start`), which passes `REVOKE_TEST_SCIM_URL` (…/v2) and
+//! `REVOKE_TEST_SCIM_TOKEN`. Data is seeded and checked over plain HTTP, not through the adapter.
+
+use revoke::revocation::{revoke_identity, RevocationReport};
+use revoke::target::scim::ScimTarget;
+use revoke_shared::config::Config;
+use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
+use revoke_shared::metrics::Metrics;
+use revoke_shared::retry::RetryPolicy;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const IGNORE: &str = "needs scim2-server: run the README's test command";
+
+struct Peer {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Peer {
+    fn from_env() -> Peer {
+        let base = std::env::var("REVOKE_TEST_SCIM_URL").unwrap_or_else(|_| panic!("REVOKE_TEST_SCIM_URL unset: {IGNORE}"));
+        let token = std::env::var("REVOKE_TEST_SCIM_TOKEN").unwrap_or_else(|_| "revoke-test-token".into());
+        Peer { base: base.trim_end_matches('/').to_string(), token, http: reqwest::Client::new() }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/scim+json").body(b.to_string());
+        }
+        let resp = req.send().await.expect("SCIM server reachable");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn create_user(&self, user_name: &str, email: Option<&str>) -> String {
+        let mut body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name, "active": true});
+        if let Some(e) = email {
+            body["emails"] = json!([{"value": e, "primary": true}]);
+        }
+        let (s, v) = self.send(reqwest::Method::POST, "/Users", Some(body)).await;
+        assert_eq!(s, 201, "creating {user_name}: {v}");
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    async fn create_group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members});
+        let (s, v) = self.send(reqwest::Method::POST, "/Groups", Some(body)).await;
+        assert_eq!(s, 201, "creating group {name}: {v}");
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    async fn user(&self, id: &str) -> Option<Value> {
+        let (s, v) = self.send(reqwest::Method::GET, &format!("/Users/{id}"), None).await;
+        match s {
+            200 => Some(v),
+            404 => None,
+            _ => panic!("GET user {id}: {s} {v}"),
+        }
+    }
+
+    async fn active(&self, id: &str) -> bool {
+        let u = self.user(id).await.expect("user exists");
+        u.get("active").and_then(Value::as_bool).unwrap_or(true)
+    }
+
+    async fn group(&self, id: &str) -> Value {
+        let (s, v) = self.send(reqwest::Method::GET, &format!("/Groups/{id}"), None).await;
+        assert_eq!(s, 200, "GET group {id}: {v}");
+        v
+    }
+
+    async fn members(&self, gid: &str) -> Vec<String> {
+        let g = self.group(gid).await;
+        g["members"]
+            .as_array()
+            .map(|ms| ms.iter().filter_map(|m| m["value"].as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn target(peer: &Peer, extra: &str) -> ScimTarget {
+    let dir = std::env::temp_dir().join(format!("revoke-scim-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, format!("{}\n", peer.token)).unwrap();
+    let path = dir.join("revoke.toml");
+    let toml = format!(
+        "[targets.saas]\nbase_url = \"{}\"\ntoken_file = \"{}\"\nprincipal = \"scim-test-client\"\ntimeout_ms = 5000\n{extra}\n",
+        peer.base,
+        token_file.display()
+    );
+    std::fs::write(&path, toml).unwrap();
+    let cfg = Config::load(Some(&path), std::iter::empty()).expect("config loads");
+    let t = ScimTarget::from_table(&cfg.targets["saas"], "saas").expect("adapter config");
+    std::fs::remove_dir_all(&dir).ok();
+    t
+}
+
+fn who(username: &str, email: Option<&str>) -> Identity {
+    Identity {
+        employee_id: format!("E-{username}"),
+        email: email.map(String::from),
+        username: Some(username.to_string()),
+        kind: IdentityKind::Employee,
+    }
+}
+
+fn policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        initial: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_total: Duration::from_secs(5),
+    }
+}
+
+async fn run(t: &ScimTarget, id: &Identity) -> RevocationReport {
+    revoke_identity(t, id, "w1", &policy(), &Metrics::new()).await
+}
+
+fn sfx() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server: run the README's test command"]
+async fn deactivates_and_removes_memberships_idempotently() {
+    let peer = Peer::from_env();
+    let s = sfx();
+    let ada_name = format!("ada-{s}");
+    let ada_mail = format!("ada-{s}@example.org");
+    let ada = peer.create_user(&ada_name, Some(&ada_mail)).await;
+    let bob = peer.create_user(&format!("bob-{s}"), None).await;
+    let weird_name = format!("we\"ird*{s}");
+    let weird = peer.create_user(&weird_name, None).await;
+    let eng = peer.create_group(&format!("engineering-{s}"), &[&ada, &bob, &weird]).await;
+
+    let t = target(&peer, "");
+    let first = run(&t, &who(&ada_name, Some(&ada_mail))).await;
+    assert_eq!(first.outcome, Outcome::Revoked, "{:?}", first.error);
+    assert_eq!(first.objects.len(), 2, "{:?}", first.objects);
+    for o in &first.objects {
+        assert_eq!(o.outcome, ObjectOutcome::Revoked, "{o:?}");
+        assert!(o.verified && o.removed_at.is_some(), "{o:?}");
+        assert_eq!(o.actor.principal, "scim-test-client");
+    }
+    let account = first.objects.iter().find(|o| o.object_kind == "account").unwrap();
+    assert_eq!((account.object_id.as_str(), account.action.as_str()), (ada.as_str(), "deactivate"));
+    assert!(first.objects.iter().any(|o| o.object_kind == "group_membership" && o.action == "remove_membership"));
+
+    // Checked on the server directly.
+    assert!(!peer.active(&ada).await, "ada deactivated");
+    assert!(peer.active(&bob).await, "bob untouched");
+    assert!(peer.active(&weird).await, "weird untouched");
+    let members = peer.members(&eng).await;
+    assert!(!members.contains(&ada), "ada removed from the group");
+    assert!(members.contains(&bob) && members.contains(&weird), "the others stay members");
+
+    // Second run: nothing to do, nothing changed.
+    let ada_before = peer.user(&ada).await.unwrap()["meta"].clone();
+    let group_before = peer.group(&eng).await["meta"].clone();
+    let second = run(&t, &who(&ada_name, Some(&ada_mail))).await;
+    assert_eq!(second.outcome, Outcome::AlreadyAbsent, "{:?}", second.error);
+    assert!(second.objects.iter().all(|o| o.outcome == ObjectOutcome::AlreadyAbsent && o.verified), "{:?}", second.objects);
+    assert_eq!(peer.user(&ada).await.unwrap()["meta"], ada_before);
+    assert_eq!(peer.group(&eng).await["meta"], group_before);
+
+    // Lookup by email finds the same (already inactive) account.
+    let by_mail = run(&target(&peer, "match_attribute = \"emails\""), &who("unused", Some(&ada_mail))).await;
+    assert_eq!(by_mail.outcome, Outcome::AlreadyAbsent, "{:?}", by_mail.error);
+    assert!(by_mail.objects.iter().any(|o| o.object_kind == "account" && o.object_id == ada));
+
+    // Hostile usernames match nothing (filter values are escaped, ids percent-encoded).
+    for name in ["*", "a*", "x) or (userName pr", "\"", "../", "\\", "bob-*"] {
+        let r = run(&t, &who(name, None)).await;
+        assert_eq!(r.outcome, Outcome::AlreadyAbsent, "{name}: {:?}", r.error);
+        assert!(r.objects.is_empty(), "{name}: {:?}", r.objects);
+    }
+    assert!(peer.active(&bob).await && peer.active(&weird).await);
+    assert!(peer.members(&eng).await.contains(&bob));
+
+    // The user whose name holds `"` and `*` is found exactly.
+    let r = run(&t, &who(&weird_name, None)).await;
+    assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
+    assert!(!peer.active(&weird).await);
+    assert!(peer.active(&bob).await);
+    assert_eq!(peer.members(&eng).await, vec![bob.clone()]);
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server: run the README's test command"]
+async fn delete_policy_deletes_the_account() {
+    let peer = Peer::from_env();
+    let s = sfx();
+    let cy_name = format!("cy-{s}");
+    let cy = peer.create_user(&cy_name, None).await;
+    let dan = peer.create_user(&format!("dan-{s}"), None).await;
+    let ops = peer.create_group(&format!("ops-{s}"), &[&cy, &dan]).await;
+
+    let t = target(&peer, "policy = \"delete\"");
+    let r = run(&t, &who(&cy_name, None)).await;
+    assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
+    assert!(r.objects.iter().any(|o| o.object_kind == "account" && o.action == "delete" && o.verified));
+    assert!(peer.user(&cy).await.is_none(), "cy deleted");
+    assert!(peer.active(&dan).await);
+    assert_eq!(peer.members(&ops).await, vec![dan.clone()]);
+
+    let again = run(&t, &who(&cy_name, None)).await;
+    assert_eq!(again.outcome, Outcome::AlreadyAbsent, "{:?}", again.error);
+    assert!(again.objects.is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs scim2-server: run the README's test command"]
+async fn several_matches_need_a_person_and_bad_tokens_fail() {
+    let peer = Peer::from_env();
+    let s = sfx();
+    let mail = format!("shared-{s}@example.org");
+    let a = peer.create_user(&format!("twin1-{s}"), Some(&mail)).await;
+    let b = peer.create_user(&format!("twin2-{s}"), Some(&mail)).await;
+    let r = run(&target(&peer, "match_attribute = \"emails\""), &who("unused", Some(&mail))).await;
+    assert_eq!(r.outcome, Outcome::ManualRequired, "{:?}", r.error);
+    assert!(r.objects.is_empty());
+    assert!(peer.active(&a).await && peer.active(&b).await, "nothing revoked");
+
+    // A wrong token is a permanent failure, and the token never appears in the error.
+    let bad = Peer { base: peer.base.clone(), token: "wrong-secret-token".into(), http: reqwest::Client::new() };
+    let r = run(&target(&bad, ""), &who(&format!("twin1-{s}"), None)).await;
+    assert_eq!(r.outcome, Outcome::Failed);
+    let err = r.error.unwrap();
+    assert!(err.contains("401"), "{err}");
+    assert!(!err.contains("wrong-secret-token"), "{err}");
+    assert!(peer.active(&a).await);
+}

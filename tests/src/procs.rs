@@ -74,7 +74,7 @@ impl ProcFleet {
             ("REVOKE_TOPICS__REPLICATION_FACTOR".into(), replication_factor.to_string()),
             ("REVOKE_KAFKA__GROUP_PREFIX".into(), cfg.kafka.group_prefix.clone()),
             ("REVOKE_CONSUMER__HEALTH_PROBE_MS".into(), "1000".into()),
-            ("REVOKE_LOG".into(), "warn,revoke::cli=error".into()),
+            ("REVOKE_LOG".into(), "warn,revoke::target=error".into()),
         ];
         let fleet = ProcFleet { env, cfg };
         let out = fleet.run(&["topics", "create"]);

@@ -9,7 +9,6 @@ use revoke_shared::metrics::{Health, Metrics};
 use revoke_shared::telemetry::{self, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -160,6 +159,11 @@ pub struct CaseArgs {
     pub json: bool,
 }
 
+/// A configuration the process cannot run with (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ConfigProblem(String);
+
 /// A failure with its exit code.
 struct Failure {
     code: u8,
@@ -279,9 +283,10 @@ where
         on_signal(stop.graceful.clone());
         component(cfg.clone(), metrics, health, stop).await.map_err(|e| {
             // A client librdkafka refuses to create is a configuration problem.
-            let config_problem = e
-                .chain()
-                .any(|c| matches!(c.downcast_ref::<revoke_shared::kafka::KafkaError>(), Some(revoke_shared::kafka::KafkaError::Client { .. })));
+            let config_problem = e.chain().any(|c| {
+                c.downcast_ref::<ConfigProblem>().is_some()
+                    || matches!(c.downcast_ref::<revoke_shared::kafka::KafkaError>(), Some(revoke_shared::kafka::KafkaError::Client { .. }))
+            });
             if config_problem { usage(e) } else { job(e) }
         })
     })
@@ -310,11 +315,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Worker(w) => long_running(&cfg, |cfg, metrics, health, stop| async move {
-            // Real adapters replace the simulators in the next step; until then a worker acts
-            // on its kind's simulator, and says so.
             let kind = TargetKind::from(w.target);
-            tracing::warn!(target_kind = %kind, "no real adapter configured: acting on the in-memory simulator");
-            let target = Arc::new(crate::target::sim::Simulator::with_instance(kind, &cfg.worker.instance, cfg.simulator.clone()));
+            let target = crate::target::from_config(kind, &cfg).map_err(|e| ConfigProblem(format!("target {kind}: {e}")))?;
             crate::worker::run_worker(&cfg, target, metrics, health, stop).await
         }),
         Command::Verifier => long_running(&cfg, |cfg, metrics, health, stop| async move {

@@ -316,7 +316,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Worker(w) => long_running(&cfg, |cfg, metrics, health, stop| async move {
             let kind = TargetKind::from(w.target);
-            let target = crate::target::from_config(kind, &cfg).map_err(|e| ConfigProblem(format!("target {kind}: {e}")))?;
+            let target = crate::target::from_config(kind, &cfg).await.map_err(|e| ConfigProblem(format!("target {kind}: {e}")))?;
             crate::worker::run_worker(&cfg, target, metrics, health, stop).await
         }),
         Command::Verifier => long_running(&cfg, |cfg, metrics, health, stop| async move {

@@ -7,6 +7,7 @@
 
 pub mod scim;
 pub mod sim;
+pub mod vault;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -89,7 +90,7 @@ pub trait Target: Send + Sync + 'static {
 
 /// The target a worker of `kind` acts on: the real adapter configured in `[targets.<kind>]`,
 /// or — when there is no such table — the kind's in-memory simulator (the worker logs which).
-pub fn from_config(kind: TargetKind, cfg: &revoke_shared::config::Config) -> Result<std::sync::Arc<dyn Target>, String> {
+pub async fn from_config(kind: TargetKind, cfg: &revoke_shared::config::Config) -> Result<std::sync::Arc<dyn Target>, String> {
     let instance = cfg.worker.instance.as_str();
     let Some(table) = cfg.targets.get(kind.as_str()) else {
         tracing::warn!(target_kind = %kind, "no [targets.{}] adapter configured: acting on the in-memory simulator", kind);
@@ -97,6 +98,13 @@ pub fn from_config(kind: TargetKind, cfg: &revoke_shared::config::Config) -> Res
     };
     let built: std::sync::Arc<dyn Target> = match kind {
         TargetKind::Saas => std::sync::Arc::new(scim::ScimTarget::from_table(table, instance)?),
+        TargetKind::Vault => {
+            let v = vault::VaultTarget::from_table(table, instance)?;
+            // Checks the token now (a bad one is a config error, not N failed cases) and
+            // records its display name and accessor as the actor in evidence.
+            v.resolve_principal().await.map_err(|e| format!("checking the revoker's token: {e}"))?;
+            std::sync::Arc::new(v)
+        }
         other => return Err(format!("[targets.{other}]: no real adapter for {other} in this release yet (remove the table to use the simulator)")),
     };
     tracing::info!(target_kind = %kind, instance, principal = built.principal(), "acting on the configured adapter");

@@ -385,6 +385,13 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_config_loads() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/revoke.example.toml");
+        let c = Config::load(Some(&p), Vec::new()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
     fn owner_falls_back_to_default() {
         let v = VerifierConfig::default();
         assert_eq!(v.owner_of(Some(TargetKind::Cloud)).name, "security-operations");

@@ -13,9 +13,15 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid TOML: {source}")]
-    Parse { path: String, source: toml::de::Error },
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
     #[error("environment override {var} cannot apply: {why}")]
     Env { var: String, why: String },
     #[error("invalid configuration: {0}")]
@@ -148,7 +154,11 @@ impl Default for Config {
 
 impl Default for KafkaConfig {
     fn default() -> Self {
-        KafkaConfig { brokers: "127.0.0.1:9092".into(), group_prefix: String::new(), properties: BTreeMap::new() }
+        KafkaConfig {
+            brokers: "127.0.0.1:9092".into(),
+            group_prefix: String::new(),
+            properties: BTreeMap::new(),
+        }
     }
 }
 
@@ -181,7 +191,9 @@ impl Default for ConsumerConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        MetricsConfig { listen: "127.0.0.1:9464".into() }
+        MetricsConfig {
+            listen: "127.0.0.1:9464".into(),
+        }
     }
 }
 
@@ -203,7 +215,10 @@ impl Default for VerifierConfig {
         let mut owners = BTreeMap::new();
         owners.insert(
             "default".to_string(),
-            Owner { name: "security-operations".into(), contact: "secops@example.com".into() },
+            Owner {
+                name: "security-operations".into(),
+                contact: "secops@example.com".into(),
+            },
         );
         VerifierConfig {
             deadline_secs: 3600,
@@ -216,7 +231,12 @@ impl Default for VerifierConfig {
 
 impl Default for SimulatorConfig {
     fn default() -> Self {
-        SimulatorConfig { latency_ms: 0, fail_rate: 0.0, flaky_rate: 0.0, seed: 1 }
+        SimulatorConfig {
+            latency_ms: 0,
+            fail_rate: 0.0,
+            flaky_rate: 0.0,
+            seed: 1,
+        }
     }
 }
 
@@ -227,7 +247,10 @@ impl VerifierConfig {
             .and_then(|t| self.owners.get(t.as_str()))
             .or_else(|| self.owners.get("default"))
             .cloned()
-            .unwrap_or(Owner { name: "unassigned".into(), contact: "".into() })
+            .unwrap_or(Owner {
+                name: "unassigned".into(),
+                contact: "".into(),
+            })
     }
 }
 
@@ -253,10 +276,15 @@ impl Config {
     {
         let mut value = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
                 text.parse::<toml::Table>()
-                    .map_err(|source| ConfigError::Parse { path: p.display().to_string(), source })?
+                    .map_err(|source| ConfigError::Parse {
+                        path: p.display().to_string(),
+                        source,
+                    })?
             }
             None => toml::Table::new(),
         };
@@ -271,8 +299,10 @@ impl Config {
             .collect();
         let file_table = value.clone();
         for (var, path, raw) in &overrides {
-            set_path(&mut value, path, parse_env_value(raw))
-                .map_err(|why| ConfigError::Env { var: var.clone(), why })?;
+            set_path(&mut value, path, parse_env_value(raw)).map_err(|why| ConfigError::Env {
+                var: var.clone(),
+                why,
+            })?;
         }
         let cfg: Config = match toml::Value::Table(value).try_into() {
             Ok(cfg) => cfg,
@@ -281,8 +311,12 @@ impl Config {
                 // taken literally before reporting the first error.
                 let mut literal = file_table;
                 for (var, path, raw) in &overrides {
-                    set_path(&mut literal, path, toml::Value::String(raw.clone()))
-                        .map_err(|why| ConfigError::Env { var: var.clone(), why })?;
+                    set_path(&mut literal, path, toml::Value::String(raw.clone())).map_err(
+                        |why| ConfigError::Env {
+                            var: var.clone(),
+                            why,
+                        },
+                    )?;
                 }
                 toml::Value::Table(literal)
                     .try_into()
@@ -295,20 +329,30 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.topics.partitions < 1 {
-            return Err(ConfigError::Invalid("topics.partitions must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "topics.partitions must be at least 1".into(),
+            ));
         }
         if self.consumer.max_in_flight == 0 {
-            return Err(ConfigError::Invalid("consumer.max_in_flight must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "consumer.max_in_flight must be at least 1".into(),
+            ));
         }
         if self.worker.max_attempts == 0 {
-            return Err(ConfigError::Invalid("worker.max_attempts must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "worker.max_attempts must be at least 1".into(),
+            ));
         }
         if self.verifier.required_targets.is_empty() {
-            return Err(ConfigError::Invalid("verifier.required_targets must name at least one target".into()));
+            return Err(ConfigError::Invalid(
+                "verifier.required_targets must name at least one target".into(),
+            ));
         }
         for rate in [self.simulator.fail_rate, self.simulator.flaky_rate] {
             if !(0.0..=1.0).contains(&rate) {
-                return Err(ConfigError::Invalid("simulator rates must be between 0 and 1".into()));
+                return Err(ConfigError::Invalid(
+                    "simulator rates must be between 0 and 1".into(),
+                ));
             }
         }
         Ok(())
@@ -328,8 +372,12 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
     let (last, parents) = path.split_last().expect("path has at least two parts");
     let mut cur = table;
     for p in parents {
-        let entry = cur.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        cur = entry.as_table_mut().ok_or_else(|| format!("`{p}` is not a section"))?;
+        let entry = cur
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{p}` is not a section"))?;
     }
     cur.insert(last.clone(), value);
     Ok(())
@@ -351,11 +399,21 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("revoke-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("c.toml");
-        std::fs::write(&p, "[kafka]\nbrokers = \"a:1\"\n[verifier]\ndeadline_secs = 5\n").unwrap();
+        std::fs::write(
+            &p,
+            "[kafka]\nbrokers = \"a:1\"\n[verifier]\ndeadline_secs = 5\n",
+        )
+        .unwrap();
         let env = vec![
             ("REVOKE_KAFKA__BROKERS".to_string(), "b:2".to_string()),
-            ("REVOKE_KAFKA__PROPERTIES__SECURITY.PROTOCOL".to_string(), "SSL".to_string()),
-            ("REVOKE_VERIFIER__REQUIRED_TARGETS".to_string(), "[\"vault\"]".to_string()),
+            (
+                "REVOKE_KAFKA__PROPERTIES__SECURITY.PROTOCOL".to_string(),
+                "SSL".to_string(),
+            ),
+            (
+                "REVOKE_VERIFIER__REQUIRED_TARGETS".to_string(),
+                "[\"vault\"]".to_string(),
+            ),
             ("REVOKE_LOG".to_string(), "debug".to_string()),
             ("PATH".to_string(), "/bin".to_string()),
         ];
@@ -370,12 +428,21 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_values_are_errors() {
         let env = vec![("REVOKE_KAFKA__BROKRES".to_string(), "x".to_string())];
-        assert!(matches!(Config::load(None, env), Err(ConfigError::Invalid(_))));
+        assert!(matches!(
+            Config::load(None, env),
+            Err(ConfigError::Invalid(_))
+        ));
         let env = vec![("REVOKE_TOPICS__PARTITIONS".to_string(), "0".to_string())];
-        assert!(matches!(Config::load(None, env), Err(ConfigError::Invalid(_))));
+        assert!(matches!(
+            Config::load(None, env),
+            Err(ConfigError::Invalid(_))
+        ));
         let numeric_string = vec![
             ("REVOKE_WORKER__ID".to_string(), "42".to_string()),
-            ("REVOKE_KAFKA__PROPERTIES__LINGER.MS".to_string(), "10".to_string()),
+            (
+                "REVOKE_KAFKA__PROPERTIES__LINGER.MS".to_string(),
+                "10".to_string(),
+            ),
         ];
         let c = Config::load(None, numeric_string).unwrap();
         assert_eq!(c.worker.id.as_deref(), Some("42"));
@@ -387,13 +454,17 @@ mod tests {
     #[test]
     fn the_documented_example_config_loads() {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/revoke.example.toml");
-        let c = Config::load(Some(&p), Vec::new()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let c =
+            Config::load(Some(&p), Vec::new()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(c.validate().is_ok());
     }
 
     #[test]
     fn owner_falls_back_to_default() {
         let v = VerifierConfig::default();
-        assert_eq!(v.owner_of(Some(TargetKind::Cloud)).name, "security-operations");
+        assert_eq!(
+            v.owner_of(Some(TargetKind::Cloud)).name,
+            "security-operations"
+        );
     }
 }

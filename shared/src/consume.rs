@@ -42,9 +42,19 @@ pub trait Handler: Send + Sync + 'static {
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError {
     #[error("consumer {group}: handler failed fatally on {topic}/{partition}@{offset}: {why}")]
-    Fatal { group: String, topic: String, partition: i32, offset: i64, why: String },
+    Fatal {
+        group: String,
+        topic: String,
+        partition: i32,
+        offset: i64,
+        why: String,
+    },
     #[error("consumer {group}: cannot subscribe to {topics:?}: {source}")]
-    Subscribe { group: String, topics: Vec<String>, source: rdkafka::error::KafkaError },
+    Subscribe {
+        group: String,
+        topics: Vec<String>,
+        source: rdkafka::error::KafkaError,
+    },
 }
 
 /// How a consume loop is asked to stop.
@@ -76,7 +86,12 @@ pub struct LoopOptions {
 }
 
 impl LoopOptions {
-    pub fn new(cfg: &crate::config::Config, group: &str, metrics: Metrics, health: Health) -> LoopOptions {
+    pub fn new(
+        cfg: &crate::config::Config,
+        group: &str,
+        metrics: Metrics,
+        health: Health,
+    ) -> LoopOptions {
         LoopOptions {
             group: group.to_string(),
             max_in_flight: cfg.consumer.max_in_flight,
@@ -94,7 +109,12 @@ pub fn to_raw(m: &BorrowedMessage<'_>) -> RawMessage {
         .headers()
         .map(|hs| {
             hs.iter()
-                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+                .map(|h| {
+                    (
+                        h.key.to_string(),
+                        h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -133,7 +153,10 @@ pub async fn run<H: Handler>(
     let in_flight_gauge = opts.metrics.in_flight.with_label_values(&[&group]);
     let consumed = opts.metrics.events_consumed.with_label_values(&[&group]);
     let handled = opts.metrics.events_handled.with_label_values(&[&group]);
-    let assigned_gauge = opts.metrics.assigned_partitions.with_label_values(&[&group]);
+    let assigned_gauge = opts
+        .metrics
+        .assigned_partitions
+        .with_label_values(&[&group]);
     let mut assignment_check = tokio::time::interval(Duration::from_millis(250));
     // When the consumer last reported an error: health recovers once errors stop, even on an
     // idle topic where no record arrives to prove the connection works.
@@ -300,7 +323,12 @@ pub async fn run<H: Handler>(
 }
 
 /// Stores `next` (the next offset to read) as the partition's commit position, exactly.
-fn store_exact(consumer: &StreamConsumer, topic: &str, partition: i32, next: i64) -> rdkafka::error::KafkaResult<()> {
+fn store_exact(
+    consumer: &StreamConsumer,
+    topic: &str,
+    partition: i32,
+    next: i64,
+) -> rdkafka::error::KafkaResult<()> {
     let mut tpl = TopicPartitionList::with_capacity(1);
     tpl.add_partition_offset(topic, partition, Offset::Offset(next))?;
     consumer.store_offsets(&tpl)
@@ -309,22 +337,34 @@ fn store_exact(consumer: &StreamConsumer, topic: &str, partition: i32, next: i64
 /// Checks every `health_probe` that the broker answers a metadata request, and reports it as
 /// the process's `broker for <group>` health. A consumer alone would not notice: librdkafka
 /// retries connections quietly, and an idle topic brings no records to fail on.
-fn spawn_health_probe(consumer: Arc<StreamConsumer>, opts: &LoopOptions, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+fn spawn_health_probe(
+    consumer: Arc<StreamConsumer>,
+    opts: &LoopOptions,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     let health = opts.health.clone();
     let name = format!("broker for {}", opts.group);
     let every = opts.health_probe;
     tokio::spawn(async move {
         loop {
             let c = consumer.clone();
-            let timeout = every.min(Duration::from_secs(5)).max(Duration::from_millis(500));
+            let timeout = every
+                .min(Duration::from_secs(5))
+                .max(Duration::from_millis(500));
             let answer = tokio::task::spawn_blocking(move || {
-                let topic = c.subscription().ok().and_then(|s| s.elements().first().map(|e| e.topic().to_string()));
+                let topic = c
+                    .subscription()
+                    .ok()
+                    .and_then(|s| s.elements().first().map(|e| e.topic().to_string()));
                 c.fetch_metadata(topic.as_deref(), timeout).map(|_| ())
             })
             .await;
             match answer {
                 Ok(Ok(())) => health.set_ok(&name),
-                Ok(Err(e)) => health.set_failing(&name, format!("broker did not answer a metadata request: {e}")),
+                Ok(Err(e)) => health.set_failing(
+                    &name,
+                    format!("broker did not answer a metadata request: {e}"),
+                ),
                 Err(e) => health.set_failing(&name, format!("health probe failed: {e}")),
             }
             tokio::select! {
@@ -380,17 +420,20 @@ pub fn subscribe(
     group: &str,
     topics: &[&str],
 ) -> Result<StreamConsumer, ConsumeError> {
-    let consumer: StreamConsumer = crate::kafka::consumer_config(cfg, group)
-        .create()
+    let consumer: StreamConsumer =
+        crate::kafka::consumer_config(cfg, group)
+            .create()
+            .map_err(|source| ConsumeError::Subscribe {
+                group: group.into(),
+                topics: topics.iter().map(|t| t.to_string()).collect(),
+                source,
+            })?;
+    consumer
+        .subscribe(topics)
         .map_err(|source| ConsumeError::Subscribe {
             group: group.into(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
             source,
         })?;
-    consumer.subscribe(topics).map_err(|source| ConsumeError::Subscribe {
-        group: group.into(),
-        topics: topics.iter().map(|t| t.to_string()).collect(),
-        source,
-    })?;
     Ok(consumer)
 }

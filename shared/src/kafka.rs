@@ -37,11 +37,21 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
     #[error("cannot create Kafka client for {brokers}: {source} (check kafka.brokers and kafka.properties)")]
-    Client { brokers: String, source: rdkafka::error::KafkaError },
+    Client {
+        brokers: String,
+        source: rdkafka::error::KafkaError,
+    },
     #[error("record to {topic} (key {key}) was not acknowledged by the broker: {source}")]
-    Delivery { topic: String, key: String, source: rdkafka::error::KafkaError },
+    Delivery {
+        topic: String,
+        key: String,
+        source: rdkafka::error::KafkaError,
+    },
     #[error("cannot serialise record for {topic}: {source}")]
-    Encode { topic: String, source: serde_json::Error },
+    Encode {
+        topic: String,
+        source: serde_json::Error,
+    },
 }
 
 fn base_config(cfg: &Config) -> ClientConfig {
@@ -74,13 +84,22 @@ pub fn consumer_config(cfg: &Config, group_id: &str) -> ClientConfig {
     let mut c = base_config(cfg);
     c.set("group.id", group_id)
         .set("enable.auto.commit", "true")
-        .set("auto.commit.interval.ms", cfg.consumer.commit_interval_ms.to_string())
+        .set(
+            "auto.commit.interval.ms",
+            cfg.consumer.commit_interval_ms.to_string(),
+        )
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
         .set("partition.assignment.strategy", "range")
-        .set("session.timeout.ms", cfg.consumer.session_timeout_ms.to_string())
-        .set("heartbeat.interval.ms", (cfg.consumer.session_timeout_ms / 4).max(100).to_string())
+        .set(
+            "session.timeout.ms",
+            cfg.consumer.session_timeout_ms.to_string(),
+        )
+        .set(
+            "heartbeat.interval.ms",
+            (cfg.consumer.session_timeout_ms / 4).max(100).to_string(),
+        )
         .set("topic.metadata.refresh.interval.ms", "10000");
     apply_overrides(&mut c, cfg);
     c
@@ -90,12 +109,15 @@ pub fn consumer_config(cfg: &Config, group_id: &str) -> ClientConfig {
 /// read-only commands.
 pub fn reader_config(cfg: &Config) -> ClientConfig {
     let mut c = base_config(cfg);
-    c.set("group.id", format!("revoke-reader-{}", uuid::Uuid::new_v4()))
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        // The end is found from the watermarks; EOF events would only add noise.
-        .set("enable.partition.eof", "false");
+    c.set(
+        "group.id",
+        format!("revoke-reader-{}", uuid::Uuid::new_v4()),
+    )
+    .set("enable.auto.commit", "false")
+    .set("enable.auto.offset.store", "false")
+    .set("auto.offset.reset", "earliest")
+    // The end is found from the watermarks; EOF events would only add noise.
+    .set("enable.partition.eof", "false");
     apply_overrides(&mut c, cfg);
     c
 }
@@ -117,7 +139,11 @@ impl Ack {
     pub async fn wait(self) -> Result<(i32, i64), KafkaError> {
         match self.fut.await {
             Ok(Ok(d)) => Ok((d.partition, d.offset)),
-            Ok(Err((source, _))) => Err(KafkaError::Delivery { topic: self.topic, key: self.key, source }),
+            Ok(Err((source, _))) => Err(KafkaError::Delivery {
+                topic: self.topic,
+                key: self.key,
+                source,
+            }),
             Err(_) => Err(KafkaError::Delivery {
                 topic: self.topic,
                 key: self.key,
@@ -146,9 +172,10 @@ impl Producer {
     }
 
     fn from_config(cfg: &Config, client: ClientConfig) -> Result<Producer, KafkaError> {
-        let inner = client
-            .create()
-            .map_err(|source| KafkaError::Client { brokers: cfg.kafka.brokers.clone(), source })?;
+        let inner = client.create().map_err(|source| KafkaError::Client {
+            brokers: cfg.kafka.brokers.clone(),
+            source,
+        })?;
         Ok(Producer { inner })
     }
 
@@ -164,7 +191,10 @@ impl Producer {
     ) -> Result<(i32, i64), KafkaError> {
         let mut hs = OwnedHeaders::new_with_capacity(headers.len());
         for (k, v) in headers {
-            hs = hs.insert(Header { key: k, value: Some(*v) });
+            hs = hs.insert(Header {
+                key: k,
+                value: Some(*v),
+            });
         }
         let mut record = FutureRecord::to(topic).key(key).payload(bytes).headers(hs);
         if let Some(p) = partition {
@@ -172,7 +202,11 @@ impl Producer {
         }
         match self.inner.send(record, Timeout::Never).await {
             Ok(delivery) => Ok((delivery.partition, delivery.offset)),
-            Err((source, _)) => Err(KafkaError::Delivery { topic: topic.into(), key: key.into(), source }),
+            Err((source, _)) => Err(KafkaError::Delivery {
+                topic: topic.into(),
+                key: key.into(),
+                source,
+            }),
         }
     }
 
@@ -183,8 +217,10 @@ impl Producer {
         value: &T,
         partition: Option<i32>,
     ) -> Result<(i32, i64), KafkaError> {
-        let bytes = serde_json::to_vec(value)
-            .map_err(|source| KafkaError::Encode { topic: topic.into(), source })?;
+        let bytes = serde_json::to_vec(value).map_err(|source| KafkaError::Encode {
+            topic: topic.into(),
+            source,
+        })?;
         self.send_bytes(topic, key, &bytes, &[], partition).await
     }
 
@@ -198,8 +234,10 @@ impl Producer {
         value: &T,
         partition: Option<i32>,
     ) -> Result<Ack, KafkaError> {
-        let bytes = serde_json::to_vec(value)
-            .map_err(|source| KafkaError::Encode { topic: topic.into(), source })?;
+        let bytes = serde_json::to_vec(value).map_err(|source| KafkaError::Encode {
+            topic: topic.into(),
+            source,
+        })?;
         let mut record = FutureRecord::to(topic).key(key).payload(&bytes);
         if let Some(p) = partition {
             record = record.partition(p);
@@ -207,17 +245,30 @@ impl Producer {
         let mut spins = 0;
         loop {
             match self.inner.send_result(record) {
-                Ok(fut) => return Ok(Ack { fut, topic: topic.to_string(), key: key.to_string() }),
-                Err((rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), r))
-                    if spins < 500 =>
-                {
+                Ok(fut) => {
+                    return Ok(Ack {
+                        fut,
+                        topic: topic.to_string(),
+                        key: key.to_string(),
+                    })
+                }
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    r,
+                )) if spins < 500 => {
                     // The local queue is full: let librdkafka drain it briefly (rare; bounded).
                     record = r;
                     spins += 1;
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 Err((source, _)) => {
-                    return Err(KafkaError::Delivery { topic: topic.into(), key: key.into(), source })
+                    return Err(KafkaError::Delivery {
+                        topic: topic.into(),
+                        key: key.into(),
+                        source,
+                    })
                 }
             }
         }
@@ -244,7 +295,11 @@ pub struct ReadRecord {
 
 /// Reads every partition of `topic` from the beginning to the end it had when called (blocking;
 /// run it off the async threads). For rebuilding state and for read-only commands.
-pub fn read_to_end(cfg: &Config, topic: &str, timeout: Duration) -> Result<Vec<ReadRecord>, rdkafka::error::KafkaError> {
+pub fn read_to_end(
+    cfg: &Config,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<ReadRecord>, rdkafka::error::KafkaError> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{Message, Offset, TopicPartitionList};
     use std::collections::HashMap;
@@ -258,7 +313,9 @@ pub fn read_to_end(cfg: &Config, topic: &str, timeout: Duration) -> Result<Vec<R
         .map(|t| t.partitions().iter().map(|p| p.id()).collect())
         .unwrap_or_default();
     if parts.is_empty() {
-        return Err(rdkafka::error::KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition));
+        return Err(rdkafka::error::KafkaError::MetadataFetch(
+            rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
+        ));
     }
     let mut tpl = TopicPartitionList::new();
     let mut remaining: HashMap<i32, i64> = HashMap::new();
@@ -277,7 +334,9 @@ pub fn read_to_end(cfg: &Config, topic: &str, timeout: Duration) -> Result<Vec<R
     let deadline = std::time::Instant::now() + timeout;
     while !remaining.is_empty() {
         if std::time::Instant::now() > deadline {
-            return Err(rdkafka::error::KafkaError::MessageConsumption(rdkafka::types::RDKafkaErrorCode::OperationTimedOut));
+            return Err(rdkafka::error::KafkaError::MessageConsumption(
+                rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
+            ));
         }
         match reader.poll(Duration::from_millis(200)) {
             None => continue,
@@ -301,7 +360,10 @@ pub fn read_to_end(cfg: &Config, topic: &str, timeout: Duration) -> Result<Vec<R
                     key: m.key().map(<[u8]>::to_vec),
                     payload: m.payload().map(<[u8]>::to_vec),
                 });
-                if remaining.get(&m.partition()).is_some_and(|high| m.offset() + 1 >= *high) {
+                if remaining
+                    .get(&m.partition())
+                    .is_some_and(|high| m.offset() + 1 >= *high)
+                {
                     remaining.remove(&m.partition());
                 }
             }

@@ -55,13 +55,20 @@ impl Metrics {
         let registry = Registry::new();
         let counter = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
         let histogram = |name: &str, help: &str, labels: &[&str]| {
-            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(TIME_BUCKETS.to_vec()), labels)
-                .expect("valid metric");
-            registry.register(Box::new(h.clone())).expect("unique metric");
+            let h = HistogramVec::new(
+                HistogramOpts::new(name, help).buckets(TIME_BUCKETS.to_vec()),
+                labels,
+            )
+            .expect("valid metric");
+            registry
+                .register(Box::new(h.clone()))
+                .expect("unique metric");
             h
         };
         let in_flight = IntGaugeVec::new(
@@ -69,16 +76,28 @@ impl Metrics {
             &["consumer"],
         )
         .expect("valid metric");
-        registry.register(Box::new(in_flight.clone())).expect("unique metric");
+        registry
+            .register(Box::new(in_flight.clone()))
+            .expect("unique metric");
         let assigned_partitions = IntGaugeVec::new(
-            Opts::new("revoke_assigned_partitions", "Partitions currently assigned to this consumer"),
+            Opts::new(
+                "revoke_assigned_partitions",
+                "Partitions currently assigned to this consumer",
+            ),
             &["consumer"],
         )
         .expect("valid metric");
-        registry.register(Box::new(assigned_partitions.clone())).expect("unique metric");
-        let open_cases = IntGauge::new("revoke_open_cases", "Cases not yet closed, escalated or rescinded")
-            .expect("valid metric");
-        registry.register(Box::new(open_cases.clone())).expect("unique metric");
+        registry
+            .register(Box::new(assigned_partitions.clone()))
+            .expect("unique metric");
+        let open_cases = IntGauge::new(
+            "revoke_open_cases",
+            "Cases not yet closed, escalated or rescinded",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(open_cases.clone()))
+            .expect("unique metric");
         Metrics {
             events_consumed: counter("revoke_events_consumed_total", "Records read from Kafka", &["consumer"]),
             events_handled: counter(
@@ -159,11 +178,17 @@ impl Health {
     }
 
     pub fn set_ok(&self, component: &str) {
-        self.inner.lock().expect("health lock").insert(component.to_string(), Ok(()));
+        self.inner
+            .lock()
+            .expect("health lock")
+            .insert(component.to_string(), Ok(()));
     }
 
     pub fn set_failing(&self, component: &str, why: impl Into<String>) {
-        self.inner.lock().expect("health lock").insert(component.to_string(), Err(why.into()));
+        self.inner
+            .lock()
+            .expect("health lock")
+            .insert(component.to_string(), Err(why.into()));
     }
 
     pub fn remove(&self, component: &str) {
@@ -184,7 +209,11 @@ impl Health {
                 }
             }
         }
-        if healthy { Ok(text) } else { Err(text) }
+        if healthy {
+            Ok(text)
+        } else {
+            Err(text)
+        }
     }
 }
 

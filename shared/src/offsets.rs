@@ -42,7 +42,10 @@ impl OffsetTracker {
     /// An offset at or below one already seen means the consumer rewound (rebalance, seek): the
     /// records of the old generation no longer bound this partition, so its state is reset.
     pub fn begin(&mut self, topic: &str, partition: i32, offset: i64) {
-        let track = self.parts.entry((topic.to_string(), partition)).or_default();
+        let track = self
+            .parts
+            .entry((topic.to_string(), partition))
+            .or_default();
         if track.max_seen.is_some_and(|m| offset <= m) {
             let dropped: u32 = track.pending.values().sum();
             self.pending_total -= dropped as usize;
@@ -118,7 +121,10 @@ mod tests {
         assert_eq!(t.finish("t", 0, 5), Some(6));
         let mut pos = t.positions();
         pos.sort();
-        assert_eq!(pos, vec![("t".into(), 0, 6), ("t".into(), 1, 8), ("u".into(), 0, 2)]);
+        assert_eq!(
+            pos,
+            vec![("t".into(), 0, 6), ("t".into(), 1, 8), ("u".into(), 0, 2)]
+        );
     }
 
     #[test]

@@ -70,11 +70,20 @@ struct Options {
 }
 
 fn parse_args() -> Options {
-    let mut o = Options { leavers: None, repeat: 1, only: None, max_in_flight: None, properties: Vec::new(), progress: false };
+    let mut o = Options {
+        leavers: None,
+        repeat: 1,
+        only: None,
+        max_in_flight: None,
+        properties: Vec::new(),
+        progress: false,
+    };
     let mut args = std::env::args().skip(1);
     let num = |what: &str, v: Option<String>| -> usize {
         let v = v.unwrap_or_else(|| die(&format!("{what} needs a value")));
-        v.replace('_', "").parse().unwrap_or_else(|_| die(&format!("{what}: not a number: {v}")))
+        v.replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| die(&format!("{what}: not a number: {v}")))
     };
     while let Some(a) = args.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -91,10 +100,15 @@ fn parse_args() -> Options {
                 }
                 o.only = Some(v);
             }
-            "--max-in-flight" => o.max_in_flight = Some(num("--max-in-flight", inline.or_else(|| args.next())).max(1)),
+            "--max-in-flight" => {
+                o.max_in_flight =
+                    Some(num("--max-in-flight", inline.or_else(|| args.next())).max(1))
+            }
             "--property" => {
                 let v = inline.or_else(|| args.next()).unwrap_or_default();
-                let (k, v) = v.split_once('=').unwrap_or_else(|| die("--property takes KEY=VALUE (a librdkafka property)"));
+                let (k, v) = v
+                    .split_once('=')
+                    .unwrap_or_else(|| die("--property takes KEY=VALUE (a librdkafka property)"));
                 o.properties.push((k.to_string(), v.to_string()));
             }
             "--progress" => o.progress = true,
@@ -174,17 +188,27 @@ fn cpu_seconds() -> f64 {
 
 /// CPU seconds of the broker process named by `BENCH_BROKER_PID` (a real broker's JVM), if set.
 fn broker_cpu_seconds() -> Option<f64> {
-    let pid = std::env::var("BENCH_BROKER_PID").ok().filter(|p| !p.is_empty())?;
+    let pid = std::env::var("BENCH_BROKER_PID")
+        .ok()
+        .filter(|p| !p.is_empty())?;
     let s = proc_cpu_seconds(pid.trim());
     s.is_finite().then_some(s)
 }
 
 fn proc_cpu_seconds(pid: &str) -> f64 {
     // Fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ, 100 on Linux).
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return f64::NAN };
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return f64::NAN };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return f64::NAN;
+    };
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return f64::NAN;
+    };
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let tick = |i: usize| {
+        f.get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
     // `rest` starts at field 3 (state), so field 14 is index 11.
     (tick(11) + tick(12)) / 100.0
 }
@@ -226,8 +250,14 @@ fn raw_consumer(cfg: &Config, group: &str, topic: &str) -> StreamConsumer {
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
-        .set("session.timeout.ms", cfg.consumer.session_timeout_ms.to_string())
-        .set("heartbeat.interval.ms", (cfg.consumer.session_timeout_ms / 4).max(100).to_string());
+        .set(
+            "session.timeout.ms",
+            cfg.consumer.session_timeout_ms.to_string(),
+        )
+        .set(
+            "heartbeat.interval.ms",
+            (cfg.consumer.session_timeout_ms / 4).max(100).to_string(),
+        );
     for (k, v) in &cfg.kafka.properties {
         c.set(k, v);
     }
@@ -251,7 +281,12 @@ async fn enqueue(p: &FutureProducer, topic: &str, key: &[u8], payload: &[u8]) ->
 }
 
 /// Awaits acknowledgements as they are handed over; returns when `expect` were acknowledged.
-fn spawn_acks(expect: usize) -> (mpsc::UnboundedSender<DeliveryFuture>, tokio::task::JoinHandle<Instant>) {
+fn spawn_acks(
+    expect: usize,
+) -> (
+    mpsc::UnboundedSender<DeliveryFuture>,
+    tokio::task::JoinHandle<Instant>,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel::<DeliveryFuture>();
     let h = tokio::spawn(async move {
         let mut n = 0;
@@ -271,7 +306,10 @@ fn spawn_acks(expect: usize) -> (mpsc::UnboundedSender<DeliveryFuture>, tokio::t
 
 /// A payload of `size` bytes that looks like a JSON record about `key`.
 fn padded(kind: &str, key: &[u8], size: usize) -> Vec<u8> {
-    let head = format!("{{\"kind\":\"{kind}\",\"identity\":\"{}\",\"pad\":\"", String::from_utf8_lossy(key));
+    let head = format!(
+        "{{\"kind\":\"{kind}\",\"identity\":\"{}\",\"pad\":\"",
+        String::from_utf8_lossy(key)
+    );
     let mut v = head.into_bytes();
     v.resize(size.saturating_sub(2).max(v.len()), b'x');
     v.extend_from_slice(b"\"}");
@@ -437,7 +475,10 @@ fn metric_sum(metrics: &Metrics, name: &str) -> u64 {
     metrics
         .render()
         .lines()
-        .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' ')))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
         .sum::<f64>() as u64
 }
@@ -465,20 +506,36 @@ fn run_revoke(n: usize, opts: &Options) -> Run {
         if !wait_for_groups(&cfg, &metrics, Duration::from_secs(120)).await {
             let stopped = fleet.stopped();
             let _ = fleet.stop().await;
-            return Run { pipeline: "revoke", leavers: n, note: format!("groups never got partitions; stopped: {stopped:?}"), ..Default::default() };
+            return Run {
+                pipeline: "revoke",
+                leavers: n,
+                note: format!("groups never got partitions; stopped: {stopped:?}"),
+                ..Default::default()
+            };
         }
         // Made now, so their effective time is the start of the run (time to close counts from it).
         let events = env.leavers(n);
-        let hr_bytes: u64 = events.iter().map(|e| serde_json::to_vec(&e.to_structured_json()).expect("json").len() as u64).sum();
+        let hr_bytes: u64 = events
+            .iter()
+            .map(|e| {
+                serde_json::to_vec(&e.to_structured_json())
+                    .expect("json")
+                    .len() as u64
+            })
+            .sum();
         let producer = Producer::new(&cfg).expect("producer");
-        let closed = metrics.case_updates.with_label_values(&[CaseState::Closed.as_str()]);
+        let closed = metrics
+            .case_updates
+            .with_label_values(&[CaseState::Closed.as_str()]);
         let closed_before = closed.get();
         let cpu0 = cpu_seconds();
         let broker0 = broker_cpu_seconds();
         let started = Instant::now();
         let topic = cfg.topics.terminations.clone();
         let publish = async {
-            publish_events(&producer, &topic, &events, Mode::Structured).await.expect("publish");
+            publish_events(&producer, &topic, &events, Mode::Structured)
+                .await
+                .expect("publish");
             Instant::now()
         };
         let limit = time_limit(n);
@@ -490,26 +547,56 @@ fn run_revoke(n: usize, opts: &Options) -> Run {
         let wait = async {
             let mut last_report = Instant::now();
             if progress {
-                eprintln!("       progress: ms  [handled/in-flight per group: {}]  closed", groups.iter().map(|g| g.rsplit('.').next().unwrap_or(g)).collect::<Vec<_>>().join(" "));
+                eprintln!(
+                    "       progress: ms  [handled/in-flight per group: {}]  closed",
+                    groups
+                        .iter()
+                        .map(|g| g.rsplit('.').next().unwrap_or(g))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
             }
             loop {
                 if progress && last_report.elapsed() >= Duration::from_millis(250) {
                     last_report = Instant::now();
                     let per: Vec<String> = groups
                         .iter()
-                        .map(|g| format!("{}/{}", metrics.events_handled.with_label_values(&[g]).get(), metrics.in_flight.with_label_values(&[g]).get()))
+                        .map(|g| {
+                            format!(
+                                "{}/{}",
+                                metrics.events_handled.with_label_values(&[g]).get(),
+                                metrics.in_flight.with_label_values(&[g]).get()
+                            )
+                        })
                         .collect();
-                    eprintln!("       progress: {:>6}  {}  {}", started.elapsed().as_millis(), per.join(" "), closed.get() - closed_before);
+                    eprintln!(
+                        "       progress: {:>6}  {}  {}",
+                        started.elapsed().as_millis(),
+                        per.join(" "),
+                        closed.get() - closed_before
+                    );
                 }
                 if closed.get() - closed_before >= n as u64 {
                     return (true, String::new(), Instant::now());
                 }
                 if started.elapsed() > limit {
-                    return (false, format!("did not finish in {} s: {} of {n} cases closed", limit.as_secs(), closed.get() - closed_before), Instant::now());
+                    return (
+                        false,
+                        format!(
+                            "did not finish in {} s: {} of {n} cases closed",
+                            limit.as_secs(),
+                            closed.get() - closed_before
+                        ),
+                        Instant::now(),
+                    );
                 }
                 let stopped = fleet.stopped();
                 if !stopped.is_empty() {
-                    return (false, format!("components stopped early: {stopped:?}"), Instant::now());
+                    return (
+                        false,
+                        format!("components stopped early: {stopped:?}"),
+                        Instant::now(),
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -548,27 +635,49 @@ fn run_revoke(n: usize, opts: &Options) -> Run {
         };
         let read_cfg = cfg.clone();
         let read = tokio::task::spawn_blocking(move || {
-            let conf = read_to_end(&read_cfg, &read_cfg.topics.confirmations, Duration::from_secs(120));
+            let conf = read_to_end(
+                &read_cfg,
+                &read_cfg.topics.confirmations,
+                Duration::from_secs(120),
+            );
             let cases = read_to_end(&read_cfg, &read_cfg.topics.cases, Duration::from_secs(120));
             (conf, cases)
         })
         .await
         .expect("join");
         if let (Ok(conf), Ok(cases)) = read {
-            let conf_bytes: u64 = conf.iter().map(|r| r.payload.as_ref().map_or(0, |p| p.len() as u64)).sum();
-            let case_bytes: u64 = cases.iter().map(|r| r.payload.as_ref().map_or(0, |p| p.len() as u64)).sum();
+            let conf_bytes: u64 = conf
+                .iter()
+                .map(|r| r.payload.as_ref().map_or(0, |p| p.len() as u64))
+                .sum();
+            let case_bytes: u64 = cases
+                .iter()
+                .map(|r| r.payload.as_ref().map_or(0, |p| p.len() as u64))
+                .sum();
             // Scaled to what was produced: the embedded mock cluster may not return all of a
             // large topic when read back.
             let confirmations_produced = metric_sum(&metrics, "revoke_revocations_total");
-            let scale = |bytes: u64, read: usize, produced: u64| if read == 0 { 0 } else { bytes * produced / read as u64 };
-            r.produced_bytes += scale(conf_bytes, conf.len(), confirmations_produced) + scale(case_bytes, cases.len(), case_versions);
-            r.read_back = (conf.len() as u64 + cases.len() as u64, confirmations_produced + case_versions);
+            let scale = |bytes: u64, read: usize, produced: u64| {
+                if read == 0 {
+                    0
+                } else {
+                    bytes * produced / read as u64
+                }
+            };
+            r.produced_bytes += scale(conf_bytes, conf.len(), confirmations_produced)
+                + scale(case_bytes, cases.len(), case_versions);
+            r.read_back = (
+                conf.len() as u64 + cases.len() as u64,
+                confirmations_produced + case_versions,
+            );
             r.avg_confirmation_bytes = (!conf.is_empty()).then(|| conf_bytes / conf.len() as u64);
             let mut closed_sizes = (0u64, 0u64);
             let mut ttc = Vec::with_capacity(n);
             for rec in &cases {
                 let Some(p) = &rec.payload else { continue };
-                let Ok(c) = serde_json::from_slice::<Case>(p) else { continue };
+                let Ok(c) = serde_json::from_slice::<Case>(p) else {
+                    continue;
+                };
                 if c.schema == CASE_SCHEMA && c.state == CaseState::Closed {
                     closed_sizes.0 += p.len() as u64;
                     closed_sizes.1 += 1;
@@ -582,7 +691,8 @@ fn run_revoke(n: usize, opts: &Options) -> Run {
             r.ttc_p50_ms = percentile(&ttc, 0.50);
             r.ttc_p99_ms = percentile(&ttc, 0.99);
         } else {
-            r.note.push_str(" (topics not read back: sizes and time to close unknown)");
+            r.note
+                .push_str(" (topics not read back: sizes and time to close unknown)");
         }
         r
     })
@@ -593,7 +703,10 @@ fn run_revoke(n: usize, opts: &Options) -> Run {
 
 fn row(i: usize, r: &Run) -> String {
     if r.secs == 0.0 {
-        return format!("  {:>3}  {:<12} {:>7}  {}", i, r.pipeline, r.leavers, r.note);
+        return format!(
+            "  {:>3}  {:<12} {:>7}  {}",
+            i, r.pipeline, r.leavers, r.note
+        );
     }
     let mark = if r.finished { "" } else { "  (UNFINISHED)" };
     format!(
@@ -630,18 +743,31 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let opts = parse_args();
-    let real = std::env::var("REVOKE_TEST_KAFKA").ok().filter(|s| !s.is_empty());
+    let real = std::env::var("REVOKE_TEST_KAFKA")
+        .ok()
+        .filter(|s| !s.is_empty());
     let (broker, default_n) = match &real {
         Some(b) => (format!("kafka at {b} (REVOKE_TEST_KAFKA)"), 10_000),
-        None => ("embedded (librdkafka mock cluster, in this process)".to_string(), 2_000),
+        None => (
+            "embedded (librdkafka mock cluster, in this process)".to_string(),
+            2_000,
+        ),
     };
     let n = opts.leavers.unwrap_or(default_n);
-    let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|c| c.get())
+        .unwrap_or(0);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
 
     println!("revoke throughput benchmark (figures only; nothing is asserted)");
     println!("  broker      {broker}");
-    println!("  cores       {cores}   load average at start: {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    println!(
+        "  cores       {cores}   load average at start: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let why = if opts.leavers.is_some() {
         "given"
     } else if real.is_some() {
@@ -658,8 +784,13 @@ fn main() {
     if opts.max_in_flight.is_some() || !opts.properties.is_empty() {
         println!(
             "  EXPERIMENT  revoke runs with{}{} (baseline unchanged)",
-            opts.max_in_flight.map(|m| format!(" consumer.max_in_flight={m}")).unwrap_or_default(),
-            opts.properties.iter().map(|(k, v)| format!(" {k}={v}")).collect::<String>()
+            opts.max_in_flight
+                .map(|m| format!(" consumer.max_in_flight={m}"))
+                .unwrap_or_default(),
+            opts.properties
+                .iter()
+                .map(|(k, v)| format!(" {k}={v}"))
+                .collect::<String>()
         );
     }
     println!();
@@ -667,7 +798,10 @@ fn main() {
     let mut runs: Vec<(usize, Run, Run)> = Vec::new();
     for i in 1..=opts.repeat {
         let base = if opts.only.as_deref() != Some("revoke") {
-            eprintln!("[{i}/{}] raw rdkafka baseline, {n} leavers ...", opts.repeat);
+            eprintln!(
+                "[{i}/{}] raw rdkafka baseline, {n} leavers ...",
+                opts.repeat
+            );
             let r = run_baseline(n);
             eprintln!("       {:.2} s {}", r.secs, r.note);
             r
@@ -687,7 +821,20 @@ fn main() {
 
     println!(
         "  {:>3}  {:<12} {:>7} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>10} {:>10} {:>7} {:>7} {:>9}",
-        "run", "pipeline", "leavers", "produced", "consumed", "moved", "MB out", "seconds", "publish", "leavers/s", "msgs/s", "MB/s", "cpu s", "broker s"
+        "run",
+        "pipeline",
+        "leavers",
+        "produced",
+        "consumed",
+        "moved",
+        "MB out",
+        "seconds",
+        "publish",
+        "leavers/s",
+        "msgs/s",
+        "MB/s",
+        "cpu s",
+        "broker s"
     );
     for (i, b, r) in &runs {
         for x in [b, r] {
@@ -712,7 +859,11 @@ fn main() {
         .collect();
     println!();
     if !ratios.is_empty() {
-        let per = ratios.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ");
+        let per = ratios
+            .iter()
+            .map(|x| format!("{x:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         println!(
             "  ratio revoke/baseline throughput (leavers/s): {:.2}{}   (team target on a real broker: >= 0.5)",
             median(ratios.clone()).unwrap_or(f64::NAN),
@@ -720,11 +871,15 @@ fn main() {
         );
         let both = || runs.iter().filter(|(_, b, r)| b.finished && r.finished);
         let cpu: Vec<f64> = both().map(|(_, b, r)| r.cpu_secs / b.cpu_secs).collect();
-        let broker: Vec<f64> = both().filter_map(|(_, b, r)| Some(r.broker_cpu_secs? / b.broker_cpu_secs?)).collect();
+        let broker: Vec<f64> = both()
+            .filter_map(|(_, b, r)| Some(r.broker_cpu_secs? / b.broker_cpu_secs?))
+            .collect();
         println!(
             "  ratio revoke/baseline CPU seconds: this process {:.2}{}",
             median(cpu).unwrap_or(f64::NAN),
-            median(broker).map(|b| format!(", broker {b:.2}")).unwrap_or_default()
+            median(broker)
+                .map(|b| format!(", broker {b:.2}"))
+                .unwrap_or_default()
         );
     }
     for (i, _, r) in runs.iter().filter(|(_, _, r)| !r.pipeline.is_empty()) {

@@ -35,7 +35,11 @@ impl TestEnv {
         if std::env::var("REVOKE_LOG").is_ok() {
             revoke_shared::telemetry::init(revoke_shared::telemetry::LogFormat::Text);
         }
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .expect("runtime");
         let mut cfg = Config::default();
         cfg.metrics.listen = String::new();
         cfg.verifier.deadline_secs = 300;
@@ -44,21 +48,38 @@ impl TestEnv {
         cfg.worker.max_backoff_ms = 50;
         cfg.worker.max_attempts = 4;
         let tag = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        match std::env::var("REVOKE_TEST_KAFKA").ok().filter(|s| !s.is_empty()) {
+        match std::env::var("REVOKE_TEST_KAFKA")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
             Some(brokers) => {
                 cfg.kafka.brokers = brokers;
                 cfg.kafka.group_prefix = format!("{tag}.");
                 let t = &mut cfg.topics;
-                for topic in [&mut t.terminations, &mut t.confirmations, &mut t.cases, &mut t.escalations, &mut t.dlq] {
+                for topic in [
+                    &mut t.terminations,
+                    &mut t.confirmations,
+                    &mut t.cases,
+                    &mut t.escalations,
+                    &mut t.dlq,
+                ] {
                     *topic = format!("{tag}.{topic}");
                 }
                 cfg.topics.partitions = 4;
                 cfg.consumer.session_timeout_ms = 6000;
                 let created = rt.block_on(revoke::topics::create_topics(&cfg));
                 if let Err(e) = created {
-                    panic!("creating topics on the real broker {}: {e}", cfg.kafka.brokers);
+                    panic!(
+                        "creating topics on the real broker {}: {e}",
+                        cfg.kafka.brokers
+                    );
                 }
-                TestEnv { cfg, broker: "kafka", _embedded: None, rt }
+                TestEnv {
+                    cfg,
+                    broker: "kafka",
+                    _embedded: None,
+                    rt,
+                }
             }
             None => {
                 // CI runs this suite twice: on the embedded broker (chosen explicitly with
@@ -70,7 +91,12 @@ impl TestEnv {
                 }
                 cfg.topics.partitions = 4;
                 let embedded = Embedded::start(&mut cfg).expect("embedded broker");
-                TestEnv { cfg, broker: "embedded", _embedded: Some(embedded), rt }
+                TestEnv {
+                    cfg,
+                    broker: "embedded",
+                    _embedded: Some(embedded),
+                    rt,
+                }
             }
         }
     }
@@ -86,26 +112,41 @@ impl TestEnv {
     pub fn leavers(&self, n: usize) -> Vec<HrEvent> {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         let now = Utc::now();
-        (0..n).map(|i| synthetic_leaver(i, "urn:revoke:test-hr", &run, now)).collect()
+        (0..n)
+            .map(|i| synthetic_leaver(i, "urn:revoke:test-hr", &run, now))
+            .collect()
     }
 
     pub async fn publish(&self, events: &[HrEvent], mode: Mode) {
-        let producer = Producer::with_timeout(&self.cfg, Duration::from_secs(60)).expect("producer");
-        publish_events(&producer, &self.cfg.topics.terminations, events, mode).await.expect("publish");
+        let producer =
+            Producer::with_timeout(&self.cfg, Duration::from_secs(60)).expect("producer");
+        publish_events(&producer, &self.cfg.topics.terminations, events, mode)
+            .await
+            .expect("publish");
     }
 
     /// Sends raw bytes with an optional key and headers to the terminations topic.
     pub async fn publish_raw(&self, key: Option<&str>, bytes: &[u8], headers: &[(&str, &str)]) {
-        let producer = Producer::with_timeout(&self.cfg, Duration::from_secs(60)).expect("producer");
+        let producer =
+            Producer::with_timeout(&self.cfg, Duration::from_secs(60)).expect("producer");
         producer
-            .send_bytes(&self.cfg.topics.terminations, key.unwrap_or(""), bytes, headers, None)
+            .send_bytes(
+                &self.cfg.topics.terminations,
+                key.unwrap_or(""),
+                bytes,
+                headers,
+                None,
+            )
             .await
             .expect("publish raw");
     }
 
     pub async fn case_log(&self) -> CaseLog {
         let cfg = self.cfg.clone();
-        tokio::task::spawn_blocking(move || read_case_log(&cfg)).await.expect("join").expect("read cases")
+        tokio::task::spawn_blocking(move || read_case_log(&cfg))
+            .await
+            .expect("join")
+            .expect("read cases")
     }
 
     /// Polls the cases topic until `done(log)` or `timeout`; returns the last log read.
@@ -121,13 +162,17 @@ impl TestEnv {
     }
 
     /// Every record of `topic`, JSON-decoded.
-    pub async fn read_json<T: serde::de::DeserializeOwned + Send + 'static>(&self, topic: &str) -> Vec<T> {
+    pub async fn read_json<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        topic: &str,
+    ) -> Vec<T> {
         let cfg = self.cfg.clone();
         let topic = topic.to_string();
-        let records = tokio::task::spawn_blocking(move || read_to_end(&cfg, &topic, Duration::from_secs(30)))
-            .await
-            .expect("join")
-            .expect("read topic");
+        let records =
+            tokio::task::spawn_blocking(move || read_to_end(&cfg, &topic, Duration::from_secs(30)))
+                .await
+                .expect("join")
+                .expect("read topic");
         records
             .into_iter()
             .filter_map(|r| r.payload)

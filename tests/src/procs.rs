@@ -11,31 +11,59 @@ use std::time::{Duration, Instant};
 /// The built `revoke` binary (target/<profile>/revoke, next to the test's own deps folder).
 pub fn revoke_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let bin = exe.parent().and_then(|p| p.parent()).expect("target dir").join("revoke");
-    assert!(bin.exists(), "{} not built: run `cargo build -p revoke` first (the test command does)", bin.display());
+    let bin = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target dir")
+        .join("revoke");
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo build -p revoke` first (the test command does)",
+        bin.display()
+    );
     bin
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A plain HTTP/1.1 GET on loopback: (status code, body).
 pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))?;
+    let mut s = std::net::TcpStream::connect_timeout(
+        &([127, 0, 0, 1], port).into(),
+        Duration::from_secs(2),
+    )?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
 /// The value of a metric line (`name{labels} value`) whose text starts with `prefix`.
 pub fn metric(body: &str, prefix: &str) -> Option<f64> {
-    body.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok())
+    body.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
 }
 
 /// Processes sharing one set of topics (unique per test) on the real broker.
@@ -53,43 +81,71 @@ impl ProcFleet {
     }
 
     /// As `new`, with topics replicated `replication_factor` times (a multi-node cluster).
-    pub fn with_replication(harness: &TestEnv, partitions: i32, replication_factor: i32) -> ProcFleet {
-        let brokers = std::env::var("REVOKE_TEST_KAFKA").expect("REVOKE_TEST_KAFKA must name the real broker");
+    pub fn with_replication(
+        harness: &TestEnv,
+        partitions: i32,
+        replication_factor: i32,
+    ) -> ProcFleet {
+        let brokers = std::env::var("REVOKE_TEST_KAFKA")
+            .expect("REVOKE_TEST_KAFKA must name the real broker");
         let mut cfg = harness.cfg.clone();
         cfg.kafka.brokers = brokers.clone();
         cfg.topics.partitions = partitions;
         let t = &mut cfg.topics;
-        for topic in [&mut t.terminations, &mut t.confirmations, &mut t.cases, &mut t.escalations, &mut t.dlq] {
+        for topic in [
+            &mut t.terminations,
+            &mut t.confirmations,
+            &mut t.cases,
+            &mut t.escalations,
+            &mut t.dlq,
+        ] {
             *topic = format!("{topic}-p");
         }
         let t = &cfg.topics;
         let env = vec![
             ("KAFKA_BROKERS".into(), brokers),
             ("REVOKE_TOPICS__TERMINATIONS".into(), t.terminations.clone()),
-            ("REVOKE_TOPICS__CONFIRMATIONS".into(), t.confirmations.clone()),
+            (
+                "REVOKE_TOPICS__CONFIRMATIONS".into(),
+                t.confirmations.clone(),
+            ),
             ("REVOKE_TOPICS__CASES".into(), t.cases.clone()),
             ("REVOKE_TOPICS__ESCALATIONS".into(), t.escalations.clone()),
             ("REVOKE_TOPICS__DLQ".into(), t.dlq.clone()),
             ("REVOKE_TOPICS__PARTITIONS".into(), partitions.to_string()),
-            ("REVOKE_TOPICS__REPLICATION_FACTOR".into(), replication_factor.to_string()),
-            ("REVOKE_KAFKA__GROUP_PREFIX".into(), cfg.kafka.group_prefix.clone()),
+            (
+                "REVOKE_TOPICS__REPLICATION_FACTOR".into(),
+                replication_factor.to_string(),
+            ),
+            (
+                "REVOKE_KAFKA__GROUP_PREFIX".into(),
+                cfg.kafka.group_prefix.clone(),
+            ),
             ("REVOKE_CONSUMER__HEALTH_PROBE_MS".into(), "1000".into()),
             ("REVOKE_LOG".into(), "warn,revoke::target=error".into()),
         ];
         let fleet = ProcFleet { env, cfg };
         let out = fleet.run(&["topics", "create"]);
-        assert!(out.status.success(), "topics create: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "topics create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         fleet
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(revoke_bin());
-        c.args(args).envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c.args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         c
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).stdin(Stdio::null()).output().expect("run revoke")
+        self.command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run revoke")
     }
 
     /// Starts `revoke <args>` with `/metrics` and `/healthz` on a free port.
@@ -105,7 +161,11 @@ impl ProcFleet {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn revoke");
-        Proc { name: name.to_string(), child, port }
+        Proc {
+            name: name.to_string(),
+            child,
+            port,
+        }
     }
 
     pub fn spawn_worker(&self, kind: &str) -> Proc {
@@ -113,13 +173,26 @@ impl ProcFleet {
     }
 
     pub fn spawn_all(&self) -> (Vec<Proc>, Proc) {
-        let workers = ["directory", "saas", "cloud", "vault", "cicd"].iter().map(|k| self.spawn_worker(k)).collect();
+        let workers = ["directory", "saas", "cloud", "vault", "cicd"]
+            .iter()
+            .map(|k| self.spawn_worker(k))
+            .collect();
         (workers, self.spawn("verifier", &["verifier"]))
     }
 
     pub fn publish_generated(&self, n: usize) {
-        let out = self.run(&["publish", "--generate", &n.to_string(), "--source", "urn:test:hr"]);
-        assert!(out.status.success(), "publish: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self.run(&[
+            "publish",
+            "--generate",
+            &n.to_string(),
+            "--source",
+            "urn:test:hr",
+        ]);
+        assert!(
+            out.status.success(),
+            "publish: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn case_log(&self) -> CaseLog {
@@ -168,17 +241,28 @@ impl Proc {
     }
 
     pub fn metrics(&self) -> String {
-        http_get(self.port, "/metrics").map(|(_, b)| b).unwrap_or_default()
+        http_get(self.port, "/metrics")
+            .map(|(_, b)| b)
+            .unwrap_or_default()
     }
 
     /// SIGTERM, then waits up to 30 s; asserts exit code 0.
     pub fn sigterm_and_wait(mut self) {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                assert_eq!(status.code(), Some(0), "{} exit status after SIGTERM", self.name);
+                assert_eq!(
+                    status.code(),
+                    Some(0),
+                    "{} exit status after SIGTERM",
+                    self.name
+                );
                 return;
             }
             if Instant::now() > deadline {

@@ -21,15 +21,26 @@ struct Peer {
 
 impl Peer {
     fn from_env() -> Peer {
-        let base = std::env::var("REVOKE_TEST_SCIM_URL").unwrap_or_else(|_| panic!("REVOKE_TEST_SCIM_URL unset: {IGNORE}"));
-        let token = std::env::var("REVOKE_TEST_SCIM_TOKEN").unwrap_or_else(|_| "revoke-test-token".into());
-        Peer { base: base.trim_end_matches('/').to_string(), token, http: reqwest::Client::new() }
+        let base = std::env::var("REVOKE_TEST_SCIM_URL")
+            .unwrap_or_else(|_| panic!("REVOKE_TEST_SCIM_URL unset: {IGNORE}"));
+        let token =
+            std::env::var("REVOKE_TEST_SCIM_TOKEN").unwrap_or_else(|_| "revoke-test-token".into());
+        Peer {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            http: reqwest::Client::new(),
+        }
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/scim+json").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/scim+json")
+                .body(b.to_string());
         }
         let resp = req.send().await.expect("SCIM server reachable");
         let status = resp.status().as_u16();
@@ -50,13 +61,17 @@ impl Peer {
     async fn create_group(&self, name: &str, members: &[&str]) -> String {
         let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
         let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members});
-        let (s, v) = self.send(reqwest::Method::POST, "/Groups", Some(body)).await;
+        let (s, v) = self
+            .send(reqwest::Method::POST, "/Groups", Some(body))
+            .await;
         assert_eq!(s, 201, "creating group {name}: {v}");
         v["id"].as_str().unwrap().to_string()
     }
 
     async fn user(&self, id: &str) -> Option<Value> {
-        let (s, v) = self.send(reqwest::Method::GET, &format!("/Users/{id}"), None).await;
+        let (s, v) = self
+            .send(reqwest::Method::GET, &format!("/Users/{id}"), None)
+            .await;
         match s {
             200 => Some(v),
             404 => None,
@@ -70,7 +85,9 @@ impl Peer {
     }
 
     async fn group(&self, id: &str) -> Value {
-        let (s, v) = self.send(reqwest::Method::GET, &format!("/Groups/{id}"), None).await;
+        let (s, v) = self
+            .send(reqwest::Method::GET, &format!("/Groups/{id}"), None)
+            .await;
         assert_eq!(s, 200, "GET group {id}: {v}");
         v
     }
@@ -79,7 +96,11 @@ impl Peer {
         let g = self.group(gid).await;
         g["members"]
             .as_array()
-            .map(|ms| ms.iter().filter_map(|m| m["value"].as_str().map(String::from)).collect())
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m["value"].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -139,7 +160,9 @@ async fn deactivates_and_removes_memberships_idempotently() {
     let bob = peer.create_user(&format!("bob-{s}"), None).await;
     let weird_name = format!("we\"ird*{s}");
     let weird = peer.create_user(&weird_name, None).await;
-    let eng = peer.create_group(&format!("engineering-{s}"), &[&ada, &bob, &weird]).await;
+    let eng = peer
+        .create_group(&format!("engineering-{s}"), &[&ada, &bob, &weird])
+        .await;
 
     let t = target(&peer, "");
     let first = run(&t, &who(&ada_name, Some(&ada_mail))).await;
@@ -150,9 +173,19 @@ async fn deactivates_and_removes_memberships_idempotently() {
         assert!(o.verified && o.removed_at.is_some(), "{o:?}");
         assert_eq!(o.actor.principal, "scim-test-client");
     }
-    let account = first.objects.iter().find(|o| o.object_kind == "account").unwrap();
-    assert_eq!((account.object_id.as_str(), account.action.as_str()), (ada.as_str(), "deactivate"));
-    assert!(first.objects.iter().any(|o| o.object_kind == "group_membership" && o.action == "remove_membership"));
+    let account = first
+        .objects
+        .iter()
+        .find(|o| o.object_kind == "account")
+        .unwrap();
+    assert_eq!(
+        (account.object_id.as_str(), account.action.as_str()),
+        (ada.as_str(), "deactivate")
+    );
+    assert!(first
+        .objects
+        .iter()
+        .any(|o| o.object_kind == "group_membership" && o.action == "remove_membership"));
 
     // Checked on the server directly.
     assert!(!peer.active(&ada).await, "ada deactivated");
@@ -160,21 +193,43 @@ async fn deactivates_and_removes_memberships_idempotently() {
     assert!(peer.active(&weird).await, "weird untouched");
     let members = peer.members(&eng).await;
     assert!(!members.contains(&ada), "ada removed from the group");
-    assert!(members.contains(&bob) && members.contains(&weird), "the others stay members");
+    assert!(
+        members.contains(&bob) && members.contains(&weird),
+        "the others stay members"
+    );
 
     // Second run: nothing to do, nothing changed.
     let ada_before = peer.user(&ada).await.unwrap()["meta"].clone();
     let group_before = peer.group(&eng).await["meta"].clone();
     let second = run(&t, &who(&ada_name, Some(&ada_mail))).await;
     assert_eq!(second.outcome, Outcome::AlreadyAbsent, "{:?}", second.error);
-    assert!(second.objects.iter().all(|o| o.outcome == ObjectOutcome::AlreadyAbsent && o.verified), "{:?}", second.objects);
+    assert!(
+        second
+            .objects
+            .iter()
+            .all(|o| o.outcome == ObjectOutcome::AlreadyAbsent && o.verified),
+        "{:?}",
+        second.objects
+    );
     assert_eq!(peer.user(&ada).await.unwrap()["meta"], ada_before);
     assert_eq!(peer.group(&eng).await["meta"], group_before);
 
     // Lookup by email finds the same (already inactive) account.
-    let by_mail = run(&target(&peer, "match_attribute = \"emails\""), &who("unused", Some(&ada_mail))).await;
-    assert_eq!(by_mail.outcome, Outcome::AlreadyAbsent, "{:?}", by_mail.error);
-    assert!(by_mail.objects.iter().any(|o| o.object_kind == "account" && o.object_id == ada));
+    let by_mail = run(
+        &target(&peer, "match_attribute = \"emails\""),
+        &who("unused", Some(&ada_mail)),
+    )
+    .await;
+    assert_eq!(
+        by_mail.outcome,
+        Outcome::AlreadyAbsent,
+        "{:?}",
+        by_mail.error
+    );
+    assert!(by_mail
+        .objects
+        .iter()
+        .any(|o| o.object_kind == "account" && o.object_id == ada));
 
     // Hostile usernames match nothing (filter values are escaped, ids percent-encoded).
     for name in ["*", "a*", "x) or (userName pr", "\"", "../", "\\", "bob-*"] {
@@ -206,7 +261,10 @@ async fn delete_policy_deletes_the_account() {
     let t = target(&peer, "policy = \"delete\"");
     let r = run(&t, &who(&cy_name, None)).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
-    assert!(r.objects.iter().any(|o| o.object_kind == "account" && o.action == "delete" && o.verified));
+    assert!(r
+        .objects
+        .iter()
+        .any(|o| o.object_kind == "account" && o.action == "delete" && o.verified));
     assert!(peer.user(&cy).await.is_none(), "cy deleted");
     assert!(peer.active(&dan).await);
     assert_eq!(peer.members(&ops).await, vec![dan.clone()]);
@@ -224,13 +282,24 @@ async fn several_matches_need_a_person_and_bad_tokens_fail() {
     let mail = format!("shared-{s}@example.org");
     let a = peer.create_user(&format!("twin1-{s}"), Some(&mail)).await;
     let b = peer.create_user(&format!("twin2-{s}"), Some(&mail)).await;
-    let r = run(&target(&peer, "match_attribute = \"emails\""), &who("unused", Some(&mail))).await;
+    let r = run(
+        &target(&peer, "match_attribute = \"emails\""),
+        &who("unused", Some(&mail)),
+    )
+    .await;
     assert_eq!(r.outcome, Outcome::ManualRequired, "{:?}", r.error);
     assert!(r.objects.is_empty());
-    assert!(peer.active(&a).await && peer.active(&b).await, "nothing revoked");
+    assert!(
+        peer.active(&a).await && peer.active(&b).await,
+        "nothing revoked"
+    );
 
     // A wrong token is a permanent failure, and the token never appears in the error.
-    let bad = Peer { base: peer.base.clone(), token: "wrong-secret-token".into(), http: reqwest::Client::new() };
+    let bad = Peer {
+        base: peer.base.clone(),
+        token: "wrong-secret-token".into(),
+        http: reqwest::Client::new(),
+    };
     let r = run(&target(&bad, ""), &who(&format!("twin1-{s}"), None)).await;
     assert_eq!(r.outcome, Outcome::Failed);
     let err = r.error.unwrap();

@@ -23,14 +23,29 @@ struct Bao {
 
 impl Bao {
     fn from_env() -> Bao {
-        let addr = std::env::var("REVOKE_TEST_BAO_ADDR").expect("REVOKE_TEST_BAO_ADDR (run tests/services/openbao.sh start)");
-        let root = std::env::var("REVOKE_TEST_BAO_TOKEN").expect("REVOKE_TEST_BAO_TOKEN (the dev root token)");
-        Bao { addr: addr.trim_end_matches('/').to_string(), root, http: reqwest::Client::new() }
+        let addr = std::env::var("REVOKE_TEST_BAO_ADDR")
+            .expect("REVOKE_TEST_BAO_ADDR (run tests/services/openbao.sh start)");
+        let root = std::env::var("REVOKE_TEST_BAO_TOKEN")
+            .expect("REVOKE_TEST_BAO_TOKEN (the dev root token)");
+        Bao {
+            addr: addr.trim_end_matches('/').to_string(),
+            root,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// A request with `token` (None: unauthenticated); returns the status and the JSON body.
-    async fn req(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let mut r = self.http.request(method, format!("{}/v1/{path}", self.addr)).timeout(Duration::from_secs(10));
+    async fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}/v1/{path}", self.addr))
+            .timeout(Duration::from_secs(10));
         if let Some(t) = token {
             r = r.header("X-Vault-Token", t);
         }
@@ -44,15 +59,27 @@ impl Bao {
     }
 
     async fn root_post(&self, path: &str, body: Value) -> Value {
-        let (s, v) = self.req(reqwest::Method::POST, path, Some(&self.root), Some(body)).await;
+        let (s, v) = self
+            .req(reqwest::Method::POST, path, Some(&self.root), Some(body))
+            .await;
         assert!((200..300).contains(&s), "POST {path}: HTTP {s} {v}");
         v
     }
 
     /// Logs in through userpass: (token, accessor, entity id), or None when login fails.
-    async fn login(&self, mount: &str, user: &str, password: &str) -> Option<(String, String, String)> {
+    async fn login(
+        &self,
+        mount: &str,
+        user: &str,
+        password: &str,
+    ) -> Option<(String, String, String)> {
         let (s, v) = self
-            .req(reqwest::Method::POST, &format!("auth/{mount}/login/{user}"), None, Some(json!({ "password": password })))
+            .req(
+                reqwest::Method::POST,
+                &format!("auth/{mount}/login/{user}"),
+                None,
+                Some(json!({ "password": password })),
+            )
             .await;
         if s != 200 {
             return None;
@@ -67,14 +94,25 @@ impl Bao {
 
     /// True when the token still authenticates (`lookup-self` answers 200).
     async fn token_valid(&self, token: &str) -> bool {
-        self.req(reqwest::Method::GET, "auth/token/lookup-self", Some(token), None).await.0 == 200
+        self.req(
+            reqwest::Method::GET,
+            "auth/token/lookup-self",
+            Some(token),
+            None,
+        )
+        .await
+        .0 == 200
     }
 
     async fn accessor_exists(&self, accessor: &str) -> bool {
-        self.req(reqwest::Method::POST, "auth/token/lookup-accessor", Some(&self.root), Some(json!({ "accessor": accessor })))
-            .await
-            .0
-            == 200
+        self.req(
+            reqwest::Method::POST,
+            "auth/token/lookup-accessor",
+            Some(&self.root),
+            Some(json!({ "accessor": accessor })),
+        )
+        .await
+        .0 == 200
     }
 }
 
@@ -90,7 +128,10 @@ fn policy() -> RetryPolicy {
 /// The adapter from a complete config file's `[targets.vault]` table (through `Config::load`, as
 /// the binary reads it).
 fn vault_target(table_body: &str, instance: &str) -> VaultTarget {
-    let path = std::env::temp_dir().join(format!("revoke-vault-{}.toml", uuid::Uuid::new_v4().simple()));
+    let path = std::env::temp_dir().join(format!(
+        "revoke-vault-{}.toml",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::write(&path, format!("[targets.vault]\n{table_body}\n")).unwrap();
     let cfg = revoke_shared::Config::load(Some(&path), std::iter::empty()).expect("config loads");
     let _ = std::fs::remove_file(&path);
@@ -98,7 +139,12 @@ fn vault_target(table_body: &str, instance: &str) -> VaultTarget {
 }
 
 fn person(employee_id: &str, username: Option<&str>) -> Identity {
-    Identity { employee_id: employee_id.into(), email: None, username: username.map(str::to_string), kind: IdentityKind::Employee }
+    Identity {
+        employee_id: employee_id.into(),
+        email: None,
+        username: username.map(str::to_string),
+        kind: IdentityKind::Employee,
+    }
 }
 
 #[tokio::test]
@@ -109,13 +155,34 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     let mount = format!("up{}", &run[..10]);
 
     // --- seed, as an operator would, through the API ---------------------------------------
-    bao.root_post(&format!("sys/auth/{mount}"), json!({ "type": "userpass" })).await;
-    bao.root_post(&format!("auth/{mount}/users/ada"), json!({ "password": "ada-pw-1", "token_policies": "default" })).await;
-    bao.root_post(&format!("auth/{mount}/users/bob"), json!({ "password": "bob-pw-1", "token_policies": "default" })).await;
-    let (ada_t1, ada_a1, ada_entity) = bao.login(&mount, "ada", "ada-pw-1").await.expect("ada logs in");
-    let (ada_t2, ada_a2, ada_entity2) = bao.login(&mount, "ada", "ada-pw-1").await.expect("ada logs in again");
-    assert!(!ada_entity.is_empty() && ada_entity == ada_entity2, "login creates one entity with a userpass alias");
-    let (bob_t, bob_a, _) = bao.login(&mount, "bob", "bob-pw-1").await.expect("bob logs in");
+    bao.root_post(&format!("sys/auth/{mount}"), json!({ "type": "userpass" }))
+        .await;
+    bao.root_post(
+        &format!("auth/{mount}/users/ada"),
+        json!({ "password": "ada-pw-1", "token_policies": "default" }),
+    )
+    .await;
+    bao.root_post(
+        &format!("auth/{mount}/users/bob"),
+        json!({ "password": "bob-pw-1", "token_policies": "default" }),
+    )
+    .await;
+    let (ada_t1, ada_a1, ada_entity) = bao
+        .login(&mount, "ada", "ada-pw-1")
+        .await
+        .expect("ada logs in");
+    let (ada_t2, ada_a2, ada_entity2) = bao
+        .login(&mount, "ada", "ada-pw-1")
+        .await
+        .expect("ada logs in again");
+    assert!(
+        !ada_entity.is_empty() && ada_entity == ada_entity2,
+        "login creates one entity with a userpass alias"
+    );
+    let (bob_t, bob_a, _) = bao
+        .login(&mount, "bob", "bob-pw-1")
+        .await
+        .expect("bob logs in");
     let owner_meta = format!("ada-{run}");
     let sponsored = bao
         .root_post(
@@ -124,14 +191,20 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         )
         .await;
     let (spon_t, spon_a) = (
-        sponsored["auth"]["client_token"].as_str().unwrap().to_string(),
+        sponsored["auth"]["client_token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
         sponsored["auth"]["accessor"].as_str().unwrap().to_string(),
     );
     // bob's own sponsored token must survive too.
     let bob_bot = bao
         .root_post("auth/token/create", json!({ "policies": ["default"], "no_parent": true, "meta": { "owner": format!("bob-{run}") } }))
         .await;
-    let bob_bot_t = bob_bot["auth"]["client_token"].as_str().unwrap().to_string();
+    let bob_bot_t = bob_bot["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for t in [&ada_t1, &ada_t2, &bob_t, &spon_t, &bob_bot_t] {
         assert!(bao.token_valid(t).await);
     }
@@ -144,14 +217,33 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         ),
         "test",
     );
-    let principal = target.resolve_principal().await.expect("revoker token works").to_string();
-    assert!(principal.starts_with("root") || principal.starts_with("token"), "{principal}");
-    assert!(!principal.contains(&bao.root), "principal must not contain the token");
+    let principal = target
+        .resolve_principal()
+        .await
+        .expect("revoker token works")
+        .to_string();
+    assert!(
+        principal.starts_with("root") || principal.starts_with("token"),
+        "{principal}"
+    );
+    assert!(
+        !principal.contains(&bao.root),
+        "principal must not contain the token"
+    );
 
     // The sponsor is named by email in the token's metadata.
-    let ada = Identity { email: Some(owner_meta.clone()), ..person(&format!("E-{run}"), Some("ada")) };
+    let ada = Identity {
+        email: Some(owner_meta.clone()),
+        ..person(&format!("E-{run}"), Some("ada"))
+    };
     let first = revoke_identity(&target, &ada, "w1", &policy(), &Metrics::new()).await;
-    assert_eq!(first.outcome, Outcome::Revoked, "{:?}\n{:#?}", first.error, first.objects);
+    assert_eq!(
+        first.outcome,
+        Outcome::Revoked,
+        "{:?}\n{:#?}",
+        first.error,
+        first.objects
+    );
     let ids = |kind: &str, sponsored: bool| -> Vec<String> {
         let mut v: Vec<String> = first
             .objects
@@ -169,10 +261,17 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     assert_eq!(ids("entity", false), vec![ada_entity.clone()]);
     assert_eq!(ids("userpass_user", false), vec![format!("{mount}/ada")]);
     // The login's lease prefix is listed too; revoking the tokens by accessor already emptied it.
-    assert_eq!(ids("lease_prefix", false), vec![format!("auth/{mount}/login/ada/")]);
+    assert_eq!(
+        ids("lease_prefix", false),
+        vec![format!("auth/{mount}/login/ada/")]
+    );
     assert_eq!(first.objects.len(), 6, "{:#?}", first.objects);
     for o in &first.objects {
-        let expected = if o.object_kind == "lease_prefix" { ObjectOutcome::AlreadyAbsent } else { ObjectOutcome::Revoked };
+        let expected = if o.object_kind == "lease_prefix" {
+            ObjectOutcome::AlreadyAbsent
+        } else {
+            ObjectOutcome::Revoked
+        };
         assert_eq!(o.outcome, expected, "{o:?}");
         assert!(o.verified && o.removed_at.is_some(), "{o:?}");
         assert_eq!(o.actor.principal, principal);
@@ -180,66 +279,181 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     // Evidence names accessors, never token values.
     let evidence = format!("{:?} {:?}", first.objects, first.error);
     for secret in [&ada_t1, &ada_t2, &spon_t, &bao.root] {
-        assert!(!evidence.contains(secret.as_str()), "a token value leaked into evidence");
+        assert!(
+            !evidence.contains(secret.as_str()),
+            "a token value leaked into evidence"
+        );
     }
 
     // --- what OpenBao itself says ----------------------------------------------------------
-    assert!(!bao.token_valid(&ada_t1).await && !bao.token_valid(&ada_t2).await, "ada's tokens still work");
+    assert!(
+        !bao.token_valid(&ada_t1).await && !bao.token_valid(&ada_t2).await,
+        "ada's tokens still work"
+    );
     assert!(!bao.accessor_exists(&ada_a1).await && !bao.accessor_exists(&ada_a2).await);
-    assert!(!bao.token_valid(&spon_t).await && !bao.accessor_exists(&spon_a).await, "sponsored token still works");
-    assert!(bao.login(&mount, "ada", "ada-pw-1").await.is_none(), "ada can still log in");
-    let (s, _) = bao.req(reqwest::Method::GET, &format!("sys/leases/lookup/auth/{mount}/login/ada/?list=true"), Some(&bao.root), None).await;
+    assert!(
+        !bao.token_valid(&spon_t).await && !bao.accessor_exists(&spon_a).await,
+        "sponsored token still works"
+    );
+    assert!(
+        bao.login(&mount, "ada", "ada-pw-1").await.is_none(),
+        "ada can still log in"
+    );
+    let (s, _) = bao
+        .req(
+            reqwest::Method::GET,
+            &format!("sys/leases/lookup/auth/{mount}/login/ada/?list=true"),
+            Some(&bao.root),
+            None,
+        )
+        .await;
     assert_eq!(s, 404, "leases left under ada's login path");
-    let (s, user) = bao.req(reqwest::Method::GET, &format!("auth/{mount}/users/ada"), Some(&bao.root), None).await;
+    let (s, user) = bao
+        .req(
+            reqwest::Method::GET,
+            &format!("auth/{mount}/users/ada"),
+            Some(&bao.root),
+            None,
+        )
+        .await;
     assert_eq!(s, 404, "userpass user ada still there: {user}");
-    let (s, entity) = bao.req(reqwest::Method::GET, &format!("identity/entity/id/{ada_entity}"), Some(&bao.root), None).await;
+    let (s, entity) = bao
+        .req(
+            reqwest::Method::GET,
+            &format!("identity/entity/id/{ada_entity}"),
+            Some(&bao.root),
+            None,
+        )
+        .await;
     assert_eq!(s, 200);
-    assert_eq!(entity["data"]["disabled"], json!(true), "entity not disabled");
-    assert!(bao.token_valid(&bob_t).await && bao.accessor_exists(&bob_a).await, "bob's token was revoked");
-    assert!(bao.token_valid(&bob_bot_t).await, "bob's sponsored token was revoked");
+    assert_eq!(
+        entity["data"]["disabled"],
+        json!(true),
+        "entity not disabled"
+    );
+    assert!(
+        bao.token_valid(&bob_t).await && bao.accessor_exists(&bob_a).await,
+        "bob's token was revoked"
+    );
+    assert!(
+        bao.token_valid(&bob_bot_t).await,
+        "bob's sponsored token was revoked"
+    );
 
     // --- again: nothing new to do, same end state ------------------------------------------
     let second = revoke_identity(&target, &ada, "w1", &policy(), &Metrics::new()).await;
-    assert_eq!(second.outcome, Outcome::AlreadyAbsent, "{:?}\n{:#?}", second.error, second.objects);
-    assert!(second.objects.iter().all(|o| o.outcome == ObjectOutcome::AlreadyAbsent && o.action == "none" && o.verified));
+    assert_eq!(
+        second.outcome,
+        Outcome::AlreadyAbsent,
+        "{:?}\n{:#?}",
+        second.error,
+        second.objects
+    );
+    assert!(second
+        .objects
+        .iter()
+        .all(|o| o.outcome == ObjectOutcome::AlreadyAbsent && o.action == "none" && o.verified));
     let entity_time = |r: &revoke::revocation::RevocationReport| {
-        r.objects.iter().find(|o| o.object_kind == "entity").and_then(|o| o.removed_at)
+        r.objects
+            .iter()
+            .find(|o| o.object_kind == "entity")
+            .and_then(|o| o.removed_at)
     };
-    assert_eq!(entity_time(&first), entity_time(&second), "the entity's own update time is the removal time");
+    assert_eq!(
+        entity_time(&first),
+        entity_time(&second),
+        "the entity's own update time is the removal time"
+    );
 
     // --- identities that must not reach bob -------------------------------------------------
-    for (i, name) in ["*", "a*", "../bob", "bob/..", "x)(uid=*", "\"", "../", "BOB/../bob"].into_iter().enumerate() {
+    for (i, name) in [
+        "*",
+        "a*",
+        "../bob",
+        "bob/..",
+        "x)(uid=*",
+        "\"",
+        "../",
+        "BOB/../bob",
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let hostile = person(&format!("E-hostile-{i}-{run}"), Some(name));
         let r = revoke_identity(&target, &hostile, "w1", &policy(), &Metrics::new()).await;
         assert!(
-            r.objects.iter().all(|o| o.outcome != ObjectOutcome::Revoked),
+            r.objects
+                .iter()
+                .all(|o| o.outcome != ObjectOutcome::Revoked),
             "identity {name:?} revoked something: {:#?}",
             r.objects
         );
         assert!(r.error.is_none(), "identity {name:?}: {:?}", r.error);
     }
     // The employee id is the fallback name, and is held to the same rules.
-    let r = revoke_identity(&target, &person("../bob", None), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke_identity(
+        &target,
+        &person("../bob", None),
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
     assert!(r.objects.is_empty(), "{:#?}", r.objects);
-    assert!(bao.token_valid(&bob_t).await && bao.token_valid(&bob_bot_t).await, "bob lost a token");
-    assert!(bao.login(&mount, "bob", "bob-pw-1").await.is_some(), "bob can no longer log in");
+    assert!(
+        bao.token_valid(&bob_t).await && bao.token_valid(&bob_bot_t).await,
+        "bob lost a token"
+    );
+    assert!(
+        bao.login(&mount, "bob", "bob-pw-1").await.is_some(),
+        "bob can no longer log in"
+    );
 
     // Revoking by lease prefix alone kills a login's token (the path for logins made after
     // discovery), and leaves other users' leases alone.
-    bao.root_post(&format!("auth/{mount}/users/cy"), json!({ "password": "cy-pw-1", "token_policies": "default" })).await;
-    bao.root_post(&format!("auth/{mount}/users/cyd"), json!({ "password": "cyd-pw-1", "token_policies": "default" })).await;
-    let (cy_t, _, _) = bao.login(&mount, "cy", "cy-pw-1").await.expect("cy logs in");
-    let (cyd_t, _, _) = bao.login(&mount, "cyd", "cyd-pw-1").await.expect("cyd logs in");
+    bao.root_post(
+        &format!("auth/{mount}/users/cy"),
+        json!({ "password": "cy-pw-1", "token_policies": "default" }),
+    )
+    .await;
+    bao.root_post(
+        &format!("auth/{mount}/users/cyd"),
+        json!({ "password": "cyd-pw-1", "token_policies": "default" }),
+    )
+    .await;
+    let (cy_t, _, _) = bao
+        .login(&mount, "cy", "cy-pw-1")
+        .await
+        .expect("cy logs in");
+    let (cyd_t, _, _) = bao
+        .login(&mount, "cyd", "cyd-pw-1")
+        .await
+        .expect("cyd logs in");
     let cy = person(&format!("E-cy-{run}"), Some("cy"));
     let held = target.discover(&cy).await.unwrap();
-    let prefix = held.iter().find(|h| h.object_kind == "lease_prefix").expect("cy's login lease prefix is discovered");
+    let prefix = held
+        .iter()
+        .find(|h| h.object_kind == "lease_prefix")
+        .expect("cy's login lease prefix is discovered");
     assert_eq!(prefix.object_id, format!("auth/{mount}/login/cy/"));
     assert!(!target.verify(&cy, prefix).await.unwrap().gone);
-    assert_eq!(target.revoke(&cy, prefix).await.unwrap(), revoke::target::RevokeResult::Revoked { removed_at: None });
+    assert_eq!(
+        target.revoke(&cy, prefix).await.unwrap(),
+        revoke::target::RevokeResult::Revoked { removed_at: None }
+    );
     assert!(target.verify(&cy, prefix).await.unwrap().gone);
-    assert!(!bao.token_valid(&cy_t).await, "cy's token survived its lease prefix's revocation");
-    assert!(bao.token_valid(&bob_t).await, "bob's token died with cy's lease prefix");
-    assert!(bao.token_valid(&cyd_t).await, "cyd's token died with cy's lease prefix (prefix without a trailing slash?)");
+    assert!(
+        !bao.token_valid(&cy_t).await,
+        "cy's token survived its lease prefix's revocation"
+    );
+    assert!(
+        bao.token_valid(&bob_t).await,
+        "bob's token died with cy's lease prefix"
+    );
+    assert!(
+        bao.token_valid(&cyd_t).await,
+        "cyd's token died with cy's lease prefix (prefix without a trailing slash?)"
+    );
 
     // A target that cannot be reached is a transient error, and names no token.
     let dead = vault_target(
@@ -247,20 +461,42 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         "dead",
     );
     match dead.discover(&ada).await {
-        Err(e @ revoke::target::TargetError::Transient(_)) => assert!(!e.to_string().contains(&bao.root)),
+        Err(e @ revoke::target::TargetError::Transient(_)) => {
+            assert!(!e.to_string().contains(&bao.root))
+        }
         other => panic!("expected a transient error, got {other:?}"),
     }
     // A token without rights is refused permanently (403), not retried forever.
     std::env::set_var("REVOKE_TEST_BAO_WEAK_TOKEN", &bob_bot_t);
-    let weak = vault_target(&format!("address = \"{}\"\ntoken_env = \"REVOKE_TEST_BAO_WEAK_TOKEN\"", bao.addr), "weak");
+    let weak = vault_target(
+        &format!(
+            "address = \"{}\"\ntoken_env = \"REVOKE_TEST_BAO_WEAK_TOKEN\"",
+            bao.addr
+        ),
+        "weak",
+    );
     match weak.discover(&ada).await {
-        Err(e @ revoke::target::TargetError::Permanent(_)) => assert!(!e.to_string().contains(&bob_bot_t), "{e}"),
+        Err(e @ revoke::target::TargetError::Permanent(_)) => {
+            assert!(!e.to_string().contains(&bob_bot_t), "{e}")
+        }
         other => panic!("expected a permanent error, got {other:?}"),
     }
 
     // Clean up this run's data.
-    bao.req(reqwest::Method::DELETE, &format!("sys/auth/{mount}"), Some(&bao.root), None).await;
+    bao.req(
+        reqwest::Method::DELETE,
+        &format!("sys/auth/{mount}"),
+        Some(&bao.root),
+        None,
+    )
+    .await;
     for t in [&bob_bot_t] {
-        bao.req(reqwest::Method::POST, "auth/token/revoke", Some(&bao.root), Some(json!({ "token": t }))).await;
+        bao.req(
+            reqwest::Method::POST,
+            "auth/token/revoke",
+            Some(&bao.root),
+            Some(json!({ "token": t })),
+        )
+        .await;
     }
 }

@@ -11,10 +11,18 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn cluster(args: &[&str]) {
-    let ctl = std::env::var("REVOKE_TEST_KAFKA_CTL").expect("REVOKE_TEST_KAFKA_CTL must name tests/services/kafka.sh");
+    let ctl = std::env::var("REVOKE_TEST_KAFKA_CTL")
+        .expect("REVOKE_TEST_KAFKA_CTL must name tests/services/kafka.sh");
     let t0 = Instant::now();
-    let out = Command::new(&ctl).args(args).output().expect("run kafka.sh");
-    assert!(out.status.success(), "kafka.sh {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&ctl)
+        .args(args)
+        .output()
+        .expect("run kafka.sh");
+    assert!(
+        out.status.success(),
+        "kafka.sh {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     println!("cluster {args:?}: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
@@ -22,21 +30,35 @@ fn cluster(args: &[&str]) {
 #[ignore = "needs the 3-node Kafka cluster of the README's test command"]
 fn losing_one_of_three_brokers_mid_run_loses_nothing() {
     let brokers = std::env::var("REVOKE_TEST_KAFKA").unwrap_or_default();
-    assert_eq!(brokers.split(',').count(), 3, "REVOKE_TEST_KAFKA must list the cluster's three brokers");
+    assert_eq!(
+        brokers.split(',').count(),
+        3,
+        "REVOKE_TEST_KAFKA must list the cluster's three brokers"
+    );
     let harness = TestEnv::new("cluster");
     let fleet = ProcFleet::with_replication(&harness, 6, 3);
     let (mut procs, verifier) = fleet.spawn_all();
     procs.push(verifier);
     fleet.publish_generated(1000);
-    let log = fleet.wait_cases(Duration::from_secs(180), |l| l.count(CaseState::Closed) >= 100);
+    let log = fleet.wait_cases(Duration::from_secs(180), |l| {
+        l.count(CaseState::Closed) >= 100
+    });
     assert!(log.count(CaseState::Closed) >= 100);
 
     let killed_at = Instant::now();
     cluster(&["kill-node", "2"]);
-    let log = fleet.wait_cases(Duration::from_secs(300), |l| l.count(CaseState::Closed) == 1000);
-    println!("all 1000 cases closed {:.1} s after node 2 was killed", killed_at.elapsed().as_secs_f64());
+    let log = fleet.wait_cases(Duration::from_secs(300), |l| {
+        l.count(CaseState::Closed) == 1000
+    });
+    println!(
+        "all 1000 cases closed {:.1} s after node 2 was killed",
+        killed_at.elapsed().as_secs_f64()
+    );
     assert_eq!(log.count(CaseState::Closed), 1000);
-    assert!(log.closed_versions.values().all(|v| *v == 1), "a case was closed twice");
+    assert!(
+        log.closed_versions.values().all(|v| *v == 1),
+        "a case was closed twice"
+    );
     for p in procs.iter_mut() {
         assert!(p.alive(), "{} died when a broker was lost", p.name);
     }

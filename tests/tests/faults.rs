@@ -17,10 +17,15 @@ use std::time::{Duration, Instant};
 const LONG: Duration = Duration::from_secs(240);
 
 fn broker(cmd: &str) {
-    let ctl = std::env::var("REVOKE_TEST_KAFKA_CTL").expect("REVOKE_TEST_KAFKA_CTL must name tests/services/kafka.sh");
+    let ctl = std::env::var("REVOKE_TEST_KAFKA_CTL")
+        .expect("REVOKE_TEST_KAFKA_CTL must name tests/services/kafka.sh");
     let t0 = Instant::now();
     let out = Command::new(&ctl).arg(cmd).output().expect("run kafka.sh");
-    assert!(out.status.success(), "kafka.sh {cmd} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kafka.sh {cmd} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     println!("broker {cmd}: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
@@ -33,14 +38,25 @@ fn all_closed_once(fleet: &ProcFleet, n: usize) {
         .map(|c| format!("{} {}", c.identity_id, c.state.as_str()))
         .take(10)
         .collect();
-    assert_eq!(log.count(CaseState::Closed), n, "not closed: {not_closed:?}");
+    assert_eq!(
+        log.count(CaseState::Closed),
+        n,
+        "not closed: {not_closed:?}"
+    );
     assert_eq!(log.latest.len(), n, "cases");
-    assert!(log.closed_versions.values().all(|v| *v == 1), "a case was closed twice");
+    assert!(
+        log.closed_versions.values().all(|v| *v == 1),
+        "a case was closed twice"
+    );
 }
 
 fn wait_closed_at_least(fleet: &ProcFleet, n: usize) {
     let log = fleet.wait_cases(LONG, |l| l.count(CaseState::Closed) >= n);
-    assert!(log.count(CaseState::Closed) >= n, "only {} closed", log.count(CaseState::Closed));
+    assert!(
+        log.count(CaseState::Closed) >= n,
+        "only {} closed",
+        log.count(CaseState::Closed)
+    );
 }
 
 fn stop_all(procs: Vec<Proc>) {
@@ -79,13 +95,22 @@ fn a_second_worker_takes_over_a_killed_ones_partitions() {
     let (mut workers, verifier) = fleet.spawn_all();
     let second = fleet.spawn("vault-2", &["worker", "--target", "vault"]);
     let group = format!("{}revoke-vault", fleet.cfg.kafka.group_prefix);
-    let assigned = |p: &Proc| metric(&p.metrics(), &format!("revoke_assigned_partitions{{consumer=\"{group}\"}}")).unwrap_or(0.0);
+    let assigned = |p: &Proc| {
+        metric(
+            &p.metrics(),
+            &format!("revoke_assigned_partitions{{consumer=\"{group}\"}}"),
+        )
+        .unwrap_or(0.0)
+    };
     let first = take(&mut workers, "vault");
     let deadline = Instant::now() + Duration::from_secs(60);
     while (assigned(&first) == 0.0 || assigned(&second) == 0.0) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(assigned(&first) > 0.0 && assigned(&second) > 0.0, "both instances should share the partitions");
+    assert!(
+        assigned(&first) > 0.0 && assigned(&second) > 0.0,
+        "both instances should share the partitions"
+    );
 
     fleet.publish_generated(600);
     wait_closed_at_least(&fleet, 50);
@@ -96,7 +121,11 @@ fn a_second_worker_takes_over_a_killed_ones_partitions() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let takeover = killed_at.elapsed();
-    assert_eq!(assigned(&second), partitions as f64, "the survivor never got every partition");
+    assert_eq!(
+        assigned(&second),
+        partitions as f64,
+        "the survivor never got every partition"
+    );
     println!(
         "takeover: the surviving vault worker owned all {partitions} partitions {:.1} s after kill -9 \
          (session.timeout.ms {} ms)",
@@ -155,7 +184,10 @@ fn the_broker_unreachable_for_30_s_makes_processes_unhealthy_then_they_resume() 
     while procs.iter().any(|p| p.health() != Some(200)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(procs.iter().all(|p| p.health() == Some(200)), "healthy before the outage");
+    assert!(
+        procs.iter().all(|p| p.health() == Some(200)),
+        "healthy before the outage"
+    );
     fleet.publish_generated(500);
     wait_closed_at_least(&fleet, 50);
 
@@ -172,8 +204,17 @@ fn the_broker_unreachable_for_30_s_makes_processes_unhealthy_then_they_resume() 
         std::thread::sleep(Duration::from_millis(250));
     }
     for (p, at) in procs.iter().zip(&unhealthy_after) {
-        let at = at.unwrap_or_else(|| panic!("{} never reported unhealthy while the broker was away", p.name));
-        println!("{}: /healthz 503 {:.1} s after the broker went away", p.name, at.as_secs_f64());
+        let at = at.unwrap_or_else(|| {
+            panic!(
+                "{} never reported unhealthy while the broker was away",
+                p.name
+            )
+        });
+        println!(
+            "{}: /healthz 503 {:.1} s after the broker went away",
+            p.name,
+            at.as_secs_f64()
+        );
     }
     broker("resume");
     all_closed_once(&fleet, 500);
@@ -182,7 +223,12 @@ fn the_broker_unreachable_for_30_s_makes_processes_unhealthy_then_they_resume() 
         std::thread::sleep(Duration::from_millis(250));
     }
     for p in &procs {
-        assert_eq!(p.health(), Some(200), "{} healthy again after the broker came back", p.name);
+        assert_eq!(
+            p.health(),
+            Some(200),
+            "{} healthy again after the broker came back",
+            p.name
+        );
     }
     stop_all(procs);
 }

@@ -7,8 +7,8 @@ use revoke::hr::Mode;
 use revoke::target::sim::Simulator;
 use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
-    case_id_for, CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, ObjectOutcome, Outcome, Owner,
-    TargetKind, TargetState,
+    case_id_for, CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, ObjectOutcome,
+    Outcome, Owner, TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::TestEnv;
@@ -19,11 +19,15 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(90);
 
 fn case_ids(events: &[revoke_shared::contract::HrEvent]) -> Vec<uuid::Uuid> {
-    events.iter().map(|e| case_id_for(&e.source, &e.id)).collect()
+    events
+        .iter()
+        .map(|e| case_id_for(&e.source, &e.id))
+        .collect()
 }
 
 fn all_in_state(log: &revoke::cases::CaseLog, ids: &[uuid::Uuid], state: CaseState) -> bool {
-    ids.iter().all(|id| log.latest.get(id).is_some_and(|c| c.state == state))
+    ids.iter()
+        .all(|id| log.latest.get(id).is_some_and(|c| c.state == state))
 }
 
 #[test]
@@ -32,17 +36,31 @@ fn leavers_close_with_verified_evidence_and_metrics() {
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();
-        let addr = revoke_shared::metrics::serve("127.0.0.1:0", metrics.clone(), health.clone()).await.unwrap();
+        let addr = revoke_shared::metrics::serve("127.0.0.1:0", metrics.clone(), health.clone())
+            .await
+            .unwrap();
         let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await, "groups never got partitions; stopped: {:?}", fleet.stopped());
+        assert!(
+            wait_for_groups(&env.cfg, &metrics, WAIT).await,
+            "groups never got partitions; stopped: {:?}",
+            fleet.stopped()
+        );
 
         let events = env.leavers(40);
         env.publish(&events[..20], Mode::Structured).await;
         env.publish(&events[20..], Mode::Binary).await;
         let ids = case_ids(&events);
-        let log = env.wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed)).await;
-        assert!(all_in_state(&log, &ids, CaseState::Closed), "[{}] not all closed: {:?}", env.broker,
-            ids.iter().map(|id| log.latest.get(id).map(|c| c.state)).collect::<Vec<_>>());
+        let log = env
+            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
+            .await;
+        assert!(
+            all_in_state(&log, &ids, CaseState::Closed),
+            "[{}] not all closed: {:?}",
+            env.broker,
+            ids.iter()
+                .map(|id| log.latest.get(id).map(|c| c.state))
+                .collect::<Vec<_>>()
+        );
 
         for (ev, id) in events.iter().zip(&ids) {
             let case = &log.latest[id];
@@ -55,7 +73,8 @@ fn leavers_close_with_verified_evidence_and_metrics() {
                 assert_eq!(st.state, TargetState::Done);
                 assert!(st.time_to_revoke_ms.is_some());
                 let sim = &fleet.simulators[&kind];
-                let actions: HashMap<String, u32> = sim.actions_for(&ev.subject).into_iter().collect();
+                let actions: HashMap<String, u32> =
+                    sim.actions_for(&ev.subject).into_iter().collect();
                 // The evidence names exactly the objects the target changed, each verified.
                 assert_eq!(st.objects.len(), actions.len());
                 for o in &st.objects {
@@ -68,26 +87,46 @@ fn leavers_close_with_verified_evidence_and_metrics() {
             }
         }
 
-        let body = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
-        let consumed_line = body.lines().find(|l| l.starts_with("revoke_events_consumed_total{consumer=\"")).unwrap();
+        let body = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let consumed_line = body
+            .lines()
+            .find(|l| l.starts_with("revoke_events_consumed_total{consumer=\""))
+            .unwrap();
         assert!(!consumed_line.ends_with(" 0"), "{consumed_line}");
         assert!(body.contains("revoke_revocations_total{outcome=\"revoked\",target=\"vault\"}"));
         assert!(body.contains("revoke_time_to_revoke_seconds_bucket"));
-        assert!(body.contains("revoke_case_updates_total{state=\"closed\"} 40"), "case updates: {}",
-            body.lines().filter(|l| l.contains("case_updates")).collect::<Vec<_>>().join("\n"));
-        let health_resp = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+        assert!(
+            body.contains("revoke_case_updates_total{state=\"closed\"} 40"),
+            "case updates: {}",
+            body.lines()
+                .filter(|l| l.contains("case_updates"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        let health_resp = reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap();
         assert_eq!(health_resp.status(), 200);
 
         // Co-partitioned by identity: a leaver's termination, confirmations and case records all
         // sit on the same partition number, so one verifier instance sees all of an identity.
         let cfg = env.cfg.clone();
-        tokio::task::spawn_blocking(move || assert_copartitioned(&cfg)).await.unwrap();
+        tokio::task::spawn_blocking(move || assert_copartitioned(&cfg))
+            .await
+            .unwrap();
 
         fleet.stop().await.expect("graceful stop");
 
         // A graceful stop commits exactly the next offset to read: no record skipped, none redone.
         let cfg = env.cfg.clone();
-        tokio::task::spawn_blocking(move || assert_committed_at_end(&cfg)).await.unwrap();
+        tokio::task::spawn_blocking(move || assert_committed_at_end(&cfg))
+            .await
+            .unwrap();
     });
 }
 
@@ -105,8 +144,13 @@ fn assert_copartitioned(cfg: &revoke_shared::config::Config) {
         assert_eq!(home[&key], r.partition, "confirmation of {key}");
     }
     for r in read_to_end(cfg, &cfg.topics.cases, t).unwrap() {
-        let case: revoke_shared::contract::Case = serde_json::from_slice(&r.payload.unwrap()).unwrap();
-        assert_eq!(home[&case.identity_id], r.partition, "case of {}", case.identity_id);
+        let case: revoke_shared::contract::Case =
+            serde_json::from_slice(&r.payload.unwrap()).unwrap();
+        assert_eq!(
+            home[&case.identity_id], r.partition,
+            "case of {}",
+            case.identity_id
+        );
     }
 }
 
@@ -114,19 +158,35 @@ fn assert_committed_at_end(cfg: &revoke_shared::config::Config) {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     for kind in TargetKind::ALL {
         let group = revoke::worker::group_for(cfg, kind);
-        let consumer: BaseConsumer = revoke_shared::kafka::consumer_config(cfg, &group).create().unwrap();
+        let consumer: BaseConsumer = revoke_shared::kafka::consumer_config(cfg, &group)
+            .create()
+            .unwrap();
         let mut tpl = rdkafka::TopicPartitionList::new();
         for p in 0..cfg.topics.partitions {
             tpl.add_partition(&cfg.topics.terminations, p);
         }
-        let committed = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+        let committed = consumer
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .unwrap();
         for e in committed.elements() {
-            let (_, high) = consumer.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(10)).unwrap();
+            let (_, high) = consumer
+                .fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(10))
+                .unwrap();
             let at = match e.offset() {
                 rdkafka::Offset::Offset(o) => o,
-                other => panic!("{group} {}/{}: nothing committed ({other:?})", e.topic(), e.partition()),
+                other => panic!(
+                    "{group} {}/{}: nothing committed ({other:?})",
+                    e.topic(),
+                    e.partition()
+                ),
             };
-            assert_eq!(at, high, "{group} {}/{} committed {at}, end is {high}", e.topic(), e.partition());
+            assert_eq!(
+                at,
+                high,
+                "{group} {}/{} committed {at}, end is {high}",
+                e.topic(),
+                e.partition()
+            );
         }
     }
 }
@@ -138,7 +198,11 @@ fn each_event_delivered_three_times_acts_once_per_object() {
         let metrics = Metrics::new();
         let health = Health::new();
         let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await, "stopped: {:?}", fleet.stopped());
+        assert!(
+            wait_for_groups(&env.cfg, &metrics, WAIT).await,
+            "stopped: {:?}",
+            fleet.stopped()
+        );
         let events = env.leavers(20);
         for _ in 0..3 {
             env.publish(&events, Mode::Structured).await;
@@ -155,14 +219,24 @@ fn each_event_delivered_three_times_acts_once_per_object() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert_eq!(confirmations.len(), expected_confirmations);
-        let log = env.wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed)).await;
+        let log = env
+            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
+            .await;
         assert!(all_in_state(&log, &ids, CaseState::Closed));
 
         for (ev, id) in events.iter().zip(&ids) {
-            assert_eq!(log.closed_versions[id], 1, "a duplicate closed {} again", ev.subject);
+            assert_eq!(
+                log.closed_versions[id], 1,
+                "a duplicate closed {} again",
+                ev.subject
+            );
             for kind in TargetKind::ALL {
                 for (object, n) in fleet.simulators[&kind].actions_for(&ev.subject) {
-                    assert_eq!(n, 1, "{kind} object {object} of {} changed {n} times", ev.subject);
+                    assert_eq!(
+                        n, 1,
+                        "{kind} object {object} of {} changed {n} times",
+                        ev.subject
+                    );
                 }
                 // Three confirmations: at most one did the work, the others found it done.
                 let outcomes: Vec<Outcome> = confirmations
@@ -171,7 +245,10 @@ fn each_event_delivered_three_times_acts_once_per_object() {
                     .map(|c| c.outcome)
                     .collect();
                 assert_eq!(outcomes.len(), 3);
-                assert!(outcomes.iter().filter(|o| **o == Outcome::Revoked).count() <= 1, "{outcomes:?}");
+                assert!(
+                    outcomes.iter().filter(|o| **o == Outcome::Revoked).count() <= 1,
+                    "{outcomes:?}"
+                );
                 assert!(outcomes.iter().all(|o| o.is_success()));
             }
         }
@@ -184,7 +261,10 @@ fn a_failing_target_escalates_to_its_owner() {
     let mut env = TestEnv::new("fail");
     env.cfg.verifier.owners.insert(
         "cloud".into(),
-        Owner { name: "cloud-platform".into(), contact: "cloud-platform@example.com".into() },
+        Owner {
+            name: "cloud-platform".into(),
+            contact: "cloud-platform@example.com".into(),
+        },
     );
     env.block_on(async {
         let metrics = Metrics::new();
@@ -192,7 +272,13 @@ fn a_failing_target_escalates_to_its_owner() {
         let mut workers = Vec::new();
         for kind in TargetKind::ALL {
             let fail_rate = if kind == TargetKind::Cloud { 1.0 } else { 0.0 };
-            let sim = Arc::new(Simulator::new(kind, SimulatorConfig { fail_rate, ..Default::default() }));
+            let sim = Arc::new(Simulator::new(
+                kind,
+                SimulatorConfig {
+                    fail_rate,
+                    ..Default::default()
+                },
+            ));
             workers.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
         }
         let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
@@ -203,7 +289,12 @@ fn a_failing_target_escalates_to_its_owner() {
         // Escalated as soon as cloud fails; wait for the other four targets' evidence too.
         let settled = |l: &revoke::cases::CaseLog| {
             all_in_state(l, &ids, CaseState::Escalated)
-                && ids.iter().all(|id| l.latest[id].targets.values().all(|s| s.state != TargetState::Pending))
+                && ids.iter().all(|id| {
+                    l.latest[id]
+                        .targets
+                        .values()
+                        .all(|s| s.state != TargetState::Pending)
+                })
         };
         let log = env.wait_cases(WAIT, settled).await;
         assert!(settled(&log), "{}", describe(&log, &ids));
@@ -212,8 +303,15 @@ fn a_failing_target_escalates_to_its_owner() {
         for id in &ids {
             let case = &log.latest[id];
             assert_eq!(case.targets[&TargetKind::Cloud].state, TargetState::Failed);
-            assert!(case.targets[&TargetKind::Cloud].error.as_deref().unwrap_or("").contains("403"));
-            for kind in TargetKind::ALL.into_iter().filter(|k| *k != TargetKind::Cloud) {
+            assert!(case.targets[&TargetKind::Cloud]
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("403"));
+            for kind in TargetKind::ALL
+                .into_iter()
+                .filter(|k| *k != TargetKind::Cloud)
+            {
                 assert_eq!(case.targets[&kind].state, TargetState::Done, "{kind}");
             }
             let mine: Vec<&Escalation> = escalations.iter().filter(|e| e.case_id == *id).collect();
@@ -239,7 +337,11 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
         let metrics = Metrics::new();
         let health = Health::new();
         let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await, "stopped: {:?}", fleet.stopped());
+        assert!(
+            wait_for_groups(&env.cfg, &metrics, WAIT).await,
+            "stopped: {:?}",
+            fleet.stopped()
+        );
         let events = env.leavers(3);
         let good = |i: usize| events[i].to_structured_json().to_string();
 
@@ -249,14 +351,42 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
         oversize["data"]["reason"] = "x".repeat(5000).into();
         let (mut bin_headers, bin_body) = events[2].to_binary();
         bin_headers.retain(|(k, _)| k != "ce_id");
-        let bin_headers: Vec<(&str, &str)> = bin_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let bin_headers: Vec<(&str, &str)> = bin_headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
 
         let bad: Vec<(&str, Option<String>, Vec<u8>, Vec<(&str, &str)>)> = vec![
-            ("malformed_json", Some("E000000".into()), b"{\"specversion\": \"1.0\", oops".to_vec(), vec![]),
-            ("unknown_type", Some(events[1].subject.clone()), wrong_type.to_string().into_bytes(), vec![]),
-            ("key_mismatch", Some("E999999".into()), good(1).into_bytes(), vec![]),
-            ("missing_field", Some(events[2].subject.clone()), bin_body.clone(), bin_headers.clone()),
-            ("oversize", Some(events[1].subject.clone()), oversize.to_string().into_bytes(), vec![]),
+            (
+                "malformed_json",
+                Some("E000000".into()),
+                b"{\"specversion\": \"1.0\", oops".to_vec(),
+                vec![],
+            ),
+            (
+                "unknown_type",
+                Some(events[1].subject.clone()),
+                wrong_type.to_string().into_bytes(),
+                vec![],
+            ),
+            (
+                "key_mismatch",
+                Some("E999999".into()),
+                good(1).into_bytes(),
+                vec![],
+            ),
+            (
+                "missing_field",
+                Some(events[2].subject.clone()),
+                bin_body.clone(),
+                bin_headers.clone(),
+            ),
+            (
+                "oversize",
+                Some(events[1].subject.clone()),
+                oversize.to_string().into_bytes(),
+                vec![],
+            ),
         ];
         env.publish(&events[..1], Mode::Structured).await;
         for (_, key, bytes, headers) in &bad {
@@ -265,8 +395,13 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
         env.publish(&events[1..], Mode::Structured).await;
 
         let ids = case_ids(&events);
-        let log = env.wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed)).await;
-        assert!(all_in_state(&log, &ids, CaseState::Closed), "valid events after bad ones were not handled");
+        let log = env
+            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
+            .await;
+        assert!(
+            all_in_state(&log, &ids, CaseState::Closed),
+            "valid events after bad ones were not handled"
+        );
 
         // Every consumer of hr.terminations refused each bad record once, keeping its bytes.
         let mut letters: Vec<DeadLetter> = Vec::new();
@@ -279,14 +414,29 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
         }
         let mut by_consumer: BTreeMap<String, Vec<&DeadLetter>> = BTreeMap::new();
         for l in &letters {
-            by_consumer.entry(l.rejected_by.clone()).or_default().push(l);
+            by_consumer
+                .entry(l.rejected_by.clone())
+                .or_default()
+                .push(l);
         }
-        assert_eq!(by_consumer.len(), 6, "consumers: {:?}", by_consumer.keys().collect::<Vec<_>>());
+        assert_eq!(
+            by_consumer.len(),
+            6,
+            "consumers: {:?}",
+            by_consumer.keys().collect::<Vec<_>>()
+        );
         for (consumer, mine) in &by_consumer {
             assert_eq!(mine.len(), bad.len(), "{consumer}");
             for (reason, _, bytes, _) in &bad {
-                let l = mine.iter().find(|l| l.reason == *reason).unwrap_or_else(|| panic!("{consumer}: no {reason}"));
-                assert_eq!(&l.payload().unwrap(), bytes, "{consumer}/{reason}: original bytes kept");
+                let l = mine
+                    .iter()
+                    .find(|l| l.reason == *reason)
+                    .unwrap_or_else(|| panic!("{consumer}: no {reason}"));
+                assert_eq!(
+                    &l.payload().unwrap(),
+                    bytes,
+                    "{consumer}/{reason}: original bytes kept"
+                );
                 assert_eq!(l.source_topic, env.cfg.topics.terminations);
                 assert!(l.source_offset >= 0);
                 assert!(!l.detail.is_empty());
@@ -294,7 +444,12 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
         }
         let dlq_metric: u64 = ["malformed_json", "oversize"]
             .iter()
-            .map(|r| metrics.dlq.with_label_values(&[revoke::verifier::group(&env.cfg).as_str(), r]).get())
+            .map(|r| {
+                metrics
+                    .dlq
+                    .with_label_values(&[revoke::verifier::group(&env.cfg).as_str(), r])
+                    .get()
+            })
             .sum();
         assert_eq!(dlq_metric, 2);
         fleet.stop().await.expect("graceful stop");
@@ -308,13 +463,19 @@ fn a_restarted_verifier_rebuilds_its_state_and_closes_nothing_twice() {
         let metrics = Metrics::new();
         let health = Health::new();
         let mut fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await, "stopped: {:?}", fleet.stopped());
+        assert!(
+            wait_for_groups(&env.cfg, &metrics, WAIT).await,
+            "stopped: {:?}",
+            fleet.stopped()
+        );
 
         // Phase 1: half the leavers, then the verifier dies abruptly.
         let events = env.leavers(40);
         let ids = case_ids(&events);
         env.publish(&events[..20], Mode::Structured).await;
-        let log = env.wait_cases(WAIT, |l| all_in_state(l, &ids[..20], CaseState::Closed)).await;
+        let log = env
+            .wait_cases(WAIT, |l| all_in_state(l, &ids[..20], CaseState::Closed))
+            .await;
         assert!(all_in_state(&log, &ids[..20], CaseState::Closed));
         fleet.verifier.take().unwrap().kill().await;
 
@@ -322,8 +483,14 @@ fn a_restarted_verifier_rebuilds_its_state_and_closes_nothing_twice() {
         env.publish(&events[20..], Mode::Structured).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         fleet.verifier = Some(spawn_verifier(&env.cfg, Metrics::new(), health.clone()));
-        let log = env.wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed)).await;
-        assert!(all_in_state(&log, &ids, CaseState::Closed), "{}", describe(&log, &ids));
+        let log = env
+            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
+            .await;
+        assert!(
+            all_in_state(&log, &ids, CaseState::Closed),
+            "{}",
+            describe(&log, &ids)
+        );
         fleet.verifier.take().unwrap().stop().await.unwrap();
         let records_before: usize = count_case_records(&env).await;
 
@@ -336,14 +503,30 @@ fn a_restarted_verifier_rebuilds_its_state_and_closes_nothing_twice() {
         let group = revoke::verifier::group(&replay_cfg);
         let inputs = events.len() + events.len() * TargetKind::ALL.len();
         for _ in 0..300 {
-            if replay_metrics.events_handled.with_label_values(&[&group]).get() as usize >= inputs {
+            if replay_metrics
+                .events_handled
+                .with_label_values(&[&group])
+                .get() as usize
+                >= inputs
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        assert_eq!(replay_metrics.events_handled.with_label_values(&[&group]).get() as usize, inputs, "replay did not finish");
+        assert_eq!(
+            replay_metrics
+                .events_handled
+                .with_label_values(&[&group])
+                .get() as usize,
+            inputs,
+            "replay did not finish"
+        );
         replay.stop().await.unwrap();
-        assert_eq!(count_case_records(&env).await, records_before, "replayed inputs changed cases");
+        assert_eq!(
+            count_case_records(&env).await,
+            records_before,
+            "replayed inputs changed cases"
+        );
         let log = env.case_log().await;
         for id in &ids {
             assert_eq!(log.closed_versions[id], 1);
@@ -361,7 +544,10 @@ fn describe(log: &revoke::cases::CaseLog, ids: &[uuid::Uuid]) -> String {
                 "{} {}: {:?} {:?}",
                 c.identity_id,
                 c.state.as_str(),
-                c.targets.iter().map(|(k, s)| (k.as_str(), s.state)).collect::<Vec<_>>(),
+                c.targets
+                    .iter()
+                    .map(|(k, s)| (k.as_str(), s.state))
+                    .collect::<Vec<_>>(),
                 c.event_id
             )),
             _ => None,

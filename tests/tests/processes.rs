@@ -19,42 +19,89 @@ fn fleet_of_processes_on_a_real_broker() {
     // Topics exist now: a second `topics create` only checks them.
     let again = fleet.run(&["topics", "create"]);
     assert!(again.status.success());
-    assert_eq!(String::from_utf8_lossy(&again.stdout).matches(": exists").count(), 5);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout)
+            .matches(": exists")
+            .count(),
+        5
+    );
 
     let (workers, verifier) = fleet.spawn_all();
     fleet.publish_generated(1000);
-    let log = fleet.wait_cases(Duration::from_secs(180), |l| l.count(CaseState::Closed) == 1000);
+    let log = fleet.wait_cases(Duration::from_secs(180), |l| {
+        l.count(CaseState::Closed) == 1000
+    });
     assert_eq!(log.count(CaseState::Closed), 1000, "closed cases");
     assert_eq!(log.latest.len(), 1000);
-    assert!(log.closed_versions.values().all(|n| *n == 1), "a case closed twice");
+    assert!(
+        log.closed_versions.values().all(|n| *n == 1),
+        "a case closed twice"
+    );
     // Every case carries its evidence: each target verified, each object read back gone.
     for case in log.latest.values() {
         assert_eq!(case.targets.len(), 5, "{}", case.identity_id);
         for (kind, st) in &case.targets {
             assert_eq!(st.state, TargetState::Done, "{} {kind}", case.identity_id);
-            assert!(st.worker.is_some() && st.time_to_revoke_ms.is_some(), "{} {kind}", case.identity_id);
-            assert!(st.objects.iter().all(|o| o.verified && o.removed_at.is_some()), "{} {kind}", case.identity_id);
+            assert!(
+                st.worker.is_some() && st.time_to_revoke_ms.is_some(),
+                "{} {kind}",
+                case.identity_id
+            );
+            assert!(
+                st.objects
+                    .iter()
+                    .all(|o| o.verified && o.removed_at.is_some()),
+                "{} {kind}",
+                case.identity_id
+            );
         }
     }
 
     let out = fleet.run(&["case", "E000007"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["state closed", "requested by hr:people-ops", "target vault", "verified true", "verdict: closed at"] {
-        assert!(text.contains(needle), "`revoke case` output lacks {needle:?}:\n{text}");
+    for needle in [
+        "state closed",
+        "requested by hr:people-ops",
+        "target vault",
+        "verified true",
+        "verdict: closed at",
+    ] {
+        assert!(
+            text.contains(needle),
+            "`revoke case` output lacks {needle:?}:\n{text}"
+        );
     }
     let json = fleet.run(&["case", "E000007", "--json"]);
-    let case: serde_json::Value = serde_json::from_slice(&json.stdout).expect("case --json is JSON");
+    let case: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("case --json is JSON");
     assert_eq!(case["state"], "closed");
 
     // Every process serves /metrics and /healthz.
     for p in workers.iter().chain([&verifier]) {
         assert_eq!(p.health(), Some(200), "{} /healthz", p.name);
         let body = p.metrics();
-        let handled = body.lines().find(|l| l.starts_with("revoke_events_handled_total")).unwrap_or("");
-        assert!(handled.ends_with(" 1000") || p.name == "verifier", "{}: {handled}", p.name);
+        let handled = body
+            .lines()
+            .find(|l| l.starts_with("revoke_events_handled_total"))
+            .unwrap_or("");
+        assert!(
+            handled.ends_with(" 1000") || p.name == "verifier",
+            "{}: {handled}",
+            p.name
+        );
     }
-    assert_eq!(metric(&verifier.metrics(), "revoke_case_updates_total{state=\"closed\"}"), Some(1000.0));
+    assert_eq!(
+        metric(
+            &verifier.metrics(),
+            "revoke_case_updates_total{state=\"closed\"}"
+        ),
+        Some(1000.0)
+    );
 
     for p in workers {
         p.sigterm_and_wait();
@@ -62,13 +109,35 @@ fn fleet_of_processes_on_a_real_broker() {
     verifier.sigterm_and_wait();
 
     // Exit codes: 1 for a failed job, 2 for bad usage or config.
-    assert_eq!(fleet.run(&["case", "no-such-identity"]).status.code(), Some(1));
-    assert_eq!(fleet.run(&["worker", "--target", "printer"]).status.code(), Some(2));
-    assert_eq!(fleet.run(&["--config", "/nonexistent/revoke.toml", "verifier"]).status.code(), Some(2));
-    let mut bad = fleet.command(&["publish"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    assert_eq!(
+        fleet.run(&["case", "no-such-identity"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        fleet.run(&["worker", "--target", "printer"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        fleet
+            .run(&["--config", "/nonexistent/revoke.toml", "verifier"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let mut bad = fleet
+        .command(&["publish"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     {
         use std::io::Write;
-        bad.stdin.as_mut().unwrap().write_all(b"{\"subject\":\"E1\",\"specversion\":\"1.0\"}\n").unwrap();
+        bad.stdin
+            .as_mut()
+            .unwrap()
+            .write_all(b"{\"subject\":\"E1\",\"specversion\":\"1.0\"}\n")
+            .unwrap();
     }
     let out = bad.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -53,7 +53,11 @@ impl CaseLog {
 /// Reads the whole cases topic (blocking).
 pub fn read_case_log(cfg: &Config) -> Result<CaseLog, rdkafka::error::KafkaError> {
     let mut log = CaseLog::default();
-    for r in revoke_shared::kafka::read_to_end(cfg, &cfg.topics.cases, std::time::Duration::from_secs(60))? {
+    for r in revoke_shared::kafka::read_to_end(
+        cfg,
+        &cfg.topics.cases,
+        std::time::Duration::from_secs(60),
+    )? {
         if let Some(p) = r.payload {
             log.ingest_bytes(&p);
         }
@@ -66,17 +70,57 @@ pub fn render(case: &Case) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-    let _ = writeln!(s, "case {}  identity {}  state {}  (revision {})", case.case_id, case.identity_id, case.state.as_str(), case.revision);
+    let _ = writeln!(
+        s,
+        "case {}  identity {}  state {}  (revision {})",
+        case.case_id,
+        case.identity_id,
+        case.state.as_str(),
+        case.revision
+    );
     if let Some(who) = &case.identity {
-        let _ = writeln!(s, "  identity: {} ({}), username {}, email {}", who.employee_id, who.kind.as_str(), opt(&who.username), opt(&who.email));
+        let _ = writeln!(
+            s,
+            "  identity: {} ({}), username {}, email {}",
+            who.employee_id,
+            who.kind.as_str(),
+            opt(&who.username),
+            opt(&who.email)
+        );
     }
-    let _ = writeln!(s, "  HR event: {} from {}  reason {}", opt(&case.event_id), opt(&case.source), opt(&case.reason));
-    let _ = writeln!(s, "  requested by {}, approved by {}", opt(&case.requested_by), opt(&case.approved_by));
-    let t = |d: Option<chrono::DateTime<chrono::Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_else(|| "-".into());
-    let _ = writeln!(s, "  effective {}  opened {}  deadline {}", t(case.effective_at), case.opened_at.to_rfc3339(), t(case.deadline));
+    let _ = writeln!(
+        s,
+        "  HR event: {} from {}  reason {}",
+        opt(&case.event_id),
+        opt(&case.source),
+        opt(&case.reason)
+    );
+    let _ = writeln!(
+        s,
+        "  requested by {}, approved by {}",
+        opt(&case.requested_by),
+        opt(&case.approved_by)
+    );
+    let t = |d: Option<chrono::DateTime<chrono::Utc>>| {
+        d.map(|d| d.to_rfc3339()).unwrap_or_else(|| "-".into())
+    };
+    let _ = writeln!(
+        s,
+        "  effective {}  opened {}  deadline {}",
+        t(case.effective_at),
+        case.opened_at.to_rfc3339(),
+        t(case.deadline)
+    );
     for (kind, st) in &case.targets {
-        let required = if case.required_targets.contains(kind) { "" } else { " (not required)" };
-        let ttr = st.time_to_revoke_ms.map(|ms| format!(", time to revoke {ms} ms")).unwrap_or_default();
+        let required = if case.required_targets.contains(kind) {
+            ""
+        } else {
+            " (not required)"
+        };
+        let ttr = st
+            .time_to_revoke_ms
+            .map(|ms| format!(", time to revoke {ms} ms"))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
             "  target {kind}{required}: {:?} outcome {} attempts {}{ttr}",
@@ -85,7 +129,13 @@ pub fn render(case: &Case) -> String {
             st.attempts
         );
         if let Some(w) = &st.worker {
-            let _ = writeln!(s, "    worker {} v{} instance {}", w.id, w.version, opt(&st.instance));
+            let _ = writeln!(
+                s,
+                "    worker {} v{} instance {}",
+                w.id,
+                w.version,
+                opt(&st.instance)
+            );
         }
         if let Some(e) = &st.error {
             let _ = writeln!(s, "    error: {e}");
@@ -121,7 +171,10 @@ pub fn render(case: &Case) -> String {
         );
     }
     let verdict = match case.state {
-        CaseState::Closed => format!("closed at {} — every required target verified", t(case.closed_at)),
+        CaseState::Closed => format!(
+            "closed at {} — every required target verified",
+            t(case.closed_at)
+        ),
         other => format!("{} as of {}", other.as_str(), case.updated_at.to_rfc3339()),
     };
     let _ = writeln!(s, "  verdict: {verdict}");
@@ -139,7 +192,8 @@ pub async fn follow(
     let mut rc = revoke_shared::kafka::reader_config(cfg);
     rc.set("enable.partition.eof", "false");
     let consumer: StreamConsumer = rc.create()?;
-    let md = consumer.fetch_metadata(Some(&cfg.topics.cases), std::time::Duration::from_secs(10))?;
+    let md =
+        consumer.fetch_metadata(Some(&cfg.topics.cases), std::time::Duration::from_secs(10))?;
     let mut tpl = TopicPartitionList::new();
     for t in md.topics().iter().filter(|t| t.name() == cfg.topics.cases) {
         for p in t.partitions() {

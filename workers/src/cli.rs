@@ -171,11 +171,17 @@ struct Failure {
 }
 
 fn usage(e: impl Into<anyhow::Error>) -> Failure {
-    Failure { code: 2, error: e.into() }
+    Failure {
+        code: 2,
+        error: e.into(),
+    }
 }
 
 fn job(e: impl Into<anyhow::Error>) -> Failure {
-    Failure { code: 1, error: e.into() }
+    Failure {
+        code: 1,
+        error: e.into(),
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -234,19 +240,23 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(job)
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(job)
 }
 
 /// Cancels the token on SIGINT or SIGTERM.
 fn on_signal(token: CancellationToken) {
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -262,7 +272,12 @@ async fn serve_metrics(cfg: &Config, metrics: &Metrics, health: &Health) -> Resu
     }
     let addr = revoke_shared::metrics::serve(&cfg.metrics.listen, metrics.clone(), health.clone())
         .await
-        .map_err(|e| usage(anyhow::anyhow!("cannot listen on {} for /metrics: {e} (set --metrics-listen or metrics.listen)", cfg.metrics.listen)))?;
+        .map_err(|e| {
+            usage(anyhow::anyhow!(
+                "cannot listen on {} for /metrics: {e} (set --metrics-listen or metrics.listen)",
+                cfg.metrics.listen
+            ))
+        })?;
     tracing::info!(%addr, "serving /metrics and /healthz");
     Ok(())
 }
@@ -281,14 +296,23 @@ where
         serve_metrics(cfg, &metrics, &health).await?;
         let stop = revoke_shared::consume::Stop::new();
         on_signal(stop.graceful.clone());
-        component(cfg.clone(), metrics, health, stop).await.map_err(|e| {
-            // A client librdkafka refuses to create is a configuration problem.
-            let config_problem = e.chain().any(|c| {
-                c.downcast_ref::<ConfigProblem>().is_some()
-                    || matches!(c.downcast_ref::<revoke_shared::kafka::KafkaError>(), Some(revoke_shared::kafka::KafkaError::Client { .. }))
-            });
-            if config_problem { usage(e) } else { job(e) }
-        })
+        component(cfg.clone(), metrics, health, stop)
+            .await
+            .map_err(|e| {
+                // A client librdkafka refuses to create is a configuration problem.
+                let config_problem = e.chain().any(|c| {
+                    c.downcast_ref::<ConfigProblem>().is_some()
+                        || matches!(
+                            c.downcast_ref::<revoke_shared::kafka::KafkaError>(),
+                            Some(revoke_shared::kafka::KafkaError::Client { .. })
+                        )
+                });
+                if config_problem {
+                    usage(e)
+                } else {
+                    job(e)
+                }
+            })
     })
 }
 
@@ -304,19 +328,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let opts = DemoOptions {
                 identities: a.identities,
                 timeout: Duration::from_secs(a.timeout_secs),
-                mode: if a.binary { Mode::Binary } else { Mode::Structured },
+                mode: if a.binary {
+                    Mode::Binary
+                } else {
+                    Mode::Structured
+                },
             };
             let summary = crate::demo::run(cfg, opts).map_err(job)?;
             emit(&summary.render());
             if summary.ok() {
                 Ok(())
             } else {
-                Err(job(anyhow::anyhow!("some cases did not reach their expected state")))
+                Err(job(anyhow::anyhow!(
+                    "some cases did not reach their expected state"
+                )))
             }
         }
         Command::Worker(w) => long_running(&cfg, |cfg, metrics, health, stop| async move {
             let kind = TargetKind::from(w.target);
-            let target = crate::target::from_config(kind, &cfg).await.map_err(|e| ConfigProblem(format!("target {kind}: {e}")))?;
+            let target = crate::target::from_config(kind, &cfg)
+                .await
+                .map_err(|e| ConfigProblem(format!("target {kind}: {e}")))?;
             crate::worker::run_worker(&cfg, target, metrics, health, stop).await
         }),
         Command::Verifier => long_running(&cfg, |cfg, metrics, health, stop| async move {
@@ -325,51 +357,99 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Publish(p) => {
             let rt = runtime()?;
             rt.block_on(async {
-                let producer = revoke_shared::kafka::Producer::with_timeout(&cfg, Duration::from_secs(60)).map_err(usage)?;
-                let mode = if p.binary { Mode::Binary } else { Mode::Structured };
+                let producer =
+                    revoke_shared::kafka::Producer::with_timeout(&cfg, Duration::from_secs(60))
+                        .map_err(usage)?;
+                let mode = if p.binary {
+                    Mode::Binary
+                } else {
+                    Mode::Structured
+                };
                 let n = if let Some(n) = p.generate {
                     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
                     let now = chrono::Utc::now();
-                    let events: Vec<_> = (0..n).map(|i| crate::hr::synthetic_leaver(i, &p.source, &run, now)).collect();
-                    crate::hr::publish_events(&producer, &cfg.topics.terminations, &events, mode).await.map_err(job)?
+                    let events: Vec<_> = (0..n)
+                        .map(|i| crate::hr::synthetic_leaver(i, &p.source, &run, now))
+                        .collect();
+                    crate::hr::publish_events(&producer, &cfg.topics.terminations, &events, mode)
+                        .await
+                        .map_err(job)?
                 } else {
                     let max = cfg.consumer.max_event_bytes;
                     let topic = cfg.topics.terminations.clone();
                     match p.file.as_deref().filter(|f| f.as_os_str() != "-") {
                         Some(path) => {
-                            let f = std::fs::File::open(path).map_err(|e| usage(anyhow::anyhow!("cannot open {}: {e}", path.display())))?;
-                            crate::hr::publish_jsonl(&producer, &topic, std::io::BufReader::new(f), mode, !p.no_validate, max).await
+                            let f = std::fs::File::open(path).map_err(|e| {
+                                usage(anyhow::anyhow!("cannot open {}: {e}", path.display()))
+                            })?;
+                            crate::hr::publish_jsonl(
+                                &producer,
+                                &topic,
+                                std::io::BufReader::new(f),
+                                mode,
+                                !p.no_validate,
+                                max,
+                            )
+                            .await
                         }
-                        None => crate::hr::publish_jsonl(&producer, &topic, std::io::stdin().lock(), mode, !p.no_validate, max).await,
+                        None => {
+                            crate::hr::publish_jsonl(
+                                &producer,
+                                &topic,
+                                std::io::stdin().lock(),
+                                mode,
+                                !p.no_validate,
+                                max,
+                            )
+                            .await
+                        }
                     }
                     .map_err(|e| match e {
                         crate::hr::PublishError::Line { .. } => usage(e),
                         other => job(other),
                     })?
                 };
-                emit(&format!("published {n} events to {}", cfg.topics.terminations));
+                emit(&format!(
+                    "published {n} events to {}",
+                    cfg.topics.terminations
+                ));
                 Ok(())
             })
         }
-        Command::Topics { command: TopicsCommand::Create } => {
+        Command::Topics {
+            command: TopicsCommand::Create,
+        } => {
             let rt = runtime()?;
             rt.block_on(async {
-                let result = crate::topics::create_topics(&cfg).await.map_err(|e| match e {
-                    crate::topics::TopicsError::Mismatch { .. } => usage(e),
-                    other => job(other),
-                })?;
+                let result = crate::topics::create_topics(&cfg)
+                    .await
+                    .map_err(|e| match e {
+                        crate::topics::TopicsError::Mismatch { .. } => usage(e),
+                        other => job(other),
+                    })?;
                 for (topic, status) in result {
-                    emit(&format!("{topic}: {status} ({} partitions)", cfg.topics.partitions));
+                    emit(&format!(
+                        "{topic}: {status} ({} partitions)",
+                        cfg.topics.partitions
+                    ));
                 }
                 Ok(())
             })
         }
         Command::Case(c) => {
-            let log = crate::cases::read_case_log(&cfg)
-                .map_err(|e| job(anyhow::anyhow!("reading {}: {e} (check --brokers and that `revoke topics create` ran)", cfg.topics.cases)))?;
+            let log = crate::cases::read_case_log(&cfg).map_err(|e| {
+                job(anyhow::anyhow!(
+                    "reading {}: {e} (check --brokers and that `revoke topics create` ran)",
+                    cfg.topics.cases
+                ))
+            })?;
             let found = log.find(&c.id);
             if found.is_empty() {
-                return Err(job(anyhow::anyhow!("no case with id or identity {:?} in {}", c.id, cfg.topics.cases)));
+                return Err(job(anyhow::anyhow!(
+                    "no case with id or identity {:?} in {}",
+                    c.id,
+                    cfg.topics.cases
+                )));
             }
             for case in found {
                 if c.json {

@@ -48,25 +48,67 @@ impl DemoSummary {
     pub fn render(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        let _ = writeln!(s, "\nrevoke demo: {} leavers x {} targets in {:.2} s", self.identities, TargetKind::ALL.len(), self.elapsed.as_secs_f64());
+        let _ = writeln!(
+            s,
+            "\nrevoke demo: {} leavers x {} targets in {:.2} s",
+            self.identities,
+            TargetKind::ALL.len(),
+            self.elapsed.as_secs_f64()
+        );
         let _ = writeln!(s, "  cases closed     {:>7}", self.closed);
         let _ = writeln!(s, "  cases escalated  {:>7}", self.escalated);
         let _ = writeln!(s, "  unfinished       {:>7}", self.unfinished);
         let _ = writeln!(s, "  not as expected  {:>7}", self.unexpected.len());
         let _ = writeln!(s, "  closed twice     {:>7}", self.closed_twice);
         let ms = |v: Option<i64>| v.map(|v| format!("{v} ms")).unwrap_or_else(|| "-".into());
-        let _ = writeln!(s, "  time to close    p50 {}  p99 {}  (effective time -> verified closed case)", ms(self.p50_ms), ms(self.p99_ms));
-        let _ = writeln!(s, "  objects revoked  {:>7}  (of which sponsored credentials: {})", self.objects_revoked, self.sponsored_revoked);
-        let cols = ["revoked", "already_absent", "failed", "manual_required", "pending"];
-        let _ = writeln!(s, "\n  {:<10} {:>9} {:>15} {:>7} {:>16} {:>8}", "target", cols[0], cols[1], cols[2], cols[3], cols[4]);
+        let _ = writeln!(
+            s,
+            "  time to close    p50 {}  p99 {}  (effective time -> verified closed case)",
+            ms(self.p50_ms),
+            ms(self.p99_ms)
+        );
+        let _ = writeln!(
+            s,
+            "  objects revoked  {:>7}  (of which sponsored credentials: {})",
+            self.objects_revoked, self.sponsored_revoked
+        );
+        let cols = [
+            "revoked",
+            "already_absent",
+            "failed",
+            "manual_required",
+            "pending",
+        ];
+        let _ = writeln!(
+            s,
+            "\n  {:<10} {:>9} {:>15} {:>7} {:>16} {:>8}",
+            "target", cols[0], cols[1], cols[2], cols[3], cols[4]
+        );
         for (t, m) in &self.outcomes {
             let g = |k: &str| m.get(k).copied().unwrap_or(0);
-            let _ = writeln!(s, "  {:<10} {:>9} {:>15} {:>7} {:>16} {:>8}", t.as_str(), g(cols[0]), g(cols[1]), g(cols[2]), g(cols[3]), g(cols[4]));
+            let _ = writeln!(
+                s,
+                "  {:<10} {:>9} {:>15} {:>7} {:>16} {:>8}",
+                t.as_str(),
+                g(cols[0]),
+                g(cols[1]),
+                g(cols[2]),
+                g(cols[3]),
+                g(cols[4])
+            );
         }
         for u in self.unexpected.iter().take(10) {
             let _ = writeln!(s, "  unexpected: {u}");
         }
-        let _ = writeln!(s, "\n  verdict: {}", if self.ok() { "every case reached its expected state" } else { "FAILED" });
+        let _ = writeln!(
+            s,
+            "\n  verdict: {}",
+            if self.ok() {
+                "every case reached its expected state"
+            } else {
+                "FAILED"
+            }
+        );
         s
     }
 }
@@ -80,8 +122,16 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 }
 
 /// Summarises the case log against what the simulators predict.
-pub fn summarise(log: &CaseLog, expected: &BTreeMap<uuid::Uuid, (String, CaseState)>, elapsed: Duration) -> DemoSummary {
-    let mut s = DemoSummary { identities: expected.len(), elapsed, ..Default::default() };
+pub fn summarise(
+    log: &CaseLog,
+    expected: &BTreeMap<uuid::Uuid, (String, CaseState)>,
+    elapsed: Duration,
+) -> DemoSummary {
+    let mut s = DemoSummary {
+        identities: expected.len(),
+        elapsed,
+        ..Default::default()
+    };
     let mut times = Vec::new();
     for (case_id, (identity, want)) in expected {
         let Some(case) = log.latest.get(case_id) else {
@@ -99,13 +149,20 @@ pub fn summarise(log: &CaseLog, expected: &BTreeMap<uuid::Uuid, (String, CaseSta
             _ => s.unfinished += 1,
         }
         if case.state.is_final() && case.state != *want {
-            s.unexpected.push(format!("{identity}: expected {}, got {}", want.as_str(), case.state.as_str()));
+            s.unexpected.push(format!(
+                "{identity}: expected {}, got {}",
+                want.as_str(),
+                case.state.as_str()
+            ));
         }
         if log.closed_versions.get(case_id).copied().unwrap_or(0) > 1 {
             s.closed_twice += 1;
         }
         for (t, st) in &case.targets {
-            let key = st.outcome.map(|o| o.as_str().to_string()).unwrap_or_else(|| "pending".into());
+            let key = st
+                .outcome
+                .map(|o| o.as_str().to_string())
+                .unwrap_or_else(|| "pending".into());
             *s.outcomes.entry(*t).or_default().entry(key).or_default() += 1;
             for o in &st.objects {
                 if o.outcome == ObjectOutcome::Revoked {
@@ -132,7 +189,10 @@ pub async fn wait_for_groups(cfg: &Config, metrics: &Metrics, timeout: Duration)
         .collect();
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if groups.iter().all(|g| metrics.assigned_partitions.with_label_values(&[g]).get() > 0) {
+        if groups
+            .iter()
+            .all(|g| metrics.assigned_partitions.with_label_values(&[g]).get() > 0)
+        {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -143,7 +203,9 @@ pub async fn wait_for_groups(cfg: &Config, metrics: &Metrics, timeout: Duration)
 /// Runs the demo on the embedded broker. Blocks the calling thread (the mock cluster lives on it).
 pub fn run(mut cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     let _embedded = Embedded::start(&mut cfg)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(run_on(cfg, opts))
 }
 
@@ -152,9 +214,15 @@ pub async fn run_on(cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummar
     let metrics = Metrics::new();
     let health = Health::new();
     if !cfg.metrics.listen.is_empty() {
-        match revoke_shared::metrics::serve(&cfg.metrics.listen, metrics.clone(), health.clone()).await {
-            Ok(addr) => eprintln!("metrics on http://{addr}/metrics, health on http://{addr}/healthz"),
-            Err(e) => tracing::warn!(listen = %cfg.metrics.listen, error = %e, "metrics endpoint not started"),
+        match revoke_shared::metrics::serve(&cfg.metrics.listen, metrics.clone(), health.clone())
+            .await
+        {
+            Ok(addr) => {
+                eprintln!("metrics on http://{addr}/metrics, health on http://{addr}/healthz")
+            }
+            Err(e) => {
+                tracing::warn!(listen = %cfg.metrics.listen, error = %e, "metrics endpoint not started")
+            }
         }
     }
     let fleet = Fleet::start_simulated(&cfg, &metrics, &health);
@@ -174,31 +242,50 @@ pub async fn run_on(cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummar
     let source = "urn:revoke:demo-hr";
     let started = Instant::now();
     let now = Utc::now();
-    let events: Vec<_> = (0..opts.identities).map(|i| synthetic_leaver(i, source, &run_id, now)).collect();
+    let events: Vec<_> = (0..opts.identities)
+        .map(|i| synthetic_leaver(i, source, &run_id, now))
+        .collect();
     let mut expected = BTreeMap::new();
     for ev in &events {
-        let fails = cfg
-            .verifier
-            .required_targets
-            .iter()
-            .any(|t| fleet.simulators.get(t).is_some_and(|s| s.fails_permanently(&ev.subject)));
-        let want = if fails { CaseState::Escalated } else { CaseState::Closed };
+        let fails = cfg.verifier.required_targets.iter().any(|t| {
+            fleet
+                .simulators
+                .get(t)
+                .is_some_and(|s| s.fails_permanently(&ev.subject))
+        });
+        let want = if fails {
+            CaseState::Escalated
+        } else {
+            CaseState::Closed
+        };
         expected.insert(case_id_for(source, &ev.id), (ev.subject.clone(), want));
     }
     let producer = Producer::with_timeout(&cfg, Duration::from_secs(60))?;
     publish_events(&producer, &cfg.topics.terminations, &events, opts.mode).await?;
-    eprintln!("published {} terminations in {:.2} s; waiting for cases to finish", events.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "published {} terminations in {:.2} s; waiting for cases to finish",
+        events.len(),
+        started.elapsed().as_secs_f64()
+    );
 
     let deadline = Instant::now() + opts.timeout;
     loop {
         let finished = {
             let log = log.lock().expect("case log lock");
-            expected.keys().filter(|id| log.latest.get(id).is_some_and(|c| c.state.is_final())).count()
+            expected
+                .keys()
+                .filter(|id| log.latest.get(id).is_some_and(|c| c.state.is_final()))
+                .count()
         };
         if finished == expected.len() || Instant::now() > deadline {
             break;
         }
-        if fleet.workers.iter().chain(fleet.verifier.iter()).any(|c| c.is_finished()) {
+        if fleet
+            .workers
+            .iter()
+            .chain(fleet.verifier.iter())
+            .any(|c| c.is_finished())
+        {
             tracing::error!("a fleet component stopped early");
             break;
         }

@@ -21,7 +21,10 @@ impl Embedded {
         cfg.kafka.brokers = mock.bootstrap_servers();
         // Groups form and move faster than a real cluster's defaults would allow.
         cfg.consumer.session_timeout_ms = cfg.consumer.session_timeout_ms.min(6000);
-        cfg.kafka.properties.entry("topic.metadata.refresh.interval.ms".into()).or_insert_with(|| "1000".into());
+        cfg.kafka
+            .properties
+            .entry("topic.metadata.refresh.interval.ms".into())
+            .or_insert_with(|| "1000".into());
         Ok(Embedded { mock })
     }
 

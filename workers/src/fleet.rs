@@ -4,12 +4,12 @@
 use crate::target::sim::Simulator;
 use crate::target::Target;
 use revoke_shared::config::Config;
+use revoke_shared::consume::Stop;
 use revoke_shared::contract::TargetKind;
 use revoke_shared::metrics::{Health, Metrics};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
-use revoke_shared::consume::Stop;
 
 /// A running component that can be stopped gracefully.
 pub struct Component {
@@ -45,13 +45,23 @@ fn report(name: &str, result: anyhow::Result<()>) -> anyhow::Result<()> {
     result
 }
 
-pub fn spawn_worker(cfg: &Config, target: Arc<dyn Target>, metrics: Metrics, health: Health) -> Component {
+pub fn spawn_worker(
+    cfg: &Config,
+    target: Arc<dyn Target>,
+    metrics: Metrics,
+    health: Health,
+) -> Component {
     let stop = Stop::new();
     let name = crate::worker::group_for(cfg, target.kind());
     let cfg = cfg.clone();
     let s = stop.clone();
     let n = name.clone();
-    let handle = tokio::spawn(async move { report(&n, crate::worker::run_worker(&cfg, target, metrics, health, s).await) });
+    let handle = tokio::spawn(async move {
+        report(
+            &n,
+            crate::worker::run_worker(&cfg, target, metrics, health, s).await,
+        )
+    });
     Component { name, stop, handle }
 }
 
@@ -61,7 +71,12 @@ pub fn spawn_verifier(cfg: &Config, metrics: Metrics, health: Health) -> Compone
     let cfg = cfg.clone();
     let s = stop.clone();
     let n = name.clone();
-    let handle = tokio::spawn(async move { report(&n, crate::verifier::run_verifier(&cfg, metrics, health, s).await) });
+    let handle = tokio::spawn(async move {
+        report(
+            &n,
+            crate::verifier::run_verifier(&cfg, metrics, health, s).await,
+        )
+    });
     Component { name, stop, handle }
 }
 
@@ -78,16 +93,30 @@ impl Fleet {
         let mut workers = Vec::new();
         for kind in TargetKind::ALL {
             let sim = Arc::new(Simulator::new(kind, cfg.simulator.clone()));
-            workers.push(spawn_worker(cfg, sim.clone(), metrics.clone(), health.clone()));
+            workers.push(spawn_worker(
+                cfg,
+                sim.clone(),
+                metrics.clone(),
+                health.clone(),
+            ));
             simulators.insert(kind, sim);
         }
         let verifier = Some(spawn_verifier(cfg, metrics.clone(), health.clone()));
-        Fleet { simulators, workers, verifier }
+        Fleet {
+            simulators,
+            workers,
+            verifier,
+        }
     }
 
     /// Names of components that have stopped (they should all be running).
     pub fn stopped(&self) -> Vec<String> {
-        self.workers.iter().chain(self.verifier.iter()).filter(|c| c.is_finished()).map(|c| c.name.clone()).collect()
+        self.workers
+            .iter()
+            .chain(self.verifier.iter())
+            .filter(|c| c.is_finished())
+            .map(|c| c.name.clone())
+            .collect()
     }
 
     /// Stops everything gracefully; the first error wins.

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
-use revoke_shared::contract::{parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind, RawMessage};
+use revoke_shared::contract::{
+    parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind, RawMessage,
+};
 use revoke_shared::kafka::{KafkaError, Producer};
 use std::io::BufRead;
 
@@ -46,15 +48,29 @@ pub fn synthetic_leaver(i: usize, source: &str, run: &str, effective_at: DateTim
 }
 
 /// Publishes validated events, many in flight at once; returns when all are acknowledged.
-pub async fn publish_events(producer: &Producer, topic: &str, events: &[HrEvent], mode: Mode) -> Result<usize, KafkaError> {
+pub async fn publish_events(
+    producer: &Producer,
+    topic: &str,
+    events: &[HrEvent],
+    mode: Mode,
+) -> Result<usize, KafkaError> {
     let results: Vec<Result<(i32, i64), KafkaError>> = stream::iter(events.iter())
         .map(|ev| async move {
             match mode {
-                Mode::Structured => producer.send_json(topic, &ev.subject, &ev.to_structured_json(), None).await,
+                Mode::Structured => {
+                    producer
+                        .send_json(topic, &ev.subject, &ev.to_structured_json(), None)
+                        .await
+                }
                 Mode::Binary => {
                     let (headers, body) = ev.to_binary();
-                    let hs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                    producer.send_bytes(topic, &ev.subject, &body, &hs, None).await
+                    let hs: Vec<(&str, &str)> = headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    producer
+                        .send_bytes(topic, &ev.subject, &body, &hs, None)
+                        .await
                 }
             }
         })
@@ -92,8 +108,15 @@ pub fn parse_line(text: &str, validate: bool, max_bytes: usize) -> Result<Line, 
     if !validate {
         let key = serde_json::from_str::<serde_json::Value>(text)
             .ok()
-            .and_then(|v| v.get("subject").and_then(|s| s.as_str()).map(str::to_string));
-        return Ok(Line::Raw { key, bytes: text.as_bytes().to_vec() });
+            .and_then(|v| {
+                v.get("subject")
+                    .and_then(|s| s.as_str())
+                    .map(str::to_string)
+            });
+        return Ok(Line::Raw {
+            key,
+            bytes: text.as_bytes().to_vec(),
+        });
     }
     let subject = serde_json::from_str::<serde_json::Value>(text)
         .map_err(|e| format!("not JSON: {e}"))?
@@ -101,8 +124,14 @@ pub fn parse_line(text: &str, validate: bool, max_bytes: usize) -> Result<Line, 
         .and_then(|s| s.as_str())
         .map(str::to_string)
         .ok_or("no `subject` (the identity id, used as the Kafka key)")?;
-    let msg = RawMessage { key: Some(subject.into_bytes()), payload: Some(text.as_bytes().to_vec()), ..Default::default() };
-    parse_hr_event(&msg, max_bytes).map(Line::Valid).map_err(|e| e.to_string())
+    let msg = RawMessage {
+        key: Some(subject.into_bytes()),
+        payload: Some(text.as_bytes().to_vec()),
+        ..Default::default()
+    };
+    parse_hr_event(&msg, max_bytes)
+        .map(Line::Valid)
+        .map_err(|e| e.to_string())
 }
 
 /// Reads JSONL from `input`, validates every line first (nothing is sent if one is bad), then
@@ -122,14 +151,18 @@ pub async fn publish_jsonl(
         if line.trim().is_empty() {
             continue;
         }
-        match parse_line(&line, validate, max_bytes).map_err(|why| PublishError::Line { line: i + 1, why })? {
+        match parse_line(&line, validate, max_bytes)
+            .map_err(|why| PublishError::Line { line: i + 1, why })?
+        {
             Line::Valid(ev) => valid.push(ev),
             Line::Raw { key, bytes } => raw.push((key, bytes)),
         }
     }
     let mut n = publish_events(producer, topic, &valid, mode).await?;
     for (key, bytes) in raw {
-        producer.send_bytes(topic, key.as_deref().unwrap_or(""), &bytes, &[], None).await?;
+        producer
+            .send_bytes(topic, key.as_deref().unwrap_or(""), &bytes, &[], None)
+            .await?;
         n += 1;
     }
     Ok(n)
@@ -152,9 +185,14 @@ mod tests {
 
     #[test]
     fn invalid_lines_are_refused_with_the_reason() {
-        assert!(parse_line("{", true, 1024).unwrap_err().contains("not JSON"));
+        assert!(parse_line("{", true, 1024)
+            .unwrap_err()
+            .contains("not JSON"));
         let err = parse_line(r#"{"subject":"E1","specversion":"1.0"}"#, true, 1024).unwrap_err();
         assert!(err.contains("type"), "{err}");
-        assert!(matches!(parse_line("{", false, 1024).unwrap(), Line::Raw { key: None, .. }));
+        assert!(matches!(
+            parse_line("{", false, 1024).unwrap(),
+            Line::Raw { key: None, .. }
+        ));
     }
 }

@@ -9,14 +9,14 @@
 //! - `hr`: building and publishing HR events (`revoke publish`).
 //! - `topics`, `demo`, `cli`: the commands.
 
-pub mod revocation;
-pub mod target;
-pub mod verifier;
-pub mod worker;
 pub mod cases;
 pub mod cli;
 pub mod demo;
 pub mod embedded;
 pub mod fleet;
 pub mod hr;
+pub mod revocation;
+pub mod target;
 pub mod topics;
+pub mod verifier;
+pub mod worker;

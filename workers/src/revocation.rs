@@ -25,7 +25,10 @@ pub struct RevocationReport {
 
 /// The target's outcome from its objects' outcomes (and whether discovery itself failed).
 pub fn target_outcome(objects: &[ObjectEvidence]) -> Outcome {
-    if objects.iter().any(|o| o.outcome == ObjectOutcome::ManualRequired) {
+    if objects
+        .iter()
+        .any(|o| o.outcome == ObjectOutcome::ManualRequired)
+    {
         return Outcome::ManualRequired;
     }
     if objects.iter().any(|o| o.outcome == ObjectOutcome::Failed) {
@@ -81,16 +84,23 @@ pub async fn revoke_identity(
     let started_at = Utc::now();
     let attempts = AtomicU32::new(0);
     let kind = target.kind().as_str();
-    let actor = Actor { worker_id: worker_id.to_string(), principal: target.principal().to_string() };
+    let actor = Actor {
+        worker_id: worker_id.to_string(),
+        principal: target.principal().to_string(),
+    };
 
-    let holdings = match with_retry(policy, &attempts, metrics, kind, || target.discover(who)).await {
+    let holdings = match with_retry(policy, &attempts, metrics, kind, || target.discover(who)).await
+    {
         Ok(h) => h,
         Err(e) => {
             return RevocationReport {
                 outcome: outcome_for_error(&e),
                 objects: Vec::new(),
                 attempts: attempts.load(Ordering::Relaxed),
-                error: Some(format!("discovering what {} holds on {kind}: {e}", who.employee_id)),
+                error: Some(format!(
+                    "discovering what {} holds on {kind}: {e}",
+                    who.employee_id
+                )),
                 started_at,
                 finished_at: Utc::now(),
             }
@@ -187,7 +197,10 @@ fn count_object(metrics: &Metrics, kind: &str, ev: &ObjectEvidence) {
         ObjectOutcome::Failed => "failed",
         ObjectOutcome::ManualRequired => "manual_required",
     };
-    metrics.objects.with_label_values(&[kind, owner, label]).inc();
+    metrics
+        .objects
+        .with_label_values(&[kind, owner, label])
+        .inc();
 }
 
 #[cfg(test)]
@@ -206,7 +219,10 @@ mod tests {
             action: "a".into(),
             outcome,
             removed_at: None,
-            actor: Actor { worker_id: "w".into(), principal: "p".into() },
+            actor: Actor {
+                worker_id: "w".into(),
+                principal: "p".into(),
+            },
             verified: true,
             read_back: String::new(),
             error: None,
@@ -218,11 +234,23 @@ mod tests {
         use ObjectOutcome::*;
         assert_eq!(target_outcome(&[]), Outcome::AlreadyAbsent);
         assert_eq!(target_outcome(&[ev(AlreadyAbsent)]), Outcome::AlreadyAbsent);
-        assert_eq!(target_outcome(&[ev(AlreadyAbsent), ev(Revoked)]), Outcome::Revoked);
+        assert_eq!(
+            target_outcome(&[ev(AlreadyAbsent), ev(Revoked)]),
+            Outcome::Revoked
+        );
         assert_eq!(target_outcome(&[ev(Revoked), ev(Failed)]), Outcome::Failed);
-        assert_eq!(target_outcome(&[ev(Failed), ev(ManualRequired)]), Outcome::ManualRequired);
-        assert_eq!(outcome_for_error(&TargetError::Ambiguous("x".into())), Outcome::ManualRequired);
-        assert_eq!(outcome_for_error(&TargetError::Transient("x".into())), Outcome::Failed);
+        assert_eq!(
+            target_outcome(&[ev(Failed), ev(ManualRequired)]),
+            Outcome::ManualRequired
+        );
+        assert_eq!(
+            outcome_for_error(&TargetError::Ambiguous("x".into())),
+            Outcome::ManualRequired
+        );
+        assert_eq!(
+            outcome_for_error(&TargetError::Transient("x".into())),
+            Outcome::Failed
+        );
     }
 
     fn policy() -> RetryPolicy {
@@ -235,7 +263,12 @@ mod tests {
     }
 
     fn who() -> Identity {
-        Identity { employee_id: "E1".into(), email: None, username: Some("ada".into()), kind: IdentityKind::Employee }
+        Identity {
+            employee_id: "E1".into(),
+            email: None,
+            username: Some("ada".into()),
+            kind: IdentityKind::Employee,
+        }
     }
 
     #[tokio::test]
@@ -244,17 +277,27 @@ mod tests {
         let m = Metrics::new();
         let first = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
         assert_eq!(first.outcome, Outcome::Revoked);
-        assert!(first.objects.iter().all(|o| o.verified && o.removed_at.is_some()));
+        assert!(first
+            .objects
+            .iter()
+            .all(|o| o.verified && o.removed_at.is_some()));
         let second = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
         assert_eq!(second.outcome, Outcome::AlreadyAbsent);
-        let times = |r: &RevocationReport| r.objects.iter().map(|o| o.removed_at).collect::<Vec<_>>();
+        let times =
+            |r: &RevocationReport| r.objects.iter().map(|o| o.removed_at).collect::<Vec<_>>();
         assert_eq!(times(&first), times(&second));
         assert!(sim.actions_for("E1").iter().all(|(_, n)| *n == 1));
     }
 
     #[tokio::test]
     async fn transient_errors_are_retried_and_counted() {
-        let sim = Simulator::new(TargetKind::Saas, SimulatorConfig { flaky_rate: 1.0, ..Default::default() });
+        let sim = Simulator::new(
+            TargetKind::Saas,
+            SimulatorConfig {
+                flaky_rate: 1.0,
+                ..Default::default()
+            },
+        );
         let m = Metrics::new();
         let r = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
         assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
@@ -264,7 +307,13 @@ mod tests {
 
     #[tokio::test]
     async fn permanent_failure_is_reported_not_retried() {
-        let sim = Simulator::new(TargetKind::Cloud, SimulatorConfig { fail_rate: 1.0, ..Default::default() });
+        let sim = Simulator::new(
+            TargetKind::Cloud,
+            SimulatorConfig {
+                fail_rate: 1.0,
+                ..Default::default()
+            },
+        );
         let m = Metrics::new();
         let r = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
         assert_eq!(r.outcome, Outcome::Failed);

@@ -14,7 +14,13 @@ pub fn topic_specs(cfg: &Config) -> Vec<(String, Vec<(&'static str, &'static str
         (t.terminations.clone(), vec![]),
         (t.confirmations.clone(), vec![]),
         // The changelog keeps the latest version of every case forever.
-        (t.cases.clone(), vec![("cleanup.policy", "compact"), ("min.compaction.lag.ms", "60000")]),
+        (
+            t.cases.clone(),
+            vec![
+                ("cleanup.policy", "compact"),
+                ("min.compaction.lag.ms", "60000"),
+            ],
+        ),
         (t.escalations.clone(), vec![]),
         // Refused input is kept until someone deals with it.
         (t.dlq.clone(), vec![("retention.ms", "-1")]),
@@ -24,23 +30,39 @@ pub fn topic_specs(cfg: &Config) -> Vec<(String, Vec<(&'static str, &'static str
 #[derive(Debug, thiserror::Error)]
 pub enum TopicsError {
     #[error("connecting to {brokers}: {source}")]
-    Client { brokers: String, source: rdkafka::error::KafkaError },
+    Client {
+        brokers: String,
+        source: rdkafka::error::KafkaError,
+    },
     #[error("creating topic {topic}: {why}")]
     Create { topic: String, why: String },
     #[error("topic {topic} exists with {actual} partitions, expected {expected}: the verifier needs co-partitioned topics (recreate it, or set topics.partitions = {actual})")]
-    Mismatch { topic: String, actual: usize, expected: i32 },
+    Mismatch {
+        topic: String,
+        actual: usize,
+        expected: i32,
+    },
 }
 
 /// Creates the topics that do not exist; checks the partition count of those that do.
 /// Returns (topic, "created" | "exists").
 pub async fn create_topics(cfg: &Config) -> Result<Vec<(String, &'static str)>, TopicsError> {
-    let client_err = |source| TopicsError::Client { brokers: cfg.kafka.brokers.clone(), source };
-    let admin: AdminClient<DefaultClientContext> = revoke_shared::kafka::admin_config(cfg).create().map_err(client_err)?;
+    let client_err = |source| TopicsError::Client {
+        brokers: cfg.kafka.brokers.clone(),
+        source,
+    };
+    let admin: AdminClient<DefaultClientContext> = revoke_shared::kafka::admin_config(cfg)
+        .create()
+        .map_err(client_err)?;
     let specs = topic_specs(cfg);
     let new: Vec<NewTopic> = specs
         .iter()
         .map(|(name, settings)| {
-            let mut nt = NewTopic::new(name, cfg.topics.partitions, TopicReplication::Fixed(cfg.topics.replication_factor));
+            let mut nt = NewTopic::new(
+                name,
+                cfg.topics.partitions,
+                TopicReplication::Fixed(cfg.topics.replication_factor),
+            );
             for (k, v) in settings {
                 nt = nt.set(k, v);
             }
@@ -48,13 +70,21 @@ pub async fn create_topics(cfg: &Config) -> Result<Vec<(String, &'static str)>, 
         })
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin.create_topics(new.iter(), &opts).await.map_err(client_err)?;
+    let results = admin
+        .create_topics(new.iter(), &opts)
+        .await
+        .map_err(client_err)?;
     let mut out = Vec::new();
     for r in results {
         match r {
             Ok(name) => out.push((name, "created")),
             Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => out.push((name, "exists")),
-            Err((name, code)) => return Err(TopicsError::Create { topic: name, why: code.to_string() }),
+            Err((name, code)) => {
+                return Err(TopicsError::Create {
+                    topic: name,
+                    why: code.to_string(),
+                })
+            }
         }
     }
     // Return only once every topic is usable (all partitions have a leader), so processes
@@ -62,13 +92,20 @@ pub async fn create_topics(cfg: &Config) -> Result<Vec<(String, &'static str)>, 
     // check the partition counts of topics that already existed.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let md = admin.inner().fetch_metadata(None, Duration::from_secs(10)).map_err(client_err)?;
+        let md = admin
+            .inner()
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map_err(client_err)?;
         let mut ready = true;
         for (name, _) in &specs {
             match md.topics().iter().find(|t| t.name() == name) {
                 Some(t) if !t.partitions().is_empty() => {
                     if t.partitions().len() != cfg.topics.partitions as usize {
-                        return Err(TopicsError::Mismatch { topic: name.clone(), actual: t.partitions().len(), expected: cfg.topics.partitions });
+                        return Err(TopicsError::Mismatch {
+                            topic: name.clone(),
+                            actual: t.partitions().len(),
+                            expected: cfg.topics.partitions,
+                        });
                     }
                     ready &= t.partitions().iter().all(|p| p.leader() >= 0);
                 }
@@ -79,7 +116,10 @@ pub async fn create_topics(cfg: &Config) -> Result<Vec<(String, &'static str)>, 
             return Ok(out);
         }
         if std::time::Instant::now() > deadline {
-            return Err(TopicsError::Create { topic: "(all)".into(), why: "topics not usable (no partition leaders) within 30 s".into() });
+            return Err(TopicsError::Create {
+                topic: "(all)".into(),
+                why: "topics not usable (no partition leaders) within 30 s".into(),
+            });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -9,7 +9,8 @@ use crate::target::Target;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
-    parse_hr_event, Confirmation, HrEventKind, RawMessage, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA,
+    parse_hr_event, Confirmation, HrEventKind, RawMessage, TargetRef, WorkerInfo,
+    CONFIRMATION_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
 use revoke_shared::kafka::Producer;
@@ -36,11 +37,19 @@ pub struct WorkerHandler {
 }
 
 impl WorkerHandler {
-    pub fn new(target: Arc<dyn Target>, producer: Producer, cfg: &Config, metrics: Metrics) -> WorkerHandler {
+    pub fn new(
+        target: Arc<dyn Target>,
+        producer: Producer,
+        cfg: &Config,
+        metrics: Metrics,
+    ) -> WorkerHandler {
         let group = group_for(cfg, target.kind());
         WorkerHandler {
             policy: RetryPolicy::from_config(&cfg.worker),
-            worker: WorkerInfo { id: cfg.worker.worker_id(), version: VERSION.to_string() },
+            worker: WorkerInfo {
+                id: cfg.worker.worker_id(),
+                version: VERSION.to_string(),
+            },
             target,
             producer,
             cfg: cfg.clone(),
@@ -56,8 +65,16 @@ impl Handler for WorkerHandler {
         let event = match parse_hr_event(msg, self.cfg.consumer.max_event_bytes) {
             Ok(ev) => ev,
             Err(e) => {
-                return dead_letter(&self.producer, &self.cfg.topics.dlq, msg, e.reason(), e.to_string(), &self.group, &self.metrics)
-                    .await
+                return dead_letter(
+                    &self.producer,
+                    &self.cfg.topics.dlq,
+                    msg,
+                    e.reason(),
+                    e.to_string(),
+                    &self.group,
+                    &self.metrics,
+                )
+                .await
             }
         };
         let case_id = event.case_id();
@@ -117,7 +134,12 @@ pub async fn run_worker(
     let group = group_for(cfg, target.kind());
     let producer = Producer::new(cfg)?;
     let consumer = consume::subscribe(cfg, &group, &[&cfg.topics.terminations])?;
-    let handler = Arc::new(WorkerHandler::new(target, producer.clone(), cfg, metrics.clone()));
+    let handler = Arc::new(WorkerHandler::new(
+        target,
+        producer.clone(),
+        cfg,
+        metrics.clone(),
+    ));
     tracing::info!(group = %group, topic = %cfg.topics.terminations, "worker started");
     let opts = LoopOptions::new(cfg, &group, metrics, health);
     let result = consume::run(consumer, handler, opts, stop).await;

@@ -40,7 +40,10 @@ impl CaseState {
     /// No further automatic transition is expected (a late confirmation may still close an
     /// escalated case).
     pub fn is_final(self) -> bool {
-        matches!(self, CaseState::Closed | CaseState::Escalated | CaseState::Rescinded)
+        matches!(
+            self,
+            CaseState::Closed | CaseState::Escalated | CaseState::Rescinded
+        )
     }
 }
 
@@ -162,14 +165,22 @@ mod tests {
         let now = Utc::now();
         let mut targets = BTreeMap::new();
         targets.insert(TargetKind::Vault, TargetStatus::pending());
-        let owner = Owner { name: "vault-team".into(), contact: "vault@example.com".into() };
+        let owner = Owner {
+            name: "vault-team".into(),
+            contact: "vault@example.com".into(),
+        };
         Case {
             schema: CASE_SCHEMA.into(),
             case_id: Uuid::new_v4(),
             identity_id: "E1".into(),
             state: CaseState::Escalated,
             revision: 3,
-            identity: Some(Identity { employee_id: "E1".into(), email: None, username: Some("ada".into()), kind: IdentityKind::Contractor }),
+            identity: Some(Identity {
+                employee_id: "E1".into(),
+                email: None,
+                username: Some("ada".into()),
+                kind: IdentityKind::Contractor,
+            }),
             event_id: Some("evt-1".into()),
             source: Some("urn:hr".into()),
             reason: None,
@@ -181,7 +192,11 @@ mod tests {
             required_targets: vec![TargetKind::Vault],
             targets,
             escalations: vec![EscalationRecord {
-                escalation_id: Escalation::id_for(Uuid::nil(), EscalationReason::DeadlinePassed, &[TargetKind::Vault]),
+                escalation_id: Escalation::id_for(
+                    Uuid::nil(),
+                    EscalationReason::DeadlinePassed,
+                    &[TargetKind::Vault],
+                ),
                 reason: EscalationReason::DeadlinePassed,
                 targets: vec![TargetKind::Vault],
                 owner,
@@ -215,10 +230,35 @@ mod tests {
     #[test]
     fn escalation_round_trip_and_deterministic_id() {
         let case_id = Uuid::new_v4();
-        let id = Escalation::id_for(case_id, EscalationReason::TargetFailed, &[TargetKind::Cloud]);
-        assert_eq!(id, Escalation::id_for(case_id, EscalationReason::TargetFailed, &[TargetKind::Cloud]));
-        assert_ne!(id, Escalation::id_for(case_id, EscalationReason::TargetFailed, &[TargetKind::Vault]));
-        assert_ne!(id, Escalation::id_for(case_id, EscalationReason::ManualRequired, &[TargetKind::Cloud]));
+        let id = Escalation::id_for(
+            case_id,
+            EscalationReason::TargetFailed,
+            &[TargetKind::Cloud],
+        );
+        assert_eq!(
+            id,
+            Escalation::id_for(
+                case_id,
+                EscalationReason::TargetFailed,
+                &[TargetKind::Cloud]
+            )
+        );
+        assert_ne!(
+            id,
+            Escalation::id_for(
+                case_id,
+                EscalationReason::TargetFailed,
+                &[TargetKind::Vault]
+            )
+        );
+        assert_ne!(
+            id,
+            Escalation::id_for(
+                case_id,
+                EscalationReason::ManualRequired,
+                &[TargetKind::Cloud]
+            )
+        );
         let e = Escalation {
             schema: ESCALATION_SCHEMA.into(),
             escalation_id: id,
@@ -226,7 +266,10 @@ mod tests {
             identity_id: "E1".into(),
             reason: EscalationReason::TargetFailed,
             targets: vec![TargetKind::Cloud],
-            owner: Owner { name: "cloud".into(), contact: "c@example.com".into() },
+            owner: Owner {
+                name: "cloud".into(),
+                contact: "c@example.com".into(),
+            },
             deadline: None,
             raised_at: Utc::now(),
             detail: "403".into(),

@@ -120,10 +120,13 @@ impl Confirmation {
     /// Verified means: every object the worker reports as gone was proven gone by read-back.
     pub fn is_verified(&self) -> bool {
         self.outcome.is_success()
-            && self
-                .objects
-                .iter()
-                .all(|o| o.verified && matches!(o.outcome, ObjectOutcome::Revoked | ObjectOutcome::AlreadyAbsent))
+            && self.objects.iter().all(|o| {
+                o.verified
+                    && matches!(
+                        o.outcome,
+                        ObjectOutcome::Revoked | ObjectOutcome::AlreadyAbsent
+                    )
+            })
     }
 
     /// The latest removal time among the objects, if any was removed.
@@ -144,7 +147,10 @@ mod tests {
             case_id: Uuid::new_v4(),
             identity_id: "E1".into(),
             event_id: "evt-1".into(),
-            target: TargetRef { kind: TargetKind::Vault, instance: "default".into() },
+            target: TargetRef {
+                kind: TargetKind::Vault,
+                instance: "default".into(),
+            },
             outcome,
             objects: vec![ObjectEvidence {
                 object_kind: "token".into(),
@@ -153,14 +159,20 @@ mod tests {
                 action: "revoke".into(),
                 outcome: ObjectOutcome::Revoked,
                 removed_at: Some(now),
-                actor: Actor { worker_id: "w1".into(), principal: "svc-revoke".into() },
+                actor: Actor {
+                    worker_id: "w1".into(),
+                    principal: "svc-revoke".into(),
+                },
                 verified,
                 read_back: "lookup-accessor: not found".into(),
                 error: None,
             }],
             attempts: 1,
             error: None,
-            worker: WorkerInfo { id: "w1".into(), version: "0.1.0".into() },
+            worker: WorkerInfo {
+                id: "w1".into(),
+                version: "0.1.0".into(),
+            },
             started_at: now,
             finished_at: now,
         }

@@ -47,14 +47,20 @@ impl DeadLetter {
             source_offset: msg.offset,
             key_base64: msg.key.as_ref().map(|k| b64.encode(k)),
             payload_base64: msg.payload.as_ref().map(|p| b64.encode(p)),
-            headers: msg.headers.iter().map(|(k, v)| (k.clone(), b64.encode(v))).collect(),
+            headers: msg
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), b64.encode(v)))
+                .collect(),
         }
     }
 
     /// The original payload bytes.
     pub fn payload(&self) -> Option<Vec<u8>> {
         let b64 = base64::engine::general_purpose::STANDARD;
-        self.payload_base64.as_ref().and_then(|p| b64.decode(p).ok())
+        self.payload_base64
+            .as_ref()
+            .and_then(|p| b64.decode(p).ok())
     }
 }
 

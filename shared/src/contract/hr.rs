@@ -38,7 +38,9 @@ impl RawMessage {
     }
 
     pub fn key_str(&self) -> Option<String> {
-        self.key.as_ref().map(|k| String::from_utf8_lossy(k).into_owned())
+        self.key
+            .as_ref()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
     }
 }
 
@@ -149,8 +151,15 @@ impl HrEvent {
             ("ce_source".to_string(), self.source.clone()),
             ("ce_id".to_string(), self.id.clone()),
             ("ce_subject".to_string(), self.subject.clone()),
-            ("ce_time".to_string(), self.time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
-            (CE_CONTENT_TYPE_HEADER.to_string(), "application/json".to_string()),
+            (
+                "ce_time".to_string(),
+                self.time
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ),
+            (
+                CE_CONTENT_TYPE_HEADER.to_string(),
+                "application/json".to_string(),
+            ),
         ];
         let body = serde_json::to_vec(&self.data).expect("HrData always serialises");
         (headers, body)
@@ -185,7 +194,10 @@ struct Attributes {
 pub fn parse_hr_event(msg: &RawMessage, max_bytes: usize) -> Result<HrEvent, ContractError> {
     let payload = msg.payload.as_deref().unwrap_or_default();
     if payload.len() > max_bytes {
-        return Err(ContractError::Oversize { size: payload.len(), limit: max_bytes });
+        return Err(ContractError::Oversize {
+            size: payload.len(),
+            limit: max_bytes,
+        });
     }
     if payload.is_empty() {
         return Err(ContractError::Empty);
@@ -196,7 +208,9 @@ pub fn parse_hr_event(msg: &RawMessage, max_bytes: usize) -> Result<HrEvent, Con
         structured_mode(payload)?
     };
 
-    let specversion = attrs.specversion.ok_or(ContractError::MissingField("specversion"))?;
+    let specversion = attrs
+        .specversion
+        .ok_or(ContractError::MissingField("specversion"))?;
     if specversion != "1.0" {
         return Err(ContractError::SpecVersion(specversion));
     }
@@ -207,7 +221,12 @@ pub fn parse_hr_event(msg: &RawMessage, max_bytes: usize) -> Result<HrEvent, Con
         _ => return Err(ContractError::UnknownType(ty)),
     };
     if let Some(ct) = attrs.datacontenttype {
-        let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         if media != "application/json" && !media.ends_with("+json") {
             return Err(ContractError::ContentType(ct));
         }
@@ -216,7 +235,9 @@ pub fn parse_hr_event(msg: &RawMessage, max_bytes: usize) -> Result<HrEvent, Con
     check_identifier("id", &id)?;
     let source = attrs.source.ok_or(ContractError::MissingField("source"))?;
     check_identifier("source", &source)?;
-    let subject = attrs.subject.ok_or(ContractError::MissingField("subject"))?;
+    let subject = attrs
+        .subject
+        .ok_or(ContractError::MissingField("subject"))?;
     check_identifier("subject", &subject)?;
     let time = attrs.time.ok_or(ContractError::MissingField("time"))?;
     let time = parse_time("time", &time)?;
@@ -236,14 +257,25 @@ pub fn parse_hr_event(msg: &RawMessage, max_bytes: usize) -> Result<HrEvent, Con
         }
         Some(_) => {}
     }
-    Ok(HrEvent { id, source, subject, time, kind, data })
+    Ok(HrEvent {
+        id,
+        source,
+        subject,
+        time,
+        kind,
+        data,
+    })
 }
 
-fn structured_mode(payload: &[u8]) -> Result<(Attributes, Option<serde_json::Value>), ContractError> {
+fn structured_mode(
+    payload: &[u8],
+) -> Result<(Attributes, Option<serde_json::Value>), ContractError> {
     let value: serde_json::Value =
         serde_json::from_slice(payload).map_err(|e| ContractError::MalformedJson(e.to_string()))?;
     let serde_json::Value::Object(mut obj) = value else {
-        return Err(ContractError::Shape("top level must be a JSON object".into()));
+        return Err(ContractError::Shape(
+            "top level must be a JSON object".into(),
+        ));
     };
     let mut attrs = Attributes::default();
     for (name, slot) in [
@@ -267,12 +299,17 @@ fn structured_mode(payload: &[u8]) -> Result<(Attributes, Option<serde_json::Val
         }
     }
     if obj.contains_key("data_base64") {
-        return Err(ContractError::Shape("data_base64 is not accepted; send JSON data".into()));
+        return Err(ContractError::Shape(
+            "data_base64 is not accepted; send JSON data".into(),
+        ));
     }
     Ok((attrs, obj.remove("data")))
 }
 
-fn binary_mode(msg: &RawMessage, payload: &[u8]) -> Result<(Attributes, Option<serde_json::Value>), ContractError> {
+fn binary_mode(
+    msg: &RawMessage,
+    payload: &[u8],
+) -> Result<(Attributes, Option<serde_json::Value>), ContractError> {
     let header = |name: &'static str| -> Result<Option<String>, ContractError> {
         msg.header(name)
             .map(|v| {
@@ -327,7 +364,10 @@ fn validate_data(kind: HrEventKind, subject: &str, data: &HrData) -> Result<(), 
     ] {
         if let Some(v) = v {
             if v.chars().any(char::is_control) || v.len() > 1024 {
-                return Err(ContractError::InvalidField { field, why: "control characters or over 1024 bytes".into() });
+                return Err(ContractError::InvalidField {
+                    field,
+                    why: "control characters or over 1024 bytes".into(),
+                });
             }
         }
     }
@@ -340,7 +380,10 @@ fn validate_data(kind: HrEventKind, subject: &str, data: &HrData) -> Result<(), 
 fn parse_time(field: &'static str, s: &str) -> Result<DateTime<Utc>, ContractError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| ContractError::InvalidField { field, why: format!("{s:?} is not RFC 3339: {e}") })
+        .map_err(|e| ContractError::InvalidField {
+            field,
+            why: format!("{s:?} is not RFC 3339: {e}"),
+        })
 }
 
 fn json_type(v: &serde_json::Value) -> &'static str {
@@ -406,7 +449,10 @@ mod tests {
         let m = RawMessage {
             key: Some(b"E1".to_vec()),
             payload: Some(body),
-            headers: headers.into_iter().map(|(k, v)| (k, v.into_bytes())).collect(),
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k, v.into_bytes()))
+                .collect(),
             ..Default::default()
         };
         assert_eq!(parse_hr_event(&m, 1 << 20).unwrap(), ev);
@@ -442,10 +488,30 @@ mod tests {
     #[test]
     fn rejections_have_bounded_reasons() {
         let good = structured("E1");
-        assert_eq!(parse_hr_event(&msg(Some("E1"), b"{not json"), 1024).unwrap_err().reason(), "malformed_json");
-        assert_eq!(parse_hr_event(&msg(Some("E1"), b""), 1024).unwrap_err().reason(), "empty");
-        assert_eq!(parse_hr_event(&msg(Some("E1"), &[b' '; 2000]), 1024).unwrap_err().reason(), "oversize");
-        assert_eq!(parse_hr_event(&msg(Some("E1"), b"[1,2]"), 1024).unwrap_err().reason(), "wrong_shape");
+        assert_eq!(
+            parse_hr_event(&msg(Some("E1"), b"{not json"), 1024)
+                .unwrap_err()
+                .reason(),
+            "malformed_json"
+        );
+        assert_eq!(
+            parse_hr_event(&msg(Some("E1"), b""), 1024)
+                .unwrap_err()
+                .reason(),
+            "empty"
+        );
+        assert_eq!(
+            parse_hr_event(&msg(Some("E1"), &[b' '; 2000]), 1024)
+                .unwrap_err()
+                .reason(),
+            "oversize"
+        );
+        assert_eq!(
+            parse_hr_event(&msg(Some("E1"), b"[1,2]"), 1024)
+                .unwrap_err()
+                .reason(),
+            "wrong_shape"
+        );
         assert_eq!(reason_of(&good, None), "missing_key");
         assert_eq!(reason_of(&good, Some("E2")), "key_mismatch");
 
@@ -495,6 +561,9 @@ mod tests {
             headers: vec![("ce_specversion".into(), b"1.0".to_vec())],
             ..Default::default()
         };
-        assert_eq!(parse_hr_event(&m, 1024).unwrap_err().reason(), "missing_field");
+        assert_eq!(
+            parse_hr_event(&m, 1024).unwrap_err().reason(),
+            "missing_field"
+        );
     }
 }

@@ -18,8 +18,8 @@ pub use confirmation::{
 pub use dlq::{DeadLetter, DLQ_SCHEMA};
 pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};
 pub use hr::{
-    case_id_for, parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind,
-    RawMessage, CE_CONTENT_TYPE_HEADER, TYPE_RESCINDED_V1, TYPE_TERMINATION_V1,
+    case_id_for, parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind, RawMessage,
+    CE_CONTENT_TYPE_HEADER, TYPE_RESCINDED_V1, TYPE_TERMINATION_V1,
 };
 
 use serde::{Deserialize, Serialize};
@@ -123,16 +123,28 @@ impl ContractError {
 /// included). Metacharacters of LDAP/SCIM filters are *not* rejected here: adapters escape them.
 pub fn check_identifier(field: &'static str, value: &str) -> Result<(), ContractError> {
     if value.trim().is_empty() {
-        return Err(ContractError::InvalidField { field, why: "is empty".into() });
+        return Err(ContractError::InvalidField {
+            field,
+            why: "is empty".into(),
+        });
     }
     if value.len() > 256 {
-        return Err(ContractError::InvalidField { field, why: format!("is {} bytes, over 256", value.len()) });
+        return Err(ContractError::InvalidField {
+            field,
+            why: format!("is {} bytes, over 256", value.len()),
+        });
     }
     if value.chars().any(char::is_control) {
-        return Err(ContractError::InvalidField { field, why: "contains control characters".into() });
+        return Err(ContractError::InvalidField {
+            field,
+            why: "contains control characters".into(),
+        });
     }
     if value != value.trim() {
-        return Err(ContractError::InvalidField { field, why: "has leading or trailing white space".into() });
+        return Err(ContractError::InvalidField {
+            field,
+            why: "has leading or trailing white space".into(),
+        });
     }
     Ok(())
 }

@@ -90,11 +90,18 @@ pub trait Target: Send + Sync + 'static {
 
 /// The target a worker of `kind` acts on: the real adapter configured in `[targets.<kind>]`,
 /// or — when there is no such table — the kind's in-memory simulator (the worker logs which).
-pub async fn from_config(kind: TargetKind, cfg: &revoke_shared::config::Config) -> Result<std::sync::Arc<dyn Target>, String> {
+pub async fn from_config(
+    kind: TargetKind,
+    cfg: &revoke_shared::config::Config,
+) -> Result<std::sync::Arc<dyn Target>, String> {
     let instance = cfg.worker.instance.as_str();
     let Some(table) = cfg.targets.get(kind.as_str()) else {
         tracing::warn!(target_kind = %kind, "no [targets.{}] adapter configured: acting on the in-memory simulator", kind);
-        return Ok(std::sync::Arc::new(sim::Simulator::with_instance(kind, instance, cfg.simulator.clone())));
+        return Ok(std::sync::Arc::new(sim::Simulator::with_instance(
+            kind,
+            instance,
+            cfg.simulator.clone(),
+        )));
     };
     let built: std::sync::Arc<dyn Target> = match kind {
         TargetKind::Saas => std::sync::Arc::new(scim::ScimTarget::from_table(table, instance)?),

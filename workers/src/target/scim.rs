@@ -120,7 +120,10 @@ pub fn escape_filter_value(value: &str) -> Result<String, String> {
 
 /// `<attr> eq "<escaped value>"`.
 pub fn eq_filter(attr_path: &str, value: &str) -> Result<String, String> {
-    Ok(format!("{attr_path} eq \"{}\"", escape_filter_value(value)?))
+    Ok(format!(
+        "{attr_path} eq \"{}\"",
+        escape_filter_value(value)?
+    ))
 }
 
 /// Object id of a group membership: `Groups/<gid>/members/<uid>`, with `%` and `/` in the ids
@@ -140,7 +143,9 @@ fn dec_part(s: &str) -> String {
 fn parse_membership_id(object_id: &str) -> Option<(String, String)> {
     let parts: Vec<&str> = object_id.split('/').collect();
     match parts.as_slice() {
-        ["Groups", gid, "members", uid] if !gid.is_empty() && !uid.is_empty() => Some((dec_part(gid), dec_part(uid))),
+        ["Groups", gid, "members", uid] if !gid.is_empty() && !uid.is_empty() => {
+            Some((dec_part(gid), dec_part(uid)))
+        }
         _ => None,
     }
 }
@@ -166,11 +171,17 @@ fn has_member(group: &Value, uid: &str) -> bool {
     group
         .get("members")
         .and_then(Value::as_array)
-        .is_some_and(|ms| ms.iter().any(|m| m.get("value").and_then(Value::as_str) == Some(uid)))
+        .is_some_and(|ms| {
+            ms.iter()
+                .any(|m| m.get("value").and_then(Value::as_str) == Some(uid))
+        })
 }
 
 fn resources(list: &Value) -> Vec<Value> {
-    list.get("Resources").and_then(Value::as_array).cloned().unwrap_or_default()
+    list.get("Resources")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// A server answer as `status` and parsed JSON body (`Null` when empty or not JSON).
@@ -203,11 +214,21 @@ fn error_for(what: &str, status: StatusCode, body: &Value) -> TargetError {
 impl ScimTarget {
     /// Reads a `[targets.saas]` table (see the module docs); `instance` names it in evidence.
     pub fn from_table(table: &toml::Table, instance: &str) -> Result<ScimTarget, String> {
-        const KNOWN: &[&str] =
-            &["base_url", "token_env", "token_file", "match_attribute", "policy", "principal", "timeout_ms"];
+        const KNOWN: &[&str] = &[
+            "base_url",
+            "token_env",
+            "token_file",
+            "match_attribute",
+            "policy",
+            "principal",
+            "timeout_ms",
+        ];
         for k in table.keys() {
             if !KNOWN.contains(&k.as_str()) {
-                return Err(format!("targets.{instance}: unknown key {k:?} (known: {})", KNOWN.join(", ")));
+                return Err(format!(
+                    "targets.{instance}: unknown key {k:?} (known: {})",
+                    KNOWN.join(", ")
+                ));
             }
         }
         let string = |k: &str| -> Result<Option<String>, String> {
@@ -217,15 +238,21 @@ impl ScimTarget {
                 Some(_) => Err(format!("targets.{instance}.{k} must be a string")),
             }
         };
-        let base_url = string("base_url")?.ok_or_else(|| format!("targets.{instance}.base_url is required"))?;
-        let base = Url::parse(&base_url).map_err(|e| format!("targets.{instance}.base_url {base_url:?}: {e}"))?;
+        let base_url = string("base_url")?
+            .ok_or_else(|| format!("targets.{instance}.base_url is required"))?;
+        let base = Url::parse(&base_url)
+            .map_err(|e| format!("targets.{instance}.base_url {base_url:?}: {e}"))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(format!("targets.{instance}.base_url must be an http(s) URL, got {base_url:?}"));
+            return Err(format!(
+                "targets.{instance}.base_url must be an http(s) URL, got {base_url:?}"
+            ));
         }
         let token_env = string("token_env")?;
         let token_file = string("token_file")?;
         if token_env.is_some() && token_file.is_some() {
-            return Err(format!("targets.{instance}: set token_env or token_file, not both"));
+            return Err(format!(
+                "targets.{instance}: set token_env or token_file, not both"
+            ));
         }
         let token = Secret::from_env_or_file(token_env.as_deref(), token_file.as_deref())
             .map_err(|e| format!("targets.{instance} bearer token: {e}"))?;
@@ -238,13 +265,21 @@ impl ScimTarget {
         let policy = match string("policy")?.as_deref() {
             None | Some("deactivate") => AccountPolicy::Deactivate,
             Some("delete") => AccountPolicy::Delete,
-            Some(other) => return Err(format!("targets.{instance}.policy {other:?}: expected deactivate or delete")),
+            Some(other) => {
+                return Err(format!(
+                    "targets.{instance}.policy {other:?}: expected deactivate or delete"
+                ))
+            }
         };
         let principal = string("principal")?.unwrap_or_else(|| "scim-client".to_string());
         let timeout_ms = match table.get("timeout_ms") {
             None => 10_000,
             Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
-            Some(_) => return Err(format!("targets.{instance}.timeout_ms must be a positive integer")),
+            Some(_) => {
+                return Err(format!(
+                    "targets.{instance}.timeout_ms must be a positive integer"
+                ))
+            }
         };
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(timeout_ms))
@@ -274,7 +309,9 @@ impl ScimTarget {
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         {
-            let mut p = url.path_segments_mut().expect("base_url checked to be a base");
+            let mut p = url
+                .path_segments_mut()
+                .expect("base_url checked to be a base");
             p.pop_if_empty();
             for s in segments {
                 p.push(s);
@@ -283,27 +320,48 @@ impl ScimTarget {
         url
     }
 
-    async fn call(&self, method: Method, url: Url, body: Option<Value>, what: &str) -> Result<Answer, TargetError> {
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+        what: &str,
+    ) -> Result<Answer, TargetError> {
         let mut req = self
             .http
             .request(method, url)
             .bearer_auth(self.token.expose())
-            .header(reqwest::header::ACCEPT, "application/scim+json, application/json");
+            .header(
+                reqwest::header::ACCEPT,
+                "application/scim+json, application/json",
+            );
         if let Some(b) = body {
-            let bytes = serde_json::to_vec(&b).map_err(|e| TargetError::Permanent(format!("{what}: encoding: {e}")))?;
-            req = req.header(reqwest::header::CONTENT_TYPE, SCIM_JSON).body(bytes);
+            let bytes = serde_json::to_vec(&b)
+                .map_err(|e| TargetError::Permanent(format!("{what}: encoding: {e}")))?;
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
+                .body(bytes);
         }
         // reqwest's errors name the URL (never the token, which is only in a header).
         let resp = req.send().await.map_err(|e| {
-            let kind = if e.is_timeout() { "timed out" } else if e.is_connect() { "cannot connect" } else { "request failed" };
+            let kind = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "cannot connect"
+            } else {
+                "request failed"
+            };
             TargetError::Transient(format!("{what}: {kind}: {}", e.without_url()))
         })?;
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| TargetError::Transient(format!("{what}: reading the answer: {}", e.without_url())))?;
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let bytes = resp.bytes().await.map_err(|e| {
+            TargetError::Transient(format!("{what}: reading the answer: {}", e.without_url()))
+        })?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
         Ok(Answer { status, body })
     }
 
@@ -337,15 +395,24 @@ impl ScimTarget {
     fn record_matches(&self, user: &Value, value: &str) -> bool {
         match self.match_attribute {
             // userName and emails are caseExact=false in RFC 7643.
-            MatchAttribute::UserName => {
-                user.get("userName").and_then(Value::as_str).is_some_and(|u| u.to_lowercase() == value.to_lowercase())
+            MatchAttribute::UserName => user
+                .get("userName")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u.to_lowercase() == value.to_lowercase()),
+            MatchAttribute::Emails => {
+                user.get("emails")
+                    .and_then(Value::as_array)
+                    .is_some_and(|es| {
+                        es.iter().any(|e| {
+                            e.get("value")
+                                .and_then(Value::as_str)
+                                .is_some_and(|v| v.to_lowercase() == value.to_lowercase())
+                        })
+                    })
             }
-            MatchAttribute::Emails => user.get("emails").and_then(Value::as_array).is_some_and(|es| {
-                es.iter().any(|e| {
-                    e.get("value").and_then(Value::as_str).is_some_and(|v| v.to_lowercase() == value.to_lowercase())
-                })
-            }),
-            MatchAttribute::ExternalId => user.get("externalId").and_then(Value::as_str) == Some(value),
+            MatchAttribute::ExternalId => {
+                user.get("externalId").and_then(Value::as_str) == Some(value)
+            }
         }
     }
 
@@ -353,14 +420,25 @@ impl ScimTarget {
     async fn find_user(&self, who: &Identity) -> Result<Option<Value>, TargetError> {
         let value = self.lookup_value(who)?;
         let filter = eq_filter(self.match_attribute.filter_path(), value).map_err(|e| {
-            TargetError::Permanent(format!("identity {}: cannot look it up on {}: {e}", who.employee_id, self.instance))
+            TargetError::Permanent(format!(
+                "identity {}: cannot look it up on {}: {e}",
+                who.employee_id, self.instance
+            ))
         })?;
         let mut url = self.url(&["Users"]);
-        url.query_pairs_mut().append_pair("filter", &filter).append_pair("count", "10");
-        let what = format!("looking up {} on SCIM target {}", who.employee_id, self.instance);
+        url.query_pairs_mut()
+            .append_pair("filter", &filter)
+            .append_pair("count", "10");
+        let what = format!(
+            "looking up {} on SCIM target {}",
+            who.employee_id, self.instance
+        );
         let list = Self::ok(&what, self.call(Method::GET, url, None, &what).await?)?;
         let found = resources(&list);
-        let total = list.get("totalResults").and_then(Value::as_u64).unwrap_or(found.len() as u64);
+        let total = list
+            .get("totalResults")
+            .and_then(Value::as_u64)
+            .unwrap_or(found.len() as u64);
         if found.iter().any(|u| !self.record_matches(u, value)) {
             return Err(TargetError::Ambiguous(format!(
                 "{what}: the server returned users that do not match {filter:?}; it may not honour filters"
@@ -375,10 +453,17 @@ impl ScimTarget {
         }
         match found.into_iter().next() {
             None if total == 0 => Ok(None),
-            None => Err(TargetError::Ambiguous(format!("{what}: totalResults {total} but no resource returned"))),
+            None => Err(TargetError::Ambiguous(format!(
+                "{what}: totalResults {total} but no resource returned"
+            ))),
             Some(u) => {
-                if u.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
-                    return Err(TargetError::Ambiguous(format!("{what}: the matching user has no id")));
+                if u.get("id")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    return Err(TargetError::Ambiguous(format!(
+                        "{what}: the matching user has no id"
+                    )));
                 }
                 Ok(Some(u))
             }
@@ -388,7 +473,8 @@ impl ScimTarget {
     /// Ids of the groups listing `uid` as a member.
     async fn groups_of(&self, uid: &str) -> Result<Vec<String>, TargetError> {
         let what = format!("listing the groups of SCIM user {uid} on {}", self.instance);
-        let filter = eq_filter("members.value", uid).map_err(|e| TargetError::Permanent(format!("{what}: {e}")))?;
+        let filter = eq_filter("members.value", uid)
+            .map_err(|e| TargetError::Permanent(format!("{what}: {e}")))?;
         let mut out = Vec::new();
         let mut start = 1usize;
         let mut filtered = true;
@@ -399,7 +485,8 @@ impl ScimTarget {
                 if filtered {
                     q.append_pair("filter", &filter);
                 }
-                q.append_pair("startIndex", &start.to_string()).append_pair("count", &PAGE_SIZE.to_string());
+                q.append_pair("startIndex", &start.to_string())
+                    .append_pair("count", &PAGE_SIZE.to_string());
             }
             let a = self.call(Method::GET, url, None, &what).await?;
             if filtered && matches!(a.status.as_u16(), 400 | 403 | 501) {
@@ -420,17 +507,24 @@ impl ScimTarget {
                     }
                 }
             }
-            let total = list.get("totalResults").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let total = list
+                .get("totalResults")
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as usize;
             start += page.len();
             if page.is_empty() || start > total {
                 return Ok(out);
             }
         }
-        Err(TargetError::Permanent(format!("{what}: more than {MAX_PAGES} pages of groups")))
+        Err(TargetError::Permanent(format!(
+            "{what}: more than {MAX_PAGES} pages of groups"
+        )))
     }
 
     async fn get_user(&self, uid: &str, what: &str) -> Result<Option<Value>, TargetError> {
-        let a = self.call(Method::GET, self.url(&["Users", uid]), None, what).await?;
+        let a = self
+            .call(Method::GET, self.url(&["Users", uid]), None, what)
+            .await?;
         if a.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -438,7 +532,9 @@ impl ScimTarget {
     }
 
     async fn get_group(&self, gid: &str, what: &str) -> Result<Option<Value>, TargetError> {
-        let a = self.call(Method::GET, self.url(&["Groups", gid]), None, what).await?;
+        let a = self
+            .call(Method::GET, self.url(&["Groups", gid]), None, what)
+            .await?;
         if a.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -448,7 +544,9 @@ impl ScimTarget {
     async fn revoke_account(&self, uid: &str, action: &str) -> Result<RevokeResult, TargetError> {
         let what = format!("{action} SCIM user {uid} on {}", self.instance);
         if action == "delete" {
-            let a = self.call(Method::DELETE, self.url(&["Users", uid]), None, &what).await?;
+            let a = self
+                .call(Method::DELETE, self.url(&["Users", uid]), None, &what)
+                .await?;
             if a.status == StatusCode::NOT_FOUND {
                 return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
             }
@@ -459,22 +557,31 @@ impl ScimTarget {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         };
         if !is_active(&user) {
-            return Ok(RevokeResult::AlreadyAbsent { removed_at: last_modified(&user) });
+            return Ok(RevokeResult::AlreadyAbsent {
+                removed_at: last_modified(&user),
+            });
         }
         let body = json!({
             "schemas": [PATCH_OP],
             "Operations": [{"op": "replace", "path": "active", "value": false}],
         });
-        let a = self.call(Method::PATCH, self.url(&["Users", uid]), Some(body), &what).await?;
+        let a = self
+            .call(Method::PATCH, self.url(&["Users", uid]), Some(body), &what)
+            .await?;
         if a.status == StatusCode::NOT_FOUND {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         }
         let updated = Self::ok(&what, a)?;
-        Ok(RevokeResult::Revoked { removed_at: last_modified(&updated) })
+        Ok(RevokeResult::Revoked {
+            removed_at: last_modified(&updated),
+        })
     }
 
     async fn revoke_membership(&self, gid: &str, uid: &str) -> Result<RevokeResult, TargetError> {
-        let what = format!("removing SCIM user {uid} from group {gid} on {}", self.instance);
+        let what = format!(
+            "removing SCIM user {uid} from group {gid} on {}",
+            self.instance
+        );
         // PATCH remove of a non-member succeeds silently on many servers: check first.
         let Some(group) = self.get_group(gid, &what).await? else {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
@@ -482,17 +589,24 @@ impl ScimTarget {
         if !has_member(&group, uid) {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         }
-        let path = format!("members[value eq \"{}\"]", escape_filter_value(uid).map_err(|e| TargetError::Permanent(format!("{what}: {e}")))?);
+        let path = format!(
+            "members[value eq \"{}\"]",
+            escape_filter_value(uid).map_err(|e| TargetError::Permanent(format!("{what}: {e}")))?
+        );
         let body = json!({
             "schemas": [PATCH_OP],
             "Operations": [{"op": "remove", "path": path}],
         });
-        let a = self.call(Method::PATCH, self.url(&["Groups", gid]), Some(body), &what).await?;
+        let a = self
+            .call(Method::PATCH, self.url(&["Groups", gid]), Some(body), &what)
+            .await?;
         if a.status == StatusCode::NOT_FOUND {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         }
         let updated = Self::ok(&what, a)?;
-        Ok(RevokeResult::Revoked { removed_at: last_modified(&updated) })
+        Ok(RevokeResult::Revoked {
+            removed_at: last_modified(&updated),
+        })
     }
 }
 
@@ -514,7 +628,11 @@ impl Target for ScimTarget {
         let Some(user) = self.find_user(who).await? else {
             return Ok(Vec::new());
         };
-        let uid = user.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let uid = user
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         // Memberships first, then the account (so a delete leaves no dangling member references).
         let mut out: Vec<Holding> = self
             .groups_of(&uid)
@@ -541,23 +659,39 @@ impl Target for ScimTarget {
             "account" => self.revoke_account(&what.object_id, &what.action).await,
             "group_membership" => {
                 let (gid, uid) = parse_membership_id(&what.object_id).ok_or_else(|| {
-                    TargetError::Permanent(format!("malformed group membership id {:?}", what.object_id))
+                    TargetError::Permanent(format!(
+                        "malformed group membership id {:?}",
+                        what.object_id
+                    ))
                 })?;
                 self.revoke_membership(&gid, &uid).await
             }
-            other => Err(TargetError::Permanent(format!("SCIM target {} cannot revoke a {other}", self.instance))),
+            other => Err(TargetError::Permanent(format!(
+                "SCIM target {} cannot revoke a {other}",
+                self.instance
+            ))),
         }
     }
 
     async fn verify(&self, _who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
         match what.object_kind.as_str() {
             "account" => {
-                let w = format!("reading back SCIM user {} on {}", what.object_id, self.instance);
+                let w = format!(
+                    "reading back SCIM user {} on {}",
+                    what.object_id, self.instance
+                );
                 Ok(match self.get_user(&what.object_id, &w).await? {
-                    None => ReadBack { gone: true, detail: "GET /Users/{id}: 404, user deleted".into(), removed_at: None },
+                    None => ReadBack {
+                        gone: true,
+                        detail: "GET /Users/{id}: 404, user deleted".into(),
+                        removed_at: None,
+                    },
                     Some(u) if what.action == "delete" => ReadBack {
                         gone: false,
-                        detail: format!("GET /Users/{{id}}: user still exists (active: {})", is_active(&u)),
+                        detail: format!(
+                            "GET /Users/{{id}}: user still exists (active: {})",
+                            is_active(&u)
+                        ),
                         removed_at: None,
                     },
                     Some(u) if !is_active(&u) => ReadBack {
@@ -565,19 +699,32 @@ impl Target for ScimTarget {
                         detail: "GET /Users/{id}: active=false".into(),
                         removed_at: last_modified(&u),
                     },
-                    Some(_) => ReadBack { gone: false, detail: "GET /Users/{id}: still active".into(), removed_at: None },
+                    Some(_) => ReadBack {
+                        gone: false,
+                        detail: "GET /Users/{id}: still active".into(),
+                        removed_at: None,
+                    },
                 })
             }
             "group_membership" => {
                 let (gid, uid) = parse_membership_id(&what.object_id).ok_or_else(|| {
-                    TargetError::Permanent(format!("malformed group membership id {:?}", what.object_id))
+                    TargetError::Permanent(format!(
+                        "malformed group membership id {:?}",
+                        what.object_id
+                    ))
                 })?;
                 let w = format!("reading back SCIM group {gid} on {}", self.instance);
                 Ok(match self.get_group(&gid, &w).await? {
-                    None => ReadBack { gone: true, detail: "GET /Groups/{id}: 404, group deleted".into(), removed_at: None },
-                    Some(g) if has_member(&g, &uid) => {
-                        ReadBack { gone: false, detail: "GET /Groups/{id}: still lists the member".into(), removed_at: None }
-                    }
+                    None => ReadBack {
+                        gone: true,
+                        detail: "GET /Groups/{id}: 404, group deleted".into(),
+                        removed_at: None,
+                    },
+                    Some(g) if has_member(&g, &uid) => ReadBack {
+                        gone: false,
+                        detail: "GET /Groups/{id}: still lists the member".into(),
+                        removed_at: None,
+                    },
                     Some(g) => ReadBack {
                         gone: true,
                         detail: "GET /Groups/{id}: member not listed".into(),
@@ -585,7 +732,10 @@ impl Target for ScimTarget {
                     },
                 })
             }
-            other => Err(TargetError::Permanent(format!("SCIM target {} cannot read back a {other}", self.instance))),
+            other => Err(TargetError::Permanent(format!(
+                "SCIM target {} cannot read back a {other}",
+                self.instance
+            ))),
         }
     }
 }
@@ -596,9 +746,18 @@ mod tests {
 
     #[test]
     fn filter_values_are_escaped() {
-        assert_eq!(eq_filter("userName", "ada").unwrap(), r#"userName eq "ada""#);
-        assert_eq!(eq_filter("userName", r#"a"b\c"#).unwrap(), r#"userName eq "a\"b\\c""#);
-        assert_eq!(eq_filter("userName", "x) or (userName pr").unwrap(), r#"userName eq "x) or (userName pr""#);
+        assert_eq!(
+            eq_filter("userName", "ada").unwrap(),
+            r#"userName eq "ada""#
+        );
+        assert_eq!(
+            eq_filter("userName", r#"a"b\c"#).unwrap(),
+            r#"userName eq "a\"b\\c""#
+        );
+        assert_eq!(
+            eq_filter("userName", "x) or (userName pr").unwrap(),
+            r#"userName eq "x) or (userName pr""#
+        );
         assert!(eq_filter("userName", "a\nb").is_err());
         assert!(eq_filter("userName", "a\u{0}").is_err());
     }
@@ -606,7 +765,10 @@ mod tests {
     #[test]
     fn membership_ids_round_trip() {
         for (g, u) in [("g1", "u1"), ("a/b", "c%2Fd"), ("../", "%")] {
-            assert_eq!(parse_membership_id(&membership_id(g, u)), Some((g.to_string(), u.to_string())));
+            assert_eq!(
+                parse_membership_id(&membership_id(g, u)),
+                Some((g.to_string(), u.to_string()))
+            );
         }
         assert_eq!(parse_membership_id("Groups/x"), None);
     }
@@ -626,15 +788,25 @@ mod tests {
         assert_eq!(t.policy(), AccountPolicy::Delete);
         assert_eq!(t.match_attribute(), MatchAttribute::Emails);
         assert_eq!(t.principal(), "scim-client");
-        assert_eq!(t.url(&["Users", "../x"]).as_str(), "http://127.0.0.1:1/v2/Users/..%2Fx");
+        assert_eq!(
+            t.url(&["Users", "../x"]).as_str(),
+            "http://127.0.0.1:1/v2/Users/..%2Fx"
+        );
         assert!(!format!("{t:?}").contains("t0ken"));
-        assert!(ScimTarget::from_table(&table("token_env = \"REVOKE_SCIM_UNIT_TOKEN\""), "saas").is_err());
+        assert!(
+            ScimTarget::from_table(&table("token_env = \"REVOKE_SCIM_UNIT_TOKEN\""), "saas")
+                .is_err()
+        );
         assert!(ScimTarget::from_table(
             &table("base_url = \"http://h/v2\"\ntoken_env = \"REVOKE_SCIM_UNIT_TOKEN\"\npolicy = \"nuke\""),
             "saas"
         )
         .is_err());
-        assert!(ScimTarget::from_table(&table("base_url = \"http://h/v2\"\ntoken = \"inline\""), "saas").is_err());
+        assert!(ScimTarget::from_table(
+            &table("base_url = \"http://h/v2\"\ntoken = \"inline\""),
+            "saas"
+        )
+        .is_err());
     }
 
     /// A server that refuses filters on Groups (400) and pages its 3 groups 2 at a time: the
@@ -646,7 +818,9 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     let mut chunk = [0u8; 4096];
@@ -659,17 +833,26 @@ mod tests {
                     }
                     let head = String::from_utf8_lossy(&buf).to_string();
                     let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
-                    let g = |id: &str, members: &[&str]| {
-                        json!({"id": id, "members": members.iter().map(|m| json!({"value": m})).collect::<Vec<_>>()})
-                    };
-                    let (status, body) = if !head.contains("authorization: Bearer tok") && !head.contains("Authorization: Bearer tok") {
+                    let g = |id: &str, members: &[&str]| json!({"id": id, "members": members.iter().map(|m| json!({"value": m})).collect::<Vec<_>>()});
+                    let (status, body) = if !head.contains("authorization: Bearer tok")
+                        && !head.contains("Authorization: Bearer tok")
+                    {
                         (401, json!({"detail": "no"}))
                     } else if target.contains("filter=") {
-                        (400, json!({"scimType": "invalidFilter", "detail": "members filter unsupported"}))
+                        (
+                            400,
+                            json!({"scimType": "invalidFilter", "detail": "members filter unsupported"}),
+                        )
                     } else if target.contains("startIndex=1&") {
-                        (200, json!({"totalResults": 3, "Resources": [g("g1", &["u1", "u2"]), g("g2", &["u2"])]}))
+                        (
+                            200,
+                            json!({"totalResults": 3, "Resources": [g("g1", &["u1", "u2"]), g("g2", &["u2"])]}),
+                        )
                     } else if target.contains("startIndex=3&") {
-                        (200, json!({"totalResults": 3, "Resources": [g("g3", &["u1"])]}))
+                        (
+                            200,
+                            json!({"totalResults": 3, "Resources": [g("g3", &["u1"])]}),
+                        )
                     } else {
                         (404, json!({}))
                     };
@@ -688,8 +871,14 @@ mod tests {
             "saas",
         )
         .unwrap();
-        assert_eq!(t.groups_of("u1").await.unwrap(), vec!["g1".to_string(), "g3".to_string()]);
-        assert_eq!(t.groups_of("u2").await.unwrap(), vec!["g1".to_string(), "g2".to_string()]);
+        assert_eq!(
+            t.groups_of("u1").await.unwrap(),
+            vec!["g1".to_string(), "g3".to_string()]
+        );
+        assert_eq!(
+            t.groups_of("u2").await.unwrap(),
+            vec!["g1".to_string(), "g2".to_string()]
+        );
         assert!(t.groups_of("nobody").await.unwrap().is_empty());
     }
 }

@@ -69,12 +69,20 @@ impl Simulator {
     /// Whether `identity` fails permanently on this target (the demo predicts escalations).
     pub fn fails_permanently(&self, identity_id: &str) -> bool {
         self.cfg.fail_rate > 0.0
-            && unit(&["fail", self.kind.as_str(), identity_id, &self.cfg.seed.to_string()]) < self.cfg.fail_rate
+            && unit(&[
+                "fail",
+                self.kind.as_str(),
+                identity_id,
+                &self.cfg.seed.to_string(),
+            ]) < self.cfg.fail_rate
     }
 
     /// Makes lookups of `identity_id` match two principals (a test of `manual_required`).
     pub fn mark_ambiguous(&self, identity_id: &str) {
-        self.ambiguous.lock().unwrap().insert(identity_id.to_string());
+        self.ambiguous
+            .lock()
+            .unwrap()
+            .insert(identity_id.to_string());
     }
 
     /// Per object id, how many times its state was changed.
@@ -82,14 +90,20 @@ impl Simulator {
         let state = self.state.lock().unwrap();
         state
             .get(identity_id)
-            .map(|objs| objs.iter().map(|o| (o.holding.object_id.clone(), o.actions)).collect())
+            .map(|objs| {
+                objs.iter()
+                    .map(|o| (o.holding.object_id.clone(), o.actions))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// True when every object the identity held here is revoked (or it held nothing).
     pub fn all_revoked(&self, identity_id: &str) -> bool {
         let state = self.state.lock().unwrap();
-        state.get(identity_id).is_none_or(|objs| objs.iter().all(|o| o.revoked_at.is_some()))
+        state
+            .get(identity_id)
+            .is_none_or(|objs| objs.iter().all(|o| o.revoked_at.is_some()))
     }
 
     /// What a real system would hold for this identity; ~10% hold nothing here.
@@ -106,36 +120,88 @@ impl Simulator {
             sponsored,
             action: action.into(),
         };
-        let sponsors = who.kind == IdentityKind::Employee && unit(&["sponsor", self.kind.as_str(), id, &seed]) < 0.3;
+        let sponsors = who.kind == IdentityKind::Employee
+            && unit(&["sponsor", self.kind.as_str(), id, &seed]) < 0.3;
         let mut out = match self.kind {
             TargetKind::Directory => vec![
                 h("account", format!("uid={user},ou=people"), "lock", false),
-                h("group_membership", format!("cn=staff/uid={user}"), "remove_membership", false),
-                h("group_membership", format!("cn=vpn-users/uid={user}"), "remove_membership", false),
+                h(
+                    "group_membership",
+                    format!("cn=staff/uid={user}"),
+                    "remove_membership",
+                    false,
+                ),
+                h(
+                    "group_membership",
+                    format!("cn=vpn-users/uid={user}"),
+                    "remove_membership",
+                    false,
+                ),
             ],
             TargetKind::Saas => vec![
                 h("session", format!("{user}/sessions"), "revoke", false),
                 h("account", format!("scim:{user}"), "deactivate", false),
-                h("group_membership", format!("scim-group:engineering/{user}"), "remove_membership", false),
+                h(
+                    "group_membership",
+                    format!("scim-group:engineering/{user}"),
+                    "remove_membership",
+                    false,
+                ),
             ],
             TargetKind::Cloud => vec![
-                h("access_key", format!("AKIA{:016X}", stable_hash(&[id, "k1"]) & 0xFFFF_FFFF_FFFF_FFFF), "deactivate", false),
+                h(
+                    "access_key",
+                    format!(
+                        "AKIA{:016X}",
+                        stable_hash(&[id, "k1"]) & 0xFFFF_FFFF_FFFF_FFFF
+                    ),
+                    "deactivate",
+                    false,
+                ),
                 h("login_profile", format!("iam-user:{user}"), "delete", false),
-                h("group_membership", format!("iam-group:developers/{user}"), "remove_membership", false),
+                h(
+                    "group_membership",
+                    format!("iam-group:developers/{user}"),
+                    "remove_membership",
+                    false,
+                ),
             ],
             TargetKind::Vault => vec![
-                h("token", format!("accessor-{:012x}", stable_hash(&[id, "t1"]) & 0xFFFF_FFFF_FFFF), "revoke", false),
+                h(
+                    "token",
+                    format!(
+                        "accessor-{:012x}",
+                        stable_hash(&[id, "t1"]) & 0xFFFF_FFFF_FFFF
+                    ),
+                    "revoke",
+                    false,
+                ),
                 h("entity", format!("entity-{user}"), "disable", false),
                 h("userpass_user", format!("userpass/{user}"), "delete", false),
             ],
             TargetKind::Cicd => vec![
-                h("personal_access_token", format!("pat-{:08x}", stable_hash(&[id, "pat"]) & 0xFFFF_FFFF), "revoke", false),
-                h("ssh_key", format!("key-{:08x}", stable_hash(&[id, "ssh"]) & 0xFFFF_FFFF), "delete", false),
+                h(
+                    "personal_access_token",
+                    format!("pat-{:08x}", stable_hash(&[id, "pat"]) & 0xFFFF_FFFF),
+                    "revoke",
+                    false,
+                ),
+                h(
+                    "ssh_key",
+                    format!("key-{:08x}", stable_hash(&[id, "ssh"]) & 0xFFFF_FFFF),
+                    "delete",
+                    false,
+                ),
                 h("user", format!("gitlab-user:{user}"), "block", false),
             ],
         };
         if sponsors {
-            out.push(h("sponsored_credential", format!("svc-{user}-bot"), "revoke", true));
+            out.push(h(
+                "sponsored_credential",
+                format!("svc-{user}-bot"),
+                "revoke",
+                true,
+            ));
         }
         out
     }
@@ -155,8 +221,20 @@ impl Simulator {
         let mut calls = self.calls.lock().unwrap();
         let n = calls.entry(key).or_insert(0);
         *n += 1;
-        if *n == 1 && unit(&["flaky", self.kind.as_str(), identity_id, op, object, &self.cfg.seed.to_string()]) < self.cfg.flaky_rate {
-            return Err(TargetError::Transient(format!("simulated 503 from {} on {op}", self.kind)));
+        if *n == 1
+            && unit(&[
+                "flaky",
+                self.kind.as_str(),
+                identity_id,
+                op,
+                object,
+                &self.cfg.seed.to_string(),
+            ]) < self.cfg.flaky_rate
+        {
+            return Err(TargetError::Transient(format!(
+                "simulated 503 from {} on {op}",
+                self.kind
+            )));
         }
         Ok(())
     }
@@ -199,7 +277,14 @@ impl Target for Simulator {
         let seeded = self.seed_holdings(who);
         let mut state = self.state.lock().unwrap();
         let objs = state.entry(who.employee_id.clone()).or_insert_with(|| {
-            seeded.into_iter().map(|holding| SimObject { holding, revoked_at: None, actions: 0 }).collect()
+            seeded
+                .into_iter()
+                .map(|holding| SimObject {
+                    holding,
+                    revoked_at: None,
+                    actions: 0,
+                })
+                .collect()
         });
         Ok(objs.iter().map(|o| o.holding.clone()).collect())
     }
@@ -208,17 +293,22 @@ impl Target for Simulator {
         self.delay().await;
         self.flake(&who.employee_id, "revoke", &what.object_id)?;
         let mut state = self.state.lock().unwrap();
-        let obj = state
-            .get_mut(&who.employee_id)
-            .and_then(|objs| objs.iter_mut().find(|o| o.holding.object_id == what.object_id));
+        let obj = state.get_mut(&who.employee_id).and_then(|objs| {
+            objs.iter_mut()
+                .find(|o| o.holding.object_id == what.object_id)
+        });
         match obj {
             None => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            Some(o) if o.revoked_at.is_some() => Ok(RevokeResult::AlreadyAbsent { removed_at: o.revoked_at }),
+            Some(o) if o.revoked_at.is_some() => Ok(RevokeResult::AlreadyAbsent {
+                removed_at: o.revoked_at,
+            }),
             Some(o) => {
                 let now = Utc::now();
                 o.revoked_at = Some(now);
                 o.actions += 1;
-                Ok(RevokeResult::Revoked { removed_at: Some(now) })
+                Ok(RevokeResult::Revoked {
+                    removed_at: Some(now),
+                })
             }
         }
     }
@@ -231,10 +321,22 @@ impl Target for Simulator {
             .get(&who.employee_id)
             .and_then(|objs| objs.iter().find(|o| o.holding.object_id == what.object_id));
         Ok(match obj {
-            None => ReadBack { gone: true, detail: "not found".into(), removed_at: None },
+            None => ReadBack {
+                gone: true,
+                detail: "not found".into(),
+                removed_at: None,
+            },
             Some(o) => match o.revoked_at {
-                Some(at) => ReadBack { gone: true, detail: format!("{} is {}", what.object_kind, past_tense(&what.action)), removed_at: Some(at) },
-                None => ReadBack { gone: false, detail: format!("{} still active", what.object_kind), removed_at: None },
+                Some(at) => ReadBack {
+                    gone: true,
+                    detail: format!("{} is {}", what.object_kind, past_tense(&what.action)),
+                    removed_at: Some(at),
+                },
+                None => ReadBack {
+                    gone: false,
+                    detail: format!("{} still active", what.object_kind),
+                    removed_at: None,
+                },
             },
         })
     }
@@ -257,7 +359,12 @@ mod tests {
     use super::*;
 
     fn who(id: &str) -> Identity {
-        Identity { employee_id: id.into(), email: None, username: Some(format!("u{id}")), kind: IdentityKind::Employee }
+        Identity {
+            employee_id: id.into(),
+            email: None,
+            username: Some(format!("u{id}")),
+            kind: IdentityKind::Employee,
+        }
     }
 
     #[tokio::test]
@@ -267,8 +374,16 @@ mod tests {
         let hs = sim.discover(&w).await.unwrap();
         for h in &hs {
             assert!(!sim.verify(&w, h).await.unwrap().gone);
-            assert!(matches!(sim.revoke(&w, h).await.unwrap(), RevokeResult::Revoked { .. }));
-            assert!(matches!(sim.revoke(&w, h).await.unwrap(), RevokeResult::AlreadyAbsent { removed_at: Some(_) }));
+            assert!(matches!(
+                sim.revoke(&w, h).await.unwrap(),
+                RevokeResult::Revoked { .. }
+            ));
+            assert!(matches!(
+                sim.revoke(&w, h).await.unwrap(),
+                RevokeResult::AlreadyAbsent {
+                    removed_at: Some(_)
+                }
+            ));
             assert!(sim.verify(&w, h).await.unwrap().gone);
         }
         assert!(sim.actions_for("E7").iter().all(|(_, n)| *n == 1));
@@ -277,19 +392,38 @@ mod tests {
 
     #[tokio::test]
     async fn injected_failures_are_deterministic() {
-        let cfg = SimulatorConfig { fail_rate: 0.5, ..Default::default() };
+        let cfg = SimulatorConfig {
+            fail_rate: 0.5,
+            ..Default::default()
+        };
         let sim = Simulator::new(TargetKind::Cloud, cfg.clone());
-        let failing: Vec<_> = (0..100).map(|i| format!("E{i}")).filter(|i| sim.fails_permanently(i)).collect();
-        assert!(failing.len() > 30 && failing.len() < 70, "{}", failing.len());
+        let failing: Vec<_> = (0..100)
+            .map(|i| format!("E{i}"))
+            .filter(|i| sim.fails_permanently(i))
+            .collect();
+        assert!(
+            failing.len() > 30 && failing.len() < 70,
+            "{}",
+            failing.len()
+        );
         let again = Simulator::new(TargetKind::Cloud, cfg);
         assert!(failing.iter().all(|i| again.fails_permanently(i)));
     }
 
     #[tokio::test]
     async fn flaky_calls_pass_on_retry() {
-        let sim = Simulator::new(TargetKind::Saas, SimulatorConfig { flaky_rate: 1.0, ..Default::default() });
+        let sim = Simulator::new(
+            TargetKind::Saas,
+            SimulatorConfig {
+                flaky_rate: 1.0,
+                ..Default::default()
+            },
+        );
         let w = who("E1");
-        assert!(matches!(sim.discover(&w).await, Err(TargetError::Transient(_))));
+        assert!(matches!(
+            sim.discover(&w).await,
+            Err(TargetError::Transient(_))
+        ));
         assert!(sim.discover(&w).await.is_ok());
     }
 }

@@ -106,34 +106,51 @@ fn usable_name(s: &str) -> bool {
 /// is never looked up or put in a path.
 pub fn userpass_name_ok(s: &str) -> bool {
     let word = |c: char| c.is_alphanumeric() || c == '_';
-    let (Some(first), Some(last)) = (s.chars().next(), s.chars().last()) else { return false };
+    let (Some(first), Some(last)) = (s.chars().next(), s.chars().last()) else {
+        return false;
+    };
     word(first) && word(last) && s.chars().all(|c| word(c) || matches!(c, '-' | '.' | '@'))
 }
 
 impl VaultTarget {
     pub fn from_table(table: &toml::Table, instance: &str) -> Result<VaultTarget, String> {
         if let Some(k) = table.keys().find(|k| !KNOWN_KEYS.contains(&k.as_str())) {
-            return Err(format!("[targets.vault] unknown key {k:?} (known: {})", KNOWN_KEYS.join(", ")));
+            return Err(format!(
+                "[targets.vault] unknown key {k:?} (known: {})",
+                KNOWN_KEYS.join(", ")
+            ));
         }
         let address = get_str(table, "address")?
             .ok_or("[targets.vault] address is required (e.g. \"http://127.0.0.1:8200\")")?
             .trim_end_matches('/')
             .to_string();
         if !(address.starts_with("http://") || address.starts_with("https://")) {
-            return Err(format!("[targets.vault] address {address:?} must start with http:// or https://"));
+            return Err(format!(
+                "[targets.vault] address {address:?} must start with http:// or https://"
+            ));
         }
-        let token = Secret::from_env_or_file(get_str(table, "token_env")?, get_str(table, "token_file")?)
-            .map_err(|e| format!("[targets.vault] revoker token: {e}"))?;
-        let userpass_mount = get_str(table, "userpass_mount")?.unwrap_or("userpass").trim_matches('/').to_string();
+        let token =
+            Secret::from_env_or_file(get_str(table, "token_env")?, get_str(table, "token_file")?)
+                .map_err(|e| format!("[targets.vault] revoker token: {e}"))?;
+        let userpass_mount = get_str(table, "userpass_mount")?
+            .unwrap_or("userpass")
+            .trim_matches('/')
+            .to_string();
         if userpass_mount.is_empty() || userpass_mount.split('/').any(|s| !usable_name(s)) {
-            return Err(format!("[targets.vault] userpass_mount {userpass_mount:?} is not a mount path"));
+            return Err(format!(
+                "[targets.vault] userpass_mount {userpass_mount:?} is not a mount path"
+            ));
         }
         let delete_userpass_user = match table.get("delete_userpass_user") {
             None => true,
             Some(toml::Value::Boolean(b)) => *b,
-            Some(_) => return Err("[targets.vault] delete_userpass_user must be true or false".into()),
+            Some(_) => {
+                return Err("[targets.vault] delete_userpass_user must be true or false".into())
+            }
         };
-        let owner_metadata_key = get_str(table, "owner_metadata_key")?.unwrap_or("owner").to_string();
+        let owner_metadata_key = get_str(table, "owner_metadata_key")?
+            .unwrap_or("owner")
+            .to_string();
         if owner_metadata_key.is_empty() {
             return Err("[targets.vault] owner_metadata_key must not be empty".into());
         }
@@ -172,7 +189,9 @@ impl VaultTarget {
     pub async fn resolve_principal(&self) -> Result<&str, TargetError> {
         if self.self_accessor.get().is_none() {
             let doing = "looking up the revoker's token";
-            let (status, body) = self.call(Method::GET, "auth/token/lookup-self", None, doing).await?;
+            let (status, body) = self
+                .call(Method::GET, "auth/token/lookup-self", None, doing)
+                .await?;
             if status != StatusCode::OK || !body["data"].is_object() {
                 return Err(TargetError::Permanent(format!(
                     "{doing} on vault {}: HTTP {} {} (check token_env/token_file)",
@@ -184,7 +203,10 @@ impl VaultTarget {
             let data = &body["data"];
             let accessor = data["accessor"].as_str().unwrap_or_default().to_string();
             let _ = self.self_accessor.set(accessor.clone());
-            let name = data["display_name"].as_str().filter(|s| !s.is_empty()).unwrap_or("token");
+            let name = data["display_name"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .unwrap_or("token");
             let _ = self.principal.set(format!("{name} (accessor {accessor})"));
         }
         Ok(self.principal())
@@ -196,8 +218,17 @@ impl VaultTarget {
 
     /// One request; returns the status and JSON body (Null when empty) for 2xx and 404/400, which
     /// callers interpret; other statuses become errors classified by `classify_http_status`.
-    async fn call(&self, method: Method, path: &str, body: Option<Value>, doing: &str) -> Result<(StatusCode, Value), TargetError> {
-        let mut req = self.client.request(method, self.url(path)).header("X-Vault-Token", self.token.expose());
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        doing: &str,
+    ) -> Result<(StatusCode, Value), TargetError> {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("X-Vault-Token", self.token.expose());
         if let Some(ns) = &self.namespace {
             req = req.header("X-Vault-Namespace", ns);
         }
@@ -206,16 +237,42 @@ impl VaultTarget {
         }
         let resp = req.send().await.map_err(|e| {
             // reqwest's message names the URL (no secret in it) and the cause.
-            TargetError::Transient(format!("{doing} on vault {}: {}", self.instance, e.without_url()))
+            TargetError::Transient(format!(
+                "{doing} on vault {}: {}",
+                self.instance,
+                e.without_url()
+            ))
         })?;
         let status = resp.status();
-        let text = resp.text().await.map_err(|e| TargetError::Transient(format!("{doing}: reading the answer: {}", e.without_url())))?;
-        let value: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
-        if status.is_success() || status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST {
+        let text = resp.text().await.map_err(|e| {
+            TargetError::Transient(format!("{doing}: reading the answer: {}", e.without_url()))
+        })?;
+        let value: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
+        if status.is_success()
+            || status == StatusCode::NOT_FOUND
+            || status == StatusCode::BAD_REQUEST
+        {
             return Ok((status, value));
         }
-        let errors = value["errors"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join("; ")).unwrap_or_default();
-        let msg = format!("{doing} on vault {}: HTTP {} {}", self.instance, status.as_u16(), errors.trim());
+        let errors = value["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        let msg = format!(
+            "{doing} on vault {}: HTTP {} {}",
+            self.instance,
+            status.as_u16(),
+            errors.trim()
+        );
         let hint = match status.as_u16() {
             401 | 403 => " (check the revoker token's policy)",
             _ => "",
@@ -229,13 +286,20 @@ impl VaultTarget {
 
     /// A 400 where the caller expected success: the target refused the request.
     fn refused(&self, doing: &str, v: &Value) -> TargetError {
-        TargetError::Permanent(format!("{doing} on vault {}: HTTP 400 {}", self.instance, v["errors"]))
+        TargetError::Permanent(format!(
+            "{doing} on vault {}: HTTP 400 {}",
+            self.instance, v["errors"]
+        ))
     }
 
     /// The userpass name of an identity: its username, else its employee id; lowercased as
     /// userpass stores names. None when it cannot name a userpass user.
     fn userpass_name(&self, who: &Identity) -> Option<String> {
-        let raw = who.username.as_deref().filter(|s| !s.is_empty()).unwrap_or(&who.employee_id);
+        let raw = who
+            .username
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&who.employee_id);
         let name = raw.to_lowercase();
         userpass_name_ok(&name).then_some(name)
     }
@@ -245,23 +309,38 @@ impl VaultTarget {
     }
 
     fn userpass_user_path(&self, name: &str) -> String {
-        format!("auth/{}/users/{}", self.userpass_mount, encode_segment(name))
+        format!(
+            "auth/{}/users/{}",
+            self.userpass_mount,
+            encode_segment(name)
+        )
     }
 
     /// Lease prefix of the tokens the person got by logging in through userpass.
     fn login_lease_prefix(&self, name: &str) -> String {
-        format!("auth/{}/login/{}/", self.userpass_mount, encode_segment(name))
+        format!(
+            "auth/{}/login/{}/",
+            self.userpass_mount,
+            encode_segment(name)
+        )
     }
 
     /// The userpass name inside a `lease_prefix` object id, if it is one of ours.
     fn name_of_lease_prefix<'a>(&self, id: &'a str) -> Option<&'a str> {
-        id.strip_prefix(&format!("auth/{}/login/", self.userpass_mount))?.strip_suffix('/').filter(|n| userpass_name_ok(n))
+        id.strip_prefix(&format!("auth/{}/login/", self.userpass_mount))?
+            .strip_suffix('/')
+            .filter(|n| userpass_name_ok(n))
     }
 
     /// How many leases live under the person's login prefix (`LIST sys/leases/lookup/...`).
     async fn login_leases(&self, name: &str) -> Result<usize, TargetError> {
-        let path = format!("sys/leases/lookup/{}?list=true", self.login_lease_prefix(name));
-        let (status, body) = self.call(Method::GET, &path, None, "listing the login's leases").await?;
+        let path = format!(
+            "sys/leases/lookup/{}?list=true",
+            self.login_lease_prefix(name)
+        );
+        let (status, body) = self
+            .call(Method::GET, &path, None, "listing the login's leases")
+            .await?;
         match status {
             StatusCode::NOT_FOUND => Ok(0),
             StatusCode::BAD_REQUEST => Err(self.refused("listing the login's leases", &body)),
@@ -270,12 +349,18 @@ impl VaultTarget {
     }
 
     async fn userpass_accessor(&self) -> Result<Option<String>, TargetError> {
-        let (status, body) = self.call(Method::GET, "sys/auth", None, "listing auth mounts").await?;
+        let (status, body) = self
+            .call(Method::GET, "sys/auth", None, "listing auth mounts")
+            .await?;
         if status != StatusCode::OK {
             return Err(self.refused("listing auth mounts", &body));
         }
         let key = format!("{}/", self.userpass_mount);
-        let mounts = if body["data"].is_object() { &body["data"] } else { &body };
+        let mounts = if body["data"].is_object() {
+            &body["data"]
+        } else {
+            &body
+        };
         Ok(mounts[&key]["accessor"].as_str().map(str::to_string))
     }
 
@@ -294,12 +379,22 @@ impl VaultTarget {
         match status {
             StatusCode::NO_CONTENT | StatusCode::NOT_FOUND => Ok(None),
             StatusCode::BAD_REQUEST => Err(self.refused("looking up the entity by alias", &body)),
-            _ => Ok(body["data"]["id"].as_str().filter(|s| !s.is_empty()).map(str::to_string)),
+            _ => Ok(body["data"]["id"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)),
         }
     }
 
     async fn userpass_user_exists(&self, name: &str) -> Result<bool, TargetError> {
-        let (status, body) = self.call(Method::GET, &self.userpass_user_path(name), None, "reading the userpass user").await?;
+        let (status, body) = self
+            .call(
+                Method::GET,
+                &self.userpass_user_path(name),
+                None,
+                "reading the userpass user",
+            )
+            .await?;
         match status {
             StatusCode::NOT_FOUND => Ok(false),
             StatusCode::BAD_REQUEST => Err(self.refused("reading the userpass user", &body)),
@@ -310,9 +405,17 @@ impl VaultTarget {
     /// `lookup-accessor`: None when the token no longer exists.
     async fn lookup_accessor(&self, accessor: &str) -> Result<Option<TokenInfo>, TargetError> {
         let (status, body) = self
-            .call(Method::POST, "auth/token/lookup-accessor", Some(json!({"accessor": accessor})), "looking up a token accessor")
+            .call(
+                Method::POST,
+                "auth/token/lookup-accessor",
+                Some(json!({"accessor": accessor})),
+                "looking up a token accessor",
+            )
             .await?;
-        if status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND || body["data"].is_null() {
+        if status == StatusCode::BAD_REQUEST
+            || status == StatusCode::NOT_FOUND
+            || body["data"].is_null()
+        {
             return Ok(None);
         }
         let d = &body["data"];
@@ -325,7 +428,14 @@ impl VaultTarget {
     }
 
     async fn all_tokens(&self) -> Result<Vec<TokenInfo>, TargetError> {
-        let (status, body) = self.call(Method::GET, "auth/token/accessors?list=true", None, "listing token accessors").await?;
+        let (status, body) = self
+            .call(
+                Method::GET,
+                "auth/token/accessors?list=true",
+                None,
+                "listing token accessors",
+            )
+            .await?;
         if status == StatusCode::NOT_FOUND {
             return Ok(Vec::new());
         }
@@ -334,9 +444,14 @@ impl VaultTarget {
         }
         let accessors: Vec<String> = body["data"]["keys"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
-        let mut results: Vec<Result<Option<TokenInfo>, TargetError>> = Vec::with_capacity(accessors.len());
+        let mut results: Vec<Result<Option<TokenInfo>, TargetError>> =
+            Vec::with_capacity(accessors.len());
         for chunk in accessors.chunks(LOOKUP_CONCURRENCY) {
             results.extend(join_all(chunk.iter().map(|a| self.lookup_accessor(a))).await);
         }
@@ -352,11 +467,18 @@ impl VaultTarget {
 }
 
 fn token_holding(accessor: &str, sponsored: bool) -> Holding {
-    Holding { object_kind: "token".into(), object_id: accessor.to_string(), sponsored, action: "revoke".into() }
+    Holding {
+        object_kind: "token".into(),
+        object_id: accessor.to_string(),
+        sponsored,
+        action: "revoke".into(),
+    }
 }
 
 fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc))
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
 }
 
 #[async_trait]
@@ -370,7 +492,10 @@ impl Target for VaultTarget {
     }
 
     fn principal(&self) -> &str {
-        self.principal.get().map(String::as_str).unwrap_or(&self.fallback_principal)
+        self.principal
+            .get()
+            .map(String::as_str)
+            .unwrap_or(&self.fallback_principal)
     }
 
     async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
@@ -384,7 +509,12 @@ impl Target for VaultTarget {
             None => None,
         };
         if let Some(id) = &entity_id {
-            out.push(Holding { object_kind: "entity".into(), object_id: id.clone(), sponsored: false, action: "disable".into() });
+            out.push(Holding {
+                object_kind: "entity".into(),
+                object_id: id.clone(),
+                sponsored: false,
+                action: "disable".into(),
+            });
         }
         if let Some(n) = &name {
             if self.delete_userpass_user && self.userpass_user_exists(n).await? {
@@ -397,22 +527,32 @@ impl Target for VaultTarget {
             }
         }
 
-        let login_path = name.as_ref().map(|n| format!("auth/{}/login/{n}", self.userpass_mount));
+        let login_path = name
+            .as_ref()
+            .map(|n| format!("auth/{}/login/{n}", self.userpass_mount));
         // Names that count as "this person" in a sponsor's metadata: exact, non-empty.
-        let owner_names: Vec<&str> = [who.username.as_deref(), who.email.as_deref(), Some(who.employee_id.as_str())]
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty())
-            .collect();
+        let owner_names: Vec<&str> = [
+            who.username.as_deref(),
+            who.email.as_deref(),
+            Some(who.employee_id.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
         let mut own = Vec::new();
         let mut sponsored = Vec::new();
         for t in self.all_tokens().await? {
             if t.accessor == own_accessor {
                 continue;
             }
-            let by_entity = entity_id.as_deref().is_some_and(|e| !t.entity_id.is_empty() && t.entity_id == e);
+            let by_entity = entity_id
+                .as_deref()
+                .is_some_and(|e| !t.entity_id.is_empty() && t.entity_id == e);
             let by_login = login_path.as_deref().is_some_and(|p| t.path == p)
-                && name.as_deref().is_some_and(|n| t.meta.get("username").and_then(Value::as_str) == Some(n));
+                && name
+                    .as_deref()
+                    .is_some_and(|n| t.meta.get("username").and_then(Value::as_str) == Some(n));
             if by_entity || by_login {
                 own.push(token_holding(&t.accessor, false));
             } else if t
@@ -444,17 +584,31 @@ impl Target for VaultTarget {
     async fn revoke(&self, _who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
         match what.object_kind.as_str() {
             "token" => {
-                if self.self_accessor.get().is_some_and(|a| a == &what.object_id) {
-                    return Err(TargetError::Permanent("refusing to revoke the revoker's own token".into()));
+                if self
+                    .self_accessor
+                    .get()
+                    .is_some_and(|a| a == &what.object_id)
+                {
+                    return Err(TargetError::Permanent(
+                        "refusing to revoke the revoker's own token".into(),
+                    ));
                 }
                 if self.lookup_accessor(&what.object_id).await?.is_none() {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
                 let doing = "revoking a token by accessor";
-                let (status, body) =
-                    self.call(Method::POST, "auth/token/revoke-accessor", Some(json!({"accessor": what.object_id})), doing).await?;
+                let (status, body) = self
+                    .call(
+                        Method::POST,
+                        "auth/token/revoke-accessor",
+                        Some(json!({"accessor": what.object_id})),
+                        doing,
+                    )
+                    .await?;
                 match status {
-                    StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
+                    StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND => {
+                        Ok(RevokeResult::AlreadyAbsent { removed_at: None })
+                    }
                     _ if body["warnings"].as_array().is_some_and(|w| !w.is_empty()) => {
                         Ok(RevokeResult::AlreadyAbsent { removed_at: None })
                     }
@@ -463,7 +617,9 @@ impl Target for VaultTarget {
             }
             "entity" => {
                 let path = format!("identity/entity/id/{}", encode_segment(&what.object_id));
-                let (status, body) = self.call(Method::GET, &path, None, "reading the entity").await?;
+                let (status, body) = self
+                    .call(Method::GET, &path, None, "reading the entity")
+                    .await?;
                 if status == StatusCode::NOT_FOUND || status == StatusCode::NO_CONTENT {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
@@ -471,22 +627,45 @@ impl Target for VaultTarget {
                     return Err(self.refused("reading the entity", &body));
                 }
                 if body["data"]["disabled"].as_bool() == Some(true) {
-                    return Ok(RevokeResult::AlreadyAbsent { removed_at: parse_time(&body["data"]["last_update_time"]) });
+                    return Ok(RevokeResult::AlreadyAbsent {
+                        removed_at: parse_time(&body["data"]["last_update_time"]),
+                    });
                 }
-                let (status, body) = self.call(Method::POST, &path, Some(json!({"disabled": true})), "disabling the entity").await?;
+                let (status, body) = self
+                    .call(
+                        Method::POST,
+                        &path,
+                        Some(json!({"disabled": true})),
+                        "disabling the entity",
+                    )
+                    .await?;
                 if status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND {
                     return Err(self.refused("disabling the entity", &body));
                 }
                 Ok(RevokeResult::Revoked { removed_at: None })
             }
             "userpass_user" => {
-                let Some(name) = what.object_id.strip_prefix(&format!("{}/", self.userpass_mount)).filter(|n| userpass_name_ok(n)) else {
-                    return Err(TargetError::Permanent(format!("{:?} is not a userpass user of this target", what.object_id)));
+                let Some(name) = what
+                    .object_id
+                    .strip_prefix(&format!("{}/", self.userpass_mount))
+                    .filter(|n| userpass_name_ok(n))
+                else {
+                    return Err(TargetError::Permanent(format!(
+                        "{:?} is not a userpass user of this target",
+                        what.object_id
+                    )));
                 };
                 if !self.userpass_user_exists(name).await? {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
-                let (status, body) = self.call(Method::DELETE, &self.userpass_user_path(name), None, "deleting the userpass user").await?;
+                let (status, body) = self
+                    .call(
+                        Method::DELETE,
+                        &self.userpass_user_path(name),
+                        None,
+                        "deleting the userpass user",
+                    )
+                    .await?;
                 if status == StatusCode::BAD_REQUEST {
                     return Err(self.refused("deleting the userpass user", &body));
                 }
@@ -494,65 +673,130 @@ impl Target for VaultTarget {
             }
             "lease_prefix" => {
                 let Some(name) = self.name_of_lease_prefix(&what.object_id) else {
-                    return Err(TargetError::Permanent(format!("{:?} is not a login lease prefix of this target", what.object_id)));
+                    return Err(TargetError::Permanent(format!(
+                        "{:?} is not a login lease prefix of this target",
+                        what.object_id
+                    )));
                 };
                 if self.login_leases(name).await? == 0 {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
                 // Without the trailing slash (the API refuses writes to `.../`); OpenBao and Vault
                 // add it back before matching, so `ada` never reaches `adam`'s leases (tested).
-                let path = format!("sys/leases/revoke-prefix/{}", self.login_lease_prefix(name).trim_end_matches('/'));
-                let (status, body) = self.call(Method::PUT, &path, Some(json!({"sync": true})), "revoking leases by prefix").await?;
+                let path = format!(
+                    "sys/leases/revoke-prefix/{}",
+                    self.login_lease_prefix(name).trim_end_matches('/')
+                );
+                let (status, body) = self
+                    .call(
+                        Method::PUT,
+                        &path,
+                        Some(json!({"sync": true})),
+                        "revoking leases by prefix",
+                    )
+                    .await?;
                 if status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND {
                     return Err(self.refused("revoking leases by prefix", &body));
                 }
                 Ok(RevokeResult::Revoked { removed_at: None })
             }
-            other => Err(TargetError::Permanent(format!("the vault target has no object kind {other:?}"))),
+            other => Err(TargetError::Permanent(format!(
+                "the vault target has no object kind {other:?}"
+            ))),
         }
     }
 
     async fn verify(&self, _who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
         match what.object_kind.as_str() {
             "token" => Ok(match self.lookup_accessor(&what.object_id).await? {
-                None => ReadBack { gone: true, detail: "lookup-accessor: no such token".into(), removed_at: None },
-                Some(_) => ReadBack { gone: false, detail: "token still valid".into(), removed_at: None },
+                None => ReadBack {
+                    gone: true,
+                    detail: "lookup-accessor: no such token".into(),
+                    removed_at: None,
+                },
+                Some(_) => ReadBack {
+                    gone: false,
+                    detail: "token still valid".into(),
+                    removed_at: None,
+                },
             }),
             "entity" => {
                 let path = format!("identity/entity/id/{}", encode_segment(&what.object_id));
-                let (status, body) = self.call(Method::GET, &path, None, "reading the entity back").await?;
+                let (status, body) = self
+                    .call(Method::GET, &path, None, "reading the entity back")
+                    .await?;
                 if status == StatusCode::NOT_FOUND || status == StatusCode::NO_CONTENT {
-                    return Ok(ReadBack { gone: true, detail: "entity deleted".into(), removed_at: None });
+                    return Ok(ReadBack {
+                        gone: true,
+                        detail: "entity deleted".into(),
+                        removed_at: None,
+                    });
                 }
                 if status == StatusCode::BAD_REQUEST {
                     return Err(self.refused("reading the entity back", &body));
                 }
                 Ok(if body["data"]["disabled"].as_bool() == Some(true) {
-                    ReadBack { gone: true, detail: "entity disabled".into(), removed_at: parse_time(&body["data"]["last_update_time"]) }
+                    ReadBack {
+                        gone: true,
+                        detail: "entity disabled".into(),
+                        removed_at: parse_time(&body["data"]["last_update_time"]),
+                    }
                 } else {
-                    ReadBack { gone: false, detail: "entity still enabled".into(), removed_at: None }
+                    ReadBack {
+                        gone: false,
+                        detail: "entity still enabled".into(),
+                        removed_at: None,
+                    }
                 })
             }
             "userpass_user" => {
-                let Some(name) = what.object_id.strip_prefix(&format!("{}/", self.userpass_mount)).filter(|n| userpass_name_ok(n)) else {
-                    return Err(TargetError::Permanent(format!("{:?} is not a userpass user of this target", what.object_id)));
+                let Some(name) = what
+                    .object_id
+                    .strip_prefix(&format!("{}/", self.userpass_mount))
+                    .filter(|n| userpass_name_ok(n))
+                else {
+                    return Err(TargetError::Permanent(format!(
+                        "{:?} is not a userpass user of this target",
+                        what.object_id
+                    )));
                 };
                 Ok(if self.userpass_user_exists(name).await? {
-                    ReadBack { gone: false, detail: "userpass user still exists".into(), removed_at: None }
+                    ReadBack {
+                        gone: false,
+                        detail: "userpass user still exists".into(),
+                        removed_at: None,
+                    }
                 } else {
-                    ReadBack { gone: true, detail: "userpass user: 404".into(), removed_at: None }
+                    ReadBack {
+                        gone: true,
+                        detail: "userpass user: 404".into(),
+                        removed_at: None,
+                    }
                 })
             }
             "lease_prefix" => {
                 let Some(name) = self.name_of_lease_prefix(&what.object_id) else {
-                    return Err(TargetError::Permanent(format!("{:?} is not a login lease prefix of this target", what.object_id)));
+                    return Err(TargetError::Permanent(format!(
+                        "{:?} is not a login lease prefix of this target",
+                        what.object_id
+                    )));
                 };
                 Ok(match self.login_leases(name).await? {
-                    0 => ReadBack { gone: true, detail: "no leases under the login path".into(), removed_at: None },
-                    n => ReadBack { gone: false, detail: format!("{n} leases still under the login path"), removed_at: None },
+                    0 => ReadBack {
+                        gone: true,
+                        detail: "no leases under the login path".into(),
+                        removed_at: None,
+                    },
+                    n => ReadBack {
+                        gone: false,
+                        detail: format!("{n} leases still under the login path"),
+                        removed_at: None,
+                    },
                 })
             }
-            other => Err(TargetError::Permanent(format!("the vault target has no object kind {other:?}"))),
+            other => Err(TargetError::Permanent(format!(
+                "the vault target has no object kind {other:?}"
+            ))),
         }
     }
 }
@@ -575,7 +819,9 @@ mod tests {
         assert!(!usable_name("."));
         assert!(!usable_name(""));
         assert!(usable_name("../x"));
-        for bad in ["*", "a*", "../bob", "a/b", "", ".", "..", "x)(uid=*", "\"", ".ada", "ada."] {
+        for bad in [
+            "*", "a*", "../bob", "a/b", "", ".", "..", "x)(uid=*", "\"", ".ada", "ada.",
+        ] {
             assert!(!userpass_name_ok(bad), "{bad}");
         }
         for good in ["ada", "a", "ada.lovelace", "ada@example.com", "e-100_2"] {
@@ -596,11 +842,24 @@ mod tests {
         assert!(t.delete_userpass_user);
         assert_eq!(t.owner_metadata_key, "owner");
         assert_eq!(t.principal(), "revoker");
-        let e = VaultTarget::from_table(&table("address = \"http://x\"\ntoken = \"inline\""), "main").err().unwrap();
+        let e =
+            VaultTarget::from_table(&table("address = \"http://x\"\ntoken = \"inline\""), "main")
+                .err()
+                .unwrap();
         assert!(e.contains("unknown key"), "{e}");
-        let e = VaultTarget::from_table(&table("address = \"http://x\"\ntoken_env = \"REVOKE_VAULT_UNSET_VAR\""), "main").err().unwrap();
-        assert!(e.contains("REVOKE_VAULT_UNSET_VAR") && !e.contains("secret-value"), "{e}");
-        let e = VaultTarget::from_table(&table("token_env = \"REVOKE_VAULT_UNIT_TOKEN\""), "main").err().unwrap();
+        let e = VaultTarget::from_table(
+            &table("address = \"http://x\"\ntoken_env = \"REVOKE_VAULT_UNSET_VAR\""),
+            "main",
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.contains("REVOKE_VAULT_UNSET_VAR") && !e.contains("secret-value"),
+            "{e}"
+        );
+        let e = VaultTarget::from_table(&table("token_env = \"REVOKE_VAULT_UNIT_TOKEN\""), "main")
+            .err()
+            .unwrap();
         assert!(e.contains("address"), "{e}");
     }
 }

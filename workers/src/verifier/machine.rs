@@ -19,8 +19,8 @@
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
-    Case, CaseState, Confirmation, Escalation, EscalationReason, EscalationRecord, HrEvent, HrEventKind,
-    Outcome, TargetKind, TargetState, TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA,
+    Case, CaseState, Confirmation, Escalation, EscalationReason, EscalationRecord, HrEvent,
+    HrEventKind, Outcome, TargetKind, TargetState, TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA,
 };
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -38,7 +38,11 @@ pub enum Effect {
     Case(Case),
     Escalate(Escalation),
     /// Nothing to publish, but worth a log line and a metric (e.g. rescind of an unknown case).
-    Note { case_id: Option<Uuid>, identity_id: String, what: &'static str },
+    Note {
+        case_id: Option<Uuid>,
+        identity_id: String,
+        what: &'static str,
+    },
 }
 
 /// Closed cases are reduced to this: enough to absorb duplicates, small enough to keep forever.
@@ -70,7 +74,12 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(policy: VerifierConfig) -> Verifier {
-        Verifier { policy, cases: HashMap::new(), open: 0, latest: HashMap::new() }
+        Verifier {
+            policy,
+            cases: HashMap::new(),
+            open: 0,
+            latest: HashMap::new(),
+        }
     }
 
     /// Cases not in a final state.
@@ -117,11 +126,20 @@ impl Verifier {
             // Only a case whose termination was seen can be "latest", as in `on_termination`.
             self.note_latest(&case.identity_id, case.effective_at, case.case_id);
         }
-        let slot = if case.state == CaseState::Closed { Slot::Closed(Closed) } else { Slot::Live(Box::new(case.clone())) };
+        let slot = if case.state == CaseState::Closed {
+            Slot::Closed(Closed)
+        } else {
+            Slot::Live(Box::new(case.clone()))
+        };
         self.put(case.case_id, slot);
     }
 
-    fn note_latest(&mut self, identity_id: &str, effective_at: Option<DateTime<Utc>>, case_id: Uuid) {
+    fn note_latest(
+        &mut self,
+        identity_id: &str,
+        effective_at: Option<DateTime<Utc>>,
+        case_id: Uuid,
+    ) {
         let key = (effective_at, case_id);
         if self.latest.get(identity_id).is_none_or(|cur| *cur < key) {
             self.latest.insert(identity_id.to_string(), key);
@@ -154,7 +172,12 @@ impl Verifier {
             opened_at: now,
             deadline: None,
             required_targets: self.policy.required_targets.clone(),
-            targets: self.policy.required_targets.iter().map(|t| (*t, TargetStatus::pending())).collect(),
+            targets: self
+                .policy
+                .required_targets
+                .iter()
+                .map(|t| (*t, TargetStatus::pending()))
+                .collect(),
             escalations: Vec::new(),
             closed_at: None,
             updated_at: now,
@@ -206,15 +229,31 @@ impl Verifier {
             Some(_) => ev.case_id(),
             None => match self.latest.get(&ev.subject) {
                 Some((_, id)) => *id,
-                None => return vec![Effect::Note { case_id: None, identity_id: ev.subject.clone(), what: "rescind_for_unknown_case" }],
+                None => {
+                    return vec![Effect::Note {
+                        case_id: None,
+                        identity_id: ev.subject.clone(),
+                        what: "rescind_for_unknown_case",
+                    }]
+                }
             },
         };
         let mut case = match self.take(&case_id) {
-            None => return vec![Effect::Note { case_id: Some(case_id), identity_id: ev.subject.clone(), what: "rescind_for_unknown_case" }],
+            None => {
+                return vec![Effect::Note {
+                    case_id: Some(case_id),
+                    identity_id: ev.subject.clone(),
+                    what: "rescind_for_unknown_case",
+                }]
+            }
             Some(Slot::Closed(c)) => {
                 // Access is verifiably gone; a closed case is never reopened. Restoring is manual.
                 self.put(case_id, Slot::Closed(c));
-                return vec![Effect::Note { case_id: Some(case_id), identity_id: ev.subject.clone(), what: "rescind_after_close" }];
+                return vec![Effect::Note {
+                    case_id: Some(case_id),
+                    identity_id: ev.subject.clone(),
+                    what: "rescind_after_close",
+                }];
             }
             Some(Slot::Live(c)) if c.state == CaseState::Rescinded => {
                 self.put(case_id, Slot::Live(c));
@@ -223,7 +262,12 @@ impl Verifier {
             Some(Slot::Live(c)) => *c,
         };
         case.state = CaseState::Rescinded;
-        case.rescinded_by = Some(ev.data.requested_by.clone().unwrap_or_else(|| ev.source.clone()));
+        case.rescinded_by = Some(
+            ev.data
+                .requested_by
+                .clone()
+                .unwrap_or_else(|| ev.source.clone()),
+        );
         let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
         let mut effects = Vec::new();
         self.escalate(
@@ -255,7 +299,9 @@ impl Verifier {
             Some((TargetState::Done, _)) => false, // verified gone stays gone; later news is noise
             // An older report replayed after a newer one must not move the target backwards —
             // except a verified success: proof that access is gone always counts.
-            Some((_, Some(seen))) if c.finished_at < seen && new_state != TargetState::Done => false,
+            Some((_, Some(seen))) if c.finished_at < seen && new_state != TargetState::Done => {
+                false
+            }
             Some((old, _)) => old != new_state,
         };
         if !changes {
@@ -292,7 +338,10 @@ impl Verifier {
                 Slot::Live(c)
                     if matches!(c.state, CaseState::Open | CaseState::Escalated)
                         && c.deadline.is_some_and(|d| d <= now)
-                        && !c.escalations.iter().any(|e| e.reason == EscalationReason::DeadlinePassed)
+                        && !c
+                            .escalations
+                            .iter()
+                            .any(|e| e.reason == EscalationReason::DeadlinePassed)
                         && !unconfirmed(c).is_empty() =>
                 {
                     Some(*id)
@@ -302,7 +351,9 @@ impl Verifier {
             .collect();
         let mut out = Vec::new();
         for id in overdue {
-            let Some(Slot::Live(case)) = self.take(&id) else { continue };
+            let Some(Slot::Live(case)) = self.take(&id) else {
+                continue;
+            };
             let mut case = *case;
             let pending = unconfirmed(&case);
             let mut effects = Vec::new();
@@ -311,7 +362,10 @@ impl Verifier {
                 &mut case,
                 EscalationReason::DeadlinePassed,
                 pending,
-                format!("deadline {} passed with targets unconfirmed", deadline.map(|d| d.to_rfc3339()).unwrap_or_default()),
+                format!(
+                    "deadline {} passed with targets unconfirmed",
+                    deadline.map(|d| d.to_rfc3339()).unwrap_or_default()
+                ),
                 now,
                 &mut effects,
             );
@@ -325,18 +379,25 @@ impl Verifier {
         if case.state == CaseState::Rescinded || case.state == CaseState::Pending {
             return;
         }
-        let all_done = case
-            .required_targets
-            .iter()
-            .all(|t| case.targets.get(t).is_some_and(|s| s.state == TargetState::Done));
+        let all_done = case.required_targets.iter().all(|t| {
+            case.targets
+                .get(t)
+                .is_some_and(|s| s.state == TargetState::Done)
+        });
         if all_done {
             case.state = CaseState::Closed;
             case.closed_at = Some(now);
             return;
         }
         for (reason, state) in [
-            (EscalationReason::ProtectedIdentity, TargetState::SkippedProtected),
-            (EscalationReason::ManualRequired, TargetState::ManualRequired),
+            (
+                EscalationReason::ProtectedIdentity,
+                TargetState::SkippedProtected,
+            ),
+            (
+                EscalationReason::ManualRequired,
+                TargetState::ManualRequired,
+            ),
             (EscalationReason::TargetFailed, TargetState::Failed),
         ] {
             // Only targets not yet escalated for this reason: each owner hears of a failure once.
@@ -344,7 +405,11 @@ impl Verifier {
                 .targets
                 .iter()
                 .filter(|(t, s)| {
-                    s.state == state && !case.escalations.iter().any(|e| e.reason == reason && e.targets.contains(t))
+                    s.state == state
+                        && !case
+                            .escalations
+                            .iter()
+                            .any(|e| e.reason == reason && e.targets.contains(t))
                 })
                 .map(|(t, _)| *t)
                 .collect();
@@ -353,7 +418,15 @@ impl Verifier {
             }
             let detail = targets
                 .iter()
-                .map(|t| format!("{t}: {}", case.targets[t].error.clone().unwrap_or_else(|| state_word(state).into())))
+                .map(|t| {
+                    format!(
+                        "{t}: {}",
+                        case.targets[t]
+                            .error
+                            .clone()
+                            .unwrap_or_else(|| state_word(state).into())
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             self.escalate(case, reason, targets, detail, now, effects);
@@ -379,7 +452,16 @@ impl Verifier {
         let evidence = case
             .targets
             .iter()
-            .map(|(t, s)| format!("{t}: {}{}", state_word(s.state), s.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()))
+            .map(|(t, s)| {
+                format!(
+                    "{t}: {}{}",
+                    state_word(s.state),
+                    s.error
+                        .as_ref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                )
+            })
             .collect();
         case.escalations.push(EscalationRecord {
             escalation_id: id,
@@ -411,7 +493,11 @@ impl Verifier {
         let mut out = Vec::with_capacity(effects.len() + 1);
         out.push(Effect::Case(case.clone()));
         out.extend(effects);
-        let slot = if case.state == CaseState::Closed { Slot::Closed(Closed) } else { Slot::Live(Box::new(case)) };
+        let slot = if case.state == CaseState::Closed {
+            Slot::Closed(Closed)
+        } else {
+            Slot::Live(Box::new(case))
+        };
         if let Some(Effect::Case(c)) = out.first() {
             self.put(c.case_id, slot);
         }
@@ -424,7 +510,11 @@ fn unconfirmed(case: &Case) -> Vec<TargetKind> {
     case.required_targets
         .iter()
         .copied()
-        .filter(|t| case.targets.get(t).is_none_or(|s| matches!(s.state, TargetState::Pending | TargetState::Unverified)))
+        .filter(|t| {
+            case.targets
+                .get(t)
+                .is_none_or(|s| matches!(s.state, TargetState::Pending | TargetState::Unverified))
+        })
         .collect()
 }
 
@@ -455,7 +545,12 @@ fn recompute_time_to_revoke(status: &mut TargetStatus, effective_at: Option<Date
         status.time_to_revoke_ms = None;
         return;
     }
-    let end = status.objects.iter().filter_map(|o| o.removed_at).max().or(status.confirmed_at);
+    let end = status
+        .objects
+        .iter()
+        .filter_map(|o| o.removed_at)
+        .max()
+        .or(status.confirmed_at);
     status.time_to_revoke_ms = match (effective_at, end) {
         (Some(e), Some(end)) => Some((end - e).num_milliseconds().max(0)),
         _ => None,
@@ -464,5 +559,8 @@ fn recompute_time_to_revoke(status: &mut TargetStatus, effective_at: Option<Date
 
 /// Per target, the keys used in reports: kept here so the CLI and tests agree.
 pub fn target_summary(case: &Case) -> BTreeMap<TargetKind, &'static str> {
-    case.targets.iter().map(|(t, s)| (*t, state_word(s.state))).collect()
+    case.targets
+        .iter()
+        .map(|(t, s)| (*t, state_word(s.state)))
+        .collect()
 }

@@ -44,8 +44,13 @@ pub struct VerifierHandler {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RebuildError {
-    #[error("reading the cases changelog {topic}: {source} (check that `revoke topics create` ran)")]
-    Kafka { topic: String, source: rdkafka::error::KafkaError },
+    #[error(
+        "reading the cases changelog {topic}: {source} (check that `revoke topics create` ran)"
+    )]
+    Kafka {
+        topic: String,
+        source: rdkafka::error::KafkaError,
+    },
     #[error("topics are not co-partitioned: {0} (recreate them with `revoke topics create`)")]
     Partitions(String),
     #[error("topic {0} does not exist (yet?): run `revoke topics create`")]
@@ -55,14 +60,21 @@ pub enum RebuildError {
 /// Reads `cfg.topics.cases` from the beginning to its current end.
 pub fn read_changelog(cfg: &Config, timeout: Duration) -> Result<Vec<(i32, Case)>, RebuildError> {
     let topic = cfg.topics.cases.clone();
-    let records = read_to_end(cfg, &topic, timeout).map_err(|source| RebuildError::Kafka { topic: topic.clone(), source })?;
+    let records = read_to_end(cfg, &topic, timeout).map_err(|source| RebuildError::Kafka {
+        topic: topic.clone(),
+        source,
+    })?;
     let mut out = Vec::with_capacity(records.len());
     for r in records {
         let Some(payload) = r.payload else { continue }; // a tombstone
         match serde_json::from_slice::<Case>(&payload) {
             Ok(c) if c.schema == CASE_SCHEMA => out.push((r.partition, c)),
-            Ok(c) => tracing::warn!(schema = %c.schema, offset = r.offset, "unknown case schema in changelog; skipped"),
-            Err(e) => tracing::warn!(error = %e, offset = r.offset, "unreadable case record in changelog; skipped"),
+            Ok(c) => {
+                tracing::warn!(schema = %c.schema, offset = r.offset, "unknown case schema in changelog; skipped")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, offset = r.offset, "unreadable case record in changelog; skipped")
+            }
         }
     }
     Ok(out)
@@ -71,15 +83,26 @@ pub fn read_changelog(cfg: &Config, timeout: Duration) -> Result<Vec<(i32, Case)
 fn partition_count(reader: &BaseConsumer, topic: &str) -> Result<usize, RebuildError> {
     let md = reader
         .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .map_err(|source| RebuildError::Kafka { topic: topic.into(), source })?;
-    Ok(md.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len()))
+        .map_err(|source| RebuildError::Kafka {
+            topic: topic.into(),
+            source,
+        })?;
+    Ok(md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .map_or(0, |t| t.partitions().len()))
 }
 
 /// Fails unless the verifier's inputs and its changelog have the same partition count.
 pub fn check_copartitioned(cfg: &Config) -> Result<(), RebuildError> {
-    let reader: BaseConsumer = reader_config(cfg)
-        .create()
-        .map_err(|source| RebuildError::Kafka { topic: cfg.topics.cases.clone(), source })?;
+    let reader: BaseConsumer =
+        reader_config(cfg)
+            .create()
+            .map_err(|source| RebuildError::Kafka {
+                topic: cfg.topics.cases.clone(),
+                source,
+            })?;
     let t = &cfg.topics;
     let counts: Vec<(String, usize)> = [&t.terminations, &t.confirmations, &t.cases]
         .iter()
@@ -96,7 +119,11 @@ pub fn check_copartitioned(cfg: &Config) -> Result<(), RebuildError> {
 
 impl VerifierHandler {
     /// Applies `input` and enqueues the effects under the lock; waits for acks outside it.
-    async fn apply(&self, input: Input<'_>, partition: Option<(Uuid, i32)>) -> Result<(), HandlerError> {
+    async fn apply(
+        &self,
+        input: Input<'_>,
+        partition: Option<(Uuid, i32)>,
+    ) -> Result<(), HandlerError> {
         let acks = {
             let mut st = self.state.lock().expect("verifier state lock");
             if let Some((case_id, p)) = partition {
@@ -108,7 +135,9 @@ impl VerifierHandler {
             acks
         };
         for ack in acks {
-            ack.wait().await.map_err(|e| HandlerError::Fatal(e.to_string()))?;
+            ack.wait()
+                .await
+                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
         }
         Ok(())
     }
@@ -127,11 +156,21 @@ fn enqueue(
         match effect {
             Effect::Case(case) => {
                 let p = st.partition_of.get(&case.case_id).copied();
-                metrics.case_updates.with_label_values(&[case.state.as_str()]).inc();
+                metrics
+                    .case_updates
+                    .with_label_values(&[case.state.as_str()])
+                    .inc();
                 if case.state == CaseState::Closed {
                     if let Some(ms) = case.time_to_close_ms() {
-                        let label = if case.escalations.is_empty() { "closed" } else { "closed_after_escalation" };
-                        metrics.time_to_close.with_label_values(&[label]).observe(ms.max(0) as f64 / 1000.0);
+                        let label = if case.escalations.is_empty() {
+                            "closed"
+                        } else {
+                            "closed_after_escalation"
+                        };
+                        metrics
+                            .time_to_close
+                            .with_label_values(&[label])
+                            .observe(ms.max(0) as f64 / 1000.0);
                     }
                     st.partition_of.remove(&case.case_id);
                 }
@@ -142,7 +181,10 @@ fn enqueue(
                 acks.push(ack);
             }
             Effect::Escalate(esc) => {
-                metrics.escalations.with_label_values(&[esc.reason.as_str()]).inc();
+                metrics
+                    .escalations
+                    .with_label_values(&[esc.reason.as_str()])
+                    .inc();
                 tracing::warn!(case_id = %esc.case_id, identity = %esc.identity_id, reason = esc.reason.as_str(),
                     owner = %esc.owner.name, targets = ?esc.targets, detail = %esc.detail, "case escalated");
                 let ack = producer
@@ -150,7 +192,11 @@ fn enqueue(
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
                 acks.push(ack);
             }
-            Effect::Note { case_id, identity_id, what } => {
+            Effect::Note {
+                case_id,
+                identity_id,
+                what,
+            } => {
                 metrics.verifier_notes.with_label_values(&[what]).inc();
                 tracing::warn!(case_id = ?case_id, identity = %identity_id, what, "verifier note");
             }
@@ -164,33 +210,71 @@ impl Handler for VerifierHandler {
     async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
         let dlq = |reason: &str, detail: String| {
             let reason = reason.to_string();
-            async move { dead_letter(&self.producer, &self.cfg.topics.dlq, msg, &reason, detail, &self.group, &self.metrics).await }
+            async move {
+                dead_letter(
+                    &self.producer,
+                    &self.cfg.topics.dlq,
+                    msg,
+                    &reason,
+                    detail,
+                    &self.group,
+                    &self.metrics,
+                )
+                .await
+            }
         };
         if msg.topic == self.cfg.topics.terminations {
             match parse_hr_event(msg, self.cfg.consumer.max_event_bytes) {
-                Ok(ev) => self.apply(Input::Hr(&ev), Some((ev.case_id(), msg.partition))).await,
+                Ok(ev) => {
+                    self.apply(Input::Hr(&ev), Some((ev.case_id(), msg.partition)))
+                        .await
+                }
                 Err(e) => dlq(e.reason(), e.to_string()).await,
             }
         } else if msg.topic == self.cfg.topics.confirmations {
             match parse_confirmation(msg) {
-                Ok(c) => self.apply(Input::Confirmation(&c), Some((c.case_id, msg.partition))).await,
+                Ok(c) => {
+                    self.apply(Input::Confirmation(&c), Some((c.case_id, msg.partition)))
+                        .await
+                }
                 Err((reason, detail)) => dlq(reason, detail).await,
             }
         } else {
-            dlq("unexpected_topic", format!("the verifier does not read topic {}", msg.topic)).await
+            dlq(
+                "unexpected_topic",
+                format!("the verifier does not read topic {}", msg.topic),
+            )
+            .await
         }
     }
 }
 
 fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, String)> {
     let payload = msg.payload.as_deref().unwrap_or_default();
-    let c: Confirmation = serde_json::from_slice(payload)
-        .map_err(|e| ("malformed_confirmation", format!("confirmation does not match the contract: {e}")))?;
+    let c: Confirmation = serde_json::from_slice(payload).map_err(|e| {
+        (
+            "malformed_confirmation",
+            format!("confirmation does not match the contract: {e}"),
+        )
+    })?;
     if c.schema != CONFIRMATION_SCHEMA {
-        return Err(("unknown_schema", format!("confirmation schema {:?} is not {CONFIRMATION_SCHEMA}", c.schema)));
+        return Err((
+            "unknown_schema",
+            format!(
+                "confirmation schema {:?} is not {CONFIRMATION_SCHEMA}",
+                c.schema
+            ),
+        ));
     }
     if msg.key.as_deref() != Some(c.identity_id.as_bytes()) {
-        return Err(("key_mismatch", format!("key {:?} differs from identity {:?}", msg.key_str(), c.identity_id)));
+        return Err((
+            "key_mismatch",
+            format!(
+                "key {:?} differs from identity {:?}",
+                msg.key_str(),
+                c.identity_id
+            ),
+        ));
     }
     Ok(c)
 }
@@ -200,7 +284,8 @@ fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, S
 fn rebuild_with_retry(cfg: &Config) -> Result<Vec<(i32, Case)>, RebuildError> {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let attempt = check_copartitioned(cfg).and_then(|()| read_changelog(cfg, Duration::from_secs(30)));
+        let attempt =
+            check_copartitioned(cfg).and_then(|()| read_changelog(cfg, Duration::from_secs(30)));
         match attempt {
             Ok(records) => return Ok(records),
             Err(e @ RebuildError::Partitions(_)) => return Err(e),
@@ -214,7 +299,12 @@ fn rebuild_with_retry(cfg: &Config) -> Result<Vec<(i32, Case)>, RebuildError> {
 }
 
 /// Runs the verifier until stopped (or a fatal error).
-pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, stop_on: Stop) -> anyhow::Result<()> {
+pub async fn run_verifier(
+    cfg: &Config,
+    metrics: Metrics,
+    health: Health,
+    stop_on: Stop,
+) -> anyhow::Result<()> {
     let shutdown = stop_on.graceful.clone();
     let cfg = cfg.clone();
     let (machine, partition_of, restored) = {
@@ -237,11 +327,24 @@ pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, stop_o
         .await??
     };
     metrics.open_cases.set(machine.open_count() as i64);
-    tracing::info!(records = restored, open = machine.open_count(), "verifier state rebuilt from the cases changelog");
+    tracing::info!(
+        records = restored,
+        open = machine.open_count(),
+        "verifier state rebuilt from the cases changelog"
+    );
 
     let producer = Producer::new(&cfg)?;
-    let state = Arc::new(Mutex::new(State { machine, partition_of }));
-    let handler = Arc::new(VerifierHandler { state: state.clone(), producer: producer.clone(), cfg: cfg.clone(), metrics: metrics.clone(), group: super::group(&cfg) });
+    let state = Arc::new(Mutex::new(State {
+        machine,
+        partition_of,
+    }));
+    let handler = Arc::new(VerifierHandler {
+        state: state.clone(),
+        producer: producer.clone(),
+        cfg: cfg.clone(),
+        metrics: metrics.clone(),
+        group: super::group(&cfg),
+    });
 
     // Deadlines: a tick applies the clock to every open case.
     let stop = CancellationToken::new();
@@ -272,7 +375,11 @@ pub async fn run_verifier(cfg: &Config, metrics: Metrics, health: Health, stop_o
     };
 
     let group = super::group(&cfg);
-    let consumer = consume::subscribe(&cfg, &group, &[&cfg.topics.terminations, &cfg.topics.confirmations])?;
+    let consumer = consume::subscribe(
+        &cfg,
+        &group,
+        &[&cfg.topics.terminations, &cfg.topics.confirmations],
+    )?;
     tracing::info!(group = %group, "verifier started");
     let opts = LoopOptions::new(&cfg, &group, metrics, health);
     let result = consume::run(consumer, handler, opts, stop_on).await;

@@ -10,9 +10,10 @@ use super::machine::{target_summary, Effect, Input, Verifier};
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
-    case_id_for, Actor, Case, CaseState, Confirmation, Escalation, EscalationReason, HrData, HrEvent, HrEventKind,
-    Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome, Owner, TargetKind, TargetRef, TargetState,
-    TargetStatus, WorkerInfo, CASE_SCHEMA, CONFIRMATION_SCHEMA, ESCALATION_SCHEMA,
+    case_id_for, Actor, Case, CaseState, Confirmation, Escalation, EscalationReason, HrData,
+    HrEvent, HrEventKind, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome, Owner,
+    TargetKind, TargetRef, TargetState, TargetStatus, WorkerInfo, CASE_SCHEMA, CONFIRMATION_SCHEMA,
+    ESCALATION_SCHEMA,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
@@ -28,7 +29,9 @@ use TargetKind::{Cicd, Cloud, Directory, Saas, Vault};
 
 /// A fixed origin for every clock in these tests.
 fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// `t0` plus `secs` seconds.
@@ -37,7 +40,10 @@ fn at(secs: i64) -> DateTime<Utc> {
 }
 
 fn owner(name: &str) -> Owner {
-    Owner { name: name.into(), contact: format!("{name}@example.com") }
+    Owner {
+        name: name.into(),
+        contact: format!("{name}@example.com"),
+    }
 }
 
 /// All five targets required; directory and vault have their own owners, the rest fall back to
@@ -47,7 +53,12 @@ fn policy() -> VerifierConfig {
     owners.insert("default".to_string(), owner("secops"));
     owners.insert("directory".to_string(), owner("iam-team"));
     owners.insert("vault".to_string(), owner("vault-team"));
-    VerifierConfig { deadline_secs: DEADLINE_SECS as u64, tick_ms: 1000, required_targets: ALL.to_vec(), owners }
+    VerifierConfig {
+        deadline_secs: DEADLINE_SECS as u64,
+        tick_ms: 1000,
+        required_targets: ALL.to_vec(),
+        owners,
+    }
 }
 
 fn verifier() -> Verifier {
@@ -85,7 +96,12 @@ fn rescind(identity: &str, event_id: &str, rescinds: Option<&str>) -> HrEvent {
         time: t0(),
         kind: HrEventKind::Rescinded,
         data: HrData {
-            identity: Identity { employee_id: identity.into(), email: None, username: None, kind: IdentityKind::Employee },
+            identity: Identity {
+                employee_id: identity.into(),
+                email: None,
+                username: None,
+                kind: IdentityKind::Employee,
+            },
             effective_at: None,
             reason: Some("offer accepted after all".into()),
             requested_by: Some("hr:dave".into()),
@@ -97,29 +113,67 @@ fn rescind(identity: &str, event_id: &str, rescinds: Option<&str>) -> HrEvent {
 
 /// A confirmation from `target` for the case of termination `ev`, finished at `finished_at`.
 /// Successes carry one object removed a second before; `verified` is that object's read-back.
-fn confirmation(ev: &HrEvent, target: TargetKind, outcome: Outcome, verified: bool, finished_at: DateTime<Utc>) -> Confirmation {
-    let object = |outcome: ObjectOutcome, verified: bool, removed_at: Option<DateTime<Utc>>, error: Option<String>| ObjectEvidence {
+fn confirmation(
+    ev: &HrEvent,
+    target: TargetKind,
+    outcome: Outcome,
+    verified: bool,
+    finished_at: DateTime<Utc>,
+) -> Confirmation {
+    let object = |outcome: ObjectOutcome,
+                  verified: bool,
+                  removed_at: Option<DateTime<Utc>>,
+                  error: Option<String>| ObjectEvidence {
         object_kind: "account".into(),
         object_id: format!("{}-{target}", ev.subject),
         sponsored: false,
         action: "deactivate".into(),
         outcome,
         removed_at,
-        actor: Actor { worker_id: format!("{target}-w1"), principal: "svc-revoke".into() },
+        actor: Actor {
+            worker_id: format!("{target}-w1"),
+            principal: "svc-revoke".into(),
+        },
         verified,
-        read_back: if verified { "not found".into() } else { "still present".into() },
+        read_back: if verified {
+            "not found".into()
+        } else {
+            "still present".into()
+        },
         error,
     };
     let (objects, error) = match outcome {
-        Outcome::Revoked => (vec![object(ObjectOutcome::Revoked, verified, Some(finished_at - Duration::seconds(1)), None)], None),
-        Outcome::AlreadyAbsent => (vec![object(ObjectOutcome::AlreadyAbsent, verified, None, None)], None),
+        Outcome::Revoked => (
+            vec![object(
+                ObjectOutcome::Revoked,
+                verified,
+                Some(finished_at - Duration::seconds(1)),
+                None,
+            )],
+            None,
+        ),
+        Outcome::AlreadyAbsent => (
+            vec![object(ObjectOutcome::AlreadyAbsent, verified, None, None)],
+            None,
+        ),
         Outcome::Failed => {
             let e = format!("{target} API answered 503 after 5 attempts");
-            (vec![object(ObjectOutcome::Failed, false, None, Some(e.clone()))], Some(e))
+            (
+                vec![object(ObjectOutcome::Failed, false, None, Some(e.clone()))],
+                Some(e),
+            )
         }
         Outcome::ManualRequired => {
             let e = "two accounts match the identity".to_string();
-            (vec![object(ObjectOutcome::ManualRequired, false, None, Some(e.clone()))], Some(e))
+            (
+                vec![object(
+                    ObjectOutcome::ManualRequired,
+                    false,
+                    None,
+                    Some(e.clone()),
+                )],
+                Some(e),
+            )
         }
         Outcome::SkippedProtected => (Vec::new(), Some("identity is on legal hold".to_string())),
     };
@@ -129,12 +183,18 @@ fn confirmation(ev: &HrEvent, target: TargetKind, outcome: Outcome, verified: bo
         case_id: ev.case_id(),
         identity_id: ev.subject.clone(),
         event_id: ev.id.clone(),
-        target: TargetRef { kind: target, instance: "default".into() },
+        target: TargetRef {
+            kind: target,
+            instance: "default".into(),
+        },
         outcome,
         objects,
         attempts: if outcome == Outcome::Failed { 5 } else { 1 },
         error,
-        worker: WorkerInfo { id: format!("{target}-w1"), version: "0.1.0".into() },
+        worker: WorkerInfo {
+            id: format!("{target}-w1"),
+            version: "0.1.0".into(),
+        },
         started_at: finished_at - Duration::seconds(2),
         finished_at,
     }
@@ -178,7 +238,13 @@ fn tick(v: &mut Verifier, now: DateTime<Utc>) -> Vec<Effect> {
 }
 
 /// Applies a termination that must open a fresh case, and returns the event and that case.
-fn open(v: &mut Verifier, identity: &str, event_id: &str, effective_at: DateTime<Utc>, now: DateTime<Utc>) -> (HrEvent, Case) {
+fn open(
+    v: &mut Verifier,
+    identity: &str,
+    event_id: &str,
+    effective_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (HrEvent, Case) {
     let ev = termination(identity, event_id, effective_at);
     let case = sole_case(hr(v, &ev, now));
     assert_eq!(case.state, CaseState::Open);
@@ -219,13 +285,28 @@ fn case_and_escalation(effects: Vec<Effect>) -> (Case, Escalation) {
 #[track_caller]
 fn sole_note(effects: Vec<Effect>) -> (Option<Uuid>, String, &'static str) {
     match <[Effect; 1]>::try_from(effects) {
-        Ok([Effect::Note { case_id, identity_id, what }]) => (case_id, identity_id, what),
+        Ok(
+            [Effect::Note {
+                case_id,
+                identity_id,
+                what,
+            }],
+        ) => (case_id, identity_id, what),
         other => panic!("expected exactly one Note effect, got {other:?}"),
     }
 }
 
 fn case_records(effects: &[Effect]) -> Vec<Case> {
-    effects.iter().filter_map(|e| if let Effect::Case(c) = e { Some(c.clone()) } else { None }).collect()
+    effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Case(c) = e {
+                Some(c.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn effect_case_id(e: &Effect) -> Option<Uuid> {
@@ -243,17 +324,43 @@ fn assert_escalation_recorded(case: &Case, esc: &Escalation) {
     assert_eq!(esc.case_id, case.case_id);
     assert_eq!(esc.identity_id, case.identity_id);
     assert_eq!(esc.deadline, case.deadline);
-    assert_eq!(esc.escalation_id, Escalation::id_for(case.case_id, esc.reason, &esc.targets));
+    assert_eq!(
+        esc.escalation_id,
+        Escalation::id_for(case.case_id, esc.reason, &esc.targets)
+    );
     let rec = case
         .escalations
         .iter()
         .find(|r| r.escalation_id == esc.escalation_id)
-        .unwrap_or_else(|| panic!("escalation {} not recorded in case {case:?}", esc.escalation_id));
-    assert_eq!((rec.reason, &rec.targets, &rec.owner, rec.raised_at, &rec.detail), (esc.reason, &esc.targets, &esc.owner, esc.raised_at, &esc.detail));
+        .unwrap_or_else(|| {
+            panic!(
+                "escalation {} not recorded in case {case:?}",
+                esc.escalation_id
+            )
+        });
+    assert_eq!(
+        (
+            rec.reason,
+            &rec.targets,
+            &rec.owner,
+            rec.raised_at,
+            &rec.detail
+        ),
+        (
+            esc.reason,
+            &esc.targets,
+            &esc.owner,
+            esc.raised_at,
+            &esc.detail
+        )
+    );
     // Evidence lists every target the case knows, in the case's order.
     assert_eq!(esc.evidence.len(), case.targets.len());
     for (line, t) in esc.evidence.iter().zip(case.targets.keys()) {
-        assert!(line.starts_with(&format!("{t}: ")), "evidence line {line:?} for {t}");
+        assert!(
+            line.starts_with(&format!("{t}: ")),
+            "evidence line {line:?} for {t}"
+        );
     }
 }
 
@@ -276,7 +383,10 @@ fn termination_opens_case_with_all_targets_pending() {
     assert_eq!(case.state, CaseState::Open);
     assert_eq!(case.revision, 1);
     assert_eq!(case.required_targets, ALL.to_vec());
-    assert_eq!(case.targets.keys().copied().collect::<Vec<_>>(), ALL.to_vec());
+    assert_eq!(
+        case.targets.keys().copied().collect::<Vec<_>>(),
+        ALL.to_vec()
+    );
     assert!(case.targets.values().all(|s| *s == TargetStatus::pending()));
     assert_eq!(case.effective_at, Some(at(600)));
     assert_eq!(case.deadline, Some(at(600 + DEADLINE_SECS)));
@@ -318,7 +428,11 @@ fn duplicate_termination_is_silent() {
     let (ev, case) = open(&mut v, "E1", "evt-1", at(0), at(0));
     assert!(hr(&mut v, &ev, at(10)).is_empty());
     assert!(hr(&mut v, &ev.clone(), at(20)).is_empty());
-    assert_eq!(v.case(&case.case_id), Some(&case), "revision and updated_at untouched");
+    assert_eq!(
+        v.case(&case.case_id),
+        Some(&case),
+        "revision and updated_at untouched"
+    );
     assert_eq!(v.open_count(), 1);
 }
 
@@ -357,7 +471,10 @@ fn verified_confirmations_close_the_case_exactly_once() {
     assert_eq!(closed.revision, 6);
     assert_eq!(closed.closed_at, Some(at(20)));
     assert_eq!(closed.updated_at, at(20));
-    assert!(closed.targets.values().all(|s| s.state == TargetState::Done));
+    assert!(closed
+        .targets
+        .values()
+        .all(|s| s.state == TargetState::Done));
     assert!(closed.escalations.is_empty());
     assert_eq!(closed.time_to_close_ms(), Some(20_000));
     assert!(v.is_closed(&id));
@@ -371,7 +488,12 @@ fn verified_confirmations_close_the_case_exactly_once() {
     assert!(conf(&mut v, &ok(&ev, Directory, at(90)), at(90)).is_empty());
     assert!(conf(&mut v, &failed(&ev, Vault, at(91)), at(91)).is_empty());
     assert!(conf(&mut v, &unverified(&ev, Saas, at(92)), at(92)).is_empty());
-    assert!(conf(&mut v, &confirmation(&ev, Cloud, Outcome::ManualRequired, false, at(93)), at(93)).is_empty());
+    assert!(conf(
+        &mut v,
+        &confirmation(&ev, Cloud, Outcome::ManualRequired, false, at(93)),
+        at(93)
+    )
+    .is_empty());
     assert!(hr(&mut v, &ev, at(94)).is_empty());
     assert!(tick(&mut v, at(10 * DEADLINE_SECS)).is_empty());
     assert!(v.is_closed(&id));
@@ -386,7 +508,11 @@ fn time_to_revoke_is_measured_from_effective_time() {
     let (ev, _) = open(&mut v, "E1", "evt-1", at(100), at(0));
 
     let case = sole_case(conf(&mut v, &ok(&ev, Vault, at(191)), at(192)));
-    assert_eq!(case.targets[&Vault].time_to_revoke_ms, Some(90_000), "removed_at is finished_at - 1s");
+    assert_eq!(
+        case.targets[&Vault].time_to_revoke_ms,
+        Some(90_000),
+        "removed_at is finished_at - 1s"
+    );
 
     let mut absent = confirmation(&ev, Saas, Outcome::AlreadyAbsent, true, at(130));
     absent.objects.clear();
@@ -399,9 +525,15 @@ fn time_to_revoke_is_measured_from_effective_time() {
 /// With a subset of targets required, the others neither block nor complete a close.
 #[test]
 fn only_required_targets_decide_closing() {
-    let mut v = Verifier::new(VerifierConfig { required_targets: vec![Directory, Vault], ..policy() });
+    let mut v = Verifier::new(VerifierConfig {
+        required_targets: vec![Directory, Vault],
+        ..policy()
+    });
     let (ev, case) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    assert_eq!(case.targets.keys().copied().collect::<Vec<_>>(), vec![Directory, Vault]);
+    assert_eq!(
+        case.targets.keys().copied().collect::<Vec<_>>(),
+        vec![Directory, Vault]
+    );
 
     // A report from a target the policy does not require is recorded, but does not close.
     let case = sole_case(conf(&mut v, &ok(&ev, Saas, at(1)), at(1)));
@@ -433,7 +565,10 @@ fn unverified_success_keeps_case_open_without_escalation() {
     assert_eq!(case.targets[&Cicd].state, TargetState::Unverified);
     assert_eq!(case.targets[&Cicd].outcome, Some(Outcome::Revoked));
     assert_eq!(case.targets[&Cicd].time_to_revoke_ms, None);
-    assert_eq!(target_summary(&case)[&Cicd], "reported revoked but not verified");
+    assert_eq!(
+        target_summary(&case)[&Cicd],
+        "reported revoked but not verified"
+    );
     assert!(case.escalations.is_empty());
     assert_eq!(case.closed_at, None);
     assert!(!v.is_closed(&ev.case_id()));
@@ -472,9 +607,21 @@ fn failed_target_escalates_to_its_owner_and_late_success_still_closes() {
     assert_eq!(esc.owner, owner("vault-team"));
     assert_eq!(esc.raised_at, at(30));
     assert_eq!(esc.deadline, Some(at(DEADLINE_SECS)));
-    assert_eq!(esc.escalation_id, Escalation::id_for(id, EscalationReason::TargetFailed, &[Vault]));
-    assert!(esc.detail.contains("vault: vault API answered 503"), "{}", esc.detail);
-    assert!(esc.evidence.contains(&"vault: failed (vault API answered 503 after 5 attempts)".to_string()), "{:?}", esc.evidence);
+    assert_eq!(
+        esc.escalation_id,
+        Escalation::id_for(id, EscalationReason::TargetFailed, &[Vault])
+    );
+    assert!(
+        esc.detail.contains("vault: vault API answered 503"),
+        "{}",
+        esc.detail
+    );
+    assert!(
+        esc.evidence
+            .contains(&"vault: failed (vault API answered 503 after 5 attempts)".to_string()),
+        "{:?}",
+        esc.evidence
+    );
     assert!(esc.evidence.contains(&"cloud: pending".to_string()));
     assert_escalation_recorded(&case, &esc);
     assert_eq!(v.open_count(), 0, "escalated is final for open_count");
@@ -486,7 +633,11 @@ fn failed_target_escalates_to_its_owner_and_late_success_still_closes() {
 
     // The others succeed: still escalated, no new escalation.
     for (i, t) in [Directory, Saas, Cloud, Cicd].into_iter().enumerate() {
-        let c = sole_case(conf(&mut v, &ok(&ev, t, at(100 + i as i64)), at(100 + i as i64)));
+        let c = sole_case(conf(
+            &mut v,
+            &ok(&ev, t, at(100 + i as i64)),
+            at(100 + i as i64),
+        ));
         assert_eq!(c.state, CaseState::Escalated);
         assert_eq!(c.revision, 3 + i as u64);
     }
@@ -507,13 +658,23 @@ fn failed_target_escalates_to_its_owner_and_late_success_still_closes() {
 #[test]
 fn escalation_owner_is_per_target_with_default_fallback() {
     let mut v = verifier();
-    for (i, (target, expected)) in [(Directory, "iam-team"), (Vault, "vault-team"), (Cloud, "secops"), (Saas, "secops"), (Cicd, "secops")]
-        .into_iter()
-        .enumerate()
+    for (i, (target, expected)) in [
+        (Directory, "iam-team"),
+        (Vault, "vault-team"),
+        (Cloud, "secops"),
+        (Saas, "secops"),
+        (Cicd, "secops"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let (ev, _) = open(&mut v, &format!("E{i}"), &format!("evt-{i}"), at(0), at(0));
         let (_, esc) = case_and_escalation(conf(&mut v, &failed(&ev, target, at(5)), at(5)));
-        assert_eq!((esc.targets.as_slice(), &esc.owner), ([target].as_slice(), &owner(expected)), "{target}");
+        assert_eq!(
+            (esc.targets.as_slice(), &esc.owner),
+            ([target].as_slice(), &owner(expected)),
+            "{target}"
+        );
     }
 
     let mut bare = policy();
@@ -521,7 +682,13 @@ fn escalation_owner_is_per_target_with_default_fallback() {
     let mut v = Verifier::new(bare);
     let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
     let (_, esc) = case_and_escalation(conf(&mut v, &failed(&ev, Cloud, at(5)), at(5)));
-    assert_eq!(esc.owner, Owner { name: "unassigned".into(), contact: String::new() });
+    assert_eq!(
+        esc.owner,
+        Owner {
+            name: "unassigned".into(),
+            contact: String::new()
+        }
+    );
 }
 
 /// A second failing target raises a new escalation naming only that target (a distinct id), so
@@ -584,9 +751,22 @@ fn changed_failure_kind_escalates_again() {
     let mut v = verifier();
     let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
     case_and_escalation(conf(&mut v, &failed(&ev, Cloud, at(1)), at(1)));
-    let (case, esc) = case_and_escalation(conf(&mut v, &confirmation(&ev, Cloud, Outcome::ManualRequired, false, at(2)), at(2)));
+    let (case, esc) = case_and_escalation(conf(
+        &mut v,
+        &confirmation(&ev, Cloud, Outcome::ManualRequired, false, at(2)),
+        at(2),
+    ));
     assert_eq!(esc.reason, EscalationReason::ManualRequired);
-    assert_eq!(case.escalations.iter().map(|e| e.reason).collect::<Vec<_>>(), vec![EscalationReason::TargetFailed, EscalationReason::ManualRequired]);
+    assert_eq!(
+        case.escalations
+            .iter()
+            .map(|e| e.reason)
+            .collect::<Vec<_>>(),
+        vec![
+            EscalationReason::TargetFailed,
+            EscalationReason::ManualRequired
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -610,10 +790,18 @@ fn deadline_escalates_once_naming_the_pending_targets() {
     assert_eq!(case.updated_at, at(DEADLINE_SECS));
     assert_eq!(esc.reason, EscalationReason::DeadlinePassed);
     assert_eq!(esc.targets, vec![Cloud, Vault, Cicd]);
-    assert_eq!(esc.owner, owner("secops"), "owner of the first missing target (cloud → default)");
+    assert_eq!(
+        esc.owner,
+        owner("secops"),
+        "owner of the first missing target (cloud → default)"
+    );
     assert_eq!(esc.raised_at, at(DEADLINE_SECS));
     assert_eq!(esc.deadline, Some(at(DEADLINE_SECS)));
-    assert!(esc.detail.contains(&at(DEADLINE_SECS).to_rfc3339()), "{}", esc.detail);
+    assert!(
+        esc.detail.contains(&at(DEADLINE_SECS).to_rfc3339()),
+        "{}",
+        esc.detail
+    );
     assert_escalation_recorded(&case, &esc);
 
     assert!(tick(&mut v, at(DEADLINE_SECS + 1)).is_empty());
@@ -638,7 +826,11 @@ fn deadline_waits_for_future_effective_time() {
     assert!(tick(&mut v, at(1000 + DEADLINE_SECS - 1)).is_empty());
     let (_, esc) = case_and_escalation(tick(&mut v, at(1000 + DEADLINE_SECS)));
     assert_eq!(esc.targets, ALL.to_vec());
-    assert_eq!(esc.owner, owner("iam-team"), "directory is first and has its own owner");
+    assert_eq!(
+        esc.owner,
+        owner("iam-team"),
+        "directory is first and has its own owner"
+    );
 }
 
 /// An unverified target is not confirmed: the deadline names it.
@@ -665,7 +857,11 @@ fn tick_escalates_only_overdue_cases() {
     let mut expected = vec![a.case_id(), c.case_id()];
     expected.sort();
     assert_eq!(escalated, expected);
-    assert_eq!(effects.len(), 4, "a Case and an Escalate per overdue case: {effects:?}");
+    assert_eq!(
+        effects.len(),
+        4,
+        "a Case and an Escalate per overdue case: {effects:?}"
+    );
     assert_eq!(v.case(&b.case_id()).unwrap().state, CaseState::Open);
     let (case, _) = case_and_escalation(tick(&mut v, at(DEADLINE_SECS + 100)));
     assert_eq!(case.case_id, b.case_id());
@@ -708,10 +904,16 @@ fn confirmations_before_termination_wait_then_close_at_once() {
         assert_eq!(case.identity_id, "E1");
         assert_eq!(case.state, CaseState::Pending);
         assert_eq!(case.revision, 1 + i as u64);
-        assert_eq!((case.event_id.as_ref(), case.deadline, case.effective_at), (None, None, None));
+        assert_eq!(
+            (case.event_id.as_ref(), case.deadline, case.effective_at),
+            (None, None, None)
+        );
         assert_eq!(case.opened_at, at(1), "first seen");
         assert_eq!(case.targets[t].state, TargetState::Done);
-        assert_eq!(case.targets[t].time_to_revoke_ms, None, "no effective time yet");
+        assert_eq!(
+            case.targets[t].time_to_revoke_ms, None,
+            "no effective time yet"
+        );
         assert_eq!(case.closed_at, None);
         assert!(case.escalations.is_empty());
     }
@@ -727,7 +929,11 @@ fn confirmations_before_termination_wait_then_close_at_once() {
     assert_eq!(closed.identity.as_ref(), Some(&ev.data.identity));
     assert_eq!(closed.deadline, Some(at(10 + DEADLINE_SECS)));
     assert_eq!(closed.opened_at, at(1));
-    assert_eq!(closed.targets[&Directory].time_to_revoke_ms, Some(0), "removed 1s before finishing at +1s");
+    assert_eq!(
+        closed.targets[&Directory].time_to_revoke_ms,
+        Some(0),
+        "removed 1s before finishing at +1s"
+    );
     assert_eq!(closed.targets[&Cicd].time_to_revoke_ms, Some(4_000));
     assert!(v.is_closed(&id));
     assert_eq!(v.open_count(), 0);
@@ -763,7 +969,12 @@ fn partial_confirmations_before_termination_give_an_open_case() {
     assert_eq!(case.state, CaseState::Open);
     assert_eq!(case.revision, 3);
     assert_eq!(case.deadline, Some(at(5 + DEADLINE_SECS)));
-    let done: Vec<TargetKind> = case.targets.iter().filter(|(_, s)| s.state == TargetState::Done).map(|(t, _)| *t).collect();
+    let done: Vec<TargetKind> = case
+        .targets
+        .iter()
+        .filter(|(_, s)| s.state == TargetState::Done)
+        .map(|(t, _)| *t)
+        .collect();
     assert_eq!(done, vec![Directory, Cloud]);
     let closed = sole_case(confirm_ok(&mut v, &ev, &[Saas, Vault, Cicd], 10));
     assert_eq!(closed.state, CaseState::Closed);
@@ -790,9 +1001,18 @@ fn rescind_naming_the_termination_rescinds_and_escalates() {
     assert_eq!(case.closed_at, None);
     assert_eq!(esc.reason, EscalationReason::RescindAfterRevocation);
     assert_eq!(esc.targets, ALL.to_vec());
-    assert_eq!(esc.owner, owner("iam-team"), "owner of the first target (directory)");
+    assert_eq!(
+        esc.owner,
+        owner("iam-team"),
+        "owner of the first target (directory)"
+    );
     assert!(esc.detail.contains("r-1"), "{}", esc.detail);
-    assert!(esc.evidence.contains(&"directory: revoked (verified)".to_string()), "{:?}", esc.evidence);
+    assert!(
+        esc.evidence
+            .contains(&"directory: revoked (verified)".to_string()),
+        "{:?}",
+        esc.evidence
+    );
     assert_escalation_recorded(&case, &esc);
     assert_eq!(v.open_count(), 0);
     assert!(!v.is_closed(&ev.case_id()));
@@ -851,14 +1071,24 @@ fn latest_case_is_by_effective_time_and_survives_restore_in_any_order() {
 #[test]
 fn rescind_for_unknown_case_is_only_a_note() {
     let mut v = verifier();
-    assert_eq!(sole_note(hr(&mut v, &rescind("E9", "r-1", None), at(0))), (None, "E9".to_string(), "rescind_for_unknown_case"));
+    assert_eq!(
+        sole_note(hr(&mut v, &rescind("E9", "r-1", None), at(0))),
+        (None, "E9".to_string(), "rescind_for_unknown_case")
+    );
     assert_eq!(
         sole_note(hr(&mut v, &rescind("E9", "r-2", Some("evt-x")), at(0))),
-        (Some(case_id_for(SOURCE, "evt-x")), "E9".to_string(), "rescind_for_unknown_case")
+        (
+            Some(case_id_for(SOURCE, "evt-x")),
+            "E9".to_string(),
+            "rescind_for_unknown_case"
+        )
     );
     // Another identity's case is not "latest" for E9.
     open(&mut v, "E1", "evt-1", at(0), at(0));
-    assert_eq!(sole_note(hr(&mut v, &rescind("E9", "r-3", None), at(1))).2, "rescind_for_unknown_case");
+    assert_eq!(
+        sole_note(hr(&mut v, &rescind("E9", "r-3", None), at(1))).2,
+        "rescind_for_unknown_case"
+    );
     assert_eq!(v.open_count(), 1);
 }
 
@@ -870,8 +1100,14 @@ fn rescind_after_close_is_a_note_and_changes_nothing() {
     let closed = sole_case(confirm_ok(&mut v, &ev, &ALL, 1));
     assert_eq!(closed.state, CaseState::Closed);
 
-    for r in [rescind("E1", "r-1", Some("evt-1")), rescind("E1", "r-2", None)] {
-        assert_eq!(sole_note(hr(&mut v, &r, at(60))), (Some(ev.case_id()), "E1".to_string(), "rescind_after_close"));
+    for r in [
+        rescind("E1", "r-1", Some("evt-1")),
+        rescind("E1", "r-2", None),
+    ] {
+        assert_eq!(
+            sole_note(hr(&mut v, &r, at(60))),
+            (Some(ev.case_id()), "E1".to_string(), "rescind_after_close")
+        );
     }
     assert!(v.is_closed(&ev.case_id()));
     assert_eq!(v.open_count(), 0);
@@ -903,11 +1139,18 @@ fn rescinded_case_never_closes_or_escalates_again() {
 
     // A failure is recorded but escalates nothing more.
     let c = sole_case(conf(&mut v, &failed(&ev, Saas, at(15)), at(15)));
-    assert_eq!((c.state, c.revision, c.escalations.len()), (CaseState::Rescinded, 3, 1));
+    assert_eq!(
+        (c.state, c.revision, c.escalations.len()),
+        (CaseState::Rescinded, 3, 1)
+    );
     assert_eq!(c.targets[&Saas].state, TargetState::Failed);
     // Every target verified: recorded, never closed.
     for (i, t) in ALL.iter().enumerate() {
-        let c = sole_case(conf(&mut v, &ok(&ev, *t, at(20 + i as i64)), at(20 + i as i64)));
+        let c = sole_case(conf(
+            &mut v,
+            &ok(&ev, *t, at(20 + i as i64)),
+            at(20 + i as i64),
+        ));
         assert_eq!(c.state, CaseState::Rescinded);
         assert_eq!(c.revision, 4 + i as u64);
         assert_eq!(c.escalations.len(), 1);
@@ -985,11 +1228,25 @@ fn mixed_script() -> Vec<(Step, DateTime<Utc>)> {
     }
     for t in ALL {
         push(Step::Conf(ok(&e1, t, at(50))), &mut s);
-        push(Step::Conf(if t == Vault { failed(&e2, t, at(50)) } else { ok(&e2, t, at(50)) }), &mut s);
+        push(
+            Step::Conf(if t == Vault {
+                failed(&e2, t, at(50))
+            } else {
+                ok(&e2, t, at(50))
+            }),
+            &mut s,
+        );
         if t != Cicd {
             push(Step::Conf(ok(&e3, t, at(50))), &mut s);
         }
-        push(Step::Conf(if t == Cloud { failed(&e7, t, at(50)) } else { ok(&e7, t, at(50)) }), &mut s);
+        push(
+            Step::Conf(if t == Cloud {
+                failed(&e7, t, at(50))
+            } else {
+                ok(&e7, t, at(50))
+            }),
+            &mut s,
+        );
     }
     push(Step::Conf(ok(&e7, Cloud, at(60))), &mut s);
     push(Step::Conf(ok(&e4, Saas, at(60))), &mut s);
@@ -1018,7 +1275,12 @@ fn run_script(script: &[(Step, DateTime<Utc>)]) -> (Verifier, Vec<Effect>) {
 /// Asserts that `restored` holds the same cases as `live`, and that replaying the whole script
 /// into both gives the same effects — none that publish anything.
 #[track_caller]
-fn assert_restored_like(live: &mut Verifier, restored: &mut Verifier, case_ids: &BTreeSet<Uuid>, script: &[(Step, DateTime<Utc>)]) {
+fn assert_restored_like(
+    live: &mut Verifier,
+    restored: &mut Verifier,
+    case_ids: &BTreeSet<Uuid>,
+    script: &[(Step, DateTime<Utc>)],
+) {
     assert_eq!(restored.open_count(), live.open_count());
     for id in case_ids {
         assert_eq!(restored.case(id), live.case(id), "case {id}");
@@ -1028,7 +1290,12 @@ fn assert_restored_like(live: &mut Verifier, restored: &mut Verifier, case_ids: 
         let again_live = apply_step(live, step, *now);
         let again_restored = apply_step(restored, step, *now);
         assert_eq!(again_restored, again_live, "replaying {step:?}");
-        assert!(again_restored.iter().all(|e| matches!(e, Effect::Note { .. })), "replay published {again_restored:?}");
+        assert!(
+            again_restored
+                .iter()
+                .all(|e| matches!(e, Effect::Note { .. })),
+            "replay published {again_restored:?}"
+        );
     }
     assert_eq!(restored.open_count(), live.open_count());
 }
@@ -1040,7 +1307,11 @@ fn mixed_script_covers_every_state() {
     let (v, effects) = run_script(&script);
     let state = |ev: &str| {
         let id = case_id_for(SOURCE, ev);
-        if v.is_closed(&id) { CaseState::Closed } else { v.case(&id).unwrap().state }
+        if v.is_closed(&id) {
+            CaseState::Closed
+        } else {
+            v.case(&id).unwrap().state
+        }
     };
     assert_eq!(state("evt-1"), CaseState::Closed);
     assert_eq!(state("evt-2"), CaseState::Escalated);
@@ -1051,8 +1322,24 @@ fn mixed_script_covers_every_state() {
     assert_eq!(state("evt-6b"), CaseState::Rescinded);
     assert_eq!(state("evt-7"), CaseState::Closed);
     assert_eq!(v.open_count(), 2, "E3 open, E5 pending");
-    let notes: Vec<&str> = effects.iter().filter_map(|e| if let Effect::Note { what, .. } = e { Some(*what) } else { None }).collect();
-    assert_eq!(notes, vec!["rescind_after_close", "rescind_for_unknown_case", "rescind_for_unknown_case"]);
+    let notes: Vec<&str> = effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Note { what, .. } = e {
+                Some(*what)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        vec![
+            "rescind_after_close",
+            "rescind_for_unknown_case",
+            "rescind_for_unknown_case"
+        ]
+    );
 }
 
 /// A verifier rebuilt from the changelog in publication order is indistinguishable from the
@@ -1113,7 +1400,10 @@ fn restore_keeps_latest_revision_and_continues_from_it() {
 
     // A closed record wins over any open one, before or after it.
     let closed = sole_case(confirm_ok(&mut v, &ev, &[Cloud, Vault, Cicd], 10));
-    for order in [vec![closed.clone(), r2.clone()], vec![r2.clone(), closed.clone()]] {
+    for order in [
+        vec![closed.clone(), r2.clone()],
+        vec![r2.clone(), closed.clone()],
+    ] {
         let mut restored = verifier();
         for c in order {
             restored.restore(c);
@@ -1122,7 +1412,10 @@ fn restore_keeps_latest_revision_and_continues_from_it() {
         assert_eq!(restored.open_count(), 0);
         assert!(conf(&mut restored, &failed(&ev, Vault, at(20)), at(20)).is_empty());
         assert!(hr(&mut restored, &ev, at(20)).is_empty());
-        assert_eq!(sole_note(hr(&mut restored, &rescind("E1", "r-1", None), at(21))).2, "rescind_after_close");
+        assert_eq!(
+            sole_note(hr(&mut restored, &rescind("E1", "r-1", None), at(21))).2,
+            "rescind_after_close"
+        );
     }
 }
 
@@ -1181,11 +1474,17 @@ struct Leaver {
 
 impl Leaver {
     fn expect_closed(&self) -> bool {
-        self.plans.values().all(|p| matches!(p, Plan::Verified | Plan::RetriedThenVerified))
+        self.plans
+            .values()
+            .all(|p| matches!(p, Plan::Verified | Plan::RetriedThenVerified))
     }
 
     fn targets_planned(&self, wanted: &[Plan]) -> BTreeSet<TargetKind> {
-        self.plans.iter().filter(|(_, p)| wanted.contains(p)).map(|(t, _)| *t).collect()
+        self.plans
+            .iter()
+            .filter(|(_, p)| wanted.contains(p))
+            .map(|(t, _)| *t)
+            .collect()
     }
 }
 
@@ -1200,7 +1499,11 @@ fn generate(rng: &mut Rng) -> World {
     let mut leavers = Vec::new();
     let mut inputs: Vec<Step> = Vec::new();
     for i in 0..n {
-        let ev = termination(&format!("E{i}"), &format!("evt-{i}"), at(rng.below(1200) as i64));
+        let ev = termination(
+            &format!("E{i}"),
+            &format!("evt-{i}"),
+            at(rng.below(1200) as i64),
+        );
         let effective = ev.data.effective_at.unwrap();
         let mut plans = BTreeMap::new();
         let mut mine = vec![Step::Hr(ev.clone())];
@@ -1270,7 +1573,9 @@ impl Log {
             match e {
                 Effect::Case(c) => last_case = Some(c),
                 Effect::Escalate(x) => {
-                    let c = last_case.unwrap_or_else(|| panic!("seed {seed}: escalation without its case: {batch:?}"));
+                    let c = last_case.unwrap_or_else(|| {
+                        panic!("seed {seed}: escalation without its case: {batch:?}")
+                    });
                     assert_eq!(c.case_id, x.case_id, "seed {seed}");
                     assert_escalation_recorded(c, x);
                 }
@@ -1284,18 +1589,45 @@ impl Log {
     }
 
     fn cases(&self, id: &Uuid) -> Vec<&Case> {
-        self.per_case.get(id).into_iter().flatten().filter_map(|e| if let Effect::Case(c) = e { Some(c) } else { None }).collect()
+        self.per_case
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                if let Effect::Case(c) = e {
+                    Some(c)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     fn escalations(&self, id: &Uuid) -> Vec<&Escalation> {
-        self.per_case.get(id).into_iter().flatten().filter_map(|e| if let Effect::Escalate(x) = e { Some(x) } else { None }).collect()
+        self.per_case
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                if let Effect::Escalate(x) = e {
+                    Some(x)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 }
 
 /// Runs the schedule; with `restart_at = Some(k)`, a new verifier restored from every Case
 /// effect so far (shuffled) takes over after step k, and already-applied inputs are replayed
 /// at random points of the remainder (each must publish nothing).
-fn run_world(world: &World, restart_at: Option<usize>, rng: &mut Rng, seed: u64) -> (Verifier, Log) {
+fn run_world(
+    world: &World,
+    restart_at: Option<usize>,
+    rng: &mut Rng,
+    seed: u64,
+) -> (Verifier, Log) {
     let mut v = verifier();
     let mut log = Log::default();
     let split = restart_at.unwrap_or(world.schedule.len());
@@ -1306,7 +1638,18 @@ fn run_world(world: &World, restart_at: Option<usize>, rng: &mut Rng, seed: u64)
         return (v, log);
     }
 
-    let mut records: Vec<Case> = log.per_case.values().flatten().filter_map(|e| if let Effect::Case(c) = e { Some(c.clone()) } else { None }).collect();
+    let mut records: Vec<Case> = log
+        .per_case
+        .values()
+        .flatten()
+        .filter_map(|e| {
+            if let Effect::Case(c) = e {
+                Some(c.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
     if rng.chance(50) {
         rng.shuffle(&mut records);
     }
@@ -1314,12 +1657,19 @@ fn run_world(world: &World, restart_at: Option<usize>, rng: &mut Rng, seed: u64)
     for c in records {
         restored.restore(c);
     }
-    assert_eq!(restored.open_count(), v.open_count(), "seed {seed}: open_count after restore");
+    assert_eq!(
+        restored.open_count(),
+        v.open_count(),
+        "seed {seed}: open_count after restore"
+    );
     drop(v);
     let mut v = restored;
 
     // The remainder, with some already-applied inputs (not ticks) replayed in between.
-    let mut rest: Vec<(bool, Step, Option<DateTime<Utc>>)> = world.schedule[split..].iter().map(|(s, t)| (false, s.clone(), Some(*t))).collect();
+    let mut rest: Vec<(bool, Step, Option<DateTime<Utc>>)> = world.schedule[split..]
+        .iter()
+        .map(|(s, t)| (false, s.clone(), Some(*t)))
+        .collect();
     for (step, _) in &world.schedule[..split] {
         if !matches!(step, Step::Tick) && rng.chance(60) {
             let pos = rng.below(rest.len() as u64 + 1) as usize;
@@ -1333,7 +1683,10 @@ fn run_world(world: &World, restart_at: Option<usize>, rng: &mut Rng, seed: u64)
         }
         let effects = apply_step(&mut v, &step, now);
         if replay {
-            assert!(effects.is_empty(), "seed {seed}: replay of {step:?} published {effects:?}");
+            assert!(
+                effects.is_empty(),
+                "seed {seed}: replay of {step:?} published {effects:?}"
+            );
         } else {
             log.record(effects, seed);
         }
@@ -1348,29 +1701,60 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
     for l in &world.leavers {
         let id = l.ev.case_id();
         let records = log.cases(&id);
-        assert!(!records.is_empty(), "seed {seed}: case {id} never published");
+        assert!(
+            !records.is_empty(),
+            "seed {seed}: case {id} never published"
+        );
 
         // Revisions go up by exactly one with every published version, restart or not.
         for (i, c) in records.iter().enumerate() {
             assert_eq!(c.revision, i as u64 + 1, "seed {seed}: revisions of {id}");
         }
         // At most one closed record, and it is the last thing ever published for the case.
-        let closed: Vec<usize> = records.iter().enumerate().filter(|(_, c)| c.state == CaseState::Closed).map(|(i, _)| i).collect();
-        assert!(closed.len() <= 1, "seed {seed}: {id} closed {} times", closed.len());
+        let closed: Vec<usize> = records
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.state == CaseState::Closed)
+            .map(|(i, _)| i)
+            .collect();
+        assert!(
+            closed.len() <= 1,
+            "seed {seed}: {id} closed {} times",
+            closed.len()
+        );
         if let Some(&i) = closed.first() {
-            assert_eq!(i, records.len() - 1, "seed {seed}: {id} published after close");
+            assert_eq!(
+                i,
+                records.len() - 1,
+                "seed {seed}: {id} published after close"
+            );
             let c = records[i];
             assert!(c.closed_at.is_some(), "seed {seed}");
-            assert!(c.required_targets.iter().all(|t| c.targets[t].state == TargetState::Done), "seed {seed}");
-            assert!(c.targets.values().all(|s| s.time_to_revoke_ms.is_some()), "seed {seed}");
+            assert!(
+                c.required_targets
+                    .iter()
+                    .all(|t| c.targets[t].state == TargetState::Done),
+                "seed {seed}"
+            );
+            assert!(
+                c.targets.values().all(|s| s.time_to_revoke_ms.is_some()),
+                "seed {seed}"
+            );
         }
         // Escalation ids are distinct per case (nothing is escalated twice).
         let escalations = log.escalations(&id);
         let distinct: HashSet<Uuid> = escalations.iter().map(|e| e.escalation_id).collect();
-        assert_eq!(distinct.len(), escalations.len(), "seed {seed}: repeated escalation for {id}");
+        assert_eq!(
+            distinct.len(),
+            escalations.len(),
+            "seed {seed}: repeated escalation for {id}"
+        );
         for e in &escalations {
             assert!(
-                matches!(e.reason, EscalationReason::TargetFailed | EscalationReason::DeadlinePassed),
+                matches!(
+                    e.reason,
+                    EscalationReason::TargetFailed | EscalationReason::DeadlinePassed
+                ),
                 "seed {seed}: unexpected reason {:?}",
                 e.reason
             );
@@ -1378,33 +1762,64 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
 
         // Closed at the end iff every required target got a verified success.
         let last = *records.last().unwrap();
-        assert_eq!(last.state == CaseState::Closed, l.expect_closed(), "seed {seed}: {id} plans {:?} ended {:?}", l.plans, last.state);
+        assert_eq!(
+            last.state == CaseState::Closed,
+            l.expect_closed(),
+            "seed {seed}: {id} plans {:?} ended {:?}",
+            l.plans,
+            last.state
+        );
         assert_eq!(v.is_closed(&id), l.expect_closed(), "seed {seed}");
         if !l.expect_closed() {
-            assert_eq!(v.case(&id), Some(last), "seed {seed}: machine state = last published record");
+            assert_eq!(
+                v.case(&id),
+                Some(last),
+                "seed {seed}: machine state = last published record"
+            );
         }
 
         // A target that only ever failed leaves the case escalated, and the failure escalations
         // name it (and only targets that did fail at some point).
         let fails = l.targets_planned(&[Plan::Fails]);
-        let failed_named: BTreeSet<TargetKind> =
-            escalations.iter().filter(|e| e.reason == EscalationReason::TargetFailed).flat_map(|e| e.targets.iter().copied()).collect();
+        let failed_named: BTreeSet<TargetKind> = escalations
+            .iter()
+            .filter(|e| e.reason == EscalationReason::TargetFailed)
+            .flat_map(|e| e.targets.iter().copied())
+            .collect();
         if !fails.is_empty() {
-            assert_eq!(last.state, CaseState::Escalated, "seed {seed}: {id} with failures ended {:?}", last.state);
-            assert!(failed_named.is_superset(&fails), "seed {seed}: {failed_named:?} ⊉ {fails:?}");
+            assert_eq!(
+                last.state,
+                CaseState::Escalated,
+                "seed {seed}: {id} with failures ended {:?}",
+                last.state
+            );
+            assert!(
+                failed_named.is_superset(&fails),
+                "seed {seed}: {failed_named:?} ⊉ {fails:?}"
+            );
         }
-        assert!(failed_named.is_subset(&l.targets_planned(&[Plan::Fails, Plan::RetriedThenVerified])), "seed {seed}");
+        assert!(
+            failed_named.is_subset(&l.targets_planned(&[Plan::Fails, Plan::RetriedThenVerified])),
+            "seed {seed}"
+        );
 
         // The deadline escalation names exactly the targets not done at that moment.
         for (i, e) in log.per_case[&id].iter().enumerate() {
             if let Effect::Escalate(x) = e {
                 if x.reason == EscalationReason::DeadlinePassed {
-                    let Effect::Case(c) = &log.per_case[&id][i - 1] else { panic!("seed {seed}") };
+                    let Effect::Case(c) = &log.per_case[&id][i - 1] else {
+                        panic!("seed {seed}")
+                    };
                     let missing: Vec<TargetKind> = c
                         .required_targets
                         .iter()
                         .copied()
-                        .filter(|t| matches!(c.targets[t].state, TargetState::Pending | TargetState::Unverified))
+                        .filter(|t| {
+                            matches!(
+                                c.targets[t].state,
+                                TargetState::Pending | TargetState::Unverified
+                            )
+                        })
                         .collect();
                     assert_eq!(x.targets, missing, "seed {seed}");
                     assert!(x.raised_at >= c.deadline.unwrap(), "seed {seed}");
@@ -1427,7 +1842,11 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
     for l in &world.leavers {
         let id = l.ev.case_id();
         if !l.expect_closed() {
-            assert_eq!(v.case(&id).map(|c| c.state), Some(CaseState::Escalated), "seed {seed}");
+            assert_eq!(
+                v.case(&id).map(|c| c.state),
+                Some(CaseState::Escalated),
+                "seed {seed}"
+            );
         }
     }
     assert!(tick(v, far).is_empty(), "seed {seed}");
@@ -1454,7 +1873,10 @@ fn random_interleavings_restarts_and_replays_keep_the_invariants() {
         let restarted_ids: Vec<&Uuid> = restarted_log.per_case.keys().collect();
         assert_eq!(straight_ids, restarted_ids, "seed {seed}");
         for (id, effects) in &straight_log.per_case {
-            assert_eq!(&restarted_log.per_case[id], effects, "seed {seed}: case {id} (restart after step {k})");
+            assert_eq!(
+                &restarted_log.per_case[id], effects,
+                "seed {seed}: case {id} (restart after step {k})"
+            );
         }
     }
 }
@@ -1472,7 +1894,11 @@ fn random_worlds_cover_the_interesting_cases() {
             let id = l.ev.case_id();
             closed += usize::from(l.expect_closed());
             failed_cases += usize::from(!l.targets_planned(&[Plan::Fails]).is_empty());
-            deadline += log.escalations(&id).iter().filter(|e| e.reason == EscalationReason::DeadlinePassed).count();
+            deadline += log
+                .escalations(&id)
+                .iter()
+                .filter(|e| e.reason == EscalationReason::DeadlinePassed)
+                .count();
         }
         let mut seen = HashMap::new();
         for (step, _) in &world.schedule {
@@ -1482,5 +1908,8 @@ fn random_worlds_cover_the_interesting_cases() {
         }
         dup += seen.values().filter(|n| **n > 1).count();
     }
-    assert!(closed > 100 && failed_cases > 100 && deadline > 50 && dup > 100, "closed {closed}, failed {failed_cases}, deadline {deadline}, dup {dup}");
+    assert!(
+        closed > 100 && failed_cases > 100 && deadline > 50 && dup > 100,
+        "closed {closed}, failed {failed_cases}, deadline {deadline}, dup {dup}"
+    );
 }

@@ -20,6 +20,16 @@ use revoke_shared::kafka::{read_to_end, Producer};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// A retry policy for tests against real peers: a few quick attempts, bounded in time.
+pub fn quick_retries() -> revoke_shared::retry::RetryPolicy {
+    revoke_shared::retry::RetryPolicy {
+        max_attempts: 3,
+        initial: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_total: Duration::from_secs(5),
+    }
+}
+
 pub struct TestEnv {
     pub cfg: Config,
     pub broker: &'static str,

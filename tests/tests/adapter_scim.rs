@@ -7,9 +7,7 @@ use revoke::target::scim::ScimTarget;
 use revoke_shared::config::Config;
 use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
-use revoke_shared::retry::RetryPolicy;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const IGNORE: &str = "needs scim2-server: run the README's test command";
 
@@ -132,14 +130,7 @@ fn who(username: &str, email: Option<&str>) -> Identity {
     }
 }
 
-fn policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        initial: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_total: Duration::from_secs(5),
-    }
-}
+use revoke_tests::quick_retries as policy;
 
 async fn run(t: &ScimTarget, id: &Identity) -> RevocationReport {
     revoke_identity(t, id, "w1", &policy(), &Metrics::new()).await

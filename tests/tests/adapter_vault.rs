@@ -11,7 +11,6 @@ use revoke::target::vault::VaultTarget;
 use revoke::target::Target;
 use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
-use revoke_shared::retry::RetryPolicy;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -116,14 +115,7 @@ impl Bao {
     }
 }
 
-fn policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        initial: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_total: Duration::from_secs(5),
-    }
-}
+use revoke_tests::quick_retries as policy;
 
 /// The adapter from a complete config file's `[targets.vault]` table (through `Config::load`, as
 /// the binary reads it).

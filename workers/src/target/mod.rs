@@ -117,3 +117,48 @@ pub async fn from_config(
     tracing::info!(target_kind = %kind, instance, principal = built.principal(), "acting on the configured adapter");
     Ok(built)
 }
+
+/// One `[targets.<kind>]` table as an adapter reads it: unknown keys refused, values typed,
+/// every error naming the table and key, and the credential read from where the table points
+/// (`token_env` or `token_file`, never inline).
+pub(crate) struct AdapterTable<'a> {
+    table: &'a toml::Table,
+    kind: TargetKind,
+}
+
+impl<'a> AdapterTable<'a> {
+    pub(crate) fn new(
+        table: &'a toml::Table,
+        kind: TargetKind,
+        known: &[&str],
+    ) -> Result<AdapterTable<'a>, String> {
+        if let Some(k) = table.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(format!(
+                "[targets.{kind}] unknown key {k:?} (known: {})",
+                known.join(", ")
+            ));
+        }
+        Ok(AdapterTable { table, kind })
+    }
+
+    pub(crate) fn str(&self, key: &str) -> Result<Option<&'a str>, String> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(format!("[targets.{}] {key} must be a string", self.kind)),
+        }
+    }
+
+    /// The credential named by `token_env` or `token_file` (exactly one of them).
+    pub(crate) fn token(&self) -> Result<revoke_shared::secret::Secret, String> {
+        let (env, file) = (self.str("token_env")?, self.str("token_file")?);
+        if env.is_some() && file.is_some() {
+            return Err(format!(
+                "[targets.{}] set token_env or token_file, not both",
+                self.kind
+            ));
+        }
+        revoke_shared::secret::Secret::from_env_or_file(env, file)
+            .map_err(|e| format!("[targets.{}] credential: {e}", self.kind))
+    }
+}

@@ -223,46 +223,25 @@ impl ScimTarget {
             "principal",
             "timeout_ms",
         ];
-        for k in table.keys() {
-            if !KNOWN.contains(&k.as_str()) {
-                return Err(format!(
-                    "targets.{instance}: unknown key {k:?} (known: {})",
-                    KNOWN.join(", ")
-                ));
-            }
-        }
-        let string = |k: &str| -> Result<Option<String>, String> {
-            match table.get(k) {
-                None => Ok(None),
-                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(format!("targets.{instance}.{k} must be a string")),
-            }
-        };
-        let base_url = string("base_url")?
-            .ok_or_else(|| format!("targets.{instance}.base_url is required"))?;
-        let base = Url::parse(&base_url)
-            .map_err(|e| format!("targets.{instance}.base_url {base_url:?}: {e}"))?;
+        let t = super::AdapterTable::new(table, TargetKind::Saas, KNOWN)?;
+        let base_url = t
+            .str("base_url")?
+            .ok_or("[targets.saas] base_url is required")?;
+        let base = Url::parse(base_url)
+            .map_err(|e| format!("[targets.saas] base_url {base_url:?}: {e}"))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
             return Err(format!(
-                "targets.{instance}.base_url must be an http(s) URL, got {base_url:?}"
+                "[targets.saas] base_url must be an http(s) URL, got {base_url:?}"
             ));
         }
-        let token_env = string("token_env")?;
-        let token_file = string("token_file")?;
-        if token_env.is_some() && token_file.is_some() {
-            return Err(format!(
-                "targets.{instance}: set token_env or token_file, not both"
-            ));
-        }
-        let token = Secret::from_env_or_file(token_env.as_deref(), token_file.as_deref())
-            .map_err(|e| format!("targets.{instance} bearer token: {e}"))?;
-        let match_attribute = match string("match_attribute")? {
+        let token = t.token()?;
+        let match_attribute = match t.str("match_attribute")? {
             None => MatchAttribute::UserName,
             Some(s) => MatchAttribute::parse(&s).ok_or_else(|| {
                 format!("targets.{instance}.match_attribute {s:?}: expected userName, emails or externalId")
             })?,
         };
-        let policy = match string("policy")?.as_deref() {
+        let policy = match t.str("policy")? {
             None | Some("deactivate") => AccountPolicy::Deactivate,
             Some("delete") => AccountPolicy::Delete,
             Some(other) => {
@@ -271,7 +250,7 @@ impl ScimTarget {
                 ))
             }
         };
-        let principal = string("principal")?.unwrap_or_else(|| "scim-client".to_string());
+        let principal = t.str("principal")?.unwrap_or("scim-client").to_string();
         let timeout_ms = match table.get("timeout_ms") {
             None => 10_000,
             Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,

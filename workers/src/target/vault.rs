@@ -75,14 +75,6 @@ struct TokenInfo {
     meta: serde_json::Map<String, Value>,
 }
 
-fn get_str<'a>(t: &'a toml::Table, k: &str) -> Result<Option<&'a str>, String> {
-    match t.get(k) {
-        None => Ok(None),
-        Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(format!("[targets.vault] {k} must be a string")),
-    }
-}
-
 /// Percent-encodes one path segment (everything but RFC 3986 unreserved characters).
 pub fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -114,13 +106,9 @@ pub fn userpass_name_ok(s: &str) -> bool {
 
 impl VaultTarget {
     pub fn from_table(table: &toml::Table, instance: &str) -> Result<VaultTarget, String> {
-        if let Some(k) = table.keys().find(|k| !KNOWN_KEYS.contains(&k.as_str())) {
-            return Err(format!(
-                "[targets.vault] unknown key {k:?} (known: {})",
-                KNOWN_KEYS.join(", ")
-            ));
-        }
-        let address = get_str(table, "address")?
+        let t = super::AdapterTable::new(table, TargetKind::Vault, KNOWN_KEYS)?;
+        let address = t
+            .str("address")?
             .ok_or("[targets.vault] address is required (e.g. \"http://127.0.0.1:8200\")")?
             .trim_end_matches('/')
             .to_string();
@@ -129,10 +117,9 @@ impl VaultTarget {
                 "[targets.vault] address {address:?} must start with http:// or https://"
             ));
         }
-        let token =
-            Secret::from_env_or_file(get_str(table, "token_env")?, get_str(table, "token_file")?)
-                .map_err(|e| format!("[targets.vault] revoker token: {e}"))?;
-        let userpass_mount = get_str(table, "userpass_mount")?
+        let token = t.token()?;
+        let userpass_mount = t
+            .str("userpass_mount")?
             .unwrap_or("userpass")
             .trim_matches('/')
             .to_string();
@@ -148,9 +135,7 @@ impl VaultTarget {
                 return Err("[targets.vault] delete_userpass_user must be true or false".into())
             }
         };
-        let owner_metadata_key = get_str(table, "owner_metadata_key")?
-            .unwrap_or("owner")
-            .to_string();
+        let owner_metadata_key = t.str("owner_metadata_key")?.unwrap_or("owner").to_string();
         if owner_metadata_key.is_empty() {
             return Err("[targets.vault] owner_metadata_key must not be empty".into());
         }
@@ -165,14 +150,14 @@ impl VaultTarget {
             .build()
             .map_err(|e| format!("[targets.vault] building the HTTP client: {e}"))?;
         let principal = OnceLock::new();
-        if let Some(p) = get_str(table, "principal")? {
+        if let Some(p) = t.str("principal")? {
             let _ = principal.set(p.to_string());
         }
         Ok(VaultTarget {
             instance: instance.to_string(),
             address,
             token,
-            namespace: get_str(table, "namespace")?.map(str::to_string),
+            namespace: t.str("namespace")?.map(str::to_string),
             userpass_mount,
             delete_userpass_user,
             owner_metadata_key,

@@ -5,13 +5,16 @@
 //! Adapters stay thin: retries, evidence and outcome rules live in `revocation`, so each adapter
 //! only speaks its system's API.
 
+pub mod gitlab;
+pub mod iam;
+pub mod ldap;
 pub mod scim;
 pub mod sim;
 pub mod vault;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use revoke_shared::contract::{Identity, TargetKind};
+use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::retry::ErrorClass;
 
 /// One thing the identity holds (or held) in the target.
@@ -43,6 +46,17 @@ pub struct ReadBack {
     pub detail: String,
     /// The target's record of when it was removed, where it keeps one.
     pub removed_at: Option<DateTime<Utc>>,
+}
+
+/// What `restore` did with one object from a confirmation's evidence (for rescinds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreResult {
+    /// The access is back now (unlocked, re-activated, re-added to the group).
+    Restored { restored_at: Option<DateTime<Utc>> },
+    /// Nothing to do: the access is already present (an earlier restore, or never removed).
+    AlreadyPresent,
+    /// Cannot be undone (a deleted key or revoked token): a person re-issues it if needed.
+    Irreversible { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +100,26 @@ pub trait Target: Send + Sync + 'static {
 
     /// Reads the holding back from the target to prove it is gone.
     async fn verify(&self, who: &Identity, what: &Holding) -> Result<ReadBack, TargetError>;
+
+    /// Undoes one revocation from its recorded evidence (`object_kind`, `object_id`, `action`),
+    /// for a rescinded termination. Idempotent: restoring twice answers `AlreadyPresent`.
+    /// Reversible actions (lock, deactivate, disable, remove_membership, move) are undone;
+    /// irreversible ones (delete, revoke) answer `Irreversible` with the reason. The default
+    /// knows nothing reversible.
+    async fn restore(
+        &self,
+        _who: &Identity,
+        evidence: &ObjectEvidence,
+    ) -> Result<RestoreResult, TargetError> {
+        Ok(RestoreResult::Irreversible {
+            reason: format!(
+                "{} cannot undo {} of {}",
+                self.kind(),
+                evidence.action,
+                evidence.object_kind
+            ),
+        })
+    }
 }
 
 /// The target a worker of `kind` acts on: the real adapter configured in `[targets.<kind>]`,
@@ -105,6 +139,9 @@ pub async fn from_config(
     };
     let built: std::sync::Arc<dyn Target> = match kind {
         TargetKind::Saas => std::sync::Arc::new(scim::ScimTarget::from_table(table, instance)?),
+        TargetKind::Directory => std::sync::Arc::new(ldap::LdapTarget::from_table(table, instance)?),
+        TargetKind::Cloud => std::sync::Arc::new(iam::IamTarget::from_table(table, instance).await?),
+        TargetKind::Cicd => std::sync::Arc::new(gitlab::GitlabTarget::from_table(table, instance)?),
         TargetKind::Vault => {
             let v = vault::VaultTarget::from_table(table, instance)?;
             // Checks the token now (a bad one is a config error, not N failed cases) and
@@ -112,7 +149,6 @@ pub async fn from_config(
             v.resolve_principal().await.map_err(|e| format!("checking the revoker's token: {e}"))?;
             std::sync::Arc::new(v)
         }
-        other => return Err(format!("[targets.{other}]: no real adapter for {other} in this release yet (remove the table to use the simulator)")),
     };
     tracing::info!(target_kind = %kind, instance, principal = built.principal(), "acting on the configured adapter");
     Ok(built)

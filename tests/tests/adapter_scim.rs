@@ -2,6 +2,7 @@
 //! command (`tests/services/scim.sh start`), which passes `REVOKE_TEST_SCIM_URL` (…/v2) and
 //! `REVOKE_TEST_SCIM_TOKEN`. Data is seeded and checked over plain HTTP, not through the adapter.
 
+use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, RevocationReport};
 use revoke::target::scim::ScimTarget;
 use revoke_shared::config::Config;
@@ -231,6 +232,65 @@ async fn deactivates_and_removes_memberships_idempotently() {
     assert!(peer.active(&bob).await && peer.active(&weird).await);
     assert!(peer.members(&eng).await.contains(&bob));
 
+    // Restore from the first run's evidence (a rescind): ada is active and a member again.
+    let m = Metrics::new();
+    let restored = restore_identity(
+        &t,
+        &who(&ada_name, None),
+        &first.objects,
+        "w1",
+        &policy(),
+        &m,
+    )
+    .await;
+    assert_eq!(restored.len(), 2, "{restored:?}");
+    assert!(
+        restored
+            .iter()
+            .all(|r| r.outcome == RestoreOutcome::Restored),
+        "{restored:?}"
+    );
+    assert_eq!(
+        restored[0].object_kind, "account",
+        "the account comes back first"
+    );
+    assert!(peer.active(&ada).await, "ada re-activated");
+    assert!(
+        peer.members(&eng).await.contains(&ada),
+        "ada is a member again"
+    );
+    let again = restore_identity(
+        &t,
+        &who(&ada_name, None),
+        &first.objects,
+        "w1",
+        &policy(),
+        &m,
+    )
+    .await;
+    assert!(
+        again
+            .iter()
+            .all(|r| r.outcome == RestoreOutcome::AlreadyPresent),
+        "{again:?}"
+    );
+    // The second run's evidence (all already absent) restores nothing.
+    assert!(restore_identity(
+        &t,
+        &who(&ada_name, None),
+        &second.objects,
+        "w1",
+        &policy(),
+        &m
+    )
+    .await
+    .is_empty());
+    // Revoke her again so the rest of the test starts from the revoked state.
+    assert_eq!(
+        run(&t, &who(&ada_name, None)).await.outcome,
+        Outcome::Revoked
+    );
+
     // The user whose name holds `"` and `*` is found exactly.
     let r = run(&t, &who(&weird_name, None)).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
@@ -263,6 +323,37 @@ async fn delete_policy_deletes_the_account() {
     let again = run(&t, &who(&cy_name, None)).await;
     assert_eq!(again.outcome, Outcome::AlreadyAbsent, "{:?}", again.error);
     assert!(again.objects.is_empty());
+
+    // A deleted account cannot be restored; the membership cannot come back without it.
+    let restored = restore_identity(
+        &t,
+        &who(&cy_name, None),
+        &r.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    let account = restored
+        .iter()
+        .find(|o| o.object_kind == "account")
+        .unwrap();
+    assert_eq!(
+        account.outcome,
+        RestoreOutcome::Irreversible,
+        "{restored:?}"
+    );
+    assert!(account.detail.contains("deleted"), "{}", account.detail);
+    let membership = restored
+        .iter()
+        .find(|o| o.object_kind == "group_membership")
+        .unwrap();
+    assert_eq!(
+        membership.outcome,
+        RestoreOutcome::Irreversible,
+        "{restored:?}"
+    );
+    assert_eq!(peer.members(&ops).await, vec![dan.clone()]);
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 //!
 //! Env: `REVOKE_TEST_BAO_ADDR` (e.g. http://127.0.0.1:18200), `REVOKE_TEST_BAO_TOKEN` (root token).
 
+use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::revoke_identity;
 use revoke::target::vault::VaultTarget;
 use revoke::target::Target;
@@ -356,6 +357,65 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         entity_time(&second),
         "the entity's own update time is the removal time"
     );
+
+    // --- restore (a rescind): the entity is re-enabled; tokens and the login cannot return ---
+    let restored = restore_identity(
+        &target,
+        &ada,
+        &first.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    let outcome_of = |kind: &str| -> Vec<RestoreOutcome> {
+        restored
+            .iter()
+            .filter(|r| r.object_kind == kind)
+            .map(|r| r.outcome)
+            .collect()
+    };
+    assert_eq!(
+        outcome_of("entity"),
+        vec![RestoreOutcome::Restored],
+        "{restored:#?}"
+    );
+    assert_eq!(outcome_of("token"), vec![RestoreOutcome::Irreversible; 3]);
+    assert_eq!(
+        outcome_of("userpass_user"),
+        vec![RestoreOutcome::Irreversible]
+    );
+    assert!(
+        outcome_of("lease_prefix").is_empty(),
+        "it was already absent: not ours to restore"
+    );
+    let (_, entity) = bao
+        .req(
+            reqwest::Method::GET,
+            &format!("identity/entity/id/{ada_entity}"),
+            Some(&bao.root),
+            None,
+        )
+        .await;
+    assert_eq!(
+        entity["data"]["disabled"],
+        json!(false),
+        "entity not re-enabled"
+    );
+    assert!(!bao.token_valid(&ada_t1).await, "a revoked token came back");
+    let again = restore_identity(
+        &target,
+        &ada,
+        &first.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    assert!(again
+        .iter()
+        .filter(|r| r.object_kind == "entity")
+        .all(|r| r.outcome == RestoreOutcome::AlreadyPresent));
 
     // --- identities that must not reach bob -------------------------------------------------
     for (i, name) in [

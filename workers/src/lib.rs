@@ -2,6 +2,7 @@
 //!
 //! - `target`: the adapter contract and the in-memory simulators.
 //! - `revocation`: discover → revoke → read back, with retries and evidence.
+//! - `restoration`: undoing a revocation from its evidence (rescinds).
 //! - `worker`: the Kafka shell of a target worker.
 //! - `verifier`: the pure case state machine and its Kafka shell.
 //! - `fleet`: starting workers and the verifier in one process (demo, tests).
@@ -15,6 +16,7 @@ pub mod demo;
 pub mod embedded;
 pub mod fleet;
 pub mod hr;
+pub mod restoration;
 pub mod revocation;
 pub mod target;
 pub mod topics;

@@ -139,14 +139,20 @@ pub async fn from_config(
     };
     let built: std::sync::Arc<dyn Target> = match kind {
         TargetKind::Saas => std::sync::Arc::new(scim::ScimTarget::from_table(table, instance)?),
-        TargetKind::Directory => std::sync::Arc::new(ldap::LdapTarget::from_table(table, instance)?),
-        TargetKind::Cloud => std::sync::Arc::new(iam::IamTarget::from_table(table, instance).await?),
+        TargetKind::Directory => {
+            std::sync::Arc::new(ldap::LdapTarget::from_table(table, instance)?)
+        }
+        TargetKind::Cloud => {
+            std::sync::Arc::new(iam::IamTarget::from_table(table, instance).await?)
+        }
         TargetKind::Cicd => std::sync::Arc::new(gitlab::GitlabTarget::from_table(table, instance)?),
         TargetKind::Vault => {
             let v = vault::VaultTarget::from_table(table, instance)?;
             // Checks the token now (a bad one is a config error, not N failed cases) and
             // records its display name and accessor as the actor in evidence.
-            v.resolve_principal().await.map_err(|e| format!("checking the revoker's token: {e}"))?;
+            v.resolve_principal()
+                .await
+                .map_err(|e| format!("checking the revoker's token: {e}"))?;
             std::sync::Arc::new(v)
         }
     };

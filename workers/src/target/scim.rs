@@ -22,11 +22,11 @@
 //! timeout_ms = 10000                         # per HTTP request
 //! ```
 
-use super::{Holding, ReadBack, RevokeResult, Target, TargetError};
+use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode, Url};
-use revoke_shared::contract::{Identity, TargetKind};
+use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::retry::{classify_http_status, ErrorClass};
 use revoke_shared::secret::Secret;
 use serde_json::{json, Value};
@@ -587,6 +587,62 @@ impl ScimTarget {
             removed_at: last_modified(&updated),
         })
     }
+
+    /// Re-activates a deactivated user (`PATCH active=true`); a deleted one cannot come back.
+    async fn restore_account(&self, uid: &str) -> Result<RestoreResult, TargetError> {
+        let what = format!("re-activating SCIM user {uid} on {}", self.instance);
+        let Some(user) = self.get_user(uid, &what).await? else {
+            return Ok(RestoreResult::Irreversible {
+                reason: format!("SCIM user {uid} no longer exists on {}", self.instance),
+            });
+        };
+        if is_active(&user) {
+            return Ok(RestoreResult::AlreadyPresent);
+        }
+        let body = json!({
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "path": "active", "value": true}],
+        });
+        let a = self
+            .call(Method::PATCH, self.url(&["Users", uid]), Some(body), &what)
+            .await?;
+        let updated = Self::ok(&what, a)?;
+        Ok(RestoreResult::Restored {
+            restored_at: last_modified(&updated),
+        })
+    }
+
+    /// Adds the user back to the group (`PATCH add members`), unless the group or user is gone.
+    async fn restore_membership(&self, gid: &str, uid: &str) -> Result<RestoreResult, TargetError> {
+        let what = format!(
+            "adding SCIM user {uid} back to group {gid} on {}",
+            self.instance
+        );
+        let Some(group) = self.get_group(gid, &what).await? else {
+            return Ok(RestoreResult::Irreversible {
+                reason: format!("SCIM group {gid} no longer exists on {}", self.instance),
+            });
+        };
+        if has_member(&group, uid) {
+            return Ok(RestoreResult::AlreadyPresent);
+        }
+        if self.get_user(uid, &what).await?.is_none() {
+            return Ok(RestoreResult::Irreversible {
+                reason: format!("SCIM user {uid} no longer exists on {}", self.instance),
+            });
+        }
+        let body = json!({
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}],
+        });
+        let a = self
+            .call(Method::PATCH, self.url(&["Groups", gid]), Some(body), &what)
+            .await?;
+        let updated = Self::ok(&what, a)?;
+        Ok(RestoreResult::Restored {
+            restored_at: last_modified(&updated),
+        })
+    }
 }
 
 #[async_trait]
@@ -715,6 +771,36 @@ impl Target for ScimTarget {
                 "SCIM target {} cannot read back a {other}",
                 self.instance
             ))),
+        }
+    }
+    async fn restore(
+        &self,
+        _who: &Identity,
+        ev: &ObjectEvidence,
+    ) -> Result<RestoreResult, TargetError> {
+        match (ev.object_kind.as_str(), ev.action.as_str()) {
+            ("account", "deactivate") => self.restore_account(&ev.object_id).await,
+            ("group_membership", "remove_membership") => {
+                let (gid, uid) = parse_membership_id(&ev.object_id).ok_or_else(|| {
+                    TargetError::Permanent(format!(
+                        "malformed group membership id {:?}",
+                        ev.object_id
+                    ))
+                })?;
+                self.restore_membership(&gid, &uid).await
+            }
+            ("account", "delete") => Ok(RestoreResult::Irreversible {
+                reason: format!(
+                    "SCIM user {} was deleted on {}; re-provision it",
+                    ev.object_id, self.instance
+                ),
+            }),
+            (kind, action) => Ok(RestoreResult::Irreversible {
+                reason: format!(
+                    "SCIM target {} cannot undo {action} of {kind}",
+                    self.instance
+                ),
+            }),
         }
     }
 }

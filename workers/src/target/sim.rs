@@ -4,11 +4,11 @@
 //! seed, so the demo can predict which cases must close and which must escalate. Failures and
 //! latency are injected from `SimulatorConfig`.
 
-use super::{Holding, ReadBack, RevokeResult, Target, TargetError};
+use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use revoke_shared::config::SimulatorConfig;
-use revoke_shared::contract::{Identity, IdentityKind, TargetKind};
+use revoke_shared::contract::{Identity, IdentityKind, ObjectEvidence, TargetKind};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -340,6 +340,51 @@ impl Target for Simulator {
             },
         })
     }
+
+    /// Undoes the reversible actions (as the real adapters do); deletes and revocations stay.
+    async fn restore(
+        &self,
+        who: &Identity,
+        ev: &ObjectEvidence,
+    ) -> Result<RestoreResult, TargetError> {
+        self.delay().await;
+        self.flake(&who.employee_id, "restore", &ev.object_id)?;
+        if !is_reversible(&ev.action) {
+            return Ok(RestoreResult::Irreversible {
+                reason: format!(
+                    "{} {} cannot be undone",
+                    ev.object_kind,
+                    past_tense(&ev.action)
+                ),
+            });
+        }
+        let mut state = self.state.lock().unwrap();
+        let obj = state.get_mut(&who.employee_id).and_then(|objs| {
+            objs.iter_mut()
+                .find(|o| o.holding.object_id == ev.object_id)
+        });
+        match obj {
+            None => Ok(RestoreResult::Irreversible {
+                reason: format!("{} {} no longer exists", ev.object_kind, ev.object_id),
+            }),
+            Some(o) if o.revoked_at.is_none() => Ok(RestoreResult::AlreadyPresent),
+            Some(o) => {
+                o.revoked_at = None;
+                o.actions += 1;
+                Ok(RestoreResult::Restored {
+                    restored_at: Some(Utc::now()),
+                })
+            }
+        }
+    }
+}
+
+/// Actions a simulated target can undo (the same set the real adapters undo).
+fn is_reversible(action: &str) -> bool {
+    matches!(
+        action,
+        "lock" | "remove_membership" | "deactivate" | "disable" | "block"
+    )
 }
 
 fn past_tense(action: &str) -> &'static str {

@@ -23,12 +23,12 @@
 //! so a username cannot change which object a request names. The token is sent only in the
 //! `X-Vault-Token` header and never formatted into errors.
 
-use super::{Holding, ReadBack, RevokeResult, Target, TargetError};
+use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
-use revoke_shared::contract::{Identity, TargetKind};
+use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::retry::{classify_http_status, ErrorClass};
 use revoke_shared::secret::Secret;
 use serde_json::{json, Value};
@@ -782,6 +782,66 @@ impl Target for VaultTarget {
             other => Err(TargetError::Permanent(format!(
                 "the vault target has no object kind {other:?}"
             ))),
+        }
+    }
+
+    /// Re-enables a disabled entity. Revoked tokens and deleted userpass users cannot come back:
+    /// the person logs in again with a login an operator re-creates.
+    async fn restore(
+        &self,
+        _who: &Identity,
+        ev: &ObjectEvidence,
+    ) -> Result<RestoreResult, TargetError> {
+        match (ev.object_kind.as_str(), ev.action.as_str()) {
+            ("entity", "disable") => {
+                let path = format!("identity/entity/id/{}", encode_segment(&ev.object_id));
+                let (status, body) = self
+                    .call(
+                        Method::GET,
+                        &path,
+                        None,
+                        "reading the entity to re-enable it",
+                    )
+                    .await?;
+                if status == StatusCode::NOT_FOUND || status == StatusCode::NO_CONTENT {
+                    return Ok(RestoreResult::Irreversible {
+                        reason: format!("entity {} no longer exists", ev.object_id),
+                    });
+                }
+                if status == StatusCode::BAD_REQUEST {
+                    return Err(self.refused("reading the entity", &body));
+                }
+                if body["data"]["disabled"].as_bool() != Some(true) {
+                    return Ok(RestoreResult::AlreadyPresent);
+                }
+                let (status, body) = self
+                    .call(
+                        Method::POST,
+                        &path,
+                        Some(json!({"disabled": false})),
+                        "re-enabling the entity",
+                    )
+                    .await?;
+                if status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND {
+                    return Err(self.refused("re-enabling the entity", &body));
+                }
+                Ok(RestoreResult::Restored { restored_at: None })
+            }
+            ("token", _) => Ok(RestoreResult::Irreversible {
+                reason: format!(
+                    "token {} was revoked; a revoked token cannot be revived, issue a new one",
+                    ev.object_id
+                ),
+            }),
+            ("userpass_user", _) => Ok(RestoreResult::Irreversible {
+                reason: format!(
+                    "userpass user {} was deleted; re-create the login (its password is not kept)",
+                    ev.object_id
+                ),
+            }),
+            (kind, action) => Ok(RestoreResult::Irreversible {
+                reason: format!("the vault target cannot undo {action} of {kind}"),
+            }),
         }
     }
 }

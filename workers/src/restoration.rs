@@ -1,0 +1,196 @@
+//! Undoing a revocation from its recorded evidence, for a termination rescinded after workers
+//! acted: unlock, re-activate, re-add memberships; report what cannot be undone.
+//!
+//! Which objects to restore is a pure decision (`restore_plan`): only what *this* case removed
+//! (outcome `revoked`) comes back — an object that was already absent when the case ran was not
+//! ours to give back, and one that failed was never removed. Restores run in the reverse order of
+//! the revocation (account before memberships), with the same retry policy as revocations.
+
+use crate::target::{RestoreResult, Target, TargetError};
+use backon::Retryable;
+use chrono::{DateTime, Utc};
+use revoke_shared::contract::{Actor, Identity, ObjectEvidence, ObjectOutcome};
+use revoke_shared::metrics::Metrics;
+use revoke_shared::retry::{ErrorClass, RetryPolicy};
+use serde::{Deserialize, Serialize};
+
+/// What happened to one object on restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestoreOutcome {
+    Restored,
+    AlreadyPresent,
+    /// The action cannot be undone (deleted key, revoked token): a person re-issues it.
+    Irreversible,
+    /// The target refused or kept failing: a person must restore it.
+    Failed,
+}
+
+/// Evidence for one object's restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoredObject {
+    pub object_kind: String,
+    pub object_id: String,
+    #[serde(default)]
+    pub sponsored: bool,
+    /// The revocation action this undid (`lock`, `remove_membership`, …).
+    pub undoes: String,
+    pub outcome: RestoreOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_at: Option<DateTime<Utc>>,
+    pub actor: Actor,
+    /// Why it is irreversible, or the error.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// The objects to restore, in the order to restore them: those this case revoked, last first.
+pub fn restore_plan(objects: &[ObjectEvidence]) -> Vec<&ObjectEvidence> {
+    objects
+        .iter()
+        .rev()
+        .filter(|o| o.outcome == ObjectOutcome::Revoked)
+        .collect()
+}
+
+/// Restores what `objects` (one confirmation's evidence) shows this case revoked on `target`.
+pub async fn restore_identity(
+    target: &dyn Target,
+    who: &Identity,
+    objects: &[ObjectEvidence],
+    worker_id: &str,
+    policy: &RetryPolicy,
+    metrics: &Metrics,
+) -> Vec<RestoredObject> {
+    let kind = target.kind().as_str();
+    let actor = Actor {
+        worker_id: worker_id.to_string(),
+        principal: target.principal().to_string(),
+    };
+    let mut out = Vec::new();
+    for ev in restore_plan(objects) {
+        let result = (|| target.restore(who, ev))
+            .retry(policy.backoff())
+            .when(|e: &TargetError| e.class() == ErrorClass::Transient)
+            .notify(|e: &TargetError, wait| {
+                metrics.retries.with_label_values(&[kind]).inc();
+                tracing::debug!(target_kind = kind, error = %e, wait_ms = wait.as_millis() as u64, "retrying restore");
+            })
+            .await;
+        let (outcome, restored_at, detail) = match result {
+            Ok(RestoreResult::Restored { restored_at }) => (
+                RestoreOutcome::Restored,
+                restored_at.or_else(|| Some(Utc::now())),
+                String::new(),
+            ),
+            Ok(RestoreResult::AlreadyPresent) => {
+                (RestoreOutcome::AlreadyPresent, None, String::new())
+            }
+            Ok(RestoreResult::Irreversible { reason }) => {
+                (RestoreOutcome::Irreversible, None, reason)
+            }
+            Err(e) => (RestoreOutcome::Failed, None, e.to_string()),
+        };
+        out.push(RestoredObject {
+            object_kind: ev.object_kind.clone(),
+            object_id: ev.object_id.clone(),
+            sponsored: ev.sponsored,
+            undoes: ev.action.clone(),
+            outcome,
+            restored_at,
+            actor: actor.clone(),
+            detail,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::revocation::revoke_identity;
+    use crate::target::sim::Simulator;
+    use revoke_shared::config::SimulatorConfig;
+    use revoke_shared::contract::{IdentityKind, TargetKind};
+    use std::time::Duration;
+
+    fn ev(id: &str, outcome: ObjectOutcome) -> ObjectEvidence {
+        ObjectEvidence {
+            object_kind: "k".into(),
+            object_id: id.into(),
+            sponsored: false,
+            action: "lock".into(),
+            outcome,
+            removed_at: None,
+            actor: Actor {
+                worker_id: "w".into(),
+                principal: "p".into(),
+            },
+            verified: true,
+            read_back: String::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn only_what_this_case_revoked_comes_back_last_first() {
+        let objs = [
+            ev("a", ObjectOutcome::Revoked),
+            ev("b", ObjectOutcome::AlreadyAbsent),
+            ev("c", ObjectOutcome::Failed),
+            ev("d", ObjectOutcome::Revoked),
+            ev("e", ObjectOutcome::ManualRequired),
+        ];
+        let ids: Vec<&str> = restore_plan(&objs)
+            .iter()
+            .map(|o| o.object_id.as_str())
+            .collect();
+        assert_eq!(ids, ["d", "a"]);
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            initial: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            max_total: Duration::from_secs(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn reversible_objects_come_back_once_and_deletes_are_reported() {
+        let sim = Simulator::new(TargetKind::Directory, SimulatorConfig::default());
+        let who = Identity {
+            employee_id: "E7".into(),
+            email: None,
+            username: Some("grace".into()),
+            kind: IdentityKind::Contractor,
+        };
+        let m = Metrics::new();
+        let report = revoke_identity(&sim, &who, "w1", &policy(), &m).await;
+        assert!(
+            !report.objects.is_empty(),
+            "the simulator seeds holdings for E7"
+        );
+        let restored = restore_identity(&sim, &who, &report.objects, "w1", &policy(), &m).await;
+        assert_eq!(restored.len(), report.objects.len());
+        assert!(restored
+            .iter()
+            .all(|r| r.outcome == RestoreOutcome::Restored && r.restored_at.is_some()));
+        assert!(!sim.all_revoked("E7"));
+        // Twice: nothing more to do.
+        let again = restore_identity(&sim, &who, &report.objects, "w1", &policy(), &m).await;
+        assert!(again
+            .iter()
+            .all(|r| r.outcome == RestoreOutcome::AlreadyPresent));
+        assert!(sim.actions_for("E7").iter().all(|(_, n)| *n == 2));
+
+        let vault = Simulator::new(TargetKind::Vault, SimulatorConfig::default());
+        let report = revoke_identity(&vault, &who, "w1", &policy(), &m).await;
+        let restored = restore_identity(&vault, &who, &report.objects, "w1", &policy(), &m).await;
+        let by = |kind: &str| restored.iter().find(|r| r.object_kind == kind).unwrap();
+        assert_eq!(by("entity").outcome, RestoreOutcome::Restored);
+        assert_eq!(by("token").outcome, RestoreOutcome::Irreversible);
+        assert!(by("userpass_user").detail.contains("cannot be undone"));
+    }
+}

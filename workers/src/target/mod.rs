@@ -5,6 +5,7 @@
 //! Adapters stay thin: retries, evidence and outcome rules live in `revocation`, so each adapter
 //! only speaks its system's API.
 
+pub mod fanout;
 pub mod gitlab;
 pub mod iam;
 pub mod ldap;
@@ -124,6 +125,8 @@ pub trait Target: Send + Sync + 'static {
 
 /// The target a worker of `kind` acts on: the real adapter configured in `[targets.<kind>]`,
 /// or — when there is no such table — the kind's in-memory simulator (the worker logs which).
+/// A table made only of named sub-tables (`[targets.saas.okta]`, `[targets.saas.slack]`)
+/// configures several instances of the kind, acted on together (`fanout`).
 pub async fn from_config(
     kind: TargetKind,
     cfg: &revoke_shared::config::Config,
@@ -137,7 +140,35 @@ pub async fn from_config(
             cfg.simulator.clone(),
         )));
     };
-    let built: std::sync::Arc<dyn Target> = match kind {
+    let built = if !table.is_empty() && table.values().all(toml::Value::is_table) {
+        let mut members = Vec::new();
+        for (name, sub) in table {
+            if !fanout::instance_name_ok(name) {
+                return Err(format!(
+                    "[targets.{kind}.{name}]: instance names are lowercase letters, digits, '-' and '_'"
+                ));
+            }
+            let sub = sub.as_table().expect("checked: every value is a table");
+            let t = build(kind, sub, name)
+                .await
+                .map_err(|e| format!("[targets.{kind}.{name}]: {e}"))?;
+            members.push((name.clone(), t));
+        }
+        std::sync::Arc::new(fanout::Fanout::new(kind, members))
+    } else {
+        build(kind, table, instance).await?
+    };
+    tracing::info!(target_kind = %kind, instance = built.instance(), principal = built.principal(), "acting on the configured adapter");
+    Ok(built)
+}
+
+/// One adapter of `kind` from its table.
+async fn build(
+    kind: TargetKind,
+    table: &toml::Table,
+    instance: &str,
+) -> Result<std::sync::Arc<dyn Target>, String> {
+    Ok(match kind {
         TargetKind::Saas => std::sync::Arc::new(scim::ScimTarget::from_table(table, instance)?),
         TargetKind::Directory => {
             std::sync::Arc::new(ldap::LdapTarget::from_table(table, instance)?)
@@ -155,9 +186,7 @@ pub async fn from_config(
                 .map_err(|e| format!("checking the revoker's token: {e}"))?;
             std::sync::Arc::new(v)
         }
-    };
-    tracing::info!(target_kind = %kind, instance, principal = built.principal(), "acting on the configured adapter");
-    Ok(built)
+    })
 }
 
 /// One `[targets.<kind>]` table as an adapter reads it: unknown keys refused, values typed,
@@ -202,5 +231,52 @@ impl<'a> AdapterTable<'a> {
         }
         revoke_shared::secret::Secret::from_env_or_file(env, file)
             .map_err(|e| format!("[targets.{}] credential: {e}", self.kind))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg_with(toml_text: &str) -> revoke_shared::config::Config {
+        let mut cfg = revoke_shared::config::Config::default();
+        let t: toml::Table = toml_text.parse().unwrap();
+        cfg.targets.insert("saas".into(), t);
+        cfg
+    }
+
+    #[tokio::test]
+    async fn named_sub_tables_configure_several_instances() {
+        std::env::set_var("REVOKE_FANOUT_UNIT_TOKEN", "t");
+        let two = cfg_with(
+            "[okta]\nbase_url = \"http://127.0.0.1:1/v2\"\ntoken_env = \"REVOKE_FANOUT_UNIT_TOKEN\"\n\
+             [slack]\nbase_url = \"http://127.0.0.1:2/v2\"\ntoken_env = \"REVOKE_FANOUT_UNIT_TOKEN\"\nprincipal = \"slack-bot\"\n",
+        );
+        let t = from_config(TargetKind::Saas, &two).await.unwrap();
+        assert_eq!(t.instance(), "okta+slack");
+        assert_eq!(t.principal(), "okta:scim-client,slack:slack-bot");
+
+        let one = cfg_with(
+            "base_url = \"http://127.0.0.1:1/v2\"\ntoken_env = \"REVOKE_FANOUT_UNIT_TOKEN\"\n",
+        );
+        assert_eq!(
+            from_config(TargetKind::Saas, &one)
+                .await
+                .unwrap()
+                .instance(),
+            "default"
+        );
+
+        let bad = cfg_with(
+            "[\"Okta:1\"]\nbase_url = \"http://h/v2\"\ntoken_env = \"REVOKE_FANOUT_UNIT_TOKEN\"\n",
+        );
+        let e = from_config(TargetKind::Saas, &bad).await.err().unwrap();
+        assert!(e.contains("instance names"), "{e}");
+        let broken = cfg_with("[okta]\ntoken_env = \"REVOKE_FANOUT_UNIT_TOKEN\"\n");
+        let e = from_config(TargetKind::Saas, &broken).await.err().unwrap();
+        assert!(
+            e.contains("[targets.saas.okta]") && e.contains("base_url"),
+            "{e}"
+        );
     }
 }

@@ -202,6 +202,67 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         assert!(bao.token_valid(t).await);
     }
 
+    // AppRole: a CI runner's secret id ada sponsors, and one bob sponsors.
+    let approle = format!("ar{}", &run[..10]);
+    bao.root_post(&format!("sys/auth/{approle}"), json!({ "type": "approle" }))
+        .await;
+    bao.root_post(
+        &format!("auth/{approle}/role/ci-runner"),
+        json!({ "token_policies": "default" }),
+    )
+    .await;
+    let (_, role) = bao
+        .req(
+            reqwest::Method::GET,
+            &format!("auth/{approle}/role/ci-runner/role-id"),
+            Some(&bao.root),
+            None,
+        )
+        .await;
+    let role_id = role["data"]["role_id"].as_str().unwrap().to_string();
+    let secret_id = |owner: String| {
+        let path = format!("auth/{approle}/role/ci-runner/secret-id");
+        let bao = &bao;
+        async move {
+            let v = bao
+                .root_post(
+                    &path,
+                    json!({ "metadata": json!({ "owner": owner }).to_string() }),
+                )
+                .await;
+            (
+                v["data"]["secret_id"].as_str().unwrap().to_string(),
+                v["data"]["secret_id_accessor"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        }
+    };
+    let (ada_sid, ada_sid_acc) = secret_id(owner_meta.clone()).await;
+    let (bob_sid, _) = secret_id(format!("bob-{run}")).await;
+    let approle_login = |sid: String| {
+        let path = format!("auth/{approle}/login");
+        let (bao, role_id) = (&bao, role_id.clone());
+        async move {
+            bao.req(
+                reqwest::Method::POST,
+                &path,
+                None,
+                Some(json!({ "role_id": role_id, "secret_id": sid })),
+            )
+            .await
+            .1["auth"]["accessor"]
+                .as_str()
+                .map(str::to_string)
+        }
+    };
+    // The runner's login token carries the secret id's metadata (owner = ada): sponsored too.
+    let runner_a = approle_login(ada_sid.clone())
+        .await
+        .expect("ada's runner logs in");
+    assert!(approle_login(bob_sid.clone()).await.is_some());
+
     // --- the adapter, configured as in the README -------------------------------------------
     let target = vault_target(
         &format!(
@@ -250,7 +311,9 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     let mut ada_accessors = vec![ada_a1.clone(), ada_a2.clone()];
     ada_accessors.sort();
     assert_eq!(ids("token", false), ada_accessors);
-    assert_eq!(ids("token", true), vec![spon_a.clone()]);
+    let mut sponsored_tokens = vec![spon_a.clone(), runner_a.clone()];
+    sponsored_tokens.sort();
+    assert_eq!(ids("token", true), sponsored_tokens);
     assert_eq!(ids("entity", false), vec![ada_entity.clone()]);
     assert_eq!(ids("userpass_user", false), vec![format!("{mount}/ada")]);
     // The login's lease prefix is listed too; revoking the tokens by accessor already emptied it.
@@ -258,7 +321,11 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         ids("lease_prefix", false),
         vec![format!("auth/{mount}/login/ada/")]
     );
-    assert_eq!(first.objects.len(), 6, "{:#?}", first.objects);
+    assert_eq!(
+        ids("approle_secret_id", true),
+        vec![format!("{approle}/ci-runner/{ada_sid_acc}")]
+    );
+    assert_eq!(first.objects.len(), 8, "{:#?}", first.objects);
     for o in &first.objects {
         let expected = if o.object_kind == "lease_prefix" {
             ObjectOutcome::AlreadyAbsent
@@ -332,6 +399,14 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         bao.token_valid(&bob_bot_t).await,
         "bob's sponsored token was revoked"
     );
+    assert!(
+        approle_login(ada_sid.clone()).await.is_none() && !bao.accessor_exists(&runner_a).await,
+        "ada's sponsored AppRole secret id still logs in"
+    );
+    assert!(
+        approle_login(bob_sid.clone()).await.is_some(),
+        "bob's AppRole secret id was destroyed"
+    );
 
     // --- again: nothing new to do, same end state ------------------------------------------
     let second = revoke_identity(&target, &ada, "w1", &policy(), &Metrics::new()).await;
@@ -380,9 +455,13 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         vec![RestoreOutcome::Restored],
         "{restored:#?}"
     );
-    assert_eq!(outcome_of("token"), vec![RestoreOutcome::Irreversible; 3]);
+    assert_eq!(outcome_of("token"), vec![RestoreOutcome::Irreversible; 4]);
     assert_eq!(
         outcome_of("userpass_user"),
+        vec![RestoreOutcome::Irreversible]
+    );
+    assert_eq!(
+        outcome_of("approle_secret_id"),
         vec![RestoreOutcome::Irreversible]
     );
     assert!(

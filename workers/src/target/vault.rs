@@ -4,7 +4,9 @@
 //! the entity (by accessor, never by token value), the entity itself (`disabled: true`), the
 //! userpass user (deleted, by config), any lease left under the person's userpass login path
 //! (`sys/leases/revoke-prefix`), and the tokens the person sponsors (tokens whose metadata
-//! `<owner_metadata_key>` names the person's username, email or employee id).
+//! `<owner_metadata_key>` names the person's username, email or employee id), and the AppRole
+//! secret ids the person sponsors (secret ids whose metadata `<owner_metadata_key>` names them:
+//! destroyed by accessor, so the machine that held one can no longer log in).
 //!
 //! Config, `[targets.vault]`:
 //!
@@ -14,7 +16,8 @@
 //! | `token_env` / `token_file` | one required | where the revoker's token lives |
 //! | `userpass_mount` | `userpass` | mount path of the userpass auth method |
 //! | `delete_userpass_user` | `true` | delete the userpass user (else only tokens + entity) |
-//! | `owner_metadata_key` | `owner` | token metadata key naming a sponsor |
+//! | `owner_metadata_key` | `owner` | token / secret-id metadata key naming a sponsor |
+//! | `approle_mounts` | every `approle` mount | AppRole mounts searched for sponsored secret ids (`[]`: none) |
 //! | `principal` | `lookup-self` display name | actor recorded in evidence |
 //! | `namespace` | none | `X-Vault-Namespace` (Vault Enterprise / OpenBao namespaces) |
 //! | `timeout_secs` | `10` | per HTTP request |
@@ -42,6 +45,7 @@ const KNOWN_KEYS: &[&str] = &[
     "userpass_mount",
     "delete_userpass_user",
     "owner_metadata_key",
+    "approle_mounts",
     "principal",
     "namespace",
     "timeout_secs",
@@ -58,6 +62,8 @@ pub struct VaultTarget {
     userpass_mount: String,
     delete_userpass_user: bool,
     owner_metadata_key: String,
+    /// None: every mount of type `approle`.
+    approle_mounts: Option<Vec<String>>,
     client: reqwest::Client,
     /// Configured principal, or the one `resolve_principal` read from `lookup-self`.
     principal: OnceLock<String>,
@@ -73,6 +79,34 @@ struct TokenInfo {
     entity_id: String,
     path: String,
     meta: serde_json::Map<String, Value>,
+}
+
+/// An AppRole secret id named by its accessor: object id `<mount>/<role>/<accessor>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SecretIdRef {
+    mount: String,
+    role: String,
+    accessor: String,
+}
+
+impl SecretIdRef {
+    fn object_id(&self) -> String {
+        format!("{}/{}/{}", self.mount, self.role, self.accessor)
+    }
+
+    /// Role names and accessors hold no `/`; the mount may.
+    fn parse(id: &str) -> Option<SecretIdRef> {
+        let mut parts = id.rsplitn(3, '/');
+        let accessor = parts.next()?;
+        let role = parts.next()?;
+        let mount = parts.next()?;
+        let ok = |s: &str| usable_name(s);
+        (ok(accessor) && ok(role) && mount.split('/').all(ok)).then(|| SecretIdRef {
+            mount: mount.to_string(),
+            role: role.to_string(),
+            accessor: accessor.to_string(),
+        })
+    }
 }
 
 /// Percent-encodes one path segment (everything but RFC 3986 unreserved characters).
@@ -139,6 +173,24 @@ impl VaultTarget {
         if owner_metadata_key.is_empty() {
             return Err("[targets.vault] owner_metadata_key must not be empty".into());
         }
+        let approle_mounts = match table.get("approle_mounts") {
+            None => None,
+            Some(toml::Value::Array(a)) => {
+                let mut mounts = Vec::new();
+                for v in a {
+                    let m = v
+                        .as_str()
+                        .map(|m| m.trim_matches('/').to_string())
+                        .filter(|m| !m.is_empty() && m.split('/').all(usable_name))
+                        .ok_or("[targets.vault] approle_mounts must be a list of mount paths")?;
+                    mounts.push(m);
+                }
+                Some(mounts)
+            }
+            Some(_) => {
+                return Err("[targets.vault] approle_mounts must be a list of mount paths".into())
+            }
+        };
         let timeout_secs = match table.get("timeout_secs") {
             None => 10,
             Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
@@ -161,6 +213,7 @@ impl VaultTarget {
             userpass_mount,
             delete_userpass_user,
             owner_metadata_key,
+            approle_mounts,
             client,
             principal,
             fallback_principal: format!("vault:{instance}"),
@@ -269,6 +322,14 @@ impl VaultTarget {
         })
     }
 
+    fn secret_id_ref(&self, object_id: &str) -> Result<SecretIdRef, TargetError> {
+        SecretIdRef::parse(object_id).ok_or_else(|| {
+            TargetError::Permanent(format!(
+                "{object_id:?} is not an AppRole secret id (<mount>/<role>/<accessor>)"
+            ))
+        })
+    }
+
     /// A 400 where the caller expected success: the target refused the request.
     fn refused(&self, doing: &str, v: &Value) -> TargetError {
         TargetError::Permanent(format!(
@@ -347,6 +408,135 @@ impl VaultTarget {
             &body
         };
         Ok(mounts[&key]["accessor"].as_str().map(str::to_string))
+    }
+
+    /// The AppRole mounts to search: configured, else every auth mount of type `approle`.
+    async fn approle_mounts(&self) -> Result<Vec<String>, TargetError> {
+        if let Some(m) = &self.approle_mounts {
+            return Ok(m.clone());
+        }
+        let (status, body) = self
+            .call(Method::GET, "sys/auth", None, "listing auth mounts")
+            .await?;
+        if status != StatusCode::OK {
+            return Err(self.refused("listing auth mounts", &body));
+        }
+        let mounts = if body["data"].is_object() {
+            &body["data"]
+        } else {
+            &body
+        };
+        let mut out: Vec<String> = mounts
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, v)| v["type"].as_str() == Some("approle"))
+                    .map(|(k, _)| k.trim_end_matches('/').to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        Ok(out)
+    }
+
+    /// `LIST <path>`: the keys, or none when the path is empty (404).
+    async fn list(&self, path: &str, doing: &str) -> Result<Vec<String>, TargetError> {
+        let (status, body) = self
+            .call(Method::GET, &format!("{path}?list=true"), None, doing)
+            .await?;
+        match status {
+            StatusCode::NOT_FOUND => Ok(Vec::new()),
+            StatusCode::BAD_REQUEST => Err(self.refused(doing, &body)),
+            _ => Ok(body["data"]["keys"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()),
+        }
+    }
+
+    fn role_path(mount: &str, role: &str) -> String {
+        format!("auth/{mount}/role/{}", encode_segment(role))
+    }
+
+    /// A secret id's metadata by accessor; None when it no longer exists.
+    async fn secret_id_meta(
+        &self,
+        id: &SecretIdRef,
+    ) -> Result<Option<serde_json::Map<String, Value>>, TargetError> {
+        let doing = "looking up an AppRole secret id by accessor";
+        let (status, body) = self
+            .call(
+                Method::POST,
+                &format!(
+                    "{}/secret-id-accessor/lookup",
+                    Self::role_path(&id.mount, &id.role)
+                ),
+                Some(json!({"secret_id_accessor": id.accessor})),
+                doing,
+            )
+            .await?;
+        if status == StatusCode::NOT_FOUND
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::BAD_REQUEST
+            || body["data"].is_null()
+        {
+            return Ok(None);
+        }
+        Ok(Some(
+            body["data"]["metadata"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// Secret ids of every AppRole role whose metadata names one of `owners`.
+    async fn sponsored_secret_ids(&self, owners: &[&str]) -> Result<Vec<Holding>, TargetError> {
+        let mut out = Vec::new();
+        for mount in self.approle_mounts().await? {
+            let roles = self
+                .list(&format!("auth/{mount}/role"), "listing AppRole roles")
+                .await?;
+            for role in roles.into_iter().filter(|r| usable_name(r)) {
+                let accessors = self
+                    .list(
+                        &format!("{}/secret-id", Self::role_path(&mount, &role)),
+                        "listing an AppRole role's secret id accessors",
+                    )
+                    .await?;
+                let refs: Vec<SecretIdRef> = accessors
+                    .into_iter()
+                    .filter(|a| usable_name(a) && !a.contains('/'))
+                    .map(|accessor| SecretIdRef {
+                        mount: mount.clone(),
+                        role: role.clone(),
+                        accessor,
+                    })
+                    .collect();
+                for chunk in refs.chunks(LOOKUP_CONCURRENCY) {
+                    let metas = join_all(chunk.iter().map(|r| self.secret_id_meta(r))).await;
+                    for (r, meta) in chunk.iter().zip(metas) {
+                        let owned = meta?
+                            .and_then(|m| m.get(&self.owner_metadata_key).cloned())
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .is_some_and(|o| owners.contains(&o.as_str()));
+                        if owned {
+                            out.push(Holding {
+                                object_kind: "approle_secret_id".into(),
+                                object_id: r.object_id(),
+                                sponsored: true,
+                                action: "destroy".into(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn entity_id_for(&self, name: &str) -> Result<Option<String>, TargetError> {
@@ -563,6 +753,7 @@ impl Target for VaultTarget {
             }
         }
         out.extend(sponsored);
+        out.extend(self.sponsored_secret_ids(&owner_names).await?);
         Ok(out)
     }
 
@@ -655,6 +846,29 @@ impl Target for VaultTarget {
                     return Err(self.refused("deleting the userpass user", &body));
                 }
                 Ok(RevokeResult::Revoked { removed_at: None })
+            }
+            "approle_secret_id" => {
+                let id = self.secret_id_ref(&what.object_id)?;
+                if self.secret_id_meta(&id).await?.is_none() {
+                    return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
+                }
+                let doing = "destroying an AppRole secret id by accessor";
+                let (status, body) = self
+                    .call(
+                        Method::POST,
+                        &format!(
+                            "{}/secret-id-accessor/destroy",
+                            Self::role_path(&id.mount, &id.role)
+                        ),
+                        Some(json!({"secret_id_accessor": id.accessor})),
+                        doing,
+                    )
+                    .await?;
+                match status {
+                    StatusCode::NOT_FOUND => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
+                    StatusCode::BAD_REQUEST => Err(self.refused(doing, &body)),
+                    _ => Ok(RevokeResult::Revoked { removed_at: None }),
+                }
             }
             "lease_prefix" => {
                 let Some(name) = self.name_of_lease_prefix(&what.object_id) else {
@@ -759,6 +973,21 @@ impl Target for VaultTarget {
                     }
                 })
             }
+            "approle_secret_id" => {
+                let id = self.secret_id_ref(&what.object_id)?;
+                Ok(match self.secret_id_meta(&id).await? {
+                    None => ReadBack {
+                        gone: true,
+                        detail: "secret-id-accessor/lookup: no such secret id".into(),
+                        removed_at: None,
+                    },
+                    Some(_) => ReadBack {
+                        gone: false,
+                        detail: "secret id still exists".into(),
+                        removed_at: None,
+                    },
+                })
+            }
             "lease_prefix" => {
                 let Some(name) = self.name_of_lease_prefix(&what.object_id) else {
                     return Err(TargetError::Permanent(format!(
@@ -833,6 +1062,12 @@ impl Target for VaultTarget {
                     ev.object_id
                 ),
             }),
+            ("approle_secret_id", _) => Ok(RestoreResult::Irreversible {
+                reason: format!(
+                    "AppRole secret id {} was destroyed; issue a new one to the machine's new owner",
+                    ev.object_id
+                ),
+            }),
             ("userpass_user", _) => Ok(RestoreResult::Irreversible {
                 reason: format!(
                     "userpass user {} was deleted; re-create the login (its password is not kept)",
@@ -852,6 +1087,19 @@ mod tests {
 
     fn table(s: &str) -> toml::Table {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn secret_id_refs_round_trip() {
+        let r = SecretIdRef::parse("team/approle/ci-runner/1b2c-3d").unwrap();
+        assert_eq!(
+            (r.mount.as_str(), r.role.as_str(), r.accessor.as_str()),
+            ("team/approle", "ci-runner", "1b2c-3d")
+        );
+        assert_eq!(r.object_id(), "team/approle/ci-runner/1b2c-3d");
+        assert_eq!(SecretIdRef::parse("approle/role"), None);
+        assert_eq!(SecretIdRef::parse("approle/../x"), None);
+        assert_eq!(SecretIdRef::parse("/role/acc"), None);
     }
 
     #[test]

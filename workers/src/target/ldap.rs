@@ -1,17 +1,1218 @@
-//! Placeholder while the adapter is written (replaced in this issue's work).
+//! The `directory` target: an LDAP directory (OpenLDAP with the ppolicy overlay, or any server
+//! that honours `pwdAccountLockedTime`), spoken with the `ldap3` crate.
+//!
+//! - Lookup: one subtree search under `base_dn` for `(&<user_filter>(<match_attribute>=<value>))`,
+//!   the value escaped per RFC 4515 (`\`, `*`, `(`, `)` and NUL become `\XX`), so an identity like
+//!   `*` or `x)(uid=*` is a literal that names nobody. Every returned entry is re-checked
+//!   client-side. No entry: nothing held (already absent). More than one: `Ambiguous` — a person
+//!   decides, nothing is touched.
+//! - Holdings, in the order they are revoked:
+//!   1. `account` (`lock`), id = the entry's DN: adds `pwdAccountLockedTime: <lock_value>`; with
+//!      ppolicy's `pwdLockout: TRUE` a locked entry's binds fail with invalidCredentials (49).
+//!   2. `group_membership` (`remove_membership`), one per group value under `group_base_dn`:
+//!      `member` and `uniqueMember` hold the entry's DN, `memberUid` (posixGroup) holds its `uid`.
+//!      Id = `<attribute>|<group DN>|<value>` (`%` and `|` inside DNs and values written `%25` and
+//!      `%7C`), enough to put the value back. Removing the last `member`/`uniqueMember` of a group
+//!      whose schema requires one (objectClassViolation, 65) swaps in `last_member_placeholder`
+//!      in the same modify; restore removes the placeholder again.
+//!   3. sponsored `account`s (`lock`, `sponsored: true`): entries under `base_dn` matching
+//!      `sponsored_filter` whose `owner_attributes` name the person's DN (service accounts, bots).
+//!      The person's own entry and the revoker's `bind_dn` are never among them.
+//!   4. with `disabled_ou`: `account_location` (`move`), id = `<original DN>|<disabled OU>`: a
+//!      modifyDN of the entry under the disabled OU, done last so the DN-based steps above act on
+//!      the DN they discovered.
+//! - Verify reads back: `pwdAccountLockedTime` (operational: requested by name) present; the
+//!   group no longer matching `(<attribute>=<value>)`; the entry under the disabled OU and not at
+//!   its old DN. `removed_at` is the entry's (or group's) `modifyTimestamp` at read-back.
+//! - Restore from evidence: unlock (delete `pwdAccountLockedTime`, only if it still holds the
+//!   configured `lock_value`), re-add the membership value, move the entry back. Idempotent:
+//!   what is already there answers `AlreadyPresent`.
+//! - Idempotent: a locked entry, a value no longer in the group, an entry already in the
+//!   disabled OU are `AlreadyAbsent` without a write; noSuchAttribute (16) on a delete and
+//!   attributeOrValueExists (20) on an add are the same answers from a lost race.
+//!
+//! One connection per adapter, bound once as `bind_dn` and shared by all concurrent operations
+//! (LDAP multiplexes requests by message id); it is re-opened after a transport error. Result
+//! codes are classified by `classify_result_code`: busy/unavailable/time limit and transport
+//! errors are transient, the rest permanent. The password is read from `password_env` or
+//! `password_file`, kept in a `Secret`, and only ever sent in the bind request.
+//!
+//! Config `[targets.directory]`:
+//!
+//! | key | default | meaning |
+//! | --- | --- | --- |
+//! | `url` | required | `ldap://host:389` or `ldaps://host:636` |
+//! | `starttls` | `false` | StartTLS on an `ldap://` URL |
+//! | `tls_no_verify` | `false` | accept any server certificate (test directories only); CAs come from the system store (`SSL_CERT_FILE` honoured) |
+//! | `bind_dn` | required | the revoker's service account |
+//! | `password_env` / `password_file` | one required | where its password lives |
+//! | `base_dn` | required | subtree holding people (and sponsored accounts) |
+//! | `group_base_dn` | `base_dn` | subtree holding groups |
+//! | `match_attribute` | `uid` | `uid` (identity username), `mail` (email) or `employeeNumber` (employee id) |
+//! | `user_filter` | `(\|(objectClass=person)(objectClass=posixAccount))` | what a person's entry is |
+//! | `owner_attributes` | `["owner"]` | attributes naming a sponsor's DN on sponsored entries (`[]`: none) |
+//! | `sponsored_filter` | `(\|(objectClass=simpleSecurityObject)(objectClass=account)(objectClass=person)(objectClass=posixAccount))` | which owned entries are accounts to lock (not groups, OUs, …) |
+//! | `lock_value` | `000001010000Z` | `pwdAccountLockedTime` value; this one means "locked until an administrator unlocks" |
+//! | `disabled_ou` | none | if set, the person's entry is moved under this DN |
+//! | `last_member_placeholder` | `""` (the empty DN) | value left in a group that must keep one member |
+//! | `principal` | `bind_dn` | actor recorded in evidence |
+//! | `timeout_ms` | `10000` | connect and per-operation timeout |
+//!
+//! `manager` names a person's line manager on people's entries: add it to `owner_attributes` only
+//! with a `sponsored_filter` that excludes people (e.g. `(employeeType=service)`), or a leaving
+//! manager's reports are locked too.
+//!
+//! ```toml
+//! [targets.directory]
+//! url = "ldaps://ldap.example.com"
+//! bind_dn = "cn=revoker,ou=services,dc=example,dc=com"
+//! password_env = "REVOKE_LDAP_PASSWORD"            # or password_file = "/run/secrets/ldap"
+//! base_dn = "ou=people,dc=example,dc=com"
+//! group_base_dn = "ou=groups,dc=example,dc=com"
+//! match_attribute = "uid"
+//! owner_attributes = ["owner", "manager"]
+//! sponsored_filter = "(|(objectClass=simpleSecurityObject)(employeeType=service))"
+//! disabled_ou = "ou=disabled,ou=people,dc=example,dc=com"
+//! ```
+//!
+//! The revoker needs: read under `base_dn`/`group_base_dn` (including the operational
+//! `pwdAccountLockedTime` and `modifyTimestamp`), write on `pwdAccountLockedTime`, on
+//! `member`/`uniqueMember`/`memberUid`, and (with `disabled_ou`) the right to move entries there.
+//! It never needs to read `userPassword`.
 
-use super::{Holding, ReadBack, RevokeResult, Target, TargetError};
+use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
-use revoke_shared::contract::{Identity, TargetKind};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Mod, Scope, SearchEntry};
+use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
+use revoke_shared::retry::ErrorClass;
+use revoke_shared::secret::Secret;
+use std::collections::HashSet;
+use std::time::Duration;
+
+const KNOWN_KEYS: &[&str] = &[
+    "url",
+    "starttls",
+    "tls_no_verify",
+    "bind_dn",
+    "password_env",
+    "password_file",
+    "base_dn",
+    "group_base_dn",
+    "match_attribute",
+    "user_filter",
+    "owner_attributes",
+    "sponsored_filter",
+    "lock_value",
+    "disabled_ou",
+    "last_member_placeholder",
+    "principal",
+    "timeout_ms",
+];
+
+const DEFAULT_USER_FILTER: &str = "(|(objectClass=person)(objectClass=posixAccount))";
+const DEFAULT_SPONSORED_FILTER: &str = "(|(objectClass=simpleSecurityObject)(objectClass=account)(objectClass=person)(objectClass=posixAccount))";
+/// ppolicy's "locked until an administrator unlocks" value.
+pub const PERMANENT_LOCK: &str = "000001010000Z";
+const LOCK_ATTR: &str = "pwdAccountLockedTime";
+const MODIFIED: &str = "modifyTimestamp";
+/// More than one match is all the lookup needs to know.
+const LOOKUP_SIZE_LIMIT: i32 = 10;
+
+/// The attributes a group lists its members in.
+pub const MEMBER_ATTRIBUTES: [&str; 3] = ["member", "uniqueMember", "memberUid"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchAttribute {
+    Uid,
+    Mail,
+    EmployeeNumber,
+}
+
+impl MatchAttribute {
+    fn parse(s: &str) -> Option<MatchAttribute> {
+        match s {
+            "uid" => Some(MatchAttribute::Uid),
+            "mail" => Some(MatchAttribute::Mail),
+            "employeeNumber" | "employeenumber" => Some(MatchAttribute::EmployeeNumber),
+            _ => None,
+        }
+    }
+
+    pub fn attribute(self) -> &'static str {
+        match self {
+            MatchAttribute::Uid => "uid",
+            MatchAttribute::Mail => "mail",
+            MatchAttribute::EmployeeNumber => "employeeNumber",
+        }
+    }
+
+    /// Which identity field feeds it.
+    fn identity_field(self) -> &'static str {
+        match self {
+            MatchAttribute::Uid => "username",
+            MatchAttribute::Mail => "email",
+            MatchAttribute::EmployeeNumber => "employee_id",
+        }
+    }
+
+    fn value(self, who: &Identity) -> Option<&str> {
+        match self {
+            MatchAttribute::Uid => who.username.as_deref(),
+            MatchAttribute::Mail => who.email.as_deref(),
+            MatchAttribute::EmployeeNumber => Some(who.employee_id.as_str()),
+        }
+        .filter(|v| !v.is_empty())
+    }
+}
 
 pub struct LdapTarget {
     instance: String,
+    principal: String,
+    url: String,
+    starttls: bool,
+    tls_no_verify: bool,
+    bind_dn: String,
+    password: Secret,
+    base_dn: String,
+    group_base_dn: String,
+    match_attribute: MatchAttribute,
+    user_filter: String,
+    owner_attributes: Vec<String>,
+    sponsored_filter: String,
+    lock_value: String,
+    disabled_ou: Option<String>,
+    last_member_placeholder: String,
+    timeout: Duration,
+    /// The shared, bound connection (None until first use or after a transport error).
+    conn: tokio::sync::Mutex<Option<ldap3::Ldap>>,
 }
 
+impl std::fmt::Debug for LdapTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapTarget")
+            .field("instance", &self.instance)
+            .field("principal", &self.principal)
+            .field("url", &self.url)
+            .field("bind_dn", &self.bind_dn)
+            .field("password", &self.password)
+            .field("base_dn", &self.base_dn)
+            .field("group_base_dn", &self.group_base_dn)
+            .field("match_attribute", &self.match_attribute)
+            .field("owner_attributes", &self.owner_attributes)
+            .field("disabled_ou", &self.disabled_ou)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers: escaping, DNs, object ids, times, result codes.
+// ---------------------------------------------------------------------------------------------
+
+/// Escapes a value for an LDAP search filter (RFC 4515 §3): `\`, `*`, `(`, `)` and NUL become
+/// `\5c`, `\2a`, `\28`, `\29`, `\00`; everything else (UTF-8 included) stays as it is.
+pub fn escape_filter_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\5c"),
+            '*' => out.push_str("\\2a"),
+            '(' => out.push_str("\\28"),
+            ')' => out.push_str("\\29"),
+            '\0' => out.push_str("\\00"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `(<attr>=<escaped value>)`.
+pub fn eq_filter(attr: &str, value: &str) -> String {
+    format!("({attr}={})", escape_filter_value(value))
+}
+
+/// An attribute description as config may name one: a descriptor (`owner`, `x-sponsor`) or a
+/// numeric OID. Nothing that could change a filter's structure.
+fn attribute_name_ok(s: &str) -> bool {
+    let descr = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let oid = !s.is_empty()
+        && s.split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    descr || oid
+}
+
+/// A filter from config: parenthesised and accepted by the filter parser.
+fn filter_ok(s: &str) -> bool {
+    s.starts_with('(') && s.ends_with(')') && ldap3::parse_filter(s).is_ok()
+}
+
+/// Splits a DN into its first RDN and the rest (the parent), honouring `\` escapes and quoted
+/// values (RFC 4514). `None` for a DN with a single RDN (or an empty one).
+pub fn split_first_rdn(dn: &str) -> Option<(&str, &str)> {
+    let mut escaped = false;
+    let mut quoted = false;
+    for (i, c) in dn.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            ',' | ';' if !quoted => {
+                let (rdn, parent) = (dn[..i].trim(), dn[i + 1..].trim());
+                return (!rdn.is_empty() && !parent.is_empty()).then_some((rdn, parent));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A comparison form of a DN: ASCII-lowercased, spaces around unescaped `,` `;` `=` `+` removed.
+/// Good for telling whether two DNs the server wrote name the same entry; the server's own
+/// matching rules decide everything that is sent back to it.
+pub fn normalize_dn(dn: &str) -> String {
+    let mut out = String::with_capacity(dn.len());
+    let mut escaped = false;
+    let mut pending_space = 0usize;
+    for c in dn.trim().chars() {
+        if escaped {
+            escaped = false;
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        match c {
+            ' ' => {
+                pending_space += 1;
+                continue;
+            }
+            ',' | ';' | '=' | '+' => {
+                pending_space = 0;
+                out.push(if c == ';' { ',' } else { c });
+                // Spaces after a separator are dropped by skipping them below.
+                continue;
+            }
+            _ => {}
+        }
+        if pending_space > 0 {
+            if !matches!(out.chars().last(), Some(',' | '=' | '+') | None) {
+                out.extend(std::iter::repeat(' ').take(pending_space));
+            }
+            pending_space = 0;
+        }
+        if c == '\\' {
+            escaped = true;
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+pub fn dn_eq(a: &str, b: &str) -> bool {
+    normalize_dn(a) == normalize_dn(b)
+}
+
+fn enc_part(s: &str) -> String {
+    s.replace('%', "%25").replace('|', "%7C")
+}
+
+fn dec_part(s: &str) -> String {
+    s.replace("%7C", "|")
+        .replace("%7c", "|")
+        .replace("%25", "%")
+}
+
+/// Object id of one membership value: `<attribute>|<group DN>|<value>`.
+pub fn membership_id(attr: &str, group_dn: &str, value: &str) -> String {
+    format!("{attr}|{}|{}", enc_part(group_dn), enc_part(value))
+}
+
+/// `(attribute, group DN, value)` back from a membership id; `None` if it is not one.
+pub fn parse_membership_id(id: &str) -> Option<(&'static str, String, String)> {
+    let mut parts = id.split('|');
+    let (attr, group, value) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || group.is_empty() || value.is_empty() {
+        return None;
+    }
+    let attr = MEMBER_ATTRIBUTES.into_iter().find(|a| *a == attr)?;
+    Some((attr, dec_part(group), dec_part(value)))
+}
+
+/// Object id of a move: `<original DN>|<disabled OU>`.
+pub fn move_id(original_dn: &str, disabled_ou: &str) -> String {
+    format!("{}|{}", enc_part(original_dn), enc_part(disabled_ou))
+}
+
+/// `(original DN, disabled OU)` back from a move id.
+pub fn parse_move_id(id: &str) -> Option<(String, String)> {
+    let (dn, ou) = id.split_once('|')?;
+    if ou.contains('|') || dn.is_empty() || ou.is_empty() {
+        return None;
+    }
+    Some((dec_part(dn), dec_part(ou)))
+}
+
+/// Where a move puts an entry: its first RDN under `ou`.
+pub fn moved_dn(original_dn: &str, ou: &str) -> Option<String> {
+    let (rdn, _) = split_first_rdn(original_dn)?;
+    Some(format!("{rdn},{ou}"))
+}
+
+/// A GeneralizedTime (RFC 4517 §3.3.13) as OpenLDAP writes it: `YYYYMMDDHHMMSS[.fff]Z`.
+pub fn parse_generalized_time(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim().strip_suffix('Z')?;
+    let (main, frac) = match s.split_once(['.', ',']) {
+        Some((m, f)) => (m, Some(f)),
+        None => (s, None),
+    };
+    if main.len() != 14 || !main.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let t = NaiveDateTime::parse_from_str(main, "%Y%m%d%H%M%S").ok()?;
+    let nanos = match frac {
+        None => 0,
+        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
+            f.parse::<u32>().ok()? * 10u32.pow(9 - f.len() as u32)
+        }
+        Some(_) => return None,
+    };
+    Some(t.and_utc() + chrono::Duration::nanoseconds(nanos as i64))
+}
+
+/// Whether `s` is a GeneralizedTime a directory accepts for `pwdAccountLockedTime`
+/// (`YYYYMMDDHH[MM[SS]][.fff]Z`).
+pub fn generalized_time_ok(s: &str) -> bool {
+    let Some(s) = s.strip_suffix('Z') else {
+        return false;
+    };
+    let (main, frac) = match s.split_once(['.', ',']) {
+        Some((m, f)) => (m, Some(f)),
+        None => (s, None),
+    };
+    matches!(main.len(), 10 | 12 | 14)
+        && main.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// How an LDAP result code is treated (RFC 4511 §4.1.9 and appendix A).
+pub fn classify_result_code(rc: u32) -> ErrorClass {
+    match rc {
+        // timeLimitExceeded, busy, unavailable; and the client-side codes for a server that
+        // went away, a timeout and a failed connect.
+        3 | 51 | 52 | 81 | 85 | 91 => ErrorClass::Transient,
+        _ => ErrorClass::Permanent,
+    }
+}
+
+fn result_name(rc: u32) -> &'static str {
+    match rc {
+        0 => "success",
+        3 => "timeLimitExceeded",
+        4 => "sizeLimitExceeded",
+        10 => "referral",
+        16 => "noSuchAttribute",
+        19 => "constraintViolation",
+        20 => "attributeOrValueExists",
+        21 => "invalidAttributeSyntax",
+        32 => "noSuchObject",
+        34 => "invalidDNSyntax",
+        48 => "inappropriateAuthentication",
+        49 => "invalidCredentials",
+        50 => "insufficientAccessRights",
+        51 => "busy",
+        52 => "unavailable",
+        53 => "unwillingToPerform",
+        64 => "namingViolation",
+        65 => "objectClassViolation",
+        68 => "entryAlreadyExists",
+        80 => "other",
+        _ => "error",
+    }
+}
+
+/// What to check next for a result code, where there is something useful to say.
+fn result_hint(rc: u32) -> &'static str {
+    match rc {
+        49 => " (check bind_dn and password_env/password_file)",
+        50 => " (the revoker's ACL lacks a right it needs: see the adapter's docs)",
+        48 | 13 => " (the server wants TLS: use ldaps:// or starttls = true)",
+        32 => " (check base_dn / group_base_dn / disabled_ou)",
+        68 => " (an entry with that name already exists in the disabled OU)",
+        _ => "",
+    }
+}
+
+fn value_ci_eq(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
+fn first<'a>(e: &'a SearchEntry, attr: &str) -> Option<&'a str> {
+    e.attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+        .and_then(|(_, v)| v.first())
+        .map(String::as_str)
+}
+
+fn values<'a>(e: &'a SearchEntry, attr: &str) -> Vec<&'a str> {
+    e.attrs
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(attr))
+        .flat_map(|(_, v)| v.iter().map(String::as_str))
+        .collect()
+}
+
+fn modified_at(e: &SearchEntry) -> Option<DateTime<Utc>> {
+    first(e, MODIFIED).and_then(parse_generalized_time)
+}
+
+fn set(v: &str) -> HashSet<&str> {
+    HashSet::from([v])
+}
+
+// ---------------------------------------------------------------------------------------------
+// The adapter.
+// ---------------------------------------------------------------------------------------------
+
 impl LdapTarget {
-    pub fn from_table(_table: &toml::Table, instance: &str) -> Result<LdapTarget, String> {
-        let _ = LdapTarget { instance: instance.to_string() };
-        Err("no real adapter for this kind in this build yet (remove the table to use the simulator)".into())
+    /// Reads a `[targets.directory]` table (see the module docs); `instance` names it in
+    /// evidence. Connects lazily, on first use.
+    pub fn from_table(table: &toml::Table, instance: &str) -> Result<LdapTarget, String> {
+        let k = TargetKind::Directory;
+        let t = super::AdapterTable::new(table, k, KNOWN_KEYS)?;
+        let bool_key = |key: &str| -> Result<bool, String> {
+            match table.get(key) {
+                None => Ok(false),
+                Some(toml::Value::Boolean(b)) => Ok(*b),
+                Some(_) => Err(format!("[targets.{k}] {key} must be true or false")),
+            }
+        };
+        let dn_key = |key: &str, required: bool| -> Result<Option<String>, String> {
+            match t.str(key)? {
+                None if required => Err(format!(
+                    "[targets.{k}] {key} is required (a DN like \"ou=people,dc=example,dc=com\")"
+                )),
+                None => Ok(None),
+                Some(s) if s.trim().is_empty() || !s.contains('=') => Err(format!(
+                    "[targets.{k}] {key} {s:?} is not a DN (like \"ou=people,dc=example,dc=com\")"
+                )),
+                Some(s) => Ok(Some(s.trim().to_string())),
+            }
+        };
+
+        let url = t
+            .str("url")?
+            .ok_or_else(|| {
+                format!("[targets.{k}] url is required (e.g. \"ldaps://ldap.example.com\")")
+            })?
+            .trim()
+            .to_string();
+        if !(url.starts_with("ldap://") || url.starts_with("ldaps://")) {
+            return Err(format!(
+                "[targets.{k}] url {url:?} must start with ldap:// or ldaps://"
+            ));
+        }
+        let starttls = bool_key("starttls")?;
+        if starttls && url.starts_with("ldaps://") {
+            return Err(format!(
+                "[targets.{k}] starttls is for ldap:// URLs; {url:?} is already TLS"
+            ));
+        }
+        let tls_no_verify = bool_key("tls_no_verify")?;
+        let bind_dn = dn_key("bind_dn", true)?.unwrap_or_default();
+        let (env, file) = (t.str("password_env")?, t.str("password_file")?);
+        if env.is_some() == file.is_some() {
+            return Err(format!(
+                "[targets.{k}] set exactly one of password_env or password_file (the bind password is never inline)"
+            ));
+        }
+        let password = Secret::from_env_or_file(env, file)
+            .map_err(|e| format!("[targets.{k}] bind password: {e}"))?;
+        let base_dn = dn_key("base_dn", true)?.unwrap_or_default();
+        let group_base_dn = dn_key("group_base_dn", false)?.unwrap_or_else(|| base_dn.clone());
+        let match_attribute = match t.str("match_attribute")? {
+            None => MatchAttribute::Uid,
+            Some(s) => MatchAttribute::parse(s).ok_or_else(|| {
+                format!("[targets.{k}] match_attribute {s:?}: expected uid, mail or employeeNumber")
+            })?,
+        };
+        let filter_key = |key: &str, default: &str| -> Result<String, String> {
+            let f = t.str(key)?.unwrap_or(default).trim().to_string();
+            if !filter_ok(&f) {
+                return Err(format!(
+                    "[targets.{k}] {key} {f:?} is not an LDAP filter (RFC 4515, in parentheses)"
+                ));
+            }
+            Ok(f)
+        };
+        let user_filter = filter_key("user_filter", DEFAULT_USER_FILTER)?;
+        let sponsored_filter = filter_key("sponsored_filter", DEFAULT_SPONSORED_FILTER)?;
+        let owner_attributes = match table.get("owner_attributes") {
+            None => vec!["owner".to_string()],
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| match v.as_str() {
+                    Some(s) if attribute_name_ok(s) => Ok(s.to_string()),
+                    _ => Err(format!(
+                        "[targets.{k}] owner_attributes: {v} is not an attribute name"
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(_) => {
+                return Err(format!(
+                    "[targets.{k}] owner_attributes must be a list of attribute names, e.g. [\"owner\"]"
+                ))
+            }
+        };
+        let lock_value = t.str("lock_value")?.unwrap_or(PERMANENT_LOCK).to_string();
+        if !generalized_time_ok(&lock_value) {
+            return Err(format!(
+                "[targets.{k}] lock_value {lock_value:?} is not a GeneralizedTime (e.g. {PERMANENT_LOCK:?})"
+            ));
+        }
+        let disabled_ou = dn_key("disabled_ou", false)?;
+        let last_member_placeholder = t.str("last_member_placeholder")?.unwrap_or("").to_string();
+        let timeout_ms = match table.get("timeout_ms") {
+            None => 10_000,
+            Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
+            Some(_) => {
+                return Err(format!(
+                    "[targets.{k}] timeout_ms must be a positive integer"
+                ))
+            }
+        };
+        let principal = t.str("principal")?.unwrap_or(&bind_dn).to_string();
+        Ok(LdapTarget {
+            instance: instance.to_string(),
+            principal,
+            url,
+            starttls,
+            tls_no_verify,
+            bind_dn,
+            password,
+            base_dn,
+            group_base_dn,
+            match_attribute,
+            user_filter,
+            owner_attributes,
+            sponsored_filter,
+            lock_value,
+            disabled_ou,
+            last_member_placeholder,
+            timeout: Duration::from_millis(timeout_ms),
+            conn: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn match_attribute(&self) -> MatchAttribute {
+        self.match_attribute
+    }
+
+    /// The bound connection, opened (and bound) on first use or after a transport error.
+    async fn handle(&self) -> Result<ldap3::Ldap, TargetError> {
+        let mut guard = self.conn.lock().await;
+        if let Some(l) = guard.as_mut() {
+            if !l.is_closed() {
+                return Ok(l.clone());
+            }
+        }
+        let settings = LdapConnSettings::new()
+            .set_conn_timeout(self.timeout)
+            .set_starttls(self.starttls)
+            .set_no_tls_verify(self.tls_no_verify);
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url)
+            .await
+            .map_err(|e| {
+                TargetError::Transient(format!(
+                    "connecting to directory {} at {}: {e} (is the server up, the URL right, the certificate trusted?)",
+                    self.instance, self.url
+                ))
+            })?;
+        let instance = self.instance.clone();
+        tokio::spawn(async move {
+            if let Err(e) = conn.drive().await {
+                tracing::debug!(instance, error = %e, "LDAP connection closed with an error");
+            }
+        });
+        let doing = format!("binding as {} to directory {}", self.bind_dn, self.instance);
+        let bound = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(&self.bind_dn, self.password.expose())
+            .await
+            .map_err(|e| self.error(&doing, e))?;
+        if bound.rc != 0 {
+            return Err(self.result_error(&doing, &bound));
+        }
+        *guard = Some(ldap.clone());
+        Ok(ldap)
+    }
+
+    /// Forgets the connection after a transport error, so the next call opens a new one.
+    async fn reset(&self) {
+        *self.conn.lock().await = None;
+    }
+
+    fn result_error(&self, doing: &str, r: &LdapResult) -> TargetError {
+        let text = r.text.chars().take(300).collect::<String>();
+        let msg = format!(
+            "{doing}: LDAP result {} ({}){}{}",
+            r.rc,
+            result_name(r.rc),
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!(": {text}")
+            },
+            result_hint(r.rc)
+        );
+        match classify_result_code(r.rc) {
+            ErrorClass::Transient => TargetError::Transient(msg),
+            ErrorClass::Permanent => TargetError::Permanent(msg),
+            ErrorClass::Ambiguous => TargetError::Ambiguous(msg),
+        }
+    }
+
+    fn error(&self, doing: &str, e: LdapError) -> TargetError {
+        match e {
+            LdapError::LdapResult { result } => self.result_error(doing, &result),
+            LdapError::FilterParsing => {
+                TargetError::Permanent(format!("{doing}: the filter does not parse"))
+            }
+            LdapError::Timeout { .. } => TargetError::Transient(format!(
+                "{doing}: no answer within {} ms (timeout_ms)",
+                self.timeout.as_millis()
+            )),
+            other => TargetError::Transient(format!("{doing}: {other}")),
+        }
+    }
+
+    /// Runs one operation on the shared connection; a transport error drops the connection.
+    async fn op<T, F, Fut>(&self, doing: &str, f: F) -> Result<T, TargetError>
+    where
+        F: FnOnce(ldap3::Ldap) -> Fut,
+        Fut: std::future::Future<Output = Result<T, LdapError>>,
+    {
+        let mut ldap = self.handle().await?;
+        ldap.with_timeout(self.timeout);
+        match f(ldap).await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let err = self.error(doing, e);
+                if matches!(err, TargetError::Transient(_)) {
+                    self.reset().await;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// A search; `None` when the base entry does not exist (noSuchObject).
+    async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        size_limit: i32,
+        doing: &str,
+    ) -> Result<Option<Vec<SearchEntry>>, TargetError> {
+        let attrs: Vec<String> = attrs.iter().map(|s| s.to_string()).collect();
+        let ldap3::SearchResult(entries, res) = self
+            .op(doing, |mut l| async move {
+                if size_limit > 0 {
+                    l.with_search_options(ldap3::SearchOptions::new().sizelimit(size_limit));
+                }
+                l.search(base, scope, filter, attrs).await
+            })
+            .await?;
+        match res.rc {
+            // sizeLimitExceeded still returns the entries up to the limit: the caller counts.
+            0 | 4 => {}
+            32 => return Ok(None),
+            _ => return Err(self.result_error(doing, &res)),
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for re in entries {
+            // `construct` panics on a malformed entry; a bad answer is an error, not a crash.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                SearchEntry::construct(re)
+            })) {
+                Ok(e) => out.push(e),
+                Err(_) => {
+                    return Err(TargetError::Permanent(format!(
+                        "{doing}: the server sent an entry that does not parse"
+                    )))
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// One entry by DN (base search), with `attrs`; `None` when there is no such entry.
+    async fn read(
+        &self,
+        dn: &str,
+        attrs: &[&str],
+        doing: &str,
+    ) -> Result<Option<SearchEntry>, TargetError> {
+        Ok(self
+            .search(dn, Scope::Base, "(objectClass=*)", attrs, 0, doing)
+            .await?
+            .and_then(|mut v| v.pop()))
+    }
+
+    /// Whether `dn` exists and matches `filter` (base search).
+    async fn matches(&self, dn: &str, filter: &str, doing: &str) -> Result<bool, TargetError> {
+        Ok(self
+            .search(dn, Scope::Base, filter, &["1.1"], 0, doing)
+            .await?
+            .is_some_and(|v| !v.is_empty()))
+    }
+
+    async fn modify(
+        &self,
+        dn: &str,
+        mods: Vec<Mod<&str>>,
+        doing: &str,
+    ) -> Result<LdapResult, TargetError> {
+        self.op(doing, |mut l| async move { l.modify(dn, mods).await })
+            .await
+    }
+
+    /// The identity's value for `match_attribute`.
+    fn lookup_value<'a>(&self, who: &'a Identity) -> Result<&'a str, TargetError> {
+        self.match_attribute.value(who).ok_or_else(|| {
+            TargetError::Permanent(format!(
+                "identity {} has no {} to look up as {} in directory {} (match_attribute)",
+                who.employee_id,
+                self.match_attribute.identity_field(),
+                self.match_attribute.attribute(),
+                self.instance
+            ))
+        })
+    }
+
+    /// The person's one entry (DN and `uid` values); `None` when there is none.
+    async fn find_person(&self, who: &Identity) -> Result<Option<SearchEntry>, TargetError> {
+        let value = self.lookup_value(who)?;
+        let attr = self.match_attribute.attribute();
+        let filter = format!("(&{}{})", self.user_filter, eq_filter(attr, value));
+        let doing = format!(
+            "looking up {} ({attr}) under {} in directory {}",
+            who.employee_id, self.base_dn, self.instance
+        );
+        let found = self
+            .search(
+                &self.base_dn,
+                Scope::Subtree,
+                &filter,
+                &[attr, "uid"],
+                LOOKUP_SIZE_LIMIT,
+                &doing,
+            )
+            .await?
+            .ok_or_else(|| TargetError::Permanent(format!("{doing}: base_dn does not exist")))?;
+        // The server's matching rule decided; re-check so a server that ignores the filter (or
+        // a proxy that rewrites it) cannot hand us someone else.
+        let mut matching: Vec<SearchEntry> = found
+            .into_iter()
+            .filter(|e| values(e, attr).iter().any(|v| value_ci_eq(v, value)))
+            .collect();
+        match matching.len() {
+            0 => Ok(None),
+            1 => Ok(matching.pop()),
+            n => {
+                Err(TargetError::Ambiguous(format!(
+                "{doing}: {}{n} entries match ({}{}): a person must decide which one is the leaver",
+                if n >= LOOKUP_SIZE_LIMIT as usize { "at least " } else { "" },
+                matching
+                    .iter()
+                    .take(3)
+                    .map(|e| e.dn.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if n > 3 { "; …" } else { "" }
+            )))
+            }
+        }
+    }
+
+    /// Groups under `group_base_dn` listing `value` in `attr`.
+    async fn groups_with(&self, attr: &str, value: &str) -> Result<Vec<String>, TargetError> {
+        let doing = format!(
+            "listing groups with {attr} {value} under {} in directory {}",
+            self.group_base_dn, self.instance
+        );
+        Ok(self
+            .search(
+                &self.group_base_dn,
+                Scope::Subtree,
+                &eq_filter(attr, value),
+                &["1.1"],
+                0,
+                &doing,
+            )
+            .await?
+            .ok_or_else(|| {
+                TargetError::Permanent(format!("{doing}: group_base_dn does not exist"))
+            })?
+            .into_iter()
+            .map(|e| e.dn)
+            .collect())
+    }
+
+    /// Entries the person sponsors: `sponsored_filter` and an owner attribute naming `dn`.
+    async fn sponsored_by(&self, dn: &str) -> Result<Vec<String>, TargetError> {
+        if self.owner_attributes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let owners: String = self
+            .owner_attributes
+            .iter()
+            .map(|a| eq_filter(a, dn))
+            .collect();
+        let filter = format!("(&{}(|{owners}))", self.sponsored_filter);
+        let doing = format!(
+            "listing entries sponsored by {dn} in directory {}",
+            self.instance
+        );
+        Ok(self
+            .search(&self.base_dn, Scope::Subtree, &filter, &["1.1"], 0, &doing)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.dn)
+            .filter(|d| !dn_eq(d, dn) && !dn_eq(d, &self.bind_dn))
+            .collect())
+    }
+
+    // --- locks ---------------------------------------------------------------------------
+
+    async fn lock_state(
+        &self,
+        dn: &str,
+        doing: &str,
+    ) -> Result<Option<(Option<String>, Option<DateTime<Utc>>)>, TargetError> {
+        Ok(self
+            .read(dn, &[LOCK_ATTR, MODIFIED], doing)
+            .await?
+            .map(|e| (first(&e, LOCK_ATTR).map(str::to_string), modified_at(&e))))
+    }
+
+    async fn lock(&self, dn: &str) -> Result<RevokeResult, TargetError> {
+        if dn_eq(dn, &self.bind_dn) {
+            return Err(TargetError::Permanent(format!(
+                "refusing to lock the revoker's own entry {dn} in directory {}",
+                self.instance
+            )));
+        }
+        let doing = format!("locking {dn} in directory {}", self.instance);
+        match self.lock_state(dn, &doing).await? {
+            None => return Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
+            Some((Some(_), at)) => return Ok(RevokeResult::AlreadyAbsent { removed_at: at }),
+            Some((None, _)) => {}
+        }
+        let r = self
+            .modify(dn, vec![Mod::Add(LOCK_ATTR, set(&self.lock_value))], &doing)
+            .await?;
+        match r.rc {
+            0 => Ok(RevokeResult::Revoked { removed_at: None }),
+            // Locked (or deleted) since the read: someone else got there first.
+            20 | 32 => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
+            _ => Err(self.result_error(&doing, &r)),
+        }
+    }
+
+    async fn verify_lock(&self, dn: &str) -> Result<ReadBack, TargetError> {
+        let doing = format!("reading {dn} back in directory {}", self.instance);
+        Ok(match self.lock_state(dn, &doing).await? {
+            None => ReadBack {
+                gone: true,
+                detail: "no entry at this DN: nothing can bind as it".into(),
+                removed_at: None,
+            },
+            Some((Some(v), at)) => ReadBack {
+                gone: true,
+                detail: format!("{LOCK_ATTR}: {v}"),
+                removed_at: at,
+            },
+            Some((None, _)) => ReadBack {
+                gone: false,
+                detail: format!("no {LOCK_ATTR}: the entry can still bind"),
+                removed_at: None,
+            },
+        })
+    }
+
+    async fn unlock(&self, dn: &str) -> Result<RestoreResult, TargetError> {
+        let doing = format!("unlocking {dn} in directory {}", self.instance);
+        let value = match self.lock_state(dn, &doing).await? {
+            None => {
+                return Ok(RestoreResult::Irreversible {
+                    reason: format!("no entry at {dn} any more (deleted or moved since)"),
+                })
+            }
+            Some((None, _)) => return Ok(RestoreResult::AlreadyPresent),
+            Some((Some(v), _)) => v,
+        };
+        if value != self.lock_value {
+            return Err(TargetError::Ambiguous(format!(
+                "{doing}: it is locked with {value:?}, not the revoker's {:?}: locked by someone else since; a person decides",
+                self.lock_value
+            )));
+        }
+        let r = self
+            .modify(dn, vec![Mod::Delete(LOCK_ATTR, set(&value))], &doing)
+            .await?;
+        match r.rc {
+            0 => {}
+            16 => return Ok(RestoreResult::AlreadyPresent),
+            _ => return Err(self.result_error(&doing, &r)),
+        }
+        let at = self.lock_state(dn, &doing).await?.and_then(|(_, at)| at);
+        Ok(RestoreResult::Restored { restored_at: at })
+    }
+
+    // --- memberships ---------------------------------------------------------------------
+
+    async fn is_member(&self, attr: &str, group: &str, value: &str) -> Result<bool, TargetError> {
+        let doing = format!("reading group {group} in directory {}", self.instance);
+        self.matches(group, &eq_filter(attr, value), &doing).await
+    }
+
+    async fn remove_membership(
+        &self,
+        attr: &str,
+        group: &str,
+        value: &str,
+    ) -> Result<RevokeResult, TargetError> {
+        let doing = format!(
+            "removing {attr} {value} from group {group} in directory {}",
+            self.instance
+        );
+        if !self.is_member(attr, group, value).await? {
+            return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
+        }
+        let r = self
+            .modify(group, vec![Mod::Delete(attr, set(value))], &doing)
+            .await?;
+        let r = if r.rc == 65 && attr != "memberUid" {
+            // The group's schema requires a member and this was the last one: swap in the
+            // placeholder in one modify, so the group never lists the leaver nor goes invalid.
+            let p = self.last_member_placeholder.as_str();
+            self.modify(
+                group,
+                vec![Mod::Add(attr, set(p)), Mod::Delete(attr, set(value))],
+                &doing,
+            )
+            .await?
+        } else {
+            r
+        };
+        match r.rc {
+            0 => Ok(RevokeResult::Revoked { removed_at: None }),
+            16 | 32 => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
+            _ => Err(self.result_error(&doing, &r)),
+        }
+    }
+
+    async fn verify_membership(
+        &self,
+        attr: &str,
+        group: &str,
+        value: &str,
+    ) -> Result<ReadBack, TargetError> {
+        let doing = format!("reading group {group} back in directory {}", self.instance);
+        let Some(g) = self.read(group, &[MODIFIED], &doing).await? else {
+            return Ok(ReadBack {
+                gone: true,
+                detail: "group no longer exists".into(),
+                removed_at: None,
+            });
+        };
+        Ok(if self.is_member(attr, group, value).await? {
+            ReadBack {
+                gone: false,
+                detail: format!("group still lists {attr} {value}"),
+                removed_at: None,
+            }
+        } else {
+            ReadBack {
+                gone: true,
+                detail: format!("group does not list {attr} {value}"),
+                removed_at: modified_at(&g),
+            }
+        })
+    }
+
+    async fn restore_membership(
+        &self,
+        attr: &str,
+        group: &str,
+        value: &str,
+    ) -> Result<RestoreResult, TargetError> {
+        let doing = format!(
+            "re-adding {attr} {value} to group {group} in directory {}",
+            self.instance
+        );
+        if self.read(group, &["1.1"], &doing).await?.is_none() {
+            return Ok(RestoreResult::Irreversible {
+                reason: format!("group {group} no longer exists"),
+            });
+        }
+        if self.is_member(attr, group, value).await? {
+            return Ok(RestoreResult::AlreadyPresent);
+        }
+        let p = self.last_member_placeholder.as_str();
+        let placeholder_present = attr != "memberUid"
+            && self
+                .matches(group, &eq_filter(attr, p), &doing)
+                .await
+                .unwrap_or(false);
+        let mut mods = vec![Mod::Add(attr, set(value))];
+        if placeholder_present {
+            mods.push(Mod::Delete(attr, set(p)));
+        }
+        let r = self.modify(group, mods, &doing).await?;
+        match r.rc {
+            0 => {}
+            20 => return Ok(RestoreResult::AlreadyPresent),
+            _ => return Err(self.result_error(&doing, &r)),
+        }
+        let at = self
+            .read(group, &[MODIFIED], &doing)
+            .await?
+            .and_then(|g| modified_at(&g));
+        Ok(RestoreResult::Restored { restored_at: at })
+    }
+
+    // --- moves ---------------------------------------------------------------------------
+
+    fn parse_move(&self, id: &str) -> Result<(String, String, String), TargetError> {
+        let bad = || {
+            TargetError::Permanent(format!(
+                "{id:?} is not an account_location id of directory {} (<DN>|<disabled OU>)",
+                self.instance
+            ))
+        };
+        let (dn, ou) = parse_move_id(id).ok_or_else(bad)?;
+        let new_dn = moved_dn(&dn, &ou).ok_or_else(bad)?;
+        Ok((dn, ou, new_dn))
+    }
+
+    async fn exists(&self, dn: &str, doing: &str) -> Result<Option<SearchEntry>, TargetError> {
+        self.read(dn, &[MODIFIED], doing).await
+    }
+
+    async fn move_entry(&self, id: &str) -> Result<RevokeResult, TargetError> {
+        let (dn, ou, new_dn) = self.parse_move(id)?;
+        let doing = format!("moving {dn} under {ou} in directory {}", self.instance);
+        let parent = split_first_rdn(&dn).map(|(_, p)| p).unwrap_or_default();
+        if dn_eq(parent, &ou) {
+            // Already in the disabled OU (a later run found it there).
+            let at = self
+                .exists(&dn, &doing)
+                .await?
+                .and_then(|e| modified_at(&e));
+            return Ok(RevokeResult::AlreadyAbsent { removed_at: at });
+        }
+        if self.exists(&dn, &doing).await?.is_none() {
+            let at = self
+                .exists(&new_dn, &doing)
+                .await?
+                .and_then(|e| modified_at(&e));
+            return Ok(RevokeResult::AlreadyAbsent { removed_at: at });
+        }
+        let rdn = split_first_rdn(&dn).map(|(r, _)| r).unwrap_or_default();
+        let (dn_ref, ou_ref) = (dn.as_str(), ou.as_str());
+        let r = self
+            .op(&doing, |mut l| async move {
+                l.modifydn(dn_ref, rdn, false, Some(ou_ref)).await
+            })
+            .await?;
+        match r.rc {
+            0 => Ok(RevokeResult::Revoked { removed_at: None }),
+            _ => Err(self.result_error(&doing, &r)),
+        }
+    }
+
+    async fn verify_move(&self, id: &str) -> Result<ReadBack, TargetError> {
+        let (dn, ou, new_dn) = self.parse_move(id)?;
+        let doing = format!(
+            "reading the move of {dn} back in directory {}",
+            self.instance
+        );
+        let parent = split_first_rdn(&dn).map(|(_, p)| p).unwrap_or_default();
+        let at_new = self.exists(&new_dn, &doing).await?;
+        let at_old = if dn_eq(parent, &ou) {
+            None
+        } else {
+            self.exists(&dn, &doing).await?
+        };
+        Ok(match (at_old, at_new) {
+            (None, Some(e)) => ReadBack {
+                gone: true,
+                detail: format!("entry is at {new_dn}"),
+                removed_at: modified_at(&e),
+            },
+            (Some(_), _) => ReadBack {
+                gone: false,
+                detail: format!("entry still at {dn}"),
+                removed_at: None,
+            },
+            (None, None) => ReadBack {
+                gone: true,
+                detail: "entry no longer exists".into(),
+                removed_at: None,
+            },
+        })
+    }
+
+    async fn move_back(&self, id: &str) -> Result<RestoreResult, TargetError> {
+        let (dn, _, new_dn) = self.parse_move(id)?;
+        let doing = format!(
+            "moving {new_dn} back to {dn} in directory {}",
+            self.instance
+        );
+        if self.exists(&dn, &doing).await?.is_some() {
+            return Ok(RestoreResult::AlreadyPresent);
+        }
+        if self.exists(&new_dn, &doing).await?.is_none() {
+            return Ok(RestoreResult::Irreversible {
+                reason: format!("the entry is neither at {dn} nor at {new_dn} (deleted?)"),
+            });
+        }
+        let Some((rdn, parent)) = split_first_rdn(&dn) else {
+            return Err(TargetError::Permanent(format!(
+                "{doing}: {dn:?} has no parent"
+            )));
+        };
+        let new_ref = new_dn.as_str();
+        let r = self
+            .op(&doing, |mut l| async move {
+                l.modifydn(new_ref, rdn, false, Some(parent)).await
+            })
+            .await?;
+        match r.rc {
+            0 => {}
+            _ => return Err(self.result_error(&doing, &r)),
+        }
+        let at = self
+            .exists(&dn, &doing)
+            .await?
+            .and_then(|e| modified_at(&e));
+        Ok(RestoreResult::Restored { restored_at: at })
+    }
+
+    fn membership(&self, id: &str) -> Result<(&'static str, String, String), TargetError> {
+        parse_membership_id(id).ok_or_else(|| {
+            TargetError::Permanent(format!(
+                "{id:?} is not a group_membership id of directory {} (<attribute>|<group DN>|<value>)",
+                self.instance
+            ))
+        })
     }
 }
 
@@ -20,19 +1221,395 @@ impl Target for LdapTarget {
     fn kind(&self) -> TargetKind {
         TargetKind::Directory
     }
+
     fn instance(&self) -> &str {
         &self.instance
     }
+
     fn principal(&self) -> &str {
-        ""
+        &self.principal
     }
-    async fn discover(&self, _who: &Identity) -> Result<Vec<Holding>, TargetError> {
-        Err(TargetError::Permanent("not built".into()))
+
+    async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
+        let Some(person) = self.find_person(who).await? else {
+            return Ok(Vec::new());
+        };
+        let dn = person.dn.clone();
+        if dn_eq(&dn, &self.bind_dn) {
+            return Err(TargetError::Permanent(format!(
+                "identity {} is the revoker's own entry {dn} in directory {}: refusing",
+                who.employee_id, self.instance
+            )));
+        }
+        let mut out = vec![Holding {
+            object_kind: "account".into(),
+            object_id: dn.clone(),
+            sponsored: false,
+            action: "lock".into(),
+        }];
+        // Memberships: by DN in member/uniqueMember, by uid in memberUid.
+        let mut lookups: Vec<(&str, String)> =
+            vec![("member", dn.clone()), ("uniqueMember", dn.clone())];
+        for uid in values(&person, "uid") {
+            lookups.push(("memberUid", uid.to_string()));
+        }
+        let found = futures::future::try_join_all(
+            lookups.iter().map(|(attr, v)| self.groups_with(attr, v)),
+        )
+        .await?;
+        for ((attr, value), groups) in lookups.iter().zip(found) {
+            for g in groups {
+                out.push(Holding {
+                    object_kind: "group_membership".into(),
+                    object_id: membership_id(attr, &g, value),
+                    sponsored: false,
+                    action: "remove_membership".into(),
+                });
+            }
+        }
+        for s in self.sponsored_by(&dn).await? {
+            out.push(Holding {
+                object_kind: "account".into(),
+                object_id: s,
+                sponsored: true,
+                action: "lock".into(),
+            });
+        }
+        if let Some(ou) = &self.disabled_ou {
+            out.push(Holding {
+                object_kind: "account_location".into(),
+                object_id: move_id(&dn, ou),
+                sponsored: false,
+                action: "move".into(),
+            });
+        }
+        Ok(out)
     }
-    async fn revoke(&self, _who: &Identity, _what: &Holding) -> Result<RevokeResult, TargetError> {
-        Err(TargetError::Permanent("not built".into()))
+
+    async fn revoke(&self, _who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
+        match what.object_kind.as_str() {
+            "account" => self.lock(&what.object_id).await,
+            "group_membership" => {
+                let (attr, group, value) = self.membership(&what.object_id)?;
+                self.remove_membership(attr, &group, &value).await
+            }
+            "account_location" => self.move_entry(&what.object_id).await,
+            other => Err(TargetError::Permanent(format!(
+                "the directory target has no object kind {other:?}"
+            ))),
+        }
     }
-    async fn verify(&self, _who: &Identity, _what: &Holding) -> Result<ReadBack, TargetError> {
-        Err(TargetError::Permanent("not built".into()))
+
+    async fn verify(&self, _who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
+        match what.object_kind.as_str() {
+            "account" => self.verify_lock(&what.object_id).await,
+            "group_membership" => {
+                let (attr, group, value) = self.membership(&what.object_id)?;
+                self.verify_membership(attr, &group, &value).await
+            }
+            "account_location" => self.verify_move(&what.object_id).await,
+            other => Err(TargetError::Permanent(format!(
+                "the directory target has no object kind {other:?}"
+            ))),
+        }
+    }
+
+    /// Unlocks, re-adds memberships and moves the entry back; all of it is reversible.
+    async fn restore(
+        &self,
+        _who: &Identity,
+        ev: &ObjectEvidence,
+    ) -> Result<RestoreResult, TargetError> {
+        match (ev.object_kind.as_str(), ev.action.as_str()) {
+            ("account", "lock") => self.unlock(&ev.object_id).await,
+            ("group_membership", "remove_membership") => {
+                let (attr, group, value) = self.membership(&ev.object_id)?;
+                self.restore_membership(attr, &group, &value).await
+            }
+            ("account_location", "move") => self.move_back(&ev.object_id).await,
+            (kind, action) => Ok(RestoreResult::Irreversible {
+                reason: format!("the directory target cannot undo {action} of {kind}"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(s: &str) -> toml::Table {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn filter_values_are_escaped_per_rfc4515() {
+        assert_eq!(escape_filter_value("ada"), "ada");
+        assert_eq!(escape_filter_value("*"), "\\2a");
+        assert_eq!(escape_filter_value("a*"), "a\\2a");
+        assert_eq!(escape_filter_value("x)(uid=*"), "x\\29\\28uid=\\2a");
+        assert_eq!(escape_filter_value("\\"), "\\5c");
+        assert_eq!(escape_filter_value("a\0b"), "a\\00b");
+        assert_eq!(escape_filter_value("\"../"), "\"../");
+        assert_eq!(escape_filter_value("Zoë (ops)"), "Zoë \\28ops\\29");
+        // The same as the crate's own escaping, case of the hex digits aside.
+        for v in [
+            "*",
+            "a*",
+            "x)(uid=*",
+            "\\",
+            "a\0b",
+            "Zoë (ops)",
+            "../",
+            "\"",
+        ] {
+            assert_eq!(
+                escape_filter_value(v).to_lowercase(),
+                ldap3::ldap_escape(v).to_lowercase(),
+                "{v:?}"
+            );
+        }
+        // A hostile value stays one equality assertion: the filter parses and nothing in it
+        // is a wildcard or a nested filter.
+        for v in ["*", "a*", "x)(uid=*", "*)(objectClass=*", "\\", "\0", ")("] {
+            let f = format!("(&(objectClass=person){})", eq_filter("uid", v));
+            assert!(ldap3::parse_filter(&f).is_ok(), "{f}");
+            let inner = &f["(&(objectClass=person)(uid=".len()..f.len() - 2];
+            assert!(!inner.contains(['*', '(', ')']), "{f}");
+        }
+    }
+
+    #[test]
+    fn membership_ids_round_trip() {
+        for (attr, g, v) in [
+            ("member", "cn=eng,ou=groups,dc=x", "uid=ada,ou=people,dc=x"),
+            ("uniqueMember", "cn=a|b,dc=x", "uid=100%|ada,dc=x"),
+            ("memberUid", "cn=unix,dc=x", "ada"),
+            ("member", "cn=x%7Cy,dc=x", "uid=%25,dc=x"),
+        ] {
+            let id = membership_id(attr, g, v);
+            assert_eq!(id.matches('|').count(), 2, "{id}");
+            assert_eq!(
+                parse_membership_id(&id),
+                Some((attr, g.to_string(), v.to_string())),
+                "{id}"
+            );
+        }
+        assert_eq!(
+            membership_id("member", "cn=eng,dc=x", "uid=ada,dc=x"),
+            "member|cn=eng,dc=x|uid=ada,dc=x"
+        );
+        for bad in [
+            "",
+            "member",
+            "member|cn=g",
+            "member||uid=a",
+            "member|cn=g|",
+            "owner|cn=g|uid=a",
+            "member|cn=g|uid=a|x",
+        ] {
+            assert_eq!(parse_membership_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn move_ids_round_trip() {
+        let id = move_id("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x");
+        assert_eq!(id, "uid=a%7Cb,ou=people,dc=x|ou=disabled,dc=x");
+        assert_eq!(
+            parse_move_id(&id),
+            Some((
+                "uid=a|b,ou=people,dc=x".to_string(),
+                "ou=disabled,dc=x".to_string()
+            ))
+        );
+        assert_eq!(
+            moved_dn("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x").as_deref(),
+            Some("uid=a|b,ou=disabled,dc=x")
+        );
+        assert_eq!(parse_move_id("uid=a,dc=x"), None);
+        assert_eq!(parse_move_id("|ou=d"), None);
+        assert_eq!(parse_move_id("a|b|c"), None);
+    }
+
+    #[test]
+    fn dns_split_and_compare() {
+        assert_eq!(
+            split_first_rdn("uid=ada,ou=people,dc=x"),
+            Some(("uid=ada", "ou=people,dc=x"))
+        );
+        assert_eq!(
+            split_first_rdn("cn=Lovelace\\, Ada,ou=people,dc=x"),
+            Some(("cn=Lovelace\\, Ada", "ou=people,dc=x"))
+        );
+        assert_eq!(
+            split_first_rdn("cn=\"a,b\",dc=x"),
+            Some(("cn=\"a,b\"", "dc=x"))
+        );
+        assert_eq!(split_first_rdn("cn=a\\\\,dc=x"), Some(("cn=a\\\\", "dc=x")));
+        assert_eq!(split_first_rdn("dc=x"), None);
+        assert_eq!(split_first_rdn(""), None);
+        assert!(dn_eq("UID=Ada, OU=People,dc=X", "uid=ada,ou=people,dc=x"));
+        assert!(dn_eq("cn=Ada Lovelace,dc=x", "cn=ada lovelace , dc=x"));
+        assert!(!dn_eq("cn=Ada Lovelace,dc=x", "cn=AdaLovelace,dc=x"));
+        assert!(!dn_eq("uid=ada,dc=x", "uid=adam,dc=x"));
+        assert!(!dn_eq("cn=a\\,b,dc=x", "cn=a,b,dc=x"));
+    }
+
+    #[test]
+    fn generalized_times() {
+        let t = parse_generalized_time("20240131235959Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2024-01-31T23:59:59+00:00");
+        let t = parse_generalized_time("20240131235959.25Z").unwrap();
+        assert_eq!(t.timestamp_subsec_millis(), 250);
+        assert_eq!(parse_generalized_time("20240131235959"), None);
+        assert_eq!(parse_generalized_time("2024013123Z"), None);
+        assert_eq!(parse_generalized_time("20241331235959Z"), None);
+        assert_eq!(parse_generalized_time("x"), None);
+        assert!(generalized_time_ok(PERMANENT_LOCK));
+        assert!(generalized_time_ok("20240131235959Z"));
+        assert!(generalized_time_ok("2024013123Z"));
+        assert!(!generalized_time_ok("20240131235959"));
+        assert!(!generalized_time_ok("now"));
+        assert!(!generalized_time_ok("2024Z"));
+    }
+
+    #[test]
+    fn result_codes_are_classified() {
+        for rc in [3, 51, 52, 81, 85, 91] {
+            assert_eq!(classify_result_code(rc), ErrorClass::Transient, "{rc}");
+        }
+        for rc in [1, 2, 4, 10, 16, 20, 32, 34, 49, 50, 53, 65, 68, 80] {
+            assert_eq!(classify_result_code(rc), ErrorClass::Permanent, "{rc}");
+        }
+        assert!(result_hint(49).contains("password_env"));
+    }
+
+    #[test]
+    fn attribute_names_and_filters_from_config() {
+        for ok in ["owner", "manager", "x-sponsor", "2.5.4.32"] {
+            assert!(attribute_name_ok(ok), "{ok}");
+        }
+        for bad in ["", "owner)(", "a b", "1.", "-x", "o*"] {
+            assert!(!attribute_name_ok(bad), "{bad}");
+        }
+        assert!(filter_ok(DEFAULT_USER_FILTER));
+        assert!(filter_ok(DEFAULT_SPONSORED_FILTER));
+        assert!(!filter_ok("objectClass=person"));
+        assert!(!filter_ok("(objectClass=person"));
+    }
+
+    const MINIMAL: &str = "url = \"ldap://127.0.0.1:389\"\nbind_dn = \"cn=revoker,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\"\n";
+
+    #[test]
+    fn config_defaults_and_redaction() {
+        std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
+        let t = LdapTarget::from_table(&table(MINIMAL), "main").unwrap();
+        assert_eq!(t.group_base_dn, "dc=x");
+        assert_eq!(t.match_attribute(), MatchAttribute::Uid);
+        assert_eq!(t.owner_attributes, vec!["owner".to_string()]);
+        assert_eq!(t.lock_value, PERMANENT_LOCK);
+        assert_eq!(t.user_filter, DEFAULT_USER_FILTER);
+        assert_eq!(t.disabled_ou, None);
+        assert_eq!(t.last_member_placeholder, "");
+        assert_eq!(t.principal(), "cn=revoker,dc=x");
+        assert_eq!(t.timeout, Duration::from_secs(10));
+        assert!(!t.starttls && !t.tls_no_verify);
+        assert!(!format!("{t:?}").contains("s3cret"), "{t:?}");
+        let t = LdapTarget::from_table(
+            &table(&format!(
+                "{MINIMAL}group_base_dn = \"ou=groups,dc=x\"\nmatch_attribute = \"employeeNumber\"\nowner_attributes = [\"owner\", \"manager\"]\ndisabled_ou = \"ou=disabled,dc=x\"\nlock_value = \"20240101000000Z\"\nprincipal = \"revoker\"\ntimeout_ms = 500\nstarttls = true"
+            )),
+            "main",
+        )
+        .unwrap();
+        assert_eq!(t.group_base_dn, "ou=groups,dc=x");
+        assert_eq!(t.match_attribute(), MatchAttribute::EmployeeNumber);
+        assert_eq!(t.owner_attributes, vec!["owner", "manager"]);
+        assert_eq!(t.disabled_ou.as_deref(), Some("ou=disabled,dc=x"));
+        assert_eq!(t.principal(), "revoker");
+        assert!(t.starttls);
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
+        let err = |extra: &str| {
+            LdapTarget::from_table(&table(&format!("{MINIMAL}{extra}")), "main")
+                .err()
+                .unwrap()
+        };
+        assert!(err("password = \"inline\"").contains("unknown key"));
+        assert!(err("match_attribute = \"cn\"").contains("match_attribute"));
+        assert!(err("owner_attributes = [\"owner)(uid=*\"]").contains("owner_attributes"));
+        assert!(err("owner_attributes = \"owner\"").contains("owner_attributes"));
+        assert!(err("user_filter = \"uid=*\"").contains("user_filter"));
+        assert!(err("lock_value = \"now\"").contains("lock_value"));
+        assert!(err("disabled_ou = \"disabled\"").contains("disabled_ou"));
+        assert!(err("timeout_ms = 0").contains("timeout_ms"));
+        assert!(err("starttls = \"yes\"").contains("starttls"));
+        assert!(err("password_file = \"/x\"").contains("exactly one"));
+        let e = LdapTarget::from_table(
+            &table("url = \"http://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\""),
+            "main",
+        )
+        .err()
+        .unwrap();
+        assert!(e.contains("ldap://"), "{e}");
+        let e = LdapTarget::from_table(
+            &table("url = \"ldap://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNSET_PW\"\nbase_dn = \"dc=x\""),
+            "main",
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.contains("REVOKE_LDAP_UNSET_PW") && !e.contains("s3cret"),
+            "{e}"
+        );
+        let e = LdapTarget::from_table(
+            &table(
+                "url = \"ldap://x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\"",
+            ),
+            "main",
+        )
+        .err()
+        .unwrap();
+        assert!(e.contains("bind_dn"), "{e}");
+    }
+
+    #[test]
+    fn identity_fields_feed_the_match_attribute() {
+        let who = Identity {
+            employee_id: "E1".into(),
+            email: Some("ada@x".into()),
+            username: Some(String::new()),
+            kind: revoke_shared::contract::IdentityKind::Employee,
+        };
+        assert_eq!(MatchAttribute::Uid.value(&who), None);
+        assert_eq!(MatchAttribute::Mail.value(&who), Some("ada@x"));
+        assert_eq!(MatchAttribute::EmployeeNumber.value(&who), Some("E1"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_directory_is_transient_and_names_no_password() {
+        std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
+        let t = LdapTarget::from_table(
+            &table("url = \"ldap://127.0.0.1:9\"\nbind_dn = \"cn=revoker,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\"\ntimeout_ms = 2000"),
+            "main",
+        )
+        .unwrap();
+        let who = Identity {
+            employee_id: "E1".into(),
+            email: None,
+            username: Some("ada".into()),
+            kind: revoke_shared::contract::IdentityKind::Employee,
+        };
+        match t.discover(&who).await {
+            Err(e @ TargetError::Transient(_)) => {
+                assert!(!e.to_string().contains("s3cret"), "{e}");
+                assert!(e.to_string().contains("127.0.0.1:9"), "{e}");
+            }
+            other => panic!("expected a transient error, got {other:?}"),
+        }
     }
 }

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# A throwaway OpenLDAP slapd (Debian `slapd` 2.5) on loopback, for the directory adapter's tests.
+#
+#   tests/services/slapd.sh start    install if needed (apt-get slapd ldap-utils), build a fresh
+#                                    instance from tests/services/ldap/ (slapd.conf + base LDIF,
+#                                    loaded with slapadd), start it, wait until the service account
+#                                    can bind; stdout is exactly these lines:
+#                                      LDAP_URL=ldap://127.0.0.1:PORT
+#                                      LDAP_BASE_DN=dc=revoke,dc=test
+#                                      LDAP_BIND_DN=cn=revoker,dc=revoke,dc=test
+#                                      LDAP_BIND_PW=<the service account's test-only password>
+#   tests/services/slapd.sh stop     SIGTERM (then SIGKILL after 10 s); exit 0 if not running
+#   tests/services/slapd.sh status   exit 0 if running and the service account can bind
+#
+# The instance: mdb database for dc=revoke,dc=test, the ppolicy overlay with a default policy
+# (pwdLockout: TRUE, so pwdAccountLockedTime refuses binds), an ACL giving the service account
+# cn=revoker write under the suffix and letting users bind. Every start is a clean directory; tests
+# create their own ou=run-<uuid> under the suffix, so runs never see each other's entries.
+#
+# Environment: LDAP_PORT (18389), LDAP_BIND_PW (revoke-test-ldap: a test credential only; the
+# rootdn cn=admin gets a random password per start that is not printed), SLAPD_START_TIMEOUT (30 s),
+# REVOKE_SERVICES_DIR (~/.cache/revoke-services); the config, data, pid file and log live in
+# $REVOKE_SERVICES_DIR/run/slapd.
+set -euo pipefail
+
+# All chatter goes to stderr; fd 3 is the real stdout, used for the result lines.
+exec 3>&1 1>&2
+
+LDAP_PORT="${LDAP_PORT:-18389}"
+LDAP_BIND_PW="${LDAP_BIND_PW:-revoke-test-ldap}"
+SLAPD_START_TIMEOUT="${SLAPD_START_TIMEOUT:-30}"
+HOST="127.0.0.1"
+SUFFIX="dc=revoke,dc=test"
+BIND_DN="cn=revoker,$SUFFIX"
+URL="ldap://$HOST:$LDAP_PORT"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TEMPLATES="$HERE/ldap"
+SERVICES_DIR="${REVOKE_SERVICES_DIR:-$HOME/.cache/revoke-services}"
+RUN_DIR="$SERVICES_DIR/run/slapd"
+PID_FILE="$RUN_DIR/slapd.pid"
+LOG_FILE="$RUN_DIR/slapd.log"
+CONF="$RUN_DIR/slapd.conf"
+
+log() { printf 'slapd.sh: %s\n' "$*"; }
+die() { log "$*"; exit 1; }
+
+slapd_bin() {
+  local p
+  for p in "$(command -v slapd 2>/dev/null || true)" /usr/sbin/slapd; do
+    [ -n "$p" ] && [ -x "$p" ] && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+install() {
+  if slapd_bin >/dev/null && command -v ldapwhoami >/dev/null && command -v slappasswd >/dev/null; then
+    return 0
+  fi
+  command -v apt-get >/dev/null || die "slapd/ldap-utils missing and no apt-get to install them (install OpenLDAP's slapd 2.5+ and ldap-utils)"
+  log "installing slapd and ldap-utils (apt-get)"
+  # Install the package without its default system instance: no /etc/ldap/slapd.d, no service.
+  echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections 2>/dev/null || true
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends slapd ldap-utils; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends slapd ldap-utils \
+      || die "apt-get install slapd ldap-utils failed"
+  fi
+  hash -r
+  slapd_bin >/dev/null || die "slapd installed but not found (looked on PATH and in /usr/sbin)"
+}
+
+# The package's schema and module folders (Debian: /etc/ldap/schema, /usr/lib/ldap).
+find_dir() {
+  local want="$1" d
+  shift
+  for d in "$@"; do
+    [ -e "$d/$want" ] && { echo "$d"; return 0; }
+  done
+  d=$(dpkg -L slapd 2>/dev/null | grep "/$want\$" | head -n 1 || true)
+  [ -n "$d" ] && { dirname "$d"; return 0; }
+  return 1
+}
+
+running_pid() {
+  # Prints the pid from the pid file if that process is alive and is our slapd (never signal
+  # anything else).
+  [ -f "$PID_FILE" ] || return 1
+  local pid
+  pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "slapd.*$CONF" || return 1
+  printf '%s\n' "$pid"
+}
+
+answers() {
+  LDAPTLS_REQCERT=never timeout 5 ldapwhoami -x -H "$URL" -D "$BIND_DN" -w "$LDAP_BIND_PW" >/dev/null 2>&1
+}
+
+stop() {
+  local pid
+  pid=$(running_pid) || { rm -f "$PID_FILE"; return 0; }
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$PID_FILE"; return 0; }
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$PID_FILE"
+}
+
+render() {
+  # render TEMPLATE OUT: fills the @NAME@ placeholders (values never contain '|').
+  sed -e "s|@SCHEMA_DIR@|$SCHEMA_DIR|g" -e "s|@MODULE_DIR@|$MODULE_DIR|g" \
+    -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@SUFFIX@|$SUFFIX|g" -e "s|@BIND_DN@|$BIND_DN|g" \
+    -e "s|@ROOT_PW_HASH@|$ROOT_PW_HASH|g" -e "s|@BIND_PW_HASH@|$BIND_PW_HASH|g" "$1" >"$2"
+}
+
+start() {
+  install
+  local slapd
+  slapd=$(slapd_bin)
+  stop
+  SCHEMA_DIR=$(find_dir core.schema /etc/ldap/schema /etc/openldap/schema) \
+    || die "cannot find OpenLDAP's core.schema (dpkg -L slapd)"
+  MODULE_DIR=$(find_dir back_mdb.la /usr/lib/ldap /usr/lib/x86_64-linux-gnu/ldap /usr/lib64/openldap) \
+    || die "cannot find OpenLDAP's module folder with back_mdb (dpkg -L slapd)"
+  [ -e "$MODULE_DIR/ppolicy.la" ] || [ -e "$MODULE_DIR/ppolicy.so" ] \
+    || die "no ppolicy module in $MODULE_DIR (slapd 2.5+ ships it)"
+  if answers; then
+    die "something already answers on $URL; set LDAP_PORT"
+  fi
+  if (exec 9<>"/dev/tcp/$HOST/$LDAP_PORT") 2>/dev/null; then
+    die "port $LDAP_PORT is taken by another process (set LDAP_PORT)"
+  fi
+  case "$LDAP_BIND_PW" in *'|'* | *$'\n'*) die "LDAP_BIND_PW must not contain '|' or a newline" ;; esac
+
+  rm -rf "$RUN_DIR"
+  mkdir -p "$RUN_DIR/data"
+  chmod 700 "$RUN_DIR"
+  ROOT_PW_HASH=$(slappasswd -s "$(head -c 24 /dev/urandom | base64 | tr -d '/+=')")
+  BIND_PW_HASH=$(slappasswd -s "$LDAP_BIND_PW")
+  render "$TEMPLATES/slapd.conf.in" "$CONF"
+  render "$TEMPLATES/base.ldif.in" "$RUN_DIR/base.ldif"
+  "$slapd" -Tt -u -f "$CONF" >>"$LOG_FILE" 2>&1 || { tail -n 30 "$LOG_FILE"; die "slapd.conf does not check (slaptest)"; }
+  "$slapd" -Ta -f "$CONF" -l "$RUN_DIR/base.ldif" >>"$LOG_FILE" 2>&1 \
+    || { tail -n 30 "$LOG_FILE"; die "slapadd of the base entries failed"; }
+
+  log "starting slapd on $URL (log: $LOG_FILE)"
+  # -d 256 (stats) keeps slapd in the foreground, logging to stderr; $! is slapd itself.
+  nohup "$slapd" -f "$CONF" -h "$URL/" -d 256 </dev/null >>"$LOG_FILE" 2>&1 3>&- &
+  echo $! >"$PID_FILE"
+  local deadline=$((SECONDS + SLAPD_START_TIMEOUT))
+  until answers; do
+    if ! kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+      tail -n 30 "$LOG_FILE" || true
+      rm -f "$PID_FILE"
+      die "slapd exited during start"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 30 "$LOG_FILE" || true
+      stop
+      die "slapd did not accept the service account's bind within ${SLAPD_START_TIMEOUT}s"
+    fi
+    sleep 0.1
+  done
+  printf 'LDAP_URL=%s\nLDAP_BASE_DN=%s\nLDAP_BIND_DN=%s\nLDAP_BIND_PW=%s\n' \
+    "$URL" "$SUFFIX" "$BIND_DN" "$LDAP_BIND_PW" >&3
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) running_pid >/dev/null && answers ;;
+  *) die "usage: $0 start|stop|status" ;;
+esac

@@ -1,0 +1,904 @@
+//! The cloud (AWS IAM) adapter against a real moto server (`tests/services/moto.sh start`).
+//!
+//! Seeds through the IAM API directly with its own `aws-sdk-iam` client (never through the
+//! adapter), revokes a person, asserts by asking moto, runs again (idempotency), restores from the
+//! first run's evidence, and checks that hostile identities revoke nothing. Every name carries a
+//! per-run suffix, so runs share one server without resets.
+//!
+//! Env: `REVOKE_TEST_MOTO_URL` (e.g. http://127.0.0.1:15000). moto accepts any credentials; the
+//! tests pass dummy ones to the adapter through the env vars its config names.
+
+use aws_sdk_iam::types::{StatusType, Tag};
+use aws_sdk_iam::Client;
+use revoke::restoration::{restore_identity, RestoreOutcome};
+use revoke::revocation::{revoke_identity, RevocationReport};
+use revoke::target::iam::IamTarget;
+use revoke::target::{Target, TargetError};
+use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
+use revoke_shared::metrics::Metrics;
+use revoke_tests::quick_retries as policy;
+use std::time::Instant;
+
+const KEY_ENV: &str = "REVOKE_TEST_AWS_ACCESS_KEY_ID";
+const SECRET_ENV: &str = "REVOKE_TEST_AWS_SECRET_ACCESS_KEY";
+const DUMMY_SECRET: &str = "dummy-secret-for-moto";
+
+/// A fixed self-signed test certificate (CN=revoke-test, valid until 2126): IAM (and moto)
+/// refuse a signing certificate that is not a parseable X.509 PEM.
+const TEST_CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIDDzCCAfegAwIBAgIUAyZHa5Y50YiY6WZrpZ8ZfgbvOqswDQYJKoZIhvcNAQEL
+BQAwFjEUMBIGA1UEAwwLcmV2b2tlLXRlc3QwIBcNMjYxMTI1MTg0NzIzWhgPMjEy
+NjExMDExODQ3MjNaMBYxFDASBgNVBAMMC3Jldm9rZS10ZXN0MIIBIjANBgkqhkiG
+9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyXMTv84av8R0Bl6YDNXqzMQziVvbczkU5tyZ
+mWz1U+sMfZ8hHLaucjf3VCfL2VpB6nXqkT0dudZ5xcp3a9lF8uib/CZJz6fP+dIB
+lxcfEbo3Izm3iI7YiaCizNSDma0Uyu9Twte+LkxwjVmyrD39ltDSWQZQ7uPqPzka
+fCMmJLf1Qojk52AdI5F7EF+WFa3MCNIZiRfK7t3bHEwvSoWNa0HKLaV8QRPjfJXq
+ZmZO90CL9XHpUn3d1uNtRMze5SVBg87mPK1wV1OmIlrOlIApJFMZUpl+DbKI+tFU
+zX5EkTWBMOa65c1Na240jnX1bmmIRM14j/GmdPbxW7Kqqe5etQIDAQABo1MwUTAd
+BgNVHQ4EFgQUEfbGPgEYvJHnn2+i7SkCmLMcJDAwHwYDVR0jBBgwFoAUEfbGPgEY
+vJHnn2+i7SkCmLMcJDAwDwYDVR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOC
+AQEAkoD70QM+TB5GbBqO/9GzBJec7enWgsR07OxnlQ4fRe5JYzjufnlD25fbpdLV
+0jjeVhaq9f8Vk8WDtql18yGUmU7e6W2cjNYCnfKHyIe5pXHk+8/T6XxXBb/B//UJ
+epizMCL/+UCR2RUW16e8F6ji8umfi4xsL8hF+ChJt+DSTVLCjbdSI2hq2qRzcQuU
+D6tVjwULoiYnhTnrNnCHYdjOAOpfcr6RJ1HUIXxZ8pBO1WU/3XYvhycXZsgx6rCX
+OEcP1UXelN9mLtYQoWUlR7WfhdDJRwALuIBCbr30Td4yPbWp3CQdXTM1vfs6HgKM
+gJHrBpQe2eVGZZV/dmDV6hvPEw==
+-----END CERTIFICATE-----
+";
+
+/// A fixed RSA public key (public material only).
+const TEST_SSH_KEY: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDNCMV5yFXzjukhPjvX8jYaB+4jWJDCRH0J0pWIWpJ0jRWKr1rk4++8SudiCVz1BtKeF8x3CFQVAjnRto4b867ItrVyjRLaoHDFfa0QgJ1QXA+zC7Qujo7DYc/amERyWOLFeIvMlSwj7CNButP+CV5hj0rasVDSaBu3/Kit0Li9B1gFl1A7JrMuIDHnznqeoswr9DobCKw9cZhJL3Aps+A682qBRvwJwcfI+YuxaUnPcS+11IVCce8O4OqEJ4BClFLNy4KYPqvz4kXww0iQPycme/1T+A+vIGcHBERJUgC4y20OTPnAwsr8RVEQof+urLsTsM/yCBaB5SGqafirzK01 revoke-test";
+
+/// The test's own view of moto: seeds and asserts, independent of the adapter.
+struct Moto {
+    url: String,
+    iam: Client,
+}
+
+impl Moto {
+    async fn from_env() -> Moto {
+        let url = std::env::var("REVOKE_TEST_MOTO_URL")
+            .expect("REVOKE_TEST_MOTO_URL (run tests/services/moto.sh start)");
+        std::env::set_var(KEY_ENV, "testing");
+        std::env::set_var(SECRET_ENV, DUMMY_SECRET);
+        let conf = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .endpoint_url(&url)
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .build();
+        Moto {
+            url: url.trim_end_matches('/').to_string(),
+            iam: Client::from_conf(conf),
+        }
+    }
+
+    async fn user(&self, name: &str, tags: &[(&str, &str)]) {
+        let mut req = self.iam.create_user().user_name(name);
+        for (k, v) in tags {
+            req = req.tags(Tag::builder().key(*k).value(*v).build().unwrap());
+        }
+        req.send().await.expect("create user");
+    }
+
+    /// A new access key: (id, secret). The secret is only kept to prove it never leaks.
+    async fn key(&self, user: &str) -> (String, String) {
+        let k = self
+            .iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .expect("create access key");
+        let k = k.access_key().unwrap();
+        (
+            k.access_key_id().to_string(),
+            k.secret_access_key().to_string(),
+        )
+    }
+
+    async fn login_profile(&self, user: &str) {
+        self.iam
+            .create_login_profile()
+            .user_name(user)
+            .password("Sup3r-secret-pw!")
+            .send()
+            .await
+            .expect("create login profile");
+    }
+
+    async fn group(&self, group: &str, members: &[&str]) {
+        self.iam
+            .create_group()
+            .group_name(group)
+            .send()
+            .await
+            .expect("create group");
+        for m in members {
+            self.iam
+                .add_user_to_group()
+                .group_name(group)
+                .user_name(*m)
+                .send()
+                .await
+                .expect("add user to group");
+        }
+    }
+
+    /// A virtual MFA device enabled for `user` (moto accepts any codes): its serial number.
+    async fn mfa(&self, user: &str) -> String {
+        let d = self
+            .iam
+            .create_virtual_mfa_device()
+            .virtual_mfa_device_name(format!("{user}-phone"))
+            .send()
+            .await
+            .expect("create virtual MFA device");
+        let serial = d.virtual_mfa_device().unwrap().serial_number().to_string();
+        self.iam
+            .enable_mfa_device()
+            .user_name(user)
+            .serial_number(&serial)
+            .authentication_code1("123456")
+            .authentication_code2("654321")
+            .send()
+            .await
+            .expect("enable MFA device");
+        serial
+    }
+
+    async fn ssh_key(&self, user: &str) -> String {
+        self.iam
+            .upload_ssh_public_key()
+            .user_name(user)
+            .ssh_public_key_body(TEST_SSH_KEY)
+            .send()
+            .await
+            .expect("upload SSH public key")
+            .ssh_public_key()
+            .unwrap()
+            .ssh_public_key_id()
+            .to_string()
+    }
+
+    async fn cert(&self, user: &str) -> String {
+        self.iam
+            .upload_signing_certificate()
+            .user_name(user)
+            .certificate_body(TEST_CERT)
+            .send()
+            .await
+            .expect("upload signing certificate")
+            .certificate()
+            .unwrap()
+            .certificate_id()
+            .to_string()
+    }
+
+    /// key id -> status, as moto has it.
+    async fn keys(&self, user: &str) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .iam
+            .list_access_keys()
+            .user_name(user)
+            .send()
+            .await
+            .expect("list access keys")
+            .access_key_metadata()
+            .iter()
+            .map(|k| {
+                (
+                    k.access_key_id().unwrap().to_string(),
+                    k.status().unwrap().as_str().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    async fn has_login_profile(&self, user: &str) -> bool {
+        match self.iam.get_login_profile().user_name(user).send().await {
+            Ok(_) => true,
+            Err(e) => {
+                let e = e.into_service_error();
+                assert!(e.is_no_such_entity_exception(), "{e:?}");
+                false
+            }
+        }
+    }
+
+    async fn groups(&self, user: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .iam
+            .list_groups_for_user()
+            .user_name(user)
+            .send()
+            .await
+            .expect("list groups for user")
+            .groups()
+            .iter()
+            .map(|g| g.group_name().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    async fn mfa_serials(&self, user: &str) -> Vec<String> {
+        self.iam
+            .list_mfa_devices()
+            .user_name(user)
+            .send()
+            .await
+            .expect("list MFA devices")
+            .mfa_devices()
+            .iter()
+            .map(|d| d.serial_number().to_string())
+            .collect()
+    }
+
+    async fn ssh_keys(&self, user: &str) -> Vec<(String, String)> {
+        self.iam
+            .list_ssh_public_keys()
+            .user_name(user)
+            .send()
+            .await
+            .expect("list SSH public keys")
+            .ssh_public_keys()
+            .iter()
+            .map(|k| {
+                (
+                    k.ssh_public_key_id().to_string(),
+                    k.status().as_str().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    async fn certs(&self, user: &str) -> Vec<(String, String)> {
+        self.iam
+            .list_signing_certificates()
+            .user_name(user)
+            .send()
+            .await
+            .expect("list signing certificates")
+            .certificates()
+            .iter()
+            .map(|c| {
+                (
+                    c.certificate_id().to_string(),
+                    c.status().as_str().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Everything a bystander holds, to compare before and after.
+    async fn footprint(&self, user: &str) -> String {
+        format!(
+            "keys={:?} profile={} groups={:?} mfa={:?} ssh={:?} certs={:?}",
+            self.keys(user).await,
+            self.has_login_profile(user).await,
+            self.groups(user).await,
+            self.mfa_serials(user).await,
+            self.ssh_keys(user).await,
+            self.certs(user).await
+        )
+    }
+
+    async fn retag(&self, user: &str, key: &str, value: &str) {
+        self.iam
+            .tag_user()
+            .user_name(user)
+            .tags(Tag::builder().key(key).value(value).build().unwrap())
+            .send()
+            .await
+            .expect("tag user");
+    }
+}
+
+/// The adapter from a complete config file's `[targets.cloud]` table (through `Config::load`,
+/// as the binary reads it).
+async fn iam_target(table_body: &str, instance: &str) -> Result<IamTarget, String> {
+    let path =
+        std::env::temp_dir().join(format!("revoke-iam-{}.toml", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, format!("[targets.cloud]\n{table_body}\n")).unwrap();
+    let cfg = revoke_shared::Config::load(Some(&path), std::iter::empty()).expect("config loads");
+    let _ = std::fs::remove_file(&path);
+    IamTarget::from_table(&cfg.targets["cloud"], instance).await
+}
+
+fn base_table(url: &str) -> String {
+    format!("endpoint_url = \"{url}\"\nregion = \"us-east-1\"\naccess_key_id_env = \"{KEY_ENV}\"\nsecret_access_key_env = \"{SECRET_ENV}\"")
+}
+
+fn person(employee_id: &str, username: Option<&str>) -> Identity {
+    Identity {
+        employee_id: employee_id.into(),
+        email: None,
+        username: username.map(str::to_string),
+        kind: IdentityKind::Employee,
+    }
+}
+
+fn ids(r: &RevocationReport, kind: &str, sponsored: bool) -> Vec<String> {
+    let mut v: Vec<String> = r
+        .objects
+        .iter()
+        .filter(|o| o.object_kind == kind && o.sponsored == sponsored)
+        .map(|o| o.object_id.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// Runs the hostile identities and asserts they revoked nothing and raised nothing.
+async fn hostile_identities_revoke_nothing(target: &IamTarget, run: &str, real: &str) {
+    let names = [
+        "*".to_string(),
+        "a*".to_string(),
+        "x)(uid=*".to_string(),
+        "\"".to_string(),
+        "../".to_string(),
+        format!("../{real}"),
+        format!("{real}*"),
+        format!("{}*", &real[..3]),
+        format!("*{}", &real[1..]),
+        format!("{real} "),
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let hostile = person(&format!("E-hostile-{i}-{run}"), Some(name));
+        let r = revoke_identity(target, &hostile, "w1", &policy(), &Metrics::new()).await;
+        assert!(
+            r.objects.is_empty(),
+            "identity {name:?} held something: {:#?}",
+            r.objects
+        );
+        assert_eq!(r.outcome, Outcome::AlreadyAbsent, "identity {name:?}");
+        assert!(r.error.is_none(), "identity {name:?}: {:?}", r.error);
+    }
+    // The employee id is the fallback name, and is held to the same rules.
+    let r = revoke_identity(
+        target,
+        &person(&format!("../{real}"), None),
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    assert!(r.objects.is_empty(), "{:#?}", r.objects);
+}
+
+#[tokio::test]
+#[ignore = "needs moto: run the README's test command"]
+async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
+    let moto = Moto::from_env().await;
+    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let ada = format!("ada-{run}");
+    let ada2 = format!("ada-{run}x"); // shares ada's name as a prefix
+    let bob = format!("bob-{run}");
+    let ada_bot = format!("ada-bot-{run}"); // sponsored by ada, by username
+    let ada_ci = format!("ci-{run}"); // sponsored by ada, by employee id
+    let bob_bot = format!("bob-bot-{run}"); // sponsored by bob
+    let (g1, g2) = (format!("eng-{run}"), format!("ops-{run}"));
+    let ada_eid = format!("E-{run}");
+
+    // --- seed, as an operator would, through the IAM API -----------------------------------
+    moto.user(&ada, &[("employee_id", &ada_eid)]).await;
+    for u in [&ada2, &bob] {
+        moto.user(u, &[]).await;
+    }
+    moto.user(&ada_bot, &[("owner", &ada)]).await;
+    moto.user(&ada_ci, &[("owner", &ada_eid), ("team", "ci")])
+        .await;
+    moto.user(&bob_bot, &[("owner", &bob)]).await;
+    let (ak1, ask1) = moto.key(&ada).await;
+    let (ak2, ask2) = moto.key(&ada).await;
+    let (bot_key, bot_secret) = moto.key(&ada_bot).await;
+    let (ci_key, _) = moto.key(&ada_ci).await;
+    for u in [&ada2, &bob, &bob_bot] {
+        moto.key(u).await;
+    }
+    for u in [&ada, &ada2, &bob] {
+        moto.login_profile(u).await;
+    }
+    moto.group(&g1, &[&ada, &ada2, &bob]).await;
+    moto.group(&g2, &[&ada]).await;
+    let serial = moto.mfa(&ada).await;
+    moto.mfa(&bob).await;
+    let ssh = moto.ssh_key(&ada).await;
+    moto.ssh_key(&bob).await;
+    let cert = moto.cert(&ada).await;
+    moto.cert(&bob).await;
+    let mut bystanders = Vec::new();
+    for u in [&ada2, &bob, &bob_bot] {
+        bystanders.push(moto.footprint(u).await);
+    }
+
+    // --- the adapter, configured as in the README (defaults: keys deactivated, SSH keys and
+    //     certificates deleted, sponsored users found by the `owner` tag) --------------------
+    let target = iam_target(&base_table(&moto.url), "test")
+        .await
+        .expect("iam config");
+    let principal = target.principal().to_string();
+    assert!(principal.starts_with("arn:aws:iam::"), "{principal}");
+    assert!(!principal.contains(DUMMY_SECRET));
+
+    let who = Identity {
+        email: Some(format!("ada-{run}@example.com")),
+        ..person(&ada_eid, Some(&ada))
+    };
+    let started = Instant::now();
+    let first = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let took = started.elapsed();
+    // A sponsored user needs a new owner: a person must act, so the target is manual_required.
+    assert_eq!(
+        first.outcome,
+        Outcome::ManualRequired,
+        "{:?}\n{:#?}",
+        first.error,
+        first.objects
+    );
+    assert_eq!(
+        ids(&first, "access_key", false),
+        sorted(vec![
+            format!("access_key/{ada}/{ak1}"),
+            format!("access_key/{ada}/{ak2}")
+        ])
+    );
+    assert_eq!(
+        ids(&first, "login_profile", false),
+        vec![format!("login_profile/{ada}")]
+    );
+    assert_eq!(
+        ids(&first, "group_membership", false),
+        sorted(vec![
+            format!("group_membership/{g1}/{ada}"),
+            format!("group_membership/{g2}/{ada}")
+        ])
+    );
+    assert_eq!(
+        ids(&first, "mfa_device", false),
+        vec![format!("mfa/{ada}/{serial}")]
+    );
+    assert_eq!(
+        ids(&first, "ssh_key", false),
+        vec![format!("ssh_key/{ada}/{ssh}")]
+    );
+    assert_eq!(
+        ids(&first, "signing_cert", false),
+        vec![format!("signing_cert/{ada}/{cert}")]
+    );
+    assert_eq!(
+        ids(&first, "access_key", true),
+        sorted(vec![
+            format!("access_key/{ada_bot}/{bot_key}"),
+            format!("access_key/{ada_ci}/{ci_key}")
+        ])
+    );
+    assert_eq!(
+        ids(&first, "sponsored_user_ownership", true),
+        sorted(vec![
+            format!("sponsored_user/{ada_bot}"),
+            format!("sponsored_user/{ada_ci}")
+        ])
+    );
+    assert_eq!(first.objects.len(), 12, "{:#?}", first.objects);
+    for o in &first.objects {
+        assert_eq!(o.actor.principal, principal);
+        if o.object_kind == "sponsored_user_ownership" {
+            assert_eq!(o.outcome, ObjectOutcome::ManualRequired, "{o:?}");
+            assert_eq!(o.action, "transfer_ownership");
+            let e = o.error.as_deref().unwrap_or_default();
+            assert!(e.contains("needs a new owner"), "{e}");
+        } else {
+            assert_eq!(o.outcome, ObjectOutcome::Revoked, "{o:?}");
+            assert!(o.verified && o.removed_at.is_some(), "{o:?}");
+        }
+    }
+    // The sponsored keys are deactivated before the ownership escalation.
+    let pos = |kind: &str| {
+        first
+            .objects
+            .iter()
+            .rposition(|o| o.object_kind == kind && o.sponsored)
+            .unwrap()
+    };
+    let first_transfer = first
+        .objects
+        .iter()
+        .position(|o| o.object_kind == "sponsored_user_ownership")
+        .unwrap();
+    assert!(pos("access_key") < first_transfer);
+    let action_of = |id: &str| {
+        first
+            .objects
+            .iter()
+            .find(|o| o.object_id == id)
+            .map(|o| o.action.clone())
+            .unwrap()
+    };
+    assert_eq!(action_of(&format!("access_key/{ada}/{ak1}")), "deactivate");
+    assert_eq!(action_of(&format!("ssh_key/{ada}/{ssh}")), "delete");
+    // Evidence names key ids, never secrets.
+    let evidence = format!("{:?} {:?}", first.objects, first.error);
+    for secret in [&ask1, &ask2, &bot_secret, &DUMMY_SECRET.to_string()] {
+        assert!(
+            !evidence.contains(secret.as_str()),
+            "a secret leaked into evidence"
+        );
+    }
+    eprintln!(
+        "iam: first run over {} objects took {:?} ({} calls incl. discovery)",
+        first.objects.len(),
+        took,
+        first.attempts
+    );
+
+    // --- what moto itself says ---------------------------------------------------------------
+    let ada_keys = moto.keys(&ada).await;
+    assert_eq!(ada_keys.len(), 2, "deactivated, not deleted: {ada_keys:?}");
+    assert!(
+        ada_keys.iter().all(|(_, s)| s == "Inactive"),
+        "{ada_keys:?}"
+    );
+    assert!(!moto.has_login_profile(&ada).await, "ada can still sign in");
+    assert!(moto.groups(&ada).await.is_empty(), "ada still in groups");
+    assert!(
+        moto.mfa_serials(&ada).await.is_empty(),
+        "ada's MFA still on"
+    );
+    assert!(
+        moto.ssh_keys(&ada).await.is_empty(),
+        "ada's SSH key still there"
+    );
+    assert!(
+        moto.certs(&ada).await.is_empty(),
+        "ada's certificate still there"
+    );
+    assert_eq!(
+        moto.keys(&ada_bot).await,
+        vec![(bot_key.clone(), "Inactive".to_string())]
+    );
+    assert_eq!(
+        moto.keys(&ada_ci).await,
+        vec![(ci_key.clone(), "Inactive".to_string())]
+    );
+    for (u, before) in [&ada2, &bob, &bob_bot].into_iter().zip(&bystanders) {
+        assert_eq!(&moto.footprint(u).await, before, "{u} was touched");
+    }
+
+    // --- again: nothing new to do, same end state; the ownership transfer still waits ---------
+    let second = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(
+        second.outcome,
+        Outcome::ManualRequired,
+        "{:?}\n{:#?}",
+        second.error,
+        second.objects
+    );
+    for o in &second.objects {
+        if o.object_kind == "sponsored_user_ownership" {
+            assert_eq!(o.outcome, ObjectOutcome::ManualRequired, "{o:?}");
+        } else {
+            assert!(
+                o.outcome == ObjectOutcome::AlreadyAbsent && o.action == "none" && o.verified,
+                "{o:?}"
+            );
+        }
+    }
+    // Deleted things are no longer listed; deactivated keys are (as already absent).
+    assert_eq!(
+        ids(&second, "access_key", false),
+        ids(&first, "access_key", false)
+    );
+    assert!(ids(&second, "login_profile", false).is_empty());
+    assert!(ids(&second, "group_membership", false).is_empty());
+    assert!(moto.keys(&ada).await.iter().all(|(_, s)| s == "Inactive"));
+
+    // A person takes the sponsored users over: the escalation resolves.
+    moto.retag(&ada_bot, "owner", &bob).await;
+    moto.retag(&ada_ci, "owner", &format!("carol-{run}")).await;
+    let third = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(
+        third.outcome,
+        Outcome::AlreadyAbsent,
+        "{:?}\n{:#?}",
+        third.error,
+        third.objects
+    );
+    assert!(ids(&third, "sponsored_user_ownership", true).is_empty());
+
+    // --- restore (a rescind) from the first run's evidence -----------------------------------
+    let restored = restore_identity(
+        &target,
+        &who,
+        &first.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    let outcome_of = |kind: &str, sponsored: bool| -> Vec<RestoreOutcome> {
+        restored
+            .iter()
+            .filter(|r| r.object_kind == kind && r.sponsored == sponsored)
+            .map(|r| r.outcome)
+            .collect()
+    };
+    assert_eq!(
+        outcome_of("access_key", false),
+        vec![RestoreOutcome::Restored; 2],
+        "{restored:#?}"
+    );
+    assert_eq!(
+        outcome_of("access_key", true),
+        vec![RestoreOutcome::Restored; 2]
+    );
+    assert_eq!(
+        outcome_of("group_membership", false),
+        vec![RestoreOutcome::Restored; 2]
+    );
+    for kind in ["login_profile", "mfa_device", "ssh_key", "signing_cert"] {
+        assert_eq!(
+            outcome_of(kind, false),
+            vec![RestoreOutcome::Irreversible],
+            "{kind}: {restored:#?}"
+        );
+    }
+    assert!(
+        outcome_of("sponsored_user_ownership", true).is_empty(),
+        "a manual step is not restored"
+    );
+    assert!(restored
+        .iter()
+        .filter(|r| r.outcome == RestoreOutcome::Irreversible)
+        .all(|r| !r.detail.is_empty()));
+    assert!(moto.keys(&ada).await.iter().all(|(_, s)| s == "Active"));
+    assert_eq!(
+        moto.groups(&ada).await,
+        sorted(vec![g1.clone(), g2.clone()])
+    );
+    assert_eq!(
+        moto.keys(&ada_bot).await,
+        vec![(bot_key.clone(), "Active".to_string())]
+    );
+    assert!(!moto.has_login_profile(&ada).await);
+    assert!(moto.mfa_serials(&ada).await.is_empty());
+    let again = restore_identity(
+        &target,
+        &who,
+        &first.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    for r in &again {
+        let expected = if matches!(r.object_kind.as_str(), "access_key" | "group_membership") {
+            RestoreOutcome::AlreadyPresent
+        } else {
+            RestoreOutcome::Irreversible
+        };
+        assert_eq!(r.outcome, expected, "{r:?}");
+    }
+
+    // --- identities that must not reach anyone ------------------------------------------------
+    let before_hostile = moto.footprint(&ada).await;
+    hostile_identities_revoke_nothing(&target, &run, &bob).await;
+    hostile_identities_revoke_nothing(&target, &run, &ada).await;
+    assert_eq!(moto.footprint(&ada).await, before_hostile);
+    for (u, before) in [&ada2, &bob, &bob_bot].into_iter().zip(&bystanders) {
+        assert_eq!(&moto.footprint(u).await, before, "{u} was touched");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs moto: run the README's test command"]
+async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
+    let moto = Moto::from_env().await;
+    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let eid = format!("E-{run}");
+    // The IAM user name differs from the HR username: found by its employee_id tag.
+    let user = format!("cy.{run}");
+    let other = format!("dee.{run}");
+    let g = format!("dev-{run}");
+    moto.user(&user, &[("employee_id", &eid)]).await;
+    moto.user(&other, &[("employee_id", &format!("{eid}0"))])
+        .await;
+    let (k1, _) = moto.key(&user).await;
+    let (k2, _) = moto.key(&user).await;
+    // One key already inactive: deleted all the same (the policy is delete).
+    moto.iam
+        .update_access_key()
+        .user_name(&user)
+        .access_key_id(&k2)
+        .status(StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+    moto.key(&other).await;
+    moto.group(&g, &[&user, &other]).await;
+    let ssh = moto.ssh_key(&user).await;
+    let cert = moto.cert(&user).await;
+    let other_before = moto.footprint(&other).await;
+
+    let target = iam_target(
+        &format!(
+            "{}\nmatch = \"tag\"\ntag_key = \"employee_id\"\naccess_keys = \"delete\"\nssh_keys = \"deactivate\"\nsigning_certs = \"deactivate\"\nuser_scan = \"authorization_details\"\nprincipal = \"revoke-test\"\ntimeout_ms = 5000",
+            base_table(&moto.url)
+        ),
+        "tagged",
+    )
+    .await
+    .expect("iam config");
+    assert_eq!(target.principal(), "revoke-test");
+    let who = person(&eid, Some("cy"));
+    let first = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(
+        first.outcome,
+        Outcome::Revoked,
+        "{:?}\n{:#?}",
+        first.error,
+        first.objects
+    );
+    assert_eq!(
+        ids(&first, "access_key", false),
+        sorted(vec![
+            format!("access_key/{user}/{k1}"),
+            format!("access_key/{user}/{k2}")
+        ])
+    );
+    assert!(first
+        .objects
+        .iter()
+        .filter(|o| o.object_kind == "access_key")
+        .all(|o| o.action == "delete" && o.outcome == ObjectOutcome::Revoked));
+    assert!(moto.keys(&user).await.is_empty(), "keys not deleted");
+    assert!(moto.groups(&user).await.is_empty());
+    assert_eq!(
+        moto.ssh_keys(&user).await,
+        vec![(ssh.clone(), "Inactive".to_string())]
+    );
+    assert_eq!(
+        moto.certs(&user).await,
+        vec![(cert.clone(), "Inactive".to_string())]
+    );
+    assert_eq!(
+        moto.footprint(&other).await,
+        other_before,
+        "{other} was touched"
+    );
+
+    let second = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(
+        second.outcome,
+        Outcome::AlreadyAbsent,
+        "{:#?}",
+        second.objects
+    );
+    assert!(second
+        .objects
+        .iter()
+        .all(|o| o.outcome == ObjectOutcome::AlreadyAbsent && o.action == "none"));
+    assert_eq!(
+        second.objects.len(),
+        2,
+        "the inactive SSH key and certificate"
+    );
+
+    let restored = restore_identity(
+        &target,
+        &who,
+        &first.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    let by_kind = |kind: &str| -> Vec<RestoreOutcome> {
+        restored
+            .iter()
+            .filter(|r| r.object_kind == kind)
+            .map(|r| r.outcome)
+            .collect()
+    };
+    assert_eq!(by_kind("access_key"), vec![RestoreOutcome::Irreversible; 2]);
+    assert_eq!(by_kind("group_membership"), vec![RestoreOutcome::Restored]);
+    assert_eq!(by_kind("ssh_key"), vec![RestoreOutcome::Restored]);
+    assert_eq!(by_kind("signing_cert"), vec![RestoreOutcome::Restored]);
+    assert_eq!(
+        moto.ssh_keys(&user).await,
+        vec![(ssh.clone(), "Active".to_string())]
+    );
+    assert_eq!(
+        moto.certs(&user).await,
+        vec![(cert.clone(), "Active".to_string())]
+    );
+    assert_eq!(moto.groups(&user).await, vec![g.clone()]);
+
+    // Two users carry the same employee id: a person decides, nothing is touched.
+    let dup = format!("cy2.{run}");
+    moto.user(&dup, &[("employee_id", &eid)]).await;
+    moto.key(&dup).await;
+    let before = (moto.footprint(&user).await, moto.footprint(&dup).await);
+    let r = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(r.outcome, Outcome::ManualRequired, "{:#?}", r.objects);
+    assert!(r.objects.is_empty());
+    let e = r.error.unwrap_or_default();
+    assert!(e.contains(&user) && e.contains(&dup), "{e}");
+    assert_eq!(
+        (moto.footprint(&user).await, moto.footprint(&dup).await),
+        before
+    );
+
+    // Hostile employee ids match no tag exactly.
+    for (i, name) in ["*", "a*", "x)(uid=*", "\"", "../", &format!("{eid}*")]
+        .into_iter()
+        .enumerate()
+    {
+        let r = revoke_identity(
+            &target,
+            &person(name, Some(&format!("h{i}"))),
+            "w1",
+            &policy(),
+            &Metrics::new(),
+        )
+        .await;
+        assert!(r.objects.is_empty(), "{name:?}: {:#?}", r.objects);
+        assert!(r.error.is_none(), "{name:?}: {:?}", r.error);
+    }
+    assert_eq!(
+        moto.footprint(&other).await,
+        other_before,
+        "{other} was touched"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto: run the README's test command"]
+async fn iam_adapter_config_and_connection_errors() {
+    let moto = Moto::from_env().await;
+    // An endpoint nobody answers: the revoker's credential check fails now, as a config error
+    // that names what to check and no secret.
+    let e = iam_target(
+        "endpoint_url = \"http://127.0.0.1:9\"\naccess_key_id_env = \"REVOKE_TEST_AWS_ACCESS_KEY_ID\"\nsecret_access_key_env = \"REVOKE_TEST_AWS_SECRET_ACCESS_KEY\"\ntimeout_ms = 2000",
+        "dead",
+    )
+    .await
+    .err()
+    .expect("an unreachable endpoint is refused");
+    assert!(e.contains("checking the revoker's credentials"), "{e}");
+    assert!(!e.contains(DUMMY_SECRET), "{e}");
+    // Static credentials named but not set: refused before any call.
+    let e = iam_target(
+        &format!(
+            "endpoint_url = \"{}\"\naccess_key_id_env = \"REVOKE_TEST_AWS_UNSET_ID\"\nsecret_access_key_env = \"{SECRET_ENV}\"",
+            moto.url
+        ),
+        "unset",
+    )
+    .await
+    .err()
+    .expect("a missing credential is refused");
+    assert!(e.contains("REVOKE_TEST_AWS_UNSET_ID"), "{e}");
+    // A tampered evidence id never reaches IAM.
+    let target = iam_target(&base_table(&moto.url), "test").await.unwrap();
+    let h = revoke::target::Holding {
+        object_kind: "access_key".into(),
+        object_id: "access_key/*/AKIA1".into(),
+        sponsored: false,
+        action: "deactivate".into(),
+    };
+    match target.revoke(&person("E1", Some("x")), &h).await {
+        Err(TargetError::Permanent(m)) => assert!(m.contains("not an IAM object"), "{m}"),
+        other => panic!("expected a permanent error, got {other:?}"),
+    }
+}

@@ -444,8 +444,16 @@ fn result_hint(rc: u32) -> &'static str {
     }
 }
 
-fn value_ci_eq(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
+/// Equality as the directory's `caseIgnoreMatch` / `caseIgnoreIA5Match` see it (RFC 4518
+/// insignificant space handling, case folded): the rule `uid`, `mail` and `employeeNumber` use.
+pub fn case_ignore_eq(a: &str, b: &str) -> bool {
+    let prep = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    prep(a) == prep(b)
 }
 
 fn first<'a>(e: &'a SearchEntry, attr: &str) -> Option<&'a str> {
@@ -815,11 +823,19 @@ impl LdapTarget {
             .await?
             .ok_or_else(|| TargetError::Permanent(format!("{doing}: base_dn does not exist")))?;
         // The server's matching rule decided; re-check so a server that ignores the filter (or
-        // a proxy that rewrites it) cannot hand us someone else.
-        let mut matching: Vec<SearchEntry> = found
-            .into_iter()
-            .filter(|e| values(e, attr).iter().any(|v| value_ci_eq(v, value)))
-            .collect();
+        // a proxy that rewrites it) cannot hand us someone else. An entry the server returned
+        // that fails the re-check is not silently dropped (that would report the leaver's
+        // access as absent): a person looks.
+        if let Some(odd) = found
+            .iter()
+            .find(|e| !values(e, attr).iter().any(|v| case_ignore_eq(v, value)))
+        {
+            return Err(TargetError::Ambiguous(format!(
+                "{doing}: the server returned {} whose {attr} does not equal {value:?}: a person must check the match",
+                odd.dn
+            )));
+        }
+        let mut matching = found;
         match matching.len() {
             0 => Ok(None),
             1 => Ok(matching.pop()),
@@ -1575,6 +1591,16 @@ mod tests {
         .err()
         .unwrap();
         assert!(e.contains("bind_dn"), "{e}");
+    }
+
+    #[test]
+    fn values_compare_like_case_ignore_match() {
+        assert!(case_ignore_eq("Ada", "ada"));
+        assert!(case_ignore_eq(" ada ", "ada"));
+        assert!(case_ignore_eq("Ada  Lovelace", "ada lovelace"));
+        assert!(!case_ignore_eq("ada", "adam"));
+        assert!(!case_ignore_eq("ada*", "ada"));
+        assert!(!case_ignore_eq("ada\0", "ada"));
     }
 
     #[test]

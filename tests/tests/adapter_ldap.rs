@@ -1,0 +1,875 @@
+//! The directory adapter against a real OpenLDAP slapd (`tests/services/slapd.sh start`).
+//!
+//! Seeds people, groups (groupOfNames, groupOfUniqueNames, posixGroup) and sponsored service
+//! accounts directly over LDAP (never through the adapter), revokes a person, asserts by asking
+//! slapd (including that the person's and the bots' password binds now fail with 49), runs again
+//! (idempotency: no writes, proven by unchanged `entryCSN`s), restores from the first run's
+//! evidence (binds work again), and checks that hostile identities and an ambiguous match touch
+//! nothing. Each run works in its own `ou=run-<uuid>` under the suffix, so runs never see each
+//! other's entries; the run's subtree is deleted at the end.
+//!
+//! Env: `REVOKE_TEST_LDAP_URL`, `REVOKE_TEST_LDAP_BASE_DN`, `REVOKE_TEST_LDAP_BIND_DN`,
+//! `REVOKE_TEST_LDAP_BIND_PW` (the service account slapd.sh creates; the adapter reads the
+//! password from `REVOKE_TEST_LDAP_BIND_PW` through `password_env`, the test seeds with it too).
+
+use ldap3::{Ldap, LdapConnAsync, Scope, SearchEntry};
+use revoke::restoration::{restore_identity, RestoreOutcome};
+use revoke::revocation::{revoke_identity, RevocationReport};
+use revoke::target::ldap::LdapTarget;
+use revoke::target::{Target, TargetError};
+use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
+use revoke_shared::metrics::Metrics;
+use revoke_tests::quick_retries as policy;
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+const PW_ENV: &str = "REVOKE_TEST_LDAP_BIND_PW";
+
+struct Dir {
+    url: String,
+    base: String,
+    bind_dn: String,
+    bind_pw: String,
+}
+
+/// Every entry of a subtree with all user and operational attributes, values sorted.
+type Snapshot = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+impl Dir {
+    fn from_env() -> Dir {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!("{name} is not set: start the peer with tests/services/slapd.sh start (the README's test command does)")
+            })
+        };
+        Dir {
+            url: var("REVOKE_TEST_LDAP_URL"),
+            base: var("REVOKE_TEST_LDAP_BASE_DN"),
+            bind_dn: var("REVOKE_TEST_LDAP_BIND_DN"),
+            bind_pw: var(PW_ENV),
+        }
+    }
+
+    /// A new connection bound as `dn`; the bind's result code.
+    async fn bind(&self, dn: &str, pw: &str) -> (Ldap, u32) {
+        let (conn, mut ldap) = LdapConnAsync::new(&self.url).await.expect("slapd answers");
+        ldap3::drive!(conn);
+        let rc = ldap
+            .with_timeout(Duration::from_secs(10))
+            .simple_bind(dn, pw)
+            .await
+            .expect("bind answered")
+            .rc;
+        (ldap, rc)
+    }
+
+    async fn admin(&self) -> Ldap {
+        let (l, rc) = self.bind(&self.bind_dn, &self.bind_pw).await;
+        assert_eq!(rc, 0, "the service account cannot bind");
+        l
+    }
+
+    async fn bind_rc(&self, dn: &str, pw: &str) -> u32 {
+        let (mut l, rc) = self.bind(dn, pw).await;
+        let _ = l.unbind().await;
+        rc
+    }
+
+    async fn add(&self, l: &mut Ldap, dn: &str, attrs: &[(&str, &[&str])]) {
+        let attrs: Vec<(&str, HashSet<&str>)> = attrs
+            .iter()
+            .map(|(a, vs)| (*a, vs.iter().copied().collect()))
+            .collect();
+        let r = l.add(dn, attrs).await.expect("add answered");
+        assert_eq!(r.rc, 0, "adding {dn}: {r}");
+    }
+
+    async fn entry(&self, l: &mut Ldap, dn: &str) -> Option<SearchEntry> {
+        let r = l
+            .search(dn, Scope::Base, "(objectClass=*)", vec!["*", "+"])
+            .await
+            .expect("search answered");
+        if r.1.rc == 32 {
+            return None;
+        }
+        assert_eq!(r.1.rc, 0, "reading {dn}: {}", r.1);
+        r.0.into_iter().next().map(SearchEntry::construct)
+    }
+
+    /// The values of `attr` on `dn` (empty when absent); panics if the entry is missing.
+    async fn values(&self, l: &mut Ldap, dn: &str, attr: &str) -> Vec<String> {
+        let e = self
+            .entry(l, dn)
+            .await
+            .unwrap_or_else(|| panic!("{dn} missing"));
+        let mut v: Vec<String> = e
+            .attrs
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(attr))
+            .flat_map(|(_, v)| v.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    async fn snapshot(&self, l: &mut Ldap, base: &str) -> Snapshot {
+        let r = l
+            .search(base, Scope::Subtree, "(objectClass=*)", vec!["*", "+"])
+            .await
+            .expect("search answered")
+            .success()
+            .expect("snapshot search");
+        r.0.into_iter()
+            .map(SearchEntry::construct)
+            .map(|e| {
+                let attrs = e
+                    .attrs
+                    .into_iter()
+                    .map(|(k, mut v)| {
+                        v.sort();
+                        (k.to_lowercase(), v)
+                    })
+                    .collect();
+                (e.dn.to_lowercase(), attrs)
+            })
+            .collect()
+    }
+
+    /// Deletes a subtree, deepest entries first.
+    async fn delete_tree(&self, l: &mut Ldap, base: &str) {
+        let r = l
+            .search(base, Scope::Subtree, "(objectClass=*)", vec!["1.1"])
+            .await
+            .expect("search answered");
+        let mut dns: Vec<String> =
+            r.0.into_iter()
+                .map(|e| SearchEntry::construct(e).dn)
+                .collect();
+        dns.sort_by_key(|d| std::cmp::Reverse(d.matches(',').count()));
+        for dn in dns {
+            let _ = l.delete(&dn).await;
+        }
+    }
+}
+
+/// The adapter from a complete config file's `[targets.directory]` table (through
+/// `Config::load`, as the binary reads it).
+fn ldap_target(table_body: &str, instance: &str) -> LdapTarget {
+    let path = std::env::temp_dir().join(format!(
+        "revoke-ldap-{}.toml",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&path, format!("[targets.directory]\n{table_body}\n")).unwrap();
+    let cfg = revoke_shared::Config::load(Some(&path), std::iter::empty()).expect("config loads");
+    let _ = std::fs::remove_file(&path);
+    LdapTarget::from_table(&cfg.targets["directory"], instance).expect("directory config")
+}
+
+fn person(employee_id: &str, username: Option<&str>, email: Option<&str>) -> Identity {
+    Identity {
+        employee_id: employee_id.into(),
+        email: email.map(str::to_string),
+        username: username.map(str::to_string),
+        kind: IdentityKind::Employee,
+    }
+}
+
+fn ids(r: &RevocationReport, kind: &str, sponsored: bool) -> Vec<String> {
+    let mut v: Vec<String> = r
+        .objects
+        .iter()
+        .filter(|o| o.object_kind == kind && o.sponsored == sponsored)
+        .map(|o| o.object_id.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+/// One run's own subtree: `ou=run-<id>` with people, groups, services and disabled OUs.
+struct Run {
+    id: String,
+    root: String,
+}
+
+impl Run {
+    async fn create(dir: &Dir, l: &mut Ldap) -> Run {
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let root = format!("ou=run-{id},{}", dir.base);
+        let ou = format!("run-{id}");
+        dir.add(
+            l,
+            &root,
+            &[("objectClass", &["organizationalUnit"]), ("ou", &[&ou])],
+        )
+        .await;
+        let run = Run { id, root };
+        for ou in ["people", "groups", "services", "disabled"] {
+            dir.add(
+                l,
+                &run.dn(&format!("ou={ou}")),
+                &[("objectClass", &["organizationalUnit"]), ("ou", &[ou])],
+            )
+            .await;
+        }
+        run
+    }
+
+    fn dn(&self, rdns: &str) -> String {
+        format!("{rdns},{}", self.root)
+    }
+
+    fn person_dn(&self, uid: &str) -> String {
+        self.dn(&format!("uid={uid},ou=people"))
+    }
+
+    fn group_dn(&self, cn: &str) -> String {
+        self.dn(&format!("cn={cn},ou=groups"))
+    }
+
+    async fn add_person(
+        &self,
+        dir: &Dir,
+        l: &mut Ldap,
+        uid: &str,
+        cn: &str,
+        extra: &[(&str, &[&str])],
+    ) {
+        let mail = format!("{uid}-{}@example.test", self.id);
+        let employee = format!("E-{uid}-{}", self.id);
+        let pw = format!("{uid}-pw");
+        let sn = cn.rsplit(' ').next().unwrap_or(cn);
+        let (uid_v, cn_v, sn_v) = ([uid], [cn], [sn]);
+        let (mail_v, emp_v, pw_v) = ([mail.as_str()], [employee.as_str()], [pw.as_str()]);
+        let mut attrs: Vec<(&str, &[&str])> = vec![
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &uid_v),
+            ("cn", &cn_v),
+            ("sn", &sn_v),
+            ("mail", &mail_v),
+            ("employeeNumber", &emp_v),
+            ("userPassword", &pw_v),
+        ];
+        attrs.extend_from_slice(extra);
+        dir.add(l, &self.person_dn(uid), &attrs).await;
+    }
+
+    fn config(&self, dir: &Dir, extra: &str) -> String {
+        format!(
+            "url = \"{}\"\nbind_dn = \"{}\"\npassword_env = \"{PW_ENV}\"\nbase_dn = \"{}\"\ngroup_base_dn = \"{}\"\n{extra}",
+            dir.url,
+            dir.bind_dn,
+            self.root,
+            self.dn("ou=groups")
+        )
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs slapd: run the README's test command"]
+async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
+    let dir = Dir::from_env();
+    let mut l = dir.admin().await;
+    let run = Run::create(&dir, &mut l).await;
+
+    // --- seed, as a directory administrator would ------------------------------------------
+    run.add_person(&dir, &mut l, "ada", "Ada Lovelace", &[])
+        .await;
+    let ada = run.person_dn("ada");
+    run.add_person(&dir, &mut l, "adam", "Adam Smith", &[])
+        .await;
+    // bob's line manager is ada: bob is a person, not something ada sponsors.
+    run.add_person(&dir, &mut l, "bob", "Bob Byte", &[("manager", &[&ada])])
+        .await;
+    let (adam, bob) = (run.person_dn("adam"), run.person_dn("bob"));
+    let ci_bot = run.dn("cn=ci-bot,ou=services");
+    dir.add(
+        &mut l,
+        &ci_bot,
+        &[
+            ("objectClass", &["device", "simpleSecurityObject"]),
+            ("cn", &["ci-bot"]),
+            ("owner", &[&ada]),
+            ("userPassword", &["ci-bot-pw"]),
+        ],
+    )
+    .await;
+    let deploy_bot = run.dn("uid=deploy-bot,ou=services");
+    dir.add(
+        &mut l,
+        &deploy_bot,
+        &[
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &["deploy-bot"]),
+            ("cn", &["deploy bot"]),
+            ("sn", &["bot"]),
+            ("employeeType", &["service"]),
+            ("manager", &[&ada]),
+            ("userPassword", &["deploy-bot-pw"]),
+        ],
+    )
+    .await;
+    let bob_bot = run.dn("cn=bob-bot,ou=services");
+    dir.add(
+        &mut l,
+        &bob_bot,
+        &[
+            ("objectClass", &["device", "simpleSecurityObject"]),
+            ("cn", &["bob-bot"]),
+            ("owner", &[&bob]),
+            ("userPassword", &["bob-bot-pw"]),
+        ],
+    )
+    .await;
+    // Groups: ada and bob in eng; ada alone in admins (groupOfNames must keep a member); vpn by
+    // uniqueMember; unix by memberUid; legacy lists ada's DN spelled differently (the server's
+    // DN matching finds it); ada-team is owned by ada (an owner, not a member, and not an account).
+    let legacy_ada = format!("UID=ada, OU=people, {}", run.root);
+    for (cn, class, attr, members) in [
+        (
+            "eng",
+            "groupOfNames",
+            "member",
+            vec![ada.as_str(), bob.as_str()],
+        ),
+        ("admins", "groupOfNames", "member", vec![ada.as_str()]),
+        (
+            "legacy",
+            "groupOfNames",
+            "member",
+            vec![legacy_ada.as_str(), bob.as_str()],
+        ),
+        (
+            "vpn",
+            "groupOfUniqueNames",
+            "uniqueMember",
+            vec![ada.as_str(), bob.as_str()],
+        ),
+        (
+            "unix",
+            "posixGroup",
+            "memberUid",
+            vec!["ada", "bob", "adam"],
+        ),
+    ] {
+        let (class_v, cn_v) = ([class], [cn]);
+        let mut attrs: Vec<(&str, &[&str])> =
+            vec![("objectClass", &class_v), ("cn", &cn_v), (attr, &members)];
+        if class == "posixGroup" {
+            attrs.push(("gidNumber", &["5000"]));
+        }
+        dir.add(&mut l, &run.group_dn(cn), &attrs).await;
+    }
+    let ada_team = run.group_dn("ada-team");
+    dir.add(
+        &mut l,
+        &ada_team,
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["ada-team"]),
+            ("owner", &[&ada]),
+            ("member", &[&bob]),
+        ],
+    )
+    .await;
+    for (dn, pw) in [
+        (&ada, "ada-pw"),
+        (&adam, "adam-pw"),
+        (&bob, "bob-pw"),
+        (&ci_bot, "ci-bot-pw"),
+        (&deploy_bot, "deploy-bot-pw"),
+        (&bob_bot, "bob-bot-pw"),
+    ] {
+        assert_eq!(
+            dir.bind_rc(dn, pw).await,
+            0,
+            "{dn} cannot bind before the test"
+        );
+    }
+
+    // --- the adapter, configured as in the README -------------------------------------------
+    let disabled = run.dn("ou=disabled");
+    let target = ldap_target(
+        &run.config(
+            &dir,
+            &format!(
+                "match_attribute = \"uid\"\nowner_attributes = [\"owner\", \"manager\"]\nsponsored_filter = \"(|(objectClass=simpleSecurityObject)(employeeType=service))\"\ndisabled_ou = \"{disabled}\"\ntimeout_ms = 5000"
+            ),
+        ),
+        "test",
+    );
+    assert_eq!(target.principal(), dir.bind_dn);
+    assert!(!format!("{target:?}").contains(&dir.bind_pw));
+
+    let who = person(&format!("E-ada-{}", run.id), Some("ada"), None);
+    let t0 = Instant::now();
+    let first = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let took = t0.elapsed();
+    assert_eq!(
+        first.outcome,
+        Outcome::Revoked,
+        "{:?}\n{:#?}",
+        first.error,
+        first.objects
+    );
+    eprintln!(
+        "ldap: revoked {} objects for one person in {:?} ({} calls)",
+        first.objects.len(),
+        took,
+        first.attempts
+    );
+    assert_eq!(ids(&first, "account", false), vec![ada.clone()]);
+    let mut spons = vec![ci_bot.clone(), deploy_bot.clone()];
+    spons.sort();
+    assert_eq!(ids(&first, "account", true), spons);
+    let mut memberships = vec![
+        format!("member|{}|{ada}", run.group_dn("eng")),
+        format!("member|{}|{ada}", run.group_dn("admins")),
+        format!("member|{}|{ada}", run.group_dn("legacy")),
+        format!("uniqueMember|{}|{ada}", run.group_dn("vpn")),
+        format!("memberUid|{}|ada", run.group_dn("unix")),
+    ];
+    memberships.sort();
+    assert_eq!(ids(&first, "group_membership", false), memberships);
+    assert_eq!(
+        ids(&first, "account_location", false),
+        vec![format!("{ada}|{disabled}")]
+    );
+    assert_eq!(first.objects.len(), 9, "{:#?}", first.objects);
+    for o in &first.objects {
+        assert_eq!(o.outcome, ObjectOutcome::Revoked, "{o:?}");
+        assert!(o.verified && o.removed_at.is_some(), "{o:?}");
+        assert_eq!(o.actor.principal, dir.bind_dn);
+    }
+    // The move is last, so every DN-based step acted on the DN it discovered.
+    assert_eq!(
+        first.objects.last().unwrap().object_kind,
+        "account_location"
+    );
+    let evidence = format!("{:?} {:?}", first.objects, first.error);
+    for secret in [&dir.bind_pw, "ada-pw", "ci-bot-pw"] {
+        assert!(
+            !evidence.contains(secret),
+            "a password leaked into evidence"
+        );
+    }
+
+    // --- what slapd itself says ------------------------------------------------------------
+    let ada_moved = format!("uid=ada,{disabled}");
+    assert!(
+        dir.entry(&mut l, &ada).await.is_none(),
+        "ada still in ou=people"
+    );
+    assert_eq!(
+        dir.values(&mut l, &ada_moved, "pwdAccountLockedTime").await,
+        vec!["000001010000Z"]
+    );
+    for dn in [&ci_bot, &deploy_bot] {
+        assert_eq!(
+            dir.values(&mut l, dn, "pwdAccountLockedTime").await,
+            vec!["000001010000Z"],
+            "{dn} not locked"
+        );
+    }
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("eng"), "member").await,
+        vec![bob.clone()]
+    );
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("admins"), "member").await,
+        vec![String::new()],
+        "the last member is replaced by the placeholder (the empty DN)"
+    );
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("legacy"), "member").await,
+        vec![bob.clone()]
+    );
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("vpn"), "uniqueMember")
+            .await,
+        vec![bob.clone()]
+    );
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("unix"), "memberUid").await,
+        vec!["adam".to_string(), "bob".to_string()]
+    );
+    for dn in [&bob, &adam, &bob_bot, &ada_team] {
+        assert!(
+            dir.values(&mut l, dn, "pwdAccountLockedTime")
+                .await
+                .is_empty(),
+            "{dn} was locked"
+        );
+    }
+    assert_eq!(
+        dir.values(&mut l, &ada_team, "member").await,
+        vec![bob.clone()]
+    );
+
+    // --- again: nothing new to do, not one write --------------------------------------------
+    let before = dir.snapshot(&mut l, &run.root).await;
+    let second = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(
+        second.outcome,
+        Outcome::AlreadyAbsent,
+        "{:?}\n{:#?}",
+        second.error,
+        second.objects
+    );
+    assert!(!second.objects.is_empty());
+    assert!(
+        second
+            .objects
+            .iter()
+            .all(|o| o.outcome == ObjectOutcome::AlreadyAbsent
+                && o.action == "none"
+                && o.verified
+                && o.removed_at.is_some()),
+        "{:#?}",
+        second.objects
+    );
+    assert_eq!(ids(&second, "account", false), vec![ada_moved.clone()]);
+    assert_eq!(
+        before,
+        dir.snapshot(&mut l, &run.root).await,
+        "the second run changed the directory (entryCSN/modifyTimestamp moved)"
+    );
+
+    // Binds: refused (49) for ada at her new DN and for both bots; bob's side untouched.
+    assert_eq!(
+        dir.bind_rc(&ada_moved, "ada-pw").await,
+        49,
+        "ada can still bind"
+    );
+    assert_eq!(
+        dir.bind_rc(&ci_bot, "ci-bot-pw").await,
+        49,
+        "ci-bot can still bind"
+    );
+    assert_eq!(
+        dir.bind_rc(&deploy_bot, "deploy-bot-pw").await,
+        49,
+        "deploy-bot can still bind"
+    );
+    assert_eq!(dir.bind_rc(&bob, "bob-pw").await, 0, "bob was locked out");
+    assert_eq!(
+        dir.bind_rc(&bob_bot, "bob-bot-pw").await,
+        0,
+        "bob's bot was locked out"
+    );
+    assert_eq!(
+        dir.bind_rc(&adam, "adam-pw").await,
+        0,
+        "adam was locked out"
+    );
+
+    // --- restore (a rescind) from the first run's evidence ----------------------------------
+    let restored = restore_identity(
+        &target,
+        &who,
+        &first.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    assert_eq!(restored.len(), 9, "{restored:#?}");
+    assert!(
+        restored
+            .iter()
+            .all(|r| r.outcome == RestoreOutcome::Restored),
+        "{restored:#?}"
+    );
+    assert!(
+        dir.entry(&mut l, &ada_moved).await.is_none(),
+        "ada still in the disabled OU"
+    );
+    assert!(dir
+        .values(&mut l, &ada, "pwdAccountLockedTime")
+        .await
+        .is_empty());
+    for dn in [&ci_bot, &deploy_bot] {
+        assert!(
+            dir.values(&mut l, dn, "pwdAccountLockedTime")
+                .await
+                .is_empty(),
+            "{dn}"
+        );
+    }
+    let mut eng = vec![ada.clone(), bob.clone()];
+    eng.sort();
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("eng"), "member").await,
+        eng
+    );
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("admins"), "member").await,
+        vec![ada.clone()],
+        "the placeholder stays after restore"
+    );
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("legacy"), "member")
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("vpn"), "uniqueMember")
+            .await,
+        eng
+    );
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("unix"), "memberUid").await,
+        vec!["ada".to_string(), "adam".to_string(), "bob".to_string()]
+    );
+    assert_eq!(
+        dir.bind_rc(&ada, "ada-pw").await,
+        0,
+        "ada cannot bind after restore"
+    );
+    assert_eq!(
+        dir.bind_rc(&ci_bot, "ci-bot-pw").await,
+        0,
+        "ci-bot cannot bind after restore"
+    );
+    assert_eq!(dir.bind_rc(&deploy_bot, "deploy-bot-pw").await, 0);
+    let again = restore_identity(
+        &target,
+        &who,
+        &first.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    assert!(
+        again
+            .iter()
+            .all(|r| r.outcome == RestoreOutcome::AlreadyPresent),
+        "{again:#?}"
+    );
+
+    // --- identities that must not reach anyone ----------------------------------------------
+    let by_mail = ldap_target(&run.config(&dir, "match_attribute = \"mail\""), "test");
+    let by_number = ldap_target(
+        &run.config(&dir, "match_attribute = \"employeeNumber\""),
+        "test",
+    );
+    let before = dir.snapshot(&mut l, &run.root).await;
+    let hostile = [
+        "*",
+        "a*",
+        "ad*",
+        "ada*",
+        "Ada Lovelace*",
+        "*ada",
+        "x)(uid=*",
+        "*)(objectClass=*",
+        "ada)(|(uid=*",
+        "\"",
+        "../",
+        "../ada",
+        "\\",
+        "\\2a",
+        "ada\0",
+        "(uid=ada)",
+    ];
+    for (i, name) in hostile.into_iter().enumerate() {
+        for (t, ident) in [
+            (&target, person(&format!("E-h{i}"), Some(name), None)),
+            (&by_mail, person(&format!("E-h{i}"), None, Some(name))),
+            (&by_number, person(name, None, None)),
+        ] {
+            let r = revoke_identity(t, &ident, "w1", &policy(), &Metrics::new()).await;
+            assert!(
+                r.objects.is_empty() && r.outcome == Outcome::AlreadyAbsent && r.error.is_none(),
+                "identity {name:?} matched something: {:?} {:?} {:#?}",
+                r.outcome,
+                r.error,
+                r.objects
+            );
+        }
+    }
+    assert_eq!(
+        before,
+        dir.snapshot(&mut l, &run.root).await,
+        "a hostile identity changed the directory"
+    );
+
+    // --- an identity the lookup cannot tell apart: a person decides, nothing is touched -----
+    let twin_mail = format!("twin-{}@example.test", run.id);
+    for uid in ["twin1", "twin2"] {
+        dir.add(
+            &mut l,
+            &run.person_dn(uid),
+            &[
+                ("objectClass", &["inetOrgPerson"]),
+                ("uid", &[uid]),
+                ("cn", &[uid]),
+                ("sn", &["twin"]),
+                ("mail", &[&twin_mail]),
+                ("userPassword", &["twin-pw"]),
+            ],
+        )
+        .await;
+    }
+    let before = dir.snapshot(&mut l, &run.root).await;
+    let r = revoke_identity(
+        &by_mail,
+        &person("E-twin", None, Some(&twin_mail.to_uppercase())),
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::ManualRequired, "{:?}", r.error);
+    assert!(r.objects.is_empty());
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("2 entries match"),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(before, dir.snapshot(&mut l, &run.root).await);
+    // The same mail in another case names the one person it belongs to (caseIgnoreMatch).
+    let held = by_mail
+        .discover(&person(
+            "E-bob",
+            None,
+            Some(&format!("BOB-{}@EXAMPLE.TEST", run.id)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(held[0].object_id, bob);
+
+    // --- an identity without the configured attribute is a failure, not "absent" ----------
+    let r = revoke_identity(
+        &target,
+        &person("E-x", None, Some("x@y")),
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Failed);
+    assert!(r.error.unwrap().contains("username"));
+
+    // --- a wrong password is permanent and never printed -------------------------------------
+    std::env::set_var("REVOKE_TEST_LDAP_WRONG_PW", "not-the-password-xyz");
+    let wrong = ldap_target(
+        &run.config(&dir, "")
+            .replace(PW_ENV, "REVOKE_TEST_LDAP_WRONG_PW"),
+        "wrong",
+    );
+    match wrong.discover(&who).await {
+        Err(e @ TargetError::Permanent(_)) => {
+            let s = e.to_string();
+            assert!(s.contains("49") && s.contains("password_env"), "{s}");
+            assert!(!s.contains("not-the-password-xyz"), "{s}");
+        }
+        other => panic!("expected a permanent error, got {other:?}"),
+    }
+
+    dir.delete_tree(&mut l, &run.root).await;
+    assert!(
+        dir.entry(&mut l, &run.root).await.is_none(),
+        "cleanup left the run's OU"
+    );
+    let _ = l.unbind().await;
+}
+
+/// Many leavers at once through one adapter (one shared connection): all locked and out of their
+/// groups, nobody else touched. Prints the throughput.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs slapd: run the README's test command"]
+async fn ldap_adapter_handles_many_leavers_concurrently() {
+    const N: usize = 100;
+    let dir = Dir::from_env();
+    let mut l = dir.admin().await;
+    let run = Run::create(&dir, &mut l).await;
+    let uids: Vec<String> = (0..N).map(|i| format!("p{i:03}")).collect();
+    for uid in &uids {
+        run.add_person(&dir, &mut l, uid, &format!("Person {uid}"), &[])
+            .await;
+    }
+    run.add_person(&dir, &mut l, "stayer", "Stay Er", &[]).await;
+    let stayer = run.person_dn("stayer");
+    let mut all: Vec<String> = uids.iter().map(|u| run.person_dn(u)).collect();
+    all.push(stayer.clone());
+    let all_refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    let uid_refs: Vec<&str> = uids.iter().map(String::as_str).chain(["stayer"]).collect();
+    dir.add(
+        &mut l,
+        &run.group_dn("everyone"),
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["everyone"]),
+            ("member", &all_refs),
+        ],
+    )
+    .await;
+    dir.add(
+        &mut l,
+        &run.group_dn("unix"),
+        &[
+            ("objectClass", &["posixGroup"]),
+            ("cn", &["unix"]),
+            ("gidNumber", &["5001"]),
+            ("memberUid", &uid_refs),
+        ],
+    )
+    .await;
+
+    let target = std::sync::Arc::new(ldap_target(&run.config(&dir, ""), "test"));
+    let t0 = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for u in &uids {
+        let who = person(&format!("E-{u}"), Some(u), None);
+        let target = target.clone();
+        tasks.spawn(async move {
+            revoke_identity(target.as_ref(), &who, "w1", &policy(), &Metrics::new()).await
+        });
+    }
+    let reports = tasks.join_all().await;
+    let took = t0.elapsed();
+    let objects: usize = reports.iter().map(|r| r.objects.len()).sum();
+    eprintln!(
+        "ldap: {N} leavers ({objects} objects: lock + 2 memberships each) revoked concurrently over one connection in {took:?} ({:.0} leavers/s)",
+        N as f64 / took.as_secs_f64()
+    );
+    for r in &reports {
+        assert_eq!(
+            r.outcome,
+            Outcome::Revoked,
+            "{:?} {:#?}",
+            r.error,
+            r.objects
+        );
+        assert_eq!(r.objects.len(), 3, "{:#?}", r.objects);
+    }
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("everyone"), "member")
+            .await,
+        vec![stayer.clone()]
+    );
+    assert_eq!(
+        dir.values(&mut l, &run.group_dn("unix"), "memberUid").await,
+        vec!["stayer".to_string()]
+    );
+    for uid in &uids {
+        assert_eq!(
+            dir.values(&mut l, &run.person_dn(uid), "pwdAccountLockedTime")
+                .await,
+            vec!["000001010000Z"]
+        );
+    }
+    assert!(dir
+        .values(&mut l, &stayer, "pwdAccountLockedTime")
+        .await
+        .is_empty());
+    assert_eq!(dir.bind_rc(&stayer, "stayer-pw").await, 0);
+
+    dir.delete_tree(&mut l, &run.root).await;
+    let _ = l.unbind().await;
+}

@@ -1795,9 +1795,7 @@ mod tests {
         assert!(!t.block && t.per_page == 5 && t.sponsor_marker.is_empty());
         assert_eq!(t.principal(), "revoker");
         let bad = |s: &str| {
-            GitlabTarget::from_table(&table(s), "main")
-                .err()
-                .expect("config must be refused")
+            GitlabTarget::from_table(&table(s), "main").expect_err("config must be refused")
         };
         assert!(bad("token_env = \"REVOKE_GITLAB_UNIT_TOKEN\"").contains("base_url"));
         assert!(bad("base_url = \"http://h\"\ntoken = \"inline\"").contains("unknown key"));

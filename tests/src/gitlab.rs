@@ -22,7 +22,8 @@
 //!   like GitLab's Rack::Attack throttles.
 //! - Revoking a project/group access token revokes the bot's token and removes the bot's
 //!   membership (GitLab also deletes the bot user later, in the background; the double keeps it).
-//!   Deleting a deploy token destroys it (404 afterwards).
+//!   Deleting a deploy token destroys it (404 afterwards). Removing a group's last human Owner is
+//!   403, for administrators too (GitLab's `GroupMemberPolicy`).
 //!
 //! State is behind one mutex: seed and read it directly from any thread (`seed_person`, `add_*`,
 //! `user`, `pat`, `member_level`, …) — never through the adapter. Every request is logged
@@ -336,6 +337,16 @@ impl Db {
             created_at: Utc::now(),
         });
         true
+    }
+
+    /// Whether `user_id` is the only human Owner (50) of `s`.
+    fn last_owner(&self, s: Source, user_id: u64) -> bool {
+        !self.members.iter().any(|m| {
+            m.source == s
+                && m.user_id != user_id
+                && m.access_level >= 50
+                && self.users.get(&m.user_id).is_some_and(|u| !u.bot)
+        })
     }
 
     /// The user behind the request's token, or the error answer (boxed: a `Response` is large).
@@ -960,6 +971,10 @@ fn handle(
             if !me.is_admin {
                 return forbidden();
             }
+            // GroupMemberPolicy: nobody, not even an administrator, removes a group's last Owner.
+            if matches!(s, Source::Group(_)) && m.access_level >= 50 && d.last_owner(s, m.user_id) {
+                return forbidden();
+            }
             d.members
                 .retain(|x| !(x.source == s && x.user_id == m.user_id));
             no_content()
@@ -1212,7 +1227,7 @@ impl GitlabDouble {
     }
 
     /// A person with everything the adapter revokes: the user `<username>` (`<username>@example.com`),
-    /// two PATs, an SSH key, Owner of group `<username>-team`, Maintainer of project
+    /// two PATs, an SSH key, Owner of group `<username>-team` (with `root`), Maintainer of project
     /// `<username>-service`, and — sponsored, named by `owner:<username>` — a project access token,
     /// a group access token and a project deploy token.
     pub fn seed_person(&self, username: &str) -> SeededPerson {
@@ -1226,6 +1241,8 @@ impl GitlabDouble {
         let group_id = self.add_group(&format!("{username}-team"));
         let project_id = self.add_project(&format!("{username}-service"));
         self.add_member(Source::Group(group_id), user_id, 50);
+        // The admin who created the group stays an Owner (GitLab refuses to remove a last Owner).
+        self.add_member(Source::Group(group_id), 1, 50);
         self.add_member(Source::Project(project_id), user_id, 40);
         let marker = format!("owner:{username}");
         let (pt, _, pt_secret) = self.add_access_token(

@@ -656,3 +656,247 @@ async fn lookup_by_email_or_extern_uid_and_block_off() {
     assert_eq!(ids(&r, "account"), vec![format!("users/{}", eve.user_id)]);
     assert_untouched(&d, &evelyn);
 }
+
+#[tokio::test]
+async fn a_last_group_owner_needs_a_person_but_is_still_blocked() {
+    let d = gitlab::start().await;
+    let sam = d.seed_person("sam");
+    let solo = d.add_group("sams-own");
+    d.add_member(Source::Group(solo), sam.user_id, 50);
+    let t = target(&d, "");
+    let r = revoke_identity(&t, &person(Some("sam")), "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(r.outcome, Outcome::ManualRequired, "{:?}", r.error);
+    let stuck: Vec<_> = r
+        .objects
+        .iter()
+        .filter(|o| o.outcome != ObjectOutcome::Revoked)
+        .collect();
+    assert_eq!(stuck.len(), 1, "{:#?}", r.objects);
+    assert_eq!(
+        stuck[0].object_id,
+        format!("groups/{solo}/members/{}@50", sam.user_id)
+    );
+    assert_eq!(stuck[0].outcome, ObjectOutcome::ManualRequired);
+    assert!(
+        stuck[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("last Owner"),
+        "{:?}",
+        stuck[0].error
+    );
+    // Everything else went, the account included.
+    assert_eq!(d.user_state(sam.user_id).as_deref(), Some("blocked"));
+    assert_eq!(
+        d.memberships_of(sam.user_id),
+        vec![(Source::Group(solo), 50)]
+    );
+    assert!(sam.pats.iter().all(|(id, _)| d.pat(*id).unwrap().revoked));
+}
+
+/// The double answers like GitLab where the adapter relies on it.
+#[tokio::test]
+async fn the_double_answers_like_gitlab() {
+    let d = gitlab::start().await;
+    let p = d.seed_person("gus");
+    let (_, weak) = d.add_pat(p.user_id, "gus-own", &["api"]);
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: &str| {
+        http.request(method, format!("{}/api/v4/{path}", d.url()))
+            .header("PRIVATE-TOKEN", token.to_string())
+            .send()
+    };
+    let json = |r: reqwest::Response| async move {
+        let s = r.status().as_u16();
+        (s, r.json::<serde_json::Value>().await.unwrap_or_default())
+    };
+    use reqwest::Method as M;
+    let admin = d.admin_token().to_string();
+    let u = p.user_id;
+    assert_eq!(
+        json(call(M::GET, "user", "nope").await.unwrap()).await,
+        (401, serde_json::json!({"message": "401 Unauthorized"}))
+    );
+    assert_eq!(
+        json(
+            call(M::GET, &format!("users/{u}/memberships"), &weak)
+                .await
+                .unwrap()
+        )
+        .await,
+        (403, serde_json::json!({"message": "403 Forbidden"}))
+    );
+    assert_eq!(
+        json(call(M::GET, "users/9999", &admin).await.unwrap()).await,
+        (404, serde_json::json!({"message": "404 User Not Found"}))
+    );
+    let (s, me) = json(call(M::GET, "user", &weak).await.unwrap()).await;
+    assert_eq!(s, 200);
+    assert!(
+        me.get("is_admin").is_none() && me.get("email").is_none(),
+        "{me}"
+    );
+    let (s, users) = json(call(M::GET, "users?username=GUS", &admin).await.unwrap()).await;
+    assert_eq!(
+        (s, users[0]["id"].as_u64()),
+        (200, Some(u)),
+        "username= is case-insensitive"
+    );
+    let (s, ms) = json(
+        call(M::GET, &format!("users/{u}/memberships"), &admin)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mut types: Vec<&str> = ms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["source_type"].as_str().unwrap())
+        .collect();
+    types.sort();
+    assert_eq!(types, ["Namespace", "Project"]);
+    // Block: 201 true, again 201 null; blocking yourself 403; the blocked user's token 403.
+    let block = format!("users/{u}/block");
+    assert_eq!(
+        json(call(M::POST, &block, &admin).await.unwrap()).await,
+        (201, serde_json::json!(true))
+    );
+    assert_eq!(
+        json(call(M::POST, &block, &admin).await.unwrap()).await,
+        (201, serde_json::Value::Null)
+    );
+    assert_eq!(
+        call(M::POST, "users/1/block", &admin)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(call(M::GET, "user", &weak).await.unwrap().status(), 403);
+    assert_eq!(
+        json(
+            call(M::POST, &format!("users/{u}/unblock"), &admin)
+                .await
+                .unwrap()
+        )
+        .await,
+        (201, serde_json::json!(true))
+    );
+    // Revoking a token: 204, and 204 again; the token no longer authenticates.
+    let pat = format!("personal_access_tokens/{}", p.pats[0].0);
+    assert_eq!(call(M::DELETE, &pat, &admin).await.unwrap().status(), 204);
+    assert_eq!(call(M::DELETE, &pat, &admin).await.unwrap().status(), 204);
+    let (s, t) = json(call(M::GET, &pat, &admin).await.unwrap()).await;
+    assert_eq!(
+        (s, &t["revoked"], &t["active"]),
+        (200, &serde_json::json!(true), &serde_json::json!(false))
+    );
+    assert_eq!(
+        call(M::GET, "user", &p.pats[0].1).await.unwrap().status(),
+        401
+    );
+    // Members: 204 on removal, 404 after; re-adding 201, twice 409.
+    let member = format!("projects/{}/members/{u}", p.project_id);
+    assert_eq!(
+        call(M::DELETE, &member, &admin).await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        call(M::DELETE, &member, &admin).await.unwrap().status(),
+        404
+    );
+    let add = || {
+        http.post(format!(
+            "{}/api/v4/projects/{}/members",
+            d.url(),
+            p.project_id
+        ))
+        .header("PRIVATE-TOKEN", admin.clone())
+        .json(&serde_json::json!({"user_id": u, "access_level": 40}))
+        .send()
+    };
+    assert_eq!(add().await.unwrap().status(), 201);
+    assert_eq!(add().await.unwrap().status(), 409);
+    // Deploy tokens are destroyed; access tokens revoked with their bot's membership.
+    let dt = format!(
+        "projects/{}/deploy_tokens/{}",
+        p.project_id, p.deploy_token.0
+    );
+    assert_eq!(call(M::DELETE, &dt, &admin).await.unwrap().status(), 204);
+    assert_eq!(call(M::GET, &dt, &admin).await.unwrap().status(), 404);
+    let at = format!(
+        "projects/{}/access_tokens/{}",
+        p.project_id, p.project_access_token.0
+    );
+    assert_eq!(call(M::DELETE, &at, &admin).await.unwrap().status(), 204);
+    let (s, t) = json(call(M::GET, &at, &admin).await.unwrap()).await;
+    assert_eq!((s, &t["active"]), (200, &serde_json::json!(false)));
+    assert!(!d.token_works(&p.project_access_token.1));
+    // The last human Owner of a group stays, even for an administrator.
+    let g = d.add_group("solo");
+    d.add_member(Source::Group(g), u, 50);
+    assert_eq!(
+        call(M::DELETE, &format!("groups/{g}/members/{u}"), &admin)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
+
+/// 50 leavers revoked at once through one adapter (as a worker does), next to a bystander who
+/// shares their name prefix; prints what it measured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_leavers_at_once() {
+    let d = gitlab::start().await;
+    let people: Vec<SeededPerson> = (0..50)
+        .map(|i| d.seed_person(&format!("leaver{i}")))
+        .collect();
+    let bystander = d.seed_person("leaver");
+    let t = std::sync::Arc::new(target(&d, ""));
+    t.resolve_principal().await.unwrap();
+    let mark = d.request_count();
+    let started = std::time::Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for p in &people {
+        let (t, name) = (t.clone(), p.username.clone());
+        set.spawn(async move {
+            revoke_identity(
+                t.as_ref(),
+                &person(Some(&name)),
+                "w1",
+                &policy(),
+                &Metrics::new(),
+            )
+            .await
+        });
+    }
+    let mut reports = Vec::new();
+    while let Some(r) = set.join_next().await {
+        reports.push(r.unwrap());
+    }
+    let elapsed = started.elapsed();
+    let requests = d.request_count() - mark;
+    for r in &reports {
+        assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
+        assert_eq!(r.objects.len(), 9);
+        assert!(r
+            .objects
+            .iter()
+            .all(|o| o.verified && o.outcome == ObjectOutcome::Revoked));
+    }
+    for p in &people {
+        assert_eq!(d.user_state(p.user_id).as_deref(), Some("blocked"));
+        assert!(d.memberships_of(p.user_id).is_empty());
+        assert!(d.deploy_token(p.deploy_token.0).is_none());
+    }
+    assert_untouched(&d, &bystander);
+    eprintln!(
+        "gitlab double: 50 leavers x 9 objects in {:?}, {requests} requests ({} per leaver)",
+        elapsed,
+        requests / 50
+    );
+}

@@ -18,7 +18,8 @@
 //!     Irreversible.
 //!   - `group_membership` / `project_membership` `groups/<gid>/members/<uid>@<access_level>` —
 //!     `GET /users/:id/memberships` (direct memberships), `DELETE /groups/:id/members/:user_id`.
-//!     Restored with `POST /groups/:id/members` at the recorded access level.
+//!     Restored with `POST /groups/:id/members` at the recorded access level. GitLab refuses to
+//!     remove a group's last Owner (403): that object is `manual_required` (hand the group over).
 //!   - `account` `users/<uid>` — `POST /users/:id/block` (unless `block = false`); already blocked
 //!     is already absent. Restored with `POST /users/:id/unblock`.
 //! - Verify: `GET` each object back: token inactive/revoked or 404, key/member 404, user `state`
@@ -1316,18 +1317,30 @@ impl Target for GitlabTarget {
                 source,
                 source_id,
                 user,
-                ..
+                access_level,
             } => {
-                self.delete(
-                    &[
-                        source.path(),
-                        &source_id.to_string(),
-                        "members",
-                        &user.to_string(),
-                    ],
-                    &doing,
-                )
-                .await
+                let segs = [
+                    source.path(),
+                    &source_id.to_string(),
+                    "members",
+                    &user.to_string(),
+                ];
+                let a = self
+                    .call(Method::DELETE, self.url(&segs), None, &doing)
+                    .await?;
+                match a.status {
+                    s if s.is_success() => Ok(RevokeResult::Revoked {
+                        removed_at: a.date(),
+                    }),
+                    StatusCode::NOT_FOUND => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
+                    // GitLab never removes a group's last Owner, not even for an administrator.
+                    StatusCode::FORBIDDEN if *source == Source::Group && *access_level >= 50 => {
+                        Err(TargetError::Ambiguous(format!(
+                            "{doing}: HTTP 403 — GitLab refuses to remove the last Owner of group {source_id}; a person must hand the group to another Owner, then re-run (the account is still blocked)"
+                        )))
+                    }
+                    _ => Err(a.error(&doing)),
+                }
             }
             Object::Account { user } => {
                 self.refuse_self(*user, "block")?;

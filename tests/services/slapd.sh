@@ -14,7 +14,8 @@
 #
 # The instance: mdb database for dc=revoke,dc=test, the ppolicy overlay with a default policy
 # (pwdLockout: TRUE, so pwdAccountLockedTime refuses binds), an ACL giving the service account
-# cn=revoker write under the suffix and letting users bind. Every start is a clean directory; tests
+# cn=revoker write under the suffix and letting users bind, and StartTLS with a self-signed
+# certificate for 127.0.0.1 (made with openssl; $RUN_DIR/tls/server.pem). Every start is a clean directory; tests
 # create their own ou=run-<uuid> under the suffix, so runs never see each other's entries.
 #
 # Environment: LDAP_PORT (18389), LDAP_BIND_PW (revoke-test-ldap: a test credential only; the
@@ -117,6 +118,24 @@ render() {
     -e "s|@ROOT_PW_HASH@|$ROOT_PW_HASH|g" -e "s|@BIND_PW_HASH@|$BIND_PW_HASH|g" "$1" >"$2"
 }
 
+make_tls() {
+  # A self-signed certificate for 127.0.0.1/localhost, for StartTLS on the same port.
+  : >"$RUN_DIR/tls.conf"
+  if ! command -v openssl >/dev/null; then
+    log "openssl not found: no StartTLS on this instance"
+    return 0
+  fi
+  mkdir -p "$RUN_DIR/tls"
+  if openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$RUN_DIR/tls/server.key" -out "$RUN_DIR/tls/server.pem" >/dev/null 2>&1; then
+    printf 'TLSCertificateFile %s\nTLSCertificateKeyFile %s\n' \
+      "$RUN_DIR/tls/server.pem" "$RUN_DIR/tls/server.key" >"$RUN_DIR/tls.conf"
+  else
+    log "openssl could not make a certificate: no StartTLS on this instance"
+  fi
+}
+
 start() {
   install
   local slapd
@@ -141,6 +160,7 @@ start() {
   chmod 700 "$RUN_DIR"
   ROOT_PW_HASH=$(slappasswd -s "$(head -c 24 /dev/urandom | base64 | tr -d '/+=')")
   BIND_PW_HASH=$(slappasswd -s "$LDAP_BIND_PW")
+  make_tls
   render "$TEMPLATES/slapd.conf.in" "$CONF"
   render "$TEMPLATES/base.ldif.in" "$RUN_DIR/base.ldif"
   "$slapd" -Tt -u -f "$CONF" >>"$LOG_FILE" 2>&1 || { tail -n 30 "$LOG_FILE"; die "slapd.conf does not check (slaptest)"; }

@@ -7,8 +7,11 @@
 //!   client-side. No entry: nothing held (already absent). More than one: `Ambiguous` — a person
 //!   decides, nothing is touched.
 //! - Holdings, in the order they are revoked:
-//!   1. `account` (`lock`), id = the entry's DN: adds `pwdAccountLockedTime: <lock_value>`; with
-//!      ppolicy's `pwdLockout: TRUE` a locked entry's binds fail with invalidCredentials (49).
+//!   1. `account` (`lock`), id = the entry's DN: sets `pwdAccountLockedTime: <lock_value>`; with
+//!      ppolicy's `pwdLockout: TRUE` a locked entry's binds fail with invalidCredentials (49). An
+//!      entry already holding `lock_value` (or ppolicy's permanent `000001010000Z`) is already
+//!      absent; a lockout ppolicy set after failed binds (a real time, which expires after
+//!      `pwdLockoutDuration`) is replaced by the revoker's lock.
 //!   2. `group_membership` (`remove_membership`), one per group value under `group_base_dn`:
 //!      `member` and `uniqueMember` hold the entry's DN, `memberUid` (posixGroup) holds its `uid`.
 //!      Id = `<attribute>|<group DN>|<value>` (`%` and `|` inside DNs and values written `%25` and
@@ -21,9 +24,10 @@
 //!   4. with `disabled_ou`: `account_location` (`move`), id = `<original DN>|<disabled OU>`: a
 //!      modifyDN of the entry under the disabled OU, done last so the DN-based steps above act on
 //!      the DN they discovered.
-//! - Verify reads back: `pwdAccountLockedTime` (operational: requested by name) present; the
-//!   group no longer matching `(<attribute>=<value>)`; the entry under the disabled OU and not at
-//!   its old DN. `removed_at` is the entry's (or group's) `modifyTimestamp` at read-back.
+//! - Verify reads back: `pwdAccountLockedTime` (operational: requested by name) holding a lock
+//!   that does not expire; the group no longer matching `(<attribute>=<value>)`; the entry under
+//!   the disabled OU and not at its old DN. `removed_at` is the entry's (or group's)
+//!   `modifyTimestamp` at read-back.
 //! - Restore from evidence: unlock (delete `pwdAccountLockedTime`, only if it still holds the
 //!   configured `lock_value`), re-add the membership value, move the entry back. Idempotent:
 //!   what is already there answers `AlreadyPresent`.
@@ -298,7 +302,7 @@ pub fn normalize_dn(dn: &str) -> String {
         }
         if pending_space > 0 {
             if !matches!(out.chars().last(), Some(',' | '=' | '+') | None) {
-                out.extend(std::iter::repeat(' ').take(pending_space));
+                out.extend(std::iter::repeat_n(' ', pending_space));
             }
             pending_space = 0;
         }
@@ -394,6 +398,22 @@ pub fn generalized_time_ok(s: &str) -> bool {
     matches!(main.len(), 10 | 12 | 14)
         && main.bytes().all(|b| b.is_ascii_digit())
         && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// How a failed connect is treated: TLS and URL problems will not fix themselves; refused,
+/// reset and timed-out connections may.
+pub fn connect_error_class(e: &LdapError) -> ErrorClass {
+    match e {
+        LdapError::Io { source } if source.kind() == std::io::ErrorKind::InvalidData => {
+            ErrorClass::Permanent
+        }
+        LdapError::Rustls { .. }
+        | LdapError::DNSName { .. }
+        | LdapError::UrlParsing { .. }
+        | LdapError::UnknownScheme(_)
+        | LdapError::MismatchedStreamType => ErrorClass::Permanent,
+        _ => ErrorClass::Transient,
+    }
 }
 
 /// How an LDAP result code is treated (RFC 4511 §4.1.9 and appendix A).
@@ -630,14 +650,30 @@ impl LdapTarget {
             .set_conn_timeout(self.timeout)
             .set_starttls(self.starttls)
             .set_no_tls_verify(self.tls_no_verify);
-        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url)
-            .await
-            .map_err(|e| {
-                TargetError::Transient(format!(
-                    "connecting to directory {} at {}: {e} (is the server up, the URL right, the certificate trusted?)",
-                    self.instance, self.url
-                ))
-            })?;
+        let doing = format!("connecting to directory {} at {}", self.instance, self.url);
+        // ldap3 builds its rustls config with rustls's process-default crypto provider, and
+        // rustls panics when it cannot pick one (a build with both `ring` and `aws-lc-rs`
+        // compiled in and none installed). A bad TLS setup is a refused target, not a crash.
+        let connected = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+            LdapConnAsync::with_settings(settings, &self.url),
+        ))
+        .await
+        .map_err(|_| {
+            TargetError::Permanent(format!(
+                "{doing}: TLS is unavailable: no rustls crypto provider is installed in this process (the binary must install one at start, e.g. rustls::crypto::ring::default_provider().install_default())"
+            ))
+        })?;
+        let (conn, mut ldap) = connected.map_err(|e| {
+            let msg = format!("{doing}: {e}");
+            match connect_error_class(&e) {
+                ErrorClass::Transient => {
+                    TargetError::Transient(format!("{msg} (is the server up and the URL right?)"))
+                }
+                _ => TargetError::Permanent(format!(
+                    "{msg} (TLS: is the server's certificate trusted — system store or SSL_CERT_FILE — and does it name the host in url?)"
+                )),
+            }
+        })?;
         let instance = self.instance.clone();
         tokio::spawn(async move {
             if let Err(e) = conn.drive().await {
@@ -925,20 +961,29 @@ impl LdapTarget {
             )));
         }
         let doing = format!("locking {dn} in directory {}", self.instance);
-        match self.lock_state(dn, &doing).await? {
+        let m = match self.lock_state(dn, &doing).await? {
             None => return Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            Some((Some(_), at)) => return Ok(RevokeResult::AlreadyAbsent { removed_at: at }),
-            Some((None, _)) => {}
-        }
-        let r = self
-            .modify(dn, vec![Mod::Add(LOCK_ATTR, set(&self.lock_value))], &doing)
-            .await?;
+            Some((Some(v), at)) if self.locked_for_good(&v) => {
+                return Ok(RevokeResult::AlreadyAbsent { removed_at: at })
+            }
+            // A lockout ppolicy set after failed binds carries its time and expires after
+            // pwdLockoutDuration: not a revocation. Replace it with the revoker's lock.
+            Some((Some(_), _)) => Mod::Replace(LOCK_ATTR, set(&self.lock_value)),
+            Some((None, _)) => Mod::Add(LOCK_ATTR, set(&self.lock_value)),
+        };
+        let r = self.modify(dn, vec![m], &doing).await?;
         match r.rc {
             0 => Ok(RevokeResult::Revoked { removed_at: None }),
-            // Locked (or deleted) since the read: someone else got there first.
+            // Locked (or deleted) since the read: someone else got there first; the read-back
+            // tells whether it is the revoker's lock.
             20 | 32 => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
             _ => Err(self.result_error(&doing, &r)),
         }
+    }
+
+    /// A lock that does not expire by itself: the configured value, or ppolicy's permanent one.
+    fn locked_for_good(&self, value: &str) -> bool {
+        value == self.lock_value || value == PERMANENT_LOCK
     }
 
     async fn verify_lock(&self, dn: &str) -> Result<ReadBack, TargetError> {
@@ -949,10 +994,17 @@ impl LdapTarget {
                 detail: "no entry at this DN: nothing can bind as it".into(),
                 removed_at: None,
             },
-            Some((Some(v), at)) => ReadBack {
+            Some((Some(v), at)) if self.locked_for_good(&v) => ReadBack {
                 gone: true,
                 detail: format!("{LOCK_ATTR}: {v}"),
                 removed_at: at,
+            },
+            Some((Some(v), _)) => ReadBack {
+                gone: false,
+                detail: format!(
+                    "{LOCK_ATTR}: {v} is a lockout that expires, not the revoker's lock"
+                ),
+                removed_at: None,
             },
             Some((None, _)) => ReadBack {
                 gone: false,
@@ -1499,6 +1551,21 @@ mod tests {
             assert_eq!(classify_result_code(rc), ErrorClass::Permanent, "{rc}");
         }
         assert!(result_hint(49).contains("password_env"));
+        let io = |k| LdapError::Io {
+            source: std::io::Error::new(k, "x"),
+        };
+        assert_eq!(
+            connect_error_class(&io(std::io::ErrorKind::ConnectionRefused)),
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            connect_error_class(&io(std::io::ErrorKind::InvalidData)),
+            ErrorClass::Permanent
+        );
+        assert_eq!(
+            connect_error_class(&LdapError::UnknownScheme("http".into())),
+            ErrorClass::Permanent
+        );
     }
 
     #[test]

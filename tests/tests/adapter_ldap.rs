@@ -936,8 +936,31 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
     )
     .await;
     assert_eq!(dir.bind_rc(&odd, "odd-pw").await, 0);
+    // odd's bot lives in ou=services, outside the people subtree the adapter looks people up in.
+    let odd_bot = run.dn("cn=odd-bot,ou=services");
+    dir.add(
+        &mut l,
+        &odd_bot,
+        &[
+            ("objectClass", &["device", "simpleSecurityObject"]),
+            ("cn", &["odd-bot"]),
+            ("owner", &[&odd_as_added]),
+            ("userPassword", &["odd-bot-pw"]),
+        ],
+    )
+    .await;
 
-    let target = ldap_target(&run.config(&dir, ""), "test");
+    let target = ldap_target(
+        &run.config(
+            &dir,
+            &format!("sponsored_base_dn = \"{}\"", run.dn("ou=services")),
+        )
+        .replace(
+            &format!("base_dn = \"{}\"", run.root),
+            &format!("base_dn = \"{}\"", run.dn("ou=people")),
+        ),
+        "test",
+    );
     let r = revoke_identity(
         &target,
         &person("E-odd", Some(odd_uid), None),
@@ -954,6 +977,8 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
         r.objects
     );
     assert_eq!(ids(&r, "account", false), vec![odd.clone()]);
+    assert_eq!(ids(&r, "account", true), vec![odd_bot.clone()]);
+    assert_eq!(dir.bind_rc(&odd_bot, "odd-bot-pw").await, 49);
     let membership = ids(&r, "group_membership", false);
     assert_eq!(membership.len(), 1, "{membership:?}");
     // `|` in the group's name is written %7C, so the id splits back into its three parts.

@@ -18,7 +18,7 @@
 //!      `%7C`), enough to put the value back. Removing the last `member`/`uniqueMember` of a group
 //!      whose schema requires one (objectClassViolation, 65) swaps in `last_member_placeholder`
 //!      in the same modify; restore removes the placeholder again.
-//!   3. sponsored `account`s (`lock`, `sponsored: true`): entries under `base_dn` matching
+//!   3. sponsored `account`s (`lock`, `sponsored: true`): entries under `sponsored_base_dn` matching
 //!      `sponsored_filter` whose `owner_attributes` name the person's DN (service accounts, bots).
 //!      The person's own entry and the revoker's `bind_dn` are never among them.
 //!   4. with `disabled_ou`: `account_location` (`move`), id = `<original DN>|<disabled OU>`: a
@@ -54,6 +54,7 @@
 //! | `group_base_dn` | `base_dn` | subtree holding groups |
 //! | `match_attribute` | `uid` | `uid` (identity username), `mail` (email) or `employeeNumber` (employee id) |
 //! | `user_filter` | `(\|(objectClass=person)(objectClass=posixAccount))` | what a person's entry is |
+//! | `sponsored_base_dn` | `base_dn` | subtree holding service accounts and bots |
 //! | `owner_attributes` | `["owner"]` | attributes naming a sponsor's DN on sponsored entries (`[]`: none) |
 //! | `sponsored_filter` | `(\|(objectClass=simpleSecurityObject)(objectClass=account)(objectClass=person)(objectClass=posixAccount))` | which owned entries are accounts to lock (not groups, OUs, …) |
 //! | `lock_value` | `000001010000Z` | `pwdAccountLockedTime` value; this one means "locked until an administrator unlocks" |
@@ -73,13 +74,14 @@
 //! password_env = "REVOKE_LDAP_PASSWORD"            # or password_file = "/run/secrets/ldap"
 //! base_dn = "ou=people,dc=example,dc=com"
 //! group_base_dn = "ou=groups,dc=example,dc=com"
+//! sponsored_base_dn = "ou=services,dc=example,dc=com"
 //! match_attribute = "uid"
 //! owner_attributes = ["owner", "manager"]
 //! sponsored_filter = "(|(objectClass=simpleSecurityObject)(employeeType=service))"
 //! disabled_ou = "ou=disabled,ou=people,dc=example,dc=com"
 //! ```
 //!
-//! The revoker needs: read under `base_dn`/`group_base_dn` (including the operational
+//! The revoker needs: read under `base_dn`/`group_base_dn`/`sponsored_base_dn` (including the operational
 //! `pwdAccountLockedTime` and `modifyTimestamp`), write on `pwdAccountLockedTime`, on
 //! `member`/`uniqueMember`/`memberUid`, and (with `disabled_ou`) the right to move entries there.
 //! It never needs to read `userPassword`.
@@ -103,6 +105,7 @@ const KNOWN_KEYS: &[&str] = &[
     "password_file",
     "base_dn",
     "group_base_dn",
+    "sponsored_base_dn",
     "match_attribute",
     "user_filter",
     "owner_attributes",
@@ -180,6 +183,7 @@ pub struct LdapTarget {
     password: Secret,
     base_dn: String,
     group_base_dn: String,
+    sponsored_base_dn: String,
     match_attribute: MatchAttribute,
     user_filter: String,
     owner_attributes: Vec<String>,
@@ -560,6 +564,8 @@ impl LdapTarget {
             .map_err(|e| format!("[targets.{k}] bind password: {e}"))?;
         let base_dn = dn_key("base_dn", true)?.unwrap_or_default();
         let group_base_dn = dn_key("group_base_dn", false)?.unwrap_or_else(|| base_dn.clone());
+        let sponsored_base_dn =
+            dn_key("sponsored_base_dn", false)?.unwrap_or_else(|| base_dn.clone());
         let match_attribute = match t.str("match_attribute")? {
             None => MatchAttribute::Uid,
             Some(s) => MatchAttribute::parse(s).ok_or_else(|| {
@@ -622,6 +628,7 @@ impl LdapTarget {
             password,
             base_dn,
             group_base_dn,
+            sponsored_base_dn,
             match_attribute,
             user_filter,
             owner_attributes,
@@ -931,9 +938,18 @@ impl LdapTarget {
             self.instance
         );
         Ok(self
-            .search(&self.base_dn, Scope::Subtree, &filter, &["1.1"], 0, &doing)
+            .search(
+                &self.sponsored_base_dn,
+                Scope::Subtree,
+                &filter,
+                &["1.1"],
+                0,
+                &doing,
+            )
             .await?
-            .unwrap_or_default()
+            .ok_or_else(|| {
+                TargetError::Permanent(format!("{doing}: sponsored_base_dn does not exist"))
+            })?
             .into_iter()
             .map(|e| e.dn)
             .filter(|d| !dn_eq(d, dn) && !dn_eq(d, &self.bind_dn))
@@ -1589,6 +1605,7 @@ mod tests {
         std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
         let t = LdapTarget::from_table(&table(MINIMAL), "main").unwrap();
         assert_eq!(t.group_base_dn, "dc=x");
+        assert_eq!(t.sponsored_base_dn, "dc=x");
         assert_eq!(t.match_attribute(), MatchAttribute::Uid);
         assert_eq!(t.owner_attributes, vec!["owner".to_string()]);
         assert_eq!(t.lock_value, PERMANENT_LOCK);

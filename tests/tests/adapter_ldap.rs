@@ -910,13 +910,13 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
         run.add_person(&dir, &mut l, uid, &format!("N {uid}"), &[])
             .await;
     }
-    let stamp = format!("20200101000000Z");
+    let stamp = "20200101000000Z";
     run.add_person(
         &dir,
         &mut l,
         "cy",
         "Cy Locked",
-        &[("pwdAccountLockedTime", &[&stamp])],
+        &[("pwdAccountLockedTime", &[stamp])],
     )
     .await;
     let cy = run.person_dn("cy");

@@ -536,7 +536,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
         );
     }
     eprintln!(
-        "iam: first run over {} objects took {:?} ({} calls incl. discovery)",
+        "iam (authorization_details scan): first run over {} objects took {:?} ({} calls incl. discovery)",
         first.objects.len(),
         took,
         first.attempts
@@ -732,7 +732,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
 
     let target = iam_target(
         &format!(
-            "{}\nmatch = \"tag\"\ntag_key = \"employee_id\"\naccess_keys = \"delete\"\nssh_keys = \"deactivate\"\nsigning_certs = \"deactivate\"\nuser_scan = \"authorization_details\"\nprincipal = \"revoke-test\"\ntimeout_ms = 5000",
+            "{}\nmatch = \"tag\"\ntag_key = \"employee_id\"\naccess_keys = \"delete\"\nssh_keys = \"deactivate\"\nsigning_certs = \"deactivate\"\nuser_scan = \"list_user_tags\"\nprincipal = \"revoke-test\"\ntimeout_ms = 5000",
             base_table(&moto.url)
         ),
         "tagged",
@@ -741,7 +741,13 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     .expect("iam config");
     assert_eq!(target.principal(), "revoke-test");
     let who = person(&eid, Some("cy"));
+    let started = Instant::now();
     let first = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    eprintln!(
+        "iam (tag match, list_user_tags scan): first run over {} objects took {:?}",
+        first.objects.len(),
+        started.elapsed()
+    );
     assert_eq!(
         first.outcome,
         Outcome::Revoked,

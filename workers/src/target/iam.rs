@@ -46,7 +46,7 @@
 //! | `tag_key` | `employee_id` | with `match = "tag"`: the tag holding the employee id |
 //! | `sponsored` | `true` | look for users the person owns (a scan of all users per leaver) |
 //! | `owner_tag_key` | `owner` | tag naming a sponsored user's owner |
-//! | `user_scan` | `list_user_tags` | `list_user_tags` (ListUsers + ListUserTags per user: least privilege) or `authorization_details` (GetAccountAuthorizationDetails: one call per 1000 users) |
+//! | `user_scan` | `authorization_details` | how users and their tags are read for sponsored users and `match = "tag"`: `authorization_details` (`GetAccountAuthorizationDetails`, Filter=User: one call per page of users) or `list_user_tags` (`ListUsers` + one `ListUserTags` per user, 8 at a time: narrower permissions, but a call per user per leaver) |
 //! | `access_keys` | `deactivate` | `deactivate` or `delete` (sponsored users' keys: always deactivate) |
 //! | `ssh_keys` | `delete` | `delete` or `deactivate` |
 //! | `signing_certs` | `delete` | `delete` or `deactivate` |
@@ -534,7 +534,7 @@ fn parse_settings(table: &toml::Table) -> Result<Settings, String> {
     if owner_tag_key.is_empty() {
         return Err("[targets.cloud] owner_tag_key must not be empty".into());
     }
-    let user_scan = match t.str("user_scan")?.unwrap_or("list_user_tags") {
+    let user_scan = match t.str("user_scan")?.unwrap_or("authorization_details") {
         "list_user_tags" => UserScan::ListUserTags,
         "authorization_details" => UserScan::AuthorizationDetails,
         other => {
@@ -741,6 +741,7 @@ impl IamTarget {
                     .client
                     .get_account_authorization_details()
                     .filter(EntityType::User)
+                    .max_items(1000)
                     .into_paginator()
                     .send();
                 let mut out = Vec::new();
@@ -766,6 +767,7 @@ impl IamTarget {
                 let users = self
                     .client
                     .list_users()
+                    .max_items(1000)
                     .into_paginator()
                     .items()
                     .send()
@@ -1726,7 +1728,7 @@ mod tests {
         assert_eq!(s.matching, Match::UserName);
         assert!(s.sponsored);
         assert_eq!(s.owner_tag_key, "owner");
-        assert_eq!(s.user_scan, UserScan::ListUserTags);
+        assert_eq!(s.user_scan, UserScan::AuthorizationDetails);
         assert_eq!(s.access_keys, CredentialPolicy::Deactivate);
         assert_eq!(s.ssh_keys, CredentialPolicy::Delete);
         assert_eq!(s.signing_certs, CredentialPolicy::Delete);
@@ -1737,7 +1739,7 @@ mod tests {
         );
 
         let s = parse_settings(&table(
-            "match = \"tag\"\nowner_tag_key = \"sponsor\"\naccess_keys = \"delete\"\nssh_keys = \"deactivate\"\nuser_scan = \"authorization_details\"\nsponsored = false\ntimeout_ms = 2500",
+            "match = \"tag\"\nowner_tag_key = \"sponsor\"\naccess_keys = \"delete\"\nssh_keys = \"deactivate\"\nuser_scan = \"list_user_tags\"\nsponsored = false\ntimeout_ms = 2500",
         ))
         .unwrap();
         assert_eq!(
@@ -1749,7 +1751,7 @@ mod tests {
         assert!(s.static_credentials.is_none());
         assert_eq!(s.access_keys, CredentialPolicy::Delete);
         assert_eq!(s.ssh_keys, CredentialPolicy::Deactivate);
-        assert_eq!(s.user_scan, UserScan::AuthorizationDetails);
+        assert_eq!(s.user_scan, UserScan::ListUserTags);
         assert!(!s.sponsored);
         assert_eq!(s.timeout, Duration::from_millis(2500));
 

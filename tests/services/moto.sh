@@ -64,7 +64,7 @@ our_pid() {
   [ -f "$PID_FILE" ] || return 1
   local pid; pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "moto_server.* -p $MOTO_PORT" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE "moto_server.* -p $MOTO_PORT( |$)" || return 1
   echo "$pid"
 }
 

@@ -1003,6 +1003,38 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
         assert_eq!(dir.bind_rc(dn, &format!("{uid}-pw")).await, 0, "{dn}");
     }
 
+    // Restore after the group was deleted: the membership cannot come back (reported
+    // irreversible, with the reason); the account and the bot are unlocked.
+    let r_odd = r;
+    assert_eq!(l.delete(&ops).await.unwrap().rc, 0);
+    let restored = restore_identity(
+        &target,
+        &person("E-odd", Some(odd_uid), None),
+        &r_odd.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    let outcome = |kind: &str, sponsored: bool| -> Vec<RestoreOutcome> {
+        restored
+            .iter()
+            .filter(|o| o.object_kind == kind && o.sponsored == sponsored)
+            .map(|o| o.outcome)
+            .collect()
+    };
+    assert_eq!(
+        outcome("group_membership", false),
+        vec![RestoreOutcome::Irreversible]
+    );
+    assert!(restored.iter().any(
+        |o| o.outcome == RestoreOutcome::Irreversible && o.detail.contains("no longer exists")
+    ));
+    assert_eq!(outcome("account", false), vec![RestoreOutcome::Restored]);
+    assert_eq!(outcome("account", true), vec![RestoreOutcome::Restored]);
+    assert_eq!(dir.bind_rc(&odd, "odd-pw").await, 0);
+    assert_eq!(dir.bind_rc(&odd_bot, "odd-bot-pw").await, 0);
+
     // cy holds a lockout with a time (what ppolicy writes after failed binds; it expires after
     // pwdLockoutDuration): revoking replaces it with the permanent lock, and says so.
     let r = revoke_identity(

@@ -176,7 +176,15 @@ async fn build(
         TargetKind::Cloud => {
             std::sync::Arc::new(iam::IamTarget::from_table(table, instance).await?)
         }
-        TargetKind::Cicd => std::sync::Arc::new(gitlab::GitlabTarget::from_table(table, instance)?),
+        TargetKind::Cicd => {
+            let g = gitlab::GitlabTarget::from_table(table, instance)?;
+            // As for Vault: a token GitLab refuses is a config error at start-up, and the
+            // token owner's username is the actor from the first case on.
+            g.resolve_principal()
+                .await
+                .map_err(|e| format!("checking the revoker's GitLab token: {e}"))?;
+            std::sync::Arc::new(g)
+        }
         TargetKind::Vault => {
             let v = vault::VaultTarget::from_table(table, instance)?;
             // Checks the token now (a bad one is a config error, not N failed cases) and

@@ -1,0 +1,188 @@
+//! End to end on the real broker with all five real adapters: 50 leavers seeded in OpenLDAP,
+//! scim2-server, moto (AWS IAM), OpenBao and the GitLab API double; one worker per target kind
+//! built from `[targets.<kind>]` tables exactly as the binary builds them; the verifier closes
+//! 50 cases; then every case's evidence is checked against what the peers themselves show.
+//!
+//! Needs the README's test command (it starts Kafka and the peers and passes their addresses).
+
+mod peers;
+
+use peers::{Peers, Person};
+use revoke::demo::wait_for_groups;
+use revoke::fleet::{spawn_verifier, spawn_worker};
+use revoke::hr::Mode;
+use revoke_shared::contract::{
+    case_id_for, CaseState, HrData, HrEvent, HrEventKind, Identity, IdentityKind, ObjectOutcome,
+    Outcome, TargetKind, TargetState,
+};
+use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::TestEnv;
+use std::time::Duration;
+
+const LEAVERS: usize = 50;
+const WAIT: Duration = Duration::from_secs(240);
+
+fn termination(run: &str, p: &Person, i: usize) -> HrEvent {
+    HrEvent {
+        id: format!("{run}-{i}"),
+        source: "urn:revoke:test-hr".into(),
+        subject: p.employee_id.clone(),
+        time: chrono::Utc::now(),
+        kind: HrEventKind::Termination,
+        data: HrData {
+            identity: Identity {
+                employee_id: p.employee_id.clone(),
+                email: Some(p.email.clone()),
+                username: Some(p.username.clone()),
+                kind: IdentityKind::Employee,
+            },
+            effective_at: Some(chrono::Utc::now()),
+            reason: Some("resignation".into()),
+            requested_by: Some("hr:people-ops".into()),
+            approved_by: Some("mgr:line-manager".into()),
+            rescinds: None,
+        },
+    }
+}
+
+#[test]
+#[ignore = "needs the real broker and every peer: run the README's test command"]
+fn fifty_leavers_closed_on_five_real_adapters() {
+    let env = TestEnv::new("e2e-adapters");
+    assert_eq!(
+        env.broker, "kafka",
+        "this test proves the real broker: set REVOKE_TEST_KAFKA"
+    );
+    env.block_on(async {
+        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let peers = Peers::start(&run).await;
+        let people: Vec<Person> = (0..LEAVERS).map(|i| Person::new(&run, i)).collect();
+        // One bystander per peer who shares a name prefix with every leaver and must keep all.
+        let bystander = Person::bystander(&run);
+        peers.seed(&people, &bystander).await;
+
+        let mut cfg = env.cfg.clone();
+        cfg.worker.instance = "e2e".into();
+        cfg.verifier.deadline_secs = 600;
+        peers.configure(&mut cfg);
+
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let mut components = Vec::new();
+        for kind in TargetKind::ALL {
+            let target = revoke::target::from_config(kind, &cfg)
+                .await
+                .unwrap_or_else(|e| panic!("[targets.{kind}]: {e}"));
+            assert_ne!(
+                target.principal(),
+                format!("sim-{kind}-revoker"),
+                "{kind} must act on the real adapter, not the simulator"
+            );
+            components.push(spawn_worker(&cfg, target, metrics.clone(), health.clone()));
+        }
+        components.push(spawn_verifier(&cfg, metrics.clone(), health.clone()));
+        assert!(
+            wait_for_groups(&cfg, &metrics, Duration::from_secs(90)).await,
+            "consumer groups never got partitions"
+        );
+
+        let events: Vec<HrEvent> = people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| termination(&run, p, i))
+            .collect();
+        let published = std::time::Instant::now();
+        env.publish(&events, Mode::Structured).await;
+        let ids: Vec<uuid::Uuid> = events
+            .iter()
+            .map(|e| case_id_for(&e.source, &e.id))
+            .collect();
+        let log = env
+            .wait_cases(WAIT, |l| {
+                ids.iter()
+                    .all(|id| l.latest.get(id).is_some_and(|c| c.state.is_final()))
+            })
+            .await;
+
+        let all_final = published.elapsed();
+        let mut ttc: Vec<i64> = ids
+            .iter()
+            .filter_map(|id| log.latest.get(id).and_then(|c| c.time_to_close_ms()))
+            .collect();
+        ttc.sort_unstable();
+        println!(
+            "e2e: {LEAVERS} leavers x 5 real targets: every case final {:.1} s after publishing; \
+             time to close p50 {} ms, max {} ms",
+            all_final.as_secs_f64(),
+            ttc.get(ttc.len() / 2).copied().unwrap_or(-1),
+            ttc.last().copied().unwrap_or(-1)
+        );
+        for kind in TargetKind::ALL {
+            let mut t: Vec<i64> = ids
+                .iter()
+                .filter_map(|id| log.latest.get(id)?.targets.get(&kind)?.time_to_revoke_ms)
+                .collect();
+            t.sort_unstable();
+            println!(
+                "e2e: {kind}: time to revoke p50 {} ms, max {} ms",
+                t.get(t.len() / 2).copied().unwrap_or(-1),
+                t.last().copied().unwrap_or(-1)
+            );
+        }
+        for (p, id) in people.iter().zip(&ids) {
+            let case = log
+                .latest
+                .get(id)
+                .unwrap_or_else(|| panic!("no case for {}", p.employee_id));
+            assert_eq!(
+                case.state,
+                CaseState::Closed,
+                "{}: {}",
+                p.employee_id,
+                revoke::cases::render(case)
+            );
+            assert_eq!(log.closed_versions[id], 1, "closed once");
+            assert!(case.escalations.is_empty(), "{:?}", case.escalations);
+            for kind in TargetKind::ALL {
+                let st = &case.targets[&kind];
+                assert_eq!(st.state, TargetState::Done, "{} {kind}", p.employee_id);
+                assert_eq!(
+                    st.outcome,
+                    Some(Outcome::Revoked),
+                    "{} {kind}",
+                    p.employee_id
+                );
+                assert_eq!(st.instance.as_deref(), Some("e2e"));
+                assert!(
+                    !st.objects.is_empty(),
+                    "{} {kind}: no evidence",
+                    p.employee_id
+                );
+                for o in &st.objects {
+                    assert!(
+                        o.verified && o.removed_at.is_some(),
+                        "{} {kind}: {o:?}",
+                        p.employee_id
+                    );
+                    // Revoked now, or found already gone (e.g. a login's lease prefix that
+                    // revoking its token emptied) — either way read back as gone.
+                    assert!(
+                        matches!(
+                            o.outcome,
+                            ObjectOutcome::Revoked | ObjectOutcome::AlreadyAbsent
+                        ),
+                        "{kind}: {o:?}"
+                    );
+                    assert!(!o.actor.principal.is_empty());
+                }
+                // The evidence names exactly what the peer shows removed for this person.
+                peers.check_evidence(kind, p, &st.objects).await;
+            }
+        }
+        peers.check_untouched(&bystander).await;
+
+        for c in components {
+            c.stop().await.expect("graceful stop");
+        }
+    });
+}

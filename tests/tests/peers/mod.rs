@@ -1,0 +1,123 @@
+//! The five real peers of the end-to-end test: seeding people at each peer directly (never
+//! through the adapters), the `[targets.<kind>]` tables pointing the fleet at them, and checks
+//! of a case's evidence against what each peer itself shows.
+
+mod cicd;
+mod cloud;
+mod directory;
+mod saas;
+mod vault;
+
+use revoke_shared::config::Config;
+use revoke_shared::contract::{ObjectEvidence, TargetKind};
+
+/// One seeded person: the same names at every peer.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub employee_id: String,
+    pub username: String,
+    pub email: String,
+}
+
+impl Person {
+    pub fn new(run: &str, i: usize) -> Person {
+        let username = format!("e2e-{run}-{i}");
+        Person {
+            employee_id: format!("E2E-{run}-{i}"),
+            email: format!("{username}@example.org"),
+            username,
+        }
+    }
+
+    /// Someone whose names start with leaver 0's: a prefix match would catch them.
+    pub fn bystander(run: &str) -> Person {
+        let username = format!("e2e-{run}-0keep");
+        Person {
+            employee_id: format!("E2E-{run}-0keep"),
+            email: format!("{username}@example.org"),
+            username,
+        }
+    }
+}
+
+pub struct Peers {
+    directory: directory::Directory,
+    saas: saas::Scim,
+    cloud: cloud::Iam,
+    vault: vault::Bao,
+    cicd: cicd::Gitlab,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the README's test command"))
+}
+
+impl Peers {
+    pub async fn start(run: &str) -> Peers {
+        Peers {
+            directory: directory::Directory::new(run).await,
+            saas: saas::Scim::new(run),
+            cloud: cloud::Iam::new(run).await,
+            vault: vault::Bao::new(run).await,
+            cicd: cicd::Gitlab::start(run).await,
+        }
+    }
+
+    /// Seeds every leaver and the bystander at every peer.
+    pub async fn seed(&self, people: &[Person], bystander: &Person) {
+        let all: Vec<&Person> = people.iter().chain(std::iter::once(bystander)).collect();
+        self.directory.seed(&all).await;
+        self.saas.seed(&all).await;
+        self.cloud.seed(&all).await;
+        self.vault.seed(&all).await;
+        self.cicd.seed(&all).await;
+    }
+
+    /// Writes the five `[targets.<kind>]` tables, as an operator would.
+    pub fn configure(&self, cfg: &mut Config) {
+        for (kind, table) in [
+            (TargetKind::Directory, self.directory.table()),
+            (TargetKind::Saas, self.saas.table()),
+            (TargetKind::Cloud, self.cloud.table()),
+            (TargetKind::Vault, self.vault.table()),
+            (TargetKind::Cicd, self.cicd.table()),
+        ] {
+            let parsed: toml::Table = table
+                .parse()
+                .unwrap_or_else(|e| panic!("[targets.{kind}] test table: {e}\n{table}"));
+            cfg.targets.insert(kind.as_str().to_string(), parsed);
+        }
+    }
+
+    /// Every object in the evidence is gone at the peer, and nothing the person held is missing.
+    pub async fn check_evidence(&self, kind: TargetKind, p: &Person, objects: &[ObjectEvidence]) {
+        match kind {
+            TargetKind::Directory => self.directory.check(p, objects).await,
+            TargetKind::Saas => self.saas.check(p, objects).await,
+            TargetKind::Cloud => self.cloud.check(p, objects).await,
+            TargetKind::Vault => self.vault.check(p, objects).await,
+            TargetKind::Cicd => self.cicd.check(p, objects).await,
+        }
+    }
+
+    /// The bystander keeps everything at every peer.
+    pub async fn check_untouched(&self, p: &Person) {
+        self.directory.check_untouched(p).await;
+        self.saas.check_untouched(p).await;
+        self.cloud.check_untouched(p).await;
+        self.vault.check_untouched(p).await;
+        self.cicd.check_untouched(p).await;
+    }
+}
+
+/// The ids of the evidence objects of one kind, sorted.
+pub fn ids_of(objects: &[ObjectEvidence], kind: &str) -> Vec<String> {
+    let mut v: Vec<String> = objects
+        .iter()
+        .filter(|o| o.object_kind == kind)
+        .map(|o| o.object_id.clone())
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,159 @@
+//! scim2-server: one user per person and one group holding them all.
+
+use super::{env, ids_of, Person};
+use revoke_shared::contract::ObjectEvidence;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+pub struct Scim {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+    run: String,
+    /// username -> SCIM user id
+    ids: Mutex<HashMap<String, String>>,
+    group: Mutex<String>,
+}
+
+impl Scim {
+    pub fn new(run: &str) -> Scim {
+        Scim {
+            base: env("REVOKE_TEST_SCIM_URL")
+                .trim_end_matches('/')
+                .to_string(),
+            token: env("REVOKE_TEST_SCIM_TOKEN"),
+            http: reqwest::Client::new(),
+            run: run.to_string(),
+            ids: Mutex::new(HashMap::new()),
+            group: Mutex::new(String::new()),
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/scim+json")
+                .body(b.to_string());
+        }
+        let resp = req.send().await.expect("SCIM server reachable");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn seed(&self, people: &[&Person]) {
+        let mut members = Vec::new();
+        for p in people {
+            let (s, v) = self
+                .send(
+                    reqwest::Method::POST,
+                    "/Users",
+                    Some(json!({
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": p.username,
+                        "externalId": p.employee_id,
+                        "emails": [{"value": p.email, "primary": true}],
+                        "active": true,
+                    })),
+                )
+                .await;
+            assert_eq!(s, 201, "creating SCIM user {}: {v}", p.username);
+            let id = v["id"].as_str().unwrap().to_string();
+            members.push(json!({"value": id}));
+            self.ids.lock().unwrap().insert(p.username.clone(), id);
+        }
+        let (s, v) = self
+            .send(
+                reqwest::Method::POST,
+                "/Groups",
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": format!("e2e-{}", self.run),
+                    "members": members,
+                })),
+            )
+            .await;
+        assert_eq!(s, 201, "creating the SCIM group: {v}");
+        *self.group.lock().unwrap() = v["id"].as_str().unwrap().to_string();
+    }
+
+    pub fn table(&self) -> String {
+        format!(
+            "base_url = \"{}\"\ntoken_env = \"REVOKE_TEST_SCIM_TOKEN\"\nprincipal = \"scim-e2e\"\n",
+            self.base
+        )
+    }
+
+    fn id(&self, p: &Person) -> String {
+        self.ids.lock().unwrap()[&p.username].clone()
+    }
+
+    async fn user(&self, id: &str) -> Value {
+        let (s, v) = self
+            .send(reqwest::Method::GET, &format!("/Users/{id}"), None)
+            .await;
+        assert_eq!(s, 200, "GET /Users/{id}: {v}");
+        v
+    }
+
+    async fn members(&self) -> Vec<String> {
+        let gid = self.group.lock().unwrap().clone();
+        let (s, g) = self
+            .send(reqwest::Method::GET, &format!("/Groups/{gid}"), None)
+            .await;
+        assert_eq!(s, 200, "GET group: {g}");
+        g["members"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m["value"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn check(&self, p: &Person, objects: &[ObjectEvidence]) {
+        let id = self.id(p);
+        let gid = self.group.lock().unwrap().clone();
+        assert_eq!(
+            ids_of(objects, "account"),
+            vec![id.clone()],
+            "{}",
+            p.username
+        );
+        assert_eq!(
+            ids_of(objects, "group_membership"),
+            vec![format!("Groups/{gid}/members/{id}")],
+            "{}",
+            p.username
+        );
+        assert_eq!(objects.len(), 2, "{}: {objects:?}", p.username);
+        assert_eq!(
+            self.user(&id).await["active"],
+            json!(false),
+            "{} still active at the SCIM server",
+            p.username
+        );
+        assert!(
+            !self.members().await.contains(&id),
+            "{} still in the group",
+            p.username
+        );
+    }
+
+    pub async fn check_untouched(&self, p: &Person) {
+        let id = self.id(p);
+        assert_eq!(
+            self.user(&id).await["active"],
+            json!(true),
+            "{}",
+            p.username
+        );
+        assert!(self.members().await.contains(&id), "{}", p.username);
+    }
+}

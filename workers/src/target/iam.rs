@@ -30,6 +30,15 @@
 //!   InvalidClientTokenId, validation errors are `Permanent`; NoSuchEntity on revoke is
 //!   `AlreadyAbsent`. The SDK's own retries are off: the worker's retry policy is the only one.
 //! - Guards: the revoker's own IAM user and its own access key are never touched.
+//! - Cost: with `sponsored = true` or `match = "tag"` every leaver reads all users' tags. Measured
+//!   on moto with 1000 users: ~0.6 s per leaver with `user_scan = "authorization_details"`,
+//!   ~3.7 s with `list_user_tags` (1000 `ListUserTags` calls, which real IAM would throttle).
+//! - IAM permissions: `GetUser` (on itself, optional), `GetAccountAuthorizationDetails` (or
+//!   `ListUsers` + `ListUserTags`), `ListAccessKeys`, `UpdateAccessKey`, `DeleteAccessKey`,
+//!   `GetLoginProfile`, `DeleteLoginProfile`, `ListGroupsForUser`, `RemoveUserFromGroup`,
+//!   `AddUserToGroup` (restore), `ListMFADevices`, `DeactivateMFADevice`, `ListSSHPublicKeys`,
+//!   `UpdateSSHPublicKey`, `DeleteSSHPublicKey`, `ListSigningCertificates`,
+//!   `UpdateSigningCertificate`, `DeleteSigningCertificate`.
 //!
 //! Config, `[targets.cloud]`:
 //!

@@ -2,7 +2,7 @@
 //! the lock), a `groupOfNames` and a `posixGroup` holding them all, and a service entry every
 //! third person sponsors (`manager` = the person's DN).
 
-use super::{env, Person};
+use super::{env, ids_of, Person};
 use ldap3::{Ldap, LdapConnAsync, Scope, SearchEntry};
 use revoke_shared::contract::ObjectEvidence;
 use std::collections::HashSet;
@@ -214,16 +214,24 @@ impl Directory {
             "{} still a memberUid",
             p.username
         );
-        let kinds: HashSet<&str> = objects.iter().map(|o| o.object_kind.as_str()).collect();
-        assert!(kinds.contains("account"), "{dn}: {objects:?}");
-        assert_eq!(
-            objects
-                .iter()
-                .filter(|o| o.object_kind == "group_membership")
-                .count(),
-            2,
-            "{dn}: {objects:?}"
-        );
+        // The evidence names exactly the entry and both group values (`<attr>|<group>|<value>`).
+        let own: Vec<String> = objects
+            .iter()
+            .filter(|o| o.object_kind == "account" && !o.sponsored)
+            .map(|o| o.object_id.to_lowercase())
+            .collect();
+        assert_eq!(own, vec![dn.to_lowercase()], "{dn}: {objects:?}");
+        let mut memberships: Vec<String> = ids_of(objects, "group_membership")
+            .into_iter()
+            .map(|m| m.to_lowercase())
+            .collect();
+        memberships.sort();
+        let mut expected = vec![
+            format!("member|{}|{}", self.group_dn(), dn).to_lowercase(),
+            format!("memberuid|{}|{}", self.posix_dn(), p.username).to_lowercase(),
+        ];
+        expected.sort();
+        assert_eq!(memberships, expected, "{dn}");
         let sponsored: Vec<&ObjectEvidence> = objects.iter().filter(|o| o.sponsored).collect();
         let idx: Option<usize> = p.username.rsplit('-').next().and_then(|s| s.parse().ok());
         if idx.is_some_and(Self::sponsors) {

@@ -452,7 +452,7 @@ pub struct IamTarget {
 
 /// The parsed table (everything but the SDK client), kept separate so it can be unit-tested.
 #[derive(Debug)]
-struct Settings {
+pub(crate) struct Settings {
     region: String,
     endpoint_url: Option<String>,
     static_credentials: Option<(Secret, Secret, Option<Secret>)>,
@@ -468,7 +468,7 @@ struct Settings {
     timeout: Duration,
 }
 
-fn parse_settings(table: &toml::Table) -> Result<Settings, String> {
+pub(crate) fn parse_settings(table: &toml::Table) -> Result<Settings, String> {
     let t = super::AdapterTable::new(table, TargetKind::Cloud, KNOWN_KEYS)?;
     let region = t.str("region")?.unwrap_or("us-east-1").to_string();
     if region.is_empty() {

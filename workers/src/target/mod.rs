@@ -253,6 +253,54 @@ mod tests {
         cfg
     }
 
+    /// The README's complete `[targets.*]` example is what the adapters accept: every table
+    /// parses, no key is unknown, every value has the right type.
+    #[tokio::test]
+    async fn the_readme_adapter_example_is_accepted() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+        )
+        .unwrap();
+        let section = &readme[readme.find("### Target adapters").expect("section")..];
+        let start = section.find("```toml\n").expect("toml block") + "```toml\n".len();
+        let block = &section[start..start + section[start..].find("```").unwrap()];
+        let doc: toml::Table = block.parse().expect("the README example is TOML");
+        let targets = doc["targets"].as_table().expect("[targets.*]");
+        let mut kinds: Vec<&str> = targets.keys().map(String::as_str).collect();
+        kinds.sort_unstable();
+        assert_eq!(kinds, ["cicd", "cloud", "directory", "saas", "vault"]);
+        // The secrets the example names by env var (values are dummies).
+        for t in targets.values() {
+            for (k, v) in t.as_table().unwrap() {
+                if k.ends_with("_env") {
+                    std::env::set_var(v.as_str().unwrap(), "dummy-secret");
+                }
+            }
+        }
+        let table = |k: &str| targets[k].as_table().unwrap();
+        ldap::LdapTarget::from_table(table("directory"), "example").unwrap();
+        scim::ScimTarget::from_table(table("saas"), "example").unwrap();
+        iam::parse_settings(table("cloud")).unwrap();
+        vault::VaultTarget::from_table(table("vault"), "example").unwrap();
+        gitlab::GitlabTarget::from_table(table("cicd"), "example").unwrap();
+
+        // The several-instances example builds a fan-out over two SCIM tenants.
+        let rest = &section[start + block.len()..];
+        let s2 = rest.find("```toml\n").expect("second toml block") + "```toml\n".len();
+        let block2 = &rest[s2..s2 + rest[s2..].find("```").unwrap()];
+        let doc2: toml::Table = block2.parse().unwrap();
+        let mut cfg = revoke_shared::config::Config::default();
+        cfg.targets.insert(
+            "saas".into(),
+            doc2["targets"]["saas"].as_table().unwrap().clone(),
+        );
+        for sub in cfg.targets["saas"].values() {
+            std::env::set_var(sub["token_env"].as_str().unwrap(), "dummy-secret");
+        }
+        let t = from_config(TargetKind::Saas, &cfg).await.unwrap();
+        assert_eq!(t.instance(), "okta+slack");
+    }
+
     #[tokio::test]
     async fn named_sub_tables_configure_several_instances() {
         std::env::set_var("REVOKE_FANOUT_UNIT_TOKEN", "t");

@@ -12,8 +12,8 @@ use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::Mode;
 use revoke_shared::contract::{
-    case_id_for, CaseState, HrData, HrEvent, HrEventKind, Identity, IdentityKind, ObjectOutcome,
-    Outcome, TargetKind, TargetState,
+    case_id_for, CaseState, Confirmation, HrData, HrEvent, HrEventKind, Identity, IdentityKind,
+    ObjectOutcome, Outcome, TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::TestEnv;
@@ -127,6 +127,31 @@ fn fifty_leavers_closed_on_five_real_adapters() {
                 "e2e: {kind}: time to revoke p50 {} ms, max {} ms",
                 t.get(t.len() / 2).copied().unwrap_or(-1),
                 t.last().copied().unwrap_or(-1)
+            );
+        }
+        // Where the time goes: waiting before a worker starts on a case, and the work itself.
+        let confirmations: Vec<Confirmation> = env.read_json(&cfg.topics.confirmations).await;
+        let published_at = events.iter().map(|e| e.time).min().unwrap();
+        for kind in TargetKind::ALL {
+            let mine: Vec<&Confirmation> = confirmations
+                .iter()
+                .filter(|c| c.target.kind == kind)
+                .collect();
+            let ms = |d: chrono::TimeDelta| d.num_milliseconds();
+            let mut wait: Vec<i64> = mine.iter().map(|c| ms(c.started_at - published_at)).collect();
+            let mut work: Vec<i64> = mine.iter().map(|c| ms(c.finished_at - c.started_at)).collect();
+            let mut calls: Vec<u32> = mine.iter().map(|c| c.attempts).collect();
+            wait.sort_unstable();
+            work.sort_unstable();
+            calls.sort_unstable();
+            println!(
+                "e2e: {kind}: {} confirmations; start after publish p50 {} ms max {} ms; work p50 {} ms max {} ms; calls p50 {}",
+                mine.len(),
+                wait[wait.len() / 2],
+                wait[wait.len() - 1],
+                work[work.len() / 2],
+                work[work.len() - 1],
+                calls[calls.len() / 2]
             );
         }
         for (p, id) in people.iter().zip(&ids) {

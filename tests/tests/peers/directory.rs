@@ -1,6 +1,6 @@
 //! OpenLDAP: `ou=e2e-<run>` with a person entry per person (with a password, so a bind proves
 //! the lock), a `groupOfNames` and a `posixGroup` holding them all, and a service entry every
-//! third person sponsors (`manager` = the person's DN).
+//! third person sponsors (a `device` + `simpleSecurityObject` bot whose `owner` is the person).
 
 use super::{env, ids_of, Person};
 use ldap3::{Ldap, LdapConnAsync, Scope, SearchEntry};
@@ -114,10 +114,9 @@ impl Directory {
                     &mut c,
                     &self.service_dn(p),
                     vec![
-                        ("objectClass", vec!["inetOrgPerson"]),
+                        ("objectClass", vec!["device", "simpleSecurityObject"]),
                         ("cn", vec![&format!("bot-{}", p.username)]),
-                        ("sn", vec!["Bot"]),
-                        ("manager", vec![&dn]),
+                        ("owner", vec![&dn]),
                         ("userPassword", vec!["bot-pw"]),
                     ],
                 )
@@ -153,7 +152,7 @@ impl Directory {
 
     pub fn table(&self) -> String {
         format!(
-            "url = \"{}\"\nbind_dn = \"{}\"\npassword_env = \"REVOKE_TEST_LDAP_BIND_PW\"\nbase_dn = \"{}\"\nowner_attributes = [\"owner\", \"manager\"]\n",
+            "url = \"{}\"\nbind_dn = \"{}\"\npassword_env = \"REVOKE_TEST_LDAP_BIND_PW\"\nbase_dn = \"{}\"\n",
             self.url, self.bind_dn, self.base
         )
     }

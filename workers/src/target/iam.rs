@@ -448,6 +448,8 @@ pub struct IamTarget {
     access_keys: CredentialPolicy,
     ssh_keys: CredentialPolicy,
     signing_certs: CredentialPolicy,
+    /// Every user with its tags, listed once for a burst of leavers (see `scan::FreshScan`).
+    users: super::scan::FreshScan<Vec<ScannedUser>>,
 }
 
 /// The parsed table (everything but the SDK client), kept separate so it can be unit-tested.
@@ -637,6 +639,7 @@ impl IamTarget {
             access_keys: s.access_keys,
             ssh_keys: s.ssh_keys,
             signing_certs: s.signing_certs,
+            users: Default::default(),
         };
         // The revoker's own user (so it is never revoked) and, by default, the actor.
         let doing = "reading the revoker's own IAM user (GetUser)";
@@ -1114,9 +1117,9 @@ impl Target for IamTarget {
 
     async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
         let scan = if self.sponsored || matches!(self.matching, Match::Tag { .. }) {
-            self.scan_users().await?
+            self.users.get(|| self.scan_users()).await?
         } else {
-            Vec::new()
+            Default::default()
         };
         let person: Option<(String, String)> = match &self.matching {
             Match::UserName => match user_name_of(who) {

@@ -658,6 +658,10 @@ impl LdapTarget {
             .set_starttls(self.starttls)
             .set_no_tls_verify(self.tls_no_verify);
         let doing = format!("connecting to directory {} at {}", self.instance, self.url);
+        // Both `ring` (ldap3) and `aws-lc-rs` (the AWS SDK) are compiled into rustls, so it
+        // cannot choose a process-default provider by itself: choose ring. Err means one is
+        // already installed, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         // ldap3 builds its rustls config with rustls's process-default crypto provider, and
         // rustls panics when it cannot pick one (a build with both `ring` and `aws-lc-rs`
         // compiled in and none installed). A bad TLS setup is a refused target, not a crash.

@@ -10,6 +10,7 @@ pub mod gitlab;
 pub mod iam;
 pub mod ldap;
 pub mod scim;
+pub mod scan;
 pub mod sim;
 pub mod vault;
 

@@ -70,6 +70,8 @@ pub struct VaultTarget {
     fallback_principal: String,
     /// The revoker's own token accessor: never revoked, whatever its metadata says.
     self_accessor: OnceLock<String>,
+    /// Every token's accessor and metadata, listed once for a burst of leavers.
+    token_scan: super::scan::FreshScan<Vec<TokenInfo>>,
 }
 
 /// One token as `lookup-accessor` shows it (no token value kept).
@@ -218,6 +220,7 @@ impl VaultTarget {
             principal,
             fallback_principal: format!("vault:{instance}"),
             self_accessor: OnceLock::new(),
+            token_scan: Default::default(),
         })
     }
 
@@ -717,7 +720,10 @@ impl Target for VaultTarget {
         .collect();
         let mut own = Vec::new();
         let mut sponsored = Vec::new();
-        for t in self.all_tokens().await? {
+        // Vault cannot list tokens by entity or metadata: every token is looked up. A burst of
+        // leavers shares one listing taken after each of them asked (`FreshScan`).
+        let tokens = self.token_scan.get(|| self.all_tokens()).await?;
+        for t in tokens.iter() {
             if t.accessor == own_accessor {
                 continue;
             }

@@ -9,8 +9,8 @@ pub mod fanout;
 pub mod gitlab;
 pub mod iam;
 pub mod ldap;
-pub mod scim;
 pub mod scan;
+pub mod scim;
 pub mod sim;
 pub mod vault;
 

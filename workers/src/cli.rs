@@ -68,8 +68,17 @@ pub enum Command {
     },
     /// Print a case and its evidence: the HR event, per target and per object the action, when
     /// it was removed, by whom, the read-back, escalations, and the verdict. Takes a case id or
-    /// an identity id (all of that identity's cases).
+    /// an identity id (all of that identity's cases). `revoke case ack` records a person's
+    /// confirmation of a manual step.
     Case(CaseArgs),
+    /// The audit report: one row per case opened in a time range, with the HR event, per-target
+    /// actions, removal times, actors, escalations and the verdict; as CSV, JSON or a
+    /// self-contained HTML page with time-to-revoke per target and open escalations by owner.
+    Report(crate::report::ReportArgs),
+    /// Deliver escalations to the configured webhook (`[escalations] webhook_url`): consumes
+    /// `revoke.escalations` as group `revoke-escalation-webhook`, POSTs each as JSON, retries
+    /// with backoff, and commits only what was delivered.
+    Webhook,
 }
 
 #[derive(Subcommand, Debug)]
@@ -151,12 +160,24 @@ pub struct PublishArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct CaseArgs {
     /// A case id, or an identity id.
-    pub id: String,
+    #[arg(required = true)]
+    pub id: Option<String>,
     /// Print the case records as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(subcommand)]
+    pub command: Option<CaseCommand>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaseCommand {
+    /// Record a person's confirmation that a target's access is gone, for systems without an
+    /// API (or a manual step an escalation asked for). It becomes evidence like any other,
+    /// naming the person, and can close the case.
+    Ack(crate::ack::AckArgs),
 }
 
 /// A configuration the process cannot run with (exit code 2).
@@ -436,18 +457,39 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Ok(())
             })
         }
+        Command::Case(CaseArgs {
+            command: Some(CaseCommand::Ack(a)),
+            ..
+        }) => {
+            let rt = runtime()?;
+            rt.block_on(crate::ack::run(&cfg, &a, emit)).map_err(|e| {
+                if e.is_usage() {
+                    usage(e)
+                } else {
+                    job(e)
+                }
+            })
+        }
+        Command::Report(r) => {
+            crate::report::run(&cfg, &r, emit)
+                .map_err(|e| if e.is_usage() { usage(e) } else { job(e) })
+        }
+        Command::Webhook => long_running(&cfg, |cfg, metrics, health, stop| async move {
+            crate::webhook::run_webhook(&cfg, metrics, health, stop).await
+        }),
         Command::Case(c) => {
+            let id = c.id.unwrap_or_default();
             let log = crate::cases::read_case_log(&cfg).map_err(|e| {
                 job(anyhow::anyhow!(
                     "reading {}: {e} (check --brokers and that `revoke topics create` ran)",
                     cfg.topics.cases
                 ))
             })?;
-            let found = log.find(&c.id);
+            let found = log.find(&id);
             if found.is_empty() {
                 return Err(job(anyhow::anyhow!(
                     "no case with id or identity {:?} in {}",
-                    c.id,
+                    id,
                     cfg.topics.cases
                 )));
             }

@@ -10,15 +10,18 @@
 //! - `hr`: building and publishing HR events (`revoke publish`).
 //! - `topics`, `demo`, `cli`: the commands.
 
+pub mod ack;
 pub mod cases;
 pub mod cli;
 pub mod demo;
 pub mod embedded;
 pub mod fleet;
 pub mod hr;
+pub mod report;
 pub mod restoration;
 pub mod revocation;
 pub mod target;
 pub mod topics;
 pub mod verifier;
+pub mod webhook;
 pub mod worker;

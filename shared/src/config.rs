@@ -38,6 +38,7 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub verifier: VerifierConfig,
     pub simulator: SimulatorConfig,
+    pub escalations: EscalationsConfig,
     /// Real target adapters, one table per target kind (`[targets.vault]`, `[targets.saas]`, …),
     /// each read by its adapter. A kind without a table runs on its simulator.
     pub targets: BTreeMap<String, toml::Table>,
@@ -64,6 +65,9 @@ pub struct TopicsConfig {
     pub cases: String,
     pub escalations: String,
     pub dlq: String,
+    /// Terminations whose effective time has come, re-published by the verifier for the
+    /// workers (a termination dated in the future waits in the verifier's durable state).
+    pub due: String,
     /// Partitions for every topic `revoke topics create` makes. The verifier's inputs and the
     /// cases changelog must have the same count (co-partitioned by identity).
     pub partitions: i32,
@@ -125,6 +129,38 @@ pub struct VerifierConfig {
     pub owners: BTreeMap<String, Owner>,
 }
 
+/// Delivery of `revoke.escalations` to a webhook (`revoke webhook`). Every delivery is retried
+/// until the receiver answers 2xx: an escalation is never dropped.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EscalationsConfig {
+    /// `http://` or `https://` URL each escalation is POSTed to as JSON. Required by
+    /// `revoke webhook`; unused by every other command.
+    pub webhook_url: Option<String>,
+    /// Per attempt: connect, send and read the answer within this time, else it is a failed
+    /// attempt (retried).
+    pub webhook_timeout_ms: u64,
+    /// Delay after the first failed attempt; doubles per attempt up to `webhook_max_backoff_ms`,
+    /// with jitter (each delay is between half and all of the capped exponential).
+    pub webhook_initial_backoff_ms: u64,
+    pub webhook_max_backoff_ms: u64,
+    /// After this many failed attempts of one escalation: one error log line, the delivery
+    /// counts as stuck (`revoke_webhook_stuck`) and `/healthz` answers 503 until it is
+    /// delivered. Retrying goes on.
+    pub webhook_alert_after: u32,
+    /// POSTs in flight at once (the others wait), so a burst does not flood the receiver.
+    pub webhook_max_concurrent: usize,
+    /// Environment variable holding a bearer token (`Authorization: Bearer …`).
+    pub webhook_token_env: Option<String>,
+    /// File holding the bearer token (trailing newline trimmed). At most one of the two.
+    pub webhook_token_file: Option<String>,
+    /// Environment variable holding an HMAC key: each request then carries
+    /// `X-Revoke-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.
+    pub webhook_signing_secret_env: Option<String>,
+    /// File holding the HMAC key. At most one of the two.
+    pub webhook_signing_secret_file: Option<String>,
+}
+
 /// Knobs of the in-memory simulators (demo and fast tests).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -147,6 +183,7 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             verifier: VerifierConfig::default(),
             simulator: SimulatorConfig::default(),
+            escalations: EscalationsConfig::default(),
             targets: BTreeMap::new(),
         }
     }
@@ -170,6 +207,7 @@ impl Default for TopicsConfig {
             cases: "revoke.cases".into(),
             escalations: "revoke.escalations".into(),
             dlq: "revoke.dlq".into(),
+            due: "revoke.due".into(),
             partitions: 6,
             replication_factor: 1,
         }
@@ -226,6 +264,61 @@ impl Default for VerifierConfig {
             required_targets: TargetKind::ALL.to_vec(),
             owners,
         }
+    }
+}
+
+impl Default for EscalationsConfig {
+    fn default() -> Self {
+        EscalationsConfig {
+            webhook_url: None,
+            webhook_timeout_ms: 5_000,
+            webhook_initial_backoff_ms: 500,
+            webhook_max_backoff_ms: 60_000,
+            webhook_alert_after: 5,
+            webhook_max_concurrent: 8,
+            webhook_token_env: None,
+            webhook_token_file: None,
+            webhook_signing_secret_env: None,
+            webhook_signing_secret_file: None,
+        }
+    }
+}
+
+impl EscalationsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |why: &str| Err(ConfigError::Invalid(format!("escalations.{why}")));
+        if let Some(url) = &self.webhook_url {
+            let lower = url.to_ascii_lowercase();
+            let rest = lower
+                .strip_prefix("https://")
+                .or_else(|| lower.strip_prefix("http://"));
+            if !rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/')) {
+                // The URL itself is not repeated: it may carry a credential.
+                return bad("webhook_url must be an http:// or https:// URL with a host");
+            }
+        }
+        if self.webhook_timeout_ms == 0 {
+            return bad("webhook_timeout_ms must be at least 1");
+        }
+        if self.webhook_initial_backoff_ms == 0 {
+            return bad("webhook_initial_backoff_ms must be at least 1");
+        }
+        if self.webhook_max_backoff_ms < self.webhook_initial_backoff_ms {
+            return bad("webhook_max_backoff_ms must be at least webhook_initial_backoff_ms");
+        }
+        if self.webhook_alert_after == 0 {
+            return bad("webhook_alert_after must be at least 1");
+        }
+        if self.webhook_max_concurrent == 0 {
+            return bad("webhook_max_concurrent must be at least 1");
+        }
+        if self.webhook_token_env.is_some() && self.webhook_token_file.is_some() {
+            return bad("set webhook_token_env or webhook_token_file, not both");
+        }
+        if self.webhook_signing_secret_env.is_some() && self.webhook_signing_secret_file.is_some() {
+            return bad("set webhook_signing_secret_env or webhook_signing_secret_file, not both");
+        }
+        Ok(())
     }
 }
 
@@ -348,6 +441,7 @@ impl Config {
                 "verifier.required_targets must name at least one target".into(),
             ));
         }
+        self.escalations.validate()?;
         for rate in [self.simulator.fail_rate, self.simulator.flaky_rate] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(ConfigError::Invalid(
@@ -457,6 +551,80 @@ mod tests {
         let c =
             Config::load(Some(&p), Vec::new()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn escalations_section_defaults_env_and_validation() {
+        let c = Config::load(None, Vec::new()).unwrap();
+        let e = &c.escalations;
+        assert_eq!(e.webhook_url, None);
+        assert_eq!(
+            (
+                e.webhook_timeout_ms,
+                e.webhook_initial_backoff_ms,
+                e.webhook_max_backoff_ms,
+                e.webhook_alert_after,
+                e.webhook_max_concurrent
+            ),
+            (5_000, 500, 60_000, 5, 8)
+        );
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let c = Config::load(
+            None,
+            env(&[
+                (
+                    "REVOKE_ESCALATIONS__WEBHOOK_URL",
+                    "https://tickets.example.com/hooks/revoke?x=1",
+                ),
+                ("REVOKE_ESCALATIONS__WEBHOOK_ALERT_AFTER", "3"),
+                ("REVOKE_ESCALATIONS__WEBHOOK_TOKEN_ENV", "TICKETS_TOKEN"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.escalations.webhook_url.as_deref(),
+            Some("https://tickets.example.com/hooks/revoke?x=1")
+        );
+        assert_eq!(c.escalations.webhook_alert_after, 3);
+        assert_eq!(
+            c.escalations.webhook_token_env.as_deref(),
+            Some("TICKETS_TOKEN")
+        );
+        for bad in [
+            vec![("REVOKE_ESCALATIONS__WEBHOOK_URL", "ftp://x")],
+            vec![("REVOKE_ESCALATIONS__WEBHOOK_URL", "https://")],
+            vec![("REVOKE_ESCALATIONS__WEBHOOK_URL", "tickets.example.com")],
+            vec![("REVOKE_ESCALATIONS__WEBHOOK_ALERT_AFTER", "0")],
+            vec![("REVOKE_ESCALATIONS__WEBHOOK_TIMEOUT_MS", "0")],
+            vec![("REVOKE_ESCALATIONS__WEBHOOK_MAX_CONCURRENT", "0")],
+            vec![("REVOKE_ESCALATIONS__WEBHOOK_MAX_BACKOFF_MS", "100")],
+            vec![
+                ("REVOKE_ESCALATIONS__WEBHOOK_TOKEN_ENV", "A"),
+                ("REVOKE_ESCALATIONS__WEBHOOK_TOKEN_FILE", "/b"),
+            ],
+            vec![
+                ("REVOKE_ESCALATIONS__WEBHOOK_SIGNING_SECRET_ENV", "A"),
+                ("REVOKE_ESCALATIONS__WEBHOOK_SIGNING_SECRET_FILE", "/b"),
+            ],
+            vec![("REVOKE_ESCALATIONS__WEBHOOK_URLL", "https://x")],
+        ] {
+            assert!(
+                matches!(Config::load(None, env(&bad)), Err(ConfigError::Invalid(_))),
+                "{bad:?} accepted"
+            );
+        }
+        // An invalid URL is not echoed: it may hold a credential.
+        let err = Config::load(
+            None,
+            env(&[("REVOKE_ESCALATIONS__WEBHOOK_URL", "ftp://user:hunter2@x")]),
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

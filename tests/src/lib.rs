@@ -73,6 +73,7 @@ impl TestEnv {
                     &mut t.cases,
                     &mut t.escalations,
                     &mut t.dlq,
+                    &mut t.due,
                 ] {
                     *topic = format!("{tag}.{topic}");
                 }

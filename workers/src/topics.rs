@@ -12,6 +12,8 @@ pub fn topic_specs(cfg: &Config) -> Vec<(String, Vec<(&'static str, &'static str
     let t = &cfg.topics;
     vec![
         (t.terminations.clone(), vec![]),
+        // Terminations re-published by the verifier when their effective time comes.
+        (t.due.clone(), vec![]),
         (t.confirmations.clone(), vec![]),
         // The changelog keeps the latest version of every case forever.
         (

@@ -86,6 +86,12 @@ impl Handler for WorkerHandler {
                 tracing::info!("rescind seen; the verifier records it");
                 return Ok(());
             }
+            // A termination dated in the future waits in the verifier's durable state, which
+            // hands it back on the due topic when its time comes; acting now would be early.
+            if msg.topic == self.cfg.topics.terminations && event.is_scheduled() {
+                tracing::info!(effective_at = ?event.data.effective_at, "scheduled: the verifier hands it over when it is due");
+                return Ok(());
+            }
             let report =
                 revoke_identity(&*self.target, &event.data.identity, &self.worker.id, &self.policy, &self.metrics).await;
             let confirmation = Confirmation {
@@ -133,14 +139,15 @@ pub async fn run_worker(
 ) -> anyhow::Result<()> {
     let group = group_for(cfg, target.kind());
     let producer = Producer::new(cfg)?;
-    let consumer = consume::subscribe(cfg, &group, &[&cfg.topics.terminations])?;
+    // Terminations, and the scheduled ones the verifier re-publishes when they are due.
+    let consumer = consume::subscribe(cfg, &group, &[&cfg.topics.terminations, &cfg.topics.due])?;
     let handler = Arc::new(WorkerHandler::new(
         target,
         producer.clone(),
         cfg,
         metrics.clone(),
     ));
-    tracing::info!(group = %group, topic = %cfg.topics.terminations, "worker started");
+    tracing::info!(group = %group, topic = %cfg.topics.terminations, due = %cfg.topics.due, "worker started");
     let opts = LoopOptions::new(cfg, &group, metrics, health);
     let result = consume::run(consumer, handler, opts, stop).await;
     producer.flush(std::time::Duration::from_secs(10));

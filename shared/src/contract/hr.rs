@@ -122,6 +122,19 @@ impl HrEvent {
         }
     }
 
+    /// A termination dated in the future: workers leave it to the verifier, which keeps it as a
+    /// `scheduled` case and re-publishes it on the due topic when its effective time comes.
+    /// Decided from the event alone (its `effective_at` against its own `time`), so the worker
+    /// and the verifier always agree, whenever and in whichever order they read it. An
+    /// `effective_at` within `SCHEDULE_SLACK_SECS` of the event's time means "now".
+    pub fn is_scheduled(&self) -> bool {
+        self.kind == HrEventKind::Termination
+            && self
+                .data
+                .effective_at
+                .is_some_and(|e| e > self.time + chrono::Duration::seconds(SCHEDULE_SLACK_SECS))
+    }
+
     pub fn type_str(&self) -> &'static str {
         match self.kind {
             HrEventKind::Termination => TYPE_TERMINATION_V1,
@@ -165,6 +178,9 @@ impl HrEvent {
         (headers, body)
     }
 }
+
+/// How far past its own `time` an event's `effective_at` must lie to be scheduled, not immediate.
+pub const SCHEDULE_SLACK_SECS: i64 = 1;
 
 /// The deterministic case id of the termination `event_id` from `source`.
 pub fn case_id_for(source: &str, event_id: &str) -> Uuid {

@@ -19,7 +19,7 @@ pub use dlq::{DeadLetter, DLQ_SCHEMA};
 pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};
 pub use hr::{
     case_id_for, parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind, RawMessage,
-    CE_CONTENT_TYPE_HEADER, TYPE_RESCINDED_V1, TYPE_TERMINATION_V1,
+    CE_CONTENT_TYPE_HEADER, SCHEDULE_SLACK_SECS, TYPE_RESCINDED_V1, TYPE_TERMINATION_V1,
 };
 
 use serde::{Deserialize, Serialize};

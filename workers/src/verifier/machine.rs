@@ -11,6 +11,10 @@
 //! - A late success after an escalation still closes the case; both facts stay in the record.
 //! - A duplicate input changes nothing and publishes nothing; a closed case never changes again.
 //! - Confirmations may arrive before their termination (they are kept in a `pending` case).
+//! - A termination dated in the future (`HrEvent::is_scheduled`) opens a `scheduled` case;
+//!   workers leave it alone. The first tick at or after its effective time re-publishes it on
+//!   the due topic (`Effect::Due`) and opens the case. The schedule is the case record itself,
+//!   so it survives restarts. A rescind before that cancels the case: nothing was revoked.
 //! - A rescind after a termination marks the case `rescinded` and escalates: access may already
 //!   be gone, and restoring it is a person's decision until automatic restore exists. Without
 //!   `rescinds` it applies to the identity's latest termination (by effective time). A rescind
@@ -19,7 +23,7 @@
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
-    Case, CaseState, Confirmation, Escalation, EscalationReason, EscalationRecord, HrEvent,
+    Case, CaseState, Confirmation, Escalation, EscalationReason, EscalationRecord, HrData, HrEvent,
     HrEventKind, Outcome, TargetKind, TargetState, TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +41,9 @@ pub enum Effect {
     /// Publish this version of the case (keyed by case id).
     Case(Case),
     Escalate(Escalation),
+    /// A scheduled termination whose effective time has come: publish it on the due topic for
+    /// the workers (keyed by identity).
+    Due(HrEvent),
     /// Nothing to publish, but worth a log line and a metric (e.g. rescind of an unknown case).
     Note {
         case_id: Option<Uuid>,
@@ -216,7 +223,11 @@ impl Verifier {
         }
         // A rescind that overtook its termination stands: the record is completed, not reopened.
         if case.state != CaseState::Rescinded {
-            case.state = CaseState::Open;
+            case.state = if ev.is_scheduled() {
+                CaseState::Scheduled
+            } else {
+                CaseState::Open
+            };
         }
         self.note_latest(&ev.subject, case.effective_at, case_id);
         let mut effects = Vec::new();
@@ -261,13 +272,25 @@ impl Verifier {
             }
             Some(Slot::Live(c)) => *c,
         };
+        let rescinded_by = ev
+            .data
+            .requested_by
+            .clone()
+            .unwrap_or_else(|| ev.source.clone());
+        if case.state == CaseState::Scheduled {
+            // Before its effective time nothing was revoked: the rescind simply cancels it.
+            case.state = CaseState::Rescinded;
+            case.rescinded_by = Some(rescinded_by);
+            let mut effects = self.publish(case, now, Vec::new());
+            effects.push(Effect::Note {
+                case_id: Some(case_id),
+                identity_id: ev.subject.clone(),
+                what: "cancelled_before_effective",
+            });
+            return effects;
+        }
         case.state = CaseState::Rescinded;
-        case.rescinded_by = Some(
-            ev.data
-                .requested_by
-                .clone()
-                .unwrap_or_else(|| ev.source.clone()),
-        );
+        case.rescinded_by = Some(rescinded_by);
         let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
         let mut effects = Vec::new();
         self.escalate(
@@ -329,6 +352,50 @@ impl Verifier {
     }
 
     fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let mut out = self.fire_due(now);
+        out.extend(self.escalate_overdue(now));
+        out
+    }
+
+    /// Scheduled cases whose effective time has come: re-publish the termination for the
+    /// workers and open the case (its deadline already counts from the effective time).
+    fn fire_due(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let due: Vec<Uuid> = self
+            .cases
+            .iter()
+            .filter_map(|(id, s)| match s {
+                Slot::Live(c)
+                    if c.state == CaseState::Scheduled
+                        && c.effective_at.is_none_or(|e| e <= now) =>
+                {
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect();
+        let mut out = Vec::new();
+        for id in due {
+            let Some(Slot::Live(case)) = self.take(&id) else {
+                continue;
+            };
+            let mut case = *case;
+            let mut effects = Vec::new();
+            match due_event(&case, now) {
+                Some(ev) => effects.push(Effect::Due(ev)),
+                None => effects.push(Effect::Note {
+                    case_id: Some(id),
+                    identity_id: case.identity_id.clone(),
+                    what: "scheduled_case_without_termination",
+                }),
+            }
+            case.state = CaseState::Open;
+            self.evaluate(&mut case, now, &mut effects);
+            out.extend(self.publish(case, now, effects));
+        }
+        out
+    }
+
+    fn escalate_overdue(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         // Open cases past their deadline, and escalated ones that still have unconfirmed targets:
         // each gets one deadline escalation naming the targets still unconfirmed.
         let overdue: Vec<Uuid> = self
@@ -376,7 +443,10 @@ impl Verifier {
 
     /// Closes or escalates `case` from its target statuses.
     fn evaluate(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
-        if case.state == CaseState::Rescinded || case.state == CaseState::Pending {
+        if matches!(
+            case.state,
+            CaseState::Rescinded | CaseState::Pending | CaseState::Scheduled
+        ) {
             return;
         }
         let all_done = case.required_targets.iter().all(|t| {
@@ -503,6 +573,26 @@ impl Verifier {
         }
         out
     }
+}
+
+/// The termination a scheduled case stands for, as the workers will read it from the due topic:
+/// the same source and id (so the same case id), the identity and HR fields from the record.
+fn due_event(case: &Case, now: DateTime<Utc>) -> Option<HrEvent> {
+    Some(HrEvent {
+        id: case.event_id.clone()?,
+        source: case.source.clone()?,
+        subject: case.identity_id.clone(),
+        time: now,
+        kind: HrEventKind::Termination,
+        data: HrData {
+            identity: case.identity.clone()?,
+            effective_at: case.effective_at,
+            reason: case.reason.clone(),
+            requested_by: case.requested_by.clone(),
+            approved_by: case.approved_by.clone(),
+            rescinds: None,
+        },
+    })
 }
 
 /// Required targets with no verified confirmation and no failure reported: still waiting.

@@ -192,6 +192,15 @@ fn enqueue(
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
                 acks.push(ack);
             }
+            Effect::Due(ev) => {
+                metrics.verifier_notes.with_label_values(&["due"]).inc();
+                tracing::info!(case_id = %ev.case_id(), identity = %ev.subject, effective_at = ?ev.data.effective_at,
+                    "effective time reached: termination handed to the workers");
+                let ack = producer
+                    .enqueue_json(&cfg.topics.due, &ev.subject, &ev.to_structured_json(), None)
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                acks.push(ack);
+            }
             Effect::Note {
                 case_id,
                 identity_id,

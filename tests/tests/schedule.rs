@@ -1,0 +1,156 @@
+//! Effective dates across processes' lifetimes: a termination dated in the future is not acted
+//! on when published; the verifier keeps it as a `scheduled` case in `revoke.cases`; a verifier
+//! restarted meanwhile still hands it to the workers (on the due topic) once its time comes; a
+//! rescind before that time cancels it with nothing revoked. On the embedded broker (plain
+//! `cargo test`) and the real one (`REVOKE_TEST_KAFKA`, the README's test command).
+
+use chrono::Utc;
+use revoke::demo::wait_for_groups;
+use revoke::fleet::{spawn_verifier, Fleet};
+use revoke::hr::Mode;
+use revoke_shared::contract::{
+    CaseState, HrData, HrEvent, HrEventKind, TargetKind, SCHEDULE_SLACK_SECS,
+};
+use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::TestEnv;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(90);
+/// How far in the future the dated terminations take effect.
+const DELAY_SECS: i64 = 12;
+
+fn rescind_of(term: &HrEvent) -> HrEvent {
+    HrEvent {
+        id: format!("{}-rescind", term.id),
+        source: term.source.clone(),
+        subject: term.subject.clone(),
+        time: Utc::now(),
+        kind: HrEventKind::Rescinded,
+        data: HrData {
+            identity: term.data.identity.clone(),
+            effective_at: None,
+            reason: Some("offer accepted after all".into()),
+            requested_by: Some("hr:people-ops".into()),
+            approved_by: None,
+            rescinds: Some(term.id.clone()),
+        },
+    }
+}
+
+#[test]
+fn a_dated_termination_fires_after_a_verifier_restart_and_a_rescind_cancels_one() {
+    let env = TestEnv::new("schedule");
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let mut fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
+        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+
+        let mut events = env.leavers(3);
+        let effective = Utc::now() + chrono::Duration::seconds(DELAY_SECS);
+        for ev in &mut events[..2] {
+            ev.time = Utc::now();
+            ev.data.effective_at = Some(effective);
+            assert!(ev.is_scheduled());
+        }
+        let (dated, cancelled, now) = (events[0].clone(), events[1].clone(), events[2].clone());
+        assert!(!now.is_scheduled());
+        env.publish(&events, Mode::Structured).await;
+        env.publish(&[rescind_of(&cancelled)], Mode::Structured)
+            .await;
+
+        let ids = [dated.case_id(), cancelled.case_id(), now.case_id()];
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest
+                    .get(&ids[2])
+                    .is_some_and(|c| c.state == CaseState::Closed)
+                    && l.latest
+                        .get(&ids[1])
+                        .is_some_and(|c| c.state == CaseState::Rescinded)
+                    && l.latest.contains_key(&ids[0])
+            })
+            .await;
+        assert_eq!(
+            log.latest[&ids[2]].state,
+            CaseState::Closed,
+            "the immediate one"
+        );
+        assert_eq!(
+            log.latest[&ids[0]].state,
+            CaseState::Scheduled,
+            "the dated one waits"
+        );
+        let cancelled_case = &log.latest[&ids[1]];
+        assert_eq!(cancelled_case.state, CaseState::Rescinded);
+        assert!(
+            cancelled_case.escalations.is_empty(),
+            "cancelled before anything was revoked"
+        );
+        assert!(
+            Utc::now() < effective - chrono::Duration::seconds(SCHEDULE_SLACK_SECS),
+            "the test must observe the waiting state before the effective time"
+        );
+        for kind in TargetKind::ALL {
+            let sim = &fleet.simulators[&kind];
+            assert!(
+                sim.actions_for(&dated.subject).is_empty(),
+                "{kind} acted early"
+            );
+            assert!(
+                sim.actions_for(&cancelled.subject).is_empty(),
+                "{kind} acted on a cancelled case"
+            );
+        }
+
+        // The verifier dies before the effective time; a new one rebuilds from revoke.cases.
+        fleet.verifier.take().expect("verifier").kill().await;
+        fleet.verifier = Some(spawn_verifier(&env.cfg, metrics.clone(), health.clone()));
+
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest
+                    .get(&ids[0])
+                    .is_some_and(|c| c.state == CaseState::Closed)
+            })
+            .await;
+        let case = &log.latest[&ids[0]];
+        assert_eq!(
+            case.state,
+            CaseState::Closed,
+            "the dated case closed after the restart"
+        );
+        assert!(
+            case.closed_at.unwrap() >= effective,
+            "not before its effective time"
+        );
+        for kind in TargetKind::ALL {
+            let st = &case.targets[&kind];
+            for o in &st.objects {
+                assert!(
+                    o.removed_at.unwrap() >= effective,
+                    "{kind}: removed early: {o:?}"
+                );
+            }
+            let sim = &fleet.simulators[&kind];
+            assert!(sim.all_revoked(&dated.subject), "{kind}");
+            assert!(
+                sim.actions_for(&dated.subject).iter().all(|(_, n)| *n == 1),
+                "{kind}: acted once per object"
+            );
+            assert!(
+                sim.actions_for(&cancelled.subject).is_empty(),
+                "{kind}: cancelled case acted on"
+            );
+        }
+        assert_eq!(log.latest[&ids[1]].state, CaseState::Rescinded);
+
+        // The due topic holds the dated termination once (a restart does not hand it over twice).
+        let due: Vec<serde_json::Value> = env.read_json(&env.cfg.topics.due).await;
+        let subjects: Vec<&str> = due.iter().filter_map(|d| d["subject"].as_str()).collect();
+        assert_eq!(subjects, vec![dated.subject.as_str()], "{due:?}");
+        assert_eq!(due[0]["id"], dated.id.as_str());
+
+        fleet.stop().await.expect("graceful stop");
+    });
+}

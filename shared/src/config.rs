@@ -5,7 +5,7 @@
 //! TOML when they parse as such (numbers, booleans, arrays), else as strings. Secrets are never
 //! written inline: the config names the environment variable or file that holds them.
 
-use crate::contract::{Owner, TargetKind};
+use crate::contract::{Identity, IdentityKind, Owner, TargetKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -127,6 +127,16 @@ pub struct VerifierConfig {
     pub required_targets: Vec<TargetKind>,
     /// Control owners by target kind; `default` for any target without its own.
     pub owners: BTreeMap<String, Owner>,
+    /// Required targets by identity kind (`employee`, `contractor`, `service`); a kind not
+    /// listed uses `required_targets`.
+    pub required_by_kind: BTreeMap<String, Vec<TargetKind>>,
+    /// Per target kind: seconds from the effective time within which that target must confirm,
+    /// else its owner gets a `sla_passed` escalation (the case-wide `deadline_secs` still holds).
+    pub target_sla_secs: BTreeMap<String, u64>,
+    /// Identities never revoked automatically (break-glass accounts, legal hold): employee ids,
+    /// usernames or emails (compared case-insensitively). Workers touch nothing and report
+    /// `skipped_protected`; the verifier escalates at once.
+    pub protected_identities: Vec<String>,
 }
 
 /// Delivery of `revoke.escalations` to a webhook (`revoke webhook`). Every delivery is retried
@@ -263,6 +273,9 @@ impl Default for VerifierConfig {
             tick_ms: 1000,
             required_targets: TargetKind::ALL.to_vec(),
             owners,
+            required_by_kind: BTreeMap::new(),
+            target_sla_secs: BTreeMap::new(),
+            protected_identities: Vec::new(),
         }
     }
 }
@@ -334,6 +347,40 @@ impl Default for SimulatorConfig {
 }
 
 impl VerifierConfig {
+    /// The targets that must confirm for an identity of `kind`.
+    pub fn required_for(&self, kind: IdentityKind) -> Vec<TargetKind> {
+        let key = match kind {
+            IdentityKind::Employee => "employee",
+            IdentityKind::Contractor => "contractor",
+            IdentityKind::Service => "service",
+        };
+        self.required_by_kind
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| self.required_targets.clone())
+    }
+
+    /// The SLA of `target`, if one is configured.
+    pub fn sla_of(&self, target: TargetKind) -> Option<u64> {
+        self.target_sla_secs.get(target.as_str()).copied()
+    }
+
+    /// Whether `who` is on the protected list (by employee id, username or email).
+    pub fn is_protected(&self, who: &Identity) -> bool {
+        let names = [
+            Some(who.employee_id.as_str()),
+            who.username.as_deref(),
+            who.email.as_deref(),
+        ];
+        self.protected_identities.iter().any(|p| {
+            !p.is_empty()
+                && names
+                    .iter()
+                    .flatten()
+                    .any(|n| !n.is_empty() && n.eq_ignore_ascii_case(p))
+        })
+    }
+
     /// The control owner of `target`, falling back to `default`.
     pub fn owner_of(&self, target: Option<TargetKind>) -> Owner {
         target
@@ -440,6 +487,30 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "verifier.required_targets must name at least one target".into(),
             ));
+        }
+        for (kind, targets) in &self.verifier.required_by_kind {
+            if !matches!(kind.as_str(), "employee" | "contractor" | "service") {
+                return Err(ConfigError::Invalid(format!(
+                    "verifier.required_by_kind.{kind}: identity kinds are employee, contractor and service"
+                )));
+            }
+            if targets.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "verifier.required_by_kind.{kind} must name at least one target"
+                )));
+            }
+        }
+        for (target, secs) in &self.verifier.target_sla_secs {
+            if !TargetKind::ALL.iter().any(|k| k.as_str() == target) {
+                return Err(ConfigError::Invalid(format!(
+                    "verifier.target_sla_secs.{target}: not a target kind (directory, saas, cloud, vault, cicd)"
+                )));
+            }
+            if *secs == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "verifier.target_sla_secs.{target} must be at least 1"
+                )));
+            }
         }
         self.escalations.validate()?;
         for rate in [self.simulator.fail_rate, self.simulator.flaky_rate] {
@@ -625,6 +696,51 @@ mod tests {
         )
         .unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn policy_keys_load_and_are_checked() {
+        let load = |text: &str| {
+            let path = std::env::temp_dir().join(format!(
+                "revoke-policy-{}.toml",
+                uuid::Uuid::new_v4().simple()
+            ));
+            std::fs::write(&path, text).unwrap();
+            let r = Config::load(Some(&path), std::iter::empty());
+            let _ = std::fs::remove_file(&path);
+            r
+        };
+        let c = load(
+            "[verifier]\nprotected_identities = [\"breakglass\"]\n\
+             [verifier.required_by_kind]\ncontractor = [\"directory\", \"saas\"]\n\
+             [verifier.target_sla_secs]\nvault = 300\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.verifier.required_for(IdentityKind::Contractor),
+            vec![TargetKind::Directory, TargetKind::Saas]
+        );
+        assert_eq!(c.verifier.required_for(IdentityKind::Service).len(), 5);
+        assert_eq!(c.verifier.sla_of(TargetKind::Vault), Some(300));
+        assert_eq!(c.verifier.sla_of(TargetKind::Saas), None);
+        for (bad, says) in [
+            (
+                "[verifier.required_by_kind]\nintern = [\"saas\"]\n",
+                "identity kinds",
+            ),
+            (
+                "[verifier.required_by_kind]\nservice = []\n",
+                "at least one target",
+            ),
+            (
+                "[verifier.target_sla_secs]\nmainframe = 10\n",
+                "not a target kind",
+            ),
+            ("[verifier.target_sla_secs]\nvault = 0\n", "at least 1"),
+        ] {
+            let e = load(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -92,8 +92,21 @@ impl Handler for WorkerHandler {
                 tracing::info!(effective_at = ?event.data.effective_at, "scheduled: the verifier hands it over when it is due");
                 return Ok(());
             }
-            let report =
-                revoke_identity(&*self.target, &event.data.identity, &self.worker.id, &self.policy, &self.metrics).await;
+            let report = if self.cfg.verifier.is_protected(&event.data.identity) {
+                // Break-glass or legal hold: touch nothing; the verifier escalates to the owner.
+                tracing::warn!("protected identity (verifier.protected_identities): nothing revoked");
+                let now = chrono::Utc::now();
+                crate::revocation::RevocationReport {
+                    outcome: revoke_shared::contract::Outcome::SkippedProtected,
+                    objects: Vec::new(),
+                    attempts: 0,
+                    error: Some("protected identity (verifier.protected_identities): never revoked automatically".into()),
+                    started_at: now,
+                    finished_at: now,
+                }
+            } else {
+                revoke_identity(&*self.target, &event.data.identity, &self.worker.id, &self.policy, &self.metrics).await
+            };
             let confirmation = Confirmation {
                 schema: CONFIRMATION_SCHEMA.into(),
                 confirmation_id: uuid::Uuid::new_v4(),

@@ -13,6 +13,8 @@ pub enum EscalationReason {
     TargetFailed,
     ManualRequired,
     DeadlinePassed,
+    /// A target did not confirm within its own SLA (`verifier.target_sla_secs`).
+    SlaPassed,
     ProtectedIdentity,
     /// A rescind arrived for a case whose access was already (being) revoked: restoring is a
     /// human decision until automatic restore exists.
@@ -25,6 +27,7 @@ impl EscalationReason {
             EscalationReason::TargetFailed => "target_failed",
             EscalationReason::ManualRequired => "manual_required",
             EscalationReason::DeadlinePassed => "deadline_passed",
+            EscalationReason::SlaPassed => "sla_passed",
             EscalationReason::ProtectedIdentity => "protected_identity",
             EscalationReason::RescindAfterRevocation => "rescind_after_revocation",
         }

@@ -215,6 +215,11 @@ impl Verifier {
         case.requested_by = d.requested_by.clone();
         case.approved_by = d.approved_by.clone();
         case.effective_at = d.effective_at;
+        // Which targets must confirm depends on who left (policy by identity kind).
+        case.required_targets = self.policy.required_for(d.identity.kind);
+        for t in &case.required_targets {
+            case.targets.entry(*t).or_insert_with(TargetStatus::pending);
+        }
         // The clock starts at the effective time, but never before the verifier heard of it.
         let start = d.effective_at.map_or(now, |e| e.max(now));
         case.deadline = Some(start + Duration::seconds(self.policy.deadline_secs as i64));
@@ -231,6 +236,18 @@ impl Verifier {
         }
         self.note_latest(&ev.subject, case.effective_at, case_id);
         let mut effects = Vec::new();
+        if self.policy.is_protected(&d.identity) && case.state != CaseState::Rescinded {
+            // Never revoked automatically: the owner decides, now (workers skip it too).
+            let targets = case.required_targets.clone();
+            self.escalate(
+                &mut case,
+                EscalationReason::ProtectedIdentity,
+                targets,
+                "the identity is on verifier.protected_identities (break-glass or legal hold): nothing is revoked automatically".into(),
+                now,
+                &mut effects,
+            );
+        }
         self.evaluate(&mut case, now, &mut effects);
         self.publish(case, now, effects)
     }
@@ -354,6 +371,61 @@ impl Verifier {
     fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         let mut out = self.fire_due(now);
         out.extend(self.escalate_overdue(now));
+        out.extend(self.escalate_sla(now));
+        out
+    }
+
+    /// Targets past their own SLA (`target_sla_secs`, from the case's start), still unconfirmed
+    /// and not yet escalated for it: one `sla_passed` escalation per target, to its owner.
+    fn escalate_sla(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        if self.policy.target_sla_secs.is_empty() {
+            return Vec::new();
+        }
+        let deadline_secs = self.policy.deadline_secs as i64;
+        let mut late: Vec<(Uuid, TargetKind, DateTime<Utc>)> = Vec::new();
+        for (id, slot) in &self.cases {
+            let Slot::Live(c) = slot else { continue };
+            if !matches!(c.state, CaseState::Open | CaseState::Escalated) {
+                continue;
+            }
+            let Some(start) = c.deadline.map(|d| d - Duration::seconds(deadline_secs)) else {
+                continue;
+            };
+            for t in unconfirmed(c) {
+                let Some(sla) = self.policy.sla_of(t) else {
+                    continue;
+                };
+                let due = start + Duration::seconds(sla as i64);
+                let told = c
+                    .escalations
+                    .iter()
+                    .any(|e| e.reason == EscalationReason::SlaPassed && e.targets.contains(&t));
+                if due <= now && !told {
+                    late.push((*id, t, due));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (id, t, due) in late {
+            let Some(Slot::Live(case)) = self.take(&id) else {
+                continue;
+            };
+            let mut case = *case;
+            let mut effects = Vec::new();
+            self.escalate(
+                &mut case,
+                EscalationReason::SlaPassed,
+                vec![t],
+                format!(
+                    "{t} has not confirmed within its SLA of {}s (due {})",
+                    self.policy.sla_of(t).unwrap_or_default(),
+                    due.to_rfc3339()
+                ),
+                now,
+                &mut effects,
+            );
+            out.extend(self.publish(case, now, effects));
+        }
         out
     }
 

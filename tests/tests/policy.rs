@@ -1,0 +1,95 @@
+//! The policy on a broker: a protected identity is never touched by any worker and lands on its
+//! owner at once; a contractor's case closes on the targets its kind requires. Embedded broker
+//! by default, the real one with `REVOKE_TEST_KAFKA` (the README's test command).
+
+use revoke::demo::wait_for_groups;
+use revoke::fleet::Fleet;
+use revoke::hr::Mode;
+use revoke_shared::contract::{
+    CaseState, Confirmation, EscalationReason, IdentityKind, Outcome, TargetKind,
+};
+use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::TestEnv;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+#[test]
+fn protected_identities_are_untouched_and_required_targets_follow_the_kind() {
+    let mut env = TestEnv::new("policy");
+    let mut events = env.leavers(3);
+    // 0: protected (by email); 1: a contractor needing two targets; 2: an ordinary employee.
+    let protected_email = events[0].data.identity.email.clone().unwrap();
+    env.cfg.verifier.protected_identities = vec![protected_email.to_uppercase()];
+    events[1].data.identity.kind = IdentityKind::Contractor;
+    events[2].data.identity.kind = IdentityKind::Employee;
+    env.cfg.verifier.required_by_kind.insert(
+        "contractor".into(),
+        vec![TargetKind::Directory, TargetKind::Vault],
+    );
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
+        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        env.publish(&events, Mode::Structured).await;
+        let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest
+                    .get(&ids[0])
+                    .is_some_and(|c| c.state == CaseState::Escalated)
+                    && l.latest
+                        .get(&ids[1])
+                        .is_some_and(|c| c.state == CaseState::Closed)
+                    && l.latest
+                        .get(&ids[2])
+                        .is_some_and(|c| c.state == CaseState::Closed)
+            })
+            .await;
+
+        let protected = &log.latest[&ids[0]];
+        assert_eq!(protected.state, CaseState::Escalated);
+        assert_eq!(
+            protected.escalations.len(),
+            1,
+            "{:?}",
+            protected.escalations
+        );
+        assert_eq!(
+            protected.escalations[0].reason,
+            EscalationReason::ProtectedIdentity
+        );
+        assert_eq!(protected.escalations[0].targets, TargetKind::ALL.to_vec());
+        for kind in TargetKind::ALL {
+            assert!(
+                fleet.simulators[&kind]
+                    .actions_for(&events[0].subject)
+                    .is_empty(),
+                "{kind} touched a protected identity"
+            );
+        }
+        let contractor = &log.latest[&ids[1]];
+        assert_eq!(
+            contractor.required_targets,
+            vec![TargetKind::Directory, TargetKind::Vault]
+        );
+        assert_eq!(
+            log.latest[&ids[2]].required_targets,
+            TargetKind::ALL.to_vec()
+        );
+
+        // Every worker reported the protected identity as skipped, with nothing touched.
+        let confirmations: Vec<Confirmation> = env.read_json(&env.cfg.topics.confirmations).await;
+        let skipped: Vec<&Confirmation> = confirmations
+            .iter()
+            .filter(|c| c.identity_id == events[0].subject)
+            .collect();
+        assert_eq!(skipped.len(), 5, "{skipped:?}");
+        assert!(skipped
+            .iter()
+            .all(|c| c.outcome == Outcome::SkippedProtected && c.objects.is_empty()));
+
+        fleet.stop().await.expect("graceful stop");
+    });
+}

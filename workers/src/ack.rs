@@ -1,10 +1,56 @@
-//! `revoke case ack`: a person's confirmation of a manual step (placeholder while it is written).
+//! `revoke case ack`: a person's confirmation that a target's access is gone, for systems without
+//! an API or a manual step an escalation asked for.
+//!
+//! The acknowledgement is evidence like any other: a `Confirmation` on the confirmations topic,
+//! keyed by the case's identity, with `target.instance = "manual"`, outcome `revoked` and one
+//! `manual_step` object naming the person (`actor.principal`) and their note (`read_back`). The
+//! verifier treats it like a worker's confirmation: a pending, failed, manual-required or
+//! unverified target becomes done, and the case closes when every required target is.
+//!
+//! What is refused, before anything is published:
+//! - bad arguments (empty `--by`/`--note`, control characters, a `--removed-at` that is not
+//!   RFC 3339 or lies in the future): exit 2;
+//! - an unknown case, an identity with several cases not closed, a case whose termination was not
+//!   seen yet (`pending`), a `scheduled` case (its effective time has not come), a `rescinded`
+//!   case (it needs access restored, not removed), a target the case does not track: exit 1;
+//! - a case already `closed`, or a target already verified: nothing to record, said so, exit 0
+//!   (so that running the same ack twice is harmless).
 
+use crate::cases::{read_case_log, CaseLog, MANUAL_ACTION, MANUAL_INSTANCE, MANUAL_OBJECT_KIND};
+use crate::cli::TargetArg;
+use chrono::{DateTime, Utc};
 use revoke_shared::config::Config;
+use revoke_shared::contract::{
+    Actor, Case, CaseState, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, TargetKind,
+    TargetRef, TargetState, WorkerInfo, CONFIRMATION_SCHEMA,
+};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The worker id recorded in acknowledgements.
+pub const ACK_WORKER_ID: &str = "revoke-cli";
 
 /// Arguments of `revoke case ack`.
-#[derive(clap::Args, Debug)]
-pub struct AckArgs {}
+#[derive(clap::Args, Debug, Clone)]
+pub struct AckArgs {
+    /// The case id (as `revoke case` prints it). An identity id works when exactly one of that
+    /// identity's cases is not closed.
+    pub case: String,
+    /// The target kind whose access the person removed or confirmed gone.
+    #[arg(long, value_enum)]
+    pub target: TargetArg,
+    /// Who confirms (a name or e-mail address): recorded as the actor of the evidence.
+    #[arg(long)]
+    pub by: String,
+    /// What was done or checked, in words (e.g. "badge deactivated in the door system, ticket
+    /// OPS-42"): recorded as the read-back of the evidence.
+    #[arg(long)]
+    pub note: String,
+    /// When the access was removed (RFC 3339, e.g. 2026-11-24T09:30:00Z); default: now. Sets
+    /// the target's time to revoke.
+    #[arg(long)]
+    pub removed_at: Option<String>,
+}
 
 /// An ack failure; `is_usage` means bad arguments or config (exit 2), else the job failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,11 +64,539 @@ impl AckError {
     pub fn is_usage(&self) -> bool {
         self.usage
     }
+
+    fn usage(msg: impl Into<String>) -> AckError {
+        AckError {
+            msg: msg.into(),
+            usage: true,
+        }
+    }
+
+    fn job(msg: impl Into<String>) -> AckError {
+        AckError {
+            msg: msg.into(),
+            usage: false,
+        }
+    }
 }
 
-pub async fn run(_cfg: &Config, _args: &AckArgs, _emit: fn(&str)) -> Result<(), AckError> {
-    Err(AckError {
-        msg: "revoke case ack is not built yet".into(),
-        usage: false,
+/// The validated request: what the person says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckRequest {
+    pub target: TargetKind,
+    pub by: String,
+    pub note: String,
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
+/// Checks the arguments (exit 2 when wrong). `--removed-at` may not lie in the future.
+pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, AckError> {
+    let text = |flag: &str, v: &str, max: usize| -> Result<String, AckError> {
+        let v = v.trim();
+        if v.is_empty() {
+            return Err(AckError::usage(format!(
+                "--{flag} is empty: name {}",
+                if flag == "by" {
+                    "the person who confirms"
+                } else {
+                    "what was done or checked"
+                }
+            )));
+        }
+        if v.len() > max {
+            return Err(AckError::usage(format!(
+                "--{flag} is {} bytes, over {max}",
+                v.len()
+            )));
+        }
+        if v.chars().any(char::is_control) {
+            return Err(AckError::usage(format!(
+                "--{flag} contains control characters (newlines included)"
+            )));
+        }
+        Ok(v.to_string())
+    };
+    let by = text("by", &args.by, 256)?;
+    let note = text("note", &args.note, 1024)?;
+    let removed_at = match &args.removed_at {
+        None => None,
+        Some(s) => {
+            let t = DateTime::parse_from_rfc3339(s.trim())
+                .map_err(|e| {
+                    AckError::usage(format!(
+                        "--removed-at {s:?} is not an RFC 3339 time ({e}); e.g. 2026-11-24T09:30:00Z"
+                    ))
+                })?
+                .with_timezone(&Utc);
+            if t > now + chrono::Duration::seconds(60) {
+                return Err(AckError::usage(format!(
+                    "--removed-at {s} lies in the future: acknowledge a removal once it is done"
+                )));
+            }
+            Some(t)
+        }
+    };
+    Ok(AckRequest {
+        target: args.target.into(),
+        by,
+        note,
+        removed_at,
     })
+}
+
+/// What the command will do for a case.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Publish this confirmation.
+    Publish(Box<Confirmation>),
+    /// Nothing to record (the case or target is already verified); the reason, for the person.
+    Nothing(String),
+}
+
+/// Finds the case `query` names: a case id, or an identity with exactly one case not closed
+/// (or, when all are closed, its latest).
+pub fn resolve<'a>(log: &'a CaseLog, query: &str) -> Result<&'a Case, AckError> {
+    let found = log.find(query);
+    if found.is_empty() {
+        return Err(AckError::job(format!(
+            "no case with id or identity {query:?} in the cases topic (check the id with `revoke case {query}` and --brokers)"
+        )));
+    }
+    if found.len() == 1 {
+        return Ok(found[0]);
+    }
+    let not_closed: Vec<&Case> = found
+        .iter()
+        .copied()
+        .filter(|c| c.state != CaseState::Closed)
+        .collect();
+    match not_closed.len() {
+        0 => Ok(found[0]),
+        1 => Ok(not_closed[0]),
+        _ => Err(AckError::job(format!(
+            "identity {query:?} has {} cases not closed ({}): name one by its case id",
+            not_closed.len(),
+            not_closed
+                .iter()
+                .map(|c| format!("{} {}", c.case_id, c.state.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// This machine's name for the evidence's `actor.worker_id`.
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && !h.chars().any(char::is_control))
+        .unwrap_or_else(|| "cli".into())
+}
+
+/// Decides what to record for `req` on `case` (pure: the caller supplies time and host).
+pub fn decide(
+    case: &Case,
+    req: &AckRequest,
+    now: DateTime<Utc>,
+    host: &str,
+) -> Result<Decision, AckError> {
+    let id = case.case_id;
+    let kind = req.target;
+    match case.state {
+        CaseState::Closed => {
+            return Ok(Decision::Nothing(format!(
+                "case {id} is already closed (at {}): every required target is verified and a closed case never changes; nothing recorded",
+                case.closed_at.map(crate::cases::ts).unwrap_or_else(|| "-".into())
+            )))
+        }
+        CaseState::Pending => {
+            return Err(AckError::job(format!(
+                "case {id} is pending: its termination has not been seen yet, so there is no HR event to attach the acknowledgement to; try again once `revoke case {id}` shows it open"
+            )))
+        }
+        CaseState::Scheduled => {
+            return Err(AckError::job(format!(
+                "case {id} is scheduled: revocation starts at its effective time {}; acknowledge after that",
+                case.effective_at.map(crate::cases::ts).unwrap_or_else(|| "-".into())
+            )))
+        }
+        CaseState::Rescinded => {
+            return Err(AckError::job(format!(
+                "case {id} was rescinded: access is to be restored, not removed; nothing recorded (see its rescind_after_revocation escalation)"
+            )))
+        }
+        CaseState::Held => {
+            return Err(AckError::job(format!(
+                "case {id} is held: nothing may be revoked while it is; nothing recorded"
+            )))
+        }
+        CaseState::Open | CaseState::Escalated => {}
+    }
+    let Some(event_id) = case.event_id.clone() else {
+        return Err(AckError::job(format!(
+            "case {id} has no HR event id recorded; nothing recorded"
+        )));
+    };
+    let status = case.targets.get(&kind);
+    if status.is_none() && !case.required_targets.contains(&kind) {
+        let tracked: Vec<&str> = case.targets.keys().map(|t| t.as_str()).collect();
+        return Err(AckError::job(format!(
+            "case {id} does not track target {kind} (its targets: {})",
+            tracked.join(", ")
+        )));
+    }
+    if let Some(st) = status.filter(|s| s.state == TargetState::Done) {
+        return Ok(Decision::Nothing(format!(
+            "target {kind} of case {id} is already verified (confirmed {} by {}); nothing recorded",
+            st.confirmed_at
+                .map(crate::cases::ts)
+                .unwrap_or_else(|| "-".into()),
+            st.worker.as_ref().map_or("-", |w| w.id.as_str())
+        )));
+    }
+    let removed_at = req.removed_at.unwrap_or(now);
+    // Stable per (case, target, person, note): the same acknowledgement repeated is recognisable.
+    let object_id = format!(
+        "ack:{}",
+        Uuid::new_v5(&id, format!("{kind}\0{}\0{}", req.by, req.note).as_bytes())
+    );
+    let confirmation = Confirmation {
+        schema: CONFIRMATION_SCHEMA.into(),
+        confirmation_id: Uuid::new_v4(),
+        case_id: id,
+        identity_id: case.identity_id.clone(),
+        event_id,
+        target: TargetRef {
+            kind,
+            instance: MANUAL_INSTANCE.into(),
+        },
+        outcome: Outcome::Revoked,
+        objects: vec![ObjectEvidence {
+            object_kind: MANUAL_OBJECT_KIND.into(),
+            object_id,
+            sponsored: false,
+            action: MANUAL_ACTION.into(),
+            outcome: ObjectOutcome::Revoked,
+            removed_at: Some(removed_at),
+            actor: Actor {
+                worker_id: format!("{ACK_WORKER_ID}@{host}"),
+                principal: req.by.clone(),
+            },
+            verified: true,
+            read_back: format!("confirmed by {}: {}", req.by, req.note),
+            error: None,
+        }],
+        attempts: 0,
+        error: None,
+        worker: WorkerInfo {
+            id: ACK_WORKER_ID.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        started_at: now,
+        finished_at: now,
+    };
+    Ok(Decision::Publish(Box::new(confirmation)))
+}
+
+/// What the command prints after publishing.
+pub fn describe(case: &Case, c: &Confirmation) -> String {
+    let o = &c.objects[0];
+    let previous = case
+        .targets
+        .get(&c.target.kind)
+        .map_or("pending", |s| crate::cases::target_state_str(s.state));
+    format!(
+        "recorded acknowledgement {} for case {} (identity {}), target {} (was {previous}):\n  \
+         confirmed by {}: {}\n  removed {}, recorded {} as {}\n  \
+         published to the confirmations topic; the verifier marks the target done{}",
+        o.object_id,
+        c.case_id,
+        c.identity_id,
+        c.target.kind,
+        o.actor.principal,
+        c.objects[0]
+            .read_back
+            .strip_prefix(&format!("confirmed by {}: ", o.actor.principal))
+            .unwrap_or(&o.read_back),
+        o.removed_at
+            .map(crate::cases::ts)
+            .unwrap_or_else(|| "-".into()),
+        crate::cases::ts(c.finished_at),
+        o.actor.worker_id,
+        if case
+            .required_targets
+            .iter()
+            .filter(|t| **t != c.target.kind)
+            .all(|t| {
+                case.targets
+                    .get(t)
+                    .is_some_and(|s| s.state == TargetState::Done)
+            })
+        {
+            " and closes the case (every other required target is verified)"
+        } else {
+            "; the case stays open until every required target is verified"
+        }
+    )
+}
+
+pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), AckError> {
+    let req = validate(args, Utc::now())?;
+    let reader_cfg = cfg.clone();
+    let log = tokio::task::spawn_blocking(move || read_case_log(&reader_cfg))
+        .await
+        .map_err(|e| AckError::job(format!("reading the cases topic: {e}")))?
+        .map_err(|e| {
+            AckError::job(format!(
+                "reading {}: {e} (check --brokers and that `revoke topics create` ran)",
+                cfg.topics.cases
+            ))
+        })?;
+    let case = resolve(&log, args.case.trim())?;
+    match decide(case, &req, Utc::now(), &host_name())? {
+        Decision::Nothing(why) => {
+            emit(&why);
+            Ok(())
+        }
+        Decision::Publish(c) => {
+            let producer =
+                revoke_shared::kafka::Producer::with_timeout(cfg, Duration::from_secs(30))
+                    .map_err(|e| AckError::usage(e.to_string()))?;
+            producer
+                .send_json(&cfg.topics.confirmations, &c.identity_id, &*c, None)
+                .await
+                .map_err(|e| {
+                    AckError::job(format!(
+                        "publishing the acknowledgement for case {}: {e}; nothing was recorded, run the command again",
+                        c.case_id
+                    ))
+                })?;
+            emit(&describe(case, &c));
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::fixtures::*;
+    use crate::cases::{acknowledgements, render};
+    use crate::verifier::Input;
+    use chrono::Duration as D;
+
+    fn args(target: TargetArg, by: &str, note: &str, removed_at: Option<&str>) -> AckArgs {
+        AckArgs {
+            case: "x".into(),
+            target,
+            by: by.into(),
+            note: note.into(),
+            removed_at: removed_at.map(str::to_string),
+        }
+    }
+
+    fn req(target: TargetKind, removed_at: Option<DateTime<Utc>>) -> AckRequest {
+        AckRequest {
+            target,
+            by: "alice@example.com".into(),
+            note: "deleted the IAM user by hand, ticket OPS-42".into(),
+            removed_at,
+        }
+    }
+
+    #[test]
+    fn arguments_are_checked_before_anything_is_read() {
+        let now = t0();
+        let ok = validate(
+            &args(
+                TargetArg::Cloud,
+                "  alice ",
+                " done ",
+                Some("2026-11-24T08:30:00+01:00"),
+            ),
+            now,
+        )
+        .unwrap();
+        assert_eq!(ok.target, TargetKind::Cloud);
+        assert_eq!(ok.by, "alice");
+        assert_eq!(ok.note, "done");
+        assert_eq!(ok.removed_at, Some(t0() - D::minutes(90)));
+        for (by, note, at, needle) in [
+            ("", "n", None, "--by is empty"),
+            ("  ", "n", None, "--by is empty"),
+            ("a", "", None, "--note is empty"),
+            ("a\nb", "n", None, "control characters"),
+            ("a", "n", Some("yesterday"), "not an RFC 3339 time"),
+            ("a", "n", Some("2026-11-24T10:00:00Z"), "lies in the future"),
+        ] {
+            let e = validate(&args(TargetArg::Cloud, by, note, at), now).unwrap_err();
+            assert!(e.is_usage(), "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+        let long = "x".repeat(1025);
+        assert!(validate(&args(TargetArg::Cloud, "a", &long, None), now)
+            .unwrap_err()
+            .is_usage());
+    }
+
+    #[test]
+    fn ack_of_a_manual_target_is_evidence_naming_the_person_and_closes_the_case() {
+        let mut v = verifier();
+        let case = escalated_case(&mut v, "E1", 0);
+        let now = t0() + D::minutes(20);
+        let removed = t0() + D::minutes(10);
+        let Decision::Publish(c) =
+            decide(&case, &req(TargetKind::Cloud, Some(removed)), now, "host-1").unwrap()
+        else {
+            panic!("expected a confirmation");
+        };
+        // Field by field, as the issue specifies it.
+        assert_eq!(c.schema, CONFIRMATION_SCHEMA);
+        assert_eq!(c.case_id, case.case_id);
+        assert_eq!(c.identity_id, "E1");
+        assert_eq!(c.event_id, "evt-E1");
+        assert_eq!(c.target.kind, TargetKind::Cloud);
+        assert_eq!(c.target.instance, "manual");
+        assert_eq!(c.outcome, Outcome::Revoked);
+        assert_eq!(c.worker.id, "revoke-cli");
+        assert_eq!(c.worker.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!((c.started_at, c.finished_at), (now, now));
+        assert_eq!(c.objects.len(), 1);
+        let o = &c.objects[0];
+        assert_eq!(o.object_kind, "manual_step");
+        assert_eq!(o.action, "manual_ack");
+        assert!(o.object_id.starts_with("ack:"));
+        assert_eq!(o.outcome, ObjectOutcome::Revoked);
+        assert_eq!(o.removed_at, Some(removed));
+        assert_eq!(o.actor.worker_id, "revoke-cli@host-1");
+        assert_eq!(o.actor.principal, "alice@example.com");
+        assert!(o.verified);
+        assert_eq!(
+            o.read_back,
+            "confirmed by alice@example.com: deleted the IAM user by hand, ticket OPS-42"
+        );
+        assert!(c.is_verified());
+        // The same person and note give the same object id (a repeat is recognisable).
+        let Decision::Publish(again) =
+            decide(&case, &req(TargetKind::Cloud, None), now, "host-2").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(again.objects[0].object_id, o.object_id);
+        assert_ne!(again.confirmation_id, c.confirmation_id);
+
+        let text = describe(&case, &c);
+        assert!(
+            text.contains("target cloud (was manual_required)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("confirmed by alice@example.com: deleted the IAM user by hand"),
+            "{text}"
+        );
+        assert!(text.contains("closes the case"), "{text}");
+
+        // The real verifier takes it like any confirmation: the target is done, the case closes,
+        // the escalation stays in the record, the time to revoke runs to the stated removal.
+        let closed = apply(&mut v, Input::Confirmation(&c), now).expect("a new case version");
+        assert_eq!(closed.state, CaseState::Closed);
+        assert_eq!(closed.closed_at, Some(now));
+        let cloud = &closed.targets[&TargetKind::Cloud];
+        assert_eq!(cloud.state, TargetState::Done);
+        assert_eq!(cloud.instance.as_deref(), Some("manual"));
+        assert_eq!(cloud.time_to_revoke_ms, Some(600_000));
+        assert_eq!(closed.escalations.len(), 1);
+        let acks = acknowledgements(&closed);
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].by, "alice@example.com");
+        assert_eq!(acks[0].note, "deleted the IAM user by hand, ticket OPS-42");
+        assert_eq!(acks[0].removed_at, Some(removed));
+        assert_eq!(acks[0].recorded_at, Some(now));
+        let shown = render(&closed);
+        for needle in [
+            "target cloud: done, outcome revoked, time to revoke 10.0 min (600000 ms), acknowledged by alice@example.com",
+            "instance manual, 0 calls",
+            "manual_step ack:",
+            "acknowledgements: 1",
+            "- cloud by alice@example.com: removed 2026-11-24T09:10:00.000Z, recorded 2026-11-24T09:20:00.000Z from revoke-cli@host-1",
+            "note: deleted the IAM user by hand, ticket OPS-42",
+            "(resolved)",
+            "verdict: closed at 2026-11-24T09:20:00.000Z",
+            "after 1 escalation; acknowledged by hand: cloud by alice@example.com",
+        ] {
+            assert!(shown.contains(needle), "lacks {needle:?}:\n{shown}");
+        }
+        // Acknowledging the closed case again records nothing.
+        match decide(&closed, &req(TargetKind::Cloud, None), now, "h").unwrap() {
+            Decision::Nothing(why) => assert!(why.contains("already closed"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ack_of_one_target_leaves_a_case_open_while_others_are_missing() {
+        let mut v = verifier();
+        let case = case_with(&mut v, "E2", 0, &[(TargetKind::Vault, Outcome::Failed, 10)]);
+        assert_eq!(case.state, CaseState::Escalated);
+        let Decision::Publish(c) = decide(&case, &req(TargetKind::Vault, None), t0(), "h").unwrap()
+        else {
+            panic!()
+        };
+        assert!(describe(&case, &c).contains("stays open"));
+        let after = apply(&mut v, Input::Confirmation(&c), t0() + D::seconds(1)).unwrap();
+        assert_eq!(after.targets[&TargetKind::Vault].state, TargetState::Done);
+        assert_eq!(after.state, CaseState::Escalated);
+        // A target already verified needs nothing.
+        match decide(&after, &req(TargetKind::Vault, None), t0(), "h").unwrap() {
+            Decision::Nothing(why) => assert!(why.contains("already verified"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn refused_states_and_targets() {
+        let mut v = verifier();
+        let base = escalated_case(&mut v, "E3", 0);
+        for (state, needle) in [
+            (CaseState::Pending, "is pending"),
+            (CaseState::Scheduled, "is scheduled"),
+            (CaseState::Rescinded, "was rescinded"),
+            (CaseState::Held, "is held"),
+        ] {
+            let mut c = base.clone();
+            c.state = state;
+            let e = decide(&c, &req(TargetKind::Cloud, None), t0(), "h").unwrap_err();
+            assert!(!e.is_usage() && e.to_string().contains(needle), "{e}");
+        }
+        let mut narrow = base.clone();
+        narrow.required_targets = vec![TargetKind::Cloud];
+        narrow.targets.retain(|k, _| *k == TargetKind::Cloud);
+        let e = decide(&narrow, &req(TargetKind::Vault, None), t0(), "h").unwrap_err();
+        assert!(e.to_string().contains("does not track target vault"), "{e}");
+    }
+
+    #[test]
+    fn resolve_by_case_id_or_identity() {
+        let mut v = verifier();
+        let mut log = CaseLog::default();
+        let closed = closed_case(&mut v, "E5", 0);
+        let open = escalated_case(&mut v, "E6", 0);
+        log.ingest(closed.clone());
+        log.ingest(open.clone());
+        assert_eq!(
+            resolve(&log, &open.case_id.to_string()).unwrap().case_id,
+            open.case_id
+        );
+        assert_eq!(resolve(&log, "E6").unwrap().case_id, open.case_id);
+        let e = resolve(&log, "E404").unwrap_err();
+        assert!(!e.is_usage() && e.to_string().contains("no case"), "{e}");
+        // A second termination of E6, also escalated: the identity is ambiguous.
+        let mut second = open.clone();
+        second.case_id = Uuid::new_v4();
+        log.ingest(second);
+        let e = resolve(&log, "E6").unwrap_err();
+        assert!(e.to_string().contains("2 cases not closed"), "{e}");
+    }
 }

@@ -1,10 +1,78 @@
-//! `revoke report`: the audit report (placeholder while it is written in this issue's work).
+//! `revoke report`: the audit report, one row per case in a time window, as CSV, JSON or a
+//! self-contained HTML page.
+//!
+//! - The window is `[since, until)` on each case's **effective time** (when access had to be
+//!   gone; HR's business date), or on `opened_at` with `--window opened`. A case whose
+//!   termination was never seen (`pending`) has no effective time and is placed by `opened_at`.
+//!   A date without a time (`2026-11-01`) means midnight UTC; as `--until` it includes that day.
+//! - Cases are read from the compacted cases topic (latest version of each).
+//! - CSV: one row per case, fixed columns (per-target columns for the five kinds), RFC 4180
+//!   (CRLF line ends, fields with `,` `"` CR LF quoted, quotes doubled). Text cells starting with
+//!   `=`, `+`, `-`, `@`, tab or CR get a leading `'` so spreadsheets do not run them as formulas.
+//!   `--objects FILE` writes a second CSV with one row per object of evidence.
+//! - JSON: an array of row objects (full-precision times, RFC 3339).
+//! - HTML: one page, inline CSS, no script, no external asset: counts by state, time to revoke
+//!   per target (p50/p90/max as an inline SVG bar chart), open escalations grouped by owner, and
+//!   the case table. Every text from a record is HTML-escaped.
+//!
+//! Pure functions (`rows`, `to_csv`, `to_json`, `to_html`, `objects_csv`) do the work; `run` reads
+//! the topic and writes the output.
 
+use crate::cases::{
+    acknowledgements, escalation_is_open, object_outcome_str, target_state_str, ts, verdict,
+};
+use chrono::{DateTime, NaiveDate, Utc};
 use revoke_shared::config::Config;
+use revoke_shared::contract::{Case, TargetKind};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use uuid::Uuid;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+    Html,
+}
+
+/// Which time of a case the window applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Window {
+    /// The termination's effective time (when access had to be gone); `opened_at` for a case
+    /// whose termination was not seen.
+    #[default]
+    Effective,
+    /// When the verifier first saw the case.
+    Opened,
+}
 
 /// Arguments of `revoke report`.
-#[derive(clap::Args, Debug)]
-pub struct ReportArgs {}
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Start of the window, inclusive: RFC 3339 (2026-11-01T00:00:00Z) or a date (2026-11-01,
+    /// midnight UTC). Default: no lower bound.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// End of the window, exclusive: RFC 3339, or a date, which includes that whole day (UTC).
+    /// Default: no upper bound.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Which time of a case must fall in the window.
+    #[arg(long, value_enum, default_value = "effective")]
+    pub window: Window,
+    /// Output format. Default: from the --output file's extension (.csv, .json, .html), else csv.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to this file instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Also write one CSV row per object of evidence (case, target, object, action, outcome,
+    /// removal time, actor, read-back) to this file.
+    #[arg(long)]
+    pub objects: Option<PathBuf>,
+}
 
 /// A report failure; `is_usage` means bad arguments or config (exit 2), else the job failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,11 +86,918 @@ impl ReportError {
     pub fn is_usage(&self) -> bool {
         self.usage
     }
+
+    fn usage(msg: impl Into<String>) -> ReportError {
+        ReportError {
+            msg: msg.into(),
+            usage: true,
+        }
+    }
+
+    fn job(msg: impl Into<String>) -> ReportError {
+        ReportError {
+            msg: msg.into(),
+            usage: false,
+        }
+    }
 }
 
-pub fn run(_cfg: &Config, _args: &ReportArgs, _emit: fn(&str)) -> Result<(), ReportError> {
-    Err(ReportError {
-        msg: "revoke report is not built yet".into(),
-        usage: false,
-    })
+/// One target of one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetRow {
+    pub required: bool,
+    pub state: String,
+    pub outcome: Option<String>,
+    pub instance: Option<String>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub time_to_revoke_ms: Option<i64>,
+    pub attempts: u32,
+    /// Distinct `worker as principal` of the objects, in evidence order (else the worker id).
+    pub actors: Vec<String>,
+    pub objects: usize,
+    /// The latest `removed_at` among the objects.
+    pub last_removed_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EscalationRow {
+    pub reason: String,
+    pub targets: Vec<String>,
+    pub owner: String,
+    pub owner_contact: String,
+    pub raised_at: DateTime<Utc>,
+    pub open: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AckRow {
+    pub target: String,
+    pub by: String,
+    pub note: String,
+    pub removed_at: Option<DateTime<Utc>>,
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// One case, as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub case_id: Uuid,
+    pub identity_id: String,
+    pub identity_kind: Option<String>,
+    pub source: Option<String>,
+    pub event_id: Option<String>,
+    pub reason: Option<String>,
+    pub requested_by: Option<String>,
+    pub approved_by: Option<String>,
+    pub effective_at: Option<DateTime<Utc>>,
+    pub opened_at: DateTime<Utc>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub state: String,
+    /// The verdict in words (as `revoke case` prints it).
+    pub verdict: String,
+    /// When the verifier reached the current state.
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// From the effective time to closing.
+    pub time_to_close_ms: Option<i64>,
+    pub rescinded_by: Option<String>,
+    pub revision: u64,
+    pub targets: BTreeMap<TargetKind, TargetRow>,
+    pub escalations: Vec<EscalationRow>,
+    pub acks: Vec<AckRow>,
+}
+
+impl Row {
+    pub fn from_case(case: &Case) -> Row {
+        let targets = case
+            .targets
+            .iter()
+            .map(|(kind, st)| {
+                let mut actors: Vec<String> = Vec::new();
+                for o in &st.objects {
+                    let a = format!("{} as {}", o.actor.worker_id, o.actor.principal);
+                    if !actors.contains(&a) {
+                        actors.push(a);
+                    }
+                }
+                if actors.is_empty() {
+                    if let Some(w) = &st.worker {
+                        actors.push(w.id.clone());
+                    }
+                }
+                (
+                    *kind,
+                    TargetRow {
+                        required: case.required_targets.contains(kind),
+                        state: target_state_str(st.state).into(),
+                        outcome: st.outcome.map(|o| o.as_str().into()),
+                        instance: st.instance.clone(),
+                        confirmed_at: st.confirmed_at,
+                        time_to_revoke_ms: st.time_to_revoke_ms,
+                        attempts: st.attempts,
+                        actors,
+                        objects: st.objects.len(),
+                        last_removed_at: st.objects.iter().filter_map(|o| o.removed_at).max(),
+                        error: st.error.clone(),
+                    },
+                )
+            })
+            .collect();
+        Row {
+            case_id: case.case_id,
+            identity_id: case.identity_id.clone(),
+            identity_kind: case.identity.as_ref().map(|i| i.kind.as_str().into()),
+            source: case.source.clone(),
+            event_id: case.event_id.clone(),
+            reason: case.reason.clone(),
+            requested_by: case.requested_by.clone(),
+            approved_by: case.approved_by.clone(),
+            effective_at: case.effective_at,
+            opened_at: case.opened_at,
+            deadline: case.deadline,
+            state: case.state.as_str().into(),
+            verdict: verdict(case),
+            updated_at: case.updated_at,
+            closed_at: case.closed_at,
+            time_to_close_ms: case.time_to_close_ms(),
+            rescinded_by: case.rescinded_by.clone(),
+            revision: case.revision,
+            targets,
+            escalations: case
+                .escalations
+                .iter()
+                .map(|e| EscalationRow {
+                    reason: e.reason.as_str().into(),
+                    targets: e.targets.iter().map(|t| t.as_str().into()).collect(),
+                    owner: e.owner.name.clone(),
+                    owner_contact: e.owner.contact.clone(),
+                    raised_at: e.raised_at,
+                    open: escalation_is_open(case, e),
+                    detail: e.detail.clone(),
+                })
+                .collect(),
+            acks: acknowledgements(case)
+                .into_iter()
+                .map(|a| AckRow {
+                    target: a.target.as_str().into(),
+                    by: a.by,
+                    note: a.note,
+                    removed_at: a.removed_at,
+                    recorded_at: a.recorded_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The time of `case` the window applies to.
+pub fn window_time(case: &Case, window: Window) -> DateTime<Utc> {
+    match window {
+        Window::Effective => case.effective_at.unwrap_or(case.opened_at),
+        Window::Opened => case.opened_at,
+    }
+}
+
+/// The cases whose window time falls in `[since, until)`, ordered by that time, then case id.
+pub fn select<'a>(
+    cases: impl IntoIterator<Item = &'a Case>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    window: Window,
+) -> Vec<&'a Case> {
+    let mut out: Vec<&Case> = cases
+        .into_iter()
+        .filter(|c| {
+            let t = window_time(c, window);
+            since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u)
+        })
+        .collect();
+    out.sort_by_key(|c| (window_time(c, window), c.case_id));
+    out
+}
+
+/// One row per case whose effective time (else `opened_at`) falls in `[since, until)`.
+pub fn rows<'a>(
+    cases: impl IntoIterator<Item = &'a Case>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> Vec<Row> {
+    rows_by(cases, since, until, Window::Effective)
+}
+
+/// As `rows`, with the window on the chosen time.
+pub fn rows_by<'a>(
+    cases: impl IntoIterator<Item = &'a Case>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    window: Window,
+) -> Vec<Row> {
+    select(cases, since, until, window)
+        .into_iter()
+        .map(Row::from_case)
+        .collect()
+}
+
+/// Parses `--since`/`--until`: RFC 3339, or a date (midnight UTC; with `end_of_day`, the next
+/// midnight, so the date is included).
+pub fn parse_time(text: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
+    let s = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) => {
+            let d = if end_of_day {
+                d.succ_opt()
+                    .ok_or_else(|| format!("{s:?} is out of range"))?
+            } else {
+                d
+            };
+            Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+        }
+        Err(_) => Err(format!(
+            "{s:?} is neither an RFC 3339 time (2026-11-01T00:00:00Z) nor a date (2026-11-01)"
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+fn t(d: Option<DateTime<Utc>>) -> String {
+    d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
+fn num<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// One CSV field (RFC 4180): quoted when it holds `,` `"` CR or LF, quotes doubled. A text that
+/// a spreadsheet would run as a formula gets a leading `'`.
+pub fn csv_field(text: &str, is_text: bool) -> String {
+    let guarded;
+    let v = if is_text && text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        guarded = format!("'{text}");
+        guarded.as_str()
+    } else {
+        text
+    };
+    if v.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
+}
+
+fn csv_line(cells: &[(String, bool)]) -> String {
+    let mut line = cells
+        .iter()
+        .map(|(v, text)| csv_field(v, *text))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+const TARGET_COLUMNS: [&str; 9] = [
+    "state",
+    "outcome",
+    "instance",
+    "time_to_revoke_ms",
+    "actors",
+    "objects",
+    "last_removed_at",
+    "confirmed_at",
+    "error",
+];
+
+/// The CSV header: fixed columns, then nine per target kind (`directory_state`, …), then
+/// escalations and acknowledgements.
+pub fn csv_header() -> Vec<String> {
+    let mut h: Vec<String> = [
+        "case_id",
+        "identity_id",
+        "identity_kind",
+        "source",
+        "event_id",
+        "reason",
+        "requested_by",
+        "approved_by",
+        "effective_at",
+        "opened_at",
+        "deadline",
+        "state",
+        "verdict",
+        "updated_at",
+        "closed_at",
+        "time_to_close_ms",
+        "rescinded_by",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for k in TargetKind::ALL {
+        for c in TARGET_COLUMNS {
+            h.push(format!("{k}_{c}"));
+        }
+    }
+    for c in [
+        "escalations",
+        "escalation_owners",
+        "open_escalations",
+        "acks",
+    ] {
+        h.push(c.into());
+    }
+    h
+}
+
+/// The report as CSV: a header and one row per case.
+pub fn to_csv(rows: &[Row]) -> String {
+    let mut out = csv_line(
+        &csv_header()
+            .into_iter()
+            .map(|h| (h, false))
+            .collect::<Vec<_>>(),
+    );
+    for r in rows {
+        let text = |s: &str| (s.to_string(), true);
+        let opt = |s: &Option<String>| (s.clone().unwrap_or_default(), true);
+        let fixed = |s: String| (s, false);
+        let mut cells = vec![
+            fixed(r.case_id.to_string()),
+            text(&r.identity_id),
+            opt(&r.identity_kind),
+            opt(&r.source),
+            opt(&r.event_id),
+            opt(&r.reason),
+            opt(&r.requested_by),
+            opt(&r.approved_by),
+            fixed(t(r.effective_at)),
+            fixed(t(Some(r.opened_at))),
+            fixed(t(r.deadline)),
+            fixed(r.state.clone()),
+            text(&r.verdict),
+            fixed(t(Some(r.updated_at))),
+            fixed(t(r.closed_at)),
+            fixed(num(r.time_to_close_ms)),
+            opt(&r.rescinded_by),
+        ];
+        for k in TargetKind::ALL {
+            match r.targets.get(&k) {
+                Some(tr) => cells.extend([
+                    fixed(tr.state.clone()),
+                    fixed(tr.outcome.clone().unwrap_or_default()),
+                    opt(&tr.instance),
+                    fixed(num(tr.time_to_revoke_ms)),
+                    text(&tr.actors.join("; ")),
+                    fixed(tr.objects.to_string()),
+                    fixed(t(tr.last_removed_at)),
+                    fixed(t(tr.confirmed_at)),
+                    opt(&tr.error),
+                ]),
+                None => cells.extend(TARGET_COLUMNS.iter().map(|_| fixed(String::new()))),
+            }
+        }
+        cells.push(text(
+            &r.escalations
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {} at {}",
+                        e.reason,
+                        e.targets.join("+"),
+                        t(Some(e.raised_at))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+        let mut owners: Vec<String> = Vec::new();
+        for e in &r.escalations {
+            let o = format!("{} <{}>", e.owner, e.owner_contact);
+            if !owners.contains(&o) {
+                owners.push(o);
+            }
+        }
+        cells.push(text(&owners.join("; ")));
+        cells.push(fixed(
+            r.escalations.iter().filter(|e| e.open).count().to_string(),
+        ));
+        cells.push(text(
+            &r.acks
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} by {} removed {}: {}",
+                        a.target,
+                        a.by,
+                        t(a.removed_at),
+                        a.note
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+        out.push_str(&csv_line(&cells));
+    }
+    out
+}
+
+/// One CSV row per object of evidence of the given cases.
+pub fn objects_csv(cases: &[&Case]) -> String {
+    let header = [
+        "case_id",
+        "identity_id",
+        "target",
+        "target_state",
+        "instance",
+        "object_kind",
+        "object_id",
+        "sponsored",
+        "action",
+        "outcome",
+        "removed_at",
+        "worker_id",
+        "principal",
+        "verified",
+        "read_back",
+        "error",
+    ];
+    let mut out = csv_line(
+        &header
+            .iter()
+            .map(|h| (h.to_string(), false))
+            .collect::<Vec<_>>(),
+    );
+    for c in cases {
+        for (kind, st) in &c.targets {
+            for o in &st.objects {
+                out.push_str(&csv_line(&[
+                    (c.case_id.to_string(), false),
+                    (c.identity_id.clone(), true),
+                    (kind.as_str().into(), false),
+                    (target_state_str(st.state).into(), false),
+                    (st.instance.clone().unwrap_or_default(), true),
+                    (o.object_kind.clone(), true),
+                    (o.object_id.clone(), true),
+                    (o.sponsored.to_string(), false),
+                    (o.action.clone(), true),
+                    (object_outcome_str(o.outcome).into(), false),
+                    (t(o.removed_at), false),
+                    (o.actor.worker_id.clone(), true),
+                    (o.actor.principal.clone(), true),
+                    (o.verified.to_string(), false),
+                    (o.read_back.clone(), true),
+                    (o.error.clone().unwrap_or_default(), true),
+                ]));
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+/// The report as a JSON array of row objects.
+pub fn to_json(rows: &[Row]) -> String {
+    serde_json::to_string_pretty(rows).expect("rows serialise")
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Time-to-revoke statistics of one target over the rows (verified targets only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spread {
+    pub n: usize,
+    pub p50: i64,
+    pub p90: i64,
+    pub max: i64,
+}
+
+/// Nearest-rank percentile of sorted values (`q` in 0..=1).
+fn percentile(sorted: &[i64], q: f64) -> i64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// Per target kind, the spread of `time_to_revoke_ms` (kinds without values are left out).
+pub fn spreads(rows: &[Row]) -> BTreeMap<TargetKind, Spread> {
+    let mut out = BTreeMap::new();
+    for k in TargetKind::ALL {
+        let mut v: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| r.targets.get(&k).and_then(|t| t.time_to_revoke_ms))
+            .collect();
+        if v.is_empty() {
+            continue;
+        }
+        v.sort_unstable();
+        out.insert(
+            k,
+            Spread {
+                n: v.len(),
+                p50: percentile(&v, 0.5),
+                p90: percentile(&v, 0.9),
+                max: *v.last().expect("not empty"),
+            },
+        );
+    }
+    out
+}
+
+fn ms_label(ms: i64) -> String {
+    if ms.abs() < 1000 {
+        format!("{ms} ms")
+    } else if ms.abs() < 120_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else if ms.abs() < 7_200_000 {
+        format!("{:.1} min", ms as f64 / 60_000.0)
+    } else {
+        format!("{:.1} h", ms as f64 / 3_600_000.0)
+    }
+}
+
+/// The time-to-revoke chart: per target three horizontal bars (p50, p90, max), one scale.
+pub fn chart_svg(spreads: &BTreeMap<TargetKind, Spread>) -> String {
+    use std::fmt::Write;
+    let bar_h = 12;
+    let gap = 4;
+    let group_h = 3 * (bar_h + gap) + 14;
+    let left = 150.0;
+    let width = 760.0;
+    let plot = width - left - 90.0;
+    let height = 30 + group_h * spreads.len().max(1) as i32;
+    let top = spreads.values().map(|s| s.max).max().unwrap_or(0).max(1) as f64;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="time to revoke per target: p50, p90 and max">"#
+    );
+    let _ = write!(
+        s,
+        r##"<g font-family="sans-serif" font-size="11"><rect x="{left}" y="4" width="10" height="10" fill="#4c78a8"/><text x="{}" y="13">p50</text><rect x="{}" y="4" width="10" height="10" fill="#f58518"/><text x="{}" y="13">p90</text><rect x="{}" y="4" width="10" height="10" fill="#e45756"/><text x="{}" y="13">max</text></g>"##,
+        left + 14.0,
+        left + 50.0,
+        left + 64.0,
+        left + 100.0,
+        left + 114.0
+    );
+    if spreads.is_empty() {
+        let _ = write!(
+            s,
+            r#"<text x="10" y="45" font-family="sans-serif" font-size="12">no verified target with a time to revoke in this period</text>"#
+        );
+    }
+    for (i, (kind, sp)) in spreads.iter().enumerate() {
+        let y0 = 24 + i as i32 * group_h;
+        let _ = write!(
+            s,
+            r##"<text x="8" y="{}" font-family="sans-serif" font-size="12" font-weight="bold">{}</text><text x="8" y="{}" font-family="sans-serif" font-size="11" fill="#555">n = {}</text>"##,
+            y0 + 14,
+            esc(kind.as_str()),
+            y0 + 30,
+            sp.n
+        );
+        for (j, (label, v, color)) in [
+            ("p50", sp.p50, "#4c78a8"),
+            ("p90", sp.p90, "#f58518"),
+            ("max", sp.max, "#e45756"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let y = y0 + 4 + j as i32 * (bar_h + gap);
+            let w = (v.max(0) as f64 / top * plot).max(1.0);
+            let _ = write!(
+                s,
+                r#"<rect x="{left}" y="{y}" width="{w:.1}" height="{bar_h}" fill="{color}"><title>{} {label} {v} ms</title></rect><text x="{:.1}" y="{}" font-family="sans-serif" font-size="11">{}</text>"#,
+                esc(kind.as_str()),
+                left + w + 4.0,
+                y + bar_h - 2,
+                esc(&ms_label(v))
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em;color:#222}\
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;font-size:.85em}th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}\
+th{background:#f0f0f0}td.num{text-align:right}.closed{background:#e8f5e9}.escalated{background:#fdecea}\
+.open,.pending,.scheduled{background:#fff8e1}.rescinded{background:#eceff1}.small{font-size:.8em;color:#555}\
+.owner{margin-bottom:1em}code{font-size:.95em}";
+
+/// The report as one self-contained HTML page (no script, no external asset).
+pub fn to_html(rows: &[Row], now: DateTime<Utc>) -> String {
+    to_html_titled(rows, now, "")
+}
+
+/// As `to_html`, with a line saying which window the report covers.
+pub fn to_html_titled(rows: &[Row], now: DateTime<Utc>, window: &str) -> String {
+    use std::fmt::Write;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>revoke audit report</title><style>{CSS}</style></head><body>\n"
+    );
+    let _ = writeln!(h, "<h1>revoke audit report</h1>");
+    let _ = writeln!(
+        h,
+        "<p>Generated {}. {} case{}{}{}.</p>",
+        esc(&ts(now)),
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        if window.is_empty() { "" } else { ", " },
+        esc(window)
+    );
+
+    // Summary by state.
+    let mut by_state: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows {
+        *by_state.entry(r.state.as_str()).or_default() += 1;
+    }
+    let open_total: usize = rows
+        .iter()
+        .map(|r| r.escalations.iter().filter(|e| e.open).count())
+        .sum();
+    let acks_total: usize = rows.iter().map(|r| r.acks.len()).sum();
+    let _ = writeln!(
+        h,
+        "<h2>Summary</h2><table id=\"summary\"><tr><th>state</th><th>cases</th></tr>"
+    );
+    for (state, n) in &by_state {
+        let _ = writeln!(
+            h,
+            "<tr class=\"{0}\"><td>{0}</td><td class=\"num\">{n}</td></tr>",
+            esc(state)
+        );
+    }
+    let _ = writeln!(
+        h,
+        "<tr><th>total</th><th class=\"num\">{}</th></tr></table>\n<p>Open escalations: {open_total}. Acknowledgements by hand: {acks_total}.</p>",
+        rows.len()
+    );
+
+    // Chart.
+    let sp = spreads(rows);
+    let _ = writeln!(
+        h,
+        "<h2>Time to revoke per target</h2><p class=\"small\">From the effective time to the last verified removal, for verified targets; nearest-rank percentiles.</p>\n{}",
+        chart_svg(&sp)
+    );
+    let _ = writeln!(
+        h,
+        "<table id=\"spread\"><tr><th>target</th><th>n</th><th>p50 ms</th><th>p90 ms</th><th>max ms</th></tr>"
+    );
+    for (k, s) in &sp {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(k.as_str()),
+            s.n,
+            s.p50,
+            s.p90,
+            s.max
+        );
+    }
+    let _ = writeln!(h, "</table>");
+
+    // Open escalations by owner.
+    let mut by_owner: BTreeMap<(String, String), Vec<(&Row, &EscalationRow)>> = BTreeMap::new();
+    for r in rows {
+        for e in r.escalations.iter().filter(|e| e.open) {
+            by_owner
+                .entry((e.owner.clone(), e.owner_contact.clone()))
+                .or_default()
+                .push((r, e));
+        }
+    }
+    let _ = writeln!(h, "<h2>Open escalations by owner</h2>");
+    if by_owner.is_empty() {
+        let _ = writeln!(h, "<p>None.</p>");
+    }
+    for ((name, contact), items) in &by_owner {
+        let _ = writeln!(
+            h,
+            "<div class=\"owner\"><h3>{} &lt;{}&gt; — {} open</h3><ul>",
+            esc(name),
+            esc(contact),
+            items.len()
+        );
+        for (r, e) in items {
+            let _ = writeln!(
+                h,
+                "<li><a href=\"#case-{id}\"><code>{id}</code></a> identity {} — {} for {}, raised {}: {}</li>",
+                esc(&r.identity_id),
+                esc(&e.reason),
+                esc(&e.targets.join(", ")),
+                esc(&ts(e.raised_at)),
+                esc(&e.detail),
+                id = r.case_id
+            );
+        }
+        let _ = writeln!(h, "</ul></div>");
+    }
+
+    // Case table.
+    let _ = writeln!(h, "<h2>Cases</h2><table id=\"cases\"><tr><th>case</th><th>identity</th><th>HR event</th><th>effective</th><th>state</th><th>closed</th><th>time to close</th>");
+    for k in TargetKind::ALL {
+        let _ = write!(h, "<th>{}</th>", esc(k.as_str()));
+    }
+    let _ = writeln!(h, "<th>escalations</th><th>acknowledgements</th></tr>");
+    for r in rows {
+        let _ = write!(
+            h,
+            "<tr id=\"case-{id}\" class=\"{state}\"><td><code>{id}</code></td><td>{} <span class=\"small\">{}</span></td><td>{} <span class=\"small\">from {}<br>requested by {}, approved by {}</span></td><td>{}</td><td>{state}<br><span class=\"small\">{}</span></td><td>{}</td><td class=\"num\">{}</td>",
+            esc(&r.identity_id),
+            esc(r.identity_kind.as_deref().unwrap_or("")),
+            esc(r.event_id.as_deref().unwrap_or("-")),
+            esc(r.source.as_deref().unwrap_or("-")),
+            esc(r.requested_by.as_deref().unwrap_or("-")),
+            esc(r.approved_by.as_deref().unwrap_or("-")),
+            esc(&r.effective_at.map(ts).unwrap_or_default()),
+            esc(&r.verdict),
+            esc(&r.closed_at.map(ts).unwrap_or_default()),
+            r.time_to_close_ms.map(|v| v.to_string()).unwrap_or_default(),
+            id = r.case_id,
+            state = esc(&r.state),
+        );
+        for k in TargetKind::ALL {
+            match r.targets.get(&k) {
+                Some(tr) => {
+                    let _ = write!(
+                        h,
+                        "<td>{}{}<br><span class=\"small\">{} object{}{}{}</span></td>",
+                        esc(&tr.state),
+                        tr.time_to_revoke_ms
+                            .map(|v| format!(", {v} ms"))
+                            .unwrap_or_default(),
+                        tr.objects,
+                        if tr.objects == 1 { "" } else { "s" },
+                        if tr.actors.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", by {}", esc(&tr.actors.join("; ")))
+                        },
+                        tr.error
+                            .as_deref()
+                            .map(|e| format!("<br>error: {}", esc(e)))
+                            .unwrap_or_default()
+                    );
+                }
+                None => h.push_str("<td></td>"),
+            }
+        }
+        let escs: Vec<String> = r
+            .escalations
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} → {} &lt;{}&gt; at {}{}",
+                    esc(&e.reason),
+                    esc(&e.targets.join(", ")),
+                    esc(&e.owner),
+                    esc(&e.owner_contact),
+                    esc(&ts(e.raised_at)),
+                    if e.open { " (open)" } else { "" }
+                )
+            })
+            .collect();
+        let acks: Vec<String> = r
+            .acks
+            .iter()
+            .map(|a| format!("{} by {}: {}", esc(&a.target), esc(&a.by), esc(&a.note)))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<td>{}</td><td>{}</td></tr>",
+            escs.join("<br>"),
+            acks.join("<br>")
+        );
+    }
+    let _ = writeln!(h, "</table>\n</body></html>");
+    h
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+fn format_of(args: &ReportArgs) -> Format {
+    if let Some(f) = args.format {
+        return f;
+    }
+    let ext = args
+        .output
+        .as_ref()
+        .and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("json") => Format::Json,
+        Some("html") | Some("htm") => Format::Html,
+        _ => Format::Csv,
+    }
+}
+
+/// Writes `text` to `path` through a temporary file in the same folder, so a reader never sees
+/// half a report.
+fn write_file(path: &PathBuf, text: &str) -> Result<(), ReportError> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp-{}",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            ReportError::job(format!("writing {}: {e}", path.display()))
+        })
+}
+
+pub fn run(cfg: &Config, args: &ReportArgs, emit: fn(&str)) -> Result<(), ReportError> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_time(s, false))
+        .transpose()
+        .map_err(|e| ReportError::usage(format!("--since {e}")))?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| parse_time(s, true))
+        .transpose()
+        .map_err(|e| ReportError::usage(format!("--until {e}")))?;
+    if let (Some(s), Some(u)) = (since, until) {
+        if u <= s {
+            return Err(ReportError::usage(format!(
+                "--until ({}) is not after --since ({}): the window [since, until) is empty",
+                ts(u),
+                ts(s)
+            )));
+        }
+    }
+    let format = format_of(args);
+    let log = crate::cases::read_case_log(cfg).map_err(|e| {
+        ReportError::job(format!(
+            "reading {}: {e} (check --brokers and that `revoke topics create` ran)",
+            cfg.topics.cases
+        ))
+    })?;
+    let selected = select(log.latest.values(), since, until, args.window);
+    let rows: Vec<Row> = selected.iter().map(|c| Row::from_case(c)).collect();
+    let window = format!(
+        "{} in [{}, {})",
+        match args.window {
+            Window::Effective => "effective time",
+            Window::Opened => "opened",
+        },
+        since.map(ts).unwrap_or_else(|| "-∞".into()),
+        until.map(ts).unwrap_or_else(|| "∞".into())
+    );
+    let text = match format {
+        Format::Csv => to_csv(&rows),
+        Format::Json => to_json(&rows),
+        Format::Html => to_html_titled(&rows, Utc::now(), &window),
+    };
+    if let Some(path) = &args.objects {
+        write_file(path, &objects_csv(&selected))?;
+    }
+    match &args.output {
+        Some(path) => {
+            write_file(path, &text)?;
+            emit(&format!(
+                "wrote {} case{} ({window}) to {}",
+                rows.len(),
+                if rows.len() == 1 { "" } else { "s" },
+                path.display()
+            ));
+        }
+        None => emit(text.strip_suffix('\n').unwrap_or(&text)),
+    }
+    Ok(())
 }

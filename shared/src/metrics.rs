@@ -4,8 +4,8 @@
 //! identity or a case id, which would make the series count grow with the number of leavers.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -48,6 +48,14 @@ pub struct Metrics {
     pub verifier_notes: IntCounterVec,
     /// Records sent to the DLQ, by consumer group and reason.
     pub dlq: IntCounterVec,
+    /// Webhook delivery attempts of escalations, by outcome (`delivered`, `retry`).
+    pub webhook_deliveries: IntCounterVec,
+    /// Escalations whose webhook delivery has failed at least once and is being retried.
+    pub webhook_failing: IntGauge,
+    /// Of those, the ones failing for `escalations.webhook_alert_after` attempts or more.
+    pub webhook_stuck: IntGauge,
+    /// From an escalation's first delivery attempt to the receiver's 2xx, retries included.
+    pub webhook_delivery_seconds: Histogram,
 }
 
 impl Metrics {
@@ -98,7 +106,39 @@ impl Metrics {
         registry
             .register(Box::new(open_cases.clone()))
             .expect("unique metric");
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("valid metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
+            g
+        };
+        let webhook_delivery_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "revoke_webhook_delivery_seconds",
+                "From an escalation's first webhook delivery attempt to the receiver's 2xx, retries included",
+            )
+            .buckets(TIME_BUCKETS.to_vec()),
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(webhook_delivery_seconds.clone()))
+            .expect("unique metric");
         Metrics {
+            webhook_deliveries: counter(
+                "revoke_webhook_deliveries_total",
+                "Webhook delivery attempts of escalations, by outcome (delivered, retry)",
+                &["outcome"],
+            ),
+            webhook_failing: gauge(
+                "revoke_webhook_failing",
+                "Escalations whose webhook delivery failed at least once and is being retried",
+            ),
+            webhook_stuck: gauge(
+                "revoke_webhook_stuck",
+                "Escalations whose webhook delivery failed escalations.webhook_alert_after times or more",
+            ),
+            webhook_delivery_seconds,
             events_consumed: counter("revoke_events_consumed_total", "Records read from Kafka", &["consumer"]),
             events_handled: counter(
                 "revoke_events_handled_total",

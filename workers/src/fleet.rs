@@ -80,6 +80,22 @@ pub fn spawn_verifier(cfg: &Config, metrics: Metrics, health: Health) -> Compone
     Component { name, stop, handle }
 }
 
+/// The webhook delivery of escalations (`revoke webhook`) as a task.
+pub fn spawn_webhook(cfg: &Config, metrics: Metrics, health: Health) -> Component {
+    let stop = Stop::new();
+    let name = crate::webhook::group(cfg);
+    let cfg = cfg.clone();
+    let s = stop.clone();
+    let n = name.clone();
+    let handle = tokio::spawn(async move {
+        report(
+            &n,
+            crate::webhook::run_webhook(&cfg, metrics, health, s).await,
+        )
+    });
+    Component { name, stop, handle }
+}
+
 /// Five simulated target workers and a verifier.
 pub struct Fleet {
     pub simulators: BTreeMap<TargetKind, Arc<Simulator>>,

@@ -46,7 +46,7 @@ impl CaseLog {
             .values()
             .filter(|c| Some(c.case_id) == id || c.identity_id == query)
             .collect();
-        out.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        out.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
         out
     }
 
@@ -621,7 +621,7 @@ pub(crate) mod fixtures {
                 Effect::Case(c) => Some(c),
                 _ => None,
             })
-            .last()
+            .next_back()
     }
 
     /// A case of `identity` effective at `t0() + offset_s`, with each target confirming its

@@ -68,6 +68,8 @@ pub struct TopicsConfig {
     /// Terminations whose effective time has come, re-published by the verifier for the
     /// workers (a termination dated in the future waits in the verifier's durable state).
     pub due: String,
+    /// Restore requests from the verifier to the workers after a rescind.
+    pub restores: String,
     /// Partitions for every topic `revoke topics create` makes. The verifier's inputs and the
     /// cases changelog must have the same count (co-partitioned by identity).
     pub partitions: i32,
@@ -218,6 +220,7 @@ impl Default for TopicsConfig {
             escalations: "revoke.escalations".into(),
             dlq: "revoke.dlq".into(),
             due: "revoke.due".into(),
+            restores: "revoke.restores".into(),
             partitions: 6,
             replication_factor: 1,
         }

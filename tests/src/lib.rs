@@ -74,6 +74,7 @@ impl TestEnv {
                     &mut t.escalations,
                     &mut t.dlq,
                     &mut t.due,
+                    &mut t.restores,
                 ] {
                     *topic = format!("{tag}.{topic}");
                 }

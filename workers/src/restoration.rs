@@ -8,41 +8,11 @@
 
 use crate::target::{RestoreResult, Target, TargetError};
 use backon::Retryable;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use revoke_shared::contract::{Actor, Identity, ObjectEvidence, ObjectOutcome};
+pub use revoke_shared::contract::{RestoreOutcome, RestoredObject};
 use revoke_shared::metrics::Metrics;
 use revoke_shared::retry::{ErrorClass, RetryPolicy};
-use serde::{Deserialize, Serialize};
-
-/// What happened to one object on restore.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RestoreOutcome {
-    Restored,
-    AlreadyPresent,
-    /// The action cannot be undone (deleted key, revoked token): a person re-issues it.
-    Irreversible,
-    /// The target refused or kept failing: a person must restore it.
-    Failed,
-}
-
-/// Evidence for one object's restore.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RestoredObject {
-    pub object_kind: String,
-    pub object_id: String,
-    #[serde(default)]
-    pub sponsored: bool,
-    /// The revocation action this undid (`lock`, `remove_membership`, …).
-    pub undoes: String,
-    pub outcome: RestoreOutcome,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restored_at: Option<DateTime<Utc>>,
-    pub actor: Actor,
-    /// Why it is irreversible, or the error.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub detail: String,
-}
 
 /// The objects to restore, in the order to restore them: those this case revoked, last first.
 pub fn restore_plan(objects: &[ObjectEvidence]) -> Vec<&ObjectEvidence> {

@@ -14,6 +14,8 @@ pub fn topic_specs(cfg: &Config) -> Vec<(String, Vec<(&'static str, &'static str
         (t.terminations.clone(), vec![]),
         // Terminations re-published by the verifier when their effective time comes.
         (t.due.clone(), vec![]),
+        // Restore requests after a rescind (verifier -> workers).
+        (t.restores.clone(), vec![]),
         (t.confirmations.clone(), vec![]),
         // The changelog keeps the latest version of every case forever.
         (

@@ -1,16 +1,19 @@
 //! The Kafka shell of a target worker: one consumer group per target kind (`revoke-<kind>`).
 //!
 //! For each termination on `hr.terminations` it revokes the identity on its target, then emits a
-//! confirmation on `revoke.confirmations`. The record counts as handled — its offset may be
-//! stored — only once the confirmation (or the dead letter) is acknowledged by the broker.
+//! confirmation on `revoke.confirmations`. Scheduled terminations arrive again on `revoke.due`
+//! when they are due; restore requests after a rescind arrive on `revoke.restores` and are
+//! answered with a restore report on `revoke.confirmations`. A record counts as handled — its
+//! offset may be stored — only once what it produced (or its dead letter) is acknowledged.
 
+use crate::restoration::restore_identity;
 use crate::revocation::revoke_identity;
 use crate::target::Target;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
-    parse_hr_event, Confirmation, HrEventKind, RawMessage, TargetRef, WorkerInfo,
-    CONFIRMATION_SCHEMA,
+    parse_hr_event, Confirmation, HrEventKind, RawMessage, RestoreReport, RestoreRequest,
+    TargetRef, WorkerInfo, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA, RESTORE_REQUEST_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
 use revoke_shared::kafka::Producer;
@@ -62,6 +65,9 @@ impl WorkerHandler {
 #[async_trait::async_trait]
 impl Handler for WorkerHandler {
     async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        if msg.topic == self.cfg.topics.restores {
+            return self.handle_restore(msg).await;
+        }
         let event = match parse_hr_event(msg, self.cfg.consumer.max_event_bytes) {
             Ok(ev) => ev,
             Err(e) => {
@@ -142,6 +148,113 @@ impl Handler for WorkerHandler {
     }
 }
 
+/// A restore request as the verifier writes it; `Err((reason, detail))` for the DLQ.
+pub fn parse_restore_request(msg: &RawMessage) -> Result<RestoreRequest, (&'static str, String)> {
+    let payload = msg.payload.as_deref().unwrap_or_default();
+    let r: RestoreRequest = serde_json::from_slice(payload).map_err(|e| {
+        (
+            "malformed_restore_request",
+            format!("restore request does not match the contract: {e}"),
+        )
+    })?;
+    if r.schema != RESTORE_REQUEST_SCHEMA {
+        return Err((
+            "unknown_schema",
+            format!(
+                "restore request schema {:?} is not {RESTORE_REQUEST_SCHEMA}",
+                r.schema
+            ),
+        ));
+    }
+    if msg.key.as_deref() != Some(r.identity_id.as_bytes()) {
+        return Err((
+            "key_mismatch",
+            format!(
+                "key {:?} differs from identity {:?}",
+                msg.key_str(),
+                r.identity_id
+            ),
+        ));
+    }
+    Ok(r)
+}
+
+impl WorkerHandler {
+    /// Undoes what the case revoked on this worker's target (requests for other targets are
+    /// not ours: every worker group reads the topic), then reports back to the verifier.
+    async fn handle_restore(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        let req = match parse_restore_request(msg) {
+            Ok(r) => r,
+            Err((reason, detail)) => {
+                return dead_letter(
+                    &self.producer,
+                    &self.cfg.topics.dlq,
+                    msg,
+                    reason,
+                    detail,
+                    &self.group,
+                    &self.metrics,
+                )
+                .await
+            }
+        };
+        let kind = self.target.kind();
+        if req.target != kind {
+            return Ok(());
+        }
+        let span = tracing::info_span!("restore", case_id = %req.case_id, identity = %req.identity_id, target = %kind);
+        async move {
+            let started_at = chrono::Utc::now();
+            let objects = restore_identity(
+                &*self.target,
+                &req.identity,
+                &req.objects,
+                &self.worker.id,
+                &self.policy,
+                &self.metrics,
+            )
+            .await;
+            let report = RestoreReport {
+                schema: RESTORE_REPORT_SCHEMA.into(),
+                request_id: req.request_id,
+                case_id: req.case_id,
+                identity_id: req.identity_id.clone(),
+                target: TargetRef {
+                    kind,
+                    instance: self.target.instance().to_string(),
+                },
+                objects,
+                worker: self.worker.clone(),
+                started_at,
+                finished_at: chrono::Utc::now(),
+            };
+            let left = report.left_for_a_person().count();
+            self.producer
+                .send_json(
+                    &self.cfg.topics.confirmations,
+                    &req.identity_id,
+                    &report,
+                    None,
+                )
+                .await
+                .map_err(|e| {
+                    HandlerError::Retry(format!(
+                        "restore report for case {} on {kind}: {e}",
+                        req.case_id
+                    ))
+                })?;
+            tracing::info!(
+                objects = report.objects.len(),
+                left_for_a_person = left,
+                "restored after rescind"
+            );
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+}
+
 /// Runs a worker for `target` until stopped.
 pub async fn run_worker(
     cfg: &Config,
@@ -153,7 +266,15 @@ pub async fn run_worker(
     let group = group_for(cfg, target.kind());
     let producer = Producer::new(cfg)?;
     // Terminations, and the scheduled ones the verifier re-publishes when they are due.
-    let consumer = consume::subscribe(cfg, &group, &[&cfg.topics.terminations, &cfg.topics.due])?;
+    let consumer = consume::subscribe(
+        cfg,
+        &group,
+        &[
+            &cfg.topics.terminations,
+            &cfg.topics.due,
+            &cfg.topics.restores,
+        ],
+    )?;
     let handler = Arc::new(WorkerHandler::new(
         target,
         producer.clone(),

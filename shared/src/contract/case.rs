@@ -3,7 +3,10 @@
 //! This is both the auditor's view and the verifier's changelog: a restarted verifier rebuilds
 //! its state from these records, so everything the state machine needs is in here.
 
-use super::{EscalationReason, Identity, ObjectEvidence, Outcome, Owner, TargetKind, WorkerInfo};
+use super::{
+    EscalationReason, Identity, ObjectEvidence, Outcome, Owner, RestoreReport, TargetKind,
+    WorkerInfo,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -147,6 +150,9 @@ pub struct Case {
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rescinded_by: Option<String>,
+    /// After a rescind: each target's report of what it gave back and what it could not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restored: Vec<RestoreReport>,
 }
 
 impl Case {
@@ -206,6 +212,7 @@ mod tests {
             closed_at: None,
             updated_at: now,
             rescinded_by: None,
+            restored: Vec::new(),
         }
     }
 

@@ -19,6 +19,9 @@ pub enum EscalationReason {
     /// A rescind arrived for a case whose access was already (being) revoked: restoring is a
     /// human decision until automatic restore exists.
     RescindAfterRevocation,
+    /// After a rescind, a target could not give everything back (deleted keys, revoked tokens,
+    /// or errors): a person re-issues what is listed.
+    RestoreIncomplete,
 }
 
 impl EscalationReason {
@@ -30,6 +33,7 @@ impl EscalationReason {
             EscalationReason::SlaPassed => "sla_passed",
             EscalationReason::ProtectedIdentity => "protected_identity",
             EscalationReason::RescindAfterRevocation => "rescind_after_revocation",
+            EscalationReason::RestoreIncomplete => "restore_incomplete",
         }
     }
 }

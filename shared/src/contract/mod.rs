@@ -9,6 +9,7 @@ mod confirmation;
 mod dlq;
 mod escalation;
 mod hr;
+mod restore;
 
 pub use case::{Case, CaseState, EscalationRecord, TargetState, TargetStatus, CASE_SCHEMA};
 pub use confirmation::{
@@ -20,6 +21,10 @@ pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};
 pub use hr::{
     case_id_for, parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind, RawMessage,
     CE_CONTENT_TYPE_HEADER, SCHEDULE_SLACK_SECS, TYPE_RESCINDED_V1, TYPE_TERMINATION_V1,
+};
+pub use restore::{
+    RestoreOutcome, RestoreReport, RestoreRequest, RestoredObject, RESTORE_REPORT_SCHEMA,
+    RESTORE_REQUEST_SCHEMA,
 };
 
 use serde::{Deserialize, Serialize};

@@ -24,7 +24,8 @@ use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
     Case, CaseState, Confirmation, Escalation, EscalationReason, EscalationRecord, HrData, HrEvent,
-    HrEventKind, Outcome, TargetKind, TargetState, TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA,
+    HrEventKind, ObjectOutcome, Outcome, RestoreReport, RestoreRequest, TargetKind, TargetState,
+    TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA, RESTORE_REQUEST_SCHEMA,
 };
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -33,6 +34,8 @@ use uuid::Uuid;
 pub enum Input<'a> {
     Hr(&'a HrEvent),
     Confirmation(&'a Confirmation),
+    /// A worker's report of what it gave back after a rescind.
+    Restored(&'a RestoreReport),
     Tick,
 }
 
@@ -44,6 +47,8 @@ pub enum Effect {
     /// A scheduled termination whose effective time has come: publish it on the due topic for
     /// the workers (keyed by identity).
     Due(HrEvent),
+    /// After a rescind: ask one target's workers to give back what this case revoked there.
+    Restore(RestoreRequest),
     /// Nothing to publish, but worth a log line and a metric (e.g. rescind of an unknown case).
     Note {
         case_id: Option<Uuid>,
@@ -158,6 +163,7 @@ impl Verifier {
             Input::Hr(ev) if ev.kind == HrEventKind::Termination => self.on_termination(ev, now),
             Input::Hr(ev) => self.on_rescind(ev, now),
             Input::Confirmation(c) => self.on_confirmation(c, now),
+            Input::Restored(r) => self.on_restored(r, now),
             Input::Tick => self.on_tick(now),
         }
     }
@@ -189,6 +195,7 @@ impl Verifier {
             closed_at: None,
             updated_at: now,
             rescinded_by: None,
+            restored: Vec::new(),
         }
     }
 
@@ -314,11 +321,16 @@ impl Verifier {
             &mut case,
             EscalationReason::RescindAfterRevocation,
             targets,
-            format!("termination rescinded by event {}; workers may already have revoked access — restore by hand where needed", ev.id),
+            format!("termination rescinded by event {}: workers give back what they revoked that can be undone; what cannot is escalated as restore_incomplete", ev.id),
             now,
             &mut effects,
         );
         case.state = CaseState::Rescinded;
+        for t in case.targets.keys().copied().collect::<Vec<_>>() {
+            if let Some(req) = restore_request(&case, t, now) {
+                effects.push(Effect::Restore(req));
+            }
+        }
         self.publish(case, now, effects)
     }
 
@@ -362,8 +374,72 @@ impl Verifier {
         recompute_time_to_revoke(&mut status, case.effective_at);
         case.targets.insert(c.target.kind, status);
         let mut effects = Vec::new();
-        if case.state != CaseState::Pending {
+        if case.state == CaseState::Rescinded {
+            // Revoked after the rescind (the worker was already at work): give it back too.
+            if let Some(req) = restore_request(&case, c.target.kind, now) {
+                effects.push(Effect::Restore(req));
+            }
+        } else if case.state != CaseState::Pending {
             self.evaluate(&mut case, now, &mut effects);
+        }
+        self.publish(case, now, effects)
+    }
+
+    fn on_restored(&mut self, r: &RestoreReport, now: DateTime<Utc>) -> Vec<Effect> {
+        let mut case = match self.take(&r.case_id) {
+            Some(Slot::Live(c)) if c.state == CaseState::Rescinded => *c,
+            Some(slot) => {
+                self.put(r.case_id, slot);
+                return vec![Effect::Note {
+                    case_id: Some(r.case_id),
+                    identity_id: r.identity_id.clone(),
+                    what: "restore_report_for_case_not_rescinded",
+                }];
+            }
+            None => {
+                return vec![Effect::Note {
+                    case_id: Some(r.case_id),
+                    identity_id: r.identity_id.clone(),
+                    what: "restore_report_for_unknown_case",
+                }]
+            }
+        };
+        if case.restored.iter().any(|x| x == r) {
+            self.put(r.case_id, Slot::Live(Box::new(case)));
+            return Vec::new();
+        }
+        // The latest report per target stands (a re-sent request is answered again).
+        case.restored.retain(|x| x.target.kind != r.target.kind);
+        case.restored.push(r.clone());
+        let mut effects = Vec::new();
+        let left: Vec<String> = r
+            .left_for_a_person()
+            .map(|o| {
+                format!(
+                    "{} {} ({}): {}",
+                    o.object_kind,
+                    o.object_id,
+                    o.outcome.as_str(),
+                    o.detail
+                )
+            })
+            .collect();
+        if !left.is_empty() {
+            self.escalate(
+                &mut case,
+                EscalationReason::RestoreIncomplete,
+                vec![r.target.kind],
+                format!(
+                    "{}: {} of {} objects could not be given back: {}",
+                    r.target.kind,
+                    left.len(),
+                    r.objects.len(),
+                    left.join("; ")
+                ),
+                now,
+                &mut effects,
+            );
+            case.state = CaseState::Rescinded;
         }
         self.publish(case, now, effects)
     }
@@ -664,6 +740,29 @@ fn due_event(case: &Case, now: DateTime<Utc>) -> Option<HrEvent> {
             approved_by: case.approved_by.clone(),
             rescinds: None,
         },
+    })
+}
+
+/// The restore request for `target` of a rescinded case, if the case revoked something there.
+fn restore_request(case: &Case, target: TargetKind, now: DateTime<Utc>) -> Option<RestoreRequest> {
+    let status = case.targets.get(&target)?;
+    if !status
+        .objects
+        .iter()
+        .any(|o| o.outcome == ObjectOutcome::Revoked)
+    {
+        return None;
+    }
+    Some(RestoreRequest {
+        schema: RESTORE_REQUEST_SCHEMA.into(),
+        request_id: RestoreRequest::id_for(case.case_id, target),
+        case_id: case.case_id,
+        identity_id: case.identity_id.clone(),
+        identity: case.identity.clone()?,
+        target,
+        rescinded_by: case.rescinded_by.clone().unwrap_or_default(),
+        objects: status.objects.clone(),
+        requested_at: now,
     })
 }
 

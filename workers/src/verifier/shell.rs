@@ -16,7 +16,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
-    parse_hr_event, Case, CaseState, Confirmation, RawMessage, CASE_SCHEMA, CONFIRMATION_SCHEMA,
+    parse_hr_event, Case, CaseState, Confirmation, RawMessage, RestoreReport, CASE_SCHEMA,
+    CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
 use revoke_shared::kafka::{read_to_end, reader_config, Ack, Producer};
@@ -192,6 +193,18 @@ fn enqueue(
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
                 acks.push(ack);
             }
+            Effect::Restore(req) => {
+                metrics
+                    .verifier_notes
+                    .with_label_values(&["restore_requested"])
+                    .inc();
+                tracing::info!(case_id = %req.case_id, identity = %req.identity_id, target = %req.target,
+                    "rescinded: asking the target's workers to give back what they revoked");
+                let ack = producer
+                    .enqueue_json(&cfg.topics.restores, &req.identity_id, &req, None)
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                acks.push(ack);
+            }
             Effect::Due(ev) => {
                 metrics.verifier_notes.with_label_values(&["due"]).inc();
                 tracing::info!(case_id = %ev.case_id(), identity = %ev.subject, effective_at = ?ev.data.effective_at,
@@ -240,6 +253,14 @@ impl Handler for VerifierHandler {
                 }
                 Err(e) => dlq(e.reason(), e.to_string()).await,
             }
+        } else if msg.topic == self.cfg.topics.confirmations && is_restore_report(msg) {
+            match parse_restore_report(msg) {
+                Ok(r) => {
+                    self.apply(Input::Restored(&r), Some((r.case_id, msg.partition)))
+                        .await
+                }
+                Err((reason, detail)) => dlq(reason, detail).await,
+            }
         } else if msg.topic == self.cfg.topics.confirmations {
             match parse_confirmation(msg) {
                 Ok(c) => {
@@ -256,6 +277,40 @@ impl Handler for VerifierHandler {
             .await
         }
     }
+}
+
+/// Restore reports share the confirmations topic (same key, same partition); `schema` tells.
+fn is_restore_report(msg: &RawMessage) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Schema {
+        schema: Option<String>,
+    }
+    msg.payload
+        .as_deref()
+        .and_then(|p| serde_json::from_slice::<Schema>(p).ok())
+        .and_then(|s| s.schema)
+        .is_some_and(|s| s == RESTORE_REPORT_SCHEMA)
+}
+
+fn parse_restore_report(msg: &RawMessage) -> Result<RestoreReport, (&'static str, String)> {
+    let payload = msg.payload.as_deref().unwrap_or_default();
+    let r: RestoreReport = serde_json::from_slice(payload).map_err(|e| {
+        (
+            "malformed_restore_report",
+            format!("restore report does not match the contract: {e}"),
+        )
+    })?;
+    if msg.key.as_deref() != Some(r.identity_id.as_bytes()) {
+        return Err((
+            "key_mismatch",
+            format!(
+                "key {:?} differs from identity {:?}",
+                msg.key_str(),
+                r.identity_id
+            ),
+        ));
+    }
+    Ok(r)
 }
 
 fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, String)> {

@@ -316,6 +316,7 @@ fn effect_case_id(e: &Effect) -> Option<Uuid> {
         Effect::Escalate(x) => Some(x.case_id),
         Effect::Note { case_id, .. } => *case_id,
         Effect::Due(ev) => Some(ev.case_id()),
+        Effect::Restore(r) => Some(r.case_id),
     }
 }
 
@@ -996,7 +997,18 @@ fn rescind_naming_the_termination_rescinds_and_escalates() {
 
     let r = rescind("E1", "r-1", Some("evt-1"));
     assert_eq!(r.case_id(), ev.case_id());
-    let (case, esc) = case_and_escalation(hr(&mut v, &r, at(60)));
+    let mut effects = hr(&mut v, &r, at(60));
+    // The one target that revoked something is asked to give it back, from its evidence.
+    let restore = match effects.pop() {
+        Some(Effect::Restore(req)) => req,
+        other => panic!("expected a restore request last, got {other:?}"),
+    };
+    assert_eq!(restore.target, Directory);
+    assert_eq!(restore.case_id, ev.case_id());
+    assert_eq!(restore.rescinded_by, "hr:dave");
+    assert_eq!(restore.objects.len(), 1);
+    assert_eq!(restore.objects[0].object_id, "E1-directory");
+    let (case, esc) = case_and_escalation(effects);
     assert_eq!(case.state, CaseState::Rescinded);
     assert_eq!(case.revision, 3);
     assert_eq!(case.rescinded_by.as_deref(), Some("hr:dave"));
@@ -1148,11 +1160,13 @@ fn rescinded_case_never_closes_or_escalates_again() {
     assert_eq!(c.targets[&Saas].state, TargetState::Failed);
     // Every target verified: recorded, never closed.
     for (i, t) in ALL.iter().enumerate() {
-        let c = sole_case(conf(
-            &mut v,
-            &ok(&ev, *t, at(20 + i as i64)),
-            at(20 + i as i64),
-        ));
+        let effects = conf(&mut v, &ok(&ev, *t, at(20 + i as i64)), at(20 + i as i64));
+        // Revoked after the rescind: recorded, and asked back at once.
+        let c = case_records(&effects)[0].clone();
+        assert!(
+            matches!(effects.as_slice(), [Effect::Case(_), Effect::Restore(r)] if r.target == *t),
+            "{effects:?}"
+        );
         assert_eq!(c.state, CaseState::Rescinded);
         assert_eq!(c.revision, 4 + i as u64);
         assert_eq!(c.escalations.len(), 1);
@@ -1350,6 +1364,139 @@ fn a_dated_termination_seen_late_is_handed_over_at_the_first_tick() {
     let case = sole_case(hr(&mut v, &ev, at(900)));
     assert_eq!(case.state, CaseState::Scheduled);
     assert_eq!(dues(&tick(&mut v, at(901))).len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8b'. Restore reports after a rescind
+// ---------------------------------------------------------------------------------------------
+
+fn report(
+    req: &revoke_shared::contract::RestoreRequest,
+    outcomes: &[revoke_shared::contract::RestoreOutcome],
+    at_: DateTime<Utc>,
+) -> revoke_shared::contract::RestoreReport {
+    use revoke_shared::contract::{RestoredObject, RESTORE_REPORT_SCHEMA};
+    revoke_shared::contract::RestoreReport {
+        schema: RESTORE_REPORT_SCHEMA.into(),
+        request_id: req.request_id,
+        case_id: req.case_id,
+        identity_id: req.identity_id.clone(),
+        target: TargetRef {
+            kind: req.target,
+            instance: "default".into(),
+        },
+        objects: outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| RestoredObject {
+                object_kind: "account".into(),
+                object_id: format!("obj-{i}"),
+                sponsored: false,
+                undoes: "lock".into(),
+                outcome: *o,
+                restored_at: o.is_back().then_some(at_),
+                actor: Actor {
+                    worker_id: "w".into(),
+                    principal: "p".into(),
+                },
+                detail: if o.is_back() {
+                    String::new()
+                } else {
+                    "key deleted".into()
+                },
+            })
+            .collect(),
+        worker: WorkerInfo {
+            id: "w".into(),
+            version: "0".into(),
+        },
+        started_at: at_,
+        finished_at: at_,
+    }
+}
+
+fn restores_in(effects: &[Effect]) -> Vec<revoke_shared::contract::RestoreRequest> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Restore(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn restore_reports_are_recorded_and_what_cannot_come_back_is_escalated() {
+    use revoke_shared::contract::RestoreOutcome::{AlreadyPresent, Irreversible, Restored};
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &ev, &[Directory, Vault], 1);
+    let effects = hr(&mut v, &rescind("E1", "r-1", Some("evt-1")), at(10));
+    let reqs = restores_in(&effects);
+    assert_eq!(
+        reqs.iter().map(|r| r.target).collect::<Vec<_>>(),
+        vec![Directory, Vault],
+        "only targets that revoked something"
+    );
+
+    // Directory gives everything back: recorded, no escalation.
+    let out = v.apply(
+        Input::Restored(&report(&reqs[0], &[Restored, AlreadyPresent], at(11))),
+        at(11),
+    );
+    let c = sole_case(out);
+    assert_eq!(c.state, CaseState::Rescinded);
+    assert_eq!(c.restored.len(), 1);
+    assert_eq!(c.restored[0].target.kind, Directory);
+
+    // Vault cannot give back a deleted token: its owner is told what is left.
+    let r2 = report(&reqs[1], &[Restored, Irreversible], at(12));
+    let (c, esc) = case_and_escalation(v.apply(Input::Restored(&r2), at(12)));
+    assert_eq!(esc.reason, EscalationReason::RestoreIncomplete);
+    assert_eq!(esc.targets, vec![Vault]);
+    assert_eq!(esc.owner, owner("vault-team"));
+    assert!(
+        esc.detail.contains("obj-1") && esc.detail.contains("key deleted"),
+        "{}",
+        esc.detail
+    );
+    assert_eq!(c.state, CaseState::Rescinded);
+    assert_eq!(c.restored.len(), 2);
+    // The same report again changes nothing.
+    assert!(v.apply(Input::Restored(&r2), at(13)).is_empty());
+}
+
+#[test]
+fn restore_reports_for_cases_not_rescinded_are_only_notes() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &ev, &[Directory], 1);
+    let fake = revoke_shared::contract::RestoreRequest {
+        schema: "revoke.restore_request.v1".into(),
+        request_id: uuid::Uuid::nil(),
+        case_id: ev.case_id(),
+        identity_id: "E1".into(),
+        identity: ev.data.identity.clone(),
+        target: Directory,
+        rescinded_by: "x".into(),
+        objects: Vec::new(),
+        requested_at: at(2),
+    };
+    let r = report(
+        &fake,
+        &[revoke_shared::contract::RestoreOutcome::Restored],
+        at(2),
+    );
+    assert_eq!(
+        sole_note(v.apply(Input::Restored(&r), at(2))).2,
+        "restore_report_for_case_not_rescinded"
+    );
+    let mut unknown = r.clone();
+    unknown.case_id = uuid::Uuid::new_v4();
+    assert_eq!(
+        sole_note(v.apply(Input::Restored(&unknown), at(3))).2,
+        "restore_report_for_unknown_case"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1872,6 +2019,14 @@ impl Log {
                     });
                     assert_eq!(c.case_id, x.case_id, "seed {seed}");
                     assert_escalation_recorded(c, x);
+                }
+                // Rescinds after revocations ask for restores; the case record says why.
+                Effect::Restore(r) => {
+                    let c = last_case.unwrap_or_else(|| {
+                        panic!("seed {seed}: restore without its case: {batch:?}")
+                    });
+                    assert_eq!(c.case_id, r.case_id, "seed {seed}");
+                    assert_eq!(c.state, CaseState::Rescinded, "seed {seed}");
                 }
                 Effect::Note { .. } | Effect::Due(_) => {
                     panic!("seed {seed}: unexpected effect {e:?}")

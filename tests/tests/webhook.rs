@@ -20,6 +20,7 @@ use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::TestEnv;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,7 @@ struct Seen {
     headers: HeaderMap,
     body: Bytes,
     answered: u16,
+    at: Instant,
 }
 
 impl Seen {
@@ -63,12 +65,24 @@ struct Plan {
 struct Receiver {
     seen: Arc<Mutex<Vec<Seen>>>,
     plan: Arc<Mutex<Plan>>,
+    /// Each request is held this long before it is answered (to make requests overlap).
+    hold: Arc<Mutex<Duration>>,
+    /// Requests being answered now, and the most at once.
+    open: Arc<AtomicUsize>,
+    most_open: Arc<AtomicUsize>,
 }
 
 impl Receiver {
     /// Serves `POST /hook` on a free loopback port; returns the URL.
     async fn start(&self) -> String {
         async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+            let now = r.open.fetch_add(1, Ordering::SeqCst) + 1;
+            r.most_open.fetch_max(now, Ordering::SeqCst);
+            let hold = *r.hold.lock().unwrap();
+            if !hold.is_zero() {
+                tokio::time::sleep(hold).await;
+            }
+            r.open.fetch_sub(1, Ordering::SeqCst);
             let answered = {
                 let mut plan = r.plan.lock().unwrap();
                 plan.next.pop_front().or(plan.always).unwrap_or(200)
@@ -77,6 +91,7 @@ impl Receiver {
                 headers,
                 body,
                 answered,
+                at: Instant::now(),
             });
             StatusCode::from_u16(answered).unwrap()
         }
@@ -466,6 +481,70 @@ fn a_malformed_record_goes_to_the_dlq_and_the_next_is_delivered() {
                 .with_label_values(&[&group, "malformed_escalation"])
                 .get(),
             1
+        );
+    });
+}
+
+/// A burst of escalations for many identities: each delivered exactly once, each identity's in
+/// the order they were published, never more requests at once than `webhook_max_concurrent`.
+#[test]
+fn a_burst_is_delivered_once_each_in_order_per_identity_within_the_concurrency_limit() {
+    let mut env = TestEnv::new("wh-burst");
+    let receiver = Receiver::default();
+    *receiver.hold.lock().unwrap() = Duration::from_millis(5);
+    let url = env.block_on(receiver.start());
+    configure(&mut env, &url, "burst");
+    env.cfg.escalations.webhook_max_concurrent = 4;
+    env.block_on(async {
+        let (identities, per_identity) = (40, 10);
+        let mut published = Vec::new();
+        let p = Producer::with_timeout(&env.cfg, Duration::from_secs(60)).unwrap();
+        let mut acks = Vec::new();
+        for n in 0..per_identity {
+            for i in 0..identities {
+                let e = escalation(&format!("E-burst-{i:03}"), n);
+                acks.push(
+                    p.enqueue_json(&env.cfg.topics.escalations, &e.identity_id, &e, None)
+                        .unwrap(),
+                );
+                published.push(e);
+            }
+        }
+        for a in acks {
+            a.wait().await.unwrap();
+        }
+        let metrics = Metrics::new();
+        let started = Instant::now();
+        let webhook = spawn_webhook(&env.cfg, metrics.clone(), Health::new());
+        let total = published.len();
+        assert!(eventually(|| receiver.seen().len() >= total).await);
+        let took = started.elapsed();
+        stop(webhook).await;
+        let seen = receiver.seen();
+        let first_to_last = seen[seen.len() - 1].at - seen[0].at;
+        assert_eq!(seen.len(), total, "each escalation once");
+        for i in 0..identities {
+            let identity = format!("E-burst-{i:03}");
+            let sent: Vec<String> = published
+                .iter()
+                .filter(|e| e.identity_id == identity)
+                .map(|e| e.escalation_id.to_string())
+                .collect();
+            let got: Vec<String> = seen
+                .iter()
+                .filter(|s| s.json()["identity_id"] == identity.as_str())
+                .map(Seen::escalation_id)
+                .collect();
+            assert_eq!(got, sent, "{identity}: order");
+        }
+        let most = receiver.most_open.load(Ordering::SeqCst);
+        assert!(most <= 4, "{most} requests at once");
+        eprintln!(
+            "[{}] {total} escalations: {:.2} s from start, {:.2} s first to last request ({:.0}/s; receiver holds each 5 ms), at most {most} requests at once",
+            env.broker,
+            took.as_secs_f64(),
+            first_to_last.as_secs_f64(),
+            total as f64 / first_to_last.as_secs_f64()
         );
     });
 }

@@ -300,6 +300,16 @@ pub fn read_to_end(
     topic: &str,
     timeout: Duration,
 ) -> Result<Vec<ReadRecord>, rdkafka::error::KafkaError> {
+    read_partitions_to_end(cfg, topic, None, timeout)
+}
+
+/// As `read_to_end`, for the partitions in `only` (all of them when `None`).
+pub fn read_partitions_to_end(
+    cfg: &Config,
+    topic: &str,
+    only: Option<&[i32]>,
+    timeout: Duration,
+) -> Result<Vec<ReadRecord>, rdkafka::error::KafkaError> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{Message, Offset, TopicPartitionList};
     use std::collections::HashMap;
@@ -310,7 +320,13 @@ pub fn read_to_end(
         .topics()
         .iter()
         .find(|t| t.name() == topic)
-        .map(|t| t.partitions().iter().map(|p| p.id()).collect())
+        .map(|t| {
+            t.partitions()
+                .iter()
+                .map(|p| p.id())
+                .filter(|p| only.is_none_or(|o| o.contains(p)))
+                .collect()
+        })
         .unwrap_or_default();
     if parts.is_empty() {
         return Err(rdkafka::error::KafkaError::MetadataFetch(

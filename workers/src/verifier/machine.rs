@@ -36,6 +36,9 @@ pub enum Input<'a> {
     Confirmation(&'a Confirmation),
     /// A worker's report of what it gave back after a rescind.
     Restored(&'a RestoreReport),
+    /// A rescind for a closed case, with that case's last record as the changelog holds it
+    /// (closed cases are kept as a marker only; the shell reads the record back for this).
+    RescindClosed(&'a HrEvent, &'a Case),
     Tick,
 }
 
@@ -131,7 +134,11 @@ impl Verifier {
                 return;
             }
         }
-        if matches!(self.cases.get(&case.case_id), Some(Slot::Closed(_))) {
+        // A closed case changes once more only when a rescind reopens it as `rescinded` (a later
+        // revision, so in any replay order the rescinded record wins).
+        if matches!(self.cases.get(&case.case_id), Some(Slot::Closed(_)))
+            && case.state != CaseState::Rescinded
+        {
             return;
         }
         if case.event_id.is_some() {
@@ -164,6 +171,7 @@ impl Verifier {
             Input::Hr(ev) => self.on_rescind(ev, now),
             Input::Confirmation(c) => self.on_confirmation(c, now),
             Input::Restored(r) => self.on_restored(r, now),
+            Input::RescindClosed(ev, case) => self.on_rescind_closed(ev, case, now),
             Input::Tick => self.on_tick(now),
         }
     }
@@ -256,6 +264,57 @@ impl Verifier {
             );
         }
         self.evaluate(&mut case, now, &mut effects);
+        self.publish(case, now, effects)
+    }
+
+    /// The case a rescind applies to: the termination it names, else the identity's latest.
+    pub fn rescind_applies_to(&self, ev: &HrEvent) -> Option<Uuid> {
+        match &ev.data.rescinds {
+            Some(_) => Some(ev.case_id()),
+            None => self.latest.get(&ev.subject).map(|(_, id)| *id),
+        }
+    }
+
+    /// A rescind after the case closed: access was verifiably revoked, so every target is asked
+    /// to give back what it took; the case becomes `rescinded` with the restore evidence to come.
+    fn on_rescind_closed(
+        &mut self,
+        ev: &HrEvent,
+        record: &Case,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let id = record.case_id;
+        if !self.is_closed(&id) || self.rescind_applies_to(ev) != Some(id) {
+            return self.on_rescind(ev, now);
+        }
+        let Some(slot) = self.take(&id) else {
+            return Vec::new();
+        };
+        drop(slot);
+        let mut case = record.clone();
+        case.state = CaseState::Rescinded;
+        case.rescinded_by = Some(
+            ev.data
+                .requested_by
+                .clone()
+                .unwrap_or_else(|| ev.source.clone()),
+        );
+        let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
+        let mut effects = Vec::new();
+        self.escalate(
+            &mut case,
+            EscalationReason::RescindAfterRevocation,
+            targets.clone(),
+            format!("termination rescinded by event {} after the case closed: workers give back what they revoked that can be undone; what cannot is escalated as restore_incomplete", ev.id),
+            now,
+            &mut effects,
+        );
+        case.state = CaseState::Rescinded;
+        for t in targets {
+            if let Some(req) = restore_request(&case, t, now) {
+                effects.push(Effect::Restore(req));
+            }
+        }
         self.publish(case, now, effects)
     }
 

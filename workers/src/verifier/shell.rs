@@ -16,8 +16,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
-    parse_hr_event, Case, CaseState, Confirmation, RawMessage, RestoreReport, CASE_SCHEMA,
-    CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
+    parse_hr_event, Case, CaseState, Confirmation, HrEvent, HrEventKind, RawMessage, RestoreReport,
+    CASE_SCHEMA, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
 use revoke_shared::kafka::{read_to_end, reader_config, Ack, Producer};
@@ -144,6 +144,74 @@ impl VerifierHandler {
     }
 }
 
+impl VerifierHandler {
+    /// A rescind. For a case that already closed, the machine keeps only a marker, so its last
+    /// record is read back from the changelog (the partition of the identity's inputs, where
+    /// the verifier writes it; else every partition) to know what to give back. Rare and bounded
+    /// by one partition's size.
+    async fn rescind(&self, ev: &HrEvent, partition: i32) -> Result<(), HandlerError> {
+        let closed = {
+            let st = self.state.lock().expect("verifier state lock");
+            st.machine
+                .rescind_applies_to(ev)
+                .filter(|id| st.machine.is_closed(id))
+        };
+        let Some(case_id) = closed else {
+            return self
+                .apply(Input::Hr(ev), Some((ev.case_id(), partition)))
+                .await;
+        };
+        let cfg = self.cfg.clone();
+        let record = tokio::task::spawn_blocking(move || {
+            closed_case_record(&cfg, case_id, Some(partition))
+                .transpose()
+                .or_else(|| closed_case_record(&cfg, case_id, None).transpose())
+                .transpose()
+        })
+        .await
+        .map_err(|e| HandlerError::Retry(format!("reading the closed case {case_id}: {e}")))?
+        .map_err(|e| {
+            HandlerError::Retry(format!(
+                "reading the closed case {case_id} from {}: {e}",
+                self.cfg.topics.cases
+            ))
+        })?;
+        match record {
+            Some(case) => {
+                self.apply(Input::RescindClosed(ev, &case), Some((case_id, partition)))
+                    .await
+            }
+            None => {
+                tracing::warn!(case_id = %case_id, "closed case not found in the changelog: the rescind is only noted");
+                self.apply(Input::Hr(ev), Some((ev.case_id(), partition)))
+                    .await
+            }
+        }
+    }
+}
+
+/// The latest record of `case_id` in the changelog (`partition` only, or every partition).
+fn closed_case_record(
+    cfg: &Config,
+    case_id: Uuid,
+    partition: Option<i32>,
+) -> Result<Option<Case>, rdkafka::error::KafkaError> {
+    let only = partition.map(|p| vec![p]);
+    let key = case_id.to_string();
+    let records = revoke_shared::kafka::read_partitions_to_end(
+        cfg,
+        &cfg.topics.cases,
+        only.as_deref(),
+        Duration::from_secs(60),
+    )?;
+    Ok(records
+        .into_iter()
+        .filter(|r| r.key.as_deref() == Some(key.as_bytes()))
+        .filter_map(|r| serde_json::from_slice::<Case>(&r.payload?).ok())
+        .filter(|c| c.schema == CASE_SCHEMA && c.case_id == case_id)
+        .max_by_key(|c| c.revision))
+}
+
 /// Enqueues effects in order; counts metrics.
 fn enqueue(
     producer: &Producer,
@@ -247,6 +315,9 @@ impl Handler for VerifierHandler {
         };
         if msg.topic == self.cfg.topics.terminations {
             match parse_hr_event(msg, self.cfg.consumer.max_event_bytes) {
+                Ok(ev) if ev.kind == HrEventKind::Rescinded => {
+                    self.rescind(&ev, msg.partition).await
+                }
                 Ok(ev) => {
                     self.apply(Input::Hr(&ev), Some((ev.case_id(), msg.partition)))
                         .await

@@ -1467,6 +1467,56 @@ fn restore_reports_are_recorded_and_what_cannot_come_back_is_escalated() {
 }
 
 #[test]
+fn a_rescind_after_close_reopens_the_case_as_rescinded_from_its_record() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let last = confirm_ok(&mut v, &ev, &ALL, 1);
+    let closed = case_records(&last)[0].clone();
+    assert_eq!(closed.state, CaseState::Closed);
+    assert!(v.is_closed(&ev.case_id()));
+    let r = rescind("E1", "r-1", None);
+    assert_eq!(v.rescind_applies_to(&r), Some(ev.case_id()));
+
+    // The shell hands the machine the closed record it read back from the changelog.
+    let effects = v.apply(Input::RescindClosed(&r, &closed), at(100));
+    let cases = case_records(&effects);
+    assert_eq!(cases.len(), 1);
+    let case = &cases[0];
+    assert_eq!(case.state, CaseState::Rescinded);
+    assert_eq!(case.revision, closed.revision + 1);
+    assert_eq!(
+        case.closed_at, closed.closed_at,
+        "both facts stay in the record"
+    );
+    assert_eq!(case.rescinded_by.as_deref(), Some("hr:dave"));
+    assert_eq!(
+        escalations_in(&effects)[0].reason,
+        EscalationReason::RescindAfterRevocation
+    );
+    let reqs = restores_in(&effects);
+    assert_eq!(
+        reqs.iter().map(|r| r.target).collect::<Vec<_>>(),
+        ALL.to_vec()
+    );
+    assert!(!v.is_closed(&ev.case_id()));
+    // Twice: the second rescind is silent.
+    assert!(hr(&mut v, &r, at(101)).is_empty());
+
+    // A rebuilt verifier ends rescinded whichever record it reads first.
+    for order in [[&closed, case], [case, &closed]] {
+        let mut rebuilt = verifier();
+        for c in order {
+            rebuilt.restore(c.clone());
+        }
+        assert!(!rebuilt.is_closed(&ev.case_id()));
+        assert_eq!(
+            rebuilt.case(&ev.case_id()).unwrap().state,
+            CaseState::Rescinded
+        );
+    }
+}
+
+#[test]
 fn restore_reports_for_cases_not_rescinded_are_only_notes() {
     let mut v = verifier();
     let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));

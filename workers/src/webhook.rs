@@ -473,7 +473,7 @@ impl WebhookHandler {
                     url = %s.shown, retry_in_ms,
                     "escalation not delivered to the webhook after {failed} attempts; still retrying (the owner has not been told)"
                 );
-            } else if failed < s.alert_after || failed % 10 == 0 {
+            } else if failed < s.alert_after || failed.is_multiple_of(10) {
                 tracing::warn!(
                     owner = %esc.owner.name, reason = esc.reason.as_str(), attempts = failed,
                     status = %failure.status(), error = %failure, check = failure.check(),

@@ -86,13 +86,18 @@ impl Directory {
         format!("cn=vpn,ou=groups,{}", self.base)
     }
 
+    /// The person's number (`Person::new`'s `i`); the bystander has none.
+    fn index_of(p: &Person) -> Option<usize> {
+        p.username.rsplit('-').next().and_then(|s| s.parse().ok())
+    }
+
     pub fn sponsors(i: usize) -> bool {
         i % 3 == 0
     }
 
     pub async fn seed(&self, people: &[&Person]) {
         let mut c = self.admin().await;
-        for (i, p) in people.iter().enumerate() {
+        for p in people {
             let pw = password(p);
             add(
                 &mut c,
@@ -108,7 +113,7 @@ impl Directory {
                 ],
             )
             .await;
-            if Self::sponsors(i) {
+            if Self::index_of(p).is_some_and(Self::sponsors) {
                 let dn = self.dn(p);
                 add(
                     &mut c,
@@ -232,8 +237,7 @@ impl Directory {
         expected.sort();
         assert_eq!(memberships, expected, "{dn}");
         let sponsored: Vec<&ObjectEvidence> = objects.iter().filter(|o| o.sponsored).collect();
-        let idx: Option<usize> = p.username.rsplit('-').next().and_then(|s| s.parse().ok());
-        if idx.is_some_and(Self::sponsors) {
+        if Self::index_of(p).is_some_and(Self::sponsors) {
             let svc = self.service_dn(p);
             assert_eq!(sponsored.len(), 1, "{dn}: {objects:?}");
             assert!(

@@ -135,13 +135,24 @@ pub fn target_state_str(s: TargetState) -> &'static str {
     }
 }
 
-/// Whether an escalation still needs its owner: its case is not closed and one of its targets is
-/// not verified. A rescind's escalation stays open while the case is rescinded (restoring access
-/// by hand is not recorded in the case).
+/// Whether an escalation still needs its owner. On a case not closed or rescinded: while one of
+/// its targets is not verified. On a rescinded case: `restore_incomplete` always (re-issuing by
+/// hand is not recorded in the case), `rescind_after_revocation` while a target that revoked
+/// something has not reported its restore yet; escalations from before the rescind are moot.
 pub fn escalation_is_open(case: &Case, e: &EscalationRecord) -> bool {
     match case.state {
         CaseState::Closed => false,
-        CaseState::Rescinded => e.reason == EscalationReason::RescindAfterRevocation,
+        CaseState::Rescinded => match e.reason {
+            EscalationReason::RestoreIncomplete => true,
+            EscalationReason::RescindAfterRevocation => e.targets.iter().any(|t| {
+                case.targets.get(t).is_some_and(|s| {
+                    s.objects
+                        .iter()
+                        .any(|o| o.outcome == ObjectOutcome::Revoked)
+                }) && !case.restored.iter().any(|r| r.target.kind == *t)
+            }),
+            _ => false,
+        },
         _ => e.targets.iter().any(|t| {
             case.targets
                 .get(t)
@@ -264,11 +275,38 @@ pub fn verdict(case: &Case) -> String {
             ts(case.updated_at),
             ts_opt(case.effective_at)
         ),
-        CaseState::Rescinded => format!(
-            "rescinded as of {} by {} — access is not restored automatically; see the escalation",
-            ts(case.updated_at),
-            case.rescinded_by.as_deref().unwrap_or("-")
-        ),
+        CaseState::Rescinded => {
+            let left: usize = case
+                .restored
+                .iter()
+                .map(|r| r.left_for_a_person().count())
+                .sum();
+            let back: usize = case.restored.iter().map(|r| r.objects.len()).sum::<usize>() - left;
+            let awaited: Vec<&str> = case
+                .targets
+                .iter()
+                .filter(|(t, s)| {
+                    s.objects
+                        .iter()
+                        .any(|o| o.outcome == ObjectOutcome::Revoked)
+                        && !case.restored.iter().any(|r| r.target.kind == **t)
+                })
+                .map(|(t, _)| t.as_str())
+                .collect();
+            let mut s = format!(
+                "rescinded as of {} by {} — {back} object{} given back, {left} left for a person",
+                ts(case.updated_at),
+                case.rescinded_by.as_deref().unwrap_or("-"),
+                if back == 1 { "" } else { "s" }
+            );
+            if !awaited.is_empty() {
+                s.push_str(&format!(
+                    "; restore not yet reported by {}",
+                    awaited.join(", ")
+                ));
+            }
+            s
+        }
         CaseState::Held => format!("held as of {}", ts(case.updated_at)),
     }
 }
@@ -401,6 +439,46 @@ pub fn render(case: &Case) -> String {
             let _ = writeln!(s, "        read back: {}", o.read_back);
             if let Some(e) = &o.error {
                 let _ = writeln!(s, "        error: {e}");
+            }
+        }
+    }
+    if !case.restored.is_empty() {
+        let _ = writeln!(
+            s,
+            "  restored after the rescind: {} target{}",
+            case.restored.len(),
+            if case.restored.len() == 1 { "" } else { "s" }
+        );
+        for r in &case.restored {
+            let _ = writeln!(
+                s,
+                "  restore {}: reported {} by worker {} v{}, instance {}, {} of {} given back",
+                r.target.kind,
+                ts(r.finished_at),
+                r.worker.id,
+                r.worker.version,
+                r.target.instance,
+                r.objects.len() - r.left_for_a_person().count(),
+                r.objects.len()
+            );
+            for o in &r.objects {
+                let _ = writeln!(
+                    s,
+                    "    - {}{} {}: undo {} -> {}, at {}, by {} as {}{}",
+                    o.object_kind,
+                    if o.sponsored { " [sponsored]" } else { "" },
+                    o.object_id,
+                    o.undoes,
+                    o.outcome.as_str(),
+                    ts_opt(o.restored_at),
+                    o.actor.worker_id,
+                    o.actor.principal,
+                    if o.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", o.detail)
+                    }
+                );
             }
         }
     }

@@ -722,6 +722,90 @@ pub(crate) mod fixtures {
         last
     }
 
+    /// Rescinds the case's termination at `now` (requested by hr:dave); a closed case is given
+    /// with its record, as the verifier's shell does.
+    pub fn rescind(v: &mut Verifier, case: &Case, now: DateTime<Utc>) -> Case {
+        let identity = &case.identity_id;
+        let mut ev = termination(identity, &format!("evt-{identity}-r"), now);
+        ev.kind = HrEventKind::Rescinded;
+        ev.data.effective_at = None;
+        ev.data.rescinds = case.event_id.clone();
+        ev.data.requested_by = Some("hr:dave".into());
+        let input = if case.state == revoke_shared::contract::CaseState::Closed {
+            Input::RescindClosed(&ev, case)
+        } else {
+            Input::Hr(&ev)
+        };
+        apply(v, input, now).expect("rescinded")
+    }
+
+    /// Every target that revoked something reports its restore at `at`; vault's second object
+    /// is irreversible.
+    pub fn restore_all(v: &mut Verifier, case: &Case, at: DateTime<Utc>) -> Case {
+        use revoke_shared::contract::{
+            RestoreOutcome, RestoreReport, RestoredObject, RESTORE_REPORT_SCHEMA,
+        };
+        let mut last = case.clone();
+        for (kind, st) in &case.targets {
+            if !st
+                .objects
+                .iter()
+                .any(|o| o.outcome == ObjectOutcome::Revoked)
+            {
+                continue;
+            }
+            let kind = *kind;
+            let lost = |i: usize| kind == TargetKind::Vault && i == 1;
+            let objects = st
+                .objects
+                .iter()
+                .enumerate()
+                .map(|(i, o)| RestoredObject {
+                    object_kind: o.object_kind.clone(),
+                    object_id: o.object_id.clone(),
+                    sponsored: o.sponsored,
+                    undoes: o.action.clone(),
+                    outcome: if lost(i) {
+                        RestoreOutcome::Irreversible
+                    } else {
+                        RestoreOutcome::Restored
+                    },
+                    restored_at: Some(at),
+                    actor: Actor {
+                        worker_id: format!("{kind}-w1"),
+                        principal: format!("svc-{kind}"),
+                    },
+                    detail: if lost(i) {
+                        "a revoked token cannot be restored; issue a new one".into()
+                    } else {
+                        String::new()
+                    },
+                })
+                .collect();
+            let report = RestoreReport {
+                schema: RESTORE_REPORT_SCHEMA.into(),
+                request_id: Uuid::new_v4(),
+                case_id: case.case_id,
+                identity_id: case.identity_id.clone(),
+                target: TargetRef {
+                    kind,
+                    instance: "simulated".into(),
+                },
+                objects,
+                worker: WorkerInfo {
+                    id: format!("{kind}-w1"),
+                    version: "0.1.0".into(),
+                },
+                started_at: at,
+                finished_at: at,
+            };
+            if let Some(c) = apply(v, Input::Restored(&report), at) {
+                last = c;
+            }
+        }
+        last
+    }
+
     pub fn verifier() -> Verifier {
         Verifier::new(policy())
     }
@@ -855,6 +939,51 @@ mod tests {
             !escalation_is_open(&case, &e),
             "only the rescind's own escalation stays open"
         );
+    }
+
+    #[test]
+    fn rescinded_case_shows_restores_and_what_is_left_for_a_person() {
+        let mut v = verifier();
+        let case = escalated_case(&mut v, "E7", 0);
+        let now = t0() + chrono::Duration::minutes(5);
+        let case = rescind(&mut v, &case, now);
+        assert_eq!(case.state, CaseState::Rescinded);
+        let rescind_esc = case
+            .escalations
+            .iter()
+            .find(|e| e.reason == EscalationReason::RescindAfterRevocation)
+            .unwrap()
+            .clone();
+        assert!(escalation_is_open(&case, &rescind_esc));
+        assert!(
+            !escalation_is_open(&case, &case.escalations[0]),
+            "moot after the rescind"
+        );
+        let text = render(&case);
+        assert!(text.contains("verdict: rescinded as of 2026-11-24T09:05:00.000Z by hr:dave — 0 objects given back, 0 left for a person; restore not yet reported by directory, saas, vault, cicd"), "{text}");
+        // Every target that revoked something reports; vault cannot give one token back.
+        let case = restore_all(&mut v, &case, now + chrono::Duration::seconds(1));
+        assert!(
+            !escalation_is_open(&case, &rescind_esc),
+            "every restore reported"
+        );
+        let incomplete = case
+            .escalations
+            .iter()
+            .find(|e| e.reason == EscalationReason::RestoreIncomplete)
+            .expect("vault's token escalated");
+        assert!(escalation_is_open(&case, incomplete));
+        let text = render(&case);
+        for needle in [
+            "restored after the rescind: 4 targets",
+            "restore vault: reported 2026-11-24T09:05:01.000Z by worker vault-w1 v0.1.0, instance simulated, 1 of 2 given back",
+            "- account [sponsored] vault:E7:2: undo lock -> irreversible, at 2026-11-24T09:05:01.000Z, by vault-w1 as svc-vault (a revoked token cannot be restored; issue a new one)",
+            "restore_incomplete for vault -> owner vault-team <vault@example.com> (open)",
+            "— 7 objects given back, 1 left for a person",
+        ] {
+            assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
+        }
+        assert!(!text.contains("restore not yet reported"), "{text}");
     }
 
     #[test]

@@ -131,6 +131,18 @@ pub struct EscalationRow {
     pub detail: String,
 }
 
+/// After a rescind: one target's report of what it gave back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreRow {
+    pub target: String,
+    pub instance: String,
+    pub finished_at: DateTime<Utc>,
+    pub objects: usize,
+    pub given_back: usize,
+    /// `object_kind object_id (outcome): detail` of each object a person must deal with.
+    pub left_for_a_person: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AckRow {
     pub target: String,
@@ -167,6 +179,7 @@ pub struct Row {
     pub targets: BTreeMap<TargetKind, TargetRow>,
     pub escalations: Vec<EscalationRow>,
     pub acks: Vec<AckRow>,
+    pub restores: Vec<RestoreRow>,
 }
 
 impl Row {
@@ -246,6 +259,32 @@ impl Row {
                     note: a.note,
                     removed_at: a.removed_at,
                     recorded_at: a.recorded_at,
+                })
+                .collect(),
+            restores: case
+                .restored
+                .iter()
+                .map(|r| {
+                    let left: Vec<String> = r
+                        .left_for_a_person()
+                        .map(|o| {
+                            format!(
+                                "{} {} ({}): {}",
+                                o.object_kind,
+                                o.object_id,
+                                o.outcome.as_str(),
+                                o.detail
+                            )
+                        })
+                        .collect();
+                    RestoreRow {
+                        target: r.target.kind.as_str().into(),
+                        instance: r.target.instance.clone(),
+                        finished_at: r.finished_at,
+                        objects: r.objects.len(),
+                        given_back: r.objects.len() - left.len(),
+                        left_for_a_person: left,
+                    }
                 })
                 .collect(),
         }
@@ -409,6 +448,7 @@ pub fn csv_header() -> Vec<String> {
         "escalation_owners",
         "open_escalations",
         "acks",
+        "restores",
     ] {
         h.push(c.into());
     }
@@ -498,6 +538,25 @@ pub fn to_csv(rows: &[Row]) -> String {
                         t(a.removed_at),
                         a.note
                     )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+        cells.push(text(
+            &r.restores
+                .iter()
+                .map(|x| {
+                    let mut s = format!(
+                        "{}: {} of {} given back at {}",
+                        x.target,
+                        x.given_back,
+                        x.objects,
+                        t(Some(x.finished_at))
+                    );
+                    if !x.left_for_a_person.is_empty() {
+                        s.push_str(&format!(", left: {}", x.left_for_a_person.join(", ")));
+                    }
+                    s
                 })
                 .collect::<Vec<_>>()
                 .join("; "),
@@ -828,7 +887,10 @@ pub fn to_html_titled(rows: &[Row], now: DateTime<Utc>, window: &str) -> String 
     for k in TargetKind::ALL {
         let _ = write!(h, "<th>{}</th>", esc(k.as_str()));
     }
-    let _ = writeln!(h, "<th>escalations</th><th>acknowledgements</th></tr>");
+    let _ = writeln!(
+        h,
+        "<th>escalations</th><th>acknowledgements</th><th>restored after rescind</th></tr>"
+    );
     for r in rows {
         let _ = write!(
             h,
@@ -892,11 +954,28 @@ pub fn to_html_titled(rows: &[Row], now: DateTime<Utc>, window: &str) -> String 
             .iter()
             .map(|a| format!("{} by {}: {}", esc(&a.target), esc(&a.by), esc(&a.note)))
             .collect();
+        let restores: Vec<String> = r
+            .restores
+            .iter()
+            .map(|x| {
+                let mut s = format!(
+                    "{}: {} of {} given back",
+                    esc(&x.target),
+                    x.given_back,
+                    x.objects
+                );
+                for l in &x.left_for_a_person {
+                    s.push_str(&format!("<br>left: {}", esc(l)));
+                }
+                s
+            })
+            .collect();
         let _ = writeln!(
             h,
-            "<td>{}</td><td>{}</td></tr>",
+            "<td>{}</td><td>{}</td><td>{}</td></tr>",
             escs.join("<br>"),
-            acks.join("<br>")
+            acks.join("<br>"),
+            restores.join("<br>")
         );
     }
     let _ = writeln!(h, "</table>\n</body></html>");
@@ -1218,7 +1297,7 @@ mod tests {
         let text = to_csv(&rows);
         let records = parse_csv(&text);
         let header = &records[0];
-        assert_eq!(header.len(), 17 + 5 * 9 + 4);
+        assert_eq!(header.len(), 17 + 5 * 9 + 5);
         assert_eq!(header[0], "case_id");
         assert!(header.contains(&"cicd_time_to_revoke_ms".to_string()));
         assert_eq!(records.len(), 4);
@@ -1384,6 +1463,53 @@ mod tests {
         let empty = to_html(&[], t0());
         assert!(
             empty.contains("0 cases") && empty.contains("<svg") && empty.contains("<p>None.</p>")
+        );
+    }
+
+    #[test]
+    fn a_rescinded_case_reports_its_restores_and_the_open_restore_escalation() {
+        let mut v = verifier();
+        let closed = closed_case(&mut v, "R1", 0);
+        let now = t0() + D::minutes(5);
+        let rescinded = rescind(&mut v, &closed, now);
+        let case = restore_all(&mut v, &rescinded, now + D::seconds(2));
+        assert_eq!(case.state, CaseState::Rescinded);
+        let rows = rows([&case], None, None);
+        let r = &rows[0];
+        assert_eq!(r.state, "rescinded");
+        assert_eq!(r.rescinded_by.as_deref(), Some("hr:dave"));
+        assert_eq!(
+            r.restores.len(),
+            4,
+            "saas held nothing, so it restores nothing"
+        );
+        let vault = r.restores.iter().find(|x| x.target == "vault").unwrap();
+        assert_eq!((vault.objects, vault.given_back), (2, 1));
+        assert_eq!(vault.finished_at, now + D::seconds(2));
+        assert_eq!(
+            vault.left_for_a_person,
+            vec!["account vault:R1:2 (irreversible): a revoked token cannot be restored; issue a new one".to_string()]
+        );
+        let open: Vec<(&str, &str)> = r
+            .escalations
+            .iter()
+            .filter(|e| e.open)
+            .map(|e| (e.reason.as_str(), e.owner.as_str()))
+            .collect();
+        assert_eq!(open, vec![("restore_incomplete", "vault-team")]);
+        let csv = parse_csv(&to_csv(&rows));
+        let col = csv[0].iter().position(|h| h == "restores").unwrap();
+        assert!(csv[1][col].contains("vault: 1 of 2 given back at 2026-11-24T09:05:02Z, left: account vault:R1:2 (irreversible)"), "{}", csv[1][col]);
+        let html = to_html(&rows, now);
+        let by_owner = &html
+            [html.find("Open escalations by owner").unwrap()..html.find("<h2>Cases</h2>").unwrap()];
+        assert!(
+            by_owner.contains("vault-team &lt;vault@example.com&gt; — 1 open"),
+            "{by_owner}"
+        );
+        assert!(by_owner.contains("restore_incomplete for vault"));
+        assert!(
+            html.contains("vault: 1 of 2 given back<br>left: account vault:R1:2 (irreversible)")
         );
     }
 

@@ -419,7 +419,7 @@ pub fn render(case: &Case) -> String {
         if let Some(e) = &st.error {
             let _ = writeln!(s, "    error: {e}");
         }
-        if st.worker.is_some() && st.objects.is_empty() {
+        if st.objects.is_empty() && st.outcome.is_some_and(|o| o.is_success()) {
             let _ = writeln!(s, "    no objects held here");
         }
         for o in &st.objects {
@@ -921,6 +921,30 @@ mod tests {
             text.contains("target directory: pending\n    no confirmation yet"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_failed_target_shows_its_error_not_an_empty_holding() {
+        let mut v = verifier();
+        let case = case_with(
+            &mut v,
+            "E8",
+            0,
+            &[(
+                TargetKind::Vault,
+                revoke_shared::contract::Outcome::Failed,
+                30,
+            )],
+        );
+        let text = render(&case);
+        assert!(
+            text.contains("target vault: failed, outcome failed\n    confirmed 2026-11-24T09:00:00.030Z by worker vault-w1 v0.1.0, instance simulated, 5 calls to the target\n    error: simulated 403 from vault\n  target cicd"),
+            "{text}"
+        );
+        assert!(
+            text.contains("target_failed for vault -> owner vault-team <vault@example.com> (open)")
+        );
+        assert!(!text.contains("no objects held here"), "{text}");
     }
 
     #[test]

@@ -276,15 +276,15 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
         // bob every vault failure except E000002's, with the time he removed the access. E000002
         // stays escalated: its owner still has to act.
         let mut acked: BTreeMap<(usize, TargetKind), (&str, String, Option<i64>)> = BTreeMap::new();
-        for i in 0..2 {
+        for (i, event) in events.iter().enumerate().take(2) {
             let note = format!(
                 "deleted the duplicate IAM user of {} by hand, ticket OPS-{i}",
-                events[i].subject
+                event.subject
             );
             ack(
                 &env,
                 ack_args(
-                    &events[i].subject,
+                    &event.subject,
                     TargetArg::Cloud,
                     "alice@example.com",
                     &note,

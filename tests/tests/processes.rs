@@ -23,8 +23,10 @@ fn fleet_of_processes_on_a_real_broker() {
         String::from_utf8_lossy(&again.stdout)
             .matches(": exists")
             .count(),
-        5
+        revoke::topics::topic_specs(&harness.cfg).len(),
+        "every topic revoke uses, now 7"
     );
+    assert_eq!(revoke::topics::topic_specs(&harness.cfg).len(), 7);
 
     let (workers, verifier) = fleet.spawn_all();
     fleet.publish_generated(1000);

@@ -6,6 +6,7 @@
 //! ours to give back, and one that failed was never removed. Restores run in the reverse order of
 //! the revocation (account before memberships), with the same retry policy as revocations.
 
+use crate::cases::MANUAL_OBJECT_KIND;
 use crate::target::{RestoreResult, Target, TargetError};
 use backon::Retryable;
 use chrono::Utc;
@@ -39,6 +40,23 @@ pub async fn restore_identity(
     };
     let mut out = Vec::new();
     for ev in restore_plan(objects) {
+        if ev.object_kind == MANUAL_OBJECT_KIND {
+            // Removed by a person (`revoke case ack`): no adapter knows what they did.
+            out.push(RestoredObject {
+                object_kind: ev.object_kind.clone(),
+                object_id: ev.object_id.clone(),
+                sponsored: ev.sponsored,
+                undoes: ev.action.clone(),
+                outcome: RestoreOutcome::Irreversible,
+                restored_at: None,
+                actor: actor.clone(),
+                detail: format!(
+                    "removed by hand by {} ({}): restore it by hand",
+                    ev.actor.principal, ev.read_back
+                ),
+            });
+            continue;
+        }
         let result = (|| target.restore(who, ev))
             .retry(policy.backoff())
             .when(|e: &TargetError| e.class() == ErrorClass::Transient)
@@ -162,5 +180,13 @@ mod tests {
         assert_eq!(by("entity").outcome, RestoreOutcome::Restored);
         assert_eq!(by("token").outcome, RestoreOutcome::Irreversible);
         assert!(by("userpass_user").detail.contains("cannot be undone"));
+
+        // What a person removed by hand is theirs to restore.
+        let mut manual = report.objects[0].clone();
+        manual.object_kind = MANUAL_OBJECT_KIND.into();
+        manual.actor.principal = "alice@example.com".into();
+        let r = restore_identity(&vault, &who, &[manual], "w1", &policy(), &m).await;
+        assert_eq!(r[0].outcome, RestoreOutcome::Irreversible);
+        assert!(r[0].detail.contains("alice@example.com"), "{}", r[0].detail);
     }
 }

@@ -323,7 +323,8 @@ where
                 // A client librdkafka refuses to create is a configuration problem.
                 let config_problem = e.chain().any(|c| {
                     c.downcast_ref::<ConfigProblem>().is_some()
-                        || c.downcast_ref::<revoke_shared::config::ConfigError>().is_some()
+                        || c.downcast_ref::<revoke_shared::config::ConfigError>()
+                            .is_some()
                         || matches!(
                             c.downcast_ref::<revoke_shared::kafka::KafkaError>(),
                             Some(revoke_shared::kafka::KafkaError::Client { .. })

@@ -255,6 +255,16 @@ impl WorkerHandler {
     }
 }
 
+/// What every worker group reads: terminations, the scheduled ones the verifier re-publishes
+/// when they are due, and restore requests after a rescind (co-partitioned by identity).
+pub fn input_topics(cfg: &Config) -> Vec<String> {
+    vec![
+        cfg.topics.terminations.clone(),
+        cfg.topics.due.clone(),
+        cfg.topics.restores.clone(),
+    ]
+}
+
 /// Runs a worker for `target` until stopped.
 pub async fn run_worker(
     cfg: &Config,
@@ -265,16 +275,9 @@ pub async fn run_worker(
 ) -> anyhow::Result<()> {
     let group = group_for(cfg, target.kind());
     let producer = Producer::new(cfg)?;
-    // Terminations, and the scheduled ones the verifier re-publishes when they are due.
-    let consumer = consume::subscribe(
-        cfg,
-        &group,
-        &[
-            &cfg.topics.terminations,
-            &cfg.topics.due,
-            &cfg.topics.restores,
-        ],
-    )?;
+    let topics = input_topics(cfg);
+    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let consumer = consume::subscribe(cfg, &group, &topics)?;
     let handler = Arc::new(WorkerHandler::new(
         target,
         producer.clone(),

@@ -83,7 +83,8 @@ fn a_rescind_after_close_restores_real_ldap_and_scim_accounts() {
 
         let term = event(&run, &ada, HrEventKind::Termination, "t", None);
         let case_id = case_id_for(&term.source, &term.id);
-        env.publish(&[term.clone()], Mode::Structured).await;
+        env.publish(std::slice::from_ref(&term), Mode::Structured)
+            .await;
         let log = env
             .wait_cases(WAIT, |l| {
                 l.latest

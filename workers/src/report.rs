@@ -265,18 +265,7 @@ impl Row {
                 .restored
                 .iter()
                 .map(|r| {
-                    let left: Vec<String> = r
-                        .left_for_a_person()
-                        .map(|o| {
-                            format!(
-                                "{} {} ({}): {}",
-                                o.object_kind,
-                                o.object_id,
-                                o.outcome.as_str(),
-                                o.detail
-                            )
-                        })
-                        .collect();
+                    let left: Vec<String> = r.left_for_a_person().map(|o| o.describe()).collect();
                     RestoreRow {
                         target: r.target.kind.as_str().into(),
                         instance: r.target.instance.clone(),

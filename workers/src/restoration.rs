@@ -7,13 +7,13 @@
 //! the revocation (account before memberships), with the same retry policy as revocations.
 
 use crate::cases::MANUAL_OBJECT_KIND;
-use crate::target::{RestoreResult, Target, TargetError};
-use backon::Retryable;
+use crate::revocation::with_retry;
+use crate::target::{RestoreResult, Target};
 use chrono::Utc;
 use revoke_shared::contract::{Actor, Identity, ObjectEvidence, ObjectOutcome};
 pub use revoke_shared::contract::{RestoreOutcome, RestoredObject};
 use revoke_shared::metrics::Metrics;
-use revoke_shared::retry::{ErrorClass, RetryPolicy};
+use revoke_shared::retry::RetryPolicy;
 
 /// The objects to restore, in the order to restore them: those this case revoked, last first.
 pub fn restore_plan(objects: &[ObjectEvidence]) -> Vec<&ObjectEvidence> {
@@ -57,14 +57,8 @@ pub async fn restore_identity(
             });
             continue;
         }
-        let result = (|| target.restore(who, ev))
-            .retry(policy.backoff())
-            .when(|e: &TargetError| e.class() == ErrorClass::Transient)
-            .notify(|e: &TargetError, wait| {
-                metrics.retries.with_label_values(&[kind]).inc();
-                tracing::debug!(target_kind = kind, error = %e, wait_ms = wait.as_millis() as u64, "retrying restore");
-            })
-            .await;
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let result = with_retry(policy, &calls, metrics, kind, || target.restore(who, ev)).await;
         let (outcome, restored_at, detail) = match result {
             Ok(RestoreResult::Restored { restored_at }) => (
                 RestoreOutcome::Restored,

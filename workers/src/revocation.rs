@@ -49,7 +49,7 @@ pub fn outcome_for_error(e: &TargetError) -> Outcome {
 }
 
 /// Runs `op` with retries on transient errors, counting attempts.
-async fn with_retry<T, F, Fut>(
+pub(crate) async fn with_retry<T, F, Fut>(
     policy: &RetryPolicy,
     attempts: &AtomicU32,
     metrics: &Metrics,

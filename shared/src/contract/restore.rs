@@ -81,6 +81,19 @@ pub struct RestoredObject {
     pub detail: String,
 }
 
+impl RestoredObject {
+    /// One line for people: what, where, how it ended and why.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} ({}): {}",
+            self.object_kind,
+            self.object_id,
+            self.outcome.as_str(),
+            self.detail
+        )
+    }
+}
+
 /// A target worker's answer to a `RestoreRequest`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestoreReport {

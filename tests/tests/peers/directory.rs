@@ -92,7 +92,7 @@ impl Directory {
     }
 
     pub fn sponsors(i: usize) -> bool {
-        i % 3 == 0
+        i.is_multiple_of(3)
     }
 
     pub async fn seed(&self, people: &[&Person]) {

@@ -471,18 +471,7 @@ impl Verifier {
         case.restored.retain(|x| x.target.kind != r.target.kind);
         case.restored.push(r.clone());
         let mut effects = Vec::new();
-        let left: Vec<String> = r
-            .left_for_a_person()
-            .map(|o| {
-                format!(
-                    "{} {} ({}): {}",
-                    o.object_kind,
-                    o.object_id,
-                    o.outcome.as_str(),
-                    o.detail
-                )
-            })
-            .collect();
+        let left: Vec<String> = r.left_for_a_person().map(|o| o.describe()).collect();
         if !left.is_empty() {
             self.escalate(
                 &mut case,

@@ -441,6 +441,19 @@ pub fn render(case: &Case) -> String {
                 let _ = writeln!(s, "        error: {e}");
             }
         }
+        for old in &st.superseded {
+            let _ = writeln!(
+                s,
+                "    replaced report from {} ({}): {}{}",
+                old.worker.as_ref().map_or("?", |w| w.id.as_str()),
+                ts_opt(old.confirmed_at),
+                old.outcome.map_or("pending", |o| o.as_str()),
+                old.error
+                    .as_ref()
+                    .map(|e| format!(" — {e}"))
+                    .unwrap_or_default()
+            );
+        }
     }
     if !case.restored.is_empty() {
         let _ = writeln!(

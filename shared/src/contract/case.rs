@@ -85,7 +85,15 @@ pub struct TargetStatus {
     pub error: Option<String>,
     #[serde(default)]
     pub objects: Vec<ObjectEvidence>,
+    /// Earlier reports this one replaced (a failure before a retry succeeded, a manual-step
+    /// escalation before a person's `case ack`), newest last, at most `SUPERSEDED_KEPT`: the
+    /// evidence of what went wrong stays in the record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<TargetStatus>,
 }
+
+/// How many replaced reports a target keeps (bounded: the verifier holds open cases in memory).
+pub const SUPERSEDED_KEPT: usize = 3;
 
 impl TargetStatus {
     pub fn pending() -> TargetStatus {
@@ -99,7 +107,23 @@ impl TargetStatus {
             worker: None,
             error: None,
             objects: Vec::new(),
+            superseded: Vec::new(),
         }
+    }
+
+    /// This status replacing `old`: `old` (if it was a report, not `pending`) joins the kept
+    /// history, oldest dropped first.
+    pub fn replacing(mut self, old: Option<TargetStatus>) -> TargetStatus {
+        if let Some(mut old) = old {
+            let mut history = std::mem::take(&mut old.superseded);
+            if old.state != TargetState::Pending {
+                history.push(old);
+            }
+            let drop = history.len().saturating_sub(SUPERSEDED_KEPT);
+            history.drain(..drop);
+            self.superseded = history;
+        }
+        self
     }
 }
 

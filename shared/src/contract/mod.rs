@@ -11,7 +11,9 @@ mod escalation;
 mod hr;
 mod restore;
 
-pub use case::{Case, CaseState, EscalationRecord, TargetState, TargetStatus, CASE_SCHEMA};
+pub use case::{
+    Case, CaseState, EscalationRecord, TargetState, TargetStatus, CASE_SCHEMA, SUPERSEDED_KEPT,
+};
 pub use confirmation::{
     Actor, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, TargetRef, WorkerInfo,
     CONFIRMATION_SCHEMA,

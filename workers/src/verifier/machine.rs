@@ -429,7 +429,9 @@ impl Verifier {
             worker: Some(c.worker.clone()),
             error: c.error.clone(),
             objects: c.objects.clone(),
-        };
+            superseded: Vec::new(),
+        }
+        .replacing(case.targets.remove(&c.target.kind));
         recompute_time_to_revoke(&mut status, case.effective_at);
         case.targets.insert(c.target.kind, status);
         let mut effects = Vec::new();

@@ -1564,6 +1564,37 @@ fn escalations_in(effects: &[Effect]) -> Vec<&Escalation> {
 }
 
 #[test]
+fn a_replaced_report_stays_in_the_record() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    conf(&mut v, &failed(&ev, Saas, at(5)), at(5));
+    let effects = conf(&mut v, &ok(&ev, Saas, at(9)), at(9));
+    let st = &case_records(&effects)[0].targets[&Saas];
+    assert_eq!(st.state, TargetState::Done);
+    assert_eq!(st.superseded.len(), 1, "the failure is kept");
+    assert_eq!(st.superseded[0].state, TargetState::Failed);
+    assert!(st.superseded[0].error.is_some());
+    assert!(!st.superseded[0].objects.is_empty());
+    assert!(
+        st.superseded[0].superseded.is_empty(),
+        "flat history, not nested"
+    );
+    // Bounded: only the last few replaced reports are kept.
+    let mut status = TargetStatus::pending();
+    for i in 0..10 {
+        let mut next = TargetStatus::pending();
+        next.state = TargetState::Failed;
+        next.attempts = i;
+        status = next.replacing(Some(status));
+    }
+    assert_eq!(
+        status.superseded.len(),
+        revoke_shared::contract::SUPERSEDED_KEPT
+    );
+    assert_eq!(status.superseded.last().unwrap().attempts, 8);
+}
+
+#[test]
 fn required_targets_follow_the_identity_kind() {
     let mut p = policy();
     p.required_by_kind

@@ -1992,6 +1992,8 @@ enum Plan {
 struct Leaver {
     ev: HrEvent,
     plans: BTreeMap<TargetKind, Plan>,
+    /// Published before its effective time: scheduled, handed over once when due.
+    dated: bool,
 }
 
 impl Leaver {
@@ -2021,12 +2023,17 @@ fn generate(rng: &mut Rng) -> World {
     let mut leavers = Vec::new();
     let mut inputs: Vec<Step> = Vec::new();
     for i in 0..n {
-        let ev = termination(
+        let mut ev = termination(
             &format!("E{i}"),
             &format!("evt-{i}"),
             at(rng.below(1200) as i64),
         );
         let effective = ev.data.effective_at.unwrap();
+        let dated = rng.chance(25);
+        if dated {
+            ev.time = effective - Duration::seconds(2 + rng.below(900) as i64);
+            assert!(ev.is_scheduled());
+        }
         let mut plans = BTreeMap::new();
         let mut mine = vec![Step::Hr(ev.clone())];
         for t in ALL {
@@ -2060,7 +2067,7 @@ fn generate(rng: &mut Rng) -> World {
             }
         }
         inputs.extend(mine);
-        leavers.push(Leaver { ev, plans });
+        leavers.push(Leaver { ev, plans, dated });
     }
     rng.shuffle(&mut inputs);
 
@@ -2076,7 +2083,13 @@ fn generate(rng: &mut Rng) -> World {
         }
         schedule.push((input, now));
     }
-    schedule.push((Step::Tick, now));
+    // The last tick comes after every effective time, so every dated case has been handed over.
+    let latest = leavers
+        .iter()
+        .filter_map(|l| l.ev.data.effective_at)
+        .max()
+        .unwrap_or(now);
+    schedule.push((Step::Tick, now.max(latest + Duration::seconds(1))));
     World { leavers, schedule }
 }
 
@@ -2109,9 +2122,18 @@ impl Log {
                     assert_eq!(c.case_id, r.case_id, "seed {seed}");
                     assert_eq!(c.state, CaseState::Rescinded, "seed {seed}");
                 }
-                Effect::Note { .. } | Effect::Due(_) => {
-                    panic!("seed {seed}: unexpected effect {e:?}")
+                // A scheduled case handed over: published with it, no longer scheduled.
+                Effect::Due(ev) => {
+                    let c = last_case
+                        .unwrap_or_else(|| panic!("seed {seed}: due without its case: {batch:?}"));
+                    assert_eq!(c.case_id, ev.case_id(), "seed {seed}");
+                    assert_ne!(c.state, CaseState::Scheduled, "seed {seed}");
+                    assert!(
+                        c.effective_at.is_some_and(|e| e <= c.updated_at),
+                        "seed {seed}: handed over before its effective time"
+                    );
                 }
+                Effect::Note { .. } => panic!("seed {seed}: unexpected effect {e:?}"),
             }
         }
         for e in batch {
@@ -2273,6 +2295,16 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
                 "seed {seed}"
             );
         }
+        // A dated termination is handed to the workers exactly once, restart or not; others never.
+        let dues = log.per_case[&id]
+            .iter()
+            .filter(|e| matches!(e, Effect::Due(_)))
+            .count();
+        assert_eq!(
+            dues,
+            usize::from(l.dated),
+            "seed {seed}: {id} handed over {dues} times"
+        );
         // Escalation ids are distinct per case (nothing is escalated twice).
         let escalations = log.escalations(&id);
         let distinct: HashSet<Uuid> = escalations.iter().map(|e| e.escalation_id).collect();
@@ -2418,6 +2450,8 @@ fn random_interleavings_restarts_and_replays_keep_the_invariants() {
 #[test]
 fn random_worlds_cover_the_interesting_cases() {
     let (mut closed, mut failed_cases, mut deadline, mut dup) = (0, 0, 0, 0);
+    // Dated cases whose confirmations arrived while they were still scheduled.
+    let (mut dated, mut early_reports) = (0, 0);
     for seed in 1..=400u64 {
         let mut rng = Rng::new(seed);
         let world = generate(&mut rng);
@@ -2425,6 +2459,15 @@ fn random_worlds_cover_the_interesting_cases() {
         for l in &world.leavers {
             let id = l.ev.case_id();
             closed += usize::from(l.expect_closed());
+            dated += usize::from(l.dated);
+            early_reports += log
+                .cases(&id)
+                .iter()
+                .filter(|c| {
+                    c.state == CaseState::Scheduled
+                        && c.targets.values().any(|s| s.state != TargetState::Pending)
+                })
+                .count();
             failed_cases += usize::from(!l.targets_planned(&[Plan::Fails]).is_empty());
             deadline += log
                 .escalations(&id)
@@ -2443,5 +2486,9 @@ fn random_worlds_cover_the_interesting_cases() {
     assert!(
         closed > 100 && failed_cases > 100 && deadline > 50 && dup > 100,
         "closed {closed}, failed {failed_cases}, deadline {deadline}, dup {dup}"
+    );
+    assert!(
+        dated > 100 && early_reports > 20,
+        "dated {dated}, early reports {early_reports}"
     );
 }

@@ -12,8 +12,9 @@ use crate::target::Target;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
-    parse_hr_event, Confirmation, HrEventKind, RawMessage, RestoreReport, RestoreRequest,
-    TargetRef, WorkerInfo, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA, RESTORE_REQUEST_SCHEMA,
+    parse_hr_event, parse_keyed, Confirmation, HrEventKind, RawMessage, RestoreReport,
+    RestoreRequest, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
+    RESTORE_REQUEST_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
 use revoke_shared::kafka::Producer;
@@ -150,33 +151,14 @@ impl Handler for WorkerHandler {
 
 /// A restore request as the verifier writes it; `Err((reason, detail))` for the DLQ.
 pub fn parse_restore_request(msg: &RawMessage) -> Result<RestoreRequest, (&'static str, String)> {
-    let payload = msg.payload.as_deref().unwrap_or_default();
-    let r: RestoreRequest = serde_json::from_slice(payload).map_err(|e| {
-        (
-            "malformed_restore_request",
-            format!("restore request does not match the contract: {e}"),
-        )
-    })?;
-    if r.schema != RESTORE_REQUEST_SCHEMA {
-        return Err((
-            "unknown_schema",
-            format!(
-                "restore request schema {:?} is not {RESTORE_REQUEST_SCHEMA}",
-                r.schema
-            ),
-        ));
-    }
-    if msg.key.as_deref() != Some(r.identity_id.as_bytes()) {
-        return Err((
-            "key_mismatch",
-            format!(
-                "key {:?} differs from identity {:?}",
-                msg.key_str(),
-                r.identity_id
-            ),
-        ));
-    }
-    Ok(r)
+    parse_keyed(
+        msg,
+        "restore request",
+        "malformed_restore_request",
+        RESTORE_REQUEST_SCHEMA,
+        |r: &RestoreRequest| &r.schema,
+        |r: &RestoreRequest| &r.identity_id,
+    )
 }
 
 impl WorkerHandler {

@@ -155,3 +155,40 @@ pub fn check_identifier(field: &'static str, value: &str) -> Result<(), Contract
     }
     Ok(())
 }
+
+/// Decodes a record keyed by identity id carrying `schema` (confirmations, restore requests
+/// and reports): `Err((reason, detail))` for the DLQ when it does not decode (`malformed`), names
+/// another schema (`unknown_schema`) or its key is not its identity (`key_mismatch`).
+pub fn parse_keyed<T: serde::de::DeserializeOwned>(
+    msg: &RawMessage,
+    what: &str,
+    malformed: &'static str,
+    schema: &str,
+    schema_of: impl Fn(&T) -> &str,
+    identity_of: impl Fn(&T) -> &str,
+) -> Result<T, (&'static str, String)> {
+    let payload = msg.payload.as_deref().unwrap_or_default();
+    let r: T = serde_json::from_slice(payload).map_err(|e| {
+        (
+            malformed,
+            format!("{what} does not match the contract: {e}"),
+        )
+    })?;
+    if schema_of(&r) != schema {
+        return Err((
+            "unknown_schema",
+            format!("{what} schema {:?} is not {schema}", schema_of(&r)),
+        ));
+    }
+    if msg.key.as_deref() != Some(identity_of(&r).as_bytes()) {
+        return Err((
+            "key_mismatch",
+            format!(
+                "key {:?} differs from identity {:?}",
+                msg.key_str(),
+                identity_of(&r)
+            ),
+        ));
+    }
+    Ok(r)
+}

@@ -16,8 +16,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
-    parse_hr_event, Case, CaseState, Confirmation, HrEvent, HrEventKind, RawMessage, RestoreReport,
-    CASE_SCHEMA, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
+    parse_hr_event, parse_keyed, Case, CaseState, Confirmation, HrEvent, HrEventKind, RawMessage,
+    RestoreReport, CASE_SCHEMA, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
 use revoke_shared::kafka::{read_to_end, reader_config, Ack, Producer};
@@ -364,54 +364,25 @@ fn is_restore_report(msg: &RawMessage) -> bool {
 }
 
 fn parse_restore_report(msg: &RawMessage) -> Result<RestoreReport, (&'static str, String)> {
-    let payload = msg.payload.as_deref().unwrap_or_default();
-    let r: RestoreReport = serde_json::from_slice(payload).map_err(|e| {
-        (
-            "malformed_restore_report",
-            format!("restore report does not match the contract: {e}"),
-        )
-    })?;
-    if msg.key.as_deref() != Some(r.identity_id.as_bytes()) {
-        return Err((
-            "key_mismatch",
-            format!(
-                "key {:?} differs from identity {:?}",
-                msg.key_str(),
-                r.identity_id
-            ),
-        ));
-    }
-    Ok(r)
+    parse_keyed(
+        msg,
+        "restore report",
+        "malformed_restore_report",
+        RESTORE_REPORT_SCHEMA,
+        |r: &RestoreReport| &r.schema,
+        |r: &RestoreReport| &r.identity_id,
+    )
 }
 
 fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, String)> {
-    let payload = msg.payload.as_deref().unwrap_or_default();
-    let c: Confirmation = serde_json::from_slice(payload).map_err(|e| {
-        (
-            "malformed_confirmation",
-            format!("confirmation does not match the contract: {e}"),
-        )
-    })?;
-    if c.schema != CONFIRMATION_SCHEMA {
-        return Err((
-            "unknown_schema",
-            format!(
-                "confirmation schema {:?} is not {CONFIRMATION_SCHEMA}",
-                c.schema
-            ),
-        ));
-    }
-    if msg.key.as_deref() != Some(c.identity_id.as_bytes()) {
-        return Err((
-            "key_mismatch",
-            format!(
-                "key {:?} differs from identity {:?}",
-                msg.key_str(),
-                c.identity_id
-            ),
-        ));
-    }
-    Ok(c)
+    parse_keyed(
+        msg,
+        "confirmation",
+        "malformed_confirmation",
+        CONFIRMATION_SCHEMA,
+        |c: &Confirmation| &c.schema,
+        |c: &Confirmation| &c.identity_id,
+    )
 }
 
 /// Reads the changelog, retrying for a minute: at start-up the broker may still be coming up or

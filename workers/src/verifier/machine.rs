@@ -127,6 +127,17 @@ impl Verifier {
         matches!(self.cases.get(id), Some(Slot::Closed(_)))
     }
 
+    /// Drops the live cases `ids` (a partition this instance no longer owns: its new owner
+    /// rebuilds them from the changelog). Closed markers stay: a closed case never changes
+    /// again except by a rescind, whose record `restore` accepts over the marker.
+    pub fn forget(&mut self, ids: impl IntoIterator<Item = Uuid>) {
+        for id in ids {
+            if let Some(Slot::Closed(c)) = self.take(&id) {
+                self.put(id, Slot::Closed(c));
+            }
+        }
+    }
+
     /// Rebuilds state from a changelog record. Later revisions win; order does not matter.
     pub fn restore(&mut self, case: Case) {
         if let Some(Slot::Live(existing)) = self.cases.get(&case.case_id) {

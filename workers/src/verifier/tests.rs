@@ -1941,6 +1941,34 @@ fn restore_keeps_latest_revision_and_continues_from_it() {
     }
 }
 
+/// A partition given up: its live cases go (the new owner rebuilds them), closed markers stay so
+/// duplicates are still absorbed, and regaining the partition restores from the changelog.
+#[test]
+fn forget_drops_live_cases_keeps_closed_markers_and_restore_brings_them_back() {
+    let mut v = verifier();
+    let (ev1, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let (ev2, _) = open(&mut v, "E2", "evt-2", at(0), at(0));
+    let r1 = sole_case(conf(&mut v, &ok(&ev1, Directory, at(1)), at(1)));
+    let closed = sole_case(confirm_ok(&mut v, &ev2, &ALL, 2));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(v.open_count(), 1);
+
+    v.forget([ev1.case_id(), ev2.case_id()]);
+    assert_eq!(v.open_count(), 0);
+    assert_eq!(v.case(&ev1.case_id()), None);
+    assert!(v.is_closed(&ev2.case_id()));
+    // A forgotten open case neither escalates on a tick nor closes twice.
+    assert!(tick(&mut v, at(DEADLINE_SECS + 10)).is_empty());
+    assert!(conf(&mut v, &ok(&ev2, Vault, at(20)), at(20)).is_empty());
+
+    // Regained: the changelog record comes back and the case continues from its revision.
+    v.restore(r1.clone());
+    assert_eq!(v.case(&ev1.case_id()), Some(&r1));
+    assert_eq!(v.open_count(), 1);
+    let next = sole_case(conf(&mut v, &ok(&ev1, Saas, at(21)), at(21)));
+    assert_eq!(next.revision, r1.revision + 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 10. Property test: random interleavings, duplicates, deadlines, restarts and replays
 // ---------------------------------------------------------------------------------------------

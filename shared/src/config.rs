@@ -129,6 +129,10 @@ pub struct VerifierConfig {
     pub required_targets: Vec<TargetKind>,
     /// Control owners by target kind; `default` for any target without its own.
     pub owners: BTreeMap<String, Owner>,
+    /// Who is told next when an escalation stays unresolved: per target kind (the escalation's
+    /// first target, as for `owners`), with `default` for any kind without its own path (an
+    /// empty list for a kind means it never climbs). Steps in order, each at its `after_secs`.
+    pub escalation_paths: BTreeMap<String, Vec<EscalationStep>>,
     /// Required targets by identity kind (`employee`, `contractor`, `service`); a kind not
     /// listed uses `required_targets`.
     pub required_by_kind: BTreeMap<String, Vec<TargetKind>>,
@@ -139,6 +143,28 @@ pub struct VerifierConfig {
     /// usernames or emails (compared case-insensitively). Workers touch nothing and report
     /// `skipped_protected`; the verifier escalates at once.
     pub protected_identities: Vec<String>,
+}
+
+/// One step of an escalation path: the person told when an escalation to the control owner is
+/// still unresolved `after_secs` after it was raised (the case neither closed nor rescinded, a
+/// target it names still not verified).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationStep {
+    pub name: String,
+    pub contact: String,
+    /// Seconds from the control owner's escalation (not from the previous step); steps of one
+    /// path strictly increase.
+    pub after_secs: u64,
+}
+
+impl EscalationStep {
+    pub fn owner(&self) -> Owner {
+        Owner {
+            name: self.name.clone(),
+            contact: self.contact.clone(),
+        }
+    }
 }
 
 /// Delivery of `revoke.escalations` to a webhook (`revoke webhook`). Every delivery is retried
@@ -276,6 +302,7 @@ impl Default for VerifierConfig {
             tick_ms: 1000,
             required_targets: TargetKind::ALL.to_vec(),
             owners,
+            escalation_paths: BTreeMap::new(),
             required_by_kind: BTreeMap::new(),
             target_sla_secs: BTreeMap::new(),
             protected_identities: Vec::new(),
@@ -395,6 +422,20 @@ impl VerifierConfig {
                 contact: "".into(),
             })
     }
+
+    /// The escalation path of `target` (the first target an escalation names): its own, else
+    /// `default`'s, else none. Like `owner_of`, so the chain starts where the owner is.
+    pub fn escalation_path_of(&self, target: Option<TargetKind>) -> &[EscalationStep] {
+        target
+            .and_then(|t| self.escalation_paths.get(t.as_str()))
+            .or_else(|| self.escalation_paths.get("default"))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether any escalation can climb at all (the tick skips the scan otherwise).
+    pub fn has_escalation_paths(&self) -> bool {
+        self.escalation_paths.values().any(|p| !p.is_empty())
+    }
 }
 
 impl WorkerConfig {
@@ -447,6 +488,7 @@ impl Config {
                 why,
             })?;
         }
+        check_owner_keys(&value)?;
         let cfg: Config = match toml::Value::Table(value).try_into() {
             Ok(cfg) => cfg,
             Err(typed_err) => {
@@ -515,6 +557,32 @@ impl Config {
                 )));
             }
         }
+        for (target, path) in &self.verifier.escalation_paths {
+            if target != "default" && !TargetKind::ALL.iter().any(|k| k.as_str() == target) {
+                return Err(ConfigError::Invalid(format!(
+                    "verifier.escalation_paths.{target}: not a target kind (directory, saas, cloud, vault, cicd) or default"
+                )));
+            }
+            let mut previous = 0;
+            for (i, step) in path.iter().enumerate() {
+                let at = format!("verifier.escalation_paths.{target}[{i}]");
+                if step.name.trim().is_empty() {
+                    return Err(ConfigError::Invalid(format!("{at}: name is empty")));
+                }
+                if step.after_secs <= previous {
+                    return Err(ConfigError::Invalid(format!(
+                        "{at}: after_secs must be at least 1 and larger than the step before (counted from the first escalation)"
+                    )));
+                }
+                // Far beyond any sensible path, and safe to add to a timestamp.
+                if step.after_secs > MAX_ESCALATION_AFTER_SECS {
+                    return Err(ConfigError::Invalid(format!(
+                        "{at}: after_secs must be at most {MAX_ESCALATION_AFTER_SECS} (one year)"
+                    )));
+                }
+                previous = step.after_secs;
+            }
+        }
         self.escalations.validate()?;
         for rate in [self.simulator.fail_rate, self.simulator.flaky_rate] {
             if !(0.0..=1.0).contains(&rate) {
@@ -525,6 +593,43 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The longest `after_secs` of an escalation step: one year.
+pub const MAX_ESCALATION_AFTER_SECS: u64 = 365 * 24 * 3600;
+
+/// Each `[verifier.owners.<kind>]` holds `name` and `contact` only. Checked on the TOML because
+/// the owner type is also the escalation contract, which tolerates unknown fields; without this,
+/// an `escalation_path` written inside an owner (or a misspelt key) would be silently ignored.
+fn check_owner_keys(table: &toml::Table) -> Result<(), ConfigError> {
+    let Some(owners) = table
+        .get("verifier")
+        .and_then(|v| v.get("owners"))
+        .and_then(toml::Value::as_table)
+    else {
+        return Ok(());
+    };
+    for (kind, owner) in owners {
+        let Some(owner) = owner.as_table() else {
+            continue; // not a table: the typed reading reports it
+        };
+        for key in owner.keys() {
+            match key.as_str() {
+                "name" | "contact" => {}
+                "escalation_path" | "escalation_paths" => {
+                    return Err(ConfigError::Invalid(format!(
+                        "verifier.owners.{kind}.{key}: escalation paths are set per target kind in [verifier.escalation_paths] ({kind} = [{{ name = ..., contact = ..., after_secs = ... }}, ...])"
+                    )))
+                }
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "verifier.owners.{kind}.{key}: unknown key (an owner has name and contact)"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_env_value(raw: &str) -> toml::Value {
@@ -743,6 +848,112 @@ mod tests {
         ] {
             let e = load(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn escalation_paths_load_fall_back_to_default_and_are_checked() {
+        let load = |text: &str| {
+            let path = std::env::temp_dir().join(format!(
+                "revoke-paths-{}.toml",
+                uuid::Uuid::new_v4().simple()
+            ));
+            std::fs::write(&path, text).unwrap();
+            let r = Config::load(Some(&path), std::iter::empty());
+            let _ = std::fs::remove_file(&path);
+            r
+        };
+        // A config from before escalation paths: loads, and nothing climbs.
+        let c = load(
+            "[verifier.owners.default]\nname = \"secops\"\ncontact = \"secops@example.com\"\n",
+        )
+        .unwrap();
+        assert!(c.verifier.escalation_paths.is_empty());
+        assert!(!c.verifier.has_escalation_paths());
+        assert!(c
+            .verifier
+            .escalation_path_of(Some(TargetKind::Vault))
+            .is_empty());
+
+        let c = load(
+            "[verifier.owners.directory]\nname = \"iam-team\"\ncontact = \"iam@example.com\"\n\
+             [verifier.escalation_paths]\n\
+             directory = [ { name = \"iam-lead\", contact = \"iam-lead@example.com\", after_secs = 3600 }, \
+                           { name = \"ciso\", contact = \"ciso@example.com\", after_secs = 14400 } ]\n\
+             default = [ { name = \"secops-lead\", contact = \"lead@example.com\", after_secs = 600 } ]\n\
+             cicd = []\n",
+        )
+        .unwrap();
+        let v = &c.verifier;
+        assert!(v.has_escalation_paths());
+        let dir = v.escalation_path_of(Some(TargetKind::Directory));
+        assert_eq!(
+            dir.iter()
+                .map(|s| (s.name.as_str(), s.after_secs))
+                .collect::<Vec<_>>(),
+            vec![("iam-lead", 3600), ("ciso", 14400)]
+        );
+        assert_eq!(dir[1].owner().contact, "ciso@example.com");
+        assert_eq!(
+            v.escalation_path_of(Some(TargetKind::Vault))[0].name,
+            "secops-lead"
+        );
+        assert_eq!(v.escalation_path_of(None)[0].name, "secops-lead");
+        assert!(
+            v.escalation_path_of(Some(TargetKind::Cicd)).is_empty(),
+            "explicitly none"
+        );
+
+        // An environment override works like for any key.
+        let env = vec![(
+            "REVOKE_VERIFIER__ESCALATION_PATHS__VAULT".to_string(),
+            "[{ name = \"vault-lead\", contact = \"v@example.com\", after_secs = 60 }]".to_string(),
+        )];
+        let c = Config::load(None, env).unwrap();
+        assert_eq!(
+            c.verifier.escalation_path_of(Some(TargetKind::Vault))[0].after_secs,
+            60
+        );
+
+        let step = |after: &str| {
+            format!("[verifier.escalation_paths]\nvault = [ {{ name = \"a\", contact = \"a@x\", after_secs = 60 }}, {{ name = \"b\", contact = \"b@x\", after_secs = {after} }} ]\n")
+        };
+        for (bad, says) in [
+            (
+                "[verifier.escalation_paths]\nmainframe = []\n".to_string(),
+                "not a target kind".to_string(),
+            ),
+            (step("60"), "larger than the step before".into()),
+            (step("30"), "larger than the step before".into()),
+            (step("99999999999"), "at most".into()),
+            (
+                "[verifier.escalation_paths]\nvault = [ { name = \"a\", contact = \"a@x\", after_secs = 0 } ]\n".into(),
+                "at least 1".into(),
+            ),
+            (
+                "[verifier.escalation_paths]\nvault = [ { name = \" \", contact = \"a@x\", after_secs = 5 } ]\n".into(),
+                "name is empty".into(),
+            ),
+            (
+                "[verifier.escalation_paths]\nvault = [ { name = \"a\", contact = \"a@x\" } ]\n".into(),
+                "after_secs".into(),
+            ),
+            (
+                "[verifier.escalation_paths]\nvault = [ { name = \"a\", contact = \"a@x\", after_secs = 5, sms = \"1\" } ]\n".into(),
+                "sms".into(),
+            ),
+            // The shape of the path inside the owner is pointed at the right table.
+            (
+                "[verifier.owners.directory]\nname = \"iam\"\ncontact = \"iam@x\"\nescalation_path = []\n".into(),
+                "[verifier.escalation_paths]".into(),
+            ),
+            (
+                "[verifier.owners.directory]\nname = \"iam\"\ncontcat = \"iam@x\"\n".into(),
+                "verifier.owners.directory.contcat: unknown key".into(),
+            ),
+        ] {
+            let e = load(&bad).unwrap_err().to_string();
+            assert!(e.contains(&says), "{bad}: {e}");
         }
     }
 

@@ -183,6 +183,7 @@ fn escalation(identity: &str, n: usize) -> Escalation {
             name: "vault-team".into(),
             contact: "vault-team@example.com".into(),
         },
+        level: 0,
         deadline: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
         raised_at: chrono::Utc::now(),
         detail: "vault: simulated 403".into(),

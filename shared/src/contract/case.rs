@@ -90,10 +90,20 @@ pub struct TargetStatus {
     /// evidence of what went wrong stays in the record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub superseded: Vec<TargetStatus>,
+    /// Workers' reports that arrived after a person had already acknowledged this target
+    /// (`case ack`): kept as evidence next to the acknowledgement, they change nothing. In order
+    /// of their finish time, at most `SUPERSEDED_KEPT`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late: Vec<TargetStatus>,
 }
 
-/// How many replaced reports a target keeps (bounded: the verifier holds open cases in memory).
+/// How many replaced (or late) reports a target keeps (bounded: the verifier holds open cases
+/// in memory).
 pub const SUPERSEDED_KEPT: usize = 3;
+
+/// `target.instance` of a confirmation recorded by a person (`revoke case ack`), and so of the
+/// target status it made done.
+pub const MANUAL_INSTANCE: &str = "manual";
 
 impl TargetStatus {
     pub fn pending() -> TargetStatus {
@@ -108,7 +118,13 @@ impl TargetStatus {
             error: None,
             objects: Vec::new(),
             superseded: Vec::new(),
+            late: Vec::new(),
         }
+    }
+
+    /// Whether a person's acknowledgement (not a worker) made this target what it is.
+    pub fn is_acknowledged(&self) -> bool {
+        self.instance.as_deref() == Some(MANUAL_INSTANCE)
     }
 
     /// This status replacing `old`: `old` (if it was a report, not `pending`) joins the kept
@@ -125,6 +141,27 @@ impl TargetStatus {
         }
         self
     }
+
+    /// Keeps `report`, a worker's confirmation that arrived after this target was already done,
+    /// as evidence (`late`); the status itself does not change. Returns false, recording nothing,
+    /// when `report` finished no later than the newest late report kept: a replay, or older news
+    /// than the record already holds (so a replay never publishes, even once the oldest were
+    /// dropped).
+    pub fn record_late(&mut self, mut report: TargetStatus) -> bool {
+        if self
+            .late
+            .last()
+            .is_some_and(|newest| report.confirmed_at <= newest.confirmed_at)
+        {
+            return false;
+        }
+        report.superseded.clear();
+        report.late.clear();
+        self.late.push(report);
+        let drop = self.late.len().saturating_sub(SUPERSEDED_KEPT);
+        self.late.drain(..drop);
+        true
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +170,10 @@ pub struct EscalationRecord {
     pub reason: EscalationReason,
     pub targets: Vec<TargetKind>,
     pub owner: Owner,
+    /// 0 for the control owner, n for the n-th further person on the escalation path (see
+    /// `Escalation::level`); 0 in records written before escalation paths existed.
+    #[serde(default)]
+    pub level: u32,
     pub raised_at: DateTime<Utc>,
     pub detail: String,
 }
@@ -230,6 +271,7 @@ mod tests {
                 reason: EscalationReason::DeadlinePassed,
                 targets: vec![TargetKind::Vault],
                 owner,
+                level: 0,
                 raised_at: now,
                 detail: "deadline passed".into(),
             }],
@@ -301,6 +343,7 @@ mod tests {
                 name: "cloud".into(),
                 contact: "c@example.com".into(),
             },
+            level: 2,
             deadline: None,
             raised_at: Utc::now(),
             detail: "403".into(),
@@ -308,6 +351,70 @@ mod tests {
         };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["reason"], "target_failed");
+        assert_eq!(v["level"], 2);
         assert_eq!(serde_json::from_value::<Escalation>(v).unwrap(), e);
+    }
+
+    #[test]
+    fn escalation_levels_have_their_own_ids_and_old_records_read_as_level_0() {
+        let case_id = Uuid::new_v4();
+        let targets = [TargetKind::Vault];
+        let r = EscalationReason::TargetFailed;
+        // Level 0 keeps the id escalations had before paths existed.
+        assert_eq!(
+            Escalation::id_at(case_id, r, &targets, 0),
+            Escalation::id_for(case_id, r, &targets)
+        );
+        let levels: std::collections::HashSet<Uuid> = (0..4)
+            .map(|l| Escalation::id_at(case_id, r, &targets, l))
+            .collect();
+        assert_eq!(levels.len(), 4);
+        assert_eq!(
+            Escalation::id_at(case_id, r, &targets, 1),
+            Escalation::id_at(case_id, r, &targets, 1)
+        );
+
+        // A case record and an escalation as written by an earlier release (no `level`).
+        let mut v = serde_json::to_value(sample()).unwrap();
+        v["escalations"][0].as_object_mut().unwrap().remove("level");
+        let c: Case = serde_json::from_value(v).unwrap();
+        assert_eq!(c.escalations[0].level, 0);
+        let old = serde_json::json!({
+            "schema": ESCALATION_SCHEMA, "escalation_id": Uuid::nil(), "case_id": Uuid::nil(),
+            "identity_id": "E1", "reason": "deadline_passed", "targets": ["vault"],
+            "owner": {"name": "o", "contact": "c"}, "raised_at": "2026-11-24T09:00:00Z",
+            "detail": "d", "evidence": []
+        });
+        assert_eq!(serde_json::from_value::<Escalation>(old).unwrap().level, 0);
+    }
+
+    #[test]
+    fn late_reports_are_kept_apart_bounded_and_replays_record_nothing() {
+        let t = |s: i64| {
+            let mut st = TargetStatus::pending();
+            st.state = TargetState::Done;
+            st.confirmed_at = Some(DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(s));
+            st
+        };
+        let mut acked = t(100);
+        acked.instance = Some(MANUAL_INSTANCE.into());
+        assert!(acked.is_acknowledged() && !t(1).is_acknowledged());
+        assert!(
+            acked.record_late(t(50)),
+            "late by arrival, not by finish time"
+        );
+        assert!(!acked.record_late(t(50)), "the same report again");
+        for s in [60, 70, 80] {
+            assert!(acked.record_late(t(s)));
+        }
+        assert_eq!(acked.late.len(), SUPERSEDED_KEPT);
+        assert_eq!(acked.late[0].confirmed_at, t(60).confirmed_at);
+        // The dropped oldest, replayed, does not come back.
+        assert!(!acked.record_late(t(50)));
+        assert_eq!(acked.state, TargetState::Done);
+        assert_eq!(acked.confirmed_at, t(100).confirmed_at);
+        let v = serde_json::to_value(&acked).unwrap();
+        assert_eq!(v["late"].as_array().unwrap().len(), 3);
+        assert!(serde_json::to_value(t(1)).unwrap().get("late").is_none());
     }
 }

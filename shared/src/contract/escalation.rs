@@ -48,7 +48,8 @@ pub struct Owner {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
     pub schema: String,
-    /// Deterministic per (case, reason, targets): a re-published escalation is recognisably the same.
+    /// Deterministic per (case, reason, targets, level): a re-published escalation is
+    /// recognisably the same.
     pub escalation_id: Uuid,
     pub case_id: Uuid,
     pub identity_id: String,
@@ -56,6 +57,11 @@ pub struct Escalation {
     /// The targets missing or failed.
     pub targets: Vec<TargetKind>,
     pub owner: Owner,
+    /// Who on the escalation path this is: 0 the control owner, n the n-th further person of the
+    /// target's `verifier.escalation_paths`, told when the escalation stayed unresolved that long.
+    /// Absent in records written before escalation paths existed: 0.
+    #[serde(default)]
+    pub level: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
     pub raised_at: DateTime<Utc>,
@@ -66,11 +72,26 @@ pub struct Escalation {
 }
 
 impl Escalation {
+    /// The id of the escalation to the control owner (level 0).
     pub fn id_for(case_id: Uuid, reason: EscalationReason, targets: &[TargetKind]) -> Uuid {
+        Escalation::id_at(case_id, reason, targets, 0)
+    }
+
+    /// The id of the escalation of (case, reason, targets) at `level` of the escalation path.
+    /// Level 0 keeps the name used before escalation paths existed, so its ids are unchanged.
+    pub fn id_at(
+        case_id: Uuid,
+        reason: EscalationReason,
+        targets: &[TargetKind],
+        level: u32,
+    ) -> Uuid {
         let mut name = format!("{case_id}/{}", reason.as_str());
         for t in targets {
             name.push('/');
             name.push_str(t.as_str());
+        }
+        if level > 0 {
+            name.push_str(&format!("/level/{level}"));
         }
         Uuid::new_v5(&case_id, name.as_bytes())
     }

@@ -12,7 +12,8 @@ mod hr;
 mod restore;
 
 pub use case::{
-    Case, CaseState, EscalationRecord, TargetState, TargetStatus, CASE_SCHEMA, SUPERSEDED_KEPT,
+    Case, CaseState, EscalationRecord, TargetState, TargetStatus, CASE_SCHEMA, MANUAL_INSTANCE,
+    SUPERSEDED_KEPT,
 };
 pub use confirmation::{
     Actor, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, TargetRef, WorkerInfo,

@@ -9,6 +9,13 @@
 //! - A target confirming `failed`, `manual_required` or `skipped_protected` escalates the case to
 //!   that target's owner; so does a deadline passing with targets still pending.
 //! - A late success after an escalation still closes the case; both facts stay in the record.
+//!   So does a worker's report arriving after a person acknowledged the target (`case ack`): it
+//!   is kept in the target's `late` reports and changes nothing; once the case is closed it is
+//!   only a note (a closed case never changes again).
+//! - An escalation still unresolved (the case neither closed nor rescinded, one of its targets
+//!   not verified) climbs the target's escalation path: at each step's `after_secs` from the
+//!   control owner's escalation, a tick raises the same escalation to that step's person, at
+//!   its `level`. Each level is recorded in the case, so it fires once, also across restarts.
 //! - A duplicate input changes nothing and publishes nothing; a closed case never changes again.
 //! - Confirmations may arrive before their termination (they are kept in a `pending` case).
 //! - A termination dated in the future (`HrEvent::is_scheduled`) opens a `scheduled` case;
@@ -24,8 +31,9 @@ use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
     Case, CaseState, Confirmation, Escalation, EscalationReason, EscalationRecord, HrData, HrEvent,
-    HrEventKind, ObjectOutcome, Outcome, RestoreReport, RestoreRequest, TargetKind, TargetState,
-    TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA, RESTORE_REQUEST_SCHEMA,
+    HrEventKind, ObjectOutcome, Outcome, Owner, RestoreReport, RestoreRequest, TargetKind,
+    TargetState, TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA, MANUAL_INSTANCE,
+    RESTORE_REQUEST_SCHEMA,
 };
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -85,6 +93,10 @@ pub struct Verifier {
     /// termination with the latest effective time (then highest case id). Ordered by what the
     /// case record holds, not by arrival, so that `restore` in any order rebuilds the same map.
     latest: HashMap<String, (Option<DateTime<Utc>>, Uuid)>,
+    /// Closed cases in which a person acknowledged some targets (one bit per target, see
+    /// `target_bit`): a worker's report for such a target arriving later is worth a note, a
+    /// replay of any other is not. Few cases, so kept apart from the one-word closed markers.
+    acked_when_closed: HashMap<Uuid, u8>,
 }
 
 impl Verifier {
@@ -94,6 +106,7 @@ impl Verifier {
             cases: HashMap::new(),
             open: 0,
             latest: HashMap::new(),
+            acked_when_closed: HashMap::new(),
         }
     }
 
@@ -104,10 +117,27 @@ impl Verifier {
 
     /// Stores a case slot, keeping the open-case count (O(1): the shell reads it per input).
     fn put(&mut self, id: Uuid, slot: Slot) {
+        if !matches!(slot, Slot::Closed(_)) {
+            // Only a rescind moves a case away from closed; its acknowledgements no longer matter.
+            self.acked_when_closed.remove(&id);
+        }
         self.open += usize::from(slot.is_open());
         if let Some(old) = self.cases.insert(id, slot) {
             self.open -= usize::from(old.is_open());
         }
+    }
+
+    /// Stores the closed marker of `case`, remembering which targets a person acknowledged.
+    fn put_closed(&mut self, case: &Case) {
+        let acked = case
+            .targets
+            .iter()
+            .filter(|(_, s)| s.state == TargetState::Done && s.is_acknowledged())
+            .fold(0u8, |bits, (t, _)| bits | target_bit(*t));
+        if acked != 0 {
+            self.acked_when_closed.insert(case.case_id, acked);
+        }
+        self.put(case.case_id, Slot::Closed(Closed));
     }
 
     fn take(&mut self, id: &Uuid) -> Option<Slot> {
@@ -156,12 +186,11 @@ impl Verifier {
             // Only a case whose termination was seen can be "latest", as in `on_termination`.
             self.note_latest(&case.identity_id, case.effective_at, case.case_id);
         }
-        let slot = if case.state == CaseState::Closed {
-            Slot::Closed(Closed)
+        if case.state == CaseState::Closed {
+            self.put_closed(&case);
         } else {
-            Slot::Live(Box::new(case.clone()))
-        };
-        self.put(case.case_id, slot);
+            self.put(case.case_id, Slot::Live(Box::new(case)));
+        }
     }
 
     fn note_latest(
@@ -406,19 +435,48 @@ impl Verifier {
 
     fn on_confirmation(&mut self, c: &Confirmation, now: DateTime<Utc>) -> Vec<Effect> {
         let case_id = c.case_id;
+        let by_worker = c.target.instance != MANUAL_INSTANCE;
         let mut case = match self.take(&case_id) {
             Some(Slot::Closed(x)) => {
                 self.put(case_id, Slot::Closed(x));
+                // A worker finishing after a person acknowledged the target: the record cannot
+                // take it any more, but it is worth a log line and a count. Anything else
+                // arriving for a closed case is a replay.
+                let acked = self
+                    .acked_when_closed
+                    .get(&case_id)
+                    .is_some_and(|bits| bits & target_bit(c.target.kind) != 0);
+                if acked && by_worker {
+                    return vec![Effect::Note {
+                        case_id: Some(case_id),
+                        identity_id: c.identity_id.clone(),
+                        what: "late_confirmation_after_close",
+                    }];
+                }
                 return Vec::new();
             }
             Some(Slot::Live(x)) => *x,
             None => self.new_case(case_id, &c.identity_id, now),
         };
         let new_state = target_state_of(c);
+        let current = case.targets.get_mut(&c.target.kind);
+        if let Some(done) = current.filter(|s| s.state == TargetState::Done) {
+            // Verified gone stays gone. A worker's report after a person's acknowledgement is
+            // kept next to it (both facts stay in the record); any other later news is noise.
+            let keep = by_worker
+                && done.is_acknowledged()
+                && matches!(case.state, CaseState::Open | CaseState::Escalated)
+                && done.record_late(status_of(c));
+            if !keep {
+                self.put(case_id, Slot::Live(Box::new(case)));
+                return Vec::new();
+            }
+            return self.publish(case, now, Vec::new());
+        }
         let current = case.targets.get(&c.target.kind);
         let changes = match current.map(|s| (s.state, s.confirmed_at)) {
             None | Some((TargetState::Pending, _)) => true,
-            Some((TargetState::Done, _)) => false, // verified gone stays gone; later news is noise
+            Some((TargetState::Done, _)) => false, // handled above
             // An older report replayed after a newer one must not move the target backwards —
             // except a verified success: proof that access is gone always counts.
             Some((_, Some(seen))) if c.finished_at < seen && new_state != TargetState::Done => {
@@ -430,19 +488,7 @@ impl Verifier {
             self.put(case_id, Slot::Live(Box::new(case)));
             return Vec::new();
         }
-        let mut status = TargetStatus {
-            state: new_state,
-            outcome: Some(c.outcome),
-            instance: Some(c.target.instance.clone()),
-            confirmed_at: Some(c.finished_at),
-            time_to_revoke_ms: None,
-            attempts: c.attempts,
-            worker: Some(c.worker.clone()),
-            error: c.error.clone(),
-            objects: c.objects.clone(),
-            superseded: Vec::new(),
-        }
-        .replacing(case.targets.remove(&c.target.kind));
+        let mut status = status_of(c).replacing(case.targets.remove(&c.target.kind));
         recompute_time_to_revoke(&mut status, case.effective_at);
         case.targets.insert(c.target.kind, status);
         let mut effects = Vec::new();
@@ -509,6 +555,94 @@ impl Verifier {
         let mut out = self.fire_due(now);
         out.extend(self.escalate_overdue(now));
         out.extend(self.escalate_sla(now));
+        out.extend(self.climb_escalation_paths(now));
+        out
+    }
+
+    /// The escalation-path steps of `case` whose time has come and that were not raised yet:
+    /// (index of the control owner's escalation in `case.escalations`, level), in order.
+    fn climbs_due(&self, case: &Case, now: DateTime<Utc>) -> Vec<(usize, u32)> {
+        if !matches!(case.state, CaseState::Open | CaseState::Escalated) {
+            return Vec::new(); // closed (never live), rescinded, pending or scheduled: no climb
+        }
+        let mut due = Vec::new();
+        for (i, base) in case.escalations.iter().enumerate() {
+            // Paths start from the control owner's escalation; resolved ones stop climbing
+            // (the same rule `revoke case` uses to show an escalation open or resolved).
+            if base.level != 0 || !unresolved(case, base) {
+                continue;
+            }
+            let path = self
+                .policy
+                .escalation_path_of(base.targets.first().copied());
+            for (n, step) in path.iter().enumerate() {
+                let Some(when) = after(base.raised_at, step.after_secs) else {
+                    break;
+                };
+                if when > now {
+                    break; // steps are in increasing order (the config is validated)
+                }
+                let level = n as u32 + 1;
+                let id = Escalation::id_at(case.case_id, base.reason, &base.targets, level);
+                if !case.escalations.iter().any(|e| e.escalation_id == id) {
+                    due.push((i, level));
+                }
+            }
+        }
+        due
+    }
+
+    /// Escalations unresolved long enough to go to the next person on their path: one new
+    /// escalation per level, each once (the levels already raised are in the case record, so a
+    /// restarted verifier does not raise them again). A verifier that was down past several
+    /// steps raises all of them at its first tick, in order, in one case version.
+    fn climb_escalation_paths(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        if !self.policy.has_escalation_paths() {
+            return Vec::new();
+        }
+        let ready: Vec<Uuid> = self
+            .cases
+            .iter()
+            .filter_map(|(id, s)| match s {
+                Slot::Live(c) if !self.climbs_due(c, now).is_empty() => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let mut out = Vec::new();
+        for id in ready {
+            let Some(Slot::Live(case)) = self.take(&id) else {
+                continue;
+            };
+            let mut case = *case;
+            let mut effects = Vec::new();
+            for (i, level) in self.climbs_due(&case, now) {
+                let base = case.escalations[i].clone();
+                let path = self
+                    .policy
+                    .escalation_path_of(base.targets.first().copied());
+                let step = &path[level as usize - 1];
+                let detail = format!(
+                    "still unresolved {}s after the escalation to {} <{}> at {} (level {level} of {}): {}",
+                    step.after_secs,
+                    base.owner.name,
+                    base.owner.contact,
+                    base.raised_at.to_rfc3339(),
+                    path.len(),
+                    base.detail
+                );
+                raise(
+                    &mut case,
+                    base.reason,
+                    base.targets,
+                    level,
+                    step.owner(),
+                    detail,
+                    now,
+                    &mut effects,
+                );
+            }
+            out.extend(self.publish(case, now, effects));
+        }
         out
     }
 
@@ -712,7 +846,8 @@ impl Verifier {
         }
     }
 
-    /// Records an escalation on the case (once per reason and set of targets) and emits it.
+    /// Records an escalation to the control owner on the case (once per reason and set of
+    /// targets) and emits it.
     fn escalate(
         &self,
         case: &mut Case,
@@ -722,47 +857,8 @@ impl Verifier {
         now: DateTime<Utc>,
         effects: &mut Vec<Effect>,
     ) {
-        case.state = CaseState::Escalated;
-        let id = Escalation::id_for(case.case_id, reason, &targets);
-        if case.escalations.iter().any(|e| e.escalation_id == id) {
-            return;
-        }
         let owner = self.policy.owner_of(targets.first().copied());
-        let evidence = case
-            .targets
-            .iter()
-            .map(|(t, s)| {
-                format!(
-                    "{t}: {}{}",
-                    state_word(s.state),
-                    s.error
-                        .as_ref()
-                        .map(|e| format!(" ({e})"))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
-        case.escalations.push(EscalationRecord {
-            escalation_id: id,
-            reason,
-            targets: targets.clone(),
-            owner: owner.clone(),
-            raised_at: now,
-            detail: detail.clone(),
-        });
-        effects.push(Effect::Escalate(Escalation {
-            schema: ESCALATION_SCHEMA.into(),
-            escalation_id: id,
-            case_id: case.case_id,
-            identity_id: case.identity_id.clone(),
-            reason,
-            targets,
-            owner,
-            deadline: case.deadline,
-            raised_at: now,
-            detail,
-            evidence,
-        }));
+        raise(case, reason, targets, 0, owner, detail, now, effects);
     }
 
     /// Stores the case back and returns the effects with its new version first.
@@ -770,17 +866,111 @@ impl Verifier {
         case.revision += 1;
         case.updated_at = now;
         let mut out = Vec::with_capacity(effects.len() + 1);
-        out.push(Effect::Case(case.clone()));
-        out.extend(effects);
-        let slot = if case.state == CaseState::Closed {
-            Slot::Closed(Closed)
+        if case.state == CaseState::Closed {
+            self.put_closed(&case);
+            out.push(Effect::Case(case));
         } else {
-            Slot::Live(Box::new(case))
-        };
-        if let Some(Effect::Case(c)) = out.first() {
-            self.put(c.case_id, slot);
+            out.push(Effect::Case(case.clone()));
+            self.put(case.case_id, Slot::Live(Box::new(case)));
         }
+        out.extend(effects);
         out
+    }
+}
+
+/// Records an escalation of `case` at `level` of its path (once per reason, targets and level)
+/// and emits it.
+#[allow(clippy::too_many_arguments)]
+fn raise(
+    case: &mut Case,
+    reason: EscalationReason,
+    targets: Vec<TargetKind>,
+    level: u32,
+    owner: Owner,
+    detail: String,
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) {
+    case.state = CaseState::Escalated;
+    let id = Escalation::id_at(case.case_id, reason, &targets, level);
+    if case.escalations.iter().any(|e| e.escalation_id == id) {
+        return;
+    }
+    let evidence = case
+        .targets
+        .iter()
+        .map(|(t, s)| {
+            format!(
+                "{t}: {}{}",
+                state_word(s.state),
+                s.error
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    case.escalations.push(EscalationRecord {
+        escalation_id: id,
+        reason,
+        targets: targets.clone(),
+        owner: owner.clone(),
+        level,
+        raised_at: now,
+        detail: detail.clone(),
+    });
+    effects.push(Effect::Escalate(Escalation {
+        schema: ESCALATION_SCHEMA.into(),
+        escalation_id: id,
+        case_id: case.case_id,
+        identity_id: case.identity_id.clone(),
+        reason,
+        targets,
+        owner,
+        level,
+        deadline: case.deadline,
+        raised_at: now,
+        detail,
+        evidence,
+    }));
+}
+
+/// Whether an escalation of a case that is not closed or rescinded still needs someone: one of
+/// the targets it names is not verified (an escalation naming none is moot).
+fn unresolved(case: &Case, e: &EscalationRecord) -> bool {
+    e.targets.iter().any(|t| {
+        case.targets
+            .get(t)
+            .is_none_or(|s| s.state != TargetState::Done)
+    })
+}
+
+/// `t` plus `secs` seconds, if representable.
+fn after(t: DateTime<Utc>, secs: u64) -> Option<DateTime<Utc>> {
+    let secs = i64::try_from(secs).ok()?;
+    t.checked_add_signed(Duration::try_seconds(secs)?)
+}
+
+/// One bit per target kind, for `Verifier::acked_when_closed`.
+fn target_bit(t: TargetKind) -> u8 {
+    let i = TargetKind::ALL.iter().position(|k| *k == t).unwrap_or(0);
+    1 << i
+}
+
+/// A confirmation as a target status (before it replaces or joins anything).
+fn status_of(c: &Confirmation) -> TargetStatus {
+    TargetStatus {
+        state: target_state_of(c),
+        outcome: Some(c.outcome),
+        instance: Some(c.target.instance.clone()),
+        confirmed_at: Some(c.finished_at),
+        time_to_revoke_ms: None,
+        attempts: c.attempts,
+        worker: Some(c.worker.clone()),
+        error: c.error.clone(),
+        objects: c.objects.clone(),
+        superseded: Vec::new(),
+        late: Vec::new(),
     }
 }
 

@@ -329,7 +329,7 @@ fn assert_escalation_recorded(case: &Case, esc: &Escalation) {
     assert_eq!(esc.deadline, case.deadline);
     assert_eq!(
         esc.escalation_id,
-        Escalation::id_for(case.case_id, esc.reason, &esc.targets)
+        Escalation::id_at(case.case_id, esc.reason, &esc.targets, esc.level)
     );
     let rec = case
         .escalations
@@ -346,6 +346,7 @@ fn assert_escalation_recorded(case: &Case, esc: &Escalation) {
             rec.reason,
             &rec.targets,
             &rec.owner,
+            rec.level,
             rec.raised_at,
             &rec.detail
         ),
@@ -353,6 +354,7 @@ fn assert_escalation_recorded(case: &Case, esc: &Escalation) {
             esc.reason,
             &esc.targets,
             &esc.owner,
+            esc.level,
             esc.raised_at,
             &esc.detail
         )
@@ -1705,6 +1707,360 @@ fn the_protected_list_matches_ids_usernames_and_emails_exactly() {
         !p.is_protected(&who("", None)),
         "an empty entry protects nobody"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8d. Escalation paths: an unresolved escalation climbs to the next person, each level once
+// ---------------------------------------------------------------------------------------------
+
+fn step(name: &str, after_secs: u64) -> revoke_shared::config::EscalationStep {
+    revoke_shared::config::EscalationStep {
+        name: name.into(),
+        contact: format!("{name}@example.com"),
+        after_secs,
+    }
+}
+
+/// `policy()` with paths: vault climbs to vault-lead after 600 s, then ciso after 1800 s;
+/// every other kind uses default's (secops-lead after 900 s); cicd never climbs.
+fn policy_with_paths() -> VerifierConfig {
+    let mut p = policy();
+    p.escalation_paths.insert(
+        "vault".into(),
+        vec![step("vault-lead", 600), step("ciso", 1800)],
+    );
+    p.escalation_paths
+        .insert("default".into(), vec![step("secops-lead", 900)]);
+    p.escalation_paths.insert("cicd".into(), Vec::new());
+    p
+}
+
+/// Every escalation at `level` in `effects`.
+fn at_level(effects: &[Effect], level: u32) -> Vec<&Escalation> {
+    escalations_in(effects)
+        .into_iter()
+        .filter(|e| e.level == level)
+        .collect()
+}
+
+#[test]
+fn an_unresolved_escalation_climbs_its_path_once_per_level() {
+    let mut v = Verifier::new(policy_with_paths());
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &ev, &[Directory, Saas, Cloud, Cicd], 1);
+    let (_, first) = case_and_escalation(conf(&mut v, &failed(&ev, Vault, at(10)), at(10)));
+    assert_eq!((first.level, first.owner.name.as_str()), (0, "vault-team"));
+
+    assert!(
+        tick(&mut v, at(609)).is_empty(),
+        "not before its after_secs"
+    );
+    let (case, esc) = case_and_escalation(tick(&mut v, at(610)));
+    assert_escalation_recorded(&case, &esc);
+    assert_eq!(esc.level, 1);
+    assert_eq!(esc.owner, owner("vault-lead"));
+    assert_eq!(
+        (esc.reason, esc.targets.clone()),
+        (first.reason, first.targets.clone())
+    );
+    assert_eq!(
+        esc.escalation_id,
+        Escalation::id_at(ev.case_id(), EscalationReason::TargetFailed, &[Vault], 1)
+    );
+    assert_ne!(esc.escalation_id, first.escalation_id);
+    assert!(
+        esc.detail.contains("vault-team <vault-team@example.com>")
+            && esc.detail.contains("level 1 of 2")
+            && esc.detail.contains(&first.detail),
+        "{}",
+        esc.detail
+    );
+    assert_eq!(case.state, CaseState::Escalated);
+    assert_eq!(
+        case.escalations.iter().map(|e| e.level).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    assert!(tick(&mut v, at(611)).is_empty(), "each level once");
+    assert!(tick(&mut v, at(1809)).is_empty());
+
+    let (case, esc) = case_and_escalation(tick(&mut v, at(1810)));
+    assert_eq!((esc.level, esc.owner.name.as_str()), (2, "ciso"));
+    assert_eq!(case.escalations.len(), 3);
+    assert!(
+        tick(&mut v, at(100 * DEADLINE_SECS)).is_empty(),
+        "the path ends"
+    );
+
+    // A late success still closes it; every level stays on record.
+    let closed = sole_case(conf(&mut v, &ok(&ev, Vault, at(5000)), at(5000)));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(
+        closed
+            .escalations
+            .iter()
+            .map(|e| (e.level, e.owner.name.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(0, "vault-team"), (1, "vault-lead"), (2, "ciso")]
+    );
+}
+
+#[test]
+fn a_resolved_escalation_and_a_closed_or_rescinded_case_stop_climbing() {
+    let mut v = Verifier::new(policy_with_paths());
+    // E1: vault and cloud fail separately; vault is then fixed, cloud is not.
+    let (e1, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &e1, &[Directory, Saas, Cicd], 1);
+    conf(&mut v, &failed(&e1, Vault, at(10)), at(10));
+    conf(&mut v, &failed(&e1, Cloud, at(20)), at(20));
+    let fixed = sole_case(conf(&mut v, &ok(&e1, Vault, at(30)), at(30)));
+    assert_eq!(fixed.state, CaseState::Escalated, "cloud still failed");
+    // E2: vault fails, then succeeds: closed before its first step.
+    let (e2, _) = open(&mut v, "E2", "evt-2", at(0), at(0));
+    confirm_ok(&mut v, &e2, &[Directory, Saas, Cloud, Cicd], 1);
+    conf(&mut v, &failed(&e2, Vault, at(10)), at(10));
+    assert_eq!(
+        sole_case(conf(&mut v, &ok(&e2, Vault, at(40)), at(40))).state,
+        CaseState::Closed
+    );
+    // E3: vault fails, then the termination is rescinded.
+    let (e3, _) = open(&mut v, "E3", "evt-3", at(0), at(0));
+    confirm_ok(&mut v, &e3, &[Directory, Saas, Cloud, Cicd], 1);
+    conf(&mut v, &failed(&e3, Vault, at(10)), at(10));
+    hr(&mut v, &rescind("E3", "r-3", Some("evt-3")), at(50));
+
+    let effects = tick(&mut v, at(2000));
+    let climbed = at_level(&effects, 1);
+    assert_eq!(climbed.len(), 1, "{effects:?}");
+    assert_eq!(climbed[0].case_id, e1.case_id());
+    assert_eq!(
+        (climbed[0].targets.clone(), climbed[0].owner.name.as_str()),
+        (vec![Cloud], "secops-lead")
+    );
+    assert_eq!(case_records(&effects).len(), 1, "E2 and E3 unchanged");
+    assert!(tick(&mut v, at(100 * DEADLINE_SECS)).is_empty());
+}
+
+#[test]
+fn paths_follow_the_first_target_with_default_fallback_and_an_empty_path_never_climbs() {
+    let mut v = Verifier::new(policy_with_paths());
+    // cicd fails (its path is empty); saas, directory and cloud never answer: the deadline
+    // escalation names them and, first target directory having no path, climbs by default's.
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &ev, &[Vault], 1);
+    conf(&mut v, &failed(&ev, Cicd, at(5)), at(5));
+    assert!(
+        tick(&mut v, at(DEADLINE_SECS - 1)).is_empty(),
+        "cicd: no path"
+    );
+    let deadline = tick(&mut v, at(DEADLINE_SECS));
+    assert_eq!(
+        escalations_in(&deadline)[0].reason,
+        EscalationReason::DeadlinePassed
+    );
+    assert!(tick(&mut v, at(DEADLINE_SECS + 899)).is_empty());
+    let (_, esc) = case_and_escalation(tick(&mut v, at(DEADLINE_SECS + 900)));
+    assert_eq!(
+        (esc.reason, esc.level, esc.owner.name.as_str()),
+        (EscalationReason::DeadlinePassed, 1, "secops-lead")
+    );
+    assert_eq!(esc.targets, vec![Directory, Saas, Cloud]);
+    assert!(tick(&mut v, at(100 * DEADLINE_SECS)).is_empty());
+
+    // Without any path (the default policy) nothing ever climbs.
+    let mut plain = verifier();
+    let (ev, _) = open(&mut plain, "E2", "evt-2", at(0), at(0));
+    conf(&mut plain, &failed(&ev, Vault, at(5)), at(5));
+    tick(&mut plain, at(DEADLINE_SECS));
+    assert!(tick(&mut plain, at(100 * DEADLINE_SECS)).is_empty());
+}
+
+#[test]
+fn levels_already_raised_do_not_fire_again_after_a_restart() {
+    let mut v = Verifier::new(policy_with_paths());
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let mut records: Vec<Case> = Vec::new();
+    for t in [Directory, Saas, Cloud, Cicd] {
+        records.extend(case_records(&conf(&mut v, &ok(&ev, t, at(1)), at(1))));
+    }
+    records.extend(case_records(&conf(
+        &mut v,
+        &failed(&ev, Vault, at(10)),
+        at(10),
+    )));
+    let before_climb = records.clone();
+    records.extend(case_records(&tick(&mut v, at(700))));
+    assert_eq!(records.last().unwrap().escalations.len(), 2);
+
+    // Rebuilt from the changelog after level 1 (any order): level 1 is not raised again, and
+    // level 2 comes at its own time, exactly once.
+    for seed in 1..=5 {
+        let mut shuffled = records.clone();
+        Rng::new(seed).shuffle(&mut shuffled);
+        let mut restored = Verifier::new(policy_with_paths());
+        for c in shuffled {
+            restored.restore(c);
+        }
+        assert!(tick(&mut restored, at(701)).is_empty(), "seed {seed}");
+        assert!(tick(&mut restored, at(1809)).is_empty(), "seed {seed}");
+        let (case, esc) = case_and_escalation(tick(&mut restored, at(1810)));
+        assert_eq!(
+            (esc.level, case.revision),
+            (2, records.last().unwrap().revision + 1)
+        );
+        assert!(tick(&mut restored, at(1811)).is_empty());
+    }
+
+    // Rebuilt from before the climb, and down past both steps: the first tick raises both
+    // levels, in order, in one case version.
+    let mut late = Verifier::new(policy_with_paths());
+    for c in before_climb {
+        late.restore(c);
+    }
+    let effects = tick(&mut late, at(5000));
+    assert_eq!(case_records(&effects).len(), 1);
+    assert_eq!(
+        escalations_in(&effects)
+            .iter()
+            .map(|e| e.level)
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let case = &case_records(&effects)[0];
+    for e in escalations_in(&effects) {
+        assert_escalation_recorded(case, e);
+    }
+    assert!(tick(&mut late, at(5001)).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8e. A worker's confirmation after a person's acknowledgement
+// ---------------------------------------------------------------------------------------------
+
+/// A person's `revoke case ack` of `target`, as `ack.rs` publishes it: instance `manual`, one
+/// verified `manual_step` object.
+fn ack(ev: &HrEvent, target: TargetKind, finished_at: DateTime<Utc>) -> Confirmation {
+    let mut c = ok(ev, target, finished_at);
+    c.target.instance = revoke_shared::contract::MANUAL_INSTANCE.into();
+    c.worker.id = "revoke-cli".into();
+    c.attempts = 0;
+    let o = &mut c.objects[0];
+    o.object_kind = "manual_step".into();
+    o.action = "manual_ack".into();
+    o.actor.principal = "alice@example.com".into();
+    o.read_back = "confirmed by alice@example.com: removed by hand".into();
+    c
+}
+
+#[test]
+fn a_worker_report_after_an_ack_is_kept_as_evidence_and_changes_nothing() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &ev, &[Directory, Saas, Cicd], 1);
+    conf(&mut v, &failed(&ev, Vault, at(10)), at(10));
+    conf(&mut v, &failed(&ev, Cloud, at(11)), at(11));
+    let acked = sole_case(conf(&mut v, &ack(&ev, Vault, at(20)), at(20)));
+    assert_eq!(acked.targets[&Vault].state, TargetState::Done);
+    assert!(acked.targets[&Vault].is_acknowledged());
+
+    // The vault worker's retry finishes after the ack: one new case version with both facts.
+    let worker = ok(&ev, Vault, at(30));
+    let case = sole_case(conf(&mut v, &worker, at(31)));
+    assert_eq!(case.revision, acked.revision + 1);
+    assert_eq!(case.state, CaseState::Escalated, "cloud still failed");
+    let st = &case.targets[&Vault];
+    assert_eq!(
+        (st.state, st.instance.as_deref(), st.confirmed_at),
+        (TargetState::Done, Some("manual"), Some(at(20))),
+        "the acknowledgement still stands"
+    );
+    assert_eq!(
+        st.time_to_revoke_ms,
+        acked.targets[&Vault].time_to_revoke_ms
+    );
+    assert_eq!(st.superseded, acked.targets[&Vault].superseded);
+    assert_eq!(st.late.len(), 1);
+    assert_eq!(
+        (
+            st.late[0].state,
+            st.late[0].instance.as_deref(),
+            st.late[0].confirmed_at
+        ),
+        (TargetState::Done, Some("default"), Some(at(30)))
+    );
+    assert_eq!(st.late[0].objects, worker.objects);
+    assert_eq!(case.escalations, acked.escalations, "nothing escalated");
+
+    // The same report again, or a re-run's older one, publishes nothing.
+    assert!(conf(&mut v, &worker, at(32)).is_empty());
+    let mut older = failed(&ev, Vault, at(25));
+    older.confirmation_id = Uuid::new_v4();
+    assert!(conf(&mut v, &older, at(33)).is_empty());
+    // A second acknowledgement of a done target is noise too.
+    assert!(conf(&mut v, &ack(&ev, Vault, at(40)), at(40)).is_empty());
+    // A newer failure from the worker is kept as evidence but does not undo the ack.
+    let newer = sole_case(conf(&mut v, &failed(&ev, Vault, at(50)), at(50)));
+    assert_eq!(newer.targets[&Vault].state, TargetState::Done);
+    assert_eq!(newer.targets[&Vault].late.len(), 2);
+    assert_eq!(newer.targets[&Vault].late[1].state, TargetState::Failed);
+
+    // A restarted verifier holds the same record, and the replay publishes nothing.
+    let mut restored = verifier();
+    restored.restore(newer.clone());
+    assert_eq!(restored.case(&ev.case_id()), Some(&newer));
+    assert!(conf(&mut restored, &worker, at(60)).is_empty());
+
+    // Closing keeps the late reports in the closed record.
+    let closed = sole_case(conf(&mut v, &ok(&ev, Cloud, at(70)), at(70)));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(closed.targets[&Vault].late.len(), 2);
+
+    // A worker's report for a target done by a worker is a duplicate, not evidence.
+    let (e2, _) = open(&mut v, "E2", "evt-2", at(0), at(0));
+    confirm_ok(&mut v, &e2, &[Vault], 1);
+    assert!(conf(&mut v, &reemitted(&ok(&e2, Vault, at(1)), 60), at(80)).is_empty());
+}
+
+#[test]
+fn a_worker_report_after_the_ack_closed_the_case_is_only_a_note() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &ev, &[Directory, Saas, Cloud, Cicd], 1);
+    conf(&mut v, &failed(&ev, Vault, at(10)), at(10));
+    let closed = sole_case(conf(&mut v, &ack(&ev, Vault, at(20)), at(20)));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert!(v.is_closed(&ev.case_id()));
+
+    let late = ok(&ev, Vault, at(30));
+    let (case_id, identity, what) = sole_note(conf(&mut v, &late, at(31)));
+    assert_eq!(
+        (case_id, identity.as_str(), what),
+        (Some(ev.case_id()), "E1", "late_confirmation_after_close")
+    );
+    assert!(v.is_closed(&ev.case_id()), "a closed case never changes");
+    // Notes publish nothing: the same report again is noted again, never recorded.
+    assert_eq!(
+        sole_note(conf(&mut v, &late, at(32))).2,
+        "late_confirmation_after_close"
+    );
+    // Replays of what the workers (or the person) reported before the close are silent.
+    assert!(conf(&mut v, &ok(&ev, Saas, at(2)), at(33)).is_empty());
+    assert!(conf(&mut v, &ack(&ev, Vault, at(20)), at(34)).is_empty());
+
+    // The same after a restart from the changelog (the closed record says who acknowledged).
+    let mut restored = verifier();
+    restored.restore(closed.clone());
+    assert_eq!(
+        sole_note(conf(&mut restored, &late, at(40))).2,
+        "late_confirmation_after_close"
+    );
+    assert!(conf(&mut restored, &ok(&ev, Saas, at(2)), at(41)).is_empty());
+    // And not once a rescind has made the case rescinded.
+    restored.apply(
+        Input::RescindClosed(&rescind("E1", "r-1", Some("evt-1")), &closed),
+        at(50),
+    );
+    assert!(!restored.is_closed(&ev.case_id()));
+    assert!(conf(&mut restored, &late, at(51)).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
     case_id_for, Actor, Case, CaseState, Confirmation, Escalation, EscalationReason, HrData,
     HrEvent, HrEventKind, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome, Owner,
-    TargetKind, TargetRef, TargetState, TargetStatus, WorkerInfo, CASE_SCHEMA, CONFIRMATION_SCHEMA,
-    ESCALATION_SCHEMA,
+    RestoreOutcome, RestoreReport, RestoreRequest, TargetKind, TargetRef, TargetState,
+    TargetStatus, WorkerInfo, CASE_SCHEMA, CONFIRMATION_SCHEMA, ESCALATION_SCHEMA,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
@@ -2072,6 +2072,8 @@ fn a_worker_report_after_the_ack_closed_the_case_is_only_a_note() {
 enum Step {
     Hr(HrEvent),
     Conf(Confirmation),
+    /// A worker's answer to a restore request.
+    Restored(RestoreReport),
     Tick,
 }
 
@@ -2079,6 +2081,7 @@ fn apply_step(v: &mut Verifier, step: &Step, now: DateTime<Utc>) -> Vec<Effect> 
     match step {
         Step::Hr(ev) => hr(v, ev, now),
         Step::Conf(c) => conf(v, c, now),
+        Step::Restored(r) => v.apply(Input::Restored(r), now),
         Step::Tick => tick(v, now),
     }
 }
@@ -2378,6 +2381,10 @@ struct Leaver {
     plans: BTreeMap<TargetKind, Plan>,
     /// Published before its effective time: scheduled, handed over once when due.
     dated: bool,
+    /// HR takes the termination back at some point: while it is scheduled, open, escalated or
+    /// after it closed (wherever the shuffle puts it, but always after the termination itself:
+    /// both are on the identity's partition of the HR topic).
+    rescinded: bool,
 }
 
 impl Leaver {
@@ -2385,6 +2392,11 @@ impl Leaver {
         self.plans
             .values()
             .all(|p| matches!(p, Plan::Verified | Plan::RetriedThenVerified))
+    }
+
+    /// Closed at the end of the run: every target verified, and never rescinded.
+    fn ends_closed(&self) -> bool {
+        self.expect_closed() && !self.rescinded
     }
 
     fn targets_planned(&self, wanted: &[Plan]) -> BTreeSet<TargetKind> {
@@ -2396,16 +2408,36 @@ impl Leaver {
     }
 }
 
-/// One generated run: the leavers and the schedule of inputs with their instants.
+/// One generated run: the policy, the leavers and the schedule of inputs with their instants.
+/// Restore reports are not in the schedule: the simulated workers answer the restore requests
+/// the verifier publishes (see `Workers`).
 struct World {
+    policy: VerifierConfig,
     leavers: Vec<Leaver>,
     schedule: Vec<(Step, DateTime<Utc>)>,
 }
 
+fn is_rescind(step: &Step, identity: &str) -> bool {
+    matches!(step, Step::Hr(ev) if ev.kind == HrEventKind::Rescinded && ev.subject == identity)
+}
+
+fn is_termination(step: &Step, identity: &str) -> bool {
+    matches!(step, Step::Hr(ev) if ev.kind == HrEventKind::Termination && ev.subject == identity)
+}
+
 fn generate(rng: &mut Rng) -> World {
+    let mut policy = policy();
+    if rng.chance(50) {
+        // Unresolved escalations climb (the default path serves every target here).
+        policy.escalation_paths.insert(
+            "default".into(),
+            vec![step("lead", 1800), step("ciso", 5400)],
+        );
+    }
     let n = 1 + rng.below(6) as usize;
     let mut leavers = Vec::new();
     let mut inputs: Vec<Step> = Vec::new();
+    let mut after_all: Vec<Step> = Vec::new();
     for i in 0..n {
         let mut ev = termination(
             &format!("E{i}"),
@@ -2439,6 +2471,20 @@ fn generate(rng: &mut Rng) -> World {
                 Plan::Unverified => mine.push(Step::Conf(unverified(&ev, t, when))),
             }
         }
+        // A rescind, naming its termination or not (then it applies to the identity's latest).
+        let rescinded = rng.chance(30);
+        let mut last = Vec::new();
+        if rescinded {
+            let names = rng.chance(50).then(|| ev.id.clone());
+            let r = Step::Hr(rescind(&ev.subject, &format!("r-{i}"), names.as_deref()));
+            // Half of them anywhere among the leaver's inputs, half after everything (mostly
+            // after the case closed or escalated).
+            if rng.chance(50) {
+                mine.push(r);
+            } else {
+                last.push(r);
+            }
+        }
         // Duplicates: the very same record again (at-least-once), or a re-run's re-emission.
         for step in mine.clone() {
             if rng.chance(25) {
@@ -2450,10 +2496,33 @@ fn generate(rng: &mut Rng) -> World {
                 }
             }
         }
+        for step in last.clone() {
+            if rng.chance(25) {
+                last.push(step);
+            }
+        }
         inputs.extend(mine);
-        leavers.push(Leaver { ev, plans, dated });
+        after_all.extend(last);
+        leavers.push(Leaver {
+            ev,
+            plans,
+            dated,
+            rescinded,
+        });
     }
     rng.shuffle(&mut inputs);
+    inputs.extend(after_all);
+    // HR order per identity: no copy of a rescind before the first copy of its termination.
+    for l in &leavers {
+        let id = &l.ev.subject;
+        loop {
+            let first_term = inputs.iter().position(|s| is_termination(s, id)).unwrap();
+            match inputs[..first_term].iter().position(|s| is_rescind(s, id)) {
+                Some(r) => inputs.swap(r, first_term),
+                None => break,
+            }
+        }
+    }
 
     // A clock that moves by a random step before each input; ticks sprinkled in. Some seeds
     // move slowly (no deadline passes), some fast (most do).
@@ -2474,7 +2543,11 @@ fn generate(rng: &mut Rng) -> World {
         .max()
         .unwrap_or(now);
     schedule.push((Step::Tick, now.max(latest + Duration::seconds(1))));
-    World { leavers, schedule }
+    World {
+        policy,
+        leavers,
+        schedule,
+    }
 }
 
 /// Per-case effect log, plus checks that hold for every batch the machine returns.
@@ -2505,6 +2578,13 @@ impl Log {
                     });
                     assert_eq!(c.case_id, r.case_id, "seed {seed}");
                     assert_eq!(c.state, CaseState::Rescinded, "seed {seed}");
+                    assert_eq!(r.request_id, RestoreRequest::id_for(r.case_id, r.target));
+                    assert!(
+                        r.objects
+                            .iter()
+                            .any(|o| o.outcome == ObjectOutcome::Revoked),
+                        "seed {seed}: a restore request for a target that revoked nothing"
+                    );
                 }
                 // A scheduled case handed over: published with it, no longer scheduled.
                 Effect::Due(ev) => {
@@ -2516,6 +2596,20 @@ impl Log {
                         c.effective_at.is_some_and(|e| e <= c.updated_at),
                         "seed {seed}: handed over before its effective time"
                     );
+                }
+                // A rescind of a scheduled case (before its effective time, or after it but
+                // before the tick that hands it over): the case record is the cancellation.
+                Effect::Note {
+                    case_id: Some(id),
+                    what: "cancelled_before_effective",
+                    ..
+                } => {
+                    let c = last_case.unwrap_or_else(|| {
+                        panic!("seed {seed}: cancellation without its case: {batch:?}")
+                    });
+                    assert_eq!((c.case_id, c.state), (*id, CaseState::Rescinded));
+                    // Nothing was handed to the workers: nothing to give back, nobody to tell.
+                    assert_eq!(batch.len(), 2, "seed {seed}: {batch:?}");
                 }
                 Effect::Note { .. } => panic!("seed {seed}: unexpected effect {e:?}"),
             }
@@ -2555,25 +2649,205 @@ impl Log {
             })
             .collect()
     }
+
+    fn restores(&self, id: &Uuid) -> Vec<&RestoreRequest> {
+        self.per_case
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                if let Effect::Restore(r) = e {
+                    Some(r)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn notes(&self, id: &Uuid, wanted: &str) -> usize {
+        self.per_case
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|e| matches!(e, Effect::Note { what, .. } if *what == wanted))
+            .count()
+    }
+}
+
+/// A small deterministic hash of a request id: which outcomes, how late, whether duplicated.
+fn request_hash(id: Uuid, salt: u64) -> u64 {
+    let v = id.as_u128();
+    let mut r = Rng::new((v as u64) ^ ((v >> 64) as u64) ^ salt);
+    r.next()
+}
+
+/// The simulated workers and shell around the machine in a property run: they answer restore
+/// requests and hand a rescind of a closed case its record from the changelog (the log).
+///
+/// Each request is answered at a point of the schedule derived from the request alone (its id
+/// and the schedule step that produced it), so a run with a restart, which produces the same
+/// requests at the same steps, receives the same reports at the same points; some reports are
+/// delivered twice. Every report is the same whenever it is produced: its content and times come
+/// from the request.
+#[derive(Default)]
+struct Workers {
+    /// Reports to deliver after the schedule step of the key.
+    queued: BTreeMap<usize, Vec<RestoreReport>>,
+    /// Every report delivered so far (their first delivery must publish, any later one not).
+    delivered: HashSet<Uuid>,
+    /// Every input applied so far that a replay may repeat (not ticks), reports included.
+    applied: Vec<Step>,
+    /// Reports delivered (first time) per case.
+    answered: BTreeMap<Uuid, Vec<RestoreReport>>,
+    /// Deliveries of a report already delivered.
+    redelivered: usize,
+}
+
+impl Workers {
+    /// The report a worker gives for `req`: per object it revoked, mostly given back, sometimes
+    /// irreversible (a person must re-issue it: `restore_incomplete`).
+    fn answer(req: &RestoreRequest) -> RestoreReport {
+        let outcomes: Vec<RestoreOutcome> = req
+            .objects
+            .iter()
+            .filter(|o| o.outcome == ObjectOutcome::Revoked)
+            .enumerate()
+            .map(|(i, _)| match request_hash(req.request_id, i as u64) % 10 {
+                0..=5 => RestoreOutcome::Restored,
+                6..=7 => RestoreOutcome::AlreadyPresent,
+                _ => RestoreOutcome::Irreversible,
+            })
+            .collect();
+        report(req, &outcomes, req.requested_at + Duration::seconds(1))
+    }
+
+    /// Applies one input the way the shell does: a rescind for a closed case is handed that
+    /// case's last record from the changelog.
+    fn apply(v: &mut Verifier, log: &Log, step: &Step, now: DateTime<Utc>) -> Vec<Effect> {
+        if let Step::Hr(ev) = step {
+            if ev.kind == HrEventKind::Rescinded {
+                if let Some(id) = v.rescind_applies_to(ev).filter(|id| v.is_closed(id)) {
+                    let record =
+                        (*log.cases(&id).last().expect("a closed case was published")).clone();
+                    return v.apply(Input::RescindClosed(ev, &record), now);
+                }
+            }
+        }
+        apply_step(v, step, now)
+    }
+
+    /// Applies schedule step `index` (not a replay), records its effects, queues the answers to
+    /// the restore requests among them, then delivers the reports queued for this step.
+    fn step(
+        &mut self,
+        v: &mut Verifier,
+        log: &mut Log,
+        index: usize,
+        step: &Step,
+        now: DateTime<Utc>,
+        seed: u64,
+    ) {
+        let effects = Workers::apply(v, log, step, now);
+        if !matches!(step, Step::Tick) {
+            self.applied.push(step.clone());
+        }
+        for e in &effects {
+            if let Effect::Restore(req) = e {
+                let r = Workers::answer(req);
+                let h = request_hash(req.request_id, 99);
+                let due = index + (h % 6) as usize;
+                self.queued.entry(due).or_default().push(r.clone());
+                if h % 3 == 0 {
+                    let again = due + 1 + ((h >> 8) % 5) as usize;
+                    self.queued.entry(again).or_default().push(r);
+                }
+            }
+        }
+        log.record(effects, seed);
+        for r in self.queued.remove(&index).unwrap_or_default() {
+            self.deliver(v, log, r, now, seed);
+        }
+    }
+
+    /// Delivers every report still queued (after the last step of the schedule).
+    fn flush(&mut self, v: &mut Verifier, log: &mut Log, now: DateTime<Utc>, seed: u64) {
+        for r in std::mem::take(&mut self.queued).into_values().flatten() {
+            self.deliver(v, log, r, now, seed);
+        }
+    }
+
+    /// One delivery of a report: the first records it in exactly one new case version (with a
+    /// `restore_incomplete` escalation when something could not come back), any later one
+    /// publishes nothing.
+    fn deliver(
+        &mut self,
+        v: &mut Verifier,
+        log: &mut Log,
+        r: RestoreReport,
+        now: DateTime<Utc>,
+        seed: u64,
+    ) {
+        let step = Step::Restored(r.clone());
+        let effects = apply_step(v, &step, now);
+        let key = Uuid::new_v5(&r.request_id, r.finished_at.to_rfc3339().as_bytes());
+        if !self.delivered.insert(key) {
+            self.redelivered += 1;
+            assert!(
+                effects.is_empty(),
+                "seed {seed}: report delivered again published {effects:?}"
+            );
+            return;
+        }
+        let cases = case_records(&effects);
+        assert_eq!(cases.len(), 1, "seed {seed}: {effects:?}");
+        let c = &cases[0];
+        assert_eq!(c.state, CaseState::Rescinded, "seed {seed}");
+        assert_eq!(
+            c.restored.iter().filter(|x| **x == r).count(),
+            1,
+            "seed {seed}: report recorded once"
+        );
+        let incomplete = r.left_for_a_person().count() > 0;
+        assert_eq!(
+            escalations_in(&effects)
+                .iter()
+                .map(|e| (e.reason, e.targets.clone()))
+                .collect::<Vec<_>>(),
+            if incomplete {
+                vec![(EscalationReason::RestoreIncomplete, vec![r.target.kind])]
+            } else {
+                Vec::new()
+            },
+            "seed {seed}"
+        );
+        self.applied.push(step);
+        self.answered.entry(r.case_id).or_default().push(r);
+        log.record(effects, seed);
+    }
 }
 
 /// Runs the schedule; with `restart_at = Some(k)`, a new verifier restored from every Case
-/// effect so far (shuffled) takes over after step k, and already-applied inputs are replayed
-/// at random points of the remainder (each must publish nothing).
+/// effect so far (shuffled) takes over after step k, and already-applied inputs (restore
+/// reports included) are replayed at random points of the remainder (each must publish
+/// nothing).
 fn run_world(
     world: &World,
     restart_at: Option<usize>,
     rng: &mut Rng,
     seed: u64,
-) -> (Verifier, Log) {
-    let mut v = verifier();
+) -> (Verifier, Log, Workers) {
+    let mut v = Verifier::new(world.policy.clone());
     let mut log = Log::default();
+    let mut workers = Workers::default();
     let split = restart_at.unwrap_or(world.schedule.len());
-    for (step, now) in &world.schedule[..split] {
-        log.record(apply_step(&mut v, step, *now), seed);
+    for (i, (step, now)) in world.schedule[..split].iter().enumerate() {
+        workers.step(&mut v, &mut log, i, step, *now, seed);
     }
+    let end = world.schedule.last().unwrap().1;
     if restart_at.is_none() {
-        return (v, log);
+        workers.flush(&mut v, &mut log, end, seed);
+        return (v, log, workers);
     }
 
     let mut records: Vec<Case> = log
@@ -2591,7 +2865,7 @@ fn run_world(
     if rng.chance(50) {
         rng.shuffle(&mut records);
     }
-    let mut restored = verifier();
+    let mut restored = Verifier::new(world.policy.clone());
     for c in records {
         restored.restore(c);
     }
@@ -2604,37 +2878,40 @@ fn run_world(
     let mut v = restored;
 
     // The remainder, with some already-applied inputs (not ticks) replayed in between.
-    let mut rest: Vec<(bool, Step, Option<DateTime<Utc>>)> = world.schedule[split..]
+    let mut rest: Vec<(Option<usize>, Step, Option<DateTime<Utc>>)> = world.schedule[split..]
         .iter()
-        .map(|(s, t)| (false, s.clone(), Some(*t)))
+        .enumerate()
+        .map(|(i, (s, t))| (Some(split + i), s.clone(), Some(*t)))
         .collect();
-    for (step, _) in &world.schedule[..split] {
-        if !matches!(step, Step::Tick) && rng.chance(60) {
+    for step in &workers.applied {
+        if rng.chance(60) {
             let pos = rng.below(rest.len() as u64 + 1) as usize;
-            rest.insert(pos, (true, step.clone(), None));
+            rest.insert(pos, (None, step.clone(), None));
         }
     }
     let mut now = world.schedule[split.saturating_sub(1)].1;
-    for (replay, step, when) in rest {
+    for (index, step, when) in rest {
         if let Some(t) = when {
             now = t;
         }
-        let effects = apply_step(&mut v, &step, now);
-        if replay {
-            assert!(
-                effects.is_empty(),
-                "seed {seed}: replay of {step:?} published {effects:?}"
-            );
-        } else {
-            log.record(effects, seed);
+        match index {
+            Some(i) => workers.step(&mut v, &mut log, i, &step, now, seed),
+            None => {
+                let effects = Workers::apply(&mut v, &log, &step, now);
+                assert!(
+                    effects.is_empty(),
+                    "seed {seed}: replay of {step:?} published {effects:?}"
+                );
+            }
         }
     }
-    (v, log)
+    workers.flush(&mut v, &mut log, end, seed);
+    (v, log, workers)
 }
 
 /// The invariants of one finished run.
 #[track_caller]
-fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
+fn check_run(world: &World, v: &mut Verifier, log: &Log, workers: &Workers, seed: u64) {
     let mut open_expected = 0;
     for l in &world.leavers {
         let id = l.ev.case_id();
@@ -2648,7 +2925,7 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
         for (i, c) in records.iter().enumerate() {
             assert_eq!(c.revision, i as u64 + 1, "seed {seed}: revisions of {id}");
         }
-        // At most one closed record, and it is the last thing ever published for the case.
+        // At most one closed record, and after it only a rescind can change the case.
         let closed: Vec<usize> = records
             .iter()
             .enumerate()
@@ -2661,11 +2938,17 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
             closed.len()
         );
         if let Some(&i) = closed.first() {
-            assert_eq!(
-                i,
-                records.len() - 1,
-                "seed {seed}: {id} published after close"
-            );
+            for later in &records[i + 1..] {
+                assert_eq!(
+                    later.state,
+                    CaseState::Rescinded,
+                    "seed {seed}: {id} published after close"
+                );
+                assert_eq!(later.closed_at, records[i].closed_at, "seed {seed}");
+            }
+            if !l.rescinded {
+                assert_eq!(i, records.len() - 1, "seed {seed}: {id}");
+            }
             let c = records[i];
             assert!(c.closed_at.is_some(), "seed {seed}");
             assert!(
@@ -2679,14 +2962,46 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
                 "seed {seed}"
             );
         }
-        // A dated termination is handed to the workers exactly once, restart or not; others never.
+        // A rescinded case never closes (or leaves `rescinded`) afterwards.
+        if let Some(first) = records.iter().position(|c| c.state == CaseState::Rescinded) {
+            assert!(l.rescinded, "seed {seed}: {id} rescinded without a rescind");
+            for c in &records[first..] {
+                assert_eq!(c.state, CaseState::Rescinded, "seed {seed}: {id}");
+            }
+        }
+        // A rescind before the effective time cancels: no hand-over, no escalation, no restore.
+        let cancelled = log.notes(&id, "cancelled_before_effective");
+        assert!(cancelled <= 1, "seed {seed}");
+        let rescinded_at = records
+            .iter()
+            .find(|c| c.state == CaseState::Rescinded)
+            .map(|c| c.updated_at);
+        if l.dated && rescinded_at.is_some_and(|r| r < l.ev.data.effective_at.unwrap()) {
+            assert_eq!(
+                cancelled, 1,
+                "seed {seed}: {id} rescinded before effective time"
+            );
+        }
+        if cancelled == 1 {
+            assert!(l.dated && l.rescinded, "seed {seed}");
+            // Never handed over (counted below), no rescind escalation. (A worker that reports
+            // a revocation anyway, which the generator lets happen, is asked to give it back.)
+            assert!(
+                !log.escalations(&id)
+                    .iter()
+                    .any(|e| e.reason == EscalationReason::RescindAfterRevocation),
+                "seed {seed}: {id}"
+            );
+        }
+        // A dated termination is handed to the workers exactly once, restart or not, unless a
+        // rescind cancelled it first; others never.
         let dues = log.per_case[&id]
             .iter()
             .filter(|e| matches!(e, Effect::Due(_)))
             .count();
         assert_eq!(
             dues,
-            usize::from(l.dated),
+            usize::from(l.dated && cancelled == 0),
             "seed {seed}: {id} handed over {dues} times"
         );
         // Escalation ids are distinct per case (nothing is escalated twice).
@@ -2698,27 +3013,70 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
             "seed {seed}: repeated escalation for {id}"
         );
         for e in &escalations {
-            assert!(
-                matches!(
-                    e.reason,
-                    EscalationReason::TargetFailed | EscalationReason::DeadlinePassed
-                ),
-                "seed {seed}: unexpected reason {:?}",
-                e.reason
+            let allowed = match e.reason {
+                EscalationReason::TargetFailed | EscalationReason::DeadlinePassed => true,
+                EscalationReason::RescindAfterRevocation | EscalationReason::RestoreIncomplete => {
+                    l.rescinded && e.level == 0
+                }
+                _ => false,
+            };
+            assert!(allowed, "seed {seed}: unexpected escalation {e:?}");
+        }
+        // A rescind that did not cancel tells the owner once.
+        if l.rescinded && cancelled == 0 {
+            assert_eq!(
+                escalations
+                    .iter()
+                    .filter(|e| e.reason == EscalationReason::RescindAfterRevocation)
+                    .count(),
+                1,
+                "seed {seed}: {id}"
             );
         }
 
-        // Closed at the end iff every required target got a verified success.
+        // Every restore request is answered, and each answer is in the final record once.
         let last = *records.last().unwrap();
+        let requested: BTreeSet<TargetKind> = log.restores(&id).iter().map(|r| r.target).collect();
+        let answers = workers.answered.get(&id).cloned().unwrap_or_default();
+        let answered: BTreeSet<TargetKind> = answers.iter().map(|r| r.target.kind).collect();
+        assert_eq!(requested, answered, "seed {seed}: {id}");
         assert_eq!(
-            last.state == CaseState::Closed,
-            l.expect_closed(),
-            "seed {seed}: {id} plans {:?} ended {:?}",
-            l.plans,
-            last.state
+            last.restored.len(),
+            requested.len(),
+            "seed {seed}: {id} restored {:?}",
+            last.restored
         );
-        assert_eq!(v.is_closed(&id), l.expect_closed(), "seed {seed}");
-        if !l.expect_closed() {
+        for r in &last.restored {
+            assert!(answers.contains(r), "seed {seed}");
+        }
+        let incomplete: BTreeSet<TargetKind> = last
+            .restored
+            .iter()
+            .filter(|r| r.left_for_a_person().count() > 0)
+            .map(|r| r.target.kind)
+            .collect();
+        let told: BTreeSet<TargetKind> = escalations
+            .iter()
+            .filter(|e| e.reason == EscalationReason::RestoreIncomplete)
+            .flat_map(|e| e.targets.iter().copied())
+            .collect();
+        assert_eq!(incomplete, told, "seed {seed}: {id}");
+
+        // At the end: rescinded if rescinded, else closed iff every required target got a
+        // verified success.
+        if l.rescinded {
+            assert_eq!(last.state, CaseState::Rescinded, "seed {seed}: {id}");
+        } else {
+            assert_eq!(
+                last.state == CaseState::Closed,
+                l.expect_closed(),
+                "seed {seed}: {id} plans {:?} ended {:?}",
+                l.plans,
+                last.state
+            );
+        }
+        assert_eq!(v.is_closed(&id), l.ends_closed(), "seed {seed}");
+        if !l.ends_closed() {
             assert_eq!(
                 v.case(&id),
                 Some(last),
@@ -2726,15 +3084,15 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
             );
         }
 
-        // A target that only ever failed leaves the case escalated, and the failure escalations
-        // name it (and only targets that did fail at some point).
+        // A target that only ever failed leaves the case escalated (unless rescinded), and the
+        // failure escalations name it (and only targets that did fail at some point).
         let fails = l.targets_planned(&[Plan::Fails]);
         let failed_named: BTreeSet<TargetKind> = escalations
             .iter()
             .filter(|e| e.reason == EscalationReason::TargetFailed)
             .flat_map(|e| e.targets.iter().copied())
             .collect();
-        if !fails.is_empty() {
+        if !fails.is_empty() && !l.rescinded {
             assert_eq!(
                 last.state,
                 CaseState::Escalated,
@@ -2751,27 +3109,58 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
             "seed {seed}"
         );
 
-        // The deadline escalation names exactly the targets not done at that moment.
         for (i, e) in log.per_case[&id].iter().enumerate() {
-            if let Effect::Escalate(x) = e {
-                if x.reason == EscalationReason::DeadlinePassed {
-                    let Effect::Case(c) = &log.per_case[&id][i - 1] else {
-                        panic!("seed {seed}")
-                    };
-                    let missing: Vec<TargetKind> = c
-                        .required_targets
+            let Effect::Escalate(x) = e else { continue };
+            // The case record of the same batch.
+            let c = log.per_case[&id][..i]
+                .iter()
+                .rev()
+                .find_map(|e| match e {
+                    Effect::Case(c) => Some(c),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("seed {seed}"));
+            // The deadline escalation names exactly the targets not done at that moment.
+            if x.reason == EscalationReason::DeadlinePassed && x.level == 0 {
+                let missing: Vec<TargetKind> = c
+                    .required_targets
+                    .iter()
+                    .copied()
+                    .filter(|t| {
+                        matches!(
+                            c.targets[t].state,
+                            TargetState::Pending | TargetState::Unverified
+                        )
+                    })
+                    .collect();
+                assert_eq!(x.targets, missing, "seed {seed}");
+                assert!(x.raised_at >= c.deadline.unwrap(), "seed {seed}");
+            }
+            // A climbed escalation: its path step's person, after the step's delay from the
+            // control owner's escalation, after the level below, while still unresolved.
+            if x.level > 0 {
+                let same = |level: u32| {
+                    escalations.iter().find(|b| {
+                        b.level == level && b.reason == x.reason && b.targets == x.targets
+                    })
+                };
+                let base = same(0).unwrap_or_else(|| panic!("seed {seed}: no base for {x:?}"));
+                let below = same(x.level - 1).unwrap_or_else(|| panic!("seed {seed}"));
+                let path = world.policy.escalation_path_of(x.targets.first().copied());
+                let step = &path[x.level as usize - 1];
+                assert_eq!(x.owner, step.owner(), "seed {seed}");
+                assert!(
+                    x.raised_at >= base.raised_at + Duration::seconds(step.after_secs as i64),
+                    "seed {seed}: climbed early {x:?}"
+                );
+                assert!(below.raised_at <= x.raised_at, "seed {seed}");
+                assert_eq!(c.state, CaseState::Escalated, "seed {seed}");
+                assert!(
+                    x.targets
                         .iter()
-                        .copied()
-                        .filter(|t| {
-                            matches!(
-                                c.targets[t].state,
-                                TargetState::Pending | TargetState::Unverified
-                            )
-                        })
-                        .collect();
-                    assert_eq!(x.targets, missing, "seed {seed}");
-                    assert!(x.raised_at >= c.deadline.unwrap(), "seed {seed}");
-                }
+                        .any(|t| c.targets[t].state != TargetState::Done),
+                    "seed {seed}: climbed though resolved"
+                );
             }
         }
         if matches!(last.state, CaseState::Open | CaseState::Pending) {
@@ -2780,7 +3169,8 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
     }
     assert_eq!(v.open_count(), open_expected, "seed {seed}");
 
-    // Long after every deadline, nothing is left open: each unclosed case is escalated.
+    // Long after every deadline, nothing is left open: each unclosed case is escalated, each
+    // rescinded one stays rescinded.
     let far = at(100 * DEADLINE_SECS);
     for e in tick(v, far) {
         let Effect::Case(c) = e else { continue };
@@ -2789,10 +3179,14 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
     assert_eq!(v.open_count(), 0, "seed {seed}");
     for l in &world.leavers {
         let id = l.ev.case_id();
-        if !l.expect_closed() {
+        if !l.ends_closed() {
             assert_eq!(
                 v.case(&id).map(|c| c.state),
-                Some(CaseState::Escalated),
+                Some(if l.rescinded {
+                    CaseState::Rescinded
+                } else {
+                    CaseState::Escalated
+                }),
                 "seed {seed}"
             );
         }
@@ -2800,21 +3194,21 @@ fn check_run(world: &World, v: &mut Verifier, log: &Log, seed: u64) {
     assert!(tick(v, far).is_empty(), "seed {seed}");
 }
 
-/// For many seeds: random interleavings with duplicates and ticks, once straight through and once
-/// with a restart (restore from the changelog, then replays). Both runs satisfy the invariants,
-/// and per case they publish exactly the same effects.
+/// For many seeds: random interleavings with duplicates, ticks, rescinds and restore reports,
+/// once straight through and once with a restart (restore from the changelog, then replays).
+/// Both runs satisfy the invariants, and per case they publish exactly the same effects.
 #[test]
 fn random_interleavings_restarts_and_replays_keep_the_invariants() {
     for seed in 1..=400u64 {
         let mut rng = Rng::new(seed);
         let world = generate(&mut rng);
 
-        let (mut straight, straight_log) = run_world(&world, None, &mut rng, seed);
-        check_run(&world, &mut straight, &straight_log, seed);
+        let (mut straight, straight_log, workers) = run_world(&world, None, &mut rng, seed);
+        check_run(&world, &mut straight, &straight_log, &workers, seed);
 
         let k = rng.below(world.schedule.len() as u64 + 1) as usize;
-        let (mut restarted, restarted_log) = run_world(&world, Some(k), &mut rng, seed);
-        check_run(&world, &mut restarted, &restarted_log, seed);
+        let (mut restarted, restarted_log, workers) = run_world(&world, Some(k), &mut rng, seed);
+        check_run(&world, &mut restarted, &restarted_log, &workers, seed);
 
         // A restart is invisible in the output: per case, the same effects in the same order.
         let straight_ids: Vec<&Uuid> = straight_log.per_case.keys().collect();
@@ -2830,22 +3224,27 @@ fn random_interleavings_restarts_and_replays_keep_the_invariants() {
 }
 
 /// The generator really exercises what the property test claims: closes, failures, unverified
-/// targets, deadline escalations, duplicates and restarts in the middle.
+/// targets, deadline escalations, climbed escalations, duplicates, rescinds in every state with
+/// restore reports, and restarts in the middle.
 #[test]
 fn random_worlds_cover_the_interesting_cases() {
     let (mut closed, mut failed_cases, mut deadline, mut dup) = (0, 0, 0, 0);
     // Dated cases whose confirmations arrived while they were still scheduled.
     let (mut dated, mut early_reports) = (0, 0);
+    // Rescinds: cancelled before the effective time, while open or escalated, after close.
+    let (mut cancelled, mut rescinded_live, mut rescinded_closed) = (0, 0, 0);
+    // Restore reports recorded, some incomplete; reports delivered twice; escalations climbed.
+    let (mut restored, mut incomplete, mut redelivered, mut climbed) = (0, 0, 0, 0);
     for seed in 1..=400u64 {
         let mut rng = Rng::new(seed);
         let world = generate(&mut rng);
-        let (_, log) = run_world(&world, None, &mut rng, seed);
+        let (_, log, workers) = run_world(&world, None, &mut rng, seed);
         for l in &world.leavers {
             let id = l.ev.case_id();
             closed += usize::from(l.expect_closed());
             dated += usize::from(l.dated);
-            early_reports += log
-                .cases(&id)
+            let records = log.cases(&id);
+            early_reports += records
                 .iter()
                 .filter(|c| {
                     c.state == CaseState::Scheduled
@@ -2853,12 +3252,27 @@ fn random_worlds_cover_the_interesting_cases() {
                 })
                 .count();
             failed_cases += usize::from(!l.targets_planned(&[Plan::Fails]).is_empty());
-            deadline += log
-                .escalations(&id)
+            let escalations = log.escalations(&id);
+            deadline += escalations
                 .iter()
                 .filter(|e| e.reason == EscalationReason::DeadlinePassed)
                 .count();
+            climbed += escalations.iter().filter(|e| e.level > 0).count();
+            incomplete += escalations
+                .iter()
+                .filter(|e| e.reason == EscalationReason::RestoreIncomplete)
+                .count();
+            cancelled += log.notes(&id, "cancelled_before_effective");
+            if let Some(i) = records.iter().position(|c| c.state == CaseState::Rescinded) {
+                if i > 0 && records[i - 1].state == CaseState::Closed {
+                    rescinded_closed += 1;
+                } else if i > 0 && records[i - 1].state != CaseState::Scheduled {
+                    rescinded_live += 1;
+                }
+            }
+            restored += records.last().map_or(0, |c| c.restored.len());
         }
+        redelivered += workers.redelivered;
         let mut seen = HashMap::new();
         for (step, _) in &world.schedule {
             if let Step::Conf(c) = step {
@@ -2874,5 +3288,13 @@ fn random_worlds_cover_the_interesting_cases() {
     assert!(
         dated > 100 && early_reports > 20,
         "dated {dated}, early reports {early_reports}"
+    );
+    assert!(
+        cancelled > 10 && rescinded_live > 50 && rescinded_closed > 30,
+        "cancelled {cancelled}, rescinded while live {rescinded_live}, after close {rescinded_closed}"
+    );
+    assert!(
+        restored > 200 && incomplete > 30 && redelivered > 50 && climbed > 50,
+        "restored {restored}, incomplete {incomplete}, redelivered {redelivered}, climbed {climbed}"
     );
 }

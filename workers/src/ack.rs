@@ -5,7 +5,10 @@
 //! keyed by the case's identity, with `target.instance = "manual"`, outcome `revoked` and one
 //! `manual_step` object naming the person (`actor.principal`) and their note (`read_back`). The
 //! verifier treats it like a worker's confirmation: a pending, failed, manual-required or
-//! unverified target becomes done, and the case closes when every required target is.
+//! unverified target becomes done, and the case closes when every required target is. A worker's
+//! report for the target arriving afterwards does not undo the acknowledgement: while the case is
+//! open it is kept next to it (the target's `late` reports), once closed it is only logged
+//! (`verifier note` `late_confirmation_after_close`).
 //!
 //! What is refused, before anything is published:
 //! - bad arguments (empty `--by`/`--note`, control characters, a `--removed-at` that is not

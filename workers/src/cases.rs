@@ -74,8 +74,9 @@ pub fn read_case_log(cfg: &Config) -> Result<CaseLog, rdkafka::error::KafkaError
 pub const MANUAL_OBJECT_KIND: &str = "manual_step";
 /// `ObjectEvidence::action` of a person's acknowledgement.
 pub const MANUAL_ACTION: &str = "manual_ack";
-/// `target.instance` of a confirmation recorded by a person.
-pub const MANUAL_INSTANCE: &str = "manual";
+/// `target.instance` of a confirmation recorded by a person (defined with the case record: the
+/// verifier tells an acknowledged target by it).
+pub use revoke_shared::contract::MANUAL_INSTANCE;
 
 /// True when the evidence is a person's acknowledgement, not a worker's action.
 pub fn is_ack(o: &ObjectEvidence) -> bool {
@@ -196,13 +197,30 @@ fn state_words(s: TargetState) -> &'static str {
     }
 }
 
-/// The owner of the latest escalation naming `target`.
-fn owner_of(case: &Case, target: TargetKind) -> Option<&Owner> {
-    case.escalations
-        .iter()
-        .rev()
-        .find(|e| e.targets.contains(&target))
-        .map(|e| &e.owner)
+/// The control owner of the latest escalation naming `target` (level 0), and the highest level
+/// of the escalation path reached for it, if above 0.
+fn owner_of(case: &Case, target: TargetKind) -> Option<(&Owner, Option<&EscalationRecord>)> {
+    let naming = || {
+        case.escalations
+            .iter()
+            .filter(|e| e.targets.contains(&target))
+    };
+    let owner = naming().rev().find(|e| e.level == 0).map(|e| &e.owner)?;
+    let climbed = naming().filter(|e| e.level > 0).max_by_key(|e| e.level);
+    Some((owner, climbed))
+}
+
+/// How `revoke case` names who an escalation went to: the control owner, or a person further up
+/// the escalation path with the level.
+fn escalated_to(e: &EscalationRecord) -> String {
+    if e.level == 0 {
+        format!("owner {} <{}>", e.owner.name, e.owner.contact)
+    } else {
+        format!(
+            "level {} of the escalation path {} <{}>",
+            e.level, e.owner.name, e.owner.contact
+        )
+    }
 }
 
 /// The verifier's verdict in one sentence, with when it reached it.
@@ -221,9 +239,18 @@ pub fn verdict(case: &Case) -> String {
                 .get(t)
                 .map_or(TargetState::Pending, |s| s.state);
             match owner_of(case, *t) {
-                Some(o) if st != TargetState::Pending => {
-                    format!("{t} {} (owner {} <{}>)", state_words(st), o.name, o.contact)
-                }
+                Some((o, climbed)) if st != TargetState::Pending => format!(
+                    "{t} {} (owner {} <{}>{})",
+                    state_words(st),
+                    o.name,
+                    o.contact,
+                    climbed
+                        .map(|e| format!(
+                            ", escalated to {} <{}> at level {}",
+                            e.owner.name, e.owner.contact, e.level
+                        ))
+                        .unwrap_or_default()
+                ),
                 _ => format!("{t} {}", state_words(st)),
             }
         })
@@ -454,6 +481,22 @@ pub fn render(case: &Case) -> String {
                     .unwrap_or_default()
             );
         }
+        for late in &st.late {
+            let _ = writeln!(
+                s,
+                "    late report from {} ({}), after the acknowledgement: {}{}, {} object{} — kept as evidence, changes nothing",
+                late.worker.as_ref().map_or("?", |w| w.id.as_str()),
+                ts_opt(late.confirmed_at),
+                late.outcome.map_or("pending", |o| o.as_str()),
+                if late.state == TargetState::Done {
+                    " (verified)"
+                } else {
+                    ""
+                },
+                late.objects.len(),
+                if late.objects.len() == 1 { "" } else { "s" },
+            );
+        }
     }
     if !case.restored.is_empty() {
         let _ = writeln!(
@@ -503,12 +546,11 @@ pub fn render(case: &Case) -> String {
             let targets: Vec<&str> = e.targets.iter().map(|t| t.as_str()).collect();
             let _ = writeln!(
                 s,
-                "    - {} {} for {} -> owner {} <{}>{}",
+                "    - {} {} for {} -> {}{}",
                 ts(e.raised_at),
                 e.reason.as_str(),
                 targets.join(", "),
-                e.owner.name,
-                e.owner.contact,
+                escalated_to(e),
                 if escalation_is_open(case, e) {
                     " (open)"
                 } else {
@@ -860,6 +902,8 @@ pub(crate) mod fixtures {
 mod tests {
     use super::fixtures::*;
     use super::*;
+    use crate::verifier::{Input, Verifier};
+    use revoke_shared::contract::Outcome;
 
     #[test]
     fn render_closed_case_shows_the_whole_chain() {
@@ -1021,6 +1065,75 @@ mod tests {
             assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
         }
         assert!(!text.contains("restore not yet reported"), "{text}");
+    }
+
+    #[test]
+    fn climbed_escalations_show_their_level_and_the_verdict_who_was_told() {
+        use revoke_shared::config::EscalationStep;
+        let mut p = policy();
+        p.escalation_paths.insert(
+            "cloud".into(),
+            vec![EscalationStep {
+                name: "cloud-lead".into(),
+                contact: "cloud-lead@example.com".into(),
+                after_secs: 600,
+            }],
+        );
+        let mut v = Verifier::new(p);
+        let case = escalated_case(&mut v, "E9", 0);
+        let climbed = apply(&mut v, Input::Tick, t0() + chrono::Duration::seconds(601))
+            .expect("climbed to level 1");
+        assert_eq!(climbed.escalations.len(), 2);
+        assert_eq!(climbed.escalations[1].level, 1);
+        let text = render(&climbed);
+        for needle in [
+            "escalations: 2",
+            "manual_required for cloud -> owner cloud-platform <cloud@example.com> (open)",
+            "manual_required for cloud -> level 1 of the escalation path cloud-lead <cloud-lead@example.com> (open)",
+            "cloud manual step required (owner cloud-platform <cloud@example.com>, escalated to cloud-lead <cloud-lead@example.com> at level 1)",
+        ] {
+            assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
+        }
+        assert!(!render(&case).contains("level"), "level 0 reads as before");
+    }
+
+    #[test]
+    fn a_worker_report_after_an_ack_is_shown_next_to_it() {
+        let mut v = verifier();
+        let case = escalated_case(&mut v, "E10", 0);
+        let ev = termination("E10", "evt-E10", t0());
+        let mut ack = confirmation(&ev, TargetKind::Cloud, Outcome::Revoked, t0(), 500);
+        ack.target.instance = MANUAL_INSTANCE.into();
+        ack.worker.id = "revoke-cli".into();
+        let acked = apply(&mut v, Input::Confirmation(&ack), t0()).unwrap();
+        assert_eq!(acked.state, CaseState::Closed, "{case:?}");
+        // Closed: the worker's late report is only a note, the record does not change.
+        let late = confirmation(&ev, TargetKind::Cloud, Outcome::Revoked, t0(), 900);
+        assert_eq!(apply(&mut v, Input::Confirmation(&late), t0()), None);
+
+        // On a case still open, it is recorded and shown under the target.
+        let mut v = verifier();
+        let ev = termination("E11", "evt-E11", t0());
+        case_with(
+            &mut v,
+            "E11",
+            0,
+            &[
+                (TargetKind::Cloud, Outcome::ManualRequired, 250),
+                (TargetKind::Vault, Outcome::Failed, 300),
+            ],
+        );
+        let mut ack = confirmation(&ev, TargetKind::Cloud, Outcome::Revoked, t0(), 500);
+        ack.target.instance = MANUAL_INSTANCE.into();
+        apply(&mut v, Input::Confirmation(&ack), t0()).unwrap();
+        let late = confirmation(&ev, TargetKind::Cloud, Outcome::Revoked, t0(), 900);
+        let case = apply(&mut v, Input::Confirmation(&late), t0()).unwrap();
+        let text = render(&case);
+        assert!(
+            text.contains("late report from cloud-w1 (2026-11-24T09:00:00.900Z), after the acknowledgement: revoked (verified), 2 objects — kept as evidence, changes nothing"),
+            "{text}"
+        );
+        assert!(text.contains("target cloud: done"), "{text}");
     }
 
     #[test]

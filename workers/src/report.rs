@@ -126,6 +126,8 @@ pub struct EscalationRow {
     pub targets: Vec<String>,
     pub owner: String,
     pub owner_contact: String,
+    /// 0: the control owner; n: the n-th person of the escalation path.
+    pub level: u32,
     pub raised_at: DateTime<Utc>,
     pub open: bool,
     pub detail: String,
@@ -246,6 +248,7 @@ impl Row {
                     targets: e.targets.iter().map(|t| t.as_str().into()).collect(),
                     owner: e.owner.name.clone(),
                     owner_contact: e.owner.contact.clone(),
+                    level: e.level,
                     raised_at: e.raised_at,
                     open: escalation_is_open(case, e),
                     detail: e.detail.clone(),
@@ -357,6 +360,16 @@ pub fn parse_time(text: &str, end_of_day: bool) -> Result<DateTime<Utc>, String>
 fn t(d: Option<DateTime<Utc>>) -> String {
     d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
         .unwrap_or_default()
+}
+
+/// How a report names an escalation's level: nothing for the control owner (level 0), else
+/// ` (level n)` (the n-th person of the escalation path).
+fn level_words(level: u32) -> String {
+    if level == 0 {
+        String::new()
+    } else {
+        format!(" (level {level})")
+    }
 }
 
 fn num<T: ToString>(v: Option<T>) -> String {
@@ -496,9 +509,10 @@ pub fn to_csv(rows: &[Row]) -> String {
                 .iter()
                 .map(|e| {
                     format!(
-                        "{} {} at {}",
+                        "{} {}{} at {}",
                         e.reason,
                         e.targets.join("+"),
+                        level_words(e.level),
                         t(Some(e.raised_at))
                     )
                 })
@@ -859,10 +873,11 @@ pub fn to_html_titled(rows: &[Row], now: DateTime<Utc>, window: &str) -> String 
         for (r, e) in items {
             let _ = writeln!(
                 h,
-                "<li><a href=\"#case-{id}\"><code>{id}</code></a> identity {} — {} for {}, raised {}: {}</li>",
+                "<li><a href=\"#case-{id}\"><code>{id}</code></a> identity {} — {} for {}{}, raised {}: {}</li>",
                 esc(&r.identity_id),
                 esc(&e.reason),
                 esc(&e.targets.join(", ")),
+                level_words(e.level),
                 esc(&ts(e.raised_at)),
                 esc(&e.detail),
                 id = r.case_id
@@ -928,10 +943,11 @@ pub fn to_html_titled(rows: &[Row], now: DateTime<Utc>, window: &str) -> String 
             .iter()
             .map(|e| {
                 format!(
-                    "{} {} → {} &lt;{}&gt; at {}{}",
+                    "{} {} → {}{} &lt;{}&gt; at {}{}",
                     esc(&e.reason),
                     esc(&e.targets.join(", ")),
                     esc(&e.owner),
+                    level_words(e.level),
                     esc(&e.owner_contact),
                     esc(&ts(e.raised_at)),
                     if e.open { " (open)" } else { "" }
@@ -1541,6 +1557,69 @@ mod tests {
         assert!(
             e.is_usage() && e.to_string().contains("is not after"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn escalations_up_the_path_show_their_level_everywhere() {
+        let mut p = policy();
+        p.escalation_paths.insert(
+            "cloud".into(),
+            vec![revoke_shared::config::EscalationStep {
+                name: "cloud-lead".into(),
+                contact: "cloud-lead@example.com".into(),
+                after_secs: 600,
+            }],
+        );
+        let mut v = crate::verifier::Verifier::new(p);
+        escalated_case(&mut v, "E2", 0);
+        let case = apply(&mut v, Input::Tick, t0() + D::seconds(601)).expect("climbed");
+        let cases = vec![case];
+        let rows = rows(&cases, None, None);
+        let levels: Vec<(u32, &str)> = rows[0]
+            .escalations
+            .iter()
+            .map(|e| (e.level, e.owner.as_str()))
+            .collect();
+        assert_eq!(levels, vec![(0, "cloud-platform"), (1, "cloud-lead")]);
+        assert!(rows[0].escalations.iter().all(|e| e.open));
+
+        let csv = parse_csv(&to_csv(&rows));
+        let col = |name: &str| csv[0].iter().position(|h| h == name).unwrap();
+        let escalations = &csv[1][col("escalations")];
+        assert!(
+            escalations.starts_with("manual_required cloud at ")
+                && escalations.contains("; manual_required cloud (level 1) at "),
+            "{escalations}"
+        );
+        assert_eq!(
+            csv[1][col("escalation_owners")],
+            "cloud-platform <cloud@example.com>; cloud-lead <cloud-lead@example.com>"
+        );
+        assert_eq!(csv[1][col("open_escalations")], "2");
+
+        let json: serde_json::Value = serde_json::from_str(&to_json(&rows)).unwrap();
+        assert_eq!(json[0]["escalations"][0]["level"], 0);
+        assert_eq!(json[0]["escalations"][1]["level"], 1);
+
+        let html = to_html(&rows, t0());
+        assert!(
+            html.contains(
+                "manual_required cloud → cloud-lead (level 1) &lt;cloud-lead@example.com&gt;"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("manual_required for cloud (level 1), raised"),
+            "{html}"
+        );
+        assert!(
+            html.contains("cloud-platform &lt;cloud@example.com&gt; — 1 open"),
+            "{html}"
+        );
+        assert!(
+            html.contains("cloud-lead &lt;cloud-lead@example.com&gt; — 1 open"),
+            "{html}"
         );
     }
 }

@@ -730,6 +730,12 @@ mod tests {
         let c =
             Config::load(Some(&p), Vec::new()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(c.validate().is_ok());
+        let path = c.verifier.escalation_path_of(Some(TargetKind::Directory));
+        assert_eq!(
+            path.iter().map(|s| s.after_secs).collect::<Vec<_>>(),
+            vec![3600, 14400],
+            "the example's escalation path"
+        );
     }
 
     #[test]

@@ -2758,7 +2758,7 @@ impl Workers {
                 let h = request_hash(req.request_id, 99);
                 let due = index + (h % 6) as usize;
                 self.queued.entry(due).or_default().push(r.clone());
-                if h % 3 == 0 {
+                if h.is_multiple_of(3) {
                     let again = due + 1 + ((h >> 8) % 5) as usize;
                     self.queued.entry(again).or_default().push(r);
                 }

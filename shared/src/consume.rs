@@ -10,14 +10,20 @@
 //!   record stays in flight: its partition's offset pauses there, and nothing is lost.
 //! - On shutdown the loop stops reading, lets handlers in flight finish, stores and commits what
 //!   finished, and returns. Records read but not started are simply read again next time.
+//! - On a rebalance the same happens per partition (see `rebalance`): partitions taken away are
+//!   given back only after their handlers finished (bounded by the shutdown grace) and what
+//!   finished is committed, so their next owner neither races a handler still writing nor
+//!   repeats finished work; partitions gained are announced to the handler (`Handler::assigned`)
+//!   before any of their records is handled — the verifier rebuilds their cases there.
 
 use crate::contract::RawMessage;
 use crate::metrics::{Health, Metrics};
 use crate::offsets::OffsetTracker;
+use crate::rebalance::{LoopContext, Part, RebalanceEvent};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -37,7 +43,20 @@ pub enum HandlerError {
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync + 'static {
     async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError>;
+
+    /// These partitions are now this member's; called before any of their records is handled.
+    /// An error stops the loop (the handler could not handle their records correctly).
+    async fn assigned(&self, _parts: &[Part]) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    /// These partitions are being given up: their handlers finished (or the grace ran out) and
+    /// what finished is committed. Called before the group may hand them to another member.
+    async fn revoked(&self, _parts: &[Part]) {}
 }
+
+/// A consumer whose rebalances the loop drives (see `rebalance`).
+pub type LoopConsumer = StreamConsumer<LoopContext>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError {
@@ -139,7 +158,7 @@ struct Done {
 
 /// Runs until a stop is requested or a handler fails fatally.
 pub async fn run<H: Handler>(
-    consumer: StreamConsumer,
+    consumer: LoopConsumer,
     handler: Arc<H>,
     opts: LoopOptions,
     stop_on: Stop,
@@ -148,6 +167,9 @@ pub async fn run<H: Handler>(
     let crash = stop_on.crash.clone();
     let group = opts.group.clone();
     let consumer = Arc::new(consumer);
+    // However the loop ends, revocations are no longer deferred: the consumer's close waits for
+    // them.
+    let _closing = CloseOnDrop(consumer.clone());
     let probe_stop = CancellationToken::new();
     let probe = spawn_health_probe(consumer.clone(), &opts, probe_stop.clone());
     let in_flight_gauge = opts.metrics.in_flight.with_label_values(&[&group]);
@@ -170,6 +192,10 @@ pub async fn run<H: Handler>(
     let mut tasks: JoinSet<Done> = JoinSet::new();
     let mut fatal: Option<ConsumeError> = None;
     let stop = shutdown.clone();
+    // The partitions being given up (since when): no more of their records are read, those read
+    // are finished, then they are committed and given back.
+    let mut draining: HashSet<Part> = HashSet::new();
+    let mut draining_since = std::time::Instant::now();
 
     let grace = opts.shutdown_grace;
     let spawn = |tasks: &mut JoinSet<Done>, msg: RawMessage| {
@@ -200,6 +226,36 @@ pub async fn run<H: Handler>(
             opts.health.remove(&health_name);
             opts.health.remove(&format!("broker for {group}"));
             return Ok(());
+        }
+        on_rebalance(
+            &consumer,
+            &*handler,
+            &mut draining,
+            &mut draining_since,
+            &mut fatal,
+            &group,
+        )
+        .await;
+        if !draining.is_empty() {
+            // Every record already read is finished first (also those queued behind their key):
+            // then the commit has no gap and the next owner repeats nothing.
+            let busy = draining.iter().any(|(t, p)| tracker.pending_in(t, *p) > 0);
+            let overdue = draining_since.elapsed() > grace;
+            if !busy || overdue {
+                if busy {
+                    tracing::warn!(group = %group, grace_ms = grace.as_millis() as u64, "records of revoked partitions still unfinished after the grace period; giving the partitions back anyway (the next owner handles them again)");
+                }
+                give_back(
+                    &consumer,
+                    &*handler,
+                    &mut tracker,
+                    &mut per_key,
+                    &mut draining,
+                    &group,
+                )
+                .await;
+                in_flight_gauge.set(tracker.pending() as i64);
+            }
         }
         let reading = !shutdown.is_cancelled() && fatal.is_none();
         if !reading && tasks.is_empty() {
@@ -257,6 +313,17 @@ pub async fn run<H: Handler>(
                         }
                         consumed.inc();
                         let msg = to_raw(&m);
+                        drop(m);
+                        // The poll that returned this record may have reported a rebalance
+                        // first: an assignment must be announced before its records are handled.
+                        on_rebalance(&consumer, &*handler, &mut draining, &mut draining_since, &mut fatal, &group).await;
+                        if fatal.is_some() {
+                            continue; // not begun: read again after the restart
+                        }
+                        if draining.contains(&(msg.topic.clone(), msg.partition)) {
+                            // Fetched before the revocation: its next owner reads it again.
+                            continue;
+                        }
                         tracing::trace!(group = %group, topic = %msg.topic, partition = msg.partition, offset = msg.offset, "read");
                         tracker.begin(&msg.topic, msg.partition, msg.offset);
                         in_flight_gauge.set(tracker.pending() as i64);
@@ -322,9 +389,89 @@ pub async fn run<H: Handler>(
     }
 }
 
+/// Takes the rebalance events reported since the last call: a revocation starts draining its
+/// partitions; an assignment is announced to the handler (its failure is fatal).
+async fn on_rebalance<H: Handler>(
+    consumer: &LoopConsumer,
+    handler: &H,
+    draining: &mut HashSet<Part>,
+    draining_since: &mut std::time::Instant,
+    fatal: &mut Option<ConsumeError>,
+    group: &str,
+) {
+    for event in consumer.context().take_events() {
+        match event {
+            RebalanceEvent::Revoked(parts) => {
+                tracing::info!(group, partitions = ?parts, "partitions revoked: finishing the records read from them before giving them back");
+                if draining.is_empty() {
+                    *draining_since = std::time::Instant::now();
+                }
+                draining.extend(parts);
+            }
+            RebalanceEvent::Assigned(parts) => {
+                tracing::info!(group, partitions = ?parts, "partitions assigned");
+                if let Err(e) = handler.assigned(&parts).await {
+                    fatal.get_or_insert(ConsumeError::Fatal {
+                        group: group.to_string(),
+                        topic: parts.first().map(|p| p.0.clone()).unwrap_or_default(),
+                        partition: parts.first().map_or(-1, |p| p.1),
+                        offset: -1,
+                        why: format!("taking over partitions {parts:?}: {e}"),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Lets the loop's consumer close however the loop ends (see `LoopContext::close`).
+struct CloseOnDrop(Arc<LoopConsumer>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.context().close(&*self.0);
+    }
+}
+
+/// Ends a revocation: commits each revoked partition below its first unfinished record (none,
+/// unless the grace ran out), forgets it and its queued records, tells the handler, and gives
+/// the partitions back to the group.
+async fn give_back<H: Handler>(
+    consumer: &LoopConsumer,
+    handler: &H,
+    tracker: &mut OffsetTracker,
+    per_key: &mut HashMap<Vec<u8>, VecDeque<RawMessage>>,
+    draining: &mut HashSet<Part>,
+    group: &str,
+) {
+    let mut tpl = TopicPartitionList::new();
+    for (topic, partition) in draining.iter() {
+        if let Some(next) = tracker.committable(topic, *partition) {
+            let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(next));
+        }
+        tracker.forget(topic, *partition);
+    }
+    if tpl.count() > 0 {
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+            // E.g. the assignment was lost (session timed out): the next owner repeats records
+            // after the last commit, which handlers absorb (idempotent).
+            tracing::warn!(group, error = %e, "commit of revoked partitions failed");
+        }
+    }
+    // Queued records left only when the grace ran out. Keys whose handler is running keep their
+    // entry (it is removed when the handler ends).
+    for queue in per_key.values_mut() {
+        queue.retain(|m| !draining.contains(&(m.topic.clone(), m.partition)));
+    }
+    let parts: Vec<Part> = draining.drain().collect();
+    handler.revoked(&parts).await;
+    consumer.context().give_back(consumer);
+    tracing::info!(group, partitions = ?parts, "revoked partitions given back");
+}
+
 /// Stores `next` (the next offset to read) as the partition's commit position, exactly.
 fn store_exact(
-    consumer: &StreamConsumer,
+    consumer: &LoopConsumer,
     topic: &str,
     partition: i32,
     next: i64,
@@ -338,7 +485,7 @@ fn store_exact(
 /// the process's `broker for <group>` health. A consumer alone would not notice: librdkafka
 /// retries connections quietly, and an idle topic brings no records to fail on.
 fn spawn_health_probe(
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<LoopConsumer>,
     opts: &LoopOptions,
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
@@ -419,15 +566,14 @@ pub fn subscribe(
     cfg: &crate::config::Config,
     group: &str,
     topics: &[&str],
-) -> Result<StreamConsumer, ConsumeError> {
-    let consumer: StreamConsumer =
-        crate::kafka::consumer_config(cfg, group)
-            .create()
-            .map_err(|source| ConsumeError::Subscribe {
-                group: group.into(),
-                topics: topics.iter().map(|t| t.to_string()).collect(),
-                source,
-            })?;
+) -> Result<LoopConsumer, ConsumeError> {
+    let consumer: LoopConsumer = crate::kafka::consumer_config(cfg, group)
+        .create_with_context(LoopContext::default())
+        .map_err(|source| ConsumeError::Subscribe {
+            group: group.into(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            source,
+        })?;
     consumer
         .subscribe(topics)
         .map_err(|source| ConsumeError::Subscribe {

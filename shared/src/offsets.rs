@@ -76,6 +76,28 @@ impl OffsetTracker {
         None
     }
 
+    /// Where a consumer giving up this partition should commit: below the lowest record not yet
+    /// finished (records read but never started count as unfinished).
+    pub fn committable(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.parts
+            .get(&(topic.to_string(), partition))
+            .and_then(PartitionTrack::committable)
+    }
+
+    /// Records of one partition read and not yet finished.
+    pub fn pending_in(&self, topic: &str, partition: i32) -> usize {
+        self.parts
+            .get(&(topic.to_string(), partition))
+            .map_or(0, |t| t.pending.values().sum::<u32>() as usize)
+    }
+
+    /// Forgets a partition given up: its records still pending will be handled by its next owner.
+    pub fn forget(&mut self, topic: &str, partition: i32) {
+        if let Some(track) = self.parts.remove(&(topic.to_string(), partition)) {
+            self.pending_total -= track.pending.values().sum::<u32>() as usize;
+        }
+    }
+
     /// Records read and not yet finished, over all partitions.
     pub fn pending(&self) -> usize {
         self.pending_total
@@ -140,6 +162,30 @@ mod tests {
         assert_eq!(t.finish("t", 0, 11), Some(12));
         assert_eq!(t.finish("t", 0, 11), None);
         assert_eq!(t.pending(), 0);
+    }
+
+    #[test]
+    fn a_partition_given_up_commits_below_its_first_unfinished_record_and_is_forgotten() {
+        let mut t = OffsetTracker::new();
+        for o in 20..24 {
+            t.begin("t", 2, o);
+        }
+        t.begin("t", 3, 5);
+        assert_eq!(t.finish("t", 2, 20), Some(21));
+        assert_eq!(t.finish("t", 2, 22), None);
+        // 21 and 23 never finished (one was queued, never started): commit at 21.
+        assert_eq!(t.pending_in("t", 2), 2);
+        assert_eq!(t.committable("t", 2), Some(21));
+        t.forget("t", 2);
+        assert_eq!(t.pending(), 1);
+        assert_eq!(t.committable("t", 2), None);
+        // A handler of the old owner finishing late changes nothing.
+        assert_eq!(t.finish("t", 2, 21), None);
+        assert_eq!(t.finish("t", 3, 5), Some(6));
+        assert_eq!(t.pending(), 0);
+        // Regained: tracked afresh from where the group resumes.
+        t.begin("t", 2, 21);
+        assert_eq!(t.finish("t", 2, 21), Some(22));
     }
 
     #[test]

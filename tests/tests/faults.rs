@@ -157,6 +157,73 @@ fn the_verifier_killed_mid_run_rebuilds_and_closes_nothing_twice() {
     stop_all(all);
 }
 
+/// Two verifier instances split the partitions: the second joins mid-run (the first hands its
+/// partitions over after finishing what it started, the second rebuilds them from the changelog),
+/// then the first is killed and the survivor takes over everything. No case lost, none closed
+/// twice, and each instance really owned partitions.
+#[test]
+#[ignore = "needs a real Kafka broker and kills processes: run the README's test command"]
+fn two_verifiers_split_the_partitions_and_one_killed_loses_nothing() {
+    let harness = TestEnv::new("two-verifiers");
+    let partitions = 6;
+    let fleet = ProcFleet::new(&harness, partitions);
+    let (workers, first) = fleet.spawn_all();
+    let group = format!("{}revoke-verifier", fleet.cfg.kafka.group_prefix);
+    let assigned = |p: &Proc| {
+        metric(
+            &p.metrics(),
+            &format!("revoke_assigned_partitions{{consumer=\"{group}\"}}"),
+        )
+        .unwrap_or(0.0)
+    };
+    // The verifier reads terminations and confirmations.
+    let all = f64::from(partitions * 2);
+
+    fleet.publish_generated(1500);
+    wait_closed_at_least(&fleet, 100);
+    let joined_at = Instant::now();
+    let second = fleet.spawn("verifier-2", &["verifier"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Each gauge is refreshed every 250 ms: wait until both show the new split.
+    let split = || {
+        let (a, b) = (assigned(&first), assigned(&second));
+        (a > 0.0 && b > 0.0 && a + b == all).then_some((a, b))
+    };
+    while split().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (a, b) = (assigned(&first), assigned(&second));
+    assert!(
+        a > 0.0 && b > 0.0 && a + b == all,
+        "the two verifiers should split the {all} partitions: {a} + {b}"
+    );
+    println!(
+        "second verifier joined: partitions split {a} + {b}, {:.1} s after it started",
+        joined_at.elapsed().as_secs_f64()
+    );
+
+    wait_closed_at_least(&fleet, 500);
+    let killed_at = Instant::now();
+    first.kill9();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while assigned(&second) < all && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        assigned(&second),
+        all,
+        "the survivor never got every partition"
+    );
+    println!(
+        "the surviving verifier owned all {all} partitions {:.1} s after kill -9 of the other",
+        killed_at.elapsed().as_secs_f64()
+    );
+    all_closed_once(&fleet, 1500);
+    let mut all_procs = workers;
+    all_procs.push(second);
+    stop_all(all_procs);
+}
+
 #[test]
 #[ignore = "needs a real Kafka broker and restarts it: run the README's test command"]
 fn a_broker_crash_and_restart_mid_run_loses_nothing() {

@@ -1,9 +1,15 @@
 //! The verifier's Kafka shell.
 //!
-//! Start-up: read `revoke.cases` (the changelog) to its end and `restore` every case, then join
-//! the `revoke-verifier` group on `hr.terminations` + `revoke.confirmations`. Inputs not yet
-//! committed are read again and absorbed by the machine's idempotency, so a restart loses and
-//! duplicates nothing.
+//! The verifier joins the `revoke-verifier` group on `hr.terminations` + `revoke.confirmations`;
+//! several instances split the partitions. The changelog `revoke.cases` is co-partitioned with
+//! those inputs (a case is written to the partition of the inputs that made it), so a partition's
+//! state is that changelog partition. When the group assigns partitions to an instance (at start,
+//! or when another instance joins, leaves or dies), the instance reads those changelog partitions
+//! to their end and `restore`s their cases *before* it handles any of their inputs; when
+//! partitions are taken away it forgets their cases and flushes what it wrote, before the group
+//! may hand them on (the consume loop defers the hand-over until then, see `rebalance`). Inputs
+//! not yet committed are read again and absorbed by the machine's idempotency, so a restart or a
+//! rebalance loses and duplicates nothing.
 //!
 //! Effects are enqueued while the state lock is held, so the changelog receives each case's
 //! versions in the order the machine made them; acknowledgements are awaited after unlocking.
@@ -20,8 +26,9 @@ use revoke_shared::contract::{
     RestoreReport, CASE_SCHEMA, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
-use revoke_shared::kafka::{read_to_end, reader_config, Ack, Producer};
+use revoke_shared::kafka::{reader_config, Ack, Producer};
 use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::rebalance::Part;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,6 +37,8 @@ use uuid::Uuid;
 
 struct State {
     machine: Verifier,
+    /// Input partitions whose cases are loaded (this instance owns them).
+    owned: std::collections::BTreeSet<i32>,
     /// Changelog partition of each case: the partition of the inputs that made it, so the
     /// changelog stays co-partitioned with the inputs (and compaction sees one key per partition).
     partition_of: HashMap<Uuid, i32>,
@@ -56,29 +65,6 @@ pub enum RebuildError {
     Partitions(String),
     #[error("topic {0} does not exist (yet?): run `revoke topics create`")]
     Missing(String),
-}
-
-/// Reads `cfg.topics.cases` from the beginning to its current end.
-pub fn read_changelog(cfg: &Config, timeout: Duration) -> Result<Vec<(i32, Case)>, RebuildError> {
-    let topic = cfg.topics.cases.clone();
-    let records = read_to_end(cfg, &topic, timeout).map_err(|source| RebuildError::Kafka {
-        topic: topic.clone(),
-        source,
-    })?;
-    let mut out = Vec::with_capacity(records.len());
-    for r in records {
-        let Some(payload) = r.payload else { continue }; // a tombstone
-        match serde_json::from_slice::<Case>(&payload) {
-            Ok(c) if c.schema == CASE_SCHEMA => out.push((r.partition, c)),
-            Ok(c) => {
-                tracing::warn!(schema = %c.schema, offset = r.offset, "unknown case schema in changelog; skipped")
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, offset = r.offset, "unreadable case record in changelog; skipped")
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn partition_count(reader: &BaseConsumer, topic: &str) -> Result<usize, RebuildError> {
@@ -297,7 +283,85 @@ fn enqueue(
 
 #[async_trait::async_trait]
 impl Handler for VerifierHandler {
+    /// Loads the cases of the partitions gained from the changelog, before their inputs.
+    async fn assigned(&self, parts: &[Part]) -> Result<(), HandlerError> {
+        let gained: Vec<i32> = {
+            let st = self.state.lock().expect("verifier state lock");
+            let mut g: Vec<i32> = parts
+                .iter()
+                .map(|(_, p)| *p)
+                .filter(|p| !st.owned.contains(p))
+                .collect();
+            g.sort_unstable();
+            g.dedup();
+            g
+        };
+        if gained.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let cfg = self.cfg.clone();
+        let wanted = gained.clone();
+        let records = tokio::task::spawn_blocking(move || read_cases_of(&cfg, &wanted))
+            .await
+            .map_err(|e| HandlerError::Fatal(format!("rebuilding partitions {gained:?}: {e}")))?
+            .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+        let n = records.len();
+        let mut st = self.state.lock().expect("verifier state lock");
+        for (p, case) in records {
+            if case.state == CaseState::Closed {
+                st.partition_of.remove(&case.case_id);
+            } else {
+                st.partition_of.insert(case.case_id, p);
+            }
+            st.machine.restore(case);
+        }
+        st.owned.extend(gained.iter().copied());
+        self.metrics.open_cases.set(st.machine.open_count() as i64);
+        tracing::info!(partitions = ?gained, records = n, open = st.machine.open_count(),
+            ms = started.elapsed().as_millis() as u64, "verifier partitions taken over: cases rebuilt from the changelog");
+        Ok(())
+    }
+
+    /// Forgets the cases of the partitions given up, then waits until everything written for
+    /// them (also by the deadline tick) is in the changelog their next owner will read.
+    async fn revoked(&self, parts: &[Part]) {
+        let lost: std::collections::BTreeSet<i32> = parts.iter().map(|(_, p)| *p).collect();
+        {
+            let mut st = self.state.lock().expect("verifier state lock");
+            let ids: Vec<Uuid> = st
+                .partition_of
+                .iter()
+                .filter(|(_, p)| lost.contains(p))
+                .map(|(id, _)| *id)
+                .collect();
+            st.machine.forget(ids.iter().copied());
+            for id in &ids {
+                st.partition_of.remove(id);
+            }
+            st.owned.retain(|p| !lost.contains(p));
+            self.metrics.open_cases.set(st.machine.open_count() as i64);
+            tracing::info!(partitions = ?lost, forgotten = ids.len(), "verifier partitions given up");
+        }
+        let producer = self.producer.clone();
+        let _ = tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(30))).await;
+    }
+
     async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        // The loop announces every assignment before its records; an input from a partition
+        // whose cases are not loaded would be decided on missing state.
+        if !self
+            .state
+            .lock()
+            .expect("verifier state lock")
+            .owned
+            .contains(&msg.partition)
+        {
+            return Err(HandlerError::Fatal(format!(
+                "input from {}/{} whose cases are not loaded",
+                msg.topic, msg.partition
+            )));
+        }
         let dlq = |reason: &str, detail: String| {
             let reason = reason.to_string();
             async move {
@@ -385,23 +449,65 @@ fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, S
     )
 }
 
-/// Reads the changelog, retrying for a minute: at start-up the broker may still be coming up or
-/// not yet show freshly created topics. A partition mismatch is not retried: it needs a person.
-fn rebuild_with_retry(cfg: &Config) -> Result<Vec<(i32, Case)>, RebuildError> {
+/// Waits (up to a minute) for the inputs and the changelog to exist with equal partition counts:
+/// at start-up the broker may still be coming up or not yet show freshly created topics. A
+/// partition mismatch is not retried: it needs a person.
+fn wait_for_topics(cfg: &Config) -> Result<(), RebuildError> {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let attempt =
-            check_copartitioned(cfg).and_then(|()| read_changelog(cfg, Duration::from_secs(30)));
-        match attempt {
-            Ok(records) => return Ok(records),
+        match check_copartitioned(cfg) {
+            Ok(()) => return Ok(()),
             Err(e @ RebuildError::Partitions(_)) => return Err(e),
             Err(e) if std::time::Instant::now() < deadline => {
-                tracing::warn!(error = %e, "cannot rebuild verifier state yet; retrying");
+                tracing::warn!(error = %e, "verifier topics not ready yet; retrying");
                 std::thread::sleep(Duration::from_secs(1));
             }
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The cases of changelog partitions `parts`, as acknowledged so far (retried for a minute).
+fn read_cases_of(cfg: &Config, parts: &[i32]) -> Result<Vec<(i32, Case)>, RebuildError> {
+    let topic = &cfg.topics.cases;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let records = loop {
+        match revoke_shared::kafka::read_partitions_to_end(
+            cfg,
+            topic,
+            Some(parts),
+            Duration::from_secs(30),
+        ) {
+            Ok(records) => break records,
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, partitions = ?parts, "cannot read the cases changelog yet; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(source) => {
+                return Err(RebuildError::Kafka {
+                    topic: topic.clone(),
+                    source,
+                })
+            }
+        }
+    };
+    Ok(records
+        .into_iter()
+        .filter_map(|r| {
+            let payload = r.payload?; // a tombstone
+            match serde_json::from_slice::<Case>(&payload) {
+                Ok(c) if c.schema == CASE_SCHEMA => Some((r.partition, c)),
+                Ok(c) => {
+                    tracing::warn!(schema = %c.schema, offset = r.offset, "unknown case schema in changelog; skipped");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, offset = r.offset, "unreadable case record in changelog; skipped");
+                    None
+                }
+            }
+        })
+        .collect())
 }
 
 /// Runs the verifier until stopped (or a fatal error).
@@ -413,36 +519,18 @@ pub async fn run_verifier(
 ) -> anyhow::Result<()> {
     let shutdown = stop_on.graceful.clone();
     let cfg = cfg.clone();
-    let (machine, partition_of, restored) = {
+    {
         let cfg = cfg.clone();
-        tokio::task::spawn_blocking(move || -> Result<_, RebuildError> {
-            let records = rebuild_with_retry(&cfg)?;
-            let n = records.len();
-            let mut machine = Verifier::new(cfg.verifier.clone());
-            let mut partition_of = HashMap::new();
-            for (p, case) in records {
-                if case.state == CaseState::Closed {
-                    partition_of.remove(&case.case_id);
-                } else {
-                    partition_of.insert(case.case_id, p);
-                }
-                machine.restore(case);
-            }
-            Ok((machine, partition_of, n))
-        })
-        .await??
-    };
-    metrics.open_cases.set(machine.open_count() as i64);
-    tracing::info!(
-        records = restored,
-        open = machine.open_count(),
-        "verifier state rebuilt from the cases changelog"
-    );
+        tokio::task::spawn_blocking(move || wait_for_topics(&cfg)).await??;
+    }
+    metrics.open_cases.set(0);
 
     let producer = Producer::new(&cfg)?;
+    // Empty until the group assigns partitions (`Handler::assigned` loads their cases).
     let state = Arc::new(Mutex::new(State {
-        machine,
-        partition_of,
+        machine: Verifier::new(cfg.verifier.clone()),
+        owned: Default::default(),
+        partition_of: HashMap::new(),
     }));
     let handler = Arc::new(VerifierHandler {
         state: state.clone(),

@@ -241,7 +241,7 @@ fn enqueue(
                     .with_label_values(&[esc.reason.as_str()])
                     .inc();
                 tracing::warn!(case_id = %esc.case_id, identity = %esc.identity_id, reason = esc.reason.as_str(),
-                    owner = %esc.owner.name, targets = ?esc.targets, detail = %esc.detail, "case escalated");
+                    owner = %esc.owner.name, level = esc.level, targets = ?esc.targets, detail = %esc.detail, "case escalated");
                 let ack = producer
                     .enqueue_json(&cfg.topics.escalations, &esc.identity_id, &esc, None)
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;

@@ -14,6 +14,7 @@ pub mod dlq;
 pub mod kafka;
 pub mod metrics;
 pub mod offsets;
+pub mod ratelimit;
 pub mod rebalance;
 pub mod retry;
 pub mod secret;

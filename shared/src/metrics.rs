@@ -4,8 +4,8 @@
 //! identity or a case id, which would make the series count grow with the number of leavers.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -16,6 +16,51 @@ const TIME_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
     3600.0, 14400.0, 86400.0,
 ];
+
+/// Client-side rate limiting, by target kind and instance. Process-wide rather than per
+/// `Metrics`: the gates are built with the adapters (`target::from_config`, which has no
+/// `Metrics` handle), and every registry `Metrics::new` makes exposes these same series.
+pub struct RateLimitMetrics {
+    /// Calls that waited client-side (for a token, a server-announced pause or a concurrency permit).
+    pub throttled: IntCounterVec,
+    /// "Too many requests" answers (429, 503 with Retry-After, throttling errors) received.
+    pub received_429: IntCounterVec,
+    /// The request rate the gate now allows (req/s); absent while unlimited.
+    pub effective_rate: GaugeVec,
+}
+
+pub fn rate_limit_metrics() -> &'static RateLimitMetrics {
+    static M: std::sync::OnceLock<RateLimitMetrics> = std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        let labels = &["target", "instance"];
+        RateLimitMetrics {
+            throttled: IntCounterVec::new(
+                Opts::new(
+                    "revoke_ratelimit_throttled_total",
+                    "Calls to a target delayed client-side by its rate or concurrency limit, or a server-announced pause",
+                ),
+                labels,
+            )
+            .expect("valid metric"),
+            received_429: IntCounterVec::new(
+                Opts::new(
+                    "revoke_ratelimit_429_total",
+                    "Too-many-requests answers (429, 503 with Retry-After, throttling errors) from a target",
+                ),
+                labels,
+            )
+            .expect("valid metric"),
+            effective_rate: GaugeVec::new(
+                Opts::new(
+                    "revoke_ratelimit_effective_rate",
+                    "Requests per second the client-side limiter now allows a target (absent while unlimited)",
+                ),
+                labels,
+            )
+            .expect("valid metric"),
+        }
+    })
+}
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -123,6 +168,13 @@ impl Metrics {
         .expect("valid metric");
         registry
             .register(Box::new(webhook_delivery_seconds.clone()))
+            .expect("unique metric");
+        let rl = rate_limit_metrics();
+        for c in [rl.throttled.clone(), rl.received_429.clone()] {
+            registry.register(Box::new(c)).expect("unique metric");
+        }
+        registry
+            .register(Box::new(rl.effective_rate.clone()))
             .expect("unique metric");
         Metrics {
             webhook_deliveries: counter(

@@ -137,9 +137,7 @@ impl RateControl {
 
     /// The rate actually being sent, as measured from grants (requests per second).
     fn observed_rate(&self) -> Option<f64> {
-        self.ewma_interval
-            .filter(|i| *i > 0.0)
-            .map(|i| 1.0 / i)
+        self.ewma_interval.filter(|i| *i > 0.0).map(|i| 1.0 / i)
     }
 
     /// The target answered a request granted at `sent` with "too many requests".
@@ -264,7 +262,9 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
 }
 
 fn http_date_from_now(v: &str, now: DateTime<Utc>) -> Option<Duration> {
-    let when = DateTime::parse_from_rfc2822(v.trim()).ok()?.with_timezone(&Utc);
+    let when = DateTime::parse_from_rfc2822(v.trim())
+        .ok()?
+        .with_timezone(&Utc);
     Some((when - now).to_std().unwrap_or(Duration::ZERO))
 }
 
@@ -401,7 +401,11 @@ mod tests {
         // After it: calls resume, paced from an empty bucket (no burst at the reopening).
         assert!(matches!(c.poll(t0 + ms(3000)), Decision::Wait(_)));
         assert_eq!(c.poll(t0 + ms(3011)), Decision::Go);
-        assert_eq!(c.effective_rate(), Some(100.0), "a hint pauses, it does not cut");
+        assert_eq!(
+            c.effective_rate(),
+            Some(100.0),
+            "a hint pauses, it does not cut"
+        );
         // A hint never pauses beyond the cap.
         c.on_throttled(t0, t0, Some(Duration::from_secs(10 * 86_400)));
         assert_eq!(c.paused_until(), Some(t0 + MAX_HINT));
@@ -443,7 +447,10 @@ mod tests {
         let t0 = Instant::now();
         let mut c = limited(10.0, 1);
         c.on_throttled(t0, t0, None);
-        assert_eq!(c.poll(t0), Decision::Wait(Duration::from_secs_f64(1.0 / 7.0)));
+        assert_eq!(
+            c.poll(t0),
+            Decision::Wait(Duration::from_secs_f64(1.0 / 7.0))
+        );
         assert!(c.poll(t0 + ms(142)) != Decision::Go);
         assert_eq!(c.poll(t0 + ms(143)), Decision::Go);
     }
@@ -510,17 +517,28 @@ mod tests {
         assert_eq!(hint(&[("Retry-After", " 0 ")], true, now), Some(s(0)));
         assert_eq!(hint(&[("Retry-After", "1.5")], true, now), Some(ms(1500)));
         assert_eq!(
-            hint(&[("Retry-After", "Wed, 01 May 2024 10:01:05 GMT")], true, now),
+            hint(
+                &[("Retry-After", "Wed, 01 May 2024 10:01:05 GMT")],
+                true,
+                now
+            ),
             Some(s(65))
         );
         assert_eq!(
-            hint(&[("Retry-After", "Wed, 01 May 2024 09:00:00 GMT")], true, now),
+            hint(
+                &[("Retry-After", "Wed, 01 May 2024 09:00:00 GMT")],
+                true,
+                now
+            ),
             Some(s(0)),
             "a date in the past: go now"
         );
         assert_eq!(hint(&[("Retry-After", "soon")], true, now), None);
         assert_eq!(hint(&[("Retry-After", "-5")], true, now), None);
-        assert_eq!(hint(&[("Retry-After", "99999999")], true, now), Some(MAX_HINT));
+        assert_eq!(
+            hint(&[("Retry-After", "99999999")], true, now),
+            Some(MAX_HINT)
+        );
         assert_eq!(hint(&[], true, now), None, "Graph-style: no hint at all");
     }
 
@@ -530,7 +548,11 @@ mod tests {
         let s = Duration::from_secs;
         // IETF draft: delta-seconds.
         assert_eq!(
-            hint(&[("RateLimit-Remaining", "0"), ("RateLimit-Reset", "7")], false, now),
+            hint(
+                &[("RateLimit-Remaining", "0"), ("RateLimit-Reset", "7")],
+                false,
+                now
+            ),
             Some(s(7))
         );
         // GitLab: RateLimit-Reset as a Unix time (and RateLimit-ResetTime as a date).
@@ -549,7 +571,10 @@ mod tests {
         // GitHub / Okta: X-RateLimit-Reset and X-Rate-Limit-Reset as Unix times.
         assert_eq!(
             hint(
-                &[("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", "1714557630")],
+                &[
+                    ("X-RateLimit-Remaining", "0"),
+                    ("X-RateLimit-Reset", "1714557630")
+                ],
                 false,
                 now
             ),
@@ -557,7 +582,10 @@ mod tests {
         );
         assert_eq!(
             hint(
-                &[("X-Rate-Limit-Remaining", "0"), ("X-Rate-Limit-Reset", "1714557605")],
+                &[
+                    ("X-Rate-Limit-Remaining", "0"),
+                    ("X-Rate-Limit-Reset", "1714557605")
+                ],
                 true,
                 now
             ),
@@ -569,12 +597,20 @@ mod tests {
             Some(s(4))
         );
         assert_eq!(
-            hint(&[("RateLimit", "limit=100, remaining=0, reset=6")], false, now),
+            hint(
+                &[("RateLimit", "limit=100, remaining=0, reset=6")],
+                false,
+                now
+            ),
             Some(s(6))
         );
         // Budget left on a success: the reset is only when the window rolls, not a pause.
         assert_eq!(
-            hint(&[("RateLimit-Remaining", "12"), ("RateLimit-Reset", "7")], false, now),
+            hint(
+                &[("RateLimit-Remaining", "12"), ("RateLimit-Reset", "7")],
+                false,
+                now
+            ),
             None
         );
         assert_eq!(

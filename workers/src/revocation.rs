@@ -4,13 +4,14 @@
 //! function of the per-object results (`target_outcome`), unit-tested below.
 
 use crate::target::{Holding, RevokeResult, Target, TargetError};
-use backon::Retryable;
+use backon::BackoffBuilder;
 use chrono::{DateTime, Utc};
 use revoke_shared::contract::{Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
 use revoke_shared::retry::{ErrorClass, RetryPolicy};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 /// What one run produced, ready to become a confirmation.
 #[derive(Debug, Clone)]
@@ -48,7 +49,23 @@ pub fn outcome_for_error(e: &TargetError) -> Outcome {
     }
 }
 
-/// Runs `op` with retries on transient errors, counting attempts.
+/// How long to wait before the next attempt: the backoff's delay, or the server's `Retry-After`
+/// when that is longer (retrying sooner would only earn another 429). `None` — give up now —
+/// when the wait would take the retries past the policy's total time: the error (naming the
+/// 429 and its `Retry-After`) then becomes a `failed` confirmation and its escalation.
+pub fn next_wait(
+    policy: &RetryPolicy,
+    waited: Duration,
+    backoff: Duration,
+    server: Option<Duration>,
+) -> Option<Duration> {
+    let wait = server.map_or(backoff, |s| s.max(backoff));
+    (waited + wait <= policy.max_total).then_some(wait)
+}
+
+/// Runs `op` with retries on transient errors, counting attempts: exponential backoff with
+/// jitter (`backon`), bounded by attempts and total time, waiting at least a rate limit's
+/// `Retry-After`.
 pub(crate) async fn with_retry<T, F, Fut>(
     policy: &RetryPolicy,
     attempts: &AtomicU32,
@@ -61,17 +78,28 @@ where
     Fut: Future<Output = Result<T, TargetError>>,
 {
     let mut op = op;
-    (|| {
+    let mut delays = policy.backoff().build();
+    let mut waited = Duration::ZERO;
+    loop {
         attempts.fetch_add(1, Ordering::Relaxed);
-        op()
-    })
-    .retry(policy.backoff())
-    .when(|e: &TargetError| e.class() == ErrorClass::Transient)
-    .notify(|e: &TargetError, wait| {
+        let e = match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        if e.class() != ErrorClass::Transient {
+            return Err(e);
+        }
+        let Some(wait) = delays
+            .next()
+            .and_then(|d| next_wait(policy, waited, d, e.retry_after()))
+        else {
+            return Err(e);
+        };
         metrics.retries.with_label_values(&[target]).inc();
         tracing::debug!(target_kind = target, error = %e, wait_ms = wait.as_millis() as u64, "retrying target call");
-    })
-    .await
+        tokio::time::sleep(wait).await;
+        waited += wait;
+    }
 }
 
 pub async fn revoke_identity(
@@ -251,6 +279,10 @@ mod tests {
             outcome_for_error(&TargetError::Transient("x".into())),
             Outcome::Failed
         );
+        assert_eq!(
+            outcome_for_error(&TargetError::rate_limited("x".into(), None)),
+            Outcome::Failed
+        );
     }
 
     fn policy() -> RetryPolicy {
@@ -303,6 +335,101 @@ mod tests {
         assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
         assert!(r.attempts > r.objects.len() as u32 * 2 + 1);
         assert!(m.retries.with_label_values(&["saas"]).get() > 0);
+    }
+
+    #[test]
+    fn a_retry_waits_at_least_the_servers_retry_after_within_the_total_time() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            initial: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_total: Duration::from_secs(10),
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(next_wait(&p, ms(0), ms(100), None), Some(ms(100)));
+        assert_eq!(
+            next_wait(&p, ms(0), ms(100), Some(ms(3000))),
+            Some(ms(3000))
+        );
+        assert_eq!(next_wait(&p, ms(0), ms(800), Some(ms(20))), Some(ms(800)));
+        // Past the total time: give up rather than retry early or wait beyond the bound.
+        assert_eq!(next_wait(&p, ms(8000), ms(100), Some(ms(3000))), None);
+        assert_eq!(next_wait(&p, ms(0), ms(100), Some(ms(60_000))), None);
+        assert_eq!(next_wait(&p, ms(9900), ms(100), None), Some(ms(100)));
+    }
+
+    /// A target that answers 429 with `Retry-After` a few times, recording when each call came.
+    struct Throttling {
+        calls: std::sync::Mutex<Vec<std::time::Instant>>,
+        throttle: usize,
+        retry_after: Duration,
+    }
+
+    #[async_trait::async_trait]
+    impl Target for Throttling {
+        fn kind(&self) -> TargetKind {
+            TargetKind::Saas
+        }
+        fn instance(&self) -> &str {
+            "t"
+        }
+        fn principal(&self) -> &str {
+            "p"
+        }
+        async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(std::time::Instant::now());
+            if calls.len() <= self.throttle {
+                return Err(TargetError::rate_limited(
+                    "listing users: HTTP 429".into(),
+                    Some(self.retry_after),
+                ));
+            }
+            Ok(Vec::new())
+        }
+        async fn revoke(&self, _: &Identity, _: &Holding) -> Result<RevokeResult, TargetError> {
+            unreachable!()
+        }
+        async fn verify(
+            &self,
+            _: &Identity,
+            _: &Holding,
+        ) -> Result<crate::target::ReadBack, TargetError> {
+            unreachable!()
+        }
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_honoured_and_a_too_long_one_fails_naming_it() {
+        // The policy's own backoff is 1–2 ms; the server asks for 150 ms.
+        let t = Throttling {
+            calls: Default::default(),
+            throttle: 2,
+            retry_after: Duration::from_millis(150),
+        };
+        let r = revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await;
+        assert_eq!(r.outcome, Outcome::AlreadyAbsent, "{:?}", r.error);
+        let calls = t.calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 3);
+        for w in calls.windows(2) {
+            assert!(
+                w[1] - w[0] >= Duration::from_millis(150),
+                "{:?}",
+                w[1] - w[0]
+            );
+        }
+
+        // Retry-After beyond the policy's total time (1 s): no early retry, a failure naming it.
+        let t = Throttling {
+            calls: Default::default(),
+            throttle: 10,
+            retry_after: Duration::from_secs(30),
+        };
+        let r = revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await;
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert_eq!(t.calls.lock().unwrap().len(), 1);
+        let e = r.error.unwrap();
+        assert!(e.contains("429") && e.contains("Retry-After 30.0 s"), "{e}");
     }
 
     #[tokio::test]

@@ -123,6 +123,13 @@ impl Target for Fanout {
                     TargetError::Transient(m) => TargetError::Transient(format!("{name}: {m}")),
                     TargetError::Permanent(m) => TargetError::Permanent(format!("{name}: {m}")),
                     TargetError::Ambiguous(m) => TargetError::Ambiguous(format!("{name}: {m}")),
+                    TargetError::RateLimited {
+                        message,
+                        retry_after,
+                    } => TargetError::RateLimited {
+                        message: format!("{name}: {message}"),
+                        retry_after,
+                    },
                 })
         }))
         .await;

@@ -38,8 +38,8 @@
 //! the convention, or live where the person no longer holds Maintainer, are not found.
 //!
 //! HTTP: list endpoints are followed page by page (`Link: rel="next"` on the same origin, else
-//! `X-Next-Page`), at most 1000 pages, `per_page` at most 100. 429 is `Transient` naming the
-//! `Retry-After` seconds; 5xx are `Transient`; 401/403 `Permanent` with a hint about the token's
+//! `X-Next-Page`), at most 1000 pages, `per_page` at most 100. 429 (and 503 with `Retry-After`)
+//! is `RateLimited` carrying the pause `Retry-After` / `RateLimit-Reset` asked for; 5xx are `Transient`; 401/403 `Permanent` with a hint about the token's
 //! scopes; 404 on a delete is already absent. The token is only ever sent in the `PRIVATE-TOKEN`
 //! header (marked sensitive) and never formatted.
 //!
@@ -385,16 +385,6 @@ fn blocked(user: &Value) -> bool {
         .is_some_and(|s| BLOCKED_STATES.contains(&s))
 }
 
-/// `Retry-After` as seconds: delta-seconds, or an HTTP date (seconds from `now`, at least 0).
-pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<u64> {
-    let v = value.trim();
-    if let Some(n) = num::<u64>(v) {
-        return Some(n);
-    }
-    let when = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
-    Some((when - now).num_seconds().max(0) as u64)
-}
-
 /// The next page of a list answer: the `Link: <…>; rel="next"` URL (only on `api`'s origin and
 /// under its path), else `current` with `page` set to `X-Next-Page`, else none (last page).
 pub fn next_page_url(current: &Url, headers: &HeaderMap, api: &Url) -> Result<Option<Url>, String> {
@@ -465,18 +455,23 @@ fn gitlab_message(body: &Value) -> String {
     m.trim().chars().take(300).collect()
 }
 
-/// The error for a non-success answer, classified by status; says what was being done.
-pub fn error_for(what: &str, status: u16, body: &Value, retry_after: Option<u64>) -> TargetError {
+/// The error for a non-success answer, classified by status; says what was being done. A 429
+/// (or a 503 with a hint) is `RateLimited`, carrying the pause the headers asked for.
+pub fn error_for(
+    what: &str,
+    status: u16,
+    body: &Value,
+    retry_after: Option<Duration>,
+) -> TargetError {
     let mut msg = format!("{what}: HTTP {status}");
     let text = gitlab_message(body);
     if !text.is_empty() {
         msg.push_str(&format!(" {text:?}"));
     }
+    if revoke_shared::ratelimit::is_rate_limited(status, retry_after) {
+        return TargetError::rate_limited(msg, retry_after);
+    }
     match status {
-        429 => match retry_after {
-            Some(s) => msg.push_str(&format!(" (rate limited; Retry-After {s} s)")),
-            None => msg.push_str(" (rate limited; no Retry-After given)"),
-        },
         401 | 403 => msg.push_str(
             " — check the token's scopes (api, admin): it must be an administrator's token with the api scope",
         ),
@@ -506,11 +501,9 @@ impl Answer {
             .map(|t| t.with_timezone(&Utc))
     }
 
-    fn retry_after(&self) -> Option<u64> {
-        self.headers
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| parse_retry_after(s, Utc::now()))
+    /// The pause the answer's `Retry-After` / `RateLimit-*` headers ask for.
+    fn retry_after(&self) -> Option<Duration> {
+        super::limit::header_hint(&self.headers, self.status.as_u16())
     }
 
     fn error(&self, what: &str) -> TargetError {
@@ -534,6 +527,8 @@ pub struct GitlabTarget {
     fallback_principal: String,
     /// The token owner's user id: never revoked.
     self_id: OnceLock<u64>,
+    /// The client-side rate limit every request passes (`limit`), when configured.
+    gate: Option<std::sync::Arc<super::limit::RateGate>>,
 }
 
 impl std::fmt::Debug for GitlabTarget {
@@ -644,7 +639,14 @@ impl GitlabTarget {
             principal,
             fallback_principal: format!("gitlab:{instance}"),
             self_id: OnceLock::new(),
+            gate: None,
         })
+    }
+
+    /// Sends every request through `gate` (the table's rate limit) and reports 429s to it.
+    pub fn with_gate(mut self, gate: Option<std::sync::Arc<super::limit::RateGate>>) -> Self {
+        self.gate = gate;
+        self
     }
 
     pub fn match_attribute(&self) -> MatchAttribute {
@@ -714,6 +716,7 @@ impl GitlabTarget {
         if let Some(b) = body {
             req = req.json(&b);
         }
+        let pass = super::limit::pass(&self.gate).await;
         // reqwest's errors name the URL (ids and query, never the token, which is only a header).
         let resp = req.send().await.map_err(|e| {
             let kind = if e.is_timeout() {
@@ -737,11 +740,20 @@ impl GitlabTarget {
                 Value::String(String::from_utf8_lossy(&bytes).chars().take(300).collect())
             })
         };
-        Ok(Answer {
+        let a = Answer {
             status,
             body,
             headers,
-        })
+        };
+        let hint = a.retry_after();
+        if let (Some(g), Some(p)) = (&self.gate, &pass) {
+            g.observe_http(p, status.as_u16(), hint);
+        }
+        // A rate limit is never an answer a caller interprets (not even where 404 is).
+        if revoke_shared::ratelimit::is_rate_limited(status.as_u16(), hint) {
+            return Err(a.error(what));
+        }
+        Ok(a)
     }
 
     /// One object: `Some(body)` on 2xx, `None` on 404, an error otherwise.
@@ -1666,36 +1678,29 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_seconds_or_a_date() {
-        let now = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(parse_retry_after("30", now), Some(30));
-        assert_eq!(parse_retry_after(" 0 ", now), Some(0));
-        assert_eq!(
-            parse_retry_after("Wed, 01 May 2024 10:01:05 GMT", now),
-            Some(65)
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 01 May 2024 09:00:00 GMT", now),
-            Some(0)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-5", now), None);
-    }
-
-    #[test]
     fn statuses_are_classified_with_hints() {
-        let e = error_for("listing", 429, &json!("Retry later"), Some(7));
+        let seven = Some(Duration::from_secs(7));
+        let e = error_for("listing", 429, &json!("Retry later"), seven);
         assert!(
-            matches!(&e, TargetError::Transient(m) if m.contains("Retry-After 7 s") && m.contains("429")),
+            matches!(&e, TargetError::RateLimited { message, retry_after }
+                if message.contains("Retry-After 7.0 s") && message.contains("429") && *retry_after == seven),
             "{e}"
         );
+        assert_eq!(e.class(), ErrorClass::Transient);
         let e = error_for("listing", 429, &Value::Null, None);
         assert!(
-            matches!(&e, TargetError::Transient(m) if m.contains("no Retry-After")),
+            matches!(&e, TargetError::RateLimited { message, retry_after: None } if message.contains("no Retry-After")),
             "{e}"
         );
+        // A 503 that says when to come back is a rate limit; one that does not is an outage.
+        assert!(matches!(
+            error_for("listing", 503, &Value::Null, seven),
+            TargetError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            error_for("listing", 503, &Value::Null, None),
+            TargetError::Transient(_)
+        ));
         let e = error_for("blocking", 403, &json!({"message": "403 Forbidden"}), None);
         assert!(
             matches!(&e, TargetError::Permanent(m) if m.contains("scopes (api, admin)") && m.contains("403 Forbidden")),

@@ -322,6 +322,24 @@ const PERMANENT_CODES: &[&str] = &[
     "DeleteConflict",
 ];
 
+/// AWS's "slow down" answers: a rate limit, not an outage. AWS sends no `Retry-After`, so the
+/// gate (when configured) slows down adaptively.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+];
+
+/// Whether a service error is throttling (by its code, else an HTTP 429).
+pub fn is_throttling(code: Option<&str>, status: Option<u16>) -> bool {
+    match code {
+        Some(c) if THROTTLING_CODES.contains(&c) => true,
+        _ => status == Some(429),
+    }
+}
+
 /// Classifies a service error by its code, else by its HTTP status.
 pub fn classify_error(code: Option<&str>, status: Option<u16>) -> Failure {
     match code {
@@ -704,8 +722,11 @@ impl IamTarget {
                 DisplayErrorContext(&e)
             ),
         };
+        let throttled = matches!(e, SdkError::ServiceError(_))
+            && is_throttling(e.code(), e.raw_response().map(|r| r.status().as_u16()));
         Err(match failure {
             Failure::NoSuchEntity => return Ok(()),
+            _ if throttled => TargetError::rate_limited(msg, None),
             Failure::Class(ErrorClass::Transient) => TargetError::Transient(msg),
             Failure::Class(ErrorClass::Permanent) => TargetError::Permanent(msg),
             Failure::Class(ErrorClass::Ambiguous) => TargetError::Ambiguous(msg),
@@ -1696,6 +1717,12 @@ mod tests {
         );
         assert_eq!(classify_error(None, Some(500)), Failure::Class(Transient));
         assert_eq!(classify_error(None, None), Failure::Class(Transient));
+        // Throttling is a rate limit (the gate slows down), other transient errors are not.
+        assert!(is_throttling(Some("Throttling"), Some(400)));
+        assert!(is_throttling(Some("RequestLimitExceeded"), Some(400)));
+        assert!(is_throttling(Some("Whatever"), Some(429)));
+        assert!(!is_throttling(Some("ServiceFailure"), Some(500)));
+        assert!(!is_throttling(Some("LimitExceeded"), Some(409)));
         assert!(hint("AccessDenied").contains("policy"));
         assert!(hint("InvalidClientTokenId").contains("credentials"));
     }

@@ -9,6 +9,7 @@ pub mod fanout;
 pub mod gitlab;
 pub mod iam;
 pub mod ldap;
+pub mod limit;
 pub mod scan;
 pub mod scim;
 pub mod sim;
@@ -73,6 +74,14 @@ pub enum TargetError {
     /// must decide. Never "revoke all".
     #[error("ambiguous: {0}")]
     Ambiguous(String),
+    /// The target said "too many requests" (HTTP 429, a 503 with `Retry-After`, an AWS
+    /// throttling error). Transient; `retry_after` is how long it asked us to stay away, when it
+    /// said (a Graph-style 429 says nothing: the limiter slows down on its own).
+    #[error("rate limited by target: {message}")]
+    RateLimited {
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    },
 }
 
 impl TargetError {
@@ -81,6 +90,27 @@ impl TargetError {
             TargetError::Transient(_) => ErrorClass::Transient,
             TargetError::Permanent(_) => ErrorClass::Permanent,
             TargetError::Ambiguous(_) => ErrorClass::Ambiguous,
+            TargetError::RateLimited { .. } => ErrorClass::Transient,
+        }
+    }
+
+    /// How long the target asked us to wait before calling again, when it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            TargetError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// A rate-limit error whose message says what was being done and what the server asked.
+    pub fn rate_limited(message: String, retry_after: Option<std::time::Duration>) -> TargetError {
+        let message = match retry_after {
+            Some(d) => format!("{message} (Retry-After {:.1} s)", d.as_secs_f64()),
+            None => format!("{message} (no Retry-After: slowing down)"),
+        };
+        TargetError::RateLimited {
+            message,
+            retry_after,
         }
     }
 }
@@ -163,22 +193,31 @@ pub async fn from_config(
     Ok(built)
 }
 
-/// One adapter of `kind` from its table.
+/// One adapter of `kind` from its table, behind its rate limit when the table sets one: the
+/// HTTP adapters gate each request, the others each call (`limit`).
 async fn build(
     kind: TargetKind,
     table: &toml::Table,
     instance: &str,
 ) -> Result<std::sync::Arc<dyn Target>, String> {
+    let limits = limit::settings_from_table(table, kind)?;
+    let gate = limits
+        .is_set()
+        .then(|| limit::RateGate::new(kind, instance, &limits));
     Ok(match kind {
-        TargetKind::Saas => std::sync::Arc::new(scim::ScimTarget::from_table(table, instance)?),
-        TargetKind::Directory => {
-            std::sync::Arc::new(ldap::LdapTarget::from_table(table, instance)?)
+        TargetKind::Saas => {
+            std::sync::Arc::new(scim::ScimTarget::from_table(table, instance)?.with_gate(gate))
         }
-        TargetKind::Cloud => {
-            std::sync::Arc::new(iam::IamTarget::from_table(table, instance).await?)
-        }
+        TargetKind::Directory => limit::wrap(
+            std::sync::Arc::new(ldap::LdapTarget::from_table(table, instance)?),
+            gate,
+        ),
+        TargetKind::Cloud => limit::wrap(
+            std::sync::Arc::new(iam::IamTarget::from_table(table, instance).await?),
+            gate,
+        ),
         TargetKind::Cicd => {
-            let g = gitlab::GitlabTarget::from_table(table, instance)?;
+            let g = gitlab::GitlabTarget::from_table(table, instance)?.with_gate(gate);
             // As for Vault: a token GitLab refuses is a config error at start-up, and the
             // token owner's username is the actor from the first case on.
             g.resolve_principal()
@@ -187,7 +226,7 @@ async fn build(
             std::sync::Arc::new(g)
         }
         TargetKind::Vault => {
-            let v = vault::VaultTarget::from_table(table, instance)?;
+            let v = vault::VaultTarget::from_table(table, instance)?.with_gate(gate);
             // Checks the token now (a bad one is a config error, not N failed cases) and
             // records its display name and accessor as the actor in evidence.
             v.resolve_principal()
@@ -212,10 +251,13 @@ impl<'a> AdapterTable<'a> {
         kind: TargetKind,
         known: &[&str],
     ) -> Result<AdapterTable<'a>, String> {
-        if let Some(k) = table.keys().find(|k| !known.contains(&k.as_str())) {
+        // Every adapter also takes the rate-limit keys (read by `build`, see `limit`).
+        let is_known = |k: &str| known.contains(&k) || limit::KEYS.contains(&k);
+        if let Some(k) = table.keys().find(|k| !is_known(k.as_str())) {
             return Err(format!(
-                "[targets.{kind}] unknown key {k:?} (known: {})",
-                known.join(", ")
+                "[targets.{kind}] unknown key {k:?} (known: {}, {})",
+                known.join(", "),
+                limit::KEYS.join(", ")
             ));
         }
         Ok(AdapterTable { table, kind })

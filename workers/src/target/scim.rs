@@ -88,6 +88,8 @@ pub struct ScimTarget {
     match_attribute: MatchAttribute,
     policy: AccountPolicy,
     http: reqwest::Client,
+    /// The client-side rate limit every request passes (`limit`), when configured.
+    gate: Option<std::sync::Arc<super::limit::RateGate>>,
 }
 
 impl std::fmt::Debug for ScimTarget {
@@ -191,6 +193,16 @@ struct Answer {
 }
 
 fn error_for(what: &str, status: StatusCode, body: &Value) -> TargetError {
+    let msg = message_for(what, status, body);
+    match classify_http_status(status.as_u16()) {
+        ErrorClass::Transient => TargetError::Transient(msg),
+        ErrorClass::Permanent => TargetError::Permanent(msg),
+        ErrorClass::Ambiguous => TargetError::Ambiguous(msg),
+    }
+}
+
+/// What was being done, the status, and the server's SCIM error detail.
+fn message_for(what: &str, status: StatusCode, body: &Value) -> String {
     let detail = body.get("detail").and_then(Value::as_str).unwrap_or("");
     let scim_type = body.get("scimType").and_then(Value::as_str).unwrap_or("");
     let mut msg = format!("{what}: HTTP {}", status.as_u16());
@@ -204,11 +216,7 @@ fn error_for(what: &str, status: StatusCode, body: &Value) -> TargetError {
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         msg.push_str(" — check the SCIM token's validity and scopes");
     }
-    match classify_http_status(status.as_u16()) {
-        ErrorClass::Transient => TargetError::Transient(msg),
-        ErrorClass::Permanent => TargetError::Permanent(msg),
-        ErrorClass::Ambiguous => TargetError::Ambiguous(msg),
-    }
+    msg
 }
 
 impl ScimTarget {
@@ -273,7 +281,14 @@ impl ScimTarget {
             match_attribute,
             policy,
             http,
+            gate: None,
         })
+    }
+
+    /// Sends every request through `gate` (the table's rate limit) and reports 429s to it.
+    pub fn with_gate(mut self, gate: Option<std::sync::Arc<super::limit::RateGate>>) -> Self {
+        self.gate = gate;
+        self
     }
 
     pub fn policy(&self) -> AccountPolicy {
@@ -321,6 +336,7 @@ impl ScimTarget {
                 .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
                 .body(bytes);
         }
+        let pass = super::limit::pass(&self.gate).await;
         // reqwest's errors name the URL (never the token, which is only in a header).
         let resp = req.send().await.map_err(|e| {
             let kind = if e.is_timeout() {
@@ -333,6 +349,10 @@ impl ScimTarget {
             TargetError::Transient(format!("{what}: {kind}: {}", e.without_url()))
         })?;
         let status = resp.status();
+        let hint = super::limit::header_hint(resp.headers(), status.as_u16());
+        if let (Some(g), Some(p)) = (&self.gate, &pass) {
+            g.observe_http(p, status.as_u16(), hint);
+        }
         let bytes = resp.bytes().await.map_err(|e| {
             TargetError::Transient(format!("{what}: reading the answer: {}", e.without_url()))
         })?;
@@ -341,6 +361,13 @@ impl ScimTarget {
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
+        // A rate limit is never an answer a caller interprets (not even where 404 or 400 is).
+        if revoke_shared::ratelimit::is_rate_limited(status.as_u16(), hint) {
+            return Err(TargetError::rate_limited(
+                message_for(what, status, &body),
+                hint,
+            ));
+        }
         Ok(Answer { status, body })
     }
 

@@ -72,6 +72,8 @@ pub struct VaultTarget {
     self_accessor: OnceLock<String>,
     /// Every token's accessor and metadata, listed once for a burst of leavers.
     token_scan: super::scan::FreshScan<Vec<TokenInfo>>,
+    /// The client-side rate limit every request passes (`limit`), when configured.
+    gate: Option<std::sync::Arc<super::limit::RateGate>>,
 }
 
 /// One token as `lookup-accessor` shows it (no token value kept).
@@ -221,7 +223,14 @@ impl VaultTarget {
             fallback_principal: format!("vault:{instance}"),
             self_accessor: OnceLock::new(),
             token_scan: Default::default(),
+            gate: None,
         })
+    }
+
+    /// Sends every request through `gate` (the table's rate limit) and reports 429s to it.
+    pub fn with_gate(mut self, gate: Option<std::sync::Arc<super::limit::RateGate>>) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// Reads the revoker's own token (`auth/token/lookup-self`): records its accessor (so it is
@@ -276,6 +285,7 @@ impl VaultTarget {
         if let Some(b) = body {
             req = req.json(&b);
         }
+        let pass = super::limit::pass(&self.gate).await;
         let resp = req.send().await.map_err(|e| {
             // reqwest's message names the URL (no secret in it) and the cause.
             TargetError::Transient(format!(
@@ -285,6 +295,10 @@ impl VaultTarget {
             ))
         })?;
         let status = resp.status();
+        let hint = super::limit::header_hint(resp.headers(), status.as_u16());
+        if let (Some(g), Some(p)) = (&self.gate, &pass) {
+            g.observe_http(p, status.as_u16(), hint);
+        }
         let text = resp.text().await.map_err(|e| {
             TargetError::Transient(format!("{doing}: reading the answer: {}", e.without_url()))
         })?;
@@ -314,6 +328,10 @@ impl VaultTarget {
             status.as_u16(),
             errors.trim()
         );
+        if revoke_shared::ratelimit::is_rate_limited(status.as_u16(), hint) {
+            // Vault's rate-limit quotas answer 429 (with `Retry-After` when configured to).
+            return Err(TargetError::rate_limited(msg, hint));
+        }
         let hint = match status.as_u16() {
             401 | 403 => " (check the revoker token's policy)",
             _ => "",

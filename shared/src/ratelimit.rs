@@ -7,6 +7,7 @@
 //! `revoke::target::limit`. That keeps the arithmetic unit-tested without waiting.
 
 use chrono::{DateTime, Utc};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// The longest pause a server hint may impose. A hint further out is taken as this: a garbage
@@ -16,6 +17,10 @@ pub const MAX_HINT: Duration = Duration::from_secs(3600);
 pub const DECREASE: f64 = 0.7;
 /// The adaptive rate never drops below this (requests per second).
 pub const MIN_RATE: f64 = 0.1;
+/// At most one cut per this long: a server's window stays spent until it rolls over, so every
+/// request until then is refused — one overload, not one cut per refusal (which would collapse
+/// the rate to the floor within a window).
+pub const CUT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A target's configured limits (`rate_limit_per_sec`, `burst`, `max_concurrency`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,7 +69,13 @@ pub struct RateControl {
     /// Smoothed interval between grants, to know the rate actually sent when unlimited.
     ewma_interval: Option<f64>,
     last_grant: Option<Instant>,
+    /// Successes within the last `CUT_INTERVAL`: what the server accepted just now is the best
+    /// estimate of its limit when it refuses without saying more.
+    recent_ok: VecDeque<Instant>,
 }
+
+/// Successes remembered for the estimate (bounds memory at very high rates).
+const MAX_RECENT: usize = 100_000;
 
 impl RateControl {
     pub fn new(settings: &LimitSettings) -> RateControl {
@@ -80,6 +91,7 @@ impl RateControl {
             cut_from: settings.rate_per_sec.unwrap_or(0.0),
             ewma_interval: None,
             last_grant: None,
+            recent_ok: VecDeque::new(),
         }
     }
 
@@ -135,6 +147,16 @@ impl RateControl {
         self.last_grant = Some(now);
     }
 
+    fn forget_old(&mut self, now: Instant) {
+        while self
+            .recent_ok
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > CUT_INTERVAL)
+        {
+            self.recent_ok.pop_front();
+        }
+    }
+
     /// The rate actually being sent, as measured from grants (requests per second).
     fn observed_rate(&self) -> Option<f64> {
         self.ewma_interval.filter(|i| *i > 0.0).map(|i| 1.0 / i)
@@ -154,14 +176,25 @@ impl RateControl {
                 self.last_refill = Some(until);
             }
             None => {
-                if self.last_cut.is_some_and(|c| sent < c) {
+                if self
+                    .last_cut
+                    .is_some_and(|c| sent < c || now < c + CUT_INTERVAL)
+                {
                     return;
                 }
-                let current = self
+                // Cut from the rate in force (or, unlimited, the rate being sent) — or from what
+                // the server accepted in the last interval when that is lower: a client that
+                // was far above the limit lands near it in one step instead of many.
+                self.forget_old(now);
+                let accepted = self.recent_ok.len() as f64 / CUT_INTERVAL.as_secs_f64();
+                let mut current = self
                     .effective
                     .or_else(|| self.observed_rate())
                     .or(self.ceiling)
                     .unwrap_or(1.0);
+                if accepted >= 1.0 {
+                    current = current.min(accepted);
+                }
                 self.cut_from = current;
                 let mut cut = (current * DECREASE).max(MIN_RATE);
                 if let Some(c) = self.ceiling {
@@ -179,6 +212,10 @@ impl RateControl {
     /// the last cut per second's worth of successes — never above the configured ceiling.
     /// `hint`: a pause the server announced on a success (`RateLimit-Remaining: 0` + reset).
     pub fn on_success(&mut self, now: Instant, hint: Option<Duration>) {
+        self.forget_old(now);
+        if self.recent_ok.len() < MAX_RECENT {
+            self.recent_ok.push_back(now);
+        }
         if let Some(h) = hint {
             let until = now + h.min(MAX_HINT);
             self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
@@ -417,18 +454,20 @@ mod tests {
         let mut c = limited(20.0, 1);
         c.on_throttled(t0, t0, None);
         assert_eq!(c.effective_rate(), Some(20.0 * DECREASE));
-        // The other in-flight requests' 429s (sent before the cut) are the same signal.
+        // The other in-flight requests' 429s (sent before the cut) are the same signal, and so
+        // are the refusals until the server's window rolls over.
         for _ in 0..5 {
             c.on_throttled(t0 + ms(5), t0 - ms(1), None);
         }
+        c.on_throttled(t0 + ms(900), t0 + ms(800), None);
         assert_eq!(c.effective_rate(), Some(20.0 * DECREASE));
-        // A 429 for a request sent after the cut cuts again.
-        c.on_throttled(t0 + ms(100), t0 + ms(50), None);
+        // A 429 after that, for a request sent after the cut, cuts again.
+        c.on_throttled(t0 + ms(1100), t0 + ms(1050), None);
         let twice = 20.0 * DECREASE * DECREASE;
         assert!((c.effective_rate().unwrap() - twice).abs() < 1e-9);
         // Successes climb back: linearly (about one request/s per second of successes at this
         // rate), and never above the configured ceiling.
-        let mut now = t0 + ms(100);
+        let mut now = t0 + ms(1100);
         let mut seen = vec![c.effective_rate().unwrap()];
         for _ in 0..2000 {
             now += ms(50);
@@ -474,10 +513,31 @@ mod tests {
         assert!(matches!(c.poll(now), Decision::Wait(_)));
         // The rate never falls below the floor.
         for i in 0..200 {
-            let t = now + ms(i + 1);
+            let t = now + Duration::from_secs(i + 1);
             c.on_throttled(t, t, None);
         }
         assert_eq!(c.effective_rate(), Some(MIN_RATE));
+    }
+
+    #[test]
+    fn far_above_the_limit_the_cut_lands_near_what_the_server_accepted() {
+        let t0 = Instant::now();
+        let mut c = RateControl::new(&LimitSettings {
+            rate_per_sec: None,
+            burst: 1,
+            max_concurrency: None,
+        });
+        // Sending 500/s; the server accepted 40 in the last second, then refuses.
+        for i in 0..500 {
+            assert_eq!(c.poll(t0 + ms(2 * i)), Decision::Go);
+        }
+        for i in 0..40 {
+            c.on_success(t0 + ms(25 * i), None);
+        }
+        let now = t0 + ms(1000);
+        c.on_throttled(now, now, None);
+        let r = c.effective_rate().unwrap();
+        assert!((r - 40.0 * DECREASE).abs() < 1e-9, "{r}");
     }
 
     #[test]

@@ -19,7 +19,9 @@
 //!   makes it a substring search, to prove a client re-checks what a server returns.
 //! - Optional rate limit (`set_rate_limit`): N requests per fixed window, then 429 `Retry later`
 //!   with `Retry-After` (whole seconds) and `RateLimit-Name/Limit/Observed/Remaining/Reset/ResetTime`,
-//!   like GitLab's Rack::Attack throttles.
+//!   like GitLab's Rack::Attack throttles — or, with `set_bare_429(true)`, a 429 without any of
+//!   those headers (as Microsoft Graph may answer). `early_requests()` counts requests that came
+//!   before the time an earlier 429's `Retry-After` advertised.
 //! - Revoking a project/group access token revokes the bot's token and removes the bot's
 //!   membership (GitLab also deletes the bot user later, in the background; the double keeps it).
 //!   Deleting a deploy token destroys it (404 afterwards). Removing a group's last human Owner is
@@ -183,6 +185,11 @@ struct Db {
     members: Vec<Member>,
     deploy_tokens: BTreeMap<u64, DeployToken>,
     rate: Option<RateState>,
+    /// 429s carry no Retry-After / RateLimit-* headers.
+    bare_429: bool,
+    /// No request should come before this: the time the last 429's Retry-After advertised.
+    not_before: Option<Instant>,
+    early: u64,
     fuzzy_username: bool,
     throttled: u64,
     log: Vec<RequestRecord>,
@@ -595,8 +602,11 @@ async fn gate(State(db): State<Shared>, req: Request, next: Next) -> Response {
     let throttled = {
         let mut d = lock(&db);
         let mut throttled = None;
+        let now = Instant::now();
+        if d.not_before.is_some_and(|t| now < t) {
+            d.early += 1;
+        }
         if let Some(r) = d.rate.as_mut() {
-            let now = Instant::now();
             if now.duration_since(r.window_start) >= r.limit.window {
                 r.window_start = now;
                 r.count = 0;
@@ -614,11 +624,16 @@ async fn gate(State(db): State<Shared>, req: Request, next: Next) -> Response {
                 ));
             }
         }
-        if throttled.is_some() {
+        if let Some((_, _, retry_after, _)) = throttled {
             d.throttled += 1;
+            if !d.bare_429 {
+                let t = now + Duration::from_secs(retry_after);
+                d.not_before = Some(d.not_before.map_or(t, |n| n.max(t)));
+            }
         }
-        throttled
+        (throttled, d.bare_429)
     };
+    let (throttled, bare) = throttled;
     let resp = match throttled {
         Some((limit, observed, retry_after, reset)) => {
             let mut resp = (
@@ -627,7 +642,7 @@ async fn gate(State(db): State<Shared>, req: Request, next: Next) -> Response {
                 "Retry later\n",
             )
                 .into_response();
-            let h = resp.headers_mut();
+            let mut h = HeaderMap::new();
             let mut set = |k: &'static str, v: String| {
                 h.insert(k, HeaderValue::from_str(&v).expect("header value"));
             };
@@ -638,6 +653,9 @@ async fn gate(State(db): State<Shared>, req: Request, next: Next) -> Response {
             set("ratelimit-remaining", "0".into());
             set("ratelimit-reset", reset.timestamp().to_string());
             set("ratelimit-resettime", http_date(reset));
+            if !bare {
+                resp.headers_mut().extend(h);
+            }
             resp
         }
         None => next.run(req).await,
@@ -1332,6 +1350,17 @@ impl GitlabDouble {
     /// Requests answered 429 so far.
     pub fn throttled(&self) -> u64 {
         self.db().throttled
+    }
+
+    /// `true`: 429s without `Retry-After` or `RateLimit-*` headers (Microsoft Graph style), so
+    /// a client cannot know when to come back.
+    pub fn set_bare_429(&self, bare: bool) {
+        self.db().bare_429 = bare;
+    }
+
+    /// Requests that arrived before the time an earlier 429's `Retry-After` advertised.
+    pub fn early_requests(&self) -> u64 {
+        self.db().early
     }
 
     /// `GET /users?username=` as a substring search (a server a client must not trust).

@@ -8,7 +8,9 @@
 //! Under `CI=true` a test without a broker address fails unless `REVOKE_TEST_BROKER=embedded`
 //! chose the embedded one explicitly.
 
+pub mod faultproxy;
 pub mod gitlab;
+pub mod hostile;
 pub mod procs;
 
 use chrono::Utc;

@@ -122,21 +122,43 @@ impl LoopOptions {
     }
 }
 
+/// A record's headers, names decoded lossily. rdkafka's `Headers::get`/`iter` unwrap the UTF-8
+/// decoding of each name, so a single record whose header name is not UTF-8 (any producer can
+/// send one) would panic the consume loop — and again after every restart, at the same offset.
+/// librdkafka keeps names as NUL-terminated bytes; read them as such.
+fn raw_headers(hs: &rdkafka::message::BorrowedHeaders) -> Vec<(String, Vec<u8>)> {
+    use rdkafka::bindings::{rd_kafka_header_get_all, rd_kafka_headers_t, rd_kafka_resp_err_t};
+    let native = hs as *const rdkafka::message::BorrowedHeaders as *const rd_kafka_headers_t;
+    (0..hs.count())
+        .filter_map(|idx| {
+            let mut name = std::ptr::null();
+            let mut value = std::ptr::null();
+            let mut size = 0usize;
+            // SAFETY: `native` is the header list of a message borrowed for this call (rdkafka
+            // casts `BorrowedHeaders` the same way); `idx` is below its count; librdkafka sets
+            // `name` to a NUL-terminated string and `value`/`size` to bytes (or NULL) it owns.
+            let err =
+                unsafe { rd_kafka_header_get_all(native, idx, &mut name, &mut value, &mut size) };
+            if err != rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || name.is_null() {
+                return None;
+            }
+            // SAFETY: as above; both are copied before the borrow ends.
+            let name = unsafe { std::ffi::CStr::from_ptr(name) }
+                .to_string_lossy()
+                .into_owned();
+            let value = if value.is_null() {
+                Vec::new()
+            } else {
+                unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) }.to_vec()
+            };
+            Some((name, value))
+        })
+        .collect()
+}
+
 /// Converts a librdkafka record into the library-neutral form handlers see.
 pub fn to_raw(m: &BorrowedMessage<'_>) -> RawMessage {
-    let headers = m
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| {
-                    (
-                        h.key.to_string(),
-                        h.value.map(<[u8]>::to_vec).unwrap_or_default(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers = m.headers().map(raw_headers).unwrap_or_default();
     RawMessage {
         topic: m.topic().to_string(),
         partition: m.partition(),

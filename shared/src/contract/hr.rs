@@ -254,6 +254,7 @@ pub fn parse_hr_event(msg: &RawMessage, max_bytes: usize) -> Result<HrEvent, Con
     let subject = attrs
         .subject
         .ok_or(ContractError::MissingField("subject"))?;
+    super::identity_check::check_subject(&subject)?;
     check_identifier("subject", &subject)?;
     let time = attrs.time.ok_or(ContractError::MissingField("time"))?;
     let time = parse_time("time", &time)?;
@@ -261,6 +262,7 @@ pub fn parse_hr_event(msg: &RawMessage, max_bytes: usize) -> Result<HrEvent, Con
     let data = data.ok_or(ContractError::MissingField("data"))?;
     let data: HrData =
         serde_json::from_value(data).map_err(|e| ContractError::Shape(format!("data: {e}")))?;
+    super::identity_check::check_identity(&data.identity)?;
     validate_data(kind, &subject, &data)?;
 
     match msg.key.as_deref() {
@@ -557,7 +559,7 @@ mod tests {
         assert_eq!(reason_of(&v, Some("E1")), "invalid_field");
         let mut v = good.clone();
         v["data"]["identity"]["username"] = "ada\u{0000}".into();
-        assert_eq!(reason_of(&v, Some("E1")), "invalid_field");
+        assert_eq!(reason_of(&v, Some("E1")), "invalid_identity");
         let mut v = good.clone();
         v["data"]["identity"]["email"] = "a@b@c".into();
         assert_eq!(reason_of(&v, Some("E1")), "invalid_field");

@@ -9,6 +9,7 @@ mod confirmation;
 mod dlq;
 mod escalation;
 mod hr;
+mod identity_check;
 mod restore;
 
 pub use case::{
@@ -24,6 +25,10 @@ pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};
 pub use hr::{
     case_id_for, parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind, RawMessage,
     CE_CONTENT_TYPE_HEADER, SCHEDULE_SLACK_SECS, TYPE_RESCINDED_V1, TYPE_TERMINATION_V1,
+};
+pub use identity_check::{
+    check_identity, check_subject, check_value, IdentityField, IdentityProblem, MAX_EMAIL_BYTES,
+    MAX_ID_BYTES, MAX_USERNAME_BYTES,
 };
 pub use restore::{
     RestoreOutcome, RestoreReport, RestoreRequest, RestoredObject, RESTORE_REPORT_SCHEMA,
@@ -84,7 +89,7 @@ impl std::str::FromStr for TargetKind {
 /// `Display` text says what was wrong and what to check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContractError {
-    #[error("event is {size} bytes, over the {limit}-byte limit (check the producer, or raise limits.max_event_bytes)")]
+    #[error("event is {size} bytes, over the {limit}-byte limit (check the producer, or raise consumer.max_event_bytes)")]
     Oversize { size: usize, limit: usize },
     #[error("event has no payload")]
     Empty,
@@ -106,6 +111,11 @@ pub enum ContractError {
     MissingKey,
     #[error("message key {key:?} does not match the event subject {subject:?}; one record must name exactly one identity")]
     KeyMismatch { key: String, subject: String },
+    #[error("invalid identity in `{field}`: {problem}; the record is refused so that no look-alike of another person reaches a target (the original bytes are in the dead letter)")]
+    InvalidIdentity {
+        field: &'static str,
+        problem: IdentityProblem,
+    },
 }
 
 impl ContractError {
@@ -122,6 +132,7 @@ impl ContractError {
             ContractError::InvalidField { .. } => "invalid_field",
             ContractError::MissingKey => "missing_key",
             ContractError::KeyMismatch { .. } => "key_mismatch",
+            ContractError::InvalidIdentity { .. } => "invalid_identity",
         }
     }
 }

@@ -143,6 +143,11 @@ pub struct VerifierConfig {
     /// usernames or emails (compared case-insensitively). Workers touch nothing and report
     /// `skipped_protected`; the verifier escalates at once.
     pub protected_identities: Vec<String>,
+    /// Re-drives of a target that failed with transient errors only (its worker's retries ran
+    /// out during an outage, a 429 storm …): after the n-th such failure the verifier runs that
+    /// target again `redrive_after_secs[n]` seconds later, while steps are left. The escalation
+    /// for the failure stands; a later success closes the case. Empty: never.
+    pub redrive_after_secs: Vec<u64>,
 }
 
 /// One step of an escalation path: the person told when an escalation to the control owner is
@@ -306,6 +311,7 @@ impl Default for VerifierConfig {
             required_by_kind: BTreeMap::new(),
             target_sla_secs: BTreeMap::new(),
             protected_identities: Vec::new(),
+            redrive_after_secs: vec![60, 300, 900],
         }
     }
 }
@@ -556,6 +562,16 @@ impl Config {
                     "verifier.target_sla_secs.{target} must be at least 1"
                 )));
             }
+        }
+        if let Some(bad) = self
+            .verifier
+            .redrive_after_secs
+            .iter()
+            .find(|s| **s == 0 || **s > 7 * 86_400)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "verifier.redrive_after_secs: {bad} is not between 1 s and 7 days"
+            )));
         }
         for (target, path) in &self.verifier.escalation_paths {
             if target != "default" && !TargetKind::ALL.iter().any(|k| k.as_str() == target) {

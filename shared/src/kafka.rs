@@ -234,11 +234,30 @@ impl Producer {
         value: &T,
         partition: Option<i32>,
     ) -> Result<Ack, KafkaError> {
+        self.enqueue_json_with_headers(topic, key, value, partition, &[])
+    }
+
+    /// As `enqueue_json`, with Kafka record headers.
+    pub fn enqueue_json_with_headers<T: Serialize>(
+        &self,
+        topic: &str,
+        key: &str,
+        value: &T,
+        partition: Option<i32>,
+        headers: &[(&str, &str)],
+    ) -> Result<Ack, KafkaError> {
         let bytes = serde_json::to_vec(value).map_err(|source| KafkaError::Encode {
             topic: topic.into(),
             source,
         })?;
-        let mut record = FutureRecord::to(topic).key(key).payload(&bytes);
+        let mut hs = OwnedHeaders::new_with_capacity(headers.len());
+        for (k, v) in headers {
+            hs = hs.insert(Header {
+                key: k,
+                value: Some(*v),
+            });
+        }
+        let mut record = FutureRecord::to(topic).key(key).payload(&bytes).headers(hs);
         if let Some(p) = partition {
             record = record.partition(p);
         }

@@ -11,6 +11,11 @@
 //! 3. Vault down for 60 s (connections refused, open ones answered 502);
 //! 4. after the outage: Vault answers again and new leavers close on every target.
 //!
+//! Then the re-drives: a target that failed with transient errors only is run again by the
+//! verifier (`verifier.redrive_after_secs`, here 30 s and 60 s after each failure), so once the
+//! faults are gone every case of every phase closes — the escalations and failed reports stay in
+//! its record. Asserted, with each re-driven target re-checked at the peer.
+//!
 //! Outcome asserted per phase: every case ends closed or escalated with a reason (none left
 //! open); every target reported revoked-and-verified is checked at the peer itself (not through
 //! the proxy) — zero cases closed while a read-back still shows access; the other targets keep
@@ -107,6 +112,7 @@ fn thirty_percent_5xx_timeouts_a_429_storm_and_a_target_down_end_verified_or_esc
         cfg.worker.max_backoff_ms = 2_000;
         cfg.worker.max_retry_secs = 10;
         cfg.verifier.deadline_secs = 600;
+        cfg.verifier.redrive_after_secs = vec![30, 60];
         peers.configure(&mut cfg);
         let path = &scim_url[origin(&scim_url).len()..];
         set(&mut cfg, TargetKind::Saas, "base_url", format!("{}{path}", scim_proxy.url()).into());
@@ -242,6 +248,55 @@ fn thirty_percent_5xx_timeouts_a_429_storm_and_a_target_down_end_verified_or_esc
                 vault_proxy.stats().line(),
             );
         }
+        // Faults over: the re-drives close every case, escalations kept.
+        let all_ids: Vec<uuid::Uuid> = people
+            .iter()
+            .map(|(i, _)| case_id_for("urn:revoke:test-hr", &format!("{run}-{i}")))
+            .collect();
+        let started = Instant::now();
+        let log = env
+            .wait_cases(WAIT, |l| {
+                all_ids
+                    .iter()
+                    .all(|id| l.latest.get(id).is_some_and(|c| c.state == CaseState::Closed))
+            })
+            .await;
+        let (mut after_escalation, mut redriven) = (0, 0);
+        for ((_, p), id) in people.iter().zip(&all_ids) {
+            let c = &log.latest[id];
+            assert_eq!(c.state, CaseState::Closed, "{}", revoke::cases::render(c));
+            after_escalation += usize::from(!c.escalations.is_empty());
+            for (kind, st) in &c.targets {
+                if st.redrives > 0 {
+                    redriven += 1;
+                    assert!(
+                        st.superseded.iter().any(|s| s.state == TargetState::Failed),
+                        "the failure that caused the re-drive stays in the record"
+                    );
+                    // What the failed run already removed (or removed without hearing back,
+                    // its call timing out) is in its report, not the re-run's, whose discovery
+                    // finds it gone: the objects are the union over the runs, and the peer
+                    // itself must show every one of them gone.
+                    let mut objects = st.objects.clone();
+                    for earlier in &st.superseded {
+                        for o in &earlier.objects {
+                            if !objects.iter().any(|x| x.object_id == o.object_id) {
+                                objects.push(o.clone());
+                            }
+                        }
+                    }
+                    peers.check_evidence(*kind, p, &objects).await;
+                }
+            }
+        }
+        assert!(redriven > 0, "nothing was re-driven");
+        println!(
+            "fault suite, re-drives: all {} cases closed {:.1} s after the last phase; {} had been escalated, {} targets closed by a re-drive (re-checked at the peer)",
+            all_ids.len(),
+            started.elapsed().as_secs_f64(),
+            after_escalation,
+            redriven
+        );
         peers.check_untouched(&bystander).await;
         println!(
             "fault suite: retries and rate-limit metrics: {}",

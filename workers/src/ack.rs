@@ -293,6 +293,8 @@ pub fn decide(
         }],
         attempts: 0,
         error: None,
+        retryable: false,
+        redrive: 0,
         worker: WorkerInfo {
             id: ACK_WORKER_ID.into(),
             version: env!("CARGO_PKG_VERSION").into(),

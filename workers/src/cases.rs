@@ -737,6 +737,8 @@ pub(crate) mod fixtures {
             objects,
             attempts: 5,
             error,
+            retryable: false,
+        redrive: 0,
             worker: WorkerInfo {
                 id: format!("{kind}-w1"),
                 version: "0.1.0".into(),

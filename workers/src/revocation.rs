@@ -20,6 +20,8 @@ pub struct RevocationReport {
     pub objects: Vec<ObjectEvidence>,
     pub attempts: u32,
     pub error: Option<String>,
+    /// Failed only through transient errors (retries ran out): worth running again later.
+    pub retryable: bool,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
 }
@@ -129,6 +131,7 @@ pub async fn revoke_identity(
                     "discovering what {} holds on {kind}: {e}",
                     who.employee_id
                 )),
+                retryable: e.class() == ErrorClass::Transient,
                 started_at,
                 finished_at: Utc::now(),
             }
@@ -137,18 +140,24 @@ pub async fn revoke_identity(
 
     let mut objects = Vec::with_capacity(holdings.len());
     let mut first_error = None;
+    let mut all_transient = true;
     for h in &holdings {
-        let ev = revoke_one(target, who, h, &actor, policy, &attempts, metrics).await;
+        let (ev, transient) = revoke_one(target, who, h, &actor, policy, &attempts, metrics).await;
+        if ev.outcome == ObjectOutcome::Failed && !transient {
+            all_transient = false;
+        }
         if let (None, Some(e)) = (&first_error, &ev.error) {
             first_error = Some(format!("{} {}: {e}", h.object_kind, h.object_id));
         }
         objects.push(ev);
     }
+    let outcome = target_outcome(&objects);
     RevocationReport {
-        outcome: target_outcome(&objects),
+        outcome,
         objects,
         attempts: attempts.load(Ordering::Relaxed).max(1),
         error: first_error,
+        retryable: outcome == Outcome::Failed && all_transient,
         started_at,
         finished_at: Utc::now(),
     }
@@ -162,7 +171,7 @@ async fn revoke_one(
     policy: &RetryPolicy,
     attempts: &AtomicU32,
     metrics: &Metrics,
-) -> ObjectEvidence {
+) -> (ObjectEvidence, bool) {
     let kind = target.kind().as_str();
     let mut ev = ObjectEvidence {
         object_kind: h.object_kind.clone(),
@@ -185,7 +194,7 @@ async fn revoke_one(
             };
             ev.error = Some(e.to_string());
             count_object(metrics, kind, &ev);
-            return ev;
+            return (ev, e.class() == ErrorClass::Transient);
         }
     };
     let (object_outcome, target_time) = match result {
@@ -195,6 +204,9 @@ async fn revoke_one(
             (ObjectOutcome::AlreadyAbsent, removed_at)
         }
     };
+    // Whether a failure came from transient errors only (the read-back still showing access is
+    // not one: a person should look).
+    let mut transient = false;
     match with_retry(policy, attempts, metrics, kind, || target.verify(who, h)).await {
         Ok(rb) if rb.gone => {
             ev.outcome = object_outcome;
@@ -211,10 +223,11 @@ async fn revoke_one(
         Err(e) => {
             ev.outcome = ObjectOutcome::Failed;
             ev.error = Some(format!("read-back failed: {e}"));
+            transient = e.class() == ErrorClass::Transient;
         }
     }
     count_object(metrics, kind, &ev);
-    ev
+    (ev, transient)
 }
 
 fn count_object(metrics: &Metrics, kind: &str, ev: &ObjectEvidence) {
@@ -235,6 +248,7 @@ fn count_object(metrics: &Metrics, kind: &str, ev: &ObjectEvidence) {
 mod tests {
     use super::*;
     use crate::target::sim::Simulator;
+    use crate::target::ReadBack;
     use revoke_shared::config::SimulatorConfig;
     use revoke_shared::contract::{IdentityKind, TargetKind};
     use std::time::Duration;
@@ -455,5 +469,95 @@ mod tests {
         let r = revoke_identity(&sim, &who(), "w1", &policy(), &Metrics::new()).await;
         assert_eq!(r.outcome, Outcome::ManualRequired);
         assert!(r.objects.is_empty());
+    }
+
+    /// A target whose calls fail as told: discovery, and per object (by id) the revoke.
+    struct Failing {
+        discover: Option<TargetError>,
+        revoke: Vec<(String, Option<TargetError>)>,
+    }
+
+    #[async_trait::async_trait]
+    impl Target for Failing {
+        fn kind(&self) -> TargetKind {
+            TargetKind::Vault
+        }
+        fn instance(&self) -> &str {
+            "f"
+        }
+        fn principal(&self) -> &str {
+            "p"
+        }
+        async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
+            if let Some(e) = &self.discover {
+                return Err(e.clone());
+            }
+            Ok(self
+                .revoke
+                .iter()
+                .map(|(id, _)| Holding {
+                    object_kind: "token".into(),
+                    object_id: id.clone(),
+                    sponsored: false,
+                    action: "revoke".into(),
+                })
+                .collect())
+        }
+        async fn revoke(&self, _: &Identity, h: &Holding) -> Result<RevokeResult, TargetError> {
+            match self.revoke.iter().find(|(id, _)| *id == h.object_id) {
+                Some((_, Some(e))) => Err(e.clone()),
+                _ => Ok(RevokeResult::Revoked { removed_at: None }),
+            }
+        }
+        async fn verify(&self, _: &Identity, _: &Holding) -> Result<ReadBack, TargetError> {
+            Ok(ReadBack {
+                gone: true,
+                removed_at: None,
+                detail: "gone".into(),
+            })
+        }
+    }
+
+    /// A failure is worth running again later only when every error behind it was transient.
+    #[tokio::test]
+    async fn a_failure_is_retryable_only_when_every_error_was_transient() {
+        let down = || TargetError::Transient("connection refused".into());
+        let denied = || TargetError::Permanent("HTTP 403 permission denied".into());
+        let run = |t: Failing| async move {
+            revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await
+        };
+
+        let r = run(Failing {
+            discover: Some(down()),
+            revoke: vec![],
+        })
+        .await;
+        assert_eq!((r.outcome, r.retryable), (Outcome::Failed, true));
+        let r = run(Failing {
+            discover: Some(denied()),
+            revoke: vec![],
+        })
+        .await;
+        assert_eq!((r.outcome, r.retryable), (Outcome::Failed, false));
+
+        let r = run(Failing {
+            discover: None,
+            revoke: vec![("a".into(), None), ("b".into(), Some(down()))],
+        })
+        .await;
+        assert_eq!((r.outcome, r.retryable), (Outcome::Failed, true));
+        let r = run(Failing {
+            discover: None,
+            revoke: vec![("a".into(), Some(down())), ("b".into(), Some(denied()))],
+        })
+        .await;
+        assert_eq!((r.outcome, r.retryable), (Outcome::Failed, false));
+        // Success is never "retryable".
+        let r = run(Failing {
+            discover: None,
+            revoke: vec![("a".into(), None)],
+        })
+        .await;
+        assert_eq!((r.outcome, r.retryable), (Outcome::Revoked, false));
     }
 }

@@ -95,6 +95,21 @@ impl Handler for WorkerHandler {
             }
             // A termination dated in the future waits in the verifier's durable state, which
             // hands it back on the due topic when its time comes; acting now would be early.
+            // A re-drive after a transient failure is for one target kind only; its number goes
+            // back in the confirmation, so the verifier can tell this run's report from older ones.
+            let mut redrive = 0;
+            if msg.topic == self.cfg.topics.due {
+                if let Some(only) = msg.header(revoke_shared::contract::REDRIVE_TARGET_HEADER) {
+                    if only != kind.as_str().as_bytes() {
+                        return Ok(());
+                    }
+                    redrive = msg
+                        .header(revoke_shared::contract::REDRIVE_COUNT_HEADER)
+                        .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
+                        .unwrap_or(0);
+                    tracing::info!(redrive, "re-drive after a transient failure: running the target again");
+                }
+            }
             if msg.topic == self.cfg.topics.terminations && event.is_scheduled() {
                 tracing::info!(effective_at = ?event.data.effective_at, "scheduled: the verifier hands it over when it is due");
                 return Ok(());
@@ -108,6 +123,7 @@ impl Handler for WorkerHandler {
                     objects: Vec::new(),
                     attempts: 0,
                     error: Some("protected identity (verifier.protected_identities): never revoked automatically".into()),
+                    retryable: false,
                     started_at: now,
                     finished_at: now,
                 }
@@ -125,6 +141,8 @@ impl Handler for WorkerHandler {
                 objects: report.objects,
                 attempts: report.attempts,
                 error: report.error,
+                retryable: report.retryable,
+                redrive,
                 worker: self.worker.clone(),
                 started_at: report.started_at,
                 finished_at: report.finished_at,

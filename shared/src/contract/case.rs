@@ -95,6 +95,17 @@ pub struct TargetStatus {
     /// of their finish time, at most `SUPERSEDED_KEPT`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub late: Vec<TargetStatus>,
+    /// How many times the verifier ran this target again after a transient failure.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrives: u32,
+    /// When the verifier runs this target again (a `failed` report whose errors were transient,
+    /// while `verifier.redrive_after_secs` has steps left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_at: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// How many replaced (or late) reports a target keeps (bounded: the verifier holds open cases
@@ -119,6 +130,8 @@ impl TargetStatus {
             objects: Vec::new(),
             superseded: Vec::new(),
             late: Vec::new(),
+            redrives: 0,
+            redrive_at: None,
         }
     }
 

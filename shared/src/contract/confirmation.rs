@@ -111,9 +111,29 @@ pub struct Confirmation {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A `failed` outcome whose errors were all transient (timeouts, 5xx, 429, connection
+    /// errors) when the worker's retries ran out: the verifier may run the target again later
+    /// (`verifier.redrive_after_secs`). False for permanent errors (auth, validation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retryable: bool,
+    /// Which re-drive of this target the run answers (`REDRIVE_COUNT_HEADER` of the due record);
+    /// 0 for the termination itself. After re-drive n, reports of earlier runs are stale.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrive: u32,
     pub worker: WorkerInfo,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
+}
+
+/// Kafka header on a termination the verifier re-publishes on the due topic for one target only
+/// (a re-drive after a transient failure): its value is the target kind; other workers skip it.
+pub const REDRIVE_TARGET_HEADER: &str = "revoke_target";
+
+/// Kafka header on a re-drive: its number (1 for the first), echoed in the confirmation.
+pub const REDRIVE_COUNT_HEADER: &str = "revoke_redrive";
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Confirmation {
@@ -169,6 +189,8 @@ mod tests {
             }],
             attempts: 1,
             error: None,
+            retryable: false,
+            redrive: 0,
             worker: WorkerInfo {
                 id: "w1".into(),
                 version: "0.1.0".into(),

@@ -18,7 +18,7 @@ pub use case::{
 };
 pub use confirmation::{
     Actor, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, TargetRef, WorkerInfo,
-    CONFIRMATION_SCHEMA,
+    CONFIRMATION_SCHEMA, REDRIVE_COUNT_HEADER, REDRIVE_TARGET_HEADER,
 };
 pub use dlq::{DeadLetter, DLQ_SCHEMA};
 pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};

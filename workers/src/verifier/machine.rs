@@ -60,6 +60,13 @@ pub enum Effect {
     Due(HrEvent),
     /// After a rescind: ask one target's workers to give back what this case revoked there.
     Restore(RestoreRequest),
+    /// A target that failed with transient errors only, run again: publish the termination on
+    /// the due topic for that target's workers only (keyed by identity); `n` numbers the re-drive.
+    Redrive {
+        event: HrEvent,
+        target: TargetKind,
+        n: u32,
+    },
     /// Nothing to publish, but worth a log line and a metric (e.g. rescind of an unknown case).
     Note {
         case_id: Option<Uuid>,
@@ -474,7 +481,13 @@ impl Verifier {
             return self.publish(case, now, Vec::new());
         }
         let current = case.targets.get(&c.target.kind);
+        // After re-drive n, only runs answering it count (a re-emitted report of an earlier run
+        // must not look new) — and proof of success always does.
+        let stale_after_redrive = current.is_some_and(|s| {
+            c.redrive < s.redrives && new_state != TargetState::Done
+        });
         let changes = match current.map(|s| (s.state, s.confirmed_at)) {
+            _ if stale_after_redrive => false,
             None | Some((TargetState::Pending, _)) => true,
             Some((TargetState::Done, _)) => false, // handled above
             // An older report replayed after a newer one must not move the target backwards —
@@ -488,7 +501,22 @@ impl Verifier {
             self.put(case_id, Slot::Live(Box::new(case)));
             return Vec::new();
         }
-        let mut status = status_of(c).replacing(case.targets.remove(&c.target.kind));
+        let old = case.targets.remove(&c.target.kind);
+        let redrives = old.as_ref().map_or(0, |s| s.redrives);
+        let mut status = status_of(c).replacing(old);
+        status.redrives = redrives;
+        // Errors that were all transient (an outage, a 429 storm) may pass: the target runs
+        // again later, on the verifier's clock, while steps are left. Its escalation stands.
+        if status.state == TargetState::Failed
+            && c.retryable
+            && !matches!(case.state, CaseState::Rescinded | CaseState::Pending)
+        {
+            status.redrive_at = self
+                .policy
+                .redrive_after_secs
+                .get(redrives as usize)
+                .map(|secs| now + Duration::seconds(*secs as i64));
+        }
         recompute_time_to_revoke(&mut status, case.effective_at);
         case.targets.insert(c.target.kind, status);
         let mut effects = Vec::new();
@@ -553,6 +581,7 @@ impl Verifier {
 
     fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         let mut out = self.fire_due(now);
+        out.extend(self.fire_redrives(now));
         out.extend(self.escalate_overdue(now));
         out.extend(self.escalate_sla(now));
         out.extend(self.climb_escalation_paths(now));
@@ -733,6 +762,57 @@ impl Verifier {
             }
             case.state = CaseState::Open;
             self.evaluate(&mut case, now, &mut effects);
+            out.extend(self.publish(case, now, effects));
+        }
+        out
+    }
+
+    /// Targets whose re-drive time came (see `on_confirmation`): each goes back to `pending`
+    /// (the failed report joins its history) and its workers get the termination again. The
+    /// count is in the case record, so a restarted verifier neither repeats nor skips a step.
+    fn fire_redrives(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let ready: Vec<Uuid> = self
+            .cases
+            .iter()
+            .filter_map(|(id, s)| match s {
+                Slot::Live(c)
+                    if matches!(c.state, CaseState::Open | CaseState::Escalated)
+                        && c.targets.values().any(|t| redrive_due(t, now)) =>
+                {
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect();
+        let mut out = Vec::new();
+        for id in ready {
+            let Some(Slot::Live(case)) = self.take(&id) else {
+                continue;
+            };
+            let mut case = *case;
+            let event = due_event(&case, now);
+            let mut effects = Vec::new();
+            for (kind, status) in case.targets.iter_mut() {
+                if !redrive_due(status, now) {
+                    continue;
+                }
+                let old = std::mem::replace(status, TargetStatus::pending());
+                let redrives = old.redrives + 1;
+                *status = TargetStatus::pending().replacing(Some(old));
+                status.redrives = redrives;
+                match &event {
+                    Some(ev) => effects.push(Effect::Redrive {
+                        event: ev.clone(),
+                        target: *kind,
+                        n: redrives,
+                    }),
+                    None => effects.push(Effect::Note {
+                        case_id: Some(id),
+                        identity_id: case.identity_id.clone(),
+                        what: "redrive_without_termination",
+                    }),
+                }
+            }
             out.extend(self.publish(case, now, effects));
         }
         out
@@ -971,6 +1051,8 @@ fn status_of(c: &Confirmation) -> TargetStatus {
         objects: c.objects.clone(),
         superseded: Vec::new(),
         late: Vec::new(),
+        redrives: 0,
+        redrive_at: None,
     }
 }
 
@@ -1028,6 +1110,11 @@ fn unconfirmed(case: &Case) -> Vec<TargetKind> {
                 .is_none_or(|s| matches!(s.state, TargetState::Pending | TargetState::Unverified))
         })
         .collect()
+}
+
+/// A failed target whose re-drive time has come.
+fn redrive_due(t: &TargetStatus, now: DateTime<Utc>) -> bool {
+    t.state == TargetState::Failed && t.redrive_at.is_some_and(|at| at <= now)
 }
 
 fn target_state_of(c: &Confirmation) -> TargetState {

@@ -268,6 +268,24 @@ fn enqueue(
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
                 acks.push(ack);
             }
+            Effect::Redrive { event, target, n } => {
+                metrics.verifier_notes.with_label_values(&["redrive"]).inc();
+                tracing::info!(case_id = %event.case_id(), identity = %event.subject, target = %target,
+                    "re-drive: the target failed with transient errors only; its workers run it again");
+                let ack = producer
+                    .enqueue_json_with_headers(
+                        &cfg.topics.due,
+                        &event.subject,
+                        &event.to_structured_json(),
+                        None,
+                        &[
+                            (revoke_shared::contract::REDRIVE_TARGET_HEADER, target.as_str()),
+                            (revoke_shared::contract::REDRIVE_COUNT_HEADER, &n.to_string()),
+                        ],
+                    )
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                acks.push(ack);
+            }
             Effect::Note {
                 case_id,
                 identity_id,

@@ -192,6 +192,8 @@ fn confirmation(
         objects,
         attempts: if outcome == Outcome::Failed { 5 } else { 1 },
         error,
+        retryable: false,
+        redrive: 0,
         worker: WorkerInfo {
             id: format!("{target}-w1"),
             version: "0.1.0".into(),
@@ -317,6 +319,7 @@ fn effect_case_id(e: &Effect) -> Option<Uuid> {
         Effect::Note { case_id, .. } => *case_id,
         Effect::Due(ev) => Some(ev.case_id()),
         Effect::Restore(r) => Some(r.case_id),
+        Effect::Redrive { event, .. } => Some(event.case_id()),
     }
 }
 
@@ -2300,6 +2303,146 @@ fn restore_keeps_latest_revision_and_continues_from_it() {
     }
 }
 
+/// A failure whose errors were all transient (retries ran out during an outage).
+fn transient(ev: &HrEvent, target: TargetKind, finished_at: DateTime<Utc>) -> Confirmation {
+    let mut c = failed(ev, target, finished_at);
+    c.retryable = true;
+    c.error = Some("timeout after 10 s (transient)".into());
+    c
+}
+
+/// Asserts the effects are one case record and one re-drive, and returns both.
+#[track_caller]
+fn case_and_redrive(effects: Vec<Effect>) -> (Case, HrEvent, TargetKind) {
+    match <[Effect; 2]>::try_from(effects) {
+        Ok([Effect::Case(c), Effect::Redrive { event, target, n }]) => {
+            assert_eq!(c.targets[&target].redrives, n, "the re-drive's number is the count");
+            (c, event, target)
+        }
+        other => panic!("expected [Case, Redrive], got {other:?}"),
+    }
+}
+
+fn redrive_policy() -> VerifierConfig {
+    VerifierConfig {
+        redrive_after_secs: vec![60, 300],
+        ..policy()
+    }
+}
+
+/// A transient failure escalates as any failure does, and the target runs again on the
+/// verifier's clock, once per configured step; a later verified success closes the case with
+/// the escalation and the failed reports kept.
+#[test]
+fn a_transient_failure_is_run_again_per_step_and_a_later_success_closes() {
+    let mut v = Verifier::new(redrive_policy());
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(&mut v, &ev, &[Directory, Saas, Cloud, Cicd], 1);
+
+    let (case, esc) = case_and_escalation(conf(&mut v, &transient(&ev, Vault, at(10)), at(10)));
+    assert_eq!(case.state, CaseState::Escalated);
+    assert_eq!(esc.reason, EscalationReason::TargetFailed);
+    assert_eq!(case.targets[&Vault].state, TargetState::Failed);
+    assert_eq!(case.targets[&Vault].redrive_at, Some(at(70)));
+    assert_eq!(case.targets[&Vault].redrives, 0);
+
+    assert!(tick(&mut v, at(69)).is_empty());
+    let (case, event, target) = case_and_redrive(tick(&mut v, at(70)));
+    assert_eq!(target, Vault);
+    assert_eq!(event.case_id(), ev.case_id(), "the same termination, so the same case");
+    assert_eq!(event.data.identity, ev.data.identity);
+    let vault = &case.targets[&Vault];
+    assert_eq!(vault.state, TargetState::Pending);
+    assert_eq!((vault.redrives, vault.redrive_at), (1, None));
+    assert_eq!(vault.superseded.last().map(|s| s.state), Some(TargetState::Failed));
+    assert_eq!(case.state, CaseState::Escalated, "the escalation stands");
+    assert!(tick(&mut v, at(71)).is_empty(), "each step fires once");
+
+    // A report of the first run, emitted again after the re-drive, is stale: nothing changes.
+    assert!(conf(&mut v, &reemitted(&transient(&ev, Vault, at(10)), 65), at(76)).is_empty());
+    // Still down: the re-drive's own report plans the second step; no second escalation.
+    let mut again = transient(&ev, Vault, at(80));
+    again.redrive = 1;
+    let case = sole_case(conf(&mut v, &again, at(80)));
+    assert_eq!(case.targets[&Vault].redrive_at, Some(at(380)));
+    assert_eq!(case.targets[&Vault].redrives, 1);
+    let (case, _, _) = case_and_redrive(tick(&mut v, at(380)));
+    assert_eq!(case.targets[&Vault].redrives, 2);
+
+    // Back: the verified success closes the case; both failures stay in the record.
+    let closed = sole_case(conf(&mut v, &ok(&ev, Vault, at(390)), at(390)));
+    assert_eq!(closed.state, CaseState::Closed);
+    assert_eq!(closed.escalations.len(), 1);
+    let history: Vec<TargetState> = closed.targets[&Vault]
+        .superseded
+        .iter()
+        .map(|s| s.state)
+        .collect();
+    assert_eq!(history, vec![TargetState::Failed, TargetState::Failed]);
+    assert_eq!(closed.targets[&Vault].redrives, 2);
+}
+
+/// Steps exhausted, a permanent error, a rescinded case: nothing is run again.
+#[test]
+fn no_redrive_without_steps_for_permanent_errors_or_after_a_rescind() {
+    // Steps exhausted.
+    let mut v = Verifier::new(VerifierConfig {
+        redrive_after_secs: vec![60],
+        ..policy()
+    });
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    conf(&mut v, &transient(&ev, Vault, at(1)), at(1));
+    case_and_redrive(tick(&mut v, at(61)));
+    let mut again = transient(&ev, Vault, at(70));
+    again.redrive = 1;
+    let case = sole_case(conf(&mut v, &again, at(70)));
+    assert_eq!(case.targets[&Vault].redrive_at, None);
+    assert!(tick(&mut v, at(2000)).iter().all(|e| !matches!(e, Effect::Redrive { .. })));
+
+    // A permanent error (auth, validation) waits for a person.
+    let mut v = Verifier::new(redrive_policy());
+    let (ev, _) = open(&mut v, "E2", "evt-2", at(0), at(0));
+    let (case, _) = case_and_escalation(conf(&mut v, &failed(&ev, Vault, at(1)), at(1)));
+    assert_eq!(case.targets[&Vault].redrive_at, None);
+    assert!(tick(&mut v, at(DEADLINE_SECS + 10))
+        .iter()
+        .all(|e| !matches!(e, Effect::Redrive { .. })));
+
+    // Rescinded while a re-drive was planned: never run again.
+    let mut v = Verifier::new(redrive_policy());
+    let (ev, _) = open(&mut v, "E3", "evt-3", at(0), at(0));
+    conf(&mut v, &transient(&ev, Vault, at(1)), at(1));
+    hr(&mut v, &rescind("E3", "r-3", Some("evt-3")), at(2));
+    assert!(tick(&mut v, at(100))
+        .iter()
+        .all(|e| !matches!(e, Effect::Redrive { .. })));
+
+    // Not in the defaults' way: the default policy has steps, the fixtures' failures are
+    // permanent unless marked.
+    assert_eq!(VerifierConfig::default().redrive_after_secs, vec![60, 300, 900]);
+}
+
+/// The plan is in the case record: a restarted verifier fires a planned re-drive once, and one
+/// restored after the re-drive does not fire it again.
+#[test]
+fn a_planned_redrive_survives_a_restart_and_fires_once() {
+    let mut v = Verifier::new(redrive_policy());
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let (planned, _) = case_and_escalation(conf(&mut v, &transient(&ev, Vault, at(10)), at(10)));
+
+    let mut restarted = Verifier::new(redrive_policy());
+    restarted.restore(planned.clone());
+    assert!(tick(&mut restarted, at(69)).is_empty());
+    let (fired, _, _) = case_and_redrive(tick(&mut restarted, at(70)));
+
+    let mut again = Verifier::new(redrive_policy());
+    again.restore(planned);
+    again.restore(fired);
+    assert!(tick(&mut again, at(500))
+        .iter()
+        .all(|e| !matches!(e, Effect::Redrive { .. })));
+}
+
 /// A partition given up: its live cases go (the new owner rebuilds them), closed markers stay so
 /// duplicates are still absorbed, and regaining the partition restores from the changelog.
 #[test]
@@ -2461,13 +2604,15 @@ fn generate(rng: &mut Rng) -> World {
             };
             plans.insert(t, plan);
             let when = effective + Duration::seconds(rng.below(600) as i64);
+            // Half the failures are transient only: the verifier plans re-drives for them.
+            let fail = if rng.chance(50) { transient } else { failed };
             match plan {
                 Plan::Verified => mine.push(Step::Conf(ok(&ev, t, when))),
                 Plan::RetriedThenVerified => {
-                    mine.push(Step::Conf(failed(&ev, t, when)));
+                    mine.push(Step::Conf(fail(&ev, t, when)));
                     mine.push(Step::Conf(ok(&ev, t, when + Duration::seconds(30))));
                 }
-                Plan::Fails => mine.push(Step::Conf(failed(&ev, t, when))),
+                Plan::Fails => mine.push(Step::Conf(fail(&ev, t, when))),
                 Plan::Unverified => mine.push(Step::Conf(unverified(&ev, t, when))),
             }
         }
@@ -2585,6 +2730,22 @@ impl Log {
                             .any(|o| o.outcome == ObjectOutcome::Revoked),
                         "seed {seed}: a restore request for a target that revoked nothing"
                     );
+                }
+                // A target run again after a transient failure: published with its case, which
+                // shows the target pending again and the re-drive counted.
+                Effect::Redrive { event, target, n } => {
+                    let c = last_case.unwrap_or_else(|| {
+                        panic!("seed {seed}: redrive without its case: {batch:?}")
+                    });
+                    assert_eq!(c.case_id, event.case_id(), "seed {seed}");
+                    assert!(
+                        matches!(c.state, CaseState::Open | CaseState::Escalated),
+                        "seed {seed}: redrive of a {} case",
+                        c.state.as_str()
+                    );
+                    let t = &c.targets[target];
+                    assert_eq!(t.state, TargetState::Pending, "seed {seed}");
+                    assert!(t.redrives == *n && *n >= 1 && t.redrive_at.is_none(), "seed {seed}");
                 }
                 // A scheduled case handed over: published with it, no longer scheduled.
                 Effect::Due(ev) => {
@@ -3235,6 +3396,8 @@ fn random_worlds_cover_the_interesting_cases() {
     let (mut cancelled, mut rescinded_live, mut rescinded_closed) = (0, 0, 0);
     // Restore reports recorded, some incomplete; reports delivered twice; escalations climbed.
     let (mut restored, mut incomplete, mut redelivered, mut climbed) = (0, 0, 0, 0);
+    // Targets run again after a transient failure.
+    let mut redriven = 0;
     for seed in 1..=400u64 {
         let mut rng = Rng::new(seed);
         let world = generate(&mut rng);
@@ -3271,6 +3434,9 @@ fn random_worlds_cover_the_interesting_cases() {
                 }
             }
             restored += records.last().map_or(0, |c| c.restored.len());
+            redriven += records.last().map_or(0, |c| {
+                c.targets.values().filter(|t| t.redrives > 0).count()
+            });
         }
         redelivered += workers.redelivered;
         let mut seen = HashMap::new();
@@ -3297,4 +3463,5 @@ fn random_worlds_cover_the_interesting_cases() {
         restored > 200 && incomplete > 30 && redelivered > 50 && climbed > 50,
         "restored {restored}, incomplete {incomplete}, redelivered {redelivered}, climbed {climbed}"
     );
+    assert!(redriven > 50, "redriven {redriven}");
 }

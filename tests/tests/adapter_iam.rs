@@ -1000,10 +1000,11 @@ async fn iam_adapter_classifies_sdk_errors() {
             .discover(&who)
             .await
             .expect_err("the double refuses every listing");
-        let class = match &e {
-            TargetError::Transient(_) => "transient",
-            TargetError::Permanent(_) => "permanent",
-            TargetError::Ambiguous(_) => "ambiguous",
+        // Throttling comes as `RateLimited`, which is transient: the class decides.
+        let class = match e.class() {
+            revoke_shared::retry::ErrorClass::Transient => "transient",
+            revoke_shared::retry::ErrorClass::Permanent => "permanent",
+            revoke_shared::retry::ErrorClass::Ambiguous => "ambiguous",
         };
         assert_eq!(class, want, "{status} {code:?}: {e}");
         let msg = e.to_string();

@@ -39,6 +39,8 @@ pub struct Config {
     pub verifier: VerifierConfig,
     pub simulator: SimulatorConfig,
     pub escalations: EscalationsConfig,
+    /// Signed HR events: off by default; `required = true` with per-source keys turns it on.
+    pub signing: crate::signing::SigningConfig,
     /// Real target adapters, one table per target kind (`[targets.vault]`, `[targets.saas]`, …),
     /// each read by its adapter. A kind without a table runs on its simulator.
     pub targets: BTreeMap<String, toml::Table>,
@@ -227,6 +229,7 @@ impl Default for Config {
             verifier: VerifierConfig::default(),
             simulator: SimulatorConfig::default(),
             escalations: EscalationsConfig::default(),
+            signing: Default::default(),
             targets: BTreeMap::new(),
         }
     }
@@ -600,6 +603,7 @@ impl Config {
             }
         }
         self.escalations.validate()?;
+        self.signing.validate().map_err(ConfigError::Invalid)?;
         for rate in [self.simulator.fail_rate, self.simulator.flaky_rate] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(ConfigError::Invalid(

@@ -5,6 +5,7 @@
 //! - `offsets`: ordered acknowledgements (pure).
 //! - `kafka`: client settings and an acknowledging producer.
 //! - `retry`: backoff policy and error classification.
+//! - `signing`: signed HR events (keys, canonical form, verification).
 //! - `metrics`, `telemetry`, `config`, `secret`.
 
 pub mod config;
@@ -18,6 +19,7 @@ pub mod ratelimit;
 pub mod rebalance;
 pub mod retry;
 pub mod secret;
+pub mod signing;
 pub mod telemetry;
 
 pub use config::Config;

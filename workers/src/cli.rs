@@ -157,6 +157,16 @@ pub struct PublishArgs {
     /// Send lines as they are, without validation (to test how the fleet handles bad input).
     #[arg(long)]
     pub no_validate: bool,
+    /// Sign every event with its source's key from `[[signing.keys]]` (an hmac-sha256 secret, or
+    /// an ed25519 private key from private_key_env/private_key_file), carried as the CloudEvents
+    /// extension attributes signature, signaturealg and signaturekeyid. Every event is signed
+    /// before anything is sent.
+    #[arg(long, conflicts_with = "no_validate")]
+    pub sign: bool,
+    /// With --sign: the key_id of the key to sign with (default: the first key listed for the
+    /// source that can sign).
+    #[arg(long, requires = "sign")]
+    pub key_id: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -260,6 +270,20 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
     Ok(cfg)
 }
 
+/// With `[signing] required`, reads the signing keys before starting: a secret that cannot be
+/// read (an unset variable, a missing file) is a configuration error (exit 2), never a failure
+/// on the first event. The secrets themselves are never printed.
+fn check_signing_keys(cfg: &Config) -> Result<(), Failure> {
+    if cfg.signing.required {
+        let keys = cfg
+            .signing
+            .key_set()
+            .map_err(|e| usage(anyhow::anyhow!("signing: {e}")))?;
+        tracing::info!(sources = ?keys.sources().collect::<Vec<_>>(), "signed HR events required");
+    }
+    Ok(())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -348,6 +372,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             cfg.simulator.flaky_rate = a.flaky_rate;
             cfg.simulator.latency_ms = a.latency_ms;
             cfg.validate().map_err(usage)?;
+            if cfg.signing.required {
+                return Err(usage(anyhow::anyhow!(
+                    "the demo publishes unsigned synthetic events: run it with signing.required = false (REVOKE_SIGNING__REQUIRED=false)"
+                )));
+            }
             let opts = DemoOptions {
                 identities: a.identities,
                 timeout: Duration::from_secs(a.timeout_secs),
@@ -367,16 +396,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 )))
             }
         }
-        Command::Worker(w) => long_running(&cfg, |cfg, metrics, health, stop| async move {
-            let kind = TargetKind::from(w.target);
-            let target = crate::target::from_config(kind, &cfg)
-                .await
-                .map_err(|e| ConfigProblem(format!("target {kind}: {e}")))?;
-            crate::worker::run_worker(&cfg, target, metrics, health, stop).await
-        }),
-        Command::Verifier => long_running(&cfg, |cfg, metrics, health, stop| async move {
-            crate::verifier::run_verifier(&cfg, metrics, health, stop).await
-        }),
+        Command::Verifier => {
+            check_signing_keys(&cfg)?;
+            long_running(&cfg, |cfg, metrics, health, stop| async move {
+                crate::verifier::run_verifier(&cfg, metrics, health, stop).await
+            })
+        }
+        Command::Worker(w) => {
+            check_signing_keys(&cfg)?;
+            long_running(&cfg, |cfg, metrics, health, stop| async move {
+                let kind = TargetKind::from(w.target);
+                let target = crate::target::from_config(kind, &cfg)
+                    .await
+                    .map_err(|e| ConfigProblem(format!("target {kind}: {e}")))?;
+                crate::worker::run_worker(&cfg, target, metrics, health, stop).await
+            })
+        }
         Command::Publish(p) => {
             let rt = runtime()?;
             rt.block_on(async {
@@ -388,13 +423,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 } else {
                     Mode::Structured
                 };
+                let mut signing = p
+                    .sign
+                    .then(|| crate::hr::Signing::new(&cfg.signing, p.key_id.as_deref()));
                 let n = if let Some(n) = p.generate {
                     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
                     let now = chrono::Utc::now();
                     let events: Vec<_> = (0..n)
                         .map(|i| crate::hr::synthetic_leaver(i, &p.source, &run, now))
                         .collect();
-                    crate::hr::publish_events(&producer, &cfg.topics.terminations, &events, mode)
+                    let events = match signing.as_mut() {
+                        Some(s) => s
+                            .sign_all(events)
+                            .map_err(|e| usage(anyhow::anyhow!("signing: {e}")))?,
+                        None => events.into_iter().map(|ev| (ev, None)).collect(),
+                    };
+                    crate::hr::publish_signed(&producer, &cfg.topics.terminations, &events, mode)
                         .await
                         .map_err(job)?
                 } else {
@@ -412,6 +456,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                                 mode,
                                 !p.no_validate,
                                 max,
+                                signing.as_mut(),
                             )
                             .await
                         }
@@ -423,12 +468,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                                 mode,
                                 !p.no_validate,
                                 max,
+                                signing.as_mut(),
                             )
                             .await
                         }
                     }
                     .map_err(|e| match e {
-                        crate::hr::PublishError::Line { .. } => usage(e),
+                        crate::hr::PublishError::Line { .. } | crate::hr::PublishError::Sign(_) => {
+                            usage(e)
+                        }
                         other => job(other),
                     })?
                 };

@@ -12,14 +12,14 @@ use crate::target::Target;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
-    parse_hr_event, parse_keyed, Confirmation, HrEventKind, RawMessage, RestoreReport,
-    RestoreRequest, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
-    RESTORE_REQUEST_SCHEMA,
+    parse_keyed, Confirmation, HrEventKind, RawMessage, RestoreReport, RestoreRequest, TargetRef,
+    WorkerInfo, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA, RESTORE_REQUEST_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
 use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_shared::retry::RetryPolicy;
+use revoke_shared::signing::parse_hr_input;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -69,8 +69,11 @@ impl Handler for WorkerHandler {
         if msg.topic == self.cfg.topics.restores {
             return self.handle_restore(msg).await;
         }
-        let event = match parse_hr_event(msg, self.cfg.consumer.max_event_bytes) {
+        // With `[signing] required`, an event without a valid signature of its source's key is
+        // refused here, before anything is decided about it (scheduled or not).
+        let event = match parse_hr_input(msg, &self.cfg) {
             Ok(ev) => ev,
+            Err(e) if !e.is_dead_letter() => return Err(HandlerError::Fatal(e.to_string())),
             Err(e) => {
                 return dead_letter(
                     &self.producer,
@@ -274,6 +277,13 @@ pub async fn run_worker(
     stop: Stop,
 ) -> anyhow::Result<()> {
     let group = group_for(cfg, target.kind());
+    if cfg.signing.required {
+        // Read the keys now: a secret that cannot be read is a configuration error at start-up,
+        // not a failure on the first event.
+        cfg.signing
+            .key_set()
+            .map_err(revoke_shared::config::ConfigError::Invalid)?;
+    }
     let producer = Producer::new(cfg)?;
     let topics = input_topics(cfg);
     let topics: Vec<&str> = topics.iter().map(String::as_str).collect();

@@ -22,8 +22,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{
-    parse_hr_event, parse_keyed, Case, CaseState, Confirmation, HrEvent, HrEventKind, RawMessage,
-    RestoreReport, CASE_SCHEMA, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
+    parse_keyed, Case, CaseState, Confirmation, HrEvent, HrEventKind, RawMessage, RestoreReport,
+    CASE_SCHEMA, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
 use revoke_shared::kafka::{reader_config, Ack, Producer};
@@ -396,7 +396,9 @@ impl Handler for VerifierHandler {
             }
         };
         if msg.topic == self.cfg.topics.terminations {
-            match parse_hr_event(msg, self.cfg.consumer.max_event_bytes) {
+            // With `[signing] required`, terminations and rescinds alike need a valid signature.
+            match revoke_shared::signing::parse_hr_input(msg, &self.cfg) {
+                Err(e) if !e.is_dead_letter() => Err(HandlerError::Fatal(e.to_string())),
                 Ok(ev) if ev.kind == HrEventKind::Rescinded => {
                     self.rescind(&ev, msg.partition).await
                 }

@@ -1,0 +1,663 @@
+//! Signed HR events, on the embedded broker (plain `cargo test`) and the real one
+//! (`REVOKE_TEST_KAFKA`, the README's test command): with `[signing] required`, the fleet acts
+//! only on events signed by a key of their source. Forged, unsigned and unknown-source events go
+//! to the DLQ with their reason and revoke nothing; a signed termination closes its case; a
+//! replayed signed event changes nothing; a rescind must be signed too; a signed scheduled
+//! termination still fires from the due topic; `revoke publish --sign` signs with the configured
+//! key; no secret reaches a topic.
+
+use base64::Engine;
+use chrono::Utc;
+use revoke::demo::wait_for_groups;
+use revoke::fleet::Fleet;
+use revoke::hr::{publish_signed, Mode};
+use revoke_shared::contract::{
+    CaseState, Confirmation, DeadLetter, HrData, HrEvent, HrEventKind, Outcome, TargetKind,
+};
+use revoke_shared::kafka::{read_to_end, Producer};
+use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::secret::Secret;
+use revoke_shared::signing::{
+    ed25519_public_key, Algorithm, EventSigner, KeyConfig, SignatureAttributes,
+};
+use revoke_tests::TestEnv;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(90);
+const HMAC_SOURCE: &str = "urn:hr:workday";
+const ED_SOURCE: &str = "urn:hr:sap";
+/// Seeded into the config (through a file) and searched for in every topic afterwards.
+const HMAC_SECRET: &str = "s3cr3t-hmac-key-for-signed-hr-events-0001";
+const ED_SEED: [u8; 32] = [42; 32];
+/// Consumers of `hr.terminations` in the default fleet: five worker groups and the verifier.
+const CONSUMERS: usize = 6;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A file in a directory of its own, removed with the directory when the test ends.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "revoke-signing-{name}-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn file(&self, name: &str, content: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, content).unwrap();
+        p.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A test namespace with signing required: an HMAC key (id `hr-2026`, secret from a file) for
+/// `urn:hr:workday` and an Ed25519 key (public key inline, private key in a file for
+/// `revoke publish --sign`) for `urn:hr:sap`.
+fn signing_env(name: &str) -> (TestEnv, TempDir) {
+    let mut env = TestEnv::new(name);
+    let dir = TempDir::new(name);
+    let secret_file = dir.file("hmac.secret", &format!("{HMAC_SECRET}\n"));
+    let seed_file = dir.file("ed25519.key", &hex(&ED_SEED));
+    env.cfg.signing.required = true;
+    env.cfg.signing.keys = vec![
+        KeyConfig {
+            source: HMAC_SOURCE.into(),
+            key_id: Some("hr-2026".into()),
+            algorithm: Algorithm::HmacSha256,
+            public_key: None,
+            secret_env: None,
+            secret_file: Some(secret_file),
+            private_key_env: None,
+            private_key_file: None,
+        },
+        KeyConfig {
+            source: ED_SOURCE.into(),
+            key_id: None,
+            algorithm: Algorithm::Ed25519,
+            public_key: Some(ed25519_public_key(&ED_SEED)),
+            secret_env: None,
+            secret_file: None,
+            private_key_env: None,
+            private_key_file: Some(seed_file),
+        },
+    ];
+    (env, dir)
+}
+
+fn hmac() -> EventSigner {
+    EventSigner::hmac(Secret::new(HMAC_SECRET), Some("hr-2026".into()))
+}
+
+fn ed() -> EventSigner {
+    EventSigner::ed25519(&ED_SEED, None)
+}
+
+/// Leavers with ids unique to this run, from `source`.
+fn leavers(env: &TestEnv, n: usize, source: &str) -> Vec<HrEvent> {
+    env.leavers(n)
+        .into_iter()
+        .map(|mut ev| {
+            ev.source = source.into();
+            ev
+        })
+        .collect()
+}
+
+async fn send(env: &TestEnv, events: &[(HrEvent, Option<SignatureAttributes>)], mode: Mode) {
+    send_to(env, &env.cfg.topics.terminations, events, mode).await
+}
+
+async fn send_to(
+    env: &TestEnv,
+    topic: &str,
+    events: &[(HrEvent, Option<SignatureAttributes>)],
+    mode: Mode,
+) {
+    let producer = Producer::with_timeout(&env.cfg, Duration::from_secs(60)).expect("producer");
+    publish_signed(&producer, topic, events, mode)
+        .await
+        .expect("publish");
+}
+
+fn rescind_of(term: &HrEvent) -> HrEvent {
+    HrEvent {
+        id: format!("{}-rescind", term.id),
+        source: term.source.clone(),
+        subject: term.subject.clone(),
+        time: Utc::now(),
+        kind: HrEventKind::Rescinded,
+        data: HrData {
+            identity: term.data.identity.clone(),
+            effective_at: None,
+            reason: Some("offer accepted after all".into()),
+            requested_by: Some("hr:people-ops".into()),
+            approved_by: None,
+            rescinds: Some(term.id.clone()),
+        },
+    }
+}
+
+/// Dead letters until at least `n` are there (or the wait ends).
+async fn letters(env: &TestEnv, n: usize) -> Vec<DeadLetter> {
+    let mut out: Vec<DeadLetter> = Vec::new();
+    for _ in 0..300 {
+        out = env.read_json(&env.cfg.topics.dlq).await;
+        if out.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    out
+}
+
+/// The dead letters of the record keyed `subject`, by consumer group.
+fn letters_of<'a>(all: &'a [DeadLetter], subject: &str) -> BTreeMap<String, &'a DeadLetter> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    all.iter()
+        .filter(|l| l.key_base64.as_deref() == Some(b64.encode(subject).as_str()))
+        .map(|l| (l.rejected_by.clone(), l))
+        .collect()
+}
+
+/// No target touched anything of `subject`.
+fn untouched(fleet: &Fleet, subject: &str) -> bool {
+    TargetKind::ALL
+        .iter()
+        .all(|k| fleet.simulators[k].actions_for(subject).is_empty())
+}
+
+/// Every record of every topic, raw, searched for the seeded secrets.
+async fn assert_no_secret_in_any_topic(env: &TestEnv) {
+    let cfg = env.cfg.clone();
+    let needles = [
+        HMAC_SECRET.to_string(),
+        hex(&ED_SEED),
+        base64::engine::general_purpose::STANDARD.encode(ED_SEED),
+    ];
+    tokio::task::spawn_blocking(move || {
+        let t = &cfg.topics;
+        for topic in [
+            &t.terminations,
+            &t.confirmations,
+            &t.cases,
+            &t.escalations,
+            &t.dlq,
+            &t.due,
+            &t.restores,
+        ] {
+            for r in read_to_end(&cfg, topic, Duration::from_secs(30)).unwrap() {
+                let text = format!(
+                    "{} {}",
+                    String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()),
+                    String::from_utf8_lossy(r.payload.as_deref().unwrap_or_default())
+                );
+                for n in &needles {
+                    assert!(!text.contains(n.as_str()), "a signing secret is in {topic}");
+                }
+            }
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn forged_unsigned_and_unknown_source_events_revoke_nothing_and_a_replay_changes_nothing() {
+    let (env, _dir) = signing_env("signed");
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
+        assert!(
+            wait_for_groups(&env.cfg, &metrics, WAIT).await,
+            "stopped: {:?}",
+            fleet.stopped()
+        );
+
+        let mut hr = leavers(&env, 6, HMAC_SOURCE);
+        let mut sap = leavers(&env, 2, ED_SOURCE);
+        sap.iter_mut().for_each(|e| {
+            // Distinct identities from the HMAC source's.
+            e.subject = format!("S{}", e.subject);
+            e.data.identity.employee_id = e.subject.clone();
+        });
+        let good_hmac = hr[0].clone();
+        let good_ed = sap[0].clone();
+
+        // Signed, then the username changed to point the revocation at someone else.
+        let redirected_sig = hmac().sign(&hr[1]);
+        hr[1].data.identity.username = Some("ceo".into());
+        // From a source without a key, signed with a key of its own.
+        hr[3].source = "urn:hr:rogue".into();
+        let rogue_sig = EventSigner::hmac(Secret::new("rogue-".repeat(8)), None).sign(&hr[3]);
+        let bad: Vec<(&str, HrEvent, Option<SignatureAttributes>, Mode)> = vec![
+            (
+                "bad_signature",
+                hr[1].clone(),
+                Some(redirected_sig),
+                Mode::Structured,
+            ),
+            ("unsigned", hr[2].clone(), None, Mode::Binary),
+            (
+                "unknown_source",
+                hr[3].clone(),
+                Some(rogue_sig),
+                Mode::Structured,
+            ),
+            (
+                "bad_signature",
+                hr[4].clone(),
+                // Right key id, wrong secret.
+                Some(
+                    EventSigner::hmac(
+                        Secret::new("not-the-hmac-secret-but-long-enough-0001"),
+                        Some("hr-2026".into()),
+                    )
+                    .sign(&hr[4]),
+                ),
+                Mode::Binary,
+            ),
+            (
+                "bad_signature",
+                sap[1].clone(),
+                // Another Ed25519 key.
+                Some(EventSigner::ed25519(&[1; 32], None).sign(&sap[1])),
+                Mode::Structured,
+            ),
+            (
+                "wrong_algorithm",
+                hr[5].clone(),
+                // An Ed25519 signature for a source that has an HMAC key.
+                Some(EventSigner::ed25519(&ED_SEED, Some("hr-2026".into())).sign(&hr[5])),
+                Mode::Binary,
+            ),
+        ];
+        for (_, ev, sig, mode) in &bad {
+            send(&env, &[(ev.clone(), sig.clone())], *mode).await;
+        }
+        send(
+            &env,
+            &[(good_hmac.clone(), Some(hmac().sign(&good_hmac)))],
+            Mode::Structured,
+        )
+        .await;
+        send(
+            &env,
+            &[(good_ed.clone(), Some(ed().sign(&good_ed)))],
+            Mode::Binary,
+        )
+        .await;
+
+        let good_ids = [good_hmac.case_id(), good_ed.case_id()];
+        let log = env
+            .wait_cases(WAIT, |l| {
+                good_ids.iter().all(|id| {
+                    l.latest
+                        .get(id)
+                        .is_some_and(|c| c.state == CaseState::Closed)
+                })
+            })
+            .await;
+        for id in &good_ids {
+            assert_eq!(
+                log.latest.get(id).map(|c| c.state),
+                Some(CaseState::Closed),
+                "[{}] a correctly signed termination closes its case",
+                env.broker
+            );
+        }
+        for ev in [&good_hmac, &good_ed] {
+            for kind in TargetKind::ALL {
+                assert!(fleet.simulators[&kind].all_revoked(&ev.subject), "{kind}");
+            }
+        }
+
+        // Every consumer refused every bad record, with its reason and its original bytes, and
+        // nothing was revoked nor any case opened for them.
+        let all = letters(&env, bad.len() * CONSUMERS).await;
+        for (reason, ev, _, _) in &bad {
+            let mine = letters_of(&all, &ev.subject);
+            assert_eq!(
+                mine.len(),
+                CONSUMERS,
+                "[{}] {reason} ({}): refused by {:?}",
+                env.broker,
+                ev.subject,
+                mine.keys().collect::<Vec<_>>()
+            );
+            for (consumer, l) in &mine {
+                assert_eq!(
+                    l.reason, *reason,
+                    "{consumer} on {}: {}",
+                    ev.subject, l.detail
+                );
+                assert_eq!(l.source_topic, env.cfg.topics.terminations);
+                assert!(l.payload().is_some_and(|p| !p.is_empty()));
+                assert!(!l.detail.contains(HMAC_SECRET));
+            }
+            assert!(
+                untouched(&fleet, &ev.subject),
+                "{reason}: {} was revoked",
+                ev.subject
+            );
+            assert!(
+                !log.latest.contains_key(&ev.case_id()),
+                "{reason}: a case was opened for {}",
+                ev.subject
+            );
+        }
+        assert!(untouched(&fleet, "ceo"));
+        let dlq_signed: u64 = [
+            "bad_signature",
+            "unsigned",
+            "unknown_source",
+            "wrong_algorithm",
+        ]
+        .iter()
+        .map(|r| {
+            metrics
+                .dlq
+                .with_label_values(&[revoke::verifier::group(&env.cfg).as_str(), r])
+                .get()
+        })
+        .sum();
+        assert_eq!(dlq_signed, bad.len() as u64, "the verifier's DLQ metric");
+
+        // A replay of the signed event: valid signature, old id. The workers find nothing left
+        // to revoke and the verifier absorbs it: no new case version.
+        let case_id = good_hmac.case_id();
+        let versions = |records: &[serde_json::Value]| {
+            records
+                .iter()
+                .filter(|c| c["case_id"] == case_id.to_string())
+                .count()
+        };
+        let before = versions(
+            &env.read_json::<serde_json::Value>(&env.cfg.topics.cases)
+                .await,
+        );
+        let actions_before: Vec<Vec<(String, u32)>> = TargetKind::ALL
+            .iter()
+            .map(|k| fleet.simulators[k].actions_for(&good_hmac.subject))
+            .collect();
+        send(
+            &env,
+            &[(good_hmac.clone(), Some(hmac().sign(&good_hmac)))],
+            Mode::Structured,
+        )
+        .await;
+        // Then a new signed termination of the same identity: same key, same partition, so once
+        // it closed every consumer is past the replay.
+        let mut later = good_hmac.clone();
+        later.id = format!("{}-again", good_hmac.id);
+        later.time = Utc::now();
+        send(
+            &env,
+            &[(later.clone(), Some(hmac().sign(&later)))],
+            Mode::Structured,
+        )
+        .await;
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest
+                    .get(&later.case_id())
+                    .is_some_and(|c| c.state == CaseState::Closed)
+            })
+            .await;
+        assert_eq!(
+            log.latest.get(&later.case_id()).map(|c| c.state),
+            Some(CaseState::Closed)
+        );
+        assert_eq!(
+            versions(
+                &env.read_json::<serde_json::Value>(&env.cfg.topics.cases)
+                    .await
+            ),
+            before,
+            "the replay published a new version of its case"
+        );
+        assert_eq!(log.closed_versions[&case_id], 1);
+        let actions_after: Vec<Vec<(String, u32)>> = TargetKind::ALL
+            .iter()
+            .map(|k| fleet.simulators[k].actions_for(&good_hmac.subject))
+            .collect();
+        assert_eq!(actions_before, actions_after, "the replay changed a target");
+        let confirmations: Vec<Confirmation> = env.read_json(&env.cfg.topics.confirmations).await;
+        let replayed: Vec<Outcome> = confirmations
+            .iter()
+            .filter(|c| c.case_id == case_id)
+            .map(|c| c.outcome)
+            .collect();
+        assert_eq!(replayed.len(), 2 * TargetKind::ALL.len(), "{replayed:?}");
+        assert!(
+            replayed.iter().filter(|o| **o == Outcome::Revoked).count() <= TargetKind::ALL.len(),
+            "the replay revoked again: {replayed:?}"
+        );
+
+        assert_no_secret_in_any_topic(&env).await;
+        fleet.stop().await.expect("graceful stop");
+    });
+}
+
+#[test]
+fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_due_topic() {
+    let (env, _dir) = signing_env("signed-due");
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
+        assert!(
+            wait_for_groups(&env.cfg, &metrics, WAIT).await,
+            "stopped: {:?}",
+            fleet.stopped()
+        );
+
+        // A signed termination dated 10 s ahead, and an unsigned rescind of it.
+        let mut dated = leavers(&env, 1, HMAC_SOURCE).remove(0);
+        dated.time = Utc::now();
+        dated.data.effective_at = Some(dated.time + chrono::Duration::seconds(10));
+        assert!(dated.is_scheduled());
+        let forged_rescind = rescind_of(&dated);
+        send(&env, &[(dated.clone(), Some(hmac().sign(&dated)))], Mode::Binary).await;
+        send(&env, &[(forged_rescind.clone(), None)], Mode::Structured).await;
+
+        // A signed termination now, then its signed rescind.
+        let mut now = leavers(&env, 1, ED_SOURCE).remove(0);
+        now.subject = format!("S{}", now.subject);
+        now.data.identity.employee_id = now.subject.clone();
+        send(&env, &[(now.clone(), Some(ed().sign(&now)))], Mode::Structured).await;
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest
+                    .get(&now.case_id())
+                    .is_some_and(|c| c.state == CaseState::Closed)
+            })
+            .await;
+        assert_eq!(
+            log.latest.get(&now.case_id()).map(|c| c.state),
+            Some(CaseState::Closed)
+        );
+        let rescind = rescind_of(&now);
+        send(&env, &[(rescind.clone(), Some(ed().sign(&rescind)))], Mode::Binary).await;
+
+        // On the due topic, a record that carries a signature must verify like any other.
+        let mut smuggled = leavers(&env, 1, HMAC_SOURCE).remove(0);
+        smuggled.subject = format!("D{}", smuggled.subject);
+        smuggled.data.identity.employee_id = smuggled.subject.clone();
+        let stolen = hmac().sign(&dated);
+        send_to(
+            &env,
+            &env.cfg.topics.due,
+            &[(smuggled.clone(), Some(stolen))],
+            Mode::Structured,
+        )
+        .await;
+
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest
+                    .get(&dated.case_id())
+                    .is_some_and(|c| c.state == CaseState::Closed)
+                    && l.latest
+                        .get(&now.case_id())
+                        .is_some_and(|c| c.state == CaseState::Rescinded)
+            })
+            .await;
+        let case = &log.latest[&dated.case_id()];
+        assert_eq!(
+            case.state,
+            CaseState::Closed,
+            "[{}] the signed scheduled termination fired from the due topic despite the unsigned rescind",
+            env.broker
+        );
+        assert!(case.rescinded_by.is_none());
+        for kind in TargetKind::ALL {
+            assert!(fleet.simulators[&kind].all_revoked(&dated.subject), "{kind}");
+        }
+        let case = &log.latest[&now.case_id()];
+        assert_eq!(case.state, CaseState::Rescinded, "the signed rescind applies");
+        assert_eq!(case.rescinded_by.as_deref(), Some("hr:people-ops"));
+
+        let all = letters(&env, CONSUMERS + TargetKind::ALL.len()).await;
+        let refused = letters_of(&all, &forged_rescind.subject);
+        assert_eq!(refused.len(), CONSUMERS, "{:?}", refused.keys().collect::<Vec<_>>());
+        for (consumer, l) in &refused {
+            assert_eq!(l.reason, "unsigned", "{consumer}: {}", l.detail);
+            assert_eq!(l.source_topic, env.cfg.topics.terminations);
+        }
+        // The due topic is read by the five worker groups only.
+        let refused = letters_of(&all, &smuggled.subject);
+        assert_eq!(refused.len(), TargetKind::ALL.len(), "{:?}", refused.keys().collect::<Vec<_>>());
+        for (consumer, l) in &refused {
+            assert_eq!(l.reason, "bad_signature", "{consumer}: {}", l.detail);
+            assert_eq!(l.source_topic, env.cfg.topics.due);
+        }
+        assert!(untouched(&fleet, &smuggled.subject));
+        // The verifier's own due record of the scheduled case was never refused.
+        assert!(
+            all.iter()
+                .filter(|l| l.source_topic == env.cfg.topics.due)
+                .all(|l| l.key_base64
+                    == Some(base64::engine::general_purpose::STANDARD.encode(&smuggled.subject))),
+            "a due record was refused"
+        );
+
+        assert_no_secret_in_any_topic(&env).await;
+        fleet.stop().await.expect("graceful stop");
+    });
+}
+
+#[test]
+fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
+    let (env, dir) = signing_env("signed-cli");
+    // The binary reads the same settings from a config file.
+    let config = dir.file(
+        "revoke.toml",
+        &toml::to_string(&env.cfg).expect("the config serialises"),
+    );
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
+        assert!(
+            wait_for_groups(&env.cfg, &metrics, WAIT).await,
+            "stopped: {:?}",
+            fleet.stopped()
+        );
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(revoke_tests::procs::revoke_bin())
+                .args(["--config", config.as_str(), "--metrics-listen", ""])
+                .args(args)
+                .env("REVOKE_LOG", "info")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run revoke");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !text.contains(HMAC_SECRET) && !text.contains(&hex(&ED_SEED)),
+                "{text}"
+            );
+            (out.status.code(), text)
+        };
+
+        // Two generated leavers per source, one source in binary mode (blocking this thread is
+        // fine: the fleet runs on the runtime's workers).
+        let (code, text) = run(&[
+            "publish",
+            "--sign",
+            "--generate",
+            "2",
+            "--source",
+            HMAC_SOURCE,
+        ]);
+        assert_eq!(code, Some(0), "{text}");
+        let (code, text) = run(&[
+            "publish",
+            "--sign",
+            "--binary",
+            "--generate",
+            "2",
+            "--source",
+            ED_SOURCE,
+        ]);
+        assert_eq!(code, Some(0), "{text}");
+        // Without --sign: published, and refused by the fleet.
+        let (code, text) = run(&["publish", "--generate", "1", "--source", HMAC_SOURCE]);
+        assert_eq!(code, Some(0), "{text}");
+        // No key to sign with: a usage error, and nothing is sent.
+        let (code, text) = run(&[
+            "publish",
+            "--sign",
+            "--generate",
+            "1",
+            "--source",
+            "urn:hr:rogue",
+        ]);
+        assert_eq!(code, Some(2), "{text}");
+        assert!(text.contains("no [[signing.keys]] entry"), "{text}");
+
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest
+                    .values()
+                    .filter(|c| c.state == CaseState::Closed)
+                    .count()
+                    >= 4
+            })
+            .await;
+        let mut closed: BTreeMap<String, usize> = BTreeMap::new();
+        for c in log.latest.values() {
+            assert_eq!(c.state, CaseState::Closed, "{:?}", c.source);
+            *closed
+                .entry(c.source.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        assert_eq!(
+            closed,
+            BTreeMap::from([(HMAC_SOURCE.to_string(), 2), (ED_SOURCE.to_string(), 2)])
+        );
+        let all = letters(&env, CONSUMERS).await;
+        assert_eq!(all.len(), CONSUMERS);
+        assert!(all.iter().all(|l| l.reason == "unsigned"), "{all:?}");
+        assert_no_secret_in_any_topic(&env).await;
+        fleet.stop().await.expect("graceful stop");
+    });
+}

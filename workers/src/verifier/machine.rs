@@ -153,6 +153,28 @@ impl Verifier {
         Some(slot)
     }
 
+    /// The live cases (open, escalated, scheduled, pending, rescinded) that `pick` chooses.
+    fn live_ids(&self, pick: impl Fn(&Case) -> bool) -> Vec<Uuid> {
+        self.cases
+            .iter()
+            .filter_map(|(id, s)| match s {
+                Slot::Live(c) if pick(c) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Takes a live case out to change it (`publish` puts it back); a closed marker stays.
+    fn take_live(&mut self, id: &Uuid) -> Option<Case> {
+        match self.take(id)? {
+            Slot::Live(c) => Some(*c),
+            closed => {
+                self.put(*id, closed);
+                None
+            }
+        }
+    }
+
     pub fn case(&self, id: &Uuid) -> Option<&Case> {
         match self.cases.get(id) {
             Some(Slot::Live(c)) => Some(c),
@@ -483,9 +505,8 @@ impl Verifier {
         let current = case.targets.get(&c.target.kind);
         // After re-drive n, only runs answering it count (a re-emitted report of an earlier run
         // must not look new) — and proof of success always does.
-        let stale_after_redrive = current.is_some_and(|s| {
-            c.redrive < s.redrives && new_state != TargetState::Done
-        });
+        let stale_after_redrive =
+            current.is_some_and(|s| c.redrive < s.redrives && new_state != TargetState::Done);
         let changes = match current.map(|s| (s.state, s.confirmed_at)) {
             _ if stale_after_redrive => false,
             None | Some((TargetState::Pending, _)) => true,
@@ -629,20 +650,11 @@ impl Verifier {
         if !self.policy.has_escalation_paths() {
             return Vec::new();
         }
-        let ready: Vec<Uuid> = self
-            .cases
-            .iter()
-            .filter_map(|(id, s)| match s {
-                Slot::Live(c) if !self.climbs_due(c, now).is_empty() => Some(*id),
-                _ => None,
-            })
-            .collect();
         let mut out = Vec::new();
-        for id in ready {
-            let Some(Slot::Live(case)) = self.take(&id) else {
+        for id in self.live_ids(|c| !self.climbs_due(c, now).is_empty()) {
+            let Some(mut case) = self.take_live(&id) else {
                 continue;
             };
-            let mut case = *case;
             let mut effects = Vec::new();
             for (i, level) in self.climbs_due(&case, now) {
                 let base = case.escalations[i].clone();
@@ -707,10 +719,9 @@ impl Verifier {
         }
         let mut out = Vec::new();
         for (id, t, due) in late {
-            let Some(Slot::Live(case)) = self.take(&id) else {
+            let Some(mut case) = self.take_live(&id) else {
                 continue;
             };
-            let mut case = *case;
             let mut effects = Vec::new();
             self.escalate(
                 &mut case,
@@ -732,25 +743,14 @@ impl Verifier {
     /// Scheduled cases whose effective time has come: re-publish the termination for the
     /// workers and open the case (its deadline already counts from the effective time).
     fn fire_due(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
-        let due: Vec<Uuid> = self
-            .cases
-            .iter()
-            .filter_map(|(id, s)| match s {
-                Slot::Live(c)
-                    if c.state == CaseState::Scheduled
-                        && c.effective_at.is_none_or(|e| e <= now) =>
-                {
-                    Some(*id)
-                }
-                _ => None,
-            })
-            .collect();
+        let due = self.live_ids(|c| {
+            c.state == CaseState::Scheduled && c.effective_at.is_none_or(|e| e <= now)
+        });
         let mut out = Vec::new();
         for id in due {
-            let Some(Slot::Live(case)) = self.take(&id) else {
+            let Some(mut case) = self.take_live(&id) else {
                 continue;
             };
-            let mut case = *case;
             let mut effects = Vec::new();
             match due_event(&case, now) {
                 Some(ev) => effects.push(Effect::Due(ev)),
@@ -771,25 +771,15 @@ impl Verifier {
     /// (the failed report joins its history) and its workers get the termination again. The
     /// count is in the case record, so a restarted verifier neither repeats nor skips a step.
     fn fire_redrives(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
-        let ready: Vec<Uuid> = self
-            .cases
-            .iter()
-            .filter_map(|(id, s)| match s {
-                Slot::Live(c)
-                    if matches!(c.state, CaseState::Open | CaseState::Escalated)
-                        && c.targets.values().any(|t| redrive_due(t, now)) =>
-                {
-                    Some(*id)
-                }
-                _ => None,
-            })
-            .collect();
+        let ready = self.live_ids(|c| {
+            matches!(c.state, CaseState::Open | CaseState::Escalated)
+                && c.targets.values().any(|t| redrive_due(t, now))
+        });
         let mut out = Vec::new();
         for id in ready {
-            let Some(Slot::Live(case)) = self.take(&id) else {
+            let Some(mut case) = self.take_live(&id) else {
                 continue;
             };
-            let mut case = *case;
             let event = due_event(&case, now);
             let mut effects = Vec::new();
             for (kind, status) in case.targets.iter_mut() {
@@ -821,30 +811,20 @@ impl Verifier {
     fn escalate_overdue(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         // Open cases past their deadline, and escalated ones that still have unconfirmed targets:
         // each gets one deadline escalation naming the targets still unconfirmed.
-        let overdue: Vec<Uuid> = self
-            .cases
-            .iter()
-            .filter_map(|(id, s)| match s {
-                Slot::Live(c)
-                    if matches!(c.state, CaseState::Open | CaseState::Escalated)
-                        && c.deadline.is_some_and(|d| d <= now)
-                        && !c
-                            .escalations
-                            .iter()
-                            .any(|e| e.reason == EscalationReason::DeadlinePassed)
-                        && !unconfirmed(c).is_empty() =>
-                {
-                    Some(*id)
-                }
-                _ => None,
-            })
-            .collect();
+        let overdue = self.live_ids(|c| {
+            matches!(c.state, CaseState::Open | CaseState::Escalated)
+                && c.deadline.is_some_and(|d| d <= now)
+                && !c
+                    .escalations
+                    .iter()
+                    .any(|e| e.reason == EscalationReason::DeadlinePassed)
+                && !unconfirmed(c).is_empty()
+        });
         let mut out = Vec::new();
         for id in overdue {
-            let Some(Slot::Live(case)) = self.take(&id) else {
+            let Some(mut case) = self.take_live(&id) else {
                 continue;
             };
-            let mut case = *case;
             let pending = unconfirmed(&case);
             let mut effects = Vec::new();
             let deadline = case.deadline;

@@ -2316,7 +2316,10 @@ fn transient(ev: &HrEvent, target: TargetKind, finished_at: DateTime<Utc>) -> Co
 fn case_and_redrive(effects: Vec<Effect>) -> (Case, HrEvent, TargetKind) {
     match <[Effect; 2]>::try_from(effects) {
         Ok([Effect::Case(c), Effect::Redrive { event, target, n }]) => {
-            assert_eq!(c.targets[&target].redrives, n, "the re-drive's number is the count");
+            assert_eq!(
+                c.targets[&target].redrives, n,
+                "the re-drive's number is the count"
+            );
             (c, event, target)
         }
         other => panic!("expected [Case, Redrive], got {other:?}"),
@@ -2349,17 +2352,29 @@ fn a_transient_failure_is_run_again_per_step_and_a_later_success_closes() {
     assert!(tick(&mut v, at(69)).is_empty());
     let (case, event, target) = case_and_redrive(tick(&mut v, at(70)));
     assert_eq!(target, Vault);
-    assert_eq!(event.case_id(), ev.case_id(), "the same termination, so the same case");
+    assert_eq!(
+        event.case_id(),
+        ev.case_id(),
+        "the same termination, so the same case"
+    );
     assert_eq!(event.data.identity, ev.data.identity);
     let vault = &case.targets[&Vault];
     assert_eq!(vault.state, TargetState::Pending);
     assert_eq!((vault.redrives, vault.redrive_at), (1, None));
-    assert_eq!(vault.superseded.last().map(|s| s.state), Some(TargetState::Failed));
+    assert_eq!(
+        vault.superseded.last().map(|s| s.state),
+        Some(TargetState::Failed)
+    );
     assert_eq!(case.state, CaseState::Escalated, "the escalation stands");
     assert!(tick(&mut v, at(71)).is_empty(), "each step fires once");
 
     // A report of the first run, emitted again after the re-drive, is stale: nothing changes.
-    assert!(conf(&mut v, &reemitted(&transient(&ev, Vault, at(10)), 65), at(76)).is_empty());
+    assert!(conf(
+        &mut v,
+        &reemitted(&transient(&ev, Vault, at(10)), 65),
+        at(76)
+    )
+    .is_empty());
     // Still down: the re-drive's own report plans the second step; no second escalation.
     let mut again = transient(&ev, Vault, at(80));
     again.redrive = 1;
@@ -2397,7 +2412,9 @@ fn no_redrive_without_steps_for_permanent_errors_or_after_a_rescind() {
     again.redrive = 1;
     let case = sole_case(conf(&mut v, &again, at(70)));
     assert_eq!(case.targets[&Vault].redrive_at, None);
-    assert!(tick(&mut v, at(2000)).iter().all(|e| !matches!(e, Effect::Redrive { .. })));
+    assert!(tick(&mut v, at(2000))
+        .iter()
+        .all(|e| !matches!(e, Effect::Redrive { .. })));
 
     // A permanent error (auth, validation) waits for a person.
     let mut v = Verifier::new(redrive_policy());
@@ -2419,7 +2436,10 @@ fn no_redrive_without_steps_for_permanent_errors_or_after_a_rescind() {
 
     // Not in the defaults' way: the default policy has steps, the fixtures' failures are
     // permanent unless marked.
-    assert_eq!(VerifierConfig::default().redrive_after_secs, vec![60, 300, 900]);
+    assert_eq!(
+        VerifierConfig::default().redrive_after_secs,
+        vec![60, 300, 900]
+    );
 }
 
 /// The plan is in the case record: a restarted verifier fires a planned re-drive once, and one
@@ -2745,7 +2765,10 @@ impl Log {
                     );
                     let t = &c.targets[target];
                     assert_eq!(t.state, TargetState::Pending, "seed {seed}");
-                    assert!(t.redrives == *n && *n >= 1 && t.redrive_at.is_none(), "seed {seed}");
+                    assert!(
+                        t.redrives == *n && *n >= 1 && t.redrive_at.is_none(),
+                        "seed {seed}"
+                    );
                 }
                 // A scheduled case handed over: published with it, no longer scheduled.
                 Effect::Due(ev) => {
@@ -3434,9 +3457,9 @@ fn random_worlds_cover_the_interesting_cases() {
                 }
             }
             restored += records.last().map_or(0, |c| c.restored.len());
-            redriven += records.last().map_or(0, |c| {
-                c.targets.values().filter(|t| t.redrives > 0).count()
-            });
+            redriven += records
+                .last()
+                .map_or(0, |c| c.targets.values().filter(|t| t.redrives > 0).count());
         }
         redelivered += workers.redelivered;
         let mut seen = HashMap::new();

@@ -7,13 +7,12 @@
 
 mod peers;
 
-use peers::{Peers, Person};
+use peers::{termination, Peers, Person};
 use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::Mode;
 use revoke_shared::contract::{
-    case_id_for, CaseState, Confirmation, HrData, HrEvent, HrEventKind, Identity, IdentityKind,
-    ObjectOutcome, Outcome, TargetKind, TargetState,
+    case_id_for, CaseState, Confirmation, HrEvent, ObjectOutcome, Outcome, TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::TestEnv;
@@ -21,29 +20,6 @@ use std::time::Duration;
 
 const LEAVERS: usize = 50;
 const WAIT: Duration = Duration::from_secs(240);
-
-fn termination(run: &str, p: &Person, i: usize) -> HrEvent {
-    HrEvent {
-        id: format!("{run}-{i}"),
-        source: "urn:revoke:test-hr".into(),
-        subject: p.employee_id.clone(),
-        time: chrono::Utc::now(),
-        kind: HrEventKind::Termination,
-        data: HrData {
-            identity: Identity {
-                employee_id: p.employee_id.clone(),
-                email: Some(p.email.clone()),
-                username: Some(p.username.clone()),
-                kind: IdentityKind::Employee,
-            },
-            effective_at: Some(chrono::Utc::now()),
-            reason: Some("resignation".into()),
-            requested_by: Some("hr:people-ops".into()),
-            approved_by: Some("mgr:line-manager".into()),
-            rescinds: None,
-        },
-    }
-}
 
 #[test]
 #[ignore = "needs the real broker and every peer: run the README's test command"]

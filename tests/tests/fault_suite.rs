@@ -26,14 +26,11 @@
 
 mod peers;
 
-use peers::{Peers, Person};
+use peers::{termination, Peers, Person};
 use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::Mode;
-use revoke_shared::contract::{
-    case_id_for, CaseState, HrData, HrEvent, HrEventKind, Identity, IdentityKind, TargetKind,
-    TargetState,
-};
+use revoke_shared::contract::{case_id_for, CaseState, HrEvent, TargetKind, TargetState};
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::faultproxy::{FaultPlan, FaultProxy};
 use revoke_tests::TestEnv;
@@ -42,29 +39,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(300);
-
-fn termination(run: &str, p: &Person, i: usize) -> HrEvent {
-    HrEvent {
-        id: format!("{run}-{i}"),
-        source: "urn:revoke:test-hr".into(),
-        subject: p.employee_id.clone(),
-        time: chrono::Utc::now(),
-        kind: HrEventKind::Termination,
-        data: HrData {
-            identity: Identity {
-                employee_id: p.employee_id.clone(),
-                email: Some(p.email.clone()),
-                username: Some(p.username.clone()),
-                kind: IdentityKind::Employee,
-            },
-            effective_at: Some(chrono::Utc::now()),
-            reason: Some("resignation".into()),
-            requested_by: Some("hr:people-ops".into()),
-            approved_by: Some("mgr:line-manager".into()),
-            rescinds: None,
-        },
-    }
-}
 
 /// `http://host:port` of a URL that may carry a path.
 fn origin(url: &str) -> String {

@@ -12,13 +12,11 @@
 mod peers;
 
 use base64::Engine as _;
-use peers::{Peers, Person};
+use peers::{termination, Peers, Person};
 use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::Mode;
-use revoke_shared::contract::{
-    case_id_for, CaseState, HrData, HrEvent, HrEventKind, Identity, IdentityKind, TargetKind,
-};
+use revoke_shared::contract::{case_id_for, CaseState, HrEvent, TargetKind};
 use revoke_shared::kafka::read_to_end;
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::TestEnv;
@@ -61,29 +59,6 @@ fn capture_logs() -> Captured {
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("one subscriber per test binary");
     captured
-}
-
-fn termination(run: &str, p: &Person, i: usize) -> HrEvent {
-    HrEvent {
-        id: format!("{run}-{i}"),
-        source: "urn:revoke:test-hr".into(),
-        subject: p.employee_id.clone(),
-        time: chrono::Utc::now(),
-        kind: HrEventKind::Termination,
-        data: HrData {
-            identity: Identity {
-                employee_id: p.employee_id.clone(),
-                email: Some(p.email.clone()),
-                username: Some(p.username.clone()),
-                kind: IdentityKind::Employee,
-            },
-            effective_at: Some(chrono::Utc::now()),
-            reason: Some("resignation".into()),
-            requested_by: Some("hr:people-ops".into()),
-            approved_by: Some("mgr:line-manager".into()),
-            rescinds: None,
-        },
-    }
 }
 
 /// Where each secret was found, as `(secret name, place)`.

@@ -12,7 +12,9 @@ pub mod saas;
 pub mod vault;
 
 use revoke_shared::config::Config;
-use revoke_shared::contract::{ObjectEvidence, TargetKind};
+use revoke_shared::contract::{
+    HrData, HrEvent, HrEventKind, Identity, IdentityKind, ObjectEvidence, TargetKind,
+};
 
 /// One seeded person: the same names at every peer.
 #[derive(Debug, Clone)]
@@ -40,6 +42,30 @@ impl Person {
             email: format!("{username}@example.org"),
             username,
         }
+    }
+}
+
+/// The termination of leaver `i` of run `run`, effective now, as the HR system would send it.
+pub fn termination(run: &str, p: &Person, i: usize) -> HrEvent {
+    HrEvent {
+        id: format!("{run}-{i}"),
+        source: "urn:revoke:test-hr".into(),
+        subject: p.employee_id.clone(),
+        time: chrono::Utc::now(),
+        kind: HrEventKind::Termination,
+        data: HrData {
+            identity: Identity {
+                employee_id: p.employee_id.clone(),
+                email: Some(p.email.clone()),
+                username: Some(p.username.clone()),
+                kind: IdentityKind::Employee,
+            },
+            effective_at: Some(chrono::Utc::now()),
+            reason: Some("resignation".into()),
+            requested_by: Some("hr:people-ops".into()),
+            approved_by: Some("mgr:line-manager".into()),
+            rescinds: None,
+        },
     }
 }
 

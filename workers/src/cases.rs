@@ -481,6 +481,17 @@ pub fn render(case: &Case) -> String {
                     .unwrap_or_default()
             );
         }
+        if st.redrives > 0 || st.redrive_at.is_some() {
+            let _ = writeln!(
+                s,
+                "    run again after transient failures: {} time{}{}",
+                st.redrives,
+                if st.redrives == 1 { "" } else { "s" },
+                st.redrive_at
+                    .map(|t| format!("; next run at {}", ts(t)))
+                    .unwrap_or_default()
+            );
+        }
         for late in &st.late {
             let _ = writeln!(
                 s,
@@ -738,7 +749,7 @@ pub(crate) mod fixtures {
             attempts: 5,
             error,
             retryable: false,
-        redrive: 0,
+            redrive: 0,
             worker: WorkerInfo {
                 id: format!("{kind}-w1"),
                 version: "0.1.0".into(),
@@ -1097,6 +1108,29 @@ mod tests {
             assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
         }
         assert!(!render(&case).contains("level"), "level 0 reads as before");
+    }
+
+    #[test]
+    fn re_drives_are_shown_under_their_target() {
+        let mut v = verifier();
+        let ev = termination("E12", "evt-E12", t0());
+        apply(&mut v, Input::Hr(&ev), t0()).unwrap();
+        let mut down = confirmation(&ev, TargetKind::Vault, Outcome::Failed, t0(), 300);
+        down.retryable = true;
+        let case = apply(&mut v, Input::Confirmation(&down), t0()).unwrap();
+        let text = render(&case);
+        assert!(
+            text.contains("run again after transient failures: 0 times; next run at 2026-"),
+            "{text}"
+        );
+        let later = t0() + chrono::Duration::seconds(61);
+        let case = apply(&mut v, Input::Tick, later).unwrap();
+        let text = render(&case);
+        assert!(
+            text.contains("run again after transient failures: 1 time\n"),
+            "{text}"
+        );
+        assert!(text.contains("replaced report from"), "{text}");
     }
 
     #[test]

@@ -522,7 +522,12 @@ async fn rate_limits_are_transient_and_retried_through() {
     assert_eq!(resp.text().await.unwrap(), "Retry later\n");
 
     match t.discover(&person(Some("rita"))).await {
-        Err(e @ TargetError::RateLimited { retry_after: Some(_), .. }) => {
+        Err(
+            e @ TargetError::RateLimited {
+                retry_after: Some(_),
+                ..
+            },
+        ) => {
             let m = e.to_string();
             assert!(m.contains("429") && m.contains("Retry-After"), "{m}");
             assert!(!m.contains(d.admin_token()));

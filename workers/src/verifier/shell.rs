@@ -279,8 +279,14 @@ fn enqueue(
                         &event.to_structured_json(),
                         None,
                         &[
-                            (revoke_shared::contract::REDRIVE_TARGET_HEADER, target.as_str()),
-                            (revoke_shared::contract::REDRIVE_COUNT_HEADER, &n.to_string()),
+                            (
+                                revoke_shared::contract::REDRIVE_TARGET_HEADER,
+                                target.as_str(),
+                            ),
+                            (
+                                revoke_shared::contract::REDRIVE_COUNT_HEADER,
+                                &n.to_string(),
+                            ),
                         ],
                     )
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;

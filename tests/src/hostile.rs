@@ -1671,6 +1671,25 @@ mod tests {
         );
     }
 
+    /// Writes the fuzz target's seed corpus (README, Tests):
+    /// `cargo test -p revoke-tests --lib -- --ignored write_fuzz_seed_corpus`
+    /// (directory: `REVOKE_FUZZ_CORPUS`, default `fuzz/corpus/parse_event`).
+    #[test]
+    #[ignore = "writes files; run by hand before fuzzing"]
+    fn write_fuzz_seed_corpus() {
+        let dir = std::env::var_os("REVOKE_FUZZ_CORPUS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/parse_event")
+            });
+        // The fuzz target parses with a 4 KiB limit too: the oversize family is sized for it.
+        let n = Corpus::generate(7, 10_000, 4096)
+            .write_seed_corpus(&dir)
+            .unwrap();
+        println!("{n} seeds in {}", dir.display());
+        assert!(n > 1000);
+    }
+
     #[test]
     fn generation_is_deterministic_and_seeded() {
         let a = Corpus::generate(1, 2_000, 4096);

@@ -18,7 +18,7 @@
 //! - mixed scripts (UTS #39 resolved script set empty), such as Latin with Cyrillic or Greek
 //!   (`pаypal` with a Cyrillic `а`); an email is checked per part (local part, each domain label);
 //! - a non-ASCII value whose UTS #39 confusable skeleton is pure ASCII, i.e. a whole-script
-//!   look-alike of an ASCII name (`аdmіn` written entirely in Cyrillic).
+//!   look-alike of an ASCII name (`сео`, "ceo" written entirely in Cyrillic).
 //!
 //! Deliberately *allowed*: ASCII punctuation, including LDAP filter (`*()\`), DN (`,+="<>;`),
 //! SCIM filter (`"`) and path (`/`, `.`, `%`) metacharacters. Legitimate identities contain them

@@ -96,8 +96,6 @@ impl Handler for WorkerHandler {
                 tracing::info!("rescind seen; the verifier records it");
                 return Ok(());
             }
-            // A termination dated in the future waits in the verifier's durable state, which
-            // hands it back on the due topic when its time comes; acting now would be early.
             // A re-drive after a transient failure is for one target kind only; its number goes
             // back in the confirmation, so the verifier can tell this run's report from older ones.
             let mut redrive = 0;
@@ -113,6 +111,8 @@ impl Handler for WorkerHandler {
                     tracing::info!(redrive, "re-drive after a transient failure: running the target again");
                 }
             }
+            // A termination dated in the future waits in the verifier's durable state, which
+            // hands it back on the due topic when its time comes; acting now would be early.
             if msg.topic == self.cfg.topics.terminations && event.is_scheduled() {
                 tracing::info!(effective_at = ?event.data.effective_at, "scheduled: the verifier hands it over when it is due");
                 return Ok(());

@@ -329,6 +329,169 @@ fn a_failing_target_escalates_to_its_owner() {
     });
 }
 
+/// A target in an outage: while `down`, every call fails as a refused connection would
+/// (transient); otherwise it is the simulator.
+struct Outage {
+    sim: Simulator,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Outage {
+    fn check(&self) -> Result<(), revoke::target::TargetError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(revoke::target::TargetError::Transient(
+                "connection refused (outage)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl revoke::target::Target for Outage {
+    fn kind(&self) -> TargetKind {
+        self.sim.kind()
+    }
+    fn instance(&self) -> &str {
+        self.sim.instance()
+    }
+    fn principal(&self) -> &str {
+        self.sim.principal()
+    }
+    async fn discover(
+        &self,
+        who: &revoke_shared::contract::Identity,
+    ) -> Result<Vec<revoke::target::Holding>, revoke::target::TargetError> {
+        self.check()?;
+        self.sim.discover(who).await
+    }
+    async fn revoke(
+        &self,
+        who: &revoke_shared::contract::Identity,
+        what: &revoke::target::Holding,
+    ) -> Result<revoke::target::RevokeResult, revoke::target::TargetError> {
+        self.check()?;
+        self.sim.revoke(who, what).await
+    }
+    async fn verify(
+        &self,
+        who: &revoke_shared::contract::Identity,
+        what: &revoke::target::Holding,
+    ) -> Result<revoke::target::ReadBack, revoke::target::TargetError> {
+        self.check()?;
+        self.sim.verify(who, what).await
+    }
+}
+
+/// A target down longer than its workers' retry budget fails as `retryable`: the case escalates,
+/// then the verifier runs that target again (re-drive, on `revoke.due`, for it alone) and once
+/// the outage is over the case closes — the escalation and the failed report kept, the other
+/// targets not run again.
+#[test]
+fn a_target_down_past_the_retry_budget_is_re_driven_and_the_case_closes() {
+    let mut env = TestEnv::new("redrive");
+    env.cfg.worker.max_attempts = 3;
+    env.cfg.worker.max_retry_secs = 1;
+    env.cfg.verifier.redrive_after_secs = vec![2, 2, 2];
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let mut workers = Vec::new();
+        let mut sims = BTreeMap::new();
+        let vault = Arc::new(Outage {
+            sim: Simulator::new(TargetKind::Vault, SimulatorConfig::default()),
+            down: true.into(),
+        });
+        for kind in TargetKind::ALL {
+            let target: Arc<dyn revoke::target::Target> = if kind == TargetKind::Vault {
+                vault.clone()
+            } else {
+                let sim = Arc::new(Simulator::new(kind, SimulatorConfig::default()));
+                sims.insert(kind, sim.clone());
+                sim
+            };
+            workers.push(spawn_worker(
+                &env.cfg,
+                target,
+                metrics.clone(),
+                health.clone(),
+            ));
+        }
+        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
+        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        let events = env.leavers(5);
+        env.publish(&events, Mode::Structured).await;
+        let ids = case_ids(&events);
+
+        // Down: every case escalates with vault failed (retryable) and a re-drive planned.
+        let escalated = |l: &revoke::cases::CaseLog| {
+            ids.iter().all(|id| {
+                l.latest.get(id).is_some_and(|c| {
+                    c.state == CaseState::Escalated
+                        && c.targets[&TargetKind::Vault].state == TargetState::Failed
+                })
+            })
+        };
+        let log = env.wait_cases(WAIT, escalated).await;
+        assert!(escalated(&log), "{}", describe(&log, &ids));
+
+        // Back up: the re-drives close every case.
+        vault.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        let log = env
+            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
+            .await;
+        assert!(
+            all_in_state(&log, &ids, CaseState::Closed),
+            "{}\n{}",
+            describe(&log, &ids),
+            ids.iter()
+                .filter_map(|id| log.latest.get(id))
+                .filter(|c| c.state != CaseState::Closed)
+                .map(revoke::cases::render)
+                .next()
+                .unwrap_or_default()
+        );
+        let confirmations: Vec<Confirmation> = env.read_json(&env.cfg.topics.confirmations).await;
+        for (id, ev) in ids.iter().zip(&events) {
+            let case = &log.latest[id];
+            let v = &case.targets[&TargetKind::Vault];
+            assert_eq!(v.state, TargetState::Done);
+            assert!(v.redrives >= 1, "{}", revoke::cases::render(case));
+            assert!(
+                v.superseded.iter().any(|s| s.state == TargetState::Failed
+                    && s.error.as_deref().unwrap_or("").contains("outage")),
+                "the failure stays in the record"
+            );
+            assert_eq!(case.escalations.len(), 1);
+            assert_eq!(case.escalations[0].reason, EscalationReason::TargetFailed);
+            // The failed reports were marked retryable; the closing one answers a re-drive.
+            let mine: Vec<&Confirmation> = confirmations
+                .iter()
+                .filter(|c| c.case_id == *id && c.target.kind == TargetKind::Vault)
+                .collect();
+            assert!(mine
+                .iter()
+                .filter(|c| c.outcome == Outcome::Failed)
+                .all(|c| c.retryable));
+            assert!(mine
+                .iter()
+                .any(|c| c.outcome == Outcome::Revoked && c.redrive >= 1));
+            // Only vault ran again: every other target acted once per object.
+            for sim in sims.values() {
+                assert!(
+                    sim.actions_for(&ev.subject).iter().all(|(_, n)| *n == 1),
+                    "{:?}",
+                    sim.actions_for(&ev.subject)
+                );
+            }
+        }
+        for w in workers {
+            w.stop().await.unwrap();
+        }
+        verifier.stop().await.unwrap();
+    });
+}
+
 #[test]
 fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
     let mut env = TestEnv::new("dlq");

@@ -528,9 +528,9 @@ impl Verifier {
         status.redrives = redrives;
         // Errors that were all transient (an outage, a 429 storm) may pass: the target runs
         // again later, on the verifier's clock, while steps are left. Its escalation stands.
-        if status.state == TargetState::Failed
-            && c.retryable
-            && !matches!(case.state, CaseState::Rescinded | CaseState::Pending)
+        // (Planned for a case still waiting for its termination too: it fires once the case is
+        // open, as confirmations may overtake their termination.)
+        if status.state == TargetState::Failed && c.retryable && case.state != CaseState::Rescinded
         {
             status.redrive_at = self
                 .policy

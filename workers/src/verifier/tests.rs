@@ -2442,6 +2442,26 @@ fn no_redrive_without_steps_for_permanent_errors_or_after_a_rescind() {
     );
 }
 
+/// A transient failure that overtakes its termination is planned all the same and fires once the
+/// termination has opened the case.
+#[test]
+fn a_transient_failure_before_its_termination_is_re_driven_once_the_case_opens() {
+    let mut v = Verifier::new(redrive_policy());
+    let ev = termination("E1", "evt-1", at(0));
+    let pending = sole_case(conf(&mut v, &transient(&ev, Vault, at(1)), at(1)));
+    assert_eq!(pending.state, CaseState::Pending);
+    assert_eq!(pending.targets[&Vault].redrive_at, Some(at(61)));
+    assert!(
+        tick(&mut v, at(61)).is_empty(),
+        "no termination yet: nothing to run again"
+    );
+    let (case, _) = case_and_escalation(hr(&mut v, &ev, at(62)));
+    assert_eq!(case.state, CaseState::Escalated);
+    let (case, event, target) = case_and_redrive(tick(&mut v, at(63)));
+    assert_eq!((target, event.case_id()), (Vault, ev.case_id()));
+    assert_eq!(case.targets[&Vault].redrives, 1);
+}
+
 /// The plan is in the case record: a restarted verifier fires a planned re-drive once, and one
 /// restored after the re-drive does not fire it again.
 #[test]

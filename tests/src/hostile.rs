@@ -1671,23 +1671,24 @@ mod tests {
         );
     }
 
-    /// Writes the fuzz target's seed corpus (README, Tests):
-    /// `cargo test -p revoke-tests --lib -- --ignored write_fuzz_seed_corpus`
-    /// (directory: `REVOKE_FUZZ_CORPUS`, default `fuzz/corpus/parse_event`).
+    /// Writes the fuzz target's seed corpus (README, Tests) into `REVOKE_FUZZ_CORPUS`:
+    /// `REVOKE_FUZZ_CORPUS=fuzz/corpus/parse_event cargo test -p revoke-tests --lib write_fuzz_seed_corpus`.
+    /// Without it, into a fresh temporary directory, so that every run proves the writer.
     #[test]
-    #[ignore = "writes files; run by hand before fuzzing"]
     fn write_fuzz_seed_corpus() {
+        let tmp = std::env::temp_dir().join(format!("revoke-seeds-{}", uuid::Uuid::new_v4()));
         let dir = std::env::var_os("REVOKE_FUZZ_CORPUS")
             .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/parse_event")
-            });
+            .unwrap_or_else(|| tmp.clone());
         // The fuzz target parses with a 4 KiB limit too: the oversize family is sized for it.
         let n = Corpus::generate(7, 10_000, 4096)
             .write_seed_corpus(&dir)
             .unwrap();
         println!("{n} seeds in {}", dir.display());
         assert!(n > 1000);
+        let files = std::fs::read_dir(&dir).unwrap().count();
+        assert!(files >= n, "{files} files for {n} seeds");
+        let _ = std::fs::remove_dir_all(&tmp);
     }
 
     #[test]

@@ -8,8 +8,6 @@
 mod peers;
 
 use peers::{termination, Peers, Person};
-use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::Mode;
 use revoke_shared::contract::{
     case_id_for, CaseState, Confirmation, HrEvent, ObjectOutcome, Outcome, TargetKind, TargetState,
@@ -44,23 +42,7 @@ fn fifty_leavers_closed_on_five_real_adapters() {
 
         let metrics = Metrics::new();
         let health = Health::new();
-        let mut components = Vec::new();
-        for kind in TargetKind::ALL {
-            let target = revoke::target::from_config(kind, &cfg)
-                .await
-                .unwrap_or_else(|e| panic!("[targets.{kind}]: {e}"));
-            assert_ne!(
-                target.principal(),
-                format!("sim-{kind}-revoker"),
-                "{kind} must act on the real adapter, not the simulator"
-            );
-            components.push(spawn_worker(&cfg, target, metrics.clone(), health.clone()));
-        }
-        components.push(spawn_verifier(&cfg, metrics.clone(), health.clone()));
-        assert!(
-            wait_for_groups(&cfg, &metrics, Duration::from_secs(90)).await,
-            "consumer groups never got partitions"
-        );
+        let components = peers::start_fleet(&cfg, &metrics, &health).await;
 
         let events: Vec<HrEvent> = people
             .iter()

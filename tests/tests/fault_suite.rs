@@ -27,8 +27,6 @@
 mod peers;
 
 use peers::{termination, Peers, Person};
-use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::Mode;
 use revoke_shared::contract::{case_id_for, CaseState, HrEvent, TargetKind, TargetState};
 use revoke_shared::metrics::{Health, Metrics};
@@ -96,18 +94,7 @@ fn thirty_percent_5xx_timeouts_a_429_storm_and_a_target_down_end_verified_or_esc
 
         let metrics = Metrics::new();
         let health = Health::new();
-        let mut components = Vec::new();
-        for kind in TargetKind::ALL {
-            let target = revoke::target::from_config(kind, &cfg)
-                .await
-                .unwrap_or_else(|e| panic!("[targets.{kind}]: {e}"));
-            components.push(spawn_worker(&cfg, target, metrics.clone(), health.clone()));
-        }
-        components.push(spawn_verifier(&cfg, metrics.clone(), health.clone()));
-        assert!(
-            wait_for_groups(&cfg, &metrics, Duration::from_secs(90)).await,
-            "consumer groups never got partitions"
-        );
+        let components = peers::start_fleet(&cfg, &metrics, &health).await;
 
         let phases = [
             Phase { name: "SaaS: 30% 5xx + 10% timeouts", people: &people[..30] },

@@ -13,8 +13,6 @@ mod peers;
 
 use base64::Engine as _;
 use peers::{termination, Peers, Person};
-use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::Mode;
 use revoke_shared::contract::{case_id_for, CaseState, HrEvent, TargetKind};
 use revoke_shared::kafka::read_to_end;
@@ -151,18 +149,7 @@ fn no_secret_reaches_logs_topics_metrics_or_evidence() {
 
         let metrics = Metrics::new();
         let health = Health::new();
-        let mut components = Vec::new();
-        for kind in TargetKind::ALL {
-            let target = revoke::target::from_config(kind, &cfg)
-                .await
-                .unwrap_or_else(|e| panic!("[targets.{kind}]: {e}"));
-            components.push(spawn_worker(&cfg, target, metrics.clone(), health.clone()));
-        }
-        components.push(spawn_verifier(&cfg, metrics.clone(), health.clone()));
-        assert!(
-            wait_for_groups(&cfg, &metrics, Duration::from_secs(90)).await,
-            "consumer groups never got partitions"
-        );
+        let components = peers::start_fleet(&cfg, &metrics, &health).await;
 
         let events: Vec<HrEvent> = people
             .iter()

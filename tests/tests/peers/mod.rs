@@ -69,6 +69,42 @@ pub fn termination(run: &str, p: &Person, i: usize) -> HrEvent {
     }
 }
 
+/// One worker per target kind, each on the adapter its `[targets.<kind>]` table configures (never
+/// the simulator), and the verifier; returns once every consumer group has partitions.
+pub async fn start_fleet(
+    cfg: &Config,
+    metrics: &revoke_shared::metrics::Metrics,
+    health: &revoke_shared::metrics::Health,
+) -> Vec<revoke::fleet::Component> {
+    let mut components = Vec::new();
+    for kind in TargetKind::ALL {
+        let target = revoke::target::from_config(kind, cfg)
+            .await
+            .unwrap_or_else(|e| panic!("[targets.{kind}]: {e}"));
+        assert_ne!(
+            target.principal(),
+            format!("sim-{kind}-revoker"),
+            "{kind} must act on the real adapter, not the simulator"
+        );
+        components.push(revoke::fleet::spawn_worker(
+            cfg,
+            target,
+            metrics.clone(),
+            health.clone(),
+        ));
+    }
+    components.push(revoke::fleet::spawn_verifier(
+        cfg,
+        metrics.clone(),
+        health.clone(),
+    ));
+    assert!(
+        revoke::demo::wait_for_groups(cfg, metrics, std::time::Duration::from_secs(90)).await,
+        "consumer groups never got partitions"
+    );
+    components
+}
+
 pub struct Peers {
     directory: directory::Directory,
     saas: saas::Scim,

@@ -36,10 +36,58 @@ pub fn quick_retries() -> revoke_shared::retry::RetryPolicy {
 pub struct TestEnv {
     pub cfg: Config,
     pub broker: &'static str,
-    // Dropped in this order: the runtime (cancelling the fleet's tasks) before the embedded
-    // broker its clients talk to.
-    rt: tokio::runtime::Runtime,
+    // Shut down in `drop`, before the embedded broker its clients talk to.
+    rt: Option<tokio::runtime::Runtime>,
     _embedded: Option<Embedded>,
+    _watchdog: Watchdog,
+}
+
+/// How long one test may hold its `TestEnv` before the watchdog ends the whole test process.
+/// `block_on` times out at 10 minutes; this catches what a timeout cannot (a body blocked
+/// outside an `.await`, or a panic whose clean-up waits on a thread that never stops), so a
+/// broken test fails with a message instead of using up CI's time.
+const TEST_BUDGET: Duration = Duration::from_secs(15 * 60);
+
+/// Aborts the process if not dropped within its budget.
+struct Watchdog {
+    done: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Watchdog {
+    fn start(name: &str, budget: Duration) -> Watchdog {
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let name = name.to_string();
+        std::thread::Builder::new()
+            .name(format!("watchdog-{name}"))
+            .spawn(move || {
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(budget) {
+                    eprintln!(
+                        "test {name} still running after {}s: aborting the test process",
+                        budget.as_secs()
+                    );
+                    std::process::abort();
+                }
+            })
+            .expect("watchdog thread");
+        Watchdog { done: Some(done) }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the watchdog thread, which then ends quietly.
+        self.done.take();
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        // A plain drop of the runtime waits for every blocking task without limit, so a test
+        // that panics while a blocking reader loops (or a consumer polls) would hang for ever.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(10));
+        }
+    }
 }
 
 impl TestEnv {
@@ -48,6 +96,7 @@ impl TestEnv {
         if std::env::var("REVOKE_LOG").is_ok() {
             revoke_shared::telemetry::init(revoke_shared::telemetry::LogFormat::Text);
         }
+        let watchdog = Watchdog::start(name, TEST_BUDGET);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(4)
             .enable_all()
@@ -93,7 +142,8 @@ impl TestEnv {
                     cfg,
                     broker: "kafka",
                     _embedded: None,
-                    rt,
+                    rt: Some(rt),
+                    _watchdog: watchdog,
                 }
             }
             None => {
@@ -110,7 +160,8 @@ impl TestEnv {
                     cfg,
                     broker: "embedded",
                     _embedded: Some(embedded),
-                    rt,
+                    rt: Some(rt),
+                    _watchdog: watchdog,
                 }
             }
         }
@@ -118,9 +169,13 @@ impl TestEnv {
 
     /// Runs a test body; a body still running after 10 minutes fails the test rather than hang.
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
-        self.rt
+        self.rt()
             .block_on(async { tokio::time::timeout(Duration::from_secs(600), f).await })
             .expect("test body did not finish within 10 minutes")
+    }
+
+    fn rt(&self) -> &tokio::runtime::Runtime {
+        self.rt.as_ref().expect("the runtime lives until drop")
     }
 
     /// `n` synthetic leavers with ids unique to this test.

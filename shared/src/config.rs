@@ -72,6 +72,10 @@ pub struct TopicsConfig {
     pub due: String,
     /// Restore requests from the verifier to the workers after a rescind.
     pub restores: String,
+    /// The blast-radius guard's log (one partition: its order is the fleet-wide order in which
+    /// cases asked to be released, so every verifier instance counts the same window), and the
+    /// people's approvals and rejections of held batches.
+    pub guard: String,
     /// Partitions for every topic `revoke topics create` makes. The verifier's inputs and the
     /// cases changelog must have the same count (co-partitioned by identity).
     pub partitions: i32,
@@ -150,6 +154,46 @@ pub struct VerifierConfig {
     /// target again `redrive_after_secs[n]` seconds later, while steps are left. The escalation
     /// for the failure stands; a later success closes the case. Empty: never.
     pub redrive_after_secs: Vec<u64>,
+    /// The blast-radius guard: the verifier releases every case to the workers, and holds new
+    /// cases for a person's approval when too many arrive at once.
+    pub guard: GuardConfig,
+}
+
+/// The blast-radius guard (`[verifier.guard]`). With it on, workers act only on what the
+/// verifier releases to them on `topics.due`; every case asks the guard first, in one fleet-wide
+/// order (`topics.guard`), and a case that makes the window exceed a limit is `held` in a batch
+/// until `revoke approve <batch> --by PERSON` (or `revoke reject`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GuardConfig {
+    /// Off: workers act on `hr.terminations` directly and nothing is ever held (one hop less,
+    /// no protection against a bad HR batch).
+    pub enabled: bool,
+    /// More cases than this asking for release within `window_secs` (across the whole fleet)
+    /// are held.
+    pub max_terminations: u64,
+    pub window_secs: u64,
+    /// Also held: cases that would make more than this share (percent) of a target's accounts
+    /// leave within the window. Needs `accounts` for that target.
+    pub max_share_percent: Option<f64>,
+    /// How many accounts each target kind has (directory, saas, cloud, vault, cicd), for
+    /// `max_share_percent`.
+    pub accounts: BTreeMap<String, u64>,
+    /// Who is told when a batch is held; the control owner `default` when unset.
+    pub owner: Option<Owner>,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        GuardConfig {
+            enabled: true,
+            max_terminations: 25,
+            window_secs: 600,
+            max_share_percent: None,
+            accounts: BTreeMap::new(),
+            owner: None,
+        }
+    }
 }
 
 /// One step of an escalation path: the person told when an escalation to the control owner is
@@ -255,6 +299,7 @@ impl Default for TopicsConfig {
             dlq: "revoke.dlq".into(),
             due: "revoke.due".into(),
             restores: "revoke.restores".into(),
+            guard: "revoke.guard".into(),
             partitions: 6,
             replication_factor: 1,
         }
@@ -315,6 +360,7 @@ impl Default for VerifierConfig {
             target_sla_secs: BTreeMap::new(),
             protected_identities: Vec::new(),
             redrive_after_secs: vec![60, 300, 900],
+            guard: GuardConfig::default(),
         }
     }
 }
@@ -575,6 +621,41 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "verifier.redrive_after_secs: {bad} is not between 1 s and 7 days"
             )));
+        }
+        let g = &self.verifier.guard;
+        if g.max_terminations == 0 {
+            return Err(ConfigError::Invalid(
+                "verifier.guard.max_terminations must be at least 1 (turn the guard off with enabled = false)".into(),
+            ));
+        }
+        if g.window_secs == 0 || g.window_secs > 7 * 86_400 {
+            return Err(ConfigError::Invalid(
+                "verifier.guard.window_secs must be between 1 s and 7 days".into(),
+            ));
+        }
+        if let Some(share) = g.max_share_percent {
+            if !(share > 0.0 && share <= 100.0) {
+                return Err(ConfigError::Invalid(format!(
+                    "verifier.guard.max_share_percent: {share} is not above 0 and at most 100"
+                )));
+            }
+            if g.accounts.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "verifier.guard.max_share_percent needs verifier.guard.accounts (how many accounts each target has)".into(),
+                ));
+            }
+        }
+        for (target, n) in &g.accounts {
+            if !TargetKind::ALL.iter().any(|k| k.as_str() == target) {
+                return Err(ConfigError::Invalid(format!(
+                    "verifier.guard.accounts.{target}: not a target kind (directory, saas, cloud, vault, cicd)"
+                )));
+            }
+            if *n == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "verifier.guard.accounts.{target} must be at least 1"
+                )));
+            }
         }
         for (target, path) in &self.verifier.escalation_paths {
             if target != "default" && !TargetKind::ALL.iter().any(|k| k.as_str() == target) {

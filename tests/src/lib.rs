@@ -109,6 +109,10 @@ impl TestEnv {
         cfg.worker.initial_backoff_ms = 5;
         cfg.worker.max_backoff_ms = 50;
         cfg.worker.max_attempts = 4;
+        // The blast-radius guard stays on (the product default: the verifier releases every
+        // case to the workers), with its limit out of the way of tests that publish many
+        // leavers at once; the guard's own tests set theirs.
+        cfg.verifier.guard.max_terminations = 1_000_000;
         let tag = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         match std::env::var("REVOKE_TEST_KAFKA")
             .ok()
@@ -126,6 +130,7 @@ impl TestEnv {
                     &mut t.dlq,
                     &mut t.due,
                     &mut t.restores,
+                    &mut t.guard,
                 ] {
                     *topic = format!("{tag}.{topic}");
                 }

@@ -24,9 +24,9 @@ fn fleet_of_processes_on_a_real_broker() {
             .matches(": exists")
             .count(),
         revoke::topics::topic_specs(&harness.cfg).len(),
-        "every topic revoke uses, now 7"
+        "every topic revoke uses, now 8"
     );
-    assert_eq!(revoke::topics::topic_specs(&harness.cfg).len(), 7);
+    assert_eq!(revoke::topics::topic_specs(&harness.cfg).len(), 8);
 
     let (workers, verifier) = fleet.spawn_all();
     fleet.publish_generated(1000);

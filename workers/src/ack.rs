@@ -232,7 +232,19 @@ pub fn decide(
         }
         CaseState::Held => {
             return Err(AckError::job(format!(
-                "case {id} is held: nothing may be revoked while it is; nothing recorded"
+                "case {id} is held by the blast-radius guard (batch {}): nothing may be revoked while it is; approve the batch first (`revoke approve`); nothing recorded",
+                case.guard.as_ref().and_then(|g| g.batch.as_deref()).unwrap_or("-")
+            )))
+        }
+        CaseState::Admitting => {
+            return Err(AckError::job(format!(
+                "case {id} is waiting for the blast-radius guard's verdict: nothing is revoked yet; try again once `revoke case {id}` shows it open"
+            )))
+        }
+        CaseState::Rejected => {
+            return Err(AckError::job(format!(
+                "case {id} was rejected by {} (its held batch): nothing was revoked and nothing will be; nothing recorded",
+                case.guard.as_ref().and_then(|g| g.decided_by.as_deref()).unwrap_or("-")
             )))
         }
         CaseState::Open | CaseState::Escalated => {}

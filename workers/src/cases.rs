@@ -334,7 +334,29 @@ pub fn verdict(case: &Case) -> String {
             }
             s
         }
-        CaseState::Held => format!("held as of {}", ts(case.updated_at)),
+        CaseState::Held => {
+            let g = case.guard.as_ref();
+            let batch = g.and_then(|g| g.batch.as_deref()).unwrap_or("-");
+            format!(
+                "held as of {} by the blast-radius guard in batch {batch} ({}) — nothing revoked until a person runs `revoke approve {batch} --by NAME` (or `revoke reject`)",
+                ts(case.updated_at),
+                g.and_then(|g| g.why.as_deref()).unwrap_or("-")
+            )
+        }
+        CaseState::Admitting => format!(
+            "admitting as of {} — waiting for the blast-radius guard's verdict; nothing revoked yet",
+            ts(case.updated_at)
+        ),
+        CaseState::Rejected => {
+            let g = case.guard.as_ref();
+            format!(
+                "rejected at {} by {} (held batch {}{}) — nothing was revoked and nothing will be",
+                ts_opt(g.and_then(|g| g.decided_at)),
+                g.and_then(|g| g.decided_by.as_deref()).unwrap_or("-"),
+                g.and_then(|g| g.batch.as_deref()).unwrap_or("-"),
+                g.and_then(|g| g.note.as_deref()).map(|n| format!(": {n}")).unwrap_or_default()
+            )
+        }
     }
 }
 
@@ -385,6 +407,35 @@ pub fn render(case: &Case) -> String {
         opt(&case.requested_by),
         opt(&case.approved_by)
     );
+    if let Some(g) = &case.guard {
+        // The guard's part of the evidence: released at once, or held and decided by a person.
+        let mut line = format!("  blast-radius guard: asked {}", ts(g.asked_at));
+        if let Some(batch) = &g.batch {
+            line.push_str(&format!(
+                ", held {} in batch {batch} ({})",
+                ts_opt(g.held_at),
+                g.why.as_deref().unwrap_or("-")
+            ));
+        }
+        if let (Some(d), Some(by)) = (g.decision, &g.decided_by) {
+            line.push_str(&format!(
+                ", {} by {by} at {}{}",
+                match d {
+                    revoke_shared::contract::Decision::Approve => "approved",
+                    revoke_shared::contract::Decision::Reject => "rejected",
+                },
+                ts_opt(g.decided_at),
+                g.note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(at) = g.released_at {
+            line.push_str(&format!(", released to the workers {}", ts(at)));
+        }
+        let _ = writeln!(s, "{line}");
+    }
     let _ = writeln!(
         s,
         "  effective {}  opened {}  deadline {}",
@@ -652,6 +703,8 @@ pub(crate) mod fixtures {
 
     pub fn policy() -> VerifierConfig {
         let mut p = VerifierConfig::default();
+        // Cases driven straight from termination to verdict (the guard has its own tests).
+        p.guard.enabled = false;
         p.owners.insert(
             "cloud".into(),
             Owner {

@@ -79,6 +79,14 @@ pub enum Command {
     /// `revoke.escalations` as group `revoke-escalation-webhook`, POSTs each as JSON, retries
     /// with backoff, and commits only what was delivered.
     Webhook,
+    /// List what the blast-radius guard held: each batch, why, its identities and the
+    /// decision on it (undecided first).
+    Guard(crate::approve::GuardArgs),
+    /// Release a batch the blast-radius guard held: its cases go to the workers, and the
+    /// approval (who, when, note) becomes part of each case's evidence.
+    Approve(crate::approve::DecideArgs),
+    /// Drop a batch the blast-radius guard held: its cases end `rejected`, nothing revoked.
+    Reject(crate::approve::DecideArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -523,6 +531,36 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Report(r) => {
             crate::report::run(&cfg, &r, emit)
                 .map_err(|e| if e.is_usage() { usage(e) } else { job(e) })
+        }
+        Command::Guard(g) => crate::approve::list(&cfg, &g, emit).map_err(|e| {
+            if e.is_usage() {
+                usage(e)
+            } else {
+                job(e)
+            }
+        }),
+        Command::Approve(a) | Command::Reject(a) if a.by.trim().is_empty() => {
+            Err(usage(anyhow::anyhow!("--by must name the person deciding")))
+        }
+        Command::Approve(a) => {
+            let rt = runtime()?;
+            rt.block_on(crate::approve::decide(
+                &cfg,
+                &a,
+                revoke_shared::contract::Decision::Approve,
+                emit,
+            ))
+            .map_err(|e| if e.is_usage() { usage(e) } else { job(e) })
+        }
+        Command::Reject(a) => {
+            let rt = runtime()?;
+            rt.block_on(crate::approve::decide(
+                &cfg,
+                &a,
+                revoke_shared::contract::Decision::Reject,
+                emit,
+            ))
+            .map_err(|e| if e.is_usage() { usage(e) } else { job(e) })
         }
         Command::Webhook => long_running(&cfg, |cfg, metrics, health, stop| async move {
             crate::webhook::run_webhook(&cfg, metrics, health, stop).await

@@ -15,8 +15,8 @@ impl Embedded {
     /// Starts a mock cluster, creates revoke's topics, and points `cfg` at it.
     pub fn start(cfg: &mut Config) -> anyhow::Result<Embedded> {
         let mock = MockCluster::new(1)?;
-        for (topic, _) in crate::topics::topic_specs(cfg) {
-            mock.create_topic(&topic, cfg.topics.partitions, 1)?;
+        for spec in crate::topics::topic_specs(cfg) {
+            mock.create_topic(&spec.name, spec.partitions, 1)?;
         }
         cfg.kafka.brokers = mock.bootstrap_servers();
         // Groups form and move faster than a real cluster's defaults would allow.

@@ -11,6 +11,7 @@
 //! - `topics`, `demo`, `cli`: the commands.
 
 pub mod ack;
+pub mod approve;
 pub mod cases;
 pub mod cli;
 pub mod demo;

@@ -7,27 +7,47 @@ use rdkafka::types::RDKafkaErrorCode;
 use revoke_shared::config::Config;
 use std::time::Duration;
 
-/// (topic, per-topic settings) for every topic revoke uses.
-pub fn topic_specs(cfg: &Config) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
+/// One topic revoke uses: its name, partition count and per-topic settings.
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    pub settings: Vec<(&'static str, &'static str)>,
+}
+
+/// Every topic revoke uses.
+pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
     let t = &cfg.topics;
+    let keyed = |name: &String, settings: Vec<(&'static str, &'static str)>| TopicSpec {
+        name: name.clone(),
+        partitions: t.partitions,
+        settings,
+    };
     vec![
-        (t.terminations.clone(), vec![]),
+        keyed(&t.terminations, vec![]),
         // Terminations re-published by the verifier when their effective time comes.
-        (t.due.clone(), vec![]),
+        keyed(&t.due, vec![]),
         // Restore requests after a rescind (verifier -> workers).
-        (t.restores.clone(), vec![]),
-        (t.confirmations.clone(), vec![]),
+        keyed(&t.restores, vec![]),
+        keyed(&t.confirmations, vec![]),
         // The changelog keeps the latest version of every case forever.
-        (
-            t.cases.clone(),
+        keyed(
+            &t.cases,
             vec![
                 ("cleanup.policy", "compact"),
                 ("min.compaction.lag.ms", "60000"),
             ],
         ),
-        (t.escalations.clone(), vec![]),
+        keyed(&t.escalations, vec![]),
         // Refused input is kept until someone deals with it.
-        (t.dlq.clone(), vec![("retention.ms", "-1")]),
+        keyed(&t.dlq, vec![("retention.ms", "-1")]),
+        // The blast-radius guard's log: one partition (its order is the fleet-wide order every
+        // verifier judges alike), kept for ever (a held batch stays decidable; small: one
+        // record per case and per decision).
+        TopicSpec {
+            name: t.guard.clone(),
+            partitions: 1,
+            settings: vec![("retention.ms", "-1")],
+        },
     ]
 }
 
@@ -61,13 +81,13 @@ pub async fn create_topics(cfg: &Config) -> Result<Vec<(String, &'static str)>, 
     let specs = topic_specs(cfg);
     let new: Vec<NewTopic> = specs
         .iter()
-        .map(|(name, settings)| {
+        .map(|spec| {
             let mut nt = NewTopic::new(
-                name,
-                cfg.topics.partitions,
+                &spec.name,
+                spec.partitions,
                 TopicReplication::Fixed(cfg.topics.replication_factor),
             );
-            for (k, v) in settings {
+            for (k, v) in &spec.settings {
                 nt = nt.set(k, v);
             }
             nt
@@ -101,14 +121,14 @@ pub async fn create_topics(cfg: &Config) -> Result<Vec<(String, &'static str)>, 
             .fetch_metadata(None, Duration::from_secs(10))
             .map_err(client_err)?;
         let mut ready = true;
-        for (name, _) in &specs {
-            match md.topics().iter().find(|t| t.name() == name) {
+        for spec in &specs {
+            match md.topics().iter().find(|t| t.name() == spec.name) {
                 Some(t) if !t.partitions().is_empty() => {
-                    if t.partitions().len() != cfg.topics.partitions as usize {
+                    if t.partitions().len() != spec.partitions as usize {
                         return Err(TopicsError::Mismatch {
-                            topic: name.clone(),
+                            topic: spec.name.clone(),
                             actual: t.partitions().len(),
-                            expected: cfg.topics.partitions,
+                            expected: spec.partitions,
                         });
                     }
                     ready &= t.partitions().iter().all(|p| p.leader() >= 0);

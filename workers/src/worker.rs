@@ -258,14 +258,18 @@ impl WorkerHandler {
     }
 }
 
-/// What every worker group reads: terminations, the scheduled ones the verifier re-publishes
-/// when they are due, and restore requests after a rescind (co-partitioned by identity).
+/// What every worker group reads: what the verifier releases (`due`: scheduled terminations
+/// when they come due, re-drives, and — with the blast-radius guard on — every termination the
+/// guard let through or a person approved), and restore requests after a rescind (co-partitioned
+/// by identity). With the guard off, also the terminations themselves.
 pub fn input_topics(cfg: &Config) -> Vec<String> {
-    vec![
-        cfg.topics.terminations.clone(),
-        cfg.topics.due.clone(),
-        cfg.topics.restores.clone(),
-    ]
+    let mut topics = Vec::new();
+    if !cfg.verifier.guard.enabled {
+        topics.push(cfg.topics.terminations.clone());
+    }
+    topics.push(cfg.topics.due.clone());
+    topics.push(cfg.topics.restores.clone());
+    topics
 }
 
 /// Runs a worker for `target` until stopped.

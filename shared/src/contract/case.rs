@@ -22,9 +22,14 @@ pub enum CaseState {
     Open,
     Closed,
     Escalated,
+    /// Held by the blast-radius guard until a person approves or rejects its batch.
     Held,
     Scheduled,
     Rescinded,
+    /// Waiting for the blast-radius guard's verdict (released or held); nothing revoked yet.
+    Admitting,
+    /// Its held batch was rejected (`revoke reject`): nothing was revoked, nothing will be.
+    Rejected,
 }
 
 impl CaseState {
@@ -37,6 +42,8 @@ impl CaseState {
             CaseState::Held => "held",
             CaseState::Scheduled => "scheduled",
             CaseState::Rescinded => "rescinded",
+            CaseState::Admitting => "admitting",
+            CaseState::Rejected => "rejected",
         }
     }
 
@@ -45,7 +52,7 @@ impl CaseState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            CaseState::Closed | CaseState::Escalated | CaseState::Rescinded
+            CaseState::Closed | CaseState::Escalated | CaseState::Rescinded | CaseState::Rejected
         )
     }
 }
@@ -231,6 +238,10 @@ pub struct Case {
     /// After a rescind: each target's report of what it gave back and what it could not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restored: Vec<RestoreReport>,
+    /// The blast-radius guard's verdict: released, or held in a batch and then approved or
+    /// rejected by a person. Absent when the guard is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<crate::contract::CaseGuard>,
 }
 
 impl Case {

@@ -22,6 +22,9 @@ pub enum EscalationReason {
     /// After a rescind, a target could not give everything back (deleted keys, revoked tokens,
     /// or errors): a person re-issues what is listed.
     RestoreIncomplete,
+    /// The blast-radius guard held a batch of cases: too many at once (or too large a share of
+    /// a target's accounts). Nothing in it is revoked until a person approves it.
+    BlastRadiusHold,
 }
 
 impl EscalationReason {
@@ -34,6 +37,7 @@ impl EscalationReason {
             EscalationReason::ProtectedIdentity => "protected_identity",
             EscalationReason::RescindAfterRevocation => "rescind_after_revocation",
             EscalationReason::RestoreIncomplete => "restore_incomplete",
+            EscalationReason::BlastRadiusHold => "blast_radius_hold",
         }
     }
 }

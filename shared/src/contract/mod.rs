@@ -8,6 +8,7 @@ mod case;
 mod confirmation;
 mod dlq;
 mod escalation;
+mod guard;
 mod hr;
 mod identity_check;
 mod restore;
@@ -22,6 +23,9 @@ pub use confirmation::{
 };
 pub use dlq::{DeadLetter, DLQ_SCHEMA};
 pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};
+pub use guard::{
+    Admission, BatchDecision, CaseGuard, Decision, GuardEntry, GuardRecord, GUARD_SCHEMA,
+};
 pub use hr::{
     case_id_for, parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind, RawMessage,
     CE_CONTENT_TYPE_HEADER, SCHEDULE_SLACK_SECS, TYPE_RESCINDED_V1, TYPE_TERMINATION_V1,

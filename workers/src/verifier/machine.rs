@@ -26,14 +26,24 @@
 //!   be gone, and restoring it is a person's decision until automatic restore exists. Without
 //!   `rescinds` it applies to the identity's latest termination (by effective time). A rescind
 //!   that overtakes its termination stands when the termination arrives.
+//! - With the blast-radius guard on (`verifier.guard.enabled`), workers act only on what the
+//!   verifier releases on the due topic. A case that would be released (a termination, or a
+//!   scheduled one coming due) is `admitting` and asks the guard (`Effect::Admit`); the guard's
+//!   verdict (`Input::Guard`, judged over the fleet-wide guard log by `guard::Guard`) releases it
+//!   (`Effect::Due`, its deadline starts then) or holds it (`held`, one escalation per batch).
+//!   A person's approval releases a held case with the approval in its record; a rejection makes
+//!   it `rejected` — nothing was revoked, nothing will be. A rescind before release cancels it.
+//!   An admission not answered within `READMIT_SECS` is asked again (the guard judges a case
+//!   once, so asking twice is harmless).
 
+use super::guard::{Judged, Verdict};
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
-    Case, CaseState, Confirmation, Escalation, EscalationReason, EscalationRecord, HrData, HrEvent,
-    HrEventKind, ObjectOutcome, Outcome, Owner, RestoreReport, RestoreRequest, TargetKind,
-    TargetState, TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA, MANUAL_INSTANCE,
-    RESTORE_REQUEST_SCHEMA,
+    Admission, Case, CaseGuard, CaseState, Confirmation, Decision, Escalation, EscalationReason,
+    EscalationRecord, HrData, HrEvent, HrEventKind, ObjectOutcome, Outcome, Owner, RestoreReport,
+    RestoreRequest, TargetKind, TargetState, TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA,
+    MANUAL_INSTANCE, RESTORE_REQUEST_SCHEMA,
 };
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -47,8 +57,13 @@ pub enum Input<'a> {
     /// A rescind for a closed case, with that case's last record as the changelog holds it
     /// (closed cases are kept as a marker only; the shell reads the record back for this).
     RescindClosed(&'a HrEvent, &'a Case),
+    /// The blast-radius guard's verdict on a case this instance owns.
+    Guard(&'a Judged),
     Tick,
 }
+
+/// How long an admission may go unanswered before the case asks the guard again.
+pub const READMIT_SECS: i64 = 10;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -67,6 +82,8 @@ pub enum Effect {
         target: TargetKind,
         n: u32,
     },
+    /// Ask the blast-radius guard to release a case (append to the guard log).
+    Admit(Admission),
     /// Nothing to publish, but worth a log line and a metric (e.g. rescind of an unknown case).
     Note {
         case_id: Option<Uuid>,
@@ -241,6 +258,7 @@ impl Verifier {
             Input::Confirmation(c) => self.on_confirmation(c, now),
             Input::Restored(r) => self.on_restored(r, now),
             Input::RescindClosed(ev, case) => self.on_rescind_closed(ev, case, now),
+            Input::Guard(j) => self.on_guard(j, now),
             Input::Tick => self.on_tick(now),
         }
     }
@@ -273,6 +291,7 @@ impl Verifier {
             updated_at: now,
             rescinded_by: None,
             restored: Vec::new(),
+            guard: None,
         }
     }
 
@@ -332,8 +351,169 @@ impl Verifier {
                 &mut effects,
             );
         }
+        if self.policy.guard.enabled
+            && !matches!(case.state, CaseState::Rescinded | CaseState::Scheduled)
+        {
+            // Nothing reaches the workers before the guard's verdict; the deadline starts then.
+            self.ask_guard(&mut case, now, &mut effects);
+        }
         self.evaluate(&mut case, now, &mut effects);
         self.publish(case, now, effects)
+    }
+
+    /// Makes `case` wait for the guard's verdict and asks for it.
+    fn ask_guard(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+        case.state = CaseState::Admitting;
+        case.deadline = None;
+        case.guard
+            .get_or_insert(CaseGuard {
+                asked_at: now,
+                released_at: None,
+                batch: None,
+                held_at: None,
+                why: None,
+                decision: None,
+                decided_by: None,
+                decided_at: None,
+                note: None,
+            })
+            .asked_at = now;
+        effects.push(Effect::Admit(Admission {
+            case_id: case.case_id,
+            identity_id: case.identity_id.clone(),
+            targets: case.required_targets.clone(),
+            at: now,
+        }));
+    }
+
+    /// The guard's verdict on a case waiting for it (anything else is a repeat: ignored).
+    fn on_guard(&mut self, j: &Judged, now: DateTime<Utc>) -> Vec<Effect> {
+        let Some(mut case) = self.take_live(&j.case_id) else {
+            return Vec::new();
+        };
+        let waiting = case.state == CaseState::Admitting
+            || (case.state == CaseState::Held && matches!(j.verdict, Verdict::Decided { .. }));
+        if !waiting {
+            self.put(j.case_id, Slot::Live(Box::new(case)));
+            return Vec::new();
+        }
+        let mut effects = Vec::new();
+        let g = case.guard.get_or_insert(CaseGuard {
+            asked_at: now,
+            released_at: None,
+            batch: None,
+            held_at: None,
+            why: None,
+            decision: None,
+            decided_by: None,
+            decided_at: None,
+            note: None,
+        });
+        match &j.verdict {
+            Verdict::Released => self.release(&mut case, now, &mut effects),
+            Verdict::Held {
+                batch,
+                why,
+                opens_batch,
+            } => {
+                g.batch = Some(batch.clone());
+                g.held_at = Some(now);
+                g.why = Some(why.clone());
+                if *opens_batch {
+                    // One escalation per batch: its first case carries it.
+                    let owner = self
+                        .policy
+                        .guard
+                        .owner
+                        .clone()
+                        .unwrap_or_else(|| self.policy.owner_of(None));
+                    let targets = case.required_targets.clone();
+                    raise(
+                        &mut case,
+                        EscalationReason::BlastRadiusHold,
+                        targets,
+                        0,
+                        owner,
+                        format!(
+                            "blast-radius guard: batch {batch} held: {why}; nothing in it is revoked until a person runs `revoke approve {batch} --by NAME` (or `revoke reject {batch} --by NAME`); later cases join the batch while the burst lasts (`revoke guard` lists it)"
+                        ),
+                        now,
+                        &mut effects,
+                    );
+                }
+                case.state = CaseState::Held;
+            }
+            Verdict::Decided {
+                batch,
+                why,
+                decision,
+            } => {
+                g.batch = Some(batch.clone());
+                g.why.get_or_insert_with(|| why.clone());
+                g.held_at.get_or_insert(now);
+                g.decision = Some(decision.decision);
+                g.decided_by = Some(decision.by.clone());
+                g.decided_at = Some(decision.at);
+                g.note = decision.note.clone();
+                match decision.decision {
+                    Decision::Approve => self.release(&mut case, now, &mut effects),
+                    Decision::Reject => {
+                        case.state = CaseState::Rejected;
+                        effects.push(Effect::Note {
+                            case_id: Some(case.case_id),
+                            identity_id: case.identity_id.clone(),
+                            what: "rejected_by_person",
+                        });
+                    }
+                }
+            }
+        }
+        self.publish(case, now, effects)
+    }
+
+    /// Hands `case` to the workers: its deadline starts now (or at its effective time).
+    fn release(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+        if let Some(g) = case.guard.as_mut() {
+            g.released_at = Some(now);
+        }
+        let start = case.effective_at.map_or(now, |e| e.max(now));
+        case.deadline = Some(start + Duration::seconds(self.policy.deadline_secs as i64));
+        match due_event(case, now) {
+            Some(ev) => effects.push(Effect::Due(ev)),
+            None => effects.push(Effect::Note {
+                case_id: Some(case.case_id),
+                identity_id: case.identity_id.clone(),
+                what: "released_case_without_termination",
+            }),
+        }
+        // A protected identity was escalated when it arrived; that stands.
+        case.state = if case.escalations.is_empty() {
+            CaseState::Open
+        } else {
+            CaseState::Escalated
+        };
+        self.evaluate(case, now, effects);
+    }
+
+    /// Cases whose admission went unanswered (a verifier stopped between writing the case and
+    /// its admission, or the guard log was unreadable): ask again.
+    fn readmit(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let stale = self.live_ids(|c| {
+            c.state == CaseState::Admitting
+                && c.guard
+                    .as_ref()
+                    .is_none_or(|g| g.asked_at + Duration::seconds(READMIT_SECS) <= now)
+        });
+        let mut out = Vec::new();
+        for id in stale {
+            let Some(mut case) = self.take_live(&id) else {
+                continue;
+            };
+            let mut effects = Vec::new();
+            self.ask_guard(&mut case, now, &mut effects);
+            out.extend(self.publish(case, now, effects));
+        }
+        out
     }
 
     /// The case a rescind applies to: the termination it names, else the identity's latest.
@@ -429,8 +609,12 @@ impl Verifier {
             .requested_by
             .clone()
             .unwrap_or_else(|| ev.source.clone());
-        if case.state == CaseState::Scheduled {
-            // Before its effective time nothing was revoked: the rescind simply cancels it.
+        if matches!(
+            case.state,
+            CaseState::Scheduled | CaseState::Admitting | CaseState::Held
+        ) {
+            // Before its effective time (or its release by the guard) nothing was revoked: the
+            // rescind simply cancels it.
             case.state = CaseState::Rescinded;
             case.rescinded_by = Some(rescinded_by);
             let mut effects = self.publish(case, now, Vec::new());
@@ -602,6 +786,7 @@ impl Verifier {
 
     fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         let mut out = self.fire_due(now);
+        out.extend(self.readmit(now));
         out.extend(self.fire_redrives(now));
         out.extend(self.escalate_overdue(now));
         out.extend(self.escalate_sla(now));
@@ -612,8 +797,13 @@ impl Verifier {
     /// The escalation-path steps of `case` whose time has come and that were not raised yet:
     /// (index of the control owner's escalation in `case.escalations`, level), in order.
     fn climbs_due(&self, case: &Case, now: DateTime<Utc>) -> Vec<(usize, u32)> {
-        if !matches!(case.state, CaseState::Open | CaseState::Escalated) {
-            return Vec::new(); // closed (never live), rescinded, pending or scheduled: no climb
+        if !matches!(
+            case.state,
+            CaseState::Open | CaseState::Escalated | CaseState::Held
+        ) {
+            // Closed (never live), rescinded, rejected, pending, admitting or scheduled: no
+            // climb. A held batch nobody decides on climbs like any unresolved escalation.
+            return Vec::new();
         }
         let mut due = Vec::new();
         for (i, base) in case.escalations.iter().enumerate() {
@@ -752,6 +942,12 @@ impl Verifier {
                 continue;
             };
             let mut effects = Vec::new();
+            if self.policy.guard.enabled {
+                // Released by the guard's verdict, like any case.
+                self.ask_guard(&mut case, now, &mut effects);
+                out.extend(self.publish(case, now, effects));
+                continue;
+            }
             match due_event(&case, now) {
                 Some(ev) => effects.push(Effect::Due(ev)),
                 None => effects.push(Effect::Note {
@@ -848,7 +1044,12 @@ impl Verifier {
     fn evaluate(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
         if matches!(
             case.state,
-            CaseState::Rescinded | CaseState::Pending | CaseState::Scheduled
+            CaseState::Rescinded
+                | CaseState::Pending
+                | CaseState::Scheduled
+                | CaseState::Admitting
+                | CaseState::Held
+                | CaseState::Rejected
         ) {
             return;
         }

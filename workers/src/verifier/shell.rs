@@ -15,7 +15,12 @@
 //! versions in the order the machine made them; acknowledgements are awaited after unlocking.
 //! A changelog write that fails is fatal: the in-memory state would be ahead of the changelog,
 //! so the verifier stops (offsets unstored) and its restart rebuilds from what was acknowledged.
+//!
+//! With the blast-radius guard on, every instance also tails the single-partition guard log from
+//! its start (`guard_tail`), judges it with the pure `Guard`, and applies the verdicts on the
+//! cases it owns; a case taken over in a rebalance gets the verdict already judged for it.
 
+use super::guard::{Guard, Judged};
 use super::machine::{Effect, Input, Verifier};
 use chrono::Utc;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -37,6 +42,8 @@ use uuid::Uuid;
 
 struct State {
     machine: Verifier,
+    /// The blast-radius guard's judgement of the whole guard log read so far.
+    guard: Guard,
     /// Input partitions whose cases are loaded (this instance owns them).
     owned: std::collections::BTreeSet<i32>,
     /// Changelog partition of each case: the partition of the inputs that made it, so the
@@ -128,6 +135,96 @@ impl VerifierHandler {
         }
         Ok(())
     }
+}
+
+impl VerifierHandler {
+    /// One record of the guard log, in its order: judged for the whole fleet, applied here to
+    /// the cases this instance owns (the others' owners apply it to theirs).
+    async fn on_guard_record(
+        &self,
+        offset: i64,
+        entry: &revoke_shared::contract::GuardEntry,
+    ) -> Result<(), HandlerError> {
+        let acks = {
+            let mut st = self.state.lock().expect("verifier state lock");
+            let judged = st.guard.apply(offset, entry);
+            let mut acks = Vec::new();
+            for j in &judged {
+                if let super::guard::Verdict::Held {
+                    batch,
+                    opens_batch: true,
+                    ..
+                } = &j.verdict
+                {
+                    tracing::warn!(batch = %batch, "blast-radius guard: a batch of cases is held");
+                }
+                if st.machine.case(&j.case_id).is_none() {
+                    continue; // another instance's case
+                }
+                let effects = st.machine.apply(Input::Guard(j), Utc::now());
+                acks.extend(enqueue(
+                    &self.producer,
+                    &self.cfg,
+                    &self.metrics,
+                    &mut st,
+                    effects,
+                )?);
+            }
+            self.metrics.open_cases.set(st.machine.open_count() as i64);
+            acks
+        };
+        for ack in acks {
+            ack.wait()
+                .await
+                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the guard log from its start into `tx` until `stop`, on a blocking thread: every
+/// decodable record with its offset. Unreadable records are skipped with a warning (only revoke
+/// writes this topic).
+fn guard_tail(
+    cfg: &Config,
+    tx: tokio::sync::mpsc::Sender<(i64, revoke_shared::contract::GuardEntry)>,
+    stop: CancellationToken,
+) -> Result<(), rdkafka::error::KafkaError> {
+    use rdkafka::message::Message;
+    use rdkafka::{Offset, TopicPartitionList};
+    let reader: BaseConsumer = reader_config(cfg)
+        // A verdict is on the path of every case: ask the broker not to sit on an empty fetch.
+        .set("fetch.wait.max.ms", "20")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&cfg.topics.guard, 0, Offset::Beginning)?;
+    reader.assign(&tpl)?;
+    while !stop.is_cancelled() {
+        match reader.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, topic = %cfg.topics.guard, "reading the guard log; retrying");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Some(Ok(m)) => {
+                let Some(payload) = m.payload() else { continue };
+                match serde_json::from_slice::<revoke_shared::contract::GuardRecord>(payload) {
+                    Ok(r) if r.schema == revoke_shared::contract::GUARD_SCHEMA => {
+                        if tx.blocking_send((m.offset(), r.entry)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Ok(r) => {
+                        tracing::warn!(schema = %r.schema, offset = m.offset(), "unknown guard log schema; skipped")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, offset = m.offset(), "unreadable guard log record; skipped")
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl VerifierHandler {
@@ -292,6 +389,20 @@ fn enqueue(
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
                 acks.push(ack);
             }
+            Effect::Admit(a) => {
+                metrics.verifier_notes.with_label_values(&["admit"]).inc();
+                tracing::debug!(case_id = %a.case_id, identity = %a.identity_id, "asking the blast-radius guard to release the case");
+                let key = a.identity_id.clone();
+                let ack = producer
+                    .enqueue_json(
+                        &cfg.topics.guard,
+                        &key,
+                        &revoke_shared::contract::GuardRecord::admission(a),
+                        Some(0),
+                    )
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                acks.push(ack);
+            }
             Effect::Note {
                 case_id,
                 identity_id,
@@ -331,18 +442,54 @@ impl Handler for VerifierHandler {
             .map_err(|e| HandlerError::Fatal(format!("rebuilding partitions {gained:?}: {e}")))?
             .map_err(|e| HandlerError::Fatal(e.to_string()))?;
         let n = records.len();
-        let mut st = self.state.lock().expect("verifier state lock");
-        for (p, case) in records {
-            if case.state == CaseState::Closed {
-                st.partition_of.remove(&case.case_id);
-            } else {
-                st.partition_of.insert(case.case_id, p);
+        let (acks, open) = {
+            let mut st = self.state.lock().expect("verifier state lock");
+            for (p, case) in records {
+                if case.state == CaseState::Closed {
+                    st.partition_of.remove(&case.case_id);
+                } else {
+                    st.partition_of.insert(case.case_id, p);
+                }
+                st.machine.restore(case);
             }
-            st.machine.restore(case);
+            st.owned.extend(gained.iter().copied());
+            // Verdicts the guard log already holds for cases taken over while they waited.
+            let waiting: Vec<Judged> = st
+                .partition_of
+                .iter()
+                .filter(|(_, p)| gained.contains(p))
+                .filter_map(|(id, _)| {
+                    let case = st.machine.case(id)?;
+                    if !matches!(case.state, CaseState::Admitting | CaseState::Held) {
+                        return None;
+                    }
+                    Some(Judged {
+                        case_id: *id,
+                        identity_id: case.identity_id.clone(),
+                        verdict: st.guard.verdict(id)?.clone(),
+                    })
+                })
+                .collect();
+            let mut acks = Vec::new();
+            for j in &waiting {
+                let effects = st.machine.apply(Input::Guard(j), Utc::now());
+                acks.extend(enqueue(
+                    &self.producer,
+                    &self.cfg,
+                    &self.metrics,
+                    &mut st,
+                    effects,
+                )?);
+            }
+            self.metrics.open_cases.set(st.machine.open_count() as i64);
+            (acks, st.machine.open_count())
+        };
+        for ack in acks {
+            ack.wait()
+                .await
+                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
         }
-        st.owned.extend(gained.iter().copied());
-        self.metrics.open_cases.set(st.machine.open_count() as i64);
-        tracing::info!(partitions = ?gained, records = n, open = st.machine.open_count(),
+        tracing::info!(partitions = ?gained, records = n, open,
             ms = started.elapsed().as_millis() as u64, "verifier partitions taken over: cases rebuilt from the changelog");
         Ok(())
     }
@@ -555,6 +702,7 @@ pub async fn run_verifier(
     // Empty until the group assigns partitions (`Handler::assigned` loads their cases).
     let state = Arc::new(Mutex::new(State {
         machine: Verifier::new(cfg.verifier.clone()),
+        guard: Guard::new(cfg.verifier.guard.clone()),
         owned: Default::default(),
         partition_of: HashMap::new(),
     }));
@@ -594,6 +742,38 @@ pub async fn run_verifier(
         })
     };
 
+    // The guard log, judged as it is read; a verdict that cannot be published stops the
+    // verifier like a failed tick (the log is read again from its start after the restart).
+    let guard_task = cfg.verifier.guard.enabled.then(|| {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let reader = {
+            let (cfg, stop) = (cfg.clone(), stop.clone());
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = guard_tail(&cfg, tx, stop) {
+                    tracing::error!(error = %e, "cannot read the guard log");
+                }
+            })
+        };
+        let handler = handler.clone();
+        let (stop, shutdown, tick_failed) = (stop.clone(), shutdown.clone(), tick_failed.clone());
+        let applier = tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    next = rx.recv() => next,
+                };
+                let Some((offset, entry)) = next else { return };
+                if let Err(e) = handler.on_guard_record(offset, &entry).await {
+                    tracing::error!(error = %e, "a guard verdict could not be published; stopping the verifier");
+                    tick_failed.cancel();
+                    shutdown.cancel();
+                    return;
+                }
+            }
+        });
+        (reader, applier)
+    });
+
     let group = super::group(&cfg);
     let consumer = consume::subscribe(
         &cfg,
@@ -605,11 +785,15 @@ pub async fn run_verifier(
     let result = consume::run(consumer, handler, opts, stop_on).await;
     stop.cancel();
     let _ = ticker.await;
+    if let Some((reader, applier)) = guard_task {
+        let _ = applier.await;
+        let _ = reader.await;
+    }
     producer.flush(Duration::from_secs(10));
     tracing::info!("verifier stopped");
     result?;
     if tick_failed.is_cancelled() {
-        anyhow::bail!("the verifier stopped because a deadline escalation could not be published");
+        anyhow::bail!("the verifier stopped because a deadline escalation or a guard verdict could not be published");
     }
     Ok(())
 }

@@ -18,6 +18,8 @@ use revoke_shared::contract::{
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
+mod guard_tests;
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------------------
@@ -58,6 +60,12 @@ fn policy() -> VerifierConfig {
         tick_ms: 1000,
         required_targets: ALL.to_vec(),
         owners,
+        // These tests drive cases from termination to close directly; the blast-radius guard's
+        // release step has its own tests (`guard_tests`).
+        guard: revoke_shared::config::GuardConfig {
+            enabled: false,
+            ..Default::default()
+        },
         ..VerifierConfig::default()
     }
 }
@@ -320,6 +328,7 @@ fn effect_case_id(e: &Effect) -> Option<Uuid> {
         Effect::Due(ev) => Some(ev.case_id()),
         Effect::Restore(r) => Some(r.case_id),
         Effect::Redrive { event, .. } => Some(event.case_id()),
+        Effect::Admit(a) => Some(a.case_id),
     }
 }
 
@@ -2773,6 +2782,8 @@ impl Log {
                 }
                 // A target run again after a transient failure: published with its case, which
                 // shows the target pending again and the re-drive counted.
+                // The property test runs with the guard off (its own tests drive it).
+                Effect::Admit(a) => panic!("seed {seed}: admission with the guard off: {a:?}"),
                 Effect::Redrive { event, target, n } => {
                     let c = last_case.unwrap_or_else(|| {
                         panic!("seed {seed}: redrive without its case: {batch:?}")

@@ -1,0 +1,143 @@
+//! The blast-radius guard's log (`revoke.guard`, one partition): verifiers ask for each case to
+//! be released to the workers (`Admission`), people decide on held batches (`BatchDecision`).
+//! Every verifier instance reads the whole log and judges it with the same pure rules, so they
+//! all agree which cases were released and which were held, in which batch.
+
+use super::TargetKind;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const GUARD_SCHEMA: &str = "revoke.guard.v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardRecord {
+    pub schema: String,
+    #[serde(flatten)]
+    pub entry: GuardEntry,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GuardEntry {
+    Admission(Admission),
+    Decision(BatchDecision),
+}
+
+/// A verifier asking for a case to be released to the workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admission {
+    pub case_id: Uuid,
+    pub identity_id: String,
+    /// The targets the case would act on (for `max_share_percent`).
+    pub targets: Vec<TargetKind>,
+    /// When the verifier asked; the window is counted on these times.
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
+/// A person's decision on a held batch (`revoke approve|reject <batch> --by PERSON`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchDecision {
+    pub batch: String,
+    pub decision: Decision,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl GuardRecord {
+    pub fn admission(a: Admission) -> GuardRecord {
+        GuardRecord {
+            schema: GUARD_SCHEMA.into(),
+            entry: GuardEntry::Admission(a),
+        }
+    }
+
+    pub fn decision(d: BatchDecision) -> GuardRecord {
+        GuardRecord {
+            schema: GUARD_SCHEMA.into(),
+            entry: GuardEntry::Decision(d),
+        }
+    }
+}
+
+/// What the guard did with a case, kept in the case record (the approval is evidence).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseGuard {
+    /// When the verifier (last) asked the guard to release the case.
+    pub asked_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<DateTime<Utc>>,
+    /// The batch the case was held in, why, and since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// A person's decision on the batch: who, when, with what note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_form() {
+        let a = GuardRecord::admission(Admission {
+            case_id: Uuid::nil(),
+            identity_id: "E1".into(),
+            targets: vec![TargetKind::Directory],
+            at: DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+                .unwrap()
+                .into(),
+        });
+        let v = serde_json::to_value(&a).unwrap();
+        assert_eq!(v["schema"], GUARD_SCHEMA);
+        assert_eq!(v["kind"], "admission");
+        assert_eq!(v["targets"][0], "directory");
+        assert_eq!(serde_json::from_value::<GuardRecord>(v).unwrap(), a);
+        let d = GuardRecord::decision(BatchDecision {
+            batch: "hold-7".into(),
+            decision: Decision::Reject,
+            by: "alice".into(),
+            at: Utc::now(),
+            note: None,
+        });
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(
+            (v["kind"].as_str(), v["decision"].as_str()),
+            (Some("decision"), Some("reject"))
+        );
+        assert_eq!(serde_json::from_value::<GuardRecord>(v).unwrap(), d);
+        assert!(serde_json::from_str::<GuardRecord>(
+            r#"{"schema":"revoke.guard.v1","kind":"other"}"#
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,477 @@
+//! The blast-radius guard: which cases may be released to the workers, which are held for a
+//! person. Pure: `apply(offset, entry)` over the guard log, in its order.
+//!
+//! Every verifier instance reads the whole (single-partition) guard log and applies it here, so
+//! all of them judge every case the same way whatever partitions they own: the log's order *is*
+//! the fleet-wide order of requests for release. Rules:
+//! - A case asking for release is held when, counting it, more than `max_terminations` cases
+//!   asked within `window_secs` (by the times in the admissions), or when more than
+//!   `max_share_percent` of a target's `accounts` would be acted on within the window. Held
+//!   cases count too: a flood stays held for as long as it lasts.
+//! - Held cases join the open batch (`hold-<offset of its first case>`) while they come within
+//!   a window of its last one; otherwise a new batch opens. The first case of a batch carries
+//!   `opens_batch`, so exactly one escalation goes out per batch.
+//! - A decision applies to the cases held in the batch when the decision was logged; later held
+//!   cases start a new batch. A decision on an unknown or already decided batch changes nothing.
+//! - A case is judged once: a repeated admission (a verifier asking again after a crash) gets
+//!   no new verdict; `verdict` tells what the first one was.
+
+use chrono::{DateTime, Duration, Utc};
+use revoke_shared::config::GuardConfig;
+use revoke_shared::contract::{Admission, BatchDecision, Decision, GuardEntry, TargetKind};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Released,
+    Held {
+        batch: String,
+        why: String,
+        opens_batch: bool,
+    },
+    /// Held, then a person decided on the batch.
+    Decided {
+        batch: String,
+        why: String,
+        decision: BatchDecision,
+    },
+}
+
+/// A verdict on one case, for the verifier that owns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub case_id: Uuid,
+    pub identity_id: String,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub id: String,
+    pub opened_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    /// Why its first case was held.
+    pub why: String,
+    pub cases: Vec<(Uuid, String)>,
+    pub decision: Option<BatchDecision>,
+}
+
+pub struct Guard {
+    cfg: GuardConfig,
+    window: Duration,
+    /// Admissions within the window, in log order: (time, targets).
+    recent: VecDeque<(DateTime<Utc>, Vec<TargetKind>)>,
+    /// How many of `recent` act on each target.
+    per_target: BTreeMap<TargetKind, u64>,
+    verdicts: HashMap<Uuid, Verdict>,
+    batches: Vec<Batch>,
+    by_id: HashMap<String, usize>,
+    /// The batch new held cases join, while it is undecided and recent.
+    open: Option<usize>,
+}
+
+impl Guard {
+    pub fn new(cfg: GuardConfig) -> Guard {
+        Guard {
+            window: Duration::seconds(cfg.window_secs as i64),
+            cfg,
+            recent: VecDeque::new(),
+            per_target: BTreeMap::new(),
+            verdicts: HashMap::new(),
+            batches: Vec::new(),
+            by_id: HashMap::new(),
+            open: None,
+        }
+    }
+
+    /// Applies the guard log's record at `offset`; returns the verdicts it makes.
+    pub fn apply(&mut self, offset: i64, entry: &GuardEntry) -> Vec<Judged> {
+        match entry {
+            GuardEntry::Admission(a) => self.admit(offset, a).into_iter().collect(),
+            GuardEntry::Decision(d) => self.decide(d),
+        }
+    }
+
+    pub fn verdict(&self, case_id: &Uuid) -> Option<&Verdict> {
+        self.verdicts.get(case_id)
+    }
+
+    pub fn batches(&self) -> &[Batch] {
+        &self.batches
+    }
+
+    pub fn batch(&self, id: &str) -> Option<&Batch> {
+        self.by_id.get(id).map(|i| &self.batches[*i])
+    }
+
+    fn admit(&mut self, offset: i64, a: &Admission) -> Option<Judged> {
+        if self.verdicts.contains_key(&a.case_id) {
+            return None;
+        }
+        // Slide the window (admissions come in log order; times from several verifiers may
+        // be a little out of order, which only delays an eviction).
+        while let Some((at, _)) = self.recent.front() {
+            if *at > a.at - self.window {
+                break;
+            }
+            let (_, targets) = self.recent.pop_front().expect("front exists");
+            for t in targets {
+                if let Some(n) = self.per_target.get_mut(&t) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+        let why = self.over_limit(a);
+        self.recent.push_back((a.at, a.targets.clone()));
+        for t in &a.targets {
+            *self.per_target.entry(*t).or_default() += 1;
+        }
+        let verdict = match why {
+            None => Verdict::Released,
+            Some(why) => {
+                let joins = self.open.filter(|i| {
+                    let b = &self.batches[*i];
+                    b.decision.is_none() && a.at - b.last_at <= self.window
+                });
+                let (i, opens_batch) = match joins {
+                    Some(i) => (i, false),
+                    None => {
+                        let id = format!("hold-{offset}");
+                        self.batches.push(Batch {
+                            id: id.clone(),
+                            opened_at: a.at,
+                            last_at: a.at,
+                            why: why.clone(),
+                            cases: Vec::new(),
+                            decision: None,
+                        });
+                        let i = self.batches.len() - 1;
+                        self.by_id.insert(id, i);
+                        self.open = Some(i);
+                        (i, true)
+                    }
+                };
+                let b = &mut self.batches[i];
+                b.cases.push((a.case_id, a.identity_id.clone()));
+                b.last_at = b.last_at.max(a.at);
+                Verdict::Held {
+                    batch: b.id.clone(),
+                    why,
+                    opens_batch,
+                }
+            }
+        };
+        self.verdicts.insert(a.case_id, verdict.clone());
+        Some(Judged {
+            case_id: a.case_id,
+            identity_id: a.identity_id.clone(),
+            verdict,
+        })
+    }
+
+    /// Why `a` (not yet counted) would go over a limit, if it would.
+    fn over_limit(&self, a: &Admission) -> Option<String> {
+        let secs = self.cfg.window_secs;
+        let count = self.recent.len() as u64 + 1;
+        if count > self.cfg.max_terminations {
+            return Some(format!(
+                "{count} cases asked for release within {secs} s (more than verifier.guard.max_terminations = {})",
+                self.cfg.max_terminations
+            ));
+        }
+        let share = self.cfg.max_share_percent?;
+        for t in &a.targets {
+            let Some(accounts) = self.cfg.accounts.get(t.as_str()) else {
+                continue;
+            };
+            let n = self.per_target.get(t).copied().unwrap_or(0) + 1;
+            if n as f64 > *accounts as f64 * share / 100.0 {
+                return Some(format!(
+                    "{n} of the {accounts} {t} accounts within {secs} s ({:.1}%, more than verifier.guard.max_share_percent = {share}%)",
+                    n as f64 * 100.0 / *accounts as f64
+                ));
+            }
+        }
+        None
+    }
+
+    fn decide(&mut self, d: &BatchDecision) -> Vec<Judged> {
+        let Some(&i) = self.by_id.get(&d.batch) else {
+            return Vec::new();
+        };
+        if self.batches[i].decision.is_some() {
+            return Vec::new();
+        }
+        self.batches[i].decision = Some(d.clone());
+        if self.open == Some(i) {
+            self.open = None;
+        }
+        let b = &self.batches[i];
+        let mut out = Vec::with_capacity(b.cases.len());
+        for (case_id, identity_id) in &b.cases {
+            let verdict = Verdict::Decided {
+                batch: b.id.clone(),
+                why: b.why.clone(),
+                decision: d.clone(),
+            };
+            self.verdicts.insert(*case_id, verdict.clone());
+            out.push(Judged {
+                case_id: *case_id,
+                identity_id: identity_id.clone(),
+                verdict,
+            });
+        }
+        out
+    }
+
+    /// Whether `decision` on `batch` would change anything: `Err` says why not (for the CLI).
+    pub fn check_decision(&self, batch: &str) -> Result<&Batch, String> {
+        let Some(b) = self.batch(batch) else {
+            let known: Vec<&str> = self
+                .batches
+                .iter()
+                .filter(|b| b.decision.is_none())
+                .map(|b| b.id.as_str())
+                .collect();
+            return Err(format!(
+                "no held batch {batch:?} in the guard log (undecided batches: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        };
+        match &b.decision {
+            Some(d) => Err(format!(
+                "batch {batch} was already decided: {} by {} at {}",
+                match d.decision {
+                    Decision::Approve => "approved",
+                    Decision::Reject => "rejected",
+                },
+                d.by,
+                d.at.to_rfc3339()
+            )),
+            None => Ok(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(max: u64) -> GuardConfig {
+        GuardConfig {
+            max_terminations: max,
+            window_secs: 600,
+            ..GuardConfig::default()
+        }
+    }
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+            .unwrap()
+            .into()
+    }
+
+    fn adm(n: u128, at: DateTime<Utc>) -> GuardEntry {
+        GuardEntry::Admission(Admission {
+            case_id: Uuid::from_u128(n),
+            identity_id: format!("E{n}"),
+            targets: TargetKind::ALL.to_vec(),
+            at,
+        })
+    }
+
+    fn decision(batch: &str, d: Decision) -> GuardEntry {
+        GuardEntry::Decision(BatchDecision {
+            batch: batch.into(),
+            decision: d,
+            by: "alice".into(),
+            at: t0(),
+            note: None,
+        })
+    }
+
+    fn held_batch(j: &[Judged]) -> Option<&str> {
+        match &j.first()?.verdict {
+            Verdict::Held { batch, .. } => Some(batch),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn more_than_the_limit_in_the_window_is_held_in_one_batch_with_one_opener() {
+        let mut g = Guard::new(cfg(3));
+        let mut verdicts = Vec::new();
+        for i in 0..6 {
+            let j = g.apply(i as i64, &adm(i, t0() + Duration::seconds(i as i64)));
+            assert_eq!(j.len(), 1);
+            verdicts.push(j[0].verdict.clone());
+        }
+        assert!(verdicts[..3].iter().all(|v| *v == Verdict::Released));
+        let openers: Vec<bool> = verdicts[3..]
+            .iter()
+            .map(|v| match v {
+                Verdict::Held {
+                    batch, opens_batch, ..
+                } => {
+                    assert_eq!(batch, "hold-3");
+                    *opens_batch
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(openers, vec![true, false, false]);
+        let b = g.batch("hold-3").unwrap();
+        assert_eq!(b.cases.len(), 3);
+        assert!(
+            b.why.contains("4 cases") && b.why.contains("max_terminations = 3"),
+            "{}",
+            b.why
+        );
+    }
+
+    #[test]
+    fn the_window_slides() {
+        let mut g = Guard::new(cfg(2));
+        g.apply(0, &adm(0, t0()));
+        g.apply(1, &adm(1, t0() + Duration::seconds(1)));
+        // 10 minutes after the first: it has left the window, so this is the 2nd in it.
+        let j = g.apply(2, &adm(2, t0() + Duration::seconds(600)));
+        assert_eq!(j[0].verdict, Verdict::Released);
+        // Still within 10 minutes of the second: the 3rd in the window.
+        let j = g.apply(3, &adm(3, t0() + Duration::seconds(600)));
+        assert_eq!(held_batch(&j), Some("hold-3"));
+        // Once the second and third left it, room again.
+        let j = g.apply(4, &adm(4, t0() + Duration::seconds(1201)));
+        assert_eq!(j[0].verdict, Verdict::Released);
+    }
+
+    #[test]
+    fn a_repeated_admission_is_judged_once() {
+        let mut g = Guard::new(cfg(1));
+        assert_eq!(g.apply(0, &adm(0, t0()))[0].verdict, Verdict::Released);
+        assert!(g.apply(1, &adm(0, t0())).is_empty());
+        assert!(g.apply(2, &adm(0, t0())).is_empty());
+        // The repeats did not count: the next case is the 2nd, over the limit of 1.
+        assert_eq!(held_batch(&g.apply(3, &adm(1, t0()))), Some("hold-3"));
+        assert_eq!(g.verdict(&Uuid::from_u128(0)), Some(&Verdict::Released));
+    }
+
+    #[test]
+    fn a_decision_applies_to_the_batch_as_it_was_and_later_holds_start_a_new_one() {
+        let mut g = Guard::new(cfg(1));
+        g.apply(0, &adm(0, t0()));
+        g.apply(1, &adm(1, t0()));
+        g.apply(2, &adm(2, t0()));
+        let j = g.apply(3, &decision("hold-1", Decision::Approve));
+        assert_eq!(
+            j.iter().map(|j| j.case_id).collect::<Vec<_>>(),
+            vec![Uuid::from_u128(1), Uuid::from_u128(2)]
+        );
+        assert!(j.iter().all(|j| matches!(&j.verdict, Verdict::Decided { decision, .. } if decision.decision == Decision::Approve && decision.by == "alice")));
+        // Decided: a second decision on it changes nothing, and the CLI is told why.
+        assert!(g.apply(4, &decision("hold-1", Decision::Reject)).is_empty());
+        assert!(g
+            .check_decision("hold-1")
+            .unwrap_err()
+            .contains("approved by alice"));
+        // Still within the window: the next case is held again, in a new batch.
+        let j = g.apply(5, &adm(3, t0()));
+        assert!(
+            matches!(&j[0].verdict, Verdict::Held { batch, opens_batch: true, .. } if batch == "hold-5")
+        );
+        let j = g.apply(6, &decision("hold-5", Decision::Reject));
+        assert!(
+            matches!(&j[0].verdict, Verdict::Decided { decision, .. } if decision.decision == Decision::Reject)
+        );
+        // Unknown batches change nothing.
+        assert!(g
+            .apply(7, &decision("hold-99", Decision::Approve))
+            .is_empty());
+        assert!(g
+            .check_decision("hold-99")
+            .unwrap_err()
+            .contains("no held batch"));
+    }
+
+    #[test]
+    fn a_held_batch_left_alone_for_a_window_is_not_joined_by_a_new_burst() {
+        let mut g = Guard::new(cfg(1));
+        g.apply(0, &adm(0, t0()));
+        g.apply(1, &adm(1, t0()));
+        let later = t0() + Duration::hours(5);
+        g.apply(2, &adm(2, later));
+        let j = g.apply(3, &adm(3, later));
+        assert_eq!(held_batch(&j), Some("hold-3"));
+        assert_eq!(g.batches().len(), 2);
+        assert!(
+            g.check_decision("hold-1").is_ok(),
+            "the old batch still waits for a person"
+        );
+    }
+
+    #[test]
+    fn a_share_of_a_targets_accounts() {
+        let mut c = cfg(1000);
+        c.max_share_percent = Some(5.0);
+        c.accounts.insert("saas".into(), 40);
+        let mut g = Guard::new(c);
+        // 5% of 40 is 2: the third case acting on saas is held; cases not acting on it are not.
+        let saas = |n: u128| {
+            GuardEntry::Admission(Admission {
+                case_id: Uuid::from_u128(n),
+                identity_id: format!("E{n}"),
+                targets: vec![TargetKind::Saas, TargetKind::Directory],
+                at: t0(),
+            })
+        };
+        let dir_only = GuardEntry::Admission(Admission {
+            case_id: Uuid::from_u128(9),
+            identity_id: "E9".into(),
+            targets: vec![TargetKind::Directory],
+            at: t0(),
+        });
+        assert_eq!(g.apply(0, &saas(0))[0].verdict, Verdict::Released);
+        assert_eq!(g.apply(1, &saas(1))[0].verdict, Verdict::Released);
+        assert_eq!(g.apply(2, &dir_only)[0].verdict, Verdict::Released);
+        let j = g.apply(3, &saas(3));
+        match &j[0].verdict {
+            Verdict::Held { why, .. } => {
+                assert!(why.contains("3 of the 40 saas accounts"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Two instances reading the same log agree on every verdict, whatever they own.
+    #[test]
+    fn every_reader_of_the_log_judges_alike() {
+        let log: Vec<GuardEntry> = (0..40)
+            .map(|i| adm(i, t0() + Duration::seconds(i as i64 * 7)))
+            .chain([decision("hold-25", Decision::Approve)])
+            .collect();
+        let run = || {
+            let mut g = Guard::new(cfg(25));
+            log.iter()
+                .enumerate()
+                .flat_map(|(o, e)| g.apply(o as i64, e))
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (run(), run());
+        assert_eq!(a, b);
+        assert_eq!(
+            a.iter().filter(|j| j.verdict == Verdict::Released).count(),
+            25
+        );
+        assert_eq!(
+            a.iter()
+                .filter(|j| matches!(j.verdict, Verdict::Decided { .. }))
+                .count(),
+            15
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! The verifier with the blast-radius guard on: nothing reaches the workers before the guard's
+//! verdict; held cases wait for a person; the guard log judged by several verifier instances
+//! releases exactly as many cases as one would.
+
+use super::*;
+use crate::verifier::guard::{Guard, Judged, Verdict};
+use crate::verifier::machine::READMIT_SECS;
+use revoke_shared::config::GuardConfig;
+use revoke_shared::contract::{Admission, BatchDecision, Decision, GuardEntry};
+
+fn guarded(max: u64) -> VerifierConfig {
+    VerifierConfig {
+        guard: GuardConfig {
+            enabled: true,
+            max_terminations: max,
+            window_secs: 600,
+            owner: Some(owner("guard-desk")),
+            ..GuardConfig::default()
+        },
+        ..policy()
+    }
+}
+
+fn admissions(effects: &[Effect]) -> Vec<&Admission> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Admit(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+fn dues(effects: &[Effect]) -> Vec<&HrEvent> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Due(ev) => Some(ev),
+            _ => None,
+        })
+        .collect()
+}
+
+fn judged(case: &Case, verdict: Verdict) -> Judged {
+    Judged {
+        case_id: case.case_id,
+        identity_id: case.identity_id.clone(),
+        verdict,
+    }
+}
+
+fn held(batch: &str, opens: bool) -> Verdict {
+    Verdict::Held {
+        batch: batch.into(),
+        why: "26 cases asked for release within 600 s".into(),
+        opens_batch: opens,
+    }
+}
+
+fn decided(batch: &str, d: Decision, at_: DateTime<Utc>) -> Verdict {
+    Verdict::Decided {
+        batch: batch.into(),
+        why: "26 cases asked for release within 600 s".into(),
+        decision: BatchDecision {
+            batch: batch.into(),
+            decision: d,
+            by: "alice".into(),
+            at: at_,
+            note: Some("HR confirmed the reorg list".into()),
+        },
+    }
+}
+
+/// Opens a guarded case: admitting, one admission asked, nothing for the workers.
+fn admit(v: &mut Verifier, identity: &str, now: DateTime<Utc>) -> (HrEvent, Case) {
+    let ev = termination(identity, &format!("evt-{identity}"), now);
+    let effects = hr(v, &ev, now);
+    assert!(
+        dues(&effects).is_empty(),
+        "nothing is released before the verdict"
+    );
+    let asked = admissions(&effects);
+    assert_eq!(asked.len(), 1, "{effects:?}");
+    assert_eq!(asked[0].case_id, ev.case_id());
+    assert_eq!(asked[0].targets, ALL.to_vec());
+    let case = case_records(&effects).pop().unwrap();
+    assert_eq!(case.state, CaseState::Admitting);
+    assert_eq!(case.deadline, None, "the deadline starts at release");
+    (ev, case)
+}
+
+#[test]
+fn a_released_case_goes_to_the_workers_and_closes_as_usual() {
+    let mut v = Verifier::new(guarded(25));
+    let (ev, case) = admit(&mut v, "E1", at(0));
+    let effects = v.apply(Input::Guard(&judged(&case, Verdict::Released)), at(1));
+    assert_eq!(dues(&effects).len(), 1);
+    assert_eq!(dues(&effects)[0].id, ev.id);
+    let c = case_records(&effects).pop().unwrap();
+    assert_eq!(c.state, CaseState::Open);
+    assert_eq!(c.deadline, Some(at(1 + DEADLINE_SECS)));
+    assert_eq!(c.guard.as_ref().unwrap().released_at, Some(at(1)));
+    // The verdict again (a restarted verifier re-reading the log): nothing.
+    assert!(v
+        .apply(Input::Guard(&judged(&case, Verdict::Released)), at(2))
+        .is_empty());
+    let last = confirm_ok(&mut v, &ev, &ALL, 3);
+    assert_eq!(sole_case(last).state, CaseState::Closed);
+}
+
+#[test]
+fn a_held_batch_escalates_once_waits_without_a_deadline_and_an_approval_releases_with_evidence() {
+    let mut v = Verifier::new(guarded(1));
+    let (ev1, c1) = admit(&mut v, "E1", at(0));
+    let (ev2, c2) = admit(&mut v, "E2", at(0));
+    let (c1, esc) =
+        case_and_escalation(v.apply(Input::Guard(&judged(&c1, held("hold-1", true))), at(1)));
+    assert_eq!(c1.state, CaseState::Held);
+    assert_eq!(esc.reason, EscalationReason::BlastRadiusHold);
+    assert_eq!(esc.owner, owner("guard-desk"));
+    assert!(
+        esc.detail.contains("revoke approve hold-1 --by"),
+        "{}",
+        esc.detail
+    );
+    // The second case joins the batch quietly.
+    let c2h = sole_case(v.apply(Input::Guard(&judged(&c2, held("hold-1", false))), at(1)));
+    assert_eq!(c2h.state, CaseState::Held);
+    assert_eq!(c2h.guard.as_ref().unwrap().batch.as_deref(), Some("hold-1"));
+    // Hours pass: no deadline escalation for what was never released, nothing re-asked.
+    let later = tick(&mut v, at(5 * DEADLINE_SECS));
+    assert!(
+        later.iter().all(
+            |e| !matches!(e, Effect::Escalate(x) if x.reason == EscalationReason::DeadlinePassed)
+                && !matches!(e, Effect::Admit(_) | Effect::Due(_))
+        ),
+        "{later:?}"
+    );
+    // Approval releases both, with the approval in each record.
+    let approve_at = at(5 * DEADLINE_SECS + 10);
+    for (ev, c) in [(&ev1, &c1), (&ev2, &c2h)] {
+        let effects = v.apply(
+            Input::Guard(&judged(c, decided("hold-1", Decision::Approve, approve_at))),
+            approve_at,
+        );
+        assert_eq!(dues(&effects).len(), 1, "{effects:?}");
+        let rec = case_records(&effects).pop().unwrap();
+        let g = rec.guard.unwrap();
+        assert_eq!(
+            (
+                g.decision,
+                g.decided_by.as_deref(),
+                g.decided_at,
+                g.note.as_deref()
+            ),
+            (
+                Some(Decision::Approve),
+                Some("alice"),
+                Some(approve_at),
+                Some("HR confirmed the reorg list")
+            )
+        );
+        assert_eq!(g.released_at, Some(approve_at));
+        assert_eq!(
+            rec.deadline,
+            Some(approve_at + Duration::seconds(DEADLINE_SECS))
+        );
+        let last = confirm_ok(&mut v, ev, &ALL, 5 * DEADLINE_SECS + 20);
+        let closed = case_records(&last).pop().unwrap();
+        assert_eq!(closed.state, CaseState::Closed);
+    }
+}
+
+#[test]
+fn a_rejected_case_ends_rejected_and_nothing_reaches_the_workers() {
+    let mut v = Verifier::new(guarded(1));
+    let (ev, c) = admit(&mut v, "E1", at(0));
+    v.apply(Input::Guard(&judged(&c, held("hold-1", true))), at(1));
+    let effects = v.apply(
+        Input::Guard(&judged(&c, decided("hold-1", Decision::Reject, at(5)))),
+        at(5),
+    );
+    assert!(dues(&effects).is_empty());
+    let rec = case_records(&effects).pop().unwrap();
+    assert_eq!(rec.state, CaseState::Rejected);
+    assert!(rec.state.is_final());
+    assert_eq!(v.open_count(), 0);
+    // A stray confirmation cannot close it, nor a later approval release it.
+    let after = conf(&mut v, &ok(&ev, Directory, at(6)), at(6));
+    assert!(case_records(&after)
+        .iter()
+        .all(|c| c.state == CaseState::Rejected));
+    assert!(v
+        .apply(
+            Input::Guard(&judged(&c, decided("hold-1", Decision::Approve, at(7)))),
+            at(7)
+        )
+        .is_empty());
+    assert!(tick(&mut v, at(10 * DEADLINE_SECS)).is_empty());
+}
+
+#[test]
+fn a_rescind_before_release_cancels_and_a_later_verdict_changes_nothing() {
+    for verdict_first in [None, Some(held("hold-1", true))] {
+        let mut v = Verifier::new(guarded(1));
+        let (_, c) = admit(&mut v, "E1", at(0));
+        if let Some(h) = &verdict_first {
+            v.apply(Input::Guard(&judged(&c, h.clone())), at(1));
+        }
+        let effects = hr(&mut v, &rescind("E1", "r-1", Some("evt-E1")), at(2));
+        let rec = case_records(&effects).pop().unwrap();
+        assert_eq!(rec.state, CaseState::Rescinded);
+        assert!(
+            effects
+                .iter()
+                .all(|e| !matches!(e, Effect::Restore(_) | Effect::Due(_))),
+            "nothing was revoked, nothing to restore: {effects:?}"
+        );
+        for late in [
+            Verdict::Released,
+            decided("hold-1", Decision::Approve, at(3)),
+        ] {
+            assert!(v.apply(Input::Guard(&judged(&c, late)), at(3)).is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_scheduled_case_asks_the_guard_when_it_comes_due() {
+    let mut v = Verifier::new(guarded(25));
+    let ev = dated("E1", "evt-1", 3600);
+    let c = sole_case(hr(&mut v, &ev, at(0)));
+    assert_eq!(c.state, CaseState::Scheduled);
+    let due = tick(&mut v, at(3600));
+    assert!(dues(&due).is_empty());
+    assert_eq!(admissions(&due).len(), 1);
+    assert_eq!(case_records(&due)[0].state, CaseState::Admitting);
+    let effects = v.apply(Input::Guard(&judged(&c, Verdict::Released)), at(3601));
+    assert_eq!(dues(&effects).len(), 1);
+}
+
+#[test]
+fn an_unanswered_admission_is_asked_again_and_survives_a_restart() {
+    let mut v = Verifier::new(guarded(25));
+    let (_, c) = admit(&mut v, "E1", at(0));
+    assert!(admissions(&tick(&mut v, at(READMIT_SECS - 1))).is_empty());
+    let again = tick(&mut v, at(READMIT_SECS));
+    assert_eq!(admissions(&again).len(), 1);
+    let rec = case_records(&again).pop().unwrap();
+    assert!(
+        admissions(&tick(&mut v, at(READMIT_SECS + 1))).is_empty(),
+        "not every tick"
+    );
+    // A verifier restarted from the changelog still waits, and takes the verdict.
+    let mut restarted = Verifier::new(guarded(25));
+    restarted.restore(rec);
+    let effects = restarted.apply(Input::Guard(&judged(&c, Verdict::Released)), at(20));
+    assert_eq!(dues(&effects).len(), 1);
+}
+
+/// The shells of two verifier instances, each owning half the cases, apply the verdicts of one
+/// guard log: the fleet releases the first 25 of a burst of 40 and holds 15 in one batch with
+/// one escalation, exactly as one instance would; the approval releases the 15.
+#[test]
+fn two_instances_judging_one_log_release_exactly_the_limit() {
+    let mut instances = [Verifier::new(guarded(25)), Verifier::new(guarded(25))];
+    let mut guards = [Guard::new(guarded(25).guard), Guard::new(guarded(25).guard)];
+    let mut log: Vec<GuardEntry> = Vec::new();
+    let mut owner_of: HashMap<Uuid, usize> = HashMap::new();
+    for i in 0..40 {
+        let who = format!("E{i}");
+        let ev = termination(&who, &format!("evt-{i}"), at(i));
+        let inst = i as usize % 2;
+        owner_of.insert(ev.case_id(), inst);
+        for a in admissions(&hr(&mut instances[inst], &ev, at(i))) {
+            log.push(GuardEntry::Admission(a.clone()));
+        }
+    }
+    let mut released = 0;
+    let mut held_cases = 0;
+    let mut escalations = 0;
+    let deliver = |log: &[GuardEntry],
+                   from: usize,
+                   instances: &mut [Verifier; 2],
+                   guards: &mut [Guard; 2],
+                   now: DateTime<Utc>| {
+        let (mut dues_n, mut held_n, mut esc_n) = (0, 0, 0);
+        for (g_i, g) in guards.iter_mut().enumerate() {
+            for (o, entry) in log.iter().enumerate().skip(from) {
+                for j in g.apply(o as i64, entry) {
+                    if owner_of[&j.case_id] != g_i {
+                        continue; // the other instance's case
+                    }
+                    let effects = instances[g_i].apply(Input::Guard(&j), now);
+                    dues_n += dues(&effects).len();
+                    held_n += case_records(&effects)
+                        .iter()
+                        .filter(|c| c.state == CaseState::Held)
+                        .count();
+                    esc_n += escalations_in(&effects).len();
+                }
+            }
+        }
+        (dues_n, held_n, esc_n)
+    };
+    let (d, h, e) = deliver(&log, 0, &mut instances, &mut guards, at(60));
+    released += d;
+    held_cases += h;
+    escalations += e;
+    assert_eq!((released, held_cases, escalations), (25, 15, 1));
+    assert_eq!(guards[0].batches().len(), 1);
+    let batch = guards[0].batches()[0].id.clone();
+    assert_eq!(batch, "hold-25");
+    log.push(GuardEntry::Decision(BatchDecision {
+        batch,
+        decision: Decision::Approve,
+        by: "alice".into(),
+        at: at(120),
+        note: None,
+    }));
+    let (d, h, e) = deliver(&log, 40, &mut instances, &mut guards, at(120));
+    assert_eq!((d, h, e), (15, 0, 0));
+}

@@ -98,6 +98,9 @@ impl ProcFleet {
             &mut t.cases,
             &mut t.escalations,
             &mut t.dlq,
+            &mut t.due,
+            &mut t.restores,
+            &mut t.guard,
         ] {
             *topic = format!("{topic}-p");
         }
@@ -112,7 +115,22 @@ impl ProcFleet {
             ("REVOKE_TOPICS__CASES".into(), t.cases.clone()),
             ("REVOKE_TOPICS__ESCALATIONS".into(), t.escalations.clone()),
             ("REVOKE_TOPICS__DLQ".into(), t.dlq.clone()),
+            ("REVOKE_TOPICS__DUE".into(), t.due.clone()),
+            ("REVOKE_TOPICS__RESTORES".into(), t.restores.clone()),
+            ("REVOKE_TOPICS__GUARD".into(), t.guard.clone()),
             ("REVOKE_TOPICS__PARTITIONS".into(), partitions.to_string()),
+            (
+                "REVOKE_VERIFIER__GUARD__ENABLED".into(),
+                cfg.verifier.guard.enabled.to_string(),
+            ),
+            (
+                "REVOKE_VERIFIER__GUARD__MAX_TERMINATIONS".into(),
+                cfg.verifier.guard.max_terminations.to_string(),
+            ),
+            (
+                "REVOKE_VERIFIER__GUARD__WINDOW_SECS".into(),
+                cfg.verifier.guard.window_secs.to_string(),
+            ),
             (
                 "REVOKE_TOPICS__REPLICATION_FACTOR".into(),
                 replication_factor.to_string(),

@@ -193,6 +193,7 @@ fn no_secret_reaches_logs_topics_metrics_or_evidence() {
             &t.dlq,
             &t.due,
             &t.restores,
+            &t.guard,
         ] {
             let cfg = cfg.clone();
             let name = topic.clone();

@@ -67,8 +67,13 @@ impl Drop for TempDir {
 /// A test namespace with signing required: an HMAC key (id `hr-2026`, secret from a file) for
 /// `urn:hr:workday` and an Ed25519 key (public key inline, private key in a file for
 /// `revoke publish --sign`) for `urn:hr:sap`.
+///
+/// The blast-radius guard is off here: every worker group reads `hr.terminations` itself, so
+/// each of the six consumers must refuse forged events on its own (with the guard on only the
+/// verifier reads them, through the same `parse_hr_input`, and releases only what passed).
 fn signing_env(name: &str) -> (TestEnv, TempDir) {
     let mut env = TestEnv::new(name);
+    env.cfg.verifier.guard.enabled = false;
     let dir = TempDir::new(name);
     let secret_file = dir.file("hmac.secret", &format!("{HMAC_SECRET}\n"));
     let seed_file = dir.file("ed25519.key", &hex(&ED_SEED));
@@ -198,6 +203,7 @@ async fn assert_no_secret_in_any_topic(env: &TestEnv) {
             &t.dlq,
             &t.due,
             &t.restores,
+            &t.guard,
         ] {
             for r in read_to_end(&cfg, topic, Duration::from_secs(30)).unwrap() {
                 let text = format!(

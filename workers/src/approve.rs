@@ -160,7 +160,7 @@ pub async fn decide(
             .await
             .map_err(|e| DecideError::Job(e.to_string()))??;
         let held = guard.check_decision(&batch).map_err(DecideError::Job)?;
-        out(&format!("{}", describe(held)));
+        out(&describe(held));
     }
     let producer = Producer::with_timeout(cfg, Duration::from_secs(30))
         .map_err(|e| DecideError::Job(e.to_string()))?;

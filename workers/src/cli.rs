@@ -506,11 +506,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         crate::topics::TopicsError::Mismatch { .. } => usage(e),
                         other => job(other),
                     })?;
+                let specs = crate::topics::topic_specs(&cfg);
                 for (topic, status) in result {
-                    emit(&format!(
-                        "{topic}: {status} ({} partitions)",
-                        cfg.topics.partitions
-                    ));
+                    let partitions = specs
+                        .iter()
+                        .find(|s| s.name == topic)
+                        .map_or(cfg.topics.partitions, |s| s.partitions);
+                    emit(&format!("{topic}: {status} ({partitions} partitions)"));
                 }
                 Ok(())
             })

@@ -303,6 +303,7 @@ mod tests {
             updated_at: now,
             rescinded_by: None,
             restored: Vec::new(),
+            guard: None,
         }
     }
 

@@ -138,16 +138,19 @@ impl VerifierHandler {
 }
 
 impl VerifierHandler {
-    /// One record of the guard log, in its order: judged for the whole fleet, applied here to
-    /// the cases this instance owns (the others' owners apply it to theirs).
-    async fn on_guard_record(
+    /// Records of the guard log, in its order: judged for the whole fleet, applied here to the
+    /// cases this instance owns (the others' owners apply them to theirs). A burst is applied
+    /// as one batch whose acknowledgements are awaited together: one round trip, not one each.
+    async fn on_guard_records(
         &self,
-        offset: i64,
-        entry: &revoke_shared::contract::GuardEntry,
+        records: &[(i64, revoke_shared::contract::GuardEntry)],
     ) -> Result<(), HandlerError> {
         let acks = {
             let mut st = self.state.lock().expect("verifier state lock");
-            let judged = st.guard.apply(offset, entry);
+            let mut judged = Vec::new();
+            for (offset, entry) in records {
+                judged.extend(st.guard.apply(*offset, entry));
+            }
             let mut acks = Vec::new();
             for j in &judged {
                 if let super::guard::Verdict::Held {
@@ -359,7 +362,7 @@ fn enqueue(
             Effect::Due(ev) => {
                 metrics.verifier_notes.with_label_values(&["due"]).inc();
                 tracing::info!(case_id = %ev.case_id(), identity = %ev.subject, effective_at = ?ev.data.effective_at,
-                    "effective time reached: termination handed to the workers");
+                    "termination released to the workers (effective, and let through by the guard when it is on)");
                 let ack = producer
                     .enqueue_json(&cfg.topics.due, &ev.subject, &ev.to_structured_json(), None)
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
@@ -762,8 +765,15 @@ pub async fn run_verifier(
                     _ = stop.cancelled() => return,
                     next = rx.recv() => next,
                 };
-                let Some((offset, entry)) = next else { return };
-                if let Err(e) = handler.on_guard_record(offset, &entry).await {
+                let Some(first) = next else { return };
+                let mut batch = vec![first];
+                while batch.len() < 4096 {
+                    match rx.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = handler.on_guard_records(&batch).await {
                     tracing::error!(error = %e, "a guard verdict could not be published; stopping the verifier");
                     tick_failed.cancel();
                     shutdown.cancel();

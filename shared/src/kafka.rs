@@ -250,6 +250,18 @@ impl Producer {
             topic: topic.into(),
             source,
         })?;
+        self.enqueue_bytes_with_headers(topic, key, &bytes, partition, headers)
+    }
+
+    /// As `enqueue_json_with_headers`, for a value already encoded (when a header signs it).
+    pub fn enqueue_bytes_with_headers(
+        &self,
+        topic: &str,
+        key: &str,
+        bytes: &[u8],
+        partition: Option<i32>,
+        headers: &[(&str, &str)],
+    ) -> Result<Ack, KafkaError> {
         let mut hs = OwnedHeaders::new_with_capacity(headers.len());
         for (k, v) in headers {
             hs = hs.insert(Header {
@@ -257,7 +269,7 @@ impl Producer {
                 value: Some(*v),
             });
         }
-        let mut record = FutureRecord::to(topic).key(key).payload(&bytes).headers(hs);
+        let mut record = FutureRecord::to(topic).key(key).payload(bytes).headers(hs);
         if let Some(p) = partition {
             record = record.partition(p);
         }

@@ -97,9 +97,93 @@ pub struct SigningConfig {
     pub required: bool,
     /// `[[signing.keys]]`: one entry per key; several for one source allow rotation.
     pub keys: Vec<KeyConfig>,
+    /// The fleet's own HMAC-SHA256 secret (at least 32 bytes), in an environment variable or a
+    /// file, shared by the verifier and the workers: with `required` on, the verifier signs what
+    /// it hands to the workers (`revoke.due`: releases, scheduled terminations, re-drives;
+    /// `revoke.restores`) and workers refuse those records unsigned or wrongly signed. Needed
+    /// when `required` is on.
+    pub fleet_secret_env: Option<String>,
+    pub fleet_secret_file: Option<String>,
     /// The keys with their secrets read, once per process (see [`SigningConfig::key_set`]).
     #[serde(skip)]
     cache: KeyCache,
+    #[serde(skip)]
+    fleet_cache: FleetCache,
+}
+
+/// The fleet secret once read, with where it was read from.
+#[derive(Clone, Default)]
+struct FleetCache(Arc<Mutex<Option<FleetCached>>>);
+type FleetCached = ((Option<String>, Option<String>), Arc<Secret>);
+
+/// Kafka header on the records the verifier hands to the workers while signing is required:
+/// `hmac-sha256=<hex>` over the topic, key and value (see [`fleet_signature`]).
+pub const FLEET_SIGNATURE_HEADER: &str = "revoke_fleet_signature";
+
+fn fleet_mac(secret: &Secret, topic: &str, key: &[u8], payload: &[u8]) -> Hmac<Sha256> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
+    // Each part with its length first, so no two (topic, key, value) share their bytes.
+    for part in [topic.as_bytes(), key, payload] {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac
+}
+
+/// The fleet signature of a record: the value of [`FLEET_SIGNATURE_HEADER`].
+pub fn fleet_signature(secret: &Secret, topic: &str, key: &[u8], payload: &[u8]) -> String {
+    let tag = fleet_mac(secret, topic, key, payload)
+        .finalize()
+        .into_bytes();
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    format!("hmac-sha256={hex}")
+}
+
+/// With signing required, a record on `revoke.due` or `revoke.restores` must carry the fleet
+/// signature of its topic, key and value: only the verifier, which checked HR's signature when
+/// the termination arrived, may hand work to the workers.
+pub fn check_fleet_signature(msg: &RawMessage, cfg: &Config) -> Result<(), HrRefusal> {
+    if !cfg.signing.required {
+        return Ok(());
+    }
+    let secret = cfg
+        .signing
+        .fleet_secret()
+        .map_err(HrRefusal::Keys)?
+        .ok_or_else(|| {
+            HrRefusal::Keys(
+                "signing.required needs signing.fleet_secret_env or fleet_secret_file".into(),
+            )
+        })?;
+    let Some(got) = msg.header(FLEET_SIGNATURE_HEADER) else {
+        return Err(SignatureError::FleetUnsigned(msg.topic.clone()).into());
+    };
+    let tag = std::str::from_utf8(got)
+        .ok()
+        .and_then(|v| v.strip_prefix("hmac-sha256="))
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|h| {
+            (0..32)
+                .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).expect("checked hex"))
+                .collect::<Vec<u8>>()
+        })
+        .ok_or_else(|| {
+            SignatureError::BadSignature(format!(
+                "{FLEET_SIGNATURE_HEADER} is not hmac-sha256=<64 hex digits>"
+            ))
+        })?;
+    let key = msg.key.as_deref().unwrap_or_default();
+    let payload = msg.payload.as_deref().unwrap_or_default();
+    fleet_mac(&secret, &msg.topic, key, payload)
+        .verify_slice(&tag)
+        .map_err(|_| {
+            SignatureError::BadSignature(format!(
+                "the fleet signature on {} does not match: not written by this fleet's verifier, or changed since",
+                msg.topic
+            ))
+        })?;
+    Ok(())
 }
 
 impl fmt::Debug for SigningConfig {
@@ -108,6 +192,8 @@ impl fmt::Debug for SigningConfig {
         f.debug_struct("SigningConfig")
             .field("required", &self.required)
             .field("keys", &self.keys)
+            .field("fleet_secret_env", &self.fleet_secret_env)
+            .field("fleet_secret_file", &self.fleet_secret_file)
             .finish_non_exhaustive()
     }
 }
@@ -222,6 +308,17 @@ impl SigningConfig {
                 "signing.required is true but no [[signing.keys]] are configured: every event would be refused".into(),
             );
         }
+        match (&self.fleet_secret_env, &self.fleet_secret_file) {
+            (Some(_), Some(_)) => {
+                return Err("signing: set fleet_secret_env or fleet_secret_file, not both".into())
+            }
+            (None, None) if self.required => {
+                return Err(
+                    "signing.required needs signing.fleet_secret_env or signing.fleet_secret_file: the verifier signs what it hands to the workers (revoke.due, revoke.restores) and the workers refuse what it did not sign".into(),
+                )
+            }
+            _ => {}
+        }
         let mut seen: BTreeMap<(&str, Option<&str>), usize> = BTreeMap::new();
         for (i, k) in self.keys.iter().enumerate() {
             k.validate(i)?;
@@ -235,6 +332,35 @@ impl SigningConfig {
             }
         }
         Ok(())
+    }
+
+    /// The fleet secret, read once and kept (again only if where it comes from changed); `None`
+    /// when not configured.
+    pub fn fleet_secret(&self) -> Result<Option<Arc<Secret>>, String> {
+        if self.fleet_secret_env.is_none() && self.fleet_secret_file.is_none() {
+            return Ok(None);
+        }
+        let from = (
+            self.fleet_secret_env.clone(),
+            self.fleet_secret_file.clone(),
+        );
+        let mut cached = self.fleet_cache.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((was, secret)) = cached.as_ref() {
+            if *was == from {
+                return Ok(Some(secret.clone()));
+            }
+        }
+        let secret = Secret::from_env_or_file(from.0.as_deref(), from.1.as_deref())
+            .map_err(|e| format!("signing fleet secret: {e}"))?;
+        if secret.expose().len() < MIN_HMAC_SECRET_BYTES {
+            return Err(format!(
+                "signing fleet secret: {} bytes, under the minimum of {MIN_HMAC_SECRET_BYTES}",
+                secret.expose().len()
+            ));
+        }
+        let secret = Arc::new(secret);
+        *cached = Some((from, secret.clone()));
+        Ok(Some(secret))
     }
 
     /// The verification keys with their secrets read. Read once and kept; read again only if
@@ -454,6 +580,8 @@ pub enum SignatureError {
     WrongAlgorithm { origin: String, algorithm: String },
     #[error("invalid signature: {0}")]
     BadSignature(String),
+    #[error("record on {0} has no `{FLEET_SIGNATURE_HEADER}` header, and signing.required is on: only the verifier hands work to the workers")]
+    FleetUnsigned(String),
 }
 
 impl SignatureError {
@@ -464,6 +592,7 @@ impl SignatureError {
             SignatureError::UnknownKey { .. } => "unknown_key",
             SignatureError::WrongAlgorithm { .. } => "wrong_algorithm",
             SignatureError::BadSignature(_) => "bad_signature",
+            SignatureError::FleetUnsigned(_) => "unsigned",
         }
     }
 }
@@ -816,19 +945,20 @@ impl HrRefusal {
 /// Parses a record of HR input (`hr.terminations`, or `revoke.due`) and, with signing required,
 /// checks its signature: what every consumer of HR input calls.
 ///
-/// On `revoke.due` (`cfg.topics.due`) the records are the verifier's re-publication of a
-/// scheduled termination it verified when it arrived; the verifier does not keep HR's signature
-/// with the case, so an unsigned due record is accepted (restrict writes to that topic to the
-/// verifier), while one that carries signature attributes must verify.
+/// On `revoke.due` (`cfg.topics.due`) the records are the verifier's hand-over of a
+/// termination whose HR signature it checked when it arrived (released by the guard, come due,
+/// or re-driven): they carry the fleet's signature instead ([`check_fleet_signature`]), and
+/// anything else on that topic is refused.
 pub fn parse_hr_input(msg: &RawMessage, cfg: &Config) -> Result<HrEvent, HrRefusal> {
     let ev = parse_hr_event(msg, cfg.consumer.max_event_bytes)?;
     if !cfg.signing.required {
         return Ok(ev);
     }
-    let attrs = SignatureAttributes::of(msg)?;
-    if msg.topic == cfg.topics.due && attrs.is_empty() {
+    if msg.topic == cfg.topics.due {
+        check_fleet_signature(msg, cfg)?;
         return Ok(ev);
     }
+    let attrs = SignatureAttributes::of(msg)?;
     let keys = cfg.signing.key_set().map_err(HrRefusal::Keys)?;
     keys.verify(&ev, &attrs)?;
     Ok(ev)
@@ -1204,10 +1334,13 @@ mod tests {
         );
     }
 
+    const FLEET: &str = "the-fleet-secret-of-at-least-32-bytes";
+
     fn signing_cfg(keys: Vec<KeyConfig>) -> Config {
         let mut cfg = Config::default();
         cfg.signing.required = true;
         cfg.signing.keys = keys;
+        cfg.signing.fleet_secret_file = Some(secret_file(FLEET));
         cfg
     }
 
@@ -1221,7 +1354,7 @@ mod tests {
     }
 
     #[test]
-    fn parse_hr_input_checks_only_when_required_and_trusts_unsigned_due_records() {
+    fn parse_hr_input_checks_only_when_required_and_due_records_need_the_fleet_signature() {
         let ev = event();
         let mut key = hmac_key("urn:hr:workday", None, "UNUSED");
         key.secret_env = None;
@@ -1250,14 +1383,69 @@ mod tests {
             parse_hr_input(&broken, &cfg).unwrap_err().reason(),
             "key_mismatch"
         );
-        // The due topic: the verifier's unsigned re-publication passes, a bad signature does not.
-        let mut due = unsigned.clone();
-        due.topic = cfg.topics.due.clone();
-        assert_eq!(parse_hr_input(&due, &cfg).unwrap(), ev);
-        let mut due_forged = forged.clone();
-        due_forged.topic = cfg.topics.due.clone();
+        // The due topic: only what the fleet signed passes — not an unsigned record, not one
+        // with HR's valid signature, not one signed with another secret or for another topic.
+        let fleet =
+            Secret::from_env_or_file(None, cfg.signing.fleet_secret_file.as_deref()).unwrap();
+        let on_due = |m: &RawMessage, sign_with: Option<(&Secret, &str)>| {
+            let mut m = m.clone();
+            m.topic = cfg.topics.due.clone();
+            if let Some((secret, topic)) = sign_with {
+                let sig = fleet_signature(
+                    secret,
+                    topic,
+                    m.key.as_deref().unwrap_or_default(),
+                    m.payload.as_deref().unwrap_or_default(),
+                );
+                m.headers
+                    .push((FLEET_SIGNATURE_HEADER.into(), sig.into_bytes()));
+            }
+            m
+        };
+        let due = cfg.topics.due.clone();
         assert_eq!(
-            parse_hr_input(&due_forged, &cfg).unwrap_err().reason(),
+            parse_hr_input(&on_due(&unsigned, Some((&fleet, &due))), &cfg).unwrap(),
+            ev
+        );
+        assert_eq!(
+            parse_hr_input(&on_due(&unsigned, None), &cfg)
+                .unwrap_err()
+                .reason(),
+            "unsigned"
+        );
+        assert_eq!(
+            parse_hr_input(&on_due(&signed, None), &cfg)
+                .unwrap_err()
+                .reason(),
+            "unsigned"
+        );
+        let other = Secret::from_env_or_file(
+            None,
+            Some(&secret_file("another-secret-of-at-least-32-bytes!")),
+        )
+        .unwrap();
+        assert_eq!(
+            parse_hr_input(&on_due(&unsigned, Some((&other, &due))), &cfg)
+                .unwrap_err()
+                .reason(),
+            "bad_signature"
+        );
+        assert_eq!(
+            parse_hr_input(&on_due(&unsigned, Some((&fleet, "revoke.restores"))), &cfg)
+                .unwrap_err()
+                .reason(),
+            "bad_signature"
+        );
+        // A signed record whose value was changed afterwards.
+        let mut changed = on_due(&unsigned, Some((&fleet, &due)));
+        changed.payload = Some(
+            String::from_utf8(changed.payload.unwrap())
+                .unwrap()
+                .replace("ada", "bob")
+                .into_bytes(),
+        );
+        assert_eq!(
+            parse_hr_input(&changed, &cfg).unwrap_err().reason(),
             "bad_signature"
         );
         // Off: nothing is checked.
@@ -1305,6 +1493,33 @@ mod tests {
             ed_key("urn:hr:workday", Some("b"), &SEED),
         ]);
         assert_eq!(ok.signing.validate(), Ok(()));
+        // The fleet secret: needed with signing required, from one place only, read late.
+        let mut no_fleet = ok.clone();
+        no_fleet.signing.fleet_secret_file = None;
+        assert!(no_fleet
+            .signing
+            .validate()
+            .unwrap_err()
+            .contains("fleet_secret_env"));
+        let mut both = ok.clone();
+        both.signing.fleet_secret_env = Some("NOT_SET_ANYWHERE".into());
+        assert!(both.signing.validate().unwrap_err().contains("not both"));
+        let mut unset = ok.clone();
+        unset.signing.fleet_secret_file = None;
+        unset.signing.fleet_secret_env = Some("REVOKE_TEST_FLEET_SECRET_NEVER_SET".into());
+        assert_eq!(unset.signing.validate(), Ok(()));
+        assert!(unset
+            .signing
+            .fleet_secret()
+            .unwrap_err()
+            .contains("not set"));
+        let mut short = ok.clone();
+        short.signing.fleet_secret_file = Some(secret_file("too-short"));
+        assert!(short
+            .signing
+            .fleet_secret()
+            .unwrap_err()
+            .contains("under the minimum"));
         let bad = |keys: Vec<KeyConfig>, says: &str| {
             let e = signing_cfg(keys).signing.validate().unwrap_err();
             assert!(e.contains(says), "{e}");
@@ -1396,6 +1611,10 @@ mod tests {
     fn signing_is_configured_from_the_environment_too() {
         let env = vec![
             ("REVOKE_SIGNING__REQUIRED".to_string(), "true".to_string()),
+            (
+                "REVOKE_SIGNING__FLEET_SECRET_ENV".to_string(),
+                "REVOKE_FLEET_SECRET".to_string(),
+            ),
             (
                 "REVOKE_SIGNING__KEYS".to_string(),
                 r#"[{ source = "urn:hr:workday", key_id = "k1", algorithm = "hmac-sha256", secret_env = "HR_SECRET" }]"#

@@ -202,16 +202,22 @@ impl TestEnv {
 
     /// Sends raw bytes with an optional key and headers to the terminations topic.
     pub async fn publish_raw(&self, key: Option<&str>, bytes: &[u8], headers: &[(&str, &str)]) {
+        self.publish_raw_to(&self.cfg.topics.terminations, key, bytes, headers)
+            .await
+    }
+
+    /// Sends raw bytes with an optional key and headers to `topic`.
+    pub async fn publish_raw_to(
+        &self,
+        topic: &str,
+        key: Option<&str>,
+        bytes: &[u8],
+        headers: &[(&str, &str)],
+    ) {
         let producer =
             Producer::with_timeout(&self.cfg, Duration::from_secs(60)).expect("producer");
         producer
-            .send_bytes(
-                &self.cfg.topics.terminations,
-                key.unwrap_or(""),
-                bytes,
-                headers,
-                None,
-            )
+            .send_bytes(topic, key.unwrap_or(""), bytes, headers, None)
             .await
             .expect("publish raw");
     }

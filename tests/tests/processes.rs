@@ -145,3 +145,108 @@ fn fleet_of_processes_on_a_real_broker() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
 }
+
+/// The blast-radius guard as an operator meets it: `revoke verifier` and five `revoke worker`
+/// processes with a limit of 5; 8 leavers from `revoke publish` → 5 closed, 3 held with nothing
+/// done; `revoke guard` names the batch; `revoke approve` refuses an empty `--by` (exit 2) and an
+/// unknown batch (exit 1), releases the real one, and a second decision is refused (exit 1); the
+/// released cases close with the approval in `revoke case`.
+#[test]
+#[ignore = "needs a real Kafka broker: run the README's test command (sets REVOKE_TEST_KAFKA)"]
+fn the_guard_holds_a_burst_until_revoke_approve() {
+    let mut harness = TestEnv::new("procs-guard");
+    harness.cfg.verifier.guard.max_terminations = 5;
+    let fleet = ProcFleet::new(&harness, 3);
+    let (workers, verifier) = fleet.spawn_all();
+    fleet.publish_generated(8);
+    let log = fleet.wait_cases(Duration::from_secs(120), |l| {
+        l.count(CaseState::Closed) == 5 && l.count(CaseState::Held) == 3
+    });
+    assert_eq!(
+        (log.count(CaseState::Closed), log.count(CaseState::Held)),
+        (5, 3),
+        "closed and held"
+    );
+    let held: Vec<String> = log
+        .latest
+        .values()
+        .filter(|c| c.state == CaseState::Held)
+        .map(|c| c.identity_id.clone())
+        .collect();
+    for case in log.latest.values().filter(|c| c.state == CaseState::Held) {
+        assert!(
+            case.targets
+                .values()
+                .all(|t| t.state == TargetState::Pending),
+            "a held case was acted on: {}",
+            case.identity_id
+        );
+    }
+
+    let listing = fleet.run(&["guard"]);
+    assert!(
+        listing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
+    let text = String::from_utf8_lossy(&listing.stdout).to_string();
+    assert!(
+        text.contains("3 cases held") && text.contains("waiting for a decision"),
+        "{text}"
+    );
+    let batch = text.split(':').next().unwrap().trim().to_string();
+    assert!(batch.starts_with("hold-"), "{text}");
+    for who in &held {
+        assert!(text.contains(who.as_str()), "{who} not listed:\n{text}");
+    }
+
+    assert_eq!(
+        fleet.run(&["approve", &batch, "--by", " "]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        fleet
+            .run(&["approve", "hold-999999", "--by", "alice"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let approved = fleet.run(&[
+        "approve",
+        &batch,
+        "--by",
+        "alice",
+        "--note",
+        "reorg confirmed",
+    ]);
+    let said = String::from_utf8_lossy(&approved.stdout).to_string();
+    assert!(
+        approved.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    assert!(
+        said.contains(&format!("approved batch {batch}: 3 cases")),
+        "{said}"
+    );
+    let again = fleet.run(&["reject", &batch, "--by", "bob"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already decided"));
+
+    let log = fleet.wait_cases(Duration::from_secs(120), |l| {
+        l.count(CaseState::Closed) == 8
+    });
+    assert_eq!(log.count(CaseState::Closed), 8);
+    let shown = fleet.run(&["case", &held[0]]);
+    let shown = String::from_utf8_lossy(&shown.stdout).to_string();
+    assert!(
+        shown.contains("held")
+            && shown.contains("approved by alice")
+            && shown.contains("reorg confirmed"),
+        "{shown}"
+    );
+    for p in workers {
+        p.sigterm_and_wait();
+    }
+    verifier.sigterm_and_wait();
+}

@@ -31,6 +31,8 @@ const ED_SOURCE: &str = "urn:hr:sap";
 /// Seeded into the config (through a file) and searched for in every topic afterwards.
 const HMAC_SECRET: &str = "s3cr3t-hmac-key-for-signed-hr-events-0001";
 const ED_SEED: [u8; 32] = [42; 32];
+/// The fleet's own secret: the verifier signs what it hands to the workers with it.
+const FLEET_SECRET: &str = "fleet-secret-shared-by-verifier-and-workers-01";
 /// Consumers of `hr.terminations` in the default fleet: five worker groups and the verifier.
 const CONSUMERS: usize = 6;
 
@@ -78,6 +80,8 @@ fn signing_env(name: &str) -> (TestEnv, TempDir) {
     let secret_file = dir.file("hmac.secret", &format!("{HMAC_SECRET}\n"));
     let seed_file = dir.file("ed25519.key", &hex(&ED_SEED));
     env.cfg.signing.required = true;
+    env.cfg.signing.fleet_secret_file =
+        Some(dir.file("fleet.secret", &format!("{FLEET_SECRET}\n")));
     env.cfg.signing.keys = vec![
         KeyConfig {
             source: HMAC_SOURCE.into(),
@@ -190,6 +194,7 @@ async fn assert_no_secret_in_any_topic(env: &TestEnv) {
     let cfg = env.cfg.clone();
     let needles = [
         HMAC_SECRET.to_string(),
+        FLEET_SECRET.to_string(),
         hex(&ED_SEED),
         base64::engine::general_purpose::STANDARD.encode(ED_SEED),
     ];
@@ -500,7 +505,9 @@ fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_du
         let rescind = rescind_of(&now);
         send(&env, &[(rescind.clone(), Some(ed().sign(&rescind)))], Mode::Binary).await;
 
-        // On the due topic, a record that carries a signature must verify like any other.
+        // On the due topic only what the verifier signed with the fleet secret counts: a record
+        // with (a stolen) HR signature but none of the fleet's is refused, and so is one whose
+        // fleet signature is made up.
         let mut smuggled = leavers(&env, 1, HMAC_SOURCE).remove(0);
         smuggled.subject = format!("D{}", smuggled.subject);
         smuggled.data.identity.employee_id = smuggled.subject.clone();
@@ -510,6 +517,17 @@ fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_du
             &env.cfg.topics.due,
             &[(smuggled.clone(), Some(stolen))],
             Mode::Structured,
+        )
+        .await;
+        let mut forged_fleet = leavers(&env, 1, HMAC_SOURCE).remove(0);
+        forged_fleet.subject = format!("F{}", forged_fleet.subject);
+        forged_fleet.data.identity.employee_id = forged_fleet.subject.clone();
+        let made_up = format!("hmac-sha256={}", "ab".repeat(32));
+        env.publish_raw_to(
+            &env.cfg.topics.due,
+            Some(&forged_fleet.subject),
+            serde_json::to_vec(&forged_fleet.to_structured_json()).unwrap().as_slice(),
+            &[(revoke_shared::signing::FLEET_SIGNATURE_HEADER, made_up.as_str())],
         )
         .await;
 
@@ -538,7 +556,7 @@ fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_du
         assert_eq!(case.state, CaseState::Rescinded, "the signed rescind applies");
         assert_eq!(case.rescinded_by.as_deref(), Some("hr:people-ops"));
 
-        let all = letters(&env, CONSUMERS + TargetKind::ALL.len()).await;
+        let all = letters(&env, CONSUMERS + 2 * TargetKind::ALL.len()).await;
         let refused = letters_of(&all, &forged_rescind.subject);
         assert_eq!(refused.len(), CONSUMERS, "{:?}", refused.keys().collect::<Vec<_>>());
         for (consumer, l) in &refused {
@@ -546,19 +564,21 @@ fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_du
             assert_eq!(l.source_topic, env.cfg.topics.terminations);
         }
         // The due topic is read by the five worker groups only.
-        let refused = letters_of(&all, &smuggled.subject);
-        assert_eq!(refused.len(), TargetKind::ALL.len(), "{:?}", refused.keys().collect::<Vec<_>>());
-        for (consumer, l) in &refused {
-            assert_eq!(l.reason, "bad_signature", "{consumer}: {}", l.detail);
-            assert_eq!(l.source_topic, env.cfg.topics.due);
+        for (who, reason) in [(&smuggled.subject, "unsigned"), (&forged_fleet.subject, "bad_signature")] {
+            let refused = letters_of(&all, who);
+            assert_eq!(refused.len(), TargetKind::ALL.len(), "{:?}", refused.keys().collect::<Vec<_>>());
+            for (consumer, l) in &refused {
+                assert_eq!(l.reason, reason, "{consumer}: {}", l.detail);
+                assert_eq!(l.source_topic, env.cfg.topics.due);
+            }
+            assert!(untouched(&fleet, who));
         }
-        assert!(untouched(&fleet, &smuggled.subject));
-        // The verifier's own due record of the scheduled case was never refused.
+        // The verifier's own (fleet-signed) due record of the scheduled case was never refused.
+        let b64 = |s: &str| Some(base64::engine::general_purpose::STANDARD.encode(s));
         assert!(
             all.iter()
                 .filter(|l| l.source_topic == env.cfg.topics.due)
-                .all(|l| l.key_base64
-                    == Some(base64::engine::general_purpose::STANDARD.encode(&smuggled.subject))),
+                .all(|l| l.key_base64 == b64(&smuggled.subject) || l.key_base64 == b64(&forged_fleet.subject)),
             "a due record was refused"
         );
 
@@ -569,7 +589,10 @@ fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_du
 
 #[test]
 fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
-    let (env, dir) = signing_env("signed-cli");
+    let (mut env, dir) = signing_env("signed-cli");
+    // As deployed: the guard on, so the workers act only on what the verifier released on the
+    // due topic, fleet-signed.
+    env.cfg.verifier.guard.enabled = true;
     // The binary reads the same settings from a config file.
     let config = dir.file(
         "revoke.toml",
@@ -660,9 +683,16 @@ fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
             closed,
             BTreeMap::from([(HMAC_SOURCE.to_string(), 2), (ED_SOURCE.to_string(), 2)])
         );
-        let all = letters(&env, CONSUMERS).await;
-        assert_eq!(all.len(), CONSUMERS);
+        // With the guard on only the verifier reads the terminations: one dead letter for the
+        // unsigned event, and the four signed leavers closed through fleet-signed releases.
+        let all = letters(&env, 1).await;
+        assert_eq!(all.len(), 1, "{all:?}");
         assert!(all.iter().all(|l| l.reason == "unsigned"), "{all:?}");
+        assert_eq!(all[0].rejected_by, revoke::verifier::group(&env.cfg));
+        let due = env
+            .read_json::<serde_json::Value>(&env.cfg.topics.due)
+            .await;
+        assert_eq!(due.len(), 4, "one release per signed leaver");
         assert_no_secret_in_any_topic(&env).await;
         fleet.stop().await.expect("graceful stop");
     });

@@ -287,7 +287,10 @@ fn check_signing_keys(cfg: &Config) -> Result<(), Failure> {
             .signing
             .key_set()
             .map_err(|e| usage(anyhow::anyhow!("signing: {e}")))?;
-        tracing::info!(sources = ?keys.sources().collect::<Vec<_>>(), "signed HR events required");
+        cfg.signing
+            .fleet_secret()
+            .map_err(|e| usage(anyhow::anyhow!("signing: {e}")))?;
+        tracing::info!(sources = ?keys.sources().collect::<Vec<_>>(), "signed HR events required; records for the workers signed by the fleet");
     }
     Ok(())
 }

@@ -201,6 +201,22 @@ impl WorkerHandler {
                 .await
             }
         };
+        // With signing required, only what the verifier signed is acted on.
+        if let Err(e) = revoke_shared::signing::check_fleet_signature(msg, &self.cfg) {
+            if !e.is_dead_letter() {
+                return Err(HandlerError::Fatal(e.to_string()));
+            }
+            return dead_letter(
+                &self.producer,
+                &self.cfg.topics.dlq,
+                msg,
+                e.reason(),
+                e.to_string(),
+                &self.group,
+                &self.metrics,
+            )
+            .await;
+        }
         let kind = self.target.kind();
         if req.target != kind {
             return Ok(());
@@ -286,6 +302,9 @@ pub async fn run_worker(
         // not a failure on the first event.
         cfg.signing
             .key_set()
+            .map_err(revoke_shared::config::ConfigError::Invalid)?;
+        cfg.signing
+            .fleet_secret()
             .map_err(revoke_shared::config::ConfigError::Invalid)?;
     }
     let producer = Producer::new(cfg)?;

@@ -54,6 +54,9 @@ struct State {
 pub struct VerifierHandler {
     state: Arc<Mutex<State>>,
     producer: Producer,
+    /// With signing required: the secret that signs what the workers get (`revoke.due`,
+    /// `revoke.restores`), so that they can refuse what the verifier did not write.
+    fleet: Option<Arc<revoke_shared::secret::Secret>>,
     cfg: Config,
     metrics: Metrics,
     group: String,
@@ -124,7 +127,14 @@ impl VerifierHandler {
                 st.partition_of.entry(case_id).or_insert(p);
             }
             let effects = st.machine.apply(input, Utc::now());
-            let acks = enqueue(&self.producer, &self.cfg, &self.metrics, &mut st, effects)?;
+            let acks = enqueue(
+                &self.producer,
+                self.fleet.as_deref(),
+                &self.cfg,
+                &self.metrics,
+                &mut st,
+                effects,
+            )?;
             self.metrics.open_cases.set(st.machine.open_count() as i64);
             acks
         };
@@ -167,6 +177,7 @@ impl VerifierHandler {
                 let effects = st.machine.apply(Input::Guard(j), Utc::now());
                 acks.extend(enqueue(
                     &self.producer,
+                    self.fleet.as_deref(),
                     &self.cfg,
                     &self.metrics,
                     &mut st,
@@ -298,9 +309,32 @@ fn closed_case_record(
         .max_by_key(|c| c.revision))
 }
 
+/// Enqueues a record for the workers, with the fleet signature when signing is required.
+fn enqueue_for_workers<T: serde::Serialize>(
+    producer: &Producer,
+    fleet: Option<&revoke_shared::secret::Secret>,
+    topic: &str,
+    key: &str,
+    value: &T,
+    headers: &[(&str, &str)],
+) -> Result<Ack, HandlerError> {
+    let bytes = serde_json::to_vec(value).map_err(|e| HandlerError::Fatal(e.to_string()))?;
+    let signature = fleet.map(|secret| {
+        revoke_shared::signing::fleet_signature(secret, topic, key.as_bytes(), &bytes)
+    });
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    if let Some(sig) = &signature {
+        all.push((revoke_shared::signing::FLEET_SIGNATURE_HEADER, sig));
+    }
+    producer
+        .enqueue_bytes_with_headers(topic, key, &bytes, None, &all)
+        .map_err(|e| HandlerError::Fatal(e.to_string()))
+}
+
 /// Enqueues effects in order; counts metrics.
 fn enqueue(
     producer: &Producer,
+    fleet: Option<&revoke_shared::secret::Secret>,
     cfg: &Config,
     metrics: &Metrics,
     st: &mut State,
@@ -354,43 +388,51 @@ fn enqueue(
                     .inc();
                 tracing::info!(case_id = %req.case_id, identity = %req.identity_id, target = %req.target,
                     "rescinded: asking the target's workers to give back what they revoked");
-                let ack = producer
-                    .enqueue_json(&cfg.topics.restores, &req.identity_id, &req, None)
-                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-                acks.push(ack);
+                acks.push(enqueue_for_workers(
+                    producer,
+                    fleet,
+                    &cfg.topics.restores,
+                    &req.identity_id,
+                    &req,
+                    &[],
+                )?);
             }
             Effect::Due(ev) => {
                 metrics.verifier_notes.with_label_values(&["due"]).inc();
                 tracing::info!(case_id = %ev.case_id(), identity = %ev.subject, effective_at = ?ev.data.effective_at,
                     "termination released to the workers (effective, and let through by the guard when it is on)");
-                let ack = producer
-                    .enqueue_json(&cfg.topics.due, &ev.subject, &ev.to_structured_json(), None)
-                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-                acks.push(ack);
+                acks.push(enqueue_for_workers(
+                    producer,
+                    fleet,
+                    &cfg.topics.due,
+                    &ev.subject,
+                    &ev.to_structured_json(),
+                    &[],
+                )?);
             }
             Effect::Redrive { event, target, n } => {
                 metrics.verifier_notes.with_label_values(&["redrive"]).inc();
                 tracing::info!(case_id = %event.case_id(), identity = %event.subject, target = %target,
                     "re-drive: the target failed with transient errors only; its workers run it again");
-                let ack = producer
-                    .enqueue_json_with_headers(
-                        &cfg.topics.due,
-                        &event.subject,
-                        &event.to_structured_json(),
-                        None,
-                        &[
-                            (
-                                revoke_shared::contract::REDRIVE_TARGET_HEADER,
-                                target.as_str(),
-                            ),
-                            (
-                                revoke_shared::contract::REDRIVE_COUNT_HEADER,
-                                &n.to_string(),
-                            ),
-                        ],
-                    )
-                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-                acks.push(ack);
+                // The re-drive headers address one target kind; the signature covers the value,
+                // so a forged re-drive of a genuine record acts only where the genuine one would.
+                acks.push(enqueue_for_workers(
+                    producer,
+                    fleet,
+                    &cfg.topics.due,
+                    &event.subject,
+                    &event.to_structured_json(),
+                    &[
+                        (
+                            revoke_shared::contract::REDRIVE_TARGET_HEADER,
+                            target.as_str(),
+                        ),
+                        (
+                            revoke_shared::contract::REDRIVE_COUNT_HEADER,
+                            &n.to_string(),
+                        ),
+                    ],
+                )?);
             }
             Effect::Admit(a) => {
                 metrics.verifier_notes.with_label_values(&["admit"]).inc();
@@ -478,6 +520,7 @@ impl Handler for VerifierHandler {
                 let effects = st.machine.apply(Input::Guard(j), Utc::now());
                 acks.extend(enqueue(
                     &self.producer,
+                    self.fleet.as_deref(),
                     &self.cfg,
                     &self.metrics,
                     &mut st,
@@ -709,9 +752,14 @@ pub async fn run_verifier(
         owned: Default::default(),
         partition_of: HashMap::new(),
     }));
+    let fleet = cfg
+        .signing
+        .fleet_secret()
+        .map_err(revoke_shared::config::ConfigError::Invalid)?;
     let handler = Arc::new(VerifierHandler {
         state: state.clone(),
         producer: producer.clone(),
+        fleet,
         cfg: cfg.clone(),
         metrics: metrics.clone(),
         group: super::group(&cfg),

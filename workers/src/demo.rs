@@ -297,7 +297,8 @@ pub async fn run_on(cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummar
             (finished, held)
         };
         // More leavers than `verifier.guard.max_terminations` at once: the guard holds the rest
-        // for a person. The demo plays that person once the burst is over (all cases decided).
+        // for a person. The demo plays that person once every case has the guard's verdict
+        // (so the batch no longer grows).
         for (batch, n) in held {
             if approved.iter().any(|(b, _)| *b == batch) {
                 continue;

@@ -1,10 +1,13 @@
 //! The Kafka shell of a target worker: one consumer group per target kind (`revoke-<kind>`).
 //!
-//! For each termination on `hr.terminations` it revokes the identity on its target, then emits a
-//! confirmation on `revoke.confirmations`. Scheduled terminations arrive again on `revoke.due`
-//! when they are due; restore requests after a rescind arrive on `revoke.restores` and are
-//! answered with a restore report on `revoke.confirmations`. A record counts as handled — its
-//! offset may be stored — only once what it produced (or its dead letter) is acknowledged.
+//! For each termination the verifier releases on `revoke.due` (with the blast-radius guard on,
+//! the default: after the guard let it through or a person approved it; with it off, straight
+//! from `hr.terminations`) it revokes the identity on its target, then emits a confirmation on
+//! `revoke.confirmations`. Scheduled terminations and re-drives arrive on `revoke.due` too;
+//! restore requests after a rescind arrive on `revoke.restores` and are answered with a restore
+//! report on `revoke.confirmations`. With signing required, records on those two topics must
+//! carry the fleet's signature. A record counts as handled — its offset may be stored — only
+//! once what it produced (or its dead letter) is acknowledged.
 
 use crate::restoration::restore_identity;
 use crate::revocation::revoke_identity;

@@ -103,6 +103,23 @@ pub struct CaseGuard {
     pub note: Option<String>,
 }
 
+impl CaseGuard {
+    /// A case that has just asked the guard, nothing decided yet.
+    pub fn asked(at: DateTime<Utc>) -> CaseGuard {
+        CaseGuard {
+            asked_at: at,
+            released_at: None,
+            batch: None,
+            held_at: None,
+            why: None,
+            decision: None,
+            decided_by: None,
+            decided_at: None,
+            note: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -367,19 +367,7 @@ impl Verifier {
     fn ask_guard(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
         case.state = CaseState::Admitting;
         case.deadline = None;
-        case.guard
-            .get_or_insert(CaseGuard {
-                asked_at: now,
-                released_at: None,
-                batch: None,
-                held_at: None,
-                why: None,
-                decision: None,
-                decided_by: None,
-                decided_at: None,
-                note: None,
-            })
-            .asked_at = now;
+        case.guard.get_or_insert(CaseGuard::asked(now)).asked_at = now;
         effects.push(Effect::Admit(Admission {
             case_id: case.case_id,
             identity_id: case.identity_id.clone(),
@@ -400,17 +388,7 @@ impl Verifier {
             return Vec::new();
         }
         let mut effects = Vec::new();
-        let g = case.guard.get_or_insert(CaseGuard {
-            asked_at: now,
-            released_at: None,
-            batch: None,
-            held_at: None,
-            why: None,
-            decision: None,
-            decided_by: None,
-            decided_at: None,
-            note: None,
-        });
+        let g = case.guard.get_or_insert(CaseGuard::asked(now));
         match &j.verdict {
             Verdict::Released => self.release(&mut case, now, &mut effects),
             Verdict::Held {

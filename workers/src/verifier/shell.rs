@@ -111,6 +111,19 @@ pub fn check_copartitioned(cfg: &Config) -> Result<(), RebuildError> {
     if counts.windows(2).any(|w| w[0].1 != w[1].1) {
         return Err(RebuildError::Partitions(format!("{counts:?}")));
     }
+    if cfg.verifier.guard.enabled {
+        // The guard log's order is the fleet-wide order only with exactly one partition.
+        match partition_count(&reader, &t.guard)? {
+            0 => return Err(RebuildError::Missing(t.guard.clone())),
+            1 => {}
+            n => {
+                return Err(RebuildError::Partitions(format!(
+                    "{} has {n} partitions; the blast-radius guard's log needs exactly one",
+                    t.guard
+                )))
+            }
+        }
+    }
     Ok(())
 }
 

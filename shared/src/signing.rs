@@ -117,23 +117,55 @@ struct FleetCache(Arc<Mutex<Option<FleetCached>>>);
 type FleetCached = ((Option<String>, Option<String>), Arc<Secret>);
 
 /// Kafka header on the records the verifier hands to the workers while signing is required:
-/// `hmac-sha256=<hex>` over the topic, key and value (see [`fleet_signature`]).
+/// `hmac-sha256=<hex>` over the topic, key, value and [`FLEET_SIGNED_HEADERS`] (see
+/// [`fleet_signature`]).
 pub const FLEET_SIGNATURE_HEADER: &str = "revoke_fleet_signature";
 
-fn fleet_mac(secret: &Secret, topic: &str, key: &[u8], payload: &[u8]) -> Hmac<Sha256> {
+/// The headers the fleet signature covers (a missing one counts as empty): the ones that tell a
+/// worker what to do with the record.
+pub const FLEET_SIGNED_HEADERS: [&str; 3] = [
+    crate::contract::REDRIVE_TARGET_HEADER,
+    crate::contract::REDRIVE_COUNT_HEADER,
+    crate::contract::RECHECK_HEADER,
+];
+
+fn fleet_mac(
+    secret: &Secret,
+    topic: &str,
+    key: &[u8],
+    payload: &[u8],
+    header: impl Fn(&str) -> Vec<u8>,
+) -> Hmac<Sha256> {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key");
-    // Each part with its length first, so no two (topic, key, value) share their bytes.
-    for part in [topic.as_bytes(), key, payload] {
+    // Each part with its length first, so no two records share their signed bytes.
+    let headers: Vec<Vec<u8>> = FLEET_SIGNED_HEADERS.iter().map(|h| header(h)).collect();
+    for part in [topic.as_bytes(), key, payload]
+        .into_iter()
+        .chain(headers.iter().map(Vec::as_slice))
+    {
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part);
     }
     mac
 }
 
-/// The fleet signature of a record: the value of [`FLEET_SIGNATURE_HEADER`].
-pub fn fleet_signature(secret: &Secret, topic: &str, key: &[u8], payload: &[u8]) -> String {
-    let tag = fleet_mac(secret, topic, key, payload)
+/// The fleet signature of a record with `headers` (the value of [`FLEET_SIGNATURE_HEADER`]).
+pub fn fleet_signature(
+    secret: &Secret,
+    topic: &str,
+    key: &[u8],
+    payload: &[u8],
+    headers: &[(&str, &str)],
+) -> String {
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_bytes().to_vec())
+            .unwrap_or_default()
+    };
+    let tag = fleet_mac(secret, topic, key, payload, header)
         .finalize()
         .into_bytes();
     let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
@@ -175,8 +207,10 @@ pub fn check_fleet_signature(msg: &RawMessage, cfg: &Config) -> Result<(), HrRef
         })?;
     let key = msg.key.as_deref().unwrap_or_default();
     let payload = msg.payload.as_deref().unwrap_or_default();
-    fleet_mac(&secret, &msg.topic, key, payload)
-        .verify_slice(&tag)
+    fleet_mac(&secret, &msg.topic, key, payload, |name| {
+        msg.header(name).map(<[u8]>::to_vec).unwrap_or_default()
+    })
+    .verify_slice(&tag)
         .map_err(|_| {
             SignatureError::BadSignature(format!(
                 "the fleet signature on {} does not match: not written by this fleet's verifier, or changed since",
@@ -1396,6 +1430,7 @@ mod tests {
                     topic,
                     m.key.as_deref().unwrap_or_default(),
                     m.payload.as_deref().unwrap_or_default(),
+                    &[],
                 );
                 m.headers
                     .push((FLEET_SIGNATURE_HEADER.into(), sig.into_bytes()));
@@ -1448,6 +1483,32 @@ mod tests {
             parse_hr_input(&changed, &cfg).unwrap_err().reason(),
             "bad_signature"
         );
+        // The headers that steer a worker are signed too: one added afterwards breaks it, one
+        // signed with the record passes.
+        let mut steered = on_due(&unsigned, Some((&fleet, &due)));
+        steered.headers.push((
+            crate::contract::REDRIVE_TARGET_HEADER.into(),
+            b"vault".to_vec(),
+        ));
+        assert_eq!(
+            parse_hr_input(&steered, &cfg).unwrap_err().reason(),
+            "bad_signature"
+        );
+        let mut redrive = unsigned.clone();
+        redrive.topic = due.clone();
+        let hs = [(crate::contract::REDRIVE_TARGET_HEADER, "vault")];
+        let sig = fleet_signature(
+            &fleet,
+            &due,
+            redrive.key.as_deref().unwrap_or_default(),
+            redrive.payload.as_deref().unwrap_or_default(),
+            &hs,
+        );
+        redrive.headers.push((hs[0].0.into(), b"vault".to_vec()));
+        redrive
+            .headers
+            .push((FLEET_SIGNATURE_HEADER.into(), sig.into_bytes()));
+        assert_eq!(parse_hr_input(&redrive, &cfg).unwrap(), ev);
         // Off: nothing is checked.
         cfg.signing.required = false;
         assert_eq!(parse_hr_input(&forged, &cfg).unwrap(), ev);

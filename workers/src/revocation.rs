@@ -111,6 +111,21 @@ pub async fn revoke_identity(
     policy: &RetryPolicy,
     metrics: &Metrics,
 ) -> RevocationReport {
+    revoke_identity_rechecking(target, who, worker_id, policy, metrics, &[]).await
+}
+
+/// As `revoke_identity`, also reading back `recheck`: objects earlier runs acted on without
+/// proof (a re-drive after a failure). One the discovery no longer finds but the read-back shows
+/// gone was revoked by such a run whose answer was lost: it goes into the evidence as revoked,
+/// verified now, so the closing report names every object.
+pub async fn revoke_identity_rechecking(
+    target: &dyn Target,
+    who: &Identity,
+    worker_id: &str,
+    policy: &RetryPolicy,
+    metrics: &Metrics,
+    recheck: &[Holding],
+) -> RevocationReport {
     let started_at = Utc::now();
     let attempts = AtomicU32::new(0);
     let kind = target.kind().as_str();
@@ -143,6 +158,22 @@ pub async fn revoke_identity(
     let mut all_transient = true;
     for h in &holdings {
         let (ev, transient) = revoke_one(target, who, h, &actor, policy, &attempts, metrics).await;
+        if ev.outcome == ObjectOutcome::Failed && !transient {
+            all_transient = false;
+        }
+        if let (None, Some(e)) = (&first_error, &ev.error) {
+            first_error = Some(format!("{} {}: {e}", h.object_kind, h.object_id));
+        }
+        objects.push(ev);
+    }
+    for h in recheck {
+        if holdings
+            .iter()
+            .any(|d| d.object_kind == h.object_kind && d.object_id == h.object_id)
+        {
+            continue; // discovered again: handled above like any holding
+        }
+        let (ev, transient) = recheck_one(target, who, h, &actor, policy, &attempts, metrics).await;
         if ev.outcome == ObjectOutcome::Failed && !transient {
             all_transient = false;
         }
@@ -222,6 +253,55 @@ async fn revoke_one(
         }
         Err(e) => {
             ev.outcome = ObjectOutcome::Failed;
+            ev.error = Some(format!("read-back failed: {e}"));
+            transient = e.class() == ErrorClass::Transient;
+        }
+    }
+    count_object(metrics, kind, &ev);
+    (ev, transient)
+}
+
+/// Reads back an object an earlier run acted on without proof, which discovery no longer finds.
+async fn recheck_one(
+    target: &dyn Target,
+    who: &Identity,
+    h: &Holding,
+    actor: &Actor,
+    policy: &RetryPolicy,
+    attempts: &AtomicU32,
+    metrics: &Metrics,
+) -> (ObjectEvidence, bool) {
+    let kind = target.kind().as_str();
+    let mut ev = ObjectEvidence {
+        object_kind: h.object_kind.clone(),
+        object_id: h.object_id.clone(),
+        sponsored: h.sponsored,
+        action: h.action.clone(),
+        outcome: ObjectOutcome::Failed,
+        removed_at: None,
+        actor: actor.clone(),
+        verified: false,
+        read_back: "not read back".into(),
+        error: None,
+    };
+    let mut transient = false;
+    match with_retry(policy, attempts, metrics, kind, || target.verify(who, h)).await {
+        Ok(rb) if rb.gone => {
+            ev.outcome = ObjectOutcome::Revoked;
+            ev.verified = true;
+            ev.removed_at = rb.removed_at.or_else(|| Some(Utc::now()));
+            ev.read_back = format!(
+                "re-checked on a re-drive (an earlier run acted on it; its answer was lost): {}",
+                rb.detail
+            );
+        }
+        Ok(rb) => {
+            ev.read_back = rb.detail;
+            ev.error = Some(
+                "an earlier run acted on it, discovery no longer finds it, yet the read-back shows it present: a person should look".into(),
+            );
+        }
+        Err(e) => {
             ev.error = Some(format!("read-back failed: {e}"));
             transient = e.class() == ErrorClass::Transient;
         }
@@ -559,5 +639,92 @@ mod tests {
         })
         .await;
         assert_eq!((r.outcome, r.retryable), (Outcome::Revoked, false));
+    }
+
+    /// Discovery finds nothing any more; the re-check list names what an earlier run acted on.
+    struct AfterLostAnswer;
+
+    #[async_trait::async_trait]
+    impl Target for AfterLostAnswer {
+        fn kind(&self) -> TargetKind {
+            TargetKind::Vault
+        }
+        fn instance(&self) -> &str {
+            "v"
+        }
+        fn principal(&self) -> &str {
+            "p"
+        }
+        async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
+            Ok(vec![Holding {
+                object_kind: "token".into(),
+                object_id: "still-listed".into(),
+                sponsored: false,
+                action: "revoke".into(),
+            }])
+        }
+        async fn revoke(&self, _: &Identity, _: &Holding) -> Result<RevokeResult, TargetError> {
+            Ok(RevokeResult::Revoked { removed_at: None })
+        }
+        async fn verify(&self, _: &Identity, h: &Holding) -> Result<ReadBack, TargetError> {
+            match h.object_id.as_str() {
+                "lingering" => Ok(ReadBack {
+                    gone: false,
+                    removed_at: None,
+                    detail: "token is valid".into(),
+                }),
+                "unreachable" => Err(TargetError::Transient("connection refused".into())),
+                _ => Ok(ReadBack {
+                    gone: true,
+                    removed_at: None,
+                    detail: "no such token".into(),
+                }),
+            }
+        }
+    }
+
+    fn holding(id: &str) -> Holding {
+        Holding {
+            object_kind: "token".into(),
+            object_id: id.into(),
+            sponsored: id == "sponsored-gone",
+            action: "revoke".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_re_drive_reads_back_what_an_earlier_run_did_without_hearing_back() {
+        let m = Metrics::new();
+        let run = |recheck: Vec<Holding>| {
+            let m = m.clone();
+            async move {
+                revoke_identity_rechecking(&AfterLostAnswer, &who(), "w1", &policy(), &m, &recheck)
+                    .await
+            }
+        };
+        // Gone: in the evidence as revoked, verified now, saying how it was found.
+        let r = run(vec![holding("sponsored-gone"), holding("still-listed")]).await;
+        assert_eq!(r.outcome, Outcome::Revoked);
+        let ids: Vec<&str> = r.objects.iter().map(|o| o.object_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec!["still-listed", "sponsored-gone"],
+            "a discovered one is not doubled"
+        );
+        let o = &r.objects[1];
+        assert!(o.verified && o.sponsored && o.removed_at.is_some());
+        assert_eq!(o.outcome, ObjectOutcome::Revoked);
+        assert!(
+            o.read_back.starts_with("re-checked on a re-drive"),
+            "{}",
+            o.read_back
+        );
+        // Still present although discovery no longer lists it: a person looks (not retryable).
+        let r = run(vec![holding("lingering")]).await;
+        assert_eq!((r.outcome, r.retryable), (Outcome::Failed, false));
+        assert!(r.error.unwrap().contains("a person should look"));
+        // Unreachable: failed, and worth another re-drive.
+        let r = run(vec![holding("unreachable")]).await;
+        assert_eq!((r.outcome, r.retryable), (Outcome::Failed, true));
     }
 }

@@ -10,7 +10,7 @@
 //! once what it produced (or its dead letter) is acknowledged.
 
 use crate::restoration::restore_identity;
-use crate::revocation::revoke_identity;
+use crate::revocation::revoke_identity_rechecking;
 use crate::target::Target;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
@@ -102,6 +102,7 @@ impl Handler for WorkerHandler {
             // A re-drive after a transient failure is for one target kind only; its number goes
             // back in the confirmation, so the verifier can tell this run's report from older ones.
             let mut redrive = 0;
+            let mut recheck: Vec<crate::target::Holding> = Vec::new();
             if msg.topic == self.cfg.topics.due {
                 if let Some(only) = msg.header(revoke_shared::contract::REDRIVE_TARGET_HEADER) {
                     if only != kind.as_str().as_bytes() {
@@ -111,7 +112,19 @@ impl Handler for WorkerHandler {
                         .header(revoke_shared::contract::REDRIVE_COUNT_HEADER)
                         .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
                         .unwrap_or(0);
-                    tracing::info!(redrive, "re-drive after a transient failure: running the target again");
+                    // What earlier runs acted on without proof: read back even if not discovered.
+                    if let Some(raw) = msg.header(revoke_shared::contract::RECHECK_HEADER) {
+                        match serde_json::from_slice::<Vec<revoke_shared::contract::RecheckObject>>(raw) {
+                            Ok(objects) => recheck = objects.into_iter().map(|o| crate::target::Holding {
+                                object_kind: o.object_kind,
+                                object_id: o.object_id,
+                                sponsored: o.sponsored,
+                                action: o.action,
+                            }).collect(),
+                            Err(e) => tracing::warn!(error = %e, "unreadable re-check list on a re-drive; ignored"),
+                        }
+                    }
+                    tracing::info!(redrive, recheck = recheck.len(), "re-drive after a transient failure: running the target again");
                 }
             }
             // A termination dated in the future waits in the verifier's durable state, which
@@ -134,7 +147,7 @@ impl Handler for WorkerHandler {
                     finished_at: now,
                 }
             } else {
-                revoke_identity(&*self.target, &event.data.identity, &self.worker.id, &self.policy, &self.metrics).await
+                revoke_identity_rechecking(&*self.target, &event.data.identity, &self.worker.id, &self.policy, &self.metrics, &recheck).await
             };
             let confirmation = Confirmation {
                 schema: CONFIRMATION_SCHEMA.into(),

@@ -132,6 +132,22 @@ pub const REDRIVE_TARGET_HEADER: &str = "revoke_target";
 /// Kafka header on a re-drive: its number (1 for the first), echoed in the confirmation.
 pub const REDRIVE_COUNT_HEADER: &str = "revoke_redrive";
 
+/// Kafka header on a re-drive: a JSON array of [`RecheckObject`]s, the objects earlier runs of
+/// this target reported without proof (a call whose answer was lost may still have done the
+/// work). The re-run reads back those it no longer discovers, so the closing evidence names
+/// every object, not only what was left to find.
+pub const RECHECK_HEADER: &str = "revoke_recheck";
+
+/// One object an earlier run acted on without proof that it is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecheckObject {
+    pub object_kind: String,
+    pub object_id: String,
+    #[serde(default)]
+    pub sponsored: bool,
+    pub action: String,
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }

@@ -18,8 +18,8 @@ pub use case::{
     SUPERSEDED_KEPT,
 };
 pub use confirmation::{
-    Actor, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, TargetRef, WorkerInfo,
-    CONFIRMATION_SCHEMA, REDRIVE_COUNT_HEADER, REDRIVE_TARGET_HEADER,
+    Actor, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject, TargetRef,
+    WorkerInfo, CONFIRMATION_SCHEMA, RECHECK_HEADER, REDRIVE_COUNT_HEADER, REDRIVE_TARGET_HEADER,
 };
 pub use dlq::{DeadLetter, DLQ_SCHEMA};
 pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};

@@ -41,9 +41,9 @@ use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
     Admission, Case, CaseGuard, CaseState, Confirmation, Decision, Escalation, EscalationReason,
-    EscalationRecord, HrData, HrEvent, HrEventKind, ObjectOutcome, Outcome, Owner, RestoreReport,
-    RestoreRequest, TargetKind, TargetState, TargetStatus, CASE_SCHEMA, ESCALATION_SCHEMA,
-    MANUAL_INSTANCE, RESTORE_REQUEST_SCHEMA,
+    EscalationRecord, HrData, HrEvent, HrEventKind, ObjectOutcome, Outcome, Owner, RecheckObject,
+    RestoreReport, RestoreRequest, TargetKind, TargetState, TargetStatus, CASE_SCHEMA,
+    ESCALATION_SCHEMA, MANUAL_INSTANCE, RESTORE_REQUEST_SCHEMA,
 };
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -79,10 +79,12 @@ pub enum Effect {
     Restore(RestoreRequest),
     /// A target that failed with transient errors only, run again: publish the termination on
     /// the due topic for that target's workers only (keyed by identity); `n` numbers the re-drive.
+    /// `recheck` names the objects earlier runs acted on without proof, to be read back.
     Redrive {
         event: HrEvent,
         target: TargetKind,
         n: u32,
+        recheck: Vec<RecheckObject>,
     },
     /// Ask the blast-radius guard to release a case (append to the guard log).
     Admit(Admission),
@@ -963,6 +965,7 @@ impl Verifier {
                     continue;
                 }
                 let old = std::mem::replace(status, TargetStatus::pending());
+                let recheck = unproven_objects(&old);
                 let redrives = old.redrives + 1;
                 *status = TargetStatus::pending().replacing(Some(old));
                 status.redrives = redrives;
@@ -971,6 +974,7 @@ impl Verifier {
                         event: ev.clone(),
                         target: *kind,
                         n: redrives,
+                        recheck,
                     }),
                     None => effects.push(Effect::Note {
                         case_id: Some(id),
@@ -1219,6 +1223,33 @@ fn status_of(c: &Confirmation) -> TargetStatus {
 
 /// The termination a scheduled case stands for, as the workers will read it from the due topic:
 /// the same source and id (so the same case id), the identity and HR fields from the record.
+/// The objects a target's failed runs (this report and the ones it replaced) acted on or meant
+/// to, without proof that they are gone: what a re-run must read back even if its discovery no
+/// longer finds them (a call whose answer was lost may have done the work).
+fn unproven_objects(status: &TargetStatus) -> Vec<RecheckObject> {
+    let mut out: Vec<RecheckObject> = Vec::new();
+    for report in std::iter::once(status).chain(status.superseded.iter()) {
+        for o in &report.objects {
+            if o.verified || o.outcome == ObjectOutcome::ManualRequired {
+                continue;
+            }
+            if out
+                .iter()
+                .any(|r| r.object_kind == o.object_kind && r.object_id == o.object_id)
+            {
+                continue;
+            }
+            out.push(RecheckObject {
+                object_kind: o.object_kind.clone(),
+                object_id: o.object_id.clone(),
+                sponsored: o.sponsored,
+                action: o.action.clone(),
+            });
+        }
+    }
+    out
+}
+
 fn due_event(case: &Case, now: DateTime<Utc>) -> Option<HrEvent> {
     Some(HrEvent {
         id: case.event_id.clone()?,

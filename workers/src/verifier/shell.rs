@@ -333,7 +333,7 @@ fn enqueue_for_workers<T: serde::Serialize>(
 ) -> Result<Ack, HandlerError> {
     let bytes = serde_json::to_vec(value).map_err(|e| HandlerError::Fatal(e.to_string()))?;
     let signature = fleet.map(|secret| {
-        revoke_shared::signing::fleet_signature(secret, topic, key.as_bytes(), &bytes)
+        revoke_shared::signing::fleet_signature(secret, topic, key.as_bytes(), &bytes, headers)
     });
     let mut all: Vec<(&str, &str)> = headers.to_vec();
     if let Some(sig) = &signature {
@@ -423,28 +423,39 @@ fn enqueue(
                     &[],
                 )?);
             }
-            Effect::Redrive { event, target, n } => {
+            Effect::Redrive {
+                event,
+                target,
+                n,
+                recheck,
+            } => {
                 metrics.verifier_notes.with_label_values(&["redrive"]).inc();
                 tracing::info!(case_id = %event.case_id(), identity = %event.subject, target = %target,
                     "re-drive: the target failed with transient errors only; its workers run it again");
-                // The re-drive headers address one target kind; the signature covers the value,
-                // so a forged re-drive of a genuine record acts only where the genuine one would.
+                // The headers address one target kind and name what earlier runs left unproven;
+                // the fleet signature covers them with the value.
+                let n = n.to_string();
+                let recheck = (!recheck.is_empty())
+                    .then(|| serde_json::to_string(&recheck))
+                    .transpose()
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                let mut headers = vec![
+                    (
+                        revoke_shared::contract::REDRIVE_TARGET_HEADER,
+                        target.as_str(),
+                    ),
+                    (revoke_shared::contract::REDRIVE_COUNT_HEADER, n.as_str()),
+                ];
+                if let Some(r) = &recheck {
+                    headers.push((revoke_shared::contract::RECHECK_HEADER, r.as_str()));
+                }
                 acks.push(enqueue_for_workers(
                     producer,
                     fleet,
                     &cfg.topics.due,
                     &event.subject,
                     &event.to_structured_json(),
-                    &[
-                        (
-                            revoke_shared::contract::REDRIVE_TARGET_HEADER,
-                            target.as_str(),
-                        ),
-                        (
-                            revoke_shared::contract::REDRIVE_COUNT_HEADER,
-                            &n.to_string(),
-                        ),
-                    ],
+                    &headers,
                 )?);
             }
             Effect::Admit(a) => {

@@ -2324,11 +2324,31 @@ fn transient(ev: &HrEvent, target: TargetKind, finished_at: DateTime<Utc>) -> Co
 #[track_caller]
 fn case_and_redrive(effects: Vec<Effect>) -> (Case, HrEvent, TargetKind) {
     match <[Effect; 2]>::try_from(effects) {
-        Ok([Effect::Case(c), Effect::Redrive { event, target, n }]) => {
+        Ok(
+            [Effect::Case(c), Effect::Redrive {
+                event,
+                target,
+                n,
+                recheck,
+            }],
+        ) => {
             assert_eq!(
                 c.targets[&target].redrives, n,
                 "the re-drive's number is the count"
             );
+            // What is to be read back again: exactly the earlier runs' unproven objects.
+            let history = &c.targets[&target].superseded;
+            let mut unproven: Vec<&str> = history
+                .iter()
+                .flat_map(|r| &r.objects)
+                .filter(|o| !o.verified && o.outcome != ObjectOutcome::ManualRequired)
+                .map(|o| o.object_id.as_str())
+                .collect();
+            unproven.sort_unstable();
+            unproven.dedup();
+            let mut asked: Vec<&str> = recheck.iter().map(|r| r.object_id.as_str()).collect();
+            asked.sort_unstable();
+            assert_eq!(asked, unproven, "re-check list");
             (c, event, target)
         }
         other => panic!("expected [Case, Redrive], got {other:?}"),
@@ -2784,7 +2804,9 @@ impl Log {
                 // shows the target pending again and the re-drive counted.
                 // The property test runs with the guard off (its own tests drive it).
                 Effect::Admit(a) => panic!("seed {seed}: admission with the guard off: {a:?}"),
-                Effect::Redrive { event, target, n } => {
+                Effect::Redrive {
+                    event, target, n, ..
+                } => {
                     let c = last_case.unwrap_or_else(|| {
                         panic!("seed {seed}: redrive without its case: {batch:?}")
                     });
@@ -3518,4 +3540,48 @@ fn random_worlds_cover_the_interesting_cases() {
         "restored {restored}, incomplete {incomplete}, redelivered {redelivered}, climbed {climbed}"
     );
     assert!(redriven > 50, "redriven {redriven}");
+}
+
+/// A re-drive names what the earlier runs of that target did without proof — not what they
+/// proved gone, and each object once — so that the re-run reads it back even if its discovery
+/// no longer finds it (its call may have done the work and lost the answer).
+#[test]
+fn a_re_drive_asks_to_read_back_what_earlier_runs_left_unproven() {
+    let mut v = Verifier::new(redrive_policy());
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let mut first = transient(&ev, Vault, at(10));
+    let mut proven = ok(&ev, Vault, at(10)).objects.remove(0);
+    proven.object_id = "token-proven".into();
+    let mut lost = first.objects[0].clone();
+    lost.object_id = "token-answer-lost".into();
+    first.objects.push(proven);
+    first.objects.push(lost);
+    conf(&mut v, &first, at(10));
+    let redrive = |effects: &[Effect]| -> Vec<String> {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Redrive { recheck, .. } => {
+                    Some(recheck.iter().map(|r| r.object_id.clone()).collect())
+                }
+                _ => None,
+            })
+            .expect("a re-drive")
+    };
+    let one = redrive(&tick(&mut v, at(70)));
+    assert_eq!(
+        one,
+        vec!["E1-vault".to_string(), "token-answer-lost".into()]
+    );
+    // The re-run fails again on one of them: the next re-drive still names both, once each.
+    let mut second = transient(&ev, Vault, at(80));
+    second.redrive = 1;
+    conf(&mut v, &second, at(80));
+    let two = redrive(&tick(&mut v, at(80 + 300)));
+    assert_eq!(
+        two,
+        vec!["E1-vault".to_string(), "token-answer-lost".into()]
+    );
+    let r = &two;
+    assert!(!r.contains(&"token-proven".to_string()));
 }

@@ -28,7 +28,9 @@ mod peers;
 
 use peers::{termination, Peers, Person};
 use revoke::hr::Mode;
-use revoke_shared::contract::{case_id_for, CaseState, HrEvent, TargetKind, TargetState};
+use revoke_shared::contract::{
+    case_id_for, CaseState, HrEvent, ObjectOutcome, TargetKind, TargetState,
+};
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::faultproxy::{FaultPlan, FaultProxy};
 use revoke_tests::TestEnv;
@@ -222,7 +224,7 @@ fn thirty_percent_5xx_timeouts_a_429_storm_and_a_target_down_end_verified_or_esc
                     .all(|id| l.latest.get(id).is_some_and(|c| c.state == CaseState::Closed))
             })
             .await;
-        let (mut after_escalation, mut redriven) = (0, 0);
+        let (mut after_escalation, mut redriven, mut carried) = (0, 0, 0);
         for ((_, p), id) in people.iter().zip(&all_ids) {
             let c = &log.latest[id];
             assert_eq!(c.state, CaseState::Closed, "{}", revoke::cases::render(c));
@@ -234,29 +236,36 @@ fn thirty_percent_5xx_timeouts_a_429_storm_and_a_target_down_end_verified_or_esc
                         st.superseded.iter().any(|s| s.state == TargetState::Failed),
                         "the failure that caused the re-drive stays in the record"
                     );
-                    // What the failed run already removed (or removed without hearing back,
-                    // its call timing out) is in its report, not the re-run's, whose discovery
-                    // finds it gone: the objects are the union over the runs, and the peer
-                    // itself must show every one of them gone.
-                    let mut objects = st.objects.clone();
+                    // What the failed runs acted on (removed, or removed without hearing back, the
+                    // call timing out) the re-run read back although its discovery no longer
+                    // finds it: the closing report names every such object, verified, and the
+                    // peer itself shows each gone.
                     for earlier in &st.superseded {
-                        for o in &earlier.objects {
-                            if !objects.iter().any(|x| x.object_id == o.object_id) {
-                                objects.push(o.clone());
-                            }
+                        for o in earlier.objects.iter().filter(|o| {
+                            matches!(o.outcome, ObjectOutcome::Revoked | ObjectOutcome::Failed)
+                        }) {
+                            let closing = st.objects.iter().find(|x| x.object_id == o.object_id);
+                            assert!(
+                                closing.is_some_and(|x| x.verified),
+                                "{kind}: {} acted on by an earlier run is not in the closing evidence, verified: {}",
+                                o.object_id,
+                                revoke::cases::render(c)
+                            );
+                            carried += 1;
                         }
                     }
-                    peers.check_evidence(*kind, p, &objects).await;
+                    peers.check_evidence(*kind, p, &st.objects).await;
                 }
             }
         }
         assert!(redriven > 0, "nothing was re-driven");
         println!(
-            "fault suite, re-drives: all {} cases closed {:.1} s after the last phase; {} had been escalated, {} targets closed by a re-drive (re-checked at the peer)",
+            "fault suite, re-drives: all {} cases closed {:.1} s after the last phase; {} had been escalated, {} targets closed by a re-drive (re-checked at the peer); {} objects earlier runs acted on are in the closing evidence, verified",
             all_ids.len(),
             started.elapsed().as_secs_f64(),
             after_escalation,
-            redriven
+            redriven,
+            carried
         );
         peers.check_untouched(&bystander).await;
         println!(

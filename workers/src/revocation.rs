@@ -6,7 +6,9 @@
 use crate::target::{Holding, RevokeResult, Target, TargetError};
 use backon::BackoffBuilder;
 use chrono::{DateTime, Utc};
-use revoke_shared::contract::{Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome};
+use revoke_shared::contract::{
+    Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject,
+};
 use revoke_shared::metrics::Metrics;
 use revoke_shared::retry::{ErrorClass, RetryPolicy};
 use std::future::Future;
@@ -114,17 +116,17 @@ pub async fn revoke_identity(
     revoke_identity_rechecking(target, who, worker_id, policy, metrics, &[]).await
 }
 
-/// As `revoke_identity`, also reading back `recheck`: objects earlier runs acted on without
-/// proof (a re-drive after a failure). One the discovery no longer finds but the read-back shows
-/// gone was revoked by such a run whose answer was lost: it goes into the evidence as revoked,
-/// verified now, so the closing report names every object.
+/// As `revoke_identity`, also reading back `recheck`: the objects earlier runs acted on (a
+/// re-drive after a failure). One the discovery no longer finds but the read-back shows gone was
+/// revoked by such a run (or by a call whose answer was lost): it goes into the evidence as
+/// revoked, verified now, so the closing report names every object.
 pub async fn revoke_identity_rechecking(
     target: &dyn Target,
     who: &Identity,
     worker_id: &str,
     policy: &RetryPolicy,
     metrics: &Metrics,
-    recheck: &[Holding],
+    recheck: &[RecheckObject],
 ) -> RevocationReport {
     let started_at = Utc::now();
     let attempts = AtomicU32::new(0);
@@ -166,14 +168,30 @@ pub async fn revoke_identity_rechecking(
         }
         objects.push(ev);
     }
-    for h in recheck {
+    for r in recheck {
         if holdings
             .iter()
-            .any(|d| d.object_kind == h.object_kind && d.object_id == h.object_id)
+            .any(|d| d.object_kind == r.object_kind && d.object_id == r.object_id)
         {
             continue; // discovered again: handled above like any holding
         }
-        let (ev, transient) = recheck_one(target, who, h, &actor, policy, &attempts, metrics).await;
+        let h = Holding {
+            object_kind: r.object_kind.clone(),
+            object_id: r.object_id.clone(),
+            sponsored: r.sponsored,
+            action: r.action.clone(),
+        };
+        let (ev, transient) = recheck_one(
+            target,
+            who,
+            &h,
+            r.removed_at,
+            &actor,
+            policy,
+            &attempts,
+            metrics,
+        )
+        .await;
         if ev.outcome == ObjectOutcome::Failed && !transient {
             all_transient = false;
         }
@@ -261,11 +279,13 @@ async fn revoke_one(
     (ev, transient)
 }
 
-/// Reads back an object an earlier run acted on without proof, which discovery no longer finds.
+/// Reads back an object an earlier run acted on, which discovery no longer finds.
+#[allow(clippy::too_many_arguments)]
 async fn recheck_one(
     target: &dyn Target,
     who: &Identity,
     h: &Holding,
+    earlier_removed_at: Option<DateTime<Utc>>,
     actor: &Actor,
     policy: &RetryPolicy,
     attempts: &AtomicU32,
@@ -289,9 +309,12 @@ async fn recheck_one(
         Ok(rb) if rb.gone => {
             ev.outcome = ObjectOutcome::Revoked;
             ev.verified = true;
-            ev.removed_at = rb.removed_at.or_else(|| Some(Utc::now()));
+            // The earlier run's own proof of the time where it had one, else the target's, else now.
+            ev.removed_at = earlier_removed_at
+                .or(rb.removed_at)
+                .or_else(|| Some(Utc::now()));
             ev.read_back = format!(
-                "re-checked on a re-drive (an earlier run acted on it; its answer was lost): {}",
+                "re-checked on a re-drive (an earlier run of this target acted on it): {}",
                 rb.detail
             );
         }
@@ -683,19 +706,20 @@ mod tests {
         }
     }
 
-    fn holding(id: &str) -> Holding {
-        Holding {
+    fn holding(id: &str) -> RecheckObject {
+        RecheckObject {
             object_kind: "token".into(),
             object_id: id.into(),
             sponsored: id == "sponsored-gone",
             action: "revoke".into(),
+            removed_at: None,
         }
     }
 
     #[tokio::test]
     async fn a_re_drive_reads_back_what_an_earlier_run_did_without_hearing_back() {
         let m = Metrics::new();
-        let run = |recheck: Vec<Holding>| {
+        let run = |recheck: Vec<RecheckObject>| {
             let m = m.clone();
             async move {
                 revoke_identity_rechecking(&AfterLostAnswer, &who(), "w1", &policy(), &m, &recheck)

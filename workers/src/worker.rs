@@ -102,7 +102,7 @@ impl Handler for WorkerHandler {
             // A re-drive after a transient failure is for one target kind only; its number goes
             // back in the confirmation, so the verifier can tell this run's report from older ones.
             let mut redrive = 0;
-            let mut recheck: Vec<crate::target::Holding> = Vec::new();
+            let mut recheck: Vec<revoke_shared::contract::RecheckObject> = Vec::new();
             if msg.topic == self.cfg.topics.due {
                 if let Some(only) = msg.header(revoke_shared::contract::REDRIVE_TARGET_HEADER) {
                     if only != kind.as_str().as_bytes() {
@@ -112,15 +112,10 @@ impl Handler for WorkerHandler {
                         .header(revoke_shared::contract::REDRIVE_COUNT_HEADER)
                         .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
                         .unwrap_or(0);
-                    // What earlier runs acted on without proof: read back even if not discovered.
+                    // What earlier runs acted on: read back even if not discovered any more.
                     if let Some(raw) = msg.header(revoke_shared::contract::RECHECK_HEADER) {
                         match serde_json::from_slice::<Vec<revoke_shared::contract::RecheckObject>>(raw) {
-                            Ok(objects) => recheck = objects.into_iter().map(|o| crate::target::Holding {
-                                object_kind: o.object_kind,
-                                object_id: o.object_id,
-                                sponsored: o.sponsored,
-                                action: o.action,
-                            }).collect(),
+                            Ok(objects) => recheck = objects,
                             Err(e) => tracing::warn!(error = %e, "unreadable re-check list on a re-drive; ignored"),
                         }
                     }

@@ -133,12 +133,12 @@ pub const REDRIVE_TARGET_HEADER: &str = "revoke_target";
 pub const REDRIVE_COUNT_HEADER: &str = "revoke_redrive";
 
 /// Kafka header on a re-drive: a JSON array of [`RecheckObject`]s, the objects earlier runs of
-/// this target reported without proof (a call whose answer was lost may still have done the
-/// work). The re-run reads back those it no longer discovers, so the closing evidence names
+/// this target acted on (revoked, or tried to: a call whose answer was lost may still have done
+/// the work). The re-run reads back those it no longer discovers, so the closing evidence names
 /// every object, not only what was left to find.
 pub const RECHECK_HEADER: &str = "revoke_recheck";
 
-/// One object an earlier run acted on without proof that it is gone.
+/// One object an earlier run acted on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecheckObject {
     pub object_kind: String,
@@ -146,6 +146,9 @@ pub struct RecheckObject {
     #[serde(default)]
     pub sponsored: bool,
     pub action: String,
+    /// When the earlier run saw it removed, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_at: Option<DateTime<Utc>>,
 }
 
 fn is_zero(n: &u32) -> bool {

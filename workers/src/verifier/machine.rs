@@ -79,7 +79,7 @@ pub enum Effect {
     Restore(RestoreRequest),
     /// A target that failed with transient errors only, run again: publish the termination on
     /// the due topic for that target's workers only (keyed by identity); `n` numbers the re-drive.
-    /// `recheck` names the objects earlier runs acted on without proof, to be read back.
+    /// `recheck` names the objects earlier runs acted on, to be read back.
     Redrive {
         event: HrEvent,
         target: TargetKind,
@@ -965,7 +965,7 @@ impl Verifier {
                     continue;
                 }
                 let old = std::mem::replace(status, TargetStatus::pending());
-                let recheck = unproven_objects(&old);
+                let recheck = earlier_objects(&old);
                 let redrives = old.redrives + 1;
                 *status = TargetStatus::pending().replacing(Some(old));
                 status.redrives = redrives;
@@ -1223,14 +1223,15 @@ fn status_of(c: &Confirmation) -> TargetStatus {
 
 /// The termination a scheduled case stands for, as the workers will read it from the due topic:
 /// the same source and id (so the same case id), the identity and HR fields from the record.
-/// The objects a target's failed runs (this report and the ones it replaced) acted on or meant
-/// to, without proof that they are gone: what a re-run must read back even if its discovery no
-/// longer finds them (a call whose answer was lost may have done the work).
-fn unproven_objects(status: &TargetStatus) -> Vec<RecheckObject> {
+/// The objects a target's earlier runs (this report and the ones it replaced) acted on —
+/// revoked, or tried to: what a re-run must read back even if its discovery no longer finds them
+/// (gone by that earlier run's hand, or by a call whose answer was lost), so the closing report
+/// names them. Nothing-to-do and person-needed objects are not acted on, so not re-read.
+fn earlier_objects(status: &TargetStatus) -> Vec<RecheckObject> {
     let mut out: Vec<RecheckObject> = Vec::new();
     for report in std::iter::once(status).chain(status.superseded.iter()) {
         for o in &report.objects {
-            if o.verified || o.outcome == ObjectOutcome::ManualRequired {
+            if !matches!(o.outcome, ObjectOutcome::Revoked | ObjectOutcome::Failed) {
                 continue;
             }
             if out
@@ -1244,6 +1245,7 @@ fn unproven_objects(status: &TargetStatus) -> Vec<RecheckObject> {
                 object_id: o.object_id.clone(),
                 sponsored: o.sponsored,
                 action: o.action.clone(),
+                removed_at: o.removed_at.filter(|_| o.verified),
             });
         }
     }

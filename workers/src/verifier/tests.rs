@@ -2336,19 +2336,19 @@ fn case_and_redrive(effects: Vec<Effect>) -> (Case, HrEvent, TargetKind) {
                 c.targets[&target].redrives, n,
                 "the re-drive's number is the count"
             );
-            // What is to be read back again: exactly the earlier runs' unproven objects.
+            // What is to be read back again: exactly what the earlier runs acted on.
             let history = &c.targets[&target].superseded;
-            let mut unproven: Vec<&str> = history
+            let mut acted: Vec<&str> = history
                 .iter()
                 .flat_map(|r| &r.objects)
-                .filter(|o| !o.verified && o.outcome != ObjectOutcome::ManualRequired)
+                .filter(|o| matches!(o.outcome, ObjectOutcome::Revoked | ObjectOutcome::Failed))
                 .map(|o| o.object_id.as_str())
                 .collect();
-            unproven.sort_unstable();
-            unproven.dedup();
+            acted.sort_unstable();
+            acted.dedup();
             let mut asked: Vec<&str> = recheck.iter().map(|r| r.object_id.as_str()).collect();
             asked.sort_unstable();
-            assert_eq!(asked, unproven, "re-check list");
+            assert_eq!(asked, acted, "re-check list");
             (c, event, target)
         }
         other => panic!("expected [Case, Redrive], got {other:?}"),
@@ -3542,11 +3542,12 @@ fn random_worlds_cover_the_interesting_cases() {
     assert!(redriven > 50, "redriven {redriven}");
 }
 
-/// A re-drive names what the earlier runs of that target did without proof — not what they
-/// proved gone, and each object once — so that the re-run reads it back even if its discovery
-/// no longer finds it (its call may have done the work and lost the answer).
+/// A re-drive names what the earlier runs of that target acted on — revoked (with the time they
+/// proved it), or tried to — each object once, not what needed nothing or needs a person, so
+/// that the re-run reads it back even if its discovery no longer finds it and the closing
+/// report names every object.
 #[test]
-fn a_re_drive_asks_to_read_back_what_earlier_runs_left_unproven() {
+fn a_re_drive_asks_to_read_back_what_earlier_runs_acted_on() {
     let mut v = Verifier::new(redrive_policy());
     let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
     let mut first = transient(&ev, Vault, at(10));
@@ -3554,34 +3555,35 @@ fn a_re_drive_asks_to_read_back_what_earlier_runs_left_unproven() {
     proven.object_id = "token-proven".into();
     let mut lost = first.objects[0].clone();
     lost.object_id = "token-answer-lost".into();
-    first.objects.push(proven);
-    first.objects.push(lost);
+    let mut nothing = ok(&ev, Vault, at(10)).objects.remove(0);
+    nothing.object_id = "token-already-gone".into();
+    nothing.outcome = ObjectOutcome::AlreadyAbsent;
+    first.objects.extend([proven.clone(), lost, nothing]);
     conf(&mut v, &first, at(10));
-    let redrive = |effects: &[Effect]| -> Vec<String> {
+    let redrive = |effects: &[Effect]| -> Vec<(String, Option<DateTime<Utc>>)> {
         effects
             .iter()
             .find_map(|e| match e {
-                Effect::Redrive { recheck, .. } => {
-                    Some(recheck.iter().map(|r| r.object_id.clone()).collect())
-                }
+                Effect::Redrive { recheck, .. } => Some(
+                    recheck
+                        .iter()
+                        .map(|r| (r.object_id.clone(), r.removed_at))
+                        .collect(),
+                ),
                 _ => None,
             })
             .expect("a re-drive")
     };
-    let one = redrive(&tick(&mut v, at(70)));
-    assert_eq!(
-        one,
-        vec!["E1-vault".to_string(), "token-answer-lost".into()]
-    );
-    // The re-run fails again on one of them: the next re-drive still names both, once each.
+    let want = vec![
+        ("E1-vault".to_string(), None),
+        ("token-proven".to_string(), proven.removed_at),
+        ("token-answer-lost".to_string(), None),
+    ];
+    assert!(proven.removed_at.is_some());
+    assert_eq!(redrive(&tick(&mut v, at(70))), want);
+    // The re-run fails again on one of them: the next re-drive still names all three, once.
     let mut second = transient(&ev, Vault, at(80));
     second.redrive = 1;
     conf(&mut v, &second, at(80));
-    let two = redrive(&tick(&mut v, at(80 + 300)));
-    assert_eq!(
-        two,
-        vec!["E1-vault".to_string(), "token-answer-lost".into()]
-    );
-    let r = &two;
-    assert!(!r.contains(&"token-proven".to_string()));
+    assert_eq!(redrive(&tick(&mut v, at(80 + 300))), want);
 }

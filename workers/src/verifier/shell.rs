@@ -837,7 +837,16 @@ pub async fn run_verifier(
                     _ = stop.cancelled() => return,
                     next = rx.recv() => next,
                 };
-                let Some(first) = next else { return };
+                let Some(first) = next else {
+                    // The reader ended without being asked to: no verdict would ever come, and
+                    // every new case would wait for one. Stop, so that the restart reads again.
+                    if !stop.is_cancelled() {
+                        tracing::error!("the guard log reader stopped; stopping the verifier");
+                        tick_failed.cancel();
+                        shutdown.cancel();
+                    }
+                    return;
+                };
                 let mut batch = vec![first];
                 while batch.len() < 4096 {
                     match rx.try_recv() {
@@ -875,7 +884,7 @@ pub async fn run_verifier(
     tracing::info!("verifier stopped");
     result?;
     if tick_failed.is_cancelled() {
-        anyhow::bail!("the verifier stopped because a deadline escalation or a guard verdict could not be published");
+        anyhow::bail!("the verifier stopped because a deadline escalation or a guard verdict could not be published, or the guard log could not be read");
     }
     Ok(())
 }

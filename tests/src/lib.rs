@@ -23,6 +23,24 @@ use revoke_shared::kafka::{read_to_end, Producer};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// The case id of each of `events`.
+pub fn case_ids(events: &[HrEvent]) -> Vec<uuid::Uuid> {
+    events
+        .iter()
+        .map(|e| revoke_shared::contract::case_id_for(&e.source, &e.id))
+        .collect()
+}
+
+/// Whether every case of `ids` is in `state` in `log`.
+pub fn all_in_state(
+    log: &CaseLog,
+    ids: &[uuid::Uuid],
+    state: revoke_shared::contract::CaseState,
+) -> bool {
+    ids.iter()
+        .all(|id| log.latest.get(id).is_some_and(|c| c.state == state))
+}
+
 /// A retry policy for tests against real peers: a few quick attempts, bounded in time.
 pub fn quick_retries() -> revoke_shared::retry::RetryPolicy {
     revoke_shared::retry::RetryPolicy {

@@ -7,28 +7,16 @@ use revoke::hr::Mode;
 use revoke::target::sim::Simulator;
 use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
-    case_id_for, CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, ObjectOutcome,
-    Outcome, Owner, TargetKind, TargetState,
+    CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, ObjectOutcome, Outcome,
+    Owner, TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
-use revoke_tests::TestEnv;
+use revoke_tests::{all_in_state, case_ids, TestEnv};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
-
-fn case_ids(events: &[revoke_shared::contract::HrEvent]) -> Vec<uuid::Uuid> {
-    events
-        .iter()
-        .map(|e| case_id_for(&e.source, &e.id))
-        .collect()
-}
-
-fn all_in_state(log: &revoke::cases::CaseLog, ids: &[uuid::Uuid], state: CaseState) -> bool {
-    ids.iter()
-        .all(|id| log.latest.get(id).is_some_and(|c| c.state == state))
-}
 
 #[test]
 fn leavers_close_with_verified_evidence_and_metrics() {

@@ -11,25 +11,19 @@ use revoke::approve::{decide, read_guard, DecideArgs};
 use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, Fleet};
 use revoke::hr::Mode;
-use revoke_shared::contract::{
-    case_id_for, CaseState, Decision, Escalation, EscalationReason, HrEvent,
-};
+use revoke_shared::contract::{CaseState, Decision, Escalation, EscalationReason, HrEvent};
 use revoke_shared::metrics::{Health, Metrics};
-use revoke_tests::TestEnv;
+use revoke_tests::{all_in_state as all_in, case_ids as ids, TestEnv};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
 
-fn ids(events: &[HrEvent]) -> Vec<uuid::Uuid> {
-    events
-        .iter()
-        .map(|e| case_id_for(&e.source, &e.id))
+/// The `blast_radius_hold` escalations published so far.
+async fn holds(env: &TestEnv) -> Vec<Escalation> {
+    let all: Vec<Escalation> = env.read_json(&env.cfg.topics.escalations).await;
+    all.into_iter()
+        .filter(|e| e.reason == EscalationReason::BlastRadiusHold)
         .collect()
-}
-
-fn all_in(l: &revoke::cases::CaseLog, ids: &[uuid::Uuid], state: CaseState) -> bool {
-    ids.iter()
-        .all(|id| l.latest.get(id).is_some_and(|c| c.state == state))
 }
 
 fn states(l: &revoke::cases::CaseLog, ids: &[uuid::Uuid]) -> Vec<Option<&'static str>> {
@@ -120,25 +114,25 @@ fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing(
         // Give the workers every chance to act wrongly.
         tokio::time::sleep(Duration::from_secs(2)).await;
         untouched(&fleet, burst).unwrap();
-        let escalations: Vec<Escalation> = env.read_json(&env.cfg.topics.escalations).await;
-        let holds: Vec<&Escalation> = escalations
-            .iter()
-            .filter(|e| e.reason == EscalationReason::BlastRadiusHold)
-            .collect();
-        assert_eq!(holds.len(), 1, "one escalation per batch: {holds:?}");
+        let first_holds = holds(&env).await;
+        assert_eq!(
+            first_holds.len(),
+            1,
+            "one escalation per batch: {first_holds:?}"
+        );
         assert!(
-            holds[0]
+            first_holds[0]
                 .detail
                 .contains(&format!("revoke approve {batch} --by")),
             "{}",
-            holds[0].detail
+            first_holds[0].detail
         );
         assert!(
-            holds[0]
+            first_holds[0]
                 .detail
                 .contains("11 cases asked for release within 600 s"),
             "{}",
-            holds[0].detail
+            first_holds[0].detail
         );
 
         // `revoke guard` shows it; an approval releases exactly those fifteen.
@@ -228,14 +222,7 @@ fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing(
             );
         }
         // Two batches, two escalations; no case closed twice.
-        let escalations: Vec<Escalation> = env.read_json(&env.cfg.topics.escalations).await;
-        assert_eq!(
-            escalations
-                .iter()
-                .filter(|e| e.reason == EscalationReason::BlastRadiusHold)
-                .count(),
-            2
-        );
+        assert_eq!(holds(&env).await.len(), 2);
         assert!(log.closed_versions.values().all(|n| *n == 1));
         fleet.stop().await.expect("graceful stop");
     });
@@ -251,7 +238,8 @@ fn the_count_is_fleet_wide_with_two_verifier_instances() {
         let metrics = Metrics::new();
         let health = Health::new();
         let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        let second = spawn_verifier(&env.cfg, Metrics::new(), Health::new());
+        let second_metrics = Metrics::new();
+        let second = spawn_verifier(&env.cfg, second_metrics.clone(), Health::new());
         assert!(
             wait_for_groups(&env.cfg, &metrics, WAIT).await,
             "groups never got partitions"
@@ -293,14 +281,19 @@ fn the_count_is_fleet_wide_with_two_verifier_instances() {
             12,
             "nothing more released"
         );
-        let escalations: Vec<Escalation> = env.read_json(&env.cfg.topics.escalations).await;
         assert_eq!(
-            escalations
-                .iter()
-                .filter(|e| e.reason == EscalationReason::BlastRadiusHold)
-                .count(),
+            holds(&env).await.len(),
             1,
             "one batch, one escalation, from whichever instance owns its first case"
+        );
+        // Both instances really took part: each handled some of the burst's inputs.
+        let group = revoke::verifier::group(&env.cfg);
+        let handled = |m: &Metrics| m.events_handled.with_label_values(&[group.as_str()]).get();
+        assert!(
+            handled(&metrics) > 0 && handled(&second_metrics) > 0,
+            "one verifier instance had all the partitions: {} / {}",
+            handled(&metrics),
+            handled(&second_metrics)
         );
         let held_events: Vec<HrEvent> = events
             .iter()

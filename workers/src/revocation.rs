@@ -222,18 +222,7 @@ async fn revoke_one(
     metrics: &Metrics,
 ) -> (ObjectEvidence, bool) {
     let kind = target.kind().as_str();
-    let mut ev = ObjectEvidence {
-        object_kind: h.object_kind.clone(),
-        object_id: h.object_id.clone(),
-        sponsored: h.sponsored,
-        action: h.action.clone(),
-        outcome: ObjectOutcome::Failed,
-        removed_at: None,
-        actor: actor.clone(),
-        verified: false,
-        read_back: "not read back".into(),
-        error: None,
-    };
+    let mut ev = unproven(h, actor);
     let result = match with_retry(policy, attempts, metrics, kind, || target.revoke(who, h)).await {
         Ok(r) => r,
         Err(e) => {
@@ -292,18 +281,7 @@ async fn recheck_one(
     metrics: &Metrics,
 ) -> (ObjectEvidence, bool) {
     let kind = target.kind().as_str();
-    let mut ev = ObjectEvidence {
-        object_kind: h.object_kind.clone(),
-        object_id: h.object_id.clone(),
-        sponsored: h.sponsored,
-        action: h.action.clone(),
-        outcome: ObjectOutcome::Failed,
-        removed_at: None,
-        actor: actor.clone(),
-        verified: false,
-        read_back: "not read back".into(),
-        error: None,
-    };
+    let mut ev = unproven(h, actor);
     let mut transient = false;
     match with_retry(policy, attempts, metrics, kind, || target.verify(who, h)).await {
         Ok(rb) if rb.gone => {
@@ -331,6 +309,22 @@ async fn recheck_one(
     }
     count_object(metrics, kind, &ev);
     (ev, transient)
+}
+
+/// The evidence of `h` before anything is known: failed, not read back (until proven otherwise).
+fn unproven(h: &Holding, actor: &Actor) -> ObjectEvidence {
+    ObjectEvidence {
+        object_kind: h.object_kind.clone(),
+        object_id: h.object_id.clone(),
+        sponsored: h.sponsored,
+        action: h.action.clone(),
+        outcome: ObjectOutcome::Failed,
+        removed_at: None,
+        actor: actor.clone(),
+        verified: false,
+        read_back: "not read back".into(),
+        error: None,
+    }
 }
 
 fn count_object(metrics: &Metrics, kind: &str, ev: &ObjectEvidence) {

@@ -76,19 +76,7 @@ impl Handler for WorkerHandler {
         // refused here, before anything is decided about it (scheduled or not).
         let event = match parse_hr_input(msg, &self.cfg) {
             Ok(ev) => ev,
-            Err(e) if !e.is_dead_letter() => return Err(HandlerError::Fatal(e.to_string())),
-            Err(e) => {
-                return dead_letter(
-                    &self.producer,
-                    &self.cfg.topics.dlq,
-                    msg,
-                    e.reason(),
-                    e.to_string(),
-                    &self.group,
-                    &self.metrics,
-                )
-                .await
-            }
+            Err(e) => return self.refuse(msg, e).await,
         };
         let case_id = event.case_id();
         let kind = self.target.kind();
@@ -194,6 +182,28 @@ pub fn parse_restore_request(msg: &RawMessage) -> Result<RestoreRequest, (&'stat
 }
 
 impl WorkerHandler {
+    /// A record refused by parsing or a signature check: dead-lettered with the reason, unless
+    /// the fault is this process's (keys unreadable), which stops the worker instead.
+    async fn refuse(
+        &self,
+        msg: &RawMessage,
+        e: revoke_shared::signing::HrRefusal,
+    ) -> Result<(), HandlerError> {
+        if !e.is_dead_letter() {
+            return Err(HandlerError::Fatal(e.to_string()));
+        }
+        dead_letter(
+            &self.producer,
+            &self.cfg.topics.dlq,
+            msg,
+            e.reason(),
+            e.to_string(),
+            &self.group,
+            &self.metrics,
+        )
+        .await
+    }
+
     /// Undoes what the case revoked on this worker's target (requests for other targets are
     /// not ours: every worker group reads the topic), then reports back to the verifier.
     async fn handle_restore(&self, msg: &RawMessage) -> Result<(), HandlerError> {
@@ -214,19 +224,7 @@ impl WorkerHandler {
         };
         // With signing required, only what the verifier signed is acted on.
         if let Err(e) = revoke_shared::signing::check_fleet_signature(msg, &self.cfg) {
-            if !e.is_dead_letter() {
-                return Err(HandlerError::Fatal(e.to_string()));
-            }
-            return dead_letter(
-                &self.producer,
-                &self.cfg.topics.dlq,
-                msg,
-                e.reason(),
-                e.to_string(),
-                &self.group,
-                &self.metrics,
-            )
-            .await;
+            return self.refuse(msg, e).await;
         }
         let kind = self.target.kind();
         if req.target != kind {

@@ -128,6 +128,22 @@ pub fn check_copartitioned(cfg: &Config) -> Result<(), RebuildError> {
 }
 
 impl VerifierHandler {
+    /// Applies `input` to the machine and enqueues its effects, with the state lock held (so
+    /// the changelog gets each case's versions in order); the caller awaits the acks unlocked.
+    fn apply_locked(&self, st: &mut State, input: Input<'_>) -> Result<Vec<Ack>, HandlerError> {
+        let effects = st.machine.apply(input, Utc::now());
+        let acks = enqueue(
+            &self.producer,
+            self.fleet.as_deref(),
+            &self.cfg,
+            &self.metrics,
+            st,
+            effects,
+        )?;
+        self.metrics.open_cases.set(st.machine.open_count() as i64);
+        Ok(acks)
+    }
+
     /// Applies `input` and enqueues the effects under the lock; waits for acks outside it.
     async fn apply(
         &self,
@@ -139,25 +155,20 @@ impl VerifierHandler {
             if let Some((case_id, p)) = partition {
                 st.partition_of.entry(case_id).or_insert(p);
             }
-            let effects = st.machine.apply(input, Utc::now());
-            let acks = enqueue(
-                &self.producer,
-                self.fleet.as_deref(),
-                &self.cfg,
-                &self.metrics,
-                &mut st,
-                effects,
-            )?;
-            self.metrics.open_cases.set(st.machine.open_count() as i64);
-            acks
+            self.apply_locked(&mut st, input)?
         };
-        for ack in acks {
-            ack.wait()
-                .await
-                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-        }
-        Ok(())
+        wait_all(acks).await
     }
+}
+
+/// Waits for every acknowledgement; a write the broker refused is fatal (see the module doc).
+async fn wait_all(acks: Vec<Ack>) -> Result<(), HandlerError> {
+    for ack in acks {
+        ack.wait()
+            .await
+            .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+    }
+    Ok(())
 }
 
 impl VerifierHandler {
@@ -187,25 +198,11 @@ impl VerifierHandler {
                 if st.machine.case(&j.case_id).is_none() {
                     continue; // another instance's case
                 }
-                let effects = st.machine.apply(Input::Guard(j), Utc::now());
-                acks.extend(enqueue(
-                    &self.producer,
-                    self.fleet.as_deref(),
-                    &self.cfg,
-                    &self.metrics,
-                    &mut st,
-                    effects,
-                )?);
+                acks.extend(self.apply_locked(&mut st, Input::Guard(j))?);
             }
-            self.metrics.open_cases.set(st.machine.open_count() as i64);
             acks
         };
-        for ack in acks {
-            ack.wait()
-                .await
-                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-        }
-        Ok(())
+        wait_all(acks).await
     }
 }
 
@@ -541,24 +538,12 @@ impl Handler for VerifierHandler {
                 .collect();
             let mut acks = Vec::new();
             for j in &waiting {
-                let effects = st.machine.apply(Input::Guard(j), Utc::now());
-                acks.extend(enqueue(
-                    &self.producer,
-                    self.fleet.as_deref(),
-                    &self.cfg,
-                    &self.metrics,
-                    &mut st,
-                    effects,
-                )?);
+                acks.extend(self.apply_locked(&mut st, Input::Guard(j))?);
             }
             self.metrics.open_cases.set(st.machine.open_count() as i64);
             (acks, st.machine.open_count())
         };
-        for ack in acks {
-            ack.wait()
-                .await
-                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-        }
+        wait_all(acks).await?;
         tracing::info!(partitions = ?gained, records = n, open,
             ms = started.elapsed().as_millis() as u64, "verifier partitions taken over: cases rebuilt from the changelog");
         Ok(())

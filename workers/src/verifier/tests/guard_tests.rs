@@ -31,16 +31,6 @@ fn admissions(effects: &[Effect]) -> Vec<&Admission> {
         .collect()
 }
 
-fn dues(effects: &[Effect]) -> Vec<&HrEvent> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Due(ev) => Some(ev),
-            _ => None,
-        })
-        .collect()
-}
-
 fn judged(case: &Case, verdict: Verdict) -> Judged {
     Judged {
         case_id: case.case_id,

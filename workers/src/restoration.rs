@@ -71,6 +71,11 @@ pub async fn restore_identity(
             Ok(RestoreResult::Irreversible { reason }) => {
                 (RestoreOutcome::Irreversible, None, reason)
             }
+            Ok(RestoreResult::Refused { reason }) => {
+                tracing::warn!(object_kind = %ev.object_kind, object_id = %ev.object_id, reason = %reason,
+                    "restore refused: the object does not belong to this identity at the target");
+                (RestoreOutcome::Refused, None, reason)
+            }
             Err(e) => (RestoreOutcome::Failed, None, e.to_string()),
         };
         out.push(RestoredObject {

@@ -42,6 +42,9 @@ pub enum RestoreOutcome {
     Irreversible,
     /// The target refused or kept failing: a person must restore it.
     Failed,
+    /// Not given back: the object does not belong to the identity named (the request may be
+    /// forged or misdirected). Nothing was changed at the target.
+    Refused,
 }
 
 impl RestoreOutcome {
@@ -51,6 +54,7 @@ impl RestoreOutcome {
             RestoreOutcome::AlreadyPresent => "already_present",
             RestoreOutcome::Irreversible => "irreversible",
             RestoreOutcome::Failed => "failed",
+            RestoreOutcome::Refused => "refused",
         }
     }
 

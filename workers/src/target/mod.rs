@@ -60,6 +60,10 @@ pub enum RestoreResult {
     AlreadyPresent,
     /// Cannot be undone (a deleted key or revoked token): a person re-issues it if needed.
     Irreversible { reason: String },
+    /// Not given back: the target shows the object does not belong to the identity named (a
+    /// membership value that is another person's DN or user id, a key of another user, a group
+    /// the request names for someone else). A restore is a grant: nothing was changed.
+    Refused { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,6 +139,9 @@ pub trait Target: Send + Sync + 'static {
 
     /// Undoes one revocation from its recorded evidence (`object_kind`, `object_id`, `action`),
     /// for a rescinded termination. Idempotent: restoring twice answers `AlreadyPresent`.
+    /// A restore is a grant: before changing anything the adapter re-checks at the target that
+    /// the object belongs to `who` (the membership value is that person's DN/uid/user id, the
+    /// key is that user's) and answers `Refused` otherwise — the request may be forged.
     /// Reversible actions (lock, deactivate, disable, remove_membership, move) are undone;
     /// irreversible ones (delete, revoke) answer `Irreversible` with the reason. The default
     /// knows nothing reversible.

@@ -181,6 +181,12 @@ pub struct GuardConfig {
     pub accounts: BTreeMap<String, u64>,
     /// Who is told when a batch is held; the control owner `default` when unset.
     pub owner: Option<Owner>,
+    /// Restores are grants: more restores (rescinds of cases whose access was revoked) than
+    /// this asking within `window_secs` are held for a person, like a burst of terminations.
+    pub max_restores: u64,
+    /// A held batch nobody decided is escalated again to the guard's owner this often, so a
+    /// held leaver is never forgotten.
+    pub remind_after_secs: u64,
 }
 
 impl Default for GuardConfig {
@@ -192,6 +198,8 @@ impl Default for GuardConfig {
             max_share_percent: None,
             accounts: BTreeMap::new(),
             owner: None,
+            max_restores: 10,
+            remind_after_secs: 3600,
         }
     }
 }

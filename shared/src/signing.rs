@@ -172,6 +172,31 @@ pub fn fleet_signature(
     format!("hmac-sha256={hex}")
 }
 
+/// Whether `signature` (a [`FLEET_SIGNATURE_HEADER`] value) is the fleet signature of a record
+/// without steering headers (a worker's report). Constant-time in the tag.
+pub fn fleet_signature_matches(
+    secret: &Secret,
+    topic: &str,
+    key: &[u8],
+    payload: &[u8],
+    signature: &str,
+) -> bool {
+    let Some(tag) = signature
+        .strip_prefix("hmac-sha256=")
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|h| {
+            (0..32)
+                .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).expect("checked hex"))
+                .collect::<Vec<u8>>()
+        })
+    else {
+        return false;
+    };
+    fleet_mac(secret, topic, key, payload, |_| Vec::new())
+        .verify_slice(&tag)
+        .is_ok()
+}
+
 /// With signing required, a record on `revoke.due` or `revoke.restores` must carry the fleet
 /// signature of its topic, key and value: only the verifier, which checked HR's signature when
 /// the termination arrived, may hand work to the workers.

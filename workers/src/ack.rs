@@ -313,6 +313,7 @@ pub fn decide(
         },
         started_at: now,
         finished_at: now,
+        fleet_signature: None,
     };
     Ok(Decision::Publish(Box::new(confirmation)))
 }

@@ -809,6 +809,7 @@ pub(crate) mod fixtures {
             },
             started_at: at0,
             finished_at: at0 + Duration::milliseconds(ms),
+            fleet_signature: None,
         }
     }
 

@@ -41,6 +41,9 @@ pub struct WorkerHandler {
     worker: WorkerInfo,
     group: String,
     metrics: Metrics,
+    /// With signing required: the fleet's secret, which signs this worker's reports and checks
+    /// the signed report a restore request carries.
+    fleet: Option<Arc<revoke_shared::secret::Secret>>,
 }
 
 impl WorkerHandler {
@@ -62,6 +65,13 @@ impl WorkerHandler {
             cfg: cfg.clone(),
             group,
             metrics,
+            // Read at start-up by `run_worker` (a bad secret stops it there); absent unless
+            // signing is required.
+            fleet: cfg
+                .signing
+                .required
+                .then(|| cfg.signing.fleet_secret().ok().flatten())
+                .flatten(),
         }
     }
 }
@@ -148,9 +158,9 @@ impl Handler for WorkerHandler {
                 worker: self.worker.clone(),
                 started_at: report.started_at,
                 finished_at: report.finished_at,
+                fleet_signature: None,
             };
-            self.producer
-                .send_json(&self.cfg.topics.confirmations, &event.subject, &confirmation, None)
+            self.send_report(&event.subject, &confirmation)
                 .await
                 .map_err(|e| HandlerError::Retry(format!("confirmation for case {case_id} on {kind}: {e}")))?;
             self.metrics.revocations.with_label_values(&[kind.as_str(), confirmation.outcome.as_str()]).inc();
@@ -182,6 +192,90 @@ pub fn parse_restore_request(msg: &RawMessage) -> Result<RestoreRequest, (&'stat
 }
 
 impl WorkerHandler {
+    /// Sends this worker's report on the confirmations topic, fleet-signed when signing is
+    /// required: the verifier refuses unsigned reports then, and a restore request later
+    /// carries the signed report back as proof of what this fleet revoked.
+    async fn send_report(
+        &self,
+        identity: &str,
+        c: &Confirmation,
+    ) -> Result<(), revoke_shared::kafka::KafkaError> {
+        let topic = &self.cfg.topics.confirmations;
+        let bytes =
+            serde_json::to_vec(c).map_err(|source| revoke_shared::kafka::KafkaError::Encode {
+                topic: topic.clone(),
+                source,
+            })?;
+        let signature = self.fleet.as_deref().map(|secret| {
+            revoke_shared::signing::fleet_signature(secret, topic, identity.as_bytes(), &bytes, &[])
+        });
+        let headers: Vec<(&str, &str)> = signature
+            .as_deref()
+            .map(|s| vec![(revoke_shared::signing::FLEET_SIGNATURE_HEADER, s)])
+            .unwrap_or_default();
+        self.producer
+            .send_bytes(topic, identity, &bytes, &headers, None)
+            .await?;
+        Ok(())
+    }
+
+    /// With signing required, a restore request must carry this fleet's signed report of the
+    /// revocation, for this identity and this target, naming every object to give back as
+    /// revoked: a restore is a grant, and the request may be forged or misdirected.
+    fn check_restore_is_ours(&self, req: &RestoreRequest) -> Result<(), String> {
+        let Some(secret) = self.fleet.as_deref() else {
+            return Ok(());
+        };
+        let (Some(report), Some(sig)) = (&req.confirmation, &req.confirmation_signature) else {
+            return Err(format!(
+                "restore request {} for case {} carries no signed report of the revocation: nothing is given back",
+                req.request_id, req.case_id
+            ));
+        };
+        let bytes = serde_json::to_vec(report).map_err(|e| e.to_string())?;
+        let topic = &self.cfg.topics.confirmations;
+        if !revoke_shared::signing::fleet_signature_matches(
+            secret,
+            topic,
+            req.identity_id.as_bytes(),
+            &bytes,
+            sig,
+        ) {
+            return Err(format!(
+                "the report carried by restore request {} is not signed by this fleet's workers (or was changed): nothing is given back",
+                req.request_id
+            ));
+        }
+        if report.identity_id != req.identity_id
+            || report.target.kind != req.target
+            || req.target != self.target.kind()
+        {
+            return Err(format!(
+                "restore request {} is for {} on {}, but the signed report is {}'s on {}: nothing is given back",
+                req.request_id, req.identity_id, req.target, report.identity_id, report.target.kind
+            ));
+        }
+        for o in req
+            .objects
+            .iter()
+            .filter(|o| o.outcome == revoke_shared::contract::ObjectOutcome::Revoked)
+        {
+            let ours = report.objects.iter().any(|r| {
+                r.outcome == revoke_shared::contract::ObjectOutcome::Revoked
+                    && r.object_kind == o.object_kind
+                    && r.object_id == o.object_id
+                    && r.action == o.action
+            });
+            if !ours {
+                return Err(format!(
+                    "restore request {} names {} {} ({}), which the signed report does not show this fleet revoked for {}: nothing is given back",
+                    req.request_id, o.object_kind, o.object_id, o.action, req.identity_id
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A record refused by parsing or a signature check: dead-lettered with the reason, unless
     /// the fault is this process's (keys unreadable), which stops the worker instead.
     async fn refuse(
@@ -229,6 +323,19 @@ impl WorkerHandler {
         let kind = self.target.kind();
         if req.target != kind {
             return Ok(());
+        }
+        if let Err(detail) = self.check_restore_is_ours(&req) {
+            tracing::warn!(case_id = %req.case_id, identity = %req.identity_id, target = %kind, detail = %detail, "restore refused");
+            return dead_letter(
+                &self.producer,
+                &self.cfg.topics.dlq,
+                msg,
+                "restore_not_ours",
+                detail,
+                &self.group,
+                &self.metrics,
+            )
+            .await;
         }
         let span = tracing::info_span!("restore", case_id = %req.case_id, identity = %req.identity_id, target = %kind);
         async move {

@@ -109,6 +109,58 @@ pub struct TargetStatus {
     /// while `verifier.redrive_after_secs` has steps left).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redrive_at: Option<DateTime<Utc>>,
+    /// What, besides this status, rebuilds the worker's report byte for byte, with its fleet
+    /// signature: a restore request carries the report back, so workers can check they revoked
+    /// what they are asked to give back. Absent for unsigned reports and a person's `case ack`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<SignedReport>,
+}
+
+/// The parts of a signed worker report a target status does not hold (see `TargetStatus::signed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedReport {
+    pub confirmation_id: Uuid,
+    pub case_id: Uuid,
+    pub event_id: String,
+    pub started_at: DateTime<Utc>,
+    #[serde(default)]
+    pub retryable: bool,
+    #[serde(default)]
+    pub redrive: u32,
+    pub signature: String,
+}
+
+impl TargetStatus {
+    /// The worker's report this status was made from, as it was signed, with its signature.
+    pub fn signed_report(
+        &self,
+        identity_id: &str,
+        kind: TargetKind,
+    ) -> Option<(crate::contract::Confirmation, String)> {
+        let s = self.signed.as_ref()?;
+        let c = crate::contract::Confirmation {
+            schema: crate::contract::CONFIRMATION_SCHEMA.into(),
+            confirmation_id: s.confirmation_id,
+            case_id: s.case_id,
+            identity_id: identity_id.to_string(),
+            event_id: s.event_id.clone(),
+            target: crate::contract::TargetRef {
+                kind,
+                instance: self.instance.clone()?,
+            },
+            outcome: self.outcome?,
+            objects: self.objects.clone(),
+            attempts: self.attempts,
+            error: self.error.clone(),
+            retryable: s.retryable,
+            redrive: s.redrive,
+            worker: self.worker.clone()?,
+            started_at: s.started_at,
+            finished_at: self.confirmed_at?,
+            fleet_signature: None,
+        };
+        Some((c, s.signature.clone()))
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -139,6 +191,7 @@ impl TargetStatus {
             late: Vec::new(),
             redrives: 0,
             redrive_at: None,
+            signed: None,
         }
     }
 
@@ -242,6 +295,60 @@ pub struct Case {
     /// rejected by a person. Absent when the guard is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<crate::contract::CaseGuard>,
+    /// The HR event's own `time` (when HR issued the termination): a rescind that does not name
+    /// its termination only ever applies to one issued before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hr_time: Option<DateTime<Utc>>,
+    /// Further terminations of the same person that arrived while this case was live: they
+    /// joined it instead of opening a parallel case (one person, one case). At most
+    /// `JOINED_KEPT`; `joined_more` counts the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joined: Vec<JoinedTermination>,
+    #[serde(default, skip_serializing_if = "is_zero64")]
+    pub joined_more: u64,
+    /// The rescind that cancelled this case's own termination (its source and id are the
+    /// rescind's idempotency key: the same rescind again changes nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescind: Option<RescindRef>,
+    /// Why nothing was given back after a rescind: another termination of the person stands
+    /// (restores are grants; a person decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_withheld: Option<String>,
+    /// The blast-radius guard's verdict on giving access back after a rescind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_guard: Option<crate::contract::CaseGuard>,
+}
+
+/// A rescind that took effect: who sent it (source, id: its idempotency key), when HR issued
+/// it, who asked, and when the verifier applied it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RescindRef {
+    pub source: String,
+    pub event_id: String,
+    pub time: DateTime<Utc>,
+    pub by: String,
+    pub applied_at: DateTime<Utc>,
+}
+
+/// A further termination of the case's person, joined into the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinedTermination {
+    pub source: String,
+    pub event_id: String,
+    pub time: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at: Option<DateTime<Utc>>,
+    pub joined_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescind: Option<RescindRef>,
+}
+
+/// How many joined terminations a case records one by one (the verifier holds live cases in
+/// memory; HR systems that re-send in a loop must not grow them).
+pub const JOINED_KEPT: usize = 16;
+
+fn is_zero64(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Case {
@@ -304,6 +411,12 @@ mod tests {
             rescinded_by: None,
             restored: Vec::new(),
             guard: None,
+            hr_time: None,
+            joined: Vec::new(),
+            joined_more: 0,
+            rescind: None,
+            restore_withheld: None,
+            restore_guard: None,
         }
     }
 

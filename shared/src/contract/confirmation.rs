@@ -123,6 +123,12 @@ pub struct Confirmation {
     pub worker: WorkerInfo,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
+    /// The worker's fleet signature of this report as it was written (the record's
+    /// `revoke_fleet_signature` header, set by the reader; never part of the JSON). A restore
+    /// request carries it back to the workers, which give back only what a report they can
+    /// verify says they revoked.
+    #[serde(skip)]
+    pub fleet_signature: Option<String>,
 }
 
 /// Kafka header on a termination the verifier re-publishes on the due topic for one target only

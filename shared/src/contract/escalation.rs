@@ -25,6 +25,10 @@ pub enum EscalationReason {
     /// The blast-radius guard held a batch of cases: too many at once (or too large a share of
     /// a target's accounts). Nothing in it is revoked until a person approves it.
     BlastRadiusHold,
+    /// A rescind arrived, but another termination of the same person stands (a correction
+    /// published as a new termination, a second HR source): nothing is given back; a person
+    /// decides.
+    RestoreWithheld,
 }
 
 impl EscalationReason {
@@ -38,6 +42,7 @@ impl EscalationReason {
             EscalationReason::RescindAfterRevocation => "rescind_after_revocation",
             EscalationReason::RestoreIncomplete => "restore_incomplete",
             EscalationReason::BlastRadiusHold => "blast_radius_hold",
+            EscalationReason::RestoreWithheld => "restore_withheld",
         }
     }
 }

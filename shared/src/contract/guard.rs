@@ -24,15 +24,44 @@ pub enum GuardEntry {
     Decision(BatchDecision),
 }
 
+/// What a case asks the guard to release: its revocation, or — after a rescind — the restore of
+/// what it revoked. Restores are grants, so they pass the guard too, with their own limit.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AdmissionKind {
+    #[default]
+    Termination,
+    Restore,
+}
+
+impl AdmissionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdmissionKind::Termination => "termination",
+            AdmissionKind::Restore => "restore",
+        }
+    }
+}
+
 /// A verifier asking for a case to be released to the workers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Admission {
     pub case_id: Uuid,
     pub identity_id: String,
+    /// What it asks to release (`kind` is the record's tag). Absent in records written before
+    /// restores passed the guard: a termination.
+    #[serde(default, skip_serializing_if = "is_termination")]
+    pub asks: AdmissionKind,
     /// The targets the case would act on (for `max_share_percent`).
     pub targets: Vec<TargetKind>,
     /// When the verifier asked; the window is counted on these times.
     pub at: DateTime<Utc>,
+}
+
+fn is_termination(k: &AdmissionKind) -> bool {
+    *k == AdmissionKind::Termination
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +158,7 @@ mod tests {
         let a = GuardRecord::admission(Admission {
             case_id: Uuid::nil(),
             identity_id: "E1".into(),
+            asks: AdmissionKind::Termination,
             targets: vec![TargetKind::Directory],
             at: DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
                 .unwrap()
@@ -138,6 +168,10 @@ mod tests {
         assert_eq!(v["schema"], GUARD_SCHEMA);
         assert_eq!(v["kind"], "admission");
         assert_eq!(v["targets"][0], "directory");
+        assert!(
+            v.get("asks").is_none(),
+            "a termination's admission reads as before"
+        );
         assert_eq!(serde_json::from_value::<GuardRecord>(v).unwrap(), a);
         let d = GuardRecord::decision(BatchDecision {
             batch: "hold-7".into(),

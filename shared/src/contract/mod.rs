@@ -14,8 +14,8 @@ mod identity_check;
 mod restore;
 
 pub use case::{
-    Case, CaseState, EscalationRecord, TargetState, TargetStatus, CASE_SCHEMA, MANUAL_INSTANCE,
-    SUPERSEDED_KEPT,
+    Case, CaseState, EscalationRecord, JoinedTermination, RescindRef, SignedReport, TargetState,
+    TargetStatus, CASE_SCHEMA, JOINED_KEPT, MANUAL_INSTANCE, SUPERSEDED_KEPT,
 };
 pub use confirmation::{
     Actor, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject, TargetRef,
@@ -24,7 +24,8 @@ pub use confirmation::{
 pub use dlq::{DeadLetter, DLQ_SCHEMA};
 pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};
 pub use guard::{
-    Admission, BatchDecision, CaseGuard, Decision, GuardEntry, GuardRecord, GUARD_SCHEMA,
+    Admission, AdmissionKind, BatchDecision, CaseGuard, Decision, GuardEntry, GuardRecord,
+    GUARD_SCHEMA,
 };
 pub use hr::{
     case_id_for, parse_hr_event, HrData, HrEvent, HrEventKind, Identity, IdentityKind, RawMessage,

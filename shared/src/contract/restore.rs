@@ -24,6 +24,13 @@ pub struct RestoreRequest {
     /// The confirmation's objects; workers restore only those it revoked.
     pub objects: Vec<ObjectEvidence>,
     pub requested_at: DateTime<Utc>,
+    /// The worker's own report of the revocation, exactly as it signed it, and that signature:
+    /// with signing required, workers give back only objects a report they can verify says they
+    /// revoked for this identity (`restore_not_ours` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<crate::contract::Confirmation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation_signature: Option<String>,
 }
 
 impl RestoreRequest {

@@ -4,10 +4,17 @@
 //! Every verifier instance reads the whole (single-partition) guard log and applies it here, so
 //! all of them judge every case the same way whatever partitions they own: the log's order *is*
 //! the fleet-wide order of requests for release. Rules:
-//! - A case asking for release is held when, counting it, more than `max_terminations` cases
+//! - A case asking for release is held when, counting it, more than `max_terminations` people
 //!   asked within `window_secs` (by the times in the admissions), or when more than
 //!   `max_share_percent` of a target's `accounts` would be acted on within the window. Held
 //!   cases count too: a flood stays held for as long as it lasts.
+//! - One person counts once: a person who already asked within the window (HR re-sending a
+//!   termination under a new id after the first case closed) is not counted again, and gets the
+//!   verdict the person's last request got — released if it was released, held otherwise (so a
+//!   re-sent termination never slips past a held or rejected batch).
+//! - Restores (a rescind giving access back) are grants and ask too, with their own limit
+//!   (`max_restores` per window) and their own batches: a burst of rescinds is held for a person
+//!   exactly like a burst of terminations.
 //! - Held cases join the open batch (`hold-<offset of its first case>`) while they come within
 //!   a window of its last one; otherwise a new batch opens. The first case of a batch carries
 //!   `opens_batch`, so exactly one escalation goes out per batch.
@@ -18,7 +25,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::GuardConfig;
-use revoke_shared::contract::{Admission, BatchDecision, Decision, GuardEntry, TargetKind};
+use revoke_shared::contract::{
+    Admission, AdmissionKind, BatchDecision, Decision, GuardEntry, TargetKind,
+};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use uuid::Uuid;
 
@@ -38,11 +47,13 @@ pub enum Verdict {
     },
 }
 
-/// A verdict on one case, for the verifier that owns it.
+/// A verdict on one case's request (its revocation, or its restore), for the verifier that owns
+/// the case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judged {
     pub case_id: Uuid,
     pub identity_id: String,
+    pub asks: AdmissionKind,
     pub verdict: Verdict,
 }
 
@@ -53,22 +64,36 @@ pub struct Batch {
     pub last_at: DateTime<Utc>,
     /// Why its first case was held.
     pub why: String,
+    /// What its cases ask for: a batch holds terminations or restores, never both.
+    pub asks: AdmissionKind,
     pub cases: Vec<(Uuid, String)>,
     pub decision: Option<BatchDecision>,
+}
+
+/// One counted request within the window.
+struct Counted {
+    at: DateTime<Utc>,
+    asks: AdmissionKind,
+    identity_id: String,
+    targets: Vec<TargetKind>,
 }
 
 pub struct Guard {
     cfg: GuardConfig,
     window: Duration,
-    /// Admissions within the window, in log order: (time, targets).
-    recent: VecDeque<(DateTime<Utc>, Vec<TargetKind>)>,
-    /// How many of `recent` act on each target.
+    /// Counted requests within the window, in log order (one per person and kind).
+    recent: VecDeque<Counted>,
+    /// How many of `recent` ask for each kind.
+    per_kind: BTreeMap<AdmissionKind, u64>,
+    /// How many of `recent` terminations act on each target.
     per_target: BTreeMap<TargetKind, u64>,
-    verdicts: HashMap<Uuid, Verdict>,
+    /// The people in `recent`, per kind, with whether their last request was let through.
+    people: HashMap<(AdmissionKind, String), bool>,
+    verdicts: HashMap<(Uuid, AdmissionKind), Verdict>,
     batches: Vec<Batch>,
     by_id: HashMap<String, usize>,
-    /// The batch new held cases join, while it is undecided and recent.
-    open: Option<usize>,
+    /// Per kind, the batch new held requests join, while it is undecided and recent.
+    open: BTreeMap<AdmissionKind, usize>,
 }
 
 impl Guard {
@@ -77,11 +102,13 @@ impl Guard {
             window: Duration::seconds(cfg.window_secs as i64),
             cfg,
             recent: VecDeque::new(),
+            per_kind: BTreeMap::new(),
             per_target: BTreeMap::new(),
+            people: HashMap::new(),
             verdicts: HashMap::new(),
             batches: Vec::new(),
             by_id: HashMap::new(),
-            open: None,
+            open: BTreeMap::new(),
         }
     }
 
@@ -93,8 +120,9 @@ impl Guard {
         }
     }
 
-    pub fn verdict(&self, case_id: &Uuid) -> Option<&Verdict> {
-        self.verdicts.get(case_id)
+    /// The verdict on `case_id`'s request for `asks`, if it was judged.
+    pub fn verdict(&self, case_id: &Uuid, asks: AdmissionKind) -> Option<&Verdict> {
+        self.verdicts.get(&(*case_id, asks))
     }
 
     pub fn batches(&self) -> &[Batch] {
@@ -106,77 +134,123 @@ impl Guard {
     }
 
     fn admit(&mut self, offset: i64, a: &Admission) -> Option<Judged> {
-        if self.verdicts.contains_key(&a.case_id) {
+        if self.verdicts.contains_key(&(a.case_id, a.asks)) {
             return None;
         }
-        // Slide the window (admissions come in log order; times from several verifiers may
-        // be a little out of order, which only delays an eviction).
-        while let Some((at, _)) = self.recent.front() {
-            if *at > a.at - self.window {
-                break;
-            }
-            let (_, targets) = self.recent.pop_front().expect("front exists");
-            for t in targets {
-                if let Some(n) = self.per_target.get_mut(&t) {
-                    *n = n.saturating_sub(1);
-                }
-            }
-        }
-        let why = self.over_limit(a);
-        self.recent.push_back((a.at, a.targets.clone()));
-        for t in &a.targets {
-            *self.per_target.entry(*t).or_default() += 1;
-        }
-        let verdict = match why {
-            None => Verdict::Released,
-            Some(why) => {
-                let joins = self.open.filter(|i| {
-                    let b = &self.batches[*i];
-                    b.decision.is_none() && a.at - b.last_at <= self.window
-                });
-                let (i, opens_batch) = match joins {
-                    Some(i) => (i, false),
-                    None => {
-                        let id = format!("hold-{offset}");
-                        self.batches.push(Batch {
-                            id: id.clone(),
-                            opened_at: a.at,
-                            last_at: a.at,
-                            why: why.clone(),
-                            cases: Vec::new(),
-                            decision: None,
-                        });
-                        let i = self.batches.len() - 1;
-                        self.by_id.insert(id, i);
-                        self.open = Some(i);
-                        (i, true)
-                    }
-                };
-                let b = &mut self.batches[i];
-                b.cases.push((a.case_id, a.identity_id.clone()));
-                b.last_at = b.last_at.max(a.at);
-                Verdict::Held {
-                    batch: b.id.clone(),
-                    why,
-                    opens_batch,
-                }
+        self.slide(a.at);
+        let person = (a.asks, a.identity_id.clone());
+        let why = match self.people.get(&person) {
+            // One person counts once: the same verdict as the person's last request.
+            Some(true) => None,
+            Some(false) => Some(format!(
+                "{} already asked within {} s and was held",
+                a.identity_id, self.cfg.window_secs
+            )),
+            None => {
+                let why = self.over_limit(a);
+                self.count(a);
+                why
             }
         };
-        self.verdicts.insert(a.case_id, verdict.clone());
+        self.people.insert(person, why.is_none());
+        let verdict = match why {
+            None => Verdict::Released,
+            Some(why) => self.hold(offset, a, why),
+        };
+        self.verdicts.insert((a.case_id, a.asks), verdict.clone());
         Some(Judged {
             case_id: a.case_id,
             identity_id: a.identity_id.clone(),
+            asks: a.asks,
             verdict,
         })
+    }
+
+    /// Forgets what left the window before `now` (admissions come in log order; times from
+    /// several verifiers may be a little out of order, which only delays an eviction).
+    fn slide(&mut self, now: DateTime<Utc>) {
+        while let Some(c) = self.recent.front() {
+            if c.at > now - self.window {
+                break;
+            }
+            let c = self.recent.pop_front().expect("front exists");
+            if let Some(n) = self.per_kind.get_mut(&c.asks) {
+                *n = n.saturating_sub(1);
+            }
+            if c.asks == AdmissionKind::Termination {
+                for t in &c.targets {
+                    if let Some(n) = self.per_target.get_mut(t) {
+                        *n = n.saturating_sub(1);
+                    }
+                }
+            }
+            self.people.remove(&(c.asks, c.identity_id));
+        }
+    }
+
+    fn count(&mut self, a: &Admission) {
+        *self.per_kind.entry(a.asks).or_default() += 1;
+        if a.asks == AdmissionKind::Termination {
+            for t in &a.targets {
+                *self.per_target.entry(*t).or_default() += 1;
+            }
+        }
+        self.recent.push_back(Counted {
+            at: a.at,
+            asks: a.asks,
+            identity_id: a.identity_id.clone(),
+            targets: a.targets.clone(),
+        });
+    }
+
+    /// Holds `a` in the open batch of its kind, or opens one.
+    fn hold(&mut self, offset: i64, a: &Admission, why: String) -> Verdict {
+        let joins = self.open.get(&a.asks).copied().filter(|i| {
+            let b = &self.batches[*i];
+            b.decision.is_none() && a.at - b.last_at <= self.window
+        });
+        let (i, opens_batch) = match joins {
+            Some(i) => (i, false),
+            None => {
+                let id = format!("hold-{offset}");
+                self.batches.push(Batch {
+                    id: id.clone(),
+                    opened_at: a.at,
+                    last_at: a.at,
+                    why: why.clone(),
+                    asks: a.asks,
+                    cases: Vec::new(),
+                    decision: None,
+                });
+                let i = self.batches.len() - 1;
+                self.by_id.insert(id, i);
+                self.open.insert(a.asks, i);
+                (i, true)
+            }
+        };
+        let b = &mut self.batches[i];
+        b.cases.push((a.case_id, a.identity_id.clone()));
+        b.last_at = b.last_at.max(a.at);
+        Verdict::Held {
+            batch: b.id.clone(),
+            why,
+            opens_batch,
+        }
     }
 
     /// Why `a` (not yet counted) would go over a limit, if it would.
     fn over_limit(&self, a: &Admission) -> Option<String> {
         let secs = self.cfg.window_secs;
-        let count = self.recent.len() as u64 + 1;
+        let count = self.per_kind.get(&a.asks).copied().unwrap_or(0) + 1;
+        if a.asks == AdmissionKind::Restore {
+            return (count > self.cfg.max_restores).then(|| format!(
+                "{count} restores (rescinds giving access back) asked within {secs} s (more than verifier.guard.max_restores = {})",
+                self.cfg.max_restores
+            ));
+        }
         if count > self.cfg.max_terminations {
             return Some(format!(
-                "{count} cases asked for release within {secs} s (more than verifier.guard.max_terminations = {})",
+                "{count} people asked for release within {secs} s (more than verifier.guard.max_terminations = {})",
                 self.cfg.max_terminations
             ));
         }
@@ -204,9 +278,7 @@ impl Guard {
             return Vec::new();
         }
         self.batches[i].decision = Some(d.clone());
-        if self.open == Some(i) {
-            self.open = None;
-        }
+        self.open.retain(|_, open| *open != i);
         let b = &self.batches[i];
         let mut out = Vec::with_capacity(b.cases.len());
         for (case_id, identity_id) in &b.cases {
@@ -215,10 +287,11 @@ impl Guard {
                 why: b.why.clone(),
                 decision: d.clone(),
             };
-            self.verdicts.insert(*case_id, verdict.clone());
+            self.verdicts.insert((*case_id, b.asks), verdict.clone());
             out.push(Judged {
                 case_id: *case_id,
                 identity_id: identity_id.clone(),
+                asks: b.asks,
                 verdict,
             });
         }
@@ -280,6 +353,7 @@ mod tests {
         GuardEntry::Admission(Admission {
             case_id: Uuid::from_u128(n),
             identity_id: format!("E{n}"),
+            asks: AdmissionKind::Termination,
             targets: TargetKind::ALL.to_vec(),
             at,
         })
@@ -300,6 +374,58 @@ mod tests {
             Verdict::Held { batch, .. } => Some(batch),
             _ => None,
         }
+    }
+
+    /// HR re-sending one person's termination under new ids (each a new case once the first
+    /// closed) counts once; the person's later requests get the first one's verdict.
+    #[test]
+    fn one_person_counts_once_and_inherits_the_verdict() {
+        let mut g = Guard::new(cfg(2));
+        let person = |n: u128, who: &str| {
+            GuardEntry::Admission(Admission {
+                case_id: Uuid::from_u128(n),
+                identity_id: who.into(),
+                asks: AdmissionKind::Termination,
+                targets: TargetKind::ALL.to_vec(),
+                at: t0(),
+            })
+        };
+        let mut off = 0;
+        let mut verdict = |g: &mut Guard, e: GuardEntry| {
+            off += 1;
+            g.apply(off, &e).pop().unwrap().verdict
+        };
+        for n in 0..50 {
+            assert_eq!(verdict(&mut g, person(n, "E-dup")), Verdict::Released);
+        }
+        assert_eq!(verdict(&mut g, person(100, "E1")), Verdict::Released);
+        let held = verdict(&mut g, person(101, "E2"));
+        assert!(matches!(held, Verdict::Held { .. }), "{held:?}");
+        // E2 again: held too (never slips past a held batch), in the same batch, not counted.
+        let again = verdict(&mut g, person(102, "E2"));
+        assert!(
+            matches!(
+                &again,
+                Verdict::Held {
+                    opens_batch: false,
+                    ..
+                }
+            ),
+            "{again:?}"
+        );
+        // Restores have their own count.
+        let restore = GuardEntry::Admission(Admission {
+            case_id: Uuid::from_u128(100),
+            identity_id: "E1".into(),
+            asks: AdmissionKind::Restore,
+            targets: TargetKind::ALL.to_vec(),
+            at: t0(),
+        });
+        assert_eq!(verdict(&mut g, restore), Verdict::Released);
+        assert_eq!(
+            g.verdict(&Uuid::from_u128(100), AdmissionKind::Termination),
+            Some(&Verdict::Released)
+        );
     }
 
     #[test]
@@ -328,7 +454,7 @@ mod tests {
         let b = g.batch("hold-3").unwrap();
         assert_eq!(b.cases.len(), 3);
         assert!(
-            b.why.contains("4 cases") && b.why.contains("max_terminations = 3"),
+            b.why.contains("4 people") && b.why.contains("max_terminations = 3"),
             "{}",
             b.why
         );
@@ -358,7 +484,10 @@ mod tests {
         assert!(g.apply(2, &adm(0, t0())).is_empty());
         // The repeats did not count: the next case is the 2nd, over the limit of 1.
         assert_eq!(held_batch(&g.apply(3, &adm(1, t0()))), Some("hold-3"));
-        assert_eq!(g.verdict(&Uuid::from_u128(0)), Some(&Verdict::Released));
+        assert_eq!(
+            g.verdict(&Uuid::from_u128(0), AdmissionKind::Termination),
+            Some(&Verdict::Released)
+        );
     }
 
     #[test]
@@ -425,6 +554,7 @@ mod tests {
             GuardEntry::Admission(Admission {
                 case_id: Uuid::from_u128(n),
                 identity_id: format!("E{n}"),
+                asks: AdmissionKind::Termination,
                 targets: vec![TargetKind::Saas, TargetKind::Directory],
                 at: t0(),
             })
@@ -432,6 +562,7 @@ mod tests {
         let dir_only = GuardEntry::Admission(Admission {
             case_id: Uuid::from_u128(9),
             identity_id: "E9".into(),
+            asks: AdmissionKind::Termination,
             targets: vec![TargetKind::Directory],
             at: t0(),
         });

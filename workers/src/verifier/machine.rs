@@ -22,10 +22,16 @@
 //!   workers leave it alone. The first tick at or after its effective time re-publishes it on
 //!   the due topic (`Effect::Due`) and opens the case. The schedule is the case record itself,
 //!   so it survives restarts. A rescind before that cancels the case: nothing was revoked.
-//! - A rescind after a termination marks the case `rescinded` and escalates: access may already
-//!   be gone, and restoring it is a person's decision until automatic restore exists. Without
-//!   `rescinds` it applies to the identity's latest termination (by effective time). A rescind
-//!   that overtakes its termination stands when the termination arrives.
+//! - A rescind after a termination marks the case `rescinded`, escalates, and asks the workers
+//!   to give back what the case revoked. Restores are grants (see `people`): a rescind takes
+//!   effect once per rescind event (a replay changes nothing), only on terminations from its own
+//!   source (else it is refused, `rescind_wrong_source`), without `rescinds` only on a
+//!   termination issued before it; and nothing is given back while another termination of the
+//!   person stands (`restore_withheld`, escalated). With the guard on, restores ask the guard
+//!   too (their own limit), so a burst of rescinds is held for a person. A rescind that
+//!   overtakes its termination stands when the termination arrives.
+//! - One person, one case: a termination of a person whose case is still live joins that case
+//!   (recorded in it) instead of opening a parallel one.
 //! - With the blast-radius guard on (`verifier.guard.enabled`), workers act only on what the
 //!   verifier releases on the due topic. A case that would be released (a termination, or a
 //!   scheduled one coming due) is `admitting` and asks the guard (`Effect::Admit`); the guard's
@@ -37,13 +43,15 @@
 //!   once, so asking twice is harmless).
 
 use super::guard::{Judged, Verdict};
+use super::people::{rescind_key, Binding, People};
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
-    Admission, Case, CaseGuard, CaseState, Confirmation, Decision, Escalation, EscalationReason,
-    EscalationRecord, HrData, HrEvent, HrEventKind, ObjectOutcome, Outcome, Owner, RecheckObject,
-    RestoreReport, RestoreRequest, TargetKind, TargetState, TargetStatus, CASE_SCHEMA,
-    ESCALATION_SCHEMA, MANUAL_INSTANCE, RESTORE_REQUEST_SCHEMA,
+    case_id_for, Admission, AdmissionKind, Case, CaseGuard, CaseState, Confirmation, Decision,
+    Escalation, EscalationReason, EscalationRecord, HrData, HrEvent, HrEventKind,
+    JoinedTermination, ObjectOutcome, Outcome, Owner, RecheckObject, RescindRef, RestoreReport,
+    RestoreRequest, SignedReport, TargetKind, TargetState, TargetStatus, CASE_SCHEMA,
+    ESCALATION_SCHEMA, JOINED_KEPT, MANUAL_INSTANCE, RESTORE_REQUEST_SCHEMA,
 };
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -88,6 +96,11 @@ pub enum Effect {
     },
     /// Ask the blast-radius guard to release a case (append to the guard log).
     Admit(Admission),
+    /// The input is refused: the shell dead-letters it with this reason (and the detail).
+    Refuse {
+        reason: &'static str,
+        detail: String,
+    },
     /// Nothing to publish, but worth a log line and a metric (e.g. rescind of an unknown case).
     Note {
         case_id: Option<Uuid>,
@@ -117,10 +130,10 @@ pub struct Verifier {
     cases: HashMap<Uuid, Slot>,
     /// Cases not in a final state, kept in step with `cases` by `put` and `take`.
     open: usize,
-    /// Latest case per identity, for rescinds that do not name their termination: the seen
-    /// termination with the latest effective time (then highest case id). Ordered by what the
-    /// case record holds, not by arrival, so that `restore` in any order rebuilds the same map.
-    latest: HashMap<String, (Option<DateTime<Utc>>, Uuid)>,
+    /// Every termination per person: what stands, what was rescinded and by which rescind, and
+    /// which case each lives in. Built from what the case records hold, not from arrival
+    /// order, so `restore` in any order rebuilds the same index.
+    people: People,
     /// Closed cases in which a person acknowledged some targets (one bit per target, see
     /// `target_bit`): a worker's report for such a target arriving later is worth a note, a
     /// replay of any other is not. Few cases, so kept apart from the one-word closed markers.
@@ -133,7 +146,7 @@ impl Verifier {
             policy,
             cases: HashMap::new(),
             open: 0,
-            latest: HashMap::new(),
+            people: People::default(),
             acked_when_closed: HashMap::new(),
         }
     }
@@ -227,14 +240,13 @@ impl Verifier {
         }
         // A closed case changes once more only when a rescind reopens it as `rescinded` (a later
         // revision, so in any replay order the rescinded record wins).
+        // Every revision adds to what is known of the person's terminations (a closed case's
+        // later revision may record a rescind of a joined termination).
+        self.people.note_case(&case);
         if matches!(self.cases.get(&case.case_id), Some(Slot::Closed(_)))
             && case.state != CaseState::Rescinded
         {
             return;
-        }
-        if case.event_id.is_some() {
-            // Only a case whose termination was seen can be "latest", as in `on_termination`.
-            self.note_latest(&case.identity_id, case.effective_at, case.case_id);
         }
         if case.state == CaseState::Closed {
             self.put_closed(&case);
@@ -243,15 +255,14 @@ impl Verifier {
         }
     }
 
-    fn note_latest(
-        &mut self,
-        identity_id: &str,
-        effective_at: Option<DateTime<Utc>>,
-        case_id: Uuid,
-    ) {
-        let key = (effective_at, case_id);
-        if self.latest.get(identity_id).is_none_or(|cur| *cur < key) {
-            self.latest.insert(identity_id.to_string(), key);
+    /// What a live case waits for from the guard, if anything (for a takeover in a rebalance:
+    /// the verdict may already be in the guard log).
+    pub fn waiting_for_guard(&self, id: &Uuid) -> Option<AdmissionKind> {
+        let c = self.case(id)?;
+        match c.state {
+            CaseState::Admitting | CaseState::Held => Some(AdmissionKind::Termination),
+            CaseState::Rescinded if restore_undecided(c) => Some(AdmissionKind::Restore),
+            _ => None,
         }
     }
 
@@ -296,12 +307,21 @@ impl Verifier {
             rescinded_by: None,
             restored: Vec::new(),
             guard: None,
+            hr_time: None,
+            joined: Vec::new(),
+            joined_more: 0,
+            rescind: None,
+            restore_withheld: None,
+            restore_guard: None,
         }
     }
 
     fn on_termination(&mut self, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {
         let case_id = ev.case_id();
-        let mut case = match self.take(&case_id) {
+        if self.people.joined_into(&ev.subject, case_id).is_some() {
+            return Vec::new(); // a joined termination again
+        }
+        let pending = match self.take(&case_id) {
             Some(Slot::Closed(c)) => {
                 self.put(case_id, Slot::Closed(c));
                 return Vec::new();
@@ -311,10 +331,20 @@ impl Verifier {
                 self.put(case_id, Slot::Live(c));
                 return Vec::new();
             }
-            Some(Slot::Live(c)) => *c, // confirmations (and maybe a rescind) came first
-            None => self.new_case(case_id, &ev.subject, now),
+            Some(Slot::Live(c)) => Some(*c), // confirmations (and maybe a rescind) came first
+            None => None,
         };
+        let rescinded_first = pending
+            .as_ref()
+            .is_some_and(|c| c.state == CaseState::Rescinded);
+        if !rescinded_first {
+            if let Some(live) = self.live_case_of(&ev.subject, case_id) {
+                return self.join(live, ev, pending, now);
+            }
+        }
+        let mut case = pending.unwrap_or_else(|| self.new_case(case_id, &ev.subject, now));
         let d = &ev.data;
+        case.hr_time = Some(ev.time);
         case.identity = Some(d.identity.clone());
         case.event_id = Some(ev.id.clone());
         case.source = Some(ev.source.clone());
@@ -341,7 +371,7 @@ impl Verifier {
                 CaseState::Open
             };
         }
-        self.note_latest(&ev.subject, case.effective_at, case_id);
+        self.people.note_case(&case);
         let mut effects = Vec::new();
         if self.policy.is_protected(&d.identity) && case.state != CaseState::Rescinded {
             // Never revoked automatically: the owner decides, now (workers skip it too).
@@ -365,6 +395,80 @@ impl Verifier {
         self.publish(case, now, effects)
     }
 
+    /// The person's live case (not `except`) a new termination joins: one whose termination
+    /// stands and that is still at work or waiting (scheduled, admitting, held, open, escalated).
+    fn live_case_of(&self, identity: &str, except: Uuid) -> Option<Uuid> {
+        self.people
+            .standing_cases(identity)
+            .into_iter()
+            .filter(|id| *id != except)
+            .find(|id| {
+                self.case(id).is_some_and(|c| {
+                    c.event_id.is_some()
+                        && matches!(
+                            c.state,
+                            CaseState::Scheduled
+                                | CaseState::Admitting
+                                | CaseState::Held
+                                | CaseState::Open
+                                | CaseState::Escalated
+                        )
+                })
+            })
+    }
+
+    /// Records `ev`, a further termination of the person of case `into`, in that case instead
+    /// of opening a parallel one. What its early confirmations proved (`pending`) joins too; an
+    /// earlier effective time brings a scheduled case forward.
+    fn join(
+        &mut self,
+        into: Uuid,
+        ev: &HrEvent,
+        pending: Option<Case>,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let Some(mut case) = self.take_live(&into) else {
+            return Vec::new();
+        };
+        self.people.note_termination(ev, into);
+        if case.joined.len() < JOINED_KEPT {
+            case.joined.push(JoinedTermination {
+                source: ev.source.clone(),
+                event_id: ev.id.clone(),
+                time: ev.time,
+                effective_at: ev.data.effective_at,
+                joined_at: now,
+                rescind: None,
+            });
+        } else {
+            case.joined_more += 1;
+        }
+        let earlier = match (ev.data.effective_at, case.effective_at) {
+            (Some(new), Some(old)) => new < old,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if case.state == CaseState::Scheduled && earlier {
+            case.effective_at = ev.data.effective_at.or(Some(ev.time));
+            let start = case.effective_at.map_or(now, |e| e.max(now));
+            case.deadline = Some(start + Duration::seconds(self.policy.deadline_secs as i64));
+        }
+        for (t, s) in pending.into_iter().flat_map(|p| p.targets) {
+            let mine = case.targets.get(&t).map(|x| x.state);
+            if s.state == TargetState::Done && mine != Some(TargetState::Done) {
+                let old = case.targets.remove(&t);
+                case.targets.insert(t, s.replacing(old));
+            }
+        }
+        let mut effects = vec![Effect::Note {
+            case_id: Some(into),
+            identity_id: ev.subject.clone(),
+            what: "termination_joined_live_case",
+        }];
+        self.evaluate(&mut case, now, &mut effects);
+        self.publish(case, now, effects)
+    }
+
     /// Makes `case` wait for the guard's verdict and asks for it.
     fn ask_guard(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
         case.state = CaseState::Admitting;
@@ -373,13 +477,36 @@ impl Verifier {
         effects.push(Effect::Admit(Admission {
             case_id: case.case_id,
             identity_id: case.identity_id.clone(),
+            asks: AdmissionKind::Termination,
             targets: case.required_targets.clone(),
             at: now,
         }));
     }
 
+    /// After a rescind nothing else stands against: asks the workers to give back what the case
+    /// revoked — through the guard when it is on (restores are grants), else at once.
+    fn ask_restores(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+        if self.policy.guard.enabled {
+            case.restore_guard
+                .get_or_insert(CaseGuard::asked(now))
+                .asked_at = now;
+            effects.push(Effect::Admit(Admission {
+                case_id: case.case_id,
+                identity_id: case.identity_id.clone(),
+                asks: AdmissionKind::Restore,
+                targets: case.targets.keys().copied().collect(),
+                at: now,
+            }));
+            return;
+        }
+        push_restores(case, case.targets.keys().copied(), now, effects);
+    }
+
     /// The guard's verdict on a case waiting for it (anything else is a repeat: ignored).
     fn on_guard(&mut self, j: &Judged, now: DateTime<Utc>) -> Vec<Effect> {
+        if j.asks == AdmissionKind::Restore {
+            return self.on_restore_verdict(j, now);
+        }
         let Some(mut case) = self.take_live(&j.case_id) else {
             return Vec::new();
         };
@@ -403,12 +530,7 @@ impl Verifier {
                 g.why = Some(why.clone());
                 if *opens_batch {
                     // One escalation per batch: its first case carries it.
-                    let owner = self
-                        .policy
-                        .guard
-                        .owner
-                        .clone()
-                        .unwrap_or_else(|| self.policy.owner_of(None));
+                    let owner = self.guard_owner();
                     let targets = case.required_targets.clone();
                     raise(
                         &mut case,
@@ -441,6 +563,7 @@ impl Verifier {
                     Decision::Approve => self.release(&mut case, now, &mut effects),
                     Decision::Reject => {
                         case.state = CaseState::Rejected;
+                        self.people.mark_rejected(&case.identity_id, case.case_id);
                         effects.push(Effect::Note {
                             case_id: Some(case.case_id),
                             identity_id: case.identity_id.clone(),
@@ -451,6 +574,93 @@ impl Verifier {
             }
         }
         self.publish(case, now, effects)
+    }
+
+    /// The guard's verdict on giving back what a rescinded case revoked.
+    fn on_restore_verdict(&mut self, j: &Judged, now: DateTime<Utc>) -> Vec<Effect> {
+        let Some(mut case) = self.take_live(&j.case_id) else {
+            return Vec::new();
+        };
+        let waiting = case.state == CaseState::Rescinded
+            && restore_undecided(&case)
+            && (case
+                .restore_guard
+                .as_ref()
+                .is_some_and(|g| g.batch.is_none())
+                || matches!(j.verdict, Verdict::Decided { .. }));
+        if !waiting {
+            self.put(j.case_id, Slot::Live(Box::new(case)));
+            return Vec::new();
+        }
+        let mut effects = Vec::new();
+        let g = case.restore_guard.get_or_insert(CaseGuard::asked(now));
+        let release = match &j.verdict {
+            Verdict::Released => true,
+            Verdict::Held {
+                batch,
+                why,
+                opens_batch,
+            } => {
+                g.batch = Some(batch.clone());
+                g.held_at = Some(now);
+                g.why = Some(why.clone());
+                if *opens_batch {
+                    let owner = self.guard_owner();
+                    let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
+                    raise(
+                        &mut case,
+                        EscalationReason::BlastRadiusHold,
+                        targets,
+                        0,
+                        owner,
+                        format!(
+                            "blast-radius guard: restores batch {batch} held: {why}; nothing in it is given back until a person runs `revoke approve {batch} --by NAME` (or `revoke reject {batch} --by NAME`)"
+                        ),
+                        now,
+                        &mut effects,
+                    );
+                    case.state = CaseState::Rescinded;
+                }
+                false
+            }
+            Verdict::Decided {
+                batch,
+                why,
+                decision,
+            } => {
+                g.batch = Some(batch.clone());
+                g.why.get_or_insert_with(|| why.clone());
+                g.held_at.get_or_insert(now);
+                g.decision = Some(decision.decision);
+                g.decided_by = Some(decision.by.clone());
+                g.decided_at = Some(decision.at);
+                g.note = decision.note.clone();
+                if decision.decision == Decision::Reject {
+                    effects.push(Effect::Note {
+                        case_id: Some(case.case_id),
+                        identity_id: case.identity_id.clone(),
+                        what: "restore_rejected_by_person",
+                    });
+                }
+                decision.decision == Decision::Approve
+            }
+        };
+        if release {
+            if let Some(g) = case.restore_guard.as_mut() {
+                g.released_at = Some(now);
+            }
+            let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
+            push_restores(&case, targets.into_iter(), now, &mut effects);
+        }
+        self.publish(case, now, effects)
+    }
+
+    fn guard_owner(&self) -> Owner {
+        self.policy
+            .guard
+            .owner
+            .clone()
+            .unwrap_or_else(|| self.policy.owner_of(None))
     }
 
     /// Hands `case` to the workers: its deadline starts now (or at its effective time).
@@ -480,11 +690,15 @@ impl Verifier {
     /// Cases whose admission went unanswered (a verifier stopped between writing the case and
     /// its admission, or the guard log was unreadable): ask again.
     fn readmit(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let stale_after = |g: Option<&CaseGuard>| {
+            g.is_none_or(|g| g.asked_at + Duration::seconds(READMIT_SECS) <= now)
+        };
         let stale = self.live_ids(|c| {
-            c.state == CaseState::Admitting
-                && c.guard
-                    .as_ref()
-                    .is_none_or(|g| g.asked_at + Duration::seconds(READMIT_SECS) <= now)
+            (c.state == CaseState::Admitting && stale_after(c.guard.as_ref()))
+                || (c.state == CaseState::Rescinded
+                    && restore_undecided(c)
+                    && c.restore_guard.as_ref().is_some_and(|g| g.batch.is_none())
+                    && stale_after(c.restore_guard.as_ref()))
         });
         let mut out = Vec::new();
         for id in stale {
@@ -492,22 +706,37 @@ impl Verifier {
                 continue;
             };
             let mut effects = Vec::new();
-            self.ask_guard(&mut case, now, &mut effects);
+            if case.state == CaseState::Admitting {
+                self.ask_guard(&mut case, now, &mut effects);
+            } else {
+                self.ask_restores(&mut case, now, &mut effects);
+            }
             out.extend(self.publish(case, now, effects));
         }
         out
     }
 
-    /// The case a rescind applies to: the termination it names, else the identity's latest.
+    /// The case a rescind would act on (see `people` for how it binds), if any: the shell reads
+    /// a closed one back from the changelog first.
     pub fn rescind_applies_to(&self, ev: &HrEvent) -> Option<Uuid> {
-        match &ev.data.rescinds {
-            Some(_) => Some(ev.case_id()),
-            None => self.latest.get(&ev.subject).map(|(_, id)| *id),
+        match self.people.bind(ev) {
+            Binding::Term { case, .. } => Some(case),
+            Binding::Unknown if ev.data.rescinds.is_some() => Some(ev.case_id()),
+            _ => None,
         }
     }
 
-    /// A rescind after the case closed: access was verifiably revoked, so every target is asked
-    /// to give back what it took; the case becomes `rescinded` with the restore evidence to come.
+    /// Why the rescind `ev` is refused (dead-lettered), if it is: the shell asks before applying,
+    /// since only it holds the record's bytes.
+    pub fn rescind_refusal(&self, ev: &HrEvent) -> Option<(&'static str, String)> {
+        match self.people.bind(ev) {
+            Binding::WrongSource { detail } => Some(("rescind_wrong_source", detail)),
+            _ => None,
+        }
+    }
+
+    /// A rescind of a case that had closed: `record` is its last version from the changelog
+    /// (closed cases are kept as a marker only).
     fn on_rescind_closed(
         &mut self,
         ev: &HrEvent,
@@ -515,82 +744,115 @@ impl Verifier {
         now: DateTime<Utc>,
     ) -> Vec<Effect> {
         let id = record.case_id;
-        if !self.is_closed(&id) || self.rescind_applies_to(ev) != Some(id) {
-            return self.on_rescind(ev, now);
-        }
-        let Some(slot) = self.take(&id) else {
-            return Vec::new();
+        let own = match self.people.bind(ev) {
+            Binding::Term { own, case } if case == id && self.is_closed(&id) => own,
+            _ => return self.on_rescind(ev, now),
         };
-        drop(slot);
-        let mut case = record.clone();
-        case.state = CaseState::Rescinded;
-        case.rescinded_by = Some(
-            ev.data
-                .requested_by
-                .clone()
-                .unwrap_or_else(|| ev.source.clone()),
-        );
-        let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
-        let mut effects = Vec::new();
-        self.escalate(
-            &mut case,
-            EscalationReason::RescindAfterRevocation,
-            targets.clone(),
-            format!("termination rescinded by event {} after the case closed: workers give back what they revoked that can be undone; what cannot is escalated as restore_incomplete", ev.id),
-            now,
-            &mut effects,
-        );
-        case.state = CaseState::Rescinded;
-        for t in targets {
-            if let Some(req) = restore_request(&case, t, now) {
-                effects.push(Effect::Restore(req));
-            }
-        }
-        self.publish(case, now, effects)
+        self.take(&id);
+        self.rescind_case(record.clone(), own, ev, now)
     }
 
     fn on_rescind(&mut self, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {
-        let case_id = match &ev.data.rescinds {
-            Some(_) => ev.case_id(),
-            None => match self.latest.get(&ev.subject) {
-                Some((_, id)) => *id,
-                None => {
-                    return vec![Effect::Note {
-                        case_id: None,
-                        identity_id: ev.subject.clone(),
-                        what: "rescind_for_unknown_case",
-                    }]
-                }
-            },
+        let note = |case_id: Option<Uuid>, what: &'static str| {
+            vec![Effect::Note {
+                case_id,
+                identity_id: ev.subject.clone(),
+                what,
+            }]
         };
-        let mut case = match self.take(&case_id) {
-            None => {
-                return vec![Effect::Note {
-                    case_id: Some(case_id),
-                    identity_id: ev.subject.clone(),
-                    what: "rescind_for_unknown_case",
+        let (own, case_id) = match self.people.bind(ev) {
+            Binding::Replay => return note(None, "rescind_replayed"),
+            Binding::WrongSource { detail } => {
+                return vec![Effect::Refuse {
+                    reason: "rescind_wrong_source",
+                    detail,
                 }]
             }
+            Binding::Term { own, case } => (own, case),
+            // Named but not seen: confirmations may have come first (a pending case); the rescind
+            // stands when its termination arrives.
+            Binding::Unknown if ev.data.rescinds.is_some() => (ev.case_id(), ev.case_id()),
+            Binding::Unknown => return note(None, "rescind_for_unknown_case"),
+        };
+        match self.take(&case_id) {
+            None => note(Some(case_id), "rescind_for_unknown_case"),
             Some(Slot::Closed(c)) => {
-                // Access is verifiably gone; a closed case is never reopened. Restoring is manual.
+                // The shell hands a closed case's record over (`RescindClosed`); without it
+                // there is nothing to give back from.
                 self.put(case_id, Slot::Closed(c));
-                return vec![Effect::Note {
-                    case_id: Some(case_id),
-                    identity_id: ev.subject.clone(),
-                    what: "rescind_after_close",
-                }];
+                note(Some(case_id), "rescind_after_close")
             }
             Some(Slot::Live(c)) if c.state == CaseState::Rescinded => {
                 self.put(case_id, Slot::Live(c));
-                return Vec::new();
+                Vec::new()
             }
-            Some(Slot::Live(c)) => *c,
-        };
-        let rescinded_by = ev
+            Some(Slot::Live(c)) => self.rescind_case(*c, own, ev, now),
+        }
+    }
+
+    /// Applies the rescind `ev` of termination `own` to `case` (where that termination lives).
+    fn rescind_case(
+        &mut self,
+        mut case: Case,
+        own: Uuid,
+        ev: &HrEvent,
+        now: DateTime<Utc>,
+    ) -> Vec<Effect> {
+        let by = ev
             .data
             .requested_by
             .clone()
             .unwrap_or_else(|| ev.source.clone());
+        let rref = RescindRef {
+            source: ev.source.clone(),
+            event_id: ev.id.clone(),
+            time: ev.time,
+            by: by.clone(),
+            applied_at: now,
+        };
+        let identity = case.identity_id.clone();
+        self.people.mark_rescinded(&identity, own, rescind_key(ev));
+        let mut effects = Vec::new();
+        if own != case.case_id {
+            // A joined termination: recorded; the case goes on while another of its stands.
+            if let Some(j) = case
+                .joined
+                .iter_mut()
+                .find(|j| case_id_for(&j.source, &j.event_id) == own)
+            {
+                j.rescind = Some(rref.clone());
+            }
+        } else {
+            case.rescind = Some(rref.clone());
+        }
+        if self
+            .people
+            .case_stands_without(&identity, case.case_id, own)
+        {
+            let state = case.state;
+            let detail = format!(
+                "termination rescinded by event {} ({}), but another termination of {identity} in this case stands: nothing is given back; the case goes on",
+                ev.id, ev.source
+            );
+            case.restore_withheld = Some(detail.clone());
+            let targets = case.targets.keys().copied().collect();
+            self.escalate(
+                &mut case,
+                EscalationReason::RestoreWithheld,
+                targets,
+                detail,
+                now,
+                &mut effects,
+            );
+            if matches!(
+                state,
+                CaseState::Closed | CaseState::Scheduled | CaseState::Admitting | CaseState::Held
+            ) {
+                case.state = state; // the escalation informs; it does not reopen or release
+            }
+            return self.publish(case, now, effects);
+        }
+        case.rescinded_by = Some(by);
         if matches!(
             case.state,
             CaseState::Scheduled | CaseState::Admitting | CaseState::Held
@@ -598,38 +860,63 @@ impl Verifier {
             // Before its effective time (or its release by the guard) nothing was revoked: the
             // rescind simply cancels it.
             case.state = CaseState::Rescinded;
-            case.rescinded_by = Some(rescinded_by);
             let mut effects = self.publish(case, now, Vec::new());
             effects.push(Effect::Note {
-                case_id: Some(case_id),
+                case_id: Some(own),
                 identity_id: ev.subject.clone(),
                 what: "cancelled_before_effective",
             });
             return effects;
         }
-        case.state = CaseState::Rescinded;
-        case.rescinded_by = Some(rescinded_by);
+        let was_closed = case.state == CaseState::Closed;
         let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
-        let mut effects = Vec::new();
+        let others = self.people.standing_besides(&identity, case.case_id);
+        if !others.is_empty() {
+            // Restores are grants: not while the person is terminated by something else.
+            let list: Vec<String> = others.iter().map(Uuid::to_string).collect();
+            let detail = format!(
+                "termination rescinded by event {} ({}), but {identity} has {} other termination(s) that stand (case {}): nothing is given back; a person decides",
+                ev.id,
+                ev.source,
+                others.len(),
+                list.join(", ")
+            );
+            case.restore_withheld = Some(detail.clone());
+            self.escalate(
+                &mut case,
+                EscalationReason::RestoreWithheld,
+                targets,
+                detail,
+                now,
+                &mut effects,
+            );
+            case.state = CaseState::Rescinded;
+            return self.publish(case, now, effects);
+        }
         self.escalate(
             &mut case,
             EscalationReason::RescindAfterRevocation,
             targets,
-            format!("termination rescinded by event {}: workers give back what they revoked that can be undone; what cannot is escalated as restore_incomplete", ev.id),
+            format!(
+                "termination rescinded by event {}{}: workers give back what they revoked that can be undone{}; what cannot is escalated as restore_incomplete",
+                ev.id,
+                if was_closed { " after the case closed" } else { "" },
+                if self.policy.guard.enabled { " once the blast-radius guard lets the restore through" } else { "" }
+            ),
             now,
             &mut effects,
         );
         case.state = CaseState::Rescinded;
-        for t in case.targets.keys().copied().collect::<Vec<_>>() {
-            if let Some(req) = restore_request(&case, t, now) {
-                effects.push(Effect::Restore(req));
-            }
-        }
+        self.ask_restores(&mut case, now, &mut effects);
         self.publish(case, now, effects)
     }
 
     fn on_confirmation(&mut self, c: &Confirmation, now: DateTime<Utc>) -> Vec<Effect> {
-        let case_id = c.case_id;
+        // A joined termination's run reports on the case it joined.
+        let case_id = self
+            .people
+            .joined_into(&c.identity_id, c.case_id)
+            .unwrap_or(c.case_id);
         let by_worker = c.target.instance != MANUAL_INSTANCE;
         let mut case = match self.take(&case_id) {
             Some(Slot::Closed(x)) => {
@@ -708,9 +995,10 @@ impl Verifier {
         case.targets.insert(c.target.kind, status);
         let mut effects = Vec::new();
         if case.state == CaseState::Rescinded {
-            // Revoked after the rescind (the worker was already at work): give it back too.
-            if let Some(req) = restore_request(&case, c.target.kind, now) {
-                effects.push(Effect::Restore(req));
+            // Revoked after the rescind (the worker was already at work): give it back too —
+            // once restores are let through, and never while another termination stands.
+            if restores_released(&case, self.policy.guard.enabled) {
+                push_restores(&case, std::iter::once(c.target.kind), now, &mut effects);
             }
         } else if case.state != CaseState::Pending {
             self.evaluate(&mut case, now, &mut effects);
@@ -1218,6 +1506,15 @@ fn status_of(c: &Confirmation) -> TargetStatus {
         late: Vec::new(),
         redrives: 0,
         redrive_at: None,
+        signed: c.fleet_signature.as_ref().map(|sig| SignedReport {
+            confirmation_id: c.confirmation_id,
+            case_id: c.case_id,
+            event_id: c.event_id.clone(),
+            started_at: c.started_at,
+            retryable: c.retryable,
+            redrive: c.redrive,
+            signature: sig.clone(),
+        }),
     }
 }
 
@@ -1270,6 +1567,39 @@ fn due_event(case: &Case, now: DateTime<Utc>) -> Option<HrEvent> {
     })
 }
 
+/// Restore requests for `targets` of a rescinded case (those where it revoked something).
+fn push_restores(
+    case: &Case,
+    targets: impl Iterator<Item = TargetKind>,
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) {
+    for t in targets {
+        if let Some(req) = restore_request(case, t, now) {
+            effects.push(Effect::Restore(req));
+        }
+    }
+}
+
+/// Whether a rescinded case may ask for restores now: nothing withheld it, and the guard (if it
+/// was asked) let it through or a person approved.
+fn restores_released(case: &Case, guard_on: bool) -> bool {
+    case.restore_withheld.is_none()
+        && case
+            .restore_guard
+            .as_ref()
+            .map_or(!guard_on, |g| g.released_at.is_some())
+}
+
+/// A rescinded case whose restore asked the guard and has no verdict yet (or is held).
+fn restore_undecided(case: &Case) -> bool {
+    case.restore_withheld.is_none()
+        && case
+            .restore_guard
+            .as_ref()
+            .is_some_and(|g| g.released_at.is_none() && g.decision.is_none())
+}
+
 /// The restore request for `target` of a rescinded case, if the case revoked something there.
 fn restore_request(case: &Case, target: TargetKind, now: DateTime<Utc>) -> Option<RestoreRequest> {
     let status = case.targets.get(&target)?;
@@ -1280,6 +1610,7 @@ fn restore_request(case: &Case, target: TargetKind, now: DateTime<Utc>) -> Optio
     {
         return None;
     }
+    let signed = status.signed_report(&case.identity_id, target);
     Some(RestoreRequest {
         schema: RESTORE_REQUEST_SCHEMA.into(),
         request_id: RestoreRequest::id_for(case.case_id, target),
@@ -1290,6 +1621,8 @@ fn restore_request(case: &Case, target: TargetKind, now: DateTime<Utc>) -> Optio
         rescinded_by: case.rescinded_by.clone().unwrap_or_default(),
         objects: status.objects.clone(),
         requested_at: now,
+        confirmation: signed.as_ref().map(|(c, _)| c.clone()),
+        confirmation_signature: signed.map(|(_, sig)| sig),
     })
 }
 

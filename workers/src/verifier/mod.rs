@@ -4,6 +4,7 @@
 
 pub mod guard;
 pub mod machine;
+pub mod people;
 pub mod shell;
 #[cfg(test)]
 mod tests;

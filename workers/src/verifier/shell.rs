@@ -256,13 +256,34 @@ impl VerifierHandler {
     /// record is read back from the changelog (the partition of the identity's inputs, where
     /// the verifier writes it; else every partition) to know what to give back. Rare and bounded
     /// by one partition's size.
-    async fn rescind(&self, ev: &HrEvent, partition: i32) -> Result<(), HandlerError> {
-        let closed = {
+    async fn rescind(
+        &self,
+        msg: &RawMessage,
+        ev: &HrEvent,
+        partition: i32,
+    ) -> Result<(), HandlerError> {
+        let (closed, refused) = {
             let st = self.state.lock().expect("verifier state lock");
-            st.machine
-                .rescind_applies_to(ev)
-                .filter(|id| st.machine.is_closed(id))
+            (
+                st.machine
+                    .rescind_applies_to(ev)
+                    .filter(|id| st.machine.is_closed(id)),
+                st.machine.rescind_refusal(ev),
+            )
         };
+        if let Some((reason, detail)) = refused {
+            tracing::warn!(identity = %ev.subject, event_id = %ev.id, reason, "rescind refused");
+            return dead_letter(
+                &self.producer,
+                &self.cfg.topics.dlq,
+                msg,
+                reason,
+                detail,
+                &self.group,
+                &self.metrics,
+            )
+            .await;
+        }
         let Some(case_id) = closed else {
             return self
                 .apply(Input::Hr(ev), Some((ev.case_id(), partition)))
@@ -469,6 +490,12 @@ fn enqueue(
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
                 acks.push(ack);
             }
+            Effect::Refuse { reason, detail } => {
+                // The shell dead-letters refusals before applying (`rescind_refusal`); one
+                // reaching here is only counted.
+                metrics.verifier_notes.with_label_values(&[reason]).inc();
+                tracing::warn!(reason, detail = %detail, "input refused by the verifier");
+            }
             Effect::Note {
                 case_id,
                 identity_id,
@@ -525,14 +552,12 @@ impl Handler for VerifierHandler {
                 .iter()
                 .filter(|(_, p)| gained.contains(p))
                 .filter_map(|(id, _)| {
-                    let case = st.machine.case(id)?;
-                    if !matches!(case.state, CaseState::Admitting | CaseState::Held) {
-                        return None;
-                    }
+                    let asks = st.machine.waiting_for_guard(id)?;
                     Some(Judged {
                         case_id: *id,
-                        identity_id: case.identity_id.clone(),
-                        verdict: st.guard.verdict(id)?.clone(),
+                        identity_id: st.machine.case(id)?.identity_id.clone(),
+                        asks,
+                        verdict: st.guard.verdict(id, asks)?.clone(),
                     })
                 })
                 .collect();
@@ -608,7 +633,7 @@ impl Handler for VerifierHandler {
             match revoke_shared::signing::parse_hr_input(msg, &self.cfg) {
                 Err(e) if !e.is_dead_letter() => Err(HandlerError::Fatal(e.to_string())),
                 Ok(ev) if ev.kind == HrEventKind::Rescinded => {
-                    self.rescind(&ev, msg.partition).await
+                    self.rescind(msg, &ev, msg.partition).await
                 }
                 Ok(ev) => {
                     self.apply(Input::Hr(&ev), Some((ev.case_id(), msg.partition)))
@@ -625,7 +650,7 @@ impl Handler for VerifierHandler {
                 Err((reason, detail)) => dlq(reason, detail).await,
             }
         } else if msg.topic == self.cfg.topics.confirmations {
-            match parse_confirmation(msg) {
+            match parse_confirmation(msg).and_then(|c| self.check_report(msg, c)) {
                 Ok(c) => {
                     self.apply(Input::Confirmation(&c), Some((c.case_id, msg.partition)))
                         .await
@@ -639,6 +664,49 @@ impl Handler for VerifierHandler {
             )
             .await
         }
+    }
+}
+
+impl VerifierHandler {
+    /// Takes the worker's fleet signature off the record into the report (a restore request
+    /// carries it back). With signing required, a worker's report must carry a valid one: whoever
+    /// can merely write the topic cannot forge evidence. A person's `case ack` is an attestation,
+    /// recorded as such, and carries none.
+    fn check_report(
+        &self,
+        msg: &RawMessage,
+        mut c: Confirmation,
+    ) -> Result<Confirmation, (&'static str, String)> {
+        c.fleet_signature = msg
+            .header(revoke_shared::signing::FLEET_SIGNATURE_HEADER)
+            .map(|v| String::from_utf8_lossy(v).into_owned());
+        let Some(secret) = self.fleet.as_deref() else {
+            return Ok(c);
+        };
+        if c.target.instance == revoke_shared::contract::MANUAL_INSTANCE {
+            return Ok(c);
+        }
+        let Some(sig) = &c.fleet_signature else {
+            return Err((
+                "unsigned",
+                format!(
+                    "report for case {} on {} carries no fleet signature: with [signing] required only the fleet's workers' signed reports count",
+                    c.case_id, c.target.kind
+                ),
+            ));
+        };
+        let key = msg.key.as_deref().unwrap_or_default();
+        let payload = msg.payload.as_deref().unwrap_or_default();
+        if !revoke_shared::signing::fleet_signature_matches(secret, &msg.topic, key, payload, sig) {
+            return Err((
+                "bad_signature",
+                format!(
+                    "the fleet signature of the report for case {} on {} does not match: not written by this fleet's workers, or changed since",
+                    c.case_id, c.target.kind
+                ),
+            ));
+        }
+        Ok(c)
     }
 }
 

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
 mod guard_tests;
+mod rescind_tests;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -97,12 +98,14 @@ fn termination(identity: &str, event_id: &str, effective_at: DateTime<Utc>) -> H
     }
 }
 
+/// A rescind HR issued a day after `t0` (after every termination these tests make, unless a
+/// test sets its `time`: a rescind never applies to a termination issued after it).
 fn rescind(identity: &str, event_id: &str, rescinds: Option<&str>) -> HrEvent {
     HrEvent {
         id: event_id.into(),
         source: SOURCE.into(),
         subject: identity.into(),
-        time: t0(),
+        time: at(86_400),
         kind: HrEventKind::Rescinded,
         data: HrData {
             identity: Identity {
@@ -208,6 +211,7 @@ fn confirmation(
         },
         started_at: finished_at - Duration::seconds(2),
         finished_at,
+        fleet_signature: None,
     }
 }
 
@@ -274,6 +278,11 @@ fn confirm_ok(v: &mut Verifier, ev: &HrEvent, targets: &[TargetKind], from: i64)
 
 // --- reading effects ---
 
+/// Only notes (log lines and metrics): no record, escalation or request.
+fn publishes_nothing(effects: &[Effect]) -> bool {
+    effects.iter().all(|e| matches!(e, Effect::Note { .. }))
+}
+
 /// Asserts the effects are exactly one case record, and returns it.
 #[track_caller]
 fn sole_case(effects: Vec<Effect>) -> Case {
@@ -329,6 +338,7 @@ fn effect_case_id(e: &Effect) -> Option<Uuid> {
         Effect::Restore(r) => Some(r.case_id),
         Effect::Redrive { event, .. } => Some(event.case_id()),
         Effect::Admit(a) => Some(a.case_id),
+        Effect::Refuse { .. } => None,
     }
 }
 
@@ -1046,19 +1056,37 @@ fn rescind_naming_the_termination_rescinds_and_escalates() {
     assert!(!v.is_closed(&ev.case_id()));
 }
 
-/// Without `rescinds`, the identity's latest case is the one rescinded; older ones are untouched.
+/// Without `rescinds`, a rescind applies to the person's latest standing termination from its
+/// source issued before it; other people are untouched. The earlier termination still stands, so
+/// nothing is given back (restores are grants).
 #[test]
-fn rescind_without_reference_applies_to_latest_case_of_identity() {
+fn rescind_without_reference_applies_to_the_latest_termination_issued_before_it() {
     let mut v = verifier();
-    let (older, older_case) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let (older, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    assert_eq!(
+        sole_case(confirm_ok(&mut v, &older, &ALL, 1)).state,
+        CaseState::Closed
+    );
+    // The first case is closed, so this one is a case of its own.
     let (newer, _) = open(&mut v, "E1", "evt-2", at(100), at(100));
     let (other, other_case) = open(&mut v, "E2", "evt-3", at(200), at(200));
+
+    // Issued before evt-2 existed: it can only mean evt-1.
+    let mut early = rescind("E1", "r-0", None);
+    early.time = at(50);
+    assert_eq!(v.rescind_applies_to(&early), Some(older.case_id()));
 
     let (case, esc) = case_and_escalation(hr(&mut v, &rescind("E1", "r-1", None), at(300)));
     assert_eq!(case.case_id, newer.case_id());
     assert_eq!(case.state, CaseState::Rescinded);
-    assert_eq!(esc.case_id, newer.case_id());
-    assert_eq!(v.case(&older.case_id()), Some(&older_case));
+    assert_eq!(esc.reason, EscalationReason::RestoreWithheld);
+    assert!(
+        case.restore_withheld
+            .as_deref()
+            .is_some_and(|w| w.contains(&older.case_id().to_string())),
+        "{:?}",
+        case.restore_withheld
+    );
     assert_eq!(v.case(&other.case_id()), Some(&other_case));
 }
 
@@ -1068,31 +1096,25 @@ fn rescind_without_reference_applies_to_latest_case_of_identity() {
 fn latest_case_is_by_effective_time_and_survives_restore_in_any_order() {
     let mut v = verifier();
     let (later, _) = open(&mut v, "E1", "evt-2", at(1000), at(0));
-    let (earlier, earlier_case) = open(&mut v, "E1", "evt-1", at(500), at(10)); // back-dated, arrives last
+    let later_closed = sole_case(confirm_ok(&mut v, &later, &ALL, 1));
+    let (earlier, _) = open(&mut v, "E1", "evt-1", at(500), at(10)); // back-dated, arrives last
     let pending = termination("E1", "evt-3", at(5000)); // never arrives: never "latest"
     sole_case(conf(&mut v, &ok(&pending, Vault, at(20)), at(20)));
-    let newer_record = sole_case(conf(&mut v, &ok(&earlier, Vault, at(30)), at(30)));
-    let records: Vec<Case> = [later.case_id(), earlier.case_id(), pending.case_id()]
-        .iter()
-        .map(|id| v.case(id).unwrap().clone())
-        .collect();
-    assert_eq!(newer_record.case_id, earlier_case.case_id);
+    let earlier_record = sole_case(conf(&mut v, &ok(&earlier, Vault, at(30)), at(30)));
+    let pending_record = v.case(&pending.case_id()).unwrap().clone();
+    let records = vec![later_closed, earlier_record, pending_record];
 
     let r = rescind("E1", "r-1", None);
-    let mut orders = vec![records.clone()];
+    assert_eq!(v.rescind_applies_to(&r), Some(later.case_id()));
     let mut reversed = records.clone();
     reversed.reverse();
-    orders.push(reversed);
-    for order in orders {
+    for order in [records, reversed] {
         let mut restored = verifier();
         for c in order {
             restored.restore(c);
         }
-        let (case, _) = case_and_escalation(hr(&mut restored, &r, at(40)));
-        assert_eq!(case.case_id, later.case_id());
+        assert_eq!(restored.rescind_applies_to(&r), Some(later.case_id()));
     }
-    let (case, _) = case_and_escalation(hr(&mut v, &r, at(40)));
-    assert_eq!(case.case_id, later.case_id());
 }
 
 /// A rescind for an identity (or a termination) the verifier never saw is a note, nothing more.
@@ -1148,8 +1170,14 @@ fn second_rescind_is_silent() {
     let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
     let r = rescind("E1", "r-1", Some("evt-1"));
     let (case, _) = case_and_escalation(hr(&mut v, &r, at(10)));
-    assert!(hr(&mut v, &r, at(11)).is_empty());
-    assert!(hr(&mut v, &rescind("E1", "r-2", None), at(12)).is_empty());
+    // The same rescind again is a replay: noted, nothing published.
+    assert_eq!(sole_note(hr(&mut v, &r, at(11))).2, "rescind_replayed");
+    // Another rescind finds nothing standing, or a case already rescinded.
+    assert!(publishes_nothing(&hr(
+        &mut v,
+        &rescind("E1", "r-2", None),
+        at(12)
+    )));
     assert!(hr(&mut v, &rescind("E1", "r-3", Some("evt-1")), at(13)).is_empty());
     assert_eq!(v.case(&ev.case_id()), Some(&case));
 }
@@ -1513,8 +1541,8 @@ fn a_rescind_after_close_reopens_the_case_as_rescinded_from_its_record() {
         ALL.to_vec()
     );
     assert!(!v.is_closed(&ev.case_id()));
-    // Twice: the second rescind is silent.
-    assert!(hr(&mut v, &r, at(101)).is_empty());
+    // Twice: the second rescind is a replay, noted only.
+    assert!(publishes_nothing(&hr(&mut v, &r, at(101))));
 
     // A rebuilt verifier ends rescinded whichever record it reads first.
     for order in [[&closed, case], [case, &closed]] {
@@ -1545,6 +1573,8 @@ fn restore_reports_for_cases_not_rescinded_are_only_notes() {
         rescinded_by: "x".into(),
         objects: Vec::new(),
         requested_at: at(2),
+        confirmation: None,
+        confirmation_signature: None,
     };
     let r = report(
         &fake,
@@ -2108,7 +2138,8 @@ fn mixed_script() -> Vec<(Step, DateTime<Utc>)> {
     let e4 = termination("E4", "evt-4", at(0)); // deadline escalated
     let e5 = termination("E5", "evt-5", at(0)); // pending (termination never arrives)
     let e6a = termination("E6", "evt-6a", at(0)); // deadline escalated; written after 6b
-    let e6b = termination("E6", "evt-6b", at(500)); // rescinded (latest of E6)
+                                                  // Rescinded. (Another person: a second termination of E6 would join E6's live case.)
+    let e6b = termination("E8", "evt-6b", at(500));
     let e7 = termination("E7", "evt-7", at(0)); // closed after a failure
     let mut s: Vec<(Step, DateTime<Utc>)> = Vec::new();
     let mut now = 0;
@@ -2146,7 +2177,7 @@ fn mixed_script() -> Vec<(Step, DateTime<Utc>)> {
     push(Step::Conf(failed(&e5, Saas, at(60))), &mut s);
     push(Step::Conf(ok(&e5, Vault, at(60))), &mut s);
     push(Step::Hr(e6b.clone()), &mut s);
-    push(Step::Hr(rescind("E6", "r-6", None)), &mut s);
+    push(Step::Hr(rescind("E8", "r-6", None)), &mut s);
     push(Step::Conf(ok(&e6a, Vault, at(600))), &mut s); // written after 6b's rescind
     push(Step::Hr(rescind("E1", "r-1", Some("evt-1"))), &mut s); // note: after close
     push(Step::Hr(rescind("E9", "r-9", None)), &mut s); // note: unknown
@@ -2804,6 +2835,10 @@ impl Log {
                 // shows the target pending again and the re-drive counted.
                 // The property test runs with the guard off (its own tests drive it).
                 Effect::Admit(a) => panic!("seed {seed}: admission with the guard off: {a:?}"),
+                // Every rescind in the property test comes from the terminations' own source.
+                Effect::Refuse { reason, detail } => {
+                    panic!("seed {seed}: refused {reason}: {detail}")
+                }
                 Effect::Redrive {
                     event, target, n, ..
                 } => {
@@ -2848,12 +2883,30 @@ impl Log {
                     // Nothing was handed to the workers: nothing to give back, nobody to tell.
                     assert_eq!(batch.len(), 2, "seed {seed}: {batch:?}");
                 }
+                // A rescind delivered again, or one for nothing standing: nothing changes.
+                Effect::Note {
+                    what: "rescind_replayed" | "rescind_for_unknown_case",
+                    ..
+                } => assert_eq!(batch.len(), 1, "seed {seed}: {batch:?}"),
+                // A second termination of a person with a live case: recorded in that case.
+                Effect::Note {
+                    case_id: Some(id),
+                    what: "termination_joined_live_case",
+                    ..
+                } => {
+                    let c = last_case
+                        .unwrap_or_else(|| panic!("seed {seed}: join without its case: {batch:?}"));
+                    assert_eq!(c.case_id, *id, "seed {seed}");
+                    assert!(!c.joined.is_empty() || c.joined_more > 0, "seed {seed}");
+                }
                 Effect::Note { .. } => panic!("seed {seed}: unexpected effect {e:?}"),
             }
         }
         for e in batch {
-            let id = effect_case_id(&e).unwrap();
-            self.per_case.entry(id).or_default().push(e);
+            // Notes about no case (a replayed rescind) belong to none.
+            if let Some(id) = effect_case_id(&e) {
+                self.per_case.entry(id).or_default().push(e);
+            }
         }
     }
 
@@ -3135,8 +3188,15 @@ fn run_world(
             Some(i) => workers.step(&mut v, &mut log, i, &step, now, seed),
             None => {
                 let effects = Workers::apply(&mut v, &log, &step, now);
+                // A replayed rescind is noted (log line and metric), nothing more.
                 assert!(
-                    effects.is_empty(),
+                    effects.iter().all(|e| matches!(
+                        e,
+                        Effect::Note {
+                            what: "rescind_replayed",
+                            ..
+                        }
+                    )),
                     "seed {seed}: replay of {step:?} published {effects:?}"
                 );
             }

@@ -35,6 +35,7 @@ fn judged(case: &Case, verdict: Verdict) -> Judged {
     Judged {
         case_id: case.case_id,
         identity_id: case.identity_id.clone(),
+        asks: revoke_shared::contract::AdmissionKind::Termination,
         verdict,
     }
 }

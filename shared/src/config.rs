@@ -146,7 +146,9 @@ pub struct VerifierConfig {
     /// else its owner gets a `sla_passed` escalation (the case-wide `deadline_secs` still holds).
     pub target_sla_secs: BTreeMap<String, u64>,
     /// Identities never revoked automatically (break-glass accounts, legal hold): employee ids,
-    /// usernames or emails (compared case-insensitively). Workers touch nothing and report
+    /// usernames or emails. Each entry is compared with every identity field of an event, after
+    /// NFKC and full Unicode case folding (`ÅSA` = `åsa`, `STRASSE` = `straße`, fullwidth forms
+    /// = ASCII). Workers touch nothing and report
     /// `skipped_protected`; the verifier escalates at once.
     pub protected_identities: Vec<String>,
     /// Re-drives of a target that failed with transient errors only (its worker's retries ran
@@ -458,20 +460,11 @@ impl VerifierConfig {
         self.target_sla_secs.get(target.as_str()).copied()
     }
 
-    /// Whether `who` is on the protected list (by employee id, username or email).
+    /// Whether `who` is on the protected list: any entry against any of the employee id,
+    /// username and email, compared in Unicode compatibility caseless form (see
+    /// `contract::protected`).
     pub fn is_protected(&self, who: &Identity) -> bool {
-        let names = [
-            Some(who.employee_id.as_str()),
-            who.username.as_deref(),
-            who.email.as_deref(),
-        ];
-        self.protected_identities.iter().any(|p| {
-            !p.is_empty()
-                && names
-                    .iter()
-                    .flatten()
-                    .any(|n| !n.is_empty() && n.eq_ignore_ascii_case(p))
-        })
+        crate::contract::matches_protected(&self.protected_identities, who)
     }
 
     /// The control owner of `target`, falling back to `default`.

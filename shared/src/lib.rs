@@ -3,7 +3,8 @@
 //! - `contract`: event shapes on every topic, with validation.
 //! - `consume`: the at-least-once, per-identity-ordered, concurrent consume loop.
 //! - `offsets`: ordered acknowledgements (pure).
-//! - `kafka`: client settings and an acknowledging producer.
+//! - `kafka`: client settings and an acknowledging producer; `leaders`: the bounded wait for
+//!   partition leaders one-shot commands run before producing.
 //! - `retry`: backoff policy and error classification.
 //! - `signing`: signed HR events (keys, canonical form, verification).
 //! - `metrics`, `telemetry`, `config`, `secret`.
@@ -13,6 +14,7 @@ pub mod consume;
 pub mod contract;
 pub mod dlq;
 pub mod kafka;
+pub mod leaders;
 pub mod metrics;
 pub mod offsets;
 pub mod ratelimit;

@@ -93,3 +93,82 @@ fn protected_identities_are_untouched_and_required_targets_follow_the_kind() {
         fleet.stop().await.expect("graceful stop");
     });
 }
+
+/// A protected person listed by one spelling and reached through another: a second
+/// termination carrying the listed email as its username in another (non-ASCII) case, a
+/// username that differs from the entry only by full case folding (`ß` / `SS`), and an entry
+/// written in fullwidth compatibility forms. Every one is skipped by every worker (nothing
+/// touched at the simulators, five `skipped_protected` confirmations on the broker) and
+/// escalated; an ordinary leaver alongside closes (the fleet did run).
+#[test]
+fn protected_identities_match_across_fields_case_and_compatibility_forms() {
+    let mut env = TestEnv::new("policy-fold");
+    let mut events = env.leavers(5);
+    // 1: the first termination of Åsa, by email, listed in upper case.
+    events[1].data.identity.email = Some("åsa.lindqvist@example.com".into());
+    // 2: a second termination of Åsa, her email arriving as the username, in another case.
+    events[2].data.identity.username = Some("Åsa.Lindqvist@Example.COM".into());
+    events[2].data.identity.email = None;
+    // 3: listed as `straße-admin`, arriving as `STRASSE-ADMIN` (full folding: ß = ss).
+    events[3].data.identity.username = Some("STRASSE-ADMIN".into());
+    // 4: listed in fullwidth letters, arriving in ASCII.
+    events[4].data.identity.username = Some("BreakGlass".into());
+    env.cfg.verifier.protected_identities = vec![
+        "ÅSA.LINDQVIST@EXAMPLE.COM".into(),
+        "straße-admin".into(),
+        "ｂｒｅａｋｇｌａｓｓ".into(),
+    ];
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
+        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        env.publish(&events, Mode::Structured).await;
+        let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
+        let state = |l: &revoke::cases::CaseLog, i: usize, s: CaseState| {
+            l.latest.get(&ids[i]).is_some_and(|c| c.state == s)
+        };
+        let log = env
+            .wait_cases(WAIT, |l| {
+                state(l, 0, CaseState::Closed) && (1..5).all(|i| state(l, i, CaseState::Escalated))
+            })
+            .await;
+        assert_eq!(log.latest[&ids[0]].state, CaseState::Closed);
+        let confirmations: Vec<Confirmation> = env.read_json(&env.cfg.topics.confirmations).await;
+        for (i, event) in events.iter().enumerate().skip(1) {
+            let case = &log.latest[&ids[i]];
+            assert_eq!(case.state, CaseState::Escalated, "event {i}");
+            assert_eq!(
+                case.escalations.len(),
+                1,
+                "event {i}: {:?}",
+                case.escalations
+            );
+            assert_eq!(
+                case.escalations[0].reason,
+                EscalationReason::ProtectedIdentity,
+                "event {i}"
+            );
+            for kind in TargetKind::ALL {
+                assert!(
+                    fleet.simulators[&kind]
+                        .actions_for(&event.subject)
+                        .is_empty(),
+                    "{kind} touched protected identity {i}"
+                );
+            }
+            let skipped: Vec<&Confirmation> = confirmations
+                .iter()
+                .filter(|c| c.identity_id == event.subject)
+                .collect();
+            assert_eq!(skipped.len(), 5, "event {i}: {skipped:?}");
+            assert!(
+                skipped
+                    .iter()
+                    .all(|c| c.outcome == Outcome::SkippedProtected && c.objects.is_empty()),
+                "event {i}: {skipped:?}"
+            );
+        }
+        fleet.stop().await.expect("graceful stop");
+    });
+}

@@ -626,6 +626,18 @@ fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
             );
             (out.status.code(), text)
         };
+        // Every topic has leaders before anything is published (`revoke publish` waits for its
+        // own topic too, bounded): what fails below is about signing, never about a broker still
+        // electing leaders after the groups joined.
+        let topics: Vec<String> = revoke::topics::topic_specs(&env.cfg)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        revoke_shared::leaders::wait_for_leaders(&env.cfg, &topics, WAIT)
+            .expect("every topic has partition leaders");
+        let published =
+            |n: usize| format!("published {n} events to {}", env.cfg.topics.terminations);
 
         // Two generated leavers per source, one source in binary mode (blocking this thread is
         // fine: the fleet runs on the runtime's workers).
@@ -638,6 +650,7 @@ fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
             HMAC_SOURCE,
         ]);
         assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains(&published(2)), "{text}");
         let (code, text) = run(&[
             "publish",
             "--sign",
@@ -648,9 +661,11 @@ fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
             ED_SOURCE,
         ]);
         assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains(&published(2)), "{text}");
         // Without --sign: published, and refused by the fleet.
         let (code, text) = run(&["publish", "--generate", "1", "--source", HMAC_SOURCE]);
         assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains(&published(1)), "{text}");
         // No key to sign with: a usage error, and nothing is sent.
         let (code, text) = run(&[
             "publish",
@@ -662,6 +677,7 @@ fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
         ]);
         assert_eq!(code, Some(2), "{text}");
         assert!(text.contains("no [[signing.keys]] entry"), "{text}");
+        assert!(!text.contains("published"), "{text}");
 
         let log = env
             .wait_cases(WAIT, |l| {

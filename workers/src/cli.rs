@@ -33,6 +33,17 @@ pub struct Cli {
     /// Address for /metrics and /healthz (overrides metrics.listen; "" disables).
     #[arg(long, global = true)]
     pub metrics_listen: Option<String>,
+    /// How long a one-shot command that writes to Kafka (publish, approve, reject, case ack)
+    /// waits for its topic to be usable — every partition with a leader — before it gives up
+    /// with exit code 1, in seconds. Covers a command run right after `revoke topics create`
+    /// or while a restarted broker elects leaders; a topic that never comes fails with its name.
+    #[arg(
+        long,
+        global = true,
+        env = "REVOKE_LEADER_WAIT_SECS",
+        default_value_t = 30
+    )]
+    pub leader_wait_secs: u64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -295,6 +306,16 @@ fn check_signing_keys(cfg: &Config) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Waits (bounded by `--leader-wait-secs`) until every partition of `topics` has a leader, so a
+/// one-shot command's first record does not race the topic's creation or a leader election.
+fn wait_for_topics(cfg: &Config, topics: &[&str], secs: u64) -> Result<(), Failure> {
+    use revoke_shared::leaders::{wait_for_leaders, LeaderWaitError};
+    wait_for_leaders(cfg, topics, Duration::from_secs(secs)).map_err(|e| match e {
+        LeaderWaitError::Client { .. } => usage(e),
+        LeaderWaitError::NotReady { .. } => job(e),
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -376,6 +397,7 @@ where
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let cfg = load_config(&cli)?;
+    let leader_wait = cli.leader_wait_secs;
     match cli.command {
         Command::Demo(a) => {
             let mut cfg = cfg;
@@ -424,6 +446,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             })
         }
         Command::Publish(p) => {
+            wait_for_topics(&cfg, &[&cfg.topics.terminations], leader_wait)?;
             let rt = runtime()?;
             rt.block_on(async {
                 let producer =
@@ -524,6 +547,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             command: Some(CaseCommand::Ack(a)),
             ..
         }) => {
+            wait_for_topics(&cfg, &[&cfg.topics.confirmations], leader_wait)?;
             let rt = runtime()?;
             rt.block_on(crate::ack::run(&cfg, &a, emit)).map_err(|e| {
                 if e.is_usage() {
@@ -548,6 +572,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Err(usage(anyhow::anyhow!("--by must name the person deciding")))
         }
         Command::Approve(a) => {
+            wait_for_topics(&cfg, &[&cfg.topics.guard], leader_wait)?;
             let rt = runtime()?;
             rt.block_on(crate::approve::decide(
                 &cfg,
@@ -558,6 +583,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .map_err(|e| if e.is_usage() { usage(e) } else { job(e) })
         }
         Command::Reject(a) => {
+            wait_for_topics(&cfg, &[&cfg.topics.guard], leader_wait)?;
             let rt = runtime()?;
             rt.block_on(crate::approve::decide(
                 &cfg,

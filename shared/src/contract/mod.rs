@@ -11,6 +11,7 @@ mod escalation;
 mod guard;
 mod hr;
 mod identity_check;
+mod protected;
 mod restore;
 
 pub use case::{
@@ -35,6 +36,7 @@ pub use identity_check::{
     check_identity, check_subject, check_value, IdentityField, IdentityProblem, MAX_EMAIL_BYTES,
     MAX_ID_BYTES, MAX_USERNAME_BYTES,
 };
+pub use protected::{matches_protected, protected_key};
 pub use restore::{
     RestoreOutcome, RestoreReport, RestoreRequest, RestoredObject, RESTORE_REPORT_SCHEMA,
     RESTORE_REQUEST_SCHEMA,

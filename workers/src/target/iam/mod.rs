@@ -6,8 +6,12 @@
 //!   revoked). A name that is not a valid IAM user name (`[\w+=,.@-]{1,64}`, e.g. `*`, `../x`, `"`)
 //!   names no IAM user: it is never sent to AWS, and the person holds nothing here.
 //! - Holdings of the person's user: access keys (`deactivate`, or `delete` = deactivate then
-//!   delete), the console login profile (`delete`), group memberships (`remove_membership`), MFA
-//!   devices (`deactivate`), SSH public keys and signing certificates (`delete`, or `deactivate`).
+//!   delete), the console login profile (`delete`), the sessions already issued
+//!   (`deny_older_sessions`: the `AWSRevokeOlderSessions` deny), group memberships
+//!   (`remove_membership`), managed policies (`detach_policy`), inline policies
+//!   (`delete_inline_policy`, the document saved at IAM first), MFA devices (`deactivate`), SSH
+//!   public keys and signing certificates (`delete`, or `deactivate`). Policies and sessions: see
+//!   `policies`; the order: see `holdings_of`.
 //! - Sponsored: IAM users tagged `<owner_tag_key>` = the person's username, email or employee id
 //!   (exact match). Their access keys are deactivated (`sponsored = true`), and each such user gets
 //!   a `sponsored_user_ownership` holding whose revoke answers `Ambiguous` ("needs a new owner"):
@@ -17,15 +21,19 @@
 //!   holdings). Once the tag names someone else, the holding is no longer discovered.
 //! - Verify: `ListAccessKeys` (key inactive, or gone where the action was delete),
 //!   `GetLoginProfile` (NoSuchEntity), `ListGroupsForUser`, `ListMFADevices`, `ListSSHPublicKeys`,
-//!   `ListSigningCertificates`. IAM keeps no removal timestamps, so `removed_at` is always None and
+//!   `ListSigningCertificates`, `ListAttachedUserPolicies`, `GetUserPolicy`. IAM keeps no removal timestamps, so `removed_at` is always None and
 //!   the evidence carries the read-back time.
 //! - Restore (rescinds): re-activates deactivated access keys, SSH keys and signing certificates,
-//!   and re-adds group memberships. Deleted keys, certificates and login profiles (the password is
+//!   re-adds group memberships, re-attaches managed policies, puts inline policies back from their
+//!   saved copies and lifts the session deny — each only after re-checking at IAM that the object
+//!   is the person's (`not_theirs`; else `Refused`, nothing written). Deleted keys, certificates and login profiles (the password is
 //!   not kept) and deactivated MFA devices (re-enabling needs two codes from the device) are
 //!   `Irreversible`.
 //! - Object ids (parseable, see `IamObject`): `access_key/<user>/<key id>`, `login_profile/<user>`,
 //!   `group_membership/<group>/<user>`, `mfa/<user>/<serial number>`, `ssh_key/<user>/<key id>`,
-//!   `signing_cert/<user>/<certificate id>`, `sponsored_user/<user>`. Never key material.
+//!   `signing_cert/<user>/<certificate id>`, `sponsored_user/<user>`,
+//!   `managed_policy/<user>/<policy arn>`, `inline_policy/<user>/<policy name>`,
+//!   `issued_sessions/<user>`. Never key material, never policy documents.
 //! - Errors: throttling, 5xx, timeouts and connection failures are `Transient`; AccessDenied,
 //!   InvalidClientTokenId, validation errors are `Permanent`; NoSuchEntity on revoke is
 //!   `AlreadyAbsent`. The SDK's own retries are off: the worker's retry policy is the only one.
@@ -38,7 +46,8 @@
 //!   `GetLoginProfile`, `DeleteLoginProfile`, `ListGroupsForUser`, `RemoveUserFromGroup`,
 //!   `AddUserToGroup` (restore), `ListMFADevices`, `DeactivateMFADevice`, `ListSSHPublicKeys`,
 //!   `UpdateSSHPublicKey`, `DeleteSSHPublicKey`, `ListSigningCertificates`,
-//!   `UpdateSigningCertificate`, `DeleteSigningCertificate`.
+//!   `UpdateSigningCertificate`, `DeleteSigningCertificate`, `GetAccessKeyLastUsed` (restore),
+//!   and for policies the list in the README's cloud section.
 //!
 //! Config, `[targets.cloud]`:
 //!

@@ -6,8 +6,12 @@
 //!   revoked). A name that is not a valid IAM user name (`[\w+=,.@-]{1,64}`, e.g. `*`, `../x`, `"`)
 //!   names no IAM user: it is never sent to AWS, and the person holds nothing here.
 //! - Holdings of the person's user: access keys (`deactivate`, or `delete` = deactivate then
-//!   delete), the console login profile (`delete`), group memberships (`remove_membership`), MFA
-//!   devices (`deactivate`), SSH public keys and signing certificates (`delete`, or `deactivate`).
+//!   delete), the console login profile (`delete`), the sessions already issued
+//!   (`deny_older_sessions`: the `AWSRevokeOlderSessions` deny), group memberships
+//!   (`remove_membership`), managed policies (`detach_policy`), inline policies
+//!   (`delete_inline_policy`, the document saved at IAM first), MFA devices (`deactivate`), SSH
+//!   public keys and signing certificates (`delete`, or `deactivate`). Policies and sessions: see
+//!   `policies`; the order: see `holdings_of`.
 //! - Sponsored: IAM users tagged `<owner_tag_key>` = the person's username, email or employee id
 //!   (exact match). Their access keys are deactivated (`sponsored = true`), and each such user gets
 //!   a `sponsored_user_ownership` holding whose revoke answers `Ambiguous` ("needs a new owner"):
@@ -17,15 +21,19 @@
 //!   holdings). Once the tag names someone else, the holding is no longer discovered.
 //! - Verify: `ListAccessKeys` (key inactive, or gone where the action was delete),
 //!   `GetLoginProfile` (NoSuchEntity), `ListGroupsForUser`, `ListMFADevices`, `ListSSHPublicKeys`,
-//!   `ListSigningCertificates`. IAM keeps no removal timestamps, so `removed_at` is always None and
+//!   `ListSigningCertificates`, `ListAttachedUserPolicies`, `GetUserPolicy`. IAM keeps no removal timestamps, so `removed_at` is always None and
 //!   the evidence carries the read-back time.
 //! - Restore (rescinds): re-activates deactivated access keys, SSH keys and signing certificates,
-//!   and re-adds group memberships. Deleted keys, certificates and login profiles (the password is
+//!   re-adds group memberships, re-attaches managed policies, puts inline policies back from their
+//!   saved copies and lifts the session deny — each only after re-checking at IAM that the object
+//!   is the person's (`not_theirs`; else `Refused`, nothing written). Deleted keys, certificates and login profiles (the password is
 //!   not kept) and deactivated MFA devices (re-enabling needs two codes from the device) are
 //!   `Irreversible`.
 //! - Object ids (parseable, see `IamObject`): `access_key/<user>/<key id>`, `login_profile/<user>`,
 //!   `group_membership/<group>/<user>`, `mfa/<user>/<serial number>`, `ssh_key/<user>/<key id>`,
-//!   `signing_cert/<user>/<certificate id>`, `sponsored_user/<user>`. Never key material.
+//!   `signing_cert/<user>/<certificate id>`, `sponsored_user/<user>`,
+//!   `managed_policy/<user>/<policy arn>`, `inline_policy/<user>/<policy name>`,
+//!   `issued_sessions/<user>`. Never key material, never policy documents.
 //! - Errors: throttling, 5xx, timeouts and connection failures are `Transient`; AccessDenied,
 //!   InvalidClientTokenId, validation errors are `Permanent`; NoSuchEntity on revoke is
 //!   `AlreadyAbsent`. The SDK's own retries are off: the worker's retry policy is the only one.
@@ -38,7 +46,8 @@
 //!   `GetLoginProfile`, `DeleteLoginProfile`, `ListGroupsForUser`, `RemoveUserFromGroup`,
 //!   `AddUserToGroup` (restore), `ListMFADevices`, `DeactivateMFADevice`, `ListSSHPublicKeys`,
 //!   `UpdateSSHPublicKey`, `DeleteSSHPublicKey`, `ListSigningCertificates`,
-//!   `UpdateSigningCertificate`, `DeleteSigningCertificate`.
+//!   `UpdateSigningCertificate`, `DeleteSigningCertificate`, `GetAccessKeyLastUsed` (restore),
+//!   and for policies the list in the README's cloud section.
 //!
 //! Config, `[targets.cloud]`:
 //!
@@ -73,6 +82,8 @@
 //! owner_tag_key = "owner"
 //! access_keys = "deactivate"
 //! ```
+
+mod policies;
 
 use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
@@ -133,13 +144,46 @@ fn serial_ok(s: &str) -> bool {
 /// One object of the person's (or a sponsored user's) IAM footprint, as named in evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IamObject {
-    AccessKey { user: String, key_id: String },
-    LoginProfile { user: String },
-    GroupMembership { group: String, user: String },
-    Mfa { user: String, serial: String },
-    SshKey { user: String, key_id: String },
-    SigningCert { user: String, cert_id: String },
-    SponsoredUser { user: String },
+    AccessKey {
+        user: String,
+        key_id: String,
+    },
+    LoginProfile {
+        user: String,
+    },
+    GroupMembership {
+        group: String,
+        user: String,
+    },
+    Mfa {
+        user: String,
+        serial: String,
+    },
+    SshKey {
+        user: String,
+        key_id: String,
+    },
+    SigningCert {
+        user: String,
+        cert_id: String,
+    },
+    SponsoredUser {
+        user: String,
+    },
+    /// A managed policy attached to the user (`arn` may contain `/` and `:`: it is the rest).
+    ManagedPolicy {
+        user: String,
+        arn: String,
+    },
+    /// An inline policy of the user, by name (its document is saved at IAM, never in evidence).
+    InlinePolicy {
+        user: String,
+        name: String,
+    },
+    /// The sessions the user was issued before the revocation (the `AWSRevokeOlderSessions` deny).
+    IssuedSessions {
+        user: String,
+    },
 }
 
 impl IamObject {
@@ -152,6 +196,9 @@ impl IamObject {
             IamObject::SshKey { .. } => "ssh_key",
             IamObject::SigningCert { .. } => "signing_cert",
             IamObject::SponsoredUser { .. } => "sponsored_user_ownership",
+            IamObject::ManagedPolicy { .. } => "managed_policy",
+            IamObject::InlinePolicy { .. } => "inline_policy",
+            IamObject::IssuedSessions { .. } => "issued_sessions",
         }
     }
 
@@ -167,6 +214,9 @@ impl IamObject {
             IamObject::SshKey { user, key_id } => format!("ssh_key/{user}/{key_id}"),
             IamObject::SigningCert { user, cert_id } => format!("signing_cert/{user}/{cert_id}"),
             IamObject::SponsoredUser { user } => format!("sponsored_user/{user}"),
+            IamObject::ManagedPolicy { user, arn } => format!("managed_policy/{user}/{arn}"),
+            IamObject::InlinePolicy { user, name } => format!("inline_policy/{user}/{name}"),
+            IamObject::IssuedSessions { user } => format!("issued_sessions/{user}"),
         }
     }
 
@@ -179,7 +229,10 @@ impl IamObject {
             | IamObject::Mfa { user, .. }
             | IamObject::SshKey { user, .. }
             | IamObject::SigningCert { user, .. }
-            | IamObject::SponsoredUser { user } => user,
+            | IamObject::SponsoredUser { user }
+            | IamObject::ManagedPolicy { user, .. }
+            | IamObject::InlinePolicy { user, .. }
+            | IamObject::IssuedSessions { user } => user,
         }
     }
 
@@ -221,6 +274,19 @@ impl IamObject {
                     .then_some(IamObject::SigningCert { user, cert_id })?
             }
             "sponsored_user" => user_ok(rest).then(|| IamObject::SponsoredUser {
+                user: rest.to_string(),
+            })?,
+            "managed_policy" => {
+                let (user, arn) = two(rest)?;
+                (user_ok(&user) && policies::policy_arn_ok(&arn))
+                    .then_some(IamObject::ManagedPolicy { user, arn })?
+            }
+            "inline_policy" => {
+                let (user, name) = two(rest)?;
+                (user_ok(&user) && iam_name_ok(&name, 128))
+                    .then_some(IamObject::InlinePolicy { user, name })?
+            }
+            "issued_sessions" => user_ok(rest).then(|| IamObject::IssuedSessions {
                 user: rest.to_string(),
             })?,
             _ => return None,
@@ -964,14 +1030,27 @@ impl IamTarget {
     }
 
     /// Everything the person's own user holds, in revocation order.
+    ///
+    /// Order: the credentials that can mint new sessions (access keys, the console login
+    /// profile) go first, then the deny on sessions issued before now, then permissions (groups,
+    /// managed and inline policies), then the rest. The deny comes right after the minting
+    /// credentials, not before them: a deny written first would leave valid every session minted
+    /// between its timestamp and the last key's deactivation; written after them, its timestamp
+    /// covers every session the user can ever have had, and the window in which an existing
+    /// session still works is only the few calls that switch the credentials off. Under partial
+    /// failure (a key that would not deactivate) the deny is still written, marked provisional,
+    /// and the next run rewrites it with a fresh timestamp once nothing can mint sessions (see
+    /// `policies`), so re-runs converge on a deny that covers everything.
     async fn holdings_of(&self, user: &str) -> Result<Vec<Holding>, TargetError> {
-        let (keys, profile, groups, mfa, ssh, certs) = futures::try_join!(
+        let (keys, profile, groups, mfa, ssh, certs, attached, inline) = futures::try_join!(
             self.access_keys_of(user),
             self.has_login_profile(user),
             self.groups_of(user),
             self.mfa_serials(user),
             self.ssh_keys_of(user),
             self.signing_certs_of(user),
+            self.attached_policies(user),
+            self.inline_policy_names(user),
         )?;
         let u = user.to_string();
         let mut out = Vec::new();
@@ -989,12 +1068,31 @@ impl IamTarget {
                 "delete",
             ));
         }
+        out.push(holding(
+            &IamObject::IssuedSessions { user: u.clone() },
+            false,
+            policies::DENY_ACTION,
+        ));
         for group in groups {
             let obj = IamObject::GroupMembership {
                 group,
                 user: u.clone(),
             };
             out.push(holding(&obj, false, "remove_membership"));
+        }
+        for arn in attached {
+            let obj = IamObject::ManagedPolicy {
+                user: u.clone(),
+                arn,
+            };
+            out.push(holding(&obj, false, policies::DETACH_ACTION));
+        }
+        for name in inline {
+            let obj = IamObject::InlinePolicy {
+                user: u.clone(),
+                name,
+            };
+            out.push(holding(&obj, false, policies::DELETE_INLINE_ACTION));
         }
         for serial in mfa {
             let obj = IamObject::Mfa {
@@ -1027,6 +1125,93 @@ impl IamTarget {
             tags.iter()
                 .any(|(k, v)| k == &self.owner_tag_key && names.contains(&v.as_str()))
         }))
+    }
+
+    /// The person's own IAM user (name, ARN) by the configured match, or None. `scan` is every
+    /// user with its tags (needed for `match = "tag"` only).
+    async fn person_in(
+        &self,
+        who: &Identity,
+        scan: &[ScannedUser],
+    ) -> Result<Option<(String, String)>, TargetError> {
+        match &self.matching {
+            Match::UserName => match user_name_of(who) {
+                Some(n) => self.get_user(n).await,
+                None => Ok(None),
+            },
+            Match::Tag { key } => {
+                let want = who.employee_id.as_str();
+                let mut hits: Vec<&ScannedUser> = if want.is_empty() {
+                    Vec::new()
+                } else {
+                    scan.iter().filter(|u| u.tag(key) == Some(want)).collect()
+                };
+                hits.sort_by(|a, b| a.name.cmp(&b.name));
+                match hits.as_slice() {
+                    [] => Ok(None),
+                    [one] => Ok(Some((one.name.clone(), one.arn.clone()))),
+                    many => Err(TargetError::Ambiguous(format!(
+                        "{} IAM users on {} carry tag {key}={want:?} ({}): a person must say which one is employee {want}; nothing was revoked",
+                        many.len(),
+                        self.instance,
+                        many.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// The person's own IAM user by the adapter's normal lookup (as `discover` finds it).
+    async fn person(&self, who: &Identity) -> Result<Option<(String, String)>, TargetError> {
+        let scan = match self.matching {
+            Match::Tag { .. } => self.users.get(|| self.scan_users()).await?,
+            Match::UserName => Default::default(),
+        };
+        self.person_in(who, &scan).await
+    }
+
+    /// Why `obj` is not `who`'s to get back, or None when it is: its user must be the person's
+    /// own user (by the adapter's normal lookup), or — for a sponsored user's access key — a user
+    /// whose owner tag still names the person.
+    async fn not_theirs(
+        &self,
+        who: &Identity,
+        obj: &IamObject,
+    ) -> Result<Option<String>, TargetError> {
+        if matches!(obj, IamObject::SponsoredUser { .. }) {
+            return Ok(None); // never restored automatically: nothing is written
+        }
+        let user = obj.user();
+        let person = self.person(who).await?;
+        if person.as_ref().is_some_and(|(name, _)| name == user) {
+            return Ok(None);
+        }
+        if matches!(obj, IamObject::AccessKey { .. }) && self.still_owned_by(user, who).await? {
+            return Ok(None);
+        }
+        let theirs = person.map_or("no IAM user".to_string(), |(name, _)| {
+            format!("IAM user {name}")
+        });
+        Ok(Some(format!(
+            "{} {} names IAM user {user}, but employee {} is {theirs} on {} and does not own {user}: nothing changed",
+            obj.kind(),
+            obj.id(),
+            who.employee_id,
+            self.instance
+        )))
+    }
+
+    /// The user an access key belongs to (`GetAccessKeyLastUsed`), None when no such key exists.
+    async fn key_owner(&self, key_id: &str) -> Result<Option<String>, TargetError> {
+        let r = self
+            .client
+            .get_access_key_last_used()
+            .access_key_id(key_id)
+            .send()
+            .await;
+        Ok(self
+            .found("reading an access key's owner (GetAccessKeyLastUsed)", r)?
+            .and_then(|o| o.user_name().map(str::to_string)))
     }
 
     fn parse(&self, kind: &str, id: &str) -> Result<IamObject, TargetError> {
@@ -1142,33 +1327,7 @@ impl Target for IamTarget {
         } else {
             Default::default()
         };
-        let person: Option<(String, String)> = match &self.matching {
-            Match::UserName => match user_name_of(who) {
-                Some(n) => self.get_user(n).await?,
-                None => None,
-            },
-            Match::Tag { key } => {
-                let want = who.employee_id.as_str();
-                let mut hits: Vec<&ScannedUser> = if want.is_empty() {
-                    Vec::new()
-                } else {
-                    scan.iter().filter(|u| u.tag(key) == Some(want)).collect()
-                };
-                hits.sort_by(|a, b| a.name.cmp(&b.name));
-                match hits.as_slice() {
-                    [] => None,
-                    [one] => Some((one.name.clone(), one.arn.clone())),
-                    many => {
-                        return Err(TargetError::Ambiguous(format!(
-                            "{} IAM users on {} carry tag {key}={want:?} ({}): a person must say which one is employee {want}; nothing was revoked",
-                            many.len(),
-                            self.instance,
-                            many.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ")
-                        )))
-                    }
-                }
-            }
-        };
+        let person = self.person_in(who, &scan).await?;
         let mut out = Vec::new();
         if let Some((name, arn)) = &person {
             if self.self_arn.as_deref() == Some(arn.as_str()) {
@@ -1375,6 +1534,9 @@ impl Target for IamTarget {
                     self.instance, self.owner_tag_key, self.owner_tag_key
                 )))
             }
+            IamObject::ManagedPolicy { user, arn } => self.detach_policy(user, arn).await,
+            IamObject::InlinePolicy { user, name } => self.delete_inline_policy(user, name).await,
+            IamObject::IssuedSessions { user } => self.deny_older_sessions(user).await,
         }
     }
 
@@ -1431,26 +1593,44 @@ impl Target for IamTarget {
             } else {
                 gone(format!("{user} no longer owned by the leaver"))
             }),
+            IamObject::ManagedPolicy { user, arn } => self.verify_detached(user, arn).await,
+            IamObject::InlinePolicy { user, name } => self.verify_inline_deleted(user, name).await,
+            IamObject::IssuedSessions { user } => self.verify_deny(user).await,
         }
     }
 
-    /// Re-activates deactivated access keys, SSH keys and signing certificates, and re-adds group
-    /// memberships. Deleted credentials, deleted login profiles and deactivated MFA devices cannot
-    /// come back.
+    /// Re-activates deactivated access keys, SSH keys and signing certificates, re-adds group
+    /// memberships, re-attaches detached managed policies, puts deleted inline policies back from
+    /// their saved copies and removes the deny on older sessions. Deleted credentials, deleted
+    /// login profiles and deactivated MFA devices cannot come back.
+    ///
+    /// A restore is a grant and its evidence may be forged: before any write the object is
+    /// re-checked at IAM as `who`'s (`not_theirs`, and per kind: the key is listed for that user,
+    /// the policy was detached or saved for that user by this revoker). Otherwise `Refused`.
     async fn restore(
         &self,
-        _who: &Identity,
+        who: &Identity,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
         let obj = self.parse(&ev.object_kind, &ev.object_id)?;
+        if let Some(reason) = self.not_theirs(who, &obj).await? {
+            return Ok(RestoreResult::Refused { reason });
+        }
         let irreversible = |reason: String| Ok(RestoreResult::Irreversible { reason });
         match (&obj, ev.action.as_str()) {
             (IamObject::AccessKey { user, key_id }, "deactivate") => {
                 let keys = self.access_keys_of(user).await?;
                 match keys.iter().find(|k| &k.id == key_id) {
-                    None => irreversible(format!(
-                        "access key {key_id} of {user} no longer exists; issue a new one"
-                    )),
+                    None => match self.key_owner(key_id).await? {
+                        Some(owner) if &owner != user => Ok(RestoreResult::Refused {
+                            reason: format!(
+                                "access key {key_id} belongs to IAM user {owner}, not {user}: nothing changed"
+                            ),
+                        }),
+                        _ => irreversible(format!(
+                            "access key {key_id} of {user} no longer exists; issue a new one"
+                        )),
+                    },
                     Some(k) if k.active() => Ok(RestoreResult::AlreadyPresent),
                     Some(_) => {
                         if self
@@ -1543,6 +1723,11 @@ impl Target for IamTarget {
             (IamObject::SponsoredUser { user }, _) => irreversible(format!(
                 "ownership of {user} is a person's decision: nothing to undo automatically"
             )),
+            (IamObject::ManagedPolicy { user, arn }, _) => self.reattach_policy(user, arn).await,
+            (IamObject::InlinePolicy { user, name }, _) => {
+                self.put_back_inline_policy(user, name).await
+            }
+            (IamObject::IssuedSessions { user }, _) => self.lift_deny(user).await,
         }
     }
 }
@@ -1627,6 +1812,15 @@ mod tests {
             IamObject::SponsoredUser {
                 user: "ci-bot".into(),
             },
+            IamObject::ManagedPolicy {
+                user: "ada".into(),
+                arn: "arn:aws:iam::123456789012:policy/team/ro".into(),
+            },
+            IamObject::InlinePolicy {
+                user: "ada".into(),
+                name: "s3-read".into(),
+            },
+            IamObject::IssuedSessions { user: "ada".into() },
         ];
         for o in &objects {
             assert_eq!(
@@ -1667,6 +1861,17 @@ mod tests {
             None
         );
         assert_eq!(IamObject::parse("mfa_device", "mfa/ada/short"), None);
+        assert_eq!(
+            IamObject::parse(
+                "managed_policy",
+                "managed_policy/ada/arn:aws:iam::1:user/bob"
+            ),
+            None
+        );
+        assert_eq!(
+            IamObject::parse("inline_policy", "inline_policy/ada/a/b"),
+            None
+        );
         assert_eq!(IamObject::parse("mfa_device", "mfa/ada/arn:x mfa/y"), None);
     }
 

@@ -617,11 +617,11 @@ impl GitlabTarget {
                         .into(),
                 ),
             };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(timeout_ms))
-            .connect_timeout(Duration::from_millis(timeout_ms.min(5_000)))
-            .build()
-            .map_err(|e| format!("[targets.cicd] building the HTTP client: {e}"))?;
+        let http = super::http::client(
+            Duration::from_millis(timeout_ms),
+            Duration::from_millis(timeout_ms.min(5_000)),
+        )
+        .map_err(|e| format!("[targets.cicd] building the HTTP client: {e}"))?;
         let principal = OnceLock::new();
         if let Some(p) = t.str("principal")? {
             let _ = principal.set(p.to_string());
@@ -729,6 +729,13 @@ impl GitlabTarget {
             TargetError::Transient(format!("{what}: {kind}: {}", e.without_url()))
         })?;
         let status = resp.status();
+        if let Some(e) = super::http::redirect_error(what, status, resp.headers()) {
+            // Still counted by the limiter: the request was sent.
+            if let (Some(g), Some(p)) = (&self.gate, &pass) {
+                g.observe_http(p, status.as_u16(), None);
+            }
+            return Err(e);
+        }
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(|e| {
             TargetError::Transient(format!("{what}: reading the answer: {}", e.without_url()))

@@ -200,11 +200,11 @@ impl VaultTarget {
             Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
             Some(_) => return Err("[targets.vault] timeout_secs must be a positive integer".into()),
         };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(timeout_secs))
-            .connect_timeout(Duration::from_secs(timeout_secs.min(5)))
-            .build()
-            .map_err(|e| format!("[targets.vault] building the HTTP client: {e}"))?;
+        let client = super::http::client(
+            Duration::from_secs(timeout_secs),
+            Duration::from_secs(timeout_secs.min(5)),
+        )
+        .map_err(|e| format!("[targets.vault] building the HTTP client: {e}"))?;
         let principal = OnceLock::new();
         if let Some(p) = t.str("principal")? {
             let _ = principal.set(p.to_string());
@@ -298,6 +298,10 @@ impl VaultTarget {
         let hint = super::limit::header_hint(resp.headers(), status.as_u16());
         if let (Some(g), Some(p)) = (&self.gate, &pass) {
             g.observe_http(p, status.as_u16(), hint);
+        }
+        let on_vault = format!("{doing} on vault {}", self.instance);
+        if let Some(e) = super::http::redirect_error(&on_vault, status, resp.headers()) {
+            return Err(e);
         }
         let text = resp.text().await.map_err(|e| {
             TargetError::Transient(format!("{doing}: reading the answer: {}", e.without_url()))

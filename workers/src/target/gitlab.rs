@@ -98,6 +98,9 @@ const KNOWN_KEYS: &[&str] = &[
 const MAX_PAGES: usize = 1000;
 /// GitLab's Maintainer role: the least that can create access and deploy tokens.
 const MAINTAINER: u32 = 40;
+/// The access levels GitLab defines (Minimal access, Guest, Planner, Reporter, Developer,
+/// Maintainer, Owner): a restore re-adds a membership only at one of them.
+const ACCESS_LEVELS: &[u32] = &[5, 10, 15, 20, 30, 40, 50];
 /// User states in which the account cannot sign in or use its tokens.
 const BLOCKED_STATES: &[&str] = &[
     "blocked",
@@ -1071,6 +1074,44 @@ impl GitlabTarget {
         })
     }
 
+    /// `None` when `user` is the GitLab user `who` resolves to now; otherwise the answer to give
+    /// instead of restoring: `Refused` (another user, or `who` matches nobody while `user`
+    /// exists), or `Irreversible` when `user` no longer exists at all.
+    async fn not_owned(
+        &self,
+        who: &Identity,
+        user: u64,
+    ) -> Result<Option<RestoreResult>, TargetError> {
+        let resolved = self.find_user(who).await?.and_then(|u| u["id"].as_u64());
+        if resolved == Some(user) {
+            return Ok(None);
+        }
+        let u = user.to_string();
+        let what = format!(
+            "checking whose GitLab user {u} is on {} before restoring",
+            self.instance
+        );
+        if resolved.is_none() && self.get_opt(&["users", &u], &what).await?.is_none() {
+            return Ok(Some(RestoreResult::Irreversible {
+                reason: format!(
+                    "GitLab user {u} no longer exists on {}; re-create it",
+                    self.instance
+                ),
+            }));
+        }
+        Ok(Some(RestoreResult::Refused {
+            reason: format!(
+                "GitLab user {u} is not {}'s user on {} ({}): nothing unblocked or re-added",
+                who.employee_id,
+                self.instance,
+                match resolved {
+                    Some(id) => format!("the {} lookup finds user {id}", self.match_attribute.name()),
+                    None => format!("no user matches the identity's {}", self.match_attribute.name()),
+                }
+            ),
+        }))
+    }
+
     async fn restore_account(&self, user: u64) -> Result<RestoreResult, TargetError> {
         let u = user.to_string();
         let what = format!("unblocking GitLab user {u} on {}", self.instance);
@@ -1499,9 +1540,11 @@ impl Target for GitlabTarget {
 
     /// Unblocks the account and re-adds memberships at their recorded access level. Revoked
     /// tokens and deleted keys cannot come back: the person (or sponsor) issues new ones.
+    /// A restore is a grant and its evidence may be forged: only the user `who` resolves to now
+    /// (the exact lookup discovery uses) is unblocked or re-added, at a level GitLab defines.
     async fn restore(
         &self,
-        _who: &Identity,
+        who: &Identity,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
         let Some(obj) = Object::parse(&ev.object_kind, &ev.object_id) else {
@@ -1513,7 +1556,12 @@ impl Target for GitlabTarget {
             });
         };
         match (&obj, ev.action.as_str()) {
-            (Object::Account { user }, "block") => self.restore_account(*user).await,
+            (Object::Account { user }, "block") => {
+                if let Some(refusal) = self.not_owned(who, *user).await? {
+                    return Ok(refusal);
+                }
+                self.restore_account(*user).await
+            }
             (
                 Object::Membership {
                     source,
@@ -1523,6 +1571,18 @@ impl Target for GitlabTarget {
                 },
                 "remove_membership",
             ) => {
+                if !ACCESS_LEVELS.contains(access_level) {
+                    return Ok(RestoreResult::Refused {
+                        reason: format!(
+                            "{} {}: access level {access_level} is not one GitLab defines; nothing re-added",
+                            obj.kind(),
+                            obj.id()
+                        ),
+                    });
+                }
+                if let Some(refusal) = self.not_owned(who, *user).await? {
+                    return Ok(refusal);
+                }
                 self.restore_membership(*source, *source_id, *user, *access_level)
                     .await
             }

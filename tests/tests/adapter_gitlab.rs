@@ -9,7 +9,9 @@ use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, RevocationReport};
 use revoke::target::gitlab::GitlabTarget;
 use revoke::target::{Target, TargetError};
-use revoke_shared::contract::{Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome};
+use revoke_shared::contract::{
+    Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome,
+};
 use revoke_shared::metrics::Metrics;
 use revoke_tests::gitlab::{self, GitlabDouble, RateLimit, SeededPerson, Source};
 use revoke_tests::quick_retries as policy;
@@ -958,7 +960,12 @@ async fn group_members(d: &GitlabDouble, gid: u64) -> Vec<(u64, u64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["id"].as_u64().unwrap(), m["access_level"].as_u64().unwrap()))
+        .map(|m| {
+            (
+                m["id"].as_u64().unwrap(),
+                m["access_level"].as_u64().unwrap(),
+            )
+        })
         .collect();
     v.sort_unstable();
     v
@@ -1001,7 +1008,10 @@ async fn restore_refuses_what_is_not_the_persons() {
     for r in &restored {
         assert_eq!(r.outcome, RestoreOutcome::Refused, "{r:?}");
     }
-    assert!(restored[0].detail.contains("access level 60"), "{restored:?}");
+    assert!(
+        restored[0].detail.contains("access level 60"),
+        "{restored:?}"
+    );
     // At the double, over its API: the group's members unchanged, bob still blocked, ada too.
     assert_eq!(group_members(&d, vault).await, members_before);
     assert_eq!(
@@ -1012,7 +1022,11 @@ async fn restore_refuses_what_is_not_the_persons() {
         api_get(&d, &format!("users/{}", ada.user_id)).await["state"],
         "blocked"
     );
-    assert!(d.writes_since(writes_from).is_empty(), "{:?}", d.writes_since(writes_from));
+    assert!(
+        d.writes_since(writes_from).is_empty(),
+        "{:?}",
+        d.writes_since(writes_from)
+    );
 }
 
 /// A GitLab answering 302 to another port: the adapter follows nothing, the error names the
@@ -1022,15 +1036,21 @@ async fn redirects_are_not_followed_with_the_token() {
     let peer = revoke_tests::redirect::RedirectPeer::start().await;
     let var = format!("REVOKE_TEST_GITLAB_REDIRECT_{}", std::process::id());
     std::env::set_var(&var, "glpat-redirect-secret");
-    let table: toml::Table = format!("base_url = \"{}\"\ntoken_env = \"{var}\"\nprincipal = \"root\"\n", peer.redirecting)
-        .parse()
-        .unwrap();
+    let table: toml::Table = format!(
+        "base_url = \"{}\"\ntoken_env = \"{var}\"\nprincipal = \"root\"\n",
+        peer.redirecting
+    )
+    .parse()
+    .unwrap();
     let t = GitlabTarget::from_table(&table, "test").unwrap();
     let e = t.discover(&person(Some("ada"))).await.unwrap_err();
     let TargetError::Permanent(m) = &e else {
         panic!("a redirect is a permanent error: {e:?}")
     };
-    assert!(m.contains("302") && m.contains(&format!("{}/api/v4/", peer.sink)), "{m}");
+    assert!(
+        m.contains("302") && m.contains(&format!("{}/api/v4/", peer.sink)),
+        "{m}"
+    );
     assert!(!m.contains("glpat-redirect-secret"), "{m}");
     assert_eq!(peer.received(), Vec::<String>::new());
 }

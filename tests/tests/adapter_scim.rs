@@ -6,7 +6,9 @@ use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, RevocationReport};
 use revoke::target::scim::ScimTarget;
 use revoke_shared::config::Config;
-use revoke_shared::contract::{Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome};
+use revoke_shared::contract::{
+    Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome,
+};
 use revoke_shared::metrics::Metrics;
 use serde_json::{json, Value};
 
@@ -426,13 +428,18 @@ async fn restore_refuses_objects_of_another_user() {
         .send(
             reqwest::Method::PATCH,
             &format!("/Users/{bob}"),
-            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "replace", "path": "active", "value": false}]})),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "active", "value": false}]}),
+            ),
         )
         .await;
     assert!(st == 200 || st == 204, "deactivating bob: {st} {v}");
     let t = target(&peer, "");
-    assert_eq!(run(&t, &who(&ada_name, None)).await.outcome, Outcome::Revoked);
+    assert_eq!(
+        run(&t, &who(&ada_name, None)).await.outcome,
+        Outcome::Revoked
+    );
 
     let forged_evidence = [
         forged(
@@ -482,6 +489,9 @@ async fn redirects_are_not_followed_with_the_token() {
         "{err}"
     );
     assert!(!err.contains("scim-redirect-secret"), "{err}");
-    assert!(!r.retryable, "a redirect is a configuration error, not retried");
+    assert!(
+        !r.retryable,
+        "a redirect is a configuration error, not retried"
+    );
     assert_eq!(peer.received(), Vec::<String>::new());
 }

@@ -696,8 +696,14 @@ async fn child_tokens_are_named_in_the_evidence() {
         ),
         "bao",
     );
-    let r = revoke_identity(&t, &person("E-ada", Some("ada")), "w1", &policy(), &Metrics::new())
-        .await;
+    let r = revoke_identity(
+        &t,
+        &person("E-ada", Some("ada")),
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:#?}", r);
     let at = |acc: &str| {
         r.objects
@@ -769,8 +775,16 @@ async fn restore_refuses_another_persons_entity() {
                 .as_bool()
         }
     };
-    assert_eq!(entity(bob_entity).await, Some(true), "bob's entity re-enabled");
-    assert_eq!(entity(ada_entity).await, Some(true), "ada's entity untouched");
+    assert_eq!(
+        entity(bob_entity).await,
+        Some(true),
+        "bob's entity re-enabled"
+    );
+    assert_eq!(
+        entity(ada_entity).await,
+        Some(true),
+        "ada's entity untouched"
+    );
 }
 
 /// An OpenBao answering 302 to another port: the adapter follows nothing, the error names the
@@ -784,10 +798,7 @@ async fn redirects_are_not_followed_with_the_token() {
         &format!("address = \"{}\"\ntoken_env = \"{var}\"", peer.redirecting),
         "bao",
     );
-    let e = t
-        .discover(&person("E-ada", Some("ada")))
-        .await
-        .unwrap_err();
+    let e = t.discover(&person("E-ada", Some("ada"))).await.unwrap_err();
     let m = e.to_string();
     assert!(
         matches!(e, revoke::target::TargetError::Permanent(_))

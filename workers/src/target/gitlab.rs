@@ -1105,8 +1105,12 @@ impl GitlabTarget {
                 who.employee_id,
                 self.instance,
                 match resolved {
-                    Some(id) => format!("the {} lookup finds user {id}", self.match_attribute.name()),
-                    None => format!("no user matches the identity's {}", self.match_attribute.name()),
+                    Some(id) =>
+                        format!("the {} lookup finds user {id}", self.match_attribute.name()),
+                    None => format!(
+                        "no user matches the identity's {}",
+                        self.match_attribute.name()
+                    ),
                 }
             ),
         }))

@@ -15,7 +15,10 @@ use reqwest::StatusCode;
 use std::time::Duration;
 
 /// The client every HTTP adapter uses: the given timeouts, redirects never followed.
-pub(crate) fn client(timeout: Duration, connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+pub(crate) fn client(
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(connect_timeout)
@@ -25,7 +28,11 @@ pub(crate) fn client(timeout: Duration, connect_timeout: Duration) -> reqwest::R
 
 /// The error for a redirect answer (any 3xx), `None` for any other status. It names the status
 /// and the `Location` (without any user:password in it), never a request header.
-pub(crate) fn redirect_error(what: &str, status: StatusCode, headers: &HeaderMap) -> Option<TargetError> {
+pub(crate) fn redirect_error(
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Option<TargetError> {
     if !status.is_redirection() {
         return None;
     }
@@ -50,7 +57,11 @@ fn location_shown(raw: &str) -> String {
         }
         _ => raw.to_string(),
     };
-    shown.chars().filter(|c| !c.is_control()).take(300).collect()
+    shown
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect()
 }
 
 #[cfg(test)]
@@ -61,13 +72,23 @@ mod tests {
     #[test]
     fn redirects_are_errors_naming_the_location() {
         let mut h = HeaderMap::new();
-        h.insert(LOCATION, HeaderValue::from_static("http://u:pw@127.0.0.1:9/x"));
+        h.insert(
+            LOCATION,
+            HeaderValue::from_static("http://u:pw@127.0.0.1:9/x"),
+        );
         let e = redirect_error("reading", StatusCode::FOUND, &h).unwrap();
-        let TargetError::Permanent(m) = e else { panic!("{e:?}") };
-        assert!(m.contains("HTTP 302") && m.contains("http://127.0.0.1:9/x"), "{m}");
+        let TargetError::Permanent(m) = e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            m.contains("HTTP 302") && m.contains("http://127.0.0.1:9/x"),
+            "{m}"
+        );
         assert!(!m.contains("pw"), "{m}");
-        assert!(redirect_error("x", StatusCode::NOT_MODIFIED, &HeaderMap::new())
-            .is_some_and(|e| e.to_string().contains("no Location")));
+        assert!(
+            redirect_error("x", StatusCode::NOT_MODIFIED, &HeaderMap::new())
+                .is_some_and(|e| e.to_string().contains("no Location"))
+        );
         assert!(redirect_error("x", StatusCode::OK, &h).is_none());
         assert!(redirect_error("x", StatusCode::NOT_FOUND, &h).is_none());
     }

@@ -648,8 +648,14 @@ impl ScimTarget {
                 who.employee_id,
                 self.instance,
                 match resolved_id {
-                    Some(id) => format!("{} resolves to user {id}", self.match_attribute.filter_path()),
-                    None => format!("no user matches the identity's {}", self.match_attribute.filter_path()),
+                    Some(id) => format!(
+                        "{} resolves to user {id}",
+                        self.match_attribute.filter_path()
+                    ),
+                    None => format!(
+                        "no user matches the identity's {}",
+                        self.match_attribute.filter_path()
+                    ),
                 }
             ),
         }))

@@ -12,6 +12,7 @@ pub mod faultproxy;
 pub mod gitlab;
 pub mod hostile;
 pub mod procs;
+pub mod redirect;
 
 use chrono::Utc;
 use revoke::cases::{read_case_log, CaseLog};

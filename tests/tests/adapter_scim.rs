@@ -6,7 +6,9 @@ use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, RevocationReport};
 use revoke::target::scim::ScimTarget;
 use revoke_shared::config::Config;
-use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
+use revoke_shared::contract::{
+    Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome,
+};
 use revoke_shared::metrics::Metrics;
 use serde_json::{json, Value};
 
@@ -388,4 +390,108 @@ async fn several_matches_need_a_person_and_bad_tokens_fail() {
     assert!(err.contains("401"), "{err}");
     assert!(!err.contains("wrong-secret-token"), "{err}");
     assert!(peer.active(&a).await);
+}
+
+/// Hand-made evidence of an object the case never removed from the person restored, as a forged
+/// or misdirected rescind would carry. `remove_membership` / `deactivate`, outcome revoked.
+fn forged(object_kind: &str, object_id: &str, action: &str) -> ObjectEvidence {
+    ObjectEvidence {
+        object_kind: object_kind.into(),
+        object_id: object_id.into(),
+        sponsored: false,
+        action: action.into(),
+        outcome: ObjectOutcome::Revoked,
+        removed_at: Some(chrono::Utc::now()),
+        actor: Actor {
+            worker_id: "w1".into(),
+            principal: "scim-test-client".into(),
+        },
+        verified: true,
+        read_back: String::new(),
+        error: None,
+    }
+}
+
+/// A restore is a grant: evidence naming ANOTHER user's id (bob's group membership and account),
+/// restored for ada, is refused — bob is not added to the group nor re-activated at the server.
+#[tokio::test]
+#[ignore = "needs scim2-server: run the README's test command"]
+async fn restore_refuses_objects_of_another_user() {
+    let peer = Peer::from_env();
+    let s = sfx();
+    let ada_name = format!("ada-{s}");
+    let ada = peer.create_user(&ada_name, None).await;
+    let bob = peer.create_user(&format!("bob-{s}"), None).await;
+    let admins = peer.create_group(&format!("admins-{s}"), &[&ada]).await;
+    // Bob was deactivated by someone else; ada is revoked for real.
+    let (st, v) = peer
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/Users/{bob}"),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "active", "value": false}]}),
+            ),
+        )
+        .await;
+    assert!(st == 200 || st == 204, "deactivating bob: {st} {v}");
+    let t = target(&peer, "");
+    assert_eq!(
+        run(&t, &who(&ada_name, None)).await.outcome,
+        Outcome::Revoked
+    );
+
+    let forged_evidence = [
+        forged(
+            "group_membership",
+            &format!("Groups/{admins}/members/{bob}"),
+            "remove_membership",
+        ),
+        forged("account", &bob, "deactivate"),
+    ];
+    let m = Metrics::new();
+    let restored = restore_identity(
+        &t,
+        &who(&ada_name, None),
+        &forged_evidence,
+        "w1",
+        &policy(),
+        &m,
+    )
+    .await;
+    assert_eq!(restored.len(), 2, "{restored:?}");
+    for r in &restored {
+        assert_eq!(r.outcome, RestoreOutcome::Refused, "{r:?}");
+        assert!(r.detail.contains(&bob), "{r:?}");
+    }
+    // At the server: bob still out of the group and inactive; ada untouched by the attempt.
+    assert!(!peer.members(&admins).await.contains(&bob), "bob not added");
+    assert!(!peer.active(&bob).await, "bob not re-activated");
+    assert!(!peer.active(&ada).await, "ada still revoked");
+    assert!(!peer.members(&admins).await.contains(&ada));
+}
+
+/// A SCIM server answering 302 to another port: the adapter follows nothing, the error names the
+/// location, and the redirect target receives no request (so no bearer token).
+#[tokio::test]
+async fn redirects_are_not_followed_with_the_token() {
+    let peer = revoke_tests::redirect::RedirectPeer::start().await;
+    let scim = Peer {
+        base: format!("{}/v2", peer.redirecting),
+        token: "scim-redirect-secret".into(),
+        http: reqwest::Client::new(),
+    };
+    let r = run(&target(&scim, ""), &who("ada", None)).await;
+    assert_eq!(r.outcome, Outcome::Failed, "{r:?}");
+    let err = r.error.unwrap();
+    assert!(
+        err.contains("302") && err.contains(&format!("{}/v2/Users", peer.sink)),
+        "{err}"
+    );
+    assert!(!err.contains("scim-redirect-secret"), "{err}");
+    assert!(
+        !r.retryable,
+        "a redirect is a configuration error, not retried"
+    );
+    assert_eq!(peer.received(), Vec::<String>::new());
 }

@@ -98,6 +98,9 @@ const KNOWN_KEYS: &[&str] = &[
 const MAX_PAGES: usize = 1000;
 /// GitLab's Maintainer role: the least that can create access and deploy tokens.
 const MAINTAINER: u32 = 40;
+/// The access levels GitLab defines (Minimal access, Guest, Planner, Reporter, Developer,
+/// Maintainer, Owner): a restore re-adds a membership only at one of them.
+const ACCESS_LEVELS: &[u32] = &[5, 10, 15, 20, 30, 40, 50];
 /// User states in which the account cannot sign in or use its tokens.
 const BLOCKED_STATES: &[&str] = &[
     "blocked",
@@ -617,11 +620,11 @@ impl GitlabTarget {
                         .into(),
                 ),
             };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(timeout_ms))
-            .connect_timeout(Duration::from_millis(timeout_ms.min(5_000)))
-            .build()
-            .map_err(|e| format!("[targets.cicd] building the HTTP client: {e}"))?;
+        let http = super::http::client(
+            Duration::from_millis(timeout_ms),
+            Duration::from_millis(timeout_ms.min(5_000)),
+        )
+        .map_err(|e| format!("[targets.cicd] building the HTTP client: {e}"))?;
         let principal = OnceLock::new();
         if let Some(p) = t.str("principal")? {
             let _ = principal.set(p.to_string());
@@ -729,6 +732,13 @@ impl GitlabTarget {
             TargetError::Transient(format!("{what}: {kind}: {}", e.without_url()))
         })?;
         let status = resp.status();
+        if let Some(e) = super::http::redirect_error(what, status, resp.headers()) {
+            // Still counted by the limiter: the request was sent.
+            if let (Some(g), Some(p)) = (&self.gate, &pass) {
+                g.observe_http(p, status.as_u16(), None);
+            }
+            return Err(e);
+        }
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(|e| {
             TargetError::Transient(format!("{what}: reading the answer: {}", e.without_url()))
@@ -1062,6 +1072,48 @@ impl GitlabTarget {
                 removed_at: None,
             },
         })
+    }
+
+    /// `None` when `user` is the GitLab user `who` resolves to now; otherwise the answer to give
+    /// instead of restoring: `Refused` (another user, or `who` matches nobody while `user`
+    /// exists), or `Irreversible` when `user` no longer exists at all.
+    async fn not_owned(
+        &self,
+        who: &Identity,
+        user: u64,
+    ) -> Result<Option<RestoreResult>, TargetError> {
+        let resolved = self.find_user(who).await?.and_then(|u| u["id"].as_u64());
+        if resolved == Some(user) {
+            return Ok(None);
+        }
+        let u = user.to_string();
+        let what = format!(
+            "checking whose GitLab user {u} is on {} before restoring",
+            self.instance
+        );
+        if resolved.is_none() && self.get_opt(&["users", &u], &what).await?.is_none() {
+            return Ok(Some(RestoreResult::Irreversible {
+                reason: format!(
+                    "GitLab user {u} no longer exists on {}; re-create it",
+                    self.instance
+                ),
+            }));
+        }
+        Ok(Some(RestoreResult::Refused {
+            reason: format!(
+                "GitLab user {u} is not {}'s user on {} ({}): nothing unblocked or re-added",
+                who.employee_id,
+                self.instance,
+                match resolved {
+                    Some(id) =>
+                        format!("the {} lookup finds user {id}", self.match_attribute.name()),
+                    None => format!(
+                        "no user matches the identity's {}",
+                        self.match_attribute.name()
+                    ),
+                }
+            ),
+        }))
     }
 
     async fn restore_account(&self, user: u64) -> Result<RestoreResult, TargetError> {
@@ -1492,9 +1544,11 @@ impl Target for GitlabTarget {
 
     /// Unblocks the account and re-adds memberships at their recorded access level. Revoked
     /// tokens and deleted keys cannot come back: the person (or sponsor) issues new ones.
+    /// A restore is a grant and its evidence may be forged: only the user `who` resolves to now
+    /// (the exact lookup discovery uses) is unblocked or re-added, at a level GitLab defines.
     async fn restore(
         &self,
-        _who: &Identity,
+        who: &Identity,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
         let Some(obj) = Object::parse(&ev.object_kind, &ev.object_id) else {
@@ -1506,7 +1560,12 @@ impl Target for GitlabTarget {
             });
         };
         match (&obj, ev.action.as_str()) {
-            (Object::Account { user }, "block") => self.restore_account(*user).await,
+            (Object::Account { user }, "block") => {
+                if let Some(refusal) = self.not_owned(who, *user).await? {
+                    return Ok(refusal);
+                }
+                self.restore_account(*user).await
+            }
             (
                 Object::Membership {
                     source,
@@ -1516,6 +1575,18 @@ impl Target for GitlabTarget {
                 },
                 "remove_membership",
             ) => {
+                if !ACCESS_LEVELS.contains(access_level) {
+                    return Ok(RestoreResult::Refused {
+                        reason: format!(
+                            "{} {}: access level {access_level} is not one GitLab defines; nothing re-added",
+                            obj.kind(),
+                            obj.id()
+                        ),
+                    });
+                }
+                if let Some(refusal) = self.not_owned(who, *user).await? {
+                    return Ok(refusal);
+                }
                 self.restore_membership(*source, *source_id, *user, *access_level)
                     .await
             }

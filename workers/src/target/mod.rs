@@ -7,6 +7,7 @@
 
 pub mod fanout;
 pub mod gitlab;
+mod http;
 pub mod iam;
 pub mod ldap;
 pub mod limit;

@@ -268,11 +268,11 @@ impl ScimTarget {
                 ))
             }
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(timeout_ms))
-            .connect_timeout(Duration::from_millis(timeout_ms.min(5_000)))
-            .build()
-            .map_err(|e| format!("targets.{instance}: building the HTTP client: {e}"))?;
+        let http = super::http::client(
+            Duration::from_millis(timeout_ms),
+            Duration::from_millis(timeout_ms.min(5_000)),
+        )
+        .map_err(|e| format!("targets.{instance}: building the HTTP client: {e}"))?;
         Ok(ScimTarget {
             instance: instance.to_string(),
             principal,
@@ -352,6 +352,9 @@ impl ScimTarget {
         let hint = super::limit::header_hint(resp.headers(), status.as_u16());
         if let (Some(g), Some(p)) = (&self.gate, &pass) {
             g.observe_http(p, status.as_u16(), hint);
+        }
+        if let Some(e) = super::http::redirect_error(what, status, resp.headers()) {
+            return Err(e);
         }
         let bytes = resp.bytes().await.map_err(|e| {
             TargetError::Transient(format!("{what}: reading the answer: {}", e.without_url()))
@@ -615,6 +618,49 @@ impl ScimTarget {
         })
     }
 
+    /// `None` when `uid` is the user `who` resolves to on this target; otherwise the answer to
+    /// give instead of restoring: `Refused` (the user is someone else, or `who` matches nobody
+    /// while `uid` still exists), or `Irreversible` when `uid` no longer exists at all.
+    async fn not_owned(
+        &self,
+        who: &Identity,
+        uid: &str,
+    ) -> Result<Option<RestoreResult>, TargetError> {
+        let resolved = self.find_user(who).await?;
+        let resolved_id = resolved
+            .as_ref()
+            .and_then(|u| u.get("id").and_then(Value::as_str));
+        if resolved_id == Some(uid) {
+            return Ok(None);
+        }
+        let what = format!(
+            "checking whose SCIM user {uid} is on {} before restoring",
+            self.instance
+        );
+        if resolved.is_none() && self.get_user(uid, &what).await?.is_none() {
+            return Ok(Some(RestoreResult::Irreversible {
+                reason: format!("SCIM user {uid} no longer exists on {}", self.instance),
+            }));
+        }
+        Ok(Some(RestoreResult::Refused {
+            reason: format!(
+                "SCIM user {uid} is not {}'s user on {} ({}): nothing re-activated or re-added",
+                who.employee_id,
+                self.instance,
+                match resolved_id {
+                    Some(id) => format!(
+                        "{} resolves to user {id}",
+                        self.match_attribute.filter_path()
+                    ),
+                    None => format!(
+                        "no user matches the identity's {}",
+                        self.match_attribute.filter_path()
+                    ),
+                }
+            ),
+        }))
+    }
+
     /// Re-activates a deactivated user (`PATCH active=true`); a deleted one cannot come back.
     async fn restore_account(&self, uid: &str) -> Result<RestoreResult, TargetError> {
         let what = format!("re-activating SCIM user {uid} on {}", self.instance);
@@ -800,13 +846,20 @@ impl Target for ScimTarget {
             ))),
         }
     }
+    /// A restore is a grant and its evidence may be forged: the user re-activated or re-added is
+    /// only ever the one `who` resolves to now (the exact lookup discovery uses).
     async fn restore(
         &self,
-        _who: &Identity,
+        who: &Identity,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
         match (ev.object_kind.as_str(), ev.action.as_str()) {
-            ("account", "deactivate") => self.restore_account(&ev.object_id).await,
+            ("account", "deactivate") => {
+                if let Some(refusal) = self.not_owned(who, &ev.object_id).await? {
+                    return Ok(refusal);
+                }
+                self.restore_account(&ev.object_id).await
+            }
             ("group_membership", "remove_membership") => {
                 let (gid, uid) = parse_membership_id(&ev.object_id).ok_or_else(|| {
                     TargetError::Permanent(format!(
@@ -814,6 +867,9 @@ impl Target for ScimTarget {
                         ev.object_id
                     ))
                 })?;
+                if let Some(refusal) = self.not_owned(who, &uid).await? {
+                    return Ok(refusal);
+                }
                 self.restore_membership(&gid, &uid).await
             }
             ("account", "delete") => Ok(RestoreResult::Irreversible {

@@ -8,6 +8,12 @@
 //! secret ids the person sponsors (secret ids whose metadata `<owner_metadata_key>` names them:
 //! destroyed by accessor, so the machine that held one can no longer log in).
 //!
+//! Child tokens go with their parent; the evidence names those it can attribute: a non-orphan
+//! token of the person's entity made through `auth/token/create` (see `is_child_in_entity`) is
+//! listed after the parents as `revoke_with_parent`. A restore re-enables only the entity the
+//! person's userpass alias names at the target (the evidence may be forged). Redirects are never
+//! followed (`http`).
+//!
 //! Config, `[targets.vault]`:
 //!
 //! | key | default | meaning |
@@ -82,6 +88,8 @@ struct TokenInfo {
     accessor: String,
     entity_id: String,
     path: String,
+    /// False for a token created by another token (its child: revoked with it).
+    orphan: bool,
     meta: serde_json::Map<String, Value>,
 }
 
@@ -200,11 +208,11 @@ impl VaultTarget {
             Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
             Some(_) => return Err("[targets.vault] timeout_secs must be a positive integer".into()),
         };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(timeout_secs))
-            .connect_timeout(Duration::from_secs(timeout_secs.min(5)))
-            .build()
-            .map_err(|e| format!("[targets.vault] building the HTTP client: {e}"))?;
+        let client = super::http::client(
+            Duration::from_secs(timeout_secs),
+            Duration::from_secs(timeout_secs.min(5)),
+        )
+        .map_err(|e| format!("[targets.vault] building the HTTP client: {e}"))?;
         let principal = OnceLock::new();
         if let Some(p) = t.str("principal")? {
             let _ = principal.set(p.to_string());
@@ -298,6 +306,10 @@ impl VaultTarget {
         let hint = super::limit::header_hint(resp.headers(), status.as_u16());
         if let (Some(g), Some(p)) = (&self.gate, &pass) {
             g.observe_http(p, status.as_u16(), hint);
+        }
+        let on_vault = format!("{doing} on vault {}", self.instance);
+        if let Some(e) = super::http::redirect_error(&on_vault, status, resp.headers()) {
+            return Err(e);
         }
         let text = resp.text().await.map_err(|e| {
             TargetError::Transient(format!("{doing}: reading the answer: {}", e.without_url()))
@@ -619,6 +631,8 @@ impl VaultTarget {
             accessor: accessor.to_string(),
             entity_id: d["entity_id"].as_str().unwrap_or_default().to_string(),
             path: d["path"].as_str().unwrap_or_default().to_string(),
+            // Missing: taken as an orphan, so nothing is claimed to go with a parent.
+            orphan: d["orphan"].as_bool().unwrap_or(true),
             meta: d["meta"].as_object().cloned().unwrap_or_default(),
         }))
     }
@@ -660,6 +674,18 @@ impl VaultTarget {
         out.sort_by(|a, b| a.accessor.cmp(&b.accessor));
         Ok(out)
     }
+}
+
+/// The action recorded for a child token of the person's: revoking its parent revokes it.
+const REVOKE_WITH_PARENT: &str = "revoke_with_parent";
+
+/// Whether a token of the person's entity is a child of another of their tokens. Vault and
+/// OpenBao show no parent (`lookup-accessor` has only `orphan`; checked on OpenBao 2.7.2), but a
+/// token created through plain `auth/token/create` inherits its parent's entity, so a non-orphan
+/// one carrying the person's entity was made by one of their tokens. (Logins are orphans, and a
+/// token an operator mints for the entity goes through a role: `auth/token/create/<role>`.)
+fn is_child_in_entity(t: &TokenInfo) -> bool {
+    !t.orphan && t.path == "auth/token/create"
 }
 
 fn token_holding(accessor: &str, sponsored: bool) -> Holding {
@@ -737,6 +763,7 @@ impl Target for VaultTarget {
         .filter(|s| !s.is_empty())
         .collect();
         let mut own = Vec::new();
+        let mut children = Vec::new();
         let mut sponsored = Vec::new();
         // Vault cannot list tokens by entity or metadata: every token is looked up. A burst of
         // leavers shares one listing taken after each of them asked (`FreshScan`).
@@ -752,7 +779,14 @@ impl Target for VaultTarget {
                 && name
                     .as_deref()
                     .is_some_and(|n| t.meta.get("username").and_then(Value::as_str) == Some(n));
-            if by_entity || by_login {
+            if by_entity && is_child_in_entity(t) {
+                children.push(Holding {
+                    object_kind: "token".into(),
+                    object_id: t.accessor.clone(),
+                    sponsored: false,
+                    action: REVOKE_WITH_PARENT.into(),
+                });
+            } else if by_entity || by_login {
                 own.push(token_holding(&t.accessor, false));
             } else if t
                 .meta
@@ -763,9 +797,11 @@ impl Target for VaultTarget {
                 sponsored.push(token_holding(&t.accessor, true));
             }
         }
-        // Entity first (its tokens stop working at once), then the login, then every token,
-        // then whatever lease is still left under the login path (a login since discovery).
+        // Entity first (its tokens stop working at once), then the login, then every token —
+        // parents before the children that go with them — then whatever lease is still left
+        // under the login path (a login since discovery).
         out.extend(own);
+        out.extend(children);
         if let Some(n) = &name {
             if self.login_leases(n).await? > 0 {
                 out.push(Holding {
@@ -794,8 +830,15 @@ impl Target for VaultTarget {
                     ));
                 }
                 if self.lookup_accessor(&what.object_id).await?.is_none() {
+                    if what.action == REVOKE_WITH_PARENT {
+                        // Listed at discovery, gone now: it went with its parent, which this run
+                        // revoked just before (parents are listed first).
+                        return Ok(RevokeResult::Revoked { removed_at: None });
+                    }
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
+                // Still here (a child whose parent is not among the person's tokens, or any other
+                // token of theirs): revoked on its own.
                 let doing = "revoking a token by accessor";
                 let (status, body) = self
                     .call(
@@ -934,7 +977,12 @@ impl Target for VaultTarget {
             "token" => Ok(match self.lookup_accessor(&what.object_id).await? {
                 None => ReadBack {
                     gone: true,
-                    detail: "lookup-accessor: no such token".into(),
+                    detail: if what.action == REVOKE_WITH_PARENT {
+                        "lookup-accessor: no such token (a child token, revoked with its parent)"
+                            .into()
+                    } else {
+                        "lookup-accessor: no such token".into()
+                    },
                     removed_at: None,
                 },
                 Some(_) => ReadBack {
@@ -1042,7 +1090,7 @@ impl Target for VaultTarget {
     /// the person logs in again with a login an operator re-creates.
     async fn restore(
         &self,
-        _who: &Identity,
+        who: &Identity,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
         match (ev.object_kind.as_str(), ev.action.as_str()) {
@@ -1063,6 +1111,26 @@ impl Target for VaultTarget {
                 }
                 if status == StatusCode::BAD_REQUEST {
                     return Err(self.refused("reading the entity", &body));
+                }
+                // A restore is a grant and its evidence may be forged: only the entity the
+                // person's userpass alias names now is re-enabled.
+                let theirs = match self.userpass_name(who) {
+                    Some(n) => self.entity_id_for(&n).await?,
+                    None => None,
+                };
+                if theirs.as_deref() != Some(ev.object_id.as_str()) {
+                    return Ok(RestoreResult::Refused {
+                        reason: format!(
+                            "entity {} is not {}'s on vault {} ({}): nothing re-enabled",
+                            ev.object_id,
+                            who.employee_id,
+                            self.instance,
+                            match theirs {
+                                Some(e) => format!("their userpass alias names entity {e}"),
+                                None => "no userpass alias of theirs names an entity".into(),
+                            }
+                        ),
+                    });
                 }
                 if body["data"]["disabled"].as_bool() != Some(true) {
                     return Ok(RestoreResult::AlreadyPresent);

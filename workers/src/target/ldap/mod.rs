@@ -1,11 +1,12 @@
 //! The `directory` target: an LDAP directory (OpenLDAP with the ppolicy overlay, or any server
 //! that honours `pwdAccountLockedTime`), spoken with the `ldap3` crate.
 //!
-//! - Lookup: one subtree search under `base_dn` for `(&<user_filter>(<match_attribute>=<value>))`,
-//!   the value escaped per RFC 4515 (`\`, `*`, `(`, `)` and NUL become `\XX`), so an identity like
-//!   `*` or `x)(uid=*` is a literal that names nobody. Every returned entry is re-checked
-//!   client-side. No entry: nothing held (already absent). More than one: `Ambiguous` — a person
-//!   decides, nothing is touched.
+//! - Lookup (`person`): a subtree search under `base_dn` — and under `disabled_ou` when that lies
+//!   outside `base_dn`, where an earlier half-failed run may have moved the person — for
+//!   `(&<user_filter>(<match_attribute>=<value>))`, the value escaped per RFC 4515 (`\`, `*`,
+//!   `(`, `)` and NUL become `\XX`), so an identity like `*` or `x)(uid=*` is a literal that names
+//!   nobody. Every returned entry is re-checked client-side. No entry: nothing held (already
+//!   absent). More than one: `Ambiguous` — a person decides, nothing is touched.
 //! - Holdings, in the order they are revoked:
 //!   1. `account` (`lock`), id = the entry's DN: sets `pwdAccountLockedTime: <lock_value>`; with
 //!      ppolicy's `pwdLockout: TRUE` a locked entry's binds fail with invalidCredentials (49). An
@@ -25,12 +26,15 @@
 //!      modifyDN of the entry under the disabled OU, done last so the DN-based steps above act on
 //!      the DN they discovered.
 //! - Verify reads back: `pwdAccountLockedTime` (operational: requested by name) holding a lock
-//!   that does not expire; the group no longer matching `(<attribute>=<value>)`; the entry under
-//!   the disabled OU and not at its old DN. `removed_at` is the entry's (or group's)
-//!   `modifyTimestamp` at read-back.
+//!   that does not expire, read at the DN the entry has *now* (`lock`: the person's entry is
+//!   looked up again when it is no longer at the DN discovered; a moved entry without the lock
+//!   is never gone); the group no longer matching `(<attribute>=<value>)`; the entry under the
+//!   disabled OU and not at its old DN (which says nothing about the lock). `removed_at` is the
+//!   entry's (or group's) `modifyTimestamp` at read-back.
 //! - Restore from evidence: unlock (delete `pwdAccountLockedTime`, only if it still holds the
-//!   configured `lock_value`), re-add the membership value, move the entry back. Idempotent:
-//!   what is already there answers `AlreadyPresent`.
+//!   configured `lock_value`), re-add the membership value, move the entry back — each only
+//!   after the directory shows the object is the person's (`ownership`; else `Refused`, nothing
+//!   written). Idempotent: what is already there answers `AlreadyPresent`.
 //! - Idempotent: a locked entry, a value no longer in the group, an entry already in the
 //!   disabled OU are `AlreadyAbsent` without a write; noSuchAttribute (16) on a delete and
 //!   attributeOrValueExists (20) on an add are the same answers from a lost race.
@@ -86,10 +90,15 @@
 //! `member`/`uniqueMember`/`memberUid`, and (with `disabled_ou`) the right to move entries there.
 //! It never needs to read `userPassword`.
 
+mod lock;
+mod ownership;
+mod person;
+
 use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Mod, Scope, SearchEntry};
+use ownership::Owned;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::retry::ErrorClass;
 use revoke_shared::secret::Secret;
@@ -320,6 +329,21 @@ pub fn normalize_dn(dn: &str) -> String {
 
 pub fn dn_eq(a: &str, b: &str) -> bool {
     normalize_dn(a) == normalize_dn(b)
+}
+
+/// Whether `dn` is `base` or lies beneath it, compared RDN by RDN (so `cn=a\,ou=x,dc=y` is not
+/// under `ou=x,dc=y`: the escaped comma is part of a value, not a level).
+pub fn dn_within(dn: &str, base: &str) -> bool {
+    let mut cur = dn;
+    loop {
+        if dn_eq(cur, base) {
+            return true;
+        }
+        match split_first_rdn(cur) {
+            Some((_, parent)) => cur = parent,
+            None => return false,
+        }
+    }
 }
 
 fn enc_part(s: &str) -> String {
@@ -849,59 +873,6 @@ impl LdapTarget {
         })
     }
 
-    /// The person's one entry (DN and `uid` values); `None` when there is none.
-    async fn find_person(&self, who: &Identity) -> Result<Option<SearchEntry>, TargetError> {
-        let value = self.lookup_value(who)?;
-        let attr = self.match_attribute.attribute();
-        let filter = format!("(&{}{})", self.user_filter, eq_filter(attr, value));
-        let doing = format!(
-            "looking up {} ({attr}) under {} in directory {}",
-            who.employee_id, self.base_dn, self.instance
-        );
-        let found = self
-            .search(
-                &self.base_dn,
-                Scope::Subtree,
-                &filter,
-                &[attr, "uid"],
-                LOOKUP_SIZE_LIMIT,
-                &doing,
-            )
-            .await?
-            .ok_or_else(|| TargetError::Permanent(format!("{doing}: base_dn does not exist")))?;
-        // The server's matching rule decided; re-check so a server that ignores the filter (or
-        // a proxy that rewrites it) cannot hand us someone else. An entry the server returned
-        // that fails the re-check is not silently dropped (that would report the leaver's
-        // access as absent): a person looks.
-        if let Some(odd) = found
-            .iter()
-            .find(|e| !values(e, attr).iter().any(|v| case_ignore_eq(v, value)))
-        {
-            return Err(TargetError::Ambiguous(format!(
-                "{doing}: the server returned {} whose {attr} does not equal {value:?}: a person must check the match",
-                odd.dn
-            )));
-        }
-        let mut matching = found;
-        match matching.len() {
-            0 => Ok(None),
-            1 => Ok(matching.pop()),
-            n => {
-                Err(TargetError::Ambiguous(format!(
-                "{doing}: {}{n} entries match ({}{}): a person must decide which one is the leaver",
-                if n >= LOOKUP_SIZE_LIMIT as usize { "at least " } else { "" },
-                matching
-                    .iter()
-                    .take(3)
-                    .map(|e| e.dn.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                if n > 3 { "; …" } else { "" }
-            )))
-            }
-        }
-    }
-
     /// Groups under `group_base_dn` listing `value` in `attr`.
     async fn groups_with(&self, attr: &str, value: &str) -> Result<Vec<String>, TargetError> {
         let doing = format!(
@@ -958,109 +929,6 @@ impl LdapTarget {
             .map(|e| e.dn)
             .filter(|d| !dn_eq(d, dn) && !dn_eq(d, &self.bind_dn))
             .collect())
-    }
-
-    // --- locks ---------------------------------------------------------------------------
-
-    async fn lock_state(
-        &self,
-        dn: &str,
-        doing: &str,
-    ) -> Result<Option<(Option<String>, Option<DateTime<Utc>>)>, TargetError> {
-        Ok(self
-            .read(dn, &[LOCK_ATTR, MODIFIED], doing)
-            .await?
-            .map(|e| (first(&e, LOCK_ATTR).map(str::to_string), modified_at(&e))))
-    }
-
-    async fn lock(&self, dn: &str) -> Result<RevokeResult, TargetError> {
-        if dn_eq(dn, &self.bind_dn) {
-            return Err(TargetError::Permanent(format!(
-                "refusing to lock the revoker's own entry {dn} in directory {}",
-                self.instance
-            )));
-        }
-        let doing = format!("locking {dn} in directory {}", self.instance);
-        let m = match self.lock_state(dn, &doing).await? {
-            None => return Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            Some((Some(v), at)) if self.locked_for_good(&v) => {
-                return Ok(RevokeResult::AlreadyAbsent { removed_at: at })
-            }
-            // A lockout ppolicy set after failed binds carries its time and expires after
-            // pwdLockoutDuration: not a revocation. Replace it with the revoker's lock.
-            Some((Some(_), _)) => Mod::Replace(LOCK_ATTR, set(&self.lock_value)),
-            Some((None, _)) => Mod::Add(LOCK_ATTR, set(&self.lock_value)),
-        };
-        let r = self.modify(dn, vec![m], &doing).await?;
-        match r.rc {
-            0 => Ok(RevokeResult::Revoked { removed_at: None }),
-            // Locked (or deleted) since the read: someone else got there first; the read-back
-            // tells whether it is the revoker's lock.
-            20 | 32 => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            _ => Err(self.result_error(&doing, &r)),
-        }
-    }
-
-    /// A lock that does not expire by itself: the configured value, or ppolicy's permanent one.
-    fn locked_for_good(&self, value: &str) -> bool {
-        value == self.lock_value || value == PERMANENT_LOCK
-    }
-
-    async fn verify_lock(&self, dn: &str) -> Result<ReadBack, TargetError> {
-        let doing = format!("reading {dn} back in directory {}", self.instance);
-        Ok(match self.lock_state(dn, &doing).await? {
-            None => ReadBack {
-                gone: true,
-                detail: "no entry at this DN: nothing can bind as it".into(),
-                removed_at: None,
-            },
-            Some((Some(v), at)) if self.locked_for_good(&v) => ReadBack {
-                gone: true,
-                detail: format!("{LOCK_ATTR}: {v}"),
-                removed_at: at,
-            },
-            Some((Some(v), _)) => ReadBack {
-                gone: false,
-                detail: format!(
-                    "{LOCK_ATTR}: {v} is a lockout that expires, not the revoker's lock"
-                ),
-                removed_at: None,
-            },
-            Some((None, _)) => ReadBack {
-                gone: false,
-                detail: format!("no {LOCK_ATTR}: the entry can still bind"),
-                removed_at: None,
-            },
-        })
-    }
-
-    async fn unlock(&self, dn: &str) -> Result<RestoreResult, TargetError> {
-        let doing = format!("unlocking {dn} in directory {}", self.instance);
-        let value = match self.lock_state(dn, &doing).await? {
-            None => {
-                return Ok(RestoreResult::Irreversible {
-                    reason: format!("no entry at {dn} any more (deleted or moved since)"),
-                })
-            }
-            Some((None, _)) => return Ok(RestoreResult::AlreadyPresent),
-            Some((Some(v), _)) => v,
-        };
-        if value != self.lock_value {
-            return Err(TargetError::Ambiguous(format!(
-                "{doing}: it is locked with {value:?}, not the revoker's {:?}: locked by someone else since; a person decides",
-                self.lock_value
-            )));
-        }
-        let r = self
-            .modify(dn, vec![Mod::Delete(LOCK_ATTR, set(&value))], &doing)
-            .await?;
-        match r.rc {
-            0 => {}
-            16 => return Ok(RestoreResult::AlreadyPresent),
-            _ => return Err(self.result_error(&doing, &r)),
-        }
-        let at = self.lock_state(dn, &doing).await?.and_then(|(_, at)| at);
-        Ok(RestoreResult::Restored { restored_at: at })
     }
 
     // --- memberships ---------------------------------------------------------------------
@@ -1258,29 +1126,31 @@ impl LdapTarget {
         })
     }
 
-    async fn move_back(&self, id: &str) -> Result<RestoreResult, TargetError> {
-        let (dn, _, new_dn) = self.parse_move(id)?;
+    /// Moves the person's entry back from the disabled OU, once `move_owner` showed it is
+    /// theirs and where it goes is under `base_dn`.
+    async fn move_back(&self, who: &Identity, id: &str) -> Result<RestoreResult, TargetError> {
+        let (dn, ou, new_dn) = self.parse_move(id)?;
         let doing = format!(
             "moving {new_dn} back to {dn} in directory {}",
             self.instance
         );
-        if self.exists(&dn, &doing).await?.is_some() {
+        let current = match self.move_owner(who, &dn, &ou, &new_dn).await? {
+            Owned::Yes(current) => current,
+            Owned::No(reason) => return Ok(RestoreResult::Refused { reason }),
+            Owned::Gone(reason) => return Ok(RestoreResult::Irreversible { reason }),
+        };
+        if dn_eq(&current, &dn) {
             return Ok(RestoreResult::AlreadyPresent);
-        }
-        if self.exists(&new_dn, &doing).await?.is_none() {
-            return Ok(RestoreResult::Irreversible {
-                reason: format!("the entry is neither at {dn} nor at {new_dn} (deleted?)"),
-            });
         }
         let Some((rdn, parent)) = split_first_rdn(&dn) else {
             return Err(TargetError::Permanent(format!(
                 "{doing}: {dn:?} has no parent"
             )));
         };
-        let new_ref = new_dn.as_str();
+        let current_ref = current.as_str();
         let r = self
             .op(&doing, |mut l| async move {
-                l.modifydn(new_ref, rdn, false, Some(parent)).await
+                l.modifydn(current_ref, rdn, false, Some(parent)).await
             })
             .await?;
         match r.rc {
@@ -1374,9 +1244,9 @@ impl Target for LdapTarget {
         Ok(out)
     }
 
-    async fn revoke(&self, _who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
+    async fn revoke(&self, who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
         match what.object_kind.as_str() {
-            "account" => self.lock(&what.object_id).await,
+            "account" => self.lock(who, what).await,
             "group_membership" => {
                 let (attr, group, value) = self.membership(&what.object_id)?;
                 self.remove_membership(attr, &group, &value).await
@@ -1388,9 +1258,9 @@ impl Target for LdapTarget {
         }
     }
 
-    async fn verify(&self, _who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
+    async fn verify(&self, who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
         match what.object_kind.as_str() {
-            "account" => self.verify_lock(&what.object_id).await,
+            "account" => self.verify_lock(who, what).await,
             "group_membership" => {
                 let (attr, group, value) = self.membership(&what.object_id)?;
                 self.verify_membership(attr, &group, &value).await
@@ -1402,19 +1272,29 @@ impl Target for LdapTarget {
         }
     }
 
-    /// Unlocks, re-adds memberships and moves the entry back; all of it is reversible.
+    /// Unlocks, re-adds memberships and moves the entry back; all of it is reversible. Each
+    /// only after the directory shows the object is `who`'s (`ownership`), else `Refused`.
     async fn restore(
         &self,
-        _who: &Identity,
+        who: &Identity,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
         match (ev.object_kind.as_str(), ev.action.as_str()) {
-            ("account", "lock") => self.unlock(&ev.object_id).await,
+            ("account", "lock") => {
+                match self.unlock_owner(who, &ev.object_id, ev.sponsored).await? {
+                    Owned::Yes(dn) => self.unlock(&dn).await,
+                    Owned::No(reason) => Ok(RestoreResult::Refused { reason }),
+                    Owned::Gone(reason) => Ok(RestoreResult::Irreversible { reason }),
+                }
+            }
             ("group_membership", "remove_membership") => {
                 let (attr, group, value) = self.membership(&ev.object_id)?;
-                self.restore_membership(attr, &group, &value).await
+                match self.membership_refusal(who, attr, &group, &value).await? {
+                    Some(reason) => Ok(RestoreResult::Refused { reason }),
+                    None => self.restore_membership(attr, &group, &value).await,
+                }
             }
-            ("account_location", "move") => self.move_back(&ev.object_id).await,
+            ("account_location", "move") => self.move_back(who, &ev.object_id).await,
             (kind, action) => Ok(RestoreResult::Irreversible {
                 reason: format!("the directory target cannot undo {action} of {kind}"),
             }),
@@ -1542,6 +1422,18 @@ mod tests {
         assert!(!dn_eq("cn=Ada Lovelace,dc=x", "cn=AdaLovelace,dc=x"));
         assert!(!dn_eq("uid=ada,dc=x", "uid=adam,dc=x"));
         assert!(!dn_eq("cn=a\\,b,dc=x", "cn=a,b,dc=x"));
+        assert!(dn_within("uid=ada,ou=People,dc=x", "ou=people, dc=x"));
+        assert!(dn_within("ou=people,dc=x", "ou=people,dc=x"));
+        assert!(dn_within(
+            "uid=ada,ou=disabled,ou=people,dc=x",
+            "ou=people,dc=x"
+        ));
+        assert!(!dn_within("uid=ada,ou=disabled,dc=x", "ou=people,dc=x"));
+        assert!(!dn_within("ou=people,dc=x", "uid=ada,ou=people,dc=x"));
+        // An escaped comma is part of a value, not a level.
+        assert!(!dn_within("cn=a\\,ou=people,dc=x", "ou=people,dc=x"));
+        assert!(dn_within("cn=a\\,ou=people,dc=x", "dc=x"));
+        assert!(!dn_within("uid=ada,ou=xpeople,dc=x", "ou=people,dc=x"));
     }
 
     #[test]

@@ -9,16 +9,21 @@
 #                                      LDAP_BASE_DN=dc=revoke,dc=test
 #                                      LDAP_BIND_DN=cn=revoker,dc=revoke,dc=test
 #                                      LDAP_BIND_PW=<the service account's test-only password>
+#                                      LDAP_NOLOCK_DN=cn=revoker-nolock,dc=revoke,dc=test
+#                                      LDAP_NOLOCK_PW=<its test-only password>
 #   tests/services/slapd.sh stop     SIGTERM (then SIGKILL after 10 s); exit 0 if not running
 #   tests/services/slapd.sh status   exit 0 if running and the service account can bind
 #
 # The instance: mdb database for dc=revoke,dc=test, the ppolicy overlay with a default policy
 # (pwdLockout: TRUE, so pwdAccountLockedTime refuses binds), an ACL giving the service account
-# cn=revoker write under the suffix and letting users bind, and StartTLS with a self-signed
+# cn=revoker write under the suffix and letting users bind, a second service account
+# cn=revoker-nolock with the same rights except that pwdAccountLockedTime is read-only to it (a
+# revoker whose lock the directory refuses, for half-failing runs), and StartTLS with a self-signed
 # certificate for 127.0.0.1 (made with openssl; $RUN_DIR/tls/server.pem). Every start is a clean directory; tests
 # create their own ou=run-<uuid> under the suffix, so runs never see each other's entries.
 #
 # Environment: LDAP_PORT (18389), LDAP_BIND_PW (revoke-test-ldap: a test credential only; the
+# same for LDAP_NOLOCK_PW, revoke-test-ldap-nolock; the
 # rootdn cn=admin gets a random password per start that is not printed), SLAPD_START_TIMEOUT (30 s),
 # REVOKE_SERVICES_DIR (~/.cache/revoke-services); the config, data, pid file and log live in
 # $REVOKE_SERVICES_DIR/run/slapd.
@@ -29,10 +34,12 @@ exec 3>&1 1>&2
 
 LDAP_PORT="${LDAP_PORT:-18389}"
 LDAP_BIND_PW="${LDAP_BIND_PW:-revoke-test-ldap}"
+LDAP_NOLOCK_PW="${LDAP_NOLOCK_PW:-revoke-test-ldap-nolock}"
 SLAPD_START_TIMEOUT="${SLAPD_START_TIMEOUT:-30}"
 HOST="127.0.0.1"
 SUFFIX="dc=revoke,dc=test"
 BIND_DN="cn=revoker,$SUFFIX"
+NOLOCK_DN="cn=revoker-nolock,$SUFFIX"
 URL="ldap://$HOST:$LDAP_PORT"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TEMPLATES="$HERE/ldap"
@@ -115,7 +122,8 @@ render() {
   # render TEMPLATE OUT: fills the @NAME@ placeholders (values never contain '|').
   sed -e "s|@SCHEMA_DIR@|$SCHEMA_DIR|g" -e "s|@MODULE_DIR@|$MODULE_DIR|g" \
     -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@SUFFIX@|$SUFFIX|g" -e "s|@BIND_DN@|$BIND_DN|g" \
-    -e "s|@ROOT_PW_HASH@|$ROOT_PW_HASH|g" -e "s|@BIND_PW_HASH@|$BIND_PW_HASH|g" "$1" >"$2"
+    -e "s|@ROOT_PW_HASH@|$ROOT_PW_HASH|g" -e "s|@BIND_PW_HASH@|$BIND_PW_HASH|g" \
+    -e "s|@NOLOCK_DN@|$NOLOCK_DN|g" -e "s|@NOLOCK_PW_HASH@|$NOLOCK_PW_HASH|g" "$1" >"$2"
 }
 
 make_tls() {
@@ -154,12 +162,14 @@ start() {
     die "port $LDAP_PORT is taken by another process (set LDAP_PORT)"
   fi
   case "$LDAP_BIND_PW" in *'|'* | *$'\n'*) die "LDAP_BIND_PW must not contain '|' or a newline" ;; esac
+  case "$LDAP_NOLOCK_PW" in *'|'* | *$'\n'*) die "LDAP_NOLOCK_PW must not contain '|' or a newline" ;; esac
 
   rm -rf "$RUN_DIR"
   mkdir -p "$RUN_DIR/data"
   chmod 700 "$RUN_DIR"
   ROOT_PW_HASH=$(slappasswd -s "$(head -c 24 /dev/urandom | base64 | tr -d '/+=')")
   BIND_PW_HASH=$(slappasswd -s "$LDAP_BIND_PW")
+  NOLOCK_PW_HASH=$(slappasswd -s "$LDAP_NOLOCK_PW")
   make_tls
   render "$TEMPLATES/slapd.conf.in" "$CONF"
   render "$TEMPLATES/base.ldif.in" "$RUN_DIR/base.ldif"
@@ -185,8 +195,8 @@ start() {
     fi
     sleep 0.1
   done
-  printf 'LDAP_URL=%s\nLDAP_BASE_DN=%s\nLDAP_BIND_DN=%s\nLDAP_BIND_PW=%s\n' \
-    "$URL" "$SUFFIX" "$BIND_DN" "$LDAP_BIND_PW" >&3
+  printf 'LDAP_URL=%s\nLDAP_BASE_DN=%s\nLDAP_BIND_DN=%s\nLDAP_BIND_PW=%s\nLDAP_NOLOCK_DN=%s\nLDAP_NOLOCK_PW=%s\n' \
+    "$URL" "$SUFFIX" "$BIND_DN" "$LDAP_BIND_PW" "$NOLOCK_DN" "$LDAP_NOLOCK_PW" >&3
 }
 
 case "${1:-}" in

@@ -10,20 +10,26 @@
 //!
 //! Env: `REVOKE_TEST_LDAP_URL`, `REVOKE_TEST_LDAP_BASE_DN`, `REVOKE_TEST_LDAP_BIND_DN`,
 //! `REVOKE_TEST_LDAP_BIND_PW` (the service account slapd.sh creates; the adapter reads the
-//! password from `REVOKE_TEST_LDAP_BIND_PW` through `password_env`, the test seeds with it too).
+//! password from `REVOKE_TEST_LDAP_BIND_PW` through `password_env`, the test seeds with it too),
+//! `REVOKE_TEST_LDAP_NOLOCK_DN`/`_PW` (a second service account the directory refuses writes to
+//! `pwdAccountLockedTime`, for half-failing runs).
 
 use ldap3::{Ldap, LdapConnAsync, Scope, SearchEntry};
 use revoke::restoration::{restore_identity, RestoreOutcome};
-use revoke::revocation::{revoke_identity, RevocationReport};
+use revoke::revocation::{revoke_identity, revoke_identity_rechecking, RevocationReport};
 use revoke::target::ldap::LdapTarget;
 use revoke::target::{Target, TargetError};
-use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
+use revoke_shared::contract::{
+    Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject,
+};
 use revoke_shared::metrics::Metrics;
 use revoke_tests::quick_retries as policy;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 const PW_ENV: &str = "REVOKE_TEST_LDAP_BIND_PW";
+/// The password of cn=revoker-nolock, the service account the directory refuses the lock.
+const NOLOCK_PW_ENV: &str = "REVOKE_TEST_LDAP_NOLOCK_PW";
 
 struct Dir {
     url: String,
@@ -1211,6 +1217,454 @@ async fn ldap_adapter_reconnects_and_speaks_starttls() {
             }
         }
     }
+
+    dir.delete_tree(&mut l, &run.root).await;
+    let _ = l.unbind().await;
+}
+
+/// The objects a re-drive reads back: what the earlier runs revoked or tried to (as the
+/// verifier hands them to the worker).
+fn recheck_of(runs: &[&RevocationReport]) -> Vec<RecheckObject> {
+    let mut out: Vec<RecheckObject> = Vec::new();
+    for o in runs.iter().flat_map(|r| r.objects.iter()) {
+        if !matches!(o.outcome, ObjectOutcome::Revoked | ObjectOutcome::Failed)
+            || out
+                .iter()
+                .any(|r| r.object_kind == o.object_kind && r.object_id == o.object_id)
+        {
+            continue;
+        }
+        out.push(RecheckObject {
+            object_kind: o.object_kind.clone(),
+            object_id: o.object_id.clone(),
+            sponsored: o.sponsored,
+            action: o.action.clone(),
+            removed_at: o.removed_at.filter(|_| o.verified),
+        });
+    }
+    out
+}
+
+/// A revoker whose lock the directory refuses (cn=revoker-nolock: pwdAccountLockedTime is
+/// read-only to it) still moves the entry into the disabled OU, which lies outside the people
+/// base. Neither that run nor a re-drive may call the account verified: the entry is not at its
+/// old DN any more, but it is not locked where it now is, and the person can still bind there.
+/// A third run with the real revoker finds the entry in the disabled OU and locks it there.
+#[tokio::test]
+#[ignore = "needs slapd: run the README's test command"]
+async fn ldap_adapter_never_verifies_a_moved_entry_it_could_not_lock() {
+    let dir = Dir::from_env();
+    let nolock_dn = std::env::var("REVOKE_TEST_LDAP_NOLOCK_DN").unwrap_or_else(|_| {
+        panic!("REVOKE_TEST_LDAP_NOLOCK_DN is not set: start the peer with tests/services/slapd.sh start (the README's test command does)")
+    });
+    std::env::var(NOLOCK_PW_ENV).expect("REVOKE_TEST_LDAP_NOLOCK_PW is set with the DN");
+    let mut l = dir.admin().await;
+    let run = Run::create(&dir, &mut l).await;
+    run.add_person(&dir, &mut l, "ada", "Ada Lovelace", &[])
+        .await;
+    run.add_person(&dir, &mut l, "bob", "Bob Byte", &[]).await;
+    let (ada, bob) = (run.person_dn("ada"), run.person_dn("bob"));
+    let eng = run.group_dn("eng");
+    dir.add(
+        &mut l,
+        &eng,
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["eng"]),
+            ("member", &[&ada, &bob]),
+        ],
+    )
+    .await;
+    let disabled = run.dn("ou=disabled");
+    let ada_moved = format!("uid=ada,{disabled}");
+    // People are looked up under ou=people; the disabled OU is beside it, not inside.
+    let body = |bind_dn: &str, pw_env: &str| {
+        format!(
+            "url = \"{}\"\nbind_dn = \"{bind_dn}\"\npassword_env = \"{pw_env}\"\nbase_dn = \"{}\"\ngroup_base_dn = \"{}\"\ndisabled_ou = \"{disabled}\"\ntimeout_ms = 5000",
+            dir.url,
+            run.dn("ou=people"),
+            run.dn("ou=groups")
+        )
+    };
+    let nolock = ldap_target(&body(&nolock_dn, NOLOCK_PW_ENV), "nolock");
+    let who = person("E-ada", Some("ada"), None);
+    let person_account = |r: &RevocationReport| -> Vec<ObjectEvidence> {
+        r.objects
+            .iter()
+            .filter(|o| o.object_kind == "account" && !o.sponsored)
+            .cloned()
+            .collect()
+    };
+
+    // Run 1: the lock is refused (50), the membership goes, the entry moves.
+    let first = revoke_identity(&nolock, &who, "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(
+        first.outcome,
+        Outcome::Failed,
+        "{:?} {:#?}",
+        first.error,
+        first.objects
+    );
+    let acc = person_account(&first);
+    assert_eq!(acc.len(), 1, "{:#?}", first.objects);
+    assert!(
+        !acc[0].verified && acc[0].outcome == ObjectOutcome::Failed,
+        "{acc:#?}"
+    );
+    assert!(dir.entry(&mut l, &ada).await.is_none(), "ada was not moved");
+    assert!(
+        dir.values(&mut l, &ada_moved, "pwdAccountLockedTime")
+            .await
+            .is_empty(),
+        "the nolock revoker could write the lock: the fixture is wrong"
+    );
+    assert_eq!(dir.values(&mut l, &eng, "member").await, vec![bob.clone()]);
+
+    // Run 2, a re-drive: the entry is found in the disabled OU, the lock is tried again (and
+    // refused again); the first run's account (its old DN) is read back where the entry now is.
+    let second = revoke_identity_rechecking(
+        &nolock,
+        &who,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+        &recheck_of(&[&first]),
+    )
+    .await;
+    assert_eq!(
+        second.outcome,
+        Outcome::Failed,
+        "the case would close with ada able to bind: {:?} {:#?}",
+        second.error,
+        second.objects
+    );
+    let acc = person_account(&second);
+    assert!(
+        acc.iter().any(|o| o.object_id == ada_moved),
+        "the entry in the disabled OU was not found: {:#?}",
+        second.objects
+    );
+    assert!(
+        acc.iter()
+            .all(|o| !o.verified && o.outcome == ObjectOutcome::Failed),
+        "{acc:#?}"
+    );
+    assert!(dir
+        .values(&mut l, &ada_moved, "pwdAccountLockedTime")
+        .await
+        .is_empty());
+    // What the failed target means: ada can still bind at her new DN.
+    assert_eq!(dir.bind_rc(&ada_moved, "ada-pw").await, 0);
+
+    // Run 3 with the real revoker: locked at the moved DN, read back there.
+    let revoker = ldap_target(&body(&dir.bind_dn, PW_ENV), "test");
+    let third = revoke_identity_rechecking(
+        &revoker,
+        &who,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+        &recheck_of(&[&first, &second]),
+    )
+    .await;
+    assert_eq!(
+        third.outcome,
+        Outcome::Revoked,
+        "{:?} {:#?}",
+        third.error,
+        third.objects
+    );
+    let acc = person_account(&third);
+    let at_moved = acc
+        .iter()
+        .find(|o| o.object_id == ada_moved)
+        .expect("the account at its moved DN");
+    assert!(
+        at_moved.verified && at_moved.outcome == ObjectOutcome::Revoked,
+        "{at_moved:?}"
+    );
+    assert!(
+        acc.iter()
+            .all(|o| o.verified && o.read_back.contains(&ada_moved)),
+        "the lock was not read back at the entry's current DN: {acc:#?}"
+    );
+    assert_eq!(
+        dir.values(&mut l, &ada_moved, "pwdAccountLockedTime").await,
+        vec!["000001010000Z"]
+    );
+    assert_eq!(dir.bind_rc(&ada_moved, "ada-pw").await, 49);
+    assert_eq!(dir.bind_rc(&bob, "bob-pw").await, 0, "bob was locked out");
+
+    dir.delete_tree(&mut l, &run.root).await;
+    let _ = l.unbind().await;
+}
+
+/// Hand-made evidence, as a forged or misdirected rescind would carry it: values and entries
+/// of other people, a group outside group_base_dn, a move to somewhere else. Every one is
+/// refused and slapd shows nothing changed; the person's own objects still come back.
+#[tokio::test]
+#[ignore = "needs slapd: run the README's test command"]
+async fn ldap_restore_gives_back_only_what_is_the_persons() {
+    let dir = Dir::from_env();
+    let mut l = dir.admin().await;
+    let run = Run::create(&dir, &mut l).await;
+    run.add_person(&dir, &mut l, "ada", "Ada Lovelace", &[])
+        .await;
+    let lock = ["000001010000Z"];
+    run.add_person(
+        &dir,
+        &mut l,
+        "bob",
+        "Bob Byte",
+        &[("pwdAccountLockedTime", &lock)],
+    )
+    .await;
+    let (ada, bob) = (run.person_dn("ada"), run.person_dn("bob"));
+    let bob_bot = run.dn("cn=bob-bot,ou=services");
+    dir.add(
+        &mut l,
+        &bob_bot,
+        &[
+            ("objectClass", &["device", "simpleSecurityObject"]),
+            ("cn", &["bob-bot"]),
+            ("owner", &[&bob]),
+            ("userPassword", &["bob-bot-pw"]),
+            ("pwdAccountLockedTime", &lock),
+        ],
+    )
+    .await;
+    let (g, unix) = (run.group_dn("g"), run.group_dn("unix"));
+    dir.add(
+        &mut l,
+        &g,
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["g"]),
+            ("member", &[""]),
+        ],
+    )
+    .await;
+    dir.add(
+        &mut l,
+        &unix,
+        &[
+            ("objectClass", &["posixGroup"]),
+            ("cn", &["unix"]),
+            ("gidNumber", &["5002"]),
+        ],
+    )
+    .await;
+    // A group the revocation never looks at (outside group_base_dn).
+    let outside = run.dn("cn=root-admins,ou=services");
+    dir.add(
+        &mut l,
+        &outside,
+        &[
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &["root-admins"]),
+            ("member", &[""]),
+        ],
+    )
+    .await;
+    // carol has been moved to the disabled OU by her own case.
+    let disabled = run.dn("ou=disabled");
+    let carol_moved = format!("uid=carol,{disabled}");
+    dir.add(
+        &mut l,
+        &carol_moved,
+        &[
+            ("objectClass", &["inetOrgPerson"]),
+            ("uid", &["carol"]),
+            ("cn", &["Carol"]),
+            ("sn", &["Carol"]),
+            ("userPassword", &["carol-pw"]),
+        ],
+    )
+    .await;
+    let target = ldap_target(
+        &run.config(
+            &dir,
+            &format!(
+                "disabled_ou = \"{disabled}\"\nsponsored_base_dn = \"{}\"",
+                run.dn("ou=services")
+            ),
+        )
+        .replace(
+            &format!("base_dn = \"{}\"", run.root),
+            &format!("base_dn = \"{}\"", run.dn("ou=people")),
+        ),
+        "test",
+    );
+    let who = person("E-ada", Some("ada"), None);
+    let ev = |kind: &str, id: String, sponsored: bool, action: &str| ObjectEvidence {
+        object_kind: kind.into(),
+        object_id: id,
+        sponsored,
+        action: action.into(),
+        outcome: ObjectOutcome::Revoked,
+        removed_at: None,
+        actor: Actor {
+            worker_id: "w1".into(),
+            principal: dir.bind_dn.clone(),
+        },
+        verified: true,
+        read_back: String::new(),
+        error: None,
+    };
+    let forged = vec![
+        ev(
+            "group_membership",
+            format!("member|{g}|{bob}"),
+            false,
+            "remove_membership",
+        ),
+        // bob's DN spelled differently: still bob's.
+        ev(
+            "group_membership",
+            format!("member|{g}|UID=Bob, OU=People, {}", run.root),
+            false,
+            "remove_membership",
+        ),
+        ev(
+            "group_membership",
+            format!("memberUid|{unix}|bob"),
+            false,
+            "remove_membership",
+        ),
+        // memberUid matches exactly (caseExactIA5Match): `Ada` is not ada's uid.
+        ev(
+            "group_membership",
+            format!("memberUid|{unix}|Ada"),
+            false,
+            "remove_membership",
+        ),
+        // ada's own DN, but in a group the revoker never removes anyone from.
+        ev(
+            "group_membership",
+            format!("member|{outside}|{ada}"),
+            false,
+            "remove_membership",
+        ),
+        ev("account", bob.clone(), false, "lock"),
+        ev("account", bob.clone(), true, "lock"),
+        ev("account", bob_bot.clone(), true, "lock"),
+        // Moving carol back, in ada's name.
+        ev(
+            "account_location",
+            format!("uid=carol,{}|{disabled}", run.dn("ou=people")),
+            false,
+            "move",
+        ),
+    ];
+    let before = dir.snapshot(&mut l, &run.root).await;
+    let restored = restore_identity(&target, &who, &forged, "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(restored.len(), forged.len());
+    for r in &restored {
+        assert_eq!(
+            r.outcome,
+            RestoreOutcome::Refused,
+            "{} {} was not refused: {r:#?}",
+            r.object_kind,
+            r.object_id
+        );
+        assert!(
+            !r.detail.is_empty() && !r.detail.contains(&dir.bind_pw),
+            "{r:?}"
+        );
+    }
+    assert_eq!(
+        before,
+        dir.snapshot(&mut l, &run.root).await,
+        "a refused restore changed the directory"
+    );
+    assert_eq!(dir.values(&mut l, &g, "member").await, vec![String::new()]);
+    assert!(dir.values(&mut l, &unix, "memberUid").await.is_empty());
+    assert_eq!(
+        dir.values(&mut l, &outside, "member").await,
+        vec![String::new()]
+    );
+    assert_eq!(
+        dir.values(&mut l, &bob, "pwdAccountLockedTime").await,
+        vec!["000001010000Z"]
+    );
+    assert_eq!(
+        dir.values(&mut l, &bob_bot, "pwdAccountLockedTime").await,
+        vec!["000001010000Z"]
+    );
+    assert!(
+        dir.entry(&mut l, &carol_moved).await.is_some(),
+        "carol was moved back"
+    );
+    assert_eq!(dir.bind_rc(&bob, "bob-pw").await, 49);
+
+    // ada's own case, revoked for real and moved: a move back to another parent than where she
+    // came from is refused; her real evidence restores everything.
+    let add_member = ldap3::Mod::Add("member", HashSet::from([ada.as_str()]));
+    assert_eq!(l.modify(&g, vec![add_member]).await.unwrap().rc, 0);
+    let revoked = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    assert_eq!(
+        revoked.outcome,
+        Outcome::Revoked,
+        "{:?} {:#?}",
+        revoked.error,
+        revoked.objects
+    );
+    assert_eq!(revoked.objects.len(), 3, "{:#?}", revoked.objects);
+    let ada_moved = format!("uid=ada,{disabled}");
+    assert!(dir.entry(&mut l, &ada_moved).await.is_some());
+    let elsewhere = ev(
+        "account_location",
+        format!("uid=ada,{}|{disabled}", run.dn("ou=services")),
+        false,
+        "move",
+    );
+    let r = restore_identity(
+        &target,
+        &who,
+        &[elsewhere],
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    assert_eq!(r[0].outcome, RestoreOutcome::Refused, "{r:#?}");
+    assert!(
+        dir.entry(&mut l, &ada_moved).await.is_some(),
+        "ada was moved elsewhere"
+    );
+    // ada's real evidence, restored in bob's name: nothing of it is bob's.
+    let before = dir.snapshot(&mut l, &run.root).await;
+    let as_bob = restore_identity(
+        &target,
+        &person("E-bob", Some("bob"), None),
+        &revoked.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    assert!(
+        as_bob.iter().all(|o| o.outcome == RestoreOutcome::Refused),
+        "{as_bob:#?}"
+    );
+    assert_eq!(before, dir.snapshot(&mut l, &run.root).await);
+    let r = restore_identity(
+        &target,
+        &who,
+        &revoked.objects,
+        "w1",
+        &policy(),
+        &Metrics::new(),
+    )
+    .await;
+    assert!(
+        r.iter().all(|o| o.outcome == RestoreOutcome::Restored),
+        "{r:#?}"
+    );
+    assert_eq!(dir.bind_rc(&ada, "ada-pw").await, 0);
+    let mut members = dir.values(&mut l, &g, "member").await;
+    members.sort();
+    assert!(members.contains(&ada), "{members:?}");
 
     dir.delete_tree(&mut l, &run.root).await;
     let _ = l.unbind().await;

@@ -1,11 +1,12 @@
 //! The `directory` target: an LDAP directory (OpenLDAP with the ppolicy overlay, or any server
 //! that honours `pwdAccountLockedTime`), spoken with the `ldap3` crate.
 //!
-//! - Lookup: one subtree search under `base_dn` for `(&<user_filter>(<match_attribute>=<value>))`,
-//!   the value escaped per RFC 4515 (`\`, `*`, `(`, `)` and NUL become `\XX`), so an identity like
-//!   `*` or `x)(uid=*` is a literal that names nobody. Every returned entry is re-checked
-//!   client-side. No entry: nothing held (already absent). More than one: `Ambiguous` — a person
-//!   decides, nothing is touched.
+//! - Lookup (`person`): a subtree search under `base_dn` — and under `disabled_ou` when that lies
+//!   outside `base_dn`, where an earlier half-failed run may have moved the person — for
+//!   `(&<user_filter>(<match_attribute>=<value>))`, the value escaped per RFC 4515 (`\`, `*`,
+//!   `(`, `)` and NUL become `\XX`), so an identity like `*` or `x)(uid=*` is a literal that names
+//!   nobody. Every returned entry is re-checked client-side. No entry: nothing held (already
+//!   absent). More than one: `Ambiguous` — a person decides, nothing is touched.
 //! - Holdings, in the order they are revoked:
 //!   1. `account` (`lock`), id = the entry's DN: sets `pwdAccountLockedTime: <lock_value>`; with
 //!      ppolicy's `pwdLockout: TRUE` a locked entry's binds fail with invalidCredentials (49). An
@@ -25,15 +26,23 @@
 //!      modifyDN of the entry under the disabled OU, done last so the DN-based steps above act on
 //!      the DN they discovered.
 //! - Verify reads back: `pwdAccountLockedTime` (operational: requested by name) holding a lock
-//!   that does not expire; the group no longer matching `(<attribute>=<value>)`; the entry under
-//!   the disabled OU and not at its old DN. `removed_at` is the entry's (or group's)
-//!   `modifyTimestamp` at read-back.
+//!   that does not expire, read at the DN the entry has *now* (`lock`: the person's entry is
+//!   looked up again when it is no longer at the DN discovered; a moved entry without the lock
+//!   is never gone); the group no longer matching `(<attribute>=<value>)`; the entry under the
+//!   disabled OU and not at its old DN (which says nothing about the lock). `removed_at` is the
+//!   entry's (or group's) `modifyTimestamp` at read-back.
 //! - Restore from evidence: unlock (delete `pwdAccountLockedTime`, only if it still holds the
-//!   configured `lock_value`), re-add the membership value, move the entry back. Idempotent:
-//!   what is already there answers `AlreadyPresent`.
+//!   configured `lock_value`), re-add the membership value, move the entry back — each only
+//!   after the directory shows the object is the person's (`ownership`; else `Refused`, nothing
+//!   written). Idempotent: what is already there answers `AlreadyPresent`.
 //! - Idempotent: a locked entry, a value no longer in the group, an entry already in the
 //!   disabled OU are `AlreadyAbsent` without a write; noSuchAttribute (16) on a delete and
 //!   attributeOrValueExists (20) on an add are the same answers from a lost race.
+//!
+//! Files: `person` (the lookup, people base and disabled OU), `lock`, `groups`, `moves` (one
+//! object kind each: revoke, read back, restore), `ownership` (the checks a restore passes before
+//! it writes), `syntax` (pure helpers: escaping, DNs, ids, times, result codes); this file holds
+//! the config, the connection and the `Target` impl that dispatches to them.
 //!
 //! One connection per adapter, bound once as `bind_dn` and shared by all concurrent operations
 //! (LDAP multiplexes requests by message id); it is re-opened after a transport error. Result
@@ -86,14 +95,22 @@
 //! `member`/`uniqueMember`/`memberUid`, and (with `disabled_ou`) the right to move entries there.
 //! It never needs to read `userPassword`.
 
+mod groups;
+mod lock;
+mod moves;
+mod ownership;
+mod person;
+mod syntax;
+
+pub use syntax::*;
+
 use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, Utc};
 use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Mod, Scope, SearchEntry};
+use ownership::Owned;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::retry::ErrorClass;
 use revoke_shared::secret::Secret;
-use std::collections::HashSet;
 use std::time::Duration;
 
 const KNOWN_KEYS: &[&str] = &[
@@ -211,297 +228,6 @@ impl std::fmt::Debug for LdapTarget {
             .field("disabled_ou", &self.disabled_ou)
             .finish_non_exhaustive()
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pure helpers: escaping, DNs, object ids, times, result codes.
-// ---------------------------------------------------------------------------------------------
-
-/// Escapes a value for an LDAP search filter (RFC 4515 §3): `\`, `*`, `(`, `)` and NUL become
-/// `\5c`, `\2a`, `\28`, `\29`, `\00`; everything else (UTF-8 included) stays as it is.
-pub fn escape_filter_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 8);
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\5c"),
-            '*' => out.push_str("\\2a"),
-            '(' => out.push_str("\\28"),
-            ')' => out.push_str("\\29"),
-            '\0' => out.push_str("\\00"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `(<attr>=<escaped value>)`.
-pub fn eq_filter(attr: &str, value: &str) -> String {
-    format!("({attr}={})", escape_filter_value(value))
-}
-
-/// An attribute description as config may name one: a descriptor (`owner`, `x-sponsor`) or a
-/// numeric OID. Nothing that could change a filter's structure.
-fn attribute_name_ok(s: &str) -> bool {
-    let descr = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    let oid = !s.is_empty()
-        && s.split('.')
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    descr || oid
-}
-
-/// A filter from config: parenthesised and accepted by the filter parser.
-fn filter_ok(s: &str) -> bool {
-    s.starts_with('(') && s.ends_with(')') && ldap3::parse_filter(s).is_ok()
-}
-
-/// Splits a DN into its first RDN and the rest (the parent), honouring `\` escapes and quoted
-/// values (RFC 4514). `None` for a DN with a single RDN (or an empty one).
-pub fn split_first_rdn(dn: &str) -> Option<(&str, &str)> {
-    let mut escaped = false;
-    let mut quoted = false;
-    for (i, c) in dn.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' => escaped = true,
-            '"' => quoted = !quoted,
-            ',' | ';' if !quoted => {
-                let (rdn, parent) = (dn[..i].trim(), dn[i + 1..].trim());
-                return (!rdn.is_empty() && !parent.is_empty()).then_some((rdn, parent));
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// A comparison form of a DN: ASCII-lowercased, spaces around unescaped `,` `;` `=` `+` removed.
-/// Good for telling whether two DNs the server wrote name the same entry; the server's own
-/// matching rules decide everything that is sent back to it.
-pub fn normalize_dn(dn: &str) -> String {
-    let mut out = String::with_capacity(dn.len());
-    let mut escaped = false;
-    let mut pending_space = 0usize;
-    for c in dn.trim().chars() {
-        if escaped {
-            escaped = false;
-            out.push(c.to_ascii_lowercase());
-            continue;
-        }
-        match c {
-            ' ' => {
-                pending_space += 1;
-                continue;
-            }
-            ',' | ';' | '=' | '+' => {
-                pending_space = 0;
-                out.push(if c == ';' { ',' } else { c });
-                // Spaces after a separator are dropped by skipping them below.
-                continue;
-            }
-            _ => {}
-        }
-        if pending_space > 0 {
-            if !matches!(out.chars().last(), Some(',' | '=' | '+') | None) {
-                out.extend(std::iter::repeat_n(' ', pending_space));
-            }
-            pending_space = 0;
-        }
-        if c == '\\' {
-            escaped = true;
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
-
-pub fn dn_eq(a: &str, b: &str) -> bool {
-    normalize_dn(a) == normalize_dn(b)
-}
-
-fn enc_part(s: &str) -> String {
-    s.replace('%', "%25").replace('|', "%7C")
-}
-
-fn dec_part(s: &str) -> String {
-    s.replace("%7C", "|")
-        .replace("%7c", "|")
-        .replace("%25", "%")
-}
-
-/// Object id of one membership value: `<attribute>|<group DN>|<value>`.
-pub fn membership_id(attr: &str, group_dn: &str, value: &str) -> String {
-    format!("{attr}|{}|{}", enc_part(group_dn), enc_part(value))
-}
-
-/// `(attribute, group DN, value)` back from a membership id; `None` if it is not one.
-pub fn parse_membership_id(id: &str) -> Option<(&'static str, String, String)> {
-    let mut parts = id.split('|');
-    let (attr, group, value) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || group.is_empty() || value.is_empty() {
-        return None;
-    }
-    let attr = MEMBER_ATTRIBUTES.into_iter().find(|a| *a == attr)?;
-    Some((attr, dec_part(group), dec_part(value)))
-}
-
-/// Object id of a move: `<original DN>|<disabled OU>`.
-pub fn move_id(original_dn: &str, disabled_ou: &str) -> String {
-    format!("{}|{}", enc_part(original_dn), enc_part(disabled_ou))
-}
-
-/// `(original DN, disabled OU)` back from a move id.
-pub fn parse_move_id(id: &str) -> Option<(String, String)> {
-    let (dn, ou) = id.split_once('|')?;
-    if ou.contains('|') || dn.is_empty() || ou.is_empty() {
-        return None;
-    }
-    Some((dec_part(dn), dec_part(ou)))
-}
-
-/// Where a move puts an entry: its first RDN under `ou`.
-pub fn moved_dn(original_dn: &str, ou: &str) -> Option<String> {
-    let (rdn, _) = split_first_rdn(original_dn)?;
-    Some(format!("{rdn},{ou}"))
-}
-
-/// A GeneralizedTime (RFC 4517 §3.3.13) as OpenLDAP writes it: `YYYYMMDDHHMMSS[.fff]Z`.
-pub fn parse_generalized_time(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim().strip_suffix('Z')?;
-    let (main, frac) = match s.split_once(['.', ',']) {
-        Some((m, f)) => (m, Some(f)),
-        None => (s, None),
-    };
-    if main.len() != 14 || !main.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let t = NaiveDateTime::parse_from_str(main, "%Y%m%d%H%M%S").ok()?;
-    let nanos = match frac {
-        None => 0,
-        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
-            f.parse::<u32>().ok()? * 10u32.pow(9 - f.len() as u32)
-        }
-        Some(_) => return None,
-    };
-    Some(t.and_utc() + chrono::Duration::nanoseconds(nanos as i64))
-}
-
-/// Whether `s` is a GeneralizedTime a directory accepts for `pwdAccountLockedTime`
-/// (`YYYYMMDDHH[MM[SS]][.fff]Z`).
-pub fn generalized_time_ok(s: &str) -> bool {
-    let Some(s) = s.strip_suffix('Z') else {
-        return false;
-    };
-    let (main, frac) = match s.split_once(['.', ',']) {
-        Some((m, f)) => (m, Some(f)),
-        None => (s, None),
-    };
-    matches!(main.len(), 10 | 12 | 14)
-        && main.bytes().all(|b| b.is_ascii_digit())
-        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// How a failed connect is treated: TLS and URL problems will not fix themselves; refused,
-/// reset and timed-out connections may.
-pub fn connect_error_class(e: &LdapError) -> ErrorClass {
-    match e {
-        LdapError::Io { source } if source.kind() == std::io::ErrorKind::InvalidData => {
-            ErrorClass::Permanent
-        }
-        LdapError::Rustls { .. }
-        | LdapError::DNSName { .. }
-        | LdapError::UrlParsing { .. }
-        | LdapError::UnknownScheme(_)
-        | LdapError::MismatchedStreamType => ErrorClass::Permanent,
-        _ => ErrorClass::Transient,
-    }
-}
-
-/// How an LDAP result code is treated (RFC 4511 §4.1.9 and appendix A).
-pub fn classify_result_code(rc: u32) -> ErrorClass {
-    match rc {
-        // timeLimitExceeded, busy, unavailable; and the client-side codes for a server that
-        // went away, a timeout and a failed connect.
-        3 | 51 | 52 | 81 | 85 | 91 => ErrorClass::Transient,
-        _ => ErrorClass::Permanent,
-    }
-}
-
-fn result_name(rc: u32) -> &'static str {
-    match rc {
-        0 => "success",
-        3 => "timeLimitExceeded",
-        4 => "sizeLimitExceeded",
-        10 => "referral",
-        16 => "noSuchAttribute",
-        19 => "constraintViolation",
-        20 => "attributeOrValueExists",
-        21 => "invalidAttributeSyntax",
-        32 => "noSuchObject",
-        34 => "invalidDNSyntax",
-        48 => "inappropriateAuthentication",
-        49 => "invalidCredentials",
-        50 => "insufficientAccessRights",
-        51 => "busy",
-        52 => "unavailable",
-        53 => "unwillingToPerform",
-        64 => "namingViolation",
-        65 => "objectClassViolation",
-        68 => "entryAlreadyExists",
-        80 => "other",
-        _ => "error",
-    }
-}
-
-/// What to check next for a result code, where there is something useful to say.
-fn result_hint(rc: u32) -> &'static str {
-    match rc {
-        49 => " (check bind_dn and password_env/password_file)",
-        50 => " (the revoker's ACL lacks a right it needs: see the adapter's docs)",
-        48 | 13 => " (the server wants TLS: use ldaps:// or starttls = true)",
-        32 => " (check base_dn / group_base_dn / disabled_ou)",
-        68 => " (an entry with that name already exists in the disabled OU)",
-        _ => "",
-    }
-}
-
-/// Equality as the directory's `caseIgnoreMatch` / `caseIgnoreIA5Match` see it (RFC 4518
-/// insignificant space handling, case folded): the rule `uid`, `mail` and `employeeNumber` use.
-pub fn case_ignore_eq(a: &str, b: &str) -> bool {
-    let prep = |s: &str| {
-        s.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase()
-    };
-    prep(a) == prep(b)
-}
-
-fn first<'a>(e: &'a SearchEntry, attr: &str) -> Option<&'a str> {
-    e.attrs
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(attr))
-        .and_then(|(_, v)| v.first())
-        .map(String::as_str)
-}
-
-fn values<'a>(e: &'a SearchEntry, attr: &str) -> Vec<&'a str> {
-    e.attrs
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(attr))
-        .flat_map(|(_, v)| v.iter().map(String::as_str))
-        .collect()
-}
-
-fn modified_at(e: &SearchEntry) -> Option<DateTime<Utc>> {
-    first(e, MODIFIED).and_then(parse_generalized_time)
-}
-
-fn set(v: &str) -> HashSet<&str> {
-    HashSet::from([v])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -849,59 +575,6 @@ impl LdapTarget {
         })
     }
 
-    /// The person's one entry (DN and `uid` values); `None` when there is none.
-    async fn find_person(&self, who: &Identity) -> Result<Option<SearchEntry>, TargetError> {
-        let value = self.lookup_value(who)?;
-        let attr = self.match_attribute.attribute();
-        let filter = format!("(&{}{})", self.user_filter, eq_filter(attr, value));
-        let doing = format!(
-            "looking up {} ({attr}) under {} in directory {}",
-            who.employee_id, self.base_dn, self.instance
-        );
-        let found = self
-            .search(
-                &self.base_dn,
-                Scope::Subtree,
-                &filter,
-                &[attr, "uid"],
-                LOOKUP_SIZE_LIMIT,
-                &doing,
-            )
-            .await?
-            .ok_or_else(|| TargetError::Permanent(format!("{doing}: base_dn does not exist")))?;
-        // The server's matching rule decided; re-check so a server that ignores the filter (or
-        // a proxy that rewrites it) cannot hand us someone else. An entry the server returned
-        // that fails the re-check is not silently dropped (that would report the leaver's
-        // access as absent): a person looks.
-        if let Some(odd) = found
-            .iter()
-            .find(|e| !values(e, attr).iter().any(|v| case_ignore_eq(v, value)))
-        {
-            return Err(TargetError::Ambiguous(format!(
-                "{doing}: the server returned {} whose {attr} does not equal {value:?}: a person must check the match",
-                odd.dn
-            )));
-        }
-        let mut matching = found;
-        match matching.len() {
-            0 => Ok(None),
-            1 => Ok(matching.pop()),
-            n => {
-                Err(TargetError::Ambiguous(format!(
-                "{doing}: {}{n} entries match ({}{}): a person must decide which one is the leaver",
-                if n >= LOOKUP_SIZE_LIMIT as usize { "at least " } else { "" },
-                matching
-                    .iter()
-                    .take(3)
-                    .map(|e| e.dn.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                if n > 3 { "; …" } else { "" }
-            )))
-            }
-        }
-    }
-
     /// Groups under `group_base_dn` listing `value` in `attr`.
     async fn groups_with(&self, attr: &str, value: &str) -> Result<Vec<String>, TargetError> {
         let doing = format!(
@@ -958,340 +631,6 @@ impl LdapTarget {
             .map(|e| e.dn)
             .filter(|d| !dn_eq(d, dn) && !dn_eq(d, &self.bind_dn))
             .collect())
-    }
-
-    // --- locks ---------------------------------------------------------------------------
-
-    async fn lock_state(
-        &self,
-        dn: &str,
-        doing: &str,
-    ) -> Result<Option<(Option<String>, Option<DateTime<Utc>>)>, TargetError> {
-        Ok(self
-            .read(dn, &[LOCK_ATTR, MODIFIED], doing)
-            .await?
-            .map(|e| (first(&e, LOCK_ATTR).map(str::to_string), modified_at(&e))))
-    }
-
-    async fn lock(&self, dn: &str) -> Result<RevokeResult, TargetError> {
-        if dn_eq(dn, &self.bind_dn) {
-            return Err(TargetError::Permanent(format!(
-                "refusing to lock the revoker's own entry {dn} in directory {}",
-                self.instance
-            )));
-        }
-        let doing = format!("locking {dn} in directory {}", self.instance);
-        let m = match self.lock_state(dn, &doing).await? {
-            None => return Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            Some((Some(v), at)) if self.locked_for_good(&v) => {
-                return Ok(RevokeResult::AlreadyAbsent { removed_at: at })
-            }
-            // A lockout ppolicy set after failed binds carries its time and expires after
-            // pwdLockoutDuration: not a revocation. Replace it with the revoker's lock.
-            Some((Some(_), _)) => Mod::Replace(LOCK_ATTR, set(&self.lock_value)),
-            Some((None, _)) => Mod::Add(LOCK_ATTR, set(&self.lock_value)),
-        };
-        let r = self.modify(dn, vec![m], &doing).await?;
-        match r.rc {
-            0 => Ok(RevokeResult::Revoked { removed_at: None }),
-            // Locked (or deleted) since the read: someone else got there first; the read-back
-            // tells whether it is the revoker's lock.
-            20 | 32 => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            _ => Err(self.result_error(&doing, &r)),
-        }
-    }
-
-    /// A lock that does not expire by itself: the configured value, or ppolicy's permanent one.
-    fn locked_for_good(&self, value: &str) -> bool {
-        value == self.lock_value || value == PERMANENT_LOCK
-    }
-
-    async fn verify_lock(&self, dn: &str) -> Result<ReadBack, TargetError> {
-        let doing = format!("reading {dn} back in directory {}", self.instance);
-        Ok(match self.lock_state(dn, &doing).await? {
-            None => ReadBack {
-                gone: true,
-                detail: "no entry at this DN: nothing can bind as it".into(),
-                removed_at: None,
-            },
-            Some((Some(v), at)) if self.locked_for_good(&v) => ReadBack {
-                gone: true,
-                detail: format!("{LOCK_ATTR}: {v}"),
-                removed_at: at,
-            },
-            Some((Some(v), _)) => ReadBack {
-                gone: false,
-                detail: format!(
-                    "{LOCK_ATTR}: {v} is a lockout that expires, not the revoker's lock"
-                ),
-                removed_at: None,
-            },
-            Some((None, _)) => ReadBack {
-                gone: false,
-                detail: format!("no {LOCK_ATTR}: the entry can still bind"),
-                removed_at: None,
-            },
-        })
-    }
-
-    async fn unlock(&self, dn: &str) -> Result<RestoreResult, TargetError> {
-        let doing = format!("unlocking {dn} in directory {}", self.instance);
-        let value = match self.lock_state(dn, &doing).await? {
-            None => {
-                return Ok(RestoreResult::Irreversible {
-                    reason: format!("no entry at {dn} any more (deleted or moved since)"),
-                })
-            }
-            Some((None, _)) => return Ok(RestoreResult::AlreadyPresent),
-            Some((Some(v), _)) => v,
-        };
-        if value != self.lock_value {
-            return Err(TargetError::Ambiguous(format!(
-                "{doing}: it is locked with {value:?}, not the revoker's {:?}: locked by someone else since; a person decides",
-                self.lock_value
-            )));
-        }
-        let r = self
-            .modify(dn, vec![Mod::Delete(LOCK_ATTR, set(&value))], &doing)
-            .await?;
-        match r.rc {
-            0 => {}
-            16 => return Ok(RestoreResult::AlreadyPresent),
-            _ => return Err(self.result_error(&doing, &r)),
-        }
-        let at = self.lock_state(dn, &doing).await?.and_then(|(_, at)| at);
-        Ok(RestoreResult::Restored { restored_at: at })
-    }
-
-    // --- memberships ---------------------------------------------------------------------
-
-    async fn is_member(&self, attr: &str, group: &str, value: &str) -> Result<bool, TargetError> {
-        let doing = format!("reading group {group} in directory {}", self.instance);
-        self.matches(group, &eq_filter(attr, value), &doing).await
-    }
-
-    async fn remove_membership(
-        &self,
-        attr: &str,
-        group: &str,
-        value: &str,
-    ) -> Result<RevokeResult, TargetError> {
-        let doing = format!(
-            "removing {attr} {value} from group {group} in directory {}",
-            self.instance
-        );
-        if !self.is_member(attr, group, value).await? {
-            return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
-        }
-        let r = self
-            .modify(group, vec![Mod::Delete(attr, set(value))], &doing)
-            .await?;
-        let r = if r.rc == 65 && attr != "memberUid" {
-            // The group's schema requires a member and this was the last one: swap in the
-            // placeholder in one modify, so the group never lists the leaver nor goes invalid.
-            let p = self.last_member_placeholder.as_str();
-            self.modify(
-                group,
-                vec![Mod::Add(attr, set(p)), Mod::Delete(attr, set(value))],
-                &doing,
-            )
-            .await?
-        } else {
-            r
-        };
-        match r.rc {
-            0 => Ok(RevokeResult::Revoked { removed_at: None }),
-            16 | 32 => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            _ => Err(self.result_error(&doing, &r)),
-        }
-    }
-
-    async fn verify_membership(
-        &self,
-        attr: &str,
-        group: &str,
-        value: &str,
-    ) -> Result<ReadBack, TargetError> {
-        let doing = format!("reading group {group} back in directory {}", self.instance);
-        let Some(g) = self.read(group, &[MODIFIED], &doing).await? else {
-            return Ok(ReadBack {
-                gone: true,
-                detail: "group no longer exists".into(),
-                removed_at: None,
-            });
-        };
-        Ok(if self.is_member(attr, group, value).await? {
-            ReadBack {
-                gone: false,
-                detail: format!("group still lists {attr} {value}"),
-                removed_at: None,
-            }
-        } else {
-            ReadBack {
-                gone: true,
-                detail: format!("group does not list {attr} {value}"),
-                removed_at: modified_at(&g),
-            }
-        })
-    }
-
-    async fn restore_membership(
-        &self,
-        attr: &str,
-        group: &str,
-        value: &str,
-    ) -> Result<RestoreResult, TargetError> {
-        let doing = format!(
-            "re-adding {attr} {value} to group {group} in directory {}",
-            self.instance
-        );
-        if self.read(group, &["1.1"], &doing).await?.is_none() {
-            return Ok(RestoreResult::Irreversible {
-                reason: format!("group {group} no longer exists"),
-            });
-        }
-        if self.is_member(attr, group, value).await? {
-            return Ok(RestoreResult::AlreadyPresent);
-        }
-        let p = self.last_member_placeholder.as_str();
-        let placeholder_present = attr != "memberUid"
-            && self
-                .matches(group, &eq_filter(attr, p), &doing)
-                .await
-                .unwrap_or(false);
-        let mut mods = vec![Mod::Add(attr, set(value))];
-        if placeholder_present {
-            mods.push(Mod::Delete(attr, set(p)));
-        }
-        let r = self.modify(group, mods, &doing).await?;
-        match r.rc {
-            0 => {}
-            20 => return Ok(RestoreResult::AlreadyPresent),
-            _ => return Err(self.result_error(&doing, &r)),
-        }
-        let at = self
-            .read(group, &[MODIFIED], &doing)
-            .await?
-            .and_then(|g| modified_at(&g));
-        Ok(RestoreResult::Restored { restored_at: at })
-    }
-
-    // --- moves ---------------------------------------------------------------------------
-
-    fn parse_move(&self, id: &str) -> Result<(String, String, String), TargetError> {
-        let bad = || {
-            TargetError::Permanent(format!(
-                "{id:?} is not an account_location id of directory {} (<DN>|<disabled OU>)",
-                self.instance
-            ))
-        };
-        let (dn, ou) = parse_move_id(id).ok_or_else(bad)?;
-        let new_dn = moved_dn(&dn, &ou).ok_or_else(bad)?;
-        Ok((dn, ou, new_dn))
-    }
-
-    async fn exists(&self, dn: &str, doing: &str) -> Result<Option<SearchEntry>, TargetError> {
-        self.read(dn, &[MODIFIED], doing).await
-    }
-
-    async fn move_entry(&self, id: &str) -> Result<RevokeResult, TargetError> {
-        let (dn, ou, new_dn) = self.parse_move(id)?;
-        let doing = format!("moving {dn} under {ou} in directory {}", self.instance);
-        let parent = split_first_rdn(&dn).map(|(_, p)| p).unwrap_or_default();
-        if dn_eq(parent, &ou) {
-            // Already in the disabled OU (a later run found it there).
-            let at = self
-                .exists(&dn, &doing)
-                .await?
-                .and_then(|e| modified_at(&e));
-            return Ok(RevokeResult::AlreadyAbsent { removed_at: at });
-        }
-        if self.exists(&dn, &doing).await?.is_none() {
-            let at = self
-                .exists(&new_dn, &doing)
-                .await?
-                .and_then(|e| modified_at(&e));
-            return Ok(RevokeResult::AlreadyAbsent { removed_at: at });
-        }
-        let rdn = split_first_rdn(&dn).map(|(r, _)| r).unwrap_or_default();
-        let (dn_ref, ou_ref) = (dn.as_str(), ou.as_str());
-        let r = self
-            .op(&doing, |mut l| async move {
-                l.modifydn(dn_ref, rdn, false, Some(ou_ref)).await
-            })
-            .await?;
-        match r.rc {
-            0 => Ok(RevokeResult::Revoked { removed_at: None }),
-            _ => Err(self.result_error(&doing, &r)),
-        }
-    }
-
-    async fn verify_move(&self, id: &str) -> Result<ReadBack, TargetError> {
-        let (dn, ou, new_dn) = self.parse_move(id)?;
-        let doing = format!(
-            "reading the move of {dn} back in directory {}",
-            self.instance
-        );
-        let parent = split_first_rdn(&dn).map(|(_, p)| p).unwrap_or_default();
-        let at_new = self.exists(&new_dn, &doing).await?;
-        let at_old = if dn_eq(parent, &ou) {
-            None
-        } else {
-            self.exists(&dn, &doing).await?
-        };
-        Ok(match (at_old, at_new) {
-            (None, Some(e)) => ReadBack {
-                gone: true,
-                detail: format!("entry is at {new_dn}"),
-                removed_at: modified_at(&e),
-            },
-            (Some(_), _) => ReadBack {
-                gone: false,
-                detail: format!("entry still at {dn}"),
-                removed_at: None,
-            },
-            (None, None) => ReadBack {
-                gone: true,
-                detail: "entry no longer exists".into(),
-                removed_at: None,
-            },
-        })
-    }
-
-    async fn move_back(&self, id: &str) -> Result<RestoreResult, TargetError> {
-        let (dn, _, new_dn) = self.parse_move(id)?;
-        let doing = format!(
-            "moving {new_dn} back to {dn} in directory {}",
-            self.instance
-        );
-        if self.exists(&dn, &doing).await?.is_some() {
-            return Ok(RestoreResult::AlreadyPresent);
-        }
-        if self.exists(&new_dn, &doing).await?.is_none() {
-            return Ok(RestoreResult::Irreversible {
-                reason: format!("the entry is neither at {dn} nor at {new_dn} (deleted?)"),
-            });
-        }
-        let Some((rdn, parent)) = split_first_rdn(&dn) else {
-            return Err(TargetError::Permanent(format!(
-                "{doing}: {dn:?} has no parent"
-            )));
-        };
-        let new_ref = new_dn.as_str();
-        let r = self
-            .op(&doing, |mut l| async move {
-                l.modifydn(new_ref, rdn, false, Some(parent)).await
-            })
-            .await?;
-        match r.rc {
-            0 => {}
-            _ => return Err(self.result_error(&doing, &r)),
-        }
-        let at = self
-            .exists(&dn, &doing)
-            .await?
-            .and_then(|e| modified_at(&e));
-        Ok(RestoreResult::Restored { restored_at: at })
     }
 
     fn membership(&self, id: &str) -> Result<(&'static str, String, String), TargetError> {
@@ -1374,9 +713,9 @@ impl Target for LdapTarget {
         Ok(out)
     }
 
-    async fn revoke(&self, _who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
+    async fn revoke(&self, who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
         match what.object_kind.as_str() {
-            "account" => self.lock(&what.object_id).await,
+            "account" => self.lock(who, what).await,
             "group_membership" => {
                 let (attr, group, value) = self.membership(&what.object_id)?;
                 self.remove_membership(attr, &group, &value).await
@@ -1388,9 +727,9 @@ impl Target for LdapTarget {
         }
     }
 
-    async fn verify(&self, _who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
+    async fn verify(&self, who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
         match what.object_kind.as_str() {
-            "account" => self.verify_lock(&what.object_id).await,
+            "account" => self.verify_lock(who, what).await,
             "group_membership" => {
                 let (attr, group, value) = self.membership(&what.object_id)?;
                 self.verify_membership(attr, &group, &value).await
@@ -1402,19 +741,29 @@ impl Target for LdapTarget {
         }
     }
 
-    /// Unlocks, re-adds memberships and moves the entry back; all of it is reversible.
+    /// Unlocks, re-adds memberships and moves the entry back; all of it is reversible. Each
+    /// only after the directory shows the object is `who`'s (`ownership`), else `Refused`.
     async fn restore(
         &self,
-        _who: &Identity,
+        who: &Identity,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
         match (ev.object_kind.as_str(), ev.action.as_str()) {
-            ("account", "lock") => self.unlock(&ev.object_id).await,
+            ("account", "lock") => {
+                match self.unlock_owner(who, &ev.object_id, ev.sponsored).await? {
+                    Owned::Yes(dn) => self.unlock(&dn).await,
+                    Owned::No(reason) => Ok(RestoreResult::Refused { reason }),
+                    Owned::Gone(reason) => Ok(RestoreResult::Irreversible { reason }),
+                }
+            }
             ("group_membership", "remove_membership") => {
                 let (attr, group, value) = self.membership(&ev.object_id)?;
-                self.restore_membership(attr, &group, &value).await
+                match self.membership_refusal(who, attr, &group, &value).await? {
+                    Some(reason) => Ok(RestoreResult::Refused { reason }),
+                    None => self.restore_membership(attr, &group, &value).await,
+                }
             }
-            ("account_location", "move") => self.move_back(&ev.object_id).await,
+            ("account_location", "move") => self.move_back(who, &ev.object_id).await,
             (kind, action) => Ok(RestoreResult::Irreversible {
                 reason: format!("the directory target cannot undo {action} of {kind}"),
             }),
@@ -1542,6 +891,18 @@ mod tests {
         assert!(!dn_eq("cn=Ada Lovelace,dc=x", "cn=AdaLovelace,dc=x"));
         assert!(!dn_eq("uid=ada,dc=x", "uid=adam,dc=x"));
         assert!(!dn_eq("cn=a\\,b,dc=x", "cn=a,b,dc=x"));
+        assert!(dn_within("uid=ada,ou=People,dc=x", "ou=people, dc=x"));
+        assert!(dn_within("ou=people,dc=x", "ou=people,dc=x"));
+        assert!(dn_within(
+            "uid=ada,ou=disabled,ou=people,dc=x",
+            "ou=people,dc=x"
+        ));
+        assert!(!dn_within("uid=ada,ou=disabled,dc=x", "ou=people,dc=x"));
+        assert!(!dn_within("ou=people,dc=x", "uid=ada,ou=people,dc=x"));
+        // An escaped comma is part of a value, not a level.
+        assert!(!dn_within("cn=a\\,ou=people,dc=x", "ou=people,dc=x"));
+        assert!(dn_within("cn=a\\,ou=people,dc=x", "dc=x"));
+        assert!(!dn_within("uid=ada,ou=xpeople,dc=x", "ou=people,dc=x"));
     }
 
     #[test]

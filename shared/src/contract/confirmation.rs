@@ -222,6 +222,7 @@ mod tests {
             },
             started_at: now,
             finished_at: now,
+            fleet_signature: None,
         }
     }
 

@@ -159,6 +159,11 @@ pub struct VerifierConfig {
     /// The blast-radius guard: the verifier releases every case to the workers, and holds new
     /// cases for a person's approval when too many arrive at once.
     pub guard: GuardConfig,
+    /// At most this many `pending` cases (confirmations whose termination was never seen) are
+    /// kept; past it a confirmation for an unknown case is dropped with a note
+    /// (`stray_confirmation_dropped`), so a flood of junk on the confirmations topic cannot grow
+    /// the verifier without limit.
+    pub max_pending_cases: usize,
 }
 
 /// The blast-radius guard (`[verifier.guard]`). With it on, workers act only on what the
@@ -371,6 +376,7 @@ impl Default for VerifierConfig {
             protected_identities: Vec::new(),
             redrive_after_secs: vec![60, 300, 900],
             guard: GuardConfig::default(),
+            max_pending_cases: 100_000,
         }
     }
 }

@@ -90,6 +90,10 @@ pub struct Guard {
     /// The people in `recent`, per kind, with whether their last request was let through.
     people: HashMap<(AdmissionKind, String), bool>,
     verdicts: HashMap<(Uuid, AdmissionKind), Verdict>,
+    /// Released requests in log order, to forget their verdicts two windows later (bounded
+    /// memory: a released case applied its verdict long before; one asking again is judged
+    /// again). Held and decided verdicts stay with their batches.
+    released: VecDeque<(DateTime<Utc>, Uuid, AdmissionKind)>,
     batches: Vec<Batch>,
     by_id: HashMap<String, usize>,
     /// Per kind, the batch new held requests join, while it is undecided and recent.
@@ -106,6 +110,7 @@ impl Guard {
             per_target: BTreeMap::new(),
             people: HashMap::new(),
             verdicts: HashMap::new(),
+            released: VecDeque::new(),
             batches: Vec::new(),
             by_id: HashMap::new(),
             open: BTreeMap::new(),
@@ -127,6 +132,11 @@ impl Guard {
 
     pub fn batches(&self) -> &[Batch] {
         &self.batches
+    }
+
+    /// Verdicts held in memory (released ones are forgotten two windows later).
+    pub fn verdict_count(&self) -> usize {
+        self.verdicts.len()
     }
 
     pub fn batch(&self, id: &str) -> Option<&Batch> {
@@ -157,6 +167,9 @@ impl Guard {
             None => Verdict::Released,
             Some(why) => self.hold(offset, a, why),
         };
+        if verdict == Verdict::Released {
+            self.released.push_back((a.at, a.case_id, a.asks));
+        }
         self.verdicts.insert((a.case_id, a.asks), verdict.clone());
         Some(Judged {
             case_id: a.case_id,
@@ -169,6 +182,15 @@ impl Guard {
     /// Forgets what left the window before `now` (admissions come in log order; times from
     /// several verifiers may be a little out of order, which only delays an eviction).
     fn slide(&mut self, now: DateTime<Utc>) {
+        while let Some((at, id, asks)) = self.released.front().copied() {
+            if at > now - self.window - self.window {
+                break;
+            }
+            self.released.pop_front();
+            if self.verdicts.get(&(id, asks)) == Some(&Verdict::Released) {
+                self.verdicts.remove(&(id, asks));
+            }
+        }
         while let Some(c) = self.recent.front() {
             if c.at > now - self.window {
                 break;
@@ -374,6 +396,27 @@ mod tests {
             Verdict::Held { batch, .. } => Some(batch),
             _ => None,
         }
+    }
+
+    /// A year of released cases does not grow the guard: their verdicts are forgotten two
+    /// windows after release.
+    #[test]
+    fn released_verdicts_are_forgotten_two_windows_later() {
+        let mut g = Guard::new(cfg(1_000_000));
+        for n in 0..10_000u128 {
+            let at = t0() + Duration::seconds(n as i64 * 60);
+            g.apply(n as i64, &adm(n, at));
+        }
+        // One admission a minute, a 600 s window: about 20 minutes of verdicts are kept.
+        assert!(g.verdict_count() <= 21, "{}", g.verdict_count());
+        assert_eq!(
+            g.verdict(&Uuid::from_u128(9_999), AdmissionKind::Termination),
+            Some(&Verdict::Released)
+        );
+        assert_eq!(
+            g.verdict(&Uuid::from_u128(0), AdmissionKind::Termination),
+            None
+        );
     }
 
     /// HR re-sending one person's termination under new ids (each a new case once the first

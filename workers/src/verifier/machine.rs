@@ -123,6 +123,10 @@ impl Slot {
     fn is_open(&self) -> bool {
         matches!(self, Slot::Live(c) if !c.state.is_final())
     }
+
+    fn is_pending(&self) -> bool {
+        matches!(self, Slot::Live(c) if c.state == CaseState::Pending)
+    }
 }
 
 pub struct Verifier {
@@ -130,6 +134,8 @@ pub struct Verifier {
     cases: HashMap<Uuid, Slot>,
     /// Cases not in a final state, kept in step with `cases` by `put` and `take`.
     open: usize,
+    /// `pending` cases (confirmations without their termination), kept in step like `open`.
+    pending: usize,
     /// Every termination per person: what stands, what was rescinded and by which rescind, and
     /// which case each lives in. Built from what the case records hold, not from arrival
     /// order, so `restore` in any order rebuilds the same index.
@@ -146,6 +152,7 @@ impl Verifier {
             policy,
             cases: HashMap::new(),
             open: 0,
+            pending: 0,
             people: People::default(),
             acked_when_closed: HashMap::new(),
         }
@@ -156,6 +163,12 @@ impl Verifier {
         self.open
     }
 
+    /// `pending` cases (confirmations whose termination was not seen), at most
+    /// `verifier.max_pending_cases`.
+    pub fn pending_count(&self) -> usize {
+        self.pending
+    }
+
     /// Stores a case slot, keeping the open-case count (O(1): the shell reads it per input).
     fn put(&mut self, id: Uuid, slot: Slot) {
         if !matches!(slot, Slot::Closed(_)) {
@@ -163,8 +176,10 @@ impl Verifier {
             self.acked_when_closed.remove(&id);
         }
         self.open += usize::from(slot.is_open());
+        self.pending += usize::from(slot.is_pending());
         if let Some(old) = self.cases.insert(id, slot) {
             self.open -= usize::from(old.is_open());
+            self.pending -= usize::from(old.is_pending());
         }
     }
 
@@ -184,6 +199,7 @@ impl Verifier {
     fn take(&mut self, id: &Uuid) -> Option<Slot> {
         let slot = self.cases.remove(id)?;
         self.open -= usize::from(slot.is_open());
+        self.pending -= usize::from(slot.is_pending());
         Some(slot)
     }
 
@@ -938,6 +954,15 @@ impl Verifier {
                 return Vec::new();
             }
             Some(Slot::Live(x)) => *x,
+            None if self.pending >= self.policy.max_pending_cases => {
+                // Bounded: a flood of confirmations for cases nobody terminated must not grow
+                // the verifier. A real termination arriving later still opens its case.
+                return vec![Effect::Note {
+                    case_id: Some(case_id),
+                    identity_id: c.identity_id.clone(),
+                    what: "stray_confirmation_dropped",
+                }];
+            }
             None => self.new_case(case_id, &c.identity_id, now),
         };
         let new_state = target_state_of(c);

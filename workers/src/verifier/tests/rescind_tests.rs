@@ -399,3 +399,28 @@ fn a_restore_request_carries_the_signed_report_exactly() {
         ));
     }
 }
+
+/// Confirmations for cases nobody terminated are kept as `pending` cases up to
+/// `verifier.max_pending_cases`; past it they are dropped with a note, and a real termination
+/// still opens its case.
+#[test]
+fn stray_confirmations_are_bounded() {
+    let mut p = policy();
+    p.max_pending_cases = 3;
+    let mut v = Verifier::new(p);
+    for i in 0..10 {
+        let ghost = termination(&format!("G{i}"), &format!("ghost-{i}"), at(0));
+        let effects = conf(&mut v, &ok(&ghost, Vault, at(1)), at(1));
+        if i < 3 {
+            assert_eq!(sole_case(effects).state, CaseState::Pending);
+        } else {
+            assert_eq!(sole_note(effects).2, "stray_confirmation_dropped");
+        }
+    }
+    assert_eq!(v.pending_count(), 3);
+    // The termination of a kept one completes it; a new leaver opens as usual.
+    let g0 = termination("G0", "ghost-0", at(0));
+    assert_eq!(sole_case(hr(&mut v, &g0, at(2))).state, CaseState::Open);
+    assert_eq!(v.pending_count(), 2);
+    open(&mut v, "E1", "evt-1", at(3), at(3));
+}

@@ -14,7 +14,8 @@
 //!   closed, not rescinded or rejected): then nothing may be given back.
 //!
 //! The index is rebuilt from the case records (`note_case`), so it survives restarts. It keeps
-//! at most `KEPT_PER_PERSON` terminations per person (standing ones last to go).
+//! at most `KEPT_PER_PERSON` terminations per person (standing ones last to go, a case's own
+//! termination after the ones joined into it).
 
 use chrono::{DateTime, Utc};
 use revoke_shared::contract::{case_id_for, Case, CaseState, HrEvent};
@@ -149,12 +150,19 @@ impl People {
             None => list.push(t),
         }
         if list.len() > KEPT_PER_PERSON {
-            // Forget the oldest that no longer stands; else the oldest.
+            // Forget the oldest that no longer stands; else the oldest joined one (its case's own
+            // termination keeps standing for it); else the oldest.
             let i = list
                 .iter()
                 .enumerate()
                 .filter(|(_, x)| x.status != Status::Standing)
                 .min_by_key(|(_, x)| x.time)
+                .or_else(|| {
+                    list.iter()
+                        .enumerate()
+                        .filter(|(_, x)| x.own != x.case)
+                        .min_by_key(|(_, x)| x.time)
+                })
                 .or_else(|| list.iter().enumerate().min_by_key(|(_, x)| x.time))
                 .map(|(i, _)| i)
                 .expect("the list is not empty");

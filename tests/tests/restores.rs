@@ -260,7 +260,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
             .find(|o| o.object_kind == "account")
             .map(|o| o.object_id.clone())
             .expect("GitLab account in T1's evidence");
-        let (_, user) = gitlab_get(&peers.cicd().double().url(), &gitlab_uid).await;
+        let (_, user) = gitlab_get(peers.cicd().double().url(), &gitlab_uid).await;
         assert_eq!(user["state"], "active", "GitLab {gitlab_uid} unblocked after R1");
 
         // T2: terminated again, later, under a new id.
@@ -300,7 +300,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
         );
         all_revoked(&peers, &p, &t1_case).await;
         assert!(!ldap_binds(&dn, &pw).await, "{dn} binds after the replayed rescind");
-        let (_, user) = gitlab_get(&peers.cicd().double().url(), &gitlab_uid).await;
+        let (_, user) = gitlab_get(peers.cicd().double().url(), &gitlab_uid).await;
         assert_eq!(user["state"], "blocked", "GitLab {gitlab_uid} after the replay");
         println!(
             "restores-replay: replay noted {} time(s); restore requests on the topic: {restores_before}",

@@ -39,6 +39,12 @@ impl Gitlab {
         )
     }
 
+    /// The double itself, for tests that seed more than `seed` does (e.g. a user who is in no
+    /// group, to forge a restore naming them).
+    pub fn double(&self) -> &GitlabDouble {
+        &self.double
+    }
+
     fn person(&self, p: &Person) -> SeededPerson {
         self.seeded.lock().unwrap()[&p.username].clone()
     }

@@ -129,6 +129,11 @@ impl Peers {
         }
     }
 
+    /// The GitLab double, for checks through its HTTP API.
+    pub fn cicd(&self) -> &cicd::Gitlab {
+        &self.cicd
+    }
+
     /// Seeds every leaver and the bystander at every peer.
     pub async fn seed(&self, people: &[Person], bystander: &Person) {
         let all: Vec<&Person> = people.iter().chain(std::iter::once(bystander)).collect();

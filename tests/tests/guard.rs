@@ -133,7 +133,7 @@ fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing(
         assert!(
             first_holds[0]
                 .detail
-                .contains("11 cases asked for release within 600 s"),
+                .contains("11 people asked for release within 600 s"),
             "{}",
             first_holds[0].detail
         );

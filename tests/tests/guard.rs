@@ -383,9 +383,11 @@ fn one_person_sent_300_times_counts_once_and_has_one_case() {
         let mine = of_person(&log);
         assert!(
             done(&log),
-            "within {WAIT:?}: leavers {:?}; the person's cases {:?}",
+            "within {WAIT:?}: leavers {:?}; the person has {} case(s), the first: {:?}",
             states(&log, &leaver_ids),
+            mine.len(),
             mine.iter()
+                .take(3)
                 .map(|c| (c.case_id, c.state, c.joined.len() as u64 + c.joined_more))
                 .collect::<Vec<_>>()
         );

@@ -11,7 +11,10 @@ use revoke::approve::{decide, read_guard, DecideArgs};
 use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, Fleet};
 use revoke::hr::Mode;
-use revoke_shared::contract::{CaseState, Decision, Escalation, EscalationReason, HrEvent};
+use revoke_shared::contract::{
+    CaseState, Decision, Escalation, EscalationReason, HrEvent, RestoreRequest,
+    RESTORE_REQUEST_SCHEMA,
+};
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::{all_in_state as all_in, case_ids as ids, TestEnv};
 use std::time::Duration;
@@ -323,6 +326,265 @@ fn the_count_is_fleet_wide_with_two_verifier_instances() {
         );
         assert!(log.closed_versions.values().all(|n| *n == 1));
         second.stop().await.expect("graceful stop");
+        fleet.stop().await.expect("graceful stop");
+    });
+}
+
+/// HR re-sending one person's termination 300 times under new ids, with 5 real leavers, inside
+/// one window with a limit of 25: one person counts once, so nothing is held; the re-sent
+/// terminations join the person's one case (one person, one case), which closes.
+#[test]
+fn one_person_sent_300_times_counts_once_and_has_one_case() {
+    let mut env = TestEnv::new("guard-dup");
+    env.cfg.verifier.guard.max_terminations = 25;
+    env.cfg.verifier.guard.window_secs = 600;
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
+        assert!(
+            wait_for_groups(&env.cfg, &metrics, WAIT).await,
+            "groups never got partitions"
+        );
+        let events = env.leavers(6);
+        let (one, leavers) = (&events[0], &events[1..]);
+        let mut burst: Vec<HrEvent> = (0..300)
+            .map(|i| {
+                let mut ev = one.clone();
+                ev.id = format!("{}-resent-{i}", one.id);
+                ev
+            })
+            .collect();
+        burst.extend_from_slice(leavers);
+        let started = std::time::Instant::now();
+        env.publish(&burst, Mode::Structured).await;
+
+        let leaver_ids = ids(leavers);
+        let subject = one.subject.clone();
+        let of_person = |l: &revoke::cases::CaseLog| -> Vec<revoke_shared::contract::Case> {
+            l.latest
+                .values()
+                .filter(|c| c.identity_id == subject)
+                .cloned()
+                .collect()
+        };
+        let done = |l: &revoke::cases::CaseLog| {
+            let mine = of_person(l);
+            all_in(l, &leaver_ids, CaseState::Closed)
+                && !mine.is_empty()
+                && mine.iter().all(|c| c.state == CaseState::Closed)
+                && mine
+                    .iter()
+                    .map(|c| c.joined.len() as u64 + c.joined_more)
+                    .sum::<u64>()
+                    >= 299
+        };
+        let log = env.wait_cases(WAIT, done).await;
+        let mine = of_person(&log);
+        assert!(
+            done(&log),
+            "within {WAIT:?}: leavers {:?}; the person has {} case(s), the first: {:?}",
+            states(&log, &leaver_ids),
+            mine.len(),
+            mine.iter()
+                .take(3)
+                .map(|c| (c.case_id, c.state, c.joined.len() as u64 + c.joined_more))
+                .collect::<Vec<_>>()
+        );
+        eprintln!(
+            "[{}] 300 re-sent + 5 leavers closed in {:?}",
+            env.broker,
+            started.elapsed()
+        );
+        // Give the verifier every chance to open a second case or hold something.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let log = env.case_log().await;
+        let mine = of_person(&log);
+        assert_eq!(
+            mine.len(),
+            1,
+            "one person, one case: {:?}",
+            mine.iter()
+                .map(|c| (c.case_id, c.state, c.event_id.clone()))
+                .collect::<Vec<_>>()
+        );
+        let case = &mine[0];
+        assert_eq!(case.state, CaseState::Closed);
+        assert_eq!(
+            case.joined.len() as u64 + case.joined_more,
+            299,
+            "every re-sent termination joined the one case"
+        );
+        assert_eq!(log.closed_versions.get(&case.case_id), Some(&1));
+        let g = case.guard.as_ref().expect("guard evidence");
+        assert!(g.released_at.is_some() && g.batch.is_none(), "{g:?}");
+        let held: Vec<_> = log
+            .latest
+            .values()
+            .filter(|c| {
+                c.state == CaseState::Held || c.guard.as_ref().is_some_and(|g| g.batch.is_some())
+            })
+            .map(|c| c.case_id)
+            .collect();
+        assert!(held.is_empty(), "held cases: {held:?}");
+        assert!(all_in(&log, &leaver_ids, CaseState::Closed));
+        assert_eq!(holds(&env).await, Vec::new(), "no blast_radius_hold");
+        for sim in fleet.simulators.values() {
+            assert!(sim.all_revoked(&subject));
+            for ev in leavers {
+                assert!(sim.all_revoked(&ev.subject));
+            }
+        }
+        fleet.stop().await.expect("graceful stop");
+    });
+}
+
+/// The rescind of `term` (named), from its own source.
+fn rescind_of(term: &HrEvent) -> HrEvent {
+    let mut r = term.clone();
+    r.id = format!("{}-rescind", term.id);
+    r.time = chrono::Utc::now();
+    r.kind = revoke_shared::contract::HrEventKind::Rescinded;
+    r.data.effective_at = None;
+    r.data.reason = Some("offer accepted after all".into());
+    r.data.rescinds = Some(term.id.clone());
+    r
+}
+
+/// Restore requests on `revoke.restores`, by case id.
+async fn restore_requests(env: &TestEnv) -> Vec<RestoreRequest> {
+    let all: Vec<serde_json::Value> = env.read_json(&env.cfg.topics.restores).await;
+    all.into_iter()
+        .filter(|v| v["schema"] == RESTORE_REQUEST_SCHEMA)
+        .map(|v| serde_json::from_value(v).expect("a restore request"))
+        .collect()
+}
+
+/// Restores are grants: a burst of rescinds past `verifier.guard.max_restores` is held in a
+/// restores batch, with not one restore request on the topic for it, until a person approves.
+#[test]
+fn a_burst_of_rescinds_is_held_until_a_person_approves_the_restores() {
+    let mut env = TestEnv::new("guard-restores");
+    env.cfg.verifier.guard.max_restores = 3;
+    env.cfg.verifier.guard.window_secs = 600;
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
+        assert!(
+            wait_for_groups(&env.cfg, &metrics, WAIT).await,
+            "groups never got partitions"
+        );
+        let events = env.leavers(6);
+        let all = ids(&events);
+        env.publish(&events, Mode::Structured).await;
+        let log = env
+            .wait_cases(WAIT, |l| all_in(l, &all, CaseState::Closed))
+            .await;
+        assert!(
+            all_in(&log, &all, CaseState::Closed),
+            "{:?}",
+            states(&log, &all)
+        );
+
+        let started = std::time::Instant::now();
+        let rescinds: Vec<HrEvent> = events.iter().map(rescind_of).collect();
+        env.publish(&rescinds, Mode::Structured).await;
+        let restored = |c: &revoke_shared::contract::Case| {
+            !c.restored.is_empty() && c.restored.len() == c.targets.len()
+        };
+        let waiting = |c: &revoke_shared::contract::Case| {
+            c.restore_guard
+                .as_ref()
+                .is_some_and(|g| g.batch.is_some() && g.decision.is_none())
+        };
+        let split = |l: &revoke::cases::CaseLog| {
+            let cases: Vec<_> = all.iter().filter_map(|id| l.latest.get(id)).collect();
+            let r = cases.iter().filter(|c| restored(c)).count();
+            let h = cases.iter().filter(|c| waiting(c)).count();
+            (r, h)
+        };
+        let log = env.wait_cases(WAIT, |l| split(l) == (3, 3)).await;
+        assert_eq!(
+            split(&log),
+            (3, 3),
+            "(restored, held) after the burst of rescinds: {:?}",
+            all.iter()
+                .map(|id| (log.latest[id].state, log.latest[id].restore_guard.clone()))
+                .collect::<Vec<_>>()
+        );
+        eprintln!(
+            "[{}] 3 restored, 3 held {:?} after the rescinds",
+            env.broker,
+            started.elapsed()
+        );
+        let held: Vec<uuid::Uuid> = all
+            .iter()
+            .copied()
+            .filter(|id| waiting(&log.latest[id]))
+            .collect();
+        for id in &held {
+            assert_eq!(log.latest[id].state, CaseState::Rescinded);
+        }
+        let batch = log.latest[&held[0]]
+            .restore_guard
+            .as_ref()
+            .unwrap()
+            .batch
+            .clone()
+            .unwrap();
+        for id in &held {
+            let g = log.latest[id].restore_guard.as_ref().unwrap();
+            assert_eq!(g.batch.as_deref(), Some(batch.as_str()), "one batch");
+            assert!(g.released_at.is_none(), "{g:?}");
+        }
+        // Give the verifier and workers every chance to give something back wrongly.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let requests = restore_requests(&env).await;
+        let for_held = requests
+            .iter()
+            .filter(|r| held.contains(&r.case_id))
+            .count();
+        assert_eq!(for_held, 0, "restore requests for held cases on the topic");
+        let released = requests
+            .iter()
+            .filter(|r| !held.contains(&r.case_id))
+            .count();
+        assert!(released > 0, "the first three asked the workers");
+        let log = env.case_log().await;
+        for id in &held {
+            assert!(
+                log.latest[id].restored.is_empty(),
+                "{:?}",
+                log.latest[id].restored
+            );
+        }
+        let restore_holds: Vec<Escalation> = holds(&env)
+            .await
+            .into_iter()
+            .filter(|e| e.detail.contains(&format!("restores batch {batch} held")))
+            .collect();
+        assert_eq!(restore_holds.len(), 1, "one escalation per batch");
+
+        decide(&env.cfg, &args(&batch, "alice"), Decision::Approve, |_| {})
+            .await
+            .unwrap();
+        let log = env
+            .wait_cases(WAIT, |l| held.iter().all(|id| restored(&l.latest[id])))
+            .await;
+        for id in &held {
+            let c = &log.latest[id];
+            assert!(restored(c), "not restored after approval: {:?}", c.restored);
+            let g = c.restore_guard.as_ref().unwrap();
+            assert_eq!(g.decision, Some(Decision::Approve), "{g:?}");
+            assert_eq!(g.decided_by.as_deref(), Some("alice"));
+            assert!(g.released_at.unwrap() >= g.decided_at.unwrap(), "{g:?}");
+        }
+        let requests = restore_requests(&env).await;
+        for id in &held {
+            let n = requests.iter().filter(|r| r.case_id == *id).count();
+            assert_eq!(n, log.latest[id].targets.len(), "one request per target");
+        }
         fleet.stop().await.expect("graceful stop");
     });
 }

@@ -6,12 +6,13 @@
 
 mod peers;
 
+use base64::Engine;
 use peers::Person;
 use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::Mode;
 use revoke_shared::contract::{
-    case_id_for, CaseState, EscalationReason, HrData, HrEvent, HrEventKind, Identity, IdentityKind,
-    RestoreOutcome, TargetKind,
+    case_id_for, CaseState, DeadLetter, EscalationReason, HrData, HrEvent, HrEventKind, Identity,
+    IdentityKind, RestoreOutcome, RestoreRequest, TargetKind, RESTORE_REQUEST_SCHEMA,
 };
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::TestEnv;
@@ -165,4 +166,295 @@ async fn wait_for_groups_subset(cfg: &revoke_shared::config::Config, metrics: &M
     names
         .iter()
         .all(|g| metrics.assigned_partitions.with_label_values(&[g]).get() > 0)
+}
+
+// Rescinds judged against the person's record, with the simulated fleet (no external peers),
+// on the embedded broker (plain `cargo test`) and the real one (`REVOKE_TEST_KAFKA`): a rescind
+// from another source than the termination's is dead-lettered `rescind_wrong_source`, signed or
+// not; a rescind replayed after a later termination of the person gives nothing back.
+
+const HR: &str = "urn:revoke:test-hr";
+const OTHER_HR: &str = "urn:hr:other-system";
+const HR_SECRET: &str = "hmac-secret-of-the-test-hr-source-0001";
+const OTHER_SECRET: &str = "hmac-secret-of-the-other-hr-source-002";
+const FLEET_SECRET: &str = "fleet-secret-for-the-rescind-tests-0003";
+
+/// Signing required, an HMAC key for each of the two sources (secrets in files under `dir`).
+fn require_signing(cfg: &mut revoke_shared::config::Config, dir: &std::path::Path) {
+    use revoke_shared::signing::{Algorithm, KeyConfig};
+    let file = |name: &str, content: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("{content}\n")).unwrap();
+        Some(p.display().to_string())
+    };
+    let key = |source: &str, secret_file| KeyConfig {
+        source: source.into(),
+        key_id: None,
+        algorithm: Algorithm::HmacSha256,
+        public_key: None,
+        secret_env: None,
+        secret_file,
+        private_key_env: None,
+        private_key_file: None,
+    };
+    cfg.signing.required = true;
+    cfg.signing.fleet_secret_file = file("fleet.secret", FLEET_SECRET);
+    cfg.signing.keys = vec![
+        key(HR, file("hr.secret", HR_SECRET)),
+        key(OTHER_HR, file("other.secret", OTHER_SECRET)),
+    ];
+}
+
+/// The record's bytes as HR sends it (structured CloudEvent), signed by its source's key when
+/// `signed`.
+fn bytes_of(ev: &HrEvent, signed: bool) -> Vec<u8> {
+    use revoke_shared::secret::Secret;
+    use revoke_shared::signing::EventSigner;
+    let mut value = ev.to_structured_json();
+    if signed {
+        let secret = if ev.source == HR {
+            HR_SECRET
+        } else {
+            OTHER_SECRET
+        };
+        EventSigner::hmac(Secret::new(secret), None)
+            .sign(ev)
+            .add_to_structured(&mut value);
+    }
+    serde_json::to_vec(&value).unwrap()
+}
+
+fn rescind(term: &HrEvent, source: &str, id: &str, names: bool) -> HrEvent {
+    let mut r = term.clone();
+    r.id = format!("{}-{id}", term.id);
+    r.source = source.into();
+    r.time = chrono::Utc::now();
+    r.kind = HrEventKind::Rescinded;
+    r.data.effective_at = None;
+    r.data.rescinds = names.then(|| term.id.clone());
+    r
+}
+
+/// Starts the simulated fleet and waits until every group has partitions.
+async fn simulated(env: &TestEnv, metrics: &Metrics) -> revoke::fleet::Fleet {
+    let fleet = revoke::fleet::Fleet::start_simulated(&env.cfg, metrics, &Health::new());
+    assert!(
+        revoke::demo::wait_for_groups(&env.cfg, metrics, WAIT).await,
+        "groups never got partitions"
+    );
+    fleet
+}
+
+/// Publishes `term` (as `bytes`) and waits until its case closes.
+async fn close(env: &TestEnv, term: &HrEvent, bytes: &[u8]) -> revoke_shared::contract::Case {
+    env.publish_raw(Some(&term.subject), bytes, &[]).await;
+    let id = term.case_id();
+    let log = env
+        .wait_cases(WAIT, |l| {
+            l.latest
+                .get(&id)
+                .is_some_and(|c| c.state == CaseState::Closed)
+        })
+        .await;
+    let case = log.latest.get(&id).cloned();
+    assert!(
+        case.as_ref().is_some_and(|c| c.state == CaseState::Closed),
+        "termination {} did not close within {WAIT:?}: {case:?}",
+        term.id
+    );
+    case.unwrap()
+}
+
+/// Restore requests on `revoke.restores`.
+async fn restore_requests(env: &TestEnv) -> Vec<RestoreRequest> {
+    let all: Vec<serde_json::Value> = env.read_json(&env.cfg.topics.restores).await;
+    all.into_iter()
+        .filter(|v| v["schema"] == RESTORE_REQUEST_SCHEMA)
+        .map(|v| serde_json::from_value(v).expect("a restore request"))
+        .collect()
+}
+
+/// Dead letters with `reason`, until at least `n` are there or the wait ends.
+async fn letters(env: &TestEnv, reason: &str, n: usize) -> Vec<DeadLetter> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let all: Vec<DeadLetter> = env.read_json(&env.cfg.topics.dlq).await;
+        let out: Vec<DeadLetter> = all.into_iter().filter(|l| l.reason == reason).collect();
+        if out.len() >= n || std::time::Instant::now() > deadline {
+            return out;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn wrong_source_is_dead_lettered(signed: bool) {
+    let mut env = TestEnv::new(if signed {
+        "rescind-src-signed"
+    } else {
+        "rescind-src"
+    });
+    let dir =
+        std::env::temp_dir().join(format!("revoke-rescind-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    if signed {
+        require_signing(&mut env.cfg, &dir);
+    }
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let fleet = simulated(&env, &metrics).await;
+        let term = env.leavers(1).remove(0);
+        assert_eq!(term.source, HR);
+        let closed = close(&env, &term, &bytes_of(&term, signed)).await;
+
+        // Another HR system rescinds it by name, and then without naming it: validly signed by
+        // its own key when signing is required, yet not its termination to take back.
+        let named = rescind(&term, OTHER_HR, "other-named", true);
+        let unnamed = rescind(&term, OTHER_HR, "other-unnamed", false);
+        let sent: Vec<(HrEvent, Vec<u8>)> = [named, unnamed]
+            .into_iter()
+            .map(|r| {
+                let b = bytes_of(&r, signed);
+                (r, b)
+            })
+            .collect();
+        for (r, b) in &sent {
+            env.publish_raw(Some(&r.subject), b, &[]).await;
+        }
+        let got = letters(&env, "rescind_wrong_source", sent.len()).await;
+        let all: Vec<DeadLetter> = env.read_json(&env.cfg.topics.dlq).await;
+        assert_eq!(
+            got.len(),
+            sent.len(),
+            "[{}] rescind_wrong_source letters; the DLQ holds {:?}",
+            env.broker,
+            all.iter()
+                .map(|l| (&l.reason, &l.detail))
+                .collect::<Vec<_>>()
+        );
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for (r, bytes) in &sent {
+            let l = got
+                .iter()
+                .find(|l| l.payload_base64.as_deref() == Some(b64.encode(bytes).as_str()))
+                .unwrap_or_else(|| panic!("no letter holds rescind {}'s bytes", r.id));
+            assert_eq!(l.rejected_by, revoke::verifier::group(&env.cfg));
+            assert_eq!(
+                l.key_base64.as_deref(),
+                Some(b64.encode(&r.subject).as_str())
+            );
+            assert!(l.detail.contains(&r.id), "{}", l.detail);
+        }
+        // Give the verifier every chance to act on them anyway.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let log = env.case_log().await;
+        let case = &log.latest[&closed.case_id];
+        assert_eq!(
+            case.state,
+            CaseState::Closed,
+            "{}",
+            revoke::cases::render(case)
+        );
+        assert_eq!(case.revision, closed.revision, "the case did not change");
+        assert!(case.rescind.is_none() && case.restored.is_empty());
+        assert_eq!(
+            log.latest
+                .values()
+                .filter(|c| c.identity_id == term.subject)
+                .count(),
+            1,
+            "no other case of the person"
+        );
+        assert_eq!(restore_requests(&env).await, Vec::new());
+        for sim in fleet.simulators.values() {
+            assert!(sim.all_revoked(&term.subject), "nothing given back");
+        }
+        fleet.stop().await.expect("graceful stop");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_rescind_from_another_source_is_dead_lettered() {
+    wrong_source_is_dead_lettered(false);
+}
+
+#[test]
+fn a_signed_rescind_from_another_source_is_dead_lettered() {
+    wrong_source_is_dead_lettered(true);
+}
+
+/// T1 closes, R1 (naming nothing) rescinds it, T2 of the same person closes, then R1's exact
+/// bytes arrive again: a replay changes nothing, and it never lands on T2 (issued after R1).
+#[test]
+fn a_replayed_rescind_gives_nothing_back_from_a_later_termination() {
+    let env = TestEnv::new("rescind-replay");
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let fleet = simulated(&env, &metrics).await;
+        let t1 = env.leavers(1).remove(0);
+        close(&env, &t1, &bytes_of(&t1, false)).await;
+
+        let r1 = rescind(&t1, HR, "r1", false);
+        let r1_bytes = bytes_of(&r1, false);
+        env.publish_raw(Some(&r1.subject), &r1_bytes, &[]).await;
+        let c1 = t1.case_id();
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest.get(&c1).is_some_and(|c| {
+                    c.state == CaseState::Rescinded && c.restored.len() == c.targets.len()
+                })
+            })
+            .await;
+        assert!(
+            log.latest[&c1].state == CaseState::Rescinded && !log.latest[&c1].restored.is_empty(),
+            "R1 did not rescind T1: {}",
+            revoke::cases::render(&log.latest[&c1])
+        );
+
+        let mut t2 = t1.clone();
+        t2.id = format!("{}-again", t1.id);
+        t2.time = chrono::Utc::now();
+        t2.data.effective_at = Some(t2.time);
+        assert!(t2.time > r1.time);
+        let closed = close(&env, &t2, &bytes_of(&t2, false)).await;
+        let before: Vec<RestoreRequest> = restore_requests(&env).await;
+
+        let started = std::time::Instant::now();
+        env.publish_raw(Some(&r1.subject), &r1_bytes, &[]).await;
+        let replayed = || {
+            metrics
+                .verifier_notes
+                .with_label_values(&["rescind_replayed"])
+                .get()
+        };
+        while replayed() == 0 && started.elapsed() < WAIT {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Give the verifier and workers every chance to give something back wrongly.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let log = env.case_log().await;
+        let case = &log.latest[&closed.case_id];
+        assert_eq!(
+            case.state,
+            CaseState::Closed,
+            "[{}] T2 after R1's replay: {}",
+            env.broker,
+            revoke::cases::render(case)
+        );
+        assert_eq!(case.revision, closed.revision, "T2's case did not change");
+        assert!(case.rescind.is_none() && case.restored.is_empty());
+        let after = restore_requests(&env).await;
+        let for_t2: Vec<&RestoreRequest> = after
+            .iter()
+            .filter(|r| r.case_id == closed.case_id)
+            .collect();
+        assert!(for_t2.is_empty(), "restore requests for T2: {for_t2:?}");
+        assert_eq!(after.len(), before.len(), "no restore request at all");
+        for sim in fleet.simulators.values() {
+            assert!(sim.all_revoked(&t2.subject), "nothing given back");
+        }
+        assert_eq!(replayed(), 1, "the verifier saw the replay as one");
+        eprintln!("[{}] replay judged in {:?}", env.broker, started.elapsed());
+        fleet.stop().await.expect("graceful stop");
+    });
 }

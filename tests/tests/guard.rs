@@ -53,6 +53,9 @@ fn args(batch: &str, by: &str) -> DecideArgs {
         batch: batch.into(),
         by: by.into(),
         note: Some("checked with HR".into()),
+        digest: None,
+        only: Vec::new(),
+        except: Vec::new(),
     }
 }
 

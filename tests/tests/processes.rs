@@ -206,14 +206,30 @@ fn the_guard_holds_a_burst_until_revoke_approve() {
     );
     assert_eq!(
         fleet
-            .run(&["approve", "hold-999999", "--by", "alice"])
+            .run(&[
+                "approve",
+                "hold-999999",
+                "--digest",
+                "0000000000000000",
+                "--by",
+                "alice"
+            ])
             .status
             .code(),
         Some(1)
     );
+    // The digest `revoke guard` printed for the batch binds the approval to what was listed.
+    let digest = text
+        .split("digest ")
+        .nth(1)
+        .and_then(|t| t.get(..16))
+        .expect("revoke guard prints the batch's digest")
+        .to_string();
     let approved = fleet.run(&[
         "approve",
         &batch,
+        "--digest",
+        &digest,
         "--by",
         "alice",
         "--note",

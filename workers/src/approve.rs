@@ -3,11 +3,15 @@
 //!
 //! The decision is appended to the guard log, where every verifier instance reads it and
 //! releases (or drops) the cases of the batch it owns; the person's name and note become part of
-//! each case's evidence. The command reads the log first (refusing an unknown or already decided
-//! batch) and again after writing, to report what the fleet will actually do: if two people
-//! decide at once, the first decision in the log is the one that counts.
+//! each case's evidence. An approval binds to exactly what the person reviewed: `revoke guard`
+//! prints each batch's digest (of its undecided cases), `--digest` must repeat it (required for
+//! `approve`), and the record lists the exact case ids decided (after `--only`/`--except`), so a
+//! case that joins the batch later stays held. The command reads the log first (refusing an
+//! unknown or decided batch, a stale digest, an identity not waiting in the batch) and again
+//! after writing, to report what the fleet will actually do: if two people decide the same case
+//! at once, the first decision in the log is the one that counts.
 
-use crate::verifier::guard::{Batch, Guard};
+use crate::verifier::guard::{Batch, Guard, Selection};
 use chrono::Utc;
 use revoke_shared::config::Config;
 use revoke_shared::contract::{BatchDecision, Decision, GuardRecord, GUARD_SCHEMA};
@@ -24,6 +28,17 @@ pub struct DecideArgs {
     /// Why, for the record.
     #[arg(long)]
     pub note: Option<String>,
+    /// The batch's digest as `revoke guard` printed it: the decision is refused (exit 1) if the
+    /// batch's undecided cases changed since. Required for `approve`; for `reject` without it,
+    /// the cases waiting when the command reads the log are rejected.
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// Decide only these identities' cases of the batch (comma-separated); the rest stay held.
+    #[arg(long, value_delimiter = ',', conflicts_with = "except")]
+    pub only: Vec<String>,
+    /// Decide every undecided case of the batch except these identities' (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub except: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -67,22 +82,48 @@ pub fn read_guard(cfg: &Config) -> Result<Guard, DecideError> {
     Ok(guard)
 }
 
+fn decided_word(d: Decision) -> &'static str {
+    match d {
+        Decision::Approve => "approved",
+        Decision::Reject => "rejected",
+    }
+}
+
 fn describe(b: &Batch) -> String {
-    let state = match &b.decision {
-        None => "held, waiting for a decision".to_string(),
-        Some(d) => format!(
-            "{} by {} at {}{}",
-            match d.decision {
-                Decision::Approve => "approved",
-                Decision::Reject => "rejected",
-            },
-            d.by,
-            d.at.to_rfc3339(),
-            d.note
-                .as_deref()
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default()
-        ),
+    let waiting: Vec<&str> = b.undecided().map(|(_, who)| who.as_str()).collect();
+    let mut decided = b
+        .decisions
+        .iter()
+        .map(|d| {
+            let n = b
+                .cases
+                .iter()
+                .filter(|(id, _)| b.decision_of(id) == Some(d))
+                .count();
+            format!(
+                "{n} {} by {} at {}{}",
+                decided_word(d.decision),
+                d.by,
+                d.at.to_rfc3339(),
+                d.note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    if decided.is_empty() {
+        decided = "none decided".into();
+    }
+    let state = if waiting.is_empty() {
+        decided
+    } else {
+        format!(
+            "{} waiting for a decision, digest {} ({decided})",
+            waiting.len(),
+            b.digest()
+        )
     };
     let mut s = format!(
         "{}: {} case{} held {} .. {}: {state}\n  why: {}",
@@ -93,21 +134,21 @@ fn describe(b: &Batch) -> String {
         b.last_at.to_rfc3339(),
         b.why
     );
-    let shown: Vec<&str> = b
-        .cases
-        .iter()
-        .take(10)
-        .map(|(_, who)| who.as_str())
-        .collect();
-    s.push_str(&format!(
-        "\n  identities: {}{}",
-        shown.join(", "),
-        if b.cases.len() > shown.len() {
-            format!(" … and {} more", b.cases.len() - shown.len())
-        } else {
-            String::new()
-        }
-    ));
+    if !waiting.is_empty() {
+        let shown = &waiting[..waiting.len().min(10)];
+        s.push_str(&format!(
+            "\n  waiting: {}{}",
+            shown.join(", "),
+            if waiting.len() > shown.len() {
+                format!(
+                    " … and {} more (`revoke guard --json` lists all)",
+                    waiting.len() - shown.len()
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
     s
 }
 
@@ -115,7 +156,7 @@ fn describe(b: &Batch) -> String {
 pub fn list(cfg: &Config, args: &GuardArgs, out: impl Fn(&str)) -> Result<(), DecideError> {
     let guard = read_guard(cfg)?;
     let mut batches: Vec<&Batch> = guard.batches().iter().collect();
-    batches.sort_by_key(|b| (b.decision.is_some(), b.opened_at));
+    batches.sort_by_key(|b| (b.is_decided(), b.opened_at));
     if args.json {
         for b in batches {
             let v = serde_json::json!({
@@ -123,8 +164,13 @@ pub fn list(cfg: &Config, args: &GuardArgs, out: impl Fn(&str)) -> Result<(), De
                 "opened_at": b.opened_at,
                 "last_at": b.last_at,
                 "why": b.why,
-                "cases": b.cases.iter().map(|(id, who)| serde_json::json!({"case_id": id, "identity_id": who})).collect::<Vec<_>>(),
-                "decision": b.decision,
+                "digest": (!b.is_decided()).then(|| b.digest()),
+                "cases": b.cases.iter().map(|(id, who)| serde_json::json!({
+                    "case_id": id,
+                    "identity_id": who,
+                    "decision": b.decision_of(id).map(|d| d.decision),
+                })).collect::<Vec<_>>(),
+                "decisions": b.decisions,
             });
             out(&v.to_string());
         }
@@ -153,15 +199,23 @@ pub async fn decide(
         ));
     }
     let batch = args.batch.trim().to_string();
-    {
+    let sel = Selection {
+        only: names(&args.only),
+        except: names(&args.except),
+    };
+    let (digest, cases) = {
         let cfg = cfg.clone();
-        let batch = batch.clone();
         let guard = tokio::task::spawn_blocking(move || read_guard(&cfg))
             .await
             .map_err(|e| DecideError::Job(e.to_string()))??;
+        let cases = guard
+            .select(&batch, args.digest.as_deref(), &sel)
+            .map_err(DecideError::Job)?;
         let held = guard.check_decision(&batch).map_err(DecideError::Job)?;
         out(&describe(held));
-    }
+        (held.digest(), cases)
+    };
+    let ids: Vec<uuid::Uuid> = cases.iter().map(|(id, _)| *id).collect();
     let producer = Producer::with_timeout(cfg, Duration::from_secs(30))
         .map_err(|e| DecideError::Job(e.to_string()))?;
     let record = GuardRecord::decision(BatchDecision {
@@ -170,12 +224,14 @@ pub async fn decide(
         by: by.to_string(),
         at: Utc::now(),
         note: args.note.clone(),
+        digest: Some(digest),
+        cases: Some(ids.clone()),
     });
     producer
         .send_json(&cfg.topics.guard, &batch, &record, Some(0))
         .await
         .map_err(|e| DecideError::Job(format!("recording the decision: {e}")))?;
-    // What counts is the first decision in the log.
+    // What counts is the first decision on each case in the log.
     let guard = {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || read_guard(&cfg))
@@ -185,31 +241,62 @@ pub async fn decide(
     let b = guard
         .batch(&batch)
         .ok_or_else(|| DecideError::Job(format!("batch {batch} vanished from the guard log")))?;
-    match &b.decision {
-        Some(d) if d.by == by && d.decision == decision => {
-            out(&format!(
-                "{} batch {batch}: {} case{} {}",
-                match decision {
-                    Decision::Approve => "approved",
-                    Decision::Reject => "rejected",
-                },
-                b.cases.len(),
-                if b.cases.len() == 1 { "" } else { "s" },
-                match decision {
-                    Decision::Approve =>
-                        "released to the workers now; the approval is in each case's evidence",
-                    Decision::Reject => "dropped: nothing in them is revoked",
-                }
-            ));
-            Ok(())
-        }
-        Some(d) => Err(DecideError::Job(format!(
-            "batch {batch} was decided by someone else first: {} by {}; your decision changed nothing",
-            d.decision.as_str(),
-            d.by
-        ))),
-        None => Err(DecideError::Job(format!(
+    let mine = |id: &uuid::Uuid| {
+        b.decision_of(id)
+            .is_some_and(|d| d.by == by && d.decision == decision && d.cases.as_ref() == Some(&ids))
+    };
+    let taken = ids.iter().filter(|id| mine(id)).count();
+    let others: Vec<String> = ids
+        .iter()
+        .filter_map(|id| b.decision_of(id).filter(|_| !mine(id)))
+        .map(|d| format!("{} by {}", decided_word(d.decision), d.by))
+        .collect();
+    if taken == 0 && others.is_empty() {
+        return Err(DecideError::Job(format!(
             "the decision on {batch} was written but is not in the guard log yet; run `revoke guard` to check"
-        ))),
+        )));
     }
+    if taken == 0 {
+        return Err(DecideError::Job(format!(
+            "batch {batch} was decided by someone else first: {}; your decision changed nothing",
+            others.join(", ")
+        )));
+    }
+    let left = b.undecided().count();
+    out(&format!(
+        "{} batch {batch}: {taken} case{} {}{}{}",
+        decided_word(decision),
+        if taken == 1 { "" } else { "s" },
+        match decision {
+            Decision::Approve =>
+                "released to the workers now; the approval is in each case's evidence",
+            Decision::Reject => "dropped: nothing in them is revoked",
+        },
+        if others.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} were decided by someone else first ({})",
+                others.len(),
+                others.join(", ")
+            )
+        },
+        if left == 0 {
+            String::new()
+        } else {
+            format!(
+                "; {left} still held (digest {}), see `revoke guard`",
+                b.digest()
+            )
+        }
+    ));
+    Ok(())
+}
+
+/// Identities from `--only`/`--except`, trimmed, blanks dropped.
+fn names(v: &[String]) -> Vec<String> {
+    v.iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }

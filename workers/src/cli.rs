@@ -90,13 +90,16 @@ pub enum Command {
     /// `revoke.escalations` as group `revoke-escalation-webhook`, POSTs each as JSON, retries
     /// with backoff, and commits only what was delivered.
     Webhook,
-    /// List what the blast-radius guard held: each batch, why, its identities and the
-    /// decision on it (undecided first).
+    /// List what the blast-radius guard held: each batch, why, the identities still waiting,
+    /// the digest of that list (for `approve --digest`) and the decisions on it (undecided
+    /// first).
     Guard(crate::approve::GuardArgs),
-    /// Release a batch the blast-radius guard held: its cases go to the workers, and the
-    /// approval (who, when, note) becomes part of each case's evidence.
+    /// Release a batch the blast-radius guard held (`--digest` from `revoke guard` required;
+    /// `--only`/`--except` for part of it): exactly the cases reviewed go to the workers, and
+    /// the approval (who, when, note) becomes part of each case's evidence.
     Approve(crate::approve::DecideArgs),
-    /// Drop a batch the blast-radius guard held: its cases end `rejected`, nothing revoked.
+    /// Drop a batch the blast-radius guard held (`--digest` optional, `--only`/`--except` for
+    /// part of it): its cases end `rejected`, nothing revoked.
     Reject(crate::approve::DecideArgs),
 }
 
@@ -570,6 +573,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }),
         Command::Approve(a) | Command::Reject(a) if a.by.trim().is_empty() => {
             Err(usage(anyhow::anyhow!("--by must name the person deciding")))
+        }
+        // An approval grants the workers a batch: it must name the list the person reviewed.
+        Command::Approve(a) if a.digest.as_deref().is_none_or(|d| d.trim().is_empty()) => {
+            Err(usage(anyhow::anyhow!(
+                "--digest is required: run `revoke guard` and pass the digest it prints for {}",
+                a.batch
+            )))
         }
         Command::Approve(a) => {
             wait_for_topics(&cfg, &[&cfg.topics.guard], leader_wait)?;

@@ -318,6 +318,10 @@ pub async fn run_on(cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummar
                 batch: batch.clone(),
                 by: "demo-operator".into(),
                 note: Some("revoke demo: approved automatically".into()),
+                // The demo approves whatever its batch holds once it stopped growing.
+                digest: None,
+                only: Vec::new(),
+                except: Vec::new(),
             };
             crate::approve::decide(
                 &cfg,

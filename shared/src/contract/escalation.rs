@@ -104,4 +104,11 @@ impl Escalation {
         }
         Uuid::new_v5(&case_id, name.as_bytes())
     }
+
+    /// The id of the `n`-th reminder (n ≥ 1) of the case's escalation `of` (a held batch nobody
+    /// decided): distinct from every level of its path, the same each time it is computed.
+    pub fn reminder_id(case_id: Uuid, of: Uuid, n: u32) -> Uuid {
+        let name = format!("{case_id}/reminder/{of}/{n}");
+        Uuid::new_v5(&case_id, name.as_bytes())
+    }
 }

@@ -89,6 +89,16 @@ pub struct BatchDecision {
     pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The digest of the batch's undecided cases the person was shown (`revoke guard`), for the
+    /// record; the CLI refused to write the decision if it no longer matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Exactly the cases decided (after `--only`/`--except`): the decision applies to these and
+    /// nothing else, so a case that joined the batch after the person looked stays held.
+    /// Absent in records written before decisions listed their cases: the whole batch as it
+    /// stood when the record was logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<Vec<Uuid>>,
 }
 
 impl GuardRecord {
@@ -179,13 +189,31 @@ mod tests {
             by: "alice".into(),
             at: Utc::now(),
             note: None,
+            digest: None,
+            cases: None,
         });
         let v = serde_json::to_value(&d).unwrap();
         assert_eq!(
             (v["kind"].as_str(), v["decision"].as_str()),
             (Some("decision"), Some("reject"))
         );
+        assert!(
+            v.get("cases").is_none() && v.get("digest").is_none(),
+            "a whole-batch decision reads as before"
+        );
         assert_eq!(serde_json::from_value::<GuardRecord>(v).unwrap(), d);
+        let listed = GuardRecord::decision(BatchDecision {
+            batch: "hold-7".into(),
+            decision: Decision::Approve,
+            by: "alice".into(),
+            at: Utc::now(),
+            note: None,
+            digest: Some("0123456789abcdef".into()),
+            cases: Some(vec![Uuid::nil()]),
+        });
+        let v = serde_json::to_value(&listed).unwrap();
+        assert_eq!(v["cases"][0], Uuid::nil().to_string());
+        assert_eq!(serde_json::from_value::<GuardRecord>(v).unwrap(), listed);
         assert!(serde_json::from_str::<GuardRecord>(
             r#"{"schema":"revoke.guard.v1","kind":"other"}"#
         )

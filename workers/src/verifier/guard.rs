@@ -18,8 +18,16 @@
 //! - Held cases join the open batch (`hold-<offset of its first case>`) while they come within
 //!   a window of its last one; otherwise a new batch opens. The first case of a batch carries
 //!   `opens_batch`, so exactly one escalation goes out per batch.
-//! - A decision applies to the cases held in the batch when the decision was logged; later held
-//!   cases start a new batch. A decision on an unknown or already decided batch changes nothing.
+//! - A decision applies to exactly the cases it lists (the ones the person was shown, after
+//!   `--only`/`--except`) that are in the batch and still undecided; a record without a list
+//!   (written before decisions listed their cases) applies to every undecided case. A case that
+//!   joined after the person looked is not listed, so it stays held. A batch is thus decided case
+//!   by case: it stays open (new held cases join it) until every case in it is decided; later
+//!   held cases then start a new batch. A decision on an unknown or fully decided batch changes
+//!   nothing.
+//! - A batch's digest (`Batch::digest`) is SHA-256 over its undecided (case id, identity) pairs,
+//!   sorted: `revoke guard` shows it and `revoke approve --digest` must repeat it, so an approval
+//!   binds to exactly the list the person saw.
 //! - A case is judged once: a repeated admission (a verifier asking again after a crash) gets
 //!   no new verdict; `verdict` tells what the first one was.
 
@@ -28,6 +36,7 @@ use revoke_shared::config::GuardConfig;
 use revoke_shared::contract::{
     Admission, AdmissionKind, BatchDecision, Decision, GuardEntry, TargetKind,
 };
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use uuid::Uuid;
 
@@ -67,7 +76,54 @@ pub struct Batch {
     /// What its cases ask for: a batch holds terminations or restores, never both.
     pub asks: AdmissionKind,
     pub cases: Vec<(Uuid, String)>,
-    pub decision: Option<BatchDecision>,
+    /// The decisions that decided some of its cases, in log order.
+    pub decisions: Vec<BatchDecision>,
+    /// Per decided case, its decision's index in `decisions`.
+    decided: HashMap<Uuid, usize>,
+}
+
+impl Batch {
+    /// Whether every case in it is decided (it then takes no more decisions and no new cases).
+    pub fn is_decided(&self) -> bool {
+        self.decided.len() == self.cases.len()
+    }
+
+    /// The decision on `case_id`, if there was one.
+    pub fn decision_of(&self, case_id: &Uuid) -> Option<&BatchDecision> {
+        self.decided.get(case_id).map(|i| &self.decisions[*i])
+    }
+
+    /// Its cases still waiting for a person, in the order they were held.
+    pub fn undecided(&self) -> impl Iterator<Item = &(Uuid, String)> {
+        self.cases
+            .iter()
+            .filter(|(id, _)| !self.decided.contains_key(id))
+    }
+
+    /// The first 16 hex digits of SHA-256 over the undecided (case id, identity) pairs, sorted by
+    /// case id; each identity is length-prefixed so no two lists hash alike by concatenation.
+    pub fn digest(&self) -> String {
+        let mut cases: Vec<&(Uuid, String)> = self.undecided().collect();
+        cases.sort();
+        let mut h = Sha256::new();
+        for (id, who) in cases {
+            h.update(id.as_bytes());
+            h.update((who.len() as u64).to_be_bytes());
+            h.update(who.as_bytes());
+        }
+        h.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Which of a batch's undecided cases a decision is about (`--only` / `--except`, identities).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub only: Vec<String>,
+    pub except: Vec<String>,
 }
 
 /// One counted request within the window.
@@ -229,7 +285,7 @@ impl Guard {
     fn hold(&mut self, offset: i64, a: &Admission, why: String) -> Verdict {
         let joins = self.open.get(&a.asks).copied().filter(|i| {
             let b = &self.batches[*i];
-            b.decision.is_none() && a.at - b.last_at <= self.window
+            !b.is_decided() && a.at - b.last_at <= self.window
         });
         let (i, opens_batch) = match joins {
             Some(i) => (i, false),
@@ -242,7 +298,8 @@ impl Guard {
                     why: why.clone(),
                     asks: a.asks,
                     cases: Vec::new(),
-                    decision: None,
+                    decisions: Vec::new(),
+                    decided: HashMap::new(),
                 });
                 let i = self.batches.len() - 1;
                 self.by_id.insert(id, i);
@@ -296,37 +353,47 @@ impl Guard {
         let Some(&i) = self.by_id.get(&d.batch) else {
             return Vec::new();
         };
-        if self.batches[i].decision.is_some() {
+        let b = &mut self.batches[i];
+        let listed = |id: &Uuid| d.cases.as_ref().is_none_or(|l| l.contains(id));
+        let now_decided: Vec<(Uuid, String)> = b
+            .undecided()
+            .filter(|(id, _)| listed(id))
+            .cloned()
+            .collect();
+        if now_decided.is_empty() {
             return Vec::new();
         }
-        self.batches[i].decision = Some(d.clone());
-        self.open.retain(|_, open| *open != i);
-        let b = &self.batches[i];
-        let mut out = Vec::with_capacity(b.cases.len());
-        for (case_id, identity_id) in &b.cases {
+        b.decisions.push(d.clone());
+        let at = b.decisions.len() - 1;
+        let mut out = Vec::with_capacity(now_decided.len());
+        for (case_id, identity_id) in now_decided {
+            b.decided.insert(case_id, at);
             let verdict = Verdict::Decided {
                 batch: b.id.clone(),
                 why: b.why.clone(),
                 decision: d.clone(),
             };
-            self.verdicts.insert((*case_id, b.asks), verdict.clone());
+            self.verdicts.insert((case_id, b.asks), verdict.clone());
             out.push(Judged {
-                case_id: *case_id,
-                identity_id: identity_id.clone(),
+                case_id,
+                identity_id,
                 asks: b.asks,
                 verdict,
             });
         }
+        if b.is_decided() {
+            self.open.retain(|_, open| *open != i);
+        }
         out
     }
 
-    /// Whether `decision` on `batch` would change anything: `Err` says why not (for the CLI).
+    /// Whether a decision on `batch` could change anything: `Err` says why not (for the CLI).
     pub fn check_decision(&self, batch: &str) -> Result<&Batch, String> {
         let Some(b) = self.batch(batch) else {
             let known: Vec<&str> = self
                 .batches
                 .iter()
-                .filter(|b| b.decision.is_none())
+                .filter(|b| !b.is_decided())
                 .map(|b| b.id.as_str())
                 .collect();
             return Err(format!(
@@ -338,8 +405,8 @@ impl Guard {
                 }
             ));
         };
-        match &b.decision {
-            Some(d) => Err(format!(
+        match b.decisions.last() {
+            Some(d) if b.is_decided() => Err(format!(
                 "batch {batch} was already decided: {} by {} at {}",
                 match d.decision {
                     Decision::Approve => "approved",
@@ -348,8 +415,48 @@ impl Guard {
                 d.by,
                 d.at.to_rfc3339()
             )),
-            None => Ok(b),
+            _ => Ok(b),
         }
+    }
+
+    /// The cases of `batch` a decision shown `digest` and narrowed by `sel` is about: `Err` says
+    /// why it must not be written (the batch changed since the person looked, an identity named
+    /// that is not waiting in it, nothing left to decide).
+    pub fn select(
+        &self,
+        batch: &str,
+        digest: Option<&str>,
+        sel: &Selection,
+    ) -> Result<Vec<(Uuid, String)>, String> {
+        let b = self.check_decision(batch)?;
+        let current = b.digest();
+        if let Some(shown) = digest {
+            if !current.eq_ignore_ascii_case(shown.trim()) {
+                return Err(format!(
+                    "batch {batch} changed since its digest {shown} was shown (its undecided cases now have digest {current}); nothing was decided: review it again with `revoke guard`"
+                ));
+            }
+        }
+        let waiting: Vec<&(Uuid, String)> = b.undecided().collect();
+        for who in sel.only.iter().chain(&sel.except) {
+            if !waiting.iter().any(|(_, w)| w == who) {
+                return Err(format!(
+                    "{who} is not waiting for a decision in batch {batch} (digest {current}); nothing was decided: see `revoke guard`"
+                ));
+            }
+        }
+        let chosen: Vec<(Uuid, String)> = waiting
+            .into_iter()
+            .filter(|(_, w)| sel.only.is_empty() || sel.only.contains(w))
+            .filter(|(_, w)| !sel.except.contains(w))
+            .cloned()
+            .collect();
+        if chosen.is_empty() {
+            return Err(format!(
+                "--only/--except leave no case of batch {batch} to decide; nothing was decided"
+            ));
+        }
+        Ok(chosen)
     }
 }
 
@@ -388,6 +495,8 @@ mod tests {
             by: "alice".into(),
             at: t0(),
             note: None,
+            digest: None,
+            cases: None,
         })
     }
 
@@ -647,5 +756,153 @@ mod tests {
                 .count(),
             15
         );
+    }
+
+    /// The decision `revoke approve` would write for `sel` on `batch` shown `digest`.
+    fn chosen(g: &Guard, batch: &str, digest: &str, sel: Selection) -> Result<GuardEntry, String> {
+        let cases = g.select(batch, Some(digest), &sel)?;
+        Ok(GuardEntry::Decision(BatchDecision {
+            batch: batch.into(),
+            decision: Decision::Approve,
+            by: "alice".into(),
+            at: t0(),
+            note: None,
+            digest: Some(digest.into()),
+            cases: Some(cases.into_iter().map(|(id, _)| id).collect()),
+        }))
+    }
+
+    fn decided_ids(j: &[Judged]) -> Vec<Uuid> {
+        j.iter()
+            .filter(|j| matches!(j.verdict, Verdict::Decided { .. }))
+            .map(|j| j.case_id)
+            .collect()
+    }
+
+    /// A digest shown before a case joined no longer matches: the decision is refused, naming
+    /// the current digest; the digest covers only what still waits.
+    #[test]
+    fn a_digest_binds_to_the_list_shown() {
+        let mut g = Guard::new(cfg(1));
+        g.apply(0, &adm(0, t0()));
+        g.apply(1, &adm(1, t0()));
+        g.apply(2, &adm(2, t0()));
+        let shown = g.batch("hold-1").unwrap().digest();
+        assert_eq!(shown.len(), 16);
+        assert_eq!(shown, g.batch("hold-1").unwrap().digest(), "stable");
+        g.apply(3, &adm(3, t0()));
+        let now = g.batch("hold-1").unwrap().digest();
+        assert_ne!(shown, now);
+        let err = g
+            .select("hold-1", Some(&shown), &Selection::default())
+            .unwrap_err();
+        assert!(
+            err.contains(&now) && err.contains("revoke guard") && err.contains("changed"),
+            "{err}"
+        );
+        assert_eq!(
+            g.select("hold-1", Some(&now.to_uppercase()), &Selection::default())
+                .unwrap()
+                .len(),
+            3
+        );
+        // Forged: an identity not waiting in the batch is refused, not ignored.
+        let err = g
+            .select(
+                "hold-1",
+                Some(&now),
+                &Selection {
+                    only: vec!["E0".into()],
+                    except: vec![],
+                },
+            )
+            .unwrap_err();
+        assert!(err.contains("E0 is not waiting"), "{err}");
+    }
+
+    /// `--only` decides exactly the named people; `--except` everyone else; the batch stays open
+    /// (and joinable) for the rest, whose digest is new; a replayed decision changes nothing.
+    #[test]
+    fn only_and_except_decide_part_of_a_batch() {
+        let mut g = Guard::new(cfg(1));
+        for n in 0..5 {
+            g.apply(n as i64, &adm(n, t0()));
+        }
+        let d = g.batch("hold-1").unwrap().digest();
+        let only = chosen(
+            &g,
+            "hold-1",
+            &d,
+            Selection {
+                only: vec!["E2".into()],
+                except: vec![],
+            },
+        )
+        .unwrap();
+        assert_eq!(decided_ids(&g.apply(5, &only)), vec![Uuid::from_u128(2)]);
+        assert!(g.apply(6, &only).is_empty(), "a replay decides nothing");
+        let b = g.batch("hold-1").unwrap();
+        assert!(!b.is_decided() && b.decision_of(&Uuid::from_u128(2)).is_some());
+        assert!(b.decision_of(&Uuid::from_u128(1)).is_none());
+        assert_ne!(b.digest(), d, "the rest has its own digest");
+        assert!(
+            g.select("hold-1", Some(&d), &Selection::default()).is_err(),
+            "the old digest is stale"
+        );
+        // Still open: a new held case joins it.
+        assert_eq!(held_batch(&g.apply(7, &adm(7, t0()))), Some("hold-1"));
+        let d = g.batch("hold-1").unwrap().digest();
+        let except = chosen(
+            &g,
+            "hold-1",
+            &d,
+            Selection {
+                only: vec![],
+                except: vec!["E3".into()],
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            decided_ids(&g.apply(8, &except)),
+            [1, 4, 7].map(Uuid::from_u128).to_vec()
+        );
+        let d = g.batch("hold-1").unwrap().digest();
+        let last = chosen(&g, "hold-1", &d, Selection::default()).unwrap();
+        assert_eq!(decided_ids(&g.apply(9, &last)), vec![Uuid::from_u128(3)]);
+        assert!(g.batch("hold-1").unwrap().is_decided());
+        assert!(g
+            .check_decision("hold-1")
+            .unwrap_err()
+            .contains("already decided"));
+        // Fully decided: the next held case opens a new batch.
+        assert_eq!(held_batch(&g.apply(10, &adm(10, t0()))), Some("hold-10"));
+    }
+
+    /// A case that joins between the person's look and the decision landing is not in the
+    /// decision's list: it stays held; an older record without a list decides all that waits.
+    #[test]
+    fn a_case_joining_after_the_digest_stays_held() {
+        let mut g = Guard::new(cfg(1));
+        g.apply(0, &adm(0, t0()));
+        g.apply(1, &adm(1, t0()));
+        g.apply(2, &adm(2, t0()));
+        let d = g.batch("hold-1").unwrap().digest();
+        let listed = chosen(&g, "hold-1", &d, Selection::default()).unwrap();
+        g.apply(3, &adm(3, t0()));
+        let j = g.apply(4, &listed);
+        assert_eq!(decided_ids(&j), [1, 2].map(Uuid::from_u128).to_vec());
+        assert!(matches!(
+            g.verdict(&Uuid::from_u128(3), AdmissionKind::Termination),
+            Some(Verdict::Held { .. })
+        ));
+        let b = g.batch("hold-1").unwrap();
+        assert_eq!(
+            b.undecided().map(|(id, _)| *id).collect::<Vec<_>>(),
+            vec![Uuid::from_u128(3)]
+        );
+        // A record from before decisions listed cases: everything still waiting.
+        let j = g.apply(5, &decision("hold-1", Decision::Reject));
+        assert_eq!(decided_ids(&j), vec![Uuid::from_u128(3)]);
+        assert!(g.batch("hold-1").unwrap().is_decided());
     }
 }

@@ -1086,6 +1086,69 @@ impl Verifier {
         out.extend(self.escalate_overdue(now));
         out.extend(self.escalate_sla(now));
         out.extend(self.climb_escalation_paths(now));
+        out.extend(self.remind_held(now));
+        out
+    }
+
+    /// A held batch nobody decided is not forgotten: the case that opened it (it carries the
+    /// batch's `blast_radius_hold` escalation) reminds the guard's owner every
+    /// `verifier.guard.remind_after_secs` while its own decision is pending. The n-th reminder
+    /// has a fixed id kept in the case record, so each goes out once, across restarts; a
+    /// verifier that was down past several raises only the latest. Limit: a partial decision
+    /// (`--only`) that decides the opener ends the reminders for the rest of its batch.
+    fn remind_held(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let every = self.policy.guard.remind_after_secs;
+        if !self.policy.guard.enabled || every == 0 {
+            return Vec::new();
+        }
+        let reason = EscalationReason::BlastRadiusHold;
+        let due = |c: &Case| -> Option<(Uuid, u32, String, EscalationRecord)> {
+            let g = match c.state {
+                CaseState::Held => c.guard.as_ref(),
+                CaseState::Rescinded if restore_undecided(c) => c.restore_guard.as_ref(),
+                _ => None,
+            }?;
+            let batch = g.batch.clone().filter(|_| g.decision.is_none())?;
+            // The latest hold (a case held for its revocation may later be held for its
+            // restore), never one of its reminders.
+            let hold = c.escalations.iter().rev().find(|e| {
+                e.reason == reason
+                    && e.escalation_id == Escalation::id_for(c.case_id, reason, &e.targets)
+            })?;
+            let waited = (now - hold.raised_at).num_seconds().max(0) as u64;
+            let n = u32::try_from(waited / every).ok().filter(|n| *n > 0)?;
+            let id = Escalation::reminder_id(c.case_id, hold.escalation_id, n);
+            (!c.escalations.iter().any(|e| e.escalation_id == id))
+                .then(|| (id, n, batch, hold.clone()))
+        };
+        let mut out = Vec::new();
+        for id in self.live_ids(|c| due(c).is_some()) {
+            let Some(mut case) = self.take_live(&id) else {
+                continue;
+            };
+            let Some((reminder, n, batch, hold)) = due(&case) else {
+                self.put(id, Slot::Live(Box::new(case)));
+                continue;
+            };
+            let state = case.state;
+            let mut effects = Vec::new();
+            raise_as(
+                &mut case,
+                reminder,
+                reason,
+                hold.targets,
+                0,
+                self.guard_owner(),
+                format!(
+                    "reminder {n}: batch {batch} still held, undecided since {}; nothing in it is acted on until a person decides: `revoke guard` shows its cases and digest, then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`)",
+                    hold.raised_at.to_rfc3339()
+                ),
+                now,
+                &mut effects,
+            );
+            case.state = state; // a reminder changes nothing about the case
+            out.extend(self.publish(case, now, effects));
+        }
         out
     }
 
@@ -1449,8 +1512,26 @@ fn raise(
     now: DateTime<Utc>,
     effects: &mut Vec<Effect>,
 ) {
-    case.state = CaseState::Escalated;
     let id = Escalation::id_at(case.case_id, reason, &targets, level);
+    raise_as(
+        case, id, reason, targets, level, owner, detail, now, effects,
+    );
+}
+
+/// `raise` under a given id (reminders have their own).
+#[allow(clippy::too_many_arguments)]
+fn raise_as(
+    case: &mut Case,
+    id: Uuid,
+    reason: EscalationReason,
+    targets: Vec<TargetKind>,
+    level: u32,
+    owner: Owner,
+    detail: String,
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) {
+    case.state = CaseState::Escalated;
     if case.escalations.iter().any(|e| e.escalation_id == id) {
         return;
     }

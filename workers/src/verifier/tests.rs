@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
 mod guard_tests;
+mod reminder_tests;
 mod rescind_tests;
 
 // ---------------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ fn decided(batch: &str, d: Decision, at_: DateTime<Utc>) -> Verdict {
             by: "alice".into(),
             at: at_,
             note: Some("HR confirmed the reorg list".into()),
+            digest: None,
+            cases: None,
         },
     }
 }
@@ -308,6 +310,8 @@ fn two_instances_judging_one_log_release_exactly_the_limit() {
         by: "alice".into(),
         at: at(120),
         note: None,
+        digest: None,
+        cases: None,
     }));
     let (d, h, e) = deliver(&log, 40, &mut instances, &mut guards, at(120));
     assert_eq!((d, h, e), (15, 0, 0));

@@ -199,6 +199,8 @@ fn decision(batch: &str, d: Decision) -> GuardEntry {
         by: "alice".into(),
         at: at(1),
         note: None,
+        digest: None,
+        cases: None,
     })
 }
 

@@ -129,7 +129,7 @@ fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing(
         assert!(
             first_holds[0]
                 .detail
-                .contains(&format!("revoke approve {batch} --by")),
+                .contains(&format!("revoke approve {batch} --digest DIGEST --by")),
             "{}",
             first_holds[0].detail
         );

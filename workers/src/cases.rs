@@ -338,7 +338,7 @@ pub fn verdict(case: &Case) -> String {
             let g = case.guard.as_ref();
             let batch = g.and_then(|g| g.batch.as_deref()).unwrap_or("-");
             format!(
-                "held as of {} by the blast-radius guard in batch {batch} ({}) — nothing revoked until a person runs `revoke approve {batch} --by NAME` (or `revoke reject`)",
+                "held as of {} by the blast-radius guard in batch {batch} ({}) — nothing revoked until a person runs `revoke approve {batch} --digest DIGEST --by NAME` (`revoke guard` shows the digest; or `revoke reject`)",
                 ts(case.updated_at),
                 g.and_then(|g| g.why.as_deref()).unwrap_or("-")
             )

@@ -62,7 +62,7 @@ impl DemoSummary {
         for (batch, n) in &self.held_batches {
             let _ = writeln!(
                 s,
-                "  held by the blast-radius guard: {n} cases in batch {batch}, approved by demo-operator (in production a person runs `revoke approve {batch} --by NAME`)"
+                "  held by the blast-radius guard: {n} cases in batch {batch}, approved by demo-operator (in production a person runs `revoke approve {batch} --digest DIGEST --by NAME` after `revoke guard`)"
             );
         }
         let _ = writeln!(s, "  unfinished       {:>7}", self.unfinished);

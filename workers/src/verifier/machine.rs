@@ -555,7 +555,7 @@ impl Verifier {
                         0,
                         owner,
                         format!(
-                            "blast-radius guard: batch {batch} held: {why}; nothing in it is revoked until a person runs `revoke approve {batch} --by NAME` (or `revoke reject {batch} --by NAME`); later cases join the batch while the burst lasts (`revoke guard` lists it)"
+                            "blast-radius guard: batch {batch} held: {why}; nothing in it is revoked until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`); later cases join the batch while the burst lasts (`revoke guard` lists it)"
                         ),
                         now,
                         &mut effects,
@@ -630,7 +630,7 @@ impl Verifier {
                         0,
                         owner,
                         format!(
-                            "blast-radius guard: restores batch {batch} held: {why}; nothing in it is given back until a person runs `revoke approve {batch} --by NAME` (or `revoke reject {batch} --by NAME`)"
+                            "blast-radius guard: restores batch {batch} held: {why}; nothing in it is given back until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`)"
                         ),
                         now,
                         &mut effects,

@@ -4,8 +4,12 @@
 //! The acknowledgement is evidence like any other: a `Confirmation` on the confirmations topic,
 //! keyed by the case's identity, with `target.instance = "manual"`, outcome `revoked` and one
 //! `manual_step` object naming the person (`actor.principal`) and their note (`read_back`). The
-//! verifier treats it like a worker's confirmation: a pending, failed, manual-required or
-//! unverified target becomes done, and the case closes when every required target is. A worker's
+//! object's provenance is `attested` and `verified` is false: a person's statement is never a
+//! read-back. Where `verifier.attestation_allowed` lists the target kind (default: all), the
+//! verifier lets it close the target: a pending, failed, manual-required or unverified target
+//! becomes done ("attested by <person>"), and the case closes when every required target is.
+//! For a kind not listed the acknowledgement is recorded, the target stays `unverified` and the
+//! case waits for a worker's read-back (the command says so). A worker's
 //! report for the target arriving afterwards does not undo the acknowledgement: while the case is
 //! open it is kept next to it (the target's `late` reports), once closed it is only logged
 //! (`verifier note` `late_confirmation_after_close`).
@@ -16,7 +20,7 @@
 //! - an unknown case, an identity with several cases not closed, a case whose termination was not
 //!   seen yet (`pending`), a `scheduled` case (its effective time has not come), a `rescinded`
 //!   case (it needs access restored, not removed), a target the case does not track: exit 1;
-//! - a case already `closed`, or a target already verified: nothing to record, said so, exit 0
+//! - a case already `closed`, or a target already done: nothing to record, said so, exit 0
 //!   (so that running the same ack twice is harmless).
 
 use crate::cases::{read_case_log, CaseLog, MANUAL_ACTION, MANUAL_INSTANCE, MANUAL_OBJECT_KIND};
@@ -24,8 +28,8 @@ use crate::cli::TargetArg;
 use chrono::{DateTime, Utc};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
-    Actor, Case, CaseState, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, TargetKind,
-    TargetRef, TargetState, WorkerInfo, CONFIRMATION_SCHEMA,
+    attested_by, Actor, Case, CaseState, Confirmation, ObjectEvidence, ObjectOutcome, Outcome,
+    Provenance, TargetKind, TargetRef, TargetState, WorkerInfo, CONFIRMATION_SCHEMA,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -152,7 +156,7 @@ pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, AckErr
 pub enum Decision {
     /// Publish this confirmation.
     Publish(Box<Confirmation>),
-    /// Nothing to record (the case or target is already verified); the reason, for the person.
+    /// Nothing to record (the case is closed or the target done); the reason, for the person.
     Nothing(String),
 }
 
@@ -210,7 +214,7 @@ pub fn decide(
     match case.state {
         CaseState::Closed => {
             return Ok(Decision::Nothing(format!(
-                "case {id} is already closed (at {}): every required target is verified and a closed case never changes; nothing recorded",
+                "case {id} is already closed (at {}): every required target is done and a closed case never changes; nothing recorded",
                 case.closed_at.map(crate::cases::ts).unwrap_or_else(|| "-".into())
             )))
         }
@@ -263,8 +267,12 @@ pub fn decide(
         )));
     }
     if let Some(st) = status.filter(|s| s.state == TargetState::Done) {
+        let how = match attested_by(&st.objects) {
+            Some(person) => format!("attested by {person}"),
+            None => "verified by read-back".into(),
+        };
         return Ok(Decision::Nothing(format!(
-            "target {kind} of case {id} is already verified (confirmed {} by {}); nothing recorded",
+            "target {kind} of case {id} is already done, {how} (confirmed {} by {}); nothing recorded",
             st.confirmed_at
                 .map(crate::cases::ts)
                 .unwrap_or_else(|| "-".into()),
@@ -299,7 +307,9 @@ pub fn decide(
                 worker_id: format!("{ACK_WORKER_ID}@{host}"),
                 principal: req.by.clone(),
             },
-            verified: true,
+            // A person's word: recorded as such, never as a read-back.
+            verified: false,
+            provenance: Provenance::Attested,
             read_back: format!("confirmed by {}: {}", req.by, req.note),
             error: None,
         }],
@@ -318,8 +328,9 @@ pub fn decide(
     Ok(Decision::Publish(Box::new(confirmation)))
 }
 
-/// What the command prints after publishing.
-pub fn describe(case: &Case, c: &Confirmation) -> String {
+/// What the command prints after publishing; `closes`: whether the verifier's policy
+/// (`verifier.attestation_allowed`) lets an attestation close this target kind.
+pub fn describe(case: &Case, c: &Confirmation, closes: bool) -> String {
     let o = &c.objects[0];
     let previous = case
         .targets
@@ -327,8 +338,8 @@ pub fn describe(case: &Case, c: &Confirmation) -> String {
         .map_or("pending", |s| crate::cases::target_state_str(s.state));
     format!(
         "recorded acknowledgement {} for case {} (identity {}), target {} (was {previous}):\n  \
-         confirmed by {}: {}\n  removed {}, recorded {} as {}\n  \
-         published to the confirmations topic; the verifier marks the target done{}",
+         attested by {}: {}\n  removed {}, recorded {} as {}\n  \
+         published to the confirmations topic; {}",
         o.object_id,
         c.case_id,
         c.identity_id,
@@ -343,7 +354,12 @@ pub fn describe(case: &Case, c: &Confirmation) -> String {
             .unwrap_or_else(|| "-".into()),
         crate::cases::ts(c.finished_at),
         o.actor.worker_id,
-        if case
+        if !closes {
+            format!(
+                "attestation does not close {} targets (verifier.attestation_allowed): the target stays unverified and the case open until a worker's read-back proves the access gone",
+                c.target.kind
+            )
+        } else if case
             .required_targets
             .iter()
             .filter(|t| **t != c.target.kind)
@@ -353,9 +369,9 @@ pub fn describe(case: &Case, c: &Confirmation) -> String {
                     .is_some_and(|s| s.state == TargetState::Done)
             })
         {
-            " and closes the case (every other required target is verified)"
+            "the verifier marks the target done (attested, not verified) and closes the case (every other required target is done)".into()
         } else {
-            "; the case stays open until every required target is verified"
+            "the verifier marks the target done (attested, not verified); the case stays open until every required target is done".into()
         }
     )
 }
@@ -391,7 +407,11 @@ pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), Ack
                         c.case_id
                     ))
                 })?;
-            emit(&describe(case, &c));
+            emit(&describe(
+                case,
+                &c,
+                cfg.verifier.attestation_closes(c.target.kind),
+            ));
             Ok(())
         }
     }

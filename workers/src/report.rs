@@ -19,7 +19,8 @@
 //! the topic and writes the output.
 
 use crate::cases::{
-    acknowledgements, escalation_is_open, object_outcome_str, target_state_str, ts, verdict,
+    acknowledgements, escalation_is_open, object_outcome_str, target_provenance, target_state_str,
+    ts, verdict, Proof,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use revoke_shared::config::Config;
@@ -118,6 +119,9 @@ pub struct TargetRow {
     /// The latest `removed_at` among the objects.
     pub last_removed_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// What the evidence rests on: `observed` (a worker's read-back), `attested` (a person's
+    /// statement, never verified) or `not_checked`.
+    pub provenance: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -178,6 +182,10 @@ pub struct Row {
     pub time_to_close_ms: Option<i64>,
     pub rescinded_by: Option<String>,
     pub revision: u64,
+    /// Required targets done on a worker's read-back.
+    pub verified_targets: usize,
+    /// Required targets done on a person's attestation (named in `verdict` and `acks`).
+    pub attested_targets: usize,
     pub targets: BTreeMap<TargetKind, TargetRow>,
     pub escalations: Vec<EscalationRow>,
     pub acks: Vec<AckRow>,
@@ -216,10 +224,12 @@ impl Row {
                         objects: st.objects.len(),
                         last_removed_at: st.objects.iter().filter_map(|o| o.removed_at).max(),
                         error: st.error.clone(),
+                        provenance: target_provenance(st).into(),
                     },
                 )
             })
             .collect();
+        let proof = Proof::of(case);
         Row {
             case_id: case.case_id,
             identity_id: case.identity_id.clone(),
@@ -239,6 +249,8 @@ impl Row {
             time_to_close_ms: case.time_to_close_ms(),
             rescinded_by: case.rescinded_by.clone(),
             revision: case.revision,
+            verified_targets: proof.verified,
+            attested_targets: proof.attested_targets(),
             targets,
             escalations: case
                 .escalations
@@ -403,7 +415,7 @@ fn csv_line(cells: &[(String, bool)]) -> String {
     line
 }
 
-const TARGET_COLUMNS: [&str; 9] = [
+const TARGET_COLUMNS: [&str; 10] = [
     "state",
     "outcome",
     "instance",
@@ -413,9 +425,10 @@ const TARGET_COLUMNS: [&str; 9] = [
     "last_removed_at",
     "confirmed_at",
     "error",
+    "provenance",
 ];
 
-/// The CSV header: fixed columns, then nine per target kind (`directory_state`, …), then
+/// The CSV header: fixed columns, then ten per target kind (`directory_state`, …), then
 /// escalations and acknowledgements.
 pub fn csv_header() -> Vec<String> {
     let mut h: Vec<String> = [
@@ -500,6 +513,7 @@ pub fn to_csv(rows: &[Row]) -> String {
                     fixed(t(tr.last_removed_at)),
                     fixed(t(tr.confirmed_at)),
                     opt(&tr.error),
+                    fixed(tr.provenance.clone()),
                 ]),
                 None => cells.extend(TARGET_COLUMNS.iter().map(|_| fixed(String::new()))),
             }
@@ -586,6 +600,7 @@ pub fn objects_csv(cases: &[&Case]) -> String {
         "worker_id",
         "principal",
         "verified",
+        "provenance",
         "read_back",
         "error",
     ];
@@ -613,6 +628,7 @@ pub fn objects_csv(cases: &[&Case]) -> String {
                     (o.actor.worker_id.clone(), true),
                     (o.actor.principal.clone(), true),
                     (o.verified.to_string(), false),
+                    (o.provenance.as_str().into(), false),
                     (o.read_back.clone(), true),
                     (o.error.clone().unwrap_or_default(), true),
                 ]));

@@ -70,12 +70,12 @@ pub fn read_case_log(cfg: &Config) -> Result<CaseLog, rdkafka::error::KafkaError
     Ok(log)
 }
 
-/// `object_kind` and `action` of a person's acknowledgement (`revoke case ack`): defined with
-/// the evidence, which derives an old record's provenance from them.
-pub use revoke_shared::contract::{MANUAL_ACTION, MANUAL_OBJECT_KIND};
 /// `target.instance` of a confirmation recorded by a person (defined with the case record: the
 /// verifier tells an acknowledged target by it).
 pub use revoke_shared::contract::MANUAL_INSTANCE;
+/// `object_kind` and `action` of a person's acknowledgement (`revoke case ack`): defined with
+/// the evidence, which derives an old record's provenance from them.
+pub use revoke_shared::contract::{MANUAL_ACTION, MANUAL_OBJECT_KIND};
 
 /// True when the evidence is a person's acknowledgement, not a worker's action.
 pub fn is_ack(o: &ObjectEvidence) -> bool {
@@ -177,7 +177,8 @@ pub fn attested_by(st: &TargetStatus) -> Option<&str> {
 pub fn target_provenance(st: &TargetStatus) -> &'static str {
     if attested_by(st).is_some() {
         Provenance::Attested.as_str()
-    } else if st.outcome.is_some_and(|o| o.is_success()) && st.objects.iter().all(|o| o.is_observed())
+    } else if st.outcome.is_some_and(|o| o.is_success())
+        && st.objects.iter().all(|o| o.is_observed())
     {
         Provenance::Observed.as_str()
     } else {
@@ -554,7 +555,10 @@ pub fn render(case: &Case) -> String {
             .map(|o| o.actor.principal.as_str())
             .collect();
         if !ackers.is_empty() {
-            head.push_str(&format!(", attested by {} (not verified)", ackers.join(", ")));
+            head.push_str(&format!(
+                ", attested by {} (not verified)",
+                ackers.join(", ")
+            ));
         }
         if attestation_not_accepted(st) {
             head.push_str(&format!(
@@ -849,9 +853,9 @@ pub(crate) mod fixtures {
             },
             verified,
             provenance: if verified {
-                Provenance::Observed
+                revoke_shared::contract::Provenance::Observed
             } else {
-                Provenance::NotChecked
+                revoke_shared::contract::Provenance::NotChecked
             },
             read_back: if verified {
                 "account is locked".into()
@@ -1072,16 +1076,16 @@ mod tests {
             "HR event: evt-E1 from urn:hr:test, reason resignation",
             "requested by hr:bob, approved by mgr:carol",
             "effective 2026-11-24T09:00:00.000Z",
-            "targets: 5 of 5 required verified",
+            "targets: 5 of 5 required done (directory, saas, cloud, vault, cicd): verified by read-back on 5 targets",
             "target cloud: done, outcome revoked, time to revoke 900 ms",
             "target saas: done, outcome already_absent",
             "confirmed 2026-11-24T09:00:00.900Z by worker cloud-w1 v0.1.0, instance simulated, 5 calls",
             // Per object: action, outcome, removal time, actor, verification, read-back.
-            "- account [sponsored] cloud:E1:2: lock -> revoked, removed 2026-11-24T09:00:00.900Z, by cloud-w1 as svc-cloud, verified true",
+            "- account [sponsored] cloud:E1:2: lock -> revoked, removed 2026-11-24T09:00:00.900Z, by cloud-w1 as svc-cloud, verified true, observed",
             "read back: account is locked",
             "no objects held here",
             "escalations: none",
-            "verdict: closed at 2026-11-24T09:00:00.400Z — every required target verified, 400 ms after the effective time",
+            "verdict: closed at 2026-11-24T09:00:00.400Z — verified by read-back on 5 targets, 400 ms after the effective time",
         ] {
             assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
         }
@@ -1098,10 +1102,10 @@ mod tests {
         let text = render(&case);
         for needle in [
             "state escalated",
-            "targets: 4 of 5 required verified",
+            "targets: 4 of 5 required done (directory, saas, cloud, vault, cicd): verified by read-back on 4 targets",
             "target cloud: manual_required, outcome manual_required",
             "error: lookup matched 2 principals",
-            "lock -> manual_required, removed -, by cloud-w1 as svc-cloud, verified false",
+            "lock -> manual_required, removed -, by cloud-w1 as svc-cloud, verified false, not_checked",
             "escalations: 1",
             "- 2026-11-24T09:00:00.250Z manual_required for cloud -> owner cloud-platform <cloud@example.com> (open)",
             "verdict: escalated as of 2026-11-24T09:00:00.400Z — a person must act; not verified: cloud manual step required (owner cloud-platform <cloud@example.com>); deadline 2026-11-24T10:00:00.000Z",

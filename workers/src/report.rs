@@ -1318,7 +1318,7 @@ mod tests {
         let text = to_csv(&rows);
         let records = parse_csv(&text);
         let header = &records[0];
-        assert_eq!(header.len(), 17 + 5 * 9 + 5);
+        assert_eq!(header.len(), 17 + 5 * 10 + 5);
         assert_eq!(header[0], "case_id");
         assert!(header.contains(&"cicd_time_to_revoke_ms".to_string()));
         assert_eq!(records.len(), 4);
@@ -1390,7 +1390,13 @@ mod tests {
         assert_eq!(manual[0][2], "cloud");
         assert_eq!(manual[0][4], "manual");
         assert_eq!(manual[0][12], "'=HYPERLINK(\"x\") <b>eve</b>");
-        assert_eq!(manual[0][13], "true");
+        // A person's word: never verified, provenance attested; workers' objects observed.
+        assert_eq!(manual[0][13], "false");
+        assert_eq!(manual[0][14], "attested");
+        assert!(records[1..]
+            .iter()
+            .filter(|r| r[5] != "manual_step" && r[13] == "true")
+            .all(|r| r[14] == "observed"));
     }
 
     #[test]
@@ -1407,6 +1413,21 @@ mod tests {
         assert_eq!(arr[0]["targets"]["cloud"]["time_to_revoke_ms"], 900);
         assert_eq!(arr[0]["effective_at"], "2026-11-24T09:00:00Z");
         assert_eq!(arr[2]["acks"][0]["by"], "=HYPERLINK(\"x\") <b>eve</b>");
+        // Closed on a person's word for cloud: attested, counted apart from the read-backs.
+        assert_eq!(arr[2]["targets"]["cloud"]["provenance"], "attested");
+        assert_eq!(arr[2]["targets"]["vault"]["provenance"], "observed");
+        assert_eq!(arr[1]["targets"]["cloud"]["provenance"], "not_checked");
+        assert_eq!(
+            (&arr[2]["verified_targets"], &arr[2]["attested_targets"]),
+            (&4.into(), &1.into())
+        );
+        assert_eq!(
+            (&arr[0]["verified_targets"], &arr[0]["attested_targets"]),
+            (&5.into(), &0.into())
+        );
+        assert!(arr[2]["verdict"].as_str().unwrap().contains(
+            "verified by read-back on 4 targets, attested by =HYPERLINK(\"x\") <b>eve</b> on 1"
+        ));
         assert_eq!(to_json(&[]), "[]");
     }
 

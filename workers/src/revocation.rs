@@ -820,7 +820,11 @@ mod tests {
             ]
         );
         // The re-check of a re-drive: the same rule.
-        let recheck = [holding("sponsored-gone"), holding("lingering"), holding("unreachable")];
+        let recheck = [
+            holding("sponsored-gone"),
+            holding("lingering"),
+            holding("unreachable"),
+        ];
         let r = revoke_identity_rechecking(
             &AfterLostAnswer,
             &who(),

@@ -755,8 +755,7 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
         let raw: Vec<serde_json::Value> = env.read_json(&env.cfg.topics.cases).await;
         let last = raw
             .iter()
-            .filter(|c| c["case_id"] == id.to_string())
-            .last()
+            .rfind(|c| c["case_id"] == id.to_string())
             .unwrap();
         let o = &last["targets"]["cloud"]["objects"][0];
         assert_eq!(
@@ -929,8 +928,7 @@ fn an_attestation_the_policy_does_not_accept_leaves_the_case_open() {
             .all(|c| c["state"] != "closed"));
         let last = raw
             .iter()
-            .filter(|c| c["case_id"] == id.to_string())
-            .last()
+            .rfind(|c| c["case_id"] == id.to_string())
             .unwrap();
         let cloud = &last["targets"]["cloud"];
         assert_eq!(cloud["state"], "unverified", "{last}");

@@ -156,6 +156,11 @@ pub struct VerifierConfig {
     /// target again `redrive_after_secs[n]` seconds later, while steps are left. The escalation
     /// for the failure stands; a later success closes the case. Empty: never.
     pub redrive_after_secs: Vec<u64>,
+    /// Target kinds where a person's acknowledgement (`revoke case ack`, evidence `attested`)
+    /// may close the target. Attested evidence is never "verified"; for a kind not listed it is
+    /// recorded but the target stays `unverified` until a worker's read-back proves the access
+    /// gone, so the case does not close. Default: all five kinds; empty: attestation never closes.
+    pub attestation_allowed: Vec<TargetKind>,
     /// The blast-radius guard: the verifier releases every case to the workers, and holds new
     /// cases for a person's approval when too many arrive at once.
     pub guard: GuardConfig,
@@ -375,6 +380,7 @@ impl Default for VerifierConfig {
             target_sla_secs: BTreeMap::new(),
             protected_identities: Vec::new(),
             redrive_after_secs: vec![60, 300, 900],
+            attestation_allowed: TargetKind::ALL.to_vec(),
             guard: GuardConfig::default(),
             max_pending_cases: 100_000,
         }
@@ -471,6 +477,11 @@ impl VerifierConfig {
     /// `contract::protected`).
     pub fn is_protected(&self, who: &Identity) -> bool {
         crate::contract::matches_protected(&self.protected_identities, who)
+    }
+
+    /// Whether a person's acknowledgement may close a target of this kind.
+    pub fn attestation_closes(&self, target: TargetKind) -> bool {
+        self.attestation_allowed.contains(&target)
     }
 
     /// The control owner of `target`, falling back to `default`.

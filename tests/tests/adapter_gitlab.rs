@@ -936,6 +936,7 @@ fn forged(object_kind: &str, object_id: &str, action: &str) -> ObjectEvidence {
             principal: "root".into(),
         },
         verified: true,
+        provenance: revoke_shared::contract::Provenance::Observed,
         read_back: String::new(),
         error: None,
     }

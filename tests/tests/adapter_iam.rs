@@ -1666,6 +1666,7 @@ async fn iam_adapter_refuses_forged_restores() {
             principal: "forged".into(),
         },
         verified: true,
+        provenance: revoke_shared::contract::Provenance::Observed,
         read_back: "forged".into(),
         error: None,
     };

@@ -1508,6 +1508,7 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
             principal: dir.bind_dn.clone(),
         },
         verified: true,
+        provenance: revoke_shared::contract::Provenance::Observed,
         read_back: String::new(),
         error: None,
     };

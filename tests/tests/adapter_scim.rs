@@ -407,6 +407,7 @@ fn forged(object_kind: &str, object_id: &str, action: &str) -> ObjectEvidence {
             principal: "scim-test-client".into(),
         },
         verified: true,
+        provenance: revoke_shared::contract::Provenance::Observed,
         read_back: String::new(),
         error: None,
     }

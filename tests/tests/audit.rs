@@ -15,8 +15,8 @@ use revoke::report::{self, Format, ReportArgs, Window};
 use revoke::target::sim::Simulator;
 use revoke_shared::config::{Config, SimulatorConfig};
 use revoke_shared::contract::{
-    case_id_for, Case, CaseState, Confirmation, EscalationReason, HrEvent, Owner, TargetKind,
-    TargetState,
+    case_id_for, Case, CaseState, Confirmation, EscalationReason, HrEvent, Owner, Provenance,
+    TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::TestEnv;
@@ -351,7 +351,9 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
             );
             assert_eq!(o.actor.principal, *by);
             assert!(o.actor.worker_id.starts_with("revoke-cli@"));
-            assert!(o.verified);
+            // A person's word is attested, never verified.
+            assert!(!o.verified);
+            assert_eq!(o.provenance, Provenance::Attested);
             assert_eq!(o.read_back, format!("confirmed by {by}: {note}"));
             if let Some(ms) = ttr {
                 assert_eq!(
@@ -367,7 +369,10 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
                 .iter()
                 .any(|a| a.target == *kind && a.by == *by && a.note == *note));
             let text = revoke::cases::render(case);
-            assert!(text.contains(&format!("acknowledged by {by}")), "{text}");
+            assert!(
+                text.contains(&format!("attested by {by} (not verified)")),
+                "{text}"
+            );
             assert!(text.contains(&format!("note: {note}")), "{text}");
         }
         let open = &log.latest[&ids[2]];
@@ -730,10 +735,13 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
         let said = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(said.contains("recorded acknowledgement ack:"), "{said}");
         assert!(
-            said.contains("confirmed by carol@example.com: merged the duplicate accounts"),
+            said.contains("attested by carol@example.com: merged the duplicate accounts"),
             "{said}"
         );
-        assert!(said.contains("closes the case"), "{said}");
+        assert!(
+            said.contains("(attested, not verified) and closes the case"),
+            "{said}"
+        );
         let closed = |l: &CaseLog| {
             l.latest
                 .get(&id)
@@ -743,6 +751,24 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
         assert!(closed(&log), "{}", describe(&log, &[id]));
         let cloud = &log.latest[&id].targets[&TargetKind::Cloud];
         assert_eq!(cloud.objects[0].actor.principal, "carol@example.com");
+        // In the record on the broker, as written (not through our reader): attested, not verified.
+        let raw: Vec<serde_json::Value> = env.read_json(&env.cfg.topics.cases).await;
+        let last = raw
+            .iter()
+            .rfind(|c| c["case_id"] == id.to_string())
+            .unwrap();
+        let o = &last["targets"]["cloud"]["objects"][0];
+        assert_eq!(
+            (&o["provenance"], &o["verified"]),
+            (&"attested".into(), &false.into()),
+            "{last}"
+        );
+        let o = &last["targets"]["vault"]["objects"][0];
+        assert_eq!(
+            (&o["provenance"], &o["verified"]),
+            (&"observed".into(), &true.into()),
+            "{last}"
+        );
 
         // Again: the case is closed, nothing to record, success.
         let out = revoke(s(&[
@@ -772,11 +798,14 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
 
         let out = revoke(s(&["case", &case])).await;
         let shown = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            shown.contains("acknowledged by carol@example.com"),
-            "{shown}"
-        );
-        assert!(shown.contains("verdict: closed at"), "{shown}");
+        for needle in [
+            "attested by carol@example.com (not verified)",
+            "verified false, attested",
+            "verdict: closed at",
+            "verified by read-back on 4 targets, attested by carol@example.com on 1",
+        ] {
+            assert!(shown.contains(needle), "lacks {needle:?}:\n{shown}");
+        }
 
         // The report to a file (format from the extension) and CSV to stdout.
         let dir = temp_dir("cli");
@@ -804,11 +833,124 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         let csv = parse_csv(&String::from_utf8_lossy(&out.stdout));
         assert_eq!(csv.len(), 3, "header and two cases");
+        let col = |name: &str| csv[0].iter().position(|h| h == name).unwrap();
+        let row = csv.iter().find(|r| r[0] == case).unwrap();
+        assert_eq!(row[col("cloud_provenance")], "attested");
+        assert_eq!(row[col("vault_provenance")], "observed");
+        assert!(row[col("verdict")].contains("attested by carol@example.com on 1"));
+        assert!(!row[col("verdict")].contains("every required target verified"));
+        let out = revoke(s(&["report", "--format", "json"])).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let row = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["case_id"] == case)
+            .unwrap();
+        assert_eq!(row["targets"]["cloud"]["provenance"], "attested");
+        assert_eq!(
+            (&row["verified_targets"], &row["attested_targets"]),
+            (&4.into(), &1.into())
+        );
         // A window with no case: a header only, still success.
         let out = revoke(s(&["report", "--until", "2000-01-01"])).await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         assert_eq!(parse_csv(&String::from_utf8_lossy(&out.stdout)).len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
+
+        for w in workers {
+            w.stop().await.unwrap();
+        }
+        verifier.stop().await.unwrap();
+    });
+}
+
+/// `verifier.attestation_allowed` without `cloud`: a person's acknowledgement of the cloud step is
+/// recorded on the broker as `attested` (never verified), but the target stays `unverified` and
+/// the case does not close; `revoke case` and the report say so.
+#[test]
+fn an_attestation_the_policy_does_not_accept_leaves_the_case_open() {
+    let mut env = TestEnv::new("audit-attest");
+    owners(&mut env.cfg);
+    env.cfg.verifier.attestation_allowed = vec![TargetKind::Directory, TargetKind::Saas];
+    env.block_on(async {
+        let metrics = Metrics::new();
+        let health = Health::new();
+        let events = env.leavers(1);
+        let id = case_id_for(&events[0].source, &events[0].id);
+        let mut workers = Vec::new();
+        for kind in TargetKind::ALL {
+            let sim = Arc::new(Simulator::new(kind, SimulatorConfig::default()));
+            if kind == TargetKind::Cloud {
+                sim.mark_ambiguous(&events[0].subject);
+            }
+            workers.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
+        }
+        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
+        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        env.publish(&events, Mode::Structured).await;
+        let escalated = |l: &CaseLog| {
+            l.latest
+                .get(&id)
+                .is_some_and(|c| c.state == CaseState::Escalated)
+        };
+        let log = env.wait_cases(WAIT, escalated).await;
+        assert!(escalated(&log), "{}", describe(&log, &[id]));
+
+        let by = "dave@example.com";
+        ack(
+            &env,
+            ack_args(&id.to_string(), TargetArg::Cloud, by, "checked by hand", None),
+        )
+        .await
+        .unwrap();
+        // The verifier has taken the acknowledgement once the cloud target shows it.
+        let attested = |l: &CaseLog| {
+            l.latest.get(&id).is_some_and(|c| {
+                c.targets
+                    .get(&TargetKind::Cloud)
+                    .is_some_and(|s| s.objects.iter().any(|o| o.actor.principal == by))
+            })
+        };
+        let log = env.wait_cases(WAIT, attested).await;
+        assert!(attested(&log), "{}", describe(&log, &[id]));
+        let case = &log.latest[&id];
+        assert_eq!(case.state, CaseState::Escalated, "the case must not close");
+        assert_eq!(log.closed_versions.get(&id), None, "never published closed");
+        assert_eq!(case.targets[&TargetKind::Cloud].state, TargetState::Unverified);
+
+        // On the broker, as written: attested, not verified; the case not closed.
+        let raw: Vec<serde_json::Value> = env.read_json(&env.cfg.topics.cases).await;
+        assert!(raw
+            .iter()
+            .filter(|c| c["case_id"] == id.to_string())
+            .all(|c| c["state"] != "closed"));
+        let last = raw
+            .iter()
+            .rfind(|c| c["case_id"] == id.to_string())
+            .unwrap();
+        let cloud = &last["targets"]["cloud"];
+        assert_eq!(cloud["state"], "unverified", "{last}");
+        assert_eq!(
+            (&cloud["objects"][0]["provenance"], &cloud["objects"][0]["verified"]),
+            (&"attested".into(), &false.into()),
+            "{last}"
+        );
+
+        let shown = revoke::cases::render(case);
+        for needle in [
+            "target cloud: unverified",
+            "attested by dave@example.com (not verified); attestation does not close cloud targets (verifier.attestation_allowed)",
+            "targets: 4 of 5 required done",
+            "cloud attested by dave@example.com but not verified",
+        ] {
+            assert!(shown.contains(needle), "lacks {needle:?}:\n{shown}");
+        }
+        let row = report::Row::from_case(case);
+        assert_eq!(row.targets[&TargetKind::Cloud].provenance, "attested");
+        assert_eq!(row.targets[&TargetKind::Cloud].state, "unverified");
+        assert_eq!((row.verified_targets, row.attested_targets), (4, 0));
 
         for w in workers {
             w.stop().await.unwrap();

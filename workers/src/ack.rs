@@ -4,8 +4,12 @@
 //! The acknowledgement is evidence like any other: a `Confirmation` on the confirmations topic,
 //! keyed by the case's identity, with `target.instance = "manual"`, outcome `revoked` and one
 //! `manual_step` object naming the person (`actor.principal`) and their note (`read_back`). The
-//! verifier treats it like a worker's confirmation: a pending, failed, manual-required or
-//! unverified target becomes done, and the case closes when every required target is. A worker's
+//! object's provenance is `attested` and `verified` is false: a person's statement is never a
+//! read-back. Where `verifier.attestation_allowed` lists the target kind (default: all), the
+//! verifier lets it close the target: a pending, failed, manual-required or unverified target
+//! becomes done ("attested by <person>"), and the case closes when every required target is.
+//! For a kind not listed the acknowledgement is recorded, the target stays `unverified` and the
+//! case waits for a worker's read-back (the command says so). A worker's
 //! report for the target arriving afterwards does not undo the acknowledgement: while the case is
 //! open it is kept next to it (the target's `late` reports), once closed it is only logged
 //! (`verifier note` `late_confirmation_after_close`).
@@ -16,7 +20,7 @@
 //! - an unknown case, an identity with several cases not closed, a case whose termination was not
 //!   seen yet (`pending`), a `scheduled` case (its effective time has not come), a `rescinded`
 //!   case (it needs access restored, not removed), a target the case does not track: exit 1;
-//! - a case already `closed`, or a target already verified: nothing to record, said so, exit 0
+//! - a case already `closed`, or a target already done: nothing to record, said so, exit 0
 //!   (so that running the same ack twice is harmless).
 
 use crate::cases::{read_case_log, CaseLog, MANUAL_ACTION, MANUAL_INSTANCE, MANUAL_OBJECT_KIND};
@@ -24,8 +28,8 @@ use crate::cli::TargetArg;
 use chrono::{DateTime, Utc};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
-    Actor, Case, CaseState, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, TargetKind,
-    TargetRef, TargetState, WorkerInfo, CONFIRMATION_SCHEMA,
+    attested_by, Actor, Case, CaseState, Confirmation, ObjectEvidence, ObjectOutcome, Outcome,
+    Provenance, TargetKind, TargetRef, TargetState, WorkerInfo, CONFIRMATION_SCHEMA,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -152,7 +156,7 @@ pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, AckErr
 pub enum Decision {
     /// Publish this confirmation.
     Publish(Box<Confirmation>),
-    /// Nothing to record (the case or target is already verified); the reason, for the person.
+    /// Nothing to record (the case is closed or the target done); the reason, for the person.
     Nothing(String),
 }
 
@@ -210,7 +214,7 @@ pub fn decide(
     match case.state {
         CaseState::Closed => {
             return Ok(Decision::Nothing(format!(
-                "case {id} is already closed (at {}): every required target is verified and a closed case never changes; nothing recorded",
+                "case {id} is already closed (at {}): every required target is done and a closed case never changes; nothing recorded",
                 case.closed_at.map(crate::cases::ts).unwrap_or_else(|| "-".into())
             )))
         }
@@ -263,8 +267,12 @@ pub fn decide(
         )));
     }
     if let Some(st) = status.filter(|s| s.state == TargetState::Done) {
+        let how = match attested_by(&st.objects) {
+            Some(person) => format!("attested by {person}"),
+            None => "verified by read-back".into(),
+        };
         return Ok(Decision::Nothing(format!(
-            "target {kind} of case {id} is already verified (confirmed {} by {}); nothing recorded",
+            "target {kind} of case {id} is already done, {how} (confirmed {} by {}); nothing recorded",
             st.confirmed_at
                 .map(crate::cases::ts)
                 .unwrap_or_else(|| "-".into()),
@@ -299,7 +307,9 @@ pub fn decide(
                 worker_id: format!("{ACK_WORKER_ID}@{host}"),
                 principal: req.by.clone(),
             },
-            verified: true,
+            // A person's word: recorded as such, never as a read-back.
+            verified: false,
+            provenance: Provenance::Attested,
             read_back: format!("confirmed by {}: {}", req.by, req.note),
             error: None,
         }],
@@ -318,8 +328,9 @@ pub fn decide(
     Ok(Decision::Publish(Box::new(confirmation)))
 }
 
-/// What the command prints after publishing.
-pub fn describe(case: &Case, c: &Confirmation) -> String {
+/// What the command prints after publishing; `closes`: whether the verifier's policy
+/// (`verifier.attestation_allowed`) lets an attestation close this target kind.
+pub fn describe(case: &Case, c: &Confirmation, closes: bool) -> String {
     let o = &c.objects[0];
     let previous = case
         .targets
@@ -327,8 +338,8 @@ pub fn describe(case: &Case, c: &Confirmation) -> String {
         .map_or("pending", |s| crate::cases::target_state_str(s.state));
     format!(
         "recorded acknowledgement {} for case {} (identity {}), target {} (was {previous}):\n  \
-         confirmed by {}: {}\n  removed {}, recorded {} as {}\n  \
-         published to the confirmations topic; the verifier marks the target done{}",
+         attested by {}: {}\n  removed {}, recorded {} as {}\n  \
+         published to the confirmations topic; {}",
         o.object_id,
         c.case_id,
         c.identity_id,
@@ -343,7 +354,12 @@ pub fn describe(case: &Case, c: &Confirmation) -> String {
             .unwrap_or_else(|| "-".into()),
         crate::cases::ts(c.finished_at),
         o.actor.worker_id,
-        if case
+        if !closes {
+            format!(
+                "attestation does not close {} targets (verifier.attestation_allowed): the target stays unverified and the case open until a worker's read-back proves the access gone",
+                c.target.kind
+            )
+        } else if case
             .required_targets
             .iter()
             .filter(|t| **t != c.target.kind)
@@ -353,9 +369,9 @@ pub fn describe(case: &Case, c: &Confirmation) -> String {
                     .is_some_and(|s| s.state == TargetState::Done)
             })
         {
-            " and closes the case (every other required target is verified)"
+            "the verifier marks the target done (attested, not verified) and closes the case (every other required target is done)".into()
         } else {
-            "; the case stays open until every required target is verified"
+            "the verifier marks the target done (attested, not verified); the case stays open until every required target is done".into()
         }
     )
 }
@@ -391,7 +407,11 @@ pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), Ack
                         c.case_id
                     ))
                 })?;
-            emit(&describe(case, &c));
+            emit(&describe(
+                case,
+                &c,
+                cfg.verifier.attestation_closes(c.target.kind),
+            ));
             Ok(())
         }
     }
@@ -402,7 +422,7 @@ mod tests {
     use super::*;
     use crate::cases::fixtures::*;
     use crate::cases::{acknowledgements, render};
-    use crate::verifier::Input;
+    use crate::verifier::{Input, Verifier};
     use chrono::Duration as D;
 
     fn args(target: TargetArg, by: &str, note: &str, removed_at: Option<&str>) -> AckArgs {
@@ -490,12 +510,15 @@ mod tests {
         assert_eq!(o.removed_at, Some(removed));
         assert_eq!(o.actor.worker_id, "revoke-cli@host-1");
         assert_eq!(o.actor.principal, "alice@example.com");
-        assert!(o.verified);
+        // A person's word: attested, never verified.
+        assert!(!o.verified);
+        assert_eq!(o.provenance, Provenance::Attested);
         assert_eq!(
             o.read_back,
             "confirmed by alice@example.com: deleted the IAM user by hand, ticket OPS-42"
         );
-        assert!(c.is_verified());
+        assert!(!c.is_verified());
+        assert!(c.is_attested());
         // The same person and note give the same object id (a repeat is recognisable).
         let Decision::Publish(again) =
             decide(&case, &req(TargetKind::Cloud, None), now, "host-2").unwrap()
@@ -505,16 +528,19 @@ mod tests {
         assert_eq!(again.objects[0].object_id, o.object_id);
         assert_ne!(again.confirmation_id, c.confirmation_id);
 
-        let text = describe(&case, &c);
+        let text = describe(&case, &c, true);
         assert!(
             text.contains("target cloud (was manual_required)"),
             "{text}"
         );
         assert!(
-            text.contains("confirmed by alice@example.com: deleted the IAM user by hand"),
+            text.contains("attested by alice@example.com: deleted the IAM user by hand"),
             "{text}"
         );
-        assert!(text.contains("closes the case"), "{text}");
+        assert!(
+            text.contains("done (attested, not verified) and closes the case"),
+            "{text}"
+        );
 
         // The real verifier takes it like any confirmation: the target is done, the case closes,
         // the escalation stays in the record, the time to revoke runs to the stated removal.
@@ -534,15 +560,17 @@ mod tests {
         assert_eq!(acks[0].recorded_at, Some(now));
         let shown = render(&closed);
         for needle in [
-            "target cloud: done, outcome revoked, time to revoke 10.0 min (600000 ms), acknowledged by alice@example.com",
+            "targets: 5 of 5 required done (directory, saas, cloud, vault, cicd): verified by read-back on 4 targets, attested by alice@example.com on 1",
+            "target cloud: done, outcome revoked, time to revoke 10.0 min (600000 ms), attested by alice@example.com (not verified)",
+            "by revoke-cli@host-1 as alice@example.com, verified false, attested",
             "instance manual, 0 calls",
             "manual_step ack:",
             "acknowledgements: 1",
             "- cloud by alice@example.com: removed 2026-11-24T09:10:00.000Z, recorded 2026-11-24T09:20:00.000Z from revoke-cli@host-1",
             "note: deleted the IAM user by hand, ticket OPS-42",
             "(resolved)",
-            "verdict: closed at 2026-11-24T09:20:00.000Z",
-            "after 1 escalation; acknowledged by hand: cloud by alice@example.com",
+            "verdict: closed at 2026-11-24T09:20:00.000Z — verified by read-back on 4 targets, attested by alice@example.com on 1",
+            "after 1 escalation; attested (not verified): cloud by alice@example.com",
         ] {
             assert!(shown.contains(needle), "lacks {needle:?}:\n{shown}");
         }
@@ -562,15 +590,84 @@ mod tests {
         else {
             panic!()
         };
-        assert!(describe(&case, &c).contains("stays open"));
+        assert!(describe(&case, &c, true).contains("stays open"));
         let after = apply(&mut v, Input::Confirmation(&c), t0() + D::seconds(1)).unwrap();
         assert_eq!(after.targets[&TargetKind::Vault].state, TargetState::Done);
         assert_eq!(after.state, CaseState::Escalated);
-        // A target already verified needs nothing.
+        // A target already done needs nothing; the answer says on whose word it is done.
         match decide(&after, &req(TargetKind::Vault, None), t0(), "h").unwrap() {
-            Decision::Nothing(why) => assert!(why.contains("already verified"), "{why}"),
+            Decision::Nothing(why) => assert!(
+                why.contains("already done, attested by alice@example.com"),
+                "{why}"
+            ),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// `verifier.attestation_allowed` without the target's kind: the acknowledgement is recorded
+    /// as attested, the target stays unverified, the case stays open and says why; a worker's
+    /// read-back then closes it, verified.
+    #[test]
+    fn ack_where_attestation_is_not_allowed_leaves_the_case_open() {
+        let mut p = policy();
+        p.attestation_allowed = vec![TargetKind::Directory, TargetKind::Saas];
+        let mut v = Verifier::new(p.clone());
+        let case = escalated_case(&mut v, "E7", 0);
+        let now = t0() + D::minutes(5);
+        let Decision::Publish(c) = decide(&case, &req(TargetKind::Cloud, None), now, "h").unwrap()
+        else {
+            panic!()
+        };
+        let text = describe(&case, &c, p.attestation_closes(TargetKind::Cloud));
+        assert!(
+            text.contains(
+                "attestation does not close cloud targets (verifier.attestation_allowed)"
+            ),
+            "{text}"
+        );
+        let after = apply(&mut v, Input::Confirmation(&c), now).expect("the ack is recorded");
+        assert_eq!(after.state, CaseState::Escalated);
+        let cloud = &after.targets[&TargetKind::Cloud];
+        assert_eq!(cloud.state, TargetState::Unverified);
+        assert_eq!(cloud.objects[0].provenance, Provenance::Attested);
+        let shown = render(&after);
+        for needle in [
+            "target cloud: unverified, outcome revoked, attested by alice@example.com (not verified); attestation does not close cloud targets (verifier.attestation_allowed): waiting for a worker's read-back",
+            "cloud attested by alice@example.com but not verified: attestation does not close cloud targets (verifier.attestation_allowed)",
+            "targets: 4 of 5 required done",
+        ] {
+            assert!(shown.contains(needle), "lacks {needle:?}:\n{shown}");
+        }
+        // With every kind excluded (empty list) the same holds for any target.
+        let mut none = policy();
+        none.attestation_allowed.clear();
+        let mut v2 = Verifier::new(none);
+        let case2 = case_with(
+            &mut v2,
+            "E8",
+            0,
+            &[(TargetKind::Vault, Outcome::Failed, 10)],
+        );
+        let Decision::Publish(c2) =
+            decide(&case2, &req(TargetKind::Vault, None), now, "h").unwrap()
+        else {
+            panic!()
+        };
+        let after2 = apply(&mut v2, Input::Confirmation(&c2), now).unwrap();
+        assert_eq!(
+            after2.targets[&TargetKind::Vault].state,
+            TargetState::Unverified
+        );
+        // A worker's read-back of cloud now proves it: the case closes, verified on all five.
+        let ev = termination("E7", "evt-E7", t0());
+        let worker = confirmation(&ev, TargetKind::Cloud, Outcome::Revoked, t0(), 60_000);
+        let closed = apply(&mut v, Input::Confirmation(&worker), now + D::seconds(1)).unwrap();
+        assert_eq!(closed.state, CaseState::Closed);
+        assert!(
+            crate::cases::verdict(&closed).contains("verified by read-back on 5 targets"),
+            "{}",
+            crate::cases::verdict(&closed)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
     Case, CaseState, EscalationReason, EscalationRecord, ObjectEvidence, ObjectOutcome, Owner,
-    TargetKind, TargetState, CASE_SCHEMA,
+    Provenance, TargetKind, TargetState, TargetStatus, CASE_SCHEMA,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -70,17 +70,16 @@ pub fn read_case_log(cfg: &Config) -> Result<CaseLog, rdkafka::error::KafkaError
     Ok(log)
 }
 
-/// `ObjectEvidence::object_kind` of a person's acknowledgement (`revoke case ack`).
-pub const MANUAL_OBJECT_KIND: &str = "manual_step";
-/// `ObjectEvidence::action` of a person's acknowledgement.
-pub const MANUAL_ACTION: &str = "manual_ack";
 /// `target.instance` of a confirmation recorded by a person (defined with the case record: the
 /// verifier tells an acknowledged target by it).
 pub use revoke_shared::contract::MANUAL_INSTANCE;
+/// `object_kind` and `action` of a person's acknowledgement (`revoke case ack`): defined with
+/// the evidence, which derives an old record's provenance from them.
+pub use revoke_shared::contract::{MANUAL_ACTION, MANUAL_OBJECT_KIND};
 
 /// True when the evidence is a person's acknowledgement, not a worker's action.
 pub fn is_ack(o: &ObjectEvidence) -> bool {
-    o.object_kind == MANUAL_OBJECT_KIND && o.action == MANUAL_ACTION
+    o.is_manual()
 }
 
 /// A person's confirmation of a manual step, as recorded in a case.
@@ -122,6 +121,75 @@ pub fn acknowledgements(case: &Case) -> Vec<Acknowledgement> {
         }
     }
     out
+}
+
+/// How the required targets that are done were proven: by a worker's read-back, or on a
+/// person's word (per person, in order of first appearance).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proof {
+    /// Done targets whose every object was observed gone by a worker.
+    pub verified: usize,
+    /// Done targets closed on a person's attestation: (person, targets).
+    pub attested: Vec<(String, usize)>,
+}
+
+impl Proof {
+    pub fn of(case: &Case) -> Proof {
+        let mut p = Proof::default();
+        for t in &case.required_targets {
+            let Some(st) = case.targets.get(t).filter(|s| s.state == TargetState::Done) else {
+                continue;
+            };
+            match attested_by(st) {
+                Some(person) => match p.attested.iter_mut().find(|(who, _)| who == person) {
+                    Some((_, n)) => *n += 1,
+                    None => p.attested.push((person.to_string(), 1)),
+                },
+                None => p.verified += 1,
+            }
+        }
+        p
+    }
+
+    pub fn attested_targets(&self) -> usize {
+        self.attested.iter().map(|(_, n)| n).sum()
+    }
+
+    /// `verified by read-back on 4 targets, attested by alice on 1`.
+    pub fn text(&self) -> String {
+        let n = |k: usize| format!("{k} target{}", if k == 1 { "" } else { "s" });
+        let mut parts = vec![format!("verified by read-back on {}", n(self.verified))];
+        for (who, k) in &self.attested {
+            parts.push(format!("attested by {who} on {k}"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// The person whose statement a target's evidence rests on, if any object is `attested`.
+pub fn attested_by(st: &TargetStatus) -> Option<&str> {
+    revoke_shared::contract::attested_by(&st.objects)
+}
+
+/// What a target's evidence rests on, in one word: `attested` when any object is a person's
+/// statement, `observed` when a worker read every object back gone (or found nothing held),
+/// else `not_checked` (nothing reported yet, or not all of it proven).
+pub fn target_provenance(st: &TargetStatus) -> &'static str {
+    if attested_by(st).is_some() {
+        Provenance::Attested.as_str()
+    } else if st.outcome.is_some_and(|o| o.is_success())
+        && st.objects.iter().all(|o| o.is_observed())
+    {
+        Provenance::Observed.as_str()
+    } else {
+        Provenance::NotChecked.as_str()
+    }
+}
+
+/// A target held open although a person attested it: its kind is not in
+/// `verifier.attestation_allowed`, so the verifier waits for a worker's read-back.
+pub fn attestation_not_accepted(st: &TargetStatus) -> bool {
+    st.state == TargetState::Unverified && attested_by(st).is_some()
 }
 
 /// The wire name of a target state (`done`, `manual_required`, …).
@@ -234,14 +302,18 @@ pub fn verdict(case: &Case) -> String {
                 .is_none_or(|s| s.state != TargetState::Done)
         })
         .map(|t| {
-            let st = case
-                .targets
-                .get(t)
-                .map_or(TargetState::Pending, |s| s.state);
+            let status = case.targets.get(t);
+            let st = status.map_or(TargetState::Pending, |s| s.state);
+            let words = match status.and_then(|s| attested_by(s).filter(|_| attestation_not_accepted(s))) {
+                Some(person) => format!(
+                    "attested by {person} but not verified: attestation does not close {t} targets (verifier.attestation_allowed), a worker's read-back must"
+                ),
+                None => state_words(st).to_string(),
+            };
             match owner_of(case, *t) {
                 Some((o, climbed)) if st != TargetState::Pending => format!(
                     "{t} {} (owner {} <{}>{})",
-                    state_words(st),
+                    words,
                     o.name,
                     o.contact,
                     climbed
@@ -251,15 +323,16 @@ pub fn verdict(case: &Case) -> String {
                         ))
                         .unwrap_or_default()
                 ),
-                _ => format!("{t} {}", state_words(st)),
+                _ => format!("{t} {words}"),
             }
         })
         .collect();
     match case.state {
         CaseState::Closed => {
             let mut s = format!(
-                "closed at {} — every required target verified",
-                ts_opt(case.closed_at)
+                "closed at {} — {}",
+                ts_opt(case.closed_at),
+                Proof::of(case).text()
             );
             if let Some(ms) = case.time_to_close_ms() {
                 s.push_str(&format!(", {} after the effective time", duration_text(ms)));
@@ -277,7 +350,10 @@ pub fn verdict(case: &Case) -> String {
                     .iter()
                     .map(|a| format!("{} by {}", a.target, a.by))
                     .collect();
-                s.push_str(&format!("; acknowledged by hand: {}", who.join(", ")));
+                s.push_str(&format!(
+                    "; attested (not verified): {}",
+                    who.join(", ")
+                ));
             }
             s
         }
@@ -453,11 +529,13 @@ pub fn render(case: &Case) -> String {
                 .is_some_and(|s| s.state == TargetState::Done)
         })
         .count();
+    let proof = Proof::of(case);
     let _ = writeln!(
         s,
-        "  targets: {done} of {} required verified ({})",
+        "  targets: {done} of {} required done ({}): {}",
         required.len(),
-        required.join(", ")
+        required.join(", "),
+        proof.text()
     );
     for (kind, st) in &case.targets {
         let mut head = format!("  target {kind}: {}", target_state_str(st.state));
@@ -473,11 +551,19 @@ pub fn render(case: &Case) -> String {
         let ackers: Vec<&str> = st
             .objects
             .iter()
-            .filter(|o| is_ack(o))
+            .filter(|o| o.provenance == Provenance::Attested)
             .map(|o| o.actor.principal.as_str())
             .collect();
         if !ackers.is_empty() {
-            head.push_str(&format!(", acknowledged by {}", ackers.join(", ")));
+            head.push_str(&format!(
+                ", attested by {} (not verified)",
+                ackers.join(", ")
+            ));
+        }
+        if attestation_not_accepted(st) {
+            head.push_str(&format!(
+                "; attestation does not close {kind} targets (verifier.attestation_allowed): waiting for a worker's read-back"
+            ));
         }
         let _ = writeln!(s, "{head}");
         if let Some(w) = &st.worker {
@@ -503,7 +589,7 @@ pub fn render(case: &Case) -> String {
         for o in &st.objects {
             let _ = writeln!(
                 s,
-                "    - {}{} {}: {} -> {}, removed {}, by {} as {}, verified {}",
+                "    - {}{} {}: {} -> {}, removed {}, by {} as {}, verified {}, {}",
                 o.object_kind,
                 if o.sponsored { " [sponsored]" } else { "" },
                 o.object_id,
@@ -513,6 +599,7 @@ pub fn render(case: &Case) -> String {
                 o.actor.worker_id,
                 o.actor.principal,
                 o.verified,
+                o.provenance.as_str(),
             );
             let _ = writeln!(s, "        read back: {}", o.read_back);
             if let Some(e) = &o.error {
@@ -765,6 +852,11 @@ pub(crate) mod fixtures {
                 principal: format!("svc-{kind}"),
             },
             verified,
+            provenance: if verified {
+                revoke_shared::contract::Provenance::Observed
+            } else {
+                revoke_shared::contract::Provenance::NotChecked
+            },
             read_back: if verified {
                 "account is locked".into()
             } else {
@@ -984,16 +1076,16 @@ mod tests {
             "HR event: evt-E1 from urn:hr:test, reason resignation",
             "requested by hr:bob, approved by mgr:carol",
             "effective 2026-11-24T09:00:00.000Z",
-            "targets: 5 of 5 required verified",
+            "targets: 5 of 5 required done (directory, saas, cloud, vault, cicd): verified by read-back on 5 targets",
             "target cloud: done, outcome revoked, time to revoke 900 ms",
             "target saas: done, outcome already_absent",
             "confirmed 2026-11-24T09:00:00.900Z by worker cloud-w1 v0.1.0, instance simulated, 5 calls",
             // Per object: action, outcome, removal time, actor, verification, read-back.
-            "- account [sponsored] cloud:E1:2: lock -> revoked, removed 2026-11-24T09:00:00.900Z, by cloud-w1 as svc-cloud, verified true",
+            "- account [sponsored] cloud:E1:2: lock -> revoked, removed 2026-11-24T09:00:00.900Z, by cloud-w1 as svc-cloud, verified true, observed",
             "read back: account is locked",
             "no objects held here",
             "escalations: none",
-            "verdict: closed at 2026-11-24T09:00:00.400Z — every required target verified, 400 ms after the effective time",
+            "verdict: closed at 2026-11-24T09:00:00.400Z — verified by read-back on 5 targets, 400 ms after the effective time",
         ] {
             assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
         }
@@ -1010,10 +1102,10 @@ mod tests {
         let text = render(&case);
         for needle in [
             "state escalated",
-            "targets: 4 of 5 required verified",
+            "targets: 4 of 5 required done (directory, saas, cloud, vault, cicd): verified by read-back on 4 targets",
             "target cloud: manual_required, outcome manual_required",
             "error: lookup matched 2 principals",
-            "lock -> manual_required, removed -, by cloud-w1 as svc-cloud, verified false",
+            "lock -> manual_required, removed -, by cloud-w1 as svc-cloud, verified false, not_checked",
             "escalations: 1",
             "- 2026-11-24T09:00:00.250Z manual_required for cloud -> owner cloud-platform <cloud@example.com> (open)",
             "verdict: escalated as of 2026-11-24T09:00:00.400Z — a person must act; not verified: cloud manual step required (owner cloud-platform <cloud@example.com>); deadline 2026-11-24T10:00:00.000Z",

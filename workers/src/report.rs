@@ -19,7 +19,8 @@
 //! the topic and writes the output.
 
 use crate::cases::{
-    acknowledgements, escalation_is_open, object_outcome_str, target_state_str, ts, verdict,
+    acknowledgements, escalation_is_open, object_outcome_str, target_provenance, target_state_str,
+    ts, verdict, Proof,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use revoke_shared::config::Config;
@@ -118,6 +119,9 @@ pub struct TargetRow {
     /// The latest `removed_at` among the objects.
     pub last_removed_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// What the evidence rests on: `observed` (a worker's read-back), `attested` (a person's
+    /// statement, never verified) or `not_checked`.
+    pub provenance: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -178,6 +182,10 @@ pub struct Row {
     pub time_to_close_ms: Option<i64>,
     pub rescinded_by: Option<String>,
     pub revision: u64,
+    /// Required targets done on a worker's read-back.
+    pub verified_targets: usize,
+    /// Required targets done on a person's attestation (named in `verdict` and `acks`).
+    pub attested_targets: usize,
     pub targets: BTreeMap<TargetKind, TargetRow>,
     pub escalations: Vec<EscalationRow>,
     pub acks: Vec<AckRow>,
@@ -216,10 +224,12 @@ impl Row {
                         objects: st.objects.len(),
                         last_removed_at: st.objects.iter().filter_map(|o| o.removed_at).max(),
                         error: st.error.clone(),
+                        provenance: target_provenance(st).into(),
                     },
                 )
             })
             .collect();
+        let proof = Proof::of(case);
         Row {
             case_id: case.case_id,
             identity_id: case.identity_id.clone(),
@@ -239,6 +249,8 @@ impl Row {
             time_to_close_ms: case.time_to_close_ms(),
             rescinded_by: case.rescinded_by.clone(),
             revision: case.revision,
+            verified_targets: proof.verified,
+            attested_targets: proof.attested_targets(),
             targets,
             escalations: case
                 .escalations
@@ -403,7 +415,7 @@ fn csv_line(cells: &[(String, bool)]) -> String {
     line
 }
 
-const TARGET_COLUMNS: [&str; 9] = [
+const TARGET_COLUMNS: [&str; 10] = [
     "state",
     "outcome",
     "instance",
@@ -413,9 +425,10 @@ const TARGET_COLUMNS: [&str; 9] = [
     "last_removed_at",
     "confirmed_at",
     "error",
+    "provenance",
 ];
 
-/// The CSV header: fixed columns, then nine per target kind (`directory_state`, …), then
+/// The CSV header: fixed columns, then ten per target kind (`directory_state`, …), then
 /// escalations and acknowledgements.
 pub fn csv_header() -> Vec<String> {
     let mut h: Vec<String> = [
@@ -500,6 +513,7 @@ pub fn to_csv(rows: &[Row]) -> String {
                     fixed(t(tr.last_removed_at)),
                     fixed(t(tr.confirmed_at)),
                     opt(&tr.error),
+                    fixed(tr.provenance.clone()),
                 ]),
                 None => cells.extend(TARGET_COLUMNS.iter().map(|_| fixed(String::new()))),
             }
@@ -586,6 +600,7 @@ pub fn objects_csv(cases: &[&Case]) -> String {
         "worker_id",
         "principal",
         "verified",
+        "provenance",
         "read_back",
         "error",
     ];
@@ -613,6 +628,7 @@ pub fn objects_csv(cases: &[&Case]) -> String {
                     (o.actor.worker_id.clone(), true),
                     (o.actor.principal.clone(), true),
                     (o.verified.to_string(), false),
+                    (o.provenance.as_str().into(), false),
                     (o.read_back.clone(), true),
                     (o.error.clone().unwrap_or_default(), true),
                 ]));
@@ -1302,7 +1318,7 @@ mod tests {
         let text = to_csv(&rows);
         let records = parse_csv(&text);
         let header = &records[0];
-        assert_eq!(header.len(), 17 + 5 * 9 + 5);
+        assert_eq!(header.len(), 17 + 5 * 10 + 5);
         assert_eq!(header[0], "case_id");
         assert!(header.contains(&"cicd_time_to_revoke_ms".to_string()));
         assert_eq!(records.len(), 4);
@@ -1374,7 +1390,13 @@ mod tests {
         assert_eq!(manual[0][2], "cloud");
         assert_eq!(manual[0][4], "manual");
         assert_eq!(manual[0][12], "'=HYPERLINK(\"x\") <b>eve</b>");
-        assert_eq!(manual[0][13], "true");
+        // A person's word: never verified, provenance attested; workers' objects observed.
+        assert_eq!(manual[0][13], "false");
+        assert_eq!(manual[0][14], "attested");
+        assert!(records[1..]
+            .iter()
+            .filter(|r| r[5] != "manual_step" && r[13] == "true")
+            .all(|r| r[14] == "observed"));
     }
 
     #[test]
@@ -1391,6 +1413,21 @@ mod tests {
         assert_eq!(arr[0]["targets"]["cloud"]["time_to_revoke_ms"], 900);
         assert_eq!(arr[0]["effective_at"], "2026-11-24T09:00:00Z");
         assert_eq!(arr[2]["acks"][0]["by"], "=HYPERLINK(\"x\") <b>eve</b>");
+        // Closed on a person's word for cloud: attested, counted apart from the read-backs.
+        assert_eq!(arr[2]["targets"]["cloud"]["provenance"], "attested");
+        assert_eq!(arr[2]["targets"]["vault"]["provenance"], "observed");
+        assert_eq!(arr[1]["targets"]["cloud"]["provenance"], "not_checked");
+        assert_eq!(
+            (&arr[2]["verified_targets"], &arr[2]["attested_targets"]),
+            (&4.into(), &1.into())
+        );
+        assert_eq!(
+            (&arr[0]["verified_targets"], &arr[0]["attested_targets"]),
+            (&5.into(), &0.into())
+        );
+        assert!(arr[2]["verdict"].as_str().unwrap().contains(
+            "verified by read-back on 4 targets, attested by =HYPERLINK(\"x\") <b>eve</b> on 1"
+        ));
         assert_eq!(to_json(&[]), "[]");
     }
 

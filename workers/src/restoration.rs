@@ -114,6 +114,7 @@ mod tests {
                 principal: "p".into(),
             },
             verified: true,
+            provenance: revoke_shared::contract::Provenance::Observed,
             read_back: String::new(),
             error: None,
         }

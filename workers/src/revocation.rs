@@ -7,7 +7,7 @@ use crate::target::{Holding, RevokeResult, Target, TargetError};
 use backon::BackoffBuilder;
 use chrono::{DateTime, Utc};
 use revoke_shared::contract::{
-    Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject,
+    Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome, Provenance, RecheckObject,
 };
 use revoke_shared::metrics::Metrics;
 use revoke_shared::retry::{ErrorClass, RetryPolicy};
@@ -249,6 +249,7 @@ async fn revoke_one(
         Ok(rb) if rb.gone => {
             ev.outcome = object_outcome;
             ev.verified = true;
+            ev.provenance = Provenance::Observed;
             // The target's own timestamp where it gives one, else the read-back time.
             ev.removed_at = target_time.or(rb.removed_at).or_else(|| Some(Utc::now()));
             ev.read_back = rb.detail;
@@ -287,6 +288,7 @@ async fn recheck_one(
         Ok(rb) if rb.gone => {
             ev.outcome = ObjectOutcome::Revoked;
             ev.verified = true;
+            ev.provenance = Provenance::Observed;
             // The earlier run's own proof of the time where it had one, else the target's, else now.
             ev.removed_at = earlier_removed_at
                 .or(rb.removed_at)
@@ -312,6 +314,8 @@ async fn recheck_one(
 }
 
 /// The evidence of `h` before anything is known: failed, not read back (until proven otherwise).
+/// Only a read-back that showed the access gone turns it `observed`; every other path (the
+/// action failed, the read-back failed or still shows access) leaves it `not_checked`.
 fn unproven(h: &Holding, actor: &Actor) -> ObjectEvidence {
     ObjectEvidence {
         object_kind: h.object_kind.clone(),
@@ -322,6 +326,7 @@ fn unproven(h: &Holding, actor: &Actor) -> ObjectEvidence {
         removed_at: None,
         actor: actor.clone(),
         verified: false,
+        provenance: Provenance::NotChecked,
         read_back: "not read back".into(),
         error: None,
     }
@@ -363,6 +368,7 @@ mod tests {
                 principal: "p".into(),
             },
             verified: true,
+            provenance: Provenance::Observed,
             read_back: String::new(),
             error: None,
         }
@@ -744,5 +750,103 @@ mod tests {
         // Unreachable: failed, and worth another re-drive.
         let r = run(vec![holding("unreachable")]).await;
         assert_eq!((r.outcome, r.retryable), (Outcome::Failed, true));
+    }
+
+    /// Each object's read-back decides what it may claim: one per path of `revoke_one`.
+    struct EveryPath;
+
+    #[async_trait::async_trait]
+    impl Target for EveryPath {
+        fn kind(&self) -> TargetKind {
+            TargetKind::Saas
+        }
+        fn instance(&self) -> &str {
+            "s"
+        }
+        fn principal(&self) -> &str {
+            "p"
+        }
+        async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
+            Ok(["gone", "absent", "present", "unreadable", "refused"]
+                .iter()
+                .map(|id| Holding {
+                    object_kind: "account".into(),
+                    object_id: (*id).into(),
+                    sponsored: false,
+                    action: "deactivate".into(),
+                })
+                .collect())
+        }
+        async fn revoke(&self, _: &Identity, h: &Holding) -> Result<RevokeResult, TargetError> {
+            match h.object_id.as_str() {
+                "refused" => Err(TargetError::Permanent("HTTP 403".into())),
+                "absent" => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
+                _ => Ok(RevokeResult::Revoked { removed_at: None }),
+            }
+        }
+        async fn verify(&self, _: &Identity, h: &Holding) -> Result<ReadBack, TargetError> {
+            match h.object_id.as_str() {
+                "present" => Ok(ReadBack {
+                    gone: false,
+                    removed_at: None,
+                    detail: "active=true".into(),
+                }),
+                "unreadable" => Err(TargetError::Permanent("HTTP 500 on read".into())),
+                _ => Ok(ReadBack {
+                    gone: true,
+                    removed_at: None,
+                    detail: "active=false".into(),
+                }),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn provenance_is_observed_only_where_a_read_back_showed_it_gone() {
+        let r = revoke_identity(&EveryPath, &who(), "w1", &policy(), &Metrics::new()).await;
+        let got: Vec<(&str, Provenance, bool)> = r
+            .objects
+            .iter()
+            .map(|o| (o.object_id.as_str(), o.provenance, o.verified))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("gone", Provenance::Observed, true),
+                ("absent", Provenance::Observed, true),
+                ("present", Provenance::NotChecked, false),
+                ("unreadable", Provenance::NotChecked, false),
+                ("refused", Provenance::NotChecked, false),
+            ]
+        );
+        // The re-check of a re-drive: the same rule.
+        let recheck = [
+            holding("sponsored-gone"),
+            holding("lingering"),
+            holding("unreachable"),
+        ];
+        let r = revoke_identity_rechecking(
+            &AfterLostAnswer,
+            &who(),
+            "w1",
+            &policy(),
+            &Metrics::new(),
+            &recheck,
+        )
+        .await;
+        let got: Vec<(&str, Provenance)> = r
+            .objects
+            .iter()
+            .map(|o| (o.object_id.as_str(), o.provenance))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("still-listed", Provenance::Observed),
+                ("sponsored-gone", Provenance::Observed),
+                ("lingering", Provenance::NotChecked),
+                ("unreachable", Provenance::NotChecked),
+            ]
+        );
     }
 }

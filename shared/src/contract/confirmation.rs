@@ -70,28 +70,142 @@ pub struct WorkerInfo {
     pub version: String,
 }
 
+/// How the evidence for one object came to be: what it may claim.
+///
+/// "Verified" is reserved for what a worker read back from the target; a person's statement is
+/// an attestation and says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// A worker read the object back from the target after acting and saw the access gone.
+    Observed,
+    /// A person's statement (`revoke case ack`): recorded, never proven by read-back.
+    Attested,
+    /// Nobody looked: the action failed, or the read-back did not show the access gone.
+    NotChecked,
+}
+
+impl Provenance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Observed => "observed",
+            Provenance::Attested => "attested",
+            Provenance::NotChecked => "not_checked",
+        }
+    }
+}
+
+/// `ObjectEvidence::object_kind` of a person's acknowledgement (`revoke case ack`).
+pub const MANUAL_OBJECT_KIND: &str = "manual_step";
+/// `ObjectEvidence::action` of a person's acknowledgement.
+pub const MANUAL_ACTION: &str = "manual_ack";
+
 /// Evidence for one object touched (or found already gone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "EvidenceRecord")]
 pub struct ObjectEvidence {
     /// e.g. `account`, `group_membership`, `access_key`, `token`, `session`, `ssh_key`.
     pub object_kind: String,
     pub object_id: String,
     /// True when the object is a non-human credential the leaver sponsored.
-    #[serde(default)]
     pub sponsored: bool,
     /// e.g. `lock`, `remove_membership`, `deactivate`, `delete`, `revoke`, `none`.
     pub action: String,
     pub outcome: ObjectOutcome,
     /// The target's own timestamp where it gives one, else the time of the successful read-back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub removed_at: Option<DateTime<Utc>>,
     pub actor: Actor,
-    /// True only when a read-back after the action showed the access gone.
+    /// True only when a read-back after the action showed the access gone (so never for a
+    /// person's acknowledgement).
     pub verified: bool,
+    /// Where this evidence comes from; see [`Provenance`]. Only `observed` evidence verifies.
+    pub provenance: Provenance,
     /// What the read-back showed, in words.
     pub read_back: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl ObjectEvidence {
+    /// A person's acknowledgement (`manual_step` / `manual_ack`), whatever its provenance says.
+    pub fn is_manual(&self) -> bool {
+        self.object_kind == MANUAL_OBJECT_KIND && self.action == MANUAL_ACTION
+    }
+
+    /// The provenance a record written before the field existed stands for: a person's
+    /// acknowledgement is `attested` (those records said `verified: true` for it, which claimed
+    /// too much); otherwise `verified` meant a worker's read-back showed the access gone
+    /// (`observed`); anything else was `not_checked`.
+    pub fn derived_provenance(&self) -> Provenance {
+        if self.is_manual() {
+            Provenance::Attested
+        } else if self.verified {
+            Provenance::Observed
+        } else {
+            Provenance::NotChecked
+        }
+    }
+
+    /// Proven gone by a worker's read-back: `observed` and verified.
+    pub fn is_observed(&self) -> bool {
+        self.provenance == Provenance::Observed && self.verified
+    }
+}
+
+/// Who attested these objects (the first `attested` object's person), if any is attested: a
+/// target whose evidence has one was closed (or is held open) on a person's word.
+pub fn attested_by(objects: &[ObjectEvidence]) -> Option<&str> {
+    objects
+        .iter()
+        .find(|o| o.provenance == Provenance::Attested)
+        .map(|o| o.actor.principal.as_str())
+}
+
+/// `ObjectEvidence` as stored, where `provenance` may be missing (records written before it
+/// existed): it is then derived by [`ObjectEvidence::derived_provenance`], and an
+/// acknowledgement's old `verified: true` is dropped (it was a person's word, not a read-back).
+#[derive(Deserialize)]
+struct EvidenceRecord {
+    object_kind: String,
+    object_id: String,
+    #[serde(default)]
+    sponsored: bool,
+    action: String,
+    outcome: ObjectOutcome,
+    #[serde(default)]
+    removed_at: Option<DateTime<Utc>>,
+    actor: Actor,
+    verified: bool,
+    #[serde(default)]
+    provenance: Option<Provenance>,
+    read_back: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+impl From<EvidenceRecord> for ObjectEvidence {
+    fn from(r: EvidenceRecord) -> ObjectEvidence {
+        let mut e = ObjectEvidence {
+            object_kind: r.object_kind,
+            object_id: r.object_id,
+            sponsored: r.sponsored,
+            action: r.action,
+            outcome: r.outcome,
+            removed_at: r.removed_at,
+            actor: r.actor,
+            verified: r.verified,
+            provenance: Provenance::NotChecked,
+            read_back: r.read_back,
+            error: r.error,
+        };
+        e.provenance = r.provenance.unwrap_or_else(|| e.derived_provenance());
+        if e.provenance != Provenance::Observed {
+            // Only a read-back verifies, whatever an old or hand-made record claims.
+            e.verified = false;
+        }
+        e
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,11 +276,30 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Confirmation {
-    /// Verified means: every object the worker reports as gone was proven gone by read-back.
+    /// Verified means: every object the worker reports as gone was proven gone by a worker's
+    /// read-back (`observed`). A person's acknowledgement never verifies: see [`Self::is_attested`].
     pub fn is_verified(&self) -> bool {
         self.outcome.is_success()
             && self.objects.iter().all(|o| {
-                o.verified
+                o.is_observed()
+                    && matches!(
+                        o.outcome,
+                        ObjectOutcome::Revoked | ObjectOutcome::AlreadyAbsent
+                    )
+            })
+    }
+
+    /// A success a person stated: at least one object is `attested`, and every other one was
+    /// observed gone. Whether it may close the target is the verifier's policy
+    /// (`verifier.attestation_allowed`).
+    pub fn is_attested(&self) -> bool {
+        self.outcome.is_success()
+            && self
+                .objects
+                .iter()
+                .any(|o| o.provenance == Provenance::Attested)
+            && self.objects.iter().all(|o| {
+                (o.provenance == Provenance::Attested || o.is_observed())
                     && matches!(
                         o.outcome,
                         ObjectOutcome::Revoked | ObjectOutcome::AlreadyAbsent
@@ -209,6 +342,11 @@ mod tests {
                     principal: "svc-revoke".into(),
                 },
                 verified,
+                provenance: if verified {
+                    Provenance::Observed
+                } else {
+                    Provenance::NotChecked
+                },
                 read_back: "lookup-accessor: not found".into(),
                 error: None,
             }],
@@ -245,6 +383,58 @@ mod tests {
         let mut empty = sample(Outcome::AlreadyAbsent, true);
         empty.objects.clear();
         assert!(empty.is_verified());
+    }
+
+    #[test]
+    fn provenance_is_written_and_read_back_as_is() {
+        let c = sample(Outcome::Revoked, true);
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["objects"][0]["provenance"], "observed");
+        let mut v = serde_json::to_value(sample(Outcome::Revoked, false)).unwrap();
+        assert_eq!(v["objects"][0]["provenance"], "not_checked");
+        v["objects"][0]["provenance"] = "attested".into();
+        let back: Confirmation = serde_json::from_value(v).unwrap();
+        assert_eq!(back.objects[0].provenance, Provenance::Attested);
+        assert!(!back.is_verified());
+        assert!(back.is_attested());
+    }
+
+    /// Records written before `provenance` existed: derived from `verified` and the ack markers.
+    #[test]
+    fn old_records_derive_provenance() {
+        let old = |verified: bool, kind: &str, action: &str| {
+            let mut v = serde_json::to_value(sample(Outcome::Revoked, verified)).unwrap();
+            let o = v["objects"][0].as_object_mut().unwrap();
+            o.remove("provenance");
+            o.insert("object_kind".into(), kind.into());
+            o.insert("action".into(), action.into());
+            serde_json::from_value::<Confirmation>(v).unwrap()
+        };
+        let worker = old(true, "token", "revoke");
+        assert_eq!(worker.objects[0].provenance, Provenance::Observed);
+        assert!(worker.is_verified());
+        let unproven = old(false, "token", "revoke");
+        assert_eq!(unproven.objects[0].provenance, Provenance::NotChecked);
+        // An old acknowledgement said `verified: true`: it was a person's word, never a read-back.
+        let ack = old(true, MANUAL_OBJECT_KIND, MANUAL_ACTION);
+        assert_eq!(ack.objects[0].provenance, Provenance::Attested);
+        assert!(!ack.objects[0].verified);
+        assert!(!ack.is_verified());
+        assert!(ack.is_attested());
+    }
+
+    /// Claims the record cannot back are dropped: `verified` without `observed`.
+    #[test]
+    fn only_observed_evidence_verifies() {
+        let mut v = serde_json::to_value(sample(Outcome::Revoked, true)).unwrap();
+        v["objects"][0]["provenance"] = "not_checked".into();
+        let c: Confirmation = serde_json::from_value(v).unwrap();
+        assert!(!c.objects[0].verified);
+        assert!(!c.is_verified());
+        assert!(!c.is_attested());
+        let mut failed = sample(Outcome::Failed, false);
+        failed.objects[0].provenance = Provenance::Attested;
+        assert!(!failed.is_attested());
     }
 
     #[test]

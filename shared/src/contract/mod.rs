@@ -19,8 +19,9 @@ pub use case::{
     TargetStatus, CASE_SCHEMA, JOINED_KEPT, MANUAL_INSTANCE, SUPERSEDED_KEPT,
 };
 pub use confirmation::{
-    Actor, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject, TargetRef,
-    WorkerInfo, CONFIRMATION_SCHEMA, RECHECK_HEADER, REDRIVE_COUNT_HEADER, REDRIVE_TARGET_HEADER,
+    attested_by, Actor, Confirmation, ObjectEvidence, ObjectOutcome, Outcome, Provenance,
+    RecheckObject, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA, MANUAL_ACTION, MANUAL_OBJECT_KIND,
+    RECHECK_HEADER, REDRIVE_COUNT_HEADER, REDRIVE_TARGET_HEADER,
 };
 pub use dlq::{DeadLetter, DLQ_SCHEMA};
 pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};

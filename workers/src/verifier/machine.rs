@@ -965,7 +965,7 @@ impl Verifier {
             }
             None => self.new_case(case_id, &c.identity_id, now),
         };
-        let new_state = target_state_of(c);
+        let new_state = target_state_of(c, &self.policy);
         let current = case.targets.get_mut(&c.target.kind);
         if let Some(done) = current.filter(|s| s.state == TargetState::Done) {
             // Verified gone stays gone. A worker's report after a person's acknowledgement is
@@ -973,7 +973,7 @@ impl Verifier {
             let keep = by_worker
                 && done.is_acknowledged()
                 && matches!(case.state, CaseState::Open | CaseState::Escalated)
-                && done.record_late(status_of(c));
+                && done.record_late(status_of(c, &self.policy));
             if !keep {
                 self.put(case_id, Slot::Live(Box::new(case)));
                 return Vec::new();
@@ -1002,7 +1002,7 @@ impl Verifier {
         }
         let old = case.targets.remove(&c.target.kind);
         let redrives = old.as_ref().map_or(0, |s| s.redrives);
-        let mut status = status_of(c).replacing(old);
+        let mut status = status_of(c, &self.policy).replacing(old);
         status.redrives = redrives;
         // Errors that were all transient (an outage, a 429 storm) may pass: the target runs
         // again later, on the verifier's clock, while steps are left. Its escalation stands.
@@ -1541,7 +1541,7 @@ fn raise_as(
         .map(|(t, s)| {
             format!(
                 "{t}: {}{}",
-                state_word(s.state),
+                status_word(s),
                 s.error
                     .as_ref()
                     .map(|e| format!(" ({e})"))
@@ -1597,9 +1597,9 @@ fn target_bit(t: TargetKind) -> u8 {
 }
 
 /// A confirmation as a target status (before it replaces or joins anything).
-fn status_of(c: &Confirmation) -> TargetStatus {
+fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStatus {
     TargetStatus {
-        state: target_state_of(c),
+        state: target_state_of(c, policy),
         outcome: Some(c.outcome),
         instance: Some(c.target.instance.clone()),
         confirmed_at: Some(c.finished_at),
@@ -1750,9 +1750,18 @@ fn redrive_due(t: &TargetStatus, now: DateTime<Utc>) -> bool {
     t.state == TargetState::Failed && t.redrive_at.is_some_and(|at| at <= now)
 }
 
-fn target_state_of(c: &Confirmation) -> TargetState {
+/// A report's target state. Proven gone by a worker's read-back (`observed`): done. Stated by a
+/// person (`attested`, `revoke case ack`): done only where `verifier.attestation_allowed` lists
+/// the kind — it then closes the target but is never called verified; elsewhere it stays
+/// `unverified` (recorded, waiting for a worker's read-back), so the case does not close on it.
+fn target_state_of(c: &Confirmation, policy: &VerifierConfig) -> TargetState {
     match c.outcome {
         Outcome::Revoked | Outcome::AlreadyAbsent if c.is_verified() => TargetState::Done,
+        Outcome::Revoked | Outcome::AlreadyAbsent
+            if c.is_attested() && policy.attestation_closes(c.target.kind) =>
+        {
+            TargetState::Done
+        }
         Outcome::Revoked | Outcome::AlreadyAbsent => TargetState::Unverified,
         Outcome::Failed => TargetState::Failed,
         Outcome::ManualRequired => TargetState::ManualRequired,
@@ -1768,6 +1777,19 @@ fn state_word(s: TargetState) -> &'static str {
         TargetState::Failed => "failed",
         TargetState::ManualRequired => "manual step required",
         TargetState::SkippedProtected => "skipped: protected identity",
+    }
+}
+
+/// How a target's status reads in escalations and summaries: a target done on a person's word
+/// says so instead of "verified".
+fn status_word(s: &TargetStatus) -> &'static str {
+    use revoke_shared::contract::attested_by;
+    match s.state {
+        TargetState::Done if attested_by(&s.objects).is_some() => "revoked (attested by a person)",
+        TargetState::Unverified if attested_by(&s.objects).is_some() => {
+            "attested by a person; attestation does not close this target (verifier.attestation_allowed)"
+        }
+        st => state_word(st),
     }
 }
 
@@ -1793,6 +1815,6 @@ fn recompute_time_to_revoke(status: &mut TargetStatus, effective_at: Option<Date
 pub fn target_summary(case: &Case) -> BTreeMap<TargetKind, &'static str> {
     case.targets
         .iter()
-        .map(|(t, s)| (*t, state_word(s.state)))
+        .map(|(t, s)| (*t, status_word(s)))
         .collect()
 }

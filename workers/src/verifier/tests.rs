@@ -148,6 +148,11 @@ fn confirmation(
             principal: "svc-revoke".into(),
         },
         verified,
+        provenance: if verified {
+            revoke_shared::contract::Provenance::Observed
+        } else {
+            revoke_shared::contract::Provenance::NotChecked
+        },
         read_back: if verified {
             "not found".into()
         } else {
@@ -1980,7 +1985,7 @@ fn levels_already_raised_do_not_fire_again_after_a_restart() {
 // ---------------------------------------------------------------------------------------------
 
 /// A person's `revoke case ack` of `target`, as `ack.rs` publishes it: instance `manual`, one
-/// verified `manual_step` object.
+/// `manual_step` object, attested (never verified).
 fn ack(ev: &HrEvent, target: TargetKind, finished_at: DateTime<Utc>) -> Confirmation {
     let mut c = ok(ev, target, finished_at);
     c.target.instance = revoke_shared::contract::MANUAL_INSTANCE.into();
@@ -1989,6 +1994,8 @@ fn ack(ev: &HrEvent, target: TargetKind, finished_at: DateTime<Utc>) -> Confirma
     let o = &mut c.objects[0];
     o.object_kind = "manual_step".into();
     o.action = "manual_ack".into();
+    o.verified = false;
+    o.provenance = revoke_shared::contract::Provenance::Attested;
     o.actor.principal = "alice@example.com".into();
     o.read_back = "confirmed by alice@example.com: removed by hand".into();
     c

@@ -568,13 +568,7 @@ impl Verifier {
                 why,
                 decision,
             } => {
-                g.batch = Some(batch.clone());
-                g.why.get_or_insert_with(|| why.clone());
-                g.held_at.get_or_insert(now);
-                g.decision = Some(decision.decision);
-                g.decided_by = Some(decision.by.clone());
-                g.decided_at = Some(decision.at);
-                g.note = decision.note.clone();
+                record_decision(g, batch, why, decision, now);
                 match decision.decision {
                     Decision::Approve => self.release(&mut case, now, &mut effects),
                     Decision::Reject => {
@@ -644,13 +638,7 @@ impl Verifier {
                 why,
                 decision,
             } => {
-                g.batch = Some(batch.clone());
-                g.why.get_or_insert_with(|| why.clone());
-                g.held_at.get_or_insert(now);
-                g.decision = Some(decision.decision);
-                g.decided_by = Some(decision.by.clone());
-                g.decided_at = Some(decision.at);
-                g.note = decision.note.clone();
+                record_decision(g, batch, why, decision, now);
                 if decision.decision == Decision::Reject {
                     effects.push(Effect::Note {
                         case_id: Some(case.case_id),
@@ -1671,6 +1659,24 @@ fn due_event(case: &Case, now: DateTime<Utc>) -> Option<HrEvent> {
             rescinds: None,
         },
     })
+}
+
+/// A person's decision on the held batch `batch`, as the case's guard record keeps it (for a
+/// release or for a restore alike).
+fn record_decision(
+    g: &mut CaseGuard,
+    batch: &str,
+    why: &str,
+    decision: &revoke_shared::contract::BatchDecision,
+    now: DateTime<Utc>,
+) {
+    g.batch = Some(batch.to_string());
+    g.why.get_or_insert_with(|| why.to_string());
+    g.held_at.get_or_insert(now);
+    g.decision = Some(decision.decision);
+    g.decided_by = Some(decision.by.clone());
+    g.decided_at = Some(decision.at);
+    g.note = decision.note.clone();
 }
 
 /// Restore requests for `targets` of a rescinded case (those where it revoked something).

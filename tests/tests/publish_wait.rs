@@ -160,7 +160,14 @@ fn one_shot_commands_fail_within_the_bound_when_the_topic_never_comes() {
     ];
     for args in [
         vec!["publish", "--generate", "1"],
-        vec!["approve", "batch-1", "--digest", "0123456789abcdef", "--by", "alice"],
+        vec![
+            "approve",
+            "batch-1",
+            "--digest",
+            "0123456789abcdef",
+            "--by",
+            "alice",
+        ],
         vec!["reject", "batch-1", "--by", "alice"],
         vec![
             "case",

@@ -112,7 +112,8 @@ fn a_held_batch_escalates_once_waits_without_a_deadline_and_an_approval_releases
     assert_eq!(esc.reason, EscalationReason::BlastRadiusHold);
     assert_eq!(esc.owner, owner("guard-desk"));
     assert!(
-        esc.detail.contains("revoke approve hold-1 --digest DIGEST --by"),
+        esc.detail
+            .contains("revoke approve hold-1 --digest DIGEST --by"),
         "{}",
         esc.detail
     );

@@ -1,0 +1,219 @@
+//! The verifier's memory per case, measured: a counting allocator tracks the bytes the pure
+//! state machine holds after N held, N open and N closed cases (the Kafka shell adds its own
+//! buffers, not counted here), at two sizes, and prints bytes per case from the slope between
+//! them (what one more case costs, fixed costs left out), plus the time to rebuild N closed
+//! cases from their changelog records. Asserts nothing.
+//!
+//!   cargo bench -p revoke-tests --bench verifier_memory -- --cases 10000 --cases 50000
+//!
+//! Targets (issues 11 and 16): <= 2 KiB per open or held case, <= 150 B per closed case.
+
+use chrono::{DateTime, Duration, Utc};
+use revoke::verifier::guard::Guard;
+use revoke::verifier::{Effect, Input, Verifier};
+use revoke_shared::config::{GuardConfig, VerifierConfig};
+use revoke_shared::contract::{
+    Actor, Case, Confirmation, GuardEntry, HrData, HrEvent, HrEventKind, Identity, IdentityKind,
+    ObjectEvidence, ObjectOutcome, Outcome, TargetKind, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA,
+};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Instant;
+
+/// Bytes currently allocated by the whole process.
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn termination(i: usize) -> HrEvent {
+    HrEvent {
+        id: format!("wd-evt-{i:08}"),
+        source: "urn:hr:workday".into(),
+        subject: format!("E{i:08}"),
+        time: t0(),
+        kind: HrEventKind::Termination,
+        data: HrData {
+            identity: Identity {
+                employee_id: format!("E{i:08}"),
+                email: Some(format!("person{i}@example.com")),
+                username: Some(format!("person{i}")),
+                kind: IdentityKind::Employee,
+            },
+            effective_at: Some(t0()),
+            reason: Some("resignation".into()),
+            requested_by: Some("hr:bob".into()),
+            approved_by: None,
+            rescinds: None,
+        },
+    }
+}
+
+/// A worker's verified report with two objects (an account and a membership).
+fn report(ev: &HrEvent, kind: TargetKind) -> Confirmation {
+    let obj = |k: &str, id: String, action: &str| ObjectEvidence {
+        object_kind: k.into(),
+        object_id: id,
+        sponsored: false,
+        action: action.into(),
+        outcome: ObjectOutcome::Revoked,
+        removed_at: Some(t0()),
+        actor: Actor {
+            worker_id: "worker-1".into(),
+            principal: "revoker".into(),
+        },
+        verified: true,
+        read_back: "gone".into(),
+        error: None,
+        provenance: revoke_shared::contract::Provenance::Observed,
+    };
+    Confirmation {
+        schema: CONFIRMATION_SCHEMA.into(),
+        confirmation_id: uuid::Uuid::new_v4(),
+        case_id: ev.case_id(),
+        identity_id: ev.subject.clone(),
+        event_id: ev.id.clone(),
+        target: TargetRef {
+            kind,
+            instance: "default".into(),
+        },
+        outcome: Outcome::Revoked,
+        objects: vec![
+            obj("account", format!("uid={},ou=people", ev.subject), "lock"),
+            obj(
+                "group_membership",
+                format!("cn=staff|{}", ev.subject),
+                "remove_membership",
+            ),
+        ],
+        attempts: 3,
+        error: None,
+        retryable: false,
+        redrive: 0,
+        worker: WorkerInfo {
+            id: "worker-1".into(),
+            version: "0.1.0".into(),
+        },
+        started_at: t0(),
+        finished_at: t0() + Duration::milliseconds(40),
+        fleet_signature: None,
+    }
+}
+
+fn policy(guard: bool) -> VerifierConfig {
+    VerifierConfig {
+        guard: GuardConfig {
+            enabled: guard,
+            max_terminations: 0,
+            ..GuardConfig::default()
+        },
+        ..VerifierConfig::default()
+    }
+}
+
+/// Bytes the verifier holds after `n` cases in the given shape (what dropping it frees), and for
+/// `closed` the case records it published (for the rebuild).
+fn measure(n: usize, shape: &str) -> (isize, Vec<Case>) {
+    let mut v = Verifier::new(policy(shape == "held"));
+    let mut guard = Guard::new(policy(true).guard);
+    let mut closed = Vec::new();
+    let now = t0();
+    for i in 0..n {
+        let ev = termination(i);
+        let effects = v.apply(Input::Hr(&ev), now);
+        if shape == "held" {
+            for e in effects {
+                if let Effect::Admit(a) = e {
+                    for j in guard.apply(i as i64, &GuardEntry::Admission(a)) {
+                        drop(v.apply(Input::Guard(&j), now));
+                    }
+                }
+            }
+        } else if shape == "closed" {
+            drop(effects);
+            for k in TargetKind::ALL {
+                for e in v.apply(Input::Confirmation(&report(&ev, k)), now) {
+                    if let Effect::Case(c) = e {
+                        if c.state == revoke_shared::contract::CaseState::Closed {
+                            closed.push(c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    drop(guard);
+    let with = live();
+    drop(v);
+    (with - live(), closed)
+}
+
+fn main() {
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--cases" {
+            if let Some(n) = args.next().and_then(|v| v.parse().ok()) {
+                sizes.push(n);
+            }
+        }
+    }
+    if sizes.len() < 2 {
+        sizes = vec![10_000, 50_000];
+    }
+    sizes.sort_unstable();
+    let (a, b) = (sizes[0], sizes[sizes.len() - 1]);
+    println!(
+        "verifier memory per case (pure state machine; counting allocator), {a} and {b} cases"
+    );
+    for shape in ["open", "held", "closed"] {
+        let (small, _) = measure(a, shape);
+        let (large, records) = measure(b, shape);
+        let slope = (large - small) as f64 / (b - a) as f64;
+        let target = if shape == "closed" { 150.0 } else { 2048.0 };
+        println!(
+            "  {shape:>6}: {small:>12} B at {a}, {large:>12} B at {b}: {slope:>8.0} B per case (target <= {target:.0} B: ratio {:.2})",
+            slope / target
+        );
+        if shape == "closed" {
+            let started = Instant::now();
+            let mut v = Verifier::new(policy(false));
+            for c in records {
+                v.restore(c);
+            }
+            println!(
+                "  rebuild of {b} closed cases from their records: {:.2} s ({} closed)",
+                started.elapsed().as_secs_f64(),
+                (0..b)
+                    .filter(|i| v.is_closed(&termination(*i).case_id()))
+                    .count()
+            );
+        }
+    }
+}

@@ -227,12 +227,53 @@ impl ProcFleet {
                 Ok(log) => last = log,
                 Err(e) => eprintln!("reading cases failed ({e}); retrying"),
             }
-            if done(&last) || Instant::now() > deadline {
+            if done(&last) {
+                return last;
+            }
+            if Instant::now() > deadline {
+                eprintln!("{}", unfinished_report(&last));
                 return last;
             }
             std::thread::sleep(Duration::from_millis(300));
         }
     }
+}
+
+/// What a wait that timed out saw: cases per state, and the first few cases not closed with
+/// each target's state, so a failure in CI names the stuck cases instead of only a count.
+pub fn unfinished_report(log: &CaseLog) -> String {
+    use std::collections::BTreeMap;
+    let mut states: BTreeMap<String, usize> = BTreeMap::new();
+    for c in log.latest.values() {
+        *states.entry(format!("{:?}", c.state)).or_default() += 1;
+    }
+    let mut out = format!(
+        "wait timed out: {} cases, by state {states:?}",
+        log.latest.len()
+    );
+    let mut open: Vec<_> = log
+        .latest
+        .values()
+        .filter(|c| c.state != revoke_shared::contract::CaseState::Closed)
+        .collect();
+    open.sort_by(|a, b| a.identity_id.cmp(&b.identity_id));
+    for c in open.iter().take(5) {
+        let targets: Vec<String> = c
+            .targets
+            .iter()
+            .map(|(k, t)| format!("{k:?}={:?}", t.state))
+            .collect();
+        out.push_str(&format!(
+            "\n  {} {:?} revision {} guard {:?} targets [{}] escalations {:?}",
+            c.identity_id,
+            c.state,
+            c.revision,
+            c.guard,
+            targets.join(", "),
+            c.escalations.iter().map(|e| &e.detail).collect::<Vec<_>>()
+        ));
+    }
+    out
 }
 
 /// One running `revoke` process.

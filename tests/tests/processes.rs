@@ -28,11 +28,14 @@ fn fleet_of_processes_on_a_real_broker() {
     );
     assert_eq!(revoke::topics::topic_specs(&harness.cfg).len(), 8);
 
-    let (workers, verifier) = fleet.spawn_all();
+    let (mut workers, mut verifier) = fleet.spawn_all();
     fleet.publish_generated(1000);
     let log = fleet.wait_cases(Duration::from_secs(180), |l| {
         l.count(CaseState::Closed) == 1000
     });
+    for p in workers.iter_mut().chain([&mut verifier]) {
+        assert!(p.alive(), "{} exited during the run", p.name);
+    }
     assert_eq!(log.count(CaseState::Closed), 1000, "closed cases");
     assert_eq!(log.latest.len(), 1000);
     assert!(

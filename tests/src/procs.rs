@@ -24,12 +24,30 @@ pub fn revoke_bin() -> PathBuf {
     bin
 }
 
+/// A loopback port nothing listens on, for a child process to bind. Taken below the kernel's
+/// ephemeral range (32768–60999 by default), never from it: a port the kernel hands out for
+/// `:0` is free again once probed, and any outgoing connection (a Kafka client's) may take it
+/// as its local port before the child binds it — a test then loses a worker to "address in
+/// use". Ports come from a per-process counter (no two callers in one test binary get the same
+/// one), starting at an offset from the pid so concurrent binaries rarely meet.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 21_000;
+    const SPAN: u32 = 11_000; // 21000..32000: above the services' fixed ports, below ephemeral
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        (std::process::id() * 97) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {FIRST}..{}", FIRST + SPAN)
 }
 
 /// A plain HTTP/1.1 GET on loopback: (status code, body).
@@ -166,24 +184,40 @@ impl ProcFleet {
             .expect("run revoke")
     }
 
-    /// Starts `revoke <args>` with `/metrics` and `/healthz` on a free port.
+    /// Starts `revoke <args>` with `/metrics` and `/healthz` on a free port, and waits (up to
+    /// 20 s) until it answers there. A process that exits first (its port taken after all) is
+    /// started again on another port, twice at most: a test must not lose a worker silently.
     pub fn spawn(&self, name: &str, args: &[&str]) -> Proc {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut all = vec!["--metrics-listen", listen.as_str()];
-        all.extend_from_slice(args);
-        let child = self
-            .command(&all)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn revoke");
-        Proc {
-            name: name.to_string(),
-            child,
-            port,
+        for _ in 0..3 {
+            let port = free_port();
+            let listen = format!("127.0.0.1:{port}");
+            let mut all = vec!["--metrics-listen", listen.as_str()];
+            all.extend_from_slice(args);
+            let child = self
+                .command(&all)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("spawn revoke");
+            let mut p = Proc {
+                name: name.to_string(),
+                child,
+                port,
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while p.alive() && p.health().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if p.alive() {
+                return p;
+            }
+            eprintln!(
+                "{name} exited at start ({:?}); starting it again on another port",
+                p.child.try_wait()
+            );
         }
+        panic!("{name} ({args:?}) exited at start three times")
     }
 
     pub fn spawn_worker(&self, kind: &str) -> Proc {

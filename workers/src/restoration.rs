@@ -76,6 +76,11 @@ pub async fn restore_identity(
                     "restore refused: the object does not belong to this identity at the target");
                 (RestoreOutcome::Refused, None, reason)
             }
+            Ok(RestoreResult::Withheld { reason }) => {
+                tracing::warn!(object_kind = %ev.object_kind, object_id = %ev.object_id, reason = %reason,
+                    "restore withheld: another person's revocation stands on this object");
+                (RestoreOutcome::Withheld, None, reason)
+            }
             Err(e) => (RestoreOutcome::Failed, None, e.to_string()),
         };
         out.push(RestoredObject {

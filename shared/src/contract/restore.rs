@@ -52,6 +52,10 @@ pub enum RestoreOutcome {
     /// Not given back: the object does not belong to the identity named (the request may be
     /// forged or misdirected). Nothing was changed at the target.
     Refused,
+    /// Not given back although it is the identity's: another person's revocation stands on it
+    /// (a credential two people sponsor, the other sponsor revoked at the target). It stays
+    /// revoked; a person decides.
+    Withheld,
 }
 
 impl RestoreOutcome {
@@ -62,6 +66,7 @@ impl RestoreOutcome {
             RestoreOutcome::Irreversible => "irreversible",
             RestoreOutcome::Failed => "failed",
             RestoreOutcome::Refused => "refused",
+            RestoreOutcome::Withheld => "withheld",
         }
     }
 
@@ -146,5 +151,11 @@ mod tests {
             "already_present"
         );
         assert!(RestoreOutcome::Restored.is_back() && !RestoreOutcome::Irreversible.is_back());
+        // A withheld object is left for a person (escalated as restore_incomplete).
+        assert!(!RestoreOutcome::Withheld.is_back());
+        assert_eq!(
+            serde_json::to_value(RestoreOutcome::Withheld).unwrap(),
+            RestoreOutcome::Withheld.as_str()
+        );
     }
 }

@@ -65,6 +65,10 @@ pub enum RestoreResult {
     /// membership value that is another person's DN or user id, a key of another user, a group
     /// the request names for someone else). A restore is a grant: nothing was changed.
     Refused { reason: String },
+    /// Not given back although it is the identity's: someone else's revocation stands on it too
+    /// (a credential two people sponsor, whose other sponsor's access is revoked here). It stays
+    /// revoked; a person decides.
+    Withheld { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -24,7 +24,7 @@ struct LockState {
 
 impl LdapTarget {
     /// The lock value and modifyTimestamp at `dn`; `None` when there is no entry there.
-    async fn lock_state(
+    pub(super) async fn lock_state(
         &self,
         dn: &str,
         doing: &str,
@@ -110,7 +110,7 @@ impl LdapTarget {
     }
 
     /// A lock that does not expire by itself: the configured value, or ppolicy's permanent one.
-    fn locked_for_good(&self, value: &str) -> bool {
+    pub(super) fn locked_for_good(&self, value: &str) -> bool {
         value == self.lock_value || value == PERMANENT_LOCK
     }
 

@@ -15,6 +15,11 @@
 //!   to a place under `base_dn`.
 //!
 //! Anything else is `Refused` with the reason, and nothing is written.
+//!
+//! A sponsored account that names other sponsors too is given back only while none of them is
+//! revoked here (`revoked_co_sponsor`): their entry locked for good, moved into the disabled OU,
+//! or gone. One sponsor's rescind must not undo what another sponsor's termination took; such an
+//! account stays locked (`Withheld`) and a person decides.
 
 use super::{dn_eq, dn_within, eq_filter, moved_dn, split_first_rdn, values, LdapTarget};
 use crate::target::TargetError;
@@ -151,6 +156,75 @@ impl LdapTarget {
                 who.employee_id, p.dn, self.instance
             ))
         })
+    }
+
+    /// Another sponsor of the sponsored account `dn` whose own access is revoked in this
+    /// directory, as the reason to keep the account locked; `None` when every other sponsor can
+    /// still bind (or there is none). Every value of every owner attribute is a sponsor (the
+    /// entry is read with those attributes only, so an OID in config still finds them).
+    pub(super) async fn revoked_co_sponsor(
+        &self,
+        who: &Identity,
+        dn: &str,
+    ) -> Result<Option<String>, TargetError> {
+        let doing = format!(
+            "reading the other sponsors of {dn} in directory {}",
+            self.instance
+        );
+        let Some(person) = self.find_person(who).await? else {
+            return Ok(None);
+        };
+        let attrs: Vec<&str> = self.owner_attributes.iter().map(String::as_str).collect();
+        let Some(entry) = self.read(dn, &attrs, &doing).await? else {
+            return Ok(None);
+        };
+        let others: Vec<String> = entry
+            .attrs
+            .values()
+            .flatten()
+            .filter(|owner| !self.same_entry(owner, &person.dn))
+            .cloned()
+            .collect();
+        for owner in others {
+            if let Some(state) = self.sponsor_revoked(&owner, &doing).await? {
+                return Ok(Some(format!(
+                    "{dn} is also sponsored by {owner}, who is revoked in directory {} ({state}): it stays locked while another sponsor's termination stands; a person decides",
+                    self.instance
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// How the sponsor at `owner` is revoked here, if they are.
+    async fn sponsor_revoked(
+        &self,
+        owner: &str,
+        doing: &str,
+    ) -> Result<Option<&'static str>, TargetError> {
+        if let Some(ou) = &self.disabled_ou {
+            if dn_within(owner, ou) {
+                return Ok(Some("in the disabled OU"));
+            }
+        }
+        match self.lock_state(owner, doing).await? {
+            Some((Some(v), _)) if self.locked_for_good(&v) => Ok(Some("locked")),
+            Some(_) => Ok(None),
+            None => {
+                let moved = match &self.disabled_ou {
+                    Some(ou) => match moved_dn(owner, ou) {
+                        Some(m) => self.exists(&m, doing).await?.is_some(),
+                        None => false,
+                    },
+                    None => false,
+                };
+                Ok(Some(if moved {
+                    "moved into the disabled OU"
+                } else {
+                    "no entry any more"
+                }))
+            }
+        }
     }
 
     /// Where the person's entry is now, if a move of `dn` into `ou` is theirs to undo.

@@ -494,7 +494,28 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
         let mut made_up = forged_request(&p, c1, TargetKind::Directory, objects.clone());
         made_up.confirmation = Some(report);
         made_up.confirmation_signature = Some(format!("hmac-sha256={}", "ab".repeat(32)));
-        for (req, enveloped) in [(&bare, false), (&no_report, true), (&made_up, true)] {
+        // (4) the worker's real signed report with its real signature, one object added (as if
+        // the revocation had taken someone else's membership too): the signature no longer fits.
+        let (mut grown, real_sig) = t1_case.targets[&TargetKind::Directory]
+            .signed_report(&t1_case.identity_id, TargetKind::Directory)
+            .expect("the case keeps the directory worker's signed report");
+        let mut extra = objects[0].clone();
+        extra.object_id = format!("{}-someone-else", extra.object_id);
+        grown.objects.push(extra.clone());
+        let mut padded = forged_request(
+            &p,
+            c1,
+            TargetKind::Directory,
+            [objects.clone(), vec![extra]].concat(),
+        );
+        padded.confirmation = Some(grown);
+        padded.confirmation_signature = Some(real_sig);
+        for (req, enveloped) in [
+            (&bare, false),
+            (&no_report, true),
+            (&made_up, true),
+            (&padded, true),
+        ] {
             let bytes = serde_json::to_vec(req).unwrap();
             let sig = revoke_shared::signing::fleet_signature(
                 &fleet,
@@ -513,13 +534,75 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
         }
         let group = revoke::worker::group_for(&cfg, TargetKind::Directory);
         let deadline = Instant::now() + SETTLE;
-        let (mut r_bare, mut r_none, mut r_made) = (Vec::new(), Vec::new(), Vec::new());
+        // (5) restore reports on the confirmations topic that no worker wrote: unsigned, and
+        // signed with another secret. The verifier must not record either in the case.
+        let fake = |instance: &str| RestoreReport {
+            schema: revoke_shared::contract::RESTORE_REPORT_SCHEMA.into(),
+            request_id: uuid::Uuid::new_v4(),
+            case_id: c1,
+            identity_id: p.employee_id.clone(),
+            target: revoke_shared::contract::TargetRef {
+                kind: TargetKind::Directory,
+                instance: instance.into(),
+            },
+            objects: Vec::new(),
+            worker: t1_case.targets[&TargetKind::Directory]
+                .worker
+                .clone()
+                .expect("the worker of T1"),
+            started_at: chrono::Utc::now(),
+            finished_at: chrono::Utc::now(),
+        };
+        let (unsigned_report, other_key_report) = (fake("forged"), fake("forged-too"));
+        for (r, secret) in [
+            (&unsigned_report, None),
+            (&other_key_report, Some("not-the-fleet")),
+        ] {
+            let bytes = serde_json::to_vec(r).unwrap();
+            let sig = secret.map(|s| {
+                revoke_shared::signing::fleet_signature(
+                    &Secret::new(s),
+                    &cfg.topics.confirmations,
+                    p.employee_id.as_bytes(),
+                    &bytes,
+                    &[],
+                )
+            });
+            let headers: Vec<(&str, &str)> = sig
+                .as_deref()
+                .map(|s| vec![(revoke_shared::signing::FLEET_SIGNATURE_HEADER, s)])
+                .unwrap_or_default();
+            env.publish_raw_to(
+                &cfg.topics.confirmations,
+                Some(&p.employee_id),
+                &bytes,
+                &headers,
+            )
+            .await;
+        }
+        let verifier_group = revoke::verifier::group(&cfg);
+        let (mut r_bare, mut r_none, mut r_made, mut r_padded) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut r_unsigned_report, mut r_other_key) = (Vec::new(), Vec::new());
         while Instant::now() < deadline {
             let all: Vec<DeadLetter> = env.read_json(&cfg.topics.dlq).await;
             r_bare = letters_for(&all, &group, bare.request_id);
             r_none = letters_for(&all, &group, no_report.request_id);
             r_made = letters_for(&all, &group, made_up.request_id);
-            if !r_bare.is_empty() && !r_none.is_empty() && !r_made.is_empty() {
+            r_padded = letters_for(&all, &group, padded.request_id);
+            r_unsigned_report = letters_for(&all, &verifier_group, unsigned_report.request_id);
+            r_other_key = letters_for(&all, &verifier_group, other_key_report.request_id);
+            if [
+                &r_bare,
+                &r_none,
+                &r_made,
+                &r_padded,
+                &r_unsigned_report,
+                &r_other_key,
+            ]
+            .iter()
+            .all(|r| !r.is_empty())
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -534,6 +617,17 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
             r_made,
             vec!["restore_not_ours".to_string()],
             "made-up report signature"
+        );
+        assert_eq!(
+            r_padded,
+            vec!["restore_not_ours".to_string()],
+            "a real signed report with an object added"
+        );
+        assert_eq!(r_unsigned_report, vec!["unsigned".to_string()]);
+        assert_eq!(r_other_key, vec!["bad_signature".to_string()]);
+        assert!(
+            env.case_log().await.latest[&c1].restored.is_empty(),
+            "a forged restore report was recorded"
         );
         // Nothing came back at slapd: still locked, out of its groups, cannot bind.
         tokio::time::sleep(Duration::from_secs(2)).await;

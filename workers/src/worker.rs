@@ -192,13 +192,14 @@ pub fn parse_restore_request(msg: &RawMessage) -> Result<RestoreRequest, (&'stat
 }
 
 impl WorkerHandler {
-    /// Sends this worker's report on the confirmations topic, fleet-signed when signing is
-    /// required: the verifier refuses unsigned reports then, and a restore request later
-    /// carries the signed report back as proof of what this fleet revoked.
-    async fn send_report(
+    /// Sends this worker's report (a revocation's confirmation or a restore report) on the
+    /// confirmations topic, fleet-signed when signing is required: the verifier refuses
+    /// unsigned reports then, and a restore request later carries the signed confirmation back
+    /// as proof of what this fleet revoked.
+    async fn send_report<T: serde::Serialize>(
         &self,
         identity: &str,
-        c: &Confirmation,
+        c: &T,
     ) -> Result<(), revoke_shared::kafka::KafkaError> {
         let topic = &self.cfg.topics.confirmations;
         let bytes =
@@ -364,13 +365,7 @@ impl WorkerHandler {
                 finished_at: chrono::Utc::now(),
             };
             let left = report.left_for_a_person().count();
-            self.producer
-                .send_json(
-                    &self.cfg.topics.confirmations,
-                    &req.identity_id,
-                    &report,
-                    None,
-                )
+            self.send_report(&req.identity_id, &report)
                 .await
                 .map_err(|e| {
                     HandlerError::Retry(format!(

@@ -642,7 +642,10 @@ impl Handler for VerifierHandler {
                 Err(e) => dlq(e.reason(), e.to_string()).await,
             }
         } else if msg.topic == self.cfg.topics.confirmations && is_restore_report(msg) {
-            match parse_restore_report(msg) {
+            match parse_restore_report(msg).and_then(|r| {
+                let what = format!("restore report for case {} on {}", r.case_id, r.target.kind);
+                self.check_fleet_signed(msg, &what).map(|_| r)
+            }) {
                 Ok(r) => {
                     self.apply(Input::Restored(&r), Some((r.case_id, msg.partition)))
                         .await
@@ -680,33 +683,45 @@ impl VerifierHandler {
         c.fleet_signature = msg
             .header(revoke_shared::signing::FLEET_SIGNATURE_HEADER)
             .map(|v| String::from_utf8_lossy(v).into_owned());
-        let Some(secret) = self.fleet.as_deref() else {
-            return Ok(c);
-        };
         if c.target.instance == revoke_shared::contract::MANUAL_INSTANCE {
             return Ok(c);
         }
-        let Some(sig) = &c.fleet_signature else {
+        let what = format!("report for case {} on {}", c.case_id, c.target.kind);
+        self.check_fleet_signed(msg, &what).map(|_| c)
+    }
+
+    /// With signing required, a worker's record (`what`, for the dead letter's detail) must carry
+    /// the fleet's signature over topic, key and value: whoever can merely write the topic can
+    /// neither forge evidence of a revocation nor report a restore that did not happen.
+    fn check_fleet_signed(
+        &self,
+        msg: &RawMessage,
+        what: &str,
+    ) -> Result<(), (&'static str, String)> {
+        let Some(secret) = self.fleet.as_deref() else {
+            return Ok(());
+        };
+        let Some(sig) = msg.header(revoke_shared::signing::FLEET_SIGNATURE_HEADER) else {
             return Err((
                 "unsigned",
                 format!(
-                    "report for case {} on {} carries no fleet signature: with [signing] required only the fleet's workers' signed reports count",
-                    c.case_id, c.target.kind
+                    "{what} carries no fleet signature: with [signing] required only the fleet's workers' signed reports count"
                 ),
             ));
         };
+        let sig = String::from_utf8_lossy(sig);
         let key = msg.key.as_deref().unwrap_or_default();
         let payload = msg.payload.as_deref().unwrap_or_default();
-        if !revoke_shared::signing::fleet_signature_matches(secret, &msg.topic, key, payload, sig) {
+        if !revoke_shared::signing::fleet_signature_matches(secret, &msg.topic, key, payload, &sig)
+        {
             return Err((
                 "bad_signature",
                 format!(
-                    "the fleet signature of the report for case {} on {} does not match: not written by this fleet's workers, or changed since",
-                    c.case_id, c.target.kind
+                    "the fleet signature of the {what} does not match: not written by this fleet's workers, or changed since"
                 ),
             ));
         }
-        Ok(c)
+        Ok(())
     }
 }
 

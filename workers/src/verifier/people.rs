@@ -138,7 +138,14 @@ impl People {
     }
 
     fn upsert(&mut self, identity: &str, t: Term) {
-        let list = self.terms.entry(identity.to_string()).or_default();
+        // Looked up before `entry`: a known person's news allocates no new key.
+        if !self.terms.contains_key(identity) {
+            self.terms.insert(identity.to_string(), Vec::new());
+        }
+        let list = self
+            .terms
+            .get_mut(identity)
+            .expect("inserted above when missing");
         match list.iter_mut().find(|x| x.own == t.own) {
             Some(x) => {
                 // News only ever ends a termination's standing (rescinded or rejected stays so).

@@ -171,6 +171,20 @@ fn ldap_target(table_body: &str, instance: &str) -> LdapTarget {
     LdapTarget::from_table(&cfg.targets["directory"], instance).expect("directory config")
 }
 
+/// Restores `objects` for `who` as worker `w1`, with the tests' quick retries.
+async fn restore(
+    target: &LdapTarget,
+    who: &Identity,
+    objects: &[ObjectEvidence],
+) -> Vec<revoke_shared::contract::RestoredObject> {
+    restore_identity(target, who, objects, "w1", &policy(), &Metrics::new()).await
+}
+
+/// Revokes what `who` holds as worker `w1`, with the tests' quick retries.
+async fn revoke(target: &LdapTarget, who: &Identity) -> RevocationReport {
+    revoke_identity(target, who, "w1", &policy(), &Metrics::new()).await
+}
+
 fn person(employee_id: &str, username: Option<&str>, email: Option<&str>) -> Identity {
     Identity {
         employee_id: employee_id.into(),
@@ -408,7 +422,7 @@ async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
 
     let who = person(&format!("E-ada-{}", run.id), Some("ada"), None);
     let t0 = Instant::now();
-    let first = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let first = revoke(&target, &who).await;
     let took = t0.elapsed();
     assert_eq!(
         first.outcome,
@@ -513,7 +527,7 @@ async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
 
     // --- again: nothing new to do, not one write --------------------------------------------
     let before = dir.snapshot(&mut l, &run.root).await;
-    let second = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let second = revoke(&target, &who).await;
     assert_eq!(
         second.outcome,
         Outcome::AlreadyAbsent,
@@ -569,15 +583,7 @@ async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
     );
 
     // --- restore (a rescind) from the first run's evidence ----------------------------------
-    let restored = restore_identity(
-        &target,
-        &who,
-        &first.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let restored = restore(&target, &who, &first.objects).await;
     assert_eq!(restored.len(), 9, "{restored:#?}");
     assert!(
         restored
@@ -638,15 +644,7 @@ async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
         "ci-bot cannot bind after restore"
     );
     assert_eq!(dir.bind_rc(&deploy_bot, "deploy-bot-pw").await, 0);
-    let again = restore_identity(
-        &target,
-        &who,
-        &first.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let again = restore(&target, &who, &first.objects).await;
     assert!(
         again
             .iter()
@@ -685,7 +683,7 @@ async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
             (&by_mail, person(&format!("E-h{i}"), None, Some(name))),
             (&by_number, person(name, None, None)),
         ] {
-            let r = revoke_identity(t, &ident, "w1", &policy(), &Metrics::new()).await;
+            let r = revoke(t, &ident).await;
             assert!(
                 r.objects.is_empty() && r.outcome == Outcome::AlreadyAbsent && r.error.is_none(),
                 "identity {name:?} matched something: {:?} {:?} {:#?}",
@@ -967,14 +965,7 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
         ),
         "test",
     );
-    let r = revoke_identity(
-        &target,
-        &person("E-odd", Some(odd_uid), None),
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = revoke(&target, &person("E-odd", Some(odd_uid), None)).await;
     assert_eq!(
         r.outcome,
         Outcome::Revoked,
@@ -1013,13 +1004,10 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
     // irreversible, with the reason); the account and the bot are unlocked.
     let r_odd = r;
     assert_eq!(l.delete(&ops).await.unwrap().rc, 0);
-    let restored = restore_identity(
+    let restored = restore(
         &target,
         &person("E-odd", Some(odd_uid), None),
         &r_odd.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
     )
     .await;
     let outcome = |kind: &str, sponsored: bool| -> Vec<RestoreOutcome> {
@@ -1043,14 +1031,7 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
 
     // cy holds a lockout with a time (what ppolicy writes after failed binds; it expires after
     // pwdLockoutDuration): revoking replaces it with the permanent lock, and says so.
-    let r = revoke_identity(
-        &target,
-        &person("E-cy", Some("cy"), None),
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = revoke(&target, &person("E-cy", Some("cy"), None)).await;
     assert_eq!(
         r.outcome,
         Outcome::Revoked,
@@ -1068,15 +1049,7 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
         dir.values(&mut l, &cy, "pwdAccountLockedTime").await,
         vec!["000001010000Z"]
     );
-    let restored = restore_identity(
-        &target,
-        &person("E-cy", Some("cy"), None),
-        &r.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let restored = restore(&target, &person("E-cy", Some("cy"), None), &r.objects).await;
     assert!(
         restored
             .iter()
@@ -1171,7 +1144,7 @@ async fn ldap_adapter_reconnects_and_speaks_starttls() {
     assert_eq!(relay.accepted(), 1, "one connection serves every call");
     relay.cut_all();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let r = revoke_identity(&target, &ada, "w1", &policy(), &Metrics::new()).await;
+    let r = revoke(&target, &ada).await;
     assert_eq!(
         r.outcome,
         Outcome::Revoked,
@@ -1195,7 +1168,7 @@ async fn ldap_adapter_reconnects_and_speaks_starttls() {
     match tls.discover(&bob).await {
         Err(e) => panic!("StartTLS with tls_no_verify failed: {e}"),
         Ok(_) => {
-            let r = revoke_identity(&tls, &bob, "w1", &policy(), &Metrics::new()).await;
+            let r = revoke(&tls, &bob).await;
             assert_eq!(
                 r.outcome,
                 Outcome::Revoked,
@@ -1297,7 +1270,7 @@ async fn ldap_adapter_never_verifies_a_moved_entry_it_could_not_lock() {
     };
 
     // Run 1: the lock is refused (50), the membership goes, the entry moves.
-    let first = revoke_identity(&nolock, &who, "w1", &policy(), &Metrics::new()).await;
+    let first = revoke(&nolock, &who).await;
     assert_eq!(
         first.outcome,
         Outcome::Failed,
@@ -1441,10 +1414,10 @@ async fn ldap_a_co_sponsored_account_stays_locked_while_another_sponsor_is_revok
             .unwrap_or_else(|| panic!("the bot is not in {:#?}", r.objects))
             .outcome
     };
-    let ada_run = revoke_identity(&target, &who_ada, "w1", &policy(), &Metrics::new()).await;
+    let ada_run = revoke(&target, &who_ada).await;
     assert_eq!(ada_run.outcome, Outcome::Revoked, "{:#?}", ada_run.objects);
     assert_eq!(bot_in(&ada_run), ObjectOutcome::Revoked);
-    let bob_run = revoke_identity(&target, &who_bob, "w1", &policy(), &Metrics::new()).await;
+    let bob_run = revoke(&target, &who_bob).await;
     assert_eq!(bob_run.outcome, Outcome::Revoked, "{:#?}", bob_run.objects);
     assert_eq!(bot_in(&bob_run), ObjectOutcome::AlreadyAbsent);
     for (dn, pw) in [(&ada, "ada-pw"), (&bob, "bob-pw"), (&bot, "bot-pw")] {
@@ -1453,15 +1426,7 @@ async fn ldap_a_co_sponsored_account_stays_locked_while_another_sponsor_is_revok
 
     // Ada's termination is rescinded; bob's stands.
     let before_bot = dir.values(&mut l, &bot, "pwdAccountLockedTime").await;
-    let r = restore_identity(
-        &target,
-        &who_ada,
-        &ada_run.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = restore(&target, &who_ada, &ada_run.objects).await;
     let outcome_of = |r: &[revoke_shared::contract::RestoredObject], id: &str| {
         r.iter()
             .find(|o| o.object_id == id)
@@ -1493,29 +1458,13 @@ async fn ldap_a_co_sponsored_account_stays_locked_while_another_sponsor_is_revok
     );
 
     // Bob's rescind: bob comes back; the bot was not his case's to unlock.
-    let r = restore_identity(
-        &target,
-        &who_bob,
-        &bob_run.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = restore(&target, &who_bob, &bob_run.objects).await;
     assert!(r.iter().all(|o| o.object_id != bot), "{r:#?}");
     assert_eq!(dir.bind_rc(&bob, "bob-pw").await, 0, "bob is not back");
     assert_eq!(dir.bind_rc(&bot, "bot-pw").await, 49);
 
     // Ada's restore asked again (a person re-drives it): no other sponsor is revoked now.
-    let r = restore_identity(
-        &target,
-        &who_ada,
-        &ada_run.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = restore(&target, &who_ada, &ada_run.objects).await;
     assert_eq!(
         outcome_of(&r, &bot).outcome,
         RestoreOutcome::Restored,
@@ -1525,18 +1474,10 @@ async fn ldap_a_co_sponsored_account_stays_locked_while_another_sponsor_is_revok
 
     // A sponsor whose entry is gone counts as revoked: lock the bot again with ada's case, delete
     // bob, and ada's restore withholds the bot once more.
-    let again = revoke_identity(&target, &who_ada, "w1", &policy(), &Metrics::new()).await;
+    let again = revoke(&target, &who_ada).await;
     assert_eq!(bot_in(&again), ObjectOutcome::Revoked);
     assert_eq!(l.delete(&bob).await.unwrap().rc, 0);
-    let r = restore_identity(
-        &target,
-        &who_ada,
-        &again.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = restore(&target, &who_ada, &again.objects).await;
     assert_eq!(
         outcome_of(&r, &bot).outcome,
         RestoreOutcome::Withheld,
@@ -1707,7 +1648,7 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
         ),
     ];
     let before = dir.snapshot(&mut l, &run.root).await;
-    let restored = restore_identity(&target, &who, &forged, "w1", &policy(), &Metrics::new()).await;
+    let restored = restore(&target, &who, &forged).await;
     assert_eq!(restored.len(), forged.len());
     for r in &restored {
         assert_eq!(
@@ -1751,7 +1692,7 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
     // came from is refused; her real evidence restores everything.
     let add_member = ldap3::Mod::Add("member", HashSet::from([ada.as_str()]));
     assert_eq!(l.modify(&g, vec![add_member]).await.unwrap().rc, 0);
-    let revoked = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let revoked = revoke(&target, &who).await;
     assert_eq!(
         revoked.outcome,
         Outcome::Revoked,
@@ -1768,15 +1709,7 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
         false,
         "move",
     );
-    let r = restore_identity(
-        &target,
-        &who,
-        &[elsewhere],
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = restore(&target, &who, &[elsewhere]).await;
     assert_eq!(r[0].outcome, RestoreOutcome::Refused, "{r:#?}");
     assert!(
         dir.entry(&mut l, &ada_moved).await.is_some(),
@@ -1784,13 +1717,10 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
     );
     // ada's real evidence, restored in bob's name: nothing of it is bob's.
     let before = dir.snapshot(&mut l, &run.root).await;
-    let as_bob = restore_identity(
+    let as_bob = restore(
         &target,
         &person("E-bob", Some("bob"), None),
         &revoked.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
     )
     .await;
     assert!(
@@ -1798,15 +1728,7 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
         "{as_bob:#?}"
     );
     assert_eq!(before, dir.snapshot(&mut l, &run.root).await);
-    let r = restore_identity(
-        &target,
-        &who,
-        &revoked.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = restore(&target, &who, &revoked.objects).await;
     assert!(
         r.iter().all(|o| o.outcome == RestoreOutcome::Restored),
         "{r:#?}"

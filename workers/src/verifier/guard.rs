@@ -422,6 +422,17 @@ impl Guard {
             }
             self.people.remove(&(c.asks, c.identity_id));
         }
+        // A flood leaves the window as it came: give its room back (a map or queue keeps its
+        // largest size otherwise), with slack so that steady traffic does not reallocate.
+        shrink_deque(&mut self.recent);
+        shrink_deque(&mut self.released);
+        shrink_deque(&mut self.decided_at);
+        if self.people.capacity() > 4 * self.people.len() + 64 {
+            self.people.shrink_to(2 * self.people.len());
+        }
+        if self.verdicts.capacity() > 4 * self.verdicts.len() + 64 {
+            self.verdicts.shrink_to(2 * self.verdicts.len());
+        }
     }
 
     fn count(&mut self, a: &Admission) {
@@ -671,6 +682,12 @@ impl Guard {
             ));
         }
         Ok(chosen)
+    }
+}
+
+fn shrink_deque<T>(q: &mut VecDeque<T>) {
+    if q.capacity() > 4 * q.len() + 64 {
+        q.shrink_to(2 * q.len());
     }
 }
 

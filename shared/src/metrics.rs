@@ -101,6 +101,14 @@ pub struct Metrics {
     pub webhook_stuck: IntGauge,
     /// From an escalation's first delivery attempt to the receiver's 2xx, retries included.
     pub webhook_delivery_seconds: Histogram,
+    /// The blast-radius guard's memory (verifier): verdicts kept, by what they say
+    /// (`released`, `held`, `decided`).
+    pub guard_verdicts: IntGaugeVec,
+    /// Batches the guard keeps, by `state`: `held` (a case still undecided), `decided` (still
+    /// listed by `revoke guard`), `settled` (no longer listed; its decisions only).
+    pub guard_batches: IntGaugeVec,
+    /// Cases held by the guard, waiting for a person's decision.
+    pub guard_held_cases: IntGauge,
 }
 
 impl Metrics {
@@ -169,6 +177,13 @@ impl Metrics {
         registry
             .register(Box::new(webhook_delivery_seconds.clone()))
             .expect("unique metric");
+        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
+            let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
+            g
+        };
         let rl = rate_limit_metrics();
         for c in [rl.throttled.clone(), rl.received_429.clone()] {
             registry.register(Box::new(c)).expect("unique metric");
@@ -191,6 +206,20 @@ impl Metrics {
                 "Escalations whose webhook delivery failed escalations.webhook_alert_after times or more",
             ),
             webhook_delivery_seconds,
+            guard_verdicts: gauge_vec(
+                "revoke_guard_verdicts",
+                "Verdicts the blast-radius guard keeps in memory, by verdict (released, held, decided)",
+                &["verdict"],
+            ),
+            guard_batches: gauge_vec(
+                "revoke_guard_batches",
+                "Batches the blast-radius guard keeps in memory, by state (held, decided, settled)",
+                &["state"],
+            ),
+            guard_held_cases: gauge(
+                "revoke_guard_held_cases",
+                "Cases the blast-radius guard holds for a person's decision",
+            ),
             events_consumed: counter("revoke_events_consumed_total", "Records read from Kafka", &["consumer"]),
             events_handled: counter(
                 "revoke_events_handled_total",

@@ -152,7 +152,8 @@ fn describe(b: &Batch) -> String {
     s
 }
 
-/// `revoke guard`: every batch the guard held, undecided first.
+/// `revoke guard`: the batches the guard lists (every undecided one, decided ones for two
+/// windows after their last decision), undecided first.
 pub fn list(cfg: &Config, args: &GuardArgs, out: impl Fn(&str)) -> Result<(), DecideError> {
     let guard = read_guard(cfg)?;
     let mut batches: Vec<&Batch> = guard.batches().iter().collect();

@@ -30,6 +30,24 @@
 //!   binds to exactly the list the person saw.
 //! - A case is judged once: a repeated admission (a verifier asking again after a crash) gets
 //!   no new verdict; `verdict` tells what the first one was.
+//!
+//! Bounds (memory grows with what people must look at, never with time or with a flood nobody
+//! decided; `sizes` reports them):
+//! - A released request's verdict is forgotten two windows after its release: the case applied
+//!   it long before, and one asking again is judged again.
+//! - A fully decided batch is listed (its cases, identities, decision records) for two windows
+//!   of log time after its last decision, then only what `verdict` needs stays: per batch its
+//!   why and decisions (without their case lists), per case one small entry naming its batch
+//!   and decision. That entry is never forgotten: a case record still `admitting` or `held`
+//!   (its owner stopped before it wrote the verdict, and took it over only after the log moved
+//!   on) must get the person's decision, not a fresh judgement that could release a case a
+//!   person rejected, or leave an approved one held forever.
+//! - Held cases are never dropped (each is a person's pending decision); each costs one
+//!   (case id, identity) in its batch and one small verdict entry. At most
+//!   `MAX_UNDECIDED_BATCHES` batches of each kind wait at once: past that, a request that would
+//!   open a batch joins the newest undecided one of its kind instead (held all the same, one
+//!   escalation per batch), so a year of small bursts nobody decides is not a year of batches
+//!   and escalations.
 
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::config::GuardConfig;
@@ -40,6 +58,16 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use uuid::Uuid;
 
+/// At most this many batches of one kind (terminations, restores) wait for a person at once;
+/// further held requests join the newest of them (see the module documentation).
+pub const MAX_UNDECIDED_BATCHES: usize = 100;
+
+/// A fully decided batch stays listed for this many windows (of log time) after its last
+/// decision, like a released verdict.
+const KEEP_DECIDED_WINDOWS: i32 = 2;
+
+/// A verdict as the verifier applies it. Looked up later (`Guard::verdict`), a held or decided
+/// verdict carries its batch's `why` (the first case's), and a decision without its case list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     Released,
@@ -69,6 +97,8 @@ pub struct Judged {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     pub id: String,
+    /// The guard log offset of its first case (`id` is `hold-<offset>`).
+    offset: i64,
     pub opened_at: DateTime<Utc>,
     pub last_at: DateTime<Utc>,
     /// Why its first case was held.
@@ -134,9 +164,52 @@ struct Counted {
     targets: Vec<TargetKind>,
 }
 
+/// What the guard keeps of one judged request: a few bytes; the rest (batch id, why, decision)
+/// comes from its batch when asked, instead of a copy per case.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kept {
+    Released,
+    Held {
+        batch: i64,
+        opens: bool,
+    },
+    /// `decision` indexes the batch's decisions (in `batches`, or `settled` once forgotten).
+    Decided {
+        batch: i64,
+        decision: u32,
+    },
+}
+
+/// What stays of a decided batch once it is no longer listed: enough to answer for its cases.
+struct Settled {
+    id: String,
+    why: String,
+    /// Its decisions in log order, without their case lists.
+    decisions: Vec<BatchDecision>,
+}
+
+/// How much the guard holds, for the `revoke_guard_*` gauges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sizes {
+    /// Verdicts kept on released requests (each forgotten two windows after its release).
+    pub released: usize,
+    /// Held cases: undecided, in an undecided batch (never forgotten).
+    pub held: usize,
+    /// Verdicts kept on decided cases (never forgotten, a small entry each).
+    pub decided: usize,
+    /// Batches with a case still undecided.
+    pub held_batches: usize,
+    /// Fully decided batches still listed (for two windows after their last decision).
+    pub decided_batches: usize,
+    /// Fully decided batches no longer listed: their why and decisions only.
+    pub settled_batches: usize,
+}
+
 pub struct Guard {
     cfg: GuardConfig,
     window: Duration,
+    /// The latest admission time in the log so far: the guard's clock.
+    now: DateTime<Utc>,
     /// Counted requests within the window, in log order (one per person and kind).
     recent: VecDeque<Counted>,
     /// How many of `recent` ask for each kind.
@@ -145,15 +218,23 @@ pub struct Guard {
     per_target: BTreeMap<TargetKind, u64>,
     /// The people in `recent`, per kind, with whether their last request was let through.
     people: HashMap<(AdmissionKind, String), bool>,
-    verdicts: HashMap<(Uuid, AdmissionKind), Verdict>,
+    verdicts: HashMap<(Uuid, AdmissionKind), Kept>,
     /// Released requests in log order, to forget their verdicts two windows later (bounded
     /// memory: a released case applied its verdict long before; one asking again is judged
-    /// again). Held and decided verdicts stay with their batches.
+    /// again). Held and decided verdicts stay (see the module documentation).
     released: VecDeque<(DateTime<Utc>, Uuid, AdmissionKind)>,
+    /// The listed batches (undecided, or decided recently), by `offset`.
     batches: Vec<Batch>,
-    by_id: HashMap<String, usize>,
-    /// Per kind, the batch new held requests join, while it is undecided and recent.
-    open: BTreeMap<AdmissionKind, usize>,
+    /// Fully decided batches in the order they were, with the guard's clock then: each is
+    /// settled `KEEP_DECIDED_WINDOWS` windows later.
+    decided_at: VecDeque<(DateTime<Utc>, i64)>,
+    /// Decided batches no longer listed, by offset.
+    settled: HashMap<i64, Settled>,
+    /// Per kind, the offset of the batch new held requests join, while it is undecided and
+    /// recent.
+    open: BTreeMap<AdmissionKind, i64>,
+    /// Verdicts kept, as counted in `Sizes`.
+    counts: Sizes,
 }
 
 impl Guard {
@@ -161,6 +242,7 @@ impl Guard {
         Guard {
             window: Duration::seconds(cfg.window_secs as i64),
             cfg,
+            now: DateTime::<Utc>::MIN_UTC,
             recent: VecDeque::new(),
             per_kind: BTreeMap::new(),
             per_target: BTreeMap::new(),
@@ -168,8 +250,10 @@ impl Guard {
             verdicts: HashMap::new(),
             released: VecDeque::new(),
             batches: Vec::new(),
-            by_id: HashMap::new(),
+            decided_at: VecDeque::new(),
+            settled: HashMap::new(),
             open: BTreeMap::new(),
+            counts: Sizes::default(),
         }
     }
 
@@ -181,11 +265,38 @@ impl Guard {
         }
     }
 
-    /// The verdict on `case_id`'s request for `asks`, if it was judged.
-    pub fn verdict(&self, case_id: &Uuid, asks: AdmissionKind) -> Option<&Verdict> {
-        self.verdicts.get(&(*case_id, asks))
+    /// The verdict on `case_id`'s request for `asks`, if it was judged (and, for a release,
+    /// not yet forgotten).
+    pub fn verdict(&self, case_id: &Uuid, asks: AdmissionKind) -> Option<Verdict> {
+        Some(match *self.verdicts.get(&(*case_id, asks))? {
+            Kept::Released => Verdict::Released,
+            Kept::Held { batch, opens } => {
+                let b = self.listed(batch)?;
+                Verdict::Held {
+                    batch: b.id.clone(),
+                    why: b.why.clone(),
+                    opens_batch: opens,
+                }
+            }
+            Kept::Decided { batch, decision } => {
+                let (id, why, d) = match self.listed(batch) {
+                    Some(b) => (&b.id, &b.why, b.decisions.get(decision as usize)?),
+                    None => {
+                        let s = self.settled.get(&batch)?;
+                        (&s.id, &s.why, s.decisions.get(decision as usize)?)
+                    }
+                };
+                Verdict::Decided {
+                    batch: id.clone(),
+                    why: why.clone(),
+                    decision: without_cases(d),
+                }
+            }
+        })
     }
 
+    /// The listed batches: every undecided one, and decided ones for two windows after their
+    /// last decision; in the order they opened.
     pub fn batches(&self) -> &[Batch] {
         &self.batches
     }
@@ -195,8 +306,46 @@ impl Guard {
         self.verdicts.len()
     }
 
+    /// What the guard holds now (see the module documentation for the bounds).
+    pub fn sizes(&self) -> Sizes {
+        let decided_batches = self.batches.iter().filter(|b| b.is_decided()).count();
+        Sizes {
+            held_batches: self.batches.len() - decided_batches,
+            decided_batches,
+            settled_batches: self.settled.len(),
+            ..self.counts
+        }
+    }
+
     pub fn batch(&self, id: &str) -> Option<&Batch> {
-        self.by_id.get(id).map(|i| &self.batches[*i])
+        self.listed(offset_of(id)?).filter(|b| b.id == id)
+    }
+
+    /// The listed batch opened at `offset`.
+    fn listed(&self, offset: i64) -> Option<&Batch> {
+        self.position(offset).map(|i| &self.batches[i])
+    }
+
+    fn position(&self, offset: i64) -> Option<usize> {
+        self.batches
+            .binary_search_by_key(&offset, |b| b.offset)
+            .ok()
+    }
+
+    /// Keeps `kept` as the verdict on `key`, counting it.
+    fn keep(&mut self, key: (Uuid, AdmissionKind), kept: Kept) {
+        if let Some(old) = self.verdicts.insert(key, kept) {
+            *self.count_of(old) -= 1;
+        }
+        *self.count_of(kept) += 1;
+    }
+
+    fn count_of(&mut self, kept: Kept) -> &mut usize {
+        match kept {
+            Kept::Released => &mut self.counts.released,
+            Kept::Held { .. } => &mut self.counts.held,
+            Kept::Decided { .. } => &mut self.counts.decided,
+        }
     }
 
     fn admit(&mut self, offset: i64, a: &Admission) -> Option<Judged> {
@@ -219,14 +368,14 @@ impl Guard {
             }
         };
         self.people.insert(person, why.is_none());
-        let verdict = match why {
-            None => Verdict::Released,
+        let (verdict, kept) = match why {
+            None => {
+                self.released.push_back((a.at, a.case_id, a.asks));
+                (Verdict::Released, Kept::Released)
+            }
             Some(why) => self.hold(offset, a, why),
         };
-        if verdict == Verdict::Released {
-            self.released.push_back((a.at, a.case_id, a.asks));
-        }
-        self.verdicts.insert((a.case_id, a.asks), verdict.clone());
+        self.keep((a.case_id, a.asks), kept);
         Some(Judged {
             case_id: a.case_id,
             identity_id: a.identity_id.clone(),
@@ -238,14 +387,23 @@ impl Guard {
     /// Forgets what left the window before `now` (admissions come in log order; times from
     /// several verifiers may be a little out of order, which only delays an eviction).
     fn slide(&mut self, now: DateTime<Utc>) {
+        self.now = self.now.max(now);
         while let Some((at, id, asks)) = self.released.front().copied() {
             if at > now - self.window - self.window {
                 break;
             }
             self.released.pop_front();
-            if self.verdicts.get(&(id, asks)) == Some(&Verdict::Released) {
+            if self.verdicts.get(&(id, asks)) == Some(&Kept::Released) {
                 self.verdicts.remove(&(id, asks));
+                self.counts.released -= 1;
             }
+        }
+        while let Some((at, offset)) = self.decided_at.front().copied() {
+            if at > now - self.window * KEEP_DECIDED_WINDOWS {
+                break;
+            }
+            self.decided_at.pop_front();
+            self.settle(offset);
         }
         while let Some(c) = self.recent.front() {
             if c.at > now - self.window {
@@ -264,6 +422,17 @@ impl Guard {
             }
             self.people.remove(&(c.asks, c.identity_id));
         }
+        // A flood leaves the window as it came: give its room back (a map or queue keeps its
+        // largest size otherwise), with slack so that steady traffic does not reallocate.
+        shrink_deque(&mut self.recent);
+        shrink_deque(&mut self.released);
+        shrink_deque(&mut self.decided_at);
+        if self.people.capacity() > 4 * self.people.len() + 64 {
+            self.people.shrink_to(2 * self.people.len());
+        }
+        if self.verdicts.capacity() > 4 * self.verdicts.len() + 64 {
+            self.verdicts.shrink_to(2 * self.verdicts.len());
+        }
     }
 
     fn count(&mut self, a: &Admission) {
@@ -281,40 +450,68 @@ impl Guard {
         });
     }
 
-    /// Holds `a` in the open batch of its kind, or opens one.
-    fn hold(&mut self, offset: i64, a: &Admission, why: String) -> Verdict {
-        let joins = self.open.get(&a.asks).copied().filter(|i| {
-            let b = &self.batches[*i];
-            !b.is_decided() && a.at - b.last_at <= self.window
+    /// Holds `a` in the open batch of its kind, or opens one (or, with `MAX_UNDECIDED_BATCHES`
+    /// of its kind waiting, joins the newest of them).
+    fn hold(&mut self, offset: i64, a: &Admission, mut why: String) -> (Verdict, Kept) {
+        let recent = self.open.get(&a.asks).copied().filter(|o| {
+            self.listed(*o)
+                .is_some_and(|b| !b.is_decided() && a.at - b.last_at <= self.window)
         });
-        let (i, opens_batch) = match joins {
+        let full = || {
+            let waiting: Vec<i64> = self
+                .batches
+                .iter()
+                .filter(|b| b.asks == a.asks && !b.is_decided())
+                .map(|b| b.offset)
+                .collect();
+            (waiting.len() >= MAX_UNDECIDED_BATCHES)
+                .then(|| waiting.last().copied())
+                .flatten()
+        };
+        let joins = match recent {
+            Some(o) => Some(o),
+            None => full().inspect(|o| {
+                why = format!(
+                    "{why}; joined hold-{o}: {MAX_UNDECIDED_BATCHES} batches already wait for a person"
+                );
+            }),
+        };
+        let (i, opens_batch) = match joins.and_then(|o| self.position(o)) {
             Some(i) => (i, false),
             None => {
-                let id = format!("hold-{offset}");
-                self.batches.push(Batch {
-                    id: id.clone(),
-                    opened_at: a.at,
-                    last_at: a.at,
-                    why: why.clone(),
-                    asks: a.asks,
-                    cases: Vec::new(),
-                    decisions: Vec::new(),
-                    decided: HashMap::new(),
-                });
-                let i = self.batches.len() - 1;
-                self.by_id.insert(id, i);
-                self.open.insert(a.asks, i);
+                // In offset order (the log's, so usually at the end), for `position`.
+                let i = self.batches.partition_point(|b| b.offset < offset);
+                self.batches.insert(
+                    i,
+                    Batch {
+                        id: format!("hold-{offset}"),
+                        offset,
+                        opened_at: a.at,
+                        last_at: a.at,
+                        why: why.clone(),
+                        asks: a.asks,
+                        cases: Vec::new(),
+                        decisions: Vec::new(),
+                        decided: HashMap::new(),
+                    },
+                );
+                self.open.insert(a.asks, offset);
                 (i, true)
             }
         };
         let b = &mut self.batches[i];
         b.cases.push((a.case_id, a.identity_id.clone()));
         b.last_at = b.last_at.max(a.at);
-        Verdict::Held {
+        let kept = Kept::Held {
+            batch: b.offset,
+            opens: opens_batch,
+        };
+        let verdict = Verdict::Held {
             batch: b.id.clone(),
             why,
             opens_batch,
-        }
+        };
+        (verdict, kept)
     }
 
     /// Why `a` (not yet counted) would go over a limit, if it would.
@@ -350,7 +547,10 @@ impl Guard {
     }
 
     fn decide(&mut self, d: &BatchDecision) -> Vec<Judged> {
-        let Some(&i) = self.by_id.get(&d.batch) else {
+        let Some(i) = offset_of(&d.batch)
+            .and_then(|o| self.position(o))
+            .filter(|i| self.batches[*i].id == d.batch)
+        else {
             return Vec::new();
         };
         let b = &mut self.batches[i];
@@ -365,31 +565,64 @@ impl Guard {
         }
         b.decisions.push(d.clone());
         let at = b.decisions.len() - 1;
-        let mut out = Vec::with_capacity(now_decided.len());
-        for (case_id, identity_id) in now_decided {
-            b.decided.insert(case_id, at);
-            let verdict = Verdict::Decided {
-                batch: b.id.clone(),
-                why: b.why.clone(),
-                decision: d.clone(),
-            };
-            self.verdicts.insert((case_id, b.asks), verdict.clone());
-            out.push(Judged {
-                case_id,
-                identity_id,
-                asks: b.asks,
-                verdict,
-            });
+        // One verdict for all, without the decision's case list: a copy of the list in every
+        // case's verdict would cost the square of the batch's size.
+        let verdict = Verdict::Decided {
+            batch: b.id.clone(),
+            why: b.why.clone(),
+            decision: without_cases(d),
+        };
+        let (offset, asks) = (b.offset, b.asks);
+        for (case_id, _) in &now_decided {
+            b.decided.insert(*case_id, at);
         }
         if b.is_decided() {
-            self.open.retain(|_, open| *open != i);
+            self.open.retain(|_, open| *open != offset);
+            self.decided_at.push_back((self.now, offset));
         }
-        out
+        let kept = Kept::Decided {
+            batch: offset,
+            decision: at as u32,
+        };
+        now_decided
+            .into_iter()
+            .map(|(case_id, identity_id)| {
+                self.keep((case_id, asks), kept);
+                Judged {
+                    case_id,
+                    identity_id,
+                    asks,
+                    verdict: verdict.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Stops listing the decided batch opened at `offset`: only what `verdict` needs stays.
+    fn settle(&mut self, offset: i64) {
+        let Some(i) = self.position(offset) else {
+            return;
+        };
+        let b = self.batches.remove(i);
+        self.settled.insert(
+            offset,
+            Settled {
+                id: b.id,
+                why: b.why,
+                decisions: b.decisions.iter().map(without_cases).collect(),
+            },
+        );
     }
 
     /// Whether a decision on `batch` could change anything: `Err` says why not (for the CLI).
     pub fn check_decision(&self, batch: &str) -> Result<&Batch, String> {
         let Some(b) = self.batch(batch) else {
+            let settled = offset_of(batch)
+                .and_then(|o| self.settled.get(&o))
+                .filter(|s| s.id == batch);
+            if let Some(d) = settled.and_then(|s| s.decisions.last()) {
+                return Err(already_decided(batch, d));
+            }
             let known: Vec<&str> = self
                 .batches
                 .iter()
@@ -406,15 +639,7 @@ impl Guard {
             ));
         };
         match b.decisions.last() {
-            Some(d) if b.is_decided() => Err(format!(
-                "batch {batch} was already decided: {} by {} at {}",
-                match d.decision {
-                    Decision::Approve => "approved",
-                    Decision::Reject => "rejected",
-                },
-                d.by,
-                d.at.to_rfc3339()
-            )),
+            Some(d) if b.is_decided() => Err(already_decided(batch, d)),
             _ => Ok(b),
         }
     }
@@ -460,449 +685,43 @@ impl Guard {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(max: u64) -> GuardConfig {
-        GuardConfig {
-            max_terminations: max,
-            window_secs: 600,
-            ..GuardConfig::default()
-        }
-    }
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
-            .unwrap()
-            .into()
-    }
-
-    fn adm(n: u128, at: DateTime<Utc>) -> GuardEntry {
-        GuardEntry::Admission(Admission {
-            case_id: Uuid::from_u128(n),
-            identity_id: format!("E{n}"),
-            asks: AdmissionKind::Termination,
-            targets: TargetKind::ALL.to_vec(),
-            at,
-        })
-    }
-
-    fn decision(batch: &str, d: Decision) -> GuardEntry {
-        GuardEntry::Decision(BatchDecision {
-            batch: batch.into(),
-            decision: d,
-            by: "alice".into(),
-            at: t0(),
-            note: None,
-            digest: None,
-            cases: None,
-        })
-    }
-
-    fn held_batch(j: &[Judged]) -> Option<&str> {
-        match &j.first()?.verdict {
-            Verdict::Held { batch, .. } => Some(batch),
-            _ => None,
-        }
-    }
-
-    /// A year of released cases does not grow the guard: their verdicts are forgotten two
-    /// windows after release.
-    #[test]
-    fn released_verdicts_are_forgotten_two_windows_later() {
-        let mut g = Guard::new(cfg(1_000_000));
-        for n in 0..10_000u128 {
-            let at = t0() + Duration::seconds(n as i64 * 60);
-            g.apply(n as i64, &adm(n, at));
-        }
-        // One admission a minute, a 600 s window: about 20 minutes of verdicts are kept.
-        assert!(g.verdict_count() <= 21, "{}", g.verdict_count());
-        assert_eq!(
-            g.verdict(&Uuid::from_u128(9_999), AdmissionKind::Termination),
-            Some(&Verdict::Released)
-        );
-        assert_eq!(
-            g.verdict(&Uuid::from_u128(0), AdmissionKind::Termination),
-            None
-        );
-    }
-
-    /// HR re-sending one person's termination under new ids (each a new case once the first
-    /// closed) counts once; the person's later requests get the first one's verdict.
-    #[test]
-    fn one_person_counts_once_and_inherits_the_verdict() {
-        let mut g = Guard::new(cfg(2));
-        let person = |n: u128, who: &str| {
-            GuardEntry::Admission(Admission {
-                case_id: Uuid::from_u128(n),
-                identity_id: who.into(),
-                asks: AdmissionKind::Termination,
-                targets: TargetKind::ALL.to_vec(),
-                at: t0(),
-            })
-        };
-        let mut off = 0;
-        let mut verdict = |g: &mut Guard, e: GuardEntry| {
-            off += 1;
-            g.apply(off, &e).pop().unwrap().verdict
-        };
-        for n in 0..50 {
-            assert_eq!(verdict(&mut g, person(n, "E-dup")), Verdict::Released);
-        }
-        assert_eq!(verdict(&mut g, person(100, "E1")), Verdict::Released);
-        let held = verdict(&mut g, person(101, "E2"));
-        assert!(matches!(held, Verdict::Held { .. }), "{held:?}");
-        // E2 again: held too (never slips past a held batch), in the same batch, not counted.
-        let again = verdict(&mut g, person(102, "E2"));
-        assert!(
-            matches!(
-                &again,
-                Verdict::Held {
-                    opens_batch: false,
-                    ..
-                }
-            ),
-            "{again:?}"
-        );
-        // Restores have their own count.
-        let restore = GuardEntry::Admission(Admission {
-            case_id: Uuid::from_u128(100),
-            identity_id: "E1".into(),
-            asks: AdmissionKind::Restore,
-            targets: TargetKind::ALL.to_vec(),
-            at: t0(),
-        });
-        assert_eq!(verdict(&mut g, restore), Verdict::Released);
-        assert_eq!(
-            g.verdict(&Uuid::from_u128(100), AdmissionKind::Termination),
-            Some(&Verdict::Released)
-        );
-    }
-
-    #[test]
-    fn more_than_the_limit_in_the_window_is_held_in_one_batch_with_one_opener() {
-        let mut g = Guard::new(cfg(3));
-        let mut verdicts = Vec::new();
-        for i in 0..6 {
-            let j = g.apply(i as i64, &adm(i, t0() + Duration::seconds(i as i64)));
-            assert_eq!(j.len(), 1);
-            verdicts.push(j[0].verdict.clone());
-        }
-        assert!(verdicts[..3].iter().all(|v| *v == Verdict::Released));
-        let openers: Vec<bool> = verdicts[3..]
-            .iter()
-            .map(|v| match v {
-                Verdict::Held {
-                    batch, opens_batch, ..
-                } => {
-                    assert_eq!(batch, "hold-3");
-                    *opens_batch
-                }
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(openers, vec![true, false, false]);
-        let b = g.batch("hold-3").unwrap();
-        assert_eq!(b.cases.len(), 3);
-        assert!(
-            b.why.contains("4 people") && b.why.contains("max_terminations = 3"),
-            "{}",
-            b.why
-        );
-    }
-
-    #[test]
-    fn the_window_slides() {
-        let mut g = Guard::new(cfg(2));
-        g.apply(0, &adm(0, t0()));
-        g.apply(1, &adm(1, t0() + Duration::seconds(1)));
-        // 10 minutes after the first: it has left the window, so this is the 2nd in it.
-        let j = g.apply(2, &adm(2, t0() + Duration::seconds(600)));
-        assert_eq!(j[0].verdict, Verdict::Released);
-        // Still within 10 minutes of the second: the 3rd in the window.
-        let j = g.apply(3, &adm(3, t0() + Duration::seconds(600)));
-        assert_eq!(held_batch(&j), Some("hold-3"));
-        // Once the second and third left it, room again.
-        let j = g.apply(4, &adm(4, t0() + Duration::seconds(1201)));
-        assert_eq!(j[0].verdict, Verdict::Released);
-    }
-
-    #[test]
-    fn a_repeated_admission_is_judged_once() {
-        let mut g = Guard::new(cfg(1));
-        assert_eq!(g.apply(0, &adm(0, t0()))[0].verdict, Verdict::Released);
-        assert!(g.apply(1, &adm(0, t0())).is_empty());
-        assert!(g.apply(2, &adm(0, t0())).is_empty());
-        // The repeats did not count: the next case is the 2nd, over the limit of 1.
-        assert_eq!(held_batch(&g.apply(3, &adm(1, t0()))), Some("hold-3"));
-        assert_eq!(
-            g.verdict(&Uuid::from_u128(0), AdmissionKind::Termination),
-            Some(&Verdict::Released)
-        );
-    }
-
-    #[test]
-    fn a_decision_applies_to_the_batch_as_it_was_and_later_holds_start_a_new_one() {
-        let mut g = Guard::new(cfg(1));
-        g.apply(0, &adm(0, t0()));
-        g.apply(1, &adm(1, t0()));
-        g.apply(2, &adm(2, t0()));
-        let j = g.apply(3, &decision("hold-1", Decision::Approve));
-        assert_eq!(
-            j.iter().map(|j| j.case_id).collect::<Vec<_>>(),
-            vec![Uuid::from_u128(1), Uuid::from_u128(2)]
-        );
-        assert!(j.iter().all(|j| matches!(&j.verdict, Verdict::Decided { decision, .. } if decision.decision == Decision::Approve && decision.by == "alice")));
-        // Decided: a second decision on it changes nothing, and the CLI is told why.
-        assert!(g.apply(4, &decision("hold-1", Decision::Reject)).is_empty());
-        assert!(g
-            .check_decision("hold-1")
-            .unwrap_err()
-            .contains("approved by alice"));
-        // Still within the window: the next case is held again, in a new batch.
-        let j = g.apply(5, &adm(3, t0()));
-        assert!(
-            matches!(&j[0].verdict, Verdict::Held { batch, opens_batch: true, .. } if batch == "hold-5")
-        );
-        let j = g.apply(6, &decision("hold-5", Decision::Reject));
-        assert!(
-            matches!(&j[0].verdict, Verdict::Decided { decision, .. } if decision.decision == Decision::Reject)
-        );
-        // Unknown batches change nothing.
-        assert!(g
-            .apply(7, &decision("hold-99", Decision::Approve))
-            .is_empty());
-        assert!(g
-            .check_decision("hold-99")
-            .unwrap_err()
-            .contains("no held batch"));
-    }
-
-    #[test]
-    fn a_held_batch_left_alone_for_a_window_is_not_joined_by_a_new_burst() {
-        let mut g = Guard::new(cfg(1));
-        g.apply(0, &adm(0, t0()));
-        g.apply(1, &adm(1, t0()));
-        let later = t0() + Duration::hours(5);
-        g.apply(2, &adm(2, later));
-        let j = g.apply(3, &adm(3, later));
-        assert_eq!(held_batch(&j), Some("hold-3"));
-        assert_eq!(g.batches().len(), 2);
-        assert!(
-            g.check_decision("hold-1").is_ok(),
-            "the old batch still waits for a person"
-        );
-    }
-
-    #[test]
-    fn a_share_of_a_targets_accounts() {
-        let mut c = cfg(1000);
-        c.max_share_percent = Some(5.0);
-        c.accounts.insert("saas".into(), 40);
-        let mut g = Guard::new(c);
-        // 5% of 40 is 2: the third case acting on saas is held; cases not acting on it are not.
-        let saas = |n: u128| {
-            GuardEntry::Admission(Admission {
-                case_id: Uuid::from_u128(n),
-                identity_id: format!("E{n}"),
-                asks: AdmissionKind::Termination,
-                targets: vec![TargetKind::Saas, TargetKind::Directory],
-                at: t0(),
-            })
-        };
-        let dir_only = GuardEntry::Admission(Admission {
-            case_id: Uuid::from_u128(9),
-            identity_id: "E9".into(),
-            asks: AdmissionKind::Termination,
-            targets: vec![TargetKind::Directory],
-            at: t0(),
-        });
-        assert_eq!(g.apply(0, &saas(0))[0].verdict, Verdict::Released);
-        assert_eq!(g.apply(1, &saas(1))[0].verdict, Verdict::Released);
-        assert_eq!(g.apply(2, &dir_only)[0].verdict, Verdict::Released);
-        let j = g.apply(3, &saas(3));
-        match &j[0].verdict {
-            Verdict::Held { why, .. } => {
-                assert!(why.contains("3 of the 40 saas accounts"), "{why}")
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    /// Two instances reading the same log agree on every verdict, whatever they own.
-    #[test]
-    fn every_reader_of_the_log_judges_alike() {
-        let log: Vec<GuardEntry> = (0..40)
-            .map(|i| adm(i, t0() + Duration::seconds(i as i64 * 7)))
-            .chain([decision("hold-25", Decision::Approve)])
-            .collect();
-        let run = || {
-            let mut g = Guard::new(cfg(25));
-            log.iter()
-                .enumerate()
-                .flat_map(|(o, e)| g.apply(o as i64, e))
-                .collect::<Vec<_>>()
-        };
-        let (a, b) = (run(), run());
-        assert_eq!(a, b);
-        assert_eq!(
-            a.iter().filter(|j| j.verdict == Verdict::Released).count(),
-            25
-        );
-        assert_eq!(
-            a.iter()
-                .filter(|j| matches!(j.verdict, Verdict::Decided { .. }))
-                .count(),
-            15
-        );
-    }
-
-    /// The decision `revoke approve` would write for `sel` on `batch` shown `digest`.
-    fn chosen(g: &Guard, batch: &str, digest: &str, sel: Selection) -> Result<GuardEntry, String> {
-        let cases = g.select(batch, Some(digest), &sel)?;
-        Ok(GuardEntry::Decision(BatchDecision {
-            batch: batch.into(),
-            decision: Decision::Approve,
-            by: "alice".into(),
-            at: t0(),
-            note: None,
-            digest: Some(digest.into()),
-            cases: Some(cases.into_iter().map(|(id, _)| id).collect()),
-        }))
-    }
-
-    fn decided_ids(j: &[Judged]) -> Vec<Uuid> {
-        j.iter()
-            .filter(|j| matches!(j.verdict, Verdict::Decided { .. }))
-            .map(|j| j.case_id)
-            .collect()
-    }
-
-    /// A digest shown before a case joined no longer matches: the decision is refused, naming
-    /// the current digest; the digest covers only what still waits.
-    #[test]
-    fn a_digest_binds_to_the_list_shown() {
-        let mut g = Guard::new(cfg(1));
-        g.apply(0, &adm(0, t0()));
-        g.apply(1, &adm(1, t0()));
-        g.apply(2, &adm(2, t0()));
-        let shown = g.batch("hold-1").unwrap().digest();
-        assert_eq!(shown.len(), 16);
-        assert_eq!(shown, g.batch("hold-1").unwrap().digest(), "stable");
-        g.apply(3, &adm(3, t0()));
-        let now = g.batch("hold-1").unwrap().digest();
-        assert_ne!(shown, now);
-        let err = g
-            .select("hold-1", Some(&shown), &Selection::default())
-            .unwrap_err();
-        assert!(
-            err.contains(&now) && err.contains("revoke guard") && err.contains("changed"),
-            "{err}"
-        );
-        assert_eq!(
-            g.select("hold-1", Some(&now.to_uppercase()), &Selection::default())
-                .unwrap()
-                .len(),
-            3
-        );
-        // Forged: an identity not waiting in the batch is refused, not ignored.
-        let err = g
-            .select(
-                "hold-1",
-                Some(&now),
-                &Selection {
-                    only: vec!["E0".into()],
-                    except: vec![],
-                },
-            )
-            .unwrap_err();
-        assert!(err.contains("E0 is not waiting"), "{err}");
-    }
-
-    /// `--only` decides exactly the named people; `--except` everyone else; the batch stays open
-    /// (and joinable) for the rest, whose digest is new; a replayed decision changes nothing.
-    #[test]
-    fn only_and_except_decide_part_of_a_batch() {
-        let mut g = Guard::new(cfg(1));
-        for n in 0..5 {
-            g.apply(n as i64, &adm(n, t0()));
-        }
-        let d = g.batch("hold-1").unwrap().digest();
-        let only = chosen(
-            &g,
-            "hold-1",
-            &d,
-            Selection {
-                only: vec!["E2".into()],
-                except: vec![],
-            },
-        )
-        .unwrap();
-        assert_eq!(decided_ids(&g.apply(5, &only)), vec![Uuid::from_u128(2)]);
-        assert!(g.apply(6, &only).is_empty(), "a replay decides nothing");
-        let b = g.batch("hold-1").unwrap();
-        assert!(!b.is_decided() && b.decision_of(&Uuid::from_u128(2)).is_some());
-        assert!(b.decision_of(&Uuid::from_u128(1)).is_none());
-        assert_ne!(b.digest(), d, "the rest has its own digest");
-        assert!(
-            g.select("hold-1", Some(&d), &Selection::default()).is_err(),
-            "the old digest is stale"
-        );
-        // Still open: a new held case joins it.
-        assert_eq!(held_batch(&g.apply(7, &adm(7, t0()))), Some("hold-1"));
-        let d = g.batch("hold-1").unwrap().digest();
-        let except = chosen(
-            &g,
-            "hold-1",
-            &d,
-            Selection {
-                only: vec![],
-                except: vec!["E3".into()],
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            decided_ids(&g.apply(8, &except)),
-            [1, 4, 7].map(Uuid::from_u128).to_vec()
-        );
-        let d = g.batch("hold-1").unwrap().digest();
-        let last = chosen(&g, "hold-1", &d, Selection::default()).unwrap();
-        assert_eq!(decided_ids(&g.apply(9, &last)), vec![Uuid::from_u128(3)]);
-        assert!(g.batch("hold-1").unwrap().is_decided());
-        assert!(g
-            .check_decision("hold-1")
-            .unwrap_err()
-            .contains("already decided"));
-        // Fully decided: the next held case opens a new batch.
-        assert_eq!(held_batch(&g.apply(10, &adm(10, t0()))), Some("hold-10"));
-    }
-
-    /// A case that joins between the person's look and the decision landing is not in the
-    /// decision's list: it stays held; an older record without a list decides all that waits.
-    #[test]
-    fn a_case_joining_after_the_digest_stays_held() {
-        let mut g = Guard::new(cfg(1));
-        g.apply(0, &adm(0, t0()));
-        g.apply(1, &adm(1, t0()));
-        g.apply(2, &adm(2, t0()));
-        let d = g.batch("hold-1").unwrap().digest();
-        let listed = chosen(&g, "hold-1", &d, Selection::default()).unwrap();
-        g.apply(3, &adm(3, t0()));
-        let j = g.apply(4, &listed);
-        assert_eq!(decided_ids(&j), [1, 2].map(Uuid::from_u128).to_vec());
-        assert!(matches!(
-            g.verdict(&Uuid::from_u128(3), AdmissionKind::Termination),
-            Some(Verdict::Held { .. })
-        ));
-        let b = g.batch("hold-1").unwrap();
-        assert_eq!(
-            b.undecided().map(|(id, _)| *id).collect::<Vec<_>>(),
-            vec![Uuid::from_u128(3)]
-        );
-        // A record from before decisions listed cases: everything still waiting.
-        let j = g.apply(5, &decision("hold-1", Decision::Reject));
-        assert_eq!(decided_ids(&j), vec![Uuid::from_u128(3)]);
-        assert!(g.batch("hold-1").unwrap().is_decided());
+fn shrink_deque<T>(q: &mut VecDeque<T>) {
+    if q.capacity() > 4 * q.len() + 64 {
+        q.shrink_to(2 * q.len());
     }
 }
+
+/// The offset a batch id names (`hold-<offset>`, exactly as the guard spells it).
+fn offset_of(id: &str) -> Option<i64> {
+    id.strip_prefix("hold-")?.parse().ok()
+}
+
+/// `d` without its case list (the verdict of each case it decided needs only who, what, when).
+fn without_cases(d: &BatchDecision) -> BatchDecision {
+    BatchDecision {
+        batch: d.batch.clone(),
+        decision: d.decision,
+        by: d.by.clone(),
+        at: d.at,
+        note: d.note.clone(),
+        digest: d.digest.clone(),
+        cases: None,
+    }
+}
+
+fn already_decided(batch: &str, d: &BatchDecision) -> String {
+    format!(
+        "batch {batch} was already decided: {} by {} at {}",
+        match d.decision {
+            Decision::Approve => "approved",
+            Decision::Reject => "rejected",
+        },
+        d.by,
+        d.at.to_rfc3339()
+    )
+}
+
+#[cfg(test)]
+mod bounds_tests;
+#[cfg(test)]
+mod tests;

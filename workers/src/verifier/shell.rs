@@ -185,6 +185,7 @@ impl VerifierHandler {
             for (offset, entry) in records {
                 judged.extend(st.guard.apply(*offset, entry));
             }
+            export_guard_sizes(&self.metrics, st.guard.sizes());
             let mut acks = Vec::new();
             for j in &judged {
                 if let super::guard::Verdict::Held {
@@ -204,6 +205,20 @@ impl VerifierHandler {
         };
         wait_all(acks).await
     }
+}
+
+/// Sets the `revoke_guard_*` gauges: what the guard holds in memory (its bounds in `guard`).
+fn export_guard_sizes(metrics: &Metrics, s: super::guard::Sizes) {
+    let set = |g: &prometheus::IntGaugeVec, label: &str, n: usize| {
+        g.with_label_values(&[label]).set(n as i64)
+    };
+    set(&metrics.guard_verdicts, "released", s.released);
+    set(&metrics.guard_verdicts, "held", s.held);
+    set(&metrics.guard_verdicts, "decided", s.decided);
+    set(&metrics.guard_batches, "held", s.held_batches);
+    set(&metrics.guard_batches, "decided", s.decided_batches);
+    set(&metrics.guard_batches, "settled", s.settled_batches);
+    metrics.guard_held_cases.set(s.held as i64);
 }
 
 /// Reads the guard log from its start into `tx` until `stop`, on a blocking thread: every
@@ -557,7 +572,7 @@ impl Handler for VerifierHandler {
                         case_id: *id,
                         identity_id: st.machine.case(id)?.identity_id.clone(),
                         asks,
-                        verdict: st.guard.verdict(id, asks)?.clone(),
+                        verdict: st.guard.verdict(id, asks)?,
                     })
                 })
                 .collect();

@@ -317,3 +317,87 @@ fn two_instances_judging_one_log_release_exactly_the_limit() {
     let (d, h, e) = deliver(&log, 40, &mut instances, &mut guards, at(120));
     assert_eq!((d, h, e), (15, 0, 0));
 }
+
+/// Forgetting a decided batch never lets a rejected case through. The owner of a case stopped
+/// after the guard held it but before it wrote `held` (its record still says `admitting`); a
+/// person rejected the batch; a week of traffic later the guard no longer lists the batch. The
+/// instance that takes the case over looks its verdict up (as the shell does) and gets the
+/// rejection; asking the guard again instead (the readmission) gets no new verdict, so nothing
+/// reaches the workers either way.
+#[test]
+fn a_case_taken_over_after_its_rejected_batch_was_forgotten_stays_rejected() {
+    let mut g = Guard::new(guarded(1).guard);
+    let mut offset = 0;
+    let mut log = |g: &mut Guard, e: GuardEntry| {
+        offset += 1;
+        g.apply(offset, &e)
+    };
+    let mut v = Verifier::new(guarded(1));
+    let (_, first) = admit(&mut v, "E0", at(0));
+    let (_, c) = admit(&mut v, "E1", at(1));
+    for a in [&first, &c].map(|c| Admission {
+        case_id: c.case_id,
+        identity_id: c.identity_id.clone(),
+        asks: revoke_shared::contract::AdmissionKind::Termination,
+        targets: ALL.to_vec(),
+        at: at(1),
+    }) {
+        log(&mut g, GuardEntry::Admission(a));
+    }
+    let batch = match g.verdict(
+        &c.case_id,
+        revoke_shared::contract::AdmissionKind::Termination,
+    ) {
+        Some(Verdict::Held { batch, .. }) => batch,
+        other => panic!("{other:?}"),
+    };
+    // The owner stops here: its changelog holds `c` as admitting.
+    log(
+        &mut g,
+        GuardEntry::Decision(BatchDecision {
+            batch: batch.clone(),
+            decision: Decision::Reject,
+            by: "alice".into(),
+            at: at(60),
+            note: None,
+            digest: None,
+            cases: None,
+        }),
+    );
+    let week = 7 * 24 * 3600;
+    for hour in 1..=7 * 24 {
+        let j = log(
+            &mut g,
+            GuardEntry::Admission(Admission {
+                case_id: Uuid::from_u128(hour as u128),
+                identity_id: format!("Q{hour}"),
+                asks: revoke_shared::contract::AdmissionKind::Termination,
+                targets: ALL.to_vec(),
+                at: at(hour * 3600),
+            }),
+        );
+        assert_eq!(j[0].verdict, Verdict::Released, "quiet traffic is released");
+    }
+    assert!(g.batch(&batch).is_none(), "the batch is no longer listed");
+
+    // Taken over: the verdict looked up is the person's rejection.
+    let mut taker = Verifier::new(guarded(1));
+    taker.restore(c.clone());
+    let asks = taker.waiting_for_guard(&c.case_id).unwrap();
+    let verdict = g.verdict(&c.case_id, asks).expect("still known");
+    let effects = taker.apply(Input::Guard(&judged(&c, verdict)), at(week));
+    assert!(dues(&effects).is_empty());
+    assert_eq!(
+        case_records(&effects).pop().unwrap().state,
+        CaseState::Rejected
+    );
+
+    // Asking again instead: the guard judges a case once, even a week later.
+    let mut asker = Verifier::new(guarded(1));
+    asker.restore(c.clone());
+    let again = tick(&mut asker, at(week + READMIT_SECS));
+    let asked = admissions(&again);
+    assert_eq!(asked.len(), 1);
+    assert!(log(&mut g, GuardEntry::Admission(asked[0].clone())).is_empty());
+    assert!(dues(&again).is_empty());
+}

@@ -398,15 +398,7 @@ pub fn read_partitions_to_end(
             Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
                 remaining.remove(&p);
             }
-            // Connection trouble is reported but librdkafka keeps trying (another broker may
-            // lead the partition soon): wait for it, up to the deadline.
-            Some(Err(rdkafka::error::KafkaError::MessageConsumption(
-                rdkafka::types::RDKafkaErrorCode::BrokerTransportFailure
-                | rdkafka::types::RDKafkaErrorCode::AllBrokersDown
-                | rdkafka::types::RDKafkaErrorCode::NotLeaderForPartition
-                | rdkafka::types::RDKafkaErrorCode::LeaderNotAvailable
-                | rdkafka::types::RDKafkaErrorCode::RequestTimedOut,
-            ))) => continue,
+            Some(Err(e)) if passing_read_error(&e) => continue,
             Some(Err(e)) => return Err(e),
             Some(Ok(m)) => {
                 out.push(ReadRecord {
@@ -425,4 +417,66 @@ pub fn read_partitions_to_end(
         }
     }
     Ok(out)
+}
+
+/// The record at `offset` of `topic`/`partition` (blocking), or `None` when there is none there
+/// any more (compacted away or deleted by retention: the next record read has a later offset,
+/// or the partition ends first). One fetch instead of a partition's whole history.
+pub fn read_one_at(
+    cfg: &Config,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    timeout: Duration,
+) -> Result<Option<ReadRecord>, rdkafka::error::KafkaError> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Message, Offset, TopicPartitionList};
+
+    let reader: BaseConsumer = reader_config(cfg).create()?;
+    let (low, high) = reader.fetch_watermarks(topic, partition, timeout)?;
+    if offset < low || offset >= high {
+        return Ok(None);
+    }
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    reader.assign(&tpl)?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if std::time::Instant::now() > deadline {
+            return Err(rdkafka::error::KafkaError::MessageConsumption(
+                rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
+            ));
+        }
+        match reader.poll(Duration::from_millis(200)) {
+            None => continue,
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return Ok(None),
+            Some(Err(e)) if passing_read_error(&e) => continue,
+            Some(Err(e)) => return Err(e),
+            Some(Ok(m)) if m.offset() == offset => {
+                return Ok(Some(ReadRecord {
+                    partition,
+                    offset,
+                    key: m.key().map(<[u8]>::to_vec),
+                    payload: m.payload().map(<[u8]>::to_vec),
+                }))
+            }
+            Some(Ok(_)) => return Ok(None),
+        }
+    }
+}
+
+/// Connection trouble a reader is told of while librdkafka keeps trying (another broker may lead
+/// the partition soon): worth waiting for, up to the reader's deadline.
+fn passing_read_error(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e,
+        rdkafka::error::KafkaError::MessageConsumption(
+            C::BrokerTransportFailure
+                | C::AllBrokersDown
+                | C::NotLeaderForPartition
+                | C::LeaderNotAvailable
+                | C::RequestTimedOut
+        )
+    )
 }

@@ -126,6 +126,16 @@ fn a_rescind_after_close_restores_real_ldap_and_scim_accounts() {
         assert_eq!(case.restored.len(), 2, "{:?}", case.restored);
         assert_eq!(case.rescinded_by.as_deref(), Some("hr:people-ops"));
         assert!(case.closed_at.is_some(), "the close stays on record");
+        // The closed case's record was read back at the offset its marker kept, not by scanning
+        // the changelog partition.
+        assert_eq!(
+            metrics
+                .verifier_notes
+                .with_label_values(&["closed_case_scanned"])
+                .get(),
+            0,
+            "the closed case was found by a scan"
+        );
         for r in &case.restored {
             let revoked = &case.targets[&r.target.kind].objects;
             assert_eq!(r.objects.len(), revoked.len(), "{r:?}");

@@ -110,8 +110,16 @@ pub enum Effect {
 }
 
 /// Closed cases are reduced to this: enough to absorb duplicates, small enough to keep forever.
+/// The changelog offset of the closing record lets a rescind after close read that one record
+/// back (it fits beside the `Live` box: the slot is no larger for it).
 #[derive(Debug, Clone, Copy)]
-struct Closed;
+struct Closed {
+    /// `UNKNOWN_OFFSET` until the closing record is acknowledged (or for a record read back
+    /// without one).
+    offset: i64,
+}
+
+const UNKNOWN_OFFSET: i64 = -1;
 
 #[derive(Debug)]
 enum Slot {
@@ -193,7 +201,12 @@ impl Verifier {
         if acked != 0 {
             self.acked_when_closed.insert(case.case_id, acked);
         }
-        self.put(case.case_id, Slot::Closed(Closed));
+        self.put(
+            case.case_id,
+            Slot::Closed(Closed {
+                offset: UNKNOWN_OFFSET,
+            }),
+        );
     }
 
     fn take(&mut self, id: &Uuid) -> Option<Slot> {
@@ -244,6 +257,33 @@ impl Verifier {
             if let Some(Slot::Closed(c)) = self.take(&id) {
                 self.put(id, Slot::Closed(c));
             }
+        }
+    }
+
+    /// `restore`, for a record read from the changelog at `offset`: a closed case keeps where
+    /// its closing record is.
+    pub fn restore_at(&mut self, case: Case, offset: i64) {
+        let id = case.case_id;
+        let closing = case.state == CaseState::Closed;
+        self.restore(case);
+        if closing {
+            self.note_closed_offset(&id, offset);
+        }
+    }
+
+    /// Where the closing record of the closed case `id` is in the changelog (acknowledged by
+    /// the broker). Ignored unless the case is closed: a later record (a rescind) moved it on.
+    pub fn note_closed_offset(&mut self, id: &Uuid, offset: i64) {
+        if let Some(Slot::Closed(c)) = self.cases.get_mut(id) {
+            c.offset = c.offset.max(offset);
+        }
+    }
+
+    /// The changelog offset of the closed case `id`'s closing record, when known.
+    pub fn closed_offset(&self, id: &Uuid) -> Option<i64> {
+        match self.cases.get(id) {
+            Some(Slot::Closed(c)) if c.offset != UNKNOWN_OFFSET => Some(c.offset),
+            _ => None,
         }
     }
 

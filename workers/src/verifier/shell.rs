@@ -130,7 +130,7 @@ pub fn check_copartitioned(cfg: &Config) -> Result<(), RebuildError> {
 impl VerifierHandler {
     /// Applies `input` to the machine and enqueues its effects, with the state lock held (so
     /// the changelog gets each case's versions in order); the caller awaits the acks unlocked.
-    fn apply_locked(&self, st: &mut State, input: Input<'_>) -> Result<Vec<Ack>, HandlerError> {
+    fn apply_locked(&self, st: &mut State, input: Input<'_>) -> Result<Vec<Written>, HandlerError> {
         let effects = st.machine.apply(input, Utc::now());
         let acks = enqueue(
             &self.producer,
@@ -157,18 +157,44 @@ impl VerifierHandler {
             }
             self.apply_locked(&mut st, input)?
         };
-        wait_all(acks).await
+        self.wait_all(acks).await
+    }
+
+    /// Waits for every acknowledgement; a write the broker refused is fatal (see the module
+    /// doc). A case's closing record leaves its changelog offset with the closed marker, so a
+    /// rescind after close reads that one record back instead of the partition's history.
+    async fn wait_all(&self, written: Vec<Written>) -> Result<(), HandlerError> {
+        let mut closed = Vec::new();
+        for w in written {
+            let (_, offset) = w
+                .ack
+                .wait()
+                .await
+                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+            if let Some(id) = w.closes {
+                closed.push((id, offset));
+            }
+        }
+        if !closed.is_empty() {
+            let mut st = self.state.lock().expect("verifier state lock");
+            for (id, offset) in closed {
+                st.machine.note_closed_offset(&id, offset);
+            }
+        }
+        Ok(())
     }
 }
 
-/// Waits for every acknowledgement; a write the broker refused is fatal (see the module doc).
-async fn wait_all(acks: Vec<Ack>) -> Result<(), HandlerError> {
-    for ack in acks {
-        ack.wait()
-            .await
-            .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+/// A write to wait for: its acknowledgement and, for a case's closing record, that case.
+struct Written {
+    ack: Ack,
+    closes: Option<Uuid>,
+}
+
+impl From<Ack> for Written {
+    fn from(ack: Ack) -> Written {
+        Written { ack, closes: None }
     }
-    Ok(())
 }
 
 impl VerifierHandler {
@@ -203,7 +229,7 @@ impl VerifierHandler {
             }
             acks
         };
-        wait_all(acks).await
+        self.wait_all(acks).await
     }
 }
 
@@ -268,9 +294,11 @@ fn guard_tail(
 
 impl VerifierHandler {
     /// A rescind. For a case that already closed, the machine keeps only a marker, so its last
-    /// record is read back from the changelog (the partition of the identity's inputs, where
-    /// the verifier writes it; else every partition) to know what to give back. Rare and bounded
-    /// by one partition's size.
+    /// record is read back from the changelog to know what to give back: the one record at the
+    /// offset the marker keeps (the partition of the identity's inputs, where the verifier
+    /// writes it). Only a marker without an offset (or a record no longer there) falls back to
+    /// reading the partition's history, then every partition; that is counted
+    /// (`revoke_verifier_notes_total{what="closed_case_scanned"}`).
     async fn rescind(
         &self,
         msg: &RawMessage,
@@ -282,7 +310,8 @@ impl VerifierHandler {
             (
                 st.machine
                     .rescind_applies_to(ev)
-                    .filter(|id| st.machine.is_closed(id)),
+                    .filter(|id| st.machine.is_closed(id))
+                    .map(|id| (id, st.machine.closed_offset(&id))),
                 st.machine.rescind_refusal(ev),
             )
         };
@@ -299,13 +328,25 @@ impl VerifierHandler {
             )
             .await;
         }
-        let Some(case_id) = closed else {
+        let Some((case_id, offset)) = closed else {
             return self
                 .apply(Input::Hr(ev), Some((ev.case_id(), partition)))
                 .await;
         };
         let cfg = self.cfg.clone();
+        let metrics = self.metrics.clone();
         let record = tokio::task::spawn_blocking(move || {
+            if let Some(case) = offset
+                .map(|o| closed_case_at(&cfg, case_id, partition, o))
+                .transpose()?
+                .flatten()
+            {
+                return Ok(Some(case));
+            }
+            metrics
+                .verifier_notes
+                .with_label_values(&["closed_case_scanned"])
+                .inc();
             closed_case_record(&cfg, case_id, Some(partition))
                 .transpose()
                 .or_else(|| closed_case_record(&cfg, case_id, None).transpose())
@@ -331,6 +372,25 @@ impl VerifierHandler {
             }
         }
     }
+}
+
+/// The record of `case_id` at `offset` of changelog partition `partition`, if it is there.
+fn closed_case_at(
+    cfg: &Config,
+    case_id: Uuid,
+    partition: i32,
+    offset: i64,
+) -> Result<Option<Case>, rdkafka::error::KafkaError> {
+    let record = revoke_shared::kafka::read_one_at(
+        cfg,
+        &cfg.topics.cases,
+        partition,
+        offset,
+        Duration::from_secs(60),
+    )?;
+    Ok(record
+        .and_then(|r| serde_json::from_slice::<Case>(&r.payload?).ok())
+        .filter(|c| c.schema == CASE_SCHEMA && c.case_id == case_id))
 }
 
 /// The latest record of `case_id` in the changelog (`partition` only, or every partition).
@@ -385,8 +445,8 @@ fn enqueue(
     metrics: &Metrics,
     st: &mut State,
     effects: Vec<Effect>,
-) -> Result<Vec<Ack>, HandlerError> {
-    let mut acks = Vec::new();
+) -> Result<Vec<Written>, HandlerError> {
+    let mut acks: Vec<Written> = Vec::new();
     for effect in effects {
         match effect {
             Effect::Case(case) => {
@@ -413,7 +473,10 @@ fn enqueue(
                 let ack = producer
                     .enqueue_json(&cfg.topics.cases, &case.case_id.to_string(), &case, p)
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-                acks.push(ack);
+                acks.push(Written {
+                    ack,
+                    closes: (case.state == CaseState::Closed).then_some(case.case_id),
+                });
             }
             Effect::Escalate(esc) => {
                 metrics
@@ -425,7 +488,7 @@ fn enqueue(
                 let ack = producer
                     .enqueue_json(&cfg.topics.escalations, &esc.identity_id, &esc, None)
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-                acks.push(ack);
+                acks.push(ack.into());
             }
             Effect::Restore(req) => {
                 metrics
@@ -434,27 +497,33 @@ fn enqueue(
                     .inc();
                 tracing::info!(case_id = %req.case_id, identity = %req.identity_id, target = %req.target,
                     "rescinded: asking the target's workers to give back what they revoked");
-                acks.push(enqueue_for_workers(
-                    producer,
-                    fleet,
-                    &cfg.topics.restores,
-                    &req.identity_id,
-                    &req,
-                    &[],
-                )?);
+                acks.push(
+                    enqueue_for_workers(
+                        producer,
+                        fleet,
+                        &cfg.topics.restores,
+                        &req.identity_id,
+                        &req,
+                        &[],
+                    )?
+                    .into(),
+                );
             }
             Effect::Due(ev) => {
                 metrics.verifier_notes.with_label_values(&["due"]).inc();
                 tracing::info!(case_id = %ev.case_id(), identity = %ev.subject, effective_at = ?ev.data.effective_at,
                     "termination released to the workers (effective, and let through by the guard when it is on)");
-                acks.push(enqueue_for_workers(
-                    producer,
-                    fleet,
-                    &cfg.topics.due,
-                    &ev.subject,
-                    &ev.to_structured_json(),
-                    &[],
-                )?);
+                acks.push(
+                    enqueue_for_workers(
+                        producer,
+                        fleet,
+                        &cfg.topics.due,
+                        &ev.subject,
+                        &ev.to_structured_json(),
+                        &[],
+                    )?
+                    .into(),
+                );
             }
             Effect::Redrive {
                 event,
@@ -482,14 +551,17 @@ fn enqueue(
                 if let Some(r) = &recheck {
                     headers.push((revoke_shared::contract::RECHECK_HEADER, r.as_str()));
                 }
-                acks.push(enqueue_for_workers(
-                    producer,
-                    fleet,
-                    &cfg.topics.due,
-                    &event.subject,
-                    &event.to_structured_json(),
-                    &headers,
-                )?);
+                acks.push(
+                    enqueue_for_workers(
+                        producer,
+                        fleet,
+                        &cfg.topics.due,
+                        &event.subject,
+                        &event.to_structured_json(),
+                        &headers,
+                    )?
+                    .into(),
+                );
             }
             Effect::Admit(a) => {
                 metrics.verifier_notes.with_label_values(&["admit"]).inc();
@@ -503,7 +575,7 @@ fn enqueue(
                         Some(0),
                     )
                     .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-                acks.push(ack);
+                acks.push(ack.into());
             }
             Effect::Refuse { reason, detail } => {
                 // The shell dead-letters refusals before applying (`rescind_refusal`); one
@@ -552,13 +624,13 @@ impl Handler for VerifierHandler {
         let n = records.len();
         let (acks, open) = {
             let mut st = self.state.lock().expect("verifier state lock");
-            for (p, case) in records {
+            for (p, offset, case) in records {
                 if case.state == CaseState::Closed {
                     st.partition_of.remove(&case.case_id);
                 } else {
                     st.partition_of.insert(case.case_id, p);
                 }
-                st.machine.restore(case);
+                st.machine.restore_at(case, offset);
             }
             st.owned.extend(gained.iter().copied());
             // Verdicts the guard log already holds for cases taken over while they waited.
@@ -583,7 +655,7 @@ impl Handler for VerifierHandler {
             self.metrics.open_cases.set(st.machine.open_count() as i64);
             (acks, st.machine.open_count())
         };
-        wait_all(acks).await?;
+        self.wait_all(acks).await?;
         tracing::info!(partitions = ?gained, records = n, open,
             ms = started.elapsed().as_millis() as u64, "verifier partitions taken over: cases rebuilt from the changelog");
         Ok(())
@@ -793,8 +865,9 @@ fn wait_for_topics(cfg: &Config) -> Result<(), RebuildError> {
     }
 }
 
-/// The cases of changelog partitions `parts`, as acknowledged so far (retried for a minute).
-fn read_cases_of(cfg: &Config, parts: &[i32]) -> Result<Vec<(i32, Case)>, RebuildError> {
+/// The cases of changelog partitions `parts` with their partition and offset, as acknowledged
+/// so far (retried for a minute).
+fn read_cases_of(cfg: &Config, parts: &[i32]) -> Result<Vec<(i32, i64, Case)>, RebuildError> {
     let topic = &cfg.topics.cases;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let records = loop {
@@ -822,7 +895,7 @@ fn read_cases_of(cfg: &Config, parts: &[i32]) -> Result<Vec<(i32, Case)>, Rebuil
         .filter_map(|r| {
             let payload = r.payload?; // a tombstone
             match serde_json::from_slice::<Case>(&payload) {
-                Ok(c) if c.schema == CASE_SCHEMA => Some((r.partition, c)),
+                Ok(c) if c.schema == CASE_SCHEMA => Some((r.partition, r.offset, c)),
                 Ok(c) => {
                     tracing::warn!(schema = %c.schema, offset = r.offset, "unknown case schema in changelog; skipped");
                     None

@@ -18,6 +18,7 @@ use revoke_shared::contract::{
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
+mod closed_offset_tests;
 mod guard_tests;
 mod reminder_tests;
 mod rescind_tests;

@@ -359,6 +359,9 @@ impl Case {
 }
 
 #[cfg(test)]
+mod wire_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::contract::{Escalation, IdentityKind, ESCALATION_SCHEMA};

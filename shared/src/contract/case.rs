@@ -4,12 +4,11 @@
 //! its state from these records, so everything the state machine needs is in here.
 
 use super::{
-    EscalationReason, Identity, ObjectEvidence, Outcome, Owner, RestoreReport, TargetKind,
+    EscalationReason, Identity, ObjectEvidence, Outcome, Owner, RestoreReport, TargetKind, VecMap,
     WorkerInfo,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub const CASE_SCHEMA: &str = "revoke.case.v1";
@@ -279,7 +278,8 @@ pub struct Case {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
     pub required_targets: Vec<TargetKind>,
-    pub targets: BTreeMap<TargetKind, TargetStatus>,
+    /// A JSON object in target order, as a `BTreeMap` writes it (see `VecMap`).
+    pub targets: VecMap<TargetKind, TargetStatus>,
     #[serde(default)]
     pub escalations: Vec<EscalationRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -368,7 +368,7 @@ mod tests {
 
     fn sample() -> Case {
         let now = Utc::now();
-        let mut targets = BTreeMap::new();
+        let mut targets = VecMap::new();
         targets.insert(TargetKind::Vault, TargetStatus::pending());
         let owner = Owner {
             name: "vault-team".into(),

@@ -70,6 +70,9 @@ pub enum TargetState {
 }
 
 /// Per-target status and evidence.
+///
+/// The verifier holds one per target of every live case, most of them `pending`: the large parts
+/// a pending status lacks (`worker`, `signed`) are boxed so they cost a pointer until set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetStatus {
     pub state: TargetState,
@@ -86,7 +89,7 @@ pub struct TargetStatus {
     #[serde(default)]
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker: Option<WorkerInfo>,
+    pub worker: Option<Box<WorkerInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default)]
@@ -112,7 +115,7 @@ pub struct TargetStatus {
     /// signature: a restore request carries the report back, so workers can check they revoked
     /// what they are asked to give back. Absent for unsigned reports and a person's `case ack`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signed: Option<SignedReport>,
+    pub signed: Option<Box<SignedReport>>,
 }
 
 /// The parts of a signed worker report a target status does not hold (see `TargetStatus::signed`).
@@ -153,7 +156,7 @@ impl TargetStatus {
             error: self.error.clone(),
             retryable: s.retryable,
             redrive: s.redrive,
-            worker: self.worker.clone()?,
+            worker: self.worker.as_deref()?.clone(),
             started_at: s.started_at,
             finished_at: self.confirmed_at?,
             fleet_signature: None,

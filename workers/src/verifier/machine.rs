@@ -1593,21 +1593,23 @@ fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStatus {
         confirmed_at: Some(c.finished_at),
         time_to_revoke_ms: None,
         attempts: c.attempts,
-        worker: Some(c.worker.clone()),
+        worker: Some(Box::new(c.worker.clone())),
         error: c.error.clone(),
         objects: c.objects.clone(),
         superseded: Vec::new(),
         late: Vec::new(),
         redrives: 0,
         redrive_at: None,
-        signed: c.fleet_signature.as_ref().map(|sig| SignedReport {
-            confirmation_id: c.confirmation_id,
-            case_id: c.case_id,
-            event_id: c.event_id.clone(),
-            started_at: c.started_at,
-            retryable: c.retryable,
-            redrive: c.redrive,
-            signature: sig.clone(),
+        signed: c.fleet_signature.as_ref().map(|sig| {
+            Box::new(SignedReport {
+                confirmation_id: c.confirmation_id,
+                case_id: c.case_id,
+                event_id: c.event_id.clone(),
+                started_at: c.started_at,
+                retryable: c.retryable,
+                redrive: c.redrive,
+                signature: sig.clone(),
+            })
         }),
     }
 }

@@ -493,7 +493,7 @@ fn verified_confirmations_close_the_case_exactly_once() {
         assert_eq!(s.outcome, Some(Outcome::Revoked));
         assert_eq!(s.confirmed_at, Some(now));
         assert_eq!(s.instance.as_deref(), Some("default"));
-        assert_eq!(s.worker.as_ref(), Some(&c.worker));
+        assert_eq!(s.worker.as_deref(), Some(&c.worker));
         assert_eq!(s.objects, c.objects);
         assert_eq!(s.attempts, 1);
     }

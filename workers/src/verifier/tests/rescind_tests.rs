@@ -304,7 +304,7 @@ fn status_revoked(k: TargetKind) -> TargetStatus {
         instance: Some(c.target.instance.clone()),
         confirmed_at: Some(c.finished_at),
         objects: c.objects.clone(),
-        worker: Some(c.worker.clone()),
+        worker: Some(Box::new(c.worker.clone())),
         ..TargetStatus::pending()
     }
 }

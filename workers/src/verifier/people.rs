@@ -62,7 +62,9 @@ pub enum Binding {
 
 #[derive(Debug, Default)]
 pub struct People {
-    terms: HashMap<String, Vec<Term>>,
+    /// Held for every case, closed ones too: a `Box<str>` key and lists grown one by one (most
+    /// people have one termination; a `Vec` would make room for four).
+    terms: HashMap<Box<str>, Vec<Term>>,
 }
 
 /// A rescind's idempotency key: its source and id.
@@ -138,7 +140,7 @@ impl People {
     }
 
     fn upsert(&mut self, identity: &str, t: Term) {
-        let list = self.terms.entry(identity.to_string()).or_default();
+        let list = self.terms.entry(identity.into()).or_default();
         match list.iter_mut().find(|x| x.own == t.own) {
             Some(x) => {
                 // News only ever ends a termination's standing (rescinded or rejected stays so).
@@ -147,7 +149,10 @@ impl People {
                 }
                 x.case = t.case;
             }
-            None => list.push(t),
+            None => {
+                list.reserve_exact(1);
+                list.push(t);
+            }
         }
         if list.len() > KEPT_PER_PERSON {
             // Forget the oldest that no longer stands; else the oldest joined one (its case's own
@@ -245,7 +250,7 @@ impl People {
     /// What the rescind `ev` applies to (see the module doc).
     pub fn bind(&self, ev: &HrEvent) -> Binding {
         let key = rescind_key(ev);
-        let Some(list) = self.terms.get(&ev.subject) else {
+        let Some(list) = self.terms.get(ev.subject.as_str()) else {
             return Binding::Unknown;
         };
         if list.iter().any(|t| t.status == Status::Rescinded(key)) {

@@ -253,6 +253,8 @@ pub struct EscalationRecord {
     pub detail: String,
 }
 
+/// The verifier holds every live case in memory: parts most cases never get (`rescind`,
+/// `restore_guard`, and `guard` when the guard is off) are boxed, a pointer until set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
     pub schema: String,
@@ -297,7 +299,7 @@ pub struct Case {
     /// The blast-radius guard's verdict: released, or held in a batch and then approved or
     /// rejected by a person. Absent when the guard is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guard: Option<crate::contract::CaseGuard>,
+    pub guard: Option<Box<crate::contract::CaseGuard>>,
     /// The HR event's own `time` (when HR issued the termination): a rescind that does not name
     /// its termination only ever applies to one issued before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -312,14 +314,14 @@ pub struct Case {
     /// The rescind that cancelled this case's own termination (its source and id are the
     /// rescind's idempotency key: the same rescind again changes nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rescind: Option<RescindRef>,
+    pub rescind: Option<Box<RescindRef>>,
     /// Why nothing was given back after a rescind: another termination of the person stands
     /// (restores are grants; a person decides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_withheld: Option<String>,
     /// The blast-radius guard's verdict on giving access back after a rescind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restore_guard: Option<crate::contract::CaseGuard>,
+    pub restore_guard: Option<Box<crate::contract::CaseGuard>>,
 }
 
 /// A rescind that took effect: who sent it (source, id: its idempotency key), when HR issued

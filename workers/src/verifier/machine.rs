@@ -489,7 +489,9 @@ impl Verifier {
     fn ask_guard(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
         case.state = CaseState::Admitting;
         case.deadline = None;
-        case.guard.get_or_insert(CaseGuard::asked(now)).asked_at = now;
+        case.guard
+            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
+            .asked_at = now;
         effects.push(Effect::Admit(Admission {
             case_id: case.case_id,
             identity_id: case.identity_id.clone(),
@@ -504,7 +506,7 @@ impl Verifier {
     fn ask_restores(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
         if self.policy.guard.enabled {
             case.restore_guard
-                .get_or_insert(CaseGuard::asked(now))
+                .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
                 .asked_at = now;
             effects.push(Effect::Admit(Admission {
                 case_id: case.case_id,
@@ -533,7 +535,9 @@ impl Verifier {
             return Vec::new();
         }
         let mut effects = Vec::new();
-        let g = case.guard.get_or_insert(CaseGuard::asked(now));
+        let g = case
+            .guard
+            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)));
         match &j.verdict {
             Verdict::Released => self.release(&mut case, now, &mut effects),
             Verdict::Held {
@@ -603,7 +607,9 @@ impl Verifier {
             return Vec::new();
         }
         let mut effects = Vec::new();
-        let g = case.restore_guard.get_or_insert(CaseGuard::asked(now));
+        let g = case
+            .restore_guard
+            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)));
         let release = match &j.verdict {
             Verdict::Released => true,
             Verdict::Held {
@@ -698,11 +704,11 @@ impl Verifier {
             g.is_none_or(|g| g.asked_at + Duration::seconds(READMIT_SECS) <= now)
         };
         let stale = self.live_ids(|c| {
-            (c.state == CaseState::Admitting && stale_after(c.guard.as_ref()))
+            (c.state == CaseState::Admitting && stale_after(c.guard.as_deref()))
                 || (c.state == CaseState::Rescinded
                     && restore_undecided(c)
                     && c.restore_guard.as_ref().is_some_and(|g| g.batch.is_none())
-                    && stale_after(c.restore_guard.as_ref()))
+                    && stale_after(c.restore_guard.as_deref()))
         });
         let mut out = Vec::new();
         for id in stale {
@@ -827,7 +833,7 @@ impl Verifier {
                 j.rescind = Some(rref.clone());
             }
         } else {
-            case.rescind = Some(rref.clone());
+            case.rescind = Some(Box::new(rref.clone()));
         }
         if self
             .people

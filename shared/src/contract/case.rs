@@ -72,14 +72,15 @@ pub enum TargetState {
 /// Per-target status and evidence.
 ///
 /// The verifier holds one per target of every live case, most of them `pending`: the large parts
-/// a pending status lacks (`worker`, `signed`) are boxed so they cost a pointer until set.
+/// a pending status lacks (`worker`, `signed`) are boxed so they cost a pointer until set, and
+/// strings never edited in place are `Box<str>` (no spare capacity word).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetStatus {
     pub state: TargetState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
+    pub instance: Option<Box<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed_at: Option<DateTime<Utc>>,
     /// From `effective_at` to the last object's `removed_at` (or the confirmation time when
@@ -91,7 +92,7 @@ pub struct TargetStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker: Option<Box<WorkerInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<Box<str>>,
     #[serde(default)]
     pub objects: Vec<ObjectEvidence>,
     /// Earlier reports this one replaced (a failure before a retry succeeded, a manual-step
@@ -148,12 +149,12 @@ impl TargetStatus {
             event_id: s.event_id.clone(),
             target: crate::contract::TargetRef {
                 kind,
-                instance: self.instance.clone()?,
+                instance: self.instance.as_deref()?.into(),
             },
             outcome: self.outcome?,
             objects: self.objects.clone(),
             attempts: self.attempts,
-            error: self.error.clone(),
+            error: self.error.as_deref().map(Into::into),
             retryable: s.retryable,
             redrive: s.redrive,
             worker: self.worker.as_deref()?.clone(),

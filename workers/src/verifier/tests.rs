@@ -632,7 +632,7 @@ fn failed_target_escalates_to_its_owner_and_late_success_still_closes() {
     assert_eq!(case.state, CaseState::Escalated);
     assert_eq!(case.revision, 2);
     assert_eq!(case.targets[&Vault].state, TargetState::Failed);
-    assert_eq!(case.targets[&Vault].error, fail.error);
+    assert_eq!(case.targets[&Vault].error.as_deref(), fail.error.as_deref());
     assert_eq!(case.targets[&Vault].attempts, 5);
     assert_eq!(case.escalations.len(), 1);
     assert_eq!(esc.reason, EscalationReason::TargetFailed);

@@ -124,17 +124,6 @@ impl<'a, K: Ord, V> Entry<'a, K, V> {
         };
         &mut self.map.entries[i].1
     }
-
-    pub fn or_insert(self, value: V) -> &'a mut V {
-        self.or_insert_with(|| value)
-    }
-
-    pub fn or_default(self) -> &'a mut V
-    where
-        V: Default,
-    {
-        self.or_insert_with(V::default)
-    }
 }
 
 impl<K: Ord, V> std::ops::Index<&K> for VecMap<K, V> {
@@ -160,12 +149,6 @@ impl<K: Ord, V> Extend<(K, V)> for VecMap<K, V> {
         for (k, v) in iter {
             self.insert(k, v);
         }
-    }
-}
-
-impl<K: Ord, V, const N: usize> From<[(K, V); N]> for VecMap<K, V> {
-    fn from(pairs: [(K, V); N]) -> Self {
-        pairs.into_iter().collect()
     }
 }
 
@@ -245,14 +228,14 @@ mod tests {
         }
         assert_eq!(v.remove(&2), b.remove(&2));
         assert_eq!(v.remove(&2), None);
-        *v.entry(4).or_default() += "d";
-        *b.entry(4).or_default() += "d";
+        v.entry(4).or_insert_with(|| "d".into()).push('!');
+        b.entry(4).or_insert_with(|| "d".into()).push('!');
         v.entry(4).or_insert_with(|| "x".into()).push('!');
         b.entry(4).or_insert_with(|| "x".into()).push('!');
         let pairs: Vec<(u8, String)> = v.iter().map(|(k, s)| (*k, s.clone())).collect();
         assert_eq!(pairs, b.clone().into_iter().collect::<Vec<_>>());
         assert_eq!(v.keys().copied().collect::<Vec<_>>(), vec![1, 3, 4, 5]);
-        assert_eq!(v[&4], "d!");
+        assert_eq!(v[&4], "d!!");
         assert!(v.contains_key(&5) && !v.contains_key(&2) && v.len() == 4);
         v.retain(|k, _| *k != 3);
         assert_eq!(v.get(&3), None);

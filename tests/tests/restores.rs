@@ -548,7 +548,8 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
             objects: Vec::new(),
             worker: t1_case.targets[&TargetKind::Directory]
                 .worker
-                .clone()
+                .as_deref()
+                .cloned()
                 .expect("the worker of T1"),
             started_at: chrono::Utc::now(),
             finished_at: chrono::Utc::now(),

@@ -573,7 +573,7 @@ pub fn render(case: &Case) -> String {
                 ts_opt(st.confirmed_at),
                 w.id,
                 w.version,
-                opt(&st.instance),
+                st.instance.as_deref().unwrap_or("-"),
                 st.attempts,
                 if st.attempts == 1 { "" } else { "s" }
             );

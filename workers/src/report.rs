@@ -216,14 +216,14 @@ impl Row {
                         required: case.required_targets.contains(kind),
                         state: target_state_str(st.state).into(),
                         outcome: st.outcome.map(|o| o.as_str().into()),
-                        instance: st.instance.clone(),
+                        instance: st.instance.as_deref().map(Into::into),
                         confirmed_at: st.confirmed_at,
                         time_to_revoke_ms: st.time_to_revoke_ms,
                         attempts: st.attempts,
                         actors,
                         objects: st.objects.len(),
                         last_removed_at: st.objects.iter().filter_map(|o| o.removed_at).max(),
-                        error: st.error.clone(),
+                        error: st.error.as_deref().map(Into::into),
                         provenance: target_provenance(st).into(),
                     },
                 )
@@ -618,7 +618,7 @@ pub fn objects_csv(cases: &[&Case]) -> String {
                     (c.identity_id.clone(), true),
                     (kind.as_str().into(), false),
                     (target_state_str(st.state).into(), false),
-                    (st.instance.clone().unwrap_or_default(), true),
+                    (st.instance.as_deref().unwrap_or_default().into(), true),
                     (o.object_kind.clone(), true),
                     (o.object_id.clone(), true),
                     (o.sponsored.to_string(), false),
@@ -1192,7 +1192,7 @@ mod tests {
                 assert!(tr.required);
                 assert_eq!(tr.state, target_state_str(st.state));
                 assert_eq!(tr.outcome.as_deref(), st.outcome.map(|o| o.as_str()));
-                assert_eq!(tr.instance, st.instance);
+                assert_eq!(tr.instance.as_deref(), st.instance.as_deref());
                 assert_eq!(tr.confirmed_at, st.confirmed_at);
                 assert_eq!(tr.time_to_revoke_ms, st.time_to_revoke_ms);
                 assert_eq!(tr.attempts, st.attempts);
@@ -1201,7 +1201,7 @@ mod tests {
                     tr.last_removed_at,
                     st.objects.iter().filter_map(|o| o.removed_at).max()
                 );
-                assert_eq!(tr.error, st.error);
+                assert_eq!(tr.error.as_deref(), st.error.as_deref());
             }
             assert_eq!(row.escalations.len(), case.escalations.len());
         }

@@ -4,12 +4,11 @@
 //! its state from these records, so everything the state machine needs is in here.
 
 use super::{
-    EscalationReason, Identity, ObjectEvidence, Outcome, Owner, RestoreReport, TargetKind,
+    EscalationReason, Identity, ObjectEvidence, Outcome, Owner, RestoreReport, TargetKind, VecMap,
     WorkerInfo,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub const CASE_SCHEMA: &str = "revoke.case.v1";
@@ -71,13 +70,17 @@ pub enum TargetState {
 }
 
 /// Per-target status and evidence.
+///
+/// The verifier holds one per target of every live case, most of them `pending`: the large parts
+/// a pending status lacks (`worker`, `signed`) are boxed so they cost a pointer until set, and
+/// strings never edited in place are `Box<str>` (no spare capacity word).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetStatus {
     pub state: TargetState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
+    pub instance: Option<Box<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed_at: Option<DateTime<Utc>>,
     /// From `effective_at` to the last object's `removed_at` (or the confirmation time when
@@ -87,9 +90,9 @@ pub struct TargetStatus {
     #[serde(default)]
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub worker: Option<WorkerInfo>,
+    pub worker: Option<Box<WorkerInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<Box<str>>,
     #[serde(default)]
     pub objects: Vec<ObjectEvidence>,
     /// Earlier reports this one replaced (a failure before a retry succeeded, a manual-step
@@ -113,7 +116,7 @@ pub struct TargetStatus {
     /// signature: a restore request carries the report back, so workers can check they revoked
     /// what they are asked to give back. Absent for unsigned reports and a person's `case ack`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signed: Option<SignedReport>,
+    pub signed: Option<Box<SignedReport>>,
 }
 
 /// The parts of a signed worker report a target status does not hold (see `TargetStatus::signed`).
@@ -146,15 +149,15 @@ impl TargetStatus {
             event_id: s.event_id.clone(),
             target: crate::contract::TargetRef {
                 kind,
-                instance: self.instance.clone()?,
+                instance: self.instance.as_deref()?.into(),
             },
             outcome: self.outcome?,
             objects: self.objects.clone(),
             attempts: self.attempts,
-            error: self.error.clone(),
+            error: self.error.as_deref().map(Into::into),
             retryable: s.retryable,
             redrive: s.redrive,
-            worker: self.worker.clone()?,
+            worker: self.worker.as_deref()?.clone(),
             started_at: s.started_at,
             finished_at: self.confirmed_at?,
             fleet_signature: None,
@@ -251,6 +254,8 @@ pub struct EscalationRecord {
     pub detail: String,
 }
 
+/// The verifier holds every live case in memory: parts most cases never get (`rescind`,
+/// `restore_guard`, and `guard` when the guard is off) are boxed, a pointer until set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
     pub schema: String,
@@ -279,7 +284,8 @@ pub struct Case {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
     pub required_targets: Vec<TargetKind>,
-    pub targets: BTreeMap<TargetKind, TargetStatus>,
+    /// A JSON object in target order, as a `BTreeMap` writes it (see `VecMap`).
+    pub targets: VecMap<TargetKind, TargetStatus>,
     #[serde(default)]
     pub escalations: Vec<EscalationRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,7 +300,7 @@ pub struct Case {
     /// The blast-radius guard's verdict: released, or held in a batch and then approved or
     /// rejected by a person. Absent when the guard is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guard: Option<crate::contract::CaseGuard>,
+    pub guard: Option<Box<crate::contract::CaseGuard>>,
     /// The HR event's own `time` (when HR issued the termination): a rescind that does not name
     /// its termination only ever applies to one issued before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,14 +315,14 @@ pub struct Case {
     /// The rescind that cancelled this case's own termination (its source and id are the
     /// rescind's idempotency key: the same rescind again changes nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rescind: Option<RescindRef>,
+    pub rescind: Option<Box<RescindRef>>,
     /// Why nothing was given back after a rescind: another termination of the person stands
     /// (restores are grants; a person decides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_withheld: Option<String>,
     /// The blast-radius guard's verdict on giving access back after a rescind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restore_guard: Option<crate::contract::CaseGuard>,
+    pub restore_guard: Option<Box<crate::contract::CaseGuard>>,
 }
 
 /// A rescind that took effect: who sent it (source, id: its idempotency key), when HR issued
@@ -359,13 +365,16 @@ impl Case {
 }
 
 #[cfg(test)]
+mod wire_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::contract::{Escalation, IdentityKind, ESCALATION_SCHEMA};
 
     fn sample() -> Case {
         let now = Utc::now();
-        let mut targets = BTreeMap::new();
+        let mut targets = VecMap::new();
         targets.insert(TargetKind::Vault, TargetStatus::pending());
         let owner = Owner {
             name: "vault-team".into(),

@@ -13,6 +13,7 @@ mod hr;
 mod identity_check;
 mod protected;
 mod restore;
+mod vec_map;
 
 pub use case::{
     Case, CaseState, EscalationRecord, JoinedTermination, RescindRef, SignedReport, TargetState,
@@ -42,6 +43,7 @@ pub use restore::{
     RestoreOutcome, RestoreReport, RestoreRequest, RestoredObject, RESTORE_REPORT_SCHEMA,
     RESTORE_REQUEST_SCHEMA,
 };
+pub use vec_map::VecMap;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

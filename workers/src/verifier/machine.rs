@@ -529,7 +529,9 @@ impl Verifier {
     fn ask_guard(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
         case.state = CaseState::Admitting;
         case.deadline = None;
-        case.guard.get_or_insert(CaseGuard::asked(now)).asked_at = now;
+        case.guard
+            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
+            .asked_at = now;
         effects.push(Effect::Admit(Admission {
             case_id: case.case_id,
             identity_id: case.identity_id.clone(),
@@ -544,7 +546,7 @@ impl Verifier {
     fn ask_restores(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
         if self.policy.guard.enabled {
             case.restore_guard
-                .get_or_insert(CaseGuard::asked(now))
+                .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
                 .asked_at = now;
             effects.push(Effect::Admit(Admission {
                 case_id: case.case_id,
@@ -573,7 +575,9 @@ impl Verifier {
             return Vec::new();
         }
         let mut effects = Vec::new();
-        let g = case.guard.get_or_insert(CaseGuard::asked(now));
+        let g = case
+            .guard
+            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)));
         match &j.verdict {
             Verdict::Released => self.release(&mut case, now, &mut effects),
             Verdict::Held {
@@ -643,7 +647,9 @@ impl Verifier {
             return Vec::new();
         }
         let mut effects = Vec::new();
-        let g = case.restore_guard.get_or_insert(CaseGuard::asked(now));
+        let g = case
+            .restore_guard
+            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)));
         let release = match &j.verdict {
             Verdict::Released => true,
             Verdict::Held {
@@ -738,11 +744,11 @@ impl Verifier {
             g.is_none_or(|g| g.asked_at + Duration::seconds(READMIT_SECS) <= now)
         };
         let stale = self.live_ids(|c| {
-            (c.state == CaseState::Admitting && stale_after(c.guard.as_ref()))
+            (c.state == CaseState::Admitting && stale_after(c.guard.as_deref()))
                 || (c.state == CaseState::Rescinded
                     && restore_undecided(c)
                     && c.restore_guard.as_ref().is_some_and(|g| g.batch.is_none())
-                    && stale_after(c.restore_guard.as_ref()))
+                    && stale_after(c.restore_guard.as_deref()))
         });
         let mut out = Vec::new();
         for id in stale {
@@ -867,7 +873,7 @@ impl Verifier {
                 j.rescind = Some(rref.clone());
             }
         } else {
-            case.rescind = Some(rref.clone());
+            case.rescind = Some(Box::new(rref.clone()));
         }
         if self
             .people
@@ -1629,25 +1635,27 @@ fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStatus {
     TargetStatus {
         state: target_state_of(c, policy),
         outcome: Some(c.outcome),
-        instance: Some(c.target.instance.clone()),
+        instance: Some(c.target.instance.as_str().into()),
         confirmed_at: Some(c.finished_at),
         time_to_revoke_ms: None,
         attempts: c.attempts,
-        worker: Some(c.worker.clone()),
-        error: c.error.clone(),
+        worker: Some(Box::new(c.worker.clone())),
+        error: c.error.as_deref().map(Into::into),
         objects: c.objects.clone(),
         superseded: Vec::new(),
         late: Vec::new(),
         redrives: 0,
         redrive_at: None,
-        signed: c.fleet_signature.as_ref().map(|sig| SignedReport {
-            confirmation_id: c.confirmation_id,
-            case_id: c.case_id,
-            event_id: c.event_id.clone(),
-            started_at: c.started_at,
-            retryable: c.retryable,
-            redrive: c.redrive,
-            signature: sig.clone(),
+        signed: c.fleet_signature.as_ref().map(|sig| {
+            Box::new(SignedReport {
+                confirmation_id: c.confirmation_id,
+                case_id: c.case_id,
+                event_id: c.event_id.clone(),
+                started_at: c.started_at,
+                retryable: c.retryable,
+                redrive: c.redrive,
+                signature: sig.clone(),
+            })
         }),
     }
 }

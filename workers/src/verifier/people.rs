@@ -62,7 +62,9 @@ pub enum Binding {
 
 #[derive(Debug, Default)]
 pub struct People {
-    terms: HashMap<String, Vec<Term>>,
+    /// Held for every case, closed ones too: a `Box<str>` key and lists grown one by one (most
+    /// people have one termination; a `Vec` would make room for four).
+    terms: HashMap<Box<str>, Vec<Term>>,
 }
 
 /// A rescind's idempotency key: its source and id.
@@ -140,7 +142,7 @@ impl People {
     fn upsert(&mut self, identity: &str, t: Term) {
         // Looked up before `entry`: a known person's news allocates no new key.
         if !self.terms.contains_key(identity) {
-            self.terms.insert(identity.to_string(), Vec::new());
+            self.terms.insert(identity.into(), Vec::new());
         }
         let list = self
             .terms
@@ -154,7 +156,10 @@ impl People {
                 }
                 x.case = t.case;
             }
-            None => list.push(t),
+            None => {
+                list.reserve_exact(1);
+                list.push(t);
+            }
         }
         if list.len() > KEPT_PER_PERSON {
             // Forget the oldest that no longer stands; else the oldest joined one (its case's own
@@ -252,7 +257,7 @@ impl People {
     /// What the rescind `ev` applies to (see the module doc).
     pub fn bind(&self, ev: &HrEvent) -> Binding {
         let key = rescind_key(ev);
-        let Some(list) = self.terms.get(&ev.subject) else {
+        let Some(list) = self.terms.get(ev.subject.as_str()) else {
             return Binding::Unknown;
         };
         if list.iter().any(|t| t.status == Status::Rescinded(key)) {

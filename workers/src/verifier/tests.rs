@@ -494,7 +494,7 @@ fn verified_confirmations_close_the_case_exactly_once() {
         assert_eq!(s.outcome, Some(Outcome::Revoked));
         assert_eq!(s.confirmed_at, Some(now));
         assert_eq!(s.instance.as_deref(), Some("default"));
-        assert_eq!(s.worker.as_ref(), Some(&c.worker));
+        assert_eq!(s.worker.as_deref(), Some(&c.worker));
         assert_eq!(s.objects, c.objects);
         assert_eq!(s.attempts, 1);
     }
@@ -633,7 +633,7 @@ fn failed_target_escalates_to_its_owner_and_late_success_still_closes() {
     assert_eq!(case.state, CaseState::Escalated);
     assert_eq!(case.revision, 2);
     assert_eq!(case.targets[&Vault].state, TargetState::Failed);
-    assert_eq!(case.targets[&Vault].error, fail.error);
+    assert_eq!(case.targets[&Vault].error.as_deref(), fail.error.as_deref());
     assert_eq!(case.targets[&Vault].attempts, 5);
     assert_eq!(case.escalations.len(), 1);
     assert_eq!(esc.reason, EscalationReason::TargetFailed);

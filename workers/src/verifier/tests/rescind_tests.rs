@@ -301,10 +301,10 @@ fn status_revoked(k: TargetKind) -> TargetStatus {
     TargetStatus {
         state: TargetState::Done,
         outcome: Some(c.outcome),
-        instance: Some(c.target.instance.clone()),
+        instance: Some(c.target.instance.as_str().into()),
         confirmed_at: Some(c.finished_at),
         objects: c.objects.clone(),
-        worker: Some(c.worker.clone()),
+        worker: Some(Box::new(c.worker.clone())),
         ..TargetStatus::pending()
     }
 }

@@ -751,13 +751,8 @@ impl Target for LdapTarget {
         match (ev.object_kind.as_str(), ev.action.as_str()) {
             ("account", "lock") => {
                 match self.unlock_owner(who, &ev.object_id, ev.sponsored).await? {
-                    Owned::Yes(dn) if ev.sponsored => {
-                        match self.revoked_co_sponsor(who, &dn).await? {
-                            Some(reason) => Ok(RestoreResult::Withheld { reason }),
-                            None => self.unlock(&dn).await,
-                        }
-                    }
                     Owned::Yes(dn) => self.unlock(&dn).await,
+                    Owned::Withheld(reason) => Ok(RestoreResult::Withheld { reason }),
                     Owned::No(reason) => Ok(RestoreResult::Refused { reason }),
                     Owned::Gone(reason) => Ok(RestoreResult::Irreversible { reason }),
                 }

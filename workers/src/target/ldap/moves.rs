@@ -109,6 +109,8 @@ impl LdapTarget {
             Owned::Yes(current) => current,
             Owned::No(reason) => return Ok(RestoreResult::Refused { reason }),
             Owned::Gone(reason) => return Ok(RestoreResult::Irreversible { reason }),
+            // Only a sponsored account's unlock is withheld; a move back never is.
+            Owned::Withheld(reason) => return Ok(RestoreResult::Withheld { reason }),
         };
         if dn_eq(&current, &dn) {
             return Ok(RestoreResult::AlreadyPresent);

@@ -34,6 +34,8 @@ pub(super) enum Owned {
     No(String),
     /// There is nothing to give back any more (deleted): irreversible, with the reason.
     Gone(String),
+    /// The person's, but another person's revocation stands on it: kept, with the reason.
+    Withheld(String),
 }
 
 /// memberUid's `caseExactIA5Match`: exact, insignificant spaces aside.
@@ -148,32 +150,31 @@ impl LdapTarget {
                     &doing,
                 )
                 .await?;
-        Ok(if owned {
-            Owned::Yes(dn.to_string())
-        } else {
-            Owned::No(format!(
-                "{dn} is not an account identity {} sponsors (owner_attributes do not name {}) in directory {}",
-                who.employee_id, p.dn, self.instance
-            ))
-        })
+        if owned {
+            return Ok(match self.revoked_co_sponsor(dn, &p.dn).await? {
+                Some(reason) => Owned::Withheld(reason),
+                None => Owned::Yes(dn.to_string()),
+            });
+        }
+        Ok(Owned::No(format!(
+            "{dn} is not an account identity {} sponsors (owner_attributes do not name {}) in directory {}",
+            who.employee_id, p.dn, self.instance
+        )))
     }
 
     /// Another sponsor of the sponsored account `dn` whose own access is revoked in this
     /// directory, as the reason to keep the account locked; `None` when every other sponsor can
     /// still bind (or there is none). Every value of every owner attribute is a sponsor (the
     /// entry is read with those attributes only, so an OID in config still finds them).
-    pub(super) async fn revoked_co_sponsor(
+    async fn revoked_co_sponsor(
         &self,
-        who: &Identity,
         dn: &str,
+        person_dn: &str,
     ) -> Result<Option<String>, TargetError> {
         let doing = format!(
             "reading the other sponsors of {dn} in directory {}",
             self.instance
         );
-        let Some(person) = self.find_person(who).await? else {
-            return Ok(None);
-        };
         let attrs: Vec<&str> = self.owner_attributes.iter().map(String::as_str).collect();
         let Some(entry) = self.read(dn, &attrs, &doing).await? else {
             return Ok(None);
@@ -182,7 +183,7 @@ impl LdapTarget {
             .attrs
             .values()
             .flatten()
-            .filter(|owner| !self.same_entry(owner, &person.dn))
+            .filter(|owner| !self.same_entry(owner, person_dn))
             .cloned()
             .collect();
         for owner in others {

@@ -715,7 +715,10 @@ fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
         let due = env
             .read_json::<serde_json::Value>(&env.cfg.topics.due)
             .await;
-        assert_eq!(due.len(), 4, "one release per signed leaver");
+        // One release per case: a termination that joined a live case is not released again
+        // (whether the second source's arrive while the first's cases are live is a race).
+        assert_eq!(due.len(), log.latest.len(), "one release per case");
+        assert!((2..=4).contains(&due.len()), "{due:?}");
         assert_no_secret_in_any_topic(&env).await;
         fleet.stop().await.expect("graceful stop");
     });

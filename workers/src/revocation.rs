@@ -223,6 +223,7 @@ async fn revoke_one(
 ) -> (ObjectEvidence, bool) {
     let kind = target.kind().as_str();
     let mut ev = unproven(h, actor);
+    let before = attempts.load(Ordering::Relaxed);
     let result = match with_retry(policy, attempts, metrics, kind, || target.revoke(who, h)).await {
         Ok(r) => r,
         Err(e) => {
@@ -235,7 +236,9 @@ async fn revoke_one(
             return (ev, e.class() == ErrorClass::Transient);
         }
     };
-    let (object_outcome, target_time) = match result {
+    let settled = settle_retried(result.clone(), attempts.load(Ordering::Relaxed) - before);
+    let lost_answer = settled != result;
+    let (object_outcome, target_time) = match settled {
         RevokeResult::Revoked { removed_at } => (ObjectOutcome::Revoked, removed_at),
         RevokeResult::AlreadyAbsent { removed_at } => {
             ev.action = "none".into();
@@ -252,7 +255,11 @@ async fn revoke_one(
             ev.provenance = Provenance::Observed;
             // The target's own timestamp where it gives one, else the read-back time.
             ev.removed_at = target_time.or(rb.removed_at).or_else(|| Some(Utc::now()));
-            ev.read_back = rb.detail;
+            ev.read_back = if lost_answer {
+                format!("{} (absent on a retry: an earlier attempt's answer was lost after the target acted)", rb.detail)
+            } else {
+                rb.detail
+            };
         }
         Ok(rb) => {
             ev.outcome = ObjectOutcome::Failed;
@@ -267,6 +274,20 @@ async fn revoke_one(
     }
     count_object(metrics, kind, &ev);
     (ev, transient)
+}
+
+/// What a revoke call that took `calls` attempts did. Discovery found the object; an attempt
+/// failed transiently (a timeout, a 5xx) and a later one found it absent: the failed attempt's
+/// answer was lost after the target did the work, so this run revoked it. Counting it
+/// `already_absent` would drop it from what a re-drive re-checks, and the closing evidence would
+/// no longer name an object this fleet removed.
+fn settle_retried(result: RevokeResult, calls: u32) -> RevokeResult {
+    match result {
+        RevokeResult::AlreadyAbsent { removed_at } if calls > 1 => {
+            RevokeResult::Revoked { removed_at }
+        }
+        r => r,
+    }
 }
 
 /// Reads back an object an earlier run acted on, which discovery no longer finds.
@@ -662,6 +683,77 @@ mod tests {
         })
         .await;
         assert_eq!((r.outcome, r.retryable), (Outcome::Revoked, false));
+    }
+
+    /// Removes on the first call but loses the answer (a timeout); every later call finds the
+    /// object absent. `lost` says whether the first call is lost at all.
+    struct LostFirstAnswer {
+        lost: bool,
+        calls: AtomicU32,
+    }
+
+    #[async_trait::async_trait]
+    impl Target for LostFirstAnswer {
+        fn kind(&self) -> TargetKind {
+            TargetKind::Saas
+        }
+        fn instance(&self) -> &str {
+            "s"
+        }
+        fn principal(&self) -> &str {
+            "p"
+        }
+        async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
+            Ok(vec![Holding {
+                object_kind: "group_membership".into(),
+                object_id: "Groups/g/members/u".into(),
+                sponsored: false,
+                action: "remove_membership".into(),
+            }])
+        }
+        async fn revoke(&self, _: &Identity, _: &Holding) -> Result<RevokeResult, TargetError> {
+            match self.calls.fetch_add(1, Ordering::Relaxed) {
+                0 if self.lost => Err(TargetError::Transient("timed out after 2 s".into())),
+                _ => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
+            }
+        }
+        async fn verify(&self, _: &Identity, _: &Holding) -> Result<ReadBack, TargetError> {
+            Ok(ReadBack {
+                gone: true,
+                removed_at: None,
+                detail: "not a member".into(),
+            })
+        }
+    }
+
+    /// A call that timed out after the target removed the object, then a retry that finds it
+    /// gone: this run removed it (so a re-drive re-checks it and the closing evidence names it).
+    /// Found absent at the first call, it stays `already_absent`.
+    #[tokio::test]
+    async fn absent_on_a_retry_after_a_lost_answer_counts_as_revoked_by_this_run() {
+        for (lost, outcome) in [
+            (true, ObjectOutcome::Revoked),
+            (false, ObjectOutcome::AlreadyAbsent),
+        ] {
+            let t = LostFirstAnswer {
+                lost,
+                calls: AtomicU32::new(0),
+            };
+            let r = revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await;
+            let o = &r.objects[0];
+            assert_eq!(
+                (o.outcome, o.verified),
+                (outcome, true),
+                "lost answer: {lost}"
+            );
+            assert_eq!(
+                o.read_back.contains("answer was lost"),
+                lost,
+                "{}",
+                o.read_back
+            );
+            assert_eq!(o.action, if lost { "remove_membership" } else { "none" });
+        }
     }
 
     /// Discovery finds nothing any more; the re-check list names what an earlier run acted on.

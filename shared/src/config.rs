@@ -122,6 +122,10 @@ pub struct WorkerConfig {
     pub max_backoff_ms: u64,
     /// Upper bound on the total time spent retrying one call.
     pub max_retry_secs: u64,
+    /// A restore request (a grant) older than this is not carried out (dead letter
+    /// `restore_stale`): a late copy of a genuine request may be a replay. Within it, a worker
+    /// process carries out each request once (a copy: `restore_replayed`).
+    pub restore_max_age_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -356,6 +360,7 @@ impl Default for WorkerConfig {
             initial_backoff_ms: 100,
             max_backoff_ms: 5_000,
             max_retry_secs: 60,
+            restore_max_age_secs: 900,
         }
     }
 }
@@ -599,6 +604,12 @@ impl Config {
         if self.worker.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "worker.max_attempts must be at least 1".into(),
+            ));
+        }
+        if self.worker.restore_max_age_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "worker.restore_max_age_secs must be at least 1 (0 would refuse every restore)"
+                    .into(),
             ));
         }
         if self.verifier.required_targets.is_empty() {

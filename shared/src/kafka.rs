@@ -330,6 +330,25 @@ pub struct ReadRecord {
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub payload: Option<Vec<u8>>,
+    /// The record's headers, in order (name, value; a null value as empty).
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// The headers of `m` as owned pairs.
+fn headers_of<M: rdkafka::Message>(m: &M) -> Vec<(String, Vec<u8>)> {
+    use rdkafka::message::Headers;
+    m.headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| {
+                    (
+                        h.key.to_string(),
+                        h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Reads every partition of `topic` from the beginning to the end it had when called (blocking;
@@ -406,6 +425,7 @@ pub fn read_partitions_to_end(
                     offset: m.offset(),
                     key: m.key().map(<[u8]>::to_vec),
                     payload: m.payload().map(<[u8]>::to_vec),
+                    headers: headers_of(&m),
                 });
                 if remaining
                     .get(&m.partition())
@@ -458,6 +478,7 @@ pub fn read_one_at(
                     offset,
                     key: m.key().map(<[u8]>::to_vec),
                     payload: m.payload().map(<[u8]>::to_vec),
+                    headers: headers_of(&m),
                 }))
             }
             Some(Ok(_)) => return Ok(None),

@@ -261,6 +261,16 @@ impl TestEnv {
         }
     }
 
+    /// Every record of `topic` as written: key, value and headers (to copy one exactly).
+    pub async fn read_raw(&self, topic: &str) -> Vec<revoke_shared::kafka::ReadRecord> {
+        let cfg = self.cfg.clone();
+        let topic = topic.to_string();
+        tokio::task::spawn_blocking(move || read_to_end(&cfg, &topic, Duration::from_secs(30)))
+            .await
+            .expect("join")
+            .expect("read topic")
+    }
+
     /// Every record of `topic`, JSON-decoded.
     pub async fn read_json<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,

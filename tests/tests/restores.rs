@@ -7,7 +7,9 @@
 //!   nothing back, and says so (`restore_withheld`, case and escalation);
 //! - hand-made restore requests on `revoke.restores` give nothing back: with signing required
 //!   they are dead-lettered (`restore_not_ours`, or `unsigned` without the fleet's envelope);
-//!   with signing off each adapter re-checks ownership at the peer and answers `refused`.
+//!   with signing off each adapter re-checks ownership at the peer and answers `refused`;
+//! - a genuine, fleet-signed restore request copied after the person was terminated again gives
+//!   nothing back: `restore_replayed` while its worker runs, `restore_stale` past the window.
 //!
 //! The blast-radius guard is on in all of them (TestEnv's default): restores pass it too.
 
@@ -391,6 +393,47 @@ fn a_rescind_behind_a_correction_is_withheld_and_escalated() {
     });
 }
 
+/// Signing required: HR's HMAC key for `SOURCE` and the fleet secret, in files under the
+/// returned folder (remove it after the test).
+fn require_signing(env: &mut TestEnv) -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("revoke-restores-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, content: &str| {
+        let f = dir.join(name);
+        std::fs::write(&f, content).unwrap();
+        f.display().to_string()
+    };
+    env.cfg.signing.required = true;
+    env.cfg.signing.fleet_secret_file = Some(file("fleet.secret", FLEET_SECRET));
+    env.cfg.signing.keys = vec![revoke_shared::signing::KeyConfig {
+        source: SOURCE.into(),
+        key_id: Some("hr-2026".into()),
+        algorithm: revoke_shared::signing::Algorithm::HmacSha256,
+        public_key: None,
+        secret_env: None,
+        secret_file: Some(file("hmac.secret", HMAC_SECRET)),
+        private_key_env: None,
+        private_key_file: None,
+    }];
+    dir
+}
+
+/// Publishes `ev` on the terminations topic signed with HR's key.
+async fn publish_signed(cfg: &Config, ev: &HrEvent) {
+    let signer =
+        revoke_shared::signing::EventSigner::hmac(Secret::new(HMAC_SECRET), Some("hr-2026".into()));
+    let producer = revoke_shared::kafka::Producer::with_timeout(cfg, WAIT).expect("producer");
+    revoke::hr::publish_signed(
+        &producer,
+        &cfg.topics.terminations,
+        &[(ev.clone(), Some(signer.sign(ev)))],
+        revoke::hr::Mode::Structured,
+    )
+    .await
+    .expect("publish signed HR event");
+}
+
 /// A restore request for `p` on `target` naming `objects`, as the verifier would write it.
 fn forged_request(
     p: &Person,
@@ -435,26 +478,7 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
     let _serial = one_at_a_time();
     let mut env = TestEnv::new("restores-signed");
     assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
-    let dir =
-        std::env::temp_dir().join(format!("revoke-restores-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = |name: &str, content: &str| {
-        let f = dir.join(name);
-        std::fs::write(&f, content).unwrap();
-        f.display().to_string()
-    };
-    env.cfg.signing.required = true;
-    env.cfg.signing.fleet_secret_file = Some(file("fleet.secret", FLEET_SECRET));
-    env.cfg.signing.keys = vec![revoke_shared::signing::KeyConfig {
-        source: SOURCE.into(),
-        key_id: Some("hr-2026".into()),
-        algorithm: revoke_shared::signing::Algorithm::HmacSha256,
-        public_key: None,
-        secret_env: None,
-        secret_file: Some(file("hmac.secret", HMAC_SECRET)),
-        private_key_env: None,
-        private_key_file: None,
-    }];
+    let dir = require_signing(&mut env);
     env.block_on(async {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         let p = Person::new(&run, 1);
@@ -462,19 +486,7 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
 
         let t1 = termination(&run, &p, 1);
         let c1 = case_id_for(&t1.source, &t1.id);
-        let signer = revoke_shared::signing::EventSigner::hmac(
-            Secret::new(HMAC_SECRET),
-            Some("hr-2026".into()),
-        );
-        let producer = revoke_shared::kafka::Producer::with_timeout(&cfg, WAIT).expect("producer");
-        revoke::hr::publish_signed(
-            &producer,
-            &cfg.topics.terminations,
-            &[(t1.clone(), Some(signer.sign(&t1)))],
-            revoke::hr::Mode::Structured,
-        )
-        .await
-        .expect("publish T1");
+        publish_signed(&cfg, &t1).await;
         wait_state(&env, c1, CaseState::Closed, "signed T1 closes").await;
         let t1_case = env.case_log().await.latest[&c1].clone();
         let objects = t1_case.targets[&TargetKind::Directory].objects.clone();
@@ -772,4 +784,162 @@ fn forged_restore_requests_for_other_people_are_refused_at_the_peers_with_signin
             c.stop().await.expect("graceful stop");
         }
     });
+}
+
+/// How long a restore request may wait for its worker in the copied-request test.
+const COPY_WINDOW_SECS: u64 = 30;
+
+#[test]
+#[ignore = "needs the real broker and every peer: run the README's test command"]
+fn a_copied_restore_request_gives_nothing_back_after_a_new_termination() {
+    let _serial = one_at_a_time();
+    let mut env = TestEnv::new("restores-copied");
+    assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
+    let dir = require_signing(&mut env);
+    env.cfg.worker.restore_max_age_secs = COPY_WINDOW_SECS;
+    env.block_on(async {
+        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let p = Person::new(&run, 1);
+        let (peers, cfg, metrics, components) = start(&env, &run, &p).await;
+
+        // T1 closes, R1 rescinds it by name: access comes back (the genuine restore).
+        let t1 = termination(&run, &p, 1);
+        let c1 = case_id_for(&t1.source, &t1.id);
+        publish_signed(&cfg, &t1).await;
+        wait_state(&env, c1, CaseState::Closed, "signed T1 closes").await;
+        let t1_case = env.case_log().await.latest[&c1].clone();
+        let dn = person_dn(&p, &t1_case.targets[&TargetKind::Directory].objects);
+        let pw = format!("pw-{}", p.employee_id);
+        publish_signed(&cfg, &rescind(&p, format!("{run}-r1"), Some(t1.id.clone()))).await;
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest
+                    .get(&c1)
+                    .is_some_and(|c| c.state == CaseState::Rescinded && c.restored.len() == 5)
+            })
+            .await;
+        let restored = log.latest[&c1].restored.clone();
+        assert_eq!(
+            restored.len(),
+            5,
+            "{}",
+            revoke::cases::render(&log.latest[&c1])
+        );
+        assert!(ldap_binds(&dn, &pw).await, "{dn} binds again after R1");
+
+        // The verifier's genuine request to the directory workers, exactly as written: value,
+        // key, and the fleet signature header. Whoever can write the topic can copy it.
+        let genuine = env
+            .read_raw(&cfg.topics.restores)
+            .await
+            .into_iter()
+            .find(|r| {
+                r.payload
+                    .as_deref()
+                    .and_then(|b| serde_json::from_slice::<RestoreRequest>(b).ok())
+                    .is_some_and(|q| q.case_id == c1 && q.target == TargetKind::Directory)
+            })
+            .expect("the verifier's restore request for the directory");
+        let request: RestoreRequest =
+            serde_json::from_slice(genuine.payload.as_deref().unwrap()).unwrap();
+        assert!(
+            genuine
+                .headers
+                .iter()
+                .any(|(k, _)| k == revoke_shared::signing::FLEET_SIGNATURE_HEADER),
+            "the genuine request is fleet-signed"
+        );
+        let copy = || async {
+            let headers: Vec<(String, String)> = genuine
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), String::from_utf8(v.clone()).unwrap()))
+                .collect();
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let key = genuine
+                .key
+                .as_deref()
+                .map(|k| std::str::from_utf8(k).unwrap());
+            env.publish_raw_to(
+                &cfg.topics.restores,
+                key,
+                genuine.payload.as_deref().unwrap(),
+                &headers,
+            )
+            .await;
+        };
+
+        // T2: the same person terminated again; the directory locks them again.
+        let mut t2 = termination(&run, &p, 2);
+        t2.time = chrono::Utc::now();
+        let c2 = case_id_for(&t2.source, &t2.id);
+        publish_signed(&cfg, &t2).await;
+        wait_state(&env, c2, CaseState::Closed, "signed T2 closes").await;
+        assert!(!ldap_binds(&dn, &pw).await, "{dn} binds after T2");
+
+        let group = revoke::worker::group_for(&cfg, TargetKind::Directory);
+        let letters = |want: usize| {
+            let env = &env;
+            let cfg = &cfg;
+            let group = &group;
+            async move {
+                let deadline = Instant::now() + SETTLE;
+                loop {
+                    let all: Vec<DeadLetter> = env.read_json(&cfg.topics.dlq).await;
+                    let got = letters_for(&all, group, request.request_id);
+                    if got.len() >= want || Instant::now() > deadline {
+                        return got;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        let at_the_peer = |when: &'static str| {
+            let (peers, p, t1_case, dn, pw, env) = (&peers, &p, &t1_case, &dn, &pw, &env);
+            let restored = &restored;
+            async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                assert!(!ldap_binds(dn, pw).await, "{dn} binds after {when}");
+                all_revoked(peers, p, t1_case).await;
+                let log = env.case_log().await;
+                assert_eq!(log.latest[&c2].state, CaseState::Closed, "T2 after {when}");
+                assert_eq!(&log.latest[&c1].restored, restored, "a report for {when}");
+            }
+        };
+
+        // (1) A copy while the worker that carried out the genuine request still runs.
+        copy().await;
+        at_the_peer("a copy of the genuine restore request").await;
+        assert_eq!(letters(1).await, vec!["restore_replayed".to_string()]);
+
+        // (2) A fresh fleet (nothing remembered), the request now older than the window.
+        for c in components {
+            c.stop().await.expect("graceful stop");
+        }
+        let stale_at =
+            request.requested_at + chrono::Duration::seconds(COPY_WINDOW_SECS as i64 + 1);
+        let wait = (stale_at - chrono::Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(wait).await;
+        let components = peers::start_fleet(&cfg, &metrics, &Health::new()).await;
+        copy().await;
+        at_the_peer("a late copy after a restart").await;
+        let got = letters(2).await;
+        assert_eq!(
+            got,
+            vec!["restore_replayed".to_string(), "restore_stale".to_string()],
+            "after a restart, past the window"
+        );
+        println!(
+            "restores-copied: request {} copied twice: dead letters {got:?}; {dn} still locked",
+            request.request_id
+        );
+
+        for c in components {
+            c.stop().await.expect("graceful stop");
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
 }

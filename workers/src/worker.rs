@@ -10,6 +10,7 @@
 //! once what it produced (or its dead letter) is acknowledged.
 
 use crate::restoration::restore_identity;
+use crate::restore_ledger::RestoreLedger;
 use crate::revocation::revoke_identity_rechecking;
 use crate::target::Target;
 use revoke_shared::config::Config;
@@ -44,6 +45,9 @@ pub struct WorkerHandler {
     /// With signing required: the fleet's secret, which signs this worker's reports and checks
     /// the signed report a restore request carries.
     fleet: Option<Arc<revoke_shared::secret::Secret>>,
+    /// Restore requests this process took within `worker.restore_max_age_secs`: a copy of a
+    /// genuine request is not carried out twice.
+    restores: std::sync::Mutex<RestoreLedger>,
 }
 
 impl WorkerHandler {
@@ -60,6 +64,7 @@ impl WorkerHandler {
                 id: cfg.worker.worker_id(),
                 version: VERSION.to_string(),
             },
+            restores: std::sync::Mutex::new(RestoreLedger::new(cfg.worker.restore_max_age_secs)),
             target,
             producer,
             cfg: cfg.clone(),
@@ -338,8 +343,27 @@ impl WorkerHandler {
             )
             .await;
         }
+        // Once, and only while fresh: a copy of a genuine request must not grant again.
+        let admitted = self
+            .restores
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .admit(req.request_id, req.requested_at, chrono::Utc::now());
+        if let Err(r) = admitted {
+            tracing::warn!(case_id = %req.case_id, identity = %req.identity_id, target = %kind, reason = r.reason, detail = %r.detail, "restore refused");
+            return dead_letter(
+                &self.producer,
+                &self.cfg.topics.dlq,
+                msg,
+                r.reason,
+                r.detail,
+                &self.group,
+                &self.metrics,
+            )
+            .await;
+        }
         let span = tracing::info_span!("restore", case_id = %req.case_id, identity = %req.identity_id, target = %kind);
-        async move {
+        let done = async {
             let started_at = chrono::Utc::now();
             let objects = restore_identity(
                 &*self.target,
@@ -381,7 +405,15 @@ impl WorkerHandler {
             Ok(())
         }
         .instrument(span)
-        .await
+        .await;
+        if done.is_err() {
+            // Not acknowledged: the record comes again and must run then.
+            self.restores
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .abandon(req.request_id, req.requested_at);
+        }
+        done
     }
 }
 

@@ -72,6 +72,9 @@ pub struct TopicsConfig {
     pub due: String,
     /// Restore requests from the verifier to the workers after a rescind.
     pub restores: String,
+    /// Workers' claims on restore requests (one partition): a request is carried out once
+    /// fleet-wide, by its first claim.
+    pub restore_claims: String,
     /// The blast-radius guard's log (one partition: its order is the fleet-wide order in which
     /// cases asked to be released, so every verifier instance counts the same window), and the
     /// people's approvals and rejections of held batches.
@@ -323,6 +326,7 @@ impl Default for TopicsConfig {
             dlq: "revoke.dlq".into(),
             due: "revoke.due".into(),
             restores: "revoke.restores".into(),
+            restore_claims: "revoke.restores.claims".into(),
             guard: "revoke.guard".into(),
             partitions: 6,
             replication_factor: 1,
@@ -606,9 +610,9 @@ impl Config {
                 "worker.max_attempts must be at least 1".into(),
             ));
         }
-        if self.worker.restore_max_age_secs == 0 {
+        if !(1..=86_400).contains(&self.worker.restore_max_age_secs) {
             return Err(ConfigError::Invalid(
-                "worker.restore_max_age_secs must be at least 1 (0 would refuse every restore)"
+                "worker.restore_max_age_secs must be from 1 to 86400 (0 would refuse every restore; restore claims are kept 7 days)"
                     .into(),
             ));
         }

@@ -149,6 +149,7 @@ impl TestEnv {
                     &mut t.dlq,
                     &mut t.due,
                     &mut t.restores,
+                    &mut t.restore_claims,
                     &mut t.guard,
                 ] {
                     *topic = format!("{tag}.{topic}");

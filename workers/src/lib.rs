@@ -20,6 +20,7 @@ pub mod fleet;
 pub mod hr;
 pub mod report;
 pub mod restoration;
+pub mod restore_claim;
 pub mod restore_ledger;
 pub mod revocation;
 pub mod target;

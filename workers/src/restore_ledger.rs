@@ -10,11 +10,12 @@
 //! tests drive it with a clock.
 //!
 //! Bounded: a request older than `max_age` is refused outright, so only the window's requests
-//! are remembered. Limit: the memory is this process's — a copy of a request that another
-//! process of the group (or this one before a restart) carried out is refused only once it is
-//! older than `max_age`.
+//! are remembered. The memory is this process's; across processes (another member of the
+//! group, this one after a restart) `first_claim` decides from the fleet's claims log
+//! (`revoke.restores.claims`, written and read by `restore_claim`).
 
 use chrono::{DateTime, Duration, Utc};
+use revoke_shared::contract::RestoreClaim;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -98,9 +99,111 @@ impl RestoreLedger {
     }
 }
 
+/// What the claims log says of a request a worker just claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimVerdict {
+    /// The first claim of the request (or of its record, whose earlier delivery did not finish).
+    Run,
+    /// This very record was carried out before (a redelivery after its report was sent):
+    /// nothing to do, and nothing wrong.
+    AlreadyCarriedOut,
+    /// Another record of the request was claimed first: this one is a copy.
+    Copy(Refusal),
+}
+
+/// The verdict on `mine` from `earlier`, the claims before it in the claims log. One from another
+/// record of `revoke.restores` means that record (the original or an earlier copy) was taken
+/// first: this one is a copy, wherever and whenever it was published. One from the same record
+/// is this record's earlier delivery: done, or to be run again.
+pub fn first_claim(mine: &RestoreClaim, earlier: &[RestoreClaim]) -> ClaimVerdict {
+    let same_request =
+        |c: &&RestoreClaim| c.request_id == mine.request_id && c.requested_at == mine.requested_at;
+    if let Some(c) = earlier
+        .iter()
+        .filter(same_request)
+        .find(|c| c.record != mine.record)
+    {
+        return ClaimVerdict::Copy(Refusal {
+            reason: "restore_replayed",
+            detail: format!(
+                "restore request {} of {} was already taken by worker {} at {} (record {} of the restores topic; this copy is record {}): this copy gives nothing back",
+                mine.request_id,
+                mine.requested_at.to_rfc3339(),
+                c.worker.id,
+                c.claimed_at.to_rfc3339(),
+                c.record,
+                mine.record
+            ),
+        });
+    }
+    if earlier.iter().filter(same_request).any(|c| c.done) {
+        return ClaimVerdict::AlreadyCarriedOut;
+    }
+    ClaimVerdict::Run
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use revoke_shared::contract::{WorkerInfo, RESTORE_CLAIM_SCHEMA};
+
+    fn claim(id: Uuid, requested_at: DateTime<Utc>, record: &str, worker: &str) -> RestoreClaim {
+        RestoreClaim {
+            schema: RESTORE_CLAIM_SCHEMA.into(),
+            request_id: id,
+            requested_at,
+            record: record.into(),
+            worker: WorkerInfo {
+                id: worker.into(),
+                version: "t".into(),
+            },
+            claimed_at: requested_at,
+            done: false,
+        }
+    }
+
+    /// Across processes: the first record claimed runs; a claim of another record (a copy,
+    /// wherever it was published) is refused naming the first; the same record again (its
+    /// redelivery after a crash) runs, unless it was done; other requests, or the same one
+    /// dated anew, do not count.
+    #[test]
+    fn the_first_claim_of_a_request_runs_fleet_wide() {
+        let (id, at) = (Uuid::new_v4(), t(0));
+        let genuine = claim(id, at, "2/17", "w-a");
+        assert_eq!(first_claim(&genuine, &[]), ClaimVerdict::Run);
+        let unrelated = [
+            claim(Uuid::new_v4(), at, "1/3", "w-b"),
+            claim(id, t(30), "3/9", "w-b"),
+        ];
+        assert_eq!(first_claim(&genuine, &unrelated), ClaimVerdict::Run);
+        let copy = claim(id, at, "0/42", "w-b");
+        let ClaimVerdict::Copy(r) = first_claim(&copy, &[unrelated[0].clone(), genuine.clone()])
+        else {
+            panic!("a copy runs")
+        };
+        assert_eq!(r.reason, "restore_replayed");
+        assert!(
+            r.detail.contains("w-a") && r.detail.contains("2/17"),
+            "{}",
+            r.detail
+        );
+        let redelivered = claim(id, at, "2/17", "w-c");
+        assert_eq!(
+            first_claim(&redelivered, std::slice::from_ref(&genuine)),
+            ClaimVerdict::Run
+        );
+        let mut done = genuine.clone();
+        done.done = true;
+        assert_eq!(
+            first_claim(&redelivered, &[genuine.clone(), done.clone()]),
+            ClaimVerdict::AlreadyCarriedOut
+        );
+        // A copy stays a copy once the original is done.
+        assert!(matches!(
+            first_claim(&copy, &[genuine, done]),
+            ClaimVerdict::Copy(_)
+        ));
+    }
 
     fn t(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()

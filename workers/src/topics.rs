@@ -14,6 +14,9 @@ pub struct TopicSpec {
     pub settings: Vec<(&'static str, &'static str)>,
 }
 
+/// How long restore claims are kept: 7 days (`worker.restore_max_age_secs` is at most 1 day).
+pub const RESTORE_CLAIMS_RETENTION_MS: &str = "604800000";
+
 /// Every topic revoke uses.
 pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
     let t = &cfg.topics;
@@ -40,6 +43,14 @@ pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
         keyed(&t.escalations, vec![]),
         // Refused input is kept until someone deals with it.
         keyed(&t.dlq, vec![("retention.ms", "-1")]),
+        // Workers' claims on restore requests: one partition (the first claim of a request is
+        // the one fleet-wide order decides), kept well past `worker.restore_max_age_secs`
+        // (requests older than that are refused unread).
+        TopicSpec {
+            name: t.restore_claims.clone(),
+            partitions: 1,
+            settings: vec![("retention.ms", RESTORE_CLAIMS_RETENTION_MS)],
+        },
         // The blast-radius guard's log: one partition (its order is the fleet-wide order every
         // verifier judges alike), kept for ever (a held batch stays decidable; small: one
         // record per case and per decision).

@@ -10,7 +10,8 @@
 //! once what it produced (or its dead letter) is acknowledged.
 
 use crate::restoration::restore_identity;
-use crate::restore_ledger::RestoreLedger;
+use crate::restore_claim::{self, claim_for};
+use crate::restore_ledger::{ClaimVerdict, RestoreLedger};
 use crate::revocation::revoke_identity_rechecking;
 use crate::target::Target;
 use revoke_shared::config::Config;
@@ -343,24 +344,45 @@ impl WorkerHandler {
             )
             .await;
         }
-        // Once, and only while fresh: a copy of a genuine request must not grant again.
-        let admitted = self
-            .restores
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .admit(req.request_id, req.requested_at, chrono::Utc::now());
-        if let Err(r) = admitted {
-            tracing::warn!(case_id = %req.case_id, identity = %req.identity_id, target = %kind, reason = r.reason, detail = %r.detail, "restore refused");
-            return dead_letter(
-                &self.producer,
-                &self.cfg.topics.dlq,
-                msg,
-                r.reason,
-                r.detail,
-                &self.group,
-                &self.metrics,
-            )
-            .await;
+        // Once fleet-wide, and only while fresh: a copy of a genuine request must not grant
+        // again. This process's memory first, then the fleet's claims log.
+        let ledger = || {
+            self.restores
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let mut verdict = ledger()
+            .admit(req.request_id, req.requested_at, chrono::Utc::now())
+            .map_or_else(ClaimVerdict::Copy, |()| ClaimVerdict::Run);
+        let claim = claim_for(&req, msg, &self.worker);
+        if verdict == ClaimVerdict::Run {
+            verdict = match restore_claim::claim(&self.producer, &self.cfg, &claim).await {
+                Ok(v) => v,
+                Err(e) => {
+                    ledger().abandon(req.request_id, req.requested_at);
+                    return Err(HandlerError::Retry(e));
+                }
+            };
+        }
+        match verdict {
+            ClaimVerdict::Run => {}
+            ClaimVerdict::AlreadyCarriedOut => {
+                tracing::info!(case_id = %req.case_id, request_id = %req.request_id, "restore request redelivered after it was carried out: nothing to do");
+                return Ok(());
+            }
+            ClaimVerdict::Copy(r) => {
+                tracing::warn!(case_id = %req.case_id, identity = %req.identity_id, target = %kind, reason = r.reason, detail = %r.detail, "restore refused");
+                return dead_letter(
+                    &self.producer,
+                    &self.cfg.topics.dlq,
+                    msg,
+                    r.reason,
+                    r.detail,
+                    &self.group,
+                    &self.metrics,
+                )
+                .await;
+            }
         }
         let span = tracing::info_span!("restore", case_id = %req.case_id, identity = %req.identity_id, target = %kind);
         let done = async {
@@ -406,12 +428,10 @@ impl WorkerHandler {
         }
         .instrument(span)
         .await;
-        if done.is_err() {
+        match &done {
+            Ok(()) => restore_claim::mark_done(&self.producer, &self.cfg, &claim).await,
             // Not acknowledged: the record comes again and must run then.
-            self.restores
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .abandon(req.request_id, req.requested_at);
+            Err(_) => ledger().abandon(req.request_id, req.requested_at),
         }
         done
     }

@@ -40,8 +40,8 @@ pub use identity_check::{
 };
 pub use protected::{matches_protected, protected_key};
 pub use restore::{
-    RestoreOutcome, RestoreReport, RestoreRequest, RestoredObject, RESTORE_REPORT_SCHEMA,
-    RESTORE_REQUEST_SCHEMA,
+    RestoreClaim, RestoreOutcome, RestoreReport, RestoreRequest, RestoredObject,
+    RESTORE_CLAIM_SCHEMA, RESTORE_REPORT_SCHEMA, RESTORE_REQUEST_SCHEMA,
 };
 pub use vec_map::VecMap;
 

@@ -39,6 +39,28 @@ impl RestoreRequest {
     }
 }
 
+/// A worker's claim on a restore request before it carries it out, on `revoke.restores.claims`
+/// (one partition: one order for the whole fleet). A request is carried out only by the first
+/// claim of its `(request_id, requested_at)`; a later claim from another record of
+/// `revoke.restores` is a copy (`restore_replayed`), one from the same record its redelivery
+/// (which runs again, unless that record's claim is `done`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreClaim {
+    pub schema: String,
+    pub request_id: Uuid,
+    pub requested_at: DateTime<Utc>,
+    /// The record of `revoke.restores` that carried the request: `partition/offset`.
+    pub record: String,
+    pub worker: WorkerInfo,
+    pub claimed_at: DateTime<Utc>,
+    /// Written after the request's report was acknowledged: a redelivery of the same record
+    /// then has nothing left to do.
+    #[serde(default)]
+    pub done: bool,
+}
+
+pub const RESTORE_CLAIM_SCHEMA: &str = "revoke.restore_claim.v1";
+
 /// What happened to one object on restore.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -844,6 +844,17 @@ mod tests {
             Config::load(None, env),
             Err(ConfigError::Invalid(_))
         ));
+        // A restore window of 0 refuses every restore; past a day, claims may be gone.
+        for secs in ["0", "86401"] {
+            let env = vec![(
+                "REVOKE_WORKER__RESTORE_MAX_AGE_SECS".to_string(),
+                secs.to_string(),
+            )];
+            assert!(
+                matches!(Config::load(None, env), Err(ConfigError::Invalid(m)) if m.contains("restore_max_age_secs")),
+                "{secs}"
+            );
+        }
         let numeric_string = vec![
             ("REVOKE_WORKER__ID".to_string(), "42".to_string()),
             (

@@ -435,6 +435,23 @@ async fn publish_signed(cfg: &Config, ev: &HrEvent) {
     .expect("publish signed HR event");
 }
 
+/// Terminates `p` (HR event number `n`, dated now, signed) and waits for its case to close.
+async fn close_signed(
+    env: &TestEnv,
+    cfg: &Config,
+    run: &str,
+    p: &Person,
+    n: usize,
+) -> (HrEvent, uuid::Uuid, revoke_shared::contract::Case) {
+    let mut t = termination(run, p, n);
+    t.time = chrono::Utc::now();
+    let case = case_id_for(&t.source, &t.id);
+    publish_signed(cfg, &t).await;
+    wait_state(env, case, CaseState::Closed, &format!("signed T{n} closes")).await;
+    let record = env.case_log().await.latest[&case].clone();
+    (t, case, record)
+}
+
 /// A restore request for `p` on `target` naming `objects`, as the verifier would write it.
 fn forged_request(
     p: &Person,
@@ -485,11 +502,7 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
         let p = Person::new(&run, 1);
         let (peers, cfg, _metrics, components) = start(&env, &run, &p).await;
 
-        let t1 = termination(&run, &p, 1);
-        let c1 = case_id_for(&t1.source, &t1.id);
-        publish_signed(&cfg, &t1).await;
-        wait_state(&env, c1, CaseState::Closed, "signed T1 closes").await;
-        let t1_case = env.case_log().await.latest[&c1].clone();
+        let (_, c1, t1_case) = close_signed(&env, &cfg, &run, &p, 1).await;
         let objects = t1_case.targets[&TargetKind::Directory].objects.clone();
         // The directory worker's real report of T1 (its signature travels in a header only).
         let report: Confirmation = env
@@ -804,11 +817,7 @@ fn a_copied_restore_request_gives_nothing_back_after_a_new_termination() {
         let (peers, cfg, metrics, components) = start(&env, &run, &p).await;
 
         // T1 closes, R1 rescinds it by name: access comes back (the genuine restore).
-        let t1 = termination(&run, &p, 1);
-        let c1 = case_id_for(&t1.source, &t1.id);
-        publish_signed(&cfg, &t1).await;
-        wait_state(&env, c1, CaseState::Closed, "signed T1 closes").await;
-        let t1_case = env.case_log().await.latest[&c1].clone();
+        let (t1, c1, t1_case) = close_signed(&env, &cfg, &run, &p, 1).await;
         let dn = person_dn(&p, &t1_case.targets[&TargetKind::Directory].objects);
         let pw = format!("pw-{}", p.employee_id);
         publish_signed(&cfg, &rescind(&p, format!("{run}-r1"), Some(t1.id.clone()))).await;
@@ -874,11 +883,7 @@ fn a_copied_restore_request_gives_nothing_back_after_a_new_termination() {
         };
 
         // T2: the same person terminated again; the directory locks them again.
-        let mut t2 = termination(&run, &p, 2);
-        t2.time = chrono::Utc::now();
-        let c2 = case_id_for(&t2.source, &t2.id);
-        publish_signed(&cfg, &t2).await;
-        wait_state(&env, c2, CaseState::Closed, "signed T2 closes").await;
+        let (_, c2, _) = close_signed(&env, &cfg, &run, &p, 2).await;
         assert!(!ldap_binds(&dn, &pw).await, "{dn} binds after T2");
 
         let group = revoke::worker::group_for(&cfg, TargetKind::Directory);

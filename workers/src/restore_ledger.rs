@@ -4,10 +4,11 @@
 //!
 //! The verifier writes each request once, dated (`requested_at`, inside the signed value); a
 //! re-sent request (a target that confirmed after the rescind) carries a new date. So a copy is
-//! the same `(request_id, requested_at)` seen again. Pure: the worker's shell asks `admit`
-//! before restoring (which claims the request, so two copies in flight at once do not both run)
-//! and calls `abandon` if it could not finish (the record is then redelivered and runs); unit
-//! tests drive it with a clock.
+//! the same `(request_id, requested_at)` seen again in another record of `revoke.restores` (the
+//! same record again is its redelivery). Pure: the worker's shell asks `admit` before restoring
+//! (which takes the request, so two copies in flight at once do not both run) and calls
+//! `abandon` if it could not finish (the record is then redelivered and runs); unit tests drive
+//! it with a clock.
 //!
 //! Bounded: a request older than `max_age` is refused outright, so only the window's requests
 //! are remembered. The memory is this process's; across processes (another member of the
@@ -30,8 +31,8 @@ pub struct Refusal {
 pub struct RestoreLedger {
     max_age: Duration,
     /// Requests this process carried out (or is carrying out) within the window, by
-    /// `(request_id, requested_at)`, with when it took them.
-    carried: HashMap<(Uuid, DateTime<Utc>), DateTime<Utc>>,
+    /// `(request_id, requested_at)`: the record that carried it (`partition/offset`) and when.
+    carried: HashMap<(Uuid, DateTime<Utc>), (String, DateTime<Utc>)>,
 }
 
 impl RestoreLedger {
@@ -42,12 +43,14 @@ impl RestoreLedger {
         }
     }
 
-    /// Whether the request `id`, dated `requested_at`, may be carried out at `now`; if so it is
-    /// claimed (a copy arriving meanwhile is refused).
+    /// Whether the request `id`, dated `requested_at`, carried by `record`, may be carried out
+    /// at `now`; if so it is taken (a copy arriving meanwhile is refused). The same record again
+    /// passes: whether its first delivery finished is the claims log's to say.
     pub fn admit(
         &mut self,
         id: Uuid,
         requested_at: DateTime<Utc>,
+        record: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Refusal> {
         self.forget_before(now - self.max_age);
@@ -63,17 +66,21 @@ impl RestoreLedger {
                 ),
             });
         }
-        if let Some(at) = self.carried.get(&(id, requested_at)) {
-            return Err(Refusal {
-                reason: "restore_replayed",
-                detail: format!(
-                    "restore request {id} of {} was already taken by this worker at {}: this copy gives nothing back",
-                    requested_at.to_rfc3339(),
-                    at.to_rfc3339()
-                ),
-            });
+        if let Some((first, at)) = self.carried.get(&(id, requested_at)) {
+            if first != record {
+                return Err(Refusal {
+                    reason: "restore_replayed",
+                    detail: format!(
+                        "restore request {id} of {} was already taken by this worker at {} (record {first} of the restores topic; this copy is record {record}): this copy gives nothing back",
+                        requested_at.to_rfc3339(),
+                        at.to_rfc3339()
+                    ),
+                });
+            }
+            return Ok(());
         }
-        self.carried.insert((id, requested_at), now);
+        self.carried
+            .insert((id, requested_at), (record.to_string(), now));
         Ok(())
     }
 
@@ -107,8 +114,8 @@ pub enum ClaimVerdict {
     /// This very record was carried out before (a redelivery after its report was sent):
     /// nothing to do, and nothing wrong.
     AlreadyCarriedOut,
-    /// Another record of the request was claimed first: this one is a copy.
-    Copy(Refusal),
+    /// Not carried out: a copy (another record of the request was taken first) or too old.
+    Refused(Refusal),
 }
 
 /// The verdict on `mine` from `earlier`, the claims before it in the claims log. One from another
@@ -123,7 +130,7 @@ pub fn first_claim(mine: &RestoreClaim, earlier: &[RestoreClaim]) -> ClaimVerdic
         .filter(same_request)
         .find(|c| c.record != mine.record)
     {
-        return ClaimVerdict::Copy(Refusal {
+        return ClaimVerdict::Refused(Refusal {
             reason: "restore_replayed",
             detail: format!(
                 "restore request {} of {} was already taken by worker {} at {} (record {} of the restores topic; this copy is record {}): this copy gives nothing back",
@@ -177,7 +184,7 @@ mod tests {
         ];
         assert_eq!(first_claim(&genuine, &unrelated), ClaimVerdict::Run);
         let copy = claim(id, at, "0/42", "w-b");
-        let ClaimVerdict::Copy(r) = first_claim(&copy, &[unrelated[0].clone(), genuine.clone()])
+        let ClaimVerdict::Refused(r) = first_claim(&copy, &[unrelated[0].clone(), genuine.clone()])
         else {
             panic!("a copy runs")
         };
@@ -201,7 +208,7 @@ mod tests {
         // A copy stays a copy once the original is done.
         assert!(matches!(
             first_claim(&copy, &[genuine, done]),
-            ClaimVerdict::Copy(_)
+            ClaimVerdict::Refused(_)
         ));
     }
 
@@ -213,18 +220,24 @@ mod tests {
     fn a_request_runs_once_and_a_copy_is_refused() {
         let mut l = RestoreLedger::new(900);
         let id = Uuid::new_v4();
-        assert_eq!(l.admit(id, t(0), t(1)), Ok(()));
+        assert_eq!(l.admit(id, t(0), "0/7", t(1)), Ok(()));
         // A copy while the first is still running, and one later.
         for now in [t(1), t(60)] {
-            let r = l.admit(id, t(0), now).unwrap_err();
+            let r = l.admit(id, t(0), "3/12", now).unwrap_err();
             assert_eq!(r.reason, "restore_replayed");
-            assert!(r.detail.contains(&id.to_string()), "{}", r.detail);
+            assert!(
+                r.detail.contains(&id.to_string()) && r.detail.contains("0/7"),
+                "{}",
+                r.detail
+            );
         }
-        // Abandoned (its report was not acknowledged): the redelivery runs.
+        // The same record again (redelivered after a rebalance): the claims log decides.
+        assert_eq!(l.admit(id, t(0), "0/7", t(61)), Ok(()));
+        // Abandoned (its report was not acknowledged): a redelivery, even elsewhere, runs.
         let other = Uuid::new_v4();
-        assert_eq!(l.admit(other, t(0), t(3)), Ok(()));
+        assert_eq!(l.admit(other, t(0), "1/1", t(3)), Ok(()));
         l.abandon(other, t(0));
-        assert_eq!(l.admit(other, t(0), t(4)), Ok(()));
+        assert_eq!(l.admit(other, t(0), "1/2", t(4)), Ok(()));
     }
 
     /// The verifier re-sends a request (a target confirmed after the rescind) with a new date:
@@ -233,16 +246,20 @@ mod tests {
     fn a_re_sent_request_with_a_new_date_runs() {
         let mut l = RestoreLedger::new(900);
         let id = Uuid::new_v4();
-        l.admit(id, t(0), t(1)).unwrap();
-        assert_eq!(l.admit(id, t(30), t(31)), Ok(()));
+        l.admit(id, t(0), "0/1", t(1)).unwrap();
+        assert_eq!(l.admit(id, t(30), "0/2", t(31)), Ok(()));
     }
 
     #[test]
     fn a_request_older_than_the_window_is_refused_and_forgotten() {
         let mut l = RestoreLedger::new(900);
         let id = Uuid::new_v4();
-        assert_eq!(l.admit(id, t(0), t(900)), Ok(()), "exactly the window");
-        let r = l.admit(id, t(0), t(901)).unwrap_err();
+        assert_eq!(
+            l.admit(id, t(0), "0/1", t(900)),
+            Ok(()),
+            "exactly the window"
+        );
+        let r = l.admit(id, t(0), "0/1", t(901)).unwrap_err();
         assert_eq!(r.reason, "restore_stale");
         assert!(r.detail.contains("900 s"), "{}", r.detail);
         assert!(l.is_empty(), "nothing older than the window is kept");
@@ -254,7 +271,7 @@ mod tests {
         for i in 0..1_000 {
             let now = t(i);
             let id = Uuid::new_v4();
-            l.admit(id, now, now).unwrap();
+            l.admit(id, now, "0/1", now).unwrap();
         }
         assert!(l.len() <= 61, "{} remembered", l.len());
     }

@@ -351,10 +351,15 @@ impl WorkerHandler {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
-        let mut verdict = ledger()
-            .admit(req.request_id, req.requested_at, chrono::Utc::now())
-            .map_or_else(ClaimVerdict::Copy, |()| ClaimVerdict::Run);
         let claim = claim_for(&req, msg, &self.worker);
+        let mut verdict = ledger()
+            .admit(
+                req.request_id,
+                req.requested_at,
+                &claim.record,
+                chrono::Utc::now(),
+            )
+            .map_or_else(ClaimVerdict::Refused, |()| ClaimVerdict::Run);
         if verdict == ClaimVerdict::Run {
             verdict = match restore_claim::claim(&self.producer, &self.cfg, &claim).await {
                 Ok(v) => v,
@@ -370,7 +375,7 @@ impl WorkerHandler {
                 tracing::info!(case_id = %req.case_id, request_id = %req.request_id, "restore request redelivered after it was carried out: nothing to do");
                 return Ok(());
             }
-            ClaimVerdict::Copy(r) => {
+            ClaimVerdict::Refused(r) => {
                 tracing::warn!(case_id = %req.case_id, identity = %req.identity_id, target = %kind, reason = r.reason, detail = %r.detail, "restore refused");
                 return dead_letter(
                     &self.producer,

@@ -24,9 +24,9 @@ fn fleet_of_processes_on_a_real_broker() {
             .matches(": exists")
             .count(),
         revoke::topics::topic_specs(&harness.cfg).len(),
-        "every topic revoke uses, now 8"
+        "every topic revoke uses, now 9"
     );
-    assert_eq!(revoke::topics::topic_specs(&harness.cfg).len(), 8);
+    assert_eq!(revoke::topics::topic_specs(&harness.cfg).len(), 9);
 
     let (mut workers, mut verifier) = fleet.spawn_all();
     fleet.publish_generated(1000);

@@ -232,12 +232,18 @@ fn page_of(target: &Path) -> Option<PathBuf> {
 
 #[test]
 fn slugs_follow_githubs_rules() {
-    assert_eq!(slug("HR input: `hr.terminations`"), "hr-input-hrterminations");
+    assert_eq!(
+        slug("HR input: `hr.terminations`"),
+        "hr-input-hrterminations"
+    );
     assert_eq!(
         slug("Target adapters: `[targets.<kind>]`"),
         "target-adapters-targetskind"
     );
-    assert_eq!(slug("The fleet's own signature"), "the-fleets-own-signature");
+    assert_eq!(
+        slug("The fleet's own signature"),
+        "the-fleets-own-signature"
+    );
     assert_eq!(slug("max_in_flight — a limit"), "max_in_flight--a-limit");
     assert_eq!(slug("See [the guard](x.md#y)"), "see-the-guard");
     let a = anchors("# A\n\n```\n# not a heading\n```\n\n## A\n### B ###\n");
@@ -277,7 +283,10 @@ fn links_resolve_and_every_docs_page_is_reachable() {
         let mut targets = Vec::new();
         for (line, dest) in links(&text) {
             if dest.is_empty() {
-                problems.push(format!("{}:{line}: a link without a destination", rel(page)));
+                problems.push(format!(
+                    "{}:{line}: a link without a destination",
+                    rel(page)
+                ));
                 continue;
             }
             if is_external(&dest) {

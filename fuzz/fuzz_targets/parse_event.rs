@@ -6,7 +6,7 @@
 //! an empty value). Input too short for its own lengths is cut where it ends.
 //!
 //! Asserted: no panic, whatever the input; a refusal has a bounded reason code and a message;
-//! an accepted event satisfies the contract (README, HR input): its key is its subject and its
+//! an accepted event satisfies the contract (docs/contracts/hr-terminations.md): its key is its subject and its
 //! `employee_id`, every identity field passes the identity rules, required fields are there and
 //! well-formed, and it round-trips through both content modes unchanged.
 

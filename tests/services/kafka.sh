@@ -25,7 +25,7 @@
 #
 # Jars come from Maven Central through `mvn` (tests/services/kafka/pom.xml) and are cached in
 # ${REVOKE_SERVICES_DIR:-$HOME/.cache/revoke-services}/kafka-<version>/libs; the running
-# broker lives in .../run/kafka (wiped by every `start`). See tests/services/README.md.
+# broker lives in .../run/kafka (wiped by every `start`). See docs/testing.md.
 #
 # Environment: KAFKA_VERSION (default 4.3.1), KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093),
 # KAFKA_NODES (1, or 3 for the cluster), KAFKA_TOOLS (1: also install kafka-tools; 0 for

@@ -12,7 +12,7 @@
 //! duplicate headers or JSON keys, stray `ce_*` headers on a structured event).
 //!
 //! Expectations are written down by construction, one defect per record, from the contract in
-//! the README — not by running the parser; `corpus_matches_the_contract` below then replays the
+//! docs/contracts/hr-terminations.md — not by running the parser; `corpus_matches_the_contract` below then replays the
 //! corpus through `parse_hr_event` to keep the two honest, and the broker test
 //! (`tests/tests/hostile.rs`) runs it through the whole fleet. The fuzz target (`fuzz/`) seeds
 //! its corpus from here (`write_seed_corpus`).
@@ -1671,7 +1671,7 @@ mod tests {
         );
     }
 
-    /// Writes the fuzz target's seed corpus (README, Tests) into `REVOKE_FUZZ_CORPUS`:
+    /// Writes the fuzz target's seed corpus (docs/testing.md, "Fuzzing the event parser") into `REVOKE_FUZZ_CORPUS`:
     /// `REVOKE_FUZZ_CORPUS=fuzz/corpus/parse_event cargo test -p revoke-tests --lib write_fuzz_seed_corpus`.
     /// Without it, into a fresh temporary directory, so that every run proves the writer.
     #[test]

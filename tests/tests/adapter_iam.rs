@@ -423,7 +423,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
         bystanders.push(moto.footprint(u).await);
     }
 
-    // --- the adapter, configured as in the README (defaults: keys deactivated, SSH keys and
+    // --- the adapter, configured as in docs/configuration.md (defaults: keys deactivated, SSH keys and
     //     certificates deleted, sponsored users found by the `owner` tag) --------------------
     let target = iam_target(&base_table(&moto.url), "test")
         .await
@@ -1102,7 +1102,7 @@ fn pct_decode(s: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// The saved copy's name as the README documents it: `revoke-saved-<user>-<first 16 hex digits
+/// The saved copy's name as docs/adapters.md documents it: `revoke-saved-<user>-<first 16 hex digits
 /// of SHA-256 over user NUL policy NUL>` (computed here independently of the adapter).
 fn saved_name(user: &str, policy: &str) -> String {
     use sha2::Digest;

@@ -406,7 +406,7 @@ async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
         );
     }
 
-    // --- the adapter, configured as in the README -------------------------------------------
+    // --- the adapter, configured as in docs/configuration.md --------------------------------
     let disabled = run.dn("ou=disabled");
     let target = ldap_target(
         &run.config(

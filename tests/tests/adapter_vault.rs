@@ -263,7 +263,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         .expect("ada's runner logs in");
     assert!(approle_login(bob_sid.clone()).await.is_some());
 
-    // --- the adapter, configured as in the README -------------------------------------------
+    // --- the adapter, configured as in docs/configuration.md --------------------------------
     let target = vault_target(
         &format!(
             "address = \"{}\"\ntoken_env = \"REVOKE_TEST_BAO_TOKEN\"\nuserpass_mount = \"{mount}\"\nowner_metadata_key = \"owner\"",

@@ -47,7 +47,7 @@
 //!   `AddUserToGroup` (restore), `ListMFADevices`, `DeactivateMFADevice`, `ListSSHPublicKeys`,
 //!   `UpdateSSHPublicKey`, `DeleteSSHPublicKey`, `ListSigningCertificates`,
 //!   `UpdateSigningCertificate`, `DeleteSigningCertificate`, `GetAccessKeyLastUsed` (restore),
-//!   and for policies the list in the README's cloud section.
+//!   and for policies the list in docs/adapters.md, "Least privilege".
 //!
 //! Config, `[targets.cloud]`:
 //!

@@ -18,7 +18,7 @@ const TIME_BUCKETS: &[f64] = &[
 ];
 
 /// Client-side rate limiting, by target kind and instance. Process-wide rather than per
-/// `Metrics`: the gates are built with the adapters (`target::from_config`, which has no
+/// `Metrics`: the gates are built with the adapters (`adapters::from_config`, which has no
 /// `Metrics` handle), and every registry `Metrics::new` makes exposes these same series.
 pub struct RateLimitMetrics {
     /// Calls that waited client-side (for a token, a server-announced pause or a concurrency permit).

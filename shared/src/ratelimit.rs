@@ -4,7 +4,7 @@
 //!
 //! Everything here is a pure decision over an injected clock (`Instant`s and, for HTTP dates,
 //! a `DateTime<Utc>` passed in): the async shell that sleeps and holds concurrency permits is
-//! `revoke::target::limit`. That keeps the arithmetic unit-tested without waiting.
+//! `revoke::adapters::limit`. That keeps the arithmetic unit-tested without waiting.
 
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;

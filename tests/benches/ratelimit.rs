@@ -24,8 +24,8 @@
 //! accepted requests per second against the limit, and the share answered 429. Figures are
 //! printed, never asserted.
 
+use revoke::adapters::from_config;
 use revoke::revocation::revoke_identity;
-use revoke::target::from_config;
 use revoke_shared::contract::{Identity, IdentityKind, Outcome, TargetKind};
 use revoke_shared::metrics::Metrics;
 use revoke_shared::retry::RetryPolicy;

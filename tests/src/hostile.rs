@@ -19,8 +19,8 @@
 
 use crate::hostile::Expect::{Dlq, Revokes};
 use async_trait::async_trait;
-use revoke::target::sim::Simulator;
-use revoke::target::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use revoke::adapters::sim::Simulator;
+use revoke::adapters::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use revoke_shared::contract::{Identity, ObjectEvidence, RawMessage, TargetKind};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};

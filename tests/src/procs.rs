@@ -158,7 +158,7 @@ impl ProcFleet {
                 cfg.kafka.group_prefix.clone(),
             ),
             ("REVOKE_CONSUMER__HEALTH_PROBE_MS".into(), "1000".into()),
-            ("REVOKE_LOG".into(), "warn,revoke::target=error".into()),
+            ("REVOKE_LOG".into(), "warn,revoke::adapters=error".into()),
         ];
         let fleet = ProcFleet { env, cfg };
         let out = fleet.run(&["topics", "create"]);

@@ -5,10 +5,10 @@
 //! adapter), builds the adapter from a `[targets.cicd]` table through `Config::load` as the binary
 //! does, and asserts by reading the double's state or asking its HTTP API.
 
+use revoke::adapters::gitlab::GitlabTarget;
+use revoke::adapters::{Target, TargetError};
 use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, RevocationReport};
-use revoke::target::gitlab::GitlabTarget;
-use revoke::target::{Target, TargetError};
 use revoke_shared::contract::{
     Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome,
 };

@@ -11,10 +11,10 @@
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::{StatusType, Tag};
 use aws_sdk_iam::Client;
+use revoke::adapters::iam::IamTarget;
+use revoke::adapters::{Target, TargetError};
 use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, RevocationReport};
-use revoke::target::iam::IamTarget;
-use revoke::target::{Target, TargetError};
 use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
 use revoke_tests::quick_retries as policy;
@@ -910,7 +910,7 @@ async fn iam_adapter_config_and_connection_errors() {
     assert!(e.contains("REVOKE_TEST_AWS_UNSET_ID"), "{e}");
     // A tampered evidence id never reaches IAM.
     let target = iam_target(&base_table(&moto.url), "test").await.unwrap();
-    let h = revoke::target::Holding {
+    let h = revoke::adapters::Holding {
         object_kind: "access_key".into(),
         object_id: "access_key/*/AKIA1".into(),
         sponsored: false,
@@ -1036,7 +1036,7 @@ async fn iam_adapter_classifies_sdk_errors() {
 
     // NoSuchEntity on revoke is "already absent", on read-back "gone".
     set(404, "NoSuchEntity");
-    let profile = revoke::target::Holding {
+    let profile = revoke::adapters::Holding {
         object_kind: "login_profile".into(),
         object_id: "login_profile/ada".into(),
         sponsored: false,
@@ -1044,10 +1044,10 @@ async fn iam_adapter_classifies_sdk_errors() {
     };
     assert_eq!(
         target.revoke(&who, &profile).await.unwrap(),
-        revoke::target::RevokeResult::AlreadyAbsent { removed_at: None }
+        revoke::adapters::RevokeResult::AlreadyAbsent { removed_at: None }
     );
     assert!(target.verify(&who, &profile).await.unwrap().gone);
-    let key = revoke::target::Holding {
+    let key = revoke::adapters::Holding {
         object_kind: "access_key".into(),
         object_id: "access_key/ada/AKIAEXAMPLE1".into(),
         sponsored: false,
@@ -1055,11 +1055,11 @@ async fn iam_adapter_classifies_sdk_errors() {
     };
     assert_eq!(
         target.revoke(&who, &key).await.unwrap(),
-        revoke::target::RevokeResult::AlreadyAbsent { removed_at: None }
+        revoke::adapters::RevokeResult::AlreadyAbsent { removed_at: None }
     );
     // The revoker's own key is never deactivated, whatever the evidence says.
     set(200, "");
-    let own = revoke::target::Holding {
+    let own = revoke::adapters::Holding {
         object_id: "access_key/ada/testing".into(),
         ..key.clone()
     };
@@ -1444,7 +1444,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
 
     // The read-back is not fooled: a policy attached again shows as present.
     moto.attach(&eve, &managed).await;
-    let h = revoke::target::Holding {
+    let h = revoke::adapters::Holding {
         object_kind: "managed_policy".into(),
         object_id: format!("managed_policy/{eve}/{managed}"),
         sponsored: false,
@@ -1621,7 +1621,7 @@ async fn iam_adapter_is_not_verified_until_every_policy_is_gone() {
 #[tokio::test]
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_refuses_forged_restores() {
-    use revoke::target::RestoreResult;
+    use revoke::adapters::RestoreResult;
     use revoke_shared::contract::{Actor, ObjectEvidence};
     let moto = Moto::from_env().await;
     let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();

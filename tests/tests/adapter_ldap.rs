@@ -15,10 +15,10 @@
 //! `pwdAccountLockedTime`, for half-failing runs).
 
 use ldap3::{Ldap, LdapConnAsync, Scope, SearchEntry};
+use revoke::adapters::ldap::LdapTarget;
+use revoke::adapters::{Target, TargetError};
 use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, revoke_identity_rechecking, RevocationReport};
-use revoke::target::ldap::LdapTarget;
-use revoke::target::{Target, TargetError};
 use revoke_shared::contract::{
     Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject,
 };

@@ -2,9 +2,9 @@
 //! command (`tests/services/scim.sh start`), which passes `REVOKE_TEST_SCIM_URL` (…/v2) and
 //! `REVOKE_TEST_SCIM_TOKEN`. Data is seeded and checked over plain HTTP, not through the adapter.
 
+use revoke::adapters::scim::ScimTarget;
 use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, RevocationReport};
-use revoke::target::scim::ScimTarget;
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
     Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome,

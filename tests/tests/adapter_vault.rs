@@ -6,10 +6,10 @@
 //!
 //! Env: `REVOKE_TEST_BAO_ADDR` (e.g. http://127.0.0.1:18200), `REVOKE_TEST_BAO_TOKEN` (root token).
 
+use revoke::adapters::vault::VaultTarget;
+use revoke::adapters::Target;
 use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::revoke_identity;
-use revoke::target::vault::VaultTarget;
-use revoke::target::Target;
 use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
 use serde_json::{json, Value};
@@ -570,7 +570,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     assert!(!target.verify(&cy, prefix).await.unwrap().gone);
     assert_eq!(
         target.revoke(&cy, prefix).await.unwrap(),
-        revoke::target::RevokeResult::Revoked { removed_at: None }
+        revoke::adapters::RevokeResult::Revoked { removed_at: None }
     );
     assert!(target.verify(&cy, prefix).await.unwrap().gone);
     assert!(
@@ -592,7 +592,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         "dead",
     );
     match dead.discover(&ada).await {
-        Err(e @ revoke::target::TargetError::Transient(_)) => {
+        Err(e @ revoke::adapters::TargetError::Transient(_)) => {
             assert!(!e.to_string().contains(&bao.root))
         }
         other => panic!("expected a transient error, got {other:?}"),
@@ -607,7 +607,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         "weak",
     );
     match weak.discover(&ada).await {
-        Err(e @ revoke::target::TargetError::Permanent(_)) => {
+        Err(e @ revoke::adapters::TargetError::Permanent(_)) => {
             assert!(!e.to_string().contains(&bob_bot_t), "{e}")
         }
         other => panic!("expected a permanent error, got {other:?}"),
@@ -801,7 +801,7 @@ async fn redirects_are_not_followed_with_the_token() {
     let e = t.discover(&person("E-ada", Some("ada"))).await.unwrap_err();
     let m = e.to_string();
     assert!(
-        matches!(e, revoke::target::TargetError::Permanent(_))
+        matches!(e, revoke::adapters::TargetError::Permanent(_))
             && m.contains("302")
             && m.contains(&format!("{}/v1/auth/token/lookup-self", peer.sink)),
         "{m}"

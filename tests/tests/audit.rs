@@ -6,13 +6,13 @@
 
 use chrono::{Duration as D, Utc};
 use revoke::ack::{AckArgs, AckError};
+use revoke::adapters::sim::Simulator;
 use revoke::cases::CaseLog;
 use revoke::cli::TargetArg;
 use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::Mode;
 use revoke::report::{self, Format, ReportArgs, Window};
-use revoke::target::sim::Simulator;
 use revoke_shared::config::{Config, SimulatorConfig};
 use revoke_shared::contract::{
     case_id_for, Case, CaseState, Confirmation, EscalationReason, HrEvent, Owner, Provenance,

@@ -1,10 +1,10 @@
 //! Component tests of the whole fleet: five simulated target workers and the verifier, on the
 //! embedded broker (plain `cargo test`) or a real one (`REVOKE_TEST_KAFKA`, README test command).
 
+use revoke::adapters::sim::Simulator;
 use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, spawn_worker, Fleet};
 use revoke::hr::Mode;
-use revoke::target::sim::Simulator;
 use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
     CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, ObjectOutcome, Outcome,
@@ -342,9 +342,9 @@ struct Outage {
 }
 
 impl Outage {
-    fn check(&self) -> Result<(), revoke::target::TargetError> {
+    fn check(&self) -> Result<(), revoke::adapters::TargetError> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(revoke::target::TargetError::Transient(
+            return Err(revoke::adapters::TargetError::Transient(
                 "connection refused (outage)".into(),
             ));
         }
@@ -353,7 +353,7 @@ impl Outage {
 }
 
 #[async_trait::async_trait]
-impl revoke::target::Target for Outage {
+impl revoke::adapters::Target for Outage {
     fn kind(&self) -> TargetKind {
         self.sim.kind()
     }
@@ -366,23 +366,23 @@ impl revoke::target::Target for Outage {
     async fn discover(
         &self,
         who: &revoke_shared::contract::Identity,
-    ) -> Result<Vec<revoke::target::Holding>, revoke::target::TargetError> {
+    ) -> Result<Vec<revoke::adapters::Holding>, revoke::adapters::TargetError> {
         self.check()?;
         self.sim.discover(who).await
     }
     async fn revoke(
         &self,
         who: &revoke_shared::contract::Identity,
-        what: &revoke::target::Holding,
-    ) -> Result<revoke::target::RevokeResult, revoke::target::TargetError> {
+        what: &revoke::adapters::Holding,
+    ) -> Result<revoke::adapters::RevokeResult, revoke::adapters::TargetError> {
         self.check()?;
         self.sim.revoke(who, what).await
     }
     async fn verify(
         &self,
         who: &revoke_shared::contract::Identity,
-        what: &revoke::target::Holding,
-    ) -> Result<revoke::target::ReadBack, revoke::target::TargetError> {
+        what: &revoke::adapters::Holding,
+    ) -> Result<revoke::adapters::ReadBack, revoke::adapters::TargetError> {
         self.check()?;
         self.sim.verify(who, what).await
     }
@@ -408,7 +408,7 @@ fn a_target_down_past_the_retry_budget_is_re_driven_and_the_case_closes() {
             down: true.into(),
         });
         for kind in TargetKind::ALL {
-            let target: Arc<dyn revoke::target::Target> = if kind == TargetKind::Vault {
+            let target: Arc<dyn revoke::adapters::Target> = if kind == TargetKind::Vault {
                 vault.clone()
             } else {
                 let sim = Arc::new(Simulator::new(kind, SimulatorConfig::default()));

@@ -15,10 +15,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedHeaders, Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
+use revoke::adapters::sim::Simulator;
 use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, spawn_worker};
 use revoke::hr::synthetic_leaver;
-use revoke::target::sim::Simulator;
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
     case_id_for, CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, HrEvent,

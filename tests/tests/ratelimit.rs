@@ -5,8 +5,8 @@
 //! rate-limit keys; the outcomes are read back from the double, and the only figures asserted are
 //! the double's own counts (429s, requests before an advertised Retry-After).
 
+use revoke::adapters::{from_config, Target};
 use revoke::revocation::revoke_identity;
-use revoke::target::{from_config, Target};
 use revoke_shared::contract::{Identity, IdentityKind, Outcome, TargetKind};
 use revoke_shared::metrics::{rate_limit_metrics, Metrics};
 use revoke_shared::retry::RetryPolicy;

@@ -66,7 +66,7 @@ fn a_rescind_after_close_restores_real_ldap_and_scim_accounts() {
         let health = Health::new();
         let mut components = Vec::new();
         for kind in [TargetKind::Directory, TargetKind::Saas] {
-            let t = revoke::target::from_config(kind, &cfg).await.unwrap();
+            let t = revoke::adapters::from_config(kind, &cfg).await.unwrap();
             components.push(spawn_worker(&cfg, t, metrics.clone(), health.clone()));
         }
         components.push(spawn_verifier(&cfg, metrics.clone(), health.clone()));

@@ -137,7 +137,7 @@ fn no_secret_reaches_logs_topics_metrics_or_evidence() {
             let mut refused = cfg.clone();
             let table = refused.targets.get_mut(kind.as_str()).unwrap();
             table.insert("token_env".into(), var.into());
-            let err = match revoke::target::from_config(kind, &refused).await {
+            let err = match revoke::adapters::from_config(kind, &refused).await {
                 Ok(_) => panic!("{kind}: a refused token must stop the adapter at start"),
                 Err(e) => e,
             };

@@ -7,10 +7,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
+use revoke::adapters::sim::Simulator;
 use revoke::demo::wait_for_groups;
 use revoke::fleet::{spawn_verifier, spawn_webhook, spawn_worker, Component};
 use revoke::hr::Mode;
-use revoke::target::sim::Simulator;
 use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
     case_id_for, DeadLetter, Escalation, EscalationReason, Owner, TargetKind, ESCALATION_SCHEMA,

@@ -442,7 +442,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             check_signing_keys(&cfg)?;
             long_running(&cfg, |cfg, metrics, health, stop| async move {
                 let kind = TargetKind::from(w.target);
-                let target = crate::target::from_config(kind, &cfg)
+                let target = crate::adapters::from_config(kind, &cfg)
                     .await
                     .map_err(|e| ConfigProblem(format!("target {kind}: {e}")))?;
                 crate::worker::run_worker(&cfg, target, metrics, health, stop).await

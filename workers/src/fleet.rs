@@ -1,8 +1,8 @@
 //! Running workers and the verifier as tasks of one process: the demo and the component tests
 //! use this; production runs each as its own process (`revoke worker`, `revoke verifier`).
 
-use crate::target::sim::Simulator;
-use crate::target::Target;
+use crate::adapters::sim::Simulator;
+use crate::adapters::Target;
 use revoke_shared::config::Config;
 use revoke_shared::consume::Stop;
 use revoke_shared::contract::TargetKind;

@@ -1,6 +1,6 @@
 //! `revoke`: the target workers, the verifier and the commands around them.
 //!
-//! - `target`: the adapter contract and the in-memory simulators.
+//! - `adapters`: the target contract, the adapters and the in-memory simulators.
 //! - `revocation`: discover → revoke → read back, with retries and evidence.
 //! - `restoration`: undoing a revocation from its evidence (rescinds).
 //! - `worker`: the Kafka shell of a target worker.
@@ -11,6 +11,7 @@
 //! - `topics`, `demo`, `cli`: the commands.
 
 pub mod ack;
+pub mod adapters;
 pub mod approve;
 pub mod cases;
 pub mod cli;
@@ -23,7 +24,6 @@ pub mod restoration;
 pub mod restore_claim;
 pub mod restore_ledger;
 pub mod revocation;
-pub mod target;
 pub mod topics;
 pub mod verifier;
 pub mod webhook;

@@ -6,9 +6,9 @@
 //! ours to give back, and one that failed was never removed. Restores run in the reverse order of
 //! the revocation (account before memberships), with the same retry policy as revocations.
 
+use crate::adapters::{RestoreResult, Target};
 use crate::cases::MANUAL_OBJECT_KIND;
 use crate::revocation::with_retry;
-use crate::target::{RestoreResult, Target};
 use chrono::Utc;
 use revoke_shared::contract::{Actor, Identity, ObjectEvidence, ObjectOutcome};
 pub use revoke_shared::contract::{RestoreOutcome, RestoredObject};
@@ -100,8 +100,8 @@ pub async fn restore_identity(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::sim::Simulator;
     use crate::revocation::revoke_identity;
-    use crate::target::sim::Simulator;
     use revoke_shared::config::SimulatorConfig;
     use revoke_shared::contract::{IdentityKind, TargetKind};
     use std::time::Duration;

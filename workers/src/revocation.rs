@@ -3,7 +3,7 @@
 //! Calls are retried with backoff on transient errors only; the outcome for the target is a pure
 //! function of the per-object results (`target_outcome`), unit-tested below.
 
-use crate::target::{Holding, RevokeResult, Target, TargetError};
+use crate::adapters::{Holding, RevokeResult, Target, TargetError};
 use backon::BackoffBuilder;
 use chrono::{DateTime, Utc};
 use revoke_shared::contract::{
@@ -370,8 +370,8 @@ fn count_object(metrics: &Metrics, kind: &str, ev: &ObjectEvidence) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::sim::Simulator;
-    use crate::target::ReadBack;
+    use crate::adapters::sim::Simulator;
+    use crate::adapters::ReadBack;
     use revoke_shared::config::SimulatorConfig;
     use revoke_shared::contract::{IdentityKind, TargetKind};
     use std::time::Duration;
@@ -532,7 +532,7 @@ mod tests {
             &self,
             _: &Identity,
             _: &Holding,
-        ) -> Result<crate::target::ReadBack, TargetError> {
+        ) -> Result<crate::adapters::ReadBack, TargetError> {
             unreachable!()
         }
     }

@@ -9,11 +9,11 @@
 //! carry the fleet's signature. A record counts as handled — its offset may be stored — only
 //! once what it produced (or its dead letter) is acknowledged.
 
+use crate::adapters::Target;
 use crate::restoration::restore_identity;
 use crate::restore_claim::{self, claim_for};
 use crate::restore_ledger::{ClaimVerdict, RestoreLedger};
 use crate::revocation::revoke_identity_rechecking;
-use crate::target::Target;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, Handler, HandlerError, LoopOptions, Stop};
 use revoke_shared::contract::{

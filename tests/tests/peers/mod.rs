@@ -78,7 +78,7 @@ pub async fn start_fleet(
 ) -> Vec<revoke::fleet::Component> {
     let mut components = Vec::new();
     for kind in TargetKind::ALL {
-        let target = revoke::target::from_config(kind, cfg)
+        let target = revoke::adapters::from_config(kind, cfg)
             .await
             .unwrap_or_else(|e| panic!("[targets.{kind}]: {e}"));
         assert_ne!(

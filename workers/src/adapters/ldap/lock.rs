@@ -10,7 +10,7 @@
 //! moved by the revoker: their DN is where they are.
 
 use super::{dn_eq, first, modified_at, set, LdapTarget, LOCK_ATTR, MODIFIED, PERMANENT_LOCK};
-use crate::target::{Holding, ReadBack, RestoreResult, RevokeResult, TargetError};
+use crate::adapters::{Holding, ReadBack, RestoreResult, RevokeResult, TargetError};
 use chrono::{DateTime, Utc};
 use ldap3::Mod;
 use revoke_shared::contract::Identity;

@@ -9,7 +9,7 @@
 use super::{
     case_ignore_eq, dn_within, eq_filter, normalize_dn, values, LdapTarget, LOOKUP_SIZE_LIMIT,
 };
-use crate::target::TargetError;
+use crate::adapters::TargetError;
 use ldap3::{Scope, SearchEntry};
 use revoke_shared::contract::Identity;
 use std::collections::HashSet;

@@ -28,7 +28,7 @@
 //!   It is never treated as one of the user's inline policies to delete.
 
 use super::{gone, present, IamTarget, ABSENT, REVOKED};
-use crate::target::{ReadBack, RestoreResult, RevokeResult, TargetError};
+use crate::adapters::{ReadBack, RestoreResult, RevokeResult, TargetError};
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -4,7 +4,7 @@
 
 use super::ownership::Owned;
 use super::{dn_eq, modified_at, moved_dn, parse_move_id, split_first_rdn, LdapTarget, MODIFIED};
-use crate::target::{ReadBack, RestoreResult, RevokeResult, TargetError};
+use crate::adapters::{ReadBack, RestoreResult, RevokeResult, TargetError};
 use ldap3::SearchEntry;
 use revoke_shared::contract::Identity;
 

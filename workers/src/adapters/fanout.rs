@@ -171,9 +171,9 @@ impl Target for Fanout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::sim::Simulator;
     use crate::restoration::{restore_identity, RestoreOutcome};
     use crate::revocation::revoke_identity;
-    use crate::target::sim::Simulator;
     use revoke_shared::config::SimulatorConfig;
     use revoke_shared::contract::{IdentityKind, ObjectOutcome, Outcome};
     use revoke_shared::metrics::Metrics;

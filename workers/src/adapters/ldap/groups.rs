@@ -3,7 +3,7 @@
 //! A group whose schema needs a member keeps `last_member_placeholder` instead of going invalid.
 
 use super::{eq_filter, modified_at, set, LdapTarget, MODIFIED};
-use crate::target::{ReadBack, RestoreResult, RevokeResult, TargetError};
+use crate::adapters::{ReadBack, RestoreResult, RevokeResult, TargetError};
 use ldap3::Mod;
 
 impl LdapTarget {

@@ -22,7 +22,7 @@
 //! account stays locked (`Withheld`) and a person decides.
 
 use super::{dn_eq, dn_within, eq_filter, moved_dn, split_first_rdn, values, LdapTarget};
-use crate::target::TargetError;
+use crate::adapters::TargetError;
 use ldap3::SearchEntry;
 use revoke_shared::contract::Identity;
 

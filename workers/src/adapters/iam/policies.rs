@@ -27,7 +27,8 @@
 //!   sessions issued before the revocation that have not expired work again.
 //!   It is never treated as one of the user's inline policies to delete.
 
-use super::{gone, present, IamTarget, ABSENT, REVOKED};
+use super::objects::{gone, present, ABSENT, REVOKED};
+use super::IamTarget;
 use crate::adapters::{ReadBack, RestoreResult, RevokeResult, TargetError};
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;

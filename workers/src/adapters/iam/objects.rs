@@ -1,0 +1,220 @@
+//! What a person's IAM footprint is made of, as this adapter names it in evidence (`IamObject`,
+//! whose ids parse back to exactly one object), the name checks that keep anything IAM could not
+//! hold from being sent, and the small answer shapes (`holding`, `gone`, `present`) every
+//! object kind shares. No I/O.
+
+use super::{policies, IamTarget};
+use crate::adapters::{Holding, ReadBack, RevokeResult, TargetError};
+
+/// Whether `s` can be an IAM user or group name: `[\w+=,.@-]+`, 1..=`max` ASCII characters.
+/// Anything else names nothing in IAM and is never sent to it.
+pub fn iam_name_ok(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
+
+/// An IAM key, certificate or SSH key id: `[\w]+`, 1..=128.
+fn id_ok(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// An MFA serial number (a virtual device's ARN or a hardware serial): `[\w+=/:,.@-]{9,256}`.
+fn serial_ok(s: &str) -> bool {
+    (9..=256).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=/:,.@-".contains(&b))
+}
+
+/// One object of the person's (or a sponsored user's) IAM footprint, as named in evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IamObject {
+    AccessKey {
+        user: String,
+        key_id: String,
+    },
+    LoginProfile {
+        user: String,
+    },
+    GroupMembership {
+        group: String,
+        user: String,
+    },
+    Mfa {
+        user: String,
+        serial: String,
+    },
+    SshKey {
+        user: String,
+        key_id: String,
+    },
+    SigningCert {
+        user: String,
+        cert_id: String,
+    },
+    SponsoredUser {
+        user: String,
+    },
+    /// A managed policy attached to the user (`arn` may contain `/` and `:`: it is the rest).
+    ManagedPolicy {
+        user: String,
+        arn: String,
+    },
+    /// An inline policy of the user, by name (its document is saved at IAM, never in evidence).
+    InlinePolicy {
+        user: String,
+        name: String,
+    },
+    /// The sessions the user was issued before the revocation (the `AWSRevokeOlderSessions` deny).
+    IssuedSessions {
+        user: String,
+    },
+}
+
+impl IamObject {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IamObject::AccessKey { .. } => "access_key",
+            IamObject::LoginProfile { .. } => "login_profile",
+            IamObject::GroupMembership { .. } => "group_membership",
+            IamObject::Mfa { .. } => "mfa_device",
+            IamObject::SshKey { .. } => "ssh_key",
+            IamObject::SigningCert { .. } => "signing_cert",
+            IamObject::SponsoredUser { .. } => "sponsored_user_ownership",
+            IamObject::ManagedPolicy { .. } => "managed_policy",
+            IamObject::InlinePolicy { .. } => "inline_policy",
+            IamObject::IssuedSessions { .. } => "issued_sessions",
+        }
+    }
+
+    /// The object id recorded in evidence.
+    pub fn id(&self) -> String {
+        match self {
+            IamObject::AccessKey { user, key_id } => format!("access_key/{user}/{key_id}"),
+            IamObject::LoginProfile { user } => format!("login_profile/{user}"),
+            IamObject::GroupMembership { group, user } => {
+                format!("group_membership/{group}/{user}")
+            }
+            IamObject::Mfa { user, serial } => format!("mfa/{user}/{serial}"),
+            IamObject::SshKey { user, key_id } => format!("ssh_key/{user}/{key_id}"),
+            IamObject::SigningCert { user, cert_id } => format!("signing_cert/{user}/{cert_id}"),
+            IamObject::SponsoredUser { user } => format!("sponsored_user/{user}"),
+            IamObject::ManagedPolicy { user, arn } => format!("managed_policy/{user}/{arn}"),
+            IamObject::InlinePolicy { user, name } => format!("inline_policy/{user}/{name}"),
+            IamObject::IssuedSessions { user } => format!("issued_sessions/{user}"),
+        }
+    }
+
+    /// The user whose footprint this is.
+    pub fn user(&self) -> &str {
+        match self {
+            IamObject::AccessKey { user, .. }
+            | IamObject::LoginProfile { user }
+            | IamObject::GroupMembership { user, .. }
+            | IamObject::Mfa { user, .. }
+            | IamObject::SshKey { user, .. }
+            | IamObject::SigningCert { user, .. }
+            | IamObject::SponsoredUser { user }
+            | IamObject::ManagedPolicy { user, .. }
+            | IamObject::InlinePolicy { user, .. }
+            | IamObject::IssuedSessions { user } => user,
+        }
+    }
+
+    /// Parses an evidence pair back; None unless `kind` and `id` agree and every part is a valid
+    /// IAM name or id (so a tampered or foreign id never reaches an API call).
+    pub fn parse(kind: &str, id: &str) -> Option<IamObject> {
+        let (prefix, rest) = id.split_once('/')?;
+        let user_ok = |u: &str| iam_name_ok(u, 64);
+        let two = |rest: &str| -> Option<(String, String)> {
+            let (a, b) = rest.split_once('/')?;
+            Some((a.to_string(), b.to_string()))
+        };
+        let obj = match prefix {
+            "access_key" => {
+                let (user, key_id) = two(rest)?;
+                (user_ok(&user) && id_ok(&key_id))
+                    .then_some(IamObject::AccessKey { user, key_id })?
+            }
+            "login_profile" => user_ok(rest).then(|| IamObject::LoginProfile {
+                user: rest.to_string(),
+            })?,
+            "group_membership" => {
+                let (group, user) = two(rest)?;
+                (iam_name_ok(&group, 128) && user_ok(&user))
+                    .then_some(IamObject::GroupMembership { group, user })?
+            }
+            // The serial (a virtual device's ARN) may itself contain `/`: it is the rest.
+            "mfa" => {
+                let (user, serial) = two(rest)?;
+                (user_ok(&user) && serial_ok(&serial)).then_some(IamObject::Mfa { user, serial })?
+            }
+            "ssh_key" => {
+                let (user, key_id) = two(rest)?;
+                (user_ok(&user) && id_ok(&key_id)).then_some(IamObject::SshKey { user, key_id })?
+            }
+            "signing_cert" => {
+                let (user, cert_id) = two(rest)?;
+                (user_ok(&user) && id_ok(&cert_id))
+                    .then_some(IamObject::SigningCert { user, cert_id })?
+            }
+            "sponsored_user" => user_ok(rest).then(|| IamObject::SponsoredUser {
+                user: rest.to_string(),
+            })?,
+            "managed_policy" => {
+                let (user, arn) = two(rest)?;
+                (user_ok(&user) && policies::policy_arn_ok(&arn))
+                    .then_some(IamObject::ManagedPolicy { user, arn })?
+            }
+            "inline_policy" => {
+                let (user, name) = two(rest)?;
+                (user_ok(&user) && iam_name_ok(&name, 128))
+                    .then_some(IamObject::InlinePolicy { user, name })?
+            }
+            "issued_sessions" => user_ok(rest).then(|| IamObject::IssuedSessions {
+                user: rest.to_string(),
+            })?,
+            _ => return None,
+        };
+        (obj.kind() == kind).then_some(obj)
+    }
+}
+
+pub(super) fn holding(obj: &IamObject, sponsored: bool, action: &str) -> Holding {
+    Holding {
+        object_kind: obj.kind().to_string(),
+        object_id: obj.id(),
+        sponsored,
+        action: action.to_string(),
+    }
+}
+
+pub(super) fn gone(detail: impl Into<String>) -> ReadBack {
+    ReadBack {
+        gone: true,
+        detail: detail.into(),
+        removed_at: None,
+    }
+}
+
+pub(super) fn present(detail: impl Into<String>) -> ReadBack {
+    ReadBack {
+        gone: false,
+        detail: detail.into(),
+        removed_at: None,
+    }
+}
+
+pub(super) const ABSENT: RevokeResult = RevokeResult::AlreadyAbsent { removed_at: None };
+pub(super) const REVOKED: RevokeResult = RevokeResult::Revoked { removed_at: None };
+
+impl IamTarget {
+    pub(super) fn parse(&self, kind: &str, id: &str) -> Result<IamObject, TargetError> {
+        IamObject::parse(kind, id).ok_or_else(|| {
+            TargetError::Permanent(format!(
+                "{kind} {id:?} is not an IAM object this adapter names (expected e.g. access_key/<user>/<key id>)"
+            ))
+        })
+    }
+}

@@ -1,0 +1,243 @@
+//! SaaS target over SCIM 2.0 (RFC 7643 / RFC 7644), spoken with `reqwest`.
+//!
+//! - Lookup: `GET /Users?filter=<attr> eq "<value>"` with the value escaped per RFC 7644 §3.4.2.2
+//!   (backslash and double quote escaped, control characters refused) and URL-encoded. Exactly one
+//!   match proceeds; none means already absent; several are `Ambiguous` (a person decides). Every
+//!   returned record is re-checked client-side, so a server that ignores the filter is caught.
+//! - Holdings: the account (`deactivate` or `delete` by policy) and every group membership
+//!   (`GET /Groups?filter=members.value eq "<id>"`, else a scan of all Groups pages).
+//! - Revoke: `PATCH /Users/{id}` `active=false` or `DELETE /Users/{id}`; group memberships with
+//!   `PATCH /Groups/{gid}` `remove members[value eq "<id>"]`. Idempotent: already inactive, deleted
+//!   or not a member is `AlreadyAbsent` without a write.
+//! - Verify: read the user / group back.
+//!
+//! Config `[targets.saas]`:
+//! ```toml
+//! [targets.saas]
+//! base_url = "https://scim.example.com/v2"   # required
+//! token_env = "REVOKE_SCIM_TOKEN"            # or token_file = "/run/secrets/scim-token"
+//! match_attribute = "userName"               # userName (default) | emails | externalId
+//! policy = "deactivate"                      # deactivate (default) | delete
+//! principal = "scim-client"                  # actor recorded in evidence
+//! timeout_ms = 10000                         # per HTTP request
+//! ```
+//!
+//! Where things are: `settings` reads the table above, `objects` holds filter escaping,
+//! membership ids and the readers of SCIM records, `client` sends the requests, `discovery`
+//! finds the user and their groups, `revoke` deactivates or deletes the account and removes
+//! memberships, `restore` gives them back; this file holds the adapter and its `Target` answers.
+
+mod client;
+mod discovery;
+mod objects;
+mod restore;
+mod revoke;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+pub use objects::{eq_filter, escape_filter_value};
+pub use settings::{AccountPolicy, MatchAttribute};
+
+use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use async_trait::async_trait;
+use objects::{has_member, is_active, last_modified, membership_id, parse_membership_id};
+use reqwest::Url;
+use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
+use revoke_shared::secret::Secret;
+use serde_json::Value;
+
+pub struct ScimTarget {
+    instance: String,
+    principal: String,
+    base: Url,
+    token: Secret,
+    match_attribute: MatchAttribute,
+    policy: AccountPolicy,
+    http: reqwest::Client,
+    /// The client-side rate limit every request passes (`limit`), when configured.
+    gate: Option<std::sync::Arc<super::limit::RateGate>>,
+}
+
+impl std::fmt::Debug for ScimTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimTarget")
+            .field("instance", &self.instance)
+            .field("principal", &self.principal)
+            .field("base", &self.base.as_str())
+            .field("token", &self.token)
+            .field("match_attribute", &self.match_attribute)
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Target for ScimTarget {
+    fn kind(&self) -> TargetKind {
+        TargetKind::Saas
+    }
+
+    fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
+        let Some(user) = self.find_user(who).await? else {
+            return Ok(Vec::new());
+        };
+        let uid = user
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        // Memberships first, then the account (so a delete leaves no dangling member references).
+        let mut out: Vec<Holding> = self
+            .groups_of(&uid)
+            .await?
+            .into_iter()
+            .map(|gid| Holding {
+                object_kind: "group_membership".into(),
+                object_id: membership_id(&gid, &uid),
+                sponsored: false,
+                action: "remove_membership".into(),
+            })
+            .collect();
+        out.push(Holding {
+            object_kind: "account".into(),
+            object_id: uid,
+            sponsored: false,
+            action: self.policy.action().into(),
+        });
+        Ok(out)
+    }
+
+    async fn revoke(&self, _who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
+        match what.object_kind.as_str() {
+            "account" => self.revoke_account(&what.object_id, &what.action).await,
+            "group_membership" => {
+                let (gid, uid) = parse_membership_id(&what.object_id).ok_or_else(|| {
+                    TargetError::Permanent(format!(
+                        "malformed group membership id {:?}",
+                        what.object_id
+                    ))
+                })?;
+                self.revoke_membership(&gid, &uid).await
+            }
+            other => Err(TargetError::Permanent(format!(
+                "SCIM target {} cannot revoke a {other}",
+                self.instance
+            ))),
+        }
+    }
+
+    async fn verify(&self, _who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
+        match what.object_kind.as_str() {
+            "account" => {
+                let w = format!(
+                    "reading back SCIM user {} on {}",
+                    what.object_id, self.instance
+                );
+                Ok(match self.get_user(&what.object_id, &w).await? {
+                    None => ReadBack {
+                        gone: true,
+                        detail: "GET /Users/{id}: 404, user deleted".into(),
+                        removed_at: None,
+                    },
+                    Some(u) if what.action == "delete" => ReadBack {
+                        gone: false,
+                        detail: format!(
+                            "GET /Users/{{id}}: user still exists (active: {})",
+                            is_active(&u)
+                        ),
+                        removed_at: None,
+                    },
+                    Some(u) if !is_active(&u) => ReadBack {
+                        gone: true,
+                        detail: "GET /Users/{id}: active=false".into(),
+                        removed_at: last_modified(&u),
+                    },
+                    Some(_) => ReadBack {
+                        gone: false,
+                        detail: "GET /Users/{id}: still active".into(),
+                        removed_at: None,
+                    },
+                })
+            }
+            "group_membership" => {
+                let (gid, uid) = parse_membership_id(&what.object_id).ok_or_else(|| {
+                    TargetError::Permanent(format!(
+                        "malformed group membership id {:?}",
+                        what.object_id
+                    ))
+                })?;
+                let w = format!("reading back SCIM group {gid} on {}", self.instance);
+                Ok(match self.get_group(&gid, &w).await? {
+                    None => ReadBack {
+                        gone: true,
+                        detail: "GET /Groups/{id}: 404, group deleted".into(),
+                        removed_at: None,
+                    },
+                    Some(g) if has_member(&g, &uid) => ReadBack {
+                        gone: false,
+                        detail: "GET /Groups/{id}: still lists the member".into(),
+                        removed_at: None,
+                    },
+                    Some(g) => ReadBack {
+                        gone: true,
+                        detail: "GET /Groups/{id}: member not listed".into(),
+                        removed_at: last_modified(&g),
+                    },
+                })
+            }
+            other => Err(TargetError::Permanent(format!(
+                "SCIM target {} cannot read back a {other}",
+                self.instance
+            ))),
+        }
+    }
+    /// A restore is a grant and its evidence may be forged: the user re-activated or re-added is
+    /// only ever the one `who` resolves to now (the exact lookup discovery uses).
+    async fn restore(
+        &self,
+        who: &Identity,
+        ev: &ObjectEvidence,
+    ) -> Result<RestoreResult, TargetError> {
+        match (ev.object_kind.as_str(), ev.action.as_str()) {
+            ("account", "deactivate") => {
+                if let Some(refusal) = self.not_owned(who, &ev.object_id).await? {
+                    return Ok(refusal);
+                }
+                self.restore_account(&ev.object_id).await
+            }
+            ("group_membership", "remove_membership") => {
+                let (gid, uid) = parse_membership_id(&ev.object_id).ok_or_else(|| {
+                    TargetError::Permanent(format!(
+                        "malformed group membership id {:?}",
+                        ev.object_id
+                    ))
+                })?;
+                if let Some(refusal) = self.not_owned(who, &uid).await? {
+                    return Ok(refusal);
+                }
+                self.restore_membership(&gid, &uid).await
+            }
+            ("account", "delete") => Ok(RestoreResult::Irreversible {
+                reason: format!(
+                    "SCIM user {} was deleted on {}; re-provision it",
+                    ev.object_id, self.instance
+                ),
+            }),
+            (kind, action) => Ok(RestoreResult::Irreversible {
+                reason: format!(
+                    "SCIM target {} cannot undo {action} of {kind}",
+                    self.instance
+                ),
+            }),
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The one connection an adapter shares: opened and bound as `bind_dn` on first use, re-opened
+//! after a transport error, every operation under the timeout; result codes and `ldap3` errors
+//! read as target errors; and the search, read, compare-by-filter and modify every object kind
+//! uses.
+
+use super::{classify_result_code, connect_error_class, result_hint, result_name, LdapTarget};
+use crate::adapters::TargetError;
+use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Mod, Scope, SearchEntry};
+use revoke_shared::retry::ErrorClass;
+
+impl LdapTarget {
+    /// The bound connection, opened (and bound) on first use or after a transport error.
+    async fn handle(&self) -> Result<ldap3::Ldap, TargetError> {
+        let mut guard = self.conn.lock().await;
+        if let Some(l) = guard.as_mut() {
+            if !l.is_closed() {
+                return Ok(l.clone());
+            }
+        }
+        let settings = LdapConnSettings::new()
+            .set_conn_timeout(self.timeout)
+            .set_starttls(self.starttls)
+            .set_no_tls_verify(self.tls_no_verify);
+        let doing = format!("connecting to directory {} at {}", self.instance, self.url);
+        // Both `ring` (ldap3) and `aws-lc-rs` (the AWS SDK) are compiled into rustls, so it
+        // cannot choose a process-default provider by itself: choose ring. Err means one is
+        // already installed, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // ldap3 builds its rustls config with rustls's process-default crypto provider, and
+        // rustls panics when it cannot pick one (a build with both `ring` and `aws-lc-rs`
+        // compiled in and none installed). A bad TLS setup is a refused target, not a crash.
+        let connected = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+            LdapConnAsync::with_settings(settings, &self.url),
+        ))
+        .await
+        .map_err(|_| {
+            TargetError::Permanent(format!(
+                "{doing}: TLS is unavailable: no rustls crypto provider is installed in this process (the binary must install one at start, e.g. rustls::crypto::ring::default_provider().install_default())"
+            ))
+        })?;
+        let (conn, mut ldap) = connected.map_err(|e| {
+            let msg = format!("{doing}: {e}");
+            match connect_error_class(&e) {
+                ErrorClass::Transient => {
+                    TargetError::Transient(format!("{msg} (is the server up and the URL right?)"))
+                }
+                _ => TargetError::Permanent(format!(
+                    "{msg} (TLS: is the server's certificate trusted — system store or SSL_CERT_FILE — and does it name the host in url?)"
+                )),
+            }
+        })?;
+        let instance = self.instance.clone();
+        tokio::spawn(async move {
+            if let Err(e) = conn.drive().await {
+                tracing::debug!(instance, error = %e, "LDAP connection closed with an error");
+            }
+        });
+        let doing = format!("binding as {} to directory {}", self.bind_dn, self.instance);
+        let bound = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(&self.bind_dn, self.password.expose())
+            .await
+            .map_err(|e| self.error(&doing, e))?;
+        if bound.rc != 0 {
+            return Err(self.result_error(&doing, &bound));
+        }
+        *guard = Some(ldap.clone());
+        Ok(ldap)
+    }
+
+    /// Forgets the connection after a transport error, so the next call opens a new one.
+    async fn reset(&self) {
+        *self.conn.lock().await = None;
+    }
+
+    pub(super) fn result_error(&self, doing: &str, r: &LdapResult) -> TargetError {
+        let text = r.text.chars().take(300).collect::<String>();
+        let msg = format!(
+            "{doing}: LDAP result {} ({}){}{}",
+            r.rc,
+            result_name(r.rc),
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!(": {text}")
+            },
+            result_hint(r.rc)
+        );
+        match classify_result_code(r.rc) {
+            ErrorClass::Transient => TargetError::Transient(msg),
+            ErrorClass::Permanent => TargetError::Permanent(msg),
+            ErrorClass::Ambiguous => TargetError::Ambiguous(msg),
+        }
+    }
+
+    fn error(&self, doing: &str, e: LdapError) -> TargetError {
+        match e {
+            LdapError::LdapResult { result } => self.result_error(doing, &result),
+            LdapError::FilterParsing => {
+                TargetError::Permanent(format!("{doing}: the filter does not parse"))
+            }
+            LdapError::Timeout { .. } => TargetError::Transient(format!(
+                "{doing}: no answer within {} ms (timeout_ms)",
+                self.timeout.as_millis()
+            )),
+            other => TargetError::Transient(format!("{doing}: {other}")),
+        }
+    }
+
+    /// Runs one operation on the shared connection; a transport error drops the connection.
+    pub(super) async fn op<T, F, Fut>(&self, doing: &str, f: F) -> Result<T, TargetError>
+    where
+        F: FnOnce(ldap3::Ldap) -> Fut,
+        Fut: std::future::Future<Output = Result<T, LdapError>>,
+    {
+        let mut ldap = self.handle().await?;
+        ldap.with_timeout(self.timeout);
+        match f(ldap).await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let err = self.error(doing, e);
+                if matches!(err, TargetError::Transient(_)) {
+                    self.reset().await;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// A search; `None` when the base entry does not exist (noSuchObject).
+    pub(super) async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+        size_limit: i32,
+        doing: &str,
+    ) -> Result<Option<Vec<SearchEntry>>, TargetError> {
+        let attrs: Vec<String> = attrs.iter().map(|s| s.to_string()).collect();
+        let ldap3::SearchResult(entries, res) = self
+            .op(doing, |mut l| async move {
+                if size_limit > 0 {
+                    l.with_search_options(ldap3::SearchOptions::new().sizelimit(size_limit));
+                }
+                l.search(base, scope, filter, attrs).await
+            })
+            .await?;
+        match res.rc {
+            // sizeLimitExceeded still returns the entries up to the limit: the caller counts.
+            0 | 4 => {}
+            32 => return Ok(None),
+            _ => return Err(self.result_error(doing, &res)),
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for re in entries {
+            // `construct` panics on a malformed entry; a bad answer is an error, not a crash.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                SearchEntry::construct(re)
+            })) {
+                Ok(e) => out.push(e),
+                Err(_) => {
+                    return Err(TargetError::Permanent(format!(
+                        "{doing}: the server sent an entry that does not parse"
+                    )))
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// One entry by DN (base search), with `attrs`; `None` when there is no such entry.
+    pub(super) async fn read(
+        &self,
+        dn: &str,
+        attrs: &[&str],
+        doing: &str,
+    ) -> Result<Option<SearchEntry>, TargetError> {
+        Ok(self
+            .search(dn, Scope::Base, "(objectClass=*)", attrs, 0, doing)
+            .await?
+            .and_then(|mut v| v.pop()))
+    }
+
+    /// Whether `dn` exists and matches `filter` (base search).
+    pub(super) async fn matches(
+        &self,
+        dn: &str,
+        filter: &str,
+        doing: &str,
+    ) -> Result<bool, TargetError> {
+        Ok(self
+            .search(dn, Scope::Base, filter, &["1.1"], 0, doing)
+            .await?
+            .is_some_and(|v| !v.is_empty()))
+    }
+
+    pub(super) async fn modify(
+        &self,
+        dn: &str,
+        mods: Vec<Mod<&str>>,
+        doing: &str,
+    ) -> Result<LdapResult, TargetError> {
+        self.op(doing, |mut l| async move { l.modify(dn, mods).await })
+            .await
+    }
+}

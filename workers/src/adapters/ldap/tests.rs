@@ -1,0 +1,318 @@
+//! Unit tests of the LDAP adapter's pure parts (filter escaping, ids, DNs, times, result codes,
+//! values), the config table, and an unreachable directory.
+
+use super::settings::{DEFAULT_SPONSORED_FILTER, DEFAULT_USER_FILTER};
+use super::*;
+use ldap3::LdapError;
+use revoke_shared::retry::ErrorClass;
+
+fn table(s: &str) -> toml::Table {
+    s.parse().unwrap()
+}
+
+#[test]
+fn filter_values_are_escaped_per_rfc4515() {
+    assert_eq!(escape_filter_value("ada"), "ada");
+    assert_eq!(escape_filter_value("*"), "\\2a");
+    assert_eq!(escape_filter_value("a*"), "a\\2a");
+    assert_eq!(escape_filter_value("x)(uid=*"), "x\\29\\28uid=\\2a");
+    assert_eq!(escape_filter_value("\\"), "\\5c");
+    assert_eq!(escape_filter_value("a\0b"), "a\\00b");
+    assert_eq!(escape_filter_value("\"../"), "\"../");
+    assert_eq!(escape_filter_value("Zoë (ops)"), "Zoë \\28ops\\29");
+    // The same as the crate's own escaping, case of the hex digits aside.
+    for v in [
+        "*",
+        "a*",
+        "x)(uid=*",
+        "\\",
+        "a\0b",
+        "Zoë (ops)",
+        "../",
+        "\"",
+    ] {
+        assert_eq!(
+            escape_filter_value(v).to_lowercase(),
+            ldap3::ldap_escape(v).to_lowercase(),
+            "{v:?}"
+        );
+    }
+    // A hostile value stays one equality assertion: the filter parses and nothing in it
+    // is a wildcard or a nested filter.
+    for v in ["*", "a*", "x)(uid=*", "*)(objectClass=*", "\\", "\0", ")("] {
+        let f = format!("(&(objectClass=person){})", eq_filter("uid", v));
+        assert!(ldap3::parse_filter(&f).is_ok(), "{f}");
+        let inner = &f["(&(objectClass=person)(uid=".len()..f.len() - 2];
+        assert!(!inner.contains(['*', '(', ')']), "{f}");
+    }
+}
+
+#[test]
+fn membership_ids_round_trip() {
+    for (attr, g, v) in [
+        ("member", "cn=eng,ou=groups,dc=x", "uid=ada,ou=people,dc=x"),
+        ("uniqueMember", "cn=a|b,dc=x", "uid=100%|ada,dc=x"),
+        ("memberUid", "cn=unix,dc=x", "ada"),
+        ("member", "cn=x%7Cy,dc=x", "uid=%25,dc=x"),
+    ] {
+        let id = membership_id(attr, g, v);
+        assert_eq!(id.matches('|').count(), 2, "{id}");
+        assert_eq!(
+            parse_membership_id(&id),
+            Some((attr, g.to_string(), v.to_string())),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        membership_id("member", "cn=eng,dc=x", "uid=ada,dc=x"),
+        "member|cn=eng,dc=x|uid=ada,dc=x"
+    );
+    for bad in [
+        "",
+        "member",
+        "member|cn=g",
+        "member||uid=a",
+        "member|cn=g|",
+        "owner|cn=g|uid=a",
+        "member|cn=g|uid=a|x",
+    ] {
+        assert_eq!(parse_membership_id(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn move_ids_round_trip() {
+    let id = move_id("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x");
+    assert_eq!(id, "uid=a%7Cb,ou=people,dc=x|ou=disabled,dc=x");
+    assert_eq!(
+        parse_move_id(&id),
+        Some((
+            "uid=a|b,ou=people,dc=x".to_string(),
+            "ou=disabled,dc=x".to_string()
+        ))
+    );
+    assert_eq!(
+        moved_dn("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x").as_deref(),
+        Some("uid=a|b,ou=disabled,dc=x")
+    );
+    assert_eq!(parse_move_id("uid=a,dc=x"), None);
+    assert_eq!(parse_move_id("|ou=d"), None);
+    assert_eq!(parse_move_id("a|b|c"), None);
+}
+
+#[test]
+fn dns_split_and_compare() {
+    assert_eq!(
+        split_first_rdn("uid=ada,ou=people,dc=x"),
+        Some(("uid=ada", "ou=people,dc=x"))
+    );
+    assert_eq!(
+        split_first_rdn("cn=Lovelace\\, Ada,ou=people,dc=x"),
+        Some(("cn=Lovelace\\, Ada", "ou=people,dc=x"))
+    );
+    assert_eq!(
+        split_first_rdn("cn=\"a,b\",dc=x"),
+        Some(("cn=\"a,b\"", "dc=x"))
+    );
+    assert_eq!(split_first_rdn("cn=a\\\\,dc=x"), Some(("cn=a\\\\", "dc=x")));
+    assert_eq!(split_first_rdn("dc=x"), None);
+    assert_eq!(split_first_rdn(""), None);
+    assert!(dn_eq("UID=Ada, OU=People,dc=X", "uid=ada,ou=people,dc=x"));
+    assert!(dn_eq("cn=Ada Lovelace,dc=x", "cn=ada lovelace , dc=x"));
+    assert!(!dn_eq("cn=Ada Lovelace,dc=x", "cn=AdaLovelace,dc=x"));
+    assert!(!dn_eq("uid=ada,dc=x", "uid=adam,dc=x"));
+    assert!(!dn_eq("cn=a\\,b,dc=x", "cn=a,b,dc=x"));
+    assert!(dn_within("uid=ada,ou=People,dc=x", "ou=people, dc=x"));
+    assert!(dn_within("ou=people,dc=x", "ou=people,dc=x"));
+    assert!(dn_within(
+        "uid=ada,ou=disabled,ou=people,dc=x",
+        "ou=people,dc=x"
+    ));
+    assert!(!dn_within("uid=ada,ou=disabled,dc=x", "ou=people,dc=x"));
+    assert!(!dn_within("ou=people,dc=x", "uid=ada,ou=people,dc=x"));
+    // An escaped comma is part of a value, not a level.
+    assert!(!dn_within("cn=a\\,ou=people,dc=x", "ou=people,dc=x"));
+    assert!(dn_within("cn=a\\,ou=people,dc=x", "dc=x"));
+    assert!(!dn_within("uid=ada,ou=xpeople,dc=x", "ou=people,dc=x"));
+}
+
+#[test]
+fn generalized_times() {
+    let t = parse_generalized_time("20240131235959Z").unwrap();
+    assert_eq!(t.to_rfc3339(), "2024-01-31T23:59:59+00:00");
+    let t = parse_generalized_time("20240131235959.25Z").unwrap();
+    assert_eq!(t.timestamp_subsec_millis(), 250);
+    assert_eq!(parse_generalized_time("20240131235959"), None);
+    assert_eq!(parse_generalized_time("2024013123Z"), None);
+    assert_eq!(parse_generalized_time("20241331235959Z"), None);
+    assert_eq!(parse_generalized_time("x"), None);
+    assert!(generalized_time_ok(PERMANENT_LOCK));
+    assert!(generalized_time_ok("20240131235959Z"));
+    assert!(generalized_time_ok("2024013123Z"));
+    assert!(!generalized_time_ok("20240131235959"));
+    assert!(!generalized_time_ok("now"));
+    assert!(!generalized_time_ok("2024Z"));
+}
+
+#[test]
+fn result_codes_are_classified() {
+    for rc in [3, 51, 52, 81, 85, 91] {
+        assert_eq!(classify_result_code(rc), ErrorClass::Transient, "{rc}");
+    }
+    for rc in [1, 2, 4, 10, 16, 20, 32, 34, 49, 50, 53, 65, 68, 80] {
+        assert_eq!(classify_result_code(rc), ErrorClass::Permanent, "{rc}");
+    }
+    assert!(result_hint(49).contains("password_env"));
+    let io = |k| LdapError::Io {
+        source: std::io::Error::new(k, "x"),
+    };
+    assert_eq!(
+        connect_error_class(&io(std::io::ErrorKind::ConnectionRefused)),
+        ErrorClass::Transient
+    );
+    assert_eq!(
+        connect_error_class(&io(std::io::ErrorKind::InvalidData)),
+        ErrorClass::Permanent
+    );
+    assert_eq!(
+        connect_error_class(&LdapError::UnknownScheme("http".into())),
+        ErrorClass::Permanent
+    );
+}
+
+#[test]
+fn attribute_names_and_filters_from_config() {
+    for ok in ["owner", "manager", "x-sponsor", "2.5.4.32"] {
+        assert!(attribute_name_ok(ok), "{ok}");
+    }
+    for bad in ["", "owner)(", "a b", "1.", "-x", "o*"] {
+        assert!(!attribute_name_ok(bad), "{bad}");
+    }
+    assert!(filter_ok(DEFAULT_USER_FILTER));
+    assert!(filter_ok(DEFAULT_SPONSORED_FILTER));
+    assert!(!filter_ok("objectClass=person"));
+    assert!(!filter_ok("(objectClass=person"));
+}
+
+const MINIMAL: &str = "url = \"ldap://127.0.0.1:389\"\nbind_dn = \"cn=revoker,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\"\n";
+
+#[test]
+fn config_defaults_and_redaction() {
+    std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
+    let t = LdapTarget::from_table(&table(MINIMAL), "main").unwrap();
+    assert_eq!(t.group_base_dn, "dc=x");
+    assert_eq!(t.sponsored_base_dn, "dc=x");
+    assert_eq!(t.match_attribute(), MatchAttribute::Uid);
+    assert_eq!(t.owner_attributes, vec!["owner".to_string()]);
+    assert_eq!(t.lock_value, PERMANENT_LOCK);
+    assert_eq!(t.user_filter, DEFAULT_USER_FILTER);
+    assert_eq!(t.disabled_ou, None);
+    assert_eq!(t.last_member_placeholder, "");
+    assert_eq!(t.principal(), "cn=revoker,dc=x");
+    assert_eq!(t.timeout, Duration::from_secs(10));
+    assert!(!t.starttls && !t.tls_no_verify);
+    assert!(!format!("{t:?}").contains("s3cret"), "{t:?}");
+    let t = LdapTarget::from_table(
+        &table(&format!(
+            "{MINIMAL}group_base_dn = \"ou=groups,dc=x\"\nmatch_attribute = \"employeeNumber\"\nowner_attributes = [\"owner\", \"manager\"]\ndisabled_ou = \"ou=disabled,dc=x\"\nlock_value = \"20240101000000Z\"\nprincipal = \"revoker\"\ntimeout_ms = 500\nstarttls = true"
+        )),
+        "main",
+    )
+    .unwrap();
+    assert_eq!(t.group_base_dn, "ou=groups,dc=x");
+    assert_eq!(t.match_attribute(), MatchAttribute::EmployeeNumber);
+    assert_eq!(t.owner_attributes, vec!["owner", "manager"]);
+    assert_eq!(t.disabled_ou.as_deref(), Some("ou=disabled,dc=x"));
+    assert_eq!(t.principal(), "revoker");
+    assert!(t.starttls);
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
+    let err = |extra: &str| {
+        LdapTarget::from_table(&table(&format!("{MINIMAL}{extra}")), "main")
+            .err()
+            .unwrap()
+    };
+    assert!(err("password = \"inline\"").contains("unknown key"));
+    assert!(err("match_attribute = \"cn\"").contains("match_attribute"));
+    assert!(err("owner_attributes = [\"owner)(uid=*\"]").contains("owner_attributes"));
+    assert!(err("owner_attributes = \"owner\"").contains("owner_attributes"));
+    assert!(err("user_filter = \"uid=*\"").contains("user_filter"));
+    assert!(err("lock_value = \"now\"").contains("lock_value"));
+    assert!(err("disabled_ou = \"disabled\"").contains("disabled_ou"));
+    assert!(err("timeout_ms = 0").contains("timeout_ms"));
+    assert!(err("starttls = \"yes\"").contains("starttls"));
+    assert!(err("password_file = \"/x\"").contains("exactly one"));
+    let e = LdapTarget::from_table(
+        &table("url = \"http://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\""),
+        "main",
+    )
+    .err()
+    .unwrap();
+    assert!(e.contains("ldap://"), "{e}");
+    let e = LdapTarget::from_table(
+        &table("url = \"ldap://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNSET_PW\"\nbase_dn = \"dc=x\""),
+        "main",
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.contains("REVOKE_LDAP_UNSET_PW") && !e.contains("s3cret"),
+        "{e}"
+    );
+    let e = LdapTarget::from_table(
+        &table("url = \"ldap://x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\""),
+        "main",
+    )
+    .err()
+    .unwrap();
+    assert!(e.contains("bind_dn"), "{e}");
+}
+
+#[test]
+fn values_compare_like_case_ignore_match() {
+    assert!(case_ignore_eq("Ada", "ada"));
+    assert!(case_ignore_eq(" ada ", "ada"));
+    assert!(case_ignore_eq("Ada  Lovelace", "ada lovelace"));
+    assert!(!case_ignore_eq("ada", "adam"));
+    assert!(!case_ignore_eq("ada*", "ada"));
+    assert!(!case_ignore_eq("ada\0", "ada"));
+}
+
+#[test]
+fn identity_fields_feed_the_match_attribute() {
+    let who = Identity {
+        employee_id: "E1".into(),
+        email: Some("ada@x".into()),
+        username: Some(String::new()),
+        kind: revoke_shared::contract::IdentityKind::Employee,
+    };
+    assert_eq!(MatchAttribute::Uid.value(&who), None);
+    assert_eq!(MatchAttribute::Mail.value(&who), Some("ada@x"));
+    assert_eq!(MatchAttribute::EmployeeNumber.value(&who), Some("E1"));
+}
+
+#[tokio::test]
+async fn an_unreachable_directory_is_transient_and_names_no_password() {
+    std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
+    let t = LdapTarget::from_table(
+        &table("url = \"ldap://127.0.0.1:9\"\nbind_dn = \"cn=revoker,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\"\ntimeout_ms = 2000"),
+        "main",
+    )
+    .unwrap();
+    let who = Identity {
+        employee_id: "E1".into(),
+        email: None,
+        username: Some("ada".into()),
+        kind: revoke_shared::contract::IdentityKind::Employee,
+    };
+    match t.discover(&who).await {
+        Err(e @ TargetError::Transient(_)) => {
+            assert!(!e.to_string().contains("s3cret"), "{e}");
+            assert!(e.to_string().contains("127.0.0.1:9"), "{e}");
+        }
+        other => panic!("expected a transient error, got {other:?}"),
+    }
+}

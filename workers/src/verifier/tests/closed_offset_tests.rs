@@ -2,7 +2,7 @@
 //! reads that one record back: noted when the broker acknowledges the close, kept across a
 //! rebuild, moved on by a later closing record, and dropped once a rescind reopens the case.
 
-use super::*;
+use super::kit::*;
 
 #[test]
 fn a_closed_case_keeps_its_closing_records_offset() {

@@ -2,24 +2,10 @@
 //! verdict; held cases wait for a person; the guard log judged by several verifier instances
 //! releases exactly as many cases as one would.
 
-use super::*;
-use crate::verifier::guard::{Guard, Judged, Verdict};
+use super::kit::*;
+use crate::verifier::guard::{Guard, Verdict};
 use crate::verifier::machine::READMIT_SECS;
-use revoke_shared::config::GuardConfig;
 use revoke_shared::contract::{Admission, BatchDecision, Decision, GuardEntry};
-
-fn guarded(max: u64) -> VerifierConfig {
-    VerifierConfig {
-        guard: GuardConfig {
-            enabled: true,
-            max_terminations: max,
-            window_secs: 600,
-            owner: Some(owner("guard-desk")),
-            ..GuardConfig::default()
-        },
-        ..policy()
-    }
-}
 
 fn admissions(effects: &[Effect]) -> Vec<&Admission> {
     effects
@@ -29,15 +15,6 @@ fn admissions(effects: &[Effect]) -> Vec<&Admission> {
             _ => None,
         })
         .collect()
-}
-
-fn judged(case: &Case, verdict: Verdict) -> Judged {
-    Judged {
-        case_id: case.case_id,
-        identity_id: case.identity_id.clone(),
-        asks: revoke_shared::contract::AdmissionKind::Termination,
-        verdict,
-    }
 }
 
 fn held(batch: &str, opens: bool) -> Verdict {

@@ -2,33 +2,11 @@
 //! every `verifier.guard.remind_after_secs` until a person decides, each reminder once, across a
 //! restart.
 
-use super::*;
-use crate::verifier::guard::{Judged, Verdict};
-use revoke_shared::config::GuardConfig;
-use revoke_shared::contract::{AdmissionKind, BatchDecision, Decision};
+use super::kit::*;
+use crate::verifier::guard::Verdict;
+use revoke_shared::contract::{BatchDecision, Decision};
 
 const HOUR: i64 = 3600;
-
-fn guarded() -> VerifierConfig {
-    VerifierConfig {
-        guard: GuardConfig {
-            enabled: true,
-            max_terminations: 1,
-            owner: Some(owner("guard-desk")),
-            ..GuardConfig::default()
-        },
-        ..policy()
-    }
-}
-
-fn verdict(case: &Case, verdict: Verdict) -> Judged {
-    Judged {
-        case_id: case.case_id,
-        identity_id: case.identity_id.clone(),
-        asks: AdmissionKind::Termination,
-        verdict,
-    }
-}
 
 /// A case of `identity` held in `hold-1` at `at(1)`; the opener carries the batch's escalation.
 fn held(v: &mut Verifier, identity: &str, opens: bool) -> Case {
@@ -39,7 +17,7 @@ fn held(v: &mut Verifier, identity: &str, opens: bool) -> Case {
         why: "2 people asked".into(),
         opens_batch: opens,
     };
-    let c = case_records(&v.apply(Input::Guard(&verdict(&admitting, held)), at(1)))
+    let c = case_records(&v.apply(Input::Guard(&judged(&admitting, held)), at(1)))
         .pop()
         .unwrap();
     assert_eq!(c.state, CaseState::Held);
@@ -58,7 +36,7 @@ fn reminders(effects: &[Effect]) -> Vec<&Escalation> {
 
 #[test]
 fn a_held_batch_reminds_its_owner_every_interval_once_until_decided() {
-    let mut v = Verifier::new(guarded());
+    let mut v = Verifier::new(guarded(1));
     let opener = held(&mut v, "E1", true);
     let joined = held(&mut v, "E2", false);
     assert!(tick(&mut v, at(HOUR)).is_empty(), "not before the hour");
@@ -97,7 +75,7 @@ fn a_held_batch_reminds_its_owner_every_interval_once_until_decided() {
     // A restarted verifier rebuilt from the latest record does not remind again; a verifier
     // down past two intervals raises only the latest one.
     let latest = case_records(&second).pop().unwrap();
-    let mut restarted = Verifier::new(guarded());
+    let mut restarted = Verifier::new(guarded(1));
     restarted.restore(latest);
     restarted.restore(joined.clone());
     assert!(tick(&mut restarted, at(10 + 2 * HOUR)).is_empty());
@@ -125,14 +103,14 @@ fn a_held_batch_reminds_its_owner_every_interval_once_until_decided() {
         },
     };
     for c in [&opener, &joined] {
-        restarted.apply(Input::Guard(&verdict(c, decided.clone())), at(5 * HOUR));
+        restarted.apply(Input::Guard(&judged(c, decided.clone())), at(5 * HOUR));
     }
     assert!(tick(&mut restarted, at(1 + 8 * HOUR)).is_empty());
 }
 
 #[test]
 fn reminders_are_off_with_zero() {
-    let mut cfg = guarded();
+    let mut cfg = guarded(1);
     cfg.guard.remind_after_secs = 0;
     let mut v = Verifier::new(cfg);
     held(&mut v, "E1", true);

@@ -2,10 +2,247 @@
 //! later termination), nothing given back while another termination of the person stands, one
 //! case per person, and restores through the blast-radius guard.
 
-use super::*;
+use super::kit::*;
 use crate::verifier::guard::{Guard, Judged, Verdict};
 use revoke_shared::config::GuardConfig;
 use revoke_shared::contract::{AdmissionKind, BatchDecision, Decision, GuardEntry};
+
+// Rescind
+// ---------------------------------------------------------------------------------------------
+
+/// A rescind naming its termination marks that case rescinded and escalates every target:
+/// access may already be gone and restoring it is a person's decision.
+#[test]
+fn rescind_naming_the_termination_rescinds_and_escalates() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    sole_case(conf(&mut v, &ok(&ev, Directory, at(1)), at(1)));
+
+    let r = rescind("E1", "r-1", Some("evt-1"));
+    assert_eq!(r.case_id(), ev.case_id());
+    let mut effects = hr(&mut v, &r, at(60));
+    // The one target that revoked something is asked to give it back, from its evidence.
+    let restore = match effects.pop() {
+        Some(Effect::Restore(req)) => req,
+        other => panic!("expected a restore request last, got {other:?}"),
+    };
+    assert_eq!(restore.target, Directory);
+    assert_eq!(restore.case_id, ev.case_id());
+    assert_eq!(restore.rescinded_by, "hr:dave");
+    assert_eq!(restore.objects.len(), 1);
+    assert_eq!(restore.objects[0].object_id, "E1-directory");
+    let (case, esc) = case_and_escalation(effects);
+    assert_eq!(case.state, CaseState::Rescinded);
+    assert_eq!(case.revision, 3);
+    assert_eq!(case.rescinded_by.as_deref(), Some("hr:dave"));
+    assert_eq!(case.closed_at, None);
+    assert_eq!(esc.reason, EscalationReason::RescindAfterRevocation);
+    assert_eq!(esc.targets, ALL.to_vec());
+    assert_eq!(
+        esc.owner,
+        owner("iam-team"),
+        "owner of the first target (directory)"
+    );
+    assert!(esc.detail.contains("r-1"), "{}", esc.detail);
+    assert!(
+        esc.evidence
+            .contains(&"directory: revoked (verified)".to_string()),
+        "{:?}",
+        esc.evidence
+    );
+    assert_escalation_recorded(&case, &esc);
+    assert_eq!(v.open_count(), 0);
+    assert!(!v.is_closed(&ev.case_id()));
+}
+
+/// Without `rescinds`, a rescind applies to the person's latest standing termination from its
+/// source issued before it; other people are untouched. The earlier termination still stands, so
+/// nothing is given back (restores are grants).
+#[test]
+fn rescind_without_reference_applies_to_the_latest_termination_issued_before_it() {
+    let mut v = verifier();
+    let (older, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    assert_eq!(
+        sole_case(confirm_ok(&mut v, &older, &ALL, 1)).state,
+        CaseState::Closed
+    );
+    // The first case is closed, so this one is a case of its own.
+    let (newer, _) = open(&mut v, "E1", "evt-2", at(100), at(100));
+    let (other, other_case) = open(&mut v, "E2", "evt-3", at(200), at(200));
+
+    // Issued before evt-2 existed: it can only mean evt-1.
+    let mut early = rescind("E1", "r-0", None);
+    early.time = at(50);
+    assert_eq!(v.rescind_applies_to(&early), Some(older.case_id()));
+
+    let (case, esc) = case_and_escalation(hr(&mut v, &rescind("E1", "r-1", None), at(300)));
+    assert_eq!(case.case_id, newer.case_id());
+    assert_eq!(case.state, CaseState::Rescinded);
+    assert_eq!(esc.reason, EscalationReason::RestoreWithheld);
+    assert!(
+        case.restore_withheld
+            .as_deref()
+            .is_some_and(|w| w.contains(&older.case_id().to_string())),
+        "{:?}",
+        case.restore_withheld
+    );
+    assert_eq!(v.case(&other.case_id()), Some(&other_case));
+}
+
+/// "Latest" means the termination taking effect last, not the one that arrived last, so that a
+/// verifier restored from the changelog in any order agrees with the live one.
+#[test]
+fn latest_case_is_by_effective_time_and_survives_restore_in_any_order() {
+    let mut v = verifier();
+    let (later, _) = open(&mut v, "E1", "evt-2", at(1000), at(0));
+    let later_closed = sole_case(confirm_ok(&mut v, &later, &ALL, 1));
+    let (earlier, _) = open(&mut v, "E1", "evt-1", at(500), at(10)); // back-dated, arrives last
+    let pending = termination("E1", "evt-3", at(5000)); // never arrives: never "latest"
+    sole_case(conf(&mut v, &ok(&pending, Vault, at(20)), at(20)));
+    let earlier_record = sole_case(conf(&mut v, &ok(&earlier, Vault, at(30)), at(30)));
+    let pending_record = v.case(&pending.case_id()).unwrap().clone();
+    let records = vec![later_closed, earlier_record, pending_record];
+
+    let r = rescind("E1", "r-1", None);
+    assert_eq!(v.rescind_applies_to(&r), Some(later.case_id()));
+    let mut reversed = records.clone();
+    reversed.reverse();
+    for order in [records, reversed] {
+        let mut restored = verifier();
+        for c in order {
+            restored.restore(c);
+        }
+        assert_eq!(restored.rescind_applies_to(&r), Some(later.case_id()));
+    }
+}
+
+/// A rescind for an identity (or a termination) the verifier never saw is a note, nothing more.
+#[test]
+fn rescind_for_unknown_case_is_only_a_note() {
+    let mut v = verifier();
+    assert_eq!(
+        sole_note(hr(&mut v, &rescind("E9", "r-1", None), at(0))),
+        (None, "E9".to_string(), "rescind_for_unknown_case")
+    );
+    assert_eq!(
+        sole_note(hr(&mut v, &rescind("E9", "r-2", Some("evt-x")), at(0))),
+        (
+            Some(case_id_for(SOURCE, "evt-x")),
+            "E9".to_string(),
+            "rescind_for_unknown_case"
+        )
+    );
+    // Another identity's case is not "latest" for E9.
+    open(&mut v, "E1", "evt-1", at(0), at(0));
+    assert_eq!(
+        sole_note(hr(&mut v, &rescind("E9", "r-3", None), at(1))).2,
+        "rescind_for_unknown_case"
+    );
+    assert_eq!(v.open_count(), 1);
+}
+
+/// A closed case is never reopened: a rescind after close is a note and the case stays closed.
+#[test]
+fn rescind_after_close_is_a_note_and_changes_nothing() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let closed = sole_case(confirm_ok(&mut v, &ev, &ALL, 1));
+    assert_eq!(closed.state, CaseState::Closed);
+
+    for r in [
+        rescind("E1", "r-1", Some("evt-1")),
+        rescind("E1", "r-2", None),
+    ] {
+        assert_eq!(
+            sole_note(hr(&mut v, &r, at(60))),
+            (Some(ev.case_id()), "E1".to_string(), "rescind_after_close")
+        );
+    }
+    assert!(v.is_closed(&ev.case_id()));
+    assert_eq!(v.open_count(), 0);
+}
+
+/// A second rescind (the same event again, or another one) publishes nothing.
+#[test]
+fn second_rescind_is_silent() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let r = rescind("E1", "r-1", Some("evt-1"));
+    let (case, _) = case_and_escalation(hr(&mut v, &r, at(10)));
+    // The same rescind again is a replay: noted, nothing published.
+    assert_eq!(sole_note(hr(&mut v, &r, at(11))).2, "rescind_replayed");
+    // Another rescind finds nothing standing, or a case already rescinded.
+    assert!(publishes_nothing(&hr(
+        &mut v,
+        &rescind("E1", "r-2", None),
+        at(12)
+    )));
+    assert!(hr(&mut v, &rescind("E1", "r-3", Some("evt-1")), at(13)).is_empty());
+    assert_eq!(v.case(&ev.case_id()), Some(&case));
+}
+
+/// A rescinded case records later confirmations but never closes, never hits its deadline,
+/// and ignores its termination replayed. Without `requested_by`, the rescinder is the source.
+#[test]
+fn rescinded_case_never_closes_or_escalates_again() {
+    let mut v = verifier();
+    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
+    let mut r = rescind("E1", "r-1", Some("evt-1"));
+    r.data.requested_by = None;
+    let (case, _) = case_and_escalation(hr(&mut v, &r, at(10)));
+    assert_eq!(case.rescinded_by.as_deref(), Some(SOURCE));
+
+    // A failure is recorded but escalates nothing more.
+    let c = sole_case(conf(&mut v, &failed(&ev, Saas, at(15)), at(15)));
+    assert_eq!(
+        (c.state, c.revision, c.escalations.len()),
+        (CaseState::Rescinded, 3, 1)
+    );
+    assert_eq!(c.targets[&Saas].state, TargetState::Failed);
+    // Every target verified: recorded, never closed.
+    for (i, t) in ALL.iter().enumerate() {
+        let effects = conf(&mut v, &ok(&ev, *t, at(20 + i as i64)), at(20 + i as i64));
+        // Revoked after the rescind: recorded, and asked back at once.
+        let c = case_records(&effects)[0].clone();
+        assert!(
+            matches!(effects.as_slice(), [Effect::Case(_), Effect::Restore(r)] if r.target == *t),
+            "{effects:?}"
+        );
+        assert_eq!(c.state, CaseState::Rescinded);
+        assert_eq!(c.revision, 4 + i as u64);
+        assert_eq!(c.escalations.len(), 1);
+        assert_eq!(c.closed_at, None);
+    }
+    // Done stays done: a later failure is noise.
+    assert!(conf(&mut v, &failed(&ev, Saas, at(30)), at(30)).is_empty());
+    assert!(hr(&mut v, &ev, at(40)).is_empty());
+    assert!(tick(&mut v, at(10 * DEADLINE_SECS)).is_empty());
+    assert!(!v.is_closed(&ev.case_id()));
+}
+
+/// A rescind that overtook its termination (confirmations already in a pending case) stands:
+/// the late termination fills in the record but neither reopens nor closes the case.
+#[test]
+fn rescind_before_termination_stands_when_termination_arrives() {
+    let mut v = verifier();
+    let ev = termination("E1", "evt-1", at(0));
+    confirm_ok(&mut v, &ev, &ALL[..4], 1);
+    let (case, esc) = case_and_escalation(hr(&mut v, &rescind("E1", "r-1", Some("evt-1")), at(10)));
+    assert_eq!(case.state, CaseState::Rescinded);
+    assert_eq!(esc.reason, EscalationReason::RescindAfterRevocation);
+
+    sole_case(conf(&mut v, &ok(&ev, Cicd, at(11)), at(11)));
+    let after = sole_case(hr(&mut v, &ev, at(12)));
+    assert_eq!(after.state, CaseState::Rescinded);
+    assert_eq!(after.event_id.as_deref(), Some("evt-1"));
+    assert_eq!(after.closed_at, None);
+    assert_eq!(after.escalations.len(), 1);
+    assert!(!v.is_closed(&ev.case_id()));
+    assert!(hr(&mut v, &ev, at(13)).is_empty());
+    assert!(tick(&mut v, at(10 * DEADLINE_SECS)).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /// T1 closes; R1 rescinds it (restores asked); T2 terminates the same person again and closes;
 /// R1's exact event again — redelivered, or replayed a year later — changes nothing.
@@ -174,11 +411,8 @@ fn a_rejected_termination_does_not_stand() {
 
 fn v_guard_cfg(max: u64) -> GuardConfig {
     GuardConfig {
-        enabled: true,
-        max_terminations: max,
         max_restores: max,
-        window_secs: 600,
-        ..GuardConfig::default()
+        ..guard_on(max)
     }
 }
 

@@ -1,0 +1,279 @@
+//! The blast-radius guard's side of a case: asking for release, applying the guard's verdicts
+//! on terminations and on restores, releasing, and asking again when unanswered.
+
+use super::evidence::raise;
+use super::rescind::{push_restores, restore_undecided};
+use super::tick::due_event;
+use super::{Effect, Slot, Verifier, READMIT_SECS};
+use crate::verifier::guard::{Judged, Verdict};
+use chrono::{DateTime, Duration, Utc};
+use revoke_shared::contract::{
+    Admission, AdmissionKind, Case, CaseGuard, CaseState, Decision, EscalationReason, Owner,
+    TargetKind,
+};
+
+impl Verifier {
+    /// Makes `case` wait for the guard's verdict and asks for it.
+    pub(super) fn ask_guard(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+        case.state = CaseState::Admitting;
+        case.deadline = None;
+        case.guard
+            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
+            .asked_at = now;
+        effects.push(Effect::Admit(Admission {
+            case_id: case.case_id,
+            identity_id: case.identity_id.clone(),
+            asks: AdmissionKind::Termination,
+            targets: case.required_targets.clone(),
+            at: now,
+        }));
+    }
+
+    /// After a rescind nothing else stands against: asks the workers to give back what the case
+    /// revoked — through the guard when it is on (restores are grants), else at once.
+    pub(super) fn ask_restores(
+        &self,
+        case: &mut Case,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.policy.guard.enabled {
+            case.restore_guard
+                .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
+                .asked_at = now;
+            effects.push(Effect::Admit(Admission {
+                case_id: case.case_id,
+                identity_id: case.identity_id.clone(),
+                asks: AdmissionKind::Restore,
+                targets: case.targets.keys().copied().collect(),
+                at: now,
+            }));
+            return;
+        }
+        push_restores(case, case.targets.keys().copied(), now, effects);
+    }
+
+    /// The guard's verdict on a case waiting for it (anything else is a repeat: ignored).
+    pub(super) fn on_guard(&mut self, j: &Judged, now: DateTime<Utc>) -> Vec<Effect> {
+        if j.asks == AdmissionKind::Restore {
+            return self.on_restore_verdict(j, now);
+        }
+        let Some(mut case) = self.take_live(&j.case_id) else {
+            return Vec::new();
+        };
+        let waiting = case.state == CaseState::Admitting
+            || (case.state == CaseState::Held && matches!(j.verdict, Verdict::Decided { .. }));
+        if !waiting {
+            self.put(j.case_id, Slot::Live(Box::new(case)));
+            return Vec::new();
+        }
+        let mut effects = Vec::new();
+        let g = case
+            .guard
+            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)));
+        match &j.verdict {
+            Verdict::Released => self.release(&mut case, now, &mut effects),
+            Verdict::Held {
+                batch,
+                why,
+                opens_batch,
+            } => {
+                g.batch = Some(batch.clone());
+                g.held_at = Some(now);
+                g.why = Some(why.clone());
+                if *opens_batch {
+                    // One escalation per batch: its first case carries it.
+                    let owner = self.guard_owner();
+                    let targets = case.required_targets.clone();
+                    raise(
+                        &mut case,
+                        EscalationReason::BlastRadiusHold,
+                        targets,
+                        0,
+                        owner,
+                        format!(
+                            "blast-radius guard: batch {batch} held: {why}; nothing in it is revoked until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`); later cases join the batch while the burst lasts (`revoke guard` lists it)"
+                        ),
+                        now,
+                        &mut effects,
+                    );
+                }
+                case.state = CaseState::Held;
+            }
+            Verdict::Decided {
+                batch,
+                why,
+                decision,
+            } => {
+                record_decision(g, batch, why, decision, now);
+                match decision.decision {
+                    Decision::Approve => self.release(&mut case, now, &mut effects),
+                    Decision::Reject => {
+                        case.state = CaseState::Rejected;
+                        self.people.mark_rejected(&case.identity_id, case.case_id);
+                        effects.push(Effect::Note {
+                            case_id: Some(case.case_id),
+                            identity_id: case.identity_id.clone(),
+                            what: "rejected_by_person",
+                        });
+                    }
+                }
+            }
+        }
+        self.publish(case, now, effects)
+    }
+
+    /// The guard's verdict on giving back what a rescinded case revoked.
+    pub(super) fn on_restore_verdict(&mut self, j: &Judged, now: DateTime<Utc>) -> Vec<Effect> {
+        let Some(mut case) = self.take_live(&j.case_id) else {
+            return Vec::new();
+        };
+        let waiting = case.state == CaseState::Rescinded
+            && restore_undecided(&case)
+            && (case
+                .restore_guard
+                .as_ref()
+                .is_some_and(|g| g.batch.is_none())
+                || matches!(j.verdict, Verdict::Decided { .. }));
+        if !waiting {
+            self.put(j.case_id, Slot::Live(Box::new(case)));
+            return Vec::new();
+        }
+        let mut effects = Vec::new();
+        let g = case
+            .restore_guard
+            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)));
+        let release = match &j.verdict {
+            Verdict::Released => true,
+            Verdict::Held {
+                batch,
+                why,
+                opens_batch,
+            } => {
+                g.batch = Some(batch.clone());
+                g.held_at = Some(now);
+                g.why = Some(why.clone());
+                if *opens_batch {
+                    let owner = self.guard_owner();
+                    let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
+                    raise(
+                        &mut case,
+                        EscalationReason::BlastRadiusHold,
+                        targets,
+                        0,
+                        owner,
+                        format!(
+                            "blast-radius guard: restores batch {batch} held: {why}; nothing in it is given back until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`)"
+                        ),
+                        now,
+                        &mut effects,
+                    );
+                    case.state = CaseState::Rescinded;
+                }
+                false
+            }
+            Verdict::Decided {
+                batch,
+                why,
+                decision,
+            } => {
+                record_decision(g, batch, why, decision, now);
+                if decision.decision == Decision::Reject {
+                    effects.push(Effect::Note {
+                        case_id: Some(case.case_id),
+                        identity_id: case.identity_id.clone(),
+                        what: "restore_rejected_by_person",
+                    });
+                }
+                decision.decision == Decision::Approve
+            }
+        };
+        if release {
+            if let Some(g) = case.restore_guard.as_mut() {
+                g.released_at = Some(now);
+            }
+            let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
+            push_restores(&case, targets.into_iter(), now, &mut effects);
+        }
+        self.publish(case, now, effects)
+    }
+
+    pub(super) fn guard_owner(&self) -> Owner {
+        self.policy
+            .guard
+            .owner
+            .clone()
+            .unwrap_or_else(|| self.policy.owner_of(None))
+    }
+
+    /// Hands `case` to the workers: its deadline starts now (or at its effective time).
+    pub(super) fn release(&self, case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+        if let Some(g) = case.guard.as_mut() {
+            g.released_at = Some(now);
+        }
+        let start = case.effective_at.map_or(now, |e| e.max(now));
+        case.deadline = Some(start + Duration::seconds(self.policy.deadline_secs as i64));
+        match due_event(case, now) {
+            Some(ev) => effects.push(Effect::Due(ev)),
+            None => effects.push(Effect::Note {
+                case_id: Some(case.case_id),
+                identity_id: case.identity_id.clone(),
+                what: "released_case_without_termination",
+            }),
+        }
+        // A protected identity was escalated when it arrived; that stands.
+        case.state = if case.escalations.is_empty() {
+            CaseState::Open
+        } else {
+            CaseState::Escalated
+        };
+        self.evaluate(case, now, effects);
+    }
+
+    /// Cases whose admission went unanswered (a verifier stopped between writing the case and
+    /// its admission, or the guard log was unreadable): ask again.
+    pub(super) fn readmit(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        let stale_after = |g: Option<&CaseGuard>| {
+            g.is_none_or(|g| g.asked_at + Duration::seconds(READMIT_SECS) <= now)
+        };
+        let stale = self.live_ids(|c| {
+            (c.state == CaseState::Admitting && stale_after(c.guard.as_deref()))
+                || (c.state == CaseState::Rescinded
+                    && restore_undecided(c)
+                    && c.restore_guard.as_ref().is_some_and(|g| g.batch.is_none())
+                    && stale_after(c.restore_guard.as_deref()))
+        });
+        let mut out = Vec::new();
+        for id in stale {
+            let Some(mut case) = self.take_live(&id) else {
+                continue;
+            };
+            let mut effects = Vec::new();
+            if case.state == CaseState::Admitting {
+                self.ask_guard(&mut case, now, &mut effects);
+            } else {
+                self.ask_restores(&mut case, now, &mut effects);
+            }
+            out.extend(self.publish(case, now, effects));
+        }
+        out
+    }
+}
+
+/// A person's decision on the held batch `batch`, as the case's guard record keeps it (for a
+/// release or for a restore alike).
+pub(super) fn record_decision(
+    g: &mut CaseGuard,
+    batch: &str,
+    why: &str,
+    decision: &revoke_shared::contract::BatchDecision,
+    now: DateTime<Utc>,
+) {
+    g.batch = Some(batch.to_string());
+    g.why.get_or_insert_with(|| why.to_string());
+    g.held_at.get_or_insert(now);
+    g.decision = Some(decision.decision);
+    g.decided_by = Some(decision.by.clone());
+    g.decided_at = Some(decision.at);
+    g.note = decision.note.clone();
+}

@@ -1,0 +1,349 @@
+//! The verifier's state machine: `apply(input, now) -> effects`, with no I/O inside.
+//!
+//! Inputs are HR events, confirmations and clock ticks; effects are case records to publish
+//! (the changelog and the auditor's view) and escalations. The Kafka shell feeds it and
+//! publishes what it returns; a restarted shell rebuilds it with `restore` from `revoke.cases`.
+//!
+//! Rules:
+//! - A case closes when every required target confirmed *with verified evidence*.
+//! - A target confirming `failed`, `manual_required` or `skipped_protected` escalates the case to
+//!   that target's owner; so does a deadline passing with targets still pending.
+//! - A late success after an escalation still closes the case; both facts stay in the record.
+//!   So does a worker's report arriving after a person acknowledged the target (`case ack`): it
+//!   is kept in the target's `late` reports and changes nothing; once the case is closed it is
+//!   only a note (a closed case never changes again).
+//! - An escalation still unresolved (the case neither closed nor rescinded, one of its targets
+//!   not verified) climbs the target's escalation path: at each step's `after_secs` from the
+//!   control owner's escalation, a tick raises the same escalation to that step's person, at
+//!   its `level`. Each level is recorded in the case, so it fires once, also across restarts.
+//! - A duplicate input changes nothing and publishes nothing; a closed case never changes again.
+//! - Confirmations may arrive before their termination (they are kept in a `pending` case).
+//! - A termination dated in the future (`HrEvent::is_scheduled`) opens a `scheduled` case;
+//!   workers leave it alone. The first tick at or after its effective time re-publishes it on
+//!   the due topic (`Effect::Due`) and opens the case. The schedule is the case record itself,
+//!   so it survives restarts. A rescind before that cancels the case: nothing was revoked.
+//! - A rescind after a termination marks the case `rescinded`, escalates, and asks the workers
+//!   to give back what the case revoked. Restores are grants (see `people`): a rescind takes
+//!   effect once per rescind event (a replay changes nothing), only on terminations from its own
+//!   source (else it is refused, `rescind_wrong_source`), without `rescinds` only on a
+//!   termination issued before it; and nothing is given back while another termination of the
+//!   person stands (`restore_withheld`, escalated). With the guard on, restores ask the guard
+//!   too (their own limit), so a burst of rescinds is held for a person. A rescind that
+//!   overtakes its termination stands when the termination arrives.
+//! - One person, one case: a termination of a person whose case is still live joins that case
+//!   (recorded in it) instead of opening a parallel one.
+//! - With the blast-radius guard on (`verifier.guard.enabled`), workers act only on what the
+//!   verifier releases on the due topic. A case that would be released (a termination, or a
+//!   scheduled one coming due) is `admitting` and asks the guard (`Effect::Admit`); the guard's
+//!   verdict (`Input::Guard`, judged over the fleet-wide guard log by `guard::Guard`) releases it
+//!   (`Effect::Due`, its deadline starts then) or holds it (`held`, one escalation per batch).
+//!   A person's approval releases a held case with the approval in its record; a rejection makes
+//!   it `rejected` — nothing was revoked, nothing will be. A rescind before release cancels it.
+//!   An admission not answered within `READMIT_SECS` is asked again (the guard judges a case
+//!   once, so asking twice is harmless).
+//!
+//! This file holds the inputs, the effects and the case store (`Verifier`, `apply`); each kind of
+//! input is applied in its own file: `termination`, `confirmation`, `rescind` (with the restore
+//! reports), `admission` (the guard's verdicts) and `tick` (deadlines, SLAs, escalation paths,
+//! re-drives); `evidence` evaluates a case and records and publishes its escalations.
+
+use super::guard::Judged;
+use super::people::People;
+use chrono::{DateTime, Utc};
+use revoke_shared::config::VerifierConfig;
+use revoke_shared::contract::{
+    Admission, AdmissionKind, Case, CaseState, Confirmation, Escalation, HrEvent, HrEventKind,
+    RecheckObject, RestoreReport, RestoreRequest, TargetKind, TargetState,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+mod admission;
+mod confirmation;
+mod evidence;
+mod rescind;
+mod termination;
+mod tick;
+
+use evidence::target_bit;
+pub use evidence::target_summary;
+use rescind::restore_undecided;
+
+#[derive(Debug)]
+pub enum Input<'a> {
+    Hr(&'a HrEvent),
+    Confirmation(&'a Confirmation),
+    /// A worker's report of what it gave back after a rescind.
+    Restored(&'a RestoreReport),
+    /// A rescind for a closed case, with that case's last record as the changelog holds it
+    /// (closed cases are kept as a marker only; the shell reads the record back for this).
+    RescindClosed(&'a HrEvent, &'a Case),
+    /// The blast-radius guard's verdict on a case this instance owns.
+    Guard(&'a Judged),
+    Tick,
+}
+
+/// How long an admission may go unanswered before the case asks the guard again.
+pub const READMIT_SECS: i64 = 10;
+
+// Effects live only until the shell enqueues them; boxing the case would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Publish this version of the case (keyed by case id).
+    Case(Case),
+    Escalate(Escalation),
+    /// A scheduled termination whose effective time has come: publish it on the due topic for
+    /// the workers (keyed by identity).
+    Due(HrEvent),
+    /// After a rescind: ask one target's workers to give back what this case revoked there.
+    Restore(RestoreRequest),
+    /// A target that failed with transient errors only, run again: publish the termination on
+    /// the due topic for that target's workers only (keyed by identity); `n` numbers the re-drive.
+    /// `recheck` names the objects earlier runs acted on, to be read back.
+    Redrive {
+        event: HrEvent,
+        target: TargetKind,
+        n: u32,
+        recheck: Vec<RecheckObject>,
+    },
+    /// Ask the blast-radius guard to release a case (append to the guard log).
+    Admit(Admission),
+    /// The input is refused: the shell dead-letters it with this reason (and the detail).
+    Refuse {
+        reason: &'static str,
+        detail: String,
+    },
+    /// Nothing to publish, but worth a log line and a metric (e.g. rescind of an unknown case).
+    Note {
+        case_id: Option<Uuid>,
+        identity_id: String,
+        what: &'static str,
+    },
+}
+
+/// Closed cases are reduced to this: enough to absorb duplicates, small enough to keep forever.
+/// The changelog offset of the closing record lets a rescind after close read that one record
+/// back (it fits beside the `Live` box: the slot is no larger for it).
+#[derive(Debug, Clone, Copy)]
+struct Closed {
+    /// `UNKNOWN_OFFSET` until the closing record is acknowledged (or for a record read back
+    /// without one).
+    offset: i64,
+}
+
+const UNKNOWN_OFFSET: i64 = -1;
+
+#[derive(Debug)]
+enum Slot {
+    Live(Box<Case>),
+    Closed(Closed),
+}
+
+impl Slot {
+    fn is_open(&self) -> bool {
+        matches!(self, Slot::Live(c) if !c.state.is_final())
+    }
+
+    fn is_pending(&self) -> bool {
+        matches!(self, Slot::Live(c) if c.state == CaseState::Pending)
+    }
+}
+
+pub struct Verifier {
+    policy: VerifierConfig,
+    cases: HashMap<Uuid, Slot>,
+    /// Cases not in a final state, kept in step with `cases` by `put` and `take`.
+    open: usize,
+    /// `pending` cases (confirmations without their termination), kept in step like `open`.
+    pending: usize,
+    /// Every termination per person: what stands, what was rescinded and by which rescind, and
+    /// which case each lives in. Built from what the case records hold, not from arrival
+    /// order, so `restore` in any order rebuilds the same index.
+    people: People,
+    /// Closed cases in which a person acknowledged some targets (one bit per target, see
+    /// `target_bit`): a worker's report for such a target arriving later is worth a note, a
+    /// replay of any other is not. Few cases, so kept apart from the one-word closed markers.
+    acked_when_closed: HashMap<Uuid, u8>,
+}
+
+impl Verifier {
+    pub fn new(policy: VerifierConfig) -> Verifier {
+        Verifier {
+            policy,
+            cases: HashMap::new(),
+            open: 0,
+            pending: 0,
+            people: People::default(),
+            acked_when_closed: HashMap::new(),
+        }
+    }
+
+    /// Cases not in a final state.
+    pub fn open_count(&self) -> usize {
+        self.open
+    }
+
+    /// `pending` cases (confirmations whose termination was not seen), at most
+    /// `verifier.max_pending_cases`.
+    pub fn pending_count(&self) -> usize {
+        self.pending
+    }
+
+    /// Stores a case slot, keeping the open-case count (O(1): the shell reads it per input).
+    fn put(&mut self, id: Uuid, slot: Slot) {
+        if !matches!(slot, Slot::Closed(_)) {
+            // Only a rescind moves a case away from closed; its acknowledgements no longer matter.
+            self.acked_when_closed.remove(&id);
+        }
+        self.open += usize::from(slot.is_open());
+        self.pending += usize::from(slot.is_pending());
+        if let Some(old) = self.cases.insert(id, slot) {
+            self.open -= usize::from(old.is_open());
+            self.pending -= usize::from(old.is_pending());
+        }
+    }
+
+    /// Stores the closed marker of `case`, remembering which targets a person acknowledged.
+    fn put_closed(&mut self, case: &Case) {
+        let acked = case
+            .targets
+            .iter()
+            .filter(|(_, s)| s.state == TargetState::Done && s.is_acknowledged())
+            .fold(0u8, |bits, (t, _)| bits | target_bit(*t));
+        if acked != 0 {
+            self.acked_when_closed.insert(case.case_id, acked);
+        }
+        self.put(
+            case.case_id,
+            Slot::Closed(Closed {
+                offset: UNKNOWN_OFFSET,
+            }),
+        );
+    }
+
+    fn take(&mut self, id: &Uuid) -> Option<Slot> {
+        let slot = self.cases.remove(id)?;
+        self.open -= usize::from(slot.is_open());
+        self.pending -= usize::from(slot.is_pending());
+        Some(slot)
+    }
+
+    /// The live cases (open, escalated, scheduled, pending, rescinded) that `pick` chooses.
+    fn live_ids(&self, pick: impl Fn(&Case) -> bool) -> Vec<Uuid> {
+        self.cases
+            .iter()
+            .filter_map(|(id, s)| match s {
+                Slot::Live(c) if pick(c) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Takes a live case out to change it (`publish` puts it back); a closed marker stays.
+    fn take_live(&mut self, id: &Uuid) -> Option<Case> {
+        match self.take(id)? {
+            Slot::Live(c) => Some(*c),
+            closed => {
+                self.put(*id, closed);
+                None
+            }
+        }
+    }
+
+    pub fn case(&self, id: &Uuid) -> Option<&Case> {
+        match self.cases.get(id) {
+            Some(Slot::Live(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn is_closed(&self, id: &Uuid) -> bool {
+        matches!(self.cases.get(id), Some(Slot::Closed(_)))
+    }
+
+    /// Drops the live cases `ids` (a partition this instance no longer owns: its new owner
+    /// rebuilds them from the changelog). Closed markers stay: a closed case never changes
+    /// again except by a rescind, whose record `restore` accepts over the marker.
+    pub fn forget(&mut self, ids: impl IntoIterator<Item = Uuid>) {
+        for id in ids {
+            if let Some(Slot::Closed(c)) = self.take(&id) {
+                self.put(id, Slot::Closed(c));
+            }
+        }
+    }
+
+    /// `restore`, for a record read from the changelog at `offset`: a closed case keeps where
+    /// its closing record is.
+    pub fn restore_at(&mut self, case: Case, offset: i64) {
+        let id = case.case_id;
+        let closing = case.state == CaseState::Closed;
+        self.restore(case);
+        if closing {
+            self.note_closed_offset(&id, offset);
+        }
+    }
+
+    /// Where the closing record of the closed case `id` is in the changelog (acknowledged by
+    /// the broker). Ignored unless the case is closed: a later record (a rescind) moved it on.
+    pub fn note_closed_offset(&mut self, id: &Uuid, offset: i64) {
+        if let Some(Slot::Closed(c)) = self.cases.get_mut(id) {
+            c.offset = c.offset.max(offset);
+        }
+    }
+
+    /// The changelog offset of the closed case `id`'s closing record, when known.
+    pub fn closed_offset(&self, id: &Uuid) -> Option<i64> {
+        match self.cases.get(id) {
+            Some(Slot::Closed(c)) if c.offset != UNKNOWN_OFFSET => Some(c.offset),
+            _ => None,
+        }
+    }
+
+    /// Rebuilds state from a changelog record. Later revisions win; order does not matter.
+    pub fn restore(&mut self, case: Case) {
+        if let Some(Slot::Live(existing)) = self.cases.get(&case.case_id) {
+            if existing.revision >= case.revision {
+                return;
+            }
+        }
+        // A closed case changes once more only when a rescind reopens it as `rescinded` (a later
+        // revision, so in any replay order the rescinded record wins).
+        // Every revision adds to what is known of the person's terminations (a closed case's
+        // later revision may record a rescind of a joined termination).
+        self.people.note_case(&case);
+        if matches!(self.cases.get(&case.case_id), Some(Slot::Closed(_)))
+            && case.state != CaseState::Rescinded
+        {
+            return;
+        }
+        if case.state == CaseState::Closed {
+            self.put_closed(&case);
+        } else {
+            self.put(case.case_id, Slot::Live(Box::new(case)));
+        }
+    }
+
+    /// What a live case waits for from the guard, if anything (for a takeover in a rebalance:
+    /// the verdict may already be in the guard log).
+    pub fn waiting_for_guard(&self, id: &Uuid) -> Option<AdmissionKind> {
+        let c = self.case(id)?;
+        match c.state {
+            CaseState::Admitting | CaseState::Held => Some(AdmissionKind::Termination),
+            CaseState::Rescinded if restore_undecided(c) => Some(AdmissionKind::Restore),
+            _ => None,
+        }
+    }
+
+    pub fn apply(&mut self, input: Input<'_>, now: DateTime<Utc>) -> Vec<Effect> {
+        match input {
+            Input::Hr(ev) if ev.kind == HrEventKind::Termination => self.on_termination(ev, now),
+            Input::Hr(ev) => self.on_rescind(ev, now),
+            Input::Confirmation(c) => self.on_confirmation(c, now),
+            Input::Restored(r) => self.on_restored(r, now),
+            Input::RescindClosed(ev, case) => self.on_rescind_closed(ev, case, now),
+            Input::Guard(j) => self.on_guard(j, now),
+            Input::Tick => self.on_tick(now),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The guard log: every instance tails it from its start, judges it with the pure `Guard` and
+//! applies the verdicts on the cases it owns.
+
+use super::VerifierHandler;
+use crate::verifier::machine::Input;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use revoke_shared::config::Config;
+use revoke_shared::consume::HandlerError;
+use revoke_shared::kafka::reader_config;
+use revoke_shared::metrics::Metrics;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+impl VerifierHandler {
+    /// Records of the guard log, in its order: judged for the whole fleet, applied here to the
+    /// cases this instance owns (the others' owners apply them to theirs). A burst is applied
+    /// as one batch whose acknowledgements are awaited together: one round trip, not one each.
+    pub(super) async fn on_guard_records(
+        &self,
+        records: &[(i64, revoke_shared::contract::GuardEntry)],
+    ) -> Result<(), HandlerError> {
+        let acks = {
+            let mut st = self.state.lock().expect("verifier state lock");
+            let mut judged = Vec::new();
+            for (offset, entry) in records {
+                judged.extend(st.guard.apply(*offset, entry));
+            }
+            export_guard_sizes(&self.metrics, st.guard.sizes());
+            let mut acks = Vec::new();
+            for j in &judged {
+                if let crate::verifier::guard::Verdict::Held {
+                    batch,
+                    opens_batch: true,
+                    ..
+                } = &j.verdict
+                {
+                    tracing::warn!(batch = %batch, "blast-radius guard: a batch of cases is held");
+                }
+                if st.machine.case(&j.case_id).is_none() {
+                    continue; // another instance's case
+                }
+                acks.extend(self.apply_locked(&mut st, Input::Guard(j))?);
+            }
+            acks
+        };
+        self.wait_all(acks).await
+    }
+}
+
+/// Sets the `revoke_guard_*` gauges: what the guard holds in memory (its bounds in `guard`).
+pub(super) fn export_guard_sizes(metrics: &Metrics, s: crate::verifier::guard::Sizes) {
+    let set = |g: &prometheus::IntGaugeVec, label: &str, n: usize| {
+        g.with_label_values(&[label]).set(n as i64)
+    };
+    set(&metrics.guard_verdicts, "released", s.released);
+    set(&metrics.guard_verdicts, "held", s.held);
+    set(&metrics.guard_verdicts, "decided", s.decided);
+    set(&metrics.guard_batches, "held", s.held_batches);
+    set(&metrics.guard_batches, "decided", s.decided_batches);
+    set(&metrics.guard_batches, "settled", s.settled_batches);
+    metrics.guard_held_cases.set(s.held as i64);
+}
+
+/// Reads the guard log from its start into `tx` until `stop`, on a blocking thread: every
+/// decodable record with its offset. Unreadable records are skipped with a warning (only revoke
+/// writes this topic).
+pub(super) fn guard_tail(
+    cfg: &Config,
+    tx: tokio::sync::mpsc::Sender<(i64, revoke_shared::contract::GuardEntry)>,
+    stop: CancellationToken,
+) -> Result<(), rdkafka::error::KafkaError> {
+    use rdkafka::message::Message;
+    use rdkafka::{Offset, TopicPartitionList};
+    let reader: BaseConsumer = reader_config(cfg)
+        // A verdict is on the path of every case: ask the broker not to sit on an empty fetch.
+        .set("fetch.wait.max.ms", "20")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&cfg.topics.guard, 0, Offset::Beginning)?;
+    reader.assign(&tpl)?;
+    while !stop.is_cancelled() {
+        match reader.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, topic = %cfg.topics.guard, "reading the guard log; retrying");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Some(Ok(m)) => {
+                let Some(payload) = m.payload() else { continue };
+                match serde_json::from_slice::<revoke_shared::contract::GuardRecord>(payload) {
+                    Ok(r) if r.schema == revoke_shared::contract::GUARD_SCHEMA => {
+                        if tx.blocking_send((m.offset(), r.entry)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Ok(r) => {
+                        tracing::warn!(schema = %r.schema, offset = m.offset(), "unknown guard log schema; skipped")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, offset = m.offset(), "unreadable guard log record; skipped")
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

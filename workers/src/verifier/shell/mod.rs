@@ -1,0 +1,307 @@
+//! The verifier's Kafka shell.
+//!
+//! The verifier joins the `revoke-verifier` group on `hr.terminations` + `revoke.confirmations`;
+//! several instances split the partitions. The changelog `revoke.cases` is co-partitioned with
+//! those inputs (a case is written to the partition of the inputs that made it), so a partition's
+//! state is that changelog partition. When the group assigns partitions to an instance (at start,
+//! or when another instance joins, leaves or dies), the instance reads those changelog partitions
+//! to their end and `restore`s their cases *before* it handles any of their inputs; when
+//! partitions are taken away it forgets their cases and flushes what it wrote, before the group
+//! may hand them on (the consume loop defers the hand-over until then, see `rebalance`). Inputs
+//! not yet committed are read again and absorbed by the machine's idempotency, so a restart or a
+//! rebalance loses and duplicates nothing.
+//!
+//! Effects are enqueued while the state lock is held, so the changelog receives each case's
+//! versions in the order the machine made them; acknowledgements are awaited after unlocking.
+//! A changelog write that fails is fatal: the in-memory state would be ahead of the changelog,
+//! so the verifier stops (offsets unstored) and its restart rebuilds from what was acknowledged.
+//!
+//! With the blast-radius guard on, every instance also tails the single-partition guard log from
+//! its start (`guard_tail`), judges it with the pure `Guard`, and applies the verdicts on the
+//! cases it owns; a case taken over in a rebalance gets the verdict already judged for it.
+//!
+//! This file holds the handler and its consume loop (`assigned`, `revoked`, `handle`); `intake`
+//! checks and parses what arrives, `publish` writes the machine's effects, `rescind` reads a
+//! closed case back for a rescind, `guard_log` tails the guard log, `rebuild` reads the
+//! changelog and `run` starts it all.
+
+use super::guard::{Guard, Judged};
+use super::machine::{Input, Verifier};
+use chrono::Utc;
+use revoke_shared::config::Config;
+use revoke_shared::consume::{Handler, HandlerError};
+use revoke_shared::contract::{CaseState, HrEventKind, RawMessage};
+use revoke_shared::dlq::dead_letter;
+use revoke_shared::kafka::{Ack, Producer};
+use revoke_shared::metrics::Metrics;
+use revoke_shared::rebalance::Part;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+mod guard_log;
+mod intake;
+mod publish;
+mod rebuild;
+mod rescind;
+mod run;
+
+use intake::{is_restore_report, parse_confirmation, parse_restore_report};
+use publish::enqueue;
+use rebuild::read_cases_of;
+pub use rebuild::{check_copartitioned, RebuildError};
+pub use run::run_verifier;
+
+struct State {
+    machine: Verifier,
+    /// The blast-radius guard's judgement of the whole guard log read so far.
+    guard: Guard,
+    /// Input partitions whose cases are loaded (this instance owns them).
+    owned: std::collections::BTreeSet<i32>,
+    /// Changelog partition of each case: the partition of the inputs that made it, so the
+    /// changelog stays co-partitioned with the inputs (and compaction sees one key per partition).
+    partition_of: HashMap<Uuid, i32>,
+}
+
+pub struct VerifierHandler {
+    state: Arc<Mutex<State>>,
+    producer: Producer,
+    /// With signing required: the secret that signs what the workers get (`revoke.due`,
+    /// `revoke.restores`), so that they can refuse what the verifier did not write.
+    fleet: Option<Arc<revoke_shared::secret::Secret>>,
+    cfg: Config,
+    metrics: Metrics,
+    group: String,
+}
+
+impl VerifierHandler {
+    /// Applies `input` to the machine and enqueues its effects, with the state lock held (so
+    /// the changelog gets each case's versions in order); the caller awaits the acks unlocked.
+    fn apply_locked(&self, st: &mut State, input: Input<'_>) -> Result<Vec<Written>, HandlerError> {
+        let effects = st.machine.apply(input, Utc::now());
+        let acks = enqueue(
+            &self.producer,
+            self.fleet.as_deref(),
+            &self.cfg,
+            &self.metrics,
+            st,
+            effects,
+        )?;
+        self.metrics.open_cases.set(st.machine.open_count() as i64);
+        Ok(acks)
+    }
+
+    /// Applies `input` and enqueues the effects under the lock; waits for acks outside it.
+    async fn apply(
+        &self,
+        input: Input<'_>,
+        partition: Option<(Uuid, i32)>,
+    ) -> Result<(), HandlerError> {
+        let acks = {
+            let mut st = self.state.lock().expect("verifier state lock");
+            if let Some((case_id, p)) = partition {
+                st.partition_of.entry(case_id).or_insert(p);
+            }
+            self.apply_locked(&mut st, input)?
+        };
+        self.wait_all(acks).await
+    }
+
+    /// Waits for every acknowledgement; a write the broker refused is fatal (see the module
+    /// doc). A case's closing record leaves its changelog offset with the closed marker, so a
+    /// rescind after close reads that one record back instead of the partition's history.
+    async fn wait_all(&self, written: Vec<Written>) -> Result<(), HandlerError> {
+        let mut closed = Vec::new();
+        for w in written {
+            let (_, offset) = w
+                .ack
+                .wait()
+                .await
+                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+            if let Some(id) = w.closes {
+                closed.push((id, offset));
+            }
+        }
+        if !closed.is_empty() {
+            let mut st = self.state.lock().expect("verifier state lock");
+            for (id, offset) in closed {
+                st.machine.note_closed_offset(&id, offset);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A write to wait for: its acknowledgement and, for a case's closing record, that case.
+struct Written {
+    ack: Ack,
+    closes: Option<Uuid>,
+}
+
+impl From<Ack> for Written {
+    fn from(ack: Ack) -> Written {
+        Written { ack, closes: None }
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for VerifierHandler {
+    /// Loads the cases of the partitions gained from the changelog, before their inputs.
+    async fn assigned(&self, parts: &[Part]) -> Result<(), HandlerError> {
+        let gained: Vec<i32> = {
+            let st = self.state.lock().expect("verifier state lock");
+            let mut g: Vec<i32> = parts
+                .iter()
+                .map(|(_, p)| *p)
+                .filter(|p| !st.owned.contains(p))
+                .collect();
+            g.sort_unstable();
+            g.dedup();
+            g
+        };
+        if gained.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let cfg = self.cfg.clone();
+        let wanted = gained.clone();
+        let records = tokio::task::spawn_blocking(move || read_cases_of(&cfg, &wanted))
+            .await
+            .map_err(|e| HandlerError::Fatal(format!("rebuilding partitions {gained:?}: {e}")))?
+            .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+        let n = records.len();
+        let (acks, open) = {
+            let mut st = self.state.lock().expect("verifier state lock");
+            for (p, offset, case) in records {
+                if case.state == CaseState::Closed {
+                    st.partition_of.remove(&case.case_id);
+                } else {
+                    st.partition_of.insert(case.case_id, p);
+                }
+                st.machine.restore_at(case, offset);
+            }
+            st.owned.extend(gained.iter().copied());
+            // Verdicts the guard log already holds for cases taken over while they waited.
+            let waiting: Vec<Judged> = st
+                .partition_of
+                .iter()
+                .filter(|(_, p)| gained.contains(p))
+                .filter_map(|(id, _)| {
+                    let asks = st.machine.waiting_for_guard(id)?;
+                    Some(Judged {
+                        case_id: *id,
+                        identity_id: st.machine.case(id)?.identity_id.clone(),
+                        asks,
+                        verdict: st.guard.verdict(id, asks)?,
+                    })
+                })
+                .collect();
+            let mut acks = Vec::new();
+            for j in &waiting {
+                acks.extend(self.apply_locked(&mut st, Input::Guard(j))?);
+            }
+            self.metrics.open_cases.set(st.machine.open_count() as i64);
+            (acks, st.machine.open_count())
+        };
+        self.wait_all(acks).await?;
+        tracing::info!(partitions = ?gained, records = n, open,
+            ms = started.elapsed().as_millis() as u64, "verifier partitions taken over: cases rebuilt from the changelog");
+        Ok(())
+    }
+
+    /// Forgets the cases of the partitions given up, then waits until everything written for
+    /// them (also by the deadline tick) is in the changelog their next owner will read.
+    async fn revoked(&self, parts: &[Part]) {
+        let lost: std::collections::BTreeSet<i32> = parts.iter().map(|(_, p)| *p).collect();
+        {
+            let mut st = self.state.lock().expect("verifier state lock");
+            let ids: Vec<Uuid> = st
+                .partition_of
+                .iter()
+                .filter(|(_, p)| lost.contains(p))
+                .map(|(id, _)| *id)
+                .collect();
+            st.machine.forget(ids.iter().copied());
+            for id in &ids {
+                st.partition_of.remove(id);
+            }
+            st.owned.retain(|p| !lost.contains(p));
+            self.metrics.open_cases.set(st.machine.open_count() as i64);
+            tracing::info!(partitions = ?lost, forgotten = ids.len(), "verifier partitions given up");
+        }
+        let producer = self.producer.clone();
+        let _ = tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(30))).await;
+    }
+
+    async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        // The loop announces every assignment before its records; an input from a partition
+        // whose cases are not loaded would be decided on missing state.
+        if !self
+            .state
+            .lock()
+            .expect("verifier state lock")
+            .owned
+            .contains(&msg.partition)
+        {
+            return Err(HandlerError::Fatal(format!(
+                "input from {}/{} whose cases are not loaded",
+                msg.topic, msg.partition
+            )));
+        }
+        let dlq = |reason: &str, detail: String| {
+            let reason = reason.to_string();
+            async move {
+                dead_letter(
+                    &self.producer,
+                    &self.cfg.topics.dlq,
+                    msg,
+                    &reason,
+                    detail,
+                    &self.group,
+                    &self.metrics,
+                )
+                .await
+            }
+        };
+        if msg.topic == self.cfg.topics.terminations {
+            // With `[signing] required`, terminations and rescinds alike need a valid signature.
+            match revoke_shared::signing::parse_hr_input(msg, &self.cfg) {
+                Err(e) if !e.is_dead_letter() => Err(HandlerError::Fatal(e.to_string())),
+                Ok(ev) if ev.kind == HrEventKind::Rescinded => {
+                    self.rescind(msg, &ev, msg.partition).await
+                }
+                Ok(ev) => {
+                    self.apply(Input::Hr(&ev), Some((ev.case_id(), msg.partition)))
+                        .await
+                }
+                Err(e) => dlq(e.reason(), e.to_string()).await,
+            }
+        } else if msg.topic == self.cfg.topics.confirmations && is_restore_report(msg) {
+            match parse_restore_report(msg).and_then(|r| {
+                let what = format!("restore report for case {} on {}", r.case_id, r.target.kind);
+                self.check_fleet_signed(msg, &what).map(|_| r)
+            }) {
+                Ok(r) => {
+                    self.apply(Input::Restored(&r), Some((r.case_id, msg.partition)))
+                        .await
+                }
+                Err((reason, detail)) => dlq(reason, detail).await,
+            }
+        } else if msg.topic == self.cfg.topics.confirmations {
+            match parse_confirmation(msg).and_then(|c| self.check_report(msg, c)) {
+                Ok(c) => {
+                    self.apply(Input::Confirmation(&c), Some((c.case_id, msg.partition)))
+                        .await
+                }
+                Err((reason, detail)) => dlq(reason, detail).await,
+            }
+        } else {
+            dlq(
+                "unexpected_topic",
+                format!("the verifier does not read topic {}", msg.topic),
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Publishing the machine's effects: case records to the changelog, escalations, and what the
+//! workers act on (due, re-drive and restore requests).
+
+use super::{State, Written};
+use crate::verifier::machine::Effect;
+use revoke_shared::config::Config;
+use revoke_shared::consume::HandlerError;
+use revoke_shared::contract::CaseState;
+use revoke_shared::kafka::{Ack, Producer};
+use revoke_shared::metrics::Metrics;
+
+/// Enqueues a record for the workers, with the fleet signature when signing is required.
+pub(super) fn enqueue_for_workers<T: serde::Serialize>(
+    producer: &Producer,
+    fleet: Option<&revoke_shared::secret::Secret>,
+    topic: &str,
+    key: &str,
+    value: &T,
+    headers: &[(&str, &str)],
+) -> Result<Ack, HandlerError> {
+    let bytes = serde_json::to_vec(value).map_err(|e| HandlerError::Fatal(e.to_string()))?;
+    let signature = fleet.map(|secret| {
+        revoke_shared::signing::fleet_signature(secret, topic, key.as_bytes(), &bytes, headers)
+    });
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    if let Some(sig) = &signature {
+        all.push((revoke_shared::signing::FLEET_SIGNATURE_HEADER, sig));
+    }
+    producer
+        .enqueue_bytes_with_headers(topic, key, &bytes, None, &all)
+        .map_err(|e| HandlerError::Fatal(e.to_string()))
+}
+
+/// Enqueues effects in order; counts metrics.
+pub(super) fn enqueue(
+    producer: &Producer,
+    fleet: Option<&revoke_shared::secret::Secret>,
+    cfg: &Config,
+    metrics: &Metrics,
+    st: &mut State,
+    effects: Vec<Effect>,
+) -> Result<Vec<Written>, HandlerError> {
+    let mut acks: Vec<Written> = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Case(case) => {
+                let p = st.partition_of.get(&case.case_id).copied();
+                metrics
+                    .case_updates
+                    .with_label_values(&[case.state.as_str()])
+                    .inc();
+                if case.state == CaseState::Closed {
+                    if let Some(ms) = case.time_to_close_ms() {
+                        let label = if case.escalations.is_empty() {
+                            "closed"
+                        } else {
+                            "closed_after_escalation"
+                        };
+                        metrics
+                            .time_to_close
+                            .with_label_values(&[label])
+                            .observe(ms.max(0) as f64 / 1000.0);
+                    }
+                    st.partition_of.remove(&case.case_id);
+                }
+                tracing::debug!(case_id = %case.case_id, identity = %case.identity_id, state = case.state.as_str(), revision = case.revision, "case updated");
+                let ack = producer
+                    .enqueue_json(&cfg.topics.cases, &case.case_id.to_string(), &case, p)
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                acks.push(Written {
+                    ack,
+                    closes: (case.state == CaseState::Closed).then_some(case.case_id),
+                });
+            }
+            Effect::Escalate(esc) => {
+                metrics
+                    .escalations
+                    .with_label_values(&[esc.reason.as_str()])
+                    .inc();
+                tracing::warn!(case_id = %esc.case_id, identity = %esc.identity_id, reason = esc.reason.as_str(),
+                    owner = %esc.owner.name, level = esc.level, targets = ?esc.targets, detail = %esc.detail, "case escalated");
+                let ack = producer
+                    .enqueue_json(&cfg.topics.escalations, &esc.identity_id, &esc, None)
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                acks.push(ack.into());
+            }
+            Effect::Restore(req) => {
+                metrics
+                    .verifier_notes
+                    .with_label_values(&["restore_requested"])
+                    .inc();
+                tracing::info!(case_id = %req.case_id, identity = %req.identity_id, target = %req.target,
+                    "rescinded: asking the target's workers to give back what they revoked");
+                acks.push(
+                    enqueue_for_workers(
+                        producer,
+                        fleet,
+                        &cfg.topics.restores,
+                        &req.identity_id,
+                        &req,
+                        &[],
+                    )?
+                    .into(),
+                );
+            }
+            Effect::Due(ev) => {
+                metrics.verifier_notes.with_label_values(&["due"]).inc();
+                tracing::info!(case_id = %ev.case_id(), identity = %ev.subject, effective_at = ?ev.data.effective_at,
+                    "termination released to the workers (effective, and let through by the guard when it is on)");
+                acks.push(
+                    enqueue_for_workers(
+                        producer,
+                        fleet,
+                        &cfg.topics.due,
+                        &ev.subject,
+                        &ev.to_structured_json(),
+                        &[],
+                    )?
+                    .into(),
+                );
+            }
+            Effect::Redrive {
+                event,
+                target,
+                n,
+                recheck,
+            } => {
+                metrics.verifier_notes.with_label_values(&["redrive"]).inc();
+                tracing::info!(case_id = %event.case_id(), identity = %event.subject, target = %target,
+                    "re-drive: the target failed with transient errors only; its workers run it again");
+                // The headers address one target kind and name what earlier runs left unproven;
+                // the fleet signature covers them with the value.
+                let n = n.to_string();
+                let recheck = (!recheck.is_empty())
+                    .then(|| serde_json::to_string(&recheck))
+                    .transpose()
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                let mut headers = vec![
+                    (
+                        revoke_shared::contract::REDRIVE_TARGET_HEADER,
+                        target.as_str(),
+                    ),
+                    (revoke_shared::contract::REDRIVE_COUNT_HEADER, n.as_str()),
+                ];
+                if let Some(r) = &recheck {
+                    headers.push((revoke_shared::contract::RECHECK_HEADER, r.as_str()));
+                }
+                acks.push(
+                    enqueue_for_workers(
+                        producer,
+                        fleet,
+                        &cfg.topics.due,
+                        &event.subject,
+                        &event.to_structured_json(),
+                        &headers,
+                    )?
+                    .into(),
+                );
+            }
+            Effect::Admit(a) => {
+                metrics.verifier_notes.with_label_values(&["admit"]).inc();
+                tracing::debug!(case_id = %a.case_id, identity = %a.identity_id, "asking the blast-radius guard to release the case");
+                let key = a.identity_id.clone();
+                let ack = producer
+                    .enqueue_json(
+                        &cfg.topics.guard,
+                        &key,
+                        &revoke_shared::contract::GuardRecord::admission(a),
+                        Some(0),
+                    )
+                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+                acks.push(ack.into());
+            }
+            Effect::Refuse { reason, detail } => {
+                // The shell dead-letters refusals before applying (`rescind_refusal`); one
+                // reaching here is only counted.
+                metrics.verifier_notes.with_label_values(&[reason]).inc();
+                tracing::warn!(reason, detail = %detail, "input refused by the verifier");
+            }
+            Effect::Note {
+                case_id,
+                identity_id,
+                what,
+            } => {
+                metrics.verifier_notes.with_label_values(&[what]).inc();
+                tracing::warn!(case_id = ?case_id, identity = %identity_id, what, "verifier note");
+            }
+        }
+    }
+    Ok(acks)
+}

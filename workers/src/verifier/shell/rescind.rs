@@ -1,0 +1,134 @@
+//! A rescind of a case already closed: the shell reads the closing record back from the
+//! changelog and hands it to the machine with the rescind.
+
+use super::VerifierHandler;
+use crate::verifier::machine::Input;
+use revoke_shared::config::Config;
+use revoke_shared::consume::HandlerError;
+use revoke_shared::contract::{Case, HrEvent, RawMessage, CASE_SCHEMA};
+use revoke_shared::dlq::dead_letter;
+use std::time::Duration;
+use uuid::Uuid;
+
+impl VerifierHandler {
+    /// A rescind. For a case that already closed, the machine keeps only a marker, so its last
+    /// record is read back from the changelog to know what to give back: the one record at the
+    /// offset the marker keeps (the partition of the identity's inputs, where the verifier
+    /// writes it). Only a marker without an offset (or a record no longer there) falls back to
+    /// reading the partition's history, then every partition; that is counted
+    /// (`revoke_verifier_notes_total{what="closed_case_scanned"}`).
+    pub(super) async fn rescind(
+        &self,
+        msg: &RawMessage,
+        ev: &HrEvent,
+        partition: i32,
+    ) -> Result<(), HandlerError> {
+        let (closed, refused) = {
+            let st = self.state.lock().expect("verifier state lock");
+            (
+                st.machine
+                    .rescind_applies_to(ev)
+                    .filter(|id| st.machine.is_closed(id))
+                    .map(|id| (id, st.machine.closed_offset(&id))),
+                st.machine.rescind_refusal(ev),
+            )
+        };
+        if let Some((reason, detail)) = refused {
+            tracing::warn!(identity = %ev.subject, event_id = %ev.id, reason, "rescind refused");
+            return dead_letter(
+                &self.producer,
+                &self.cfg.topics.dlq,
+                msg,
+                reason,
+                detail,
+                &self.group,
+                &self.metrics,
+            )
+            .await;
+        }
+        let Some((case_id, offset)) = closed else {
+            return self
+                .apply(Input::Hr(ev), Some((ev.case_id(), partition)))
+                .await;
+        };
+        let cfg = self.cfg.clone();
+        let metrics = self.metrics.clone();
+        let record = tokio::task::spawn_blocking(move || {
+            if let Some(case) = offset
+                .map(|o| closed_case_at(&cfg, case_id, partition, o))
+                .transpose()?
+                .flatten()
+            {
+                return Ok(Some(case));
+            }
+            metrics
+                .verifier_notes
+                .with_label_values(&["closed_case_scanned"])
+                .inc();
+            closed_case_record(&cfg, case_id, Some(partition))
+                .transpose()
+                .or_else(|| closed_case_record(&cfg, case_id, None).transpose())
+                .transpose()
+        })
+        .await
+        .map_err(|e| HandlerError::Retry(format!("reading the closed case {case_id}: {e}")))?
+        .map_err(|e| {
+            HandlerError::Retry(format!(
+                "reading the closed case {case_id} from {}: {e}",
+                self.cfg.topics.cases
+            ))
+        })?;
+        match record {
+            Some(case) => {
+                self.apply(Input::RescindClosed(ev, &case), Some((case_id, partition)))
+                    .await
+            }
+            None => {
+                tracing::warn!(case_id = %case_id, "closed case not found in the changelog: the rescind is only noted");
+                self.apply(Input::Hr(ev), Some((ev.case_id(), partition)))
+                    .await
+            }
+        }
+    }
+}
+
+/// The record of `case_id` at `offset` of changelog partition `partition`, if it is there.
+pub(super) fn closed_case_at(
+    cfg: &Config,
+    case_id: Uuid,
+    partition: i32,
+    offset: i64,
+) -> Result<Option<Case>, rdkafka::error::KafkaError> {
+    let record = revoke_shared::kafka::read_one_at(
+        cfg,
+        &cfg.topics.cases,
+        partition,
+        offset,
+        Duration::from_secs(60),
+    )?;
+    Ok(record
+        .and_then(|r| serde_json::from_slice::<Case>(&r.payload?).ok())
+        .filter(|c| c.schema == CASE_SCHEMA && c.case_id == case_id))
+}
+
+/// The latest record of `case_id` in the changelog (`partition` only, or every partition).
+pub(super) fn closed_case_record(
+    cfg: &Config,
+    case_id: Uuid,
+    partition: Option<i32>,
+) -> Result<Option<Case>, rdkafka::error::KafkaError> {
+    let only = partition.map(|p| vec![p]);
+    let key = case_id.to_string();
+    let records = revoke_shared::kafka::read_partitions_to_end(
+        cfg,
+        &cfg.topics.cases,
+        only.as_deref(),
+        Duration::from_secs(60),
+    )?;
+    Ok(records
+        .into_iter()
+        .filter(|r| r.key.as_deref() == Some(key.as_bytes()))
+        .filter_map(|r| serde_json::from_slice::<Case>(&r.payload?).ok())
+        .filter(|c| c.schema == CASE_SCHEMA && c.case_id == case_id)
+        .max_by_key(|c| c.revision))
+}

@@ -1,0 +1,151 @@
+//! Starting the verifier: the consumer group, the guard log tail and the tick loop.
+
+use super::guard_log::guard_tail;
+use super::rebuild::wait_for_topics;
+use super::{State, VerifierHandler};
+use crate::verifier::guard::Guard;
+use crate::verifier::machine::{Input, Verifier};
+use revoke_shared::config::Config;
+use revoke_shared::consume::{self, LoopOptions, Stop};
+use revoke_shared::kafka::Producer;
+use revoke_shared::metrics::{Health, Metrics};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the verifier until stopped (or a fatal error).
+pub async fn run_verifier(
+    cfg: &Config,
+    metrics: Metrics,
+    health: Health,
+    stop_on: Stop,
+) -> anyhow::Result<()> {
+    let shutdown = stop_on.graceful.clone();
+    let cfg = cfg.clone();
+    {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || wait_for_topics(&cfg)).await??;
+    }
+    metrics.open_cases.set(0);
+
+    let producer = Producer::new(&cfg)?;
+    // Empty until the group assigns partitions (`Handler::assigned` loads their cases).
+    let state = Arc::new(Mutex::new(State {
+        machine: Verifier::new(cfg.verifier.clone()),
+        guard: Guard::new(cfg.verifier.guard.clone()),
+        owned: Default::default(),
+        partition_of: HashMap::new(),
+    }));
+    let fleet = cfg
+        .signing
+        .fleet_secret()
+        .map_err(revoke_shared::config::ConfigError::Invalid)?;
+    let handler = Arc::new(VerifierHandler {
+        state: state.clone(),
+        producer: producer.clone(),
+        fleet,
+        cfg: cfg.clone(),
+        metrics: metrics.clone(),
+        group: crate::verifier::group(&cfg),
+    });
+
+    // Deadlines: a tick applies the clock to every open case.
+    let stop = CancellationToken::new();
+    let tick_failed = CancellationToken::new();
+    let ticker = {
+        let handler = handler.clone();
+        let stop = stop.clone();
+        let shutdown = shutdown.clone();
+        let tick_failed = tick_failed.clone();
+        let period = Duration::from_millis(cfg.verifier.tick_ms.max(10));
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = interval.tick() => {
+                        if let Err(e) = handler.apply(Input::Tick, None).await {
+                            tracing::error!(error = %e, "deadline tick could not publish; stopping the verifier");
+                            tick_failed.cancel();
+                            shutdown.cancel();
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+    };
+
+    // The guard log, judged as it is read; a verdict that cannot be published stops the
+    // verifier like a failed tick (the log is read again from its start after the restart).
+    let guard_task = cfg.verifier.guard.enabled.then(|| {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let reader = {
+            let (cfg, stop) = (cfg.clone(), stop.clone());
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = guard_tail(&cfg, tx, stop) {
+                    tracing::error!(error = %e, "cannot read the guard log");
+                }
+            })
+        };
+        let handler = handler.clone();
+        let (stop, shutdown, tick_failed) = (stop.clone(), shutdown.clone(), tick_failed.clone());
+        let applier = tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    next = rx.recv() => next,
+                };
+                let Some(first) = next else {
+                    // The reader ended without being asked to: no verdict would ever come, and
+                    // every new case would wait for one. Stop, so that the restart reads again.
+                    if !stop.is_cancelled() {
+                        tracing::error!("the guard log reader stopped; stopping the verifier");
+                        tick_failed.cancel();
+                        shutdown.cancel();
+                    }
+                    return;
+                };
+                let mut batch = vec![first];
+                while batch.len() < 4096 {
+                    match rx.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = handler.on_guard_records(&batch).await {
+                    tracing::error!(error = %e, "a guard verdict could not be published; stopping the verifier");
+                    tick_failed.cancel();
+                    shutdown.cancel();
+                    return;
+                }
+            }
+        });
+        (reader, applier)
+    });
+
+    let group = crate::verifier::group(&cfg);
+    let consumer = consume::subscribe(
+        &cfg,
+        &group,
+        &[&cfg.topics.terminations, &cfg.topics.confirmations],
+    )?;
+    tracing::info!(group = %group, "verifier started");
+    let opts = LoopOptions::new(&cfg, &group, metrics, health);
+    let result = consume::run(consumer, handler, opts, stop_on).await;
+    stop.cancel();
+    let _ = ticker.await;
+    if let Some((reader, applier)) = guard_task {
+        let _ = applier.await;
+        let _ = reader.await;
+    }
+    producer.flush(Duration::from_secs(10));
+    tracing::info!("verifier stopped");
+    result?;
+    if tick_failed.is_cancelled() {
+        anyhow::bail!("the verifier stopped because a deadline escalation or a guard verdict could not be published, or the guard log could not be read");
+    }
+    Ok(())
+}

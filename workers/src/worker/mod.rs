@@ -1,0 +1,87 @@
+//! The Kafka shell of a target worker: one consumer group per target kind (`revoke-<kind>`).
+//!
+//! For each termination the verifier releases on `revoke.due` (with the blast-radius guard on,
+//! the default: after the guard let it through or a person approved it; with it off, straight
+//! from `hr.terminations`) it revokes the identity on its target, then emits a confirmation on
+//! `revoke.confirmations`. Scheduled terminations and re-drives arrive on `revoke.due` too;
+//! restore requests after a rescind arrive on `revoke.restores` and are answered with a restore
+//! report on `revoke.confirmations`. With signing required, records on those two topics must
+//! carry the fleet's signature. A record counts as handled — its offset may be stored — only
+//! once what it produced (or its dead letter) is acknowledged.
+//!
+//! One concept per file: `handler` (a record → a revocation and its confirmation), `restore`
+//! (a restore request → checks → a restore and its report), `restore_ledger` (the pure "each
+//! restore request once" decisions) and `restore_claim` (their fleet-wide claims log on Kafka).
+
+mod handler;
+mod restore;
+pub mod restore_claim;
+pub mod restore_ledger;
+
+pub use handler::WorkerHandler;
+pub use restore::parse_restore_request;
+
+use crate::adapters::Target;
+use revoke_shared::config::Config;
+use revoke_shared::consume::{self, LoopOptions, Stop};
+use revoke_shared::kafka::Producer;
+use revoke_shared::metrics::{Health, Metrics};
+use std::sync::Arc;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The consumer group of a target kind's workers: `<prefix>revoke-<kind>`.
+pub fn group_for(cfg: &Config, kind: revoke_shared::contract::TargetKind) -> String {
+    format!("{}revoke-{}", cfg.kafka.group_prefix, kind.as_str())
+}
+
+/// What every worker group reads: what the verifier releases (`due`: scheduled terminations
+/// when they come due, re-drives, and — with the blast-radius guard on — every termination the
+/// guard let through or a person approved), and restore requests after a rescind (co-partitioned
+/// by identity). With the guard off, also the terminations themselves.
+pub fn input_topics(cfg: &Config) -> Vec<String> {
+    let mut topics = Vec::new();
+    if !cfg.verifier.guard.enabled {
+        topics.push(cfg.topics.terminations.clone());
+    }
+    topics.push(cfg.topics.due.clone());
+    topics.push(cfg.topics.restores.clone());
+    topics
+}
+
+/// Runs a worker for `target` until stopped.
+pub async fn run_worker(
+    cfg: &Config,
+    target: Arc<dyn Target>,
+    metrics: Metrics,
+    health: Health,
+    stop: Stop,
+) -> anyhow::Result<()> {
+    let group = group_for(cfg, target.kind());
+    if cfg.signing.required {
+        // Read the keys now: a secret that cannot be read is a configuration error at start-up,
+        // not a failure on the first event.
+        cfg.signing
+            .key_set()
+            .map_err(revoke_shared::config::ConfigError::Invalid)?;
+        cfg.signing
+            .fleet_secret()
+            .map_err(revoke_shared::config::ConfigError::Invalid)?;
+    }
+    let producer = Producer::new(cfg)?;
+    let topics = input_topics(cfg);
+    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let consumer = consume::subscribe(cfg, &group, &topics)?;
+    let handler = Arc::new(WorkerHandler::new(
+        target,
+        producer.clone(),
+        cfg,
+        metrics.clone(),
+    ));
+    tracing::info!(group = %group, topic = %cfg.topics.terminations, due = %cfg.topics.due, "worker started");
+    let opts = LoopOptions::new(cfg, &group, metrics, health);
+    let result = consume::run(consumer, handler, opts, stop).await;
+    producer.flush(std::time::Duration::from_secs(10));
+    tracing::info!(group = %group, "worker stopped");
+    Ok(result?)
+}

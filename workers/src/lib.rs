@@ -5,7 +5,8 @@
 //! - `restoration`: undoing a revocation from its evidence (rescinds).
 //! - `worker`: the Kafka shell of a target worker and the restore requests it alone answers.
 //! - `verifier`: the pure case state machine and its Kafka shell.
-//! - `fleet`: starting workers and the verifier in one process (demo, tests).
+//! - `webhook`: delivering escalations to a webhook (`revoke webhook`).
+//! - `fleet`: starting workers, the verifier and the webhook delivery in one process (demo, tests).
 //! - `cases`: reading the case changelog (for `revoke case`, the demo and tests).
 //! - `hr`: building and publishing HR events (`revoke publish`).
 //! - `topics`, `demo`, `cli`: the commands.

@@ -3,17 +3,12 @@
 //! gauges and `/healthz` right meanwhile.
 
 use super::judge::{backoff_delay, judge, random_unit, Failure};
-use super::settings::Settings;
 use super::signature::signature;
-use super::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
+use super::{Stuck, WebhookHandler, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 use revoke_shared::consume::{Handler, HandlerError};
 use revoke_shared::contract::{Escalation, RawMessage, ESCALATION_SCHEMA};
 use revoke_shared::dlq::dead_letter;
-use revoke_shared::kafka::Producer;
-use revoke_shared::metrics::{Health, Metrics};
-use std::sync::Mutex;
 use std::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 /// Reads an escalation record, or says why it is not one: `(dlq reason, detail)`.
@@ -38,26 +33,6 @@ pub fn parse_escalation(msg: &RawMessage) -> Result<Escalation, (&'static str, S
         ));
     }
     Ok(esc)
-}
-
-/// Deliveries failing past `alert_after`, reported on `/healthz`.
-pub(super) struct Stuck {
-    pub(super) count: usize,
-    pub(super) latest: String,
-}
-
-pub(super) struct WebhookHandler {
-    pub(super) settings: Settings,
-    pub(super) http: reqwest::Client,
-    pub(super) permits: tokio::sync::Semaphore,
-    pub(super) producer: Producer,
-    pub(super) dlq_topic: String,
-    pub(super) group: String,
-    pub(super) health_name: String,
-    pub(super) metrics: Metrics,
-    pub(super) health: Health,
-    pub(super) stuck: Mutex<Stuck>,
-    pub(super) stop: CancellationToken,
 }
 
 /// Keeps the failing/stuck gauges and `/healthz` right however a delivery ends (delivered,

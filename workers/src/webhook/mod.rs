@@ -21,10 +21,12 @@
 //! - Records with the same key (identity) are delivered in order; different identities
 //!   concurrently, at most `escalations.webhook_max_concurrent` requests at once.
 //! - A graceful stop during retries leaves the record's offset unstored: it is delivered after
+//!   the restart (the receiver sees the same idempotency key).
 //!
-//! One concept per file: `settings` (`[escalations]` and its secrets), `delivery` (the handler:
-//! parse, POST, retry, alert), `judge` (the pure answer and backoff decisions) and `signature`
-//! (the body's HMAC).
+//! One concept per file: this file (what the delivery runs with, and its consume loop),
+//! `settings` (reading `[escalations]` and its secrets), `delivery` (the handler: parse, POST,
+//! retry, alert), `judge` (the pure answer and backoff decisions) and `signature` (the body's
+//! HMAC).
 
 mod delivery;
 mod judge;
@@ -35,16 +37,17 @@ mod tests;
 
 pub use delivery::parse_escalation;
 pub use judge::{backoff_delay, judge, Failure};
-pub use settings::{shown_url, Settings};
+pub use settings::shown_url;
 pub use signature::{hmac_sha256, signature};
 
-use delivery::{Stuck, WebhookHandler};
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, LoopOptions, Stop};
 use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::secret::Secret;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Header naming the escalation, so a receiver can drop a second delivery of the same one.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
@@ -54,6 +57,40 @@ pub const SIGNATURE_HEADER: &str = "X-Revoke-Signature-256";
 /// The consumer group of the webhook delivery: `<prefix>revoke-escalation-webhook`.
 pub fn group(cfg: &Config) -> String {
     format!("{}revoke-escalation-webhook", cfg.kafka.group_prefix)
+}
+
+/// What `revoke webhook` runs with, read from `[escalations]` and the secrets it names.
+pub struct Settings {
+    url: reqwest::Url,
+    /// The URL without credentials or query, for logs and errors.
+    shown: String,
+    timeout: Duration,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    alert_after: u32,
+    max_concurrent: usize,
+    token: Option<Secret>,
+    signing_key: Option<Secret>,
+}
+
+/// Deliveries failing past `alert_after`, reported on `/healthz`.
+struct Stuck {
+    count: usize,
+    latest: String,
+}
+
+struct WebhookHandler {
+    settings: Settings,
+    http: reqwest::Client,
+    permits: tokio::sync::Semaphore,
+    producer: Producer,
+    dlq_topic: String,
+    group: String,
+    health_name: String,
+    metrics: Metrics,
+    health: Health,
+    stuck: Mutex<Stuck>,
+    stop: CancellationToken,
 }
 
 /// Runs the webhook delivery until stopped. A missing or invalid `[escalations]` setting is a

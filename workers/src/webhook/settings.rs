@@ -1,23 +1,10 @@
 //! `[escalations]` read for `revoke webhook`: the receiver's address (and how logs show it), the
 //! timeouts, backoff and alert threshold, and the secrets it names.
 
+use super::Settings;
 use revoke_shared::config::{ConfigError, EscalationsConfig};
 use revoke_shared::secret::Secret;
 use std::time::Duration;
-
-/// What `revoke webhook` runs with, read from `[escalations]` and the secrets it names.
-pub struct Settings {
-    pub(super) url: reqwest::Url,
-    /// The URL without credentials or query, for logs and errors.
-    pub(super) shown: String,
-    pub(super) timeout: Duration,
-    pub(super) initial_backoff: Duration,
-    pub(super) max_backoff: Duration,
-    pub(super) alert_after: u32,
-    pub(super) max_concurrent: usize,
-    pub(super) token: Option<Secret>,
-    pub(super) signing_key: Option<Secret>,
-}
 
 impl Settings {
     /// Checks the section and loads the secrets it names. Errors never contain a secret or the

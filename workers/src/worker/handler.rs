@@ -2,69 +2,15 @@
 //! on the target and answered with a confirmation; a restore request goes to `restore`. Both
 //! reports leave through `send_report`, and refused records through `refuse`.
 
-use super::restore_ledger::RestoreLedger;
-use super::{group_for, VERSION};
-use crate::adapters::Target;
+use super::WorkerHandler;
 use crate::revocation::revoke_identity_rechecking;
-use revoke_shared::config::Config;
 use revoke_shared::consume::{Handler, HandlerError};
 use revoke_shared::contract::{
-    Confirmation, HrEventKind, RawMessage, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA,
+    Confirmation, HrEventKind, RawMessage, TargetRef, CONFIRMATION_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
-use revoke_shared::kafka::Producer;
-use revoke_shared::metrics::Metrics;
-use revoke_shared::retry::RetryPolicy;
 use revoke_shared::signing::parse_hr_input;
-use std::sync::Arc;
 use tracing::Instrument;
-
-pub struct WorkerHandler {
-    pub(super) target: Arc<dyn Target>,
-    pub(super) producer: Producer,
-    pub(super) cfg: Config,
-    pub(super) policy: RetryPolicy,
-    pub(super) worker: WorkerInfo,
-    pub(super) group: String,
-    pub(super) metrics: Metrics,
-    /// With signing required: the fleet's secret, which signs this worker's reports and checks
-    /// the signed report a restore request carries.
-    pub(super) fleet: Option<Arc<revoke_shared::secret::Secret>>,
-    /// Restore requests this process took within `worker.restore_max_age_secs`: a copy of a
-    /// genuine request is not carried out twice.
-    pub(super) restores: std::sync::Mutex<RestoreLedger>,
-}
-
-impl WorkerHandler {
-    pub fn new(
-        target: Arc<dyn Target>,
-        producer: Producer,
-        cfg: &Config,
-        metrics: Metrics,
-    ) -> WorkerHandler {
-        let group = group_for(cfg, target.kind());
-        WorkerHandler {
-            policy: RetryPolicy::from_config(&cfg.worker),
-            worker: WorkerInfo {
-                id: cfg.worker.worker_id(),
-                version: VERSION.to_string(),
-            },
-            restores: std::sync::Mutex::new(RestoreLedger::new(cfg.worker.restore_max_age_secs)),
-            target,
-            producer,
-            cfg: cfg.clone(),
-            group,
-            metrics,
-            // Read at start-up by `run_worker` (a bad secret stops it there); absent unless
-            // signing is required.
-            fleet: cfg
-                .signing
-                .required
-                .then(|| cfg.signing.fleet_secret().ok().flatten())
-                .flatten(),
-        }
-    }
-}
 
 #[async_trait::async_trait]
 impl Handler for WorkerHandler {

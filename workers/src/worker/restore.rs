@@ -4,9 +4,9 @@
 //! `restore_claim` across the fleet). Then `restoration` undoes the revocation and a restore
 //! report goes back to the verifier.
 
-use super::handler::WorkerHandler;
 use super::restore_claim::{self, claim_for};
 use super::restore_ledger::ClaimVerdict;
+use super::WorkerHandler;
 use crate::restoration::restore_identity;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::{

@@ -144,6 +144,25 @@ impl WorkerHandler {
         Ok(())
     }
 
+    /// Sends `msg` to the DLQ with `reason` and `detail`, as refused by this worker's group.
+    pub(super) async fn dead_letter(
+        &self,
+        msg: &RawMessage,
+        reason: &str,
+        detail: String,
+    ) -> Result<(), HandlerError> {
+        dead_letter(
+            &self.producer,
+            &self.cfg.topics.dlq,
+            msg,
+            reason,
+            detail,
+            &self.group,
+            &self.metrics,
+        )
+        .await
+    }
+
     /// A record refused by parsing or a signature check: dead-lettered with the reason, unless
     /// the fault is this process's (keys unreadable), which stops the worker instead.
     pub(super) async fn refuse(
@@ -154,15 +173,6 @@ impl WorkerHandler {
         if !e.is_dead_letter() {
             return Err(HandlerError::Fatal(e.to_string()));
         }
-        dead_letter(
-            &self.producer,
-            &self.cfg.topics.dlq,
-            msg,
-            e.reason(),
-            e.to_string(),
-            &self.group,
-            &self.metrics,
-        )
-        .await
+        self.dead_letter(msg, e.reason(), e.to_string()).await
     }
 }

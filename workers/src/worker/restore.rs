@@ -13,7 +13,6 @@ use revoke_shared::contract::{
     parse_keyed, RawMessage, RestoreReport, RestoreRequest, TargetRef, RESTORE_REPORT_SCHEMA,
     RESTORE_REQUEST_SCHEMA,
 };
-use revoke_shared::dlq::dead_letter;
 use tracing::Instrument;
 
 /// A restore request as the verifier writes it; `Err((reason, detail))` for the DLQ.
@@ -91,18 +90,7 @@ impl WorkerHandler {
     pub(super) async fn handle_restore(&self, msg: &RawMessage) -> Result<(), HandlerError> {
         let req = match parse_restore_request(msg) {
             Ok(r) => r,
-            Err((reason, detail)) => {
-                return dead_letter(
-                    &self.producer,
-                    &self.cfg.topics.dlq,
-                    msg,
-                    reason,
-                    detail,
-                    &self.group,
-                    &self.metrics,
-                )
-                .await
-            }
+            Err((reason, detail)) => return self.dead_letter(msg, reason, detail).await,
         };
         // With signing required, only what the verifier signed is acted on.
         if let Err(e) = revoke_shared::signing::check_fleet_signature(msg, &self.cfg) {
@@ -114,16 +102,7 @@ impl WorkerHandler {
         }
         if let Err(detail) = self.check_restore_is_ours(&req) {
             tracing::warn!(case_id = %req.case_id, identity = %req.identity_id, target = %kind, detail = %detail, "restore refused");
-            return dead_letter(
-                &self.producer,
-                &self.cfg.topics.dlq,
-                msg,
-                "restore_not_ours",
-                detail,
-                &self.group,
-                &self.metrics,
-            )
-            .await;
+            return self.dead_letter(msg, "restore_not_ours", detail).await;
         }
         // Once fleet-wide, and only while fresh: a copy of a genuine request must not grant
         // again. This process's memory first, then the fleet's claims log.
@@ -158,16 +137,7 @@ impl WorkerHandler {
             }
             ClaimVerdict::Refused(r) => {
                 tracing::warn!(case_id = %req.case_id, identity = %req.identity_id, target = %kind, reason = r.reason, detail = %r.detail, "restore refused");
-                return dead_letter(
-                    &self.producer,
-                    &self.cfg.topics.dlq,
-                    msg,
-                    r.reason,
-                    r.detail,
-                    &self.group,
-                    &self.metrics,
-                )
-                .await;
+                return self.dead_letter(msg, r.reason, r.detail).await;
             }
         }
         let span = tracing::info_span!("restore", case_id = %req.case_id, identity = %req.identity_id, target = %kind);

@@ -10,7 +10,7 @@ use revoke::adapters::sim::Simulator;
 use revoke::cases::CaseLog;
 use revoke::cli::TargetArg;
 use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, spawn_worker};
+use revoke::fleet::Process;
 use revoke::hr::Mode;
 use revoke::report::{self, Format, ReportArgs, Window};
 use revoke_shared::config::{Config, SimulatorConfig};
@@ -173,9 +173,9 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
                 }
             }
             sims.insert(kind, sim.clone());
-            workers.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
+            workers.push(Process::Worker(sim).spawn(&env.cfg, metrics.clone(), health.clone()));
         }
-        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
+        let verifier = Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
 
         let expect: Vec<Expect> = events
@@ -606,9 +606,9 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
             if kind == TargetKind::Cloud {
                 sim.mark_ambiguous(&events[0].subject);
             }
-            workers.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
+            workers.push(Process::Worker(sim).spawn(&env.cfg, metrics.clone(), health.clone()));
         }
-        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
+        let verifier = Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
         env.publish(&events, Mode::Structured).await;
         let other = case_id_for(&events[1].source, &events[1].id);
@@ -885,9 +885,9 @@ fn an_attestation_the_policy_does_not_accept_leaves_the_case_open() {
             if kind == TargetKind::Cloud {
                 sim.mark_ambiguous(&events[0].subject);
             }
-            workers.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
+            workers.push(Process::Worker(sim).spawn(&env.cfg, metrics.clone(), health.clone()));
         }
-        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
+        let verifier = Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
         env.publish(&events, Mode::Structured).await;
         let escalated = |l: &CaseLog| {

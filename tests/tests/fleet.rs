@@ -3,7 +3,7 @@
 
 use revoke::adapters::sim::Simulator;
 use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, spawn_worker, Fleet};
+use revoke::fleet::{Fleet, Process};
 use revoke::hr::Mode;
 use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
@@ -284,9 +284,9 @@ fn a_failing_target_escalates_to_its_owner() {
                     ..Default::default()
                 },
             ));
-            workers.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
+            workers.push(Process::Worker(sim).spawn(&env.cfg, metrics.clone(), health.clone()));
         }
-        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
+        let verifier = Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
         let events = env.leavers(10);
         env.publish(&events, Mode::Structured).await;
@@ -415,14 +415,9 @@ fn a_target_down_past_the_retry_budget_is_re_driven_and_the_case_closes() {
                 sims.insert(kind, sim.clone());
                 sim
             };
-            workers.push(spawn_worker(
-                &env.cfg,
-                target,
-                metrics.clone(),
-                health.clone(),
-            ));
+            workers.push(Process::Worker(target).spawn(&env.cfg, metrics.clone(), health.clone()));
         }
-        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
+        let verifier = Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
         let events = env.leavers(5);
         env.publish(&events, Mode::Structured).await;
@@ -653,7 +648,7 @@ fn a_restarted_verifier_rebuilds_its_state_and_closes_nothing_twice() {
         // Phase 2: the rest arrive while it is down; a new verifier picks up.
         env.publish(&events[20..], Mode::Structured).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        fleet.verifier = Some(spawn_verifier(&env.cfg, Metrics::new(), health.clone()));
+        fleet.verifier = Some(Process::Verifier.spawn(&env.cfg, Metrics::new(), health.clone()));
         let log = env
             .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
             .await;
@@ -670,7 +665,7 @@ fn a_restarted_verifier_rebuilds_its_state_and_closes_nothing_twice() {
         let mut replay_cfg = env.cfg.clone();
         replay_cfg.kafka.group_prefix = format!("{}replay.", env.cfg.kafka.group_prefix);
         let replay_metrics = Metrics::new();
-        let replay = spawn_verifier(&replay_cfg, replay_metrics.clone(), health.clone());
+        let replay = Process::Verifier.spawn(&replay_cfg, replay_metrics.clone(), health.clone());
         let group = revoke::verifier::group(&replay_cfg);
         let inputs = events.len() + events.len() * TargetKind::ALL.len();
         for _ in 0..300 {

@@ -9,7 +9,7 @@
 
 use revoke::approve::{decide, read_guard, DecideArgs};
 use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, Fleet};
+use revoke::fleet::{Fleet, Process};
 use revoke::hr::Mode;
 use revoke_shared::contract::{
     CaseState, Decision, Escalation, EscalationReason, HrEvent, RestoreRequest,
@@ -245,7 +245,7 @@ fn the_count_is_fleet_wide_with_two_verifier_instances() {
         let health = Health::new();
         let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
         let second_metrics = Metrics::new();
-        let second = spawn_verifier(&env.cfg, second_metrics.clone(), Health::new());
+        let second = Process::Verifier.spawn(&env.cfg, second_metrics.clone(), Health::new());
         assert!(
             wait_for_groups(&env.cfg, &metrics, WAIT).await,
             "groups never got partitions"

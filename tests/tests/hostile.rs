@@ -17,7 +17,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use revoke::adapters::sim::Simulator;
 use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, spawn_worker};
+use revoke::fleet::Process;
 use revoke::hr::synthetic_leaver;
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
@@ -272,10 +272,10 @@ fn a_hostile_corpus_goes_to_the_dlq_and_revokes_no_one_else() {
                 _ => (&[], &[]),
             };
             let t = Arc::new(RecordingTarget::new(sim, transient, permanent));
-            components.push(spawn_worker(&env.cfg, t.clone(), metrics.clone(), health.clone()));
+            components.push(Process::Worker(t.clone()).spawn(&env.cfg, metrics.clone(), health.clone()));
             targets.insert(kind, t);
         }
-        components.push(spawn_verifier(&env.cfg, metrics.clone(), health.clone()));
+        components.push(Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone()));
         assert!(
             wait_for_groups(&env.cfg, &metrics, Duration::from_secs(90)).await,
             "groups never got partitions"

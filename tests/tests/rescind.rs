@@ -8,7 +8,7 @@ mod peers;
 
 use base64::Engine;
 use peers::Person;
-use revoke::fleet::{spawn_verifier, spawn_worker};
+use revoke::fleet::Process;
 use revoke::hr::Mode;
 use revoke_shared::contract::{
     case_id_for, CaseState, DeadLetter, EscalationReason, HrData, HrEvent, HrEventKind, Identity,
@@ -67,9 +67,9 @@ fn a_rescind_after_close_restores_real_ldap_and_scim_accounts() {
         let mut components = Vec::new();
         for kind in [TargetKind::Directory, TargetKind::Saas] {
             let t = revoke::adapters::from_config(kind, &cfg).await.unwrap();
-            components.push(spawn_worker(&cfg, t, metrics.clone(), health.clone()));
+            components.push(Process::Worker(t).spawn(&cfg, metrics.clone(), health.clone()));
         }
-        components.push(spawn_verifier(&cfg, metrics.clone(), health.clone()));
+        components.push(Process::Verifier.spawn(&cfg, metrics.clone(), health.clone()));
         // Only two worker groups run here; wait for those and the verifier.
         let groups_ready = tokio::time::timeout(WAIT, async {
             loop {

@@ -6,7 +6,7 @@
 
 use chrono::Utc;
 use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, Fleet};
+use revoke::fleet::{Fleet, Process};
 use revoke::hr::Mode;
 use revoke_shared::contract::{
     CaseState, HrData, HrEvent, HrEventKind, TargetKind, SCHEDULE_SLACK_SECS,
@@ -105,7 +105,7 @@ fn a_dated_termination_fires_after_a_verifier_restart_and_a_rescind_cancels_one(
 
         // The verifier dies before the effective time; a new one rebuilds from revoke.cases.
         fleet.verifier.take().expect("verifier").kill().await;
-        fleet.verifier = Some(spawn_verifier(&env.cfg, metrics.clone(), health.clone()));
+        fleet.verifier = Some(Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone()));
 
         let log = env
             .wait_cases(WAIT, |l| {

@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::Router;
 use revoke::adapters::sim::Simulator;
 use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, spawn_webhook, spawn_worker, Component};
+use revoke::fleet::{Component, Process};
 use revoke::hr::Mode;
 use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
@@ -243,10 +243,10 @@ fn verifier_escalations_arrive_at_the_webhook_with_their_fields() {
                     ..Default::default()
                 },
             ));
-            parts.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
+            parts.push(Process::Worker(sim).spawn(&env.cfg, metrics.clone(), health.clone()));
         }
-        parts.push(spawn_verifier(&env.cfg, metrics.clone(), health.clone()));
-        let webhook = spawn_webhook(&env.cfg, metrics.clone(), health.clone());
+        parts.push(Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone()));
+        let webhook = Process::Webhook.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
         let events = env.leavers(5);
         env.publish(&events, Mode::Structured).await;
@@ -342,7 +342,7 @@ fn a_receiver_failing_three_times_gets_it_on_the_fourth_try() {
         receiver.fail_next(&[500, 429, 503]);
         let esc = escalation("E-retry", 0);
         publish_escalation(&env, &esc).await;
-        let webhook = spawn_webhook(&env.cfg, metrics.clone(), health.clone());
+        let webhook = Process::Webhook.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(eventually(|| receiver.delivered(esc.escalation_id) == 1).await);
         let got = receiver.seen_for(esc.escalation_id);
         assert_eq!(
@@ -381,7 +381,7 @@ fn a_stuck_delivery_fails_health_until_delivered() {
         receiver.fail_always(Some(401));
         let esc = escalation("E-stuck", 0);
         publish_escalation(&env, &esc).await;
-        let webhook = spawn_webhook(&env.cfg, metrics.clone(), health.clone());
+        let webhook = Process::Webhook.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(eventually(|| metrics.webhook_stuck.get() == 1).await);
         assert_eq!(metrics.webhook_failing.get(), 1);
         let report = health.report().unwrap_err();
@@ -419,14 +419,14 @@ fn a_restarted_webhook_redelivers_only_what_was_not_acknowledged() {
         let first = escalation("E-restart", 1);
         let second = escalation("E-restart", 2);
         publish_escalation(&env, &first).await;
-        let run1 = spawn_webhook(&env.cfg, Metrics::new(), Health::new());
+        let run1 = Process::Webhook.spawn(&env.cfg, Metrics::new(), Health::new());
         assert!(eventually(|| receiver.delivered(first.escalation_id) == 1).await);
         stop(run1).await;
 
         receiver.fail_always(Some(503));
         publish_escalation(&env, &second).await;
         let m2 = Metrics::new();
-        let run2 = spawn_webhook(&env.cfg, m2.clone(), Health::new());
+        let run2 = Process::Webhook.spawn(&env.cfg, m2.clone(), Health::new());
         assert!(eventually(|| receiver.seen_for(second.escalation_id).len() >= 2).await);
         // Stopped mid-retry: returns promptly, the offset stays unstored.
         stop(run2).await;
@@ -434,7 +434,7 @@ fn a_restarted_webhook_redelivers_only_what_was_not_acknowledged() {
         assert_eq!(m2.webhook_failing.get(), 0, "gauge released on stop");
 
         receiver.fail_always(None);
-        let run3 = spawn_webhook(&env.cfg, Metrics::new(), Health::new());
+        let run3 = Process::Webhook.spawn(&env.cfg, Metrics::new(), Health::new());
         assert!(eventually(|| receiver.delivered(second.escalation_id) == 1).await);
         stop(run3).await;
         assert_eq!(
@@ -462,7 +462,7 @@ fn a_malformed_record_goes_to_the_dlq_and_the_next_is_delivered() {
         publish_raw(&env, "E-dlq", b"{not json").await;
         publish_raw(&env, "E-dlq", &serde_json::to_vec(&future).unwrap()).await;
         publish_escalation(&env, &good).await;
-        let webhook = spawn_webhook(&env.cfg, metrics.clone(), Health::new());
+        let webhook = Process::Webhook.spawn(&env.cfg, metrics.clone(), Health::new());
         assert!(eventually(|| receiver.delivered(good.escalation_id) == 1).await);
         stop(webhook).await;
         assert_eq!(receiver.seen().len(), 1, "only the escalation was POSTed");
@@ -516,7 +516,7 @@ fn a_burst_is_delivered_once_each_in_order_per_identity_within_the_concurrency_l
         }
         let metrics = Metrics::new();
         let started = Instant::now();
-        let webhook = spawn_webhook(&env.cfg, metrics.clone(), Health::new());
+        let webhook = Process::Webhook.spawn(&env.cfg, metrics.clone(), Health::new());
         let total = published.len();
         assert!(eventually(|| receiver.seen().len() >= total).await);
         let took = started.elapsed();

@@ -1,5 +1,6 @@
-//! Running workers and the verifier as tasks of one process: the demo and the component tests
-//! use this; production runs each as its own process (`revoke worker`, `revoke verifier`).
+//! Running workers, the verifier and the webhook delivery as tasks of one process: the demo and
+//! the component tests use this; production runs each as its own process (`revoke worker`,
+//! `revoke verifier`, `revoke webhook`). `Process` names which one; `Component` is it running.
 
 use crate::adapters::sim::Simulator;
 use crate::adapters::Target;
@@ -45,55 +46,46 @@ fn report(name: &str, result: anyhow::Result<()>) -> anyhow::Result<()> {
     result
 }
 
-pub fn spawn_worker(
-    cfg: &Config,
-    target: Arc<dyn Target>,
-    metrics: Metrics,
-    health: Health,
-) -> Component {
-    let stop = Stop::new();
-    let name = crate::worker::group_for(cfg, target.kind());
-    let cfg = cfg.clone();
-    let s = stop.clone();
-    let n = name.clone();
-    let handle = tokio::spawn(async move {
-        report(
-            &n,
-            crate::worker::run_worker(&cfg, target, metrics, health, s).await,
-        )
-    });
-    Component { name, stop, handle }
+/// A component this process can run as a task: each is one production process
+/// (`revoke worker`, `revoke verifier`, `revoke webhook`).
+pub enum Process {
+    /// The target worker for this target.
+    Worker(Arc<dyn Target>),
+    /// The verifier.
+    Verifier,
+    /// The webhook delivery of escalations.
+    Webhook,
 }
 
-pub fn spawn_verifier(cfg: &Config, metrics: Metrics, health: Health) -> Component {
-    let stop = Stop::new();
-    let name = crate::verifier::group(cfg);
-    let cfg = cfg.clone();
-    let s = stop.clone();
-    let n = name.clone();
-    let handle = tokio::spawn(async move {
-        report(
-            &n,
-            crate::verifier::run_verifier(&cfg, metrics, health, s).await,
-        )
-    });
-    Component { name, stop, handle }
-}
+impl Process {
+    /// Its consumer group, which also names it in logs and in `Fleet::stopped`.
+    pub fn name(&self, cfg: &Config) -> String {
+        match self {
+            Process::Worker(target) => crate::worker::group_for(cfg, target.kind()),
+            Process::Verifier => crate::verifier::group(cfg),
+            Process::Webhook => crate::webhook::group(cfg),
+        }
+    }
 
-/// The webhook delivery of escalations (`revoke webhook`) as a task.
-pub fn spawn_webhook(cfg: &Config, metrics: Metrics, health: Health) -> Component {
-    let stop = Stop::new();
-    let name = crate::webhook::group(cfg);
-    let cfg = cfg.clone();
-    let s = stop.clone();
-    let n = name.clone();
-    let handle = tokio::spawn(async move {
-        report(
-            &n,
-            crate::webhook::run_webhook(&cfg, metrics, health, s).await,
-        )
-    });
-    Component { name, stop, handle }
+    /// Starts it on a task, named by its group; a failure is logged when it happens.
+    pub fn spawn(self, cfg: &Config, metrics: Metrics, health: Health) -> Component {
+        let stop = Stop::new();
+        let name = self.name(cfg);
+        let cfg = cfg.clone();
+        let s = stop.clone();
+        let n = name.clone();
+        let handle = tokio::spawn(async move {
+            let result = match self {
+                Process::Worker(target) => {
+                    crate::worker::run_worker(&cfg, target, metrics, health, s).await
+                }
+                Process::Verifier => crate::verifier::run_verifier(&cfg, metrics, health, s).await,
+                Process::Webhook => crate::webhook::run_webhook(&cfg, metrics, health, s).await,
+            };
+            report(&n, result)
+        });
+        Component { name, stop, handle }
+    }
 }
 
 /// Five simulated target workers and a verifier.
@@ -109,15 +101,10 @@ impl Fleet {
         let mut workers = Vec::new();
         for kind in TargetKind::ALL {
             let sim = Arc::new(Simulator::new(kind, cfg.simulator.clone()));
-            workers.push(spawn_worker(
-                cfg,
-                sim.clone(),
-                metrics.clone(),
-                health.clone(),
-            ));
+            workers.push(Process::Worker(sim.clone()).spawn(cfg, metrics.clone(), health.clone()));
             simulators.insert(kind, sim);
         }
-        let verifier = Some(spawn_verifier(cfg, metrics.clone(), health.clone()));
+        let verifier = Some(Process::Verifier.spawn(cfg, metrics.clone(), health.clone()));
         Fleet {
             simulators,
             workers,

@@ -3,9 +3,10 @@
 //! - `adapters`: the target contract, the adapters and the in-memory simulators.
 //! - `revocation`: discover → revoke → read back, with retries and evidence.
 //! - `restoration`: undoing a revocation from its evidence (rescinds).
-//! - `worker`: the Kafka shell of a target worker.
+//! - `worker`: the Kafka shell of a target worker and the restore requests it alone answers.
 //! - `verifier`: the pure case state machine and its Kafka shell.
-//! - `fleet`: starting workers and the verifier in one process (demo, tests).
+//! - `webhook`: delivering escalations to a webhook (`revoke webhook`).
+//! - `fleet`: starting workers, the verifier and the webhook delivery in one process (demo, tests).
 //! - `cases`: reading the case changelog (for `revoke case`, the demo and tests).
 //! - `hr`: building and publishing HR events (`revoke publish`).
 //! - `topics`, `demo`, `cli`: the commands.
@@ -21,8 +22,6 @@ pub mod fleet;
 pub mod hr;
 pub mod report;
 pub mod restoration;
-pub mod restore_claim;
-pub mod restore_ledger;
 pub mod revocation;
 pub mod topics;
 pub mod verifier;

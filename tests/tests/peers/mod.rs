@@ -86,18 +86,13 @@ pub async fn start_fleet(
             format!("sim-{kind}-revoker"),
             "{kind} must act on the real adapter, not the simulator"
         );
-        components.push(revoke::fleet::spawn_worker(
+        components.push(revoke::fleet::Process::Worker(target).spawn(
             cfg,
-            target,
             metrics.clone(),
             health.clone(),
         ));
     }
-    components.push(revoke::fleet::spawn_verifier(
-        cfg,
-        metrics.clone(),
-        health.clone(),
-    ));
+    components.push(revoke::fleet::Process::Verifier.spawn(cfg, metrics.clone(), health.clone()));
     assert!(
         revoke::demo::wait_for_groups(cfg, metrics, std::time::Duration::from_secs(90)).await,
         "consumer groups never got partitions"

@@ -8,7 +8,7 @@
 //! A claim is not signed: whoever can write the claims topic can only make a restore *not*
 //! happen (the safe side), so restrict it with ACLs like `revoke.restores`.
 
-use crate::restore_ledger::{first_claim, ClaimVerdict};
+use super::restore_ledger::{first_claim, ClaimVerdict};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
     RawMessage, RestoreClaim, RestoreRequest, WorkerInfo, RESTORE_CLAIM_SCHEMA,

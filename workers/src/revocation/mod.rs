@@ -1,0 +1,148 @@
+//! Revoking one identity on one target: discover → revoke each holding → read it back.
+//!
+//! Calls are retried with backoff on transient errors only; the outcome for the target is a pure
+//! function of the per-object results (`target_outcome`), unit-tested in `tests`.
+//!
+//! - this file: the run over one identity (`revoke_identity`) and what it reports;
+//! - `retry`: retrying a target call (backoff, `Retry-After`, the total time);
+//! - `outcome`: the pure decisions — the target's outcome, an error's, a retried call's result;
+//! - `evidence`: one object revoked (or re-checked) and read back, as evidence.
+
+mod evidence;
+mod outcome;
+mod retry;
+#[cfg(test)]
+mod tests;
+
+pub use outcome::{outcome_for_error, target_outcome};
+pub use retry::next_wait;
+pub(crate) use retry::with_retry;
+
+use crate::adapters::{Holding, Target};
+use chrono::{DateTime, Utc};
+use evidence::{recheck_one, revoke_one};
+use revoke_shared::contract::{
+    Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject,
+};
+use revoke_shared::metrics::Metrics;
+use revoke_shared::retry::{ErrorClass, RetryPolicy};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// What one run produced, ready to become a confirmation.
+#[derive(Debug, Clone)]
+pub struct RevocationReport {
+    pub outcome: Outcome,
+    pub objects: Vec<ObjectEvidence>,
+    pub attempts: u32,
+    pub error: Option<String>,
+    /// Failed only through transient errors (retries ran out): worth running again later.
+    pub retryable: bool,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+pub async fn revoke_identity(
+    target: &dyn Target,
+    who: &Identity,
+    worker_id: &str,
+    policy: &RetryPolicy,
+    metrics: &Metrics,
+) -> RevocationReport {
+    revoke_identity_rechecking(target, who, worker_id, policy, metrics, &[]).await
+}
+
+/// As `revoke_identity`, also reading back `recheck`: the objects earlier runs acted on (a
+/// re-drive after a failure). One the discovery no longer finds but the read-back shows gone was
+/// revoked by such a run (or by a call whose answer was lost): it goes into the evidence as
+/// revoked, verified now, so the closing report names every object.
+pub async fn revoke_identity_rechecking(
+    target: &dyn Target,
+    who: &Identity,
+    worker_id: &str,
+    policy: &RetryPolicy,
+    metrics: &Metrics,
+    recheck: &[RecheckObject],
+) -> RevocationReport {
+    let started_at = Utc::now();
+    let attempts = AtomicU32::new(0);
+    let kind = target.kind().as_str();
+    let actor = Actor {
+        worker_id: worker_id.to_string(),
+        principal: target.principal().to_string(),
+    };
+
+    let holdings = match with_retry(policy, &attempts, metrics, kind, || target.discover(who)).await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            return RevocationReport {
+                outcome: outcome_for_error(&e),
+                objects: Vec::new(),
+                attempts: attempts.load(Ordering::Relaxed),
+                error: Some(format!(
+                    "discovering what {} holds on {kind}: {e}",
+                    who.employee_id
+                )),
+                retryable: e.class() == ErrorClass::Transient,
+                started_at,
+                finished_at: Utc::now(),
+            }
+        }
+    };
+
+    let mut objects = Vec::with_capacity(holdings.len());
+    let mut first_error = None;
+    let mut all_transient = true;
+    for h in &holdings {
+        let (ev, transient) = revoke_one(target, who, h, &actor, policy, &attempts, metrics).await;
+        if ev.outcome == ObjectOutcome::Failed && !transient {
+            all_transient = false;
+        }
+        if let (None, Some(e)) = (&first_error, &ev.error) {
+            first_error = Some(format!("{} {}: {e}", h.object_kind, h.object_id));
+        }
+        objects.push(ev);
+    }
+    for r in recheck {
+        if holdings
+            .iter()
+            .any(|d| d.object_kind == r.object_kind && d.object_id == r.object_id)
+        {
+            continue; // discovered again: handled above like any holding
+        }
+        let h = Holding {
+            object_kind: r.object_kind.clone(),
+            object_id: r.object_id.clone(),
+            sponsored: r.sponsored,
+            action: r.action.clone(),
+        };
+        let (ev, transient) = recheck_one(
+            target,
+            who,
+            &h,
+            r.removed_at,
+            &actor,
+            policy,
+            &attempts,
+            metrics,
+        )
+        .await;
+        if ev.outcome == ObjectOutcome::Failed && !transient {
+            all_transient = false;
+        }
+        if let (None, Some(e)) = (&first_error, &ev.error) {
+            first_error = Some(format!("{} {}: {e}", h.object_kind, h.object_id));
+        }
+        objects.push(ev);
+    }
+    let outcome = target_outcome(&objects);
+    RevocationReport {
+        outcome,
+        objects,
+        attempts: attempts.load(Ordering::Relaxed).max(1),
+        error: first_error,
+        retryable: outcome == Outcome::Failed && all_transient,
+        started_at,
+        finished_at: Utc::now(),
+    }
+}

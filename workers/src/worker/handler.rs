@@ -1,0 +1,178 @@
+//! The worker's handler: what it does with one record. A termination (or a re-drive) is revoked
+//! on the target and answered with a confirmation; a restore request goes to `restore`. Both
+//! reports leave through `send_report`, and refused records through `refuse`.
+
+use super::WorkerHandler;
+use crate::revocation::revoke_identity_rechecking;
+use revoke_shared::consume::{Handler, HandlerError};
+use revoke_shared::contract::{
+    Confirmation, HrEventKind, RawMessage, TargetRef, CONFIRMATION_SCHEMA,
+};
+use revoke_shared::dlq::dead_letter;
+use revoke_shared::signing::parse_hr_input;
+use tracing::Instrument;
+
+#[async_trait::async_trait]
+impl Handler for WorkerHandler {
+    async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        if msg.topic == self.cfg.topics.restores {
+            return self.handle_restore(msg).await;
+        }
+        // With `[signing] required`, an event without a valid signature of its source's key is
+        // refused here, before anything is decided about it (scheduled or not).
+        let event = match parse_hr_input(msg, &self.cfg) {
+            Ok(ev) => ev,
+            Err(e) => return self.refuse(msg, e).await,
+        };
+        let case_id = event.case_id();
+        let kind = self.target.kind();
+        let span = tracing::info_span!("revoke", case_id = %case_id, identity = %event.subject, target = %kind, event_id = %event.id);
+        async move {
+            if event.kind == HrEventKind::Rescinded {
+                // The verifier owns rescinds; workers have nothing to undo automatically yet.
+                tracing::info!("rescind seen; the verifier records it");
+                return Ok(());
+            }
+            // A re-drive after a transient failure is for one target kind only; its number goes
+            // back in the confirmation, so the verifier can tell this run's report from older ones.
+            let mut redrive = 0;
+            let mut recheck: Vec<revoke_shared::contract::RecheckObject> = Vec::new();
+            if msg.topic == self.cfg.topics.due {
+                if let Some(only) = msg.header(revoke_shared::contract::REDRIVE_TARGET_HEADER) {
+                    if only != kind.as_str().as_bytes() {
+                        return Ok(());
+                    }
+                    redrive = msg
+                        .header(revoke_shared::contract::REDRIVE_COUNT_HEADER)
+                        .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
+                        .unwrap_or(0);
+                    // What earlier runs acted on: read back even if not discovered any more.
+                    if let Some(raw) = msg.header(revoke_shared::contract::RECHECK_HEADER) {
+                        match serde_json::from_slice::<Vec<revoke_shared::contract::RecheckObject>>(raw) {
+                            Ok(objects) => recheck = objects,
+                            Err(e) => tracing::warn!(error = %e, "unreadable re-check list on a re-drive; ignored"),
+                        }
+                    }
+                    tracing::info!(redrive, recheck = recheck.len(), "re-drive after a transient failure: running the target again");
+                }
+            }
+            // A termination dated in the future waits in the verifier's durable state, which
+            // hands it back on the due topic when its time comes; acting now would be early.
+            if msg.topic == self.cfg.topics.terminations && event.is_scheduled() {
+                tracing::info!(effective_at = ?event.data.effective_at, "scheduled: the verifier hands it over when it is due");
+                return Ok(());
+            }
+            let report = if self.cfg.verifier.is_protected(&event.data.identity) {
+                // Break-glass or legal hold: touch nothing; the verifier escalates to the owner.
+                tracing::warn!("protected identity (verifier.protected_identities): nothing revoked");
+                let now = chrono::Utc::now();
+                crate::revocation::RevocationReport {
+                    outcome: revoke_shared::contract::Outcome::SkippedProtected,
+                    objects: Vec::new(),
+                    attempts: 0,
+                    error: Some("protected identity (verifier.protected_identities): never revoked automatically".into()),
+                    retryable: false,
+                    started_at: now,
+                    finished_at: now,
+                }
+            } else {
+                revoke_identity_rechecking(&*self.target, &event.data.identity, &self.worker.id, &self.policy, &self.metrics, &recheck).await
+            };
+            let confirmation = Confirmation {
+                schema: CONFIRMATION_SCHEMA.into(),
+                confirmation_id: uuid::Uuid::new_v4(),
+                case_id,
+                identity_id: event.subject.clone(),
+                event_id: event.id.clone(),
+                target: TargetRef { kind, instance: self.target.instance().to_string() },
+                outcome: report.outcome,
+                objects: report.objects,
+                attempts: report.attempts,
+                error: report.error,
+                retryable: report.retryable,
+                redrive,
+                worker: self.worker.clone(),
+                started_at: report.started_at,
+                finished_at: report.finished_at,
+                fleet_signature: None,
+            };
+            self.send_report(&event.subject, &confirmation)
+                .await
+                .map_err(|e| HandlerError::Retry(format!("confirmation for case {case_id} on {kind}: {e}")))?;
+            self.metrics.revocations.with_label_values(&[kind.as_str(), confirmation.outcome.as_str()]).inc();
+            if let (Some(done), Some(eff)) = (confirmation.last_removed_at(), event.data.effective_at) {
+                let secs = (done - eff).num_milliseconds().max(0) as f64 / 1000.0;
+                self.metrics.time_to_revoke.with_label_values(&[kind.as_str()]).observe(secs);
+            }
+            match &confirmation.error {
+                None => tracing::debug!(outcome = confirmation.outcome.as_str(), objects = confirmation.objects.len(), "confirmed"),
+                Some(e) => tracing::warn!(outcome = confirmation.outcome.as_str(), error = %e, "confirmed with error"),
+            }
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+impl WorkerHandler {
+    /// Sends this worker's report (a revocation's confirmation or a restore report) on the
+    /// confirmations topic, fleet-signed when signing is required: the verifier refuses
+    /// unsigned reports then, and a restore request later carries the signed confirmation back
+    /// as proof of what this fleet revoked.
+    pub(super) async fn send_report<T: serde::Serialize>(
+        &self,
+        identity: &str,
+        c: &T,
+    ) -> Result<(), revoke_shared::kafka::KafkaError> {
+        let topic = &self.cfg.topics.confirmations;
+        let bytes =
+            serde_json::to_vec(c).map_err(|source| revoke_shared::kafka::KafkaError::Encode {
+                topic: topic.clone(),
+                source,
+            })?;
+        let signature = self.fleet.as_deref().map(|secret| {
+            revoke_shared::signing::fleet_signature(secret, topic, identity.as_bytes(), &bytes, &[])
+        });
+        let headers: Vec<(&str, &str)> = signature
+            .as_deref()
+            .map(|s| vec![(revoke_shared::signing::FLEET_SIGNATURE_HEADER, s)])
+            .unwrap_or_default();
+        self.producer
+            .send_bytes(topic, identity, &bytes, &headers, None)
+            .await?;
+        Ok(())
+    }
+
+    /// Sends `msg` to the DLQ with `reason` and `detail`, as refused by this worker's group.
+    pub(super) async fn dead_letter(
+        &self,
+        msg: &RawMessage,
+        reason: &str,
+        detail: String,
+    ) -> Result<(), HandlerError> {
+        dead_letter(
+            &self.producer,
+            &self.cfg.topics.dlq,
+            msg,
+            reason,
+            detail,
+            &self.group,
+            &self.metrics,
+        )
+        .await
+    }
+
+    /// A record refused by parsing or a signature check: dead-lettered with the reason, unless
+    /// the fault is this process's (keys unreadable), which stops the worker instead.
+    pub(super) async fn refuse(
+        &self,
+        msg: &RawMessage,
+        e: revoke_shared::signing::HrRefusal,
+    ) -> Result<(), HandlerError> {
+        if !e.is_dead_letter() {
+            return Err(HandlerError::Fatal(e.to_string()));
+        }
+        self.dead_letter(msg, e.reason(), e.to_string()).await
+    }
+}

@@ -43,19 +43,7 @@
 //! scopes; 404 on a delete is already absent. The token is only ever sent in the `PRIVATE-TOKEN`
 //! header (marked sensitive) and never formatted.
 //!
-//! Config, `[targets.cicd]`:
-//!
-//! | key | default | meaning |
-//! | --- | --- | --- |
-//! | `base_url` | required | e.g. `https://gitlab.example.com` (`/api/v4` is appended) |
-//! | `token_env` / `token_file` | one required | an administrator's personal access token, scope `api` |
-//! | `match_attribute` | `username` | `username` \| `email` \| `extern_uid` (the identity's employee id) |
-//! | `extern_uid_provider` | `ldapmain` | the identity provider name for `extern_uid` lookups |
-//! | `block` | `true` | block the account after removing its credentials and memberships |
-//! | `sponsor_marker` | `owner:` | prefix naming a sponsor in token names/descriptions; `""` turns sponsored discovery off |
-//! | `principal` | the token owner's username (`GET /user`) | actor recorded in evidence |
-//! | `timeout_ms` | `10000` | per HTTP request |
-//! | `per_page` | `100` | page size for list endpoints (1–100) |
+//! Config `[targets.cicd]`: its keys, defaults and meanings are `settings::Settings`.
 //!
 //! ```toml
 //! [targets.cicd]
@@ -77,7 +65,7 @@ mod client;
 mod discovery;
 mod objects;
 mod restore;
-mod settings;
+pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 

@@ -75,6 +75,7 @@ pub use settings::MatchAttribute;
 
 use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
+use client::Gitlab;
 use objects::{blocked, deploy_token_active, token_active, ACCESS_LEVELS, MAINTAINER};
 use reqwest::{Method, StatusCode, Url};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
@@ -327,7 +328,7 @@ impl Target for GitlabTarget {
                             "{doing}: HTTP 403 — GitLab refuses to remove the last Owner of group {source_id}; a person must hand the group to another Owner, then re-run (the account is still blocked)"
                         )))
                     }
-                    _ => Err(a.error(&doing)),
+                    _ => Err(a.error::<Gitlab>(&doing)),
                 }
             }
             Object::Account { user } => {
@@ -357,7 +358,7 @@ impl Target for GitlabTarget {
                     }
                     s if s.is_success() => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
                     StatusCode::NOT_FOUND => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-                    _ => Err(a.error(&doing)),
+                    _ => Err(a.error::<Gitlab>(&doing)),
                 }
             }
         }

@@ -26,39 +26,37 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The config keys this module reads; every adapter table accepts them.
-pub const KEYS: &[&str] = &["rate_limit_per_sec", "burst", "max_concurrency"];
+/// The rate-limit keys every `[targets.<kind>]` table (or named instance) may carry, read apart
+/// from the adapter's own keys (`table::adapter_settings` leaves them here).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitTable {
+    /// Requests per second, at most: a number above 0 (up to 1000000).
+    rate_limit_per_sec: Option<f64>,
+    /// Requests that may go back to back (the bucket of `rate_limit_per_sec`; default 1).
+    burst: Option<u32>,
+    /// Requests in flight at once (alone, it enables the adaptive mode).
+    max_concurrency: Option<u32>,
+}
 
 /// The limit settings of one adapter table; errors name the key.
 pub fn settings_from_table(table: &toml::Table, kind: TargetKind) -> Result<LimitSettings, String> {
-    let rate = match table.get("rate_limit_per_sec") {
-        None => None,
-        Some(v) => {
-            let r = match v {
-                toml::Value::Integer(n) => Some(*n as f64),
-                toml::Value::Float(f) => Some(*f),
-                _ => None,
-            };
-            match r {
-                Some(r) if r.is_finite() && r > 0.0 && r <= 1_000_000.0 => Some(r),
-                _ => {
-                    return Err(format!(
-                        "[targets.{kind}] rate_limit_per_sec must be a number above 0 (requests per second, at most 1000000)"
-                    ))
-                }
-            }
+    let t: LimitTable = super::table::deserialize(super::table::split_limit_keys(table).0, kind)?;
+    let rate = match t.rate_limit_per_sec {
+        Some(r) if !(r.is_finite() && r > 0.0 && r <= 1_000_000.0) => {
+            return Err(format!(
+                "[targets.{kind}] rate_limit_per_sec must be a number above 0 (requests per second, at most 1000000)"
+            ))
         }
+        r => r,
     };
-    let int = |key: &str, max: i64| -> Result<Option<i64>, String> {
-        match table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::Integer(n)) if (1..=max).contains(n) => Ok(Some(*n)),
-            Some(_) => Err(format!(
-                "[targets.{kind}] {key} must be an integer from 1 to {max}"
-            )),
-        }
+    let in_range = |key: &str, n: Option<u32>, max: u32| match n {
+        Some(n) if !(1..=max).contains(&n) => Err(format!(
+            "[targets.{kind}] {key} must be an integer from 1 to {max}"
+        )),
+        n => Ok(n),
     };
-    let burst = int("burst", 1_000_000)?;
+    let burst = in_range("burst", t.burst, 1_000_000)?;
     if burst.is_some() && rate.is_none() {
         return Err(format!(
             "[targets.{kind}] burst needs rate_limit_per_sec (it is the size of that rate's bucket)"
@@ -66,8 +64,9 @@ pub fn settings_from_table(table: &toml::Table, kind: TargetKind) -> Result<Limi
     }
     Ok(LimitSettings {
         rate_per_sec: rate,
-        burst: burst.unwrap_or(1) as u32,
-        max_concurrency: int("max_concurrency", 100_000)?.map(|n| n as usize),
+        burst: burst.unwrap_or(1),
+        max_concurrency: in_range("max_concurrency", t.max_concurrency, 100_000)?
+            .map(|n| n as usize),
     })
 }
 

@@ -14,6 +14,7 @@ pub mod limit;
 pub mod scan;
 pub mod scim;
 pub mod sim;
+mod table;
 pub mod vault;
 
 use async_trait::async_trait;
@@ -249,54 +250,6 @@ async fn build(
     })
 }
 
-/// One `[targets.<kind>]` table as an adapter reads it: unknown keys refused, values typed,
-/// every error naming the table and key, and the credential read from where the table points
-/// (`token_env` or `token_file`, never inline).
-pub(crate) struct AdapterTable<'a> {
-    table: &'a toml::Table,
-    kind: TargetKind,
-}
-
-impl<'a> AdapterTable<'a> {
-    pub(crate) fn new(
-        table: &'a toml::Table,
-        kind: TargetKind,
-        known: &[&str],
-    ) -> Result<AdapterTable<'a>, String> {
-        // Every adapter also takes the rate-limit keys (read by `build`, see `limit`).
-        let is_known = |k: &str| known.contains(&k) || limit::KEYS.contains(&k);
-        if let Some(k) = table.keys().find(|k| !is_known(k.as_str())) {
-            return Err(format!(
-                "[targets.{kind}] unknown key {k:?} (known: {}, {})",
-                known.join(", "),
-                limit::KEYS.join(", ")
-            ));
-        }
-        Ok(AdapterTable { table, kind })
-    }
-
-    pub(crate) fn str(&self, key: &str) -> Result<Option<&'a str>, String> {
-        match self.table.get(key) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
-            Some(_) => Err(format!("[targets.{}] {key} must be a string", self.kind)),
-        }
-    }
-
-    /// The credential named by `token_env` or `token_file` (exactly one of them).
-    pub(crate) fn token(&self) -> Result<revoke_shared::secret::Secret, String> {
-        let (env, file) = (self.str("token_env")?, self.str("token_file")?);
-        if env.is_some() && file.is_some() {
-            return Err(format!(
-                "[targets.{}] set token_env or token_file, not both",
-                self.kind
-            ));
-        }
-        revoke_shared::secret::Secret::from_env_or_file(env, file)
-            .map_err(|e| format!("[targets.{}] credential: {e}", self.kind))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,6 +286,48 @@ mod tests {
             }
         }
         let table = |k: &str| targets[k].as_table().unwrap();
+
+        // Every key an adapter reads (its settings struct's serde fields) is in the example above
+        // and in deploy/revoke.example.toml, under the kind's table.
+        let example = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/revoke.example.toml"),
+        )
+        .unwrap();
+        let example = &example[example.find("# [targets.").expect("the commented adapters")..];
+        let limit_keys = table::field_names::<limit::LimitTable>();
+        for (kind, keys) in [
+            (
+                "directory",
+                table::field_names::<ldap::settings::Settings>(),
+            ),
+            ("saas", table::field_names::<scim::settings::Settings>()),
+            ("cloud", table::field_names::<iam::settings::Settings>()),
+            ("vault", table::field_names::<vault::settings::Settings>()),
+            ("cicd", table::field_names::<gitlab::settings::Settings>()),
+        ] {
+            assert!(keys.len() > 5, "{kind}: {keys:?}");
+            let heading = format!("[targets.{kind}]");
+            for (file, text) in [
+                ("docs/configuration.md", block),
+                ("revoke.example.toml", example),
+            ] {
+                let from = text
+                    .find(&heading)
+                    .unwrap_or_else(|| panic!("{file}: {heading}"));
+                let rest = &text[from + heading.len()..];
+                let part = &rest[..rest.find("[targets.").unwrap_or(rest.len())];
+                for key in keys {
+                    assert!(
+                        mentions(part, key),
+                        "{file} {heading} does not mention {key}"
+                    );
+                }
+            }
+        }
+        for key in limit_keys {
+            assert!(mentions(block, key) && mentions(example, key), "{key}");
+        }
+
         ldap::LdapTarget::from_table(table("directory"), "example").unwrap();
         scim::ScimTarget::from_table(table("saas"), "example").unwrap();
         iam::parse_settings(table("cloud")).unwrap();
@@ -354,6 +349,13 @@ mod tests {
         }
         let t = from_config(TargetKind::Saas, &cfg).await.unwrap();
         assert_eq!(t.instance(), "okta+slack");
+    }
+
+    /// `key` appears in `text` as a whole word (`owner_tag_key` does not mention `tag_key`).
+    fn mentions(text: &str, key: &str) -> bool {
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        text.match_indices(key)
+            .any(|(i, _)| !text[..i].ends_with(word) && !text[i + key.len()..].starts_with(word))
     }
 
     #[tokio::test]

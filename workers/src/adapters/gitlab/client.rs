@@ -1,14 +1,13 @@
-//! The call path to GitLab's REST API: one request (token header, rate gate, redirects refused,
-//! the server's `Date` kept), paginated lists, the classification of error answers, and the
-//! GET/DELETE shapes that revoking and reading back tokens, keys and memberships share.
+//! Requests to GitLab's REST API: one request (the token header) sent on the shared call path
+//! (`http::send`), GitLab's error text (`Gitlab`), paginated lists, and the GET/DELETE shapes
+//! that revoking and reading back tokens, keys and memberships share.
 
 use super::objects::{access_level, num, token_active};
 use super::GitlabTarget;
+use crate::adapters::http::{self, Answer, Dialect};
 use crate::adapters::{ReadBack, RevokeResult, TargetError};
-use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
-use revoke_shared::retry::{classify_http_status, ErrorClass};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -85,6 +84,36 @@ fn gitlab_message(body: &Value) -> String {
     m.trim().chars().take(300).collect()
 }
 
+/// GitLab's answers: errors in `message` or `error`, or as a text body.
+pub(super) struct Gitlab;
+
+impl http::Dialect for Gitlab {
+    /// JSON, or a text body (some errors come as text) kept as a string of at most 300 chars.
+    fn body(bytes: &[u8]) -> Value {
+        if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(bytes).unwrap_or_else(|_| {
+                Value::String(String::from_utf8_lossy(bytes).chars().take(300).collect())
+            })
+        }
+    }
+
+    fn message(what: &str, status: StatusCode, body: &Value) -> String {
+        let mut msg = format!("{what}: HTTP {}", status.as_u16());
+        let text = gitlab_message(body);
+        if !text.is_empty() {
+            msg.push_str(&format!(" {text:?}"));
+        }
+        if matches!(status.as_u16(), 401 | 403) {
+            msg.push_str(
+                " — check the token's scopes (api, admin): it must be an administrator's token with the api scope",
+            );
+        }
+        msg
+    }
+}
+
 /// The error for a non-success answer, classified by status; says what was being done. A 429
 /// (or a 503 with a hint) is `RateLimited`, carrying the pause the headers asked for.
 pub fn error_for(
@@ -93,52 +122,11 @@ pub fn error_for(
     body: &Value,
     retry_after: Option<Duration>,
 ) -> TargetError {
-    let mut msg = format!("{what}: HTTP {status}");
-    let text = gitlab_message(body);
-    if !text.is_empty() {
-        msg.push_str(&format!(" {text:?}"));
-    }
-    if revoke_shared::ratelimit::is_rate_limited(status, retry_after) {
-        return TargetError::rate_limited(msg, retry_after);
-    }
-    match status {
-        401 | 403 => msg.push_str(
-            " — check the token's scopes (api, admin): it must be an administrator's token with the api scope",
-        ),
-        _ => {}
-    }
-    match classify_http_status(status) {
-        ErrorClass::Transient => TargetError::Transient(msg),
-        ErrorClass::Permanent => TargetError::Permanent(msg),
-        ErrorClass::Ambiguous => TargetError::Ambiguous(msg),
-    }
-}
-
-/// A server answer: status, JSON body (`Null` when empty; a text body as a string), headers.
-pub(super) struct Answer {
-    pub(super) status: StatusCode,
-    pub(super) body: Value,
-    headers: HeaderMap,
-}
-
-impl Answer {
-    /// The server's own clock at the answer (`Date` header).
-    pub(super) fn date(&self) -> Option<DateTime<Utc>> {
-        self.headers
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| DateTime::parse_from_rfc2822(s).ok())
-            .map(|t| t.with_timezone(&Utc))
-    }
-
-    /// The pause the answer's `Retry-After` / `RateLimit-*` headers ask for.
-    fn retry_after(&self) -> Option<Duration> {
-        crate::adapters::limit::header_hint(&self.headers, self.status.as_u16())
-    }
-
-    pub(super) fn error(&self, what: &str) -> TargetError {
-        error_for(what, self.status.as_u16(), &self.body, self.retry_after())
-    }
+    let message = match StatusCode::from_u16(status) {
+        Ok(s) => Gitlab::message(what, s, body),
+        Err(_) => format!("{what}: HTTP {status}"),
+    };
+    http::status_error(status, message, retry_after)
 }
 
 impl GitlabTarget {
@@ -172,51 +160,7 @@ impl GitlabTarget {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let pass = crate::adapters::limit::pass(&self.gate).await;
-        // reqwest's errors name the URL (ids and query, never the token, which is only a header).
-        let resp = req.send().await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                "timed out"
-            } else if e.is_connect() {
-                "cannot connect"
-            } else {
-                "request failed"
-            };
-            TargetError::Transient(format!("{what}: {kind}: {}", e.without_url()))
-        })?;
-        let status = resp.status();
-        if let Some(e) = crate::adapters::http::redirect_error(what, status, resp.headers()) {
-            // Still counted by the limiter: the request was sent.
-            if let (Some(g), Some(p)) = (&self.gate, &pass) {
-                g.observe_http(p, status.as_u16(), None);
-            }
-            return Err(e);
-        }
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(|e| {
-            TargetError::Transient(format!("{what}: reading the answer: {}", e.without_url()))
-        })?;
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                Value::String(String::from_utf8_lossy(&bytes).chars().take(300).collect())
-            })
-        };
-        let a = Answer {
-            status,
-            body,
-            headers,
-        };
-        let hint = a.retry_after();
-        if let (Some(g), Some(p)) = (&self.gate, &pass) {
-            g.observe_http(p, status.as_u16(), hint);
-        }
-        // A rate limit is never an answer a caller interprets (not even where 404 is).
-        if revoke_shared::ratelimit::is_rate_limited(status.as_u16(), hint) {
-            return Err(a.error(what));
-        }
-        Ok(a)
+        http::send::<Gitlab>(req, &self.gate, what).await
     }
 
     /// One object: `Some(body)` on 2xx, `None` on 404, an error otherwise.
@@ -231,7 +175,7 @@ impl GitlabTarget {
         match a.status {
             s if s.is_success() => Ok(Some(a.body)),
             StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(a.error(what)),
+            _ => Err(a.error::<Gitlab>(what)),
         }
     }
 
@@ -249,7 +193,7 @@ impl GitlabTarget {
                 removed_at: a.date(),
             }),
             StatusCode::NOT_FOUND => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            _ => Err(a.error(what)),
+            _ => Err(a.error::<Gitlab>(what)),
         }
     }
 
@@ -278,7 +222,7 @@ impl GitlabTarget {
                 return Ok(None);
             }
             if !a.status.is_success() {
-                return Err(a.error(what));
+                return Err(a.error::<Gitlab>(what));
             }
             let Value::Array(items) = a.body else {
                 return Err(TargetError::Permanent(format!(

@@ -2,6 +2,7 @@
 //! administrator), the one user an identity names (re-checked client-side, several is
 //! ambiguous), and the access and deploy tokens that name the person as their sponsor.
 
+use super::client::Gitlab;
 use super::objects::{
     deploy_token_active, email_ok, gitlab_username_ok, names_sponsor, token_active,
 };
@@ -26,7 +27,7 @@ impl GitlabTarget {
                 .call(Method::GET, self.url(&["user"]), None, &what)
                 .await?;
             if !a.status.is_success() {
-                return Err(a.error(&what));
+                return Err(a.error::<Gitlab>(&what));
             }
             let (Some(id), Some(username)) = (a.body["id"].as_u64(), a.body["username"].as_str())
             else {

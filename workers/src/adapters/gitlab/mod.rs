@@ -43,19 +43,7 @@
 //! scopes; 404 on a delete is already absent. The token is only ever sent in the `PRIVATE-TOKEN`
 //! header (marked sensitive) and never formatted.
 //!
-//! Config, `[targets.cicd]`:
-//!
-//! | key | default | meaning |
-//! | --- | --- | --- |
-//! | `base_url` | required | e.g. `https://gitlab.example.com` (`/api/v4` is appended) |
-//! | `token_env` / `token_file` | one required | an administrator's personal access token, scope `api` |
-//! | `match_attribute` | `username` | `username` \| `email` \| `extern_uid` (the identity's employee id) |
-//! | `extern_uid_provider` | `ldapmain` | the identity provider name for `extern_uid` lookups |
-//! | `block` | `true` | block the account after removing its credentials and memberships |
-//! | `sponsor_marker` | `owner:` | prefix naming a sponsor in token names/descriptions; `""` turns sponsored discovery off |
-//! | `principal` | the token owner's username (`GET /user`) | actor recorded in evidence |
-//! | `timeout_ms` | `10000` | per HTTP request |
-//! | `per_page` | `100` | page size for list endpoints (1–100) |
+//! Config `[targets.cicd]`: its keys, defaults and meanings are `settings::Settings`.
 //!
 //! ```toml
 //! [targets.cicd]
@@ -77,7 +65,7 @@ mod client;
 mod discovery;
 mod objects;
 mod restore;
-mod settings;
+pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -87,6 +75,7 @@ pub use settings::MatchAttribute;
 
 use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
+use client::Gitlab;
 use objects::{blocked, deploy_token_active, token_active, ACCESS_LEVELS, MAINTAINER};
 use reqwest::{Method, StatusCode, Url};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
@@ -339,7 +328,7 @@ impl Target for GitlabTarget {
                             "{doing}: HTTP 403 — GitLab refuses to remove the last Owner of group {source_id}; a person must hand the group to another Owner, then re-run (the account is still blocked)"
                         )))
                     }
-                    _ => Err(a.error(&doing)),
+                    _ => Err(a.error::<Gitlab>(&doing)),
                 }
             }
             Object::Account { user } => {
@@ -369,7 +358,7 @@ impl Target for GitlabTarget {
                     }
                     s if s.is_success() => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
                     StatusCode::NOT_FOUND => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-                    _ => Err(a.error(&doing)),
+                    _ => Err(a.error::<Gitlab>(&doing)),
                 }
             }
         }

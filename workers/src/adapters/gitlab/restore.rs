@@ -2,6 +2,7 @@
 //! re-adding memberships at their recorded level, only for the user the identity resolves to now
 //! (the evidence may be forged). Tokens and keys cannot come back.
 
+use super::client::Gitlab;
 use super::objects::blocked;
 use super::{GitlabTarget, Source};
 use crate::adapters::{RestoreResult, TargetError};
@@ -81,7 +82,7 @@ impl GitlabTarget {
             StatusCode::NOT_FOUND => Ok(RestoreResult::Irreversible {
                 reason: format!("GitLab user {u} no longer exists on {}", self.instance),
             }),
-            _ => Err(a.error(&what)),
+            _ => Err(a.error::<Gitlab>(&what)),
         }
     }
 
@@ -125,7 +126,7 @@ impl GitlabTarget {
                     self.instance
                 ),
             }),
-            _ => Err(a.error(&what)),
+            _ => Err(a.error::<Gitlab>(&what)),
         }
     }
 }

@@ -1,43 +1,69 @@
-//! The `[targets.cicd]` table: its keys, the attribute a person is looked up by, and building a
-//! `GitlabTarget` from it. Everything is checked here, before any request is sent; the keys and
-//! their defaults are listed in the `gitlab` module docs.
+//! The `[targets.cicd]` table: `Settings` (its keys, defaults and meaning), the attribute a
+//! person is looked up by, and building a `GitlabTarget` from it. Everything is checked here,
+//! before any request is sent.
 
 use super::GitlabTarget;
-use reqwest::Url;
+use crate::adapters::table;
 use revoke_shared::contract::TargetKind;
+use serde::Deserialize;
+use std::num::NonZeroU64;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-const KNOWN_KEYS: &[&str] = &[
-    "base_url",
-    "token_env",
-    "token_file",
-    "match_attribute",
-    "extern_uid_provider",
-    "block",
-    "sponsor_marker",
-    "principal",
-    "timeout_ms",
-    "per_page",
-];
+/// `[targets.cicd]`, as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// Required: e.g. `https://gitlab.example.com` (`/api/v4` is appended), http(s), no query.
+    base_url: String,
+    /// The environment variable holding an administrator's personal access token, scope `api`
+    /// (exactly one of this and `token_file`).
+    token_env: Option<String>,
+    /// The file holding that token.
+    token_file: Option<String>,
+    /// `username` (default), `email` or `extern_uid` (the identity's employee id).
+    #[serde(default)]
+    match_attribute: MatchAttribute,
+    /// The identity provider name for `extern_uid` lookups (default `ldapmain`).
+    #[serde(default = "default_extern_uid_provider")]
+    extern_uid_provider: String,
+    /// Block the account after removing its credentials and memberships (default true).
+    #[serde(default = "table::yes")]
+    block: bool,
+    /// Prefix naming a sponsor in token names/descriptions (default `owner:`; `""` turns
+    /// sponsored discovery off).
+    #[serde(default = "default_sponsor_marker")]
+    sponsor_marker: String,
+    /// The actor recorded in evidence (default: the token owner's username, `GET /user`).
+    principal: Option<String>,
+    /// Per HTTP request (default 10000).
+    #[serde(default = "table::default_timeout_ms")]
+    timeout_ms: NonZeroU64,
+    /// Page size for list endpoints, 1 to 100 (default 100, GitLab's maximum).
+    #[serde(default = "default_per_page")]
+    per_page: u32,
+}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+fn default_extern_uid_provider() -> String {
+    "ldapmain".into()
+}
+fn default_sponsor_marker() -> String {
+    "owner:".into()
+}
+fn default_per_page() -> u32 {
+    100
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MatchAttribute {
+    #[default]
     Username,
     Email,
     ExternUid,
 }
 
 impl MatchAttribute {
-    fn parse(s: &str) -> Option<MatchAttribute> {
-        match s {
-            "username" => Some(MatchAttribute::Username),
-            "email" => Some(MatchAttribute::Email),
-            "extern_uid" => Some(MatchAttribute::ExternUid),
-            _ => None,
-        }
-    }
-
     pub(super) fn name(self) -> &'static str {
         match self {
             MatchAttribute::Username => "username",
@@ -48,100 +74,10 @@ impl MatchAttribute {
 }
 
 impl GitlabTarget {
-    /// Reads a `[targets.cicd]` table (see the module docs); `instance` names it in evidence.
+    /// Reads a `[targets.cicd]` table (see `Settings`); `instance` names it in evidence.
     pub fn from_table(table: &toml::Table, instance: &str) -> Result<GitlabTarget, String> {
-        let t = crate::adapters::AdapterTable::new(table, TargetKind::Cicd, KNOWN_KEYS)?;
-        let base_url = t
-            .str("base_url")?
-            .ok_or("[targets.cicd] base_url is required (e.g. \"https://gitlab.example.com\")")?;
-        let mut api = Url::parse(base_url)
-            .map_err(|e| format!("[targets.cicd] base_url {base_url:?}: {e}"))?;
-        if !matches!(api.scheme(), "http" | "https")
-            || api.cannot_be_a_base()
-            || api.query().is_some()
-            || api.fragment().is_some()
-        {
-            return Err(format!(
-                "[targets.cicd] base_url must be an http(s) URL without query, got {base_url:?}"
-            ));
-        }
-        {
-            let mut p = api.path_segments_mut().expect("checked to be a base");
-            p.pop_if_empty();
-        }
-        if !api.path().ends_with("/api/v4") {
-            api.path_segments_mut()
-                .expect("checked to be a base")
-                .extend(["api", "v4"]);
-        }
-        let token = t.token()?;
-        let match_attribute = match t.str("match_attribute")? {
-            None => MatchAttribute::Username,
-            Some(s) => MatchAttribute::parse(s).ok_or_else(|| {
-                format!(
-                    "[targets.cicd] match_attribute {s:?}: expected username, email or extern_uid"
-                )
-            })?,
-        };
-        let extern_uid_provider = t
-            .str("extern_uid_provider")?
-            .unwrap_or("ldapmain")
-            .to_string();
-        if extern_uid_provider.is_empty() {
-            return Err("[targets.cicd] extern_uid_provider must not be empty".into());
-        }
-        let block = match table.get("block") {
-            None => true,
-            Some(toml::Value::Boolean(b)) => *b,
-            Some(_) => return Err("[targets.cicd] block must be true or false".into()),
-        };
-        let sponsor_marker = t.str("sponsor_marker")?.unwrap_or("owner:").to_string();
-        if sponsor_marker
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(format!(
-                "[targets.cicd] sponsor_marker {sponsor_marker:?} must not contain spaces"
-            ));
-        }
-        let timeout_ms = match table.get("timeout_ms") {
-            None => 10_000,
-            Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
-            Some(_) => return Err("[targets.cicd] timeout_ms must be a positive integer".into()),
-        };
-        let per_page =
-            match table.get("per_page") {
-                None => 100,
-                Some(toml::Value::Integer(n)) if (1..=100).contains(n) => *n as u32,
-                Some(_) => return Err(
-                    "[targets.cicd] per_page must be an integer from 1 to 100 (GitLab's maximum)"
-                        .into(),
-                ),
-            };
-        let http = crate::adapters::http::client(
-            Duration::from_millis(timeout_ms),
-            Duration::from_millis(timeout_ms.min(5_000)),
-        )
-        .map_err(|e| format!("[targets.cicd] building the HTTP client: {e}"))?;
-        let principal = OnceLock::new();
-        if let Some(p) = t.str("principal")? {
-            let _ = principal.set(p.to_string());
-        }
-        Ok(GitlabTarget {
-            instance: instance.to_string(),
-            api,
-            token,
-            match_attribute,
-            extern_uid_provider,
-            block,
-            sponsor_marker,
-            per_page,
-            http,
-            principal,
-            fallback_principal: format!("gitlab:{instance}"),
-            self_id: OnceLock::new(),
-            gate: None,
-        })
+        let s: Settings = table::adapter_settings(table, TargetKind::Cicd)?;
+        s.validate(instance)
     }
 
     /// Sends every request through `gate` (the table's rate limit) and reports 429s to it.
@@ -155,5 +91,70 @@ impl GitlabTarget {
 
     pub fn match_attribute(&self) -> MatchAttribute {
         self.match_attribute
+    }
+}
+
+impl Settings {
+    /// What serde cannot check: the URL (no query or fragment; `/api/v4` appended), the page
+    /// size's range, a usable marker and provider; and the token, read now from where the table
+    /// points.
+    fn validate(self, instance: &str) -> Result<GitlabTarget, String> {
+        let k = TargetKind::Cicd;
+        let mut api = table::http_url(k, "base_url", &self.base_url)?;
+        if api.query().is_some() || api.fragment().is_some() {
+            return Err(format!(
+                "[targets.{k}] base_url must be an http(s) URL without query, got {:?}",
+                self.base_url
+            ));
+        }
+        {
+            let mut p = api.path_segments_mut().expect("checked to be a base");
+            p.pop_if_empty();
+        }
+        if !api.path().ends_with("/api/v4") {
+            api.path_segments_mut()
+                .expect("checked to be a base")
+                .extend(["api", "v4"]);
+        }
+        let token = table::token(k, self.token_env.as_deref(), self.token_file.as_deref())?;
+        if self.extern_uid_provider.is_empty() {
+            return Err(format!(
+                "[targets.{k}] extern_uid_provider must not be empty"
+            ));
+        }
+        if self
+            .sponsor_marker
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "[targets.{k}] sponsor_marker {:?} must not contain spaces",
+                self.sponsor_marker
+            ));
+        }
+        if !(1..=100).contains(&self.per_page) {
+            return Err(format!(
+                "[targets.{k}] per_page must be an integer from 1 to 100 (GitLab's maximum)"
+            ));
+        }
+        let principal = OnceLock::new();
+        if let Some(p) = self.principal {
+            let _ = principal.set(p);
+        }
+        Ok(GitlabTarget {
+            instance: instance.to_string(),
+            api,
+            token,
+            match_attribute: self.match_attribute,
+            extern_uid_provider: self.extern_uid_provider,
+            block: self.block,
+            sponsor_marker: self.sponsor_marker,
+            per_page: self.per_page,
+            http: table::http_client(k, Duration::from_millis(self.timeout_ms.get()))?,
+            principal,
+            fallback_principal: format!("gitlab:{instance}"),
+            self_id: OnceLock::new(),
+            gate: None,
+        })
     }
 }

@@ -8,7 +8,8 @@ use crate::adapters::{ReadBack, TargetError};
 use aws_sdk_iam::types::StatusType;
 
 /// What to do with a credential that can be either deactivated or deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CredentialPolicy {
     Deactivate,
     Delete,

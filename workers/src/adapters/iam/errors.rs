@@ -62,7 +62,11 @@ const PERMANENT_CODES: &[&str] = &[
 ];
 
 /// AWS's "slow down" answers: a rate limit, not an outage. AWS sends no `Retry-After`, so the
-/// gate (when configured) slows down adaptively.
+/// gate (when configured) slows down adaptively. The SDK's own list is
+/// `aws_runtime::retries::classifiers::THROTTLING_ERRORS` (aws-runtime 1.x): public, but
+/// aws-runtime is not a direct dependency (neither aws-sdk-iam nor aws-config re-exports it),
+/// and it is wider (other services' codes, and `PriorRequestNotComplete`, which IAM answers
+/// while a change settles and is kept transient here). These are the IAM codes from it.
 const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",

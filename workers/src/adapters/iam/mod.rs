@@ -49,26 +49,7 @@
 //!   `UpdateSigningCertificate`, `DeleteSigningCertificate`, `GetAccessKeyLastUsed` (restore),
 //!   and for policies the list in docs/adapters.md, "Least privilege".
 //!
-//! Config, `[targets.cloud]`:
-//!
-//! | key | default | meaning |
-//! | --- | --- | --- |
-//! | `region` | `us-east-1` | signing region (IAM is global) |
-//! | `endpoint_url` | AWS | e.g. `http://127.0.0.1:15000` for moto |
-//! | `access_key_id_env` / `access_key_id_file` | none | static credentials: where the key id lives |
-//! | `secret_access_key_env` / `secret_access_key_file` | none | … and its secret (both or neither) |
-//! | `session_token_env` / `session_token_file` | none | optional session token for static credentials |
-//! | `profile` | none | named profile for the default chain (without static credentials) |
-//! | `principal` | `GetUser` ARN, else `aws-iam:<access key id>` | actor recorded in evidence |
-//! | `match` | `user_name` | `user_name` or `tag` |
-//! | `tag_key` | `employee_id` | with `match = "tag"`: the tag holding the employee id |
-//! | `sponsored` | `true` | look for users the person owns (a scan of all users per leaver) |
-//! | `owner_tag_key` | `owner` | tag naming a sponsored user's owner |
-//! | `user_scan` | `authorization_details` | how users and their tags are read for sponsored users and `match = "tag"`: `authorization_details` (`GetAccountAuthorizationDetails`, Filter=User: one call per page of users) or `list_user_tags` (`ListUsers` + one `ListUserTags` per user, 8 at a time: narrower permissions, but a call per user per leaver) |
-//! | `access_keys` | `deactivate` | `deactivate` or `delete` (sponsored users' keys: always deactivate) |
-//! | `ssh_keys` | `delete` | `delete` or `deactivate` |
-//! | `signing_certs` | `delete` | `delete` or `deactivate` |
-//! | `timeout_ms` | `10000` | per API call |
+//! Config `[targets.cloud]`: its keys, defaults and meanings are `settings::Settings`.
 //!
 //! Without `*_env`/`*_file` credentials the SDK's default chain is used (environment, profile,
 //! web identity, ECS/IMDS). Secrets are never inline, and never formatted into errors or evidence.
@@ -96,7 +77,7 @@ mod errors;
 mod objects;
 mod policies;
 mod restore;
-mod settings;
+pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 

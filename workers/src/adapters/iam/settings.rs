@@ -1,36 +1,96 @@
-//! The `[targets.cloud]` table: its keys, how a person is matched and how users are scanned,
-//! the parsed `Settings` (unit-tested without AWS), and building the SDK client from them —
-//! credentials resolved and the revoker's own user read once, at start. The keys and their
-//! defaults are listed in the `iam` module docs.
+//! The `[targets.cloud]` table: `Settings` (its keys, defaults and meaning), how a person is
+//! matched and how users are scanned, the checked `ClientSettings` (unit-tested without AWS),
+//! and building the SDK client from them — credentials resolved and the revoker's own user read
+//! once, at start.
 
 use super::{CredentialPolicy, IamTarget};
+use crate::adapters::table;
 use aws_sdk_iam::config::{Credentials, ProvideCredentials};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata};
 use revoke_shared::contract::TargetKind;
 use revoke_shared::secret::Secret;
+use serde::Deserialize;
 use std::time::Duration;
 
-const KNOWN_KEYS: &[&str] = &[
-    "region",
-    "endpoint_url",
-    "access_key_id_env",
-    "access_key_id_file",
-    "secret_access_key_env",
-    "secret_access_key_file",
-    "session_token_env",
-    "session_token_file",
-    "profile",
-    "principal",
-    "match",
-    "tag_key",
-    "sponsored",
-    "owner_tag_key",
-    "user_scan",
-    "access_keys",
-    "ssh_keys",
-    "signing_certs",
-    "timeout_ms",
-];
+/// `[targets.cloud]`, as written in the file. Without `*_env`/`*_file` credentials the SDK's
+/// default chain is used (environment, profile, web identity, ECS/IMDS).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// The signing region (default `us-east-1`; IAM is global).
+    #[serde(default = "default_region")]
+    region: String,
+    /// e.g. `http://127.0.0.1:15000` for moto (default: AWS).
+    endpoint_url: Option<String>,
+    /// Static credentials: the environment variable holding the access key id.
+    access_key_id_env: Option<String>,
+    /// … or the file holding it.
+    access_key_id_file: Option<String>,
+    /// The environment variable holding the secret access key (both id and key, or neither).
+    secret_access_key_env: Option<String>,
+    /// … or the file holding it.
+    secret_access_key_file: Option<String>,
+    /// An optional session token for static credentials, from this environment variable …
+    session_token_env: Option<String>,
+    /// … or this file.
+    session_token_file: Option<String>,
+    /// A named profile for the default chain (not with static credentials).
+    profile: Option<String>,
+    /// The actor recorded in evidence (default: the `GetUser` ARN, else
+    /// `aws-iam:<access key id>`).
+    principal: Option<String>,
+    /// `user_name` (the username, else the employee id; default) or `tag`.
+    #[serde(default, rename = "match")]
+    matching: MatchKind,
+    /// With `match = "tag"`: the tag holding the employee id (default `employee_id`).
+    tag_key: Option<String>,
+    /// Look for users the person owns (default true; a scan of all users per leaver).
+    #[serde(default = "table::yes")]
+    sponsored: bool,
+    /// The tag naming a sponsored user's owner (default `owner`).
+    #[serde(default = "default_owner_tag_key")]
+    owner_tag_key: String,
+    /// How users and their tags are read for sponsored users and `match = "tag"`:
+    /// `authorization_details` (`GetAccountAuthorizationDetails`, Filter=User: one call per page
+    /// of users; default) or `list_user_tags` (`ListUsers` + one `ListUserTags` per user, 8 at
+    /// a time: narrower permissions, but a call per user per leaver).
+    #[serde(default)]
+    user_scan: UserScan,
+    /// `deactivate` (default) or `delete` (sponsored users' keys: always deactivated).
+    #[serde(default = "deactivate")]
+    access_keys: CredentialPolicy,
+    /// `delete` (default) or `deactivate`.
+    #[serde(default = "delete")]
+    ssh_keys: CredentialPolicy,
+    /// `delete` (default) or `deactivate`.
+    #[serde(default = "delete")]
+    signing_certs: CredentialPolicy,
+    /// Per API call (default 10000).
+    #[serde(default = "table::default_timeout_ms")]
+    timeout_ms: std::num::NonZeroU64,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+fn default_owner_tag_key() -> String {
+    "owner".into()
+}
+fn deactivate() -> CredentialPolicy {
+    CredentialPolicy::Deactivate
+}
+fn delete() -> CredentialPolicy {
+    CredentialPolicy::Delete
+}
+
+/// The `match` key's values (`Match` adds the tag key to `tag`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum MatchKind {
+    #[default]
+    UserName,
+    Tag,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Match {
@@ -41,15 +101,17 @@ pub enum Match {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UserScan {
     ListUserTags,
+    #[default]
     AuthorizationDetails,
 }
 
-/// The parsed table (everything but the SDK client), kept separate so it can be unit-tested.
+/// The checked table (everything but the SDK client), kept apart so it can be unit-tested.
 #[derive(Debug)]
-pub(crate) struct Settings {
+pub(crate) struct ClientSettings {
     pub(super) region: String,
     pub(super) endpoint_url: Option<String>,
     pub(super) static_credentials: Option<(Secret, Secret, Option<Secret>)>,
@@ -65,118 +127,84 @@ pub(crate) struct Settings {
     pub(super) timeout: Duration,
 }
 
-pub(crate) fn parse_settings(table: &toml::Table) -> Result<Settings, String> {
-    let t = crate::adapters::AdapterTable::new(table, TargetKind::Cloud, KNOWN_KEYS)?;
-    let region = t.str("region")?.unwrap_or("us-east-1").to_string();
-    if region.is_empty() {
-        return Err("[targets.cloud] region must not be empty".into());
-    }
-    let endpoint_url = t
-        .str("endpoint_url")?
-        .map(|s| s.trim_end_matches('/').to_string());
-    if let Some(u) = &endpoint_url {
-        if !(u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(format!(
-                "[targets.cloud] endpoint_url {u:?} must start with http:// or https://"
-            ));
+/// Reads and checks a `[targets.cloud]` table (see `Settings`).
+pub(crate) fn parse_settings(table: &toml::Table) -> Result<ClientSettings, String> {
+    let s: Settings = table::adapter_settings(table, TargetKind::Cloud)?;
+    s.validate()
+}
+
+impl Settings {
+    /// What serde cannot check: the endpoint's scheme, non-empty names, keys that only go
+    /// together (static credentials, profile, tag key); and the static credentials, read now
+    /// from where the table points.
+    fn validate(self) -> Result<ClientSettings, String> {
+        let k = TargetKind::Cloud;
+        if self.region.is_empty() {
+            return Err(format!("[targets.{k}] region must not be empty"));
         }
-    }
-    let secret = |name: &str| -> Result<Option<Secret>, String> {
-        let (env, file) = (
-            t.str(&format!("{name}_env"))?,
-            t.str(&format!("{name}_file"))?,
-        );
-        match (env, file) {
-            (None, None) => Ok(None),
-            (Some(_), Some(_)) => Err(format!(
-                "[targets.cloud] set {name}_env or {name}_file, not both"
-            )),
-            _ => Secret::from_env_or_file(env, file)
-                .map(Some)
-                .map_err(|e| format!("[targets.cloud] {name}: {e}")),
-        }
-    };
-    let static_credentials = match (
-        secret("access_key_id")?,
-        secret("secret_access_key")?,
-        secret("session_token")?,
-    ) {
-        (None, None, None) => None,
-        (Some(id), Some(key), token) => Some((id, key, token)),
-        _ => {
-            return Err("[targets.cloud] static credentials need both access_key_id_env/_file and secret_access_key_env/_file (or neither, for the default chain)".into())
-        }
-    };
-    let profile = t.str("profile")?.map(str::to_string);
-    if profile.is_some() && static_credentials.is_some() {
-        return Err("[targets.cloud] profile applies to the default chain: drop it or the static credentials".into());
-    }
-    let matching = match t.str("match")?.unwrap_or("user_name") {
-        "user_name" => {
-            if table.contains_key("tag_key") {
-                return Err("[targets.cloud] tag_key applies to match = \"tag\" only".into());
+        let endpoint_url = self
+            .endpoint_url
+            .map(|s| s.trim_end_matches('/').to_string());
+        if let Some(u) = &endpoint_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(format!(
+                    "[targets.{k}] endpoint_url {u:?} must start with http:// or https://"
+                ));
             }
-            Match::UserName
         }
-        "tag" => {
-            let key = t.str("tag_key")?.unwrap_or("employee_id").to_string();
-            if key.is_empty() {
-                return Err("[targets.cloud] tag_key must not be empty".into());
+        let secret = |name: &str, env: &Option<String>, file: &Option<String>| {
+            table::optional_secret(k, name, env.as_deref(), file.as_deref())
+        };
+        let static_credentials = match (
+            secret("access_key_id", &self.access_key_id_env, &self.access_key_id_file)?,
+            secret("secret_access_key", &self.secret_access_key_env, &self.secret_access_key_file)?,
+            secret("session_token", &self.session_token_env, &self.session_token_file)?,
+        ) {
+            (None, None, None) => None,
+            (Some(id), Some(key), token) => Some((id, key, token)),
+            _ => {
+                return Err(format!("[targets.{k}] static credentials need both access_key_id_env/_file and secret_access_key_env/_file (or neither, for the default chain)"))
             }
-            Match::Tag { key }
+        };
+        if self.profile.is_some() && static_credentials.is_some() {
+            return Err(format!("[targets.{k}] profile applies to the default chain: drop it or the static credentials"));
         }
-        other => {
-            return Err(format!(
-                "[targets.cloud] match {other:?} must be \"user_name\" or \"tag\""
-            ))
+        let matching = match self.matching {
+            MatchKind::UserName => {
+                if self.tag_key.is_some() {
+                    return Err(format!(
+                        "[targets.{k}] tag_key applies to match = \"tag\" only"
+                    ));
+                }
+                Match::UserName
+            }
+            MatchKind::Tag => {
+                let key = self.tag_key.unwrap_or_else(|| "employee_id".into());
+                if key.is_empty() {
+                    return Err(format!("[targets.{k}] tag_key must not be empty"));
+                }
+                Match::Tag { key }
+            }
+        };
+        if self.owner_tag_key.is_empty() {
+            return Err(format!("[targets.{k}] owner_tag_key must not be empty"));
         }
-    };
-    let sponsored = match table.get("sponsored") {
-        None => true,
-        Some(toml::Value::Boolean(b)) => *b,
-        Some(_) => return Err("[targets.cloud] sponsored must be true or false".into()),
-    };
-    let owner_tag_key = t.str("owner_tag_key")?.unwrap_or("owner").to_string();
-    if owner_tag_key.is_empty() {
-        return Err("[targets.cloud] owner_tag_key must not be empty".into());
+        Ok(ClientSettings {
+            region: self.region,
+            endpoint_url,
+            static_credentials,
+            profile: self.profile,
+            principal: self.principal,
+            matching,
+            sponsored: self.sponsored,
+            owner_tag_key: self.owner_tag_key,
+            user_scan: self.user_scan,
+            access_keys: self.access_keys,
+            ssh_keys: self.ssh_keys,
+            signing_certs: self.signing_certs,
+            timeout: Duration::from_millis(self.timeout_ms.get()),
+        })
     }
-    let user_scan = match t.str("user_scan")?.unwrap_or("authorization_details") {
-        "list_user_tags" => UserScan::ListUserTags,
-        "authorization_details" => UserScan::AuthorizationDetails,
-        other => {
-            return Err(format!(
-                "[targets.cloud] user_scan {other:?} must be \"list_user_tags\" or \"authorization_details\""
-            ))
-        }
-    };
-    let policy = |key: &str, default: CredentialPolicy| -> Result<CredentialPolicy, String> {
-        match t.str(key)? {
-            None => Ok(default),
-            Some(s) => CredentialPolicy::from_action(s).ok_or_else(|| {
-                format!("[targets.cloud] {key} {s:?} must be \"deactivate\" or \"delete\"")
-            }),
-        }
-    };
-    let timeout_ms = match table.get("timeout_ms") {
-        None => 10_000,
-        Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
-        Some(_) => return Err("[targets.cloud] timeout_ms must be a positive integer".into()),
-    };
-    Ok(Settings {
-        region,
-        endpoint_url,
-        static_credentials,
-        profile,
-        principal: t.str("principal")?.map(str::to_string),
-        matching,
-        sponsored,
-        owner_tag_key,
-        user_scan,
-        access_keys: policy("access_keys", CredentialPolicy::Deactivate)?,
-        ssh_keys: policy("ssh_keys", CredentialPolicy::Delete)?,
-        signing_certs: policy("signing_certs", CredentialPolicy::Delete)?,
-        timeout: Duration::from_millis(timeout_ms),
-    })
 }
 
 impl IamTarget {

@@ -52,27 +52,7 @@
 //! errors are transient, the rest permanent. The password is read from `password_env` or
 //! `password_file`, kept in a `Secret`, and only ever sent in the bind request.
 //!
-//! Config `[targets.directory]`:
-//!
-//! | key | default | meaning |
-//! | --- | --- | --- |
-//! | `url` | required | `ldap://host:389` or `ldaps://host:636` |
-//! | `starttls` | `false` | StartTLS on an `ldap://` URL |
-//! | `tls_no_verify` | `false` | accept any server certificate (test directories only); CAs come from the system store (`SSL_CERT_FILE` honoured) |
-//! | `bind_dn` | required | the revoker's service account |
-//! | `password_env` / `password_file` | one required | where its password lives |
-//! | `base_dn` | required | subtree holding people (and sponsored accounts) |
-//! | `group_base_dn` | `base_dn` | subtree holding groups |
-//! | `match_attribute` | `uid` | `uid` (identity username), `mail` (email) or `employeeNumber` (employee id) |
-//! | `user_filter` | `(\|(objectClass=person)(objectClass=posixAccount))` | what a person's entry is |
-//! | `sponsored_base_dn` | `base_dn` | subtree holding service accounts and bots |
-//! | `owner_attributes` | `["owner"]` | attributes naming a sponsor's DN on sponsored entries (`[]`: none) |
-//! | `sponsored_filter` | `(\|(objectClass=simpleSecurityObject)(objectClass=account)(objectClass=person)(objectClass=posixAccount))` | which owned entries are accounts to lock (not groups, OUs, …) |
-//! | `lock_value` | `000001010000Z` | `pwdAccountLockedTime` value; this one means "locked until an administrator unlocks" |
-//! | `disabled_ou` | none | if set, the person's entry is moved under this DN |
-//! | `last_member_placeholder` | `""` (the empty DN) | value left in a group that must keep one member |
-//! | `principal` | `bind_dn` | actor recorded in evidence |
-//! | `timeout_ms` | `10000` | connect and per-operation timeout |
+//! Config `[targets.directory]`: its keys, defaults and meanings are `settings::Settings`.
 //!
 //! `manager` names a person's line manager on people's entries: add it to `owner_attributes` only
 //! with a `sponsored_filter` that excludes people (e.g. `(employeeType=service)`), or a leaving
@@ -103,7 +83,7 @@ mod lock;
 mod moves;
 mod ownership;
 mod person;
-mod settings;
+pub(crate) mod settings;
 mod syntax;
 #[cfg(test)]
 mod tests;

@@ -1,53 +1,98 @@
-//! The `[targets.directory]` table: its keys and defaults, the attribute a person is looked up
-//! by (`MatchAttribute`), and building an `LdapTarget` from it (checked before the directory is
-//! contacted; the connection is opened lazily). The keys are listed in the `ldap` module docs.
+//! The `[targets.directory]` table: `Settings` (its keys, defaults and meaning), the attribute
+//! a person is looked up by (`MatchAttribute`), and building an `LdapTarget` from it (checked
+//! before the directory is contacted; the connection is opened lazily).
 
 use super::{attribute_name_ok, filter_ok, generalized_time_ok, LdapTarget, PERMANENT_LOCK};
+use crate::adapters::table;
 use revoke_shared::contract::{Identity, TargetKind};
 use revoke_shared::secret::Secret;
+use serde::Deserialize;
 use std::time::Duration;
 
-const KNOWN_KEYS: &[&str] = &[
-    "url",
-    "starttls",
-    "tls_no_verify",
-    "bind_dn",
-    "password_env",
-    "password_file",
-    "base_dn",
-    "group_base_dn",
-    "sponsored_base_dn",
-    "match_attribute",
-    "user_filter",
-    "owner_attributes",
-    "sponsored_filter",
-    "lock_value",
-    "disabled_ou",
-    "last_member_placeholder",
-    "principal",
-    "timeout_ms",
-];
+/// `[targets.directory]`, as written in the file. `manager` names a person's line manager on
+/// people's entries: add it to `owner_attributes` only with a `sponsored_filter` that excludes
+/// people (e.g. `(employeeType=service)`), or a leaving manager's reports are locked too.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// Required: `ldap://host:389` or `ldaps://host:636`.
+    url: String,
+    /// StartTLS on an `ldap://` URL (default false).
+    #[serde(default)]
+    starttls: bool,
+    /// Accept any server certificate (test directories only; default false). CAs come from the
+    /// system store (`SSL_CERT_FILE` honoured).
+    #[serde(default)]
+    tls_no_verify: bool,
+    /// Required: the revoker's service account.
+    bind_dn: String,
+    /// The environment variable holding its password (exactly one of this and `password_file`).
+    password_env: Option<String>,
+    /// The file holding its password.
+    password_file: Option<String>,
+    /// Required: the subtree holding people (and sponsored accounts).
+    base_dn: String,
+    /// The subtree holding groups (default `base_dn`).
+    group_base_dn: Option<String>,
+    /// The subtree holding service accounts and bots (default `base_dn`).
+    sponsored_base_dn: Option<String>,
+    /// `uid` (the identity's username, default), `mail` (email) or `employeeNumber` (employee id).
+    #[serde(default)]
+    match_attribute: MatchAttribute,
+    /// What a person's entry is (default `DEFAULT_USER_FILTER`).
+    #[serde(default = "default_user_filter")]
+    user_filter: String,
+    /// Attributes naming a sponsor's DN on sponsored entries (default `["owner"]`; `[]`: none).
+    #[serde(default = "default_owner_attributes")]
+    owner_attributes: Vec<String>,
+    /// Which owned entries are accounts to lock, not groups or OUs (default
+    /// `DEFAULT_SPONSORED_FILTER`).
+    #[serde(default = "default_sponsored_filter")]
+    sponsored_filter: String,
+    /// The `pwdAccountLockedTime` value set (default `000001010000Z`: locked until an
+    /// administrator unlocks).
+    #[serde(default = "default_lock_value")]
+    lock_value: String,
+    /// If set, the person's entry is moved under this DN (last).
+    disabled_ou: Option<String>,
+    /// The value left in a group whose schema needs one member (default `""`, the empty DN).
+    #[serde(default)]
+    last_member_placeholder: String,
+    /// The actor recorded in evidence (default `bind_dn`).
+    principal: Option<String>,
+    /// Connect and per-operation timeout (default 10000).
+    #[serde(default = "table::default_timeout_ms")]
+    timeout_ms: std::num::NonZeroU64,
+}
+
+fn default_user_filter() -> String {
+    DEFAULT_USER_FILTER.into()
+}
+fn default_sponsored_filter() -> String {
+    DEFAULT_SPONSORED_FILTER.into()
+}
+fn default_owner_attributes() -> Vec<String> {
+    vec!["owner".into()]
+}
+fn default_lock_value() -> String {
+    PERMANENT_LOCK.into()
+}
 
 pub(super) const DEFAULT_USER_FILTER: &str = "(|(objectClass=person)(objectClass=posixAccount))";
 pub(super) const DEFAULT_SPONSORED_FILTER: &str = "(|(objectClass=simpleSecurityObject)(objectClass=account)(objectClass=person)(objectClass=posixAccount))";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum MatchAttribute {
+    #[default]
+    #[serde(rename = "uid")]
     Uid,
+    #[serde(rename = "mail")]
     Mail,
+    #[serde(rename = "employeeNumber", alias = "employeenumber")]
     EmployeeNumber,
 }
 
 impl MatchAttribute {
-    fn parse(s: &str) -> Option<MatchAttribute> {
-        match s {
-            "uid" => Some(MatchAttribute::Uid),
-            "mail" => Some(MatchAttribute::Mail),
-            "employeeNumber" | "employeenumber" => Some(MatchAttribute::EmployeeNumber),
-            _ => None,
-        }
-    }
-
     pub fn attribute(self) -> &'static str {
         match self {
             MatchAttribute::Uid => "uid",
@@ -76,71 +121,34 @@ impl MatchAttribute {
 }
 
 impl LdapTarget {
-    /// Reads a `[targets.directory]` table (see the module docs); `instance` names it in
-    /// evidence. Connects lazily, on first use.
+    /// Reads a `[targets.directory]` table (see `Settings`); `instance` names it in evidence.
+    /// Connects lazily, on first use.
     pub fn from_table(table: &toml::Table, instance: &str) -> Result<LdapTarget, String> {
-        let k = TargetKind::Directory;
-        let t = crate::adapters::AdapterTable::new(table, k, KNOWN_KEYS)?;
-        let bool_key = |key: &str| -> Result<bool, String> {
-            match table.get(key) {
-                None => Ok(false),
-                Some(toml::Value::Boolean(b)) => Ok(*b),
-                Some(_) => Err(format!("[targets.{k}] {key} must be true or false")),
-            }
-        };
-        let dn_key = |key: &str, required: bool| -> Result<Option<String>, String> {
-            match t.str(key)? {
-                None if required => Err(format!(
-                    "[targets.{k}] {key} is required (a DN like \"ou=people,dc=example,dc=com\")"
-                )),
-                None => Ok(None),
-                Some(s) if s.trim().is_empty() || !s.contains('=') => Err(format!(
-                    "[targets.{k}] {key} {s:?} is not a DN (like \"ou=people,dc=example,dc=com\")"
-                )),
-                Some(s) => Ok(Some(s.trim().to_string())),
-            }
-        };
+        let s: Settings = table::adapter_settings(table, TargetKind::Directory)?;
+        s.validate(instance)
+    }
 
-        let url = t
-            .str("url")?
-            .ok_or_else(|| {
-                format!("[targets.{k}] url is required (e.g. \"ldaps://ldap.example.com\")")
-            })?
-            .trim()
-            .to_string();
-        if !(url.starts_with("ldap://") || url.starts_with("ldaps://")) {
-            return Err(format!(
-                "[targets.{k}] url {url:?} must start with ldap:// or ldaps://"
-            ));
-        }
-        let starttls = bool_key("starttls")?;
-        if starttls && url.starts_with("ldaps://") {
-            return Err(format!(
-                "[targets.{k}] starttls is for ldap:// URLs; {url:?} is already TLS"
-            ));
-        }
-        let tls_no_verify = bool_key("tls_no_verify")?;
-        let bind_dn = dn_key("bind_dn", true)?.unwrap_or_default();
-        let (env, file) = (t.str("password_env")?, t.str("password_file")?);
-        if env.is_some() == file.is_some() {
-            return Err(format!(
-                "[targets.{k}] set exactly one of password_env or password_file (the bind password is never inline)"
-            ));
-        }
-        let password = Secret::from_env_or_file(env, file)
-            .map_err(|e| format!("[targets.{k}] bind password: {e}"))?;
-        let base_dn = dn_key("base_dn", true)?.unwrap_or_default();
-        let group_base_dn = dn_key("group_base_dn", false)?.unwrap_or_else(|| base_dn.clone());
-        let sponsored_base_dn =
-            dn_key("sponsored_base_dn", false)?.unwrap_or_else(|| base_dn.clone());
-        let match_attribute = match t.str("match_attribute")? {
-            None => MatchAttribute::Uid,
-            Some(s) => MatchAttribute::parse(s).ok_or_else(|| {
-                format!("[targets.{k}] match_attribute {s:?}: expected uid, mail or employeeNumber")
-            })?,
+    pub fn match_attribute(&self) -> MatchAttribute {
+        self.match_attribute
+    }
+}
+
+impl Settings {
+    /// What serde cannot check: URL scheme and TLS, DNs, filters and attribute names, the lock
+    /// value's syntax; and the password, read now from where the table points.
+    fn validate(self, instance: &str) -> Result<LdapTarget, String> {
+        let k = TargetKind::Directory;
+        let dn = |key: &str, s: &str| -> Result<String, String> {
+            if s.trim().is_empty() || !s.contains('=') {
+                return Err(format!(
+                    "[targets.{k}] {key} {s:?} is not a DN (like \"ou=people,dc=example,dc=com\")"
+                ));
+            }
+            Ok(s.trim().to_string())
         };
-        let filter_key = |key: &str, default: &str| -> Result<String, String> {
-            let f = t.str(key)?.unwrap_or(default).trim().to_string();
+        let optional_dn = |key: &str, s: Option<&String>| s.map(|s| dn(key, s)).transpose();
+        let filter = |key: &str, f: &str| -> Result<String, String> {
+            let f = f.trim().to_string();
             if !filter_ok(&f) {
                 return Err(format!(
                     "[targets.{k}] {key} {f:?} is not an LDAP filter (RFC 4515, in parentheses)"
@@ -148,67 +156,63 @@ impl LdapTarget {
             }
             Ok(f)
         };
-        let user_filter = filter_key("user_filter", DEFAULT_USER_FILTER)?;
-        let sponsored_filter = filter_key("sponsored_filter", DEFAULT_SPONSORED_FILTER)?;
-        let owner_attributes = match table.get("owner_attributes") {
-            None => vec!["owner".to_string()],
-            Some(toml::Value::Array(a)) => a
-                .iter()
-                .map(|v| match v.as_str() {
-                    Some(s) if attribute_name_ok(s) => Ok(s.to_string()),
-                    _ => Err(format!(
-                        "[targets.{k}] owner_attributes: {v} is not an attribute name"
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(_) => {
-                return Err(format!(
-                    "[targets.{k}] owner_attributes must be a list of attribute names, e.g. [\"owner\"]"
-                ))
-            }
-        };
-        let lock_value = t.str("lock_value")?.unwrap_or(PERMANENT_LOCK).to_string();
-        if !generalized_time_ok(&lock_value) {
+
+        let url = self.url.trim().to_string();
+        if !(url.starts_with("ldap://") || url.starts_with("ldaps://")) {
             return Err(format!(
-                "[targets.{k}] lock_value {lock_value:?} is not a GeneralizedTime (e.g. {PERMANENT_LOCK:?})"
+                "[targets.{k}] url {url:?} must start with ldap:// or ldaps://"
             ));
         }
-        let disabled_ou = dn_key("disabled_ou", false)?;
-        let last_member_placeholder = t.str("last_member_placeholder")?.unwrap_or("").to_string();
-        let timeout_ms = match table.get("timeout_ms") {
-            None => 10_000,
-            Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
-            Some(_) => {
-                return Err(format!(
-                    "[targets.{k}] timeout_ms must be a positive integer"
-                ))
-            }
-        };
-        let principal = t.str("principal")?.unwrap_or(&bind_dn).to_string();
+        if self.starttls && url.starts_with("ldaps://") {
+            return Err(format!(
+                "[targets.{k}] starttls is for ldap:// URLs; {url:?} is already TLS"
+            ));
+        }
+        let bind_dn = dn("bind_dn", &self.bind_dn)?;
+        let (env, file) = (self.password_env.as_deref(), self.password_file.as_deref());
+        if env.is_some() == file.is_some() {
+            return Err(format!(
+                "[targets.{k}] set exactly one of password_env or password_file (the bind password is never inline)"
+            ));
+        }
+        let password = Secret::from_env_or_file(env, file)
+            .map_err(|e| format!("[targets.{k}] bind password: {e}"))?;
+        let base_dn = dn("base_dn", &self.base_dn)?;
+        let group_base_dn = optional_dn("group_base_dn", self.group_base_dn.as_ref())?
+            .unwrap_or_else(|| base_dn.clone());
+        let sponsored_base_dn = optional_dn("sponsored_base_dn", self.sponsored_base_dn.as_ref())?
+            .unwrap_or_else(|| base_dn.clone());
+        if let Some(a) = self.owner_attributes.iter().find(|a| !attribute_name_ok(a)) {
+            return Err(format!(
+                "[targets.{k}] owner_attributes: {a:?} is not an attribute name"
+            ));
+        }
+        if !generalized_time_ok(&self.lock_value) {
+            return Err(format!(
+                "[targets.{k}] lock_value {:?} is not a GeneralizedTime (e.g. {PERMANENT_LOCK:?})",
+                self.lock_value
+            ));
+        }
         Ok(LdapTarget {
             instance: instance.to_string(),
-            principal,
+            principal: self.principal.unwrap_or_else(|| bind_dn.clone()),
             url,
-            starttls,
-            tls_no_verify,
+            starttls: self.starttls,
+            tls_no_verify: self.tls_no_verify,
             bind_dn,
             password,
             base_dn,
             group_base_dn,
             sponsored_base_dn,
-            match_attribute,
-            user_filter,
-            owner_attributes,
-            sponsored_filter,
-            lock_value,
-            disabled_ou,
-            last_member_placeholder,
-            timeout: Duration::from_millis(timeout_ms),
+            match_attribute: self.match_attribute,
+            user_filter: filter("user_filter", &self.user_filter)?,
+            owner_attributes: self.owner_attributes,
+            sponsored_filter: filter("sponsored_filter", &self.sponsored_filter)?,
+            lock_value: self.lock_value,
+            disabled_ou: optional_dn("disabled_ou", self.disabled_ou.as_ref())?,
+            last_member_placeholder: self.last_member_placeholder,
+            timeout: Duration::from_millis(self.timeout_ms.get()),
             conn: tokio::sync::Mutex::new(None),
         })
-    }
-
-    pub fn match_attribute(&self) -> MatchAttribute {
-        self.match_attribute
     }
 }

@@ -8,20 +8,10 @@ use revoke_shared::retry::ErrorClass;
 use std::collections::HashSet;
 
 /// Escapes a value for an LDAP search filter (RFC 4515 §3): `\`, `*`, `(`, `)` and NUL become
-/// `\5c`, `\2a`, `\28`, `\29`, `\00`; everything else (UTF-8 included) stays as it is.
+/// `\5c`, `\2a`, `\28`, `\29`, `\00`; everything else (UTF-8 included) stays as it is. That is
+/// `ldap3::ldap_escape` (byte-wise, lowercase hex; a UTF-8 sequence never holds those bytes).
 pub fn escape_filter_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 8);
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\5c"),
-            '*' => out.push_str("\\2a"),
-            '(' => out.push_str("\\28"),
-            ')' => out.push_str("\\29"),
-            '\0' => out.push_str("\\00"),
-            c => out.push(c),
-        }
-    }
-    out
+    ldap3::ldap_escape(value).into_owned()
 }
 
 /// `(<attr>=<escaped value>)`.

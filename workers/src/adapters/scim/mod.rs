@@ -32,7 +32,7 @@ mod discovery;
 mod objects;
 mod restore;
 mod revoke;
-mod settings;
+pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 

@@ -1,29 +1,53 @@
-//! The `[targets.saas]` table: the attribute a person is looked up by, whether the account is
-//! deactivated or deleted, and building a `ScimTarget` from it (checked before any request is
-//! sent). The keys are listed in the `scim` module docs.
+//! The `[targets.saas]` table: `Settings` (its keys, defaults and meaning), the attribute a
+//! person is looked up by, whether the account is deactivated or deleted, and building a
+//! `ScimTarget` from it (checked before any request is sent).
 
 use super::ScimTarget;
-use reqwest::Url;
+use crate::adapters::table;
 use revoke_shared::contract::TargetKind;
+use serde::Deserialize;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `[targets.saas]`, as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// Required: the SCIM 2.0 base URL, http(s), e.g. `https://scim.example.com/v2`.
+    base_url: String,
+    /// The environment variable holding the bearer token (exactly one of this and `token_file`).
+    token_env: Option<String>,
+    /// The file holding the bearer token.
+    token_file: Option<String>,
+    /// `userName` (default), `emails` or `externalId` (the identity's employee id).
+    #[serde(default)]
+    match_attribute: MatchAttribute,
+    /// `deactivate` (PATCH `active=false`, default) or `delete`.
+    #[serde(default)]
+    policy: AccountPolicy,
+    /// The actor recorded in evidence (default `scim-client`).
+    #[serde(default = "default_principal")]
+    principal: String,
+    /// Per HTTP request (default 10000).
+    #[serde(default = "table::default_timeout_ms")]
+    timeout_ms: std::num::NonZeroU64,
+}
+
+fn default_principal() -> String {
+    "scim-client".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum MatchAttribute {
+    #[default]
+    #[serde(rename = "userName", alias = "username")]
     UserName,
+    #[serde(rename = "emails", alias = "email")]
     Emails,
+    #[serde(rename = "externalId", alias = "external_id")]
     ExternalId,
 }
 
 impl MatchAttribute {
-    fn parse(s: &str) -> Option<MatchAttribute> {
-        match s {
-            "userName" | "username" => Some(MatchAttribute::UserName),
-            "emails" | "email" => Some(MatchAttribute::Emails),
-            "externalId" | "external_id" => Some(MatchAttribute::ExternalId),
-            _ => None,
-        }
-    }
-
     /// The filter's attribute path.
     pub(super) fn filter_path(self) -> &'static str {
         match self {
@@ -34,8 +58,10 @@ impl MatchAttribute {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AccountPolicy {
+    #[default]
     Deactivate,
     Delete,
 }
@@ -50,69 +76,10 @@ impl AccountPolicy {
 }
 
 impl ScimTarget {
-    /// Reads a `[targets.saas]` table (see the module docs); `instance` names it in evidence.
+    /// Reads a `[targets.saas]` table (see `Settings`); `instance` names it in evidence.
     pub fn from_table(table: &toml::Table, instance: &str) -> Result<ScimTarget, String> {
-        const KNOWN: &[&str] = &[
-            "base_url",
-            "token_env",
-            "token_file",
-            "match_attribute",
-            "policy",
-            "principal",
-            "timeout_ms",
-        ];
-        let t = crate::adapters::AdapterTable::new(table, TargetKind::Saas, KNOWN)?;
-        let base_url = t
-            .str("base_url")?
-            .ok_or("[targets.saas] base_url is required")?;
-        let base = Url::parse(base_url)
-            .map_err(|e| format!("[targets.saas] base_url {base_url:?}: {e}"))?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(format!(
-                "[targets.saas] base_url must be an http(s) URL, got {base_url:?}"
-            ));
-        }
-        let token = t.token()?;
-        let match_attribute = match t.str("match_attribute")? {
-            None => MatchAttribute::UserName,
-            Some(s) => MatchAttribute::parse(&s).ok_or_else(|| {
-                format!("targets.{instance}.match_attribute {s:?}: expected userName, emails or externalId")
-            })?,
-        };
-        let policy = match t.str("policy")? {
-            None | Some("deactivate") => AccountPolicy::Deactivate,
-            Some("delete") => AccountPolicy::Delete,
-            Some(other) => {
-                return Err(format!(
-                    "targets.{instance}.policy {other:?}: expected deactivate or delete"
-                ))
-            }
-        };
-        let principal = t.str("principal")?.unwrap_or("scim-client").to_string();
-        let timeout_ms = match table.get("timeout_ms") {
-            None => 10_000,
-            Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
-            Some(_) => {
-                return Err(format!(
-                    "targets.{instance}.timeout_ms must be a positive integer"
-                ))
-            }
-        };
-        let http = crate::adapters::http::client(
-            Duration::from_millis(timeout_ms),
-            Duration::from_millis(timeout_ms.min(5_000)),
-        )
-        .map_err(|e| format!("targets.{instance}: building the HTTP client: {e}"))?;
-        Ok(ScimTarget {
-            instance: instance.to_string(),
-            principal,
-            base,
-            token,
-            match_attribute,
-            policy,
-            http,
-            gate: None,
-        })
+        let s: Settings = table::adapter_settings(table, TargetKind::Saas)?;
+        s.validate(instance)
     }
 
     /// Sends every request through `gate` (the table's rate limit) and reports 429s to it.
@@ -130,5 +97,25 @@ impl ScimTarget {
 
     pub fn match_attribute(&self) -> MatchAttribute {
         self.match_attribute
+    }
+}
+
+impl Settings {
+    /// What serde cannot check: the URL's scheme, and the token, read now from where the table
+    /// points.
+    fn validate(self, instance: &str) -> Result<ScimTarget, String> {
+        let k = TargetKind::Saas;
+        let base = table::http_url(k, "base_url", &self.base_url)?;
+        let token = table::token(k, self.token_env.as_deref(), self.token_file.as_deref())?;
+        Ok(ScimTarget {
+            instance: instance.to_string(),
+            principal: self.principal,
+            base,
+            token,
+            match_attribute: self.match_attribute,
+            policy: self.policy,
+            http: table::http_client(k, Duration::from_millis(self.timeout_ms.get()))?,
+            gate: None,
+        })
     }
 }

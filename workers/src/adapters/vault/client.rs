@@ -1,12 +1,34 @@
-//! The call path to Vault's HTTP API: one request (the token only in `X-Vault-Token`, the
-//! namespace header, the rate gate, redirects refused, error answers classified), `LIST`, and
+//! Requests to Vault's HTTP API: one request (the token only in `X-Vault-Token`, the namespace
+//! header) sent on the shared call path (`http::send`), Vault's error text (`Vault`), `LIST`, and
 //! reading the revoker's own token once (its accessor is never revoked).
 
 use super::VaultTarget;
+use crate::adapters::http::{self, Dialect};
 use crate::adapters::{Target, TargetError};
 use reqwest::{Method, StatusCode};
-use revoke_shared::retry::{classify_http_status, ErrorClass};
 use serde_json::Value;
+
+/// Vault's error answers: `{"errors": ["…"]}`.
+pub(super) struct Vault;
+
+impl Dialect for Vault {
+    fn message(what: &str, status: StatusCode, body: &Value) -> String {
+        let errors = body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        let hint = match status.as_u16() {
+            401 | 403 => " (check the revoker token's policy)",
+            _ => "",
+        };
+        format!("{what}: HTTP {} {}{hint}", status.as_u16(), errors.trim())
+    }
+}
 
 impl VaultTarget {
     /// Reads the revoker's own token (`auth/token/lookup-self`): records its accessor (so it is
@@ -42,8 +64,9 @@ impl VaultTarget {
         format!("{}/v1/{path}", self.address)
     }
 
-    /// One request; returns the status and JSON body (Null when empty) for 2xx and 404/400, which
-    /// callers interpret; other statuses become errors classified by `classify_http_status`.
+    /// One request on the shared call path (`http::send`); returns the status and JSON body (Null
+    /// when empty) for 2xx and 404/400, which callers interpret; other statuses become errors
+    /// (`http::status_error`).
     pub(super) async fn call(
         &self,
         method: Method,
@@ -61,66 +84,16 @@ impl VaultTarget {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let pass = crate::adapters::limit::pass(&self.gate).await;
-        let resp = req.send().await.map_err(|e| {
-            // reqwest's message names the URL (no secret in it) and the cause.
-            TargetError::Transient(format!(
-                "{doing} on vault {}: {}",
-                self.instance,
-                e.without_url()
-            ))
-        })?;
-        let status = resp.status();
-        let hint = crate::adapters::limit::header_hint(resp.headers(), status.as_u16());
-        if let (Some(g), Some(p)) = (&self.gate, &pass) {
-            g.observe_http(p, status.as_u16(), hint);
-        }
         let on_vault = format!("{doing} on vault {}", self.instance);
-        if let Some(e) = crate::adapters::http::redirect_error(&on_vault, status, resp.headers()) {
-            return Err(e);
-        }
-        let text = resp.text().await.map_err(|e| {
-            TargetError::Transient(format!("{doing}: reading the answer: {}", e.without_url()))
-        })?;
-        let value: Value = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::Null)
-        };
-        if status.is_success()
-            || status == StatusCode::NOT_FOUND
-            || status == StatusCode::BAD_REQUEST
+        let a = http::send::<Vault>(req, &self.gate, &on_vault).await?;
+        // Vault's callers interpret 404 (nothing there) and 400 (refused) themselves.
+        if a.status.is_success()
+            || a.status == StatusCode::NOT_FOUND
+            || a.status == StatusCode::BAD_REQUEST
         {
-            return Ok((status, value));
+            return Ok((a.status, a.body));
         }
-        let errors = value["errors"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-            .unwrap_or_default();
-        let msg = format!(
-            "{doing} on vault {}: HTTP {} {}",
-            self.instance,
-            status.as_u16(),
-            errors.trim()
-        );
-        if revoke_shared::ratelimit::is_rate_limited(status.as_u16(), hint) {
-            // Vault's rate-limit quotas answer 429 (with `Retry-After` when configured to).
-            return Err(TargetError::rate_limited(msg, hint));
-        }
-        let hint = match status.as_u16() {
-            401 | 403 => " (check the revoker token's policy)",
-            _ => "",
-        };
-        Err(match classify_http_status(status.as_u16()) {
-            ErrorClass::Transient => TargetError::Transient(msg),
-            ErrorClass::Permanent => TargetError::Permanent(format!("{msg}{hint}")),
-            ErrorClass::Ambiguous => TargetError::Ambiguous(msg),
-        })
+        Err(a.error::<Vault>(&on_vault))
     }
 
     /// A 400 where the caller expected success: the target refused the request.

@@ -14,19 +14,7 @@
 //! person's userpass alias names at the target (the evidence may be forged). Redirects are never
 //! followed (`http`).
 //!
-//! Config, `[targets.vault]`:
-//!
-//! | key | default | meaning |
-//! | --- | --- | --- |
-//! | `address` | required | e.g. `http://127.0.0.1:8200` |
-//! | `token_env` / `token_file` | one required | where the revoker's token lives |
-//! | `userpass_mount` | `userpass` | mount path of the userpass auth method |
-//! | `delete_userpass_user` | `true` | delete the userpass user (else only tokens + entity) |
-//! | `owner_metadata_key` | `owner` | token / secret-id metadata key naming a sponsor |
-//! | `approle_mounts` | every `approle` mount | AppRole mounts searched for sponsored secret ids (`[]`: none) |
-//! | `principal` | `lookup-self` display name | actor recorded in evidence |
-//! | `namespace` | none | `X-Vault-Namespace` (Vault Enterprise / OpenBao namespaces) |
-//! | `timeout_secs` | `10` | per HTTP request |
+//! Config `[targets.vault]`: its keys, defaults and meanings are `settings::Settings`.
 //!
 //! Path segments built from identity data are percent-encoded, and `.`/`..` never reach a path,
 //! so a username cannot change which object a request names. The token is sent only in the
@@ -40,7 +28,7 @@
 mod client;
 mod discovery;
 mod objects;
-mod settings;
+pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 

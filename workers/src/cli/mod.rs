@@ -21,6 +21,7 @@ pub mod topics;
 use clap::{Parser, Subcommand, ValueEnum};
 use error::CommandError;
 use revoke_shared::config::Config;
+use revoke_shared::contract::Decision;
 use revoke_shared::telemetry::{self, LogFormat};
 use shell::emit;
 use std::path::PathBuf;
@@ -159,19 +160,7 @@ fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Case(c) => case::command(&cfg, c, leader_wait, emit),
         Command::Report(r) => report::run(&cfg, &r, emit),
         Command::Guard(g) => guard::list(&cfg, &g, emit),
-        Command::Approve(a) => guard::command(
-            &cfg,
-            &a,
-            revoke_shared::contract::Decision::Approve,
-            leader_wait,
-            emit,
-        ),
-        Command::Reject(a) => guard::command(
-            &cfg,
-            &a,
-            revoke_shared::contract::Decision::Reject,
-            leader_wait,
-            emit,
-        ),
+        Command::Approve(a) => guard::command(&cfg, &a, Decision::Approve, leader_wait, emit),
+        Command::Reject(a) => guard::command(&cfg, &a, Decision::Reject, leader_wait, emit),
     }
 }

@@ -6,7 +6,7 @@ use crate::cases::{read_case_log, ts};
 use crate::report::{
     objects_csv, parse_time, select, to_csv, to_html_titled, to_json, Format, Row, Window,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use revoke_shared::config::Config;
 use std::path::PathBuf;
 
@@ -69,19 +69,20 @@ fn write_file(path: &PathBuf, text: &str) -> Result<(), CommandError> {
         })
 }
 
+/// `--since`/`--until` (`flag`), parsed; a bad time is a usage error naming the flag.
+fn window_bound(
+    flag: &str,
+    text: Option<&str>,
+    end_of_day: bool,
+) -> Result<Option<DateTime<Utc>>, CommandError> {
+    text.map(|s| parse_time(s, end_of_day))
+        .transpose()
+        .map_err(|e| CommandError::usage(anyhow::anyhow!("--{flag} {e}")))
+}
+
 pub fn run(cfg: &Config, args: &ReportArgs, emit: fn(&str)) -> Result<(), CommandError> {
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| parse_time(s, false))
-        .transpose()
-        .map_err(|e| CommandError::usage(anyhow::anyhow!("--since {e}")))?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|s| parse_time(s, true))
-        .transpose()
-        .map_err(|e| CommandError::usage(anyhow::anyhow!("--until {e}")))?;
+    let since = window_bound("since", args.since.as_deref(), false)?;
+    let until = window_bound("until", args.until.as_deref(), true)?;
     if let (Some(s), Some(u)) = (since, until) {
         if u <= s {
             return Err(CommandError::usage(anyhow::anyhow!(

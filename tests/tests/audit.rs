@@ -5,14 +5,15 @@
 //! against the case log. The last test runs the `revoke` binary for exit codes and output.
 
 use chrono::{Duration as D, Utc};
-use revoke::ack::{AckArgs, AckError};
 use revoke::adapters::sim::Simulator;
 use revoke::cases::CaseLog;
-use revoke::cli::TargetArg;
-use revoke::demo::wait_for_groups;
+use revoke::cli::case::ack::AckArgs;
+use revoke::cli::demo::wait_for_groups;
+use revoke::cli::error::CommandError;
+use revoke::cli::report::ReportArgs;
 use revoke::fleet::Process;
 use revoke::hr::Mode;
-use revoke::report::{self, Format, ReportArgs, Window};
+use revoke::report::{self, Format, Window};
 use revoke_shared::config::{Config, SimulatorConfig};
 use revoke_shared::contract::{
     case_id_for, Case, CaseState, Confirmation, EscalationReason, HrEvent, Owner, Provenance,
@@ -48,7 +49,7 @@ fn owners(cfg: &mut Config) {
     );
 }
 
-fn ack_args(case: &str, target: TargetArg, by: &str, note: &str, at: Option<String>) -> AckArgs {
+fn ack_args(case: &str, target: TargetKind, by: &str, note: &str, at: Option<String>) -> AckArgs {
     AckArgs {
         case: case.into(),
         target,
@@ -58,8 +59,8 @@ fn ack_args(case: &str, target: TargetArg, by: &str, note: &str, at: Option<Stri
     }
 }
 
-async fn ack(env: &TestEnv, args: AckArgs) -> Result<(), AckError> {
-    revoke::ack::run(&env.cfg, &args, print).await
+async fn ack(env: &TestEnv, args: AckArgs) -> Result<(), CommandError> {
+    revoke::cli::case::ack::run(&env.cfg, &args, print).await
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -237,7 +238,7 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
         // already closed (said so, success).
         let e = ack(
             &env,
-            ack_args(&ids[0].to_string(), TargetArg::Cloud, " ", "x", None),
+            ack_args(&ids[0].to_string(), TargetKind::Cloud, " ", "x", None),
         )
         .await
         .unwrap_err();
@@ -246,7 +247,7 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
             &env,
             ack_args(
                 &uuid::Uuid::new_v4().to_string(),
-                TargetArg::Cloud,
+                TargetKind::Cloud,
                 "a",
                 "b",
                 None,
@@ -263,7 +264,7 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
             &env,
             ack_args(
                 &ids[closed_one].to_string(),
-                TargetArg::Cloud,
+                TargetKind::Cloud,
                 "a",
                 "b",
                 None,
@@ -285,7 +286,7 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
                 &env,
                 ack_args(
                     &event.subject,
-                    TargetArg::Cloud,
+                    TargetKind::Cloud,
                     "alice@example.com",
                     &note,
                     None,
@@ -303,7 +304,7 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
                 &env,
                 ack_args(
                     &ids[i].to_string(),
-                    TargetArg::Vault,
+                    TargetKind::Vault,
                     "bob",
                     &note,
                     Some(removed.to_rfc3339()),
@@ -418,7 +419,7 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
                 output: Some(dir.join(file)),
                 objects: objects.map(|o| dir.join(o)),
             };
-            tokio::task::spawn_blocking(move || report::run(&cfg, &args, print))
+            tokio::task::spawn_blocking(move || revoke::cli::report::run(&cfg, &args, print))
         };
         run(Format::Csv, "report.csv", Some("objects.csv"))
             .await
@@ -901,7 +902,7 @@ fn an_attestation_the_policy_does_not_accept_leaves_the_case_open() {
         let by = "dave@example.com";
         ack(
             &env,
-            ack_args(&id.to_string(), TargetArg::Cloud, by, "checked by hand", None),
+            ack_args(&id.to_string(), TargetKind::Cloud, by, "checked by hand", None),
         )
         .await
         .unwrap();

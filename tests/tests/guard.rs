@@ -7,8 +7,8 @@
 //! in each case's evidence; a rejection drops its batch for good; the count is fleet-wide, the
 //! same with two verifier instances splitting the partitions as with one.
 
-use revoke::approve::{decide, read_guard, DecideArgs};
-use revoke::demo::wait_for_groups;
+use revoke::cli::demo::wait_for_groups;
+use revoke::cli::guard::{decide, read_guard, DecideArgs};
 use revoke::fleet::{Fleet, Process};
 use revoke::hr::Mode;
 use revoke_shared::contract::{

@@ -2,7 +2,7 @@
 //! owner at once; a contractor's case closes on the targets its kind requires. Embedded broker
 //! by default, the real one with `REVOKE_TEST_KAFKA` (the README's test command).
 
-use revoke::demo::wait_for_groups;
+use revoke::cli::demo::wait_for_groups;
 use revoke::fleet::Fleet;
 use revoke::hr::Mode;
 use revoke_shared::contract::{

@@ -249,7 +249,7 @@ fn rescind(term: &HrEvent, source: &str, id: &str, names: bool) -> HrEvent {
 async fn simulated(env: &TestEnv, metrics: &Metrics) -> revoke::fleet::Fleet {
     let fleet = revoke::fleet::Fleet::start_simulated(&env.cfg, metrics, &Health::new());
     assert!(
-        revoke::demo::wait_for_groups(&env.cfg, metrics, WAIT).await,
+        revoke::cli::demo::wait_for_groups(&env.cfg, metrics, WAIT).await,
         "groups never got partitions"
     );
     fleet

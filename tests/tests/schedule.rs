@@ -5,7 +5,7 @@
 //! `cargo test`) and the real one (`REVOKE_TEST_KAFKA`, the README's test command).
 
 use chrono::Utc;
-use revoke::demo::wait_for_groups;
+use revoke::cli::demo::wait_for_groups;
 use revoke::fleet::{Fleet, Process};
 use revoke::hr::Mode;
 use revoke_shared::contract::{

@@ -8,7 +8,7 @@
 
 use base64::Engine;
 use chrono::Utc;
-use revoke::demo::wait_for_groups;
+use revoke::cli::demo::wait_for_groups;
 use revoke::fleet::Fleet;
 use revoke::hr::{publish_signed, Mode};
 use revoke_shared::contract::{

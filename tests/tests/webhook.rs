@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use revoke::adapters::sim::Simulator;
-use revoke::demo::wait_for_groups;
+use revoke::cli::demo::wait_for_groups;
 use revoke::fleet::{Component, Process};
 use revoke::hr::Mode;
 use revoke_shared::config::SimulatorConfig;

@@ -7,16 +7,16 @@
 //! - `verifier`: the pure case state machine and its Kafka shell.
 //! - `webhook`: delivering escalations to a webhook (`revoke webhook`).
 //! - `fleet`: starting workers, the verifier and the webhook delivery in one process (demo, tests).
-//! - `cases`: reading the case changelog (for `revoke case`, the demo and tests).
-//! - `hr`: building and publishing HR events (`revoke publish`).
-//! - `topics`, `demo`, `cli`: the commands.
+//! - `cases`: reading the case changelog and rendering a case (for `revoke case`, the demo and
+//!   tests).
+//! - `report`: the audit report's rows and their CSV, JSON and HTML forms.
+//! - `hr`: building and publishing HR events (`revoke publish`, the demo, tests).
+//! - `topics`: revoke's Kafka topics and creating them.
+//! - `cli`: the command line, one file per command (`cli/`); nothing else imports from it.
 
-pub mod ack;
 pub mod adapters;
-pub mod approve;
 pub mod cases;
 pub mod cli;
-pub mod demo;
 pub mod embedded;
 pub mod fleet;
 pub mod hr;

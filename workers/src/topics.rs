@@ -1,5 +1,6 @@
-//! `revoke topics create`: every topic keyed by identity with one partition count, so the
-//! verifier's inputs and its changelog are co-partitioned; `revoke.cases` compacted.
+//! revoke's Kafka topics: every topic keyed by identity with one partition count, so the
+//! verifier's inputs and its changelog are co-partitioned; `revoke.cases` compacted. Creating
+//! them is `revoke topics create` (`cli::topics`), the embedded broker and the test harness.
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;

@@ -24,7 +24,7 @@
 //!   (so that running the same ack twice is harmless).
 
 use crate::cases::{read_case_log, CaseLog, MANUAL_ACTION, MANUAL_INSTANCE, MANUAL_OBJECT_KIND};
-use crate::cli::TargetArg;
+use crate::cli::error::CommandError;
 use chrono::{DateTime, Utc};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
@@ -44,8 +44,8 @@ pub struct AckArgs {
     /// identity's cases is not closed.
     pub case: String,
     /// The target kind whose access the person removed or confirmed gone.
-    #[arg(long, value_enum)]
-    pub target: TargetArg,
+    #[arg(long, value_parser = crate::cli::target::target_kind())]
+    pub target: TargetKind,
     /// Who confirms (a name or e-mail address): recorded as the actor of the evidence.
     #[arg(long)]
     pub by: String,
@@ -59,34 +59,6 @@ pub struct AckArgs {
     pub removed_at: Option<String>,
 }
 
-/// An ack failure; `is_usage` means bad arguments or config (exit 2), else the job failed.
-#[derive(Debug, thiserror::Error)]
-#[error("{msg}")]
-pub struct AckError {
-    msg: String,
-    usage: bool,
-}
-
-impl AckError {
-    pub fn is_usage(&self) -> bool {
-        self.usage
-    }
-
-    fn usage(msg: impl Into<String>) -> AckError {
-        AckError {
-            msg: msg.into(),
-            usage: true,
-        }
-    }
-
-    fn job(msg: impl Into<String>) -> AckError {
-        AckError {
-            msg: msg.into(),
-            usage: false,
-        }
-    }
-}
-
 /// The validated request: what the person says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AckRequest {
@@ -97,11 +69,11 @@ pub struct AckRequest {
 }
 
 /// Checks the arguments (exit 2 when wrong). `--removed-at` may not lie in the future.
-pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, AckError> {
-    let text = |flag: &str, v: &str, max: usize| -> Result<String, AckError> {
+pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, CommandError> {
+    let text = |flag: &str, v: &str, max: usize| -> Result<String, CommandError> {
         let v = v.trim();
         if v.is_empty() {
-            return Err(AckError::usage(format!(
+            return Err(CommandError::usage(anyhow::anyhow!(
                 "--{flag} is empty: name {}",
                 if flag == "by" {
                     "the person who confirms"
@@ -111,13 +83,13 @@ pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, AckErr
             )));
         }
         if v.len() > max {
-            return Err(AckError::usage(format!(
+            return Err(CommandError::usage(anyhow::anyhow!(
                 "--{flag} is {} bytes, over {max}",
                 v.len()
             )));
         }
         if v.chars().any(char::is_control) {
-            return Err(AckError::usage(format!(
+            return Err(CommandError::usage(anyhow::anyhow!(
                 "--{flag} contains control characters (newlines included)"
             )));
         }
@@ -130,13 +102,13 @@ pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, AckErr
         Some(s) => {
             let t = DateTime::parse_from_rfc3339(s.trim())
                 .map_err(|e| {
-                    AckError::usage(format!(
+                    CommandError::usage(anyhow::anyhow!(
                         "--removed-at {s:?} is not an RFC 3339 time ({e}); e.g. 2026-11-24T09:30:00Z"
                     ))
                 })?
                 .with_timezone(&Utc);
             if t > now + chrono::Duration::seconds(60) {
-                return Err(AckError::usage(format!(
+                return Err(CommandError::usage(anyhow::anyhow!(
                     "--removed-at {s} lies in the future: acknowledge a removal once it is done"
                 )));
             }
@@ -144,7 +116,7 @@ pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, AckErr
         }
     };
     Ok(AckRequest {
-        target: args.target.into(),
+        target: args.target,
         by,
         note,
         removed_at,
@@ -162,10 +134,10 @@ pub enum Decision {
 
 /// Finds the case `query` names: a case id, or an identity with exactly one case not closed
 /// (or, when all are closed, its latest).
-pub fn resolve<'a>(log: &'a CaseLog, query: &str) -> Result<&'a Case, AckError> {
+pub fn resolve<'a>(log: &'a CaseLog, query: &str) -> Result<&'a Case, CommandError> {
     let found = log.find(query);
     if found.is_empty() {
-        return Err(AckError::job(format!(
+        return Err(CommandError::job(anyhow::anyhow!(
             "no case with id or identity {query:?} in the cases topic (check the id with `revoke case {query}` and --brokers)"
         )));
     }
@@ -180,7 +152,7 @@ pub fn resolve<'a>(log: &'a CaseLog, query: &str) -> Result<&'a Case, AckError> 
     match not_closed.len() {
         0 => Ok(found[0]),
         1 => Ok(not_closed[0]),
-        _ => Err(AckError::job(format!(
+        _ => Err(CommandError::job(anyhow::anyhow!(
             "identity {query:?} has {} cases not closed ({}): name one by its case id",
             not_closed.len(),
             not_closed
@@ -208,7 +180,7 @@ pub fn decide(
     req: &AckRequest,
     now: DateTime<Utc>,
     host: &str,
-) -> Result<Decision, AckError> {
+) -> Result<Decision, CommandError> {
     let id = case.case_id;
     let kind = req.target;
     match case.state {
@@ -219,34 +191,34 @@ pub fn decide(
             )))
         }
         CaseState::Pending => {
-            return Err(AckError::job(format!(
+            return Err(CommandError::job(anyhow::anyhow!(
                 "case {id} is pending: its termination has not been seen yet, so there is no HR event to attach the acknowledgement to; try again once `revoke case {id}` shows it open"
             )))
         }
         CaseState::Scheduled => {
-            return Err(AckError::job(format!(
+            return Err(CommandError::job(anyhow::anyhow!(
                 "case {id} is scheduled: revocation starts at its effective time {}; acknowledge after that",
                 case.effective_at.map(crate::cases::ts).unwrap_or_else(|| "-".into())
             )))
         }
         CaseState::Rescinded => {
-            return Err(AckError::job(format!(
+            return Err(CommandError::job(anyhow::anyhow!(
                 "case {id} was rescinded: access is to be restored, not removed; nothing recorded (see its rescind_after_revocation escalation)"
             )))
         }
         CaseState::Held => {
-            return Err(AckError::job(format!(
+            return Err(CommandError::job(anyhow::anyhow!(
                 "case {id} is held by the blast-radius guard (batch {}): nothing may be revoked while it is; approve the batch first (`revoke approve`); nothing recorded",
                 case.guard.as_ref().and_then(|g| g.batch.as_deref()).unwrap_or("-")
             )))
         }
         CaseState::Admitting => {
-            return Err(AckError::job(format!(
+            return Err(CommandError::job(anyhow::anyhow!(
                 "case {id} is waiting for the blast-radius guard's verdict: nothing is revoked yet; try again once `revoke case {id}` shows it open"
             )))
         }
         CaseState::Rejected => {
-            return Err(AckError::job(format!(
+            return Err(CommandError::job(anyhow::anyhow!(
                 "case {id} was rejected by {} (its held batch): nothing was revoked and nothing will be; nothing recorded",
                 case.guard.as_ref().and_then(|g| g.decided_by.as_deref()).unwrap_or("-")
             )))
@@ -254,14 +226,14 @@ pub fn decide(
         CaseState::Open | CaseState::Escalated => {}
     }
     let Some(event_id) = case.event_id.clone() else {
-        return Err(AckError::job(format!(
+        return Err(CommandError::job(anyhow::anyhow!(
             "case {id} has no HR event id recorded; nothing recorded"
         )));
     };
     let status = case.targets.get(&kind);
     if status.is_none() && !case.required_targets.contains(&kind) {
         let tracked: Vec<&str> = case.targets.keys().map(|t| t.as_str()).collect();
-        return Err(AckError::job(format!(
+        return Err(CommandError::job(anyhow::anyhow!(
             "case {id} does not track target {kind} (its targets: {})",
             tracked.join(", ")
         )));
@@ -376,14 +348,14 @@ pub fn describe(case: &Case, c: &Confirmation, closes: bool) -> String {
     )
 }
 
-pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), AckError> {
+pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), CommandError> {
     let req = validate(args, Utc::now())?;
     let reader_cfg = cfg.clone();
     let log = tokio::task::spawn_blocking(move || read_case_log(&reader_cfg))
         .await
-        .map_err(|e| AckError::job(format!("reading the cases topic: {e}")))?
+        .map_err(|e| CommandError::job(anyhow::anyhow!("reading the cases topic: {e}")))?
         .map_err(|e| {
-            AckError::job(format!(
+            CommandError::job(anyhow::anyhow!(
                 "reading {}: {e} (check --brokers and that `revoke topics create` ran)",
                 cfg.topics.cases
             ))
@@ -397,12 +369,12 @@ pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), Ack
         Decision::Publish(c) => {
             let producer =
                 revoke_shared::kafka::Producer::with_timeout(cfg, Duration::from_secs(30))
-                    .map_err(|e| AckError::usage(e.to_string()))?;
+                    .map_err(|e| CommandError::usage(anyhow::anyhow!(e.to_string())))?;
             producer
                 .send_json(&cfg.topics.confirmations, &c.identity_id, &*c, None)
                 .await
                 .map_err(|e| {
-                    AckError::job(format!(
+                    CommandError::job(anyhow::anyhow!(
                         "publishing the acknowledgement for case {}: {e}; nothing was recorded, run the command again",
                         c.case_id
                     ))
@@ -425,7 +397,7 @@ mod tests {
     use crate::verifier::{Input, Verifier};
     use chrono::Duration as D;
 
-    fn args(target: TargetArg, by: &str, note: &str, removed_at: Option<&str>) -> AckArgs {
+    fn args(target: TargetKind, by: &str, note: &str, removed_at: Option<&str>) -> AckArgs {
         AckArgs {
             case: "x".into(),
             target,
@@ -449,7 +421,7 @@ mod tests {
         let now = t0();
         let ok = validate(
             &args(
-                TargetArg::Cloud,
+                TargetKind::Cloud,
                 "  alice ",
                 " done ",
                 Some("2026-11-24T08:30:00+01:00"),
@@ -469,12 +441,12 @@ mod tests {
             ("a", "n", Some("yesterday"), "not an RFC 3339 time"),
             ("a", "n", Some("2026-11-24T10:00:00Z"), "lies in the future"),
         ] {
-            let e = validate(&args(TargetArg::Cloud, by, note, at), now).unwrap_err();
+            let e = validate(&args(TargetKind::Cloud, by, note, at), now).unwrap_err();
             assert!(e.is_usage(), "{e}");
             assert!(e.to_string().contains(needle), "{e}");
         }
         let long = "x".repeat(1025);
-        assert!(validate(&args(TargetArg::Cloud, "a", &long, None), now)
+        assert!(validate(&args(TargetKind::Cloud, "a", &long, None), now)
             .unwrap_err()
             .is_usage());
     }

@@ -11,6 +11,8 @@
 //! after writing, to report what the fleet will actually do: if two people decide the same case
 //! at once, the first decision in the log is the one that counts.
 
+use super::error::CommandError;
+use super::shell::{runtime, wait_for_topics};
 use crate::verifier::guard::{Batch, Guard, Selection};
 use chrono::Utc;
 use revoke_shared::config::Config;
@@ -48,24 +50,10 @@ pub struct GuardArgs {
     pub json: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DecideError {
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Job(String),
-}
-
-impl DecideError {
-    pub fn is_usage(&self) -> bool {
-        matches!(self, DecideError::Usage(_))
-    }
-}
-
 /// The guard log judged from its start, as every verifier judges it.
-pub fn read_guard(cfg: &Config) -> Result<Guard, DecideError> {
+pub fn read_guard(cfg: &Config) -> Result<Guard, CommandError> {
     let records = read_to_end(cfg, &cfg.topics.guard, Duration::from_secs(30)).map_err(|e| {
-        DecideError::Job(format!(
+        CommandError::job(anyhow::anyhow!(
             "reading the guard log {}: {e} (check --brokers and that `revoke topics create` ran)",
             cfg.topics.guard
         ))
@@ -154,7 +142,7 @@ fn describe(b: &Batch) -> String {
 
 /// `revoke guard`: the batches the guard lists (every undecided one, decided ones for two
 /// windows after their last decision), undecided first.
-pub fn list(cfg: &Config, args: &GuardArgs, out: impl Fn(&str)) -> Result<(), DecideError> {
+pub fn list(cfg: &Config, args: &GuardArgs, out: impl Fn(&str)) -> Result<(), CommandError> {
     let guard = read_guard(cfg)?;
     let mut batches: Vec<&Batch> = guard.batches().iter().collect();
     batches.sort_by_key(|b| (b.is_decided(), b.opened_at));
@@ -186,19 +174,46 @@ pub fn list(cfg: &Config, args: &GuardArgs, out: impl Fn(&str)) -> Result<(), De
     Ok(())
 }
 
+/// `revoke approve` and `revoke reject`: checks the arguments before waiting for the guard
+/// topic, then `decide`s.
+pub fn command(
+    cfg: &Config,
+    args: &DecideArgs,
+    decision: Decision,
+    leader_wait: u64,
+    emit: fn(&str),
+) -> Result<(), CommandError> {
+    person_deciding(args)?;
+    // An approval grants the workers a batch: it must name the list the person reviewed.
+    if decision == Decision::Approve && args.digest.as_deref().is_none_or(|d| d.trim().is_empty()) {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "--digest is required: run `revoke guard` and pass the digest it prints for {}",
+            args.batch
+        )));
+    }
+    wait_for_topics(cfg, &[&cfg.topics.guard], leader_wait)?;
+    runtime()?.block_on(decide(cfg, args, decision, emit))
+}
+
+/// `--by`, trimmed; empty is a usage error.
+fn person_deciding(args: &DecideArgs) -> Result<&str, CommandError> {
+    let by = args.by.trim();
+    if by.is_empty() {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "--by must name the person deciding"
+        )));
+    }
+    Ok(by)
+}
+
 /// `revoke approve|reject`: records the decision, then reads it back from the log.
 pub async fn decide(
     cfg: &Config,
     args: &DecideArgs,
     decision: Decision,
     out: impl Fn(&str),
-) -> Result<(), DecideError> {
-    let by = args.by.trim();
-    if by.is_empty() {
-        return Err(DecideError::Usage(
-            "--by must name the person deciding".into(),
-        ));
-    }
+) -> Result<(), CommandError> {
+    let by = person_deciding(args)?;
     let batch = args.batch.trim().to_string();
     let sel = Selection {
         only: names(&args.only),
@@ -208,17 +223,19 @@ pub async fn decide(
         let cfg = cfg.clone();
         let guard = tokio::task::spawn_blocking(move || read_guard(&cfg))
             .await
-            .map_err(|e| DecideError::Job(e.to_string()))??;
+            .map_err(|e| CommandError::job(anyhow::anyhow!(e.to_string())))??;
         let cases = guard
             .select(&batch, args.digest.as_deref(), &sel)
-            .map_err(DecideError::Job)?;
-        let held = guard.check_decision(&batch).map_err(DecideError::Job)?;
+            .map_err(|e| CommandError::job(anyhow::anyhow!(e)))?;
+        let held = guard
+            .check_decision(&batch)
+            .map_err(|e| CommandError::job(anyhow::anyhow!(e)))?;
         out(&describe(held));
         (held.digest(), cases)
     };
     let ids: Vec<uuid::Uuid> = cases.iter().map(|(id, _)| *id).collect();
     let producer = Producer::with_timeout(cfg, Duration::from_secs(30))
-        .map_err(|e| DecideError::Job(e.to_string()))?;
+        .map_err(|e| CommandError::job(anyhow::anyhow!(e.to_string())))?;
     let record = GuardRecord::decision(BatchDecision {
         batch: batch.clone(),
         decision,
@@ -231,17 +248,17 @@ pub async fn decide(
     producer
         .send_json(&cfg.topics.guard, &batch, &record, Some(0))
         .await
-        .map_err(|e| DecideError::Job(format!("recording the decision: {e}")))?;
+        .map_err(|e| CommandError::job(anyhow::anyhow!("recording the decision: {e}")))?;
     // What counts is the first decision on each case in the log.
     let guard = {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || read_guard(&cfg))
             .await
-            .map_err(|e| DecideError::Job(e.to_string()))??
+            .map_err(|e| CommandError::job(anyhow::anyhow!(e.to_string())))??
     };
-    let b = guard
-        .batch(&batch)
-        .ok_or_else(|| DecideError::Job(format!("batch {batch} vanished from the guard log")))?;
+    let b = guard.batch(&batch).ok_or_else(|| {
+        CommandError::job(anyhow::anyhow!("batch {batch} vanished from the guard log"))
+    })?;
     let mine = |id: &uuid::Uuid| {
         b.decision_of(id)
             .is_some_and(|d| d.by == by && d.decision == decision && d.cases.as_ref() == Some(&ids))
@@ -253,12 +270,12 @@ pub async fn decide(
         .map(|d| format!("{} by {}", decided_word(d.decision), d.by))
         .collect();
     if taken == 0 && others.is_empty() {
-        return Err(DecideError::Job(format!(
+        return Err(CommandError::job(anyhow::anyhow!(
             "the decision on {batch} was written but is not in the guard log yet; run `revoke guard` to check"
         )));
     }
     if taken == 0 {
-        return Err(DecideError::Job(format!(
+        return Err(CommandError::job(anyhow::anyhow!(
             "batch {batch} was decided by someone else first: {}; your decision changed nothing",
             others.join(", ")
         )));

@@ -2,6 +2,8 @@
 //! Publishes N leavers, waits until every case reaches the state the simulators predict, and
 //! prints a summary. Exit 0 only when every case ended as expected.
 
+use super::error::CommandError;
+use super::guard::{decide, DecideArgs};
 use crate::cases::{follow, CaseLog};
 use crate::embedded::Embedded;
 use crate::fleet::Fleet;
@@ -15,6 +17,59 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Leavers to publish.
+    #[arg(long, default_value_t = 100)]
+    pub identities: usize,
+    /// Share of (identity, target) pairs that fail permanently, to show escalation.
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Share of target calls that fail once transiently (retried with backoff).
+    #[arg(long, default_value_t = 0.0)]
+    pub flaky_rate: f64,
+    /// Simulated latency of every target call, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Give up waiting for cases after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout_secs: u64,
+    /// Publish in CloudEvents binary mode (ce_* headers) instead of structured mode.
+    #[arg(long)]
+    pub binary: bool,
+}
+
+/// `revoke demo`: the simulators set from the flags, the demo run, its summary printed.
+pub fn command(mut cfg: Config, a: &DemoArgs, emit: fn(&str)) -> Result<(), CommandError> {
+    cfg.simulator.fail_rate = a.fail_rate;
+    cfg.simulator.flaky_rate = a.flaky_rate;
+    cfg.simulator.latency_ms = a.latency_ms;
+    cfg.validate().map_err(CommandError::usage)?;
+    if cfg.signing.required {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "the demo publishes unsigned synthetic events: run it with signing.required = false (REVOKE_SIGNING__REQUIRED=false)"
+        )));
+    }
+    let opts = DemoOptions {
+        identities: a.identities,
+        timeout: Duration::from_secs(a.timeout_secs),
+        mode: if a.binary {
+            Mode::Binary
+        } else {
+            Mode::Structured
+        },
+    };
+    let summary = run(cfg, opts).map_err(CommandError::job)?;
+    emit(&summary.render());
+    if summary.ok() {
+        Ok(())
+    } else {
+        Err(CommandError::job(anyhow::anyhow!(
+            "some cases did not reach their expected state"
+        )))
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -314,7 +369,7 @@ pub async fn run_on(cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummar
             if waiting_for_verdict {
                 continue; // the batch may still grow
             }
-            let args = crate::approve::DecideArgs {
+            let args = DecideArgs {
                 batch: batch.clone(),
                 by: "demo-operator".into(),
                 note: Some("revoke demo: approved automatically".into()),
@@ -323,7 +378,7 @@ pub async fn run_on(cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummar
                 only: Vec::new(),
                 except: Vec::new(),
             };
-            crate::approve::decide(
+            decide(
                 &cfg,
                 &args,
                 revoke_shared::contract::Decision::Approve,

@@ -1,0 +1,98 @@
+//! Reading the case changelog: `CaseLog`, the latest version of every case, filled by reading
+//! the whole topic once (`read_case_log`) or by following it (`follow`).
+
+use revoke_shared::config::Config;
+use revoke_shared::contract::{Case, CaseState, CASE_SCHEMA};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The latest version of every case, and how many times each was published as closed.
+#[derive(Debug, Default, Clone)]
+pub struct CaseLog {
+    pub latest: HashMap<Uuid, Case>,
+    pub closed_versions: HashMap<Uuid, u32>,
+}
+
+impl CaseLog {
+    pub fn ingest(&mut self, case: Case) {
+        if case.state == CaseState::Closed {
+            *self.closed_versions.entry(case.case_id).or_default() += 1;
+        }
+        match self.latest.get(&case.case_id) {
+            Some(old) if old.revision >= case.revision => {}
+            _ => {
+                self.latest.insert(case.case_id, case);
+            }
+        }
+    }
+
+    pub fn ingest_bytes(&mut self, payload: &[u8]) {
+        if let Ok(c) = serde_json::from_slice::<Case>(payload) {
+            if c.schema == CASE_SCHEMA {
+                self.ingest(c);
+            }
+        }
+    }
+
+    /// Cases whose id is `query`, or whose identity id is `query` (latest first).
+    pub fn find(&self, query: &str) -> Vec<&Case> {
+        let id = Uuid::parse_str(query).ok();
+        let mut out: Vec<&Case> = self
+            .latest
+            .values()
+            .filter(|c| Some(c.case_id) == id || c.identity_id == query)
+            .collect();
+        out.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
+        out
+    }
+
+    pub fn count(&self, state: CaseState) -> usize {
+        self.latest.values().filter(|c| c.state == state).count()
+    }
+}
+
+/// Reads the whole cases topic (blocking).
+pub fn read_case_log(cfg: &Config) -> Result<CaseLog, rdkafka::error::KafkaError> {
+    let mut log = CaseLog::default();
+    for r in revoke_shared::kafka::read_to_end(
+        cfg,
+        &cfg.topics.cases,
+        std::time::Duration::from_secs(60),
+    )? {
+        if let Some(p) = r.payload {
+            log.ingest_bytes(&p);
+        }
+    }
+    Ok(log)
+}
+
+/// Follows the cases topic from the beginning into `log` until `stop` (for the demo and tests).
+pub async fn follow(
+    cfg: &Config,
+    log: std::sync::Arc<std::sync::Mutex<CaseLog>>,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::{Message, Offset, TopicPartitionList};
+    let mut rc = revoke_shared::kafka::reader_config(cfg);
+    rc.set("enable.partition.eof", "false");
+    let consumer: StreamConsumer = rc.create()?;
+    let md =
+        consumer.fetch_metadata(Some(&cfg.topics.cases), std::time::Duration::from_secs(10))?;
+    let mut tpl = TopicPartitionList::new();
+    for t in md.topics().iter().filter(|t| t.name() == cfg.topics.cases) {
+        for p in t.partitions() {
+            tpl.add_partition_offset(t.name(), p.id(), Offset::Beginning)?;
+        }
+    }
+    consumer.assign(&tpl)?;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            m = consumer.recv() => match m {
+                Ok(m) => if let Some(p) = m.payload() { log.lock().expect("case log lock").ingest_bytes(p) },
+                Err(e) => { tracing::warn!(error = %e, "case follower"); tokio::time::sleep(std::time::Duration::from_millis(100)).await; }
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The `revoke` command line: the arguments, and which command runs. Exit codes: 0 success,
+//! 1 the job failed, 2 bad usage or config (`error::CommandError`).
+//!
+//! One file per command: `demo`, `launch` (the long-running `worker`, `verifier`, `webhook`),
+//! `publish`, `topics`, `case` (and `case ack`), `report`, `guard` (and `approve`, `reject`).
+//! `shell` is what the one-shot commands share, `target` the `--target` parser. The commands
+//! use the library (`crate::cases`, `crate::report`, `crate::hr`, `crate::topics`, ...); nothing
+//! outside `cli` imports from it.
+
+pub mod case;
+pub mod demo;
+pub mod error;
+pub mod guard;
+pub mod launch;
+pub mod publish;
+pub mod report;
+pub mod shell;
+pub mod target;
+pub mod topics;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use error::CommandError;
+use revoke_shared::config::Config;
+use revoke_shared::contract::Decision;
+use revoke_shared::telemetry::{self, LogFormat};
+use shell::emit;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// revoke: when someone leaves, every access they had is gone within seconds, verified, with
+/// evidence an auditor accepts.
+///
+/// HR publishes termination events (CloudEvents) to Kafka; one worker group per target kind
+/// (directory, saas, cloud, vault, cicd) revokes, reads back and confirms; the verifier closes
+/// each case or escalates it to a named owner.
+#[derive(Parser, Debug)]
+#[command(name = "revoke", version, propagate_version = true)]
+pub struct Cli {
+    /// Kafka bootstrap servers (overrides kafka.brokers in the config).
+    #[arg(long, global = true, env = "KAFKA_BROKERS")]
+    pub brokers: Option<String>,
+    /// TOML config file; `REVOKE_<SECTION>__<KEY>` environment variables override it.
+    #[arg(long, global = true, env = "REVOKE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormatArg,
+    /// Address for /metrics and /healthz (overrides metrics.listen; "" disables).
+    #[arg(long, global = true)]
+    pub metrics_listen: Option<String>,
+    /// How long a one-shot command that writes to Kafka (publish, approve, reject, case ack)
+    /// waits for its topic to be usable — every partition with a leader — before it gives up
+    /// with exit code 1, in seconds. Covers a command run right after `revoke topics create`
+    /// or while a restarted broker elects leaders; a topic that never comes fails with its name.
+    #[arg(
+        long,
+        global = true,
+        env = "REVOKE_LEADER_WAIT_SECS",
+        default_value_t = 30
+    )]
+    pub leader_wait_secs: u64,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the whole fleet in one process on the embedded broker, with simulated targets:
+    /// publish N leavers, wait for every case to close or escalate, print a summary. Needs no
+    /// services. Exits 0 only when every case reached the state the simulators predict.
+    Demo(demo::DemoArgs),
+    /// Run one target worker: consume terminations as group `revoke-<target>`, revoke on the
+    /// target, read back, and publish a confirmation with evidence. Several instances of one
+    /// target share the partitions.
+    Worker(launch::WorkerArgs),
+    /// Run the verifier: collect confirmations per case, close cases whose every required target
+    /// is verified, escalate failures and missed deadlines. Rebuilds its state from the cases
+    /// changelog on start.
+    Verifier,
+    /// Publish HR events (the HR side): structured CloudEvents, one JSON object per line, from a
+    /// file or stdin; or N synthetic leavers with --generate. Every line is validated before
+    /// anything is sent.
+    Publish(publish::PublishArgs),
+    /// Manage revoke's Kafka topics.
+    Topics {
+        #[command(subcommand)]
+        command: topics::TopicsCommand,
+    },
+    /// Print a case and its evidence: the HR event, per target and per object the action, when
+    /// it was removed, by whom, the read-back, escalations, and the verdict. Takes a case id or
+    /// an identity id (all of that identity's cases). `revoke case ack` records a person's
+    /// confirmation of a manual step.
+    Case(case::CaseArgs),
+    /// The audit report: one row per case opened in a time range, with the HR event, per-target
+    /// actions, removal times, actors, escalations and the verdict; as CSV, JSON or a
+    /// self-contained HTML page with time-to-revoke per target and open escalations by owner.
+    Report(report::ReportArgs),
+    /// Deliver escalations to the configured webhook (`[escalations] webhook_url`): consumes
+    /// `revoke.escalations` as group `revoke-escalation-webhook`, POSTs each as JSON, retries
+    /// with backoff, and commits only what was delivered.
+    Webhook,
+    /// List what the blast-radius guard held: each batch, why, the identities still waiting,
+    /// the digest of that list (for `approve --digest`) and the decisions on it (undecided
+    /// first).
+    Guard(guard::GuardArgs),
+    /// Release a batch the blast-radius guard held (`--digest` from `revoke guard` required;
+    /// `--only`/`--except` for part of it): exactly the cases reviewed go to the workers, and
+    /// the approval (who, when, note) becomes part of each case's evidence.
+    Approve(guard::DecideArgs),
+    /// Drop a batch the blast-radius guard held (`--digest` optional, `--only`/`--except` for
+    /// part of it): its cases end `rejected`, nothing revoked.
+    Reject(guard::DecideArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(match cli.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    });
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("revoke: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, CommandError> {
+    let mut cfg =
+        Config::load(cli.config.as_deref(), std::env::vars()).map_err(CommandError::usage)?;
+    if let Some(b) = &cli.brokers {
+        cfg.kafka.brokers = b.clone();
+    }
+    if let Some(m) = &cli.metrics_listen {
+        cfg.metrics.listen = m.clone();
+    }
+    Ok(cfg)
+}
+
+fn run(cli: Cli) -> Result<(), CommandError> {
+    let cfg = load_config(&cli)?;
+    let leader_wait = cli.leader_wait_secs;
+    match cli.command {
+        Command::Demo(a) => demo::command(cfg, &a, emit),
+        Command::Verifier => launch::verifier(&cfg),
+        Command::Worker(w) => launch::worker(&cfg, w),
+        Command::Webhook => launch::webhook(&cfg),
+        Command::Publish(p) => publish::command(&cfg, &p, leader_wait, emit),
+        Command::Topics {
+            command: topics::TopicsCommand::Create,
+        } => topics::create(&cfg, emit),
+        Command::Case(c) => case::command(&cfg, c, leader_wait, emit),
+        Command::Report(r) => report::run(&cfg, &r, emit),
+        Command::Guard(g) => guard::list(&cfg, &g, emit),
+        Command::Approve(a) => guard::command(&cfg, &a, Decision::Approve, leader_wait, emit),
+        Command::Reject(a) => guard::command(&cfg, &a, Decision::Reject, leader_wait, emit),
+    }
+}

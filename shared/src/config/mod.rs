@@ -5,14 +5,19 @@
 //! TOML when they parse as such (numbers, booleans, arrays), else as strings. Secrets are never
 //! written inline: the config names the environment variable or file that holds them.
 //!
-//! This folder holds one file per section (`kafka` with `consumer`, `topics`, `metrics`,
-//! `worker`, `verifier`, `escalations`, `simulator`), reading a file with its overrides (`load`)
-//! and the checks across sections (`validate`).
+//! This folder holds data only: one file per section (`kafka` with `consumer`, `topics`,
+//! `metrics`, `worker`, `verifier`, `escalations`, `simulator`, `signing`), reading a file with
+//! its overrides (`load`) and the checks across sections (`validate`). What acts on the settings
+//! lives with the code that acts (reading signing keys, signing and verifying: `crate::signing`)
+//! and depends on this module, never the other way round.
 
 mod escalations;
 mod kafka;
+mod key_text;
 mod load;
 mod metrics;
+mod read_once;
+mod signing;
 mod simulator;
 mod topics;
 mod validate;
@@ -22,13 +27,15 @@ mod worker;
 pub use escalations::EscalationsConfig;
 pub use kafka::{ConsumerConfig, KafkaConfig};
 pub use metrics::MetricsConfig;
+pub use signing::{Algorithm, KeyConfig, SigningConfig};
 pub use simulator::SimulatorConfig;
 pub use topics::TopicsConfig;
 pub use validate::MAX_ESCALATION_AFTER_SECS;
 pub use verifier::{EscalationStep, GuardConfig, VerifierConfig};
 pub use worker::WorkerConfig;
 
-use crate::signing::SigningConfig;
+pub(crate) use key_text::{decode_32, verifying_key};
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -82,8 +82,7 @@ fn unknown_keys_and_bad_values_are_errors() {
 #[test]
 fn the_documented_example_config_loads() {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/revoke.example.toml");
-    let c =
-        Config::load(Some(&p), Vec::new()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let c = Config::load(Some(&p), Vec::new()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     assert!(c.validate().is_ok());
     let path = c.verifier.escalation_path_of(Some(TargetKind::Directory));
     assert_eq!(
@@ -225,10 +224,9 @@ fn escalation_paths_load_fall_back_to_default_and_are_checked() {
         r
     };
     // A config from before escalation paths: loads, and nothing climbs.
-    let c = load(
-        "[verifier.owners.default]\nname = \"secops\"\ncontact = \"secops@example.com\"\n",
-    )
-    .unwrap();
+    let c =
+        load("[verifier.owners.default]\nname = \"secops\"\ncontact = \"secops@example.com\"\n")
+            .unwrap();
     assert!(c.verifier.escalation_paths.is_empty());
     assert!(!c.verifier.has_escalation_paths());
     assert!(c

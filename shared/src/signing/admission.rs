@@ -2,8 +2,10 @@
 //! the contract, then (with signing required) HR's signature, or on the verifier's hand-over
 //! topics the fleet's.
 
+use super::attributes::SignatureAttributes;
+use super::error::SignatureError;
 use super::fleet::{fleet_mac, parse_fleet_tag};
-use super::{SignatureAttributes, SignatureError, FLEET_SIGNATURE_HEADER};
+use super::wire_names::FLEET_SIGNATURE_HEADER;
 use crate::config::Config;
 use crate::contract::{parse_hr_event, ContractError, HrEvent, RawMessage};
 use hmac::Mac;

@@ -1,16 +1,10 @@
 //! Where a signature travels: three CloudEvents extension attributes, as top-level attributes
 //! (structured mode) or `ce_*` headers (binary mode).
 
-use super::SignatureError;
+use super::error::SignatureError;
+use super::wire_names::{ATTR_ALGORITHM, ATTR_KEY_ID, ATTR_SIGNATURE};
 use crate::contract::RawMessage;
 use serde::Deserialize;
-
-/// CloudEvents extension attribute holding the signature (base64).
-pub const ATTR_SIGNATURE: &str = "signature";
-/// CloudEvents extension attribute naming the algorithm.
-pub const ATTR_ALGORITHM: &str = "signaturealg";
-/// CloudEvents extension attribute naming the key (optional).
-pub const ATTR_KEY_ID: &str = "signaturekeyid";
 
 /// The signature extension attributes of one record, as found (not yet checked).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,17 +2,12 @@
 //! and what workers report back carries an HMAC-SHA256 under the fleet secret, so only this
 //! fleet's verifier can steer its workers.
 
-use super::MIN_HMAC_SECRET_BYTES;
+use super::keys::MIN_HMAC_SECRET_BYTES;
 use crate::config::SigningConfig;
 use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::sync::Arc;
-
-/// Kafka header on the records the verifier hands to the workers while signing is required:
-/// `hmac-sha256=<hex>` over the topic, key, value and [`FLEET_SIGNED_HEADERS`] (see
-/// [`fleet_signature`]).
-pub const FLEET_SIGNATURE_HEADER: &str = "revoke_fleet_signature";
 
 /// The headers the fleet signature covers (a missing one counts as empty): the ones that tell a
 /// worker what to do with the record.
@@ -45,7 +40,7 @@ pub(super) fn fleet_mac(
     mac
 }
 
-/// The fleet signature of a record with `headers` (the value of [`FLEET_SIGNATURE_HEADER`]).
+/// The fleet signature of a record with `headers` (the value of `FLEET_SIGNATURE_HEADER`).
 pub fn fleet_signature(
     secret: &Secret,
     topic: &str,
@@ -67,7 +62,7 @@ pub fn fleet_signature(
     format!("hmac-sha256={hex}")
 }
 
-/// Whether `signature` (a [`FLEET_SIGNATURE_HEADER`] value) is the fleet signature of a record
+/// Whether `signature` (a `FLEET_SIGNATURE_HEADER` value) is the fleet signature of a record
 /// without steering headers (a worker's report). Constant-time in the tag.
 pub fn fleet_signature_matches(
     secret: &Secret,
@@ -84,7 +79,7 @@ pub fn fleet_signature_matches(
         .is_ok()
 }
 
-/// The tag of a [`FLEET_SIGNATURE_HEADER`] value, if it is `hmac-sha256=<64 hex digits>`.
+/// The tag of a `FLEET_SIGNATURE_HEADER` value, if it is `hmac-sha256=<64 hex digits>`.
 pub(super) fn parse_fleet_tag(signature: &str) -> Option<Vec<u8>> {
     signature
         .strip_prefix("hmac-sha256=")

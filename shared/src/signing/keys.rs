@@ -1,12 +1,14 @@
 //! The verification keys, read from `[[signing.keys]]` (secrets from their environment variables
 //! or files, public keys decoded) once per config.
 
-use super::MIN_HMAC_SECRET_BYTES;
 use crate::config::{verifying_key, Algorithm, KeyConfig, SigningConfig};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+
+/// The shortest HMAC secret accepted, in bytes: the hash's output size (RFC 2104).
+pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 
 /// The key material of a source.
 pub(super) enum Material {

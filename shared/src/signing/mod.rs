@@ -35,34 +35,35 @@
 //! absorbs it as a duplicate (workers find nothing left to revoke).
 //!
 //! **Where it lives.** The settings (`[signing]`: [`SigningConfig`], [`KeyConfig`],
-//! [`Algorithm`]) are data in `crate::config`; this module reads them and never the other way
-//! round. `keys`: the verification keys read from the settings, kept per config; `verify`:
-//! checking a signature with them; `signer`: making one (`revoke publish --sign`); `canonical`:
-//! the bytes that are signed; `attributes`: where a signature travels on a record; `fleet`: the
-//! fleet's own MAC on what the verifier hands to the workers; `admission`: the checks every
-//! consumer of HR input applies before it acts on a record.
+//! [`Algorithm`]) are data in `crate::config`; this module reads them, never the other way round.
+//!
+//! - `keys`: the verification keys read from the settings, kept per config.
+//! - `verify`: checking a signature with them; `error`: why a check refused a record.
+//! - `signer`: making a signature (`revoke publish --sign`).
+//! - `canonical`: the bytes that are signed.
+//! - `attributes`: where a signature travels on a record; `wire_names`: under which names.
+//! - `fleet`: the fleet's own MAC on what the verifier hands to the workers.
+//! - `admission`: the checks every consumer of HR input applies before it acts on a record.
 
 mod admission;
 mod attributes;
 mod canonical;
+mod error;
 mod fleet;
 mod keys;
 mod signer;
 mod verify;
+mod wire_names;
 
 pub use crate::config::{Algorithm, KeyConfig, SigningConfig};
 pub use admission::{check_fleet_signature, parse_hr_input, HrRefusal};
-pub use attributes::{SignatureAttributes, ATTR_ALGORITHM, ATTR_KEY_ID, ATTR_SIGNATURE};
+pub use attributes::SignatureAttributes;
 pub use canonical::canonical_bytes;
-pub use fleet::{
-    fleet_signature, fleet_signature_matches, FLEET_SIGNATURE_HEADER, FLEET_SIGNED_HEADERS,
-};
-pub use keys::KeySet;
+pub use error::SignatureError;
+pub use fleet::{fleet_signature, fleet_signature_matches, FLEET_SIGNED_HEADERS};
+pub use keys::{KeySet, MIN_HMAC_SECRET_BYTES};
 pub use signer::{ed25519_public_key, EventSigner};
-pub use verify::SignatureError;
-
-/// The shortest HMAC secret accepted, in bytes: the hash's output size (RFC 2104).
-pub const MIN_HMAC_SECRET_BYTES: usize = 32;
+pub use wire_names::{ATTR_ALGORITHM, ATTR_KEY_ID, ATTR_SIGNATURE, FLEET_SIGNATURE_HEADER};
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,9 @@
 //! Signing HR events (`revoke publish --sign`, tests and tools): the signer of a configured key,
 //! and the signature attributes it gives an event.
 
-use super::{canonical_bytes, SignatureAttributes, MIN_HMAC_SECRET_BYTES};
+use super::attributes::SignatureAttributes;
+use super::canonical::canonical_bytes;
+use super::keys::MIN_HMAC_SECRET_BYTES;
 use crate::config::{decode_32, verifying_key, Algorithm, KeyConfig, SigningConfig};
 use crate::contract::HrEvent;
 use crate::secret::Secret;

@@ -2,6 +2,7 @@
 
 use super::{Config, ConfigError};
 use crate::contract::TargetKind;
+use std::collections::BTreeMap;
 
 impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -43,18 +44,7 @@ impl Config {
                 )));
             }
         }
-        for (target, secs) in &self.verifier.target_sla_secs {
-            if !TargetKind::ALL.iter().any(|k| k.as_str() == target) {
-                return Err(ConfigError::Invalid(format!(
-                    "verifier.target_sla_secs.{target}: not a target kind (directory, saas, cloud, vault, cicd)"
-                )));
-            }
-            if *secs == 0 {
-                return Err(ConfigError::Invalid(format!(
-                    "verifier.target_sla_secs.{target} must be at least 1"
-                )));
-            }
-        }
+        check_counts_by_target("verifier.target_sla_secs", &self.verifier.target_sla_secs)?;
         if let Some(bad) = self
             .verifier
             .redrive_after_secs
@@ -88,18 +78,7 @@ impl Config {
                 ));
             }
         }
-        for (target, n) in &g.accounts {
-            if !TargetKind::ALL.iter().any(|k| k.as_str() == target) {
-                return Err(ConfigError::Invalid(format!(
-                    "verifier.guard.accounts.{target}: not a target kind (directory, saas, cloud, vault, cicd)"
-                )));
-            }
-            if *n == 0 {
-                return Err(ConfigError::Invalid(format!(
-                    "verifier.guard.accounts.{target} must be at least 1"
-                )));
-            }
-        }
+        check_counts_by_target("verifier.guard.accounts", &g.accounts)?;
         for (target, path) in &self.verifier.escalation_paths {
             if target != "default" && !TargetKind::ALL.iter().any(|k| k.as_str() == target) {
                 return Err(ConfigError::Invalid(format!(
@@ -141,3 +120,21 @@ impl Config {
 
 /// The longest `after_secs` of an escalation step: one year.
 pub const MAX_ESCALATION_AFTER_SECS: u64 = 365 * 24 * 3600;
+
+/// A table of counts by target kind (`target_sla_secs`, `guard.accounts`): every key a target
+/// kind, every count at least 1.
+fn check_counts_by_target(at: &str, counts: &BTreeMap<String, u64>) -> Result<(), ConfigError> {
+    for (target, n) in counts {
+        if !TargetKind::ALL.iter().any(|k| k.as_str() == target) {
+            return Err(ConfigError::Invalid(format!(
+                "{at}.{target}: not a target kind (directory, saas, cloud, vault, cicd)"
+            )));
+        }
+        if *n == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "{at}.{target} must be at least 1"
+            )));
+        }
+    }
+    Ok(())
+}

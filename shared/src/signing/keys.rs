@@ -48,19 +48,12 @@ impl KeySet {
         let mut by_source: BTreeMap<String, Vec<Key>> = BTreeMap::new();
         for k in keys {
             let material = match k.algorithm {
-                Algorithm::HmacSha256 => {
-                    let secret =
-                        Secret::from_env_or_file(k.secret_env.as_deref(), k.secret_file.as_deref())
-                            .map_err(|e| format!("signing key of {}: {e}", k.name()))?;
-                    if secret.expose().len() < MIN_HMAC_SECRET_BYTES {
-                        return Err(format!(
-                            "signing key of {}: the hmac-sha256 secret is {} bytes, under the minimum of {MIN_HMAC_SECRET_BYTES}",
-                            k.name(),
-                            secret.expose().len()
-                        ));
-                    }
-                    Material::Hmac(secret)
-                }
+                Algorithm::HmacSha256 => Material::Hmac(read_hmac_secret(k, |len| {
+                    format!(
+                        "signing key of {}: the hmac-sha256 secret is {len} bytes, under the minimum of {MIN_HMAC_SECRET_BYTES}",
+                        k.name()
+                    )
+                })?),
                 Algorithm::Ed25519 => {
                     let pk = k.public_key.as_deref().ok_or_else(|| {
                         format!("signing key of {}: ed25519 needs public_key", k.name())
@@ -84,6 +77,20 @@ impl KeySet {
     pub fn sources(&self) -> impl Iterator<Item = &str> {
         self.by_source.keys().map(String::as_str)
     }
+}
+
+/// The HMAC secret of `k`, read from its environment variable or file; `too_short` says why one
+/// under [`MIN_HMAC_SECRET_BYTES`] (given its length) is refused.
+pub(super) fn read_hmac_secret(
+    k: &KeyConfig,
+    too_short: impl FnOnce(usize) -> String,
+) -> Result<Secret, String> {
+    let secret = Secret::from_env_or_file(k.secret_env.as_deref(), k.secret_file.as_deref())
+        .map_err(|e| format!("signing key of {}: {e}", k.name()))?;
+    if secret.expose().len() < MIN_HMAC_SECRET_BYTES {
+        return Err(too_short(secret.expose().len()));
+    }
+    Ok(secret)
 }
 
 impl SigningConfig {

@@ -3,7 +3,7 @@
 
 use super::attributes::SignatureAttributes;
 use super::canonical::canonical_bytes;
-use super::keys::MIN_HMAC_SECRET_BYTES;
+use super::keys::{read_hmac_secret, MIN_HMAC_SECRET_BYTES};
 use crate::config::{decode_32, verifying_key, Algorithm, KeyConfig, SigningConfig};
 use crate::contract::HrEvent;
 use crate::secret::Secret;
@@ -36,18 +36,12 @@ impl fmt::Debug for EventSigner {
 impl EventSigner {
     fn from_config(k: &KeyConfig) -> Result<EventSigner, String> {
         let material = match k.algorithm {
-            Algorithm::HmacSha256 => {
-                let secret =
-                    Secret::from_env_or_file(k.secret_env.as_deref(), k.secret_file.as_deref())
-                        .map_err(|e| format!("signing key of {}: {e}", k.name()))?;
-                if secret.expose().len() < MIN_HMAC_SECRET_BYTES {
-                    return Err(format!(
-                        "signing key of {}: the hmac-sha256 secret is under {MIN_HMAC_SECRET_BYTES} bytes",
-                        k.name()
-                    ));
-                }
-                SignerMaterial::Hmac(secret)
-            }
+            Algorithm::HmacSha256 => SignerMaterial::Hmac(read_hmac_secret(k, |_| {
+                format!(
+                    "signing key of {}: the hmac-sha256 secret is under {MIN_HMAC_SECRET_BYTES} bytes",
+                    k.name()
+                )
+            })?),
             Algorithm::Ed25519 => {
                 if !k.can_sign() {
                     return Err(format!(

@@ -359,17 +359,12 @@ fn attributes_of_the_wrong_type_are_refused() {
         SignatureAttributes::of(&msg).unwrap_err().reason(),
         "bad_signature"
     );
-    let (mut headers, body) = event().to_binary();
-    headers.push(("ce_signature".into(), String::new()));
-    let mut msg = RawMessage {
-        key: Some(b"E1".to_vec()),
-        payload: Some(body),
-        headers: headers
-            .into_iter()
-            .map(|(k, v)| (k, v.into_bytes()))
-            .collect(),
+    // A binary record whose `ce_signature` header (the last) is not UTF-8.
+    let empty = SignatureAttributes {
+        signature: Some(String::new()),
         ..Default::default()
     };
+    let mut msg = record(&event(), &empty, true);
     msg.headers.last_mut().unwrap().1 = vec![0xff, 0xfe];
     assert_eq!(
         SignatureAttributes::of(&msg).unwrap_err().reason(),

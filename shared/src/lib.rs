@@ -6,7 +6,8 @@
 //! - `kafka`: client settings and an acknowledging producer; `leaders`: the bounded wait for
 //!   partition leaders one-shot commands run before producing.
 //! - `retry`: backoff policy and error classification.
-//! - `signing`: signed HR events (keys, canonical form, verification).
+//! - `signing`: signed HR events (keys, canonical form, verification) and the admission of HR
+//!   input; its settings are data in `config`, which never imports `signing`.
 //! - `metrics`, `telemetry`, `config`, `secret`.
 
 pub mod config;

@@ -30,6 +30,10 @@
 //! State is behind one mutex: seed and read it directly from any thread (`seed_person`, `add_*`,
 //! `user`, `pat`, `member_level`, …) — never through the adapter. Every request is logged
 //! (`requests()`), so a test can assert which writes a run made.
+//!
+//! The rooms: `model` (the objects), `db` (the state and its JSON), `wire` (GitLab's conventions),
+//! `server` (start, rate-limit gate, dispatch), `routes` (the endpoints), `control` (the test's
+//! side: seeding and reading back).
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};

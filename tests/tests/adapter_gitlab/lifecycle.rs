@@ -32,7 +32,7 @@ async fn gitlab_adapter_revokes_a_person_and_what_they_sponsor() {
 
     let who = person(Some("ada"));
     let started = chrono::Utc::now();
-    let first = revoke_identity(&t, &who, "w1", &policy(), &Metrics::new()).await;
+    let first = revoke(&t, &who).await;
     assert_eq!(
         first.outcome,
         Outcome::Revoked,
@@ -46,9 +46,9 @@ async fn gitlab_adapter_revokes_a_person_and_what_they_sponsor() {
         .map(|(id, _)| format!("personal_access_tokens/{id}"))
         .collect();
     pat_ids.sort();
-    assert_eq!(ids(&first, "personal_access_token"), pat_ids);
+    assert_eq!(object_ids(&first, "personal_access_token", None), pat_ids);
     assert_eq!(
-        ids(&first, "ssh_key"),
+        object_ids(&first, "ssh_key", None),
         vec![format!("users/{}/keys/{}", ada.user_id, ada.ssh_keys[0])]
     );
     let mut groups = vec![
@@ -56,34 +56,34 @@ async fn gitlab_adapter_revokes_a_person_and_what_they_sponsor() {
         format!("groups/{shared}/members/{}@30", ada.user_id),
     ];
     groups.sort();
-    assert_eq!(ids(&first, "group_membership"), groups);
+    assert_eq!(object_ids(&first, "group_membership", None), groups);
     assert_eq!(
-        ids(&first, "project_membership"),
+        object_ids(&first, "project_membership", None),
         vec![format!(
             "projects/{}/members/{}@40",
             ada.project_id, ada.user_id
         )]
     );
     assert_eq!(
-        ids(&first, "account"),
+        object_ids(&first, "account", None),
         vec![format!("users/{}", ada.user_id)]
     );
     assert_eq!(
-        ids(&first, "project_access_token"),
+        object_ids(&first, "project_access_token", None),
         vec![format!(
             "projects/{}/access_tokens/{}",
             ada.project_id, ada.project_access_token.0
         )]
     );
     assert_eq!(
-        ids(&first, "group_access_token"),
+        object_ids(&first, "group_access_token", None),
         vec![format!(
             "groups/{}/access_tokens/{}",
             ada.group_id, ada.group_access_token.0
         )]
     );
     assert_eq!(
-        ids(&first, "deploy_token"),
+        object_ids(&first, "deploy_token", None),
         vec![format!(
             "projects/{}/deploy_tokens/{}",
             ada.project_id, ada.deploy_token.0
@@ -148,7 +148,7 @@ async fn gitlab_adapter_revokes_a_person_and_what_they_sponsor() {
 
     // --- again: no new actions, same end state ----------------------------------------------
     let mark = d.request_count();
-    let second = revoke_identity(&t, &who, "w1", &policy(), &Metrics::new()).await;
+    let second = revoke(&t, &who).await;
     assert_eq!(
         second.outcome,
         Outcome::AlreadyAbsent,
@@ -168,8 +168,7 @@ async fn gitlab_adapter_revokes_a_person_and_what_they_sponsor() {
     assert_eq!(d.user_state(ada.user_id).as_deref(), Some("blocked"));
 
     // --- restore (a rescind): unblocked, memberships back at their level; tokens/keys not ---
-    let restored =
-        restore_identity(&t, &who, &first.objects, "w1", &policy(), &Metrics::new()).await;
+    let restored = restore(&t, &who, &first.objects).await;
     let outcomes = |kind: &str| -> Vec<RestoreOutcome> {
         restored
             .iter()
@@ -216,7 +215,7 @@ async fn gitlab_adapter_revokes_a_person_and_what_they_sponsor() {
         Some(40)
     );
     assert!(!d.token_works(&ada.pats[0].1), "a revoked token came back");
-    let again = restore_identity(&t, &who, &first.objects, "w1", &policy(), &Metrics::new()).await;
+    let again = restore(&t, &who, &first.objects).await;
     assert!(again
         .iter()
         .filter(|r| matches!(
@@ -257,7 +256,7 @@ async fn hostile_identities_revoke_nothing() {
         "b",
         "Bob.git",
     ] {
-        let r = revoke_identity(&t, &person(Some(name)), "w1", &policy(), &Metrics::new()).await;
+        let r = revoke(&t, &person(Some(name))).await;
         assert!(
             r.objects.is_empty(),
             "identity {name:?} matched: {:#?}",
@@ -281,7 +280,7 @@ async fn hostile_identities_revoke_nothing() {
     // A server whose username filter is a substring search: the client's exact re-check holds.
     d.set_fuzzy_username(true);
     for name in ["ad", "a", "bo", "dam"] {
-        let r = revoke_identity(&t, &person(Some(name)), "w1", &policy(), &Metrics::new()).await;
+        let r = revoke(&t, &person(Some(name))).await;
         assert!(
             r.objects.is_empty(),
             "fuzzy {name:?} matched: {:#?}",
@@ -293,7 +292,7 @@ async fn hostile_identities_revoke_nothing() {
     // a person decides.
     d.add_user("Carl", "carl1@example.com");
     d.add_user("carl", "carl2@example.com");
-    let r = revoke_identity(&t, &person(Some("carl")), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke(&t, &person(Some("carl"))).await;
     assert_eq!(r.outcome, Outcome::ManualRequired, "{:?}", r.error);
     assert!(r.objects.is_empty());
     assert!(
@@ -302,7 +301,7 @@ async fn hostile_identities_revoke_nothing() {
         r.error
     );
     // An identity without a username cannot be looked up: a failure that says so, nothing revoked.
-    let r = revoke_identity(&t, &person(None), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke(&t, &person(None)).await;
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(
         r.error.as_deref().unwrap_or("").contains("no username"),
@@ -315,7 +314,7 @@ async fn hostile_identities_revoke_nothing() {
     assert_untouched(&d, &bob);
 
     // Even on the fuzzy server, ada is exactly ada: adam keeps everything.
-    let r = revoke_identity(&t, &person(Some("ada")), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke(&t, &person(Some("ada"))).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
     assert_eq!(d.user_state(ada.user_id).as_deref(), Some("blocked"));
     assert_untouched(&d, &adam);
@@ -335,11 +334,11 @@ async fn lookup_by_email_or_extern_uid_and_block_off() {
         &d,
         "match_attribute = \"email\"\nblock = false\nsponsor_marker = \"\"",
     );
-    let r = revoke_identity(&t, &person(Some("eve")), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke(&t, &person(Some("eve"))).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
-    assert!(ids(&r, "account").is_empty());
+    assert!(object_ids(&r, "account", None).is_empty());
     assert!(
-        ids(&r, "deploy_token").is_empty(),
+        object_ids(&r, "deploy_token", None).is_empty(),
         "sponsored discovery is off"
     );
     assert_eq!(d.user_state(eve.user_id).as_deref(), Some("active"));
@@ -350,7 +349,7 @@ async fn lookup_by_email_or_extern_uid_and_block_off() {
             email: Some(hostile.into()),
             ..person(Some("x"))
         };
-        let r = revoke_identity(&t, &who, "w1", &policy(), &Metrics::new()).await;
+        let r = revoke(&t, &who).await;
         assert!(
             r.objects.is_empty() && r.error.is_none(),
             "{hostile:?}: {r:?}"
@@ -366,7 +365,7 @@ async fn lookup_by_email_or_extern_uid_and_block_off() {
         "match_attribute = \"extern_uid\"\nextern_uid_provider = \"ldapmain\"",
     );
     let who = person(Some("eve")); // employee id E-eve
-    let r = revoke_identity(&t, &who, "w1", &policy(), &Metrics::new()).await;
+    let r = revoke(&t, &who).await;
     assert_eq!(
         r.outcome,
         Outcome::AlreadyAbsent,
@@ -374,7 +373,10 @@ async fn lookup_by_email_or_extern_uid_and_block_off() {
         r.error,
         r.objects
     );
-    assert_eq!(ids(&r, "account"), vec![format!("users/{}", eve.user_id)]);
+    assert_eq!(
+        object_ids(&r, "account", None),
+        vec![format!("users/{}", eve.user_id)]
+    );
     assert_untouched(&d, &evelyn);
 }
 
@@ -385,7 +387,7 @@ async fn a_last_group_owner_needs_a_person_but_is_still_blocked() {
     let solo = d.add_group("sams-own");
     d.add_member(Source::Group(solo), sam.user_id, 50);
     let t = target(&d, "");
-    let r = revoke_identity(&t, &person(Some("sam")), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke(&t, &person(Some("sam"))).await;
     assert_eq!(r.outcome, Outcome::ManualRequired, "{:?}", r.error);
     let stuck: Vec<_> = r
         .objects
@@ -432,16 +434,7 @@ async fn fifty_leavers_at_once() {
     let mut set = tokio::task::JoinSet::new();
     for p in &people {
         let (t, name) = (t.clone(), p.username.clone());
-        set.spawn(async move {
-            revoke_identity(
-                t.as_ref(),
-                &person(Some(&name)),
-                "w1",
-                &policy(),
-                &Metrics::new(),
-            )
-            .await
-        });
+        set.spawn(async move { revoke(t.as_ref(), &person(Some(&name))).await });
     }
     let mut reports = Vec::new();
     while let Some(r) = set.join_next().await {

@@ -7,13 +7,12 @@
 
 use revoke::adapters::gitlab::GitlabTarget;
 use revoke::adapters::{Target, TargetError};
-use revoke::restoration::{restore_identity, RestoreOutcome};
-use revoke::revocation::{revoke_identity, RevocationReport};
-use revoke_shared::contract::{
-    Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome,
-};
+use revoke::restoration::RestoreOutcome;
+use revoke::revocation::revoke_identity;
+use revoke_shared::contract::{Identity, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
 use revoke_tests::gitlab::{self, GitlabDouble, RateLimit, SeededPerson, Source};
+use revoke_tests::kit::{self, employee, object_ids, restore, revoke};
 use revoke_tests::quick_retries as policy;
 use std::time::Duration;
 
@@ -28,18 +27,11 @@ fn target_with_token(d: &GitlabDouble, token: &str, extra: &str) -> GitlabTarget
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let var = format!("REVOKE_TEST_GITLAB_TOKEN_{}", tag.to_uppercase());
     std::env::set_var(&var, token);
-    let path = std::env::temp_dir().join(format!("revoke-gitlab-{tag}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            "[targets.cicd]\nbase_url = \"{}\"\ntoken_env = \"{var}\"\n{extra}\n",
-            d.url()
-        ),
-    )
-    .unwrap();
-    let cfg = revoke_shared::Config::load(Some(&path), std::iter::empty()).expect("config loads");
-    let _ = std::fs::remove_file(&path);
-    GitlabTarget::from_table(&cfg.targets["cicd"], "test").expect("[targets.cicd] config")
+    let table = kit::target_table(
+        "cicd",
+        &format!("base_url = \"{}\"\ntoken_env = \"{var}\"\n{extra}", d.url()),
+    );
+    GitlabTarget::from_table(&table, "test").expect("[targets.cicd] config")
 }
 
 fn target(d: &GitlabDouble, extra: &str) -> GitlabTarget {
@@ -47,12 +39,11 @@ fn target(d: &GitlabDouble, extra: &str) -> GitlabTarget {
 }
 
 fn person(username: Option<&str>) -> Identity {
-    Identity {
-        employee_id: format!("E-{}", username.unwrap_or("none")),
-        email: username.map(|u| format!("{u}@example.com")),
-        username: username.map(str::to_string),
-        kind: IdentityKind::Employee,
-    }
+    employee(
+        &format!("E-{}", username.unwrap_or("none")),
+        username,
+        username.map(|u| format!("{u}@example.com")).as_deref(),
+    )
 }
 
 /// Everything `p` holds is still there and works (checked in the double's state).
@@ -95,15 +86,4 @@ fn assert_untouched(d: &GitlabDouble, p: &SeededPerson) {
         d.deploy_token(p.deploy_token.0).is_some(),
         "{who}'s deploy token was deleted"
     );
-}
-
-fn ids(r: &RevocationReport, kind: &str) -> Vec<String> {
-    let mut v: Vec<String> = r
-        .objects
-        .iter()
-        .filter(|o| o.object_kind == kind)
-        .map(|o| o.object_id.clone())
-        .collect();
-    v.sort();
-    v
 }

@@ -2,26 +2,6 @@
 
 use super::*;
 
-/// Hand-made evidence of an object, outcome revoked, as a forged or misdirected rescind carries.
-fn forged(object_kind: &str, object_id: &str, action: &str) -> ObjectEvidence {
-    ObjectEvidence {
-        object_kind: object_kind.into(),
-        object_id: object_id.into(),
-        sponsored: false,
-        action: action.into(),
-        outcome: ObjectOutcome::Revoked,
-        removed_at: Some(chrono::Utc::now()),
-        actor: Actor {
-            worker_id: "w1".into(),
-            principal: "root".into(),
-        },
-        verified: true,
-        provenance: revoke_shared::contract::Provenance::Observed,
-        read_back: String::new(),
-        error: None,
-    }
-}
-
 /// `GET <path>` on the double's HTTP API as its administrator (not through the adapter).
 async fn api_get(d: &GitlabDouble, path: &str) -> serde_json::Value {
     let resp = reqwest::Client::new()
@@ -65,26 +45,32 @@ async fn restore_refuses_what_is_not_the_persons() {
     d.set_user_state(bob.user_id, "blocked");
     let t = target(&d, "");
     let who = person(Some("ada"));
-    let first = revoke_identity(&t, &who, "w1", &policy(), &Metrics::new()).await;
+    let first = revoke(&t, &who).await;
     assert_eq!(first.outcome, Outcome::Revoked, "{:?}", first.error);
 
     let members_before = group_members(&d, vault).await;
     let writes_from = d.request_count();
     let forged_evidence = [
-        forged(
+        kit::revoked_evidence(
             "group_membership",
             &format!("groups/{vault}/members/{}@50", bob.user_id),
             "remove_membership",
+            "root",
         ),
-        forged("account", &format!("users/{}", bob.user_id), "block"),
-        forged(
+        kit::revoked_evidence(
+            "account",
+            &format!("users/{}", bob.user_id),
+            "block",
+            "root",
+        ),
+        kit::revoked_evidence(
             "group_membership",
             &format!("groups/{vault}/members/{}@60", ada.user_id),
             "remove_membership",
+            "root",
         ),
     ];
-    let restored =
-        restore_identity(&t, &who, &forged_evidence, "w1", &policy(), &Metrics::new()).await;
+    let restored = restore(&t, &who, &forged_evidence).await;
     assert_eq!(restored.len(), 3, "{restored:?}");
     for r in &restored {
         assert_eq!(r.outcome, RestoreOutcome::Refused, "{r:?}");

@@ -51,11 +51,11 @@ async fn lists_are_followed_across_pages() {
 
     let t = target(&d, "per_page = 2");
     let mark = d.request_count();
-    let r = revoke_identity(&t, &person(Some("paige")), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke(&t, &person(Some("paige"))).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
-    assert_eq!(ids(&r, "personal_access_token").len(), 9);
-    assert_eq!(ids(&r, "ssh_key").len(), 5);
-    assert_eq!(ids(&r, "group_membership").len(), 4);
+    assert_eq!(object_ids(&r, "personal_access_token", None).len(), 9);
+    assert_eq!(object_ids(&r, "ssh_key", None).len(), 5);
+    assert_eq!(object_ids(&r, "group_membership", None).len(), 4);
     for (id, _) in p.pats.iter().chain(&extra_pats) {
         assert!(
             d.pat(*id).unwrap().revoked,

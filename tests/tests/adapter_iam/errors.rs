@@ -37,7 +37,7 @@ async fn iam_adapter_config_and_connection_errors() {
         sponsored: false,
         action: "deactivate".into(),
     };
-    match target.revoke(&person("E1", Some("x")), &h).await {
+    match target.revoke(&employee("E1", Some("x"), None), &h).await {
         Err(TargetError::Permanent(m)) => assert!(m.contains("not an IAM object"), "{m}"),
         other => panic!("expected a permanent error, got {other:?}"),
     }
@@ -115,7 +115,7 @@ async fn iam_adapter_classifies_sdk_errors() {
     .await
     .expect("GetUser of the caller works on the double");
     assert_eq!(target.principal(), "arn:aws:iam::123456789012:user/revoker");
-    let who = person("E1", Some("ada"));
+    let who = employee("E1", Some("ada"), None);
     let set = |status: u16, code: &str| *mode.lock().unwrap() = (status, code.to_string());
 
     for (status, code, want) in [

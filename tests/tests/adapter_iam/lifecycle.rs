@@ -58,12 +58,13 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     assert!(principal.starts_with("arn:aws:iam::"), "{principal}");
     assert!(!principal.contains(DUMMY_SECRET));
 
-    let who = Identity {
-        email: Some(format!("ada-{run}@example.com")),
-        ..person(&ada_eid, Some(&ada))
-    };
+    let who = employee(
+        &ada_eid,
+        Some(&ada),
+        Some(&format!("ada-{run}@example.com")),
+    );
     let started = Instant::now();
-    let first = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let first = revoke(&target, &who).await;
     let took = started.elapsed();
     // A sponsored user needs a new owner: a person must act, so the target is manual_required.
     assert_eq!(
@@ -74,51 +75,51 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
         first.objects
     );
     assert_eq!(
-        ids(&first, "access_key", false),
+        object_ids(&first, "access_key", Some(false)),
         sorted(vec![
             format!("access_key/{ada}/{ak1}"),
             format!("access_key/{ada}/{ak2}")
         ])
     );
     assert_eq!(
-        ids(&first, "login_profile", false),
+        object_ids(&first, "login_profile", Some(false)),
         vec![format!("login_profile/{ada}")]
     );
     assert_eq!(
-        ids(&first, "group_membership", false),
+        object_ids(&first, "group_membership", Some(false)),
         sorted(vec![
             format!("group_membership/{g1}/{ada}"),
             format!("group_membership/{g2}/{ada}")
         ])
     );
     assert_eq!(
-        ids(&first, "mfa_device", false),
+        object_ids(&first, "mfa_device", Some(false)),
         vec![format!("mfa/{ada}/{serial}")]
     );
     assert_eq!(
-        ids(&first, "ssh_key", false),
+        object_ids(&first, "ssh_key", Some(false)),
         vec![format!("ssh_key/{ada}/{ssh}")]
     );
     assert_eq!(
-        ids(&first, "signing_cert", false),
+        object_ids(&first, "signing_cert", Some(false)),
         vec![format!("signing_cert/{ada}/{cert}")]
     );
     assert_eq!(
-        ids(&first, "access_key", true),
+        object_ids(&first, "access_key", Some(true)),
         sorted(vec![
             format!("access_key/{ada_bot}/{bot_key}"),
             format!("access_key/{ada_ci}/{ci_key}")
         ])
     );
     assert_eq!(
-        ids(&first, "sponsored_user_ownership", true),
+        object_ids(&first, "sponsored_user_ownership", Some(true)),
         sorted(vec![
             format!("sponsored_user/{ada_bot}"),
             format!("sponsored_user/{ada_ci}")
         ])
     );
     assert_eq!(
-        ids(&first, "issued_sessions", false),
+        object_ids(&first, "issued_sessions", Some(false)),
         vec![format!("issued_sessions/{ada}")]
     );
     assert_eq!(first.objects.len(), 13, "{:#?}", first.objects);
@@ -207,7 +208,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     }
 
     // --- again: nothing new to do, same end state; the ownership transfer still waits ---------
-    let second = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let second = revoke(&target, &who).await;
     assert_eq!(
         second.outcome,
         Outcome::ManualRequired,
@@ -227,17 +228,17 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     }
     // Deleted things are no longer listed; deactivated keys are (as already absent).
     assert_eq!(
-        ids(&second, "access_key", false),
-        ids(&first, "access_key", false)
+        object_ids(&second, "access_key", Some(false)),
+        object_ids(&first, "access_key", Some(false))
     );
-    assert!(ids(&second, "login_profile", false).is_empty());
-    assert!(ids(&second, "group_membership", false).is_empty());
+    assert!(object_ids(&second, "login_profile", Some(false)).is_empty());
+    assert!(object_ids(&second, "group_membership", Some(false)).is_empty());
     assert!(moto.keys(&ada).await.iter().all(|(_, s)| s == "Inactive"));
 
     // A person takes the sponsored users over: the escalation resolves.
     moto.retag(&ada_bot, "owner", &bob).await;
     moto.retag(&ada_ci, "owner", &format!("carol-{run}")).await;
-    let third = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let third = revoke(&target, &who).await;
     assert_eq!(
         third.outcome,
         Outcome::AlreadyAbsent,
@@ -245,18 +246,10 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
         third.error,
         third.objects
     );
-    assert!(ids(&third, "sponsored_user_ownership", true).is_empty());
+    assert!(object_ids(&third, "sponsored_user_ownership", Some(true)).is_empty());
 
     // --- restore (a rescind) from the first run's evidence -----------------------------------
-    let restored = restore_identity(
-        &target,
-        &who,
-        &first.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let restored = restore(&target, &who, &first.objects).await;
     let outcome_of = |kind: &str, sponsored: bool| -> Vec<RestoreOutcome> {
         restored
             .iter()
@@ -311,15 +304,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     );
     assert!(!moto.has_login_profile(&ada).await);
     assert!(moto.mfa_serials(&ada).await.is_empty());
-    let again = restore_identity(
-        &target,
-        &who,
-        &first.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let again = restore(&target, &who, &first.objects).await;
     for r in &again {
         let expected = match r.object_kind.as_str() {
             "access_key" if r.sponsored => RestoreOutcome::Refused,
@@ -379,9 +364,9 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     .await
     .expect("iam config");
     assert_eq!(target.principal(), "revoke-test");
-    let who = person(&eid, Some("cy"));
+    let who = employee(&eid, Some("cy"), None);
     let started = Instant::now();
-    let first = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let first = revoke(&target, &who).await;
     eprintln!(
         "iam (tag match, list_user_tags scan): first run over {} objects took {:?}",
         first.objects.len(),
@@ -395,7 +380,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
         first.objects
     );
     assert_eq!(
-        ids(&first, "access_key", false),
+        object_ids(&first, "access_key", Some(false)),
         sorted(vec![
             format!("access_key/{user}/{k1}"),
             format!("access_key/{user}/{k2}")
@@ -422,7 +407,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
         "{other} was touched"
     );
 
-    let second = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let second = revoke(&target, &who).await;
     assert_eq!(
         second.outcome,
         Outcome::AlreadyAbsent,
@@ -439,15 +424,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
         "the inactive SSH key and certificate, and the deny on older sessions"
     );
 
-    let restored = restore_identity(
-        &target,
-        &who,
-        &first.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let restored = restore(&target, &who, &first.objects).await;
     let by_kind = |kind: &str| -> Vec<RestoreOutcome> {
         restored
             .iter()
@@ -474,7 +451,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     moto.user(&dup, &[("employee_id", &eid)]).await;
     moto.key(&dup).await;
     let before = (moto.footprint(&user).await, moto.footprint(&dup).await);
-    let r = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let r = revoke(&target, &who).await;
     assert_eq!(r.outcome, Outcome::ManualRequired, "{:#?}", r.objects);
     assert!(r.objects.is_empty());
     let e = r.error.unwrap_or_default();
@@ -489,14 +466,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
         .into_iter()
         .enumerate()
     {
-        let r = revoke_identity(
-            &target,
-            &person(name, Some(&format!("h{i}"))),
-            "w1",
-            &policy(),
-            &Metrics::new(),
-        )
-        .await;
+        let r = revoke(&target, &employee(name, Some(&format!("h{i}")), None)).await;
         assert!(r.objects.is_empty(), "{name:?}: {:#?}", r.objects);
         assert!(r.error.is_none(), "{name:?}: {:?}", r.error);
     }

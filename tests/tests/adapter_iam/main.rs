@@ -13,11 +13,9 @@ use aws_sdk_iam::types::{StatusType, Tag};
 use aws_sdk_iam::Client;
 use revoke::adapters::iam::IamTarget;
 use revoke::adapters::{Target, TargetError};
-use revoke::restoration::{restore_identity, RestoreOutcome};
-use revoke::revocation::{revoke_identity, RevocationReport};
-use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
-use revoke_shared::metrics::Metrics;
-use revoke_tests::quick_retries as policy;
+use revoke::restoration::RestoreOutcome;
+use revoke_shared::contract::{ObjectOutcome, Outcome};
+use revoke_tests::kit::{self, employee, object_ids, restore, revoke, sorted};
 use std::time::Instant;
 
 mod errors;
@@ -307,41 +305,11 @@ impl Moto {
 /// The adapter from a complete config file's `[targets.cloud]` table (through `Config::load`,
 /// as the binary reads it).
 async fn iam_target(table_body: &str, instance: &str) -> Result<IamTarget, String> {
-    let path =
-        std::env::temp_dir().join(format!("revoke-iam-{}.toml", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&path, format!("[targets.cloud]\n{table_body}\n")).unwrap();
-    let cfg = revoke_shared::Config::load(Some(&path), std::iter::empty()).expect("config loads");
-    let _ = std::fs::remove_file(&path);
-    IamTarget::from_table(&cfg.targets["cloud"], instance).await
+    IamTarget::from_table(&kit::target_table("cloud", table_body), instance).await
 }
 
 fn base_table(url: &str) -> String {
     format!("endpoint_url = \"{url}\"\nregion = \"us-east-1\"\naccess_key_id_env = \"{KEY_ENV}\"\nsecret_access_key_env = \"{SECRET_ENV}\"")
-}
-
-fn person(employee_id: &str, username: Option<&str>) -> Identity {
-    Identity {
-        employee_id: employee_id.into(),
-        email: None,
-        username: username.map(str::to_string),
-        kind: IdentityKind::Employee,
-    }
-}
-
-fn ids(r: &RevocationReport, kind: &str, sponsored: bool) -> Vec<String> {
-    let mut v: Vec<String> = r
-        .objects
-        .iter()
-        .filter(|o| o.object_kind == kind && o.sponsored == sponsored)
-        .map(|o| o.object_id.clone())
-        .collect();
-    v.sort();
-    v
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
 }
 
 /// Runs the hostile identities and asserts they revoked nothing and raised nothing.
@@ -359,8 +327,8 @@ async fn hostile_identities_revoke_nothing(target: &IamTarget, run: &str, real: 
         format!("{real} "),
     ];
     for (i, name) in names.iter().enumerate() {
-        let hostile = person(&format!("E-hostile-{i}-{run}"), Some(name));
-        let r = revoke_identity(target, &hostile, "w1", &policy(), &Metrics::new()).await;
+        let hostile = employee(&format!("E-hostile-{i}-{run}"), Some(name), None);
+        let r = revoke(target, &hostile).await;
         assert!(
             r.objects.is_empty(),
             "identity {name:?} held something: {:#?}",
@@ -370,13 +338,6 @@ async fn hostile_identities_revoke_nothing(target: &IamTarget, run: &str, real: 
         assert!(r.error.is_none(), "identity {name:?}: {:?}", r.error);
     }
     // The employee id is the fallback name, and is held to the same rules.
-    let r = revoke_identity(
-        target,
-        &person(&format!("../{real}"), None),
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = revoke(target, &employee(&format!("../{real}"), None, None)).await;
     assert!(r.objects.is_empty(), "{:#?}", r.objects);
 }

@@ -233,9 +233,9 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
     let target = iam_target(&base_table(&moto.url), "test")
         .await
         .expect("iam config");
-    let who = person(&format!("E-{run}"), Some(&eve));
+    let who = employee(&format!("E-{run}"), Some(&eve), None);
     let t0 = chrono::Utc::now();
-    let first = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let first = revoke(&target, &who).await;
     assert_eq!(
         first.outcome,
         Outcome::Revoked,
@@ -252,15 +252,15 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
         first.objects
     );
     assert_eq!(
-        ids(&first, "managed_policy", false),
+        object_ids(&first, "managed_policy", Some(false)),
         vec![format!("managed_policy/{eve}/{managed}")]
     );
     assert_eq!(
-        ids(&first, "inline_policy", false),
+        object_ids(&first, "inline_policy", Some(false)),
         vec![format!("inline_policy/{eve}/payroll-read")]
     );
     assert_eq!(
-        ids(&first, "issued_sessions", false),
+        object_ids(&first, "issued_sessions", Some(false)),
         vec![format!("issued_sessions/{eve}")]
     );
     let action = |kind: &str| {
@@ -333,7 +333,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
     );
 
     // --- again: the deny is found (not renewed), nothing else to do ----------------------------
-    let second = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let second = revoke(&target, &who).await;
     assert_eq!(
         second.outcome,
         Outcome::AlreadyAbsent,
@@ -341,11 +341,11 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
         second.objects
     );
     assert_eq!(
-        ids(&second, "issued_sessions", false),
+        object_ids(&second, "issued_sessions", Some(false)),
         vec![format!("issued_sessions/{eve}")]
     );
     assert!(
-        ids(&second, "inline_policy", false).is_empty(),
+        object_ids(&second, "inline_policy", Some(false)).is_empty(),
         "the deny is not an inline policy to delete"
     );
     assert!(
@@ -383,15 +383,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
     assert!(target.verify(&who, &h).await.unwrap().gone);
 
     // --- restore (a rescind) from the first run's evidence, twice ------------------------------
-    let restored = restore_identity(
-        &target,
-        &who,
-        &first.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let restored = restore(&target, &who, &first.objects).await;
     let outcome_of = |r: &[revoke::restoration::RestoredObject], kind: &str| {
         r.iter().find(|o| o.object_kind == kind).map(|o| o.outcome)
     };
@@ -424,15 +416,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
         "{:?}",
         moto.tag_keys(&eve).await
     );
-    let again = restore_identity(
-        &target,
-        &who,
-        &first.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let again = restore(&target, &who, &first.objects).await;
     for kind in ["managed_policy", "inline_policy", "issued_sessions"] {
         assert_eq!(
             outcome_of(&again, kind),
@@ -487,8 +471,8 @@ async fn iam_adapter_is_not_verified_until_every_policy_is_gone() {
     let target = iam_target(&base_table(&moto.url), "test")
         .await
         .expect("iam config");
-    let who = person(&format!("E-{run}"), Some(&fay));
-    let first = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let who = employee(&format!("E-{run}"), Some(&fay), None);
+    let first = revoke(&target, &who).await;
     assert_eq!(first.outcome, Outcome::Failed, "{:#?}", first.objects);
     let inline = first
         .objects
@@ -521,7 +505,7 @@ async fn iam_adapter_is_not_verified_until_every_policy_is_gone() {
         .send()
         .await
         .unwrap();
-    let second = revoke_identity(&target, &who, "w1", &policy(), &Metrics::new()).await;
+    let second = revoke(&target, &who).await;
     assert!(
         matches!(second.outcome, Outcome::Revoked),
         "{:?}\n{:#?}",
@@ -544,7 +528,7 @@ async fn iam_adapter_is_not_verified_until_every_policy_is_gone() {
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_refuses_forged_restores() {
     use revoke::adapters::RestoreResult;
-    use revoke_shared::contract::{Actor, ObjectEvidence};
+    use revoke_shared::contract::ObjectEvidence;
     let moto = Moto::from_env().await;
     let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
     let (amy, ben) = (format!("amy-{run}"), format!("ben-{run}"));
@@ -575,23 +559,12 @@ async fn iam_adapter_refuses_forged_restores() {
     let target = iam_target(&base_table(&moto.url), "test")
         .await
         .expect("iam config");
-    let who = person(&format!("E-{run}"), Some(&amy));
+    let who = employee(&format!("E-{run}"), Some(&amy), None);
     let forged = |kind: &str, id: String, action: &str| ObjectEvidence {
-        object_kind: kind.into(),
-        object_id: id,
-        sponsored: false,
-        action: action.into(),
-        outcome: ObjectOutcome::Revoked,
-        removed_at: Some(chrono::Utc::now()),
-        actor: Actor {
-            worker_id: "w1".into(),
-            principal: "forged".into(),
-        },
-        verified: true,
-        provenance: revoke_shared::contract::Provenance::Observed,
         read_back: "forged".into(),
-        error: None,
+        ..kit::revoked_evidence(kind, &id, action, "forged")
     };
+
     for ev in [
         forged(
             "group_membership",

@@ -48,11 +48,9 @@ async fn ldap_adapter_handles_many_leavers_concurrently() {
     let t0 = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for u in &uids {
-        let who = person(&format!("E-{u}"), Some(u), None);
+        let who = employee(&format!("E-{u}"), Some(u), None);
         let target = target.clone();
-        tasks.spawn(async move {
-            revoke_identity(target.as_ref(), &who, "w1", &policy(), &Metrics::new()).await
-        });
+        tasks.spawn(async move { revoke(target.as_ref(), &who).await });
     }
     let reports = tasks.join_all().await;
     let took = t0.elapsed();
@@ -184,7 +182,7 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
         ),
         "test",
     );
-    let r = revoke(&target, &person("E-odd", Some(odd_uid), None)).await;
+    let r = revoke(&target, &employee("E-odd", Some(odd_uid), None)).await;
     assert_eq!(
         r.outcome,
         Outcome::Revoked,
@@ -192,10 +190,10 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
         r.error,
         r.objects
     );
-    assert_eq!(ids(&r, "account", false), vec![odd.clone()]);
-    assert_eq!(ids(&r, "account", true), vec![odd_bot.clone()]);
+    assert_eq!(object_ids(&r, "account", Some(false)), vec![odd.clone()]);
+    assert_eq!(object_ids(&r, "account", Some(true)), vec![odd_bot.clone()]);
     assert_eq!(dir.bind_rc(&odd_bot, "odd-bot-pw").await, 49);
-    let membership = ids(&r, "group_membership", false);
+    let membership = object_ids(&r, "group_membership", Some(false));
     assert_eq!(membership.len(), 1, "{membership:?}");
     // `|` in the group's name is written %7C, so the id splits back into its three parts.
     assert_eq!(
@@ -225,7 +223,7 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
     assert_eq!(l.delete(&ops).await.unwrap().rc, 0);
     let restored = restore(
         &target,
-        &person("E-odd", Some(odd_uid), None),
+        &employee("E-odd", Some(odd_uid), None),
         &r_odd.objects,
     )
     .await;
@@ -250,7 +248,7 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
 
     // cy holds a lockout with a time (what ppolicy writes after failed binds; it expires after
     // pwdLockoutDuration): revoking replaces it with the permanent lock, and says so.
-    let r = revoke(&target, &person("E-cy", Some("cy"), None)).await;
+    let r = revoke(&target, &employee("E-cy", Some("cy"), None)).await;
     assert_eq!(
         r.outcome,
         Outcome::Revoked,
@@ -268,7 +266,7 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
         dir.values(&mut l, &cy, "pwdAccountLockedTime").await,
         vec!["000001010000Z"]
     );
-    let restored = restore(&target, &person("E-cy", Some("cy"), None), &r.objects).await;
+    let restored = restore(&target, &employee("E-cy", Some("cy"), None), &r.objects).await;
     assert!(
         restored
             .iter()

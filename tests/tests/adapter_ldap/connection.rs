@@ -78,7 +78,7 @@ async fn ldap_adapter_reconnects_and_speaks_starttls() {
         .config(&dir, "")
         .replace(&dir.url, &format!("ldap://127.0.0.1:{}", relay.port));
     let target = ldap_target(&cfg, "test");
-    let ada = person("E-ada", Some("ada"), None);
+    let ada = employee("E-ada", Some("ada"), None);
     assert_eq!(target.discover(&ada).await.unwrap().len(), 1);
     assert_eq!(target.discover(&ada).await.unwrap().len(), 1);
     assert_eq!(relay.accepted(), 1, "one connection serves every call");
@@ -104,7 +104,7 @@ async fn ldap_adapter_reconnects_and_speaks_starttls() {
         &run.config(&dir, "starttls = true\ntls_no_verify = true"),
         "tls",
     );
-    let bob = person("E-bob", Some("bob"), None);
+    let bob = employee("E-bob", Some("bob"), None);
     match tls.discover(&bob).await {
         Err(e) => panic!("StartTLS with tls_no_verify failed: {e}"),
         Ok(_) => {

@@ -67,7 +67,7 @@ async fn ldap_adapter_never_verifies_a_moved_entry_it_could_not_lock() {
         )
     };
     let nolock = ldap_target(&body(&nolock_dn, NOLOCK_PW_ENV), "nolock");
-    let who = person("E-ada", Some("ada"), None);
+    let who = employee("E-ada", Some("ada"), None);
     let person_account = |r: &RevocationReport| -> Vec<ObjectEvidence> {
         r.objects
             .iter()
@@ -212,8 +212,8 @@ async fn ldap_a_co_sponsored_account_stays_locked_while_another_sponsor_is_revok
         ),
         "test",
     );
-    let who_ada = person("E-ada", Some("ada"), None);
-    let who_bob = person("E-bob", Some("bob"), None);
+    let who_ada = employee("E-ada", Some("ada"), None);
+    let who_bob = employee("E-bob", Some("bob"), None);
     let bot_in = |r: &RevocationReport| -> ObjectOutcome {
         r.objects
             .iter()

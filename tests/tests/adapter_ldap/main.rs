@@ -17,12 +17,11 @@
 use ldap3::{Ldap, LdapConnAsync, Scope, SearchEntry};
 use revoke::adapters::ldap::LdapTarget;
 use revoke::adapters::{Target, TargetError};
-use revoke::restoration::{restore_identity, RestoreOutcome};
-use revoke::revocation::{revoke_identity, revoke_identity_rechecking, RevocationReport};
-use revoke_shared::contract::{
-    Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject,
-};
+use revoke::restoration::RestoreOutcome;
+use revoke::revocation::{revoke_identity_rechecking, RevocationReport};
+use revoke_shared::contract::{ObjectEvidence, ObjectOutcome, Outcome, RecheckObject};
 use revoke_shared::metrics::Metrics;
+use revoke_tests::kit::{self, employee, object_ids, restore, revoke};
 use revoke_tests::quick_retries as policy;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -167,48 +166,8 @@ impl Dir {
 /// The adapter from a complete config file's `[targets.directory]` table (through
 /// `Config::load`, as the binary reads it).
 fn ldap_target(table_body: &str, instance: &str) -> LdapTarget {
-    let path = std::env::temp_dir().join(format!(
-        "revoke-ldap-{}.toml",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::write(&path, format!("[targets.directory]\n{table_body}\n")).unwrap();
-    let cfg = revoke_shared::Config::load(Some(&path), std::iter::empty()).expect("config loads");
-    let _ = std::fs::remove_file(&path);
-    LdapTarget::from_table(&cfg.targets["directory"], instance).expect("directory config")
-}
-
-/// Restores `objects` for `who` as worker `w1`, with the tests' quick retries.
-async fn restore(
-    target: &LdapTarget,
-    who: &Identity,
-    objects: &[ObjectEvidence],
-) -> Vec<revoke_shared::contract::RestoredObject> {
-    restore_identity(target, who, objects, "w1", &policy(), &Metrics::new()).await
-}
-
-/// Revokes what `who` holds as worker `w1`, with the tests' quick retries.
-async fn revoke(target: &LdapTarget, who: &Identity) -> RevocationReport {
-    revoke_identity(target, who, "w1", &policy(), &Metrics::new()).await
-}
-
-fn person(employee_id: &str, username: Option<&str>, email: Option<&str>) -> Identity {
-    Identity {
-        employee_id: employee_id.into(),
-        email: email.map(str::to_string),
-        username: username.map(str::to_string),
-        kind: IdentityKind::Employee,
-    }
-}
-
-fn ids(r: &RevocationReport, kind: &str, sponsored: bool) -> Vec<String> {
-    let mut v: Vec<String> = r
-        .objects
-        .iter()
-        .filter(|o| o.object_kind == kind && o.sponsored == sponsored)
-        .map(|o| o.object_id.clone())
-        .collect();
-    v.sort();
-    v
+    LdapTarget::from_table(&kit::target_table("directory", table_body), instance)
+        .expect("directory config")
 }
 
 /// One run's own subtree: `ou=run-<id>` with people, groups, services and disabled OUs.

@@ -98,23 +98,13 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
         ),
         "test",
     );
-    let who = person("E-ada", Some("ada"), None);
+    let who = employee("E-ada", Some("ada"), None);
     let ev = |kind: &str, id: String, sponsored: bool, action: &str| ObjectEvidence {
-        object_kind: kind.into(),
-        object_id: id,
         sponsored,
-        action: action.into(),
-        outcome: ObjectOutcome::Revoked,
         removed_at: None,
-        actor: Actor {
-            worker_id: "w1".into(),
-            principal: dir.bind_dn.clone(),
-        },
-        verified: true,
-        provenance: revoke_shared::contract::Provenance::Observed,
-        read_back: String::new(),
-        error: None,
+        ..kit::revoked_evidence(kind, &id, action, &dir.bind_dn)
     };
+
     let forged = vec![
         ev(
             "group_membership",
@@ -232,7 +222,7 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
     let before = dir.snapshot(&mut l, &run.root).await;
     let as_bob = restore(
         &target,
-        &person("E-bob", Some("bob"), None),
+        &employee("E-bob", Some("bob"), None),
         &revoked.objects,
     )
     .await;

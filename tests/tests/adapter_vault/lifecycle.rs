@@ -148,11 +148,8 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     );
 
     // The sponsor is named by email in the token's metadata.
-    let ada = Identity {
-        email: Some(owner_meta.clone()),
-        ..person(&format!("E-{run}"), Some("ada"))
-    };
-    let first = revoke_identity(&target, &ada, "w1", &policy(), &Metrics::new()).await;
+    let ada = employee(&format!("E-{run}"), Some("ada"), Some(&owner_meta));
+    let first = revoke(&target, &ada).await;
     assert_eq!(
         first.outcome,
         Outcome::Revoked,
@@ -271,7 +268,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     );
 
     // --- again: nothing new to do, same end state ------------------------------------------
-    let second = revoke_identity(&target, &ada, "w1", &policy(), &Metrics::new()).await;
+    let second = revoke(&target, &ada).await;
     assert_eq!(
         second.outcome,
         Outcome::AlreadyAbsent,
@@ -296,15 +293,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     );
 
     // --- restore (a rescind): the entity is re-enabled; tokens and the login cannot return ---
-    let restored = restore_identity(
-        &target,
-        &ada,
-        &first.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let restored = restore(&target, &ada, &first.objects).await;
     let outcome_of = |kind: &str| -> Vec<RestoreOutcome> {
         restored
             .iter()
@@ -344,15 +333,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         "entity not re-enabled"
     );
     assert!(!bao.token_valid(&ada_t1).await, "a revoked token came back");
-    let again = restore_identity(
-        &target,
-        &ada,
-        &first.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let again = restore(&target, &ada, &first.objects).await;
     assert!(again
         .iter()
         .filter(|r| r.object_kind == "entity")
@@ -372,8 +353,8 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     .into_iter()
     .enumerate()
     {
-        let hostile = person(&format!("E-hostile-{i}-{run}"), Some(name));
-        let r = revoke_identity(&target, &hostile, "w1", &policy(), &Metrics::new()).await;
+        let hostile = employee(&format!("E-hostile-{i}-{run}"), Some(name), None);
+        let r = revoke(&target, &hostile).await;
         assert!(
             r.objects
                 .iter()
@@ -384,14 +365,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         assert!(r.error.is_none(), "identity {name:?}: {:?}", r.error);
     }
     // The employee id is the fallback name, and is held to the same rules.
-    let r = revoke_identity(
-        &target,
-        &person("../bob", None),
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = revoke(&target, &employee("../bob", None, None)).await;
     assert!(r.objects.is_empty(), "{:#?}", r.objects);
     assert!(
         bao.token_valid(&bob_t).await && bao.token_valid(&bob_bot_t).await,
@@ -422,7 +396,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         .login(&mount, "cyd", "cyd-pw-1")
         .await
         .expect("cyd logs in");
-    let cy = person(&format!("E-cy-{run}"), Some("cy"));
+    let cy = employee(&format!("E-cy-{run}"), Some("cy"), None);
     let held = target.discover(&cy).await.unwrap();
     let prefix = held
         .iter()

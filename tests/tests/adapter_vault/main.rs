@@ -8,10 +8,9 @@
 
 use revoke::adapters::vault::VaultTarget;
 use revoke::adapters::Target;
-use revoke::restoration::{restore_identity, RestoreOutcome};
-use revoke::revocation::revoke_identity;
-use revoke_shared::contract::{Identity, IdentityKind, ObjectOutcome, Outcome};
-use revoke_shared::metrics::Metrics;
+use revoke::restoration::RestoreOutcome;
+use revoke_shared::contract::{ObjectOutcome, Outcome};
+use revoke_tests::kit::{self, employee, restore, revoke};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -119,26 +118,9 @@ impl Bao {
     }
 }
 
-use revoke_tests::quick_retries as policy;
-
 /// The adapter from a complete config file's `[targets.vault]` table (through `Config::load`, as
 /// the binary reads it).
 fn vault_target(table_body: &str, instance: &str) -> VaultTarget {
-    let path = std::env::temp_dir().join(format!(
-        "revoke-vault-{}.toml",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::write(&path, format!("[targets.vault]\n{table_body}\n")).unwrap();
-    let cfg = revoke_shared::Config::load(Some(&path), std::iter::empty()).expect("config loads");
-    let _ = std::fs::remove_file(&path);
-    VaultTarget::from_table(&cfg.targets["vault"], instance).expect("vault config")
-}
-
-fn person(employee_id: &str, username: Option<&str>) -> Identity {
-    Identity {
-        employee_id: employee_id.into(),
-        email: None,
-        username: username.map(str::to_string),
-        kind: IdentityKind::Employee,
-    }
+    VaultTarget::from_table(&kit::target_table("vault", table_body), instance)
+        .expect("vault config")
 }

@@ -67,14 +67,7 @@ async fn child_tokens_are_named_in_the_evidence() {
         ),
         "bao",
     );
-    let r = revoke_identity(
-        &t,
-        &person("E-ada", Some("ada")),
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let r = revoke(&t, &employee("E-ada", Some("ada"), None)).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:#?}", r);
     let at = |acc: &str| {
         r.objects
@@ -118,8 +111,8 @@ async fn restore_refuses_another_persons_entity() {
         ),
         "bao",
     );
-    let who = person("E-ada", Some("ada"));
-    let r = revoke_identity(&t, &who, "w1", &policy(), &Metrics::new()).await;
+    let who = employee("E-ada", Some("ada"), None);
+    let r = revoke(&t, &who).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:#?}", r);
     let mut forged = r
         .objects
@@ -129,7 +122,7 @@ async fn restore_refuses_another_persons_entity() {
         .expect("ada's entity in the evidence");
     assert_eq!(forged.object_id, ada_entity);
     forged.object_id = bob_entity.clone();
-    let restored = restore_identity(&t, &who, &[forged], "w1", &policy(), &Metrics::new()).await;
+    let restored = restore(&t, &who, &[forged]).await;
     assert_eq!(restored.len(), 1);
     assert_eq!(restored[0].outcome, RestoreOutcome::Refused, "{restored:?}");
     let entity = |id: String| {
@@ -169,7 +162,10 @@ async fn redirects_are_not_followed_with_the_token() {
         &format!("address = \"{}\"\ntoken_env = \"{var}\"", peer.redirecting),
         "bao",
     );
-    let e = t.discover(&person("E-ada", Some("ada"))).await.unwrap_err();
+    let e = t
+        .discover(&employee("E-ada", Some("ada"), None))
+        .await
+        .unwrap_err();
     let m = e.to_string();
     assert!(
         matches!(e, revoke::adapters::TargetError::Permanent(_))

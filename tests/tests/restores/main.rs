@@ -21,13 +21,13 @@ use base64::Engine;
 use peers::{termination, Peers, Person};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
-    case_id_for, CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, HrData,
-    HrEvent, HrEventKind, Identity, IdentityKind, ObjectEvidence, RestoreOutcome, RestoreReport,
-    RestoreRequest, TargetKind, RESTORE_REQUEST_SCHEMA,
+    case_id_for, CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, HrEvent,
+    Identity, ObjectEvidence, RestoreOutcome, RestoreReport, RestoreRequest, TargetKind,
+    RESTORE_REQUEST_SCHEMA,
 };
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_shared::secret::Secret;
-use revoke_tests::TestEnv;
+use revoke_tests::{kit, TestEnv};
 use std::time::{Duration, Instant};
 
 mod forged;
@@ -39,7 +39,6 @@ const WAIT: Duration = Duration::from_secs(60);
 const SETTLE: Duration = Duration::from_secs(20);
 const FLEET_SECRET: &str = "fleet-secret-of-the-restores-test-0001";
 const HMAC_SECRET: &str = "hr-secret-of-the-restores-test-000001";
-const SOURCE: &str = "urn:revoke:test-hr";
 
 /// One test at a time in this binary: each starts its own GitLab double and hands its admin token
 /// to the fleet through one process-wide env var (`peers::cicd::TOKEN_ENV`).
@@ -51,32 +50,9 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A rescind of `p`, issued now; `rescinds` names the termination's id, or nothing.
-fn rescind(p: &Person, id: String, rescinds: Option<String>) -> HrEvent {
-    HrEvent {
-        id,
-        source: SOURCE.into(),
-        subject: p.employee_id.clone(),
-        time: chrono::Utc::now(),
-        kind: HrEventKind::Rescinded,
-        data: HrData {
-            identity: identity(p),
-            effective_at: None,
-            reason: Some("offer withdrawn".into()),
-            requested_by: Some("hr:people-ops".into()),
-            approved_by: None,
-            rescinds,
-        },
-    }
-}
-
+/// `p` as the adapters and events name them.
 fn identity(p: &Person) -> Identity {
-    Identity {
-        employee_id: p.employee_id.clone(),
-        email: Some(p.email.clone()),
-        username: Some(p.username.clone()),
-        kind: IdentityKind::Employee,
-    }
+    kit::employee(&p.employee_id, Some(&p.username), Some(&p.email))
 }
 
 /// Publishes `ev` as structured JSON keyed by its subject; returns the exact bytes sent.
@@ -227,7 +203,7 @@ async fn start(
     (peers, cfg, metrics, components)
 }
 
-/// Signing required: HR's HMAC key for `SOURCE` and the fleet secret, in files under the
+/// Signing required: HR's HMAC key for `kit::HR_SOURCE` and the fleet secret, in files under the
 /// returned folder (remove it after the test).
 fn require_signing(env: &mut TestEnv) -> std::path::PathBuf {
     let dir =
@@ -241,7 +217,7 @@ fn require_signing(env: &mut TestEnv) -> std::path::PathBuf {
     env.cfg.signing.required = true;
     env.cfg.signing.fleet_secret_file = Some(file("fleet.secret", FLEET_SECRET));
     env.cfg.signing.keys = vec![revoke_shared::signing::KeyConfig {
-        source: SOURCE.into(),
+        source: kit::HR_SOURCE.into(),
         key_id: Some("hr-2026".into()),
         algorithm: revoke_shared::signing::Algorithm::HmacSha256,
         public_key: None,

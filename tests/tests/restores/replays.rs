@@ -26,7 +26,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
         assert!(!ldap_binds(&dn, &pw).await, "{dn} still binds after T1");
 
         // R1 names nothing: it applies to T1, issued before it. Access comes back.
-        let r1 = rescind(&p, format!("{run}-r1"), None);
+        let r1 = kit::rescind(format!("{run}-r1"), identity(&p), None);
         let r1_bytes = publish_exact(&env, &r1).await;
         let log = env
             .wait_cases(WAIT, |l| {
@@ -122,7 +122,7 @@ fn a_rescind_behind_a_correction_is_withheld_and_escalated() {
         wait_state(&env, c2, CaseState::Closed, "T2 closes").await;
 
         // Then T1 is rescinded by name: T2 still stands, so nothing may come back.
-        let r = rescind(&p, format!("{run}-r1"), Some(t1.id.clone()));
+        let r = kit::rescind(format!("{run}-r1"), identity(&p), Some(t1.id.clone()));
         publish_exact(&env, &r).await;
         let log = env
             .wait_cases(SETTLE, |l| {
@@ -194,7 +194,7 @@ fn a_copied_restore_request_gives_nothing_back_after_a_new_termination() {
         let (t1, c1, t1_case) = close_signed(&env, &cfg, &run, &p, 1).await;
         let dn = person_dn(&p, &t1_case.targets[&TargetKind::Directory].objects);
         let pw = format!("pw-{}", p.employee_id);
-        publish_signed(&cfg, &rescind(&p, format!("{run}-r1"), Some(t1.id.clone()))).await;
+        publish_signed(&cfg, &kit::rescind(format!("{run}-r1"), identity(&p), Some(t1.id.clone()))).await;
         let log = env
             .wait_cases(WAIT, |l| {
                 l.latest

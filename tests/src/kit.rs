@@ -1,0 +1,157 @@
+//! Builders of what tests would otherwise write out by hand, one way each: a person
+//! (`Identity`), HR events (a termination, a rescind), hand-made evidence, an adapter's
+//! `[targets.<name>]` table read the way the binary reads it, an adapter run as the worker `w1`,
+//! and the object ids a revocation report names.
+//!
+//! The values are those the tests have always used (the HR source `urn:revoke:test-hr`, the
+//! people-ops requester, the worker `w1` with [`quick_retries`](crate::quick_retries)); a test
+//! that needs another value changes the field on what a builder returns.
+
+use chrono::Utc;
+use revoke::adapters::Target;
+use revoke::restoration::restore_identity;
+use revoke::revocation::{revoke_identity, RevocationReport};
+use revoke_shared::contract::{
+    Actor, HrData, HrEvent, HrEventKind, Identity, IdentityKind, ObjectEvidence, ObjectOutcome,
+    Provenance, RestoredObject,
+};
+use revoke_shared::metrics::Metrics;
+
+/// The HR source the tests' events come from.
+pub const HR_SOURCE: &str = "urn:revoke:test-hr";
+
+/// The worker id adapter tests revoke and restore as.
+pub const WORKER: &str = "w1";
+
+/// An employee known by `employee_id` and, where given, a username and an email address.
+pub fn employee(employee_id: &str, username: Option<&str>, email: Option<&str>) -> Identity {
+    Identity {
+        employee_id: employee_id.into(),
+        email: email.map(str::to_string),
+        username: username.map(str::to_string),
+        kind: IdentityKind::Employee,
+    }
+}
+
+/// An HR event of `kind` about `who`, issued now by [`HR_SOURCE`] at people-ops' request:
+/// effective now for a termination, undated otherwise; no reason, approver or rescinded event.
+pub fn hr_event(kind: HrEventKind, id: impl Into<String>, who: Identity) -> HrEvent {
+    HrEvent {
+        id: id.into(),
+        source: HR_SOURCE.into(),
+        subject: who.employee_id.clone(),
+        time: Utc::now(),
+        kind,
+        data: HrData {
+            identity: who,
+            effective_at: (kind == HrEventKind::Termination).then(Utc::now),
+            reason: None,
+            requested_by: Some("hr:people-ops".into()),
+            approved_by: None,
+            rescinds: None,
+        },
+    }
+}
+
+/// The termination of `who`, effective now: a resignation a line manager approved.
+pub fn termination(id: impl Into<String>, who: Identity) -> HrEvent {
+    let mut t = hr_event(HrEventKind::Termination, id, who);
+    t.data.reason = Some("resignation".into());
+    t.data.approved_by = Some("mgr:line-manager".into());
+    t
+}
+
+/// A rescind of `who` (an offer withdrawn); `rescinds` names the termination's id, or nothing.
+pub fn rescind(id: impl Into<String>, who: Identity, rescinds: Option<String>) -> HrEvent {
+    let mut r = hr_event(HrEventKind::Rescinded, id, who);
+    r.data.reason = Some("offer withdrawn".into());
+    r.data.rescinds = rescinds;
+    r
+}
+
+/// Hand-made evidence that `principal` removed `object_id` (an unsponsored `object_kind`) with
+/// `action`, verified and observed now by [`WORKER`]: what a forged or misdirected restore
+/// carries.
+pub fn revoked_evidence(
+    object_kind: &str,
+    object_id: &str,
+    action: &str,
+    principal: &str,
+) -> ObjectEvidence {
+    ObjectEvidence {
+        object_kind: object_kind.into(),
+        object_id: object_id.into(),
+        sponsored: false,
+        action: action.into(),
+        outcome: ObjectOutcome::Revoked,
+        removed_at: Some(Utc::now()),
+        actor: Actor {
+            worker_id: WORKER.into(),
+            principal: principal.into(),
+        },
+        verified: true,
+        provenance: Provenance::Observed,
+        read_back: String::new(),
+        error: None,
+    }
+}
+
+/// The `[targets.<name>]` table of a config file whose only content is `body`, read through
+/// `Config::load` as the binary reads it (environment overrides and all).
+pub fn target_table(name: &str, body: &str) -> toml::Table {
+    let path = std::env::temp_dir().join(format!(
+        "revoke-{name}-{}.toml",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&path, format!("[targets.{name}]\n{body}\n")).expect("write the config file");
+    let cfg = revoke_shared::Config::load(Some(&path), std::iter::empty()).expect("config loads");
+    let _ = std::fs::remove_file(&path);
+    cfg.targets[name].clone()
+}
+
+/// Revokes what `who` holds at `target` as [`WORKER`], with the tests' quick retries.
+pub async fn revoke(target: &dyn Target, who: &Identity) -> RevocationReport {
+    revoke_identity(
+        target,
+        who,
+        WORKER,
+        &crate::quick_retries(),
+        &Metrics::new(),
+    )
+    .await
+}
+
+/// Restores `objects` to `who` at `target` as [`WORKER`], with the tests' quick retries.
+pub async fn restore(
+    target: &dyn Target,
+    who: &Identity,
+    objects: &[ObjectEvidence],
+) -> Vec<RestoredObject> {
+    restore_identity(
+        target,
+        who,
+        objects,
+        WORKER,
+        &crate::quick_retries(),
+        &Metrics::new(),
+    )
+    .await
+}
+
+/// The ids of the `kind` objects `report` names (only those `sponsored` is, when given), sorted.
+pub fn object_ids(report: &RevocationReport, kind: &str, sponsored: Option<bool>) -> Vec<String> {
+    sorted(
+        report
+            .objects
+            .iter()
+            .filter(|o| o.object_kind == kind && sponsored.map_or(true, |s| o.sponsored == s))
+            .map(|o| o.object_id.clone())
+            .collect(),
+    )
+}
+
+/// `v`, sorted.
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}

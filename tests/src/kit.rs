@@ -1,7 +1,7 @@
 //! Builders of what tests would otherwise write out by hand, one way each: a person
 //! (`Identity`), HR events (a termination, a rescind), hand-made evidence, an adapter's
 //! `[targets.<name>]` table read the way the binary reads it, an adapter run as the worker `w1`,
-//! and the object ids a revocation report names.
+//! and the object ids and outcome a revocation report shows.
 //!
 //! The values are those the tests have always used (the HR source `urn:revoke:test-hr`, the
 //! people-ops requester, the worker `w1` with [`quick_retries`](crate::quick_retries)); a test
@@ -13,7 +13,7 @@ use revoke::restoration::restore_identity;
 use revoke::revocation::{revoke_identity, RevocationReport};
 use revoke_shared::contract::{
     Actor, HrData, HrEvent, HrEventKind, Identity, IdentityKind, ObjectEvidence, ObjectOutcome,
-    Provenance, RestoredObject,
+    Outcome, Provenance, RestoredObject,
 };
 use revoke_shared::metrics::Metrics;
 
@@ -148,6 +148,16 @@ pub fn object_ids(report: &RevocationReport, kind: &str, sponsored: Option<bool>
             .map(|o| o.object_id.clone())
             .collect(),
     )
+}
+
+/// Asserts that `report` ended in `expected`, showing its error and objects when it did not.
+#[track_caller]
+pub fn assert_outcome(report: &RevocationReport, expected: Outcome) {
+    assert_eq!(
+        report.outcome, expected,
+        "{:?}\n{:#?}",
+        report.error, report.objects
+    );
 }
 
 /// `v`, sorted.

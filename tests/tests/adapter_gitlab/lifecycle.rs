@@ -33,13 +33,7 @@ async fn gitlab_adapter_revokes_a_person_and_what_they_sponsor() {
     let who = person(Some("ada"));
     let started = chrono::Utc::now();
     let first = revoke(&t, &who).await;
-    assert_eq!(
-        first.outcome,
-        Outcome::Revoked,
-        "{:?}\n{:#?}",
-        first.error,
-        first.objects
-    );
+    assert_outcome(&first, Outcome::Revoked);
     let mut pat_ids: Vec<String> = ada
         .pats
         .iter()
@@ -149,13 +143,7 @@ async fn gitlab_adapter_revokes_a_person_and_what_they_sponsor() {
     // --- again: no new actions, same end state ----------------------------------------------
     let mark = d.request_count();
     let second = revoke(&t, &who).await;
-    assert_eq!(
-        second.outcome,
-        Outcome::AlreadyAbsent,
-        "{:?}\n{:#?}",
-        second.error,
-        second.objects
-    );
+    assert_outcome(&second, Outcome::AlreadyAbsent);
     assert!(second
         .objects
         .iter()
@@ -366,13 +354,7 @@ async fn lookup_by_email_or_extern_uid_and_block_off() {
     );
     let who = person(Some("eve")); // employee id E-eve
     let r = revoke(&t, &who).await;
-    assert_eq!(
-        r.outcome,
-        Outcome::AlreadyAbsent,
-        "{:?}\n{:#?}",
-        r.error,
-        r.objects
-    );
+    assert_outcome(&r, Outcome::AlreadyAbsent);
     assert_eq!(
         object_ids(&r, "account", None),
         vec![format!("users/{}", eve.user_id)]

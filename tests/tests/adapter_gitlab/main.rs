@@ -12,7 +12,7 @@ use revoke::revocation::revoke_identity;
 use revoke_shared::contract::{Identity, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
 use revoke_tests::gitlab::{self, GitlabDouble, RateLimit, SeededPerson, Source};
-use revoke_tests::kit::{self, employee, object_ids, restore, revoke};
+use revoke_tests::kit::{self, assert_outcome, employee, object_ids, restore, revoke};
 use revoke_tests::quick_retries as policy;
 use std::time::Duration;
 

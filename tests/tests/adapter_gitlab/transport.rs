@@ -136,13 +136,7 @@ async fn rate_limits_are_transient_and_retried_through() {
         let before = d.throttled();
         let m = Metrics::new();
         let r = revoke_identity(&t, &person(Some(&p.username)), "w1", &policy(), &m).await;
-        assert_eq!(
-            r.outcome,
-            Outcome::Revoked,
-            "{:?}\n{:#?}",
-            r.error,
-            r.objects
-        );
+        assert_outcome(&r, Outcome::Revoked);
         assert!(r.objects.iter().all(|o| o.verified));
         assert_eq!(d.user_state(p.user_id).as_deref(), Some("blocked"));
         assert!(d.memberships_of(p.user_id).is_empty());

@@ -67,13 +67,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     let first = revoke(&target, &who).await;
     let took = started.elapsed();
     // A sponsored user needs a new owner: a person must act, so the target is manual_required.
-    assert_eq!(
-        first.outcome,
-        Outcome::ManualRequired,
-        "{:?}\n{:#?}",
-        first.error,
-        first.objects
-    );
+    assert_outcome(&first, Outcome::ManualRequired);
     assert_eq!(
         object_ids(&first, "access_key", Some(false)),
         sorted(vec![
@@ -209,13 +203,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
 
     // --- again: nothing new to do, same end state; the ownership transfer still waits ---------
     let second = revoke(&target, &who).await;
-    assert_eq!(
-        second.outcome,
-        Outcome::ManualRequired,
-        "{:?}\n{:#?}",
-        second.error,
-        second.objects
-    );
+    assert_outcome(&second, Outcome::ManualRequired);
     for o in &second.objects {
         if o.object_kind == "sponsored_user_ownership" {
             assert_eq!(o.outcome, ObjectOutcome::ManualRequired, "{o:?}");
@@ -239,13 +227,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     moto.retag(&ada_bot, "owner", &bob).await;
     moto.retag(&ada_ci, "owner", &format!("carol-{run}")).await;
     let third = revoke(&target, &who).await;
-    assert_eq!(
-        third.outcome,
-        Outcome::AlreadyAbsent,
-        "{:?}\n{:#?}",
-        third.error,
-        third.objects
-    );
+    assert_outcome(&third, Outcome::AlreadyAbsent);
     assert!(object_ids(&third, "sponsored_user_ownership", Some(true)).is_empty());
 
     // --- restore (a rescind) from the first run's evidence -----------------------------------
@@ -372,13 +354,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
         first.objects.len(),
         started.elapsed()
     );
-    assert_eq!(
-        first.outcome,
-        Outcome::Revoked,
-        "{:?}\n{:#?}",
-        first.error,
-        first.objects
-    );
+    assert_outcome(&first, Outcome::Revoked);
     assert_eq!(
         object_ids(&first, "access_key", Some(false)),
         sorted(vec![

@@ -15,7 +15,7 @@ use revoke::adapters::iam::IamTarget;
 use revoke::adapters::{Target, TargetError};
 use revoke::restoration::RestoreOutcome;
 use revoke_shared::contract::{ObjectOutcome, Outcome};
-use revoke_tests::kit::{self, employee, object_ids, restore, revoke, sorted};
+use revoke_tests::kit::{self, assert_outcome, employee, object_ids, restore, revoke, sorted};
 use std::time::Instant;
 
 mod errors;

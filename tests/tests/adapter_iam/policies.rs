@@ -236,13 +236,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
     let who = employee(&format!("E-{run}"), Some(&eve), None);
     let t0 = chrono::Utc::now();
     let first = revoke(&target, &who).await;
-    assert_eq!(
-        first.outcome,
-        Outcome::Revoked,
-        "{:?}\n{:#?}",
-        first.error,
-        first.objects
-    );
+    assert_outcome(&first, Outcome::Revoked);
     assert!(
         first
             .objects

@@ -60,13 +60,7 @@ async fn ldap_adapter_handles_many_leavers_concurrently() {
         N as f64 / took.as_secs_f64()
     );
     for r in &reports {
-        assert_eq!(
-            r.outcome,
-            Outcome::Revoked,
-            "{:?} {:#?}",
-            r.error,
-            r.objects
-        );
+        assert_outcome(&r, Outcome::Revoked);
         assert_eq!(r.objects.len(), 3, "{:#?}", r.objects);
     }
     assert_eq!(
@@ -183,13 +177,7 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
         "test",
     );
     let r = revoke(&target, &employee("E-odd", Some(odd_uid), None)).await;
-    assert_eq!(
-        r.outcome,
-        Outcome::Revoked,
-        "{:?} {:#?}",
-        r.error,
-        r.objects
-    );
+    assert_outcome(&r, Outcome::Revoked);
     assert_eq!(object_ids(&r, "account", Some(false)), vec![odd.clone()]);
     assert_eq!(object_ids(&r, "account", Some(true)), vec![odd_bot.clone()]);
     assert_eq!(dir.bind_rc(&odd_bot, "odd-bot-pw").await, 49);
@@ -249,13 +237,7 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
     // cy holds a lockout with a time (what ppolicy writes after failed binds; it expires after
     // pwdLockoutDuration): revoking replaces it with the permanent lock, and says so.
     let r = revoke(&target, &employee("E-cy", Some("cy"), None)).await;
-    assert_eq!(
-        r.outcome,
-        Outcome::Revoked,
-        "{:?} {:#?}",
-        r.error,
-        r.objects
-    );
+    assert_outcome(&r, Outcome::Revoked);
     let account = r
         .objects
         .iter()

@@ -78,13 +78,7 @@ async fn ldap_adapter_never_verifies_a_moved_entry_it_could_not_lock() {
 
     // Run 1: the lock is refused (50), the membership goes, the entry moves.
     let first = revoke(&nolock, &who).await;
-    assert_eq!(
-        first.outcome,
-        Outcome::Failed,
-        "{:?} {:#?}",
-        first.error,
-        first.objects
-    );
+    assert_outcome(&first, Outcome::Failed);
     let acc = person_account(&first);
     assert_eq!(acc.len(), 1, "{:#?}", first.objects);
     assert!(
@@ -147,13 +141,7 @@ async fn ldap_adapter_never_verifies_a_moved_entry_it_could_not_lock() {
         &recheck_of(&[&first, &second]),
     )
     .await;
-    assert_eq!(
-        third.outcome,
-        Outcome::Revoked,
-        "{:?} {:#?}",
-        third.error,
-        third.objects
-    );
+    assert_outcome(&third, Outcome::Revoked);
     let acc = person_account(&third);
     let at_moved = acc
         .iter()

@@ -21,7 +21,7 @@ use revoke::restoration::RestoreOutcome;
 use revoke::revocation::{revoke_identity_rechecking, RevocationReport};
 use revoke_shared::contract::{ObjectEvidence, ObjectOutcome, Outcome, RecheckObject};
 use revoke_shared::metrics::Metrics;
-use revoke_tests::kit::{self, employee, object_ids, restore, revoke};
+use revoke_tests::kit::{self, assert_outcome, employee, object_ids, restore, revoke};
 use revoke_tests::quick_retries as policy;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};

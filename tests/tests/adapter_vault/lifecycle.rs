@@ -12,16 +12,8 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     // --- seed, as an operator would, through the API ---------------------------------------
     bao.root_post(&format!("sys/auth/{mount}"), json!({ "type": "userpass" }))
         .await;
-    bao.root_post(
-        &format!("auth/{mount}/users/ada"),
-        json!({ "password": "ada-pw-1", "token_policies": "default" }),
-    )
-    .await;
-    bao.root_post(
-        &format!("auth/{mount}/users/bob"),
-        json!({ "password": "bob-pw-1", "token_policies": "default" }),
-    )
-    .await;
+    bao.add_user(&mount, "ada", "ada-pw-1", "default").await;
+    bao.add_user(&mount, "bob", "bob-pw-1", "default").await;
     let (ada_t1, ada_a1, ada_entity) = bao
         .login(&mount, "ada", "ada-pw-1")
         .await
@@ -150,13 +142,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     // The sponsor is named by email in the token's metadata.
     let ada = employee(&format!("E-{run}"), Some("ada"), Some(&owner_meta));
     let first = revoke(&target, &ada).await;
-    assert_eq!(
-        first.outcome,
-        Outcome::Revoked,
-        "{:?}\n{:#?}",
-        first.error,
-        first.objects
-    );
+    assert_outcome(&first, Outcome::Revoked);
     let ids = |kind: &str, sponsored: bool| -> Vec<String> {
         let mut v: Vec<String> = first
             .objects
@@ -269,13 +255,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
 
     // --- again: nothing new to do, same end state ------------------------------------------
     let second = revoke(&target, &ada).await;
-    assert_eq!(
-        second.outcome,
-        Outcome::AlreadyAbsent,
-        "{:?}\n{:#?}",
-        second.error,
-        second.objects
-    );
+    assert_outcome(&second, Outcome::AlreadyAbsent);
     assert!(second
         .objects
         .iter()
@@ -378,16 +358,8 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
 
     // Revoking by lease prefix alone kills a login's token (the path for logins made after
     // discovery), and leaves other users' leases alone.
-    bao.root_post(
-        &format!("auth/{mount}/users/cy"),
-        json!({ "password": "cy-pw-1", "token_policies": "default" }),
-    )
-    .await;
-    bao.root_post(
-        &format!("auth/{mount}/users/cyd"),
-        json!({ "password": "cyd-pw-1", "token_policies": "default" }),
-    )
-    .await;
+    bao.add_user(&mount, "cy", "cy-pw-1", "default").await;
+    bao.add_user(&mount, "cyd", "cyd-pw-1", "default").await;
     let (cy_t, _, _) = bao
         .login(&mount, "cy", "cy-pw-1")
         .await

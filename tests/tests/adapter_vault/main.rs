@@ -10,7 +10,7 @@ use revoke::adapters::vault::VaultTarget;
 use revoke::adapters::Target;
 use revoke::restoration::RestoreOutcome;
 use revoke_shared::contract::{ObjectOutcome, Outcome};
-use revoke_tests::kit::{self, employee, restore, revoke};
+use revoke_tests::kit::{self, assert_outcome, employee, restore, revoke};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -66,6 +66,15 @@ impl Bao {
             .await;
         assert!((200..300).contains(&s), "POST {path}: HTTP {s} {v}");
         v
+    }
+
+    /// Adds `user` to the userpass `mount` with `password` and `policies` (comma-separated).
+    async fn add_user(&self, mount: &str, user: &str, password: &str, policies: &str) {
+        self.root_post(
+            &format!("auth/{mount}/users/{user}"),
+            json!({ "password": password, "token_policies": policies }),
+        )
+        .await;
     }
 
     /// Logs in through userpass: (token, accessor, entity id), or None when login fails.

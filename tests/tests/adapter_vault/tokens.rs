@@ -20,9 +20,11 @@ async fn mount_with_people(bao: &Bao) -> String {
         .await;
     assert!((200..300).contains(&s), "policy: {s} {v}");
     for user in ["ada", "bob"] {
-        bao.root_post(
-            &format!("auth/{mount}/users/{user}"),
-            json!({ "password": format!("{user}-pw"), "token_policies": format!("default,{policy}") }),
+        bao.add_user(
+            &mount,
+            user,
+            &format!("{user}-pw"),
+            &format!("default,{policy}"),
         )
         .await;
     }

@@ -22,16 +22,8 @@ async fn ldap_adapter_handles_many_leavers_concurrently() {
     all.push(stayer.clone());
     let all_refs: Vec<&str> = all.iter().map(String::as_str).collect();
     let uid_refs: Vec<&str> = uids.iter().map(String::as_str).chain(["stayer"]).collect();
-    dir.add(
-        &mut l,
-        &run.group_dn("everyone"),
-        &[
-            ("objectClass", &["groupOfNames"]),
-            ("cn", &["everyone"]),
-            ("member", &all_refs),
-        ],
-    )
-    .await;
+    dir.add_group(&mut l, &run.group_dn("everyone"), "everyone", &all_refs)
+        .await;
     dir.add(
         &mut l,
         &run.group_dn("unix"),
@@ -140,30 +132,12 @@ async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
     let mut members: Vec<&str> = neighbours.iter().map(String::as_str).collect();
     members.push(&odd);
     members.push(&cy);
-    dir.add(
-        &mut l,
-        &ops,
-        &[
-            ("objectClass", &["groupOfNames"]),
-            ("cn", &["ops|oncall"]),
-            ("member", &members),
-        ],
-    )
-    .await;
+    dir.add_group(&mut l, &ops, "ops|oncall", &members).await;
     assert_eq!(dir.bind_rc(&odd, "odd-pw").await, 0);
     // odd's bot lives in ou=services, outside the people subtree the adapter looks people up in.
     let odd_bot = run.dn("cn=odd-bot,ou=services");
-    dir.add(
-        &mut l,
-        &odd_bot,
-        &[
-            ("objectClass", &["device", "simpleSecurityObject"]),
-            ("cn", &["odd-bot"]),
-            ("owner", &[&odd_as_added]),
-            ("userPassword", &["odd-bot-pw"]),
-        ],
-    )
-    .await;
+    dir.add_bot(&mut l, &odd_bot, "odd-bot", &[&odd_as_added], "odd-bot-pw")
+        .await;
 
     let target = ldap_target(
         &run.config(

@@ -45,16 +45,7 @@ async fn ldap_adapter_never_verifies_a_moved_entry_it_could_not_lock() {
     run.add_person(&dir, &mut l, "bob", "Bob Byte", &[]).await;
     let (ada, bob) = (run.person_dn("ada"), run.person_dn("bob"));
     let eng = run.group_dn("eng");
-    dir.add(
-        &mut l,
-        &eng,
-        &[
-            ("objectClass", &["groupOfNames"]),
-            ("cn", &["eng"]),
-            ("member", &[&ada, &bob]),
-        ],
-    )
-    .await;
+    dir.add_group(&mut l, &eng, "eng", &[&ada, &bob]).await;
     let disabled = run.dn("ou=disabled");
     let ada_moved = format!("uid=ada,{disabled}");
     // People are looked up under ou=people; the disabled OU is beside it, not inside.
@@ -182,17 +173,8 @@ async fn ldap_a_co_sponsored_account_stays_locked_while_another_sponsor_is_revok
     run.add_person(&dir, &mut l, "bob", "Bob Byte", &[]).await;
     let (ada, bob) = (run.person_dn("ada"), run.person_dn("bob"));
     let bot = run.dn("cn=shared-bot,ou=services");
-    dir.add(
-        &mut l,
-        &bot,
-        &[
-            ("objectClass", &["device", "simpleSecurityObject"]),
-            ("cn", &["shared-bot"]),
-            ("owner", &[&ada, &bob]),
-            ("userPassword", &["bot-pw"]),
-        ],
-    )
-    .await;
+    dir.add_bot(&mut l, &bot, "shared-bot", &[&ada, &bob], "bot-pw")
+        .await;
     let target = ldap_target(
         &run.config(
             &dir,

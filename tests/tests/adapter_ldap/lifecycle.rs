@@ -20,17 +20,8 @@ async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
         .await;
     let (adam, bob) = (run.person_dn("adam"), run.person_dn("bob"));
     let ci_bot = run.dn("cn=ci-bot,ou=services");
-    dir.add(
-        &mut l,
-        &ci_bot,
-        &[
-            ("objectClass", &["device", "simpleSecurityObject"]),
-            ("cn", &["ci-bot"]),
-            ("owner", &[&ada]),
-            ("userPassword", &["ci-bot-pw"]),
-        ],
-    )
-    .await;
+    dir.add_bot(&mut l, &ci_bot, "ci-bot", &[&ada], "ci-bot-pw")
+        .await;
     let deploy_bot = run.dn("uid=deploy-bot,ou=services");
     dir.add(
         &mut l,
@@ -47,17 +38,8 @@ async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
     )
     .await;
     let bob_bot = run.dn("cn=bob-bot,ou=services");
-    dir.add(
-        &mut l,
-        &bob_bot,
-        &[
-            ("objectClass", &["device", "simpleSecurityObject"]),
-            ("cn", &["bob-bot"]),
-            ("owner", &[&bob]),
-            ("userPassword", &["bob-bot-pw"]),
-        ],
-    )
-    .await;
+    dir.add_bot(&mut l, &bob_bot, "bob-bot", &[&bob], "bob-bot-pw")
+        .await;
     // Groups: ada and bob in eng; ada alone in admins (groupOfNames must keep a member); vpn by
     // uniqueMember; unix by memberUid; legacy lists ada's DN spelled differently (the server's
     // DN matching finds it); ada-team is owned by ada (an owner, not a member, and not an account).

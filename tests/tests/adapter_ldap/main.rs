@@ -95,6 +95,27 @@ impl Dir {
         assert_eq!(r.rc, 0, "adding {dn}: {r}");
     }
 
+    /// Adds a service account at `dn` (`device` + `simpleSecurityObject`) owned by `owners`.
+    async fn add_bot(&self, l: &mut Ldap, dn: &str, cn: &str, owners: &[&str], pw: &str) {
+        let attrs: [(&str, &[&str]); 4] = [
+            ("objectClass", &["device", "simpleSecurityObject"]),
+            ("cn", &[cn]),
+            ("owner", owners),
+            ("userPassword", &[pw]),
+        ];
+        self.add(l, dn, &attrs).await;
+    }
+
+    /// Adds a `groupOfNames` at `dn` with `members` (at least one value, as the schema wants).
+    async fn add_group(&self, l: &mut Ldap, dn: &str, cn: &str, members: &[&str]) {
+        let attrs: [(&str, &[&str]); 3] = [
+            ("objectClass", &["groupOfNames"]),
+            ("cn", &[cn]),
+            ("member", members),
+        ];
+        self.add(l, dn, &attrs).await;
+    }
+
     async fn entry(&self, l: &mut Ldap, dn: &str) -> Option<SearchEntry> {
         let r = l
             .search(dn, Scope::Base, "(objectClass=*)", vec!["*", "+"])

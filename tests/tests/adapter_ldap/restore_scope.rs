@@ -37,16 +37,7 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
     )
     .await;
     let (g, unix) = (run.group_dn("g"), run.group_dn("unix"));
-    dir.add(
-        &mut l,
-        &g,
-        &[
-            ("objectClass", &["groupOfNames"]),
-            ("cn", &["g"]),
-            ("member", &[""]),
-        ],
-    )
-    .await;
+    dir.add_group(&mut l, &g, "g", &[""]).await;
     dir.add(
         &mut l,
         &unix,
@@ -59,16 +50,7 @@ async fn ldap_restore_gives_back_only_what_is_the_persons() {
     .await;
     // A group the revocation never looks at (outside group_base_dn).
     let outside = run.dn("cn=root-admins,ou=services");
-    dir.add(
-        &mut l,
-        &outside,
-        &[
-            ("objectClass", &["groupOfNames"]),
-            ("cn", &["root-admins"]),
-            ("member", &[""]),
-        ],
-    )
-    .await;
+    dir.add_group(&mut l, &outside, "root-admins", &[""]).await;
     // carol has been moved to the disabled OU by her own case.
     let disabled = run.dn("ou=disabled");
     let carol_moved = format!("uid=carol,{disabled}");

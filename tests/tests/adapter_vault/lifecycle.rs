@@ -66,12 +66,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     )
     .await;
     let (_, role) = bao
-        .req(
-            reqwest::Method::GET,
-            &format!("auth/{approle}/role/ci-runner/role-id"),
-            Some(&bao.root),
-            None,
-        )
+        .root_get(&format!("auth/{approle}/role/ci-runner/role-id"))
         .await;
     let role_id = role["data"]["role_id"].as_str().unwrap().to_string();
     let secret_id = |owner: String| {
@@ -205,30 +200,15 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         "ada can still log in"
     );
     let (s, _) = bao
-        .req(
-            reqwest::Method::GET,
-            &format!("sys/leases/lookup/auth/{mount}/login/ada/?list=true"),
-            Some(&bao.root),
-            None,
-        )
+        .root_get(&format!(
+            "sys/leases/lookup/auth/{mount}/login/ada/?list=true"
+        ))
         .await;
     assert_eq!(s, 404, "leases left under ada's login path");
-    let (s, user) = bao
-        .req(
-            reqwest::Method::GET,
-            &format!("auth/{mount}/users/ada"),
-            Some(&bao.root),
-            None,
-        )
-        .await;
+    let (s, user) = bao.root_get(&format!("auth/{mount}/users/ada")).await;
     assert_eq!(s, 404, "userpass user ada still there: {user}");
     let (s, entity) = bao
-        .req(
-            reqwest::Method::GET,
-            &format!("identity/entity/id/{ada_entity}"),
-            Some(&bao.root),
-            None,
-        )
+        .root_get(&format!("identity/entity/id/{ada_entity}"))
         .await;
     assert_eq!(s, 200);
     assert_eq!(
@@ -300,12 +280,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         "it was already absent: not ours to restore"
     );
     let (_, entity) = bao
-        .req(
-            reqwest::Method::GET,
-            &format!("identity/entity/id/{ada_entity}"),
-            Some(&bao.root),
-            None,
-        )
+        .root_get(&format!("identity/entity/id/{ada_entity}"))
         .await;
     assert_eq!(
         entity["data"]["disabled"],

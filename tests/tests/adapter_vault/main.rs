@@ -60,6 +60,12 @@ impl Bao {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// `GET <path>` as root: the status and the JSON body.
+    async fn root_get(&self, path: &str) -> (u16, Value) {
+        self.req(reqwest::Method::GET, path, Some(&self.root), None)
+            .await
+    }
+
     async fn root_post(&self, path: &str, body: Value) -> Value {
         let (s, v) = self
             .req(reqwest::Method::POST, path, Some(&self.root), Some(body))

@@ -130,15 +130,7 @@ async fn restore_refuses_another_persons_entity() {
     let entity = |id: String| {
         let bao = &bao;
         async move {
-            bao.req(
-                reqwest::Method::GET,
-                &format!("identity/entity/id/{id}"),
-                Some(&bao.root),
-                None,
-            )
-            .await
-            .1["data"]["disabled"]
-                .as_bool()
+            bao.root_get(&format!("identity/entity/id/{id}")).await.1["data"]["disabled"].as_bool()
         }
     };
     assert_eq!(

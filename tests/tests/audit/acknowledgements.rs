@@ -32,7 +32,6 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
                 fails.iter().filter(|i| **i >= 3).count() == 2 && fails.contains(&1)
             })
             .expect("a seed with the wanted mix of failures");
-        let mut workers = Vec::new();
         let mut sims = BTreeMap::new();
         for kind in TargetKind::ALL {
             let cfg = if kind == TargetKind::Vault {
@@ -46,11 +45,9 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
                     sim.mark_ambiguous(&e.subject);
                 }
             }
-            sims.insert(kind, sim.clone());
-            workers.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
+            sims.insert(kind, sim);
         }
-        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        let fleet = start_fleet(&env, &metrics, &health, sims.values().cloned()).await;
 
         let expect: Vec<Expect> = events
             .iter()
@@ -399,9 +396,6 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
         }
         std::fs::remove_dir_all(&dir).unwrap();
 
-        for w in workers {
-            w.stop().await.unwrap();
-        }
-        verifier.stop().await.unwrap();
+        stop_fleet(fleet).await;
     });
 }

@@ -13,16 +13,12 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
         let health = Health::new();
         let events = env.leavers(2);
         let id = case_id_for(&events[0].source, &events[0].id);
-        let mut workers = Vec::new();
-        for kind in TargetKind::ALL {
-            let sim = Arc::new(Simulator::new(kind, SimulatorConfig::default()));
+        let sims = simulators(|kind, sim| {
             if kind == TargetKind::Cloud {
                 sim.mark_ambiguous(&events[0].subject);
             }
-            workers.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
-        }
-        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        });
+        let fleet = start_fleet(&env, &metrics, &health, sims).await;
         env.publish(&events, Mode::Structured).await;
         let other = case_id_for(&events[1].source, &events[1].id);
         let escalated = |l: &CaseLog| {
@@ -272,9 +268,6 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
         assert_eq!(parse_csv(&String::from_utf8_lossy(&out.stdout)).len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
 
-        for w in workers {
-            w.stop().await.unwrap();
-        }
-        verifier.stop().await.unwrap();
+        stop_fleet(fleet).await;
     });
 }

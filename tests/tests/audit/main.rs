@@ -10,7 +10,7 @@ use revoke::adapters::sim::Simulator;
 use revoke::cases::CaseLog;
 use revoke::cli::TargetArg;
 use revoke::demo::wait_for_groups;
-use revoke::fleet::{spawn_verifier, spawn_worker};
+use revoke::fleet::{spawn_verifier, spawn_worker, Component};
 use revoke::hr::Mode;
 use revoke::report::{self, Format, ReportArgs, Window};
 use revoke_shared::config::{Config, SimulatorConfig};
@@ -64,6 +64,42 @@ fn ack_args(case: &str, target: TargetArg, by: &str, note: &str, at: Option<Stri
 
 async fn ack(env: &TestEnv, args: AckArgs) -> Result<(), AckError> {
     revoke::ack::run(&env.cfg, &args, print).await
+}
+
+/// A simulator (default settings) per target kind, each passed to `adjust` first.
+fn simulators(adjust: impl Fn(TargetKind, &Simulator)) -> Vec<Arc<Simulator>> {
+    TargetKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let sim = Simulator::new(kind, SimulatorConfig::default());
+            adjust(kind, &sim);
+            Arc::new(sim)
+        })
+        .collect()
+}
+
+/// A worker on each of `sims`, then the verifier, started on `env`; returns once every consumer
+/// group has partitions.
+async fn start_fleet(
+    env: &TestEnv,
+    metrics: &Metrics,
+    health: &Health,
+    sims: impl IntoIterator<Item = Arc<Simulator>>,
+) -> Vec<Component> {
+    let mut fleet: Vec<Component> = sims
+        .into_iter()
+        .map(|sim| spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()))
+        .collect();
+    fleet.push(spawn_verifier(&env.cfg, metrics.clone(), health.clone()));
+    assert!(wait_for_groups(&env.cfg, metrics, WAIT).await);
+    fleet
+}
+
+/// Stops the workers, then the verifier.
+async fn stop_fleet(fleet: Vec<Component>) {
+    for component in fleet {
+        component.stop().await.unwrap();
+    }
 }
 
 fn temp_dir(name: &str) -> PathBuf {

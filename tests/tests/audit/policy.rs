@@ -15,16 +15,12 @@ fn an_attestation_the_policy_does_not_accept_leaves_the_case_open() {
         let health = Health::new();
         let events = env.leavers(1);
         let id = case_id_for(&events[0].source, &events[0].id);
-        let mut workers = Vec::new();
-        for kind in TargetKind::ALL {
-            let sim = Arc::new(Simulator::new(kind, SimulatorConfig::default()));
+        let sims = simulators(|kind, sim| {
             if kind == TargetKind::Cloud {
                 sim.mark_ambiguous(&events[0].subject);
             }
-            workers.push(spawn_worker(&env.cfg, sim, metrics.clone(), health.clone()));
-        }
-        let verifier = spawn_verifier(&env.cfg, metrics.clone(), health.clone());
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        });
+        let fleet = start_fleet(&env, &metrics, &health, sims).await;
         env.publish(&events, Mode::Structured).await;
         let escalated = |l: &CaseLog| {
             l.latest
@@ -88,9 +84,6 @@ fn an_attestation_the_policy_does_not_accept_leaves_the_case_open() {
         assert_eq!(row.targets[&TargetKind::Cloud].state, "unverified");
         assert_eq!((row.verified_targets, row.attested_targets), (4, 0));
 
-        for w in workers {
-            w.stop().await.unwrap();
-        }
-        verifier.stop().await.unwrap();
+        stop_fleet(fleet).await;
     });
 }

@@ -200,10 +200,7 @@ fn forged_restore_requests_for_other_people_are_refused_at_the_peers_with_signin
         assert!(!cfg.signing.required);
 
         let t1 = termination(&run, &p, 1);
-        let c1 = case_id_for(&t1.source, &t1.id);
-        env.publish(std::slice::from_ref(&t1), revoke::hr::Mode::Structured)
-            .await;
-        wait_state(&env, c1, CaseState::Closed, "T1 closes").await;
+        let c1 = publish_until_closed(&env, &t1, "T1 closes").await;
         let case = env.case_log().await.latest[&c1].clone();
         let evidence = |kind: TargetKind| case.targets[&kind].objects.clone();
 

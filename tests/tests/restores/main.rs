@@ -62,6 +62,15 @@ async fn publish_exact(env: &TestEnv, ev: &HrEvent) -> Vec<u8> {
     bytes
 }
 
+/// Publishes `t` (structured) and waits until its case closes; returns the case id.
+async fn publish_until_closed(env: &TestEnv, t: &HrEvent, what: &str) -> uuid::Uuid {
+    let case = case_id_for(&t.source, &t.id);
+    env.publish(std::slice::from_ref(t), revoke::hr::Mode::Structured)
+        .await;
+    wait_state(env, case, CaseState::Closed, what).await;
+    case
+}
+
 async fn wait_state(env: &TestEnv, case: uuid::Uuid, state: CaseState, what: &str) {
     let log = env
         .wait_cases(WAIT, |l| {

@@ -15,9 +15,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
         let (peers, cfg, metrics, components) = start(&env, &run, &p).await;
 
         let t1 = termination(&run, &p, 1);
-        let c1 = case_id_for(&t1.source, &t1.id);
-        env.publish(std::slice::from_ref(&t1), revoke::hr::Mode::Structured).await;
-        wait_state(&env, c1, CaseState::Closed, "T1 closes").await;
+        let c1 = publish_until_closed(&env, &t1, "T1 closes").await;
         let log = env.case_log().await;
         // T1's evidence is the full list of what P held (T2 finds deleted credentials gone).
         let t1_case = log.latest[&c1].clone();
@@ -49,9 +47,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
         // T2: terminated again, later, under a new id.
         let mut t2 = termination(&run, &p, 2);
         t2.time = chrono::Utc::now();
-        let c2 = case_id_for(&t2.source, &t2.id);
-        env.publish(std::slice::from_ref(&t2), revoke::hr::Mode::Structured).await;
-        wait_state(&env, c2, CaseState::Closed, "T2 closes").await;
+        let c2 = publish_until_closed(&env, &t2, "T2 closes").await;
         let log = env.case_log().await;
         assert!(log.latest[&c2].escalations.is_empty(), "{:?}", log.latest[&c2].escalations);
         all_revoked(&peers, &p, &t1_case).await;
@@ -108,18 +104,12 @@ fn a_rescind_behind_a_correction_is_withheld_and_escalated() {
         let (peers, cfg, _metrics, components) = start(&env, &run, &p).await;
 
         let t1 = termination(&run, &p, 1);
-        let c1 = case_id_for(&t1.source, &t1.id);
-        env.publish(std::slice::from_ref(&t1), revoke::hr::Mode::Structured)
-            .await;
-        wait_state(&env, c1, CaseState::Closed, "T1 closes").await;
+        let c1 = publish_until_closed(&env, &t1, "T1 closes").await;
         let t1_case = env.case_log().await.latest[&c1].clone();
         // A correction: HR terminates the same person again under a new id.
         let mut t2 = termination(&run, &p, 2);
         t2.time = chrono::Utc::now();
-        let c2 = case_id_for(&t2.source, &t2.id);
-        env.publish(std::slice::from_ref(&t2), revoke::hr::Mode::Structured)
-            .await;
-        wait_state(&env, c2, CaseState::Closed, "T2 closes").await;
+        publish_until_closed(&env, &t2, "T2 closes").await;
 
         // Then T1 is rescinded by name: T2 still stands, so nothing may come back.
         let r = kit::rescind(format!("{run}-r1"), identity(&p), Some(t1.id.clone()));

@@ -9,7 +9,7 @@
 
 use chrono::Utc;
 use revoke::adapters::Target;
-use revoke::restoration::restore_identity;
+use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, RevocationReport};
 use revoke_shared::contract::{
     Actor, HrData, HrEvent, HrEventKind, Identity, IdentityKind, ObjectEvidence, ObjectOutcome,
@@ -148,6 +148,15 @@ pub fn object_ids(report: &RevocationReport, kind: &str, sponsored: Option<bool>
             .map(|o| o.object_id.clone())
             .collect(),
     )
+}
+
+/// The outcome of each restored object of `kind`, in order.
+pub fn restore_outcomes(restored: &[RestoredObject], kind: &str) -> Vec<RestoreOutcome> {
+    restored
+        .iter()
+        .filter(|r| r.object_kind == kind)
+        .map(|r| r.outcome)
+        .collect()
 }
 
 /// Asserts that `report` ended in `expected`, showing its error and objects when it did not.

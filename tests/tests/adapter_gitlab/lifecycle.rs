@@ -157,13 +157,7 @@ async fn gitlab_adapter_revokes_a_person_and_what_they_sponsor() {
 
     // --- restore (a rescind): unblocked, memberships back at their level; tokens/keys not ---
     let restored = restore(&t, &who, &first.objects).await;
-    let outcomes = |kind: &str| -> Vec<RestoreOutcome> {
-        restored
-            .iter()
-            .filter(|r| r.object_kind == kind)
-            .map(|r| r.outcome)
-            .collect()
-    };
+    let outcomes = |kind: &str| kit::restore_outcomes(&restored, kind);
     assert_eq!(
         outcomes("account"),
         vec![RestoreOutcome::Restored],

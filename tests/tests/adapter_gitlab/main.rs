@@ -46,6 +46,16 @@ fn person(username: Option<&str>) -> Identity {
     )
 }
 
+/// `GET /api/v4/<path>` on the double as its administrator (not through the adapter).
+async fn admin_get(d: &GitlabDouble, path: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{}/api/v4/{path}", d.url().trim_end_matches('/')))
+        .header("PRIVATE-TOKEN", d.admin_token())
+        .send()
+        .await
+        .expect("double reachable")
+}
+
 /// Everything `p` holds is still there and works (checked in the double's state).
 fn assert_untouched(d: &GitlabDouble, p: &SeededPerson) {
     let who = &p.username;

@@ -4,12 +4,7 @@ use super::*;
 
 /// `GET <path>` on the double's HTTP API as its administrator (not through the adapter).
 async fn api_get(d: &GitlabDouble, path: &str) -> serde_json::Value {
-    let resp = reqwest::Client::new()
-        .get(format!("{}/api/v4/{path}", d.url().trim_end_matches('/')))
-        .header("PRIVATE-TOKEN", d.admin_token())
-        .send()
-        .await
-        .expect("double reachable");
+    let resp = admin_get(d, path).await;
     assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
     resp.json().await.unwrap()
 }

@@ -18,17 +18,11 @@ async fn lists_are_followed_across_pages() {
         d.add_member(Source::Group(g), p.user_id, 20);
     }
     // The double pages like GitLab: headers and links, per_page capped at 100.
-    let http = reqwest::Client::new();
-    let resp = http
-        .get(format!(
-            "{}/api/v4/personal_access_tokens?user_id={}&per_page=2",
-            d.url(),
-            p.user_id
-        ))
-        .header("PRIVATE-TOKEN", d.admin_token())
-        .send()
-        .await
-        .unwrap();
+    let resp = admin_get(
+        &d,
+        &format!("personal_access_tokens?user_id={}&per_page=2", p.user_id),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let h = resp.headers();
     assert_eq!(h["x-total"], "9");
@@ -36,16 +30,7 @@ async fn lists_are_followed_across_pages() {
     assert_eq!(h["x-page"], "1");
     assert_eq!(h["x-next-page"], "2");
     assert!(h["link"].to_str().unwrap().contains("rel=\"next\""));
-    let resp = http
-        .get(format!(
-            "{}/api/v4/users/{}/keys?per_page=500",
-            d.url(),
-            p.user_id
-        ))
-        .header("PRIVATE-TOKEN", d.admin_token())
-        .send()
-        .await
-        .unwrap();
+    let resp = admin_get(&d, &format!("users/{}/keys?per_page=500", p.user_id)).await;
     assert_eq!(resp.headers()["x-per-page"], "100");
     assert_eq!(resp.headers()["x-next-page"], "");
 

@@ -401,13 +401,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     );
 
     let restored = restore(&target, &who, &first.objects).await;
-    let by_kind = |kind: &str| -> Vec<RestoreOutcome> {
-        restored
-            .iter()
-            .filter(|r| r.object_kind == kind)
-            .map(|r| r.outcome)
-            .collect()
-    };
+    let by_kind = |kind: &str| kit::restore_outcomes(&restored, kind);
     assert_eq!(by_kind("access_key"), vec![RestoreOutcome::Irreversible; 2]);
     assert_eq!(by_kind("group_membership"), vec![RestoreOutcome::Restored]);
     assert_eq!(by_kind("ssh_key"), vec![RestoreOutcome::Restored]);

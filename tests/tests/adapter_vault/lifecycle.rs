@@ -254,13 +254,7 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
 
     // --- restore (a rescind): the entity is re-enabled; tokens and the login cannot return ---
     let restored = restore(&target, &ada, &first.objects).await;
-    let outcome_of = |kind: &str| -> Vec<RestoreOutcome> {
-        restored
-            .iter()
-            .filter(|r| r.object_kind == kind)
-            .map(|r| r.outcome)
-            .collect()
-    };
+    let outcome_of = |kind: &str| kit::restore_outcomes(&restored, kind);
     assert_eq!(
         outcome_of("entity"),
         vec![RestoreOutcome::Restored],

@@ -28,13 +28,7 @@ impl Gen {
             self.structured("unknown_type", &id, &v, "unknown_type");
         } else {
             let (h, body) = to_binary(&v);
-            self.push(
-                "unknown_type",
-                Some(id.as_bytes()),
-                Some(body),
-                h,
-                Dlq("unknown_type"),
-            );
+            self.keyed("unknown_type", &id, body, h, Dlq("unknown_type"));
         }
     }
 
@@ -49,13 +43,7 @@ impl Gen {
             self.structured("specversion", &id, &v, "unsupported_specversion");
         } else {
             let (h, body) = to_binary(&v);
-            self.push(
-                "specversion",
-                Some(id.as_bytes()),
-                Some(body),
-                h,
-                Dlq("unsupported_specversion"),
-            );
+            self.keyed("specversion", &id, body, h, Dlq("unsupported_specversion"));
         }
     }
 
@@ -78,10 +66,10 @@ impl Gen {
             self.structured("content_type", &id, &v, "unsupported_content_type");
         } else {
             let (h, body) = to_binary(&v);
-            self.push(
+            self.keyed(
                 "content_type",
-                Some(id.as_bytes()),
-                Some(body),
+                &id,
+                body,
                 h,
                 Dlq("unsupported_content_type"),
             );
@@ -116,13 +104,7 @@ impl Gen {
                         .rng
                         .pick(&["ce_type", "ce_source", "ce_id", "ce_subject", "ce_time"]);
                 h.retain(|(k, _)| k != drop_name.as_bytes());
-                self.push(
-                    "missing_field",
-                    Some(id.as_bytes()),
-                    Some(body),
-                    h,
-                    Dlq("missing_field"),
-                );
+                self.keyed("missing_field", &id, body, h, Dlq("missing_field"));
                 return;
             }
         }

@@ -84,6 +84,18 @@ impl Gen {
         bystander(self.rng.below(BYSTANDERS))
     }
 
+    /// A record keyed by `key`, with a payload.
+    pub(super) fn keyed(
+        &mut self,
+        family: &'static str,
+        key: &str,
+        payload: Vec<u8>,
+        headers: RawHeaders,
+        expect: Expect,
+    ) {
+        self.push(family, Some(key.as_bytes()), Some(payload), headers, expect);
+    }
+
     pub(super) fn push(
         &mut self,
         family: &'static str,
@@ -109,12 +121,6 @@ impl Gen {
         v: &Value,
         reason: &'static str,
     ) {
-        self.push(
-            family,
-            Some(key.as_bytes()),
-            Some(bytes(v)),
-            vec![],
-            Dlq(reason),
-        );
+        self.keyed(family, &key, bytes(v), vec![], Dlq(reason));
     }
 }

@@ -84,10 +84,10 @@ impl Gen {
         } else {
             (vec![], bytes(&v))
         };
-        self.push(
+        self.keyed(
             "identity_chars",
-            Some(key.as_bytes()),
-            Some(payload),
+            &key,
+            payload,
             headers,
             Dlq("invalid_identity"),
         );

@@ -8,10 +8,10 @@ impl Gen {
         let (id, evt) = self.fresh();
         let b = bytes(&event(&id, &evt));
         let cut = self.rng.range(1, b.len() - 1);
-        self.push(
+        self.keyed(
             "truncated_json",
-            Some(id.as_bytes()),
-            Some(b[..cut].to_vec()),
+            &id,
+            b[..cut].to_vec(),
             vec![],
             Dlq("malformed_json"),
         );
@@ -50,13 +50,7 @@ impl Gen {
             good_s.replacen('}', "", 1).into_bytes(),
         ];
         let b = self.rng.pick(&variants).clone();
-        self.push(
-            "garbage_json",
-            Some(id.as_bytes()),
-            Some(b),
-            vec![],
-            Dlq("malformed_json"),
-        );
+        self.keyed("garbage_json", &id, b, vec![], Dlq("malformed_json"));
     }
 
     pub(super) fn invalid_utf8(&mut self) {
@@ -83,24 +77,12 @@ impl Gen {
         let s = String::from_utf8(bytes(&v)).expect("ASCII");
         let (a, b) = s.split_once(placeholder).expect("placeholder");
         let payload = [a.as_bytes(), bad, b.as_bytes()].concat();
-        self.push(
-            "invalid_utf8",
-            Some(id.as_bytes()),
-            Some(payload),
-            vec![],
-            Dlq("malformed_json"),
-        );
+        self.keyed("invalid_utf8", &id, payload, vec![], Dlq("malformed_json"));
         // Outside any string: not JSON either.
         if self.rng.below(4) == 0 {
             let s = String::from_utf8(bytes(&event(&id, &evt))).expect("ASCII");
             let payload = [b"{".as_slice(), bad, &s.as_bytes()[1..]].concat();
-            self.push(
-                "invalid_utf8",
-                Some(id.as_bytes()),
-                Some(payload),
-                vec![],
-                Dlq("malformed_json"),
-            );
+            self.keyed("invalid_utf8", &id, payload, vec![], Dlq("malformed_json"));
         }
     }
 
@@ -123,13 +105,7 @@ impl Gen {
             .into_bytes(),
         ];
         let b = self.rng.pick(&variants).clone();
-        self.push(
-            "not_object",
-            Some(id.as_bytes()),
-            Some(b),
-            vec![],
-            Dlq("wrong_shape"),
-        );
+        self.keyed("not_object", &id, b, vec![], Dlq("wrong_shape"));
     }
 
     pub(super) fn wrong_value(&mut self) -> Value {
@@ -217,10 +193,10 @@ impl Gen {
                     "\"@@NEST@@\"",
                     &format!("{}{}", "[".repeat(d), "]".repeat(d)),
                 );
-                self.push(
+                self.keyed(
                     "deep_nesting",
-                    Some(id.as_bytes()),
-                    Some(s.into_bytes()),
+                    &id,
+                    s.into_bytes(),
                     vec![],
                     Dlq("malformed_json"),
                 );
@@ -229,10 +205,10 @@ impl Gen {
                 // Top level, unclosed.
                 let open = *self.rng.pick(&["[", "{\"a\":"]);
                 let d = self.rng.range(200, room / open.len());
-                self.push(
+                self.keyed(
                     "deep_nesting",
-                    Some(id.as_bytes()),
-                    Some(open.repeat(d).into_bytes()),
+                    &id,
+                    open.repeat(d).into_bytes(),
                     vec![],
                     Dlq("malformed_json"),
                 );
@@ -246,10 +222,10 @@ impl Gen {
                     "\"@@NEST@@\"",
                     &format!("{}1{}", "{\"a\":".repeat(d), "}".repeat(d)),
                 );
-                self.push(
+                self.keyed(
                     "deep_nesting",
-                    Some(id.as_bytes()),
-                    Some(s.into_bytes()),
+                    &id,
+                    s.into_bytes(),
                     vec![],
                     Dlq("malformed_json"),
                 );
@@ -343,13 +319,7 @@ impl Gen {
             _ => (0..size).map(|_| self.rng.next() as u8).collect(),
         };
         assert!(payload.len() > limit);
-        self.push(
-            "oversize",
-            Some(id.as_bytes()),
-            Some(payload),
-            vec![],
-            Dlq("oversize"),
-        );
+        self.keyed("oversize", &id, payload, vec![], Dlq("oversize"));
     }
 
     pub(super) fn empty(&mut self) {

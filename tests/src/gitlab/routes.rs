@@ -18,6 +18,15 @@ pub(super) fn source_missing(s: Source) -> Response {
     }
 }
 
+/// The group or project `kind`/`sid` names, or GitLab's 404 when there is no such thing.
+pub(super) fn existing_source(d: &Db, kind: &str, sid: &str) -> Result<Source, Response> {
+    let s = source_of(kind, sid).ok_or_else(|| not_found(""))?;
+    if !d.source_exists(s) {
+        return Err(source_missing(s));
+    }
+    Ok(s)
+}
+
 pub(super) fn handle(
     d: &mut Db,
     me: &User,
@@ -215,12 +224,10 @@ pub(super) fn handle(
             no_content()
         }
         ("GET", [kind, sid, "members"]) | ("GET", [kind, sid, "members", "all"]) => {
-            let Some(s) = source_of(kind, sid) else {
-                return not_found("");
+            let s = match existing_source(d, kind, sid) {
+                Ok(s) => s,
+                Err(resp) => return resp,
             };
-            if !d.source_exists(s) {
-                return source_missing(s);
-            }
             let items = d
                 .members
                 .iter()
@@ -259,12 +266,10 @@ pub(super) fn handle(
             created(d.member_json(&m).unwrap_or(Value::Null))
         }
         ("GET" | "DELETE", [kind, sid, "members", uid]) => {
-            let Some(s) = source_of(kind, sid) else {
-                return not_found("");
+            let s = match existing_source(d, kind, sid) {
+                Ok(s) => s,
+                Err(resp) => return resp,
             };
-            if !d.source_exists(s) {
-                return source_missing(s);
-            }
             let Some(m) = id(uid).and_then(|u| d.member(s, u)).cloned() else {
                 return not_found("Member");
             };
@@ -283,12 +288,10 @@ pub(super) fn handle(
             no_content()
         }
         ("GET", [kind, sid, "access_tokens"]) => {
-            let Some(s) = source_of(kind, sid) else {
-                return not_found("");
+            let s = match existing_source(d, kind, sid) {
+                Ok(s) => s,
+                Err(resp) => return resp,
             };
-            if !d.source_exists(s) {
-                return source_missing(s);
-            }
             if !me.is_admin {
                 return forbidden();
             }
@@ -307,12 +310,10 @@ pub(super) fn handle(
             d.paginate(items, q, uri)
         }
         ("GET" | "DELETE", [kind, sid, "access_tokens", tid]) => {
-            let Some(s) = source_of(kind, sid) else {
-                return not_found("");
+            let s = match existing_source(d, kind, sid) {
+                Ok(s) => s,
+                Err(resp) => return resp,
             };
-            if !d.source_exists(s) {
-                return source_missing(s);
-            }
             if !me.is_admin {
                 return forbidden();
             }
@@ -358,12 +359,10 @@ pub(super) fn handle(
             d.paginate(items, q, uri)
         }
         ("GET" | "DELETE", [kind, sid, "deploy_tokens", tid]) => {
-            let Some(s) = source_of(kind, sid) else {
-                return not_found("");
+            let s = match existing_source(d, kind, sid) {
+                Ok(s) => s,
+                Err(resp) => return resp,
             };
-            if !d.source_exists(s) {
-                return source_missing(s);
-            }
             if !me.is_admin {
                 return forbidden();
             }

@@ -6,9 +6,7 @@ use super::*;
 #[test]
 #[ignore = "needs the real broker and every peer: run the README's test command"]
 fn forged_restore_requests_are_dead_lettered_with_signing_required() {
-    let _serial = one_at_a_time();
-    let mut env = TestEnv::new("restores-signed");
-    assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
+    let (_serial, mut env) = real_broker("restores-signed");
     let dir = require_signing(&mut env);
     env.block_on(async {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
@@ -190,9 +188,7 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
 #[test]
 #[ignore = "needs the real broker and every peer: run the README's test command"]
 fn forged_restore_requests_for_other_people_are_refused_at_the_peers_with_signing_off() {
-    let _serial = one_at_a_time();
-    let env = TestEnv::new("restores-refused");
-    assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
+    let (_serial, env) = real_broker("restores-refused");
     env.block_on(async {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         let p = Person::new(&run, 1);

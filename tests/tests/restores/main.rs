@@ -44,10 +44,14 @@ const HMAC_SECRET: &str = "hr-secret-of-the-restores-test-000001";
 /// to the fleet through one process-wide env var (`peers::cicd::TOKEN_ENV`).
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
+/// This test's turn (see `SERIAL`), and its namespace on the real broker these tests need.
+fn real_broker(name: &str) -> (std::sync::MutexGuard<'static, ()>, TestEnv) {
+    let serial = SERIAL
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let env = TestEnv::new(name);
+    assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
+    (serial, env)
 }
 
 /// `p` as the adapters and events name them.

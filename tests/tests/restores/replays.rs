@@ -6,9 +6,7 @@ use super::*;
 #[test]
 #[ignore = "needs the real broker and every peer: run the README's test command"]
 fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
-    let _serial = one_at_a_time();
-    let env = TestEnv::new("restores-replay");
-    assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
+    let (_serial, env) = real_broker("restores-replay");
     env.block_on(async {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         let p = Person::new(&run, 1);
@@ -95,9 +93,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
 #[test]
 #[ignore = "needs the real broker and every peer: run the README's test command"]
 fn a_rescind_behind_a_correction_is_withheld_and_escalated() {
-    let _serial = one_at_a_time();
-    let env = TestEnv::new("restores-withheld");
-    assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
+    let (_serial, env) = real_broker("restores-withheld");
     env.block_on(async {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         let p = Person::new(&run, 1);
@@ -170,9 +166,7 @@ const COPY_WINDOW_SECS: u64 = 60;
 #[test]
 #[ignore = "needs the real broker and every peer: run the README's test command"]
 fn a_copied_restore_request_gives_nothing_back_after_a_new_termination() {
-    let _serial = one_at_a_time();
-    let mut env = TestEnv::new("restores-copied");
-    assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
+    let (_serial, mut env) = real_broker("restores-copied");
     let dir = require_signing(&mut env);
     env.cfg.worker.restore_max_age_secs = COPY_WINDOW_SECS;
     env.block_on(async {

@@ -174,3 +174,59 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_carry_the_person_and_what_they_rescind() {
+        let who = employee("E-1", Some("ada"), Some("ada@example.com"));
+        let t = termination("t-1", who.clone());
+        assert_eq!(
+            (t.kind, t.source.as_str(), t.subject.as_str()),
+            (HrEventKind::Termination, HR_SOURCE, "E-1")
+        );
+        assert!(t.data.effective_at.is_some());
+        assert_eq!(t.data.identity, who);
+        let r = rescind("r-1", who, Some(t.id.clone()));
+        assert_eq!(r.kind, HrEventKind::Rescinded);
+        assert_eq!(r.data.effective_at, None);
+        assert_eq!(r.data.rescinds.as_deref(), Some("t-1"));
+    }
+
+    #[test]
+    fn a_target_table_is_read_as_the_binary_reads_it() {
+        let table = target_table(
+            "directory",
+            "url = \"ldap://127.0.0.1:1\"\nbase_dn = \"dc=x\"",
+        );
+        assert_eq!(table["url"].as_str(), Some("ldap://127.0.0.1:1"));
+        assert_eq!(table["base_dn"].as_str(), Some("dc=x"));
+    }
+
+    #[test]
+    fn object_ids_filter_by_kind_and_sponsorship() {
+        let ev = |kind: &str, id: &str, sponsored: bool| ObjectEvidence {
+            sponsored,
+            ..revoked_evidence(kind, id, "lock", "root")
+        };
+        let report = RevocationReport {
+            objects: vec![
+                ev("account", "b", false),
+                ev("account", "a", false),
+                ev("account", "bot", true),
+                ev("group_membership", "g", false),
+            ],
+            outcome: Outcome::Revoked,
+            attempts: 1,
+            error: None,
+            retryable: false,
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+        };
+        assert_eq!(object_ids(&report, "account", Some(false)), ["a", "b"]);
+        assert_eq!(object_ids(&report, "account", Some(true)), ["bot"]);
+        assert_eq!(object_ids(&report, "account", None), ["a", "b", "bot"]);
+    }
+}

@@ -144,7 +144,7 @@ pub fn object_ids(report: &RevocationReport, kind: &str, sponsored: Option<bool>
         report
             .objects
             .iter()
-            .filter(|o| o.object_kind == kind && sponsored.map_or(true, |s| o.sponsored == s))
+            .filter(|o| o.object_kind == kind && sponsored.is_none_or(|s| o.sponsored == s))
             .map(|o| o.object_id.clone())
             .collect(),
     )

@@ -19,10 +19,10 @@ pub(super) fn source_missing(s: Source) -> Response {
 }
 
 /// The group or project `kind`/`sid` names, or GitLab's 404 when there is no such thing.
-pub(super) fn existing_source(d: &Db, kind: &str, sid: &str) -> Result<Source, Response> {
-    let s = source_of(kind, sid).ok_or_else(|| not_found(""))?;
+pub(super) fn existing_source(d: &Db, kind: &str, sid: &str) -> Result<Source, Box<Response>> {
+    let s = source_of(kind, sid).ok_or_else(|| Box::new(not_found("")))?;
     if !d.source_exists(s) {
-        return Err(source_missing(s));
+        return Err(Box::new(source_missing(s)));
     }
     Ok(s)
 }
@@ -226,7 +226,7 @@ pub(super) fn handle(
         ("GET", [kind, sid, "members"]) | ("GET", [kind, sid, "members", "all"]) => {
             let s = match existing_source(d, kind, sid) {
                 Ok(s) => s,
-                Err(resp) => return resp,
+                Err(resp) => return *resp,
             };
             let items = d
                 .members
@@ -268,7 +268,7 @@ pub(super) fn handle(
         ("GET" | "DELETE", [kind, sid, "members", uid]) => {
             let s = match existing_source(d, kind, sid) {
                 Ok(s) => s,
-                Err(resp) => return resp,
+                Err(resp) => return *resp,
             };
             let Some(m) = id(uid).and_then(|u| d.member(s, u)).cloned() else {
                 return not_found("Member");
@@ -290,7 +290,7 @@ pub(super) fn handle(
         ("GET", [kind, sid, "access_tokens"]) => {
             let s = match existing_source(d, kind, sid) {
                 Ok(s) => s,
-                Err(resp) => return resp,
+                Err(resp) => return *resp,
             };
             if !me.is_admin {
                 return forbidden();
@@ -312,7 +312,7 @@ pub(super) fn handle(
         ("GET" | "DELETE", [kind, sid, "access_tokens", tid]) => {
             let s = match existing_source(d, kind, sid) {
                 Ok(s) => s,
-                Err(resp) => return resp,
+                Err(resp) => return *resp,
             };
             if !me.is_admin {
                 return forbidden();
@@ -361,7 +361,7 @@ pub(super) fn handle(
         ("GET" | "DELETE", [kind, sid, "deploy_tokens", tid]) => {
             let s = match existing_source(d, kind, sid) {
                 Ok(s) => s,
-                Err(resp) => return resp,
+                Err(resp) => return *resp,
             };
             if !me.is_admin {
                 return forbidden();

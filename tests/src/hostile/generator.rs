@@ -121,6 +121,6 @@ impl Gen {
         v: &Value,
         reason: &'static str,
     ) {
-        self.keyed(family, &key, bytes(v), vec![], Dlq(reason));
+        self.keyed(family, key, bytes(v), vec![], Dlq(reason));
     }
 }

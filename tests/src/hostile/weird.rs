@@ -11,10 +11,10 @@ impl Gen {
             v["data"]["identity"]["username"] = (*id).into();
             v["data"]["identity"]["email"] = format!("weird{i}@example.com").into();
             if i % 2 == 0 {
-                self.keyed("weird_valid", &id, bytes(&v), vec![], revokes(id));
+                self.keyed("weird_valid", id, bytes(&v), vec![], revokes(id));
             } else {
                 let (h, body) = to_binary(&v);
-                self.keyed("weird_valid", &id, body, h, revokes(id));
+                self.keyed("weird_valid", id, body, h, revokes(id));
             }
         }
         // Metacharacter usernames and emails on ordinary ids.
@@ -54,7 +54,7 @@ impl Gen {
         let id = "X0001";
         let mut b = bytes(&event(id, "weird-at-limit"));
         b.resize(self.limit, b' ');
-        self.keyed("weird_valid", &id, b, vec![], revokes(id));
+        self.keyed("weird_valid", id, b, vec![], revokes(id));
         // Header names in capitals (matched case-insensitively).
         let id = "X0002";
         let (h, body) = to_binary(&event(id, "weird-caps"));
@@ -62,12 +62,12 @@ impl Gen {
             .into_iter()
             .map(|(k, v)| (k.to_ascii_uppercase(), v))
             .collect();
-        self.keyed("weird_valid", &id, body, h, revokes(id));
+        self.keyed("weird_valid", id, body, h, revokes(id));
         // Two ce_subject headers, the first consistent with key and body: only it counts.
         let id = "X0003";
         let (mut h, body) = to_binary(&event(id, "weird-dup-header"));
         h.push((b"ce_subject".to_vec(), bystander(3).into_bytes()));
-        self.keyed("weird_valid", &id, body, h, revokes(id));
+        self.keyed("weird_valid", id, body, h, revokes(id));
         // A structured event with stray ce_* headers naming a bystander: structured mode reads
         // the body only (no ce_specversion), so the bystander is not touched.
         let id = "X0004";
@@ -77,7 +77,7 @@ impl Gen {
         ];
         self.keyed(
             "weird_valid",
-            &id,
+            id,
             bytes(&event(id, "weird-stray-headers")),
             h,
             revokes(id),
@@ -86,27 +86,27 @@ impl Gen {
         let id = "X0005";
         let s = String::from_utf8(bytes(&event(id, "weird-dup-key"))).expect("ASCII");
         let s = s.replacen('{', &format!("{{\"subject\":\"{}\",", bystander(5)), 1);
-        self.keyed("weird_valid", &id, s.into_bytes(), vec![], revokes(id));
+        self.keyed("weird_valid", id, s.into_bytes(), vec![], revokes(id));
         // An unknown extension attribute with a big value: ignored.
         let id = "X0006";
         let mut v = event(id, "weird-extension");
         v["comexampleblob"] = "Z".repeat(self.limit / 2).into();
-        self.keyed("weird_valid", &id, bytes(&v), vec![], revokes(id));
+        self.keyed("weird_valid", id, bytes(&v), vec![], revokes(id));
         // `application/cloudevents+json` with parameters.
         let id = "X0007";
         let mut v = event(id, "weird-ct");
         v["datacontenttype"] = "application/cloudevents+json; charset=utf-8".into();
-        self.keyed("weird_valid", &id, bytes(&v), vec![], revokes(id));
+        self.keyed("weird_valid", id, bytes(&v), vec![], revokes(id));
         // ASCII spelled as \u escapes.
         let id = "X0008";
         let s = String::from_utf8(bytes(&event(id, "weird-escapes"))).expect("ASCII");
         let s = s.replace("\"X0008\"", "\"\\u0058\\u0030\\u0030\\u0030\\u0038\"");
-        self.keyed("weird_valid", &id, s.into_bytes(), vec![], revokes(id));
+        self.keyed("weird_valid", id, s.into_bytes(), vec![], revokes(id));
         // A header whose *name* is not UTF-8, on a structured event (headers unread).
         let id = "X0009";
         self.keyed(
             "weird_valid",
-            &id,
+            id,
             bytes(&event(id, "weird-header-name")),
             vec![(b"x-\xFF\xFEname".to_vec(), b"v".to_vec())],
             revokes(id),

@@ -52,7 +52,7 @@ async fn ldap_adapter_handles_many_leavers_concurrently() {
         N as f64 / took.as_secs_f64()
     );
     for r in &reports {
-        assert_outcome(&r, Outcome::Revoked);
+        assert_outcome(r, Outcome::Revoked);
         assert_eq!(r.objects.len(), 3, "{:#?}", r.objects);
     }
     assert_eq!(

@@ -8,9 +8,7 @@ use super::*;
 #[ignore = "needs slapd: run the README's test command"]
 async fn ldap_adapter_handles_many_leavers_concurrently() {
     const N: usize = 100;
-    let dir = Dir::from_env();
-    let mut l = dir.admin().await;
-    let run = Run::create(&dir, &mut l).await;
+    let (dir, mut l, run) = fresh_run().await;
     let uids: Vec<String> = (0..N).map(|i| format!("p{i:03}")).collect();
     for uid in &uids {
         run.add_person(&dir, &mut l, uid, &format!("Person {uid}"), &[])
@@ -87,9 +85,7 @@ async fn ldap_adapter_handles_many_leavers_concurrently() {
 #[tokio::test]
 #[ignore = "needs slapd: run the README's test command"]
 async fn ldap_adapter_handles_special_values_and_temporary_lockouts() {
-    let dir = Dir::from_env();
-    let mut l = dir.admin().await;
-    let run = Run::create(&dir, &mut l).await;
+    let (dir, mut l, run) = fresh_run().await;
     // uid `o*(x)\y`: in the DN the backslash is escaped (RFC 4514), in filters all four
     // characters are (RFC 4515).
     let odd_uid = "o*(x)\\y";

@@ -61,9 +61,7 @@ impl Drop for Relay {
 #[tokio::test]
 #[ignore = "needs slapd: run the README's test command"]
 async fn ldap_adapter_reconnects_and_speaks_starttls() {
-    let dir = Dir::from_env();
-    let mut l = dir.admin().await;
-    let run = Run::create(&dir, &mut l).await;
+    let (dir, mut l, run) = fresh_run().await;
     for uid in ["ada", "bob"] {
         run.add_person(&dir, &mut l, uid, uid, &[]).await;
     }

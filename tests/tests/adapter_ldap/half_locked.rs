@@ -33,13 +33,11 @@ fn recheck_of(runs: &[&RevocationReport]) -> Vec<RecheckObject> {
 #[tokio::test]
 #[ignore = "needs slapd: run the README's test command"]
 async fn ldap_adapter_never_verifies_a_moved_entry_it_could_not_lock() {
-    let dir = Dir::from_env();
     let nolock_dn = std::env::var("REVOKE_TEST_LDAP_NOLOCK_DN").unwrap_or_else(|_| {
         panic!("REVOKE_TEST_LDAP_NOLOCK_DN is not set: start the peer with tests/services/slapd.sh start (the README's test command does)")
     });
     std::env::var(NOLOCK_PW_ENV).expect("REVOKE_TEST_LDAP_NOLOCK_PW is set with the DN");
-    let mut l = dir.admin().await;
-    let run = Run::create(&dir, &mut l).await;
+    let (dir, mut l, run) = fresh_run().await;
     run.add_person(&dir, &mut l, "ada", "Ada Lovelace", &[])
         .await;
     run.add_person(&dir, &mut l, "bob", "Bob Byte", &[]).await;
@@ -165,9 +163,7 @@ async fn ldap_adapter_never_verifies_a_moved_entry_it_could_not_lock() {
 #[tokio::test]
 #[ignore = "needs slapd: run the README's test command"]
 async fn ldap_a_co_sponsored_account_stays_locked_while_another_sponsor_is_revoked() {
-    let dir = Dir::from_env();
-    let mut l = dir.admin().await;
-    let run = Run::create(&dir, &mut l).await;
+    let (dir, mut l, run) = fresh_run().await;
     run.add_person(&dir, &mut l, "ada", "Ada Lovelace", &[])
         .await;
     run.add_person(&dir, &mut l, "bob", "Bob Byte", &[]).await;

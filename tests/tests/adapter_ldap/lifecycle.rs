@@ -5,9 +5,7 @@ use super::*;
 #[tokio::test]
 #[ignore = "needs slapd: run the README's test command"]
 async fn ldap_adapter_revokes_a_person_and_what_they_sponsor_then_restores() {
-    let dir = Dir::from_env();
-    let mut l = dir.admin().await;
-    let run = Run::create(&dir, &mut l).await;
+    let (dir, mut l, run) = fresh_run().await;
 
     // --- seed, as a directory administrator would ------------------------------------------
     run.add_person(&dir, &mut l, "ada", "Ada Lovelace", &[])

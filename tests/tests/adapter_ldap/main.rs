@@ -184,6 +184,15 @@ impl Dir {
     }
 }
 
+/// The directory from the environment, an administrator's connection to it, and a run subtree of
+/// this test's own.
+async fn fresh_run() -> (Dir, Ldap, Run) {
+    let dir = Dir::from_env();
+    let mut l = dir.admin().await;
+    let run = Run::create(&dir, &mut l).await;
+    (dir, l, run)
+}
+
 /// The adapter from a complete config file's `[targets.directory]` table (through
 /// `Config::load`, as the binary reads it).
 fn ldap_target(table_body: &str, instance: &str) -> LdapTarget {

@@ -8,9 +8,7 @@ use super::*;
 #[tokio::test]
 #[ignore = "needs slapd: run the README's test command"]
 async fn ldap_restore_gives_back_only_what_is_the_persons() {
-    let dir = Dir::from_env();
-    let mut l = dir.admin().await;
-    let run = Run::create(&dir, &mut l).await;
+    let (dir, mut l, run) = fresh_run().await;
     run.add_person(&dir, &mut l, "ada", "Ada Lovelace", &[])
         .await;
     let lock = ["000001010000Z"];

@@ -11,6 +11,7 @@
 pub mod faultproxy;
 pub mod gitlab;
 pub mod hostile;
+pub mod kit;
 pub mod procs;
 pub mod redirect;
 

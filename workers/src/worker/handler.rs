@@ -148,7 +148,7 @@ impl WorkerHandler {
     pub(super) async fn dead_letter(
         &self,
         msg: &RawMessage,
-        reason: &str,
+        reason: &'static str,
         detail: String,
     ) -> Result<(), HandlerError> {
         dead_letter(

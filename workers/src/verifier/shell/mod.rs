@@ -249,14 +249,13 @@ impl Handler for VerifierHandler {
                 msg.topic, msg.partition
             )));
         }
-        let dlq = |reason: &str, detail: String| {
-            let reason = reason.to_string();
+        let dlq = |reason: &'static str, detail: String| {
             async move {
                 dead_letter(
                     &self.producer,
                     &self.cfg.topics.dlq,
                     msg,
-                    &reason,
+                    reason,
                     detail,
                     &self.group,
                     &self.metrics,

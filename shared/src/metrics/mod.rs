@@ -2,14 +2,27 @@
 //!
 //! Labels are bounded sets (consumer group, target kind, outcome, reason, state) — never an
 //! identity or a case id, which would make the series count grow with the number of leavers.
+//!
+//! - `mod.rs`: the registry, [`Metrics`] (every series a process exports) and [`Metrics::emit`].
+//! - `events`: what happens, one typed event per thing; the only code that writes a series.
+//! - `ratelimit`: the client-side rate limiter's process-wide series and their events.
+//! - `health`: [`Health`], what `/healthz` reports.
+//! - `serve`: the `/metrics` + `/healthz` endpoint.
+
+mod events;
+mod health;
+mod ratelimit;
+mod serve;
+
+pub use events::*;
+pub use health::Health;
+pub use ratelimit::{rate_limit_metrics, RateLimitEvent, RateLimitMetrics};
+pub use serve::serve;
 
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 /// Buckets for time-to-revoke / time-to-close: 5 ms up to one day.
 const TIME_BUCKETS: &[f64] = &[
@@ -17,51 +30,11 @@ const TIME_BUCKETS: &[f64] = &[
     3600.0, 14400.0, 86400.0,
 ];
 
-/// Client-side rate limiting, by target kind and instance. Process-wide rather than per
-/// `Metrics`: the gates are built with the adapters (`adapters::from_config`, which has no
-/// `Metrics` handle), and every registry `Metrics::new` makes exposes these same series.
-pub struct RateLimitMetrics {
-    /// Calls that waited client-side (for a token, a server-announced pause or a concurrency permit).
-    pub throttled: IntCounterVec,
-    /// "Too many requests" answers (429, 503 with Retry-After, throttling errors) received.
-    pub received_429: IntCounterVec,
-    /// The request rate the gate now allows (req/s); absent while unlimited.
-    pub effective_rate: GaugeVec,
-}
-
-pub fn rate_limit_metrics() -> &'static RateLimitMetrics {
-    static M: std::sync::OnceLock<RateLimitMetrics> = std::sync::OnceLock::new();
-    M.get_or_init(|| {
-        let labels = &["target", "instance"];
-        RateLimitMetrics {
-            throttled: IntCounterVec::new(
-                Opts::new(
-                    "revoke_ratelimit_throttled_total",
-                    "Calls to a target delayed client-side by its rate or concurrency limit, or a server-announced pause",
-                ),
-                labels,
-            )
-            .expect("valid metric"),
-            received_429: IntCounterVec::new(
-                Opts::new(
-                    "revoke_ratelimit_429_total",
-                    "Too-many-requests answers (429, 503 with Retry-After, throttling errors) from a target",
-                ),
-                labels,
-            )
-            .expect("valid metric"),
-            effective_rate: GaugeVec::new(
-                Opts::new(
-                    "revoke_ratelimit_effective_rate",
-                    "Requests per second the client-side limiter now allows a target (absent while unlimited)",
-                ),
-                labels,
-            )
-            .expect("valid metric"),
-        }
-    })
-}
-
+/// Every series a revoke process exports, registered in `registry`.
+///
+/// The fields are public for reading (tests, benches, the demo). Writes go through typed events
+/// ([`Metrics::emit`], see `events`): each event names its series, its labels and their values
+/// in one place, so a label value cannot drift between two write sites.
 #[derive(Clone)]
 pub struct Metrics {
     pub registry: Registry,
@@ -271,6 +244,11 @@ impl Metrics {
         }
     }
 
+    /// Records that `event` happened: updates the series it names.
+    pub fn emit(&self, event: impl MetricEvent) {
+        event.emit(self);
+    }
+
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
         TextEncoder::new()
@@ -286,92 +264,6 @@ impl Default for Metrics {
     }
 }
 
-/// Liveness of the components in a process. `/healthz` answers 200 only while every registered
-/// component reports healthy, and says which are not.
-#[derive(Clone, Default)]
-pub struct Health {
-    inner: Arc<Mutex<BTreeMap<String, Result<(), String>>>>,
-}
-
-impl Health {
-    pub fn new() -> Health {
-        Health::default()
-    }
-
-    pub fn set_ok(&self, component: &str) {
-        self.inner
-            .lock()
-            .expect("health lock")
-            .insert(component.to_string(), Ok(()));
-    }
-
-    pub fn set_failing(&self, component: &str, why: impl Into<String>) {
-        self.inner
-            .lock()
-            .expect("health lock")
-            .insert(component.to_string(), Err(why.into()));
-    }
-
-    pub fn remove(&self, component: &str) {
-        self.inner.lock().expect("health lock").remove(component);
-    }
-
-    /// `Ok(report)` when healthy, `Err(report)` otherwise.
-    pub fn report(&self) -> Result<String, String> {
-        let map = self.inner.lock().expect("health lock");
-        let mut text = String::new();
-        let mut healthy = true;
-        for (name, state) in map.iter() {
-            match state {
-                Ok(()) => text.push_str(&format!("{name}: ok\n")),
-                Err(why) => {
-                    healthy = false;
-                    text.push_str(&format!("{name}: failing: {why}\n"));
-                }
-            }
-        }
-        if healthy {
-            Ok(text)
-        } else {
-            Err(text)
-        }
-    }
-}
-
-/// Serves `/metrics` and `/healthz` on `addr` until the process ends. Returns the bound address
-/// (useful with port 0).
-pub async fn serve(addr: &str, metrics: Metrics, health: Health) -> std::io::Result<SocketAddr> {
-    use axum::{http::StatusCode, routing::get, Router};
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    let app = Router::new()
-        .route(
-            "/metrics",
-            get(move || {
-                let m = metrics.clone();
-                async move { ([("content-type", "text/plain; version=0.0.4")], m.render()) }
-            }),
-        )
-        .route(
-            "/healthz",
-            get(move || {
-                let h = health.clone();
-                async move {
-                    match h.report() {
-                        Ok(t) => (StatusCode::OK, t),
-                        Err(t) => (StatusCode::SERVICE_UNAVAILABLE, t),
-                    }
-                }
-            }),
-        );
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "metrics endpoint stopped");
-        }
-    });
-    Ok(bound)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,18 +271,13 @@ mod tests {
     #[test]
     fn renders_with_prefix() {
         let m = Metrics::new();
-        m.revocations.with_label_values(&["vault", "revoked"]).inc();
+        m.emit(TargetConfirmed {
+            target: crate::contract::TargetKind::Vault,
+            outcome: crate::contract::Outcome::Revoked,
+            time_to_revoke: None,
+        });
         let text = m.render();
         assert!(text.contains("revoke_revocations_total{outcome=\"revoked\",target=\"vault\"} 1"));
     }
 
-    #[test]
-    fn health_reports_failing_components() {
-        let h = Health::new();
-        h.set_ok("a");
-        assert!(h.report().is_ok());
-        h.set_failing("b", "broker unreachable");
-        let r = h.report().unwrap_err();
-        assert!(r.contains("b: failing: broker unreachable"));
-    }
 }

@@ -440,7 +440,9 @@ mod tests {
                 r#"revoke_retries_total{target="saas"} 1"#,
             ],
         );
-        assert!(!m.render().contains(r#"revoke_time_to_revoke_seconds_count{target="saas"}"#));
+        assert!(!m
+            .render()
+            .contains(r#"revoke_time_to_revoke_seconds_count{target="saas"}"#));
     }
 
     #[test]
@@ -499,29 +501,56 @@ mod tests {
             (VerifierNote::RestoreRequested, "restore_requested"),
             (VerifierNote::ClosedCaseScanned, "closed_case_scanned"),
             (VerifierNote::RescindReplayed, "rescind_replayed"),
-            (VerifierNote::RescindForUnknownCase, "rescind_for_unknown_case"),
+            (
+                VerifierNote::RescindForUnknownCase,
+                "rescind_for_unknown_case",
+            ),
             (VerifierNote::RescindAfterClose, "rescind_after_close"),
-            (VerifierNote::CancelledBeforeEffective, "cancelled_before_effective"),
+            (
+                VerifierNote::CancelledBeforeEffective,
+                "cancelled_before_effective",
+            ),
             (
                 VerifierNote::ScheduledCaseWithoutTermination,
                 "scheduled_case_without_termination",
             ),
-            (VerifierNote::RedriveWithoutTermination, "redrive_without_termination"),
-            (VerifierNote::TerminationJoinedLiveCase, "termination_joined_live_case"),
+            (
+                VerifierNote::RedriveWithoutTermination,
+                "redrive_without_termination",
+            ),
+            (
+                VerifierNote::TerminationJoinedLiveCase,
+                "termination_joined_live_case",
+            ),
             (
                 VerifierNote::RestoreReportForCaseNotRescinded,
                 "restore_report_for_case_not_rescinded",
             ),
-            (VerifierNote::RestoreReportForUnknownCase, "restore_report_for_unknown_case"),
-            (VerifierNote::LateConfirmationAfterClose, "late_confirmation_after_close"),
-            (VerifierNote::StrayConfirmationDropped, "stray_confirmation_dropped"),
+            (
+                VerifierNote::RestoreReportForUnknownCase,
+                "restore_report_for_unknown_case",
+            ),
+            (
+                VerifierNote::LateConfirmationAfterClose,
+                "late_confirmation_after_close",
+            ),
+            (
+                VerifierNote::StrayConfirmationDropped,
+                "stray_confirmation_dropped",
+            ),
             (VerifierNote::RejectedByPerson, "rejected_by_person"),
-            (VerifierNote::RestoreRejectedByPerson, "restore_rejected_by_person"),
+            (
+                VerifierNote::RestoreRejectedByPerson,
+                "restore_rejected_by_person",
+            ),
             (
                 VerifierNote::ReleasedCaseWithoutTermination,
                 "released_case_without_termination",
             ),
-            (VerifierNote::Refused("rescind_wrong_source"), "rescind_wrong_source"),
+            (
+                VerifierNote::Refused("rescind_wrong_source"),
+                "rescind_wrong_source",
+            ),
         ];
         for (note, _) in notes {
             m.emit(note);

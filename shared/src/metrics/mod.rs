@@ -279,5 +279,4 @@ mod tests {
         let text = m.render();
         assert!(text.contains("revoke_revocations_total{outcome=\"revoked\",target=\"vault\"} 1"));
     }
-
 }

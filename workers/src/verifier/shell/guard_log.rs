@@ -7,7 +7,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use revoke_shared::config::Config;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::kafka::reader_config;
-use revoke_shared::metrics::Metrics;
+use revoke_shared::metrics::{GuardMemory, Metrics};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -49,16 +49,14 @@ impl VerifierHandler {
 
 /// Sets the `revoke_guard_*` gauges: what the guard holds in memory (its bounds in `guard`).
 pub(super) fn export_guard_sizes(metrics: &Metrics, s: crate::verifier::guard::Sizes) {
-    let set = |g: &prometheus::IntGaugeVec, label: &str, n: usize| {
-        g.with_label_values(&[label]).set(n as i64)
-    };
-    set(&metrics.guard_verdicts, "released", s.released);
-    set(&metrics.guard_verdicts, "held", s.held);
-    set(&metrics.guard_verdicts, "decided", s.decided);
-    set(&metrics.guard_batches, "held", s.held_batches);
-    set(&metrics.guard_batches, "decided", s.decided_batches);
-    set(&metrics.guard_batches, "settled", s.settled_batches);
-    metrics.guard_held_cases.set(s.held as i64);
+    metrics.emit(GuardMemory {
+        released: s.released,
+        held: s.held,
+        decided: s.decided,
+        held_batches: s.held_batches,
+        decided_batches: s.decided_batches,
+        settled_batches: s.settled_batches,
+    });
 }
 
 /// Reads the guard log from its start into `tx` until `stop`, on a blocking thread: every

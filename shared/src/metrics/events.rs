@@ -288,16 +288,21 @@ impl MetricEvent for OpenCases {
     }
 }
 
-/// What the blast-radius guard now keeps in memory.
+/// What the blast-radius guard now keeps in memory (the verifier's guard counts in this).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GuardMemory {
-    /// Verdicts kept, by what they say.
+    /// Verdicts kept on released requests (each forgotten two windows after its release).
     pub released: usize,
-    /// Also the cases held for a person's decision (`revoke_guard_held_cases`).
+    /// Held cases: undecided, in an undecided batch (never forgotten). Also exported as
+    /// `revoke_guard_held_cases`.
     pub held: usize,
+    /// Verdicts kept on decided cases (never forgotten, a small entry each).
     pub decided: usize,
-    /// Batches kept, by state.
+    /// Batches with a case still undecided.
     pub held_batches: usize,
+    /// Fully decided batches still listed (for two windows after their last decision).
     pub decided_batches: usize,
+    /// Fully decided batches no longer listed: their why and decisions only.
     pub settled_batches: usize,
 }
 

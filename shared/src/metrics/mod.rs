@@ -19,6 +19,7 @@ pub use health::Health;
 pub use ratelimit::{rate_limit_metrics, RateLimitEvent, RateLimitMetrics};
 pub use serve::serve;
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -88,82 +89,31 @@ impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("unique metric");
-            c
+            registered(
+                &registry,
+                IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
+            )
         };
         let histogram = |name: &str, help: &str, labels: &[&str]| {
-            let h = HistogramVec::new(
-                HistogramOpts::new(name, help).buckets(TIME_BUCKETS.to_vec()),
-                labels,
+            let opts = HistogramOpts::new(name, help).buckets(TIME_BUCKETS.to_vec());
+            registered(
+                &registry,
+                HistogramVec::new(opts, labels).expect("valid metric"),
             )
-            .expect("valid metric");
-            registry
-                .register(Box::new(h.clone()))
-                .expect("unique metric");
-            h
         };
-        let in_flight = IntGaugeVec::new(
-            Opts::new("revoke_in_flight", "Records read and not yet fully handled"),
-            &["consumer"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(in_flight.clone()))
-            .expect("unique metric");
-        let assigned_partitions = IntGaugeVec::new(
-            Opts::new(
-                "revoke_assigned_partitions",
-                "Partitions currently assigned to this consumer",
-            ),
-            &["consumer"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(assigned_partitions.clone()))
-            .expect("unique metric");
-        let open_cases = IntGauge::new(
-            "revoke_open_cases",
-            "Cases not yet closed, escalated or rescinded",
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(open_cases.clone()))
-            .expect("unique metric");
         let gauge = |name: &str, help: &str| {
-            let g = IntGauge::new(name, help).expect("valid metric");
-            registry
-                .register(Box::new(g.clone()))
-                .expect("unique metric");
-            g
+            registered(&registry, IntGauge::new(name, help).expect("valid metric"))
         };
-        let webhook_delivery_seconds = Histogram::with_opts(
-            HistogramOpts::new(
-                "revoke_webhook_delivery_seconds",
-                "From an escalation's first webhook delivery attempt to the receiver's 2xx, retries included",
-            )
-            .buckets(TIME_BUCKETS.to_vec()),
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(webhook_delivery_seconds.clone()))
-            .expect("unique metric");
         let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
-            let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry
-                .register(Box::new(g.clone()))
-                .expect("unique metric");
-            g
+            registered(
+                &registry,
+                IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric"),
+            )
         };
         let rl = rate_limit_metrics();
-        for c in [rl.throttled.clone(), rl.received_429.clone()] {
-            registry.register(Box::new(c)).expect("unique metric");
-        }
-        registry
-            .register(Box::new(rl.effective_rate.clone()))
-            .expect("unique metric");
+        registered(&registry, rl.throttled.clone());
+        registered(&registry, rl.received_429.clone());
+        registered(&registry, rl.effective_rate.clone());
         Metrics {
             webhook_deliveries: counter(
                 "revoke_webhook_deliveries_total",
@@ -178,7 +128,17 @@ impl Metrics {
                 "revoke_webhook_stuck",
                 "Escalations whose webhook delivery failed escalations.webhook_alert_after times or more",
             ),
-            webhook_delivery_seconds,
+            webhook_delivery_seconds: registered(
+                &registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "revoke_webhook_delivery_seconds",
+                        "From an escalation's first webhook delivery attempt to the receiver's 2xx, retries included",
+                    )
+                    .buckets(TIME_BUCKETS.to_vec()),
+                )
+                .expect("valid metric"),
+            ),
             guard_verdicts: gauge_vec(
                 "revoke_guard_verdicts",
                 "Verdicts the blast-radius guard keeps in memory, by verdict (released, held, decided)",
@@ -237,9 +197,20 @@ impl Metrics {
                 "Records refused and sent to the dead-letter topic, by consumer and reason",
                 &["consumer", "reason"],
             ),
-            in_flight,
-            assigned_partitions,
-            open_cases,
+            in_flight: gauge_vec(
+                "revoke_in_flight",
+                "Records read and not yet fully handled",
+                &["consumer"],
+            ),
+            assigned_partitions: gauge_vec(
+                "revoke_assigned_partitions",
+                "Partitions currently assigned to this consumer",
+                &["consumer"],
+            ),
+            open_cases: gauge(
+                "revoke_open_cases",
+                "Cases not yet closed, escalated or rescinded",
+            ),
             registry,
         }
     }
@@ -256,6 +227,14 @@ impl Metrics {
             .expect("text encoding never fails");
         String::from_utf8(buf).expect("prometheus text is UTF-8")
     }
+}
+
+/// Registers `c` in `registry` and returns it (a handle on the same series).
+fn registered<C: Collector + Clone + 'static>(registry: &Registry, c: C) -> C {
+    registry
+        .register(Box::new(c.clone()))
+        .expect("unique metric");
+    c
 }
 
 impl Default for Metrics {

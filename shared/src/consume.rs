@@ -17,7 +17,7 @@
 //!   before any of their records is handled — the verifier rebuilds their cases there.
 
 use crate::contract::RawMessage;
-use crate::metrics::{Health, Metrics};
+use crate::metrics::{ConsumerSeries, HandlerRetried, Health, Metrics};
 use crate::offsets::OffsetTracker;
 use crate::rebalance::{LoopContext, Part, RebalanceEvent};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -194,13 +194,7 @@ pub async fn run<H: Handler>(
     let _closing = CloseOnDrop(consumer.clone());
     let probe_stop = CancellationToken::new();
     let probe = spawn_health_probe(consumer.clone(), &opts, probe_stop.clone());
-    let in_flight_gauge = opts.metrics.in_flight.with_label_values(&[&group]);
-    let consumed = opts.metrics.events_consumed.with_label_values(&[&group]);
-    let handled = opts.metrics.events_handled.with_label_values(&[&group]);
-    let assigned_gauge = opts
-        .metrics
-        .assigned_partitions
-        .with_label_values(&[&group]);
+    let series = ConsumerSeries::new(&opts.metrics, &group);
     let mut assignment_check = tokio::time::interval(Duration::from_millis(250));
     // When the consumer last reported an error: health recovers once errors stop, even on an
     // idle topic where no record arrives to prove the connection works.
@@ -276,7 +270,7 @@ pub async fn run<H: Handler>(
                     &group,
                 )
                 .await;
-                in_flight_gauge.set(tracker.pending() as i64);
+                series.in_flight(tracker.pending());
             }
         }
         let reading = !shutdown.is_cancelled() && fatal.is_none();
@@ -299,7 +293,7 @@ pub async fn run<H: Handler>(
                 };
                 match done.result {
                     Ok(()) => {
-                        handled.inc();
+                        series.record_handled();
                         if let Some(next) = tracker.finish(&done.topic, done.partition, done.offset) {
                             // Not `store_offset`: librdkafka's rd_kafka_offset_store stores
                             // offset + 1, which would skip a record on restart.
@@ -318,7 +312,7 @@ pub async fn run<H: Handler>(
                         }
                     }
                 }
-                in_flight_gauge.set(tracker.pending() as i64);
+                series.in_flight(tracker.pending());
                 // Start the key's next record, unless we are stopping.
                 let next = per_key.get_mut(&done.key).and_then(VecDeque::pop_front);
                 match next {
@@ -333,7 +327,7 @@ pub async fn run<H: Handler>(
                         if last_error.take().is_some() {
                             opts.health.set_ok(&health_name);
                         }
-                        consumed.inc();
+                        series.record_read();
                         let msg = to_raw(&m);
                         drop(m);
                         // The poll that returned this record may have reported a rebalance
@@ -348,7 +342,7 @@ pub async fn run<H: Handler>(
                         }
                         tracing::trace!(group = %group, topic = %msg.topic, partition = msg.partition, offset = msg.offset, "read");
                         tracker.begin(&msg.topic, msg.partition, msg.offset);
-                        in_flight_gauge.set(tracker.pending() as i64);
+                        series.in_flight(tracker.pending());
                         let key = msg.key.clone().unwrap_or_default();
                         match per_key.get_mut(&key) {
                             Some(queue) => queue.push_back(msg),
@@ -370,11 +364,10 @@ pub async fn run<H: Handler>(
             _ = assignment_check.tick() => {
                 let assignment = consumer.assignment().unwrap_or_default();
                 let n = assignment.count() as i64;
-                if n != assigned_gauge.get() {
+                if series.assigned_partitions(n) {
                     let parts: Vec<String> = assignment.elements().iter().map(|e| format!("{}/{}", e.topic(), e.partition())).collect();
                     tracing::info!(group = %group, partitions = ?parts, "assignment changed");
                 }
-                assigned_gauge.set(n);
                 if last_error.is_some_and(|at| at.elapsed() > Duration::from_secs(15)) {
                     last_error = None;
                     opts.health.set_ok(&health_name);
@@ -403,8 +396,8 @@ pub async fn run<H: Handler>(
     let _ = probe.await;
     opts.health.remove(&health_name);
     opts.health.remove(&format!("broker for {group}"));
-    in_flight_gauge.set(0);
-    assigned_gauge.set(0);
+    series.in_flight(0);
+    series.assigned_partitions(0);
     match fatal {
         Some(e) => Err(e),
         None => Ok(()),
@@ -570,7 +563,7 @@ async fn handle_with_retry<H: Handler>(
             Ok(()) => return Ok(()),
             Err(HandlerError::Fatal(why)) => return Err(why),
             Err(HandlerError::Retry(why)) => {
-                metrics.handler_errors.with_label_values(&[group]).inc();
+                metrics.emit(HandlerRetried { consumer: group });
                 tracing::warn!(group, topic = %msg.topic, partition = msg.partition, offset = msg.offset,
                     error = %why, retry_in_ms = delay.as_millis() as u64, "record not handled yet; retrying");
                 tokio::select! {

@@ -4,13 +4,13 @@
 use crate::consume::HandlerError;
 use crate::contract::{DeadLetter, RawMessage};
 use crate::kafka::Producer;
-use crate::metrics::Metrics;
+use crate::metrics::{DeadLettered, Metrics};
 
 pub async fn dead_letter(
     producer: &Producer,
     dlq_topic: &str,
     msg: &RawMessage,
-    reason: &str,
+    reason: &'static str,
     detail: String,
     rejected_by: &str,
     metrics: &Metrics,
@@ -25,6 +25,9 @@ pub async fn dead_letter(
         .send_json(dlq_topic, &key, &letter, None)
         .await
         .map_err(|e| HandlerError::Retry(e.to_string()))?;
-    metrics.dlq.with_label_values(&[rejected_by, reason]).inc();
+    metrics.emit(DeadLettered {
+        consumer: rejected_by,
+        reason,
+    });
     Ok(())
 }

@@ -33,7 +33,7 @@ pub async fn restore_identity(
     policy: &RetryPolicy,
     metrics: &Metrics,
 ) -> Vec<RestoredObject> {
-    let kind = target.kind().as_str();
+    let kind = target.kind();
     let actor = Actor {
         worker_id: worker_id.to_string(),
         principal: target.principal().to_string(),

@@ -6,9 +6,9 @@ use super::retry::with_retry;
 use crate::adapters::{Holding, RevokeResult, Target};
 use chrono::{DateTime, Utc};
 use revoke_shared::contract::{
-    Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome, Provenance,
+    Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome, Provenance, TargetKind,
 };
-use revoke_shared::metrics::Metrics;
+use revoke_shared::metrics::{Metrics, ObjectHandled};
 use revoke_shared::retry::{ErrorClass, RetryPolicy};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -21,7 +21,7 @@ pub(super) async fn revoke_one(
     attempts: &AtomicU32,
     metrics: &Metrics,
 ) -> (ObjectEvidence, bool) {
-    let kind = target.kind().as_str();
+    let kind = target.kind();
     let mut ev = unproven(h, actor);
     let before = attempts.load(Ordering::Relaxed);
     let result = match with_retry(policy, attempts, metrics, kind, || target.revoke(who, h)).await {
@@ -88,7 +88,7 @@ pub(super) async fn recheck_one(
     attempts: &AtomicU32,
     metrics: &Metrics,
 ) -> (ObjectEvidence, bool) {
-    let kind = target.kind().as_str();
+    let kind = target.kind();
     let mut ev = unproven(h, actor);
     let mut transient = false;
     match with_retry(policy, attempts, metrics, kind, || target.verify(who, h)).await {
@@ -139,16 +139,10 @@ fn unproven(h: &Holding, actor: &Actor) -> ObjectEvidence {
     }
 }
 
-fn count_object(metrics: &Metrics, kind: &str, ev: &ObjectEvidence) {
-    let owner = if ev.sponsored { "sponsored" } else { "human" };
-    let label = match ev.outcome {
-        ObjectOutcome::Revoked => "revoked",
-        ObjectOutcome::AlreadyAbsent => "already_absent",
-        ObjectOutcome::Failed => "failed",
-        ObjectOutcome::ManualRequired => "manual_required",
-    };
-    metrics
-        .objects
-        .with_label_values(&[kind, owner, label])
-        .inc();
+fn count_object(metrics: &Metrics, kind: TargetKind, ev: &ObjectEvidence) {
+    metrics.emit(ObjectHandled {
+        target: kind,
+        sponsored: ev.sponsored,
+        outcome: ev.outcome,
+    });
 }

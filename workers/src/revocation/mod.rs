@@ -65,7 +65,7 @@ pub async fn revoke_identity_rechecking(
 ) -> RevocationReport {
     let started_at = Utc::now();
     let attempts = AtomicU32::new(0);
-    let kind = target.kind().as_str();
+    let kind = target.kind();
     let actor = Actor {
         worker_id: worker_id.to_string(),
         principal: target.principal().to_string(),

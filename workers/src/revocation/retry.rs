@@ -3,7 +3,8 @@
 
 use crate::adapters::TargetError;
 use backon::BackoffBuilder;
-use revoke_shared::metrics::Metrics;
+use revoke_shared::contract::TargetKind;
+use revoke_shared::metrics::{Metrics, TargetCallRetried};
 use revoke_shared::retry::{ErrorClass, RetryPolicy};
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -30,7 +31,7 @@ pub(crate) async fn with_retry<T, F, Fut>(
     policy: &RetryPolicy,
     attempts: &AtomicU32,
     metrics: &Metrics,
-    target: &str,
+    target: TargetKind,
     op: F,
 ) -> Result<T, TargetError>
 where
@@ -55,8 +56,8 @@ where
         else {
             return Err(e);
         };
-        metrics.retries.with_label_values(&[target]).inc();
-        tracing::debug!(target_kind = target, error = %e, wait_ms = wait.as_millis() as u64, "retrying target call");
+        metrics.emit(TargetCallRetried { target });
+        tracing::debug!(target_kind = target.as_str(), error = %e, wait_ms = wait.as_millis() as u64, "retrying target call");
         tokio::time::sleep(wait).await;
         waited += wait;
     }

@@ -188,22 +188,9 @@ struct Settled {
     decisions: Vec<BatchDecision>,
 }
 
-/// How much the guard holds, for the `revoke_guard_*` gauges.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Sizes {
-    /// Verdicts kept on released requests (each forgotten two windows after its release).
-    pub released: usize,
-    /// Held cases: undecided, in an undecided batch (never forgotten).
-    pub held: usize,
-    /// Verdicts kept on decided cases (never forgotten, a small entry each).
-    pub decided: usize,
-    /// Batches with a case still undecided.
-    pub held_batches: usize,
-    /// Fully decided batches still listed (for two windows after their last decision).
-    pub decided_batches: usize,
-    /// Fully decided batches no longer listed: their why and decisions only.
-    pub settled_batches: usize,
-}
+/// How much the guard holds: the event that sets the `revoke_guard_*` gauges, so what the guard
+/// counts and what it exports are one struct.
+pub type Sizes = revoke_shared::metrics::GuardMemory;
 
 pub struct Guard {
     cfg: GuardConfig,

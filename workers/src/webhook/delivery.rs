@@ -8,6 +8,7 @@ use super::{Stuck, WebhookHandler, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 use revoke_shared::consume::{Handler, HandlerError};
 use revoke_shared::contract::{Escalation, RawMessage, ESCALATION_SCHEMA};
 use revoke_shared::dlq::dead_letter;
+use revoke_shared::metrics::{WebhookAttempt, WebhookTrouble};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -47,14 +48,14 @@ impl Tracking<'_> {
     fn failing(&mut self) {
         if !self.failing {
             self.failing = true;
-            self.h.metrics.webhook_failing.inc();
+            self.h.metrics.emit(WebhookTrouble::FailingBegan);
         }
     }
 
     fn stuck(&mut self, why: String) {
         if !self.stuck {
             self.stuck = true;
-            self.h.metrics.webhook_stuck.inc();
+            self.h.metrics.emit(WebhookTrouble::StuckBegan);
             let mut s = self.h.stuck.lock().expect("stuck lock");
             s.count += 1;
             s.latest = why;
@@ -66,10 +67,10 @@ impl Tracking<'_> {
 impl Drop for Tracking<'_> {
     fn drop(&mut self) {
         if self.failing {
-            self.h.metrics.webhook_failing.dec();
+            self.h.metrics.emit(WebhookTrouble::FailingEnded);
         }
         if self.stuck {
-            self.h.metrics.webhook_stuck.dec();
+            self.h.metrics.emit(WebhookTrouble::StuckEnded);
             let mut s = self.h.stuck.lock().expect("stuck lock");
             s.count -= 1;
             self.h.report_health(&s);
@@ -132,13 +133,9 @@ impl WebhookHandler {
         loop {
             let failure = match self.attempt(esc, body).await {
                 Ok(()) => {
-                    self.metrics
-                        .webhook_deliveries
-                        .with_label_values(&["delivered"])
-                        .inc();
-                    self.metrics
-                        .webhook_delivery_seconds
-                        .observe(started.elapsed().as_secs_f64());
+                    self.metrics.emit(WebhookAttempt::Delivered {
+                        after: started.elapsed(),
+                    });
                     tracing::info!(
                         owner = %esc.owner.name, reason = esc.reason.as_str(), attempts = failed + 1,
                         "escalation delivered to the webhook"
@@ -148,10 +145,7 @@ impl WebhookHandler {
                 Err(f) => f,
             };
             failed += 1;
-            self.metrics
-                .webhook_deliveries
-                .with_label_values(&["retry"])
-                .inc();
+            self.metrics.emit(WebhookAttempt::Retry);
             track.failing();
             let delay = backoff_delay(failed, s.initial_backoff, s.max_backoff, random_unit());
             let retry_in_ms = delay.as_millis() as u64;

@@ -9,6 +9,7 @@ use revoke_shared::contract::{
     Confirmation, HrEventKind, RawMessage, TargetRef, CONFIRMATION_SCHEMA,
 };
 use revoke_shared::dlq::dead_letter;
+use revoke_shared::metrics::TargetConfirmed;
 use revoke_shared::signing::parse_hr_input;
 use tracing::Instrument;
 
@@ -99,11 +100,11 @@ impl Handler for WorkerHandler {
             self.send_report(&event.subject, &confirmation)
                 .await
                 .map_err(|e| HandlerError::Retry(format!("confirmation for case {case_id} on {kind}: {e}")))?;
-            self.metrics.revocations.with_label_values(&[kind.as_str(), confirmation.outcome.as_str()]).inc();
-            if let (Some(done), Some(eff)) = (confirmation.last_removed_at(), event.data.effective_at) {
-                let secs = (done - eff).num_milliseconds().max(0) as f64 / 1000.0;
-                self.metrics.time_to_revoke.with_label_values(&[kind.as_str()]).observe(secs);
-            }
+            self.metrics.emit(TargetConfirmed {
+                target: kind,
+                outcome: confirmation.outcome,
+                time_to_revoke: confirmation.last_removed_at().zip(event.data.effective_at).map(|(done, eff)| done - eff),
+            });
             match &confirmation.error {
                 None => tracing::debug!(outcome = confirmation.outcome.as_str(), objects = confirmation.objects.len(), "confirmed"),
                 Some(e) => tracing::warn!(outcome = confirmation.outcome.as_str(), error = %e, "confirmed with error"),
@@ -148,7 +149,7 @@ impl WorkerHandler {
     pub(super) async fn dead_letter(
         &self,
         msg: &RawMessage,
-        reason: &str,
+        reason: &'static str,
         detail: String,
     ) -> Result<(), HandlerError> {
         dead_letter(

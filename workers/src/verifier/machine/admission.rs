@@ -11,6 +11,7 @@ use revoke_shared::contract::{
     Admission, AdmissionKind, Case, CaseGuard, CaseState, Decision, EscalationReason, Owner,
     TargetKind,
 };
+use revoke_shared::metrics::VerifierNote;
 
 impl Verifier {
     /// Makes `case` wait for the guard's verdict and asks for it.
@@ -114,7 +115,7 @@ impl Verifier {
                         effects.push(Effect::Note {
                             case_id: Some(case.case_id),
                             identity_id: case.identity_id.clone(),
-                            what: "rejected_by_person",
+                            what: VerifierNote::RejectedByPerson,
                         });
                     }
                 }
@@ -182,7 +183,7 @@ impl Verifier {
                     effects.push(Effect::Note {
                         case_id: Some(case.case_id),
                         identity_id: case.identity_id.clone(),
-                        what: "restore_rejected_by_person",
+                        what: VerifierNote::RestoreRejectedByPerson,
                     });
                 }
                 decision.decision == Decision::Approve
@@ -218,7 +219,7 @@ impl Verifier {
             None => effects.push(Effect::Note {
                 case_id: Some(case.case_id),
                 identity_id: case.identity_id.clone(),
-                what: "released_case_without_termination",
+                what: VerifierNote::ReleasedCaseWithoutTermination,
             }),
         }
         // A protected identity was escalated when it arrived; that stands.

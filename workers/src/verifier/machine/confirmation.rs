@@ -10,6 +10,7 @@ use revoke_shared::contract::{
     CaseState, Confirmation, ObjectOutcome, Outcome, RecheckObject, SignedReport, TargetState,
     TargetStatus, MANUAL_INSTANCE,
 };
+use revoke_shared::metrics::VerifierNote;
 
 impl Verifier {
     pub(super) fn on_confirmation(&mut self, c: &Confirmation, now: DateTime<Utc>) -> Vec<Effect> {
@@ -33,7 +34,7 @@ impl Verifier {
                     return vec![Effect::Note {
                         case_id: Some(case_id),
                         identity_id: c.identity_id.clone(),
-                        what: "late_confirmation_after_close",
+                        what: VerifierNote::LateConfirmationAfterClose,
                     }];
                 }
                 return Vec::new();
@@ -45,7 +46,7 @@ impl Verifier {
                 return vec![Effect::Note {
                     case_id: Some(case_id),
                     identity_id: c.identity_id.clone(),
-                    what: "stray_confirmation_dropped",
+                    what: VerifierNote::StrayConfirmationDropped,
                 }];
             }
             None => self.new_case(case_id, &c.identity_id, now),

@@ -55,6 +55,7 @@ use revoke_shared::contract::{
     Admission, AdmissionKind, Case, CaseState, Confirmation, Escalation, HrEvent, HrEventKind,
     RecheckObject, RestoreReport, RestoreRequest, TargetKind, TargetState,
 };
+use revoke_shared::metrics::VerifierNote;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -118,7 +119,7 @@ pub enum Effect {
     Note {
         case_id: Option<Uuid>,
         identity_id: String,
-        what: &'static str,
+        what: VerifierNote,
     },
 }
 

@@ -8,6 +8,7 @@ use revoke_shared::contract::{
     case_id_for, Case, CaseState, EscalationReason, HrEvent, ObjectOutcome, RescindRef,
     RestoreReport, RestoreRequest, TargetKind, RESTORE_REQUEST_SCHEMA,
 };
+use revoke_shared::metrics::VerifierNote;
 use uuid::Uuid;
 
 impl Verifier {
@@ -48,7 +49,7 @@ impl Verifier {
     }
 
     pub(super) fn on_rescind(&mut self, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {
-        let note = |case_id: Option<Uuid>, what: &'static str| {
+        let note = |case_id: Option<Uuid>, what: VerifierNote| {
             vec![Effect::Note {
                 case_id,
                 identity_id: ev.subject.clone(),
@@ -56,7 +57,7 @@ impl Verifier {
             }]
         };
         let (own, case_id) = match self.people.bind(ev) {
-            Binding::Replay => return note(None, "rescind_replayed"),
+            Binding::Replay => return note(None, VerifierNote::RescindReplayed),
             Binding::WrongSource { detail } => {
                 return vec![Effect::Refuse {
                     reason: "rescind_wrong_source",
@@ -67,15 +68,15 @@ impl Verifier {
             // Named but not seen: confirmations may have come first (a pending case); the rescind
             // stands when its termination arrives.
             Binding::Unknown if ev.data.rescinds.is_some() => (ev.case_id(), ev.case_id()),
-            Binding::Unknown => return note(None, "rescind_for_unknown_case"),
+            Binding::Unknown => return note(None, VerifierNote::RescindForUnknownCase),
         };
         match self.take(&case_id) {
-            None => note(Some(case_id), "rescind_for_unknown_case"),
+            None => note(Some(case_id), VerifierNote::RescindForUnknownCase),
             Some(Slot::Closed(c)) => {
                 // The shell hands a closed case's record over (`RescindClosed`); without it
                 // there is nothing to give back from.
                 self.put(case_id, Slot::Closed(c));
-                note(Some(case_id), "rescind_after_close")
+                note(Some(case_id), VerifierNote::RescindAfterClose)
             }
             Some(Slot::Live(c)) if c.state == CaseState::Rescinded => {
                 self.put(case_id, Slot::Live(c));
@@ -159,7 +160,7 @@ impl Verifier {
             effects.push(Effect::Note {
                 case_id: Some(own),
                 identity_id: ev.subject.clone(),
-                what: "cancelled_before_effective",
+                what: VerifierNote::CancelledBeforeEffective,
             });
             return effects;
         }
@@ -214,14 +215,14 @@ impl Verifier {
                 return vec![Effect::Note {
                     case_id: Some(r.case_id),
                     identity_id: r.identity_id.clone(),
-                    what: "restore_report_for_case_not_rescinded",
+                    what: VerifierNote::RestoreReportForCaseNotRescinded,
                 }];
             }
             None => {
                 return vec![Effect::Note {
                     case_id: Some(r.case_id),
                     identity_id: r.identity_id.clone(),
-                    what: "restore_report_for_unknown_case",
+                    what: VerifierNote::RestoreReportForUnknownCase,
                 }]
             }
         };

@@ -7,6 +7,7 @@ use revoke_shared::contract::{
     Case, CaseState, EscalationReason, HrEvent, JoinedTermination, TargetState, TargetStatus,
     CASE_SCHEMA, JOINED_KEPT,
 };
+use revoke_shared::metrics::VerifierNote;
 use uuid::Uuid;
 
 impl Verifier {
@@ -195,7 +196,7 @@ impl Verifier {
         let mut effects = vec![Effect::Note {
             case_id: Some(into),
             identity_id: ev.subject.clone(),
-            what: "termination_joined_live_case",
+            what: VerifierNote::TerminationJoinedLiveCase,
         }];
         self.evaluate(&mut case, now, &mut effects);
         self.publish(case, now, effects)

@@ -10,6 +10,7 @@ use revoke_shared::contract::{
     Case, CaseState, Escalation, EscalationReason, EscalationRecord, HrData, HrEvent, HrEventKind,
     TargetKind, TargetState, TargetStatus,
 };
+use revoke_shared::metrics::VerifierNote;
 use uuid::Uuid;
 
 impl Verifier {
@@ -245,7 +246,7 @@ impl Verifier {
                 None => effects.push(Effect::Note {
                     case_id: Some(id),
                     identity_id: case.identity_id.clone(),
-                    what: "scheduled_case_without_termination",
+                    what: VerifierNote::ScheduledCaseWithoutTermination,
                 }),
             }
             case.state = CaseState::Open;
@@ -289,7 +290,7 @@ impl Verifier {
                     None => effects.push(Effect::Note {
                         case_id: Some(id),
                         identity_id: case.identity_id.clone(),
-                        what: "redrive_without_termination",
+                        what: VerifierNote::RedriveWithoutTermination,
                     }),
                 }
             }

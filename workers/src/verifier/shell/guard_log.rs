@@ -7,7 +7,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use revoke_shared::config::Config;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::kafka::reader_config;
-use revoke_shared::metrics::Metrics;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -25,7 +24,8 @@ impl VerifierHandler {
             for (offset, entry) in records {
                 judged.extend(st.guard.apply(*offset, entry));
             }
-            export_guard_sizes(&self.metrics, st.guard.sizes());
+            // The `revoke_guard_*` gauges: what the guard holds in memory (its bounds in `guard`).
+            self.metrics.emit(st.guard.sizes());
             let mut acks = Vec::new();
             for j in &judged {
                 if let crate::verifier::guard::Verdict::Held {
@@ -45,20 +45,6 @@ impl VerifierHandler {
         };
         self.wait_all(acks).await
     }
-}
-
-/// Sets the `revoke_guard_*` gauges: what the guard holds in memory (its bounds in `guard`).
-pub(super) fn export_guard_sizes(metrics: &Metrics, s: crate::verifier::guard::Sizes) {
-    let set = |g: &prometheus::IntGaugeVec, label: &str, n: usize| {
-        g.with_label_values(&[label]).set(n as i64)
-    };
-    set(&metrics.guard_verdicts, "released", s.released);
-    set(&metrics.guard_verdicts, "held", s.held);
-    set(&metrics.guard_verdicts, "decided", s.decided);
-    set(&metrics.guard_batches, "held", s.held_batches);
-    set(&metrics.guard_batches, "decided", s.decided_batches);
-    set(&metrics.guard_batches, "settled", s.settled_batches);
-    metrics.guard_held_cases.set(s.held as i64);
 }
 
 /// Reads the guard log from its start into `tx` until `stop`, on a blocking thread: every

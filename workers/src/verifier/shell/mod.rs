@@ -33,7 +33,7 @@ use revoke_shared::consume::{Handler, HandlerError};
 use revoke_shared::contract::{CaseState, HrEventKind, RawMessage};
 use revoke_shared::dlq::dead_letter;
 use revoke_shared::kafka::{Ack, Producer};
-use revoke_shared::metrics::Metrics;
+use revoke_shared::metrics::{Metrics, OpenCases};
 use revoke_shared::rebalance::Part;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -88,7 +88,7 @@ impl VerifierHandler {
             st,
             effects,
         )?;
-        self.metrics.open_cases.set(st.machine.open_count() as i64);
+        self.metrics.emit(OpenCases(st.machine.open_count()));
         Ok(acks)
     }
 
@@ -201,7 +201,7 @@ impl Handler for VerifierHandler {
             for j in &waiting {
                 acks.extend(self.apply_locked(&mut st, Input::Guard(j))?);
             }
-            self.metrics.open_cases.set(st.machine.open_count() as i64);
+            self.metrics.emit(OpenCases(st.machine.open_count()));
             (acks, st.machine.open_count())
         };
         self.wait_all(acks).await?;
@@ -227,7 +227,7 @@ impl Handler for VerifierHandler {
                 st.partition_of.remove(id);
             }
             st.owned.retain(|p| !lost.contains(p));
-            self.metrics.open_cases.set(st.machine.open_count() as i64);
+            self.metrics.emit(OpenCases(st.machine.open_count()));
             tracing::info!(partitions = ?lost, forgotten = ids.len(), "verifier partitions given up");
         }
         let producer = self.producer.clone();
@@ -249,20 +249,17 @@ impl Handler for VerifierHandler {
                 msg.topic, msg.partition
             )));
         }
-        let dlq = |reason: &str, detail: String| {
-            let reason = reason.to_string();
-            async move {
-                dead_letter(
-                    &self.producer,
-                    &self.cfg.topics.dlq,
-                    msg,
-                    &reason,
-                    detail,
-                    &self.group,
-                    &self.metrics,
-                )
-                .await
-            }
+        let dlq = |reason: &'static str, detail: String| async move {
+            dead_letter(
+                &self.producer,
+                &self.cfg.topics.dlq,
+                msg,
+                reason,
+                detail,
+                &self.group,
+                &self.metrics,
+            )
+            .await
         };
         if msg.topic == self.cfg.topics.terminations {
             // With `[signing] required`, terminations and rescinds alike need a valid signature.

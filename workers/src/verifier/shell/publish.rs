@@ -3,11 +3,14 @@
 
 use super::{State, Written};
 use crate::verifier::machine::Effect;
+use chrono::TimeDelta;
 use revoke_shared::config::Config;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::CaseState;
 use revoke_shared::kafka::{Ack, Producer};
-use revoke_shared::metrics::Metrics;
+use revoke_shared::metrics::{
+    CaseClosed, CaseVersionPublished, EscalationRaised, Metrics, VerifierNote,
+};
 
 /// Enqueues a record for the workers, with the fleet signature when signing is required.
 pub(super) fn enqueue_for_workers<T: serde::Serialize>(
@@ -45,21 +48,13 @@ pub(super) fn enqueue(
         match effect {
             Effect::Case(case) => {
                 let p = st.partition_of.get(&case.case_id).copied();
-                metrics
-                    .case_updates
-                    .with_label_values(&[case.state.as_str()])
-                    .inc();
+                metrics.emit(CaseVersionPublished { state: case.state });
                 if case.state == CaseState::Closed {
                     if let Some(ms) = case.time_to_close_ms() {
-                        let label = if case.escalations.is_empty() {
-                            "closed"
-                        } else {
-                            "closed_after_escalation"
-                        };
-                        metrics
-                            .time_to_close
-                            .with_label_values(&[label])
-                            .observe(ms.max(0) as f64 / 1000.0);
+                        metrics.emit(CaseClosed {
+                            after_escalation: !case.escalations.is_empty(),
+                            time_to_close: TimeDelta::milliseconds(ms),
+                        });
                     }
                     st.partition_of.remove(&case.case_id);
                 }
@@ -73,10 +68,7 @@ pub(super) fn enqueue(
                 });
             }
             Effect::Escalate(esc) => {
-                metrics
-                    .escalations
-                    .with_label_values(&[esc.reason.as_str()])
-                    .inc();
+                metrics.emit(EscalationRaised { reason: esc.reason });
                 tracing::warn!(case_id = %esc.case_id, identity = %esc.identity_id, reason = esc.reason.as_str(),
                     owner = %esc.owner.name, level = esc.level, targets = ?esc.targets, detail = %esc.detail, "case escalated");
                 let ack = producer
@@ -85,10 +77,7 @@ pub(super) fn enqueue(
                 acks.push(ack.into());
             }
             Effect::Restore(req) => {
-                metrics
-                    .verifier_notes
-                    .with_label_values(&["restore_requested"])
-                    .inc();
+                metrics.emit(VerifierNote::RestoreRequested);
                 tracing::info!(case_id = %req.case_id, identity = %req.identity_id, target = %req.target,
                     "rescinded: asking the target's workers to give back what they revoked");
                 acks.push(
@@ -104,7 +93,7 @@ pub(super) fn enqueue(
                 );
             }
             Effect::Due(ev) => {
-                metrics.verifier_notes.with_label_values(&["due"]).inc();
+                metrics.emit(VerifierNote::Due);
                 tracing::info!(case_id = %ev.case_id(), identity = %ev.subject, effective_at = ?ev.data.effective_at,
                     "termination released to the workers (effective, and let through by the guard when it is on)");
                 acks.push(
@@ -125,7 +114,7 @@ pub(super) fn enqueue(
                 n,
                 recheck,
             } => {
-                metrics.verifier_notes.with_label_values(&["redrive"]).inc();
+                metrics.emit(VerifierNote::Redrive);
                 tracing::info!(case_id = %event.case_id(), identity = %event.subject, target = %target,
                     "re-drive: the target failed with transient errors only; its workers run it again");
                 // The headers address one target kind and name what earlier runs left unproven;
@@ -158,7 +147,7 @@ pub(super) fn enqueue(
                 );
             }
             Effect::Admit(a) => {
-                metrics.verifier_notes.with_label_values(&["admit"]).inc();
+                metrics.emit(VerifierNote::Admit);
                 tracing::debug!(case_id = %a.case_id, identity = %a.identity_id, "asking the blast-radius guard to release the case");
                 let key = a.identity_id.clone();
                 let ack = producer
@@ -174,7 +163,7 @@ pub(super) fn enqueue(
             Effect::Refuse { reason, detail } => {
                 // The shell dead-letters refusals before applying (`rescind_refusal`); one
                 // reaching here is only counted.
-                metrics.verifier_notes.with_label_values(&[reason]).inc();
+                metrics.emit(VerifierNote::Refused(reason));
                 tracing::warn!(reason, detail = %detail, "input refused by the verifier");
             }
             Effect::Note {
@@ -182,8 +171,8 @@ pub(super) fn enqueue(
                 identity_id,
                 what,
             } => {
-                metrics.verifier_notes.with_label_values(&[what]).inc();
-                tracing::warn!(case_id = ?case_id, identity = %identity_id, what, "verifier note");
+                metrics.emit(what);
+                tracing::warn!(case_id = ?case_id, identity = %identity_id, what = what.as_str(), "verifier note");
             }
         }
     }

@@ -7,6 +7,7 @@ use revoke_shared::config::Config;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::{Case, HrEvent, RawMessage, CASE_SCHEMA};
 use revoke_shared::dlq::dead_letter;
+use revoke_shared::metrics::VerifierNote;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -61,10 +62,7 @@ impl VerifierHandler {
             {
                 return Ok(Some(case));
             }
-            metrics
-                .verifier_notes
-                .with_label_values(&["closed_case_scanned"])
-                .inc();
+            metrics.emit(VerifierNote::ClosedCaseScanned);
             closed_case_record(&cfg, case_id, Some(partition))
                 .transpose()
                 .or_else(|| closed_case_record(&cfg, case_id, None).transpose())

@@ -8,7 +8,7 @@ use crate::verifier::machine::{Input, Verifier};
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, LoopOptions, Stop};
 use revoke_shared::kafka::Producer;
-use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::metrics::{Health, Metrics, OpenCases};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,7 +27,7 @@ pub async fn run_verifier(
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || wait_for_topics(&cfg)).await??;
     }
-    metrics.open_cases.set(0);
+    metrics.emit(OpenCases(0));
 
     let producer = Producer::new(&cfg)?;
     // Empty until the group assigns partitions (`Handler::assigned` loads their cases).

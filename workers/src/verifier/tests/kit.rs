@@ -319,7 +319,7 @@ pub fn sole_note(effects: Vec<Effect>) -> (Option<Uuid>, String, &'static str) {
                 identity_id,
                 what,
             }],
-        ) => (case_id, identity_id, what),
+        ) => (case_id, identity_id, what.as_str()),
         other => panic!("expected exactly one Note effect, got {other:?}"),
     }
 }

@@ -128,7 +128,7 @@ fn mixed_script_covers_every_state() {
         .iter()
         .filter_map(|e| {
             if let Effect::Note { what, .. } = e {
-                Some(*what)
+                Some(what.as_str())
             } else {
                 None
             }

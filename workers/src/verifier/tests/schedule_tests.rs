@@ -2,6 +2,7 @@
 //! when due; a rescind before then cancels it.
 
 use super::kit::*;
+use revoke_shared::metrics::VerifierNote;
 
 // Effective dates: scheduled cases
 // ---------------------------------------------------------------------------------------------
@@ -90,7 +91,7 @@ fn a_rescind_before_the_effective_time_cancels_without_escalating() {
     assert!(effects.iter().any(|e| matches!(
         e,
         Effect::Note {
-            what: "cancelled_before_effective",
+            what: VerifierNote::CancelledBeforeEffective,
             ..
         }
     )));

@@ -3,6 +3,7 @@
 
 use super::super::kit::*;
 use super::world::*;
+use revoke_shared::metrics::VerifierNote;
 
 /// Per-case effect log, plus checks that hold for every batch the machine returns.
 #[derive(Default)]
@@ -82,7 +83,7 @@ impl Log {
                 // before the tick that hands it over): the case record is the cancellation.
                 Effect::Note {
                     case_id: Some(id),
-                    what: "cancelled_before_effective",
+                    what: VerifierNote::CancelledBeforeEffective,
                     ..
                 } => {
                     let c = last_case.unwrap_or_else(|| {
@@ -94,13 +95,13 @@ impl Log {
                 }
                 // A rescind delivered again, or one for nothing standing: nothing changes.
                 Effect::Note {
-                    what: "rescind_replayed" | "rescind_for_unknown_case",
+                    what: VerifierNote::RescindReplayed | VerifierNote::RescindForUnknownCase,
                     ..
                 } => assert_eq!(batch.len(), 1, "seed {seed}: {batch:?}"),
                 // A second termination of a person with a live case: recorded in that case.
                 Effect::Note {
                     case_id: Some(id),
-                    what: "termination_joined_live_case",
+                    what: VerifierNote::TerminationJoinedLiveCase,
                     ..
                 } => {
                     let c = last_case
@@ -169,7 +170,7 @@ impl Log {
             .get(id)
             .into_iter()
             .flatten()
-            .filter(|e| matches!(e, Effect::Note { what, .. } if *what == wanted))
+            .filter(|e| matches!(e, Effect::Note { what, .. } if what.as_str() == wanted))
             .count()
     }
 }
@@ -402,7 +403,7 @@ pub fn run_world(
                     effects.iter().all(|e| matches!(
                         e,
                         Effect::Note {
-                            what: "rescind_replayed",
+                            what: VerifierNote::RescindReplayed,
                             ..
                         }
                     )),

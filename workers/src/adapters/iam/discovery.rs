@@ -8,7 +8,7 @@ use super::errors::user_items;
 use super::objects::{holding, iam_name_ok};
 use super::policies;
 use super::{IamObject, IamTarget, Match, UserScan};
-use crate::adapters::{Holding, TargetError};
+use crate::adapters::{owner_names, Holding, TargetError};
 use aws_sdk_iam::types::EntityType;
 use revoke_shared::contract::Identity;
 
@@ -30,19 +30,6 @@ impl ScannedUser {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
-}
-
-/// The values that name the person as an owner: username, email, employee id (non-empty, exact).
-pub(super) fn owner_names(who: &Identity) -> Vec<&str> {
-    [
-        who.username.as_deref(),
-        who.email.as_deref(),
-        Some(who.employee_id.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|s| !s.is_empty())
-    .collect()
 }
 
 /// The IAM user name an identity maps to with `match = "user_name"`: its username, else its

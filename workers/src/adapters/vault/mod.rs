@@ -114,16 +114,7 @@ impl Target for VaultTarget {
         let login_path = name
             .as_ref()
             .map(|n| format!("auth/{}/login/{n}", self.userpass_mount));
-        // Names that count as "this person" in a sponsor's metadata: exact, non-empty.
-        let owner_names: Vec<&str> = [
-            who.username.as_deref(),
-            who.email.as_deref(),
-            Some(who.employee_id.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .collect();
+        let owner_names = super::owner_names(who);
         let mut own = Vec::new();
         let mut children = Vec::new();
         let mut sponsored = Vec::new();

@@ -167,6 +167,20 @@ pub trait Target: Send + Sync + 'static {
     }
 }
 
+/// The values that name the person as an owner: username, email, employee id (non-empty, exact).
+/// Sponsor tags and metadata are matched against these (IAM owner tags, Vault token metadata).
+pub(crate) fn owner_names(who: &Identity) -> Vec<&str> {
+    [
+        who.username.as_deref(),
+        who.email.as_deref(),
+        Some(who.employee_id.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty())
+    .collect()
+}
+
 /// The target a worker of `kind` acts on: the real adapter configured in `[targets.<kind>]`,
 /// or — when there is no such table — the kind's in-memory simulator (the worker logs which).
 /// A table made only of named sub-tables (`[targets.saas.okta]`, `[targets.saas.slack]`)

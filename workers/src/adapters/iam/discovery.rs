@@ -4,10 +4,11 @@
 //! and policies, in the order they are revoked (`holdings_of`).
 
 use super::credentials::Cred;
+use super::errors::user_items;
 use super::objects::{holding, iam_name_ok};
 use super::policies;
 use super::{IamObject, IamTarget, Match, UserScan};
-use crate::adapters::{Holding, TargetError};
+use crate::adapters::{owner_names, Holding, TargetError};
 use aws_sdk_iam::types::EntityType;
 use revoke_shared::contract::Identity;
 
@@ -29,19 +30,6 @@ impl ScannedUser {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
-}
-
-/// The values that name the person as an owner: username, email, employee id (non-empty, exact).
-pub(super) fn owner_names(who: &Identity) -> Vec<&str> {
-    [
-        who.username.as_deref(),
-        who.email.as_deref(),
-        Some(who.employee_id.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|s| !s.is_empty())
-    .collect()
 }
 
 /// The IAM user name an identity maps to with `match = "user_name"`: its username, else its
@@ -145,16 +133,8 @@ impl IamTarget {
         &self,
         user: &str,
     ) -> Result<Option<Vec<(String, String)>>, TargetError> {
-        let r = self
-            .client
-            .list_user_tags()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
-        Ok(self.found("listing the user's tags", r)?.map(|tags| {
+        let tags = user_items!(self, list_user_tags, user, "listing the user's tags")?;
+        Ok(tags.map(|tags| {
             tags.iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect()
@@ -163,17 +143,8 @@ impl IamTarget {
 
     /// Access keys of `user` (empty when the user is gone).
     pub(super) async fn access_keys_of(&self, user: &str) -> Result<Vec<Cred>, TargetError> {
-        let r = self
-            .client
-            .list_access_keys()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
-        Ok(self
-            .found("listing access keys", r)?
+        let keys = user_items!(self, list_access_keys, user, "listing access keys")?;
+        Ok(keys
             .unwrap_or_default()
             .iter()
             .filter_map(|k| {
@@ -191,17 +162,13 @@ impl IamTarget {
     }
 
     pub(super) async fn groups_of(&self, user: &str) -> Result<Vec<String>, TargetError> {
-        let r = self
-            .client
-            .list_groups_for_user()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
-        Ok(self
-            .found("listing the user's groups", r)?
+        let groups = user_items!(
+            self,
+            list_groups_for_user,
+            user,
+            "listing the user's groups"
+        )?;
+        Ok(groups
             .unwrap_or_default()
             .iter()
             .map(|g| g.group_name().to_string())
@@ -209,17 +176,8 @@ impl IamTarget {
     }
 
     pub(super) async fn mfa_serials(&self, user: &str) -> Result<Vec<String>, TargetError> {
-        let r = self
-            .client
-            .list_mfa_devices()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
-        Ok(self
-            .found("listing MFA devices", r)?
+        let devices = user_items!(self, list_mfa_devices, user, "listing MFA devices")?;
+        Ok(devices
             .unwrap_or_default()
             .iter()
             .map(|d| d.serial_number().to_string())
@@ -227,17 +185,8 @@ impl IamTarget {
     }
 
     pub(super) async fn ssh_keys_of(&self, user: &str) -> Result<Vec<Cred>, TargetError> {
-        let r = self
-            .client
-            .list_ssh_public_keys()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
-        Ok(self
-            .found("listing SSH public keys", r)?
+        let keys = user_items!(self, list_ssh_public_keys, user, "listing SSH public keys")?;
+        Ok(keys
             .unwrap_or_default()
             .iter()
             .map(|k| Cred {
@@ -248,17 +197,13 @@ impl IamTarget {
     }
 
     pub(super) async fn signing_certs_of(&self, user: &str) -> Result<Vec<Cred>, TargetError> {
-        let r = self
-            .client
-            .list_signing_certificates()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
-        Ok(self
-            .found("listing signing certificates", r)?
+        let certs = user_items!(
+            self,
+            list_signing_certificates,
+            user,
+            "listing signing certificates"
+        )?;
+        Ok(certs
             .unwrap_or_default()
             .iter()
             .map(|c| Cred {

@@ -1,6 +1,7 @@
 //! How an AWS SDK error reads for the adapter: the IAM error codes that are worth retrying,
 //! that are final and that mean throttling, a hint for the common permission and credential
-//! failures, and the `classify`/`error`/`found` helpers every call goes through.
+//! failures, and the `classify`/`error`/`found` helpers (and `user_items!` for the paginated
+//! listings) every call goes through.
 
 use super::IamTarget;
 use crate::adapters::TargetError;
@@ -185,3 +186,22 @@ impl IamTarget {
         }
     }
 }
+
+/// `found` over every item of a paginated `List*` call on one user: `Ok(None)` when the user does
+/// not exist. A macro because the SDK's operations and paginators share no trait to be generic
+/// over; only the operation's name differs from one listing to the next.
+macro_rules! user_items {
+    ($target:expr, $operation:ident, $user:expr, $doing:expr) => {{
+        let items = $target
+            .client
+            .$operation()
+            .user_name($user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await;
+        $target.found($doing, items)
+    }};
+}
+pub(super) use user_items;

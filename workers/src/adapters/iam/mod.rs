@@ -89,10 +89,10 @@ pub use objects::{iam_name_ok, IamObject};
 pub(crate) use settings::parse_settings;
 pub use settings::{Match, UserScan};
 
-use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use super::{owner_names, Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
 use aws_sdk_iam::types::StatusType;
-use discovery::{owner_names, ScannedUser};
+use discovery::ScannedUser;
 use objects::{gone, holding, present, ABSENT, REVOKED};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 

@@ -27,6 +27,7 @@
 //!   sessions issued before the revocation that have not expired work again.
 //!   It is never treated as one of the user's inline policies to delete.
 
+use super::errors::user_items;
 use super::objects::{gone, present, ABSENT, REVOKED};
 use super::IamTarget;
 use crate::adapters::{ReadBack, RestoreResult, RevokeResult, TargetError};
@@ -206,17 +207,13 @@ fn tag(key: &str, value: &str) -> Result<Tag, TargetError> {
 impl IamTarget {
     /// The ARNs of the managed policies attached to `user` (empty when the user is gone).
     pub(super) async fn attached_policies(&self, user: &str) -> Result<Vec<String>, TargetError> {
-        let r = self
-            .client
-            .list_attached_user_policies()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
-        Ok(self
-            .found("listing the user's attached policies", r)?
+        let attached = user_items!(
+            self,
+            list_attached_user_policies,
+            user,
+            "listing the user's attached policies"
+        )?;
+        Ok(attached
             .unwrap_or_default()
             .iter()
             .filter_map(|p| p.policy_arn().map(str::to_string))
@@ -225,17 +222,13 @@ impl IamTarget {
 
     /// The names of `user`'s inline policies, without the session deny (never deleted as one).
     pub(super) async fn inline_policy_names(&self, user: &str) -> Result<Vec<String>, TargetError> {
-        let r = self
-            .client
-            .list_user_policies()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
-        Ok(self
-            .found("listing the user's inline policies", r)?
+        let names = user_items!(
+            self,
+            list_user_policies,
+            user,
+            "listing the user's inline policies"
+        )?;
+        Ok(names
             .unwrap_or_default()
             .into_iter()
             .filter(|n| n != DENY_POLICY_NAME)

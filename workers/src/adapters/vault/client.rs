@@ -4,7 +4,7 @@
 
 use super::VaultTarget;
 use crate::adapters::http::{self, Dialect};
-use crate::adapters::{Target, TargetError};
+use crate::adapters::{RevokeResult, Target, TargetError};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -102,6 +102,39 @@ impl VaultTarget {
             "{doing} on vault {}: HTTP 400 {}",
             self.instance, v["errors"]
         ))
+    }
+
+    /// A write that revokes: `Revoked`, unless Vault answers one of `refused_on` (then the
+    /// target refused it, and its errors are named).
+    pub(super) async fn revoking_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        doing: &str,
+        refused_on: &[StatusCode],
+    ) -> Result<RevokeResult, TargetError> {
+        let (status, body) = self.call(method, path, body, doing).await?;
+        if refused_on.contains(&status) {
+            return Err(self.refused(doing, &body));
+        }
+        Ok(RevokeResult::Revoked { removed_at: None })
+    }
+
+    /// `GET` of an entity: its body, or None when it is gone (404 or 204).
+    pub(super) async fn read_entity(
+        &self,
+        path: &str,
+        doing: &str,
+    ) -> Result<Option<Value>, TargetError> {
+        let (status, body) = self.call(Method::GET, path, None, doing).await?;
+        if status == StatusCode::NOT_FOUND || status == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        if status == StatusCode::BAD_REQUEST {
+            return Err(self.refused(doing, &body));
+        }
+        Ok(Some(body))
     }
 
     /// `LIST <path>`: the keys, or none when the path is empty (404).

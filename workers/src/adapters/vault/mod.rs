@@ -114,16 +114,7 @@ impl Target for VaultTarget {
         let login_path = name
             .as_ref()
             .map(|n| format!("auth/{}/login/{n}", self.userpass_mount));
-        // Names that count as "this person" in a sponsor's metadata: exact, non-empty.
-        let owner_names: Vec<&str> = [
-            who.username.as_deref(),
-            who.email.as_deref(),
-            Some(who.employee_id.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .collect();
+        let owner_names = super::owner_names(who);
         let mut own = Vec::new();
         let mut children = Vec::new();
         let mut sponsored = Vec::new();
@@ -222,59 +213,37 @@ impl Target for VaultTarget {
             }
             "entity" => {
                 let path = format!("identity/entity/id/{}", encode_segment(&what.object_id));
-                let (status, body) = self
-                    .call(Method::GET, &path, None, "reading the entity")
-                    .await?;
-                if status == StatusCode::NOT_FOUND || status == StatusCode::NO_CONTENT {
+                let Some(body) = self.read_entity(&path, "reading the entity").await? else {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
-                }
-                if status == StatusCode::BAD_REQUEST {
-                    return Err(self.refused("reading the entity", &body));
-                }
+                };
                 if body["data"]["disabled"].as_bool() == Some(true) {
                     return Ok(RevokeResult::AlreadyAbsent {
                         removed_at: parse_time(&body["data"]["last_update_time"]),
                     });
                 }
-                let (status, body) = self
-                    .call(
-                        Method::POST,
-                        &path,
-                        Some(json!({"disabled": true})),
-                        "disabling the entity",
-                    )
-                    .await?;
-                if status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND {
-                    return Err(self.refused("disabling the entity", &body));
-                }
-                Ok(RevokeResult::Revoked { removed_at: None })
+                self.revoking_call(
+                    Method::POST,
+                    &path,
+                    Some(json!({"disabled": true})),
+                    "disabling the entity",
+                    &[StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND],
+                )
+                .await
             }
             "userpass_user" => {
-                let Some(name) = what
-                    .object_id
-                    .strip_prefix(&format!("{}/", self.userpass_mount))
-                    .filter(|n| userpass_name_ok(n))
-                else {
-                    return Err(TargetError::Permanent(format!(
-                        "{:?} is not a userpass user of this target",
-                        what.object_id
-                    )));
-                };
+                let name = self.userpass_user_of(&what.object_id)?;
                 if !self.userpass_user_exists(name).await? {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
-                let (status, body) = self
-                    .call(
-                        Method::DELETE,
-                        &self.userpass_user_path(name),
-                        None,
-                        "deleting the userpass user",
-                    )
-                    .await?;
-                if status == StatusCode::BAD_REQUEST {
-                    return Err(self.refused("deleting the userpass user", &body));
-                }
-                Ok(RevokeResult::Revoked { removed_at: None })
+                // A user gone since the check above (404) counts as revoked.
+                self.revoking_call(
+                    Method::DELETE,
+                    &self.userpass_user_path(name),
+                    None,
+                    "deleting the userpass user",
+                    &[StatusCode::BAD_REQUEST],
+                )
+                .await
             }
             "approle_secret_id" => {
                 let id = self.secret_id_ref(&what.object_id)?;
@@ -300,12 +269,7 @@ impl Target for VaultTarget {
                 }
             }
             "lease_prefix" => {
-                let Some(name) = self.name_of_lease_prefix(&what.object_id) else {
-                    return Err(TargetError::Permanent(format!(
-                        "{:?} is not a login lease prefix of this target",
-                        what.object_id
-                    )));
-                };
+                let name = self.lease_prefix_user(&what.object_id)?;
                 if self.login_leases(name).await? == 0 {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
@@ -315,18 +279,14 @@ impl Target for VaultTarget {
                     "sys/leases/revoke-prefix/{}",
                     self.login_lease_prefix(name).trim_end_matches('/')
                 );
-                let (status, body) = self
-                    .call(
-                        Method::PUT,
-                        &path,
-                        Some(json!({"sync": true})),
-                        "revoking leases by prefix",
-                    )
-                    .await?;
-                if status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND {
-                    return Err(self.refused("revoking leases by prefix", &body));
-                }
-                Ok(RevokeResult::Revoked { removed_at: None })
+                self.revoking_call(
+                    Method::PUT,
+                    &path,
+                    Some(json!({"sync": true})),
+                    "revoking leases by prefix",
+                    &[StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND],
+                )
+                .await
             }
             other => Err(TargetError::Permanent(format!(
                 "the vault target has no object kind {other:?}"
@@ -355,19 +315,13 @@ impl Target for VaultTarget {
             }),
             "entity" => {
                 let path = format!("identity/entity/id/{}", encode_segment(&what.object_id));
-                let (status, body) = self
-                    .call(Method::GET, &path, None, "reading the entity back")
-                    .await?;
-                if status == StatusCode::NOT_FOUND || status == StatusCode::NO_CONTENT {
+                let Some(body) = self.read_entity(&path, "reading the entity back").await? else {
                     return Ok(ReadBack {
                         gone: true,
                         detail: "entity deleted".into(),
                         removed_at: None,
                     });
-                }
-                if status == StatusCode::BAD_REQUEST {
-                    return Err(self.refused("reading the entity back", &body));
-                }
+                };
                 Ok(if body["data"]["disabled"].as_bool() == Some(true) {
                     ReadBack {
                         gone: true,
@@ -383,16 +337,7 @@ impl Target for VaultTarget {
                 })
             }
             "userpass_user" => {
-                let Some(name) = what
-                    .object_id
-                    .strip_prefix(&format!("{}/", self.userpass_mount))
-                    .filter(|n| userpass_name_ok(n))
-                else {
-                    return Err(TargetError::Permanent(format!(
-                        "{:?} is not a userpass user of this target",
-                        what.object_id
-                    )));
-                };
+                let name = self.userpass_user_of(&what.object_id)?;
                 Ok(if self.userpass_user_exists(name).await? {
                     ReadBack {
                         gone: false,
@@ -423,12 +368,7 @@ impl Target for VaultTarget {
                 })
             }
             "lease_prefix" => {
-                let Some(name) = self.name_of_lease_prefix(&what.object_id) else {
-                    return Err(TargetError::Permanent(format!(
-                        "{:?} is not a login lease prefix of this target",
-                        what.object_id
-                    )));
-                };
+                let name = self.lease_prefix_user(&what.object_id)?;
                 Ok(match self.login_leases(name).await? {
                     0 => ReadBack {
                         gone: true,

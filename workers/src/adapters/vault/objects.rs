@@ -112,6 +112,29 @@ impl VaultTarget {
         })
     }
 
+    /// The user name in a `userpass_user` object id (`<mount>/<name>`), refused when the id is
+    /// not one of this target's userpass users.
+    pub(super) fn userpass_user_of<'a>(&self, object_id: &'a str) -> Result<&'a str, TargetError> {
+        object_id
+            .strip_prefix(&format!("{}/", self.userpass_mount))
+            .filter(|n| userpass_name_ok(n))
+            .ok_or_else(|| {
+                TargetError::Permanent(format!(
+                    "{object_id:?} is not a userpass user of this target"
+                ))
+            })
+    }
+
+    /// The user name in a `lease_prefix` object id, refused when the id is not one of this
+    /// target's login lease prefixes.
+    pub(super) fn lease_prefix_user<'a>(&self, object_id: &'a str) -> Result<&'a str, TargetError> {
+        self.name_of_lease_prefix(object_id).ok_or_else(|| {
+            TargetError::Permanent(format!(
+                "{object_id:?} is not a login lease prefix of this target"
+            ))
+        })
+    }
+
     /// The userpass name of an identity: its username, else its employee id; lowercased as
     /// userpass stores names. None when it cannot name a userpass user.
     pub(super) fn userpass_name(&self, who: &Identity) -> Option<String> {

@@ -291,3 +291,5 @@ impl TestEnv {
             .collect()
     }
 }
+
+pub mod fleet_kit;

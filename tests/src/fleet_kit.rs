@@ -10,7 +10,8 @@ use revoke::cli::demo::wait_for_groups;
 use revoke::fleet::{Component, Fleet, Process};
 use revoke_shared::config::{Config, SimulatorConfig, TopicsConfig};
 use revoke_shared::contract::{
-    CaseState, HrData, HrEvent, HrEventKind, RestoreRequest, TargetKind, RESTORE_REQUEST_SCHEMA,
+    CaseState, HrData, HrEvent, HrEventKind, Owner, RestoreRequest, TargetKind,
+    RESTORE_REQUEST_SCHEMA,
 };
 use revoke_shared::metrics::{Health, Metrics};
 use std::sync::Arc;
@@ -28,6 +29,17 @@ pub async fn simulated_fleet(cfg: &Config, wait: Duration) -> (Fleet, Metrics, H
         fleet.stopped()
     );
     (fleet, metrics, health)
+}
+
+/// Names the owner the cloud target's failures escalate to: `cloud-platform`.
+pub fn own_cloud(cfg: &mut Config) {
+    cfg.verifier.owners.insert(
+        "cloud".into(),
+        Owner {
+            name: "cloud-platform".into(),
+            contact: "cloud-platform@example.com".into(),
+        },
+    );
 }
 
 /// One simulated worker per target kind, the one of `failing` failing every call.

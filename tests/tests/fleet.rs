@@ -8,10 +8,10 @@ use revoke::hr::Mode;
 use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
     CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, ObjectOutcome, Outcome,
-    Owner, TargetKind, TargetState,
+    TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
-use revoke_tests::fleet_kit::{simulated_fleet, wait_all_in, workers_with_failing};
+use revoke_tests::fleet_kit::{own_cloud, simulated_fleet, wait_all_in, workers_with_failing};
 use revoke_tests::{all_in_state, case_ids, TestEnv};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -247,13 +247,7 @@ fn each_event_delivered_three_times_acts_once_per_object() {
 #[test]
 fn a_failing_target_escalates_to_its_owner() {
     let mut env = TestEnv::new("fail");
-    env.cfg.verifier.owners.insert(
-        "cloud".into(),
-        Owner {
-            name: "cloud-platform".into(),
-            contact: "cloud-platform@example.com".into(),
-        },
-    );
+    own_cloud(&mut env.cfg);
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();

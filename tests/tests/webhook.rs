@@ -15,7 +15,7 @@ use revoke_shared::contract::{
 };
 use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics};
-use revoke_tests::fleet_kit::workers_with_failing;
+use revoke_tests::fleet_kit::{own_cloud, workers_with_failing};
 use revoke_tests::TestEnv;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -222,13 +222,7 @@ fn verifier_escalations_arrive_at_the_webhook_with_their_fields() {
     configure(&mut env, &url, "fields");
     let signing = token_file("signing");
     env.cfg.escalations.webhook_signing_secret_file = Some(signing.clone());
-    env.cfg.verifier.owners.insert(
-        "cloud".into(),
-        Owner {
-            name: "cloud-platform".into(),
-            contact: "cloud-platform@example.com".into(),
-        },
-    );
+    own_cloud(&mut env.cfg);
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();

@@ -113,6 +113,15 @@ pub async fn restore_requests(env: &TestEnv) -> Vec<RestoreRequest> {
         .collect()
 }
 
+/// What the verifier's `revoke_dlq_total` counted for `reasons`, summed.
+pub fn verifier_dead_letters(metrics: &Metrics, cfg: &Config, reasons: &[&str]) -> u64 {
+    let group = revoke::verifier::group(cfg);
+    reasons
+        .iter()
+        .map(|r| metrics.dlq.with_label_values(&[group.as_str(), r]).get())
+        .sum()
+}
+
 /// Waits up to `wait` for every case of `ids` to be in `state`; returns the last log read.
 pub async fn wait_all_in(
     env: &TestEnv,

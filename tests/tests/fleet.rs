@@ -11,7 +11,9 @@ use revoke_shared::contract::{
     TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
-use revoke_tests::fleet_kit::{own_cloud, simulated_fleet, wait_all_in, workers_with_failing};
+use revoke_tests::fleet_kit::{
+    own_cloud, simulated_fleet, verifier_dead_letters, wait_all_in, workers_with_failing,
+};
 use revoke_tests::{all_in_state, case_ids, TestEnv};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -563,15 +565,7 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
                 assert!(!l.detail.is_empty());
             }
         }
-        let dlq_metric: u64 = ["malformed_json", "oversize"]
-            .iter()
-            .map(|r| {
-                metrics
-                    .dlq
-                    .with_label_values(&[revoke::verifier::group(&env.cfg).as_str(), r])
-                    .get()
-            })
-            .sum();
+        let dlq_metric = verifier_dead_letters(&metrics, &env.cfg, &["malformed_json", "oversize"]);
         assert_eq!(dlq_metric, 2);
         fleet.stop().await.expect("graceful stop");
     });

@@ -16,7 +16,7 @@ use revoke_shared::secret::Secret;
 use revoke_shared::signing::{
     ed25519_public_key, Algorithm, EventSigner, KeyConfig, SignatureAttributes,
 };
-use revoke_tests::fleet_kit::{record_topics, rescind_of, simulated_fleet};
+use revoke_tests::fleet_kit::{record_topics, rescind_of, simulated_fleet, verifier_dead_letters};
 use revoke_tests::TestEnv;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -334,20 +334,16 @@ fn forged_unsigned_and_unknown_source_events_revoke_nothing_and_a_replay_changes
             );
         }
         assert!(untouched(&fleet, "ceo"));
-        let dlq_signed: u64 = [
-            "bad_signature",
-            "unsigned",
-            "unknown_source",
-            "wrong_algorithm",
-        ]
-        .iter()
-        .map(|r| {
-            metrics
-                .dlq
-                .with_label_values(&[revoke::verifier::group(&env.cfg).as_str(), r])
-                .get()
-        })
-        .sum();
+        let dlq_signed = verifier_dead_letters(
+            &metrics,
+            &env.cfg,
+            &[
+                "bad_signature",
+                "unsigned",
+                "unknown_source",
+                "wrong_algorithm",
+            ],
+        );
         assert_eq!(dlq_signed, bad.len() as u64, "the verifier's DLQ metric");
 
         // A replay of the signed event: valid signature, old id. The workers find nothing left

@@ -33,10 +33,9 @@
 # -Xmx384m -Xms192m), KAFKA_START_TIMEOUT (90 s), JAVA_HOME, REVOKE_SERVICES_DIR.
 set -euo pipefail
 
-# All chatter goes to stderr; fd 3 is the real stdout, used for the single result line.
-exec 3>&1 1>&2
-
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/services/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 ASSETS_DIR="$SCRIPT_DIR/kafka"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.3.1}"
@@ -50,9 +49,7 @@ NODES="${KAFKA_NODES:-1}"
 # Per node; the default depends on the mode (see heap_opts).
 HEAP_OPTS_ENV="${KAFKA_HEAP_OPTS:-}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
-HOST="127.0.0.1"
 
-SERVICES_DIR="${REVOKE_SERVICES_DIR:-$HOME/.cache/revoke-services}"
 RUN_DIR="$SERVICES_DIR/run/kafka"
 STATE_FILE="$RUN_DIR/kafka.env"
 # Marker on the broker's command line, so we never signal a process that is not ours.
@@ -121,7 +118,7 @@ heap_opts() {
     fi
 }
 
-say() { printf 'kafka.sh: %s\n' "$*" >&2; }
+say() { log "$*"; }
 die() { say "error: $*"; exit 1; }
 
 usage() {

@@ -28,29 +28,25 @@
 # REVOKE_SERVICES_DIR (~/.cache/revoke-services); the config, data, pid file and log live in
 # $REVOKE_SERVICES_DIR/run/slapd.
 set -euo pipefail
-
-# All chatter goes to stderr; fd 3 is the real stdout, used for the result lines.
-exec 3>&1 1>&2
+# shellcheck source=tests/services/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LDAP_PORT="${LDAP_PORT:-18389}"
 LDAP_BIND_PW="${LDAP_BIND_PW:-revoke-test-ldap}"
 LDAP_NOLOCK_PW="${LDAP_NOLOCK_PW:-revoke-test-ldap-nolock}"
 SLAPD_START_TIMEOUT="${SLAPD_START_TIMEOUT:-30}"
-HOST="127.0.0.1"
 SUFFIX="dc=revoke,dc=test"
 BIND_DN="cn=revoker,$SUFFIX"
 NOLOCK_DN="cn=revoker-nolock,$SUFFIX"
 URL="ldap://$HOST:$LDAP_PORT"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TEMPLATES="$HERE/ldap"
-SERVICES_DIR="${REVOKE_SERVICES_DIR:-$HOME/.cache/revoke-services}"
 RUN_DIR="$SERVICES_DIR/run/slapd"
 PID_FILE="$RUN_DIR/slapd.pid"
 LOG_FILE="$RUN_DIR/slapd.log"
 CONF="$RUN_DIR/slapd.conf"
-
-log() { printf 'slapd.sh: %s\n' "$*"; }
-die() { log "$*"; exit 1; }
+# Our slapd, on our config (never signal anything else).
+PID_MATCH=("slapd.*$CONF")
 
 slapd_bin() {
   local p
@@ -91,31 +87,8 @@ find_dir() {
   return 1
 }
 
-running_pid() {
-  # Prints the pid from the pid file if that process is alive and is our slapd (never signal
-  # anything else).
-  [ -f "$PID_FILE" ] || return 1
-  local pid
-  pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "slapd.*$CONF" || return 1
-  printf '%s\n' "$pid"
-}
-
 answers() {
   LDAPTLS_REQCERT=never timeout 5 ldapwhoami -x -H "$URL" -D "$BIND_DN" -w "$LDAP_BIND_PW" >/dev/null 2>&1
-}
-
-stop() {
-  local pid
-  pid=$(running_pid) || { rm -f "$PID_FILE"; return 0; }
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$PID_FILE"; return 0; }
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$PID_FILE"
 }
 
 render() {
@@ -148,7 +121,7 @@ start() {
   install
   local slapd
   slapd=$(slapd_bin)
-  stop
+  service_stop
   SCHEMA_DIR=$(find_dir core.schema /etc/ldap/schema /etc/openldap/schema) \
     || die "cannot find OpenLDAP's core.schema (dpkg -L slapd)"
   MODULE_DIR=$(find_dir back_mdb.la /usr/lib/ldap /usr/lib/x86_64-linux-gnu/ldap /usr/lib64/openldap) \
@@ -179,29 +152,15 @@ start() {
 
   log "starting slapd on $URL (log: $LOG_FILE)"
   # -d 256 (stats) keeps slapd in the foreground, logging to stderr; $! is slapd itself.
-  nohup "$slapd" -f "$CONF" -h "$URL/" -d 256 </dev/null >>"$LOG_FILE" 2>&1 3>&- &
-  echo $! >"$PID_FILE"
-  local deadline=$((SECONDS + SLAPD_START_TIMEOUT))
-  until answers; do
-    if ! kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
-      tail -n 30 "$LOG_FILE" || true
-      rm -f "$PID_FILE"
-      die "slapd exited during start"
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 30 "$LOG_FILE" || true
-      stop
-      die "slapd did not accept the service account's bind within ${SLAPD_START_TIMEOUT}s"
-    fi
-    sleep 0.1
-  done
+  service_launch "$slapd" -f "$CONF" -h "$URL/" -d 256
+  service_await answers "$SLAPD_START_TIMEOUT" "slapd did not accept the service account's bind" 0.1
   printf 'LDAP_URL=%s\nLDAP_BASE_DN=%s\nLDAP_BIND_DN=%s\nLDAP_BIND_PW=%s\nLDAP_NOLOCK_DN=%s\nLDAP_NOLOCK_PW=%s\n' \
     "$URL" "$SUFFIX" "$BIND_DN" "$LDAP_BIND_PW" "$NOLOCK_DN" "$LDAP_NOLOCK_PW" >&3
 }
 
 case "${1:-}" in
   start) start ;;
-  stop) stop ;;
-  status) running_pid >/dev/null && answers ;;
+  stop) service_stop ;;
+  status) service_pid >/dev/null && answers ;;
   *) die "usage: $0 start|stop|status" ;;
 esac

@@ -292,3 +292,5 @@ impl TestEnv {
             .collect()
     }
 }
+
+pub mod fleet_kit;

@@ -109,17 +109,7 @@ impl ProcFleet {
         let mut cfg = harness.cfg.clone();
         cfg.kafka.brokers = brokers.clone();
         cfg.topics.partitions = partitions;
-        let t = &mut cfg.topics;
-        for topic in [
-            &mut t.terminations,
-            &mut t.confirmations,
-            &mut t.cases,
-            &mut t.escalations,
-            &mut t.dlq,
-            &mut t.due,
-            &mut t.restores,
-            &mut t.guard,
-        ] {
+        for topic in crate::fleet_kit::record_topics_mut(&mut cfg.topics) {
             *topic = format!("{topic}-p");
         }
         let t = &cfg.topics;

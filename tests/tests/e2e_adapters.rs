@@ -7,13 +7,13 @@
 
 mod peers;
 
-use peers::{termination, Peers, Person};
+use peers::{terminations, Peers, Person};
 use revoke::hr::Mode;
 use revoke_shared::contract::{
-    case_id_for, CaseState, Confirmation, HrEvent, ObjectOutcome, Outcome, TargetKind, TargetState,
+    CaseState, Confirmation, HrEvent, ObjectOutcome, Outcome, TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
-use revoke_tests::TestEnv;
+use revoke_tests::{case_ids, TestEnv};
 use std::time::Duration;
 
 const LEAVERS: usize = 50;
@@ -44,17 +44,10 @@ fn fifty_leavers_closed_on_five_real_adapters() {
         let health = Health::new();
         let components = peers::start_fleet(&cfg, &metrics, &health).await;
 
-        let events: Vec<HrEvent> = people
-            .iter()
-            .enumerate()
-            .map(|(i, p)| termination(&run, p, i))
-            .collect();
+        let events: Vec<HrEvent> = terminations(&run, &people);
         let published = std::time::Instant::now();
         env.publish(&events, Mode::Structured).await;
-        let ids: Vec<uuid::Uuid> = events
-            .iter()
-            .map(|e| case_id_for(&e.source, &e.id))
-            .collect();
+        let ids: Vec<uuid::Uuid> = case_ids(&events);
         let log = env
             .wait_cases(WAIT, |l| {
                 ids.iter()

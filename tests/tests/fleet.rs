@@ -3,14 +3,17 @@
 
 use revoke::adapters::sim::Simulator;
 use revoke::cli::demo::wait_for_groups;
-use revoke::fleet::{Fleet, Process};
+use revoke::fleet::Process;
 use revoke::hr::Mode;
 use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
     CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, ObjectOutcome, Outcome,
-    Owner, TargetKind, TargetState,
+    TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::fleet_kit::{
+    own_cloud, simulated_fleet, verifier_dead_letters, wait_all_in, workers_with_failing,
+};
 use revoke_tests::{all_in_state, case_ids, TestEnv};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -22,25 +25,16 @@ const WAIT: Duration = Duration::from_secs(90);
 fn leavers_close_with_verified_evidence_and_metrics() {
     let env = TestEnv::new("close");
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
+        let (fleet, metrics, health) = simulated_fleet(&env.cfg, WAIT).await;
         let addr = revoke_shared::metrics::serve("127.0.0.1:0", metrics.clone(), health.clone())
             .await
             .unwrap();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "groups never got partitions; stopped: {:?}",
-            fleet.stopped()
-        );
 
         let events = env.leavers(40);
         env.publish(&events[..20], Mode::Structured).await;
         env.publish(&events[20..], Mode::Binary).await;
         let ids = case_ids(&events);
-        let log = env
-            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
-            .await;
+        let log = wait_all_in(&env, WAIT, &ids, CaseState::Closed).await;
         assert!(
             all_in_state(&log, &ids, CaseState::Closed),
             "[{}] not all closed: {:?}",
@@ -200,14 +194,7 @@ fn each_event_delivered_three_times_acts_once_per_object() {
     // absorbs duplicates before release: `guard.rs` tests.)
     env.cfg.verifier.guard.enabled = false;
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "stopped: {:?}",
-            fleet.stopped()
-        );
+        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
         let events = env.leavers(20);
         for _ in 0..3 {
             env.publish(&events, Mode::Structured).await;
@@ -224,9 +211,7 @@ fn each_event_delivered_three_times_acts_once_per_object() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert_eq!(confirmations.len(), expected_confirmations);
-        let log = env
-            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
-            .await;
+        let log = wait_all_in(&env, WAIT, &ids, CaseState::Closed).await;
         assert!(all_in_state(&log, &ids, CaseState::Closed));
 
         for (ev, id) in events.iter().zip(&ids) {
@@ -264,28 +249,11 @@ fn each_event_delivered_three_times_acts_once_per_object() {
 #[test]
 fn a_failing_target_escalates_to_its_owner() {
     let mut env = TestEnv::new("fail");
-    env.cfg.verifier.owners.insert(
-        "cloud".into(),
-        Owner {
-            name: "cloud-platform".into(),
-            contact: "cloud-platform@example.com".into(),
-        },
-    );
+    own_cloud(&mut env.cfg);
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();
-        let mut workers = Vec::new();
-        for kind in TargetKind::ALL {
-            let fail_rate = if kind == TargetKind::Cloud { 1.0 } else { 0.0 };
-            let sim = Arc::new(Simulator::new(
-                kind,
-                SimulatorConfig {
-                    fail_rate,
-                    ..Default::default()
-                },
-            ));
-            workers.push(Process::Worker(sim).spawn(&env.cfg, metrics.clone(), health.clone()));
-        }
+        let workers = workers_with_failing(&env.cfg, TargetKind::Cloud, &metrics, &health);
         let verifier = Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
         let events = env.leavers(10);
@@ -437,9 +405,7 @@ fn a_target_down_past_the_retry_budget_is_re_driven_and_the_case_closes() {
 
         // Back up: the re-drives close every case.
         vault.down.store(false, std::sync::atomic::Ordering::SeqCst);
-        let log = env
-            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
-            .await;
+        let log = wait_all_in(&env, WAIT, &ids, CaseState::Closed).await;
         assert!(
             all_in_state(&log, &ids, CaseState::Closed),
             "{}\n{}",
@@ -500,14 +466,7 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
     env.cfg.verifier.guard.enabled = false;
     env.cfg.consumer.max_event_bytes = 4096;
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "stopped: {:?}",
-            fleet.stopped()
-        );
+        let (fleet, metrics, _) = simulated_fleet(&env.cfg, WAIT).await;
         let events = env.leavers(3);
         let good = |i: usize| events[i].to_structured_json().to_string();
 
@@ -561,9 +520,7 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
         env.publish(&events[1..], Mode::Structured).await;
 
         let ids = case_ids(&events);
-        let log = env
-            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
-            .await;
+        let log = wait_all_in(&env, WAIT, &ids, CaseState::Closed).await;
         assert!(
             all_in_state(&log, &ids, CaseState::Closed),
             "valid events after bad ones were not handled"
@@ -608,15 +565,7 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
                 assert!(!l.detail.is_empty());
             }
         }
-        let dlq_metric: u64 = ["malformed_json", "oversize"]
-            .iter()
-            .map(|r| {
-                metrics
-                    .dlq
-                    .with_label_values(&[revoke::verifier::group(&env.cfg).as_str(), r])
-                    .get()
-            })
-            .sum();
+        let dlq_metric = verifier_dead_letters(&metrics, &env.cfg, &["malformed_json", "oversize"]);
         assert_eq!(dlq_metric, 2);
         fleet.stop().await.expect("graceful stop");
     });
@@ -626,22 +575,13 @@ fn malformed_input_goes_to_the_dlq_and_the_consumers_keep_going() {
 fn a_restarted_verifier_rebuilds_its_state_and_closes_nothing_twice() {
     let env = TestEnv::new("restart");
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let mut fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "stopped: {:?}",
-            fleet.stopped()
-        );
+        let (mut fleet, _, health) = simulated_fleet(&env.cfg, WAIT).await;
 
         // Phase 1: half the leavers, then the verifier dies abruptly.
         let events = env.leavers(40);
         let ids = case_ids(&events);
         env.publish(&events[..20], Mode::Structured).await;
-        let log = env
-            .wait_cases(WAIT, |l| all_in_state(l, &ids[..20], CaseState::Closed))
-            .await;
+        let log = wait_all_in(&env, WAIT, &ids[..20], CaseState::Closed).await;
         assert!(all_in_state(&log, &ids[..20], CaseState::Closed));
         fleet.verifier.take().unwrap().kill().await;
 
@@ -649,9 +589,7 @@ fn a_restarted_verifier_rebuilds_its_state_and_closes_nothing_twice() {
         env.publish(&events[20..], Mode::Structured).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         fleet.verifier = Some(Process::Verifier.spawn(&env.cfg, Metrics::new(), health.clone()));
-        let log = env
-            .wait_cases(WAIT, |l| all_in_state(l, &ids, CaseState::Closed))
-            .await;
+        let log = wait_all_in(&env, WAIT, &ids, CaseState::Closed).await;
         assert!(
             all_in_state(&log, &ids, CaseState::Closed),
             "{}",

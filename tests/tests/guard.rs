@@ -7,15 +7,13 @@
 //! in each case's evidence; a rejection drops its batch for good; the count is fleet-wide, the
 //! same with two verifier instances splitting the partitions as with one.
 
-use revoke::cli::demo::wait_for_groups;
+use revoke::cases::CaseLog;
 use revoke::cli::guard::{decide, read_guard, DecideArgs};
 use revoke::fleet::{Fleet, Process};
 use revoke::hr::Mode;
-use revoke_shared::contract::{
-    CaseState, Decision, Escalation, EscalationReason, HrEvent, RestoreRequest,
-    RESTORE_REQUEST_SCHEMA,
-};
+use revoke_shared::contract::{CaseState, Decision, Escalation, EscalationReason, HrEvent};
 use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::fleet_kit::{restore_requests, simulated_fleet, wait_all_in};
 use revoke_tests::{all_in_state as all_in, case_ids as ids, TestEnv};
 use std::time::Duration;
 
@@ -29,7 +27,7 @@ async fn holds(env: &TestEnv) -> Vec<Escalation> {
         .collect()
 }
 
-fn states(l: &revoke::cases::CaseLog, ids: &[uuid::Uuid]) -> Vec<Option<&'static str>> {
+fn states(l: &CaseLog, ids: &[uuid::Uuid]) -> Vec<Option<&'static str>> {
     ids.iter()
         .map(|id| l.latest.get(id).map(|c| c.state.as_str()))
         .collect()
@@ -46,6 +44,24 @@ fn untouched(fleet: &Fleet, events: &[HrEvent]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Waits for every case of `ids` to be in `state`, and asserts they are.
+async fn wait_all(env: &TestEnv, ids: &[uuid::Uuid], state: CaseState) -> CaseLog {
+    let log = wait_all_in(env, WAIT, ids, state).await;
+    assert!(all_in(&log, ids, state), "{:?}", states(&log, ids));
+    log
+}
+
+/// The batch holding case `id`.
+fn batch_of(log: &CaseLog, id: &uuid::Uuid) -> String {
+    log.latest[id]
+        .guard
+        .as_ref()
+        .unwrap()
+        .batch
+        .clone()
+        .unwrap()
 }
 
 fn args(batch: &str, by: &str) -> DecideArgs {
@@ -65,27 +81,14 @@ fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing(
     env.cfg.verifier.guard.max_terminations = 10;
     env.cfg.verifier.guard.window_secs = 600;
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "groups never got partitions"
-        );
+        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
 
         // Ten leavers: within the limit, released and closed as usual.
         let events = env.leavers(40);
         let (first, burst, late) = (&events[..10], &events[10..25], &events[25..30]);
         env.publish(first, Mode::Structured).await;
         let first_ids = ids(first);
-        let log = env
-            .wait_cases(WAIT, |l| all_in(l, &first_ids, CaseState::Closed))
-            .await;
-        assert!(
-            all_in(&log, &first_ids, CaseState::Closed),
-            "{:?}",
-            states(&log, &first_ids)
-        );
+        let log = wait_all(&env, &first_ids, CaseState::Closed).await;
         for id in &first_ids {
             let g = log.latest[id].guard.as_ref().expect("guard evidence");
             assert!(g.released_at.is_some() && g.batch.is_none(), "{g:?}");
@@ -94,21 +97,8 @@ fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing(
         // Fifteen more within the window: every one held, nothing done to any of them.
         env.publish(burst, Mode::Structured).await;
         let burst_ids = ids(burst);
-        let log = env
-            .wait_cases(WAIT, |l| all_in(l, &burst_ids, CaseState::Held))
-            .await;
-        assert!(
-            all_in(&log, &burst_ids, CaseState::Held),
-            "{:?}",
-            states(&log, &burst_ids)
-        );
-        let batch = log.latest[&burst_ids[0]]
-            .guard
-            .as_ref()
-            .unwrap()
-            .batch
-            .clone()
-            .unwrap();
+        let log = wait_all(&env, &burst_ids, CaseState::Held).await;
+        let batch = batch_of(&log, &burst_ids[0]);
         for id in &burst_ids {
             let c = &log.latest[id];
             assert_eq!(
@@ -160,14 +150,7 @@ fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing(
             .unwrap()
             .iter()
             .any(|l| l.contains("approved batch") && l.contains("15 cases")));
-        let log = env
-            .wait_cases(WAIT, |l| all_in(l, &burst_ids, CaseState::Closed))
-            .await;
-        assert!(
-            all_in(&log, &burst_ids, CaseState::Closed),
-            "{:?}",
-            states(&log, &burst_ids)
-        );
+        let log = wait_all(&env, &burst_ids, CaseState::Closed).await;
         for (ev, id) in burst.iter().zip(&burst_ids) {
             let g = log.latest[id].guard.as_ref().unwrap();
             assert_eq!(g.decision, Some(Decision::Approve));
@@ -191,33 +174,13 @@ fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing(
         // Five more, still within the window: a new batch, rejected — nothing ever done to them.
         env.publish(late, Mode::Structured).await;
         let late_ids = ids(late);
-        let log = env
-            .wait_cases(WAIT, |l| all_in(l, &late_ids, CaseState::Held))
-            .await;
-        assert!(
-            all_in(&log, &late_ids, CaseState::Held),
-            "{:?}",
-            states(&log, &late_ids)
-        );
-        let second = log.latest[&late_ids[0]]
-            .guard
-            .as_ref()
-            .unwrap()
-            .batch
-            .clone()
-            .unwrap();
+        let log = wait_all(&env, &late_ids, CaseState::Held).await;
+        let second = batch_of(&log, &late_ids[0]);
         assert_ne!(second, batch);
         decide(&env.cfg, &args(&second, "carol"), Decision::Reject, |_| {})
             .await
             .unwrap();
-        let log = env
-            .wait_cases(WAIT, |l| all_in(l, &late_ids, CaseState::Rejected))
-            .await;
-        assert!(
-            all_in(&log, &late_ids, CaseState::Rejected),
-            "{:?}",
-            states(&log, &late_ids)
-        );
+        let log = wait_all(&env, &late_ids, CaseState::Rejected).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         untouched(&fleet, late).unwrap();
         for id in &late_ids {
@@ -241,22 +204,16 @@ fn the_count_is_fleet_wide_with_two_verifier_instances() {
     let mut env = TestEnv::new("guard2");
     env.cfg.verifier.guard.max_terminations = 12;
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
         let second_metrics = Metrics::new();
         let second = Process::Verifier.spawn(&env.cfg, second_metrics.clone(), Health::new());
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "groups never got partitions"
-        );
+        let (fleet, metrics, _) = simulated_fleet(&env.cfg, WAIT).await;
         // Let the group settle with both members before the burst.
         tokio::time::sleep(Duration::from_secs(3)).await;
 
         let events = env.leavers(30);
         env.publish(&events, Mode::Structured).await;
         let all = ids(&events);
-        let settled = |l: &revoke::cases::CaseLog| {
+        let settled = |l: &CaseLog| {
             all.iter().all(|id| {
                 l.latest
                     .get(id)
@@ -309,24 +266,11 @@ fn the_count_is_fleet_wide_with_two_verifier_instances() {
             .collect();
         untouched(&fleet, &held_events).unwrap();
 
-        let batch = log.latest[&ids(&held_events)[0]]
-            .guard
-            .as_ref()
-            .unwrap()
-            .batch
-            .clone()
-            .unwrap();
+        let batch = batch_of(&log, &ids(&held_events)[0]);
         decide(&env.cfg, &args(&batch, "alice"), Decision::Approve, |_| {})
             .await
             .unwrap();
-        let log = env
-            .wait_cases(WAIT, |l| all_in(l, &all, CaseState::Closed))
-            .await;
-        assert!(
-            all_in(&log, &all, CaseState::Closed),
-            "{:?}",
-            states(&log, &all)
-        );
+        let log = wait_all(&env, &all, CaseState::Closed).await;
         assert!(log.closed_versions.values().all(|n| *n == 1));
         second.stop().await.expect("graceful stop");
         fleet.stop().await.expect("graceful stop");
@@ -342,13 +286,7 @@ fn one_person_sent_300_times_counts_once_and_has_one_case() {
     env.cfg.verifier.guard.max_terminations = 25;
     env.cfg.verifier.guard.window_secs = 600;
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "groups never got partitions"
-        );
+        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
         let events = env.leavers(6);
         let (one, leavers) = (&events[0], &events[1..]);
         let mut burst: Vec<HrEvent> = (0..300)
@@ -364,14 +302,14 @@ fn one_person_sent_300_times_counts_once_and_has_one_case() {
 
         let leaver_ids = ids(leavers);
         let subject = one.subject.clone();
-        let of_person = |l: &revoke::cases::CaseLog| -> Vec<revoke_shared::contract::Case> {
+        let of_person = |l: &CaseLog| -> Vec<revoke_shared::contract::Case> {
             l.latest
                 .values()
                 .filter(|c| c.identity_id == subject)
                 .cloned()
                 .collect()
         };
-        let done = |l: &revoke::cases::CaseLog| {
+        let done = |l: &CaseLog| {
             let mine = of_person(l);
             all_in(l, &leaver_ids, CaseState::Closed)
                 && !mine.is_empty()
@@ -454,15 +392,6 @@ fn rescind_of(term: &HrEvent) -> HrEvent {
     r
 }
 
-/// Restore requests on `revoke.restores`, by case id.
-async fn restore_requests(env: &TestEnv) -> Vec<RestoreRequest> {
-    let all: Vec<serde_json::Value> = env.read_json(&env.cfg.topics.restores).await;
-    all.into_iter()
-        .filter(|v| v["schema"] == RESTORE_REQUEST_SCHEMA)
-        .map(|v| serde_json::from_value(v).expect("a restore request"))
-        .collect()
-}
-
 /// Restores are grants: a burst of rescinds past `verifier.guard.max_restores` is held in a
 /// restores batch, with not one restore request on the topic for it, until a person approves.
 #[test]
@@ -471,24 +400,11 @@ fn a_burst_of_rescinds_is_held_until_a_person_approves_the_restores() {
     env.cfg.verifier.guard.max_restores = 3;
     env.cfg.verifier.guard.window_secs = 600;
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "groups never got partitions"
-        );
+        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
         let events = env.leavers(6);
         let all = ids(&events);
         env.publish(&events, Mode::Structured).await;
-        let log = env
-            .wait_cases(WAIT, |l| all_in(l, &all, CaseState::Closed))
-            .await;
-        assert!(
-            all_in(&log, &all, CaseState::Closed),
-            "{:?}",
-            states(&log, &all)
-        );
+        wait_all(&env, &all, CaseState::Closed).await;
 
         let started = std::time::Instant::now();
         let rescinds: Vec<HrEvent> = events.iter().map(rescind_of).collect();
@@ -501,7 +417,7 @@ fn a_burst_of_rescinds_is_held_until_a_person_approves_the_restores() {
                 .as_ref()
                 .is_some_and(|g| g.batch.is_some() && g.decision.is_none())
         };
-        let split = |l: &revoke::cases::CaseLog| {
+        let split = |l: &CaseLog| {
             let cases: Vec<_> = all.iter().filter_map(|id| l.latest.get(id)).collect();
             let r = cases.iter().filter(|c| restored(c)).count();
             let h = cases.iter().filter(|c| waiting(c)).count();

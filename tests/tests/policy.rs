@@ -2,13 +2,11 @@
 //! owner at once; a contractor's case closes on the targets its kind requires. Embedded broker
 //! by default, the real one with `REVOKE_TEST_KAFKA` (the README's test command).
 
-use revoke::cli::demo::wait_for_groups;
-use revoke::fleet::Fleet;
 use revoke::hr::Mode;
 use revoke_shared::contract::{
     CaseState, Confirmation, EscalationReason, IdentityKind, Outcome, TargetKind,
 };
-use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::fleet_kit::simulated_fleet;
 use revoke_tests::TestEnv;
 use std::time::Duration;
 
@@ -28,10 +26,7 @@ fn protected_identities_are_untouched_and_required_targets_follow_the_kind() {
         vec![TargetKind::Directory, TargetKind::Vault],
     );
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
         env.publish(&events, Mode::Structured).await;
         let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
         let log = env
@@ -119,10 +114,7 @@ fn protected_identities_match_across_fields_case_and_compatibility_forms() {
         "ｂｒｅａｋｇｌａｓｓ".into(),
     ];
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
         env.publish(&events, Mode::Structured).await;
         let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
         let state = |l: &revoke::cases::CaseLog, i: usize, s: CaseState| {

@@ -11,10 +11,11 @@ use peers::Person;
 use revoke::fleet::Process;
 use revoke::hr::Mode;
 use revoke_shared::contract::{
-    case_id_for, CaseState, DeadLetter, EscalationReason, HrData, HrEvent, HrEventKind, Identity,
-    IdentityKind, RestoreOutcome, RestoreRequest, TargetKind, RESTORE_REQUEST_SCHEMA,
+    case_id_for, CaseState, DeadLetter, EscalationReason, HrData, HrEvent, HrEventKind,
+    RestoreOutcome, RestoreRequest, TargetKind,
 };
 use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::fleet_kit::{restore_requests, simulated_fleet, wait_all_in};
 use revoke_tests::TestEnv;
 use std::time::Duration;
 
@@ -28,12 +29,7 @@ fn event(run: &str, p: &Person, kind: HrEventKind, id: &str, rescinds: Option<&s
         time: chrono::Utc::now(),
         kind,
         data: HrData {
-            identity: Identity {
-                employee_id: p.employee_id.clone(),
-                email: Some(p.email.clone()),
-                username: Some(p.username.clone()),
-                kind: IdentityKind::Employee,
-            },
+            identity: p.identity(),
             effective_at: (kind == HrEventKind::Termination).then(chrono::Utc::now),
             reason: Some("resignation".into()),
             requested_by: Some("hr:people-ops".into()),
@@ -86,13 +82,7 @@ fn a_rescind_after_close_restores_real_ldap_and_scim_accounts() {
         let case_id = case_id_for(&term.source, &term.id);
         env.publish(std::slice::from_ref(&term), Mode::Structured)
             .await;
-        let log = env
-            .wait_cases(WAIT, |l| {
-                l.latest
-                    .get(&case_id)
-                    .is_some_and(|c| c.state == CaseState::Closed)
-            })
-            .await;
+        let log = wait_all_in(&env, WAIT, &[case_id], CaseState::Closed).await;
         let closed = &log.latest[&case_id];
         assert_eq!(
             closed.state,
@@ -245,27 +235,11 @@ fn rescind(term: &HrEvent, source: &str, id: &str, names: bool) -> HrEvent {
     r
 }
 
-/// Starts the simulated fleet and waits until every group has partitions.
-async fn simulated(env: &TestEnv, metrics: &Metrics) -> revoke::fleet::Fleet {
-    let fleet = revoke::fleet::Fleet::start_simulated(&env.cfg, metrics, &Health::new());
-    assert!(
-        revoke::cli::demo::wait_for_groups(&env.cfg, metrics, WAIT).await,
-        "groups never got partitions"
-    );
-    fleet
-}
-
 /// Publishes `term` (as `bytes`) and waits until its case closes.
 async fn close(env: &TestEnv, term: &HrEvent, bytes: &[u8]) -> revoke_shared::contract::Case {
     env.publish_raw(Some(&term.subject), bytes, &[]).await;
     let id = term.case_id();
-    let log = env
-        .wait_cases(WAIT, |l| {
-            l.latest
-                .get(&id)
-                .is_some_and(|c| c.state == CaseState::Closed)
-        })
-        .await;
+    let log = wait_all_in(env, WAIT, &[id], CaseState::Closed).await;
     let case = log.latest.get(&id).cloned();
     assert!(
         case.as_ref().is_some_and(|c| c.state == CaseState::Closed),
@@ -273,15 +247,6 @@ async fn close(env: &TestEnv, term: &HrEvent, bytes: &[u8]) -> revoke_shared::co
         term.id
     );
     case.unwrap()
-}
-
-/// Restore requests on `revoke.restores`.
-async fn restore_requests(env: &TestEnv) -> Vec<RestoreRequest> {
-    let all: Vec<serde_json::Value> = env.read_json(&env.cfg.topics.restores).await;
-    all.into_iter()
-        .filter(|v| v["schema"] == RESTORE_REQUEST_SCHEMA)
-        .map(|v| serde_json::from_value(v).expect("a restore request"))
-        .collect()
 }
 
 /// Dead letters with `reason`, until at least `n` are there or the wait ends.
@@ -310,8 +275,7 @@ fn wrong_source_is_dead_lettered(signed: bool) {
         require_signing(&mut env.cfg, &dir);
     }
     env.block_on(async {
-        let metrics = Metrics::new();
-        let fleet = simulated(&env, &metrics).await;
+        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
         let term = env.leavers(1).remove(0);
         assert_eq!(term.source, HR);
         let closed = close(&env, &term, &bytes_of(&term, signed)).await;
@@ -399,8 +363,7 @@ fn a_signed_rescind_from_another_source_is_dead_lettered() {
 fn a_replayed_rescind_gives_nothing_back_from_a_later_termination() {
     let env = TestEnv::new("rescind-replay");
     env.block_on(async {
-        let metrics = Metrics::new();
-        let fleet = simulated(&env, &metrics).await;
+        let (fleet, metrics, _) = simulated_fleet(&env.cfg, WAIT).await;
         let t1 = env.leavers(1).remove(0);
         close(&env, &t1, &bytes_of(&t1, false)).await;
 

@@ -5,13 +5,10 @@
 //! `cargo test`) and the real one (`REVOKE_TEST_KAFKA`, the README's test command).
 
 use chrono::Utc;
-use revoke::cli::demo::wait_for_groups;
-use revoke::fleet::{Fleet, Process};
+use revoke::fleet::Process;
 use revoke::hr::Mode;
-use revoke_shared::contract::{
-    CaseState, HrData, HrEvent, HrEventKind, TargetKind, SCHEDULE_SLACK_SECS,
-};
-use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::contract::{CaseState, TargetKind, SCHEDULE_SLACK_SECS};
+use revoke_tests::fleet_kit::{rescind_of, simulated_fleet};
 use revoke_tests::TestEnv;
 use std::time::Duration;
 
@@ -19,32 +16,11 @@ const WAIT: Duration = Duration::from_secs(90);
 /// How far in the future the dated terminations take effect.
 const DELAY_SECS: i64 = 12;
 
-fn rescind_of(term: &HrEvent) -> HrEvent {
-    HrEvent {
-        id: format!("{}-rescind", term.id),
-        source: term.source.clone(),
-        subject: term.subject.clone(),
-        time: Utc::now(),
-        kind: HrEventKind::Rescinded,
-        data: HrData {
-            identity: term.data.identity.clone(),
-            effective_at: None,
-            reason: Some("offer accepted after all".into()),
-            requested_by: Some("hr:people-ops".into()),
-            approved_by: None,
-            rescinds: Some(term.id.clone()),
-        },
-    }
-}
-
 #[test]
 fn a_dated_termination_fires_after_a_verifier_restart_and_a_rescind_cancels_one() {
     let env = TestEnv::new("schedule");
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let mut fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);
+        let (mut fleet, metrics, health) = simulated_fleet(&env.cfg, WAIT).await;
 
         let mut events = env.leavers(3);
         let effective = Utc::now() + chrono::Duration::seconds(DELAY_SECS);

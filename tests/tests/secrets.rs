@@ -12,12 +12,13 @@
 mod peers;
 
 use base64::Engine as _;
-use peers::{termination, Peers, Person};
+use peers::{terminations, Peers, Person};
 use revoke::hr::Mode;
-use revoke_shared::contract::{case_id_for, CaseState, HrEvent, TargetKind};
+use revoke_shared::contract::{CaseState, HrEvent, TargetKind};
 use revoke_shared::kafka::read_to_end;
 use revoke_shared::metrics::{Health, Metrics};
-use revoke_tests::TestEnv;
+use revoke_tests::fleet_kit::record_topics;
+use revoke_tests::{case_ids, TestEnv};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -151,19 +152,12 @@ fn no_secret_reaches_logs_topics_metrics_or_evidence() {
         let health = Health::new();
         let components = peers::start_fleet(&cfg, &metrics, &health).await;
 
-        let events: Vec<HrEvent> = people
-            .iter()
-            .enumerate()
-            .map(|(i, p)| termination(&run, p, i))
-            .collect();
+        let events: Vec<HrEvent> = terminations(&run, &people);
         env.publish(&events, Mode::Structured).await;
         // A malformed record too: its bytes go to the DLQ.
         env.publish_raw(Some("not-json"), b"{\"specversion\": \"1.0\", oops", &[])
             .await;
-        let ids: Vec<uuid::Uuid> = events
-            .iter()
-            .map(|e| case_id_for(&e.source, &e.id))
-            .collect();
+        let ids: Vec<uuid::Uuid> = case_ids(&events);
         // The refused SaaS instance fails every case: each ends escalated, naming the error.
         let log = env
             .wait_cases(WAIT, |l| {
@@ -184,17 +178,7 @@ fn no_secret_reaches_logs_topics_metrics_or_evidence() {
 
         // Search everything.
         let mut found = Vec::new();
-        let t = &cfg.topics;
-        for topic in [
-            &t.terminations,
-            &t.confirmations,
-            &t.cases,
-            &t.escalations,
-            &t.dlq,
-            &t.due,
-            &t.restores,
-            &t.guard,
-        ] {
+        for topic in record_topics(&cfg.topics) {
             let cfg = cfg.clone();
             let name = topic.clone();
             let records = tokio::task::spawn_blocking(move || {
@@ -206,7 +190,7 @@ fn no_secret_reaches_logs_topics_metrics_or_evidence() {
             for r in &records {
                 let mut bytes = r.key.clone().unwrap_or_default();
                 bytes.extend(r.payload.clone().unwrap_or_default());
-                found.extend(leaks(&bytes, topic, &secrets));
+                found.extend(leaks(&bytes, &topic, &secrets));
             }
         }
         let rendered: String = ids

@@ -8,18 +8,15 @@
 
 use base64::Engine;
 use chrono::Utc;
-use revoke::cli::demo::wait_for_groups;
 use revoke::fleet::Fleet;
 use revoke::hr::{publish_signed, Mode};
-use revoke_shared::contract::{
-    CaseState, Confirmation, DeadLetter, HrData, HrEvent, HrEventKind, Outcome, TargetKind,
-};
+use revoke_shared::contract::{CaseState, Confirmation, DeadLetter, HrEvent, Outcome, TargetKind};
 use revoke_shared::kafka::{read_to_end, Producer};
-use revoke_shared::metrics::{Health, Metrics};
 use revoke_shared::secret::Secret;
 use revoke_shared::signing::{
     ed25519_public_key, Algorithm, EventSigner, KeyConfig, SignatureAttributes,
 };
+use revoke_tests::fleet_kit::{record_topics, rescind_of, simulated_fleet, verifier_dead_letters};
 use revoke_tests::TestEnv;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -142,24 +139,6 @@ async fn send_to(
         .expect("publish");
 }
 
-fn rescind_of(term: &HrEvent) -> HrEvent {
-    HrEvent {
-        id: format!("{}-rescind", term.id),
-        source: term.source.clone(),
-        subject: term.subject.clone(),
-        time: Utc::now(),
-        kind: HrEventKind::Rescinded,
-        data: HrData {
-            identity: term.data.identity.clone(),
-            effective_at: None,
-            reason: Some("offer accepted after all".into()),
-            requested_by: Some("hr:people-ops".into()),
-            approved_by: None,
-            rescinds: Some(term.id.clone()),
-        },
-    }
-}
-
 /// Dead letters until at least `n` are there (or the wait ends).
 async fn letters(env: &TestEnv, n: usize) -> Vec<DeadLetter> {
     let mut out: Vec<DeadLetter> = Vec::new();
@@ -199,18 +178,8 @@ async fn assert_no_secret_in_any_topic(env: &TestEnv) {
         base64::engine::general_purpose::STANDARD.encode(ED_SEED),
     ];
     tokio::task::spawn_blocking(move || {
-        let t = &cfg.topics;
-        for topic in [
-            &t.terminations,
-            &t.confirmations,
-            &t.cases,
-            &t.escalations,
-            &t.dlq,
-            &t.due,
-            &t.restores,
-            &t.guard,
-        ] {
-            for r in read_to_end(&cfg, topic, Duration::from_secs(30)).unwrap() {
+        for topic in record_topics(&cfg.topics) {
+            for r in read_to_end(&cfg, &topic, Duration::from_secs(30)).unwrap() {
                 let text = format!(
                     "{} {}",
                     String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()),
@@ -230,14 +199,7 @@ async fn assert_no_secret_in_any_topic(env: &TestEnv) {
 fn forged_unsigned_and_unknown_source_events_revoke_nothing_and_a_replay_changes_nothing() {
     let (env, _dir) = signing_env("signed");
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "stopped: {:?}",
-            fleet.stopped()
-        );
+        let (fleet, metrics, _) = simulated_fleet(&env.cfg, WAIT).await;
 
         let mut hr = leavers(&env, 6, HMAC_SOURCE);
         let mut sap = leavers(&env, 2, ED_SOURCE);
@@ -372,20 +334,16 @@ fn forged_unsigned_and_unknown_source_events_revoke_nothing_and_a_replay_changes
             );
         }
         assert!(untouched(&fleet, "ceo"));
-        let dlq_signed: u64 = [
-            "bad_signature",
-            "unsigned",
-            "unknown_source",
-            "wrong_algorithm",
-        ]
-        .iter()
-        .map(|r| {
-            metrics
-                .dlq
-                .with_label_values(&[revoke::verifier::group(&env.cfg).as_str(), r])
-                .get()
-        })
-        .sum();
+        let dlq_signed = verifier_dead_letters(
+            &metrics,
+            &env.cfg,
+            &[
+                "bad_signature",
+                "unsigned",
+                "unknown_source",
+                "wrong_algorithm",
+            ],
+        );
         assert_eq!(dlq_signed, bad.len() as u64, "the verifier's DLQ metric");
 
         // A replay of the signed event: valid signature, old id. The workers find nothing left
@@ -468,14 +426,7 @@ fn forged_unsigned_and_unknown_source_events_revoke_nothing_and_a_replay_changes
 fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_due_topic() {
     let (env, _dir) = signing_env("signed-due");
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "stopped: {:?}",
-            fleet.stopped()
-        );
+        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
 
         // A signed termination dated 10 s ahead, and an unsigned rescind of it.
         let mut dated = leavers(&env, 1, HMAC_SOURCE).remove(0);
@@ -599,14 +550,7 @@ fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
         &toml::to_string(&env.cfg).expect("the config serialises"),
     );
     env.block_on(async {
-        let metrics = Metrics::new();
-        let health = Health::new();
-        let fleet = Fleet::start_simulated(&env.cfg, &metrics, &health);
-        assert!(
-            wait_for_groups(&env.cfg, &metrics, WAIT).await,
-            "stopped: {:?}",
-            fleet.stopped()
-        );
+        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
         let run = |args: &[&str]| {
             let out = std::process::Command::new(revoke_tests::procs::revoke_bin())
                 .args(["--config", config.as_str(), "--metrics-listen", ""])

@@ -7,16 +7,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use revoke::adapters::sim::Simulator;
 use revoke::cli::demo::wait_for_groups;
 use revoke::fleet::{Component, Process};
 use revoke::hr::Mode;
-use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
     case_id_for, DeadLetter, Escalation, EscalationReason, Owner, TargetKind, ESCALATION_SCHEMA,
 };
 use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::fleet_kit::{own_cloud, workers_with_failing};
 use revoke_tests::TestEnv;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -223,28 +222,11 @@ fn verifier_escalations_arrive_at_the_webhook_with_their_fields() {
     configure(&mut env, &url, "fields");
     let signing = token_file("signing");
     env.cfg.escalations.webhook_signing_secret_file = Some(signing.clone());
-    env.cfg.verifier.owners.insert(
-        "cloud".into(),
-        Owner {
-            name: "cloud-platform".into(),
-            contact: "cloud-platform@example.com".into(),
-        },
-    );
+    own_cloud(&mut env.cfg);
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();
-        let mut parts = Vec::new();
-        for kind in TargetKind::ALL {
-            let fail_rate = if kind == TargetKind::Cloud { 1.0 } else { 0.0 };
-            let sim = Arc::new(Simulator::new(
-                kind,
-                SimulatorConfig {
-                    fail_rate,
-                    ..Default::default()
-                },
-            ));
-            parts.push(Process::Worker(sim).spawn(&env.cfg, metrics.clone(), health.clone()));
-        }
+        let mut parts = workers_with_failing(&env.cfg, TargetKind::Cloud, &metrics, &health);
         parts.push(Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone()));
         let webhook = Process::Webhook.spawn(&env.cfg, metrics.clone(), health.clone());
         assert!(wait_for_groups(&env.cfg, &metrics, WAIT).await);

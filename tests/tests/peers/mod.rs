@@ -34,6 +34,16 @@ impl Person {
         }
     }
 
+    /// The person as HR names them in an event: an employee.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            employee_id: self.employee_id.clone(),
+            email: Some(self.email.clone()),
+            username: Some(self.username.clone()),
+            kind: IdentityKind::Employee,
+        }
+    }
+
     /// Someone whose names start with leaver 0's: a prefix match would catch them.
     pub fn bystander(run: &str) -> Person {
         let username = format!("e2e-{run}-0keep");
@@ -54,12 +64,7 @@ pub fn termination(run: &str, p: &Person, i: usize) -> HrEvent {
         time: chrono::Utc::now(),
         kind: HrEventKind::Termination,
         data: HrData {
-            identity: Identity {
-                employee_id: p.employee_id.clone(),
-                email: Some(p.email.clone()),
-                username: Some(p.username.clone()),
-                kind: IdentityKind::Employee,
-            },
+            identity: p.identity(),
             effective_at: Some(chrono::Utc::now()),
             reason: Some("resignation".into()),
             requested_by: Some("hr:people-ops".into()),
@@ -67,6 +72,15 @@ pub fn termination(run: &str, p: &Person, i: usize) -> HrEvent {
             rescinds: None,
         },
     }
+}
+
+/// The terminations of `people`, leaver `i` as `termination(run, people[i], i)`.
+pub fn terminations(run: &str, people: &[Person]) -> Vec<HrEvent> {
+    people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| termination(run, p, i))
+        .collect()
 }
 
 /// One worker per target kind, each on the adapter its `[targets.<kind>]` table configures (never

@@ -19,7 +19,7 @@
 use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
 use async_trait::async_trait;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
-use revoke_shared::metrics::rate_limit_metrics;
+use revoke_shared::metrics::RateLimitEvent;
 use revoke_shared::ratelimit::{Decision, LimitSettings, RateControl};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -72,7 +72,9 @@ pub fn settings_from_table(table: &toml::Table, kind: TargetKind) -> Result<Limi
 
 /// The gate every request to one target instance passes.
 pub struct RateGate {
-    labels: [String; 2],
+    /// The gate's labels on the rate-limit metrics.
+    kind: TargetKind,
+    instance: String,
     control: Mutex<RateControl>,
     permits: Option<Arc<Semaphore>>,
 }
@@ -86,7 +88,8 @@ pub struct Pass {
 impl RateGate {
     pub fn new(kind: TargetKind, instance: &str, settings: &LimitSettings) -> Arc<RateGate> {
         let gate = RateGate {
-            labels: [kind.as_str().to_string(), instance.to_string()],
+            kind,
+            instance: instance.to_string(),
             control: Mutex::new(RateControl::new(settings)),
             permits: settings
                 .max_concurrency
@@ -100,16 +103,13 @@ impl RateGate {
         self.control.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn label_values(&self) -> [&str; 2] {
-        [self.labels[0].as_str(), self.labels[1].as_str()]
+    fn emit(&self, event: RateLimitEvent) {
+        event.emit(self.kind, &self.instance);
     }
 
     fn publish_rate(&self) {
         if let Some(r) = self.control().effective_rate() {
-            rate_limit_metrics()
-                .effective_rate
-                .with_label_values(&self.label_values())
-                .set(r);
+            self.emit(RateLimitEvent::EffectiveRate(r));
         }
     }
 
@@ -140,10 +140,7 @@ impl RateGate {
             }
         }
         if waited {
-            rate_limit_metrics()
-                .throttled
-                .with_label_values(&self.label_values())
-                .inc();
+            self.emit(RateLimitEvent::Throttled);
         }
         Pass {
             sent: Instant::now(),
@@ -154,10 +151,7 @@ impl RateGate {
     /// The request sent with `pass` was answered "too many requests".
     pub fn throttled(&self, pass: &Pass, hint: Option<Duration>) {
         self.control().on_throttled(Instant::now(), pass.sent, hint);
-        rate_limit_metrics()
-            .received_429
-            .with_label_values(&self.label_values())
-            .inc();
+        self.emit(RateLimitEvent::TooManyRequests);
         self.publish_rate();
     }
 
@@ -263,6 +257,7 @@ impl Target for Limited {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use revoke_shared::metrics::rate_limit_metrics;
 
     fn table(s: &str) -> toml::Table {
         s.parse().unwrap()

@@ -18,7 +18,8 @@ pub mod shell;
 pub mod target;
 pub mod topics;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand};
 use error::CommandError;
 use revoke_shared::config::Config;
 use revoke_shared::contract::Decision;
@@ -43,8 +44,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "REVOKE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value = "text")]
-    pub log_format: LogFormatArg,
+    #[arg(long, global = true, default_value = "text", value_parser = log_format())]
+    pub log_format: LogFormat,
     /// Address for /metrics and /healthz (overrides metrics.listen; "" disables).
     #[arg(long, global = true)]
     pub metrics_listen: Option<String>,
@@ -63,10 +64,12 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LogFormatArg {
-    Text,
-    Json,
+/// `--log-format`: `text` or `json`, parsed straight into the `telemetry::LogFormat` it selects.
+fn log_format() -> impl TypedValueParser<Value = LogFormat> {
+    PossibleValuesParser::new(["text", "json"]).map(|name| match name.as_str() {
+        "json" => LogFormat::Json,
+        _ => LogFormat::Text,
+    })
 }
 
 #[derive(Subcommand, Debug)]
@@ -120,10 +123,7 @@ pub enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(match cli.log_format {
-        LogFormatArg::Text => LogFormat::Text,
-        LogFormatArg::Json => LogFormat::Json,
-    });
+    telemetry::init(cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -162,5 +162,30 @@ fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Guard(g) => guard::list(&cfg, &g, emit),
         Command::Approve(a) => guard::command(&cfg, &a, Decision::Approve, leader_wait, emit),
         Command::Reject(a) => guard::command(&cfg, &a, Decision::Reject, leader_wait, emit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_format_of(args: &[&str]) -> Result<LogFormat, clap::Error> {
+        Cli::try_parse_from(args).map(|cli| cli.log_format)
+    }
+
+    #[test]
+    fn log_format_takes_text_or_json_and_defaults_to_text() {
+        assert_eq!(log_format_of(&["revoke", "verifier"]).unwrap(), LogFormat::Text);
+        assert_eq!(
+            log_format_of(&["revoke", "--log-format", "json", "verifier"]).unwrap(),
+            LogFormat::Json
+        );
+        assert_eq!(
+            log_format_of(&["revoke", "verifier", "--log-format", "text"]).unwrap(),
+            LogFormat::Text
+        );
+        let e = log_format_of(&["revoke", "--log-format", "xml", "verifier"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(e.to_string().contains("[possible values: text, json]"), "{e}");
     }
 }

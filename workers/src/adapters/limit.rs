@@ -256,8 +256,8 @@ impl Target for Limited {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use revoke_shared::metrics::rate_limit_metrics;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn table(s: &str) -> toml::Table {
         s.parse().unwrap()

@@ -175,7 +175,10 @@ mod tests {
 
     #[test]
     fn log_format_takes_text_or_json_and_defaults_to_text() {
-        assert_eq!(log_format_of(&["revoke", "verifier"]).unwrap(), LogFormat::Text);
+        assert_eq!(
+            log_format_of(&["revoke", "verifier"]).unwrap(),
+            LogFormat::Text
+        );
         assert_eq!(
             log_format_of(&["revoke", "--log-format", "json", "verifier"]).unwrap(),
             LogFormat::Json
@@ -186,6 +189,9 @@ mod tests {
         );
         let e = log_format_of(&["revoke", "--log-format", "xml", "verifier"]).unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue);
-        assert!(e.to_string().contains("[possible values: text, json]"), "{e}");
+        assert!(
+            e.to_string().contains("[possible values: text, json]"),
+            "{e}"
+        );
     }
 }

@@ -8,7 +8,7 @@
 //!   cargo bench -p revoke-tests --bench latency -- --rate 100 --secs 20
 //!   REVOKE_TEST_KAFKA=host:port for a real broker (the team's target: p99 <= 50 ms at 100/s)
 
-use revoke::cli::demo::wait_for_groups;
+use revoke::fleet::wait_for_groups;
 use revoke::fleet::Fleet;
 use revoke::hr::synthetic_leaver;
 use revoke_shared::contract::{case_id_for, CaseState};

@@ -6,7 +6,7 @@ use crate::{all_in_state, TestEnv};
 use chrono::Utc;
 use revoke::adapters::sim::Simulator;
 use revoke::cases::CaseLog;
-use revoke::cli::demo::wait_for_groups;
+use revoke::fleet::wait_for_groups;
 use revoke::fleet::{Component, Fleet, Process};
 use revoke_shared::config::{Config, SimulatorConfig, TopicsConfig};
 use revoke_shared::contract::{

@@ -2,7 +2,7 @@
 //! embedded broker (plain `cargo test`) or a real one (`REVOKE_TEST_KAFKA`, README test command).
 
 use revoke::adapters::sim::Simulator;
-use revoke::cli::demo::wait_for_groups;
+use revoke::fleet::wait_for_groups;
 use revoke::fleet::Process;
 use revoke::hr::Mode;
 use revoke_shared::config::SimulatorConfig;

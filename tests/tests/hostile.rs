@@ -16,7 +16,7 @@ use rdkafka::message::{BorrowedHeaders, Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use revoke::adapters::sim::Simulator;
-use revoke::cli::demo::wait_for_groups;
+use revoke::fleet::wait_for_groups;
 use revoke::fleet::Process;
 use revoke::hr::synthetic_leaver;
 use revoke_shared::config::Config;

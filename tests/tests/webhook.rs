@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use revoke::cli::demo::wait_for_groups;
+use revoke::fleet::wait_for_groups;
 use revoke::fleet::{Component, Process};
 use revoke::hr::Mode;
 use revoke_shared::contract::{

@@ -10,6 +10,7 @@ use revoke_shared::contract::TargetKind;
 use revoke_shared::metrics::{Health, Metrics};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 /// A running component that can be stopped gracefully.
@@ -135,4 +136,23 @@ impl Fleet {
         }
         first
     }
+}
+/// Waits until every group of the fleet has partitions assigned (or `timeout`).
+pub async fn wait_for_groups(cfg: &Config, metrics: &Metrics, timeout: Duration) -> bool {
+    let groups: Vec<String> = TargetKind::ALL
+        .iter()
+        .map(|k| crate::worker::group_for(cfg, *k))
+        .chain([crate::verifier::group(cfg)])
+        .collect();
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if groups
+            .iter()
+            .all(|g| metrics.assigned_partitions.with_label_values(&[g]).get() > 0)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }

@@ -32,7 +32,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Message;
-use revoke::cli::demo::wait_for_groups;
+use revoke::fleet::wait_for_groups;
 use revoke::fleet::Fleet;
 use revoke::hr::{publish_events, synthetic_leaver, Mode};
 use revoke_shared::config::Config;

@@ -108,7 +108,7 @@ pub async fn start_fleet(
     }
     components.push(revoke::fleet::Process::Verifier.spawn(cfg, metrics.clone(), health.clone()));
     assert!(
-        revoke::cli::demo::wait_for_groups(cfg, metrics, std::time::Duration::from_secs(90)).await,
+        revoke::fleet::wait_for_groups(cfg, metrics, std::time::Duration::from_secs(90)).await,
         "consumer groups never got partitions"
     );
     components

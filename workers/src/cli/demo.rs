@@ -6,7 +6,7 @@ use super::error::CommandError;
 use super::guard::{decide, DecideArgs};
 use crate::cases::{follow, CaseLog};
 use crate::embedded::Embedded;
-use crate::fleet::Fleet;
+use crate::fleet::{wait_for_groups, Fleet};
 use crate::hr::{publish_events, synthetic_leaver, Mode};
 use chrono::Utc;
 use revoke_shared::config::Config;
@@ -241,26 +241,6 @@ pub fn summarise(
     s.p50_ms = percentile(&times, 0.50);
     s.p99_ms = percentile(&times, 0.99);
     s
-}
-
-/// Waits until every group of the fleet has partitions assigned (or `timeout`).
-pub async fn wait_for_groups(cfg: &Config, metrics: &Metrics, timeout: Duration) -> bool {
-    let groups: Vec<String> = TargetKind::ALL
-        .iter()
-        .map(|k| crate::worker::group_for(cfg, *k))
-        .chain([crate::verifier::group(cfg)])
-        .collect();
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if groups
-            .iter()
-            .all(|g| metrics.assigned_partitions.with_label_values(&[g]).get() > 0)
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 /// Runs the demo on the embedded broker. Blocks the calling thread (the mock cluster lives on it).

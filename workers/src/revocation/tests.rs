@@ -127,6 +127,32 @@ fn a_retry_waits_at_least_the_servers_retry_after_within_the_total_time() {
     assert_eq!(next_wait(&p, ms(9900), ms(100), None), Some(ms(100)));
 }
 
+/// The names a fake target answers with: its kind and instance (what its evidence records) and
+/// the principal "p". The fakes below differ only in what `discover`, `revoke` and `verify` do.
+macro_rules! fake_target_names {
+    ($kind:ident, $instance:literal) => {
+        fn kind(&self) -> TargetKind {
+            TargetKind::$kind
+        }
+        fn instance(&self) -> &str {
+            $instance
+        }
+        fn principal(&self) -> &str {
+            "p"
+        }
+    };
+}
+
+/// An object a fake target finds: `kind`/`id`, not sponsored, to be undone by `action`.
+fn held(kind: &str, id: &str, action: &str) -> Holding {
+    Holding {
+        object_kind: kind.into(),
+        object_id: id.into(),
+        sponsored: false,
+        action: action.into(),
+    }
+}
+
 /// A target that answers 429 with `Retry-After` a few times, recording when each call came.
 struct Throttling {
     calls: std::sync::Mutex<Vec<std::time::Instant>>,
@@ -136,15 +162,7 @@ struct Throttling {
 
 #[async_trait::async_trait]
 impl Target for Throttling {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Saas
-    }
-    fn instance(&self) -> &str {
-        "t"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Saas, "t");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
         let mut calls = self.calls.lock().unwrap();
         calls.push(std::time::Instant::now());
@@ -234,15 +252,7 @@ struct Failing {
 
 #[async_trait::async_trait]
 impl Target for Failing {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Vault
-    }
-    fn instance(&self) -> &str {
-        "f"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Vault, "f");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
         if let Some(e) = &self.discover {
             return Err(e.clone());
@@ -250,12 +260,7 @@ impl Target for Failing {
         Ok(self
             .revoke
             .iter()
-            .map(|(id, _)| Holding {
-                object_kind: "token".into(),
-                object_id: id.clone(),
-                sponsored: false,
-                action: "revoke".into(),
-            })
+            .map(|(id, _)| held("token", id, "revoke"))
             .collect())
     }
     async fn revoke(&self, _: &Identity, h: &Holding) -> Result<RevokeResult, TargetError> {
@@ -325,22 +330,13 @@ struct LostFirstAnswer {
 
 #[async_trait::async_trait]
 impl Target for LostFirstAnswer {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Saas
-    }
-    fn instance(&self) -> &str {
-        "s"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Saas, "s");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
-        Ok(vec![Holding {
-            object_kind: "group_membership".into(),
-            object_id: "Groups/g/members/u".into(),
-            sponsored: false,
-            action: "remove_membership".into(),
-        }])
+        Ok(vec![held(
+            "group_membership",
+            "Groups/g/members/u",
+            "remove_membership",
+        )])
     }
     async fn revoke(&self, _: &Identity, _: &Holding) -> Result<RevokeResult, TargetError> {
         match self.calls.fetch_add(1, Ordering::Relaxed) {
@@ -392,22 +388,9 @@ struct AfterLostAnswer;
 
 #[async_trait::async_trait]
 impl Target for AfterLostAnswer {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Vault
-    }
-    fn instance(&self) -> &str {
-        "v"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Vault, "v");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
-        Ok(vec![Holding {
-            object_kind: "token".into(),
-            object_id: "still-listed".into(),
-            sponsored: false,
-            action: "revoke".into(),
-        }])
+        Ok(vec![held("token", "still-listed", "revoke")])
     }
     async fn revoke(&self, _: &Identity, _: &Holding) -> Result<RevokeResult, TargetError> {
         Ok(RevokeResult::Revoked { removed_at: None })
@@ -480,24 +463,11 @@ struct EveryPath;
 
 #[async_trait::async_trait]
 impl Target for EveryPath {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Saas
-    }
-    fn instance(&self) -> &str {
-        "s"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Saas, "s");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
         Ok(["gone", "absent", "present", "unreadable", "refused"]
             .iter()
-            .map(|id| Holding {
-                object_kind: "account".into(),
-                object_id: (*id).into(),
-                sponsored: false,
-                action: "deactivate".into(),
-            })
+            .map(|id| held("account", id, "deactivate"))
             .collect())
     }
     async fn revoke(&self, _: &Identity, h: &Holding) -> Result<RevokeResult, TargetError> {

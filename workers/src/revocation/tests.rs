@@ -8,12 +8,14 @@ use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{IdentityKind, Provenance, TargetKind};
 use std::time::Duration;
 
-fn ev(outcome: ObjectOutcome) -> ObjectEvidence {
+/// Evidence of object `object_id` with `outcome`, read back as gone (what `target_outcome` and
+/// `restore_plan` look at is the outcome alone).
+pub(crate) fn evidence(object_id: &str, outcome: ObjectOutcome) -> ObjectEvidence {
     ObjectEvidence {
         object_kind: "k".into(),
-        object_id: "i".into(),
+        object_id: object_id.into(),
         sponsored: false,
-        action: "a".into(),
+        action: "lock".into(),
         outcome,
         removed_at: None,
         actor: Actor {
@@ -25,6 +27,10 @@ fn ev(outcome: ObjectOutcome) -> ObjectEvidence {
         read_back: String::new(),
         error: None,
     }
+}
+
+fn ev(outcome: ObjectOutcome) -> ObjectEvidence {
+    evidence("i", outcome)
 }
 
 #[test]
@@ -55,7 +61,8 @@ fn outcome_rules() {
     );
 }
 
-fn policy() -> RetryPolicy {
+/// Quick retries: three attempts within a second.
+pub(crate) fn policy() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 3,
         initial: Duration::from_millis(1),

@@ -198,9 +198,7 @@ impl Handler for WebhookHandler {
     async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
         let esc = match parse_escalation(msg) {
             Ok(e) => e,
-            Err((reason, detail)) => {
-                return self.dead_letters.send(msg, reason, detail).await
-            }
+            Err((reason, detail)) => return self.dead_letters.send(msg, reason, detail).await,
         };
         let body = serde_json::to_vec(&esc)
             .map_err(|e| HandlerError::Fatal(format!("cannot encode escalation: {e}")))?;

@@ -250,7 +250,8 @@ impl Handler for VerifierHandler {
                 msg.topic, msg.partition
             )));
         }
-        let dlq = |reason: &'static str, detail: String| self.dead_letters.send(msg, reason, detail);
+        let dlq =
+            |reason: &'static str, detail: String| self.dead_letters.send(msg, reason, detail);
         if msg.topic == self.cfg.topics.terminations {
             // With `[signing] required`, terminations and rescinds alike need a valid signature.
             match revoke_shared::signing::parse_hr_input(msg, &self.cfg) {

@@ -79,19 +79,13 @@ impl Verifier {
                 why,
                 opens_batch,
             } => {
-                g.batch = Some(batch.clone());
-                g.held_at = Some(now);
-                g.why = Some(why.clone());
+                record_hold(g, batch, why, now);
                 if *opens_batch {
                     // One escalation per batch: its first case carries it.
-                    let owner = self.guard_owner();
                     let targets = case.required_targets.clone();
-                    raise(
+                    self.raise_hold(
                         &mut case,
-                        EscalationReason::BlastRadiusHold,
                         targets,
-                        0,
-                        owner,
                         format!(
                             "blast-radius guard: batch {batch} held: {why}; nothing in it is revoked until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`); later cases join the batch while the burst lasts (`revoke guard` lists it)"
                         ),
@@ -151,18 +145,12 @@ impl Verifier {
                 why,
                 opens_batch,
             } => {
-                g.batch = Some(batch.clone());
-                g.held_at = Some(now);
-                g.why = Some(why.clone());
+                record_hold(g, batch, why, now);
                 if *opens_batch {
-                    let owner = self.guard_owner();
                     let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
-                    raise(
+                    self.raise_hold(
                         &mut case,
-                        EscalationReason::BlastRadiusHold,
                         targets,
-                        0,
-                        owner,
                         format!(
                             "blast-radius guard: restores batch {batch} held: {why}; nothing in it is given back until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`)"
                         ),
@@ -197,6 +185,29 @@ impl Verifier {
             push_restores(&case, targets.into_iter(), now, &mut effects);
         }
         self.publish(case, now, effects)
+    }
+
+    /// The one escalation of a held batch, to the guard's owner; `detail` says what a person
+    /// does about it.
+    fn raise_hold(
+        &self,
+        case: &mut Case,
+        targets: Vec<TargetKind>,
+        detail: String,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let owner = self.guard_owner();
+        raise(
+            case,
+            EscalationReason::BlastRadiusHold,
+            targets,
+            0,
+            owner,
+            detail,
+            now,
+            effects,
+        );
     }
 
     pub(super) fn guard_owner(&self) -> Owner {
@@ -263,6 +274,13 @@ impl Verifier {
 
 /// A person's decision on the held batch `batch`, as the case's guard record keeps it (for a
 /// release or for a restore alike).
+/// A held verdict on the guard record: which batch, since when, why.
+fn record_hold(g: &mut CaseGuard, batch: &str, why: &str, now: DateTime<Utc>) {
+    g.batch = Some(batch.to_string());
+    g.held_at = Some(now);
+    g.why = Some(why.to_string());
+}
+
 pub(super) fn record_decision(
     g: &mut CaseGuard,
     batch: &str,

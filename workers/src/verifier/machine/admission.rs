@@ -272,8 +272,6 @@ impl Verifier {
     }
 }
 
-/// A person's decision on the held batch `batch`, as the case's guard record keeps it (for a
-/// release or for a restore alike).
 /// A held verdict on the guard record: which batch, since when, why.
 fn record_hold(g: &mut CaseGuard, batch: &str, why: &str, now: DateTime<Utc>) {
     g.batch = Some(batch.to_string());
@@ -281,6 +279,8 @@ fn record_hold(g: &mut CaseGuard, batch: &str, why: &str, now: DateTime<Utc>) {
     g.why = Some(why.to_string());
 }
 
+/// A person's decision on the held batch `batch`, as the case's guard record keeps it (for a
+/// release or for a restore alike).
 pub(super) fn record_decision(
     g: &mut CaseGuard,
     batch: &str,

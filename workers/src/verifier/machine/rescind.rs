@@ -130,8 +130,7 @@ impl Verifier {
                 "termination rescinded by event {} ({}), but another termination of {identity} in this case stands: nothing is given back; the case goes on",
                 ev.id, ev.source
             );
-            let targets = case.targets.keys().copied().collect();
-            self.withhold_restore(&mut case, targets, detail, now, &mut effects);
+            self.withhold_restore(&mut case, detail, now, &mut effects);
             if matches!(
                 state,
                 CaseState::Closed | CaseState::Scheduled | CaseState::Admitting | CaseState::Held
@@ -169,7 +168,7 @@ impl Verifier {
                 others.len(),
                 list.join(", ")
             );
-            self.withhold_restore(&mut case, targets, detail, now, &mut effects);
+            self.withhold_restore(&mut case, detail, now, &mut effects);
             case.state = CaseState::Rescinded;
             return self.publish(case, now, effects);
         }
@@ -191,16 +190,17 @@ impl Verifier {
         self.publish(case, now, effects)
     }
 
-    /// Nothing is given back: `detail` (why) goes on the case and to its owner, who decides.
+    /// Nothing is given back on any of the case's targets: `detail` (why) goes on the case and to
+    /// its owner, who decides.
     fn withhold_restore(
         &self,
         case: &mut Case,
-        targets: Vec<TargetKind>,
         detail: String,
         now: DateTime<Utc>,
         effects: &mut Vec<Effect>,
     ) {
         case.restore_withheld = Some(detail.clone());
+        let targets = case.targets.keys().copied().collect();
         self.escalate(
             case,
             EscalationReason::RestoreWithheld,

@@ -4,7 +4,7 @@
 use super::evidence::raise;
 use super::rescind::{push_restores, restore_undecided};
 use super::tick::due_event;
-use super::{Effect, Slot, Verifier, READMIT_SECS};
+use super::{Effect, Verifier, READMIT_SECS};
 use crate::verifier::guard::{Judged, Verdict};
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::contract::{
@@ -59,15 +59,12 @@ impl Verifier {
         if j.asks == AdmissionKind::Restore {
             return self.on_restore_verdict(j, now);
         }
-        let Some(mut case) = self.take_live(&j.case_id) else {
+        let Some(mut case) = self.take_waiting(&j.case_id, |case| {
+            case.state == CaseState::Admitting
+                || (case.state == CaseState::Held && matches!(j.verdict, Verdict::Decided { .. }))
+        }) else {
             return Vec::new();
         };
-        let waiting = case.state == CaseState::Admitting
-            || (case.state == CaseState::Held && matches!(j.verdict, Verdict::Decided { .. }));
-        if !waiting {
-            self.put(j.case_id, Slot::Live(Box::new(case)));
-            return Vec::new();
-        }
         let mut effects = Vec::new();
         let g = case
             .guard
@@ -120,20 +117,17 @@ impl Verifier {
 
     /// The guard's verdict on giving back what a rescinded case revoked.
     pub(super) fn on_restore_verdict(&mut self, j: &Judged, now: DateTime<Utc>) -> Vec<Effect> {
-        let Some(mut case) = self.take_live(&j.case_id) else {
+        let Some(mut case) = self.take_waiting(&j.case_id, |case| {
+            case.state == CaseState::Rescinded
+                && restore_undecided(case)
+                && (case
+                    .restore_guard
+                    .as_ref()
+                    .is_some_and(|g| g.batch.is_none())
+                    || matches!(j.verdict, Verdict::Decided { .. }))
+        }) else {
             return Vec::new();
         };
-        let waiting = case.state == CaseState::Rescinded
-            && restore_undecided(&case)
-            && (case
-                .restore_guard
-                .as_ref()
-                .is_some_and(|g| g.batch.is_none())
-                || matches!(j.verdict, Verdict::Decided { .. }));
-        if !waiting {
-            self.put(j.case_id, Slot::Live(Box::new(case)));
-            return Vec::new();
-        }
         let mut effects = Vec::new();
         let g = case
             .restore_guard

@@ -80,17 +80,22 @@ fn who() -> Identity {
     }
 }
 
+/// `revoke_identity` of `who()` on `target`, as worker "w1", with the quick `policy()`.
+async fn revoke_who(target: &dyn Target, m: &Metrics) -> RevocationReport {
+    revoke_identity(target, &who(), "w1", &policy(), m).await
+}
+
 #[tokio::test]
 async fn second_run_is_already_absent_with_the_original_times() {
     let sim = Simulator::new(TargetKind::Directory, SimulatorConfig::default());
     let m = Metrics::new();
-    let first = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+    let first = revoke_who(&sim, &m).await;
     assert_eq!(first.outcome, Outcome::Revoked);
     assert!(first
         .objects
         .iter()
         .all(|o| o.verified && o.removed_at.is_some()));
-    let second = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+    let second = revoke_who(&sim, &m).await;
     assert_eq!(second.outcome, Outcome::AlreadyAbsent);
     let times = |r: &RevocationReport| r.objects.iter().map(|o| o.removed_at).collect::<Vec<_>>();
     assert_eq!(times(&first), times(&second));
@@ -107,7 +112,7 @@ async fn transient_errors_are_retried_and_counted() {
         },
     );
     let m = Metrics::new();
-    let r = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+    let r = revoke_who(&sim, &m).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
     assert!(r.attempts > r.objects.len() as u32 * 2 + 1);
     assert!(m.retries.with_label_values(&["saas"]).get() > 0);
@@ -201,7 +206,7 @@ async fn retry_after_is_honoured_and_a_too_long_one_fails_naming_it() {
         throttle: 2,
         retry_after: Duration::from_millis(150),
     };
-    let r = revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke_who(&t, &Metrics::new()).await;
     assert_eq!(r.outcome, Outcome::AlreadyAbsent, "{:?}", r.error);
     let calls = t.calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 3);
@@ -219,7 +224,7 @@ async fn retry_after_is_honoured_and_a_too_long_one_fails_naming_it() {
         throttle: 10,
         retry_after: Duration::from_secs(30),
     };
-    let r = revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke_who(&t, &Metrics::new()).await;
     assert_eq!(r.outcome, Outcome::Failed);
     assert_eq!(t.calls.lock().unwrap().len(), 1);
     let e = r.error.unwrap();
@@ -236,7 +241,7 @@ async fn permanent_failure_is_reported_not_retried() {
         },
     );
     let m = Metrics::new();
-    let r = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+    let r = revoke_who(&sim, &m).await;
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(r.error.unwrap().contains("403"));
     assert_eq!(m.retries.with_label_values(&["cloud"]).get(), 0);
@@ -246,7 +251,7 @@ async fn permanent_failure_is_reported_not_retried() {
 async fn ambiguous_match_requires_a_person() {
     let sim = Simulator::new(TargetKind::Vault, SimulatorConfig::default());
     sim.mark_ambiguous("E1");
-    let r = revoke_identity(&sim, &who(), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke_who(&sim, &Metrics::new()).await;
     assert_eq!(r.outcome, Outcome::ManualRequired);
     assert!(r.objects.is_empty());
 }
@@ -290,9 +295,7 @@ impl Target for Failing {
 async fn a_failure_is_retryable_only_when_every_error_was_transient() {
     let down = || TargetError::Transient("connection refused".into());
     let denied = || TargetError::Permanent("HTTP 403 permission denied".into());
-    let run = |t: Failing| async move {
-        revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await
-    };
+    let run = |t: Failing| async move { revoke_who(&t, &Metrics::new()).await };
 
     let r = run(Failing {
         discover: Some(down()),
@@ -373,7 +376,7 @@ async fn absent_on_a_retry_after_a_lost_answer_counts_as_revoked_by_this_run() {
             lost,
             calls: AtomicU32::new(0),
         };
-        let r = revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await;
+        let r = revoke_who(&t, &Metrics::new()).await;
         let o = &r.objects[0];
         assert_eq!(
             (o.outcome, o.verified),
@@ -503,7 +506,7 @@ impl Target for EveryPath {
 
 #[tokio::test]
 async fn provenance_is_observed_only_where_a_read_back_showed_it_gone() {
-    let r = revoke_identity(&EveryPath, &who(), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke_who(&EveryPath, &Metrics::new()).await;
     let got: Vec<(&str, Provenance, bool)> = r
         .objects
         .iter()

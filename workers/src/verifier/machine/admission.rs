@@ -21,13 +21,8 @@ impl Verifier {
         case.guard
             .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
             .asked_at = now;
-        effects.push(Effect::Admit(Admission {
-            case_id: case.case_id,
-            identity_id: case.identity_id.clone(),
-            asks: AdmissionKind::Termination,
-            targets: case.required_targets.clone(),
-            at: now,
-        }));
+        let targets = case.required_targets.clone();
+        effects.push(ask(case, AdmissionKind::Termination, targets, now));
     }
 
     /// After a rescind nothing else stands against: asks the workers to give back what the case
@@ -42,13 +37,8 @@ impl Verifier {
             case.restore_guard
                 .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
                 .asked_at = now;
-            effects.push(Effect::Admit(Admission {
-                case_id: case.case_id,
-                identity_id: case.identity_id.clone(),
-                asks: AdmissionKind::Restore,
-                targets: case.targets.keys().copied().collect(),
-                at: now,
-            }));
+            let targets = case.targets.keys().copied().collect();
+            effects.push(ask(case, AdmissionKind::Restore, targets, now));
             return;
         }
         push_restores(case, case.targets.keys().copied(), now, effects);
@@ -264,6 +254,17 @@ impl Verifier {
         }
         out
     }
+}
+
+/// The guard's question about `case`: may `asks` go ahead on `targets`?
+fn ask(case: &Case, asks: AdmissionKind, targets: Vec<TargetKind>, now: DateTime<Utc>) -> Effect {
+    Effect::Admit(Admission {
+        case_id: case.case_id,
+        identity_id: case.identity_id.clone(),
+        asks,
+        targets,
+        at: now,
+    })
 }
 
 /// A held verdict on the guard record: which batch, since when, why.

@@ -167,6 +167,36 @@ pub struct Producer {
     inner: FutureProducer,
 }
 
+/// One record for `topic`, pinned to `partition` if given, with `headers`.
+fn record<'a>(
+    topic: &'a str,
+    key: &'a str,
+    bytes: &'a [u8],
+    partition: Option<i32>,
+    headers: &[(&str, &str)],
+) -> FutureRecord<'a, str, [u8]> {
+    let mut hs = OwnedHeaders::new_with_capacity(headers.len());
+    for (k, v) in headers {
+        hs = hs.insert(Header {
+            key: k,
+            value: Some(*v),
+        });
+    }
+    let record = FutureRecord::to(topic).key(key).payload(bytes).headers(hs);
+    match partition {
+        Some(p) => record.partition(p),
+        None => record,
+    }
+}
+
+/// `value` as the JSON of a record for `topic` (named in the error).
+fn encode<T: Serialize>(topic: &str, value: &T) -> Result<Vec<u8>, KafkaError> {
+    serde_json::to_vec(value).map_err(|source| KafkaError::Encode {
+        topic: topic.into(),
+        source,
+    })
+}
+
 impl Producer {
     pub fn new(cfg: &Config) -> Result<Producer, KafkaError> {
         Producer::from_config(cfg, producer_config(cfg))
@@ -197,17 +227,7 @@ impl Producer {
         headers: &[(&str, &str)],
         partition: Option<i32>,
     ) -> Result<(i32, i64), KafkaError> {
-        let mut hs = OwnedHeaders::new_with_capacity(headers.len());
-        for (k, v) in headers {
-            hs = hs.insert(Header {
-                key: k,
-                value: Some(*v),
-            });
-        }
-        let mut record = FutureRecord::to(topic).key(key).payload(bytes).headers(hs);
-        if let Some(p) = partition {
-            record = record.partition(p);
-        }
+        let record = record(topic, key, bytes, partition, headers);
         match self.inner.send(record, Timeout::Never).await {
             Ok(delivery) => Ok((delivery.partition, delivery.offset)),
             Err((source, _)) => Err(KafkaError::Delivery {
@@ -225,10 +245,7 @@ impl Producer {
         value: &T,
         partition: Option<i32>,
     ) -> Result<(i32, i64), KafkaError> {
-        let bytes = serde_json::to_vec(value).map_err(|source| KafkaError::Encode {
-            topic: topic.into(),
-            source,
-        })?;
+        let bytes = encode(topic, value)?;
         self.send_bytes(topic, key, &bytes, &[], partition).await
     }
 
@@ -254,10 +271,7 @@ impl Producer {
         partition: Option<i32>,
         headers: &[(&str, &str)],
     ) -> Result<Ack, KafkaError> {
-        let bytes = serde_json::to_vec(value).map_err(|source| KafkaError::Encode {
-            topic: topic.into(),
-            source,
-        })?;
+        let bytes = encode(topic, value)?;
         self.enqueue_bytes_with_headers(topic, key, &bytes, partition, headers)
     }
 
@@ -270,17 +284,7 @@ impl Producer {
         partition: Option<i32>,
         headers: &[(&str, &str)],
     ) -> Result<Ack, KafkaError> {
-        let mut hs = OwnedHeaders::new_with_capacity(headers.len());
-        for (k, v) in headers {
-            hs = hs.insert(Header {
-                key: k,
-                value: Some(*v),
-            });
-        }
-        let mut record = FutureRecord::to(topic).key(key).payload(bytes).headers(hs);
-        if let Some(p) = partition {
-            record = record.partition(p);
-        }
+        let mut record = record(topic, key, bytes, partition, headers);
         let mut spins = 0;
         loop {
             match self.inner.send_result(record) {

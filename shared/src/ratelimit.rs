@@ -350,6 +350,15 @@ mod tests {
         })
     }
 
+    /// No configured rate: only the server's refusals set one.
+    fn unlimited() -> RateControl {
+        RateControl::new(&LimitSettings {
+            rate_per_sec: None,
+            burst: 1,
+            max_concurrency: None,
+        })
+    }
+
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
@@ -497,11 +506,7 @@ mod tests {
     #[test]
     fn unlimited_cuts_from_the_rate_it_was_sending() {
         let t0 = Instant::now();
-        let mut c = RateControl::new(&LimitSettings {
-            rate_per_sec: None,
-            burst: 1,
-            max_concurrency: None,
-        });
+        let mut c = unlimited();
         // 50 requests/s, then a Graph-style 429.
         for i in 0..50 {
             assert_eq!(c.poll(t0 + ms(20 * i)), Decision::Go);
@@ -522,11 +527,7 @@ mod tests {
     #[test]
     fn far_above_the_limit_the_cut_lands_near_what_the_server_accepted() {
         let t0 = Instant::now();
-        let mut c = RateControl::new(&LimitSettings {
-            rate_per_sec: None,
-            burst: 1,
-            max_concurrency: None,
-        });
+        let mut c = unlimited();
         // Sending 500/s; the server accepted 40 in the last second, then refuses.
         for i in 0..500 {
             assert_eq!(c.poll(t0 + ms(2 * i)), Decision::Go);

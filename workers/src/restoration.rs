@@ -102,52 +102,24 @@ mod tests {
     use super::*;
     use crate::adapters::sim::Simulator;
     use crate::revocation::revoke_identity;
+    use crate::revocation::tests::{evidence, policy};
     use revoke_shared::config::SimulatorConfig;
     use revoke_shared::contract::{IdentityKind, TargetKind};
-    use std::time::Duration;
-
-    fn ev(id: &str, outcome: ObjectOutcome) -> ObjectEvidence {
-        ObjectEvidence {
-            object_kind: "k".into(),
-            object_id: id.into(),
-            sponsored: false,
-            action: "lock".into(),
-            outcome,
-            removed_at: None,
-            actor: Actor {
-                worker_id: "w".into(),
-                principal: "p".into(),
-            },
-            verified: true,
-            provenance: revoke_shared::contract::Provenance::Observed,
-            read_back: String::new(),
-            error: None,
-        }
-    }
 
     #[test]
     fn only_what_this_case_revoked_comes_back_last_first() {
         let objs = [
-            ev("a", ObjectOutcome::Revoked),
-            ev("b", ObjectOutcome::AlreadyAbsent),
-            ev("c", ObjectOutcome::Failed),
-            ev("d", ObjectOutcome::Revoked),
-            ev("e", ObjectOutcome::ManualRequired),
+            evidence("a", ObjectOutcome::Revoked),
+            evidence("b", ObjectOutcome::AlreadyAbsent),
+            evidence("c", ObjectOutcome::Failed),
+            evidence("d", ObjectOutcome::Revoked),
+            evidence("e", ObjectOutcome::ManualRequired),
         ];
         let ids: Vec<&str> = restore_plan(&objs)
             .iter()
             .map(|o| o.object_id.as_str())
             .collect();
         assert_eq!(ids, ["d", "a"]);
-    }
-
-    fn policy() -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: 3,
-            initial: Duration::from_millis(1),
-            max_delay: Duration::from_millis(2),
-            max_total: Duration::from_secs(1),
-        }
     }
 
     #[tokio::test]

@@ -358,6 +358,49 @@ fn is_zero64(n: &u64) -> bool {
 }
 
 impl Case {
+    /// A case just opened for `identity_id` at `now`: pending, every required target pending,
+    /// nothing yet known of its termination, nothing escalated, rescinded or guarded.
+    pub fn opened(
+        case_id: Uuid,
+        identity_id: &str,
+        required_targets: Vec<TargetKind>,
+        now: DateTime<Utc>,
+    ) -> Case {
+        Case {
+            schema: CASE_SCHEMA.into(),
+            case_id,
+            identity_id: identity_id.to_string(),
+            state: CaseState::Pending,
+            revision: 0,
+            identity: None,
+            event_id: None,
+            source: None,
+            reason: None,
+            requested_by: None,
+            approved_by: None,
+            effective_at: None,
+            opened_at: now,
+            deadline: None,
+            targets: required_targets
+                .iter()
+                .map(|t| (*t, TargetStatus::pending()))
+                .collect(),
+            required_targets,
+            escalations: Vec::new(),
+            closed_at: None,
+            updated_at: now,
+            rescinded_by: None,
+            restored: Vec::new(),
+            guard: None,
+            hr_time: None,
+            joined: Vec::new(),
+            joined_more: 0,
+            rescind: None,
+            restore_withheld: None,
+            restore_guard: None,
+        }
+    }
+
     /// From the termination's effective time to closing, in milliseconds.
     pub fn time_to_close_ms(&self) -> Option<i64> {
         Some((self.closed_at? - self.effective_at?).num_milliseconds())
@@ -374,16 +417,11 @@ mod tests {
 
     fn sample() -> Case {
         let now = Utc::now();
-        let mut targets = VecMap::new();
-        targets.insert(TargetKind::Vault, TargetStatus::pending());
         let owner = Owner {
             name: "vault-team".into(),
             contact: "vault@example.com".into(),
         };
         Case {
-            schema: CASE_SCHEMA.into(),
-            case_id: Uuid::new_v4(),
-            identity_id: "E1".into(),
             state: CaseState::Escalated,
             revision: 3,
             identity: Some(Identity {
@@ -394,14 +432,9 @@ mod tests {
             }),
             event_id: Some("evt-1".into()),
             source: Some("urn:hr".into()),
-            reason: None,
             requested_by: Some("hr:bob".into()),
-            approved_by: None,
             effective_at: Some(now),
-            opened_at: now,
             deadline: Some(now),
-            required_targets: vec![TargetKind::Vault],
-            targets,
             escalations: vec![EscalationRecord {
                 escalation_id: Escalation::id_for(
                     Uuid::nil(),
@@ -415,17 +448,7 @@ mod tests {
                 raised_at: now,
                 detail: "deadline passed".into(),
             }],
-            closed_at: None,
-            updated_at: now,
-            rescinded_by: None,
-            restored: Vec::new(),
-            guard: None,
-            hr_time: None,
-            joined: Vec::new(),
-            joined_more: 0,
-            rescind: None,
-            restore_withheld: None,
-            restore_guard: None,
+            ..Case::opened(Uuid::new_v4(), "E1", vec![TargetKind::Vault], now)
         }
     }
 

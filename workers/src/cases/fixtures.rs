@@ -5,9 +5,8 @@ use crate::verifier::{Effect, Input, Verifier};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
-    Actor, Case, Confirmation, HrData, HrEvent, HrEventKind, Identity, IdentityKind,
-    ObjectEvidence, ObjectOutcome, Outcome, Owner, TargetKind, TargetRef, WorkerInfo,
-    CONFIRMATION_SCHEMA,
+    Actor, Case, Confirmation, HrEvent, HrEventKind, IdentityKind, ObjectEvidence, ObjectOutcome,
+    Outcome, Owner, TargetKind, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA,
 };
 use uuid::Uuid;
 
@@ -36,27 +35,12 @@ pub fn policy() -> VerifierConfig {
     p
 }
 
+/// The verifier tests' termination, from the test HR source, of a contractor.
 pub fn termination(identity: &str, event_id: &str, effective_at: DateTime<Utc>) -> HrEvent {
-    HrEvent {
-        id: event_id.into(),
-        source: "urn:hr:test".into(),
-        subject: identity.into(),
-        time: effective_at,
-        kind: HrEventKind::Termination,
-        data: HrData {
-            identity: Identity {
-                employee_id: identity.into(),
-                email: Some(format!("{}@example.com", identity.to_lowercase())),
-                username: Some(identity.to_lowercase()),
-                kind: IdentityKind::Contractor,
-            },
-            effective_at: Some(effective_at),
-            reason: Some("resignation".into()),
-            requested_by: Some("hr:bob".into()),
-            approved_by: Some("mgr:carol".into()),
-            rescinds: None,
-        },
-    }
+    let mut ev = crate::verifier::tests::kit::termination(identity, event_id, effective_at);
+    ev.source = "urn:hr:test".into();
+    ev.data.identity.kind = IdentityKind::Contractor;
+    ev
 }
 
 /// A worker's confirmation: a success removes two objects, the last `ms` after `at0`.

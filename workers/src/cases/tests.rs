@@ -62,11 +62,7 @@ fn open_and_pending_verdicts_say_what_is_awaited() {
         &mut v,
         "E3",
         0,
-        &[(
-            TargetKind::Vault,
-            revoke_shared::contract::Outcome::Revoked,
-            50,
-        )],
+        &[(TargetKind::Vault, Outcome::Revoked, 50)],
     );
     assert_eq!(case.state, CaseState::Open);
     let text = render(&case);
@@ -83,16 +79,7 @@ fn open_and_pending_verdicts_say_what_is_awaited() {
 #[test]
 fn a_failed_target_shows_its_error_not_an_empty_holding() {
     let mut v = verifier();
-    let case = case_with(
-        &mut v,
-        "E8",
-        0,
-        &[(
-            TargetKind::Vault,
-            revoke_shared::contract::Outcome::Failed,
-            30,
-        )],
-    );
+    let case = case_with(&mut v, "E8", 0, &[(TargetKind::Vault, Outcome::Failed, 30)]);
     let text = render(&case);
     assert!(
         text.contains("target vault: failed, outcome failed\n    confirmed 2026-11-24T09:00:00.030Z by worker vault-w1 v0.1.0, instance simulated, 5 calls to the target\n    error: simulated 403 from vault\n  target cicd"),

@@ -12,7 +12,7 @@ mod evidence;
 mod outcome;
 mod retry;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests; // its `evidence` and `policy` are the restoration tests' fixtures too
 
 pub use outcome::{outcome_for_error, target_outcome};
 pub use retry::next_wait;

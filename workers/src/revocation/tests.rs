@@ -8,12 +8,14 @@ use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{IdentityKind, Provenance, TargetKind};
 use std::time::Duration;
 
-fn ev(outcome: ObjectOutcome) -> ObjectEvidence {
+/// Evidence of object `object_id` with `outcome`, read back as gone (what `target_outcome` and
+/// `restore_plan` look at is the outcome alone).
+pub(crate) fn evidence(object_id: &str, outcome: ObjectOutcome) -> ObjectEvidence {
     ObjectEvidence {
         object_kind: "k".into(),
-        object_id: "i".into(),
+        object_id: object_id.into(),
         sponsored: false,
-        action: "a".into(),
+        action: "lock".into(),
         outcome,
         removed_at: None,
         actor: Actor {
@@ -25,6 +27,10 @@ fn ev(outcome: ObjectOutcome) -> ObjectEvidence {
         read_back: String::new(),
         error: None,
     }
+}
+
+fn ev(outcome: ObjectOutcome) -> ObjectEvidence {
+    evidence("i", outcome)
 }
 
 #[test]
@@ -55,7 +61,8 @@ fn outcome_rules() {
     );
 }
 
-fn policy() -> RetryPolicy {
+/// Quick retries: three attempts within a second.
+pub(crate) fn policy() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 3,
         initial: Duration::from_millis(1),
@@ -73,17 +80,22 @@ fn who() -> Identity {
     }
 }
 
+/// `revoke_identity` of `who()` on `target`, as worker "w1", with the quick `policy()`.
+async fn revoke_who(target: &dyn Target, m: &Metrics) -> RevocationReport {
+    revoke_identity(target, &who(), "w1", &policy(), m).await
+}
+
 #[tokio::test]
 async fn second_run_is_already_absent_with_the_original_times() {
     let sim = Simulator::new(TargetKind::Directory, SimulatorConfig::default());
     let m = Metrics::new();
-    let first = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+    let first = revoke_who(&sim, &m).await;
     assert_eq!(first.outcome, Outcome::Revoked);
     assert!(first
         .objects
         .iter()
         .all(|o| o.verified && o.removed_at.is_some()));
-    let second = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+    let second = revoke_who(&sim, &m).await;
     assert_eq!(second.outcome, Outcome::AlreadyAbsent);
     let times = |r: &RevocationReport| r.objects.iter().map(|o| o.removed_at).collect::<Vec<_>>();
     assert_eq!(times(&first), times(&second));
@@ -100,7 +112,7 @@ async fn transient_errors_are_retried_and_counted() {
         },
     );
     let m = Metrics::new();
-    let r = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+    let r = revoke_who(&sim, &m).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
     assert!(r.attempts > r.objects.len() as u32 * 2 + 1);
     assert!(m.retries.with_label_values(&["saas"]).get() > 0);
@@ -127,6 +139,32 @@ fn a_retry_waits_at_least_the_servers_retry_after_within_the_total_time() {
     assert_eq!(next_wait(&p, ms(9900), ms(100), None), Some(ms(100)));
 }
 
+/// The names a fake target answers with: its kind and instance (what its evidence records) and
+/// the principal "p". The fakes below differ only in what `discover`, `revoke` and `verify` do.
+macro_rules! fake_target_names {
+    ($kind:ident, $instance:literal) => {
+        fn kind(&self) -> TargetKind {
+            TargetKind::$kind
+        }
+        fn instance(&self) -> &str {
+            $instance
+        }
+        fn principal(&self) -> &str {
+            "p"
+        }
+    };
+}
+
+/// An object a fake target finds: `kind`/`id`, not sponsored, to be undone by `action`.
+fn held(kind: &str, id: &str, action: &str) -> Holding {
+    Holding {
+        object_kind: kind.into(),
+        object_id: id.into(),
+        sponsored: false,
+        action: action.into(),
+    }
+}
+
 /// A target that answers 429 with `Retry-After` a few times, recording when each call came.
 struct Throttling {
     calls: std::sync::Mutex<Vec<std::time::Instant>>,
@@ -136,15 +174,7 @@ struct Throttling {
 
 #[async_trait::async_trait]
 impl Target for Throttling {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Saas
-    }
-    fn instance(&self) -> &str {
-        "t"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Saas, "t");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
         let mut calls = self.calls.lock().unwrap();
         calls.push(std::time::Instant::now());
@@ -176,7 +206,7 @@ async fn retry_after_is_honoured_and_a_too_long_one_fails_naming_it() {
         throttle: 2,
         retry_after: Duration::from_millis(150),
     };
-    let r = revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke_who(&t, &Metrics::new()).await;
     assert_eq!(r.outcome, Outcome::AlreadyAbsent, "{:?}", r.error);
     let calls = t.calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 3);
@@ -194,7 +224,7 @@ async fn retry_after_is_honoured_and_a_too_long_one_fails_naming_it() {
         throttle: 10,
         retry_after: Duration::from_secs(30),
     };
-    let r = revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke_who(&t, &Metrics::new()).await;
     assert_eq!(r.outcome, Outcome::Failed);
     assert_eq!(t.calls.lock().unwrap().len(), 1);
     let e = r.error.unwrap();
@@ -211,7 +241,7 @@ async fn permanent_failure_is_reported_not_retried() {
         },
     );
     let m = Metrics::new();
-    let r = revoke_identity(&sim, &who(), "w1", &policy(), &m).await;
+    let r = revoke_who(&sim, &m).await;
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(r.error.unwrap().contains("403"));
     assert_eq!(m.retries.with_label_values(&["cloud"]).get(), 0);
@@ -221,7 +251,7 @@ async fn permanent_failure_is_reported_not_retried() {
 async fn ambiguous_match_requires_a_person() {
     let sim = Simulator::new(TargetKind::Vault, SimulatorConfig::default());
     sim.mark_ambiguous("E1");
-    let r = revoke_identity(&sim, &who(), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke_who(&sim, &Metrics::new()).await;
     assert_eq!(r.outcome, Outcome::ManualRequired);
     assert!(r.objects.is_empty());
 }
@@ -234,15 +264,7 @@ struct Failing {
 
 #[async_trait::async_trait]
 impl Target for Failing {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Vault
-    }
-    fn instance(&self) -> &str {
-        "f"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Vault, "f");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
         if let Some(e) = &self.discover {
             return Err(e.clone());
@@ -250,12 +272,7 @@ impl Target for Failing {
         Ok(self
             .revoke
             .iter()
-            .map(|(id, _)| Holding {
-                object_kind: "token".into(),
-                object_id: id.clone(),
-                sponsored: false,
-                action: "revoke".into(),
-            })
+            .map(|(id, _)| held("token", id, "revoke"))
             .collect())
     }
     async fn revoke(&self, _: &Identity, h: &Holding) -> Result<RevokeResult, TargetError> {
@@ -278,9 +295,7 @@ impl Target for Failing {
 async fn a_failure_is_retryable_only_when_every_error_was_transient() {
     let down = || TargetError::Transient("connection refused".into());
     let denied = || TargetError::Permanent("HTTP 403 permission denied".into());
-    let run = |t: Failing| async move {
-        revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await
-    };
+    let run = |t: Failing| async move { revoke_who(&t, &Metrics::new()).await };
 
     let r = run(Failing {
         discover: Some(down()),
@@ -325,22 +340,13 @@ struct LostFirstAnswer {
 
 #[async_trait::async_trait]
 impl Target for LostFirstAnswer {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Saas
-    }
-    fn instance(&self) -> &str {
-        "s"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Saas, "s");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
-        Ok(vec![Holding {
-            object_kind: "group_membership".into(),
-            object_id: "Groups/g/members/u".into(),
-            sponsored: false,
-            action: "remove_membership".into(),
-        }])
+        Ok(vec![held(
+            "group_membership",
+            "Groups/g/members/u",
+            "remove_membership",
+        )])
     }
     async fn revoke(&self, _: &Identity, _: &Holding) -> Result<RevokeResult, TargetError> {
         match self.calls.fetch_add(1, Ordering::Relaxed) {
@@ -370,7 +376,7 @@ async fn absent_on_a_retry_after_a_lost_answer_counts_as_revoked_by_this_run() {
             lost,
             calls: AtomicU32::new(0),
         };
-        let r = revoke_identity(&t, &who(), "w1", &policy(), &Metrics::new()).await;
+        let r = revoke_who(&t, &Metrics::new()).await;
         let o = &r.objects[0];
         assert_eq!(
             (o.outcome, o.verified),
@@ -392,22 +398,9 @@ struct AfterLostAnswer;
 
 #[async_trait::async_trait]
 impl Target for AfterLostAnswer {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Vault
-    }
-    fn instance(&self) -> &str {
-        "v"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Vault, "v");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
-        Ok(vec![Holding {
-            object_kind: "token".into(),
-            object_id: "still-listed".into(),
-            sponsored: false,
-            action: "revoke".into(),
-        }])
+        Ok(vec![held("token", "still-listed", "revoke")])
     }
     async fn revoke(&self, _: &Identity, _: &Holding) -> Result<RevokeResult, TargetError> {
         Ok(RevokeResult::Revoked { removed_at: None })
@@ -480,24 +473,11 @@ struct EveryPath;
 
 #[async_trait::async_trait]
 impl Target for EveryPath {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Saas
-    }
-    fn instance(&self) -> &str {
-        "s"
-    }
-    fn principal(&self) -> &str {
-        "p"
-    }
+    fake_target_names!(Saas, "s");
     async fn discover(&self, _: &Identity) -> Result<Vec<Holding>, TargetError> {
         Ok(["gone", "absent", "present", "unreadable", "refused"]
             .iter()
-            .map(|id| Holding {
-                object_kind: "account".into(),
-                object_id: (*id).into(),
-                sponsored: false,
-                action: "deactivate".into(),
-            })
+            .map(|id| held("account", id, "deactivate"))
             .collect())
     }
     async fn revoke(&self, _: &Identity, h: &Holding) -> Result<RevokeResult, TargetError> {
@@ -526,7 +506,7 @@ impl Target for EveryPath {
 
 #[tokio::test]
 async fn provenance_is_observed_only_where_a_read_back_showed_it_gone() {
-    let r = revoke_identity(&EveryPath, &who(), "w1", &policy(), &Metrics::new()).await;
+    let r = revoke_who(&EveryPath, &Metrics::new()).await;
     let got: Vec<(&str, Provenance, bool)> = r
         .objects
         .iter()

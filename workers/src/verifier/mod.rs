@@ -7,7 +7,7 @@ pub mod machine;
 pub mod people;
 pub mod shell;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use machine::{Effect, Input, Verifier};
 pub use shell::run_verifier;

@@ -7,7 +7,6 @@ use super::signature::signature;
 use super::{Stuck, WebhookHandler, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 use revoke_shared::consume::{Handler, HandlerError};
 use revoke_shared::contract::{Escalation, RawMessage, ESCALATION_SCHEMA};
-use revoke_shared::dlq::dead_letter;
 use revoke_shared::metrics::{WebhookAttempt, WebhookTrouble};
 use std::time::Instant;
 use tracing::Instrument;
@@ -199,18 +198,7 @@ impl Handler for WebhookHandler {
     async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
         let esc = match parse_escalation(msg) {
             Ok(e) => e,
-            Err((reason, detail)) => {
-                return dead_letter(
-                    &self.producer,
-                    &self.dlq_topic,
-                    msg,
-                    reason,
-                    detail,
-                    &self.group,
-                    &self.metrics,
-                )
-                .await
-            }
+            Err((reason, detail)) => return self.dead_letters.send(msg, reason, detail).await,
         };
         let body = serde_json::to_vec(&esc)
             .map_err(|e| HandlerError::Fatal(format!("cannot encode escalation: {e}")))?;

@@ -42,6 +42,7 @@ pub use signature::{hmac_sha256, signature};
 
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, LoopOptions, Stop};
+use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_shared::secret::Secret;
@@ -83,9 +84,7 @@ struct WebhookHandler {
     settings: Settings,
     http: reqwest::Client,
     permits: tokio::sync::Semaphore,
-    producer: Producer,
-    dlq_topic: String,
-    group: String,
+    dead_letters: DeadLetters,
     health_name: String,
     metrics: Metrics,
     health: Health,
@@ -119,9 +118,12 @@ pub async fn run_webhook(
         permits: tokio::sync::Semaphore::new(settings.max_concurrent),
         settings,
         http,
-        producer: producer.clone(),
-        dlq_topic: cfg.topics.dlq.clone(),
-        group: group.clone(),
+        dead_letters: DeadLetters::new(
+            producer.clone(),
+            cfg.topics.dlq.clone(),
+            group.clone(),
+            metrics.clone(),
+        ),
         health_name: health_name.clone(),
         metrics: metrics.clone(),
         health: health.clone(),

@@ -8,7 +8,6 @@ use revoke_shared::consume::{Handler, HandlerError};
 use revoke_shared::contract::{
     Confirmation, HrEventKind, RawMessage, TargetRef, CONFIRMATION_SCHEMA,
 };
-use revoke_shared::dlq::dead_letter;
 use revoke_shared::metrics::TargetConfirmed;
 use revoke_shared::signing::parse_hr_input;
 use tracing::Instrument;
@@ -152,16 +151,7 @@ impl WorkerHandler {
         reason: &'static str,
         detail: String,
     ) -> Result<(), HandlerError> {
-        dead_letter(
-            &self.producer,
-            &self.cfg.topics.dlq,
-            msg,
-            reason,
-            detail,
-            &self.group,
-            &self.metrics,
-        )
-        .await
+        self.dead_letters.send(msg, reason, detail).await
     }
 
     /// A record refused by parsing or a signature check: dead-lettered with the reason, unless

@@ -26,6 +26,7 @@ use restore_ledger::RestoreLedger;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, LoopOptions, Stop};
 use revoke_shared::contract::WorkerInfo;
+use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_shared::retry::RetryPolicy;
@@ -46,7 +47,7 @@ pub struct WorkerHandler {
     cfg: Config,
     policy: RetryPolicy,
     worker: WorkerInfo,
-    group: String,
+    dead_letters: DeadLetters,
     metrics: Metrics,
     /// With signing required: the fleet's secret, which signs this worker's reports and checks
     /// the signed report a restore request carries.
@@ -72,9 +73,14 @@ impl WorkerHandler {
             },
             restores: std::sync::Mutex::new(RestoreLedger::new(cfg.worker.restore_max_age_secs)),
             target,
+            dead_letters: DeadLetters::new(
+                producer.clone(),
+                cfg.topics.dlq.clone(),
+                group,
+                metrics.clone(),
+            ),
             producer,
             cfg: cfg.clone(),
-            group,
             metrics,
             // Read at start-up by `run_worker` (a bad secret stops it there); absent unless
             // signing is required.

@@ -4,7 +4,7 @@
 use super::evidence::raise;
 use super::rescind::{push_restores, restore_undecided};
 use super::tick::due_event;
-use super::{Effect, Slot, Verifier, READMIT_SECS};
+use super::{Effect, Verifier, READMIT_SECS};
 use crate::verifier::guard::{Judged, Verdict};
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::contract::{
@@ -21,13 +21,8 @@ impl Verifier {
         case.guard
             .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
             .asked_at = now;
-        effects.push(Effect::Admit(Admission {
-            case_id: case.case_id,
-            identity_id: case.identity_id.clone(),
-            asks: AdmissionKind::Termination,
-            targets: case.required_targets.clone(),
-            at: now,
-        }));
+        let targets = case.required_targets.clone();
+        effects.push(ask(case, AdmissionKind::Termination, targets, now));
     }
 
     /// After a rescind nothing else stands against: asks the workers to give back what the case
@@ -42,13 +37,8 @@ impl Verifier {
             case.restore_guard
                 .get_or_insert_with(|| Box::new(CaseGuard::asked(now)))
                 .asked_at = now;
-            effects.push(Effect::Admit(Admission {
-                case_id: case.case_id,
-                identity_id: case.identity_id.clone(),
-                asks: AdmissionKind::Restore,
-                targets: case.targets.keys().copied().collect(),
-                at: now,
-            }));
+            let targets = case.targets.keys().copied().collect();
+            effects.push(ask(case, AdmissionKind::Restore, targets, now));
             return;
         }
         push_restores(case, case.targets.keys().copied(), now, effects);
@@ -59,15 +49,12 @@ impl Verifier {
         if j.asks == AdmissionKind::Restore {
             return self.on_restore_verdict(j, now);
         }
-        let Some(mut case) = self.take_live(&j.case_id) else {
+        let Some(mut case) = self.take_waiting(&j.case_id, |case| {
+            case.state == CaseState::Admitting
+                || (case.state == CaseState::Held && matches!(j.verdict, Verdict::Decided { .. }))
+        }) else {
             return Vec::new();
         };
-        let waiting = case.state == CaseState::Admitting
-            || (case.state == CaseState::Held && matches!(j.verdict, Verdict::Decided { .. }));
-        if !waiting {
-            self.put(j.case_id, Slot::Live(Box::new(case)));
-            return Vec::new();
-        }
         let mut effects = Vec::new();
         let g = case
             .guard
@@ -79,19 +66,13 @@ impl Verifier {
                 why,
                 opens_batch,
             } => {
-                g.batch = Some(batch.clone());
-                g.held_at = Some(now);
-                g.why = Some(why.clone());
+                record_hold(g, batch, why, now);
                 if *opens_batch {
                     // One escalation per batch: its first case carries it.
-                    let owner = self.guard_owner();
                     let targets = case.required_targets.clone();
-                    raise(
+                    self.raise_hold(
                         &mut case,
-                        EscalationReason::BlastRadiusHold,
                         targets,
-                        0,
-                        owner,
                         format!(
                             "blast-radius guard: batch {batch} held: {why}; nothing in it is revoked until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`); later cases join the batch while the burst lasts (`revoke guard` lists it)"
                         ),
@@ -126,20 +107,17 @@ impl Verifier {
 
     /// The guard's verdict on giving back what a rescinded case revoked.
     pub(super) fn on_restore_verdict(&mut self, j: &Judged, now: DateTime<Utc>) -> Vec<Effect> {
-        let Some(mut case) = self.take_live(&j.case_id) else {
+        let Some(mut case) = self.take_waiting(&j.case_id, |case| {
+            case.state == CaseState::Rescinded
+                && restore_undecided(case)
+                && (case
+                    .restore_guard
+                    .as_ref()
+                    .is_some_and(|g| g.batch.is_none())
+                    || matches!(j.verdict, Verdict::Decided { .. }))
+        }) else {
             return Vec::new();
         };
-        let waiting = case.state == CaseState::Rescinded
-            && restore_undecided(&case)
-            && (case
-                .restore_guard
-                .as_ref()
-                .is_some_and(|g| g.batch.is_none())
-                || matches!(j.verdict, Verdict::Decided { .. }));
-        if !waiting {
-            self.put(j.case_id, Slot::Live(Box::new(case)));
-            return Vec::new();
-        }
         let mut effects = Vec::new();
         let g = case
             .restore_guard
@@ -151,18 +129,12 @@ impl Verifier {
                 why,
                 opens_batch,
             } => {
-                g.batch = Some(batch.clone());
-                g.held_at = Some(now);
-                g.why = Some(why.clone());
+                record_hold(g, batch, why, now);
                 if *opens_batch {
-                    let owner = self.guard_owner();
                     let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
-                    raise(
+                    self.raise_hold(
                         &mut case,
-                        EscalationReason::BlastRadiusHold,
                         targets,
-                        0,
-                        owner,
                         format!(
                             "blast-radius guard: restores batch {batch} held: {why}; nothing in it is given back until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`)"
                         ),
@@ -197,6 +169,29 @@ impl Verifier {
             push_restores(&case, targets.into_iter(), now, &mut effects);
         }
         self.publish(case, now, effects)
+    }
+
+    /// The one escalation of a held batch, to the guard's owner; `detail` says what a person
+    /// does about it.
+    fn raise_hold(
+        &self,
+        case: &mut Case,
+        targets: Vec<TargetKind>,
+        detail: String,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let owner = self.guard_owner();
+        raise(
+            case,
+            EscalationReason::BlastRadiusHold,
+            targets,
+            0,
+            owner,
+            detail,
+            now,
+            effects,
+        );
     }
 
     pub(super) fn guard_owner(&self) -> Owner {
@@ -259,6 +254,24 @@ impl Verifier {
         }
         out
     }
+}
+
+/// The guard's question about `case`: may `asks` go ahead on `targets`?
+fn ask(case: &Case, asks: AdmissionKind, targets: Vec<TargetKind>, now: DateTime<Utc>) -> Effect {
+    Effect::Admit(Admission {
+        case_id: case.case_id,
+        identity_id: case.identity_id.clone(),
+        asks,
+        targets,
+        at: now,
+    })
+}
+
+/// A held verdict on the guard record: which batch, since when, why.
+fn record_hold(g: &mut CaseGuard, batch: &str, why: &str, now: DateTime<Utc>) {
+    g.batch = Some(batch.to_string());
+    g.held_at = Some(now);
+    g.why = Some(why.to_string());
 }
 
 /// A person's decision on the held batch `batch`, as the case's guard record keeps it (for a

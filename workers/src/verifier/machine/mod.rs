@@ -252,6 +252,17 @@ impl Verifier {
         }
     }
 
+    /// As `take_live`, for a case that `waits` for what is being applied; a case that does not
+    /// stays where it is (`None`: the input is a repeat, ignored).
+    fn take_waiting(&mut self, id: &Uuid, waits: impl FnOnce(&Case) -> bool) -> Option<Case> {
+        let case = self.take_live(id)?;
+        if waits(&case) {
+            return Some(case);
+        }
+        self.put(*id, Slot::Live(Box::new(case)));
+        None
+    }
+
     pub fn case(&self, id: &Uuid) -> Option<&Case> {
         match self.cases.get(id) {
             Some(Slot::Live(c)) => Some(c),

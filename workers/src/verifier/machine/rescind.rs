@@ -130,16 +130,7 @@ impl Verifier {
                 "termination rescinded by event {} ({}), but another termination of {identity} in this case stands: nothing is given back; the case goes on",
                 ev.id, ev.source
             );
-            case.restore_withheld = Some(detail.clone());
-            let targets = case.targets.keys().copied().collect();
-            self.escalate(
-                &mut case,
-                EscalationReason::RestoreWithheld,
-                targets,
-                detail,
-                now,
-                &mut effects,
-            );
+            self.withhold_restore(&mut case, detail, now, &mut effects);
             if matches!(
                 state,
                 CaseState::Closed | CaseState::Scheduled | CaseState::Admitting | CaseState::Held
@@ -177,15 +168,7 @@ impl Verifier {
                 others.len(),
                 list.join(", ")
             );
-            case.restore_withheld = Some(detail.clone());
-            self.escalate(
-                &mut case,
-                EscalationReason::RestoreWithheld,
-                targets,
-                detail,
-                now,
-                &mut effects,
-            );
+            self.withhold_restore(&mut case, detail, now, &mut effects);
             case.state = CaseState::Rescinded;
             return self.publish(case, now, effects);
         }
@@ -205,6 +188,27 @@ impl Verifier {
         case.state = CaseState::Rescinded;
         self.ask_restores(&mut case, now, &mut effects);
         self.publish(case, now, effects)
+    }
+
+    /// Nothing is given back on any of the case's targets: `detail` (why) goes on the case and to
+    /// its owner, who decides.
+    fn withhold_restore(
+        &self,
+        case: &mut Case,
+        detail: String,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) {
+        case.restore_withheld = Some(detail.clone());
+        let targets = case.targets.keys().copied().collect();
+        self.escalate(
+            case,
+            EscalationReason::RestoreWithheld,
+            targets,
+            detail,
+            now,
+            effects,
+        );
     }
 
     pub(super) fn on_restored(&mut self, r: &RestoreReport, now: DateTime<Utc>) -> Vec<Effect> {

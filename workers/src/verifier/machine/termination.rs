@@ -5,48 +5,19 @@ use super::{Effect, Slot, Verifier};
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::contract::{
     Case, CaseState, EscalationReason, HrEvent, JoinedTermination, TargetState, TargetStatus,
-    CASE_SCHEMA, JOINED_KEPT,
+    JOINED_KEPT,
 };
 use revoke_shared::metrics::VerifierNote;
 use uuid::Uuid;
 
 impl Verifier {
     pub(super) fn new_case(&self, case_id: Uuid, identity_id: &str, now: DateTime<Utc>) -> Case {
-        Case {
-            schema: CASE_SCHEMA.into(),
+        Case::opened(
             case_id,
-            identity_id: identity_id.to_string(),
-            state: CaseState::Pending,
-            revision: 0,
-            identity: None,
-            event_id: None,
-            source: None,
-            reason: None,
-            requested_by: None,
-            approved_by: None,
-            effective_at: None,
-            opened_at: now,
-            deadline: None,
-            required_targets: self.policy.required_targets.clone(),
-            targets: self
-                .policy
-                .required_targets
-                .iter()
-                .map(|t| (*t, TargetStatus::pending()))
-                .collect(),
-            escalations: Vec::new(),
-            closed_at: None,
-            updated_at: now,
-            rescinded_by: None,
-            restored: Vec::new(),
-            guard: None,
-            hr_time: None,
-            joined: Vec::new(),
-            joined_more: 0,
-            rescind: None,
-            restore_withheld: None,
-            restore_guard: None,
-        }
+            identity_id,
+            self.policy.required_targets.clone(),
+            now,
+        )
     }
 
     pub(super) fn on_termination(&mut self, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {

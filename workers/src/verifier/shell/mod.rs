@@ -31,7 +31,7 @@ use chrono::Utc;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{Handler, HandlerError};
 use revoke_shared::contract::{CaseState, HrEventKind, RawMessage};
-use revoke_shared::dlq::dead_letter;
+use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::{Ack, Producer};
 use revoke_shared::metrics::{Metrics, OpenCases};
 use revoke_shared::rebalance::Part;
@@ -72,7 +72,8 @@ pub struct VerifierHandler {
     fleet: Option<Arc<revoke_shared::secret::Secret>>,
     cfg: Config,
     metrics: Metrics,
-    group: String,
+    /// Where refused input goes, as refused by the verifier's group.
+    dead_letters: DeadLetters,
 }
 
 impl VerifierHandler {
@@ -249,18 +250,8 @@ impl Handler for VerifierHandler {
                 msg.topic, msg.partition
             )));
         }
-        let dlq = |reason: &'static str, detail: String| async move {
-            dead_letter(
-                &self.producer,
-                &self.cfg.topics.dlq,
-                msg,
-                reason,
-                detail,
-                &self.group,
-                &self.metrics,
-            )
-            .await
-        };
+        let dlq =
+            |reason: &'static str, detail: String| self.dead_letters.send(msg, reason, detail);
         if msg.topic == self.cfg.topics.terminations {
             // With `[signing] required`, terminations and rescinds alike need a valid signature.
             match revoke_shared::signing::parse_hr_input(msg, &self.cfg) {

@@ -6,7 +6,6 @@ use crate::verifier::machine::Input;
 use revoke_shared::config::Config;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::{Case, HrEvent, RawMessage, CASE_SCHEMA};
-use revoke_shared::dlq::dead_letter;
 use revoke_shared::metrics::VerifierNote;
 use std::time::Duration;
 use uuid::Uuid;
@@ -36,16 +35,7 @@ impl VerifierHandler {
         };
         if let Some((reason, detail)) = refused {
             tracing::warn!(identity = %ev.subject, event_id = %ev.id, reason, "rescind refused");
-            return dead_letter(
-                &self.producer,
-                &self.cfg.topics.dlq,
-                msg,
-                reason,
-                detail,
-                &self.group,
-                &self.metrics,
-            )
-            .await;
+            return self.dead_letters.send(msg, reason, detail).await;
         }
         let Some((case_id, offset)) = closed else {
             return self

@@ -7,6 +7,7 @@ use crate::verifier::guard::Guard;
 use crate::verifier::machine::{Input, Verifier};
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, LoopOptions, Stop};
+use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics, OpenCases};
 use std::collections::HashMap;
@@ -47,7 +48,12 @@ pub async fn run_verifier(
         fleet,
         cfg: cfg.clone(),
         metrics: metrics.clone(),
-        group: crate::verifier::group(&cfg),
+        dead_letters: DeadLetters::new(
+            producer.clone(),
+            cfg.topics.dlq.clone(),
+            crate::verifier::group(&cfg),
+            metrics.clone(),
+        ),
     });
 
     // Deadlines: a tick applies the clock to every open case.

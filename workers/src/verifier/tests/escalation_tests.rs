@@ -135,33 +135,50 @@ fn second_failure_raises_a_new_escalation_for_the_new_target_only() {
 /// `manual_required` escalates with reason manual_required to the target's owner.
 #[test]
 fn manual_required_escalates_with_its_own_reason() {
-    let mut v = verifier();
-    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    let c = confirmation(&ev, Directory, Outcome::ManualRequired, false, at(5));
-    let (case, esc) = case_and_escalation(conf(&mut v, &c, at(5)));
-    assert_eq!(case.state, CaseState::Escalated);
-    assert_eq!(case.targets[&Directory].state, TargetState::ManualRequired);
-    assert_eq!(esc.reason, EscalationReason::ManualRequired);
-    assert_eq!(esc.targets, vec![Directory]);
-    assert_eq!(esc.owner, owner("iam-team"));
-    assert!(esc.detail.contains("two accounts match"), "{}", esc.detail);
-    assert_escalation_recorded(&case, &esc);
-    assert!(conf(&mut v, &c, at(6)).is_empty());
+    assert_one_target_escalates(
+        Directory,
+        Outcome::ManualRequired,
+        TargetState::ManualRequired,
+        EscalationReason::ManualRequired,
+        "iam-team",
+        "two accounts match",
+    );
 }
 
 /// `skipped_protected` escalates with reason protected_identity.
 #[test]
 fn skipped_protected_escalates_as_protected_identity() {
+    assert_one_target_escalates(
+        Saas,
+        Outcome::SkippedProtected,
+        TargetState::SkippedProtected,
+        EscalationReason::ProtectedIdentity,
+        "secops",
+        "legal hold",
+    );
+}
+
+/// A confirmation with `outcome` from `target` puts the target in `state` and escalates the
+/// case for `reason`, on that target alone, to the owner `owner_name`, with `detail_part` in the
+/// escalation's detail; the same confirmation again changes nothing.
+fn assert_one_target_escalates(
+    target: TargetKind,
+    outcome: Outcome,
+    state: TargetState,
+    reason: EscalationReason,
+    owner_name: &str,
+    detail_part: &str,
+) {
     let mut v = verifier();
     let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    let c = confirmation(&ev, Saas, Outcome::SkippedProtected, false, at(5));
+    let c = confirmation(&ev, target, outcome, false, at(5));
     let (case, esc) = case_and_escalation(conf(&mut v, &c, at(5)));
     assert_eq!(case.state, CaseState::Escalated);
-    assert_eq!(case.targets[&Saas].state, TargetState::SkippedProtected);
-    assert_eq!(esc.reason, EscalationReason::ProtectedIdentity);
-    assert_eq!(esc.targets, vec![Saas]);
-    assert_eq!(esc.owner, owner("secops"));
-    assert!(esc.detail.contains("legal hold"), "{}", esc.detail);
+    assert_eq!(case.targets[&target].state, state);
+    assert_eq!(esc.reason, reason);
+    assert_eq!(esc.targets, vec![target]);
+    assert_eq!(esc.owner, owner(owner_name));
+    assert!(esc.detail.contains(detail_part), "{}", esc.detail);
     assert_escalation_recorded(&case, &esc);
     assert!(conf(&mut v, &c, at(6)).is_empty());
 }

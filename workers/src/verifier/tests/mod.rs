@@ -7,7 +7,8 @@
 //! replays, driven by a small deterministic PRNG so that any failure names a seed that
 //! reproduces it.
 
-mod kit;
+/// Also the base of `cases::fixtures` (the case, ack and report tests).
+pub(crate) mod kit;
 
 mod ack_tests;
 mod closed_offset_tests;

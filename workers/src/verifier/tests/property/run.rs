@@ -120,56 +120,40 @@ impl Log {
         }
     }
 
+    /// Every effect recorded for case `id`, in order.
+    fn effects(&self, id: &Uuid) -> impl Iterator<Item = &Effect> {
+        self.per_case.get(id).into_iter().flatten()
+    }
+
     pub fn cases(&self, id: &Uuid) -> Vec<&Case> {
-        self.per_case
-            .get(id)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| {
-                if let Effect::Case(c) = e {
-                    Some(c)
-                } else {
-                    None
-                }
+        self.effects(id)
+            .filter_map(|e| match e {
+                Effect::Case(c) => Some(c),
+                _ => None,
             })
             .collect()
     }
 
     pub fn escalations(&self, id: &Uuid) -> Vec<&Escalation> {
-        self.per_case
-            .get(id)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| {
-                if let Effect::Escalate(x) = e {
-                    Some(x)
-                } else {
-                    None
-                }
+        self.effects(id)
+            .filter_map(|e| match e {
+                Effect::Escalate(x) => Some(x),
+                _ => None,
             })
             .collect()
     }
 
     pub fn restores(&self, id: &Uuid) -> Vec<&RestoreRequest> {
-        self.per_case
-            .get(id)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| {
-                if let Effect::Restore(r) = e {
-                    Some(r)
-                } else {
-                    None
-                }
+        self.effects(id)
+            .filter_map(|e| match e {
+                Effect::Restore(r) => Some(r),
+                _ => None,
             })
             .collect()
     }
 
     pub fn notes(&self, id: &Uuid, wanted: &str) -> usize {
-        self.per_case
-            .get(id)
-            .into_iter()
-            .flatten()
+        self.effects(id)
             .filter(|e| matches!(e, Effect::Note { what, .. } if what.as_str() == wanted))
             .count()
     }

@@ -65,8 +65,8 @@ pub fn workers_with_failing(
         .collect()
 }
 
-/// The topics that carry the fleet's records (all but the restore claims), to rename or search.
-pub fn record_topics_mut(t: &mut TopicsConfig) -> [&mut String; 8] {
+/// Every topic of the fleet, to rename per test.
+pub fn all_topics_mut(t: &mut TopicsConfig) -> [&mut String; 9] {
     [
         &mut t.terminations,
         &mut t.confirmations,
@@ -75,7 +75,24 @@ pub fn record_topics_mut(t: &mut TopicsConfig) -> [&mut String; 8] {
         &mut t.dlq,
         &mut t.due,
         &mut t.restores,
+        &mut t.restore_claims,
         &mut t.guard,
+    ]
+}
+
+/// The topics that carry the fleet's records (all but the restore claims), to rename or search.
+pub fn record_topics_mut(t: &mut TopicsConfig) -> [&mut String; 8] {
+    let [terminations, confirmations, cases, escalations, dlq, due, restores, _claims, guard] =
+        all_topics_mut(t);
+    [
+        terminations,
+        confirmations,
+        cases,
+        escalations,
+        dlq,
+        due,
+        restores,
+        guard,
     ]
 }
 

@@ -12,8 +12,10 @@ pub mod faultproxy;
 pub mod gitlab;
 pub mod hostile;
 pub mod kit;
+pub mod offsets;
 pub mod procs;
 pub mod redirect;
+pub mod scim_http;
 
 use chrono::Utc;
 use revoke::cases::{read_case_log, CaseLog};
@@ -141,18 +143,7 @@ impl TestEnv {
             Some(brokers) => {
                 cfg.kafka.brokers = brokers;
                 cfg.kafka.group_prefix = format!("{tag}.");
-                let t = &mut cfg.topics;
-                for topic in [
-                    &mut t.terminations,
-                    &mut t.confirmations,
-                    &mut t.cases,
-                    &mut t.escalations,
-                    &mut t.dlq,
-                    &mut t.due,
-                    &mut t.restores,
-                    &mut t.restore_claims,
-                    &mut t.guard,
-                ] {
+                for topic in fleet_kit::all_topics_mut(&mut cfg.topics) {
                     *topic = format!("{tag}.{topic}");
                 }
                 cfg.topics.partitions = 4;

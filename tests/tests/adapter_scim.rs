@@ -6,18 +6,17 @@ use revoke::adapters::scim::ScimTarget;
 use revoke::restoration::{restore_identity, RestoreOutcome};
 use revoke::revocation::{revoke_identity, RevocationReport};
 use revoke_shared::config::Config;
-use revoke_shared::contract::{
-    Actor, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome,
-};
+use revoke_shared::contract::{Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
+use revoke_tests::kit::revoked_evidence;
+use revoke_tests::scim_http::ScimHttp;
 use serde_json::{json, Value};
 
 const IGNORE: &str = "needs scim2-server: run the README's test command";
 
+/// The SCIM server, seeded and checked over plain HTTP.
 struct Peer {
-    base: String,
-    token: String,
-    http: reqwest::Client,
+    scim: ScimHttp,
 }
 
 impl Peer {
@@ -27,26 +26,8 @@ impl Peer {
         let token =
             std::env::var("REVOKE_TEST_SCIM_TOKEN").unwrap_or_else(|_| "revoke-test-token".into());
         Peer {
-            base: base.trim_end_matches('/').to_string(),
-            token,
-            http: reqwest::Client::new(),
+            scim: ScimHttp::new(&base, token),
         }
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req
-                .header("Content-Type", "application/scim+json")
-                .body(b.to_string());
-        }
-        let resp = req.send().await.expect("SCIM server reachable");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     async fn create_user(&self, user_name: &str, email: Option<&str>) -> String {
@@ -54,7 +35,10 @@ impl Peer {
         if let Some(e) = email {
             body["emails"] = json!([{"value": e, "primary": true}]);
         }
-        let (s, v) = self.send(reqwest::Method::POST, "/Users", Some(body)).await;
+        let (s, v) = self
+            .scim
+            .send(reqwest::Method::POST, "/Users", Some(body))
+            .await;
         assert_eq!(s, 201, "creating {user_name}: {v}");
         v["id"].as_str().unwrap().to_string()
     }
@@ -63,6 +47,7 @@ impl Peer {
         let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
         let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members});
         let (s, v) = self
+            .scim
             .send(reqwest::Method::POST, "/Groups", Some(body))
             .await;
         assert_eq!(s, 201, "creating group {name}: {v}");
@@ -71,6 +56,7 @@ impl Peer {
 
     async fn user(&self, id: &str) -> Option<Value> {
         let (s, v) = self
+            .scim
             .send(reqwest::Method::GET, &format!("/Users/{id}"), None)
             .await;
         match s {
@@ -87,6 +73,7 @@ impl Peer {
 
     async fn group(&self, id: &str) -> Value {
         let (s, v) = self
+            .scim
             .send(reqwest::Method::GET, &format!("/Groups/{id}"), None)
             .await;
         assert_eq!(s, 200, "GET group {id}: {v}");
@@ -110,11 +97,11 @@ fn target(peer: &Peer, extra: &str) -> ScimTarget {
     let dir = std::env::temp_dir().join(format!("revoke-scim-test-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let token_file = dir.join("token");
-    std::fs::write(&token_file, format!("{}\n", peer.token)).unwrap();
+    std::fs::write(&token_file, format!("{}\n", peer.scim.token)).unwrap();
     let path = dir.join("revoke.toml");
     let toml = format!(
         "[targets.saas]\nbase_url = \"{}\"\ntoken_file = \"{}\"\nprincipal = \"scim-test-client\"\ntimeout_ms = 5000\n{extra}\n",
-        peer.base,
+        peer.scim.base,
         token_file.display()
     );
     std::fs::write(&path, toml).unwrap();
@@ -380,9 +367,7 @@ async fn several_matches_need_a_person_and_bad_tokens_fail() {
 
     // A wrong token is a permanent failure, and the token never appears in the error.
     let bad = Peer {
-        base: peer.base.clone(),
-        token: "wrong-secret-token".into(),
-        http: reqwest::Client::new(),
+        scim: ScimHttp::new(&peer.scim.base, "wrong-secret-token"),
     };
     let r = run(&target(&bad, ""), &who(&format!("twin1-{s}"), None)).await;
     assert_eq!(r.outcome, Outcome::Failed);
@@ -395,22 +380,7 @@ async fn several_matches_need_a_person_and_bad_tokens_fail() {
 /// Hand-made evidence of an object the case never removed from the person restored, as a forged
 /// or misdirected rescind would carry. `remove_membership` / `deactivate`, outcome revoked.
 fn forged(object_kind: &str, object_id: &str, action: &str) -> ObjectEvidence {
-    ObjectEvidence {
-        object_kind: object_kind.into(),
-        object_id: object_id.into(),
-        sponsored: false,
-        action: action.into(),
-        outcome: ObjectOutcome::Revoked,
-        removed_at: Some(chrono::Utc::now()),
-        actor: Actor {
-            worker_id: "w1".into(),
-            principal: "scim-test-client".into(),
-        },
-        verified: true,
-        provenance: revoke_shared::contract::Provenance::Observed,
-        read_back: String::new(),
-        error: None,
-    }
+    revoked_evidence(object_kind, object_id, action, "scim-test-client")
 }
 
 /// A restore is a grant: evidence naming ANOTHER user's id (bob's group membership and account),
@@ -426,6 +396,7 @@ async fn restore_refuses_objects_of_another_user() {
     let admins = peer.create_group(&format!("admins-{s}"), &[&ada]).await;
     // Bob was deactivated by someone else; ada is revoked for real.
     let (st, v) = peer
+        .scim
         .send(
             reqwest::Method::PATCH,
             &format!("/Users/{bob}"),
@@ -478,9 +449,7 @@ async fn restore_refuses_objects_of_another_user() {
 async fn redirects_are_not_followed_with_the_token() {
     let peer = revoke_tests::redirect::RedirectPeer::start().await;
     let scim = Peer {
-        base: format!("{}/v2", peer.redirecting),
-        token: "scim-redirect-secret".into(),
-        http: reqwest::Client::new(),
+        scim: ScimHttp::new(&format!("{}/v2", peer.redirecting), "scim-redirect-secret"),
     };
     let r = run(&target(&scim, ""), &who("ada", None)).await;
     assert_eq!(r.outcome, Outcome::Failed, "{r:?}");

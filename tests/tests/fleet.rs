@@ -14,6 +14,7 @@ use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::fleet_kit::{
     own_cloud, simulated_fleet, verifier_dead_letters, wait_all_in, workers_with_failing,
 };
+use revoke_tests::offsets::group_progress;
 use revoke_tests::{all_in_state, case_ids, TestEnv};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -139,43 +140,26 @@ fn assert_copartitioned(cfg: &revoke_shared::config::Config) {
 /// Every worker group committed the end of each partition it reads that holds records (with the
 /// guard on, workers read what the verifier released on `due`, not the terminations).
 fn assert_committed_at_end(cfg: &revoke_shared::config::Config) {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
     let mut checked = 0;
     for kind in TargetKind::ALL {
         let group = revoke::worker::group_for(cfg, kind);
-        let consumer: BaseConsumer = revoke_shared::kafka::consumer_config(cfg, &group)
-            .create()
-            .unwrap();
-        let mut tpl = rdkafka::TopicPartitionList::new();
-        for topic in revoke::worker::input_topics(cfg) {
-            for p in 0..cfg.topics.partitions {
-                tpl.add_partition(&topic, p);
-            }
-        }
-        let committed = consumer
-            .committed_offsets(tpl, Duration::from_secs(10))
-            .unwrap();
-        for e in committed.elements() {
-            let (_, high) = consumer
-                .fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(10))
-                .unwrap();
+        let topics = revoke::worker::input_topics(cfg);
+        for p in group_progress(cfg, &group, &topics) {
+            let high = p.end;
             if high == 0 {
                 continue; // nothing was ever there to commit
             }
-            let at = match e.offset() {
+            let at = match p.committed {
                 rdkafka::Offset::Offset(o) => o,
                 other => panic!(
                     "{group} {}/{}: nothing committed ({other:?})",
-                    e.topic(),
-                    e.partition()
+                    p.topic, p.partition
                 ),
             };
             assert_eq!(
-                at,
-                high,
+                at, high,
                 "{group} {}/{} committed {at}, end is {high}",
-                e.topic(),
-                e.partition()
+                p.topic, p.partition
             );
             checked += 1;
         }

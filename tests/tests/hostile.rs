@@ -26,6 +26,7 @@ use revoke_shared::contract::{
 };
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::hostile::{Corpus, Expect, RecordingTarget, SOURCE};
+use revoke_tests::offsets::group_progress;
 use revoke_tests::TestEnv;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -608,32 +609,18 @@ fn a_hostile_corpus_goes_to_the_dlq_and_revokes_no_one_else() {
 /// Every group's committed offset on the input topic is its end: nothing stuck, nothing left.
 fn assert_committed_at_end(cfg: &Config, groups: &[String]) {
     for group in groups {
-        let consumer: BaseConsumer = revoke_shared::kafka::consumer_config(cfg, group)
-            .create()
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        for p in 0..cfg.topics.partitions {
-            tpl.add_partition(&cfg.topics.terminations, p);
-        }
-        let committed = consumer
-            .committed_offsets(tpl, Duration::from_secs(10))
-            .unwrap();
-        for e in committed.elements() {
-            let (_, high) = consumer
-                .fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(10))
-                .unwrap();
-            match e.offset() {
+        let input = [cfg.topics.terminations.clone()];
+        for p in group_progress(cfg, group, &input) {
+            let high = p.end;
+            match p.committed {
                 Offset::Offset(at) => assert_eq!(
-                    at,
-                    high,
+                    at, high,
                     "{group} {}/{} committed {at}, end is {high}",
-                    e.topic(),
-                    e.partition()
+                    p.topic, p.partition
                 ),
                 other => panic!(
                     "{group} {}/{}: nothing committed ({other:?})",
-                    e.topic(),
-                    e.partition()
+                    p.topic, p.partition
                 ),
             }
         }

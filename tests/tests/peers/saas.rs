@@ -2,14 +2,13 @@
 
 use super::{env, ids_of, Person};
 use revoke_shared::contract::ObjectEvidence;
+use revoke_tests::scim_http::ScimHttp;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 pub struct Scim {
-    base: String,
-    token: String,
-    http: reqwest::Client,
+    scim: ScimHttp,
     run: String,
     /// username -> SCIM user id
     ids: Mutex<HashMap<String, String>>,
@@ -19,37 +18,18 @@ pub struct Scim {
 impl Scim {
     pub fn new(run: &str) -> Scim {
         Scim {
-            base: env("REVOKE_TEST_SCIM_URL")
-                .trim_end_matches('/')
-                .to_string(),
-            token: env("REVOKE_TEST_SCIM_TOKEN"),
-            http: reqwest::Client::new(),
+            scim: ScimHttp::new(&env("REVOKE_TEST_SCIM_URL"), env("REVOKE_TEST_SCIM_TOKEN")),
             run: run.to_string(),
             ids: Mutex::new(HashMap::new()),
             group: Mutex::new(String::new()),
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req
-                .header("Content-Type", "application/scim+json")
-                .body(b.to_string());
-        }
-        let resp = req.send().await.expect("SCIM server reachable");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
     pub async fn seed(&self, people: &[&Person]) {
         let mut members = Vec::new();
         for p in people {
             let (s, v) = self
+                .scim
                 .send(
                     reqwest::Method::POST,
                     "/Users",
@@ -68,6 +48,7 @@ impl Scim {
             self.ids.lock().unwrap().insert(p.username.clone(), id);
         }
         let (s, v) = self
+            .scim
             .send(
                 reqwest::Method::POST,
                 "/Groups",
@@ -85,7 +66,7 @@ impl Scim {
     pub fn table(&self) -> String {
         format!(
             "base_url = \"{}\"\ntoken_env = \"REVOKE_TEST_SCIM_TOKEN\"\nprincipal = \"scim-e2e\"\n",
-            self.base
+            self.scim.base
         )
     }
 
@@ -95,6 +76,7 @@ impl Scim {
 
     async fn user(&self, id: &str) -> Value {
         let (s, v) = self
+            .scim
             .send(reqwest::Method::GET, &format!("/Users/{id}"), None)
             .await;
         assert_eq!(s, 200, "GET /Users/{id}: {v}");
@@ -104,6 +86,7 @@ impl Scim {
     async fn members(&self) -> Vec<String> {
         let gid = self.group.lock().unwrap().clone();
         let (s, g) = self
+            .scim
             .send(reqwest::Method::GET, &format!("/Groups/{gid}"), None)
             .await;
         assert_eq!(s, 200, "GET group: {g}");

@@ -1,0 +1,44 @@
+//! Plain HTTP to a SCIM 2.0 server, as the tests seed and check it (not through the adapter).
+
+use serde_json::Value;
+
+/// A SCIM server's base URL (…/v2, no trailing slash) and the bearer token it accepts.
+pub struct ScimHttp {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl ScimHttp {
+    /// `base` with any trailing slash dropped.
+    pub fn new(base: &str, token: impl Into<String>) -> ScimHttp {
+        ScimHttp {
+            base: base.trim_end_matches('/').to_string(),
+            token: token.into(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `method` on `base + path` with the bearer token and `body` as SCIM JSON: the status and
+    /// the answer as JSON (`Null` when it is not JSON).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/scim+json")
+                .body(b.to_string());
+        }
+        let resp = req.send().await.expect("SCIM server reachable");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}

@@ -9,6 +9,7 @@
 //! chose the embedded one explicitly.
 
 pub mod faultproxy;
+pub mod gated;
 pub mod gitlab;
 pub mod hostile;
 pub mod kit;

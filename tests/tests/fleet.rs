@@ -14,6 +14,7 @@ use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::fleet_kit::{
     own_cloud, simulated_fleet, verifier_dead_letters, wait_all_in, workers_with_failing,
 };
+use revoke_tests::gated::{Gate, Gated};
 use revoke_tests::offsets::group_progress;
 use revoke_tests::{all_in_state, case_ids, TestEnv};
 use std::collections::{BTreeMap, HashMap};
@@ -287,56 +288,23 @@ fn a_failing_target_escalates_to_its_owner() {
 }
 
 /// A target in an outage: while `down`, every call fails as a refused connection would
-/// (transient); otherwise it is the simulator.
+/// (transient); otherwise the call goes to the simulator.
 struct Outage {
-    sim: Simulator,
     down: std::sync::atomic::AtomicBool,
 }
 
-impl Outage {
-    fn check(&self) -> Result<(), revoke::adapters::TargetError> {
+impl Gate for Outage {
+    fn check(
+        &self,
+        _sim: &Simulator,
+        _who: &revoke_shared::contract::Identity,
+    ) -> Result<(), revoke::adapters::TargetError> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(revoke::adapters::TargetError::Transient(
                 "connection refused (outage)".into(),
             ));
         }
         Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl revoke::adapters::Target for Outage {
-    fn kind(&self) -> TargetKind {
-        self.sim.kind()
-    }
-    fn instance(&self) -> &str {
-        self.sim.instance()
-    }
-    fn principal(&self) -> &str {
-        self.sim.principal()
-    }
-    async fn discover(
-        &self,
-        who: &revoke_shared::contract::Identity,
-    ) -> Result<Vec<revoke::adapters::Holding>, revoke::adapters::TargetError> {
-        self.check()?;
-        self.sim.discover(who).await
-    }
-    async fn revoke(
-        &self,
-        who: &revoke_shared::contract::Identity,
-        what: &revoke::adapters::Holding,
-    ) -> Result<revoke::adapters::RevokeResult, revoke::adapters::TargetError> {
-        self.check()?;
-        self.sim.revoke(who, what).await
-    }
-    async fn verify(
-        &self,
-        who: &revoke_shared::contract::Identity,
-        what: &revoke::adapters::Holding,
-    ) -> Result<revoke::adapters::ReadBack, revoke::adapters::TargetError> {
-        self.check()?;
-        self.sim.verify(who, what).await
     }
 }
 
@@ -355,9 +323,12 @@ fn a_target_down_past_the_retry_budget_is_re_driven_and_the_case_closes() {
         let health = Health::new();
         let mut workers = Vec::new();
         let mut sims = BTreeMap::new();
-        let vault = Arc::new(Outage {
-            sim: Simulator::new(TargetKind::Vault, SimulatorConfig::default()),
-            down: true.into(),
+        let vault = Arc::new(Gated {
+            sim: Arc::new(Simulator::new(
+                TargetKind::Vault,
+                SimulatorConfig::default(),
+            )),
+            gate: Outage { down: true.into() },
         });
         for kind in TargetKind::ALL {
             let target: Arc<dyn revoke::adapters::Target> = if kind == TargetKind::Vault {
@@ -388,7 +359,10 @@ fn a_target_down_past_the_retry_budget_is_re_driven_and_the_case_closes() {
         assert!(escalated(&log), "{}", describe(&log, &ids));
 
         // Back up: the re-drives close every case.
-        vault.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        vault
+            .gate
+            .down
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         let log = wait_all_in(&env, WAIT, &ids, CaseState::Closed).await;
         assert!(
             all_in_state(&log, &ids, CaseState::Closed),

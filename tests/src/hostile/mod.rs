@@ -22,10 +22,9 @@
 //! made of, `recording` for the `Target` the broker test observes the fleet through.
 
 use crate::hostile::Expect::{Dlq, Revokes};
-use async_trait::async_trait;
 use revoke::adapters::sim::Simulator;
-use revoke::adapters::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
-use revoke_shared::contract::{Identity, ObjectEvidence, RawMessage, TargetKind};
+use revoke::adapters::{Target, TargetError};
+use revoke_shared::contract::{Identity, RawMessage};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Mutex;
@@ -42,7 +41,7 @@ mod tests;
 mod weird;
 
 pub use characters::bystander;
-pub use recording::RecordingTarget;
+pub use recording::{Recording, RecordingTarget};
 
 // What the rooms share with each other (each reaches it through `use super::*`).
 use characters::*;

@@ -36,9 +36,18 @@ impl ScimHttp {
                 .header("Content-Type", "application/scim+json")
                 .body(b.to_string());
         }
-        let resp = req.send().await.expect("SCIM server reachable");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        crate::http_json::status_and_json(req, "SCIM server reachable").await
     }
+}
+
+/// The user ids in a SCIM group's `members` (none when it has no members).
+pub fn member_ids(group: &Value) -> Vec<String> {
+    group["members"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| m["value"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }

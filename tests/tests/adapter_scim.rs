@@ -82,14 +82,7 @@ impl Peer {
 
     async fn members(&self, gid: &str) -> Vec<String> {
         let g = self.group(gid).await;
-        g["members"]
-            .as_array()
-            .map(|ms| {
-                ms.iter()
-                    .filter_map(|m| m["value"].as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
+        revoke_tests::scim_http::member_ids(&g)
     }
 }
 

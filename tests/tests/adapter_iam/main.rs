@@ -64,17 +64,9 @@ impl Moto {
             .expect("REVOKE_TEST_MOTO_URL (run tests/services/moto.sh start)");
         std::env::set_var(KEY_ENV, "testing");
         std::env::set_var(SECRET_ENV, DUMMY_SECRET);
-        let conf = aws_sdk_iam::Config::builder()
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-            .region(aws_sdk_iam::config::Region::new("us-east-1"))
-            .endpoint_url(&url)
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .build();
         Moto {
+            iam: revoke_tests::moto::iam_client(&url, "test"),
             url: url.trim_end_matches('/').to_string(),
-            iam: Client::from_conf(conf),
         }
     }
 
@@ -214,17 +206,7 @@ impl Moto {
     }
 
     async fn groups(&self, user: &str) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .iam
-            .list_groups_for_user()
-            .user_name(user)
-            .send()
-            .await
-            .expect("list groups for user")
-            .groups()
-            .iter()
-            .map(|g| g.group_name().to_string())
-            .collect();
+        let mut v = revoke_tests::moto::group_names(&self.iam, user).await;
         v.sort();
         v
     }

@@ -54,10 +54,7 @@ impl Bao {
         if let Some(b) = body {
             r = r.json(&b);
         }
-        let resp = r.send().await.expect("OpenBao answers");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        revoke_tests::http_json::status_and_json(r, "OpenBao answers").await
     }
 
     /// `GET <path>` as root: the status and the JSON body.

@@ -27,15 +27,7 @@ impl Iam {
         // moto accepts any credentials; these are dummies, passed to the adapter by env name.
         std::env::set_var(KEY_ENV, "testing");
         std::env::set_var(SECRET_ENV, "testing-secret");
-        let conf = aws_sdk_iam::Config::builder()
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-            .region(aws_sdk_iam::config::Region::new("us-east-1"))
-            .endpoint_url(&url)
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "testing", "testing", None, None, "e2e",
-            ))
-            .build();
-        let client = Client::from_conf(conf);
+        let client = revoke_tests::moto::iam_client(&url, "e2e");
         let group = format!("e2e-{run}");
         client
             .create_group()
@@ -131,16 +123,7 @@ impl Iam {
     }
 
     async fn groups(&self, user: &str) -> Vec<String> {
-        self.client
-            .list_groups_for_user()
-            .user_name(user)
-            .send()
-            .await
-            .expect("list groups")
-            .groups()
-            .iter()
-            .map(|g| g.group_name().to_string())
-            .collect()
+        revoke_tests::moto::group_names(&self.client, user).await
     }
 
     pub async fn check(&self, p: &Person, objects: &[ObjectEvidence]) {

@@ -90,14 +90,7 @@ impl Scim {
             .send(reqwest::Method::GET, &format!("/Groups/{gid}"), None)
             .await;
         assert_eq!(s, 200, "GET group: {g}");
-        g["members"]
-            .as_array()
-            .map(|ms| {
-                ms.iter()
-                    .filter_map(|m| m["value"].as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
+        revoke_tests::scim_http::member_ids(&g)
     }
 
     pub async fn check(&self, p: &Person, objects: &[ObjectEvidence]) {

@@ -67,10 +67,7 @@ impl Bao {
         if let Some(b) = body {
             r = r.json(&b);
         }
-        let resp = r.send().await.expect("OpenBao answers");
-        let s = resp.status().as_u16();
-        let t = resp.text().await.unwrap_or_default();
-        (s, serde_json::from_str(&t).unwrap_or(Value::Null))
+        revoke_tests::http_json::status_and_json(r, "OpenBao answers").await
     }
 
     async fn login(&self, p: &Person) -> Option<Value> {

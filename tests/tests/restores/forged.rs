@@ -289,7 +289,9 @@ fn forged_restore_requests_for_other_people_are_refused_at_the_peers_with_signin
             "{mallory_dn} added to {group_dn}: {members:?}"
         );
         assert!(
-            iam_groups(&iam, &mallory).await.is_empty(),
+            revoke_tests::moto::group_names(&iam, &mallory)
+                .await
+                .is_empty(),
             "{mallory} in an IAM group"
         );
         let (status, _) =

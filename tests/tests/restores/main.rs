@@ -168,27 +168,8 @@ async fn gitlab_get(base: &str, path: &str) -> (u16, serde_json::Value) {
 }
 
 fn iam_client() -> aws_sdk_iam::Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-        .region(aws_sdk_iam::config::Region::new("us-east-1"))
-        .endpoint_url(std::env::var("REVOKE_TEST_MOTO_URL").expect("REVOKE_TEST_MOTO_URL"))
-        .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "testing", "testing", None, None, "restores",
-        ))
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
-}
-
-async fn iam_groups(c: &aws_sdk_iam::Client, user: &str) -> Vec<String> {
-    c.list_groups_for_user()
-        .user_name(user)
-        .send()
-        .await
-        .expect("ListGroupsForUser")
-        .groups()
-        .iter()
-        .map(|g| g.group_name().to_string())
-        .collect()
+    let url = std::env::var("REVOKE_TEST_MOTO_URL").expect("REVOKE_TEST_MOTO_URL");
+    revoke_tests::moto::iam_client(&url, "restores")
 }
 
 /// Every target still shows `p` revoked, as `evidence` (one closed case) recorded it.

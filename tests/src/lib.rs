@@ -16,6 +16,7 @@ pub mod http_json;
 pub mod kit;
 pub mod moto;
 pub mod offsets;
+pub mod openbao_http;
 pub mod procs;
 pub mod redirect;
 pub mod scim_http;

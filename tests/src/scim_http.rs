@@ -38,6 +38,21 @@ impl ScimHttp {
         }
         crate::http_json::status_and_json(req, "SCIM server reachable").await
     }
+
+    /// `POST path` with `body`, which must answer 201 Created (`what` names it in the failure):
+    /// the id of what was created.
+    pub async fn create(&self, path: &str, body: Value, what: &str) -> String {
+        let (s, v) = self.send(reqwest::Method::POST, path, Some(body)).await;
+        assert_eq!(s, 201, "creating {what}: {v}");
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    /// `GET path`, which must answer 200: the JSON body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let (s, v) = self.send(reqwest::Method::GET, path, None).await;
+        assert_eq!(s, 200, "GET {path}: {v}");
+        v
+    }
 }
 
 /// The user ids in a SCIM group's `members` (none when it has no members).

@@ -35,23 +35,15 @@ impl Peer {
         if let Some(e) = email {
             body["emails"] = json!([{"value": e, "primary": true}]);
         }
-        let (s, v) = self
-            .scim
-            .send(reqwest::Method::POST, "/Users", Some(body))
-            .await;
-        assert_eq!(s, 201, "creating {user_name}: {v}");
-        v["id"].as_str().unwrap().to_string()
+        self.scim.create("/Users", body, user_name).await
     }
 
     async fn create_group(&self, name: &str, members: &[&str]) -> String {
         let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
         let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members});
-        let (s, v) = self
-            .scim
-            .send(reqwest::Method::POST, "/Groups", Some(body))
-            .await;
-        assert_eq!(s, 201, "creating group {name}: {v}");
-        v["id"].as_str().unwrap().to_string()
+        self.scim
+            .create("/Groups", body, &format!("group {name}"))
+            .await
     }
 
     async fn user(&self, id: &str) -> Option<Value> {
@@ -72,12 +64,7 @@ impl Peer {
     }
 
     async fn group(&self, id: &str) -> Value {
-        let (s, v) = self
-            .scim
-            .send(reqwest::Method::GET, &format!("/Groups/{id}"), None)
-            .await;
-        assert_eq!(s, 200, "GET group {id}: {v}");
-        v
+        self.scim.get_ok(&format!("/Groups/{id}")).await
     }
 
     async fn members(&self, gid: &str) -> Vec<String> {

@@ -44,17 +44,10 @@ impl Bao {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut r = self
-            .http
-            .request(method, format!("{}/v1/{path}", self.addr))
-            .timeout(Duration::from_secs(10));
-        if let Some(t) = token {
-            r = r.header("X-Vault-Token", t);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        revoke_tests::http_json::status_and_json(r, "OpenBao answers").await
+        let call = (method, path);
+        let timeout = Duration::from_secs(10);
+        revoke_tests::openbao_http::request(&self.http, &self.addr, call, token, body, timeout)
+            .await
     }
 
     /// `GET <path>` as root: the status and the JSON body.

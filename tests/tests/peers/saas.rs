@@ -28,39 +28,24 @@ impl Scim {
     pub async fn seed(&self, people: &[&Person]) {
         let mut members = Vec::new();
         for p in people {
-            let (s, v) = self
-                .scim
-                .send(
-                    reqwest::Method::POST,
-                    "/Users",
-                    Some(json!({
-                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                        "userName": p.username,
-                        "externalId": p.employee_id,
-                        "emails": [{"value": p.email, "primary": true}],
-                        "active": true,
-                    })),
-                )
-                .await;
-            assert_eq!(s, 201, "creating SCIM user {}: {v}", p.username);
-            let id = v["id"].as_str().unwrap().to_string();
+            let user = json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": p.username,
+                "externalId": p.employee_id,
+                "emails": [{"value": p.email, "primary": true}],
+                "active": true,
+            });
+            let what = format!("SCIM user {}", p.username);
+            let id = self.scim.create("/Users", user, &what).await;
             members.push(json!({"value": id}));
             self.ids.lock().unwrap().insert(p.username.clone(), id);
         }
-        let (s, v) = self
-            .scim
-            .send(
-                reqwest::Method::POST,
-                "/Groups",
-                Some(json!({
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                    "displayName": format!("e2e-{}", self.run),
-                    "members": members,
-                })),
-            )
-            .await;
-        assert_eq!(s, 201, "creating the SCIM group: {v}");
-        *self.group.lock().unwrap() = v["id"].as_str().unwrap().to_string();
+        let group = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": format!("e2e-{}", self.run),
+            "members": members,
+        });
+        *self.group.lock().unwrap() = self.scim.create("/Groups", group, "the SCIM group").await;
     }
 
     pub fn table(&self) -> String {
@@ -75,21 +60,12 @@ impl Scim {
     }
 
     async fn user(&self, id: &str) -> Value {
-        let (s, v) = self
-            .scim
-            .send(reqwest::Method::GET, &format!("/Users/{id}"), None)
-            .await;
-        assert_eq!(s, 200, "GET /Users/{id}: {v}");
-        v
+        self.scim.get_ok(&format!("/Users/{id}")).await
     }
 
     async fn members(&self) -> Vec<String> {
         let gid = self.group.lock().unwrap().clone();
-        let (s, g) = self
-            .scim
-            .send(reqwest::Method::GET, &format!("/Groups/{gid}"), None)
-            .await;
-        assert_eq!(s, 200, "GET group: {g}");
+        let g = self.scim.get_ok(&format!("/Groups/{gid}")).await;
         revoke_tests::scim_http::member_ids(&g)
     }
 

@@ -57,17 +57,11 @@ impl Bao {
         as_root: bool,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut r = self
-            .http
-            .request(method, format!("{}/v1/{path}", self.addr))
-            .timeout(Duration::from_secs(20));
-        if as_root {
-            r = r.header("X-Vault-Token", &self.root);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        revoke_tests::http_json::status_and_json(r, "OpenBao answers").await
+        let token = as_root.then_some(self.root.as_str());
+        let call = (method, path);
+        let timeout = Duration::from_secs(20);
+        revoke_tests::openbao_http::request(&self.http, &self.addr, call, token, body, timeout)
+            .await
     }
 
     async fn login(&self, p: &Person) -> Option<Value> {

@@ -66,16 +66,7 @@ async fn run(p: &Profile, limits: &str, seconds: u64) -> Figures {
         .map(|i| d.seed_person(&format!("{}{i}", p.name)))
         .collect();
     let var = format!("REVOKE_BENCH_RATELIMIT_TOKEN_{}", p.name.to_uppercase());
-    std::env::set_var(&var, d.admin_token());
-    let mut cfg = revoke_shared::Config::default();
-    cfg.worker.instance = p.name.to_string();
-    let table: toml::Table = format!(
-        "base_url = \"{}\"\ntoken_env = \"{var}\"\n{limits}\n",
-        d.url()
-    )
-    .parse()
-    .unwrap();
-    cfg.targets.insert("cicd".into(), table);
+    let cfg = d.cicd_config(p.name, &var, limits);
     let policy = RetryPolicy::from_config(&cfg.worker);
     let target = from_config(TargetKind::Cicd, &cfg).await.expect("target");
 

@@ -7,7 +7,7 @@
 
 mod peers;
 
-use peers::{terminations, Peers, Person};
+use peers::{terminations, Peers};
 use revoke::hr::Mode;
 use revoke_shared::contract::{
     CaseState, Confirmation, HrEvent, ObjectOutcome, Outcome, TargetKind, TargetState,
@@ -28,12 +28,8 @@ fn fifty_leavers_closed_on_five_real_adapters() {
         "this test proves the real broker: set REVOKE_TEST_KAFKA"
     );
     env.block_on(async {
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let peers = Peers::start(&run).await;
-        let people: Vec<Person> = (0..LEAVERS).map(|i| Person::new(&run, i)).collect();
         // One bystander per peer who shares a name prefix with every leaver and must keep all.
-        let bystander = Person::bystander(&run);
-        peers.seed(&people, &bystander).await;
+        let (run, peers, people, bystander) = Peers::seeded(LEAVERS).await;
 
         let mut cfg = env.cfg.clone();
         cfg.worker.instance = "e2e".into();

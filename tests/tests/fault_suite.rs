@@ -67,12 +67,8 @@ fn thirty_percent_5xx_timeouts_a_429_storm_and_a_target_down_end_verified_or_esc
     let env = TestEnv::new("fault-suite");
     assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
     env.block_on(async {
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let peers = Peers::start(&run).await;
-        let people: Vec<(usize, Person)> = (0..60).map(|i| (i, Person::new(&run, i))).collect();
-        let plain: Vec<Person> = people.iter().map(|(_, p)| p.clone()).collect();
-        let bystander = Person::bystander(&run);
-        peers.seed(&plain, &bystander).await;
+        let (run, peers, plain, bystander) = Peers::seeded(60).await;
+        let people: Vec<(usize, Person)> = plain.iter().cloned().enumerate().collect();
 
         let scim_url = std::env::var("REVOKE_TEST_SCIM_URL").unwrap();
         let bao_url = std::env::var("REVOKE_TEST_BAO_ADDR").unwrap();

@@ -36,16 +36,7 @@ fn person(username: &str) -> Identity {
 /// The `cicd` target as the worker builds it, with `limits` added to its table.
 async fn target(d: &GitlabDouble, instance: &str, limits: &str) -> Arc<dyn Target> {
     let var = format!("REVOKE_TEST_RATELIMIT_TOKEN_{}", instance.to_uppercase());
-    std::env::set_var(&var, d.admin_token());
-    let mut cfg = revoke_shared::Config::default();
-    cfg.worker.instance = instance.to_string();
-    let table: toml::Table = format!(
-        "base_url = \"{}\"\ntoken_env = \"{var}\"\n{limits}\n",
-        d.url()
-    )
-    .parse()
-    .unwrap();
-    cfg.targets.insert("cicd".into(), table);
+    let cfg = d.cicd_config(instance, &var, limits);
     from_config(TargetKind::Cicd, &cfg)
         .await
         .expect("[targets.cicd] with limits")

@@ -12,7 +12,7 @@
 mod peers;
 
 use base64::Engine as _;
-use peers::{terminations, Peers, Person};
+use peers::{terminations, Peers};
 use revoke::hr::Mode;
 use revoke_shared::contract::{CaseState, HrEvent, TargetKind};
 use revoke_shared::kafka::read_to_end;
@@ -87,11 +87,7 @@ fn no_secret_reaches_logs_topics_metrics_or_evidence() {
     let env = TestEnv::new("secrets");
     assert_eq!(env.broker, "kafka", "set REVOKE_TEST_KAFKA");
     env.block_on(async {
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let peers = Peers::start(&run).await;
-        let people: Vec<Person> = (0..LEAVERS).map(|i| Person::new(&run, i)).collect();
-        let bystander = Person::bystander(&run);
-        peers.seed(&people, &bystander).await;
+        let (run, peers, people, _bystander) = Peers::seeded(LEAVERS).await;
 
         // moto takes any secret: make the adapter's a canary.
         std::env::set_var(peers::cloud::SECRET_ENV, CANARY_AWS);

@@ -18,6 +18,26 @@ impl GitlabDouble {
         &self.inner.admin_token
     }
 
+    /// A worker's configuration (`instance`) whose only target is `cicd` on this double, as
+    /// root: the token is put in the environment variable `token_var`, and `extra` (TOML lines,
+    /// e.g. rate limits) is added to the target's table.
+    pub fn cicd_config(
+        &self,
+        instance: &str,
+        token_var: &str,
+        extra: &str,
+    ) -> revoke_shared::config::Config {
+        std::env::set_var(token_var, self.admin_token());
+        let mut cfg = revoke_shared::config::Config::default();
+        cfg.worker.instance = instance.to_string();
+        let table = format!(
+            "base_url = \"{}\"\ntoken_env = \"{token_var}\"\n{extra}\n",
+            self.url()
+        );
+        cfg.targets.insert("cicd".into(), table.parse().unwrap());
+        cfg
+    }
+
     // --- seeding ---------------------------------------------------------------------------
 
     /// A human user (`active`), named and mailed as given.

@@ -138,6 +138,17 @@ impl Peers {
         }
     }
 
+    /// A fresh run: every peer started, and `leavers` people plus one bystander (who shares a
+    /// name prefix with every leaver and must keep everything) seeded at each.
+    pub async fn seeded(leavers: usize) -> (String, Peers, Vec<Person>, Person) {
+        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let peers = Peers::start(&run).await;
+        let people: Vec<Person> = (0..leavers).map(|i| Person::new(&run, i)).collect();
+        let bystander = Person::bystander(&run);
+        peers.seed(&people, &bystander).await;
+        (run, peers, people, bystander)
+    }
+
     /// The GitLab double, for checks through its HTTP API.
     pub fn cicd(&self) -> &cicd::Gitlab {
         &self.cicd

@@ -11,15 +11,7 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();
-        let events = env.leavers(2);
-        let id = case_id_for(&events[0].source, &events[0].id);
-        let sims = simulators(|kind, sim| {
-            if kind == TargetKind::Cloud {
-                sim.mark_ambiguous(&events[0].subject);
-            }
-        });
-        let fleet = start_fleet(&env, &metrics, &health, sims).await;
-        env.publish(&events, Mode::Structured).await;
+        let (events, id, fleet) = publish_with_ambiguous_cloud(&env, &metrics, &health, 2).await;
         let other = case_id_for(&events[1].source, &events[1].id);
         let escalated = |l: &CaseLog| {
             l.latest
@@ -151,13 +143,7 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
             said.contains("(attested, not verified) and closes the case"),
             "{said}"
         );
-        let closed = |l: &CaseLog| {
-            l.latest
-                .get(&id)
-                .is_some_and(|c| c.state == CaseState::Closed)
-        };
-        let log = env.wait_cases(WAIT, closed).await;
-        assert!(closed(&log), "{}", describe(&log, &[id]));
+        let log = wait_in_state(&env, id, CaseState::Closed).await;
         let cloud = &log.latest[&id].targets[&TargetKind::Cloud];
         assert_eq!(cloud.objects[0].actor.principal, "carol@example.com");
         // In the record on the broker, as written (not through our reader): attested, not verified.

@@ -20,7 +20,8 @@ use revoke_shared::contract::{
     TargetKind, TargetState,
 };
 use revoke_shared::metrics::{Health, Metrics};
-use revoke_tests::TestEnv;
+use revoke_tests::fleet_kit::wait_all_in;
+use revoke_tests::{all_in_state, TestEnv};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -94,6 +95,38 @@ async fn start_fleet(
     fleet.push(Process::Verifier.spawn(&env.cfg, metrics.clone(), health.clone()));
     assert!(wait_for_groups(&env.cfg, metrics, WAIT).await);
     fleet
+}
+
+/// `leavers` leavers published to a fleet on which the first one's cloud account is ambiguous
+/// (so that case escalates and waits for a person): the events, the first one's case id and the
+/// fleet.
+async fn publish_with_ambiguous_cloud(
+    env: &TestEnv,
+    metrics: &Metrics,
+    health: &Health,
+    leavers: usize,
+) -> (Vec<HrEvent>, uuid::Uuid, Vec<Component>) {
+    let events = env.leavers(leavers);
+    let id = case_id_for(&events[0].source, &events[0].id);
+    let sims = simulators(|kind, sim| {
+        if kind == TargetKind::Cloud {
+            sim.mark_ambiguous(&events[0].subject);
+        }
+    });
+    let fleet = start_fleet(env, metrics, health, sims).await;
+    env.publish(&events, Mode::Structured).await;
+    (events, id, fleet)
+}
+
+/// Waits until case `id` is in `state`, and asserts it got there (describing the cases if not).
+async fn wait_in_state(env: &TestEnv, id: uuid::Uuid, state: CaseState) -> CaseLog {
+    let log = wait_all_in(env, WAIT, &[id], state).await;
+    assert!(
+        all_in_state(&log, &[id], state),
+        "{}",
+        describe(&log, &[id])
+    );
+    log
 }
 
 /// Stops the workers, then the verifier.

@@ -13,22 +13,8 @@ fn an_attestation_the_policy_does_not_accept_leaves_the_case_open() {
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();
-        let events = env.leavers(1);
-        let id = case_id_for(&events[0].source, &events[0].id);
-        let sims = simulators(|kind, sim| {
-            if kind == TargetKind::Cloud {
-                sim.mark_ambiguous(&events[0].subject);
-            }
-        });
-        let fleet = start_fleet(&env, &metrics, &health, sims).await;
-        env.publish(&events, Mode::Structured).await;
-        let escalated = |l: &CaseLog| {
-            l.latest
-                .get(&id)
-                .is_some_and(|c| c.state == CaseState::Escalated)
-        };
-        let log = env.wait_cases(WAIT, escalated).await;
-        assert!(escalated(&log), "{}", describe(&log, &[id]));
+        let (_events, id, fleet) = publish_with_ambiguous_cloud(&env, &metrics, &health, 1).await;
+        wait_in_state(&env, id, CaseState::Escalated).await;
 
         let by = "dave@example.com";
         ack(

@@ -273,13 +273,7 @@ fn record(ev: &HrEvent, attrs: &SignatureAttributes, binary: bool) -> RawMessage
         attrs.add_to_binary(&mut headers);
         RawMessage {
             topic: "hr.terminations".into(),
-            key: Some(ev.subject.as_bytes().to_vec()),
-            payload: Some(body),
-            headers: headers
-                .into_iter()
-                .map(|(k, v)| (k, v.into_bytes()))
-                .collect(),
-            ..Default::default()
+            ..RawMessage::binary(Some(ev.subject.as_bytes().to_vec()), headers, body)
         }
     } else {
         let mut v = ev.to_structured_json();

@@ -316,6 +316,15 @@ fn chosen(g: &Guard, batch: &str, digest: &str, sel: Selection) -> Result<GuardE
     }))
 }
 
+/// The people `--only` and `--except` name.
+fn selection(only: &[&str], except: &[&str]) -> Selection {
+    let names = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect();
+    Selection {
+        only: names(only),
+        except: names(except),
+    }
+}
+
 fn decided_ids(j: &[Judged]) -> Vec<Uuid> {
     j.iter()
         .filter(|j| matches!(j.verdict, Verdict::Decided { .. }))
@@ -349,14 +358,7 @@ fn a_digest_binds_to_the_list_shown() {
     );
     // Forged: an identity not waiting in the batch is refused, not ignored.
     let err = g
-        .select(
-            "hold-1",
-            Some(&now),
-            &Selection {
-                only: vec!["E0".into()],
-                except: vec![],
-            },
-        )
+        .select("hold-1", Some(&now), &selection(&["E0"], &[]))
         .unwrap_err();
     assert!(err.contains("E0 is not waiting"), "{err}");
 }
@@ -367,16 +369,7 @@ fn a_digest_binds_to_the_list_shown() {
 fn only_and_except_decide_part_of_a_batch() {
     let mut g = one_released_then_held(5);
     let d = g.batch("hold-1").unwrap().digest();
-    let only = chosen(
-        &g,
-        "hold-1",
-        &d,
-        Selection {
-            only: vec!["E2".into()],
-            except: vec![],
-        },
-    )
-    .unwrap();
+    let only = chosen(&g, "hold-1", &d, selection(&["E2"], &[])).unwrap();
     assert_eq!(decided_ids(&g.apply(5, &only)), vec![Uuid::from_u128(2)]);
     assert!(g.apply(6, &only).is_empty(), "a replay decides nothing");
     let b = g.batch("hold-1").unwrap();
@@ -390,16 +383,7 @@ fn only_and_except_decide_part_of_a_batch() {
     // Still open: a new held case joins it.
     assert_eq!(held_batch(&g.apply(7, &adm(7, t0()))), Some("hold-1"));
     let d = g.batch("hold-1").unwrap().digest();
-    let except = chosen(
-        &g,
-        "hold-1",
-        &d,
-        Selection {
-            only: vec![],
-            except: vec!["E3".into()],
-        },
-    )
-    .unwrap();
+    let except = chosen(&g, "hold-1", &d, selection(&[], &["E3"])).unwrap();
     assert_eq!(
         decided_ids(&g.apply(8, &except)),
         [1, 4, 7].map(Uuid::from_u128).to_vec()

@@ -123,15 +123,7 @@ fn check_accepted(msg: &RawMessage, limit: usize, ev: &HrEvent) {
     };
     assert_eq!(parse_hr_event(&again, usize::MAX).as_ref(), Ok(ev));
     let (headers, body) = ev.to_binary();
-    let again = RawMessage {
-        key: msg.key.clone(),
-        payload: Some(body),
-        headers: headers
-            .into_iter()
-            .map(|(k, v)| (k, v.into_bytes()))
-            .collect(),
-        ..RawMessage::default()
-    };
+    let again = RawMessage::binary(msg.key.clone(), headers, body);
     assert_eq!(parse_hr_event(&again, usize::MAX).as_ref(), Ok(ev));
 }
 

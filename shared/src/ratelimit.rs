@@ -363,6 +363,15 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// An unlimited control that let `n` requests go, one every `gap_ms` from `t0`.
+    fn unlimited_that_sent(t0: Instant, n: u64, gap_ms: u64) -> RateControl {
+        let mut c = unlimited();
+        for i in 0..n {
+            assert_eq!(c.poll(t0 + ms(gap_ms * i)), Decision::Go);
+        }
+        c
+    }
+
     /// Grants at `now` until the bucket says wait; returns how many went.
     fn drain(c: &mut RateControl, now: Instant) -> usize {
         let mut n = 0;
@@ -506,11 +515,8 @@ mod tests {
     #[test]
     fn unlimited_cuts_from_the_rate_it_was_sending() {
         let t0 = Instant::now();
-        let mut c = unlimited();
         // 50 requests/s, then a Graph-style 429.
-        for i in 0..50 {
-            assert_eq!(c.poll(t0 + ms(20 * i)), Decision::Go);
-        }
+        let mut c = unlimited_that_sent(t0, 50, 20);
         let now = t0 + ms(1000);
         c.on_throttled(now, now, None);
         let r = c.effective_rate().unwrap();
@@ -527,11 +533,8 @@ mod tests {
     #[test]
     fn far_above_the_limit_the_cut_lands_near_what_the_server_accepted() {
         let t0 = Instant::now();
-        let mut c = unlimited();
         // Sending 500/s; the server accepted 40 in the last second, then refuses.
-        for i in 0..500 {
-            assert_eq!(c.poll(t0 + ms(2 * i)), Decision::Go);
-        }
+        let mut c = unlimited_that_sent(t0, 500, 2);
         for i in 0..40 {
             c.on_success(t0 + ms(25 * i), None);
         }
@@ -607,81 +610,28 @@ mod tests {
     fn ratelimit_headers_in_their_ietf_and_vendor_forms() {
         let now = DateTime::from_timestamp(1_714_557_600, 0).unwrap();
         let s = Duration::from_secs;
-        // IETF draft: delta-seconds.
-        assert_eq!(
-            hint(
-                &[("RateLimit-Remaining", "0"), ("RateLimit-Reset", "7")],
-                false,
-                now
-            ),
-            Some(s(7))
-        );
-        // GitLab: RateLimit-Reset as a Unix time (and RateLimit-ResetTime as a date).
-        assert_eq!(
-            hint(&[("RateLimit-Reset", "1714557612")], true, now),
-            Some(s(12))
-        );
-        assert_eq!(
-            hint(
-                &[("RateLimit-ResetTime", "Wed, 01 May 2024 10:00:09 GMT")],
-                true,
-                now
-            ),
-            Some(s(9))
-        );
-        // GitHub / Okta: X-RateLimit-Reset and X-Rate-Limit-Reset as Unix times.
-        assert_eq!(
-            hint(
-                &[
-                    ("X-RateLimit-Remaining", "0"),
-                    ("X-RateLimit-Reset", "1714557630")
-                ],
-                false,
-                now
-            ),
-            Some(s(30))
-        );
-        assert_eq!(
-            hint(
-                &[
-                    ("X-Rate-Limit-Remaining", "0"),
-                    ("X-Rate-Limit-Reset", "1714557605")
-                ],
-                true,
-                now
-            ),
-            Some(s(5))
-        );
-        // Structured draft forms.
-        assert_eq!(
-            hint(&[("RateLimit", "\"default\";r=0;t=4")], false, now),
-            Some(s(4))
-        );
-        assert_eq!(
-            hint(
-                &[("RateLimit", "limit=100, remaining=0, reset=6")],
-                false,
-                now
-            ),
-            Some(s(6))
-        );
-        // Budget left on a success: the reset is only when the window rolls, not a pause.
-        assert_eq!(
-            hint(
-                &[("RateLimit-Remaining", "12"), ("RateLimit-Reset", "7")],
-                false,
-                now
-            ),
-            None
-        );
-        assert_eq!(
-            hint(&[("RateLimit", "\"default\";r=3;t=4")], false, now),
-            None
-        );
-        // Retry-After wins over the reset headers.
-        assert_eq!(
-            hint(&[("Retry-After", "2"), ("RateLimit-Reset", "7")], true, now),
-            Some(s(2))
-        );
+        // (whether the answer was a 429, the pause in seconds they ask for, headers): a table.
+        #[rustfmt::skip]
+        let cases: [(bool, Option<u64>, &[(&str, &str)]); 10] = [
+            // IETF draft: delta-seconds.
+            (false, Some(7), &[("RateLimit-Remaining", "0"), ("RateLimit-Reset", "7")]),
+            // GitLab: RateLimit-Reset as a Unix time (and RateLimit-ResetTime as a date).
+            (true, Some(12), &[("RateLimit-Reset", "1714557612")]),
+            (true, Some(9), &[("RateLimit-ResetTime", "Wed, 01 May 2024 10:00:09 GMT")]),
+            // GitHub / Okta: X-RateLimit-Reset and X-Rate-Limit-Reset as Unix times.
+            (false, Some(30), &[("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", "1714557630")]),
+            (true, Some(5), &[("X-Rate-Limit-Remaining", "0"), ("X-Rate-Limit-Reset", "1714557605")]),
+            // Structured draft forms.
+            (false, Some(4), &[("RateLimit", "\"default\";r=0;t=4")]),
+            (false, Some(6), &[("RateLimit", "limit=100, remaining=0, reset=6")]),
+            // Budget left on a success: the reset is only when the window rolls, not a pause.
+            (false, None, &[("RateLimit-Remaining", "12"), ("RateLimit-Reset", "7")]),
+            (false, None, &[("RateLimit", "\"default\";r=3;t=4")]),
+            // Retry-After wins over the reset headers.
+            (true, Some(2), &[("Retry-After", "2"), ("RateLimit-Reset", "7")]),
+        ];
+        for (throttled, pause, headers) in cases {
+            assert_eq!(hint(headers, throttled, now), pause.map(s), "{headers:?}");
+        }
     }
 }

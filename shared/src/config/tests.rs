@@ -4,6 +4,19 @@ use super::*;
 use crate::contract::{IdentityKind, TargetKind};
 use std::path::Path;
 
+/// Loads `text` as the config file (a temporary one, named after `prefix`), with no
+/// environment overrides.
+fn load_file(prefix: &str, text: &str) -> Result<Config, ConfigError> {
+    let path = std::env::temp_dir().join(format!(
+        "revoke-{prefix}-{}.toml",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&path, text).unwrap();
+    let r = Config::load(Some(&path), std::iter::empty());
+    let _ = std::fs::remove_file(&path);
+    r
+}
+
 #[test]
 fn defaults_are_valid() {
     let c = Config::load(None, Vec::new()).unwrap();
@@ -168,16 +181,7 @@ fn escalations_section_defaults_env_and_validation() {
 
 #[test]
 fn policy_keys_load_and_are_checked() {
-    let load = |text: &str| {
-        let path = std::env::temp_dir().join(format!(
-            "revoke-policy-{}.toml",
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::write(&path, text).unwrap();
-        let r = Config::load(Some(&path), std::iter::empty());
-        let _ = std::fs::remove_file(&path);
-        r
-    };
+    let load = |text: &str| load_file("policy", text);
     let c = load(
         "[verifier]\nprotected_identities = [\"breakglass\"]\n\
          [verifier.required_by_kind]\ncontractor = [\"directory\", \"saas\"]\n\
@@ -213,16 +217,7 @@ fn policy_keys_load_and_are_checked() {
 
 #[test]
 fn escalation_paths_load_fall_back_to_default_and_are_checked() {
-    let load = |text: &str| {
-        let path = std::env::temp_dir().join(format!(
-            "revoke-paths-{}.toml",
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::write(&path, text).unwrap();
-        let r = Config::load(Some(&path), std::iter::empty());
-        let _ = std::fs::remove_file(&path);
-        r
-    };
+    let load = |text: &str| load_file("paths", text);
     // A config from before escalation paths: loads, and nothing climbs.
     let c =
         load("[verifier.owners.default]\nname = \"secops\"\ncontact = \"secops@example.com\"\n")

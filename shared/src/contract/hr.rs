@@ -42,6 +42,20 @@ impl RawMessage {
             .as_ref()
             .map(|k| String::from_utf8_lossy(k).into_owned())
     }
+
+    /// A binary-mode record as a consumer receives it: `key`, the `ce_*` `headers` and `body`
+    /// that `HrEvent::to_binary` gives (the other fields left at their defaults).
+    pub fn binary(key: Option<Vec<u8>>, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        RawMessage {
+            key,
+            payload: Some(body),
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k, v.into_bytes()))
+                .collect(),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -464,15 +478,7 @@ mod tests {
     fn binary_round_trip() {
         let ev = parse(&structured("E1"), Some("E1")).unwrap();
         let (headers, body) = ev.to_binary();
-        let m = RawMessage {
-            key: Some(b"E1".to_vec()),
-            payload: Some(body),
-            headers: headers
-                .into_iter()
-                .map(|(k, v)| (k, v.into_bytes()))
-                .collect(),
-            ..Default::default()
-        };
+        let m = RawMessage::binary(Some(b"E1".to_vec()), headers, body);
         assert_eq!(parse_hr_event(&m, 1 << 20).unwrap(), ev);
     }
 
@@ -506,69 +512,41 @@ mod tests {
     #[test]
     fn rejections_have_bounded_reasons() {
         let good = structured("E1");
-        assert_eq!(
-            parse_hr_event(&msg(Some("E1"), b"{not json"), 1024)
-                .unwrap_err()
-                .reason(),
-            "malformed_json"
-        );
-        assert_eq!(
-            parse_hr_event(&msg(Some("E1"), b""), 1024)
-                .unwrap_err()
-                .reason(),
-            "empty"
-        );
-        assert_eq!(
-            parse_hr_event(&msg(Some("E1"), &[b' '; 2000]), 1024)
-                .unwrap_err()
-                .reason(),
-            "oversize"
-        );
-        assert_eq!(
-            parse_hr_event(&msg(Some("E1"), b"[1,2]"), 1024)
-                .unwrap_err()
-                .reason(),
-            "wrong_shape"
-        );
+        // Records that are no JSON object at all.
+        let raw: [(&[u8], &str); 4] = [
+            (b"{not json", "malformed_json"),
+            (b"", "empty"),
+            (&[b' '; 2000], "oversize"),
+            (b"[1,2]", "wrong_shape"),
+        ];
+        for (payload, reason) in raw {
+            let e = parse_hr_event(&msg(Some("E1"), payload), 1024).unwrap_err();
+            assert_eq!(e.reason(), reason, "{payload:?}");
+        }
         assert_eq!(reason_of(&good, None), "missing_key");
         assert_eq!(reason_of(&good, Some("E2")), "key_mismatch");
 
-        let mut v = good.clone();
-        v["type"] = "identity.termination.v2".into();
-        assert_eq!(reason_of(&v, Some("E1")), "unknown_type");
-        let mut v = good.clone();
-        v["specversion"] = "0.3".into();
-        assert_eq!(reason_of(&v, Some("E1")), "unsupported_specversion");
-        let mut v = good.clone();
-        v["id"] = 42.into();
-        assert_eq!(reason_of(&v, Some("E1")), "wrong_shape");
-        let mut v = good.clone();
-        v.as_object_mut().unwrap().remove("subject");
-        assert_eq!(reason_of(&v, Some("E1")), "missing_field");
-        let mut v = good.clone();
-        v["time"] = "yesterday".into();
-        assert_eq!(reason_of(&v, Some("E1")), "invalid_field");
-        let mut v = good.clone();
-        v["datacontenttype"] = "text/xml".into();
-        assert_eq!(reason_of(&v, Some("E1")), "unsupported_content_type");
-        let mut v = good.clone();
-        v["data"]["identity"]["kind"] = "robot".into();
-        assert_eq!(reason_of(&v, Some("E1")), "wrong_shape");
-        let mut v = good.clone();
-        v["data"]["identity"]["employee_id"] = "E2".into();
-        assert_eq!(reason_of(&v, Some("E1")), "invalid_field");
-        let mut v = good.clone();
-        v["data"]["identity"]["username"] = "ada\u{0000}".into();
-        assert_eq!(reason_of(&v, Some("E1")), "invalid_identity");
-        let mut v = good.clone();
-        v["data"]["identity"]["email"] = "a@b@c".into();
-        assert_eq!(reason_of(&v, Some("E1")), "invalid_field");
-        let mut v = good.clone();
-        v["data"].as_object_mut().unwrap().remove("effective_at");
-        assert_eq!(reason_of(&v, Some("E1")), "missing_field");
-        let mut v = good.clone();
-        v["data"]["surprise"] = 1.into();
-        assert_eq!(reason_of(&v, Some("E1")), "wrong_shape");
+        // One change to the good event each, and the reason it is refused for.
+        #[rustfmt::skip]
+        let changes: [(fn(&mut serde_json::Value), &str); 12] = [
+            (|v| v["type"] = "identity.termination.v2".into(), "unknown_type"),
+            (|v| v["specversion"] = "0.3".into(), "unsupported_specversion"),
+            (|v| v["id"] = 42.into(), "wrong_shape"),
+            (|v| { v.as_object_mut().unwrap().remove("subject"); }, "missing_field"),
+            (|v| v["time"] = "yesterday".into(), "invalid_field"),
+            (|v| v["datacontenttype"] = "text/xml".into(), "unsupported_content_type"),
+            (|v| v["data"]["identity"]["kind"] = "robot".into(), "wrong_shape"),
+            (|v| v["data"]["identity"]["employee_id"] = "E2".into(), "invalid_field"),
+            (|v| v["data"]["identity"]["username"] = "ada\u{0000}".into(), "invalid_identity"),
+            (|v| v["data"]["identity"]["email"] = "a@b@c".into(), "invalid_field"),
+            (|v| { v["data"].as_object_mut().unwrap().remove("effective_at"); }, "missing_field"),
+            (|v| v["data"]["surprise"] = 1.into(), "wrong_shape"),
+        ];
+        for (change, reason) in changes {
+            let mut v = good.clone();
+            change(&mut v);
+            assert_eq!(reason_of(&v, Some("E1")), reason, "{v}");
+        }
     }
 
     #[test]

@@ -273,13 +273,7 @@ fn record(ev: &HrEvent, attrs: &SignatureAttributes, binary: bool) -> RawMessage
         attrs.add_to_binary(&mut headers);
         RawMessage {
             topic: "hr.terminations".into(),
-            key: Some(ev.subject.as_bytes().to_vec()),
-            payload: Some(body),
-            headers: headers
-                .into_iter()
-                .map(|(k, v)| (k, v.into_bytes()))
-                .collect(),
-            ..Default::default()
+            ..RawMessage::binary(Some(ev.subject.as_bytes().to_vec()), headers, body)
         }
     } else {
         let mut v = ev.to_structured_json();
@@ -560,11 +554,8 @@ fn config_shape_is_checked_without_reading_secrets() {
     // The fleet secret: needed with signing required, from one place only, read late.
     let mut no_fleet = ok.clone();
     no_fleet.signing.fleet_secret_file = None;
-    assert!(no_fleet
-        .signing
-        .validate()
-        .unwrap_err()
-        .contains("fleet_secret_env"));
+    let e = no_fleet.signing.validate().unwrap_err();
+    assert!(e.contains("fleet_secret_env"), "{e}");
     let mut both = ok.clone();
     both.signing.fleet_secret_env = Some("NOT_SET_ANYWHERE".into());
     assert!(both.signing.validate().unwrap_err().contains("not both"));
@@ -572,18 +563,12 @@ fn config_shape_is_checked_without_reading_secrets() {
     unset.signing.fleet_secret_file = None;
     unset.signing.fleet_secret_env = Some("REVOKE_TEST_FLEET_SECRET_NEVER_SET".into());
     assert_eq!(unset.signing.validate(), Ok(()));
-    assert!(unset
-        .signing
-        .fleet_secret()
-        .unwrap_err()
-        .contains("not set"));
+    let e = unset.signing.fleet_secret().unwrap_err();
+    assert!(e.contains("not set"), "{e}");
     let mut short = ok.clone();
     short.signing.fleet_secret_file = Some(secret_file("too-short"));
-    assert!(short
-        .signing
-        .fleet_secret()
-        .unwrap_err()
-        .contains("under the minimum"));
+    let e = short.signing.fleet_secret().unwrap_err();
+    assert!(e.contains("under the minimum"), "{e}");
     let bad = |keys: Vec<KeyConfig>, says: &str| {
         let e = signing_cfg(keys).signing.validate().unwrap_err();
         assert!(e.contains(says), "{e}");

@@ -1,12 +1,13 @@
 //! Cases built by driving the real verifier state machine, for the unit tests of `revoke case`,
 //! `revoke case ack` and `revoke report`.
 
+use crate::verifier::tests::kit;
 use crate::verifier::{Effect, Input, Verifier};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
     Actor, Case, Confirmation, HrEvent, HrEventKind, IdentityKind, ObjectEvidence, ObjectOutcome,
-    Outcome, Owner, TargetKind, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA,
+    Outcome, Owner, TargetKind, TargetRef, WorkerInfo,
 };
 use uuid::Uuid;
 
@@ -37,7 +38,7 @@ pub fn policy() -> VerifierConfig {
 
 /// The verifier tests' termination, from the test HR source, of a contractor.
 pub fn termination(identity: &str, event_id: &str, effective_at: DateTime<Utc>) -> HrEvent {
-    let mut ev = crate::verifier::tests::kit::termination(identity, event_id, effective_at);
+    let mut ev = kit::termination(identity, event_id, effective_at);
     ev.source = "urn:hr:test".into();
     ev.data.identity.kind = IdentityKind::Contractor;
     ev
@@ -51,29 +52,23 @@ pub fn confirmation(
     at0: DateTime<Utc>,
     ms: i64,
 ) -> Confirmation {
-    let obj = |n: i64, outcome: ObjectOutcome, verified: bool| ObjectEvidence {
-        object_kind: "account".into(),
-        object_id: format!("{kind}:{}:{n}", ev.subject),
-        sponsored: n == 2,
-        action: "lock".into(),
-        outcome,
-        removed_at: verified.then(|| at0 + Duration::milliseconds(ms - 10 + n * 5)),
-        actor: Actor {
-            worker_id: format!("{kind}-w1"),
-            principal: format!("svc-{kind}"),
-        },
-        verified,
-        provenance: if verified {
-            revoke_shared::contract::Provenance::Observed
-        } else {
-            revoke_shared::contract::Provenance::NotChecked
-        },
-        read_back: if verified {
-            "account is locked".into()
-        } else {
-            "lookup failed".into()
-        },
-        error: None,
+    let obj = |n: i64, outcome: ObjectOutcome, verified: bool| {
+        let removed_at = verified.then(|| at0 + Duration::milliseconds(ms - 10 + n * 5));
+        ObjectEvidence {
+            object_id: format!("{kind}:{}:{n}", ev.subject),
+            sponsored: n == 2,
+            action: "lock".into(),
+            actor: Actor {
+                worker_id: format!("{kind}-w1"),
+                principal: format!("svc-{kind}"),
+            },
+            read_back: if verified {
+                "account is locked".into()
+            } else {
+                "lookup failed".into()
+            },
+            ..kit::account_evidence(ev, kind, outcome, verified, removed_at, None)
+        }
     };
     let (objects, error) = match outcome {
         Outcome::Revoked => (
@@ -90,29 +85,17 @@ pub fn confirmation(
             Some("lookup matched 2 principals".into()),
         ),
     };
+    // The verifier tests' confirmation, as the simulated instance reports it after 5 calls.
     Confirmation {
-        schema: CONFIRMATION_SCHEMA.into(),
-        confirmation_id: Uuid::new_v4(),
-        case_id: ev.case_id(),
-        identity_id: ev.subject.clone(),
-        event_id: ev.id.clone(),
         target: TargetRef {
             kind,
             instance: "simulated".into(),
         },
-        outcome,
         objects,
         attempts: 5,
         error,
-        retryable: false,
-        redrive: 0,
-        worker: WorkerInfo {
-            id: format!("{kind}-w1"),
-            version: "0.1.0".into(),
-        },
         started_at: at0,
-        finished_at: at0 + Duration::milliseconds(ms),
-        fleet_signature: None,
+        ..kit::confirmation(ev, kind, outcome, false, at0 + Duration::milliseconds(ms))
     }
 }
 

@@ -85,6 +85,19 @@ async fn revoke_who(target: &dyn Target, m: &Metrics) -> RevocationReport {
     revoke_identity(target, &who(), "w1", &policy(), m).await
 }
 
+/// `revoke_who` on a fresh simulator of `kind` whose default config `set` changes: the report
+/// and the metrics the run counted.
+async fn revoke_on_simulator(
+    kind: TargetKind,
+    set: impl FnOnce(&mut SimulatorConfig),
+) -> (RevocationReport, Metrics) {
+    let mut config = SimulatorConfig::default();
+    set(&mut config);
+    let m = Metrics::new();
+    let r = revoke_who(&Simulator::new(kind, config), &m).await;
+    (r, m)
+}
+
 #[tokio::test]
 async fn second_run_is_already_absent_with_the_original_times() {
     let sim = Simulator::new(TargetKind::Directory, SimulatorConfig::default());
@@ -104,15 +117,7 @@ async fn second_run_is_already_absent_with_the_original_times() {
 
 #[tokio::test]
 async fn transient_errors_are_retried_and_counted() {
-    let sim = Simulator::new(
-        TargetKind::Saas,
-        SimulatorConfig {
-            flaky_rate: 1.0,
-            ..Default::default()
-        },
-    );
-    let m = Metrics::new();
-    let r = revoke_who(&sim, &m).await;
+    let (r, m) = revoke_on_simulator(TargetKind::Saas, |c| c.flaky_rate = 1.0).await;
     assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
     assert!(r.attempts > r.objects.len() as u32 * 2 + 1);
     assert!(m.retries.with_label_values(&["saas"]).get() > 0);
@@ -233,15 +238,7 @@ async fn retry_after_is_honoured_and_a_too_long_one_fails_naming_it() {
 
 #[tokio::test]
 async fn permanent_failure_is_reported_not_retried() {
-    let sim = Simulator::new(
-        TargetKind::Cloud,
-        SimulatorConfig {
-            fail_rate: 1.0,
-            ..Default::default()
-        },
-    );
-    let m = Metrics::new();
-    let r = revoke_who(&sim, &m).await;
+    let (r, m) = revoke_on_simulator(TargetKind::Cloud, |c| c.fail_rate = 1.0).await;
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(r.error.unwrap().contains("403"));
     assert_eq!(m.retries.with_label_values(&["cloud"]).get(), 0);
@@ -295,40 +292,30 @@ impl Target for Failing {
 async fn a_failure_is_retryable_only_when_every_error_was_transient() {
     let down = || TargetError::Transient("connection refused".into());
     let denied = || TargetError::Permanent("HTTP 403 permission denied".into());
-    let run = |t: Failing| async move { revoke_who(&t, &Metrics::new()).await };
+    // The run's (outcome, retryable) on a target failing as told.
+    let run = |discover: Option<TargetError>, revoke: Vec<(&str, Option<TargetError>)>| {
+        let revoke = revoke
+            .into_iter()
+            .map(|(id, e)| (id.to_string(), e))
+            .collect();
+        async move {
+            let r = revoke_who(&Failing { discover, revoke }, &Metrics::new()).await;
+            (r.outcome, r.retryable)
+        }
+    };
 
-    let r = run(Failing {
-        discover: Some(down()),
-        revoke: vec![],
-    })
-    .await;
-    assert_eq!((r.outcome, r.retryable), (Outcome::Failed, true));
-    let r = run(Failing {
-        discover: Some(denied()),
-        revoke: vec![],
-    })
-    .await;
-    assert_eq!((r.outcome, r.retryable), (Outcome::Failed, false));
+    assert_eq!(run(Some(down()), vec![]).await, (Outcome::Failed, true));
+    assert_eq!(run(Some(denied()), vec![]).await, (Outcome::Failed, false));
 
-    let r = run(Failing {
-        discover: None,
-        revoke: vec![("a".into(), None), ("b".into(), Some(down()))],
-    })
-    .await;
-    assert_eq!((r.outcome, r.retryable), (Outcome::Failed, true));
-    let r = run(Failing {
-        discover: None,
-        revoke: vec![("a".into(), Some(down())), ("b".into(), Some(denied()))],
-    })
-    .await;
-    assert_eq!((r.outcome, r.retryable), (Outcome::Failed, false));
+    let r = run(None, vec![("a", None), ("b", Some(down()))]).await;
+    assert_eq!(r, (Outcome::Failed, true));
+    let r = run(None, vec![("a", Some(down())), ("b", Some(denied()))]).await;
+    assert_eq!(r, (Outcome::Failed, false));
     // Success is never "retryable".
-    let r = run(Failing {
-        discover: None,
-        revoke: vec![("a".into(), None)],
-    })
-    .await;
-    assert_eq!((r.outcome, r.retryable), (Outcome::Revoked, false));
+    assert_eq!(
+        run(None, vec![("a", None)]).await,
+        (Outcome::Revoked, false)
+    );
 }
 
 /// Removes on the first call but loses the answer (a timeout); every later call finds the

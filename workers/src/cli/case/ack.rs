@@ -183,47 +183,39 @@ pub fn decide(
 ) -> Result<Decision, CommandError> {
     let id = case.case_id;
     let kind = req.target;
-    match case.state {
+    // Only an open or escalated case takes an acknowledgement; any other state says why not.
+    let refused = match case.state {
         CaseState::Closed => {
             return Ok(Decision::Nothing(format!(
                 "case {id} is already closed (at {}): every required target is done and a closed case never changes; nothing recorded",
                 case.closed_at.map(crate::cases::ts).unwrap_or_else(|| "-".into())
             )))
         }
-        CaseState::Pending => {
-            return Err(CommandError::job(anyhow::anyhow!(
-                "case {id} is pending: its termination has not been seen yet, so there is no HR event to attach the acknowledgement to; try again once `revoke case {id}` shows it open"
-            )))
-        }
-        CaseState::Scheduled => {
-            return Err(CommandError::job(anyhow::anyhow!(
-                "case {id} is scheduled: revocation starts at its effective time {}; acknowledge after that",
-                case.effective_at.map(crate::cases::ts).unwrap_or_else(|| "-".into())
-            )))
-        }
-        CaseState::Rescinded => {
-            return Err(CommandError::job(anyhow::anyhow!(
-                "case {id} was rescinded: access is to be restored, not removed; nothing recorded (see its rescind_after_revocation escalation)"
-            )))
-        }
-        CaseState::Held => {
-            return Err(CommandError::job(anyhow::anyhow!(
-                "case {id} is held by the blast-radius guard (batch {}): nothing may be revoked while it is; approve the batch first (`revoke approve`); nothing recorded",
-                case.guard.as_ref().and_then(|g| g.batch.as_deref()).unwrap_or("-")
-            )))
-        }
-        CaseState::Admitting => {
-            return Err(CommandError::job(anyhow::anyhow!(
-                "case {id} is waiting for the blast-radius guard's verdict: nothing is revoked yet; try again once `revoke case {id}` shows it open"
-            )))
-        }
-        CaseState::Rejected => {
-            return Err(CommandError::job(anyhow::anyhow!(
-                "case {id} was rejected by {} (its held batch): nothing was revoked and nothing will be; nothing recorded",
-                case.guard.as_ref().and_then(|g| g.decided_by.as_deref()).unwrap_or("-")
-            )))
-        }
-        CaseState::Open | CaseState::Escalated => {}
+        CaseState::Pending => Some(format!(
+            "case {id} is pending: its termination has not been seen yet, so there is no HR event to attach the acknowledgement to; try again once `revoke case {id}` shows it open"
+        )),
+        CaseState::Scheduled => Some(format!(
+            "case {id} is scheduled: revocation starts at its effective time {}; acknowledge after that",
+            case.effective_at.map(crate::cases::ts).unwrap_or_else(|| "-".into())
+        )),
+        CaseState::Rescinded => Some(format!(
+            "case {id} was rescinded: access is to be restored, not removed; nothing recorded (see its rescind_after_revocation escalation)"
+        )),
+        CaseState::Held => Some(format!(
+            "case {id} is held by the blast-radius guard (batch {}): nothing may be revoked while it is; approve the batch first (`revoke approve`); nothing recorded",
+            case.guard.as_ref().and_then(|g| g.batch.as_deref()).unwrap_or("-")
+        )),
+        CaseState::Admitting => Some(format!(
+            "case {id} is waiting for the blast-radius guard's verdict: nothing is revoked yet; try again once `revoke case {id}` shows it open"
+        )),
+        CaseState::Rejected => Some(format!(
+            "case {id} was rejected by {} (its held batch): nothing was revoked and nothing will be; nothing recorded",
+            case.guard.as_ref().and_then(|g| g.decided_by.as_deref()).unwrap_or("-")
+        )),
+        CaseState::Open | CaseState::Escalated => None,
+    };
+    if let Some(why) = refused {
+        return Err(CommandError::job(anyhow::anyhow!(why)));
     }
     let Some(event_id) = case.event_id.clone() else {
         return Err(CommandError::job(anyhow::anyhow!(

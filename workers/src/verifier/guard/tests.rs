@@ -14,14 +14,37 @@ fn t0() -> DateTime<Utc> {
         .into()
 }
 
-fn adm(n: u128, at: DateTime<Utc>) -> GuardEntry {
+/// Case `n` of `who` asking the guard to admit `asks` on `targets`.
+fn admission(
+    n: u128,
+    who: &str,
+    asks: AdmissionKind,
+    targets: Vec<TargetKind>,
+    at: DateTime<Utc>,
+) -> GuardEntry {
     GuardEntry::Admission(Admission {
         case_id: Uuid::from_u128(n),
-        identity_id: format!("E{n}"),
-        asks: AdmissionKind::Termination,
-        targets: TargetKind::ALL.to_vec(),
+        identity_id: who.into(),
+        asks,
+        targets,
         at,
     })
+}
+
+/// The termination of case `n`, person `E{n}`, on every target.
+fn adm(n: u128, at: DateTime<Utc>) -> GuardEntry {
+    let all = TargetKind::ALL.to_vec();
+    admission(n, &format!("E{n}"), AdmissionKind::Termination, all, at)
+}
+
+/// A guard of limit 1 that has judged the terminations of cases `0..n` at `t0`: case 0
+/// released, the others held in batch `hold-1`.
+fn one_released_then_held(n: u128) -> Guard {
+    let mut g = Guard::new(cfg(1));
+    for i in 0..n {
+        g.apply(i as i64, &adm(i, t0()));
+    }
+    g
 }
 
 fn decision(batch: &str, d: Decision) -> GuardEntry {
@@ -70,13 +93,13 @@ fn released_verdicts_are_forgotten_two_windows_later() {
 fn one_person_counts_once_and_inherits_the_verdict() {
     let mut g = Guard::new(cfg(2));
     let person = |n: u128, who: &str| {
-        GuardEntry::Admission(Admission {
-            case_id: Uuid::from_u128(n),
-            identity_id: who.into(),
-            asks: AdmissionKind::Termination,
-            targets: TargetKind::ALL.to_vec(),
-            at: t0(),
-        })
+        admission(
+            n,
+            who,
+            AdmissionKind::Termination,
+            TargetKind::ALL.to_vec(),
+            t0(),
+        )
     };
     let mut off = 0;
     let mut verdict = |g: &mut Guard, e: GuardEntry| {
@@ -102,13 +125,13 @@ fn one_person_counts_once_and_inherits_the_verdict() {
         "{again:?}"
     );
     // Restores have their own count.
-    let restore = GuardEntry::Admission(Admission {
-        case_id: Uuid::from_u128(100),
-        identity_id: "E1".into(),
-        asks: AdmissionKind::Restore,
-        targets: TargetKind::ALL.to_vec(),
-        at: t0(),
-    });
+    let restore = admission(
+        100,
+        "E1",
+        AdmissionKind::Restore,
+        TargetKind::ALL.to_vec(),
+        t0(),
+    );
     assert_eq!(verdict(&mut g, restore), Verdict::Released);
     assert_eq!(
         g.verdict(&Uuid::from_u128(100), AdmissionKind::Termination),
@@ -180,10 +203,7 @@ fn a_repeated_admission_is_judged_once() {
 
 #[test]
 fn a_decision_applies_to_the_batch_as_it_was_and_later_holds_start_a_new_one() {
-    let mut g = Guard::new(cfg(1));
-    g.apply(0, &adm(0, t0()));
-    g.apply(1, &adm(1, t0()));
-    g.apply(2, &adm(2, t0()));
+    let mut g = one_released_then_held(3);
     let j = g.apply(3, &decision("hold-1", Decision::Approve));
     assert_eq!(
         j.iter().map(|j| j.case_id).collect::<Vec<_>>(),
@@ -217,9 +237,7 @@ fn a_decision_applies_to_the_batch_as_it_was_and_later_holds_start_a_new_one() {
 
 #[test]
 fn a_held_batch_left_alone_for_a_window_is_not_joined_by_a_new_burst() {
-    let mut g = Guard::new(cfg(1));
-    g.apply(0, &adm(0, t0()));
-    g.apply(1, &adm(1, t0()));
+    let mut g = one_released_then_held(2);
     let later = t0() + Duration::hours(5);
     g.apply(2, &adm(2, later));
     let j = g.apply(3, &adm(3, later));
@@ -238,22 +256,12 @@ fn a_share_of_a_targets_accounts() {
     c.accounts.insert("saas".into(), 40);
     let mut g = Guard::new(c);
     // 5% of 40 is 2: the third case acting on saas is held; cases not acting on it are not.
+    let termination = AdmissionKind::Termination;
     let saas = |n: u128| {
-        GuardEntry::Admission(Admission {
-            case_id: Uuid::from_u128(n),
-            identity_id: format!("E{n}"),
-            asks: AdmissionKind::Termination,
-            targets: vec![TargetKind::Saas, TargetKind::Directory],
-            at: t0(),
-        })
+        let targets = vec![TargetKind::Saas, TargetKind::Directory];
+        admission(n, &format!("E{n}"), termination, targets, t0())
     };
-    let dir_only = GuardEntry::Admission(Admission {
-        case_id: Uuid::from_u128(9),
-        identity_id: "E9".into(),
-        asks: AdmissionKind::Termination,
-        targets: vec![TargetKind::Directory],
-        at: t0(),
-    });
+    let dir_only = admission(9, "E9", termination, vec![TargetKind::Directory], t0());
     assert_eq!(g.apply(0, &saas(0))[0].verdict, Verdict::Released);
     assert_eq!(g.apply(1, &saas(1))[0].verdict, Verdict::Released);
     assert_eq!(g.apply(2, &dir_only)[0].verdict, Verdict::Released);
@@ -308,6 +316,15 @@ fn chosen(g: &Guard, batch: &str, digest: &str, sel: Selection) -> Result<GuardE
     }))
 }
 
+/// The people `--only` and `--except` name.
+fn selection(only: &[&str], except: &[&str]) -> Selection {
+    let names = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect();
+    Selection {
+        only: names(only),
+        except: names(except),
+    }
+}
+
 fn decided_ids(j: &[Judged]) -> Vec<Uuid> {
     j.iter()
         .filter(|j| matches!(j.verdict, Verdict::Decided { .. }))
@@ -319,10 +336,7 @@ fn decided_ids(j: &[Judged]) -> Vec<Uuid> {
 /// the current digest; the digest covers only what still waits.
 #[test]
 fn a_digest_binds_to_the_list_shown() {
-    let mut g = Guard::new(cfg(1));
-    g.apply(0, &adm(0, t0()));
-    g.apply(1, &adm(1, t0()));
-    g.apply(2, &adm(2, t0()));
+    let mut g = one_released_then_held(3);
     let shown = g.batch("hold-1").unwrap().digest();
     assert_eq!(shown.len(), 16);
     assert_eq!(shown, g.batch("hold-1").unwrap().digest(), "stable");
@@ -344,14 +358,7 @@ fn a_digest_binds_to_the_list_shown() {
     );
     // Forged: an identity not waiting in the batch is refused, not ignored.
     let err = g
-        .select(
-            "hold-1",
-            Some(&now),
-            &Selection {
-                only: vec!["E0".into()],
-                except: vec![],
-            },
-        )
+        .select("hold-1", Some(&now), &selection(&["E0"], &[]))
         .unwrap_err();
     assert!(err.contains("E0 is not waiting"), "{err}");
 }
@@ -360,21 +367,9 @@ fn a_digest_binds_to_the_list_shown() {
 /// (and joinable) for the rest, whose digest is new; a replayed decision changes nothing.
 #[test]
 fn only_and_except_decide_part_of_a_batch() {
-    let mut g = Guard::new(cfg(1));
-    for n in 0..5 {
-        g.apply(n as i64, &adm(n, t0()));
-    }
+    let mut g = one_released_then_held(5);
     let d = g.batch("hold-1").unwrap().digest();
-    let only = chosen(
-        &g,
-        "hold-1",
-        &d,
-        Selection {
-            only: vec!["E2".into()],
-            except: vec![],
-        },
-    )
-    .unwrap();
+    let only = chosen(&g, "hold-1", &d, selection(&["E2"], &[])).unwrap();
     assert_eq!(decided_ids(&g.apply(5, &only)), vec![Uuid::from_u128(2)]);
     assert!(g.apply(6, &only).is_empty(), "a replay decides nothing");
     let b = g.batch("hold-1").unwrap();
@@ -388,16 +383,7 @@ fn only_and_except_decide_part_of_a_batch() {
     // Still open: a new held case joins it.
     assert_eq!(held_batch(&g.apply(7, &adm(7, t0()))), Some("hold-1"));
     let d = g.batch("hold-1").unwrap().digest();
-    let except = chosen(
-        &g,
-        "hold-1",
-        &d,
-        Selection {
-            only: vec![],
-            except: vec!["E3".into()],
-        },
-    )
-    .unwrap();
+    let except = chosen(&g, "hold-1", &d, selection(&[], &["E3"])).unwrap();
     assert_eq!(
         decided_ids(&g.apply(8, &except)),
         [1, 4, 7].map(Uuid::from_u128).to_vec()
@@ -418,10 +404,7 @@ fn only_and_except_decide_part_of_a_batch() {
 /// decision's list: it stays held; an older record without a list decides all that waits.
 #[test]
 fn a_case_joining_after_the_digest_stays_held() {
-    let mut g = Guard::new(cfg(1));
-    g.apply(0, &adm(0, t0()));
-    g.apply(1, &adm(1, t0()));
-    g.apply(2, &adm(2, t0()));
+    let mut g = one_released_then_held(3);
     let d = g.batch("hold-1").unwrap().digest();
     let listed = chosen(&g, "hold-1", &d, Selection::default()).unwrap();
     g.apply(3, &adm(3, t0()));

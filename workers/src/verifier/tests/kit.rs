@@ -121,19 +121,17 @@ pub fn rescind(identity: &str, event_id: &str, rescinds: Option<&str>) -> HrEven
     }
 }
 
-/// A confirmation from `target` for the case of termination `ev`, finished at `finished_at`.
-/// Successes carry one object removed a second before; `verified` is that object's read-back.
-pub fn confirmation(
+/// `target`'s evidence of deactivating the account of `ev`'s subject; `verified` is its
+/// read-back (and so its provenance).
+pub fn account_evidence(
     ev: &HrEvent,
     target: TargetKind,
-    outcome: Outcome,
+    outcome: ObjectOutcome,
     verified: bool,
-    finished_at: DateTime<Utc>,
-) -> Confirmation {
-    let object = |outcome: ObjectOutcome,
-                  verified: bool,
-                  removed_at: Option<DateTime<Utc>>,
-                  error: Option<String>| ObjectEvidence {
+    removed_at: Option<DateTime<Utc>>,
+    error: Option<String>,
+) -> ObjectEvidence {
+    ObjectEvidence {
         object_kind: "account".into(),
         object_id: format!("{}-{target}", ev.subject),
         sponsored: false,
@@ -156,6 +154,20 @@ pub fn confirmation(
             "still present".into()
         },
         error,
+    }
+}
+
+/// A confirmation from `target` for the case of termination `ev`, finished at `finished_at`.
+/// Successes carry one object removed a second before; `verified` is that object's read-back.
+pub fn confirmation(
+    ev: &HrEvent,
+    target: TargetKind,
+    outcome: Outcome,
+    verified: bool,
+    finished_at: DateTime<Utc>,
+) -> Confirmation {
+    let object = |outcome, verified, removed_at, error| {
+        account_evidence(ev, target, outcome, verified, removed_at, error)
     };
     let (objects, error) = match outcome {
         Outcome::Revoked => (

@@ -60,11 +60,16 @@ fn required_targets_follow_the_identity_kind() {
     assert_eq!(case_records(&last)[0].state, CaseState::Open);
 }
 
-#[test]
-fn a_target_past_its_sla_escalates_to_its_owner_once() {
+/// A verifier whose policy gives vault an SLA of 300 s.
+fn vault_sla_of_300_s() -> Verifier {
     let mut p = policy();
     p.target_sla_secs.insert("vault".into(), 300);
-    let mut v = Verifier::new(p);
+    Verifier::new(p)
+}
+
+#[test]
+fn a_target_past_its_sla_escalates_to_its_owner_once() {
+    let mut v = vault_sla_of_300_s();
     let (ev, case) = open(&mut v, "E1", "t1", at(0), at(0));
     confirm_ok(&mut v, &ev, &[Directory, Saas, Cloud, Cicd], 10);
     assert!(tick(&mut v, at(299)).is_empty());
@@ -96,9 +101,7 @@ fn a_target_past_its_sla_escalates_to_its_owner_once() {
 
 #[test]
 fn a_target_that_confirmed_in_time_is_not_escalated_for_its_sla() {
-    let mut p = policy();
-    p.target_sla_secs.insert("vault".into(), 300);
-    let mut v = Verifier::new(p);
+    let mut v = vault_sla_of_300_s();
     let (ev, _) = open(&mut v, "E1", "t1", at(0), at(0));
     confirm_ok(&mut v, &ev, &[Vault], 10);
     assert!(tick(&mut v, at(400)).is_empty());

@@ -144,6 +144,15 @@ fn mixed_script_covers_every_state() {
     );
 }
 
+/// A fresh verifier restored from `records`, in their order (as from the changelog).
+fn restored_from(records: impl IntoIterator<Item = Case>) -> Verifier {
+    let mut v = verifier();
+    for c in records {
+        v.restore(c);
+    }
+    v
+}
+
 /// A verifier rebuilt from the changelog in publication order is indistinguishable from the
 /// live one: same cases, and replaying every input publishes nothing (nothing closes twice).
 #[test]
@@ -154,10 +163,7 @@ fn restore_in_order_then_replay_publishes_nothing() {
     let ids: BTreeSet<Uuid> = records.iter().map(|c| c.case_id).collect();
     assert_eq!(ids.len(), 8);
 
-    let mut restored = verifier();
-    for c in records {
-        restored.restore(c);
-    }
+    let mut restored = restored_from(records);
     assert_restored_like(&mut live, &mut restored, &ids, &script);
 }
 
@@ -172,10 +178,7 @@ fn restore_in_shuffled_order_then_replay_publishes_nothing() {
         let (mut live, _) = run_script(&script);
         let mut shuffled = records.clone();
         Rng::new(seed).shuffle(&mut shuffled);
-        let mut restored = verifier();
-        for c in shuffled {
-            restored.restore(c);
-        }
+        let mut restored = restored_from(shuffled);
         assert_restored_like(&mut live, &mut restored, &ids, &script);
     }
 }
@@ -189,10 +192,7 @@ fn restore_keeps_latest_revision_and_continues_from_it() {
     let r2 = sole_case(conf(&mut v, &ok(&ev, Directory, at(1)), at(1)));
     let r3 = sole_case(conf(&mut v, &ok(&ev, Saas, at(2)), at(2)));
 
-    let mut restored = verifier();
-    for c in [r3.clone(), r1, r2.clone()] {
-        restored.restore(c);
-    }
+    let mut restored = restored_from([r3.clone(), r1, r2.clone()]);
     assert_eq!(restored.case(&ev.case_id()), Some(&r3));
     assert_eq!(restored.open_count(), 1);
     assert!(hr(&mut restored, &ev, at(3)).is_empty());
@@ -206,10 +206,7 @@ fn restore_keeps_latest_revision_and_continues_from_it() {
         vec![closed.clone(), r2.clone()],
         vec![r2.clone(), closed.clone()],
     ] {
-        let mut restored = verifier();
-        for c in order {
-            restored.restore(c);
-        }
+        let mut restored = restored_from(order);
         assert!(restored.is_closed(&ev.case_id()));
         assert_eq!(restored.open_count(), 0);
         assert!(conf(&mut restored, &failed(&ev, Vault, at(20)), at(20)).is_empty());

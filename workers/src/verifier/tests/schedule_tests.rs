@@ -7,6 +7,15 @@ use revoke_shared::metrics::VerifierNote;
 // Effective dates: scheduled cases
 // ---------------------------------------------------------------------------------------------
 
+/// A fresh verifier that received at `t0` the termination `event_id` of `identity`, issued then
+/// and due 600 s later; the event and what the verifier did with it.
+fn received_due_in_600(identity: &str, event_id: &str) -> (Verifier, HrEvent, Vec<Effect>) {
+    let mut v = verifier();
+    let ev = dated(identity, event_id, 600);
+    let effects = hr(&mut v, &ev, at(0));
+    (v, ev, effects)
+}
+
 #[test]
 fn scheduling_is_decided_by_the_event_alone() {
     assert!(dated("E1", "t1", 600).is_scheduled());
@@ -18,9 +27,8 @@ fn scheduling_is_decided_by_the_event_alone() {
 
 #[test]
 fn a_future_termination_waits_scheduled_then_is_handed_over_when_due() {
-    let mut v = verifier();
-    let ev = dated("E1", "t1", 600);
-    let case = sole_case(hr(&mut v, &ev, at(0)));
+    let (mut v, ev, effects) = received_due_in_600("E1", "t1");
+    let case = sole_case(effects);
     assert_eq!(case.state, CaseState::Scheduled);
     assert_eq!(
         case.deadline,
@@ -61,9 +69,7 @@ fn a_future_termination_waits_scheduled_then_is_handed_over_when_due() {
 
 #[test]
 fn confirmations_while_scheduled_wait_for_the_effective_time() {
-    let mut v = verifier();
-    let ev = dated("E2", "t2", 600);
-    hr(&mut v, &ev, at(0));
+    let (mut v, ev, _) = received_due_in_600("E2", "t2");
     // A worker acted early (an old version, or by hand): recorded, but the case stays scheduled.
     let last = confirm_ok(&mut v, &ev, &ALL, 10);
     assert_eq!(case_records(&last)[0].state, CaseState::Scheduled);
@@ -75,9 +81,7 @@ fn confirmations_while_scheduled_wait_for_the_effective_time() {
 
 #[test]
 fn a_rescind_before_the_effective_time_cancels_without_escalating() {
-    let mut v = verifier();
-    let ev = dated("E3", "t3", 600);
-    hr(&mut v, &ev, at(0));
+    let (mut v, _, _) = received_due_in_600("E3", "t3");
     let effects = hr(&mut v, &rescind("E3", "r3", Some("t3")), at(100));
     let cases = case_records(&effects);
     assert_eq!(cases.len(), 1);
@@ -123,9 +127,8 @@ fn a_rescind_that_overtakes_a_dated_termination_keeps_it_from_ever_being_due() {
 
 #[test]
 fn the_schedule_survives_a_restart() {
-    let mut v = verifier();
-    let ev = dated("E5", "t5", 600);
-    let case = sole_case(hr(&mut v, &ev, at(0)));
+    let (_, _, effects) = received_due_in_600("E5", "t5");
+    let case = sole_case(effects);
     // A new verifier rebuilt from the changelog alone still hands it over on time.
     let mut restored = verifier();
     restored.restore(case.clone());

@@ -3,12 +3,12 @@
 //! `REVOKE_TEST_SCIM_TOKEN`. Data is seeded and checked over plain HTTP, not through the adapter.
 
 use revoke::adapters::scim::ScimTarget;
-use revoke::restoration::{restore_identity, RestoreOutcome};
+use revoke::restoration::RestoreOutcome;
 use revoke::revocation::{revoke_identity, RevocationReport};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
-use revoke_tests::kit::revoked_evidence;
+use revoke_tests::kit::{restore, revoked_evidence};
 use revoke_tests::scim_http::ScimHttp;
 use serde_json::{json, Value};
 
@@ -202,16 +202,7 @@ async fn deactivates_and_removes_memberships_idempotently() {
     assert!(peer.members(&eng).await.contains(&bob));
 
     // Restore from the first run's evidence (a rescind): ada is active and a member again.
-    let m = Metrics::new();
-    let restored = restore_identity(
-        &t,
-        &who(&ada_name, None),
-        &first.objects,
-        "w1",
-        &policy(),
-        &m,
-    )
-    .await;
+    let restored = restore(&t, &who(&ada_name, None), &first.objects).await;
     assert_eq!(restored.len(), 2, "{restored:?}");
     assert!(
         restored
@@ -228,15 +219,7 @@ async fn deactivates_and_removes_memberships_idempotently() {
         peer.members(&eng).await.contains(&ada),
         "ada is a member again"
     );
-    let again = restore_identity(
-        &t,
-        &who(&ada_name, None),
-        &first.objects,
-        "w1",
-        &policy(),
-        &m,
-    )
-    .await;
+    let again = restore(&t, &who(&ada_name, None), &first.objects).await;
     assert!(
         again
             .iter()
@@ -244,16 +227,9 @@ async fn deactivates_and_removes_memberships_idempotently() {
         "{again:?}"
     );
     // The second run's evidence (all already absent) restores nothing.
-    assert!(restore_identity(
-        &t,
-        &who(&ada_name, None),
-        &second.objects,
-        "w1",
-        &policy(),
-        &m
-    )
-    .await
-    .is_empty());
+    assert!(restore(&t, &who(&ada_name, None), &second.objects)
+        .await
+        .is_empty());
     // Revoke her again so the rest of the test starts from the revoked state.
     assert_eq!(
         run(&t, &who(&ada_name, None)).await.outcome,
@@ -294,15 +270,7 @@ async fn delete_policy_deletes_the_account() {
     assert!(again.objects.is_empty());
 
     // A deleted account cannot be restored; the membership cannot come back without it.
-    let restored = restore_identity(
-        &t,
-        &who(&cy_name, None),
-        &r.objects,
-        "w1",
-        &policy(),
-        &Metrics::new(),
-    )
-    .await;
+    let restored = restore(&t, &who(&cy_name, None), &r.objects).await;
     let account = restored
         .iter()
         .find(|o| o.object_kind == "account")
@@ -401,16 +369,7 @@ async fn restore_refuses_objects_of_another_user() {
         ),
         forged("account", &bob, "deactivate"),
     ];
-    let m = Metrics::new();
-    let restored = restore_identity(
-        &t,
-        &who(&ada_name, None),
-        &forged_evidence,
-        "w1",
-        &policy(),
-        &m,
-    )
-    .await;
+    let restored = restore(&t, &who(&ada_name, None), &forged_evidence).await;
     assert_eq!(restored.len(), 2, "{restored:?}");
     for r in &restored {
         assert_eq!(r.outcome, RestoreOutcome::Refused, "{r:?}");

@@ -183,52 +183,26 @@ impl Gen {
     pub(super) fn deep_nesting(&mut self) {
         let (id, evt) = self.fresh();
         let room = self.limit / 2 - 600;
-        match self.rng.below(4) {
+        let payload = match self.rng.below(4) {
             0 => {
                 // Nested arrays as `data.reason`, past serde_json's recursion limit (128).
                 let d = self.rng.range(200, room / 2);
                 let mut v = event(&id, &evt);
-                v["data"]["reason"] = json!("@@NEST@@");
-                let s = String::from_utf8(bytes(&v)).expect("ASCII").replace(
-                    "\"@@NEST@@\"",
-                    &format!("{}{}", "[".repeat(d), "]".repeat(d)),
-                );
-                self.keyed(
-                    "deep_nesting",
-                    &id,
-                    s.into_bytes(),
-                    vec![],
-                    Dlq("malformed_json"),
-                );
+                v["data"]["reason"] = json!(NEST_MARK);
+                with_nesting(&v, &format!("{}{}", "[".repeat(d), "]".repeat(d)))
             }
             1 => {
                 // Top level, unclosed.
                 let open = *self.rng.pick(&["[", "{\"a\":"]);
                 let d = self.rng.range(200, room / open.len());
-                self.keyed(
-                    "deep_nesting",
-                    &id,
-                    open.repeat(d).into_bytes(),
-                    vec![],
-                    Dlq("malformed_json"),
-                );
+                open.repeat(d).into_bytes()
             }
             2 => {
                 // Deep objects as `data.identity.username`.
                 let d = self.rng.range(200, room / 6);
                 let mut v = event(&id, &evt);
-                v["data"]["identity"]["username"] = json!("@@NEST@@");
-                let s = String::from_utf8(bytes(&v)).expect("ASCII").replace(
-                    "\"@@NEST@@\"",
-                    &format!("{}1{}", "{\"a\":".repeat(d), "}".repeat(d)),
-                );
-                self.keyed(
-                    "deep_nesting",
-                    &id,
-                    s.into_bytes(),
-                    vec![],
-                    Dlq("malformed_json"),
-                );
+                v["data"]["identity"]["username"] = json!(NEST_MARK);
+                with_nesting(&v, &format!("{}1{}", "{\"a\":".repeat(d), "}".repeat(d)))
             }
             _ => {
                 // Shallow enough to parse: then it is simply the wrong type.
@@ -240,8 +214,10 @@ impl Gen {
                 let mut v = event(&id, &evt);
                 v["data"]["reason"] = nested;
                 self.structured("deep_nesting", &id, &v, "wrong_shape");
+                return;
             }
-        }
+        };
+        self.keyed("deep_nesting", &id, payload, vec![], Dlq("malformed_json"));
     }
 
     pub(super) fn huge_strings(&mut self) {
@@ -337,4 +313,16 @@ impl Gen {
         };
         self.push("empty", key, payload, headers, Dlq("empty"));
     }
+}
+
+/// The placeholder a deeply nested value is spliced in for: serde_json cannot build the nesting
+/// itself (it stops at its recursion limit), so it goes in as text.
+const NEST_MARK: &str = "@@NEST@@";
+
+/// `v` serialised, with the string `NEST_MARK` replaced by the raw text `nesting`.
+fn with_nesting(v: &serde_json::Value, nesting: &str) -> Vec<u8> {
+    String::from_utf8(bytes(v))
+        .expect("ASCII")
+        .replace(&format!("\"{NEST_MARK}\""), nesting)
+        .into_bytes()
 }

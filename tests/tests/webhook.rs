@@ -156,13 +156,19 @@ fn token_file(name: &str) -> String {
     p.display().to_string()
 }
 
-fn configure(env: &mut TestEnv, url: &str, name: &str) {
+/// A started [`Receiver`] and a test environment `wh-{name}` whose webhook posts to it, with its
+/// own token file and quick backoffs.
+fn with_receiver(name: &str) -> (Receiver, TestEnv) {
+    let receiver = Receiver::default();
+    let mut env = TestEnv::new(&format!("wh-{name}"));
+    let url = env.block_on(receiver.start());
     let e = &mut env.cfg.escalations;
-    e.webhook_url = Some(url.to_string());
+    e.webhook_url = Some(url);
     e.webhook_token_file = Some(token_file(name));
     e.webhook_initial_backoff_ms = 20;
     e.webhook_max_backoff_ms = 200;
     e.webhook_timeout_ms = 5_000;
+    (receiver, env)
 }
 
 fn escalation(identity: &str, n: usize) -> Escalation {
@@ -190,16 +196,21 @@ fn escalation(identity: &str, n: usize) -> Escalation {
     }
 }
 
+/// A producer with a generous timeout: the broker may still be settling when a test starts.
+fn producer(env: &TestEnv) -> Producer {
+    Producer::with_timeout(&env.cfg, Duration::from_secs(60)).unwrap()
+}
+
 async fn publish_escalation(env: &TestEnv, e: &Escalation) {
-    let p = Producer::with_timeout(&env.cfg, Duration::from_secs(60)).unwrap();
-    p.send_json(&env.cfg.topics.escalations, &e.identity_id, e, None)
+    producer(env)
+        .send_json(&env.cfg.topics.escalations, &e.identity_id, e, None)
         .await
         .unwrap();
 }
 
 async fn publish_raw(env: &TestEnv, key: &str, bytes: &[u8]) {
-    let p = Producer::with_timeout(&env.cfg, Duration::from_secs(60)).unwrap();
-    p.send_bytes(&env.cfg.topics.escalations, key, bytes, &[], None)
+    producer(env)
+        .send_bytes(&env.cfg.topics.escalations, key, bytes, &[], None)
         .await
         .unwrap();
 }
@@ -216,10 +227,7 @@ async fn stop(c: Component) {
 /// with owner, case, targets, deadline, evidence, the idempotency key and the bearer token.
 #[test]
 fn verifier_escalations_arrive_at_the_webhook_with_their_fields() {
-    let mut env = TestEnv::new("wh-fields");
-    let receiver = Receiver::default();
-    let url = env.block_on(receiver.start());
-    configure(&mut env, &url, "fields");
+    let (receiver, mut env) = with_receiver("fields");
     let signing = token_file("signing");
     env.cfg.escalations.webhook_signing_secret_file = Some(signing.clone());
     own_cloud(&mut env.cfg);
@@ -314,10 +322,7 @@ fn verifier_escalations_arrive_at_the_webhook_with_their_fields() {
 /// metrics count three retries and one delivery; nothing is left failing.
 #[test]
 fn a_receiver_failing_three_times_gets_it_on_the_fourth_try() {
-    let mut env = TestEnv::new("wh-retry");
-    let receiver = Receiver::default();
-    let url = env.block_on(receiver.start());
-    configure(&mut env, &url, "retry");
+    let (receiver, env) = with_receiver("retry");
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();
@@ -352,10 +357,7 @@ fn a_receiver_failing_three_times_gets_it_on_the_fourth_try() {
 /// everything recovers. Retrying never gives up on a 4xx.
 #[test]
 fn a_stuck_delivery_fails_health_until_delivered() {
-    let mut env = TestEnv::new("wh-stuck");
-    let receiver = Receiver::default();
-    let url = env.block_on(receiver.start());
-    configure(&mut env, &url, "stuck");
+    let (receiver, mut env) = with_receiver("stuck");
     env.cfg.escalations.webhook_alert_after = 3;
     env.block_on(async {
         let metrics = Metrics::new();
@@ -391,10 +393,7 @@ fn a_stuck_delivery_fails_health_until_delivered() {
 /// delivery was still failing is delivered after the restart.
 #[test]
 fn a_restarted_webhook_redelivers_only_what_was_not_acknowledged() {
-    let mut env = TestEnv::new("wh-restart");
-    let receiver = Receiver::default();
-    let url = env.block_on(receiver.start());
-    configure(&mut env, &url, "restart");
+    let (receiver, env) = with_receiver("restart");
     env.block_on(async {
         // Same identity, so same partition and delivered in order: a redelivery of `first`
         // would reach the receiver before `second` does.
@@ -432,10 +431,7 @@ fn a_restarted_webhook_redelivers_only_what_was_not_acknowledged() {
 /// partition is still delivered.
 #[test]
 fn a_malformed_record_goes_to_the_dlq_and_the_next_is_delivered() {
-    let mut env = TestEnv::new("wh-dlq");
-    let receiver = Receiver::default();
-    let url = env.block_on(receiver.start());
-    configure(&mut env, &url, "dlq");
+    let (receiver, env) = with_receiver("dlq");
     env.block_on(async {
         let metrics = Metrics::new();
         let good = escalation("E-dlq", 0);
@@ -472,16 +468,13 @@ fn a_malformed_record_goes_to_the_dlq_and_the_next_is_delivered() {
 /// the order they were published, never more requests at once than `webhook_max_concurrent`.
 #[test]
 fn a_burst_is_delivered_once_each_in_order_per_identity_within_the_concurrency_limit() {
-    let mut env = TestEnv::new("wh-burst");
-    let receiver = Receiver::default();
+    let (receiver, mut env) = with_receiver("burst");
     *receiver.hold.lock().unwrap() = Duration::from_millis(5);
-    let url = env.block_on(receiver.start());
-    configure(&mut env, &url, "burst");
     env.cfg.escalations.webhook_max_concurrent = 4;
     env.block_on(async {
         let (identities, per_identity) = (40, 10);
         let mut published = Vec::new();
-        let p = Producer::with_timeout(&env.cfg, Duration::from_secs(60)).unwrap();
+        let p = producer(&env);
         let mut acks = Vec::new();
         for n in 0..per_identity {
             for i in 0..identities {

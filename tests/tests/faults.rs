@@ -70,6 +70,47 @@ fn take(workers: &mut Vec<Proc>, name: &str) -> Proc {
     workers.remove(i)
 }
 
+/// Sleeps `every` at a time while `waiting` holds, for `limit` at the most. The caller asserts
+/// what it was waiting for afterwards, so a timeout fails with its own message.
+fn wait_while(limit: Duration, every: Duration, mut waiting: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while waiting() && Instant::now() < deadline {
+        std::thread::sleep(every);
+    }
+}
+
+/// How many partitions a process owns in the consumer group `revoke-{group}`, read from its
+/// metrics (0 when it reports none yet).
+fn assigned_in(fleet: &ProcFleet, group: &str) -> impl Fn(&Proc) -> f64 {
+    let series = format!(
+        "revoke_assigned_partitions{{consumer=\"{}revoke-{group}\"}}",
+        fleet.cfg.kafka.group_prefix
+    );
+    move |p: &Proc| metric(&p.metrics(), &series).unwrap_or(0.0)
+}
+
+/// Kills `first` with SIGKILL and waits until `second` owns all `all` partitions; returns how
+/// long the takeover took.
+fn kill_and_await_takeover(
+    first: Proc,
+    second: &Proc,
+    assigned: impl Fn(&Proc) -> f64,
+    all: f64,
+) -> Duration {
+    let killed_at = Instant::now();
+    first.kill9();
+    wait_while(Duration::from_secs(90), Duration::from_millis(100), || {
+        assigned(second) < all
+    });
+    let takeover = killed_at.elapsed();
+    assert_eq!(
+        assigned(second),
+        all,
+        "the survivor never got every partition"
+    );
+    takeover
+}
+
 #[test]
 #[ignore = "needs a real Kafka broker and kills processes: run the README's test command"]
 fn a_worker_killed_mid_run_and_restarted_loses_nothing() {
@@ -94,21 +135,13 @@ fn a_second_worker_takes_over_a_killed_ones_partitions() {
     let fleet = ProcFleet::new(&harness, partitions);
     let (mut workers, verifier) = fleet.spawn_all();
     let second = fleet.spawn("vault-2", &["worker", "--target", "vault"]);
-    let group = format!("{}revoke-vault", fleet.cfg.kafka.group_prefix);
-    let assigned = |p: &Proc| {
-        metric(
-            &p.metrics(),
-            &format!("revoke_assigned_partitions{{consumer=\"{group}\"}}"),
-        )
-        .unwrap_or(0.0)
-    };
+    let assigned = assigned_in(&fleet, "vault");
     // A worker group reads several co-partitioned topics: the survivor must own all of them.
     let all = (partitions as usize * revoke::worker::input_topics(&fleet.cfg).len()) as f64;
     let first = take(&mut workers, "vault");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while (assigned(&first) == 0.0 || assigned(&second) == 0.0) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_while(Duration::from_secs(60), Duration::from_millis(200), || {
+        assigned(&first) == 0.0 || assigned(&second) == 0.0
+    });
     assert!(
         assigned(&first) > 0.0 && assigned(&second) > 0.0,
         "both instances should share the partitions"
@@ -116,18 +149,7 @@ fn a_second_worker_takes_over_a_killed_ones_partitions() {
 
     fleet.publish_generated(600);
     wait_closed_at_least(&fleet, 50);
-    let killed_at = Instant::now();
-    first.kill9();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while assigned(&second) < all && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let takeover = killed_at.elapsed();
-    assert_eq!(
-        assigned(&second),
-        all,
-        "the survivor never got every partition"
-    );
+    let takeover = kill_and_await_takeover(first, &second, &assigned, all);
     println!(
         "takeover: the surviving vault worker owned all {all} partitions ({partitions} per topic) {:.1} s after kill -9 \
          (session.timeout.ms {} ms)",
@@ -168,14 +190,7 @@ fn two_verifiers_split_the_partitions_and_one_killed_loses_nothing() {
     let partitions = 6;
     let fleet = ProcFleet::new(&harness, partitions);
     let (workers, first) = fleet.spawn_all();
-    let group = format!("{}revoke-verifier", fleet.cfg.kafka.group_prefix);
-    let assigned = |p: &Proc| {
-        metric(
-            &p.metrics(),
-            &format!("revoke_assigned_partitions{{consumer=\"{group}\"}}"),
-        )
-        .unwrap_or(0.0)
-    };
+    let assigned = assigned_in(&fleet, "verifier");
     // The verifier reads terminations and confirmations.
     let all = f64::from(partitions * 2);
 
@@ -183,15 +198,14 @@ fn two_verifiers_split_the_partitions_and_one_killed_loses_nothing() {
     wait_closed_at_least(&fleet, 100);
     let joined_at = Instant::now();
     let second = fleet.spawn("verifier-2", &["verifier"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
     // Each gauge is refreshed every 250 ms: wait until both show the new split.
     let split = || {
         let (a, b) = (assigned(&first), assigned(&second));
         (a > 0.0 && b > 0.0 && a + b == all).then_some((a, b))
     };
-    while split().is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_while(Duration::from_secs(60), Duration::from_millis(100), || {
+        split().is_none()
+    });
     let (a, b) = (assigned(&first), assigned(&second));
     assert!(
         a > 0.0 && b > 0.0 && a + b == all,
@@ -203,20 +217,10 @@ fn two_verifiers_split_the_partitions_and_one_killed_loses_nothing() {
     );
 
     wait_closed_at_least(&fleet, 500);
-    let killed_at = Instant::now();
-    first.kill9();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while assigned(&second) < all && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        assigned(&second),
-        all,
-        "the survivor never got every partition"
-    );
+    let takeover = kill_and_await_takeover(first, &second, &assigned, all);
     println!(
         "the surviving verifier owned all {all} partitions {:.1} s after kill -9 of the other",
-        killed_at.elapsed().as_secs_f64()
+        takeover.as_secs_f64()
     );
     all_closed_once(&fleet, 1500);
     let mut all_procs = workers;
@@ -249,10 +253,9 @@ fn the_broker_unreachable_for_30_s_makes_processes_unhealthy_then_they_resume() 
     let fleet = ProcFleet::new(&harness, 6);
     let (mut procs, verifier) = fleet.spawn_all();
     procs.push(verifier);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while procs.iter().any(|p| p.health() != Some(200)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_while(Duration::from_secs(60), Duration::from_millis(200), || {
+        procs.iter().any(|p| p.health() != Some(200))
+    });
     assert!(
         procs.iter().all(|p| p.health() == Some(200)),
         "healthy before the outage"
@@ -287,10 +290,9 @@ fn the_broker_unreachable_for_30_s_makes_processes_unhealthy_then_they_resume() 
     }
     broker("resume");
     all_closed_once(&fleet, 500);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while procs.iter().any(|p| p.health() != Some(200)) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    wait_while(Duration::from_secs(60), Duration::from_millis(250), || {
+        procs.iter().any(|p| p.health() != Some(200))
+    });
     for p in &procs {
         assert_eq!(
             p.health(),

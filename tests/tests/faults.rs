@@ -59,7 +59,8 @@ fn wait_closed_at_least(fleet: &ProcFleet, n: usize) {
     );
 }
 
-fn stop_all(procs: Vec<Proc>) {
+/// SIGTERMs each process in turn and waits for it to exit.
+fn stop_all(procs: impl IntoIterator<Item = Proc>) {
     for p in procs {
         p.sigterm_and_wait();
     }
@@ -123,8 +124,7 @@ fn a_worker_killed_mid_run_and_restarted_loses_nothing() {
     std::thread::sleep(Duration::from_secs(1));
     workers.push(fleet.spawn_worker("vault"));
     all_closed_once(&fleet, 1000);
-    workers.push(verifier);
-    stop_all(workers);
+    stop_all(workers.into_iter().chain([verifier]));
 }
 
 #[test]
@@ -157,9 +157,7 @@ fn a_second_worker_takes_over_a_killed_ones_partitions() {
         fleet.cfg.consumer.session_timeout_ms
     );
     all_closed_once(&fleet, 600);
-    workers.push(second);
-    workers.push(verifier);
-    stop_all(workers);
+    stop_all(workers.into_iter().chain([second, verifier]));
 }
 
 #[test]
@@ -174,9 +172,7 @@ fn the_verifier_killed_mid_run_rebuilds_and_closes_nothing_twice() {
     std::thread::sleep(Duration::from_secs(2));
     let verifier = fleet.spawn("verifier-2", &["verifier"]);
     all_closed_once(&fleet, 1000);
-    let mut all = workers;
-    all.push(verifier);
-    stop_all(all);
+    stop_all(workers.into_iter().chain([verifier]));
 }
 
 /// Two verifier instances split the partitions: the second joins mid-run (the first hands its
@@ -223,9 +219,7 @@ fn two_verifiers_split_the_partitions_and_one_killed_loses_nothing() {
         takeover.as_secs_f64()
     );
     all_closed_once(&fleet, 1500);
-    let mut all_procs = workers;
-    all_procs.push(second);
-    stop_all(all_procs);
+    stop_all(workers.into_iter().chain([second]));
 }
 
 #[test]

@@ -53,6 +53,27 @@ async fn wait_all(env: &TestEnv, ids: &[uuid::Uuid], state: CaseState) -> CaseLo
     log
 }
 
+/// Publishes `events` and waits for every one's case to be in `state`: their case ids and the log.
+async fn publish_and_wait(
+    env: &TestEnv,
+    events: &[HrEvent],
+    state: CaseState,
+) -> (Vec<uuid::Uuid>, CaseLog) {
+    env.publish(events, Mode::Structured).await;
+    let case_ids = ids(events);
+    let log = wait_all(env, &case_ids, state).await;
+    (case_ids, log)
+}
+
+/// A test environment whose guard holds terminations past `max_terminations` within a
+/// 600 s window.
+fn guarded(name: &str, max_terminations: u64) -> TestEnv {
+    let mut env = TestEnv::new(name);
+    env.cfg.verifier.guard.max_terminations = max_terminations;
+    env.cfg.verifier.guard.window_secs = 600;
+    env
+}
+
 /// The batch holding case `id`.
 fn batch_of(log: &CaseLog, id: &uuid::Uuid) -> String {
     log.latest[id]
@@ -77,27 +98,21 @@ fn args(batch: &str, by: &str) -> DecideArgs {
 
 #[test]
 fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing() {
-    let mut env = TestEnv::new("guard");
-    env.cfg.verifier.guard.max_terminations = 10;
-    env.cfg.verifier.guard.window_secs = 600;
+    let env = guarded("guard", 10);
     env.block_on(async {
         let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
 
         // Ten leavers: within the limit, released and closed as usual.
         let events = env.leavers(40);
         let (first, burst, late) = (&events[..10], &events[10..25], &events[25..30]);
-        env.publish(first, Mode::Structured).await;
-        let first_ids = ids(first);
-        let log = wait_all(&env, &first_ids, CaseState::Closed).await;
+        let (first_ids, log) = publish_and_wait(&env, first, CaseState::Closed).await;
         for id in &first_ids {
             let g = log.latest[id].guard.as_ref().expect("guard evidence");
             assert!(g.released_at.is_some() && g.batch.is_none(), "{g:?}");
         }
 
         // Fifteen more within the window: every one held, nothing done to any of them.
-        env.publish(burst, Mode::Structured).await;
-        let burst_ids = ids(burst);
-        let log = wait_all(&env, &burst_ids, CaseState::Held).await;
+        let (burst_ids, log) = publish_and_wait(&env, burst, CaseState::Held).await;
         let batch = batch_of(&log, &burst_ids[0]);
         for id in &burst_ids {
             let c = &log.latest[id];
@@ -172,9 +187,7 @@ fn a_burst_is_held_until_a_person_approves_and_a_rejected_batch_revokes_nothing(
         assert!(again.unwrap_err().to_string().contains("already decided"));
 
         // Five more, still within the window: a new batch, rejected — nothing ever done to them.
-        env.publish(late, Mode::Structured).await;
-        let late_ids = ids(late);
-        let log = wait_all(&env, &late_ids, CaseState::Held).await;
+        let (late_ids, log) = publish_and_wait(&env, late, CaseState::Held).await;
         let second = batch_of(&log, &late_ids[0]);
         assert_ne!(second, batch);
         decide(&env.cfg, &args(&second, "carol"), Decision::Reject, |_| {})
@@ -282,9 +295,7 @@ fn the_count_is_fleet_wide_with_two_verifier_instances() {
 /// terminations join the person's one case (one person, one case), which closes.
 #[test]
 fn one_person_sent_300_times_counts_once_and_has_one_case() {
-    let mut env = TestEnv::new("guard-dup");
-    env.cfg.verifier.guard.max_terminations = 25;
-    env.cfg.verifier.guard.window_secs = 600;
+    let env = guarded("guard-dup", 25);
     env.block_on(async {
         let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
         let events = env.leavers(6);

@@ -8,6 +8,7 @@
 
 use base64::Engine;
 use chrono::Utc;
+use revoke::cases::CaseLog;
 use revoke::fleet::Fleet;
 use revoke::hr::{publish_signed, Mode};
 use revoke_shared::contract::{CaseState, Confirmation, DeadLetter, HrEvent, Outcome, TargetKind};
@@ -16,8 +17,10 @@ use revoke_shared::secret::Secret;
 use revoke_shared::signing::{
     ed25519_public_key, Algorithm, EventSigner, KeyConfig, SignatureAttributes,
 };
-use revoke_tests::fleet_kit::{record_topics, rescind_of, simulated_fleet, verifier_dead_letters};
-use revoke_tests::TestEnv;
+use revoke_tests::fleet_kit::{
+    record_topics, rescind_of, simulated_fleet, verifier_dead_letters, wait_all_in,
+};
+use revoke_tests::{all_in_state, TestEnv};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -162,6 +165,16 @@ fn letters_of<'a>(all: &'a [DeadLetter], subject: &str) -> BTreeMap<String, &'a 
 }
 
 /// No target touched anything of `subject`.
+/// Waits for case `id` to close, and asserts it did.
+async fn wait_closed(env: &TestEnv, id: uuid::Uuid) -> CaseLog {
+    let log = wait_all_in(env, WAIT, &[id], CaseState::Closed).await;
+    assert_eq!(
+        log.latest.get(&id).map(|c| c.state),
+        Some(CaseState::Closed)
+    );
+    log
+}
+
 fn untouched(fleet: &Fleet, subject: &str) -> bool {
     TargetKind::ALL
         .iter()
@@ -276,15 +289,7 @@ fn forged_unsigned_and_unknown_source_events_revoke_nothing_and_a_replay_changes
         .await;
 
         let good_ids = [good_hmac.case_id(), good_ed.case_id()];
-        let log = env
-            .wait_cases(WAIT, |l| {
-                good_ids.iter().all(|id| {
-                    l.latest
-                        .get(id)
-                        .is_some_and(|c| c.state == CaseState::Closed)
-                })
-            })
-            .await;
+        let log = wait_all_in(&env, WAIT, &good_ids, CaseState::Closed).await;
         for id in &good_ids {
             assert_eq!(
                 log.latest.get(id).map(|c| c.state),
@@ -380,17 +385,7 @@ fn forged_unsigned_and_unknown_source_events_revoke_nothing_and_a_replay_changes
             Mode::Structured,
         )
         .await;
-        let log = env
-            .wait_cases(WAIT, |l| {
-                l.latest
-                    .get(&later.case_id())
-                    .is_some_and(|c| c.state == CaseState::Closed)
-            })
-            .await;
-        assert_eq!(
-            log.latest.get(&later.case_id()).map(|c| c.state),
-            Some(CaseState::Closed)
-        );
+        let log = wait_closed(&env, later.case_id()).await;
         assert_eq!(
             versions(
                 &env.read_json::<serde_json::Value>(&env.cfg.topics.cases)
@@ -442,17 +437,7 @@ fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_du
         now.subject = format!("S{}", now.subject);
         now.data.identity.employee_id = now.subject.clone();
         send(&env, &[(now.clone(), Some(ed().sign(&now)))], Mode::Structured).await;
-        let log = env
-            .wait_cases(WAIT, |l| {
-                l.latest
-                    .get(&now.case_id())
-                    .is_some_and(|c| c.state == CaseState::Closed)
-            })
-            .await;
-        assert_eq!(
-            log.latest.get(&now.case_id()).map(|c| c.state),
-            Some(CaseState::Closed)
-        );
+        wait_closed(&env, now.case_id()).await;
         let rescind = rescind_of(&now);
         send(&env, &[(rescind.clone(), Some(ed().sign(&rescind)))], Mode::Binary).await;
 
@@ -484,12 +469,8 @@ fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_du
 
         let log = env
             .wait_cases(WAIT, |l| {
-                l.latest
-                    .get(&dated.case_id())
-                    .is_some_and(|c| c.state == CaseState::Closed)
-                    && l.latest
-                        .get(&now.case_id())
-                        .is_some_and(|c| c.state == CaseState::Rescinded)
+                all_in_state(l, &[dated.case_id()], CaseState::Closed)
+                    && all_in_state(l, &[now.case_id()], CaseState::Rescinded)
             })
             .await;
         let case = &log.latest[&dated.case_id()];
@@ -585,27 +566,16 @@ fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
 
         // Two generated leavers per source, one source in binary mode (blocking this thread is
         // fine: the fleet runs on the runtime's workers).
-        let (code, text) = run(&[
-            "publish",
-            "--sign",
-            "--generate",
-            "2",
-            "--source",
-            HMAC_SOURCE,
-        ]);
-        assert_eq!(code, Some(0), "{text}");
-        assert!(text.contains(&published(2)), "{text}");
-        let (code, text) = run(&[
-            "publish",
-            "--sign",
-            "--binary",
-            "--generate",
-            "2",
-            "--source",
-            ED_SOURCE,
-        ]);
-        assert_eq!(code, Some(0), "{text}");
-        assert!(text.contains(&published(2)), "{text}");
+        for (source, binary) in [(HMAC_SOURCE, false), (ED_SOURCE, true)] {
+            let mut args = vec!["publish", "--sign"];
+            if binary {
+                args.push("--binary");
+            }
+            args.extend(["--generate", "2", "--source", source]);
+            let (code, text) = run(&args);
+            assert_eq!(code, Some(0), "{text}");
+            assert!(text.contains(&published(2)), "{text}");
+        }
         // Without --sign: published, and refused by the fleet.
         let (code, text) = run(&["publish", "--generate", "1", "--source", HMAC_SOURCE]);
         assert_eq!(code, Some(0), "{text}");

@@ -31,12 +31,7 @@ async fn iam_adapter_config_and_connection_errors() {
     assert!(e.contains("REVOKE_TEST_AWS_UNSET_ID"), "{e}");
     // A tampered evidence id never reaches IAM.
     let target = iam_target(&base_table(&moto.url), "test").await.unwrap();
-    let h = revoke::adapters::Holding {
-        object_kind: "access_key".into(),
-        object_id: "access_key/*/AKIA1".into(),
-        sponsored: false,
-        action: "deactivate".into(),
-    };
+    let h = holding("access_key", "access_key/*/AKIA1", "deactivate");
     match target.revoke(&employee("E1", Some("x"), None), &h).await {
         Err(TargetError::Permanent(m)) => assert!(m.contains("not an IAM object"), "{m}"),
         other => panic!("expected a permanent error, got {other:?}"),
@@ -157,23 +152,13 @@ async fn iam_adapter_classifies_sdk_errors() {
 
     // NoSuchEntity on revoke is "already absent", on read-back "gone".
     set(404, "NoSuchEntity");
-    let profile = revoke::adapters::Holding {
-        object_kind: "login_profile".into(),
-        object_id: "login_profile/ada".into(),
-        sponsored: false,
-        action: "delete".into(),
-    };
+    let profile = holding("login_profile", "login_profile/ada", "delete");
     assert_eq!(
         target.revoke(&who, &profile).await.unwrap(),
         revoke::adapters::RevokeResult::AlreadyAbsent { removed_at: None }
     );
     assert!(target.verify(&who, &profile).await.unwrap().gone);
-    let key = revoke::adapters::Holding {
-        object_kind: "access_key".into(),
-        object_id: "access_key/ada/AKIAEXAMPLE1".into(),
-        sponsored: false,
-        action: "deactivate".into(),
-    };
+    let key = holding("access_key", "access_key/ada/AKIAEXAMPLE1", "deactivate");
     assert_eq!(
         target.revoke(&who, &key).await.unwrap(),
         revoke::adapters::RevokeResult::AlreadyAbsent { removed_at: None }

@@ -290,6 +290,16 @@ async fn iam_target(table_body: &str, instance: &str) -> Result<IamTarget, Strin
     IamTarget::from_table(&kit::target_table("cloud", table_body), instance).await
 }
 
+/// Evidence of one IAM object the revoker acted on with `action` (not a sponsored one).
+fn holding(object_kind: &str, object_id: &str, action: &str) -> revoke::adapters::Holding {
+    revoke::adapters::Holding {
+        object_kind: object_kind.into(),
+        object_id: object_id.into(),
+        sponsored: false,
+        action: action.into(),
+    }
+}
+
 fn base_table(url: &str) -> String {
     format!("endpoint_url = \"{url}\"\nregion = \"us-east-1\"\naccess_key_id_env = \"{KEY_ENV}\"\nsecret_access_key_env = \"{SECRET_ENV}\"")
 }

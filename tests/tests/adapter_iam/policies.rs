@@ -360,12 +360,11 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
 
     // The read-back is not fooled: a policy attached again shows as present.
     moto.attach(&eve, &managed).await;
-    let h = revoke::adapters::Holding {
-        object_kind: "managed_policy".into(),
-        object_id: format!("managed_policy/{eve}/{managed}"),
-        sponsored: false,
-        action: "detach_policy".into(),
-    };
+    let h = holding(
+        "managed_policy",
+        &format!("managed_policy/{eve}/{managed}"),
+        "detach_policy",
+    );
     assert!(!target.verify(&who, &h).await.unwrap().gone);
     moto.iam
         .detach_user_policy()

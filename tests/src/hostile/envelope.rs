@@ -24,12 +24,7 @@ impl Gen {
             "*",
         ]))
         .into();
-        if self.rng.below(2) == 0 {
-            self.structured("unknown_type", &id, &v, "unknown_type");
-        } else {
-            let (h, body) = to_binary(&v);
-            self.keyed("unknown_type", &id, body, h, Dlq("unknown_type"));
-        }
+        self.either_mode("unknown_type", &id, &v, "unknown_type");
     }
 
     pub(super) fn bad_specversion(&mut self) {
@@ -39,12 +34,7 @@ impl Gen {
             "0.3", "1", "1.0.0", "2.0", "", "1.0 ", " 1.0", "1.O", "1,0", "v1.0", "1.0\u{0}",
         ]))
         .into();
-        if self.rng.below(2) == 0 {
-            self.structured("specversion", &id, &v, "unsupported_specversion");
-        } else {
-            let (h, body) = to_binary(&v);
-            self.keyed("specversion", &id, body, h, Dlq("unsupported_specversion"));
-        }
+        self.either_mode("specversion", &id, &v, "unsupported_specversion");
     }
 
     pub(super) fn bad_content_type(&mut self) {
@@ -62,18 +52,7 @@ impl Gen {
             "application/json+xml",
         ]))
         .into();
-        if self.rng.below(2) == 0 {
-            self.structured("content_type", &id, &v, "unsupported_content_type");
-        } else {
-            let (h, body) = to_binary(&v);
-            self.keyed(
-                "content_type",
-                &id,
-                body,
-                h,
-                Dlq("unsupported_content_type"),
-            );
-        }
+        self.either_mode("content_type", &id, &v, "unsupported_content_type");
     }
 
     pub(super) fn missing_field(&mut self) {

@@ -123,4 +123,21 @@ impl Gen {
     ) {
         self.keyed(family, key, bytes(v), vec![], Dlq(reason));
     }
+
+    /// `v` as a structured or, with equal chance, a binary-mode record, expected in the DLQ with
+    /// `reason`: the envelope checks must hold in both modes.
+    pub(super) fn either_mode(
+        &mut self,
+        family: &'static str,
+        key: &str,
+        v: &Value,
+        reason: &'static str,
+    ) {
+        if self.rng.below(2) == 0 {
+            self.structured(family, key, v, reason);
+        } else {
+            let (h, body) = to_binary(v);
+            self.keyed(family, key, body, h, Dlq(reason));
+        }
+    }
 }

@@ -8,6 +8,7 @@ mod peers;
 
 use base64::Engine;
 use peers::Person;
+use revoke::cases::CaseLog;
 use revoke::fleet::Process;
 use revoke::hr::Mode;
 use revoke_shared::contract::{
@@ -83,13 +84,7 @@ fn a_rescind_after_close_restores_real_ldap_and_scim_accounts() {
         env.publish(std::slice::from_ref(&term), Mode::Structured)
             .await;
         let log = wait_all_in(&env, WAIT, &[case_id], CaseState::Closed).await;
-        let closed = &log.latest[&case_id];
-        assert_eq!(
-            closed.state,
-            CaseState::Closed,
-            "{}",
-            revoke::cases::render(closed)
-        );
+        let closed = case_in(&log, &case_id, CaseState::Closed);
         // Revoked at the peers.
         let dir_objects = &closed.targets[&TargetKind::Directory].objects;
         let saas_objects = &closed.targets[&TargetKind::Saas].objects;
@@ -106,13 +101,7 @@ fn a_rescind_after_close_restores_real_ldap_and_scim_accounts() {
                     .is_some_and(|c| c.state == CaseState::Rescinded && c.restored.len() == 2)
             })
             .await;
-        let case = &log.latest[&case_id];
-        assert_eq!(
-            case.state,
-            CaseState::Rescinded,
-            "{}",
-            revoke::cases::render(case)
-        );
+        let case = case_in(&log, &case_id, CaseState::Rescinded);
         assert_eq!(case.restored.len(), 2, "{:?}", case.restored);
         assert_eq!(case.rescinded_by.as_deref(), Some("hr:people-ops"));
         assert!(case.closed_at.is_some(), "the close stays on record");
@@ -235,6 +224,17 @@ fn rescind(term: &HrEvent, source: &str, id: &str, names: bool) -> HrEvent {
     r
 }
 
+/// Case `id` in `log`, asserted to be in `state` (the message shows the whole case).
+fn case_in<'a>(
+    log: &'a CaseLog,
+    id: &uuid::Uuid,
+    state: CaseState,
+) -> &'a revoke_shared::contract::Case {
+    let case = &log.latest[id];
+    assert_eq!(case.state, state, "{}", revoke::cases::render(case));
+    case
+}
+
 /// Publishes `term` (as `bytes`) and waits until its case closes.
 async fn close(env: &TestEnv, term: &HrEvent, bytes: &[u8]) -> revoke_shared::contract::Case {
     env.publish_raw(Some(&term.subject), bytes, &[]).await;
@@ -247,6 +247,31 @@ async fn close(env: &TestEnv, term: &HrEvent, bytes: &[u8]) -> revoke_shared::co
         term.id
     );
     case.unwrap()
+}
+
+/// Waits 2 s, then asserts the `closed` case is as it was: still closed, same revision, not
+/// rescinded, nothing restored. `what` names it in the messages. Returns the log read.
+async fn unchanged_after_a_pause(
+    env: &TestEnv,
+    closed: &revoke_shared::contract::Case,
+    what: &str,
+) -> CaseLog {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let log = env.case_log().await;
+    let case = &log.latest[&closed.case_id];
+    assert_eq!(
+        case.state,
+        CaseState::Closed,
+        "[{}] {what}: {}",
+        env.broker,
+        revoke::cases::render(case)
+    );
+    assert_eq!(
+        case.revision, closed.revision,
+        "{what}: the case did not change"
+    );
+    assert!(case.rescind.is_none() && case.restored.is_empty(), "{what}");
+    log
 }
 
 /// Dead letters with `reason`, until at least `n` are there or the wait ends.
@@ -319,17 +344,7 @@ fn wrong_source_is_dead_lettered(signed: bool) {
             assert!(l.detail.contains(&r.id), "{}", l.detail);
         }
         // Give the verifier every chance to act on them anyway.
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let log = env.case_log().await;
-        let case = &log.latest[&closed.case_id];
-        assert_eq!(
-            case.state,
-            CaseState::Closed,
-            "{}",
-            revoke::cases::render(case)
-        );
-        assert_eq!(case.revision, closed.revision, "the case did not change");
-        assert!(case.rescind.is_none() && case.restored.is_empty());
+        let log = unchanged_after_a_pause(&env, &closed, "the rescinded case").await;
         assert_eq!(
             log.latest
                 .values()
@@ -404,18 +419,7 @@ fn a_replayed_rescind_gives_nothing_back_from_a_later_termination() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // Give the verifier and workers every chance to give something back wrongly.
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let log = env.case_log().await;
-        let case = &log.latest[&closed.case_id];
-        assert_eq!(
-            case.state,
-            CaseState::Closed,
-            "[{}] T2 after R1's replay: {}",
-            env.broker,
-            revoke::cases::render(case)
-        );
-        assert_eq!(case.revision, closed.revision, "T2's case did not change");
-        assert!(case.rescind.is_none() && case.restored.is_empty());
+        unchanged_after_a_pause(&env, &closed, "T2 after R1's replay").await;
         let after = restore_requests(&env).await;
         let for_t2: Vec<&RestoreRequest> = after
             .iter()

@@ -4,55 +4,73 @@
 use super::*;
 
 impl Gen {
-    pub(super) fn unknown_type(&mut self) {
+    /// A fresh event whose `field` is one of `values`, in either mode, expected in the DLQ with
+    /// `reason`.
+    fn field_one_of(
+        &mut self,
+        family: &'static str,
+        field: &str,
+        values: &[&'static str],
+        reason: &'static str,
+    ) {
         let (id, evt) = self.fresh();
         let mut v = event(&id, &evt);
-        v["type"] = (*self.rng.pick(&[
-            "identity.termination.v2",
-            "identity.termination.v0",
-            "identity.termination",
-            "identity.termination.v1.1",
-            "IDENTITY.TERMINATION.V1",
-            "identity.promotion.v1",
-            "identity.termination_rescinded.v2",
-            "",
-            " identity.termination.v1",
-            "identity.termination.v1 ",
-            "identity.termination.v1\u{0}",
-            "identity.termination.v1\u{200B}",
-            "com.example.identity.termination.v1",
-            "*",
-        ]))
-        .into();
-        self.either_mode("unknown_type", &id, &v, "unknown_type");
+        v[field] = (*self.rng.pick(values)).into();
+        self.either_mode(family, &id, &v, reason);
+    }
+
+    pub(super) fn unknown_type(&mut self) {
+        self.field_one_of(
+            "unknown_type",
+            "type",
+            &[
+                "identity.termination.v2",
+                "identity.termination.v0",
+                "identity.termination",
+                "identity.termination.v1.1",
+                "IDENTITY.TERMINATION.V1",
+                "identity.promotion.v1",
+                "identity.termination_rescinded.v2",
+                "",
+                " identity.termination.v1",
+                "identity.termination.v1 ",
+                "identity.termination.v1\u{0}",
+                "identity.termination.v1\u{200B}",
+                "com.example.identity.termination.v1",
+                "*",
+            ],
+            "unknown_type",
+        );
     }
 
     pub(super) fn bad_specversion(&mut self) {
-        let (id, evt) = self.fresh();
-        let mut v = event(&id, &evt);
-        v["specversion"] = (*self.rng.pick(&[
-            "0.3", "1", "1.0.0", "2.0", "", "1.0 ", " 1.0", "1.O", "1,0", "v1.0", "1.0\u{0}",
-        ]))
-        .into();
-        self.either_mode("specversion", &id, &v, "unsupported_specversion");
+        self.field_one_of(
+            "specversion",
+            "specversion",
+            &[
+                "0.3", "1", "1.0.0", "2.0", "", "1.0 ", " 1.0", "1.O", "1,0", "v1.0", "1.0\u{0}",
+            ],
+            "unsupported_specversion",
+        );
     }
 
     pub(super) fn bad_content_type(&mut self) {
-        let (id, evt) = self.fresh();
-        let mut v = event(&id, &evt);
-        v["datacontenttype"] = (*self.rng.pick(&[
-            "text/plain",
-            "application/xml",
-            "application/octet-stream",
-            "text/json",
-            "application/jsonx",
-            "",
-            "application/cloudevents+xml",
-            ";application/json",
-            "application/json+xml",
-        ]))
-        .into();
-        self.either_mode("content_type", &id, &v, "unsupported_content_type");
+        self.field_one_of(
+            "content_type",
+            "datacontenttype",
+            &[
+                "text/plain",
+                "application/xml",
+                "application/octet-stream",
+                "text/json",
+                "application/jsonx",
+                "",
+                "application/cloudevents+xml",
+                ";application/json",
+                "application/json+xml",
+            ],
+            "unsupported_content_type",
+        );
     }
 
     pub(super) fn missing_field(&mut self) {

@@ -7,7 +7,7 @@ use revoke_shared::contract::{
     CaseState, Confirmation, EscalationReason, IdentityKind, Outcome, TargetKind,
 };
 use revoke_tests::fleet_kit::simulated_fleet;
-use revoke_tests::TestEnv;
+use revoke_tests::{all_in_state, TestEnv};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -31,15 +31,8 @@ fn protected_identities_are_untouched_and_required_targets_follow_the_kind() {
         let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
         let log = env
             .wait_cases(WAIT, |l| {
-                l.latest
-                    .get(&ids[0])
-                    .is_some_and(|c| c.state == CaseState::Escalated)
-                    && l.latest
-                        .get(&ids[1])
-                        .is_some_and(|c| c.state == CaseState::Closed)
-                    && l.latest
-                        .get(&ids[2])
-                        .is_some_and(|c| c.state == CaseState::Closed)
+                all_in_state(l, &ids[..1], CaseState::Escalated)
+                    && all_in_state(l, &ids[1..], CaseState::Closed)
             })
             .await;
 
@@ -117,12 +110,10 @@ fn protected_identities_match_across_fields_case_and_compatibility_forms() {
         let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
         env.publish(&events, Mode::Structured).await;
         let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
-        let state = |l: &revoke::cases::CaseLog, i: usize, s: CaseState| {
-            l.latest.get(&ids[i]).is_some_and(|c| c.state == s)
-        };
         let log = env
             .wait_cases(WAIT, |l| {
-                state(l, 0, CaseState::Closed) && (1..5).all(|i| state(l, i, CaseState::Escalated))
+                all_in_state(l, &ids[..1], CaseState::Closed)
+                    && all_in_state(l, &ids[1..5], CaseState::Escalated)
             })
             .await;
         assert_eq!(log.latest[&ids[0]].state, CaseState::Closed);

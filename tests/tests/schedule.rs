@@ -9,7 +9,7 @@ use revoke::fleet::Process;
 use revoke::hr::Mode;
 use revoke_shared::contract::{CaseState, TargetKind, SCHEDULE_SLACK_SECS};
 use revoke_tests::fleet_kit::{rescind_of, simulated_fleet};
-use revoke_tests::TestEnv;
+use revoke_tests::{all_in_state, TestEnv};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -38,12 +38,8 @@ fn a_dated_termination_fires_after_a_verifier_restart_and_a_rescind_cancels_one(
         let ids = [dated.case_id(), cancelled.case_id(), now.case_id()];
         let log = env
             .wait_cases(WAIT, |l| {
-                l.latest
-                    .get(&ids[2])
-                    .is_some_and(|c| c.state == CaseState::Closed)
-                    && l.latest
-                        .get(&ids[1])
-                        .is_some_and(|c| c.state == CaseState::Rescinded)
+                all_in_state(l, &ids[2..], CaseState::Closed)
+                    && all_in_state(l, &ids[1..2], CaseState::Rescinded)
                     && l.latest.contains_key(&ids[0])
             })
             .await;

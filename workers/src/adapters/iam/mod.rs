@@ -89,11 +89,11 @@ pub use objects::{iam_name_ok, IamObject};
 pub(crate) use settings::parse_settings;
 pub use settings::{Match, UserScan};
 
-use super::{owner_names, Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use super::{owner_names, Adapter, Held, ReadBack, RestoreResult, RevokeResult, TargetError};
 use async_trait::async_trait;
 use aws_sdk_iam::types::StatusType;
 use discovery::ScannedUser;
-use objects::{gone, holding, present, ABSENT, REVOKED};
+use objects::{gone, held, present, ABSENT, REVOKED};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 
 pub struct IamTarget {
@@ -116,7 +116,9 @@ pub struct IamTarget {
 }
 
 #[async_trait]
-impl Target for IamTarget {
+impl Adapter for IamTarget {
+    type Object = IamObject;
+
     fn kind(&self) -> TargetKind {
         TargetKind::Cloud
     }
@@ -129,7 +131,7 @@ impl Target for IamTarget {
         &self.principal
     }
 
-    async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
+    async fn discover(&self, who: &Identity) -> Result<Vec<Held<IamObject>>, TargetError> {
         let scan = if self.sponsored || matches!(self.matching, Match::Tag { .. }) {
             self.users.get(|| self.scan_users()).await?
         } else {
@@ -165,13 +167,13 @@ impl Target for IamTarget {
                             user: u.name.clone(),
                             key_id: k.id,
                         };
-                        out.push(holding(&obj, true, "deactivate"));
+                        out.push(held(obj, true, "deactivate"));
                     }
                 }
                 let obj = IamObject::SponsoredUser {
                     user: u.name.clone(),
                 };
-                transfers.push(holding(&obj, true, "transfer_ownership"));
+                transfers.push(held(obj, true, "transfer_ownership"));
             }
             // Ownership transfers last: every sponsored key is deactivated before the escalation.
             out.extend(transfers);
@@ -179,9 +181,13 @@ impl Target for IamTarget {
         Ok(out)
     }
 
-    async fn revoke(&self, who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
-        let obj = self.parse(&what.object_kind, &what.object_id)?;
-        match &obj {
+    async fn revoke(
+        &self,
+        who: &Identity,
+        what: &Held<IamObject>,
+    ) -> Result<RevokeResult, TargetError> {
+        let obj = &what.object;
+        match obj {
             IamObject::AccessKey { user, key_id } => {
                 let policy = CredentialPolicy::from_action(&what.action).ok_or_else(|| {
                     TargetError::Permanent(format!(
@@ -348,11 +354,15 @@ impl Target for IamTarget {
         }
     }
 
-    async fn verify(&self, who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
-        let obj = self.parse(&what.object_kind, &what.object_id)?;
+    async fn verify(
+        &self,
+        who: &Identity,
+        what: &Held<IamObject>,
+    ) -> Result<ReadBack, TargetError> {
+        let obj = &what.object;
         let policy =
             CredentialPolicy::from_action(&what.action).unwrap_or(CredentialPolicy::Deactivate);
-        match &obj {
+        match obj {
             IamObject::AccessKey { user, key_id } => {
                 let keys = self.access_keys_of(user).await?;
                 Ok(Self::credential_read_back(
@@ -418,14 +428,14 @@ impl Target for IamTarget {
     async fn restore(
         &self,
         who: &Identity,
+        obj: &IamObject,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
-        let obj = self.parse(&ev.object_kind, &ev.object_id)?;
-        if let Some(reason) = self.not_theirs(who, &obj).await? {
+        if let Some(reason) = self.not_theirs(who, obj).await? {
             return Ok(RestoreResult::Refused { reason });
         }
         let irreversible = |reason: String| Ok(RestoreResult::Irreversible { reason });
-        match (&obj, ev.action.as_str()) {
+        match (obj, ev.action.as_str()) {
             (IamObject::AccessKey { user, key_id }, "deactivate") => {
                 let keys = self.access_keys_of(user).await?;
                 match keys.iter().find(|k| &k.id == key_id) {

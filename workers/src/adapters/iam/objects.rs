@@ -1,10 +1,10 @@
 //! What a person's IAM footprint is made of, as this adapter names it in evidence (`IamObject`,
 //! whose ids parse back to exactly one object), the name checks that keep anything IAM could not
-//! hold from being sent, and the small answer shapes (`holding`, `gone`, `present`) every
+//! hold from being sent, and the small answer shapes (`held`, `gone`, `present`) every
 //! object kind shares. No I/O.
 
-use super::{policies, IamTarget};
-use crate::adapters::{Holding, ReadBack, RevokeResult, TargetError};
+use super::policies;
+use crate::adapters::{Held, ObjectRef, ReadBack, RevokeResult};
 
 /// Whether `s` can be an IAM user or group name: `[\w+=,.@-]+`, 1..=`max` ASCII characters.
 /// Anything else names nothing in IAM and is never sent to it.
@@ -72,8 +72,10 @@ pub enum IamObject {
     },
 }
 
-impl IamObject {
-    pub fn kind(&self) -> &'static str {
+impl ObjectRef for IamObject {
+    const EXAMPLE: &'static str = "access_key/<user>/<key id>";
+
+    fn kind(&self) -> &'static str {
         match self {
             IamObject::AccessKey { .. } => "access_key",
             IamObject::LoginProfile { .. } => "login_profile",
@@ -89,7 +91,7 @@ impl IamObject {
     }
 
     /// The object id recorded in evidence.
-    pub fn id(&self) -> String {
+    fn id(&self) -> String {
         match self {
             IamObject::AccessKey { user, key_id } => format!("access_key/{user}/{key_id}"),
             IamObject::LoginProfile { user } => format!("login_profile/{user}"),
@@ -106,25 +108,9 @@ impl IamObject {
         }
     }
 
-    /// The user whose footprint this is.
-    pub fn user(&self) -> &str {
-        match self {
-            IamObject::AccessKey { user, .. }
-            | IamObject::LoginProfile { user }
-            | IamObject::GroupMembership { user, .. }
-            | IamObject::Mfa { user, .. }
-            | IamObject::SshKey { user, .. }
-            | IamObject::SigningCert { user, .. }
-            | IamObject::SponsoredUser { user }
-            | IamObject::ManagedPolicy { user, .. }
-            | IamObject::InlinePolicy { user, .. }
-            | IamObject::IssuedSessions { user } => user,
-        }
-    }
-
     /// Parses an evidence pair back; None unless `kind` and `id` agree and every part is a valid
     /// IAM name or id (so a tampered or foreign id never reaches an API call).
-    pub fn parse(kind: &str, id: &str) -> Option<IamObject> {
+    fn parse(kind: &str, id: &str) -> Option<IamObject> {
         let (prefix, rest) = id.split_once('/')?;
         let user_ok = |u: &str| iam_name_ok(u, 64);
         let two = |rest: &str| -> Option<(String, String)> {
@@ -181,13 +167,26 @@ impl IamObject {
     }
 }
 
-pub(super) fn holding(obj: &IamObject, sponsored: bool, action: &str) -> Holding {
-    Holding {
-        object_kind: obj.kind().to_string(),
-        object_id: obj.id(),
-        sponsored,
-        action: action.to_string(),
+impl IamObject {
+    /// The user whose footprint this is.
+    pub fn user(&self) -> &str {
+        match self {
+            IamObject::AccessKey { user, .. }
+            | IamObject::LoginProfile { user }
+            | IamObject::GroupMembership { user, .. }
+            | IamObject::Mfa { user, .. }
+            | IamObject::SshKey { user, .. }
+            | IamObject::SigningCert { user, .. }
+            | IamObject::SponsoredUser { user }
+            | IamObject::ManagedPolicy { user, .. }
+            | IamObject::InlinePolicy { user, .. }
+            | IamObject::IssuedSessions { user } => user,
+        }
     }
+}
+
+pub(super) fn held(obj: IamObject, sponsored: bool, action: &str) -> Held<IamObject> {
+    Held::new(obj, sponsored, action)
 }
 
 pub(super) fn gone(detail: impl Into<String>) -> ReadBack {
@@ -208,13 +207,3 @@ pub(super) fn present(detail: impl Into<String>) -> ReadBack {
 
 pub(super) const ABSENT: RevokeResult = RevokeResult::AlreadyAbsent { removed_at: None };
 pub(super) const REVOKED: RevokeResult = RevokeResult::Revoked { removed_at: None };
-
-impl IamTarget {
-    pub(super) fn parse(&self, kind: &str, id: &str) -> Result<IamObject, TargetError> {
-        IamObject::parse(kind, id).ok_or_else(|| {
-            TargetError::Permanent(format!(
-                "{kind} {id:?} is not an IAM object this adapter names (expected e.g. access_key/<user>/<key id>)"
-            ))
-        })
-    }
-}

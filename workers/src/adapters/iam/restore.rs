@@ -3,7 +3,7 @@
 //! names the person as owner; and whose an access key is. The evidence may be forged.
 
 use super::{IamObject, IamTarget};
-use crate::adapters::TargetError;
+use crate::adapters::{ObjectRef, TargetError};
 use revoke_shared::contract::Identity;
 
 impl IamTarget {

@@ -4,6 +4,7 @@
 use super::credentials::Cred;
 use super::errors::hint;
 use super::*;
+use crate::adapters::ObjectRef;
 use revoke_shared::contract::IdentityKind;
 use revoke_shared::retry::ErrorClass;
 use std::time::Duration;

@@ -157,3 +157,162 @@ impl<A: Adapter> Target for A {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use revoke_shared::contract::IdentityKind;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// One object kind, `key`, with numeric ids `keys/<n>`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Key(u32);
+
+    impl ObjectRef for Key {
+        const EXAMPLE: &'static str = "keys/<n>";
+        fn kind(&self) -> &'static str {
+            "key"
+        }
+        fn id(&self) -> String {
+            format!("keys/{}", self.0)
+        }
+        fn parse(kind: &str, id: &str) -> Option<Key> {
+            let n = id.strip_prefix("keys/")?;
+            (kind == "key" && n.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| n.parse().ok().map(Key))?
+        }
+    }
+
+    /// Holds keys 1 and 2; counts every call that reaches it.
+    #[derive(Default)]
+    struct Keys {
+        calls: AtomicUsize,
+        seen: std::sync::Mutex<Vec<Key>>,
+    }
+
+    impl Keys {
+        fn reached(&self, k: &Key) {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.seen.lock().unwrap().push(k.clone());
+        }
+    }
+
+    #[async_trait]
+    impl Adapter for Keys {
+        type Object = Key;
+        fn kind(&self) -> TargetKind {
+            TargetKind::Vault
+        }
+        fn instance(&self) -> &str {
+            "unit"
+        }
+        fn principal(&self) -> &str {
+            "revoker"
+        }
+        async fn discover(&self, _who: &Identity) -> Result<Vec<Held<Key>>, TargetError> {
+            Ok(vec![
+                Held::new(Key(1), false, "delete"),
+                Held::new(Key(2), true, "revoke"),
+            ])
+        }
+        async fn revoke(
+            &self,
+            _: &Identity,
+            what: &Held<Key>,
+        ) -> Result<RevokeResult, TargetError> {
+            self.reached(&what.object);
+            Ok(RevokeResult::Revoked { removed_at: None })
+        }
+        async fn verify(&self, _: &Identity, what: &Held<Key>) -> Result<ReadBack, TargetError> {
+            self.reached(&what.object);
+            Ok(ReadBack {
+                gone: true,
+                detail: String::new(),
+                removed_at: None,
+            })
+        }
+        async fn restore(
+            &self,
+            _: &Identity,
+            object: &Key,
+            _: &ObjectEvidence,
+        ) -> Result<RestoreResult, TargetError> {
+            self.reached(object);
+            Ok(RestoreResult::AlreadyPresent)
+        }
+    }
+
+    fn who() -> Identity {
+        Identity {
+            employee_id: "E1".into(),
+            email: None,
+            username: Some("ada".into()),
+            kind: IdentityKind::Employee,
+        }
+    }
+
+    fn evidence(kind: &str, id: &str) -> ObjectEvidence {
+        let mut ev =
+            crate::revocation::tests::evidence(id, revoke_shared::contract::ObjectOutcome::Revoked);
+        ev.object_kind = kind.into();
+        ev
+    }
+
+    #[tokio::test]
+    async fn the_contract_strings_are_written_and_parsed_once_at_the_edge() {
+        let t = Keys::default();
+        let found = Target::discover(&t, &who()).await.unwrap();
+        assert_eq!(found[1].object_kind, "key");
+        assert_eq!(found[1].object_id, "keys/2");
+        assert!(found[1].sponsored);
+        assert_eq!(found[1].action, "revoke");
+        for h in &found {
+            Target::revoke(&t, &who(), h).await.unwrap();
+            assert!(Target::verify(&t, &who(), h).await.unwrap().gone);
+        }
+        let r = Target::restore(&t, &who(), &evidence("key", "keys/2"))
+            .await
+            .unwrap();
+        assert_eq!(r, RestoreResult::AlreadyPresent);
+        assert_eq!(
+            *t.seen.lock().unwrap(),
+            [Key(1), Key(1), Key(2), Key(2), Key(2)]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_id_the_adapter_did_not_make_never_reaches_it() {
+        let t = Keys::default();
+        for (kind, id) in [
+            ("key", "keys/x"),
+            ("key", "keys/1/.."),
+            ("lock", "keys/1"),
+            ("key", ""),
+        ] {
+            let h = Holding {
+                object_kind: kind.into(),
+                object_id: id.into(),
+                sponsored: false,
+                action: "delete".into(),
+            };
+            let e = Target::revoke(&t, &who(), &h).await.unwrap_err();
+            assert!(
+                matches!(&e, TargetError::Permanent(m) if m.contains("keys/<n>")),
+                "{e:?}"
+            );
+            assert!(matches!(
+                Target::verify(&t, &who(), &h).await,
+                Err(TargetError::Permanent(_))
+            ));
+            // A restore is a grant: evidence naming an unknown object is refused, not failed.
+            let r = Target::restore(&t, &who(), &evidence(kind, id))
+                .await
+                .unwrap();
+            assert!(
+                matches!(&r, RestoreResult::Refused { reason } if reason.contains("nothing given back")),
+                "{r:?}"
+            );
+        }
+        assert_eq!(t.calls.load(Ordering::SeqCst), 0);
+    }
+}

@@ -61,8 +61,9 @@ impl<O: ObjectRef> Held<O> {
 #[async_trait]
 pub trait Adapter: Send + Sync + 'static {
     type Object: ObjectRef;
+    /// The kind of target it is (one adapter type serves one kind).
+    const KIND: TargetKind;
 
-    fn kind(&self) -> TargetKind;
     /// The configured instance name.
     fn instance(&self) -> &str;
     /// The principal of the credential this adapter acts with, recorded as the actor.
@@ -96,7 +97,7 @@ pub trait Adapter: Send + Sync + 'static {
 fn not_ours<A: Adapter>(a: &A, kind: &str, id: &str) -> String {
     format!(
         "{kind} {id:?} is not an object {} {} records (expected e.g. {})",
-        a.kind(),
+        A::KIND,
         a.instance(),
         <A::Object as ObjectRef>::EXAMPLE
     )
@@ -115,7 +116,7 @@ fn held<A: Adapter>(a: &A, what: &Holding) -> Result<Held<A::Object>, TargetErro
 #[async_trait]
 impl<A: Adapter> Target for A {
     fn kind(&self) -> TargetKind {
-        Adapter::kind(self)
+        A::KIND
     }
 
     fn instance(&self) -> &str {
@@ -161,7 +162,7 @@ impl<A: Adapter> Target for A {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use revoke_shared::contract::IdentityKind;
+    use crate::revocation::tests::who;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// One object kind, `key`, with numeric ids `keys/<n>`.
@@ -200,9 +201,7 @@ mod tests {
     #[async_trait]
     impl Adapter for Keys {
         type Object = Key;
-        fn kind(&self) -> TargetKind {
-            TargetKind::Vault
-        }
+        const KIND: TargetKind = TargetKind::Vault;
         fn instance(&self) -> &str {
             "unit"
         }
@@ -239,15 +238,6 @@ mod tests {
         ) -> Result<RestoreResult, TargetError> {
             self.reached(object);
             Ok(RestoreResult::AlreadyPresent)
-        }
-    }
-
-    fn who() -> Identity {
-        Identity {
-            employee_id: "E1".into(),
-            email: None,
-            username: Some("ada".into()),
-            kind: IdentityKind::Employee,
         }
     }
 

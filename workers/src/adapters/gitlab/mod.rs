@@ -119,13 +119,18 @@ impl std::fmt::Debug for GitlabTarget {
     }
 }
 
+impl GitlabTarget {
+    /// What a call on `obj` is doing, for its errors: `revoke personal_access_token
+    /// personal_access_tokens/7 on gitlab default`.
+    fn doing(&self, verb: &str, obj: &Object) -> String {
+        format!("{verb} {} {} on gitlab {}", obj.kind(), obj.id(), self.instance)
+    }
+}
+
 #[async_trait]
 impl Adapter for GitlabTarget {
+    const KIND: TargetKind = TargetKind::Cicd;
     type Object = Object;
-
-    fn kind(&self) -> TargetKind {
-        TargetKind::Cicd
-    }
 
     fn instance(&self) -> &str {
         &self.instance
@@ -250,13 +255,7 @@ impl Adapter for GitlabTarget {
         what: &Held<Object>,
     ) -> Result<RevokeResult, TargetError> {
         let obj = &what.object;
-        let doing = format!(
-            "{} {} {} on gitlab {}",
-            obj.action(),
-            obj.kind(),
-            obj.id(),
-            self.instance
-        );
+        let doing = self.doing(obj.action(), obj);
         let segments = obj.segments();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         match obj {
@@ -322,12 +321,7 @@ impl Adapter for GitlabTarget {
 
     async fn verify(&self, _who: &Identity, what: &Held<Object>) -> Result<ReadBack, TargetError> {
         let obj = &what.object;
-        let doing = format!(
-            "reading back {} {} on gitlab {}",
-            obj.kind(),
-            obj.id(),
-            self.instance
-        );
+        let doing = self.doing("reading back", obj);
         let segments = obj.segments();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         match obj {

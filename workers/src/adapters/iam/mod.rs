@@ -115,13 +115,20 @@ pub struct IamTarget {
     users: super::scan::FreshScan<Vec<ScannedUser>>,
 }
 
+/// What revoking a key or certificate means, from the holding's action.
+fn credential_policy(what: &Held<IamObject>, noun: &str) -> Result<CredentialPolicy, TargetError> {
+    CredentialPolicy::from_action(&what.action).ok_or_else(|| {
+        TargetError::Permanent(format!(
+            "{noun} action {:?} is not deactivate or delete",
+            what.action
+        ))
+    })
+}
+
 #[async_trait]
 impl Adapter for IamTarget {
+    const KIND: TargetKind = TargetKind::Cloud;
     type Object = IamObject;
-
-    fn kind(&self) -> TargetKind {
-        TargetKind::Cloud
-    }
 
     fn instance(&self) -> &str {
         &self.instance
@@ -189,12 +196,7 @@ impl Adapter for IamTarget {
         let obj = &what.object;
         match obj {
             IamObject::AccessKey { user, key_id } => {
-                let policy = CredentialPolicy::from_action(&what.action).ok_or_else(|| {
-                    TargetError::Permanent(format!(
-                        "access key action {:?} is not deactivate or delete",
-                        what.action
-                    ))
-                })?;
+                let policy = credential_policy(what, "access key")?;
                 let keys = self.access_keys_of(user).await?;
                 let Some(key) = keys.iter().find(|k| &k.id == key_id) else {
                     return Ok(ABSENT);
@@ -231,10 +233,7 @@ impl Adapter for IamTarget {
                     .user_name(user)
                     .send()
                     .await;
-                Ok(match self.found("deleting the login profile", r)? {
-                    Some(_) => REVOKED,
-                    None => ABSENT,
-                })
+                self.removed("deleting the login profile", r)
             }
             IamObject::GroupMembership { group, user } => {
                 if !self.groups_of(user).await?.contains(group) {
@@ -247,10 +246,7 @@ impl Adapter for IamTarget {
                     .user_name(user)
                     .send()
                     .await;
-                Ok(match self.found("removing the user from a group", r)? {
-                    Some(_) => REVOKED,
-                    None => ABSENT,
-                })
+                self.removed("removing the user from a group", r)
             }
             IamObject::Mfa { user, serial } => {
                 if !self.mfa_serials(user).await?.contains(serial) {
@@ -263,18 +259,10 @@ impl Adapter for IamTarget {
                     .serial_number(serial)
                     .send()
                     .await;
-                Ok(match self.found("deactivating an MFA device", r)? {
-                    Some(_) => REVOKED,
-                    None => ABSENT,
-                })
+                self.removed("deactivating an MFA device", r)
             }
             IamObject::SshKey { user, key_id } => {
-                let policy = CredentialPolicy::from_action(&what.action).ok_or_else(|| {
-                    TargetError::Permanent(format!(
-                        "SSH key action {:?} is not deactivate or delete",
-                        what.action
-                    ))
-                })?;
+                let policy = credential_policy(what, "SSH key")?;
                 let keys = self.ssh_keys_of(user).await?;
                 let Some(key) = keys.iter().find(|k| &k.id == key_id) else {
                     return Ok(ABSENT);
@@ -304,12 +292,7 @@ impl Adapter for IamTarget {
                 Ok(if changed { REVOKED } else { ABSENT })
             }
             IamObject::SigningCert { user, cert_id } => {
-                let policy = CredentialPolicy::from_action(&what.action).ok_or_else(|| {
-                    TargetError::Permanent(format!(
-                        "signing certificate action {:?} is not deactivate or delete",
-                        what.action
-                    ))
-                })?;
+                let policy = credential_policy(what, "signing certificate")?;
                 let certs = self.signing_certs_of(user).await?;
                 let Some(cert) = certs.iter().find(|c| &c.id == cert_id) else {
                     return Ok(ABSENT);

@@ -3,7 +3,7 @@
 //! of leavers), and each user's keys, login profile, groups, MFA devices, SSH keys, certificates
 //! and policies, in the order they are revoked (`holdings_of`).
 
-use super::credentials::Cred;
+use super::credentials::{Cred, CredKind};
 use super::errors::user_items;
 use super::objects::{held, iam_name_ok};
 use super::policies;
@@ -242,9 +242,10 @@ impl IamTarget {
         let u = user.to_string();
         let mut out = Vec::new();
         for k in keys {
-            let obj = IamObject::AccessKey {
+            let obj = IamObject::Credential {
+                cred: CredKind::AccessKey,
                 user: u.clone(),
-                key_id: k.id,
+                id: k.id,
             };
             out.push(held(obj, false, self.access_keys.action()));
         }
@@ -289,16 +290,18 @@ impl IamTarget {
             out.push(held(obj, false, "deactivate"));
         }
         for k in ssh {
-            let obj = IamObject::SshKey {
+            let obj = IamObject::Credential {
+                cred: CredKind::SshKey,
                 user: u.clone(),
-                key_id: k.id,
+                id: k.id,
             };
             out.push(held(obj, false, self.ssh_keys.action()));
         }
         for c in certs {
-            let obj = IamObject::SigningCert {
+            let obj = IamObject::Credential {
+                cred: CredKind::SigningCert,
                 user: u.clone(),
-                cert_id: c.id,
+                id: c.id,
             };
             out.push(held(obj, false, self.signing_certs.action()));
         }

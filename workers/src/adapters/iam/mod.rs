@@ -81,7 +81,7 @@ pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 
-pub use credentials::CredentialPolicy;
+pub use credentials::{CredKind, CredentialPolicy};
 pub use discovery::user_name_of;
 pub use errors::{classify_error, is_throttling, Failure};
 pub use objects::{iam_name_ok, IamObject};
@@ -91,9 +91,8 @@ pub use settings::{Match, UserScan};
 
 use super::{owner_names, Adapter, Held, ReadBack, RestoreResult, RevokeResult, TargetError};
 use async_trait::async_trait;
-use aws_sdk_iam::types::StatusType;
 use discovery::ScannedUser;
-use objects::{gone, held, present, ABSENT, REVOKED};
+use objects::{gone, held, present, ABSENT};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 
 pub struct IamTarget {
@@ -170,9 +169,10 @@ impl Adapter for IamTarget {
             for u in owned {
                 if self.self_arn.as_deref() != Some(u.arn.as_str()) {
                     for k in self.access_keys_of(&u.name).await? {
-                        let obj = IamObject::AccessKey {
+                        let obj = IamObject::Credential {
+                            cred: CredKind::AccessKey,
                             user: u.name.clone(),
-                            key_id: k.id,
+                            id: k.id,
                         };
                         out.push(held(obj, true, "deactivate"));
                     }
@@ -195,36 +195,9 @@ impl Adapter for IamTarget {
     ) -> Result<RevokeResult, TargetError> {
         let obj = &what.object;
         match obj {
-            IamObject::AccessKey { user, key_id } => {
-                let policy = credential_policy(what, "access key")?;
-                let keys = self.access_keys_of(user).await?;
-                let Some(key) = keys.iter().find(|k| &k.id == key_id) else {
-                    return Ok(ABSENT);
-                };
-                self.refuse_self_key(key_id)?;
-                let mut changed = false;
-                if key.active() {
-                    // Deactivate first, also before a delete: the key stops working at once.
-                    changed |= self
-                        .set_access_key(
-                            user,
-                            key_id,
-                            StatusType::Inactive,
-                            "deactivating an access key",
-                        )
-                        .await?;
-                }
-                if policy == CredentialPolicy::Delete {
-                    let r = self
-                        .client
-                        .delete_access_key()
-                        .user_name(user)
-                        .access_key_id(key_id)
-                        .send()
-                        .await;
-                    changed |= self.found("deleting an access key", r)?.is_some();
-                }
-                Ok(if changed { REVOKED } else { ABSENT })
+            IamObject::Credential { cred, user, id } => {
+                let policy = credential_policy(what, cred.name())?;
+                self.revoke_cred(*cred, user, id, policy).await
             }
             IamObject::LoginProfile { user } => {
                 let r = self
@@ -261,66 +234,6 @@ impl Adapter for IamTarget {
                     .await;
                 self.removed("deactivating an MFA device", r)
             }
-            IamObject::SshKey { user, key_id } => {
-                let policy = credential_policy(what, "SSH key")?;
-                let keys = self.ssh_keys_of(user).await?;
-                let Some(key) = keys.iter().find(|k| &k.id == key_id) else {
-                    return Ok(ABSENT);
-                };
-                let changed = match policy {
-                    CredentialPolicy::Deactivate if !key.active() => false,
-                    CredentialPolicy::Deactivate => {
-                        self.set_ssh_key(
-                            user,
-                            key_id,
-                            StatusType::Inactive,
-                            "deactivating an SSH public key",
-                        )
-                        .await?
-                    }
-                    CredentialPolicy::Delete => {
-                        let r = self
-                            .client
-                            .delete_ssh_public_key()
-                            .user_name(user)
-                            .ssh_public_key_id(key_id)
-                            .send()
-                            .await;
-                        self.found("deleting an SSH public key", r)?.is_some()
-                    }
-                };
-                Ok(if changed { REVOKED } else { ABSENT })
-            }
-            IamObject::SigningCert { user, cert_id } => {
-                let policy = credential_policy(what, "signing certificate")?;
-                let certs = self.signing_certs_of(user).await?;
-                let Some(cert) = certs.iter().find(|c| &c.id == cert_id) else {
-                    return Ok(ABSENT);
-                };
-                let changed = match policy {
-                    CredentialPolicy::Deactivate if !cert.active() => false,
-                    CredentialPolicy::Deactivate => {
-                        self.set_signing_cert(
-                            user,
-                            cert_id,
-                            StatusType::Inactive,
-                            "deactivating a signing certificate",
-                        )
-                        .await?
-                    }
-                    CredentialPolicy::Delete => {
-                        let r = self
-                            .client
-                            .delete_signing_certificate()
-                            .user_name(user)
-                            .certificate_id(cert_id)
-                            .send()
-                            .await;
-                        self.found("deleting a signing certificate", r)?.is_some()
-                    }
-                };
-                Ok(if changed { REVOKED } else { ABSENT })
-            }
             IamObject::SponsoredUser { user } => {
                 if !self.still_owned_by(user, who).await? {
                     // Deleted, or re-tagged with a new owner: someone took it over.
@@ -346,12 +259,12 @@ impl Adapter for IamTarget {
         let policy =
             CredentialPolicy::from_action(&what.action).unwrap_or(CredentialPolicy::Deactivate);
         match obj {
-            IamObject::AccessKey { user, key_id } => {
-                let keys = self.access_keys_of(user).await?;
+            IamObject::Credential { cred, user, id } => {
+                let creds = self.creds_of(*cred, user).await?;
                 Ok(Self::credential_read_back(
-                    "ListAccessKeys: key",
+                    cred.listing(),
                     policy,
-                    keys.iter().find(|k| &k.id == key_id),
+                    creds.iter().find(|c| &c.id == id),
                 ))
             }
             IamObject::LoginProfile { user } => Ok(if self.has_login_profile(user).await? {
@@ -372,22 +285,6 @@ impl Adapter for IamTarget {
                 } else {
                     gone("ListMFADevices: device no longer enabled for the user")
                 })
-            }
-            IamObject::SshKey { user, key_id } => {
-                let keys = self.ssh_keys_of(user).await?;
-                Ok(Self::credential_read_back(
-                    "ListSSHPublicKeys: key",
-                    policy,
-                    keys.iter().find(|k| &k.id == key_id),
-                ))
-            }
-            IamObject::SigningCert { user, cert_id } => {
-                let certs = self.signing_certs_of(user).await?;
-                Ok(Self::credential_read_back(
-                    "ListSigningCertificates: certificate",
-                    policy,
-                    certs.iter().find(|c| &c.id == cert_id),
-                ))
             }
             IamObject::SponsoredUser { user } => Ok(if self.still_owned_by(user, who).await? {
                 present(format!("{user} still tagged with the leaver as owner"))
@@ -419,34 +316,13 @@ impl Adapter for IamTarget {
         }
         let irreversible = |reason: String| Ok(RestoreResult::Irreversible { reason });
         match (obj, ev.action.as_str()) {
-            (IamObject::AccessKey { user, key_id }, "deactivate") => {
-                let keys = self.access_keys_of(user).await?;
-                match keys.iter().find(|k| &k.id == key_id) {
-                    None => match self.key_owner(key_id).await? {
-                        Some(owner) if &owner != user => Ok(RestoreResult::Refused {
-                            reason: format!(
-                                "access key {key_id} belongs to IAM user {owner}, not {user}: nothing changed"
-                            ),
-                        }),
-                        _ => irreversible(format!(
-                            "access key {key_id} of {user} no longer exists; issue a new one"
-                        )),
-                    },
-                    Some(k) if k.active() => Ok(RestoreResult::AlreadyPresent),
-                    Some(_) => {
-                        if self
-                            .set_access_key(user, key_id, StatusType::Active, "re-activating an access key")
-                            .await?
-                        {
-                            Ok(RestoreResult::Restored { restored_at: None })
-                        } else {
-                            irreversible(format!("access key {key_id} of {user} was deleted meanwhile"))
-                        }
-                    }
-                }
+            (IamObject::Credential { cred, user, id }, "deactivate") => {
+                self.reactivate(*cred, user, id).await
             }
-            (IamObject::AccessKey { user, key_id }, _) => irreversible(format!(
-                "access key {key_id} of {user} was deleted; a deleted key cannot come back, issue a new one"
+            (IamObject::Credential { cred, user, id }, _) => irreversible(format!(
+                "{} {id} of {user} was deleted; {}",
+                cred.name(),
+                cred.after_delete()
             )),
             (IamObject::LoginProfile { user }, _) => irreversible(format!(
                 "the console login profile of {user} was deleted and its password is not kept; create a new login profile (with a reset required)"
@@ -471,55 +347,6 @@ impl Adapter for IamTarget {
             }
             (IamObject::Mfa { user, serial }, _) => irreversible(format!(
                 "MFA device {serial} of {user} was deactivated; re-enabling needs two consecutive codes from the device, so the person enrols it again"
-            )),
-            (IamObject::SshKey { user, key_id }, "deactivate") => {
-                let keys = self.ssh_keys_of(user).await?;
-                match keys.iter().find(|k| &k.id == key_id) {
-                    None => irreversible(format!("SSH key {key_id} of {user} no longer exists")),
-                    Some(k) if k.active() => Ok(RestoreResult::AlreadyPresent),
-                    Some(_) => {
-                        if self
-                            .set_ssh_key(user, key_id, StatusType::Active, "re-activating an SSH public key")
-                            .await?
-                        {
-                            Ok(RestoreResult::Restored { restored_at: None })
-                        } else {
-                            irreversible(format!("SSH key {key_id} of {user} was deleted meanwhile"))
-                        }
-                    }
-                }
-            }
-            (IamObject::SshKey { user, key_id }, _) => irreversible(format!(
-                "SSH key {key_id} of {user} was deleted; the person uploads the public key again"
-            )),
-            (IamObject::SigningCert { user, cert_id }, "deactivate") => {
-                let certs = self.signing_certs_of(user).await?;
-                match certs.iter().find(|c| &c.id == cert_id) {
-                    None => irreversible(format!(
-                        "signing certificate {cert_id} of {user} no longer exists"
-                    )),
-                    Some(c) if c.active() => Ok(RestoreResult::AlreadyPresent),
-                    Some(_) => {
-                        if self
-                            .set_signing_cert(
-                                user,
-                                cert_id,
-                                StatusType::Active,
-                                "re-activating a signing certificate",
-                            )
-                            .await?
-                        {
-                            Ok(RestoreResult::Restored { restored_at: None })
-                        } else {
-                            irreversible(format!(
-                                "signing certificate {cert_id} of {user} was deleted meanwhile"
-                            ))
-                        }
-                    }
-                }
-            }
-            (IamObject::SigningCert { user, cert_id }, _) => irreversible(format!(
-                "signing certificate {cert_id} of {user} was deleted; the person uploads it again"
             )),
             (IamObject::SponsoredUser { user }, _) => irreversible(format!(
                 "ownership of {user} is a person's decision: nothing to undo automatically"

@@ -3,6 +3,7 @@
 //! hold from being sent, and the small answer shapes (`held`, `gone`, `present`) every
 //! object kind shares. No I/O.
 
+use super::credentials::CredKind;
 use super::policies;
 use crate::adapters::{Held, ObjectRef, ReadBack, RevokeResult};
 
@@ -30,9 +31,11 @@ fn serial_ok(s: &str) -> bool {
 /// One object of the person's (or a sponsored user's) IAM footprint, as named in evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IamObject {
-    AccessKey {
+    /// An access key, SSH public key or signing certificate of the user, by its IAM id.
+    Credential {
+        cred: CredKind,
         user: String,
-        key_id: String,
+        id: String,
     },
     LoginProfile {
         user: String,
@@ -44,14 +47,6 @@ pub enum IamObject {
     Mfa {
         user: String,
         serial: String,
-    },
-    SshKey {
-        user: String,
-        key_id: String,
-    },
-    SigningCert {
-        user: String,
-        cert_id: String,
     },
     SponsoredUser {
         user: String,
@@ -77,12 +72,10 @@ impl ObjectRef for IamObject {
 
     fn kind(&self) -> &'static str {
         match self {
-            IamObject::AccessKey { .. } => "access_key",
+            IamObject::Credential { cred, .. } => cred.kind(),
             IamObject::LoginProfile { .. } => "login_profile",
             IamObject::GroupMembership { .. } => "group_membership",
             IamObject::Mfa { .. } => "mfa_device",
-            IamObject::SshKey { .. } => "ssh_key",
-            IamObject::SigningCert { .. } => "signing_cert",
             IamObject::SponsoredUser { .. } => "sponsored_user_ownership",
             IamObject::ManagedPolicy { .. } => "managed_policy",
             IamObject::InlinePolicy { .. } => "inline_policy",
@@ -93,14 +86,12 @@ impl ObjectRef for IamObject {
     /// The object id recorded in evidence.
     fn id(&self) -> String {
         match self {
-            IamObject::AccessKey { user, key_id } => format!("access_key/{user}/{key_id}"),
+            IamObject::Credential { cred, user, id } => format!("{}/{user}/{id}", cred.kind()),
             IamObject::LoginProfile { user } => format!("login_profile/{user}"),
             IamObject::GroupMembership { group, user } => {
                 format!("group_membership/{group}/{user}")
             }
             IamObject::Mfa { user, serial } => format!("mfa/{user}/{serial}"),
-            IamObject::SshKey { user, key_id } => format!("ssh_key/{user}/{key_id}"),
-            IamObject::SigningCert { user, cert_id } => format!("signing_cert/{user}/{cert_id}"),
             IamObject::SponsoredUser { user } => format!("sponsored_user/{user}"),
             IamObject::ManagedPolicy { user, arn } => format!("managed_policy/{user}/{arn}"),
             IamObject::InlinePolicy { user, name } => format!("inline_policy/{user}/{name}"),
@@ -118,10 +109,14 @@ impl ObjectRef for IamObject {
             Some((a.to_string(), b.to_string()))
         };
         let obj = match prefix {
-            "access_key" => {
-                let (user, key_id) = two(rest)?;
-                (user_ok(&user) && id_ok(&key_id))
-                    .then_some(IamObject::AccessKey { user, key_id })?
+            "access_key" | "ssh_key" | "signing_cert" => {
+                let (user, id) = two(rest)?;
+                let cred = CredKind::from_kind(prefix)?;
+                (user_ok(&user) && id_ok(&id)).then_some(IamObject::Credential {
+                    cred,
+                    user,
+                    id,
+                })?
             }
             "login_profile" => user_ok(rest).then(|| IamObject::LoginProfile {
                 user: rest.to_string(),
@@ -135,15 +130,6 @@ impl ObjectRef for IamObject {
             "mfa" => {
                 let (user, serial) = two(rest)?;
                 (user_ok(&user) && serial_ok(&serial)).then_some(IamObject::Mfa { user, serial })?
-            }
-            "ssh_key" => {
-                let (user, key_id) = two(rest)?;
-                (user_ok(&user) && id_ok(&key_id)).then_some(IamObject::SshKey { user, key_id })?
-            }
-            "signing_cert" => {
-                let (user, cert_id) = two(rest)?;
-                (user_ok(&user) && id_ok(&cert_id))
-                    .then_some(IamObject::SigningCert { user, cert_id })?
             }
             "sponsored_user" => user_ok(rest).then(|| IamObject::SponsoredUser {
                 user: rest.to_string(),
@@ -171,12 +157,10 @@ impl IamObject {
     /// The user whose footprint this is.
     pub fn user(&self) -> &str {
         match self {
-            IamObject::AccessKey { user, .. }
+            IamObject::Credential { user, .. }
             | IamObject::LoginProfile { user }
             | IamObject::GroupMembership { user, .. }
             | IamObject::Mfa { user, .. }
-            | IamObject::SshKey { user, .. }
-            | IamObject::SigningCert { user, .. }
             | IamObject::SponsoredUser { user }
             | IamObject::ManagedPolicy { user, .. }
             | IamObject::InlinePolicy { user, .. }

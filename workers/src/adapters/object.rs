@@ -15,6 +15,8 @@ pub trait ObjectRef: Sized + Send + Sync + 'static {
     /// What the ids look like, for the error that names an id the adapter does not record
     /// (e.g. `access_key/<user>/<key id>`).
     const EXAMPLE: &'static str;
+    /// What the adapter's objects are called in that error: `an IAM object`.
+    const WHAT: &'static str = "an object";
 
     /// The contract's `object_kind`: `account`, `group_membership`, `access_key`, …
     fn kind(&self) -> &'static str;
@@ -96,7 +98,8 @@ pub trait Adapter: Send + Sync + 'static {
 /// Why an id is not one of `A`'s.
 fn not_ours<A: Adapter>(a: &A, kind: &str, id: &str) -> String {
     format!(
-        "{kind} {id:?} is not an object {} {} records (expected e.g. {})",
+        "{kind} {id:?} is not {} that {} {} records (expected e.g. {})",
+        <A::Object as ObjectRef>::WHAT,
         A::KIND,
         a.instance(),
         <A::Object as ObjectRef>::EXAMPLE

@@ -100,6 +100,7 @@ pub(super) fn num<T: std::str::FromStr>(s: &str) -> Option<T> {
 
 impl ObjectRef for Object {
     const EXAMPLE: &'static str = "users/<id>/keys/<id>";
+    const WHAT: &'static str = "a GitLab object";
 
     fn kind(&self) -> &'static str {
         match self {

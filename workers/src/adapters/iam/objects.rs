@@ -69,6 +69,7 @@ pub enum IamObject {
 
 impl ObjectRef for IamObject {
     const EXAMPLE: &'static str = "access_key/<user>/<key id>";
+    const WHAT: &'static str = "an IAM object";
 
     fn kind(&self) -> &'static str {
         match self {

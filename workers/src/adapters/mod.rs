@@ -11,6 +11,7 @@ mod http;
 pub mod iam;
 pub mod ldap;
 pub mod limit;
+mod object;
 pub mod scan;
 pub mod scim;
 pub mod sim;
@@ -22,7 +23,10 @@ use chrono::{DateTime, Utc};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::retry::ErrorClass;
 
-/// One thing the identity holds (or held) in the target.
+pub use object::{Adapter, Held, ObjectRef};
+
+/// One thing the identity holds (or held) in the target, as the contract carries it; a real
+/// adapter names it with its own typed object (`Held`, `ObjectRef`) and this is its string form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holding {
     /// `account`, `group_membership`, `session`, `access_key`, `token`, `ssh_key`, …

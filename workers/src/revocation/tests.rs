@@ -71,7 +71,7 @@ pub(crate) fn policy() -> RetryPolicy {
     }
 }
 
-fn who() -> Identity {
+pub(crate) fn who() -> Identity {
     Identity {
         employee_id: "E1".into(),
         email: None,

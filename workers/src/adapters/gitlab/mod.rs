@@ -59,7 +59,7 @@
 //! Where things are: `settings` reads the table above, `objects` names what a user holds (and
 //! parses evidence ids back), `client` sends the requests (pagination, errors, rate limit),
 //! `discovery` finds the user and their sponsored tokens, `restore` gives back what can be;
-//! this file holds the adapter and its `Target` answers.
+//! this file holds the adapter and its answers to the contract (`Adapter`).
 
 mod client;
 mod discovery;
@@ -73,7 +73,7 @@ pub use client::{error_for, next_page_url};
 pub use objects::{access_level, gitlab_username_ok, names_sponsor, Object, Source};
 pub use settings::MatchAttribute;
 
-use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use super::{Adapter, Held, ObjectRef, ReadBack, RestoreResult, RevokeResult, TargetError};
 use async_trait::async_trait;
 use client::Gitlab;
 use objects::{blocked, deploy_token_active, token_active, ACCESS_LEVELS, MAINTAINER};
@@ -119,17 +119,18 @@ impl std::fmt::Debug for GitlabTarget {
     }
 }
 
-fn malformed(kind: &str, id: &str) -> TargetError {
-    TargetError::Permanent(format!(
-        "malformed gitlab object {kind:?} {id:?} (expected an id this adapter recorded)"
-    ))
+impl GitlabTarget {
+    /// What a call on `obj` is doing, for its errors: `revoke personal_access_token
+    /// personal_access_tokens/7 on gitlab default`.
+    fn doing(&self, verb: &str, obj: &Object) -> String {
+        format!("{verb} {} {} on gitlab {}", obj.kind(), obj.id(), self.instance)
+    }
 }
 
 #[async_trait]
-impl Target for GitlabTarget {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Cicd
-    }
+impl Adapter for GitlabTarget {
+    const KIND: TargetKind = TargetKind::Cicd;
+    type Object = Object;
 
     fn instance(&self) -> &str {
         &self.instance
@@ -142,7 +143,7 @@ impl Target for GitlabTarget {
             .unwrap_or(&self.fallback_principal)
     }
 
-    async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
+    async fn discover(&self, who: &Identity) -> Result<Vec<Held<Object>>, TargetError> {
         self.resolve_principal().await?;
         let Some(user) = self.find_user(who).await? else {
             return Ok(Vec::new());
@@ -245,75 +246,29 @@ impl Target for GitlabTarget {
         if self.block {
             objects.push(Object::Account { user: uid });
         }
-        Ok(objects.iter().map(Object::holding).collect())
+        Ok(objects.into_iter().map(Object::held).collect())
     }
 
-    async fn revoke(&self, _who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
-        let obj = Object::parse(&what.object_kind, &what.object_id)
-            .ok_or_else(|| malformed(&what.object_kind, &what.object_id))?;
-        let doing = format!(
-            "{} {} {} on gitlab {}",
-            obj.action(),
-            obj.kind(),
-            obj.id(),
-            self.instance
-        );
-        match &obj {
-            Object::PersonalAccessToken { id } => {
-                self.revoke_token(&["personal_access_tokens", &id.to_string()], &doing)
-                    .await
+    async fn revoke(
+        &self,
+        _who: &Identity,
+        what: &Held<Object>,
+    ) -> Result<RevokeResult, TargetError> {
+        let obj = &what.object;
+        let doing = self.doing(obj.action(), obj);
+        let segments = obj.segments();
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        match obj {
+            Object::PersonalAccessToken { .. } | Object::AccessToken { .. } => {
+                self.revoke_token(&segs, &doing).await
             }
-            Object::AccessToken {
-                source,
-                source_id,
-                token,
-            } => {
-                self.revoke_token(
-                    &[
-                        source.path(),
-                        &source_id.to_string(),
-                        "access_tokens",
-                        &token.to_string(),
-                    ],
-                    &doing,
-                )
-                .await
-            }
-            Object::SshKey { user, key } => {
-                self.delete(
-                    &["users", &user.to_string(), "keys", &key.to_string()],
-                    &doing,
-                )
-                .await
-            }
-            Object::DeployToken {
-                source,
-                source_id,
-                token,
-            } => {
-                self.delete(
-                    &[
-                        source.path(),
-                        &source_id.to_string(),
-                        "deploy_tokens",
-                        &token.to_string(),
-                    ],
-                    &doing,
-                )
-                .await
-            }
+            Object::SshKey { .. } | Object::DeployToken { .. } => self.delete(&segs, &doing).await,
             Object::Membership {
                 source,
                 source_id,
-                user,
                 access_level,
+                ..
             } => {
-                let segs = [
-                    source.path(),
-                    &source_id.to_string(),
-                    "members",
-                    &user.to_string(),
-                ];
                 let a = self
                     .call(Method::DELETE, self.url(&segs), None, &doing)
                     .await?;
@@ -364,55 +319,17 @@ impl Target for GitlabTarget {
         }
     }
 
-    async fn verify(&self, _who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
-        let obj = Object::parse(&what.object_kind, &what.object_id)
-            .ok_or_else(|| malformed(&what.object_kind, &what.object_id))?;
-        let doing = format!(
-            "reading back {} {} on gitlab {}",
-            obj.kind(),
-            obj.id(),
-            self.instance
-        );
-        match &obj {
-            Object::PersonalAccessToken { id } => {
-                self.read_token(&["personal_access_tokens", &id.to_string()], &doing)
-                    .await
+    async fn verify(&self, _who: &Identity, what: &Held<Object>) -> Result<ReadBack, TargetError> {
+        let obj = &what.object;
+        let doing = self.doing("reading back", obj);
+        let segments = obj.segments();
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        match obj {
+            Object::PersonalAccessToken { .. } | Object::AccessToken { .. } => {
+                self.read_token(&segs, &doing).await
             }
-            Object::AccessToken {
-                source,
-                source_id,
-                token,
-            } => {
-                self.read_token(
-                    &[
-                        source.path(),
-                        &source_id.to_string(),
-                        "access_tokens",
-                        &token.to_string(),
-                    ],
-                    &doing,
-                )
-                .await
-            }
-            Object::SshKey { user, key } => {
-                self.read_absent(
-                    &["users", &user.to_string(), "keys", &key.to_string()],
-                    &doing,
-                    "key",
-                )
-                .await
-            }
-            Object::DeployToken {
-                source,
-                source_id,
-                token,
-            } => {
-                let segs = [
-                    source.path(),
-                    &source_id.to_string(),
-                    "deploy_tokens",
-                    &token.to_string(),
-                ];
+            Object::SshKey { .. } => self.read_absent(&segs, &doing, "key").await,
+            Object::DeployToken { .. } => {
                 Ok(match self.get_opt(&segs, &doing).await? {
                     None => ReadBack {
                         gone: true,
@@ -431,24 +348,7 @@ impl Target for GitlabTarget {
                     },
                 })
             }
-            Object::Membership {
-                source,
-                source_id,
-                user,
-                ..
-            } => {
-                self.read_absent(
-                    &[
-                        source.path(),
-                        &source_id.to_string(),
-                        "members",
-                        &user.to_string(),
-                    ],
-                    &doing,
-                    "membership",
-                )
-                .await
-            }
+            Object::Membership { .. } => self.read_absent(&segs, &doing, "membership").await,
             Object::Account { user } => {
                 let u = user.to_string();
                 Ok(match self.get_opt(&["users", &u], &doing).await? {
@@ -474,17 +374,10 @@ impl Target for GitlabTarget {
     async fn restore(
         &self,
         who: &Identity,
+        obj: &Object,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
-        let Some(obj) = Object::parse(&ev.object_kind, &ev.object_id) else {
-            return Ok(RestoreResult::Irreversible {
-                reason: format!(
-                    "gitlab {} cannot undo {} of {} {:?}: not an object it records",
-                    self.instance, ev.action, ev.object_kind, ev.object_id
-                ),
-            });
-        };
-        match (&obj, ev.action.as_str()) {
+        match (obj, ev.action.as_str()) {
             (Object::Account { user }, "block") => {
                 if let Some(refusal) = self.not_owned(who, *user).await? {
                     return Ok(refusal);

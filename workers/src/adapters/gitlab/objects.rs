@@ -2,7 +2,7 @@
 //! pure checks on GitLab's records: which usernames and addresses can be sent at all, which
 //! tokens name a sponsor, which tokens are active and which user states are blocked. No I/O.
 
-use crate::adapters::Holding;
+use crate::adapters::{Held, ObjectRef};
 use serde_json::Value;
 
 /// GitLab's Maintainer role: the least that can create access and deploy tokens.
@@ -98,8 +98,11 @@ pub(super) fn num<T: std::str::FromStr>(s: &str) -> Option<T> {
     s.parse().ok()
 }
 
-impl Object {
-    pub fn kind(&self) -> &'static str {
+impl ObjectRef for Object {
+    const EXAMPLE: &'static str = "users/<id>/keys/<id>";
+    const WHAT: &'static str = "a GitLab object";
+
+    fn kind(&self) -> &'static str {
         match self {
             Object::PersonalAccessToken { .. } => "personal_access_token",
             Object::SshKey { .. } => "ssh_key",
@@ -124,7 +127,7 @@ impl Object {
         }
     }
 
-    pub fn id(&self) -> String {
+    fn id(&self) -> String {
         match self {
             Object::PersonalAccessToken { id } => format!("personal_access_tokens/{id}"),
             Object::SshKey { user, key } => format!("users/{user}/keys/{key}"),
@@ -151,33 +154,8 @@ impl Object {
         }
     }
 
-    pub fn action(&self) -> &'static str {
-        match self {
-            Object::PersonalAccessToken { .. } | Object::AccessToken { .. } => "revoke",
-            Object::SshKey { .. } | Object::DeployToken { .. } => "delete",
-            Object::Membership { .. } => "remove_membership",
-            Object::Account { .. } => "block",
-        }
-    }
-
-    pub fn sponsored(&self) -> bool {
-        matches!(
-            self,
-            Object::AccessToken { .. } | Object::DeployToken { .. }
-        )
-    }
-
-    pub(super) fn holding(&self) -> Holding {
-        Holding {
-            object_kind: self.kind().into(),
-            object_id: self.id(),
-            sponsored: self.sponsored(),
-            action: self.action().into(),
-        }
-    }
-
     /// The object an evidence/holding (`object_kind`, `object_id`) names, if it is well-formed.
-    pub fn parse(kind: &str, id: &str) -> Option<Object> {
+    fn parse(kind: &str, id: &str) -> Option<Self> {
         let parts: Vec<&str> = id.split('/').collect();
         let obj = match parts.as_slice() {
             ["personal_access_tokens", t] => Object::PersonalAccessToken { id: num(t)? },
@@ -208,6 +186,36 @@ impl Object {
             _ => return None,
         };
         (obj.kind() == kind).then_some(obj)
+    }
+}
+
+impl Object {
+    /// The object's API path below `/api/v4` (a membership without its recorded level).
+    pub(super) fn segments(&self) -> Vec<String> {
+        let id = self.id();
+        let path = id.split_once('@').map_or(id.as_str(), |(p, _level)| p);
+        path.split('/').map(str::to_string).collect()
+    }
+
+    pub fn action(&self) -> &'static str {
+        match self {
+            Object::PersonalAccessToken { .. } | Object::AccessToken { .. } => "revoke",
+            Object::SshKey { .. } | Object::DeployToken { .. } => "delete",
+            Object::Membership { .. } => "remove_membership",
+            Object::Account { .. } => "block",
+        }
+    }
+
+    pub fn sponsored(&self) -> bool {
+        matches!(
+            self,
+            Object::AccessToken { .. } | Object::DeployToken { .. }
+        )
+    }
+
+    pub(super) fn held(self) -> Held<Object> {
+        let (sponsored, action) = (self.sponsored(), self.action());
+        Held::new(self, sponsored, action)
     }
 }
 

@@ -3,12 +3,12 @@
 //! of leavers), and each user's keys, login profile, groups, MFA devices, SSH keys, certificates
 //! and policies, in the order they are revoked (`holdings_of`).
 
-use super::credentials::Cred;
+use super::credentials::{Cred, CredKind};
 use super::errors::user_items;
-use super::objects::{holding, iam_name_ok};
+use super::objects::{held, iam_name_ok};
 use super::policies;
 use super::{IamObject, IamTarget, Match, UserScan};
-use crate::adapters::{owner_names, Holding, TargetError};
+use crate::adapters::{owner_names, Held, TargetError};
 use aws_sdk_iam::types::EntityType;
 use revoke_shared::contract::Identity;
 
@@ -225,7 +225,10 @@ impl IamTarget {
     /// failure (a key that would not deactivate) the deny is still written, marked provisional,
     /// and the next run rewrites it with a fresh timestamp once nothing can mint sessions (see
     /// `policies`), so re-runs converge on a deny that covers everything.
-    pub(super) async fn holdings_of(&self, user: &str) -> Result<Vec<Holding>, TargetError> {
+    pub(super) async fn holdings_of(
+        &self,
+        user: &str,
+    ) -> Result<Vec<Held<IamObject>>, TargetError> {
         let (keys, profile, groups, mfa, ssh, certs, attached, inline) = futures::try_join!(
             self.access_keys_of(user),
             self.has_login_profile(user),
@@ -239,21 +242,22 @@ impl IamTarget {
         let u = user.to_string();
         let mut out = Vec::new();
         for k in keys {
-            let obj = IamObject::AccessKey {
+            let obj = IamObject::Credential {
+                cred: CredKind::AccessKey,
                 user: u.clone(),
-                key_id: k.id,
+                id: k.id,
             };
-            out.push(holding(&obj, false, self.access_keys.action()));
+            out.push(held(obj, false, self.access_keys.action()));
         }
         if profile {
-            out.push(holding(
-                &IamObject::LoginProfile { user: u.clone() },
+            out.push(held(
+                IamObject::LoginProfile { user: u.clone() },
                 false,
                 "delete",
             ));
         }
-        out.push(holding(
-            &IamObject::IssuedSessions { user: u.clone() },
+        out.push(held(
+            IamObject::IssuedSessions { user: u.clone() },
             false,
             policies::DENY_ACTION,
         ));
@@ -262,42 +266,44 @@ impl IamTarget {
                 group,
                 user: u.clone(),
             };
-            out.push(holding(&obj, false, "remove_membership"));
+            out.push(held(obj, false, "remove_membership"));
         }
         for arn in attached {
             let obj = IamObject::ManagedPolicy {
                 user: u.clone(),
                 arn,
             };
-            out.push(holding(&obj, false, policies::DETACH_ACTION));
+            out.push(held(obj, false, policies::DETACH_ACTION));
         }
         for name in inline {
             let obj = IamObject::InlinePolicy {
                 user: u.clone(),
                 name,
             };
-            out.push(holding(&obj, false, policies::DELETE_INLINE_ACTION));
+            out.push(held(obj, false, policies::DELETE_INLINE_ACTION));
         }
         for serial in mfa {
             let obj = IamObject::Mfa {
                 user: u.clone(),
                 serial,
             };
-            out.push(holding(&obj, false, "deactivate"));
+            out.push(held(obj, false, "deactivate"));
         }
         for k in ssh {
-            let obj = IamObject::SshKey {
+            let obj = IamObject::Credential {
+                cred: CredKind::SshKey,
                 user: u.clone(),
-                key_id: k.id,
+                id: k.id,
             };
-            out.push(holding(&obj, false, self.ssh_keys.action()));
+            out.push(held(obj, false, self.ssh_keys.action()));
         }
         for c in certs {
-            let obj = IamObject::SigningCert {
+            let obj = IamObject::Credential {
+                cred: CredKind::SigningCert,
                 user: u.clone(),
-                cert_id: c.id,
+                id: c.id,
             };
-            out.push(holding(&obj, false, self.signing_certs.action()));
+            out.push(held(obj, false, self.signing_certs.action()));
         }
         Ok(out)
     }

@@ -3,8 +3,9 @@
 //! failures, and the `classify`/`error`/`found` helpers (and `user_items!` for the paginated
 //! listings) every call goes through.
 
+use super::objects::{ABSENT, REVOKED};
 use super::IamTarget;
-use crate::adapters::TargetError;
+use crate::adapters::{RevokeResult, TargetError};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use revoke_shared::retry::{classify_http_status, ErrorClass};
 
@@ -184,6 +185,22 @@ impl IamTarget {
             Ok(v) => Ok(Some(v)),
             Err(e) => self.classify(doing, e).map(|()| None),
         }
+    }
+
+    /// `found` for a call that removes something: revoked now, or already absent when IAM
+    /// answers that there is no such entity.
+    pub(super) fn removed<T, E>(
+        &self,
+        doing: &str,
+        r: Result<T, SdkError<E>>,
+    ) -> Result<RevokeResult, TargetError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        Ok(match self.found(doing, r)? {
+            Some(_) => REVOKED,
+            None => ABSENT,
+        })
     }
 }
 

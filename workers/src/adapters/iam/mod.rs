@@ -81,7 +81,7 @@ pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 
-pub use credentials::CredentialPolicy;
+pub use credentials::{CredKind, CredentialPolicy};
 pub use discovery::user_name_of;
 pub use errors::{classify_error, is_throttling, Failure};
 pub use objects::{iam_name_ok, IamObject};
@@ -89,11 +89,10 @@ pub use objects::{iam_name_ok, IamObject};
 pub(crate) use settings::parse_settings;
 pub use settings::{Match, UserScan};
 
-use super::{owner_names, Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use super::{owner_names, Adapter, Held, ReadBack, RestoreResult, RevokeResult, TargetError};
 use async_trait::async_trait;
-use aws_sdk_iam::types::StatusType;
 use discovery::ScannedUser;
-use objects::{gone, holding, present, ABSENT, REVOKED};
+use objects::{gone, held, present, ABSENT};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 
 pub struct IamTarget {
@@ -115,11 +114,20 @@ pub struct IamTarget {
     users: super::scan::FreshScan<Vec<ScannedUser>>,
 }
 
+/// What revoking a key or certificate means, from the holding's action.
+fn credential_policy(what: &Held<IamObject>, noun: &str) -> Result<CredentialPolicy, TargetError> {
+    CredentialPolicy::from_action(&what.action).ok_or_else(|| {
+        TargetError::Permanent(format!(
+            "{noun} action {:?} is not deactivate or delete",
+            what.action
+        ))
+    })
+}
+
 #[async_trait]
-impl Target for IamTarget {
-    fn kind(&self) -> TargetKind {
-        TargetKind::Cloud
-    }
+impl Adapter for IamTarget {
+    const KIND: TargetKind = TargetKind::Cloud;
+    type Object = IamObject;
 
     fn instance(&self) -> &str {
         &self.instance
@@ -129,7 +137,7 @@ impl Target for IamTarget {
         &self.principal
     }
 
-    async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
+    async fn discover(&self, who: &Identity) -> Result<Vec<Held<IamObject>>, TargetError> {
         let scan = if self.sponsored || matches!(self.matching, Match::Tag { .. }) {
             self.users.get(|| self.scan_users()).await?
         } else {
@@ -161,17 +169,18 @@ impl Target for IamTarget {
             for u in owned {
                 if self.self_arn.as_deref() != Some(u.arn.as_str()) {
                     for k in self.access_keys_of(&u.name).await? {
-                        let obj = IamObject::AccessKey {
+                        let obj = IamObject::Credential {
+                            cred: CredKind::AccessKey,
                             user: u.name.clone(),
-                            key_id: k.id,
+                            id: k.id,
                         };
-                        out.push(holding(&obj, true, "deactivate"));
+                        out.push(held(obj, true, "deactivate"));
                     }
                 }
                 let obj = IamObject::SponsoredUser {
                     user: u.name.clone(),
                 };
-                transfers.push(holding(&obj, true, "transfer_ownership"));
+                transfers.push(held(obj, true, "transfer_ownership"));
             }
             // Ownership transfers last: every sponsored key is deactivated before the escalation.
             out.extend(transfers);
@@ -179,44 +188,16 @@ impl Target for IamTarget {
         Ok(out)
     }
 
-    async fn revoke(&self, who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
-        let obj = self.parse(&what.object_kind, &what.object_id)?;
-        match &obj {
-            IamObject::AccessKey { user, key_id } => {
-                let policy = CredentialPolicy::from_action(&what.action).ok_or_else(|| {
-                    TargetError::Permanent(format!(
-                        "access key action {:?} is not deactivate or delete",
-                        what.action
-                    ))
-                })?;
-                let keys = self.access_keys_of(user).await?;
-                let Some(key) = keys.iter().find(|k| &k.id == key_id) else {
-                    return Ok(ABSENT);
-                };
-                self.refuse_self_key(key_id)?;
-                let mut changed = false;
-                if key.active() {
-                    // Deactivate first, also before a delete: the key stops working at once.
-                    changed |= self
-                        .set_access_key(
-                            user,
-                            key_id,
-                            StatusType::Inactive,
-                            "deactivating an access key",
-                        )
-                        .await?;
-                }
-                if policy == CredentialPolicy::Delete {
-                    let r = self
-                        .client
-                        .delete_access_key()
-                        .user_name(user)
-                        .access_key_id(key_id)
-                        .send()
-                        .await;
-                    changed |= self.found("deleting an access key", r)?.is_some();
-                }
-                Ok(if changed { REVOKED } else { ABSENT })
+    async fn revoke(
+        &self,
+        who: &Identity,
+        what: &Held<IamObject>,
+    ) -> Result<RevokeResult, TargetError> {
+        let obj = &what.object;
+        match obj {
+            IamObject::Credential { cred, user, id } => {
+                let policy = credential_policy(what, cred.name())?;
+                self.revoke_cred(*cred, user, id, policy).await
             }
             IamObject::LoginProfile { user } => {
                 let r = self
@@ -225,10 +206,7 @@ impl Target for IamTarget {
                     .user_name(user)
                     .send()
                     .await;
-                Ok(match self.found("deleting the login profile", r)? {
-                    Some(_) => REVOKED,
-                    None => ABSENT,
-                })
+                self.removed("deleting the login profile", r)
             }
             IamObject::GroupMembership { group, user } => {
                 if !self.groups_of(user).await?.contains(group) {
@@ -241,10 +219,7 @@ impl Target for IamTarget {
                     .user_name(user)
                     .send()
                     .await;
-                Ok(match self.found("removing the user from a group", r)? {
-                    Some(_) => REVOKED,
-                    None => ABSENT,
-                })
+                self.removed("removing the user from a group", r)
             }
             IamObject::Mfa { user, serial } => {
                 if !self.mfa_serials(user).await?.contains(serial) {
@@ -257,80 +232,7 @@ impl Target for IamTarget {
                     .serial_number(serial)
                     .send()
                     .await;
-                Ok(match self.found("deactivating an MFA device", r)? {
-                    Some(_) => REVOKED,
-                    None => ABSENT,
-                })
-            }
-            IamObject::SshKey { user, key_id } => {
-                let policy = CredentialPolicy::from_action(&what.action).ok_or_else(|| {
-                    TargetError::Permanent(format!(
-                        "SSH key action {:?} is not deactivate or delete",
-                        what.action
-                    ))
-                })?;
-                let keys = self.ssh_keys_of(user).await?;
-                let Some(key) = keys.iter().find(|k| &k.id == key_id) else {
-                    return Ok(ABSENT);
-                };
-                let changed = match policy {
-                    CredentialPolicy::Deactivate if !key.active() => false,
-                    CredentialPolicy::Deactivate => {
-                        self.set_ssh_key(
-                            user,
-                            key_id,
-                            StatusType::Inactive,
-                            "deactivating an SSH public key",
-                        )
-                        .await?
-                    }
-                    CredentialPolicy::Delete => {
-                        let r = self
-                            .client
-                            .delete_ssh_public_key()
-                            .user_name(user)
-                            .ssh_public_key_id(key_id)
-                            .send()
-                            .await;
-                        self.found("deleting an SSH public key", r)?.is_some()
-                    }
-                };
-                Ok(if changed { REVOKED } else { ABSENT })
-            }
-            IamObject::SigningCert { user, cert_id } => {
-                let policy = CredentialPolicy::from_action(&what.action).ok_or_else(|| {
-                    TargetError::Permanent(format!(
-                        "signing certificate action {:?} is not deactivate or delete",
-                        what.action
-                    ))
-                })?;
-                let certs = self.signing_certs_of(user).await?;
-                let Some(cert) = certs.iter().find(|c| &c.id == cert_id) else {
-                    return Ok(ABSENT);
-                };
-                let changed = match policy {
-                    CredentialPolicy::Deactivate if !cert.active() => false,
-                    CredentialPolicy::Deactivate => {
-                        self.set_signing_cert(
-                            user,
-                            cert_id,
-                            StatusType::Inactive,
-                            "deactivating a signing certificate",
-                        )
-                        .await?
-                    }
-                    CredentialPolicy::Delete => {
-                        let r = self
-                            .client
-                            .delete_signing_certificate()
-                            .user_name(user)
-                            .certificate_id(cert_id)
-                            .send()
-                            .await;
-                        self.found("deleting a signing certificate", r)?.is_some()
-                    }
-                };
-                Ok(if changed { REVOKED } else { ABSENT })
+                self.removed("deactivating an MFA device", r)
             }
             IamObject::SponsoredUser { user } => {
                 if !self.still_owned_by(user, who).await? {
@@ -348,17 +250,21 @@ impl Target for IamTarget {
         }
     }
 
-    async fn verify(&self, who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
-        let obj = self.parse(&what.object_kind, &what.object_id)?;
+    async fn verify(
+        &self,
+        who: &Identity,
+        what: &Held<IamObject>,
+    ) -> Result<ReadBack, TargetError> {
+        let obj = &what.object;
         let policy =
             CredentialPolicy::from_action(&what.action).unwrap_or(CredentialPolicy::Deactivate);
-        match &obj {
-            IamObject::AccessKey { user, key_id } => {
-                let keys = self.access_keys_of(user).await?;
+        match obj {
+            IamObject::Credential { cred, user, id } => {
+                let creds = self.creds_of(*cred, user).await?;
                 Ok(Self::credential_read_back(
-                    "ListAccessKeys: key",
+                    cred.listing(),
                     policy,
-                    keys.iter().find(|k| &k.id == key_id),
+                    creds.iter().find(|c| &c.id == id),
                 ))
             }
             IamObject::LoginProfile { user } => Ok(if self.has_login_profile(user).await? {
@@ -379,22 +285,6 @@ impl Target for IamTarget {
                 } else {
                     gone("ListMFADevices: device no longer enabled for the user")
                 })
-            }
-            IamObject::SshKey { user, key_id } => {
-                let keys = self.ssh_keys_of(user).await?;
-                Ok(Self::credential_read_back(
-                    "ListSSHPublicKeys: key",
-                    policy,
-                    keys.iter().find(|k| &k.id == key_id),
-                ))
-            }
-            IamObject::SigningCert { user, cert_id } => {
-                let certs = self.signing_certs_of(user).await?;
-                Ok(Self::credential_read_back(
-                    "ListSigningCertificates: certificate",
-                    policy,
-                    certs.iter().find(|c| &c.id == cert_id),
-                ))
             }
             IamObject::SponsoredUser { user } => Ok(if self.still_owned_by(user, who).await? {
                 present(format!("{user} still tagged with the leaver as owner"))
@@ -418,42 +308,21 @@ impl Target for IamTarget {
     async fn restore(
         &self,
         who: &Identity,
+        obj: &IamObject,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
-        let obj = self.parse(&ev.object_kind, &ev.object_id)?;
-        if let Some(reason) = self.not_theirs(who, &obj).await? {
+        if let Some(reason) = self.not_theirs(who, obj).await? {
             return Ok(RestoreResult::Refused { reason });
         }
         let irreversible = |reason: String| Ok(RestoreResult::Irreversible { reason });
-        match (&obj, ev.action.as_str()) {
-            (IamObject::AccessKey { user, key_id }, "deactivate") => {
-                let keys = self.access_keys_of(user).await?;
-                match keys.iter().find(|k| &k.id == key_id) {
-                    None => match self.key_owner(key_id).await? {
-                        Some(owner) if &owner != user => Ok(RestoreResult::Refused {
-                            reason: format!(
-                                "access key {key_id} belongs to IAM user {owner}, not {user}: nothing changed"
-                            ),
-                        }),
-                        _ => irreversible(format!(
-                            "access key {key_id} of {user} no longer exists; issue a new one"
-                        )),
-                    },
-                    Some(k) if k.active() => Ok(RestoreResult::AlreadyPresent),
-                    Some(_) => {
-                        if self
-                            .set_access_key(user, key_id, StatusType::Active, "re-activating an access key")
-                            .await?
-                        {
-                            Ok(RestoreResult::Restored { restored_at: None })
-                        } else {
-                            irreversible(format!("access key {key_id} of {user} was deleted meanwhile"))
-                        }
-                    }
-                }
+        match (obj, ev.action.as_str()) {
+            (IamObject::Credential { cred, user, id }, "deactivate") => {
+                self.reactivate(*cred, user, id).await
             }
-            (IamObject::AccessKey { user, key_id }, _) => irreversible(format!(
-                "access key {key_id} of {user} was deleted; a deleted key cannot come back, issue a new one"
+            (IamObject::Credential { cred, user, id }, _) => irreversible(format!(
+                "{} {id} of {user} was deleted; {}",
+                cred.name(),
+                cred.after_delete()
             )),
             (IamObject::LoginProfile { user }, _) => irreversible(format!(
                 "the console login profile of {user} was deleted and its password is not kept; create a new login profile (with a reset required)"
@@ -478,55 +347,6 @@ impl Target for IamTarget {
             }
             (IamObject::Mfa { user, serial }, _) => irreversible(format!(
                 "MFA device {serial} of {user} was deactivated; re-enabling needs two consecutive codes from the device, so the person enrols it again"
-            )),
-            (IamObject::SshKey { user, key_id }, "deactivate") => {
-                let keys = self.ssh_keys_of(user).await?;
-                match keys.iter().find(|k| &k.id == key_id) {
-                    None => irreversible(format!("SSH key {key_id} of {user} no longer exists")),
-                    Some(k) if k.active() => Ok(RestoreResult::AlreadyPresent),
-                    Some(_) => {
-                        if self
-                            .set_ssh_key(user, key_id, StatusType::Active, "re-activating an SSH public key")
-                            .await?
-                        {
-                            Ok(RestoreResult::Restored { restored_at: None })
-                        } else {
-                            irreversible(format!("SSH key {key_id} of {user} was deleted meanwhile"))
-                        }
-                    }
-                }
-            }
-            (IamObject::SshKey { user, key_id }, _) => irreversible(format!(
-                "SSH key {key_id} of {user} was deleted; the person uploads the public key again"
-            )),
-            (IamObject::SigningCert { user, cert_id }, "deactivate") => {
-                let certs = self.signing_certs_of(user).await?;
-                match certs.iter().find(|c| &c.id == cert_id) {
-                    None => irreversible(format!(
-                        "signing certificate {cert_id} of {user} no longer exists"
-                    )),
-                    Some(c) if c.active() => Ok(RestoreResult::AlreadyPresent),
-                    Some(_) => {
-                        if self
-                            .set_signing_cert(
-                                user,
-                                cert_id,
-                                StatusType::Active,
-                                "re-activating a signing certificate",
-                            )
-                            .await?
-                        {
-                            Ok(RestoreResult::Restored { restored_at: None })
-                        } else {
-                            irreversible(format!(
-                                "signing certificate {cert_id} of {user} was deleted meanwhile"
-                            ))
-                        }
-                    }
-                }
-            }
-            (IamObject::SigningCert { user, cert_id }, _) => irreversible(format!(
-                "signing certificate {cert_id} of {user} was deleted; the person uploads it again"
             )),
             (IamObject::SponsoredUser { user }, _) => irreversible(format!(
                 "ownership of {user} is a person's decision: nothing to undo automatically"

@@ -1,10 +1,11 @@
 //! What a person's IAM footprint is made of, as this adapter names it in evidence (`IamObject`,
 //! whose ids parse back to exactly one object), the name checks that keep anything IAM could not
-//! hold from being sent, and the small answer shapes (`holding`, `gone`, `present`) every
+//! hold from being sent, and the small answer shapes (`held`, `gone`, `present`) every
 //! object kind shares. No I/O.
 
-use super::{policies, IamTarget};
-use crate::adapters::{Holding, ReadBack, RevokeResult, TargetError};
+use super::credentials::CredKind;
+use super::policies;
+use crate::adapters::{Held, ObjectRef, ReadBack, RevokeResult};
 
 /// Whether `s` can be an IAM user or group name: `[\w+=,.@-]+`, 1..=`max` ASCII characters.
 /// Anything else names nothing in IAM and is never sent to it.
@@ -30,9 +31,11 @@ fn serial_ok(s: &str) -> bool {
 /// One object of the person's (or a sponsored user's) IAM footprint, as named in evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IamObject {
-    AccessKey {
+    /// An access key, SSH public key or signing certificate of the user, by its IAM id.
+    Credential {
+        cred: CredKind,
         user: String,
-        key_id: String,
+        id: String,
     },
     LoginProfile {
         user: String,
@@ -44,14 +47,6 @@ pub enum IamObject {
     Mfa {
         user: String,
         serial: String,
-    },
-    SshKey {
-        user: String,
-        key_id: String,
-    },
-    SigningCert {
-        user: String,
-        cert_id: String,
     },
     SponsoredUser {
         user: String,
@@ -72,15 +67,16 @@ pub enum IamObject {
     },
 }
 
-impl IamObject {
-    pub fn kind(&self) -> &'static str {
+impl ObjectRef for IamObject {
+    const EXAMPLE: &'static str = "access_key/<user>/<key id>";
+    const WHAT: &'static str = "an IAM object";
+
+    fn kind(&self) -> &'static str {
         match self {
-            IamObject::AccessKey { .. } => "access_key",
+            IamObject::Credential { cred, .. } => cred.kind(),
             IamObject::LoginProfile { .. } => "login_profile",
             IamObject::GroupMembership { .. } => "group_membership",
             IamObject::Mfa { .. } => "mfa_device",
-            IamObject::SshKey { .. } => "ssh_key",
-            IamObject::SigningCert { .. } => "signing_cert",
             IamObject::SponsoredUser { .. } => "sponsored_user_ownership",
             IamObject::ManagedPolicy { .. } => "managed_policy",
             IamObject::InlinePolicy { .. } => "inline_policy",
@@ -89,16 +85,14 @@ impl IamObject {
     }
 
     /// The object id recorded in evidence.
-    pub fn id(&self) -> String {
+    fn id(&self) -> String {
         match self {
-            IamObject::AccessKey { user, key_id } => format!("access_key/{user}/{key_id}"),
+            IamObject::Credential { cred, user, id } => format!("{}/{user}/{id}", cred.kind()),
             IamObject::LoginProfile { user } => format!("login_profile/{user}"),
             IamObject::GroupMembership { group, user } => {
                 format!("group_membership/{group}/{user}")
             }
             IamObject::Mfa { user, serial } => format!("mfa/{user}/{serial}"),
-            IamObject::SshKey { user, key_id } => format!("ssh_key/{user}/{key_id}"),
-            IamObject::SigningCert { user, cert_id } => format!("signing_cert/{user}/{cert_id}"),
             IamObject::SponsoredUser { user } => format!("sponsored_user/{user}"),
             IamObject::ManagedPolicy { user, arn } => format!("managed_policy/{user}/{arn}"),
             IamObject::InlinePolicy { user, name } => format!("inline_policy/{user}/{name}"),
@@ -106,25 +100,9 @@ impl IamObject {
         }
     }
 
-    /// The user whose footprint this is.
-    pub fn user(&self) -> &str {
-        match self {
-            IamObject::AccessKey { user, .. }
-            | IamObject::LoginProfile { user }
-            | IamObject::GroupMembership { user, .. }
-            | IamObject::Mfa { user, .. }
-            | IamObject::SshKey { user, .. }
-            | IamObject::SigningCert { user, .. }
-            | IamObject::SponsoredUser { user }
-            | IamObject::ManagedPolicy { user, .. }
-            | IamObject::InlinePolicy { user, .. }
-            | IamObject::IssuedSessions { user } => user,
-        }
-    }
-
     /// Parses an evidence pair back; None unless `kind` and `id` agree and every part is a valid
     /// IAM name or id (so a tampered or foreign id never reaches an API call).
-    pub fn parse(kind: &str, id: &str) -> Option<IamObject> {
+    fn parse(kind: &str, id: &str) -> Option<IamObject> {
         let (prefix, rest) = id.split_once('/')?;
         let user_ok = |u: &str| iam_name_ok(u, 64);
         let two = |rest: &str| -> Option<(String, String)> {
@@ -132,10 +110,14 @@ impl IamObject {
             Some((a.to_string(), b.to_string()))
         };
         let obj = match prefix {
-            "access_key" => {
-                let (user, key_id) = two(rest)?;
-                (user_ok(&user) && id_ok(&key_id))
-                    .then_some(IamObject::AccessKey { user, key_id })?
+            "access_key" | "ssh_key" | "signing_cert" => {
+                let (user, id) = two(rest)?;
+                let cred = CredKind::from_kind(prefix)?;
+                (user_ok(&user) && id_ok(&id)).then_some(IamObject::Credential {
+                    cred,
+                    user,
+                    id,
+                })?
             }
             "login_profile" => user_ok(rest).then(|| IamObject::LoginProfile {
                 user: rest.to_string(),
@@ -149,15 +131,6 @@ impl IamObject {
             "mfa" => {
                 let (user, serial) = two(rest)?;
                 (user_ok(&user) && serial_ok(&serial)).then_some(IamObject::Mfa { user, serial })?
-            }
-            "ssh_key" => {
-                let (user, key_id) = two(rest)?;
-                (user_ok(&user) && id_ok(&key_id)).then_some(IamObject::SshKey { user, key_id })?
-            }
-            "signing_cert" => {
-                let (user, cert_id) = two(rest)?;
-                (user_ok(&user) && id_ok(&cert_id))
-                    .then_some(IamObject::SigningCert { user, cert_id })?
             }
             "sponsored_user" => user_ok(rest).then(|| IamObject::SponsoredUser {
                 user: rest.to_string(),
@@ -181,13 +154,24 @@ impl IamObject {
     }
 }
 
-pub(super) fn holding(obj: &IamObject, sponsored: bool, action: &str) -> Holding {
-    Holding {
-        object_kind: obj.kind().to_string(),
-        object_id: obj.id(),
-        sponsored,
-        action: action.to_string(),
+impl IamObject {
+    /// The user whose footprint this is.
+    pub fn user(&self) -> &str {
+        match self {
+            IamObject::Credential { user, .. }
+            | IamObject::LoginProfile { user }
+            | IamObject::GroupMembership { user, .. }
+            | IamObject::Mfa { user, .. }
+            | IamObject::SponsoredUser { user }
+            | IamObject::ManagedPolicy { user, .. }
+            | IamObject::InlinePolicy { user, .. }
+            | IamObject::IssuedSessions { user } => user,
+        }
     }
+}
+
+pub(super) fn held(obj: IamObject, sponsored: bool, action: &str) -> Held<IamObject> {
+    Held::new(obj, sponsored, action)
 }
 
 pub(super) fn gone(detail: impl Into<String>) -> ReadBack {
@@ -208,13 +192,3 @@ pub(super) fn present(detail: impl Into<String>) -> ReadBack {
 
 pub(super) const ABSENT: RevokeResult = RevokeResult::AlreadyAbsent { removed_at: None };
 pub(super) const REVOKED: RevokeResult = RevokeResult::Revoked { removed_at: None };
-
-impl IamTarget {
-    pub(super) fn parse(&self, kind: &str, id: &str) -> Result<IamObject, TargetError> {
-        IamObject::parse(kind, id).ok_or_else(|| {
-            TargetError::Permanent(format!(
-                "{kind} {id:?} is not an IAM object this adapter names (expected e.g. access_key/<user>/<key id>)"
-            ))
-        })
-    }
-}

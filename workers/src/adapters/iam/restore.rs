@@ -2,8 +2,9 @@
 //! person's own (by the adapter's normal lookup) or, for a sponsored user's access key, still
 //! names the person as owner; and whose an access key is. The evidence may be forged.
 
+use super::credentials::CredKind;
 use super::{IamObject, IamTarget};
-use crate::adapters::TargetError;
+use crate::adapters::{ObjectRef, TargetError};
 use revoke_shared::contract::Identity;
 
 impl IamTarget {
@@ -23,7 +24,14 @@ impl IamTarget {
         if person.as_ref().is_some_and(|(name, _)| name == user) {
             return Ok(None);
         }
-        if matches!(obj, IamObject::AccessKey { .. }) && self.still_owned_by(user, who).await? {
+        if matches!(
+            obj,
+            IamObject::Credential {
+                cred: CredKind::AccessKey,
+                ..
+            }
+        ) && self.still_owned_by(user, who).await?
+        {
             return Ok(None);
         }
         let theirs = person.map_or("no IAM user".to_string(), |(name, _)| {

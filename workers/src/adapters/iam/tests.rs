@@ -1,11 +1,13 @@
 //! Unit tests of the IAM adapter's pure parts: names, hostile identities, object ids, error
 //! classification, credential read-back, owner names and the config table.
 
-use super::credentials::Cred;
+use super::credentials::{Cred, CredKind};
 use super::errors::hint;
 use super::*;
+use crate::adapters::ObjectRef;
 use revoke_shared::contract::IdentityKind;
 use revoke_shared::retry::ErrorClass;
+use aws_sdk_iam::types::StatusType;
 use std::time::Duration;
 
 fn table(s: &str) -> toml::Table {
@@ -59,9 +61,10 @@ fn hostile_identities_name_no_user() {
 fn object_ids_round_trip() {
     let serial = "arn:aws:iam::123456789012:mfa/path/ada-phone".to_string();
     let objects = [
-        IamObject::AccessKey {
+        IamObject::Credential {
+            cred: CredKind::AccessKey,
             user: "ada".into(),
-            key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            id: "AKIAIOSFODNN7EXAMPLE".into(),
         },
         IamObject::LoginProfile { user: "ada".into() },
         IamObject::GroupMembership {
@@ -72,13 +75,15 @@ fn object_ids_round_trip() {
             user: "ada".into(),
             serial: serial.clone(),
         },
-        IamObject::SshKey {
+        IamObject::Credential {
+            cred: CredKind::SshKey,
             user: "ada".into(),
-            key_id: "APKAEIBAERJR2EXAMPLE".into(),
+            id: "APKAEIBAERJR2EXAMPLE".into(),
         },
-        IamObject::SigningCert {
+        IamObject::Credential {
+            cred: CredKind::SigningCert,
             user: "ada".into(),
-            cert_id: "TA7SMP42TDN5Z26OBPJE7EXAMPLE".into(),
+            id: "TA7SMP42TDN5Z26OBPJE7EXAMPLE".into(),
         },
         IamObject::SponsoredUser {
             user: "ci-bot".into(),

@@ -3,6 +3,7 @@
 
 use super::settings::{DEFAULT_SPONSORED_FILTER, DEFAULT_USER_FILTER};
 use super::*;
+use crate::adapters::ObjectRef;
 use ldap3::LdapError;
 use revoke_shared::retry::ErrorClass;
 
@@ -47,6 +48,25 @@ fn filter_values_are_escaped_per_rfc4515() {
     }
 }
 
+fn membership(attribute: &'static str, group: &str, value: &str) -> LdapObject {
+    LdapObject::GroupMembership {
+        attribute,
+        group: group.to_string(),
+        value: value.to_string(),
+    }
+}
+
+fn location(dn: &str, disabled_ou: &str) -> LdapObject {
+    LdapObject::AccountLocation {
+        dn: dn.to_string(),
+        disabled_ou: disabled_ou.to_string(),
+    }
+}
+
+fn account(dn: &str) -> LdapObject {
+    LdapObject::Account { dn: dn.to_string() }
+}
+
 #[test]
 fn membership_ids_round_trip() {
     for (attr, g, v) in [
@@ -55,16 +75,16 @@ fn membership_ids_round_trip() {
         ("memberUid", "cn=unix,dc=x", "ada"),
         ("member", "cn=x%7Cy,dc=x", "uid=%25,dc=x"),
     ] {
-        let id = membership_id(attr, g, v);
+        let id = membership(attr, g, v).id();
         assert_eq!(id.matches('|').count(), 2, "{id}");
         assert_eq!(
-            parse_membership_id(&id),
-            Some((attr, g.to_string(), v.to_string())),
+            LdapObject::parse("group_membership", &id),
+            Some(membership(attr, g, v)),
             "{id}"
         );
     }
     assert_eq!(
-        membership_id("member", "cn=eng,dc=x", "uid=ada,dc=x"),
+        membership("member", "cn=eng,dc=x", "uid=ada,dc=x").id(),
         "member|cn=eng,dc=x|uid=ada,dc=x"
     );
     for bad in [
@@ -76,28 +96,188 @@ fn membership_ids_round_trip() {
         "owner|cn=g|uid=a",
         "member|cn=g|uid=a|x",
     ] {
-        assert_eq!(parse_membership_id(bad), None, "{bad}");
+        assert_eq!(LdapObject::parse("group_membership", bad), None, "{bad}");
     }
 }
 
 #[test]
 fn move_ids_round_trip() {
-    let id = move_id("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x");
+    let id = location("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x").id();
     assert_eq!(id, "uid=a%7Cb,ou=people,dc=x|ou=disabled,dc=x");
     assert_eq!(
-        parse_move_id(&id),
-        Some((
-            "uid=a|b,ou=people,dc=x".to_string(),
-            "ou=disabled,dc=x".to_string()
-        ))
+        LdapObject::parse("account_location", &id),
+        Some(location("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x"))
     );
     assert_eq!(
         moved_dn("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x").as_deref(),
         Some("uid=a|b,ou=disabled,dc=x")
     );
-    assert_eq!(parse_move_id("uid=a,dc=x"), None);
-    assert_eq!(parse_move_id("|ou=d"), None);
-    assert_eq!(parse_move_id("a|b|c"), None);
+    assert_eq!(LdapObject::parse("account_location", "uid=a,dc=x"), None);
+    assert_eq!(LdapObject::parse("account_location", "|ou=d"), None);
+    assert_eq!(LdapObject::parse("account_location", "a|b|c"), None);
+}
+
+/// Every kind of object goes through the contract's strings and comes back the same.
+#[test]
+fn every_ldap_object_round_trips() {
+    for o in [
+        account("uid=ada,ou=people,dc=example,dc=com"),
+        account("cn=Lovelace\\, Ada,ou=people,dc=x"),
+        account("cn=ci-bot,ou=services,dc=example,dc=com"),
+        membership("member", "cn=eng,ou=groups,dc=x", "uid=ada,ou=people,dc=x"),
+        membership("uniqueMember", "cn=a|b,dc=x", "uid=100%|ada,dc=x"),
+        membership("memberUid", "cn=unix,ou=groups,dc=x", "ada"),
+        location("uid=ada,ou=people,dc=x", "ou=disabled,dc=x"),
+        location("cn=a%|b,ou=people,dc=x", "ou=dis|abled,dc=x"),
+    ] {
+        assert_eq!(
+            LdapObject::parse(o.kind(), &o.id()),
+            Some(o.clone()),
+            "{o:?}"
+        );
+    }
+}
+
+/// Ids as evidence written by the adapter before the typed objects carries them.
+#[test]
+fn recorded_ldap_ids_parse_to_their_objects() {
+    let cases = [
+        (
+            "account",
+            "uid=ada,ou=people,dc=example,dc=com",
+            account("uid=ada,ou=people,dc=example,dc=com"),
+        ),
+        (
+            "account",
+            "cn=ci-bot,ou=services,dc=example,dc=com",
+            account("cn=ci-bot,ou=services,dc=example,dc=com"),
+        ),
+        (
+            "group_membership",
+            "member|cn=eng,ou=groups,dc=example,dc=com|uid=ada,ou=people,dc=example,dc=com",
+            membership(
+                "member",
+                "cn=eng,ou=groups,dc=example,dc=com",
+                "uid=ada,ou=people,dc=example,dc=com",
+            ),
+        ),
+        (
+            "group_membership",
+            "uniqueMember|cn=a%7Cb,dc=x|uid=100%25%7Cada,dc=x",
+            membership("uniqueMember", "cn=a|b,dc=x", "uid=100%|ada,dc=x"),
+        ),
+        // Lowercase hex was always accepted on the way back.
+        (
+            "group_membership",
+            "uniqueMember|cn=a%7cb,dc=x|uid=ada,dc=x",
+            membership("uniqueMember", "cn=a|b,dc=x", "uid=ada,dc=x"),
+        ),
+        (
+            "group_membership",
+            "memberUid|cn=unix,ou=groups,dc=example,dc=com|ada",
+            membership("memberUid", "cn=unix,ou=groups,dc=example,dc=com", "ada"),
+        ),
+        // A DN spelled differently by hand is still a DN: the ownership check decides.
+        (
+            "group_membership",
+            "member|cn=g,dc=x|UID=Bob, OU=People, dc=x",
+            membership("member", "cn=g,dc=x", "UID=Bob, OU=People, dc=x"),
+        ),
+        (
+            "account_location",
+            "uid=ada,ou=people,dc=example,dc=com|ou=disabled,dc=example,dc=com",
+            location(
+                "uid=ada,ou=people,dc=example,dc=com",
+                "ou=disabled,dc=example,dc=com",
+            ),
+        ),
+        (
+            "account_location",
+            "uid=a%7Cb,ou=people,dc=x|ou=disabled,dc=x",
+            location("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x"),
+        ),
+    ];
+    for (kind, id, object) in cases {
+        assert_eq!(LdapObject::parse(kind, id), Some(object), "{kind} {id}");
+    }
+    // What discovery writes is what it always wrote.
+    assert_eq!(
+        membership("memberUid", "cn=unix,dc=x", "ada").kind(),
+        "group_membership"
+    );
+    assert_eq!(account("uid=ada,dc=x").kind(), "account");
+    assert_eq!(account("uid=ada,dc=x").id(), "uid=ada,dc=x");
+    assert_eq!(
+        location("uid=ada,dc=x", "ou=disabled,dc=x").kind(),
+        "account_location"
+    );
+}
+
+/// Tampered ids, ids of another kind and ids of other adapters name nothing here.
+#[test]
+fn tampered_ldap_ids_do_not_parse() {
+    let bad = [
+        // Another kind's id, or the right id under the wrong kind (a `|` inside a DN's value is
+        // legal, so an account_location id may still be some entry's DN).
+        ("account", "member|cn=g,dc=x|uid=a,dc=x"),
+        ("group_membership", "uid=a,dc=x"),
+        ("group_membership", "uid=a,dc=x|ou=disabled,dc=x"),
+        ("account_location", "member|cn=g,dc=x|uid=a,dc=x"),
+        ("session", "uid=a,dc=x"),
+        ("", "uid=a,dc=x"),
+        ("Account", "uid=a,dc=x"),
+        // Other adapters' ids.
+        ("account", "ada"),
+        ("account", "access_key/ada/AKIA1"),
+        ("group_membership", "Groups/g1/Users/u1"),
+        // Not DNs: empty, no attribute type, empty RDNs.
+        ("account", ""),
+        ("account", " "),
+        ("account", "=ada,dc=x"),
+        ("account", "uid=ada,"),
+        ("account", "uid=ada,,dc=x"),
+        ("account", "*"),
+        ("account", "x)(uid=*"),
+        ("group_membership", "member|cn=g|"),
+        ("group_membership", "member||uid=a,dc=x"),
+        ("group_membership", "member|*|uid=a,dc=x"),
+        ("group_membership", "member|cn=g,dc=x|*"),
+        ("group_membership", "member|cn=g,dc=x|x)(uid=*"),
+        ("group_membership", "uniqueMember|cn=g,dc=x|ada"),
+        ("group_membership", "memberUid|cn=g,dc=x|"),
+        ("group_membership", "memberUid|ada|ada"),
+        // Attributes a revocation never removes a value of, in any case.
+        ("group_membership", "owner|cn=g,dc=x|uid=a,dc=x"),
+        ("group_membership", "MEMBER|cn=g,dc=x|uid=a,dc=x"),
+        ("group_membership", "member |cn=g,dc=x|uid=a,dc=x"),
+        // Extra or missing segments.
+        ("group_membership", "member|cn=g,dc=x"),
+        ("group_membership", "member|cn=g,dc=x|uid=a,dc=x|"),
+        ("group_membership", "member|cn=g,dc=x|uid=a,dc=x|member"),
+        ("account_location", "uid=a,dc=x|"),
+        ("account_location", "|ou=disabled,dc=x"),
+        ("account_location", "uid=a,dc=x|ou=d,dc=x|ou=e,dc=x"),
+        ("account_location", "uid=a,dc=x"),
+        // A DN without a parent has nowhere to move back to.
+        ("account_location", "uid=a|ou=disabled,dc=x"),
+        ("account_location", "uid=a,dc=x|disabled"),
+    ];
+    for (kind, id) in bad {
+        assert_eq!(LdapObject::parse(kind, id), None, "{kind} {id:?}");
+    }
+}
+
+/// Splitting a DN into its RDNs honours escapes and quotes, and shows empty RDNs.
+#[test]
+fn dns_split_into_rdns() {
+    fn rdns(dn: &str) -> Vec<&str> {
+        split_rdns(dn).collect()
+    }
+    assert_eq!(rdns("uid=a, ou=p ,dc=x"), ["uid=a", "ou=p", "dc=x"]);
+    assert_eq!(rdns("cn=a\\,b;dc=x"), ["cn=a\\,b", "dc=x"]);
+    assert_eq!(rdns("cn=\"a,b\",dc=x"), ["cn=\"a,b\"", "dc=x"]);
+    assert_eq!(rdns("uid=a,"), ["uid=a", ""]);
+    assert_eq!(rdns(""), [""]);
 }
 
 #[test]

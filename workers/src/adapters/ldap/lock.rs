@@ -67,17 +67,15 @@ impl LdapTarget {
             }))
     }
 
+    /// Locks the account discovery `seen` at that DN, where its entry is now.
     pub(super) async fn lock(
         &self,
         who: &Identity,
-        discovered: &str,
+        seen: &str,
         sponsored: bool,
     ) -> Result<RevokeResult, TargetError> {
-        let doing = format!("locking {discovered} in directory {}", self.instance);
-        let Some(now) = self
-            .lock_state_now(who, discovered, sponsored, &doing)
-            .await?
-        else {
+        let doing = format!("locking {seen} in directory {}", self.instance);
+        let Some(now) = self.lock_state_now(who, seen, sponsored, &doing).await? else {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         };
         let dn = now.dn.as_str();
@@ -87,7 +85,7 @@ impl LdapTarget {
                 self.instance
             )));
         }
-        let doing = if dn_eq(dn, discovered) {
+        let doing = if dn_eq(dn, seen) {
             doing
         } else {
             format!("{doing} (now at {dn})")
@@ -121,14 +119,11 @@ impl LdapTarget {
     pub(super) async fn verify_lock(
         &self,
         who: &Identity,
-        discovered: &str,
+        seen: &str,
         sponsored: bool,
     ) -> Result<ReadBack, TargetError> {
-        let doing = format!("reading {discovered} back in directory {}", self.instance);
-        let Some(now) = self
-            .lock_state_now(who, discovered, sponsored, &doing)
-            .await?
-        else {
+        let doing = format!("reading {seen} back in directory {}", self.instance);
+        let Some(now) = self.lock_state_now(who, seen, sponsored, &doing).await? else {
             return Ok(ReadBack {
                 gone: true,
                 detail: if sponsored {

@@ -96,7 +96,7 @@ mod syntax;
 #[cfg(test)]
 mod tests;
 
-pub use objects::LdapObject;
+pub use objects::{LdapObject, Membership};
 pub use settings::MatchAttribute;
 pub use syntax::*;
 
@@ -276,11 +276,11 @@ impl Adapter for LdapTarget {
         .await?;
         for ((attribute, value), groups) in lookups.iter().zip(found) {
             for group in groups {
-                let membership = LdapObject::GroupMembership {
+                let membership = LdapObject::GroupMembership(Membership {
                     attribute,
                     group,
                     value: value.clone(),
-                };
+                });
                 out.push(Held::new(membership, false, "remove_membership"));
             }
         }
@@ -304,11 +304,7 @@ impl Adapter for LdapTarget {
     ) -> Result<RevokeResult, TargetError> {
         match &what.object {
             LdapObject::Account { dn } => self.lock(who, dn, what.sponsored).await,
-            LdapObject::GroupMembership {
-                attribute,
-                group,
-                value,
-            } => self.remove_membership(attribute, group, value).await,
+            LdapObject::GroupMembership(m) => self.remove_membership(m).await,
             LdapObject::AccountLocation { dn, disabled_ou } => {
                 self.move_entry(dn, disabled_ou).await
             }
@@ -322,11 +318,7 @@ impl Adapter for LdapTarget {
     ) -> Result<ReadBack, TargetError> {
         match &what.object {
             LdapObject::Account { dn } => self.verify_lock(who, dn, what.sponsored).await,
-            LdapObject::GroupMembership {
-                attribute,
-                group,
-                value,
-            } => self.verify_membership(attribute, group, value).await,
+            LdapObject::GroupMembership(m) => self.verify_membership(m).await,
             LdapObject::AccountLocation { dn, disabled_ou } => {
                 self.verify_move(dn, disabled_ou).await
             }
@@ -350,20 +342,12 @@ impl Adapter for LdapTarget {
                     Owned::Gone(reason) => Ok(RestoreResult::Irreversible { reason }),
                 }
             }
-            (
-                LdapObject::GroupMembership {
-                    attribute,
-                    group,
-                    value,
-                },
-                "remove_membership",
-            ) => match self
-                .membership_refusal(who, attribute, group, value)
-                .await?
-            {
-                Some(reason) => Ok(RestoreResult::Refused { reason }),
-                None => self.restore_membership(attribute, group, value).await,
-            },
+            (LdapObject::GroupMembership(m), "remove_membership") => {
+                match self.membership_refusal(who, m).await? {
+                    Some(reason) => Ok(RestoreResult::Refused { reason }),
+                    None => self.restore_membership(m).await,
+                }
+            }
             (LdapObject::AccountLocation { dn, disabled_ou }, "move") => {
                 self.move_back(who, dn, disabled_ou).await
             }

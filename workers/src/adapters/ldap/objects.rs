@@ -15,17 +15,20 @@ pub enum LdapObject {
     /// person's own, or a sponsored one), revoked by a lock.
     Account { dn: String },
     /// `group_membership`, id = `<attribute>|<group DN>|<value>` (`%` and `|` inside the DN and
-    /// the value written `%25` and `%7C`): one value of `member`/`uniqueMember` (a DN) or
-    /// `memberUid` (a uid) in one group.
-    GroupMembership {
-        /// One of `MEMBER_ATTRIBUTES`.
-        attribute: &'static str,
-        group: String,
-        value: String,
-    },
+    /// the value written `%25` and `%7C`).
+    GroupMembership(Membership),
     /// `account_location`, id = `<original DN>|<disabled OU>` (encoded as above): the person's
     /// entry moved from `dn` to its first RDN under `disabled_ou`.
     AccountLocation { dn: String, disabled_ou: String },
+}
+
+/// One value of `member`/`uniqueMember` (a DN) or `memberUid` (a uid) in one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// One of `MEMBER_ATTRIBUTES`.
+    pub attribute: &'static str,
+    pub group: String,
+    pub value: String,
 }
 
 impl ObjectRef for LdapObject {
@@ -34,7 +37,7 @@ impl ObjectRef for LdapObject {
     fn kind(&self) -> &'static str {
         match self {
             LdapObject::Account { .. } => "account",
-            LdapObject::GroupMembership { .. } => "group_membership",
+            LdapObject::GroupMembership(_) => "group_membership",
             LdapObject::AccountLocation { .. } => "account_location",
         }
     }
@@ -42,11 +45,14 @@ impl ObjectRef for LdapObject {
     fn id(&self) -> String {
         match self {
             LdapObject::Account { dn } => dn.clone(),
-            LdapObject::GroupMembership {
-                attribute,
-                group,
-                value,
-            } => format!("{attribute}|{}|{}", enc_part(group), enc_part(value)),
+            LdapObject::GroupMembership(m) => {
+                format!(
+                    "{}|{}|{}",
+                    m.attribute,
+                    enc_part(&m.group),
+                    enc_part(&m.value)
+                )
+            }
             LdapObject::AccountLocation { dn, disabled_ou } => {
                 format!("{}|{}", enc_part(dn), enc_part(disabled_ou))
             }
@@ -72,11 +78,11 @@ impl ObjectRef for LdapObject {
                 } else {
                     dn_shaped(&value)
                 };
-                (dn_shaped(&group) && value_ok).then_some(LdapObject::GroupMembership {
+                (dn_shaped(&group) && value_ok).then_some(LdapObject::GroupMembership(Membership {
                     attribute,
                     group,
                     value,
-                })
+                }))
             }
             "account_location" => {
                 let (dn, ou) = id.split_once('|')?;

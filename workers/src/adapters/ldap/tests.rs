@@ -49,11 +49,11 @@ fn filter_values_are_escaped_per_rfc4515() {
 }
 
 fn membership(attribute: &'static str, group: &str, value: &str) -> LdapObject {
-    LdapObject::GroupMembership {
+    LdapObject::GroupMembership(Membership {
         attribute,
         group: group.to_string(),
         value: value.to_string(),
-    }
+    })
 }
 
 fn location(dn: &str, disabled_ou: &str) -> LdapObject {
@@ -141,64 +141,73 @@ fn every_ldap_object_round_trips() {
 /// Ids as evidence written by the adapter before the typed objects carries them.
 #[test]
 fn recorded_ldap_ids_parse_to_their_objects() {
-    let cases = [
+    let people = "ou=people,dc=example,dc=com";
+    let groups = "ou=groups,dc=example,dc=com";
+    let accounts = [
+        format!("uid=ada,{people}"),
+        "cn=ci-bot,ou=services,dc=example,dc=com".to_string(),
+        "cn=Lovelace\\, Ada,dc=x".to_string(),
+        "cn=a|b,dc=x".to_string(),
+    ];
+    for dn in accounts {
+        assert_eq!(
+            LdapObject::parse("account", &dn),
+            Some(account(&dn)),
+            "{dn}"
+        );
+    }
+    let memberships = [
         (
-            "account",
-            "uid=ada,ou=people,dc=example,dc=com",
-            account("uid=ada,ou=people,dc=example,dc=com"),
-        ),
-        (
-            "account",
-            "cn=ci-bot,ou=services,dc=example,dc=com",
-            account("cn=ci-bot,ou=services,dc=example,dc=com"),
-        ),
-        (
-            "group_membership",
-            "member|cn=eng,ou=groups,dc=example,dc=com|uid=ada,ou=people,dc=example,dc=com",
+            format!("member|cn=eng,{groups}|uid=ada,{people}"),
             membership(
                 "member",
-                "cn=eng,ou=groups,dc=example,dc=com",
-                "uid=ada,ou=people,dc=example,dc=com",
+                &format!("cn=eng,{groups}"),
+                &format!("uid=ada,{people}"),
             ),
         ),
         (
-            "group_membership",
-            "uniqueMember|cn=a%7Cb,dc=x|uid=100%25%7Cada,dc=x",
+            "uniqueMember|cn=a%7Cb,dc=x|uid=100%25%7Cada,dc=x".to_string(),
             membership("uniqueMember", "cn=a|b,dc=x", "uid=100%|ada,dc=x"),
         ),
         // Lowercase hex was always accepted on the way back.
         (
-            "group_membership",
-            "uniqueMember|cn=a%7cb,dc=x|uid=ada,dc=x",
+            "uniqueMember|cn=a%7cb,dc=x|uid=ada,dc=x".to_string(),
             membership("uniqueMember", "cn=a|b,dc=x", "uid=ada,dc=x"),
         ),
         (
-            "group_membership",
-            "memberUid|cn=unix,ou=groups,dc=example,dc=com|ada",
-            membership("memberUid", "cn=unix,ou=groups,dc=example,dc=com", "ada"),
+            format!("memberUid|cn=unix,{groups}|ada"),
+            membership("memberUid", &format!("cn=unix,{groups}"), "ada"),
         ),
         // A DN spelled differently by hand is still a DN: the ownership check decides.
         (
-            "group_membership",
-            "member|cn=g,dc=x|UID=Bob, OU=People, dc=x",
+            "member|cn=g,dc=x|UID=Bob, OU=People, dc=x".to_string(),
             membership("member", "cn=g,dc=x", "UID=Bob, OU=People, dc=x"),
         ),
+    ];
+    for (id, object) in memberships {
+        assert_eq!(
+            LdapObject::parse("group_membership", &id),
+            Some(object),
+            "{id}"
+        );
+    }
+    let disabled = "ou=disabled,dc=example,dc=com";
+    let moves = [
         (
-            "account_location",
-            "uid=ada,ou=people,dc=example,dc=com|ou=disabled,dc=example,dc=com",
-            location(
-                "uid=ada,ou=people,dc=example,dc=com",
-                "ou=disabled,dc=example,dc=com",
-            ),
+            format!("uid=ada,{people}|{disabled}"),
+            location(&format!("uid=ada,{people}"), disabled),
         ),
         (
-            "account_location",
-            "uid=a%7Cb,ou=people,dc=x|ou=disabled,dc=x",
+            "uid=a%7Cb,ou=people,dc=x|ou=disabled,dc=x".to_string(),
             location("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x"),
         ),
     ];
-    for (kind, id, object) in cases {
-        assert_eq!(LdapObject::parse(kind, id), Some(object), "{kind} {id}");
+    for (id, object) in moves {
+        assert_eq!(
+            LdapObject::parse("account_location", &id),
+            Some(object),
+            "{id}"
+        );
     }
     // What discovery writes is what it always wrote.
     assert_eq!(
@@ -407,14 +416,15 @@ fn config_defaults_and_redaction() {
     assert!(t.starttls);
 }
 
+/// Why the config table `toml` is refused.
+fn config_error(toml: &str) -> String {
+    LdapTarget::from_table(&table(toml), "main").err().unwrap()
+}
+
 #[test]
 fn config_errors_name_the_key() {
     std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
-    let err = |extra: &str| {
-        LdapTarget::from_table(&table(&format!("{MINIMAL}{extra}")), "main")
-            .err()
-            .unwrap()
-    };
+    let err = |extra: &str| config_error(&format!("{MINIMAL}{extra}"));
     assert!(err("password = \"inline\"").contains("unknown key"));
     assert!(err("match_attribute = \"cn\"").contains("match_attribute"));
     assert!(err("owner_attributes = [\"owner)(uid=*\"]").contains("owner_attributes"));
@@ -425,29 +435,16 @@ fn config_errors_name_the_key() {
     assert!(err("timeout_ms = 0").contains("timeout_ms"));
     assert!(err("starttls = \"yes\"").contains("starttls"));
     assert!(err("password_file = \"/x\"").contains("exactly one"));
-    let e = LdapTarget::from_table(
-        &table("url = \"http://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\""),
-        "main",
-    )
-    .err()
-    .unwrap();
+    let e = config_error("url = \"http://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\"");
     assert!(e.contains("ldap://"), "{e}");
-    let e = LdapTarget::from_table(
-        &table("url = \"ldap://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNSET_PW\"\nbase_dn = \"dc=x\""),
-        "main",
-    )
-    .err()
-    .unwrap();
+    let e = config_error("url = \"ldap://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNSET_PW\"\nbase_dn = \"dc=x\"");
     assert!(
         e.contains("REVOKE_LDAP_UNSET_PW") && !e.contains("s3cret"),
         "{e}"
     );
-    let e = LdapTarget::from_table(
-        &table("url = \"ldap://x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\""),
-        "main",
-    )
-    .err()
-    .unwrap();
+    let e = config_error(
+        "url = \"ldap://x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\"",
+    );
     assert!(e.contains("bind_dn"), "{e}");
 }
 

@@ -2,7 +2,7 @@
 //! group under `group_base_dn`, read back by the server's own matching, and re-added on restore.
 //! A group whose schema needs a member keeps `last_member_placeholder` instead of going invalid.
 
-use super::{eq_filter, modified_at, set, LdapTarget, MODIFIED};
+use super::{eq_filter, modified_at, set, LdapTarget, Membership, MODIFIED};
 use crate::adapters::{ReadBack, RestoreResult, RevokeResult, TargetError};
 use ldap3::Mod;
 
@@ -19,10 +19,9 @@ impl LdapTarget {
 
     pub(super) async fn remove_membership(
         &self,
-        attr: &str,
-        group: &str,
-        value: &str,
+        m: &Membership,
     ) -> Result<RevokeResult, TargetError> {
+        let (attr, group, value) = (m.attribute, m.group.as_str(), m.value.as_str());
         let doing = format!(
             "removing {attr} {value} from group {group} in directory {}",
             self.instance
@@ -53,12 +52,8 @@ impl LdapTarget {
         }
     }
 
-    pub(super) async fn verify_membership(
-        &self,
-        attr: &str,
-        group: &str,
-        value: &str,
-    ) -> Result<ReadBack, TargetError> {
+    pub(super) async fn verify_membership(&self, m: &Membership) -> Result<ReadBack, TargetError> {
+        let (attr, group, value) = (m.attribute, m.group.as_str(), m.value.as_str());
         let doing = format!("reading group {group} back in directory {}", self.instance);
         let Some(g) = self.read(group, &[MODIFIED], &doing).await? else {
             return Ok(ReadBack {
@@ -84,10 +79,9 @@ impl LdapTarget {
 
     pub(super) async fn restore_membership(
         &self,
-        attr: &str,
-        group: &str,
-        value: &str,
+        m: &Membership,
     ) -> Result<RestoreResult, TargetError> {
+        let (attr, group, value) = (m.attribute, m.group.as_str(), m.value.as_str());
         let doing = format!(
             "re-adding {attr} {value} to group {group} in directory {}",
             self.instance

@@ -10,7 +10,7 @@
 //! moved by the revoker: their DN is where they are.
 
 use super::{dn_eq, first, modified_at, set, LdapTarget, LOCK_ATTR, MODIFIED, PERMANENT_LOCK};
-use crate::adapters::{Holding, ReadBack, RestoreResult, RevokeResult, TargetError};
+use crate::adapters::{ReadBack, RestoreResult, RevokeResult, TargetError};
 use chrono::{DateTime, Utc};
 use ldap3::Mod;
 use revoke_shared::contract::Identity;
@@ -35,15 +35,15 @@ impl LdapTarget {
             .map(|e| (first(&e, LOCK_ATTR).map(str::to_string), modified_at(&e))))
     }
 
-    /// The lock of the account `what` names, read where its entry is now (see the module docs);
-    /// `None` when there is no such entry any more.
+    /// The lock of the account discovery saw at `dn`, read where its entry is now (see the
+    /// module docs); `None` when there is no such entry any more.
     async fn lock_state_now(
         &self,
         who: &Identity,
-        what: &Holding,
+        dn: &str,
+        sponsored: bool,
         doing: &str,
     ) -> Result<Option<LockState>, TargetError> {
-        let dn = what.object_id.as_str();
         if let Some((value, modified)) = self.lock_state(dn, doing).await? {
             return Ok(Some(LockState {
                 dn: dn.to_string(),
@@ -51,7 +51,7 @@ impl LdapTarget {
                 modified,
             }));
         }
-        if what.sponsored {
+        if sponsored {
             return Ok(None);
         }
         let Some(person) = self.find_person(who).await? else {
@@ -67,13 +67,15 @@ impl LdapTarget {
             }))
     }
 
+    /// Locks the account discovery `seen` at that DN, where its entry is now.
     pub(super) async fn lock(
         &self,
         who: &Identity,
-        what: &Holding,
+        seen: &str,
+        sponsored: bool,
     ) -> Result<RevokeResult, TargetError> {
-        let doing = format!("locking {} in directory {}", what.object_id, self.instance);
-        let Some(now) = self.lock_state_now(who, what, &doing).await? else {
+        let doing = format!("locking {seen} in directory {}", self.instance);
+        let Some(now) = self.lock_state_now(who, seen, sponsored, &doing).await? else {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         };
         let dn = now.dn.as_str();
@@ -83,7 +85,7 @@ impl LdapTarget {
                 self.instance
             )));
         }
-        let doing = if dn_eq(dn, &what.object_id) {
+        let doing = if dn_eq(dn, seen) {
             doing
         } else {
             format!("{doing} (now at {dn})")
@@ -117,16 +119,14 @@ impl LdapTarget {
     pub(super) async fn verify_lock(
         &self,
         who: &Identity,
-        what: &Holding,
+        seen: &str,
+        sponsored: bool,
     ) -> Result<ReadBack, TargetError> {
-        let doing = format!(
-            "reading {} back in directory {}",
-            what.object_id, self.instance
-        );
-        let Some(now) = self.lock_state_now(who, what, &doing).await? else {
+        let doing = format!("reading {seen} back in directory {}", self.instance);
+        let Some(now) = self.lock_state_now(who, seen, sponsored, &doing).await? else {
             return Ok(ReadBack {
                 gone: true,
-                detail: if what.sponsored {
+                detail: if sponsored {
                     "no entry at this DN: nothing can bind as it".into()
                 } else {
                     "no entry at this DN and none for the person under base_dn or disabled_ou: nothing can bind as it".into()

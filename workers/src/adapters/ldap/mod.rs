@@ -39,12 +39,19 @@
 //!   disabled OU are `AlreadyAbsent` without a write; noSuchAttribute (16) on a delete and
 //!   attributeOrValueExists (20) on an add are the same answers from a lost race.
 //!
-//! Files: `settings` (the config table), `connection` (the shared bound connection and the
-//! operations every object kind uses), `person` (the lookup, people base and disabled OU),
-//! `lock`, `groups`, `moves` (one object kind each: revoke, read back, restore), `ownership` (the
-//! checks a restore passes before it writes), `syntax` (pure helpers: escaping, DNs, ids, times,
-//! result codes), `tests`; this file holds the adapter, its discovery of groups and sponsored
-//! entries, and the `Target` impl that dispatches to the files above.
+//! - Ids are written and parsed only by `LdapObject` (`objects`): one variant per object kind
+//!   above, its DNs and values already decoded. An id that does not parse back (another kind's,
+//!   a part missing or extra, a DN without the shape of one, an attribute other than the three
+//!   member attributes) is refused at the contract's edge before anything is sent; whether its
+//!   DNs lie where this instance's config says is checked at restore (`ownership`).
+//!
+//! Files: `settings` (the config table), `objects` (`LdapObject` and its ids), `connection` (the
+//! shared bound connection and the operations every object kind uses), `person` (the lookup,
+//! people base and disabled OU), `lock`, `groups`, `moves` (one object kind each: revoke, read
+//! back, restore), `ownership` (the checks a restore passes before it writes), `syntax` (pure
+//! helpers: escaping, DNs, times, result codes), `tests`; this file holds the adapter, its
+//! discovery of groups and sponsored entries, and the `Adapter` impl that matches on
+//! `LdapObject` and dispatches to the files above.
 //!
 //! One connection per adapter, bound once as `bind_dn` and shared by all concurrent operations
 //! (LDAP multiplexes requests by message id); it is re-opened after a transport error. Result
@@ -81,6 +88,7 @@ mod connection;
 mod groups;
 mod lock;
 mod moves;
+mod objects;
 mod ownership;
 mod person;
 pub(crate) mod settings;
@@ -88,10 +96,11 @@ mod syntax;
 #[cfg(test)]
 mod tests;
 
+pub use objects::{LdapObject, Membership};
 pub use settings::MatchAttribute;
 pub use syntax::*;
 
-use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use super::{Adapter, Held, ObjectRef, ReadBack, RestoreResult, RevokeResult, TargetError};
 use async_trait::async_trait;
 use ldap3::Scope;
 use ownership::Owned;
@@ -173,22 +182,9 @@ impl LdapTarget {
             "listing groups with {attr} {value} under {} in directory {}",
             self.group_base_dn, self.instance
         );
-        Ok(self
-            .search(
-                &self.group_base_dn,
-                Scope::Subtree,
-                &eq_filter(attr, value),
-                &["1.1"],
-                0,
-                &doing,
-            )
-            .await?
-            .ok_or_else(|| {
-                TargetError::Permanent(format!("{doing}: group_base_dn does not exist"))
-            })?
-            .into_iter()
-            .map(|e| e.dn)
-            .collect())
+        let filter = eq_filter(attr, value);
+        self.dns_under(&self.group_base_dn, "group_base_dn", &filter, &doing)
+            .await
     }
 
     /// Entries the person sponsors: `sponsored_filter` and an owner attribute naming `dn`.
@@ -207,36 +203,41 @@ impl LdapTarget {
             self.instance
         );
         Ok(self
-            .search(
+            .dns_under(
                 &self.sponsored_base_dn,
-                Scope::Subtree,
+                "sponsored_base_dn",
                 &filter,
-                &["1.1"],
-                0,
                 &doing,
             )
             .await?
-            .ok_or_else(|| {
-                TargetError::Permanent(format!("{doing}: sponsored_base_dn does not exist"))
-            })?
             .into_iter()
-            .map(|e| e.dn)
             .filter(|d| !dn_eq(d, dn) && !dn_eq(d, &self.bind_dn))
             .collect())
     }
 
-    fn membership(&self, id: &str) -> Result<(&'static str, String, String), TargetError> {
-        parse_membership_id(id).ok_or_else(|| {
-            TargetError::Permanent(format!(
-                "{id:?} is not a group_membership id of directory {} (<attribute>|<group DN>|<value>)",
-                self.instance
-            ))
-        })
+    /// The DNs of the entries under `base` (the config key `base_key` names it) matching
+    /// `filter`; a missing base is a config error, not an empty answer.
+    async fn dns_under(
+        &self,
+        base: &str,
+        base_key: &str,
+        filter: &str,
+        doing: &str,
+    ) -> Result<Vec<String>, TargetError> {
+        Ok(self
+            .search(base, Scope::Subtree, filter, &["1.1"], 0, doing)
+            .await?
+            .ok_or_else(|| TargetError::Permanent(format!("{doing}: {base_key} does not exist")))?
+            .into_iter()
+            .map(|e| e.dn)
+            .collect())
     }
 }
 
 #[async_trait]
-impl Target for LdapTarget {
+impl Adapter for LdapTarget {
+    type Object = LdapObject;
+
     fn kind(&self) -> TargetKind {
         TargetKind::Directory
     }
@@ -249,7 +250,7 @@ impl Target for LdapTarget {
         &self.principal
     }
 
-    async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
+    async fn discover(&self, who: &Identity) -> Result<Vec<Held<LdapObject>>, TargetError> {
         let Some(person) = self.find_person(who).await? else {
             return Ok(Vec::new());
         };
@@ -260,14 +261,11 @@ impl Target for LdapTarget {
                 who.employee_id, self.instance
             )));
         }
-        let mut out = vec![Holding {
-            object_kind: "account".into(),
-            object_id: dn.clone(),
-            sponsored: false,
-            action: "lock".into(),
-        }];
+        let account =
+            |dn: String, sponsored: bool| Held::new(LdapObject::Account { dn }, sponsored, "lock");
+        let mut out = vec![account(dn.clone(), false)];
         // Memberships: by DN in member/uniqueMember, by uid in memberUid.
-        let mut lookups: Vec<(&str, String)> =
+        let mut lookups: Vec<(&'static str, String)> =
             vec![("member", dn.clone()), ("uniqueMember", dn.clone())];
         for uid in values(&person, "uid") {
             lookups.push(("memberUid", uid.to_string()));
@@ -276,60 +274,54 @@ impl Target for LdapTarget {
             lookups.iter().map(|(attr, v)| self.groups_with(attr, v)),
         )
         .await?;
-        for ((attr, value), groups) in lookups.iter().zip(found) {
-            for g in groups {
-                out.push(Holding {
-                    object_kind: "group_membership".into(),
-                    object_id: membership_id(attr, &g, value),
-                    sponsored: false,
-                    action: "remove_membership".into(),
+        for ((attribute, value), groups) in lookups.iter().zip(found) {
+            for group in groups {
+                let membership = LdapObject::GroupMembership(Membership {
+                    attribute,
+                    group,
+                    value: value.clone(),
                 });
+                out.push(Held::new(membership, false, "remove_membership"));
             }
         }
         for s in self.sponsored_by(&dn).await? {
-            out.push(Holding {
-                object_kind: "account".into(),
-                object_id: s,
-                sponsored: true,
-                action: "lock".into(),
-            });
+            out.push(account(s, true));
         }
         if let Some(ou) = &self.disabled_ou {
-            out.push(Holding {
-                object_kind: "account_location".into(),
-                object_id: move_id(&dn, ou),
-                sponsored: false,
-                action: "move".into(),
-            });
+            let location = LdapObject::AccountLocation {
+                dn,
+                disabled_ou: ou.clone(),
+            };
+            out.push(Held::new(location, false, "move"));
         }
         Ok(out)
     }
 
-    async fn revoke(&self, who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
-        match what.object_kind.as_str() {
-            "account" => self.lock(who, what).await,
-            "group_membership" => {
-                let (attr, group, value) = self.membership(&what.object_id)?;
-                self.remove_membership(attr, &group, &value).await
+    async fn revoke(
+        &self,
+        who: &Identity,
+        what: &Held<LdapObject>,
+    ) -> Result<RevokeResult, TargetError> {
+        match &what.object {
+            LdapObject::Account { dn } => self.lock(who, dn, what.sponsored).await,
+            LdapObject::GroupMembership(m) => self.remove_membership(m).await,
+            LdapObject::AccountLocation { dn, disabled_ou } => {
+                self.move_entry(dn, disabled_ou).await
             }
-            "account_location" => self.move_entry(&what.object_id).await,
-            other => Err(TargetError::Permanent(format!(
-                "the directory target has no object kind {other:?}"
-            ))),
         }
     }
 
-    async fn verify(&self, who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
-        match what.object_kind.as_str() {
-            "account" => self.verify_lock(who, what).await,
-            "group_membership" => {
-                let (attr, group, value) = self.membership(&what.object_id)?;
-                self.verify_membership(attr, &group, &value).await
+    async fn verify(
+        &self,
+        who: &Identity,
+        what: &Held<LdapObject>,
+    ) -> Result<ReadBack, TargetError> {
+        match &what.object {
+            LdapObject::Account { dn } => self.verify_lock(who, dn, what.sponsored).await,
+            LdapObject::GroupMembership(m) => self.verify_membership(m).await,
+            LdapObject::AccountLocation { dn, disabled_ou } => {
+                self.verify_move(dn, disabled_ou).await
             }
-            "account_location" => self.verify_move(&what.object_id).await,
-            other => Err(TargetError::Permanent(format!(
-                "the directory target has no object kind {other:?}"
-            ))),
         }
     }
 
@@ -338,27 +330,32 @@ impl Target for LdapTarget {
     async fn restore(
         &self,
         who: &Identity,
+        object: &LdapObject,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
-        match (ev.object_kind.as_str(), ev.action.as_str()) {
-            ("account", "lock") => {
-                match self.unlock_owner(who, &ev.object_id, ev.sponsored).await? {
+        match (object, ev.action.as_str()) {
+            (LdapObject::Account { dn }, "lock") => {
+                match self.unlock_owner(who, dn, ev.sponsored).await? {
                     Owned::Yes(dn) => self.unlock(&dn).await,
                     Owned::Withheld(reason) => Ok(RestoreResult::Withheld { reason }),
                     Owned::No(reason) => Ok(RestoreResult::Refused { reason }),
                     Owned::Gone(reason) => Ok(RestoreResult::Irreversible { reason }),
                 }
             }
-            ("group_membership", "remove_membership") => {
-                let (attr, group, value) = self.membership(&ev.object_id)?;
-                match self.membership_refusal(who, attr, &group, &value).await? {
+            (LdapObject::GroupMembership(m), "remove_membership") => {
+                match self.membership_refusal(who, m).await? {
                     Some(reason) => Ok(RestoreResult::Refused { reason }),
-                    None => self.restore_membership(attr, &group, &value).await,
+                    None => self.restore_membership(m).await,
                 }
             }
-            ("account_location", "move") => self.move_back(who, &ev.object_id).await,
-            (kind, action) => Ok(RestoreResult::Irreversible {
-                reason: format!("the directory target cannot undo {action} of {kind}"),
+            (LdapObject::AccountLocation { dn, disabled_ou }, "move") => {
+                self.move_back(who, dn, disabled_ou).await
+            }
+            (object, action) => Ok(RestoreResult::Irreversible {
+                reason: format!(
+                    "the directory target cannot undo {action} of {}",
+                    object.kind()
+                ),
             }),
         }
     }

@@ -3,22 +3,21 @@
 //! showed the entry is the person's. Where the entry is says nothing about its lock (`lock`).
 
 use super::ownership::Owned;
-use super::{dn_eq, modified_at, moved_dn, parse_move_id, split_first_rdn, LdapTarget, MODIFIED};
+use super::{dn_eq, modified_at, moved_dn, split_first_rdn, LdapTarget, MODIFIED};
 use crate::adapters::{ReadBack, RestoreResult, RevokeResult, TargetError};
 use ldap3::SearchEntry;
 use revoke_shared::contract::Identity;
 
 impl LdapTarget {
-    pub(super) fn parse_move(&self, id: &str) -> Result<(String, String, String), TargetError> {
-        let bad = || {
+    /// Where the move of `dn` into `ou` puts the entry. Parsing an `account_location` id
+    /// guarantees `dn` has a parent, so the error only guards objects built elsewhere.
+    fn destination(&self, dn: &str, ou: &str) -> Result<String, TargetError> {
+        moved_dn(dn, ou).ok_or_else(|| {
             TargetError::Permanent(format!(
-                "{id:?} is not an account_location id of directory {} (<DN>|<disabled OU>)",
+                "{dn:?} has no parent to move from in directory {}",
                 self.instance
             ))
-        };
-        let (dn, ou) = parse_move_id(id).ok_or_else(bad)?;
-        let new_dn = moved_dn(&dn, &ou).ok_or_else(bad)?;
-        Ok((dn, ou, new_dn))
+        })
     }
 
     pub(super) async fn exists(
@@ -29,30 +28,26 @@ impl LdapTarget {
         self.read(dn, &[MODIFIED], doing).await
     }
 
-    pub(super) async fn move_entry(&self, id: &str) -> Result<RevokeResult, TargetError> {
-        let (dn, ou, new_dn) = self.parse_move(id)?;
+    pub(super) async fn move_entry(&self, dn: &str, ou: &str) -> Result<RevokeResult, TargetError> {
+        let new_dn = self.destination(dn, ou)?;
         let doing = format!("moving {dn} under {ou} in directory {}", self.instance);
-        let parent = split_first_rdn(&dn).map(|(_, p)| p).unwrap_or_default();
-        if dn_eq(parent, &ou) {
+        let parent = split_first_rdn(dn).map(|(_, p)| p).unwrap_or_default();
+        if dn_eq(parent, ou) {
             // Already in the disabled OU (a later run found it there).
-            let at = self
-                .exists(&dn, &doing)
-                .await?
-                .and_then(|e| modified_at(&e));
+            let at = self.exists(dn, &doing).await?.and_then(|e| modified_at(&e));
             return Ok(RevokeResult::AlreadyAbsent { removed_at: at });
         }
-        if self.exists(&dn, &doing).await?.is_none() {
+        if self.exists(dn, &doing).await?.is_none() {
             let at = self
                 .exists(&new_dn, &doing)
                 .await?
                 .and_then(|e| modified_at(&e));
             return Ok(RevokeResult::AlreadyAbsent { removed_at: at });
         }
-        let rdn = split_first_rdn(&dn).map(|(r, _)| r).unwrap_or_default();
-        let (dn_ref, ou_ref) = (dn.as_str(), ou.as_str());
+        let rdn = split_first_rdn(dn).map(|(r, _)| r).unwrap_or_default();
         let r = self
             .op(&doing, |mut l| async move {
-                l.modifydn(dn_ref, rdn, false, Some(ou_ref)).await
+                l.modifydn(dn, rdn, false, Some(ou)).await
             })
             .await?;
         match r.rc {
@@ -61,18 +56,18 @@ impl LdapTarget {
         }
     }
 
-    pub(super) async fn verify_move(&self, id: &str) -> Result<ReadBack, TargetError> {
-        let (dn, ou, new_dn) = self.parse_move(id)?;
+    pub(super) async fn verify_move(&self, dn: &str, ou: &str) -> Result<ReadBack, TargetError> {
+        let new_dn = self.destination(dn, ou)?;
         let doing = format!(
             "reading the move of {dn} back in directory {}",
             self.instance
         );
-        let parent = split_first_rdn(&dn).map(|(_, p)| p).unwrap_or_default();
+        let parent = split_first_rdn(dn).map(|(_, p)| p).unwrap_or_default();
         let at_new = self.exists(&new_dn, &doing).await?;
-        let at_old = if dn_eq(parent, &ou) {
+        let at_old = if dn_eq(parent, ou) {
             None
         } else {
-            self.exists(&dn, &doing).await?
+            self.exists(dn, &doing).await?
         };
         Ok(match (at_old, at_new) {
             (None, Some(e)) => ReadBack {
@@ -98,24 +93,25 @@ impl LdapTarget {
     pub(super) async fn move_back(
         &self,
         who: &Identity,
-        id: &str,
+        dn: &str,
+        ou: &str,
     ) -> Result<RestoreResult, TargetError> {
-        let (dn, ou, new_dn) = self.parse_move(id)?;
+        let new_dn = self.destination(dn, ou)?;
         let doing = format!(
             "moving {new_dn} back to {dn} in directory {}",
             self.instance
         );
-        let current = match self.move_owner(who, &dn, &ou, &new_dn).await? {
+        let current = match self.move_owner(who, dn, ou, &new_dn).await? {
             Owned::Yes(current) => current,
             Owned::No(reason) => return Ok(RestoreResult::Refused { reason }),
             Owned::Gone(reason) => return Ok(RestoreResult::Irreversible { reason }),
             // Only a sponsored account's unlock is withheld; a move back never is.
             Owned::Withheld(reason) => return Ok(RestoreResult::Withheld { reason }),
         };
-        if dn_eq(&current, &dn) {
+        if dn_eq(&current, dn) {
             return Ok(RestoreResult::AlreadyPresent);
         }
-        let Some((rdn, parent)) = split_first_rdn(&dn) else {
+        let Some((rdn, parent)) = split_first_rdn(dn) else {
             return Err(TargetError::Permanent(format!(
                 "{doing}: {dn:?} has no parent"
             )));
@@ -130,10 +126,7 @@ impl LdapTarget {
             0 => {}
             _ => return Err(self.result_error(&doing, &r)),
         }
-        let at = self
-            .exists(&dn, &doing)
-            .await?
-            .and_then(|e| modified_at(&e));
+        let at = self.exists(dn, &doing).await?.and_then(|e| modified_at(&e));
         Ok(RestoreResult::Restored { restored_at: at })
     }
 }

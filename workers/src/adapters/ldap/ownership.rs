@@ -21,7 +21,9 @@
 //! or gone. One sponsor's rescind must not undo what another sponsor's termination took; such an
 //! account stays locked (`Withheld`) and a person decides.
 
-use super::{dn_eq, dn_within, eq_filter, moved_dn, split_first_rdn, values, LdapTarget};
+use super::{
+    dn_eq, dn_within, eq_filter, moved_dn, split_first_rdn, values, LdapTarget, Membership,
+};
 use crate::adapters::TargetError;
 use ldap3::SearchEntry;
 use revoke_shared::contract::Identity;
@@ -75,10 +77,9 @@ impl LdapTarget {
     pub(super) async fn membership_refusal(
         &self,
         who: &Identity,
-        attr: &str,
-        group: &str,
-        value: &str,
+        m: &Membership,
     ) -> Result<Option<String>, TargetError> {
+        let (attr, group, value) = (m.attribute, m.group.as_str(), m.value.as_str());
         if !dn_within(group, &self.group_base_dn) {
             return Ok(Some(format!(
                 "group {group} is not under group_base_dn {} of directory {}: the revoker never removes anyone there",

@@ -1,7 +1,7 @@
 //! Pure helpers of the directory adapter: filter escaping (RFC 4515), DNs (RFC 4514: split,
-//! compare, containment), object ids, GeneralizedTime, result codes and what they mean.
+//! compare, containment), GeneralizedTime, result codes and what they mean.
 
-use super::{MEMBER_ATTRIBUTES, MODIFIED};
+use super::MODIFIED;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use ldap3::{LdapError, SearchEntry};
 use revoke_shared::retry::ErrorClass;
@@ -35,9 +35,9 @@ pub(super) fn filter_ok(s: &str) -> bool {
     s.starts_with('(') && s.ends_with(')') && ldap3::parse_filter(s).is_ok()
 }
 
-/// Splits a DN into its first RDN and the rest (the parent), honouring `\` escapes and quoted
-/// values (RFC 4514). `None` for a DN with a single RDN (or an empty one).
-pub fn split_first_rdn(dn: &str) -> Option<(&str, &str)> {
+/// Where the first RDN of `dn` ends: its first `,` or `;` that is neither `\`-escaped nor inside
+/// a quoted value (RFC 4514).
+fn rdn_end(dn: &str) -> Option<usize> {
     let mut escaped = false;
     let mut quoted = false;
     for (i, c) in dn.char_indices() {
@@ -48,14 +48,31 @@ pub fn split_first_rdn(dn: &str) -> Option<(&str, &str)> {
         match c {
             '\\' => escaped = true,
             '"' => quoted = !quoted,
-            ',' | ';' if !quoted => {
-                let (rdn, parent) = (dn[..i].trim(), dn[i + 1..].trim());
-                return (!rdn.is_empty() && !parent.is_empty()).then_some((rdn, parent));
-            }
+            ',' | ';' if !quoted => return Some(i),
             _ => {}
         }
     }
     None
+}
+
+/// Splits a DN into its first RDN and the rest (the parent), honouring `\` escapes and quoted
+/// values (RFC 4514). `None` for a DN with a single RDN (or an empty one).
+pub fn split_first_rdn(dn: &str) -> Option<(&str, &str)> {
+    let i = rdn_end(dn)?;
+    let (rdn, parent) = (dn[..i].trim(), dn[i + 1..].trim());
+    (!rdn.is_empty() && !parent.is_empty()).then_some((rdn, parent))
+}
+
+/// Every RDN of `dn`, trimmed, first to last; empty ones too (`uid=a,` ends in one), so a
+/// malformed DN shows.
+pub(super) fn split_rdns(dn: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(dn);
+    std::iter::from_fn(move || {
+        let cur = rest?;
+        let end = rdn_end(cur);
+        rest = end.map(|i| &cur[i + 1..]);
+        Some(cur[..end.unwrap_or(cur.len())].trim())
+    })
 }
 
 /// A comparison form of a DN: ASCII-lowercased, spaces around unescaped `,` `;` `=` `+` removed.
@@ -115,46 +132,6 @@ pub fn dn_within(dn: &str, base: &str) -> bool {
             None => return false,
         }
     }
-}
-
-pub(super) fn enc_part(s: &str) -> String {
-    s.replace('%', "%25").replace('|', "%7C")
-}
-
-pub(super) fn dec_part(s: &str) -> String {
-    s.replace("%7C", "|")
-        .replace("%7c", "|")
-        .replace("%25", "%")
-}
-
-/// Object id of one membership value: `<attribute>|<group DN>|<value>`.
-pub fn membership_id(attr: &str, group_dn: &str, value: &str) -> String {
-    format!("{attr}|{}|{}", enc_part(group_dn), enc_part(value))
-}
-
-/// `(attribute, group DN, value)` back from a membership id; `None` if it is not one.
-pub fn parse_membership_id(id: &str) -> Option<(&'static str, String, String)> {
-    let mut parts = id.split('|');
-    let (attr, group, value) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || group.is_empty() || value.is_empty() {
-        return None;
-    }
-    let attr = MEMBER_ATTRIBUTES.into_iter().find(|a| *a == attr)?;
-    Some((attr, dec_part(group), dec_part(value)))
-}
-
-/// Object id of a move: `<original DN>|<disabled OU>`.
-pub fn move_id(original_dn: &str, disabled_ou: &str) -> String {
-    format!("{}|{}", enc_part(original_dn), enc_part(disabled_ou))
-}
-
-/// `(original DN, disabled OU)` back from a move id.
-pub fn parse_move_id(id: &str) -> Option<(String, String)> {
-    let (dn, ou) = id.split_once('|')?;
-    if ou.contains('|') || dn.is_empty() || ou.is_empty() {
-        return None;
-    }
-    Some((dec_part(dn), dec_part(ou)))
 }
 
 /// Where a move puts an entry: its first RDN under `ou`.

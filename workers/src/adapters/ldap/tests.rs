@@ -3,6 +3,7 @@
 
 use super::settings::{DEFAULT_SPONSORED_FILTER, DEFAULT_USER_FILTER};
 use super::*;
+use crate::adapters::ObjectRef;
 use ldap3::LdapError;
 use revoke_shared::retry::ErrorClass;
 
@@ -47,6 +48,25 @@ fn filter_values_are_escaped_per_rfc4515() {
     }
 }
 
+fn membership(attribute: &'static str, group: &str, value: &str) -> LdapObject {
+    LdapObject::GroupMembership(Membership {
+        attribute,
+        group: group.to_string(),
+        value: value.to_string(),
+    })
+}
+
+fn location(dn: &str, disabled_ou: &str) -> LdapObject {
+    LdapObject::AccountLocation {
+        dn: dn.to_string(),
+        disabled_ou: disabled_ou.to_string(),
+    }
+}
+
+fn account(dn: &str) -> LdapObject {
+    LdapObject::Account { dn: dn.to_string() }
+}
+
 #[test]
 fn membership_ids_round_trip() {
     for (attr, g, v) in [
@@ -55,16 +75,16 @@ fn membership_ids_round_trip() {
         ("memberUid", "cn=unix,dc=x", "ada"),
         ("member", "cn=x%7Cy,dc=x", "uid=%25,dc=x"),
     ] {
-        let id = membership_id(attr, g, v);
+        let id = membership(attr, g, v).id();
         assert_eq!(id.matches('|').count(), 2, "{id}");
         assert_eq!(
-            parse_membership_id(&id),
-            Some((attr, g.to_string(), v.to_string())),
+            LdapObject::parse("group_membership", &id),
+            Some(membership(attr, g, v)),
             "{id}"
         );
     }
     assert_eq!(
-        membership_id("member", "cn=eng,dc=x", "uid=ada,dc=x"),
+        membership("member", "cn=eng,dc=x", "uid=ada,dc=x").id(),
         "member|cn=eng,dc=x|uid=ada,dc=x"
     );
     for bad in [
@@ -76,28 +96,197 @@ fn membership_ids_round_trip() {
         "owner|cn=g|uid=a",
         "member|cn=g|uid=a|x",
     ] {
-        assert_eq!(parse_membership_id(bad), None, "{bad}");
+        assert_eq!(LdapObject::parse("group_membership", bad), None, "{bad}");
     }
 }
 
 #[test]
 fn move_ids_round_trip() {
-    let id = move_id("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x");
+    let id = location("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x").id();
     assert_eq!(id, "uid=a%7Cb,ou=people,dc=x|ou=disabled,dc=x");
     assert_eq!(
-        parse_move_id(&id),
-        Some((
-            "uid=a|b,ou=people,dc=x".to_string(),
-            "ou=disabled,dc=x".to_string()
-        ))
+        LdapObject::parse("account_location", &id),
+        Some(location("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x"))
     );
     assert_eq!(
         moved_dn("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x").as_deref(),
         Some("uid=a|b,ou=disabled,dc=x")
     );
-    assert_eq!(parse_move_id("uid=a,dc=x"), None);
-    assert_eq!(parse_move_id("|ou=d"), None);
-    assert_eq!(parse_move_id("a|b|c"), None);
+    assert_eq!(LdapObject::parse("account_location", "uid=a,dc=x"), None);
+    assert_eq!(LdapObject::parse("account_location", "|ou=d"), None);
+    assert_eq!(LdapObject::parse("account_location", "a|b|c"), None);
+}
+
+/// Every kind of object goes through the contract's strings and comes back the same.
+#[test]
+fn every_ldap_object_round_trips() {
+    for o in [
+        account("uid=ada,ou=people,dc=example,dc=com"),
+        account("cn=Lovelace\\, Ada,ou=people,dc=x"),
+        account("cn=ci-bot,ou=services,dc=example,dc=com"),
+        membership("member", "cn=eng,ou=groups,dc=x", "uid=ada,ou=people,dc=x"),
+        membership("uniqueMember", "cn=a|b,dc=x", "uid=100%|ada,dc=x"),
+        membership("memberUid", "cn=unix,ou=groups,dc=x", "ada"),
+        location("uid=ada,ou=people,dc=x", "ou=disabled,dc=x"),
+        location("cn=a%|b,ou=people,dc=x", "ou=dis|abled,dc=x"),
+    ] {
+        assert_eq!(
+            LdapObject::parse(o.kind(), &o.id()),
+            Some(o.clone()),
+            "{o:?}"
+        );
+    }
+}
+
+/// Ids as evidence written by the adapter before the typed objects carries them.
+#[test]
+fn recorded_ldap_ids_parse_to_their_objects() {
+    let people = "ou=people,dc=example,dc=com";
+    let groups = "ou=groups,dc=example,dc=com";
+    let accounts = [
+        format!("uid=ada,{people}"),
+        "cn=ci-bot,ou=services,dc=example,dc=com".to_string(),
+        "cn=Lovelace\\, Ada,dc=x".to_string(),
+        "cn=a|b,dc=x".to_string(),
+    ];
+    for dn in accounts {
+        assert_eq!(
+            LdapObject::parse("account", &dn),
+            Some(account(&dn)),
+            "{dn}"
+        );
+    }
+    let memberships = [
+        (
+            format!("member|cn=eng,{groups}|uid=ada,{people}"),
+            membership(
+                "member",
+                &format!("cn=eng,{groups}"),
+                &format!("uid=ada,{people}"),
+            ),
+        ),
+        (
+            "uniqueMember|cn=a%7Cb,dc=x|uid=100%25%7Cada,dc=x".to_string(),
+            membership("uniqueMember", "cn=a|b,dc=x", "uid=100%|ada,dc=x"),
+        ),
+        // Lowercase hex was always accepted on the way back.
+        (
+            "uniqueMember|cn=a%7cb,dc=x|uid=ada,dc=x".to_string(),
+            membership("uniqueMember", "cn=a|b,dc=x", "uid=ada,dc=x"),
+        ),
+        (
+            format!("memberUid|cn=unix,{groups}|ada"),
+            membership("memberUid", &format!("cn=unix,{groups}"), "ada"),
+        ),
+        // A DN spelled differently by hand is still a DN: the ownership check decides.
+        (
+            "member|cn=g,dc=x|UID=Bob, OU=People, dc=x".to_string(),
+            membership("member", "cn=g,dc=x", "UID=Bob, OU=People, dc=x"),
+        ),
+    ];
+    for (id, object) in memberships {
+        assert_eq!(
+            LdapObject::parse("group_membership", &id),
+            Some(object),
+            "{id}"
+        );
+    }
+    let disabled = "ou=disabled,dc=example,dc=com";
+    let moves = [
+        (
+            format!("uid=ada,{people}|{disabled}"),
+            location(&format!("uid=ada,{people}"), disabled),
+        ),
+        (
+            "uid=a%7Cb,ou=people,dc=x|ou=disabled,dc=x".to_string(),
+            location("uid=a|b,ou=people,dc=x", "ou=disabled,dc=x"),
+        ),
+    ];
+    for (id, object) in moves {
+        assert_eq!(
+            LdapObject::parse("account_location", &id),
+            Some(object),
+            "{id}"
+        );
+    }
+    // What discovery writes is what it always wrote.
+    assert_eq!(
+        membership("memberUid", "cn=unix,dc=x", "ada").kind(),
+        "group_membership"
+    );
+    assert_eq!(account("uid=ada,dc=x").kind(), "account");
+    assert_eq!(account("uid=ada,dc=x").id(), "uid=ada,dc=x");
+    assert_eq!(
+        location("uid=ada,dc=x", "ou=disabled,dc=x").kind(),
+        "account_location"
+    );
+}
+
+/// Tampered ids, ids of another kind and ids of other adapters name nothing here.
+#[test]
+fn tampered_ldap_ids_do_not_parse() {
+    let bad = [
+        // Another kind's id, or the right id under the wrong kind (a `|` inside a DN's value is
+        // legal, so an account_location id may still be some entry's DN).
+        ("account", "member|cn=g,dc=x|uid=a,dc=x"),
+        ("group_membership", "uid=a,dc=x"),
+        ("group_membership", "uid=a,dc=x|ou=disabled,dc=x"),
+        ("account_location", "member|cn=g,dc=x|uid=a,dc=x"),
+        ("session", "uid=a,dc=x"),
+        ("", "uid=a,dc=x"),
+        ("Account", "uid=a,dc=x"),
+        // Other adapters' ids.
+        ("account", "ada"),
+        ("account", "access_key/ada/AKIA1"),
+        ("group_membership", "Groups/g1/Users/u1"),
+        // Not DNs: empty, no attribute type, empty RDNs.
+        ("account", ""),
+        ("account", " "),
+        ("account", "=ada,dc=x"),
+        ("account", "uid=ada,"),
+        ("account", "uid=ada,,dc=x"),
+        ("account", "*"),
+        ("account", "x)(uid=*"),
+        ("group_membership", "member|cn=g|"),
+        ("group_membership", "member||uid=a,dc=x"),
+        ("group_membership", "member|*|uid=a,dc=x"),
+        ("group_membership", "member|cn=g,dc=x|*"),
+        ("group_membership", "member|cn=g,dc=x|x)(uid=*"),
+        ("group_membership", "uniqueMember|cn=g,dc=x|ada"),
+        ("group_membership", "memberUid|cn=g,dc=x|"),
+        ("group_membership", "memberUid|ada|ada"),
+        // Attributes a revocation never removes a value of, in any case.
+        ("group_membership", "owner|cn=g,dc=x|uid=a,dc=x"),
+        ("group_membership", "MEMBER|cn=g,dc=x|uid=a,dc=x"),
+        ("group_membership", "member |cn=g,dc=x|uid=a,dc=x"),
+        // Extra or missing segments.
+        ("group_membership", "member|cn=g,dc=x"),
+        ("group_membership", "member|cn=g,dc=x|uid=a,dc=x|"),
+        ("group_membership", "member|cn=g,dc=x|uid=a,dc=x|member"),
+        ("account_location", "uid=a,dc=x|"),
+        ("account_location", "|ou=disabled,dc=x"),
+        ("account_location", "uid=a,dc=x|ou=d,dc=x|ou=e,dc=x"),
+        ("account_location", "uid=a,dc=x"),
+        // A DN without a parent has nowhere to move back to.
+        ("account_location", "uid=a|ou=disabled,dc=x"),
+        ("account_location", "uid=a,dc=x|disabled"),
+    ];
+    for (kind, id) in bad {
+        assert_eq!(LdapObject::parse(kind, id), None, "{kind} {id:?}");
+    }
+}
+
+/// Splitting a DN into its RDNs honours escapes and quotes, and shows empty RDNs.
+#[test]
+fn dns_split_into_rdns() {
+    fn rdns(dn: &str) -> Vec<&str> {
+        split_rdns(dn).collect()
+    }
+    assert_eq!(rdns("uid=a, ou=p ,dc=x"), ["uid=a", "ou=p", "dc=x"]);
+    assert_eq!(rdns("cn=a\\,b;dc=x"), ["cn=a\\,b", "dc=x"]);
+    assert_eq!(rdns("cn=\"a,b\",dc=x"), ["cn=\"a,b\"", "dc=x"]);
+    assert_eq!(rdns("uid=a,"), ["uid=a", ""]);
+    assert_eq!(rdns(""), [""]);
 }
 
 #[test]
@@ -227,14 +416,15 @@ fn config_defaults_and_redaction() {
     assert!(t.starttls);
 }
 
+/// Why the config table `toml` is refused.
+fn config_error(toml: &str) -> String {
+    LdapTarget::from_table(&table(toml), "main").err().unwrap()
+}
+
 #[test]
 fn config_errors_name_the_key() {
     std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
-    let err = |extra: &str| {
-        LdapTarget::from_table(&table(&format!("{MINIMAL}{extra}")), "main")
-            .err()
-            .unwrap()
-    };
+    let err = |extra: &str| config_error(&format!("{MINIMAL}{extra}"));
     assert!(err("password = \"inline\"").contains("unknown key"));
     assert!(err("match_attribute = \"cn\"").contains("match_attribute"));
     assert!(err("owner_attributes = [\"owner)(uid=*\"]").contains("owner_attributes"));
@@ -245,29 +435,16 @@ fn config_errors_name_the_key() {
     assert!(err("timeout_ms = 0").contains("timeout_ms"));
     assert!(err("starttls = \"yes\"").contains("starttls"));
     assert!(err("password_file = \"/x\"").contains("exactly one"));
-    let e = LdapTarget::from_table(
-        &table("url = \"http://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\""),
-        "main",
-    )
-    .err()
-    .unwrap();
+    let e = config_error("url = \"http://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\"");
     assert!(e.contains("ldap://"), "{e}");
-    let e = LdapTarget::from_table(
-        &table("url = \"ldap://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNSET_PW\"\nbase_dn = \"dc=x\""),
-        "main",
-    )
-    .err()
-    .unwrap();
+    let e = config_error("url = \"ldap://x\"\nbind_dn = \"cn=a,dc=x\"\npassword_env = \"REVOKE_LDAP_UNSET_PW\"\nbase_dn = \"dc=x\"");
     assert!(
         e.contains("REVOKE_LDAP_UNSET_PW") && !e.contains("s3cret"),
         "{e}"
     );
-    let e = LdapTarget::from_table(
-        &table("url = \"ldap://x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\""),
-        "main",
-    )
-    .err()
-    .unwrap();
+    let e = config_error(
+        "url = \"ldap://x\"\npassword_env = \"REVOKE_LDAP_UNIT_PW\"\nbase_dn = \"dc=x\"",
+    );
     assert!(e.contains("bind_dn"), "{e}");
 }
 

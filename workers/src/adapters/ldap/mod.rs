@@ -236,11 +236,8 @@ impl LdapTarget {
 
 #[async_trait]
 impl Adapter for LdapTarget {
+    const KIND: TargetKind = TargetKind::Directory;
     type Object = LdapObject;
-
-    fn kind(&self) -> TargetKind {
-        TargetKind::Directory
-    }
 
     fn instance(&self) -> &str {
         &self.instance

@@ -33,6 +33,7 @@ pub struct Membership {
 
 impl ObjectRef for LdapObject {
     const EXAMPLE: &'static str = "member|<group DN>|<member DN>";
+    const WHAT: &'static str = "a directory object";
 
     fn kind(&self) -> &'static str {
         match self {

@@ -145,7 +145,7 @@ impl Adapter for ScimTarget {
         match &what.object {
             ScimObject::Account { user } => {
                 let w = format!("reading back SCIM user {user} on {}", self.instance);
-                Ok(match self.get_user(user, &w).await? {
+                Ok(match self.get("Users", user, &w).await? {
                     None => ReadBack {
                         gone: true,
                         detail: "GET /Users/{id}: 404, user deleted".into(),
@@ -173,7 +173,7 @@ impl Adapter for ScimTarget {
             }
             ScimObject::GroupMembership { group, user } => {
                 let w = format!("reading back SCIM group {group} on {}", self.instance);
-                Ok(match self.get_group(group, &w).await? {
+                Ok(match self.get("Groups", group, &w).await? {
                     None => ReadBack {
                         gone: true,
                         detail: "GET /Groups/{id}: 404, group deleted".into(),

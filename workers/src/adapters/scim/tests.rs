@@ -53,7 +53,11 @@ fn every_object_round_trips() {
         membership("e9e30dba-f08f-4109-8486-d5c6a331660a", "2819c223"),
         membership("%2F", "/"),
     ] {
-        assert_eq!(ScimObject::parse(o.kind(), &o.id()), Some(o.clone()), "{o:?}");
+        assert_eq!(
+            ScimObject::parse(o.kind(), &o.id()),
+            Some(o.clone()),
+            "{o:?}"
+        );
     }
 }
 
@@ -83,7 +87,11 @@ fn recorded_ids_parse_to_their_object() {
         ("group_membership", "Groups/..%2F/members/%25", membership("../", "%")),
     ];
     for (kind, id, want) in cases {
-        assert_eq!(ScimObject::parse(kind, id), Some(want.clone()), "{kind} {id}");
+        assert_eq!(
+            ScimObject::parse(kind, id),
+            Some(want.clone()),
+            "{kind} {id}"
+        );
         assert_eq!((want.kind(), want.id().as_str()), (kind, id));
     }
 }

@@ -1,13 +1,14 @@
 //! Requests to the SCIM service: one request (bearer token, SCIM media type) sent on the shared
-//! call path (`http::send`), SCIM's error text (`Scim`), and reading one user or group back.
+//! call path (`http::send`), SCIM's error text (`Scim`), reading one user or group back, and
+//! the one-operation PATCH every revoke and restore sends.
 
 use super::ScimTarget;
 use crate::adapters::http::{self, Answer, Dialect};
 use crate::adapters::TargetError;
 use reqwest::{Method, StatusCode, Url};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-pub(super) const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const SCIM_JSON: &str = "application/scim+json";
 
 /// SCIM's error answers: `detail` and `scimType` (RFC 7644 §3.12).
@@ -87,13 +88,15 @@ impl ScimTarget {
         }
     }
 
-    pub(super) async fn get_user(
+    /// `GET base/<collection>/<id>` (`Users`, `Groups`); `None` on 404.
+    pub(super) async fn get(
         &self,
-        uid: &str,
+        collection: &str,
+        id: &str,
         what: &str,
     ) -> Result<Option<Value>, TargetError> {
         let a = self
-            .call(Method::GET, self.url(&["Users", uid]), None, what)
+            .call(Method::GET, self.url(&[collection, id]), None, what)
             .await?;
         if a.status == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -101,17 +104,16 @@ impl ScimTarget {
         Self::ok(what, a).map(Some)
     }
 
-    pub(super) async fn get_group(
+    /// `PATCH base/<collection>/<id>` with one PatchOp operation (RFC 7644 §3.5.2).
+    pub(super) async fn patch(
         &self,
-        gid: &str,
+        collection: &str,
+        id: &str,
+        op: Value,
         what: &str,
-    ) -> Result<Option<Value>, TargetError> {
-        let a = self
-            .call(Method::GET, self.url(&["Groups", gid]), None, what)
-            .await?;
-        if a.status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        Self::ok(what, a).map(Some)
+    ) -> Result<Answer, TargetError> {
+        let body = json!({"schemas": [PATCH_OP], "Operations": [op]});
+        self.call(Method::PATCH, self.url(&[collection, id]), Some(body), what)
+            .await
     }
 }

@@ -10,6 +10,10 @@
 //!   `PATCH /Groups/{gid}` `remove members[value eq "<id>"]`. Idempotent: already inactive, deleted
 //!   or not a member is `AlreadyAbsent` without a write.
 //! - Verify: read the user / group back.
+//! - Object ids (`ScimObject`, parsed once where the contract's strings come in): `account` is the
+//!   SCIM user id as the server gave it; `group_membership` is `Groups/<gid>/members/<uid>`, each
+//!   id with `%` and `/` written `%25` and `%2F`. An id that does not parse never reaches a
+//!   request.
 //!
 //! Config `[targets.saas]`:
 //! ```toml
@@ -22,10 +26,11 @@
 //! timeout_ms = 10000                         # per HTTP request
 //! ```
 //!
-//! Where things are: `settings` reads the table above, `objects` holds filter escaping,
-//! membership ids and the readers of SCIM records, `client` sends the requests, `discovery`
-//! finds the user and their groups, `revoke` deactivates or deletes the account and removes
-//! memberships, `restore` gives them back; this file holds the adapter and its `Target` answers.
+//! Where things are: `settings` reads the table above, `objects` holds filter escaping, the
+//! object ids (`ScimObject`) and the readers of SCIM records, `client` sends the requests,
+//! `discovery` finds the user and their groups, `revoke` deactivates or deletes the account and
+//! removes memberships, `restore` gives them back; this file holds the adapter and its `Adapter`
+//! answers.
 
 mod client;
 mod discovery;
@@ -36,12 +41,12 @@ pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 
-pub use objects::{eq_filter, escape_filter_value};
+pub use objects::{eq_filter, escape_filter_value, ScimObject};
 pub use settings::{AccountPolicy, MatchAttribute};
 
-use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use super::{Adapter, Held, ObjectRef, ReadBack, RestoreResult, RevokeResult, TargetError};
 use async_trait::async_trait;
-use objects::{has_member, is_active, last_modified, membership_id, parse_membership_id};
+use objects::{has_member, is_active, last_modified};
 use reqwest::Url;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::secret::Secret;
@@ -73,7 +78,9 @@ impl std::fmt::Debug for ScimTarget {
 }
 
 #[async_trait]
-impl Target for ScimTarget {
+impl Adapter for ScimTarget {
+    type Object = ScimObject;
+
     fn kind(&self) -> TargetKind {
         TargetKind::Saas
     }
@@ -86,7 +93,7 @@ impl Target for ScimTarget {
         &self.principal
     }
 
-    async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
+    async fn discover(&self, who: &Identity) -> Result<Vec<Held<ScimObject>>, TargetError> {
         let Some(user) = self.find_user(who).await? else {
             return Ok(Vec::new());
         };
@@ -96,53 +103,49 @@ impl Target for ScimTarget {
             .unwrap_or_default()
             .to_string();
         // Memberships first, then the account (so a delete leaves no dangling member references).
-        let mut out: Vec<Holding> = self
+        let mut out: Vec<Held<ScimObject>> = self
             .groups_of(&uid)
             .await?
             .into_iter()
-            .map(|gid| Holding {
-                object_kind: "group_membership".into(),
-                object_id: membership_id(&gid, &uid),
-                sponsored: false,
-                action: "remove_membership".into(),
+            .map(|group| {
+                let user = uid.clone();
+                Held::new(
+                    ScimObject::GroupMembership { group, user },
+                    false,
+                    "remove_membership",
+                )
             })
             .collect();
-        out.push(Holding {
-            object_kind: "account".into(),
-            object_id: uid,
-            sponsored: false,
-            action: self.policy.action().into(),
-        });
+        out.push(Held::new(
+            ScimObject::Account { user: uid },
+            false,
+            self.policy.action(),
+        ));
         Ok(out)
     }
 
-    async fn revoke(&self, _who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
-        match what.object_kind.as_str() {
-            "account" => self.revoke_account(&what.object_id, &what.action).await,
-            "group_membership" => {
-                let (gid, uid) = parse_membership_id(&what.object_id).ok_or_else(|| {
-                    TargetError::Permanent(format!(
-                        "malformed group membership id {:?}",
-                        what.object_id
-                    ))
-                })?;
-                self.revoke_membership(&gid, &uid).await
+    async fn revoke(
+        &self,
+        _who: &Identity,
+        what: &Held<ScimObject>,
+    ) -> Result<RevokeResult, TargetError> {
+        match &what.object {
+            ScimObject::Account { user } => self.revoke_account(user, &what.action).await,
+            ScimObject::GroupMembership { group, user } => {
+                self.revoke_membership(group, user).await
             }
-            other => Err(TargetError::Permanent(format!(
-                "SCIM target {} cannot revoke a {other}",
-                self.instance
-            ))),
         }
     }
 
-    async fn verify(&self, _who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
-        match what.object_kind.as_str() {
-            "account" => {
-                let w = format!(
-                    "reading back SCIM user {} on {}",
-                    what.object_id, self.instance
-                );
-                Ok(match self.get_user(&what.object_id, &w).await? {
+    async fn verify(
+        &self,
+        _who: &Identity,
+        what: &Held<ScimObject>,
+    ) -> Result<ReadBack, TargetError> {
+        match &what.object {
+            ScimObject::Account { user } => {
+                let w = format!("reading back SCIM user {user} on {}", self.instance);
+                Ok(match self.get("Users", user, &w).await? {
                     None => ReadBack {
                         gone: true,
                         detail: "GET /Users/{id}: 404, user deleted".into(),
@@ -168,21 +171,15 @@ impl Target for ScimTarget {
                     },
                 })
             }
-            "group_membership" => {
-                let (gid, uid) = parse_membership_id(&what.object_id).ok_or_else(|| {
-                    TargetError::Permanent(format!(
-                        "malformed group membership id {:?}",
-                        what.object_id
-                    ))
-                })?;
-                let w = format!("reading back SCIM group {gid} on {}", self.instance);
-                Ok(match self.get_group(&gid, &w).await? {
+            ScimObject::GroupMembership { group, user } => {
+                let w = format!("reading back SCIM group {group} on {}", self.instance);
+                Ok(match self.get("Groups", group, &w).await? {
                     None => ReadBack {
                         gone: true,
                         detail: "GET /Groups/{id}: 404, group deleted".into(),
                         removed_at: None,
                     },
-                    Some(g) if has_member(&g, &uid) => ReadBack {
+                    Some(g) if has_member(&g, user) => ReadBack {
                         gone: false,
                         detail: "GET /Groups/{id}: still lists the member".into(),
                         removed_at: None,
@@ -194,48 +191,41 @@ impl Target for ScimTarget {
                     },
                 })
             }
-            other => Err(TargetError::Permanent(format!(
-                "SCIM target {} cannot read back a {other}",
-                self.instance
-            ))),
         }
     }
+
     /// A restore is a grant and its evidence may be forged: the user re-activated or re-added is
     /// only ever the one `who` resolves to now (the exact lookup discovery uses).
     async fn restore(
         &self,
         who: &Identity,
+        obj: &ScimObject,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
-        match (ev.object_kind.as_str(), ev.action.as_str()) {
-            ("account", "deactivate") => {
-                if let Some(refusal) = self.not_owned(who, &ev.object_id).await? {
+        match (obj, ev.action.as_str()) {
+            (ScimObject::Account { user }, "deactivate") => {
+                if let Some(refusal) = self.not_owned(who, user).await? {
                     return Ok(refusal);
                 }
-                self.restore_account(&ev.object_id).await
+                self.restore_account(user).await
             }
-            ("group_membership", "remove_membership") => {
-                let (gid, uid) = parse_membership_id(&ev.object_id).ok_or_else(|| {
-                    TargetError::Permanent(format!(
-                        "malformed group membership id {:?}",
-                        ev.object_id
-                    ))
-                })?;
-                if let Some(refusal) = self.not_owned(who, &uid).await? {
+            (ScimObject::GroupMembership { group, user }, "remove_membership") => {
+                if let Some(refusal) = self.not_owned(who, user).await? {
                     return Ok(refusal);
                 }
-                self.restore_membership(&gid, &uid).await
+                self.restore_membership(group, user).await
             }
-            ("account", "delete") => Ok(RestoreResult::Irreversible {
+            (ScimObject::Account { user }, "delete") => Ok(RestoreResult::Irreversible {
                 reason: format!(
-                    "SCIM user {} was deleted on {}; re-provision it",
-                    ev.object_id, self.instance
+                    "SCIM user {user} was deleted on {}; re-provision it",
+                    self.instance
                 ),
             }),
-            (kind, action) => Ok(RestoreResult::Irreversible {
+            (obj, action) => Ok(RestoreResult::Irreversible {
                 reason: format!(
-                    "SCIM target {} cannot undo {action} of {kind}",
-                    self.instance
+                    "SCIM target {} cannot undo {action} of {}",
+                    self.instance,
+                    obj.kind()
                 ),
             }),
         }

@@ -1,7 +1,9 @@
 //! What the SCIM adapter reads and names without I/O: filter values escaped per RFC 7644, the
-//! membership object id (`<group>/<user>`, each part percent-encoded) and the readers of user,
+//! objects it names in evidence (`ScimObject`: the account, and a group membership
+//! `Groups/<group>/members/<user>` with each part percent-encoded) and the readers of user,
 //! group and list records (`active`, `members`, `Resources`, `meta.lastModified`).
 
+use crate::adapters::ObjectRef;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -28,28 +30,73 @@ pub fn eq_filter(attr_path: &str, value: &str) -> Result<String, String> {
     ))
 }
 
-/// Object id of a group membership: `Groups/<gid>/members/<uid>`, with `%` and `/` in the ids
-/// escaped so the id splits back unambiguously.
-pub(super) fn membership_id(gid: &str, uid: &str) -> String {
-    format!("Groups/{}/members/{}", enc_part(gid), enc_part(uid))
+/// One object the SCIM adapter revokes, as named in evidence. User and group ids are the
+/// server's own opaque strings, so the account's id is the user id as given (slashes and all);
+/// a membership's parts are escaped so its id splits back unambiguously.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScimObject {
+    /// `account`, id `<user id>` (e.g. `2819c223-7f76-453a-919d-413861904646`).
+    Account { user: String },
+    /// `group_membership`, id `Groups/<group id>/members/<user id>` with `%` and `/` in each id
+    /// written `%25` and `%2F` (e.g. `Groups/e9e30dba/members/2819c223`).
+    GroupMembership { group: String, user: String },
+}
+
+impl ObjectRef for ScimObject {
+    const EXAMPLE: &'static str =
+        "<user id> (account), Groups/<group id>/members/<user id> (group_membership)";
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ScimObject::Account { .. } => "account",
+            ScimObject::GroupMembership { .. } => "group_membership",
+        }
+    }
+
+    fn id(&self) -> String {
+        match self {
+            ScimObject::Account { user } => user.clone(),
+            ScimObject::GroupMembership { group, user } => {
+                format!("Groups/{}/members/{}", enc_part(group), enc_part(user))
+            }
+        }
+    }
+
+    /// None unless `kind` and `id` agree, no id is empty, a membership's parts are escaped
+    /// exactly as `id` writes them, and no user id holds a control character (discovery never
+    /// records one: the `members.value` filter refuses it, so such an id was not written here).
+    fn parse(kind: &str, id: &str) -> Option<ScimObject> {
+        let obj = match kind {
+            "account" => ScimObject::Account {
+                user: id.to_string(),
+            },
+            "group_membership" => match id.split('/').collect::<Vec<_>>().as_slice() {
+                ["Groups", group, "members", user] => ScimObject::GroupMembership {
+                    group: dec_part(group)?,
+                    user: dec_part(user)?,
+                },
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let user_ok = |u: &str| !u.is_empty() && !u.chars().any(char::is_control);
+        match &obj {
+            ScimObject::Account { user } => user_ok(user),
+            ScimObject::GroupMembership { group, user } => !group.is_empty() && user_ok(user),
+        }
+        .then_some(obj)
+    }
 }
 
 fn enc_part(s: &str) -> String {
     s.replace('%', "%25").replace('/', "%2F")
 }
 
-fn dec_part(s: &str) -> String {
-    s.replace("%2F", "/").replace("%25", "%")
-}
-
-pub(super) fn parse_membership_id(object_id: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = object_id.split('/').collect();
-    match parts.as_slice() {
-        ["Groups", gid, "members", uid] if !gid.is_empty() && !uid.is_empty() => {
-            Some((dec_part(gid), dec_part(uid)))
-        }
-        _ => None,
-    }
+/// The id `enc_part` wrote as `s`; None for any other spelling (`%2f`, a bare `%`), which this
+/// adapter never wrote.
+fn dec_part(s: &str) -> Option<String> {
+    let id = s.replace("%2F", "/").replace("%25", "%");
+    (enc_part(&id) == s).then_some(id)
 }
 
 pub(super) fn last_modified(resource: &Value) -> Option<DateTime<Utc>> {

@@ -2,11 +2,10 @@
 //! membership, only for the user the identity resolves to now (the evidence may be forged). A
 //! deleted account cannot come back.
 
-use super::client::PATCH_OP;
 use super::objects::{has_member, is_active, last_modified};
 use super::ScimTarget;
+use crate::adapters::http::Answer;
 use crate::adapters::{RestoreResult, TargetError};
-use reqwest::Method;
 use revoke_shared::contract::Identity;
 use serde_json::{json, Value};
 
@@ -30,10 +29,8 @@ impl ScimTarget {
             "checking whose SCIM user {uid} is on {} before restoring",
             self.instance
         );
-        if resolved.is_none() && self.get_user(uid, &what).await?.is_none() {
-            return Ok(Some(RestoreResult::Irreversible {
-                reason: format!("SCIM user {uid} no longer exists on {}", self.instance),
-            }));
+        if resolved.is_none() && self.get("Users", uid, &what).await?.is_none() {
+            return Ok(Some(self.user_gone(uid)));
         }
         Ok(Some(RestoreResult::Refused {
             reason: format!(
@@ -57,25 +54,14 @@ impl ScimTarget {
     /// Re-activates a deactivated user (`PATCH active=true`); a deleted one cannot come back.
     pub(super) async fn restore_account(&self, uid: &str) -> Result<RestoreResult, TargetError> {
         let what = format!("re-activating SCIM user {uid} on {}", self.instance);
-        let Some(user) = self.get_user(uid, &what).await? else {
-            return Ok(RestoreResult::Irreversible {
-                reason: format!("SCIM user {uid} no longer exists on {}", self.instance),
-            });
+        let Some(user) = self.get("Users", uid, &what).await? else {
+            return Ok(self.user_gone(uid));
         };
         if is_active(&user) {
             return Ok(RestoreResult::AlreadyPresent);
         }
-        let body = json!({
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": "active", "value": true}],
-        });
-        let a = self
-            .call(Method::PATCH, self.url(&["Users", uid]), Some(body), &what)
-            .await?;
-        let updated = Self::ok(&what, a)?;
-        Ok(RestoreResult::Restored {
-            restored_at: last_modified(&updated),
-        })
+        let op = json!({"op": "replace", "path": "active", "value": true});
+        restored(&what, self.patch("Users", uid, op, &what).await?)
     }
 
     /// Adds the user back to the group (`PATCH add members`), unless the group or user is gone.
@@ -88,7 +74,7 @@ impl ScimTarget {
             "adding SCIM user {uid} back to group {gid} on {}",
             self.instance
         );
-        let Some(group) = self.get_group(gid, &what).await? else {
+        let Some(group) = self.get("Groups", gid, &what).await? else {
             return Ok(RestoreResult::Irreversible {
                 reason: format!("SCIM group {gid} no longer exists on {}", self.instance),
             });
@@ -96,21 +82,24 @@ impl ScimTarget {
         if has_member(&group, uid) {
             return Ok(RestoreResult::AlreadyPresent);
         }
-        if self.get_user(uid, &what).await?.is_none() {
-            return Ok(RestoreResult::Irreversible {
-                reason: format!("SCIM user {uid} no longer exists on {}", self.instance),
-            });
+        if self.get("Users", uid, &what).await?.is_none() {
+            return Ok(self.user_gone(uid));
         }
-        let body = json!({
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}],
-        });
-        let a = self
-            .call(Method::PATCH, self.url(&["Groups", gid]), Some(body), &what)
-            .await?;
-        let updated = Self::ok(&what, a)?;
-        Ok(RestoreResult::Restored {
-            restored_at: last_modified(&updated),
-        })
+        let op = json!({"op": "add", "path": "members", "value": [{"value": uid}]});
+        restored(&what, self.patch("Groups", gid, op, &what).await?)
     }
+
+    fn user_gone(&self, uid: &str) -> RestoreResult {
+        RestoreResult::Irreversible {
+            reason: format!("SCIM user {uid} no longer exists on {}", self.instance),
+        }
+    }
+}
+
+/// A restoring PATCH's answer: restored, when the server's record says (`meta.lastModified`).
+fn restored(what: &str, a: Answer) -> Result<RestoreResult, TargetError> {
+    let updated = ScimTarget::ok(what, a)?;
+    Ok(RestoreResult::Restored {
+        restored_at: last_modified(&updated),
+    })
 }

@@ -2,9 +2,9 @@
 //! group membership removed with a PATCH. Already inactive, deleted or not a member is
 //! `AlreadyAbsent` without a write.
 
-use super::client::PATCH_OP;
 use super::objects::{escape_filter_value, has_member, is_active, last_modified};
 use super::ScimTarget;
+use crate::adapters::http::Answer;
 use crate::adapters::{RevokeResult, TargetError};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -26,7 +26,7 @@ impl ScimTarget {
             Self::ok(&what, a)?;
             return Ok(RevokeResult::Revoked { removed_at: None });
         }
-        let Some(user) = self.get_user(uid, &what).await? else {
+        let Some(user) = self.get("Users", uid, &what).await? else {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         };
         if !is_active(&user) {
@@ -34,20 +34,8 @@ impl ScimTarget {
                 removed_at: last_modified(&user),
             });
         }
-        let body = json!({
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": "active", "value": false}],
-        });
-        let a = self
-            .call(Method::PATCH, self.url(&["Users", uid]), Some(body), &what)
-            .await?;
-        if a.status == StatusCode::NOT_FOUND {
-            return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
-        }
-        let updated = Self::ok(&what, a)?;
-        Ok(RevokeResult::Revoked {
-            removed_at: last_modified(&updated),
-        })
+        let op = json!({"op": "replace", "path": "active", "value": false});
+        revoked(&what, self.patch("Users", uid, op, &what).await?)
     }
 
     pub(super) async fn revoke_membership(
@@ -60,7 +48,7 @@ impl ScimTarget {
             self.instance
         );
         // PATCH remove of a non-member succeeds silently on many servers: check first.
-        let Some(group) = self.get_group(gid, &what).await? else {
+        let Some(group) = self.get("Groups", gid, &what).await? else {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         };
         if !has_member(&group, uid) {
@@ -70,19 +58,19 @@ impl ScimTarget {
             "members[value eq \"{}\"]",
             escape_filter_value(uid).map_err(|e| TargetError::Permanent(format!("{what}: {e}")))?
         );
-        let body = json!({
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "remove", "path": path}],
-        });
-        let a = self
-            .call(Method::PATCH, self.url(&["Groups", gid]), Some(body), &what)
-            .await?;
-        if a.status == StatusCode::NOT_FOUND {
-            return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
-        }
-        let updated = Self::ok(&what, a)?;
-        Ok(RevokeResult::Revoked {
-            removed_at: last_modified(&updated),
-        })
+        let op = json!({"op": "remove", "path": path});
+        revoked(&what, self.patch("Groups", gid, op, &what).await?)
     }
+}
+
+/// A revoking PATCH's answer: 404 is already absent (gone meanwhile); otherwise revoked, when
+/// the server's record says (`meta.lastModified`).
+fn revoked(what: &str, a: Answer) -> Result<RevokeResult, TargetError> {
+    if a.status == StatusCode::NOT_FOUND {
+        return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
+    }
+    let updated = ScimTarget::ok(what, a)?;
+    Ok(RevokeResult::Revoked {
+        removed_at: last_modified(&updated),
+    })
 }

@@ -1,5 +1,5 @@
-//! Unit tests of the SCIM adapter: filter escaping, membership ids, the config table, and the
-//! Groups scan a server without `members.value` filtering gets.
+//! Unit tests of the SCIM adapter: filter escaping, object ids (`ScimObject`), the config table,
+//! and the Groups scan a server without `members.value` filtering gets.
 
 use super::*;
 use serde_json::json;
@@ -22,15 +22,114 @@ fn filter_values_are_escaped() {
     assert!(eq_filter("userName", "a\u{0}").is_err());
 }
 
+fn membership(group: &str, user: &str) -> ScimObject {
+    ScimObject::GroupMembership {
+        group: group.into(),
+        user: user.into(),
+    }
+}
+
+fn account(user: &str) -> ScimObject {
+    ScimObject::Account { user: user.into() }
+}
+
 #[test]
 fn membership_ids_round_trip() {
     for (g, u) in [("g1", "u1"), ("a/b", "c%2Fd"), ("../", "%")] {
         assert_eq!(
-            parse_membership_id(&membership_id(g, u)),
-            Some((g.to_string(), u.to_string()))
+            ScimObject::parse("group_membership", &membership(g, u).id()),
+            Some(membership(g, u))
         );
     }
-    assert_eq!(parse_membership_id("Groups/x"), None);
+    assert_eq!(ScimObject::parse("group_membership", "Groups/x"), None);
+}
+
+#[test]
+fn every_object_round_trips() {
+    for o in [
+        account("2819c223-7f76-453a-919d-413861904646"),
+        account("a/b%c"),
+        account("Groups/g/members/u"),
+        membership("e9e30dba-f08f-4109-8486-d5c6a331660a", "2819c223"),
+        membership("%2F", "/"),
+    ] {
+        assert_eq!(
+            ScimObject::parse(o.kind(), &o.id()),
+            Some(o.clone()),
+            "{o:?}"
+        );
+    }
+}
+
+/// Ids as evidence written by this adapter carries them (the strings are a contract).
+#[test]
+fn recorded_ids_parse_to_their_object() {
+    let cases = [
+        (
+            "account",
+            "2819c223-7f76-453a-919d-413861904646",
+            account("2819c223-7f76-453a-919d-413861904646"),
+        ),
+        (
+            "group_membership",
+            "Groups/e9e30dba-f08f-4109-8486-d5c6a331660a/members/2819c223-7f76-453a-919d-413861904646",
+            membership(
+                "e9e30dba-f08f-4109-8486-d5c6a331660a",
+                "2819c223-7f76-453a-919d-413861904646",
+            ),
+        ),
+        ("group_membership", "Groups/g/members/u", membership("g", "u")),
+        (
+            "group_membership",
+            "Groups/a%2Fb/members/c%252Fd",
+            membership("a/b", "c%2Fd"),
+        ),
+        ("group_membership", "Groups/..%2F/members/%25", membership("../", "%")),
+    ];
+    for (kind, id, want) in cases {
+        assert_eq!(
+            ScimObject::parse(kind, id),
+            Some(want.clone()),
+            "{kind} {id}"
+        );
+        assert_eq!((want.kind(), want.id().as_str()), (kind, id));
+    }
+}
+
+#[test]
+fn tampered_ids_do_not_parse() {
+    for (kind, id) in [
+        // Wrong or unknown kind for the id.
+        ("group_membership", "2819c223"),
+        ("session", "2819c223"),
+        ("Account", "2819c223"),
+        ("", "Groups/g/members/u"),
+        // Missing, extra or renamed segments.
+        ("group_membership", "Groups/x"),
+        ("group_membership", "Groups/g/members"),
+        ("group_membership", "Groups/g/members/u/x"),
+        ("group_membership", "/Groups/g/members/u"),
+        ("group_membership", "Groups/g/members/u/"),
+        ("group_membership", "Users/g/members/u"),
+        ("group_membership", "groups/g/members/u"),
+        ("group_membership", "Groups/g/member/u"),
+        ("group_membership", "Groups/g/members/../u"),
+        // Empty parts.
+        ("account", ""),
+        ("group_membership", ""),
+        ("group_membership", "Groups//members/u"),
+        ("group_membership", "Groups/g/members/"),
+        // Escapes this adapter never writes.
+        ("group_membership", "Groups/a%2fb/members/u"),
+        ("group_membership", "Groups/%/members/u"),
+        ("group_membership", "Groups/g/members/a%20b"),
+        // A user id the members filter would refuse (control characters).
+        ("account", "u\n1"),
+        ("account", "u\u{0}"),
+        ("group_membership", "Groups/g/members/u\n1"),
+    ] {
+        assert_eq!(ScimObject::parse(kind, id), None, "{kind} {id:?}");
+    }
 }
 
 fn table(s: &str) -> toml::Table {

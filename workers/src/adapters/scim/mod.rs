@@ -79,11 +79,8 @@ impl std::fmt::Debug for ScimTarget {
 
 #[async_trait]
 impl Adapter for ScimTarget {
+    const KIND: TargetKind = TargetKind::Saas;
     type Object = ScimObject;
-
-    fn kind(&self) -> TargetKind {
-        TargetKind::Saas
-    }
 
     fn instance(&self) -> &str {
         &self.instance

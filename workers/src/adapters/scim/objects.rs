@@ -45,6 +45,7 @@ pub enum ScimObject {
 impl ObjectRef for ScimObject {
     const EXAMPLE: &'static str =
         "<user id> (account), Groups/<group id>/members/<user id> (group_membership)";
+    const WHAT: &'static str = "a SCIM object";
 
     fn kind(&self) -> &'static str {
         match self {

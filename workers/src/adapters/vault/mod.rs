@@ -394,16 +394,16 @@ impl Adapter for VaultTarget {
                     "token {accessor} was revoked; a revoked token cannot be revived, issue a new one"
                 ),
             }),
-            (VaultObject::ApproleSecretId(_), _) => Ok(RestoreResult::Irreversible {
+            (VaultObject::ApproleSecretId(r), _) => Ok(RestoreResult::Irreversible {
                 reason: format!(
                     "AppRole secret id {} was destroyed; issue a new one to the machine's new owner",
-                    ev.object_id
+                    r.object_id()
                 ),
             }),
             (VaultObject::UserpassUser { .. }, _) => Ok(RestoreResult::Irreversible {
                 reason: format!(
                     "userpass user {} was deleted; re-create the login (its password is not kept)",
-                    ev.object_id
+                    object.id()
                 ),
             }),
             (VaultObject::Entity { .. } | VaultObject::LeasePrefix { .. }, action) => {

@@ -2,9 +2,11 @@
 //! (listed by accessor, looked up a few at a time), the leases under their login path, and the
 //! AppRole secret ids whose metadata names them as sponsor.
 
-use super::objects::{usable_name, SecretIdRef, TokenInfo};
+use super::objects::{
+    login_lease_prefix, mount_ok, segment_ok, usable_name, SecretIdRef, TokenInfo, VaultObject,
+};
 use super::VaultTarget;
-use crate::adapters::{Holding, TargetError};
+use crate::adapters::{Held, TargetError};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -17,7 +19,7 @@ impl VaultTarget {
     pub(super) async fn login_leases(&self, name: &str) -> Result<usize, TargetError> {
         let path = format!(
             "sys/leases/lookup/{}?list=true",
-            self.login_lease_prefix(name)
+            login_lease_prefix(&self.userpass_mount, name)
         );
         let (status, body) = self
             .call(Method::GET, &path, None, "listing the login's leases")
@@ -67,11 +69,27 @@ impl VaultTarget {
                 m.iter()
                     .filter(|(_, v)| v["type"].as_str() == Some("approle"))
                     .map(|(k, _)| k.trim_end_matches('/').to_string())
+                    .filter(|m| mount_ok(m))
                     .collect()
             })
             .unwrap_or_default();
         out.sort();
         Ok(out)
+    }
+
+    /// `POST <role>/secret-id-accessor/<op>` (`lookup`, `destroy`) for one secret id.
+    pub(super) async fn secret_id_call(
+        &self,
+        id: &SecretIdRef,
+        op: &str,
+        doing: &str,
+    ) -> Result<(StatusCode, Value), TargetError> {
+        let path = format!(
+            "{}/secret-id-accessor/{op}",
+            Self::role_path(&id.mount, &id.role)
+        );
+        let body = json!({"secret_id_accessor": id.accessor});
+        self.call(Method::POST, &path, Some(body), doing).await
     }
 
     /// A secret id's metadata by accessor; None when it no longer exists.
@@ -80,17 +98,7 @@ impl VaultTarget {
         id: &SecretIdRef,
     ) -> Result<Option<serde_json::Map<String, Value>>, TargetError> {
         let doing = "looking up an AppRole secret id by accessor";
-        let (status, body) = self
-            .call(
-                Method::POST,
-                &format!(
-                    "{}/secret-id-accessor/lookup",
-                    Self::role_path(&id.mount, &id.role)
-                ),
-                Some(json!({"secret_id_accessor": id.accessor})),
-                doing,
-            )
-            .await?;
+        let (status, body) = self.secret_id_call(id, "lookup", doing).await?;
         if status == StatusCode::NOT_FOUND
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::BAD_REQUEST
@@ -110,7 +118,7 @@ impl VaultTarget {
     pub(super) async fn sponsored_secret_ids(
         &self,
         owners: &[&str],
-    ) -> Result<Vec<Holding>, TargetError> {
+    ) -> Result<Vec<Held<VaultObject>>, TargetError> {
         let mut out = Vec::new();
         for mount in self.approle_mounts().await? {
             let roles = self
@@ -125,7 +133,7 @@ impl VaultTarget {
                     .await?;
                 let refs: Vec<SecretIdRef> = accessors
                     .into_iter()
-                    .filter(|a| usable_name(a) && !a.contains('/'))
+                    .filter(|a| segment_ok(a))
                     .map(|accessor| SecretIdRef {
                         mount: mount.clone(),
                         role: role.clone(),
@@ -140,12 +148,8 @@ impl VaultTarget {
                             .and_then(|v| v.as_str().map(str::to_string))
                             .is_some_and(|o| owners.contains(&o.as_str()));
                         if owned {
-                            out.push(Holding {
-                                object_kind: "approle_secret_id".into(),
-                                object_id: r.object_id(),
-                                sponsored: true,
-                                action: "destroy".into(),
-                            });
+                            let object = VaultObject::ApproleSecretId(r.clone());
+                            out.push(Held::new(object, true, "destroy"));
                         }
                     }
                 }
@@ -171,7 +175,7 @@ impl VaultTarget {
             StatusCode::BAD_REQUEST => Err(self.refused("looking up the entity by alias", &body)),
             _ => Ok(body["data"]["id"]
                 .as_str()
-                .filter(|s| !s.is_empty())
+                .filter(|s| segment_ok(s))
                 .map(str::to_string)),
         }
     }
@@ -241,7 +245,9 @@ impl VaultTarget {
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .filter_map(Value::as_str)
+                    .filter(|a| segment_ok(a))
+                    .map(str::to_string)
                     .collect()
             })
             .unwrap_or_default();

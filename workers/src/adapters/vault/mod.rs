@@ -20,10 +20,16 @@
 //! so a username cannot change which object a request names. The token is sent only in the
 //! `X-Vault-Token` header and never formatted into errors.
 //!
+//! Object ids (`VaultObject`, parsed once at the contract's edge, so the answers below match on
+//! typed objects): `token` by accessor, `entity` by id, `userpass_user` `<mount>/<name>`,
+//! `lease_prefix` `auth/<mount>/login/<name>/`, `approle_secret_id` `<mount>/<role>/<accessor>`.
+//! A userpass user or lease prefix of another mount than this target's is refused (`ours`).
+//!
 //! Where things are: `settings` reads the table above, `client` sends the requests (token and
-//! namespace headers, rate gate, errors), `objects` names tokens, secret ids and userpass paths
-//! (and parses evidence ids back), `discovery` finds the person's entity, tokens, leases and
-//! sponsored credentials; this file holds the adapter and its `Target` answers.
+//! namespace headers, rate gate, errors), `objects` names what is held (`VaultObject`, its ids
+//! both ways) and the paths built from those names, `discovery` finds the person's entity,
+//! tokens, leases and sponsored credentials; this file holds the adapter and its `Adapter`
+//! answers.
 
 mod client;
 mod discovery;
@@ -32,11 +38,14 @@ pub(crate) mod settings;
 #[cfg(test)]
 mod tests;
 
-pub use objects::{encode_segment, userpass_name_ok};
+pub use objects::{encode_segment, userpass_name_ok, SecretIdRef, VaultObject};
 
-use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use super::{Adapter, Held, ObjectRef, ReadBack, RestoreResult, RevokeResult, TargetError};
 use async_trait::async_trait;
-use objects::{is_child_in_entity, parse_time, token_holding, TokenInfo, REVOKE_WITH_PARENT};
+use objects::{
+    is_child_in_entity, login_lease_prefix, parse_time, read_back, token, TokenInfo,
+    REVOKE_WITH_PARENT,
+};
 use reqwest::{Method, StatusCode};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::secret::Secret;
@@ -66,7 +75,9 @@ pub struct VaultTarget {
 }
 
 #[async_trait]
-impl Target for VaultTarget {
+impl Adapter for VaultTarget {
+    type Object = VaultObject;
+
     fn kind(&self) -> TargetKind {
         TargetKind::Vault
     }
@@ -82,7 +93,7 @@ impl Target for VaultTarget {
             .unwrap_or(&self.fallback_principal)
     }
 
-    async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
+    async fn discover(&self, who: &Identity) -> Result<Vec<Held<VaultObject>>, TargetError> {
         self.resolve_principal().await?;
         let own_accessor = self.self_accessor.get().cloned().unwrap_or_default();
         let name = self.userpass_name(who);
@@ -93,21 +104,16 @@ impl Target for VaultTarget {
             None => None,
         };
         if let Some(id) = &entity_id {
-            out.push(Holding {
-                object_kind: "entity".into(),
-                object_id: id.clone(),
-                sponsored: false,
-                action: "disable".into(),
-            });
+            let entity = VaultObject::Entity { id: id.clone() };
+            out.push(Held::new(entity, false, "disable"));
         }
         if let Some(n) = &name {
             if self.delete_userpass_user && self.userpass_user_exists(n).await? {
-                out.push(Holding {
-                    object_kind: "userpass_user".into(),
-                    object_id: self.userpass_object_id(n),
-                    sponsored: false,
-                    action: "delete".into(),
-                });
+                let user = VaultObject::UserpassUser {
+                    mount: self.userpass_mount.clone(),
+                    name: n.clone(),
+                };
+                out.push(Held::new(user, false, "delete"));
             }
         }
 
@@ -133,21 +139,16 @@ impl Target for VaultTarget {
                     .as_deref()
                     .is_some_and(|n| t.meta.get("username").and_then(Value::as_str) == Some(n));
             if by_entity && is_child_in_entity(t) {
-                children.push(Holding {
-                    object_kind: "token".into(),
-                    object_id: t.accessor.clone(),
-                    sponsored: false,
-                    action: REVOKE_WITH_PARENT.into(),
-                });
+                children.push(token(&t.accessor, false, REVOKE_WITH_PARENT));
             } else if by_entity || by_login {
-                own.push(token_holding(&t.accessor, false));
+                own.push(token(&t.accessor, false, "revoke"));
             } else if t
                 .meta
                 .get(&self.owner_metadata_key)
                 .and_then(Value::as_str)
                 .is_some_and(|o| owner_names.contains(&o))
             {
-                sponsored.push(token_holding(&t.accessor, true));
+                sponsored.push(token(&t.accessor, true, "revoke"));
             }
         }
         // Entity first (its tokens stop working at once), then the login, then every token —
@@ -157,12 +158,11 @@ impl Target for VaultTarget {
         out.extend(children);
         if let Some(n) = &name {
             if self.login_leases(n).await? > 0 {
-                out.push(Holding {
-                    object_kind: "lease_prefix".into(),
-                    object_id: self.login_lease_prefix(n),
-                    sponsored: false,
-                    action: "revoke".into(),
-                });
+                let leases = VaultObject::LeasePrefix {
+                    mount: self.userpass_mount.clone(),
+                    name: n.clone(),
+                };
+                out.push(Held::new(leases, false, "revoke"));
             }
         }
         out.extend(sponsored);
@@ -170,19 +170,20 @@ impl Target for VaultTarget {
         Ok(out)
     }
 
-    async fn revoke(&self, _who: &Identity, what: &Holding) -> Result<RevokeResult, TargetError> {
-        match what.object_kind.as_str() {
-            "token" => {
-                if self
-                    .self_accessor
-                    .get()
-                    .is_some_and(|a| a == &what.object_id)
-                {
+    async fn revoke(
+        &self,
+        _who: &Identity,
+        what: &Held<VaultObject>,
+    ) -> Result<RevokeResult, TargetError> {
+        self.ours(&what.object)?;
+        match &what.object {
+            VaultObject::Token { accessor } => {
+                if self.self_accessor.get().is_some_and(|a| a == accessor) {
                     return Err(TargetError::Permanent(
                         "refusing to revoke the revoker's own token".into(),
                     ));
                 }
-                if self.lookup_accessor(&what.object_id).await?.is_none() {
+                if self.lookup_accessor(accessor).await?.is_none() {
                     if what.action == REVOKE_WITH_PARENT {
                         // Listed at discovery, gone now: it went with its parent, which this run
                         // revoked just before (parents are listed first).
@@ -197,7 +198,7 @@ impl Target for VaultTarget {
                     .call(
                         Method::POST,
                         "auth/token/revoke-accessor",
-                        Some(json!({"accessor": what.object_id})),
+                        Some(json!({"accessor": accessor})),
                         doing,
                     )
                     .await?;
@@ -211,8 +212,8 @@ impl Target for VaultTarget {
                     _ => Ok(RevokeResult::Revoked { removed_at: None }),
                 }
             }
-            "entity" => {
-                let path = format!("identity/entity/id/{}", encode_segment(&what.object_id));
+            VaultObject::Entity { id } => {
+                let path = Self::entity_path(id);
                 let Some(body) = self.read_entity(&path, "reading the entity").await? else {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 };
@@ -230,8 +231,7 @@ impl Target for VaultTarget {
                 )
                 .await
             }
-            "userpass_user" => {
-                let name = self.userpass_user_of(&what.object_id)?;
+            VaultObject::UserpassUser { name, .. } => {
                 if !self.userpass_user_exists(name).await? {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
@@ -245,31 +245,19 @@ impl Target for VaultTarget {
                 )
                 .await
             }
-            "approle_secret_id" => {
-                let id = self.secret_id_ref(&what.object_id)?;
-                if self.secret_id_meta(&id).await?.is_none() {
+            VaultObject::ApproleSecretId(id) => {
+                if self.secret_id_meta(id).await?.is_none() {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
                 let doing = "destroying an AppRole secret id by accessor";
-                let (status, body) = self
-                    .call(
-                        Method::POST,
-                        &format!(
-                            "{}/secret-id-accessor/destroy",
-                            Self::role_path(&id.mount, &id.role)
-                        ),
-                        Some(json!({"secret_id_accessor": id.accessor})),
-                        doing,
-                    )
-                    .await?;
+                let (status, body) = self.secret_id_call(id, "destroy", doing).await?;
                 match status {
                     StatusCode::NOT_FOUND => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
                     StatusCode::BAD_REQUEST => Err(self.refused(doing, &body)),
                     _ => Ok(RevokeResult::Revoked { removed_at: None }),
                 }
             }
-            "lease_prefix" => {
-                let name = self.lease_prefix_user(&what.object_id)?;
+            VaultObject::LeasePrefix { mount, name } => {
                 if self.login_leases(name).await? == 0 {
                     return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
                 }
@@ -277,7 +265,7 @@ impl Target for VaultTarget {
                 // add it back before matching, so `ada` never reaches `adam`'s leases (tested).
                 let path = format!(
                     "sys/leases/revoke-prefix/{}",
-                    self.login_lease_prefix(name).trim_end_matches('/')
+                    login_lease_prefix(mount, name).trim_end_matches('/')
                 );
                 self.revoking_call(
                     Method::PUT,
@@ -288,39 +276,28 @@ impl Target for VaultTarget {
                 )
                 .await
             }
-            other => Err(TargetError::Permanent(format!(
-                "the vault target has no object kind {other:?}"
-            ))),
         }
     }
 
-    async fn verify(&self, _who: &Identity, what: &Holding) -> Result<ReadBack, TargetError> {
-        match what.object_kind.as_str() {
-            "token" => Ok(match self.lookup_accessor(&what.object_id).await? {
-                None => ReadBack {
-                    gone: true,
-                    detail: if what.action == REVOKE_WITH_PARENT {
-                        "lookup-accessor: no such token (a child token, revoked with its parent)"
-                            .into()
-                    } else {
-                        "lookup-accessor: no such token".into()
-                    },
-                    removed_at: None,
-                },
-                Some(_) => ReadBack {
-                    gone: false,
-                    detail: "token still valid".into(),
-                    removed_at: None,
-                },
+    async fn verify(
+        &self,
+        _who: &Identity,
+        what: &Held<VaultObject>,
+    ) -> Result<ReadBack, TargetError> {
+        self.ours(&what.object)?;
+        match &what.object {
+            VaultObject::Token { accessor } => Ok(match self.lookup_accessor(accessor).await? {
+                None if what.action == REVOKE_WITH_PARENT => read_back(
+                    true,
+                    "lookup-accessor: no such token (a child token, revoked with its parent)",
+                ),
+                None => read_back(true, "lookup-accessor: no such token"),
+                Some(_) => read_back(false, "token still valid"),
             }),
-            "entity" => {
-                let path = format!("identity/entity/id/{}", encode_segment(&what.object_id));
+            VaultObject::Entity { id } => {
+                let path = Self::entity_path(id);
                 let Some(body) = self.read_entity(&path, "reading the entity back").await? else {
-                    return Ok(ReadBack {
-                        gone: true,
-                        detail: "entity deleted".into(),
-                        removed_at: None,
-                    });
+                    return Ok(read_back(true, "entity deleted"));
                 };
                 Ok(if body["data"]["disabled"].as_bool() == Some(true) {
                     ReadBack {
@@ -329,62 +306,24 @@ impl Target for VaultTarget {
                         removed_at: parse_time(&body["data"]["last_update_time"]),
                     }
                 } else {
-                    ReadBack {
-                        gone: false,
-                        detail: "entity still enabled".into(),
-                        removed_at: None,
-                    }
+                    read_back(false, "entity still enabled")
                 })
             }
-            "userpass_user" => {
-                let name = self.userpass_user_of(&what.object_id)?;
+            VaultObject::UserpassUser { name, .. } => {
                 Ok(if self.userpass_user_exists(name).await? {
-                    ReadBack {
-                        gone: false,
-                        detail: "userpass user still exists".into(),
-                        removed_at: None,
-                    }
+                    read_back(false, "userpass user still exists")
                 } else {
-                    ReadBack {
-                        gone: true,
-                        detail: "userpass user: 404".into(),
-                        removed_at: None,
-                    }
+                    read_back(true, "userpass user: 404")
                 })
             }
-            "approle_secret_id" => {
-                let id = self.secret_id_ref(&what.object_id)?;
-                Ok(match self.secret_id_meta(&id).await? {
-                    None => ReadBack {
-                        gone: true,
-                        detail: "secret-id-accessor/lookup: no such secret id".into(),
-                        removed_at: None,
-                    },
-                    Some(_) => ReadBack {
-                        gone: false,
-                        detail: "secret id still exists".into(),
-                        removed_at: None,
-                    },
-                })
-            }
-            "lease_prefix" => {
-                let name = self.lease_prefix_user(&what.object_id)?;
-                Ok(match self.login_leases(name).await? {
-                    0 => ReadBack {
-                        gone: true,
-                        detail: "no leases under the login path".into(),
-                        removed_at: None,
-                    },
-                    n => ReadBack {
-                        gone: false,
-                        detail: format!("{n} leases still under the login path"),
-                        removed_at: None,
-                    },
-                })
-            }
-            other => Err(TargetError::Permanent(format!(
-                "the vault target has no object kind {other:?}"
-            ))),
+            VaultObject::ApproleSecretId(id) => Ok(match self.secret_id_meta(id).await? {
+                None => read_back(true, "secret-id-accessor/lookup: no such secret id"),
+                Some(_) => read_back(false, "secret id still exists"),
+            }),
+            VaultObject::LeasePrefix { name, .. } => Ok(match self.login_leases(name).await? {
+                0 => read_back(true, "no leases under the login path"),
+                n => read_back(false, format!("{n} leases still under the login path")),
+            }),
         }
     }
 
@@ -393,11 +332,12 @@ impl Target for VaultTarget {
     async fn restore(
         &self,
         who: &Identity,
+        object: &VaultObject,
         ev: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError> {
-        match (ev.object_kind.as_str(), ev.action.as_str()) {
-            ("entity", "disable") => {
-                let path = format!("identity/entity/id/{}", encode_segment(&ev.object_id));
+        match (object, ev.action.as_str()) {
+            (VaultObject::Entity { id }, "disable") => {
+                let path = Self::entity_path(id);
                 let (status, body) = self
                     .call(
                         Method::GET,
@@ -408,7 +348,7 @@ impl Target for VaultTarget {
                     .await?;
                 if status == StatusCode::NOT_FOUND || status == StatusCode::NO_CONTENT {
                     return Ok(RestoreResult::Irreversible {
-                        reason: format!("entity {} no longer exists", ev.object_id),
+                        reason: format!("entity {id} no longer exists"),
                     });
                 }
                 if status == StatusCode::BAD_REQUEST {
@@ -420,11 +360,10 @@ impl Target for VaultTarget {
                     Some(n) => self.entity_id_for(&n).await?,
                     None => None,
                 };
-                if theirs.as_deref() != Some(ev.object_id.as_str()) {
+                if theirs.as_deref() != Some(id.as_str()) {
                     return Ok(RestoreResult::Refused {
                         reason: format!(
-                            "entity {} is not {}'s on vault {} ({}): nothing re-enabled",
-                            ev.object_id,
+                            "entity {id} is not {}'s on vault {} ({}): nothing re-enabled",
                             who.employee_id,
                             self.instance,
                             match theirs {
@@ -450,27 +389,31 @@ impl Target for VaultTarget {
                 }
                 Ok(RestoreResult::Restored { restored_at: None })
             }
-            ("token", _) => Ok(RestoreResult::Irreversible {
+            (VaultObject::Token { accessor }, _) => Ok(RestoreResult::Irreversible {
                 reason: format!(
-                    "token {} was revoked; a revoked token cannot be revived, issue a new one",
-                    ev.object_id
+                    "token {accessor} was revoked; a revoked token cannot be revived, issue a new one"
                 ),
             }),
-            ("approle_secret_id", _) => Ok(RestoreResult::Irreversible {
+            (VaultObject::ApproleSecretId(r), _) => Ok(RestoreResult::Irreversible {
                 reason: format!(
                     "AppRole secret id {} was destroyed; issue a new one to the machine's new owner",
-                    ev.object_id
+                    r.object_id()
                 ),
             }),
-            ("userpass_user", _) => Ok(RestoreResult::Irreversible {
+            (VaultObject::UserpassUser { .. }, _) => Ok(RestoreResult::Irreversible {
                 reason: format!(
                     "userpass user {} was deleted; re-create the login (its password is not kept)",
-                    ev.object_id
+                    object.id()
                 ),
             }),
-            (kind, action) => Ok(RestoreResult::Irreversible {
-                reason: format!("the vault target cannot undo {action} of {kind}"),
-            }),
+            (VaultObject::Entity { .. } | VaultObject::LeasePrefix { .. }, action) => {
+                Ok(RestoreResult::Irreversible {
+                    reason: format!(
+                        "the vault target cannot undo {action} of {}",
+                        object.kind()
+                    ),
+                })
+            }
         }
     }
 }

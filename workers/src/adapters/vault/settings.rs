@@ -1,7 +1,7 @@
 //! The `[targets.vault]` table: `Settings` (its keys, defaults and meaning) and building a
 //! `VaultTarget` from it (checked before any request is sent).
 
-use super::objects::usable_name;
+use super::objects::mount_ok;
 use super::VaultTarget;
 use crate::adapters::table;
 use revoke_shared::contract::TargetKind;
@@ -83,7 +83,7 @@ impl Settings {
         let token = table::token(k, self.token_env.as_deref(), self.token_file.as_deref())?;
         let mount_path = |m: &str| {
             let m = m.trim_matches('/');
-            (!m.is_empty() && m.split('/').all(usable_name)).then(|| m.to_string())
+            mount_ok(m).then(|| m.to_string())
         };
         let userpass_mount = mount_path(&self.userpass_mount).ok_or_else(|| {
             format!(

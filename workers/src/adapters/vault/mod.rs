@@ -76,11 +76,8 @@ pub struct VaultTarget {
 
 #[async_trait]
 impl Adapter for VaultTarget {
+    const KIND: TargetKind = TargetKind::Vault;
     type Object = VaultObject;
-
-    fn kind(&self) -> TargetKind {
-        TargetKind::Vault
-    }
 
     fn instance(&self) -> &str {
         &self.instance

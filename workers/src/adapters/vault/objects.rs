@@ -53,6 +53,7 @@ pub enum VaultObject {
 impl ObjectRef for VaultObject {
     const EXAMPLE: &'static str =
         "approle_secret_id <mount>/<role>/<accessor>, userpass_user <mount>/<name>";
+    const WHAT: &'static str = "a Vault object";
 
     fn kind(&self) -> &'static str {
         match self {

@@ -12,6 +12,7 @@ pub mod iam;
 pub mod ldap;
 pub mod limit;
 mod object;
+mod principal;
 pub mod scan;
 pub mod scim;
 pub mod sim;
@@ -24,6 +25,7 @@ use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::retry::ErrorClass;
 
 pub use object::{Adapter, Held, ObjectRef};
+pub use principal::Principal;
 
 /// One thing the identity holds (or held) in the target, as the contract carries it; a real
 /// adapter names it with its own typed object (`Held`, `ObjectRef`) and this is its string form.

@@ -66,10 +66,9 @@ pub trait Adapter: Send + Sync + 'static {
     /// The kind of target it is (one adapter type serves one kind).
     const KIND: TargetKind;
 
-    /// The configured instance name.
-    fn instance(&self) -> &str;
-    /// The principal of the credential this adapter acts with, recorded as the actor.
-    fn principal(&self) -> &str;
+    /// Its configured instance name and the principal of the credential it acts with (the
+    /// actor in evidence): `Target::instance` and `Target::principal`.
+    fn names(&self) -> (&str, &str);
 
     /// Everything the identity holds or held here (see `Target::discover`).
     async fn discover(&self, who: &Identity) -> Result<Vec<Held<Self::Object>>, TargetError>;
@@ -101,7 +100,7 @@ fn not_ours<A: Adapter>(a: &A, kind: &str, id: &str) -> String {
         "{kind} {id:?} is not {} that {} {} records (expected e.g. {})",
         <A::Object as ObjectRef>::WHAT,
         A::KIND,
-        a.instance(),
+        a.names().0,
         <A::Object as ObjectRef>::EXAMPLE
     )
 }
@@ -123,11 +122,11 @@ impl<A: Adapter> Target for A {
     }
 
     fn instance(&self) -> &str {
-        Adapter::instance(self)
+        self.names().0
     }
 
     fn principal(&self) -> &str {
-        Adapter::principal(self)
+        self.names().1
     }
 
     async fn discover(&self, who: &Identity) -> Result<Vec<Holding>, TargetError> {
@@ -205,11 +204,8 @@ mod tests {
     impl Adapter for Keys {
         type Object = Key;
         const KIND: TargetKind = TargetKind::Vault;
-        fn instance(&self) -> &str {
-            "unit"
-        }
-        fn principal(&self) -> &str {
-            "revoker"
+        fn names(&self) -> (&str, &str) {
+            ("unit", "revoker")
         }
         async fn discover(&self, _who: &Identity) -> Result<Vec<Held<Key>>, TargetError> {
             Ok(vec![

@@ -7,7 +7,7 @@ use super::objects::{
     deploy_token_active, email_ok, gitlab_username_ok, names_sponsor, token_active,
 };
 use super::{GitlabTarget, MatchAttribute, Object, Source};
-use crate::adapters::{Target, TargetError};
+use crate::adapters::TargetError;
 use reqwest::Method;
 use revoke_shared::contract::Identity;
 use serde_json::Value;
@@ -40,10 +40,10 @@ impl GitlabTarget {
                     "{what}: the token's user {username:?} is not an administrator — listing memberships and other users' tokens and blocking need an administrator's token with the api scope"
                 )));
             }
-            let _ = self.principal.set(username.to_string());
+            self.principal.learn(username.to_string());
             let _ = self.self_id.set(id);
         }
-        Ok(self.principal())
+        Ok(self.principal.get())
     }
 
     /// The identity's value for the configured attribute, and whether GitLab could hold it at

@@ -73,7 +73,9 @@ pub use client::{error_for, next_page_url};
 pub use objects::{access_level, gitlab_username_ok, names_sponsor, Object, Source};
 pub use settings::MatchAttribute;
 
-use super::{Adapter, Held, ObjectRef, ReadBack, RestoreResult, RevokeResult, TargetError};
+use super::{
+    Adapter, Held, ObjectRef, Principal, ReadBack, RestoreResult, RevokeResult, TargetError,
+};
 use async_trait::async_trait;
 use client::Gitlab;
 use objects::{blocked, deploy_token_active, token_active, ACCESS_LEVELS, MAINTAINER};
@@ -96,8 +98,7 @@ pub struct GitlabTarget {
     per_page: u32,
     http: reqwest::Client,
     /// Configured principal, or the token owner's username read by `resolve_principal`.
-    principal: OnceLock<String>,
-    fallback_principal: String,
+    principal: Principal,
     /// The token owner's user id: never revoked.
     self_id: OnceLock<u64>,
     /// The client-side rate limit every request passes (`limit`), when configured.
@@ -132,15 +133,8 @@ impl Adapter for GitlabTarget {
     const KIND: TargetKind = TargetKind::Cicd;
     type Object = Object;
 
-    fn instance(&self) -> &str {
-        &self.instance
-    }
-
-    fn principal(&self) -> &str {
-        self.principal
-            .get()
-            .map(String::as_str)
-            .unwrap_or(&self.fallback_principal)
+    fn names(&self) -> (&str, &str) {
+        (&self.instance, self.principal.get())
     }
 
     async fn discover(&self, who: &Identity) -> Result<Vec<Held<Object>>, TargetError> {

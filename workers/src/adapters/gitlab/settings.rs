@@ -3,6 +3,7 @@
 //! before any request is sent.
 
 use super::GitlabTarget;
+use crate::adapters::Principal;
 use crate::adapters::table;
 use revoke_shared::contract::TargetKind;
 use serde::Deserialize;
@@ -137,10 +138,6 @@ impl Settings {
                 "[targets.{k}] per_page must be an integer from 1 to 100 (GitLab's maximum)"
             ));
         }
-        let principal = OnceLock::new();
-        if let Some(p) = self.principal {
-            let _ = principal.set(p);
-        }
         Ok(GitlabTarget {
             instance: instance.to_string(),
             api,
@@ -151,8 +148,7 @@ impl Settings {
             sponsor_marker: self.sponsor_marker,
             per_page: self.per_page,
             http: table::http_client(k, Duration::from_millis(self.timeout_ms.get()))?,
-            principal,
-            fallback_principal: format!("gitlab:{instance}"),
+            principal: Principal::new(self.principal, format!("gitlab:{instance}")),
             self_id: OnceLock::new(),
             gate: None,
         })

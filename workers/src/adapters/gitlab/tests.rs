@@ -3,6 +3,7 @@
 
 use super::objects::{blocked, email_ok, token_active};
 use super::*;
+use crate::adapters::Target;
 use reqwest::header::{HeaderMap, HeaderValue};
 use revoke_shared::retry::ErrorClass;
 use serde_json::{json, Value};

@@ -129,12 +129,8 @@ impl Adapter for IamTarget {
     const KIND: TargetKind = TargetKind::Cloud;
     type Object = IamObject;
 
-    fn instance(&self) -> &str {
-        &self.instance
-    }
-
-    fn principal(&self) -> &str {
-        &self.principal
+    fn names(&self) -> (&str, &str) {
+        (&self.instance, &self.principal)
     }
 
     async fn discover(&self, who: &Identity) -> Result<Vec<Held<IamObject>>, TargetError> {

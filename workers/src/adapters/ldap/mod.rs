@@ -239,12 +239,8 @@ impl Adapter for LdapTarget {
     const KIND: TargetKind = TargetKind::Directory;
     type Object = LdapObject;
 
-    fn instance(&self) -> &str {
-        &self.instance
-    }
-
-    fn principal(&self) -> &str {
-        &self.principal
+    fn names(&self) -> (&str, &str) {
+        (&self.instance, &self.principal)
     }
 
     async fn discover(&self, who: &Identity) -> Result<Vec<Held<LdapObject>>, TargetError> {

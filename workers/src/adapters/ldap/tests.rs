@@ -3,6 +3,7 @@
 
 use super::settings::{DEFAULT_SPONSORED_FILTER, DEFAULT_USER_FILTER};
 use super::*;
+use crate::adapters::Target;
 use crate::adapters::ObjectRef;
 use ldap3::LdapError;
 use revoke_shared::retry::ErrorClass;
@@ -485,7 +486,7 @@ async fn an_unreachable_directory_is_transient_and_names_no_password() {
         username: Some("ada".into()),
         kind: revoke_shared::contract::IdentityKind::Employee,
     };
-    match t.discover(&who).await {
+    match Target::discover(&t, &who).await {
         Err(e @ TargetError::Transient(_)) => {
             assert!(!e.to_string().contains("s3cret"), "{e}");
             assert!(e.to_string().contains("127.0.0.1:9"), "{e}");

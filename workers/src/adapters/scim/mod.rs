@@ -82,12 +82,8 @@ impl Adapter for ScimTarget {
     const KIND: TargetKind = TargetKind::Saas;
     type Object = ScimObject;
 
-    fn instance(&self) -> &str {
-        &self.instance
-    }
-
-    fn principal(&self) -> &str {
-        &self.principal
+    fn names(&self) -> (&str, &str) {
+        (&self.instance, &self.principal)
     }
 
     async fn discover(&self, who: &Identity) -> Result<Vec<Held<ScimObject>>, TargetError> {

@@ -2,6 +2,7 @@
 //! and the Groups scan a server without `members.value` filtering gets.
 
 use super::*;
+use crate::adapters::Target;
 use serde_json::json;
 
 #[test]

@@ -4,7 +4,7 @@
 
 use super::VaultTarget;
 use crate::adapters::http::{self, Dialect};
-use crate::adapters::{RevokeResult, Target, TargetError};
+use crate::adapters::{RevokeResult, TargetError};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -55,9 +55,9 @@ impl VaultTarget {
                 .as_str()
                 .filter(|s| !s.is_empty())
                 .unwrap_or("token");
-            let _ = self.principal.set(format!("{name} (accessor {accessor})"));
+            self.principal.learn(format!("{name} (accessor {accessor})"));
         }
-        Ok(self.principal())
+        Ok(self.principal.get())
     }
 
     fn url(&self, path: &str) -> String {

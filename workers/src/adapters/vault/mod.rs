@@ -40,7 +40,9 @@ mod tests;
 
 pub use objects::{encode_segment, userpass_name_ok, SecretIdRef, VaultObject};
 
-use super::{Adapter, Held, ObjectRef, ReadBack, RestoreResult, RevokeResult, TargetError};
+use super::{
+    Adapter, Held, ObjectRef, Principal, ReadBack, RestoreResult, RevokeResult, TargetError,
+};
 use async_trait::async_trait;
 use objects::{
     is_child_in_entity, login_lease_prefix, parse_time, read_back, token, TokenInfo,
@@ -64,8 +66,7 @@ pub struct VaultTarget {
     approle_mounts: Option<Vec<String>>,
     client: reqwest::Client,
     /// Configured principal, or the one `resolve_principal` read from `lookup-self`.
-    principal: OnceLock<String>,
-    fallback_principal: String,
+    principal: Principal,
     /// The revoker's own token accessor: never revoked, whatever its metadata says.
     self_accessor: OnceLock<String>,
     /// Every token's accessor and metadata, listed once for a burst of leavers.
@@ -79,15 +80,8 @@ impl Adapter for VaultTarget {
     const KIND: TargetKind = TargetKind::Vault;
     type Object = VaultObject;
 
-    fn instance(&self) -> &str {
-        &self.instance
-    }
-
-    fn principal(&self) -> &str {
-        self.principal
-            .get()
-            .map(String::as_str)
-            .unwrap_or(&self.fallback_principal)
+    fn names(&self) -> (&str, &str) {
+        (&self.instance, self.principal.get())
     }
 
     async fn discover(&self, who: &Identity) -> Result<Vec<Held<VaultObject>>, TargetError> {

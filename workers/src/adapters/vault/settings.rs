@@ -3,6 +3,7 @@
 
 use super::objects::mount_ok;
 use super::VaultTarget;
+use crate::adapters::Principal;
 use crate::adapters::table;
 use revoke_shared::contract::TargetKind;
 use serde::Deserialize;
@@ -109,10 +110,6 @@ impl Settings {
             ),
         };
         let client = table::http_client(k, Duration::from_secs(self.timeout_secs.get()))?;
-        let principal = OnceLock::new();
-        if let Some(p) = self.principal {
-            let _ = principal.set(p);
-        }
         Ok(VaultTarget {
             instance: instance.to_string(),
             address,
@@ -123,8 +120,7 @@ impl Settings {
             owner_metadata_key: self.owner_metadata_key,
             approle_mounts,
             client,
-            principal,
-            fallback_principal: format!("vault:{instance}"),
+            principal: Principal::new(self.principal, format!("vault:{instance}")),
             self_accessor: OnceLock::new(),
             token_scan: Default::default(),
             gate: None,

@@ -3,6 +3,7 @@
 
 use super::objects::usable_name;
 use super::*;
+use crate::adapters::Target;
 
 fn table(s: &str) -> toml::Table {
     s.parse().unwrap()

@@ -124,7 +124,12 @@ impl GitlabTarget {
     /// What a call on `obj` is doing, for its errors: `revoke personal_access_token
     /// personal_access_tokens/7 on gitlab default`.
     fn doing(&self, verb: &str, obj: &Object) -> String {
-        format!("{verb} {} {} on gitlab {}", obj.kind(), obj.id(), self.instance)
+        format!(
+            "{verb} {} {} on gitlab {}",
+            obj.kind(),
+            obj.id(),
+            self.instance
+        )
     }
 }
 
@@ -323,25 +328,23 @@ impl Adapter for GitlabTarget {
                 self.read_token(&segs, &doing).await
             }
             Object::SshKey { .. } => self.read_absent(&segs, &doing, "key").await,
-            Object::DeployToken { .. } => {
-                Ok(match self.get_opt(&segs, &doing).await? {
-                    None => ReadBack {
-                        gone: true,
-                        detail: format!("GET /{}: 404, deploy token gone", segs.join("/")),
-                        removed_at: None,
-                    },
-                    Some(t) => ReadBack {
-                        gone: !deploy_token_active(&t),
-                        detail: format!(
-                            "GET /{}: revoked={}, expired={}",
-                            segs.join("/"),
-                            t["revoked"],
-                            t["expired"]
-                        ),
-                        removed_at: None,
-                    },
-                })
-            }
+            Object::DeployToken { .. } => Ok(match self.get_opt(&segs, &doing).await? {
+                None => ReadBack {
+                    gone: true,
+                    detail: format!("GET /{}: 404, deploy token gone", segs.join("/")),
+                    removed_at: None,
+                },
+                Some(t) => ReadBack {
+                    gone: !deploy_token_active(&t),
+                    detail: format!(
+                        "GET /{}: revoked={}, expired={}",
+                        segs.join("/"),
+                        t["revoked"],
+                        t["expired"]
+                    ),
+                    removed_at: None,
+                },
+            }),
             Object::Membership { .. } => self.read_absent(&segs, &doing, "membership").await,
             Object::Account { user } => {
                 let u = user.to_string();

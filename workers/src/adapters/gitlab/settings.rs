@@ -3,8 +3,8 @@
 //! before any request is sent.
 
 use super::GitlabTarget;
-use crate::adapters::Principal;
 use crate::adapters::table;
+use crate::adapters::Principal;
 use revoke_shared::contract::TargetKind;
 use serde::Deserialize;
 use std::num::NonZeroU64;

@@ -5,9 +5,9 @@ use super::credentials::{Cred, CredKind};
 use super::errors::hint;
 use super::*;
 use crate::adapters::ObjectRef;
+use aws_sdk_iam::types::StatusType;
 use revoke_shared::contract::IdentityKind;
 use revoke_shared::retry::ErrorClass;
-use aws_sdk_iam::types::StatusType;
 use std::time::Duration;
 
 fn table(s: &str) -> toml::Table {

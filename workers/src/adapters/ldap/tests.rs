@@ -3,8 +3,8 @@
 
 use super::settings::{DEFAULT_SPONSORED_FILTER, DEFAULT_USER_FILTER};
 use super::*;
-use crate::adapters::Target;
 use crate::adapters::ObjectRef;
+use crate::adapters::Target;
 use ldap3::LdapError;
 use revoke_shared::retry::ErrorClass;
 

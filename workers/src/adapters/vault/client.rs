@@ -55,7 +55,8 @@ impl VaultTarget {
                 .as_str()
                 .filter(|s| !s.is_empty())
                 .unwrap_or("token");
-            self.principal.learn(format!("{name} (accessor {accessor})"));
+            self.principal
+                .learn(format!("{name} (accessor {accessor})"));
         }
         Ok(self.principal.get())
     }

@@ -3,8 +3,8 @@
 
 use super::objects::mount_ok;
 use super::VaultTarget;
-use crate::adapters::Principal;
 use crate::adapters::table;
+use crate::adapters::Principal;
 use revoke_shared::contract::TargetKind;
 use serde::Deserialize;
 use std::num::NonZeroU64;

@@ -18,7 +18,7 @@ use super::limit::RateGate;
 use super::TargetError;
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
 use revoke_shared::retry::{classify_http_status, ErrorClass};
 use serde_json::Value;
 use std::sync::Arc;
@@ -67,6 +67,31 @@ impl Answer {
             D::message(what, self.status, &self.body),
             self.hint,
         )
+    }
+}
+
+/// `base/<segments…>`, each segment percent-encoded, so an id from a target or from evidence
+/// stays one segment and never escapes the path (`../x` is `..%2Fx`).
+pub(crate) fn join(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    {
+        let mut p = url
+            .path_segments_mut()
+            .expect("base URLs are checked to be bases when the table is read");
+        p.pop_if_empty();
+        p.extend(segments);
+    }
+    url
+}
+
+/// An HTTP adapter: every request it sends passes the rate gate it keeps (`send`).
+pub(crate) trait Gated: Sized {
+    fn gate_mut(&mut self) -> &mut Option<Arc<RateGate>>;
+
+    /// Sends every request through `gate` (the table's rate limit) and reports 429s to it.
+    fn with_gate(mut self, gate: Option<Arc<RateGate>>) -> Self {
+        *self.gate_mut() = gate;
+        self
     }
 }
 

@@ -21,6 +21,7 @@ pub mod vault;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use http::Gated as _;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::retry::ErrorClass;
 

@@ -130,13 +130,9 @@ pub fn error_for(
 }
 
 impl GitlabTarget {
-    /// `<api>/<segments…>`, each segment percent-encoded.
+    /// `<api>/<segments…>` (`http::join`).
     pub(super) fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.api.clone();
-        url.path_segments_mut()
-            .expect("base_url checked to be a base")
-            .extend(segments);
-        url
+        http::join(&self.api, segments)
     }
 
     pub(super) async fn call(

@@ -3,6 +3,7 @@
 //! before any request is sent.
 
 use super::GitlabTarget;
+use crate::adapters::http;
 use crate::adapters::table;
 use crate::adapters::Principal;
 use revoke_shared::contract::TargetKind;
@@ -81,17 +82,14 @@ impl GitlabTarget {
         s.validate(instance)
     }
 
-    /// Sends every request through `gate` (the table's rate limit) and reports 429s to it.
-    pub fn with_gate(
-        mut self,
-        gate: Option<std::sync::Arc<crate::adapters::limit::RateGate>>,
-    ) -> Self {
-        self.gate = gate;
-        self
-    }
-
     pub fn match_attribute(&self) -> MatchAttribute {
         self.match_attribute
+    }
+}
+
+impl http::Gated for GitlabTarget {
+    fn gate_mut(&mut self) -> &mut Option<std::sync::Arc<crate::adapters::limit::RateGate>> {
+        &mut self.gate
     }
 }
 

@@ -39,19 +39,9 @@ pub(super) fn error_for(what: &str, status: StatusCode, body: &Value) -> TargetE
 }
 
 impl ScimTarget {
-    /// `base/<segments…>`, each segment percent-encoded (ids never escape the path).
+    /// `base/<segments…>` (`http::join`).
     pub(super) fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        {
-            let mut p = url
-                .path_segments_mut()
-                .expect("base_url checked to be a base");
-            p.pop_if_empty();
-            for s in segments {
-                p.push(s);
-            }
-        }
-        url
+        http::join(&self.base, segments)
     }
 
     pub(super) async fn call(

@@ -3,6 +3,7 @@
 //! `ScimTarget` from it (checked before any request is sent).
 
 use super::ScimTarget;
+use crate::adapters::http;
 use crate::adapters::table;
 use revoke_shared::contract::TargetKind;
 use serde::Deserialize;
@@ -82,21 +83,18 @@ impl ScimTarget {
         s.validate(instance)
     }
 
-    /// Sends every request through `gate` (the table's rate limit) and reports 429s to it.
-    pub fn with_gate(
-        mut self,
-        gate: Option<std::sync::Arc<crate::adapters::limit::RateGate>>,
-    ) -> Self {
-        self.gate = gate;
-        self
-    }
-
     pub fn policy(&self) -> AccountPolicy {
         self.policy
     }
 
     pub fn match_attribute(&self) -> MatchAttribute {
         self.match_attribute
+    }
+}
+
+impl http::Gated for ScimTarget {
+    fn gate_mut(&mut self) -> &mut Option<std::sync::Arc<crate::adapters::limit::RateGate>> {
+        &mut self.gate
     }
 }
 

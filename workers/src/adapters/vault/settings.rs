@@ -3,6 +3,7 @@
 
 use super::objects::mount_ok;
 use super::VaultTarget;
+use crate::adapters::http;
 use crate::adapters::table;
 use crate::adapters::Principal;
 use revoke_shared::contract::TargetKind;
@@ -59,14 +60,11 @@ impl VaultTarget {
         let s: Settings = table::adapter_settings(table, TargetKind::Vault)?;
         s.validate(instance)
     }
+}
 
-    /// Sends every request through `gate` (the table's rate limit) and reports 429s to it.
-    pub fn with_gate(
-        mut self,
-        gate: Option<std::sync::Arc<crate::adapters::limit::RateGate>>,
-    ) -> Self {
-        self.gate = gate;
-        self
+impl http::Gated for VaultTarget {
+    fn gate_mut(&mut self) -> &mut Option<std::sync::Arc<crate::adapters::limit::RateGate>> {
+        &mut self.gate
     }
 }
 

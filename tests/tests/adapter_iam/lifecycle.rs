@@ -68,53 +68,55 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     let took = started.elapsed();
     // A sponsored user needs a new owner: a person must act, so the target is manual_required.
     assert_outcome(&first, Outcome::ManualRequired);
-    assert_eq!(
-        object_ids(&first, "access_key", Some(false)),
-        sorted(vec![
-            format!("access_key/{ada}/{ak1}"),
-            format!("access_key/{ada}/{ak2}")
-        ])
-    );
-    assert_eq!(
-        object_ids(&first, "login_profile", Some(false)),
-        vec![format!("login_profile/{ada}")]
-    );
-    assert_eq!(
-        object_ids(&first, "group_membership", Some(false)),
-        sorted(vec![
-            format!("group_membership/{g1}/{ada}"),
-            format!("group_membership/{g2}/{ada}")
-        ])
-    );
-    assert_eq!(
-        object_ids(&first, "mfa_device", Some(false)),
-        vec![format!("mfa/{ada}/{serial}")]
-    );
-    assert_eq!(
-        object_ids(&first, "ssh_key", Some(false)),
-        vec![format!("ssh_key/{ada}/{ssh}")]
-    );
-    assert_eq!(
-        object_ids(&first, "signing_cert", Some(false)),
-        vec![format!("signing_cert/{ada}/{cert}")]
-    );
-    assert_eq!(
-        object_ids(&first, "access_key", Some(true)),
-        sorted(vec![
-            format!("access_key/{ada_bot}/{bot_key}"),
-            format!("access_key/{ada_ci}/{ci_key}")
-        ])
-    );
-    assert_eq!(
-        object_ids(&first, "sponsored_user_ownership", Some(true)),
-        sorted(vec![
-            format!("sponsored_user/{ada_bot}"),
-            format!("sponsored_user/{ada_ci}")
-        ])
-    );
-    assert_eq!(
-        object_ids(&first, "issued_sessions", Some(false)),
-        vec![format!("issued_sessions/{ada}")]
+    assert_object_ids(
+        &first,
+        vec![
+            (
+                "access_key",
+                false,
+                vec![
+                    format!("access_key/{ada}/{ak1}"),
+                    format!("access_key/{ada}/{ak2}"),
+                ],
+            ),
+            ("login_profile", false, vec![format!("login_profile/{ada}")]),
+            (
+                "group_membership",
+                false,
+                vec![
+                    format!("group_membership/{g1}/{ada}"),
+                    format!("group_membership/{g2}/{ada}"),
+                ],
+            ),
+            ("mfa_device", false, vec![format!("mfa/{ada}/{serial}")]),
+            ("ssh_key", false, vec![format!("ssh_key/{ada}/{ssh}")]),
+            (
+                "signing_cert",
+                false,
+                vec![format!("signing_cert/{ada}/{cert}")],
+            ),
+            (
+                "access_key",
+                true,
+                vec![
+                    format!("access_key/{ada_bot}/{bot_key}"),
+                    format!("access_key/{ada_ci}/{ci_key}"),
+                ],
+            ),
+            (
+                "sponsored_user_ownership",
+                true,
+                vec![
+                    format!("sponsored_user/{ada_bot}"),
+                    format!("sponsored_user/{ada_ci}"),
+                ],
+            ),
+            (
+                "issued_sessions",
+                false,
+                vec![format!("issued_sessions/{ada}")],
+            ),
+        ],
     );
     assert_eq!(first.objects.len(), 13, "{:#?}", first.objects);
     for o in &first.objects {

@@ -14,6 +14,7 @@ use aws_sdk_iam::Client;
 use revoke::adapters::iam::IamTarget;
 use revoke::adapters::{Target, TargetError};
 use revoke::restoration::RestoreOutcome;
+use revoke::revocation::RevocationReport;
 use revoke_shared::contract::{ObjectOutcome, Outcome};
 use revoke_tests::kit::{self, assert_outcome, employee, object_ids, restore, revoke, sorted};
 use std::time::Instant;
@@ -297,6 +298,18 @@ fn holding(object_kind: &str, object_id: &str, action: &str) -> revoke::adapters
         object_id: object_id.into(),
         sponsored: false,
         action: action.into(),
+    }
+}
+
+/// Asserts, kind by kind, the ids of the objects `report` names that are (or are not) sponsored;
+/// each expected list is compared sorted, as [`object_ids`] returns them.
+fn assert_object_ids(report: &RevocationReport, expected: Vec<(&str, bool, Vec<String>)>) {
+    for (kind, sponsored, ids) in expected {
+        assert_eq!(
+            object_ids(report, kind, Some(sponsored)),
+            sorted(ids),
+            "{kind} (sponsored: {sponsored})"
+        );
     }
 }
 

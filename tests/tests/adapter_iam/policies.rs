@@ -245,17 +245,25 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
         "{:#?}",
         first.objects
     );
-    assert_eq!(
-        object_ids(&first, "managed_policy", Some(false)),
-        vec![format!("managed_policy/{eve}/{managed}")]
-    );
-    assert_eq!(
-        object_ids(&first, "inline_policy", Some(false)),
-        vec![format!("inline_policy/{eve}/payroll-read")]
-    );
-    assert_eq!(
-        object_ids(&first, "issued_sessions", Some(false)),
-        vec![format!("issued_sessions/{eve}")]
+    assert_object_ids(
+        &first,
+        vec![
+            (
+                "managed_policy",
+                false,
+                vec![format!("managed_policy/{eve}/{managed}")],
+            ),
+            (
+                "inline_policy",
+                false,
+                vec![format!("inline_policy/{eve}/payroll-read")],
+            ),
+            (
+                "issued_sessions",
+                false,
+                vec![format!("issued_sessions/{eve}")],
+            ),
+        ],
     );
     let action = |kind: &str| {
         first
@@ -377,16 +385,14 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
 
     // --- restore (a rescind) from the first run's evidence, twice ------------------------------
     let restored = restore(&target, &who, &first.objects).await;
-    let outcome_of = |r: &[revoke::restoration::RestoredObject], kind: &str| {
-        r.iter().find(|o| o.object_kind == kind).map(|o| o.outcome)
+    // Each of the three kinds ended in `expected`.
+    let assert_each = |r: &[revoke::restoration::RestoredObject], expected: RestoreOutcome| {
+        for kind in ["managed_policy", "inline_policy", "issued_sessions"] {
+            let outcome = r.iter().find(|o| o.object_kind == kind).map(|o| o.outcome);
+            assert_eq!(outcome, Some(expected), "{kind}: {r:#?}");
+        }
     };
-    for kind in ["managed_policy", "inline_policy", "issued_sessions"] {
-        assert_eq!(
-            outcome_of(&restored, kind),
-            Some(RestoreOutcome::Restored),
-            "{kind}: {restored:#?}"
-        );
-    }
+    assert_each(&restored, RestoreOutcome::Restored);
     assert_eq!(moto.attached(&eve).await, vec![managed.clone()]);
     assert_eq!(
         moto.inline_names(&eve).await,
@@ -410,13 +416,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
         moto.tag_keys(&eve).await
     );
     let again = restore(&target, &who, &first.objects).await;
-    for kind in ["managed_policy", "inline_policy", "issued_sessions"] {
-        assert_eq!(
-            outcome_of(&again, kind),
-            Some(RestoreOutcome::AlreadyPresent),
-            "{kind}: {again:#?}"
-        );
-    }
+    assert_each(&again, RestoreOutcome::AlreadyPresent);
     assert_eq!(moto.attached(&eve).await, vec![managed.clone()]);
     assert_eq!(
         moto.inline_names(&eve).await,

@@ -2,15 +2,38 @@
 //! owner at once; a contractor's case closes on the targets its kind requires. Embedded broker
 //! by default, the real one with `REVOKE_TEST_KAFKA` (the README's test command).
 
+use revoke::cases::CaseLog;
+use revoke::fleet::Fleet;
 use revoke::hr::Mode;
 use revoke_shared::contract::{
-    CaseState, Confirmation, EscalationReason, IdentityKind, Outcome, TargetKind,
+    CaseState, Confirmation, EscalationReason, HrEvent, IdentityKind, Outcome, TargetKind,
 };
 use revoke_tests::fleet_kit::simulated_fleet;
 use revoke_tests::{all_in_state, TestEnv};
+use std::ops::Range;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
+
+/// Starts a simulated fleet, publishes `events` and waits until those in `escalated` are
+/// escalated and those in `closed` closed: the fleet, the events' case ids and the case log.
+async fn run_until(
+    env: &TestEnv,
+    events: &[HrEvent],
+    escalated: Range<usize>,
+    closed: Range<usize>,
+) -> (Fleet, Vec<uuid::Uuid>, CaseLog) {
+    let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
+    env.publish(events, Mode::Structured).await;
+    let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
+    let log = env
+        .wait_cases(WAIT, |l| {
+            all_in_state(l, &ids[escalated.clone()], CaseState::Escalated)
+                && all_in_state(l, &ids[closed.clone()], CaseState::Closed)
+        })
+        .await;
+    (fleet, ids, log)
+}
 
 #[test]
 fn protected_identities_are_untouched_and_required_targets_follow_the_kind() {
@@ -26,15 +49,7 @@ fn protected_identities_are_untouched_and_required_targets_follow_the_kind() {
         vec![TargetKind::Directory, TargetKind::Vault],
     );
     env.block_on(async {
-        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
-        env.publish(&events, Mode::Structured).await;
-        let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
-        let log = env
-            .wait_cases(WAIT, |l| {
-                all_in_state(l, &ids[..1], CaseState::Escalated)
-                    && all_in_state(l, &ids[1..], CaseState::Closed)
-            })
-            .await;
+        let (fleet, ids, log) = run_until(&env, &events, 0..1, 1..events.len()).await;
 
         let protected = &log.latest[&ids[0]];
         assert_eq!(protected.state, CaseState::Escalated);
@@ -107,15 +122,7 @@ fn protected_identities_match_across_fields_case_and_compatibility_forms() {
         "ｂｒｅａｋｇｌａｓｓ".into(),
     ];
     env.block_on(async {
-        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
-        env.publish(&events, Mode::Structured).await;
-        let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
-        let log = env
-            .wait_cases(WAIT, |l| {
-                all_in_state(l, &ids[..1], CaseState::Closed)
-                    && all_in_state(l, &ids[1..5], CaseState::Escalated)
-            })
-            .await;
+        let (fleet, ids, log) = run_until(&env, &events, 1..5, 0..1).await;
         assert_eq!(log.latest[&ids[0]].state, CaseState::Closed);
         let confirmations: Vec<Confirmation> = env.read_json(&env.cfg.topics.confirmations).await;
         for (i, event) in events.iter().enumerate().skip(1) {

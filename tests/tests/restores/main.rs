@@ -181,20 +181,36 @@ async fn all_revoked(peers: &Peers, p: &Person, case: &revoke_shared::contract::
     }
 }
 
-async fn start(
-    env: &TestEnv,
-    run: &str,
-    p: &Person,
-) -> (Peers, Config, Metrics, Vec<revoke::fleet::Component>) {
-    let peers = Peers::start(run).await;
-    let bystander = Person::bystander(run);
-    peers.seed(std::slice::from_ref(p), &bystander).await;
+/// The opening every test here shares: a run suffix, the one person it revokes and restores, the
+/// peers seeded with them (and a bystander), the fleet's config and metrics, and the fleet running.
+struct Run {
+    run: String,
+    p: Person,
+    peers: Peers,
+    cfg: Config,
+    metrics: Metrics,
+    components: Vec<revoke::fleet::Component>,
+}
+
+async fn start(env: &TestEnv) -> Run {
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let p = Person::new(&run, 1);
+    let peers = Peers::start(&run).await;
+    let bystander = Person::bystander(&run);
+    peers.seed(std::slice::from_ref(&p), &bystander).await;
     let mut cfg = env.cfg.clone();
     cfg.verifier.deadline_secs = 600;
     peers.configure(&mut cfg);
     let metrics = Metrics::new();
     let components = peers::start_fleet(&cfg, &metrics, &Health::new()).await;
-    (peers, cfg, metrics, components)
+    Run {
+        run,
+        p,
+        peers,
+        cfg,
+        metrics,
+        components,
+    }
 }
 
 /// Signing required: HR's HMAC key for `kit::HR_SOURCE` and the fleet secret, in files under the

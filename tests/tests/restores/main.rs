@@ -19,6 +19,7 @@ mod peers;
 
 use base64::Engine;
 use peers::{termination, Peers, Person};
+use revoke::fleet::Component;
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
     case_id_for, CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, HrEvent,
@@ -181,18 +182,9 @@ async fn all_revoked(peers: &Peers, p: &Person, case: &revoke_shared::contract::
     }
 }
 
-/// The opening every test here shares: a run suffix, the one person it revokes and restores, the
-/// peers seeded with them (and a bystander), the fleet's config and metrics, and the fleet running.
-struct Run {
-    run: String,
-    p: Person,
-    peers: Peers,
-    cfg: Config,
-    metrics: Metrics,
-    components: Vec<revoke::fleet::Component>,
-}
-
-async fn start(env: &TestEnv) -> Run {
+/// The opening every test here shares: (the run suffix, the one person it revokes and restores,
+/// the peers seeded with them and a bystander, the fleet's config, its metrics, the running fleet).
+async fn start(env: &TestEnv) -> (String, Person, Peers, Config, Metrics, Vec<Component>) {
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let p = Person::new(&run, 1);
     let peers = Peers::start(&run).await;
@@ -203,14 +195,7 @@ async fn start(env: &TestEnv) -> Run {
     peers.configure(&mut cfg);
     let metrics = Metrics::new();
     let components = peers::start_fleet(&cfg, &metrics, &Health::new()).await;
-    Run {
-        run,
-        p,
-        peers,
-        cfg,
-        metrics,
-        components,
-    }
+    (run, p, peers, cfg, metrics, components)
 }
 
 /// Signing required: HR's HMAC key for `kit::HR_SOURCE` and the fleet secret, in files under the

@@ -324,14 +324,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     let (k1, _) = moto.key(&user).await;
     let (k2, _) = moto.key(&user).await;
     // One key already inactive: deleted all the same (the policy is delete).
-    moto.iam
-        .update_access_key()
-        .user_name(&user)
-        .access_key_id(&k2)
-        .status(StatusType::Inactive)
-        .send()
-        .await
-        .unwrap();
+    moto.deactivate_key(&user, &k2).await;
     moto.key(&other).await;
     moto.group(&g, &[&user, &other]).await;
     let ssh = moto.ssh_key(&user).await;

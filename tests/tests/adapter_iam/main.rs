@@ -159,6 +159,18 @@ impl Moto {
             .to_string()
     }
 
+    /// Deactivates `user`'s access key `key` (seeding a key that is already inactive).
+    async fn deactivate_key(&self, user: &str, key: &str) {
+        self.iam
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(key)
+            .status(StatusType::Inactive)
+            .send()
+            .await
+            .expect("update access key");
+    }
+
     async fn cert(&self, user: &str) -> String {
         self.iam
             .upload_signing_certificate()

@@ -531,14 +531,7 @@ async fn iam_adapter_refuses_forged_restores() {
     }
     moto.group(&admins, &[]).await;
     let (ben_key, _) = moto.key(&ben).await;
-    moto.iam
-        .update_access_key()
-        .user_name(&ben)
-        .access_key_id(&ben_key)
-        .status(StatusType::Inactive)
-        .send()
-        .await
-        .unwrap();
+    moto.deactivate_key(&ben, &ben_key).await;
     let admin_policy = moto
         .managed(&format!("admin-{run}"), &doc(&run, "all"))
         .await;

@@ -6,8 +6,7 @@ use super::*;
 #[tokio::test]
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let ada = format!("ada-{run}");
     let ada2 = format!("ada-{run}x"); // shares ada's name as a prefix
     let bob = format!("bob-{run}");
@@ -311,8 +310,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
 #[tokio::test]
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let eid = format!("E-{run}");
     // The IAM user name differs from the HR username: found by its employee_id tag.
     let user = format!("cy.{run}");

@@ -71,6 +71,12 @@ impl Moto {
         }
     }
 
+    /// The server from the environment and a fresh suffix for this run's names.
+    async fn with_run() -> (Moto, String) {
+        let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+        (Moto::from_env().await, run)
+    }
+
     async fn user(&self, name: &str, tags: &[(&str, &str)]) {
         let mut req = self.iam.create_user().user_name(name);
         for (k, v) in tags {

@@ -210,8 +210,7 @@ fn deny_time(d: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {
 #[tokio::test]
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() {
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let (eve, bob) = (format!("eve-{run}"), format!("bob-{run}"));
     let g = format!("data-{run}");
     for u in [&eve, &bob] {
@@ -432,8 +431,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
 #[tokio::test]
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_is_not_verified_until_every_policy_is_gone() {
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let fay = format!("fay-{run}");
     moto.user(&fay, &[]).await;
     moto.key(&fay).await;
@@ -522,8 +520,7 @@ async fn iam_adapter_is_not_verified_until_every_policy_is_gone() {
 async fn iam_adapter_refuses_forged_restores() {
     use revoke::adapters::RestoreResult;
     use revoke_shared::contract::ObjectEvidence;
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let (amy, ben) = (format!("amy-{run}"), format!("ben-{run}"));
     let admins = format!("admins-{run}");
     for u in [&amy, &ben] {

@@ -190,14 +190,8 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
         moto.certs(&ada).await.is_empty(),
         "ada's certificate still there"
     );
-    assert_eq!(
-        moto.keys(&ada_bot).await,
-        vec![(bot_key.clone(), "Inactive".to_string())]
-    );
-    assert_eq!(
-        moto.keys(&ada_ci).await,
-        vec![(ci_key.clone(), "Inactive".to_string())]
-    );
+    assert_eq!(moto.keys(&ada_bot).await, only(&bot_key, "Inactive"));
+    assert_eq!(moto.keys(&ada_ci).await, only(&ci_key, "Inactive"));
     for (u, before) in [&ada2, &bob, &bob_bot].into_iter().zip(&bystanders) {
         assert_eq!(&moto.footprint(u).await, before, "{u} was touched");
     }
@@ -282,7 +276,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     );
     assert_eq!(
         moto.keys(&ada_bot).await,
-        vec![(bot_key.clone(), "Inactive".to_string())],
+        only(&bot_key, "Inactive"),
         "bob's bot now: not re-activated for ada"
     );
     assert!(!moto.has_login_profile(&ada).await);
@@ -362,14 +356,8 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
         .all(|o| o.action == "delete" && o.outcome == ObjectOutcome::Revoked));
     assert!(moto.keys(&user).await.is_empty(), "keys not deleted");
     assert!(moto.groups(&user).await.is_empty());
-    assert_eq!(
-        moto.ssh_keys(&user).await,
-        vec![(ssh.clone(), "Inactive".to_string())]
-    );
-    assert_eq!(
-        moto.certs(&user).await,
-        vec![(cert.clone(), "Inactive".to_string())]
-    );
+    assert_eq!(moto.ssh_keys(&user).await, only(&ssh, "Inactive"));
+    assert_eq!(moto.certs(&user).await, only(&cert, "Inactive"));
     assert_eq!(
         moto.footprint(&other).await,
         other_before,
@@ -377,12 +365,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     );
 
     let second = revoke(&target, &who).await;
-    assert_eq!(
-        second.outcome,
-        Outcome::AlreadyAbsent,
-        "{:#?}",
-        second.objects
-    );
+    assert_outcome(&second, Outcome::AlreadyAbsent);
     assert!(second
         .objects
         .iter()
@@ -399,14 +382,8 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     assert_eq!(by_kind("group_membership"), vec![RestoreOutcome::Restored]);
     assert_eq!(by_kind("ssh_key"), vec![RestoreOutcome::Restored]);
     assert_eq!(by_kind("signing_cert"), vec![RestoreOutcome::Restored]);
-    assert_eq!(
-        moto.ssh_keys(&user).await,
-        vec![(ssh.clone(), "Active".to_string())]
-    );
-    assert_eq!(
-        moto.certs(&user).await,
-        vec![(cert.clone(), "Active".to_string())]
-    );
+    assert_eq!(moto.ssh_keys(&user).await, only(&ssh, "Active"));
+    assert_eq!(moto.certs(&user).await, only(&cert, "Active"));
     assert_eq!(moto.groups(&user).await, vec![g.clone()]);
 
     // Two users carry the same employee id: a person decides, nothing is touched.
@@ -415,7 +392,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     moto.key(&dup).await;
     let before = (moto.footprint(&user).await, moto.footprint(&dup).await);
     let r = revoke(&target, &who).await;
-    assert_eq!(r.outcome, Outcome::ManualRequired, "{:#?}", r.objects);
+    assert_outcome(&r, Outcome::ManualRequired);
     assert!(r.objects.is_empty());
     let e = r.error.unwrap_or_default();
     assert!(e.contains(&user) && e.contains(&dup), "{e}");

@@ -331,6 +331,11 @@ fn assert_object_ids(report: &RevocationReport, expected: Vec<(&str, bool, Vec<S
     }
 }
 
+/// A listing of (id, status) that holds `id` alone, in `status`.
+fn only(id: &str, status: &str) -> Vec<(String, String)> {
+    vec![(id.to_string(), status.to_string())]
+}
+
 fn base_table(url: &str) -> String {
     format!("endpoint_url = \"{url}\"\nregion = \"us-east-1\"\naccess_key_id_env = \"{KEY_ENV}\"\nsecret_access_key_env = \"{SECRET_ENV}\"")
 }

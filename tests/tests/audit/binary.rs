@@ -6,8 +6,7 @@ use super::*;
 /// binary: `revoke case`, `revoke case ack`, `revoke report`, and their exit codes.
 #[test]
 fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
-    let mut env = TestEnv::new("audit-cli");
-    owners(&mut env.cfg);
+    let env = env_with_owners("audit-cli");
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();

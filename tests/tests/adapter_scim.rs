@@ -8,7 +8,7 @@ use revoke::revocation::{revoke_identity, RevocationReport};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome};
 use revoke_shared::metrics::Metrics;
-use revoke_tests::kit::{restore, revoked_evidence};
+use revoke_tests::kit::{assert_outcome, restore, revoked_evidence};
 use revoke_tests::scim_http::ScimHttp;
 use serde_json::{json, Value};
 
@@ -127,7 +127,7 @@ async fn deactivates_and_removes_memberships_idempotently() {
 
     let t = target(&peer, "");
     let first = run(&t, &who(&ada_name, Some(&ada_mail))).await;
-    assert_eq!(first.outcome, Outcome::Revoked, "{:?}", first.error);
+    assert_outcome(&first, Outcome::Revoked);
     assert_eq!(first.objects.len(), 2, "{:?}", first.objects);
     for o in &first.objects {
         assert_eq!(o.outcome, ObjectOutcome::Revoked, "{o:?}");
@@ -163,7 +163,7 @@ async fn deactivates_and_removes_memberships_idempotently() {
     let ada_before = peer.user(&ada).await.unwrap()["meta"].clone();
     let group_before = peer.group(&eng).await["meta"].clone();
     let second = run(&t, &who(&ada_name, Some(&ada_mail))).await;
-    assert_eq!(second.outcome, Outcome::AlreadyAbsent, "{:?}", second.error);
+    assert_outcome(&second, Outcome::AlreadyAbsent);
     assert!(
         second
             .objects
@@ -181,12 +181,7 @@ async fn deactivates_and_removes_memberships_idempotently() {
         &who("unused", Some(&ada_mail)),
     )
     .await;
-    assert_eq!(
-        by_mail.outcome,
-        Outcome::AlreadyAbsent,
-        "{:?}",
-        by_mail.error
-    );
+    assert_outcome(&by_mail, Outcome::AlreadyAbsent);
     assert!(by_mail
         .objects
         .iter()
@@ -238,7 +233,7 @@ async fn deactivates_and_removes_memberships_idempotently() {
 
     // The user whose name holds `"` and `*` is found exactly.
     let r = run(&t, &who(&weird_name, None)).await;
-    assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
+    assert_outcome(&r, Outcome::Revoked);
     assert!(!peer.active(&weird).await);
     assert!(peer.active(&bob).await);
     assert_eq!(peer.members(&eng).await, vec![bob.clone()]);
@@ -256,7 +251,7 @@ async fn delete_policy_deletes_the_account() {
 
     let t = target(&peer, "policy = \"delete\"");
     let r = run(&t, &who(&cy_name, None)).await;
-    assert_eq!(r.outcome, Outcome::Revoked, "{:?}", r.error);
+    assert_outcome(&r, Outcome::Revoked);
     assert!(r
         .objects
         .iter()
@@ -266,30 +261,19 @@ async fn delete_policy_deletes_the_account() {
     assert_eq!(peer.members(&ops).await, vec![dan.clone()]);
 
     let again = run(&t, &who(&cy_name, None)).await;
-    assert_eq!(again.outcome, Outcome::AlreadyAbsent, "{:?}", again.error);
+    assert_outcome(&again, Outcome::AlreadyAbsent);
     assert!(again.objects.is_empty());
 
     // A deleted account cannot be restored; the membership cannot come back without it.
     let restored = restore(&t, &who(&cy_name, None), &r.objects).await;
-    let account = restored
-        .iter()
-        .find(|o| o.object_kind == "account")
-        .unwrap();
-    assert_eq!(
-        account.outcome,
-        RestoreOutcome::Irreversible,
-        "{restored:?}"
-    );
+    let irreversible = |kind: &str| {
+        let o = restored.iter().find(|o| o.object_kind == kind).unwrap();
+        assert_eq!(o.outcome, RestoreOutcome::Irreversible, "{restored:?}");
+        o
+    };
+    let account = irreversible("account");
     assert!(account.detail.contains("deleted"), "{}", account.detail);
-    let membership = restored
-        .iter()
-        .find(|o| o.object_kind == "group_membership")
-        .unwrap();
-    assert_eq!(
-        membership.outcome,
-        RestoreOutcome::Irreversible,
-        "{restored:?}"
-    );
+    irreversible("group_membership");
     assert_eq!(peer.members(&ops).await, vec![dan.clone()]);
 }
 
@@ -306,7 +290,7 @@ async fn several_matches_need_a_person_and_bad_tokens_fail() {
         &who("unused", Some(&mail)),
     )
     .await;
-    assert_eq!(r.outcome, Outcome::ManualRequired, "{:?}", r.error);
+    assert_outcome(&r, Outcome::ManualRequired);
     assert!(r.objects.is_empty());
     assert!(
         peer.active(&a).await && peer.active(&b).await,

@@ -112,14 +112,21 @@ fn kill_and_await_takeover(
     takeover
 }
 
+/// The opening of the tests that fault a fleet mid-run: every process spawned on six partitions,
+/// `n` generated terminations published, and at least `closed` of them closed before the fault.
+fn fleet_mid_run(harness: &TestEnv, n: usize, closed: usize) -> (ProcFleet, Vec<Proc>, Proc) {
+    let fleet = ProcFleet::new(harness, 6);
+    let (workers, verifier) = fleet.spawn_all();
+    fleet.publish_generated(n);
+    wait_closed_at_least(&fleet, closed);
+    (fleet, workers, verifier)
+}
+
 #[test]
 #[ignore = "needs a real Kafka broker and kills processes: run the README's test command"]
 fn a_worker_killed_mid_run_and_restarted_loses_nothing() {
     let harness = TestEnv::new("kill-worker");
-    let fleet = ProcFleet::new(&harness, 6);
-    let (mut workers, verifier) = fleet.spawn_all();
-    fleet.publish_generated(1000);
-    wait_closed_at_least(&fleet, 100);
+    let (fleet, mut workers, verifier) = fleet_mid_run(&harness, 1000, 100);
     take(&mut workers, "vault").kill9();
     std::thread::sleep(Duration::from_secs(1));
     workers.push(fleet.spawn_worker("vault"));
@@ -164,10 +171,7 @@ fn a_second_worker_takes_over_a_killed_ones_partitions() {
 #[ignore = "needs a real Kafka broker and kills processes: run the README's test command"]
 fn the_verifier_killed_mid_run_rebuilds_and_closes_nothing_twice() {
     let harness = TestEnv::new("kill-verifier");
-    let fleet = ProcFleet::new(&harness, 6);
-    let (workers, verifier) = fleet.spawn_all();
-    fleet.publish_generated(1000);
-    wait_closed_at_least(&fleet, 200);
+    let (fleet, workers, verifier) = fleet_mid_run(&harness, 1000, 200);
     verifier.kill9();
     std::thread::sleep(Duration::from_secs(2));
     let verifier = fleet.spawn("verifier-2", &["verifier"]);
@@ -226,11 +230,8 @@ fn two_verifiers_split_the_partitions_and_one_killed_loses_nothing() {
 #[ignore = "needs a real Kafka broker and restarts it: run the README's test command"]
 fn a_broker_crash_and_restart_mid_run_loses_nothing() {
     let harness = TestEnv::new("broker-crash");
-    let fleet = ProcFleet::new(&harness, 6);
-    let (mut procs, verifier) = fleet.spawn_all();
+    let (fleet, mut procs, verifier) = fleet_mid_run(&harness, 1000, 100);
     procs.push(verifier);
-    fleet.publish_generated(1000);
-    wait_closed_at_least(&fleet, 100);
     broker("kill");
     broker("resume");
     all_closed_once(&fleet, 1000);

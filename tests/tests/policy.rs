@@ -2,15 +2,74 @@
 //! owner at once; a contractor's case closes on the targets its kind requires. Embedded broker
 //! by default, the real one with `REVOKE_TEST_KAFKA` (the README's test command).
 
+use revoke::cases::CaseLog;
+use revoke::fleet::Fleet;
 use revoke::hr::Mode;
 use revoke_shared::contract::{
-    CaseState, Confirmation, EscalationReason, IdentityKind, Outcome, TargetKind,
+    Case, CaseState, Confirmation, EscalationReason, HrEvent, IdentityKind, Outcome, TargetKind,
 };
 use revoke_tests::fleet_kit::simulated_fleet;
 use revoke_tests::{all_in_state, TestEnv};
+use std::ops::Range;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
+
+/// Starts a simulated fleet, publishes `events` and waits until those in `escalated` are
+/// escalated and those in `closed` closed: the fleet, the events' case ids and the case log.
+async fn run_until(
+    env: &TestEnv,
+    events: &[HrEvent],
+    escalated: Range<usize>,
+    closed: Range<usize>,
+) -> (Fleet, Vec<uuid::Uuid>, CaseLog) {
+    let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
+    env.publish(events, Mode::Structured).await;
+    let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
+    let log = env
+        .wait_cases(WAIT, |l| {
+            all_in_state(l, &ids[escalated.clone()], CaseState::Escalated)
+                && all_in_state(l, &ids[closed.clone()], CaseState::Closed)
+        })
+        .await;
+    (fleet, ids, log)
+}
+
+/// `case`, of the protected identity `subject`, is escalated once as protected, no simulator acted
+/// on it, and each of the five workers confirmed it skipped with nothing touched; `what` names the
+/// case in messages.
+fn assert_protected(
+    case: &Case,
+    fleet: &Fleet,
+    subject: &str,
+    confirmations: &[Confirmation],
+    what: &str,
+) {
+    assert_eq!(case.state, CaseState::Escalated, "{what}");
+    assert_eq!(case.escalations.len(), 1, "{what}: {:?}", case.escalations);
+    assert_eq!(
+        case.escalations[0].reason,
+        EscalationReason::ProtectedIdentity,
+        "{what}"
+    );
+    for kind in TargetKind::ALL {
+        assert!(
+            fleet.simulators[&kind].actions_for(subject).is_empty(),
+            "{kind} touched protected identity {what}"
+        );
+    }
+    let skipped: Vec<&Confirmation> = confirmations
+        .iter()
+        .filter(|c| c.identity_id == subject)
+        .collect();
+    assert_eq!(skipped.len(), 5, "{what}: {skipped:?}");
+    assert!(
+        skipped
+            .iter()
+            .all(|c| c.outcome == Outcome::SkippedProtected && c.objects.is_empty()),
+        "{what}: {skipped:?}"
+    );
+}
 
 #[test]
 fn protected_identities_are_untouched_and_required_targets_follow_the_kind() {
@@ -26,37 +85,13 @@ fn protected_identities_are_untouched_and_required_targets_follow_the_kind() {
         vec![TargetKind::Directory, TargetKind::Vault],
     );
     env.block_on(async {
-        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
-        env.publish(&events, Mode::Structured).await;
-        let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
-        let log = env
-            .wait_cases(WAIT, |l| {
-                all_in_state(l, &ids[..1], CaseState::Escalated)
-                    && all_in_state(l, &ids[1..], CaseState::Closed)
-            })
-            .await;
+        let (fleet, ids, log) = run_until(&env, &events, 0..1, 1..events.len()).await;
 
         let protected = &log.latest[&ids[0]];
-        assert_eq!(protected.state, CaseState::Escalated);
-        assert_eq!(
-            protected.escalations.len(),
-            1,
-            "{:?}",
-            protected.escalations
-        );
-        assert_eq!(
-            protected.escalations[0].reason,
-            EscalationReason::ProtectedIdentity
-        );
+        // Every worker reported the protected identity as skipped, with nothing touched.
+        let confirmations: Vec<Confirmation> = env.read_json(&env.cfg.topics.confirmations).await;
+        assert_protected(protected, &fleet, &events[0].subject, &confirmations, "");
         assert_eq!(protected.escalations[0].targets, TargetKind::ALL.to_vec());
-        for kind in TargetKind::ALL {
-            assert!(
-                fleet.simulators[&kind]
-                    .actions_for(&events[0].subject)
-                    .is_empty(),
-                "{kind} touched a protected identity"
-            );
-        }
         let contractor = &log.latest[&ids[1]];
         assert_eq!(
             contractor.required_targets,
@@ -66,17 +101,6 @@ fn protected_identities_are_untouched_and_required_targets_follow_the_kind() {
             log.latest[&ids[2]].required_targets,
             TargetKind::ALL.to_vec()
         );
-
-        // Every worker reported the protected identity as skipped, with nothing touched.
-        let confirmations: Vec<Confirmation> = env.read_json(&env.cfg.topics.confirmations).await;
-        let skipped: Vec<&Confirmation> = confirmations
-            .iter()
-            .filter(|c| c.identity_id == events[0].subject)
-            .collect();
-        assert_eq!(skipped.len(), 5, "{skipped:?}");
-        assert!(skipped
-            .iter()
-            .all(|c| c.outcome == Outcome::SkippedProtected && c.objects.is_empty()));
 
         fleet.stop().await.expect("graceful stop");
     });
@@ -107,49 +131,17 @@ fn protected_identities_match_across_fields_case_and_compatibility_forms() {
         "ｂｒｅａｋｇｌａｓｓ".into(),
     ];
     env.block_on(async {
-        let (fleet, _, _) = simulated_fleet(&env.cfg, WAIT).await;
-        env.publish(&events, Mode::Structured).await;
-        let ids: Vec<_> = events.iter().map(|e| e.case_id()).collect();
-        let log = env
-            .wait_cases(WAIT, |l| {
-                all_in_state(l, &ids[..1], CaseState::Closed)
-                    && all_in_state(l, &ids[1..5], CaseState::Escalated)
-            })
-            .await;
+        let (fleet, ids, log) = run_until(&env, &events, 1..5, 0..1).await;
         assert_eq!(log.latest[&ids[0]].state, CaseState::Closed);
         let confirmations: Vec<Confirmation> = env.read_json(&env.cfg.topics.confirmations).await;
         for (i, event) in events.iter().enumerate().skip(1) {
-            let case = &log.latest[&ids[i]];
-            assert_eq!(case.state, CaseState::Escalated, "event {i}");
-            assert_eq!(
-                case.escalations.len(),
-                1,
-                "event {i}: {:?}",
-                case.escalations
-            );
-            assert_eq!(
-                case.escalations[0].reason,
-                EscalationReason::ProtectedIdentity,
-                "event {i}"
-            );
-            for kind in TargetKind::ALL {
-                assert!(
-                    fleet.simulators[&kind]
-                        .actions_for(&event.subject)
-                        .is_empty(),
-                    "{kind} touched protected identity {i}"
-                );
-            }
-            let skipped: Vec<&Confirmation> = confirmations
-                .iter()
-                .filter(|c| c.identity_id == event.subject)
-                .collect();
-            assert_eq!(skipped.len(), 5, "event {i}: {skipped:?}");
-            assert!(
-                skipped
-                    .iter()
-                    .all(|c| c.outcome == Outcome::SkippedProtected && c.objects.is_empty()),
-                "event {i}: {skipped:?}"
+            let what = format!("event {i}");
+            assert_protected(
+                &log.latest[&ids[i]],
+                &fleet,
+                &event.subject,
+                &confirmations,
+                &what,
             );
         }
         fleet.stop().await.expect("graceful stop");

@@ -18,44 +18,39 @@ async fn the_double_answers_like_gitlab() {
         let s = r.status().as_u16();
         (s, r.json::<serde_json::Value>().await.unwrap_or_default())
     };
+    // A call whose answer is read as (status, JSON body).
+    let call_json = |method: reqwest::Method, path: &str, token: &str| {
+        let sent = call(method, path, token);
+        async move { json(sent.await.unwrap()).await }
+    };
     use reqwest::Method as M;
     let admin = d.admin_token().to_string();
     let u = p.user_id;
     assert_eq!(
-        json(call(M::GET, "user", "nope").await.unwrap()).await,
+        call_json(M::GET, "user", "nope").await,
         (401, serde_json::json!({"message": "401 Unauthorized"}))
     );
     assert_eq!(
-        json(
-            call(M::GET, &format!("users/{u}/memberships"), &weak)
-                .await
-                .unwrap()
-        )
-        .await,
+        call_json(M::GET, &format!("users/{u}/memberships"), &weak).await,
         (403, serde_json::json!({"message": "403 Forbidden"}))
     );
     assert_eq!(
-        json(call(M::GET, "users/9999", &admin).await.unwrap()).await,
+        call_json(M::GET, "users/9999", &admin).await,
         (404, serde_json::json!({"message": "404 User Not Found"}))
     );
-    let (s, me) = json(call(M::GET, "user", &weak).await.unwrap()).await;
+    let (s, me) = call_json(M::GET, "user", &weak).await;
     assert_eq!(s, 200);
     assert!(
         me.get("is_admin").is_none() && me.get("email").is_none(),
         "{me}"
     );
-    let (s, users) = json(call(M::GET, "users?username=GUS", &admin).await.unwrap()).await;
+    let (s, users) = call_json(M::GET, "users?username=GUS", &admin).await;
     assert_eq!(
         (s, users[0]["id"].as_u64()),
         (200, Some(u)),
         "username= is case-insensitive"
     );
-    let (s, ms) = json(
-        call(M::GET, &format!("users/{u}/memberships"), &admin)
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, ms) = call_json(M::GET, &format!("users/{u}/memberships"), &admin).await;
     assert_eq!(s, 200);
     let mut types: Vec<&str> = ms
         .as_array()
@@ -68,11 +63,11 @@ async fn the_double_answers_like_gitlab() {
     // Block: 201 true, again 201 null; blocking yourself 403; the blocked user's token 403.
     let block = format!("users/{u}/block");
     assert_eq!(
-        json(call(M::POST, &block, &admin).await.unwrap()).await,
+        call_json(M::POST, &block, &admin).await,
         (201, serde_json::json!(true))
     );
     assert_eq!(
-        json(call(M::POST, &block, &admin).await.unwrap()).await,
+        call_json(M::POST, &block, &admin).await,
         (201, serde_json::Value::Null)
     );
     assert_eq!(
@@ -84,19 +79,14 @@ async fn the_double_answers_like_gitlab() {
     );
     assert_eq!(call(M::GET, "user", &weak).await.unwrap().status(), 403);
     assert_eq!(
-        json(
-            call(M::POST, &format!("users/{u}/unblock"), &admin)
-                .await
-                .unwrap()
-        )
-        .await,
+        call_json(M::POST, &format!("users/{u}/unblock"), &admin).await,
         (201, serde_json::json!(true))
     );
     // Revoking a token: 204, and 204 again; the token no longer authenticates.
     let pat = format!("personal_access_tokens/{}", p.pats[0].0);
     assert_eq!(call(M::DELETE, &pat, &admin).await.unwrap().status(), 204);
     assert_eq!(call(M::DELETE, &pat, &admin).await.unwrap().status(), 204);
-    let (s, t) = json(call(M::GET, &pat, &admin).await.unwrap()).await;
+    let (s, t) = call_json(M::GET, &pat, &admin).await;
     assert_eq!(
         (s, &t["revoked"], &t["active"]),
         (200, &serde_json::json!(true), &serde_json::json!(false))
@@ -139,7 +129,7 @@ async fn the_double_answers_like_gitlab() {
         p.project_id, p.project_access_token.0
     );
     assert_eq!(call(M::DELETE, &at, &admin).await.unwrap().status(), 204);
-    let (s, t) = json(call(M::GET, &at, &admin).await.unwrap()).await;
+    let (s, t) = call_json(M::GET, &at, &admin).await;
     assert_eq!((s, &t["active"]), (200, &serde_json::json!(false)));
     assert!(!d.token_works(&p.project_access_token.1));
     // The last human Owner of a group stays, even for an administrator.

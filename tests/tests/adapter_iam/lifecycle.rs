@@ -6,8 +6,7 @@ use super::*;
 #[tokio::test]
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let ada = format!("ada-{run}");
     let ada2 = format!("ada-{run}x"); // shares ada's name as a prefix
     let bob = format!("bob-{run}");
@@ -68,53 +67,55 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     let took = started.elapsed();
     // A sponsored user needs a new owner: a person must act, so the target is manual_required.
     assert_outcome(&first, Outcome::ManualRequired);
-    assert_eq!(
-        object_ids(&first, "access_key", Some(false)),
-        sorted(vec![
-            format!("access_key/{ada}/{ak1}"),
-            format!("access_key/{ada}/{ak2}")
-        ])
-    );
-    assert_eq!(
-        object_ids(&first, "login_profile", Some(false)),
-        vec![format!("login_profile/{ada}")]
-    );
-    assert_eq!(
-        object_ids(&first, "group_membership", Some(false)),
-        sorted(vec![
-            format!("group_membership/{g1}/{ada}"),
-            format!("group_membership/{g2}/{ada}")
-        ])
-    );
-    assert_eq!(
-        object_ids(&first, "mfa_device", Some(false)),
-        vec![format!("mfa/{ada}/{serial}")]
-    );
-    assert_eq!(
-        object_ids(&first, "ssh_key", Some(false)),
-        vec![format!("ssh_key/{ada}/{ssh}")]
-    );
-    assert_eq!(
-        object_ids(&first, "signing_cert", Some(false)),
-        vec![format!("signing_cert/{ada}/{cert}")]
-    );
-    assert_eq!(
-        object_ids(&first, "access_key", Some(true)),
-        sorted(vec![
-            format!("access_key/{ada_bot}/{bot_key}"),
-            format!("access_key/{ada_ci}/{ci_key}")
-        ])
-    );
-    assert_eq!(
-        object_ids(&first, "sponsored_user_ownership", Some(true)),
-        sorted(vec![
-            format!("sponsored_user/{ada_bot}"),
-            format!("sponsored_user/{ada_ci}")
-        ])
-    );
-    assert_eq!(
-        object_ids(&first, "issued_sessions", Some(false)),
-        vec![format!("issued_sessions/{ada}")]
+    assert_object_ids(
+        &first,
+        vec![
+            (
+                "access_key",
+                false,
+                vec![
+                    format!("access_key/{ada}/{ak1}"),
+                    format!("access_key/{ada}/{ak2}"),
+                ],
+            ),
+            ("login_profile", false, vec![format!("login_profile/{ada}")]),
+            (
+                "group_membership",
+                false,
+                vec![
+                    format!("group_membership/{g1}/{ada}"),
+                    format!("group_membership/{g2}/{ada}"),
+                ],
+            ),
+            ("mfa_device", false, vec![format!("mfa/{ada}/{serial}")]),
+            ("ssh_key", false, vec![format!("ssh_key/{ada}/{ssh}")]),
+            (
+                "signing_cert",
+                false,
+                vec![format!("signing_cert/{ada}/{cert}")],
+            ),
+            (
+                "access_key",
+                true,
+                vec![
+                    format!("access_key/{ada_bot}/{bot_key}"),
+                    format!("access_key/{ada_ci}/{ci_key}"),
+                ],
+            ),
+            (
+                "sponsored_user_ownership",
+                true,
+                vec![
+                    format!("sponsored_user/{ada_bot}"),
+                    format!("sponsored_user/{ada_ci}"),
+                ],
+            ),
+            (
+                "issued_sessions",
+                false,
+                vec![format!("issued_sessions/{ada}")],
+            ),
+        ],
     );
     assert_eq!(first.objects.len(), 13, "{:#?}", first.objects);
     for o in &first.objects {
@@ -189,14 +190,8 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
         moto.certs(&ada).await.is_empty(),
         "ada's certificate still there"
     );
-    assert_eq!(
-        moto.keys(&ada_bot).await,
-        vec![(bot_key.clone(), "Inactive".to_string())]
-    );
-    assert_eq!(
-        moto.keys(&ada_ci).await,
-        vec![(ci_key.clone(), "Inactive".to_string())]
-    );
+    assert_eq!(moto.keys(&ada_bot).await, only(&bot_key, "Inactive"));
+    assert_eq!(moto.keys(&ada_ci).await, only(&ci_key, "Inactive"));
     for (u, before) in [&ada2, &bob, &bob_bot].into_iter().zip(&bystanders) {
         assert_eq!(&moto.footprint(u).await, before, "{u} was touched");
     }
@@ -281,7 +276,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
     );
     assert_eq!(
         moto.keys(&ada_bot).await,
-        vec![(bot_key.clone(), "Inactive".to_string())],
+        only(&bot_key, "Inactive"),
         "bob's bot now: not re-activated for ada"
     );
     assert!(!moto.has_login_profile(&ada).await);
@@ -309,8 +304,7 @@ async fn iam_adapter_revokes_a_person_and_what_they_sponsor() {
 #[tokio::test]
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let eid = format!("E-{run}");
     // The IAM user name differs from the HR username: found by its employee_id tag.
     let user = format!("cy.{run}");
@@ -322,14 +316,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     let (k1, _) = moto.key(&user).await;
     let (k2, _) = moto.key(&user).await;
     // One key already inactive: deleted all the same (the policy is delete).
-    moto.iam
-        .update_access_key()
-        .user_name(&user)
-        .access_key_id(&k2)
-        .status(StatusType::Inactive)
-        .send()
-        .await
-        .unwrap();
+    moto.deactivate_key(&user, &k2).await;
     moto.key(&other).await;
     moto.group(&g, &[&user, &other]).await;
     let ssh = moto.ssh_key(&user).await;
@@ -369,14 +356,8 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
         .all(|o| o.action == "delete" && o.outcome == ObjectOutcome::Revoked));
     assert!(moto.keys(&user).await.is_empty(), "keys not deleted");
     assert!(moto.groups(&user).await.is_empty());
-    assert_eq!(
-        moto.ssh_keys(&user).await,
-        vec![(ssh.clone(), "Inactive".to_string())]
-    );
-    assert_eq!(
-        moto.certs(&user).await,
-        vec![(cert.clone(), "Inactive".to_string())]
-    );
+    assert_eq!(moto.ssh_keys(&user).await, only(&ssh, "Inactive"));
+    assert_eq!(moto.certs(&user).await, only(&cert, "Inactive"));
     assert_eq!(
         moto.footprint(&other).await,
         other_before,
@@ -384,12 +365,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     );
 
     let second = revoke(&target, &who).await;
-    assert_eq!(
-        second.outcome,
-        Outcome::AlreadyAbsent,
-        "{:#?}",
-        second.objects
-    );
+    assert_outcome(&second, Outcome::AlreadyAbsent);
     assert!(second
         .objects
         .iter()
@@ -406,14 +382,8 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     assert_eq!(by_kind("group_membership"), vec![RestoreOutcome::Restored]);
     assert_eq!(by_kind("ssh_key"), vec![RestoreOutcome::Restored]);
     assert_eq!(by_kind("signing_cert"), vec![RestoreOutcome::Restored]);
-    assert_eq!(
-        moto.ssh_keys(&user).await,
-        vec![(ssh.clone(), "Active".to_string())]
-    );
-    assert_eq!(
-        moto.certs(&user).await,
-        vec![(cert.clone(), "Active".to_string())]
-    );
+    assert_eq!(moto.ssh_keys(&user).await, only(&ssh, "Active"));
+    assert_eq!(moto.certs(&user).await, only(&cert, "Active"));
     assert_eq!(moto.groups(&user).await, vec![g.clone()]);
 
     // Two users carry the same employee id: a person decides, nothing is touched.
@@ -422,7 +392,7 @@ async fn iam_adapter_by_tag_with_delete_policy_and_ambiguity() {
     moto.key(&dup).await;
     let before = (moto.footprint(&user).await, moto.footprint(&dup).await);
     let r = revoke(&target, &who).await;
-    assert_eq!(r.outcome, Outcome::ManualRequired, "{:#?}", r.objects);
+    assert_outcome(&r, Outcome::ManualRequired);
     assert!(r.objects.is_empty());
     let e = r.error.unwrap_or_default();
     assert!(e.contains(&user) && e.contains(&dup), "{e}");

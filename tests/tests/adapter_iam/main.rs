@@ -14,6 +14,7 @@ use aws_sdk_iam::Client;
 use revoke::adapters::iam::IamTarget;
 use revoke::adapters::{Target, TargetError};
 use revoke::restoration::RestoreOutcome;
+use revoke::revocation::RevocationReport;
 use revoke_shared::contract::{ObjectOutcome, Outcome};
 use revoke_tests::kit::{self, assert_outcome, employee, object_ids, restore, revoke, sorted};
 use std::time::Instant;
@@ -68,6 +69,12 @@ impl Moto {
             iam: revoke_tests::moto::iam_client(&url, "test"),
             url: url.trim_end_matches('/').to_string(),
         }
+    }
+
+    /// The server from the environment and a fresh suffix for this run's names.
+    async fn with_run() -> (Moto, String) {
+        let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+        (Moto::from_env().await, run)
     }
 
     async fn user(&self, name: &str, tags: &[(&str, &str)]) {
@@ -156,6 +163,18 @@ impl Moto {
             .unwrap()
             .ssh_public_key_id()
             .to_string()
+    }
+
+    /// Deactivates `user`'s access key `key` (seeding a key that is already inactive).
+    async fn deactivate_key(&self, user: &str, key: &str) {
+        self.iam
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(key)
+            .status(StatusType::Inactive)
+            .send()
+            .await
+            .expect("update access key");
     }
 
     async fn cert(&self, user: &str) -> String {
@@ -298,6 +317,23 @@ fn holding(object_kind: &str, object_id: &str, action: &str) -> revoke::adapters
         sponsored: false,
         action: action.into(),
     }
+}
+
+/// Asserts, kind by kind, the ids of the objects `report` names that are (or are not) sponsored;
+/// each expected list is compared sorted, as [`object_ids`] returns them.
+fn assert_object_ids(report: &RevocationReport, expected: Vec<(&str, bool, Vec<String>)>) {
+    for (kind, sponsored, ids) in expected {
+        assert_eq!(
+            object_ids(report, kind, Some(sponsored)),
+            sorted(ids),
+            "{kind} (sponsored: {sponsored})"
+        );
+    }
+}
+
+/// A listing of (id, status) that holds `id` alone, in `status`.
+fn only(id: &str, status: &str) -> Vec<(String, String)> {
+    vec![(id.to_string(), status.to_string())]
 }
 
 fn base_table(url: &str) -> String {

@@ -210,8 +210,7 @@ fn deny_time(d: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {
 #[tokio::test]
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() {
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let (eve, bob) = (format!("eve-{run}"), format!("bob-{run}"));
     let g = format!("data-{run}");
     for u in [&eve, &bob] {
@@ -245,17 +244,25 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
         "{:#?}",
         first.objects
     );
-    assert_eq!(
-        object_ids(&first, "managed_policy", Some(false)),
-        vec![format!("managed_policy/{eve}/{managed}")]
-    );
-    assert_eq!(
-        object_ids(&first, "inline_policy", Some(false)),
-        vec![format!("inline_policy/{eve}/payroll-read")]
-    );
-    assert_eq!(
-        object_ids(&first, "issued_sessions", Some(false)),
-        vec![format!("issued_sessions/{eve}")]
+    assert_object_ids(
+        &first,
+        vec![
+            (
+                "managed_policy",
+                false,
+                vec![format!("managed_policy/{eve}/{managed}")],
+            ),
+            (
+                "inline_policy",
+                false,
+                vec![format!("inline_policy/{eve}/payroll-read")],
+            ),
+            (
+                "issued_sessions",
+                false,
+                vec![format!("issued_sessions/{eve}")],
+            ),
+        ],
     );
     let action = |kind: &str| {
         first
@@ -328,12 +335,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
 
     // --- again: the deny is found (not renewed), nothing else to do ----------------------------
     let second = revoke(&target, &who).await;
-    assert_eq!(
-        second.outcome,
-        Outcome::AlreadyAbsent,
-        "{:#?}",
-        second.objects
-    );
+    assert_outcome(&second, Outcome::AlreadyAbsent);
     assert_eq!(
         object_ids(&second, "issued_sessions", Some(false)),
         vec![format!("issued_sessions/{eve}")]
@@ -377,16 +379,14 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
 
     // --- restore (a rescind) from the first run's evidence, twice ------------------------------
     let restored = restore(&target, &who, &first.objects).await;
-    let outcome_of = |r: &[revoke::restoration::RestoredObject], kind: &str| {
-        r.iter().find(|o| o.object_kind == kind).map(|o| o.outcome)
+    // Each of the three kinds ended in `expected`.
+    let assert_each = |r: &[revoke::restoration::RestoredObject], expected: RestoreOutcome| {
+        for kind in ["managed_policy", "inline_policy", "issued_sessions"] {
+            let outcome = r.iter().find(|o| o.object_kind == kind).map(|o| o.outcome);
+            assert_eq!(outcome, Some(expected), "{kind}: {r:#?}");
+        }
     };
-    for kind in ["managed_policy", "inline_policy", "issued_sessions"] {
-        assert_eq!(
-            outcome_of(&restored, kind),
-            Some(RestoreOutcome::Restored),
-            "{kind}: {restored:#?}"
-        );
-    }
+    assert_each(&restored, RestoreOutcome::Restored);
     assert_eq!(moto.attached(&eve).await, vec![managed.clone()]);
     assert_eq!(
         moto.inline_names(&eve).await,
@@ -410,13 +410,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
         moto.tag_keys(&eve).await
     );
     let again = restore(&target, &who, &first.objects).await;
-    for kind in ["managed_policy", "inline_policy", "issued_sessions"] {
-        assert_eq!(
-            outcome_of(&again, kind),
-            Some(RestoreOutcome::AlreadyPresent),
-            "{kind}: {again:#?}"
-        );
-    }
+    assert_each(&again, RestoreOutcome::AlreadyPresent);
     assert_eq!(moto.attached(&eve).await, vec![managed.clone()]);
     assert_eq!(
         moto.inline_names(&eve).await,
@@ -432,8 +426,7 @@ async fn iam_adapter_removes_policies_denies_older_sessions_and_restores_them() 
 #[tokio::test]
 #[ignore = "needs moto: run the README's test command"]
 async fn iam_adapter_is_not_verified_until_every_policy_is_gone() {
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let fay = format!("fay-{run}");
     moto.user(&fay, &[]).await;
     moto.key(&fay).await;
@@ -466,7 +459,7 @@ async fn iam_adapter_is_not_verified_until_every_policy_is_gone() {
         .expect("iam config");
     let who = employee(&format!("E-{run}"), Some(&fay), None);
     let first = revoke(&target, &who).await;
-    assert_eq!(first.outcome, Outcome::Failed, "{:#?}", first.objects);
+    assert_outcome(&first, Outcome::Failed);
     let inline = first
         .objects
         .iter()
@@ -522,8 +515,7 @@ async fn iam_adapter_is_not_verified_until_every_policy_is_gone() {
 async fn iam_adapter_refuses_forged_restores() {
     use revoke::adapters::RestoreResult;
     use revoke_shared::contract::ObjectEvidence;
-    let moto = Moto::from_env().await;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    let (moto, run) = Moto::with_run().await;
     let (amy, ben) = (format!("amy-{run}"), format!("ben-{run}"));
     let admins = format!("admins-{run}");
     for u in [&amy, &ben] {
@@ -531,14 +523,7 @@ async fn iam_adapter_refuses_forged_restores() {
     }
     moto.group(&admins, &[]).await;
     let (ben_key, _) = moto.key(&ben).await;
-    moto.iam
-        .update_access_key()
-        .user_name(&ben)
-        .access_key_id(&ben_key)
-        .status(StatusType::Inactive)
-        .send()
-        .await
-        .unwrap();
+    moto.deactivate_key(&ben, &ben_key).await;
     let admin_policy = moto
         .managed(&format!("admin-{run}"), &doc(&run, "all"))
         .await;
@@ -609,9 +594,6 @@ async fn iam_adapter_refuses_forged_restores() {
         moto.inline_names(&amy).await,
     );
     assert_eq!(after, before, "a forged restore changed something");
-    assert_eq!(
-        moto.keys(&ben).await,
-        vec![(ben_key, "Inactive".to_string())]
-    );
+    assert_eq!(moto.keys(&ben).await, only(&ben_key, "Inactive"));
     assert!(moto.groups(&ben).await.is_empty() && moto.groups(&amy).await.is_empty());
 }

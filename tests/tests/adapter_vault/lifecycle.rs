@@ -14,22 +14,15 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
         .await;
     bao.add_user(&mount, "ada", "ada-pw-1", "default").await;
     bao.add_user(&mount, "bob", "bob-pw-1", "default").await;
-    let (ada_t1, ada_a1, ada_entity) = bao
-        .login(&mount, "ada", "ada-pw-1")
-        .await
-        .expect("ada logs in");
+    let (ada_t1, ada_a1, ada_entity) = bao.logs_in(&mount, "ada", "ada-pw-1", "ada logs in").await;
     let (ada_t2, ada_a2, ada_entity2) = bao
-        .login(&mount, "ada", "ada-pw-1")
-        .await
-        .expect("ada logs in again");
+        .logs_in(&mount, "ada", "ada-pw-1", "ada logs in again")
+        .await;
     assert!(
         !ada_entity.is_empty() && ada_entity == ada_entity2,
         "login creates one entity with a userpass alias"
     );
-    let (bob_t, bob_a, _) = bao
-        .login(&mount, "bob", "bob-pw-1")
-        .await
-        .expect("bob logs in");
+    let (bob_t, bob_a, _) = bao.logs_in(&mount, "bob", "bob-pw-1", "bob logs in").await;
     let owner_meta = format!("ada-{run}");
     let sponsored = bao
         .root_post(
@@ -329,14 +322,8 @@ async fn vault_adapter_revokes_a_person_and_what_they_sponsor() {
     // discovery), and leaves other users' leases alone.
     bao.add_user(&mount, "cy", "cy-pw-1", "default").await;
     bao.add_user(&mount, "cyd", "cyd-pw-1", "default").await;
-    let (cy_t, _, _) = bao
-        .login(&mount, "cy", "cy-pw-1")
-        .await
-        .expect("cy logs in");
-    let (cyd_t, _, _) = bao
-        .login(&mount, "cyd", "cyd-pw-1")
-        .await
-        .expect("cyd logs in");
+    let (cy_t, _, _) = bao.logs_in(&mount, "cy", "cy-pw-1", "cy logs in").await;
+    let (cyd_t, _, _) = bao.logs_in(&mount, "cyd", "cyd-pw-1", "cyd logs in").await;
     let cy = employee(&format!("E-cy-{run}"), Some("cy"), None);
     let held = target.discover(&cy).await.unwrap();
     let prefix = held

@@ -73,6 +73,18 @@ impl Bao {
         .await;
     }
 
+    /// Logs in through userpass where the login must work: (token, accessor, entity id); `what`
+    /// says which login failed.
+    async fn logs_in(
+        &self,
+        mount: &str,
+        user: &str,
+        password: &str,
+        what: &str,
+    ) -> (String, String, String) {
+        self.login(mount, user, password).await.expect(what)
+    }
+
     /// Logs in through userpass: (token, accessor, entity id), or None when login fails.
     async fn login(
         &self,

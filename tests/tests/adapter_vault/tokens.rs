@@ -3,8 +3,10 @@
 
 use super::*;
 
-/// A fresh userpass mount with `ada` and `bob`, whose tokens may create child tokens.
-async fn mount_with_people(bao: &Bao) -> String {
+/// The server from the environment and a fresh userpass mount on it with `ada` and `bob`, whose
+/// tokens may create child tokens.
+async fn mount_with_people() -> (Bao, String) {
+    let bao = Bao::from_env();
     let run = uuid::Uuid::new_v4().simple().to_string();
     let mount = format!("up{}", &run[..10]);
     bao.root_post(&format!("sys/auth/{mount}"), json!({ "type": "userpass" }))
@@ -28,7 +30,7 @@ async fn mount_with_people(bao: &Bao) -> String {
         )
         .await;
     }
-    mount
+    (bao, mount)
 }
 
 /// A child token created with `parent`: (token, accessor).
@@ -54,8 +56,7 @@ async fn child_of(bao: &Bao, parent: &str) -> (String, String) {
 #[tokio::test]
 #[ignore = "needs OpenBao: run the README's test command"]
 async fn child_tokens_are_named_in_the_evidence() {
-    let bao = Bao::from_env();
-    let mount = mount_with_people(&bao).await;
+    let (bao, mount) = mount_with_people().await;
     let (ada_t, ada_a, _) = bao.login(&mount, "ada", "ada-pw").await.unwrap();
     let (child_t, child_a) = child_of(&bao, &ada_t).await;
     let (_, grandchild_a) = child_of(&bao, &child_t).await;
@@ -97,8 +98,7 @@ async fn child_tokens_are_named_in_the_evidence() {
 #[tokio::test]
 #[ignore = "needs OpenBao: run the README's test command"]
 async fn restore_refuses_another_persons_entity() {
-    let bao = Bao::from_env();
-    let mount = mount_with_people(&bao).await;
+    let (bao, mount) = mount_with_people().await;
     let (_, _, ada_entity) = bao.login(&mount, "ada", "ada-pw").await.unwrap();
     let (_, _, bob_entity) = bao.login(&mount, "bob", "bob-pw").await.unwrap();
     bao.root_post(

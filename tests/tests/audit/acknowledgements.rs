@@ -4,8 +4,7 @@ use super::*;
 
 #[test]
 fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() {
-    let mut env = TestEnv::new("audit");
-    owners(&mut env.cfg);
+    let env = env_with_owners("audit");
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();

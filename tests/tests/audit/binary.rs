@@ -6,8 +6,7 @@ use super::*;
 /// binary: `revoke case`, `revoke case ack`, `revoke report`, and their exit codes.
 #[test]
 fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
-    let mut env = TestEnv::new("audit-cli");
-    owners(&mut env.cfg);
+    let env = env_with_owners("audit-cli");
     env.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();
@@ -61,44 +60,49 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
                 String::from_utf8_lossy(&o.stderr)
             )
         };
+        // `revoke case ack <case> --target <target> --by <by> --note <note>`.
+        let cli_ack = |case: &str, target: &str, by: &str, note: &str| {
+            s(&[
+                "case", "ack", case, "--target", target, "--by", by, "--note", note,
+            ])
+        };
+        // The command exited with `code` and `said` (its stdout or stderr) names `needle`.
+        let exits_saying = |out: &std::process::Output, code: i32, said: &[u8], needle: &str| {
+            assert_eq!(out.status.code(), Some(code), "{}", text(out));
+            assert!(
+                String::from_utf8_lossy(said).contains(needle),
+                "{}",
+                text(out)
+            );
+        };
+        let shows_all = |shown: &str, needles: &[&str]| {
+            for needle in needles {
+                assert!(shown.contains(needle), "lacks {needle:?}:\n{shown}");
+            }
+        };
 
         // The whole chain of the escalated case.
         let out = revoke(s(&["case", &id.to_string()])).await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         let shown = String::from_utf8_lossy(&out.stdout).to_string();
-        for needle in [
-            "state escalated",
-            "requested by hr:people-ops, approved by mgr:line-manager",
-            "target cloud: manual_required",
-            "manual_required for cloud -> owner cloud-platform <cloud-platform@example.com> (open)",
-            "verdict: escalated as of",
-        ] {
-            assert!(shown.contains(needle), "lacks {needle:?}:\n{shown}");
-        }
+        shows_all(
+            &shown,
+            &[
+                "state escalated",
+                "requested by hr:people-ops, approved by mgr:line-manager",
+                "target cloud: manual_required",
+                "manual_required for cloud -> owner cloud-platform <cloud-platform@example.com> (open)",
+                "verdict: escalated as of",
+            ],
+        );
 
         // Usage errors: exit 2, nothing read or published.
         let case = id.to_string();
         for args in [
-            s(&[
-                "case", "ack", &case, "--target", "cloud", "--by", "", "--note", "x",
-            ]),
-            s(&[
-                "case", "ack", &case, "--target", "printer", "--by", "a", "--note", "x",
-            ]),
+            cli_ack(&case, "cloud", "", "x"),
+            cli_ack(&case, "printer", "a", "x"),
             s(&["case", "ack", &case, "--target", "cloud", "--by", "a"]),
-            s(&[
-                "case",
-                "ack",
-                &case,
-                "--target",
-                "cloud",
-                "--by",
-                "a",
-                "--note",
-                "x",
-                "--removed-at",
-                "soon",
-            ]),
+            [cli_ack(&case, "cloud", "a", "x"), s(&["--removed-at", "soon"])].concat(),
             s(&["report", "--since", "last tuesday"]),
             s(&["report", "--since", "2026-11-02", "--until", "2026-11-01"]),
             s(&["report", "--format", "pdf"]),
@@ -108,40 +112,25 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
         }
         // Job failures: exit 1 with a message naming what is wrong.
         let unknown = uuid::Uuid::new_v4().to_string();
-        let out = revoke(s(&[
-            "case", "ack", &unknown, "--target", "cloud", "--by", "a", "--note", "x",
-        ]))
-        .await;
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("no case"),
-            "{}",
-            text(&out)
-        );
+        let out = revoke(cli_ack(&unknown, "cloud", "a", "x")).await;
+        exits_saying(&out, 1, &out.stderr, "no case");
 
         // The acknowledgement: exit 0, it says what was recorded, and the case closes with it.
-        let out = revoke(s(&[
-            "case",
-            "ack",
+        let out = revoke(cli_ack(
             &events[0].subject,
-            "--target",
             "cloud",
-            "--by",
             "carol@example.com",
-            "--note",
             "merged the duplicate accounts and disabled both",
-        ]))
+        ))
         .await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        let said = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(said.contains("recorded acknowledgement ack:"), "{said}");
-        assert!(
-            said.contains("attested by carol@example.com: merged the duplicate accounts"),
-            "{said}"
-        );
-        assert!(
-            said.contains("(attested, not verified) and closes the case"),
-            "{said}"
+        shows_all(
+            &String::from_utf8_lossy(&out.stdout),
+            &[
+                "recorded acknowledgement ack:",
+                "attested by carol@example.com: merged the duplicate accounts",
+                "(attested, not verified) and closes the case",
+            ],
         );
         let log = wait_in_state(&env, id, CaseState::Closed).await;
         let cloud = &log.latest[&id].targets[&TargetKind::Cloud];
@@ -152,38 +141,18 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
             .iter()
             .rfind(|c| c["case_id"] == id.to_string())
             .unwrap();
-        let o = &last["targets"]["cloud"]["objects"][0];
-        assert_eq!(
-            (&o["provenance"], &o["verified"]),
-            (&"attested".into(), &false.into()),
-            "{last}"
-        );
-        let o = &last["targets"]["vault"]["objects"][0];
-        assert_eq!(
-            (&o["provenance"], &o["verified"]),
-            (&"observed".into(), &true.into()),
-            "{last}"
-        );
+        for (target, provenance, verified) in [("cloud", "attested", false), ("vault", "observed", true)] {
+            let o = &last["targets"][target]["objects"][0];
+            assert_eq!(
+                (&o["provenance"], &o["verified"]),
+                (&provenance.into(), &verified.into()),
+                "{last}"
+            );
+        }
 
         // Again: the case is closed, nothing to record, success.
-        let out = revoke(s(&[
-            "case",
-            "ack",
-            &case,
-            "--target",
-            "cloud",
-            "--by",
-            "carol@example.com",
-            "--note",
-            "again",
-        ]))
-        .await;
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("already closed"),
-            "{}",
-            text(&out)
-        );
+        let out = revoke(cli_ack(&case, "cloud", "carol@example.com", "again")).await;
+        exits_saying(&out, 0, &out.stdout, "already closed");
         let confirmations: Vec<Confirmation> = env.read_json(&env.cfg.topics.confirmations).await;
         assert_eq!(
             confirmations.len(),
@@ -193,14 +162,15 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
 
         let out = revoke(s(&["case", &case])).await;
         let shown = String::from_utf8_lossy(&out.stdout).to_string();
-        for needle in [
-            "attested by carol@example.com (not verified)",
-            "verified false, attested",
-            "verdict: closed at",
-            "verified by read-back on 4 targets, attested by carol@example.com on 1",
-        ] {
-            assert!(shown.contains(needle), "lacks {needle:?}:\n{shown}");
-        }
+        shows_all(
+            &shown,
+            &[
+                "attested by carol@example.com (not verified)",
+                "verified false, attested",
+                "verdict: closed at",
+                "verified by read-back on 4 targets, attested by carol@example.com on 1",
+            ],
+        );
 
         // The report to a file (format from the extension) and CSV to stdout.
         let dir = temp_dir("cli");
@@ -213,12 +183,7 @@ fn the_binary_acknowledges_reports_and_exits_with_the_right_codes() {
             file.to_str().unwrap(),
         ]))
         .await;
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("wrote 2 cases"),
-            "{}",
-            text(&out)
-        );
+        exits_saying(&out, 0, &out.stdout, "wrote 2 cases");
         let html = std::fs::read_to_string(&file).unwrap();
         assert!(
             html.starts_with("<!DOCTYPE html>") && html.contains("<svg") && html.contains(&case)

@@ -14,7 +14,7 @@ use revoke::fleet::wait_for_groups;
 use revoke::fleet::{Component, Process};
 use revoke::hr::Mode;
 use revoke::report::{self, Format, Window};
-use revoke_shared::config::{Config, SimulatorConfig};
+use revoke_shared::config::SimulatorConfig;
 use revoke_shared::contract::{
     case_id_for, Case, CaseState, Confirmation, EscalationReason, HrEvent, Owner, Provenance,
     TargetKind, TargetState,
@@ -37,7 +37,10 @@ fn print(line: &str) {
     println!("{line}");
 }
 
-fn owners(cfg: &mut Config) {
+/// A test environment named `name` whose cloud and vault targets have owners to escalate to.
+fn env_with_owners(name: &str) -> TestEnv {
+    let mut env = TestEnv::new(name);
+    let cfg = &mut env.cfg;
     cfg.verifier.owners.insert(
         "cloud".into(),
         Owner {
@@ -52,6 +55,7 @@ fn owners(cfg: &mut Config) {
             contact: "vault-team@example.com".into(),
         },
     );
+    env
 }
 
 fn ack_args(case: &str, target: TargetKind, by: &str, note: &str, at: Option<String>) -> AckArgs {

@@ -7,8 +7,7 @@ use super::*;
 /// the case does not close; `revoke case` and the report say so.
 #[test]
 fn an_attestation_the_policy_does_not_accept_leaves_the_case_open() {
-    let mut env = TestEnv::new("audit-attest");
-    owners(&mut env.cfg);
+    let mut env = env_with_owners("audit-attest");
     env.cfg.verifier.attestation_allowed = vec![TargetKind::Directory, TargetKind::Saas];
     env.block_on(async {
         let metrics = Metrics::new();

@@ -9,9 +9,7 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
     let (_serial, mut env) = real_broker("restores-signed");
     let dir = require_signing(&mut env);
     env.block_on(async {
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let p = Person::new(&run, 1);
-        let (peers, cfg, _metrics, components) = start(&env, &run, &p).await;
+        let (run, p, peers, cfg, _metrics, components) = start(&env).await;
 
         let (_, c1, t1_case) = close_signed(&env, &cfg, &run, &p, 1).await;
         let objects = t1_case.targets[&TargetKind::Directory].objects.clone();
@@ -190,9 +188,7 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
 fn forged_restore_requests_for_other_people_are_refused_at_the_peers_with_signing_off() {
     let (_serial, env) = real_broker("restores-refused");
     env.block_on(async {
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let p = Person::new(&run, 1);
-        let (peers, cfg, _metrics, components) = start(&env, &run, &p).await;
+        let (run, p, peers, cfg, _metrics, components) = start(&env).await;
         assert!(!cfg.signing.required);
 
         let t1 = termination(&run, &p, 1);

@@ -19,6 +19,7 @@ mod peers;
 
 use base64::Engine;
 use peers::{termination, Peers, Person};
+use revoke::fleet::Component;
 use revoke_shared::config::Config;
 use revoke_shared::contract::{
     case_id_for, CaseState, Confirmation, DeadLetter, Escalation, EscalationReason, HrEvent,
@@ -181,20 +182,20 @@ async fn all_revoked(peers: &Peers, p: &Person, case: &revoke_shared::contract::
     }
 }
 
-async fn start(
-    env: &TestEnv,
-    run: &str,
-    p: &Person,
-) -> (Peers, Config, Metrics, Vec<revoke::fleet::Component>) {
-    let peers = Peers::start(run).await;
-    let bystander = Person::bystander(run);
-    peers.seed(std::slice::from_ref(p), &bystander).await;
+/// The opening every test here shares: (the run suffix, the one person it revokes and restores,
+/// the peers seeded with them and a bystander, the fleet's config, its metrics, the running fleet).
+async fn start(env: &TestEnv) -> (String, Person, Peers, Config, Metrics, Vec<Component>) {
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let p = Person::new(&run, 1);
+    let peers = Peers::start(&run).await;
+    let bystander = Person::bystander(&run);
+    peers.seed(std::slice::from_ref(&p), &bystander).await;
     let mut cfg = env.cfg.clone();
     cfg.verifier.deadline_secs = 600;
     peers.configure(&mut cfg);
     let metrics = Metrics::new();
     let components = peers::start_fleet(&cfg, &metrics, &Health::new()).await;
-    (peers, cfg, metrics, components)
+    (run, p, peers, cfg, metrics, components)
 }
 
 /// Signing required: HR's HMAC key for `kit::HR_SOURCE` and the fleet secret, in files under the

@@ -8,9 +8,7 @@ use super::*;
 fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
     let (_serial, env) = real_broker("restores-replay");
     env.block_on(async {
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let p = Person::new(&run, 1);
-        let (peers, cfg, metrics, components) = start(&env, &run, &p).await;
+        let (run, p, peers, cfg, metrics, components) = start(&env).await;
 
         let t1 = termination(&run, &p, 1);
         let c1 = publish_until_closed(&env, &t1, "T1 closes").await;
@@ -95,9 +93,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
 fn a_rescind_behind_a_correction_is_withheld_and_escalated() {
     let (_serial, env) = real_broker("restores-withheld");
     env.block_on(async {
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let p = Person::new(&run, 1);
-        let (peers, cfg, _metrics, components) = start(&env, &run, &p).await;
+        let (run, p, peers, cfg, _metrics, components) = start(&env).await;
 
         let t1 = termination(&run, &p, 1);
         let c1 = publish_until_closed(&env, &t1, "T1 closes").await;
@@ -170,9 +166,7 @@ fn a_copied_restore_request_gives_nothing_back_after_a_new_termination() {
     let dir = require_signing(&mut env);
     env.cfg.worker.restore_max_age_secs = COPY_WINDOW_SECS;
     env.block_on(async {
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let p = Person::new(&run, 1);
-        let (peers, cfg, metrics, components) = start(&env, &run, &p).await;
+        let (run, p, peers, cfg, metrics, components) = start(&env).await;
 
         // T1 closes, R1 rescinds it by name: access comes back (the genuine restore).
         let (t1, c1, t1_case) = close_signed(&env, &cfg, &run, &p, 1).await;

@@ -1,7 +1,7 @@
 //! The blast-radius guard's side of a case: asking for release, applying the guard's verdicts
 //! on terminations and on restores, releasing, and asking again when unanswered.
 
-use super::evidence::raise;
+use super::evidence::{raise, Raise};
 use super::rescind::{push_restores, restore_undecided};
 use super::tick::due_event;
 use super::{Effect, Verifier, READMIT_SECS};
@@ -176,17 +176,14 @@ impl Verifier {
         now: DateTime<Utc>,
         effects: &mut Vec<Effect>,
     ) {
-        let owner = self.guard_owner();
-        raise(
-            case,
-            EscalationReason::BlastRadiusHold,
+        let r = Raise {
+            reason: EscalationReason::BlastRadiusHold,
             targets,
-            0,
-            owner,
+            level: 0,
+            owner: self.guard_owner(),
             detail,
-            now,
-            effects,
-        );
+        };
+        raise(case, r, now, effects);
     }
 
     pub(super) fn guard_owner(&self) -> Owner {

@@ -289,6 +289,13 @@ pub fn open_and_close(v: &mut Verifier, identity: &str, event_id: &str) -> (HrEv
     (ev, closed)
 }
 
+/// Opens E1's case and verifies every target but vault: the case then waits on vault alone.
+pub fn open_waiting_on_vault(v: &mut Verifier) -> HrEvent {
+    let (ev, _) = open(v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(v, &ev, &[Directory, Saas, Cloud, Cicd], 1);
+    ev
+}
+
 /// Verified successes from `targets`, one second apart from `from`; returns the last effects.
 pub fn confirm_ok(
     v: &mut Verifier,

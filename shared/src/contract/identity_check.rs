@@ -341,17 +341,11 @@ mod tests {
         assert_eq!(problem(Id, "\u{3000}"), Some(IdentityProblem::Empty));
         assert_eq!(problem(Id, " E1"), Some(IdentityProblem::Whitespace(' ')));
         assert_eq!(problem(Id, "E1 "), Some(IdentityProblem::Whitespace(' ')));
-        assert_eq!(
-            problem(Username, "ada\u{00A0}l"),
-            Some(IdentityProblem::Whitespace('\u{00A0}'))
-        );
-        assert_eq!(
-            problem(Username, "ada\u{2028}l"),
-            Some(IdentityProblem::Whitespace('\u{2028}'))
-        );
-        assert_eq!(
-            problem(Username, "ada\u{1680}l"),
-            Some(IdentityProblem::Whitespace('\u{1680}'))
+        each_refused(
+            Username,
+            &['\u{00A0}', '\u{2028}', '\u{1680}'],
+            |c| format!("ada{c}l"),
+            IdentityProblem::Whitespace,
         );
         assert_eq!(
             problem(Email, "ada l@example.com"),

@@ -127,6 +127,20 @@ pub struct HrEvent {
     pub data: HrData,
 }
 
+impl HrData {
+    /// The optional free-text fields, by their path in the event (`data.reason`, …): the one
+    /// list that validation checks and the signature covers (`signing::canonical_bytes`), so a
+    /// field added here is both checked and signed.
+    pub fn free_text(&self) -> [(&'static str, &Option<String>); 4] {
+        [
+            ("data.reason", &self.reason),
+            ("data.requested_by", &self.requested_by),
+            ("data.approved_by", &self.approved_by),
+            ("data.rescinds", &self.rescinds),
+        ]
+    }
+}
+
 impl HrEvent {
     /// The case this termination opens (or, for a rescind, refers to when `rescinds` is given).
     pub fn case_id(&self) -> Uuid {
@@ -388,12 +402,7 @@ fn validate_data(kind: HrEventKind, subject: &str, data: &HrData) -> Result<(), 
             });
         }
     }
-    for (field, v) in [
-        ("data.reason", &data.reason),
-        ("data.requested_by", &data.requested_by),
-        ("data.approved_by", &data.approved_by),
-        ("data.rescinds", &data.rescinds),
-    ] {
+    for (field, v) in data.free_text() {
         if let Some(v) = v {
             if v.chars().any(char::is_control) || v.len() > 1024 {
                 return Err(ContractError::InvalidField {

@@ -255,6 +255,24 @@ mod tests {
         check_value(field, v).err()
     }
 
+    /// Each of `chars`, put into a value by `value`, is refused as `refused` of that character.
+    fn each_refused(
+        field: IdentityField,
+        chars: &[char],
+        value: impl Fn(char) -> String,
+        refused: fn(char) -> IdentityProblem,
+    ) {
+        for &c in chars {
+            let v = value(c);
+            assert_eq!(
+                problem(field, &v),
+                Some(refused(c)),
+                "U+{:04X} in {v:?}",
+                c as u32
+            );
+        }
+    }
+
     #[test]
     fn ordinary_identities_pass() {
         for v in ["E100001", "ada", "alovelace", "a.lovelace", "svc-build_01"] {
@@ -323,17 +341,11 @@ mod tests {
         assert_eq!(problem(Id, "\u{3000}"), Some(IdentityProblem::Empty));
         assert_eq!(problem(Id, " E1"), Some(IdentityProblem::Whitespace(' ')));
         assert_eq!(problem(Id, "E1 "), Some(IdentityProblem::Whitespace(' ')));
-        assert_eq!(
-            problem(Username, "ada\u{00A0}l"),
-            Some(IdentityProblem::Whitespace('\u{00A0}'))
-        );
-        assert_eq!(
-            problem(Username, "ada\u{2028}l"),
-            Some(IdentityProblem::Whitespace('\u{2028}'))
-        );
-        assert_eq!(
-            problem(Username, "ada\u{1680}l"),
-            Some(IdentityProblem::Whitespace('\u{1680}'))
+        each_refused(
+            Username,
+            &['\u{00A0}', '\u{2028}', '\u{1680}'],
+            |c| format!("ada{c}l"),
+            IdentityProblem::Whitespace,
         );
         assert_eq!(
             problem(Email, "ada l@example.com"),
@@ -365,47 +377,46 @@ mod tests {
 
     #[test]
     fn control_characters() {
-        for c in [
-            '\0', '\t', '\n', '\r', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}',
-        ] {
-            let v = format!("ada{c}x");
-            assert_eq!(problem(Id, &v), Some(IdentityProblem::Control(c)), "{v:?}");
-        }
+        each_refused(
+            Id,
+            &[
+                '\0', '\t', '\n', '\r', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}',
+            ],
+            |c| format!("ada{c}x"),
+            IdentityProblem::Control,
+        );
     }
 
     #[test]
     fn invisible_and_bidi_characters() {
-        for c in [
-            '\u{200B}',
-            '\u{200C}',
-            '\u{200D}',
-            '\u{200E}',
-            '\u{200F}',
-            '\u{202A}',
-            '\u{202E}',
-            '\u{2060}',
-            '\u{2066}',
-            '\u{2069}',
-            '\u{FEFF}',
-            '\u{00AD}',
-            '\u{034F}',
-            '\u{FE0F}',
-            '\u{E0041}',
-            '\u{E0100}',
-            '\u{3164}',
-            '\u{115F}',
-            '\u{2800}',
-            '\u{180E}',
-            '\u{061C}',
-        ] {
-            let v = format!("ad{c}a");
-            assert_eq!(
-                problem(Username, &v),
-                Some(IdentityProblem::Invisible(c)),
-                "U+{:04X}",
-                c as u32
-            );
-        }
+        each_refused(
+            Username,
+            &[
+                '\u{200B}',
+                '\u{200C}',
+                '\u{200D}',
+                '\u{200E}',
+                '\u{200F}',
+                '\u{202A}',
+                '\u{202E}',
+                '\u{2060}',
+                '\u{2066}',
+                '\u{2069}',
+                '\u{FEFF}',
+                '\u{00AD}',
+                '\u{034F}',
+                '\u{FE0F}',
+                '\u{E0041}',
+                '\u{E0100}',
+                '\u{3164}',
+                '\u{115F}',
+                '\u{2800}',
+                '\u{180E}',
+                '\u{061C}',
+            ],
+            |c| format!("ad{c}a"),
+            IdentityProblem::Invisible,
+        );
         // Only an invisible character: invisible, not "empty".
         assert_eq!(
             problem(Id, "\u{200B}"),
@@ -415,22 +426,19 @@ mod tests {
 
     #[test]
     fn unassigned_and_private_use() {
-        for c in [
-            '\u{E000}',
-            '\u{F8FF}',
-            '\u{FFFF}',
-            '\u{FDD0}',
-            '\u{10FFFD}',
-            '\u{0378}',
-        ] {
-            let v = format!("ada{c}");
-            assert_eq!(
-                problem(Id, &v),
-                Some(IdentityProblem::Unassigned(c)),
-                "U+{:04X}",
-                c as u32
-            );
-        }
+        each_refused(
+            Id,
+            &[
+                '\u{E000}',
+                '\u{F8FF}',
+                '\u{FFFF}',
+                '\u{FDD0}',
+                '\u{10FFFD}',
+                '\u{0378}',
+            ],
+            |c| format!("ada{c}"),
+            IdentityProblem::Unassigned,
+        );
     }
 
     #[test]

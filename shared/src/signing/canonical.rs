@@ -27,13 +27,8 @@ pub fn canonical_bytes(ev: &HrEvent) -> Vec<u8> {
     if let Some(t) = &d.effective_at {
         data.insert("effective_at".into(), time(t));
     }
-    for (k, v) in [
-        ("reason", &d.reason),
-        ("requested_by", &d.requested_by),
-        ("approved_by", &d.approved_by),
-        ("rescinds", &d.rescinds),
-    ] {
-        if let Some(v) = v {
+    for (path, v) in d.free_text() {
+        if let (Some(k), Some(v)) = (path.strip_prefix("data."), v) {
             data.insert(k.into(), text(v));
         }
     }

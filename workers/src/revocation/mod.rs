@@ -20,7 +20,7 @@ pub(crate) use retry::with_retry;
 
 use crate::adapters::{Holding, Target};
 use chrono::{DateTime, Utc};
-use evidence::{recheck_one, revoke_one};
+use evidence::ObjectRun;
 use revoke_shared::contract::{
     Actor, Identity, ObjectEvidence, ObjectOutcome, Outcome, RecheckObject,
 };
@@ -90,18 +90,21 @@ pub async fn revoke_identity_rechecking(
         }
     };
 
-    let mut objects = Vec::with_capacity(holdings.len());
-    let mut first_error = None;
-    let mut all_transient = true;
+    let run = ObjectRun {
+        target,
+        who,
+        actor,
+        policy,
+        attempts: &attempts,
+        metrics,
+    };
+    let mut tally = Tally {
+        objects: Vec::with_capacity(holdings.len()),
+        first_error: None,
+        all_transient: true,
+    };
     for h in &holdings {
-        let (ev, transient) = revoke_one(target, who, h, &actor, policy, &attempts, metrics).await;
-        if ev.outcome == ObjectOutcome::Failed && !transient {
-            all_transient = false;
-        }
-        if let (None, Some(e)) = (&first_error, &ev.error) {
-            first_error = Some(format!("{} {}: {e}", h.object_kind, h.object_id));
-        }
-        objects.push(ev);
+        tally.add(h, run.revoke_one(h).await);
     }
     for r in recheck {
         if holdings
@@ -116,25 +119,13 @@ pub async fn revoke_identity_rechecking(
             sponsored: r.sponsored,
             action: r.action.clone(),
         };
-        let (ev, transient) = recheck_one(
-            target,
-            who,
-            &h,
-            r.removed_at,
-            &actor,
-            policy,
-            &attempts,
-            metrics,
-        )
-        .await;
-        if ev.outcome == ObjectOutcome::Failed && !transient {
-            all_transient = false;
-        }
-        if let (None, Some(e)) = (&first_error, &ev.error) {
-            first_error = Some(format!("{} {}: {e}", h.object_kind, h.object_id));
-        }
-        objects.push(ev);
+        tally.add(&h, run.recheck_one(&h, r.removed_at).await);
     }
+    let Tally {
+        objects,
+        first_error,
+        all_transient,
+    } = tally;
     let outcome = target_outcome(&objects);
     RevocationReport {
         outcome,
@@ -144,5 +135,25 @@ pub async fn revoke_identity_rechecking(
         retryable: outcome == Outcome::Failed && all_transient,
         started_at,
         finished_at: Utc::now(),
+    }
+}
+
+/// The objects of a run so far: their evidence, the first error (naming its object), and
+/// whether every failure came from transient errors only.
+struct Tally {
+    objects: Vec<ObjectEvidence>,
+    first_error: Option<String>,
+    all_transient: bool,
+}
+
+impl Tally {
+    fn add(&mut self, h: &Holding, (ev, transient): (ObjectEvidence, bool)) {
+        if ev.outcome == ObjectOutcome::Failed && !transient {
+            self.all_transient = false;
+        }
+        if let (None, Some(e)) = (&self.first_error, &ev.error) {
+            self.first_error = Some(format!("{} {}: {e}", h.object_kind, h.object_id));
+        }
+        self.objects.push(ev);
     }
 }

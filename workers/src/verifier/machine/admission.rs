@@ -1,7 +1,7 @@
 //! The blast-radius guard's side of a case: asking for release, applying the guard's verdicts
 //! on terminations and on restores, releasing, and asking again when unanswered.
 
-use super::evidence::raise;
+use super::evidence::{raise, Raise};
 use super::rescind::{push_restores, restore_undecided};
 use super::tick::due_event;
 use super::{Effect, Verifier, READMIT_SECS};
@@ -56,50 +56,18 @@ impl Verifier {
             return Vec::new();
         };
         let mut effects = Vec::new();
-        let g = case
-            .guard
-            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)));
-        match &j.verdict {
-            Verdict::Released => self.release(&mut case, now, &mut effects),
-            Verdict::Held {
-                batch,
-                why,
-                opens_batch,
-            } => {
-                record_hold(g, batch, why, now);
-                if *opens_batch {
-                    // One escalation per batch: its first case carries it.
-                    let targets = case.required_targets.clone();
-                    self.raise_hold(
-                        &mut case,
-                        targets,
-                        format!(
-                            "blast-radius guard: batch {batch} held: {why}; nothing in it is revoked until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`); later cases join the batch while the burst lasts (`revoke guard` lists it)"
-                        ),
-                        now,
-                        &mut effects,
-                    );
-                }
-                case.state = CaseState::Held;
-            }
-            Verdict::Decided {
-                batch,
-                why,
-                decision,
-            } => {
-                record_decision(g, batch, why, decision, now);
-                match decision.decision {
-                    Decision::Approve => self.release(&mut case, now, &mut effects),
-                    Decision::Reject => {
-                        case.state = CaseState::Rejected;
-                        self.people.mark_rejected(&case.identity_id, case.case_id);
-                        effects.push(Effect::Note {
-                            case_id: Some(case.case_id),
-                            identity_id: case.identity_id.clone(),
-                            what: VerifierNote::RejectedByPerson,
-                        });
-                    }
-                }
+        let kind = AdmissionKind::Termination;
+        match self.take_verdict(&mut case, kind, &j.verdict, now, &mut effects) {
+            Verdicted::Release => self.release(&mut case, now, &mut effects),
+            Verdicted::Held => case.state = CaseState::Held,
+            Verdicted::Rejected => {
+                case.state = CaseState::Rejected;
+                self.people.mark_rejected(&case.identity_id, case.case_id);
+                effects.push(Effect::Note {
+                    case_id: Some(case.case_id),
+                    identity_id: case.identity_id.clone(),
+                    what: VerifierNote::RejectedByPerson,
+                });
             }
         }
         self.publish(case, now, effects)
@@ -119,11 +87,45 @@ impl Verifier {
             return Vec::new();
         };
         let mut effects = Vec::new();
-        let g = case
-            .restore_guard
-            .get_or_insert_with(|| Box::new(CaseGuard::asked(now)));
-        let release = match &j.verdict {
-            Verdict::Released => true,
+        let kind = AdmissionKind::Restore;
+        match self.take_verdict(&mut case, kind, &j.verdict, now, &mut effects) {
+            Verdicted::Release => {
+                if let Some(g) = case.restore_guard.as_mut() {
+                    g.released_at = Some(now);
+                }
+                let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
+                push_restores(&case, targets.into_iter(), now, &mut effects);
+            }
+            // Raising the batch's escalation marked the case Escalated; it stays Rescinded (the
+            // state it waited in) until its restores are decided.
+            Verdicted::Held => case.state = CaseState::Rescinded,
+            Verdicted::Rejected => effects.push(Effect::Note {
+                case_id: Some(case.case_id),
+                identity_id: case.identity_id.clone(),
+                what: VerifierNote::RestoreRejectedByPerson,
+            }),
+        }
+        self.publish(case, now, effects)
+    }
+
+    /// The one step a guard verdict takes on a case, for a termination or a restore alike: the
+    /// case's guard record for `asks` keeps the verdict, and the first case of a held batch
+    /// raises the batch's escalation. What the verdict leaves to do is the caller's.
+    fn take_verdict(
+        &self,
+        case: &mut Case,
+        asks: AdmissionKind,
+        verdict: &Verdict,
+        now: DateTime<Utc>,
+        effects: &mut Vec<Effect>,
+    ) -> Verdicted {
+        let g = match asks {
+            AdmissionKind::Termination => &mut case.guard,
+            AdmissionKind::Restore => &mut case.restore_guard,
+        }
+        .get_or_insert_with(|| Box::new(CaseGuard::asked(now)));
+        match verdict {
+            Verdict::Released => Verdicted::Release,
             Verdict::Held {
                 batch,
                 why,
@@ -131,19 +133,24 @@ impl Verifier {
             } => {
                 record_hold(g, batch, why, now);
                 if *opens_batch {
-                    let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
-                    self.raise_hold(
-                        &mut case,
-                        targets,
-                        format!(
-                            "blast-radius guard: restores batch {batch} held: {why}; nothing in it is given back until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`)"
+                    // One escalation per batch: its first case carries it.
+                    let (targets, detail) = match asks {
+                        AdmissionKind::Termination => (
+                            case.required_targets.clone(),
+                            format!(
+                                "blast-radius guard: batch {batch} held: {why}; nothing in it is revoked until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`); later cases join the batch while the burst lasts (`revoke guard` lists it)"
+                            ),
                         ),
-                        now,
-                        &mut effects,
-                    );
-                    case.state = CaseState::Rescinded;
+                        AdmissionKind::Restore => (
+                            case.targets.keys().copied().collect(),
+                            format!(
+                                "blast-radius guard: restores batch {batch} held: {why}; nothing in it is given back until a person runs `revoke guard` (its cases and digest), then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`)"
+                            ),
+                        ),
+                    };
+                    self.raise_hold(case, targets, detail, now, effects);
                 }
-                false
+                Verdicted::Held
             }
             Verdict::Decided {
                 batch,
@@ -151,24 +158,12 @@ impl Verifier {
                 decision,
             } => {
                 record_decision(g, batch, why, decision, now);
-                if decision.decision == Decision::Reject {
-                    effects.push(Effect::Note {
-                        case_id: Some(case.case_id),
-                        identity_id: case.identity_id.clone(),
-                        what: VerifierNote::RestoreRejectedByPerson,
-                    });
+                match decision.decision {
+                    Decision::Approve => Verdicted::Release,
+                    Decision::Reject => Verdicted::Rejected,
                 }
-                decision.decision == Decision::Approve
             }
-        };
-        if release {
-            if let Some(g) = case.restore_guard.as_mut() {
-                g.released_at = Some(now);
-            }
-            let targets: Vec<TargetKind> = case.targets.keys().copied().collect();
-            push_restores(&case, targets.into_iter(), now, &mut effects);
         }
-        self.publish(case, now, effects)
     }
 
     /// The one escalation of a held batch, to the guard's owner; `detail` says what a person
@@ -181,17 +176,14 @@ impl Verifier {
         now: DateTime<Utc>,
         effects: &mut Vec<Effect>,
     ) {
-        let owner = self.guard_owner();
-        raise(
-            case,
-            EscalationReason::BlastRadiusHold,
+        let r = Raise {
+            reason: EscalationReason::BlastRadiusHold,
             targets,
-            0,
-            owner,
+            level: 0,
+            owner: self.guard_owner(),
             detail,
-            now,
-            effects,
-        );
+        };
+        raise(case, r, now, effects);
     }
 
     pub(super) fn guard_owner(&self) -> Owner {
@@ -254,6 +246,16 @@ impl Verifier {
         }
         out
     }
+}
+
+/// What a guard verdict leaves to do once the case's guard record keeps it.
+enum Verdicted {
+    /// Released, or a person approved the batch: go ahead.
+    Release,
+    /// Held in a batch until a person decides it.
+    Held,
+    /// A person rejected the batch.
+    Rejected,
 }
 
 /// The guard's question about `case`: may `asks` go ahead on `targets`?

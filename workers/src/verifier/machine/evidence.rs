@@ -90,7 +90,14 @@ impl Verifier {
         effects: &mut Vec<Effect>,
     ) {
         let owner = self.policy.owner_of(targets.first().copied());
-        raise(case, reason, targets, 0, owner, detail, now, effects);
+        let r = Raise {
+            reason,
+            targets,
+            level: 0,
+            owner,
+            detail,
+        };
+        raise(case, r, now, effects);
     }
 
     /// Stores the case back and returns the effects with its new version first.
@@ -115,38 +122,37 @@ impl Verifier {
     }
 }
 
-/// Records an escalation of `case` at `level` of its path (once per reason, targets and level)
-/// and emits it.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn raise(
-    case: &mut Case,
-    reason: EscalationReason,
-    targets: Vec<TargetKind>,
-    level: u32,
-    owner: Owner,
-    detail: String,
-    now: DateTime<Utc>,
-    effects: &mut Vec<Effect>,
-) {
-    let id = Escalation::id_at(case.case_id, reason, &targets, level);
-    raise_as(
-        case, id, reason, targets, level, owner, detail, now, effects,
-    );
+/// An escalation to raise on a case: why, about which targets, at which level of its path, to
+/// whom, and what a person does about it.
+pub(super) struct Raise {
+    pub reason: EscalationReason,
+    pub targets: Vec<TargetKind>,
+    pub level: u32,
+    pub owner: Owner,
+    pub detail: String,
+}
+
+/// Records the escalation `r` of `case` (once per reason, targets and level) and emits it.
+pub(super) fn raise(case: &mut Case, r: Raise, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+    let id = Escalation::id_at(case.case_id, r.reason, &r.targets, r.level);
+    raise_as(case, id, r, now, effects);
 }
 
 /// `raise` under a given id (reminders have their own).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn raise_as(
     case: &mut Case,
     id: Uuid,
-    reason: EscalationReason,
-    targets: Vec<TargetKind>,
-    level: u32,
-    owner: Owner,
-    detail: String,
+    r: Raise,
     now: DateTime<Utc>,
     effects: &mut Vec<Effect>,
 ) {
+    let Raise {
+        reason,
+        targets,
+        level,
+        owner,
+        detail,
+    } = r;
     case.state = CaseState::Escalated;
     if case.escalations.iter().any(|e| e.escalation_id == id) {
         return;

@@ -2,7 +2,7 @@
 //! scheduled cases coming due, re-drives and the case deadline.
 
 use super::confirmation::earlier_objects;
-use super::evidence::{raise, raise_as, unconfirmed};
+use super::evidence::{raise, raise_as, unconfirmed, Raise};
 use super::rescind::restore_undecided;
 use super::{Effect, Slot, Verifier};
 use chrono::{DateTime, Duration, Utc};
@@ -67,20 +67,17 @@ impl Verifier {
             };
             let state = case.state;
             let mut effects = Vec::new();
-            raise_as(
-                &mut case,
-                reminder,
+            let r = Raise {
                 reason,
-                hold.targets,
-                0,
-                self.guard_owner(),
-                format!(
+                targets: hold.targets,
+                level: 0,
+                owner: self.guard_owner(),
+                detail: format!(
                     "reminder {n}: batch {batch} still held, undecided since {}; nothing in it is acted on until a person decides: `revoke guard` shows its cases and digest, then `revoke approve {batch} --digest DIGEST --by NAME` (or `revoke reject {batch} --by NAME`)",
                     hold.raised_at.to_rfc3339()
                 ),
-                now,
-                &mut effects,
-            );
+            };
+            raise_as(&mut case, reminder, r, now, &mut effects);
             case.state = state; // a reminder changes nothing about the case
             out.extend(self.publish(case, now, effects));
         }
@@ -154,16 +151,14 @@ impl Verifier {
                     path.len(),
                     base.detail
                 );
-                raise(
-                    &mut case,
-                    base.reason,
-                    base.targets,
+                let r = Raise {
+                    reason: base.reason,
+                    targets: base.targets,
                     level,
-                    step.owner(),
+                    owner: step.owner(),
                     detail,
-                    now,
-                    &mut effects,
-                );
+                };
+                raise(&mut case, r, now, &mut effects);
             }
             out.extend(self.publish(case, now, effects));
         }

@@ -95,8 +95,7 @@ fn a_worker_report_after_an_ack_is_kept_as_evidence_and_changes_nothing() {
 #[test]
 fn a_worker_report_after_the_ack_closed_the_case_is_only_a_note() {
     let mut v = verifier();
-    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    confirm_ok(&mut v, &ev, &[Directory, Saas, Cloud, Cicd], 1);
+    let ev = open_waiting_on_vault(&mut v);
     conf(&mut v, &failed(&ev, Vault, at(10)), at(10));
     let closed = sole_case(conf(&mut v, &ack(&ev, Vault, at(20)), at(20)));
     assert_eq!(closed.state, CaseState::Closed);

@@ -7,8 +7,7 @@ use super::kit::*;
 #[test]
 fn a_closed_case_keeps_its_closing_records_offset() {
     let mut v = verifier();
-    let (t1, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    let closed = sole_case(confirm_ok(&mut v, &t1, &ALL, 1));
+    let (_, closed) = open_and_close(&mut v, "E1", "evt-1");
     assert_eq!(closed.state, CaseState::Closed);
     let id = closed.case_id;
     // Not known until the broker acknowledged the record.

@@ -351,8 +351,7 @@ fn at_level(effects: &[Effect], level: u32) -> Vec<&Escalation> {
 #[test]
 fn an_unresolved_escalation_climbs_its_path_once_per_level() {
     let mut v = Verifier::new(policy_with_paths());
-    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    confirm_ok(&mut v, &ev, &[Directory, Saas, Cloud, Cicd], 1);
+    let ev = open_waiting_on_vault(&mut v);
     let (_, first) = case_and_escalation(conf(&mut v, &failed(&ev, Vault, at(10)), at(10)));
     assert_eq!((first.level, first.owner.name.as_str()), (0, "vault-team"));
 

@@ -281,6 +281,21 @@ pub fn open(
     (ev, case)
 }
 
+/// Opens a case for `identity` at 0 and closes it with verified successes from every target,
+/// one second apart from 1; returns the event and the closing record.
+pub fn open_and_close(v: &mut Verifier, identity: &str, event_id: &str) -> (HrEvent, Case) {
+    let (ev, _) = open(v, identity, event_id, at(0), at(0));
+    let closed = sole_case(confirm_ok(v, &ev, &ALL, 1));
+    (ev, closed)
+}
+
+/// Opens E1's case and verifies every target but vault: the case then waits on vault alone.
+pub fn open_waiting_on_vault(v: &mut Verifier) -> HrEvent {
+    let (ev, _) = open(v, "E1", "evt-1", at(0), at(0));
+    confirm_ok(v, &ev, &[Directory, Saas, Cloud, Cicd], 1);
+    ev
+}
+
 /// Verified successes from `targets`, one second apart from `from`; returns the last effects.
 pub fn confirm_ok(
     v: &mut Verifier,
@@ -336,9 +351,9 @@ pub fn sole_note(effects: Vec<Effect>) -> (Option<Uuid>, String, &'static str) {
     }
 }
 
-pub fn case_records(effects: &[Effect]) -> Vec<Case> {
+pub fn case_records<'a>(effects: impl IntoIterator<Item = &'a Effect>) -> Vec<Case> {
     effects
-        .iter()
+        .into_iter()
         .filter_map(|e| {
             if let Effect::Case(c) = e {
                 Some(c.clone())

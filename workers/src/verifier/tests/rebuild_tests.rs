@@ -28,27 +28,21 @@ fn mixed_script() -> Vec<(Step, DateTime<Utc>)> {
     for ev in [&e1, &e2, &e3, &e4, &e6a, &e7] {
         push(Step::Hr(ev.clone()), &mut s);
     }
+    // `t`'s report at 50 for `ev`: verified, except that `failing` fails.
+    let ok_unless = |ev: &HrEvent, t: TargetKind, failing: TargetKind| {
+        if t == failing {
+            failed(ev, t, at(50))
+        } else {
+            ok(ev, t, at(50))
+        }
+    };
     for t in ALL {
         push(Step::Conf(ok(&e1, t, at(50))), &mut s);
-        push(
-            Step::Conf(if t == Vault {
-                failed(&e2, t, at(50))
-            } else {
-                ok(&e2, t, at(50))
-            }),
-            &mut s,
-        );
+        push(Step::Conf(ok_unless(&e2, t, Vault)), &mut s);
         if t != Cicd {
             push(Step::Conf(ok(&e3, t, at(50))), &mut s);
         }
-        push(
-            Step::Conf(if t == Cloud {
-                failed(&e7, t, at(50))
-            } else {
-                ok(&e7, t, at(50))
-            }),
-            &mut s,
-        );
+        push(Step::Conf(ok_unless(&e7, t, Cloud)), &mut s);
     }
     push(Step::Conf(ok(&e7, Cloud, at(60))), &mut s);
     push(Step::Conf(ok(&e4, Saas, at(60))), &mut s);

@@ -51,8 +51,7 @@ fn redrive_policy() -> VerifierConfig {
 #[test]
 fn a_transient_failure_is_run_again_per_step_and_a_later_success_closes() {
     let mut v = Verifier::new(redrive_policy());
-    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    confirm_ok(&mut v, &ev, &[Directory, Saas, Cloud, Cicd], 1);
+    let ev = open_waiting_on_vault(&mut v);
 
     let (case, esc) = case_and_escalation(conf(&mut v, &transient(&ev, Vault, at(10)), at(10)));
     assert_eq!(case.state, CaseState::Escalated);

@@ -145,8 +145,7 @@ fn rescind_for_unknown_case_is_only_a_note() {
 #[test]
 fn rescind_after_close_is_a_note_and_changes_nothing() {
     let mut v = verifier();
-    let (ev, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    let closed = sole_case(confirm_ok(&mut v, &ev, &ALL, 1));
+    let (ev, closed) = open_and_close(&mut v, "E1", "evt-1");
     assert_eq!(closed.state, CaseState::Closed);
 
     for r in [
@@ -249,8 +248,7 @@ fn rescind_before_termination_stands_when_termination_arrives() {
 #[test]
 fn a_replayed_rescind_never_lands_on_a_later_termination() {
     let mut v = verifier();
-    let (t1, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    let closed1 = sole_case(confirm_ok(&mut v, &t1, &ALL, 1));
+    let (_, closed1) = open_and_close(&mut v, "E1", "evt-1");
     let mut r1 = rescind("E1", "r-1", None);
     r1.time = at(100);
     let effects = v.apply(Input::RescindClosed(&r1, &closed1), at(100));
@@ -362,8 +360,7 @@ fn a_rescind_of_a_corrected_termination_gives_nothing_back() {
 #[test]
 fn no_restore_while_another_case_of_the_person_stands() {
     let mut v = verifier();
-    let (t1, _) = open(&mut v, "E1", "evt-1", at(0), at(0));
-    let closed1 = sole_case(confirm_ok(&mut v, &t1, &ALL, 1));
+    let (t1, closed1) = open_and_close(&mut v, "E1", "evt-1");
     let (t2, _) = open(&mut v, "E1", "evt-2", at(100), at(100));
     let r = rescind("E1", "r-1", Some("evt-1"));
     let effects = v.apply(Input::RescindClosed(&r, &closed1), at(150));

@@ -334,18 +334,7 @@ pub fn run_world(
         return (v, log, workers);
     }
 
-    let mut records: Vec<Case> = log
-        .per_case
-        .values()
-        .flatten()
-        .filter_map(|e| {
-            if let Effect::Case(c) = e {
-                Some(c.clone())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let mut records: Vec<Case> = case_records(log.per_case.values().flatten());
     if rng.chance(50) {
         rng.shuffle(&mut records);
     }

@@ -5,6 +5,7 @@
 //! Adapters stay thin: retries, evidence and outcome rules live in `revocation`, so each adapter
 //! only speaks its system's API.
 
+pub mod choice;
 pub mod fanout;
 pub mod gitlab;
 mod http;
@@ -20,6 +21,7 @@ mod table;
 pub mod vault;
 
 use async_trait::async_trait;
+use choice::Protocol;
 use chrono::{DateTime, Utc};
 use http::Gated as _;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
@@ -227,30 +229,33 @@ pub async fn from_config(
     Ok(built)
 }
 
-/// One adapter of `kind` from its table, behind its rate limit when the table sets one: the
-/// HTTP adapters gate each request, the others each call (`limit`).
+/// One adapter of `kind` from its table — the protocol its `adapter` key names, else the kind's
+/// default (`choice`) — behind its rate limit when the table sets one: the HTTP adapters gate
+/// each request, the others each call (`limit`).
 async fn build(
     kind: TargetKind,
     table: &toml::Table,
     instance: &str,
 ) -> Result<std::sync::Arc<dyn Target>, String> {
+    let protocol = choice::protocol(kind, table)?;
+    let table: &toml::Table = &choice::without_key(table);
     let limits = limit::settings_from_table(table, kind)?;
     let gate = limits
         .is_set()
         .then(|| limit::RateGate::new(kind, instance, &limits));
-    Ok(match kind {
-        TargetKind::Saas => {
+    Ok(match protocol {
+        Protocol::Scim => {
             std::sync::Arc::new(scim::ScimTarget::from_table(table, instance)?.with_gate(gate))
         }
-        TargetKind::Directory => limit::wrap(
+        Protocol::Ldap => limit::wrap(
             std::sync::Arc::new(ldap::LdapTarget::from_table(table, instance)?),
             gate,
         ),
-        TargetKind::Cloud => limit::wrap(
+        Protocol::Iam => limit::wrap(
             std::sync::Arc::new(iam::IamTarget::from_table(table, instance).await?),
             gate,
         ),
-        TargetKind::Cicd => {
+        Protocol::Gitlab => {
             let g = gitlab::GitlabTarget::from_table(table, instance)?.with_gate(gate);
             // As for Vault: a token GitLab refuses is a config error at start-up, and the
             // token owner's username is the actor from the first case on.
@@ -259,7 +264,7 @@ async fn build(
                 .map_err(|e| format!("checking the revoker's GitLab token: {e}"))?;
             std::sync::Arc::new(g)
         }
-        TargetKind::Vault => {
+        Protocol::Vault => {
             let v = vault::VaultTarget::from_table(table, instance)?.with_gate(gate);
             // Checks the token now (a bad one is a config error, not N failed cases) and
             // records its display name and accessor as the actor in evidence.
@@ -337,7 +342,8 @@ mod tests {
                     .unwrap_or_else(|| panic!("{file}: {heading}"));
                 let rest = &text[from + heading.len()..];
                 let part = &rest[..rest.find("[targets.").unwrap_or(rest.len())];
-                for key in keys {
+                // The protocol key every instance table may carry (`choice`) too.
+                for key in keys.iter().copied().chain([choice::KEY]) {
                     assert!(
                         mentions(part, key),
                         "{file} {heading} does not mention {key}"
@@ -412,5 +418,38 @@ mod tests {
             e.contains("[targets.saas.okta]") && e.contains("base_url"),
             "{e}"
         );
+    }
+
+    /// `adapter` is read in each instance table: one member names its protocol, the other
+    /// relies on the kind's default, and both build; a member naming a protocol its kind does
+    /// not accept is refused under its own name.
+    #[tokio::test]
+    async fn each_named_instance_chooses_its_adapter() {
+        std::env::set_var("REVOKE_FANOUT_UNIT_TOKEN", "t");
+        let scim =
+            "base_url = \"http://127.0.0.1:1/v2\"\ntoken_env = \"REVOKE_FANOUT_UNIT_TOKEN\"\n";
+        for (text, instance) in [
+            (
+                format!("[okta]\nadapter = \"scim\"\n{scim}[slack]\n{scim}"),
+                "okta+slack",
+            ),
+            (format!("adapter = \"scim\"\n{scim}"), "default"),
+        ] {
+            let t = from_config(TargetKind::Saas, &cfg_with(&text)).await;
+            assert_eq!(t.unwrap().instance(), instance, "{text}");
+        }
+
+        let wrong = cfg_with(
+            "[okta]\nbase_url = \"http://127.0.0.1:1/v2\"\ntoken_env = \"REVOKE_FANOUT_UNIT_TOKEN\"\n\
+             [aws]\nadapter = \"iam\"\n",
+        );
+        let e = from_config(TargetKind::Saas, &wrong).await.err().unwrap();
+        assert!(
+            e.starts_with("[targets.saas.aws]: ") && e.contains("serves cloud, not saas"),
+            "{e}"
+        );
+        let unknown = cfg_with("adapter = \"okta\"\nbase_url = \"http://h/v2\"\n");
+        let e = from_config(TargetKind::Saas, &unknown).await.err().unwrap();
+        assert!(e.contains("saas accepts \"scim\""), "{e}");
     }
 }

@@ -22,16 +22,18 @@ pub enum Protocol {
     Iam,
     Vault,
     Gitlab,
+    Keycloak,
 }
 
 impl Protocol {
     /// Every protocol, in the order error messages list them.
-    pub const ALL: [Protocol; 5] = [
+    pub const ALL: [Protocol; 6] = [
         Protocol::Ldap,
         Protocol::Scim,
         Protocol::Iam,
         Protocol::Vault,
         Protocol::Gitlab,
+        Protocol::Keycloak,
     ];
 
     /// Its name in `adapter = "<name>"` and the kinds it may serve: the one place a protocol is
@@ -44,6 +46,8 @@ impl Protocol {
             // HashiCorp Vault or OpenBao: the same API.
             Protocol::Vault => ("vault", &[TargetKind::Vault]),
             Protocol::Gitlab => ("gitlab", &[TargetKind::Cicd]),
+            // An identity provider fills the directory's role: its users, sessions and consents.
+            Protocol::Keycloak => ("keycloak", &[TargetKind::Directory]),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod gitlab;
 mod http;
 pub mod iam;
+pub mod keycloak;
 pub mod ldap;
 pub mod limit;
 mod object;
@@ -263,6 +264,15 @@ async fn build(
                 .await
                 .map_err(|e| format!("checking the revoker's GitLab token: {e}"))?;
             std::sync::Arc::new(g)
+        }
+        Protocol::Keycloak => {
+            let k = keycloak::KeycloakTarget::from_table(table, instance)?.with_gate(gate);
+            // A client secret Keycloak refuses, or a client without a service account, is a
+            // config error at start-up; the service account's username is the actor.
+            k.resolve_principal()
+                .await
+                .map_err(|e| format!("checking the revoker's Keycloak client: {e}"))?;
+            std::sync::Arc::new(k)
         }
         Protocol::Vault => {
             let v = vault::VaultTarget::from_table(table, instance)?.with_gate(gate);

@@ -386,6 +386,41 @@ mod tests {
         }
         let t = from_config(TargetKind::Saas, &cfg).await.unwrap();
         assert_eq!(t.instance(), "okta+slack");
+
+        // The Keycloak example: a directory instance choosing its adapter. It names every key
+        // the adapter reads (here and in revoke.example.toml, under the same heading) and builds.
+        let kc = &page[page
+            .find("\n### An identity provider as a directory instance")
+            .expect("the Keycloak section")..];
+        let s3 = kc.find("```toml\n").expect("its toml block") + "```toml\n".len();
+        let block3 = &kc[s3..s3 + kc[s3..].find("```").unwrap()];
+        let doc3: toml::Table = block3.parse().expect("the Keycloak example is TOML");
+        let sso = doc3["targets"]["directory"]["sso"].as_table().unwrap();
+        assert_eq!(
+            choice::protocol(TargetKind::Directory, sso),
+            Ok(Protocol::Keycloak)
+        );
+        let heading = "[targets.directory.sso]";
+        for (file, text) in [
+            ("docs/configuration.md", block3),
+            ("revoke.example.toml", example),
+        ] {
+            let from = text
+                .find(heading)
+                .unwrap_or_else(|| panic!("{file}: {heading}"));
+            let rest = &text[from + heading.len()..];
+            let part = &rest[..rest.find("[targets.").unwrap_or(rest.len())];
+            let keys = table::field_names::<keycloak::settings::Settings>();
+            assert!(keys.len() > 5, "{keys:?}");
+            for key in keys.iter().copied().chain([choice::KEY]) {
+                assert!(
+                    mentions(part, key),
+                    "{file} {heading} does not mention {key}"
+                );
+            }
+        }
+        std::env::set_var(sso["client_secret_env"].as_str().unwrap(), "dummy-secret");
+        keycloak::KeycloakTarget::from_table(&choice::without_key(sso), "sso").unwrap();
     }
 
     /// `key` appears in `text` as a whole word (`owner_tag_key` does not mention `tag_key`).

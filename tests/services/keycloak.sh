@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Keycloak 26.7 (the identity provider) on loopback, for the IdP tests: a realm `revoke-test`
-# imported from tests/services/keycloak/revoke-realm.json at every start.
+# imported from tests/services/keycloak/revoke-test-realm.json at every start.
 #
 #   tests/services/keycloak.sh start    install if needed, start a fresh server, wait until the
 #                                       realm's OIDC discovery answers and the admin client gets a
@@ -19,8 +19,7 @@
 # Install: the zip org.keycloak:keycloak-quarkus-dist:VERSION:zip from Maven Central (`mvn
 # dependency:get -Dtransitive=false`: resolving its dependencies fails and is not needed),
 # unzipped to ${REVOKE_SERVICES_DIR:-$HOME/.cache/revoke-services}/keycloak-VERSION and built once
-# (`kc.sh build`: in-memory H2 `dev-mem`, local caches, no health/metrics, hence no management
-# interface), so every start is `kc.sh start --optimized` without the ~40 s build step. Once
+# (`kc.sh build`: in-memory H2 `dev-mem`, no health/metrics, hence no management interface), so every start is `kc.sh start --optimized` without the ~40 s build step. Once
 # installed, `start` needs neither Maven nor the network.
 # Every start is a clean server: the database is in memory and the install's data/ is wiped; the
 # realm is imported afresh (--import-realm from data/import/). Tests share one server, so they
@@ -42,7 +41,8 @@ KEYCLOAK_MANAGEMENT_PORT="${KEYCLOAK_MANAGEMENT_PORT:-18481}"
 KEYCLOAK_START_TIMEOUT="${KEYCLOAK_START_TIMEOUT:-180}"
 KEYCLOAK_HEAP="${KEYCLOAK_HEAP:--Xms64m -Xmx768m}"
 ASSETS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/keycloak" && pwd)"
-REALM_FILE="$ASSETS_DIR/revoke-realm.json"
+# Keycloak imports only files named after their realm (REALM-realm.json).
+REALM_FILE="$ASSETS_DIR/revoke-test-realm.json"
 RUN_DIR="$SERVICES_DIR/run/keycloak"
 PID_FILE="$RUN_DIR/keycloak.pid"
 LOG_FILE="$RUN_DIR/keycloak.log"
@@ -57,7 +57,7 @@ APP_CLIENT_SECRET=test-app-test-secret
 BOOTSTRAP_ADMIN=admin
 BOOTSTRAP_PASSWORD=revoke-test-admin
 # Build-time options, baked into the install by `kc.sh build` (a change rebuilds).
-BUILD_OPTS=(--db=dev-mem --cache=local --health-enabled=false --metrics-enabled=false)
+BUILD_OPTS=(--db=dev-mem --health-enabled=false --metrics-enabled=false)
 # On both kc.sh's and the JVM's command line (kc.sh passes -D options on): our server on our port,
 # never signal anything else.
 MARKER="-Drevoke.service=keycloak:$KEYCLOAK_PORT"
@@ -104,7 +104,7 @@ install() {
     mv "$tmp/keycloak-$KEYCLOAK_VERSION" "$KC_HOME"
     rmdir "$tmp"
   fi
-  log "building Keycloak once (kc.sh build ${BUILD_OPTS[*]}; about a minute)"
+  log "building Keycloak once (kc.sh build ${BUILD_OPTS[*]}; under a minute)"
   rm -f "$KC_HOME/.installed"
   JAVA_OPTS_KC_HEAP="$KEYCLOAK_HEAP" "$KC_HOME/bin/kc.sh" build "${BUILD_OPTS[@]}" >"$SERVICES_DIR/keycloak-build.log" 2>&1 || {
     tail -n 40 "$SERVICES_DIR/keycloak-build.log" >&2
@@ -167,13 +167,14 @@ do_start() {
   mkdir -p "$KC_HOME/data/import"
   cp "$REALM_FILE" "$KC_HOME/data/import/"
   local t0=$SECONDS
-  # kc.sh runs the JVM as its child; both carry MARKER. Plain HTTP on loopback only.
+  # kc.sh runs the JVM as its child; both carry MARKER. Plain HTTP on loopback only; local caches
+  # (a runtime option in 26.7: without it the JVM forms a JGroups cluster on every interface).
   export KC_BOOTSTRAP_ADMIN_USERNAME="$BOOTSTRAP_ADMIN" KC_BOOTSTRAP_ADMIN_PASSWORD="$BOOTSTRAP_PASSWORD" \
     JAVA_OPTS_KC_HEAP="$KEYCLOAK_HEAP"
   service_launch "$KC_HOME/bin/kc.sh" "$MARKER" start --optimized \
     --http-enabled=true --http-host="$HOST" --http-port="$KEYCLOAK_PORT" \
     --http-management-port="$KEYCLOAK_MANAGEMENT_PORT" --hostname-strict=false \
-    --import-realm
+    --cache=local --import-realm
   service_await discovery "$KEYCLOAK_START_TIMEOUT" "the realm $REALM did not answer on $BASE" 1
   admin_client_works || { tail -n 40 "$LOG_FILE" || true; do_stop; die "the $ADMIN_CLIENT_ID client gets no token: the realm file and this script disagree"; }
   log "ready in $((SECONDS - t0)) s (log: $LOG_FILE)"

@@ -1,5 +1,5 @@
 //! The real Keycloak peer (`tests/services/keycloak.sh start`, realm `revoke-test` from
-//! tests/services/keycloak/revoke-realm.json), checked with plain HTTP before any adapter uses
+//! tests/services/keycloak/revoke-test-realm.json), checked with plain HTTP before any adapter uses
 //! it. These tests pin the Keycloak 26.7 behaviour the coming identity-provider adapter relies on
 //! (issue 13), so that a Keycloak upgrade that changes it fails here, with a plain message,
 //! rather than as a puzzling adapter failure:
@@ -11,9 +11,10 @@
 //!   Keycloak 26 drops undeclared attributes) and finds the user exactly;
 //! - `POST /users/{id}/logout` ends every online session (refresh → `invalid_grant`,
 //!   introspection inactive, none listed) but not the offline sessions: they stay listed. It
-//!   also sets the user's not-before time, so the tokens issued before it — offline ones
-//!   included — are refused ("Stale token"), while an offline token issued afterwards still
-//!   refreshes. Logout alone therefore leaves offline sessions as objects behind;
+//!   also sets the user's not-before time (whole seconds), so the tokens issued in an earlier
+//!   second — offline ones included — are refused ("Stale token"), while an offline token
+//!   issued afterwards (or in the same second) still refreshes. Logout alone therefore leaves
+//!   live offline sessions behind;
 //! - `DELETE /users/{id}/consents/{clientId}` (the client id, not its uuid) ends the offline
 //!   session: none listed, the offline refresh answers `invalid_grant`;
 //! - a disabled user's password login fails;
@@ -171,6 +172,9 @@ async fn sessions_end_as_the_idp_adapter_expects() {
     );
 
     // --- admin logout: online sessions end, offline ones stay listed ---------------------
+    // Not-before is in whole seconds and a token issued in the same second is not stale:
+    // the tokens are made older than the logout first.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     kc.logout(&leaver.id).await;
     let why = refused(
         kc.refresh(&leaver.online.refresh).await,

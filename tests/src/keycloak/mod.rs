@@ -8,7 +8,7 @@
 //! `_ADMIN_CLIENT_SECRET` (the service-account client the adapter uses, revoke-admin),
 //! `REVOKE_TEST_KEYCLOAK_APP_CLIENT_ID` / `_APP_CLIENT_SECRET` (the application users sign in
 //! to, test-app). The defaults are the test credentials fixed in
-//! tests/services/keycloak/revoke-realm.json.
+//! tests/services/keycloak/revoke-test-realm.json.
 
 mod admin;
 mod oidc;

@@ -13,6 +13,7 @@ pub mod gated;
 pub mod gitlab;
 pub mod hostile;
 pub mod http_json;
+pub mod keycloak;
 pub mod kit;
 pub mod moto;
 pub mod offsets;

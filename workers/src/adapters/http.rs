@@ -26,14 +26,19 @@ use std::time::Duration;
 
 /// What differs between the services' answers.
 pub(crate) trait Dialect {
-    /// An answer's body: its JSON, `Null` when empty. A body that is not JSON is `Null` unless
-    /// the service's errors come as text (GitLab).
+    /// Whether some of the service's errors come as text, not JSON (GitLab, Keycloak).
+    const TEXT_ERRORS: bool = false;
+
+    /// An answer's body: its JSON, `Null` when empty. A body that is not JSON is `Null`, or
+    /// with `TEXT_ERRORS` the text, kept to at most 300 characters.
     fn body(bytes: &[u8]) -> Value {
         if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(bytes).unwrap_or(Value::Null)
+            return Value::Null;
         }
+        serde_json::from_slice(bytes).unwrap_or_else(|_| match Self::TEXT_ERRORS {
+            true => Value::String(String::from_utf8_lossy(bytes).chars().take(300).collect()),
+            false => Value::Null,
+        })
     }
 
     /// An error answer's message: what was being done, the status, the service's own error

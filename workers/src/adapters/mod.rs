@@ -19,6 +19,7 @@ pub mod scan;
 pub mod scim;
 pub mod sim;
 mod table;
+mod user_check;
 pub mod vault;
 
 use async_trait::async_trait;

@@ -88,16 +88,7 @@ fn gitlab_message(body: &Value) -> String {
 pub(super) struct Gitlab;
 
 impl http::Dialect for Gitlab {
-    /// JSON, or a text body (some errors come as text) kept as a string of at most 300 chars.
-    fn body(bytes: &[u8]) -> Value {
-        if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(bytes).unwrap_or_else(|_| {
-                Value::String(String::from_utf8_lossy(bytes).chars().take(300).collect())
-            })
-        }
-    }
+    const TEXT_ERRORS: bool = true;
 
     fn message(what: &str, status: StatusCode, body: &Value) -> String {
         let mut msg = format!("{what}: HTTP {}", status.as_u16());

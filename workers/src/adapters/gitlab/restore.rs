@@ -5,6 +5,7 @@
 use super::client::Gitlab;
 use super::objects::blocked;
 use super::{GitlabTarget, Source};
+use crate::adapters::user_check::UserCheck;
 use crate::adapters::{RestoreResult, TargetError};
 use reqwest::{Method, StatusCode};
 use revoke_shared::contract::Identity;
@@ -28,29 +29,15 @@ impl GitlabTarget {
             "checking whose GitLab user {u} is on {} before restoring",
             self.instance
         );
-        if resolved.is_none() && self.get_opt(&["users", &u], &what).await?.is_none() {
-            return Ok(Some(RestoreResult::Irreversible {
-                reason: format!(
-                    "GitLab user {u} no longer exists on {}; re-create it",
-                    self.instance
-                ),
-            }));
-        }
-        Ok(Some(RestoreResult::Refused {
-            reason: format!(
-                "GitLab user {u} is not {}'s user on {} ({}): nothing unblocked or re-added",
-                who.employee_id,
-                self.instance,
-                match resolved {
-                    Some(id) =>
-                        format!("the {} lookup finds user {id}", self.match_attribute.name()),
-                    None => format!(
-                        "no user matches the identity's {}",
-                        self.match_attribute.name()
-                    ),
-                }
-            ),
-        }))
+        let exists = resolved.is_some() || self.get_opt(&["users", &u], &what).await?.is_some();
+        let check = UserCheck {
+            system: "GitLab",
+            instance: &self.instance,
+            lookup: self.match_attribute.name(),
+            withheld: "nothing unblocked or re-added",
+        };
+        let resolved = resolved.map(|id| id.to_string());
+        Ok(Some(check.not_theirs(who, &u, resolved.as_deref(), exists)))
     }
 
     pub(super) async fn restore_account(&self, user: u64) -> Result<RestoreResult, TargetError> {

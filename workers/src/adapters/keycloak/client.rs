@@ -55,15 +55,7 @@ fn keycloak_message(body: &Value) -> String {
 pub(super) struct Keycloak;
 
 impl Dialect for Keycloak {
-    fn body(bytes: &[u8]) -> Value {
-        if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(bytes).unwrap_or_else(|_| {
-                Value::String(String::from_utf8_lossy(bytes).chars().take(300).collect())
-            })
-        }
-    }
+    const TEXT_ERRORS: bool = true;
 
     fn message(what: &str, status: StatusCode, body: &Value) -> String {
         let mut msg = format!("{what}: HTTP {}", status.as_u16());

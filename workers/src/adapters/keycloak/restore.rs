@@ -4,6 +4,7 @@
 
 use super::objects::{client_attribute, owner_names_person};
 use super::KeycloakTarget;
+use crate::adapters::user_check::UserCheck;
 use crate::adapters::{RestoreResult, TargetError};
 use revoke_shared::contract::Identity;
 
@@ -28,29 +29,20 @@ impl KeycloakTarget {
             "checking whose Keycloak user {user} is on {} before re-enabling it",
             self.instance
         );
-        if resolved.is_none() && self.get_opt(&["users", user], &[], &what).await?.is_none() {
-            return Ok(Some(RestoreResult::Irreversible {
-                reason: format!(
-                    "Keycloak user {user} no longer exists on {}; re-create it",
-                    self.instance
-                ),
-            }));
-        }
-        Ok(Some(RestoreResult::Refused {
-            reason: format!(
-                "Keycloak user {user} is not {}'s user on {} ({}): nothing re-enabled",
-                who.employee_id,
-                self.instance,
-                match resolved {
-                    Some(id) =>
-                        format!("the {} lookup finds user {id}", self.match_attribute.name()),
-                    None => format!(
-                        "no user matches the identity's {}",
-                        self.match_attribute.name()
-                    ),
-                }
-            ),
-        }))
+        let exists =
+            resolved.is_some() || self.get_opt(&["users", user], &[], &what).await?.is_some();
+        let check = UserCheck {
+            system: "Keycloak",
+            instance: &self.instance,
+            lookup: self.match_attribute.name(),
+            withheld: "nothing re-enabled",
+        };
+        Ok(Some(check.not_theirs(
+            who,
+            user,
+            resolved.as_deref(),
+            exists,
+        )))
     }
 
     /// `None` when client `uuid` is a service-account client whose owner attribute names the

@@ -216,7 +216,14 @@ async fn keycloak_adapter_ends_every_session_and_restores_only_the_account() {
         };
         assert_eq!(r.outcome, expected, "{r:?}");
     }
-    assert_eq!(kc.user(&leaver.id).await["enabled"], json!(true));
+    let user = kc.user(&leaver.id).await;
+    assert_eq!(user["enabled"], json!(true));
+    // Disabling and re-enabling wrote the whole user back: the profile kept its attributes.
+    assert_eq!(
+        user["attributes"]["employee_id"],
+        json!([format!("E-{owner}")]),
+        "{user}"
+    );
     assert!(client_enabled(&kc, &bot).await);
     let r = kc.refresh(&leaver.offline.refresh).await;
     assert!(r.is_err(), "a restore never revives a session: {r:?}");

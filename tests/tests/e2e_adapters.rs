@@ -1,7 +1,12 @@
 //! End to end on the real broker with all five real adapters: 50 leavers seeded in OpenLDAP,
-//! scim2-server, moto (AWS IAM), OpenBao and the GitLab API double; one worker per target kind
-//! built from `[targets.<kind>]` tables exactly as the binary builds them; the verifier closes
-//! 50 cases; then every case's evidence is checked against what the peers themselves show.
+//! scim2-server, moto (AWS IAM), OpenBao and the GitLab API double, and in the identity provider
+//! (Keycloak, the directory's second instance: `[targets.directory.ldap]` and
+//! `[targets.directory.sso] adapter = "keycloak"`), each signed in online and offline; one worker
+//! per target kind built from `[targets.<kind>]` tables exactly as the binary builds them; the
+//! verifier closes 50 cases; then every case's evidence is checked against what the peers
+//! themselves show — at Keycloak, with plain HTTP, every leaver's online and offline refresh
+//! answers `invalid_grant`, the old access token introspects inactive, no session is listed and
+//! the user is disabled, while the bystander's tokens still refresh and introspect active.
 //!
 //! Needs the README's test command (it starts Kafka and the peers and passes their addresses).
 
@@ -28,8 +33,9 @@ fn fifty_leavers_closed_on_five_real_adapters() {
         "this test proves the real broker: set REVOKE_TEST_KAFKA"
     );
     env.block_on(async {
-        // One bystander per peer who shares a name prefix with every leaver and must keep all.
-        let (run, peers, people, bystander) = Peers::seeded(LEAVERS).await;
+        // One bystander per peer who shares a name prefix with every leaver and must keep all;
+        // the identity provider is the directory's second instance.
+        let (run, peers, people, bystander) = Peers::seeded_with_idp(LEAVERS).await;
 
         let mut cfg = env.cfg.clone();
         cfg.worker.instance = "e2e".into();
@@ -58,7 +64,7 @@ fn fifty_leavers_closed_on_five_real_adapters() {
             .collect();
         ttc.sort_unstable();
         println!(
-            "e2e: {LEAVERS} leavers x 5 real targets: every case final {:.1} s after publishing; \
+            "e2e: {LEAVERS} leavers x 5 real target kinds (directory: LDAP + Keycloak): every case final {:.1} s after publishing; \
              time to close p50 {} ms, max {} ms",
             all_final.as_secs_f64(),
             ttc.get(ttc.len() / 2).copied().unwrap_or(-1),
@@ -124,7 +130,10 @@ fn fifty_leavers_closed_on_five_real_adapters() {
                     "{} {kind}",
                     p.employee_id
                 );
-                assert_eq!(st.instance.as_deref(), Some("e2e"));
+                assert_eq!(
+                    st.instance.as_deref(),
+                    Some(peers.instance(kind, "e2e").as_str())
+                );
                 assert!(
                     !st.objects.is_empty(),
                     "{} {kind}: no evidence",

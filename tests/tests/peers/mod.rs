@@ -1,6 +1,8 @@
 //! The five real peers of the end-to-end test: seeding people at each peer directly (never
 //! through the adapters), the `[targets.<kind>]` tables pointing the fleet at them, and checks
-//! of a case's evidence against what each peer itself shows.
+//! of a case's evidence against what each peer itself shows. Opt-in (`Peers::seeded_with_idp`):
+//! the identity provider as a second directory instance (`[targets.directory.ldap]` and
+//! `[targets.directory.sso]`, Keycloak), its evidence ids then carrying the instance prefix.
 
 // Shared by several test files; each uses part of it.
 #![allow(dead_code)]
@@ -8,6 +10,7 @@
 pub mod cicd;
 pub mod cloud;
 pub mod directory;
+pub mod idp;
 pub mod saas;
 pub mod vault;
 
@@ -120,7 +123,13 @@ pub struct Peers {
     cloud: cloud::Iam,
     vault: vault::Bao,
     cicd: cicd::Gitlab,
+    /// Keycloak as the directory's `sso` instance (LDAP then being `ldap`), when opted in.
+    idp: Option<idp::Idp>,
 }
+
+/// The directory's instance names when the identity provider is in.
+const LDAP: &str = "ldap";
+const SSO: &str = "sso";
 
 fn env(name: &str) -> String {
     std::env::var(name)
@@ -135,14 +144,28 @@ impl Peers {
             cloud: cloud::Iam::new(run).await,
             vault: vault::Bao::new(run).await,
             cicd: cicd::Gitlab::start(run).await,
+            idp: None,
         }
     }
 
     /// A fresh run: every peer started, and `leavers` people plus one bystander (who shares a
     /// name prefix with every leaver and must keep everything) seeded at each.
     pub async fn seeded(leavers: usize) -> (String, Peers, Vec<Person>, Person) {
+        Self::seeded_opt(leavers, false).await
+    }
+
+    /// `seeded`, and the same people in Keycloak (the directory's second instance, `sso`), each
+    /// signed in online and offline.
+    pub async fn seeded_with_idp(leavers: usize) -> (String, Peers, Vec<Person>, Person) {
+        Self::seeded_opt(leavers, true).await
+    }
+
+    async fn seeded_opt(leavers: usize, idp: bool) -> (String, Peers, Vec<Person>, Person) {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let peers = Peers::start(&run).await;
+        let mut peers = Peers::start(&run).await;
+        if idp {
+            peers.idp = Some(idp::Idp::new());
+        }
         let people: Vec<Person> = (0..leavers).map(|i| Person::new(&run, i)).collect();
         let bystander = Person::bystander(&run);
         peers.seed(&people, &bystander).await;
@@ -162,6 +185,18 @@ impl Peers {
         self.cloud.seed(&all).await;
         self.vault.seed(&all).await;
         self.cicd.seed(&all).await;
+        if let Some(idp) = &self.idp {
+            idp.seed(&all).await;
+        }
+    }
+
+    /// The instance a case's target state names: the worker's own (`worker`), or for the
+    /// directory with the identity provider in, its two instances.
+    pub fn instance(&self, kind: TargetKind, worker: &str) -> String {
+        match (kind, &self.idp) {
+            (TargetKind::Directory, Some(_)) => format!("{LDAP}+{SSO}"),
+            _ => worker.to_string(),
+        }
     }
 
     /// Writes the five `[targets.<kind>]` tables, as an operator would.
@@ -178,11 +213,48 @@ impl Peers {
                 .unwrap_or_else(|e| panic!("[targets.{kind}] test table: {e}\n{table}"));
             cfg.targets.insert(kind.as_str().to_string(), parsed);
         }
+        if let Some(idp) = &self.idp {
+            // Two named instances: the LDAP table as `ldap`, Keycloak as `sso`.
+            let ldap = cfg.targets.remove(TargetKind::Directory.as_str()).unwrap();
+            let table = idp.table();
+            let sso: toml::Table = table
+                .parse()
+                .unwrap_or_else(|e| panic!("[targets.directory.{SSO}] test table: {e}\n{table}"));
+            let mut directory = toml::Table::new();
+            directory.insert(LDAP.into(), toml::Value::Table(ldap));
+            directory.insert(SSO.into(), toml::Value::Table(sso));
+            cfg.targets
+                .insert(TargetKind::Directory.as_str().to_string(), directory);
+        }
     }
 
     /// Every object in the evidence is gone at the peer, and nothing the person held is missing.
     pub async fn check_evidence(&self, kind: TargetKind, p: &Person, objects: &[ObjectEvidence]) {
         match kind {
+            TargetKind::Directory if self.idp.is_some() => {
+                // Each object id names its instance; each instance's evidence checked as its own.
+                let of = |instance: &str| -> Vec<ObjectEvidence> {
+                    objects
+                        .iter()
+                        .filter_map(|o| {
+                            let own = o.object_id.strip_prefix(&format!("{instance}:"))?;
+                            Some(ObjectEvidence {
+                                object_id: own.to_string(),
+                                ..o.clone()
+                            })
+                        })
+                        .collect()
+                };
+                let (ldap, sso) = (of(LDAP), of(SSO));
+                assert_eq!(
+                    ldap.len() + sso.len(),
+                    objects.len(),
+                    "{}: directory objects of neither instance: {objects:?}",
+                    p.username
+                );
+                self.directory.check(p, &ldap).await;
+                self.idp.as_ref().unwrap().check(p, &sso).await;
+            }
             TargetKind::Directory => self.directory.check(p, objects).await,
             TargetKind::Saas => self.saas.check(p, objects).await,
             TargetKind::Cloud => self.cloud.check(p, objects).await,
@@ -198,6 +270,9 @@ impl Peers {
         self.cloud.check_untouched(p).await;
         self.vault.check_untouched(p).await;
         self.cicd.check_untouched(p).await;
+        if let Some(idp) = &self.idp {
+            idp.check_untouched(p).await;
+        }
     }
 }
 

@@ -51,6 +51,15 @@ async fn person(kc: &Keycloak, username: &str) -> Person {
     }
 }
 
+/// A tag unique to this run, and two people named `<a><tag>` and `<b><tag>x` (so that with
+/// `a == b` the second shares the first's prefix).
+async fn two_people(kc: &Keycloak, a: &str, b: &str) -> (String, Person, Person) {
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let first = person(kc, &format!("{a}{tag}")).await;
+    let second = person(kc, &format!("{b}{tag}x")).await;
+    (tag, first, second)
+}
+
 /// A confidential client with a service account whose `owner` attribute names `owner`.
 async fn sponsored_client(kc: &Keycloak, client_id: &str, owner: &str) -> String {
     let body = json!({
@@ -146,10 +155,8 @@ async fn assert_untouched(kc: &Keycloak, p: &Person) {
 #[ignore = "needs Keycloak: run the README's test command"]
 async fn keycloak_adapter_ends_every_session_and_restores_only_the_account() {
     let kc = Keycloak::from_env();
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let leaver = person(&kc, &format!("ada{tag}")).await;
-    // Shares the leaver's prefix: exact matching must never reach it.
-    let bystander = person(&kc, &format!("ada{tag}x")).await;
+    // The bystander shares the leaver's prefix: exact matching must never reach it.
+    let (tag, leaver, bystander) = two_people(&kc, "ada", "ada").await;
     let owner = leaver.who.username.clone().unwrap();
     let bot = sponsored_client(&kc, &format!("ci-bot-{tag}"), &owner).await;
     let other_bot = sponsored_client(&kc, &format!("ci-bot-{tag}x"), &format!("{owner}x")).await;
@@ -237,9 +244,7 @@ async fn keycloak_adapter_ends_every_session_and_restores_only_the_account() {
 #[ignore = "needs Keycloak: run the README's test command"]
 async fn keycloak_adapter_refuses_a_forged_restore() {
     let kc = Keycloak::from_env();
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let mallory = person(&kc, &format!("mal{tag}")).await;
-    let victim = person(&kc, &format!("vic{tag}")).await;
+    let (_, mallory, victim) = two_people(&kc, "mal", "vic").await;
     kc.set_enabled(&victim.id, false).await;
     let t = target(&kc).await;
     // Evidence naming the victim's (disabled) account, restored as mallory; and an id the

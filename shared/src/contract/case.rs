@@ -323,6 +323,12 @@ pub struct Case {
     /// The blast-radius guard's verdict on giving access back after a rescind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_guard: Option<Box<crate::contract::CaseGuard>>,
+    /// After the case closed: access seen again (`revoke verify`, the watch), each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::contract::AccessFinding>,
+    /// Shared Signals delivery per receiver: which SETs (jti) each accepted, and when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<crate::contract::SignalDelivery>,
 }
 
 /// A rescind that took effect: who sent it (source, id: its idempotency key), when HR issued
@@ -398,6 +404,8 @@ impl Case {
             rescind: None,
             restore_withheld: None,
             restore_guard: None,
+            findings: Vec::new(),
+            signals: Vec::new(),
         }
     }
 

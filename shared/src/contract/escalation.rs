@@ -29,6 +29,13 @@ pub enum EscalationReason {
     /// published as a new termination, a second HR source): nothing is given back; a person
     /// decides.
     RestoreWithheld,
+    /// After the case closed, an object its evidence says is gone was read back present again
+    /// (re-enabled or re-provisioned by another system): `revoke verify` or the watch saw it.
+    AccessReturned,
+    /// After the case closed, the target's sign-in log shows the leaver signing in.
+    AccessAfterDeparture,
+    /// A Shared Signals receiver did not accept the case's events within its SLA.
+    SignalUndelivered,
 }
 
 impl EscalationReason {
@@ -43,6 +50,9 @@ impl EscalationReason {
             EscalationReason::RestoreIncomplete => "restore_incomplete",
             EscalationReason::BlastRadiusHold => "blast_radius_hold",
             EscalationReason::RestoreWithheld => "restore_withheld",
+            EscalationReason::AccessReturned => "access_returned",
+            EscalationReason::AccessAfterDeparture => "access_after_departure",
+            EscalationReason::SignalUndelivered => "signal_undelivered",
         }
     }
 }

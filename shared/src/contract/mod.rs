@@ -8,11 +8,13 @@ mod case;
 mod confirmation;
 mod dlq;
 mod escalation;
+mod finding;
 mod guard;
 mod hr;
 mod identity_check;
 mod protected;
 mod restore;
+mod signal;
 mod vec_map;
 
 pub use case::{
@@ -26,6 +28,7 @@ pub use confirmation::{
 };
 pub use dlq::{DeadLetter, DLQ_SCHEMA};
 pub use escalation::{Escalation, EscalationReason, Owner, ESCALATION_SCHEMA};
+pub use finding::{AccessFinding, FindingKind, ACCESS_FINDING_SCHEMA};
 pub use guard::{
     Admission, AdmissionKind, BatchDecision, CaseGuard, Decision, GuardEntry, GuardRecord,
     GUARD_SCHEMA,
@@ -43,6 +46,7 @@ pub use restore::{
     RestoreClaim, RestoreOutcome, RestoreReport, RestoreRequest, RestoredObject,
     RESTORE_CLAIM_SCHEMA, RESTORE_REPORT_SCHEMA, RESTORE_REQUEST_SCHEMA,
 };
+pub use signal::{DeliveredSet, DeliveryOutcome, SignalDelivery, SIGNAL_DELIVERY_SCHEMA};
 pub use vec_map::VecMap;
 
 use serde::{Deserialize, Serialize};

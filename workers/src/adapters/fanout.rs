@@ -15,9 +15,10 @@
 //! instance is. Object ids carry the instance (`okta:Groups/…`), so evidence says where each
 //! object lived and `revoke`/`verify`/`restore` go back to the same instance.
 
-use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use super::{Holding, ReadBack, RestoreResult, RevokeResult, SignIn, Target, TargetError};
 use async_trait::async_trait;
 use futures::future::join_all;
+use chrono::{DateTime, Utc};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use std::sync::Arc;
 
@@ -165,6 +166,26 @@ impl Target for Fanout {
             ..evidence.clone()
         };
         t.restore(who, &ev).await
+    }
+
+    /// Every instance's sign-ins, each named by its instance; `None` when no instance keeps a
+    /// sign-in log. Any error fails the whole read (the watch asks again at its next poll).
+    async fn sign_ins_since(
+        &self,
+        who: &Identity,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Vec<SignIn>>, TargetError> {
+        let mut out: Option<Vec<SignIn>> = None;
+        for (name, t) in &self.members {
+            if let Some(found) = t.sign_ins_since(who, since).await? {
+                out.get_or_insert_with(Vec::new)
+                    .extend(found.into_iter().map(|s| SignIn {
+                        instance: name.clone(),
+                        ..s
+                    }));
+            }
+        }
+        Ok(out)
     }
 }
 

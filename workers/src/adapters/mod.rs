@@ -64,6 +64,19 @@ pub struct ReadBack {
     pub removed_at: Option<DateTime<Utc>>,
 }
 
+/// A successful sign-in the target's own log records (for the watch after a case closes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// The target's id of the event (unique there; with the instance, names the sign-in).
+    pub event_id: String,
+    /// The configured instance it happened at (a fan-out fills in its member's name).
+    pub instance: String,
+    /// When the target says it happened.
+    pub at: DateTime<Utc>,
+    /// Where from and into what, in words (client, address); never a secret.
+    pub detail: String,
+}
+
 /// What `restore` did with one object from a confirmation's evidence (for rescinds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RestoreResult {
@@ -175,6 +188,17 @@ pub trait Target: Send + Sync + 'static {
                 evidence.object_kind
             ),
         })
+    }
+
+    /// Successful sign-ins by `who` recorded at the target since `since`, for the watch after a
+    /// case closes. `None`: this target keeps no sign-in log the adapter reads (the default).
+    /// Only reads; changes nothing.
+    async fn sign_ins_since(
+        &self,
+        _who: &Identity,
+        _since: DateTime<Utc>,
+    ) -> Result<Option<Vec<SignIn>>, TargetError> {
+        Ok(None)
     }
 }
 

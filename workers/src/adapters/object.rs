@@ -5,8 +5,9 @@
 //! that does not parse is answered here, before any call to the target, and the adapter's own
 //! code matches on its typed objects instead of re-parsing strings.
 
-use super::{Holding, ReadBack, RestoreResult, RevokeResult, Target, TargetError};
+use super::{Holding, ReadBack, RestoreResult, RevokeResult, SignIn, Target, TargetError};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 
 /// An adapter's name for one object, and its round trip through the contract's strings:
@@ -92,6 +93,14 @@ pub trait Adapter: Send + Sync + 'static {
         object: &Self::Object,
         evidence: &ObjectEvidence,
     ) -> Result<RestoreResult, TargetError>;
+    /// Successful sign-ins since `since` (see `Target::sign_ins_since`); `None` by default.
+    async fn sign_ins_since(
+        &self,
+        _who: &Identity,
+        _since: DateTime<Utc>,
+    ) -> Result<Option<Vec<SignIn>>, TargetError> {
+        Ok(None)
+    }
 }
 
 /// Why an id is not one of `A`'s.
@@ -158,6 +167,14 @@ impl<A: Adapter> Target for A {
                 ),
             }),
         }
+    }
+
+    async fn sign_ins_since(
+        &self,
+        who: &Identity,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Vec<SignIn>>, TargetError> {
+        Adapter::sign_ins_since(self, who, since).await
     }
 }
 

@@ -5,6 +5,7 @@
 //! - `restoration`: undoing a revocation from its evidence (rescinds).
 //! - `worker`: the Kafka shell of a target worker and the restore requests it alone answers.
 //! - `verifier`: the pure case state machine and its Kafka shell.
+//! - `watch`: access that comes back after a case closed (`revoke verify`, `revoke watch`).
 //! - `webhook`: delivering escalations to a webhook (`revoke webhook`).
 //! - `fleet`: starting workers, the verifier and the webhook delivery in one process (demo, tests).
 //! - `cases`: reading the case changelog and rendering a case (for `revoke case`, the demo and
@@ -25,5 +26,6 @@ pub mod restoration;
 pub mod revocation;
 pub mod topics;
 pub mod verifier;
+pub mod watch;
 pub mod webhook;
 pub mod worker;

@@ -55,6 +55,11 @@ impl Config {
                 "verifier.redrive_after_secs: {bad} is not between 1 s and 7 days"
             )));
         }
+        if self.verifier.watch_poll_secs == 0 || self.verifier.watch_poll_secs > 86_400 {
+            return Err(ConfigError::Invalid(
+                "verifier.watch_poll_secs must be from 1 to 86400 (turn the sign-in watch off with verifier.watch_secs = 0)".into(),
+            ));
+        }
         let g = &self.verifier.guard;
         if g.max_terminations == 0 {
             return Err(ConfigError::Invalid(

@@ -1,5 +1,7 @@
 //! `[verifier]`: deadlines, required targets, owners and escalation paths, protected
-//! identities, re-drives, attestation, and the blast-radius guard (`[verifier.guard]`).
+//! identities, re-drives, attestation, the blast-radius guard (`[verifier.guard]`), and what
+//! `revoke watch` does after a case closed (`watch_secs`, `watch_poll_secs`,
+//! `reverify_every_secs`).
 
 use crate::contract::{Identity, IdentityKind, Owner, TargetKind};
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,14 @@ pub struct VerifierConfig {
     /// (`stray_confirmation_dropped`), so a flood of junk on the confirmations topic cannot grow
     /// the verifier without limit.
     pub max_pending_cases: usize,
+    /// `revoke watch` re-reads every closed case's removed objects this often (what `revoke
+    /// verify` does once): an object present again is an `access_returned` finding. 0: off.
+    pub reverify_every_secs: u64,
+    /// `revoke watch` asks the targets that keep a sign-in log for sign-ins by the leaver since
+    /// the removal, for this long after a case closed (`access_after_departure`). 0: off.
+    pub watch_secs: u64,
+    /// How often `revoke watch` asks (each case in the window, each target it can ask).
+    pub watch_poll_secs: u64,
 }
 
 impl Default for VerifierConfig {
@@ -75,6 +85,9 @@ impl Default for VerifierConfig {
             attestation_allowed: TargetKind::ALL.to_vec(),
             guard: GuardConfig::default(),
             max_pending_cases: 100_000,
+            reverify_every_secs: 0,
+            watch_secs: 86_400,
+            watch_poll_secs: 60,
         }
     }
 }

@@ -363,6 +363,71 @@ impl MetricEvent for WebhookTrouble {
     }
 }
 
+// ---- After a case closed (`revoke verify`, `revoke watch`) --------------------------------------
+
+/// Access seen again after a case closed, published as a finding.
+pub struct AccessFound {
+    pub kind: crate::contract::FindingKind,
+    pub target: TargetKind,
+}
+
+impl MetricEvent for AccessFound {
+    fn emit(self, m: &Metrics) {
+        m.watch_findings
+            .with_label_values(&[self.kind.as_str(), self.target.as_str()])
+            .inc();
+    }
+}
+
+/// Which read of a target after a case closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCloseRead {
+    /// An object the evidence says is gone, read again (`Target::verify`).
+    Reverify,
+    /// The target's sign-in log (`Target::sign_ins_since`).
+    SignIns,
+}
+
+/// One read of a target after a case closed: answered, or failed (retried at the next round).
+pub struct TargetReadAfterClose {
+    pub target: TargetKind,
+    pub read: AfterCloseRead,
+    pub ok: bool,
+}
+
+impl MetricEvent for TargetReadAfterClose {
+    fn emit(self, m: &Metrics) {
+        let read = match self.read {
+            AfterCloseRead::Reverify => "reverify",
+            AfterCloseRead::SignIns => "sign_ins",
+        };
+        let result = if self.ok { "ok" } else { "error" };
+        m.watch_reads
+            .with_label_values(&[self.target.as_str(), read, result])
+            .inc();
+    }
+}
+
+/// A target's adapter reads no sign-in log: the watch skips it (idempotent: a gauge at 1).
+pub struct NoSignInLog(pub TargetKind);
+
+impl MetricEvent for NoSignInLog {
+    fn emit(self, m: &Metrics) {
+        m.watch_no_sign_in_log
+            .with_label_values(&[self.0.as_str()])
+            .set(1);
+    }
+}
+
+/// Closed cases the watch holds within its window, now.
+pub struct WatchedCases(pub usize);
+
+impl MetricEvent for WatchedCases {
+    fn emit(self, m: &Metrics) {
+        m.watch_cases.set(self.0 as i64);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Each event family renders exactly the series today's dashboards and docs
@@ -588,6 +653,44 @@ mod tests {
                 "revoke_webhook_delivery_seconds_count 1",
                 "revoke_webhook_failing 1",
                 "revoke_webhook_stuck 1",
+            ],
+        );
+    }
+
+    #[test]
+    fn after_close_events() {
+        use crate::contract::FindingKind;
+        let m = Metrics::new();
+        m.emit(AccessFound {
+            kind: FindingKind::AccessReturned,
+            target: TargetKind::Saas,
+        });
+        m.emit(AccessFound {
+            kind: FindingKind::SignInAfterDeparture,
+            target: TargetKind::Directory,
+        });
+        m.emit(TargetReadAfterClose {
+            target: TargetKind::Saas,
+            read: AfterCloseRead::Reverify,
+            ok: true,
+        });
+        m.emit(TargetReadAfterClose {
+            target: TargetKind::Directory,
+            read: AfterCloseRead::SignIns,
+            ok: false,
+        });
+        m.emit(NoSignInLog(TargetKind::Vault));
+        m.emit(NoSignInLog(TargetKind::Vault));
+        m.emit(WatchedCases(7));
+        assert_renders(
+            &m,
+            &[
+                r#"revoke_watch_findings_total{kind="access_returned",target="saas"} 1"#,
+                r#"revoke_watch_findings_total{kind="access_after_departure",target="directory"} 1"#,
+                r#"revoke_watch_reads_total{read="reverify",result="ok",target="saas"} 1"#,
+                r#"revoke_watch_reads_total{read="sign_ins",result="error",target="directory"} 1"#,
+                r#"revoke_watch_no_sign_in_log{target="vault"} 1"#,
+                "revoke_watch_cases 7",
             ],
         );
     }

@@ -83,6 +83,16 @@ pub struct Metrics {
     pub guard_batches: IntGaugeVec,
     /// Cases held by the guard, waiting for a person's decision.
     pub guard_held_cases: IntGauge,
+    /// Access seen again after a case closed (`revoke verify`, `revoke watch`), by finding kind
+    /// and target.
+    pub watch_findings: IntCounterVec,
+    /// Reads of targets after a case closed, by target, read (`reverify`, `sign_ins`) and
+    /// result (`ok`, `error`).
+    pub watch_reads: IntCounterVec,
+    /// 1 for each target the watch found keeping no sign-in log it can read.
+    pub watch_no_sign_in_log: IntGaugeVec,
+    /// Closed cases within `verifier.watch_secs`, watched for sign-ins.
+    pub watch_cases: IntGauge,
 }
 
 impl Metrics {
@@ -210,6 +220,25 @@ impl Metrics {
             open_cases: gauge(
                 "revoke_open_cases",
                 "Cases not yet closed, escalated or rescinded",
+            ),
+            watch_findings: counter(
+                "revoke_watch_findings_total",
+                "Access seen again after a case closed, by kind (access_returned, access_after_departure) and target",
+                &["kind", "target"],
+            ),
+            watch_reads: counter(
+                "revoke_watch_reads_total",
+                "Reads of targets after a case closed, by target, read (reverify, sign_ins) and result (ok, error)",
+                &["target", "read", "result"],
+            ),
+            watch_no_sign_in_log: gauge_vec(
+                "revoke_watch_no_sign_in_log",
+                "1 for each target whose adapter reads no sign-in log (the watch skips it)",
+                &["target"],
+            ),
+            watch_cases: gauge(
+                "revoke_watch_cases",
+                "Closed cases within verifier.watch_secs, watched for sign-ins",
             ),
             registry,
         }

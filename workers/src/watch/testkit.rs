@@ -1,0 +1,82 @@
+//! Closed cases and evidence for the unit tests of `watch`.
+
+use chrono::{DateTime, Utc};
+use revoke_shared::contract::{
+    Actor, Case, CaseState, Identity, IdentityKind, ObjectEvidence, ObjectOutcome, Outcome,
+    Provenance, TargetKind, TargetState, TargetStatus,
+};
+use uuid::Uuid;
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Evidence of one object a worker revoked and read back gone at 10:00:01.
+pub fn evidence(kind: &str, id: &str, action: &str) -> ObjectEvidence {
+    ObjectEvidence {
+        object_kind: kind.into(),
+        object_id: id.into(),
+        sponsored: false,
+        action: action.into(),
+        outcome: ObjectOutcome::Revoked,
+        removed_at: Some(at("2026-11-01T10:00:01Z")),
+        actor: Actor {
+            worker_id: "w1".into(),
+            principal: "svc".into(),
+        },
+        verified: true,
+        provenance: Provenance::Observed,
+        read_back: "gone".into(),
+        error: None,
+    }
+}
+
+pub fn done(objects: Vec<ObjectEvidence>, confirmed_at: &str) -> TargetStatus {
+    TargetStatus {
+        state: TargetState::Done,
+        outcome: Some(Outcome::Revoked),
+        instance: Some("main".into()),
+        confirmed_at: Some(at(confirmed_at)),
+        objects,
+        ..TargetStatus::pending()
+    }
+}
+
+/// `identity`'s case closed at `closed_at`: the directory (an account locked, a membership
+/// removed) and Vault (a token revoked) done.
+pub fn closed_case(identity: &str, closed_at: &str) -> Case {
+    let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, identity.as_bytes());
+    let mut c = Case::opened(
+        id,
+        identity,
+        vec![TargetKind::Directory, TargetKind::Vault],
+        at("2026-11-01T10:00:00Z"),
+    );
+    c.identity = Some(Identity {
+        employee_id: identity.into(),
+        email: None,
+        username: Some(identity.to_lowercase()),
+        kind: IdentityKind::Employee,
+    });
+    c.targets.insert(
+        TargetKind::Directory,
+        done(
+            vec![
+                evidence("account", &format!("uid={identity}"), "lock"),
+                evidence("group_membership", &format!("staff|{identity}"), "remove_membership"),
+            ],
+            "2026-11-01T10:00:02Z",
+        ),
+    );
+    c.targets.insert(
+        TargetKind::Vault,
+        done(
+            vec![evidence("token", &format!("acc-{identity}"), "revoke")],
+            "2026-11-01T10:00:03Z",
+        ),
+    );
+    c.state = CaseState::Closed;
+    c.closed_at = Some(at(closed_at));
+    c.revision = 3;
+    c
+}

@@ -1,5 +1,5 @@
 //! Reading the case changelog: `CaseLog`, the latest version of every case, filled by reading
-//! the whole topic once (`read_case_log`) or by following it (`follow`).
+//! the whole topic once (`read_case_log`) or by following it (`follow`, `follow_payloads`).
 
 use revoke_shared::config::Config;
 use revoke_shared::contract::{Case, CaseState, CASE_SCHEMA};
@@ -72,6 +72,21 @@ pub async fn follow(
     log: std::sync::Arc<std::sync::Mutex<CaseLog>>,
     stop: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
+    follow_payloads(cfg, &HashMap::new(), stop, |p| {
+        log.lock().expect("case log lock").ingest_bytes(p)
+    })
+    .await
+}
+
+/// Follows the cases topic until `stop`, handing every record's payload to `on_payload`: each
+/// partition from the offset `from` names for it, else from the beginning (`revoke watch`
+/// starts where its initial read ended).
+pub async fn follow_payloads(
+    cfg: &Config,
+    from: &HashMap<i32, i64>,
+    stop: tokio_util::sync::CancellationToken,
+    mut on_payload: impl FnMut(&[u8]),
+) -> anyhow::Result<()> {
     use rdkafka::consumer::{Consumer, StreamConsumer};
     use rdkafka::{Message, Offset, TopicPartitionList};
     let mut rc = revoke_shared::kafka::reader_config(cfg);
@@ -82,7 +97,10 @@ pub async fn follow(
     let mut tpl = TopicPartitionList::new();
     for t in md.topics().iter().filter(|t| t.name() == cfg.topics.cases) {
         for p in t.partitions() {
-            tpl.add_partition_offset(t.name(), p.id(), Offset::Beginning)?;
+            let at = from
+                .get(&p.id())
+                .map_or(Offset::Beginning, |o| Offset::Offset(*o));
+            tpl.add_partition_offset(t.name(), p.id(), at)?;
         }
     }
     consumer.assign(&tpl)?;
@@ -90,7 +108,7 @@ pub async fn follow(
         tokio::select! {
             _ = stop.cancelled() => return Ok(()),
             m = consumer.recv() => match m {
-                Ok(m) => if let Some(p) = m.payload() { log.lock().expect("case log lock").ingest_bytes(p) },
+                Ok(m) => if let Some(p) = m.payload() { on_payload(p) },
                 Err(e) => { tracing::warn!(error = %e, "case follower"); tokio::time::sleep(std::time::Duration::from_millis(100)).await; }
             }
         }

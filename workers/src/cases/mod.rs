@@ -11,7 +11,7 @@ pub use evidence::{
     object_outcome_str, target_provenance, target_state_str, Acknowledgement, Proof, MANUAL_ACTION,
     MANUAL_INSTANCE, MANUAL_OBJECT_KIND,
 };
-pub use log::{follow, read_case_log, CaseLog};
+pub use log::{follow, follow_payloads, read_case_log, CaseLog};
 pub use render::{duration_text, render, ts, verdict};
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The one error every command returns: bad usage or configuration (exit code 2), or the job
-//! itself failed (exit code 1). The command line prints it as `revoke: <message>`.
+//! The one error every command returns: bad usage or configuration (exit code 2), the job
+//! itself failed (exit code 1), or it ran and found what its own exit code reports (`revoke
+//! verify`). The command line prints it as `revoke: <message>`.
 
 use std::process::ExitCode;
 
@@ -10,6 +11,9 @@ pub enum CommandError {
     Usage(anyhow::Error),
     /// The job failed: a broker, a file, a case refused (exit code 1).
     Job(anyhow::Error),
+    /// The job ran, and what it found is the failure, with its own exit code (`revoke verify`:
+    /// 3 access returned, 4 something could not be read).
+    Found(u8, anyhow::Error),
 }
 
 impl CommandError {
@@ -25,14 +29,18 @@ impl CommandError {
         matches!(self, CommandError::Usage(_))
     }
 
-    /// 2 for bad usage or configuration, 1 for a failed job.
+    /// 2 for bad usage or configuration, 1 for a failed job, a finding's own code.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(if self.is_usage() { 2 } else { 1 })
+        ExitCode::from(match self {
+            CommandError::Usage(_) => 2,
+            CommandError::Job(_) => 1,
+            CommandError::Found(code, _) => *code,
+        })
     }
 
     fn error(&self) -> &anyhow::Error {
         match self {
-            CommandError::Usage(e) | CommandError::Job(e) => e,
+            CommandError::Usage(e) | CommandError::Job(e) | CommandError::Found(_, e) => e,
         }
     }
 }

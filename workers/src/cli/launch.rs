@@ -107,7 +107,7 @@ async fn serve_metrics(
 
 /// Runs a long-running component: its own runtime, `/metrics` + `/healthz`, and a graceful stop
 /// on SIGINT/SIGTERM.
-fn long_running<F, Fut>(cfg: &Config, component: F) -> Result<(), CommandError>
+pub(super) fn long_running<F, Fut>(cfg: &Config, component: F) -> Result<(), CommandError>
 where
     F: FnOnce(Config, Metrics, Health, revoke_shared::consume::Stop) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,

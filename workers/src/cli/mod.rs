@@ -1,8 +1,10 @@
 //! The `revoke` command line: the arguments, and which command runs. Exit codes: 0 success,
-//! 1 the job failed, 2 bad usage or config (`error::CommandError`).
+//! 1 the job failed, 2 bad usage or config (`error::CommandError`); `revoke verify` also 3
+//! (access returned) and 4 (something could not be read).
 //!
 //! One file per command: `demo`, `launch` (the long-running `worker`, `verifier`, `webhook`),
-//! `publish`, `topics`, `case` (and `case ack`), `report`, `guard` (and `approve`, `reject`).
+//! `publish`, `topics`, `case` (and `case ack`), `report`, `guard` (and `approve`, `reject`),
+//! `verify`, `watch`.
 //! `shell` is what the one-shot commands share, `target` the `--target` parser. The commands
 //! use the library (`crate::cases`, `crate::report`, `crate::hr`, `crate::topics`, ...); nothing
 //! outside `cli` imports from it.
@@ -17,6 +19,8 @@ pub mod report;
 pub mod shell;
 pub mod target;
 pub mod topics;
+pub mod verify;
+pub mod watch;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
@@ -119,6 +123,16 @@ pub enum Command {
     /// Drop a batch the blast-radius guard held (`--digest` optional, `--only`/`--except` for
     /// part of it): its cases end `rejected`, nothing revoked.
     Reject(guard::DecideArgs),
+    /// Read again, for closed cases, every object the evidence says is gone (changing nothing):
+    /// one line per object — still gone, RETURNED, could not read — and an `access_returned`
+    /// finding on the confirmations topic for each object present again, for the verifier to
+    /// escalate. Exit code 3 when access returned, 4 when something could not be read.
+    Verify(verify::VerifyArgs),
+    /// Keep watching closed cases (long-running, like `webhook`): for `verifier.watch_secs`
+    /// after a case closed, ask the targets that keep a sign-in log for sign-ins by the leaver
+    /// since the removal (each one an `access_after_departure` finding, reported once); with
+    /// `verifier.reverify_every_secs`, run `revoke verify` on that period. Only reads targets.
+    Watch,
 }
 
 pub fn main() -> ExitCode {
@@ -162,6 +176,8 @@ fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Guard(g) => guard::list(&cfg, &g, emit),
         Command::Approve(a) => guard::command(&cfg, &a, Decision::Approve, leader_wait, emit),
         Command::Reject(a) => guard::command(&cfg, &a, Decision::Reject, leader_wait, emit),
+        Command::Verify(v) => verify::command(&cfg, &v, leader_wait, emit),
+        Command::Watch => watch::command(&cfg),
     }
 }
 

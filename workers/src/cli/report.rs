@@ -70,7 +70,7 @@ fn write_file(path: &PathBuf, text: &str) -> Result<(), CommandError> {
 }
 
 /// `--since`/`--until` (`flag`), parsed; a bad time is a usage error naming the flag.
-fn window_bound(
+pub(super) fn window_bound(
     flag: &str,
     text: Option<&str>,
     end_of_day: bool,

@@ -8,25 +8,31 @@
 //! Pure: `reread` (which objects), `selection` (which cases, from when), `findings` (the
 //! records, their ids), `table` (what `revoke verify` prints, its exit code), `window` (the
 //! cases the watch holds). Shells: `targets` (the configured adapters), `reverify` (reading
-//! objects again), `sign_ins` (one poll of the sign-in logs), `publish` (the records onto
+//! objects again), `verify` (one whole re-verification), `sign_ins` (one poll of the sign-in logs), `publish` (the records onto
 //! Kafka), `run` (the long-running `revoke watch`).
 
 pub mod findings;
 pub mod publish;
 pub mod reread;
 pub mod reverify;
+pub mod run;
 pub mod selection;
+pub mod sign_ins;
 pub mod table;
 pub mod targets;
+pub mod verify;
+pub mod window;
 #[cfg(test)]
 mod testkit;
 
 pub use findings::Reader;
 pub use publish::FindingSink;
 pub use reverify::{reverify, Reverified};
+pub use run::run_watch;
 pub use selection::Selection;
 pub use table::{render, verdict, Reading, Row, Verdict};
 pub use targets::{configured, Targets};
+pub use verify::{verify_once, VerifyRun};
 
 /// This process as it names itself in findings: `[worker] id` (default `<host>-<pid>`) and the
 /// version.

@@ -8,9 +8,9 @@ use super::table::{Reading, Row};
 use super::targets::Targets;
 use crate::adapters::Holding;
 use chrono::Utc;
-use futures::stream::{self, StreamExt};
-use revoke_shared::contract::{AccessFinding, Case, FindingKind, TargetKind, WorkerInfo};
-use revoke_shared::metrics::{AccessFound, AfterCloseRead, Metrics, TargetReadAfterClose};
+use futures::future::join_all;
+use revoke_shared::contract::{AccessFinding, Case, TargetKind, WorkerInfo};
+use revoke_shared::metrics::{AfterCloseRead, Metrics, TargetReadAfterClose};
 
 /// Cases read at once (each reads its objects one after another).
 const CASES_AT_ONCE: usize = 8;
@@ -32,11 +32,17 @@ pub async fn reverify(
     worker: &WorkerInfo,
     metrics: &Metrics,
 ) -> Reverified {
-    let per_case: Vec<Vec<(Row, Option<AccessFinding>)>> = stream::iter(cases)
-        .map(|case| reverify_case(case, targets, only, worker, metrics))
-        .buffered(CASES_AT_ONCE)
-        .collect()
-        .await;
+    let mut per_case: Vec<Vec<(Row, Option<AccessFinding>)>> = Vec::with_capacity(cases.len());
+    for chunk in cases.chunks(CASES_AT_ONCE) {
+        per_case.extend(
+            join_all(
+                chunk
+                    .iter()
+                    .map(|case| reverify_case(case, targets, only, worker, metrics)),
+            )
+            .await,
+        );
+    }
     let mut out = Reverified::default();
     for (row, finding) in per_case.into_iter().flatten() {
         out.rows.push(row);
@@ -111,10 +117,6 @@ async fn read_one(
             tracing::warn!(case_id = %case.case_id, identity = %case.identity_id, target = %p.kind,
                 object_kind = %o.object_kind, object_id = %o.object_id, read_back = %rb.detail,
                 "access returned: an object the evidence says is gone is present again");
-            metrics.emit(AccessFound {
-                kind: FindingKind::AccessReturned,
-                target: p.kind,
-            });
             let reader = Reader {
                 worker: worker.clone(),
                 principal: target.principal().to_string(),

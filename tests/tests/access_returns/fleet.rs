@@ -53,7 +53,11 @@ pub async fn closed_cases(env: &TestEnv, n: usize) -> Closed {
         let t = revoke::adapters::from_config(kind, &cfg)
             .await
             .unwrap_or_else(|e| panic!("[targets.{kind}]: {e}"));
-        components.push(revoke::fleet::Process::Worker(t).spawn(&cfg, metrics.clone(), health.clone()));
+        components.push(revoke::fleet::Process::Worker(t).spawn(
+            &cfg,
+            metrics.clone(),
+            health.clone(),
+        ));
     }
     components.push(revoke::fleet::Process::Verifier.spawn(&cfg, metrics.clone(), health.clone()));
     // The two workers' groups and the verifier's, each with partitions.
@@ -67,7 +71,10 @@ pub async fn closed_cases(env: &TestEnv, n: usize) -> Closed {
         .iter()
         .all(|g| metrics.assigned_partitions.with_label_values(&[g]).get() > 0)
     {
-        assert!(std::time::Instant::now() < deadline, "consumer groups never got partitions");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "consumer groups never got partitions"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let events: Vec<_> = people
@@ -79,7 +86,8 @@ pub async fn closed_cases(env: &TestEnv, n: usize) -> Closed {
     let ids = revoke_tests::case_ids(&events);
     let log = env
         .wait_cases(Duration::from_secs(180), |l| {
-            ids.iter().all(|id| l.latest.get(id).is_some_and(|c| c.state.is_final()))
+            ids.iter()
+                .all(|id| l.latest.get(id).is_some_and(|c| c.state.is_final()))
         })
         .await;
     for c in components {
@@ -137,10 +145,17 @@ pub async fn activate_scim(user_id: &str) {
         "Operations": [{"op": "replace", "path": "active", "value": true}],
     });
     let (s, v) = scim
-        .send(reqwest::Method::PATCH, &format!("/Users/{user_id}"), Some(patch))
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/Users/{user_id}"),
+            Some(patch),
+        )
         .await;
     assert!((200..300).contains(&s), "PATCH active: {s} {v}");
-    assert_eq!(scim.get_ok(&format!("/Users/{user_id}")).await["active"], json!(true));
+    assert_eq!(
+        scim.get_ok(&format!("/Users/{user_id}")).await["active"],
+        json!(true)
+    );
 }
 
 /// Keycloak: an administrator enables the user again (admin REST API); returns the user's id.

@@ -1,6 +1,8 @@
 //! `revoke verify` (the binary) after accounts were re-enabled by hand at three real peers.
 
-use crate::fleet::{activate_scim, closed_cases, enable_keycloak, evidence_ids, unlock_ldap, Closed};
+use crate::fleet::{
+    activate_scim, closed_cases, enable_keycloak, evidence_ids, unlock_ldap, Closed,
+};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{AccessFinding, FindingKind, TargetKind, ACCESS_FINDING_SCHEMA};
 use revoke_tests::keycloak::Keycloak;
@@ -18,7 +20,12 @@ fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {
     let dir = std::env::temp_dir().join(format!("revoke-ar-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut file = toml::Table::new();
-    let targets: toml::Table = cfg.targets.clone().into_iter().map(|(k, v)| (k, toml::Value::Table(v))).collect();
+    let targets: toml::Table = cfg
+        .targets
+        .clone()
+        .into_iter()
+        .map(|(k, v)| (k, toml::Value::Table(v)))
+        .collect();
     file.insert("targets".into(), toml::Value::Table(targets));
     let mut signing = toml::Table::new();
     signing.insert("fleet_secret_env".into(), FLEET_ENV.into());
@@ -26,7 +33,13 @@ fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {
     let path = dir.join("revoke.toml");
     std::fs::write(&path, toml::to_string(&file).unwrap()).unwrap();
     let out = std::process::Command::new(revoke_bin())
-        .args(["--config", path.to_str().unwrap(), "--metrics-listen", "", "verify"])
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "--metrics-listen",
+            "",
+            "verify",
+        ])
         .args(args)
         .env("KAFKA_BROKERS", &cfg.kafka.brokers)
         .env("REVOKE_TOPICS__CASES", &cfg.topics.cases)
@@ -59,7 +72,13 @@ async fn findings(env: &TestEnv, cfg: &Config) -> Vec<AccessFinding> {
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
             .expect("fleet-signed");
         assert!(
-            revoke_shared::signing::fleet_signature_matches(&secret, &cfg.topics.confirmations, &key, &payload, &sig),
+            revoke_shared::signing::fleet_signature_matches(
+                &secret,
+                &cfg.topics.confirmations,
+                &key,
+                &payload,
+                &sig
+            ),
             "the fleet signature verifies"
         );
         out.push(f);
@@ -78,7 +97,10 @@ fn text(o: &Output) -> (String, String) {
 #[ignore = "needs the real broker and the peers (slapd, scim2-server, Keycloak): run the README's test command"]
 fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
     let env = TestEnv::new("access-returns");
-    assert_eq!(env.broker, "kafka", "this test proves the real broker: set REVOKE_TEST_KAFKA");
+    assert_eq!(
+        env.broker, "kafka",
+        "this test proves the real broker: set REVOKE_TEST_KAFKA"
+    );
     env.block_on(async {
         let Closed { cfg, people, cases } = closed_cases(&env, 2).await;
         let (back, alone) = (&cases[0], &cases[1]);
@@ -103,7 +125,9 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
             .find(|i| i.starts_with("ldap:"))
             .expect("the LDAP account in evidence");
         unlock_ldap(dn_id.strip_prefix("ldap:").unwrap()).await;
-        let scim_id = evidence_ids(back, TargetKind::Saas, "account").pop().expect("SCIM account");
+        let scim_id = evidence_ids(back, TargetKind::Saas, "account")
+            .pop()
+            .expect("SCIM account");
         activate_scim(&scim_id).await;
         let kc = Keycloak::from_env();
         let kc_id = enable_keycloak(&kc, &people[0].username).await;
@@ -122,7 +146,11 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
         };
         let out = run().await.unwrap();
         let (stdout, stderr) = text(&out);
-        assert_eq!(out.status.code(), Some(3), "access returned: exit 3\n{stdout}\n{stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "access returned: exit 3\n{stdout}\n{stderr}"
+        );
         println!("revoke verify after re-enabling by hand:\n{stdout}");
         assert!(stderr.contains("access returned"), "{stderr}");
         let returned: Vec<&str> = stdout.lines().filter(|l| l.contains("RETURNED:")).collect();
@@ -131,11 +159,20 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
             assert!(l.contains(&back.case_id.to_string()), "{l}");
         }
         for (_, _, object) in &expected {
-            assert!(returned.iter().any(|l| l.contains(object.as_str())), "{object} not in\n{stdout}");
+            assert!(
+                returned.iter().any(|l| l.contains(object.as_str())),
+                "{object} not in\n{stdout}"
+            );
         }
         // The other leaver: every line still gone (or not re-read), none could not be read.
-        for l in stdout.lines().filter(|l| l.contains(&alone.case_id.to_string())) {
-            assert!(l.contains("still gone:") || l.contains("not re-read:"), "{l}");
+        for l in stdout
+            .lines()
+            .filter(|l| l.contains(&alone.case_id.to_string()))
+        {
+            assert!(
+                l.contains("still gone:") || l.contains("not re-read:"),
+                "{l}"
+            );
         }
         assert!(!stdout.contains("could not read"), "{stdout}");
         assert!(stdout.contains("3 RETURNED"), "{stdout}");
@@ -145,7 +182,10 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
             .iter()
             .map(|f| (f.identity_id.clone(), f.target.kind, f.object_id.clone()))
             .collect();
-        assert_eq!(named, expected, "exactly the re-enabled objects: {first:#?}");
+        assert_eq!(
+            named, expected,
+            "exactly the re-enabled objects: {first:#?}"
+        );
         assert_eq!(first.len(), 3);
         for f in &first {
             assert_eq!(f.kind, FindingKind::AccessReturned);
@@ -159,7 +199,11 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
         let both = findings(&env, &cfg).await;
         assert_eq!(both.len(), 6);
         let ids = |fs: &[AccessFinding]| fs.iter().map(|f| f.finding_id).collect::<BTreeSet<_>>();
-        assert_eq!(ids(&both), ids(&first), "a second run reports the same findings");
+        assert_eq!(
+            ids(&both),
+            ids(&first),
+            "a second run reports the same findings"
+        );
 
         // Only the leaver left alone: clean, nothing published.
         let out = tokio::task::spawn_blocking({
@@ -171,7 +215,10 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
         .unwrap();
         let (stdout, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-        assert!(stdout.contains("1 closed case:") && !stdout.contains(&back.case_id.to_string()), "{stdout}");
+        assert!(
+            stdout.contains("1 closed case:") && !stdout.contains(&back.case_id.to_string()),
+            "{stdout}"
+        );
         assert_eq!(findings(&env, &cfg).await.len(), 6);
 
         // A target with no adapter here is a usage error, not a clean bill.
@@ -189,14 +236,29 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
 fn verify_fails_fast_when_the_broker_cannot_be_reached() {
     let started = std::time::Instant::now();
     let out = std::process::Command::new(revoke_bin())
-        .args(["--brokers", "127.0.0.1:1", "--metrics-listen", "", "--leader-wait-secs", "3", "verify"])
+        .args([
+            "--brokers",
+            "127.0.0.1:1",
+            "--metrics-listen",
+            "",
+            "--leader-wait-secs",
+            "3",
+            "verify",
+        ])
         .env("REVOKE_LOG", "error")
         .env_remove("REVOKE_CONFIG")
         .output()
         .expect("run revoke verify");
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
-    assert!(stderr.contains("revoke.cases") && stderr.contains("127.0.0.1:1"), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("revoke.cases") && stderr.contains("127.0.0.1:1"),
+        "{stderr}"
+    );
     assert!(stdout.is_empty(), "{stdout}");
 }

@@ -57,7 +57,12 @@ impl LogTarget {
     }
 
     fn asked_for(&self, username: &str) -> usize {
-        self.asked.lock().unwrap().iter().filter(|(u, _)| u == username).count()
+        self.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(u, _)| u == username)
+            .count()
     }
 }
 
@@ -133,7 +138,12 @@ fn done(kind: TargetKind, removed_at: DateTime<Utc>) -> TargetStatus {
 /// `name`'s case, closed at `closed_at`, its access at three targets removed 10 s before.
 fn closed(name: &str, closed_at: DateTime<Utc>) -> Case {
     let kinds = vec![TargetKind::Directory, TargetKind::Saas, TargetKind::Vault];
-    let mut c = Case::opened(uuid::Uuid::new_v4(), &format!("E-{name}"), kinds.clone(), closed_at - Span::seconds(30));
+    let mut c = Case::opened(
+        uuid::Uuid::new_v4(),
+        &format!("E-{name}"),
+        kinds.clone(),
+        closed_at - Span::seconds(30),
+    );
     c.identity = Some(Identity {
         employee_id: format!("E-{name}"),
         email: None,
@@ -195,7 +205,10 @@ fn ids(fs: &[AccessFinding]) -> BTreeSet<uuid::Uuid> {
 #[ignore = "needs the real broker: run the README's test command"]
 fn sign_ins_after_departure_are_reported_once_and_only_for_the_leaver_in_the_window() {
     let env = TestEnv::new("watch-signins");
-    assert_eq!(env.broker, "kafka", "this test proves the real broker: set REVOKE_TEST_KAFKA");
+    assert_eq!(
+        env.broker, "kafka",
+        "this test proves the real broker: set REVOKE_TEST_KAFKA"
+    );
     env.block_on(async {
         let now = Utc::now();
         let ada = closed("ada", now - Span::seconds(60));
@@ -228,9 +241,15 @@ fn sign_ins_after_departure_are_reported_once_and_only_for_the_leaver_in_the_win
         let found = wait_findings(&env, 1).await;
         assert_eq!(found.len(), 1, "{found:#?}");
         let f = &found[0];
-        assert_eq!((f.kind, f.target.kind), (FindingKind::SignInAfterDeparture, TargetKind::Directory));
+        assert_eq!(
+            (f.kind, f.target.kind),
+            (FindingKind::SignInAfterDeparture, TargetKind::Directory)
+        );
         assert_eq!((f.case_id, f.identity_id.as_str()), (ada.case_id, "E-ada"));
-        assert_eq!((f.object_kind.as_str(), f.object_id.as_str()), ("sign_in", "ev-after"));
+        assert_eq!(
+            (f.object_kind.as_str(), f.object_id.as_str()),
+            ("sign_in", "ev-after")
+        );
         assert_eq!(f.principal, "log-reader");
         // Asked since the earliest removal at that target.
         let since = dir.asked.lock().unwrap()[0].1;
@@ -251,18 +270,29 @@ fn sign_ins_after_departure_are_reported_once_and_only_for_the_leaver_in_the_win
             .iter()
             .map(|f| (f.identity_id.clone(), f.object_id.clone()))
             .collect();
-        let expected: BTreeSet<(String, String)> = [("E-ada", "ev-after"), ("E-ada", "ev-after-2"), ("E-cy", "ev-cy")]
-            .into_iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(named, expected, "never bob's, never before the removal, never the old case's");
+        let expected: BTreeSet<(String, String)> = [
+            ("E-ada", "ev-after"),
+            ("E-ada", "ev-after-2"),
+            ("E-cy", "ev-cy"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(
+            named, expected,
+            "never bob's, never before the removal, never the old case's"
+        );
 
         // The case outside the window was never asked about; the failing target was asked at
         // every poll and did not stop the others; the target without a log was asked once.
         assert_eq!(dir.asked_for("old"), 0);
         assert_eq!(saas.asked_for("old") + vault.asked_for("old"), 0);
         assert!(saas.asked_for("ada") >= 3, "{}", saas.asked_for("ada"));
-        assert_eq!(vault.asked.lock().unwrap().len(), 1, "no log: not asked again");
+        assert_eq!(
+            vault.asked.lock().unwrap().len(),
+            1,
+            "no log: not asked again"
+        );
         let text = metrics.render();
         for series in [
             r#"revoke_watch_no_sign_in_log{target="vault"} 1"#,
@@ -271,8 +301,11 @@ fn sign_ins_after_departure_are_reported_once_and_only_for_the_leaver_in_the_win
         ] {
             assert!(text.contains(series), "{series} not in\n{text}");
         }
-        let errors = revoke_tests::procs::metric(&text, r#"revoke_watch_reads_total{read="sign_ins",result="error",target="saas"}"#)
-            .expect("saas errors counted");
+        let errors = revoke_tests::procs::metric(
+            &text,
+            r#"revoke_watch_reads_total{read="sign_ins",result="error",target="saas"}"#,
+        )
+        .expect("saas errors counted");
         assert!(errors >= 3.0, "{errors}");
 
         stop.graceful.cancel();

@@ -22,9 +22,16 @@ const PASSWORD: &str = "Pw-for-tests-1";
 #[ignore = "needs the real broker and the peers (slapd, scim2-server, Keycloak): run the README's test command"]
 fn keycloak_sign_in_after_departure_needs_the_keycloak_sign_in_log() {
     let env = TestEnv::new("watch-keycloak");
-    assert_eq!(env.broker, "kafka", "this test proves the real broker: set REVOKE_TEST_KAFKA");
+    assert_eq!(
+        env.broker, "kafka",
+        "this test proves the real broker: set REVOKE_TEST_KAFKA"
+    );
     env.block_on(async {
-        let Closed { mut cfg, people, cases } = closed_cases(&env, 2).await;
+        let Closed {
+            mut cfg,
+            people,
+            cases,
+        } = closed_cases(&env, 2).await;
         let kc = Keycloak::from_env();
         enable_keycloak(&kc, &people[0].username).await;
         let signed_in = Instant::now();
@@ -34,12 +41,16 @@ fn keycloak_sign_in_after_departure_needs_the_keycloak_sign_in_log() {
 
         cfg.verifier.watch_secs = 3600;
         cfg.verifier.watch_poll_secs = 2;
-        let targets = revoke::watch::configured(&cfg, None).await.expect("the adapters");
+        let targets = revoke::watch::configured(&cfg, None)
+            .await
+            .expect("the adapters");
         let metrics = Metrics::new();
         let stop = Stop::new();
         let handle = {
             let (cfg, metrics, stop) = (cfg.clone(), metrics.clone(), stop.clone());
-            tokio::spawn(async move { revoke::watch::run_watch(&cfg, targets, metrics, Health::new(), stop).await })
+            tokio::spawn(async move {
+                revoke::watch::run_watch(&cfg, targets, metrics, Health::new(), stop).await
+            })
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         let found: Vec<AccessFinding> = loop {
@@ -64,11 +75,17 @@ fn keycloak_sign_in_after_departure_needs_the_keycloak_sign_in_log() {
         handle.await.unwrap().expect("graceful stop");
         assert_eq!(found.len(), 1, "{found:#?}");
         let f = &found[0];
-        assert_eq!((f.kind, f.target.kind), (FindingKind::SignInAfterDeparture, TargetKind::Directory));
+        assert_eq!(
+            (f.kind, f.target.kind),
+            (FindingKind::SignInAfterDeparture, TargetKind::Directory)
+        );
         assert_eq!(f.target.instance, "sso");
         assert_eq!(f.case_id, cases[0].case_id);
         assert_eq!(f.identity_id, people[0].employee_id);
         assert_eq!(f.object_kind, "sign_in");
-        println!("watch: Keycloak sign-in reported {:.1} s after it happened", signed_in.elapsed().as_secs_f64());
+        println!(
+            "watch: Keycloak sign-in reported {:.1} s after it happened",
+            signed_in.elapsed().as_secs_f64()
+        );
     });
 }

@@ -50,7 +50,11 @@ pub fn command(
         }
     }
     // Fails within --leader-wait-secs, naming the topic, when the broker cannot be reached.
-    wait_for_topics(cfg, &[&cfg.topics.cases, &cfg.topics.confirmations], leader_wait)?;
+    wait_for_topics(
+        cfg,
+        &[&cfg.topics.cases, &cfg.topics.confirmations],
+        leader_wait,
+    )?;
     let rt = runtime()?;
     let run = rt.block_on(async {
         let targets = configured(cfg, args.target)
@@ -84,7 +88,10 @@ pub fn command(
         Verdict::StillGone => Ok(()),
         Verdict::Returned => Err(CommandError::Found(
             run.verdict.exit_code(),
-            anyhow::anyhow!("access returned: {} object(s) the evidence says are gone are present again", run.findings.len()),
+            anyhow::anyhow!(
+                "access returned: {} object(s) the evidence says are gone are present again",
+                run.findings.len()
+            ),
         )),
         Verdict::Unreadable => Err(CommandError::Found(
             run.verdict.exit_code(),

@@ -147,7 +147,10 @@ mod tests {
         assert_eq!(first.finding_id, later.finding_id);
         assert_eq!(first.kind, FindingKind::AccessReturned);
         assert_eq!(first.identity_id, "E1");
-        assert_eq!((first.object_kind.as_str(), first.object_id.as_str()), ("account", "uid=E1"));
+        assert_eq!(
+            (first.object_kind.as_str(), first.object_id.as_str()),
+            ("account", "uid=E1")
+        );
         assert_eq!(first.read_back, "enabled");
         assert_eq!(first.schema, ACCESS_FINDING_SCHEMA);
 
@@ -182,7 +185,12 @@ mod tests {
             at("2026-11-06T00:00:00Z"),
             &reader(),
         );
-        let ids = [first.finding_id, other_object.finding_id, other_person.finding_id, newer.finding_id];
+        let ids = [
+            first.finding_id,
+            other_object.finding_id,
+            other_person.finding_id,
+            newer.finding_id,
+        ];
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), 4, "{ids:?}");
         assert_eq!(other_person.identity_id, "E2");
@@ -200,7 +208,10 @@ mod tests {
         let f = sign_in_after_departure(&case, TargetKind::Directory, &s, &reader());
         assert_eq!(f.kind, FindingKind::SignInAfterDeparture);
         assert_eq!(f.target.instance, "sso");
-        assert_eq!((f.object_kind.as_str(), f.object_id.as_str()), ("sign_in", "ev-1"));
+        assert_eq!(
+            (f.object_kind.as_str(), f.object_id.as_str()),
+            ("sign_in", "ev-1")
+        );
         assert_eq!(f.observed_at, s.at);
         assert_eq!(f.read_back, s.detail);
         let again = sign_in_after_departure(&case, TargetKind::Directory, &s, &reader());

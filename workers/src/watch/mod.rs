@@ -20,10 +20,10 @@ pub mod selection;
 pub mod sign_ins;
 pub mod table;
 pub mod targets;
-pub mod verify;
-pub mod window;
 #[cfg(test)]
 mod testkit;
+pub mod verify;
+pub mod window;
 
 pub use findings::Reader;
 pub use publish::FindingSink;
@@ -41,4 +41,20 @@ pub fn this_process(cfg: &revoke_shared::config::Config) -> revoke_shared::contr
         id: cfg.worker.worker_id(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     }
+}
+
+/// Cases read at once by a re-verification or a sign-in poll (each reads its own targets one
+/// after another): bounded, so a long list does not open hundreds of connections to a target.
+const CASES_AT_ONCE: usize = 8;
+
+/// `read` of every item, `CASES_AT_ONCE` at a time; the results in the items' order.
+async fn each_case<'a, T, R, Fut>(items: &'a [T], read: impl Fn(&'a T) -> Fut) -> Vec<R>
+where
+    Fut: std::future::Future<Output = R>,
+{
+    let mut out = Vec::with_capacity(items.len());
+    for chunk in items.chunks(CASES_AT_ONCE) {
+        out.extend(futures::future::join_all(chunk.iter().map(&read)).await);
+    }
+    out
 }

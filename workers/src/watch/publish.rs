@@ -35,7 +35,13 @@ impl FindingSink {
         })?;
         let key = f.identity_id.as_str();
         let signature = self.fleet.as_deref().map(|secret| {
-            revoke_shared::signing::fleet_signature(secret, &self.topic, key.as_bytes(), &bytes, &[])
+            revoke_shared::signing::fleet_signature(
+                secret,
+                &self.topic,
+                key.as_bytes(),
+                &bytes,
+                &[],
+            )
         });
         let headers: Vec<(&str, &str)> = signature
             .as_deref()

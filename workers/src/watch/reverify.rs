@@ -8,12 +8,8 @@ use super::table::{Reading, Row};
 use super::targets::Targets;
 use crate::adapters::Holding;
 use chrono::Utc;
-use futures::future::join_all;
 use revoke_shared::contract::{AccessFinding, Case, TargetKind, WorkerInfo};
 use revoke_shared::metrics::{AfterCloseRead, Metrics, TargetReadAfterClose};
-
-/// Cases read at once (each reads its objects one after another).
-const CASES_AT_ONCE: usize = 8;
 
 /// What a re-verification read, and the findings to publish for what returned.
 #[derive(Debug, Default)]
@@ -32,17 +28,10 @@ pub async fn reverify(
     worker: &WorkerInfo,
     metrics: &Metrics,
 ) -> Reverified {
-    let mut per_case: Vec<Vec<(Row, Option<AccessFinding>)>> = Vec::with_capacity(cases.len());
-    for chunk in cases.chunks(CASES_AT_ONCE) {
-        per_case.extend(
-            join_all(
-                chunk
-                    .iter()
-                    .map(|case| reverify_case(case, targets, only, worker, metrics)),
-            )
-            .await,
-        );
-    }
+    let per_case = super::each_case(cases, |case| {
+        reverify_case(case, targets, only, worker, metrics)
+    })
+    .await;
     let mut out = Reverified::default();
     for (row, finding) in per_case.into_iter().flatten() {
         out.rows.push(row);
@@ -121,7 +110,15 @@ async fn read_one(
                 worker: worker.clone(),
                 principal: target.principal().to_string(),
             };
-            let f = access_returned(case, p.kind, &p.instance, o, &rb.detail, Utc::now(), &reader);
+            let f = access_returned(
+                case,
+                p.kind,
+                &p.instance,
+                o,
+                &rb.detail,
+                Utc::now(),
+                &reader,
+            );
             (Reading::Returned(rb.detail), Some(f))
         }
         Err(e) => {

@@ -57,7 +57,10 @@ pub async fn run_watch(
         tokio::spawn(async move {
             crate::cases::follow_payloads(&cfg, &from, stop, |p| {
                 if let Some(c) = parse_case(p) {
-                    watched.lock().expect("watch lock").ingest(c, Utc::now(), watch_secs);
+                    watched
+                        .lock()
+                        .expect("watch lock")
+                        .ingest(c, Utc::now(), watch_secs);
                 }
             })
             .await
@@ -120,7 +123,11 @@ pub async fn run_watch(
 async fn rebuild(cfg: &Config, watched: &Arc<Mutex<Watched>>) -> anyhow::Result<HashMap<i32, i64>> {
     let reader_cfg = cfg.clone();
     let records = tokio::task::spawn_blocking(move || {
-        revoke_shared::kafka::read_to_end(&reader_cfg, &reader_cfg.topics.cases, Duration::from_secs(60))
+        revoke_shared::kafka::read_to_end(
+            &reader_cfg,
+            &reader_cfg.topics.cases,
+            Duration::from_secs(60),
+        )
     })
     .await??;
     let mut from = HashMap::new();

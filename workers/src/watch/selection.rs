@@ -22,7 +22,10 @@ impl Selection {
             && self
                 .since
                 .is_none_or(|s| case.closed_at.is_some_and(|c| c >= s))
-            && self.identity.as_deref().is_none_or(|i| case.identity_id == i)
+            && self
+                .identity
+                .as_deref()
+                .is_none_or(|i| case.identity_id == i)
             && self.target.is_none_or(|t| case.targets.contains_key(&t))
     }
 
@@ -75,9 +78,16 @@ mod tests {
         open.state = CaseState::Open;
         let all = [new.clone(), old.clone(), open];
         let ids = |s: &Selection| -> Vec<String> {
-            s.select(&all).iter().map(|c| c.identity_id.clone()).collect()
+            s.select(&all)
+                .iter()
+                .map(|c| c.identity_id.clone())
+                .collect()
         };
-        assert_eq!(ids(&Selection::default()), ["E1", "E2"], "closed only, oldest first");
+        assert_eq!(
+            ids(&Selection::default()),
+            ["E1", "E2"],
+            "closed only, oldest first"
+        );
         let since = Selection {
             since: Some(at("2026-11-02T00:00:00Z")),
             ..Selection::default()
@@ -129,7 +139,10 @@ mod tests {
         let st = done(vec![a, undated.clone(), s], "2026-11-01T10:00:09Z");
         assert_eq!(sign_ins_since(&st), Some(at("2026-11-01T10:00:02Z")));
         let none_dated = done(vec![undated], "2026-11-01T10:00:09Z");
-        assert_eq!(sign_ins_since(&none_dated), Some(at("2026-11-01T10:00:09Z")));
+        assert_eq!(
+            sign_ins_since(&none_dated),
+            Some(at("2026-11-01T10:00:09Z"))
+        );
         let nothing = TargetStatus::pending();
         assert_eq!(sign_ins_since(&nothing), None);
     }

@@ -6,13 +6,9 @@
 use super::findings::{sign_in_after_departure, Reader};
 use super::selection::sign_ins_since;
 use super::targets::Targets;
-use futures::future::join_all;
 use revoke_shared::contract::{AccessFinding, Case, TargetKind, TargetState, WorkerInfo};
 use revoke_shared::metrics::{AfterCloseRead, Metrics, NoSignInLog, TargetReadAfterClose};
 use std::collections::HashSet;
-
-/// Cases asked at once (each asks its targets one after another).
-const CASES_AT_ONCE: usize = 8;
 
 /// What one poll found.
 #[derive(Debug, Default)]
@@ -34,17 +30,10 @@ pub async fn poll(
     worker: &WorkerInfo,
     metrics: &Metrics,
 ) -> Polled {
-    let mut per_case: Vec<Polled> = Vec::with_capacity(cases.len());
-    for chunk in cases.chunks(CASES_AT_ONCE) {
-        per_case.extend(
-            join_all(
-                chunk
-                    .iter()
-                    .map(|case| poll_case(case, targets, skip, worker, metrics)),
-            )
-            .await,
-        );
-    }
+    let per_case = super::each_case(cases, |case| {
+        poll_case(case, targets, skip, worker, metrics)
+    })
+    .await;
     let mut out = Polled::default();
     for p in per_case {
         out.findings.extend(p.findings);

@@ -52,9 +52,15 @@ impl Verdict {
 }
 
 pub fn verdict(rows: &[Row]) -> Verdict {
-    if rows.iter().any(|r| matches!(r.reading, Reading::Returned(_))) {
+    if rows
+        .iter()
+        .any(|r| matches!(r.reading, Reading::Returned(_)))
+    {
         Verdict::Returned
-    } else if rows.iter().any(|r| matches!(r.reading, Reading::Unreadable(_))) {
+    } else if rows
+        .iter()
+        .any(|r| matches!(r.reading, Reading::Unreadable(_)))
+    {
         Verdict::Unreadable
     } else {
         Verdict::StillGone
@@ -167,15 +173,33 @@ mod tests {
         let t = render(&rows, 1);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 6, "{t}");
-        assert!(lines[0].starts_with("CASE ") && lines[0].ends_with("RESULT"), "{t}");
-        assert!(lines[1].contains("saas") && lines[1].ends_with("still gone: inactive"), "{t}");
-        assert!(lines[2].contains("account Users/22") && lines[2].ends_with("RETURNED: active: true"), "{t}");
-        assert!(lines[3].ends_with("could not read: 503 from the target"), "{t}");
+        assert!(
+            lines[0].starts_with("CASE ") && lines[0].ends_with("RESULT"),
+            "{t}"
+        );
+        assert!(
+            lines[1].contains("saas") && lines[1].ends_with("still gone: inactive"),
+            "{t}"
+        );
+        assert!(
+            lines[2].contains("account Users/22") && lines[2].ends_with("RETURNED: active: true"),
+            "{t}"
+        );
+        assert!(
+            lines[3].ends_with("could not read: 503 from the target"),
+            "{t}"
+        );
         assert!(lines[4].ends_with("not re-read: revoked for good"), "{t}");
         // Columns line up: every result starts where the header's does.
         let at = lines[0].find("RESULT").unwrap();
         for l in &lines[1..5] {
-            assert!(l[at..].starts_with("still") || l[at..].starts_with("RETURNED") || l[at..].starts_with("could") || l[at..].starts_with("not "), "{t}");
+            assert!(
+                l[at..].starts_with("still")
+                    || l[at..].starts_with("RETURNED")
+                    || l[at..].starts_with("could")
+                    || l[at..].starts_with("not "),
+                "{t}"
+            );
         }
         assert_eq!(
             lines[5],

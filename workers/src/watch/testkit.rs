@@ -63,7 +63,11 @@ pub fn closed_case(identity: &str, closed_at: &str) -> Case {
         done(
             vec![
                 evidence("account", &format!("uid={identity}"), "lock"),
-                evidence("group_membership", &format!("staff|{identity}"), "remove_membership"),
+                evidence(
+                    "group_membership",
+                    &format!("staff|{identity}"),
+                    "remove_membership",
+                ),
             ],
             "2026-11-01T10:00:02Z",
         ),

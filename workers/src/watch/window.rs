@@ -117,7 +117,11 @@ mod tests {
         stale.revision = 1;
         stale.closed_at = Some(at("2026-11-01T11:59:00Z"));
         w.ingest(stale, now, DAY);
-        assert_eq!(w.cases()[0].closed_at, recent.closed_at, "older version ignored");
+        assert_eq!(
+            w.cases()[0].closed_at,
+            recent.closed_at,
+            "older version ignored"
+        );
         let mut rescinded = recent.clone();
         rescinded.state = CaseState::Rescinded;
         rescinded.revision = 4;

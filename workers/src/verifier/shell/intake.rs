@@ -1,10 +1,10 @@
 //! Checking and parsing what arrives on the confirmations topic (confirmations, restore
-//! reports, fleet signatures) before the machine sees it.
+//! reports, access findings, signal deliveries, fleet signatures) before the machine sees it.
 
 use super::VerifierHandler;
 use revoke_shared::contract::{
-    parse_keyed, Confirmation, RawMessage, RestoreReport, CONFIRMATION_SCHEMA,
-    RESTORE_REPORT_SCHEMA,
+    parse_keyed, AccessFinding, Confirmation, RawMessage, RestoreReport, SignalDelivery,
+    ACCESS_FINDING_SCHEMA, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA, SIGNAL_DELIVERY_SCHEMA,
 };
 
 impl VerifierHandler {
@@ -62,8 +62,9 @@ impl VerifierHandler {
     }
 }
 
-/// Restore reports share the confirmations topic (same key, same partition); `schema` tells.
-pub(super) fn is_restore_report(msg: &RawMessage) -> bool {
+/// Restore reports, access findings and signal deliveries share the confirmations topic with the
+/// workers' reports (same key, same partition); `schema` tells them apart.
+pub(super) fn schema_of(msg: &RawMessage) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Schema {
         schema: Option<String>,
@@ -72,7 +73,28 @@ pub(super) fn is_restore_report(msg: &RawMessage) -> bool {
         .as_deref()
         .and_then(|p| serde_json::from_slice::<Schema>(p).ok())
         .and_then(|s| s.schema)
-        .is_some_and(|s| s == RESTORE_REPORT_SCHEMA)
+}
+
+pub(super) fn parse_finding(msg: &RawMessage) -> Result<AccessFinding, (&'static str, String)> {
+    parse_keyed(
+        msg,
+        "access finding",
+        "malformed_access_finding",
+        ACCESS_FINDING_SCHEMA,
+        |f: &AccessFinding| &f.schema,
+        |f: &AccessFinding| &f.identity_id,
+    )
+}
+
+pub(super) fn parse_signal(msg: &RawMessage) -> Result<SignalDelivery, (&'static str, String)> {
+    parse_keyed(
+        msg,
+        "signal delivery",
+        "malformed_signal_delivery",
+        SIGNAL_DELIVERY_SCHEMA,
+        |d: &SignalDelivery| &d.schema,
+        |d: &SignalDelivery| &d.identity_id,
+    )
 }
 
 pub(super) fn parse_restore_report(

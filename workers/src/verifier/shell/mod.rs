@@ -22,7 +22,8 @@
 //!
 //! This file holds the handler and its consume loop (`assigned`, `revoked`, `handle`); `intake`
 //! checks and parses what arrives, `publish` writes the machine's effects, `rescind` reads a
-//! closed case back for a rescind, `guard_log` tails the guard log, `rebuild` reads the
+//! closed case back for a rescind, `after_close` does the same for access findings and signal
+//! deliveries (and dead-letters what the machine refuses), `guard_log` tails the guard log, `rebuild` reads the
 //! changelog and `run` starts it all.
 
 use super::guard::{Guard, Judged};
@@ -30,7 +31,10 @@ use super::machine::{Input, Verifier};
 use chrono::Utc;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{Handler, HandlerError};
-use revoke_shared::contract::{CaseState, HrEventKind, RawMessage};
+use revoke_shared::contract::{
+    CaseState, HrEventKind, RawMessage, ACCESS_FINDING_SCHEMA, RESTORE_REPORT_SCHEMA,
+    SIGNAL_DELIVERY_SCHEMA,
+};
 use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::{Ack, Producer};
 use revoke_shared::metrics::{Metrics, OpenCases};
@@ -40,6 +44,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
 
+mod after_close;
 mod guard_log;
 mod intake;
 mod publish;
@@ -47,7 +52,8 @@ mod rebuild;
 mod rescind;
 mod run;
 
-use intake::{is_restore_report, parse_confirmation, parse_restore_report};
+use after_close::AfterClose;
+use intake::{parse_confirmation, parse_finding, parse_restore_report, parse_signal, schema_of};
 use publish::enqueue;
 use rebuild::read_cases_of;
 pub use rebuild::{check_copartitioned, RebuildError};
@@ -81,6 +87,15 @@ impl VerifierHandler {
     /// the changelog gets each case's versions in order); the caller awaits the acks unlocked.
     fn apply_locked(&self, st: &mut State, input: Input<'_>) -> Result<Vec<Written>, HandlerError> {
         let effects = st.machine.apply(input, Utc::now());
+        self.enqueue_locked(st, effects)
+    }
+
+    /// Enqueues `effects` with the state lock held; counts the open cases.
+    fn enqueue_locked(
+        &self,
+        st: &mut State,
+        effects: Vec<super::machine::Effect>,
+    ) -> Result<Vec<Written>, HandlerError> {
         let acks = enqueue(
             &self.producer,
             self.fleet.as_deref(),
@@ -265,7 +280,29 @@ impl Handler for VerifierHandler {
                 }
                 Err(e) => dlq(e.reason(), e.to_string()).await,
             }
-        } else if msg.topic == self.cfg.topics.confirmations && is_restore_report(msg) {
+        } else if msg.topic == self.cfg.topics.confirmations
+            && schema_of(msg).is_some_and(|s| s == ACCESS_FINDING_SCHEMA)
+        {
+            match parse_finding(msg).and_then(|f| {
+                let what = format!("access finding for case {} on {}", f.case_id, f.target.kind);
+                self.check_fleet_signed(msg, &what).map(|_| f)
+            }) {
+                Ok(f) => self.after_close(msg, AfterClose::Finding(&f)).await,
+                Err((reason, detail)) => dlq(reason, detail).await,
+            }
+        } else if msg.topic == self.cfg.topics.confirmations
+            && schema_of(msg).is_some_and(|s| s == SIGNAL_DELIVERY_SCHEMA)
+        {
+            match parse_signal(msg).and_then(|d| {
+                let what = format!("signal delivery for case {} to {}", d.case_id, d.receiver);
+                self.check_fleet_signed(msg, &what).map(|_| d)
+            }) {
+                Ok(d) => self.after_close(msg, AfterClose::Signal(&d)).await,
+                Err((reason, detail)) => dlq(reason, detail).await,
+            }
+        } else if msg.topic == self.cfg.topics.confirmations
+            && schema_of(msg).is_some_and(|s| s == RESTORE_REPORT_SCHEMA)
+        {
             match parse_restore_report(msg).and_then(|r| {
                 let what = format!("restore report for case {} on {}", r.case_id, r.target.kind);
                 self.check_fleet_signed(msg, &what).map(|_| r)

@@ -31,10 +31,7 @@ use super::machine::{Input, Verifier};
 use chrono::Utc;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{Handler, HandlerError};
-use revoke_shared::contract::{
-    CaseState, HrEventKind, RawMessage, ACCESS_FINDING_SCHEMA, RESTORE_REPORT_SCHEMA,
-    SIGNAL_DELIVERY_SCHEMA,
-};
+use revoke_shared::contract::{CaseState, HrEventKind, RawMessage};
 use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::{Ack, Producer};
 use revoke_shared::metrics::{Metrics, OpenCases};
@@ -52,8 +49,6 @@ mod rebuild;
 mod rescind;
 mod run;
 
-use after_close::AfterClose;
-use intake::{parse_confirmation, parse_finding, parse_restore_report, parse_signal, schema_of};
 use publish::enqueue;
 use rebuild::read_cases_of;
 pub use rebuild::{check_copartitioned, RebuildError};
@@ -280,47 +275,8 @@ impl Handler for VerifierHandler {
                 }
                 Err(e) => dlq(e.reason(), e.to_string()).await,
             }
-        } else if msg.topic == self.cfg.topics.confirmations
-            && schema_of(msg).is_some_and(|s| s == ACCESS_FINDING_SCHEMA)
-        {
-            match parse_finding(msg).and_then(|f| {
-                let what = format!("access finding for case {} on {}", f.case_id, f.target.kind);
-                self.check_fleet_signed(msg, &what).map(|_| f)
-            }) {
-                Ok(f) => self.after_close(msg, AfterClose::Finding(&f)).await,
-                Err((reason, detail)) => dlq(reason, detail).await,
-            }
-        } else if msg.topic == self.cfg.topics.confirmations
-            && schema_of(msg).is_some_and(|s| s == SIGNAL_DELIVERY_SCHEMA)
-        {
-            match parse_signal(msg).and_then(|d| {
-                let what = format!("signal delivery for case {} to {}", d.case_id, d.receiver);
-                self.check_fleet_signed(msg, &what).map(|_| d)
-            }) {
-                Ok(d) => self.after_close(msg, AfterClose::Signal(&d)).await,
-                Err((reason, detail)) => dlq(reason, detail).await,
-            }
-        } else if msg.topic == self.cfg.topics.confirmations
-            && schema_of(msg).is_some_and(|s| s == RESTORE_REPORT_SCHEMA)
-        {
-            match parse_restore_report(msg).and_then(|r| {
-                let what = format!("restore report for case {} on {}", r.case_id, r.target.kind);
-                self.check_fleet_signed(msg, &what).map(|_| r)
-            }) {
-                Ok(r) => {
-                    self.apply(Input::Restored(&r), Some((r.case_id, msg.partition)))
-                        .await
-                }
-                Err((reason, detail)) => dlq(reason, detail).await,
-            }
         } else if msg.topic == self.cfg.topics.confirmations {
-            match parse_confirmation(msg).and_then(|c| self.check_report(msg, c)) {
-                Ok(c) => {
-                    self.apply(Input::Confirmation(&c), Some((c.case_id, msg.partition)))
-                        .await
-                }
-                Err((reason, detail)) => dlq(reason, detail).await,
-            }
+            self.confirmations_record(msg).await
         } else {
             dlq(
                 "unexpected_topic",

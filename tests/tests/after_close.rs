@@ -127,6 +127,19 @@ async fn escalations_of(env: &TestEnv, id: uuid::Uuid) -> Vec<Escalation> {
     all.into_iter().filter(|e| e.case_id == id).collect()
 }
 
+/// Waits up to 20 s until case `id` has `n` escalations on the escalations topic; returns them.
+async fn wait_escalations(env: &TestEnv, id: uuid::Uuid, n: usize) -> Vec<Escalation> {
+    let mut out = Vec::new();
+    for _ in 0..100 {
+        out = escalations_of(env, id).await;
+        if out.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    out
+}
+
 /// Publishes `events` and returns their closed cases.
 async fn closed_cases(env: &TestEnv, events: &[HrEvent], mode: Mode) -> Vec<Case> {
     env.publish(events, mode).await;
@@ -149,7 +162,7 @@ fn case_of(log: &CaseLog, id: &uuid::Uuid) -> Case {
 fn a_finding_and_a_signal_delivery_after_close_are_recorded_and_escalated() {
     let env = TestEnv::new("after-close");
     env.block_on(async {
-        let (fleet, _metrics, _health) = simulated_fleet(&env.cfg, WAIT).await;
+        let (fleet, metrics, _health) = simulated_fleet(&env.cfg, WAIT).await;
         let events = env.leavers(2);
         let cases = closed_cases(&env, &events, Mode::Structured).await;
         let (ada, bob) = (&cases[0], &cases[1]);
@@ -181,14 +194,7 @@ fn a_finding_and_a_signal_delivery_after_close_are_recorded_and_escalated() {
             text.contains("read back: account is enabled again"),
             "{text}"
         );
-        let mut escalations = Vec::new();
-        for _ in 0..100 {
-            escalations = escalations_of(&env, ada.case_id).await;
-            if escalations.len() >= 2 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let escalations = wait_escalations(&env, ada.case_id, 2).await;
         let reasons: Vec<EscalationReason> = escalations.iter().map(|e| e.reason).collect();
         assert_eq!(
             reasons,
@@ -208,6 +214,22 @@ fn a_finding_and_a_signal_delivery_after_close_are_recorded_and_escalated() {
                 .iter()
                 .any(|r| r.escalation_id == e.escalation_id));
         }
+
+        // A delivery for bob's case, still closed: recorded, and the case stays closed.
+        let to_bob = delivery(bob, DeliveryOutcome::Delivered);
+        send(&env, &bob.identity_id, &to_bob, None).await;
+        let log = env
+            .wait_cases(WAIT, |l| {
+                l.latest
+                    .get(&bob.case_id)
+                    .is_some_and(|c| !c.signals.is_empty())
+            })
+            .await;
+        let bob_now = case_of(&log, &bob.case_id);
+        assert_eq!(bob_now.state, CaseState::Closed, "[{}]", env.broker);
+        assert_eq!(bob_now.signals, vec![to_bob.clone()]);
+        assert_eq!(bob_now.revision, bob.revision + 1);
+        assert_eq!(bob_now.closed_at, bob.closed_at);
 
         // The receiver accepts at last: recorded, the case's state unchanged.
         let delivered = delivery(ada, DeliveryOutcome::Delivered);
@@ -230,23 +252,28 @@ fn a_finding_and_a_signal_delivery_after_close_are_recorded_and_escalated() {
         );
         assert_eq!(case.state, CaseState::Escalated);
 
-        // Replays change nothing. Then, on the same partition (same key), a finding naming bob's
-        // case under ada's identity and one for a case nobody knows: once both are dead-lettered,
-        // the replays before them were handled.
+        // Replays change nothing. Then, on the same partitions (same keys), a finding naming
+        // bob's case under ada's identity and findings for cases nobody knows: once they are
+        // dead-lettered, the replays before them were handled.
         send(&env, &ada.identity_id, &found, None).await;
         send(&env, &ada.identity_id, &overdue, None).await;
         send(&env, &ada.identity_id, &delivered, None).await;
+        send(&env, &bob.identity_id, &to_bob, None).await;
         let mut other = finding(bob, "t1");
         other.identity_id = ada.identity_id.clone();
         send(&env, &ada.identity_id, &other, None).await;
         let mut stray = finding(ada, "t2");
         stray.case_id = uuid::Uuid::new_v4();
         send(&env, &ada.identity_id, &stray, None).await;
-        let letters = dead_letters(&env, 2).await;
-        let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
+        let mut stray_bob = finding(bob, "t2");
+        stray_bob.case_id = uuid::Uuid::new_v4();
+        send(&env, &bob.identity_id, &stray_bob, None).await;
+        let letters = dead_letters(&env, 3).await;
+        let mut reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
+        reasons.sort_unstable();
         assert_eq!(
             reasons,
-            vec!["identity_mismatch", "unknown_case"],
+            vec!["identity_mismatch", "unknown_case", "unknown_case"],
             "[{}]",
             env.broker
         );
@@ -256,9 +283,22 @@ fn a_finding_and_a_signal_delivery_after_close_are_recorded_and_escalated() {
         let log = env.case_log().await;
         let after = case_of(&log, &ada.case_id);
         assert_eq!(after.revision, case.revision, "a replay publishes nothing");
-        assert_eq!(case_of(&log, &bob.case_id), *bob, "bob's case untouched");
+        assert_eq!(
+            case_of(&log, &bob.case_id),
+            bob_now,
+            "bob's case untouched by ada's"
+        );
         assert_eq!(escalations_of(&env, ada.case_id).await.len(), 2);
         assert!(escalations_of(&env, bob.case_id).await.is_empty());
+        // Two cases closed, each counted once: a closed case re-published with a delivery is
+        // not a second close.
+        let closes = |outcome: &str| {
+            metrics
+                .time_to_close
+                .with_label_values(&[outcome])
+                .get_sample_count()
+        };
+        assert_eq!(closes("closed") + closes("closed_after_escalation"), 2);
 
         fleet.stop().await.expect("graceful stop");
     });
@@ -337,14 +377,7 @@ fn with_signing_required_an_unsigned_or_forged_finding_is_dead_lettered() {
         let case = case_of(&log, &closed.case_id);
         assert_eq!(case.findings, vec![signed], "[{}]", env.broker);
         assert_eq!(case.state, CaseState::Escalated);
-        let mut escalations = Vec::new();
-        for _ in 0..100 {
-            escalations = escalations_of(&env, closed.case_id).await;
-            if !escalations.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let escalations = wait_escalations(&env, closed.case_id, 1).await;
         assert_eq!(
             escalations.len(),
             1,

@@ -99,8 +99,13 @@ impl Verifier {
         let mut due = Vec::new();
         for (i, base) in case.escalations.iter().enumerate() {
             // Paths start from the control owner's escalation; resolved ones stop climbing
-            // (the same rule `revoke case` uses to show an escalation open or resolved).
-            if base.level != 0 || !unresolved(case, base) {
+            // (the same rule `revoke case` uses to show an escalation open or resolved). A
+            // receiver's undelivered signals have no path: paths are per target, and the
+            // receiver's owner is told by the delivery record itself.
+            if base.level != 0
+                || base.reason == EscalationReason::SignalUndelivered
+                || !unresolved(case, base)
+            {
                 continue;
             }
             let path = self

@@ -230,6 +230,7 @@ fn a_finding_and_a_signal_delivery_after_close_are_recorded_and_escalated() {
         assert_eq!(bob_now.signals, vec![to_bob.clone()]);
         assert_eq!(bob_now.revision, bob.revision + 1);
         assert_eq!(bob_now.closed_at, bob.closed_at);
+        assert_eq!(log.closed_versions[&bob.case_id], 1, "closed once");
 
         // The receiver accepts at last: recorded, the case's state unchanged.
         let delivered = delivery(ada, DeliveryOutcome::Delivered);

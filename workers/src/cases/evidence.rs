@@ -146,7 +146,12 @@ pub fn target_state_str(s: TargetState) -> &'static str {
 /// its targets is not verified. On a rescinded case: `restore_incomplete` always (re-issuing by
 /// hand is not recorded in the case), `rescind_after_revocation` while a target that revoked
 /// something has not reported its restore yet; escalations from before the rescind are moot.
+/// What happened after close has its own rule (`after_close_escalation_open`): a finding stays
+/// open while its case is reopened, an undelivered signal while its receiver is overdue.
 pub fn escalation_is_open(case: &Case, e: &EscalationRecord) -> bool {
+    if let Some(open) = crate::verifier::machine::after_close_escalation_open(case, e) {
+        return open;
+    }
     match case.state {
         CaseState::Closed => false,
         CaseState::Rescinded => match e.reason {

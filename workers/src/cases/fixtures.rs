@@ -249,3 +249,33 @@ pub fn escalated_case(v: &mut Verifier, identity: &str, offset_s: i64) -> Case {
         ],
     )
 }
+
+/// `closed_case` with Shared Signals deliveries an hour later: crm accepted both SETs, wiki
+/// accepted none within its SLA (overdue, escalated). The case stays closed.
+pub fn signalled_case(v: &mut Verifier, identity: &str, offset_s: i64) -> Case {
+    use kit::DeliveryOutcome::{Delivered, Overdue};
+    let closed = closed_case(v, identity, offset_s);
+    let s = offset_s + 3600;
+    let crm = kit::delivery(&closed, "crm", Delivered, &["jti-1", "jti-2"], s);
+    let mid = apply(v, Input::Signal(&crm, Some(&closed)), kit::at(s)).expect("recorded");
+    let wiki = kit::delivery(&closed, "wiki", Overdue, &["jti-3"], s + 1);
+    apply(v, Input::Signal(&wiki, Some(&mid)), kit::at(s + 1)).expect("recorded")
+}
+
+/// `signalled_case`, then access seen again a day later: the directory account present again
+/// (`revoke verify`) and a sign-in on vault (`revoke watch`). Reopened: escalated.
+pub fn reopened_case(v: &mut Verifier, identity: &str, offset_s: i64) -> Case {
+    use kit::FindingKind::{AccessReturned, SignInAfterDeparture};
+    let closed = signalled_case(v, identity, offset_s);
+    let s = offset_s + 86_400;
+    let back = kit::finding(&closed, AccessReturned, TargetKind::Directory, "t1", s);
+    let mid = apply(v, Input::Finding(&back, Some(&closed)), kit::at(s)).expect("recorded");
+    let login = kit::finding(
+        &mid,
+        SignInAfterDeparture,
+        TargetKind::Vault,
+        "login-7",
+        s + 5,
+    );
+    apply(v, Input::Finding(&login, None), kit::at(s + 10)).expect("recorded")
+}

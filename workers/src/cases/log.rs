@@ -6,16 +6,19 @@ use revoke_shared::contract::{Case, CaseState, CASE_SCHEMA};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// The latest version of every case, and how many times each was published as closed.
+/// The latest version of every case, and how many records closed each.
 #[derive(Debug, Default, Clone)]
 pub struct CaseLog {
     pub latest: HashMap<Uuid, Case>,
+    /// Per case, how many records closed it (the version that reached `closed`; a closed case
+    /// re-published with a Shared Signals delivery is not another close): 1 when it closed
+    /// exactly once.
     pub closed_versions: HashMap<Uuid, u32>,
 }
 
 impl CaseLog {
     pub fn ingest(&mut self, case: Case) {
-        if case.state == CaseState::Closed {
+        if case.state == CaseState::Closed && case.closed_at == Some(case.updated_at) {
             *self.closed_versions.entry(case.case_id).or_default() += 1;
         }
         match self.latest.get(&case.case_id) {

@@ -2,6 +2,7 @@
 //! (`evidence`), and rendering a case for people (`render`) — for `revoke case`, `revoke case
 //! ack`, `revoke report`, the demo and the tests.
 
+mod after_close;
 mod evidence;
 mod log;
 mod render;

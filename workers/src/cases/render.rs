@@ -1,6 +1,7 @@
 //! `revoke case` for people: a case with its whole chain of evidence (`render`), the verdict in
 //! one sentence (`verdict`), and times and durations as people read them.
 
+use super::after_close::{reopened_verdict, signals_summary, write_findings, write_signals};
 use super::evidence::{
     acknowledgements, attestation_not_accepted, attested_by, escalation_is_open,
     object_outcome_str, target_state_str, Proof,
@@ -135,7 +136,10 @@ pub fn verdict(case: &Case) -> String {
                     who.join(", ")
                 ));
             }
-            s
+            with_signals(s, case)
+        }
+        CaseState::Escalated if crate::verifier::machine::reopened_by_finding(case) => {
+            with_signals(reopened_verdict(case), case)
         }
         CaseState::Escalated => format!(
             "escalated as of {} — a person must act; not verified: {}; deadline {}",
@@ -216,9 +220,18 @@ pub fn verdict(case: &Case) -> String {
     }
 }
 
+/// `verdict` followed by how the case's Shared Signals deliveries stand, if it has any.
+fn with_signals(mut verdict: String, case: &Case) -> String {
+    if !case.signals.is_empty() {
+        verdict.push_str(&format!("; Shared Signals {}", signals_summary(case)));
+    }
+    verdict
+}
+
 /// Renders a case and its whole chain of evidence for people: the HR event, per target and per
 /// object the action, removal time, actor and read-back, time to revoke, escalations with their
-/// owners, acknowledgements, and the verdict with when it was reached.
+/// owners, acknowledgements, what came after close (findings first, signal deliveries), and the
+/// verdict with when it was reached.
 pub fn render(case: &Case) -> String {
     use std::fmt::Write;
     let mut s = String::new();
@@ -231,6 +244,7 @@ pub fn render(case: &Case) -> String {
         case.state.as_str(),
         case.revision
     );
+    write_findings(&mut s, case);
     match &case.identity {
         Some(who) => {
             let _ = writeln!(
@@ -467,6 +481,7 @@ pub fn render(case: &Case) -> String {
             }
         }
     }
+    write_signals(&mut s, case);
     if case.escalations.is_empty() {
         let _ = writeln!(s, "  escalations: none");
     } else {
@@ -475,10 +490,14 @@ pub fn render(case: &Case) -> String {
             let targets: Vec<&str> = e.targets.iter().map(|t| t.as_str()).collect();
             let _ = writeln!(
                 s,
-                "    - {} {} for {} -> {}{}",
+                "    - {} {}{} -> {}{}",
                 ts(e.raised_at),
                 e.reason.as_str(),
-                targets.join(", "),
+                if targets.is_empty() {
+                    String::new() // a receiver's, not a target's (signal_undelivered)
+                } else {
+                    format!(" for {}", targets.join(", "))
+                },
                 escalated_to(e),
                 if escalation_is_open(case, e) {
                     " (open)"

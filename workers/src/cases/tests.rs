@@ -265,3 +265,47 @@ fn durations_read_well() {
     assert_eq!(duration_text(600_000), "10.0 min (600000 ms)");
     assert_eq!(duration_text(9_000_000), "2.5 h (9000000 ms)");
 }
+
+/// A case whose access came back: the findings first (kind, target, object, when, read-back),
+/// the verdict says it was reopened, the deliveries per receiver and SET, the escalations open.
+#[test]
+fn render_shows_findings_prominently_and_signal_deliveries_per_receiver() {
+    let mut v = verifier();
+    let case = reopened_case(&mut v, "E1", 0);
+    assert_eq!(case.state, CaseState::Escalated);
+    let text = assert_renders(
+        &case,
+        &[
+            "!! ACCESS SEEN AGAIN AFTER CLOSE: 2 findings",
+            "- access_returned on directory (default): account E1-directory present again at 2026-11-25T09:00:00.000Z",
+            "read back: enabled=true (by verify-1 as svc-revoke-read)",
+            "- access_after_departure on vault (default): sign_in login-7 signed in at 2026-11-25T09:00:05.000Z",
+            "Shared Signals: 2 receivers: 1 delivered, 1 overdue (wiki)",
+            "receiver crm: delivered (owner app-team <app-team@example.com>)",
+            "- jti-1 https://schemas.openid.net/secevent/risc/event-type/account-disabled via push: accepted 2026-11-24T10:00:00.000Z",
+            "receiver wiki: OVERDUE",
+            "- jti-3 https://schemas.openid.net/secevent/risc/event-type/account-disabled via push: not accepted",
+            "access_returned for directory -> owner",
+            "access_after_departure for vault -> owner",
+            "signal_undelivered -> owner app-team <app-team@example.com> (open)",
+            "verdict: escalated as of 2026-11-25T09:00:10.000Z — REOPENED: access seen again after the case closed at",
+        ],
+    );
+    // The findings come before everything else about the case.
+    assert!(text.find("ACCESS SEEN AGAIN").unwrap() < text.find("identity: E1").unwrap());
+    for reason in ["access_returned", "access_after_departure"] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!(" {reason} for ")))
+            .unwrap();
+        assert!(line.ends_with("(open)"), "{line}");
+    }
+    // Deliveries alone leave the case closed, and its verdict says how they stand.
+    let closed = signalled_case(&mut verifier(), "E2", 0);
+    assert_eq!(closed.state, CaseState::Closed);
+    let text = assert_renders(
+        &closed,
+        &["; Shared Signals 2 receivers: 1 delivered, 1 overdue (wiki)"],
+    );
+    assert!(!text.contains("ACCESS SEEN AGAIN"));
+}

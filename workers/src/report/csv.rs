@@ -56,7 +56,7 @@ const TARGET_COLUMNS: [&str; 10] = [
 ];
 
 /// The CSV header: fixed columns, then ten per target kind (`directory_state`, …), then
-/// escalations and acknowledgements.
+/// escalations, acknowledgements and restores, then what came after close (findings, signals).
 pub fn csv_header() -> Vec<String> {
     let mut h: Vec<String> = [
         "case_id",
@@ -91,6 +91,12 @@ pub fn csv_header() -> Vec<String> {
         "open_escalations",
         "acks",
         "restores",
+        "access_returned",
+        "access_after_departure",
+        "findings",
+        "signal_receivers_delivered",
+        "signal_receivers_overdue",
+        "signals",
     ] {
         h.push(c.into());
     }
@@ -205,9 +211,59 @@ pub fn to_csv(rows: &[Row]) -> String {
                 .collect::<Vec<_>>()
                 .join("; "),
         ));
+        after_close_cells(r, &mut cells);
         out.push_str(&csv_line(&cells));
     }
     out
+}
+
+/// What came after close: the findings counted and listed, the Shared Signals receivers counted
+/// by outcome and listed.
+fn after_close_cells(r: &Row, cells: &mut Vec<(String, bool)>) {
+    let receivers = |outcome: &str| r.signals.iter().filter(|s| s.outcome == outcome).count();
+    cells.extend([
+        (r.access_returned.to_string(), false),
+        (r.sign_ins_after_departure.to_string(), false),
+        (
+            r.findings
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {} ({}) {} at {}: {}",
+                        f.kind,
+                        f.target,
+                        f.instance,
+                        f.object,
+                        t(Some(f.observed_at)),
+                        f.read_back
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            true,
+        ),
+        (receivers("delivered").to_string(), false),
+        (receivers("overdue").to_string(), false),
+        (
+            r.signals
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}: {} ({} of {} SETs accepted{})",
+                        s.receiver,
+                        s.outcome,
+                        s.delivered,
+                        s.sets,
+                        s.last_delivered_at
+                            .map(|d| format!(", last at {}", t(Some(d))))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            true,
+        ),
+    ]);
 }
 
 /// One CSV row per object of evidence of the given cases.

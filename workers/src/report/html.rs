@@ -1,5 +1,6 @@
 //! The report as one self-contained HTML page: inline CSS, no script, no external asset; counts
-//! by state, the time-to-revoke chart (`svg`), open escalations grouped by owner, the case table.
+//! by state, what came after close, the time-to-revoke chart (`svg`), open escalations grouped by
+//! owner, the case table.
 
 use super::model::{level_words, EscalationRow, Row};
 use super::svg::{chart_svg, esc, spreads};
@@ -65,6 +66,7 @@ pub fn to_html_titled(rows: &[Row], now: DateTime<Utc>, window: &str) -> String 
         "<tr><th>total</th><th class=\"num\">{}</th></tr></table>\n<p>Open escalations: {open_total}. Acknowledgements by hand: {acks_total}.</p>",
         rows.len()
     );
+    after_close_summary(&mut h, rows);
 
     // Chart.
     let sp = spreads(rows);
@@ -135,7 +137,7 @@ pub fn to_html_titled(rows: &[Row], now: DateTime<Utc>, window: &str) -> String 
     }
     let _ = writeln!(
         h,
-        "<th>escalations</th><th>acknowledgements</th><th>restored after rescind</th></tr>"
+        "<th>escalations</th><th>acknowledgements</th><th>restored after rescind</th><th>after close</th></tr>"
     );
     for r in rows {
         let _ = write!(
@@ -219,12 +221,67 @@ pub fn to_html_titled(rows: &[Row], now: DateTime<Utc>, window: &str) -> String 
             .collect();
         let _ = writeln!(
             h,
-            "<td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escs.join("<br>"),
             acks.join("<br>"),
-            restores.join("<br>")
+            restores.join("<br>"),
+            after_close_cell(r)
         );
     }
     let _ = writeln!(h, "</table>\n</body></html>");
     h
+}
+
+/// The counts of what came after close: cases with access returned, with sign-ins after
+/// departure, and Shared Signals receivers by outcome.
+fn after_close_summary(h: &mut String, rows: &[Row]) {
+    use std::fmt::Write;
+    let cases = |has: fn(&Row) -> bool| rows.iter().filter(|r| has(r)).count();
+    let receivers = |outcome: &str| {
+        rows.iter()
+            .flat_map(|r| &r.signals)
+            .filter(|s| s.outcome == outcome)
+            .count()
+    };
+    let _ = writeln!(
+        h,
+        "<h2>After close</h2><table id=\"after-close\"><tr><th>what</th><th>count</th></tr>\
+<tr class=\"escalated\"><td>cases with access returned</td><td class=\"num\">{}</td></tr>\
+<tr class=\"escalated\"><td>cases with sign-ins after departure</td><td class=\"num\">{}</td></tr>\
+<tr><td>Shared Signals receivers delivered</td><td class=\"num\">{}</td></tr>\
+<tr><td>Shared Signals receivers overdue</td><td class=\"num\">{}</td></tr></table>",
+        cases(|r| r.access_returned > 0),
+        cases(|r| r.sign_ins_after_departure > 0),
+        receivers("delivered"),
+        receivers("overdue")
+    );
+}
+
+/// A case's findings and signal deliveries, for its cell in the case table.
+fn after_close_cell(r: &Row) -> String {
+    let mut lines: Vec<String> = r
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "<strong>{}</strong> {} ({}) {} at {}: {}",
+                esc(&f.kind),
+                esc(&f.target),
+                esc(&f.instance),
+                esc(&f.object),
+                esc(&ts(f.observed_at)),
+                esc(&f.read_back)
+            )
+        })
+        .collect();
+    lines.extend(r.signals.iter().map(|s| {
+        format!(
+            "signals to {}: {}, {} of {} SETs accepted",
+            esc(&s.receiver),
+            esc(&s.outcome),
+            s.delivered,
+            s.sets
+        )
+    }));
+    lines.join("<br>")
 }

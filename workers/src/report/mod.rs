@@ -11,9 +11,14 @@
 //!   `=`, `+`, `-`, `@`, tab or CR get a leading `'` so spreadsheets do not run them as formulas.
 //!   `--objects FILE` writes a second CSV with one row per object of evidence.
 //! - JSON: an array of row objects (full-precision times, RFC 3339).
-//! - HTML: one page, inline CSS, no script, no external asset: counts by state, time to revoke
-//!   per target (p50/p90/max as an inline SVG bar chart), open escalations grouped by owner, and
-//!   the case table. Every text from a record is HTML-escaped.
+//! - HTML: one page, inline CSS, no script, no external asset: counts by state, after close
+//!   (cases with access returned, with sign-ins after departure; Shared Signals receivers
+//!   delivered and overdue), time to revoke per target (p50/p90/max as an inline SVG bar chart),
+//!   open escalations grouped by owner, and the case table. Every text from a record is
+//!   HTML-escaped.
+//! - After close, every format: per case the count of `access_returned` and
+//!   `access_after_departure` findings, the findings themselves, and per Shared Signals receiver
+//!   its outcome and SETs delivered.
 //!
 //! Pure functions do the work, one file per output: `model` (the rows and the window), `csv`
 //! (`to_csv`, `objects_csv`), `json` (`to_json`), `html` (`to_html`), `svg` (the time-to-revoke
@@ -29,8 +34,8 @@ pub use csv::{csv_field, csv_header, objects_csv, to_csv};
 pub use html::{to_html, to_html_titled};
 pub use json::to_json;
 pub use model::{
-    parse_time, rows, rows_by, select, window_time, AckRow, EscalationRow, RestoreRow, Row,
-    TargetRow, Window,
+    parse_time, rows, rows_by, select, window_time, AckRow, EscalationRow, FindingRow, RestoreRow,
+    Row, SignalRow, TargetRow, Window,
 };
 pub use svg::{chart_svg, esc, spreads, Spread};
 

@@ -1,11 +1,11 @@
-//! The report's model: one `Row` per case (with its targets, escalations, restores and
-//! acknowledgements), the window a case must fall in, and parsing `--since`/`--until`.
+//! The report's model: one `Row` per case (with its targets, escalations, restores,
+//! acknowledgements, and what came after close: findings and signal deliveries), the window a case must fall in, and parsing `--since`/`--until`.
 
 use crate::cases::{
     acknowledgements, escalation_is_open, target_provenance, target_state_str, verdict, Proof,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use revoke_shared::contract::{Case, TargetKind};
+use revoke_shared::contract::{Case, DeliveryOutcome, FindingKind, TargetKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -76,6 +76,32 @@ pub struct AckRow {
     pub recorded_at: Option<DateTime<Utc>>,
 }
 
+/// After close: access seen again, as the case recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingRow {
+    /// `access_returned` or `access_after_departure`.
+    pub kind: String,
+    pub target: String,
+    pub instance: String,
+    /// `object_kind object_id`.
+    pub object: String,
+    pub observed_at: DateTime<Utc>,
+    pub read_back: String,
+}
+
+/// One Shared Signals receiver of the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignalRow {
+    pub receiver: String,
+    /// `delivered` or `overdue`.
+    pub outcome: String,
+    pub sets: usize,
+    /// SETs the receiver accepted.
+    pub delivered: usize,
+    /// When it accepted the last of them.
+    pub last_delivered_at: Option<DateTime<Utc>>,
+}
+
 /// One case, as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Row {
@@ -108,6 +134,12 @@ pub struct Row {
     pub escalations: Vec<EscalationRow>,
     pub acks: Vec<AckRow>,
     pub restores: Vec<RestoreRow>,
+    /// Findings of access present again after close (`access_returned`).
+    pub access_returned: usize,
+    /// Findings of sign-ins after departure (`access_after_departure`).
+    pub sign_ins_after_departure: usize,
+    pub findings: Vec<FindingRow>,
+    pub signals: Vec<SignalRow>,
 }
 
 impl Row {
@@ -209,8 +241,41 @@ impl Row {
                     }
                 })
                 .collect(),
+            access_returned: count(case, FindingKind::AccessReturned),
+            sign_ins_after_departure: count(case, FindingKind::SignInAfterDeparture),
+            findings: case
+                .findings
+                .iter()
+                .map(|f| FindingRow {
+                    kind: f.kind.as_str().into(),
+                    target: f.target.kind.as_str().into(),
+                    instance: f.target.instance.clone(),
+                    object: format!("{} {}", f.object_kind, f.object_id),
+                    observed_at: f.observed_at,
+                    read_back: f.read_back.clone(),
+                })
+                .collect(),
+            signals: case
+                .signals
+                .iter()
+                .map(|d| SignalRow {
+                    receiver: d.receiver.clone(),
+                    outcome: match d.outcome {
+                        DeliveryOutcome::Delivered => "delivered",
+                        DeliveryOutcome::Overdue => "overdue",
+                    }
+                    .into(),
+                    sets: d.sets.len(),
+                    delivered: d.sets.iter().filter(|s| s.delivered_at.is_some()).count(),
+                    last_delivered_at: d.sets.iter().filter_map(|s| s.delivered_at).max(),
+                })
+                .collect(),
         }
     }
+}
+
+fn count(case: &Case, kind: FindingKind) -> usize {
+    case.findings.iter().filter(|f| f.kind == kind).count()
 }
 
 /// The time of `case` the window applies to.

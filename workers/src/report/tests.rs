@@ -217,7 +217,7 @@ fn csv_has_fixed_columns_and_quotes_per_rfc4180() {
     let text = to_csv(&rows);
     let records = parse_csv(&text);
     let header = &records[0];
-    assert_eq!(header.len(), 17 + 5 * 10 + 5);
+    assert_eq!(header.len(), 17 + 5 * 10 + 5 + 6);
     assert_eq!(header[0], "case_id");
     assert!(header.contains(&"cicd_time_to_revoke_ms".to_string()));
     assert_eq!(records.len(), 4);
@@ -513,4 +513,87 @@ fn escalations_up_the_path_show_their_level_everywhere() {
         html.contains("cloud-lead &lt;cloud-lead@example.com&gt; — 1 open"),
         "{html}"
     );
+}
+
+/// What came after close, in every format: per case the findings counted and listed, the
+/// Shared Signals receivers by outcome; the HTML page counts the cases with access returned and
+/// with sign-ins after departure.
+#[test]
+fn findings_and_signal_deliveries_are_counted_in_every_format() {
+    let mut v = verifier();
+    let cases = vec![
+        closed_case(&mut v, "E1", 0),
+        signalled_case(&mut v, "E2", 10),
+        reopened_case(&mut v, "E3", 20),
+    ];
+    let rows = rows(&cases, None, None);
+    let (plain, signalled, reopened) = (&rows[0], &rows[1], &rows[2]);
+    assert_eq!(
+        (plain.access_returned, plain.sign_ins_after_departure),
+        (0, 0)
+    );
+    assert!(plain.findings.is_empty() && plain.signals.is_empty());
+    assert_eq!(signalled.state, "closed");
+    assert_eq!(reopened.state, "escalated");
+    assert_eq!(
+        (reopened.access_returned, reopened.sign_ins_after_departure),
+        (1, 1)
+    );
+    assert_eq!(reopened.findings[0].kind, "access_returned");
+    assert_eq!(reopened.findings[0].object, "account E3-directory");
+    assert_eq!(reopened.findings[0].read_back, "enabled=true");
+    let crm = &signalled.signals[0];
+    assert_eq!(
+        (
+            crm.receiver.as_str(),
+            crm.outcome.as_str(),
+            crm.sets,
+            crm.delivered
+        ),
+        ("crm", "delivered", 2, 2)
+    );
+    assert_eq!(signalled.signals[1].outcome, "overdue");
+    assert!(reopened
+        .escalations
+        .iter()
+        .filter(|e| e.reason != "signal_undelivered")
+        .all(|e| e.open));
+
+    let records = parse_csv(&to_csv(&rows));
+    let col = |name: &str| records[0].iter().position(|h| h == name).unwrap();
+    let cell = |r: usize, name: &str| records[r][col(name)].clone();
+    assert_eq!(cell(1, "access_returned"), "0");
+    assert_eq!(cell(3, "access_returned"), "1");
+    assert_eq!(cell(3, "access_after_departure"), "1");
+    assert!(cell(3, "findings")
+        .starts_with("access_returned directory (default) account E3-directory at "));
+    assert!(cell(3, "findings").contains("access_after_departure vault (default) sign_in login-7"));
+    assert_eq!(
+        (
+            cell(2, "signal_receivers_delivered"),
+            cell(2, "signal_receivers_overdue")
+        ),
+        ("1".into(), "1".into())
+    );
+    assert!(cell(2, "signals").contains("crm: delivered (2 of 2 SETs accepted, last at "));
+    assert!(cell(2, "signals").contains("wiki: overdue (0 of 1 SETs accepted)"));
+
+    let json: serde_json::Value = serde_json::from_str(&to_json(&rows)).unwrap();
+    assert_eq!(json[2]["access_returned"], 1);
+    assert_eq!(json[2]["sign_ins_after_departure"], 1);
+    assert_eq!(json[2]["findings"][1]["kind"], "access_after_departure");
+    assert_eq!(json[1]["signals"][1]["outcome"], "overdue");
+
+    let html = to_html(&rows, Utc::now());
+    for needle in [
+        "<h2>After close</h2>",
+        "<td>cases with access returned</td><td class=\"num\">1</td>",
+        "<td>cases with sign-ins after departure</td><td class=\"num\">1</td>",
+        "<td>Shared Signals receivers delivered</td><td class=\"num\">2</td>",
+        "<td>Shared Signals receivers overdue</td><td class=\"num\">2</td>",
+        "<strong>access_returned</strong> directory (default) account E3-directory",
+        "signals to wiki: overdue, 0 of 1 SETs accepted",
+    ] {
+        assert!(html.contains(needle), "lacks {needle:?}");
+    }
 }

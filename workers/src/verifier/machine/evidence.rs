@@ -21,7 +21,9 @@ impl Verifier {
                 | CaseState::Admitting
                 | CaseState::Held
                 | CaseState::Rejected
-        ) {
+        ) || super::finding::reopened_by_finding(case)
+        {
+            // Reopened by access seen again after close: a confirmation does not close it again.
             return;
         }
         let all_done = case.required_targets.iter().all(|t| {

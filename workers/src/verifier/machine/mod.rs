@@ -1,6 +1,6 @@
 //! The verifier's state machine: `apply(input, now) -> effects`, with no I/O inside.
 //!
-//! Inputs are HR events, confirmations and clock ticks; effects are case records to publish
+//! Inputs are HR events, confirmations, findings, signal deliveries and clock ticks; effects are case records to publish
 //! (the changelog and the auditor's view) and escalations. The Kafka shell feeds it and
 //! publishes what it returns; a restarted shell rebuilds it with `restore` from `revoke.cases`.
 //!
@@ -16,7 +16,11 @@
 //!   not verified) climbs the target's escalation path: at each step's `after_secs` from the
 //!   control owner's escalation, a tick raises the same escalation to that step's person, at
 //!   its `level`. Each level is recorded in the case, so it fires once, also across restarts.
-//! - A duplicate input changes nothing and publishes nothing; a closed case never changes again.
+//! - A duplicate input changes nothing and publishes nothing; a closed case changes again only by
+//!   a rescind, access seen again (`finding`: recorded, escalated, the case reopened as
+//!   `escalated`) or a Shared Signals delivery (`signal`: recorded, an overdue receiver
+//!   escalated; the state unchanged). Closed cases are only a marker in memory, so for these the
+//!   shell hands over the case's last record from the changelog.
 //! - Confirmations may arrive before their termination (they are kept in a `pending` case).
 //! - A termination dated in the future (`HrEvent::is_scheduled`) opens a `scheduled` case;
 //!   workers leave it alone. The first tick at or after its effective time re-publishes it on
@@ -44,7 +48,7 @@
 //!
 //! This file holds the inputs, the effects and the case store (`Verifier`, `apply`); each kind of
 //! input is applied in its own file: `termination`, `confirmation`, `rescind` (with the restore
-//! reports), `admission` (the guard's verdicts) and `tick` (deadlines, SLAs, escalation paths,
+//! reports), `admission` (the guard's verdicts), `finding` and `signal` (after close), and `tick` (deadlines, SLAs, escalation paths,
 //! re-drives); `evidence` evaluates a case and records and publishes its escalations.
 
 use super::guard::Judged;
@@ -52,8 +56,9 @@ use super::people::People;
 use chrono::{DateTime, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
-    Admission, AdmissionKind, Case, CaseState, Confirmation, Escalation, HrEvent, HrEventKind,
-    RecheckObject, RestoreReport, RestoreRequest, TargetKind, TargetState,
+    AccessFinding, Admission, AdmissionKind, Case, CaseState, Confirmation, Escalation, HrEvent,
+    HrEventKind, RecheckObject, RestoreReport, RestoreRequest, SignalDelivery, TargetKind,
+    TargetState,
 };
 use revoke_shared::metrics::VerifierNote;
 use std::collections::HashMap;
@@ -62,12 +67,15 @@ use uuid::Uuid;
 mod admission;
 mod confirmation;
 mod evidence;
+mod finding;
 mod rescind;
+mod signal;
 mod termination;
 mod tick;
 
 use evidence::target_bit;
 pub use evidence::target_summary;
+pub use finding::{after_close_escalation_open, reopened_by_finding};
 use rescind::restore_undecided;
 
 #[derive(Debug)]
@@ -81,6 +89,12 @@ pub enum Input<'a> {
     RescindClosed(&'a HrEvent, &'a Case),
     /// The blast-radius guard's verdict on a case this instance owns.
     Guard(&'a Judged),
+    /// Access seen again after the case closed (`revoke verify`, `revoke watch`); for a closed
+    /// case, with its last record as the changelog holds it (read back as for `RescindClosed`).
+    Finding(&'a AccessFinding, Option<&'a Case>),
+    /// A Shared Signals receiver's delivery (or overdue delivery) of the case's SETs; for a
+    /// closed case, with its last record as for `Finding`.
+    Signal(&'a SignalDelivery, Option<&'a Case>),
     Tick,
 }
 
@@ -263,6 +277,42 @@ impl Verifier {
         None
     }
 
+    /// The case an input after close applies to: the live case, or for a closed marker the
+    /// record the shell read back (`closed`); refused when neither is there.
+    fn known_case<'a>(
+        &'a self,
+        id: &Uuid,
+        closed: Option<&'a Case>,
+    ) -> Result<&'a Case, (&'static str, String)> {
+        match self.cases.get(id) {
+            Some(Slot::Live(c)) => Ok(c),
+            Some(Slot::Closed(_)) => closed.filter(|r| r.case_id == *id).ok_or_else(|| {
+                (
+                    "case_record_missing",
+                    format!("case {id} is closed but its record could not be read back from the changelog"),
+                )
+            }),
+            None => Err((
+                "unknown_case",
+                format!("no case {id} is known: nothing to record this in"),
+            )),
+        }
+    }
+
+    /// Takes out the case `known_case` returned, to change it (`publish` puts it back).
+    fn take_known(&mut self, id: &Uuid, closed: Option<&Case>) -> Option<Case> {
+        match self.take(id)? {
+            Slot::Live(c) => Some(*c),
+            marker => {
+                let record = closed.filter(|r| r.case_id == *id).cloned();
+                if record.is_none() {
+                    self.put(*id, marker);
+                }
+                record
+            }
+        }
+    }
+
     pub fn case(&self, id: &Uuid) -> Option<&Case> {
         match self.cases.get(id) {
             Some(Slot::Live(c)) => Some(c),
@@ -275,8 +325,8 @@ impl Verifier {
     }
 
     /// Drops the live cases `ids` (a partition this instance no longer owns: its new owner
-    /// rebuilds them from the changelog). Closed markers stay: a closed case never changes
-    /// again except by a rescind, whose record `restore` accepts over the marker.
+    /// rebuilds them from the changelog). Closed markers stay: a closed case leaves its marker
+    /// only by a rescind or a finding, whose record `restore` accepts over the marker.
     pub fn forget(&mut self, ids: impl IntoIterator<Item = Uuid>) {
         for id in ids {
             if let Some(Slot::Closed(c)) = self.take(&id) {
@@ -319,13 +369,16 @@ impl Verifier {
                 return;
             }
         }
-        // A closed case changes once more only when a rescind reopens it as `rescinded` (a later
-        // revision, so in any replay order the rescinded record wins).
+        // A closed case changes once more only when a rescind reopens it as `rescinded`, or access
+        // seen again reopens it as `escalated` (a later revision either way, so in any replay
+        // order that record wins; a closed record with a later revision — a signal delivery —
+        // only moves the marker's offset, see `restore_at`).
         // Every revision adds to what is known of the person's terminations (a closed case's
         // later revision may record a rescind of a joined termination).
         self.people.note_case(&case);
         if matches!(self.cases.get(&case.case_id), Some(Slot::Closed(_)))
             && case.state != CaseState::Rescinded
+            && !reopened_by_finding(&case)
         {
             return;
         }
@@ -355,6 +408,8 @@ impl Verifier {
             Input::Restored(r) => self.on_restored(r, now),
             Input::RescindClosed(ev, case) => self.on_rescind_closed(ev, case, now),
             Input::Guard(j) => self.on_guard(j, now),
+            Input::Finding(f, closed) => self.on_finding(f, closed, now),
+            Input::Signal(d, closed) => self.on_signal(d, closed, now),
             Input::Tick => self.on_tick(now),
         }
     }

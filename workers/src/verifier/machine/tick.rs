@@ -2,7 +2,8 @@
 //! scheduled cases coming due, re-drives and the case deadline.
 
 use super::confirmation::earlier_objects;
-use super::evidence::{raise, raise_as, unconfirmed, Raise};
+use super::evidence::{raise_as, unconfirmed, Raise};
+use super::finding::{after_close_escalation_open, level_id};
 use super::rescind::restore_undecided;
 use super::{Effect, Slot, Verifier};
 use chrono::{DateTime, Duration, Utc};
@@ -98,8 +99,13 @@ impl Verifier {
         let mut due = Vec::new();
         for (i, base) in case.escalations.iter().enumerate() {
             // Paths start from the control owner's escalation; resolved ones stop climbing
-            // (the same rule `revoke case` uses to show an escalation open or resolved).
-            if base.level != 0 || !unresolved(case, base) {
+            // (the same rule `revoke case` uses to show an escalation open or resolved). A
+            // receiver's undelivered signals have no path: paths are per target, and the
+            // receiver's owner is told by the delivery record itself.
+            if base.level != 0
+                || base.reason == EscalationReason::SignalUndelivered
+                || !unresolved(case, base)
+            {
                 continue;
             }
             let path = self
@@ -113,7 +119,7 @@ impl Verifier {
                     break; // steps are in increasing order (the config is validated)
                 }
                 let level = n as u32 + 1;
-                let id = Escalation::id_at(case.case_id, base.reason, &base.targets, level);
+                let id = level_id(case.case_id, base, level);
                 if !case.escalations.iter().any(|e| e.escalation_id == id) {
                     due.push((i, level));
                 }
@@ -138,6 +144,7 @@ impl Verifier {
             let mut effects = Vec::new();
             for (i, level) in self.climbs_due(&case, now) {
                 let base = case.escalations[i].clone();
+                let id = level_id(case.case_id, &base, level);
                 let path = self
                     .policy
                     .escalation_path_of(base.targets.first().copied());
@@ -158,7 +165,7 @@ impl Verifier {
                     owner: step.owner(),
                     detail,
                 };
-                raise(&mut case, r, now, &mut effects);
+                raise_as(&mut case, id, r, now, &mut effects);
             }
             out.extend(self.publish(case, now, effects));
         }
@@ -332,8 +339,12 @@ impl Verifier {
 }
 
 /// Whether an escalation of a case that is not closed or rescinded still needs someone: one of
-/// the targets it names is not verified (an escalation naming none is moot).
+/// the targets it names is not verified (an escalation naming none is moot); for what happened
+/// after close, see `after_close_escalation_open`.
 pub(super) fn unresolved(case: &Case, e: &EscalationRecord) -> bool {
+    if let Some(open) = after_close_escalation_open(case, e) {
+        return open;
+    }
     e.targets.iter().any(|t| {
         case.targets
             .get(t)

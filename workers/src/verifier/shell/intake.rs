@@ -1,13 +1,67 @@
 //! Checking and parsing what arrives on the confirmations topic (confirmations, restore
-//! reports, fleet signatures) before the machine sees it.
+//! reports, access findings, signal deliveries, fleet signatures) before the machine sees it.
 
+use super::after_close::AfterClose;
 use super::VerifierHandler;
+use crate::verifier::machine::Input;
+use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::{
-    parse_keyed, Confirmation, RawMessage, RestoreReport, CONFIRMATION_SCHEMA,
-    RESTORE_REPORT_SCHEMA,
+    parse_keyed, AccessFinding, Confirmation, RawMessage, RestoreReport, SignalDelivery,
+    ACCESS_FINDING_SCHEMA, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA, SIGNAL_DELIVERY_SCHEMA,
 };
 
 impl VerifierHandler {
+    /// A record of the confirmations topic: a worker's report, a restore report, an access
+    /// finding or a signal delivery (`schema` tells, read once), parsed, its signature checked,
+    /// and applied — or dead-lettered with the reason.
+    pub(super) async fn confirmations_record(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        let signed = |what: String| self.check_fleet_signed(msg, &what);
+        let refused = match schema_of(msg).as_deref() {
+            Some(ACCESS_FINDING_SCHEMA) => match parse_finding(msg).and_then(|f| {
+                signed(format!(
+                    "access finding for case {} on {}",
+                    f.case_id, f.target.kind
+                ))
+                .map(|_| f)
+            }) {
+                Ok(f) => return self.after_close(msg, AfterClose::Finding(&f)).await,
+                Err(e) => e,
+            },
+            Some(SIGNAL_DELIVERY_SCHEMA) => match parse_signal(msg).and_then(|d| {
+                signed(format!(
+                    "signal delivery for case {} to {}",
+                    d.case_id, d.receiver
+                ))
+                .map(|_| d)
+            }) {
+                Ok(d) => return self.after_close(msg, AfterClose::Signal(&d)).await,
+                Err(e) => e,
+            },
+            Some(RESTORE_REPORT_SCHEMA) => match parse_restore_report(msg).and_then(|r| {
+                signed(format!(
+                    "restore report for case {} on {}",
+                    r.case_id, r.target.kind
+                ))
+                .map(|_| r)
+            }) {
+                Ok(r) => {
+                    let input = Input::Restored(&r);
+                    return self.apply(input, Some((r.case_id, msg.partition))).await;
+                }
+                Err(e) => e,
+            },
+            _ => match parse_confirmation(msg).and_then(|c| self.check_report(msg, c)) {
+                Ok(c) => {
+                    let input = Input::Confirmation(&c);
+                    return self.apply(input, Some((c.case_id, msg.partition))).await;
+                }
+                Err(e) => e,
+            },
+        };
+        let (reason, detail) = refused;
+        self.dead_letters.send(msg, reason, detail).await
+    }
+
     /// Takes the worker's fleet signature off the record into the report (a restore request
     /// carries it back). With signing required, a worker's report must carry a valid one: whoever
     /// can merely write the topic cannot forge evidence. A person's `case ack` is an attestation,
@@ -62,8 +116,9 @@ impl VerifierHandler {
     }
 }
 
-/// Restore reports share the confirmations topic (same key, same partition); `schema` tells.
-pub(super) fn is_restore_report(msg: &RawMessage) -> bool {
+/// Restore reports, access findings and signal deliveries share the confirmations topic with the
+/// workers' reports (same key, same partition); `schema` tells them apart.
+fn schema_of(msg: &RawMessage) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Schema {
         schema: Option<String>,
@@ -72,12 +127,31 @@ pub(super) fn is_restore_report(msg: &RawMessage) -> bool {
         .as_deref()
         .and_then(|p| serde_json::from_slice::<Schema>(p).ok())
         .and_then(|s| s.schema)
-        .is_some_and(|s| s == RESTORE_REPORT_SCHEMA)
 }
 
-pub(super) fn parse_restore_report(
-    msg: &RawMessage,
-) -> Result<RestoreReport, (&'static str, String)> {
+fn parse_finding(msg: &RawMessage) -> Result<AccessFinding, (&'static str, String)> {
+    parse_keyed(
+        msg,
+        "access finding",
+        "malformed_access_finding",
+        ACCESS_FINDING_SCHEMA,
+        |f: &AccessFinding| &f.schema,
+        |f: &AccessFinding| &f.identity_id,
+    )
+}
+
+fn parse_signal(msg: &RawMessage) -> Result<SignalDelivery, (&'static str, String)> {
+    parse_keyed(
+        msg,
+        "signal delivery",
+        "malformed_signal_delivery",
+        SIGNAL_DELIVERY_SCHEMA,
+        |d: &SignalDelivery| &d.schema,
+        |d: &SignalDelivery| &d.identity_id,
+    )
+}
+
+fn parse_restore_report(msg: &RawMessage) -> Result<RestoreReport, (&'static str, String)> {
     parse_keyed(
         msg,
         "restore report",
@@ -88,7 +162,7 @@ pub(super) fn parse_restore_report(
     )
 }
 
-pub(super) fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, String)> {
+fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, String)> {
     parse_keyed(
         msg,
         "confirmation",

@@ -22,7 +22,8 @@
 //!
 //! This file holds the handler and its consume loop (`assigned`, `revoked`, `handle`); `intake`
 //! checks and parses what arrives, `publish` writes the machine's effects, `rescind` reads a
-//! closed case back for a rescind, `guard_log` tails the guard log, `rebuild` reads the
+//! closed case back for a rescind, `after_close` does the same for access findings and signal
+//! deliveries (and dead-letters what the machine refuses), `guard_log` tails the guard log, `rebuild` reads the
 //! changelog and `run` starts it all.
 
 use super::guard::{Guard, Judged};
@@ -40,6 +41,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
 
+mod after_close;
 mod guard_log;
 mod intake;
 mod publish;
@@ -47,7 +49,6 @@ mod rebuild;
 mod rescind;
 mod run;
 
-use intake::{is_restore_report, parse_confirmation, parse_restore_report};
 use publish::enqueue;
 use rebuild::read_cases_of;
 pub use rebuild::{check_copartitioned, RebuildError};
@@ -81,6 +82,15 @@ impl VerifierHandler {
     /// the changelog gets each case's versions in order); the caller awaits the acks unlocked.
     fn apply_locked(&self, st: &mut State, input: Input<'_>) -> Result<Vec<Written>, HandlerError> {
         let effects = st.machine.apply(input, Utc::now());
+        self.enqueue_locked(st, effects)
+    }
+
+    /// Enqueues `effects` with the state lock held; counts the open cases.
+    fn enqueue_locked(
+        &self,
+        st: &mut State,
+        effects: Vec<super::machine::Effect>,
+    ) -> Result<Vec<Written>, HandlerError> {
         let acks = enqueue(
             &self.producer,
             self.fleet.as_deref(),
@@ -265,25 +275,8 @@ impl Handler for VerifierHandler {
                 }
                 Err(e) => dlq(e.reason(), e.to_string()).await,
             }
-        } else if msg.topic == self.cfg.topics.confirmations && is_restore_report(msg) {
-            match parse_restore_report(msg).and_then(|r| {
-                let what = format!("restore report for case {} on {}", r.case_id, r.target.kind);
-                self.check_fleet_signed(msg, &what).map(|_| r)
-            }) {
-                Ok(r) => {
-                    self.apply(Input::Restored(&r), Some((r.case_id, msg.partition)))
-                        .await
-                }
-                Err((reason, detail)) => dlq(reason, detail).await,
-            }
         } else if msg.topic == self.cfg.topics.confirmations {
-            match parse_confirmation(msg).and_then(|c| self.check_report(msg, c)) {
-                Ok(c) => {
-                    self.apply(Input::Confirmation(&c), Some((c.case_id, msg.partition)))
-                        .await
-                }
-                Err((reason, detail)) => dlq(reason, detail).await,
-            }
+            self.confirmations_record(msg).await
         } else {
             dlq(
                 "unexpected_topic",

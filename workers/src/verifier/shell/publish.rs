@@ -49,13 +49,19 @@ pub(super) fn enqueue(
             Effect::Case(case) => {
                 let p = st.partition_of.get(&case.case_id).copied();
                 metrics.emit(CaseVersionPublished { state: case.state });
-                if case.state == CaseState::Closed {
+                // The version that closes the case (reached its state now), not a closed case
+                // re-published with a signal delivery or a withheld rescind: closes count once.
+                let closing =
+                    case.state == CaseState::Closed && case.closed_at == Some(case.updated_at);
+                if closing {
                     if let Some(ms) = case.time_to_close_ms() {
                         metrics.emit(CaseClosed {
                             after_escalation: !case.escalations.is_empty(),
                             time_to_close: TimeDelta::milliseconds(ms),
                         });
                     }
+                }
+                if case.state == CaseState::Closed {
                     st.partition_of.remove(&case.case_id);
                 }
                 tracing::debug!(case_id = %case.case_id, identity = %case.identity_id, state = case.state.as_str(), revision = case.revision, "case updated");

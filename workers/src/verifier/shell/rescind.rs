@@ -1,5 +1,6 @@
 //! A rescind of a case already closed: the shell reads the closing record back from the
-//! changelog and hands it to the machine with the rescind.
+//! changelog (`read_closed`, also used for what arrives after close) and hands it to the machine
+//! with the rescind.
 
 use super::VerifierHandler;
 use crate::verifier::machine::Input;
@@ -12,11 +13,10 @@ use uuid::Uuid;
 
 impl VerifierHandler {
     /// A rescind. For a case that already closed, the machine keeps only a marker, so its last
-    /// record is read back from the changelog to know what to give back: the one record at the
-    /// offset the marker keeps (the partition of the identity's inputs, where the verifier
-    /// writes it). Only a marker without an offset (or a record no longer there) falls back to
-    /// reading the partition's history, then every partition; that is counted
-    /// (`revoke_verifier_notes_total{what="closed_case_scanned"}`).
+    /// record is read back from the changelog to know what to give back (`read_closed`: the one
+    /// record at the offset the marker keeps; only a marker without an offset, or a record no
+    /// longer there, falls back to reading the partition's history, then every partition, which
+    /// is counted as `revoke_verifier_notes_total{what="closed_case_scanned"}`).
     pub(super) async fn rescind(
         &self,
         msg: &RawMessage,
@@ -42,9 +42,33 @@ impl VerifierHandler {
                 .apply(Input::Hr(ev), Some((ev.case_id(), partition)))
                 .await;
         };
+        let record = self.read_closed(case_id, offset, partition).await?;
+        match record {
+            Some(case) => {
+                self.apply(Input::RescindClosed(ev, &case), Some((case_id, partition)))
+                    .await
+            }
+            None => {
+                tracing::warn!(case_id = %case_id, "closed case not found in the changelog: the rescind is only noted");
+                self.apply(Input::Hr(ev), Some((ev.case_id(), partition)))
+                    .await
+            }
+        }
+    }
+
+    /// The last record of the closed case `case_id`: the one at the marker's `offset` of
+    /// changelog partition `partition` (the partition of the identity's inputs, where the
+    /// verifier writes it); without an offset (or a record no longer there) the partition's
+    /// history, then every partition's, counted (`closed_case_scanned`).
+    pub(super) async fn read_closed(
+        &self,
+        case_id: Uuid,
+        offset: Option<i64>,
+        partition: i32,
+    ) -> Result<Option<Case>, HandlerError> {
         let cfg = self.cfg.clone();
         let metrics = self.metrics.clone();
-        let record = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             if let Some(case) = offset
                 .map(|o| closed_case_at(&cfg, case_id, partition, o))
                 .transpose()?
@@ -65,18 +89,7 @@ impl VerifierHandler {
                 "reading the closed case {case_id} from {}: {e}",
                 self.cfg.topics.cases
             ))
-        })?;
-        match record {
-            Some(case) => {
-                self.apply(Input::RescindClosed(ev, &case), Some((case_id, partition)))
-                    .await
-            }
-            None => {
-                tracing::warn!(case_id = %case_id, "closed case not found in the changelog: the rescind is only noted");
-                self.apply(Input::Hr(ev), Some((ev.case_id(), partition)))
-                    .await
-            }
-        }
+        })
     }
 }
 

@@ -384,10 +384,13 @@ pub fn assert_escalation_recorded(case: &Case, esc: &Escalation) {
     assert_eq!(esc.case_id, case.case_id);
     assert_eq!(esc.identity_id, case.identity_id);
     assert_eq!(esc.deadline, case.deadline);
-    assert_eq!(
-        esc.escalation_id,
-        Escalation::id_at(case.case_id, esc.reason, &esc.targets, esc.level)
-    );
+    if esc.reason != EscalationReason::SignalUndelivered {
+        // (A receiver's escalation has an id per case and receiver.)
+        assert_eq!(
+            esc.escalation_id,
+            Escalation::id_at(case.case_id, esc.reason, &esc.targets, esc.level)
+        );
+    }
     let rec = case
         .escalations
         .iter()
@@ -537,6 +540,8 @@ pub enum Step {
     Conf(Confirmation),
     /// A worker's answer to a restore request.
     Restored(RestoreReport),
+    /// A Shared Signals receiver's delivery record.
+    Signal(SignalDelivery),
     Tick,
 }
 
@@ -545,6 +550,7 @@ pub fn apply_step(v: &mut Verifier, step: &Step, now: DateTime<Utc>) -> Vec<Effe
         Step::Hr(ev) => hr(v, ev, now),
         Step::Conf(c) => conf(v, c, now),
         Step::Restored(r) => v.apply(Input::Restored(r), now),
+        Step::Signal(d) => v.apply(Input::Signal(d, None), now),
         Step::Tick => tick(v, now),
     }
 }
@@ -612,5 +618,99 @@ impl Rng {
             let j = self.below(i as u64 + 1) as usize;
             items.swap(i, j);
         }
+    }
+}
+
+// --- after close: access findings and signal deliveries ---
+
+pub use revoke_shared::contract::{
+    AccessFinding, DeliveredSet, DeliveryOutcome, FindingKind, SignalDelivery,
+    ACCESS_FINDING_SCHEMA, SIGNAL_DELIVERY_SCHEMA,
+};
+
+/// `kind` seen on `target` for `case` at `secs`: the object (the account the evidence names, or
+/// a sign-in with event id `mark`) and its deterministic id.
+pub fn finding(
+    case: &Case,
+    kind: FindingKind,
+    target: TargetKind,
+    mark: &str,
+    secs: i64,
+) -> AccessFinding {
+    let t = TargetRef {
+        kind: target,
+        instance: "default".into(),
+    };
+    let (object_kind, object_id) = match kind {
+        FindingKind::AccessReturned => (
+            "account".to_string(),
+            format!("{}-{target}", case.identity_id),
+        ),
+        FindingKind::SignInAfterDeparture => ("sign_in".to_string(), mark.to_string()),
+    };
+    AccessFinding {
+        schema: ACCESS_FINDING_SCHEMA.into(),
+        finding_id: AccessFinding::id_for(case.case_id, kind, &t, &object_kind, &object_id, mark),
+        case_id: case.case_id,
+        identity_id: case.identity_id.clone(),
+        kind,
+        target: t,
+        object_kind,
+        object_id,
+        observed_at: at(secs),
+        read_back: "enabled=true".into(),
+        worker: WorkerInfo {
+            id: "verify-1".into(),
+            version: "0.1.0".into(),
+        },
+        principal: "svc-revoke-read".into(),
+    }
+}
+
+/// `receiver`'s delivery record for `case` at `secs`: the SETs `jtis`, accepted at `secs` when
+/// `outcome` is delivered.
+pub fn delivery(
+    case: &Case,
+    receiver: &str,
+    outcome: DeliveryOutcome,
+    jtis: &[&str],
+    secs: i64,
+) -> SignalDelivery {
+    SignalDelivery {
+        schema: SIGNAL_DELIVERY_SCHEMA.into(),
+        case_id: case.case_id,
+        identity_id: case.identity_id.clone(),
+        receiver: receiver.into(),
+        outcome,
+        sets: jtis
+            .iter()
+            .map(|j| DeliveredSet {
+                jti: (*j).into(),
+                event_type: "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
+                    .into(),
+                via: "push".into(),
+                delivered_at: (outcome == DeliveryOutcome::Delivered).then(|| at(secs)),
+            })
+            .collect(),
+        owner: owner("app-team"),
+        detail: if outcome == DeliveryOutcome::Overdue {
+            "503 Service Unavailable".into()
+        } else {
+            String::new()
+        },
+        at: at(secs),
+        transmitter: WorkerInfo {
+            id: "signals-1".into(),
+            version: "0.1.0".into(),
+        },
+    }
+}
+
+/// Asserts the effects are exactly one refusal, and returns its reason.
+#[track_caller]
+pub fn sole_refusal(effects: Vec<Effect>) -> &'static str {
+    match <[Effect; 1]>::try_from(effects) {
+        Ok([Effect::Refuse { reason, .. }]) => reason,
+        other => panic!("expected exactly one Refuse effect, got {other:?}"),
     }
 }

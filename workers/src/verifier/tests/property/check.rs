@@ -20,11 +20,15 @@ pub fn check_run(world: &World, v: &mut Verifier, log: &Log, workers: &Workers, 
         for (i, c) in records.iter().enumerate() {
             assert_eq!(c.revision, i as u64 + 1, "seed {seed}: revisions of {id}");
         }
-        // At most one closed record, and after it only a rescind can change the case.
+        // At most one closing record, and after it only a rescind changes the case (a signal
+        // delivery re-publishes it closed, with nothing else changed).
         let closed: Vec<usize> = records
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.state == CaseState::Closed)
+            .filter(|(i, c)| {
+                c.state == CaseState::Closed
+                    && (*i == 0 || records[i - 1].state != CaseState::Closed)
+            })
             .map(|(i, _)| i)
             .collect();
         assert!(
@@ -34,15 +38,15 @@ pub fn check_run(world: &World, v: &mut Verifier, log: &Log, workers: &Workers, 
         );
         if let Some(&i) = closed.first() {
             for later in &records[i + 1..] {
-                assert_eq!(
-                    later.state,
-                    CaseState::Rescinded,
-                    "seed {seed}: {id} published after close"
-                );
+                match later.state {
+                    CaseState::Rescinded => {}
+                    CaseState::Closed => {
+                        assert!(!later.signals.is_empty(), "seed {seed}: {id} re-published");
+                        assert_eq!(later.targets, records[i].targets, "seed {seed}: {id}");
+                    }
+                    s => panic!("seed {seed}: {id} published {} after close", s.as_str()),
+                }
                 assert_eq!(later.closed_at, records[i].closed_at, "seed {seed}");
-            }
-            if !l.rescinded {
-                assert_eq!(i, records.len() - 1, "seed {seed}: {id}");
             }
             let c = records[i];
             assert!(c.closed_at.is_some(), "seed {seed}");
@@ -113,6 +117,10 @@ pub fn check_run(world: &World, v: &mut Verifier, log: &Log, workers: &Workers, 
                 EscalationReason::RescindAfterRevocation | EscalationReason::RestoreIncomplete => {
                     l.rescinded && e.level == 0
                 }
+                // Once per receiver that was overdue (its path is not climbed).
+                EscalationReason::SignalUndelivered => {
+                    e.level == 0 && l.receivers.iter().any(|(_, overdue, _)| *overdue)
+                }
                 _ => false,
             };
             assert!(allowed, "seed {seed}: unexpected escalation {e:?}");
@@ -129,8 +137,32 @@ pub fn check_run(world: &World, v: &mut Verifier, log: &Log, workers: &Workers, 
             );
         }
 
-        // Every restore request is answered, and each answer is in the final record once.
+        // Signal deliveries: per receiver one entry, delivered once a delivered record came
+        // (whatever the order), else overdue and escalated once to the receiver's owner.
         let last = *records.last().unwrap();
+        assert_eq!(last.signals.len(), l.receivers.len(), "seed {seed}: {id}");
+        let undelivered = escalations
+            .iter()
+            .filter(|e| e.reason == EscalationReason::SignalUndelivered)
+            .count();
+        let mut must_escalate = 0;
+        for (name, overdue, delivered) in &l.receivers {
+            let entry = last.signals.iter().find(|d| &d.receiver == name).unwrap();
+            let want = if *delivered {
+                revoke_shared::contract::DeliveryOutcome::Delivered
+            } else {
+                revoke_shared::contract::DeliveryOutcome::Overdue
+            };
+            assert_eq!(entry.outcome, want, "seed {seed}: {id} {name}");
+            must_escalate += usize::from(*overdue && !*delivered);
+        }
+        let may_escalate = l.receivers.iter().filter(|(_, o, _)| *o).count();
+        assert!(
+            (must_escalate..=may_escalate).contains(&undelivered),
+            "seed {seed}: {id}: {undelivered} signal_undelivered escalations"
+        );
+
+        // Every restore request is answered, and each answer is in the final record once.
         let requested: BTreeSet<TargetKind> = log.restores(&id).iter().map(|r| r.target).collect();
         let answers = workers.answered.get(&id).cloned().unwrap_or_default();
         let answered: BTreeSet<TargetKind> = answers.iter().map(|r| r.target.kind).collect();

@@ -10,7 +10,8 @@ use check::check_run;
 use run::run_world;
 use world::{generate, Plan};
 
-/// For many seeds: random interleavings with duplicates, ticks, rescinds and restore reports,
+/// For many seeds: random interleavings with duplicates, ticks, rescinds, restore reports and
+/// signal deliveries,
 /// once straight through and once with a restart (restore from the changelog, then replays).
 /// Both runs satisfy the invariants, and per case they publish exactly the same effects.
 #[test]
@@ -41,7 +42,8 @@ fn random_interleavings_restarts_and_replays_keep_the_invariants() {
 
 /// The generator really exercises what the property test claims: closes, failures, unverified
 /// targets, deadline escalations, climbed escalations, duplicates, rescinds in every state with
-/// restore reports, and restarts in the middle.
+/// restore reports, Shared Signals deliveries (after close too, overdue then delivered), and
+/// restarts in the middle.
 #[test]
 fn random_worlds_cover_the_interesting_cases() {
     let (mut closed, mut failed_cases, mut deadline, mut dup) = (0, 0, 0, 0);
@@ -53,6 +55,8 @@ fn random_worlds_cover_the_interesting_cases() {
     let (mut restored, mut incomplete, mut redelivered, mut climbed) = (0, 0, 0, 0);
     // Targets run again after a transient failure.
     let mut redriven = 0;
+    // Signal deliveries recorded after close, overdue receivers escalated, both recorded.
+    let (mut signalled_closed, mut undelivered, mut late_then_delivered) = (0, 0, 0);
     for seed in 1..=400u64 {
         let mut rng = Rng::new(seed);
         let world = generate(&mut rng);
@@ -88,6 +92,15 @@ fn random_worlds_cover_the_interesting_cases() {
                     rescinded_live += 1;
                 }
             }
+            signalled_closed += records
+                .windows(2)
+                .filter(|w| w[0].state == CaseState::Closed && w[1].state == CaseState::Closed)
+                .count();
+            undelivered += escalations
+                .iter()
+                .filter(|e| e.reason == EscalationReason::SignalUndelivered)
+                .count();
+            late_then_delivered += l.receivers.iter().filter(|(_, o, d)| *o && *d).count();
             restored += records.last().map_or(0, |c| c.restored.len());
             redriven += records
                 .last()
@@ -119,4 +132,8 @@ fn random_worlds_cover_the_interesting_cases() {
         "restored {restored}, incomplete {incomplete}, redelivered {redelivered}, climbed {climbed}"
     );
     assert!(redriven > 50, "redriven {redriven}");
+    assert!(
+        signalled_closed > 50 && undelivered > 50 && late_then_delivered > 50,
+        "signals after close {signalled_closed}, undelivered {undelivered}, overdue then delivered {late_then_delivered}"
+    );
 }

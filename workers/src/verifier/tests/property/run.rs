@@ -206,9 +206,16 @@ impl Workers {
         report(req, &outcomes, req.requested_at + Duration::seconds(1))
     }
 
-    /// Applies one input the way the shell does: a rescind for a closed case is handed that
-    /// case's last record from the changelog.
+    /// Applies one input the way the shell does: a rescind or a signal delivery for a closed
+    /// case is handed that case's last record from the changelog.
     pub fn apply(v: &mut Verifier, log: &Log, step: &Step, now: DateTime<Utc>) -> Vec<Effect> {
+        if let Step::Signal(d) = step.clone() {
+            if v.is_closed(&d.case_id) {
+                let record =
+                    (*log.cases(&d.case_id).last().expect("closed case published")).clone();
+                return v.apply(Input::Signal(&d, Some(&record)), now);
+            }
+        }
         if let Step::Hr(ev) = step {
             if ev.kind == HrEventKind::Rescinded {
                 if let Some(id) = v.rescind_applies_to(ev).filter(|id| v.is_closed(id)) {

@@ -25,6 +25,8 @@ pub struct Leaver {
     /// after it closed (wherever the shuffle puts it, but always after the termination itself:
     /// both are on the identity's partition of the HR topic).
     pub rescinded: bool,
+    /// Shared Signals receivers of the case: (name, an overdue record, a delivered record).
+    pub receivers: Vec<(String, bool, bool)>,
 }
 
 impl Leaver {
@@ -59,6 +61,10 @@ pub struct World {
 
 pub fn is_rescind(step: &Step, identity: &str) -> bool {
     matches!(step, Step::Hr(ev) if ev.kind == HrEventKind::Rescinded && ev.subject == identity)
+}
+
+pub fn is_signal(step: &Step, identity: &str) -> bool {
+    matches!(step, Step::Signal(d) if d.identity_id == identity)
 }
 
 pub fn is_termination(step: &Step, identity: &str) -> bool {
@@ -127,6 +133,37 @@ pub fn generate(rng: &mut Rng) -> World {
                 last.push(r);
             }
         }
+        // Shared Signals: receivers that accepted, were overdue first, or never accepted; the
+        // records anywhere after the termination (reordered among themselves too), or after
+        // everything (mostly after the case closed).
+        let mut receivers = Vec::new();
+        let mut signals = Vec::new();
+        if rng.chance(40) {
+            let case = Case::opened(ev.case_id(), &ev.subject, Vec::new(), t0());
+            let base = (effective - t0()).num_seconds();
+            for name in ["crm", "wiki"].iter().take(1 + rng.below(2) as usize) {
+                let (overdue, delivered) = match rng.below(3) {
+                    0 => (true, false),
+                    1 => (true, true),
+                    _ => (false, true),
+                };
+                let jti = format!("{name}-1");
+                if overdue {
+                    let d = delivery(&case, name, DeliveryOutcome::Overdue, &[&jti], base + 700);
+                    signals.push(Step::Signal(d));
+                }
+                if delivered {
+                    let d = delivery(&case, name, DeliveryOutcome::Delivered, &[&jti], base + 900);
+                    signals.push(Step::Signal(d));
+                }
+                receivers.push((name.to_string(), overdue, delivered));
+            }
+        }
+        if rng.chance(50) {
+            mine.extend(signals);
+        } else {
+            last.extend(signals);
+        }
         // Duplicates: the very same record again (at-least-once), or a re-run's re-emission.
         for step in mine.clone() {
             if rng.chance(25) {
@@ -150,16 +187,19 @@ pub fn generate(rng: &mut Rng) -> World {
             plans,
             dated,
             rescinded,
+            receivers,
         });
     }
     rng.shuffle(&mut inputs);
     inputs.extend(after_all);
-    // HR order per identity: no copy of a rescind before the first copy of its termination.
+    // HR order per identity: no copy of a rescind before the first copy of its termination;
+    // and signals are only sent for a case the transmitter read, so after it too.
     for l in &leavers {
         let id = &l.ev.subject;
         loop {
             let first_term = inputs.iter().position(|s| is_termination(s, id)).unwrap();
-            match inputs[..first_term].iter().position(|s| is_rescind(s, id)) {
+            let after = |s: &Step| is_rescind(s, id) || is_signal(s, id);
+            match inputs[..first_term].iter().position(after) {
                 Some(r) => inputs.swap(r, first_term),
                 None => break,
             }

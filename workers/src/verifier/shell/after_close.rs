@@ -1,0 +1,75 @@
+//! What arrives about a case after it closed — access seen again (`revoke verify`, `revoke
+//! watch`) and Shared Signals deliveries (`revoke signals`): for a closed case the machine keeps
+//! only a marker, so its last record is read back from the changelog first (as for a rescind
+//! after close); what the machine refuses (an unknown case, another identity's, a rescinded
+//! case's finding, …) is dead-lettered with its reason once the rest is written.
+
+use super::VerifierHandler;
+use crate::verifier::machine::{Effect, Input};
+use chrono::Utc;
+use revoke_shared::consume::HandlerError;
+use revoke_shared::contract::{AccessFinding, RawMessage, SignalDelivery};
+use revoke_shared::metrics::VerifierNote;
+use uuid::Uuid;
+
+/// An input about a case after close, parsed and its signature checked.
+pub(super) enum AfterClose<'a> {
+    Finding(&'a AccessFinding),
+    Signal(&'a SignalDelivery),
+}
+
+impl AfterClose<'_> {
+    fn case_id(&self) -> Uuid {
+        match self {
+            AfterClose::Finding(f) => f.case_id,
+            AfterClose::Signal(d) => d.case_id,
+        }
+    }
+}
+
+impl VerifierHandler {
+    pub(super) async fn after_close(
+        &self,
+        msg: &RawMessage,
+        input: AfterClose<'_>,
+    ) -> Result<(), HandlerError> {
+        let case_id = input.case_id();
+        let closed = {
+            let st = self.state.lock().expect("verifier state lock");
+            st.machine
+                .is_closed(&case_id)
+                .then(|| st.machine.closed_offset(&case_id))
+        };
+        let record = match closed {
+            Some(offset) => self.read_closed(case_id, offset, msg.partition).await?,
+            None => None,
+        };
+        let input = match input {
+            AfterClose::Finding(f) => Input::Finding(f, record.as_ref()),
+            AfterClose::Signal(d) => Input::Signal(d, record.as_ref()),
+        };
+        let (acks, refused) = {
+            let mut st = self.state.lock().expect("verifier state lock");
+            if st.machine.case(&case_id).is_some() || st.machine.is_closed(&case_id) {
+                // A closed case re-published (or reopened) goes where its inputs are.
+                st.partition_of.entry(case_id).or_insert(msg.partition);
+            }
+            let (refused, effects): (Vec<Effect>, Vec<Effect>) = st
+                .machine
+                .apply(input, Utc::now())
+                .into_iter()
+                .partition(|e| matches!(e, Effect::Refuse { .. }));
+            let acks = self.enqueue_locked(&mut st, effects)?;
+            (acks, refused)
+        };
+        self.wait_all(acks).await?;
+        for r in refused {
+            if let Effect::Refuse { reason, detail } = r {
+                self.metrics.emit(VerifierNote::Refused(reason));
+                tracing::warn!(case_id = %case_id, reason, detail = %detail, "input after close refused");
+                self.dead_letters.send(msg, reason, detail).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -32,7 +32,8 @@ pub(crate) struct Settings {
     /// (e.g. `employee_id`; Keycloak's user profile must declare it).
     #[serde(default = "default_match_attribute")]
     match_attribute: String,
-    /// Disable the user after ending its sessions and consents (default true).
+    /// Disable the user first, then end its sessions and consents (default true): once disabled
+    /// no new session can start.
     #[serde(default = "table::yes")]
     disable_user: bool,
     /// The client attribute naming a service-account client's owner (default `owner`; `""`
@@ -170,6 +171,7 @@ impl Settings {
             token: tokio::sync::Mutex::new(None),
             self_user: OnceLock::new(),
             self_client: OnceLock::new(),
+            discoveries: Default::default(),
             gate: None,
         })
     }

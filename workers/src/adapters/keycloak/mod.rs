@@ -52,9 +52,17 @@
 //! - Times: Keycloak's answers carry no removal time in their body; `removed_at` is the
 //!   server's `Date` header of the answer that revoked the object.
 //!
+//! - Sign-ins after departure (`sign_ins_since`, for the watch; `watch_sign_ins`, default true):
+//!   the realm's user events of the user the identity resolves to now,
+//!   `GET /events?type=LOGIN&type=CODE_TO_TOKEN&type=REFRESH_TOKEN&…&user=<uid>&dateFrom=<day>`,
+//!   newest first, page by page; `dateFrom` is a day in the server's zone, so the events are
+//!   filtered by their `time` here (`events`). No such user → none. The realm must store login
+//!   events (`eventsEnabled`, those types enabled) for at least the watch's length.
+//!
 //! Least privilege: the client's service account needs the `realm-management` roles
-//! `query-users`, `view-users`, `manage-users` (sessions, consents, disabling) and
-//! `view-clients`, `manage-clients` (the revoker's own client at start, sponsored clients).
+//! `query-users`, `view-users`, `manage-users` (sessions, consents, disabling),
+//! `view-clients`, `manage-clients` (the revoker's own client at start, sponsored clients) and
+//! `view-events` (the sign-in watch).
 //!
 //! Config: its keys, defaults and meanings are `settings::Settings`.
 //!
@@ -68,6 +76,7 @@
 //! match_attribute = "username"                   # | email | <user attribute holding the employee id>
 //! disable_user = true
 //! sponsor_attribute = "owner"
+//! watch_sign_ins = true
 //! timeout_ms = 10000
 //! ```
 //!
@@ -75,18 +84,23 @@
 //! checks, `held_now` the user's sessions and grants at one moment, the revocation order and the
 //! account's read-back decision, `client` the token and the requests, `discovery` finds the user,
 //! what it holds, the revoker's own accounts and sponsored clients, `account` the account's step
-//! (disable, sweep, read back), `restore` gives back what can be; this file holds the adapter and
+//! (disable, sweep, read back), `restore` gives back what can be, `events` and `sign_ins` read
+//! sign-ins for the watch; this file holds the adapter and
 //! its answers to the contract (`Adapter`).
 
 mod account;
 mod client;
 mod discovery;
+mod events;
+#[cfg(test)]
+mod events_tests;
 mod held_now;
 #[cfg(test)]
 mod held_now_tests;
 mod objects;
 mod restore;
 pub(crate) mod settings;
+mod sign_ins;
 #[cfg(test)]
 mod tests;
 
@@ -97,7 +111,7 @@ pub use objects::{
 pub use settings::MatchAttribute;
 
 use super::{
-    Adapter, Held, ObjectRef, Principal, ReadBack, RestoreResult, RevokeResult, TargetError,
+    Adapter, Held, ObjectRef, Principal, ReadBack, RestoreResult, RevokeResult, SignIn, TargetError,
 };
 use async_trait::async_trait;
 use held_now::holdings_in_order;
@@ -121,6 +135,8 @@ pub struct KeycloakTarget {
     match_attribute: MatchAttribute,
     disable_user: bool,
     sponsor_attribute: String,
+    /// Read the user's sign-in events for the watch after a case closes.
+    watch_sign_ins: bool,
     http: reqwest::Client,
     /// Configured principal, or the service account's username read by `resolve_principal`.
     principal: Principal,
@@ -146,6 +162,7 @@ impl std::fmt::Debug for KeycloakTarget {
             .field("match_attribute", &self.match_attribute)
             .field("disable_user", &self.disable_user)
             .field("sponsor_attribute", &self.sponsor_attribute)
+            .field("watch_sign_ins", &self.watch_sign_ins)
             .field("principal", &self.principal.get())
             .finish()
     }
@@ -442,5 +459,15 @@ impl Adapter for KeycloakTarget {
                 reason: format!("keycloak {} cannot undo {action} of {}", self.instance, obj.kind()),
             }),
         }
+    }
+
+    /// The person's successful sign-ins and token uses Keycloak recorded since `since` (its user
+    /// events, `sign_ins`); `None` with `watch_sign_ins = false`.
+    async fn sign_ins_since(
+        &self,
+        who: &Identity,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Vec<SignIn>>, TargetError> {
+        self.sign_ins(who, since).await
     }
 }

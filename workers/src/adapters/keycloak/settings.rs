@@ -40,6 +40,10 @@ pub(crate) struct Settings {
     /// turns sponsored discovery off).
     #[serde(default = "default_sponsor_attribute")]
     sponsor_attribute: String,
+    /// Read the person's sign-in events after a case closes, for the watch (default true; false:
+    /// this instance keeps no sign-in log for the watch). Needs `view-events`.
+    #[serde(default = "table::yes")]
+    watch_sign_ins: bool,
     /// The actor recorded in evidence (default: the service account's username, learnt at start).
     principal: Option<String>,
     /// Per HTTP request (default 10000).
@@ -166,6 +170,7 @@ impl Settings {
             match_attribute,
             disable_user: self.disable_user,
             sponsor_attribute: self.sponsor_attribute,
+            watch_sign_ins: self.watch_sign_ins,
             http: table::http_client(k, Duration::from_millis(self.timeout_ms.get()))?,
             principal: Principal::new(self.principal, format!("keycloak:{instance}")),
             token: tokio::sync::Mutex::new(None),

@@ -39,7 +39,9 @@ pub fn date_from(since: DateTime<Utc>) -> String {
 /// ignored `direction` must not make the watch miss newer pages.
 pub fn reaches_before(events: &[Value], since: DateTime<Utc>) -> bool {
     let times: Vec<Option<i64>> = events.iter().map(|e| e["time"].as_i64()).collect();
-    let newest_first = times.windows(2).all(|w| matches!(w, [Some(a), Some(b)] if a >= b));
+    let newest_first = times
+        .windows(2)
+        .all(|w| matches!(w, [Some(a), Some(b)] if a >= b));
     newest_first
         && times
             .last()

@@ -65,7 +65,7 @@ impl Dialect for Keycloak {
         }
         match status.as_u16() {
             401 => msg.push_str(" — check client_id and the client secret (client_secret_env/_file), and that the client is confidential with service accounts enabled"),
-            403 => msg.push_str(" — the client's service account needs the realm-management roles manage-users, view-users, query-users, view-clients and manage-clients"),
+            403 => msg.push_str(" — the client's service account needs the realm-management roles manage-users, view-users, query-users, view-clients and manage-clients (and view-events for the sign-in watch)"),
             _ => {}
         }
         msg

@@ -3,11 +3,13 @@
 //! ambiguous), a client's UUID from its `clientId`, and the service-account clients whose owner
 //! attribute names the person.
 
-use super::objects::{record_matches, sponsored_client};
+use super::held_now::HeldNow;
+use super::objects::{record_matches, session_clients, session_ids, sponsored_client};
 use super::{KeycloakTarget, MatchAttribute};
 use crate::adapters::{owner_names, TargetError};
 use revoke_shared::contract::Identity;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 impl KeycloakTarget {
     /// Gets a token (a refused secret is a configuration error at start-up), then reads the
@@ -160,6 +162,56 @@ impl KeycloakTarget {
                     .join(", ")
             ))),
         }
+    }
+
+    /// What user `uid` holds now: its online sessions (`GET /users/{id}/sessions`), its consents
+    /// (`GET /users/{id}/consents`, which also names clients holding only offline tokens; a
+    /// consent to a client deleted meanwhile is gone with it), and the offline sessions
+    /// (`GET /users/{id}/offline-sessions/{uuid}`) of every client in those consents, in its
+    /// online sessions, or in `also`. `None` when the user is gone.
+    pub(super) async fn read_held(
+        &self,
+        uid: &str,
+        also: &BTreeSet<String>,
+        what: &str,
+    ) -> Result<Option<HeldNow>, TargetError> {
+        let Some(sessions) = self
+            .get_list(&["users", uid, "sessions"], &[], what)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let sessions = Value::Array(sessions);
+        let mut held = HeldNow {
+            sessions: session_ids(&sessions)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            ..HeldNow::default()
+        };
+        let mut clients: BTreeSet<String> = session_clients(&sessions).into_iter().collect();
+        clients.extend(also.iter().cloned());
+        let consents = self
+            .get_list(&["users", uid, "consents"], &[], what)
+            .await?;
+        for c in consents.unwrap_or_default() {
+            let Some(client_id) = c["clientId"].as_str() else {
+                continue;
+            };
+            if let Some(uuid) = self.client_uuid(client_id, what).await? {
+                clients.insert(uuid.clone());
+                held.consents.insert(uuid);
+            }
+        }
+        for client in &clients {
+            let listed = self
+                .listed(&["users", uid, "offline-sessions", client], what)
+                .await?;
+            for s in listed.unwrap_or_default() {
+                held.offline.insert((client.clone(), s));
+            }
+        }
+        Ok(Some(held))
     }
 
     /// The names an owner attribute may use for the person: the identity's username, email and

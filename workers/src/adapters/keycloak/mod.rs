@@ -10,7 +10,14 @@
 //!   Every returned user is re-checked client-side (non-exact searches are prefix matches: `bob`
 //!   finds `bob.smith`); none → nothing held; several → `Ambiguous`. The revoker's own
 //!   service-account user and client are never revoked.
-//! - Holdings, in revocation order:
+//! - Holdings, in revocation order (`held_now::holdings_in_order`):
+//!   - `account` `users/<uid>` — disabled FIRST (`disable_user`, default true): the user is read
+//!     and `PUT /users/{id}` back with `enabled: false` (the whole representation, so the user
+//!     profile keeps its attributes). Disabling ends no session, but from then on every sign-in,
+//!     refresh and offline grant is refused "User disabled": no session can start after it. The
+//!     same step then ends what the user holds that discovery did not list — a sign-in made
+//!     between discovery and the disable (each such session deleted, offline ones too, each such
+//!     consent revoked) — so a retry converges (`account`).
 //!   - `session` `users/<uid>/sessions/<sid>` — each online SSO session, `GET /users/{id}/sessions`
 //!     (online sessions only). Deleted one by one with `DELETE /sessions/{sid}` (not
 //!     `POST /users/{id}/logout`: each session is its own object in the evidence, and logout
@@ -30,14 +37,14 @@
 //!     or one entry of a comma-separated list). Keycloak refuses attribute searches on clients,
 //!     so all clients are read (`GET /clients?first=&max=`) and filtered here. Disabled:
 //!     the representation is read and `PUT /clients/{uuid}` back with `enabled: false`.
-//!   - `account` `users/<uid>` — disabled last (`disable_user`, default true): the user is read
-//!     and `PUT /users/{id}` back with `enabled: false` (the whole representation, so the user
-//!     profile keeps its attributes). Last, because disabling ends no session (uses are refused
-//!     "User disabled", but the sessions stay listed).
 //! - Verify: the session no longer in `/users/{id}/sessions`; the offline session no longer in
 //!   the client's offline list; the consent no longer in `/users/{id}/consents` and the client's
-//!   offline sessions empty; the user and the client `enabled: false`. A 404 (user or client
-//!   deleted) is gone.
+//!   offline sessions empty; the client `enabled: false`; the user `enabled: false` AND holding
+//!   no session, offline session or consent that discovery did not list (the detail names any
+//!   such by id; with no discovery remembered in this process — a re-verification — nothing
+//!   counts as listed, so any session keeps the account not gone). A 404 (user or client
+//!   deleted) is gone. With `disable_user = false` nothing stops a sign-in after discovery: the
+//!   watch (`sign_ins_since`) is then the only one to see it.
 //! - Restore: the account and sponsored clients are re-enabled, only after re-checking they are
 //!   the person's (the lookup resolves to the same user id; the client's owner attribute still
 //!   names the person) — else `Refused`. Sessions, offline sessions and consents are
@@ -45,9 +52,17 @@
 //! - Times: Keycloak's answers carry no removal time in their body; `removed_at` is the
 //!   server's `Date` header of the answer that revoked the object.
 //!
+//! - Sign-ins after departure (`sign_ins_since`, for the watch; `watch_sign_ins`, default true):
+//!   the realm's user events of the user the identity resolves to now,
+//!   `GET /events?type=LOGIN&type=CODE_TO_TOKEN&type=REFRESH_TOKEN&…&user=<uid>&dateFrom=<day>`,
+//!   newest first, page by page; `dateFrom` is a day in the server's zone, so the events are
+//!   filtered by their `time` here (`events`). No such user → none. The realm must store login
+//!   events (`eventsEnabled`, those types enabled) for at least the watch's length.
+//!
 //! Least privilege: the client's service account needs the `realm-management` roles
-//! `query-users`, `view-users`, `manage-users` (sessions, consents, disabling) and
-//! `view-clients`, `manage-clients` (the revoker's own client at start, sponsored clients).
+//! `query-users`, `view-users`, `manage-users` (sessions, consents, disabling),
+//! `view-clients`, `manage-clients` (the revoker's own client at start, sponsored clients) and
+//! `view-events` (the sign-in watch).
 //!
 //! Config: its keys, defaults and meanings are `settings::Settings`.
 //!
@@ -61,19 +76,31 @@
 //! match_attribute = "username"                   # | email | <user attribute holding the employee id>
 //! disable_user = true
 //! sponsor_attribute = "owner"
+//! watch_sign_ins = true
 //! timeout_ms = 10000
 //! ```
 //!
 //! Where things are: `settings` reads the table, `objects` names what a user holds and the pure
-//! checks, `client` the token and the requests, `discovery` finds the user, the revoker's own
-//! accounts and sponsored clients, `restore` gives back what can be; this file holds the adapter
-//! and its answers to the contract (`Adapter`).
+//! checks, `held_now` the user's sessions and grants at one moment, the revocation order and the
+//! account's read-back decision, `client` the token and the requests, `discovery` finds the user,
+//! what it holds, the revoker's own accounts and sponsored clients, `account` the account's step
+//! (disable, sweep, read back), `restore` gives back what can be, `events` and `sign_ins` read
+//! sign-ins for the watch; this file holds the adapter and
+//! its answers to the contract (`Adapter`).
 
+mod account;
 mod client;
 mod discovery;
+mod events;
+#[cfg(test)]
+mod events_tests;
+mod held_now;
+#[cfg(test)]
+mod held_now_tests;
 mod objects;
 mod restore;
 pub(crate) mod settings;
+mod sign_ins;
 #[cfg(test)]
 mod tests;
 
@@ -84,10 +111,11 @@ pub use objects::{
 pub use settings::MatchAttribute;
 
 use super::{
-    Adapter, Held, ObjectRef, Principal, ReadBack, RestoreResult, RevokeResult, TargetError,
+    Adapter, Held, ObjectRef, Principal, ReadBack, RestoreResult, RevokeResult, SignIn, TargetError,
 };
 use async_trait::async_trait;
-use objects::{session_clients, session_ids};
+use held_now::holdings_in_order;
+use objects::session_ids;
 use reqwest::Url;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use revoke_shared::secret::Secret;
@@ -107,6 +135,8 @@ pub struct KeycloakTarget {
     match_attribute: MatchAttribute,
     disable_user: bool,
     sponsor_attribute: String,
+    /// Read the user's sign-in events for the watch after a case closes.
+    watch_sign_ins: bool,
     http: reqwest::Client,
     /// Configured principal, or the service account's username read by `resolve_principal`.
     principal: Principal,
@@ -116,6 +146,8 @@ pub struct KeycloakTarget {
     self_user: OnceLock<String>,
     /// The revoker's own client's UUID: never disabled.
     self_client: OnceLock<String>,
+    /// What the last discovery of each user listed, for its account's step (`account`).
+    discoveries: account::Discoveries,
     /// The client-side rate limit every request passes (`limit`), when configured.
     gate: Option<std::sync::Arc<super::limit::RateGate>>,
 }
@@ -130,6 +162,7 @@ impl std::fmt::Debug for KeycloakTarget {
             .field("match_attribute", &self.match_attribute)
             .field("disable_user", &self.disable_user)
             .field("sponsor_attribute", &self.sponsor_attribute)
+            .field("watch_sign_ins", &self.watch_sign_ins)
             .field("principal", &self.principal.get())
             .finish()
     }
@@ -235,87 +268,27 @@ impl Adapter for KeycloakTarget {
                 self.instance
             )));
         }
-        let what = |s: &str| {
-            format!(
-                "listing the {s} of Keycloak user {uid} on {}",
-                self.instance
-            )
-        };
-        let mut objects = Vec::new();
-        let id_ok = |s: &str, thing: &str| {
-            if segment_ok(s) {
-                Ok(s.to_string())
-            } else {
-                Err(TargetError::Ambiguous(format!(
-                    "{}: a {thing} id this adapter cannot name: {s:?}",
-                    what("holdings")
-                )))
-            }
-        };
-
-        let sessions = self
-            .get_list(&["users", &uid, "sessions"], &[], &what("sessions"))
+        let what = format!(
+            "listing the holdings of Keycloak user {uid} on {}",
+            self.instance
+        );
+        let held = self
+            .read_held(&uid, &BTreeSet::new(), &what)
             .await?
             .unwrap_or_default();
-        let sessions = Value::Array(sessions);
-        for s in session_ids(&sessions) {
-            objects.push(KeycloakObject::Session {
-                user: uid.clone(),
-                session: id_ok(s, "session")?,
-            });
-        }
-
-        // The clients that may hold offline sessions: those in the consents (which also name
-        // clients holding only offline tokens) and those the online sessions were used with.
-        let mut clients: BTreeSet<String> = session_clients(&sessions).into_iter().collect();
-        let mut consents = Vec::new();
-        for c in self
-            .get_list(&["users", &uid, "consents"], &[], &what("consents"))
-            .await?
-            .unwrap_or_default()
+        let sponsored = self.sponsored_clients(who, &user).await?;
+        let objects = holdings_in_order(&uid, &held, sponsored, self.disable_user);
+        if let Some(bad) = objects
+            .iter()
+            .find(|o| KeycloakObject::parse(o.kind(), &o.id()).as_ref() != Some(*o))
         {
-            let Some(client_id) = c["clientId"].as_str() else {
-                continue;
-            };
-            match self.client_uuid(client_id, &what("consents")).await? {
-                Some(uuid) => {
-                    let uuid = id_ok(&uuid, "client")?;
-                    clients.insert(uuid.clone());
-                    consents.push(KeycloakObject::Consent {
-                        user: uid.clone(),
-                        client: uuid,
-                    });
-                }
-                // A consent to a client deleted meanwhile is gone with it.
-                None => {}
-            }
+            return Err(TargetError::Ambiguous(format!(
+                "{what}: {} {:?} has an id this adapter cannot name",
+                bad.kind(),
+                bad.id()
+            )));
         }
-        for client in &clients {
-            let client = id_ok(client, "client")?;
-            let list = self
-                .listed(
-                    &["users", &uid, "offline-sessions", &client],
-                    &what("offline sessions"),
-                )
-                .await?
-                .unwrap_or_default();
-            for s in list {
-                objects.push(KeycloakObject::OfflineSession {
-                    user: uid.clone(),
-                    client: client.clone(),
-                    session: id_ok(&s, "offline session")?,
-                });
-            }
-        }
-        objects.extend(consents);
-        for c in self.sponsored_clients(who, &user).await? {
-            objects.push(KeycloakObject::Client {
-                client: id_ok(&c, "client")?,
-            });
-        }
-        if self.disable_user {
-            objects.push(KeycloakObject::Account { user: uid.clone() });
-        }
+        self.discoveries.remember(&uid, held);
         Ok(objects.into_iter().map(KeycloakObject::held).collect())
     }
 
@@ -391,12 +364,7 @@ impl Adapter for KeycloakTarget {
                     },
                 )
             }
-            KeycloakObject::Account { user } => Ok(
-                match self.set_enabled(&["users", user], false, &doing).await? {
-                    Some((true, at)) => RevokeResult::Revoked { removed_at: at },
-                    _ => RevokeResult::AlreadyAbsent { removed_at: None },
-                },
-            ),
+            KeycloakObject::Account { user } => self.revoke_account(user, &doing).await,
         }
     }
 
@@ -444,14 +412,7 @@ impl Adapter for KeycloakTarget {
                     present(format!("GET /users/{user}/offline-sessions/{client}: {} offline sessions still listed", offline.len()))
                 })
             }
-            KeycloakObject::Account { user } => Ok(match self.get_opt(&["users", user], &[], &doing).await? {
-                None => gone(format!("GET /users/{user}: 404, user deleted")),
-                Some(u) => ReadBack {
-                    gone: u["enabled"].as_bool() == Some(false),
-                    detail: format!("GET /users/{user}: enabled={}", u["enabled"]),
-                    removed_at: None,
-                },
-            }),
+            KeycloakObject::Account { user } => self.verify_account(user, &doing).await,
             KeycloakObject::Client { client } => Ok(match self.get_opt(&["clients", client], &[], &doing).await? {
                 None => gone(format!("GET /clients/{client}: 404, client deleted")),
                 Some(c) => ReadBack {
@@ -498,5 +459,15 @@ impl Adapter for KeycloakTarget {
                 reason: format!("keycloak {} cannot undo {action} of {}", self.instance, obj.kind()),
             }),
         }
+    }
+
+    /// The person's successful sign-ins and token uses Keycloak recorded since `since` (its user
+    /// events, `sign_ins`); `None` with `watch_sign_ins = false`.
+    async fn sign_ins_since(
+        &self,
+        who: &Identity,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Vec<SignIn>>, TargetError> {
+        self.sign_ins(who, since).await
     }
 }

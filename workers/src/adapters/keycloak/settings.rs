@@ -32,13 +32,18 @@ pub(crate) struct Settings {
     /// (e.g. `employee_id`; Keycloak's user profile must declare it).
     #[serde(default = "default_match_attribute")]
     match_attribute: String,
-    /// Disable the user after ending its sessions and consents (default true).
+    /// Disable the user first, then end its sessions and consents (default true): once disabled
+    /// no new session can start.
     #[serde(default = "table::yes")]
     disable_user: bool,
     /// The client attribute naming a service-account client's owner (default `owner`; `""`
     /// turns sponsored discovery off).
     #[serde(default = "default_sponsor_attribute")]
     sponsor_attribute: String,
+    /// Read the person's sign-in events after a case closes, for the watch (default true; false:
+    /// this instance keeps no sign-in log for the watch). Needs `view-events`.
+    #[serde(default = "table::yes")]
+    watch_sign_ins: bool,
     /// The actor recorded in evidence (default: the service account's username, learnt at start).
     principal: Option<String>,
     /// Per HTTP request (default 10000).
@@ -165,11 +170,13 @@ impl Settings {
             match_attribute,
             disable_user: self.disable_user,
             sponsor_attribute: self.sponsor_attribute,
+            watch_sign_ins: self.watch_sign_ins,
             http: table::http_client(k, Duration::from_millis(self.timeout_ms.get()))?,
             principal: Principal::new(self.principal, format!("keycloak:{instance}")),
             token: tokio::sync::Mutex::new(None),
             self_user: OnceLock::new(),
             self_client: OnceLock::new(),
+            discoveries: Default::default(),
             gate: None,
         })
     }

@@ -272,7 +272,7 @@ fn settings_parse_and_errors_name_the_key() {
         "http://127.0.0.1:8080/realms/revoke-test/protocol/openid-connect/token"
     );
     assert_eq!(t.match_attribute(), &MatchAttribute::Username);
-    assert!(t.disable_user);
+    assert!(t.disable_user && t.watch_sign_ins);
     assert_eq!(t.sponsor_attribute, "owner");
     assert_eq!(t.principal(), "keycloak:sso");
     assert_eq!(Target::kind(&t), TargetKind::Directory);
@@ -283,7 +283,7 @@ fn settings_parse_and_errors_name_the_key() {
     assert!(!format!("{t:?}").contains("kc-secret-value"));
 
     let t = KeycloakTarget::from_table(
-        &table(&format!("{base}match_attribute = \"employee_id\"\ndisable_user = false\nsponsor_attribute = \"\"\nprincipal = \"revoker\"\ntimeout_ms = 5000")),
+        &table(&format!("{base}match_attribute = \"employee_id\"\ndisable_user = false\nwatch_sign_ins = false\nsponsor_attribute = \"\"\nprincipal = \"revoker\"\ntimeout_ms = 5000")),
         "sso",
     )
     .unwrap();
@@ -291,7 +291,7 @@ fn settings_parse_and_errors_name_the_key() {
         t.match_attribute(),
         &MatchAttribute::Attribute("employee_id".into())
     );
-    assert!(!t.disable_user && t.sponsor_attribute.is_empty());
+    assert!(!t.disable_user && !t.watch_sign_ins && t.sponsor_attribute.is_empty());
     assert_eq!(t.principal(), "revoker");
     let t =
         KeycloakTarget::from_table(&table(&base.replace(":8080/", ":8080/auth")), "sso").unwrap();
@@ -340,11 +340,30 @@ fn settings_parse_and_errors_name_the_key() {
     assert!(bad(&format!("{base}match_attribute = \"q:x\"")).contains("match_attribute"));
     assert!(bad(&format!("{base}sponsor_attribute = \"a b\"")).contains("sponsor_attribute"));
     assert!(bad(&format!("{base}disable_user = \"yes\"")).contains("disable_user"));
+    assert!(bad(&format!("{base}watch_sign_ins = 1")).contains("watch_sign_ins"));
     assert!(bad(&format!("{base}timeout_ms = 0")).contains("timeout_ms"));
     let e = bad(&base.replace("REVOKE_KEYCLOAK_UNIT_SECRET", "REVOKE_KEYCLOAK_UNSET_VAR"));
     assert!(
         e.contains("REVOKE_KEYCLOAK_UNSET_VAR") && !e.contains("kc-secret-value"),
         "{e}"
+    );
+}
+
+#[tokio::test]
+async fn with_the_watch_off_there_is_no_sign_in_log() {
+    std::env::set_var("REVOKE_KEYCLOAK_UNIT_SECRET", "kc-secret-value");
+    // Nothing listens there: answering at all proves no request was sent.
+    let t = KeycloakTarget::from_table(
+        &table("base_url = \"http://127.0.0.1:9/\"\nrealm = \"r\"\nclient_id = \"c\"\nclient_secret_env = \"REVOKE_KEYCLOAK_UNIT_SECRET\"\nwatch_sign_ins = false\n"),
+        "sso",
+    )
+    .unwrap();
+    let who = crate::revocation::tests::who();
+    assert_eq!(
+        Target::sign_ins_since(&t, &who, chrono::Utc::now())
+            .await
+            .unwrap(),
+        None
     );
 }
 

@@ -10,8 +10,15 @@
 //! restore re-enables the account and the client only; a forged restore naming someone else's
 //! account is refused and changes nothing.
 //!
+//! `race`: a sign-in between discovery and revocation is ended too, and a read-back that would
+//! miss one answers not-gone. `sign_ins`: a sign-in after the removal (the account re-enabled by
+//! hand) is what `sign_ins_since` reports, and nothing before it or of the bystander.
+//!
 //! Env: `REVOKE_TEST_KEYCLOAK_URL` and the other `REVOKE_TEST_KEYCLOAK_*` variables. Ignored
 //! unless included (`--include-ignored`); the README's test command includes them.
+
+mod race;
+mod sign_ins;
 
 use reqwest::Method;
 use revoke::adapters::{from_config, Target};

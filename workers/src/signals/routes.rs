@@ -130,9 +130,8 @@ async fn poll(
             "a valid bearer token is required",
         );
     }
-    let req = match body_json(&body) {
-        Ok(v) => v,
-        Err(e) => return e,
+    let Some(req) = body_json(&body) else {
+        return not_an_object();
     };
     let now = chrono::Utc::now();
     for jti in req["ack"]
@@ -192,9 +191,8 @@ async fn poll(
 /// `POST /ssf/verify {"stream_id", "state"}` with the stream's bearer token: answered 204, then
 /// a verification SET with that `state` is delivered to the stream.
 async fn verify(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req = match body_json(&body) {
-        Ok(v) => v,
-        Err(e) => return e,
+    let Some(req) = body_json(&body) else {
+        return not_an_object();
     };
     let Some(r) = req["stream_id"]
         .as_str()

@@ -94,20 +94,22 @@ fn authorized(r: &Receiver, headers: &HeaderMap) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn body_json(body: &Bytes) -> Result<Value, Response> {
+/// The request body as a JSON object (empty: `{}`); `None` when it is not one.
+fn body_json(body: &Bytes) -> Option<Value> {
     if body.is_empty() {
-        return Ok(json!({}));
+        return Some(json!({}));
     }
     serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object)
-        .ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "the body is not a JSON object",
-            )
-        })
+}
+
+fn not_an_object() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "the body is not a JSON object",
+    )
 }
 
 async fn poll(

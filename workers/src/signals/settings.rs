@@ -131,19 +131,7 @@ impl Settings {
     }
 
     pub fn client(&self) -> Result<reqwest::Client, ConfigError> {
-        reqwest::Client::builder()
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout)
-            // A redirected POST may be replayed as a GET whose answer proves nothing.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("revoke/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                ConfigError::Invalid(format!(
-                    "cannot build the signals HTTP client: {}",
-                    e.without_url()
-                ))
-            })
+        crate::webhook::delivery_client(self.timeout, "signals")
     }
 
     /// `<issuer><path>`.

@@ -24,6 +24,7 @@ pub mod hr;
 pub mod report;
 pub mod restoration;
 pub mod revocation;
+pub mod signals;
 pub mod topics;
 pub mod verifier;
 pub mod watch;

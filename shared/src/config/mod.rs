@@ -17,6 +17,7 @@ mod key_text;
 mod load;
 mod metrics;
 mod read_once;
+mod signals;
 mod signing;
 mod simulator;
 mod topics;
@@ -27,6 +28,7 @@ mod worker;
 pub use escalations::EscalationsConfig;
 pub use kafka::{ConsumerConfig, KafkaConfig};
 pub use metrics::MetricsConfig;
+pub use signals::{ReceiverConfig, ReceiverOwner, SignalKeyConfig, SignalsConfig, SIGNAL_EVENTS};
 pub use signing::{Algorithm, KeyConfig, SigningConfig};
 pub use simulator::SimulatorConfig;
 pub use topics::TopicsConfig;
@@ -72,6 +74,8 @@ pub struct Config {
     pub escalations: EscalationsConfig,
     /// Signed HR events: off by default; `required = true` with per-source keys turns it on.
     pub signing: SigningConfig,
+    /// The Shared Signals transmitter (`revoke signals`): issuer, signing keys, receivers.
+    pub signals: SignalsConfig,
     /// Real target adapters, one table per target kind (`[targets.vault]`, `[targets.saas]`, …),
     /// each read by its adapter. A kind without a table runs on its simulator.
     pub targets: BTreeMap<String, toml::Table>,
@@ -89,6 +93,7 @@ impl Default for Config {
             simulator: SimulatorConfig::default(),
             escalations: EscalationsConfig::default(),
             signing: Default::default(),
+            signals: SignalsConfig::default(),
             targets: BTreeMap::new(),
         }
     }

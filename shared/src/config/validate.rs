@@ -111,6 +111,7 @@ impl Config {
             }
         }
         self.escalations.validate()?;
+        self.signals.validate()?;
         self.signing.validate().map_err(ConfigError::Invalid)?;
         for rate in [self.simulator.fail_rate, self.simulator.flaky_rate] {
             if !(0.0..=1.0).contains(&rate) {

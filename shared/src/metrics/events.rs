@@ -428,6 +428,71 @@ impl MetricEvent for WatchedCases {
     }
 }
 
+// ---- Shared Signals ------------------------------------------------------------------------------
+
+/// What became of one SET for one receiver (`revoke signals`).
+pub enum SignalOutcome<'a> {
+    /// Accepted (push: 202; poll: acknowledged), `after` its first attempt.
+    Delivered {
+        receiver: &'a str,
+        via: &'a str,
+        after: Duration,
+    },
+    /// A push failed; it is retried.
+    Retry { receiver: &'a str },
+    /// Refused for good (dead-lettered).
+    Refused { receiver: &'a str },
+    /// Not accepted within the receiver's SLA (reported once per case).
+    Overdue { receiver: &'a str },
+    /// Not planned: the case lacks what the receiver's subject format needs.
+    Skipped { receiver: &'a str, reason: &'a str },
+}
+
+impl MetricEvent for SignalOutcome<'_> {
+    fn emit(self, m: &Metrics) {
+        let count = |r: &str, o: &str| m.signals_sets.with_label_values(&[r, o]).inc();
+        match self {
+            SignalOutcome::Delivered {
+                receiver,
+                via,
+                after,
+            } => {
+                count(receiver, "delivered");
+                m.signals_delivery_seconds
+                    .with_label_values(&[via])
+                    .observe(after.as_secs_f64());
+            }
+            SignalOutcome::Retry { receiver } => count(receiver, "retry"),
+            SignalOutcome::Refused { receiver } => count(receiver, "refused"),
+            SignalOutcome::Overdue { receiver } => count(receiver, "overdue"),
+            SignalOutcome::Skipped { receiver, reason } => m
+                .signals_skipped
+                .with_label_values(&[receiver, reason])
+                .inc(),
+        }
+    }
+}
+
+/// A SET's delivery started or stopped failing (`revoke_signals_failing`), or being stuck
+/// (`revoke_signals_stuck`).
+pub enum SignalTrouble {
+    FailingBegan,
+    FailingEnded,
+    StuckBegan,
+    StuckEnded,
+}
+
+impl MetricEvent for SignalTrouble {
+    fn emit(self, m: &Metrics) {
+        match self {
+            SignalTrouble::FailingBegan => m.signals_failing.inc(),
+            SignalTrouble::FailingEnded => m.signals_failing.dec(),
+            SignalTrouble::StuckBegan => m.signals_stuck.inc(),
+            SignalTrouble::StuckEnded => m.signals_stuck.dec(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Each event family renders exactly the series today's dashboards and docs
@@ -691,6 +756,34 @@ mod tests {
                 r#"revoke_watch_reads_total{read="sign_ins",result="error",target="directory"} 1"#,
                 r#"revoke_watch_no_sign_in_log{target="vault"} 1"#,
                 "revoke_watch_cases 7",
+            ],
+        );
+    }
+
+    #[test]
+    fn signal_events() {
+        let m = Metrics::new();
+        m.emit(SignalOutcome::Retry { receiver: "app" });
+        m.emit(SignalOutcome::Delivered {
+            receiver: "app",
+            via: "push",
+            after: Duration::from_millis(500),
+        });
+        m.emit(SignalOutcome::Skipped {
+            receiver: "app",
+            reason: "no_email",
+        });
+        m.emit(SignalOutcome::Overdue { receiver: "app" });
+        m.emit(SignalTrouble::StuckBegan);
+        assert_renders(
+            &m,
+            &[
+                r#"revoke_signals_sets_total{outcome="retry",receiver="app"} 1"#,
+                r#"revoke_signals_sets_total{outcome="delivered",receiver="app"} 1"#,
+                r#"revoke_signals_sets_total{outcome="overdue",receiver="app"} 1"#,
+                r#"revoke_signals_skipped_total{reason="no_email",receiver="app"} 1"#,
+                r#"revoke_signals_delivery_seconds_sum{via="push"} 0.5"#,
+                "revoke_signals_stuck 1",
             ],
         );
     }

@@ -17,7 +17,7 @@ mod serve;
 pub use events::*;
 pub use health::Health;
 pub use ratelimit::{rate_limit_metrics, RateLimitEvent, RateLimitMetrics};
-pub use serve::serve;
+pub use serve::{serve, serve_on, serve_with};
 
 use prometheus::core::Collector;
 use prometheus::{
@@ -75,6 +75,18 @@ pub struct Metrics {
     pub webhook_stuck: IntGauge,
     /// From an escalation's first delivery attempt to the receiver's 2xx, retries included.
     pub webhook_delivery_seconds: Histogram,
+    /// Shared Signals (`revoke signals`): SETs by receiver and outcome (`delivered`, `retry`,
+    /// `refused`, `overdue`).
+    pub signals_sets: IntCounterVec,
+    /// SETs not planned for a receiver because the case lacks what its subject format needs,
+    /// by receiver and reason (`no_email`, …).
+    pub signals_skipped: IntCounterVec,
+    /// SETs whose delivery failed at least once and is being retried.
+    pub signals_failing: IntGauge,
+    /// Of those, the ones failing `signals.alert_after` times or more.
+    pub signals_stuck: IntGauge,
+    /// From a SET's first delivery attempt until the receiver accepted it, by `via`.
+    pub signals_delivery_seconds: HistogramVec,
     /// The blast-radius guard's memory (verifier): verdicts kept, by what they say
     /// (`released`, `held`, `decided`).
     pub guard_verdicts: IntGaugeVec,
@@ -125,6 +137,29 @@ impl Metrics {
         registered(&registry, rl.received_429.clone());
         registered(&registry, rl.effective_rate.clone());
         Metrics {
+            signals_sets: counter(
+                "revoke_signals_sets_total",
+                "Security Event Tokens by receiver and outcome (delivered, retry, refused, overdue)",
+                &["receiver", "outcome"],
+            ),
+            signals_skipped: counter(
+                "revoke_signals_skipped_total",
+                "SETs not sent to a receiver because the case lacks what its subject format needs, by reason",
+                &["receiver", "reason"],
+            ),
+            signals_failing: gauge(
+                "revoke_signals_failing",
+                "SETs whose delivery failed at least once and is being retried",
+            ),
+            signals_stuck: gauge(
+                "revoke_signals_stuck",
+                "SETs whose delivery failed signals.alert_after times or more",
+            ),
+            signals_delivery_seconds: histogram(
+                "revoke_signals_delivery_seconds",
+                "From a SET's first delivery attempt until the receiver accepted it (push 202 or poll ack)",
+                &["via"],
+            ),
             webhook_deliveries: counter(
                 "revoke_webhook_deliveries_total",
                 "Webhook delivery attempts of escalations, by outcome (delivered, retry)",

@@ -1,4 +1,5 @@
-//! The HTTP endpoint every revoke process serves: `/metrics` and `/healthz`.
+//! The HTTP endpoint every revoke process serves: `/metrics` and `/healthz`, plus the routes a
+//! process adds (`revoke signals`: its SSF metadata, JWKS, poll and verification endpoints).
 
 use super::{Health, Metrics};
 use std::net::SocketAddr;
@@ -6,8 +7,28 @@ use std::net::SocketAddr;
 /// Serves `/metrics` and `/healthz` on `addr` until the process ends. Returns the bound address
 /// (useful with port 0).
 pub async fn serve(addr: &str, metrics: Metrics, health: Health) -> std::io::Result<SocketAddr> {
-    use axum::{http::StatusCode, routing::get, Router};
+    serve_with(addr, metrics, health, axum::Router::new()).await
+}
+
+/// [`serve`] with the process's own `routes` beside `/metrics` and `/healthz`.
+pub async fn serve_with(
+    addr: &str,
+    metrics: Metrics,
+    health: Health,
+    routes: axum::Router,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_on(listener, metrics, health, routes)
+}
+
+/// [`serve_with`] on a listener already bound (a test that must know the port first).
+pub fn serve_on(
+    listener: tokio::net::TcpListener,
+    metrics: Metrics,
+    health: Health,
+    routes: axum::Router,
+) -> std::io::Result<SocketAddr> {
+    use axum::{http::StatusCode, routing::get, Router};
     let bound = listener.local_addr()?;
     let app = Router::new()
         .route(
@@ -28,7 +49,8 @@ pub async fn serve(addr: &str, metrics: Metrics, health: Health) -> std::io::Res
                     }
                 }
             }),
-        );
+        )
+        .merge(routes);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "metrics endpoint stopped");

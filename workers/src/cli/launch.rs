@@ -48,6 +48,26 @@ pub fn webhook(cfg: &Config) -> Result<(), CommandError> {
     })
 }
 
+/// `revoke signals`: the Shared Signals transmitter, with its metadata, JWKS, poll and
+/// verification routes on the metrics listener (which it therefore needs).
+pub fn signals(cfg: &Config) -> Result<(), CommandError> {
+    if cfg.metrics.listen.is_empty() {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "revoke signals serves its SSF metadata, JWKS and poll endpoints on metrics.listen: set it (or --metrics-listen)"
+        )));
+    }
+    long_running_with(
+        cfg,
+        |cfg, metrics, health| {
+            let t = crate::signals::Transmitter::new(cfg, metrics.clone(), health.clone())
+                .map_err(CommandError::usage)?;
+            let routes = t.routes();
+            Ok((t, routes))
+        },
+        |cfg, t, _metrics, _health, stop| async move { t.run(&cfg, stop).await },
+    )
+}
+
 /// With `[signing] required`, reads the signing keys before starting: a secret that cannot be
 /// read (an unset variable, a missing file) is a configuration error (exit 2), never a failure
 /// on the first event. The secrets themselves are never printed.
@@ -89,18 +109,24 @@ async fn serve_metrics(
     cfg: &Config,
     metrics: &Metrics,
     health: &Health,
+    routes: axum::Router,
 ) -> Result<(), CommandError> {
     if cfg.metrics.listen.is_empty() {
         return Ok(());
     }
-    let addr = revoke_shared::metrics::serve(&cfg.metrics.listen, metrics.clone(), health.clone())
-        .await
-        .map_err(|e| {
-            CommandError::usage(anyhow::anyhow!(
-                "cannot listen on {} for /metrics: {e} (set --metrics-listen or metrics.listen)",
-                cfg.metrics.listen
-            ))
-        })?;
+    let addr = revoke_shared::metrics::serve_with(
+        &cfg.metrics.listen,
+        metrics.clone(),
+        health.clone(),
+        routes,
+    )
+    .await
+    .map_err(|e| {
+        CommandError::usage(anyhow::anyhow!(
+            "cannot listen on {} for /metrics: {e} (set --metrics-listen or metrics.listen)",
+            cfg.metrics.listen
+        ))
+    })?;
     tracing::info!(%addr, "serving /metrics and /healthz");
     Ok(())
 }
@@ -112,14 +138,30 @@ where
     F: FnOnce(Config, Metrics, Health, revoke_shared::consume::Stop) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
+    long_running_with(
+        cfg,
+        |_, _, _| Ok(((), axum::Router::new())),
+        |cfg, (), metrics, health, stop| component(cfg, metrics, health, stop),
+    )
+}
+
+/// [`long_running`] for a component that serves its own routes beside `/metrics` and
+/// `/healthz`: `setup` (inside the runtime) makes the component's state and its routes.
+fn long_running_with<T, S, F, Fut>(cfg: &Config, setup: S, component: F) -> Result<(), CommandError>
+where
+    S: FnOnce(&Config, &Metrics, &Health) -> Result<(T, axum::Router), CommandError>,
+    F: FnOnce(Config, T, Metrics, Health, revoke_shared::consume::Stop) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let rt = runtime()?;
     rt.block_on(async {
         let metrics = Metrics::new();
         let health = Health::new();
-        serve_metrics(cfg, &metrics, &health).await?;
+        let (state, routes) = setup(cfg, &metrics, &health)?;
+        serve_metrics(cfg, &metrics, &health, routes).await?;
         let stop = revoke_shared::consume::Stop::new();
         on_signal(stop.graceful.clone());
-        component(cfg.clone(), metrics, health, stop)
+        component(cfg.clone(), state, metrics, health, stop)
             .await
             .map_err(|e| {
                 // A client librdkafka refuses to create is a configuration problem.

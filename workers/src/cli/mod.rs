@@ -112,6 +112,11 @@ pub enum Command {
     /// `revoke.escalations` as group `revoke-escalation-webhook`, POSTs each as JSON, retries
     /// with backoff, and commits only what was delivered.
     Webhook,
+    /// The OpenID Shared Signals transmitter (`[signals]`): consumes `revoke.cases` as group
+    /// `revoke-signals`, sends each receiver the CAEP/RISC Security Event Tokens a case owes
+    /// (push or poll), serves its SSF metadata and JWKS on the metrics listener, and reports
+    /// each delivery as evidence.
+    Signals,
     /// List what the blast-radius guard held: each batch, why, the identities still waiting,
     /// the digest of that list (for `approve --digest`) and the decisions on it (undecided
     /// first).
@@ -167,6 +172,7 @@ fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Verifier => launch::verifier(&cfg),
         Command::Worker(w) => launch::worker(&cfg, w),
         Command::Webhook => launch::webhook(&cfg),
+        Command::Signals => launch::signals(&cfg),
         Command::Publish(p) => publish::command(&cfg, &p, leader_wait, emit),
         Command::Topics {
             command: topics::TopicsCommand::Create,

@@ -100,6 +100,7 @@ pub fn backoff_delay(failed: u32, initial: Duration, max: Duration, jitter: f64)
     half + (capped - half).mul_f64(jitter.clamp(0.0, 1.0))
 }
 
-pub(super) fn random_unit() -> f64 {
+/// A uniform random number in `[0, 1)`, the jitter of `backoff_delay`.
+pub fn random_unit() -> f64 {
     (uuid::Uuid::new_v4().as_u128() as u64 >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -36,8 +36,8 @@ mod signature;
 mod tests;
 
 pub use delivery::parse_escalation;
-pub use judge::{backoff_delay, judge, Failure};
-pub use settings::shown_url;
+pub use judge::{backoff_delay, judge, random_unit, Failure};
+pub use settings::{delivery_client, shown_url};
 pub use signature::{hmac_sha256, signature};
 
 use revoke_shared::config::Config;

@@ -68,19 +68,7 @@ impl Settings {
     }
 
     pub(super) fn client(&self) -> Result<reqwest::Client, ConfigError> {
-        reqwest::Client::builder()
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout)
-            // A redirected POST may be replayed as a GET whose 2xx proves nothing.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("revoke/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                ConfigError::Invalid(format!(
-                    "cannot build the webhook HTTP client: {}",
-                    e.without_url()
-                ))
-            })
+        delivery_client(self.timeout, "webhook")
     }
 
     pub(super) fn token_over_plain_http(&self) -> bool {
@@ -104,4 +92,22 @@ pub fn shown_url(url: &reqwest::Url) -> String {
     }
     s.push_str(url.path());
     s
+}
+
+/// The HTTP client of a delivery process (`what`: `webhook`, `signals`): `timeout` per attempt
+/// and per connect, redirects not followed (a redirected POST may be replayed as a GET whose
+/// answer proves nothing).
+pub fn delivery_client(timeout: Duration, what: &str) -> Result<reqwest::Client, ConfigError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("revoke/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            ConfigError::Invalid(format!(
+                "cannot build the {what} HTTP client: {}",
+                e.without_url()
+            ))
+        })
 }

@@ -4,7 +4,10 @@
 //!   session-bearing object (`SESSION_KINDS`);
 //! - CAEP `credential-change` (`change_type: revoke`), one per revoked credential object whose
 //!   kind maps to a CAEP `credential_type` (`credential_type`);
-//! - RISC `account-disabled`, once, when the case is closed.
+//! - RISC `account-disabled`, once, when the case is closed;
+//! - CAEP `session-revoked` again for each sign-in after departure the watch found (the case's
+//!   `findings`): the leaver signed in somewhere after the removal, so every receiver is told to
+//!   end the subject's sessions once more (one SET per finding).
 //!
 //! Rescinded and rejected cases owe nothing (access was given back or never taken: a SET now
 //! would make receivers end access that stands). SETs the case already records as accepted by
@@ -14,7 +17,7 @@ use super::set::{PlannedSet, ACCOUNT_DISABLED, CREDENTIAL_CHANGE, SESSION_REVOKE
 use super::subject::{subject, SkipReason};
 use revoke_shared::config::ReceiverConfig;
 use revoke_shared::contract::{
-    Case, CaseState, DeliveryOutcome, ObjectEvidence, ObjectOutcome, TargetState,
+    Case, CaseState, DeliveryOutcome, FindingKind, ObjectEvidence, ObjectOutcome, TargetState,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -173,6 +176,21 @@ fn owed_events(case: &Case) -> Vec<Owed> {
                 standard,
             });
         }
+    }
+    for f in case
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::SignInAfterDeparture)
+    {
+        out.push(Owed {
+            event_type: SESSION_REVOKED,
+            event: caep_claims(
+                Some(f.observed_at),
+                "Offboarding: sign-in after departure; the subject's sessions are revoked",
+            ),
+            object: format!("finding/{}", f.finding_id),
+            standard: true,
+        });
     }
     if case.state == CaseState::Closed {
         // RISC's `reason` values (hijacking, bulk-account) do not fit an offboarding: omitted.

@@ -159,6 +159,44 @@ fn a_closed_case_owes_sessions_standard_credentials_and_the_account() {
 }
 
 #[test]
+fn a_sign_in_after_departure_owes_one_more_session_revoked_per_finding() {
+    let mut c = case(CaseState::Escalated);
+    let r = receivers(&[("app", receiver("email"))]);
+    let before = plan(&c, &r).sets.len();
+    let target = TargetRef {
+        kind: TargetKind::Directory,
+        instance: "sso".into(),
+    };
+    let finding = |kind, event: &str| AccessFinding {
+        schema: ACCESS_FINDING_SCHEMA.into(),
+        finding_id: AccessFinding::id_for(c.case_id, kind, &target, "sign_in", event, event),
+        case_id: c.case_id,
+        identity_id: "E-1".into(),
+        kind,
+        target: target.clone(),
+        object_kind: "sign_in".into(),
+        object_id: event.into(),
+        observed_at: Utc::now(),
+        read_back: "LOGIN".into(),
+        worker: WorkerInfo {
+            id: "watch".into(),
+            version: "test".into(),
+        },
+        principal: "revoke-admin".into(),
+    };
+    c.findings.push(finding(FindingKind::SignInAfterDeparture, "ev-1"));
+    c.findings.push(finding(FindingKind::SignInAfterDeparture, "ev-2"));
+    // A returned account is reported to its owner, not announced as disabled: no SET.
+    c.findings.push(finding(FindingKind::AccessReturned, "ev-3"));
+    let p = plan(&c, &r);
+    let extra: Vec<_> = p.sets[before..].iter().collect();
+    assert_eq!(extra.len(), 2, "{:?}", p.sets);
+    assert!(extra.iter().all(|s| s.event_type == SESSION_REVOKED));
+    assert_ne!(extra[0].jti, extra[1].jti);
+    assert_eq!(plan(&c, &r).sets[before].jti, extra[0].jti, "stable jti");
+}
+
+#[test]
 fn extension_credential_types_only_for_receivers_that_agreed() {
     let mut ext = receiver("opaque");
     ext.extension_credential_types = true;

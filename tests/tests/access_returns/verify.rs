@@ -16,7 +16,7 @@ const FLEET_ENV: &str = "REVOKE_TEST_AR_FLEET_SECRET";
 const FLEET: &str = "access-returns-test-fleet-secret-0123456789";
 
 /// Runs `revoke verify <args>` with a config file naming the same adapters as the fleet.
-fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {
+pub fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {
     let dir = std::env::temp_dir().join(format!("revoke-ar-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut file = toml::Table::new();
@@ -54,7 +54,7 @@ fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {
 }
 
 /// The findings on the confirmations topic, each checked: keyed by its identity, fleet-signed.
-async fn findings(env: &TestEnv, cfg: &Config) -> Vec<AccessFinding> {
+pub async fn findings(env: &TestEnv, cfg: &Config) -> Vec<AccessFinding> {
     let secret = revoke_shared::secret::Secret::new(FLEET.to_string());
     let mut out = Vec::new();
     for r in env.read_raw(&cfg.topics.confirmations).await {
@@ -86,7 +86,7 @@ async fn findings(env: &TestEnv, cfg: &Config) -> Vec<AccessFinding> {
     out
 }
 
-fn text(o: &Output) -> (String, String) {
+pub fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -102,7 +102,9 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
         "this test proves the real broker: set REVOKE_TEST_KAFKA"
     );
     env.block_on(async {
-        let Closed { cfg, people, cases } = closed_cases(&env, 2).await;
+        let Closed {
+            cfg, people, cases, ..
+        } = closed_cases(&env, 2).await;
         let (back, alone) = (&cases[0], &cases[1]);
 
         // Nothing came back yet: every object read is still gone, exit 0, nothing published.

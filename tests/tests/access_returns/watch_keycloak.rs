@@ -31,6 +31,7 @@ fn keycloak_sign_in_after_departure_needs_the_keycloak_sign_in_log() {
             mut cfg,
             people,
             cases,
+            ..
         } = closed_cases(&env, 2).await;
         let kc = Keycloak::from_env();
         enable_keycloak(&kc, &people[0].username).await;

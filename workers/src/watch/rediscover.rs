@@ -65,7 +65,14 @@ pub(super) async fn rediscover_case(
                 continue;
             }
         };
-        for u in not_in_evidence(&status.objects, found, target.instance()) {
+        // A single adapter's instance is the name of the worker that recorded it (a person's
+        // acknowledgement records `manual`, which names no adapter).
+        let recorded = status
+            .instance
+            .as_deref()
+            .filter(|_| !status.is_acknowledged())
+            .unwrap_or(target.instance());
+        for u in not_in_evidence(&status.objects, found, target.instance(), recorded) {
             let h = &u.holding;
             let read = target.verify(who, h).await;
             metrics.emit(TargetReadAfterClose {

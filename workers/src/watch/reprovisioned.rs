@@ -17,13 +17,14 @@ pub const NOT_IN_EVIDENCE: &str = "re-provisioned: not in the evidence, present 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unknown {
     /// The configured instance it lives at: a fan-out member's name when its id is qualified by
-    /// one (`ldap:…`), else the target's instance.
+    /// one (`ldap:…`), else the instance the case recorded for the target (a single adapter's
+    /// instance is the recording worker's name, not this process's).
     pub instance: String,
     pub holding: Holding,
 }
 
 /// The holdings of `discovered` (at a target whose instance is `target_instance`, `a+b` for a
-/// fan-out) that `evidence` does not name — same `object_kind` and `object_id`, exactly: a
+/// fan-out; recorded in the case as `recorded`) that `evidence` does not name — same `object_kind` and `object_id`, exactly: a
 /// fan-out qualifies the ids it discovers as it qualified those it recorded, so an object of
 /// the evidence is matched by its recorded id, and the same own id at another instance
 /// (`sso:x` beside `ldap:x`) is another object. Each once, in discovery order.
@@ -31,6 +32,7 @@ pub fn not_in_evidence(
     evidence: &[ObjectEvidence],
     discovered: Vec<Holding>,
     target_instance: &str,
+    recorded: &str,
 ) -> Vec<Unknown> {
     let known: HashSet<(&str, &str)> = evidence
         .iter()
@@ -45,20 +47,21 @@ pub fn not_in_evidence(
             continue;
         }
         out.push(Unknown {
-            instance: member_instance(target_instance, &h.object_id).to_string(),
+            instance: member(target_instance, &h.object_id)
+                .unwrap_or(recorded)
+                .to_string(),
             holding: h,
         });
     }
     out
 }
 
-/// The fan-out member an id names (`ldap` of `ldap:uid=ada,…` at `ldap+sso`), else the target's
-/// own instance: an id whose prefix names no member is not qualified (`urn:x` stays whole).
-fn member_instance<'a>(target_instance: &'a str, object_id: &'a str) -> &'a str {
-    match fanout::split(object_id) {
-        Some((name, _)) if target_instance.split('+').any(|m| m == name) => name,
-        _ => target_instance,
-    }
+/// The fan-out member an id names (`ldap` of `ldap:uid=ada,…` at `ldap+sso`): an id whose
+/// prefix names no member is not qualified (`urn:x` stays whole).
+fn member<'a>(target_instance: &str, object_id: &'a str) -> Option<&'a str> {
+    fanout::split(object_id)
+        .map(|(name, _)| name)
+        .filter(|name| target_instance.split('+').any(|m| m == *name))
 }
 
 /// What reading an unknown holding back means: present is access the case does not know of
@@ -123,16 +126,20 @@ mod tests {
             holding("group_membership", "member|cn=ops|uid=ada"),
         ];
         assert_eq!(
-            ids(&not_in_evidence(&ev, found, "ar")),
+            ids(&not_in_evidence(&ev, found, "verify-host", "ar")),
             [
                 ("ar", "group_membership", "member|cn=ops|uid=ada"),
                 ("ar", "account_location", "uid=ada,ou=people"),
             ]
         );
-        assert!(not_in_evidence(&ev, Vec::new(), "ar").is_empty());
-        assert!(
-            not_in_evidence(&ev, vec![holding("account", "uid=ada,ou=people")], "ar").is_empty()
-        );
+        assert!(not_in_evidence(&ev, Vec::new(), "verify-host", "ar").is_empty());
+        assert!(not_in_evidence(
+            &ev,
+            vec![holding("account", "uid=ada,ou=people")],
+            "verify-host",
+            "ar"
+        )
+        .is_empty());
     }
 
     #[test]
@@ -149,7 +156,7 @@ mod tests {
             holding("session", "sso:users/1/sessions/s9"),
         ];
         assert_eq!(
-            ids(&not_in_evidence(&ev, found, "ldap+sso")),
+            ids(&not_in_evidence(&ev, found, "ldap+sso", "ldap+sso")),
             [
                 ("sso", "account", "sso:uid=ada,ou=people"),
                 ("sso", "session", "sso:users/1/sessions/s9"),
@@ -162,12 +169,21 @@ mod tests {
             &flat,
             vec![holding("account", "ldap:uid=ada,ou=people")],
             "ldap+sso",
+            "ldap+sso",
         );
         assert_eq!(ids(&u), [("ldap", "account", "ldap:uid=ada,ou=people")]);
+        // A member added since the close is named by this process's configuration.
+        let u = not_in_evidence(
+            &ev,
+            vec![holding("account", "kc2:users/7")],
+            "ldap+sso+kc2",
+            "ldap+sso",
+        );
+        assert_eq!(ids(&u), [("kc2", "account", "kc2:users/7")]);
         // A prefix that names no member is part of the id.
-        assert_eq!(member_instance("ar", "urn:x"), "ar");
-        assert_eq!(member_instance("ldap+sso", "okta:x"), "ldap+sso");
-        assert_eq!(member_instance("sso", "sso:users/1"), "sso");
+        assert_eq!(member("ar", "urn:x"), None);
+        assert_eq!(member("ldap+sso", "okta:x"), None);
+        assert_eq!(member("sso", "sso:users/1"), Some("sso"));
     }
 
     #[test]

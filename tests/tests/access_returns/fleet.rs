@@ -107,6 +107,16 @@ pub async fn closed_cases(env: &TestEnv, n: usize) -> Closed {
     }
 }
 
+/// The test environment named `name`, on the real broker (these tests prove nothing on another).
+pub fn real_broker(name: &str) -> TestEnv {
+    let env = TestEnv::new(name);
+    assert_eq!(
+        env.broker, "kafka",
+        "this test proves the real broker: set REVOKE_TEST_KAFKA"
+    );
+    env
+}
+
 /// The ids of `case`'s objects of `object_kind` on `kind`, each on the instance its id names.
 pub fn evidence_ids(case: &Case, kind: TargetKind, object_kind: &str) -> Vec<String> {
     case.targets[&kind]

@@ -8,7 +8,6 @@ use crate::fleet::{closed_cases, evidence_ids, ldap_admin, scim, Closed};
 use crate::verify::{findings, revoke_verify, text};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{AccessFinding, FindingKind, TargetKind};
-use revoke_tests::TestEnv;
 use serde_json::json;
 use std::collections::{BTreeSet, HashSet};
 use std::process::Output;
@@ -79,11 +78,7 @@ fn named(fs: &[AccessFinding]) -> BTreeSet<(String, TargetKind, String, String)>
 #[test]
 #[ignore = "needs the real broker and the peers (slapd, scim2-server, Keycloak): run the README's test command"]
 fn verify_finds_access_re_provisioned_under_new_ids_and_never_the_look_alike() {
-    let env = TestEnv::new("access-reprov");
-    assert_eq!(
-        env.broker, "kafka",
-        "this test proves the real broker: set REVOKE_TEST_KAFKA"
-    );
+    let env = crate::fleet::real_broker("access-reprov");
     env.block_on(async {
         let Closed {
             cfg,

@@ -96,11 +96,7 @@ pub fn text(o: &Output) -> (String, String) {
 #[test]
 #[ignore = "needs the real broker and the peers (slapd, scim2-server, Keycloak): run the README's test command"]
 fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
-    let env = TestEnv::new("access-returns");
-    assert_eq!(
-        env.broker, "kafka",
-        "this test proves the real broker: set REVOKE_TEST_KAFKA"
-    );
+    let env = crate::fleet::real_broker("access-returns");
     env.block_on(async {
         let Closed {
             cfg, people, cases, ..

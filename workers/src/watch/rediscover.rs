@@ -31,13 +31,8 @@ pub(super) async fn rediscover_case(
 ) -> Vec<(Row, Option<AccessFinding>)> {
     let mut out = Vec::new();
     for (kind, status) in done_targets(case, only) {
-        let row = |object_kind: &str, object_id: &str, reading| Row {
-            case_id: case.case_id,
-            identity_id: case.identity_id.clone(),
-            kind,
-            object_kind: object_kind.to_string(),
-            object_id: object_id.to_string(),
-            reading,
+        let row = |object_kind: &str, object_id: &str, reading| {
+            Row::of(case, kind, object_kind, object_id, reading)
         };
         let (target, who) = match reading_for(case, kind, targets) {
             Ok(found) => found,

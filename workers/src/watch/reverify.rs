@@ -53,17 +53,9 @@ async fn reverify_case(
     let mut out = Vec::new();
     for p in plan(case, only) {
         let (reading, finding) = read_one(case, &p, targets, worker, metrics).await;
-        out.push((
-            Row {
-                case_id: case.case_id,
-                identity_id: case.identity_id.clone(),
-                kind: p.kind,
-                object_kind: p.evidence.object_kind.clone(),
-                object_id: p.evidence.object_id.clone(),
-                reading,
-            },
-            finding,
-        ));
+        let o = &p.evidence;
+        let row = Row::of(case, p.kind, &o.object_kind, &o.object_id, reading);
+        out.push((row, finding));
     }
     out.extend(super::rediscover::rediscover_case(case, targets, only, worker, metrics).await);
     out

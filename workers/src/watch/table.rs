@@ -37,6 +37,26 @@ pub struct Row {
     pub reading: Reading,
 }
 
+impl Row {
+    /// `case`'s row for an object at `kind`.
+    pub fn of(
+        case: &revoke_shared::contract::Case,
+        kind: TargetKind,
+        object_kind: &str,
+        object_id: &str,
+        reading: Reading,
+    ) -> Row {
+        Row {
+            case_id: case.case_id,
+            identity_id: case.identity_id.clone(),
+            kind,
+            object_kind: object_kind.to_string(),
+            object_id: object_id.to_string(),
+            reading,
+        }
+    }
+}
+
 /// The outcome of a re-verification, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

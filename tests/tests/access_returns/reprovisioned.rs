@@ -5,7 +5,7 @@
 //! the same new groups and must never be reported as the leaver's.
 
 use crate::fleet::{closed_cases, evidence_ids, ldap_admin, scim, Closed};
-use crate::verify::{findings, revoke_verify, text};
+use crate::verify::{assert_still_gone, findings, revoke_verify, text};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{AccessFinding, FindingKind, TargetKind};
 use serde_json::json;
@@ -203,15 +203,7 @@ fn verify_finds_access_re_provisioned_under_new_ids_and_never_the_look_alike() {
         assert!(!stdout.contains("could not read"), "{stdout}");
         assert!(!stdout.contains(&bystander.username), "{stdout}");
         assert!(!stdout.contains(&bystander_user), "{stdout}");
-        for l in stdout
-            .lines()
-            .filter(|l| l.contains(&alone.case_id.to_string()))
-        {
-            assert!(
-                l.contains("still gone:") || l.contains("not re-read:"),
-                "{l}"
-            );
-        }
+        assert_still_gone(&stdout, alone.case_id);
         assert!(
             stdout.contains("not in the evidence: 3 NEW, 0 gone; 0 discoveries failed"),
             "{stdout}"

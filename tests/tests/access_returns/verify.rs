@@ -86,6 +86,17 @@ pub async fn findings(env: &TestEnv, cfg: &Config) -> Vec<AccessFinding> {
     out
 }
 
+/// Every line of `case_id` in the table says still gone or not re-read: nothing returned, new
+/// or unreadable.
+pub fn assert_still_gone(stdout: &str, case_id: uuid::Uuid) {
+    for l in stdout.lines().filter(|l| l.contains(&case_id.to_string())) {
+        assert!(
+            l.contains("still gone:") || l.contains("not re-read:"),
+            "{l}"
+        );
+    }
+}
+
 pub fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -163,15 +174,7 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
             );
         }
         // The other leaver: every line still gone (or not re-read), none could not be read.
-        for l in stdout
-            .lines()
-            .filter(|l| l.contains(&alone.case_id.to_string()))
-        {
-            assert!(
-                l.contains("still gone:") || l.contains("not re-read:"),
-                "{l}"
-            );
-        }
+        assert_still_gone(&stdout, alone.case_id);
         assert!(!stdout.contains("could not read"), "{stdout}");
         assert!(stdout.contains("3 RETURNED"), "{stdout}");
 

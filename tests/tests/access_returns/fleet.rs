@@ -20,6 +20,8 @@ pub struct Closed {
     pub cfg: Config,
     pub people: Vec<Person>,
     pub cases: Vec<Case>,
+    /// Seeded beside the leavers, never terminated: their names start with leaver 0's.
+    pub bystander: Person,
 }
 
 /// `n` leavers and a bystander seeded at the three peers; the fleet closes the leavers' cases
@@ -97,7 +99,22 @@ pub async fn closed_cases(env: &TestEnv, n: usize) -> Closed {
     for c in &cases {
         assert_eq!(c.state, CaseState::Closed, "{}", revoke::cases::render(c));
     }
-    Closed { cfg, people, cases }
+    Closed {
+        cfg,
+        people,
+        cases,
+        bystander,
+    }
+}
+
+/// The test environment named `name`, on the real broker (these tests prove nothing on another).
+pub fn real_broker(name: &str) -> TestEnv {
+    let env = TestEnv::new(name);
+    assert_eq!(
+        env.broker, "kafka",
+        "this test proves the real broker: set REVOKE_TEST_KAFKA"
+    );
+    env
 }
 
 /// The ids of `case`'s objects of `object_kind` on `kind`, each on the instance its id names.
@@ -110,12 +127,12 @@ pub fn evidence_ids(case: &Case, kind: TargetKind, object_kind: &str) -> Vec<Str
         .collect()
 }
 
-/// LDAP: an administrator removes the person's lock (`pwdAccountLockedTime`), with the test's
-/// own client.
-pub async fn unlock_ldap(dn: &str) {
-    use ldap3::{LdapConnAsync, Mod};
+/// The test's own LDAP connection to slapd, bound as the administrator.
+pub async fn ldap_admin() -> ldap3::Ldap {
     let url = std::env::var("REVOKE_TEST_LDAP_URL").unwrap();
-    let (conn, mut ldap) = LdapConnAsync::new(&url).await.expect("slapd reachable");
+    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&url)
+        .await
+        .expect("slapd reachable");
     ldap3::drive!(conn);
     ldap.simple_bind(
         &std::env::var("REVOKE_TEST_LDAP_BIND_DN").unwrap(),
@@ -125,8 +142,15 @@ pub async fn unlock_ldap(dn: &str) {
     .unwrap()
     .success()
     .expect("binds");
+    ldap
+}
+
+/// LDAP: an administrator removes the person's lock (`pwdAccountLockedTime`), with the test's
+/// own client.
+pub async fn unlock_ldap(dn: &str) {
+    let mut ldap = ldap_admin().await;
     let none: HashSet<&str> = HashSet::new();
-    ldap.modify(dn, vec![Mod::Delete("pwdAccountLockedTime", none)])
+    ldap.modify(dn, vec![ldap3::Mod::Delete("pwdAccountLockedTime", none)])
         .await
         .unwrap()
         .success()
@@ -134,12 +158,17 @@ pub async fn unlock_ldap(dn: &str) {
     let _ = ldap.unbind().await;
 }
 
-/// SCIM: another provisioning system sets the user active again.
-pub async fn activate_scim(user_id: &str) {
-    let scim = ScimHttp::new(
+/// The test's own client of scim2-server.
+pub fn scim() -> ScimHttp {
+    ScimHttp::new(
         &std::env::var("REVOKE_TEST_SCIM_URL").unwrap(),
         std::env::var("REVOKE_TEST_SCIM_TOKEN").unwrap(),
-    );
+    )
+}
+
+/// SCIM: another provisioning system sets the user active again.
+pub async fn activate_scim(user_id: &str) {
+    let scim = scim();
     let patch = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "active", "value": true}],

@@ -16,7 +16,7 @@ const FLEET_ENV: &str = "REVOKE_TEST_AR_FLEET_SECRET";
 const FLEET: &str = "access-returns-test-fleet-secret-0123456789";
 
 /// Runs `revoke verify <args>` with a config file naming the same adapters as the fleet.
-fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {
+pub fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {
     let dir = std::env::temp_dir().join(format!("revoke-ar-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut file = toml::Table::new();
@@ -54,7 +54,7 @@ fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {
 }
 
 /// The findings on the confirmations topic, each checked: keyed by its identity, fleet-signed.
-async fn findings(env: &TestEnv, cfg: &Config) -> Vec<AccessFinding> {
+pub async fn findings(env: &TestEnv, cfg: &Config) -> Vec<AccessFinding> {
     let secret = revoke_shared::secret::Secret::new(FLEET.to_string());
     let mut out = Vec::new();
     for r in env.read_raw(&cfg.topics.confirmations).await {
@@ -86,7 +86,18 @@ async fn findings(env: &TestEnv, cfg: &Config) -> Vec<AccessFinding> {
     out
 }
 
-fn text(o: &Output) -> (String, String) {
+/// Every line of `case_id` in the table says still gone or not re-read: nothing returned, new
+/// or unreadable.
+pub fn assert_still_gone(stdout: &str, case_id: uuid::Uuid) {
+    for l in stdout.lines().filter(|l| l.contains(&case_id.to_string())) {
+        assert!(
+            l.contains("still gone:") || l.contains("not re-read:"),
+            "{l}"
+        );
+    }
+}
+
+pub fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -96,13 +107,11 @@ fn text(o: &Output) -> (String, String) {
 #[test]
 #[ignore = "needs the real broker and the peers (slapd, scim2-server, Keycloak): run the README's test command"]
 fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
-    let env = TestEnv::new("access-returns");
-    assert_eq!(
-        env.broker, "kafka",
-        "this test proves the real broker: set REVOKE_TEST_KAFKA"
-    );
+    let env = crate::fleet::real_broker("access-returns");
     env.block_on(async {
-        let Closed { cfg, people, cases } = closed_cases(&env, 2).await;
+        let Closed {
+            cfg, people, cases, ..
+        } = closed_cases(&env, 2).await;
         let (back, alone) = (&cases[0], &cases[1]);
 
         // Nothing came back yet: every object read is still gone, exit 0, nothing published.
@@ -165,15 +174,7 @@ fn verify_finds_exactly_the_accounts_re_enabled_by_hand() {
             );
         }
         // The other leaver: every line still gone (or not re-read), none could not be read.
-        for l in stdout
-            .lines()
-            .filter(|l| l.contains(&alone.case_id.to_string()))
-        {
-            assert!(
-                l.contains("still gone:") || l.contains("not re-read:"),
-                "{l}"
-            );
-        }
+        assert_still_gone(&stdout, alone.case_id);
         assert!(!stdout.contains("could not read"), "{stdout}");
         assert!(stdout.contains("3 RETURNED"), "{stdout}");
 

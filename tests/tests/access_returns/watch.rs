@@ -204,11 +204,7 @@ fn ids(fs: &[AccessFinding]) -> BTreeSet<uuid::Uuid> {
 #[test]
 #[ignore = "needs the real broker: run the README's test command"]
 fn sign_ins_after_departure_are_reported_once_and_only_for_the_leaver_in_the_window() {
-    let env = TestEnv::new("watch-signins");
-    assert_eq!(
-        env.broker, "kafka",
-        "this test proves the real broker: set REVOKE_TEST_KAFKA"
-    );
+    let env = crate::fleet::real_broker("watch-signins");
     env.block_on(async {
         let now = Utc::now();
         let ada = closed("ada", now - Span::seconds(60));

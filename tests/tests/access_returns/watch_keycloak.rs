@@ -12,7 +12,6 @@ use revoke_shared::consume::Stop;
 use revoke_shared::contract::{AccessFinding, FindingKind, TargetKind};
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::keycloak::Keycloak;
-use revoke_tests::TestEnv;
 use std::time::{Duration, Instant};
 
 /// The password `peers::idp` seeds every Keycloak user with.
@@ -21,16 +20,13 @@ const PASSWORD: &str = "Pw-for-tests-1";
 #[test]
 #[ignore = "needs the real broker and the peers (slapd, scim2-server, Keycloak): run the README's test command"]
 fn keycloak_sign_in_after_departure_needs_the_keycloak_sign_in_log() {
-    let env = TestEnv::new("watch-keycloak");
-    assert_eq!(
-        env.broker, "kafka",
-        "this test proves the real broker: set REVOKE_TEST_KAFKA"
-    );
+    let env = crate::fleet::real_broker("watch-keycloak");
     env.block_on(async {
         let Closed {
             mut cfg,
             people,
             cases,
+            ..
         } = closed_cases(&env, 2).await;
         let kc = Keycloak::from_env();
         enable_keycloak(&kc, &people[0].username).await;

@@ -1,15 +1,19 @@
-//! `revoke verify`: reads again, for closed cases, every object the evidence says is gone, with
-//! the adapters `[targets.*]` configures; prints one line per object (still gone, RETURNED,
-//! could not read), publishes an `access_returned` finding for each object present again and
-//! waits for the broker's acknowledgement. Changes nothing at any target.
+//! `revoke verify`: reads again, for closed cases, every object the evidence says is gone, and
+//! discovers at each of the case's targets what the leaver holds now that the evidence does not
+//! name, with the adapters `[targets.*]` configures; prints one line per object (still gone,
+//! RETURNED, NEW, could not read), publishes an `access_returned` finding for each object
+//! present again or present anew and waits for the broker's acknowledgement. Changes nothing at
+//! any target.
 //!
-//! Exit codes: 0 every object read is still gone; 3 something returned; 4 nothing returned but
-//! something could not be read; 1 the job failed (broker, publishing); 2 bad usage or config.
+//! Exit codes: 0 every object read is gone; 3 something returned or is new; 4 nothing returned
+//! but something could not be read (or discovered); 1 the job failed (broker, publishing); 2 bad
+//! usage or config.
 
 use super::error::CommandError;
 use super::report::window_bound;
 use super::shell::{runtime, wait_for_topics};
-use crate::watch::{configured, render, verify_once, FindingSink, Selection, Verdict};
+use crate::watch::table::count;
+use crate::watch::{configured, render, verify_once, FindingSink, Reading, Selection, Verdict};
 use clap::Args;
 use revoke_shared::config::Config;
 use revoke_shared::contract::TargetKind;
@@ -89,8 +93,9 @@ pub fn command(
         Verdict::Returned => Err(CommandError::Found(
             run.verdict.exit_code(),
             anyhow::anyhow!(
-                "access returned: {} object(s) the evidence says are gone are present again",
-                run.findings.len()
+                "access returned: {} object(s) the evidence says are gone are present again, {} it does not name are present",
+                count(&run.rows, |r| matches!(r, Reading::Returned(_))),
+                count(&run.rows, |r| matches!(r, Reading::New(_))),
             ),
         )),
         Verdict::Unreadable => Err(CommandError::Found(

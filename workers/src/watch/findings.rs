@@ -1,5 +1,6 @@
 //! The `AccessFinding` records the watch and the re-verification publish: one per object read
-//! back present again, one per sign-in after departure. Pure; ids are deterministic, so the same
+//! back present again, one per object discovery finds present that the evidence does not name
+//! (re-provisioned under a new id), one per sign-in after departure. Pure; ids are deterministic, so the same
 //! observation made twice (a second run, a restart, two watchers) is the same record.
 
 use chrono::{DateTime, Utc};
@@ -8,7 +9,7 @@ use revoke_shared::contract::{
     ACCESS_FINDING_SCHEMA,
 };
 
-use crate::adapters::SignIn;
+use crate::adapters::{Holding, SignIn};
 
 /// `object_kind` of a sign-in finding.
 pub const SIGN_IN_OBJECT_KIND: &str = "sign_in";
@@ -41,30 +42,104 @@ pub fn access_returned(
     read_at: DateTime<Utc>,
     reader: &Reader,
 ) -> AccessFinding {
-    let target = TargetRef {
+    let confirmed_at = case.targets.get(&kind).and_then(|t| t.confirmed_at);
+    let seen = Seen {
+        object_kind: &o.object_kind,
+        object_id: &o.object_id,
+        mark: &evidence_mark(o, confirmed_at),
+        observed_at: read_at,
+        read_back,
+    };
+    finding(
+        case,
+        FindingKind::AccessReturned,
         kind,
+        instance,
+        seen,
+        reader,
+    )
+}
+
+/// What tells a re-provisioned object's finding apart from the case's others: it is measured
+/// against the whole evidence the case closed with, so the mark is that close. The same object
+/// found again by a later run is the same finding.
+fn not_in_evidence_mark(case: &Case) -> String {
+    let closed = case
+        .closed_at
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default();
+    format!("not-in-evidence@{closed}")
+}
+
+/// The finding for `h`, a holding discovery found at `kind` (its `instance`) that `case`'s
+/// evidence does not name, read back present at `read_at` with `detail`.
+pub fn reprovisioned(
+    case: &Case,
+    kind: TargetKind,
+    instance: &str,
+    h: &Holding,
+    detail: &str,
+    read_at: DateTime<Utc>,
+    reader: &Reader,
+) -> AccessFinding {
+    let seen = Seen {
+        object_kind: &h.object_kind,
+        object_id: &h.object_id,
+        mark: &not_in_evidence_mark(case),
+        observed_at: read_at,
+        read_back: &super::reprovisioned::finding_text(detail),
+    };
+    finding(
+        case,
+        FindingKind::AccessReturned,
+        kind,
+        instance,
+        seen,
+        reader,
+    )
+}
+
+/// One observation of one object, as a finding names it.
+struct Seen<'a> {
+    object_kind: &'a str,
+    object_id: &'a str,
+    /// What tells observations of the same object apart (`AccessFinding::id_for`).
+    mark: &'a str,
+    observed_at: DateTime<Utc>,
+    read_back: &'a str,
+}
+
+fn finding(
+    case: &Case,
+    kind: FindingKind,
+    target_kind: TargetKind,
+    instance: &str,
+    seen: Seen<'_>,
+    reader: &Reader,
+) -> AccessFinding {
+    let target = TargetRef {
+        kind: target_kind,
         instance: instance.to_string(),
     };
-    let confirmed_at = case.targets.get(&kind).and_then(|t| t.confirmed_at);
     let finding_id = AccessFinding::id_for(
         case.case_id,
-        FindingKind::AccessReturned,
+        kind,
         &target,
-        &o.object_kind,
-        &o.object_id,
-        &evidence_mark(o, confirmed_at),
+        seen.object_kind,
+        seen.object_id,
+        seen.mark,
     );
     AccessFinding {
         schema: ACCESS_FINDING_SCHEMA.into(),
         finding_id,
         case_id: case.case_id,
         identity_id: case.identity_id.clone(),
-        kind: FindingKind::AccessReturned,
+        kind,
         target,
-        object_kind: o.object_kind.clone(),
-        object_id: o.object_id.clone(),
-        observed_at: read_at,
-        read_back: read_back.to_string(),
+        object_kind: seen.object_kind.to_string(),
+        object_id: seen.object_id.to_string(),
+        observed_at: seen.observed_at,
+        read_back: seen.read_back.to_string(),
         worker: reader.worker.clone(),
         principal: reader.principal.clone(),
     }
@@ -78,32 +153,21 @@ pub fn sign_in_after_departure(
     s: &SignIn,
     reader: &Reader,
 ) -> AccessFinding {
-    let target = TargetRef {
-        kind,
-        instance: s.instance.clone(),
-    };
-    let finding_id = AccessFinding::id_for(
-        case.case_id,
-        FindingKind::SignInAfterDeparture,
-        &target,
-        SIGN_IN_OBJECT_KIND,
-        &s.event_id,
-        &s.event_id,
-    );
-    AccessFinding {
-        schema: ACCESS_FINDING_SCHEMA.into(),
-        finding_id,
-        case_id: case.case_id,
-        identity_id: case.identity_id.clone(),
-        kind: FindingKind::SignInAfterDeparture,
-        target,
-        object_kind: SIGN_IN_OBJECT_KIND.into(),
-        object_id: s.event_id.clone(),
+    let seen = Seen {
+        object_kind: SIGN_IN_OBJECT_KIND,
+        object_id: &s.event_id,
+        mark: &s.event_id,
         observed_at: s.at,
-        read_back: s.detail.clone(),
-        worker: reader.worker.clone(),
-        principal: reader.principal.clone(),
-    }
+        read_back: &s.detail,
+    };
+    finding(
+        case,
+        FindingKind::SignInAfterDeparture,
+        kind,
+        &s.instance,
+        seen,
+        reader,
+    )
 }
 
 #[cfg(test)]
@@ -194,6 +258,71 @@ mod tests {
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), 4, "{ids:?}");
         assert_eq!(other_person.identity_id, "E2");
+    }
+
+    #[test]
+    fn a_re_provisioned_object_is_one_finding_per_case_and_object() {
+        let case = closed_case("E1", "2026-11-01T10:00:05Z");
+        let h = Holding {
+            object_kind: "group_membership".into(),
+            object_id: "ldap:member|cn=ops|uid=e1".into(),
+            sponsored: false,
+            action: "remove_membership".into(),
+        };
+        let f = |case: &Case, h: &Holding, detail: &str, at_: &str| {
+            reprovisioned(
+                case,
+                TargetKind::Directory,
+                "ldap",
+                h,
+                detail,
+                at(at_),
+                &reader(),
+            )
+        };
+        let first = f(&case, &h, "group lists member", "2026-11-02T00:00:00Z");
+        let again = f(&case, &h, "group lists member", "2026-11-09T00:00:00Z");
+        assert_eq!(first.finding_id, again.finding_id, "a later run: same id");
+        assert_eq!(first.kind, FindingKind::AccessReturned);
+        assert_eq!(first.target.instance, "ldap");
+        assert_eq!(first.object_id, h.object_id);
+        assert_eq!(
+            first.read_back,
+            "re-provisioned: not in the evidence, present now: group lists member"
+        );
+        assert_eq!(first.observed_at, at("2026-11-02T00:00:00Z"));
+
+        let other = Holding {
+            object_id: "ldap:member|cn=admins|uid=e1".into(),
+            ..h.clone()
+        };
+        let other_person = closed_case("E2", "2026-11-01T10:00:05Z");
+        let mut closed_again = case.clone();
+        closed_again.closed_at = Some(at("2026-12-01T00:00:00Z"));
+        // The same id as an evidence object's finding would be (were it in the evidence) is
+        // not reused: the marks differ.
+        let as_evidence = access_returned(
+            &case,
+            TargetKind::Directory,
+            "ldap",
+            &ObjectEvidence {
+                object_kind: h.object_kind.clone(),
+                object_id: h.object_id.clone(),
+                ..case.targets[&TargetKind::Directory].objects[1].clone()
+            },
+            "x",
+            at("2026-11-02T00:00:00Z"),
+            &reader(),
+        );
+        let ids = [
+            first.finding_id,
+            f(&case, &other, "x", "2026-11-02T00:00:00Z").finding_id,
+            f(&other_person, &h, "x", "2026-11-02T00:00:00Z").finding_id,
+            f(&closed_again, &h, "x", "2026-11-02T00:00:00Z").finding_id,
+            as_evidence.finding_id,
+        ];
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
     }
 
     #[test]

@@ -5,14 +5,18 @@
 //! Both only read targets; what they see goes out as `AccessFinding` records on the
 //! confirmations topic, for the verifier to record in the case and escalate.
 //!
-//! Pure: `reread` (which objects), `selection` (which cases, from when), `findings` (the
+//! Pure: `reread` (which objects), `reprovisioned` (which discovered holdings the evidence does
+//! not name, what their read-back means), `selection` (which cases, from when), `findings` (the
 //! records, their ids), `table` (what `revoke verify` prints, its exit code), `window` (the
 //! cases the watch holds). Shells: `targets` (the configured adapters), `reverify` (reading
-//! objects again), `verify` (one whole re-verification), `sign_ins` (one poll of the sign-in logs), `publish` (the records onto
-//! Kafka), `run` (the long-running `revoke watch`).
+//! objects again), `rediscover` (discovering again), `verify` (one whole re-verification),
+//! `sign_ins` (one poll of the sign-in logs), `publish` (the records onto Kafka), `run` (the
+//! long-running `revoke watch`).
 
 pub mod findings;
 pub mod publish;
+pub mod rediscover;
+pub mod reprovisioned;
 pub mod reread;
 pub mod reverify;
 pub mod run;

@@ -3,6 +3,7 @@
 
 use revoke_shared::contract::{
     Case, CaseState, ObjectEvidence, ObjectOutcome, Provenance, TargetKind, TargetState,
+    TargetStatus,
 };
 
 /// Why an object of the evidence is not read again.
@@ -62,22 +63,30 @@ pub struct Planned {
     pub skip: Option<NotReread>,
 }
 
-/// Every object of `case`'s evidence on `only` (all targets when `None`), each with whether it is
-/// read again. Empty for a case that is not closed, and for targets a worker did not finish
-/// (`done`).
+/// The targets of `case` looked at again, on `only` (all when `None`): none for a case that is
+/// not closed, and only those that are `done` (never a target skipped as protected, or one no
+/// worker finished: there is no evidence of a removal to hold the target to).
+pub fn done_targets(
+    case: &Case,
+    only: Option<TargetKind>,
+) -> impl Iterator<Item = (TargetKind, &TargetStatus)> {
+    let closed = case.state == CaseState::Closed;
+    case.targets
+        .iter()
+        .filter(move |(kind, status)| {
+            closed && only.is_none_or(|k| k == **kind) && status.state == TargetState::Done
+        })
+        .map(|(kind, status)| (*kind, status))
+}
+
+/// Every object of `case`'s evidence on `done_targets`, each with whether it is read again.
 pub fn plan(case: &Case, only: Option<TargetKind>) -> Vec<Planned> {
-    if case.state != CaseState::Closed {
-        return Vec::new();
-    }
     let mut out = Vec::new();
-    for (kind, status) in case.targets.iter() {
-        if only.is_some_and(|k| k != *kind) || status.state != TargetState::Done {
-            continue;
-        }
+    for (kind, status) in done_targets(case, only) {
         let instance = status.instance.as_deref().unwrap_or_default().to_string();
         for o in &status.objects {
             out.push(Planned {
-                kind: *kind,
+                kind,
                 instance: instance.clone(),
                 evidence: o.clone(),
                 skip: reread(o).err(),
@@ -157,6 +166,9 @@ mod tests {
 
         case.targets.get_mut(&TargetKind::Vault).unwrap().state = TargetState::Failed;
         assert_eq!(plan(&case, None).len(), 2);
+        case.targets.get_mut(&TargetKind::Directory).unwrap().state = TargetState::SkippedProtected;
+        assert!(plan(&case, None).is_empty(), "a protected person's target");
+        assert_eq!(done_targets(&case, None).count(), 0);
         case.state = CaseState::Escalated;
         assert!(plan(&case, None).is_empty());
     }

@@ -1,15 +1,17 @@
 //! Reading closed cases' removed objects again (`revoke verify`, and `revoke watch` on
 //! `verifier.reverify_every_secs`): the shell around `reread` (what to read) and `findings`
-//! (what to report). Only reads: `Target::verify`, never a change.
+//! (what to report), followed per case by `rediscover` (what the leaver holds now that the
+//! evidence does not name). Only reads: `Target::verify` and `Target::discover`, never a change.
 
 use super::findings::{access_returned, Reader};
 use super::reread::{plan, Planned};
 use super::table::{Reading, Row};
 use super::targets::Targets;
-use crate::adapters::Holding;
+use crate::adapters::{Holding, Target};
 use chrono::Utc;
-use revoke_shared::contract::{AccessFinding, Case, TargetKind, WorkerInfo};
+use revoke_shared::contract::{AccessFinding, Case, Identity, TargetKind, WorkerInfo};
 use revoke_shared::metrics::{AfterCloseRead, Metrics, TargetReadAfterClose};
+use std::sync::Arc;
 
 /// What a re-verification read, and the findings to publish for what returned.
 #[derive(Debug, Default)]
@@ -19,7 +21,8 @@ pub struct Reverified {
 }
 
 /// Reads every object of `cases` the evidence says is gone (on `only`, or every target) again
-/// from `targets`, as `worker`. An object of a kind with no adapter here cannot be read: it says
+/// from `targets`, as `worker`, then discovers at each done target what the evidence does not
+/// name. An object of a kind with no adapter here cannot be read: it says
 /// so, it is never taken as still gone.
 pub async fn reverify(
     cases: &[&Case],
@@ -50,19 +53,36 @@ async fn reverify_case(
     let mut out = Vec::new();
     for p in plan(case, only) {
         let (reading, finding) = read_one(case, &p, targets, worker, metrics).await;
-        out.push((
-            Row {
-                case_id: case.case_id,
-                identity_id: case.identity_id.clone(),
-                kind: p.kind,
-                object_kind: p.evidence.object_kind.clone(),
-                object_id: p.evidence.object_id.clone(),
-                reading,
-            },
-            finding,
-        ));
+        let o = &p.evidence;
+        let row = Row::of(case, p.kind, &o.object_kind, &o.object_id, reading);
+        out.push((row, finding));
     }
+    out.extend(super::rediscover::rediscover_case(case, targets, only, worker, metrics).await);
     out
+}
+
+/// The adapter for `kind` and the person to read for, or why `case` cannot be read there.
+pub(super) fn reading_for<'a>(
+    case: &'a Case,
+    kind: TargetKind,
+    targets: &'a Targets,
+) -> Result<(&'a Arc<dyn Target>, &'a Identity), String> {
+    let target = targets
+        .get(&kind)
+        .ok_or_else(|| format!("no [targets.{kind}] adapter configured here"))?;
+    let who = case
+        .identity
+        .as_ref()
+        .ok_or_else(|| "the case records no identity to read for".to_string())?;
+    Ok((target, who))
+}
+
+/// Who reads with `target`: this process, as `worker`, with the target's principal.
+pub(super) fn reader(target: &dyn Target, worker: &WorkerInfo) -> Reader {
+    Reader {
+        worker: worker.clone(),
+        principal: target.principal().to_string(),
+    }
 }
 
 async fn read_one(
@@ -75,17 +95,9 @@ async fn read_one(
     if let Some(why) = p.skip {
         return (Reading::NotReread(why), None);
     }
-    let Some(target) = targets.get(&p.kind) else {
-        return (
-            Reading::Unreadable(format!("no [targets.{}] adapter configured here", p.kind)),
-            None,
-        );
-    };
-    let Some(who) = case.identity.as_ref() else {
-        return (
-            Reading::Unreadable("the case records no identity to read for".into()),
-            None,
-        );
+    let (target, who) = match reading_for(case, p.kind, targets) {
+        Ok(found) => found,
+        Err(why) => return (Reading::Unreadable(why), None),
     };
     let o = &p.evidence;
     let holding = Holding {
@@ -106,10 +118,7 @@ async fn read_one(
             tracing::warn!(case_id = %case.case_id, identity = %case.identity_id, target = %p.kind,
                 object_kind = %o.object_kind, object_id = %o.object_id, read_back = %rb.detail,
                 "access returned: an object the evidence says is gone is present again");
-            let reader = Reader {
-                worker: worker.clone(),
-                principal: target.principal().to_string(),
-            };
+            let reader = reader(target.as_ref(), worker);
             let f = access_returned(
                 case,
                 p.kind,

@@ -16,6 +16,14 @@ pub enum Reading {
     Unreadable(String),
     /// Not read again, and why.
     NotReread(NotReread),
+    /// Found by discovery, not named in the evidence, and present: access re-provisioned under
+    /// a new id since the case closed. The read-back in words.
+    New(String),
+    /// Found by discovery, not named in the evidence, but read back gone (created disabled,
+    /// locked since): not a finding. The read-back in words.
+    NewGone(String),
+    /// Discovery at the target failed: what the leaver holds there now is unknown.
+    DiscoveryFailed(String),
 }
 
 /// One object of one closed case, and what reading it again showed.
@@ -29,10 +37,31 @@ pub struct Row {
     pub reading: Reading,
 }
 
+impl Row {
+    /// `case`'s row for an object at `kind`.
+    pub fn of(
+        case: &revoke_shared::contract::Case,
+        kind: TargetKind,
+        object_kind: &str,
+        object_id: &str,
+        reading: Reading,
+    ) -> Row {
+        Row {
+            case_id: case.case_id,
+            identity_id: case.identity_id.clone(),
+            kind,
+            object_kind: object_kind.to_string(),
+            object_id: object_id.to_string(),
+            reading,
+        }
+    }
+}
+
 /// The outcome of a re-verification, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Something the evidence says is gone is present again (exit code 3).
+    /// Something the evidence says is gone is present again, or something it does not name is
+    /// present (exit code 3).
     Returned,
     /// Nothing returned, but something could not be read (exit code 4): not a clean bill.
     Unreadable,
@@ -54,17 +83,24 @@ impl Verdict {
 pub fn verdict(rows: &[Row]) -> Verdict {
     if rows
         .iter()
-        .any(|r| matches!(r.reading, Reading::Returned(_)))
+        .any(|r| matches!(r.reading, Reading::Returned(_) | Reading::New(_)))
     {
         Verdict::Returned
-    } else if rows
-        .iter()
-        .any(|r| matches!(r.reading, Reading::Unreadable(_)))
-    {
+    } else if rows.iter().any(|r| {
+        matches!(
+            r.reading,
+            Reading::Unreadable(_) | Reading::DiscoveryFailed(_)
+        )
+    }) {
         Verdict::Unreadable
     } else {
         Verdict::StillGone
     }
+}
+
+/// How many of `rows` read as `f` says.
+pub fn count(rows: &[Row], f: fn(&Reading) -> bool) -> usize {
+    rows.iter().filter(|r| f(&r.reading)).count()
 }
 
 fn result_text(r: &Reading) -> String {
@@ -73,6 +109,9 @@ fn result_text(r: &Reading) -> String {
         Reading::Returned(d) => format!("RETURNED: {d}"),
         Reading::Unreadable(e) => format!("could not read: {e}"),
         Reading::NotReread(why) => format!("not re-read: {}", why.as_str()),
+        Reading::New(d) => format!("NEW: {}", super::reprovisioned::finding_text(d)),
+        Reading::NewGone(d) => format!("not in the evidence, gone: {d}"),
+        Reading::DiscoveryFailed(e) => format!("could not read: discovery failed: {e}"),
     }
 }
 
@@ -118,16 +157,20 @@ pub fn render(rows: &[Row], cases: usize) -> String {
             out.push('\n');
         }
     }
-    let count = |f: fn(&Reading) -> bool| rows.iter().filter(|r| f(&r.reading)).count();
+    let count = |f: fn(&Reading) -> bool| count(rows, f);
     let gone = count(|r| matches!(r, Reading::StillGone(_)));
     let returned = count(|r| matches!(r, Reading::Returned(_)));
     let unreadable = count(|r| matches!(r, Reading::Unreadable(_)));
     let skipped = count(|r| matches!(r, Reading::NotReread(_)));
+    let new = count(|r| matches!(r, Reading::New(_)));
+    let new_gone = count(|r| matches!(r, Reading::NewGone(_)));
+    let undiscovered = count(|r| matches!(r, Reading::DiscoveryFailed(_)));
     out.push_str(&format!(
-        "{cases} closed case{}: {} object{} re-read — {gone} still gone, {returned} RETURNED, {unreadable} could not be read; {skipped} not re-read",
+        "{cases} closed case{}: {} object{} re-read — {gone} still gone, {returned} RETURNED, {unreadable} could not be read; {skipped} not re-read; not in the evidence: {new} NEW, {new_gone} gone; {undiscovered} discover{} failed",
         if cases == 1 { "" } else { "s" },
         gone + returned + unreadable,
         if gone + returned + unreadable == 1 { "" } else { "s" },
+        if undiscovered == 1 { "y" } else { "ies" },
     ));
     out
 }
@@ -160,6 +203,19 @@ mod tests {
         assert_eq!(Verdict::Unreadable.exit_code(), 4);
         assert_eq!(Verdict::StillGone.exit_code(), 0);
         assert_eq!(verdict(&[skip]).exit_code(), 0);
+
+        // Discovery: something present the evidence does not name is access returned; found but
+        // gone is clean; a failed discovery is not a clean bill.
+        let new = row("e", Reading::New("member listed".into()));
+        let new_gone = row("f", Reading::NewGone("inactive".into()));
+        let undiscovered = row("g", Reading::DiscoveryFailed("timeout".into()));
+        assert_eq!(verdict(std::slice::from_ref(&new)), Verdict::Returned);
+        assert_eq!(verdict(std::slice::from_ref(&new_gone)), Verdict::StillGone);
+        assert_eq!(
+            verdict(&[new_gone.clone(), undiscovered.clone()]),
+            Verdict::Unreadable
+        );
+        assert_eq!(verdict(&[undiscovered, new_gone, new]).exit_code(), 3);
     }
 
     #[test]
@@ -169,10 +225,16 @@ mod tests {
             row("Users/22", Reading::Returned("active: true".into())),
             row("Users/3", Reading::Unreadable("503 from the target".into())),
             row("tok", Reading::NotReread(NotReread::RevokedForGood)),
+            row(
+                "Users/9",
+                Reading::New("GET /Users/{id}: still active".into()),
+            ),
+            row("Users/8", Reading::NewGone("inactive".into())),
+            row("sso", Reading::DiscoveryFailed("HTTP 503".into())),
         ];
         let t = render(&rows, 1);
         let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines.len(), 6, "{t}");
+        assert_eq!(lines.len(), 9, "{t}");
         assert!(
             lines[0].starts_with("CASE ") && lines[0].ends_with("RESULT"),
             "{t}"
@@ -190,24 +252,38 @@ mod tests {
             "{t}"
         );
         assert!(lines[4].ends_with("not re-read: revoked for good"), "{t}");
+        assert!(
+            lines[5].contains("account Users/9")
+                && lines[5].ends_with(
+                    "NEW: re-provisioned: not in the evidence, present now: GET /Users/{id}: still active"
+                ),
+            "{t}"
+        );
+        assert!(
+            lines[6].ends_with("not in the evidence, gone: inactive"),
+            "{t}"
+        );
+        assert!(
+            lines[7].ends_with("could not read: discovery failed: HTTP 503"),
+            "{t}"
+        );
         // Columns line up: every result starts where the header's does.
         let at = lines[0].find("RESULT").unwrap();
-        for l in &lines[1..5] {
+        for l in &lines[1..8] {
             assert!(
-                l[at..].starts_with("still")
-                    || l[at..].starts_with("RETURNED")
-                    || l[at..].starts_with("could")
-                    || l[at..].starts_with("not "),
+                ["still", "RETURNED", "could", "not ", "NEW"]
+                    .iter()
+                    .any(|p| l[at..].starts_with(p)),
                 "{t}"
             );
         }
         assert_eq!(
-            lines[5],
-            "1 closed case: 3 objects re-read — 1 still gone, 1 RETURNED, 1 could not be read; 1 not re-read"
+            lines[8],
+            "1 closed case: 3 objects re-read — 1 still gone, 1 RETURNED, 1 could not be read; 1 not re-read; not in the evidence: 1 NEW, 1 gone; 1 discovery failed"
         );
         assert_eq!(
             render(&[], 0),
-            "0 closed cases: 0 objects re-read — 0 still gone, 0 RETURNED, 0 could not be read; 0 not re-read"
+            "0 closed cases: 0 objects re-read — 0 still gone, 0 RETURNED, 0 could not be read; 0 not re-read; not in the evidence: 0 NEW, 0 gone; 0 discoveries failed"
         );
     }
 }

@@ -84,3 +84,87 @@ pub fn closed_case(identity: &str, closed_at: &str) -> Case {
     c.revision = 3;
     c
 }
+
+/// A directory target that answers from a list: discovery lists `holdings` (or fails with
+/// `discover_error`), a read-back answers each one's `gone`, anything unlisted is gone. It
+/// panics on `revoke` and `restore`: what the watch does must only read.
+pub struct Listed {
+    pub holdings: Vec<(crate::adapters::Holding, bool)>,
+    pub discover_error: Option<crate::adapters::TargetError>,
+}
+
+impl Listed {
+    pub fn new(holdings: &[(&str, &str, bool)]) -> Listed {
+        Listed {
+            holdings: holdings
+                .iter()
+                .map(|(kind, id, gone)| {
+                    let h = crate::adapters::Holding {
+                        object_kind: kind.to_string(),
+                        object_id: id.to_string(),
+                        sponsored: false,
+                        action: "remove_membership".into(),
+                    };
+                    (h, *gone)
+                })
+                .collect(),
+            discover_error: None,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::adapters::Target for Listed {
+    fn kind(&self) -> TargetKind {
+        TargetKind::Directory
+    }
+    fn instance(&self) -> &str {
+        "main"
+    }
+    fn principal(&self) -> &str {
+        "svc-read"
+    }
+    async fn discover(
+        &self,
+        _who: &Identity,
+    ) -> Result<Vec<crate::adapters::Holding>, crate::adapters::TargetError> {
+        match &self.discover_error {
+            Some(e) => Err(e.clone()),
+            None => Ok(self.holdings.iter().map(|(h, _)| h.clone()).collect()),
+        }
+    }
+    async fn revoke(
+        &self,
+        _who: &Identity,
+        what: &crate::adapters::Holding,
+    ) -> Result<crate::adapters::RevokeResult, crate::adapters::TargetError> {
+        panic!("the watch revoked {what:?}: it must only read")
+    }
+    async fn verify(
+        &self,
+        _who: &Identity,
+        what: &crate::adapters::Holding,
+    ) -> Result<crate::adapters::ReadBack, crate::adapters::TargetError> {
+        let gone = self
+            .holdings
+            .iter()
+            .find(|(h, _)| h.object_id == what.object_id)
+            .is_none_or(|(_, gone)| *gone);
+        Ok(crate::adapters::ReadBack {
+            gone,
+            detail: format!(
+                "{} {}",
+                if gone { "absent" } else { "present" },
+                what.object_id
+            ),
+            removed_at: None,
+        })
+    }
+    async fn restore(
+        &self,
+        _who: &Identity,
+        evidence: &ObjectEvidence,
+    ) -> Result<crate::adapters::RestoreResult, crate::adapters::TargetError> {
+        panic!("the watch restored {evidence:?}: it must only read")
+    }
+}

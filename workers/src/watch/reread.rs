@@ -70,7 +70,7 @@ pub fn done_targets(
     case: &Case,
     only: Option<TargetKind>,
 ) -> impl Iterator<Item = (TargetKind, &TargetStatus)> {
-    let closed = case.state == CaseState::Closed;
+    let closed = super::selection::after_close(case);
     case.targets
         .iter()
         .filter(move |(kind, status)| {

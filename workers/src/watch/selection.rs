@@ -2,8 +2,16 @@
 //! (closed since a time, one identity, one target), the cases the sign-in watch polls (closed
 //! within `verifier.watch_secs`), and the time since which a target's sign-ins count. Pure.
 
+use crate::verifier::machine::reopened_by_finding;
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::contract::{Case, CaseState, TargetKind, TargetStatus};
+
+/// Whether `case` was closed and is looked at after its close: closed, or reopened by a finding
+/// (access seen again keeps it under watch: more may come back, and the same sign-in log still
+/// tells). A case escalated before it ever closed is not: nothing was verified gone there.
+pub fn after_close(case: &Case) -> bool {
+    case.state == CaseState::Closed || reopened_by_finding(case)
+}
 
 /// What `revoke verify` was asked to look at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,7 +26,7 @@ pub struct Selection {
 
 impl Selection {
     pub fn takes(&self, case: &Case) -> bool {
-        case.state == CaseState::Closed
+        after_close(case)
             && self
                 .since
                 .is_none_or(|s| case.closed_at.is_some_and(|c| c >= s))
@@ -40,7 +48,7 @@ impl Selection {
 /// Whether the sign-in watch polls `case` at `now`: closed, and closed no longer than
 /// `watch_secs` ago (0: the watch is off). A close time in the future (clock skew) counts as now.
 pub fn in_window(case: &Case, now: DateTime<Utc>, watch_secs: u64) -> bool {
-    if watch_secs == 0 || case.state != CaseState::Closed {
+    if watch_secs == 0 || !after_close(case) {
         return false;
     }
     let Some(closed) = case.closed_at else {
@@ -122,7 +130,17 @@ mod tests {
         assert!(in_window(&c, at("2026-11-01T10:00:00Z"), u64::MAX));
         let mut open = c.clone();
         open.state = CaseState::Escalated;
-        assert!(!in_window(&open, at("2026-11-01T10:00:00Z"), day));
+        open.closed_at = None;
+        assert!(!in_window(&open, at("2026-11-01T10:00:00Z"), day), "never closed");
+        let mut reopened = c.clone();
+        reopened.state = CaseState::Escalated;
+        reopened
+            .findings
+            .push(crate::watch::testkit::sign_in_finding(&reopened));
+        assert!(
+            in_window(&reopened, at("2026-11-01T10:00:00Z"), day),
+            "reopened by a finding: still watched"
+        );
         let mut unclosed = c;
         unclosed.closed_at = None;
         assert!(!in_window(&unclosed, at("2026-11-01T10:00:00Z"), day));

@@ -168,3 +168,21 @@ impl crate::adapters::Target for Listed {
         panic!("the watch restored {evidence:?}: it must only read")
     }
 }
+
+/// A sign-in after departure at the directory's `sso` instance, as the watch reports it.
+pub fn sign_in_finding(case: &Case) -> revoke_shared::contract::AccessFinding {
+    let s = crate::adapters::SignIn {
+        event_id: "ev-1".into(),
+        instance: "sso".into(),
+        at: at("2026-11-01T11:00:00Z"),
+        detail: "LOGIN".into(),
+    };
+    let reader = super::findings::Reader {
+        worker: revoke_shared::contract::WorkerInfo {
+            id: "watch".into(),
+            version: "test".into(),
+        },
+        principal: "revoke-admin".into(),
+    };
+    super::findings::sign_in_after_departure(case, TargetKind::Directory, &s, &reader)
+}

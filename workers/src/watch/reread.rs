@@ -2,7 +2,7 @@
 //! says a worker saw gone. Pure; the reading itself is `reverify`.
 
 use revoke_shared::contract::{
-    Case, CaseState, ObjectEvidence, ObjectOutcome, Provenance, TargetKind, TargetState,
+    Case, ObjectEvidence, ObjectOutcome, Provenance, TargetKind, TargetState,
     TargetStatus,
 };
 
@@ -169,7 +169,7 @@ mod tests {
         case.targets.get_mut(&TargetKind::Directory).unwrap().state = TargetState::SkippedProtected;
         assert!(plan(&case, None).is_empty(), "a protected person's target");
         assert_eq!(done_targets(&case, None).count(), 0);
-        case.state = CaseState::Escalated;
+        case.state = revoke_shared::contract::CaseState::Escalated;
         assert!(plan(&case, None).is_empty());
     }
 }

@@ -17,8 +17,8 @@
 
 use super::{Holding, ReadBack, RestoreResult, RevokeResult, SignIn, Target, TargetError};
 use async_trait::async_trait;
-use futures::future::join_all;
 use chrono::{DateTime, Utc};
+use futures::future::join_all;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
 use std::sync::Arc;
 

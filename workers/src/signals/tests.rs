@@ -184,10 +184,13 @@ fn a_sign_in_after_departure_owes_one_more_session_revoked_per_finding() {
         },
         principal: "revoke-admin".into(),
     };
-    c.findings.push(finding(FindingKind::SignInAfterDeparture, "ev-1"));
-    c.findings.push(finding(FindingKind::SignInAfterDeparture, "ev-2"));
+    c.findings
+        .push(finding(FindingKind::SignInAfterDeparture, "ev-1"));
+    c.findings
+        .push(finding(FindingKind::SignInAfterDeparture, "ev-2"));
     // A returned account is reported to its owner, not announced as disabled: no SET.
-    c.findings.push(finding(FindingKind::AccessReturned, "ev-3"));
+    c.findings
+        .push(finding(FindingKind::AccessReturned, "ev-3"));
     let p = plan(&c, &r);
     let extra: Vec<_> = p.sets[before..].iter().collect();
     assert_eq!(extra.len(), 2, "{:?}", p.sets);

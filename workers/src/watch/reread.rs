@@ -2,8 +2,7 @@
 //! says a worker saw gone. Pure; the reading itself is `reverify`.
 
 use revoke_shared::contract::{
-    Case, ObjectEvidence, ObjectOutcome, Provenance, TargetKind, TargetState,
-    TargetStatus,
+    Case, ObjectEvidence, ObjectOutcome, Provenance, TargetKind, TargetState, TargetStatus,
 };
 
 /// Why an object of the evidence is not read again.

@@ -131,7 +131,10 @@ mod tests {
         let mut open = c.clone();
         open.state = CaseState::Escalated;
         open.closed_at = None;
-        assert!(!in_window(&open, at("2026-11-01T10:00:00Z"), day), "never closed");
+        assert!(
+            !in_window(&open, at("2026-11-01T10:00:00Z"), day),
+            "never closed"
+        );
         let mut reopened = c.clone();
         reopened.state = CaseState::Escalated;
         reopened

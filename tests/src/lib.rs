@@ -21,6 +21,8 @@ pub mod openbao_http;
 pub mod procs;
 pub mod redirect;
 pub mod scim_http;
+pub mod ssf_receiver;
+pub mod ssf_transmitter;
 
 use chrono::Utc;
 use revoke::cases::{read_case_log, CaseLog};

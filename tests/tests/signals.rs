@@ -1,212 +1,32 @@
 //! `revoke signals` end to end: cases closed by the simulated fleet on the broker (the real one
 //! when `REVOKE_TEST_KAFKA` is set), SETs delivered to an INDEPENDENT receiver
 //! (`tests/services/ssf_receiver.py`, PyJWT: it fetches our metadata and JWKS and checks
-//! signature, iss, aud, iat, jti uniqueness, event types and subject format itself), and the
-//! delivery evidence on the confirmations topic.
+//! signature, iss, aud, iat, jti uniqueness, event types and subject format itself; started by
+//! `revoke_tests::ssf_receiver`), and the delivery evidence on the confirmations topic.
 
 use revoke::fleet::Fleet;
 use revoke::hr::Mode;
-use revoke::signals::Transmitter;
-use revoke_shared::config::{Config, ReceiverConfig, ReceiverOwner, SignalKeyConfig};
-use revoke_shared::consume::Stop;
-use revoke_shared::contract::{Case, CaseState, ObjectOutcome, TargetState};
-use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::config::SignalKeyConfig;
+use revoke_shared::contract::{Case, CaseState};
 use revoke_tests::fleet_kit::simulated_fleet;
+use revoke_tests::ssf_receiver::{
+    expected, got, key_file, receiver, scratch, Rx, ACCOUNT_DISABLED, CREDENTIAL_CHANGE,
+    SESSION_REVOKED, VERIFICATION,
+};
+use revoke_tests::ssf_transmitter::{listener, quick, start};
 use revoke_tests::TestEnv;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(120);
 const TOKEN: &str = "ssf-test-token-never-print-me";
-const SESSION_REVOKED: &str = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
-const CREDENTIAL_CHANGE: &str =
-    "https://schemas.openid.net/secevent/caep/event-type/credential-change";
-const ACCOUNT_DISABLED: &str =
-    "https://schemas.openid.net/secevent/risc/event-type/account-disabled";
-const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "revoke-signals-{name}-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A PKCS#8 PEM private key made by openssl (`EC` P-256 or `ED25519`), in a file.
-fn key_file(dir: &Path, name: &str, algorithm: &str) -> String {
-    let path = dir.join(format!("{name}.pem"));
-    let mut cmd = Command::new("openssl");
-    cmd.args(["genpkey", "-algorithm", algorithm, "-out"])
-        .arg(&path);
-    if algorithm == "EC" {
-        cmd.args(["-pkeyopt", "ec_paramgen_curve:P-256"]);
-    }
-    assert!(
-        cmd.status().expect("openssl runs").success(),
-        "openssl genpkey {algorithm}"
-    );
-    path.display().to_string()
-}
-
-/// The independent receiver, a child process killed on drop (it also exits when its stdin,
-/// held by this test, closes).
-struct Rx {
-    child: Child,
-    out: PathBuf,
-    port: u16,
-}
-
-impl Rx {
-    fn start(issuer: &str, aud: &str, out: PathBuf, extra: &[String]) -> Rx {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("services/ssf_receiver.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args([
-                "--metadata",
-                &format!("{issuer}/.well-known/ssf-configuration"),
-                "--issuer",
-                issuer,
-                "--aud",
-                aud,
-            ])
-            .arg("--out")
-            .arg(&out)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 starts the receiver (pip install PyJWT cryptography)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("PORT=")
-            .unwrap_or_else(|| panic!("receiver printed {line:?}"))
-            .parse()
-            .unwrap();
-        Rx { child, out, port }
-    }
-
-    fn lines(&self, suffix: &str) -> Vec<Value> {
-        let path = format!("{}{suffix}", self.out.display());
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    /// Claims of the SETs it verified and accepted (with their JWS header under `header`).
-    fn accepted(&self) -> Vec<Value> {
-        self.lines("")
-    }
-
-    fn refused(&self) -> Vec<Value> {
-        self.lines(".refused")
-    }
-
-    fn duplicates(&self) -> usize {
-        self.lines(".duplicates").len()
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Rx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn receiver(
-    delivery: &str,
-    endpoint: Option<String>,
-    aud: &str,
-    token_file: Option<String>,
-    sla_secs: u64,
-) -> ReceiverConfig {
-    ReceiverConfig {
-        delivery: delivery.into(),
-        endpoint_url: endpoint,
-        token_env: None,
-        token_file,
-        aud: aud.into(),
-        subject: "email".into(),
-        subject_iss: None,
-        subject_from: "employee_id".into(),
-        events: vec![
-            "session-revoked".into(),
-            "credential-change".into(),
-            "account-disabled".into(),
-        ],
-        extension_credential_types: false,
-        owner: ReceiverOwner {
-            name: format!("{aud}-team"),
-            contact: format!("{aud}@example.com"),
-        },
-        sla_secs,
-    }
-}
 
 fn token_file(dir: &Path) -> String {
     let p = dir.join("token");
     std::fs::write(&p, format!("{TOKEN}\n")).unwrap();
     p.display().to_string()
-}
-
-/// A running transmitter, and how to stop it.
-struct Running {
-    stop: Stop,
-    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
-    metrics: Metrics,
-}
-
-/// Binds the transmitter's listener (so the issuer URL is known before the config is).
-async fn listener() -> (tokio::net::TcpListener, String) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", l.local_addr().unwrap());
-    (l, issuer)
-}
-
-fn start(cfg: &Config, listener: Option<tokio::net::TcpListener>) -> Running {
-    let metrics = Metrics::new();
-    let health = Health::new();
-    let t = Transmitter::new(cfg, metrics.clone(), health.clone()).expect("signals config");
-    if let Some(l) = listener {
-        revoke_shared::metrics::serve_on(l, metrics.clone(), health, t.routes()).unwrap();
-    }
-    let stop = Stop::new();
-    let (c, s) = (cfg.clone(), stop.clone());
-    let handle = tokio::spawn(async move { t.run(&c, s).await });
-    Running {
-        stop,
-        handle,
-        metrics,
-    }
-}
-
-impl Running {
-    async fn stop(self) {
-        self.stop.graceful.cancel();
-        self.handle.await.unwrap().expect("signals stops cleanly");
-    }
-}
-
-fn quick(cfg: &mut Config) {
-    cfg.signals.initial_backoff_ms = 50;
-    cfg.signals.max_backoff_ms = 1_000;
-    cfg.signals.timeout_ms = 5_000;
 }
 
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -229,63 +49,6 @@ async fn closed_cases(env: &TestEnv, n: usize) -> Vec<Case> {
         "cases did not all close"
     );
     log.latest.into_values().collect()
-}
-
-/// What a receiver that takes the CAEP credential types only should get, read from the cases'
-/// evidence: (event type, txn, email) — sessions per target, passwords, the account.
-fn expected(cases: &[Case]) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    for c in cases {
-        let email = c.identity.as_ref().and_then(|i| i.email.clone()).unwrap();
-        let mut add = |t: &str| out.push((t.to_string(), c.case_id.to_string(), email.clone()));
-        for (_, t) in c.targets.iter() {
-            if t.state != TargetState::Done {
-                continue;
-            }
-            let revoked = |kinds: &[&str]| {
-                t.objects
-                    .iter()
-                    .filter(|o| {
-                        kinds.contains(&o.object_kind.as_str())
-                            && o.outcome == ObjectOutcome::Revoked
-                    })
-                    .count()
-            };
-            if revoked(&["session", "offline_session", "issued_sessions", "consent"]) > 0 {
-                add(SESSION_REVOKED);
-            }
-            for _ in 0..revoked(&["login_profile", "userpass_user", "signing_cert"]) {
-                add(CREDENTIAL_CHANGE);
-            }
-        }
-        add(ACCOUNT_DISABLED);
-    }
-    out.sort();
-    out
-}
-
-fn got(accepted: &[Value]) -> Vec<(String, String, String)> {
-    let mut out: Vec<_> = accepted
-        .iter()
-        .filter(|a| a["claims"]["events"].get(VERIFICATION).is_none())
-        .map(|a| {
-            let c = &a["claims"];
-            let event = c["events"]
-                .as_object()
-                .unwrap()
-                .keys()
-                .next()
-                .unwrap()
-                .clone();
-            (
-                event,
-                c["txn"].as_str().unwrap().to_string(),
-                c["sub_id"]["email"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// SignalDelivery records on the confirmations topic, with their fleet signature header.

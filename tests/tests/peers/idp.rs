@@ -10,7 +10,8 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-const PASSWORD: &str = "Pw-for-tests-1";
+/// Every seeded user's password.
+pub const PASSWORD: &str = "Pw-for-tests-1";
 /// The env var the `sso` table names for the adapter's client secret.
 pub const SECRET_ENV: &str = "REVOKE_TEST_KC_E2E_SECRET";
 /// Users seeded (and checked) at once.
@@ -91,6 +92,11 @@ impl Idp {
 
     fn seeded(&self, p: &Person) -> Seeded {
         self.users.lock().unwrap()[&p.username].clone()
+    }
+
+    /// The Keycloak id of `p`'s user.
+    pub fn user_id(&self, p: &Person) -> String {
+        self.seeded(p).id
     }
 
     /// `objects` are the `sso` instance's evidence, its prefix stripped: the person's session,

@@ -177,6 +177,11 @@ impl Peers {
         &self.cicd
     }
 
+    /// Keycloak, when opted in (`seeded_with_idp`), for checks with plain HTTP.
+    pub fn idp(&self) -> Option<&idp::Idp> {
+        self.idp.as_ref()
+    }
+
     /// Seeds every leaver and the bystander at every peer.
     pub async fn seed(&self, people: &[Person], bystander: &Person) {
         let all: Vec<&Person> = people.iter().chain(std::iter::once(bystander)).collect();

@@ -7,6 +7,8 @@
 //! - `verifier`: the pure case state machine and its Kafka shell.
 //! - `watch`: access that comes back after a case closed (`revoke verify`, `revoke watch`).
 //! - `webhook`: delivering escalations to a webhook (`revoke webhook`).
+//! - `delivery_health`: the failing/stuck gauges and `/healthz` of `revoke webhook` and
+//!   `revoke signals`.
 //! - `fleet`: starting workers, the verifier and the webhook delivery in one process (demo, tests).
 //! - `cases`: reading the case changelog and rendering a case (for `revoke case`, the demo and
 //!   tests).
@@ -18,6 +20,7 @@
 pub mod adapters;
 pub mod cases;
 pub mod cli;
+pub mod delivery_health;
 pub mod embedded;
 pub mod fleet;
 pub mod hr;

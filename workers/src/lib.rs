@@ -14,6 +14,7 @@
 //!   tests).
 //! - `report`: the audit report's rows and their CSV, JSON and HTML forms.
 //! - `hr`: building and publishing HR events (`revoke publish`, the demo, tests).
+//! - `signed_report`: a fleet-signed report on the confirmations topic, keyed by identity.
 //! - `topics`: revoke's Kafka topics and creating them.
 //! - `cli`: the command line, one file per command (`cli/`); nothing else imports from it.
 
@@ -28,6 +29,7 @@ pub mod report;
 pub mod restoration;
 pub mod revocation;
 pub mod signals;
+pub mod signed_report;
 pub mod topics;
 pub mod verifier;
 pub mod watch;

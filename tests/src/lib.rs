@@ -21,6 +21,7 @@ pub mod openbao_http;
 pub mod procs;
 pub mod redirect;
 pub mod scim_http;
+pub mod slapd;
 pub mod ssf_receiver;
 pub mod ssf_transmitter;
 
@@ -288,6 +289,29 @@ impl TestEnv {
             .filter_map(|r| r.payload)
             .map(|p| serde_json::from_slice(&p).expect("topic record is the expected JSON"))
             .collect()
+    }
+
+    /// Every record of `topic`, JSON-decoded, once at least `n` are there — or after about a
+    /// minute, with what there is (the caller's assertion says what is missing).
+    pub async fn wait_json<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        topic: &str,
+        n: usize,
+    ) -> Vec<T> {
+        let mut out: Vec<T> = Vec::new();
+        for _ in 0..300 {
+            out = self.read_json(topic).await;
+            if out.len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        out
+    }
+
+    /// The dead letters, once at least `n` are there (or the wait ends).
+    pub async fn dead_letters(&self, n: usize) -> Vec<revoke_shared::contract::DeadLetter> {
+        self.wait_json(&self.cfg.topics.dlq, n).await
     }
 }
 

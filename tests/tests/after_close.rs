@@ -9,9 +9,9 @@
 use revoke::cases::CaseLog;
 use revoke::hr::Mode;
 use revoke_shared::contract::{
-    AccessFinding, Case, CaseState, DeadLetter, DeliveredSet, DeliveryOutcome, Escalation,
-    EscalationReason, FindingKind, HrEvent, Owner, SignalDelivery, TargetKind, TargetRef,
-    WorkerInfo, ACCESS_FINDING_SCHEMA, SIGNAL_DELIVERY_SCHEMA,
+    AccessFinding, Case, CaseState, DeliveredSet, DeliveryOutcome, Escalation, EscalationReason,
+    FindingKind, HrEvent, Owner, SignalDelivery, TargetKind, TargetRef, WorkerInfo,
+    ACCESS_FINDING_SCHEMA, SIGNAL_DELIVERY_SCHEMA,
 };
 use revoke_shared::secret::Secret;
 use revoke_tests::fleet_kit::{simulated_fleet, wait_all_in};
@@ -106,19 +106,6 @@ async fn send<T: serde::Serialize>(env: &TestEnv, identity: &str, value: &T, sec
         .collect();
     env.publish_raw_to(topic, Some(identity), &bytes, &headers)
         .await;
-}
-
-/// Waits until the verifier's dead letters hold `n` records; returns them.
-async fn dead_letters(env: &TestEnv, n: usize) -> Vec<DeadLetter> {
-    let mut out: Vec<DeadLetter> = Vec::new();
-    for _ in 0..300 {
-        out = env.read_json(&env.cfg.topics.dlq).await;
-        if out.len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    out
 }
 
 /// The escalations of case `id` on the escalations topic.
@@ -269,7 +256,7 @@ fn a_finding_and_a_signal_delivery_after_close_are_recorded_and_escalated() {
         let mut stray_bob = finding(bob, "t2");
         stray_bob.case_id = uuid::Uuid::new_v4();
         send(&env, &bob.identity_id, &stray_bob, None).await;
-        let letters = dead_letters(&env, 3).await;
+        let letters = env.dead_letters(3).await;
         let mut reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
         reasons.sort_unstable();
         assert_eq!(
@@ -355,7 +342,7 @@ fn with_signing_required_an_unsigned_or_forged_finding_is_dead_lettered() {
             Some("not-the-fleet-secret-but-long-enough-01"),
         )
         .await;
-        let letters = dead_letters(&env, 2).await;
+        let letters = env.dead_letters(2).await;
         let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
         assert_eq!(
             reasons,

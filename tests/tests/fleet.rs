@@ -187,14 +187,9 @@ fn each_event_delivered_three_times_acts_once_per_object() {
         let ids = case_ids(&events);
         // Each worker handles 60 records; wait until all confirmations exist, not just the close.
         let expected_confirmations = 3 * events.len() * TargetKind::ALL.len();
-        let mut confirmations: Vec<Confirmation> = Vec::new();
-        for _ in 0..300 {
-            confirmations = env.read_json(&env.cfg.topics.confirmations).await;
-            if confirmations.len() >= expected_confirmations {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let confirmations: Vec<Confirmation> = env
+            .wait_json(&env.cfg.topics.confirmations, expected_confirmations)
+            .await;
         assert_eq!(confirmations.len(), expected_confirmations);
         let log = wait_all_in(&env, WAIT, &ids, CaseState::Closed).await;
         assert!(all_in_state(&log, &ids, CaseState::Closed));

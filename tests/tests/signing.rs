@@ -142,19 +142,6 @@ async fn send_to(
         .expect("publish");
 }
 
-/// Dead letters until at least `n` are there (or the wait ends).
-async fn letters(env: &TestEnv, n: usize) -> Vec<DeadLetter> {
-    let mut out: Vec<DeadLetter> = Vec::new();
-    for _ in 0..300 {
-        out = env.read_json(&env.cfg.topics.dlq).await;
-        if out.len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    out
-}
-
 /// The dead letters of the record keyed `subject`, by consumer group.
 fn letters_of<'a>(all: &'a [DeadLetter], subject: &str) -> BTreeMap<String, &'a DeadLetter> {
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -306,7 +293,7 @@ fn forged_unsigned_and_unknown_source_events_revoke_nothing_and_a_replay_changes
 
         // Every consumer refused every bad record, with its reason and its original bytes, and
         // nothing was revoked nor any case opened for them.
-        let all = letters(&env, bad.len() * CONSUMERS).await;
+        let all = env.dead_letters(bad.len() * CONSUMERS).await;
         for (reason, ev, _, _) in &bad {
             let mine = letters_of(&all, &ev.subject);
             assert_eq!(
@@ -488,7 +475,7 @@ fn a_rescind_must_be_signed_and_a_signed_scheduled_termination_fires_from_the_du
         assert_eq!(case.state, CaseState::Rescinded, "the signed rescind applies");
         assert_eq!(case.rescinded_by.as_deref(), Some("hr:people-ops"));
 
-        let all = letters(&env, CONSUMERS + 2 * TargetKind::ALL.len()).await;
+        let all = env.dead_letters(CONSUMERS + 2 * TargetKind::ALL.len()).await;
         let refused = letters_of(&all, &forged_rescind.subject);
         assert_eq!(refused.len(), CONSUMERS, "{:?}", refused.keys().collect::<Vec<_>>());
         for (consumer, l) in &refused {
@@ -622,7 +609,7 @@ fn revoke_publish_signs_with_the_configured_key_and_never_prints_it() {
         );
         // With the guard on only the verifier reads the terminations: one dead letter for the
         // unsigned event, and the four signed leavers closed through fleet-signed releases.
-        let all = letters(&env, 1).await;
+        let all = env.dead_letters(1).await;
         assert_eq!(all.len(), 1, "{all:?}");
         assert!(all.iter().all(|l| l.reason == "unsigned"), "{all:?}");
         assert_eq!(all[0].rejected_by, revoke::verifier::group(&env.cfg));

@@ -9,6 +9,7 @@ use revoke_shared::contract::{Case, CaseState, TargetKind};
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_tests::keycloak::Keycloak;
 use revoke_tests::scim_http::ScimHttp;
+use revoke_tests::slapd;
 use revoke_tests::TestEnv;
 use serde_json::json;
 use std::collections::HashSet;
@@ -127,28 +128,10 @@ pub fn evidence_ids(case: &Case, kind: TargetKind, object_kind: &str) -> Vec<Str
         .collect()
 }
 
-/// The test's own LDAP connection to slapd, bound as the administrator.
-pub async fn ldap_admin() -> ldap3::Ldap {
-    let url = std::env::var("REVOKE_TEST_LDAP_URL").unwrap();
-    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&url)
-        .await
-        .expect("slapd reachable");
-    ldap3::drive!(conn);
-    ldap.simple_bind(
-        &std::env::var("REVOKE_TEST_LDAP_BIND_DN").unwrap(),
-        &std::env::var("REVOKE_TEST_LDAP_BIND_PW").unwrap(),
-    )
-    .await
-    .unwrap()
-    .success()
-    .expect("binds");
-    ldap
-}
-
 /// LDAP: an administrator removes the person's lock (`pwdAccountLockedTime`), with the test's
 /// own client.
 pub async fn unlock_ldap(dn: &str) {
-    let mut ldap = ldap_admin().await;
+    let mut ldap = slapd::admin().await;
     let none: HashSet<&str> = HashSet::new();
     ldap.modify(dn, vec![ldap3::Mod::Delete("pwdAccountLockedTime", none)])
         .await

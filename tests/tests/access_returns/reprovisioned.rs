@@ -4,10 +4,11 @@
 //! group at scim2-server. The look-alike bystander (names starting with the leaver's) is put in
 //! the same new groups and must never be reported as the leaver's.
 
-use crate::fleet::{closed_cases, evidence_ids, ldap_admin, scim, Closed};
+use crate::fleet::{closed_cases, evidence_ids, scim, Closed};
 use crate::verify::{assert_still_gone, findings, revoke_verify, text};
 use revoke_shared::config::Config;
 use revoke_shared::contract::{AccessFinding, FindingKind, TargetKind};
+use revoke_tests::slapd;
 use serde_json::json;
 use std::collections::{BTreeSet, HashSet};
 use std::process::Output;
@@ -29,7 +30,7 @@ async fn run(cfg: &Config, args: &[&str]) -> Output {
 
 /// An administrator of slapd adds `dn` with `attrs`, with the test's own client.
 async fn ldap_add(dn: &str, attrs: Vec<(&str, Vec<&str>)>) {
-    let mut l = ldap_admin().await;
+    let mut l = slapd::admin().await;
     let attrs: Vec<(&str, HashSet<&str>)> = attrs
         .into_iter()
         .map(|(k, v)| (k, v.into_iter().collect()))
@@ -44,7 +45,7 @@ async fn ldap_add(dn: &str, attrs: Vec<(&str, Vec<&str>)>) {
 
 /// The values of `attr` on `dn`, read with the test's own client.
 async fn ldap_values(dn: &str, attr: &str) -> Vec<String> {
-    let mut l = ldap_admin().await;
+    let mut l = slapd::admin().await;
     let (rs, _) = l
         .search(dn, ldap3::Scope::Base, "(objectClass=*)", vec![attr])
         .await

@@ -172,7 +172,7 @@ fn forged_restore_requests_are_dead_lettered_with_signing_required() {
             .await;
         let dn = person_dn(&p, &objects);
         assert!(
-            !ldap_binds(&dn, &format!("pw-{}", p.employee_id)).await,
+            !slapd::binds(&dn, &format!("pw-{}", p.employee_id)).await,
             "{dn} binds"
         );
 

@@ -28,7 +28,7 @@ use revoke_shared::contract::{
 };
 use revoke_shared::metrics::{Health, Metrics};
 use revoke_shared::secret::Secret;
-use revoke_tests::{kit, TestEnv};
+use revoke_tests::{kit, slapd, TestEnv};
 use std::time::{Duration, Instant};
 
 mod forged;
@@ -107,29 +107,9 @@ async fn records(env: &TestEnv, topic: &str) -> Vec<serde_json::Value> {
 
 // --- plain protocol checks at the peers ------------------------------------------------------
 
-/// `dn` binds with `pw` at slapd.
-async fn ldap_binds(dn: &str, pw: &str) -> bool {
-    let url = std::env::var("REVOKE_TEST_LDAP_URL").expect("REVOKE_TEST_LDAP_URL");
-    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&url).await.expect("slapd");
-    ldap3::drive!(conn);
-    let ok = ldap.simple_bind(dn, pw).await.is_ok_and(|r| r.rc == 0);
-    let _ = ldap.unbind().await;
-    ok
-}
-
 /// The `member` values of the group `group` at slapd, lower-cased.
 async fn ldap_members(group: &str) -> Vec<String> {
-    let url = std::env::var("REVOKE_TEST_LDAP_URL").expect("REVOKE_TEST_LDAP_URL");
-    let (conn, mut ldap) = ldap3::LdapConnAsync::new(&url).await.expect("slapd");
-    ldap3::drive!(conn);
-    ldap.simple_bind(
-        &std::env::var("REVOKE_TEST_LDAP_BIND_DN").unwrap(),
-        &std::env::var("REVOKE_TEST_LDAP_BIND_PW").unwrap(),
-    )
-    .await
-    .unwrap()
-    .success()
-    .expect("admin bind");
+    let mut ldap = slapd::admin().await;
     let (rs, _) = ldap
         .search(group, ldap3::Scope::Base, "(objectClass=*)", vec!["member"])
         .await

@@ -17,7 +17,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
         let t1_case = log.latest[&c1].clone();
         let dn = person_dn(&p, &log.latest[&c1].targets[&TargetKind::Directory].objects);
         let pw = format!("pw-{}", p.employee_id);
-        assert!(!ldap_binds(&dn, &pw).await, "{dn} still binds after T1");
+        assert!(!slapd::binds(&dn, &pw).await, "{dn} still binds after T1");
 
         // R1 names nothing: it applies to T1, issued before it. Access comes back.
         let r1 = kit::rescind(format!("{run}-r1"), identity(&p), None);
@@ -30,7 +30,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
             })
             .await;
         assert_eq!(log.latest[&c1].state, CaseState::Rescinded, "R1 rescinds T1");
-        assert!(ldap_binds(&dn, &pw).await, "{dn} binds again after R1");
+        assert!(slapd::binds(&dn, &pw).await, "{dn} binds again after R1");
         let gitlab_uid = log.latest[&c1].targets[&TargetKind::Cicd]
             .objects
             .iter()
@@ -74,7 +74,7 @@ fn a_replayed_rescind_gives_nothing_back_after_a_new_termination() {
             "no restore request after the replay"
         );
         all_revoked(&peers, &p, &t1_case).await;
-        assert!(!ldap_binds(&dn, &pw).await, "{dn} binds after the replayed rescind");
+        assert!(!slapd::binds(&dn, &pw).await, "{dn} binds after the replayed rescind");
         let (_, user) = gitlab_get(peers.cicd().double().url(), &gitlab_uid).await;
         assert_eq!(user["state"], "blocked", "GitLab {gitlab_uid} after the replay");
         println!(
@@ -187,7 +187,7 @@ fn a_copied_restore_request_gives_nothing_back_after_a_new_termination() {
             "{}",
             revoke::cases::render(&log.latest[&c1])
         );
-        assert!(ldap_binds(&dn, &pw).await, "{dn} binds again after R1");
+        assert!(slapd::binds(&dn, &pw).await, "{dn} binds again after R1");
 
         // The verifier's genuine request to the directory workers, exactly as written: value,
         // key, and the fleet signature header. Whoever can write the topic can copy it.
@@ -236,7 +236,7 @@ fn a_copied_restore_request_gives_nothing_back_after_a_new_termination() {
 
         // T2: the same person terminated again; the directory locks them again.
         let (_, c2, _) = close_signed(&env, &cfg, &run, &p, 2).await;
-        assert!(!ldap_binds(&dn, &pw).await, "{dn} binds after T2");
+        assert!(!slapd::binds(&dn, &pw).await, "{dn} binds after T2");
 
         let group = revoke::worker::group_for(&cfg, TargetKind::Directory);
         let letters = |want: usize| {
@@ -260,7 +260,7 @@ fn a_copied_restore_request_gives_nothing_back_after_a_new_termination() {
             let restored = &restored;
             async move {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                assert!(!ldap_binds(dn, pw).await, "{dn} binds after {when}");
+                assert!(!slapd::binds(dn, pw).await, "{dn} binds after {when}");
                 all_revoked(peers, p, t1_case).await;
                 let log = env.case_log().await;
                 assert_eq!(log.latest[&c2].state, CaseState::Closed, "T2 after {when}");

@@ -4,6 +4,7 @@
 
 use super::deliver::SignalsHandler;
 use super::settings::Receiver;
+use crate::signed_report::send_signed_report;
 use chrono::{DateTime, Utc};
 use revoke_shared::contract::{
     Case, DeliveredSet, DeliveryOutcome, SignalDelivery, WorkerInfo, SIGNAL_DELIVERY_SCHEMA,
@@ -37,31 +38,19 @@ pub fn record(
 impl SignalsHandler {
     /// Publishes `d` on the confirmations topic, keyed by identity.
     pub(super) async fn publish(&self, d: &SignalDelivery) -> Result<(), String> {
-        let topic = &self.confirmations;
-        let bytes =
-            serde_json::to_vec(d).map_err(|e| format!("cannot encode the signal delivery: {e}"))?;
-        let signature = self.fleet.as_deref().map(|secret| {
-            revoke_shared::signing::fleet_signature(
-                secret,
-                topic,
-                d.identity_id.as_bytes(),
-                &bytes,
-                &[],
+        send_signed_report(
+            &self.producer,
+            self.fleet.as_deref(),
+            &self.confirmations,
+            &d.identity_id,
+            d,
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot publish the signal delivery of case {} for receiver {}: {e}",
+                d.case_id, d.receiver
             )
-        });
-        let headers: Vec<(&str, &str)> = signature
-            .as_deref()
-            .map(|s| vec![(revoke_shared::signing::FLEET_SIGNATURE_HEADER, s)])
-            .unwrap_or_default();
-        self.producer
-            .send_bytes(topic, &d.identity_id, &bytes, &headers, None)
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                format!(
-                    "cannot publish the signal delivery of case {} for receiver {}: {e}",
-                    d.case_id, d.receiver
-                )
-            })
+        })
     }
 }

@@ -34,13 +34,14 @@ pub mod subject;
 #[cfg(test)]
 mod tests;
 
+use crate::delivery_health::DeliveryHealth;
 use memory::Delivered;
 use poll::PollQueue;
 use revoke_shared::config::{Config, ConfigError};
 use revoke_shared::consume::{self, LoopOptions, Stop};
 use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::Producer;
-use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::metrics::{Health, Metrics, SignalTrouble};
 use settings::Settings;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -63,8 +64,7 @@ struct Shared {
     permits: tokio::sync::Semaphore,
     metrics: Metrics,
     health: Health,
-    health_name: String,
-    stuck: Mutex<Stuck>,
+    trouble: DeliveryHealth<SignalTrouble>,
     /// What this process delivered, (receiver, jti), and overdue reports made, ("overdue:"
     /// receiver, case id).
     memory: Mutex<Delivered>,
@@ -72,12 +72,6 @@ struct Shared {
     polls: BTreeMap<String, PollQueue>,
     /// Cancelled on a graceful stop: retries and long polls end.
     stop: CancellationToken,
-}
-
-/// SETs failing past `alert_after`, reported on `/healthz`.
-struct Stuck {
-    count: usize,
-    latest: String,
 }
 
 impl Transmitter {
@@ -92,6 +86,15 @@ impl Transmitter {
             .filter(|r| r.push.is_none())
             .map(|r| (r.name.clone(), PollQueue::default()))
             .collect();
+        let alert_after = settings.alert_after;
+        let trouble = DeliveryHealth::new(
+            metrics.clone(),
+            health.clone(),
+            format!("signals {}", group(cfg)),
+            move |count, latest| {
+                format!("{count} SET(s) not delivered after {alert_after} or more attempts; latest: {latest}")
+            },
+        );
         Ok(Transmitter(Arc::new(Shared {
             permits: tokio::sync::Semaphore::new(settings.max_concurrent),
             memory: Mutex::new(Delivered::new(settings.remembered)),
@@ -99,11 +102,7 @@ impl Transmitter {
             http,
             metrics,
             health,
-            health_name: format!("signals {}", group(cfg)),
-            stuck: Mutex::new(Stuck {
-                count: 0,
-                latest: String::new(),
-            }),
+            trouble,
             polls,
             stop: CancellationToken::new(),
         })))
@@ -121,7 +120,7 @@ impl Transmitter {
         let group = group(cfg);
         let producer = Producer::new(cfg)?;
         let consumer = consume::subscribe(cfg, &group, &[&cfg.topics.cases])?;
-        s.health.set_ok(&s.health_name);
+        s.trouble.open();
         for r in s.settings.receivers.values() {
             if r.token.is_some()
                 && r.push
@@ -163,7 +162,7 @@ impl Transmitter {
         let result = consume::run(consumer, handler, opts, stop).await;
         s.stop.cancel();
         producer.flush(Duration::from_secs(10));
-        s.health.remove(&s.health_name);
+        s.trouble.close();
         result?;
         Ok(())
     }

@@ -5,9 +5,9 @@
 use super::judge::{judge, transport, PushFailure};
 use super::jws::SET_TYP;
 use super::settings::Receiver;
-use super::{Shared, Stuck};
+use super::Shared;
 use crate::webhook::{backoff_delay, random_unit, Failure};
-use revoke_shared::metrics::{SignalOutcome, SignalTrouble};
+use revoke_shared::metrics::SignalOutcome;
 use std::sync::Mutex;
 
 /// How a push ended.
@@ -18,62 +18,7 @@ pub enum Pushed {
     Stopped(String),
 }
 
-/// Keeps the gauges and `/healthz` right however a delivery ends.
-struct Tracking<'a> {
-    s: &'a Shared,
-    failing: bool,
-    stuck: bool,
-}
-
-impl Tracking<'_> {
-    fn failing(&mut self) {
-        if !self.failing {
-            self.failing = true;
-            self.s.metrics.emit(SignalTrouble::FailingBegan);
-        }
-    }
-
-    fn stuck(&mut self, why: String) {
-        if !self.stuck {
-            self.stuck = true;
-            self.s.metrics.emit(SignalTrouble::StuckBegan);
-            let mut st = self.s.stuck.lock().expect("stuck lock");
-            st.count += 1;
-            st.latest = why;
-            self.s.report_health(&st);
-        }
-    }
-}
-
-impl Drop for Tracking<'_> {
-    fn drop(&mut self) {
-        if self.failing {
-            self.s.metrics.emit(SignalTrouble::FailingEnded);
-        }
-        if self.stuck {
-            self.s.metrics.emit(SignalTrouble::StuckEnded);
-            let mut st = self.s.stuck.lock().expect("stuck lock");
-            st.count -= 1;
-            self.s.report_health(&st);
-        }
-    }
-}
-
 impl Shared {
-    fn report_health(&self, st: &Stuck) {
-        if st.count == 0 {
-            self.health.set_ok(&self.health_name);
-        } else {
-            self.health.set_failing(
-                &self.health_name,
-                format!(
-                    "{} SET(s) not delivered after {} or more attempts; latest: {}",
-                    st.count, self.settings.alert_after, st.latest
-                ),
-            );
-        }
-    }
-
     /// One POST of `jws` to `r`.
     async fn attempt(
         &self,
@@ -127,11 +72,7 @@ impl Shared {
         last: &Mutex<String>,
     ) -> Pushed {
         let s = &self.settings;
-        let mut track = Tracking {
-            s: self,
-            failing: false,
-            stuck: false,
-        };
+        let mut track = self.trouble.track();
         let mut failed: u32 = 0;
         loop {
             let why = match self.attempt(r, url, jws).await {

@@ -44,20 +44,15 @@ pub fn access_returned(
 ) -> AccessFinding {
     let confirmed_at = case.targets.get(&kind).and_then(|t| t.confirmed_at);
     let seen = Seen {
+        kind: FindingKind::AccessReturned,
+        target: target_ref(kind, instance),
         object_kind: &o.object_kind,
         object_id: &o.object_id,
         mark: &evidence_mark(o, confirmed_at),
         observed_at: read_at,
         read_back,
     };
-    finding(
-        case,
-        FindingKind::AccessReturned,
-        kind,
-        instance,
-        seen,
-        reader,
-    )
+    seen.finding(case, reader)
 }
 
 /// What tells a re-provisioned object's finding apart from the case's others: it is measured
@@ -83,24 +78,28 @@ pub fn reprovisioned(
     reader: &Reader,
 ) -> AccessFinding {
     let seen = Seen {
+        kind: FindingKind::AccessReturned,
+        target: target_ref(kind, instance),
         object_kind: &h.object_kind,
         object_id: &h.object_id,
         mark: &not_in_evidence_mark(case),
         observed_at: read_at,
         read_back: &super::reprovisioned::finding_text(detail),
     };
-    finding(
-        case,
-        FindingKind::AccessReturned,
+    seen.finding(case, reader)
+}
+
+fn target_ref(kind: TargetKind, instance: &str) -> TargetRef {
+    TargetRef {
         kind,
-        instance,
-        seen,
-        reader,
-    )
+        instance: instance.to_string(),
+    }
 }
 
 /// One observation of one object, as a finding names it.
 struct Seen<'a> {
+    kind: FindingKind,
+    target: TargetRef,
     object_kind: &'a str,
     object_id: &'a str,
     /// What tells observations of the same object apart (`AccessFinding::id_for`).
@@ -109,39 +108,31 @@ struct Seen<'a> {
     read_back: &'a str,
 }
 
-fn finding(
-    case: &Case,
-    kind: FindingKind,
-    target_kind: TargetKind,
-    instance: &str,
-    seen: Seen<'_>,
-    reader: &Reader,
-) -> AccessFinding {
-    let target = TargetRef {
-        kind: target_kind,
-        instance: instance.to_string(),
-    };
-    let finding_id = AccessFinding::id_for(
-        case.case_id,
-        kind,
-        &target,
-        seen.object_kind,
-        seen.object_id,
-        seen.mark,
-    );
-    AccessFinding {
-        schema: ACCESS_FINDING_SCHEMA.into(),
-        finding_id,
-        case_id: case.case_id,
-        identity_id: case.identity_id.clone(),
-        kind,
-        target,
-        object_kind: seen.object_kind.to_string(),
-        object_id: seen.object_id.to_string(),
-        observed_at: seen.observed_at,
-        read_back: seen.read_back.to_string(),
-        worker: reader.worker.clone(),
-        principal: reader.principal.clone(),
+impl Seen<'_> {
+    /// The finding of this observation in `case`, read by `reader`.
+    fn finding(self, case: &Case, reader: &Reader) -> AccessFinding {
+        let finding_id = AccessFinding::id_for(
+            case.case_id,
+            self.kind,
+            &self.target,
+            self.object_kind,
+            self.object_id,
+            self.mark,
+        );
+        AccessFinding {
+            schema: ACCESS_FINDING_SCHEMA.into(),
+            finding_id,
+            case_id: case.case_id,
+            identity_id: case.identity_id.clone(),
+            kind: self.kind,
+            target: self.target,
+            object_kind: self.object_kind.to_string(),
+            object_id: self.object_id.to_string(),
+            observed_at: self.observed_at,
+            read_back: self.read_back.to_string(),
+            worker: reader.worker.clone(),
+            principal: reader.principal.clone(),
+        }
     }
 }
 
@@ -154,20 +145,15 @@ pub fn sign_in_after_departure(
     reader: &Reader,
 ) -> AccessFinding {
     let seen = Seen {
+        kind: FindingKind::SignInAfterDeparture,
+        target: target_ref(kind, &s.instance),
         object_kind: SIGN_IN_OBJECT_KIND,
         object_id: &s.event_id,
         mark: &s.event_id,
         observed_at: s.at,
         read_back: &s.detail,
     };
-    finding(
-        case,
-        FindingKind::SignInAfterDeparture,
-        kind,
-        &s.instance,
-        seen,
-        reader,
-    )
+    seen.finding(case, reader)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
-//! Publishing findings on the confirmations topic, keyed by identity (the verifier's partition
-//! for that person), fleet-signed when `[signing]` names a fleet secret — as workers send their
-//! reports, so whoever can merely write the topic cannot forge one. Each send waits for the
-//! broker's acknowledgement.
+//! Publishing findings on the confirmations topic as workers send their reports
+//! (`signed_report`): keyed by identity, fleet-signed when `[signing]` names a fleet secret, each
+//! send acknowledged by the broker.
 
+use crate::signed_report::send_signed_report;
 use revoke_shared::config::Config;
 use revoke_shared::contract::AccessFinding;
 use revoke_shared::kafka::{KafkaError, Producer};
@@ -29,28 +29,14 @@ impl FindingSink {
 
     /// Sends `f` and waits for the broker's acknowledgement.
     pub async fn publish(&self, f: &AccessFinding) -> Result<(), KafkaError> {
-        let bytes = serde_json::to_vec(f).map_err(|source| KafkaError::Encode {
-            topic: self.topic.clone(),
-            source,
-        })?;
-        let key = f.identity_id.as_str();
-        let signature = self.fleet.as_deref().map(|secret| {
-            revoke_shared::signing::fleet_signature(
-                secret,
-                &self.topic,
-                key.as_bytes(),
-                &bytes,
-                &[],
-            )
-        });
-        let headers: Vec<(&str, &str)> = signature
-            .as_deref()
-            .map(|s| vec![(revoke_shared::signing::FLEET_SIGNATURE_HEADER, s)])
-            .unwrap_or_default();
-        self.producer
-            .send_bytes(&self.topic, key, &bytes, &headers, None)
-            .await?;
-        Ok(())
+        send_signed_report(
+            &self.producer,
+            self.fleet.as_deref(),
+            &self.topic,
+            &f.identity_id,
+            f,
+        )
+        .await
     }
 
     /// Sends every finding, in order; stops at the first that is not acknowledged.

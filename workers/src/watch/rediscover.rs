@@ -8,12 +8,10 @@
 use super::findings::reprovisioned;
 use super::reprovisioned::{judge, not_in_evidence};
 use super::reread::done_targets;
-use super::reverify::{reader, reading_for};
+use super::reverify::{reader, reading_for, Rereading};
 use super::table::{Reading, Row};
-use super::targets::Targets;
 use chrono::Utc;
-use revoke_shared::contract::{AccessFinding, Case, TargetKind, WorkerInfo};
-use revoke_shared::metrics::{AfterCloseRead, Metrics, TargetReadAfterClose};
+use revoke_shared::contract::{AccessFinding, Case};
 
 /// `object_kind` of the row saying a target's discovery failed (its `object_id` names the
 /// target's instance).
@@ -24,17 +22,14 @@ pub const DISCOVERY_ROW: &str = "discovery";
 /// no adapter here) is one `could not read` row — never skipped, never taken as clean.
 pub(super) async fn rediscover_case(
     case: &Case,
-    targets: &Targets,
-    only: Option<TargetKind>,
-    worker: &WorkerInfo,
-    metrics: &Metrics,
+    r: &Rereading<'_>,
 ) -> Vec<(Row, Option<AccessFinding>)> {
     let mut out = Vec::new();
-    for (kind, status) in done_targets(case, only) {
+    for (kind, status) in done_targets(case, r.only) {
         let row = |object_kind: &str, object_id: &str, reading| {
             Row::of(case, kind, object_kind, object_id, reading)
         };
-        let (target, who) = match reading_for(case, kind, targets) {
+        let (target, who) = match reading_for(case, kind, r.targets) {
             Ok(found) => found,
             Err(why) => {
                 out.push((
@@ -45,11 +40,7 @@ pub(super) async fn rediscover_case(
             }
         };
         let found = target.discover(who).await;
-        metrics.emit(TargetReadAfterClose {
-            target: kind,
-            read: AfterCloseRead::Reverify,
-            ok: found.is_ok(),
-        });
+        r.count(kind, found.is_ok());
         let found = match found {
             Ok(found) => found,
             Err(e) => {
@@ -70,18 +61,14 @@ pub(super) async fn rediscover_case(
         for u in not_in_evidence(&status.objects, found, target.instance(), recorded) {
             let h = &u.holding;
             let read = target.verify(who, h).await;
-            metrics.emit(TargetReadAfterClose {
-                target: kind,
-                read: AfterCloseRead::Reverify,
-                ok: read.is_ok(),
-            });
+            r.count(kind, read.is_ok());
             let reading = judge(read.as_ref());
             let finding = match &reading {
                 Reading::New(detail) => {
                     tracing::warn!(case_id = %case.case_id, identity = %case.identity_id, target = %kind,
                         instance = %u.instance, object_kind = %h.object_kind, object_id = %h.object_id,
                         read_back = %detail, "access re-provisioned: an object the evidence does not name is present");
-                    let reader = reader(target.as_ref(), worker);
+                    let reader = reader(target.as_ref(), r.worker);
                     Some(reprovisioned(
                         case,
                         kind,
@@ -104,7 +91,10 @@ pub(super) async fn rediscover_case(
 mod tests {
     use super::*;
     use crate::adapters::{Target, TargetError};
+    use crate::watch::targets::Targets;
     use crate::watch::testkit::{closed_case, Listed};
+    use revoke_shared::contract::{TargetKind, WorkerInfo};
+    use revoke_shared::metrics::Metrics;
     use std::sync::Arc;
 
     fn worker() -> WorkerInfo {
@@ -118,6 +108,23 @@ mod tests {
         let mut out = Targets::new();
         out.insert(TargetKind::Directory, Arc::new(t) as Arc<dyn Target>);
         out
+    }
+
+    /// `rediscover_case` as the worker `verify-1`.
+    async fn rediscover(
+        case: &Case,
+        t: &Targets,
+        only: Option<TargetKind>,
+        m: &Metrics,
+    ) -> Vec<(Row, Option<AccessFinding>)> {
+        let worker = worker();
+        let r = Rereading {
+            targets: t,
+            only,
+            worker: &worker,
+            metrics: m,
+        };
+        rediscover_case(case, &r).await
     }
 
     fn results(rows: &[(Row, Option<AccessFinding>)]) -> Vec<(&str, &Reading)> {
@@ -138,7 +145,7 @@ mod tests {
             ("group_membership", "lab|E1", true),
         ]));
         let m = Metrics::new();
-        let rows = rediscover_case(&case, &t, None, &worker(), &m).await;
+        let rows = rediscover(&case, &t, None, &m).await;
         assert_eq!(
             results(&rows),
             [
@@ -165,17 +172,15 @@ mod tests {
         );
 
         // Again: the same finding id. On one target only: nothing about the others.
-        let again = rediscover_case(&case, &t, Some(TargetKind::Directory), &worker(), &m).await;
+        let again = rediscover(&case, &t, Some(TargetKind::Directory), &m).await;
         assert_eq!(again.len(), 2);
         assert_eq!(
             again[0].1.as_ref().map(|f| f.finding_id),
             Some(f.finding_id)
         );
-        assert!(
-            rediscover_case(&case, &t, Some(TargetKind::Cloud), &worker(), &m)
-                .await
-                .is_empty()
-        );
+        assert!(rediscover(&case, &t, Some(TargetKind::Cloud), &m)
+            .await
+            .is_empty());
     }
 
     #[tokio::test]
@@ -183,11 +188,10 @@ mod tests {
         let case = closed_case("E1", "2026-11-01T10:00:05Z");
         let mut listed = Listed::new(&[("group_membership", "ops|E1", false)]);
         listed.discover_error = Some(TargetError::Transient("connection refused".into()));
-        let rows = rediscover_case(
+        let rows = rediscover(
             &case,
             &targets(listed),
             Some(TargetKind::Directory),
-            &worker(),
             &Metrics::new(),
         )
         .await;

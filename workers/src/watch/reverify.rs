@@ -31,10 +31,13 @@ pub async fn reverify(
     worker: &WorkerInfo,
     metrics: &Metrics,
 ) -> Reverified {
-    let per_case = super::each_case(cases, |case| {
-        reverify_case(case, targets, only, worker, metrics)
-    })
-    .await;
+    let r = Rereading {
+        targets,
+        only,
+        worker,
+        metrics,
+    };
+    let per_case = super::each_case(cases, |case| reverify_case(case, &r)).await;
     let mut out = Reverified::default();
     for (row, finding) in per_case.into_iter().flatten() {
         out.rows.push(row);
@@ -43,21 +46,35 @@ pub async fn reverify(
     out
 }
 
-async fn reverify_case(
-    case: &Case,
-    targets: &Targets,
-    only: Option<TargetKind>,
-    worker: &WorkerInfo,
-    metrics: &Metrics,
-) -> Vec<(Row, Option<AccessFinding>)> {
+/// What one re-verification reads with: the adapters, the target it is limited to (`None`:
+/// every target), who reads, and where its reads are counted.
+pub(super) struct Rereading<'a> {
+    pub targets: &'a Targets,
+    pub only: Option<TargetKind>,
+    pub worker: &'a WorkerInfo,
+    pub metrics: &'a Metrics,
+}
+
+impl Rereading<'_> {
+    /// Counts one read of `kind` after a close, `ok` or not.
+    pub(super) fn count(&self, kind: TargetKind, ok: bool) {
+        self.metrics.emit(TargetReadAfterClose {
+            target: kind,
+            read: AfterCloseRead::Reverify,
+            ok,
+        });
+    }
+}
+
+async fn reverify_case(case: &Case, r: &Rereading<'_>) -> Vec<(Row, Option<AccessFinding>)> {
     let mut out = Vec::new();
-    for p in plan(case, only) {
-        let (reading, finding) = read_one(case, &p, targets, worker, metrics).await;
+    for p in plan(case, r.only) {
+        let (reading, finding) = read_one(case, &p, r).await;
         let o = &p.evidence;
         let row = Row::of(case, p.kind, &o.object_kind, &o.object_id, reading);
         out.push((row, finding));
     }
-    out.extend(super::rediscover::rediscover_case(case, targets, only, worker, metrics).await);
+    out.extend(super::rediscover::rediscover_case(case, r).await);
     out
 }
 
@@ -85,17 +102,11 @@ pub(super) fn reader(target: &dyn Target, worker: &WorkerInfo) -> Reader {
     }
 }
 
-async fn read_one(
-    case: &Case,
-    p: &Planned,
-    targets: &Targets,
-    worker: &WorkerInfo,
-    metrics: &Metrics,
-) -> (Reading, Option<AccessFinding>) {
+async fn read_one(case: &Case, p: &Planned, r: &Rereading<'_>) -> (Reading, Option<AccessFinding>) {
     if let Some(why) = p.skip {
         return (Reading::NotReread(why), None);
     }
-    let (target, who) = match reading_for(case, p.kind, targets) {
+    let (target, who) = match reading_for(case, p.kind, r.targets) {
         Ok(found) => found,
         Err(why) => return (Reading::Unreadable(why), None),
     };
@@ -107,18 +118,14 @@ async fn read_one(
         action: o.action.clone(),
     };
     let read = target.verify(who, &holding).await;
-    metrics.emit(TargetReadAfterClose {
-        target: p.kind,
-        read: AfterCloseRead::Reverify,
-        ok: read.is_ok(),
-    });
+    r.count(p.kind, read.is_ok());
     match read {
         Ok(rb) if rb.gone => (Reading::StillGone(rb.detail), None),
         Ok(rb) => {
             tracing::warn!(case_id = %case.case_id, identity = %case.identity_id, target = %p.kind,
                 object_kind = %o.object_kind, object_id = %o.object_id, read_back = %rb.detail,
                 "access returned: an object the evidence says is gone is present again");
-            let reader = reader(target.as_ref(), worker);
+            let reader = reader(target.as_ref(), r.worker);
             let f = access_returned(
                 case,
                 p.kind,

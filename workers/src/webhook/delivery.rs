@@ -4,10 +4,10 @@
 
 use super::judge::{backoff_delay, judge, random_unit, Failure};
 use super::signature::signature;
-use super::{Stuck, WebhookHandler, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
+use super::{WebhookHandler, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 use revoke_shared::consume::{Handler, HandlerError};
 use revoke_shared::contract::{Escalation, RawMessage, ESCALATION_SCHEMA};
-use revoke_shared::metrics::{WebhookAttempt, WebhookTrouble};
+use revoke_shared::metrics::WebhookAttempt;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -35,63 +35,7 @@ pub fn parse_escalation(msg: &RawMessage) -> Result<Escalation, (&'static str, S
     Ok(esc)
 }
 
-/// Keeps the failing/stuck gauges and `/healthz` right however a delivery ends (delivered,
-/// stopped, or its task aborted).
-struct Tracking<'a> {
-    h: &'a WebhookHandler,
-    failing: bool,
-    stuck: bool,
-}
-
-impl Tracking<'_> {
-    fn failing(&mut self) {
-        if !self.failing {
-            self.failing = true;
-            self.h.metrics.emit(WebhookTrouble::FailingBegan);
-        }
-    }
-
-    fn stuck(&mut self, why: String) {
-        if !self.stuck {
-            self.stuck = true;
-            self.h.metrics.emit(WebhookTrouble::StuckBegan);
-            let mut s = self.h.stuck.lock().expect("stuck lock");
-            s.count += 1;
-            s.latest = why;
-            self.h.report_health(&s);
-        }
-    }
-}
-
-impl Drop for Tracking<'_> {
-    fn drop(&mut self) {
-        if self.failing {
-            self.h.metrics.emit(WebhookTrouble::FailingEnded);
-        }
-        if self.stuck {
-            self.h.metrics.emit(WebhookTrouble::StuckEnded);
-            let mut s = self.h.stuck.lock().expect("stuck lock");
-            s.count -= 1;
-            self.h.report_health(&s);
-        }
-    }
-}
-
 impl WebhookHandler {
-    fn report_health(&self, s: &Stuck) {
-        if s.count == 0 {
-            self.health.set_ok(&self.health_name);
-        } else {
-            self.health.set_failing(
-                &self.health_name,
-                format!(
-                    "{} escalation(s) not delivered to {} after {} or more attempts; latest: {}",
-                    s.count, self.settings.shown, self.settings.alert_after, s.latest
-                ),
-            );
-        }
-    }
-
     /// One POST. The permit bounds requests in flight, not deliveries waiting to retry.
     async fn attempt(&self, esc: &Escalation, body: &[u8]) -> Result<(), Failure> {
         let _permit = self
@@ -122,11 +66,7 @@ impl WebhookHandler {
 
     async fn deliver(&self, esc: &Escalation, body: &[u8]) -> Result<(), HandlerError> {
         let started = Instant::now();
-        let mut track = Tracking {
-            h: self,
-            failing: false,
-            stuck: false,
-        };
+        let mut track = self.trouble.track();
         let s = &self.settings;
         let mut failed: u32 = 0;
         loop {

@@ -40,13 +40,14 @@ pub use judge::{backoff_delay, judge, random_unit, Failure};
 pub use settings::{delivery_client, shown_url};
 pub use signature::{hmac_sha256, signature};
 
+use crate::delivery_health::DeliveryHealth;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{self, LoopOptions, Stop};
 use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::Producer;
-use revoke_shared::metrics::{Health, Metrics};
+use revoke_shared::metrics::{Health, Metrics, WebhookTrouble};
 use revoke_shared::secret::Secret;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -74,21 +75,13 @@ pub struct Settings {
     signing_key: Option<Secret>,
 }
 
-/// Deliveries failing past `alert_after`, reported on `/healthz`.
-struct Stuck {
-    count: usize,
-    latest: String,
-}
-
 struct WebhookHandler {
     settings: Settings,
     http: reqwest::Client,
     permits: tokio::sync::Semaphore,
     dead_letters: DeadLetters,
-    health_name: String,
     metrics: Metrics,
-    health: Health,
-    stuck: Mutex<Stuck>,
+    trouble: DeliveryHealth<WebhookTrouble>,
     stop: CancellationToken,
 }
 
@@ -108,8 +101,18 @@ pub async fn run_webhook(
     let group = group(cfg);
     let producer = Producer::new(cfg)?;
     let consumer = consume::subscribe(cfg, &group, &[&cfg.topics.escalations])?;
-    let health_name = format!("webhook {group}");
-    health.set_ok(&health_name);
+    let (shown, alert_after) = (settings.shown.clone(), settings.alert_after);
+    let trouble = DeliveryHealth::new(
+        metrics.clone(),
+        health.clone(),
+        format!("webhook {group}"),
+        move |count, latest| {
+            format!(
+                "{count} escalation(s) not delivered to {shown} after {alert_after} or more attempts; latest: {latest}"
+            )
+        },
+    );
+    trouble.open();
     tracing::info!(
         group = %group, topic = %cfg.topics.escalations, url = %settings.shown,
         signed = settings.signing_key.is_some(), "webhook delivery started"
@@ -124,19 +127,14 @@ pub async fn run_webhook(
             group.clone(),
             metrics.clone(),
         ),
-        health_name: health_name.clone(),
         metrics: metrics.clone(),
-        health: health.clone(),
-        stuck: Mutex::new(Stuck {
-            count: 0,
-            latest: String::new(),
-        }),
+        trouble,
         stop: stop.graceful.clone(),
     });
     let opts = LoopOptions::new(cfg, &group, metrics, health.clone());
-    let result = consume::run(consumer, handler, opts, stop).await;
+    let result = consume::run(consumer, handler.clone(), opts, stop).await;
     producer.flush(Duration::from_secs(10));
-    health.remove(&health_name);
+    handler.trouble.close();
     result?;
     Ok(())
 }

@@ -125,23 +125,14 @@ impl WorkerHandler {
         identity: &str,
         c: &T,
     ) -> Result<(), revoke_shared::kafka::KafkaError> {
-        let topic = &self.cfg.topics.confirmations;
-        let bytes =
-            serde_json::to_vec(c).map_err(|source| revoke_shared::kafka::KafkaError::Encode {
-                topic: topic.clone(),
-                source,
-            })?;
-        let signature = self.fleet.as_deref().map(|secret| {
-            revoke_shared::signing::fleet_signature(secret, topic, identity.as_bytes(), &bytes, &[])
-        });
-        let headers: Vec<(&str, &str)> = signature
-            .as_deref()
-            .map(|s| vec![(revoke_shared::signing::FLEET_SIGNATURE_HEADER, s)])
-            .unwrap_or_default();
-        self.producer
-            .send_bytes(topic, identity, &bytes, &headers, None)
-            .await?;
-        Ok(())
+        crate::signed_report::send_signed_report(
+            &self.producer,
+            self.fleet.as_deref(),
+            &self.cfg.topics.confirmations,
+            identity,
+            c,
+        )
+        .await
     }
 
     /// Sends `msg` to the DLQ with `reason` and `detail`, as refused by this worker's group.

@@ -30,6 +30,18 @@ pub fn revoke_bin() -> PathBuf {
 /// as its local port before the child binds it — a test then loses a worker to "address in
 /// use". Ports come from a per-process counter (no two callers in one test binary get the same
 /// one), starting at an offset from the pid so concurrent binaries rarely meet.
+/// The config's `[targets.*]` tables as a config file writes them, for a `revoke` binary that
+/// must read the same adapters as the in-process fleet (`revoke verify`, `revoke watch`).
+pub fn targets_table(cfg: &Config) -> toml::Value {
+    toml::Value::Table(
+        cfg.targets
+            .clone()
+            .into_iter()
+            .map(|(k, v)| (k, toml::Value::Table(v)))
+            .collect(),
+    )
+}
+
 pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     const FIRST: u32 = 21_000;

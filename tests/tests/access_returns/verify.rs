@@ -6,7 +6,7 @@ use crate::fleet::{
 use revoke_shared::config::Config;
 use revoke_shared::contract::{AccessFinding, FindingKind, TargetKind, ACCESS_FINDING_SCHEMA};
 use revoke_tests::keycloak::Keycloak;
-use revoke_tests::procs::revoke_bin;
+use revoke_tests::procs::{revoke_bin, targets_table};
 use revoke_tests::TestEnv;
 use std::collections::BTreeSet;
 use std::process::Output;
@@ -20,13 +20,7 @@ pub fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {
     let dir = std::env::temp_dir().join(format!("revoke-ar-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut file = toml::Table::new();
-    let targets: toml::Table = cfg
-        .targets
-        .clone()
-        .into_iter()
-        .map(|(k, v)| (k, toml::Value::Table(v)))
-        .collect();
-    file.insert("targets".into(), toml::Value::Table(targets));
+    file.insert("targets".into(), targets_table(cfg));
     let mut signing = toml::Table::new();
     signing.insert("fleet_secret_env".into(), FLEET_ENV.into());
     file.insert("signing".into(), toml::Value::Table(signing));

@@ -2,7 +2,7 @@
 //! config file naming the same broker, topics and `[targets.*]` tables as the fleet.
 
 use revoke_shared::config::Config;
-use revoke_tests::procs::{free_port, revoke_bin, Proc};
+use revoke_tests::procs::{free_port, revoke_bin, targets_table, Proc};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -16,13 +16,7 @@ fn config_file(cfg: &Config, dir: &Path) -> PathBuf {
     let mut file = toml::Table::new();
     file.insert("kafka".into(), toml::Value::try_from(&cfg.kafka).unwrap());
     file.insert("topics".into(), toml::Value::try_from(&cfg.topics).unwrap());
-    let targets: toml::Table = cfg
-        .targets
-        .clone()
-        .into_iter()
-        .map(|(k, v)| (k, toml::Value::Table(v)))
-        .collect();
-    file.insert("targets".into(), toml::Value::Table(targets));
+    file.insert("targets".into(), targets_table(cfg));
     let mut verifier = toml::Table::new();
     verifier.insert("watch_secs".into(), toml::Value::Integer(3600));
     verifier.insert(

@@ -22,6 +22,7 @@ mod peers;
 
 mod fleet;
 mod reprovisioned;
+mod scheduled;
 mod verify;
 mod watch;
 mod watch_keycloak;

@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use std::process::Output;
 
 /// The env var the binary's `[signing] fleet_secret_env` names (a test value, 32+ bytes).
-const FLEET_ENV: &str = "REVOKE_TEST_AR_FLEET_SECRET";
-const FLEET: &str = "access-returns-test-fleet-secret-0123456789";
+pub const FLEET_ENV: &str = "REVOKE_TEST_AR_FLEET_SECRET";
+pub const FLEET: &str = "access-returns-test-fleet-secret-0123456789";
 
 /// Runs `revoke verify <args>` with a config file naming the same adapters as the fleet.
 pub fn revoke_verify(cfg: &Config, args: &[&str]) -> Output {

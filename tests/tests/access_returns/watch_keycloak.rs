@@ -3,9 +3,8 @@
 //! (plain HTTP) — a path the adapter did not close. The watch, on the adapters the config
 //! names, reports that sign-in within a poll interval, and nothing for the other leaver.
 //!
-//! It needs the Keycloak adapter's `Target::sign_ins_since` (login events), being written
-//! beside this work (issue 13, part 1): until it is merged the adapter reads no sign-in log and
-//! this test fails saying so — it is not skipped.
+//! The Keycloak adapter's `Target::sign_ins_since` reads the realm's login events; an adapter
+//! that read no sign-in log would fail this test, saying so.
 
 use crate::fleet::{closed_cases, enable_keycloak, Closed};
 use revoke_shared::consume::Stop;
@@ -19,7 +18,7 @@ const PASSWORD: &str = "Pw-for-tests-1";
 
 #[test]
 #[ignore = "needs the real broker and the peers (slapd, scim2-server, Keycloak): run the README's test command"]
-fn keycloak_sign_in_after_departure_needs_the_keycloak_sign_in_log() {
+fn keycloak_sign_in_after_departure_is_reported_within_a_poll() {
     let env = crate::fleet::real_broker("watch-keycloak");
     env.block_on(async {
         let Closed {
@@ -59,8 +58,8 @@ fn keycloak_sign_in_after_departure_needs_the_keycloak_sign_in_log() {
             let text = metrics.render();
             assert!(
                 !text.contains(r#"revoke_watch_no_sign_in_log{target="directory"} 1"#),
-                "the directory (ldap + Keycloak sso) reads no sign-in log: this test waits for the \
-                 Keycloak adapter's sign_ins_since (issue 13 part 1) to be merged"
+                "the directory (ldap + Keycloak sso) reads no sign-in log: the Keycloak adapter's \
+                 sign_ins_since answered None"
             );
             if !f.is_empty() || Instant::now() > deadline {
                 break f;

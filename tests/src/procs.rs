@@ -335,6 +335,14 @@ impl Proc {
         http_get(self.port, "/healthz").ok().map(|(s, _)| s)
     }
 
+    /// `/healthz` as a failure message shows it: the status and the components it names.
+    pub fn health_text(&self) -> String {
+        match http_get(self.port, "/healthz") {
+            Ok((s, body)) => format!("{s} {}", body.trim()),
+            Err(e) => format!("no answer: {e}"),
+        }
+    }
+
     pub fn metrics(&self) -> String {
         http_get(self.port, "/metrics")
             .map(|(_, b)| b)

@@ -292,8 +292,9 @@ fn the_broker_unreachable_for_30_s_makes_processes_unhealthy_then_they_resume() 
         assert_eq!(
             p.health(),
             Some(200),
-            "{} healthy again after the broker came back",
-            p.name
+            "{} healthy again after the broker came back: /healthz {}",
+            p.name,
+            p.health_text()
         );
     }
     stop_all(procs);

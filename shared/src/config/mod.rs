@@ -16,10 +16,12 @@ mod kafka;
 mod key_text;
 mod load;
 mod metrics;
+mod people;
 mod read_once;
 mod signals;
 mod signing;
 mod simulator;
+mod steps;
 mod topics;
 mod validate;
 mod verifier;
@@ -28,15 +30,24 @@ mod worker;
 pub use escalations::EscalationsConfig;
 pub use kafka::{ConsumerConfig, KafkaConfig};
 pub use metrics::MetricsConfig;
+pub use people::{Person, Role};
 pub use signals::{ReceiverConfig, ReceiverOwner, SignalKeyConfig, SignalsConfig, SIGNAL_EVENTS};
 pub use signing::{Algorithm, KeyConfig, SigningConfig};
 pub use simulator::SimulatorConfig;
+pub use steps::{StepConfig, MAX_STEP_NAME_BYTES};
 pub use topics::TopicsConfig;
 pub use validate::MAX_ESCALATION_AFTER_SECS;
 pub use verifier::{EscalationStep, GuardConfig, VerifierConfig};
 pub use worker::WorkerConfig;
 
 pub(crate) use key_text::{decode_32, verifying_key};
+
+impl Config {
+    /// The person with this id in `[[people]]`.
+    pub fn person(&self, id: &str) -> Option<&Person> {
+        self.people.iter().find(|p| p.id == id)
+    }
+}
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -76,6 +87,11 @@ pub struct Config {
     pub signing: SigningConfig,
     /// The Shared Signals transmitter (`revoke signals`): issuer, signing keys, receivers.
     pub signals: SignalsConfig,
+    /// `[[people]]`: who may approve, attest, review and own, with the public key that proves a
+    /// decision is theirs.
+    pub people: Vec<Person>,
+    /// `[steps.<name>]`: offboarding steps without an API, closed by a person's attestation.
+    pub steps: BTreeMap<String, StepConfig>,
     /// Real target adapters, one table per target kind (`[targets.vault]`, `[targets.saas]`, …),
     /// each read by its adapter. A kind without a table runs on its simulator.
     pub targets: BTreeMap<String, toml::Table>,
@@ -94,6 +110,8 @@ impl Default for Config {
             escalations: EscalationsConfig::default(),
             signing: Default::default(),
             signals: SignalsConfig::default(),
+            people: Vec::new(),
+            steps: BTreeMap::new(),
             targets: BTreeMap::new(),
         }
     }

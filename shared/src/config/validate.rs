@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
+        super::people::validate_people(&self.people).map_err(ConfigError::Invalid)?;
+        super::steps::validate_steps(&self.steps).map_err(ConfigError::Invalid)?;
         if self.topics.partitions < 1 {
             return Err(ConfigError::Invalid(
                 "topics.partitions must be at least 1".into(),

@@ -29,6 +29,9 @@ pub enum CaseState {
     Admitting,
     /// Its held batch was rejected (`revoke reject`): nothing was revoked, nothing will be.
     Rejected,
+    /// Every target and step is done, but a person's word stood in for a read-back (or
+    /// `verifier.closure_review = "all"`): waiting for a reviewer (`revoke review`).
+    AwaitingReview,
 }
 
 impl CaseState {
@@ -43,6 +46,7 @@ impl CaseState {
             CaseState::Rescinded => "rescinded",
             CaseState::Admitting => "admitting",
             CaseState::Rejected => "rejected",
+            CaseState::AwaitingReview => "awaiting_review",
         }
     }
 
@@ -329,6 +333,22 @@ pub struct Case {
     /// Shared Signals delivery per receiver: which SETs (jti) each accepted, and when.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signals: Vec<crate::contract::SignalDelivery>,
+    /// The offboarding steps without an API (`[steps.<name>]`) this case requires, by name: each
+    /// pending until a person with the `attester` role acknowledges it (`case ack --step`).
+    #[serde(default, skip_serializing_if = "VecMap::is_empty")]
+    pub steps: VecMap<String, TargetStatus>,
+    /// The closure review, when the case needs one (`verifier.closure_review`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Box<crate::contract::CaseReview>>,
+    /// The digest (`sha256:<hex>`) of the previous version of this case as published: versions
+    /// form a chain, so an altered, removed or reordered version is found
+    /// (`revoke case --verify`). Absent on a case's first version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_digest: Option<String>,
+    /// The verifier's signature over this version (`crate::signing::record`), set as it is
+    /// published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::contract::RecordSignature>,
 }
 
 /// A rescind that took effect: who sent it (source, id: its idempotency key), when HR issued
@@ -406,6 +426,10 @@ impl Case {
             restore_guard: None,
             findings: Vec::new(),
             signals: Vec::new(),
+            steps: VecMap::new(),
+            review: None,
+            prev_digest: None,
+            signature: None,
         }
     }
 

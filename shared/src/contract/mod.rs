@@ -13,7 +13,9 @@ mod guard;
 mod hr;
 mod identity_check;
 mod protected;
+mod record_signature;
 mod restore;
+mod review;
 mod signal;
 mod vec_map;
 
@@ -42,10 +44,12 @@ pub use identity_check::{
     MAX_ID_BYTES, MAX_USERNAME_BYTES,
 };
 pub use protected::{matches_protected, protected_key};
+pub use record_signature::{Authenticity, RecordSignature};
 pub use restore::{
     RestoreClaim, RestoreOutcome, RestoreReport, RestoreRequest, RestoredObject,
     RESTORE_CLAIM_SCHEMA, RESTORE_REPORT_SCHEMA, RESTORE_REQUEST_SCHEMA,
 };
+pub use review::{CaseReview, ReviewRecord, ReviewVerdict, REVIEW_SCHEMA};
 pub use signal::{DeliveredSet, DeliveryOutcome, SignalDelivery, SIGNAL_DELIVERY_SCHEMA};
 pub use vec_map::VecMap;
 

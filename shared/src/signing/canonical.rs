@@ -40,8 +40,15 @@ pub fn canonical_bytes(ev: &HrEvent) -> Vec<u8> {
     top.insert("subject".into(), text(&ev.subject));
     top.insert("time".into(), time(&ev.time));
     top.insert("type".into(), text(ev.type_str()));
+    jcs(&Value::Object(top))
+}
+
+/// The RFC 8785 (JCS) form of a JSON value: keys sorted by UTF-16 code units, no white space.
+/// Used for every signed or digested record (HR events above; case versions, confirmations and
+/// decisions in `record`).
+pub(crate) fn jcs(v: &serde_json::Value) -> Vec<u8> {
     let mut out = String::new();
-    write_jcs(&Value::Object(top), &mut out);
+    write_jcs(v, &mut out);
     out.into_bytes()
 }
 

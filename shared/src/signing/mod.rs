@@ -44,6 +44,9 @@
 //! - `attributes`: where a signature travels on a record; `wire_names`: under which names.
 //! - `fleet`: the fleet's own MAC on what the verifier hands to the workers.
 //! - `admission`: the checks every consumer of HR input applies before it acts on a record.
+//! - `record`: Ed25519 signatures and digests of the records evidence is made of (case versions,
+//!   confirmations, people's decisions); `people`: whether a decision is proven to be its
+//!   person's.
 
 mod admission;
 mod attributes;
@@ -51,6 +54,8 @@ mod canonical;
 mod error;
 mod fleet;
 mod keys;
+mod people;
+mod record;
 mod signer;
 mod verify;
 mod wire_names;
@@ -62,6 +67,12 @@ pub use canonical::canonical_bytes;
 pub use error::SignatureError;
 pub use fleet::{fleet_signature, fleet_signature_matches, FLEET_SIGNED_HEADERS};
 pub use keys::{KeySet, MIN_HMAC_SECRET_BYTES};
+pub use people::{check_decision, person_key, DecisionRefusal};
+pub use record::{
+    key_id_of, record_canonical, record_digest, sha256_text, signature_of, signed_bytes,
+    verify_record, verify_with, RecordSignatureError, RecordSigner, RECORD_ALGORITHM,
+    SIGNATURE_FIELD,
+};
 pub use signer::{ed25519_public_key, EventSigner};
 pub use wire_names::{ATTR_ALGORITHM, ATTR_KEY_ID, ATTR_SIGNATURE, FLEET_SIGNATURE_HEADER};
 

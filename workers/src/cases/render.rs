@@ -147,6 +147,11 @@ pub fn verdict(case: &Case) -> String {
             waiting.join(", "),
             ts_opt(case.deadline)
         ),
+        CaseState::AwaitingReview => format!(
+            "awaiting review since {} — every target and step is done; a reviewer decides with `revoke review {}`",
+            ts(case.review.as_ref().map(|r| r.asked_at).unwrap_or(case.updated_at)),
+            case.case_id
+        ),
         CaseState::Open => format!(
             "open as of {} — waiting for: {}; deadline {}",
             ts(case.updated_at),

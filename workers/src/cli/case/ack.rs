@@ -212,6 +212,9 @@ pub fn decide(
             "case {id} was rejected by {} (its held batch): nothing was revoked and nothing will be; nothing recorded",
             case.guard.as_ref().and_then(|g| g.decided_by.as_deref()).unwrap_or("-")
         )),
+        CaseState::AwaitingReview => Some(format!(
+            "case {id} has every target and step done and waits for a reviewer (`revoke review {id}`); nothing recorded"
+        )),
         CaseState::Open | CaseState::Escalated => None,
     };
     if let Some(why) = refused {

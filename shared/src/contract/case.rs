@@ -165,6 +165,7 @@ impl TargetStatus {
             started_at: s.started_at,
             finished_at: self.confirmed_at?,
             fleet_signature: None,
+            signature: None,
         };
         Some((c, s.signature.clone()))
     }

@@ -243,6 +243,11 @@ pub struct Confirmation {
     /// verify says they revoked.
     #[serde(skip)]
     pub fleet_signature: Option<String>,
+    /// The Ed25519 signature of the record (`crate::signing::record`): a worker's, under the
+    /// fleet's worker key, or — for a person's acknowledgement (`revoke case ack`) — that
+    /// person's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<super::RecordSignature>,
 }
 
 /// Kafka header on a termination the verifier re-publishes on the due topic for one target only
@@ -361,6 +366,7 @@ mod tests {
             started_at: now,
             finished_at: now,
             fleet_signature: None,
+            signature: None,
         }
     }
 

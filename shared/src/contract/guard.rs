@@ -15,6 +15,9 @@ pub struct GuardRecord {
     pub schema: String,
     #[serde(flatten)]
     pub entry: GuardEntry,
+    /// A decision's signature by the person who made it (`crate::signing::record`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<super::RecordSignature>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +109,7 @@ impl GuardRecord {
         GuardRecord {
             schema: GUARD_SCHEMA.into(),
             entry: GuardEntry::Admission(a),
+            signature: None,
         }
     }
 
@@ -113,6 +117,7 @@ impl GuardRecord {
         GuardRecord {
             schema: GUARD_SCHEMA.into(),
             entry: GuardEntry::Decision(d),
+            signature: None,
         }
     }
 }

@@ -100,6 +100,11 @@ pub fn key_id_of(key: &VerifyingKey) -> String {
     format!("ed25519:{hex}")
 }
 
+/// The key id of a public key written as config takes it (32 bytes, hex or base64).
+pub fn public_key_id(text: &str) -> Result<String, String> {
+    crate::config::verifying_key(text).map(|k| key_id_of(&k))
+}
+
 /// The signature a record carries, if any (`Err` when present but not of the expected shape).
 pub fn signature_of(record: &Value) -> Result<Option<RecordSignature>, RecordSignatureError> {
     match record.get(SIGNATURE_FIELD) {

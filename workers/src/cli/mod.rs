@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod guard;
 pub mod launch;
+pub mod person_key;
 pub mod publish;
 pub mod report;
 pub mod shell;

@@ -1,0 +1,59 @@
+//! `--key-file`: the private key a person signs their decisions with (`revoke approve`,
+//! `reject`, `case ack`, `review`). The seed (32 bytes as hex or base64) comes from the file,
+//! or else from `REVOKE_PERSON_KEY_FILE` (a path) or `REVOKE_PERSON_KEY` (the seed itself).
+//! Without any, the decision goes unsigned: accepted as `unauthenticated` when `[signing]
+//! required` is off, refused by the verifier when it is on.
+
+use crate::cli::error::CommandError;
+use revoke_shared::config::Config;
+use revoke_shared::signing::RecordSigner;
+use std::path::PathBuf;
+
+/// The environment variable naming the key file when `--key-file` is not given.
+pub const KEY_FILE_ENV: &str = "REVOKE_PERSON_KEY_FILE";
+/// The environment variable holding the seed itself.
+pub const KEY_ENV: &str = "REVOKE_PERSON_KEY";
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PersonKeyArgs {
+    /// The person's Ed25519 private key (32-byte seed, hex or base64) to sign the decision with;
+    /// default: $REVOKE_PERSON_KEY_FILE, or the seed in $REVOKE_PERSON_KEY.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+}
+
+impl PersonKeyArgs {
+    /// The signer for `by`, or `None` when no key is given. The key must be `by`'s current key
+    /// in `[[people]]` when the config lists them (checked here so that a mistake is exit 2, not a
+    /// dead letter later).
+    pub fn signer(&self, by: &str, cfg: &Config) -> Result<Option<RecordSigner>, CommandError> {
+        let file = self
+            .key_file
+            .clone()
+            .or_else(|| std::env::var_os(KEY_FILE_ENV).map(PathBuf::from));
+        let signer = match (&file, std::env::var(KEY_ENV).ok()) {
+            (Some(f), _) => RecordSigner::from_env_or_file(by, None, f.to_str()),
+            (None, Some(_)) => RecordSigner::from_env_or_file(by, Some(KEY_ENV), None),
+            (None, None) => return Ok(None),
+        }
+        .map_err(|e| CommandError::usage(anyhow::anyhow!("{e}")))?;
+        if !cfg.people.is_empty() {
+            let Some(person) = cfg.person(by) else {
+                return Err(CommandError::usage(anyhow::anyhow!(
+                    "--by {by:?} is not a person in [[people]]"
+                )));
+            };
+            let current = person
+                .public_key
+                .as_deref()
+                .and_then(|k| revoke_shared::signing::public_key_id(k).ok());
+            if current.as_deref() != Some(signer.key_id()) {
+                return Err(CommandError::usage(anyhow::anyhow!(
+                    "the key given is not {by:?}'s current public_key in [[people]] (key {})",
+                    signer.key_id()
+                )));
+            }
+        }
+        Ok(Some(signer))
+    }
+}

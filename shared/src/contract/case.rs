@@ -135,6 +135,11 @@ pub struct SignedReport {
     #[serde(default)]
     pub redrive: u32,
     pub signature: String,
+    /// The report's Ed25519 signature (`Confirmation::signature`: a worker's under the fleet's
+    /// worker key, or a person's on an acknowledgement), so the report rebuilt from this status
+    /// can be checked offline with the published public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_signature: Option<crate::contract::RecordSignature>,
 }
 
 impl TargetStatus {
@@ -165,7 +170,7 @@ impl TargetStatus {
             started_at: s.started_at,
             finished_at: self.confirmed_at?,
             fleet_signature: None,
-            signature: None,
+            signature: s.record_signature.clone(),
         };
         Some((c, s.signature.clone()))
     }

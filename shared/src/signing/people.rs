@@ -7,7 +7,9 @@
 //!   A key from `previous_public_keys` is refused for new decisions (it was rotated away; records
 //!   it signed earlier still verify in `person_key`). A bad signature is refused whether or not
 //!   signing is required: it is a forgery or a corruption, never "unsigned".
-//! - Unsigned: refused with signing required; otherwise accepted as `unauthenticated`.
+//! - Unsigned: refused with signing required; otherwise accepted as `unauthenticated` — but
+//!   where `[[people]]` lists anyone, `by` must still be a listed person holding the role (an
+//!   unsigned decision cannot name someone who may not make it).
 
 use super::record::{signature_of, verify_with, RecordSignatureError};
 use crate::config::{verifying_key, Person, Role};
@@ -22,7 +24,7 @@ pub enum DecisionRefusal {
     Unsigned,
     #[error("{0}")]
     Signature(RecordSignatureError),
-    #[error("signed by {signer:?}, who is not in [[people]]")]
+    #[error("made by {signer:?}, who is not in [[people]]")]
     UnknownPerson { signer: String },
     #[error("signed with a key {signer:?} rotated away (previous_public_keys): new decisions need the current key")]
     RetiredKey { signer: String },
@@ -57,7 +59,21 @@ pub fn check_decision(
     let sig = match signature_of(record) {
         Ok(Some(sig)) => sig,
         Ok(None) if required => return Err(DecisionRefusal::Unsigned),
-        Ok(None) => return Ok(Authenticity::Unauthenticated),
+        Ok(None) if people.is_empty() => return Ok(Authenticity::Unauthenticated),
+        Ok(None) => {
+            let Some(person) = people.iter().find(|p| p.id == by) else {
+                return Err(DecisionRefusal::UnknownPerson {
+                    signer: by.chars().take(256).collect(),
+                });
+            };
+            if !person.has(role) {
+                return Err(DecisionRefusal::NoRole {
+                    person: person.id.clone(),
+                    role: role.as_str(),
+                });
+            }
+            return Ok(Authenticity::Unauthenticated);
+        }
         Err(e) => return Err(DecisionRefusal::Signature(e)),
     };
     let short = |s: &str| s.chars().take(256).collect::<String>();
@@ -151,6 +167,26 @@ mod tests {
         assert_eq!(
             check(&json!({"by": "alice"}), "alice", false),
             Ok(Authenticity::Unauthenticated)
+        );
+        // Unsigned, yet naming someone who is not listed or lacks the role: refused.
+        assert!(matches!(
+            check(&json!({"by": "eve"}), "eve", false),
+            Err(DecisionRefusal::UnknownPerson { .. })
+        ));
+        assert!(matches!(
+            check(&json!({"by": "bob"}), "bob", false),
+            Err(DecisionRefusal::NoRole { .. })
+        ));
+        assert_eq!(
+            check_decision(
+                &json!({"by": "anyone"}),
+                "anyone",
+                Role::Approver,
+                &[],
+                false
+            ),
+            Ok(Authenticity::Unauthenticated),
+            "without [[people]] the free-text mode stays"
         );
         assert_eq!(
             check(&json!({"by": "alice"}), "alice", true),

@@ -143,6 +143,7 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
                 retryable: c.retryable,
                 redrive: c.redrive,
                 signature: sig.clone(),
+                record_signature: c.signature.clone(),
             })
         }),
     }

@@ -337,6 +337,17 @@ fn invalid_key_is_retried_poll_acks_and_verification_round_trips() {
                 .await
                 .unwrap();
             assert_eq!(wrong.status().as_u16(), 401);
+            let wrong_body = wrong.text().await.unwrap();
+            // A stream that does not exist is answered exactly like a wrong token.
+            let unknown = http
+                .post(format!("{issuer}/ssf/verify"))
+                .bearer_auth(TOKEN)
+                .body(json!({"stream_id": "no-such-stream", "state": state}).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(unknown.status().as_u16(), 401);
+            assert_eq!(unknown.text().await.unwrap(), wrong_body);
             let ok = http
                 .post(format!("{issuer}/ssf/verify"))
                 .bearer_auth(TOKEN)
@@ -361,6 +372,18 @@ fn invalid_key_is_retried_poll_acks_and_verification_round_trips() {
             .await
             .unwrap();
         assert_eq!(denied.status().as_u16(), 401);
+        let unknown = http
+            .post(format!("{issuer}/ssf/poll/no-such-stream"))
+            .bearer_auth(TOKEN)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            unknown.status().as_u16(),
+            401,
+            "no hint that the stream is unknown"
+        );
 
         // The delivery records are fleet-signed.
         let secret =

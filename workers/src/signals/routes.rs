@@ -104,6 +104,14 @@ fn body_json(body: &Bytes) -> Option<Value> {
         .filter(Value::is_object)
 }
 
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "authentication_failed",
+        "a valid bearer token is required",
+    )
+}
+
 fn not_an_object() -> Response {
     error(
         StatusCode::BAD_REQUEST,
@@ -118,20 +126,12 @@ async fn poll(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (Some(r), Some(queue)) = (s.settings.receivers.get(&name), s.polls.get(&name)) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "invalid_request",
-            "no poll stream of that name",
-        );
+    // An unknown stream is answered like a wrong token: which stream names exist is not told to
+    // a caller without a token.
+    let found = s.settings.receivers.get(&name).zip(s.polls.get(&name));
+    let Some((_, queue)) = found.filter(|(r, _)| authorized(r, &headers)) else {
+        return unauthorized();
     };
-    if !authorized(r, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "authentication_failed",
-            "a valid bearer token is required",
-        );
-    }
     let Some(req) = body_json(&body) else {
         return not_an_object();
     };
@@ -196,23 +196,14 @@ async fn verify(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -
     let Some(req) = body_json(&body) else {
         return not_an_object();
     };
+    // As for a poll: an unknown stream_id is answered like a wrong token.
     let Some(r) = req["stream_id"]
         .as_str()
         .and_then(|id| s.settings.receivers.get(id))
+        .filter(|r| authorized(r, &headers))
     else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "invalid_request",
-            "no stream with that stream_id",
-        );
+        return unauthorized();
     };
-    if !authorized(r, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "authentication_failed",
-            "a valid bearer token is required",
-        );
-    }
     let mut event = json!({});
     if let Some(state) = req["state"].as_str() {
         event["state"] = json!(state.chars().take(256).collect::<String>());

@@ -291,6 +291,7 @@ pub fn decide(
         started_at: now,
         finished_at: now,
         fleet_signature: None,
+        authenticity: None,
         signature: None,
     };
     Ok(Decision::Publish(Box::new(confirmation)))

@@ -56,4 +56,32 @@ impl PersonKeyArgs {
         }
         Ok(Some(signer))
     }
+
+    /// `signer`, where `[signing] required` makes a key mandatory: without one the verifier
+    /// would refuse the decision, so the command refuses first (exit 2).
+    pub fn decision_signer(
+        &self,
+        by: &str,
+        cfg: &Config,
+    ) -> Result<Option<RecordSigner>, CommandError> {
+        let signer = self.signer(by, cfg)?;
+        if signer.is_none() && cfg.signing.required {
+            return Err(CommandError::usage(anyhow::anyhow!(
+                "[signing] required is on: sign the decision with {by}'s key (--key-file, or ${KEY_FILE_ENV} / ${KEY_ENV}); an unsigned one would be refused"
+            )));
+        }
+        Ok(signer)
+    }
+}
+
+/// `record` as it is published: a JSON value, signed by `signer` when there is one.
+pub fn signed_record<T: serde::Serialize>(
+    signer: Option<&RecordSigner>,
+    record: &T,
+) -> Result<serde_json::Value, CommandError> {
+    match signer {
+        Some(s) => s.sign(record),
+        None => serde_json::to_value(record),
+    }
+    .map_err(|e| CommandError::job(anyhow::anyhow!("encoding the record: {e}")))
 }

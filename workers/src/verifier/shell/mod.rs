@@ -42,6 +42,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 mod after_close;
+mod decision_refusals;
 mod guard_log;
 mod intake;
 mod publish;
@@ -49,6 +50,7 @@ mod rebuild;
 mod rescind;
 mod run;
 
+pub use decision_refusals::group as decision_refusals_group;
 use publish::enqueue;
 use rebuild::read_cases_of;
 pub use rebuild::{check_copartitioned, RebuildError};

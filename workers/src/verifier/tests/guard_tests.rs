@@ -3,9 +3,11 @@
 //! releases exactly as many cases as one would.
 
 use super::kit::*;
-use crate::verifier::guard::{Guard, Verdict};
+use crate::verifier::guard::{DecisionProof, Guard, Verdict};
 use crate::verifier::machine::READMIT_SECS;
-use revoke_shared::contract::{Admission, BatchDecision, Decision, GuardEntry};
+use revoke_shared::contract::{
+    Admission, Authenticity, BatchDecision, Decision, GuardEntry, RecordSignature,
+};
 
 fn admissions(effects: &[Effect]) -> Vec<&Admission> {
     effects
@@ -38,6 +40,21 @@ fn decided(batch: &str, d: Decision, at_: DateTime<Utc>) -> Verdict {
             digest: None,
             cases: None,
         },
+        proof: Some(alice_proof()),
+    }
+}
+
+/// Alice's decision, proven hers: signed with her current key.
+fn alice_proof() -> DecisionProof {
+    DecisionProof {
+        authenticity: Authenticity::Authenticated,
+        signature: Some(RecordSignature {
+            signer: "alice".into(),
+            key_id: "ed25519:0011223344556677".into(),
+            alg: "ed25519".into(),
+            sig: "c2ln".into(),
+        }),
+        digest: format!("sha256:{}", "ab".repeat(32)),
     }
 }
 
@@ -131,6 +148,12 @@ fn a_held_batch_escalates_once_waits_without_a_deadline_and_an_approval_releases
                 Some("HR confirmed the reorg list")
             )
         );
+        // The proof goes into the evidence: authenticated, with the signature and the digest
+        // that find and verify the logged decision offline.
+        let proof = alice_proof();
+        assert_eq!(g.decided_authenticity, Some(Authenticity::Authenticated));
+        assert_eq!(g.decision_signature, proof.signature);
+        assert_eq!(g.decision_digest, Some(proof.digest));
         assert_eq!(g.released_at, Some(approve_at));
         assert_eq!(
             rec.deadline,

@@ -71,7 +71,8 @@ fn forged_approvals_leave_the_batch_held_and_only_the_signed_one_releases_it() {
 
         // The first leaver is released and closes; the second is held in batch A.
         publish(&env, &evs[..1]).await;
-        wait_all_in(&env, WAIT, &ids[..1], CaseState::Closed).await;
+        let log = wait_all_in(&env, WAIT, &ids[..1], CaseState::Closed).await;
+        assert_eq!(state_of(&log, &ids[0]), Some(CaseState::Closed));
         publish(&env, &evs[1..2]).await;
         let log = wait_all_in(&env, WAIT, &ids[1..2], CaseState::Held).await;
         assert_eq!(state_of(&log, &ids[1]), Some(CaseState::Held));
@@ -87,7 +88,8 @@ fn forged_approvals_leave_the_batch_held_and_only_the_signed_one_releases_it() {
         )
         .await
         .expect("alice's signed approval counts");
-        wait_all_in(&env, WAIT, &ids[1..2], CaseState::Closed).await;
+        let log = wait_all_in(&env, WAIT, &ids[1..2], CaseState::Closed).await;
+        assert_eq!(state_of(&log, &ids[1]), Some(CaseState::Closed));
         let genuine_a = logged_decisions(&env, &batch_a).await;
         assert_eq!(genuine_a.len(), 1);
 

@@ -542,7 +542,8 @@ mod tests {
             "instance manual, 0 calls",
             "manual_step ack:",
             "acknowledgements: 1",
-            "- cloud by alice@example.com: removed 2026-11-24T09:10:00.000Z, recorded 2026-11-24T09:20:00.000Z from revoke-cli@host-1",
+            // Not checked by a verifier (no [[people]], no signing here): unauthenticated.
+            "- cloud by alice@example.com: removed 2026-11-24T09:10:00.000Z, recorded 2026-11-24T09:20:00.000Z from revoke-cli@host-1, unauthenticated",
             "note: deleted the IAM user by hand, ticket OPS-42",
             "(resolved)",
             "verdict: closed at 2026-11-24T09:20:00.000Z — verified by read-back on 4 targets, attested by alice@example.com on 1",

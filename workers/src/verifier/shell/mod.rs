@@ -23,7 +23,8 @@
 //! This file holds the handler and its consume loop (`assigned`, `revoked`, `handle`); `intake`
 //! checks and parses what arrives, `publish` writes the machine's effects, `rescind` reads a
 //! closed case back for a rescind, `after_close` does the same for access findings and signal
-//! deliveries (and dead-letters what the machine refuses), `guard_log` tails the guard log, `rebuild` reads the
+//! deliveries (and dead-letters what the machine refuses), `guard_log` tails the guard log, `decision_refusals` dead-letters its refused decisions
+//! once (a consumer group of its own), `rebuild` reads the
 //! changelog and `run` starts it all.
 
 use super::guard::{Guard, Judged};

@@ -178,6 +178,24 @@ fn a_rejected_case_ends_rejected_and_nothing_reaches_the_workers() {
     let rec = case_records(&effects).pop().unwrap();
     assert_eq!(rec.state, CaseState::Rejected);
     assert!(rec.state.is_final());
+    // The evidence says whether the rejection was proven the person's; a record that does not
+    // say (free text, or written before decisions were checked) is unauthenticated.
+    let shown = crate::cases::render(&rec);
+    assert!(
+        shown.contains("by alice (authenticated, held batch hold-1"),
+        "{shown}"
+    );
+    let mut free_text = rec.clone();
+    free_text.guard.as_mut().unwrap().decided_authenticity = None;
+    let shown = crate::cases::render(&free_text);
+    assert!(
+        shown.contains("by alice (unauthenticated, held batch hold-1"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("rejected by alice (unauthenticated) at"),
+        "{shown}"
+    );
     assert_eq!(v.open_count(), 0);
     // A stray confirmation cannot close it, nor a later approval release it.
     let after = conf(&mut v, &ok(&ev, Directory, at(6)), at(6));

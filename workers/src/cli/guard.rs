@@ -103,16 +103,20 @@ fn describe(b: &Batch) -> String {
     let mut decided = b
         .decisions
         .iter()
-        .map(|d| {
+        .zip(&b.proofs)
+        .map(|(d, proof)| {
             let n = b
                 .cases
                 .iter()
                 .filter(|(id, _)| b.decision_of(id) == Some(d))
                 .count();
             format!(
-                "{n} {} by {} at {}{}",
+                "{n} {} by {} ({}) at {}{}",
                 decided_word(d.decision),
                 d.by,
+                proof
+                    .as_ref()
+                    .map_or("unauthenticated", |p| p.authenticity.as_str()),
                 d.at.to_rfc3339(),
                 d.note
                     .as_deref()

@@ -158,11 +158,19 @@ fn forged_approvals_leave_the_batch_held_and_only_the_signed_one_releases_it() {
         }
         // A replay of alice's genuine approval of batch A, byte for byte.
         inject(&env, &guard_topic, &batch_b, &genuine_a[0], Some(0)).await;
+        // A decision whose signature is not even of the right shape: nobody can read it.
+        let garbled = serde_json::to_vec(&serde_json::json!({
+            "schema": "revoke.guard.v1", "kind": "decision", "batch": batch_b, "decision": "approve",
+            "by": "alice", "at": chrono::Utc::now(), "cases": cases_b, "signature": 5
+        }))
+        .unwrap();
+        inject(&env, &guard_topic, &batch_b, &garbled, Some(0)).await;
 
         // Each forgery is dead-lettered once (two verifier instances read the log), by the
         // refusals group, with its reason and the record byte for byte; the replay is absorbed.
-        let letters = wait_letters(&env, &guard_topic, forgeries.len()).await;
-        let want: Vec<&str> = forgeries.iter().map(|(r, _)| *r).collect();
+        let letters = wait_letters(&env, &guard_topic, forgeries.len() + 1).await;
+        let mut want: Vec<&str> = forgeries.iter().map(|(r, _)| *r).collect();
+        want.push("malformed_guard_record");
         assert_eq!(reasons(&letters), sorted(&want), "{letters:#?}");
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD;
@@ -266,7 +274,7 @@ fn forged_approvals_leave_the_batch_held_and_only_the_signed_one_releases_it() {
         // Nothing more was dead-lettered by the genuine decisions.
         assert_eq!(
             letters_from(&env, &guard_topic).await.len(),
-            forgeries.len()
+            forgeries.len() + 1
         );
 
         second.stop().await.expect("second verifier");

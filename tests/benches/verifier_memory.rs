@@ -123,6 +123,7 @@ fn report(ev: &HrEvent, kind: TargetKind) -> Confirmation {
         started_at: t0(),
         finished_at: t0() + Duration::milliseconds(40),
         fleet_signature: None,
+        authenticity: None,
         signature: None,
     }
 }

@@ -93,6 +93,7 @@ fn args(batch: &str, by: &str) -> DecideArgs {
         digest: None,
         only: Vec::new(),
         except: Vec::new(),
+        key: Default::default(),
     }
 }
 

@@ -39,6 +39,7 @@ impl Config {
                 why,
             })?;
         }
+        super::person_refs::resolve_person_refs(&mut value)?;
         check_owner_keys(&value)?;
         let cfg: Config = match toml::Value::Table(value).try_into() {
             Ok(cfg) => cfg,

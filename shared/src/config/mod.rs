@@ -17,6 +17,7 @@ mod key_text;
 mod load;
 mod metrics;
 mod people;
+mod person_refs;
 mod read_once;
 mod signals;
 mod signing;

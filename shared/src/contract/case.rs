@@ -121,6 +121,10 @@ pub struct TargetStatus {
     /// what they are asked to give back. Absent for unsigned reports and a person's `case ack`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed: Option<Box<SignedReport>>,
+    /// For a person's acknowledgement (`case ack`): whether the verifier proved it theirs
+    /// (signed with their current key, holding the attester role) or took it as free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticity: Option<crate::contract::Authenticity>,
 }
 
 /// The parts of a signed worker report a target status does not hold (see `TargetStatus::signed`).
@@ -134,6 +138,9 @@ pub struct SignedReport {
     pub retryable: bool,
     #[serde(default)]
     pub redrive: u32,
+    /// The fleet signature (HMAC) of a worker's report; empty for a person's acknowledgement,
+    /// which carries only its `record_signature`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub signature: String,
     /// The report's Ed25519 signature (`Confirmation::signature`: a worker's under the fleet's
     /// worker key, or a person's on an acknowledgement), so the report rebuilt from this status
@@ -143,12 +150,24 @@ pub struct SignedReport {
 }
 
 impl TargetStatus {
-    /// The worker's report this status was made from, as it was signed, with its signature.
+    /// The worker's report this status was made from, as it was signed, with its fleet
+    /// signature (none for a person's acknowledgement).
     pub fn signed_report(
         &self,
         identity_id: &str,
         kind: TargetKind,
     ) -> Option<(crate::contract::Confirmation, String)> {
+        let s = self.signed.as_ref().filter(|s| !s.signature.is_empty())?;
+        Some((self.rebuilt_report(identity_id, kind)?, s.signature.clone()))
+    }
+
+    /// The report (a worker's, or a person's acknowledgement) this status was made from, as it
+    /// was published: with its `signature`, it verifies offline.
+    pub fn rebuilt_report(
+        &self,
+        identity_id: &str,
+        kind: TargetKind,
+    ) -> Option<crate::contract::Confirmation> {
         let s = self.signed.as_ref()?;
         let c = crate::contract::Confirmation {
             schema: crate::contract::CONFIRMATION_SCHEMA.into(),
@@ -171,8 +190,9 @@ impl TargetStatus {
             finished_at: self.confirmed_at?,
             fleet_signature: None,
             signature: s.record_signature.clone(),
+            authenticity: None,
         };
-        Some((c, s.signature.clone()))
+        Some(c)
     }
 }
 
@@ -205,6 +225,7 @@ impl TargetStatus {
             redrives: 0,
             redrive_at: None,
             signed: None,
+            authenticity: None,
         }
     }
 

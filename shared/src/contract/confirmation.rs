@@ -248,6 +248,10 @@ pub struct Confirmation {
     /// person's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<super::RecordSignature>,
+    /// For a person's acknowledgement: how far the verifier proved it theirs
+    /// (`signing::check_decision`, set when it was read; never part of the JSON).
+    #[serde(skip)]
+    pub authenticity: Option<super::Authenticity>,
 }
 
 /// Kafka header on a termination the verifier re-publishes on the due topic for one target only
@@ -366,6 +370,7 @@ mod tests {
             started_at: now,
             finished_at: now,
             fleet_signature: None,
+            authenticity: None,
             signature: None,
         }
     }

@@ -145,6 +145,18 @@ pub struct CaseGuard {
     pub decided_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Whether the decision was proven to be `decided_by`'s (signed with their current key, by a
+    /// person holding the approver role) or free text (`[signing]` not required). Absent in
+    /// records written before decisions were checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_authenticity: Option<super::Authenticity>,
+    /// The person's signature of the decision record as it was logged, and that record's digest
+    /// (`sha256:` of its canonical form): the evidence that finds the record on the guard log
+    /// and verifies it offline with the person's published public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_signature: Option<super::RecordSignature>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_digest: Option<String>,
 }
 
 impl CaseGuard {
@@ -160,6 +172,9 @@ impl CaseGuard {
             decided_by: None,
             decided_at: None,
             note: None,
+            decided_authenticity: None,
+            decision_signature: None,
+            decision_digest: None,
         }
     }
 }

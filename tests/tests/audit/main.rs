@@ -65,6 +65,7 @@ fn ack_args(case: &str, target: TargetKind, by: &str, note: &str, at: Option<Str
         by: by.into(),
         note: note.into(),
         removed_at: at,
+        key: Default::default(),
     }
 }
 

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use revoke_shared::contract::{
-    Case, CaseState, EscalationReason, EscalationRecord, ObjectEvidence, ObjectOutcome, Provenance,
-    TargetKind, TargetState, TargetStatus,
+    Authenticity, Case, CaseState, EscalationReason, EscalationRecord, ObjectEvidence,
+    ObjectOutcome, Provenance, TargetKind, TargetState, TargetStatus,
 };
 
 /// `target.instance` of a confirmation recorded by a person (defined with the case record: the
@@ -35,6 +35,9 @@ pub struct Acknowledgement {
     pub object_id: String,
     /// Where it was recorded from (`revoke-cli@<host>`).
     pub recorded_by: String,
+    /// Whether the verifier proved it the person's (signed with their key, attester role);
+    /// a record that does not say was never checked: unauthenticated.
+    pub authenticity: Authenticity,
 }
 
 /// The acknowledgements in a case, in target order.
@@ -55,6 +58,7 @@ pub fn acknowledgements(case: &Case) -> Vec<Acknowledgement> {
                 recorded_at: st.confirmed_at,
                 object_id: o.object_id.clone(),
                 recorded_by: o.actor.worker_id.clone(),
+                authenticity: st.authenticity.unwrap_or(Authenticity::Unauthenticated),
             });
         }
     }

@@ -215,14 +215,23 @@ pub fn verdict(case: &Case) -> String {
         CaseState::Rejected => {
             let g = case.guard.as_ref();
             format!(
-                "rejected at {} by {} (held batch {}{}) — nothing was revoked and nothing will be",
+                "rejected at {} by {} ({}, held batch {}{}) — nothing was revoked and nothing will be",
                 ts_opt(g.and_then(|g| g.decided_at)),
                 g.and_then(|g| g.decided_by.as_deref()).unwrap_or("-"),
+                g.map_or("unauthenticated", |g| decision_authenticity(g)),
                 g.and_then(|g| g.batch.as_deref()).unwrap_or("-"),
                 g.and_then(|g| g.note.as_deref()).map(|n| format!(": {n}")).unwrap_or_default()
             )
         }
     }
+}
+
+/// Whether a guard decision was proven its person's; a record that does not say was never
+/// checked.
+fn decision_authenticity(g: &revoke_shared::contract::CaseGuard) -> &'static str {
+    g.decided_authenticity
+        .unwrap_or(revoke_shared::contract::Authenticity::Unauthenticated)
+        .as_str()
 }
 
 /// `verdict` followed by how the case's Shared Signals deliveries stand, if it has any.
@@ -294,11 +303,12 @@ pub fn render(case: &Case) -> String {
         }
         if let (Some(d), Some(by)) = (g.decision, &g.decided_by) {
             line.push_str(&format!(
-                ", {} by {by} at {}{}",
+                ", {} by {by} ({}) at {}{}",
                 match d {
                     revoke_shared::contract::Decision::Approve => "approved",
                     revoke_shared::contract::Decision::Reject => "rejected",
                 },
+                decision_authenticity(g),
                 ts_opt(g.decided_at),
                 g.note
                     .as_deref()
@@ -519,12 +529,13 @@ pub fn render(case: &Case) -> String {
         for a in &acks {
             let _ = writeln!(
                 s,
-                "    - {} by {}: removed {}, recorded {} from {}",
+                "    - {} by {}: removed {}, recorded {} from {}, {}",
                 a.target,
                 a.by,
                 ts_opt(a.removed_at),
                 ts_opt(a.recorded_at),
-                a.recorded_by
+                a.recorded_by,
+                a.authenticity.as_str()
             );
             let _ = writeln!(s, "        note: {}", a.note);
         }

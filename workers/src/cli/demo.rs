@@ -357,6 +357,7 @@ pub async fn run_on(cfg: Config, opts: DemoOptions) -> anyhow::Result<DemoSummar
                 digest: None,
                 only: Vec::new(),
                 except: Vec::new(),
+                key: Default::default(),
             };
             decide(
                 &cfg,

@@ -10,14 +10,21 @@
 //! unknown or decided batch, a stale digest, an identity not waiting in the batch) and again
 //! after writing, to report what the fleet will actually do: if two people decide the same case
 //! at once, the first decision in the log is the one that counts.
+//!
+//! The record is signed with the person's key (`--key-file`, `person_key`): with `[[people]]`
+//! and `[signing] required`, a decision counts only if its person signed it with their current
+//! key and holds the approver role (`guard::read_guard_record`, the verifiers' own judgement,
+//! which this command applies too); a refused one changes nothing and the command says why.
 
 use super::error::CommandError;
+use super::person_key::{signed_record, PersonKeyArgs};
 use super::shell::{runtime, wait_for_topics};
-use crate::verifier::guard::{Batch, Guard, Selection};
+use crate::verifier::guard::{read_guard_record, Batch, Guard, GuardRead, Selection};
 use chrono::Utc;
 use revoke_shared::config::Config;
-use revoke_shared::contract::{BatchDecision, Decision, GuardRecord, GUARD_SCHEMA};
+use revoke_shared::contract::{BatchDecision, Decision, GuardRecord};
 use revoke_shared::kafka::{read_to_end, Producer};
+use revoke_shared::signing::record_digest;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -41,6 +48,8 @@ pub struct DecideArgs {
     /// Decide every undecided case of the batch except these identities' (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub except: Vec<String>,
+    #[command(flatten)]
+    pub key: PersonKeyArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -52,6 +61,11 @@ pub struct GuardArgs {
 
 /// The guard log judged from its start, as every verifier judges it.
 pub fn read_guard(cfg: &Config) -> Result<Guard, CommandError> {
+    read_guard_refusals(cfg).map(|(guard, _)| guard)
+}
+
+/// `read_guard`, with the decisions it refused: (digest of the record as logged, why).
+fn read_guard_refusals(cfg: &Config) -> Result<(Guard, Vec<(String, String)>), CommandError> {
     let records = read_to_end(cfg, &cfg.topics.guard, Duration::from_secs(30)).map_err(|e| {
         CommandError::job(anyhow::anyhow!(
             "reading the guard log {}: {e} (check --brokers and that `revoke topics create` ran)",
@@ -59,15 +73,22 @@ pub fn read_guard(cfg: &Config) -> Result<Guard, CommandError> {
         ))
     })?;
     let mut guard = Guard::new(cfg.verifier.guard.clone());
+    let mut refused = Vec::new();
     for r in records {
         let Some(payload) = r.payload else { continue };
-        if let Ok(rec) = serde_json::from_slice::<GuardRecord>(&payload) {
-            if rec.schema == GUARD_SCHEMA {
-                guard.apply(r.offset, &rec.entry);
+        match read_guard_record(&payload, &cfg.people, cfg.signing.required) {
+            GuardRead::Counts { entry, proof } => {
+                guard.apply_proven(r.offset, &entry, proof);
             }
+            GuardRead::Refused { refusal, .. } => {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&payload) {
+                    refused.push((record_digest(&v), refusal.to_string()));
+                }
+            }
+            GuardRead::Unreadable(_) => {}
         }
     }
-    Ok(guard)
+    Ok((guard, refused))
 }
 
 fn decided_word(d: Decision) -> &'static str {
@@ -82,16 +103,20 @@ fn describe(b: &Batch) -> String {
     let mut decided = b
         .decisions
         .iter()
-        .map(|d| {
+        .zip(&b.proofs)
+        .map(|(d, proof)| {
             let n = b
                 .cases
                 .iter()
                 .filter(|(id, _)| b.decision_of(id) == Some(d))
                 .count();
             format!(
-                "{n} {} by {} at {}{}",
+                "{n} {} by {} ({}) at {}{}",
                 decided_word(d.decision),
                 d.by,
+                proof
+                    .as_ref()
+                    .map_or("unauthenticated", |p| p.authenticity.as_str()),
                 d.at.to_rfc3339(),
                 d.note
                     .as_deref()
@@ -183,7 +208,8 @@ pub fn command(
     leader_wait: u64,
     emit: fn(&str),
 ) -> Result<(), CommandError> {
-    person_deciding(args)?;
+    let by = person_deciding(args)?;
+    args.key.decision_signer(by, cfg)?;
     // An approval grants the workers a batch: it must name the list the person reviewed.
     if decision == Decision::Approve && args.digest.as_deref().is_none_or(|d| d.trim().is_empty()) {
         return Err(CommandError::usage(anyhow::anyhow!(
@@ -214,6 +240,7 @@ pub async fn decide(
     out: impl Fn(&str),
 ) -> Result<(), CommandError> {
     let by = person_deciding(args)?;
+    let signer = args.key.decision_signer(by, cfg)?;
     let batch = args.batch.trim().to_string();
     let sel = Selection {
         only: names(&args.only),
@@ -245,17 +272,25 @@ pub async fn decide(
         digest: Some(digest),
         cases: Some(ids.clone()),
     });
+    // The record as published: signed by the person when a key is given.
+    let record = signed_record(signer.as_ref(), &record)?;
+    let digest_logged = record_digest(&record);
     producer
         .send_json(&cfg.topics.guard, &batch, &record, Some(0))
         .await
         .map_err(|e| CommandError::job(anyhow::anyhow!("recording the decision: {e}")))?;
     // What counts is the first decision on each case in the log.
-    let guard = {
+    let (guard, refused) = {
         let cfg = cfg.clone();
-        tokio::task::spawn_blocking(move || read_guard(&cfg))
+        tokio::task::spawn_blocking(move || read_guard_refusals(&cfg))
             .await
             .map_err(|e| CommandError::job(anyhow::anyhow!(e.to_string())))??
     };
+    if let Some((_, why)) = refused.iter().find(|(d, _)| *d == digest_logged) {
+        return Err(CommandError::job(anyhow::anyhow!(
+            "the fleet refuses this decision on {batch}, nothing was decided (it is in the dead-letter topic): {why}"
+        )));
+    }
     let b = guard.batch(&batch).ok_or_else(|| {
         CommandError::job(anyhow::anyhow!("batch {batch} vanished from the guard log"))
     })?;

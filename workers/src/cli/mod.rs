@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod guard;
 pub mod launch;
+pub mod person;
 pub mod person_key;
 pub mod publish;
 pub mod report;
@@ -139,6 +140,12 @@ pub enum Command {
     /// since the removal (each one an `access_after_departure` finding, reported once); with
     /// `verifier.reverify_every_secs`, run `revoke verify` on that period. Only reads targets.
     Watch,
+    /// People who decide (`[[people]]`): `revoke person keygen --id ID` makes a person's key
+    /// pair (private key to a 0600 file, public key printed for the config).
+    Person {
+        #[command(subcommand)]
+        command: person::PersonCommand,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -185,6 +192,7 @@ fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Reject(a) => guard::command(&cfg, &a, Decision::Reject, leader_wait, emit),
         Command::Verify(v) => verify::command(&cfg, &v, leader_wait, emit),
         Command::Watch => watch::command(&cfg),
+        Command::Person { command } => person::command(&command, emit),
     }
 }
 

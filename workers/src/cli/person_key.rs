@@ -56,4 +56,89 @@ impl PersonKeyArgs {
         }
         Ok(Some(signer))
     }
+
+    /// `signer`, where `[signing] required` makes a key mandatory, and a key needs `[[people]]`
+    /// to be checked against: without them the verifier would refuse the decision, so the
+    /// command refuses first (exit 2).
+    pub fn decision_signer(
+        &self,
+        by: &str,
+        cfg: &Config,
+    ) -> Result<Option<RecordSigner>, CommandError> {
+        let signer = self.signer(by, cfg)?;
+        if signer.is_some() && cfg.people.is_empty() {
+            // The fleet finds a signer's key in [[people]]: with nobody listed it would refuse
+            // the decision as made by an unknown person.
+            return Err(CommandError::usage(anyhow::anyhow!(
+                "a key is given (--key-file, ${KEY_FILE_ENV} or ${KEY_ENV}) but [[people]] lists nobody, so the fleet could not check the signature and would refuse the decision: add {by} to [[people]], or leave the key out"
+            )));
+        }
+        if signer.is_none() && cfg.signing.required {
+            return Err(CommandError::usage(anyhow::anyhow!(
+                "[signing] required is on: sign the decision with {by}'s key (--key-file, or ${KEY_FILE_ENV} / ${KEY_ENV}); an unsigned one would be refused"
+            )));
+        }
+        Ok(signer)
+    }
+}
+
+/// `record` as it is published: a JSON value, signed by `signer` when there is one.
+pub fn signed_record<T: serde::Serialize>(
+    signer: Option<&RecordSigner>,
+    record: &T,
+) -> Result<serde_json::Value, CommandError> {
+    match signer {
+        Some(s) => s.sign(record),
+        None => serde_json::to_value(record),
+    }
+    .map_err(|e| CommandError::job(anyhow::anyhow!("encoding the record: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use revoke_shared::config::{Person, Role};
+
+    #[test]
+    fn a_decision_is_signed_only_where_the_fleet_can_check_it() {
+        let dir = std::env::temp_dir().join(format!("revoke-person-key-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("alice.key");
+        std::fs::write(&file, "01".repeat(32)).unwrap();
+        let with_key = PersonKeyArgs {
+            key_file: Some(file.clone()),
+        };
+        let mut cfg = Config::default();
+        // No [[people]]: a key could not be checked; no key is the free-text mode.
+        assert!(with_key
+            .decision_signer("alice", &cfg)
+            .unwrap_err()
+            .is_usage());
+        assert!(PersonKeyArgs::default()
+            .decision_signer("alice", &cfg)
+            .unwrap()
+            .is_none());
+        let alice = RecordSigner::from_seed("alice", &[1; 32]);
+        cfg.people = vec![Person {
+            id: "alice".into(),
+            name: "Alice".into(),
+            contact: "alice@example.com".into(),
+            roles: vec![Role::Approver],
+            public_key: Some(alice.public_key_text()),
+            previous_public_keys: Vec::new(),
+        }];
+        let s = with_key.decision_signer("alice", &cfg).unwrap().unwrap();
+        assert_eq!(s.key_id(), alice.key_id());
+        // Alice's key in bob's name, and no key with signing required: refused before sending.
+        assert!(with_key
+            .decision_signer("bob", &cfg)
+            .unwrap_err()
+            .is_usage());
+        cfg.signing.required = true;
+        assert!(PersonKeyArgs::default()
+            .decision_signer("alice", &cfg)
+            .unwrap_err()
+            .is_usage());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -28,6 +28,11 @@
 //! - A batch's digest (`Batch::digest`) is SHA-256 over its undecided (case id, identity) pairs,
 //!   sorted: `revoke guard` shows it and `revoke approve --digest` must repeat it, so an approval
 //!   binds to exactly the list the person saw.
+//! - A decision counts only if its person made it (`read_guard_record`: signed with their current
+//!   key, holding the approver role, as `[[people]]` and `[signing] required` say); a refused one
+//!   never reaches `apply`, so its batch stays held. A decision that counts carries its
+//!   `DecisionProof` into each case's verdict: the case's evidence says whether it was
+//!   authenticated and keeps its signature.
 //! - A case is judged once: a repeated admission (a verifier asking again after a crash) gets
 //!   no new verdict; `verdict` tells what the first one was.
 //!
@@ -81,6 +86,9 @@ pub enum Verdict {
         batch: String,
         why: String,
         decision: BatchDecision,
+        /// How the decision was proven its person's (none where the caller did not check,
+        /// e.g. records applied by tests).
+        proof: Option<DecisionProof>,
     },
 }
 
@@ -108,6 +116,8 @@ pub struct Batch {
     pub cases: Vec<(Uuid, String)>,
     /// The decisions that decided some of its cases, in log order.
     pub decisions: Vec<BatchDecision>,
+    /// How each of `decisions` was proven its person's, in the same order.
+    pub proofs: Vec<Option<DecisionProof>>,
     /// Per decided case, its decision's index in `decisions`.
     decided: HashMap<Uuid, usize>,
 }
@@ -184,8 +194,9 @@ enum Kept {
 struct Settled {
     id: String,
     why: String,
-    /// Its decisions in log order, without their case lists.
+    /// Its decisions in log order, without their case lists, and their proofs.
     decisions: Vec<BatchDecision>,
+    proofs: Vec<Option<DecisionProof>>,
 }
 
 /// How much the guard holds: the event that sets the `revoke_guard_*` gauges, so what the guard
@@ -246,9 +257,19 @@ impl Guard {
 
     /// Applies the guard log's record at `offset`; returns the verdicts it makes.
     pub fn apply(&mut self, offset: i64, entry: &GuardEntry) -> Vec<Judged> {
+        self.apply_proven(offset, entry, None)
+    }
+
+    /// `apply`, for a record `read_guard_record` let count: a decision with its proof.
+    pub fn apply_proven(
+        &mut self,
+        offset: i64,
+        entry: &GuardEntry,
+        proof: Option<DecisionProof>,
+    ) -> Vec<Judged> {
         match entry {
             GuardEntry::Admission(a) => self.admit(offset, a).into_iter().collect(),
-            GuardEntry::Decision(d) => self.decide(d),
+            GuardEntry::Decision(d) => self.decide(d, proof),
         }
     }
 
@@ -266,17 +287,19 @@ impl Guard {
                 }
             }
             Kept::Decided { batch, decision } => {
-                let (id, why, d) = match self.listed(batch) {
-                    Some(b) => (&b.id, &b.why, b.decisions.get(decision as usize)?),
+                let i = decision as usize;
+                let (id, why, d, proof) = match self.listed(batch) {
+                    Some(b) => (&b.id, &b.why, b.decisions.get(i)?, b.proofs.get(i)),
                     None => {
                         let s = self.settled.get(&batch)?;
-                        (&s.id, &s.why, s.decisions.get(decision as usize)?)
+                        (&s.id, &s.why, s.decisions.get(i)?, s.proofs.get(i))
                     }
                 };
                 Verdict::Decided {
                     batch: id.clone(),
                     why: why.clone(),
                     decision: without_cases(d),
+                    proof: proof.cloned().flatten(),
                 }
             }
         })
@@ -479,6 +502,7 @@ impl Guard {
                         asks: a.asks,
                         cases: Vec::new(),
                         decisions: Vec::new(),
+                        proofs: Vec::new(),
                         decided: HashMap::new(),
                     },
                 );
@@ -533,7 +557,7 @@ impl Guard {
         None
     }
 
-    fn decide(&mut self, d: &BatchDecision) -> Vec<Judged> {
+    fn decide(&mut self, d: &BatchDecision, proof: Option<DecisionProof>) -> Vec<Judged> {
         let Some(i) = offset_of(&d.batch)
             .and_then(|o| self.position(o))
             .filter(|i| self.batches[*i].id == d.batch)
@@ -551,6 +575,7 @@ impl Guard {
             return Vec::new();
         }
         b.decisions.push(d.clone());
+        b.proofs.push(proof.clone());
         let at = b.decisions.len() - 1;
         // One verdict for all, without the decision's case list: a copy of the list in every
         // case's verdict would cost the square of the batch's size.
@@ -558,6 +583,7 @@ impl Guard {
             batch: b.id.clone(),
             why: b.why.clone(),
             decision: without_cases(d),
+            proof,
         };
         let (offset, asks) = (b.offset, b.asks);
         for (case_id, _) in &now_decided {
@@ -597,6 +623,7 @@ impl Guard {
                 id: b.id,
                 why: b.why,
                 decisions: b.decisions.iter().map(without_cases).collect(),
+                proofs: b.proofs,
             },
         );
     }
@@ -707,6 +734,9 @@ fn already_decided(batch: &str, d: &BatchDecision) -> String {
         d.at.to_rfc3339()
     )
 }
+
+mod record;
+pub use record::{read_guard_record, DecisionProof, GuardRead};
 
 #[cfg(test)]
 mod bounds_tests;

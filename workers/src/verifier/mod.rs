@@ -2,6 +2,7 @@
 //!
 //! `machine` is the pure state machine; `shell` feeds it from Kafka and publishes its effects.
 
+pub mod ack_check;
 pub mod guard;
 pub mod machine;
 pub mod people;

@@ -95,6 +95,7 @@ impl Handler for WorkerHandler {
                 started_at: report.started_at,
                 finished_at: report.finished_at,
                 fleet_signature: None,
+                authenticity: None,
                 signature: None,
             };
             self.send_report(&event.subject, &confirmation)

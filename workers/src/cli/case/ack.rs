@@ -57,6 +57,9 @@ pub struct AckArgs {
     /// the target's time to revoke.
     #[arg(long)]
     pub removed_at: Option<String>,
+    /// The person's key: the acknowledgement is signed with it (see `person_key`).
+    #[command(flatten)]
+    pub key: crate::cli::person_key::PersonKeyArgs,
 }
 
 /// The validated request: what the person says.
@@ -291,6 +294,7 @@ pub fn decide(
         started_at: now,
         finished_at: now,
         fleet_signature: None,
+        authenticity: None,
         signature: None,
     };
     Ok(Decision::Publish(Box::new(confirmation)))
@@ -346,6 +350,8 @@ pub fn describe(case: &Case, c: &Confirmation, closes: bool) -> String {
 
 pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), CommandError> {
     let req = validate(args, Utc::now())?;
+    // Signed by the person, so the verifier can tell it is theirs (`shell::person_ack`).
+    let signer = args.key.decision_signer(&req.by, cfg)?;
     let reader_cfg = cfg.clone();
     let log = tokio::task::spawn_blocking(move || read_case_log(&reader_cfg))
         .await
@@ -366,8 +372,9 @@ pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), Com
             let producer =
                 revoke_shared::kafka::Producer::with_timeout(cfg, Duration::from_secs(30))
                     .map_err(|e| CommandError::usage(anyhow::anyhow!(e.to_string())))?;
+            let record = crate::cli::person_key::signed_record(signer.as_ref(), &*c)?;
             producer
-                .send_json(&cfg.topics.confirmations, &c.identity_id, &*c, None)
+                .send_json(&cfg.topics.confirmations, &c.identity_id, &record, None)
                 .await
                 .map_err(|e| {
                     CommandError::job(anyhow::anyhow!(
@@ -400,6 +407,7 @@ mod tests {
             by: by.into(),
             note: note.into(),
             removed_at: removed_at.map(str::to_string),
+            key: Default::default(),
         }
     }
 
@@ -534,7 +542,8 @@ mod tests {
             "instance manual, 0 calls",
             "manual_step ack:",
             "acknowledgements: 1",
-            "- cloud by alice@example.com: removed 2026-11-24T09:10:00.000Z, recorded 2026-11-24T09:20:00.000Z from revoke-cli@host-1",
+            // Not checked by a verifier (no [[people]], no signing here): unauthenticated.
+            "- cloud by alice@example.com: removed 2026-11-24T09:10:00.000Z, recorded 2026-11-24T09:20:00.000Z from revoke-cli@host-1, unauthenticated",
             "note: deleted the IAM user by hand, ticket OPS-42",
             "(resolved)",
             "verdict: closed at 2026-11-24T09:20:00.000Z — verified by read-back on 4 targets, attested by alice@example.com on 1",

@@ -424,3 +424,31 @@ fn a_case_joining_after_the_digest_stays_held() {
     assert_eq!(decided_ids(&j), vec![Uuid::from_u128(3)]);
     assert!(g.batch("hold-1").unwrap().is_decided());
 }
+
+/// A decision's proof reaches every case it decides, now and when a case taken over later looks
+/// its verdict up (also once the batch is settled); a replay of the same decision is absorbed.
+#[test]
+fn a_decisions_proof_travels_with_its_verdicts() {
+    let proof = DecisionProof {
+        authenticity: revoke_shared::contract::Authenticity::Authenticated,
+        signature: None,
+        digest: "sha256:00".into(),
+    };
+    let mut g = one_released_then_held(3);
+    let d = decision("hold-1", Decision::Approve);
+    let j = g.apply_proven(3, &d, Some(proof.clone()));
+    assert_eq!(j.len(), 2);
+    for j in &j {
+        assert!(matches!(&j.verdict, Verdict::Decided { proof: Some(p), .. } if *p == proof));
+    }
+    assert!(
+        g.apply_proven(4, &d, Some(proof.clone())).is_empty(),
+        "a replay changes nothing"
+    );
+    let looked_up = |g: &Guard| g.verdict(&Uuid::from_u128(2), AdmissionKind::Termination);
+    assert!(matches!(looked_up(&g), Some(Verdict::Decided { proof: Some(p), .. }) if p == proof));
+    // Long after: the batch is settled, the proof is still there for a takeover.
+    g.apply(5, &adm(9, t0() + Duration::days(3)));
+    assert!(g.batch("hold-1").is_none());
+    assert!(matches!(looked_up(&g), Some(Verdict::Decided { proof: Some(p), .. }) if p == proof));
+}

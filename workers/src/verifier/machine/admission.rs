@@ -156,8 +156,9 @@ impl Verifier {
                 batch,
                 why,
                 decision,
+                proof,
             } => {
-                record_decision(g, batch, why, decision, now);
+                record_decision(g, batch, why, decision, proof.as_ref(), now);
                 match decision.decision {
                     Decision::Approve => Verdicted::Release,
                     Decision::Reject => Verdicted::Rejected,
@@ -283,6 +284,7 @@ pub(super) fn record_decision(
     batch: &str,
     why: &str,
     decision: &revoke_shared::contract::BatchDecision,
+    proof: Option<&crate::verifier::guard::DecisionProof>,
     now: DateTime<Utc>,
 ) {
     g.batch = Some(batch.to_string());
@@ -292,4 +294,8 @@ pub(super) fn record_decision(
     g.decided_by = Some(decision.by.clone());
     g.decided_at = Some(decision.at);
     g.note = decision.note.clone();
+    // Whether the decision was proven its person's, with what lets an auditor check it offline.
+    g.decided_authenticity = proof.map(|p| p.authenticity);
+    g.decision_signature = proof.and_then(|p| p.signature.clone());
+    g.decision_digest = proof.map(|p| p.digest.clone());
 }

@@ -118,6 +118,10 @@ impl Verifier {
     }
 }
 
+fn by_worker(c: &Confirmation) -> bool {
+    c.target.instance != MANUAL_INSTANCE
+}
+
 /// A confirmation as a target status (before it replaces or joins anything).
 pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStatus {
     TargetStatus {
@@ -134,7 +138,9 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
         late: Vec::new(),
         redrives: 0,
         redrive_at: None,
-        signed: c.fleet_signature.as_ref().map(|sig| {
+        // A worker's fleet-signed report, or a person's signed acknowledgement: what rebuilds
+        // it (`TargetStatus::rebuilt_report`) to check its signature offline.
+        signed: (c.fleet_signature.is_some() || c.signature.is_some()).then(|| {
             Box::new(SignedReport {
                 confirmation_id: c.confirmation_id,
                 case_id: c.case_id,
@@ -142,10 +148,11 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
                 started_at: c.started_at,
                 retryable: c.retryable,
                 redrive: c.redrive,
-                signature: sig.clone(),
+                signature: c.fleet_signature.clone().unwrap_or_default(),
                 record_signature: c.signature.clone(),
             })
         }),
+        authenticity: c.authenticity.filter(|_| !by_worker(c)),
     }
 }
 

@@ -1,7 +1,10 @@
 //! The guard log: every instance tails it from its start, judges it with the pure `Guard` and
-//! applies the verdicts on the cases it owns.
+//! applies the verdicts on the cases it owns. A person's decision counts only if
+//! `read_guard_record` finds it theirs; a refused one is skipped here by every instance (it has
+//! no effect) and dead-lettered once, by the `decision_refusals` consumer.
 
 use super::VerifierHandler;
+use crate::verifier::guard::{read_guard_record, GuardRead};
 use crate::verifier::machine::Input;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use revoke_shared::config::Config;
@@ -16,13 +19,13 @@ impl VerifierHandler {
     /// as one batch whose acknowledgements are awaited together: one round trip, not one each.
     pub(super) async fn on_guard_records(
         &self,
-        records: &[(i64, revoke_shared::contract::GuardEntry)],
+        records: &[GuardLogged],
     ) -> Result<(), HandlerError> {
         let acks = {
             let mut st = self.state.lock().expect("verifier state lock");
             let mut judged = Vec::new();
-            for (offset, entry) in records {
-                judged.extend(st.guard.apply(*offset, entry));
+            for (offset, entry, proof) in records {
+                judged.extend(st.guard.apply_proven(*offset, entry, proof.clone()));
             }
             // The `revoke_guard_*` gauges: what the guard holds in memory (its bounds in `guard`).
             self.metrics.emit(st.guard.sizes());
@@ -47,12 +50,19 @@ impl VerifierHandler {
     }
 }
 
+/// A guard log record that counts: its offset, the entry and, for a decision, its proof.
+pub(super) type GuardLogged = (
+    i64,
+    revoke_shared::contract::GuardEntry,
+    Option<crate::verifier::guard::DecisionProof>,
+);
+
 /// Reads the guard log from its start into `tx` until `stop`, on a blocking thread: every
-/// decodable record with its offset. Unreadable records are skipped with a warning (only revoke
-/// writes this topic).
+/// record that counts, with its offset. Unreadable records are skipped with a warning (only
+/// revoke writes this topic); refused decisions are skipped (see the module documentation).
 pub(super) fn guard_tail(
     cfg: &Config,
-    tx: tokio::sync::mpsc::Sender<(i64, revoke_shared::contract::GuardEntry)>,
+    tx: tokio::sync::mpsc::Sender<GuardLogged>,
     stop: CancellationToken,
 ) -> Result<(), rdkafka::error::KafkaError> {
     use rdkafka::message::Message;
@@ -73,17 +83,22 @@ pub(super) fn guard_tail(
             }
             Some(Ok(m)) => {
                 let Some(payload) = m.payload() else { continue };
-                match serde_json::from_slice::<revoke_shared::contract::GuardRecord>(payload) {
-                    Ok(r) if r.schema == revoke_shared::contract::GUARD_SCHEMA => {
-                        if tx.blocking_send((m.offset(), r.entry)).is_err() {
+                match read_guard_record(payload, &cfg.people, cfg.signing.required) {
+                    GuardRead::Counts { entry, proof } => {
+                        if tx.blocking_send((m.offset(), entry, proof)).is_err() {
                             return Ok(());
                         }
                     }
-                    Ok(r) => {
-                        tracing::warn!(schema = %r.schema, offset = m.offset(), "unknown guard log schema; skipped")
+                    refused @ GuardRead::Refused { .. } => {
+                        let (reason, _) = refused.dead_letter().unwrap_or_default();
+                        tracing::debug!(
+                            reason,
+                            offset = m.offset(),
+                            "refused decision on the guard log; no effect"
+                        )
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, offset = m.offset(), "unreadable guard log record; skipped")
+                    GuardRead::Unreadable(why) => {
+                        tracing::warn!(why = %why, offset = m.offset(), "unreadable guard log record; skipped")
                     }
                 }
             }

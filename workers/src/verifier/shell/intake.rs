@@ -3,6 +3,7 @@
 
 use super::after_close::AfterClose;
 use super::VerifierHandler;
+use crate::verifier::ack_check::check_ack;
 use crate::verifier::machine::Input;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::{
@@ -65,7 +66,7 @@ impl VerifierHandler {
     /// Takes the worker's fleet signature off the record into the report (a restore request
     /// carries it back). With signing required, a worker's report must carry a valid one: whoever
     /// can merely write the topic cannot forge evidence. A person's `case ack` is an attestation,
-    /// recorded as such, and carries none.
+    /// recorded as such: it carries no fleet signature but must be its person's (`ack_check`).
     pub(super) fn check_report(
         &self,
         msg: &RawMessage,
@@ -75,6 +76,10 @@ impl VerifierHandler {
             .header(revoke_shared::signing::FLEET_SIGNATURE_HEADER)
             .map(|v| String::from_utf8_lossy(v).into_owned());
         if c.target.instance == revoke_shared::contract::MANUAL_INSTANCE {
+            let record = serde_json::from_slice(msg.payload.as_deref().unwrap_or_default())
+                .map_err(|e| ("malformed_confirmation", e.to_string()))?;
+            let people = &self.cfg.people;
+            c.authenticity = Some(check_ack(&record, &c, people, self.cfg.signing.required)?);
             return Ok(c);
         }
         let what = format!("report for case {} on {}", c.case_id, c.target.kind);

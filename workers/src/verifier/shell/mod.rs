@@ -23,7 +23,8 @@
 //! This file holds the handler and its consume loop (`assigned`, `revoked`, `handle`); `intake`
 //! checks and parses what arrives, `publish` writes the machine's effects, `rescind` reads a
 //! closed case back for a rescind, `after_close` does the same for access findings and signal
-//! deliveries (and dead-letters what the machine refuses), `guard_log` tails the guard log, `rebuild` reads the
+//! deliveries (and dead-letters what the machine refuses), `guard_log` tails the guard log, `decision_refusals` dead-letters its refused decisions
+//! once (a consumer group of its own), `rebuild` reads the
 //! changelog and `run` starts it all.
 
 use super::guard::{Guard, Judged};
@@ -42,6 +43,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 mod after_close;
+mod decision_refusals;
 mod guard_log;
 mod intake;
 mod publish;
@@ -49,6 +51,7 @@ mod rebuild;
 mod rescind;
 mod run;
 
+pub use decision_refusals::group as decision_refusals_group;
 use publish::enqueue;
 use rebuild::read_cases_of;
 pub use rebuild::{check_copartitioned, RebuildError};

@@ -132,6 +132,37 @@ pub async fn run_verifier(
         (reader, applier)
     });
 
+    // Refused decisions of the guard log, dead-lettered once by one member of their own group.
+    let refusals_stop = Stop {
+        graceful: stop_on.graceful.child_token(),
+        crash: stop_on.crash.child_token(),
+    };
+    let refusals = if cfg.verifier.guard.enabled {
+        let rgroup = super::decision_refusals::group(&cfg);
+        let consumer = consume::subscribe(&cfg, &rgroup, &[&cfg.topics.guard])?;
+        let handler = Arc::new(super::decision_refusals::DecisionRefusals {
+            cfg: cfg.clone(),
+            dead_letters: DeadLetters::new(
+                producer.clone(),
+                cfg.topics.dlq.clone(),
+                rgroup.clone(),
+                metrics.clone(),
+            ),
+        });
+        let opts = LoopOptions::new(&cfg, &rgroup, metrics.clone(), health.clone());
+        let (stop, shutdown, failed) =
+            (refusals_stop.clone(), shutdown.clone(), tick_failed.clone());
+        Some(tokio::spawn(async move {
+            if let Err(e) = consume::run(consumer, handler, opts, stop).await {
+                tracing::error!(error = %e, "dead-lettering refused guard decisions failed; stopping the verifier");
+                failed.cancel();
+                shutdown.cancel();
+            }
+        }))
+    } else {
+        None
+    };
+
     let group = crate::verifier::group(&cfg);
     let consumer = consume::subscribe(
         &cfg,
@@ -142,6 +173,10 @@ pub async fn run_verifier(
     let opts = LoopOptions::new(&cfg, &group, metrics, health);
     let result = consume::run(consumer, handler, opts, stop_on).await;
     stop.cancel();
+    refusals_stop.graceful.cancel();
+    if let Some(refusals) = refusals {
+        let _ = refusals.await;
+    }
     let _ = ticker.await;
     if let Some((reader, applier)) = guard_task {
         let _ = applier.await;
@@ -151,7 +186,7 @@ pub async fn run_verifier(
     tracing::info!("verifier stopped");
     result?;
     if tick_failed.is_cancelled() {
-        anyhow::bail!("the verifier stopped because a deadline escalation or a guard verdict could not be published, or the guard log could not be read");
+        anyhow::bail!("the verifier stopped because a deadline escalation, a guard verdict or a refused decision's dead letter could not be published, or the guard log could not be read");
     }
     Ok(())
 }

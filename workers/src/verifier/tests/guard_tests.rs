@@ -3,9 +3,11 @@
 //! releases exactly as many cases as one would.
 
 use super::kit::*;
-use crate::verifier::guard::{Guard, Verdict};
+use crate::verifier::guard::{DecisionProof, Guard, Verdict};
 use crate::verifier::machine::READMIT_SECS;
-use revoke_shared::contract::{Admission, BatchDecision, Decision, GuardEntry};
+use revoke_shared::contract::{
+    Admission, Authenticity, BatchDecision, Decision, GuardEntry, RecordSignature,
+};
 
 fn admissions(effects: &[Effect]) -> Vec<&Admission> {
     effects
@@ -38,6 +40,21 @@ fn decided(batch: &str, d: Decision, at_: DateTime<Utc>) -> Verdict {
             digest: None,
             cases: None,
         },
+        proof: Some(alice_proof()),
+    }
+}
+
+/// Alice's decision, proven hers: signed with her current key.
+fn alice_proof() -> DecisionProof {
+    DecisionProof {
+        authenticity: Authenticity::Authenticated,
+        signature: Some(RecordSignature {
+            signer: "alice".into(),
+            key_id: "ed25519:0011223344556677".into(),
+            alg: "ed25519".into(),
+            sig: "c2ln".into(),
+        }),
+        digest: format!("sha256:{}", "ab".repeat(32)),
     }
 }
 
@@ -131,6 +148,12 @@ fn a_held_batch_escalates_once_waits_without_a_deadline_and_an_approval_releases
                 Some("HR confirmed the reorg list")
             )
         );
+        // The proof goes into the evidence: authenticated, with the signature and the digest
+        // that find and verify the logged decision offline.
+        let proof = alice_proof();
+        assert_eq!(g.decided_authenticity, Some(Authenticity::Authenticated));
+        assert_eq!(g.decision_signature, proof.signature);
+        assert_eq!(g.decision_digest, Some(proof.digest));
         assert_eq!(g.released_at, Some(approve_at));
         assert_eq!(
             rec.deadline,
@@ -155,6 +178,24 @@ fn a_rejected_case_ends_rejected_and_nothing_reaches_the_workers() {
     let rec = case_records(&effects).pop().unwrap();
     assert_eq!(rec.state, CaseState::Rejected);
     assert!(rec.state.is_final());
+    // The evidence says whether the rejection was proven the person's; a record that does not
+    // say (free text, or written before decisions were checked) is unauthenticated.
+    let shown = crate::cases::render(&rec);
+    assert!(
+        shown.contains("by alice (authenticated, held batch hold-1"),
+        "{shown}"
+    );
+    let mut free_text = rec.clone();
+    free_text.guard.as_mut().unwrap().decided_authenticity = None;
+    let shown = crate::cases::render(&free_text);
+    assert!(
+        shown.contains("by alice (unauthenticated, held batch hold-1"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("rejected by alice (unauthenticated) at"),
+        "{shown}"
+    );
     assert_eq!(v.open_count(), 0);
     // A stray confirmation cannot close it, nor a later approval release it.
     let after = conf(&mut v, &ok(&ev, Directory, at(6)), at(6));

@@ -227,6 +227,7 @@ pub fn confirmation(
         started_at: finished_at - Duration::seconds(2),
         finished_at,
         fleet_signature: None,
+        authenticity: None,
         signature: None,
     }
 }

@@ -101,6 +101,7 @@ fn a_held_batch_reminds_its_owner_every_interval_once_until_decided() {
             digest: None,
             cases: None,
         },
+        proof: None,
     };
     for c in [&opener, &joined] {
         restarted.apply(Input::Guard(&judged(c, decided.clone())), at(5 * HOUR));

@@ -134,7 +134,9 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
         late: Vec::new(),
         redrives: 0,
         redrive_at: None,
-        signed: c.fleet_signature.as_ref().map(|sig| {
+        // Kept whenever the report was signed at all (fleet HMAC, Ed25519 or both), so the
+        // report can be rebuilt from the case and its signatures checked.
+        signed: (c.fleet_signature.is_some() || c.signature.is_some()).then(|| {
             Box::new(SignedReport {
                 confirmation_id: c.confirmation_id,
                 case_id: c.case_id,
@@ -142,7 +144,7 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
                 started_at: c.started_at,
                 retryable: c.retryable,
                 redrive: c.redrive,
-                signature: sig.clone(),
+                signature: c.fleet_signature.clone().unwrap_or_default(),
                 record_signature: c.signature.clone(),
             })
         }),

@@ -1,0 +1,16 @@
+//! Tamper-evident evidence: case versions chained by digest and signed by the verifier,
+//! confirmations signed by the workers, and the checks an auditor runs on them.
+//!
+//! - `chain`: sealing a case version as it is published (prev_digest, signature), the shell's
+//!   last digest per live case.
+//! - `keys`: the public keys a check trusts (fleet roles and people), from config or a packet.
+//! - `check`: the pure check of a case's versions as read (signatures, chain, embedded reports,
+//!   people's decisions) into findings.
+//! - `intake`: the verifier's check of a worker's signed confirmation as it arrives.
+//! - `packet`: the self-contained evidence packet (`revoke evidence export|verify`).
+
+pub mod chain;
+pub mod check;
+pub mod intake;
+pub mod keys;
+pub mod packet;

@@ -14,3 +14,14 @@ pub mod check;
 pub mod intake;
 pub mod keys;
 pub mod packet;
+
+/// The signature `signer` makes over `record` as it will be published (its `signature` field
+/// left out), to set in the record's own `signature` field before it is serialised: the record
+/// is then sent as its type serialises it, so a rebuilt copy gives the same bytes.
+pub fn signature_over<T: serde::Serialize>(
+    signer: &revoke_shared::signing::RecordSigner,
+    record: &T,
+) -> Option<revoke_shared::contract::RecordSignature> {
+    let v = signer.sign(record).ok()?;
+    revoke_shared::signing::signature_of(&v).ok().flatten()
+}

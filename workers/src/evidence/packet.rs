@@ -226,3 +226,95 @@ pub fn render(c: &PacketCheck) -> String {
     s.push_str(&super::check::render(&c.cases));
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::chain::seal;
+    use crate::evidence::keys::{KeyOwner, PublicKeyEntry};
+    use revoke_shared::contract::TargetKind;
+    use revoke_shared::signing::{key_id_of, RecordSigner};
+
+    fn signer(seed: u8) -> RecordSigner {
+        RecordSigner::from_seed("verifier", &[seed; 32])
+    }
+
+    fn keys_of(s: &RecordSigner) -> TrustedKeys {
+        TrustedKeys::from_entries(&[PublicKeyEntry {
+            owner: KeyOwner::Fleet,
+            signer: "verifier".into(),
+            roles: vec!["verifier".into()],
+            key_id: key_id_of(&s.verifying_key()),
+            public_key: s.public_key_text(),
+            retired: false,
+        }])
+        .unwrap()
+    }
+
+    fn packet_text(s: &RecordSigner) -> (String, String) {
+        let mut case = Case::opened(
+            uuid::Uuid::new_v4(),
+            "E1",
+            vec![TargetKind::Vault],
+            Utc::now(),
+        );
+        let mut prev = None;
+        let mut versions = Vec::new();
+        for rev in 0..3 {
+            case.revision = rev;
+            prev = Some(seal(&mut case, prev.as_ref(), Some(s)));
+            versions.push(Version {
+                topic: "cases".into(),
+                partition: 1,
+                offset: rev as i64,
+                value: serde_json::to_value(&case).unwrap(),
+            });
+        }
+        let id = case.case_id.to_string();
+        let p = build(&id, &versions, &keys_of(s), Utc::now());
+        (id, serde_json::to_string_pretty(&p).unwrap())
+    }
+
+    #[test]
+    fn a_packet_verifies_offline_and_edits_are_named() {
+        let s = signer(1);
+        let (_, text) = packet_text(&s);
+        let ok = verify(&text, None).unwrap();
+        assert!(ok.ok(), "{}", render(&ok));
+        assert!(render(&ok).contains("NOT that they are the fleet's"));
+        let pinned = verify(&text, Some(&keys_of(&s))).unwrap();
+        assert!(pinned.ok());
+        // One byte of one record changed.
+        let mut p: Packet = serde_json::from_str(&text).unwrap();
+        p.versions[1].record["identity_id"] = Value::from("E9");
+        let bad = verify(&serde_json::to_string(&p).unwrap(), None).unwrap();
+        assert!(!bad.ok());
+        assert!(render(&bad).contains("@1"));
+        // A version removed, two swapped.
+        let mut p: Packet = serde_json::from_str(&text).unwrap();
+        p.versions.remove(1);
+        assert!(!verify(&serde_json::to_string(&p).unwrap(), None)
+            .unwrap()
+            .ok());
+        let mut p: Packet = serde_json::from_str(&text).unwrap();
+        p.versions.swap(1, 2);
+        let swapped = verify(&serde_json::to_string(&p).unwrap(), None).unwrap();
+        assert!(
+            render(&swapped).contains("REORDERED"),
+            "{}",
+            render(&swapped)
+        );
+    }
+
+    #[test]
+    fn a_packet_re_signed_with_its_own_keys_fails_only_against_pinned_keys() {
+        // The attacker rebuilds the whole packet with a key of their own and ships that key.
+        let mallory = signer(6);
+        let (_, text) = packet_text(&mallory);
+        assert!(verify(&text, None).unwrap().ok(), "integrity alone holds");
+        let pinned = verify(&text, Some(&keys_of(&signer(1)))).unwrap();
+        assert!(!pinned.ok());
+        let out = render(&pinned);
+        assert!(out.contains("FORGED") && out.contains("ignored"), "{out}");
+    }
+}

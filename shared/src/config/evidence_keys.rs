@@ -74,3 +74,57 @@ pub(crate) fn validate_evidence_keys(keys: &[EvidenceKey]) -> Result<(), String>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SigningConfig;
+
+    const PK: &str = "DXVQdU4IAKXSN+71gmA1dmubPloVhoqUCrKJlYeI47A=";
+
+    fn key(role: EvidenceRole, retired: bool) -> EvidenceKey {
+        EvidenceKey {
+            public_key: PK.into(),
+            role,
+            retired,
+        }
+    }
+
+    #[test]
+    fn signing_required_needs_an_evidence_key_and_a_current_listed_one() {
+        let mut s = SigningConfig {
+            required: true,
+            fleet_secret_env: Some("F".into()),
+            keys: vec![crate::config::KeyConfig {
+                source: "urn:hr".into(),
+                key_id: None,
+                algorithm: crate::config::Algorithm::HmacSha256,
+                public_key: None,
+                secret_env: Some("S".into()),
+                secret_file: None,
+                private_key_env: None,
+                private_key_file: None,
+            }],
+            ..Default::default()
+        };
+        assert!(s.validate().unwrap_err().contains("evidence_key_env"));
+        s.evidence_key_env = Some("E".into());
+        assert!(s.validate().unwrap_err().contains("evidence_keys"));
+        s.evidence_keys = vec![key(EvidenceRole::Verifier, true)];
+        assert!(s.validate().unwrap_err().contains("not retired"));
+        s.evidence_keys.push(key(EvidenceRole::Worker, false));
+        assert_eq!(s.validate(), Ok(()));
+        s.evidence_keys.push(key(EvidenceRole::Worker, false));
+        assert!(s.validate().unwrap_err().contains("already"));
+        s.evidence_keys.pop();
+        s.evidence_key_file = Some("/f".into());
+        assert!(s.validate().unwrap_err().contains("not both"));
+        s.evidence_key_file = None;
+        s.evidence_keys.push(EvidenceKey {
+            public_key: "nope".into(),
+            role: EvidenceRole::Worker,
+            retired: false,
+        });
+        assert!(s.validate().unwrap_err().contains("evidence_keys[2]"));
+    }
+}

@@ -7,6 +7,7 @@
 //! - `check`: the pure check of a case's versions as read (signatures, chain, embedded reports,
 //!   people's decisions) into findings.
 //! - `intake`: the verifier's check of a worker's signed confirmation as it arrives.
+//! - `read`: reading every version from the cases topic (the only I/O here).
 //! - `packet`: the self-contained evidence packet (`revoke evidence export|verify`).
 
 pub mod chain;
@@ -14,6 +15,7 @@ pub mod check;
 pub mod intake;
 pub mod keys;
 pub mod packet;
+pub mod read;
 
 /// The signature `signer` makes over `record` as it will be published (its `signature` field
 /// left out), to set in the record's own `signature` field before it is serialised: the record

@@ -252,15 +252,36 @@ pub fn check_case(
         // The chain.
         let prev_digest = v.value.get("prev_digest").and_then(Value::as_str);
         match (prev, prev_digest) {
-            (None, Some(_)) => push(&mut out, i, FindingKind::HistoryBegins, format!("history begins at revision {rev_text} (earlier versions compacted)")),
-            (None, None) if rev.is_some_and(|r| r > 0) => push(&mut out, i, FindingKind::HistoryBegins, format!("history begins at revision {rev_text} (earlier versions compacted, or written before versions were chained)")),
+            (None, Some(_)) => push(
+                &mut out,
+                i,
+                FindingKind::HistoryBegins,
+                format!("history begins at revision {rev_text} (earlier versions compacted)"),
+            ),
+            // The case's first version (the verifier publishes revision 1 first), or one
+            // written before versions were chained.
             (None, None) => {}
             (Some(p), None) => {
                 if chained {
-                    push(&mut out, i, FindingKind::Altered, "has no prev_digest although earlier versions are chained".into());
+                    push(
+                        &mut out,
+                        i,
+                        FindingKind::Altered,
+                        "has no prev_digest although earlier versions are chained".into(),
+                    );
                 } else if let (Some(r), Some(rp)) = (rev, revs[p]) {
                     if r > rp + 1 {
-                        push(&mut out, i, FindingKind::Removed, format!("revisions {}..{} are missing between {} and this version", rp + 1, r - 1, versions[p].at()));
+                        push(
+                            &mut out,
+                            i,
+                            FindingKind::Removed,
+                            format!(
+                                "revisions {}..{} are missing between {} and this version",
+                                rp + 1,
+                                r - 1,
+                                versions[p].at()
+                            ),
+                        );
                     }
                 }
             }

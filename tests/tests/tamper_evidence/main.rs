@@ -22,6 +22,7 @@ use std::process::Output;
 use std::time::Duration;
 
 mod attacks;
+mod restart;
 mod rotation;
 
 const WAIT: Duration = Duration::from_secs(120);

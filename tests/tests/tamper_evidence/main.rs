@@ -7,7 +7,8 @@
 //! topic without one version or with two swapped, and edits an exported packet: each record is
 //! named and the exit code is 1 (`attacks`). Keys rotate: records signed with the retired key
 //! and new ones with the new key all verify, a key not listed fails, and the verifier refuses
-//! worker confirmations signed with a retired or unknown key (`rotation`).
+//! worker confirmations signed with a retired or unknown key, or altered (`rotation`); the chain
+//! holds across a verifier restart and a closed case re-published (`restart`).
 
 use revoke::fleet::Fleet;
 use revoke_shared::config::{Config, EvidenceKey, EvidenceRole};

@@ -1,6 +1,6 @@
 //! Key rotation: the fleet moves from key A to key B (A retired); everything A signed and
 //! everything B signs verifies; without A listed, A's records fail; the verifier refuses
-//! worker confirmations signed with the retired key or one nobody listed.
+//! worker confirmations signed with the retired key or one nobody listed, or altered since signed.
 
 use super::*;
 use revoke_shared::contract::{Confirmation, DeadLetter};
@@ -89,8 +89,23 @@ fn records_of_a_retired_key_and_of_its_successor_verify_and_unlisted_keys_fail()
             )
             .await;
         }
-        let dead: Vec<DeadLetter> = env.dead_letters(2).await;
+        // The genuine worker's report with what it says changed, its signature kept.
+        let mut altered = original.clone();
+        altered.confirmation_id = uuid::Uuid::new_v4();
+        altered.objects.clear();
+        env.publish_raw_to(
+            &env.cfg.topics.confirmations,
+            Some(&original.identity_id),
+            &serde_json::to_vec(&altered).unwrap(),
+            &[],
+        )
+        .await;
+        let dead: Vec<DeadLetter> = env.dead_letters(3).await;
         let reasons: Vec<&str> = dead.iter().map(|d| d.reason.as_str()).collect();
+        assert!(
+            reasons.contains(&"confirmation_bad_signature"),
+            "{reasons:?}"
+        );
         assert!(reasons.contains(&"confirmation_retired_key"), "{reasons:?}");
         assert!(reasons.contains(&"confirmation_unknown_key"), "{reasons:?}");
         assert_eq!(

@@ -6,11 +6,7 @@ use super::*;
 /// Copies `versions` (raw records) to partition 0 of `topic` in the given order: an attacker
 /// with admin rights rewriting a case's history.
 async fn rewrite(env: &TestEnv, topic: &str, id: &str, versions: &[&ReadRecord]) {
-    let mut cfg = env.cfg.clone();
-    cfg.topics.cases = topic.to_string();
-    revoke::topics::create_topics(&cfg)
-        .await
-        .expect("create the rewritten topic");
+    env.create_cases_like_topic(topic).await;
     let producer = revoke_shared::kafka::Producer::with_timeout(&env.cfg, WAIT).expect("producer");
     for r in versions {
         producer

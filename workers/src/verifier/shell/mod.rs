@@ -194,7 +194,11 @@ impl Handler for VerifierHandler {
             let mut st = self.state.lock().expect("verifier state lock");
             // The digest of each live case's latest version read: its next version chains to it.
             let mut heads: HashMap<Uuid, (u64, [u8; 32])> = HashMap::new();
-            for (p, offset, case, digest) in records {
+            for (p, offset, mut case, digest) in records {
+                // The machine keeps live cases in memory: the seal of the version read is not
+                // state (the next version is sealed afresh when published).
+                case.signature = None;
+                case.prev_digest = None;
                 if case.state == CaseState::Closed {
                     st.partition_of.remove(&case.case_id);
                 } else {

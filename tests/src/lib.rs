@@ -8,6 +8,7 @@
 //! Under `CI=true` a test without a broker address fails unless `REVOKE_TEST_BROKER=embedded`
 //! chose the embedded one explicitly.
 
+pub mod evidence_kit;
 pub mod faultproxy;
 pub mod gated;
 pub mod gitlab;
@@ -240,6 +241,23 @@ impl TestEnv {
             .send_bytes(topic, key.unwrap_or(""), bytes, headers, None)
             .await
             .expect("publish raw");
+    }
+
+    /// Creates `name` as the cases topic is made (compacted, `topics.partitions` partitions), on
+    /// either broker: a test's own copy of a topic.
+    pub async fn create_cases_like_topic(&self, name: &str) {
+        match &self._embedded {
+            Some(embedded) => embedded
+                .create_topic(name, self.cfg.topics.partitions)
+                .expect("create a topic on the embedded broker"),
+            None => {
+                let mut cfg = self.cfg.clone();
+                cfg.topics.cases = name.to_string();
+                revoke::topics::create_topics(&cfg)
+                    .await
+                    .expect("create a topic on the broker");
+            }
+        }
     }
 
     pub async fn case_log(&self) -> CaseLog {

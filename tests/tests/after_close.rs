@@ -308,6 +308,7 @@ fn with_signing_required_an_unsigned_or_forged_finding_is_dead_lettered() {
         Some(p.display().to_string())
     };
     env.cfg.signing.required = true;
+    revoke_tests::evidence_kit::use_evidence_key(&mut env.cfg, &dir, [11; 32]);
     env.cfg.signing.fleet_secret_file = file("fleet.secret", FLEET_SECRET);
     env.cfg.signing.keys = vec![revoke_shared::signing::KeyConfig {
         source: "urn:revoke:test-hr".into(),

@@ -187,6 +187,7 @@ fn require_signing(cfg: &mut revoke_shared::config::Config, dir: &std::path::Pat
         private_key_file: None,
     };
     cfg.signing.required = true;
+    revoke_tests::evidence_kit::use_evidence_key(cfg, dir, [11; 32]);
     cfg.signing.fleet_secret_file = file("fleet.secret", FLEET_SECRET);
     cfg.signing.keys = vec![
         key(HR, file("hr.secret", HR_SECRET)),

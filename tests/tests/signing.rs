@@ -80,6 +80,7 @@ fn signing_env(name: &str) -> (TestEnv, TempDir) {
     let secret_file = dir.file("hmac.secret", &format!("{HMAC_SECRET}\n"));
     let seed_file = dir.file("ed25519.key", &hex(&ED_SEED));
     env.cfg.signing.required = true;
+    revoke_tests::evidence_kit::use_evidence_key(&mut env.cfg, &dir.0, [11; 32]);
     env.cfg.signing.fleet_secret_file =
         Some(dir.file("fleet.secret", &format!("{FLEET_SECRET}\n")));
     env.cfg.signing.keys = vec![

@@ -28,6 +28,12 @@ impl Embedded {
         Ok(Embedded { mock })
     }
 
+    /// Creates one more topic (tests that write a topic of their own).
+    pub fn create_topic(&self, name: &str, partitions: i32) -> anyhow::Result<()> {
+        self.mock.create_topic(name, partitions, 1)?;
+        Ok(())
+    }
+
     pub fn bootstrap_servers(&self) -> String {
         self.mock.bootstrap_servers()
     }

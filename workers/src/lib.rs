@@ -9,6 +9,7 @@
 //! - `webhook`: delivering escalations to a webhook (`revoke webhook`).
 //! - `delivery_health`: the failing/stuck gauges and `/healthz` of `revoke webhook` and
 //!   `revoke signals`.
+//! - `evidence`: tamper-evident evidence: chained, signed case versions and their checks.
 //! - `fleet`: starting workers, the verifier and the webhook delivery in one process (demo, tests).
 //! - `cases`: reading the case changelog and rendering a case (for `revoke case`, the demo and
 //!   tests).
@@ -23,6 +24,7 @@ pub mod cases;
 pub mod cli;
 pub mod delivery_health;
 pub mod embedded;
+pub mod evidence;
 pub mod fleet;
 pub mod hr;
 pub mod report;

@@ -12,6 +12,7 @@
 //! and depends on this module, never the other way round.
 
 mod escalations;
+mod evidence_keys;
 mod kafka;
 mod key_text;
 mod load;
@@ -29,6 +30,7 @@ mod verifier;
 mod worker;
 
 pub use escalations::EscalationsConfig;
+pub use evidence_keys::{EvidenceKey, EvidenceRole};
 pub use kafka::{ConsumerConfig, KafkaConfig};
 pub use metrics::MetricsConfig;
 pub use people::{Person, Role};

@@ -35,6 +35,16 @@ pub struct SigningConfig {
     /// `fleet_secret_file`).
     #[serde(skip)]
     pub(crate) fleet_secret_read: ReadOnce<(Option<String>, Option<String>)>,
+    /// This process's evidence key: the Ed25519 private key (32-byte seed, hex or base64) in an
+    /// environment variable or a file, with which the verifier signs every case version and a
+    /// worker every confirmation. Its public key must be listed in `evidence_keys` with the
+    /// process's role. Without it nothing is signed (`revoke case --verify` says `unsigned`);
+    /// with `required` on it is needed.
+    pub evidence_key_env: Option<String>,
+    pub evidence_key_file: Option<String>,
+    /// `[[signing.evidence_keys]]`: the published public keys of the fleet's evidence, with their
+    /// role and whether they are retired (see `crate::config::EvidenceKey`).
+    pub evidence_keys: Vec<super::evidence_keys::EvidenceKey>,
 }
 
 impl fmt::Debug for SigningConfig {
@@ -45,6 +55,9 @@ impl fmt::Debug for SigningConfig {
             .field("keys", &self.keys)
             .field("fleet_secret_env", &self.fleet_secret_env)
             .field("fleet_secret_file", &self.fleet_secret_file)
+            .field("evidence_key_env", &self.evidence_key_env)
+            .field("evidence_key_file", &self.evidence_key_file)
+            .field("evidence_keys", &self.evidence_keys)
             .finish_non_exhaustive()
     }
 }
@@ -68,6 +81,23 @@ impl SigningConfig {
             }
             _ => {}
         }
+        match (&self.evidence_key_env, &self.evidence_key_file) {
+            (Some(_), Some(_)) => {
+                return Err("signing: set evidence_key_env or evidence_key_file, not both".into())
+            }
+            (None, None) if self.required => {
+                return Err(
+                    "signing.required needs signing.evidence_key_env or signing.evidence_key_file: the verifier signs every case version and the workers every confirmation with it (its public key listed in [[signing.evidence_keys]] with the process's role)".into(),
+                )
+            }
+            _ => {}
+        }
+        if self.required && self.evidence_keys.iter().all(|k| k.retired) {
+            return Err(
+                "signing.required needs [[signing.evidence_keys]] with at least one key that is not retired: the fleet's evidence could not be signed or checked".into(),
+            );
+        }
+        super::evidence_keys::validate_evidence_keys(&self.evidence_keys)?;
         let mut seen: BTreeMap<(&str, Option<&str>), usize> = BTreeMap::new();
         for (i, k) in self.keys.iter().enumerate() {
             k.validate(i)?;

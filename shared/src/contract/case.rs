@@ -118,7 +118,9 @@ pub struct TargetStatus {
     pub redrive_at: Option<DateTime<Utc>>,
     /// What, besides this status, rebuilds the worker's report byte for byte, with its fleet
     /// signature: a restore request carries the report back, so workers can check they revoked
-    /// what they are asked to give back. Absent for unsigned reports and a person's `case ack`.
+    /// what they are asked to give back, and `revoke case --verify` checks its Ed25519 signature
+    /// offline. Set when the report carried a fleet HMAC or an Ed25519 signature; absent for
+    /// unsigned reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed: Option<Box<SignedReport>>,
     /// For a person's acknowledgement (`case ack`): whether the verifier proved it theirs
@@ -138,8 +140,9 @@ pub struct SignedReport {
     pub retryable: bool,
     #[serde(default)]
     pub redrive: u32,
-    /// The fleet signature (HMAC) of a worker's report; empty for a person's acknowledgement,
-    /// which carries only its `record_signature`.
+    /// The fleet's HMAC of the report as written (`revoke_fleet_signature` header); empty when
+    /// the report carried none (a person's acknowledgement, or a report with only its Ed25519
+    /// `record_signature`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub signature: String,
     /// The report's Ed25519 signature (`Confirmation::signature`: a worker's under the fleet's

@@ -46,12 +46,13 @@
 //! - `admission`: the checks every consumer of HR input applies before it acts on a record.
 //! - `record`: Ed25519 signatures and digests of the records evidence is made of (case versions,
 //!   confirmations, people's decisions); `people`: whether a decision is proven to be its
-//!   person's.
+//!   person's; `evidence`: the fleet's evidence keys (verifier, workers) and their checks.
 
 mod admission;
 mod attributes;
 mod canonical;
 mod error;
+mod evidence;
 mod fleet;
 mod keys;
 mod people;
@@ -60,11 +61,12 @@ mod signer;
 mod verify;
 mod wire_names;
 
-pub use crate::config::{Algorithm, KeyConfig, SigningConfig};
+pub use crate::config::{Algorithm, EvidenceKey, EvidenceRole, KeyConfig, SigningConfig};
 pub use admission::{check_fleet_signature, parse_hr_input, HrRefusal};
 pub use attributes::SignatureAttributes;
 pub use canonical::canonical_bytes;
 pub use error::SignatureError;
+pub use evidence::{evidence_signer, EvidenceKeys, EvidenceRefusal, PublishedKey};
 pub use fleet::{fleet_signature, fleet_signature_matches, FLEET_SIGNED_HEADERS};
 pub use keys::{KeySet, MIN_HMAC_SECRET_BYTES};
 pub use people::{check_decision, person_key, DecisionRefusal};

@@ -373,6 +373,13 @@ fn signing_cfg(keys: Vec<KeyConfig>) -> Config {
     cfg.signing.required = true;
     cfg.signing.keys = keys;
     cfg.signing.fleet_secret_file = Some(secret_file(FLEET));
+    // Signing required needs an evidence key too (not read by these shape checks).
+    cfg.signing.evidence_key_env = Some("NOT_SET_ANYWHERE".into());
+    cfg.signing.evidence_keys = vec![crate::config::EvidenceKey {
+        public_key: super::ed25519_public_key(&[5; 32]),
+        role: crate::config::EvidenceRole::Verifier,
+        retired: false,
+    }];
     cfg
 }
 
@@ -619,6 +626,7 @@ fn the_example_configs_commented_keys_load() {
         let uncommented = line.strip_prefix("# ").filter(|rest| {
             in_signing
                 && (rest.starts_with("[[signing.keys]]")
+                    || rest.starts_with("[[signing.evidence_keys]]")
                     || rest.split_once(" = ").is_some_and(|(k, _)| {
                         k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
                     }))
@@ -650,6 +658,8 @@ fn the_example_configs_commented_keys_load() {
             ("urn:hr:sap", Algorithm::Ed25519)
         ]
     );
+    assert_eq!(cfg.signing.evidence_keys.len(), 1);
+    assert!(cfg.signing.evidence_key_env.is_some());
     // The file as shipped: off, no keys.
     let shipped = Config::load(Some(&p), std::iter::empty()).unwrap();
     assert!(!shipped.signing.required && shipped.signing.keys.is_empty());
@@ -666,6 +676,15 @@ fn signing_is_configured_from_the_environment_too() {
         (
             "REVOKE_SIGNING__KEYS".to_string(),
             r#"[{ source = "urn:hr:workday", key_id = "k1", algorithm = "hmac-sha256", secret_env = "HR_SECRET" }]"#
+                .to_string(),
+        ),
+        (
+            "REVOKE_SIGNING__EVIDENCE_KEY_ENV".to_string(),
+            "REVOKE_EVIDENCE_KEY".to_string(),
+        ),
+        (
+            "REVOKE_SIGNING__EVIDENCE_KEYS".to_string(),
+            r#"[{ public_key = "DXVQdU4IAKXSN+71gmA1dmubPloVhoqUCrKJlYeI47A=", role = "worker" }]"#
                 .to_string(),
         ),
     ];

@@ -287,6 +287,7 @@ fn manual_steps_acknowledged_close_their_cases_and_the_report_matches_the_log() 
                 format: Some(format),
                 output: Some(dir.join(file)),
                 objects: objects.map(|o| dir.join(o)),
+                verify: false,
             };
             tokio::task::spawn_blocking(move || revoke::cli::report::run(&cfg, &args, print))
         };

@@ -190,6 +190,7 @@ fn require_signing(env: &mut TestEnv) -> std::path::PathBuf {
         f.display().to_string()
     };
     env.cfg.signing.required = true;
+    revoke_tests::evidence_kit::use_evidence_key(&mut env.cfg, &dir, [11; 32]);
     env.cfg.signing.fleet_secret_file = Some(file("fleet.secret", FLEET_SECRET));
     env.cfg.signing.keys = vec![revoke_shared::signing::KeyConfig {
         source: kit::HR_SOURCE.into(),

@@ -4,7 +4,7 @@
 //!
 //! One file per command: `demo`, `launch` (the long-running `worker`, `verifier`, `webhook`),
 //! `publish`, `topics`, `case` (and `case ack`), `report`, `guard` (and `approve`, `reject`),
-//! `verify`, `watch`.
+//! `verify`, `watch`, `evidence` (and `case --verify`, `report --verify`).
 //! `shell` is what the one-shot commands share, `target` the `--target` parser. The commands
 //! use the library (`crate::cases`, `crate::report`, `crate::hr`, `crate::topics`, ...); nothing
 //! outside `cli` imports from it.
@@ -12,6 +12,7 @@
 pub mod case;
 pub mod demo;
 pub mod error;
+pub mod evidence;
 pub mod guard;
 pub mod launch;
 pub mod person;
@@ -106,6 +107,10 @@ pub enum Command {
     /// an identity id (all of that identity's cases). `revoke case ack` records a person's
     /// confirmation of a manual step.
     Case(case::CaseArgs),
+    /// Tamper-evident evidence: `export` writes a self-contained packet of a case (every version
+    /// as published, the reports and decisions they embed, the public keys); `verify` checks a
+    /// packet offline, with nothing but the packet and the published keys (`--keys`).
+    Evidence(evidence::EvidenceArgs),
     /// The audit report: one row per case opened in a time range, with the HR event, per-target
     /// actions, removal times, actors, escalations and the verdict; as CSV, JSON or a
     /// self-contained HTML page with time-to-revoke per target and open escalations by owner.
@@ -173,6 +178,13 @@ fn load_config(cli: &Cli) -> Result<Config, CommandError> {
 }
 
 fn run(cli: Cli) -> Result<(), CommandError> {
+    // An auditor verifies a packet with nothing but the packet: no config, no broker.
+    if let Command::Evidence(evidence::EvidenceArgs {
+        command: evidence::EvidenceCommand::Verify { packet, keys },
+    }) = &cli.command
+    {
+        return evidence::verify_packet(packet, keys.as_ref(), emit);
+    }
     let cfg = load_config(&cli)?;
     let leader_wait = cli.leader_wait_secs;
     match cli.command {
@@ -187,6 +199,7 @@ fn run(cli: Cli) -> Result<(), CommandError> {
         } => topics::create(&cfg, emit),
         Command::Case(c) => case::command(&cfg, c, leader_wait, emit),
         Command::Report(r) => report::run(&cfg, &r, emit),
+        Command::Evidence(a) => evidence::command(&cfg, &a, emit),
         Command::Guard(g) => guard::list(&cfg, &g, emit),
         Command::Approve(a) => guard::command(&cfg, &a, Decision::Approve, leader_wait, emit),
         Command::Reject(a) => guard::command(&cfg, &a, Decision::Reject, leader_wait, emit),

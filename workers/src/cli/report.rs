@@ -34,6 +34,11 @@ pub struct ReportArgs {
     /// removal time, actor, read-back) to this file.
     #[arg(long)]
     pub objects: Option<PathBuf>,
+    /// Also check the evidence of every case in the report (as `revoke case --verify`: the
+    /// verifier's signature and the chain of every version, the signed reports and decisions
+    /// they embed), printed on stderr; exit 1 when anything fails.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 fn format_of(args: &ReportArgs) -> Format {
@@ -130,6 +135,11 @@ pub fn run(cfg: &Config, args: &ReportArgs, emit: fn(&str)) -> Result<(), Comman
         }
         None => emit(text.strip_suffix('\n').unwrap_or(&text)),
     }
+    if args.verify {
+        // On stderr: stdout may be the report itself.
+        let ids = rows.iter().map(|r| r.case_id.to_string()).collect();
+        super::evidence::verify_cases(cfg, &ids, |line| eprintln!("{line}"))?;
+    }
     Ok(())
 }
 
@@ -146,6 +156,7 @@ mod tests {
             format: None,
             output: None,
             objects: None,
+            verify: false,
         };
         assert_eq!(format_of(&a), Format::Csv);
         a.output = Some("r.HTML".into());
@@ -167,6 +178,7 @@ mod tests {
             format: None,
             output: None,
             objects: None,
+            verify: false,
         };
         let e = run(&cfg, &a, |_| {}).unwrap_err();
         assert!(e.is_usage() && e.to_string().contains("--since"), "{e}");

@@ -78,7 +78,7 @@ impl Handler for WorkerHandler {
             } else {
                 revoke_identity_rechecking(&*self.target, &event.data.identity, &self.worker.id, &self.policy, &self.metrics, &recheck).await
             };
-            let confirmation = Confirmation {
+            let mut confirmation = Confirmation {
                 schema: CONFIRMATION_SCHEMA.into(),
                 confirmation_id: uuid::Uuid::new_v4(),
                 case_id,
@@ -98,6 +98,11 @@ impl Handler for WorkerHandler {
                 authenticity: None,
                 signature: None,
             };
+            // Signed as the fleet's worker before the fleet HMAC covers it: the verifier keeps
+            // the signature in the case, where an auditor checks it with the published key.
+            if let Some(signer) = &self.evidence {
+                confirmation.signature = crate::evidence::signature_over(signer, &confirmation);
+            }
             self.send_report(&event.subject, &confirmation)
                 .await
                 .map_err(|e| HandlerError::Retry(format!("confirmation for case {case_id} on {kind}: {e}")))?;

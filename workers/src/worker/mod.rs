@@ -52,6 +52,9 @@ pub struct WorkerHandler {
     /// With signing required: the fleet's secret, which signs this worker's reports and checks
     /// the signed report a restore request carries.
     fleet: Option<Arc<revoke_shared::secret::Secret>>,
+    /// The worker's evidence key: signs every confirmation (Ed25519, `signature`), before the
+    /// fleet HMAC is computed over it. Absent: confirmations are unsigned.
+    evidence: Option<Arc<revoke_shared::signing::RecordSigner>>,
     /// Restore requests this process took within `worker.restore_max_age_secs`: a copy of a
     /// genuine request is not carried out twice.
     restores: std::sync::Mutex<RestoreLedger>,
@@ -89,6 +92,14 @@ impl WorkerHandler {
                 .required
                 .then(|| cfg.signing.fleet_secret().ok().flatten())
                 .flatten(),
+            // Checked at start-up by `run_worker` (a key not listed for workers stops it there).
+            evidence: revoke_shared::signing::evidence_signer(
+                &cfg.signing,
+                revoke_shared::config::EvidenceRole::Worker,
+            )
+            .ok()
+            .flatten()
+            .map(Arc::new),
         }
     }
 }
@@ -116,6 +127,12 @@ pub async fn run_worker(
     stop: Stop,
 ) -> anyhow::Result<()> {
     let group = group_for(cfg, target.kind());
+    // The evidence key, if any, must be a current worker key listed in [[signing.evidence_keys]].
+    revoke_shared::signing::evidence_signer(
+        &cfg.signing,
+        revoke_shared::config::EvidenceRole::Worker,
+    )
+    .map_err(revoke_shared::config::ConfigError::Invalid)?;
     if cfg.signing.required {
         // Read the keys now: a secret that cannot be read is a configuration error at start-up,
         // not a failure on the first event.

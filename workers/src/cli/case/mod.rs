@@ -17,6 +17,12 @@ pub struct CaseArgs {
     /// Print the case records as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Check the case's evidence instead of printing it: every published version's verifier
+    /// signature, the chain between versions (each names the digest of the one before), the
+    /// workers' signed reports and people's signed decisions it embeds. Names each record that
+    /// was altered, removed, reordered, forged or duplicated; exit 1 when anything fails.
+    #[arg(long)]
+    pub verify: bool,
     #[command(subcommand)]
     pub command: Option<CaseCommand>,
 }
@@ -40,6 +46,9 @@ pub fn command(
         Some(CaseCommand::Ack(a)) => {
             wait_for_topics(cfg, &[&cfg.topics.confirmations], leader_wait)?;
             runtime()?.block_on(ack::run(cfg, &a, emit))
+        }
+        None if c.verify => {
+            super::evidence::verify_case(cfg, c.id.as_deref().unwrap_or_default(), emit)
         }
         None => show(cfg, &c.id.unwrap_or_default(), c.json, emit),
     }

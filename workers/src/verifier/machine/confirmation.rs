@@ -138,8 +138,8 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
         late: Vec::new(),
         redrives: 0,
         redrive_at: None,
-        // A worker's fleet-signed report, or a person's signed acknowledgement: what rebuilds
-        // it (`TargetStatus::rebuilt_report`) to check its signature offline.
+        // Kept whenever the report was signed at all (fleet HMAC, Ed25519 or both): a worker's
+        // report or a person's acknowledgement, rebuilt from the case to check its signatures.
         signed: (c.fleet_signature.is_some() || c.signature.is_some()).then(|| {
             Box::new(SignedReport {
                 confirmation_id: c.confirmation_id,

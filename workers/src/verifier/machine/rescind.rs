@@ -319,6 +319,6 @@ pub(super) fn restore_request(
         objects: status.objects.clone(),
         requested_at: now,
         confirmation: signed.as_ref().map(|(c, _)| c.clone()),
-        confirmation_signature: signed.map(|(_, sig)| sig),
+        confirmation_signature: signed.map(|(_, sig)| sig).filter(|s| !s.is_empty()),
     })
 }

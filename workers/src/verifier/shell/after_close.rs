@@ -44,6 +44,11 @@ impl VerifierHandler {
             Some(offset) => self.read_closed(case_id, offset, msg.partition).await?,
             None => None,
         };
+        if let Some((_, digest)) = &record {
+            // Re-published, the closed case's next version chains to the record read back.
+            self.chain_from_closed(case_id, *digest);
+        }
+        let record = record.map(|(case, _)| case);
         let input = match input {
             AfterClose::Finding(f) => Input::Finding(f, record.as_ref()),
             AfterClose::Signal(d) => Input::Signal(d, record.as_ref()),
@@ -62,6 +67,7 @@ impl VerifierHandler {
             let acks = self.enqueue_locked(&mut st, effects)?;
             (acks, refused)
         };
+        self.unchain_if_closed(case_id);
         self.wait_all(acks).await?;
         for r in refused {
             if let Effect::Refuse { reason, detail } = r {

@@ -83,7 +83,15 @@ impl VerifierHandler {
             return Ok(c);
         }
         let what = format!("report for case {} on {}", c.case_id, c.target.kind);
-        self.check_fleet_signed(msg, &what).map(|_| c)
+        self.check_fleet_signed(msg, &what)?;
+        // The worker's Ed25519 signature, kept in the case so the report can be checked offline.
+        crate::evidence::intake::check_worker_confirmation(
+            msg.payload.as_deref().unwrap_or_default(),
+            &self.evidence_keys,
+            self.cfg.signing.required,
+            &what,
+        )?;
+        Ok(c)
     }
 
     /// With signing required, a worker's record (`what`, for the dead letter's detail) must carry

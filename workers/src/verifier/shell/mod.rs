@@ -66,6 +66,9 @@ struct State {
     /// Changelog partition of each case: the partition of the inputs that made it, so the
     /// changelog stays co-partitioned with the inputs (and compaction sees one key per partition).
     partition_of: HashMap<Uuid, i32>,
+    /// The digest of the last published version of each live case: the next version's
+    /// `prev_digest`.
+    chain: crate::evidence::chain::ChainHeads,
 }
 
 pub struct VerifierHandler {
@@ -74,6 +77,10 @@ pub struct VerifierHandler {
     /// With signing required: the secret that signs what the workers get (`revoke.due`,
     /// `revoke.restores`), so that they can refuse what the verifier did not write.
     fleet: Option<Arc<revoke_shared::secret::Secret>>,
+    /// The verifier's evidence key: signs every case version (absent: versions are unsigned).
+    evidence: Option<Arc<revoke_shared::signing::RecordSigner>>,
+    /// `[[signing.evidence_keys]]`: workers' confirmations are checked against them.
+    evidence_keys: revoke_shared::signing::EvidenceKeys,
     cfg: Config,
     metrics: Metrics,
     /// Where refused input goes, as refused by the verifier's group.
@@ -97,6 +104,7 @@ impl VerifierHandler {
         let acks = enqueue(
             &self.producer,
             self.fleet.as_deref(),
+            self.evidence.as_deref(),
             &self.cfg,
             &self.metrics,
             st,
@@ -187,13 +195,32 @@ impl Handler for VerifierHandler {
         let n = records.len();
         let (acks, open) = {
             let mut st = self.state.lock().expect("verifier state lock");
-            for (p, offset, case) in records {
+            // The digest of each live case's latest version read: its next version chains to it.
+            let mut heads: HashMap<Uuid, (u64, [u8; 32])> = HashMap::new();
+            for (p, offset, mut case, digest) in records {
+                // The machine keeps live cases in memory: the seal of the version read is not
+                // state (the next version is sealed afresh when published).
+                case.signature = None;
+                case.prev_digest = None;
                 if case.state == CaseState::Closed {
                     st.partition_of.remove(&case.case_id);
                 } else {
                     st.partition_of.insert(case.case_id, p);
                 }
+                if let Some(d) = digest {
+                    let newer = heads
+                        .get(&case.case_id)
+                        .is_none_or(|(r, _)| case.revision >= *r);
+                    if newer {
+                        heads.insert(case.case_id, (case.revision, d));
+                    }
+                }
                 st.machine.restore_at(case, offset);
+            }
+            for (id, (revision, d)) in heads {
+                if st.machine.case(&id).is_some_and(|c| c.revision == revision) {
+                    st.chain.set(id, d);
+                }
             }
             st.owned.extend(gained.iter().copied());
             // Verdicts the guard log already holds for cases taken over while they waited.
@@ -239,6 +266,7 @@ impl Handler for VerifierHandler {
             st.machine.forget(ids.iter().copied());
             for id in &ids {
                 st.partition_of.remove(id);
+                st.chain.forget(id);
             }
             st.owned.retain(|p| !lost.contains(p));
             self.metrics.emit(OpenCases(st.machine.open_count()));

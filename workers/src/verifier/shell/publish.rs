@@ -1,5 +1,6 @@
-//! Publishing the machine's effects: case records to the changelog, escalations, and what the
-//! workers act on (due, re-drive and restore requests).
+//! Publishing the machine's effects: case records to the changelog (each version chained to the
+//! one before and signed by the verifier), escalations, and what the workers act on (due,
+//! re-drive and restore requests).
 
 use super::{State, Written};
 use crate::verifier::machine::Effect;
@@ -38,6 +39,7 @@ pub(super) fn enqueue_for_workers<T: serde::Serialize>(
 pub(super) fn enqueue(
     producer: &Producer,
     fleet: Option<&revoke_shared::secret::Secret>,
+    evidence: Option<&revoke_shared::signing::RecordSigner>,
     cfg: &Config,
     metrics: &Metrics,
     st: &mut State,
@@ -46,8 +48,12 @@ pub(super) fn enqueue(
     let mut acks: Vec<Written> = Vec::new();
     for effect in effects {
         match effect {
-            Effect::Case(case) => {
+            Effect::Case(mut case) => {
                 let p = st.partition_of.get(&case.case_id).copied();
+                // Chained to the version before and signed (`crate::evidence::chain`).
+                let prev = st.chain.get(&case.case_id).copied();
+                let digest = crate::evidence::chain::seal(&mut case, prev.as_ref(), evidence);
+                st.chain.published(case.case_id, case.state, digest);
                 metrics.emit(CaseVersionPublished { state: case.state });
                 // The version that closes the case (reached its state now), not a closed case
                 // re-published with a signal delivery or a withheld rescind: closes count once.

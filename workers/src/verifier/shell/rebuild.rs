@@ -90,12 +90,14 @@ pub(super) fn wait_for_topics(cfg: &Config) -> Result<(), RebuildError> {
     }
 }
 
+/// A case record read back: its partition, offset, the case, and for a live case's version its
+/// digest.
+pub(super) type ReadCase = (i32, i64, Case, Option<crate::evidence::chain::RecordDigest>);
+
 /// The cases of changelog partitions `parts` with their partition and offset, as acknowledged
-/// so far (retried for a minute).
-pub(super) fn read_cases_of(
-    cfg: &Config,
-    parts: &[i32],
-) -> Result<Vec<(i32, i64, Case)>, RebuildError> {
+/// so far (retried for a minute), and for versions of live cases their digest (the chain's
+/// head; closed ones are not digested: their digest is read back when they are re-published).
+pub(super) fn read_cases_of(cfg: &Config, parts: &[i32]) -> Result<Vec<ReadCase>, RebuildError> {
     let topic = &cfg.topics.cases;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let records = loop {
@@ -123,7 +125,12 @@ pub(super) fn read_cases_of(
         .filter_map(|r| {
             let payload = r.payload?; // a tombstone
             match serde_json::from_slice::<Case>(&payload) {
-                Ok(c) if c.schema == CASE_SCHEMA => Some((r.partition, r.offset, c)),
+                Ok(c) if c.schema == CASE_SCHEMA => {
+                    let digest = (c.state != revoke_shared::contract::CaseState::Closed)
+                        .then(|| crate::evidence::chain::digest_of_bytes(&payload))
+                        .flatten();
+                    Some((r.partition, r.offset, c, digest))
+                }
                 Ok(c) => {
                     tracing::warn!(schema = %c.schema, offset = r.offset, "unknown case schema in changelog; skipped");
                     None

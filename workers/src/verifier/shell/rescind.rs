@@ -3,6 +3,7 @@
 //! with the rescind.
 
 use super::VerifierHandler;
+use crate::evidence::chain::{case_with_digest, RecordDigest};
 use crate::verifier::machine::Input;
 use revoke_shared::config::Config;
 use revoke_shared::consume::HandlerError;
@@ -44,9 +45,13 @@ impl VerifierHandler {
         };
         let record = self.read_closed(case_id, offset, partition).await?;
         match record {
-            Some(case) => {
-                self.apply(Input::RescindClosed(ev, &case), Some((case_id, partition)))
-                    .await
+            Some((case, digest)) => {
+                self.chain_from_closed(case_id, digest);
+                let done = self
+                    .apply(Input::RescindClosed(ev, &case), Some((case_id, partition)))
+                    .await;
+                self.unchain_if_closed(case_id);
+                done
             }
             None => {
                 tracing::warn!(case_id = %case_id, "closed case not found in the changelog: the rescind is only noted");
@@ -65,7 +70,7 @@ impl VerifierHandler {
         case_id: Uuid,
         offset: Option<i64>,
         partition: i32,
-    ) -> Result<Option<Case>, HandlerError> {
+    ) -> Result<Option<(Case, RecordDigest)>, HandlerError> {
         let cfg = self.cfg.clone();
         let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
@@ -91,6 +96,21 @@ impl VerifierHandler {
             ))
         })
     }
+
+    /// A closed case about to be re-published: its next version chains to the record read back.
+    pub(super) fn chain_from_closed(&self, case_id: Uuid, digest: RecordDigest) {
+        let mut st = self.state.lock().expect("verifier state lock");
+        st.chain.set(case_id, digest);
+    }
+
+    /// Drops the chain head of a case that stayed closed (nothing was published, or it was
+    /// published closed again): closed cases keep no head in memory.
+    pub(super) fn unchain_if_closed(&self, case_id: Uuid) {
+        let mut st = self.state.lock().expect("verifier state lock");
+        if st.machine.case(&case_id).is_none() {
+            st.chain.forget(&case_id);
+        }
+    }
 }
 
 /// The record of `case_id` at `offset` of changelog partition `partition`, if it is there.
@@ -99,7 +119,7 @@ pub(super) fn closed_case_at(
     case_id: Uuid,
     partition: i32,
     offset: i64,
-) -> Result<Option<Case>, rdkafka::error::KafkaError> {
+) -> Result<Option<(Case, RecordDigest)>, rdkafka::error::KafkaError> {
     let record = revoke_shared::kafka::read_one_at(
         cfg,
         &cfg.topics.cases,
@@ -108,8 +128,8 @@ pub(super) fn closed_case_at(
         Duration::from_secs(60),
     )?;
     Ok(record
-        .and_then(|r| serde_json::from_slice::<Case>(&r.payload?).ok())
-        .filter(|c| c.schema == CASE_SCHEMA && c.case_id == case_id))
+        .and_then(|r| case_with_digest(&r.payload?))
+        .filter(|(c, _)| c.schema == CASE_SCHEMA && c.case_id == case_id))
 }
 
 /// The latest record of `case_id` in the changelog (`partition` only, or every partition).
@@ -117,7 +137,7 @@ pub(super) fn closed_case_record(
     cfg: &Config,
     case_id: Uuid,
     partition: Option<i32>,
-) -> Result<Option<Case>, rdkafka::error::KafkaError> {
+) -> Result<Option<(Case, RecordDigest)>, rdkafka::error::KafkaError> {
     let only = partition.map(|p| vec![p]);
     let key = case_id.to_string();
     let records = revoke_shared::kafka::read_partitions_to_end(
@@ -129,7 +149,7 @@ pub(super) fn closed_case_record(
     Ok(records
         .into_iter()
         .filter(|r| r.key.as_deref() == Some(key.as_bytes()))
-        .filter_map(|r| serde_json::from_slice::<Case>(&r.payload?).ok())
-        .filter(|c| c.schema == CASE_SCHEMA && c.case_id == case_id)
-        .max_by_key(|c| c.revision))
+        .filter_map(|r| case_with_digest(&r.payload?))
+        .filter(|(c, _)| c.schema == CASE_SCHEMA && c.case_id == case_id)
+        .max_by_key(|(c, _)| c.revision))
 }

@@ -37,15 +37,29 @@ pub async fn run_verifier(
         guard: Guard::new(cfg.verifier.guard.clone()),
         owned: Default::default(),
         partition_of: HashMap::new(),
+        chain: Default::default(),
     }));
     let fleet = cfg
         .signing
         .fleet_secret()
         .map_err(revoke_shared::config::ConfigError::Invalid)?;
+    // The evidence key: a key that is configured but not listed (or retired) stops the verifier
+    // here rather than writing versions nobody can check.
+    let evidence = revoke_shared::signing::evidence_signer(
+        &cfg.signing,
+        revoke_shared::config::EvidenceRole::Verifier,
+    )
+    .map_err(revoke_shared::config::ConfigError::Invalid)?
+    .map(Arc::new);
+    let evidence_keys =
+        revoke_shared::signing::EvidenceKeys::from_config(&cfg.signing.evidence_keys)
+            .map_err(revoke_shared::config::ConfigError::Invalid)?;
     let handler = Arc::new(VerifierHandler {
         state: state.clone(),
         producer: producer.clone(),
         fleet,
+        evidence,
+        evidence_keys,
         cfg: cfg.clone(),
         metrics: metrics.clone(),
         dead_letters: DeadLetters::new(

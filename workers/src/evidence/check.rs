@@ -1,0 +1,571 @@
+//! The pure check of a case's published versions: given every version as read from the cases
+//! topic (raw JSON values in offset order, with where each was read) and the trusted public
+//! keys, which records were altered, removed, reordered, forged or duplicated, and whether the
+//! workers' reports and people's decisions they embed verify. No I/O: `revoke case --verify`,
+//! `revoke report --verify` and `revoke evidence verify` all call this.
+//!
+//! What the chain can show: every version names the digest of the version before it
+//! (`prev_digest`) and carries the verifier's signature over itself, so changing a version
+//! breaks its signature, removing one leaves the next pointing at nothing present (and a gap in
+//! the revisions), and swapping two makes revisions go backwards. What it cannot show: versions
+//! removed from the *start* (compaction legitimately keeps only a suffix: "history begins at
+//! revision N") or from the *end* (compare the latest revision with one you kept).
+
+use super::chain::{digest_of, digest_text, RecordDigest};
+use super::keys::{KeyOwner, TrustedKeys};
+use revoke_shared::contract::{Case, RecordSignature, TargetStatus};
+use revoke_shared::signing::{signature_of, verify_with, RecordSignatureError, SIGNATURE_FIELD};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+
+/// One published version, as read.
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub value: Value,
+}
+
+impl Version {
+    pub fn at(&self) -> String {
+        format!("{}/{}@{}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// What a finding says about a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FindingKind {
+    /// The version's content is not what the verifier signed (or chained).
+    Altered,
+    /// A version is missing between two present ones.
+    Removed,
+    /// Versions are not in the order they were published.
+    Reordered,
+    /// Signed by a key that is not a listed verifier key, or not by the verifier.
+    Forged,
+    /// A version published twice, or two different versions with one revision.
+    Duplicated,
+    /// Not signed where the verifier signs.
+    Unsigned,
+    /// Not a readable case version.
+    Unreadable,
+    /// An embedded worker report (or acknowledgement) does not verify.
+    Report,
+    /// An embedded person's decision does not verify.
+    Decision,
+    /// Not a failure: the first present version follows versions no longer kept.
+    HistoryBegins,
+    /// Not a failure: versions written without an evidence key.
+    UnsignedNotice,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Altered => "altered",
+            FindingKind::Removed => "removed",
+            FindingKind::Reordered => "reordered",
+            FindingKind::Forged => "forged",
+            FindingKind::Duplicated => "duplicated",
+            FindingKind::Unsigned => "unsigned",
+            FindingKind::Unreadable => "unreadable",
+            FindingKind::Report => "report_invalid",
+            FindingKind::Decision => "decision_invalid",
+            FindingKind::HistoryBegins => "history_begins",
+            FindingKind::UnsignedNotice => "unsigned",
+        }
+    }
+
+    /// Whether it fails the check (exit 1).
+    pub fn fails(self) -> bool {
+        !matches!(
+            self,
+            FindingKind::HistoryBegins | FindingKind::UnsignedNotice
+        )
+    }
+}
+
+/// One thing found about one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub revision: Option<u64>,
+    /// Where the record was read (`topic/partition@offset`).
+    pub at: String,
+    pub detail: String,
+}
+
+/// Whether unsigned versions fail.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// Every version and worker report must be signed (`[signing] required`, or a verifier key
+    /// is trusted).
+    pub require_signed: bool,
+}
+
+/// The check of one case.
+#[derive(Debug, Clone, Default)]
+pub struct CaseCheck {
+    pub case_id: String,
+    pub versions: usize,
+    pub first_revision: Option<u64>,
+    pub last_revision: Option<u64>,
+    pub signed: usize,
+    pub reports_verified: usize,
+    pub reports_unsigned: usize,
+    pub decisions_verified: usize,
+    pub findings: Vec<Finding>,
+}
+
+impl CaseCheck {
+    pub fn ok(&self) -> bool {
+        !self.findings.iter().any(|f| f.kind.fails())
+    }
+}
+
+/// Checks every case the versions belong to (grouped by `case_id`, offset order kept).
+pub fn check_versions(
+    versions: &[Version],
+    keys: &TrustedKeys,
+    opts: CheckOptions,
+) -> Vec<CaseCheck> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_case: HashMap<String, Vec<&Version>> = HashMap::new();
+    for v in versions {
+        let id = v
+            .value
+            .get("case_id")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        if !by_case.contains_key(&id) {
+            order.push(id.clone());
+        }
+        by_case.entry(id).or_default().push(v);
+    }
+    order
+        .into_iter()
+        .map(|id| {
+            let vs = by_case.remove(&id).unwrap_or_default();
+            check_case(&id, &vs, keys, opts)
+        })
+        .collect()
+}
+
+/// Checks the versions of one case, in the order they were read.
+pub fn check_case(
+    case_id: &str,
+    versions: &[&Version],
+    keys: &TrustedKeys,
+    opts: CheckOptions,
+) -> CaseCheck {
+    let mut out = CaseCheck {
+        case_id: case_id.to_string(),
+        versions: versions.len(),
+        ..Default::default()
+    };
+    let revs: Vec<Option<u64>> = versions
+        .iter()
+        .map(|v| v.value.get("revision").and_then(Value::as_u64))
+        .collect();
+    out.first_revision = revs.first().copied().flatten();
+    out.last_revision = revs.iter().flatten().max().copied();
+    let digests: Vec<RecordDigest> = versions.iter().map(|v| digest_of(&v.value)).collect();
+    let mut first_at: HashMap<RecordDigest, usize> = HashMap::new();
+    for (i, d) in digests.iter().enumerate() {
+        first_at.entry(*d).or_insert(i);
+    }
+    let push = |out: &mut CaseCheck, i: usize, kind, detail: String| {
+        let f = Finding {
+            kind,
+            revision: revs[i],
+            at: versions[i].at(),
+            detail,
+        };
+        if !out
+            .findings
+            .iter()
+            .any(|g| g.at == f.at && g.kind == f.kind)
+        {
+            out.findings.push(f);
+        }
+    };
+    let mut any_signed = false;
+    let mut chained = false;
+    // The nearest earlier version that is not a copy: the one this version should follow.
+    let mut prev: Option<usize> = None;
+    let mut max_seen: Option<(u64, usize)> = None;
+    let mut seen_reports: BTreeSet<String> = BTreeSet::new();
+    let mut seen_decisions: BTreeSet<String> = BTreeSet::new();
+    let mut unsigned = 0usize;
+    for (i, v) in versions.iter().enumerate() {
+        let rev = revs[i];
+        let rev_text = rev.map_or("?".into(), |r| r.to_string());
+        // The verifier's signature.
+        match signature_of(&v.value) {
+            Err(e) => push(
+                &mut out,
+                i,
+                FindingKind::Altered,
+                format!("its signature field is malformed: {e}"),
+            ),
+            Ok(None) => {
+                unsigned += 1;
+                if opts.require_signed || any_signed {
+                    push(&mut out, i, FindingKind::Unsigned, "not signed by the verifier, where the verifier signs every version (signature stripped, or written by someone else)".into());
+                }
+            }
+            Ok(Some(sig)) => {
+                any_signed = true;
+                match verifier_signature(&v.value, &sig, keys) {
+                    Ok(()) => out.signed += 1,
+                    Err((kind, why)) => push(&mut out, i, kind, why),
+                }
+            }
+        }
+        // Copies and second versions of one revision.
+        let j0 = first_at[&digests[i]];
+        if j0 != i {
+            push(
+                &mut out,
+                i,
+                FindingKind::Duplicated,
+                format!(
+                    "an exact copy of the version at {} (revision {rev_text}) published again",
+                    versions[j0].at()
+                ),
+            );
+            continue;
+        }
+        if let Some(j) =
+            (0..i).find(|j| revs[*j] == rev && rev.is_some() && first_at[&digests[*j]] == *j)
+        {
+            push(&mut out, i, FindingKind::Duplicated, format!("a second, different version of revision {rev_text} (the first is at {}): one of them is forged or altered", versions[j].at()));
+            continue;
+        }
+        if let (Some(r), Some((m, j))) = (rev, max_seen) {
+            if r < m {
+                push(&mut out, i, FindingKind::Reordered, format!("revision {r} comes after revision {m} (at {}): versions out of the order they were published in", versions[j].at()));
+            }
+        }
+        // The chain.
+        let prev_digest = v.value.get("prev_digest").and_then(Value::as_str);
+        match (prev, prev_digest) {
+            (None, Some(_)) => push(
+                &mut out,
+                i,
+                FindingKind::HistoryBegins,
+                format!("history begins at revision {rev_text} (earlier versions compacted)"),
+            ),
+            // The case's first version (the verifier publishes revision 1 first), or one
+            // written before versions were chained.
+            (None, None) => {}
+            (Some(p), None) => {
+                if chained {
+                    push(
+                        &mut out,
+                        i,
+                        FindingKind::Altered,
+                        "has no prev_digest although earlier versions are chained".into(),
+                    );
+                } else if let (Some(r), Some(rp)) = (rev, revs[p]) {
+                    if r > rp + 1 {
+                        push(
+                            &mut out,
+                            i,
+                            FindingKind::Removed,
+                            format!(
+                                "revisions {}..{} are missing between {} and this version",
+                                rp + 1,
+                                r - 1,
+                                versions[p].at()
+                            ),
+                        );
+                    }
+                }
+            }
+            (Some(p), Some(d)) => {
+                let found = (0..versions.len()).find(|j| digest_text(&digests[*j]) == d);
+                match found {
+                    Some(j) if j == p => {
+                        if let (Some(r), Some(rp)) = (rev, revs[p]) {
+                            if r != rp + 1 {
+                                push(&mut out, i, FindingKind::Forged, format!("follows revision {rp} but claims revision {r}: revisions are consecutive"));
+                            }
+                        }
+                    }
+                    Some(j) if j > i => push(&mut out, i, FindingKind::Reordered, format!("follows the version at {} (revision {}), which comes after it", versions[j].at(), revs[j].map_or("?".into(), |r| r.to_string()))),
+                    // Follows an earlier version; what sits in between is named by its own check.
+                    Some(_) => {}
+                    None => match (rev, revs[p]) {
+                        (Some(r), Some(rp)) if r == rp + 1 => push(&mut out, p, FindingKind::Altered, format!("its digest is not the one revision {r} (at {}) chained to: changed after it was published", v.at())),
+                        (Some(r), Some(rp)) if r > rp + 1 => push(&mut out, i, FindingKind::Removed, format!("revision {} is missing: this version follows a version not present (after {}, revision {rp})", if r - 1 == rp + 1 { (rp + 1).to_string() } else { format!("{}..{}", rp + 1, r - 1) }, versions[p].at())),
+                        _ => push(&mut out, i, FindingKind::Removed, "follows a version that is not present".into()),
+                    },
+                }
+            }
+        }
+        chained |= prev_digest.is_some();
+        if rev.is_some_and(|r| max_seen.is_none_or(|(m, _)| r > m)) {
+            max_seen = rev.map(|r| (r, i));
+        }
+        prev = Some(i);
+        // What the version embeds.
+        match serde_json::from_value::<Case>(v.value.clone()) {
+            Err(e) => push(
+                &mut out,
+                i,
+                FindingKind::Unreadable,
+                format!("not a readable case version: {e}"),
+            ),
+            Ok(case) => {
+                for problem in check_reports(&case, keys, opts, &mut seen_reports, &mut out) {
+                    push(&mut out, i, FindingKind::Report, problem);
+                }
+            }
+        }
+        for problem in check_decisions(&v.value, keys, &mut seen_decisions, &mut out) {
+            push(&mut out, i, FindingKind::Decision, problem);
+        }
+    }
+    if unsigned > 0 && !out.findings.iter().any(|f| f.kind == FindingKind::Unsigned) {
+        let first = versions
+            .iter()
+            .position(|v| signature_of(&v.value).ok().flatten().is_none())
+            .unwrap_or(0);
+        push(&mut out, first, FindingKind::UnsignedNotice, format!("{unsigned} of {} versions unsigned (no evidence key was configured when they were written): their integrity is not proven", versions.len()));
+    }
+    out
+}
+
+/// The verifier's signature on a case version: by the verifier, with a listed key (retired
+/// keys verify what they signed), matching.
+fn verifier_signature(
+    v: &Value,
+    sig: &RecordSignature,
+    keys: &TrustedKeys,
+) -> Result<(), (FindingKind, String)> {
+    if sig.signer != "verifier" {
+        return Err((
+            FindingKind::Forged,
+            format!(
+                "signed as {:?}, not by the verifier",
+                sig.signer.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    let Some(k) = keys.find(KeyOwner::Fleet, "verifier", &sig.key_id) else {
+        return Err((
+            FindingKind::Forged,
+            format!(
+                "signed with key {}, which is not a listed verifier key",
+                sig.key_id.chars().take(80).collect::<String>()
+            ),
+        ));
+    };
+    verify_with(v, sig, &k.key).map_err(|e| match e {
+        RecordSignatureError::Mismatch { .. } => (
+            FindingKind::Altered,
+            format!(
+                "the verifier's signature (key {}) does not match: changed after it was signed",
+                sig.key_id
+            ),
+        ),
+        other => (FindingKind::Altered, other.to_string()),
+    })
+}
+
+/// Every status of a case that may hold a worker's signed report: targets, and the reports
+/// they replaced or that came late.
+fn statuses(case: &Case) -> Vec<(revoke_shared::contract::TargetKind, &TargetStatus)> {
+    let mut out = Vec::new();
+    for (kind, st) in case.targets.iter() {
+        out.push((*kind, st));
+        for older in st.superseded.iter().chain(&st.late) {
+            out.push((*kind, older));
+        }
+    }
+    out
+}
+
+/// The workers' reports (and acknowledgements) a version embeds, each checked once per case.
+fn check_reports(
+    case: &Case,
+    keys: &TrustedKeys,
+    opts: CheckOptions,
+    seen: &mut BTreeSet<String>,
+    out: &mut CaseCheck,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (kind, st) in statuses(case) {
+        let Some(report) = st.rebuilt_report(&case.identity_id, kind) else {
+            if st.worker.is_some()
+                && !st.is_acknowledged()
+                && seen.insert(format!("unsigned:{kind}:{:?}", st.confirmed_at))
+            {
+                out.reports_unsigned += 1;
+                if opts.require_signed {
+                    problems.push(format!("the {kind} report is not signed by a worker"));
+                }
+            }
+            continue;
+        };
+        let Some(sig) = report.signature.clone() else {
+            if seen.insert(format!("unsigned:{}", report.confirmation_id)) {
+                out.reports_unsigned += 1;
+                if opts.require_signed && !st.is_acknowledged() {
+                    problems.push(format!(
+                        "the {kind} report {} is not signed by a worker",
+                        report.confirmation_id
+                    ));
+                }
+            }
+            continue;
+        };
+        if !seen.insert(format!("{}:{}", report.confirmation_id, sig.sig)) {
+            continue;
+        }
+        let value = match serde_json::to_value(&report) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(format!("the {kind} report cannot be rebuilt: {e}"));
+                continue;
+            }
+        };
+        let owner = if sig.signer == "worker" {
+            KeyOwner::Fleet
+        } else {
+            KeyOwner::Person
+        };
+        match keys.find(owner, &sig.signer, &sig.key_id) {
+            None => problems.push(format!("the {kind} report {} is signed by {:?} with key {}, which is not listed", report.confirmation_id, sig.signer.chars().take(64).collect::<String>(), sig.key_id.chars().take(80).collect::<String>())),
+            Some(k) => match verify_with(&value, &sig, &k.key) {
+                Ok(()) => out.reports_verified += 1,
+                Err(_) => problems.push(format!("the {kind} report {} does not match its signature by {}: changed after it was signed", report.confirmation_id, sig.signer)),
+            },
+        }
+    }
+    problems
+}
+
+/// People's decisions a version embeds: any nested record carrying its own `signature` (the
+/// top level is the verifier's), checked with the person's key, each once per case.
+fn check_decisions(
+    v: &Value,
+    keys: &TrustedKeys,
+    seen: &mut BTreeSet<String>,
+    out: &mut CaseCheck,
+) -> Vec<String> {
+    let found = nested_signed(v);
+    let mut problems = Vec::new();
+    for record in found {
+        let sig = match signature_of(record) {
+            Ok(Some(s)) => s,
+            Ok(None) => continue,
+            Err(e) => {
+                problems.push(format!("a decision's signature is malformed: {e}"));
+                continue;
+            }
+        };
+        if !seen.insert(sig.sig.clone()) {
+            continue;
+        }
+        match keys.find(KeyOwner::Person, &sig.signer, &sig.key_id) {
+            None => problems.push(format!(
+                "a decision signed by {:?} with key {}, which is not a listed key of that person",
+                sig.signer.chars().take(64).collect::<String>(),
+                sig.key_id.chars().take(80).collect::<String>()
+            )),
+            Some(k) => match verify_with(record, &sig, &k.key) {
+                Ok(()) => out.decisions_verified += 1,
+                Err(_) => problems.push(format!(
+                    "a decision by {} does not match its signature: changed after it was signed",
+                    sig.signer
+                )),
+            },
+        }
+    }
+    problems
+}
+
+/// The records nested in a case version that carry their own `signature` (people's decisions;
+/// the top-level `signature` is the verifier's).
+pub fn nested_signed(v: &Value) -> Vec<&Value> {
+    fn walk<'a>(v: &'a Value, top: bool, found: &mut Vec<&'a Value>) {
+        match v {
+            Value::Object(m) => {
+                if !top
+                    && m.get(SIGNATURE_FIELD)
+                        .is_some_and(|s| s.get("signer").is_some())
+                {
+                    found.push(v);
+                }
+                for (k, child) in m {
+                    if !(top && k == SIGNATURE_FIELD) {
+                        walk(child, false, found);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|c| walk(c, false, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(v, true, &mut found);
+    found
+}
+
+/// The signed reports a case version embeds, rebuilt as the workers (or people) signed them.
+pub fn embedded_reports(
+    case: &Case,
+) -> Vec<(
+    revoke_shared::contract::TargetKind,
+    revoke_shared::contract::Confirmation,
+)> {
+    statuses(case)
+        .into_iter()
+        .filter_map(|(kind, st)| {
+            st.rebuilt_report(&case.identity_id, kind)
+                .map(|c| (kind, c))
+        })
+        .collect()
+}
+
+/// The text `--verify` prints: per case a summary line, then each finding named.
+pub fn render(checks: &[CaseCheck]) -> String {
+    let mut s = String::new();
+    for c in checks {
+        let revs = match (c.first_revision, c.last_revision) {
+            (Some(a), Some(b)) => format!("revisions {a}..{b}"),
+            _ => "revisions ?".into(),
+        };
+        let signed = if c.signed == 0 {
+            "unsigned".to_string()
+        } else {
+            format!("{} signed by the verifier", c.signed)
+        };
+        s.push_str(&format!(
+            "case {}: {} — {} versions ({revs}), {signed}; worker reports: {} verified, {} unsigned; decisions: {} verified\n",
+            c.case_id,
+            if c.ok() { "OK" } else { "FAILED" },
+            c.versions,
+            c.reports_verified,
+            c.reports_unsigned,
+            c.decisions_verified
+        ));
+        for f in &c.findings {
+            let rev = f.revision.map_or("?".into(), |r| r.to_string());
+            s.push_str(&format!(
+                "  {:<16} revision {rev} at {}: {}\n",
+                f.kind.as_str().to_uppercase(),
+                f.at,
+                f.detail
+            ));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

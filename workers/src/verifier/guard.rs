@@ -88,7 +88,7 @@ pub enum Verdict {
         decision: BatchDecision,
         /// How the decision was proven its person's (none where the caller did not check,
         /// e.g. records applied by tests).
-        proof: Option<DecisionProof>,
+        proof: Option<Box<DecisionProof>>,
     },
 }
 
@@ -299,7 +299,7 @@ impl Guard {
                     batch: id.clone(),
                     why: why.clone(),
                     decision: without_cases(d),
-                    proof: proof.cloned().flatten(),
+                    proof: proof.cloned().flatten().map(Box::new),
                 }
             }
         })
@@ -576,6 +576,7 @@ impl Guard {
         }
         b.decisions.push(d.clone());
         b.proofs.push(proof.clone());
+        let proof = proof.map(Box::new);
         let at = b.decisions.len() - 1;
         // One verdict for all, without the decision's case list: a copy of the list in every
         // case's verdict would cost the square of the batch's size.

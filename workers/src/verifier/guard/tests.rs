@@ -439,16 +439,16 @@ fn a_decisions_proof_travels_with_its_verdicts() {
     let j = g.apply_proven(3, &d, Some(proof.clone()));
     assert_eq!(j.len(), 2);
     for j in &j {
-        assert!(matches!(&j.verdict, Verdict::Decided { proof: Some(p), .. } if *p == proof));
+        assert!(matches!(&j.verdict, Verdict::Decided { proof: Some(p), .. } if **p == proof));
     }
     assert!(
         g.apply_proven(4, &d, Some(proof.clone())).is_empty(),
         "a replay changes nothing"
     );
     let looked_up = |g: &Guard| g.verdict(&Uuid::from_u128(2), AdmissionKind::Termination);
-    assert!(matches!(looked_up(&g), Some(Verdict::Decided { proof: Some(p), .. }) if p == proof));
+    assert!(matches!(looked_up(&g), Some(Verdict::Decided { proof: Some(p), .. }) if *p == proof));
     // Long after: the batch is settled, the proof is still there for a takeover.
     g.apply(5, &adm(9, t0() + Duration::days(3)));
     assert!(g.batch("hold-1").is_none());
-    assert!(matches!(looked_up(&g), Some(Verdict::Decided { proof: Some(p), .. }) if p == proof));
+    assert!(matches!(looked_up(&g), Some(Verdict::Decided { proof: Some(p), .. }) if *p == proof));
 }

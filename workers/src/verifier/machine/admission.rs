@@ -158,7 +158,7 @@ impl Verifier {
                 decision,
                 proof,
             } => {
-                record_decision(g, batch, why, decision, proof.as_ref(), now);
+                record_decision(g, batch, why, decision, proof.as_deref(), now);
                 match decision.decision {
                     Decision::Approve => Verdicted::Release,
                     Decision::Reject => Verdicted::Rejected,

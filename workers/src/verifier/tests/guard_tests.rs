@@ -40,7 +40,7 @@ fn decided(batch: &str, d: Decision, at_: DateTime<Utc>) -> Verdict {
             digest: None,
             cases: None,
         },
-        proof: Some(alice_proof()),
+        proof: Some(Box::new(alice_proof())),
     }
 }
 

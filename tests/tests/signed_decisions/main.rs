@@ -111,6 +111,7 @@ fn signed_env(name: &str) -> (TestEnv, TempDir) {
         person("bob", &BOB, vec![Role::Approver], &[]),
         person("carol", &CAROL, vec![Role::Attester], &[]),
     ];
+    revoke_tests::evidence_kit::use_evidence_key(cfg, &dir.0, [12; 32]);
     cfg.validate().expect("a valid config");
     (env, dir)
 }

@@ -121,6 +121,10 @@ pub struct TargetStatus {
     /// what they are asked to give back. Absent for unsigned reports and a person's `case ack`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed: Option<Box<SignedReport>>,
+    /// For a step (`Case::steps`) done on a person's word: their attestation as published, with
+    /// its signature, and how far it was proven theirs. Absent for targets and pending steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Box<crate::contract::AttestedStep>>,
 }
 
 /// The parts of a signed worker report a target status does not hold (see `TargetStatus::signed`).
@@ -205,6 +209,7 @@ impl TargetStatus {
             redrives: 0,
             redrive_at: None,
             signed: None,
+            attestation: None,
         }
     }
 
@@ -255,6 +260,10 @@ pub struct EscalationRecord {
     pub escalation_id: Uuid,
     pub reason: EscalationReason,
     pub targets: Vec<TargetKind>,
+    /// The steps (`Case::steps`) the escalation is about, by name (a step's SLA, a deadline
+    /// passed with steps pending, a rejected review reopening them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
     pub owner: Owner,
     /// 0 for the control owner, n for the n-th further person on the escalation path (see
     /// `Escalation::level`); 0 in records written before escalation paths existed.

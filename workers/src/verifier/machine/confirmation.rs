@@ -146,6 +146,7 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
                 record_signature: c.signature.clone(),
             })
         }),
+        attestation: None,
     }
 }
 

@@ -490,6 +490,7 @@ mod tests {
                 ),
                 reason: EscalationReason::DeadlinePassed,
                 targets: vec![TargetKind::Vault],
+                steps: Vec::new(),
                 owner,
                 level: 0,
                 raised_at: now,
@@ -556,6 +557,7 @@ mod tests {
             identity_id: "E1".into(),
             reason: EscalationReason::TargetFailed,
             targets: vec![TargetKind::Cloud],
+            steps: Vec::new(),
             owner: Owner {
                 name: "cloud".into(),
                 contact: "c@example.com".into(),

@@ -446,6 +446,7 @@ pub fn render(case: &Case) -> String {
             );
         }
     }
+    super::render_review::write_steps_and_review(&mut s, case);
     if !case.restored.is_empty() {
         let _ = writeln!(
             s,
@@ -492,7 +493,12 @@ pub fn render(case: &Case) -> String {
     } else {
         let _ = writeln!(s, "  escalations: {}", case.escalations.len());
         for e in &case.escalations {
-            let targets: Vec<&str> = e.targets.iter().map(|t| t.as_str()).collect();
+            let targets: Vec<String> = e
+                .targets
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .chain(e.steps.iter().map(|n| format!("step {n}")))
+                .collect();
             let _ = writeln!(
                 s,
                 "    - {} {}{} -> {}{}",

@@ -25,3 +25,4 @@ mod rescind_tests;
 mod restore_report_tests;
 mod schedule_tests;
 mod signal_tests;
+mod step_review_tests;

@@ -61,7 +61,7 @@ impl VerifierHandler {
             ) {
                 Ok((a, raw)) => {
                     let input = Input::StepAttestation(&a, &raw);
-                    return self.apply(input, Some((a.case_id, msg.partition))).await;
+                    return self.decision(msg, a.case_id, input).await;
                 }
                 Err(e) => e,
             },
@@ -74,7 +74,7 @@ impl VerifierHandler {
             ) {
                 Ok((r, raw)) => {
                     let input = Input::Review(&r, &raw);
-                    return self.apply(input, Some((r.case_id, msg.partition))).await;
+                    return self.decision(msg, r.case_id, input).await;
                 }
                 Err(e) => e,
             },

@@ -42,6 +42,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 mod after_close;
+mod decisions;
 mod guard_log;
 mod intake;
 mod publish;

@@ -102,7 +102,8 @@ impl Verifier {
     }
 
     /// The person's live case (not `except`) a new termination joins: one whose termination
-    /// stands and that is still at work or waiting (scheduled, admitting, held, open, escalated).
+    /// stands and that is still at work or waiting (scheduled, admitting, held, open, escalated,
+    /// awaiting its closure review).
     pub(super) fn live_case_of(&self, identity: &str, except: Uuid) -> Option<Uuid> {
         self.people
             .standing_cases(identity)
@@ -118,6 +119,7 @@ impl Verifier {
                                 | CaseState::Held
                                 | CaseState::Open
                                 | CaseState::Escalated
+                                | CaseState::AwaitingReview
                         )
                 })
             })

@@ -482,3 +482,16 @@ fn closure_review_none_closes_and_all_reviews_even_verified_cases() {
         Some(Authenticity::Unauthenticated)
     );
 }
+
+#[test]
+fn a_second_termination_while_awaiting_review_joins_the_case() {
+    let mut v = reviewing(ClosureReview::Attested);
+    let case = awaiting_review(&mut v);
+    let again = termination("E1", "evt-again", at(30));
+    let effects = hr(&mut v, &again, at(30));
+    let joined = case_records(&effects);
+    assert_eq!(joined.len(), 1, "{effects:?}");
+    assert_eq!(joined[0].case_id, case.case_id, "one person, one case");
+    assert_eq!(joined[0].state, CaseState::AwaitingReview);
+    assert_eq!(joined[0].joined.len(), 1);
+}

@@ -42,7 +42,7 @@ pub struct ReviewArgs {
     #[arg(long)]
     pub digest: String,
     /// With `--reject`: the steps or target kinds to reopen, comma-separated.
-    #[arg(long, value_delimiter = ',', requires = "reject")]
+    #[arg(long, value_delimiter = ',')]
     pub reopen: Vec<String>,
     /// Why, in words.
     #[arg(long)]
@@ -103,7 +103,9 @@ pub fn decide(
     })
 }
 
-pub async fn run(cfg: &Config, args: &ReviewArgs, emit: fn(&str)) -> Result<(), CommandError> {
+/// Checks the arguments (exit 2 when wrong): the reviewer and note, the digest's form, and that
+/// `--reopen` comes only with `--reject`.
+pub fn check_args(args: &ReviewArgs) -> Result<(String, Option<String>), CommandError> {
     let by = free_text("by", &args.by, 256)?;
     let note = args
         .note
@@ -115,6 +117,16 @@ pub async fn run(cfg: &Config, args: &ReviewArgs, emit: fn(&str)) -> Result<(), 
             "--digest is the evidence digest `revoke case` prints (sha256:…)"
         )));
     }
+    if args.accept && !args.reopen.is_empty() {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "--reopen goes with --reject: an accepted case reopens nothing"
+        )));
+    }
+    Ok((by, note))
+}
+
+pub async fn run(cfg: &Config, args: &ReviewArgs, emit: fn(&str)) -> Result<(), CommandError> {
+    let (by, note) = check_args(args)?;
     let log = read_cases(cfg).await?;
     let case = resolve(&log, args.case.trim())?;
     let record = decide(case, args, &by, note, Utc::now(), Uuid::new_v4())?;
@@ -153,6 +165,7 @@ pub fn command(
     leader_wait: u64,
     emit: fn(&str),
 ) -> Result<(), CommandError> {
+    check_args(args)?;
     crate::cli::shell::wait_for_topics(cfg, &[&cfg.topics.confirmations], leader_wait)?;
     crate::cli::shell::runtime()?.block_on(run(cfg, args, emit))
 }
@@ -210,6 +223,12 @@ mod tests {
         assert!(!e.is_usage() && e.to_string().contains(&d), "{e}");
         let e = decide(&c, &args(&d, &["cicd"]), "rita", None, now, Uuid::nil()).unwrap_err();
         assert!(e.to_string().contains("cicd"), "{e}");
+        // Arguments: --reopen only with --reject, a digest of the right form.
+        let mut both = args(&d, &[]);
+        both.reopen = vec!["vault".into()];
+        assert!(check_args(&both).unwrap_err().is_usage());
+        assert!(check_args(&args("abc", &[])).unwrap_err().is_usage());
+        assert!(check_args(&args(&d, &["vault"])).is_ok());
         let mut open = c.clone();
         open.state = CaseState::Open;
         assert!(decide(&open, &args(&d, &[]), "rita", None, now, Uuid::nil()).is_err());

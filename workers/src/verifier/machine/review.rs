@@ -238,10 +238,13 @@ impl Verifier {
 
     /// Which of the case's parts `by` played, if any: attester, approver or owner.
     fn conflict_of(&self, case: &Case, by: &str) -> Option<&'static str> {
+        // Current attestations and those a rejection set aside: whoever vouched for any part of
+        // the evidence does not review it.
         let attested = case
             .targets
             .values()
             .chain(case.steps.values())
+            .flat_map(|s| std::iter::once(s).chain(s.superseded.iter()))
             .any(|s| attested_by(&s.objects) == Some(by));
         if attested {
             return Some("attester");

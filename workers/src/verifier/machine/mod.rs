@@ -70,6 +70,7 @@ mod evidence;
 mod finding;
 mod rescind;
 mod review;
+mod review_overdue;
 mod roster;
 mod signal;
 mod step;

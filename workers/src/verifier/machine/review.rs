@@ -16,7 +16,8 @@
 //! Rejected: the named steps and targets (default: every attested one) are pending again, the
 //! rejection is kept (`CaseReview::rejected`), the owner is escalated (`review_rejected`); a
 //! new attestation brings the case back to review. A review not made within
-//! `verifier.review_sla_secs` escalates to the owner once per wait (`review_overdue`).
+//! `verifier.review_sla_secs` escalates to the owner once per wait (`review_overdue`, in
+//! `review_overdue`).
 
 use super::evidence::{raise_full, Raise};
 use super::{Effect, Slot, Verifier};
@@ -27,7 +28,6 @@ use revoke_shared::contract::{
     ReviewRecord, ReviewVerdict, TargetKind, TargetState, TargetStatus,
 };
 use serde_json::Value;
-use uuid::Uuid;
 
 /// What a rejection reopens.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -269,74 +269,17 @@ impl Verifier {
 
     /// Who hears of a rejected or overdue review: the owner of the first step (else target) it
     /// concerns.
-    fn owner_for(&self, case: &Case, targets: &[TargetKind], steps: &[String]) -> Owner {
+    pub(super) fn owner_for(&self, case: &Case, targets: &[TargetKind], steps: &[String]) -> Owner {
         match (steps.first(), targets.first()) {
             (Some(s), _) => self.roster.step_owner(s, &self.policy),
             (None, Some(t)) => self.policy.owner_of(Some(*t)),
             (None, None) => self.policy.owner_of(case.required_targets.first().copied()),
         }
     }
-
-    /// Cases waiting for their review longer than `verifier.review_sla_secs`: one
-    /// `review_overdue` escalation per wait, to the owner; the case keeps waiting.
-    pub(super) fn escalate_review_overdue(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
-        let sla = self.policy.review_sla_secs;
-        if sla == 0 {
-            return Vec::new();
-        }
-        let due = |c: &Case| -> Option<Uuid> {
-            let r = c
-                .review
-                .as_ref()
-                .filter(|_| c.state == CaseState::AwaitingReview)?;
-            let when = super::tick::after(r.asked_at, sla)?;
-            let id = overdue_id(c, r.asked_at);
-            (when <= now && !c.escalations.iter().any(|e| e.escalation_id == id)).then_some(id)
-        };
-        let mut out = Vec::new();
-        for case_id in self.live_ids(|c| due(c).is_some()) {
-            let Some(mut case) = self.take_live(&case_id) else {
-                continue;
-            };
-            let Some(id) = due(&case) else {
-                self.put(case_id, Slot::Live(Box::new(case)));
-                continue;
-            };
-            let (targets, steps) = attested_parts(&case);
-            let asked = case.review.as_ref().map(|r| r.asked_at).unwrap_or(now);
-            let detail = format!(
-                "case {case_id} has waited for its closure review since {} (verifier.review_sla_secs = {sla}): a reviewer decides with `revoke review {case_id} --accept|--reject --digest {} --by REVIEWER`",
-                asked.to_rfc3339(),
-                case.evidence_digest()
-            );
-            let owner = self.owner_for(&case, &targets, &steps);
-            let raise = Raise {
-                reason: EscalationReason::ReviewOverdue,
-                targets,
-                level: 0,
-                owner,
-                detail,
-            };
-            let mut effects = Vec::new();
-            raise_full(&mut case, id, raise, steps, now, &mut effects);
-            case.state = CaseState::AwaitingReview; // still waiting for the reviewer
-            out.extend(self.publish(case, now, effects));
-        }
-        out
-    }
-}
-
-/// The id of the review-overdue escalation of the wait that began at `asked_at`.
-fn overdue_id(c: &Case, asked_at: DateTime<Utc>) -> Uuid {
-    Escalation::occasion_id(
-        c.case_id,
-        EscalationReason::ReviewOverdue,
-        &asked_at.to_rfc3339(),
-    )
 }
 
 /// The targets and steps done on a person's word.
-fn attested_parts(case: &Case) -> (Vec<TargetKind>, Vec<String>) {
+pub(super) fn attested_parts(case: &Case) -> (Vec<TargetKind>, Vec<String>) {
     let done_attested =
         |s: &TargetStatus| s.state == TargetState::Done && attested_by(&s.objects).is_some();
     let targets = case

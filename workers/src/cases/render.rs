@@ -74,7 +74,7 @@ fn escalated_to(e: &EscalationRecord) -> String {
 
 /// The verifier's verdict in one sentence, with when it reached it.
 pub fn verdict(case: &Case) -> String {
-    let waiting: Vec<String> = case
+    let mut waiting: Vec<String> = case
         .required_targets
         .iter()
         .filter(|t| {
@@ -108,6 +108,7 @@ pub fn verdict(case: &Case) -> String {
             }
         })
         .collect();
+    waiting.extend(super::render_review::steps_waiting(case));
     match case.state {
         CaseState::Closed => {
             let mut s = format!(

@@ -84,3 +84,38 @@ pub fn write_steps_and_review(s: &mut String, case: &Case) {
     }
     let _ = writeln!(s, "  evidence digest: {}", case.evidence_digest());
 }
+
+/// The steps not done yet, as the verdict lists what a case waits for: `step device_return
+/// (not attested)`.
+pub fn steps_waiting(case: &Case) -> Vec<String> {
+    case.steps
+        .iter()
+        .filter(|(_, st)| st.state != TargetState::Done)
+        .map(|(name, _)| format!("step {name} (not attested)"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use revoke_shared::contract::{Case, CaseState, TargetKind, TargetStatus};
+
+    #[test]
+    fn revoke_case_shows_the_steps_the_wait_and_the_digest_a_review_binds_to() {
+        let mut c = Case::opened(
+            uuid::Uuid::nil(),
+            "E1",
+            vec![TargetKind::Vault],
+            chrono::Utc::now(),
+        );
+        c.state = CaseState::Open;
+        c.steps
+            .insert("device_return".into(), TargetStatus::pending());
+        let text = crate::cases::render(&c);
+        assert!(text.contains("  step device_return: pending"), "{text}");
+        assert!(text.contains("step device_return (not attested)"), "{text}");
+        assert!(
+            text.contains(&format!("evidence digest: {}", c.evidence_digest())),
+            "{text}"
+        );
+    }
+}

@@ -184,6 +184,7 @@ fn escalation(identity: &str, n: usize) -> Escalation {
         identity_id: identity.into(),
         reason: EscalationReason::TargetFailed,
         targets,
+        steps: Vec::new(),
         owner: Owner {
             name: "vault-team".into(),
             contact: "vault-team@example.com".into(),

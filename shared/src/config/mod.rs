@@ -40,7 +40,7 @@ pub use simulator::SimulatorConfig;
 pub use steps::{StepConfig, MAX_STEP_NAME_BYTES};
 pub use topics::TopicsConfig;
 pub use validate::MAX_ESCALATION_AFTER_SECS;
-pub use verifier::{EscalationStep, GuardConfig, VerifierConfig};
+pub use verifier::{ClosureReview, EscalationStep, GuardConfig, VerifierConfig};
 pub use worker::WorkerConfig;
 
 pub(crate) use key_text::{decode_32, verifying_key};

@@ -60,6 +60,36 @@ pub struct VerifierConfig {
     pub watch_secs: u64,
     /// How often `revoke watch` asks (each case in the window, each target it can ask).
     pub watch_poll_secs: u64,
+    /// Which cases wait for a closure review (`revoke review`) once every target and step is
+    /// done, instead of closing: `none`, `attested` (those where a person's word stood in for a
+    /// read-back on any target or step; the default) or `all`.
+    pub closure_review: ClosureReview,
+    /// A case waiting this long for its review is escalated (once) to its owner
+    /// (`review_overdue`). 0: never.
+    pub review_sla_secs: u64,
+}
+
+/// `verifier.closure_review`: which cases need a second person before they close.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosureReview {
+    /// Cases close as soon as every target and step is done.
+    None,
+    /// Cases where any target or step is done on a person's attestation wait for a review.
+    #[default]
+    Attested,
+    /// Every case waits for a review.
+    All,
+}
+
+impl ClosureReview {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClosureReview::None => "none",
+            ClosureReview::Attested => "attested",
+            ClosureReview::All => "all",
+        }
+    }
 }
 
 impl Default for VerifierConfig {
@@ -88,6 +118,8 @@ impl Default for VerifierConfig {
             reverify_every_secs: 0,
             watch_secs: 86_400,
             watch_poll_secs: 60,
+            closure_review: ClosureReview::Attested,
+            review_sla_secs: 86_400,
         }
     }
 }

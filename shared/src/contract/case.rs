@@ -127,6 +127,10 @@ pub struct TargetStatus {
     /// (signed with their current key, holding the attester role) or took it as free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authenticity: Option<crate::contract::Authenticity>,
+    /// For a step (`Case::steps`) done on a person's word: their attestation as published, with
+    /// its signature, and how far it was proven theirs. Absent for targets and pending steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Box<crate::contract::AttestedStep>>,
 }
 
 /// The parts of a signed worker report a target status does not hold (see `TargetStatus::signed`).
@@ -229,6 +233,7 @@ impl TargetStatus {
             redrive_at: None,
             signed: None,
             authenticity: None,
+            attestation: None,
         }
     }
 
@@ -279,6 +284,10 @@ pub struct EscalationRecord {
     pub escalation_id: Uuid,
     pub reason: EscalationReason,
     pub targets: Vec<TargetKind>,
+    /// The steps (`Case::steps`) the escalation is about, by name (a step's SLA, a deadline
+    /// passed with steps pending, a rejected review reopening them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
     pub owner: Owner,
     /// 0 for the control owner, n for the n-th further person on the escalation path (see
     /// `Escalation::level`); 0 in records written before escalation paths existed.
@@ -505,6 +514,7 @@ mod tests {
                 ),
                 reason: EscalationReason::DeadlinePassed,
                 targets: vec![TargetKind::Vault],
+                steps: Vec::new(),
                 owner,
                 level: 0,
                 raised_at: now,
@@ -571,6 +581,7 @@ mod tests {
             identity_id: "E1".into(),
             reason: EscalationReason::TargetFailed,
             targets: vec![TargetKind::Cloud],
+            steps: Vec::new(),
             owner: Owner {
                 name: "cloud".into(),
                 contact: "c@example.com".into(),

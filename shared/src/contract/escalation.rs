@@ -36,6 +36,11 @@ pub enum EscalationReason {
     AccessAfterDeparture,
     /// A Shared Signals receiver did not accept the case's events within its SLA.
     SignalUndelivered,
+    /// A closure reviewer rejected the case's evidence (`revoke review --reject`): the named
+    /// steps or targets are pending again and the owner sees to them.
+    ReviewRejected,
+    /// A case waited for its closure review longer than `verifier.review_sla_secs`.
+    ReviewOverdue,
 }
 
 impl EscalationReason {
@@ -53,6 +58,8 @@ impl EscalationReason {
             EscalationReason::AccessReturned => "access_returned",
             EscalationReason::AccessAfterDeparture => "access_after_departure",
             EscalationReason::SignalUndelivered => "signal_undelivered",
+            EscalationReason::ReviewRejected => "review_rejected",
+            EscalationReason::ReviewOverdue => "review_overdue",
         }
     }
 }
@@ -75,6 +82,9 @@ pub struct Escalation {
     pub reason: EscalationReason,
     /// The targets missing or failed.
     pub targets: Vec<TargetKind>,
+    /// The steps (`[steps.<name>]`) missing, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
     pub owner: Owner,
     /// Who on the escalation path this is: 0 the control owner, n the n-th further person of the
     /// target's `verifier.escalation_paths`, told when the escalation stayed unresolved that long.
@@ -112,6 +122,39 @@ impl Escalation {
         if level > 0 {
             name.push_str(&format!("/level/{level}"));
         }
+        Uuid::new_v5(&case_id, name.as_bytes())
+    }
+
+    /// As `id_at`, for an escalation that also names steps: with none, the same id as `id_at`.
+    pub fn id_with_steps(
+        case_id: Uuid,
+        reason: EscalationReason,
+        targets: &[TargetKind],
+        steps: &[String],
+        level: u32,
+    ) -> Uuid {
+        if steps.is_empty() {
+            return Escalation::id_at(case_id, reason, targets, level);
+        }
+        let mut name = format!("{case_id}/{}", reason.as_str());
+        for t in targets {
+            name.push('/');
+            name.push_str(t.as_str());
+        }
+        for s in steps {
+            name.push_str("/step/");
+            name.push_str(s);
+        }
+        if level > 0 {
+            name.push_str(&format!("/level/{level}"));
+        }
+        Uuid::new_v5(&case_id, name.as_bytes())
+    }
+
+    /// The id of an escalation raised once per occasion (`what`: a review id, the time a review
+    /// was asked for), distinct from every id above.
+    pub fn occasion_id(case_id: Uuid, reason: EscalationReason, what: &str) -> Uuid {
+        let name = format!("{case_id}/{}/occasion/{what}", reason.as_str());
         Uuid::new_v5(&case_id, name.as_bytes())
     }
 

@@ -8,6 +8,7 @@ mod case;
 mod confirmation;
 mod dlq;
 mod escalation;
+mod evidence_digest;
 mod finding;
 mod guard;
 mod hr;
@@ -17,6 +18,7 @@ mod record_signature;
 mod restore;
 mod review;
 mod signal;
+mod step_attestation;
 mod vec_map;
 
 pub use case::{
@@ -51,6 +53,7 @@ pub use restore::{
 };
 pub use review::{CaseReview, ReviewRecord, ReviewVerdict, REVIEW_SCHEMA};
 pub use signal::{DeliveredSet, DeliveryOutcome, SignalDelivery, SIGNAL_DELIVERY_SCHEMA};
+pub use step_attestation::{AttestedStep, StepAttestation, STEP_ATTESTATION_SCHEMA};
 pub use vec_map::VecMap;
 
 use serde::{Deserialize, Serialize};

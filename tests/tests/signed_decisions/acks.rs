@@ -84,7 +84,8 @@ fn forged_acks_leave_the_target_open_and_only_the_signed_one_closes_it() {
         // Carol's signed ack closes it: attested, authenticated, her signature kept.
         let args = AckArgs {
             case: id.to_string(),
-            target: TargetKind::Cloud,
+            target: Some(TargetKind::Cloud),
+            step: None,
             by: "carol".into(),
             note: "account deleted by hand, ticket OPS-7".into(),
             removed_at: None,

@@ -169,11 +169,19 @@ pub fn escalation_is_open(case: &Case, e: &EscalationRecord) -> bool {
             }),
             _ => false,
         },
-        _ => e.targets.iter().any(|t| {
-            case.targets
-                .get(t)
-                .is_none_or(|s| s.state != TargetState::Done)
-        }),
+        // Waiting for a reviewer: open until the review is made.
+        _ if e.reason == EscalationReason::ReviewOverdue => case.state == CaseState::AwaitingReview,
+        _ => {
+            e.targets.iter().any(|t| {
+                case.targets
+                    .get(t)
+                    .is_none_or(|s| s.state != TargetState::Done)
+            }) || e.steps.iter().any(|n| {
+                case.steps
+                    .get(n)
+                    .is_none_or(|s| s.state != TargetState::Done)
+            })
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod after_close;
 mod evidence;
 mod log;
 mod render;
+mod render_review;
 
 pub use evidence::{
     acknowledgements, attestation_not_accepted, attested_by, escalation_is_open, is_ack,

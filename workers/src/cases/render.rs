@@ -74,7 +74,7 @@ fn escalated_to(e: &EscalationRecord) -> String {
 
 /// The verifier's verdict in one sentence, with when it reached it.
 pub fn verdict(case: &Case) -> String {
-    let waiting: Vec<String> = case
+    let mut waiting: Vec<String> = case
         .required_targets
         .iter()
         .filter(|t| {
@@ -108,6 +108,7 @@ pub fn verdict(case: &Case) -> String {
             }
         })
         .collect();
+    waiting.extend(super::render_review::steps_waiting(case));
     match case.state {
         CaseState::Closed => {
             let mut s = format!(
@@ -456,6 +457,7 @@ pub fn render(case: &Case) -> String {
             );
         }
     }
+    super::render_review::write_steps_and_review(&mut s, case);
     if !case.restored.is_empty() {
         let _ = writeln!(
             s,
@@ -502,7 +504,12 @@ pub fn render(case: &Case) -> String {
     } else {
         let _ = writeln!(s, "  escalations: {}", case.escalations.len());
         for e in &case.escalations {
-            let targets: Vec<&str> = e.targets.iter().map(|t| t.as_str()).collect();
+            let targets: Vec<String> = e
+                .targets
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .chain(e.steps.iter().map(|n| format!("step {n}")))
+                .collect();
             let _ = writeln!(
                 s,
                 "    - {} {}{} -> {}{}",

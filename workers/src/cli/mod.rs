@@ -10,6 +10,7 @@
 //! outside `cli` imports from it.
 
 pub mod case;
+pub mod decision_io;
 pub mod demo;
 pub mod error;
 pub mod evidence;
@@ -19,6 +20,7 @@ pub mod person;
 pub mod person_key;
 pub mod publish;
 pub mod report;
+pub mod review;
 pub mod shell;
 pub mod target;
 pub mod topics;
@@ -135,6 +137,11 @@ pub enum Command {
     /// Drop a batch the blast-radius guard held (`--digest` optional, `--only`/`--except` for
     /// part of it): its cases end `rejected`, nothing revoked.
     Reject(guard::DecideArgs),
+    /// Decide a case waiting for its closure review (`awaiting_review`): `--accept` closes it,
+    /// `--reject` reopens the attested steps or targets (or those named by `--reopen`) and
+    /// escalates to their owner. `--digest` is the evidence digest `revoke case` printed; the
+    /// reviewer may not be the case's attester, approver or owner.
+    Review(review::ReviewArgs),
     /// Read again, for closed cases, every object the evidence says is gone (changing nothing):
     /// one line per object — still gone, RETURNED, could not read — and an `access_returned`
     /// finding on the confirmations topic for each object present again, for the verifier to
@@ -203,6 +210,7 @@ fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Guard(g) => guard::list(&cfg, &g, emit),
         Command::Approve(a) => guard::command(&cfg, &a, Decision::Approve, leader_wait, emit),
         Command::Reject(a) => guard::command(&cfg, &a, Decision::Reject, leader_wait, emit),
+        Command::Review(r) => review::command(&cfg, &r, leader_wait, emit),
         Command::Verify(v) => verify::command(&cfg, &v, leader_wait, emit),
         Command::Watch => watch::command(&cfg),
         Command::Person { command } => person::command(&command, emit),

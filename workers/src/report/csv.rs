@@ -56,7 +56,8 @@ const TARGET_COLUMNS: [&str; 10] = [
 ];
 
 /// The CSV header: fixed columns, then ten per target kind (`directory_state`, …), then
-/// escalations, acknowledgements and restores, then what came after close (findings, signals).
+/// escalations, acknowledgements and restores, then what came after close (findings, signals),
+/// then the steps without an API and the closure review.
 pub fn csv_header() -> Vec<String> {
     let mut h: Vec<String> = [
         "case_id",
@@ -97,6 +98,8 @@ pub fn csv_header() -> Vec<String> {
         "signal_receivers_delivered",
         "signal_receivers_overdue",
         "signals",
+        "steps",
+        "review",
     ] {
         h.push(c.into());
     }
@@ -212,6 +215,8 @@ pub fn to_csv(rows: &[Row]) -> String {
                 .join("; "),
         ));
         after_close_cells(r, &mut cells);
+        cells.push(text(&super::accountability::steps_text(&r.steps)));
+        cells.push(text(&super::accountability::review_text(r.review.as_ref())));
         out.push_str(&csv_line(&cells));
     }
     out

@@ -283,5 +283,13 @@ fn after_close_cell(r: &Row) -> String {
             s.sets
         )
     }));
+    let steps = super::accountability::steps_text(&r.steps);
+    if !steps.is_empty() {
+        lines.push(format!("steps: {}", esc(&steps)));
+    }
+    let review = super::accountability::review_text(r.review.as_ref());
+    if !review.is_empty() {
+        lines.push(format!("review: {}", esc(&review)));
+    }
     lines.join("<br>")
 }

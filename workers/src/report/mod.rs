@@ -24,6 +24,7 @@
 //! (`to_csv`, `objects_csv`), `json` (`to_json`), `html` (`to_html`), `svg` (the time-to-revoke
 //! chart in the page). The command (`cli::report`) reads the topic and writes the output.
 
+mod accountability;
 mod csv;
 mod html;
 mod json;

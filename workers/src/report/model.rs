@@ -140,6 +140,10 @@ pub struct Row {
     pub sign_ins_after_departure: usize,
     pub findings: Vec<FindingRow>,
     pub signals: Vec<SignalRow>,
+    /// The steps without an API (`[steps]`): state, who attested, how far proven theirs.
+    pub steps: Vec<super::accountability::StepRow>,
+    /// The closure review, when the case needed one.
+    pub review: Option<super::accountability::ReviewRow>,
 }
 
 impl Row {
@@ -270,6 +274,8 @@ impl Row {
                     last_delivered_at: d.sets.iter().filter_map(|s| s.delivered_at).max(),
                 })
                 .collect(),
+            steps: super::accountability::steps_of(case),
+            review: super::accountability::review_of(case),
         }
     }
 }

@@ -217,7 +217,7 @@ fn csv_has_fixed_columns_and_quotes_per_rfc4180() {
     let text = to_csv(&rows);
     let records = parse_csv(&text);
     let header = &records[0];
-    assert_eq!(header.len(), 17 + 5 * 10 + 5 + 6);
+    assert_eq!(header.len(), 17 + 5 * 10 + 5 + 6 + 2);
     assert_eq!(header[0], "case_id");
     assert!(header.contains(&"cicd_time_to_revoke_ms".to_string()));
     assert_eq!(records.len(), 4);

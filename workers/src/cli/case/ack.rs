@@ -44,8 +44,12 @@ pub struct AckArgs {
     /// identity's cases is not closed.
     pub case: String,
     /// The target kind whose access the person removed or confirmed gone.
-    #[arg(long, value_parser = crate::cli::target::target_kind())]
-    pub target: TargetKind,
+    #[arg(long, value_parser = crate::cli::target::target_kind(), required_unless_present = "step", conflicts_with = "step")]
+    pub target: Option<TargetKind>,
+    /// Instead of a target: the offboarding step without an API (`[steps.<name>]`) the person
+    /// attests done (see `step_ack`).
+    #[arg(long)]
+    pub step: Option<String>,
     /// Who confirms (a name or e-mail address): recorded as the actor of the evidence.
     #[arg(long)]
     pub by: String,
@@ -98,6 +102,11 @@ pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, Comman
         }
         Ok(v.to_string())
     };
+    let Some(target) = args.target else {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "name the --target (or the --step) the acknowledgement is for"
+        )));
+    };
     let by = text("by", &args.by, 256)?;
     let note = text("note", &args.note, 1024)?;
     let removed_at = match &args.removed_at {
@@ -119,7 +128,7 @@ pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, Comman
         }
     };
     Ok(AckRequest {
-        target: args.target,
+        target,
         by,
         note,
         removed_at,
@@ -349,6 +358,9 @@ pub fn describe(case: &Case, c: &Confirmation, closes: bool) -> String {
 }
 
 pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), CommandError> {
+    if args.step.is_some() {
+        return super::step_ack::run(cfg, args, emit).await;
+    }
     let req = validate(args, Utc::now())?;
     // Signed by the person, so the verifier can tell it is theirs (`shell::person_ack`).
     let signer = args.key.decision_signer(&req.by, cfg)?;
@@ -403,7 +415,8 @@ mod tests {
     fn args(target: TargetKind, by: &str, note: &str, removed_at: Option<&str>) -> AckArgs {
         AckArgs {
             case: "x".into(),
-            target,
+            target: Some(target),
+            step: None,
             by: by.into(),
             note: note.into(),
             removed_at: removed_at.map(str::to_string),

@@ -2,6 +2,7 @@
 //! `revoke case ack` (in `ack`): a person's confirmation of a manual step.
 
 pub mod ack;
+pub mod step_ack;
 
 use super::error::CommandError;
 use super::shell::{runtime, wait_for_topics};

@@ -153,6 +153,7 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
             })
         }),
         authenticity: c.authenticity.filter(|_| !by_worker(c)),
+        attestation: None,
     }
 }
 

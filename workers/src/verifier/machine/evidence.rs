@@ -21,6 +21,7 @@ impl Verifier {
                 | CaseState::Admitting
                 | CaseState::Held
                 | CaseState::Rejected
+                | CaseState::AwaitingReview
         ) || super::finding::reopened_by_finding(case)
         {
             // Reopened by access seen again after close: a confirmation does not close it again.
@@ -31,7 +32,13 @@ impl Verifier {
                 .get(t)
                 .is_some_and(|s| s.state == TargetState::Done)
         });
-        if all_done {
+        let steps_done = case.steps.values().all(|s| s.state == TargetState::Done);
+        if all_done && steps_done {
+            if let Some(why) = self.review_needed(case) {
+                // A person's word stood in for a read-back: a second person looks first.
+                Verifier::await_review(case, why, now);
+                return;
+            }
             case.state = CaseState::Closed;
             case.closed_at = Some(now);
             return;
@@ -148,6 +155,40 @@ pub(super) fn raise_as(
     now: DateTime<Utc>,
     effects: &mut Vec<Effect>,
 ) {
+    raise_full(case, id, r, Vec::new(), now, effects);
+}
+
+/// Records an escalation about `steps` (`[steps.<name>]`, with no targets) to `owner`, once per
+/// reason and steps, and emits it.
+pub(super) fn raise_steps(
+    case: &mut Case,
+    reason: EscalationReason,
+    steps: Vec<String>,
+    owner: Owner,
+    detail: String,
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) {
+    let id = Escalation::id_with_steps(case.case_id, reason, &[], &steps, 0);
+    let r = Raise {
+        reason,
+        targets: Vec::new(),
+        level: 0,
+        owner,
+        detail,
+    };
+    raise_full(case, id, r, steps, now, effects);
+}
+
+/// `raise_as` for an escalation that also names steps.
+pub(super) fn raise_full(
+    case: &mut Case,
+    id: Uuid,
+    r: Raise,
+    steps: Vec<String>,
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) {
     let Raise {
         reason,
         targets,
@@ -172,11 +213,17 @@ pub(super) fn raise_as(
                     .unwrap_or_default()
             )
         })
+        .chain(
+            case.steps
+                .iter()
+                .map(|(n, s)| format!("step {n}: {}", status_word(s))),
+        )
         .collect();
     case.escalations.push(EscalationRecord {
         escalation_id: id,
         reason,
         targets: targets.clone(),
+        steps: steps.clone(),
         owner: owner.clone(),
         level,
         raised_at: now,
@@ -189,6 +236,7 @@ pub(super) fn raise_as(
         identity_id: case.identity_id.clone(),
         reason,
         targets,
+        steps,
         owner,
         level,
         deadline: case.deadline,
@@ -233,6 +281,7 @@ pub(super) fn state_word(s: TargetState) -> &'static str {
 pub(super) fn status_word(s: &TargetStatus) -> &'static str {
     use revoke_shared::contract::attested_by;
     match s.state {
+        TargetState::Done if s.attestation.is_some() => "done (attested by a person)",
         TargetState::Done if attested_by(&s.objects).is_some() => "revoked (attested by a person)",
         TargetState::Unverified if attested_by(&s.objects).is_some() => {
             "attested by a person; attestation does not close this target (verifier.attestation_allowed)"

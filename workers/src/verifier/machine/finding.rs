@@ -136,7 +136,13 @@ pub(super) fn level_id(case_id: Uuid, base: &EscalationRecord, level: u32) -> Uu
             format!("{case_id}/{}/level/{level}", base.escalation_id).as_bytes(),
         )
     } else {
-        revoke_shared::contract::Escalation::id_at(case_id, base.reason, &base.targets, level)
+        revoke_shared::contract::Escalation::id_with_steps(
+            case_id,
+            base.reason,
+            &base.targets,
+            &base.steps,
+            level,
+        )
     }
 }
 

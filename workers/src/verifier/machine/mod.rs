@@ -57,8 +57,8 @@ use chrono::{DateTime, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
     AccessFinding, Admission, AdmissionKind, Case, CaseState, Confirmation, Escalation, HrEvent,
-    HrEventKind, RecheckObject, RestoreReport, RestoreRequest, SignalDelivery, TargetKind,
-    TargetState,
+    HrEventKind, RecheckObject, RestoreReport, RestoreRequest, ReviewRecord, SignalDelivery,
+    StepAttestation, TargetKind, TargetState,
 };
 use revoke_shared::metrics::VerifierNote;
 use std::collections::HashMap;
@@ -69,9 +69,16 @@ mod confirmation;
 mod evidence;
 mod finding;
 mod rescind;
+mod review;
+mod review_overdue;
+mod roster;
 mod signal;
+mod step;
 mod termination;
 mod tick;
+
+pub use roster::Roster;
+pub use step::STEP_ACTION;
 
 use evidence::target_bit;
 pub use evidence::target_summary;
@@ -95,6 +102,11 @@ pub enum Input<'a> {
     /// A Shared Signals receiver's delivery (or overdue delivery) of the case's SETs; for a
     /// closed case, with its last record as for `Finding`.
     Signal(&'a SignalDelivery, Option<&'a Case>),
+    /// A person's attestation of a step without an API (`revoke case ack --step`), with the
+    /// record as published (its signature is checked over it).
+    StepAttestation(&'a StepAttestation, &'a serde_json::Value),
+    /// A closure reviewer's decision (`revoke review`), with the record as published.
+    Review(&'a ReviewRecord, &'a serde_json::Value),
     Tick,
 }
 
@@ -180,6 +192,8 @@ pub struct Verifier {
     /// `target_bit`): a worker's report for such a target arriving later is worth a note, a
     /// replay of any other is not. Few cases, so kept apart from the one-word closed markers.
     acked_when_closed: HashMap<Uuid, u8>,
+    /// Steps without an API, the people who attest and review, and whether they must sign.
+    roster: Roster,
 }
 
 impl Verifier {
@@ -191,7 +205,14 @@ impl Verifier {
             pending: 0,
             people: People::default(),
             acked_when_closed: HashMap::new(),
+            roster: Roster::default(),
         }
+    }
+
+    /// With `[steps]`, `[[people]]` and `[signing] required` (see `Roster`).
+    pub fn with_roster(mut self, roster: Roster) -> Verifier {
+        self.roster = roster;
+        self
     }
 
     /// Cases not in a final state.
@@ -410,6 +431,8 @@ impl Verifier {
             Input::Guard(j) => self.on_guard(j, now),
             Input::Finding(f, closed) => self.on_finding(f, closed, now),
             Input::Signal(d, closed) => self.on_signal(d, closed, now),
+            Input::StepAttestation(a, raw) => self.on_step_attestation(a, raw, now),
+            Input::Review(r, raw) => self.on_review(r, raw, now),
             Input::Tick => self.on_tick(now),
         }
     }

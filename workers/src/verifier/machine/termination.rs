@@ -61,6 +61,8 @@ impl Verifier {
         for t in &case.required_targets {
             case.targets.entry(*t).or_insert_with(TargetStatus::pending);
         }
+        // And the steps without an API its kind requires (`[steps]`), pending from the start.
+        self.open_steps(&mut case, d.identity.kind);
         // The clock starts at the effective time, but never before the verifier heard of it.
         let start = d.effective_at.map_or(now, |e| e.max(now));
         case.deadline = Some(start + Duration::seconds(self.policy.deadline_secs as i64));
@@ -100,7 +102,8 @@ impl Verifier {
     }
 
     /// The person's live case (not `except`) a new termination joins: one whose termination
-    /// stands and that is still at work or waiting (scheduled, admitting, held, open, escalated).
+    /// stands and that is still at work or waiting (scheduled, admitting, held, open, escalated,
+    /// awaiting its closure review).
     pub(super) fn live_case_of(&self, identity: &str, except: Uuid) -> Option<Uuid> {
         self.people
             .standing_cases(identity)
@@ -116,6 +119,7 @@ impl Verifier {
                                 | CaseState::Held
                                 | CaseState::Open
                                 | CaseState::Escalated
+                                | CaseState::AwaitingReview
                         )
                 })
             })

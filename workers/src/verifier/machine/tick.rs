@@ -2,9 +2,10 @@
 //! scheduled cases coming due, re-drives and the case deadline.
 
 use super::confirmation::earlier_objects;
-use super::evidence::{raise_as, unconfirmed, Raise};
+use super::evidence::{raise_as, raise_full, unconfirmed, Raise};
 use super::finding::{after_close_escalation_open, level_id};
 use super::rescind::restore_undecided;
+use super::step::pending_steps;
 use super::{Effect, Slot, Verifier};
 use chrono::{DateTime, Duration, Utc};
 use revoke_shared::contract::{
@@ -21,6 +22,8 @@ impl Verifier {
         out.extend(self.fire_redrives(now));
         out.extend(self.escalate_overdue(now));
         out.extend(self.escalate_sla(now));
+        out.extend(self.escalate_step_sla(now));
+        out.extend(self.escalate_review_overdue(now));
         out.extend(self.climb_escalation_paths(now));
         out.extend(self.remind_held(now));
         out
@@ -165,7 +168,7 @@ impl Verifier {
                     owner: step.owner(),
                     detail,
                 };
-                raise_as(&mut case, id, r, now, &mut effects);
+                raise_full(&mut case, id, r, base.steps, now, &mut effects);
             }
             out.extend(self.publish(case, now, effects));
         }
@@ -311,7 +314,7 @@ impl Verifier {
                     .escalations
                     .iter()
                     .any(|e| e.reason == EscalationReason::DeadlinePassed)
-                && !unconfirmed(c).is_empty()
+                && !(unconfirmed(c).is_empty() && pending_steps(c).is_empty())
         });
         let mut out = Vec::new();
         for id in overdue {
@@ -319,19 +322,44 @@ impl Verifier {
                 continue;
             };
             let pending = unconfirmed(&case);
+            let steps = pending_steps(&case);
             let mut effects = Vec::new();
             let deadline = case.deadline;
-            self.escalate(
-                &mut case,
-                EscalationReason::DeadlinePassed,
-                pending,
-                format!(
-                    "deadline {} passed with targets unconfirmed",
-                    deadline.map(|d| d.to_rfc3339()).unwrap_or_default()
-                ),
-                now,
-                &mut effects,
+            let detail = format!(
+                "deadline {} passed with {} unconfirmed",
+                deadline.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                match (pending.is_empty(), steps.is_empty()) {
+                    (false, true) => "targets".to_string(),
+                    (true, _) => format!("steps ({})", steps.join(", ")),
+                    (false, false) => format!("targets and steps ({})", steps.join(", ")),
+                }
             );
+            if steps.is_empty() {
+                self.escalate(
+                    &mut case,
+                    EscalationReason::DeadlinePassed,
+                    pending,
+                    detail,
+                    now,
+                    &mut effects,
+                );
+            } else {
+                // The control owner of the first target (as ever), told of the steps too.
+                let reason = EscalationReason::DeadlinePassed;
+                let id = Escalation::id_with_steps(case.case_id, reason, &pending, &steps, 0);
+                let owner = match pending.first() {
+                    Some(t) => self.policy.owner_of(Some(*t)),
+                    None => self.roster.step_owner(&steps[0], &self.policy),
+                };
+                let r = Raise {
+                    reason,
+                    targets: pending,
+                    level: 0,
+                    owner,
+                    detail,
+                };
+                raise_full(&mut case, id, r, steps, now, &mut effects);
+            }
             out.extend(self.publish(case, now, effects));
         }
         out
@@ -348,6 +376,10 @@ pub(super) fn unresolved(case: &Case, e: &EscalationRecord) -> bool {
     e.targets.iter().any(|t| {
         case.targets
             .get(t)
+            .is_none_or(|s| s.state != TargetState::Done)
+    }) || e.steps.iter().any(|n| {
+        case.steps
+            .get(n)
             .is_none_or(|s| s.state != TargetState::Done)
     })
 }

@@ -1,5 +1,6 @@
 //! Checking and parsing what arrives on the confirmations topic (confirmations, restore
-//! reports, access findings, signal deliveries, fleet signatures) before the machine sees it.
+//! reports, access findings, signal deliveries, step attestations, reviews, fleet signatures)
+//! before the machine sees it.
 
 use super::after_close::AfterClose;
 use super::VerifierHandler;
@@ -7,8 +8,9 @@ use crate::verifier::ack_check::check_ack;
 use crate::verifier::machine::Input;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::{
-    parse_keyed, AccessFinding, Confirmation, RawMessage, RestoreReport, SignalDelivery,
-    ACCESS_FINDING_SCHEMA, CONFIRMATION_SCHEMA, RESTORE_REPORT_SCHEMA, SIGNAL_DELIVERY_SCHEMA,
+    parse_keyed, AccessFinding, Confirmation, RawMessage, RestoreReport, ReviewRecord,
+    SignalDelivery, StepAttestation, ACCESS_FINDING_SCHEMA, CONFIRMATION_SCHEMA,
+    RESTORE_REPORT_SCHEMA, REVIEW_SCHEMA, SIGNAL_DELIVERY_SCHEMA, STEP_ATTESTATION_SCHEMA,
 };
 
 impl VerifierHandler {
@@ -48,6 +50,32 @@ impl VerifierHandler {
                 Ok(r) => {
                     let input = Input::Restored(&r);
                     return self.apply(input, Some((r.case_id, msg.partition))).await;
+                }
+                Err(e) => e,
+            },
+            Some(STEP_ATTESTATION_SCHEMA) => match parse_decision::<StepAttestation>(
+                msg,
+                "step attestation",
+                "malformed_step_attestation",
+                STEP_ATTESTATION_SCHEMA,
+                |a| (a.schema.as_str(), a.identity_id.as_str()),
+            ) {
+                Ok((a, raw)) => {
+                    let input = Input::StepAttestation(&a, &raw);
+                    return self.decision(msg, a.case_id, input).await;
+                }
+                Err(e) => e,
+            },
+            Some(REVIEW_SCHEMA) => match parse_decision::<ReviewRecord>(
+                msg,
+                "review",
+                "malformed_review",
+                REVIEW_SCHEMA,
+                |r| (r.schema.as_str(), r.identity_id.as_str()),
+            ) {
+                Ok((r, raw)) => {
+                    let input = Input::Review(&r, &raw);
+                    return self.decision(msg, r.case_id, input).await;
                 }
                 Err(e) => e,
             },
@@ -184,4 +212,29 @@ fn parse_confirmation(msg: &RawMessage) -> Result<Confirmation, (&'static str, S
         |c: &Confirmation| &c.schema,
         |c: &Confirmation| &c.identity_id,
     )
+}
+
+/// A person's decision record (a step attestation, a review): parsed and checked like any keyed
+/// record, and kept as the JSON value it was published as, whose signature the machine checks.
+fn parse_decision<T: serde::de::DeserializeOwned>(
+    msg: &RawMessage,
+    what: &str,
+    malformed: &'static str,
+    schema: &str,
+    fields: impl Fn(&T) -> (&str, &str),
+) -> Result<(T, serde_json::Value), (&'static str, String)> {
+    let record: T = parse_keyed(
+        msg,
+        what,
+        malformed,
+        schema,
+        |r: &T| fields(r).0,
+        |r: &T| fields(r).1,
+    )?;
+    let raw = msg
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_slice(p).ok())
+        .ok_or_else(|| (malformed, format!("the {what} is not a JSON object")))?;
+    Ok((record, raw))
 }

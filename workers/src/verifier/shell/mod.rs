@@ -44,6 +44,7 @@ use uuid::Uuid;
 
 mod after_close;
 mod decision_refusals;
+mod decisions;
 mod guard_log;
 mod intake;
 mod publish;

@@ -33,7 +33,8 @@ pub async fn run_verifier(
     let producer = Producer::new(&cfg)?;
     // Empty until the group assigns partitions (`Handler::assigned` loads their cases).
     let state = Arc::new(Mutex::new(State {
-        machine: Verifier::new(cfg.verifier.clone()),
+        machine: Verifier::new(cfg.verifier.clone())
+            .with_roster(crate::verifier::machine::Roster::from_config(&cfg)),
         guard: Guard::new(cfg.verifier.guard.clone()),
         owned: Default::default(),
         partition_of: HashMap::new(),

@@ -12,6 +12,7 @@ pub(crate) mod kit;
 
 mod ack_tests;
 mod closed_offset_tests;
+mod decision_kit;
 mod escalation_tests;
 mod finding_tests;
 mod guard_tests;
@@ -23,5 +24,7 @@ mod redrive_tests;
 mod reminder_tests;
 mod rescind_tests;
 mod restore_report_tests;
+mod review_tests;
 mod schedule_tests;
 mod signal_tests;
+mod step_tests;

@@ -26,6 +26,19 @@ pub fn digest_text(d: &RecordDigest) -> String {
     s
 }
 
+/// The bytes of a `sha256:<64 hex digits>` digest (`None` for anything else).
+pub fn parse_digest(text: &str) -> Option<RecordDigest> {
+    let hex = text.strip_prefix("sha256:")?;
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 /// The digest of a record's published bytes, if they are JSON.
 pub fn digest_of_bytes(payload: &[u8]) -> Option<RecordDigest> {
     serde_json::from_slice::<Value>(payload)
@@ -127,6 +140,8 @@ mod tests {
         assert_eq!(v2["prev_digest"], digest_text(&first));
         assert_eq!(digest_of(&v2), second);
         verify_record(&v2, key).unwrap();
+        assert_eq!(parse_digest(&digest_text(&second)), Some(second));
+        assert_eq!(parse_digest("sha256:zz"), None);
         let (back, d) = case_with_digest(&serde_json::to_vec(&c).unwrap()).unwrap();
         assert_eq!((back.revision, d), (1, second));
         // Unsigned without a key, chained all the same.

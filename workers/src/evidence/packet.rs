@@ -262,7 +262,7 @@ mod tests {
         let mut versions = Vec::new();
         for rev in 0..3 {
             case.revision = rev;
-            prev = Some(seal(&mut case, prev.as_ref(), Some(s)));
+            prev = seal(&mut case, prev.as_ref(), Some(s));
             versions.push(Version {
                 topic: "cases".into(),
                 partition: 1,

@@ -216,7 +216,9 @@ pub fn check_case(
             Ok(None) => {
                 unsigned += 1;
                 if opts.require_signed || any_signed {
-                    push(&mut out, i, FindingKind::Unsigned, "not signed by the verifier, where the verifier signs every version (signature stripped, or written by someone else)".into());
+                    let why = "not signed by the verifier, where the verifier signs every version \
+                        (signature stripped, or written by someone else)";
+                    push(&mut out, i, FindingKind::Unsigned, why.into());
                 }
             }
             Ok(Some(sig)) => {
@@ -244,70 +246,33 @@ pub fn check_case(
         if let Some(j) =
             (0..i).find(|j| revs[*j] == rev && rev.is_some() && first_at[&digests[*j]] == *j)
         {
-            push(&mut out, i, FindingKind::Duplicated, format!("a second, different version of revision {rev_text} (the first is at {}): one of them is forged or altered", versions[j].at()));
+            let why = format!(
+                "a second, different version of revision {rev_text} (the first is at {}): \
+                 one of them is forged or altered",
+                versions[j].at()
+            );
+            push(&mut out, i, FindingKind::Duplicated, why);
             continue;
         }
         if let (Some(r), Some((m, j))) = (rev, max_seen) {
             if r < m {
-                push(&mut out, i, FindingKind::Reordered, format!("revision {r} comes after revision {m} (at {}): versions out of the order they were published in", versions[j].at()));
+                let why = format!(
+                    "revision {r} comes after revision {m} (at {}): versions out of the order \
+                     they were published in",
+                    versions[j].at()
+                );
+                push(&mut out, i, FindingKind::Reordered, why);
             }
         }
         // The chain.
         let prev_digest = v.value.get("prev_digest").and_then(Value::as_str);
-        match (prev, prev_digest) {
-            (None, Some(_)) => push(
-                &mut out,
-                i,
-                FindingKind::HistoryBegins,
-                format!("history begins at revision {rev_text} (earlier versions compacted)"),
-            ),
-            // The case's first version (the verifier publishes revision 1 first), or one
-            // written before versions were chained.
-            (None, None) => {}
-            (Some(p), None) => {
-                if chained {
-                    push(
-                        &mut out,
-                        i,
-                        FindingKind::Altered,
-                        "has no prev_digest although earlier versions are chained".into(),
-                    );
-                } else if let (Some(r), Some(rp)) = (rev, revs[p]) {
-                    if r > rp + 1 {
-                        push(
-                            &mut out,
-                            i,
-                            FindingKind::Removed,
-                            format!(
-                                "revisions {}..{} are missing between {} and this version",
-                                rp + 1,
-                                r - 1,
-                                versions[p].at()
-                            ),
-                        );
-                    }
-                }
-            }
-            (Some(p), Some(d)) => {
-                let found = parse_digest(d).and_then(|d| first_at.get(&d).copied());
-                match found {
-                    Some(j) if j == p => {
-                        if let (Some(r), Some(rp)) = (rev, revs[p]) {
-                            if r != rp + 1 {
-                                push(&mut out, i, FindingKind::Forged, format!("follows revision {rp} but claims revision {r}: revisions are consecutive"));
-                            }
-                        }
-                    }
-                    Some(j) if j > i => push(&mut out, i, FindingKind::Reordered, format!("follows the version at {} (revision {}), which comes after it", versions[j].at(), revs[j].map_or("?".into(), |r| r.to_string()))),
-                    // Follows an earlier version; what sits in between is named by its own check.
-                    Some(_) => {}
-                    None => match (rev, revs[p]) {
-                        (Some(r), Some(rp)) if r == rp + 1 => push(&mut out, p, FindingKind::Altered, format!("its digest is not the one revision {r} (at {}) chained to: changed after it was published", v.at())),
-                        (Some(r), Some(rp)) if r > rp + 1 => push(&mut out, i, FindingKind::Removed, format!("revision {} is missing: this version follows a version not present (after {}, revision {rp})", if r - 1 == rp + 1 { (rp + 1).to_string() } else { format!("{}..{}", rp + 1, r - 1) }, versions[p].at())),
-                        _ => push(&mut out, i, FindingKind::Removed, "follows a version that is not present".into()),
-                    },
-                }
-            }
+        let link = Link {
+            versions,
+            revs: &revs,
+            first_at: &first_at,
+        };
+        if let Some((at, kind, why)) = link.check(i, prev, prev_digest, chained) {
+            push(&mut out, at, kind, why);
         }
         chained |= prev_digest.is_some();
         if rev.is_some_and(|r| max_seen.is_none_or(|(m, _)| r > m)) {
@@ -337,9 +302,110 @@ pub fn check_case(
             .iter()
             .position(|v| signature_of(&v.value).ok().flatten().is_none())
             .unwrap_or(0);
-        push(&mut out, first, FindingKind::UnsignedNotice, format!("{unsigned} of {} versions unsigned (no evidence key was configured when they were written): their integrity is not proven", versions.len()));
+        let why = format!(
+            "{unsigned} of {} versions unsigned (no evidence key was configured when they were \
+             written): their integrity is not proven",
+            versions.len()
+        );
+        push(&mut out, first, FindingKind::UnsignedNotice, why);
     }
     out
+}
+
+/// The versions of one case as read, to check how each links to the one before.
+struct Link<'a> {
+    versions: &'a [&'a Version],
+    revs: &'a [Option<u64>],
+    first_at: &'a HashMap<RecordDigest, usize>,
+}
+
+fn rev_text(r: Option<u64>) -> String {
+    r.map_or("?".into(), |r| r.to_string())
+}
+
+impl Link<'_> {
+    /// What the chain says about version `i`, which should follow version `prev` (the nearest
+    /// earlier one that is not a copy): the version the finding is about, its kind and why.
+    /// `chained`: an earlier version carried a `prev_digest`.
+    fn check(
+        &self,
+        i: usize,
+        prev: Option<usize>,
+        prev_digest: Option<&str>,
+        chained: bool,
+    ) -> Option<(usize, FindingKind, String)> {
+        let (rev, at) = (self.revs[i], |j: usize| self.versions[j].at());
+        let Some(p) = prev else {
+            // The case's first version (the verifier publishes revision 1 first) has none.
+            let begins = format!(
+                "history begins at revision {} (earlier versions compacted)",
+                rev_text(rev)
+            );
+            return prev_digest.map(|_| (i, FindingKind::HistoryBegins, begins));
+        };
+        let rp = self.revs[p];
+        let Some(d) = prev_digest else {
+            if chained {
+                let why = "has no prev_digest although earlier versions are chained";
+                return Some((i, FindingKind::Altered, why.into()));
+            }
+            // Written before versions were chained: only the revisions tell.
+            let (r, rp) = (rev?, rp?);
+            let why = format!(
+                "revisions {}..{} are missing between {} and this version",
+                rp + 1,
+                r - 1,
+                at(p)
+            );
+            return (r > rp + 1).then_some((i, FindingKind::Removed, why));
+        };
+        match parse_digest(d).and_then(|d| self.first_at.get(&d).copied()) {
+            Some(j) if j == p => {
+                let (r, rp) = (rev?, rp?);
+                let why = format!(
+                    "follows revision {rp} but claims revision {r}: revisions are consecutive"
+                );
+                (r != rp + 1).then_some((i, FindingKind::Forged, why))
+            }
+            Some(j) if j > i => {
+                let why = format!(
+                    "follows the version at {} (revision {}), which comes after it",
+                    at(j),
+                    rev_text(self.revs[j])
+                );
+                Some((i, FindingKind::Reordered, why))
+            }
+            // Follows an earlier version; what sits in between is named by its own check.
+            Some(_) => None,
+            None => match (rev, rp) {
+                (Some(r), Some(rp)) if r == rp + 1 => {
+                    let why = format!(
+                        "its digest is not the one revision {r} (at {}) chained to: changed \
+                         after it was published",
+                        at(i)
+                    );
+                    Some((p, FindingKind::Altered, why))
+                }
+                (Some(r), Some(rp)) if r > rp + 1 => {
+                    let missing = if r - 1 == rp + 1 {
+                        (rp + 1).to_string()
+                    } else {
+                        format!("{}..{}", rp + 1, r - 1)
+                    };
+                    let why = format!(
+                        "revision {missing} is missing: this version follows a version not \
+                         present (after {}, revision {rp})",
+                        at(p)
+                    );
+                    Some((i, FindingKind::Removed, why))
+                }
+                _ => {
+                    let why = "follows a version that is not present";
+                    Some((i, FindingKind::Removed, why.into()))
+                }
+            },
+        }
+    }
 }
 
 /// The verifier's signature on a case version: by the verifier, with a listed key (retired

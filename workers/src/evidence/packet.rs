@@ -24,6 +24,10 @@ use std::collections::BTreeSet;
 
 pub const PACKET_SCHEMA: &str = "revoke.evidence_packet.v1";
 
+const TRUST_PINNED: &str =
+    "keys: only the pinned public keys (--keys) are trusted: signatures prove who signed";
+const TRUST_OWN: &str = "keys: the packet's own keys (no --keys given): this proves the packet is consistent and unaltered since it was signed by whoever holds those keys, NOT that they are the fleet's — pin the published keys with --keys to prove origin";
+
 /// One case version as published.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -151,9 +155,13 @@ pub fn verify(text: &str, pinned: Option<&TrustedKeys>) -> Result<PacketCheck, S
                 Ok(own) => own.pinned_by(p).1,
                 Err(_) => packet.keys.clone(),
             };
-            (p.clone(), unpinned, "keys: only the pinned public keys (--keys) are trusted: signatures prove who signed".to_string())
+            (p.clone(), unpinned, TRUST_PINNED.to_string())
         }
- None => (own.map_err(|e| format!("the packet's keys: {e}"))?, Vec::new(), "keys: the packet's own keys (no --keys given): this proves the packet is consistent and unaltered since it was signed by whoever holds those keys, NOT that they are the fleet's — pin the published keys with --keys to prove origin".to_string()),
+        None => (
+            own.map_err(|e| format!("the packet's keys: {e}"))?,
+            Vec::new(),
+            TRUST_OWN.to_string(),
+        ),
     };
     let mut findings = Vec::new();
     let mut versions = Vec::new();

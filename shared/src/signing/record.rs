@@ -219,16 +219,21 @@ impl RecordSigner {
         base64::engine::general_purpose::STANDARD.encode(self.key.verifying_key().to_bytes())
     }
 
-    /// Signs `record` in place: sets its `signature` (replacing any earlier one).
-    pub fn sign_value(&self, record: &mut Value) {
-        let bytes = signed_bytes(record);
-        let sig = self.key.sign(&bytes).to_bytes();
-        let signature = RecordSignature {
+    /// The signature over `canonical`: bytes the caller already made as [`signed_bytes`] makes
+    /// them (a publisher that canonicalises once for both the signature and the digest).
+    pub fn signature_over(&self, canonical: &[u8]) -> RecordSignature {
+        let sig = self.key.sign(canonical).to_bytes();
+        RecordSignature {
             signer: self.signer.clone(),
             key_id: self.key_id.clone(),
             alg: RECORD_ALGORITHM.into(),
             sig: base64::engine::general_purpose::STANDARD.encode(sig),
-        };
+        }
+    }
+
+    /// Signs `record` in place: sets its `signature` (replacing any earlier one).
+    pub fn sign_value(&self, record: &mut Value) {
+        let signature = self.signature_over(&signed_bytes(record));
         if let Value::Object(m) = record {
             m.insert(
                 SIGNATURE_FIELD.into(),

@@ -94,9 +94,11 @@ fn forged_acks_leave_the_target_open_and_only_the_signed_one_closes_it() {
             },
         };
         run(&env.cfg, &args, print).await.expect("carol's ack");
-        let log = wait_all_in(&env, WAIT, &[id], CaseState::Closed).await;
+        // A person's word stood in for a read-back: the case waits for a reviewer
+        // (`verifier.closure_review = "attested"`, the default) instead of closing.
+        let log = wait_all_in(&env, WAIT, &[id], CaseState::AwaitingReview).await;
         let c = &log.latest[&id];
-        assert_eq!(c.state, CaseState::Closed);
+        assert_eq!(c.state, CaseState::AwaitingReview);
         let cloud = &c.targets[&TargetKind::Cloud];
         assert_eq!(cloud.state, TargetState::Done);
         assert_eq!(cloud.authenticity, Some(Authenticity::Authenticated));

@@ -92,6 +92,7 @@ pub fn setup() -> (TestEnv, Keys) {
     let keys = Keys::new();
     let cfg = &mut env.cfg;
     cfg.signing.required = true;
+    revoke_tests::evidence_kit::use_evidence_key(cfg, &keys.dir, [13; 32]);
     cfg.signing.fleet_secret_file = Some(
         keys.write("fleet.secret", FLEET_SECRET)
             .display()

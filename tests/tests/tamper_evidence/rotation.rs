@@ -1,6 +1,7 @@
 //! Key rotation: the fleet moves from key A to key B (A retired); everything A signed and
 //! everything B signs verifies; without A listed, A's records fail; the verifier refuses
-//! worker confirmations signed with the retired key or one nobody listed, or altered since signed.
+//! worker confirmations signed with the retired key or one nobody listed, or altered since signed;
+//! a verifier or worker given the retired key or an unlisted one does not start (exit 2).
 
 use super::*;
 use revoke_shared::contract::{Confirmation, DeadLetter};
@@ -115,4 +116,30 @@ fn records_of_a_retired_key_and_of_its_successor_verify_and_unlisted_keys_fail()
         );
         fleet.stop().await.expect("fleet stops");
     });
+    // The retired key, or one nobody listed, cannot start a verifier or a worker (exit 2).
+    let stranger = dir.0.join("stranger.key");
+    std::fs::write(&stranger, "c3".repeat(32)).unwrap();
+    let retired = dir.0.join("evidence.key"); // key A, written by `use_evidence_key`
+    for (file, says_why) in [(retired, "retired"), (stranger, "not listed")] {
+        for process in [&["verifier"][..], &["worker", "--target", "vault"][..]] {
+            let out = std::process::Command::new(revoke_tests::procs::revoke_bin())
+                .args(process)
+                .env_remove("REVOKE_CONFIG")
+                .env("KAFKA_BROKERS", &env.cfg.kafka.brokers)
+                .env("REVOKE_SIGNING__EVIDENCE_KEY_FILE", &file)
+                .env(
+                    "REVOKE_SIGNING__EVIDENCE_KEYS",
+                    keys_env(&env.cfg.signing.evidence_keys),
+                )
+                .env("REVOKE_METRICS__LISTEN", "")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run revoke");
+            says(&out, 2, &[says_why, "evidence_key"]);
+            assert!(
+                !text(&out).contains(&"c3".repeat(32)),
+                "the private key never shows"
+            );
+        }
+    }
 }

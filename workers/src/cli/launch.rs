@@ -24,6 +24,7 @@ struct ConfigProblem(String);
 /// `revoke worker --target KIND`.
 pub fn worker(cfg: &Config, args: WorkerArgs) -> Result<(), CommandError> {
     check_signing_keys(cfg)?;
+    check_evidence_key(cfg, revoke_shared::config::EvidenceRole::Worker)?;
     long_running(cfg, |cfg, metrics, health, stop| async move {
         let kind = args.target;
         let target = crate::adapters::from_config(kind, &cfg)
@@ -36,6 +37,7 @@ pub fn worker(cfg: &Config, args: WorkerArgs) -> Result<(), CommandError> {
 /// `revoke verifier`.
 pub fn verifier(cfg: &Config) -> Result<(), CommandError> {
     check_signing_keys(cfg)?;
+    check_evidence_key(cfg, revoke_shared::config::EvidenceRole::Verifier)?;
     long_running(cfg, |cfg, metrics, health, stop| async move {
         crate::verifier::run_verifier(&cfg, metrics, health, stop).await
     })
@@ -81,6 +83,25 @@ fn check_signing_keys(cfg: &Config) -> Result<(), CommandError> {
             .fleet_secret()
             .map_err(|e| CommandError::usage(anyhow::anyhow!("signing: {e}")))?;
         tracing::info!(sources = ?keys.sources().collect::<Vec<_>>(), "signed HR events required; records for the workers signed by the fleet");
+    }
+    Ok(())
+}
+
+/// The process's evidence key, before anything starts: one that cannot be read, is not listed
+/// for `role` in `[[signing.evidence_keys]]`, or is retired is a configuration error (exit 2),
+/// never records signed with a key nobody can check.
+fn check_evidence_key(
+    cfg: &Config,
+    role: revoke_shared::config::EvidenceRole,
+) -> Result<(), CommandError> {
+    let signer = revoke_shared::signing::evidence_signer(&cfg.signing, role)
+        .map_err(|e| CommandError::usage(anyhow::anyhow!(e)))?;
+    match signer {
+        Some(s) => tracing::info!(key_id = s.key_id(), role = role.as_str(), "evidence signed"),
+        None => tracing::warn!(
+            role = role.as_str(),
+            "no evidence key (signing.evidence_key_env / evidence_key_file): records are not signed"
+        ),
     }
     Ok(())
 }

@@ -11,10 +11,13 @@
 //! removed from the *start* (compaction legitimately keeps only a suffix: "history begins at
 //! revision N") or from the *end* (compare the latest revision with one you kept).
 
-use super::chain::{digest_of, digest_text, RecordDigest};
+use super::chain::{digest_of, parse_digest, RecordDigest};
+use super::embedded::{check_decisions, check_reports};
+pub use super::embedded::{embedded_reports, nested_signed};
 use super::keys::{KeyOwner, TrustedKeys};
-use revoke_shared::contract::{Case, RecordSignature, TargetStatus};
-use revoke_shared::signing::{signature_of, verify_with, RecordSignatureError, SIGNATURE_FIELD};
+pub use super::render::render;
+use revoke_shared::contract::{Case, RecordSignature};
+use revoke_shared::signing::{signature_of, verify_with, RecordSignatureError};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
@@ -213,7 +216,9 @@ pub fn check_case(
             Ok(None) => {
                 unsigned += 1;
                 if opts.require_signed || any_signed {
-                    push(&mut out, i, FindingKind::Unsigned, "not signed by the verifier, where the verifier signs every version (signature stripped, or written by someone else)".into());
+                    let why = "not signed by the verifier, where the verifier signs every version \
+                        (signature stripped, or written by someone else)";
+                    push(&mut out, i, FindingKind::Unsigned, why.into());
                 }
             }
             Ok(Some(sig)) => {
@@ -241,70 +246,33 @@ pub fn check_case(
         if let Some(j) =
             (0..i).find(|j| revs[*j] == rev && rev.is_some() && first_at[&digests[*j]] == *j)
         {
-            push(&mut out, i, FindingKind::Duplicated, format!("a second, different version of revision {rev_text} (the first is at {}): one of them is forged or altered", versions[j].at()));
+            let why = format!(
+                "a second, different version of revision {rev_text} (the first is at {}): \
+                 one of them is forged or altered",
+                versions[j].at()
+            );
+            push(&mut out, i, FindingKind::Duplicated, why);
             continue;
         }
         if let (Some(r), Some((m, j))) = (rev, max_seen) {
             if r < m {
-                push(&mut out, i, FindingKind::Reordered, format!("revision {r} comes after revision {m} (at {}): versions out of the order they were published in", versions[j].at()));
+                let why = format!(
+                    "revision {r} comes after revision {m} (at {}): versions out of the order \
+                     they were published in",
+                    versions[j].at()
+                );
+                push(&mut out, i, FindingKind::Reordered, why);
             }
         }
         // The chain.
         let prev_digest = v.value.get("prev_digest").and_then(Value::as_str);
-        match (prev, prev_digest) {
-            (None, Some(_)) => push(
-                &mut out,
-                i,
-                FindingKind::HistoryBegins,
-                format!("history begins at revision {rev_text} (earlier versions compacted)"),
-            ),
-            // The case's first version (the verifier publishes revision 1 first), or one
-            // written before versions were chained.
-            (None, None) => {}
-            (Some(p), None) => {
-                if chained {
-                    push(
-                        &mut out,
-                        i,
-                        FindingKind::Altered,
-                        "has no prev_digest although earlier versions are chained".into(),
-                    );
-                } else if let (Some(r), Some(rp)) = (rev, revs[p]) {
-                    if r > rp + 1 {
-                        push(
-                            &mut out,
-                            i,
-                            FindingKind::Removed,
-                            format!(
-                                "revisions {}..{} are missing between {} and this version",
-                                rp + 1,
-                                r - 1,
-                                versions[p].at()
-                            ),
-                        );
-                    }
-                }
-            }
-            (Some(p), Some(d)) => {
-                let found = (0..versions.len()).find(|j| digest_text(&digests[*j]) == d);
-                match found {
-                    Some(j) if j == p => {
-                        if let (Some(r), Some(rp)) = (rev, revs[p]) {
-                            if r != rp + 1 {
-                                push(&mut out, i, FindingKind::Forged, format!("follows revision {rp} but claims revision {r}: revisions are consecutive"));
-                            }
-                        }
-                    }
-                    Some(j) if j > i => push(&mut out, i, FindingKind::Reordered, format!("follows the version at {} (revision {}), which comes after it", versions[j].at(), revs[j].map_or("?".into(), |r| r.to_string()))),
-                    // Follows an earlier version; what sits in between is named by its own check.
-                    Some(_) => {}
-                    None => match (rev, revs[p]) {
-                        (Some(r), Some(rp)) if r == rp + 1 => push(&mut out, p, FindingKind::Altered, format!("its digest is not the one revision {r} (at {}) chained to: changed after it was published", v.at())),
-                        (Some(r), Some(rp)) if r > rp + 1 => push(&mut out, i, FindingKind::Removed, format!("revision {} is missing: this version follows a version not present (after {}, revision {rp})", if r - 1 == rp + 1 { (rp + 1).to_string() } else { format!("{}..{}", rp + 1, r - 1) }, versions[p].at())),
-                        _ => push(&mut out, i, FindingKind::Removed, "follows a version that is not present".into()),
-                    },
-                }
-            }
+        let link = Link {
+            versions,
+            revs: &revs,
+            first_at: &first_at,
+        };
+        if let Some((at, kind, why)) = link.check(i, prev, prev_digest, chained) {
+            push(&mut out, at, kind, why);
         }
         chained |= prev_digest.is_some();
         if rev.is_some_and(|r| max_seen.is_none_or(|(m, _)| r > m)) {
@@ -334,9 +302,110 @@ pub fn check_case(
             .iter()
             .position(|v| signature_of(&v.value).ok().flatten().is_none())
             .unwrap_or(0);
-        push(&mut out, first, FindingKind::UnsignedNotice, format!("{unsigned} of {} versions unsigned (no evidence key was configured when they were written): their integrity is not proven", versions.len()));
+        let why = format!(
+            "{unsigned} of {} versions unsigned (no evidence key was configured when they were \
+             written): their integrity is not proven",
+            versions.len()
+        );
+        push(&mut out, first, FindingKind::UnsignedNotice, why);
     }
     out
+}
+
+/// The versions of one case as read, to check how each links to the one before.
+struct Link<'a> {
+    versions: &'a [&'a Version],
+    revs: &'a [Option<u64>],
+    first_at: &'a HashMap<RecordDigest, usize>,
+}
+
+fn rev_text(r: Option<u64>) -> String {
+    r.map_or("?".into(), |r| r.to_string())
+}
+
+impl Link<'_> {
+    /// What the chain says about version `i`, which should follow version `prev` (the nearest
+    /// earlier one that is not a copy): the version the finding is about, its kind and why.
+    /// `chained`: an earlier version carried a `prev_digest`.
+    fn check(
+        &self,
+        i: usize,
+        prev: Option<usize>,
+        prev_digest: Option<&str>,
+        chained: bool,
+    ) -> Option<(usize, FindingKind, String)> {
+        let (rev, at) = (self.revs[i], |j: usize| self.versions[j].at());
+        let Some(p) = prev else {
+            // The case's first version (the verifier publishes revision 1 first) has none.
+            let begins = format!(
+                "history begins at revision {} (earlier versions compacted)",
+                rev_text(rev)
+            );
+            return prev_digest.map(|_| (i, FindingKind::HistoryBegins, begins));
+        };
+        let rp = self.revs[p];
+        let Some(d) = prev_digest else {
+            if chained {
+                let why = "has no prev_digest although earlier versions are chained";
+                return Some((i, FindingKind::Altered, why.into()));
+            }
+            // Written before versions were chained: only the revisions tell.
+            let (r, rp) = (rev?, rp?);
+            let why = format!(
+                "revisions {}..{} are missing between {} and this version",
+                rp + 1,
+                r - 1,
+                at(p)
+            );
+            return (r > rp + 1).then_some((i, FindingKind::Removed, why));
+        };
+        match parse_digest(d).and_then(|d| self.first_at.get(&d).copied()) {
+            Some(j) if j == p => {
+                let (r, rp) = (rev?, rp?);
+                let why = format!(
+                    "follows revision {rp} but claims revision {r}: revisions are consecutive"
+                );
+                (r != rp + 1).then_some((i, FindingKind::Forged, why))
+            }
+            Some(j) if j > i => {
+                let why = format!(
+                    "follows the version at {} (revision {}), which comes after it",
+                    at(j),
+                    rev_text(self.revs[j])
+                );
+                Some((i, FindingKind::Reordered, why))
+            }
+            // Follows an earlier version; what sits in between is named by its own check.
+            Some(_) => None,
+            None => match (rev, rp) {
+                (Some(r), Some(rp)) if r == rp + 1 => {
+                    let why = format!(
+                        "its digest is not the one revision {r} (at {}) chained to: changed \
+                         after it was published",
+                        at(i)
+                    );
+                    Some((p, FindingKind::Altered, why))
+                }
+                (Some(r), Some(rp)) if r > rp + 1 => {
+                    let missing = if r - 1 == rp + 1 {
+                        (rp + 1).to_string()
+                    } else {
+                        format!("{}..{}", rp + 1, r - 1)
+                    };
+                    let why = format!(
+                        "revision {missing} is missing: this version follows a version not \
+                         present (after {}, revision {rp})",
+                        at(p)
+                    );
+                    Some((i, FindingKind::Removed, why))
+                }
+                _ => {
+                    let why = "follows a version that is not present";
+                    Some((i, FindingKind::Removed, why.into()))
+                }
+            },
+        }
+    }
 }
 
 /// The verifier's signature on a case version: by the verifier, with a listed key (retired
@@ -374,197 +443,6 @@ fn verifier_signature(
         ),
         other => (FindingKind::Altered, other.to_string()),
     })
-}
-
-/// Every status of a case that may hold a worker's signed report: targets, and the reports
-/// they replaced or that came late.
-fn statuses(case: &Case) -> Vec<(revoke_shared::contract::TargetKind, &TargetStatus)> {
-    let mut out = Vec::new();
-    for (kind, st) in case.targets.iter() {
-        out.push((*kind, st));
-        for older in st.superseded.iter().chain(&st.late) {
-            out.push((*kind, older));
-        }
-    }
-    out
-}
-
-/// The workers' reports (and acknowledgements) a version embeds, each checked once per case.
-fn check_reports(
-    case: &Case,
-    keys: &TrustedKeys,
-    opts: CheckOptions,
-    seen: &mut BTreeSet<String>,
-    out: &mut CaseCheck,
-) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (kind, st) in statuses(case) {
-        let Some(report) = st.rebuilt_report(&case.identity_id, kind) else {
-            if st.worker.is_some()
-                && !st.is_acknowledged()
-                && seen.insert(format!("unsigned:{kind}:{:?}", st.confirmed_at))
-            {
-                out.reports_unsigned += 1;
-                if opts.require_signed {
-                    problems.push(format!("the {kind} report is not signed by a worker"));
-                }
-            }
-            continue;
-        };
-        let Some(sig) = report.signature.clone() else {
-            if seen.insert(format!("unsigned:{}", report.confirmation_id)) {
-                out.reports_unsigned += 1;
-                if opts.require_signed && !st.is_acknowledged() {
-                    problems.push(format!(
-                        "the {kind} report {} is not signed by a worker",
-                        report.confirmation_id
-                    ));
-                }
-            }
-            continue;
-        };
-        if !seen.insert(format!("{}:{}", report.confirmation_id, sig.sig)) {
-            continue;
-        }
-        let value = match serde_json::to_value(&report) {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push(format!("the {kind} report cannot be rebuilt: {e}"));
-                continue;
-            }
-        };
-        let owner = if sig.signer == "worker" {
-            KeyOwner::Fleet
-        } else {
-            KeyOwner::Person
-        };
-        match keys.find(owner, &sig.signer, &sig.key_id) {
-            None => problems.push(format!("the {kind} report {} is signed by {:?} with key {}, which is not listed", report.confirmation_id, sig.signer.chars().take(64).collect::<String>(), sig.key_id.chars().take(80).collect::<String>())),
-            Some(k) => match verify_with(&value, &sig, &k.key) {
-                Ok(()) => out.reports_verified += 1,
-                Err(_) => problems.push(format!("the {kind} report {} does not match its signature by {}: changed after it was signed", report.confirmation_id, sig.signer)),
-            },
-        }
-    }
-    problems
-}
-
-/// People's decisions a version embeds: any nested record carrying its own `signature` (the
-/// top level is the verifier's), checked with the person's key, each once per case.
-fn check_decisions(
-    v: &Value,
-    keys: &TrustedKeys,
-    seen: &mut BTreeSet<String>,
-    out: &mut CaseCheck,
-) -> Vec<String> {
-    let found = nested_signed(v);
-    let mut problems = Vec::new();
-    for record in found {
-        let sig = match signature_of(record) {
-            Ok(Some(s)) => s,
-            Ok(None) => continue,
-            Err(e) => {
-                problems.push(format!("a decision's signature is malformed: {e}"));
-                continue;
-            }
-        };
-        if !seen.insert(sig.sig.clone()) {
-            continue;
-        }
-        match keys.find(KeyOwner::Person, &sig.signer, &sig.key_id) {
-            None => problems.push(format!(
-                "a decision signed by {:?} with key {}, which is not a listed key of that person",
-                sig.signer.chars().take(64).collect::<String>(),
-                sig.key_id.chars().take(80).collect::<String>()
-            )),
-            Some(k) => match verify_with(record, &sig, &k.key) {
-                Ok(()) => out.decisions_verified += 1,
-                Err(_) => problems.push(format!(
-                    "a decision by {} does not match its signature: changed after it was signed",
-                    sig.signer
-                )),
-            },
-        }
-    }
-    problems
-}
-
-/// The records nested in a case version that carry their own `signature` (people's decisions;
-/// the top-level `signature` is the verifier's).
-pub fn nested_signed(v: &Value) -> Vec<&Value> {
-    fn walk<'a>(v: &'a Value, top: bool, found: &mut Vec<&'a Value>) {
-        match v {
-            Value::Object(m) => {
-                if !top
-                    && m.get(SIGNATURE_FIELD)
-                        .is_some_and(|s| s.get("signer").is_some())
-                {
-                    found.push(v);
-                }
-                for (k, child) in m {
-                    if !(top && k == SIGNATURE_FIELD) {
-                        walk(child, false, found);
-                    }
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|c| walk(c, false, found)),
-            _ => {}
-        }
-    }
-    let mut found = Vec::new();
-    walk(v, true, &mut found);
-    found
-}
-
-/// The signed reports a case version embeds, rebuilt as the workers (or people) signed them.
-pub fn embedded_reports(
-    case: &Case,
-) -> Vec<(
-    revoke_shared::contract::TargetKind,
-    revoke_shared::contract::Confirmation,
-)> {
-    statuses(case)
-        .into_iter()
-        .filter_map(|(kind, st)| {
-            st.rebuilt_report(&case.identity_id, kind)
-                .map(|c| (kind, c))
-        })
-        .collect()
-}
-
-/// The text `--verify` prints: per case a summary line, then each finding named.
-pub fn render(checks: &[CaseCheck]) -> String {
-    let mut s = String::new();
-    for c in checks {
-        let revs = match (c.first_revision, c.last_revision) {
-            (Some(a), Some(b)) => format!("revisions {a}..{b}"),
-            _ => "revisions ?".into(),
-        };
-        let signed = if c.signed == 0 {
-            "unsigned".to_string()
-        } else {
-            format!("{} signed by the verifier", c.signed)
-        };
-        s.push_str(&format!(
-            "case {}: {} — {} versions ({revs}), {signed}; worker reports: {} verified, {} unsigned; decisions: {} verified\n",
-            c.case_id,
-            if c.ok() { "OK" } else { "FAILED" },
-            c.versions,
-            c.reports_verified,
-            c.reports_unsigned,
-            c.decisions_verified
-        ));
-        for f in &c.findings {
-            let rev = f.revision.map_or("?".into(), |r| r.to_string());
-            s.push_str(&format!(
-                "  {:<16} revision {rev} at {}: {}\n",
-                f.kind.as_str().to_uppercase(),
-                f.at,
-                f.detail
-            ));
-        }
-    }
-    s
 }
 
 #[cfg(test)]

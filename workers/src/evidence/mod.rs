@@ -6,16 +6,20 @@
 //! - `keys`: the public keys a check trusts (fleet roles and people), from config or a packet.
 //! - `check`: the pure check of a case's versions as read (signatures, chain, embedded reports,
 //!   people's decisions) into findings.
+//! - `embedded`: the reports and decisions a version embeds, checked; `render`: the printed
+//!   result.
 //! - `intake`: the verifier's check of a worker's signed confirmation as it arrives.
 //! - `read`: reading every version from the cases topic (the only I/O here).
 //! - `packet`: the self-contained evidence packet (`revoke evidence export|verify`).
 
 pub mod chain;
 pub mod check;
+pub mod embedded;
 pub mod intake;
 pub mod keys;
 pub mod packet;
 pub mod read;
+pub mod render;
 
 /// The signature `signer` makes over `record` as it will be published (its `signature` field
 /// left out), to set in the record's own `signature` field before it is serialised: the record

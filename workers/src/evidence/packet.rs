@@ -24,6 +24,10 @@ use std::collections::BTreeSet;
 
 pub const PACKET_SCHEMA: &str = "revoke.evidence_packet.v1";
 
+const TRUST_PINNED: &str =
+    "keys: only the pinned public keys (--keys) are trusted: signatures prove who signed";
+const TRUST_OWN: &str = "keys: the packet's own keys (no --keys given): this proves the packet is consistent and unaltered since it was signed by whoever holds those keys, NOT that they are the fleet's — pin the published keys with --keys to prove origin";
+
 /// One case version as published.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,14 +146,22 @@ pub fn verify(text: &str, pinned: Option<&TrustedKeys>) -> Result<PacketCheck, S
     if packet.schema != PACKET_SCHEMA {
         return Err(format!("schema {:?} is not {PACKET_SCHEMA}", packet.schema));
     }
-    let own =
-        TrustedKeys::from_entries(&packet.keys).map_err(|e| format!("the packet's keys: {e}"))?;
+    let own = TrustedKeys::from_entries(&packet.keys);
     let (keys, unpinned, trust) = match pinned {
         Some(p) => {
-            let (_, unpinned) = own.pinned_by(p);
-            (p.clone(), unpinned, "keys: only the pinned public keys (--keys) are trusted: signatures prove who signed".to_string())
+            // The packet's own keys are only compared with the pinned ones: broken ones are
+            // listed as ignored, never a reason not to check the records.
+            let unpinned = match &own {
+                Ok(own) => own.pinned_by(p).1,
+                Err(_) => packet.keys.clone(),
+            };
+            (p.clone(), unpinned, TRUST_PINNED.to_string())
         }
-        None => (own, Vec::new(), "keys: the packet's own keys (no --keys given): this proves the packet is consistent and unaltered since it was signed by whoever holds those keys, NOT that they are the fleet's — pin the published keys with --keys to prove origin".to_string()),
+        None => (
+            own.map_err(|e| format!("the packet's keys: {e}"))?,
+            Vec::new(),
+            TRUST_OWN.to_string(),
+        ),
     };
     let mut findings = Vec::new();
     let mut versions = Vec::new();
@@ -262,7 +274,7 @@ mod tests {
         let mut versions = Vec::new();
         for rev in 0..3 {
             case.revision = rev;
-            prev = Some(seal(&mut case, prev.as_ref(), Some(s)));
+            prev = seal(&mut case, prev.as_ref(), Some(s));
             versions.push(Version {
                 topic: "cases".into(),
                 partition: 1,

@@ -125,8 +125,7 @@ fn history_with(signer: Option<&RecordSigner>) -> Vec<Version> {
                 record_signature: c.signature.clone(),
             }));
         }
-        let d = seal(&mut case, prev.as_ref(), signer);
-        prev = Some(d);
+        prev = seal(&mut case, prev.as_ref(), signer);
         out.push(Version {
             topic: "revoke.cases".into(),
             partition: 0,

@@ -50,7 +50,8 @@ pub(super) fn enqueue(
         match effect {
             Effect::Case(mut case) => {
                 let p = st.partition_of.get(&case.case_id).copied();
-                // Chained to the version before and signed (`crate::evidence::chain`).
+                // Chained to the version before and signed, with an evidence key
+                // (`crate::evidence::chain`).
                 let prev = st.chain.get(&case.case_id).copied();
                 let digest = crate::evidence::chain::seal(&mut case, prev.as_ref(), evidence);
                 st.chain.published(case.case_id, case.state, digest);

@@ -77,6 +77,10 @@ pub struct CaseReview {
     pub evidence_digest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The accepting review as published, with its signature: who reviewed can be checked
+    /// offline (`revoke case --verify`, evidence packets) like every other decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Box<ReviewRecord>>,
     /// Earlier rejections, newest last (a rejected review reopens steps; a later one decides again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<ReviewRecord>,

@@ -143,6 +143,7 @@ mod tests {
             authenticity: Some(Authenticity::Authenticated),
             evidence_digest: Some("sha256:ab".into()),
             note: None,
+            record: None,
             rejected: Vec::new(),
         }));
         let rows = vec![crate::report::Row::from_case(&c)];

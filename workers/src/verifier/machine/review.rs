@@ -65,6 +65,7 @@ impl Verifier {
             authenticity: None,
             evidence_digest: None,
             note: None,
+            record: None,
             rejected,
         }));
     }
@@ -112,6 +113,7 @@ impl Verifier {
                 authenticity: None,
                 evidence_digest: None,
                 note: None,
+                record: None,
                 rejected: Vec::new(),
             })
         });
@@ -123,6 +125,7 @@ impl Verifier {
                 review.authenticity = Some(authenticity);
                 review.evidence_digest = Some(r.evidence_digest.clone());
                 review.note = r.note.clone();
+                review.record = Some(Box::new(r.clone()));
                 case.state = CaseState::Closed;
                 case.closed_at = Some(now);
             }

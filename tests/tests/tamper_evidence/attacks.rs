@@ -89,6 +89,25 @@ fn an_honest_history_verifies_and_altered_removed_reordered_versions_are_named()
                 "does not match",
             ],
         );
+        // The report shows each case's check in its rows (every format), and fails as a whole.
+        let cfg = env.cfg.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            revoke(&cfg, &["report", "--verify", "--format", "json"])
+        })
+        .await
+        .unwrap();
+        says(&out, 1, &["evidence check FAILED for 1 case"]);
+        let rows: Vec<serde_json::Value> =
+            serde_json::from_slice(&out.stdout).expect("the JSON report on stdout");
+        assert_eq!(rows.len(), ids.len());
+        for row in &rows {
+            let check = row["evidence_check"].as_str().expect("every row checked");
+            if row["case_id"] == a.as_str() {
+                assert!(check.starts_with("FAILED: altered"), "{check}");
+            } else {
+                assert!(check.starts_with("verified: "), "{check}");
+            }
+        }
 
         // (b) A version removed, (c) two swapped: the history rewritten into a fresh topic.
         let b = &ids[1];

@@ -67,7 +67,7 @@ fn read_all(cfg: &Config) -> Result<Vec<Version>, CommandError> {
 }
 
 /// Prints the checks and fails (exit 1) when any record failed.
-fn conclude(checks: &[CaseCheck], emit: fn(&str)) -> Result<(), CommandError> {
+pub fn conclude(checks: &[CaseCheck], emit: fn(&str)) -> Result<(), CommandError> {
     emit(render(checks).trim_end());
     let failed: Vec<&str> = checks
         .iter()
@@ -105,12 +105,12 @@ pub fn verify_case(cfg: &Config, id: &str, emit: fn(&str)) -> Result<(), Command
     conclude(&check_versions(&versions, &keys, options(cfg, &keys)), emit)
 }
 
-/// `revoke report --verify`: every version of the cases `ids` (the report's rows).
-pub fn verify_cases(
+/// `revoke report --verify`: the checks of every version of the cases `ids` (the report's
+/// rows), to show per row and then conclude with [`conclude`].
+pub fn check_cases(
     cfg: &Config,
     ids: &std::collections::BTreeSet<String>,
-    emit: fn(&str),
-) -> Result<(), CommandError> {
+) -> Result<Vec<CaseCheck>, CommandError> {
     let keys = config_keys(cfg)?;
     let versions: Vec<Version> = read_all(cfg)?
         .into_iter()
@@ -121,7 +121,7 @@ pub fn verify_cases(
                 .is_some_and(|id| ids.contains(id))
         })
         .collect();
-    conclude(&check_versions(&versions, &keys, options(cfg, &keys)), emit)
+    Ok(check_versions(&versions, &keys, options(cfg, &keys)))
 }
 
 /// `revoke evidence export`.

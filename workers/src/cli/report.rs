@@ -105,7 +105,22 @@ pub fn run(cfg: &Config, args: &ReportArgs, emit: fn(&str)) -> Result<(), Comman
         ))
     })?;
     let selected = select(log.latest.values(), since, until, args.window);
-    let rows: Vec<Row> = selected.iter().map(|c| Row::from_case(c)).collect();
+    let mut rows: Vec<Row> = selected.iter().map(|c| Row::from_case(c)).collect();
+    // Checked before rendering, so that every format shows each case's result.
+    let checks = if args.verify {
+        let ids = rows.iter().map(|r| r.case_id.to_string()).collect();
+        let checks = super::evidence::check_cases(cfg, &ids)?;
+        for r in &mut rows {
+            let id = r.case_id.to_string();
+            r.evidence_check = Some(match checks.iter().find(|c| c.case_id == id) {
+                Some(c) => crate::report::check_summary(c),
+                None => "FAILED: no version of the case could be read".into(),
+            });
+        }
+        Some(checks)
+    } else {
+        None
+    };
     let window = format!(
         "{} in [{}, {})",
         match args.window {
@@ -135,10 +150,9 @@ pub fn run(cfg: &Config, args: &ReportArgs, emit: fn(&str)) -> Result<(), Comman
         }
         None => emit(text.strip_suffix('\n').unwrap_or(&text)),
     }
-    if args.verify {
+    if let Some(checks) = checks {
         // On stderr: stdout may be the report itself.
-        let ids = rows.iter().map(|r| r.case_id.to_string()).collect();
-        super::evidence::verify_cases(cfg, &ids, |line| eprintln!("{line}"))?;
+        super::evidence::conclude(&checks, |line| eprintln!("{line}"))?;
     }
     Ok(())
 }

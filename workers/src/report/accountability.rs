@@ -1,9 +1,17 @@
-//! What the report says of a case's steps without an API and its closure review: per step its
-//! state and who attested it (how far proven theirs), and who reviewed the case, with what
-//! verdict, on which evidence digest, and the rejections before.
+//! Who did what in a case, as the report says it: the people's decisions on its held batch (and
+//! on giving access back), per step its state and who attested it, who reviewed the case (with
+//! what verdict, on which evidence digest, the rejections before) — each `authenticated` or
+//! `unauthenticated` — how the workers' reports were signed, and, with `report --verify`, the
+//! result of checking the case's chain and signatures.
 
-use revoke_shared::contract::{Case, TargetState};
+use super::model::TargetRow;
+use crate::evidence::check::CaseCheck;
+use chrono::{DateTime, Utc};
+use revoke_shared::contract::{
+    Authenticity, Case, CaseGuard, TargetKind, TargetState, TargetStatus,
+};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepRow {
@@ -29,6 +37,113 @@ pub struct ReviewRow {
     pub evidence_digest: Option<String>,
     /// Who rejected it before, oldest first.
     pub rejected_by: Vec<String>,
+}
+
+/// A person's decision on the batch the blast-radius guard held the case (or its restore) in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionRow {
+    /// `approve` or `reject`; `restore approve` / `restore reject` for giving access back.
+    pub decision: String,
+    pub by: String,
+    pub at: Option<DateTime<Utc>>,
+    /// `authenticated` (signed with the person's current key, holding the approver role) or
+    /// `unauthenticated` (free text, or a record that does not say).
+    pub authenticity: String,
+}
+
+pub fn decisions_of(case: &Case) -> Vec<DecisionRow> {
+    let row = |prefix: &str, g: &CaseGuard| {
+        Some(DecisionRow {
+            decision: format!("{prefix}{}", g.decision?.as_str()),
+            by: g.decided_by.clone().unwrap_or_else(|| "-".into()),
+            at: g.decided_at,
+            authenticity: g
+                .decided_authenticity
+                .unwrap_or(Authenticity::Unauthenticated)
+                .as_str()
+                .into(),
+        })
+    };
+    case.guard
+        .as_deref()
+        .and_then(|g| row("", g))
+        .into_iter()
+        .chain(
+            case.restore_guard
+                .as_deref()
+                .and_then(|g| row("restore ", g)),
+        )
+        .collect()
+}
+
+/// The decisions in one cell: `approve by alice (authenticated) at 2026-…`.
+pub fn decisions_text(decisions: &[DecisionRow]) -> String {
+    decisions
+        .iter()
+        .map(|d| {
+            let at =
+                d.at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                    .unwrap_or_else(|| "-".into());
+            format!("{} by {} ({}) at {at}", d.decision, d.by, d.authenticity)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// How a target's report was signed: `ed25519` (the worker's evidence key: checkable offline),
+/// `hmac` (the fleet's shared secret only), `person` (a person's acknowledgement, see its
+/// authenticity), `none`, or empty while nothing was reported.
+pub fn report_signature(st: &TargetStatus) -> &'static str {
+    if st.worker.is_none() {
+        return "";
+    }
+    if st.is_acknowledged() {
+        return "person";
+    }
+    match st.signed.as_deref() {
+        Some(s) if s.record_signature.is_some() => "ed25519",
+        Some(s) if !s.signature.is_empty() => "hmac",
+        _ => "none",
+    }
+}
+
+/// Who executed, in one cell: per target its actors and how their report was signed,
+/// `directory: w1 as cn=revoker (ed25519)`.
+pub fn executed_text(targets: &BTreeMap<TargetKind, TargetRow>) -> String {
+    targets
+        .iter()
+        .filter(|(_, t)| !t.actors.is_empty())
+        .map(|(k, t)| {
+            let signed = if t.report_signature.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", t.report_signature)
+            };
+            format!("{k}: {}{signed}", t.actors.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `report --verify`'s result for one case, in words: `verified: 4 versions signed, 5 worker
+/// reports, 2 decisions` or `FAILED: altered (revision 3), removed (revision 5)`.
+pub fn check_summary(c: &CaseCheck) -> String {
+    if c.ok() {
+        return format!(
+            "verified: {} of {} versions signed, {} worker reports, {} decisions",
+            c.signed, c.versions, c.reports_verified, c.decisions_verified
+        );
+    }
+    let named: Vec<String> = c
+        .findings
+        .iter()
+        .filter(|f| f.kind.fails())
+        .map(|f| match f.revision {
+            Some(r) => format!("{} (revision {r})", f.kind.as_str()),
+            None => f.kind.as_str().to_string(),
+        })
+        .collect();
+    format!("FAILED: {}", named.join(", "))
 }
 
 pub fn steps_of(case: &Case) -> Vec<StepRow> {
@@ -159,5 +274,109 @@ mod tests {
         );
         let html = crate::report::to_html(&rows, now);
         assert!(html.contains("review: accept by rita"), "{html}");
+    }
+
+    #[test]
+    fn every_format_says_who_decided_who_executed_and_what_the_check_found() {
+        use crate::evidence::check::{Finding, FindingKind};
+        use revoke_shared::contract::{Decision, SignedReport, WorkerInfo};
+        let now = Utc::now();
+        let mut c = Case::opened(Uuid::nil(), "E1", vec![TargetKind::Vault], now);
+        let mut g = CaseGuard::asked(now);
+        g.decision = Some(Decision::Approve);
+        g.decided_by = Some("alice".into());
+        g.decided_at = Some(now);
+        g.decided_authenticity = Some(Authenticity::Authenticated);
+        c.guard = Some(Box::new(g));
+        let mut rg = CaseGuard::asked(now);
+        rg.decision = Some(Decision::Reject);
+        rg.decided_by = Some("free text".into());
+        c.restore_guard = Some(Box::new(rg));
+        let signed = |record: bool| SignedReport {
+            confirmation_id: Uuid::nil(),
+            case_id: Uuid::nil(),
+            event_id: "e".into(),
+            started_at: now,
+            retryable: false,
+            redrive: 0,
+            signature: if record {
+                String::new()
+            } else {
+                "hmac-sha256=00".into()
+            },
+            record_signature: record.then(|| revoke_shared::contract::RecordSignature {
+                signer: "worker".into(),
+                key_id: "ed25519:00".into(),
+                alg: "ed25519".into(),
+                sig: "AA==".into(),
+            }),
+        };
+        let worker = |s: Option<SignedReport>| TargetStatus {
+            state: TargetState::Done,
+            instance: Some("default".into()),
+            worker: Some(Box::new(WorkerInfo {
+                id: "w1".into(),
+                version: "1".into(),
+            })),
+            signed: s.map(Box::new),
+            ..TargetStatus::pending()
+        };
+        c.targets
+            .insert(TargetKind::Vault, worker(Some(signed(true))));
+        c.targets
+            .insert(TargetKind::Cloud, worker(Some(signed(false))));
+        c.targets.insert(TargetKind::Cicd, worker(None));
+        let mut rows = vec![crate::report::Row::from_case(&c)];
+        let check = CaseCheck {
+            case_id: Uuid::nil().to_string(),
+            versions: 3,
+            first_revision: Some(0),
+            last_revision: Some(2),
+            signed: 3,
+            reports_verified: 1,
+            reports_unsigned: 0,
+            decisions_verified: 1,
+            findings: vec![Finding {
+                kind: FindingKind::Altered,
+                revision: Some(2),
+                at: "cases/0@7".into(),
+                detail: "changed".into(),
+            }],
+        };
+        rows[0].evidence_check = Some(check_summary(&check));
+        let csv = crate::report::to_csv(&rows);
+        assert!(
+            csv.contains("approve by alice (authenticated) at ")
+                && csv.contains("restore reject by free text (unauthenticated)"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("vault: w1 (ed25519)")
+                && csv.contains("cloud: w1 (hmac)")
+                && csv.contains("cicd: w1 (none)"),
+            "{csv}"
+        );
+        assert!(csv.contains("FAILED: altered (revision 2)"), "{csv}");
+        let json = crate::report::to_json(&rows);
+        assert!(
+            json.contains("\"authenticity\": \"authenticated\"")
+                && json.contains("\"report_signature\": \"ed25519\"")
+                && json.contains("\"evidence_check\": \"FAILED: altered (revision 2)\""),
+            "{json}"
+        );
+        let html = crate::report::to_html(&rows, now);
+        assert!(
+            html.contains("decided: approve by alice (authenticated)")
+                && html.contains("evidence check: FAILED"),
+            "{html}"
+        );
+        let ok = CaseCheck {
+            findings: Vec::new(),
+            ..check
+        };
+        assert_eq!(
+            check_summary(&ok),
+            "verified: 3 of 3 versions signed, 1 worker reports, 1 decisions"
+        );
     }
 }

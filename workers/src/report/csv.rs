@@ -42,7 +42,7 @@ fn csv_line(cells: &[(String, bool)]) -> String {
     line
 }
 
-const TARGET_COLUMNS: [&str; 10] = [
+const TARGET_COLUMNS: [&str; 11] = [
     "state",
     "outcome",
     "instance",
@@ -53,11 +53,13 @@ const TARGET_COLUMNS: [&str; 10] = [
     "confirmed_at",
     "error",
     "provenance",
+    "report_signature",
 ];
 
-/// The CSV header: fixed columns, then ten per target kind (`directory_state`, …), then
+/// The CSV header: fixed columns, then eleven per target kind (`directory_state`, …), then
 /// escalations, acknowledgements and restores, then what came after close (findings, signals),
-/// then the steps without an API and the closure review.
+/// then the steps without an API and the closure review, then who decided and executed and the
+/// evidence check (`report --verify`).
 pub fn csv_header() -> Vec<String> {
     let mut h: Vec<String> = [
         "case_id",
@@ -100,6 +102,9 @@ pub fn csv_header() -> Vec<String> {
         "signals",
         "steps",
         "review",
+        "decisions",
+        "executed_by",
+        "evidence_check",
     ] {
         h.push(c.into());
     }
@@ -150,6 +155,7 @@ pub fn to_csv(rows: &[Row]) -> String {
                     fixed(t(tr.confirmed_at)),
                     opt(&tr.error),
                     fixed(tr.provenance.clone()),
+                    fixed(tr.report_signature.clone()),
                 ]),
                 None => cells.extend(TARGET_COLUMNS.iter().map(|_| fixed(String::new()))),
             }
@@ -185,9 +191,10 @@ pub fn to_csv(rows: &[Row]) -> String {
                 .iter()
                 .map(|a| {
                     format!(
-                        "{} by {} removed {}: {}",
+                        "{} by {} ({}) removed {}: {}",
                         a.target,
                         a.by,
+                        a.authenticity,
                         t(a.removed_at),
                         a.note
                     )
@@ -217,6 +224,9 @@ pub fn to_csv(rows: &[Row]) -> String {
         after_close_cells(r, &mut cells);
         cells.push(text(&super::accountability::steps_text(&r.steps)));
         cells.push(text(&super::accountability::review_text(r.review.as_ref())));
+        cells.push(text(&super::accountability::decisions_text(&r.decisions)));
+        cells.push(text(&super::accountability::executed_text(&r.targets)));
+        cells.push(text(r.evidence_check.as_deref().unwrap_or_default()));
         out.push_str(&csv_line(&cells));
     }
     out

@@ -201,7 +201,15 @@ pub fn to_html_titled(rows: &[Row], now: DateTime<Utc>, window: &str) -> String 
         let acks: Vec<String> = r
             .acks
             .iter()
-            .map(|a| format!("{} by {}: {}", esc(&a.target), esc(&a.by), esc(&a.note)))
+            .map(|a| {
+                format!(
+                    "{} by {} ({}): {}",
+                    esc(&a.target),
+                    esc(&a.by),
+                    esc(&a.authenticity),
+                    esc(&a.note)
+                )
+            })
             .collect();
         let restores: Vec<String> = r
             .restores
@@ -290,6 +298,17 @@ fn after_close_cell(r: &Row) -> String {
     let review = super::accountability::review_text(r.review.as_ref());
     if !review.is_empty() {
         lines.push(format!("review: {}", esc(&review)));
+    }
+    let decisions = super::accountability::decisions_text(&r.decisions);
+    if !decisions.is_empty() {
+        lines.push(format!("decided: {}", esc(&decisions)));
+    }
+    let executed = super::accountability::executed_text(&r.targets);
+    if !executed.is_empty() {
+        lines.push(format!("executed: {}", esc(&executed)));
+    }
+    if let Some(check) = &r.evidence_check {
+        lines.push(format!("evidence check: {}", esc(check)));
     }
     lines.join("<br>")
 }

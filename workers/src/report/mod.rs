@@ -31,6 +31,9 @@ mod json;
 mod model;
 mod svg;
 
+pub use accountability::{
+    check_summary, decisions_text, executed_text, report_signature, DecisionRow,
+};
 pub use csv::{csv_field, csv_header, objects_csv, to_csv};
 pub use html::{to_html, to_html_titled};
 pub use json::to_json;

@@ -40,6 +40,9 @@ pub struct TargetRow {
     /// What the evidence rests on: `observed` (a worker's read-back), `attested` (a person's
     /// statement, never verified) or `not_checked`.
     pub provenance: String,
+    /// How the report was signed: `ed25519`, `hmac`, `person`, `none` (see
+    /// `accountability::report_signature`).
+    pub report_signature: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,6 +74,8 @@ pub struct RestoreRow {
 pub struct AckRow {
     pub target: String,
     pub by: String,
+    /// `authenticated` or `unauthenticated`.
+    pub authenticity: String,
     pub note: String,
     pub removed_at: Option<DateTime<Utc>>,
     pub recorded_at: Option<DateTime<Utc>>,
@@ -142,6 +147,12 @@ pub struct Row {
     pub signals: Vec<SignalRow>,
     /// The steps without an API (`[steps]`): state, who attested, how far proven theirs.
     pub steps: Vec<super::accountability::StepRow>,
+    /// People's decisions on the held batch (and on giving access back), each authenticated or
+    /// not.
+    pub decisions: Vec<super::accountability::DecisionRow>,
+    /// With `report --verify`: the check of the case's chain and signatures, in words
+    /// (`verified: …` or `FAILED: …`); absent when not checked.
+    pub evidence_check: Option<String>,
     /// The closure review, when the case needed one.
     pub review: Option<super::accountability::ReviewRow>,
 }
@@ -179,6 +190,7 @@ impl Row {
                         last_removed_at: st.objects.iter().filter_map(|o| o.removed_at).max(),
                         error: st.error.as_deref().map(Into::into),
                         provenance: target_provenance(st).into(),
+                        report_signature: super::accountability::report_signature(st).into(),
                     },
                 )
             })
@@ -225,6 +237,7 @@ impl Row {
                 .map(|a| AckRow {
                     target: a.target.as_str().into(),
                     by: a.by,
+                    authenticity: a.authenticity.as_str().into(),
                     note: a.note,
                     removed_at: a.removed_at,
                     recorded_at: a.recorded_at,
@@ -275,6 +288,8 @@ impl Row {
                 })
                 .collect(),
             steps: super::accountability::steps_of(case),
+            decisions: super::accountability::decisions_of(case),
+            evidence_check: None,
             review: super::accountability::review_of(case),
         }
     }

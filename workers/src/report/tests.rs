@@ -217,7 +217,7 @@ fn csv_has_fixed_columns_and_quotes_per_rfc4180() {
     let text = to_csv(&rows);
     let records = parse_csv(&text);
     let header = &records[0];
-    assert_eq!(header.len(), 17 + 5 * 10 + 5 + 6 + 2);
+    assert_eq!(header.len(), 17 + 5 * 11 + 5 + 6 + 2 + 3);
     assert_eq!(header[0], "case_id");
     assert!(header.contains(&"cicd_time_to_revoke_ms".to_string()));
     assert_eq!(records.len(), 4);
@@ -254,7 +254,7 @@ fn csv_has_fixed_columns_and_quotes_per_rfc4180() {
     assert_eq!(acked[col("open_escalations")], "0");
     assert_eq!(
         acked[col("acks")],
-        "cloud by =HYPERLINK(\"x\") <b>eve</b> removed 2026-11-24T11:01:00Z: removed by hand, \"as asked\" & <script>alert(1)</script>"
+        "cloud by =HYPERLINK(\"x\") <b>eve</b> (unauthenticated) removed 2026-11-24T11:01:00Z: removed by hand, \"as asked\" & <script>alert(1)</script>"
     );
     assert_eq!(
         acked[col("cloud_actors")],

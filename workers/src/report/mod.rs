@@ -19,6 +19,10 @@
 //! - After close, every format: per case the count of `access_returned` and
 //!   `access_after_departure` findings, the findings themselves, and per Shared Signals receiver
 //!   its outcome and SETs delivered.
+//! - Accountability, every format (`accountability`): who decided on the held batch, who executed
+//!   (per target its actors and how their report was signed), who attested each target and step,
+//!   who reviewed — each `authenticated` or `unauthenticated` — and with `--verify` each case's
+//!   evidence check.
 //!
 //! Pure functions do the work, one file per output: `model` (the rows and the window), `csv`
 //! (`to_csv`, `objects_csv`), `json` (`to_json`), `html` (`to_html`), `svg` (the time-to-revoke

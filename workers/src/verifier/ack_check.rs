@@ -50,19 +50,8 @@ mod tests {
     use super::*;
     use crate::cases::fixtures::*;
     use crate::cli::case::ack::{decide, AckRequest, Decision};
+    use crate::verifier::tests::decision_kit::{key, person};
     use revoke_shared::contract::TargetKind;
-    use revoke_shared::signing::RecordSigner;
-
-    fn person(id: &str, seed: u8, roles: Vec<Role>) -> Person {
-        Person {
-            id: id.into(),
-            name: id.to_uppercase(),
-            contact: format!("{id}@example.com"),
-            roles,
-            public_key: Some(RecordSigner::from_seed(id, &[seed; 32]).public_key_text()),
-            previous_public_keys: Vec::new(),
-        }
-    }
 
     fn ack_by(by: &str) -> Confirmation {
         let mut v = verifier();
@@ -82,11 +71,11 @@ mod tests {
     #[test]
     fn an_ack_counts_when_its_attester_signed_it() {
         let people = vec![
-            person("carol", 3, vec![Role::Attester]),
-            person("alice", 1, vec![Role::Approver]),
+            person("carol", &[Role::Attester]),
+            person("alice", &[Role::Approver]),
         ];
         let c = ack_by("carol");
-        let signed = RecordSigner::from_seed("carol", &[3; 32]).sign(&c).unwrap();
+        let signed = key("carol").sign(&c).unwrap();
         assert_eq!(
             check_ack(&signed, &c, &people, true),
             Ok(Authenticity::Authenticated)
@@ -102,13 +91,13 @@ mod tests {
         );
         // Alice signs her own ack, but she is no attester.
         let a = ack_by("alice");
-        let by_alice = RecordSigner::from_seed("alice", &[1; 32]).sign(&a).unwrap();
+        let by_alice = key("alice").sign(&a).unwrap();
         assert_eq!(
             check_ack(&by_alice, &a, &people, true).unwrap_err().0,
             "decision_without_role"
         );
         // Alice signs an ack in carol's name.
-        let forged = RecordSigner::from_seed("alice", &[1; 32]).sign(&c).unwrap();
+        let forged = key("alice").sign(&c).unwrap();
         assert_eq!(
             check_ack(&forged, &c, &people, false).unwrap_err().0,
             "decision_not_theirs"

@@ -102,20 +102,9 @@ pub fn read_guard_record(payload: &[u8], people: &[Person], required: bool) -> G
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verifier::tests::decision_kit::{key, person};
     use chrono::Utc;
     use revoke_shared::contract::{Admission, BatchDecision, Decision};
-    use revoke_shared::signing::RecordSigner;
-
-    fn person(id: &str, seed: u8, roles: Vec<Role>) -> Person {
-        Person {
-            id: id.into(),
-            name: id.to_uppercase(),
-            contact: format!("{id}@example.com"),
-            roles,
-            public_key: Some(RecordSigner::from_seed(id, &[seed; 32]).public_key_text()),
-            previous_public_keys: Vec::new(),
-        }
-    }
 
     fn decision(by: &str) -> GuardRecord {
         GuardRecord::decision(BatchDecision {
@@ -129,20 +118,18 @@ mod tests {
         })
     }
 
-    fn signed(by: &str, seed: u8) -> Vec<u8> {
-        let v = RecordSigner::from_seed(by, &[seed; 32])
-            .sign(&decision(by))
-            .unwrap();
+    fn signed(by: &str) -> Vec<u8> {
+        let v = key(by).sign(&decision(by)).unwrap();
         serde_json::to_vec(&v).unwrap()
     }
 
     #[test]
     fn a_decision_counts_only_when_its_person_signed_it() {
         let people = vec![
-            person("alice", 1, vec![Role::Approver]),
-            person("bob", 2, vec![Role::Attester]),
+            person("alice", &[Role::Approver]),
+            person("bob", &[Role::Attester]),
         ];
-        let genuine = signed("alice", 1);
+        let genuine = signed("alice");
         let GuardRead::Counts {
             proof: Some(p),
             entry: GuardEntry::Decision(d),
@@ -173,7 +160,7 @@ mod tests {
             }
         ));
         assert_eq!(
-            read_guard_record(&signed("bob", 2), &people, true)
+            read_guard_record(&signed("bob"), &people, true)
                 .dead_letter()
                 .unwrap()
                 .0,

@@ -12,7 +12,7 @@ pub(crate) mod kit;
 
 mod ack_tests;
 mod closed_offset_tests;
-mod decision_kit;
+pub(crate) mod decision_kit;
 mod escalation_tests;
 mod finding_tests;
 mod guard_tests;

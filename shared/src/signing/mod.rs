@@ -71,9 +71,9 @@ pub use fleet::{fleet_signature, fleet_signature_matches, FLEET_SIGNED_HEADERS};
 pub use keys::{KeySet, MIN_HMAC_SECRET_BYTES};
 pub use people::{check_decision, person_key, DecisionRefusal};
 pub use record::{
-    key_id_of, public_key_id, record_canonical, record_digest, sha256_text, signature_of,
-    signed_bytes, verify_record, verify_with, RecordSignatureError, RecordSigner, RECORD_ALGORITHM,
-    SIGNATURE_FIELD,
+    key_id_of, public_key, public_key_id, record_canonical, record_digest, sha256_text,
+    signature_of, signed_bytes, verify_record, verify_with, RecordSignatureError, RecordSigner,
+    RECORD_ALGORITHM, SIGNATURE_FIELD,
 };
 pub use signer::{ed25519_public_key, EventSigner};
 pub use wire_names::{ATTR_ALGORITHM, ATTR_KEY_ID, ATTR_SIGNATURE, FLEET_SIGNATURE_HEADER};

@@ -100,6 +100,11 @@ pub fn key_id_of(key: &VerifyingKey) -> String {
     format!("ed25519:{hex}")
 }
 
+/// A public key written as config takes it (32 bytes, hex or base64); weak keys refused.
+pub fn public_key(text: &str) -> Result<VerifyingKey, String> {
+    crate::config::verifying_key(text)
+}
+
 /// The key id of a public key written as config takes it (32 bytes, hex or base64).
 pub fn public_key_id(text: &str) -> Result<String, String> {
     crate::config::verifying_key(text).map(|k| key_id_of(&k))

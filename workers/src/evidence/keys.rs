@@ -52,29 +52,10 @@ fn b64(k: &VerifyingKey) -> String {
     base64::engine::general_purpose::STANDARD.encode(k.to_bytes())
 }
 
-/// Decodes a public key written as hex or base64 (32 bytes), refusing weak keys.
+/// Decodes a public key written as hex or base64 (32 bytes), refusing weak keys: as config
+/// reads it.
 fn decode_key(text: &str) -> Result<VerifyingKey, String> {
-    use base64::Engine;
-    let t = text.trim();
-    let bytes = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
-        (0..32)
-            .map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| "is not hex".to_string())?
-    } else {
-        base64::engine::general_purpose::STANDARD
-            .decode(t)
-            .map_err(|_| "is neither 64 hex digits nor base64".to_string())?
-    };
-    let arr: [u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| format!("is {} bytes, not 32", bytes.len()))?;
-    let k = VerifyingKey::from_bytes(&arr).map_err(|_| "is not an Ed25519 key".to_string())?;
-    if k.is_weak() {
-        return Err("is a weak Ed25519 key".into());
-    }
-    Ok(k)
+    revoke_shared::signing::public_key(text)
 }
 
 impl TrustedKeys {

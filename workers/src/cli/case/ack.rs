@@ -77,31 +77,7 @@ pub struct AckRequest {
 
 /// Checks the arguments (exit 2 when wrong). `--removed-at` may not lie in the future.
 pub fn validate(args: &AckArgs, now: DateTime<Utc>) -> Result<AckRequest, CommandError> {
-    let text = |flag: &str, v: &str, max: usize| -> Result<String, CommandError> {
-        let v = v.trim();
-        if v.is_empty() {
-            return Err(CommandError::usage(anyhow::anyhow!(
-                "--{flag} is empty: name {}",
-                if flag == "by" {
-                    "the person who confirms"
-                } else {
-                    "what was done or checked"
-                }
-            )));
-        }
-        if v.len() > max {
-            return Err(CommandError::usage(anyhow::anyhow!(
-                "--{flag} is {} bytes, over {max}",
-                v.len()
-            )));
-        }
-        if v.chars().any(char::is_control) {
-            return Err(CommandError::usage(anyhow::anyhow!(
-                "--{flag} contains control characters (newlines included)"
-            )));
-        }
-        Ok(v.to_string())
-    };
+    let text = crate::cli::decision_io::free_text;
     let Some(target) = args.target else {
         return Err(CommandError::usage(anyhow::anyhow!(
             "name the --target (or the --step) the acknowledgement is for"

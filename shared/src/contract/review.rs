@@ -85,3 +85,22 @@ pub struct CaseReview {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<ReviewRecord>,
 }
+
+impl CaseReview {
+    /// A review the case has just started waiting for (nothing decided), keeping the earlier
+    /// rejections.
+    pub fn asked(why: String, asked_at: DateTime<Utc>, rejected: Vec<ReviewRecord>) -> CaseReview {
+        CaseReview {
+            why,
+            asked_at,
+            verdict: None,
+            by: None,
+            at: None,
+            authenticity: None,
+            evidence_digest: None,
+            note: None,
+            record: None,
+            rejected,
+        }
+    }
+}

@@ -56,18 +56,7 @@ impl Verifier {
         }
         case.state = CaseState::AwaitingReview;
         let rejected = case.review.take().map(|r| r.rejected).unwrap_or_default();
-        case.review = Some(Box::new(CaseReview {
-            why,
-            asked_at: now,
-            verdict: None,
-            by: None,
-            at: None,
-            authenticity: None,
-            evidence_digest: None,
-            note: None,
-            record: None,
-            rejected,
-        }));
+        case.review = Some(Box::new(CaseReview::asked(why, now, rejected)));
     }
 
     pub(super) fn on_review(
@@ -103,20 +92,9 @@ impl Verifier {
             }
         };
         let mut effects = Vec::new();
-        let review = case.review.get_or_insert_with(|| {
-            Box::new(CaseReview {
-                why: String::new(),
-                asked_at: now,
-                verdict: None,
-                by: None,
-                at: None,
-                authenticity: None,
-                evidence_digest: None,
-                note: None,
-                record: None,
-                rejected: Vec::new(),
-            })
-        });
+        let review = case
+            .review
+            .get_or_insert_with(|| Box::new(CaseReview::asked(String::new(), now, Vec::new())));
         match r.verdict {
             ReviewVerdict::Accept => {
                 review.verdict = Some(ReviewVerdict::Accept);

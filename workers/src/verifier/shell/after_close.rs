@@ -9,7 +9,6 @@ use crate::verifier::machine::{Effect, Input};
 use chrono::Utc;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::{AccessFinding, RawMessage, SignalDelivery};
-use revoke_shared::metrics::VerifierNote;
 use uuid::Uuid;
 
 /// An input about a case after close, parsed and its signature checked.
@@ -69,13 +68,7 @@ impl VerifierHandler {
         };
         self.unchain_if_closed(case_id);
         self.wait_all(acks).await?;
-        for r in refused {
-            if let Effect::Refuse { reason, detail } = r {
-                self.metrics.emit(VerifierNote::Refused(reason));
-                tracing::warn!(case_id = %case_id, reason, detail = %detail, "input after close refused");
-                self.dead_letters.send(msg, reason, detail).await?;
-            }
-        }
-        Ok(())
+        self.dead_letter_refusals(msg, case_id, refused, "input after close")
+            .await
     }
 }

@@ -8,7 +8,6 @@ use crate::verifier::machine::{Effect, Input};
 use chrono::Utc;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::RawMessage;
-use revoke_shared::metrics::VerifierNote;
 use uuid::Uuid;
 
 impl VerifierHandler {
@@ -31,13 +30,7 @@ impl VerifierHandler {
             (self.enqueue_locked(&mut st, effects)?, refused)
         };
         self.wait_all(acks).await?;
-        for r in refused {
-            if let Effect::Refuse { reason, detail } = r {
-                self.metrics.emit(VerifierNote::Refused(reason));
-                tracing::warn!(case_id = %case_id, reason, detail = %detail, "decision refused");
-                self.dead_letters.send(msg, reason, detail).await?;
-            }
-        }
-        Ok(())
+        self.dead_letter_refusals(msg, case_id, refused, "decision")
+            .await
     }
 }

@@ -154,6 +154,26 @@ impl VerifierHandler {
         }
         Ok(())
     }
+
+    /// Dead-letters the record `msg` once for each refusal the machine returned for it (`what`
+    /// names the kind of input in the log line), after its other effects were written.
+    async fn dead_letter_refusals(
+        &self,
+        msg: &RawMessage,
+        case_id: Uuid,
+        refused: Vec<super::machine::Effect>,
+        what: &'static str,
+    ) -> Result<(), HandlerError> {
+        for r in refused {
+            if let super::machine::Effect::Refuse { reason, detail } = r {
+                self.metrics
+                    .emit(revoke_shared::metrics::VerifierNote::Refused(reason));
+                tracing::warn!(case_id = %case_id, reason, detail = %detail, what, "input refused");
+                self.dead_letters.send(msg, reason, detail).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A write to wait for: its acknowledgement and, for a case's closing record, that case.

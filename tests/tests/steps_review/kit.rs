@@ -73,7 +73,7 @@ impl Keys {
         self.write(&format!("{id}.key"), &hex)
     }
 
-    fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.dir.join(name);
         std::fs::write(&p, text).unwrap();
         p
@@ -234,4 +234,51 @@ pub async fn escalations_of(env: &TestEnv, case: &Case) -> Vec<Escalation> {
     all.into_iter()
         .filter(|e| e.case_id == case.case_id)
         .collect()
+}
+
+/// Runs the `revoke` binary as an operator would, with the test's config in a file (brokers,
+/// topics, `[[people]]`, `[[signing.evidence_keys]]`).
+pub fn revoke_cli(env: &TestEnv, keys: &Keys, args: &[&str]) -> std::process::Output {
+    let config = keys.write(
+        "revoke.toml",
+        &toml::to_string(&env.cfg).expect("the config serialises"),
+    );
+    std::process::Command::new(revoke_tests::procs::revoke_bin())
+        .arg("--config")
+        .arg(&config)
+        .args(["--metrics-listen", ""])
+        .args(args)
+        .env_remove("REVOKE_CONFIG")
+        .env("REVOKE_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run revoke")
+}
+
+/// Runs the `revoke` binary as an auditor would: nothing in its environment but the
+/// arguments — no broker, no config.
+pub fn revoke_offline(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(revoke_tests::procs::revoke_bin())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run revoke")
+}
+
+/// Asserts the command's exit code and that its output says each of `needles`; returns it.
+pub fn says(o: &std::process::Output, code: i32, needles: &[&str]) -> String {
+    let t = format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    println!("--- revoke said:\n{t}");
+    assert_eq!(o.status.code(), Some(code), "{t}");
+    for n in needles {
+        assert!(t.contains(n), "lacks {n:?}:\n{t}");
+    }
+    t
 }

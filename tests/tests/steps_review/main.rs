@@ -15,7 +15,11 @@
 //!   on a stale digest is refused; the command refuses a stale digest before publishing.
 //! - A rejection reopens the step and escalates to its owner; a new attestation and a genuine
 //!   review close the case. A review not made in time escalates `review_overdue`.
+//! - Then, through the `revoke` binary, the evidence of the case alice approved verifies online
+//!   and in an exported packet offline, her approval read from the guard log; the approval
+//!   edited in or dropped from the packet is named (`evidence`).
 
+mod evidence;
 mod kit;
 
 use kit::*;
@@ -334,5 +338,6 @@ fn steps_are_attested_by_their_people_and_closure_needs_a_second_person() {
         assert_eq!(b.review.as_ref().unwrap().by.as_deref(), Some("rita"));
 
         fleet.stop().await.expect("graceful stop");
+        evidence::verify_the_evidence_of(&env, &keys, &b, &signed);
     });
 }

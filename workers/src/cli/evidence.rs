@@ -1,12 +1,14 @@
 //! `revoke case <id> --verify`, `revoke report --verify` and `revoke evidence export|verify`:
-//! checking the chain and signatures of the published case versions, online (from the cases
-//! topic, keys from the config) or offline (an evidence packet, keys pinned with `--keys`).
+//! checking the chain and signatures of the published case versions and the people's decisions
+//! they name, online (from the cases topic and the guard log, keys from the config) or offline
+//! (an evidence packet, keys pinned with `--keys`).
 
 use super::error::CommandError;
-use crate::evidence::check::{check_versions, render, CaseCheck, CheckOptions, Version};
+use crate::evidence::check::{render, CaseCheck, CheckOptions, Version};
+use crate::evidence::guard_decisions::{check_with_decisions, wanted_digests, LoggedDecision};
 use crate::evidence::keys::{PublicKeyEntry, TrustedKeys};
 use crate::evidence::packet;
-use crate::evidence::read::{read_versions, versions_of};
+use crate::evidence::read::{read_guard_decisions, read_versions, versions_of};
 use clap::{Args, Subcommand};
 use revoke_shared::config::Config;
 use std::path::PathBuf;
@@ -21,7 +23,8 @@ pub struct EvidenceArgs {
 pub enum EvidenceCommand {
     /// Write one self-contained evidence packet (`revoke.evidence_packet.v1`) for a case: every
     /// version as published (topic, partition, offset, digest), the worker reports and people's
-    /// decisions they embed, and the public keys that signed them. An auditor checks it with
+    /// decisions they embed, the guard log's records of the approvals and rejections of held
+    /// batches they name, and the public keys that signed them. An auditor checks it with
     /// `revoke evidence verify`, without a broker or the fleet's config.
     Export {
         /// The case id.
@@ -32,7 +35,8 @@ pub enum EvidenceCommand {
     },
     /// Check an evidence packet offline: every version's digest and verifier signature, the
     /// chain between versions (altered, removed, reordered, forged, duplicated records are
-    /// named), the embedded worker reports and people's decisions. Needs no broker and no
+    /// named), the embedded worker reports and people's decisions, and each approval or
+    /// rejection the case names (present, unaltered, its person's, deciding this case). Needs no broker and no
     /// config. Without --keys it proves the packet is intact, not who signed it. Exit 1 when
     /// anything fails.
     Verify {
@@ -66,6 +70,35 @@ fn read_all(cfg: &Config) -> Result<Vec<Version>, CommandError> {
     })
 }
 
+/// The guard log's records of the decisions `versions` name.
+fn read_decisions(cfg: &Config, versions: &[Version]) -> Result<Vec<Version>, CommandError> {
+    read_guard_decisions(cfg, &wanted_digests(versions)).map_err(|e| {
+        CommandError::job(anyhow::anyhow!(
+            "reading the guard log {}: {e} (check --brokers and that `revoke topics create` ran)",
+            cfg.topics.guard
+        ))
+    })
+}
+
+/// The versions' check, their decisions checked against the guard log.
+fn check_online(
+    cfg: &Config,
+    versions: &[Version],
+    keys: &TrustedKeys,
+) -> Result<Vec<CaseCheck>, CommandError> {
+    let logged: Vec<LoggedDecision> = read_decisions(cfg, versions)?
+        .iter()
+        .map(LoggedDecision::read)
+        .collect();
+    Ok(check_with_decisions(
+        versions,
+        &logged,
+        keys,
+        options(cfg, keys),
+        None,
+    ))
+}
+
 /// Prints the checks and fails (exit 1) when any record failed.
 pub fn conclude(checks: &[CaseCheck], emit: fn(&str)) -> Result<(), CommandError> {
     emit(render(checks).trim_end());
@@ -76,10 +109,12 @@ pub fn conclude(checks: &[CaseCheck], emit: fn(&str)) -> Result<(), CommandError
         .collect();
     if failed.is_empty() {
         emit(&format!(
-            "evidence verified: {} case{}, {} versions, every chain and signature checked",
+            "evidence verified: {} case{}, {} versions, {} people's decisions ({} on the guard log), every chain and signature checked",
             checks.len(),
             if checks.len() == 1 { "" } else { "s" },
-            checks.iter().map(|c| c.versions).sum::<usize>()
+            checks.iter().map(|c| c.versions).sum::<usize>(),
+            checks.iter().map(|c| c.decisions_verified).sum::<usize>(),
+            checks.iter().map(|c| c.guard_decisions_verified).sum::<usize>()
         ));
         Ok(())
     } else {
@@ -102,7 +137,7 @@ pub fn verify_case(cfg: &Config, id: &str, emit: fn(&str)) -> Result<(), Command
             cfg.topics.cases
         )));
     }
-    conclude(&check_versions(&versions, &keys, options(cfg, &keys)), emit)
+    conclude(&check_online(cfg, &versions, &keys)?, emit)
 }
 
 /// `revoke report --verify`: the checks of every version of the cases `ids` (the report's
@@ -121,7 +156,7 @@ pub fn check_cases(
                 .is_some_and(|id| ids.contains(id))
         })
         .collect();
-    Ok(check_versions(&versions, &keys, options(cfg, &keys)))
+    check_online(cfg, &versions, &keys)
 }
 
 /// `revoke evidence export`.
@@ -145,7 +180,18 @@ pub fn export(
             cfg.topics.cases
         )));
     }
-    let p = packet::build(&id, &versions, &keys, chrono::Utc::now());
+    let decisions = read_decisions(cfg, &versions)?;
+    let missing = wanted_digests(&versions).len() - decisions.len();
+    if missing > 0 {
+        // Still exported (it is the evidence there is); the auditor's check names them REMOVED.
+        tracing::warn!(
+            case = %id,
+            missing,
+            guard_topic = %cfg.topics.guard,
+            "decisions the case names are not on the guard log: the packet will not verify"
+        );
+    }
+    let p = packet::build(&id, &versions, &decisions, &keys, chrono::Utc::now());
     let text = serde_json::to_string_pretty(&p).map_err(CommandError::job)?;
     match out {
         Some(path) => {
@@ -153,10 +199,11 @@ pub fn export(
                 CommandError::job(anyhow::anyhow!("writing {}: {e}", path.display()))
             })?;
             emit(&format!(
-                "wrote the evidence packet of case {id} ({} versions, {} reports, {} decisions, {} keys) to {}",
+                "wrote the evidence packet of case {id} ({} versions, {} reports, {} decisions, {} guard log decisions, {} keys) to {}",
                 p.versions.len(),
                 p.confirmations.len(),
                 p.decisions.len(),
+                p.guard_decisions.len(),
                 p.keys.len(),
                 path.display()
             ));

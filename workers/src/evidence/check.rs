@@ -117,7 +117,10 @@ pub struct CaseCheck {
     pub signed: usize,
     pub reports_verified: usize,
     pub reports_unsigned: usize,
+    /// People's signed decisions verified, embedded or on the guard log.
     pub decisions_verified: usize,
+    /// Of those, approvals and rejections of held batches read from the guard log.
+    pub guard_decisions_verified: usize,
     pub findings: Vec<Finding>,
 }
 

@@ -8,6 +8,8 @@
 //!   people's decisions) into findings.
 //! - `embedded`: the reports and decisions a version embeds, checked; `render`: the printed
 //!   result.
+//! - `guard_decisions`: people's approvals and rejections of held batches, which a case names
+//!   only by digest, checked against the guard log's records (or a packet's copies).
 //! - `intake`: the verifier's check of a worker's signed confirmation as it arrives.
 //! - `read`: reading every version from the cases topic (the only I/O here).
 //! - `packet`: the self-contained evidence packet (`revoke evidence export|verify`).
@@ -15,6 +17,7 @@
 pub mod chain;
 pub mod check;
 pub mod embedded;
+pub mod guard_decisions;
 pub mod intake;
 pub mod keys;
 pub mod packet;

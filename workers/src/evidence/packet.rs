@@ -1,8 +1,9 @@
 //! The evidence packet (`revoke evidence export`, `revoke evidence verify`): one self-contained
 //! JSON document (`revoke.evidence_packet.v1`) with every version of a case as published (the
 //! raw JSON values, in offset order, with topic, partition and offset), each version's digest,
-//! the worker reports and people's decisions those versions embed, and the public keys that
-//! signed them. Verifying needs nothing but the packet and, to prove *who* signed, the
+//! the worker reports and people's decisions those versions embed, the guard log's records of
+//! the approvals and rejections the versions name by digest, and the public keys that signed
+//! them. Verifying needs nothing but the packet and, to prove *who* signed, the
 //! published public keys pinned with `--keys`.
 //!
 //! The packet's `confirmations` and `decisions` are copies for the reader; verification
@@ -12,9 +13,9 @@
 
 use super::chain::{digest_of, digest_text};
 use super::check::{
-    check_versions, embedded_reports, nested_signed, CaseCheck, CheckOptions, Finding, FindingKind,
-    Version,
+    embedded_reports, nested_signed, CaseCheck, CheckOptions, Finding, FindingKind, Version,
 };
+use super::guard_decisions::{check_with_decisions, LoggedDecision};
 use super::keys::{PublicKeyEntry, TrustedKeys};
 use chrono::{DateTime, Utc};
 use revoke_shared::contract::Case;
@@ -28,7 +29,7 @@ const TRUST_PINNED: &str =
     "keys: only the pinned public keys (--keys) are trusted: signatures prove who signed";
 const TRUST_OWN: &str = "keys: the packet's own keys (no --keys given): this proves the packet is consistent and unaltered since it was signed by whoever holds those keys, NOT that they are the fleet's — pin the published keys with --keys to prove origin";
 
-/// One case version as published.
+/// One record as published: a case version, or a decision record of the guard log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PacketVersion {
@@ -36,7 +37,7 @@ pub struct PacketVersion {
     pub partition: i32,
     pub offset: i64,
     /// `sha256:<hex>` of the record's canonical form (what the next version's `prev_digest`
-    /// names).
+    /// names; for a guard decision, the case's `decision_digest`).
     pub digest: String,
     /// The record exactly as published, parsed.
     pub record: Value,
@@ -61,13 +62,20 @@ pub struct Packet {
     pub versions: Vec<PacketVersion>,
     pub confirmations: Vec<PacketReport>,
     pub decisions: Vec<Value>,
+    /// The approvals and rejections of held batches the versions name (`guard.decision_digest`,
+    /// `restore_guard.decision_digest`), as logged on the guard topic. Absent in packets
+    /// exported before they were included: such a packet fails where a version names one.
+    #[serde(default)]
+    pub guard_decisions: Vec<PacketVersion>,
     pub keys: Vec<PublicKeyEntry>,
 }
 
-/// The packet of `case_id` from its versions (offset order) and the keys the fleet publishes.
+/// The packet of `case_id` from its versions (offset order), the guard log's records of the
+/// decisions they name, and the keys the fleet publishes.
 pub fn build(
     case_id: &str,
     versions: &[Version],
+    guard_decisions: &[Version],
     keys: &TrustedKeys,
     now: DateTime<Utc>,
 ) -> Packet {
@@ -97,22 +105,21 @@ pub fn build(
             }
         }
     }
+    let as_published = |v: &Version| PacketVersion {
+        topic: v.topic.clone(),
+        partition: v.partition,
+        offset: v.offset,
+        digest: digest_text(&digest_of(&v.value)),
+        record: v.value.clone(),
+    };
     Packet {
         schema: PACKET_SCHEMA.into(),
         case_id: case_id.into(),
         exported_at: now,
-        versions: versions
-            .iter()
-            .map(|v| PacketVersion {
-                topic: v.topic.clone(),
-                partition: v.partition,
-                offset: v.offset,
-                digest: digest_text(&digest_of(&v.value)),
-                record: v.value.clone(),
-            })
-            .collect(),
+        versions: versions.iter().map(as_published).collect(),
         confirmations,
         decisions,
+        guard_decisions: guard_decisions.iter().map(as_published).collect(),
         keys: keys.entries(),
     }
 }
@@ -138,7 +145,7 @@ impl PacketCheck {
 }
 
 /// Verifies a packet offline: its digests, then every version's signature and chain, the
-/// embedded reports and decisions. With `pinned`, only those keys are trusted (the packet's own
+/// embedded reports and decisions, and the guard log's decisions the versions name. With `pinned`, only those keys are trusted (the packet's own
 /// are compared with them); without, the packet's own keys are used — integrity, not origin.
 pub fn verify(text: &str, pinned: Option<&TrustedKeys>) -> Result<PacketCheck, String> {
     let packet: Packet =
@@ -201,10 +208,19 @@ pub fn verify(text: &str, pinned: Option<&TrustedKeys>) -> Result<PacketCheck, S
     let opts = CheckOptions {
         require_signed: keys.has_verifier(),
     };
+    let logged: Vec<LoggedDecision> = packet
+        .guard_decisions
+        .iter()
+        .map(|g| LoggedDecision {
+            at: format!("{}/{}@{}", g.topic, g.partition, g.offset),
+            listed_digest: Some(g.digest.clone()),
+            value: g.record.clone(),
+        })
+        .collect();
     Ok(PacketCheck {
         case_id: packet.case_id.clone(),
         packet: findings,
-        cases: check_versions(&versions, &keys, opts),
+        cases: check_with_decisions(&versions, &logged, &keys, opts, Some(&packet.case_id)),
         trust,
         unpinned,
     })
@@ -283,7 +299,7 @@ mod tests {
             });
         }
         let id = case.case_id.to_string();
-        let p = build(&id, &versions, &keys_of(s), Utc::now());
+        let p = build(&id, &versions, &[], &keys_of(s), Utc::now());
         (id, serde_json::to_string_pretty(&p).unwrap())
     }
 

@@ -1,10 +1,14 @@
 //! Reading every published version of the cases (the whole cases topic, each partition in
-//! offset order) as raw JSON values, for `revoke case --verify`, `revoke report --verify` and
-//! `revoke evidence export`. The only I/O of the evidence checks.
+//! offset order) as raw JSON values, and the guard log's records of the decisions they name,
+//! for `revoke case --verify`, `revoke report --verify` and `revoke evidence export`. The only
+//! I/O of the evidence checks.
 
 use super::check::Version;
+use super::guard_decisions::is_decision;
 use revoke_shared::config::Config;
+use revoke_shared::signing::record_digest;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Every record of the cases topic, by partition then offset. A payload that is not JSON is
@@ -36,9 +40,38 @@ pub fn read_versions(cfg: &Config) -> Result<Vec<Version>, rdkafka::error::Kafka
         .collect())
 }
 
+/// The decision records on the guard log (one partition, kept for ever) whose digest
+/// (`signing::record_digest` of the record as logged) is one of `wanted`, in offset order. A
+/// record logged twice (a retried send) is kept once.
+pub fn read_guard_decisions(
+    cfg: &Config,
+    wanted: &BTreeSet<String>,
+) -> Result<Vec<Version>, rdkafka::error::KafkaError> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let topic = &cfg.topics.guard;
+    let mut records = revoke_shared::kafka::read_to_end(cfg, topic, Duration::from_secs(60))?;
+    records.sort_by_key(|r| (r.partition, r.offset));
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    Ok(records
+        .into_iter()
+        .filter_map(|r| {
+            let value = serde_json::from_slice::<Value>(r.payload.as_deref()?).ok()?;
+            let digest = is_decision(&value).then(|| record_digest(&value))?;
+            (wanted.contains(&digest) && found.insert(digest)).then(|| Version {
+                topic: topic.clone(),
+                partition: r.partition,
+                offset: r.offset,
+                value,
+            })
+        })
+        .collect())
+}
+
 /// The versions of the cases `query` names (a case id, or an identity id: all its cases).
 pub fn versions_of(all: Vec<Version>, query: &str) -> Vec<Version> {
-    let ids: std::collections::BTreeSet<String> = all
+    let ids: BTreeSet<String> = all
         .iter()
         .filter(|v| {
             v.value.get("case_id").and_then(Value::as_str) == Some(query)

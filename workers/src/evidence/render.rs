@@ -16,13 +16,14 @@ pub fn render(checks: &[CaseCheck]) -> String {
             format!("{} signed by the verifier", c.signed)
         };
         s.push_str(&format!(
-            "case {}: {} — {} versions ({revs}), {signed}; worker reports: {} verified, {} unsigned; decisions: {} verified\n",
+            "case {}: {} — {} versions ({revs}), {signed}; worker reports: {} verified, {} unsigned; decisions: {} verified ({} from the guard log)\n",
             c.case_id,
             if c.ok() { "OK" } else { "FAILED" },
             c.versions,
             c.reports_verified,
             c.reports_unsigned,
-            c.decisions_verified
+            c.decisions_verified,
+            c.guard_decisions_verified
         ));
         for f in &c.findings {
             let rev = f.revision.map_or("?".into(), |r| r.to_string());

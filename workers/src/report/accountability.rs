@@ -336,6 +336,7 @@ mod tests {
             reports_verified: 1,
             reports_unsigned: 0,
             decisions_verified: 1,
+            guard_decisions_verified: 1,
             findings: vec![Finding {
                 kind: FindingKind::Altered,
                 revision: Some(2),

@@ -1,5 +1,6 @@
-//! `revoke case ack`: forged acknowledgements leave the target open, the signed one closes it as
-//! attested and authenticated.
+//! `revoke case ack`: forged acknowledgements leave the target open, the signed one makes it done
+//! as attested and authenticated, and the case then waits for a reviewer (a person's word stood in
+//! for a read-back).
 
 use super::*;
 use revoke::cli::case::ack::{decide, run, AckArgs, AckRequest, Decision};
@@ -9,7 +10,7 @@ use revoke_shared::signing::{check_decision, person_key, verify_record};
 use revoke_tests::fleet_kit::{simulated_fleet, wait_all_in};
 
 #[test]
-fn forged_acks_leave_the_target_open_and_only_the_signed_one_closes_it() {
+fn forged_acks_leave_the_target_open_and_only_the_signed_one_attests_it_for_review() {
     let (env, keys) = signed_env("signed-acks");
     env.block_on(async {
         let (fleet, _metrics, _health) = simulated_fleet(&env.cfg, WAIT).await;

@@ -24,6 +24,18 @@ pub fn revoke_bin() -> PathBuf {
     bin
 }
 
+/// Runs the `revoke` binary as an auditor would: nothing in its environment but the arguments
+/// (and `PATH`) — no broker, no config.
+pub fn revoke_offline(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(revoke_bin())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run revoke")
+}
+
 /// A loopback port nothing listens on, for a child process to bind. Taken below the kernel's
 /// ephemeral range (32768–60999 by default), never from it: a port the kernel hands out for
 /// `:0` is free again once probed, and any outgoing connection (a Kafka client's) may take it

@@ -472,6 +472,20 @@ impl Case {
         }
     }
 
+    /// Whether any of these targets or steps is not done yet (one the case does not track counts
+    /// as not done): what keeps an escalation naming them open.
+    pub fn any_unfinished(&self, targets: &[TargetKind], steps: &[String]) -> bool {
+        targets.iter().any(|t| {
+            self.targets
+                .get(t)
+                .is_none_or(|s| s.state != TargetState::Done)
+        }) || steps.iter().any(|n| {
+            self.steps
+                .get(n)
+                .is_none_or(|s| s.state != TargetState::Done)
+        })
+    }
+
     /// From the termination's effective time to closing, in milliseconds.
     pub fn time_to_close_ms(&self) -> Option<i64> {
         Some((self.closed_at? - self.effective_at?).num_milliseconds())

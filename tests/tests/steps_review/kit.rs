@@ -255,17 +255,7 @@ pub fn revoke_cli(env: &TestEnv, keys: &Keys, args: &[&str]) -> std::process::Ou
         .expect("run revoke")
 }
 
-/// Runs the `revoke` binary as an auditor would: nothing in its environment but the
-/// arguments — no broker, no config.
-pub fn revoke_offline(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(revoke_tests::procs::revoke_bin())
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run revoke")
-}
+pub use revoke_tests::procs::revoke_offline;
 
 /// Asserts the command's exit code and that its output says each of `needles`; returns it.
 pub fn says(o: &std::process::Output, code: i32, needles: &[&str]) -> String {

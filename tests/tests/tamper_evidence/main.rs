@@ -101,16 +101,7 @@ fn revoke(cfg: &Config, args: &[&str]) -> Output {
         .expect("run revoke")
 }
 
-/// The binary with nothing in its environment but the arguments: no broker, no config.
-fn revoke_offline(args: &[&str]) -> Output {
-    std::process::Command::new(revoke_tests::procs::revoke_bin())
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run revoke")
-}
+use revoke_tests::procs::revoke_offline;
 
 fn text(o: &Output) -> String {
     format!(

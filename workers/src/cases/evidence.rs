@@ -171,17 +171,7 @@ pub fn escalation_is_open(case: &Case, e: &EscalationRecord) -> bool {
         },
         // Waiting for a reviewer: open until the review is made.
         _ if e.reason == EscalationReason::ReviewOverdue => case.state == CaseState::AwaitingReview,
-        _ => {
-            e.targets.iter().any(|t| {
-                case.targets
-                    .get(t)
-                    .is_none_or(|s| s.state != TargetState::Done)
-            }) || e.steps.iter().any(|n| {
-                case.steps
-                    .get(n)
-                    .is_none_or(|s| s.state != TargetState::Done)
-            })
-        }
+        _ => case.any_unfinished(&e.targets, &e.steps),
     }
 }
 

@@ -373,15 +373,7 @@ pub(super) fn unresolved(case: &Case, e: &EscalationRecord) -> bool {
     if let Some(open) = after_close_escalation_open(case, e) {
         return open;
     }
-    e.targets.iter().any(|t| {
-        case.targets
-            .get(t)
-            .is_none_or(|s| s.state != TargetState::Done)
-    }) || e.steps.iter().any(|n| {
-        case.steps
-            .get(n)
-            .is_none_or(|s| s.state != TargetState::Done)
-    })
+    case.any_unfinished(&e.targets, &e.steps)
 }
 
 /// `t` plus `secs` seconds, if representable.

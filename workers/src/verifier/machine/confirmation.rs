@@ -66,6 +66,13 @@ impl Verifier {
             }
             return self.publish(case, now, Vec::new());
         }
+        // A target a review reopened is done again only by evidence made after the rejection.
+        let what = format!("the {} report {}", c.target.kind, c.confirmation_id);
+        if let Some((reason, detail)) = super::review::before_rejection(&case, c.finished_at, &what)
+        {
+            self.put(case_id, Slot::Live(Box::new(case)));
+            return vec![Effect::Refuse { reason, detail }];
+        }
         let current = case.targets.get(&c.target.kind);
         // After re-drive n, only runs answering it count (a re-emitted report of an earlier run
         // must not look new) — and proof of success always does.

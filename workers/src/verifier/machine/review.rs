@@ -260,6 +260,31 @@ impl Verifier {
 }
 
 /// The targets and steps done on a person's word.
+/// When a review last rejected the case, if one did. Evidence made before that (a replayed
+/// attestation, acknowledgement or worker report) cannot stand in again for what the reviewer set
+/// aside: a reopened step or target is done again only by evidence made after the rejection.
+pub(super) fn rejected_at(case: &Case) -> Option<DateTime<Utc>> {
+    case.review.as_ref()?.rejected.last().map(|r| r.at)
+}
+
+/// The refusal of evidence made at `at` for `what` when it predates the case's last rejection.
+pub(super) fn before_rejection(
+    case: &Case,
+    at: DateTime<Utc>,
+    what: &str,
+) -> Option<(&'static str, String)> {
+    let rejected = rejected_at(case).filter(|t| at <= *t)?;
+    Some((
+        "evidence_before_rejection",
+        format!(
+            "{what} dates from {}, before the review rejected case {} at {}: evidence the reviewer set aside does not count again (a replay?); make it anew",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            case.case_id,
+            rejected.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ),
+    ))
+}
+
 pub(super) fn attested_parts(case: &Case) -> (Vec<TargetKind>, Vec<String>) {
     let done_attested =
         |s: &TargetStatus| s.state == TargetState::Done && attested_by(&s.objects).is_some();

@@ -126,6 +126,13 @@ impl Verifier {
                 ),
             ));
         }
+        if let Some(refusal) = super::review::before_rejection(
+            case,
+            a.at,
+            &format!("the attestation of step {}", a.step),
+        ) {
+            return Err(refusal);
+        }
         revoke_shared::signing::check_decision(
             raw,
             &a.by,

@@ -82,6 +82,15 @@ impl VerifierHandler {
             _ => match parse_confirmation(msg).and_then(|c| self.check_report(msg, c)) {
                 Ok(c) => {
                     let input = Input::Confirmation(&c);
+                    // For a known case, what the machine refuses (evidence a review set aside)
+                    // is dead-lettered; a report may also open a pending case.
+                    let known = {
+                        let st = self.state.lock().expect("verifier state lock");
+                        st.machine.case(&c.case_id).is_some()
+                    };
+                    if known {
+                        return self.decision(msg, c.case_id, input).await;
+                    }
                     return self.apply(input, Some((c.case_id, msg.partition))).await;
                 }
                 Err(e) => e,

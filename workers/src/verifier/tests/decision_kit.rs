@@ -115,7 +115,8 @@ pub fn review(
         identity_id: case.identity_id.clone(),
         verdict,
         by: by.into(),
-        at: at(100),
+        // Made when the reviewer looked: as the case last stood.
+        at: case.updated_at,
         evidence_digest: digest.into(),
         reopen: reopen.iter().map(|s| s.to_string()).collect(),
         note: Some("checked the ticket".into()),

@@ -100,6 +100,17 @@ fn a_rejection_reopens_the_step_escalates_and_a_new_attestation_is_reviewed_agai
         decide(&mut v, &no, 31).is_empty(),
         "a replay changes nothing"
     );
+    // Replaying carol's attestation (or an acknowledgement made before the rejection) does not
+    // re-attest what the reviewer set aside: dead-lettered, the step stays pending.
+    let replayed = attestation(&case, STEP, "carol", Some("carol"), 20);
+    assert_eq!(
+        sole_refusal(attest(&mut v, &replayed, 31)),
+        "evidence_before_rejection"
+    );
+    assert_eq!(
+        v.case(&case.case_id).unwrap().steps[&STEP.to_string()].state,
+        TargetState::Pending
+    );
     // A review on the reopened case is refused; a new attestation brings it back.
     let early = review(
         &reopened,
@@ -223,4 +234,37 @@ fn closure_review_none_closes_and_all_reviews_even_verified_cases() {
         closed.review.unwrap().authenticity,
         Some(Authenticity::Unauthenticated)
     );
+}
+
+#[test]
+fn a_reopened_target_is_not_closed_again_by_a_report_made_before_the_rejection() {
+    let mut v = reviewing(ClosureReview::Attested);
+    let case = awaiting_review(&mut v);
+    let no = review(
+        &case,
+        ReviewVerdict::Reject,
+        "rita",
+        &case.evidence_digest(),
+        &["vault"],
+    );
+    let (reopened, _) = case_and_escalation(decide(&mut v, &no, 30));
+    assert_eq!(
+        reopened.targets[&TargetKind::Vault].state,
+        TargetState::Pending
+    );
+    // The vault worker's report the reviewer saw, redelivered or replayed: refused.
+    let ev = termination("E1", "evt-1", at(0));
+    assert_eq!(
+        sole_refusal(conf(&mut v, &ok(&ev, TargetKind::Vault, at(1)), at(31))),
+        "evidence_before_rejection"
+    );
+    let still = v.case(&case.case_id).unwrap();
+    assert_eq!(
+        still.targets[&TargetKind::Vault].state,
+        TargetState::Pending
+    );
+    // A new run's read-back counts: the case waits for its review again.
+    let again = sole_case(conf(&mut v, &ok(&ev, TargetKind::Vault, at(50)), at(50)));
+    assert_eq!(again.targets[&TargetKind::Vault].state, TargetState::Done);
+    assert_eq!(again.state, CaseState::AwaitingReview);
 }

@@ -23,7 +23,7 @@
 //! - a case already `closed`, or a target already done: nothing to record, said so, exit 0
 //!   (so that running the same ack twice is harmless).
 
-use crate::cases::{read_case_log, CaseLog, MANUAL_ACTION, MANUAL_INSTANCE, MANUAL_OBJECT_KIND};
+use crate::cases::{CaseLog, MANUAL_ACTION, MANUAL_INSTANCE, MANUAL_OBJECT_KIND};
 use crate::cli::error::CommandError;
 use chrono::{DateTime, Utc};
 use revoke_shared::config::Config;
@@ -338,18 +338,9 @@ pub async fn run(cfg: &Config, args: &AckArgs, emit: fn(&str)) -> Result<(), Com
         return super::step_ack::run(cfg, args, emit).await;
     }
     let req = validate(args, Utc::now())?;
-    // Signed by the person, so the verifier can tell it is theirs (`shell::person_ack`).
+    // Signed by the person, so the verifier can tell it is theirs (`verifier::ack_check`).
     let signer = args.key.decision_signer(&req.by, cfg)?;
-    let reader_cfg = cfg.clone();
-    let log = tokio::task::spawn_blocking(move || read_case_log(&reader_cfg))
-        .await
-        .map_err(|e| CommandError::job(anyhow::anyhow!("reading the cases topic: {e}")))?
-        .map_err(|e| {
-            CommandError::job(anyhow::anyhow!(
-                "reading {}: {e} (check --brokers and that `revoke topics create` ran)",
-                cfg.topics.cases
-            ))
-        })?;
+    let log = crate::cli::decision_io::read_cases(cfg).await?;
     let case = resolve(&log, args.case.trim())?;
     match decide(case, &req, Utc::now(), &host_name())? {
         Decision::Nothing(why) => {

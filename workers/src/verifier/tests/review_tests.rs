@@ -73,15 +73,7 @@ fn a_review_binds_to_the_evidence_and_a_second_person() {
 #[test]
 fn a_rejection_reopens_the_step_escalates_and_a_new_attestation_is_reviewed_again() {
     let mut v = reviewing(ClosureReview::Attested);
-    let case = awaiting_review(&mut v);
-    let no = review(
-        &case,
-        ReviewVerdict::Reject,
-        "rita",
-        &case.evidence_digest(),
-        &[],
-    );
-    let (reopened, e) = case_and_escalation(decide(&mut v, &no, 30));
+    let (case, no, (reopened, e)) = rejected_by_rita(&mut v, &[]);
     assert_eq!(reopened.state, CaseState::Escalated);
     let st = &reopened.steps[&STEP.to_string()];
     assert_eq!(st.state, TargetState::Pending);
@@ -239,15 +231,7 @@ fn closure_review_none_closes_and_all_reviews_even_verified_cases() {
 #[test]
 fn a_reopened_target_is_not_closed_again_by_a_report_made_before_the_rejection() {
     let mut v = reviewing(ClosureReview::Attested);
-    let case = awaiting_review(&mut v);
-    let no = review(
-        &case,
-        ReviewVerdict::Reject,
-        "rita",
-        &case.evidence_digest(),
-        &["vault"],
-    );
-    let (reopened, _) = case_and_escalation(decide(&mut v, &no, 30));
+    let (case, _, (reopened, _)) = rejected_by_rita(&mut v, &["vault"]);
     assert_eq!(
         reopened.targets[&TargetKind::Vault].state,
         TargetState::Pending
@@ -267,4 +251,22 @@ fn a_reopened_target_is_not_closed_again_by_a_report_made_before_the_rejection()
     let again = sole_case(conf(&mut v, &ok(&ev, TargetKind::Vault, at(50)), at(50)));
     assert_eq!(again.targets[&TargetKind::Vault].state, TargetState::Done);
     assert_eq!(again.state, CaseState::AwaitingReview);
+}
+
+/// E1's case brought to review, then rejected by rita at 30 s (reopening `reopen`, or every
+/// attested part): the case before, the review, and the reopened case with its escalation.
+fn rejected_by_rita(
+    v: &mut Verifier,
+    reopen: &[&str],
+) -> (Case, (ReviewRecord, Value), (Case, Escalation)) {
+    let case = awaiting_review(v);
+    let no = review(
+        &case,
+        ReviewVerdict::Reject,
+        "rita",
+        &case.evidence_digest(),
+        reopen,
+    );
+    let reopened = case_and_escalation(decide(v, &no, 30));
+    (case, no, reopened)
 }

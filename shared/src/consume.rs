@@ -15,9 +15,14 @@
 //!   finished is committed, so their next owner neither races a handler still writing nor
 //!   repeats finished work; partitions gained are announced to the handler (`Handler::assigned`)
 //!   before any of their records is handled — the verifier rebuilds their cases there.
+//! - The loop reports itself to the process's probes (`metrics::Health::consumer_loop`): a
+//!   heartbeat each time it goes round (at least every 250 ms, records or not: `/livez`), its
+//!   group membership and its broker probe (`/readyz`).
 
 use crate::contract::RawMessage;
-use crate::metrics::{ConsumerSeries, HandlerRetried, Health, Metrics};
+use crate::metrics::{
+    BrokerReporter, ConsumerSeries, HandlerRetried, Health, LagSeries, LoopProbe, Metrics,
+};
 use crate::offsets::OffsetTracker;
 use crate::rebalance::{LoopContext, Part, RebalanceEvent};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -192,14 +197,24 @@ pub async fn run<H: Handler>(
     // However the loop ends, revocations are no longer deferred: the consumer's close waits for
     // them.
     let _closing = CloseOnDrop(consumer.clone());
+    let health_name = format!("consumer {group}");
+    // Dropped however the loop returns: the loop then leaves /livez and /readyz.
+    let lp = opts.health.consumer_loop(&health_name);
     let probe_stop = CancellationToken::new();
-    let probe = spawn_health_probe(consumer.clone(), &opts, probe_stop.clone());
+    let probe = spawn_health_probe(
+        consumer.clone(),
+        &opts,
+        lp.broker_reporter(),
+        probe_stop.clone(),
+    );
     let series = ConsumerSeries::new(&opts.metrics, &group);
+    let mut lag = LagSeries::new(&opts.metrics, &group);
+    let mut assigned: HashSet<Part> = HashSet::new();
+    // Also what makes the loop go round (and beat) when nothing else happens.
     let mut assignment_check = tokio::time::interval(Duration::from_millis(250));
     // When the consumer last reported an error: health recovers once errors stop, even on an
     // idle topic where no record arrives to prove the connection works.
     let mut last_error: Option<std::time::Instant> = None;
-    let health_name = format!("consumer {group}");
     opts.health.set_ok(&health_name);
 
     let mut tracker = OffsetTracker::new();
@@ -232,6 +247,7 @@ pub async fn run<H: Handler>(
     };
 
     loop {
+        lp.beat();
         if crash.is_cancelled() {
             tracing::warn!(group = %group, in_flight = tasks.len(), "crash requested: abandoning work in flight");
             tasks.abort_all();
@@ -246,6 +262,7 @@ pub async fn run<H: Handler>(
         on_rebalance(
             &consumer,
             &*handler,
+            &lp,
             &mut draining,
             &mut draining_since,
             &mut fatal,
@@ -332,7 +349,7 @@ pub async fn run<H: Handler>(
                         drop(m);
                         // The poll that returned this record may have reported a rebalance
                         // first: an assignment must be announced before its records are handled.
-                        on_rebalance(&consumer, &*handler, &mut draining, &mut draining_since, &mut fatal, &group).await;
+                        on_rebalance(&consumer, &*handler, &lp, &mut draining, &mut draining_since, &mut fatal, &group).await;
                         if fatal.is_some() {
                             continue; // not begun: read again after the restart
                         }
@@ -368,6 +385,13 @@ pub async fn run<H: Handler>(
                     let parts: Vec<String> = assignment.elements().iter().map(|e| format!("{}/{}", e.topic(), e.partition())).collect();
                     tracing::info!(group = %group, partitions = ?parts, "assignment changed");
                 }
+                let now: HashSet<Part> = assignment.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+                match consumer.context().take_lag() {
+                    Some(lags) => lag.received(lags, &now),
+                    None if now != assigned => lag.update(&now),
+                    None => {}
+                }
+                assigned = now;
                 if last_error.is_some_and(|at| at.elapsed() > Duration::from_secs(15)) {
                     last_error = None;
                     opts.health.set_ok(&health_name);
@@ -398,6 +422,7 @@ pub async fn run<H: Handler>(
     opts.health.remove(&format!("broker for {group}"));
     series.in_flight(0);
     series.assigned_partitions(0);
+    lag.clear();
     match fatal {
         Some(e) => Err(e),
         None => Ok(()),
@@ -405,10 +430,12 @@ pub async fn run<H: Handler>(
 }
 
 /// Takes the rebalance events reported since the last call: a revocation starts draining its
-/// partitions; an assignment is announced to the handler (its failure is fatal).
+/// partitions; an assignment is announced to the handler (its failure is fatal). The probe
+/// follows: not ready from a revocation until an assignment has been taken over.
 async fn on_rebalance<H: Handler>(
     consumer: &LoopConsumer,
     handler: &H,
+    lp: &LoopProbe,
     draining: &mut HashSet<Part>,
     draining_since: &mut std::time::Instant,
     fatal: &mut Option<ConsumeError>,
@@ -416,8 +443,19 @@ async fn on_rebalance<H: Handler>(
 ) {
     for event in consumer.context().take_events() {
         match event {
+            RebalanceEvent::Revoked(parts) if parts.is_empty() => {
+                // A member that held nothing (its group has more members than partitions) has
+                // nothing to drain: give the empty assignment back at once. Deferred like the
+                // others, it would never be given back (the drain waits for a partition), and
+                // the group's rebalance would wait for it until max.poll.interval.ms: a killed
+                // member's partitions would not move to this standby.
+                lp.revoked();
+                consumer.context().give_back(consumer);
+                tracing::info!(group, "empty assignment revoked and given back");
+            }
             RebalanceEvent::Revoked(parts) => {
                 tracing::info!(group, partitions = ?parts, "partitions revoked: finishing the records read from them before giving them back");
+                lp.revoked();
                 if draining.is_empty() {
                     *draining_since = std::time::Instant::now();
                 }
@@ -425,14 +463,18 @@ async fn on_rebalance<H: Handler>(
             }
             RebalanceEvent::Assigned(parts) => {
                 tracing::info!(group, partitions = ?parts, "partitions assigned");
-                if let Err(e) = handler.assigned(&parts).await {
-                    fatal.get_or_insert(ConsumeError::Fatal {
-                        group: group.to_string(),
-                        topic: parts.first().map(|p| p.0.clone()).unwrap_or_default(),
-                        partition: parts.first().map_or(-1, |p| p.1),
-                        offset: -1,
-                        why: format!("taking over partitions {parts:?}: {e}"),
-                    });
+                match handler.assigned(&parts).await {
+                    // Ready only once the handler took them over (the verifier rebuilt them).
+                    Ok(()) => lp.assigned(parts.len()),
+                    Err(e) => {
+                        fatal.get_or_insert(ConsumeError::Fatal {
+                            group: group.to_string(),
+                            topic: parts.first().map(|p| p.0.clone()).unwrap_or_default(),
+                            partition: parts.first().map_or(-1, |p| p.1),
+                            offset: -1,
+                            why: format!("taking over partitions {parts:?}: {e}"),
+                        });
+                    }
                 }
             }
         }
@@ -497,11 +539,13 @@ fn store_exact(
 }
 
 /// Checks every `health_probe` that the broker answers a metadata request, and reports it as
-/// the process's `broker for <group>` health. A consumer alone would not notice: librdkafka
-/// retries connections quietly, and an idle topic brings no records to fail on.
+/// the process's `broker for <group>` health and to the loop's readiness. A consumer alone
+/// would not notice: librdkafka retries connections quietly, and an idle topic brings no
+/// records to fail on.
 fn spawn_health_probe(
     consumer: Arc<LoopConsumer>,
     opts: &LoopOptions,
+    ready: BrokerReporter,
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let health = opts.health.clone();
@@ -521,14 +565,16 @@ fn spawn_health_probe(
                 c.fetch_metadata(topic.as_deref(), timeout).map(|_| ())
             })
             .await;
-            match answer {
-                Ok(Ok(())) => health.set_ok(&name),
-                Ok(Err(e)) => health.set_failing(
-                    &name,
-                    format!("broker did not answer a metadata request: {e}"),
-                ),
-                Err(e) => health.set_failing(&name, format!("health probe failed: {e}")),
+            let answer = match answer {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("broker did not answer a metadata request: {e}")),
+                Err(e) => Err(format!("health probe failed: {e}")),
+            };
+            match &answer {
+                Ok(()) => health.set_ok(&name),
+                Err(why) => health.set_failing(&name, why.clone()),
             }
+            ready.report(answer);
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(every) => {}

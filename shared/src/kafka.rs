@@ -24,6 +24,10 @@
 //!   partitions move within seconds.
 //! - consumer `topic.metadata.refresh.interval.ms=10000` (librdkafka: 300000): a topic created
 //!   after a consumer subscribed is picked up within seconds, not minutes.
+//! - consumer `statistics.interval.ms` from `consumer.stats_interval_ms` (default 5 s;
+//!   librdkafka: 0, off): the consume loop's context reads the lag per partition from them
+//!   (`revoke_consumer_lag`). One JSON document per interval, parsed for the lag only.
+//!
 //! Every key in `kafka.properties` is applied last and overrides these.
 
 use crate::config::Config;
@@ -105,6 +109,10 @@ pub fn consumer_config(cfg: &Config, group_id: &str) -> ClientConfig {
             (cfg.consumer.session_timeout_ms / 4).max(100).to_string(),
         )
         .set("topic.metadata.refresh.interval.ms", "10000")
+        .set(
+            "statistics.interval.ms",
+            cfg.consumer.stats_interval_ms.to_string(),
+        )
         // The broker answers a fetch at once when records are there; this bounds how long an
         // empty one is held. librdkafka's 500 ms showed up as the p99 of time to close at a
         // steady rate (latency bench, real broker); 50 ms costs ~20 idle fetches/s per consumer.
@@ -336,6 +344,9 @@ pub struct ReadRecord {
     pub payload: Option<Vec<u8>>,
     /// The record's headers, in order (name, value; a null value as empty).
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The record's timestamp (its producer's create time, or the broker's append time, as the
+    /// topic says), in milliseconds since the epoch.
+    pub timestamp_ms: Option<i64>,
 }
 
 /// The headers of `m` as owned pairs.
@@ -372,6 +383,28 @@ pub fn read_partitions_to_end(
     only: Option<&[i32]>,
     timeout: Duration,
 ) -> Result<Vec<ReadRecord>, rdkafka::error::KafkaError> {
+    read_from(cfg, topic, only, None, timeout)
+}
+
+/// As `read_to_end`, from the first record of each partition whose timestamp is at or after
+/// `since_ms` (`offsetsForTimes`) to the end: what was written since then. Records before it may
+/// still carry a later timestamp (a producer's clock), so callers filter by time too.
+pub fn read_since(
+    cfg: &Config,
+    topic: &str,
+    since_ms: i64,
+    timeout: Duration,
+) -> Result<Vec<ReadRecord>, rdkafka::error::KafkaError> {
+    read_from(cfg, topic, None, Some(since_ms), timeout)
+}
+
+fn read_from(
+    cfg: &Config,
+    topic: &str,
+    only: Option<&[i32]>,
+    since_ms: Option<i64>,
+    timeout: Duration,
+) -> Result<Vec<ReadRecord>, rdkafka::error::KafkaError> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{Message, Offset, TopicPartitionList};
     use std::collections::HashMap;
@@ -395,12 +428,34 @@ pub fn read_partitions_to_end(
             rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
         ));
     }
+    // Where each partition starts: its beginning, or the first offset at `since_ms`.
+    let starts: HashMap<i32, Offset> = match since_ms {
+        None => parts.iter().map(|p| (*p, Offset::Beginning)).collect(),
+        Some(ms) => {
+            let mut at = TopicPartitionList::new();
+            for p in &parts {
+                at.add_partition_offset(topic, *p, Offset::Offset(ms))?;
+            }
+            reader
+                .offsets_for_times(at, timeout)?
+                .elements()
+                .iter()
+                .map(|e| (e.partition(), e.offset()))
+                .collect()
+        }
+    };
     let mut tpl = TopicPartitionList::new();
     let mut remaining: HashMap<i32, i64> = HashMap::new();
     for p in parts {
         let (low, high) = reader.fetch_watermarks(topic, p, timeout)?;
-        if high > low {
-            tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+        let start = starts.get(&p).copied().unwrap_or(Offset::Beginning);
+        let first = match start {
+            Offset::Offset(o) => o.max(low),
+            Offset::End => high,
+            _ => low,
+        };
+        if high > first {
+            tpl.add_partition_offset(topic, p, Offset::Offset(first))?;
             remaining.insert(p, high);
         }
     }
@@ -430,6 +485,7 @@ pub fn read_partitions_to_end(
                     key: m.key().map(<[u8]>::to_vec),
                     payload: m.payload().map(<[u8]>::to_vec),
                     headers: headers_of(&m),
+                    timestamp_ms: m.timestamp().to_millis(),
                 });
                 if remaining
                     .get(&m.partition())
@@ -483,6 +539,7 @@ pub fn read_one_at(
                     key: m.key().map(<[u8]>::to_vec),
                     payload: m.payload().map(<[u8]>::to_vec),
                     headers: headers_of(&m),
+                    timestamp_ms: m.timestamp().to_millis(),
                 }))
             }
             Some(Ok(_)) => return Ok(None),

@@ -4,7 +4,8 @@
 //! - `consume`: the at-least-once, per-identity-ordered, concurrent consume loop.
 //! - `offsets`: ordered acknowledgements (pure).
 //! - `kafka`: client settings and an acknowledging producer; `leaders`: the bounded wait for
-//!   partition leaders one-shot commands run before producing.
+//!   partition leaders one-shot commands run before producing; `reach`: whether a broker answers
+//!   at all (one-shot commands ask it first, within `--timeout`).
 //! - `retry`: backoff policy and error classification.
 //! - `signing`: signed HR events (keys, canonical form, verification) and the admission of HR
 //!   input; its settings are data in `config`, which never imports `signing`.
@@ -19,6 +20,7 @@ pub mod leaders;
 pub mod metrics;
 pub mod offsets;
 pub mod ratelimit;
+pub mod reach;
 pub mod rebalance;
 pub mod retry;
 pub mod secret;

@@ -13,7 +13,11 @@
 //! verifier rebuilds those partitions' cases) before it handles any of their records.
 //!
 //! When the consumer closes, nothing is deferred: the close itself waits for the unassign.
+//!
+//! The context also receives librdkafka's statistics (`ClientContext::stats_raw`): it keeps the
+//! latest lag per partition for the loop to export (`metrics::LagReport`).
 
+use crate::metrics::LagReport;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::types::RDKafkaRespErr;
@@ -42,6 +46,8 @@ pub struct LoopContext {
     closing: AtomicBool,
     /// The revoked list of a cooperative rebalance (eager gives back everything).
     pending_list: Mutex<Option<TopicPartitionList>>,
+    /// The lag in the latest statistics, until the loop takes it.
+    lag: LagReport,
 }
 
 fn parts(tpl: &TopicPartitionList) -> Vec<Part> {
@@ -77,6 +83,11 @@ impl LoopContext {
         }
     }
 
+    /// The lag per partition in the statistics received since the last call, if any.
+    pub fn take_lag(&self) -> Option<Vec<crate::metrics::PartitionLag>> {
+        self.lag.take()
+    }
+
     /// From now on nothing is deferred; a revocation still pending is given back now (a closing
     /// consumer waits for it).
     pub fn close<C: Consumer<LoopContext>>(&self, consumer: &C) {
@@ -85,7 +96,13 @@ impl LoopContext {
     }
 }
 
-impl ClientContext for LoopContext {}
+impl ClientContext for LoopContext {
+    /// Only the lag is read from the statistics (librdkafka's default parses them whole and
+    /// logs them).
+    fn stats_raw(&self, statistics: &[u8]) {
+        self.lag.receive(statistics);
+    }
+}
 
 impl ConsumerContext for LoopContext {
     fn rebalance(

@@ -116,6 +116,7 @@ fn report(ev: &HrEvent, kind: TargetKind) -> Confirmation {
         error: None,
         retryable: false,
         redrive: 0,
+        replay: None,
         worker: WorkerInfo {
             id: "worker-1".into(),
             version: "0.1.0".into(),

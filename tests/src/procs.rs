@@ -1,5 +1,6 @@
 //! Running the `revoke` binary as OS processes against a real broker, for the process and fault
-//! tests: spawn, `kill -9`, SIGTERM, and reading each process's `/metrics` and `/healthz`.
+//! tests: spawn, `kill -9`, SIGTERM, and reading each process's `/metrics`, `/healthz`, `/livez`
+//! and `/readyz`.
 
 use crate::TestEnv;
 use revoke::cases::{read_case_log, CaseLog};
@@ -344,12 +345,22 @@ impl Proc {
     }
 
     pub fn health(&self) -> Option<u16> {
-        http_get(self.port, "/healthz").ok().map(|(s, _)| s)
+        self.status("/healthz")
+    }
+
+    /// The status `path` (`/healthz`, `/livez`, `/readyz`) answers, `None` without an answer.
+    pub fn status(&self, path: &str) -> Option<u16> {
+        http_get(self.port, path).ok().map(|(s, _)| s)
     }
 
     /// `/healthz` as a failure message shows it: the status and the components it names.
     pub fn health_text(&self) -> String {
-        match http_get(self.port, "/healthz") {
+        self.status_text("/healthz")
+    }
+
+    /// `path` as a failure message shows it: the status and the parts it names.
+    pub fn status_text(&self, path: &str) -> String {
+        match http_get(self.port, path) {
             Ok((s, body)) => format!("{s} {}", body.trim()),
             Err(e) => format!("no answer: {e}"),
         }

@@ -13,7 +13,8 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every `.md` file under `dir`, skipping build output and hidden directories.
+/// Every `.md` file under `dir`, skipping build output, hidden directories and installed npm
+/// packages (`tests/tools/node_modules`).
 fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
@@ -23,7 +24,8 @@ fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for path in entries {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if path.is_dir() {
-            if name.starts_with('.') || name == "target" || name == "corpus" || name == "artifacts"
+            if name.starts_with('.')
+                || ["target", "corpus", "artifacts", "node_modules"].contains(&name.as_str())
             {
                 continue;
             }

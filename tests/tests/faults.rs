@@ -1,7 +1,8 @@
 //! Faults the fleet must survive on a real broker, with real processes being killed.
 //!
 //! Each test asserts: no revocation lost (every case reaches its final state), no case closed
-//! twice, and duplicates absorbed. Figures (takeover time, outage length) are printed, never
+//! twice, and duplicates absorbed; the broker outage also that processes report it as unready,
+//! never as wedged (`/readyz` and `/livez`). Figures (takeover time, outage length) are printed, never
 //! asserted. These tests stop and kill the broker, so the test command runs them one at a time
 //! (`--test-threads=1`), after the other suites; they are `#[ignore]`d in plain `cargo test`.
 //!
@@ -241,61 +242,175 @@ fn a_broker_crash_and_restart_mid_run_loses_nothing() {
     stop_all(procs);
 }
 
+/// The longest "went round N s ago" a `/livez` body reports (0 when none parses).
+fn longest_round(livez: &str) -> f64 {
+    livez
+        .lines()
+        .filter_map(|l| l.split("went round ").nth(1))
+        .filter_map(|rest| rest.split(' ').next()?.parse::<f64>().ok())
+        .fold(0.0, f64::max)
+}
+
+/// What each process answered while the broker was away.
+#[derive(Default, Clone)]
+struct Outage {
+    unhealthy_after: Option<Duration>,
+    unready_after: Option<Duration>,
+    ready_gauge_zero: bool,
+    longest_round: f64,
+    /// The longest time without a /livez 200 (s).
+    longest_livez_gap: f64,
+}
+
+/// Samples every process for 30 s from `down_at`: each must stay up and answer `/livez` 200 at
+/// every sample (asserted at once, naming the process); `/healthz` and `/readyz` 503 and
+/// `revoke_ready 0` are recorded when first seen, as time since `stop_at`.
+fn sample_outage(procs: &mut [Proc], stop_at: Instant, down_at: Instant) -> Vec<Outage> {
+    let mut seen = vec![Outage::default(); procs.len()];
+    // When each last answered /livez 200. A kubelet restarts a pod only after failureThreshold
+    // (3) failed probes in a row, periodSeconds (10) apart (deploy/k8s/base/patches/probes.yaml):
+    // one slow answer is not a restart, 20 s without a 200 would be close to one.
+    let mut last_live = vec![Instant::now(); procs.len()];
+    while down_at.elapsed() < Duration::from_secs(30) {
+        for ((p, o), last) in procs
+            .iter_mut()
+            .zip(seen.iter_mut())
+            .zip(last_live.iter_mut())
+        {
+            assert!(p.alive(), "{} exited while the broker was away", p.name);
+            let live = p.status_text("/livez");
+            if live.starts_with("200 ") {
+                *last = Instant::now();
+            }
+            assert!(
+                last.elapsed() < Duration::from_secs(20),
+                "{}: /livez failed for {:?} while the broker was away (a supervisor would restart it): {live}",
+                p.name,
+                last.elapsed()
+            );
+            o.longest_livez_gap = o.longest_livez_gap.max(last.elapsed().as_secs_f64());
+            o.longest_round = o.longest_round.max(longest_round(&live));
+            if o.unhealthy_after.is_none() && p.health() == Some(503) {
+                o.unhealthy_after = Some(stop_at.elapsed());
+            }
+            if o.unready_after.is_none() && p.status("/readyz") == Some(503) {
+                o.unready_after = Some(stop_at.elapsed());
+            }
+            o.ready_gauge_zero |= metric(&p.metrics(), "revoke_ready ") == Some(0.0);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    seen
+}
+
+/// Waits (up to 60 s) until every process answers `path` with 200, then asserts it.
+fn all_answer_200(procs: &[Proc], path: &str, when: &str) {
+    wait_while(Duration::from_secs(60), Duration::from_millis(250), || {
+        procs.iter().any(|p| p.status(path) != Some(200))
+    });
+    for p in procs {
+        assert_eq!(
+            p.status(path),
+            Some(200),
+            "{}: {path} {when}: {}",
+            p.name,
+            p.status_text(path)
+        );
+    }
+}
+
+/// A broker outage makes every process unready (`/readyz`, `/healthz` 503, `revoke_ready 0`)
+/// and never unlive (`/livez` 200 throughout: a supervisor restarts nothing); once it is back,
+/// all are ready again and every case closes. A worker started during the outage answers
+/// `/livez` 200 and `/readyz` 503 "not yet assigned" until the broker is back and its group
+/// assigns it partitions.
 #[test]
 #[ignore = "needs a real Kafka broker and stops it: run the README's test command"]
-fn the_broker_unreachable_for_30_s_makes_processes_unhealthy_then_they_resume() {
+fn the_broker_unreachable_for_30_s_makes_processes_unready_not_dead_then_they_resume() {
     let harness = TestEnv::new("broker-away");
     let fleet = ProcFleet::new(&harness, 6);
     let (mut procs, verifier) = fleet.spawn_all();
     procs.push(verifier);
-    wait_while(Duration::from_secs(60), Duration::from_millis(200), || {
-        procs.iter().any(|p| p.health() != Some(200))
-    });
-    assert!(
-        procs.iter().all(|p| p.health() == Some(200)),
-        "healthy before the outage"
-    );
+    all_answer_200(&procs, "/healthz", "before the outage");
+    all_answer_200(&procs, "/readyz", "before the outage");
+    for p in &procs {
+        assert_eq!(
+            metric(&p.metrics(), "revoke_ready "),
+            Some(1.0),
+            "{}",
+            p.name
+        );
+    }
     fleet.publish_generated(500);
     wait_closed_at_least(&fleet, 50);
 
+    // The processes are sampled only once the broker is down (kafka.sh stop returns then), so
+    // their first 503 is timed from the stop's request (the broker stops gracefully, in seconds).
+    let stop_at = Instant::now();
     broker("stop");
     let down_at = Instant::now();
-    let mut unhealthy_after: Vec<Option<Duration>> = vec![None; procs.len()];
-    while down_at.elapsed() < Duration::from_secs(30) {
-        for (i, p) in procs.iter_mut().enumerate() {
-            assert!(p.alive(), "{} exited while the broker was away", p.name);
-            if unhealthy_after[i].is_none() && p.health() == Some(503) {
-                unhealthy_after[i] = Some(down_at.elapsed());
-            }
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    for (p, at) in procs.iter().zip(&unhealthy_after) {
-        let at = at.unwrap_or_else(|| {
-            panic!(
-                "{} never reported unhealthy while the broker was away",
-                p.name
-            )
-        });
+    // Started with the broker away: it can never have been assigned anything.
+    procs.push(fleet.spawn("vault-fresh", &["worker", "--target", "vault"]));
+    let fresh = procs.len() - 1;
+    let seen = sample_outage(&mut procs, stop_at, down_at);
+    for (p, o) in procs.iter().zip(&seen) {
+        let at = |d: Option<Duration>, what: &str| {
+            d.unwrap_or_else(|| {
+                panic!(
+                    "{} never answered {what} 503 while the broker was away",
+                    p.name
+                )
+            })
+            .as_secs_f64()
+        };
         println!(
-            "{}: /healthz 503 {:.1} s after the broker went away",
+            "{}: /healthz 503 {:.1} s and /readyz 503 {:.1} s after the broker's stop began ({:.1} s to stop); \
+             /livez never without a 200 for more than {:.1} s (its loops went round at most {:.1} s apart)",
             p.name,
-            at.as_secs_f64()
+            at(o.unhealthy_after, "/healthz"),
+            at(o.unready_after, "/readyz"),
+            (down_at - stop_at).as_secs_f64(),
+            o.longest_livez_gap,
+            o.longest_round
+        );
+        assert!(
+            o.ready_gauge_zero,
+            "{}: revoke_ready never 0 while unready",
+            p.name
         );
     }
+    let why = procs[fresh].status_text("/readyz");
+    assert!(
+        why.starts_with("503 ") && why.contains("not yet assigned partitions by its group"),
+        "the worker started during the outage: {why}"
+    );
+    assert_eq!(
+        assigned_in(&fleet, "vault")(&procs[fresh]),
+        0.0,
+        "assigned with no broker?"
+    );
+
     broker("resume");
     all_closed_once(&fleet, 500);
-    wait_while(Duration::from_secs(60), Duration::from_millis(250), || {
-        procs.iter().any(|p| p.health() != Some(200))
-    });
+    all_answer_200(&procs, "/healthz", "after the broker came back");
+    all_answer_200(&procs, "/readyz", "after the broker came back");
     for p in &procs {
         assert_eq!(
-            p.health(),
-            Some(200),
-            "{} healthy again after the broker came back: /healthz {}",
-            p.name,
-            p.health_text()
+            metric(&p.metrics(), "revoke_ready "),
+            Some(1.0),
+            "{}",
+            p.name
         );
     }
+    // Ready means assigned: the fresh worker now shares the vault partitions.
+    let fresh_parts = assigned_in(&fleet, "vault")(&procs[fresh]);
+    assert!(
+        fresh_parts > 0.0,
+        "the fresh worker is ready with nothing assigned, in a group of 2 on 6 partitions"
+    );
+    println!(
+        "vault-fresh: ready after the broker came back, {fresh_parts} partitions: {}",
+        procs[fresh].status_text("/readyz")
+    );
     stop_all(procs);
 }

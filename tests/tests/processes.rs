@@ -1,6 +1,7 @@
 //! The `revoke` binary as separate OS processes against a real Kafka broker: topics created
 //! through the admin API, five workers and a verifier, 1,000 leavers published by
-//! `revoke publish`, evidence printed by `revoke case`, graceful SIGTERM, and exit codes.
+//! `revoke publish`, evidence printed by `revoke case`, graceful SIGTERM, and exit codes; a
+//! group with more members than partitions keeping its standby ready.
 //!
 //! Needs a real broker (the embedded one has no CreateTopics API), so it is `#[ignore]`d in plain
 //! `cargo test`; the README's test command runs it with `REVOKE_TEST_KAFKA` set.
@@ -86,9 +87,17 @@ fn fleet_of_processes_on_a_real_broker() {
         serde_json::from_slice(&json.stdout).expect("case --json is JSON");
     assert_eq!(case["state"], "closed");
 
-    // Every process serves /metrics and /healthz.
+    // Every process serves /metrics, /healthz, /livez and /readyz.
     for p in workers.iter().chain([&verifier]) {
         assert_eq!(p.health(), Some(200), "{} /healthz", p.name);
+        assert_eq!(p.status("/livez"), Some(200), "{} /livez", p.name);
+        assert_eq!(
+            p.status("/readyz"),
+            Some(200),
+            "{} /readyz: {}",
+            p.name,
+            p.status_text("/readyz")
+        );
         let body = p.metrics();
         let handled = body
             .lines()
@@ -268,4 +277,96 @@ fn the_guard_holds_a_burst_until_revoke_approve() {
         p.sigterm_and_wait();
     }
     verifier.sigterm_and_wait();
+}
+
+/// A group with more members than partitions: two vault workers on one-partition topics. Both
+/// are ready (`/readyz` 200, `revoke_ready 1`): the one assigned nothing is a standby, and says
+/// so. Killed, the owner's partitions move to the standby, which stays ready. A fresh worker
+/// is not ready before its group assigned it (seen when the poll is quick enough; printed, as
+/// the broker may assign faster than the first poll — `faults.rs` proves it with the broker
+/// away).
+#[test]
+#[ignore = "needs a real Kafka broker: run the README's test command (sets REVOKE_TEST_KAFKA)"]
+fn a_group_with_more_members_than_partitions_keeps_its_standby_ready() {
+    let harness = TestEnv::new("procs-standby");
+    let fleet = ProcFleet::new(&harness, 1);
+    let series = format!(
+        "revoke_assigned_partitions{{consumer=\"{}revoke-vault\"}}",
+        fleet.cfg.kafka.group_prefix
+    );
+    let assigned = |p: &revoke_tests::procs::Proc| metric(&p.metrics(), &series).unwrap_or(0.0);
+    let first = fleet.spawn("vault-a", &["worker", "--target", "vault"]);
+    let second = fleet.spawn("vault-b", &["worker", "--target", "vault"]);
+    let seen_joining = second
+        .status_text("/readyz")
+        .contains("not yet assigned partitions by its group");
+    println!("vault-b's first /readyz said \"not yet assigned\": {seen_joining}");
+    let both_ready = || {
+        [&first, &second]
+            .iter()
+            .all(|p| p.status("/readyz") == Some(200))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !(both_ready() && assigned(&first) + assigned(&second) > 0.0)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for p in [&first, &second] {
+        assert_eq!(
+            p.status("/readyz"),
+            Some(200),
+            "{}: {}",
+            p.name,
+            p.status_text("/readyz")
+        );
+        assert_eq!(
+            metric(&p.metrics(), "revoke_ready "),
+            Some(1.0),
+            "{}",
+            p.name
+        );
+    }
+    let (owner, standby) = if assigned(&first) > 0.0 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(
+        assigned(&standby),
+        0.0,
+        "one-partition topics: one member owns them all"
+    );
+    let text = standby.status_text("/readyz");
+    assert!(text.contains("standby"), "{}: {text}", standby.name);
+    println!("{}: {text}", standby.name);
+
+    let killed_at = std::time::Instant::now();
+    let owner_name = owner.name.clone();
+    owner.kill9();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while assigned(&standby) == 0.0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        assigned(&standby) > 0.0,
+        "the standby never took the partitions over (an empty assignment not given back holds the group's rebalance)"
+    );
+    println!(
+        "{} took the partitions over {:.1} s after kill -9 of {}",
+        standby.name,
+        killed_at.elapsed().as_secs_f64(),
+        owner_name
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while standby.status("/readyz") != Some(200) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        standby.status("/readyz"),
+        Some(200),
+        "{}",
+        standby.status_text("/readyz")
+    );
+    standby.sigterm_and_wait();
 }

@@ -15,6 +15,8 @@
 //!   tests).
 //! - `report`: the audit report's rows and their CSV, JSON and HTML forms.
 //! - `hr`: building and publishing HR events (`revoke publish`, the demo, tests).
+//! - `replay`: which past terminations `revoke replay` re-drives, read from the terminations
+//!   topic by record time and judged by the verifier's replay rules.
 //! - `signed_report`: a fleet-signed report on the confirmations topic, keyed by identity.
 //! - `topics`: revoke's Kafka topics and creating them.
 //! - `cli`: the command line, one file per command (`cli/`); nothing else imports from it.
@@ -27,6 +29,7 @@ pub mod embedded;
 pub mod evidence;
 pub mod fleet;
 pub mod hr;
+pub mod replay;
 pub mod report;
 pub mod restoration;
 pub mod revocation;

@@ -45,6 +45,9 @@ pub struct ConsumerConfig {
     pub shutdown_grace_ms: u64,
     /// How often each consumer checks that the broker answers (for `/healthz`).
     pub health_probe_ms: u64,
+    /// `statistics.interval.ms` of each group consumer: how often librdkafka reports the lag
+    /// per partition (`revoke_consumer_lag`). 0 turns the statistics (and the lag) off.
+    pub stats_interval_ms: u64,
 }
 
 impl Default for ConsumerConfig {
@@ -56,6 +59,7 @@ impl Default for ConsumerConfig {
             session_timeout_ms: 6_000,
             shutdown_grace_ms: 15_000,
             health_probe_ms: 5_000,
+            stats_interval_ms: 5_000,
         }
     }
 }

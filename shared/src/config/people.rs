@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Approve or reject a batch the blast-radius guard held (`revoke approve|reject`).
+    /// Approve or reject a batch the blast-radius guard held (`revoke approve|reject`), and ask
+    /// for a replay (`revoke replay`): both let revocations through.
     Approver,
     /// Acknowledge a target or a step without an API (`revoke case ack`).
     Attester,

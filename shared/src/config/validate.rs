@@ -18,6 +18,12 @@ impl Config {
                 "consumer.max_in_flight must be at least 1".into(),
             ));
         }
+        if self.metrics.stall_secs < 10 {
+            return Err(ConfigError::Invalid(
+                "metrics.stall_secs must be at least 10 (a consume loop may pause for seconds in a rebalance; below that /livez would restart healthy processes)"
+                    .into(),
+            ));
+        }
         if self.worker.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "worker.max_attempts must be at least 1".into(),
@@ -56,6 +62,11 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "verifier.redrive_after_secs: {bad} is not between 1 s and 7 days"
             )));
+        }
+        if self.verifier.replay_max_age_secs == 0 || self.verifier.replay_max_age_secs > 86_400 {
+            return Err(ConfigError::Invalid(
+                "verifier.replay_max_age_secs must be from 1 to 86400".into(),
+            ));
         }
         if self.verifier.watch_poll_secs == 0 || self.verifier.watch_poll_secs > 86_400 {
             return Err(ConfigError::Invalid(

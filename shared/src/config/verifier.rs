@@ -67,6 +67,10 @@ pub struct VerifierConfig {
     /// A case waiting this long for its review is escalated (once) to its owner
     /// (`review_overdue`). 0: never.
     pub review_sla_secs: u64,
+    /// A replay request (`revoke replay`) older than this when the verifier reads it is refused
+    /// (`replay_request_stale`), so a request copied from the topic cannot be published again
+    /// later to re-drive a case (one dated more than a minute ahead is refused too).
+    pub replay_max_age_secs: u64,
 }
 
 /// `verifier.closure_review`: which cases need a second person before they close.
@@ -120,6 +124,7 @@ impl Default for VerifierConfig {
             watch_poll_secs: 60,
             closure_review: ClosureReview::Attested,
             review_sla_secs: 86_400,
+            replay_max_age_secs: 900,
         }
     }
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 pub const CASE_SCHEMA: &str = "revoke.case.v1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseState {
     /// Confirmations arrived but the termination itself has not been seen yet.
@@ -35,6 +35,20 @@ pub enum CaseState {
 }
 
 impl CaseState {
+    /// Every state, in declaration order: `state as usize` is its index here.
+    pub const ALL: [CaseState; 10] = [
+        CaseState::Pending,
+        CaseState::Open,
+        CaseState::Closed,
+        CaseState::Escalated,
+        CaseState::Held,
+        CaseState::Scheduled,
+        CaseState::Rescinded,
+        CaseState::Admitting,
+        CaseState::Rejected,
+        CaseState::AwaitingReview,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CaseState::Pending => "pending",
@@ -60,7 +74,7 @@ impl CaseState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetState {
     Pending,
@@ -78,7 +92,7 @@ pub enum TargetState {
 /// The verifier holds one per target of every live case, most of them `pending`: the large parts
 /// a pending status lacks (`worker`, `signed`) are boxed so they cost a pointer until set, and
 /// strings never edited in place are `Box<str>` (no spare capacity word).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetStatus {
     pub state: TargetState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,7 +148,7 @@ pub struct TargetStatus {
 }
 
 /// The parts of a signed worker report a target status does not hold (see `TargetStatus::signed`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignedReport {
     pub confirmation_id: Uuid,
     pub case_id: Uuid,
@@ -144,6 +158,9 @@ pub struct SignedReport {
     pub retryable: bool,
     #[serde(default)]
     pub redrive: u32,
+    /// The replay the report answers (`Confirmation::replay`), for a replay case's report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Uuid>,
     /// The fleet's HMAC of the report as written (`revoke_fleet_signature` header); empty when
     /// the report carried none (a person's acknowledgement, or a report with only its Ed25519
     /// `record_signature`).
@@ -192,6 +209,7 @@ impl TargetStatus {
             error: self.error.as_deref().map(Into::into),
             retryable: s.retryable,
             redrive: s.redrive,
+            replay: s.replay,
             worker: self.worker.as_deref()?.clone(),
             started_at: s.started_at,
             finished_at: self.confirmed_at?,
@@ -279,7 +297,7 @@ impl TargetStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EscalationRecord {
     pub escalation_id: Uuid,
     pub reason: EscalationReason,
@@ -299,7 +317,7 @@ pub struct EscalationRecord {
 
 /// The verifier holds every live case in memory: parts most cases never get (`rescind`,
 /// `restore_guard`, and `guard` when the guard is off) are boxed, a pointer until set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Case {
     pub schema: String,
     pub case_id: Uuid,
@@ -379,6 +397,10 @@ pub struct Case {
     /// The closure review, when the case needs one (`verifier.closure_review`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Box<crate::contract::CaseReview>>,
+    /// A replay case (`revoke replay`): which case's termination it re-drives, at whose request.
+    /// Absent on every other case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Box<crate::contract::CaseReplay>>,
     /// The digest (`sha256:<hex>`) of the previous version of this case as published: versions
     /// form a chain, so an altered, removed or reordered version is found
     /// (`revoke case --verify`). Absent on a case's first version.
@@ -392,7 +414,7 @@ pub struct Case {
 
 /// A rescind that took effect: who sent it (source, id: its idempotency key), when HR issued
 /// it, who asked, and when the verifier applied it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RescindRef {
     pub source: String,
     pub event_id: String,
@@ -402,7 +424,7 @@ pub struct RescindRef {
 }
 
 /// A further termination of the case's person, joined into the case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JoinedTermination {
     pub source: String,
     pub event_id: String,
@@ -467,6 +489,7 @@ impl Case {
             signals: Vec::new(),
             steps: VecMap::new(),
             review: None,
+            replay: None,
             prev_digest: None,
             signature: None,
         }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 pub const CONFIRMATION_SCHEMA: &str = "revoke.confirmation.v1";
 
 /// The worker's verdict for the whole target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Access existed and is now gone, proven by read-back.
@@ -41,7 +41,7 @@ impl Outcome {
 }
 
 /// The result for one object (account, membership, key, token, sponsored credential …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectOutcome {
     Revoked,
@@ -50,7 +50,7 @@ pub enum ObjectOutcome {
     ManualRequired,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetRef {
     pub kind: TargetKind,
     /// Which configured instance of that kind (e.g. one of several SaaS tenants).
@@ -58,13 +58,13 @@ pub struct TargetRef {
 }
 
 /// Who acted: the worker process and the principal of the credential it used at the target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Actor {
     pub worker_id: String,
     pub principal: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WorkerInfo {
     pub id: String,
     pub version: String,
@@ -74,7 +74,7 @@ pub struct WorkerInfo {
 ///
 /// "Verified" is reserved for what a worker read back from the target; a person's statement is
 /// an attestation and says so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Provenance {
     /// A worker read the object back from the target after acting and saw the access gone.
@@ -101,7 +101,7 @@ pub const MANUAL_OBJECT_KIND: &str = "manual_step";
 pub const MANUAL_ACTION: &str = "manual_ack";
 
 /// Evidence for one object touched (or found already gone).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(from = "EvidenceRecord")]
 pub struct ObjectEvidence {
     /// e.g. `account`, `group_membership`, `access_key`, `token`, `session`, `ssh_key`.
@@ -165,7 +165,7 @@ pub fn attested_by(objects: &[ObjectEvidence]) -> Option<&str> {
 /// `ObjectEvidence` as stored, where `provenance` may be missing (records written before it
 /// existed): it is then derived by [`ObjectEvidence::derived_provenance`], and an
 /// acknowledgement's old `verified: true` is dropped (it was a person's word, not a read-back).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct EvidenceRecord {
     object_kind: String,
     object_id: String,
@@ -208,7 +208,7 @@ impl From<EvidenceRecord> for ObjectEvidence {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Confirmation {
     pub schema: String,
     /// Unique per emission (a re-run emits a new one; the verifier de-duplicates by content).
@@ -234,6 +234,10 @@ pub struct Confirmation {
     /// 0 for the termination itself. After re-drive n, reports of earlier runs are stale.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub redrive: u32,
+    /// The replay this run answers (`REPLAY_HEADER` of the due record, `revoke replay`): the
+    /// report is on the replay case (`case_id`), and says it is a replay. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Uuid>,
     pub worker: WorkerInfo,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -268,7 +272,7 @@ pub const REDRIVE_COUNT_HEADER: &str = "revoke_redrive";
 pub const RECHECK_HEADER: &str = "revoke_recheck";
 
 /// One object an earlier run acted on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RecheckObject {
     pub object_kind: String,
     pub object_id: String,
@@ -363,6 +367,7 @@ mod tests {
             error: None,
             retryable: false,
             redrive: 0,
+            replay: None,
             worker: WorkerInfo {
                 id: "w1".into(),
                 version: "0.1.0".into(),

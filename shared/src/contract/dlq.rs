@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub const DLQ_SCHEMA: &str = "revoke.dlq.v1";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeadLetter {
     pub schema: String,
     /// Bounded reason code (see `ContractError::reason`).

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 pub const ESCALATION_SCHEMA: &str = "revoke.escalation.v1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationReason {
     TargetFailed,
@@ -65,13 +65,13 @@ impl EscalationReason {
 }
 
 /// The control owner who must act.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Owner {
     pub name: String,
     pub contact: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Escalation {
     pub schema: String,
     /// Deterministic per (case, reason, targets, level): a re-published escalation is

@@ -13,7 +13,7 @@ use uuid::Uuid;
 pub const ACCESS_FINDING_SCHEMA: &str = "revoke.access_finding.v1";
 
 /// What was seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// An object the evidence says is gone was read back present again (an account re-enabled
@@ -32,7 +32,7 @@ impl FindingKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AccessFinding {
     pub schema: String,
     /// Deterministic (see [`AccessFinding::id_for`]): the same observation reported twice, by two

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 pub const GUARD_SCHEMA: &str = "revoke.guard.v1";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GuardRecord {
     pub schema: String,
     #[serde(flatten)]
@@ -20,7 +20,7 @@ pub struct GuardRecord {
     pub signature: Option<super::RecordSignature>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GuardEntry {
     Admission(Admission),
@@ -30,7 +30,18 @@ pub enum GuardEntry {
 /// What a case asks the guard to release: its revocation, or — after a rescind — the restore of
 /// what it revoked. Restores are grants, so they pass the guard too, with their own limit.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum AdmissionKind {
@@ -49,7 +60,7 @@ impl AdmissionKind {
 }
 
 /// A verifier asking for a case to be released to the workers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Admission {
     pub case_id: Uuid,
     pub identity_id: String,
@@ -67,7 +78,7 @@ fn is_termination(k: &AdmissionKind) -> bool {
     *k == AdmissionKind::Termination
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approve,
@@ -84,7 +95,7 @@ impl Decision {
 }
 
 /// A person's decision on a held batch (`revoke approve|reject <batch> --by PERSON`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BatchDecision {
     pub batch: String,
     pub decision: Decision,
@@ -123,7 +134,7 @@ impl GuardRecord {
 }
 
 /// What the guard did with a case, kept in the case record (the approval is evidence).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseGuard {
     /// When the verifier (last) asked the guard to release the case.
     pub asked_at: DateTime<Utc>,

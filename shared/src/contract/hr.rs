@@ -3,7 +3,8 @@
 //! Parsing is a pure function of the Kafka record (`RawMessage`) so that every rejection path is
 //! unit-tested without a broker.
 
-use super::{check_identifier, ContractError};
+use super::json_schema::patterns;
+use super::{check_identifier, ContractError, MAX_EMAIL_BYTES, MAX_ID_BYTES, MAX_USERNAME_BYTES};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -58,7 +59,7 @@ impl RawMessage {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IdentityKind {
     Employee,
@@ -77,34 +78,43 @@ impl IdentityKind {
 }
 
 /// Who is leaving, as HR names them. Adapters look people up by these attributes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identity {
+    /// The identity id: equal to the event's `subject` and the Kafka key.
+    #[schemars(length(min = 1, max = MAX_ID_BYTES), pattern(patterns::identity()))]
     pub employee_id: String,
+    /// `local@domain`, exactly one `@`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_EMAIL_BYTES), pattern(patterns::email()))]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = MAX_USERNAME_BYTES), pattern(patterns::identity()))]
     pub username: Option<String>,
     pub kind: IdentityKind,
 }
 
 /// The CloudEvents `data` of both HR event types.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HrData {
     pub identity: Identity,
-    /// When access must be gone. Required for terminations; optional for rescinds.
+    /// When access must be gone (RFC 3339). Required for terminations; optional for rescinds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_FREE_TEXT_BYTES), pattern(patterns::free_text()))]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_FREE_TEXT_BYTES), pattern(patterns::free_text()))]
     pub requested_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_FREE_TEXT_BYTES), pattern(patterns::free_text()))]
     pub approved_by: Option<String>,
     /// For a rescind: the id of the termination event it cancels (optional; else the identity's
     /// latest case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_FREE_TEXT_BYTES), pattern(patterns::free_text()))]
     pub rescinds: Option<String>,
 }
 
@@ -206,6 +216,9 @@ impl HrEvent {
         (headers, body)
     }
 }
+
+/// The longest free-text field of `data` (`reason`, `requested_by`, `approved_by`, `rescinds`).
+pub const MAX_FREE_TEXT_BYTES: usize = 1024;
 
 /// How far past its own `time` an event's `effective_at` must lie to be scheduled, not immediate.
 pub const SCHEDULE_SLACK_SECS: i64 = 1;
@@ -404,10 +417,16 @@ fn validate_data(kind: HrEventKind, subject: &str, data: &HrData) -> Result<(), 
     }
     for (field, v) in data.free_text() {
         if let Some(v) = v {
-            if v.chars().any(char::is_control) || v.len() > 1024 {
+            if v.chars().any(char::is_control) {
                 return Err(ContractError::InvalidField {
                     field,
-                    why: "control characters or over 1024 bytes".into(),
+                    why: "contains control characters".into(),
+                });
+            }
+            if v.len() > MAX_FREE_TEXT_BYTES {
+                return Err(ContractError::InvalidField {
+                    field,
+                    why: format!("is {} bytes, over {MAX_FREE_TEXT_BYTES}", v.len()),
                 });
             }
         }

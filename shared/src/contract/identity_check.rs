@@ -213,37 +213,39 @@ pub fn check_value(field: IdentityField, value: &str) -> Result<(), IdentityProb
 /// Invisible or formatting characters: `Default_Ignorable_Code_Point` (DerivedCoreProperties),
 /// the rest of general category `Cf`, and U+2800 BRAILLE PATTERN BLANK (renders as nothing).
 fn is_invisible(c: char) -> bool {
-    const RANGES: &[(u32, u32)] = &[
-        (0x00AD, 0x00AD),   // soft hyphen
-        (0x034F, 0x034F),   // combining grapheme joiner
-        (0x0600, 0x0605),   // Arabic number signs (Cf)
-        (0x061C, 0x061C),   // Arabic letter mark
-        (0x06DD, 0x06DD),   // Arabic end of ayah (Cf)
-        (0x070F, 0x070F),   // Syriac abbreviation mark (Cf)
-        (0x0890, 0x0891),   // Arabic pound/piastre mark above (Cf)
-        (0x08E2, 0x08E2),   // Arabic disputed end of ayah (Cf)
-        (0x115F, 0x1160),   // Hangul fillers
-        (0x17B4, 0x17B5),   // Khmer inherent vowels
-        (0x180B, 0x180F),   // Mongolian variation selectors and vowel separator
-        (0x200B, 0x200F),   // zero-width space, ZWNJ, ZWJ, LRM, RLM
-        (0x202A, 0x202E),   // bidi embeddings and overrides (U+202E RLO)
-        (0x2060, 0x206F),   // word joiner, invisible operators, bidi isolates, deprecated
-        (0x2800, 0x2800),   // Braille pattern blank
-        (0x3164, 0x3164),   // Hangul filler
-        (0xFE00, 0xFE0F),   // variation selectors
-        (0xFEFF, 0xFEFF),   // zero-width no-break space / BOM
-        (0xFFA0, 0xFFA0),   // half-width Hangul filler
-        (0xFFF0, 0xFFFB),   // reserved, interlinear annotation (Cf)
-        (0x110BD, 0x110BD), // Kaithi number sign (Cf)
-        (0x110CD, 0x110CD), // Kaithi number sign above (Cf)
-        (0x13430, 0x1343F), // Egyptian hieroglyph format controls (Cf)
-        (0x1BCA0, 0x1BCA3), // shorthand format controls
-        (0x1D173, 0x1D17A), // musical symbol format controls
-        (0xE0000, 0xE0FFF), // tags, variation selectors supplement, reserved
-    ];
     let c = c as u32;
-    RANGES.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+    INVISIBLE.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
+
+/// The code point ranges [`is_invisible`] refuses (also the JSON Schema's identity pattern).
+pub(crate) const INVISIBLE: &[(u32, u32)] = &[
+    (0x00AD, 0x00AD),   // soft hyphen
+    (0x034F, 0x034F),   // combining grapheme joiner
+    (0x0600, 0x0605),   // Arabic number signs (Cf)
+    (0x061C, 0x061C),   // Arabic letter mark
+    (0x06DD, 0x06DD),   // Arabic end of ayah (Cf)
+    (0x070F, 0x070F),   // Syriac abbreviation mark (Cf)
+    (0x0890, 0x0891),   // Arabic pound/piastre mark above (Cf)
+    (0x08E2, 0x08E2),   // Arabic disputed end of ayah (Cf)
+    (0x115F, 0x1160),   // Hangul fillers
+    (0x17B4, 0x17B5),   // Khmer inherent vowels
+    (0x180B, 0x180F),   // Mongolian variation selectors and vowel separator
+    (0x200B, 0x200F),   // zero-width space, ZWNJ, ZWJ, LRM, RLM
+    (0x202A, 0x202E),   // bidi embeddings and overrides (U+202E RLO)
+    (0x2060, 0x206F),   // word joiner, invisible operators, bidi isolates, deprecated
+    (0x2800, 0x2800),   // Braille pattern blank
+    (0x3164, 0x3164),   // Hangul filler
+    (0xFE00, 0xFE0F),   // variation selectors
+    (0xFEFF, 0xFEFF),   // zero-width no-break space / BOM
+    (0xFFA0, 0xFFA0),   // half-width Hangul filler
+    (0xFFF0, 0xFFFB),   // reserved, interlinear annotation (Cf)
+    (0x110BD, 0x110BD), // Kaithi number sign (Cf)
+    (0x110CD, 0x110CD), // Kaithi number sign above (Cf)
+    (0x13430, 0x1343F), // Egyptian hieroglyph format controls (Cf)
+    (0x1BCA0, 0x1BCA3), // shorthand format controls
+    (0x1D173, 0x1D17A), // musical symbol format controls
+    (0xE0000, 0xE0FFF), // tags, variation selectors supplement, reserved
+];
 
 #[cfg(test)]
 mod tests {

@@ -13,8 +13,10 @@ mod finding;
 mod guard;
 mod hr;
 mod identity_check;
+pub mod json_schema;
 mod protected;
 mod record_signature;
+mod replay;
 mod restore;
 mod review;
 mod signal;
@@ -47,6 +49,9 @@ pub use identity_check::{
 };
 pub use protected::{matches_protected, protected_key};
 pub use record_signature::{Authenticity, RecordSignature};
+pub use replay::{
+    replay_case_id, CaseReplay, ReplayRequest, SkippedTarget, REPLAY_HEADER, REPLAY_REQUEST_SCHEMA,
+};
 pub use restore::{
     RestoreClaim, RestoreOutcome, RestoreReport, RestoreRequest, RestoredObject,
     RESTORE_CLAIM_SCHEMA, RESTORE_REPORT_SCHEMA, RESTORE_REQUEST_SCHEMA,
@@ -60,7 +65,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The five kinds of system a leaver's access lives in. One consumer group per kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     Directory,
@@ -158,6 +175,9 @@ impl ContractError {
     }
 }
 
+/// The longest identifier (`source`, `id`) [`check_identifier`] accepts, in bytes.
+pub const MAX_IDENTIFIER_BYTES: usize = 256;
+
 /// Rejects identifiers that no target system could hold legitimately and that would only ever
 /// be an attack or a corrupted record: empty, overlong, or carrying control characters (NUL
 /// included). Metacharacters of LDAP/SCIM filters are *not* rejected here: adapters escape them.
@@ -168,10 +188,10 @@ pub fn check_identifier(field: &'static str, value: &str) -> Result<(), Contract
             why: "is empty".into(),
         });
     }
-    if value.len() > 256 {
+    if value.len() > MAX_IDENTIFIER_BYTES {
         return Err(ContractError::InvalidField {
             field,
-            why: format!("is {} bytes, over 256", value.len()),
+            why: format!("is {} bytes, over {MAX_IDENTIFIER_BYTES}", value.len()),
         });
     }
     if value.chars().any(char::is_control) {

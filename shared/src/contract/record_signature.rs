@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordSignature {
     /// A person's `id` from `[[people]]`, or the fleet role that signed (`verifier`, `worker`).
@@ -18,7 +18,7 @@ pub struct RecordSignature {
 }
 
 /// How far a person's decision (approve, reject, acknowledge, review) is proven to be theirs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Authenticity {
     /// Signed with the current key of a person in `[[people]]` who holds the role the decision

@@ -10,7 +10,7 @@ pub const RESTORE_REQUEST_SCHEMA: &str = "revoke.restore_request.v1";
 pub const RESTORE_REPORT_SCHEMA: &str = "revoke.restore_report.v1";
 
 /// "Give back what this case took on `target`": the evidence the target's confirmation recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RestoreRequest {
     pub schema: String,
     /// Deterministic per (case, target): a re-sent request is recognisably the same.
@@ -44,7 +44,7 @@ impl RestoreRequest {
 /// claim of its `(request_id, requested_at)`; a later claim from another record of
 /// `revoke.restores` is a copy (`restore_replayed`), one from the same record its redelivery
 /// (which runs again, unless that record's claim is `done`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RestoreClaim {
     pub schema: String,
     pub request_id: Uuid,
@@ -62,7 +62,7 @@ pub struct RestoreClaim {
 pub const RESTORE_CLAIM_SCHEMA: &str = "revoke.restore_claim.v1";
 
 /// What happened to one object on restore.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RestoreOutcome {
     Restored,
@@ -102,7 +102,7 @@ impl RestoreOutcome {
 }
 
 /// Evidence for one object's restore.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RestoredObject {
     pub object_kind: String,
     pub object_id: String,
@@ -133,7 +133,7 @@ impl RestoredObject {
 }
 
 /// A target worker's answer to a `RestoreRequest`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RestoreReport {
     pub schema: String,
     pub request_id: Uuid,

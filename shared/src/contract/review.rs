@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 pub const REVIEW_SCHEMA: &str = "revoke.review.v1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewVerdict {
     /// The evidence is enough: the case closes.
@@ -33,7 +33,7 @@ impl ReviewVerdict {
 }
 
 /// A reviewer's decision on one case, as `revoke review` publishes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewRecord {
     pub schema: String,
     /// Idempotency: the same review again changes nothing.
@@ -57,7 +57,7 @@ pub struct ReviewRecord {
 }
 
 /// What the case records of its review.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseReview {
     /// Why the case needs a review (`attested: device_return, saas` or `closure_review = all`).
     pub why: String,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub const SIGNAL_DELIVERY_SCHEMA: &str = "revoke.signal_delivery.v1";
 
 /// How a receiver's stream fared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryOutcome {
     /// Pushed and answered 202 (RFC 8935), or acknowledged by a poll (RFC 8936).
@@ -21,7 +21,7 @@ pub enum DeliveryOutcome {
 }
 
 /// One SET as the case records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeliveredSet {
     pub jti: String,
     /// The event type URI, e.g. `https://schemas.openid.net/secevent/caep/event-type/session-revoked`.
@@ -33,7 +33,7 @@ pub struct DeliveredSet {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignalDelivery {
     pub schema: String,
     pub case_id: Uuid,

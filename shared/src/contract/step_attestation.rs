@@ -12,7 +12,7 @@ use uuid::Uuid;
 pub const STEP_ATTESTATION_SCHEMA: &str = "revoke.step_attestation.v1";
 
 /// A person's word that a step is done, as `revoke case ack --step` publishes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepAttestation {
     pub schema: String,
@@ -34,7 +34,7 @@ pub struct StepAttestation {
 
 /// What a step's status keeps of the attestation that made it done: the record as published
 /// (signature included, so it verifies offline) and how far it was proven to be the person's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttestedStep {
     pub authenticity: Authenticity,
     pub record: StepAttestation,

@@ -1,5 +1,6 @@
-//! What happens in a revoke process, as typed metric events: the only code that writes a series
-//! of [`Metrics`].
+//! What happens in a revoke process, as typed metric events: with `cases` (the verifier's gauges
+//! of what it holds) and `lag` (consumer lag from librdkafka's statistics), the only code that
+//! writes a series of [`Metrics`].
 //!
 //! One struct (or enum) per thing that happens; its `emit` names the series it updates and the
 //! label values it writes. Label values come from the contract's enums (`TargetKind`, `Outcome`,
@@ -232,6 +233,10 @@ pub enum VerifierNote {
     RejectedByPerson,
     RestoreRejectedByPerson,
     ReleasedCaseWithoutTermination,
+    /// A replay request (`revoke replay`) opened a replay case.
+    ReplayOpened,
+    /// A rescind ended a replay of the rescinded case that was under way.
+    ReplayRescinded,
     /// An input the verifier refused (it is dead-lettered), by its dead-letter reason: one the
     /// code names, hence `'static`.
     Refused(&'static str),
@@ -262,6 +267,8 @@ impl VerifierNote {
             VerifierNote::RejectedByPerson => "rejected_by_person",
             VerifierNote::RestoreRejectedByPerson => "restore_rejected_by_person",
             VerifierNote::ReleasedCaseWithoutTermination => "released_case_without_termination",
+            VerifierNote::ReplayOpened => "replay_opened",
+            VerifierNote::ReplayRescinded => "replay_rescinded",
             VerifierNote::Refused(reason) => reason,
         }
     }
@@ -279,12 +286,12 @@ impl MetricEvent for VerifierNote {
     }
 }
 
-/// Cases now open (not closed, escalated or rescinded) in this verifier.
-pub struct OpenCases(pub usize);
+/// Whether the process is ready now (what `/readyz` answers), read when `/metrics` is scraped.
+pub struct Readiness(pub bool);
 
-impl MetricEvent for OpenCases {
+impl MetricEvent for Readiness {
     fn emit(self, m: &Metrics) {
-        m.open_cases.set(self.0 as i64);
+        m.ready.set(i64::from(self.0));
     }
 }
 
@@ -598,7 +605,11 @@ mod tests {
         m.emit(EscalationRaised {
             reason: EscalationReason::BlastRadiusHold,
         });
-        m.emit(OpenCases(4));
+        let mut counts = crate::metrics::CaseCounts::default();
+        for _ in 0..4 {
+            counts.add(CaseState::Open);
+        }
+        m.emit(counts);
         m.emit(GuardMemory {
             released: 1,
             held: 2,
@@ -636,6 +647,8 @@ mod tests {
             (VerifierNote::RestoreRequested, "restore_requested"),
             (VerifierNote::ClosedCaseScanned, "closed_case_scanned"),
             (VerifierNote::RescindReplayed, "rescind_replayed"),
+            (VerifierNote::ReplayOpened, "replay_opened"),
+            (VerifierNote::ReplayRescinded, "replay_rescinded"),
             (
                 VerifierNote::RescindForUnknownCase,
                 "rescind_for_unknown_case",

@@ -1,28 +1,44 @@
-//! Prometheus metrics and the `/metrics` + `/healthz` endpoint every revoke process serves.
+//! Prometheus metrics and the `/metrics`, `/healthz`, `/livez`, `/readyz` endpoint every revoke
+//! process serves.
 //!
 //! Labels are bounded sets (consumer group, target kind, outcome, reason, state) — never an
 //! identity or a case id, which would make the series count grow with the number of leavers.
 //!
 //! - `mod.rs`: the registry, [`Metrics`] (every series a process exports) and [`Metrics::emit`].
 //! - `events`: what happens, one typed event per thing; the only code that writes a series.
+//! - `lag`: consumer lag per partition, from librdkafka's statistics.
+//! - `cases`: what a verifier holds now (cases by state, the guard's oldest held batch).
 //! - `ratelimit`: the client-side rate limiter's process-wide series and their events.
-//! - `health`: [`Health`], what `/healthz` reports.
-//! - `serve`: the `/metrics` + `/healthz` endpoint.
+//! - `health`: [`Health`], what `/healthz` reports and the state behind `/livez` + `/readyz`.
+//! - `probes`: what `/livez` and `/readyz` answer (pure); `probe_state`: what they read.
+//! - `serve`: the HTTP endpoint.
+//!
+//! Every registry also carries the standard process series (`process_resident_memory_bytes`,
+//! `process_cpu_seconds_total`, `process_open_fds`, `process_start_time_seconds`, …), read
+//! from `/proc` at each scrape.
 
+mod cases;
 mod events;
 mod health;
+mod lag;
+mod probe_state;
+mod probes;
 mod ratelimit;
 mod serve;
 
+pub use cases::{CaseCounts, GuardOldestHeld};
 pub use events::*;
 pub use health::Health;
+pub use lag::{lag_series, lags_from_stats, LagReport, LagSeries, PartitionLag};
+pub use probe_state::{BrokerReporter, LoopProbe, DEFAULT_STALL};
+pub use probes::{liveness, readiness, LoopView, Membership, Verdict};
 pub use ratelimit::{rate_limit_metrics, RateLimitEvent, RateLimitMetrics};
 pub use serve::{serve, serve_on, serve_with};
 
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// Buckets for time-to-revoke / time-to-close: 5 ms up to one day.
@@ -30,6 +46,15 @@ const TIME_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
     3600.0, 14400.0, 86400.0,
 ];
+
+/// What `revoke_build_info` says: set once by the binary at start ([`set_build_info`]); a
+/// process that never sets it (a test) reports the crate's version and commit `unknown`.
+static BUILD_INFO: std::sync::OnceLock<(&'static str, &'static str)> = std::sync::OnceLock::new();
+
+/// The version and commit every [`Metrics`] made afterwards reports in `revoke_build_info`.
+pub fn set_build_info(version: &'static str, commit: &'static str) {
+    let _ = BUILD_INFO.set((version, commit));
+}
 
 /// Every series a revoke process exports, registered in `registry`.
 ///
@@ -47,6 +72,9 @@ pub struct Metrics {
     pub in_flight: IntGaugeVec,
     /// Partitions currently assigned, by consumer group.
     pub assigned_partitions: IntGaugeVec,
+    /// Records between the group's committed offset and the high watermark, by consumer group,
+    /// topic and partition; only partitions assigned to this process (see `lag`).
+    pub consumer_lag: IntGaugeVec,
     /// Handler failures that keep a record in flight (e.g. output not acknowledged), retried.
     pub handler_errors: IntCounterVec,
     /// Target-level outcomes, by target and outcome.
@@ -57,8 +85,10 @@ pub struct Metrics {
     pub retries: IntCounterVec,
     pub time_to_revoke: HistogramVec,
     pub time_to_close: HistogramVec,
-    /// Cases currently open (not closed, escalated or rescinded) in this verifier.
+    /// Cases currently open (not in a final state) in this verifier.
     pub open_cases: IntGauge,
+    /// Cases this verifier holds in full, by state (every state but closed; see `cases`).
+    pub cases: IntGaugeVec,
     /// Case state transitions, by new state.
     pub case_updates: IntCounterVec,
     pub escalations: IntCounterVec,
@@ -95,6 +125,8 @@ pub struct Metrics {
     pub guard_batches: IntGaugeVec,
     /// Cases held by the guard, waiting for a person's decision.
     pub guard_held_cases: IntGauge,
+    /// Seconds since the oldest batch with a case still held opened; 0 when none is held.
+    pub guard_oldest_held_seconds: Gauge,
     /// Access seen again after a case closed (`revoke verify`, `revoke watch`), by finding kind
     /// and target.
     pub watch_findings: IntCounterVec,
@@ -105,6 +137,8 @@ pub struct Metrics {
     pub watch_no_sign_in_log: IntGaugeVec,
     /// Closed cases within `verifier.watch_secs`, watched for sign-ins.
     pub watch_cases: IntGauge,
+    /// 1 while `/readyz` would answer 200, else 0; set when `/metrics` is scraped.
+    pub ready: IntGauge,
 }
 
 impl Metrics {
@@ -132,10 +166,23 @@ impl Metrics {
                 IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric"),
             )
         };
+        let (version, commit) = BUILD_INFO
+            .get()
+            .copied()
+            .unwrap_or((env!("CARGO_PKG_VERSION"), "unknown"));
+        gauge_vec(
+            "revoke_build_info",
+            "Always 1; the labels name the running build (version, commit)",
+            &["version", "commit"],
+        )
+        .with_label_values(&[version, commit])
+        .set(1);
         let rl = rate_limit_metrics();
+        registered(&registry, rl.requests.clone());
         registered(&registry, rl.throttled.clone());
         registered(&registry, rl.received_429.clone());
         registered(&registry, rl.effective_rate.clone());
+        register_process_collector(&registry);
         Metrics {
             signals_sets: counter(
                 "revoke_signals_sets_total",
@@ -198,6 +245,14 @@ impl Metrics {
                 "revoke_guard_held_cases",
                 "Cases the blast-radius guard holds for a person's decision",
             ),
+            guard_oldest_held_seconds: registered(
+                &registry,
+                Gauge::new(
+                    "revoke_guard_oldest_held_seconds",
+                    "Seconds since the oldest batch with a case still held by the blast-radius guard opened (0 when none is held)",
+                )
+                .expect("valid metric"),
+            ),
             events_consumed: counter("revoke_events_consumed_total", "Records read from Kafka", &["consumer"]),
             events_handled: counter(
                 "revoke_events_handled_total",
@@ -252,9 +307,19 @@ impl Metrics {
                 "Partitions currently assigned to this consumer",
                 &["consumer"],
             ),
+            consumer_lag: gauge_vec(
+                "revoke_consumer_lag",
+                "Records between the group's committed offset and the partition's high watermark (librdkafka consumer_lag), for partitions assigned to this process",
+                &["consumer", "topic", "partition"],
+            ),
             open_cases: gauge(
                 "revoke_open_cases",
-                "Cases not yet closed, escalated or rescinded",
+                "Cases not in a final state (pending, scheduled, admitting, held, open, awaiting_review)",
+            ),
+            cases: gauge_vec(
+                "revoke_cases",
+                "Cases this verifier holds, by state (every state but closed)",
+                &["state"],
             ),
             watch_findings: counter(
                 "revoke_watch_findings_total",
@@ -275,6 +340,10 @@ impl Metrics {
                 "revoke_watch_cases",
                 "Closed cases within verifier.watch_secs, watched for sign-ins",
             ),
+            ready: gauge(
+                "revoke_ready",
+                "1 while the process is ready (/readyz 200: its consumers assigned, its broker answering), else 0",
+            ),
             registry,
         }
     }
@@ -291,6 +360,16 @@ impl Metrics {
             .expect("text encoding never fails");
         String::from_utf8(buf).expect("prometheus text is UTF-8")
     }
+}
+
+/// The standard `process_*` series of this process (Linux; elsewhere there is nothing to read).
+fn register_process_collector(registry: &Registry) {
+    #[cfg(target_os = "linux")]
+    registry
+        .register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
+        .expect("unique metric");
 }
 
 /// Registers `c` in `registry` and returns it (a handle on the same series).
@@ -321,5 +400,27 @@ mod tests {
         });
         let text = m.render();
         assert!(text.contains("revoke_revocations_total{outcome=\"revoked\",target=\"vault\"} 1"));
+        assert!(
+            text.contains("revoke_build_info{commit=\"unknown\",version=\"0.1.0\"} 1"),
+            "{text}"
+        );
+    }
+
+    /// The process series every process exports (alerts and the dashboard use these names).
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn renders_the_process_series() {
+        let text = Metrics::new().render();
+        for name in [
+            "process_resident_memory_bytes ",
+            "process_cpu_seconds_total ",
+            "process_open_fds ",
+            "process_start_time_seconds ",
+        ] {
+            assert!(
+                text.lines().any(|l| l.starts_with(name)),
+                "{name} not in\n{text}"
+            );
+        }
     }
 }

@@ -8,6 +8,8 @@ use prometheus::{GaugeVec, IntCounterVec, Opts};
 /// `Metrics`: the gates are built with the adapters (`adapters::from_config`, which has no
 /// `Metrics` handle), and every registry `Metrics::new` makes exposes these same series.
 pub struct RateLimitMetrics {
+    /// Requests that passed the gate (sent to the target): the denominator of the 429 share.
+    pub requests: IntCounterVec,
     /// Calls that waited client-side (for a token, a server-announced pause or a concurrency permit).
     pub throttled: IntCounterVec,
     /// "Too many requests" answers (429, 503 with Retry-After, throttling errors) received.
@@ -21,6 +23,14 @@ pub fn rate_limit_metrics() -> &'static RateLimitMetrics {
     M.get_or_init(|| {
         let labels = &["target", "instance"];
         RateLimitMetrics {
+            requests: IntCounterVec::new(
+                Opts::new(
+                    "revoke_ratelimit_requests_total",
+                    "Requests to a target that passed its client-side gate (the 429 share's denominator)",
+                ),
+                labels,
+            )
+            .expect("valid metric"),
             throttled: IntCounterVec::new(
                 Opts::new(
                     "revoke_ratelimit_throttled_total",
@@ -52,6 +62,8 @@ pub fn rate_limit_metrics() -> &'static RateLimitMetrics {
 /// What a target's client-side rate limiter did: the only writes to `revoke_ratelimit_*`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RateLimitEvent {
+    /// A request passed the gate: it is sent now.
+    Sent,
     /// A call waited client-side (for a token, a server-announced pause or a concurrency permit).
     Throttled,
     /// The target answered "too many requests" (429, 503 with Retry-After, a throttling error).
@@ -67,6 +79,7 @@ impl RateLimitEvent {
         let m = rate_limit_metrics();
         let labels = [target.as_str(), instance];
         match self {
+            RateLimitEvent::Sent => m.requests.with_label_values(&labels).inc(),
             RateLimitEvent::Throttled => m.throttled.with_label_values(&labels).inc(),
             RateLimitEvent::TooManyRequests => m.received_429.with_label_values(&labels).inc(),
             RateLimitEvent::EffectiveRate(r) => m.effective_rate.with_label_values(&labels).set(r),
@@ -83,12 +96,16 @@ mod tests {
     #[test]
     fn rate_limit_events_render_todays_series() {
         let m = Metrics::new();
+        RateLimitEvent::Sent.emit(TargetKind::Directory, "events-test");
+        RateLimitEvent::Sent.emit(TargetKind::Directory, "events-test");
+        RateLimitEvent::Sent.emit(TargetKind::Directory, "events-test");
         RateLimitEvent::Throttled.emit(TargetKind::Directory, "events-test");
         RateLimitEvent::TooManyRequests.emit(TargetKind::Directory, "events-test");
         RateLimitEvent::TooManyRequests.emit(TargetKind::Directory, "events-test");
         RateLimitEvent::EffectiveRate(2.5).emit(TargetKind::Directory, "events-test");
         let text = m.render();
         for series in [
+            r#"revoke_ratelimit_requests_total{instance="events-test",target="directory"} 3"#,
             r#"revoke_ratelimit_throttled_total{instance="events-test",target="directory"} 1"#,
             r#"revoke_ratelimit_429_total{instance="events-test",target="directory"} 2"#,
             r#"revoke_ratelimit_effective_rate{instance="events-test",target="directory"} 2.5"#,

@@ -17,8 +17,13 @@ pub const FLEET_SIGNED_HEADERS: [&str; 3] = [
     crate::contract::RECHECK_HEADER,
 ];
 
-/// The MAC of a record: its topic, key, value and [`FLEET_SIGNED_HEADERS`] (`header` gives each
-/// one's value, empty when missing).
+/// Headers the fleet signature covers only when the record carries them (added after records
+/// were signed without them, which still verify): the replay mark of a due record.
+pub const FLEET_SIGNED_OPTIONAL_HEADERS: [&str; 1] = [crate::contract::REPLAY_HEADER];
+
+/// The MAC of a record: its topic, key, value, [`FLEET_SIGNED_HEADERS`] (`header` gives each
+/// one's value, empty when missing) and, after them, each of [`FLEET_SIGNED_OPTIONAL_HEADERS`]
+/// the record carries (with its name, so adding or removing one changes the MAC).
 pub(super) fn fleet_mac(
     secret: &Secret,
     topic: &str,
@@ -36,6 +41,16 @@ pub(super) fn fleet_mac(
     {
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part);
+    }
+    for name in FLEET_SIGNED_OPTIONAL_HEADERS {
+        let value = header(name);
+        if value.is_empty() {
+            continue;
+        }
+        for part in [name.as_bytes(), value.as_slice()] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
     }
     mac
 }

@@ -513,6 +513,50 @@ fn parse_hr_input_checks_only_when_required_and_due_records_need_the_fleet_signa
         .headers
         .push((FLEET_SIGNATURE_HEADER.into(), sig.into_bytes()));
     assert_eq!(parse_hr_input(&redrive, &cfg).unwrap(), ev);
+    // The replay mark is signed when present: a signed replay passes; the mark added to a
+    // plain re-drive, or taken off a replay, breaks the signature. Records signed before the
+    // mark existed (none) verify as they did.
+    let replay_id = uuid::Uuid::from_u128(5).to_string();
+    let mut replay = unsigned.clone();
+    replay.topic = due.clone();
+    let hs = [
+        (crate::contract::REDRIVE_TARGET_HEADER, "vault"),
+        (crate::contract::REPLAY_HEADER, replay_id.as_str()),
+    ];
+    let sig = fleet_signature(
+        &fleet,
+        &due,
+        replay.key.as_deref().unwrap_or_default(),
+        replay.payload.as_deref().unwrap_or_default(),
+        &hs,
+    );
+    for (k, v) in hs {
+        replay.headers.push((k.into(), v.as_bytes().to_vec()));
+    }
+    let mut stripped = replay.clone();
+    replay
+        .headers
+        .push((FLEET_SIGNATURE_HEADER.into(), sig.clone().into_bytes()));
+    assert_eq!(parse_hr_input(&replay, &cfg).unwrap(), ev);
+    stripped
+        .headers
+        .retain(|(k, _)| k != crate::contract::REPLAY_HEADER);
+    stripped
+        .headers
+        .push((FLEET_SIGNATURE_HEADER.into(), sig.into_bytes()));
+    assert_eq!(
+        parse_hr_input(&stripped, &cfg).unwrap_err().reason(),
+        "bad_signature"
+    );
+    let mut marked = redrive.clone();
+    marked.headers.push((
+        crate::contract::REPLAY_HEADER.into(),
+        replay_id.as_bytes().to_vec(),
+    ));
+    assert_eq!(
+        parse_hr_input(&marked, &cfg).unwrap_err().reason(),
+        "bad_signature"
+    );
     // Off: nothing is checked.
     cfg.signing.required = false;
     assert_eq!(parse_hr_input(&forged, &cfg).unwrap(), ev);

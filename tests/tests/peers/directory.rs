@@ -193,6 +193,24 @@ impl Directory {
         ok
     }
 
+    /// Whether the person binds at slapd with their password (the test's own client).
+    pub async fn binds(&self, p: &Person) -> bool {
+        self.can_bind(&self.dn(p), &password(p)).await
+    }
+
+    /// An administrator removes the person's lock (`pwdAccountLockedTime`) by hand.
+    pub async fn unlock(&self, p: &Person) {
+        let dn = self.dn(p);
+        let mut c = self.admin().await;
+        let none: HashSet<&str> = HashSet::new();
+        c.modify(&dn, vec![ldap3::Mod::Delete("pwdAccountLockedTime", none)])
+            .await
+            .unwrap()
+            .success()
+            .unwrap_or_else(|e| panic!("unlocking {dn}: {e}"));
+        let _ = c.unbind().await;
+    }
+
     pub async fn check(&self, p: &Person, objects: &[ObjectEvidence]) {
         let dn = self.dn(p);
         assert!(

@@ -69,6 +69,28 @@ impl Scim {
         revoke_tests::scim_http::member_ids(&g)
     }
 
+    /// The user's `active` at the SCIM server (the test's own client).
+    pub async fn active(&self, p: &Person) -> bool {
+        self.user(&self.id(p)).await["active"] == json!(true)
+    }
+
+    /// Another provisioning system sets the user active again.
+    pub async fn reactivate(&self, p: &Person) {
+        let patch = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": true}],
+        });
+        let (s, v) = self
+            .scim
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/Users/{}", self.id(p)),
+                Some(patch),
+            )
+            .await;
+        assert!((200..300).contains(&s), "PATCH active: {s} {v}");
+    }
+
     pub async fn check(&self, p: &Person, objects: &[ObjectEvidence]) {
         let id = self.id(p);
         let gid = self.group.lock().unwrap().clone();

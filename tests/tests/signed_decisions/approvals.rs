@@ -10,7 +10,7 @@ use revoke_shared::contract::{
 use revoke_shared::signing::{check_decision, person_key, record_digest, verify_record};
 use revoke_tests::fleet_kit::{simulated_fleet, wait_all_in};
 
-fn approve_args(batch: &str, by: &str, digest: &str, key: PathBuf) -> DecideArgs {
+pub(super) fn approve_args(batch: &str, by: &str, digest: &str, key: PathBuf) -> DecideArgs {
     DecideArgs {
         batch: batch.into(),
         by: by.into(),
@@ -25,7 +25,10 @@ fn approve_args(batch: &str, by: &str, digest: &str, key: PathBuf) -> DecideArgs
 }
 
 /// The undecided batch holding `case`: (id, digest, its undecided case ids).
-async fn held_batch(env: &TestEnv, case: uuid::Uuid) -> (String, String, Vec<uuid::Uuid>) {
+pub(super) async fn held_batch(
+    env: &TestEnv,
+    case: uuid::Uuid,
+) -> (String, String, Vec<uuid::Uuid>) {
     let cfg = env.cfg.clone();
     let guard = tokio::task::spawn_blocking(move || read_guard(&cfg))
         .await

@@ -20,6 +20,9 @@ use std::time::Duration;
 
 mod acks;
 mod approvals;
+mod at_the_directory;
+#[path = "../peers/mod.rs"]
+mod peers;
 
 const WAIT: Duration = Duration::from_secs(90);
 const HR_SOURCE: &str = "urn:hr:sap";

@@ -142,6 +142,7 @@ impl RateGate {
         if waited {
             self.emit(RateLimitEvent::Throttled);
         }
+        self.emit(RateLimitEvent::Sent);
         Pass {
             sent: Instant::now(),
             _permit: permit,

@@ -49,6 +49,22 @@ impl CaseLog {
         out
     }
 
+    /// `find`, and for a case id also the replay cases of that case (`revoke replay`; an
+    /// identity's already includes them), latest first.
+    pub fn find_with_replays(&self, query: &str) -> Vec<&Case> {
+        let mut out = self.find(query);
+        if let Ok(id) = Uuid::parse_str(query) {
+            let mut replays: Vec<&Case> = self
+                .latest
+                .values()
+                .filter(|c| c.replay.as_ref().is_some_and(|r| r.of_case == id))
+                .collect();
+            replays.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
+            out.extend(replays);
+        }
+        out
+    }
+
     pub fn count(&self, state: CaseState) -> usize {
         self.latest.values().filter(|c| c.state == state).count()
     }

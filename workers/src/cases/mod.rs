@@ -6,6 +6,7 @@ mod after_close;
 mod evidence;
 mod log;
 mod render;
+mod render_replay;
 mod render_review;
 
 pub use evidence::{
@@ -15,6 +16,7 @@ pub use evidence::{
 };
 pub use log::{follow, follow_payloads, read_case_log, CaseLog};
 pub use render::{duration_text, render, ts, verdict};
+pub use render_replay::verdict_prefix as replay_verdict_prefix;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -260,6 +260,7 @@ pub fn render(case: &Case) -> String {
         case.revision
     );
     write_findings(&mut s, case);
+    super::render_replay::write_replay(&mut s, case);
     match &case.identity {
         Some(who) => {
             let _ = writeln!(
@@ -358,6 +359,7 @@ pub fn render(case: &Case) -> String {
         if let Some(ms) = st.time_to_revoke_ms {
             head.push_str(&format!(", time to revoke {}", duration_text(ms)));
         }
+        head.push_str(&super::render_replay::replay_mark(st));
         let ackers: Vec<&str> = st
             .objects
             .iter()
@@ -547,6 +549,11 @@ pub fn render(case: &Case) -> String {
             let _ = writeln!(s, "        note: {}", a.note);
         }
     }
-    let _ = writeln!(s, "  verdict: {}", verdict(case));
+    let _ = writeln!(
+        s,
+        "  verdict: {}{}",
+        super::render_replay::verdict_prefix(case),
+        verdict(case)
+    );
     s
 }

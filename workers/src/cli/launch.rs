@@ -1,5 +1,6 @@
 //! Starting the long-running processes — `revoke worker`, `revoke verifier`, `revoke webhook` —
-//! each on its own runtime, with `/metrics` + `/healthz` and a graceful stop on SIGINT/SIGTERM.
+//! each on its own runtime, with `/metrics`, `/healthz`, `/livez`, `/readyz` and a graceful stop
+//! on SIGINT/SIGTERM.
 
 use super::error::CommandError;
 use super::shell::runtime;
@@ -7,6 +8,7 @@ use clap::Args;
 use revoke_shared::config::Config;
 use revoke_shared::contract::TargetKind;
 use revoke_shared::metrics::{Health, Metrics};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Args, Debug)]
@@ -148,7 +150,7 @@ async fn serve_metrics(
             cfg.metrics.listen
         ))
     })?;
-    tracing::info!(%addr, "serving /metrics and /healthz");
+    tracing::info!(%addr, "serving /metrics, /healthz, /livez and /readyz");
     Ok(())
 }
 
@@ -177,7 +179,7 @@ where
     let rt = runtime()?;
     rt.block_on(async {
         let metrics = Metrics::new();
-        let health = Health::new();
+        let health = Health::new().with_stall_limit(Duration::from_secs(cfg.metrics.stall_secs));
         let (state, routes) = setup(cfg, &metrics, &health)?;
         serve_metrics(cfg, &metrics, &health, routes).await?;
         let stop = revoke_shared::consume::Stop::new();

@@ -1,15 +1,19 @@
 //! The `revoke` command line: the arguments, and which command runs. Exit codes: 0 success,
 //! 1 the job failed, 2 bad usage or config (`error::CommandError`); `revoke verify` also 3
-//! (access returned) and 4 (something could not be read).
+//! (access returned) and 4 (something could not be read); `revoke cases rebuild --check` 3
+//! (some case differs from what its inputs make).
 //!
 //! One file per command: `demo`, `launch` (the long-running `worker`, `verifier`, `webhook`),
 //! `publish`, `topics`, `case` (and `case ack`), `report`, `guard` (and `approve`, `reject`),
-//! `verify`, `watch`, `evidence` (and `case --verify`, `report --verify`).
+//! `verify`, `watch`, `evidence` (and `case --verify`, `report --verify`), `completions` (and
+//! `man`), `schema`, `replay`, `cases` (`rebuild --check`).
 //! `shell` is what the one-shot commands share, `target` the `--target` parser. The commands
 //! use the library (`crate::cases`, `crate::report`, `crate::hr`, `crate::topics`, ...); nothing
 //! outside `cli` imports from it.
 
 pub mod case;
+pub mod cases;
+pub mod completions;
 pub mod decision_io;
 pub mod demo;
 pub mod error;
@@ -19,8 +23,10 @@ pub mod launch;
 pub mod person;
 pub mod person_key;
 pub mod publish;
+pub mod replay;
 pub mod report;
 pub mod review;
+pub mod schema;
 pub mod shell;
 pub mod target;
 pub mod topics;
@@ -37,6 +43,14 @@ use shell::emit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// `revoke --version`: the crate's version and the commit it was built from (see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("REVOKE_BUILD_COMMIT"),
+    ")"
+);
+
 /// revoke: when someone leaves, every access they had is gone within seconds, verified, with
 /// evidence an auditor accepts.
 ///
@@ -44,7 +58,7 @@ use std::process::ExitCode;
 /// (directory, saas, cloud, vault, cicd) revokes, reads back and confirms; the verifier closes
 /// each case or escalates it to a named owner.
 #[derive(Parser, Debug)]
-#[command(name = "revoke", version, propagate_version = true)]
+#[command(name = "revoke", version = VERSION, propagate_version = true)]
 pub struct Cli {
     /// Kafka bootstrap servers (overrides kafka.brokers in the config).
     #[arg(long, global = true, env = "KAFKA_BROKERS")]
@@ -69,6 +83,13 @@ pub struct Cli {
         default_value_t = 30
     )]
     pub leader_wait_secs: u64,
+    /// How long a one-shot command (case, report, publish, guard, approve, reject, review,
+    /// verify, evidence export, topics) waits for a broker to answer at all, in seconds: past
+    /// it the command fails with exit code 1 and one line naming the address and what to check.
+    /// The long-running processes (worker, verifier, webhook, signals, watch) ignore it and keep
+    /// waiting for the broker.
+    #[arg(long, global = true, env = "REVOKE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -109,6 +130,13 @@ pub enum Command {
     /// an identity id (all of that identity's cases). `revoke case ack` records a person's
     /// confirmation of a manual step.
     Case(case::CaseArgs),
+    /// All cases at once: `revoke cases rebuild --check` re-derives every case from the input
+    /// topics with the verifier's own state machine, offline, and compares with the cases topic
+    /// (exit 0 equal, 3 different, listing per case which field, expected and actual).
+    Cases {
+        #[command(subcommand)]
+        command: cases::CasesCommand,
+    },
     /// Tamper-evident evidence: `export` writes a self-contained packet of a case (every version
     /// as published, the reports and decisions they embed, the public keys); `verify` checks a
     /// packet offline, with nothing but the packet and the published keys (`--keys`).
@@ -147,6 +175,14 @@ pub enum Command {
     /// finding on the confirmations topic for each object present again, for the verifier to
     /// escalate. Exit code 3 when access returned, 4 when something could not be read.
     Verify(verify::VerifyArgs),
+    /// Re-drive past terminations through their targets as marked replays (incident response:
+    /// a restore from backup undid removals, a target was broken and is fixed). Takes the
+    /// terminations recorded on the terminations topic in `[--from, --to)`, and for each case
+    /// that holds one asks the verifier for a replay case: through the blast-radius guard like
+    /// a new termination, never for a rescinded, rejected, held or not yet effective case, never
+    /// on a target the case did not require; idempotent at the targets ("already absent").
+    /// `--dry-run` lists what would be re-driven and what would be skipped and why.
+    Replay(replay::ReplayArgs),
     /// Keep watching closed cases (long-running, like `webhook`): for `verifier.watch_secs`
     /// after a case closed, ask the targets that keep a sign-in log for sign-ins by the leaver
     /// since the removal (each one an `access_after_departure` finding, reported once); with
@@ -158,9 +194,22 @@ pub enum Command {
         #[command(subcommand)]
         command: person::PersonCommand,
     },
+    /// Print a shell completion script on stdout, e.g. `revoke completions bash >
+    /// /etc/bash_completion.d/revoke`, or `source <(revoke completions bash)`; for zsh, fish,
+    /// elvish and powershell likewise. Needs no config.
+    Completions(completions::CompletionsArgs),
+    /// The published contracts as JSON Schema, generated from the contract types: without a
+    /// name, the list (name and topic); with one, that schema; `--out DIR` writes them all (how
+    /// docs/contracts/schemas is made), `--check DIR` fails when those in DIR differ from the
+    /// types. Needs no config.
+    Schema(schema::SchemaArgs),
+    /// Print the manual page (roff) on stdout: `revoke man > revoke.1 && man -l revoke.1`;
+    /// `revoke man case` prints revoke-case(1). Needs no config.
+    Man(completions::ManArgs),
 }
 
 pub fn main() -> ExitCode {
+    revoke_shared::metrics::set_build_info(env!("CARGO_PKG_VERSION"), env!("REVOKE_BUILD_COMMIT"));
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
     match run(cli) {
@@ -192,7 +241,17 @@ fn run(cli: Cli) -> Result<(), CommandError> {
     {
         return evidence::verify_packet(packet, keys.as_ref(), emit);
     }
+    // Completions and the manual come from the command line's definition alone.
+    match &cli.command {
+        Command::Completions(a) => return completions::print_completions(a, emit),
+        Command::Man(a) => return completions::print_man(a, emit),
+        Command::Schema(a) => return schema::command(a, emit),
+        _ => {}
+    }
     let cfg = load_config(&cli)?;
+    if cli.command.asks_the_broker_once() {
+        broker_reachable(&cfg, cli.timeout)?;
+    }
     let leader_wait = cli.leader_wait_secs;
     match cli.command {
         Command::Demo(a) => demo::command(cfg, &a, emit),
@@ -205,6 +264,7 @@ fn run(cli: Cli) -> Result<(), CommandError> {
             command: topics::TopicsCommand::Create,
         } => topics::create(&cfg, emit),
         Command::Case(c) => case::command(&cfg, c, leader_wait, emit),
+        Command::Cases { command } => cases::command(&cfg, &command, emit),
         Command::Report(r) => report::run(&cfg, &r, emit),
         Command::Evidence(a) => evidence::command(&cfg, &a, emit),
         Command::Guard(g) => guard::list(&cfg, &g, emit),
@@ -212,9 +272,55 @@ fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Reject(a) => guard::command(&cfg, &a, Decision::Reject, leader_wait, emit),
         Command::Review(r) => review::command(&cfg, &r, leader_wait, emit),
         Command::Verify(v) => verify::command(&cfg, &v, leader_wait, emit),
+        Command::Replay(r) => replay::command(&cfg, &r, leader_wait, emit),
         Command::Watch => watch::command(&cfg),
         Command::Person { command } => person::command(&command, emit),
+        Command::Completions(a) => completions::print_completions(&a, emit),
+        Command::Man(a) => completions::print_man(&a, emit),
+        Command::Schema(a) => schema::command(&a, emit),
     }
+}
+
+impl Command {
+    /// A one-shot command that talks to the broker: it checks first that one answers (within
+    /// `--timeout`). The long-running processes wait for the broker instead, and the demo, the
+    /// offline commands and `evidence verify` need none.
+    fn asks_the_broker_once(&self) -> bool {
+        match self {
+            Command::Publish(_)
+            | Command::Topics { .. }
+            | Command::Case(_)
+            | Command::Report(_)
+            | Command::Guard(_)
+            | Command::Approve(_)
+            | Command::Reject(_)
+            | Command::Review(_)
+            | Command::Verify(_)
+            | Command::Replay(_)
+            | Command::Cases { .. } => true,
+            Command::Evidence(a) => !matches!(a.command, evidence::EvidenceCommand::Verify { .. }),
+            Command::Demo(_)
+            | Command::Worker(_)
+            | Command::Verifier
+            | Command::Webhook
+            | Command::Signals
+            | Command::Watch
+            | Command::Person { .. }
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Schema(_) => false,
+        }
+    }
+}
+
+/// Fails (exit 1, one line) when no broker answers within `secs`; librdkafka's own retries and
+/// their log lines stay inside the check.
+fn broker_reachable(cfg: &Config, secs: u64) -> Result<(), CommandError> {
+    use revoke_shared::reach::{check_reachable, ReachError};
+    check_reachable(cfg, std::time::Duration::from_secs(secs)).map_err(|e| match e {
+        ReachError::Client { .. } => CommandError::usage(e),
+        ReachError::Unreachable { .. } => CommandError::job(e),
+    })
 }
 
 #[cfg(test)]
@@ -223,6 +329,40 @@ mod tests {
 
     fn log_format_of(args: &[&str]) -> Result<LogFormat, clap::Error> {
         Cli::try_parse_from(args).map(|cli| cli.log_format)
+    }
+
+    fn asks(args: &[&str]) -> bool {
+        let mut all = vec!["revoke"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all)
+            .unwrap()
+            .command
+            .asks_the_broker_once()
+    }
+
+    #[test]
+    fn only_one_shot_commands_give_up_on_an_unreachable_broker() {
+        for one_shot in [
+            &["case", "E1"][..],
+            &["report"],
+            &["guard"],
+            &["topics", "create"],
+            &["evidence", "export", "C1"],
+        ] {
+            assert!(asks(one_shot), "{one_shot:?}");
+        }
+        for waits_or_offline in [
+            &["verifier"][..],
+            &["worker", "--target", "saas"],
+            &["webhook"],
+            &["signals"],
+            &["watch"],
+            &["demo"],
+            &["evidence", "verify", "p.json"],
+            &["person", "keygen", "--id", "ann"],
+        ] {
+            assert!(!asks(waits_or_offline), "{waits_or_offline:?}");
+        }
     }
 
     #[test]

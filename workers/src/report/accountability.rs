@@ -299,6 +299,7 @@ mod tests {
             started_at: now,
             retryable: false,
             redrive: 0,
+            replay: None,
             signature: if record {
                 String::new()
             } else {

@@ -155,6 +155,9 @@ pub struct Row {
     pub evidence_check: Option<String>,
     /// The closure review, when the case needed one.
     pub review: Option<super::accountability::ReviewRow>,
+    /// For a replay case (`revoke replay`): the case it replays (its verdict says so too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<Uuid>,
 }
 
 impl Row {
@@ -209,7 +212,11 @@ impl Row {
             opened_at: case.opened_at,
             deadline: case.deadline,
             state: case.state.as_str().into(),
-            verdict: verdict(case),
+            verdict: format!(
+                "{}{}",
+                crate::cases::replay_verdict_prefix(case),
+                verdict(case)
+            ),
             updated_at: case.updated_at,
             closed_at: case.closed_at,
             time_to_close_ms: case.time_to_close_ms(),
@@ -291,6 +298,7 @@ impl Row {
             decisions: super::accountability::decisions_of(case),
             evidence_check: None,
             review: super::accountability::review_of(case),
+            replay_of: case.replay.as_ref().map(|r| r.of_case),
         }
     }
 }

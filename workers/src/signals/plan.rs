@@ -9,6 +9,9 @@
 //!   `findings`): the leaver signed in somewhere after the removal, so every receiver is told to
 //!   end the subject's sessions once more (one SET per finding).
 //!
+//! A replay case (`revoke replay`) owes the same for what it revoked again, and nothing when
+//! it found everything still gone (the case it replays told the receivers).
+//!
 //! Rescinded and rejected cases owe nothing (access was given back or never taken: a SET now
 //! would make receivers end access that stands). SETs the case already records as accepted by
 //! a receiver are not planned again for it.
@@ -192,7 +195,15 @@ fn owed_events(case: &Case) -> Vec<Owed> {
             standard: true,
         });
     }
-    if case.state == CaseState::Closed {
+    // A replay case (`revoke replay`) owes what it revoked again (access that had come back);
+    // one that found everything still gone owes nothing: its replayed case told the receivers.
+    let replay_found_nothing = case.replay.is_some()
+        && !case.targets.values().any(|t| {
+            t.objects
+                .iter()
+                .any(|o| o.outcome == ObjectOutcome::Revoked && !o.is_manual())
+        });
+    if case.state == CaseState::Closed && !replay_found_nothing {
         // RISC's `reason` values (hijacking, bulk-account) do not fit an offboarding: omitted.
         out.push(Owed {
             event_type: ACCOUNT_DISABLED,

@@ -159,6 +159,67 @@ fn a_closed_case_owes_sessions_standard_credentials_and_the_account() {
 }
 
 #[test]
+fn a_replay_case_owes_what_it_revoked_again_and_nothing_when_all_was_still_gone() {
+    let mut again = case(CaseState::Closed);
+    again.replay = Some(Box::new(revoke_shared::contract::CaseReplay {
+        of_case: uuid::Uuid::from_u128(41),
+        of_state: CaseState::Closed,
+        of_closed_at: Some(Utc::now()),
+        skipped: Vec::new(),
+        authenticity: revoke_shared::contract::Authenticity::Unauthenticated,
+        request: revoke_shared::contract::ReplayRequest {
+            schema: revoke_shared::contract::REPLAY_REQUEST_SCHEMA.into(),
+            replay_id: uuid::Uuid::from_u128(1),
+            case_id: uuid::Uuid::from_u128(41),
+            identity_id: "E-1".into(),
+            targets: Vec::new(),
+            from: Utc::now(),
+            to: Utc::now(),
+            by: "alice".into(),
+            at: Utc::now(),
+            note: None,
+            signature: None,
+        },
+    }));
+    let rx = receivers(&[("app", receiver("email"))]);
+    let types: Vec<&str> = plan(&again, &rx)
+        .sets
+        .iter()
+        .map(|s| s.event_type)
+        .collect();
+    assert_eq!(
+        types,
+        vec![SESSION_REVOKED, CREDENTIAL_CHANGE, ACCOUNT_DISABLED],
+        "access that came back and went again: the receivers hear it again"
+    );
+    // An account disabled again is owed too, without sessions or credentials.
+    let mut account_only = again.clone();
+    account_only.targets.insert(
+        TargetKind::Saas,
+        done(vec![object("account", "scim:ada", ObjectOutcome::Revoked)]),
+    );
+    account_only.targets.insert(
+        TargetKind::Cloud,
+        done(vec![object("ssh_key", "k2", ObjectOutcome::AlreadyAbsent)]),
+    );
+    let types: Vec<&str> = plan(&account_only, &rx)
+        .sets
+        .iter()
+        .map(|s| s.event_type)
+        .collect();
+    assert_eq!(types, vec![ACCOUNT_DISABLED]);
+    for t in again.targets.values_mut() {
+        for o in &mut t.objects {
+            o.outcome = ObjectOutcome::AlreadyAbsent;
+        }
+    }
+    assert!(
+        plan(&again, &rx).sets.is_empty(),
+        "everything still gone: the replayed case already told them"
+    );
+}
+
+#[test]
 fn a_sign_in_after_departure_owes_one_more_session_revoked_per_finding() {
     let mut c = case(CaseState::Escalated);
     let r = receivers(&[("app", receiver("email"))]);

@@ -311,6 +311,16 @@ impl Guard {
         &self.batches
     }
 
+    /// When the oldest batch with a case still undecided opened (its first case was held), if
+    /// any: how long a person has been asked to decide (`revoke_guard_oldest_held_seconds`).
+    pub fn oldest_held_since(&self) -> Option<DateTime<Utc>> {
+        self.batches
+            .iter()
+            .filter(|b| !b.is_decided())
+            .map(|b| b.opened_at)
+            .min()
+    }
+
     /// Verdicts held in memory (released ones are forgotten two windows later).
     pub fn verdict_count(&self) -> usize {
         self.verdicts.len()

@@ -5,7 +5,9 @@
 pub mod ack_check;
 pub mod guard;
 pub mod machine;
+pub mod offline;
 pub mod people;
+pub mod replay_rules;
 pub mod shell;
 #[cfg(test)]
 pub(crate) mod tests;

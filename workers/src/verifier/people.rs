@@ -95,8 +95,14 @@ impl People {
         );
     }
 
-    /// Rebuilds the record of `case` (its own termination and the ones joined into it).
+    /// Rebuilds the record of `case` (its own termination and the ones joined into it). A
+    /// replay case (`revoke replay`) is no termination of its own: it re-drives the one its
+    /// replayed case records, so it never stands for the person, joins nothing, and no rescind
+    /// binds to it.
     pub fn note_case(&mut self, case: &Case) {
+        if case.replay.is_some() {
+            return;
+        }
         if let (Some(source), Some(id)) = (&case.source, &case.event_id) {
             let status = match (&case.rescind, case.state) {
                 (Some(r), _) => Status::Rescinded(case_id_for(&r.source, &r.event_id)),

@@ -67,6 +67,8 @@ pub async fn run_watch(
         })
     };
     health.set_ok(HEALTH);
+    // Ready (`/readyz`) once its cases are rebuilt: it has no consume loop to say so.
+    health.set_ready(HEALTH, Ok(()));
     tracing::info!(cases = watched.lock().expect("watch lock").len(), targets = ?targets.keys().collect::<Vec<_>>(),
         watch_secs = v.watch_secs, poll_secs = v.watch_poll_secs, reverify_every_secs = v.reverify_every_secs,
         "watch started");
@@ -116,6 +118,7 @@ pub async fn run_watch(
     }
     follower.abort();
     health.remove(HEALTH);
+    health.remove_ready(HEALTH);
     Ok(())
 }
 

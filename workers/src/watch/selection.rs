@@ -8,9 +8,11 @@ use revoke_shared::contract::{Case, CaseState, TargetKind, TargetStatus};
 
 /// Whether `case` was closed and is looked at after its close: closed, or reopened by a finding
 /// (access seen again keeps it under watch: more may come back, and the same sign-in log still
-/// tells). A case escalated before it ever closed is not: nothing was verified gone there.
+/// tells). A case escalated before it ever closed is not: nothing was verified gone there. Nor
+/// is a replay case (`revoke replay`): the case it replays is watched (the same person, the same
+/// objects), so access that comes back is reported once, on the case that offboarded the person.
 pub fn after_close(case: &Case) -> bool {
-    case.state == CaseState::Closed || reopened_by_finding(case)
+    (case.state == CaseState::Closed || reopened_by_finding(case)) && case.replay.is_none()
 }
 
 /// What `revoke verify` was asked to look at.
@@ -116,6 +118,35 @@ mod tests {
             ..Selection::default()
         };
         assert!(ids(&cloud).is_empty(), "no case had a cloud target");
+    }
+
+    #[test]
+    fn a_replay_case_is_not_looked_at_again_its_replayed_case_is() {
+        let original = closed_case("E1", "2026-11-01T10:00:05Z");
+        let mut replay = closed_case("E1", "2026-11-02T10:00:05Z");
+        replay.replay = Some(Box::new(revoke_shared::contract::CaseReplay {
+            of_case: original.case_id,
+            of_state: CaseState::Closed,
+            of_closed_at: original.closed_at,
+            skipped: Vec::new(),
+            authenticity: revoke_shared::contract::Authenticity::Unauthenticated,
+            request: revoke_shared::contract::ReplayRequest {
+                schema: revoke_shared::contract::REPLAY_REQUEST_SCHEMA.into(),
+                replay_id: uuid::Uuid::from_u128(1),
+                case_id: original.case_id,
+                identity_id: "E1".into(),
+                targets: Vec::new(),
+                from: at("2026-11-01T00:00:00Z"),
+                to: at("2026-11-02T00:00:00Z"),
+                by: "alice".into(),
+                at: at("2026-11-02T10:00:00Z"),
+                note: None,
+                signature: None,
+            },
+        }));
+        assert!(after_close(&original));
+        assert!(!after_close(&replay));
+        assert!(!in_window(&replay, at("2026-11-02T10:00:06Z"), 86_400));
     }
 
     #[test]

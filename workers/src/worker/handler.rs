@@ -24,7 +24,17 @@ impl Handler for WorkerHandler {
             Ok(ev) => ev,
             Err(e) => return self.refuse(msg, e).await,
         };
-        let case_id = event.case_id();
+        // A replay's run reports on its replay case (`revoke replay`), marked as that replay; the
+        // mark is covered by the fleet signature, and names only a case derived from this very
+        // termination's.
+        let replay = (msg.topic == self.cfg.topics.due)
+            .then(|| msg.header(revoke_shared::contract::REPLAY_HEADER))
+            .flatten()
+            .and_then(|v| uuid::Uuid::parse_str(std::str::from_utf8(v).ok()?).ok());
+        let case_id = match replay {
+            Some(r) => revoke_shared::contract::replay_case_id(event.case_id(), r),
+            None => event.case_id(),
+        };
         let kind = self.target.kind();
         let span = tracing::info_span!("revoke", case_id = %case_id, identity = %event.subject, target = %kind, event_id = %event.id);
         async move {
@@ -53,7 +63,10 @@ impl Handler for WorkerHandler {
                             Err(e) => tracing::warn!(error = %e, "unreadable re-check list on a re-drive; ignored"),
                         }
                     }
-                    tracing::info!(redrive, recheck = recheck.len(), "re-drive after a transient failure: running the target again");
+                    match replay {
+                        Some(r) => tracing::info!(%r, redrive, "replay (revoke replay): running the target again"),
+                        None => tracing::info!(redrive, recheck = recheck.len(), "re-drive after a transient failure: running the target again"),
+                    }
                 }
             }
             // A termination dated in the future waits in the verifier's durable state, which
@@ -91,6 +104,7 @@ impl Handler for WorkerHandler {
                 error: report.error,
                 retryable: report.retryable,
                 redrive,
+                replay,
                 worker: self.worker.clone(),
                 started_at: report.started_at,
                 finished_at: report.finished_at,

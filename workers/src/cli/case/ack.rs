@@ -272,6 +272,7 @@ pub fn decide(
         error: None,
         retryable: false,
         redrive: 0,
+        replay: None,
         worker: WorkerInfo {
             id: ACK_WORKER_ID.into(),
             version: env!("CARGO_PKG_VERSION").into(),

@@ -55,7 +55,8 @@ pub fn command(
     }
 }
 
-/// Prints every case `id` names (a case id, or all of an identity's cases), as text or JSON.
+/// Prints every case `id` names (a case id and its replays, or all of an identity's cases), as
+/// text or JSON.
 fn show(cfg: &Config, id: &str, json: bool, emit: fn(&str)) -> Result<(), CommandError> {
     let log = crate::cases::read_case_log(cfg).map_err(|e| {
         CommandError::job(anyhow::anyhow!(
@@ -63,7 +64,7 @@ fn show(cfg: &Config, id: &str, json: bool, emit: fn(&str)) -> Result<(), Comman
             cfg.topics.cases
         ))
     })?;
-    let found = log.find(id);
+    let found = log.find_with_replays(id);
     if found.is_empty() {
         return Err(CommandError::job(anyhow::anyhow!(
             "no case with id or identity {:?} in {}",

@@ -77,6 +77,7 @@ fn report(case: &Case) -> Confirmation {
         error: None,
         retryable: false,
         redrive: 0,
+        replay: None,
         worker: WorkerInfo {
             id: "w1".into(),
             version: "1".into(),
@@ -121,6 +122,7 @@ fn history_with(signer: Option<&RecordSigner>) -> Vec<Version> {
                 started_at: c.started_at,
                 retryable: false,
                 redrive: 0,
+                replay: None,
                 signature: String::new(),
                 record_signature: c.signature.clone(),
             }));

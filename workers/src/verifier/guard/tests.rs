@@ -452,3 +452,29 @@ fn a_decisions_proof_travels_with_its_verdicts() {
     assert!(g.batch("hold-1").is_none());
     assert!(matches!(looked_up(&g), Some(Verdict::Decided { proof: Some(p), .. }) if *p == proof));
 }
+
+/// `revoke_guard_oldest_held_seconds` counts from the oldest batch still waiting for a person:
+/// none before anything is held, the first held case's time while its batch waits, the next
+/// batch's once the first is decided, none again when every batch is decided.
+#[test]
+fn oldest_held_is_the_oldest_undecided_batch() {
+    let mut g = Guard::new(cfg(1));
+    assert_eq!(g.oldest_held_since(), None);
+    g.apply(0, &adm(0, t0()));
+    assert_eq!(g.oldest_held_since(), None, "released, nothing held");
+    let first = t0() + Duration::seconds(10);
+    g.apply(1, &adm(1, first));
+    g.apply(2, &adm(2, first + Duration::seconds(5)));
+    assert_eq!(g.oldest_held_since(), Some(first));
+    // A later burst, more than a window after the first batch's last case (its first case
+    // released, the second held): a second batch.
+    let second = first + Duration::seconds(3600);
+    g.apply(3, &adm(3, second));
+    g.apply(4, &adm(4, second + Duration::seconds(1)));
+    assert_eq!(g.batches().len(), 2);
+    assert_eq!(g.oldest_held_since(), Some(first));
+    g.apply(5, &decision("hold-1", Decision::Reject));
+    assert_eq!(g.oldest_held_since(), Some(second + Duration::seconds(1)));
+    g.apply(6, &decision("hold-4", Decision::Approve));
+    assert_eq!(g.oldest_held_since(), None);
+}

@@ -202,9 +202,21 @@ impl Verifier {
         }
         let start = case.effective_at.map_or(now, |e| e.max(now));
         case.deadline = Some(start + Duration::seconds(self.policy.deadline_secs as i64));
-        match due_event(case, now) {
-            Some(ev) => effects.push(Effect::Due(ev)),
-            None => effects.push(Effect::Note {
+        match (due_event(case, now), case.replay.as_ref()) {
+            (Some(ev), None) => effects.push(Effect::Due(ev)),
+            // A replay runs only its targets, each told it is that replay's run.
+            (Some(ev), Some(r)) => {
+                for target in &case.required_targets {
+                    effects.push(Effect::Redrive {
+                        event: ev.clone(),
+                        target: *target,
+                        n: 0,
+                        recheck: Vec::new(),
+                        replay: Some(r.request.replay_id),
+                    });
+                }
+            }
+            (None, _) => effects.push(Effect::Note {
                 case_id: Some(case.case_id),
                 identity_id: case.identity_id.clone(),
                 what: VerifierNote::ReleasedCaseWithoutTermination,

@@ -40,7 +40,7 @@ impl Verifier {
                 return Vec::new();
             }
             Some(Slot::Live(x)) => *x,
-            None if self.pending >= self.policy.max_pending_cases => {
+            None if self.pending_count() >= self.policy.max_pending_cases => {
                 // Bounded: a flood of confirmations for cases nobody terminated must not grow
                 // the verifier. A real termination arriving later still opens its case.
                 return vec![Effect::Note {
@@ -49,8 +49,32 @@ impl Verifier {
                     what: VerifierNote::StrayConfirmationDropped,
                 }];
             }
+            // A replay's report opens nothing: its replay case is opened by the request.
+            None if c.replay.is_some() => {
+                return vec![Effect::Note {
+                    case_id: Some(case_id),
+                    identity_id: c.identity_id.clone(),
+                    what: VerifierNote::StrayConfirmationDropped,
+                }];
+            }
             None => self.new_case(case_id, &c.identity_id, now),
         };
+        // A report on a replay case answers that replay, and only a replay's report does.
+        let replay = case.replay.as_ref().map(|r| r.request.replay_id);
+        if c.replay != replay {
+            self.put(case_id, Slot::Live(Box::new(case)));
+            let said = |r: Option<uuid::Uuid>| r.map_or("none".to_string(), |r| r.to_string());
+            return vec![Effect::Refuse {
+                reason: "replay_mark_mismatch",
+                detail: format!(
+                    "the {} report {} says replay {}, but case {case_id} is replay {}",
+                    c.target.kind,
+                    c.confirmation_id,
+                    said(c.replay),
+                    said(replay)
+                ),
+            }];
+        }
         let new_state = target_state_of(c, &self.policy);
         let current = case.targets.get_mut(&c.target.kind);
         if let Some(done) = current.filter(|s| s.state == TargetState::Done) {
@@ -119,7 +143,13 @@ impl Verifier {
                 push_restores(&case, std::iter::once(c.target.kind), now, &mut effects);
             }
         } else if case.state != CaseState::Pending {
+            // A replay's report may show access that came back, and count for the case it
+            // replays (`replay`).
+            let replayed = self.replay_report(&mut case, c, now, &mut effects);
             self.evaluate(&mut case, now, &mut effects);
+            let mut out = self.publish(case, now, effects);
+            out.extend(replayed);
+            return out;
         }
         self.publish(case, now, effects)
     }
@@ -155,6 +185,7 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
                 started_at: c.started_at,
                 retryable: c.retryable,
                 redrive: c.redrive,
+                replay: c.replay,
                 signature: c.fleet_signature.clone().unwrap_or_default(),
                 record_signature: c.signature.clone(),
             })

@@ -48,7 +48,8 @@
 //!
 //! This file holds the inputs, the effects and the case store (`Verifier`, `apply`); each kind of
 //! input is applied in its own file: `termination`, `confirmation`, `rescind` (with the restore
-//! reports), `admission` (the guard's verdicts), `finding` and `signal` (after close), and `tick` (deadlines, SLAs, escalation paths,
+//! reports), `admission` (the guard's verdicts), `finding` and `signal` (after close), `replay`
+//! (a person's `revoke replay`: a replay case), and `tick` (deadlines, SLAs, escalation paths,
 //! re-drives); `evidence` evaluates a case and records and publishes its escalations.
 
 use super::guard::Judged;
@@ -57,10 +58,10 @@ use chrono::{DateTime, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
     AccessFinding, Admission, AdmissionKind, Case, CaseState, Confirmation, Escalation, HrEvent,
-    HrEventKind, RecheckObject, RestoreReport, RestoreRequest, ReviewRecord, SignalDelivery,
-    StepAttestation, TargetKind, TargetState,
+    HrEventKind, RecheckObject, ReplayRequest, RestoreReport, RestoreRequest, ReviewRecord,
+    SignalDelivery, StepAttestation, TargetKind, TargetState,
 };
-use revoke_shared::metrics::VerifierNote;
+use revoke_shared::metrics::{CaseCounts, VerifierNote};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -68,6 +69,7 @@ mod admission;
 mod confirmation;
 mod evidence;
 mod finding;
+mod replay;
 mod rescind;
 mod review;
 mod review_overdue;
@@ -107,6 +109,9 @@ pub enum Input<'a> {
     StepAttestation(&'a StepAttestation, &'a serde_json::Value),
     /// A closure reviewer's decision (`revoke review`), with the record as published.
     Review(&'a ReviewRecord, &'a serde_json::Value),
+    /// A person's request to re-drive a case (`revoke replay`), with the record as published
+    /// and, for a closed case, its last record as the changelog holds it (as for `Finding`).
+    Replay(&'a ReplayRequest, &'a serde_json::Value, Option<&'a Case>),
     Tick,
 }
 
@@ -127,12 +132,14 @@ pub enum Effect {
     Restore(RestoreRequest),
     /// A target that failed with transient errors only, run again: publish the termination on
     /// the due topic for that target's workers only (keyed by identity); `n` numbers the re-drive.
-    /// `recheck` names the objects earlier runs acted on, to be read back.
+    /// `recheck` names the objects earlier runs acted on, to be read back. `replay` marks the
+    /// run of a replay case (`revoke replay`): its workers report on that case.
     Redrive {
         event: HrEvent,
         target: TargetKind,
         n: u32,
         recheck: Vec<RecheckObject>,
+        replay: Option<Uuid>,
     },
     /// Ask the blast-radius guard to release a case (append to the guard log).
     Admit(Admission),
@@ -168,22 +175,21 @@ enum Slot {
 }
 
 impl Slot {
-    fn is_open(&self) -> bool {
-        matches!(self, Slot::Live(c) if !c.state.is_final())
-    }
-
-    fn is_pending(&self) -> bool {
-        matches!(self, Slot::Live(c) if c.state == CaseState::Pending)
+    /// The state counted in `CaseCounts`: a live case's (a closed marker is not counted).
+    fn counted_state(&self) -> Option<CaseState> {
+        match self {
+            Slot::Live(c) => Some(c.state),
+            Slot::Closed(_) => None,
+        }
     }
 }
 
 pub struct Verifier {
     policy: VerifierConfig,
     cases: HashMap<Uuid, Slot>,
-    /// Cases not in a final state, kept in step with `cases` by `put` and `take`.
-    open: usize,
-    /// `pending` cases (confirmations without their termination), kept in step like `open`.
-    pending: usize,
+    /// Live cases by state, kept in step with `cases` by `put` and `take`: the open and pending
+    /// counts and the `revoke_cases{state}` gauges.
+    counts: CaseCounts,
     /// Every termination per person: what stands, what was rescinded and by which rescind, and
     /// which case each lives in. Built from what the case records hold, not from arrival
     /// order, so `restore` in any order rebuilds the same index.
@@ -201,8 +207,7 @@ impl Verifier {
         Verifier {
             policy,
             cases: HashMap::new(),
-            open: 0,
-            pending: 0,
+            counts: CaseCounts::default(),
             people: People::default(),
             acked_when_closed: HashMap::new(),
             roster: Roster::default(),
@@ -217,26 +222,33 @@ impl Verifier {
 
     /// Cases not in a final state.
     pub fn open_count(&self) -> usize {
-        self.open
+        self.counts.open()
     }
 
     /// `pending` cases (confirmations whose termination was not seen), at most
     /// `verifier.max_pending_cases`.
     pub fn pending_count(&self) -> usize {
-        self.pending
+        self.counts.get(CaseState::Pending)
     }
 
-    /// Stores a case slot, keeping the open-case count (O(1): the shell reads it per input).
+    /// Live cases by state (every state but closed), for the `revoke_cases` gauges.
+    pub fn case_counts(&self) -> CaseCounts {
+        self.counts
+    }
+
+    /// Stores a case slot, keeping the counts by state (O(1): the shell reads them per input).
     fn put(&mut self, id: Uuid, slot: Slot) {
         if !matches!(slot, Slot::Closed(_)) {
             // Only a rescind moves a case away from closed; its acknowledgements no longer matter.
             self.acked_when_closed.remove(&id);
         }
-        self.open += usize::from(slot.is_open());
-        self.pending += usize::from(slot.is_pending());
+        if let Some(state) = slot.counted_state() {
+            self.counts.add(state);
+        }
         if let Some(old) = self.cases.insert(id, slot) {
-            self.open -= usize::from(old.is_open());
-            self.pending -= usize::from(old.is_pending());
+            if let Some(state) = old.counted_state() {
+                self.counts.remove(state);
+            }
         }
     }
 
@@ -260,8 +272,9 @@ impl Verifier {
 
     fn take(&mut self, id: &Uuid) -> Option<Slot> {
         let slot = self.cases.remove(id)?;
-        self.open -= usize::from(slot.is_open());
-        self.pending -= usize::from(slot.is_pending());
+        if let Some(state) = slot.counted_state() {
+            self.counts.remove(state);
+        }
         Some(slot)
     }
 
@@ -433,6 +446,7 @@ impl Verifier {
             Input::Signal(d, closed) => self.on_signal(d, closed, now),
             Input::StepAttestation(a, raw) => self.on_step_attestation(a, raw, now),
             Input::Review(r, raw) => self.on_review(r, raw, now),
+            Input::Replay(r, raw, closed) => self.on_replay_request(r, raw, closed, now),
             Input::Tick => self.on_tick(now),
         }
     }

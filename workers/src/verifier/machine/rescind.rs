@@ -45,7 +45,17 @@ impl Verifier {
             _ => return self.on_rescind(ev, now),
         };
         self.take(&id);
-        self.rescind_case(record.clone(), own, ev, now)
+        let mut out = self.rescind_case(record.clone(), own, ev, now);
+        out.extend(self.after_rescind(id, ev, now));
+        out
+    }
+
+    /// What else a rescind ends once case `id` is rescinded: its replays under way.
+    fn after_rescind(&mut self, id: Uuid, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {
+        if self.case(&id).map(|c| c.state) != Some(CaseState::Rescinded) {
+            return Vec::new();
+        }
+        self.rescind_replays(id, ev, now)
     }
 
     pub(super) fn on_rescind(&mut self, ev: &HrEvent, now: DateTime<Utc>) -> Vec<Effect> {
@@ -82,7 +92,11 @@ impl Verifier {
                 self.put(case_id, Slot::Live(c));
                 Vec::new()
             }
-            Some(Slot::Live(c)) => self.rescind_case(*c, own, ev, now),
+            Some(Slot::Live(c)) => {
+                let mut out = self.rescind_case(*c, own, ev, now);
+                out.extend(self.after_rescind(case_id, ev, now));
+                out
+            }
         }
     }
 

@@ -275,6 +275,8 @@ impl Verifier {
                 continue;
             };
             let event = due_event(&case, now);
+            // A replay case's re-drive is its replay's run too.
+            let replay = case.replay.as_ref().map(|r| r.request.replay_id);
             let mut effects = Vec::new();
             for (kind, status) in case.targets.iter_mut() {
                 if !redrive_due(status, now) {
@@ -291,6 +293,7 @@ impl Verifier {
                         target: *kind,
                         n: redrives,
                         recheck,
+                        replay,
                     }),
                     None => effects.push(Effect::Note {
                         case_id: Some(id),

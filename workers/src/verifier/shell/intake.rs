@@ -1,168 +1,231 @@
 //! Checking and parsing what arrives on the confirmations topic (confirmations, restore
-//! reports, access findings, signal deliveries, step attestations, reviews, fleet signatures)
-//! before the machine sees it.
+//! reports, access findings, signal deliveries, step attestations, reviews, replay requests,
+//! fleet signatures) before the machine sees it: `classify` (pure, shared with the offline
+//! re-derivation of `revoke cases rebuild --check`) and the handler's dispatch of its result.
 
 use super::after_close::AfterClose;
 use super::VerifierHandler;
 use crate::verifier::ack_check::check_ack;
 use crate::verifier::machine::Input;
+use revoke_shared::config::Person;
 use revoke_shared::consume::HandlerError;
 use revoke_shared::contract::{
-    parse_keyed, AccessFinding, Confirmation, RawMessage, RestoreReport, ReviewRecord,
-    SignalDelivery, StepAttestation, ACCESS_FINDING_SCHEMA, CONFIRMATION_SCHEMA,
-    RESTORE_REPORT_SCHEMA, REVIEW_SCHEMA, SIGNAL_DELIVERY_SCHEMA, STEP_ATTESTATION_SCHEMA,
+    parse_keyed, AccessFinding, Confirmation, RawMessage, ReplayRequest, RestoreReport,
+    ReviewRecord, SignalDelivery, StepAttestation, ACCESS_FINDING_SCHEMA, CONFIRMATION_SCHEMA,
+    REPLAY_REQUEST_SCHEMA, RESTORE_REPORT_SCHEMA, REVIEW_SCHEMA, SIGNAL_DELIVERY_SCHEMA,
+    STEP_ATTESTATION_SCHEMA,
 };
+use revoke_shared::secret::Secret;
+use revoke_shared::signing::EvidenceKeys;
+use serde_json::Value;
 
-impl VerifierHandler {
-    /// A record of the confirmations topic: a worker's report, a restore report, an access
-    /// finding or a signal delivery (`schema` tells, read once), parsed, its signature checked,
-    /// and applied — or dead-lettered with the reason.
-    pub(super) async fn confirmations_record(&self, msg: &RawMessage) -> Result<(), HandlerError> {
-        let signed = |what: String| self.check_fleet_signed(msg, &what);
-        let refused = match schema_of(msg).as_deref() {
-            Some(ACCESS_FINDING_SCHEMA) => match parse_finding(msg).and_then(|f| {
-                signed(format!(
-                    "access finding for case {} on {}",
-                    f.case_id, f.target.kind
-                ))
-                .map(|_| f)
-            }) {
-                Ok(f) => return self.after_close(msg, AfterClose::Finding(&f)).await,
-                Err(e) => e,
-            },
-            Some(SIGNAL_DELIVERY_SCHEMA) => match parse_signal(msg).and_then(|d| {
-                signed(format!(
-                    "signal delivery for case {} to {}",
-                    d.case_id, d.receiver
-                ))
-                .map(|_| d)
-            }) {
-                Ok(d) => return self.after_close(msg, AfterClose::Signal(&d)).await,
-                Err(e) => e,
-            },
-            Some(RESTORE_REPORT_SCHEMA) => match parse_restore_report(msg).and_then(|r| {
-                signed(format!(
-                    "restore report for case {} on {}",
-                    r.case_id, r.target.kind
-                ))
-                .map(|_| r)
-            }) {
-                Ok(r) => {
-                    let input = Input::Restored(&r);
-                    return self.apply(input, Some((r.case_id, msg.partition))).await;
-                }
-                Err(e) => e,
-            },
-            Some(STEP_ATTESTATION_SCHEMA) => match parse_decision::<StepAttestation>(
+/// A record of the confirmations topic, parsed and its signatures checked: what the machine
+/// gets it as.
+#[derive(Debug)]
+pub enum Classified {
+    Finding(AccessFinding),
+    Signal(SignalDelivery),
+    Restored(RestoreReport),
+    Step(StepAttestation, Value),
+    Review(ReviewRecord, Value),
+    Replay(ReplayRequest, Value),
+    Confirmation(Confirmation),
+}
+
+/// What checking a record needs: the fleet secret (its reports and findings are fleet-signed
+/// when signing is required), the workers' evidence keys, the people and whether they must sign.
+pub struct Checks<'a> {
+    pub fleet: Option<&'a Secret>,
+    pub evidence_keys: &'a EvidenceKeys,
+    pub people: &'a [Person],
+    pub signing_required: bool,
+}
+
+/// Parses and checks a record of the confirmations topic (`schema` tells its kind, read once):
+/// `Err` is the dead letter's reason and detail.
+pub fn classify(
+    msg: &RawMessage,
+    checks: &Checks<'_>,
+) -> Result<Classified, (&'static str, String)> {
+    let signed = |what: String| check_fleet_signed(checks.fleet, msg, &what);
+    match schema_of(msg).as_deref() {
+        Some(ACCESS_FINDING_SCHEMA) => {
+            let f = parse_finding(msg)?;
+            signed(format!(
+                "access finding for case {} on {}",
+                f.case_id, f.target.kind
+            ))?;
+            Ok(Classified::Finding(f))
+        }
+        Some(SIGNAL_DELIVERY_SCHEMA) => {
+            let d = parse_signal(msg)?;
+            signed(format!(
+                "signal delivery for case {} to {}",
+                d.case_id, d.receiver
+            ))?;
+            Ok(Classified::Signal(d))
+        }
+        Some(RESTORE_REPORT_SCHEMA) => {
+            let r = parse_restore_report(msg)?;
+            signed(format!(
+                "restore report for case {} on {}",
+                r.case_id, r.target.kind
+            ))?;
+            Ok(Classified::Restored(r))
+        }
+        Some(STEP_ATTESTATION_SCHEMA) => {
+            let (a, raw) = parse_decision::<StepAttestation>(
                 msg,
                 "step attestation",
                 "malformed_step_attestation",
                 STEP_ATTESTATION_SCHEMA,
                 |a| (a.schema.as_str(), a.identity_id.as_str()),
-            ) {
-                Ok((a, raw)) => {
-                    let input = Input::StepAttestation(&a, &raw);
-                    return self.decision(msg, a.case_id, input).await;
-                }
-                Err(e) => e,
-            },
-            Some(REVIEW_SCHEMA) => match parse_decision::<ReviewRecord>(
+            )?;
+            Ok(Classified::Step(a, raw))
+        }
+        Some(REVIEW_SCHEMA) => {
+            let (r, raw) = parse_decision::<ReviewRecord>(
                 msg,
                 "review",
                 "malformed_review",
                 REVIEW_SCHEMA,
                 |r| (r.schema.as_str(), r.identity_id.as_str()),
-            ) {
-                Ok((r, raw)) => {
-                    let input = Input::Review(&r, &raw);
-                    return self.decision(msg, r.case_id, input).await;
-                }
-                Err(e) => e,
-            },
-            _ => match parse_confirmation(msg).and_then(|c| self.check_report(msg, c)) {
-                Ok(c) => {
-                    let input = Input::Confirmation(&c);
-                    // For a known case, what the machine refuses (evidence a review set aside)
-                    // is dead-lettered; a report may also open a pending case.
-                    let known = {
-                        let st = self.state.lock().expect("verifier state lock");
-                        st.machine.case(&c.case_id).is_some()
-                    };
-                    if known {
-                        return self.decision(msg, c.case_id, input).await;
-                    }
-                    return self.apply(input, Some((c.case_id, msg.partition))).await;
-                }
-                Err(e) => e,
-            },
-        };
-        let (reason, detail) = refused;
-        self.dead_letters.send(msg, reason, detail).await
+            )?;
+            Ok(Classified::Review(r, raw))
+        }
+        Some(REPLAY_REQUEST_SCHEMA) => {
+            let (r, raw) = parse_decision::<ReplayRequest>(
+                msg,
+                "replay request",
+                "malformed_replay_request",
+                REPLAY_REQUEST_SCHEMA,
+                |r| (r.schema.as_str(), r.identity_id.as_str()),
+            )?;
+            Ok(Classified::Replay(r, raw))
+        }
+        _ => {
+            let c = parse_confirmation(msg)?;
+            check_report(checks, msg, c).map(Classified::Confirmation)
+        }
+    }
+}
+
+/// Takes the worker's fleet signature off the record into the report (a restore request
+/// carries it back). With signing required, a worker's report must carry a valid one: whoever
+/// can merely write the topic cannot forge evidence. A person's `case ack` is an attestation,
+/// recorded as such: it carries no fleet signature but must be its person's (`ack_check`).
+fn check_report(
+    checks: &Checks<'_>,
+    msg: &RawMessage,
+    mut c: Confirmation,
+) -> Result<Confirmation, (&'static str, String)> {
+    c.fleet_signature = msg
+        .header(revoke_shared::signing::FLEET_SIGNATURE_HEADER)
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    if c.target.instance == revoke_shared::contract::MANUAL_INSTANCE {
+        let record = serde_json::from_slice(msg.payload.as_deref().unwrap_or_default())
+            .map_err(|e| ("malformed_confirmation", e.to_string()))?;
+        c.authenticity = Some(check_ack(
+            &record,
+            &c,
+            checks.people,
+            checks.signing_required,
+        )?);
+        return Ok(c);
+    }
+    let what = format!("report for case {} on {}", c.case_id, c.target.kind);
+    check_fleet_signed(checks.fleet, msg, &what)?;
+    // The worker's Ed25519 signature, kept in the case so the report can be checked offline.
+    crate::evidence::intake::check_worker_confirmation(
+        msg.payload.as_deref().unwrap_or_default(),
+        checks.evidence_keys,
+        checks.signing_required,
+        &what,
+    )?;
+    Ok(c)
+}
+
+/// With a fleet secret, a worker's record (`what`, for the dead letter's detail) must carry the
+/// fleet's signature over topic, key and value: whoever can merely write the topic can neither
+/// forge evidence of a revocation nor report a restore that did not happen.
+fn check_fleet_signed(
+    fleet: Option<&Secret>,
+    msg: &RawMessage,
+    what: &str,
+) -> Result<(), (&'static str, String)> {
+    let Some(secret) = fleet else {
+        return Ok(());
+    };
+    let Some(sig) = msg.header(revoke_shared::signing::FLEET_SIGNATURE_HEADER) else {
+        return Err((
+            "unsigned",
+            format!(
+                "{what} carries no fleet signature: with [signing] required only the fleet's workers' signed reports count"
+            ),
+        ));
+    };
+    let sig = String::from_utf8_lossy(sig);
+    let key = msg.key.as_deref().unwrap_or_default();
+    let payload = msg.payload.as_deref().unwrap_or_default();
+    if !revoke_shared::signing::fleet_signature_matches(secret, &msg.topic, key, payload, &sig) {
+        return Err((
+            "bad_signature",
+            format!(
+                "the fleet signature of the {what} does not match: not written by this fleet's workers, or changed since"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl VerifierHandler {
+    fn checks(&self) -> Checks<'_> {
+        Checks {
+            fleet: self.fleet.as_deref(),
+            evidence_keys: &self.evidence_keys,
+            people: &self.cfg.people,
+            signing_required: self.cfg.signing.required,
+        }
     }
 
-    /// Takes the worker's fleet signature off the record into the report (a restore request
-    /// carries it back). With signing required, a worker's report must carry a valid one: whoever
-    /// can merely write the topic cannot forge evidence. A person's `case ack` is an attestation,
-    /// recorded as such: it carries no fleet signature but must be its person's (`ack_check`).
-    pub(super) fn check_report(
-        &self,
-        msg: &RawMessage,
-        mut c: Confirmation,
-    ) -> Result<Confirmation, (&'static str, String)> {
-        c.fleet_signature = msg
-            .header(revoke_shared::signing::FLEET_SIGNATURE_HEADER)
-            .map(|v| String::from_utf8_lossy(v).into_owned());
-        if c.target.instance == revoke_shared::contract::MANUAL_INSTANCE {
-            let record = serde_json::from_slice(msg.payload.as_deref().unwrap_or_default())
-                .map_err(|e| ("malformed_confirmation", e.to_string()))?;
-            let people = &self.cfg.people;
-            c.authenticity = Some(check_ack(&record, &c, people, self.cfg.signing.required)?);
-            return Ok(c);
+    /// A record of the confirmations topic, classified (`classify`) and applied — or
+    /// dead-lettered with the reason.
+    pub(super) async fn confirmations_record(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        let classified = classify(msg, &self.checks());
+        match classified {
+            Err((reason, detail)) => self.dead_letters.send(msg, reason, detail).await,
+            Ok(Classified::Finding(f)) => self.after_close(msg, AfterClose::Finding(&f)).await,
+            Ok(Classified::Signal(d)) => self.after_close(msg, AfterClose::Signal(&d)).await,
+            Ok(Classified::Replay(r, raw)) => {
+                self.after_close(msg, AfterClose::Replay(&r, &raw)).await
+            }
+            Ok(Classified::Restored(r)) => {
+                let input = Input::Restored(&r);
+                self.apply(input, Some((r.case_id, msg.partition))).await
+            }
+            Ok(Classified::Step(a, raw)) => {
+                let input = Input::StepAttestation(&a, &raw);
+                self.decision(msg, a.case_id, input).await
+            }
+            Ok(Classified::Review(r, raw)) => {
+                let input = Input::Review(&r, &raw);
+                self.decision(msg, r.case_id, input).await
+            }
+            Ok(Classified::Confirmation(c)) => {
+                let input = Input::Confirmation(&c);
+                // For a known case, what the machine refuses (evidence a review set aside, a
+                // replay's mark that does not match) is dead-lettered; a report may also open a
+                // pending case.
+                let known = {
+                    let st = self.state.lock().expect("verifier state lock");
+                    st.machine.case(&c.case_id).is_some()
+                };
+                if known {
+                    return self.decision(msg, c.case_id, input).await;
+                }
+                self.apply(input, Some((c.case_id, msg.partition))).await
+            }
         }
-        let what = format!("report for case {} on {}", c.case_id, c.target.kind);
-        self.check_fleet_signed(msg, &what)?;
-        // The worker's Ed25519 signature, kept in the case so the report can be checked offline.
-        crate::evidence::intake::check_worker_confirmation(
-            msg.payload.as_deref().unwrap_or_default(),
-            &self.evidence_keys,
-            self.cfg.signing.required,
-            &what,
-        )?;
-        Ok(c)
-    }
-
-    /// With signing required, a worker's record (`what`, for the dead letter's detail) must carry
-    /// the fleet's signature over topic, key and value: whoever can merely write the topic can
-    /// neither forge evidence of a revocation nor report a restore that did not happen.
-    pub(super) fn check_fleet_signed(
-        &self,
-        msg: &RawMessage,
-        what: &str,
-    ) -> Result<(), (&'static str, String)> {
-        let Some(secret) = self.fleet.as_deref() else {
-            return Ok(());
-        };
-        let Some(sig) = msg.header(revoke_shared::signing::FLEET_SIGNATURE_HEADER) else {
-            return Err((
-                "unsigned",
-                format!(
-                    "{what} carries no fleet signature: with [signing] required only the fleet's workers' signed reports count"
-                ),
-            ));
-        };
-        let sig = String::from_utf8_lossy(sig);
-        let key = msg.key.as_deref().unwrap_or_default();
-        let payload = msg.payload.as_deref().unwrap_or_default();
-        if !revoke_shared::signing::fleet_signature_matches(secret, &msg.topic, key, payload, &sig)
-        {
-            return Err((
-                "bad_signature",
-                format!(
-                    "the fleet signature of the {what} does not match: not written by this fleet's workers, or changed since"
-                ),
-            ));
-        }
-        Ok(())
     }
 }
 

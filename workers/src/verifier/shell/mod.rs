@@ -35,7 +35,7 @@ use revoke_shared::consume::{Handler, HandlerError};
 use revoke_shared::contract::{CaseState, HrEventKind, RawMessage};
 use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::{Ack, Producer};
-use revoke_shared::metrics::{Metrics, OpenCases};
+use revoke_shared::metrics::{GuardOldestHeld, Metrics};
 use revoke_shared::rebalance::Part;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,7 +46,7 @@ mod after_close;
 mod decision_refusals;
 mod decisions;
 mod guard_log;
-mod intake;
+pub(crate) mod intake;
 mod publish;
 mod rebuild;
 mod rescind;
@@ -96,7 +96,18 @@ impl VerifierHandler {
         self.enqueue_locked(st, effects)
     }
 
-    /// Enqueues `effects` with the state lock held; counts the open cases.
+    /// The gauges of what this verifier holds: its cases by state and the guard's oldest held
+    /// batch. Set after every input (the tick included, so the age moves while nothing else
+    /// happens).
+    fn emit_gauges(&self, st: &State) {
+        self.metrics.emit(st.machine.case_counts());
+        self.metrics.emit(GuardOldestHeld {
+            since: st.guard.oldest_held_since(),
+            now: Utc::now(),
+        });
+    }
+
+    /// Enqueues `effects` with the state lock held; counts the cases by state.
     fn enqueue_locked(
         &self,
         st: &mut State,
@@ -111,7 +122,7 @@ impl VerifierHandler {
             st,
             effects,
         )?;
-        self.metrics.emit(OpenCases(st.machine.open_count()));
+        self.emit_gauges(st);
         Ok(acks)
     }
 
@@ -263,7 +274,7 @@ impl Handler for VerifierHandler {
             for j in &waiting {
                 acks.extend(self.apply_locked(&mut st, Input::Guard(j))?);
             }
-            self.metrics.emit(OpenCases(st.machine.open_count()));
+            self.emit_gauges(&st);
             (acks, st.machine.open_count())
         };
         self.wait_all(acks).await?;
@@ -290,7 +301,7 @@ impl Handler for VerifierHandler {
                 st.chain.forget(id);
             }
             st.owned.retain(|p| !lost.contains(p));
-            self.metrics.emit(OpenCases(st.machine.open_count()));
+            self.emit_gauges(&st);
             tracing::info!(partitions = ?lost, forgotten = ids.len(), "verifier partitions given up");
         }
         let producer = self.producer.clone();

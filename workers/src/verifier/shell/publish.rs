@@ -126,10 +126,19 @@ pub(super) fn enqueue(
                 target,
                 n,
                 recheck,
+                replay,
             } => {
                 metrics.emit(VerifierNote::Redrive);
-                tracing::info!(case_id = %event.case_id(), identity = %event.subject, target = %target,
-                    "re-drive: the target failed with transient errors only; its workers run it again");
+                match replay {
+                    Some(r) => {
+                        tracing::info!(case_id = %event.case_id(), identity = %event.subject, target = %target, replay = %r, redrive = n,
+                        "replay: the target's workers run the termination again for a replay case")
+                    }
+                    None => {
+                        tracing::info!(case_id = %event.case_id(), identity = %event.subject, target = %target,
+                        "re-drive: the target failed with transient errors only; its workers run it again")
+                    }
+                }
                 // The headers address one target kind and name what earlier runs left unproven;
                 // the fleet signature covers them with the value.
                 let n = n.to_string();
@@ -146,6 +155,10 @@ pub(super) fn enqueue(
                 ];
                 if let Some(r) = &recheck {
                     headers.push((revoke_shared::contract::RECHECK_HEADER, r.as_str()));
+                }
+                let replay = replay.map(|r| r.to_string());
+                if let Some(r) = &replay {
+                    headers.push((revoke_shared::contract::REPLAY_HEADER, r.as_str()));
                 }
                 acks.push(
                     enqueue_for_workers(

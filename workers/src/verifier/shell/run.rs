@@ -9,7 +9,7 @@ use revoke_shared::config::Config;
 use revoke_shared::consume::{self, LoopOptions, Stop};
 use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::Producer;
-use revoke_shared::metrics::{Health, Metrics, OpenCases};
+use revoke_shared::metrics::{CaseCounts, Health, Metrics};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub async fn run_verifier(
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || wait_for_topics(&cfg)).await??;
     }
-    metrics.emit(OpenCases(0));
+    metrics.emit(CaseCounts::default());
 
     let producer = Producer::new(&cfg)?;
     // Empty until the group assigns partitions (`Handler::assigned` loads their cases).

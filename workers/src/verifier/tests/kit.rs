@@ -223,6 +223,7 @@ pub fn confirmation(
         error,
         retryable: false,
         redrive: 0,
+        replay: None,
         worker: WorkerInfo {
             id: format!("{target}-w1"),
             version: "0.1.0".into(),

@@ -13,6 +13,7 @@ fn case_and_redrive(effects: Vec<Effect>) -> (Case, HrEvent, TargetKind) {
                 target,
                 n,
                 recheck,
+                replay: None,
             }],
         ) => {
             assert_eq!(

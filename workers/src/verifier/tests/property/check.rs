@@ -8,6 +8,7 @@ use super::world::*;
 #[track_caller]
 pub fn check_run(world: &World, v: &mut Verifier, log: &Log, workers: &Workers, seed: u64) {
     let mut open_expected = 0;
+    let mut by_state: std::collections::HashMap<CaseState, usize> = Default::default();
     for l in &world.leavers {
         let id = l.ev.case_id();
         let records = log.cases(&id);
@@ -293,8 +294,19 @@ pub fn check_run(world: &World, v: &mut Verifier, log: &Log, workers: &Workers, 
         if matches!(last.state, CaseState::Open | CaseState::Pending) {
             open_expected += 1;
         }
+        if last.state != CaseState::Closed {
+            *by_state.entry(last.state).or_insert(0) += 1;
+        }
     }
     assert_eq!(v.open_count(), open_expected, "seed {seed}");
+    // The `revoke_cases{state}` counts: the live cases' last published states.
+    let counts = v.case_counts();
+    for state in CaseState::ALL {
+        if state != CaseState::Closed {
+            let expected = by_state.get(&state).copied().unwrap_or(0);
+            assert_eq!(counts.get(state), expected, "seed {seed}: {state:?}");
+        }
+    }
 
     // Long after every deadline, nothing is left open: each unclosed case is escalated, each
     // rescinded one stays rescinded.

@@ -411,10 +411,8 @@ pub async fn run<H: Handler>(
             let _ = tpl.add_partition_offset(&topic, partition, Offset::Offset(offset));
         }
     }
-    if tpl.count() > 0 {
-        if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
-            tracing::warn!(group = %group, error = %e, "final commit failed; records after the last commit will be handled again");
-        }
+    if let Err(e) = commit_off_runtime(&consumer, tpl).await {
+        tracing::warn!(group = %group, error = %e, "final commit failed; records after the last commit will be handled again");
     }
     probe_stop.cancel();
     let _ = probe.await;
@@ -494,7 +492,7 @@ impl Drop for CloseOnDrop {
 /// unless the grace ran out), forgets it and its queued records, tells the handler, and gives
 /// the partitions back to the group.
 async fn give_back<H: Handler>(
-    consumer: &LoopConsumer,
+    consumer: &Arc<LoopConsumer>,
     handler: &H,
     tracker: &mut OffsetTracker,
     per_key: &mut HashMap<Vec<u8>, VecDeque<RawMessage>>,
@@ -508,12 +506,10 @@ async fn give_back<H: Handler>(
         }
         tracker.forget(topic, *partition);
     }
-    if tpl.count() > 0 {
-        if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
-            // E.g. the assignment was lost (session timed out): the next owner repeats records
-            // after the last commit, which handlers absorb (idempotent).
-            tracing::warn!(group, error = %e, "commit of revoked partitions failed");
-        }
+    if let Err(e) = commit_off_runtime(consumer, tpl).await {
+        // E.g. the assignment was lost (session timed out): the next owner repeats records
+        // after the last commit, which handlers absorb (idempotent).
+        tracing::warn!(group, error = %e, "commit of revoked partitions failed");
     }
     // Queued records left only when the grace ran out. Keys whose handler is running keep their
     // entry (it is removed when the handler ends).
@@ -522,8 +518,28 @@ async fn give_back<H: Handler>(
     }
     let parts: Vec<Part> = draining.drain().collect();
     handler.revoked(&parts).await;
-    consumer.context().give_back(consumer);
+    consumer.context().give_back(&**consumer);
     tracing::info!(group, partitions = ?parts, "revoked partitions given back");
+}
+
+/// Commits `tpl` synchronously on a blocking thread. A synchronous commit waits for the broker
+/// (during an outage, up to librdkafka's request timeout): on a runtime thread it stalled every
+/// task sharing that thread, the probes' HTTP server included — `/livez` then went unanswered for
+/// seconds while nothing was wedged. Nothing to commit is not an error.
+async fn commit_off_runtime(
+    consumer: &Arc<LoopConsumer>,
+    tpl: TopicPartitionList,
+) -> Result<(), rdkafka::error::KafkaError> {
+    if tpl.count() == 0 {
+        return Ok(());
+    }
+    let consumer = consumer.clone();
+    match tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync)).await {
+        Ok(result) => result,
+        // The blocking pool is gone only while the runtime shuts down: nothing is committed,
+        // and the next owner repeats the records after the last commit (handlers absorb it).
+        Err(_) => Err(rdkafka::error::KafkaError::Canceled),
+    }
 }
 
 /// Stores `next` (the next offset to read) as the partition's commit position, exactly.

@@ -22,6 +22,7 @@ pub mod openbao_http;
 pub mod procs;
 pub mod redirect;
 pub mod scim_http;
+pub mod signing_kit;
 pub mod slapd;
 pub mod ssf_receiver;
 pub mod ssf_transmitter;

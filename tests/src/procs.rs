@@ -37,12 +37,6 @@ pub fn revoke_offline(args: &[&str]) -> std::process::Output {
         .expect("run revoke")
 }
 
-/// A loopback port nothing listens on, for a child process to bind. Taken below the kernel's
-/// ephemeral range (32768–60999 by default), never from it: a port the kernel hands out for
-/// `:0` is free again once probed, and any outgoing connection (a Kafka client's) may take it
-/// as its local port before the child binds it — a test then loses a worker to "address in
-/// use". Ports come from a per-process counter (no two callers in one test binary get the same
-/// one), starting at an offset from the pid so concurrent binaries rarely meet.
 /// The config's `[targets.*]` tables as a config file writes them, for a `revoke` binary that
 /// must read the same adapters as the in-process fleet (`revoke verify`, `revoke watch`).
 pub fn targets_table(cfg: &Config) -> toml::Value {
@@ -55,6 +49,12 @@ pub fn targets_table(cfg: &Config) -> toml::Value {
     )
 }
 
+/// A loopback port nothing listens on, for a child process to bind. Taken below the kernel's
+/// ephemeral range (32768–60999 by default), never from it: a port the kernel hands out for
+/// `:0` is free again once probed, and any outgoing connection (a Kafka client's) may take it
+/// as its local port before the child binds it — a test then loses a worker to "address in
+/// use". Ports come from a per-process counter (no two callers in one test binary get the same
+/// one), starting at an offset from the pid so concurrent binaries rarely meet.
 pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     const FIRST: u32 = 21_000;

@@ -30,6 +30,34 @@ fn broker(cmd: &str) {
     println!("broker {cmd}: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
+/// The broker stopped (or killed) until `resume`: dropped without it — the test panicked while
+/// the broker was away — it brings the broker back, so the tests after it find one.
+struct BrokerAway {
+    resumed: bool,
+}
+
+impl BrokerAway {
+    fn by(cmd: &str) -> Self {
+        broker(cmd);
+        Self { resumed: false }
+    }
+
+    fn resume(mut self) {
+        self.resumed = true;
+        broker("resume");
+    }
+}
+
+impl Drop for BrokerAway {
+    fn drop(&mut self) {
+        if !self.resumed {
+            eprintln!("the test ended with the broker away: bringing it back for the next test");
+            let ctl = std::env::var("REVOKE_TEST_KAFKA_CTL").unwrap_or_default();
+            let _ = Command::new(ctl).arg("resume").status();
+        }
+    }
+}
+
 fn all_closed_once(fleet: &ProcFleet, n: usize) {
     let log = fleet.wait_cases(LONG, |l| l.count(CaseState::Closed) == n);
     let not_closed: Vec<String> = log
@@ -233,8 +261,7 @@ fn a_broker_crash_and_restart_mid_run_loses_nothing() {
     let harness = TestEnv::new("broker-crash");
     let (fleet, mut procs, verifier) = fleet_mid_run(&harness, 1000, 100);
     procs.push(verifier);
-    broker("kill");
-    broker("resume");
+    BrokerAway::by("kill").resume();
     all_closed_once(&fleet, 1000);
     for p in procs.iter_mut() {
         assert!(p.alive(), "{} died during the broker restart", p.name);
@@ -347,7 +374,7 @@ fn the_broker_unreachable_for_30_s_makes_processes_unready_not_dead_then_they_re
     // The processes are sampled only once the broker is down (kafka.sh stop returns then), so
     // their first 503 is timed from the stop's request (the broker stops gracefully, in seconds).
     let stop_at = Instant::now();
-    broker("stop");
+    let away = BrokerAway::by("stop");
     let down_at = Instant::now();
     // Started with the broker away: it can never have been assigned anything.
     procs.push(fleet.spawn("vault-fresh", &["worker", "--target", "vault"]));
@@ -390,7 +417,7 @@ fn the_broker_unreachable_for_30_s_makes_processes_unready_not_dead_then_they_re
         "assigned with no broker?"
     );
 
-    broker("resume");
+    away.resume();
     all_closed_once(&fleet, 500);
     all_answer_200(&procs, "/healthz", "after the broker came back");
     all_answer_200(&procs, "/readyz", "after the broker came back");

@@ -18,7 +18,9 @@
 //!    their case published directly is dead-lettered `replay_case_rescinded`; they still bind.
 //! 6. Forged, unsigned and role-less requests (leaver 0's access given back by hand first)
 //!    change nothing at the peer and are dead-lettered with their reasons; the command refuses
-//!    to send an unsigned one (exit 2).
+//!    to send an unsigned one (exit 2). Forged due records (a genuine replay's record pointed
+//!    at another replay, and the same unsigned) are refused by both worker groups; leaver 0
+//!    still binds.
 //! 7. A burst: leavers 0–4 given back by hand and replayed at once; the guard (three people per
 //!    window) lets three through and holds two — who still bind — until alice approves.
 //! 8. `revoke cases rebuild --check` finds every case equal to what its inputs make (exit 0),
@@ -30,6 +32,7 @@
 #[path = "../peers/mod.rs"]
 mod peers;
 
+mod due;
 mod phases;
 mod rebuild;
 mod requests;
@@ -59,11 +62,11 @@ async fn run(env: &revoke_tests::TestEnv) {
         phases::again_does_nothing_more(&w, &range, &first).await;
         phases::a_rescinded_leaver_is_never_re_terminated(&w, &range).await;
         phases::forged_requests_change_nothing(&w, &range).await;
+        due::forged_due_records_change_nothing(&w).await;
         phases::a_burst_is_held_by_the_guard(&w, &range).await;
         rebuild::healthy_then_tampered(&w).await;
         for c in w.fleet {
             c.stop().await.expect("graceful stop");
         }
-        let _ = std::fs::remove_dir_all(&w.dir);
     }
 }

@@ -7,14 +7,12 @@
 use crate::peers::{directory::Directory, saas::Scim, termination, Person};
 use chrono::{DateTime, Utc};
 use revoke::cases::CaseLog;
-use revoke::hr::{publish_signed, Mode};
-use revoke_shared::config::{Algorithm, KeyConfig, Person as Listed, Role};
+use revoke_shared::config::Role;
 use revoke_shared::contract::{Case, CaseState, DeadLetter, HrEvent, TargetKind};
 use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics};
-use revoke_shared::signing::{ed25519_public_key, EventSigner, RecordSigner};
+use revoke_tests::signing_kit::{person, publish_ed25519, require_signing, run_revoke, TempDir};
 use revoke_tests::TestEnv;
-use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -35,7 +33,7 @@ pub struct World<'a> {
     pub env: &'a TestEnv,
     /// The fleet's config (the test's namespace, the peers, signing, people, the guard).
     pub cfg: revoke_shared::config::Config,
-    pub dir: PathBuf,
+    pub dir: TempDir,
     pub directory: Directory,
     pub scim: Scim,
     pub people: Vec<Person>,
@@ -43,27 +41,11 @@ pub struct World<'a> {
     pub fleet: Vec<revoke::fleet::Component>,
 }
 
-fn public(seed: &[u8; 32]) -> String {
-    RecordSigner::from_seed("x", seed).public_key_text()
-}
-
-fn listed(id: &str, seed: &[u8; 32], role: Role) -> Listed {
-    Listed {
-        id: id.into(),
-        name: format!("{id} example"),
-        contact: format!("{id}@example.com"),
-        roles: vec![role],
-        public_key: Some(public(seed)),
-        previous_public_keys: Vec::new(),
-    }
-}
-
 impl<'a> World<'a> {
     /// `n` people seeded at both peers, the fleet started on them.
     pub async fn start(env: &'a TestEnv, n: usize) -> World<'a> {
         let run = Uuid::new_v4().simple().to_string()[..8].to_string();
-        let dir = std::env::temp_dir().join(format!("revoke-replay-{run}"));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new("replay");
         let directory = Directory::new(&run).await;
         let scim = Scim::new(&run);
         let people: Vec<Person> = (0..n).map(|i| Person::new(&run, i)).collect();
@@ -94,29 +76,16 @@ impl<'a> World<'a> {
     }
 
     fn configure(&mut self) {
-        let fleet_file = self.file("fleet.secret", &format!("{FLEET_SECRET}\n"));
         let cfg = &mut self.cfg;
         cfg.worker.instance = "replay".into();
         cfg.verifier.required_targets = KINDS.to_vec();
         cfg.verifier.guard.max_terminations = 3;
         cfg.verifier.guard.window_secs = WINDOW_SECS;
-        cfg.signing.required = true;
-        cfg.signing.fleet_secret_file = Some(fleet_file.display().to_string());
-        cfg.signing.keys = vec![KeyConfig {
-            source: HR_SOURCE.into(),
-            key_id: None,
-            algorithm: Algorithm::Ed25519,
-            public_key: Some(ed25519_public_key(&HR_SEED)),
-            secret_env: None,
-            secret_file: None,
-            private_key_env: None,
-            private_key_file: None,
-        }];
+        require_signing(cfg, &self.dir, HR_SOURCE, &HR_SEED, FLEET_SECRET, [12; 32]);
         cfg.people = vec![
-            listed("alice", &ALICE, Role::Approver),
-            listed("carol", &CAROL, Role::Attester),
+            person("alice", &ALICE, vec![Role::Approver], &[]),
+            person("carol", &CAROL, vec![Role::Attester], &[]),
         ];
-        revoke_tests::evidence_kit::use_evidence_key(cfg, &self.dir, [12; 32]);
         let table = |text: String| -> toml::Table { text.parse().expect("test table") };
         cfg.targets
             .insert("directory".into(), table(self.directory.table()));
@@ -163,18 +132,9 @@ impl<'a> World<'a> {
         components
     }
 
-    pub fn file(&self, name: &str, content: &str) -> PathBuf {
-        let p = self.dir.join(name);
-        std::fs::write(&p, content).unwrap();
-        p
-    }
-
     /// The private key file of a person, as `--key-file` takes it.
     pub fn key_file(&self, id: &str, seed: &[u8; 32]) -> String {
-        let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
-        self.file(&format!("{id}.key"), &format!("{hex}\n"))
-            .display()
-            .to_string()
+        self.dir.key_file(id, seed).display().to_string()
     }
 
     pub fn case_id(&self, i: usize) -> Uuid {
@@ -183,20 +143,7 @@ impl<'a> World<'a> {
 
     /// Publishes `events`, each signed by the HR source's key.
     pub async fn publish(&self, events: &[HrEvent]) {
-        let signer = EventSigner::ed25519(&HR_SEED, None);
-        let signed: Vec<_> = events
-            .iter()
-            .map(|e| (e.clone(), Some(signer.sign(e))))
-            .collect();
-        let producer = Producer::with_timeout(&self.cfg, Duration::from_secs(60)).unwrap();
-        publish_signed(
-            &producer,
-            &self.cfg.topics.terminations,
-            &signed,
-            Mode::Structured,
-        )
-        .await
-        .expect("publish");
+        publish_ed25519(&self.cfg, events, &HR_SEED).await;
     }
 
     /// Sends `bytes` to the confirmations topic keyed by `key`, as anyone with write access can.
@@ -210,22 +157,7 @@ impl<'a> World<'a> {
 
     /// Runs the `revoke` binary with the fleet's config in a file.
     pub fn revoke(&self, args: &[&str]) -> Output {
-        let config = self.file(
-            "revoke.toml",
-            &toml::to_string(&self.cfg).expect("the config serialises"),
-        );
-        std::process::Command::new(revoke_tests::procs::revoke_bin())
-            .arg("--config")
-            .arg(&config)
-            .args(["--metrics-listen", ""])
-            .args(args)
-            .env_remove("REVOKE_CONFIG")
-            .env_remove("REVOKE_PERSON_KEY")
-            .env_remove("REVOKE_PERSON_KEY_FILE")
-            .env("REVOKE_LOG", "warn")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run revoke")
+        run_revoke(&self.cfg, &self.dir, args)
     }
 
     /// Waits until `done` holds for the cases topic, and returns it.

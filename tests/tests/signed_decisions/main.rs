@@ -9,11 +9,11 @@
 //! the signature that verifies it offline.
 
 use revoke::cases::CaseLog;
-use revoke::hr::{publish_signed, Mode};
-use revoke_shared::config::{Algorithm, KeyConfig, Person, Role};
+use revoke_shared::config::Role;
 use revoke_shared::contract::{case_id_for, CaseState, DeadLetter, HrEvent};
 use revoke_shared::kafka::{read_to_end, Producer};
-use revoke_shared::signing::{ed25519_public_key, EventSigner, RecordSigner};
+use revoke_shared::signing::RecordSigner;
+use revoke_tests::signing_kit::{person, require_signing, TempDir};
 use revoke_tests::TestEnv;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,54 +38,6 @@ const CAROL: [u8; 32] = [3; 32];
 /// Nobody's key.
 const MALLORY: [u8; 32] = [7; 32];
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn public(seed: &[u8; 32]) -> String {
-    RecordSigner::from_seed("x", seed).public_key_text()
-}
-
-fn person(id: &str, seed: &[u8; 32], roles: Vec<Role>, previous: &[[u8; 32]]) -> Person {
-    Person {
-        id: id.into(),
-        name: format!("{id} example"),
-        contact: format!("{id}@example.com"),
-        roles,
-        public_key: Some(public(seed)),
-        previous_public_keys: previous.iter().map(public).collect(),
-    }
-}
-
-/// A directory of the test's own (private key files), removed when it ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let p =
-            std::env::temp_dir().join(format!("revoke-{name}-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn file(&self, name: &str, content: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, content).unwrap();
-        p
-    }
-
-    /// The private key file of a person, as `--key-file` takes it.
-    fn key_file(&self, id: &str, seed: &[u8; 32]) -> PathBuf {
-        self.file(&format!("{id}.key"), &format!("{}\n", hex(seed)))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A namespace with `[signing] required` (HR events signed by an Ed25519 key of their source,
 /// the fleet's secret) and `[[people]]`: alice and bob approve (alice rotated her key once),
 /// carol attests.
@@ -93,28 +45,12 @@ fn signed_env(name: &str) -> (TestEnv, TempDir) {
     let mut env = TestEnv::new(name);
     let dir = TempDir::new(name);
     let cfg = &mut env.cfg;
-    cfg.signing.required = true;
-    cfg.signing.fleet_secret_file = Some(
-        dir.file("fleet.secret", &format!("{FLEET_SECRET}\n"))
-            .display()
-            .to_string(),
-    );
-    cfg.signing.keys = vec![KeyConfig {
-        source: HR_SOURCE.into(),
-        key_id: None,
-        algorithm: Algorithm::Ed25519,
-        public_key: Some(ed25519_public_key(&HR_SEED)),
-        secret_env: None,
-        secret_file: None,
-        private_key_env: None,
-        private_key_file: None,
-    }];
+    require_signing(cfg, &dir, HR_SOURCE, &HR_SEED, FLEET_SECRET, [12; 32]);
     cfg.people = vec![
         person("alice", &ALICE, vec![Role::Approver], &[ALICE_OLD]),
         person("bob", &BOB, vec![Role::Approver], &[]),
         person("carol", &CAROL, vec![Role::Attester], &[]),
     ];
-    revoke_tests::evidence_kit::use_evidence_key(cfg, &dir.0, [12; 32]);
     cfg.validate().expect("a valid config");
     (env, dir)
 }
@@ -136,20 +72,7 @@ fn case_of(ev: &HrEvent) -> uuid::Uuid {
 
 /// Publishes `events`, each signed by the HR source's key.
 async fn publish(env: &TestEnv, events: &[HrEvent]) {
-    let signer = EventSigner::ed25519(&HR_SEED, None);
-    let signed: Vec<_> = events
-        .iter()
-        .map(|e| (e.clone(), Some(signer.sign(e))))
-        .collect();
-    let producer = Producer::with_timeout(&env.cfg, Duration::from_secs(60)).expect("producer");
-    publish_signed(
-        &producer,
-        &env.cfg.topics.terminations,
-        &signed,
-        Mode::Structured,
-    )
-    .await
-    .expect("publish");
+    revoke_tests::signing_kit::publish_ed25519(&env.cfg, events, &HR_SEED).await;
 }
 
 /// Sends `bytes` to `topic` (partition `partition`, or by key), as anyone with write access can.

@@ -243,16 +243,7 @@ pub fn revoke_cli(env: &TestEnv, keys: &Keys, args: &[&str]) -> std::process::Ou
         "revoke.toml",
         &toml::to_string(&env.cfg).expect("the config serialises"),
     );
-    std::process::Command::new(revoke_tests::procs::revoke_bin())
-        .arg("--config")
-        .arg(&config)
-        .args(["--metrics-listen", ""])
-        .args(args)
-        .env_remove("REVOKE_CONFIG")
-        .env("REVOKE_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run revoke")
+    revoke_tests::signing_kit::run_revoke_with(&config, args)
 }
 
 pub use revoke_tests::procs::revoke_offline;

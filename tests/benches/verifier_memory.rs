@@ -2,7 +2,8 @@
 //! state machine holds after N held, N open and N closed cases (the Kafka shell adds its own
 //! buffers, not counted here), at two sizes, and prints bytes per case from the slope between
 //! them (what one more case costs, fixed costs left out), plus the time to rebuild N closed
-//! cases from their changelog records. Asserts nothing.
+//! cases from their changelog records (parsing the JSON included) and the time of one tick
+//! with N closed cases. Asserts nothing.
 //!
 //!   cargo bench -p revoke-tests --bench verifier_memory -- --cases 10000 --cases 50000
 //!
@@ -177,6 +178,43 @@ fn measure(n: usize, shape: &str) -> (isize, Vec<Case>) {
     (with - live(), closed)
 }
 
+/// What a verifier with `n` closed cases spends: rebuilding them from their changelog records
+/// (the JSON as published: parsing included, reading from the broker not), and one tick (which
+/// runs every second, and per input in `revoke cases rebuild --check`).
+fn rebuild_and_tick(n: usize, records: Vec<Case>) {
+    let bytes: Vec<Vec<u8>> = records
+        .into_iter()
+        .map(|c| serde_json::to_vec(&c).expect("a case serialises"))
+        .collect();
+    let total: usize = bytes.iter().map(Vec::len).sum();
+    let mut v = Verifier::new(policy(false));
+    let started = Instant::now();
+    for b in &bytes {
+        let case: Case = serde_json::from_slice(b).expect("a case parses");
+        v.restore(case);
+    }
+    let rebuild = started.elapsed().as_secs_f64();
+    let closed = (0..n)
+        .filter(|i| v.is_closed(&termination(*i).case_id()))
+        .count();
+    println!(
+        "  rebuild of {n} closed cases from their records ({:.0} B each, {:.0} MB; parse and restore): {rebuild:.2} s, {:.1} µs per case, {:.0} MB/s ({closed} closed)",
+        total as f64 / n as f64,
+        total as f64 / 1e6,
+        rebuild * 1e6 / n as f64,
+        total as f64 / 1e6 / rebuild
+    );
+    const TICKS: u32 = 20;
+    let started = Instant::now();
+    for k in 0..TICKS {
+        drop(v.apply(Input::Tick, t0() + Duration::seconds(1 + i64::from(k))));
+    }
+    println!(
+        "  one tick with {n} closed cases: {:.3} ms",
+        started.elapsed().as_secs_f64() * 1e3 / f64::from(TICKS)
+    );
+}
+
 fn main() {
     let mut sizes: Vec<usize> = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -205,18 +243,7 @@ fn main() {
             slope / target
         );
         if shape == "closed" {
-            let started = Instant::now();
-            let mut v = Verifier::new(policy(false));
-            for c in records {
-                v.restore(c);
-            }
-            println!(
-                "  rebuild of {b} closed cases from their records: {:.2} s ({} closed)",
-                started.elapsed().as_secs_f64(),
-                (0..b)
-                    .filter(|i| v.is_closed(&termination(*i).case_id()))
-                    .count()
-            );
+            rebuild_and_tick(b, records);
         }
     }
 }

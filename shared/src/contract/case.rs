@@ -4,8 +4,8 @@
 //! its state from these records, so everything the state machine needs is in here.
 
 use super::{
-    EscalationReason, Identity, ObjectEvidence, Outcome, Owner, RestoreReport, TargetKind, VecMap,
-    WorkerInfo,
+    EscalationReason, Identity, ObjectEvidence, Outcome, Owner, RareList, RestoreReport, TargetKind,
+    VecMap, WorkerInfo,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -116,13 +116,13 @@ pub struct TargetStatus {
     /// Earlier reports this one replaced (a failure before a retry succeeded, a manual-step
     /// escalation before a person's `case ack`), newest last, at most `SUPERSEDED_KEPT`: the
     /// evidence of what went wrong stays in the record.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub superseded: Vec<TargetStatus>,
+    #[serde(default, skip_serializing_if = "RareList::is_empty")]
+    pub superseded: RareList<TargetStatus>,
     /// Workers' reports that arrived after a person had already acknowledged this target
     /// (`case ack`): kept as evidence next to the acknowledgement, they change nothing. In order
     /// of their finish time, at most `SUPERSEDED_KEPT`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub late: Vec<TargetStatus>,
+    #[serde(default, skip_serializing_if = "RareList::is_empty")]
+    pub late: RareList<TargetStatus>,
     /// How many times the verifier ran this target again after a transient failure.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub redrives: u32,
@@ -245,8 +245,8 @@ impl TargetStatus {
             worker: None,
             error: None,
             objects: Vec::new(),
-            superseded: Vec::new(),
-            late: Vec::new(),
+            superseded: RareList::new(),
+            late: RareList::new(),
             redrives: 0,
             redrive_at: None,
             signed: None,
@@ -268,8 +268,7 @@ impl TargetStatus {
             if old.state != TargetState::Pending {
                 history.push(old);
             }
-            let drop = history.len().saturating_sub(SUPERSEDED_KEPT);
-            history.drain(..drop);
+            history.keep_last(SUPERSEDED_KEPT);
             self.superseded = history;
         }
         self
@@ -291,8 +290,7 @@ impl TargetStatus {
         report.superseded.clear();
         report.late.clear();
         self.late.push(report);
-        let drop = self.late.len().saturating_sub(SUPERSEDED_KEPT);
-        self.late.drain(..drop);
+        self.late.keep_last(SUPERSEDED_KEPT);
         true
     }
 }
@@ -409,7 +407,7 @@ pub struct Case {
     /// The verifier's signature over this version (`crate::signing::record`), set as it is
     /// published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<crate::contract::RecordSignature>,
+    pub signature: Option<Box<crate::contract::RecordSignature>>,
 }
 
 /// A rescind that took effect: who sent it (source, id: its idempotency key), when HR issued

@@ -165,7 +165,7 @@ pub struct CaseGuard {
     /// (`sha256:` of its canonical form): the evidence that finds the record on the guard log
     /// and verifies it offline with the person's published public key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision_signature: Option<super::RecordSignature>,
+    pub decision_signature: Option<Box<super::RecordSignature>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_digest: Option<String>,
 }

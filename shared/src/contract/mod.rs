@@ -15,6 +15,7 @@ mod hr;
 mod identity_check;
 pub mod json_schema;
 mod protected;
+mod rare_list;
 mod record_signature;
 mod replay;
 mod restore;
@@ -59,6 +60,7 @@ pub use restore::{
 pub use review::{CaseReview, ReviewRecord, ReviewVerdict, REVIEW_SCHEMA};
 pub use signal::{DeliveredSet, DeliveryOutcome, SignalDelivery, SIGNAL_DELIVERY_SCHEMA};
 pub use step_attestation::{AttestedStep, StepAttestation, STEP_ATTESTATION_SCHEMA};
+pub use rare_list::RareList;
 pub use vec_map::VecMap;
 
 use serde::{Deserialize, Serialize};

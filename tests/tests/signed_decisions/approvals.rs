@@ -259,7 +259,7 @@ fn forged_approvals_leave_the_batch_held_and_only_the_signed_one_releases_it() {
             1,
             "the case's digest finds its decision on the log"
         );
-        let sig = g.decision_signature.as_ref().unwrap();
+        let sig = g.decision_signature.as_deref().unwrap();
         assert_eq!(Some(sig), logged[0]["signature"].as_object().map(|_| sig));
         // Offline: the record verifies with alice's published key alone.
         let people = env.cfg.people.clone();

@@ -82,7 +82,7 @@ pub fn seal(
         .position(|(k, _)| k.encode_utf16().cmp(SIGNATURE_FIELD.encode_utf16()).is_gt())
         .unwrap_or(members.len());
     members.insert(at, (SIGNATURE_FIELD, member(SIGNATURE_FIELD, &sig_value)));
-    case.signature = Some(signature);
+    case.signature = Some(Box::new(signature));
     Some(Sha256::digest(object_of(&members)).into())
 }
 

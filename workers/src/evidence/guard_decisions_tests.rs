@@ -80,7 +80,7 @@ fn versions(case_id: Uuid, record: &Value, authenticity: Authenticity) -> Vec<Ve
             g.decision = Some(Decision::Approve);
             g.decided_by = record["by"].as_str().map(String::from);
             g.decided_authenticity = Some(authenticity);
-            g.decision_signature = signature_of(record).unwrap();
+            g.decision_signature = signature_of(record).unwrap().map(Box::new);
             g.decision_digest = Some(record_digest(record));
         }
         prev = seal(&mut case, prev.as_ref(), Some(&verifier()));

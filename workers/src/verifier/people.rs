@@ -28,23 +28,53 @@ pub const KEPT_PER_PERSON: usize = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
     Standing,
-    /// Rescinded by the rescind with this key (`rescind_key`).
-    Rescinded(Uuid),
+    /// Rescinded by the rescind whose key (`rescind_key`) starts with these 64 bits (`short_key`).
+    /// Only a replay check compares them: two rescinds sharing them would make the second look
+    /// like a replay of the first — it would give nothing back, never too much.
+    Rescinded(u64),
     /// A person rejected its held batch: nothing was revoked, it does not stand.
     Rejected,
 }
 
+/// One termination, 64 bytes: the index holds one for every case ever seen, closed ones
+/// included (issue 16: <= 150 B per closed case in all), so the case it joined, rare, is kept
+/// apart (`People::joined`) and its times are microseconds.
 #[derive(Debug, Clone)]
 struct Term {
     /// The termination's own case id (`case_id_for(source, id)`).
     own: Uuid,
-    /// The case it lives in: `own`, or the live case it joined.
-    case: Uuid,
     source: u64,
     event: u64,
-    time: DateTime<Utc>,
-    effective_at: Option<DateTime<Utc>>,
+    /// HR time in µs since the epoch, rounded up: a rescind binds only to a termination issued
+    /// at or before it, compared with the rescind's time rounded down (`micros_down`), so the
+    /// rounding can only refuse a binding, never make one.
+    time: i64,
+    /// Effective time in µs (rounded down), `NONE` when immediate (ordered before any time).
+    effective_at: i64,
     status: Status,
+}
+
+const NONE: i64 = i64::MIN;
+
+fn micros_down(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn micros_up(t: DateTime<Utc>) -> i64 {
+    let down = t.timestamp_micros();
+    if t.timestamp_subsec_nanos() % 1_000 == 0 {
+        down
+    } else {
+        down.saturating_add(1)
+    }
+}
+
+fn effective(t: Option<DateTime<Utc>>) -> i64 {
+    t.map_or(NONE, micros_down)
+}
+
+fn short_key(key: Uuid) -> u64 {
+    key.as_u64_pair().0
 }
 
 /// What a rescind applies to.
@@ -62,9 +92,12 @@ pub enum Binding {
 
 #[derive(Debug, Default)]
 pub struct People {
-    /// Held for every case, closed ones too: a `Box<str>` key and lists grown one by one (most
-    /// people have one termination; a `Vec` would make room for four).
-    terms: HashMap<Box<str>, Vec<Term>>,
+    /// Held for every case, closed ones too: a `Box<str>` key and a boxed slice (most people
+    /// have one termination: no spare room, no capacity word).
+    terms: HashMap<Box<str>, Box<[Term]>>,
+    /// The case a termination lives in when it joined another (`own` → that case); absent, it
+    /// lives in its own case.
+    joined: HashMap<Uuid, Uuid>,
 }
 
 /// A rescind's idempotency key: its source and id.
@@ -85,13 +118,13 @@ impl People {
             &ev.subject,
             Term {
                 own: ev.case_id(),
-                case,
                 source: short(&ev.source),
                 event: short(&ev.id),
-                time: ev.time,
-                effective_at: ev.data.effective_at,
+                time: micros_up(ev.time),
+                effective_at: effective(ev.data.effective_at),
                 status: Status::Standing,
             },
+            case,
         );
     }
 
@@ -105,9 +138,9 @@ impl People {
         }
         if let (Some(source), Some(id)) = (&case.source, &case.event_id) {
             let status = match (&case.rescind, case.state) {
-                (Some(r), _) => Status::Rescinded(case_id_for(&r.source, &r.event_id)),
+                (Some(r), _) => Status::Rescinded(short_key(case_id_for(&r.source, &r.event_id))),
                 // Written before rescinds were recorded by key: rescinded all the same.
-                (None, CaseState::Rescinded) => Status::Rescinded(Uuid::nil()),
+                (None, CaseState::Rescinded) => Status::Rescinded(0),
                 (None, CaseState::Rejected) => Status::Rejected,
                 (None, _) => Status::Standing,
             };
@@ -115,18 +148,18 @@ impl People {
                 &case.identity_id,
                 Term {
                     own: case.case_id,
-                    case: case.case_id,
                     source: short(source),
                     event: short(id),
-                    time: case.hr_time.unwrap_or(case.opened_at),
-                    effective_at: case.effective_at,
+                    time: micros_up(case.hr_time.unwrap_or(case.opened_at)),
+                    effective_at: effective(case.effective_at),
                     status,
                 },
+                case.case_id,
             );
         }
         for j in &case.joined {
             let status = match &j.rescind {
-                Some(r) => Status::Rescinded(case_id_for(&r.source, &r.event_id)),
+                Some(r) => Status::Rescinded(short_key(case_id_for(&r.source, &r.event_id))),
                 None if case.state == CaseState::Rejected => Status::Rejected,
                 None => Status::Standing,
             };
@@ -134,39 +167,52 @@ impl People {
                 &case.identity_id,
                 Term {
                     own: case_id_for(&j.source, &j.event_id),
-                    case: case.case_id,
                     source: short(&j.source),
                     event: short(&j.event_id),
-                    time: j.time,
-                    effective_at: j.effective_at,
+                    time: micros_up(j.time),
+                    effective_at: effective(j.effective_at),
                     status,
                 },
+                case.case_id,
             );
         }
     }
 
-    fn upsert(&mut self, identity: &str, t: Term) {
+    /// The case `t` lives in.
+    fn case_of(&self, t: &Term) -> Uuid {
+        self.joined.get(&t.own).copied().unwrap_or(t.own)
+    }
+
+    fn upsert(&mut self, identity: &str, t: Term, case: Uuid) {
+        let own = t.own;
         // Looked up before `entry`: a known person's news allocates no new key.
         if !self.terms.contains_key(identity) {
-            self.terms.insert(identity.into(), Vec::new());
+            self.terms.insert(identity.into(), Box::default());
         }
         let list = self
             .terms
             .get_mut(identity)
             .expect("inserted above when missing");
-        match list.iter_mut().find(|x| x.own == t.own) {
+        match list.iter_mut().find(|x| x.own == own) {
             Some(x) => {
                 // News only ever ends a termination's standing (rescinded or rejected stays so).
                 if x.status == Status::Standing {
                     x.status = t.status;
                 }
-                x.case = t.case;
             }
             None => {
-                list.reserve_exact(1);
-                list.push(t);
+                let mut grown = std::mem::take(list).into_vec();
+                grown.reserve_exact(1);
+                grown.push(t);
+                *list = grown.into_boxed_slice();
             }
         }
+        if case == own {
+            self.joined.remove(&own);
+        } else {
+            self.joined.insert(own, case);
+        }
+        let list = self.terms.get(identity).expect("inserted above");
         if list.len() > KEPT_PER_PERSON {
             // Forget the oldest that no longer stands; else the oldest joined one (its case's own
             // termination keeps standing for it); else the oldest.
@@ -178,24 +224,30 @@ impl People {
                 .or_else(|| {
                     list.iter()
                         .enumerate()
-                        .filter(|(_, x)| x.own != x.case)
+                        .filter(|(_, x)| self.joined.contains_key(&x.own))
                         .min_by_key(|(_, x)| x.time)
                 })
                 .or_else(|| list.iter().enumerate().min_by_key(|(_, x)| x.time))
                 .map(|(i, _)| i)
                 .expect("the list is not empty");
-            list.remove(i);
+            let list = self.terms.get_mut(identity).expect("inserted above");
+            let mut kept = std::mem::take(list).into_vec();
+            let gone = kept.remove(i);
+            *list = kept.into_boxed_slice();
+            self.joined.remove(&gone.own);
         }
     }
 
     pub fn mark_rescinded(&mut self, identity: &str, own: Uuid, key: Uuid) {
-        self.set(identity, own, Status::Rescinded(key));
+        self.set(identity, own, Status::Rescinded(short_key(key)));
     }
 
     pub fn mark_rejected(&mut self, identity: &str, case: Uuid) {
+        let joined = &self.joined;
+        let case_of = |t: &Term| joined.get(&t.own).copied().unwrap_or(t.own);
         if let Some(list) = self.terms.get_mut(identity) {
-            for t in list.iter_mut().filter(|t| t.case == case) {
-                if t.status == Status::Standing {
+            for t in list.iter_mut() {
+                if case_of(t) == case && t.status == Status::Standing {
                     t.status = Status::Rejected;
                 }
             }
@@ -217,8 +269,9 @@ impl People {
         self.terms
             .get(identity)?
             .iter()
-            .find(|t| t.own == own && t.case != own)
-            .map(|t| t.case)
+            .any(|t| t.own == own)
+            .then(|| self.joined.get(&own).copied())
+            .flatten()
     }
 
     /// The cases of `identity` holding a standing termination, latest (by effective time, then
@@ -232,8 +285,9 @@ impl People {
         list.sort_by_key(|t| std::cmp::Reverse((t.effective_at, t.time)));
         let mut out: Vec<Uuid> = Vec::new();
         for t in list {
-            if !out.contains(&t.case) {
-                out.push(t.case);
+            let case = self.case_of(t);
+            if !out.contains(&case) {
+                out.push(case);
             }
         }
         out
@@ -245,7 +299,7 @@ impl People {
             .get(identity)
             .map(|l| {
                 l.iter()
-                    .filter(|t| t.status == Status::Standing && t.case != case)
+                    .filter(|t| t.status == Status::Standing && self.case_of(t) != case)
                     .map(|t| t.own)
                     .collect()
             })
@@ -256,7 +310,7 @@ impl People {
     pub fn case_stands_without(&self, identity: &str, case: Uuid, own: Uuid) -> bool {
         self.terms.get(identity).is_some_and(|l| {
             l.iter()
-                .any(|t| t.case == case && t.own != own && t.status == Status::Standing)
+                .any(|t| self.case_of(t) == case && t.own != own && t.status == Status::Standing)
         })
     }
 
@@ -266,7 +320,7 @@ impl People {
         let Some(list) = self.terms.get(ev.subject.as_str()) else {
             return Binding::Unknown;
         };
-        if list.iter().any(|t| t.status == Status::Rescinded(key)) {
+        if list.iter().any(|t| t.status == Status::Rescinded(short_key(key))) {
             return Binding::Replay;
         }
         let source = short(&ev.source);
@@ -277,7 +331,7 @@ impl People {
                 if let Some(t) = list.iter().find(|t| t.own == own) {
                     return Binding::Term {
                         own: t.own,
-                        case: t.case,
+                        case: self.case_of(t),
                     };
                 }
                 if list.iter().any(|t| t.event == event && t.source != source) {
@@ -294,13 +348,15 @@ impl People {
                 let latest = list
                     .iter()
                     .filter(|t| {
-                        t.source == source && t.status == Status::Standing && t.time <= ev.time
+                        t.source == source
+                            && t.status == Status::Standing
+                            && t.time <= micros_down(ev.time)
                     })
                     .max_by_key(|t| (t.effective_at, t.time, t.own));
                 if let Some(t) = latest {
                     return Binding::Term {
                         own: t.own,
-                        case: t.case,
+                        case: self.case_of(t),
                     };
                 }
                 if list

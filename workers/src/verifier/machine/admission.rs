@@ -308,6 +308,6 @@ pub(super) fn record_decision(
     g.note = decision.note.clone();
     // Whether the decision was proven its person's, with what lets an auditor check it offline.
     g.decided_authenticity = proof.map(|p| p.authenticity);
-    g.decision_signature = proof.and_then(|p| p.signature.clone());
+    g.decision_signature = proof.and_then(|p| p.signature.clone()).map(Box::new);
     g.decision_digest = proof.map(|p| p.digest.clone());
 }

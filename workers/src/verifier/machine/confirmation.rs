@@ -171,8 +171,8 @@ pub(super) fn status_of(c: &Confirmation, policy: &VerifierConfig) -> TargetStat
         worker: Some(Box::new(c.worker.clone())),
         error: c.error.as_deref().map(Into::into),
         objects: c.objects.clone(),
-        superseded: Vec::new(),
-        late: Vec::new(),
+        superseded: Default::default(),
+        late: Default::default(),
         redrives: 0,
         redrive_at: None,
         // Kept whenever the report was signed at all (fleet HMAC, Ed25519 or both): a worker's

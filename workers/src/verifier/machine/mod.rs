@@ -54,6 +54,7 @@
 
 use super::guard::Judged;
 use super::people::People;
+use table::{CaseTable, SlotRef};
 use chrono::{DateTime, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
@@ -76,6 +77,7 @@ mod review_overdue;
 mod roster;
 mod signal;
 mod step;
+mod table;
 mod termination;
 mod tick;
 
@@ -186,7 +188,8 @@ impl Slot {
 
 pub struct Verifier {
     policy: VerifierConfig,
-    cases: HashMap<Uuid, Slot>,
+    /// Live cases and closed markers, apart (see `table`).
+    cases: CaseTable,
     /// Live cases by state, kept in step with `cases` by `put` and `take`: the open and pending
     /// counts and the `revoke_cases{state}` gauges.
     counts: CaseCounts,
@@ -206,7 +209,7 @@ impl Verifier {
     pub fn new(policy: VerifierConfig) -> Verifier {
         Verifier {
             policy,
-            cases: HashMap::new(),
+            cases: CaseTable::default(),
             counts: CaseCounts::default(),
             people: People::default(),
             acked_when_closed: HashMap::new(),
@@ -281,11 +284,8 @@ impl Verifier {
     /// The live cases (open, escalated, scheduled, pending, rescinded) that `pick` chooses.
     fn live_ids(&self, pick: impl Fn(&Case) -> bool) -> Vec<Uuid> {
         self.cases
-            .iter()
-            .filter_map(|(id, s)| match s {
-                Slot::Live(c) if pick(c) => Some(*id),
-                _ => None,
-            })
+            .live()
+            .filter_map(|(id, c)| pick(c).then_some(*id))
             .collect()
     }
 
@@ -319,8 +319,8 @@ impl Verifier {
         closed: Option<&'a Case>,
     ) -> Result<&'a Case, (&'static str, String)> {
         match self.cases.get(id) {
-            Some(Slot::Live(c)) => Ok(c),
-            Some(Slot::Closed(_)) => closed.filter(|r| r.case_id == *id).ok_or_else(|| {
+            Some(SlotRef::Live(c)) => Ok(c),
+            Some(SlotRef::Closed(_)) => closed.filter(|r| r.case_id == *id).ok_or_else(|| {
                 (
                     "case_record_missing",
                     format!("case {id} is closed but its record could not be read back from the changelog"),
@@ -349,13 +349,13 @@ impl Verifier {
 
     pub fn case(&self, id: &Uuid) -> Option<&Case> {
         match self.cases.get(id) {
-            Some(Slot::Live(c)) => Some(c),
+            Some(SlotRef::Live(c)) => Some(c),
             _ => None,
         }
     }
 
     pub fn is_closed(&self, id: &Uuid) -> bool {
-        matches!(self.cases.get(id), Some(Slot::Closed(_)))
+        self.cases.is_closed(id)
     }
 
     /// Drops the live cases `ids` (a partition this instance no longer owns: its new owner
@@ -383,7 +383,7 @@ impl Verifier {
     /// Where the closing record of the closed case `id` is in the changelog (acknowledged by
     /// the broker). Ignored unless the case is closed: a later record (a rescind) moved it on.
     pub fn note_closed_offset(&mut self, id: &Uuid, offset: i64) {
-        if let Some(Slot::Closed(c)) = self.cases.get_mut(id) {
+        if let Some(c) = self.cases.closed_mut(id) {
             c.offset = c.offset.max(offset);
         }
     }
@@ -391,14 +391,14 @@ impl Verifier {
     /// The changelog offset of the closed case `id`'s closing record, when known.
     pub fn closed_offset(&self, id: &Uuid) -> Option<i64> {
         match self.cases.get(id) {
-            Some(Slot::Closed(c)) if c.offset != UNKNOWN_OFFSET => Some(c.offset),
+            Some(SlotRef::Closed(c)) if c.offset != UNKNOWN_OFFSET => Some(c.offset),
             _ => None,
         }
     }
 
     /// Rebuilds state from a changelog record. Later revisions win; order does not matter.
     pub fn restore(&mut self, case: Case) {
-        if let Some(Slot::Live(existing)) = self.cases.get(&case.case_id) {
+        if let Some(SlotRef::Live(existing)) = self.cases.get(&case.case_id) {
             if existing.revision >= case.revision {
                 return;
             }
@@ -410,7 +410,7 @@ impl Verifier {
         // Every revision adds to what is known of the person's terminations (a closed case's
         // later revision may record a rescind of a joined termination).
         self.people.note_case(&case);
-        if matches!(self.cases.get(&case.case_id), Some(Slot::Closed(_)))
+        if self.cases.is_closed(&case.case_id)
             && case.state != CaseState::Rescinded
             && !reopened_by_finding(&case)
         {

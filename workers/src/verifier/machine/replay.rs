@@ -101,7 +101,7 @@ impl Verifier {
             ));
         }
         let id = req.replay_case_id();
-        if self.cases.contains_key(&id) {
+        if self.cases.contains(&id) {
             return Err((
                 "replay_request_replayed",
                 format!("{what} was already taken (its replay case {id} exists): the same request again re-drives nothing"),

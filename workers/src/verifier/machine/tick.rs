@@ -183,8 +183,7 @@ impl Verifier {
         }
         let deadline_secs = self.policy.deadline_secs as i64;
         let mut late: Vec<(Uuid, TargetKind, DateTime<Utc>)> = Vec::new();
-        for (id, slot) in &self.cases {
-            let Slot::Live(c) = slot else { continue };
+        for (id, c) in self.cases.live() {
             if !matches!(c.state, CaseState::Open | CaseState::Escalated) {
                 continue;
             }

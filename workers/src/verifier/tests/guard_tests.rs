@@ -152,7 +152,7 @@ fn a_held_batch_escalates_once_waits_without_a_deadline_and_an_approval_releases
         // that find and verify the logged decision offline.
         let proof = alice_proof();
         assert_eq!(g.decided_authenticity, Some(Authenticity::Authenticated));
-        assert_eq!(g.decision_signature, proof.signature);
+        assert_eq!(g.decision_signature.as_deref(), proof.signature.as_ref());
         assert_eq!(g.decision_digest, Some(proof.digest));
         assert_eq!(g.released_at, Some(approve_at));
         assert_eq!(

@@ -17,6 +17,7 @@ mod escalation_tests;
 mod finding_tests;
 mod guard_tests;
 mod opening_tests;
+mod people_tests;
 mod policy_tests;
 mod property;
 mod rebuild_tests;

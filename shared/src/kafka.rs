@@ -405,6 +405,35 @@ fn read_from(
     since_ms: Option<i64>,
     timeout: Duration,
 ) -> Result<Vec<ReadRecord>, rdkafka::error::KafkaError> {
+    let mut out = Vec::new();
+    visit_from(cfg, topic, only, since_ms, timeout, |r| out.push(r))?;
+    Ok(out)
+}
+
+/// As `read_partitions_to_end`, handing each record to `visit` as it is read instead of
+/// collecting them: what a large changelog is rebuilt from (a million closed cases are ~4 GB
+/// of records; collected first, they would all be in memory at once).
+pub fn visit_partitions_to_end(
+    cfg: &Config,
+    topic: &str,
+    only: Option<&[i32]>,
+    timeout: Duration,
+    visit: impl FnMut(ReadRecord),
+) -> Result<(), rdkafka::error::KafkaError> {
+    visit_from(cfg, topic, only, None, timeout, visit)
+}
+
+/// Reads from where `since_ms` says (the beginning when `None`) to the end each partition had
+/// when called. `timeout` bounds each broker request and each wait for the next record — not
+/// the whole read, which takes as long as the topic is large.
+fn visit_from(
+    cfg: &Config,
+    topic: &str,
+    only: Option<&[i32]>,
+    since_ms: Option<i64>,
+    timeout: Duration,
+    mut visit: impl FnMut(ReadRecord),
+) -> Result<(), rdkafka::error::KafkaError> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{Message, Offset, TopicPartitionList};
     use std::collections::HashMap;
@@ -459,12 +488,11 @@ fn read_from(
             remaining.insert(p, high);
         }
     }
-    let mut out = Vec::new();
     if remaining.is_empty() {
-        return Ok(out);
+        return Ok(());
     }
     reader.assign(&tpl)?;
-    let deadline = std::time::Instant::now() + timeout;
+    let mut deadline = std::time::Instant::now() + timeout;
     while !remaining.is_empty() {
         if std::time::Instant::now() > deadline {
             return Err(rdkafka::error::KafkaError::MessageConsumption(
@@ -479,7 +507,14 @@ fn read_from(
             Some(Err(e)) if passing_read_error(&e) => continue,
             Some(Err(e)) => return Err(e),
             Some(Ok(m)) => {
-                out.push(ReadRecord {
+                deadline = std::time::Instant::now() + timeout;
+                let done = remaining
+                    .get(&m.partition())
+                    .is_some_and(|high| m.offset() + 1 >= *high);
+                if done {
+                    remaining.remove(&m.partition());
+                }
+                visit(ReadRecord {
                     partition: m.partition(),
                     offset: m.offset(),
                     key: m.key().map(<[u8]>::to_vec),
@@ -487,16 +522,10 @@ fn read_from(
                     headers: headers_of(&m),
                     timestamp_ms: m.timestamp().to_millis(),
                 });
-                if remaining
-                    .get(&m.partition())
-                    .is_some_and(|high| m.offset() + 1 >= *high)
-                {
-                    remaining.remove(&m.partition());
-                }
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The record at `offset` of `topic`/`partition` (blocking), or `None` when there is none there

@@ -4,8 +4,8 @@
 //! its state from these records, so everything the state machine needs is in here.
 
 use super::{
-    EscalationReason, Identity, ObjectEvidence, Outcome, Owner, RareList, RestoreReport, TargetKind,
-    VecMap, WorkerInfo,
+    EscalationReason, Identity, ObjectEvidence, Outcome, Owner, RareList, RestoreReport,
+    TargetKind, VecMap, WorkerInfo,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

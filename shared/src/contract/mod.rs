@@ -49,6 +49,7 @@ pub use identity_check::{
     MAX_ID_BYTES, MAX_USERNAME_BYTES,
 };
 pub use protected::{matches_protected, protected_key};
+pub use rare_list::RareList;
 pub use record_signature::{Authenticity, RecordSignature};
 pub use replay::{
     replay_case_id, CaseReplay, ReplayRequest, SkippedTarget, REPLAY_HEADER, REPLAY_REQUEST_SCHEMA,
@@ -60,7 +61,6 @@ pub use restore::{
 pub use review::{CaseReview, ReviewRecord, ReviewVerdict, REVIEW_SCHEMA};
 pub use signal::{DeliveredSet, DeliveryOutcome, SignalDelivery, SIGNAL_DELIVERY_SCHEMA};
 pub use step_attestation::{AttestedStep, StepAttestation, STEP_ATTESTATION_SCHEMA};
-pub use rare_list::RareList;
 pub use vec_map::VecMap;
 
 use serde::{Deserialize, Serialize};

@@ -320,7 +320,10 @@ impl People {
         let Some(list) = self.terms.get(ev.subject.as_str()) else {
             return Binding::Unknown;
         };
-        if list.iter().any(|t| t.status == Status::Rescinded(short_key(key))) {
+        if list
+            .iter()
+            .any(|t| t.status == Status::Rescinded(short_key(key)))
+        {
             return Binding::Replay;
         }
         let source = short(&ev.source);
@@ -372,6 +375,23 @@ impl People {
                 }
                 Binding::Unknown
             }
+        }
+    }
+
+    /// Takes in `other`'s people, each replacing this index's record of them (see
+    /// `Verifier::absorb`).
+    pub fn absorb(&mut self, mut other: People) {
+        for (identity, list) in other.terms.drain() {
+            let joined: Vec<(Uuid, Uuid)> = list
+                .iter()
+                .filter_map(|t| other.joined.get(&t.own).map(|c| (t.own, *c)))
+                .collect();
+            if let Some(old) = self.terms.insert(identity, list) {
+                for t in old.iter() {
+                    self.joined.remove(&t.own);
+                }
+            }
+            self.joined.extend(joined);
         }
     }
 

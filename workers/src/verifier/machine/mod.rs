@@ -54,7 +54,6 @@
 
 use super::guard::Judged;
 use super::people::People;
-use table::{CaseTable, SlotRef};
 use chrono::{DateTime, Utc};
 use revoke_shared::config::VerifierConfig;
 use revoke_shared::contract::{
@@ -64,6 +63,7 @@ use revoke_shared::contract::{
 };
 use revoke_shared::metrics::{CaseCounts, VerifierNote};
 use std::collections::HashMap;
+use table::{CaseTable, SlotRef};
 use uuid::Uuid;
 
 mod admission;
@@ -367,6 +367,21 @@ impl Verifier {
                 self.put(id, Slot::Closed(c));
             }
         }
+    }
+
+    /// Takes in what `rebuilt` restored from the changelog of partitions this instance gained
+    /// (rebuilt off the shell's lock, record by record, so that a large changelog is never in
+    /// memory at once). `rebuilt` read every record there is for them, so what it holds wins
+    /// over what this instance still held for those cases and people — a closed marker left from
+    /// an earlier ownership, a person's terminations as they were then. (A person's cases all
+    /// live in one partition: identity is the partition key.)
+    pub fn absorb(&mut self, mut rebuilt: Verifier) {
+        for (id, slot) in rebuilt.cases.drain() {
+            self.put(id, slot);
+        }
+        // After `put`, which forgets the acknowledgements of every case it stores live.
+        self.acked_when_closed.extend(rebuilt.acked_when_closed);
+        self.people.absorb(rebuilt.people);
     }
 
     /// `restore`, for a record read from the changelog at `offset`: a closed case keeps where

@@ -28,7 +28,10 @@ impl CaseTable {
         let old = self.remove(&id);
         match slot {
             Slot::Live(c) => self.live.insert(id, c),
-            Slot::Closed(c) => self.closed.insert(id, c).map(|_| unreachable!("removed above")),
+            Slot::Closed(c) => self
+                .closed
+                .insert(id, c)
+                .map(|_| unreachable!("removed above")),
         };
         old
     }
@@ -57,6 +60,14 @@ impl CaseTable {
 
     pub fn contains(&self, id: &Uuid) -> bool {
         self.live.contains_key(id) || self.closed.contains_key(id)
+    }
+
+    /// Every case and marker, taken out (the table is left empty).
+    pub fn drain(&mut self) -> impl Iterator<Item = (Uuid, Slot)> + '_ {
+        self.live
+            .drain()
+            .map(|(id, c)| (id, Slot::Live(c)))
+            .chain(self.closed.drain().map(|(id, c)| (id, Slot::Closed(c))))
     }
 
     /// Every live case (in no particular order).

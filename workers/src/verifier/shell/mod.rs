@@ -32,7 +32,7 @@ use super::machine::{Input, Verifier};
 use chrono::Utc;
 use revoke_shared::config::Config;
 use revoke_shared::consume::{Handler, HandlerError};
-use revoke_shared::contract::{CaseState, HrEventKind, RawMessage};
+use revoke_shared::contract::{HrEventKind, RawMessage};
 use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::{Ack, Producer};
 use revoke_shared::metrics::{GuardOldestHeld, Metrics};
@@ -54,7 +54,7 @@ mod run;
 
 pub use decision_refusals::group as decision_refusals_group;
 use publish::enqueue;
-use rebuild::read_cases_of;
+use rebuild::rebuild_partitions;
 pub use rebuild::{check_copartitioned, RebuildError};
 pub use run::run_verifier;
 
@@ -220,39 +220,24 @@ impl Handler for VerifierHandler {
         let started = std::time::Instant::now();
         let cfg = self.cfg.clone();
         let wanted = gained.clone();
-        let records = tokio::task::spawn_blocking(move || read_cases_of(&cfg, &wanted))
-            .await
-            .map_err(|e| HandlerError::Fatal(format!("rebuilding partitions {gained:?}: {e}")))?
-            .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-        let n = records.len();
+        let policy = self.cfg.verifier.clone();
+        let rebuilt =
+            tokio::task::spawn_blocking(move || rebuild_partitions(&cfg, &wanted, &policy))
+                .await
+                .map_err(|e| HandlerError::Fatal(format!("rebuilding partitions {gained:?}: {e}")))?
+                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+        let n = rebuilt.records;
         let (acks, open) = {
             let mut st = self.state.lock().expect("verifier state lock");
-            // The digest of each live case's latest version read: its next version chains to it.
-            let mut heads: HashMap<Uuid, (u64, [u8; 32])> = HashMap::new();
-            for (p, offset, mut case, digest) in records {
-                // The machine keeps live cases in memory: the seal of the version read is not
-                // state (the next version is sealed afresh when published).
-                case.signature = None;
-                case.prev_digest = None;
-                if case.state == CaseState::Closed {
-                    st.partition_of.remove(&case.case_id);
-                } else {
-                    st.partition_of.insert(case.case_id, p);
-                }
-                if let Some(d) = digest {
-                    let newer = heads
-                        .get(&case.case_id)
-                        .is_none_or(|(r, _)| case.revision >= *r);
-                    if newer {
-                        heads.insert(case.case_id, (case.revision, d));
-                    }
-                }
-                st.machine.restore_at(case, offset);
+            st.machine.absorb(rebuilt.machine);
+            // Cases of these partitions that are closed now are in no partition's live set.
+            st.partition_of
+                .retain(|id, p| !gained.contains(p) || rebuilt.partition_of.contains_key(id));
+            for (id, p) in rebuilt.partition_of {
+                st.partition_of.insert(id, p);
             }
-            for (id, (revision, d)) in heads {
-                if st.machine.case(&id).is_some_and(|c| c.revision == revision) {
-                    st.chain.set(id, d);
-                }
+            for (id, (_, d)) in rebuilt.heads {
+                st.chain.set(id, d);
             }
             st.owned.extend(gained.iter().copied());
             // Verdicts the guard log already holds for cases taken over while they waited.

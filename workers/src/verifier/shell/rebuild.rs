@@ -1,11 +1,14 @@
 //! Rebuilding a partition's state from the changelog `revoke.cases`: the co-partitioning check,
-//! waiting for the topics, and reading a partition's case records to its end.
+//! waiting for the topics, and rebuilding a partition's cases from its records, to its end.
 
+use crate::verifier::machine::Verifier;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use revoke_shared::config::Config;
-use revoke_shared::contract::{Case, CASE_SCHEMA};
+use revoke_shared::config::{Config, VerifierConfig};
+use revoke_shared::contract::{Case, CaseState, CASE_SCHEMA};
 use revoke_shared::kafka::reader_config;
+use std::collections::HashMap;
 use std::time::Duration;
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RebuildError {
@@ -92,22 +95,49 @@ pub(super) fn wait_for_topics(cfg: &Config) -> Result<(), RebuildError> {
 
 /// A case record read back: its partition, offset, the case, and for a live case's version its
 /// digest.
-pub(super) type ReadCase = (i32, i64, Case, Option<crate::evidence::chain::RecordDigest>);
+/// What the changelog of some partitions rebuilds, off the shell's lock: a machine holding
+/// their cases (taken in with `Verifier::absorb`), the partition of each live case, and each
+/// live case's chain head (the digest of its latest version; closed ones are not digested:
+/// their digest is read back when they are re-published).
+pub struct Rebuilt {
+    pub machine: Verifier,
+    pub partition_of: HashMap<Uuid, i32>,
+    pub heads: HashMap<Uuid, (u64, crate::evidence::chain::RecordDigest)>,
+    pub records: usize,
+}
 
-/// The cases of changelog partitions `parts` with their partition and offset, as acknowledged
-/// so far (retried for a minute), and for versions of live cases their digest (the chain's
-/// head; closed ones are not digested: their digest is read back when they are re-published).
-pub(super) fn read_cases_of(cfg: &Config, parts: &[i32]) -> Result<Vec<ReadCase>, RebuildError> {
+/// Rebuilds the cases of changelog partitions `parts` as acknowledged so far, record by record
+/// (each is parsed, restored and dropped: the changelog is never in memory at once), retried
+/// afresh for a minute when the changelog cannot be read.
+pub fn rebuild_partitions(
+    cfg: &Config,
+    parts: &[i32],
+    policy: &VerifierConfig,
+) -> Result<Rebuilt, RebuildError> {
     let topic = &cfg.topics.cases;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let records = loop {
-        match revoke_shared::kafka::read_partitions_to_end(
+    loop {
+        let mut rebuilt = Rebuilt {
+            machine: Verifier::new(policy.clone()),
+            partition_of: HashMap::new(),
+            heads: HashMap::new(),
+            records: 0,
+        };
+        match revoke_shared::kafka::visit_partitions_to_end(
             cfg,
             topic,
             Some(parts),
             Duration::from_secs(30),
+            |r| rebuilt.take(r),
         ) {
-            Ok(records) => break records,
+            Ok(()) => {
+                // Heads of cases whose latest version is not the one digested (it closed).
+                let machine = &rebuilt.machine;
+                rebuilt.heads.retain(|id, (revision, _)| {
+                    machine.case(id).is_some_and(|c| c.revision == *revision)
+                });
+                return Ok(rebuilt);
+            }
             Err(e) if std::time::Instant::now() < deadline => {
                 tracing::warn!(error = %e, partitions = ?parts, "cannot read the cases changelog yet; retrying");
                 std::thread::sleep(Duration::from_secs(1));
@@ -119,27 +149,46 @@ pub(super) fn read_cases_of(cfg: &Config, parts: &[i32]) -> Result<Vec<ReadCase>
                 })
             }
         }
-    };
-    Ok(records
-        .into_iter()
-        .filter_map(|r| {
-            let payload = r.payload?; // a tombstone
-            match serde_json::from_slice::<Case>(&payload) {
-                Ok(c) if c.schema == CASE_SCHEMA => {
-                    let digest = (c.state != revoke_shared::contract::CaseState::Closed)
-                        .then(|| crate::evidence::chain::digest_of_bytes(&payload))
-                        .flatten();
-                    Some((r.partition, r.offset, c, digest))
-                }
-                Ok(c) => {
-                    tracing::warn!(schema = %c.schema, offset = r.offset, "unknown case schema in changelog; skipped");
-                    None
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, offset = r.offset, "unreadable case record in changelog; skipped");
-                    None
+    }
+}
+
+impl Rebuilt {
+    /// One changelog record: restored (later revisions win), its live case's partition and
+    /// chain head noted.
+    fn take(&mut self, r: revoke_shared::kafka::ReadRecord) {
+        let Some(payload) = r.payload else {
+            return; // a tombstone
+        };
+        self.records += 1;
+        let mut case = match serde_json::from_slice::<Case>(&payload) {
+            Ok(c) if c.schema == CASE_SCHEMA => c,
+            Ok(c) => {
+                tracing::warn!(schema = %c.schema, offset = r.offset, "unknown case schema in changelog; skipped");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, offset = r.offset, "unreadable case record in changelog; skipped");
+                return;
+            }
+        };
+        if case.state == CaseState::Closed {
+            self.partition_of.remove(&case.case_id);
+        } else {
+            self.partition_of.insert(case.case_id, r.partition);
+            if let Some(d) = crate::evidence::chain::digest_of_bytes(&payload) {
+                let newer = self
+                    .heads
+                    .get(&case.case_id)
+                    .is_none_or(|(rev, _)| case.revision >= *rev);
+                if newer {
+                    self.heads.insert(case.case_id, (case.revision, d));
                 }
             }
-        })
-        .collect())
+        }
+        // The machine keeps live cases in memory: the seal of the version read is not state
+        // (the next version is sealed afresh when published).
+        case.signature = None;
+        case.prev_digest = None;
+        self.machine.restore_at(case, r.offset);
+    }
 }

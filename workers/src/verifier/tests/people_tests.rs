@@ -59,6 +59,10 @@ fn a_rescind_that_took_effect_is_a_replay_by_its_key() {
     p.mark_rescinded("E1", t.case_id(), rescind_key(&r));
     assert_eq!(p.bind(&r), Binding::Replay);
     let other = rescind("E1", "rsc-2", Some("evt-1"));
-    assert_ne!(p.bind(&other), Binding::Replay, "another rescind is not a replay");
+    assert_ne!(
+        p.bind(&other),
+        Binding::Replay,
+        "another rescind is not a replay"
+    );
     assert!(p.standing_besides("E1", Uuid::nil()).is_empty());
 }

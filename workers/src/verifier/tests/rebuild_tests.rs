@@ -241,3 +241,24 @@ fn forget_drops_live_cases_keeps_closed_markers_and_restore_brings_them_back() {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/// A partition rebuilt apart (off the shell's lock) and absorbed is the same as one restored in
+/// place, also over what the instance still held from an earlier ownership: a stale closed
+/// marker of a case since rescinded, and a person's terminations as they were then.
+#[test]
+fn a_partition_rebuilt_apart_and_absorbed_is_restored_in_place() {
+    let script = mixed_script();
+    let (mut live, effects) = run_script(&script);
+    let records = case_records(&effects);
+    let ids: BTreeSet<Uuid> = records.iter().map(|c| c.case_id).collect();
+    // Held from an earlier ownership: the records before E8's case was rescinded.
+    let rescinded = case_id_for(SOURCE, "evt-6b");
+    let cut = records
+        .iter()
+        .position(|c| c.case_id == rescinded && c.state == CaseState::Rescinded)
+        .expect("E8's case is rescinded in the script");
+    let mut held = restored_from(records[..cut].iter().cloned());
+    held.forget(ids.iter().copied()); // given up: live cases dropped, closed markers kept
+    held.absorb(restored_from(records.clone()));
+    assert_restored_like(&mut live, &mut held, &ids, &script);
+}

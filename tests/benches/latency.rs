@@ -5,7 +5,7 @@
 //! case through the verifier and the guard log, as deployed) — and prints p50/p90/p99/max for
 //! both and the ratios. Asserts nothing.
 //!
-//!   cargo bench -p revoke-tests --bench latency -- --rate 100 --secs 20
+//!   cargo bench -p revoke-tests --bench latency -- --rate 100 --secs 60 --repeat 3
 //!   REVOKE_TEST_KAFKA=host:port for a real broker (the team's target: p99 <= 50 ms at 100/s)
 
 use revoke::fleet::wait_for_groups;
@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 struct Options {
     rate: u64,
     secs: u64,
+    /// Runs of the pair (the issue-16 target holds in each of 3 consecutive runs).
+    repeat: u64,
     /// librdkafka properties for every client (`--property linger.ms=1`).
     properties: Vec<(String, String)>,
 }
@@ -28,6 +30,7 @@ fn parse_args() -> Options {
     let mut o = Options {
         rate: 100,
         secs: 20,
+        repeat: 1,
         properties: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -44,6 +47,7 @@ fn parse_args() -> Options {
         match a.as_str() {
             "--rate" => o.rate = num("--rate"),
             "--secs" => o.secs = num("--secs"),
+            "--repeat" => o.repeat = num("--repeat"),
             "--property" => {
                 let kv = args.next().unwrap_or_default();
                 match kv.split_once('=') {
@@ -56,7 +60,7 @@ fn parse_args() -> Options {
             }
             "--bench" => {}
             other => {
-                eprintln!("unknown argument {other}; use --rate N --secs N --property K=V");
+                eprintln!("unknown argument {other}; use --rate N --secs N --repeat N --property K=V");
                 std::process::exit(2)
             }
         }
@@ -151,10 +155,11 @@ fn run(guard: bool, o: &Options) -> (Vec<i64>, usize) {
             {
                 v.sort_unstable();
                 println!(
-                    "    guard on, {name:<20} p50 {:>4}  p90 {:>4}  p99 {:>4}  max {:>4} ms",
+                    "    guard on, {name:<20} p50 {:>4}  p90 {:>4}  p99 {:>4}  p99.9 {:>4}  max {:>4} ms",
                     pct(v, 0.5),
                     pct(v, 0.9),
                     pct(v, 0.99),
+                    pct(v, 0.999),
                     v.last().copied().unwrap_or(-1)
                 );
             }
@@ -187,21 +192,32 @@ fn main() {
         o.properties
     );
     println!(
-        "  {:<28} {:>7} {:>7} {:>7} {:>7} {:>9}",
-        "fleet", "p50 ms", "p90 ms", "p99 ms", "max ms", "not closed"
+        "  {:<28} {:>7} {:>7} {:>7} {:>8} {:>7} {:>9}",
+        "fleet", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "not closed"
     );
+    for run_no in 1..=o.repeat {
+        if o.repeat > 1 {
+            println!("  run {run_no} of {}", o.repeat);
+        }
+        pair(&o);
+    }
+}
+
+/// The fleet with the guard off, then on; a row each and their ratios.
+fn pair(o: &Options) {
     let mut rows = Vec::new();
     for (name, guard) in [
         ("guard off (direct, baseline)", false),
         ("guard on (as deployed)", true),
     ] {
-        let (ms, open) = run(guard, &o);
+        let (ms, open) = run(guard, o);
         println!(
-            "  {:<28} {:>7} {:>7} {:>7} {:>7} {:>9}",
+            "  {:<28} {:>7} {:>7} {:>7} {:>8} {:>7} {:>9}",
             name,
             pct(&ms, 0.5),
             pct(&ms, 0.9),
             pct(&ms, 0.99),
+            pct(&ms, 0.999),
             ms.last().copied().unwrap_or(-1),
             open
         );
@@ -209,7 +225,7 @@ fn main() {
     }
     let ratio = |p: f64| pct(&rows[1], p) as f64 / pct(&rows[0], p).max(1) as f64;
     println!(
-        "  guard on / off: p50 x{:.2}, p99 x{:.2}   (team target: p99 <= 50 ms at 100 leavers/s)",
+        "  guard on / off: p50 x{:.2}, p99 x{:.2}   (targets, guard on: p99 <= 50 ms and p99.9 <= 100 ms at 100 leavers/s)",
         ratio(0.5),
         ratio(0.99)
     );

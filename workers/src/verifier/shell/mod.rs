@@ -54,8 +54,7 @@ mod run;
 
 pub use decision_refusals::group as decision_refusals_group;
 use publish::enqueue;
-use rebuild::rebuild_partitions;
-pub use rebuild::{check_copartitioned, RebuildError};
+pub use rebuild::{check_copartitioned, rebuild_partitions, RebuildError, Rebuilt};
 pub use run::run_verifier;
 
 struct State {

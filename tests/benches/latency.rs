@@ -60,7 +60,9 @@ fn parse_args() -> Options {
             }
             "--bench" => {}
             other => {
-                eprintln!("unknown argument {other}; use --rate N --secs N --repeat N --property K=V");
+                eprintln!(
+                    "unknown argument {other}; use --rate N --secs N --repeat N --property K=V"
+                );
                 std::process::exit(2)
             }
         }

@@ -12,101 +12,12 @@
 //! Target (issue 16): 1,000,000 closed cases rebuilt in <= 30 s on the 2-core machine. The
 //! embedded broker keeps its log in memory and stalls on large volumes: use the real one.
 
-use chrono::{DateTime, Utc};
 use revoke::verifier::{Effect, Input, Verifier};
-use revoke_shared::contract::{
-    case_id_for, Actor, CaseState, Confirmation, HrData, HrEvent, HrEventKind, Identity,
-    IdentityKind, ObjectEvidence, ObjectOutcome, Outcome, Provenance, TargetKind, TargetRef,
-    WorkerInfo, CONFIRMATION_SCHEMA,
-};
+use revoke_shared::contract::{case_id_for, CaseState, TargetKind};
 use revoke_shared::kafka::Producer;
+use revoke_tests::bench_cases::{report, t0, termination, SOURCE};
 use revoke_tests::TestEnv;
 use std::time::{Duration, Instant};
-
-const SOURCE: &str = "urn:hr:workday";
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn termination(i: usize) -> HrEvent {
-    HrEvent {
-        id: format!("wd-evt-{i:08}"),
-        source: SOURCE.into(),
-        subject: format!("E{i:08}"),
-        time: t0(),
-        kind: HrEventKind::Termination,
-        data: HrData {
-            identity: Identity {
-                employee_id: format!("E{i:08}"),
-                email: Some(format!("person{i:08}@example.com")),
-                username: Some(format!("person{i:08}")),
-                kind: IdentityKind::Employee,
-            },
-            effective_at: Some(t0()),
-            reason: Some("resignation".into()),
-            requested_by: Some("hr:bob".into()),
-            approved_by: None,
-            rescinds: None,
-        },
-    }
-}
-
-/// A worker's verified report with two objects (an account and a membership).
-fn report(ev: &HrEvent, kind: TargetKind) -> Confirmation {
-    let obj = |k: &str, id: String, action: &str| ObjectEvidence {
-        object_kind: k.into(),
-        object_id: id,
-        sponsored: false,
-        action: action.into(),
-        outcome: ObjectOutcome::Revoked,
-        removed_at: Some(t0()),
-        actor: Actor {
-            worker_id: "worker-1".into(),
-            principal: "revoker".into(),
-        },
-        verified: true,
-        read_back: "gone".into(),
-        error: None,
-        provenance: Provenance::Observed,
-    };
-    Confirmation {
-        schema: CONFIRMATION_SCHEMA.into(),
-        confirmation_id: uuid::Uuid::new_v4(),
-        case_id: ev.case_id(),
-        identity_id: ev.subject.clone(),
-        event_id: ev.id.clone(),
-        target: TargetRef {
-            kind,
-            instance: "default".into(),
-        },
-        outcome: Outcome::Revoked,
-        objects: vec![
-            obj("account", format!("uid={},ou=people", ev.subject), "lock"),
-            obj(
-                "group_membership",
-                format!("cn=staff|{}", ev.subject),
-                "remove_membership",
-            ),
-        ],
-        attempts: 1,
-        error: None,
-        retryable: false,
-        redrive: 0,
-        replay: None,
-        worker: WorkerInfo {
-            id: "worker-1".into(),
-            version: "0.1.0".into(),
-        },
-        started_at: t0(),
-        finished_at: t0() + chrono::Duration::milliseconds(40),
-        fleet_signature: None,
-        authenticity: None,
-        signature: None,
-    }
-}
 
 /// Person 0's closed case as JSON: the template every record is made from.
 fn template() -> String {
@@ -222,8 +133,8 @@ fn main() {
     let parts: Vec<i32> = (0..cfg.topics.partitions as i32).collect();
     let rss_before = rss_kib();
     let started = Instant::now();
-    let rebuilt = revoke::verifier::shell::rebuild_partitions(&cfg, &parts, &cfg.verifier)
-        .expect("rebuild");
+    let rebuilt =
+        revoke::verifier::shell::rebuild_partitions(&cfg, &parts, &cfg.verifier).expect("rebuild");
     let secs = started.elapsed().as_secs_f64();
     let rss_after = rss_kib();
     let closed = (0..n)

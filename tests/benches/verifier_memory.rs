@@ -9,14 +9,12 @@
 //!
 //! Targets (issues 11 and 16): <= 2 KiB per open or held case, <= 150 B per closed case.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use revoke::verifier::guard::Guard;
 use revoke::verifier::{Effect, Input, Verifier};
 use revoke_shared::config::{GuardConfig, VerifierConfig};
-use revoke_shared::contract::{
-    Actor, Case, Confirmation, GuardEntry, HrData, HrEvent, HrEventKind, Identity, IdentityKind,
-    ObjectEvidence, ObjectOutcome, Outcome, TargetKind, TargetRef, WorkerInfo, CONFIRMATION_SCHEMA,
-};
+use revoke_shared::contract::{Case, GuardEntry, TargetKind};
+use revoke_tests::bench_cases::{report, t0, termination};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
@@ -45,89 +43,6 @@ static ALLOC: Counting = Counting;
 
 fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
-}
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn termination(i: usize) -> HrEvent {
-    HrEvent {
-        id: format!("wd-evt-{i:08}"),
-        source: "urn:hr:workday".into(),
-        subject: format!("E{i:08}"),
-        time: t0(),
-        kind: HrEventKind::Termination,
-        data: HrData {
-            identity: Identity {
-                employee_id: format!("E{i:08}"),
-                email: Some(format!("person{i}@example.com")),
-                username: Some(format!("person{i}")),
-                kind: IdentityKind::Employee,
-            },
-            effective_at: Some(t0()),
-            reason: Some("resignation".into()),
-            requested_by: Some("hr:bob".into()),
-            approved_by: None,
-            rescinds: None,
-        },
-    }
-}
-
-/// A worker's verified report with two objects (an account and a membership).
-fn report(ev: &HrEvent, kind: TargetKind) -> Confirmation {
-    let obj = |k: &str, id: String, action: &str| ObjectEvidence {
-        object_kind: k.into(),
-        object_id: id,
-        sponsored: false,
-        action: action.into(),
-        outcome: ObjectOutcome::Revoked,
-        removed_at: Some(t0()),
-        actor: Actor {
-            worker_id: "worker-1".into(),
-            principal: "revoker".into(),
-        },
-        verified: true,
-        read_back: "gone".into(),
-        error: None,
-        provenance: revoke_shared::contract::Provenance::Observed,
-    };
-    Confirmation {
-        schema: CONFIRMATION_SCHEMA.into(),
-        confirmation_id: uuid::Uuid::new_v4(),
-        case_id: ev.case_id(),
-        identity_id: ev.subject.clone(),
-        event_id: ev.id.clone(),
-        target: TargetRef {
-            kind,
-            instance: "default".into(),
-        },
-        outcome: Outcome::Revoked,
-        objects: vec![
-            obj("account", format!("uid={},ou=people", ev.subject), "lock"),
-            obj(
-                "group_membership",
-                format!("cn=staff|{}", ev.subject),
-                "remove_membership",
-            ),
-        ],
-        attempts: 3,
-        error: None,
-        retryable: false,
-        redrive: 0,
-        replay: None,
-        worker: WorkerInfo {
-            id: "worker-1".into(),
-            version: "0.1.0".into(),
-        },
-        started_at: t0(),
-        finished_at: t0() + Duration::milliseconds(40),
-        fleet_signature: None,
-        authenticity: None,
-        signature: None,
-    }
 }
 
 fn policy(guard: bool) -> VerifierConfig {

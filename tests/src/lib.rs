@@ -8,6 +8,7 @@
 //! Under `CI=true` a test without a broker address fails unless `REVOKE_TEST_BROKER=embedded`
 //! chose the embedded one explicitly.
 
+pub mod bench_cases;
 pub mod evidence_kit;
 pub mod faultproxy;
 pub mod gated;

@@ -49,6 +49,22 @@ pub fn targets_table(cfg: &Config) -> toml::Value {
     )
 }
 
+/// Starts the `revoke` binary in the background with nothing in its environment but the
+/// arguments (and `PATH`), its logging off and its output discarded: a long-running command a
+/// test watches from outside (its metrics endpoint, whether it is still running).
+pub fn spawn_revoke_offline(args: &[&str]) -> std::process::Child {
+    std::process::Command::new(revoke_bin())
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("REVOKE_LOG", "off")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start revoke")
+}
+
 /// A loopback port nothing listens on, for a child process to bind. Taken below the kernel's
 /// ephemeral range (32768–60999 by default), never from it: a port the kernel hands out for
 /// `:0` is free again once probed, and any outgoing connection (a Kafka client's) may take it

@@ -9,7 +9,7 @@
 
 use revoke_tests::procs::revoke_bin;
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// `--timeout` given to every command.
@@ -80,24 +80,16 @@ fn plain_listener() -> String {
 
 fn revoke(brokers: &str, timeout: &str, args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();
-    let out = Command::new(revoke_bin())
-        .args([
-            "--brokers",
-            brokers,
-            "--metrics-listen",
-            "",
-            "--timeout",
-            timeout,
-        ])
-        .args(args)
-        .env_remove("REVOKE_CONFIG")
-        .env_remove("REVOKE_LOG")
-        .env_remove("REVOKE_TIMEOUT")
-        .env_remove("REVOKE_PERSON_KEY")
-        .env_remove("REVOKE_PERSON_KEY_FILE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run revoke");
+    let mut all = vec![
+        "--brokers",
+        brokers,
+        "--metrics-listen",
+        "",
+        "--timeout",
+        timeout,
+    ];
+    all.extend_from_slice(args);
+    let out = revoke_tests::procs::revoke_offline(&all);
     (out, started.elapsed())
 }
 
@@ -169,23 +161,15 @@ fn the_wait_follows_the_timeout_flag() {
 /// an error (its `/healthz` reports it meanwhile).
 #[test]
 fn the_verifier_keeps_waiting_for_the_broker() {
-    let mut child = Command::new(revoke_bin())
-        .args([
-            "--brokers",
-            &closed_port(),
-            "--metrics-listen",
-            "",
-            "--timeout",
-            "1",
-            "verifier",
-        ])
-        .env_remove("REVOKE_CONFIG")
-        .env("REVOKE_LOG", "off")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start revoke verifier");
+    let mut child = revoke_tests::procs::spawn_revoke_offline(&[
+        "--brokers",
+        &closed_port(),
+        "--metrics-listen",
+        "",
+        "--timeout",
+        "1",
+        "verifier",
+    ]);
     std::thread::sleep(Duration::from_secs(4));
     let still_running = child.try_wait().unwrap().is_none();
     let _ = child.kill();

@@ -10,12 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn revoke(args: &[&str]) -> Output {
-    let out = Command::new(revoke_bin())
-        .args(args)
-        .env_remove("REVOKE_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run revoke");
+    let out = revoke_tests::procs::revoke_offline(args);
     assert!(
         out.status.success(),
         "revoke {args:?}: {}",
@@ -213,21 +208,13 @@ fn the_build_info_metric_names_the_same_commit() {
         .unwrap()
         .port();
     let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(revoke_bin())
-        .args([
-            "--brokers",
-            "127.0.0.1:1",
-            "--metrics-listen",
-            &listen,
-            "verifier",
-        ])
-        .env_remove("REVOKE_CONFIG")
-        .env("REVOKE_LOG", "off")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start revoke verifier");
+    let mut child = revoke_tests::procs::spawn_revoke_offline(&[
+        "--brokers",
+        "127.0.0.1:1",
+        "--metrics-listen",
+        &listen,
+        "verifier",
+    ]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let body = loop {

@@ -9,6 +9,7 @@
 //!   REVOKE_TEST_KAFKA=host:port cargo bench -p revoke-tests --bench cpu_per_leaver -- --leavers 10000
 
 use revoke_shared::contract::CaseState;
+use revoke_tests::bench_cases::positive_arg;
 use revoke_tests::procs::ProcFleet;
 use revoke_tests::TestEnv;
 use std::time::{Duration, Instant};
@@ -41,16 +42,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--leavers" => {
-                n = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|v| *v > 0)
-                    .unwrap_or_else(|| {
-                        eprintln!("--leavers takes a positive number");
-                        std::process::exit(2)
-                    })
-            }
+            "--leavers" => n = positive_arg(&mut args, "--leavers") as usize,
             "--bench" => {}
             other => {
                 eprintln!("unknown argument {other}; use --leavers N");

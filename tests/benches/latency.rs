@@ -14,6 +14,7 @@ use revoke::hr::synthetic_leaver;
 use revoke_shared::contract::{case_id_for, CaseState};
 use revoke_shared::kafka::Producer;
 use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::bench_cases::positive_arg;
 use revoke_tests::TestEnv;
 use std::time::{Duration, Instant};
 
@@ -35,19 +36,10 @@ fn parse_args() -> Options {
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut num = |name: &str| -> u64 {
-            args.next()
-                .and_then(|v| v.parse().ok())
-                .filter(|v| *v > 0)
-                .unwrap_or_else(|| {
-                    eprintln!("{name} takes a positive number");
-                    std::process::exit(2)
-                })
-        };
         match a.as_str() {
-            "--rate" => o.rate = num("--rate"),
-            "--secs" => o.secs = num("--secs"),
-            "--repeat" => o.repeat = num("--repeat"),
+            "--rate" => o.rate = positive_arg(&mut args, "--rate"),
+            "--secs" => o.secs = positive_arg(&mut args, "--secs"),
+            "--repeat" => o.repeat = positive_arg(&mut args, "--repeat"),
             "--property" => {
                 let kv = args.next().unwrap_or_default();
                 match kv.split_once('=') {

@@ -19,6 +19,7 @@ use revoke::hr::Mode;
 use revoke_shared::config::Config;
 use revoke_shared::contract::{Case, CaseState, TargetKind, TargetState};
 use revoke_shared::metrics::{Health, Metrics};
+use revoke_tests::bench_cases::positive_arg;
 use revoke_tests::gitlab::{self, RateLimit};
 use revoke_tests::kit::{employee, termination};
 use revoke_tests::TestEnv;
@@ -43,18 +44,9 @@ fn parse_args() -> Options {
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut num = |name: &str| -> u64 {
-            args.next()
-                .and_then(|v| v.parse().ok())
-                .filter(|v| *v > 0)
-                .unwrap_or_else(|| {
-                    eprintln!("{name} takes a positive number");
-                    std::process::exit(2)
-                })
-        };
         match a.as_str() {
-            "--leavers" => o.leavers = num("--leavers") as usize,
-            "--limit" => o.limit = num("--limit") as u32,
+            "--leavers" => o.leavers = positive_arg(&mut args, "--leavers") as usize,
+            "--limit" => o.limit = positive_arg(&mut args, "--limit") as u32,
             "--bench" => {}
             other => {
                 eprintln!("unknown argument {other}; use --leavers N --limit R");

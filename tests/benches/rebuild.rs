@@ -15,7 +15,7 @@
 use revoke::verifier::{Effect, Input, Verifier};
 use revoke_shared::contract::{case_id_for, CaseState, TargetKind};
 use revoke_shared::kafka::Producer;
-use revoke_tests::bench_cases::{report, t0, termination, SOURCE};
+use revoke_tests::bench_cases::{positive_arg, report, t0, termination, SOURCE};
 use revoke_tests::TestEnv;
 use std::time::{Duration, Instant};
 
@@ -67,16 +67,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--cases" => {
-                n = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|v| *v > 0)
-                    .unwrap_or_else(|| {
-                        eprintln!("--cases takes a positive number");
-                        std::process::exit(2)
-                    })
-            }
+            "--cases" => n = positive_arg(&mut args, "--cases") as usize,
             "--property" => match args.next().as_deref().and_then(|kv| kv.split_once('=')) {
                 Some((k, v)) => properties.push((k.into(), v.into())),
                 None => {

@@ -1,6 +1,6 @@
-//! The leavers and worker reports the verifier benches feed the pure state machine: person
-//! `i`'s termination and a verified report of each target with two objects (an account and a
-//! membership), all at one fixed instant.
+//! What the benches share: the leavers and worker reports the verifier benches feed the pure
+//! state machine (person `i`'s termination and a verified report of each target with two
+//! objects, an account and a membership, all at one fixed instant), and their argument reading.
 
 use chrono::{DateTime, Utc};
 use revoke_shared::contract::{
@@ -91,4 +91,16 @@ pub fn report(ev: &HrEvent, kind: TargetKind) -> Confirmation {
         authenticity: None,
         signature: None,
     }
+}
+
+/// The next command-line argument as a positive number (the value of option `name`); anything
+/// else ends the bench with a usage error (exit 2).
+pub fn positive_arg(args: &mut impl Iterator<Item = String>, name: &str) -> u64 {
+    args.next()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or_else(|| {
+            eprintln!("{name} takes a positive number");
+            std::process::exit(2)
+        })
 }

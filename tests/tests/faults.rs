@@ -330,6 +330,18 @@ fn sample_outage(procs: &mut [Proc], stop_at: Instant, down_at: Instant) -> Vec<
     seen
 }
 
+/// Every process reports `revoke_ready 1`.
+fn ready_gauge_is_one(procs: &[Proc]) {
+    for p in procs {
+        assert_eq!(
+            metric(&p.metrics(), "revoke_ready "),
+            Some(1.0),
+            "{}",
+            p.name
+        );
+    }
+}
+
 /// Waits (up to 60 s) until every process answers `path` with 200, then asserts it.
 fn all_answer_200(procs: &[Proc], path: &str, when: &str) {
     wait_while(Duration::from_secs(60), Duration::from_millis(250), || {
@@ -360,14 +372,7 @@ fn the_broker_unreachable_for_30_s_makes_processes_unready_not_dead_then_they_re
     procs.push(verifier);
     all_answer_200(&procs, "/healthz", "before the outage");
     all_answer_200(&procs, "/readyz", "before the outage");
-    for p in &procs {
-        assert_eq!(
-            metric(&p.metrics(), "revoke_ready "),
-            Some(1.0),
-            "{}",
-            p.name
-        );
-    }
+    ready_gauge_is_one(&procs);
     fleet.publish_generated(500);
     wait_closed_at_least(&fleet, 50);
 
@@ -421,14 +426,7 @@ fn the_broker_unreachable_for_30_s_makes_processes_unready_not_dead_then_they_re
     all_closed_once(&fleet, 500);
     all_answer_200(&procs, "/healthz", "after the broker came back");
     all_answer_200(&procs, "/readyz", "after the broker came back");
-    for p in &procs {
-        assert_eq!(
-            metric(&p.metrics(), "revoke_ready "),
-            Some(1.0),
-            "{}",
-            p.name
-        );
-    }
+    ready_gauge_is_one(&procs);
     // Ready means assigned: the fresh worker now shares the vault partitions.
     let fresh_parts = assigned_in(&fleet, "vault")(&procs[fresh]);
     assert!(

@@ -1,8 +1,9 @@
 //! Phase 6b: the due topic, where a replay reaches the workers. Its `revoke_replay` header is
 //! covered by the fleet signature, so a record that anyone with write access publishes there —
-//! a genuine replay's due record with the header pointed at another replay, or the same record
-//! without the fleet's signature — is refused by every worker group and changes nothing at the
-//! peer (checked with a bind at slapd, not through our adapter).
+//! a genuine replay's due record with the header pointed at another replay, the same record
+//! without the fleet's signature, or with its genuine signature and the header stripped — is
+//! refused by every worker group and changes nothing at the peer (checked with a bind at slapd,
+//! not through our adapter).
 
 use crate::world::World;
 use revoke_shared::contract::{DeadLetter, REPLAY_HEADER};
@@ -23,23 +24,23 @@ async fn genuine_replay_due(w: &World<'_>, key: &str) -> revoke_shared::kafka::R
         .expect("the earlier replay of leaver 0 left a due record with the replay header")
 }
 
-/// The due record's headers as text, the replay header set to `replay` and the fleet
-/// signature kept (`Some`) or dropped.
+/// The due record's headers as text, the replay header set to `replay` (dropped when `None`)
+/// and the fleet signature kept or dropped.
 fn headers_with(
     r: &revoke_shared::kafka::ReadRecord,
-    replay: &str,
+    replay: Option<&str>,
     signed: bool,
 ) -> Vec<(String, String)> {
     r.headers
         .iter()
         .filter(|(n, _)| signed || n != FLEET_SIGNATURE_HEADER)
-        .map(|(n, v)| {
+        .filter_map(|(n, v)| {
             let v = if n == REPLAY_HEADER {
-                replay.to_string()
+                replay?.to_string()
             } else {
                 String::from_utf8_lossy(v).into_owned()
             };
-            (n.clone(), v)
+            Some((n.clone(), v))
         })
         .collect()
 }
@@ -62,9 +63,10 @@ async fn due_letters(w: &World<'_>, key: &str, n: usize) -> Vec<DeadLetter> {
     pick(w.env.read_json(&w.cfg.topics.dlq).await)
 }
 
-/// Leaver 0 (given their access back by hand in the phase before) keeps it through two forged
-/// due records: the genuine replay record re-pointed at a made-up replay, and the same record
-/// unsigned. Each worker group dead-letters each once, with its reason.
+/// Leaver 0 (given their access back by hand in the phase before) keeps it through three forged
+/// due records: the genuine replay record re-pointed at a made-up replay, the same unsigned, and
+/// the genuine one with its replay mark stripped. Each worker group dead-letters each once, with
+/// its reason.
 pub async fn forged_due_records_change_nothing(w: &World<'_>) {
     let p0 = &w.people[0];
     assert!(w.directory.binds(p0).await, "leaver 0 binds before");
@@ -72,8 +74,15 @@ pub async fn forged_due_records_change_nothing(w: &World<'_>) {
     let genuine = genuine_replay_due(w, &p0.employee_id).await;
     let payload = genuine.payload.clone().expect("a due record has a payload");
     let other = uuid::Uuid::new_v4().to_string();
-    for signed in [true, false] {
-        let headers = headers_with(&genuine, &other, signed);
+    // Re-pointed at another replay (signed), the same unsigned, and the genuine signature with
+    // the replay mark stripped (it would pass for an ordinary due record).
+    let forged = [
+        (Some(other.as_str()), true),
+        (Some(other.as_str()), false),
+        (None, true),
+    ];
+    for (replay, signed) in forged {
+        let headers = headers_with(&genuine, replay, signed);
         let headers: Vec<(&str, &str)> = headers
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -83,10 +92,10 @@ pub async fn forged_due_records_change_nothing(w: &World<'_>) {
             .await;
     }
     let groups = crate::world::KINDS.len();
-    let letters = due_letters(w, &p0.employee_id, 2 * groups).await;
+    let letters = due_letters(w, &p0.employee_id, 3 * groups).await;
     let mut reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
     reasons.sort();
-    let mut expected = vec!["bad_signature"; groups];
+    let mut expected = vec!["bad_signature"; 2 * groups];
     expected.extend(vec!["unsigned"; groups]);
     assert_eq!(reasons, expected, "{letters:?}");
     assert!(

@@ -19,8 +19,8 @@
 //! 6. Forged, unsigned and role-less requests (leaver 0's access given back by hand first)
 //!    change nothing at the peer and are dead-lettered with their reasons; the command refuses
 //!    to send an unsigned one (exit 2). Forged due records (a genuine replay's record pointed
-//!    at another replay, and the same unsigned) are refused by both worker groups; leaver 0
-//!    still binds.
+//!    at another replay, the same unsigned, the genuine one with its replay mark stripped) are
+//!    refused by both worker groups; leaver 0 still binds.
 //! 7. A burst: leavers 0–4 given back by hand and replayed at once; the guard (three people per
 //!    window) lets three through and holds two — who still bind — until alice approves.
 //! 8. `revoke cases rebuild --check` finds every case equal to what its inputs make (exit 0),

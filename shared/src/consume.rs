@@ -44,10 +44,25 @@ pub enum HandlerError {
     Fatal(String),
 }
 
+/// What a handler leaves to finish after `Handler::handle_staged` returned: its output's
+/// acknowledgements. The record's offset is stored once it resolves; an error stops the loop.
+pub type Durability =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), HandlerError>> + Send>>;
+
 /// Handles one record fully. Must be idempotent: after a crash the record is handled again.
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync + 'static {
     async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError>;
+
+    /// Handles a record as far as the next record with the same key may begin (its effect on
+    /// the handler's state is made and its output enqueued, in order), and returns what is left
+    /// before its offset may be stored: waiting for that output's acknowledgements. The loop
+    /// then starts the key's next record while the acknowledgements are awaited — a verifier
+    /// folds a case's versions made within a few milliseconds into one this way
+    /// (`verifier::shell::fold`). The default handles the record fully.
+    async fn handle_staged(&self, msg: &RawMessage) -> Result<Option<Durability>, HandlerError> {
+        self.handle(msg).await.map(|()| None)
+    }
 
     /// These partitions are now this member's; called before any of their records is handled.
     /// An error stops the loop (the handler could not handle their records correctly).
@@ -181,6 +196,11 @@ struct Done {
     partition: i32,
     offset: i64,
     result: Result<(), String>,
+    /// The record's output still to be acknowledged: its key is free for the next record, its
+    /// offset waits for this.
+    durability: Option<Durability>,
+    /// False for the completion of a `durability` (its key was freed when it was applied).
+    frees_key: bool,
 }
 
 /// Runs until a stop is requested or a handler fails fatally.
@@ -221,6 +241,10 @@ pub async fn run<H: Handler>(
     // Key present = a handler for that key is running; the queue holds its successors.
     let mut per_key: HashMap<Vec<u8>, VecDeque<RawMessage>> = HashMap::new();
     let mut tasks: JoinSet<Done> = JoinSet::new();
+    // Records applied whose output is still being acknowledged (`Handler::handle_staged`): they
+    // hold their offsets but no handler, so they count against `max_in_flight` only beyond
+    // `STAGED_PER_IN_FLIGHT` times it.
+    let mut staged: usize = 0;
     let mut fatal: Option<ConsumeError> = None;
     let stop = shutdown.clone();
     // The partitions being given up (since when): no more of their records are read, those read
@@ -235,13 +259,43 @@ pub async fn run<H: Handler>(
         let metrics = opts.metrics.clone();
         let group = group.clone();
         tasks.spawn(async move {
-            let result = handle_with_retry(&*handler, &msg, &stop, grace, &metrics, &group).await;
+            let (result, durability) =
+                match handle_with_retry(&*handler, &msg, &stop, grace, &metrics, &group).await {
+                    Ok(durability) => (Ok(()), durability),
+                    Err(why) => (Err(why), None),
+                };
             Done {
                 key: msg.key.clone().unwrap_or_default(),
                 topic: msg.topic,
                 partition: msg.partition,
                 offset: msg.offset,
                 result,
+                durability,
+                frees_key: true,
+            }
+        });
+    };
+    // The acknowledgements a staged handler left: the record is finished when they are.
+    // Like a handler, abandoned when still waiting `grace` after a stop was requested (its
+    // record is handled again after the restart).
+    let await_durability = |tasks: &mut JoinSet<Done>, done: &Done, durable: Durability| {
+        let (topic, partition, offset) = (done.topic.clone(), done.partition, done.offset);
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            let result = tokio::select! {
+                r = durable => r.map_err(|e| e.to_string()),
+                _ = async { stop.cancelled().await; tokio::time::sleep(grace).await } => {
+                    Err("abandoned: its output still unacknowledged when the shutdown grace period ended".into())
+                }
+            };
+            Done {
+                key: Vec::new(),
+                topic,
+                partition,
+                offset,
+                result,
+                durability: None,
+                frees_key: false,
             }
         });
     };
@@ -297,7 +351,7 @@ pub async fn run<H: Handler>(
         tokio::select! {
             biased;
             Some(joined) = tasks.join_next() => {
-                let done = match joined {
+                let mut done = match joined {
                     Ok(d) => d,
                     Err(e) => {
                         // A panic in a handler is a bug; stop rather than skip the record.
@@ -308,7 +362,18 @@ pub async fn run<H: Handler>(
                         continue;
                     }
                 };
+                let staged_now = done.durability.take();
+                let awaiting = staged_now.is_some();
+                if let Some(durable) = staged_now {
+                    await_durability(&mut tasks, &done, durable);
+                    staged += 1;
+                }
+                if !done.frees_key {
+                    staged -= 1;
+                }
                 match done.result {
+                    // Applied; its offset waits for the acknowledgements (`await_durability`).
+                    Ok(()) if awaiting => {}
                     Ok(()) => {
                         series.record_handled();
                         if let Some(next) = tracker.finish(&done.topic, done.partition, done.offset) {
@@ -330,6 +395,9 @@ pub async fn run<H: Handler>(
                     }
                 }
                 series.in_flight(tracker.pending());
+                if !done.frees_key {
+                    continue;
+                }
                 // Start the key's next record, unless we are stopping.
                 let next = per_key.get_mut(&done.key).and_then(VecDeque::pop_front);
                 match next {
@@ -338,7 +406,7 @@ pub async fn run<H: Handler>(
                     None => { per_key.remove(&done.key); }
                 }
             }
-            received = consumer.recv(), if reading && tracker.pending() < opts.max_in_flight => {
+            received = consumer.recv(), if reading && room(tracker.pending(), staged, opts.max_in_flight) => {
                 match received {
                     Ok(m) => {
                         if last_error.take().is_some() {
@@ -614,6 +682,17 @@ fn spawn_health_probe(
     })
 }
 
+/// How many records applied and awaiting their acknowledgements may be pending per record being
+/// handled (`max_in_flight`): they are cheap (the record's bytes until its offset is stored),
+/// and a verifier holds a case version up to its fold window, far longer than a handler runs.
+const STAGED_PER_IN_FLIGHT: usize = 16;
+
+/// Whether the loop may read another record: fewer than `max_in_flight` being handled, and
+/// fewer than `STAGED_PER_IN_FLIGHT` times that awaiting acknowledgements.
+fn room(pending: usize, staged: usize, max_in_flight: usize) -> bool {
+    pending.saturating_sub(staged) < max_in_flight && staged < max_in_flight * STAGED_PER_IN_FLIGHT
+}
+
 /// Calls the handler until it succeeds, fails fatally, or stops: when a graceful stop was
 /// requested, a retry is not started and a handler still running after `grace` is abandoned
 /// (its record stays unstored and is handled again after the restart).
@@ -624,7 +703,7 @@ async fn handle_with_retry<H: Handler>(
     grace: Duration,
     metrics: &Metrics,
     group: &str,
-) -> Result<(), String> {
+) -> Result<Option<Durability>, String> {
     let mut delay = Duration::from_millis(50);
     let grace_over = async {
         stop.cancelled().await;
@@ -633,11 +712,11 @@ async fn handle_with_retry<H: Handler>(
     tokio::pin!(grace_over);
     loop {
         let outcome = tokio::select! {
-            r = handler.handle(msg) => r,
+            r = handler.handle_staged(msg) => r,
             _ = &mut grace_over => return Err("abandoned: still running when the shutdown grace period ended".into()),
         };
         match outcome {
-            Ok(()) => return Ok(()),
+            Ok(durability) => return Ok(durability),
             Err(HandlerError::Fatal(why)) => return Err(why),
             Err(HandlerError::Retry(why)) => {
                 metrics.emit(HandlerRetried { consumer: group });

@@ -35,6 +35,12 @@ impl Config {
                     .into(),
             ));
         }
+        if self.verifier.fold_ms > 5_000 {
+            return Err(ConfigError::Invalid(
+                "verifier.fold_ms must be at most 5000 (a held case version holds its inputs' offsets and shows `revoke case` an older version meanwhile)"
+                    .into(),
+            ));
+        }
         if self.verifier.required_targets.is_empty() {
             return Err(ConfigError::Invalid(
                 "verifier.required_targets must name at least one target".into(),

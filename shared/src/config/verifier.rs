@@ -14,6 +14,10 @@ pub struct VerifierConfig {
     pub deadline_secs: u64,
     /// How often deadlines are checked.
     pub tick_ms: u64,
+    /// How long a case version made by a termination, report or decision may wait for the
+    /// case's next version to replace it (the versions folded into one; a closing version is
+    /// never held). 0: every version is published as it is made.
+    pub fold_ms: u64,
     /// Targets that must confirm before a case closes.
     pub required_targets: Vec<TargetKind>,
     /// Control owners by target kind; `default` for any target without its own.
@@ -109,6 +113,7 @@ impl Default for VerifierConfig {
         VerifierConfig {
             deadline_secs: 3600,
             tick_ms: 1000,
+            fold_ms: 100,
             required_targets: TargetKind::ALL.to_vec(),
             owners,
             escalation_paths: BTreeMap::new(),

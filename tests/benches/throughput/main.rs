@@ -107,6 +107,21 @@ fn main() {
         "  baseline    raw rdkafka: N CloudEvents -> 5 groups x N reads, 5N x {CONFIRMATION_BYTES} B confirmations -> 1 group x 5N reads, N x {CASE_BYTES} B cases"
     );
     println!("  revoke      Fleet::start_simulated (latency 0) until N cases closed");
+    println!(
+        "              evidence keys: {}; verifier.fold_ms = {}",
+        if opts.signed {
+            "yes (--signed: every case version sealed and signed, every report signed)"
+        } else {
+            "none (--signed to sign as deployed)"
+        },
+        opts.fold_ms.map_or_else(
+            || format!(
+                "{} (default)",
+                revoke_shared::config::VerifierConfig::default().fold_ms
+            ),
+            |m| m.to_string()
+        )
+    );
     if opts.max_in_flight.is_some() || !opts.properties.is_empty() {
         println!(
             "  EXPERIMENT  revoke runs with{}{} (baseline unchanged)",

@@ -11,6 +11,11 @@ pub(crate) struct Options {
     pub(crate) properties: Vec<(String, String)>,
     /// Print revoke's per-group progress every 250 ms (stderr).
     pub(crate) progress: bool,
+    /// Evidence keys as deployed: the verifier seals and signs every case version, the workers
+    /// sign their reports (`--signed`).
+    pub(crate) signed: bool,
+    /// `verifier.fold_ms` for revoke (`--fold-ms`; default: the config's).
+    pub(crate) fold_ms: Option<u64>,
 }
 
 pub(crate) fn parse_args() -> Options {
@@ -21,6 +26,8 @@ pub(crate) fn parse_args() -> Options {
         max_in_flight: None,
         properties: Vec::new(),
         progress: false,
+        signed: false,
+        fold_ms: None,
     };
     let mut args = std::env::args().skip(1);
     let num = |what: &str, v: Option<String>| -> usize {
@@ -56,10 +63,14 @@ pub(crate) fn parse_args() -> Options {
                 o.properties.push((k.to_string(), v.to_string()));
             }
             "--progress" => o.progress = true,
+            "--signed" => o.signed = true,
+            "--fold-ms" => {
+                o.fold_ms = Some(num("--fold-ms", inline.or_else(|| args.next())) as u64)
+            }
             "-h" | "--help" => {
                 eprintln!(
                     "usage: throughput [--leavers N] [--repeat K] [--only baseline|revoke] [--progress]\n\
-                     \x20                 [--max-in-flight N] [--property KEY=VALUE]...   (the last two change revoke only)\n\
+                     \x20                 [--signed] [--fold-ms MS] [--max-in-flight N] [--property KEY=VALUE]...   (these change revoke only)\n\
                      env: BENCH_LEAVERS, REVOKE_TEST_KAFKA (a real broker; else the embedded one), BENCH_PROGRESS=1"
                 );
                 std::process::exit(0);

@@ -24,6 +24,15 @@ pub(crate) fn run_revoke(n: usize, opts: &Options) -> Run {
         env.cfg.kafka.properties.insert(k.clone(), v.clone());
     }
     let progress = opts.progress;
+    // Kept until the run ends: the evidence key's file is read when the fleet starts.
+    let _keys = opts.signed.then(|| {
+        let dir = revoke_tests::signing_kit::TempDir::new("bench-evidence");
+        revoke_tests::evidence_kit::use_evidence_key(&mut env.cfg, &dir.0, [7; 32]);
+        dir
+    });
+    if let Some(ms) = opts.fold_ms {
+        env.cfg.verifier.fold_ms = ms;
+    }
     env.cfg.simulator.latency_ms = 0;
     env.cfg.simulator.fail_rate = 0.0;
     env.cfg.simulator.flaky_rate = 0.0;

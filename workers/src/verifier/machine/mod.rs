@@ -397,6 +397,16 @@ impl Verifier {
 
     /// Where the closing record of the closed case `id` is in the changelog (acknowledged by
     /// the broker). Ignored unless the case is closed: a later record (a rescind) moved it on.
+    /// The live case `id`'s newest versions were folded into an earlier unsent one (the
+    /// shell's `fold`): its revision goes back by the `folded` versions that will never be
+    /// published, so the next version follows the last one published and the published
+    /// revisions stay consecutive.
+    pub fn revision_back(&mut self, id: &Uuid, folded: u64) {
+        if let Some(c) = self.cases.live_mut(id) {
+            c.revision = c.revision.saturating_sub(folded);
+        }
+    }
+
     pub fn note_closed_offset(&mut self, id: &Uuid, offset: i64) {
         if let Some(c) = self.cases.closed_mut(id) {
             c.offset = c.offset.max(offset);

@@ -50,6 +50,10 @@ impl CaseTable {
         self.closed.get(id).map(SlotRef::Closed)
     }
 
+    pub fn live_mut(&mut self, id: &Uuid) -> Option<&mut Case> {
+        self.live.get_mut(id).map(|c| &mut **c)
+    }
+
     pub fn closed_mut(&mut self, id: &Uuid) -> Option<&mut Closed> {
         self.closed.get_mut(id)
     }

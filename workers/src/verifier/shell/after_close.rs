@@ -81,7 +81,7 @@ impl VerifierHandler {
                 .apply(input, Utc::now())
                 .into_iter()
                 .partition(|e| matches!(e, Effect::Refuse { .. }));
-            let acks = self.enqueue_locked(&mut st, effects)?;
+            let acks = self.enqueue_locked(&mut st, effects, false)?;
             (acks, refused)
         };
         self.unchain_if_closed(case_id);

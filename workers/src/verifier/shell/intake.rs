@@ -8,7 +8,7 @@ use super::VerifierHandler;
 use crate::verifier::ack_check::check_ack;
 use crate::verifier::machine::Input;
 use revoke_shared::config::Person;
-use revoke_shared::consume::HandlerError;
+use revoke_shared::consume::{Durability, HandlerError};
 use revoke_shared::contract::{
     parse_keyed, AccessFinding, Confirmation, RawMessage, ReplayRequest, RestoreReport,
     ReviewRecord, SignalDelivery, StepAttestation, ACCESS_FINDING_SCHEMA, CONFIRMATION_SCHEMA,
@@ -189,10 +189,14 @@ impl VerifierHandler {
     }
 
     /// A record of the confirmations topic, classified (`classify`) and applied — or
-    /// dead-lettered with the reason.
-    pub(super) async fn confirmations_record(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+    /// dead-lettered with the reason. A report, restore report or decision applied returns its
+    /// acknowledgements to await (`Handler::handle_staged`).
+    pub(super) async fn confirmations_record(
+        &self,
+        msg: &RawMessage,
+    ) -> Result<Option<Durability>, HandlerError> {
         let classified = classify(msg, &self.checks());
-        match classified {
+        let done = match classified {
             Err((reason, detail)) => self.dead_letters.send(msg, reason, detail).await,
             Ok(Classified::Finding(f)) => self.after_close(msg, AfterClose::Finding(&f)).await,
             Ok(Classified::Signal(d)) => self.after_close(msg, AfterClose::Signal(&d)).await,
@@ -201,15 +205,17 @@ impl VerifierHandler {
             }
             Ok(Classified::Restored(r)) => {
                 let input = Input::Restored(&r);
-                self.apply(input, Some((r.case_id, msg.partition))).await
+                return self
+                    .apply_staged(input, (r.case_id, msg.partition))
+                    .map(Some);
             }
             Ok(Classified::Step(a, raw)) => {
                 let input = Input::StepAttestation(&a, &raw);
-                self.decision(msg, a.case_id, input).await
+                return self.decision(msg, a.case_id, input).await;
             }
             Ok(Classified::Review(r, raw)) => {
                 let input = Input::Review(&r, &raw);
-                self.decision(msg, r.case_id, input).await
+                return self.decision(msg, r.case_id, input).await;
             }
             Ok(Classified::Confirmation(c)) => {
                 let input = Input::Confirmation(&c);
@@ -223,9 +229,12 @@ impl VerifierHandler {
                 if known {
                     return self.decision(msg, c.case_id, input).await;
                 }
-                self.apply(input, Some((c.case_id, msg.partition))).await
+                return self
+                    .apply_staged(input, (c.case_id, msg.partition))
+                    .map(Some);
             }
-        }
+        };
+        done.map(|()| None)
     }
 }
 

@@ -13,6 +13,8 @@
 //!
 //! Effects are enqueued while the state lock is held, so the changelog receives each case's
 //! versions in the order the machine made them; acknowledgements are awaited after unlocking.
+//! A case version made by a record of the consume loop may be held a few milliseconds and folded
+//! with the case's next (`fold`); the record's offset waits for the version that holds it.
 //! A changelog write that fails is fatal: the in-memory state would be ahead of the changelog,
 //! so the verifier stops (offsets unstored) and its restart rebuilds from what was acknowledged.
 //!
@@ -31,7 +33,7 @@ use super::guard::{Guard, Judged};
 use super::machine::{Input, Verifier};
 use chrono::Utc;
 use revoke_shared::config::Config;
-use revoke_shared::consume::{Handler, HandlerError};
+use revoke_shared::consume::{Durability, Handler, HandlerError};
 use revoke_shared::contract::{HrEventKind, RawMessage};
 use revoke_shared::dlq::DeadLetters;
 use revoke_shared::kafka::{Ack, Producer};
@@ -45,6 +47,7 @@ use uuid::Uuid;
 mod after_close;
 mod decision_refusals;
 mod decisions;
+mod fold;
 mod guard_log;
 pub(crate) mod intake;
 mod publish;
@@ -69,6 +72,8 @@ struct State {
     /// The digest of the last published version of each live case: the next version's
     /// `prev_digest`.
     chain: crate::evidence::chain::ChainHeads,
+    /// Case versions held to fold with the case's next (`fold`), sent by the flusher.
+    unsent: fold::Unsent,
 }
 
 pub struct VerifierHandler {
@@ -85,6 +90,8 @@ pub struct VerifierHandler {
     metrics: Metrics,
     /// Where refused input goes, as refused by the verifier's group.
     dead_letters: DeadLetters,
+    /// Woken when a case version is held unsent: sends it `verifier.fold_ms` later.
+    flusher: Arc<tokio::sync::Notify>,
 }
 
 impl VerifierHandler {
@@ -92,7 +99,7 @@ impl VerifierHandler {
     /// the changelog gets each case's versions in order); the caller awaits the acks unlocked.
     fn apply_locked(&self, st: &mut State, input: Input<'_>) -> Result<Vec<Written>, HandlerError> {
         let effects = st.machine.apply(input, Utc::now());
-        self.enqueue_locked(st, effects)
+        self.enqueue_locked(st, effects, false)
     }
 
     /// The gauges of what this verifier holds: its cases by state and the guard's oldest held
@@ -106,11 +113,13 @@ impl VerifierHandler {
         });
     }
 
-    /// Enqueues `effects` with the state lock held; counts the cases by state.
+    /// Enqueues `effects` with the state lock held (case versions that do not close their case
+    /// held to fold when `fold`); counts the cases by state.
     fn enqueue_locked(
         &self,
         st: &mut State,
         effects: Vec<super::machine::Effect>,
+        fold: bool,
     ) -> Result<Vec<Written>, HandlerError> {
         let acks = enqueue(
             &self.producer,
@@ -120,6 +129,7 @@ impl VerifierHandler {
             &self.metrics,
             st,
             effects,
+            (fold && self.cfg.verifier.fold_ms > 0).then_some(&*self.flusher),
         )?;
         self.emit_gauges(st);
         Ok(acks)
@@ -141,28 +151,55 @@ impl VerifierHandler {
         self.wait_all(acks).await
     }
 
-    /// Waits for every acknowledgement; a write the broker refused is fatal (see the module
-    /// doc). A case's closing record leaves its changelog offset with the closed marker, so a
-    /// rescind after close reads that one record back instead of the partition's history.
-    async fn wait_all(&self, written: Vec<Written>) -> Result<(), HandlerError> {
-        let mut closed = Vec::new();
-        for w in written {
-            let (_, offset) = w
-                .ack
-                .wait()
-                .await
-                .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-            if let Some(id) = w.closes {
-                closed.push((id, offset));
-            }
-        }
-        if !closed.is_empty() {
+    /// Applies a record of the consume loop: like `apply`, but its case versions may fold
+    /// (`fold`) and the acknowledgements are returned to be awaited while the loop goes on.
+    fn apply_staged(
+        &self,
+        input: Input<'_>,
+        partition: (Uuid, i32),
+    ) -> Result<Durability, HandlerError> {
+        let acks = {
             let mut st = self.state.lock().expect("verifier state lock");
-            for (id, offset) in closed {
-                st.machine.note_closed_offset(&id, offset);
-            }
+            st.partition_of.entry(partition.0).or_insert(partition.1);
+            let effects = st.machine.apply(input, Utc::now());
+            self.enqueue_locked(&mut st, effects, true)?
+        };
+        Ok(self.durability(acks))
+    }
+
+    /// The acknowledgements of `written`, to be awaited later (`wait_written`).
+    fn durability(&self, written: Vec<Written>) -> Durability {
+        Box::pin(wait_written(self.state.clone(), written))
+    }
+
+    /// Waits for every acknowledgement (`wait_written`).
+    async fn wait_all(&self, written: Vec<Written>) -> Result<(), HandlerError> {
+        wait_written(self.state.clone(), written).await
+    }
+
+    /// Sends every case version held to fold (`fold`); their acknowledgements to await.
+    fn send_unsent(&self) -> Result<Vec<Written>, HandlerError> {
+        let mut st = self.state.lock().expect("verifier state lock");
+        let held = st.unsent.drain();
+        let mut written = Vec::with_capacity(held.len());
+        for p in held {
+            written.push(publish::send_case(
+                &self.producer,
+                self.evidence.as_deref(),
+                &self.cfg,
+                &self.metrics,
+                &mut st,
+                p.case,
+                p.waiters,
+            )?);
         }
-        Ok(())
+        Ok(written)
+    }
+
+    /// Sends every case version held to fold and waits for them.
+    async fn flush_unsent(&self) -> Result<(), HandlerError> {
+        let written = self.send_unsent()?;
+        self.wait_all(written).await
     }
 
     /// Dead-letters the record `msg` once for each refusal the machine returned for it (`what`
@@ -186,16 +223,77 @@ impl VerifierHandler {
     }
 }
 
-/// A write to wait for: its acknowledgement and, for a case's closing record, that case.
+/// A write to wait for: its acknowledgement (or, for a case version held to fold, the word of
+/// the write that holds it), for a case's closing record that case, and the inputs of the
+/// versions folded into it, to be told its outcome.
 struct Written {
-    ack: Ack,
+    wait: Wait,
     closes: Option<Uuid>,
+    waiters: Vec<fold::Waiter>,
+}
+
+enum Wait {
+    Ack(Ack),
+    Folded(fold::Waiting),
+}
+
+impl Written {
+    fn folded(waiting: fold::Waiting) -> Written {
+        Written {
+            wait: Wait::Folded(waiting),
+            closes: None,
+            waiters: Vec::new(),
+        }
+    }
 }
 
 impl From<Ack> for Written {
     fn from(ack: Ack) -> Written {
-        Written { ack, closes: None }
+        Written {
+            wait: Wait::Ack(ack),
+            closes: None,
+            waiters: Vec::new(),
+        }
     }
+}
+
+/// Waits for every acknowledgement; a write the broker refused is fatal (see the module doc),
+/// and so is a folded version whose write failed or never happened. The inputs folded into a
+/// write are told its outcome. A case's closing record leaves its changelog offset with the
+/// closed marker, so a rescind after close reads that one record back instead of the
+/// partition's history.
+async fn wait_written(state: Arc<Mutex<State>>, written: Vec<Written>) -> Result<(), HandlerError> {
+    let mut closed = Vec::new();
+    for w in written {
+        match w.wait {
+            Wait::Ack(ack) => {
+                let outcome = ack.wait().await.map_err(|e| e.to_string());
+                for waiter in w.waiters {
+                    let _ = waiter.send(outcome.as_ref().map(|_| ()).map_err(Clone::clone));
+                }
+                let (_, offset) = outcome.map_err(HandlerError::Fatal)?;
+                if let Some(id) = w.closes {
+                    closed.push((id, offset));
+                }
+            }
+            Wait::Folded(waiting) => match waiting.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(HandlerError::Fatal(e)),
+                Err(_) => {
+                    return Err(HandlerError::Fatal(
+                        "a case version held to fold was never written".into(),
+                    ))
+                }
+            },
+        }
+    }
+    if !closed.is_empty() {
+        let mut st = state.lock().expect("verifier state lock");
+        for (id, offset) in closed {
+            st.machine.note_closed_offset(&id, offset);
+        }
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -271,6 +369,11 @@ impl Handler for VerifierHandler {
     /// them (also by the deadline tick) is in the changelog their next owner will read.
     async fn revoked(&self, parts: &[Part]) {
         let lost: std::collections::BTreeSet<i32> = parts.iter().map(|(_, p)| *p).collect();
+        // Their records' versions were written before the loop let the partitions go; a
+        // version the guard or the tick folded into is sent now, before the next owner reads.
+        if let Err(e) = self.flush_unsent().await {
+            tracing::error!(error = %e, "case versions held to fold could not be written before the partitions were given up");
+        }
         {
             let mut st = self.state.lock().expect("verifier state lock");
             let ids: Vec<Uuid> = st
@@ -293,6 +396,13 @@ impl Handler for VerifierHandler {
     }
 
     async fn handle(&self, msg: &RawMessage) -> Result<(), HandlerError> {
+        match self.handle_staged(msg).await? {
+            Some(durability) => durability.await,
+            None => Ok(()),
+        }
+    }
+
+    async fn handle_staged(&self, msg: &RawMessage) -> Result<Option<Durability>, HandlerError> {
         // The loop announces every assignment before its records; an input from a partition
         // whose cases are not loaded would be decided on missing state.
         if !self
@@ -314,13 +424,12 @@ impl Handler for VerifierHandler {
             match revoke_shared::signing::parse_hr_input(msg, &self.cfg) {
                 Err(e) if !e.is_dead_letter() => Err(HandlerError::Fatal(e.to_string())),
                 Ok(ev) if ev.kind == HrEventKind::Rescinded => {
-                    self.rescind(msg, &ev, msg.partition).await
+                    self.rescind(msg, &ev, msg.partition).await.map(|()| None)
                 }
-                Ok(ev) => {
-                    self.apply(Input::Hr(&ev), Some((ev.case_id(), msg.partition)))
-                        .await
-                }
-                Err(e) => dlq(e.reason(), e.to_string()).await,
+                Ok(ev) => self
+                    .apply_staged(Input::Hr(&ev), (ev.case_id(), msg.partition))
+                    .map(Some),
+                Err(e) => dlq(e.reason(), e.to_string()).await.map(|()| None),
             }
         } else if msg.topic == self.cfg.topics.confirmations {
             self.confirmations_record(msg).await
@@ -330,6 +439,7 @@ impl Handler for VerifierHandler {
                 format!("the verifier does not read topic {}", msg.topic),
             )
             .await
+            .map(|()| None)
         }
     }
 }

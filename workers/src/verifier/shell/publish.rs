@@ -35,7 +35,10 @@ pub(super) fn enqueue_for_workers<T: serde::Serialize>(
         .map_err(|e| HandlerError::Fatal(e.to_string()))
 }
 
-/// Enqueues effects in order; counts metrics.
+/// Enqueues effects in order; counts metrics. With `folding` (the flusher to wake), a case
+/// version that does not close its case is held unsent to fold with the next (`fold`);
+/// otherwise it is sent now, folding in any version of its case still unsent.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn enqueue(
     producer: &Producer,
     fleet: Option<&revoke_shared::secret::Secret>,
@@ -44,41 +47,23 @@ pub(super) fn enqueue(
     metrics: &Metrics,
     st: &mut State,
     effects: Vec<Effect>,
+    folding: Option<&tokio::sync::Notify>,
 ) -> Result<Vec<Written>, HandlerError> {
     let mut acks: Vec<Written> = Vec::new();
+    let mut renumber = super::fold::Renumber::default();
     for effect in effects {
         match effect {
             Effect::Case(mut case) => {
-                let p = st.partition_of.get(&case.case_id).copied();
-                // Chained to the version before and signed, with an evidence key
-                // (`crate::evidence::chain`).
-                let prev = st.chain.get(&case.case_id).copied();
-                let digest = crate::evidence::chain::seal(&mut case, prev.as_ref(), evidence);
-                st.chain.published(case.case_id, case.state, digest);
-                metrics.emit(CaseVersionPublished { state: case.state });
-                // The version that closes the case (reached its state now), not a closed case
-                // re-published with a signal delivery or a withheld rescind: closes count once.
-                let closing =
-                    case.state == CaseState::Closed && case.closed_at == Some(case.updated_at);
-                if closing {
-                    if let Some(ms) = case.time_to_close_ms() {
-                        metrics.emit(CaseClosed {
-                            after_escalation: !case.escalations.is_empty(),
-                            time_to_close: TimeDelta::milliseconds(ms),
-                        });
+                let waiters = st.unsent.fold_into(&mut case, &mut renumber);
+                match folding {
+                    Some(flusher) if case.state != CaseState::Closed => {
+                        acks.push(Written::folded(st.unsent.hold(case, waiters)));
+                        flusher.notify_one();
                     }
+                    _ => acks.push(send_case(
+                        producer, evidence, cfg, metrics, st, case, waiters,
+                    )?),
                 }
-                if case.state == CaseState::Closed {
-                    st.partition_of.remove(&case.case_id);
-                }
-                tracing::debug!(case_id = %case.case_id, identity = %case.identity_id, state = case.state.as_str(), revision = case.revision, "case updated");
-                let ack = producer
-                    .enqueue_json(&cfg.topics.cases, &case.case_id.to_string(), &case, p)
-                    .map_err(|e| HandlerError::Fatal(e.to_string()))?;
-                acks.push(Written {
-                    ack,
-                    closes: (case.state == CaseState::Closed).then_some(case.case_id),
-                });
             }
             Effect::Escalate(esc) => {
                 metrics.emit(EscalationRaised { reason: esc.reason });
@@ -202,5 +187,50 @@ pub(super) fn enqueue(
             }
         }
     }
+    for (id, folded) in renumber.folded() {
+        st.machine.revision_back(&id, folded);
+    }
     Ok(acks)
+}
+
+/// Sends a case version now: chained to the version sent before and signed, with an evidence
+/// key (`crate::evidence::chain`); `waiters` (of the versions folded into it) are told when it is
+/// acknowledged.
+pub(super) fn send_case(
+    producer: &Producer,
+    evidence: Option<&revoke_shared::signing::RecordSigner>,
+    cfg: &Config,
+    metrics: &Metrics,
+    st: &mut State,
+    mut case: revoke_shared::contract::Case,
+    waiters: Vec<super::fold::Waiter>,
+) -> Result<Written, HandlerError> {
+    let p = st.partition_of.get(&case.case_id).copied();
+    let prev = st.chain.get(&case.case_id).copied();
+    let digest = crate::evidence::chain::seal(&mut case, prev.as_ref(), evidence);
+    st.chain.published(case.case_id, case.state, digest);
+    metrics.emit(CaseVersionPublished { state: case.state });
+    // The version that closes the case (reached its state now), not a closed case
+    // re-published with a signal delivery or a withheld rescind: closes count once.
+    let closing = case.state == CaseState::Closed && case.closed_at == Some(case.updated_at);
+    if closing {
+        if let Some(ms) = case.time_to_close_ms() {
+            metrics.emit(CaseClosed {
+                after_escalation: !case.escalations.is_empty(),
+                time_to_close: TimeDelta::milliseconds(ms),
+            });
+        }
+    }
+    if case.state == CaseState::Closed {
+        st.partition_of.remove(&case.case_id);
+    }
+    tracing::debug!(case_id = %case.case_id, identity = %case.identity_id, state = case.state.as_str(), revision = case.revision, "case updated");
+    let ack = producer
+        .enqueue_json(&cfg.topics.cases, &case.case_id.to_string(), &case, p)
+        .map_err(|e| HandlerError::Fatal(e.to_string()))?;
+    Ok(Written {
+        wait: super::Wait::Ack(ack),
+        closes: (case.state == CaseState::Closed).then_some(case.case_id),
+        waiters,
+    })
 }

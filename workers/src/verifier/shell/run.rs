@@ -39,6 +39,7 @@ pub async fn run_verifier(
         owned: Default::default(),
         partition_of: HashMap::new(),
         chain: Default::default(),
+        unsent: Default::default(),
     }));
     let fleet = cfg
         .signing
@@ -69,6 +70,7 @@ pub async fn run_verifier(
             crate::verifier::group(&cfg),
             metrics.clone(),
         ),
+        flusher: Default::default(),
     });
 
     // Deadlines: a tick applies the clock to every open case.
@@ -93,6 +95,44 @@ pub async fn run_verifier(
                             shutdown.cancel();
                             return;
                         }
+                    }
+                }
+            }
+        })
+    };
+
+    // Case versions held to fold (`fold`): sent one window after the first of a burst.
+    let flusher = {
+        let handler = handler.clone();
+        let window = Duration::from_millis(cfg.verifier.fold_ms);
+        let (stop, shutdown, failed) = (stop.clone(), shutdown.clone(), tick_failed.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = handler.flusher.notified() => {}
+                }
+                tokio::time::sleep(window).await;
+                // Sent here, acknowledged in a task of their own: the next window does not wait
+                // for this one's round trip. A failed write reaches the records it holds (their
+                // handlers fail and the consume loop stops); it stops the verifier here too.
+                match handler.send_unsent() {
+                    Ok(written) => {
+                        let (state, failed, shutdown) =
+                            (handler.state.clone(), failed.clone(), shutdown.clone());
+                        tokio::spawn(async move {
+                            if let Err(e) = super::wait_written(state, written).await {
+                                tracing::error!(error = %e, "case versions held to fold could not be written; stopping the verifier");
+                                failed.cancel();
+                                shutdown.cancel();
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "case versions held to fold could not be written; stopping the verifier");
+                        failed.cancel();
+                        shutdown.cancel();
+                        return;
                     }
                 }
             }
@@ -193,6 +233,7 @@ pub async fn run_verifier(
         let _ = refusals.await;
     }
     let _ = ticker.await;
+    let _ = flusher.await;
     if let Some((reader, applier)) = guard_task {
         let _ = applier.await;
         let _ = reader.await;

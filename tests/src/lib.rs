@@ -56,6 +56,19 @@ pub fn all_in_state(
         .all(|id| log.latest.get(id).is_some_and(|c| c.state == state))
 }
 
+/// How many targets are done across the latest versions of every case in `log`.
+pub fn targets_done(log: &CaseLog) -> usize {
+    log.latest
+        .values()
+        .map(|c| {
+            c.targets
+                .iter()
+                .filter(|(_, s)| s.state == revoke_shared::contract::TargetState::Done)
+                .count()
+        })
+        .sum()
+}
+
 /// A retry policy for tests against real peers: a few quick attempts, bounded in time.
 pub fn quick_retries() -> revoke_shared::retry::RetryPolicy {
     revoke_shared::retry::RetryPolicy {

@@ -71,16 +71,8 @@ fn folded_versions_are_signed_chained_and_consecutive() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         let on_topic = env.case_log().await;
-        let done_on_topic: usize = ids
-            .iter()
-            .filter_map(|id| on_topic.latest.get(id))
-            .map(|c| {
-                c.targets
-                    .iter()
-                    .filter(|(_, s)| s.state == TargetState::Done)
-                    .count()
-            })
-            .sum();
+        // (The topic is this test's own: every case on it is one of `ids`.)
+        let done_on_topic = revoke_tests::targets_done(&on_topic);
         assert_eq!(
             done_on_topic, 0,
             "the reports' versions are held, not published (if this fails the machine was too \

@@ -5,6 +5,7 @@
 //! Adapters stay thin: retries, evidence and outcome rules live in `revocation`, so each adapter
 //! only speaks its system's API.
 
+pub mod active_directory;
 pub mod choice;
 pub mod fanout;
 pub mod gitlab;

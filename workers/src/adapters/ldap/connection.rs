@@ -1,14 +1,90 @@
-//! The one connection an adapter shares: opened and bound as `bind_dn` on first use, re-opened
-//! after a transport error, every operation under the timeout; result codes and `ldap3` errors
-//! read as target errors; and the search, read, compare-by-filter and modify every object kind
-//! uses.
+//! The one connection an LDAP-speaking adapter shares (`Session`: the OpenLDAP adapter's and the
+//! Active Directory adapter's): opened and bound as `bind_dn` on first use, re-opened after a
+//! transport error, every operation under the timeout, the server's certificate checked against
+//! the system store or a `ca_file`; result codes and `ldap3` errors read as target errors; and
+//! the search, read, compare-by-filter and modify every object kind uses.
 
-use super::{classify_result_code, connect_error_class, result_hint, result_name, LdapTarget};
+use super::{classify_result_code, connect_error_class, result_hint, result_name};
 use crate::adapters::TargetError;
 use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Mod, Scope, SearchEntry};
 use revoke_shared::retry::ErrorClass;
+use revoke_shared::secret::Secret;
+use std::sync::Arc;
+use std::time::Duration;
 
-impl LdapTarget {
+/// Which certificates a TLS connection trusts.
+pub(crate) enum Trust {
+    /// The system store (`SSL_CERT_FILE` honoured).
+    System,
+    /// The CAs of a `ca_file` only.
+    CaFile(Arc<rustls::ClientConfig>),
+    /// Any certificate (`tls_no_verify`: test directories only).
+    Anything,
+}
+
+impl Trust {
+    /// The CAs in the PEM file `path`, trusted alone.
+    pub(crate) fn ca_file(path: &str) -> Result<Trust, String> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let pem = std::fs::read(path).map_err(|e| format!("ca_file {path:?}: {e}"))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("ca_file {path:?}: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("ca_file {path:?}: a certificate rustls refuses: {e}"))?;
+        }
+        if roots.is_empty() {
+            return Err(format!("ca_file {path:?} holds no PEM certificate"));
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("ca_file {path:?}: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(Trust::CaFile(Arc::new(config)))
+    }
+}
+
+/// A bound connection to one directory, opened on first use.
+pub(crate) struct Session {
+    /// The configured instance (in messages).
+    pub instance: String,
+    pub url: String,
+    pub starttls: bool,
+    pub trust: Trust,
+    pub bind_dn: String,
+    pub password: Secret,
+    pub timeout: Duration,
+    /// The shared, bound connection (None until first use or after a transport error).
+    conn: tokio::sync::Mutex<Option<ldap3::Ldap>>,
+}
+
+impl Session {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        instance: &str,
+        url: String,
+        starttls: bool,
+        trust: Trust,
+        bind_dn: String,
+        password: Secret,
+        timeout: Duration,
+    ) -> Session {
+        Session {
+            instance: instance.to_string(),
+            url,
+            starttls,
+            trust,
+            bind_dn,
+            password,
+            timeout,
+            conn: tokio::sync::Mutex::new(None),
+        }
+    }
+
     /// The bound connection, opened (and bound) on first use or after a transport error.
     async fn handle(&self) -> Result<ldap3::Ldap, TargetError> {
         let mut guard = self.conn.lock().await;
@@ -17,10 +93,13 @@ impl LdapTarget {
                 return Ok(l.clone());
             }
         }
-        let settings = LdapConnSettings::new()
+        let mut settings = LdapConnSettings::new()
             .set_conn_timeout(self.timeout)
             .set_starttls(self.starttls)
-            .set_no_tls_verify(self.tls_no_verify);
+            .set_no_tls_verify(matches!(self.trust, Trust::Anything));
+        if let Trust::CaFile(config) = &self.trust {
+            settings = settings.set_config(config.clone());
+        }
         let doing = format!("connecting to directory {} at {}", self.instance, self.url);
         // Both `ring` (ldap3) and `aws-lc-rs` (the AWS SDK) are compiled into rustls, so it
         // cannot choose a process-default provider by itself: choose ring. Err means one is
@@ -73,7 +152,7 @@ impl LdapTarget {
         *self.conn.lock().await = None;
     }
 
-    pub(super) fn result_error(&self, doing: &str, r: &LdapResult) -> TargetError {
+    pub(crate) fn result_error(&self, doing: &str, r: &LdapResult) -> TargetError {
         let text = r.text.chars().take(300).collect::<String>();
         let msg = format!(
             "{doing}: LDAP result {} ({}){}{}",
@@ -108,7 +187,7 @@ impl LdapTarget {
     }
 
     /// Runs one operation on the shared connection; a transport error drops the connection.
-    pub(super) async fn op<T, F, Fut>(&self, doing: &str, f: F) -> Result<T, TargetError>
+    pub(crate) async fn op<T, F, Fut>(&self, doing: &str, f: F) -> Result<T, TargetError>
     where
         F: FnOnce(ldap3::Ldap) -> Fut,
         Fut: std::future::Future<Output = Result<T, LdapError>>,
@@ -128,7 +207,7 @@ impl LdapTarget {
     }
 
     /// A search; `None` when the base entry does not exist (noSuchObject).
-    pub(super) async fn search(
+    pub(crate) async fn search(
         &self,
         base: &str,
         scope: Scope,
@@ -170,7 +249,7 @@ impl LdapTarget {
     }
 
     /// One entry by DN (base search), with `attrs`; `None` when there is no such entry.
-    pub(super) async fn read(
+    pub(crate) async fn read(
         &self,
         dn: &str,
         attrs: &[&str],
@@ -183,7 +262,7 @@ impl LdapTarget {
     }
 
     /// Whether `dn` exists and matches `filter` (base search).
-    pub(super) async fn matches(
+    pub(crate) async fn matches(
         &self,
         dn: &str,
         filter: &str,
@@ -195,7 +274,7 @@ impl LdapTarget {
             .is_some_and(|v| !v.is_empty()))
     }
 
-    pub(super) async fn modify(
+    pub(crate) async fn modify(
         &self,
         dn: &str,
         mods: Vec<Mod<&str>>,

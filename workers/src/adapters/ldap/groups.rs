@@ -14,7 +14,9 @@ impl LdapTarget {
         value: &str,
     ) -> Result<bool, TargetError> {
         let doing = format!("reading group {group} in directory {}", self.instance);
-        self.matches(group, &eq_filter(attr, value), &doing).await
+        self.session
+            .matches(group, &eq_filter(attr, value), &doing)
+            .await
     }
 
     pub(super) async fn remove_membership(
@@ -30,32 +32,34 @@ impl LdapTarget {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         }
         let r = self
+            .session
             .modify(group, vec![Mod::Delete(attr, set(value))], &doing)
             .await?;
         let r = if r.rc == 65 && attr != "memberUid" {
             // The group's schema requires a member and this was the last one: swap in the
             // placeholder in one modify, so the group never lists the leaver nor goes invalid.
             let p = self.last_member_placeholder.as_str();
-            self.modify(
-                group,
-                vec![Mod::Add(attr, set(p)), Mod::Delete(attr, set(value))],
-                &doing,
-            )
-            .await?
+            self.session
+                .modify(
+                    group,
+                    vec![Mod::Add(attr, set(p)), Mod::Delete(attr, set(value))],
+                    &doing,
+                )
+                .await?
         } else {
             r
         };
         match r.rc {
             0 => Ok(RevokeResult::Revoked { removed_at: None }),
             16 | 32 => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            _ => Err(self.result_error(&doing, &r)),
+            _ => Err(self.session.result_error(&doing, &r)),
         }
     }
 
     pub(super) async fn verify_membership(&self, m: &Membership) -> Result<ReadBack, TargetError> {
         let (attr, group, value) = (m.attribute, m.group.as_str(), m.value.as_str());
         let doing = format!("reading group {group} back in directory {}", self.instance);
-        let Some(g) = self.read(group, &[MODIFIED], &doing).await? else {
+        let Some(g) = self.session.read(group, &[MODIFIED], &doing).await? else {
             return Ok(ReadBack {
                 gone: true,
                 detail: "group no longer exists".into(),
@@ -86,7 +90,7 @@ impl LdapTarget {
             "re-adding {attr} {value} to group {group} in directory {}",
             self.instance
         );
-        if self.read(group, &["1.1"], &doing).await?.is_none() {
+        if self.session.read(group, &["1.1"], &doing).await?.is_none() {
             return Ok(RestoreResult::Irreversible {
                 reason: format!("group {group} no longer exists"),
             });
@@ -97,6 +101,7 @@ impl LdapTarget {
         let p = self.last_member_placeholder.as_str();
         let placeholder_present = attr != "memberUid"
             && self
+                .session
                 .matches(group, &eq_filter(attr, p), &doing)
                 .await
                 .unwrap_or(false);
@@ -104,13 +109,14 @@ impl LdapTarget {
         if placeholder_present {
             mods.push(Mod::Delete(attr, set(p)));
         }
-        let r = self.modify(group, mods, &doing).await?;
+        let r = self.session.modify(group, mods, &doing).await?;
         match r.rc {
             0 => {}
             20 => return Ok(RestoreResult::AlreadyPresent),
-            _ => return Err(self.result_error(&doing, &r)),
+            _ => return Err(self.session.result_error(&doing, &r)),
         }
         let at = self
+            .session
             .read(group, &[MODIFIED], &doing)
             .await?
             .and_then(|g| modified_at(&g));

@@ -30,6 +30,7 @@ impl LdapTarget {
         doing: &str,
     ) -> Result<Option<(Option<String>, Option<DateTime<Utc>>)>, TargetError> {
         Ok(self
+            .session
             .read(dn, &[LOCK_ATTR, MODIFIED], doing)
             .await?
             .map(|e| (first(&e, LOCK_ATTR).map(str::to_string), modified_at(&e))))
@@ -79,7 +80,7 @@ impl LdapTarget {
             return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
         };
         let dn = now.dn.as_str();
-        if dn_eq(dn, &self.bind_dn) {
+        if dn_eq(dn, &self.session.bind_dn) {
             return Err(TargetError::Permanent(format!(
                 "refusing to lock the revoker's own entry {dn} in directory {}",
                 self.instance
@@ -101,13 +102,13 @@ impl LdapTarget {
             Some(_) => Mod::Replace(LOCK_ATTR, set(&self.lock_value)),
             None => Mod::Add(LOCK_ATTR, set(&self.lock_value)),
         };
-        let r = self.modify(dn, vec![m], &doing).await?;
+        let r = self.session.modify(dn, vec![m], &doing).await?;
         match r.rc {
             0 => Ok(RevokeResult::Revoked { removed_at: None }),
             // Locked, moved or deleted since the read: someone else got there first; the
             // read-back (where the entry is then) tells whether it is locked for good.
             20 | 32 => Ok(RevokeResult::AlreadyAbsent { removed_at: None }),
-            _ => Err(self.result_error(&doing, &r)),
+            _ => Err(self.session.result_error(&doing, &r)),
         }
     }
 
@@ -175,12 +176,13 @@ impl LdapTarget {
             )));
         }
         let r = self
+            .session
             .modify(dn, vec![Mod::Delete(LOCK_ATTR, set(&value))], &doing)
             .await?;
         match r.rc {
             0 => {}
             16 => return Ok(RestoreResult::AlreadyPresent),
-            _ => return Err(self.result_error(&doing, &r)),
+            _ => return Err(self.session.result_error(&doing, &r)),
         }
         let at = self.lock_state(dn, &doing).await?.and_then(|(_, at)| at);
         Ok(RestoreResult::Restored { restored_at: at })

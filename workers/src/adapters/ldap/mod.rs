@@ -105,8 +105,6 @@ use async_trait::async_trait;
 use ldap3::Scope;
 use ownership::Owned;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
-use revoke_shared::secret::Secret;
-use std::time::Duration;
 
 /// ppolicy's "locked until an administrator unlocks" value.
 pub const PERMANENT_LOCK: &str = "000001010000Z";
@@ -121,11 +119,8 @@ pub const MEMBER_ATTRIBUTES: [&str; 3] = ["member", "uniqueMember", "memberUid"]
 pub struct LdapTarget {
     instance: String,
     principal: String,
-    url: String,
-    starttls: bool,
-    tls_no_verify: bool,
-    bind_dn: String,
-    password: Secret,
+    /// The shared, bound connection (`connection`).
+    session: connection::Session,
     base_dn: String,
     group_base_dn: String,
     sponsored_base_dn: String,
@@ -136,9 +131,6 @@ pub struct LdapTarget {
     lock_value: String,
     disabled_ou: Option<String>,
     last_member_placeholder: String,
-    timeout: Duration,
-    /// The shared, bound connection (None until first use or after a transport error).
-    conn: tokio::sync::Mutex<Option<ldap3::Ldap>>,
 }
 
 impl std::fmt::Debug for LdapTarget {
@@ -146,9 +138,9 @@ impl std::fmt::Debug for LdapTarget {
         f.debug_struct("LdapTarget")
             .field("instance", &self.instance)
             .field("principal", &self.principal)
-            .field("url", &self.url)
-            .field("bind_dn", &self.bind_dn)
-            .field("password", &self.password)
+            .field("url", &self.session.url)
+            .field("bind_dn", &self.session.bind_dn)
+            .field("password", &self.session.password)
             .field("base_dn", &self.base_dn)
             .field("group_base_dn", &self.group_base_dn)
             .field("match_attribute", &self.match_attribute)
@@ -211,7 +203,7 @@ impl LdapTarget {
             )
             .await?
             .into_iter()
-            .filter(|d| !dn_eq(d, dn) && !dn_eq(d, &self.bind_dn))
+            .filter(|d| !dn_eq(d, dn) && !dn_eq(d, &self.session.bind_dn))
             .collect())
     }
 
@@ -225,6 +217,7 @@ impl LdapTarget {
         doing: &str,
     ) -> Result<Vec<String>, TargetError> {
         Ok(self
+            .session
             .search(base, Scope::Subtree, filter, &["1.1"], 0, doing)
             .await?
             .ok_or_else(|| TargetError::Permanent(format!("{doing}: {base_key} does not exist")))?
@@ -248,7 +241,7 @@ impl Adapter for LdapTarget {
             return Ok(Vec::new());
         };
         let dn = person.dn.clone();
-        if dn_eq(&dn, &self.bind_dn) {
+        if dn_eq(&dn, &self.session.bind_dn) {
             return Err(TargetError::Permanent(format!(
                 "identity {} is the revoker's own entry {dn} in directory {}: refusing",
                 who.employee_id, self.instance

@@ -25,7 +25,7 @@ impl LdapTarget {
         dn: &str,
         doing: &str,
     ) -> Result<Option<SearchEntry>, TargetError> {
-        self.read(dn, &[MODIFIED], doing).await
+        self.session.read(dn, &[MODIFIED], doing).await
     }
 
     pub(super) async fn move_entry(&self, dn: &str, ou: &str) -> Result<RevokeResult, TargetError> {
@@ -46,13 +46,14 @@ impl LdapTarget {
         }
         let rdn = split_first_rdn(dn).map(|(r, _)| r).unwrap_or_default();
         let r = self
+            .session
             .op(&doing, |mut l| async move {
                 l.modifydn(dn, rdn, false, Some(ou)).await
             })
             .await?;
         match r.rc {
             0 => Ok(RevokeResult::Revoked { removed_at: None }),
-            _ => Err(self.result_error(&doing, &r)),
+            _ => Err(self.session.result_error(&doing, &r)),
         }
     }
 
@@ -118,13 +119,14 @@ impl LdapTarget {
         };
         let current_ref = current.as_str();
         let r = self
+            .session
             .op(&doing, |mut l| async move {
                 l.modifydn(current_ref, rdn, false, Some(parent)).await
             })
             .await?;
         match r.rc {
             0 => {}
-            _ => return Err(self.result_error(&doing, &r)),
+            _ => return Err(self.session.result_error(&doing, &r)),
         }
         let at = self.exists(dn, &doing).await?.and_then(|e| modified_at(&e));
         Ok(RestoreResult::Restored { restored_at: at })

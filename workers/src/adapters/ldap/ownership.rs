@@ -143,8 +143,9 @@ impl LdapTarget {
         let owned = !owners.is_empty()
             && dn_within(dn, &self.sponsored_base_dn)
             && !dn_eq(dn, &p.dn)
-            && !dn_eq(dn, &self.bind_dn)
+            && !dn_eq(dn, &self.session.bind_dn)
             && self
+                .session
                 .matches(
                     dn,
                     &format!("(&{}(|{owners}))", self.sponsored_filter),
@@ -177,7 +178,7 @@ impl LdapTarget {
             self.instance
         );
         let attrs: Vec<&str> = self.owner_attributes.iter().map(String::as_str).collect();
-        let Some(entry) = self.read(dn, &attrs, &doing).await? else {
+        let Some(entry) = self.session.read(dn, &attrs, &doing).await? else {
             return Ok(None);
         };
         let others: Vec<String> = entry

@@ -47,6 +47,7 @@ impl LdapTarget {
         let mut seen = HashSet::new();
         for base in bases {
             let entries = match self
+                .session
                 .search(
                     base,
                     Scope::Subtree,

@@ -2,6 +2,7 @@
 //! a person is looked up by (`MatchAttribute`), and building an `LdapTarget` from it (checked
 //! before the directory is contacted; the connection is opened lazily).
 
+use super::connection::{Session, Trust};
 use super::{attribute_name_ok, filter_ok, generalized_time_ok, LdapTarget, PERMANENT_LOCK};
 use crate::adapters::table;
 use revoke_shared::contract::{Identity, TargetKind};
@@ -21,9 +22,12 @@ pub(crate) struct Settings {
     #[serde(default)]
     starttls: bool,
     /// Accept any server certificate (test directories only; default false). CAs come from the
-    /// system store (`SSL_CERT_FILE` honoured).
+    /// system store (`SSL_CERT_FILE` honoured), or from `ca_file`.
     #[serde(default)]
     tls_no_verify: bool,
+    /// A PEM file of the CAs to trust for the server's certificate, instead of the system store
+    /// (a directory with a private CA, e.g. Active Directory Certificate Services).
+    ca_file: Option<String>,
     /// Required: the revoker's service account.
     bind_dn: String,
     /// The environment variable holding its password (exactly one of this and `password_file`).
@@ -193,14 +197,30 @@ impl Settings {
                 self.lock_value
             ));
         }
+        let trust = match (&self.ca_file, self.tls_no_verify) {
+            (Some(_), true) => {
+                return Err(format!(
+                    "[targets.{k}] set ca_file or tls_no_verify, not both"
+                ))
+            }
+            (Some(path), false) => {
+                Trust::ca_file(path).map_err(|e| format!("[targets.{k}] {e}"))?
+            }
+            (None, true) => Trust::Anything,
+            (None, false) => Trust::System,
+        };
         Ok(LdapTarget {
             instance: instance.to_string(),
             principal: self.principal.unwrap_or_else(|| bind_dn.clone()),
-            url,
-            starttls: self.starttls,
-            tls_no_verify: self.tls_no_verify,
-            bind_dn,
-            password,
+            session: Session::new(
+                instance,
+                url,
+                self.starttls,
+                trust,
+                bind_dn,
+                password,
+                Duration::from_millis(self.timeout_ms.get()),
+            ),
             base_dn,
             group_base_dn,
             sponsored_base_dn,
@@ -211,8 +231,6 @@ impl Settings {
             lock_value: self.lock_value,
             disabled_ou: optional_dn("disabled_ou", self.disabled_ou.as_ref())?,
             last_member_placeholder: self.last_member_placeholder,
-            timeout: Duration::from_millis(self.timeout_ms.get()),
-            conn: tokio::sync::Mutex::new(None),
         })
     }
 }

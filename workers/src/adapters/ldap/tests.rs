@@ -399,8 +399,8 @@ fn config_defaults_and_redaction() {
     assert_eq!(t.disabled_ou, None);
     assert_eq!(t.last_member_placeholder, "");
     assert_eq!(t.principal(), "cn=revoker,dc=x");
-    assert_eq!(t.timeout, Duration::from_secs(10));
-    assert!(!t.starttls && !t.tls_no_verify);
+    assert_eq!(t.session.timeout, std::time::Duration::from_secs(10));
+    assert!(!t.session.starttls && matches!(t.session.trust, connection::Trust::System));
     assert!(!format!("{t:?}").contains("s3cret"), "{t:?}");
     let t = LdapTarget::from_table(
         &table(&format!(
@@ -414,7 +414,41 @@ fn config_defaults_and_redaction() {
     assert_eq!(t.owner_attributes, vec!["owner", "manager"]);
     assert_eq!(t.disabled_ou.as_deref(), Some("ou=disabled,dc=x"));
     assert_eq!(t.principal(), "revoker");
-    assert!(t.starttls);
+    assert!(t.session.starttls);
+}
+
+/// A CA certificate (EC P-256, made with openssl for this test; its key is not kept).
+const TEST_CA_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBlDCCATmgAwIBAgIUZ0MJUbLhcERVFfiLS8ncWzGSf8AwCgYIKoZIzj0EAwIw\nHjEcMBoGA1UEAwwTcmV2b2tlIHVuaXQgdGVzdCBDQTAgFw0yNjEyMDUwMzEwMzla\nGA8yMTI2MTExMTAzMTAzOVowHjEcMBoGA1UEAwwTcmV2b2tlIHVuaXQgdGVzdCBD\nQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABMbpmmYvfD5g/EUaON7HFHj9QUvS\n+XWB3rVpZzSnRk51nGnwkKQKpnIvfKBx2V3BgoBIwZwc5VaGXzi19lZnN5yjUzBR\nMB0GA1UdDgQWBBTiArSdksFJ1zcdcVrxZ9Qsj8/2PTAfBgNVHSMEGDAWgBTiArSd\nksFJ1zcdcVrxZ9Qsj8/2PTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kA\nMEYCIQCSluX/dnH1RY8LU43uf6HqDv8Amy35XCw2Ljm2dDO25gIhAMjvYJaYxQSI\nzYmE0OM2fMYFvVWfFdz31eJvA+B9qm2G\n-----END CERTIFICATE-----\n";
+
+#[test]
+fn a_ca_file_is_trusted_alone_and_a_bad_one_is_refused_naming_it() {
+    std::env::set_var("REVOKE_LDAP_UNIT_PW", "s3cret-value");
+    let dir = std::env::temp_dir().join(format!("revoke-ca-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("ca.pem");
+    std::fs::write(&good, TEST_CA_PEM).unwrap();
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let with = |extra: String| LdapTarget::from_table(&table(&format!("{MINIMAL}{extra}")), "main");
+    let t = with(format!("ca_file = {:?}\n", good.display().to_string())).unwrap();
+    assert!(matches!(t.session.trust, connection::Trust::CaFile(_)));
+    let err = with(format!("ca_file = {:?}\n", empty.display().to_string())).unwrap_err();
+    assert!(
+        err.contains("ca_file") && err.contains("no PEM certificate"),
+        "{err}"
+    );
+    let err = with("ca_file = \"/nonexistent/ca.pem\"\n".into()).unwrap_err();
+    assert!(
+        err.contains("ca_file") && err.contains("/nonexistent/ca.pem"),
+        "{err}"
+    );
+    let err = with(format!(
+        "ca_file = {:?}\ntls_no_verify = true\n",
+        good.display().to_string()
+    ))
+    .unwrap_err();
+    assert!(err.contains("not both"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Why the config table `toml` is refused.

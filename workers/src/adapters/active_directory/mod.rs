@@ -2,7 +2,7 @@
 //! or StartTLS. Issue 17 builds it in steps; what is here are its pure parts, each tested:
 //!
 //! - `syntax`: AD's encodings — `objectGUID` on the wire and in filters and `<GUID=…>` DNs,
-//!   `accountExpires` FILETIMEs, the `userAccountControl` disable bit, `whenChanged`,
+//!   `accountExpires` FILETIMEs, the `userAccountControl` disable bit,
 //!   `unicodePwd`, and the `data <code>` of a refused bind.
 //! - `objects`: what a person holds there (`AdObject`), named by `objectGUID` so that a rename
 //!   or move between discovery and revocation cannot redirect an action.

@@ -2,8 +2,9 @@
 //! first three fields little-endian) and its forms in filters and `<GUID=…>` DNs;
 //! `accountExpires` (a Windows FILETIME: 100-ns intervals since 1601-01-01 UTC, `0` and
 //! `0x7FFFFFFFFFFFFFFF` meaning never); the `userAccountControl` bit that disables an account;
-//! `whenChanged` (generalized time); `unicodePwd` (the quoted password in UTF-16LE); and the
-//! `data <code>` an AD bind failure carries.
+//! `unicodePwd` (the quoted password in UTF-16LE); and the `data <code>` an AD bind failure
+//! carries. `whenChanged` is a GeneralizedTime, read by the LDAP adapter's
+//! `parse_generalized_time`.
 
 use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
@@ -71,20 +72,6 @@ pub fn from_filetime(ft: i64) -> Option<DateTime<Utc>> {
 /// Whether `accountExpires = value` means the account has expired at `now`.
 pub fn expired(value: i64, now: DateTime<Utc>) -> bool {
     from_filetime(value).is_some_and(|at| at <= now)
-}
-
-/// AD's generalized time (`20261205023224.0Z`), as `whenChanged` and `whenCreated` carry it.
-pub fn generalized_time(s: &str) -> Option<DateTime<Utc>> {
-    let digits = s.strip_suffix('Z')?;
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let naive = chrono::NaiveDateTime::parse_from_str(whole, "%Y%m%d%H%M%S").ok()?;
-    Some(Utc.from_utc_datetime(&naive))
 }
 
 /// The value `unicodePwd` is written with: the password in double quotes, UTF-16LE.
@@ -160,24 +147,12 @@ mod tests {
     }
 
     #[test]
-    fn generalized_times_parse_and_nonsense_does_not() {
+    fn whenchanged_as_ad_writes_it_is_read_by_the_ldap_parser() {
+        use crate::adapters::ldap::parse_generalized_time;
         assert_eq!(
-            generalized_time("20261205023224.0Z"),
+            parse_generalized_time("20261205023224.0Z"),
             Utc.with_ymd_and_hms(2026, 12, 5, 2, 32, 24).single()
         );
-        assert_eq!(
-            generalized_time("20261205023224Z"),
-            Utc.with_ymd_and_hms(2026, 12, 5, 2, 32, 24).single()
-        );
-        for bad in [
-            "",
-            "2026",
-            "20261205023224.0",
-            "2026120502322x.0Z",
-            "20261305023224.0Z",
-        ] {
-            assert_eq!(generalized_time(bad), None, "{bad}");
-        }
     }
 
     #[test]

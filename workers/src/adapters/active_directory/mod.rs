@@ -12,4 +12,5 @@
 //! Microsoft AD.
 
 pub mod objects;
+pub(crate) mod settings;
 pub mod syntax;

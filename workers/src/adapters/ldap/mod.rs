@@ -84,7 +84,7 @@
 //! `member`/`uniqueMember`/`memberUid`, and (with `disabled_ou`) the right to move entries there.
 //! It never needs to read `userPassword`.
 
-mod connection;
+pub(crate) mod connection;
 mod groups;
 mod lock;
 mod moves;

@@ -11,6 +11,7 @@
 //! (`tests/services/samba.sh`): evidence of AD protocol behaviour, not a certification against
 //! Microsoft AD.
 
+pub mod lookup;
 pub mod objects;
 pub(crate) mod settings;
 pub mod syntax;

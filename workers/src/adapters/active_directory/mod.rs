@@ -13,5 +13,39 @@
 
 pub mod lookup;
 pub mod objects;
+pub mod person;
 pub(crate) mod settings;
 pub mod syntax;
+
+use crate::adapters::ldap::connection::Session;
+use settings::{MatchAttribute, Settings};
+
+/// A directory instance on Active Directory (being built: lookup so far).
+pub struct AdTarget {
+    instance: String,
+    principal: String,
+    session: Session,
+    base_dn: String,
+    match_attribute: MatchAttribute,
+}
+
+impl AdTarget {
+    /// Reads an instance table (`settings::Settings`); `instance` names it in evidence.
+    /// Connects lazily, on first use.
+    pub fn from_table(table: &toml::Table, instance: &str) -> Result<AdTarget, String> {
+        let s = Settings::from_table(table)?;
+        let session = s.session(instance)?;
+        Ok(AdTarget {
+            instance: instance.to_string(),
+            principal: s.principal.clone().unwrap_or_else(|| s.bind_dn.clone()),
+            session,
+            base_dn: s.base_dn.trim().to_string(),
+            match_attribute: s.match_attribute,
+        })
+    }
+
+    /// The actor recorded in evidence.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+}

@@ -1,0 +1,144 @@
+//! The Active Directory adapter against a real Samba 4 AD domain controller
+//! (`tests/services/samba.sh`, `REVOKE_TEST_AD_*`): being built (issue 17), so far the lookup —
+//! the person found by sAMAccountName and recorded by the objectGUID the DC holds; hostile and
+//! look-alike names find nobody; two people with one mail are ambiguous. Checked at the peer
+//! with the test's own LDAP client.
+
+use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use revoke::adapters::active_directory::AdTarget;
+use revoke::adapters::TargetError;
+use revoke_shared::contract::{Identity, IdentityKind};
+use std::collections::HashSet;
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} names the test's Samba DC"))
+}
+
+/// The test's own connection, bound as the domain's administrator (certificate not checked:
+/// the adapter's check is what is under test).
+async fn admin() -> ldap3::Ldap {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let settings = LdapConnSettings::new().set_no_tls_verify(true);
+    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &var("REVOKE_TEST_AD_URL"))
+        .await
+        .expect("the DC answers");
+    ldap3::drive!(conn);
+    ldap.simple_bind(
+        &var("REVOKE_TEST_AD_ADMIN_DN"),
+        &var("REVOKE_TEST_AD_ADMIN_PW"),
+    )
+    .await
+    .unwrap()
+    .success()
+    .expect("the administrator binds");
+    ldap
+}
+
+async fn add_user(ldap: &mut ldap3::Ldap, ou: &str, sam: &str, mail: &str) -> String {
+    let dn = format!("CN={sam},{ou}");
+    ldap.add(
+        &dn,
+        vec![
+            (
+                "objectClass",
+                HashSet::from(["top", "person", "organizationalPerson", "user"]),
+            ),
+            ("sAMAccountName", HashSet::from([sam])),
+            ("mail", HashSet::from([mail])),
+        ],
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap_or_else(|e| panic!("add {dn}: {e}"));
+    dn
+}
+
+async fn guid_of(ldap: &mut ldap3::Ldap, dn: &str) -> uuid::Uuid {
+    let (entries, _) = ldap
+        .search(dn, Scope::Base, "(objectClass=*)", vec!["objectGUID"])
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let e = SearchEntry::construct(entries.into_iter().next().unwrap());
+    uuid::Uuid::from_bytes_le(e.bin_attrs["objectGUID"][0].clone().try_into().unwrap())
+}
+
+fn who(username: &str, email: &str) -> Identity {
+    Identity {
+        employee_id: "E1".into(),
+        email: Some(email.into()),
+        username: Some(username.into()),
+        kind: IdentityKind::Employee,
+    }
+}
+
+fn target(ou: &str, extra: &str) -> AdTarget {
+    std::env::set_var("REVOKE_TEST_AD_REVOKER_PW", var("REVOKE_TEST_AD_BIND_PW"));
+    let t: toml::Table = format!(
+        "url = {:?}\nca_file = {:?}\nbind_dn = {:?}\npassword_env = \"REVOKE_TEST_AD_REVOKER_PW\"\nbase_dn = {ou:?}\n{extra}",
+        var("REVOKE_TEST_AD_URL"),
+        var("REVOKE_TEST_AD_CA_FILE"),
+        var("REVOKE_TEST_AD_BIND_DN"),
+    )
+    .parse()
+    .unwrap();
+    AdTarget::from_table(&t, "ad").expect("the table")
+}
+
+#[tokio::test]
+#[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
+async fn the_person_is_found_by_name_and_recorded_by_guid_and_look_alikes_find_nobody() {
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
+    let mut ldap = admin().await;
+    ldap.add(
+        &ou,
+        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+    )
+    .await
+    .unwrap()
+    .success()
+    .expect("the run's OU");
+    let ada = format!("ada{run}");
+    let ada_dn = add_user(&mut ldap, &ou, &ada, &format!("{ada}@example.com")).await;
+    // A look-alike whose name starts with the person's, and two people sharing one mail.
+    add_user(
+        &mut ldap,
+        &ou,
+        &format!("{ada}x"),
+        &format!("{ada}x@example.com"),
+    )
+    .await;
+    add_user(&mut ldap, &ou, &format!("bo{run}"), "shared@example.com").await;
+    add_user(&mut ldap, &ou, &format!("cy{run}"), "shared@example.com").await;
+
+    let t = target(&ou, "");
+    let p = t
+        .find_person(&who(&ada, "x@example.com"))
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(
+        p.guid,
+        guid_of(&mut ldap, &ada_dn).await,
+        "the GUID the DC holds"
+    );
+    assert!(p.dn.eq_ignore_ascii_case(&ada_dn), "{} vs {ada_dn}", p.dn);
+    for hostile in ["*", "x)(sAMAccountName=*", &ada[..ada.len() - 1], "ada*"] {
+        assert_eq!(
+            t.find_person(&who(hostile, "x@example.com")).await.unwrap(),
+            None,
+            "{hostile}"
+        );
+    }
+    let by_mail = target(&ou, "match_attribute = \"mail\"");
+    match by_mail
+        .find_person(&who("nobody", "shared@example.com"))
+        .await
+    {
+        Err(TargetError::Ambiguous(why)) => assert!(why.contains("2 entries"), "{why}"),
+        other => panic!("two people with one mail: {other:?}"),
+    }
+}

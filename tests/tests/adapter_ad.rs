@@ -75,11 +75,14 @@ fn who(username: &str, email: &str) -> Identity {
 }
 
 fn target(ou: &str, extra: &str) -> AdTarget {
+    target_trusting(&var("REVOKE_TEST_AD_CA_FILE"), ou, extra)
+}
+
+fn target_trusting(ca_file: &str, ou: &str, extra: &str) -> AdTarget {
     std::env::set_var("REVOKE_TEST_AD_REVOKER_PW", var("REVOKE_TEST_AD_BIND_PW"));
     let t: toml::Table = format!(
-        "url = {:?}\nca_file = {:?}\nbind_dn = {:?}\npassword_env = \"REVOKE_TEST_AD_REVOKER_PW\"\nbase_dn = {ou:?}\n{extra}",
+        "url = {:?}\nca_file = {ca_file:?}\nbind_dn = {:?}\npassword_env = \"REVOKE_TEST_AD_REVOKER_PW\"\nbase_dn = {ou:?}\n{extra}",
         var("REVOKE_TEST_AD_URL"),
-        var("REVOKE_TEST_AD_CA_FILE"),
         var("REVOKE_TEST_AD_BIND_DN"),
     )
     .parse()
@@ -140,5 +143,12 @@ async fn the_person_is_found_by_name_and_recorded_by_guid_and_look_alikes_find_n
     {
         Err(TargetError::Ambiguous(why)) => assert!(why.contains("2 entries"), "{why}"),
         other => panic!("two people with one mail: {other:?}"),
+    }
+    // Trusting other CAs (the system's public ones), the adapter refuses the DC's certificate:
+    // it never binds, so the password never leaves.
+    let public = target_trusting("/etc/ssl/certs/ca-certificates.crt", &ou, "");
+    match public.find_person(&who(&ada, "x@example.com")).await {
+        Err(TargetError::Permanent(why)) => assert!(why.contains("TLS"), "{why}"),
+        other => panic!("a DC whose certificate no trusted CA signed: {other:?}"),
     }
 }

@@ -152,3 +152,98 @@ async fn the_person_is_found_by_name_and_recorded_by_guid_and_look_alikes_find_n
         other => panic!("a DC whose certificate no trusted CA signed: {other:?}"),
     }
 }
+
+/// A user who can sign in: `sam` with `password`, enabled (NORMAL_ACCOUNT).
+async fn add_enabled_user(ldap: &mut ldap3::Ldap, ou: &str, sam: &str, password: &str) -> String {
+    let dn = add_user(ldap, ou, sam, &format!("{sam}@example.com")).await;
+    let pw = revoke::adapters::active_directory::syntax::unicode_pwd(password);
+    ldap.modify(
+        &dn,
+        vec![
+            ldap3::Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([pw])),
+            ldap3::Mod::Replace(
+                b"userAccountControl".to_vec(),
+                HashSet::from([b"512".to_vec()]),
+            ),
+        ],
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap_or_else(|e| panic!("enable {dn}: {e}"));
+    dn
+}
+
+/// Whether `dn` binds with `password` at the DC; else AD's reason (`data <code>`).
+async fn bind_as(dn: &str, password: &str) -> Result<(), String> {
+    let settings = LdapConnSettings::new().set_no_tls_verify(true);
+    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &var("REVOKE_TEST_AD_URL"))
+        .await
+        .unwrap();
+    ldap3::drive!(conn);
+    let r = ldap.simple_bind(dn, password).await.unwrap();
+    let _ = ldap.unbind().await;
+    match r.rc {
+        0 => Ok(()),
+        _ => Err(
+            revoke::adapters::active_directory::syntax::bind_refusal(&r.text)
+                .map_or_else(|| format!("rc {} {}", r.rc, r.text), str::to_string),
+        ),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
+async fn a_disabled_account_cannot_bind_and_a_look_alike_still_can() {
+    use revoke::adapters::RevokeResult;
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
+    let mut ldap = admin().await;
+    ldap.add(
+        &ou,
+        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+    )
+    .await
+    .unwrap()
+    .success()
+    .expect("the run's OU");
+    let pw = "Leaver-Test-Pw-1";
+    let ada = format!("ada{run}");
+    let ada_dn = add_enabled_user(&mut ldap, &ou, &ada, pw).await;
+    let twin_dn = add_enabled_user(&mut ldap, &ou, &format!("{ada}x"), pw).await;
+    assert_eq!(
+        bind_as(&ada_dn, pw).await,
+        Ok(()),
+        "the leaver signs in before"
+    );
+
+    let t = target(&ou, "");
+    let p = t
+        .find_person(&who(&ada, "x@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    match t.disable(&p.guid).await.unwrap() {
+        RevokeResult::Revoked { removed_at } => assert!(removed_at.is_some(), "whenChanged"),
+        other => panic!("{other:?}"),
+    }
+    let back = t.verify_disabled(&p.guid).await.unwrap();
+    assert!(back.gone, "{}", back.detail);
+    // At the peer: AD's own answer to the leaver's bind.
+    assert_eq!(
+        bind_as(&ada_dn, pw).await,
+        Err("account disabled".to_string())
+    );
+    assert_eq!(
+        bind_as(&twin_dn, pw).await,
+        Ok(()),
+        "the look-alike is untouched"
+    );
+    // A second run writes nothing.
+    assert!(matches!(
+        t.disable(&p.guid).await.unwrap(),
+        RevokeResult::AlreadyAbsent {
+            removed_at: Some(_)
+        }
+    ));
+}

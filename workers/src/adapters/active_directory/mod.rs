@@ -11,6 +11,7 @@
 //! (`tests/services/samba.sh`): evidence of AD protocol behaviour, not a certification against
 //! Microsoft AD.
 
+mod account;
 pub mod lookup;
 pub mod objects;
 pub mod person;

@@ -1,0 +1,100 @@
+//! The account itself: disabled by setting ACCOUNTDISABLE in `userAccountControl`, every other
+//! bit kept, at `<GUID=…>` — the object discovery recorded, wherever it is now. Read back: the
+//! bit is set; `removed_at` is the entry's `whenChanged`.
+
+use super::syntax::{disabled, guid_dn, is_disabled};
+use super::AdTarget;
+use crate::adapters::ldap::parse_generalized_time;
+use crate::adapters::{ReadBack, RevokeResult, TargetError};
+use chrono::{DateTime, Utc};
+use ldap3::Mod;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+impl AdTarget {
+    /// `userAccountControl` and `whenChanged` of the object `guid`; `None` when it is gone.
+    async fn control(
+        &self,
+        guid: &Uuid,
+        doing: &str,
+    ) -> Result<Option<(u32, Option<DateTime<Utc>>)>, TargetError> {
+        let Some(e) = self
+            .session
+            .read(
+                &guid_dn(guid),
+                &["userAccountControl", "whenChanged"],
+                doing,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let first = |a: &str| e.attrs.get(a).and_then(|v| v.first());
+        let uac = first("userAccountControl")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| {
+                TargetError::Permanent(format!("{doing}: {} has no userAccountControl", e.dn))
+            })?;
+        Ok(Some((
+            uac,
+            first("whenChanged").and_then(|v| parse_generalized_time(v)),
+        )))
+    }
+
+    /// Disables the account `guid`. Already disabled: nothing written.
+    pub async fn disable(&self, guid: &Uuid) -> Result<RevokeResult, TargetError> {
+        let doing = format!("disabling account {guid} in directory {}", self.instance);
+        let Some((uac, changed)) = self.control(guid, &doing).await? else {
+            // Deleted since discovery: nothing can sign in with it.
+            return Ok(RevokeResult::AlreadyAbsent { removed_at: None });
+        };
+        if is_disabled(uac) {
+            return Ok(RevokeResult::AlreadyAbsent {
+                removed_at: changed,
+            });
+        }
+        let value = disabled(uac).to_string();
+        let r = self
+            .session
+            .modify(
+                &guid_dn(guid),
+                vec![Mod::Replace(
+                    "userAccountControl",
+                    HashSet::from([value.as_str()]),
+                )],
+                &doing,
+            )
+            .await?;
+        if r.rc != 0 {
+            return Err(self.session.result_error(&doing, &r));
+        }
+        let (_, changed) = self.control(guid, &doing).await?.unwrap_or((uac, None));
+        Ok(RevokeResult::Revoked {
+            removed_at: changed,
+        })
+    }
+
+    /// Reads the account `guid` back: gone when ACCOUNTDISABLE is set (or the object is gone).
+    pub async fn verify_disabled(&self, guid: &Uuid) -> Result<ReadBack, TargetError> {
+        let doing = format!("reading account {guid} back in directory {}", self.instance);
+        Ok(match self.control(guid, &doing).await? {
+            None => ReadBack {
+                gone: true,
+                detail: format!("account {guid} no longer exists"),
+                removed_at: None,
+            },
+            Some((uac, changed)) => ReadBack {
+                gone: is_disabled(uac),
+                detail: format!(
+                    "userAccountControl {uac:#x}: {}",
+                    if is_disabled(uac) {
+                        "ACCOUNTDISABLE set"
+                    } else {
+                        "ACCOUNTDISABLE not set"
+                    }
+                ),
+                removed_at: changed,
+            },
+        })
+    }
+}

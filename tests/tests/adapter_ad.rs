@@ -247,3 +247,46 @@ async fn a_disabled_account_cannot_bind_and_a_look_alike_still_can() {
         }
     ));
 }
+
+#[tokio::test]
+#[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
+async fn an_expired_account_cannot_bind() {
+    use revoke::adapters::RevokeResult;
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
+    let mut ldap = admin().await;
+    ldap.add(
+        &ou,
+        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+    )
+    .await
+    .unwrap()
+    .success()
+    .expect("the run's OU");
+    let pw = "Leaver-Test-Pw-1";
+    let bo = format!("bo{run}");
+    let bo_dn = add_enabled_user(&mut ldap, &ou, &bo, pw).await;
+    let t = target(&ou, "");
+    let p = t
+        .find_person(&who(&bo, "x@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        t.expire(&p.guid).await.unwrap(),
+        RevokeResult::Revoked {
+            removed_at: Some(_)
+        }
+    ));
+    assert!(t.verify_expired(&p.guid).await.unwrap().gone);
+    assert_eq!(
+        bind_as(&bo_dn, pw).await,
+        Err("account expired".to_string())
+    );
+    assert!(matches!(
+        t.expire(&p.guid).await.unwrap(),
+        RevokeResult::AlreadyAbsent {
+            removed_at: Some(_)
+        }
+    ));
+}

@@ -12,6 +12,7 @@
 //! Microsoft AD.
 
 mod account;
+mod expiry;
 pub mod lookup;
 pub mod objects;
 pub mod person;

@@ -290,3 +290,85 @@ async fn an_expired_account_cannot_bind() {
         }
     ));
 }
+
+#[tokio::test]
+#[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
+async fn memberships_go_for_the_leaver_only_and_nested_groups_stay() {
+    use revoke::adapters::RevokeResult;
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
+    let mut ldap = admin().await;
+    ldap.add(
+        &ou,
+        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+    )
+    .await
+    .unwrap()
+    .success()
+    .expect("the run's OU");
+    let cy = format!("cy{run}");
+    let cy_dn = add_user(&mut ldap, &ou, &cy, &format!("{cy}@example.com")).await;
+    let twin_dn = add_user(&mut ldap, &ou, &format!("{cy}x"), "t@example.com").await;
+    let inner = format!("CN=inner{run},{ou}");
+    let outer = format!("CN=outer{run},{ou}");
+    for (dn, members) in [
+        (&inner, vec![cy_dn.as_str(), twin_dn.as_str()]),
+        (&outer, vec![cy_dn.as_str(), inner.as_str()]),
+    ] {
+        let sam = dn[3..dn.find(',').unwrap()].to_string();
+        ldap.add(
+            dn,
+            vec![
+                ("objectClass", HashSet::from(["top", "group"])),
+                ("sAMAccountName", HashSet::from([sam.as_str()])),
+                ("member", members.into_iter().collect()),
+            ],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap_or_else(|e| panic!("group {dn}: {e}"));
+    }
+    let t = target(&ou, "");
+    let p = t
+        .find_person(&who(&cy, "x@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    let groups = t.groups_of(&p).await.unwrap();
+    assert_eq!(groups.len(), 2, "{:?}", p.member_of);
+    for g in &groups {
+        assert!(matches!(
+            t.remove_membership(g, &p.guid).await.unwrap(),
+            RevokeResult::Revoked {
+                removed_at: Some(_)
+            }
+        ));
+        assert!(t.verify_membership(g, &p.guid).await.unwrap().gone);
+        assert!(matches!(
+            t.remove_membership(g, &p.guid).await.unwrap(),
+            RevokeResult::AlreadyAbsent { .. }
+        ));
+    }
+    // At the peer: the leaver is in no group; the twin keeps inner; inner stays nested in outer.
+    let members = |e: &SearchEntry| e.attrs.get("member").cloned().unwrap_or_default();
+    for (dn, want) in [
+        (&inner, vec![twin_dn.clone()]),
+        (&outer, vec![inner.clone()]),
+    ] {
+        let (rs, _) = ldap
+            .search(dn, Scope::Base, "(objectClass=*)", vec!["member"])
+            .await
+            .unwrap()
+            .success()
+            .unwrap();
+        let got = members(&SearchEntry::construct(rs.into_iter().next().unwrap()));
+        assert_eq!(got.len(), want.len(), "{dn}: {got:?}");
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b)),
+            "{dn}: {got:?}"
+        );
+    }
+}

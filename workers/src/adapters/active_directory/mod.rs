@@ -13,6 +13,7 @@
 
 mod account;
 mod expiry;
+mod groups;
 pub mod lookup;
 pub mod objects;
 pub mod person;

@@ -372,3 +372,77 @@ async fn memberships_go_for_the_leaver_only_and_nested_groups_stay() {
         );
     }
 }
+
+/// The attack the GUID stands against: between discovery and revocation the leaver's entry is
+/// renamed and someone else takes the old name and DN. The revocation still lands on the
+/// leaver (wherever the entry is now), and the newcomer at the old name keeps signing in; sent
+/// twice, it changes nothing more.
+#[tokio::test]
+#[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
+async fn a_rename_between_discovery_and_revocation_cannot_redirect_it() {
+    use revoke::adapters::RevokeResult;
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
+    let mut ldap = admin().await;
+    ldap.add(
+        &ou,
+        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+    )
+    .await
+    .unwrap()
+    .success()
+    .expect("the run's OU");
+    let pw = "Leaver-Test-Pw-1";
+    let dee = format!("dee{run}");
+    let dee_dn = add_enabled_user(&mut ldap, &ou, &dee, pw).await;
+    let t = target(&ou, "");
+    let p = t
+        .find_person(&who(&dee, "x@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Renamed (new CN and sAMAccountName), and a newcomer takes the old name and DN.
+    let moved_rdn = format!("CN=dee-old{run}");
+    ldap.modifydn(&dee_dn, &moved_rdn, true, None)
+        .await
+        .unwrap()
+        .success()
+        .expect("rename");
+    let moved_dn = format!("{moved_rdn},{ou}");
+    ldap.modify(
+        &moved_dn,
+        vec![ldap3::Mod::Replace(
+            "sAMAccountName",
+            HashSet::from([format!("deeold{run}").as_str()]),
+        )],
+    )
+    .await
+    .unwrap()
+    .success()
+    .expect("new sAMAccountName");
+    let newcomer_dn = add_enabled_user(&mut ldap, &ou, &dee, pw).await;
+    assert!(
+        newcomer_dn.eq_ignore_ascii_case(&dee_dn),
+        "the old DN is taken again"
+    );
+
+    for _ in 0..2 {
+        let r = t.disable(&p.guid).await.unwrap();
+        assert!(matches!(
+            r,
+            RevokeResult::Revoked { .. } | RevokeResult::AlreadyAbsent { .. }
+        ));
+    }
+    assert_eq!(
+        bind_as(&moved_dn, pw).await,
+        Err("account disabled".to_string()),
+        "the leaver, renamed"
+    );
+    assert_eq!(
+        bind_as(&newcomer_dn, pw).await,
+        Ok(()),
+        "the newcomer at the old name"
+    );
+    assert!(t.verify_disabled(&p.guid).await.unwrap().gone);
+}

@@ -23,17 +23,19 @@ pub enum Protocol {
     Vault,
     Gitlab,
     Keycloak,
+    ActiveDirectory,
 }
 
 impl Protocol {
     /// Every protocol, in the order error messages list them.
-    pub const ALL: [Protocol; 6] = [
+    pub const ALL: [Protocol; 7] = [
         Protocol::Ldap,
         Protocol::Scim,
         Protocol::Iam,
         Protocol::Vault,
         Protocol::Gitlab,
         Protocol::Keycloak,
+        Protocol::ActiveDirectory,
     ];
 
     /// Its name in `adapter = "<name>"` and the kinds it may serve: the one place a protocol is
@@ -48,6 +50,8 @@ impl Protocol {
             Protocol::Gitlab => ("gitlab", &[TargetKind::Cicd]),
             // An identity provider fills the directory's role: its users, sessions and consents.
             Protocol::Keycloak => ("keycloak", &[TargetKind::Directory]),
+            // LDAP with Active Directory's semantics: userAccountControl, accountExpires, GUIDs.
+            Protocol::ActiveDirectory => ("active_directory", &[TargetKind::Directory]),
         }
     }
 

@@ -278,6 +278,10 @@ async fn build(
             std::sync::Arc::new(ldap::LdapTarget::from_table(table, instance)?),
             gate,
         ),
+        Protocol::ActiveDirectory => limit::wrap(
+            std::sync::Arc::new(active_directory::AdTarget::from_table(table, instance)?),
+            gate,
+        ),
         Protocol::Iam => limit::wrap(
             std::sync::Arc::new(iam::IamTarget::from_table(table, instance).await?),
             gate,
@@ -413,40 +417,72 @@ mod tests {
         let t = from_config(TargetKind::Saas, &cfg).await.unwrap();
         assert_eq!(t.instance(), "okta+slack");
 
-        // The Keycloak example: a directory instance choosing its adapter. It names every key
-        // the adapter reads (here and in revoke.example.toml, under the same heading) and builds.
-        let kc = &page[page
-            .find("\n### An identity provider as a directory instance")
-            .expect("the Keycloak section")..];
-        let s3 = kc.find("```toml\n").expect("its toml block") + "```toml\n".len();
-        let block3 = &kc[s3..s3 + kc[s3..].find("```").unwrap()];
-        let doc3: toml::Table = block3.parse().expect("the Keycloak example is TOML");
-        let sso = doc3["targets"]["directory"]["sso"].as_table().unwrap();
-        assert_eq!(
-            choice::protocol(TargetKind::Directory, sso),
-            Ok(Protocol::Keycloak)
-        );
-        let heading = "[targets.directory.sso]";
-        for (file, text) in [
-            ("docs/configuration.md", block3),
-            ("revoke.example.toml", example),
+        // The Keycloak and Active Directory examples: directory instances choosing their
+        // adapter. Each names every key its adapter reads (here and in revoke.example.toml,
+        // under the same heading) and builds.
+        for (title, instance, protocol, keys, secret_key) in [
+            (
+                "\n### An identity provider as a directory instance",
+                "sso",
+                Protocol::Keycloak,
+                table::field_names::<keycloak::settings::Settings>(),
+                "client_secret_env",
+            ),
+            (
+                "\n### Active Directory as a directory instance",
+                "ad",
+                Protocol::ActiveDirectory,
+                table::field_names::<active_directory::settings::Settings>(),
+                "password_env",
+            ),
         ] {
-            let from = text
-                .find(heading)
-                .unwrap_or_else(|| panic!("{file}: {heading}"));
-            let rest = &text[from + heading.len()..];
-            let part = &rest[..rest.find("[targets.").unwrap_or(rest.len())];
-            let keys = table::field_names::<keycloak::settings::Settings>();
-            assert!(keys.len() > 5, "{keys:?}");
-            for key in keys.iter().copied().chain([choice::KEY]) {
-                assert!(
-                    mentions(part, key),
-                    "{file} {heading} does not mention {key}"
-                );
+            let at = &page[page.find(title).unwrap_or_else(|| panic!("{title}"))..];
+            let s3 = at.find("```toml\n").expect("its toml block") + "```toml\n".len();
+            let block3 = &at[s3..s3 + at[s3..].find("```").unwrap()];
+            let doc3: toml::Table = block3.parse().expect("the example is TOML");
+            let t = doc3["targets"]["directory"][instance].as_table().unwrap();
+            assert_eq!(choice::protocol(TargetKind::Directory, t), Ok(protocol));
+            let heading = format!("[targets.directory.{instance}]");
+            for (file, text) in [
+                ("docs/configuration.md", block3),
+                ("revoke.example.toml", example),
+            ] {
+                let from = text
+                    .find(&heading)
+                    .unwrap_or_else(|| panic!("{file}: {heading}"));
+                let rest = &text[from + heading.len()..];
+                let part = &rest[..rest.find("[targets.").unwrap_or(rest.len())];
+                assert!(keys.len() > 5, "{keys:?}");
+                for key in keys.iter().copied().chain([choice::KEY]) {
+                    assert!(
+                        mentions(part, key),
+                        "{file} {heading} does not mention {key}"
+                    );
+                }
             }
+            std::env::set_var(t[secret_key].as_str().unwrap(), "dummy-secret");
+            let table = choice::without_key(t);
+            match protocol {
+                Protocol::Keycloak => {
+                    keycloak::KeycloakTarget::from_table(&table, instance).map(|_| ())
+                }
+                _ => {
+                    let ca = std::env::temp_dir().join("revoke-doc-example-ca.pem");
+                    active_directory::AdTarget::from_table(&with_ca(&table, &ca), instance)
+                        .map(|_| ())
+                }
+            }
+            .unwrap_or_else(|e| panic!("{heading}: {e}"));
         }
-        std::env::set_var(sso["client_secret_env"].as_str().unwrap(), "dummy-secret");
-        keycloak::KeycloakTarget::from_table(&choice::without_key(sso), "sso").unwrap();
+    }
+
+    /// `t` with its `ca_file` pointing at a real PEM file written to `path` (the documented path
+    /// does not exist here).
+    fn with_ca(t: &toml::Table, path: &std::path::Path) -> toml::Table {
+        std::fs::write(path, ldap::tests::TEST_CA_PEM).unwrap();
+        let mut t = t.clone();
+        t.insert("ca_file".into(), path.display().to_string().into());
+        t
     }
 
     /// `key` appears in `text` as a whole word (`owner_tag_key` does not mention `tag_key`).

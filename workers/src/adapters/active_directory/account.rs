@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 impl AdTarget {
     /// `userAccountControl` and `whenChanged` of the object `guid`; `None` when it is gone.
-    async fn control(
+    pub(super) async fn control(
         &self,
         guid: &Uuid,
         doing: &str,

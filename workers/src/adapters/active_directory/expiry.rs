@@ -12,7 +12,11 @@ use uuid::Uuid;
 
 impl AdTarget {
     /// `accountExpires` of the object `guid` (absent: never); `None` when it is gone.
-    async fn expires(&self, guid: &Uuid, doing: &str) -> Result<Option<i64>, TargetError> {
+    pub(super) async fn expires(
+        &self,
+        guid: &Uuid,
+        doing: &str,
+    ) -> Result<Option<i64>, TargetError> {
         let Some(e) = self
             .session
             .read(&guid_dn(guid), &["accountExpires"], doing)

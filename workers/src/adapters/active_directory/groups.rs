@@ -37,7 +37,11 @@ impl AdTarget {
     }
 
     /// The DN the object `guid` has now; `None` when it is gone.
-    async fn dn_now(&self, guid: &Uuid, doing: &str) -> Result<Option<String>, TargetError> {
+    pub(super) async fn dn_now(
+        &self,
+        guid: &Uuid,
+        doing: &str,
+    ) -> Result<Option<String>, TargetError> {
         Ok(self
             .session
             .read(&guid_dn(guid), &["1.1"], doing)
@@ -46,7 +50,7 @@ impl AdTarget {
     }
 
     /// Whether group `group` lists `member_dn`, and its `whenChanged`; `None` when it is gone.
-    async fn lists(
+    pub(super) async fn lists(
         &self,
         group: &Uuid,
         member_dn: &str,

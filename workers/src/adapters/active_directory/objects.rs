@@ -3,6 +3,7 @@
 //! is named by `objectGUID` (immutable: a rename or a move between discovery and revocation
 //! cannot redirect an action, and a restore acts on the same object), never by DN. No I/O.
 
+use crate::adapters::ldap::split_first_rdn;
 use crate::adapters::ObjectRef;
 use uuid::Uuid;
 
@@ -18,9 +19,14 @@ pub enum AdObject {
     /// `group_membership`, id = `<group objectGUID>|<member objectGUID>`: the member's DN
     /// removed from the group's `member`.
     GroupMembership { group: Uuid, member: Uuid },
-    /// `password`, id = `<objectGUID>`: `unicodePwd` reset to a random value nobody learns.
+    /// `password`, id = `<objectGUID>|<pwdLastSet before>`: `unicodePwd` reset to a random
+    /// value nobody learns; read back as `pwdLastSet` moved on from the value discovery saw.
     /// Irreversible.
-    Password { guid: Uuid },
+    Password { guid: Uuid, before: i64 },
+    /// `account_location`, id = `<objectGUID>|<the parent DN it was under>`: the object moved
+    /// into the disabled OU; the DN before is kept to move it back on a restore. Last in the
+    /// id, as it may hold any character.
+    Location { guid: Uuid, from: String },
 }
 
 impl ObjectRef for AdObject {
@@ -33,30 +39,47 @@ impl ObjectRef for AdObject {
             AdObject::Expiry { .. } => "account_expiry",
             AdObject::GroupMembership { .. } => "group_membership",
             AdObject::Password { .. } => "password",
+            AdObject::Location { .. } => "account_location",
         }
     }
 
     fn id(&self) -> String {
         match self {
-            AdObject::Account { guid } | AdObject::Password { guid } => guid.to_string(),
-            AdObject::Expiry { guid, before } => format!("{guid}|{before}"),
+            AdObject::Account { guid } => guid.to_string(),
+            AdObject::Expiry { guid, before } | AdObject::Password { guid, before } => {
+                format!("{guid}|{before}")
+            }
+            AdObject::Location { guid, from } => format!("{guid}|{from}"),
             AdObject::GroupMembership { group, member } => format!("{group}|{member}"),
         }
     }
 
-    /// GUIDs in their hyphenated form only, `accountExpires` a FILETIME (a non-negative
-    /// number; `0` and `i64::MAX` mean never): a tampered id is refused before anything reaches the directory.
+    /// GUIDs in their hyphenated form only, `accountExpires` and `pwdLastSet` FILETIMEs (a
+    /// non-negative number; for `accountExpires`, `0` and `i64::MAX` mean never), a DN with at
+    /// least two RDNs: a tampered id is refused before anything reaches the directory.
     fn parse(kind: &str, id: &str) -> Option<AdObject> {
+        let filetime = |id: &str| -> Option<(Uuid, i64)> {
+            let (g, text) = id.split_once('|')?;
+            let v: i64 = text.parse().ok()?;
+            (v >= 0 && v.to_string() == text).then_some((guid(g)?, v))
+        };
         match kind {
             "account" => Some(AdObject::Account { guid: guid(id)? }),
-            "password" => Some(AdObject::Password { guid: guid(id)? }),
+            "password" => {
+                let (guid, before) = filetime(id)?;
+                Some(AdObject::Password { guid, before })
+            }
             "account_expiry" => {
-                let (g, before) = id.split_once('|')?;
-                let before: i64 = before.parse().ok()?;
-                (before >= 0).then_some(())?;
-                Some(AdObject::Expiry {
+                let (guid, before) = filetime(id)?;
+                Some(AdObject::Expiry { guid, before })
+            }
+            "account_location" => {
+                let (g, from) = id.split_once('|')?;
+                split_first_rdn(from)?;
+                (from.trim() == from).then_some(())?;
+                Some(AdObject::Location {
                     guid: guid(g)?,
-                    before,
+                    from: from.to_string(),
                 })
             }
             "group_membership" => {
@@ -103,7 +126,14 @@ mod tests {
                 group: g(2),
                 member: g(1),
             },
-            AdObject::Password { guid: g(3) },
+            AdObject::Password {
+                guid: g(3),
+                before: 134_409_115_440_000_000,
+            },
+            AdObject::Location {
+                guid: g(1),
+                from: "OU=Sales|EU,OU=People,DC=revoke,DC=test".into(),
+            },
         ] {
             assert_eq!(AdObject::parse(o.kind(), &o.id()), Some(o.clone()), "{o:?}");
         }
@@ -127,6 +157,16 @@ mod tests {
             ("group_membership", a.clone()),
             ("group_membership", format!("{a}|{a}")),
             ("group_membership", format!("{a}|{b}|{a}")),
+            ("password", a.clone()),
+            ("password", format!("{a}|+5")),
+            ("password", format!("{a}|05")),
+            ("account_location", a.clone()),
+            ("account_location", format!("{a}|DC=test")),
+            ("account_location", format!("{a}| OU=x,DC=test")),
+            (
+                "account_location",
+                format!("{}|OU=x,DC=test", a.to_uppercase()),
+            ),
             ("session", a.clone()),
         ] {
             assert_eq!(AdObject::parse(kind, &id), None, "{kind} {id}");

@@ -1,6 +1,6 @@
 //! The person's entry, found (`lookup`'s filter and re-check) and read with what revoking needs:
 //! `objectGUID` (what every later step addresses), `userAccountControl`, `accountExpires`,
-//! `memberOf`. AD returns `objectGUID` as 16 raw bytes, in the entry's binary attributes.
+//! `pwdLastSet`, `memberOf`, `userPrincipalName`. AD returns `objectGUID` as 16 raw bytes, in the entry's binary attributes.
 
 use super::lookup::{found, person_filter, rechecks, value_for, Found};
 use super::syntax::guid_from_wire;
@@ -20,7 +20,10 @@ pub struct Person {
     pub dn: String,
     pub user_account_control: u32,
     pub account_expires: i64,
+    /// `pwdLastSet` (a FILETIME; `0`: must change at next logon).
+    pub pwd_last_set: i64,
     pub member_of: Vec<String>,
+    pub user_principal_name: Option<String>,
 }
 
 impl Person {
@@ -34,17 +37,21 @@ impl Person {
             user_account_control: first("userAccountControl")?.parse().ok()?,
             // Absent on a fresh account: never expires.
             account_expires: first("accountExpires").map_or(Some(0), |v| v.parse().ok())?,
+            pwd_last_set: first("pwdLastSet").map_or(Some(0), |v| v.parse().ok())?,
             member_of: e.attrs.get("memberOf").cloned().unwrap_or_default(),
+            user_principal_name: first("userPrincipalName").cloned(),
         })
     }
 }
 
 /// What is read of a user entry.
-pub(super) const PERSON_ATTRS: [&str; 4] = [
+pub(super) const PERSON_ATTRS: [&str; 6] = [
     "objectGUID",
     "userAccountControl",
     "accountExpires",
+    "pwdLastSet",
     "memberOf",
+    "userPrincipalName",
 ];
 
 impl AdTarget {

@@ -66,6 +66,13 @@ pub(crate) struct Settings {
     /// Attributes on service accounts naming their sponsor's DN (default `["managedBy"]`).
     #[serde(default = "default_owner_attributes")]
     pub owner_attributes: Vec<String>,
+    /// Which objects naming the person in an owner attribute are sponsored accounts to disable
+    /// (default `(objectClass=user)`: users, and computers and (group) managed service
+    /// accounts, which AD derives from user).
+    #[serde(default = "default_sponsored_filter")]
+    pub sponsored_filter: String,
+    /// An OU to move the person's account into after disabling it (default: not moved).
+    pub disabled_ou: Option<String>,
     /// Also reset the password to a random value nobody learns (irreversible; default false).
     #[serde(default)]
     pub reset_password: bool,
@@ -78,6 +85,10 @@ pub(crate) struct Settings {
 
 fn default_owner_attributes() -> Vec<String> {
     vec!["managedBy".into()]
+}
+
+fn default_sponsored_filter() -> String {
+    "(objectClass=user)".into()
 }
 
 impl Settings {

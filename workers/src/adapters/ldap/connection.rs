@@ -231,21 +231,7 @@ impl Session {
             32 => return Ok(None),
             _ => return Err(self.result_error(doing, &res)),
         }
-        let mut out = Vec::with_capacity(entries.len());
-        for re in entries {
-            // `construct` panics on a malformed entry; a bad answer is an error, not a crash.
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                SearchEntry::construct(re)
-            })) {
-                Ok(e) => out.push(e),
-                Err(_) => {
-                    return Err(TargetError::Permanent(format!(
-                        "{doing}: the server sent an entry that does not parse"
-                    )))
-                }
-            }
-        }
-        Ok(Some(out))
+        construct_all(entries, doing).map(Some)
     }
 
     /// One entry by DN (base search), with `attrs`; `None` when there is no such entry.
@@ -274,13 +260,84 @@ impl Session {
             .is_some_and(|v| !v.is_empty()))
     }
 
-    pub(crate) async fn modify(
+    /// A modify; values are text or bytes (AD's `unicodePwd` is UTF-16LE).
+    pub(crate) async fn modify<S>(
         &self,
         dn: &str,
-        mods: Vec<Mod<&str>>,
+        mods: Vec<Mod<S>>,
         doing: &str,
-    ) -> Result<LdapResult, TargetError> {
+    ) -> Result<LdapResult, TargetError>
+    where
+        S: AsRef<[u8]> + Eq + std::hash::Hash + Send,
+    {
         self.op(doing, |mut l| async move { l.modify(dn, mods).await })
             .await
     }
+
+    /// A subtree search with the paged-results control (RFC 2696), `page` entries a page, so
+    /// that a server's size limit per answer (Active Directory's MaxPageSize, 1000) never cuts
+    /// the result short; `None` when the base entry does not exist.
+    pub(crate) async fn search_paged(
+        &self,
+        base: &str,
+        filter: &str,
+        attrs: &[&str],
+        page: i32,
+        doing: &str,
+    ) -> Result<Option<Vec<SearchEntry>>, TargetError> {
+        let attrs: Vec<String> = attrs.iter().map(|s| s.to_string()).collect();
+        let (entries, res) = self
+            .op(doing, |mut l| async move {
+                let mut stream = l
+                    .streaming_search_with(
+                        vec![
+                            Box::new(ldap3::adapters::EntriesOnly::new())
+                                as Box<dyn ldap3::adapters::Adapter<_, _>>,
+                            Box::new(ldap3::adapters::PagedResults::new(page)),
+                        ],
+                        base,
+                        Scope::Subtree,
+                        filter,
+                        attrs,
+                    )
+                    .await?;
+                let mut entries = Vec::new();
+                while let Some(e) = stream.next().await? {
+                    entries.push(e);
+                }
+                Ok((entries, stream.finish().await))
+            })
+            .await?;
+        match res.rc {
+            0 => {}
+            32 => return Ok(None),
+            _ => return Err(self.result_error(doing, &res)),
+        }
+        construct_all(entries, doing).map(Some)
+    }
+}
+
+/// The entries of a search's answer, its continuation references left out (Active Directory
+/// sends them for the partitions under a domain's root); an entry the server sent malformed is
+/// an error, not a crash (`construct` panics on it).
+fn construct_all(
+    entries: Vec<ldap3::ResultEntry>,
+    doing: &str,
+) -> Result<Vec<SearchEntry>, TargetError> {
+    let mut out = Vec::with_capacity(entries.len());
+    for re in entries
+        .into_iter()
+        .filter(|e| !e.is_ref() && !e.is_intermediate())
+    {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| SearchEntry::construct(re)))
+        {
+            Ok(e) => out.push(e),
+            Err(_) => {
+                return Err(TargetError::Permanent(format!(
+                    "{doing}: the server sent an entry that does not parse"
+                )))
+            }
+        }
+    }
+    Ok(out)
 }

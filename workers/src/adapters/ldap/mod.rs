@@ -94,7 +94,7 @@ mod person;
 pub(crate) mod settings;
 mod syntax;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use objects::{LdapObject, Membership};
 pub use settings::MatchAttribute;

@@ -1,7 +1,10 @@
 //! End to end on the real broker with all five real adapters: 50 leavers seeded in OpenLDAP,
-//! scim2-server, moto (AWS IAM), OpenBao and the GitLab API double, and in the identity provider
-//! (Keycloak, the directory's second instance: `[targets.directory.ldap]` and
-//! `[targets.directory.sso] adapter = "keycloak"`), each signed in online and offline; one worker
+//! scim2-server, moto (AWS IAM), OpenBao and the GitLab API double, in Active Directory (the
+//! Samba DC, the directory's third instance: `[targets.directory.ad] adapter =
+//! "active_directory"`, each an enabled user in one group, whose bind afterwards is refused with
+//! AD's "account disabled") and in the identity provider (Keycloak, the directory's second
+//! instance: `[targets.directory.ldap]` and `[targets.directory.sso] adapter = "keycloak"`), each
+//! signed in online and offline; one worker
 //! per target kind built from `[targets.<kind>]` tables exactly as the binary builds them; the
 //! verifier closes 50 cases; then every case's evidence is checked against what the peers
 //! themselves show — at Keycloak, with plain HTTP, every leaver's online and offline refresh
@@ -35,7 +38,7 @@ fn fifty_leavers_closed_on_five_real_adapters() {
     env.block_on(async {
         // One bystander per peer who shares a name prefix with every leaver and must keep all;
         // the identity provider is the directory's second instance.
-        let (run, peers, people, bystander) = Peers::seeded_with_idp(LEAVERS).await;
+        let (run, peers, people, bystander) = Peers::seeded_with_idp_and_ad(LEAVERS).await;
 
         let mut cfg = env.cfg.clone();
         cfg.worker.instance = "e2e".into();
@@ -64,7 +67,7 @@ fn fifty_leavers_closed_on_five_real_adapters() {
             .collect();
         ttc.sort_unstable();
         println!(
-            "e2e: {LEAVERS} leavers x 5 real target kinds (directory: LDAP + Keycloak): every case final {:.1} s after publishing; \
+            "e2e: {LEAVERS} leavers x 5 real target kinds (directory: LDAP + Active Directory + Keycloak): every case final {:.1} s after publishing; \
              time to close p50 {} ms, max {} ms",
             all_final.as_secs_f64(),
             ttc.get(ttc.len() / 2).copied().unwrap_or(-1),

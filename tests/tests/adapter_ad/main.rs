@@ -1,14 +1,34 @@
 //! The Active Directory adapter against a real Samba 4 AD domain controller
-//! (`tests/services/samba.sh`, `REVOKE_TEST_AD_*`): being built (issue 17), so far the lookup —
-//! the person found by sAMAccountName and recorded by the objectGUID the DC holds; hostile and
-//! look-alike names find nobody; two people with one mail are ambiguous. Checked at the peer
-//! with the test's own LDAP client.
+//! (`tests/services/samba.sh`, `REVOKE_TEST_AD_*`, which the README's test command sets).
+//!
+//! People, groups and sponsored accounts are seeded over LDAP as the domain's administrator
+//! (never through the adapter), each run in its own `OU=run-<uuid>`; every outcome is checked at
+//! the DC with the test's own client: a simple bind as the leaver refused with AD's reason
+//! (`data 533`, account disabled), `kinit` refused by the DC's KDC, `member` values, the control
+//! bits, and `uSNChanged` (a second run or a replayed restore that writes nothing leaves it
+//! as it was). Samba is evidence of AD's protocol behaviour, not a certification against
+//! Microsoft AD.
+//!
+//! - `pieces`: each step on its own (lookup, disable, expire, memberships, a rename between
+//!   discovery and revocation);
+//! - `lifecycle`: the whole contract — revoke, read back, run again, restore, restore again;
+//!   with the password reset and the disabled OU too;
+//! - `forged`: restores an attacker or a mistake would send — another person's objects, a
+//!   privileged group, a co-sponsored account, a move out of the base — refused or withheld,
+//!   nothing written.
 
 use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use revoke::adapters::active_directory::AdTarget;
 use revoke::adapters::TargetError;
 use revoke_shared::contract::{Identity, IdentityKind};
 use std::collections::HashSet;
+
+mod forged;
+mod lifecycle;
+mod pieces;
+
+/// Every seeded user's password (AD's complexity rule applies).
+const PW: &str = "Leaver-Test-Pw-1";
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} names the test's Samba DC"))
@@ -126,5 +146,108 @@ async fn bind_as(dn: &str, password: &str) -> Result<(), String> {
             revoke::adapters::active_directory::syntax::bind_refusal(&r.text)
                 .map_or_else(|| format!("rc {} {}", r.rc, r.text), str::to_string),
         ),
+    }
+}
+
+/// A fresh run: the administrator's connection, the run's id and its own OU under the base.
+async fn fresh_ou() -> (ldap3::Ldap, String, String) {
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
+    let mut ldap = admin().await;
+    add_ou(&mut ldap, &ou).await;
+    (ldap, run, ou)
+}
+
+async fn add_ou(ldap: &mut ldap3::Ldap, dn: &str) {
+    ldap.add(
+        dn,
+        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap_or_else(|e| panic!("OU {dn}: {e}"));
+}
+
+/// A global security group `CN=<name>,<ou>` listing `members`; its DN.
+async fn add_group(ldap: &mut ldap3::Ldap, ou: &str, name: &str, members: &[&str]) -> String {
+    let dn = format!("CN={name},{ou}");
+    let mut attrs = vec![
+        ("objectClass", HashSet::from(["top", "group"])),
+        ("sAMAccountName", HashSet::from([name])),
+    ];
+    if !members.is_empty() {
+        attrs.push(("member", members.iter().copied().collect()));
+    }
+    ldap.add(&dn, attrs)
+        .await
+        .unwrap()
+        .success()
+        .unwrap_or_else(|e| panic!("group {dn}: {e}"));
+    dn
+}
+
+/// The values of `attr` on `dn` as the administrator reads them (empty when absent).
+async fn values(ldap: &mut ldap3::Ldap, dn: &str, attr: &str) -> Vec<String> {
+    let (rs, _) = ldap
+        .search(dn, Scope::Base, "(objectClass=*)", vec![attr])
+        .await
+        .unwrap()
+        .success()
+        .unwrap_or_else(|e| panic!("reading {attr} of {dn}: {e}"));
+    let e = SearchEntry::construct(rs.into_iter().next().expect("the entry"));
+    e.attrs
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+/// One single value of `attr` on `dn`.
+async fn value(ldap: &mut ldap3::Ldap, dn: &str, attr: &str) -> String {
+    let v = values(ldap, dn, attr).await;
+    assert_eq!(v.len(), 1, "{attr} of {dn}: {v:?}");
+    v[0].clone()
+}
+
+/// The `uSNChanged` of each of `dns`: equal before and after means nothing was written.
+async fn usns(ldap: &mut ldap3::Ldap, dns: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for dn in dns {
+        out.push(value(ldap, dn, "uSNChanged").await);
+    }
+    out
+}
+
+/// Whether `member_dn` is among the `member` values of `group`.
+async fn lists(ldap: &mut ldap3::Ldap, group: &str, member_dn: &str) -> bool {
+    values(ldap, group, "member")
+        .await
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(member_dn))
+}
+
+/// Whether `sam` gets a Kerberos ticket from the DC's KDC with `password` (`kinit`, in a
+/// credential cache of its own); else what kinit printed.
+fn kinit(sam: &str, password: &str) -> Result<(), String> {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("revoke-ad-kinit-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = std::process::Command::new("kinit")
+        .arg(format!("{sam}@REVOKE.TEST"))
+        .env("KRB5_CONFIG", var("REVOKE_TEST_AD_KRB5_CONFIG"))
+        .env("KRB5CCNAME", format!("FILE:{}", dir.join("cc").display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kinit runs (krb5-user)");
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
     }
 }

@@ -6,17 +6,7 @@ use super::*;
 #[tokio::test]
 #[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
 async fn the_person_is_found_by_name_and_recorded_by_guid_and_look_alikes_find_nobody() {
-    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
-    let mut ldap = admin().await;
-    ldap.add(
-        &ou,
-        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-    )
-    .await
-    .unwrap()
-    .success()
-    .expect("the run's OU");
+    let (mut ldap, run, ou) = fresh_ou().await;
     let ada = format!("ada{run}");
     let ada_dn = add_user(&mut ldap, &ou, &ada, &format!("{ada}@example.com")).await;
     // A look-alike whose name starts with the person's, and two people sharing one mail.
@@ -66,23 +56,12 @@ async fn the_person_is_found_by_name_and_recorded_by_guid_and_look_alikes_find_n
     }
 }
 
-
 #[tokio::test]
 #[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
 async fn a_disabled_account_cannot_bind_and_a_look_alike_still_can() {
     use revoke::adapters::RevokeResult;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
-    let mut ldap = admin().await;
-    ldap.add(
-        &ou,
-        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-    )
-    .await
-    .unwrap()
-    .success()
-    .expect("the run's OU");
-    let pw = "Leaver-Test-Pw-1";
+    let (mut ldap, run, ou) = fresh_ou().await;
+    let pw = PW;
     let ada = format!("ada{run}");
     let ada_dn = add_enabled_user(&mut ldap, &ou, &ada, pw).await;
     let twin_dn = add_enabled_user(&mut ldap, &ou, &format!("{ada}x"), pw).await;
@@ -127,18 +106,8 @@ async fn a_disabled_account_cannot_bind_and_a_look_alike_still_can() {
 #[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
 async fn an_expired_account_cannot_bind() {
     use revoke::adapters::RevokeResult;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
-    let mut ldap = admin().await;
-    ldap.add(
-        &ou,
-        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-    )
-    .await
-    .unwrap()
-    .success()
-    .expect("the run's OU");
-    let pw = "Leaver-Test-Pw-1";
+    let (mut ldap, run, ou) = fresh_ou().await;
+    let pw = PW;
     let bo = format!("bo{run}");
     let bo_dn = add_enabled_user(&mut ldap, &ou, &bo, pw).await;
     let t = target(&ou, "");
@@ -170,40 +139,12 @@ async fn an_expired_account_cannot_bind() {
 #[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
 async fn memberships_go_for_the_leaver_only_and_nested_groups_stay() {
     use revoke::adapters::RevokeResult;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
-    let mut ldap = admin().await;
-    ldap.add(
-        &ou,
-        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-    )
-    .await
-    .unwrap()
-    .success()
-    .expect("the run's OU");
+    let (mut ldap, run, ou) = fresh_ou().await;
     let cy = format!("cy{run}");
     let cy_dn = add_user(&mut ldap, &ou, &cy, &format!("{cy}@example.com")).await;
     let twin_dn = add_user(&mut ldap, &ou, &format!("{cy}x"), "t@example.com").await;
-    let inner = format!("CN=inner{run},{ou}");
-    let outer = format!("CN=outer{run},{ou}");
-    for (dn, members) in [
-        (&inner, vec![cy_dn.as_str(), twin_dn.as_str()]),
-        (&outer, vec![cy_dn.as_str(), inner.as_str()]),
-    ] {
-        let sam = dn[3..dn.find(',').unwrap()].to_string();
-        ldap.add(
-            dn,
-            vec![
-                ("objectClass", HashSet::from(["top", "group"])),
-                ("sAMAccountName", HashSet::from([sam.as_str()])),
-                ("member", members.into_iter().collect()),
-            ],
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap_or_else(|e| panic!("group {dn}: {e}"));
-    }
+    let inner = add_group(&mut ldap, &ou, &format!("inner{run}"), &[&cy_dn, &twin_dn]).await;
+    let outer = add_group(&mut ldap, &ou, &format!("outer{run}"), &[&cy_dn, &inner]).await;
     let t = target(&ou, "");
     let p = t
         .find_person(&who(&cy, "x@example.com"))
@@ -256,18 +197,8 @@ async fn memberships_go_for_the_leaver_only_and_nested_groups_stay() {
 #[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
 async fn a_rename_between_discovery_and_revocation_cannot_redirect_it() {
     use revoke::adapters::RevokeResult;
-    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    let ou = format!("OU=run-{run},{}", var("REVOKE_TEST_AD_BASE_DN"));
-    let mut ldap = admin().await;
-    ldap.add(
-        &ou,
-        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
-    )
-    .await
-    .unwrap()
-    .success()
-    .expect("the run's OU");
-    let pw = "Leaver-Test-Pw-1";
+    let (mut ldap, run, ou) = fresh_ou().await;
+    let pw = PW;
     let dee = format!("dee{run}");
     let dee_dn = add_enabled_user(&mut ldap, &ou, &dee, pw).await;
     let t = target(&ou, "");

@@ -2,11 +2,13 @@
 //! through the adapters), the `[targets.<kind>]` tables pointing the fleet at them, and checks
 //! of a case's evidence against what each peer itself shows. Opt-in (`Peers::seeded_with_idp`):
 //! the identity provider as a second directory instance (`[targets.directory.ldap]` and
-//! `[targets.directory.sso]`, Keycloak), its evidence ids then carrying the instance prefix.
+//! `[targets.directory.sso]`, Keycloak), its evidence ids then carrying the instance prefix; and
+//! (`seeded_with_idp_and_ad`) Active Directory as a third (`[targets.directory.ad]`, Samba).
 
 // Shared by several test files; each uses part of it.
 #![allow(dead_code)]
 
+pub mod ad;
 pub mod cicd;
 pub mod cloud;
 pub mod directory;
@@ -125,11 +127,15 @@ pub struct Peers {
     cicd: cicd::Gitlab,
     /// Keycloak as the directory's `sso` instance (LDAP then being `ldap`), when opted in.
     idp: Option<idp::Idp>,
+    /// Active Directory (the Samba DC) as the directory's `ad` instance, when opted in (with
+    /// the identity provider).
+    ad: Option<ad::Ad>,
 }
 
 /// The directory's instance names when the identity provider is in.
 const LDAP: &str = "ldap";
 const SSO: &str = "sso";
+const AD: &str = "ad";
 
 fn env(name: &str) -> String {
     std::env::var(name)
@@ -145,26 +151,40 @@ impl Peers {
             vault: vault::Bao::new(run).await,
             cicd: cicd::Gitlab::start(run).await,
             idp: None,
+            ad: None,
         }
     }
 
     /// A fresh run: every peer started, and `leavers` people plus one bystander (who shares a
     /// name prefix with every leaver and must keep everything) seeded at each.
     pub async fn seeded(leavers: usize) -> (String, Peers, Vec<Person>, Person) {
-        Self::seeded_opt(leavers, false).await
+        Self::seeded_opt(leavers, false, false).await
     }
 
     /// `seeded`, and the same people in Keycloak (the directory's second instance, `sso`), each
     /// signed in online and offline.
     pub async fn seeded_with_idp(leavers: usize) -> (String, Peers, Vec<Person>, Person) {
-        Self::seeded_opt(leavers, true).await
+        Self::seeded_opt(leavers, true, false).await
     }
 
-    async fn seeded_opt(leavers: usize, idp: bool) -> (String, Peers, Vec<Person>, Person) {
+    /// `seeded_with_idp`, and the same people in Active Directory (the directory's third
+    /// instance, `ad`), each an enabled user in one group.
+    pub async fn seeded_with_idp_and_ad(leavers: usize) -> (String, Peers, Vec<Person>, Person) {
+        Self::seeded_opt(leavers, true, true).await
+    }
+
+    async fn seeded_opt(
+        leavers: usize,
+        idp: bool,
+        ad: bool,
+    ) -> (String, Peers, Vec<Person>, Person) {
         let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         let mut peers = Peers::start(&run).await;
         if idp {
             peers.idp = Some(idp::Idp::new());
+        }
+        if ad {
+            peers.ad = Some(ad::Ad::new(&run).await);
         }
         let people: Vec<Person> = (0..leavers).map(|i| Person::new(&run, i)).collect();
         let bystander = Person::bystander(&run);
@@ -193,12 +213,17 @@ impl Peers {
         if let Some(idp) = &self.idp {
             idp.seed(&all).await;
         }
+        if let Some(ad) = &self.ad {
+            ad.seed(&all).await;
+        }
     }
 
     /// The instance a case's target state names: the worker's own (`worker`), or for the
     /// directory with the identity provider in, its two instances.
     pub fn instance(&self, kind: TargetKind, worker: &str) -> String {
         match (kind, &self.idp) {
+            // Named instances in the order of their names.
+            (TargetKind::Directory, Some(_)) if self.ad.is_some() => format!("{AD}+{LDAP}+{SSO}"),
             (TargetKind::Directory, Some(_)) => format!("{LDAP}+{SSO}"),
             _ => worker.to_string(),
         }
@@ -228,6 +253,13 @@ impl Peers {
             let mut directory = toml::Table::new();
             directory.insert(LDAP.into(), toml::Value::Table(ldap));
             directory.insert(SSO.into(), toml::Value::Table(sso));
+            if let Some(ad) = &self.ad {
+                let table = ad.table();
+                let parsed: toml::Table = table.parse().unwrap_or_else(|e| {
+                    panic!("[targets.directory.{AD}] test table: {e}\n{table}")
+                });
+                directory.insert(AD.into(), toml::Value::Table(parsed));
+            }
             cfg.targets
                 .insert(TargetKind::Directory.as_str().to_string(), directory);
         }
@@ -250,15 +282,19 @@ impl Peers {
                         })
                         .collect()
                 };
-                let (ldap, sso) = (of(LDAP), of(SSO));
+                let (ldap, sso, ad) = (of(LDAP), of(SSO), of(AD));
                 assert_eq!(
-                    ldap.len() + sso.len(),
+                    ldap.len() + sso.len() + ad.len(),
                     objects.len(),
-                    "{}: directory objects of neither instance: {objects:?}",
+                    "{}: directory objects of no instance: {objects:?}",
                     p.username
                 );
                 self.directory.check(p, &ldap).await;
                 self.idp.as_ref().unwrap().check(p, &sso).await;
+                match &self.ad {
+                    Some(dc) => dc.check(p, &ad).await,
+                    None => assert!(ad.is_empty(), "{objects:?}"),
+                }
             }
             TargetKind::Directory => self.directory.check(p, objects).await,
             TargetKind::Saas => self.saas.check(p, objects).await,
@@ -277,6 +313,9 @@ impl Peers {
         self.cicd.check_untouched(p).await;
         if let Some(idp) = &self.idp {
             idp.check_untouched(p).await;
+        }
+        if let Some(ad) = &self.ad {
+            ad.check_untouched(p).await;
         }
     }
 }

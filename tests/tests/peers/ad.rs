@@ -88,7 +88,6 @@ impl Ad {
                         ),
                         ("sAMAccountName", HashSet::from([p.username.as_str()])),
                         ("mail", HashSet::from([p.email.as_str()])),
-                        ("employeeID", HashSet::from([p.employee_id.as_str()])),
                     ],
                 )
                 .await

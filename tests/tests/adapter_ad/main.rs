@@ -25,6 +25,7 @@ use std::collections::HashSet;
 
 mod forged;
 mod lifecycle;
+mod paging;
 mod pieces;
 
 /// Every seeded user's password (AD's complexity rule applies).

@@ -9,13 +9,16 @@
 //! as it was). Samba is evidence of AD's protocol behaviour, not a certification against
 //! Microsoft AD.
 //!
-//! - `pieces`: each step on its own (lookup, disable, expire, memberships, a rename between
-//!   discovery and revocation);
+//! - `pieces`: each step on its own (lookup by each match attribute, over LDAPS and StartTLS;
+//!   disable, expire, memberships, a rename between discovery and revocation);
 //! - `lifecycle`: the whole contract — revoke, read back, run again, restore, restore again;
 //!   with the password reset and the disabled OU too;
 //! - `forged`: restores an attacker or a mistake would send — another person's objects, a
 //!   privileged group, a co-sponsored account, a move out of the base — refused or withheld,
-//!   nothing written.
+//!   nothing written;
+//! - `refused`: the DC refuses part of a revocation (a Domain Admin's membership): failed, never
+//!   verified, the rest done;
+//! - `paging`: more sponsored accounts than a page (and than AD's MaxPageSize).
 
 use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use revoke::adapters::active_directory::AdTarget;
@@ -27,6 +30,7 @@ mod forged;
 mod lifecycle;
 mod paging;
 mod pieces;
+mod refused;
 
 /// Every seeded user's password (AD's complexity rule applies).
 const PW: &str = "Leaver-Test-Pw-1";

@@ -252,3 +252,71 @@ async fn a_rename_between_discovery_and_revocation_cannot_redirect_it() {
     );
     assert!(t.verify_disabled(&p.guid).await.unwrap().gone);
 }
+
+/// The other match attributes, and StartTLS on the plain port: `userPrincipalName` and `mail`
+/// match the identity's email, `employeeID` its employee id, each exactly.
+#[tokio::test]
+#[ignore = "needs a Samba AD DC: run the README's test command (sets REVOKE_TEST_AD_*)"]
+async fn the_person_is_found_by_upn_and_employee_id_and_over_starttls() {
+    let (mut ldap, run, ou) = fresh_ou().await;
+    let eli = format!("eli{run}");
+    let eli_dn = add_user(&mut ldap, &ou, &eli, &format!("eli.mail{run}@example.com")).await;
+    let upn = format!("eli.upn{run}@revoke.test");
+    let employee = format!("E{run}");
+    ldap.modify(
+        &eli_dn,
+        vec![
+            ldap3::Mod::Replace("userPrincipalName", HashSet::from([upn.as_str()])),
+            ldap3::Mod::Replace("employeeID", HashSet::from([employee.as_str()])),
+        ],
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap();
+    let guid = guid_of(&mut ldap, &eli_dn).await;
+    let person = |email: &str, employee_id: &str| Identity {
+        employee_id: employee_id.into(),
+        email: Some(email.into()),
+        username: Some("nobody-by-this-name".into()),
+        kind: IdentityKind::Employee,
+    };
+    for (setting, who, found) in [
+        ("userPrincipalName", person(&upn.to_uppercase(), "E0"), true),
+        (
+            "userPrincipalName",
+            person(&format!("eli.mail{run}@example.com"), "E0"),
+            false,
+        ),
+        (
+            "mail",
+            person(&format!("eli.mail{run}@example.com"), "E0"),
+            true,
+        ),
+        ("employeeID", person("x@example.com", &employee), true),
+        (
+            "employeeID",
+            person("x@example.com", &format!("{employee}*")),
+            false,
+        ),
+    ] {
+        let t = target(&ou, &format!("match_attribute = {setting:?}\n"));
+        let got = t.find_person(&who).await.unwrap().map(|p| p.guid);
+        assert_eq!(got, found.then_some(guid), "{setting} {who:?}");
+    }
+    // StartTLS on port 389, the certificate checked the same way.
+    let url = var("REVOKE_TEST_AD_URL")
+        .replace("ldaps://", "ldap://")
+        .replace(":636", ":389");
+    std::env::set_var("REVOKE_TEST_AD_REVOKER_PW", var("REVOKE_TEST_AD_BIND_PW"));
+    let table: toml::Table = format!(
+        "url = {url:?}\nstarttls = true\nca_file = {:?}\nbind_dn = {:?}\npassword_env = \"REVOKE_TEST_AD_REVOKER_PW\"\nbase_dn = {ou:?}\n",
+        var("REVOKE_TEST_AD_CA_FILE"),
+        var("REVOKE_TEST_AD_BIND_DN"),
+    )
+    .parse()
+    .unwrap();
+    let t = AdTarget::from_table(&table, "ad").unwrap();
+    let got = t.find_person(&who(&eli, "x@example.com")).await.unwrap();
+    assert_eq!(got.map(|p| p.guid), Some(guid), "over StartTLS");
+}

@@ -1,14 +1,15 @@
-//! Group memberships: each group the person is in (`memberOf`, AD's own back-link, so nested and
-//! every domain group is seen), named by the group's `objectGUID`; revoked by deleting the
+//! Group memberships: each group under `group_base_dn` the person is in (`memberOf`, AD's own
+//! back-link), named by the group's `objectGUID`; revoked by deleting the
 //! person's DN — resolved from the person's GUID now, not the DN discovery saw — from the
 //! group's `member` at `<GUID=…>`. Nested groups are left as they are. Read back: the group no
 //! longer matches `(member=<DN>)`; `removed_at` is the group's `whenChanged` (AD does not change
 //! the user's when a group loses it).
 
+use super::discover::entry_guid;
 use super::person::Person;
-use super::syntax::{guid_dn, guid_from_wire};
+use super::syntax::guid_dn;
 use super::AdTarget;
-use crate::adapters::ldap::{eq_filter, parse_generalized_time};
+use crate::adapters::ldap::{dn_within, eq_filter, parse_generalized_time};
 use crate::adapters::{ReadBack, RevokeResult, TargetError};
 use chrono::{DateTime, Utc};
 use ldap3::{Mod, Scope};
@@ -16,22 +17,20 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 impl AdTarget {
-    /// The GUIDs of the groups `p` is a member of.
+    /// The GUIDs of the groups under `group_base_dn` that `p` is a member of: the groups this
+    /// instance manages, the same a restore may re-add to.
     pub async fn groups_of(&self, p: &Person) -> Result<Vec<Uuid>, TargetError> {
         let mut out = Vec::with_capacity(p.member_of.len());
-        for dn in &p.member_of {
+        for dn in p
+            .member_of
+            .iter()
+            .filter(|dn| dn_within(dn, &self.group_base_dn))
+        {
             let doing = format!("reading group {dn} in directory {}", self.instance);
             let Some(e) = self.session.read(dn, &["objectGUID"], &doing).await? else {
                 continue; // deleted since: nothing to remove
             };
-            if let Some(g) = e
-                .bin_attrs
-                .get("objectGUID")
-                .and_then(|v| v.first())
-                .and_then(|b| guid_from_wire(b))
-            {
-                out.push(g);
-            }
+            out.extend(entry_guid(&e));
         }
         Ok(out)
     }

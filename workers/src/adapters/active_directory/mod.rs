@@ -14,8 +14,8 @@
 //!      kept (`account`). Read back: the bit is set; `removed_at` the entry's `whenChanged`.
 //!   2. `account_expiry` (`expire`): `accountExpires` set to now, the value before kept in the id
 //!      (`expiry`). Read back: a time at or before now.
-//!   3. `group_membership` (`remove_membership`), one per group that lists the person: AD's own
-//!      `memberOf` back-link and a paged `(member=<DN>)` search under `group_base_dn`; the
+//!   3. `group_membership` (`remove_membership`), one per group under `group_base_dn` that lists
+//!      the person: AD's own `memberOf` back-link and a paged `(member=<DN>)` search; the
 //!      person's DN deleted from the group's `member` (`groups`), nested groups left as they
 //!      are. Read back: the group no longer lists the DN the person has now; `removed_at` the
 //!      group's `whenChanged` (AD does not change the user's when a group loses it). The

@@ -93,6 +93,19 @@ async fn a_disabled_account_cannot_bind_and_a_look_alike_still_can() {
         Ok(()),
         "the look-alike is untouched"
     );
+    // The write is a compare-and-swap: bits read before someone else changed them are not
+    // written back over theirs (a transient error: the retry reads them again).
+    let now: u32 = value(&mut ldap, &twin_dn, "userAccountControl")
+        .await
+        .parse()
+        .unwrap();
+    let twin_guid = guid_of(&mut ldap, &twin_dn).await;
+    let stale = t.swap_control(&twin_guid, now | 0x10000, 0x2, "test").await;
+    assert!(matches!(stale, Err(TargetError::Transient(_))), "{stale:?}");
+    assert_eq!(
+        value(&mut ldap, &twin_dn, "userAccountControl").await,
+        now.to_string()
+    );
     // A second run writes nothing.
     assert!(matches!(
         t.disable(&p.guid).await.unwrap(),

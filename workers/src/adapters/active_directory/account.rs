@@ -1,5 +1,6 @@
 //! The account itself: disabled by setting ACCOUNTDISABLE in `userAccountControl`, every other
-//! bit kept, at `<GUID=…>` — the object discovery recorded, wherever it is now. Read back: the
+//! bit kept (a compare-and-swap, so a concurrent change of another bit is never overwritten), at
+//! `<GUID=…>` — the object discovery recorded, wherever it is now. Read back: the
 //! bit is set; `removed_at` is the entry's `whenChanged`.
 
 use super::syntax::{disabled, guid_dn, is_disabled};
@@ -53,25 +54,43 @@ impl AdTarget {
                 removed_at: changed,
             });
         }
-        let value = disabled(uac).to_string();
-        let r = self
-            .session
-            .modify(
-                &guid_dn(guid),
-                vec![Mod::Replace(
-                    "userAccountControl",
-                    HashSet::from([value.as_str()]),
-                )],
-                &doing,
-            )
-            .await?;
-        if r.rc != 0 {
-            return Err(self.session.result_error(&doing, &r));
-        }
+        self.swap_control(guid, uac, disabled(uac), &doing).await?;
         let (_, changed) = self.control(guid, &doing).await?.unwrap_or((uac, None));
         Ok(RevokeResult::Revoked {
             removed_at: changed,
         })
+    }
+
+    /// Writes `userAccountControl` of `guid` from `old` to `new` as one compare-and-swap: the
+    /// modify deletes the value `old` and adds `new`, so a bit someone else changed since it
+    /// was read fails the write (noSuchAttribute) instead of being overwritten; that answer is
+    /// transient, and the retry reads the bits again.
+    pub async fn swap_control(
+        &self,
+        guid: &Uuid,
+        old: u32,
+        new: u32,
+        doing: &str,
+    ) -> Result<(), TargetError> {
+        let (old, new) = (old.to_string(), new.to_string());
+        let r = self
+            .session
+            .modify(
+                &guid_dn(guid),
+                vec![
+                    Mod::Delete("userAccountControl", HashSet::from([old.as_str()])),
+                    Mod::Add("userAccountControl", HashSet::from([new.as_str()])),
+                ],
+                doing,
+            )
+            .await?;
+        match r.rc {
+            0 => Ok(()),
+            16 => Err(TargetError::Transient(format!(
+                "{doing}: userAccountControl changed from {old} while being written; reading it again"
+            ))),
+            _ => Err(self.session.result_error(doing, &r)),
+        }
     }
 
     /// Reads the account `guid` back: gone when ACCOUNTDISABLE is set (or the object is gone).

@@ -104,9 +104,7 @@ impl AdTarget {
         if !is_disabled(uac) {
             return Ok(RestoreResult::AlreadyPresent);
         }
-        let value = enabled(uac).to_string();
-        self.write(guid, "userAccountControl", &value, &doing)
-            .await?;
+        self.swap_control(guid, uac, enabled(uac), &doing).await?;
         let (_, changed) = self.control(guid, &doing).await?.unwrap_or((uac, None));
         Ok(RestoreResult::Restored {
             restored_at: changed,

@@ -22,6 +22,7 @@ pub mod offsets;
 pub mod openbao_http;
 pub mod procs;
 pub mod redirect;
+pub mod samba_dc;
 pub mod scim_http;
 pub mod signing_kit;
 pub mod slapd;

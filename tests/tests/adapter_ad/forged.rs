@@ -190,25 +190,13 @@ async fn a_co_sponsored_account_stays_disabled_while_the_other_sponsor_is_revoke
     let bob_dn = add_enabled_user(&mut ldap, &ou, &bob, PW).await;
     // A computer account (AD's class for services; users have no managedBy): managedBy ada,
     // manager bob.
-    let svc = format!("CN=svc{run},{ou}");
-    let sam = format!("svc{run}$");
-    ldap.add(
-        &svc,
-        vec![
-            (
-                "objectClass",
-                HashSet::from(["top", "person", "organizationalPerson", "user", "computer"]),
-            ),
-            ("sAMAccountName", HashSet::from([sam.as_str()])),
-            ("userAccountControl", HashSet::from(["4096"])),
-            ("managedBy", HashSet::from([ada_dn.as_str()])),
-            ("manager", HashSet::from([bob_dn.as_str()])),
-        ],
+    let svc = add_computer(
+        &mut ldap,
+        &ou,
+        &format!("svc{run}"),
+        &[("managedBy", &ada_dn), ("manager", &bob_dn)],
     )
-    .await
-    .unwrap()
-    .success()
-    .unwrap_or_else(|e| panic!("{svc}: {e}"));
+    .await;
     let t = target(
         &ou,
         "owner_attributes = [\"managedBy\", \"manager\"]\nsponsored_filter = \"(objectClass=computer)\"\n",

@@ -15,36 +15,8 @@ async fn add_service_account(
     name: &str,
     sponsor: &str,
 ) -> String {
-    let dn = format!("CN={name},{ou}");
-    let sam = format!("{name}$");
-    ldap.add(
-        &dn,
-        vec![
-            (
-                "objectClass",
-                HashSet::from(["top", "person", "organizationalPerson", "user", "computer"]),
-            ),
-            ("sAMAccountName", HashSet::from([sam.as_str()])),
-            ("userAccountControl", HashSet::from(["4096"])),
-            ("managedBy", HashSet::from([sponsor])),
-        ],
-    )
-    .await
-    .unwrap()
-    .success()
-    .unwrap_or_else(|e| panic!("service account {dn}: {e}"));
-    let pw = revoke::adapters::active_directory::syntax::unicode_pwd(PW);
-    ldap.modify(
-        &dn,
-        vec![ldap3::Mod::Replace(
-            b"unicodePwd".to_vec(),
-            HashSet::from([pw]),
-        )],
-    )
-    .await
-    .unwrap()
-    .success()
-    .unwrap_or_else(|e| panic!("password of {dn}: {e}"));
+    let dn = add_computer(ldap, ou, name, &[("managedBy", sponsor)]).await;
+    set_password(ldap, &dn, PW, 0x1000).await;
     dn
 }
 

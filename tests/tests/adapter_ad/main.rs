@@ -20,10 +20,13 @@
 //!   verified, the rest done;
 //! - `paging`: more sponsored accounts than a page (and than AD's MaxPageSize).
 
-use ldap3::{LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use ldap3::Scope;
 use revoke::adapters::active_directory::AdTarget;
 use revoke::adapters::TargetError;
 use revoke_shared::contract::{Identity, IdentityKind};
+use revoke_tests::samba_dc::{
+    add, add_computer, add_group, admin, bind_as, guid_of, lists, set_password, values, var,
+};
 use std::collections::HashSet;
 
 mod forged;
@@ -35,59 +38,23 @@ mod refused;
 /// Every seeded user's password (AD's complexity rule applies).
 const PW: &str = "Leaver-Test-Pw-1";
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} names the test's Samba DC"))
-}
-
-/// The test's own connection, bound as the domain's administrator (certificate not checked:
-/// the adapter's check is what is under test).
-async fn admin() -> ldap3::Ldap {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let settings = LdapConnSettings::new().set_no_tls_verify(true);
-    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &var("REVOKE_TEST_AD_URL"))
-        .await
-        .expect("the DC answers");
-    ldap3::drive!(conn);
-    ldap.simple_bind(
-        &var("REVOKE_TEST_AD_ADMIN_DN"),
-        &var("REVOKE_TEST_AD_ADMIN_PW"),
-    )
-    .await
-    .unwrap()
-    .success()
-    .expect("the administrator binds");
-    ldap
-}
-
+/// A user `CN=<sam>,<ou>` that cannot sign in yet (no password, disabled as AD creates it).
 async fn add_user(ldap: &mut ldap3::Ldap, ou: &str, sam: &str, mail: &str) -> String {
     let dn = format!("CN={sam},{ou}");
-    ldap.add(
-        &dn,
-        vec![
-            (
-                "objectClass",
-                HashSet::from(["top", "person", "organizationalPerson", "user"]),
-            ),
-            ("sAMAccountName", HashSet::from([sam])),
-            ("mail", HashSet::from([mail])),
-        ],
-    )
-    .await
-    .unwrap()
-    .success()
-    .unwrap_or_else(|e| panic!("add {dn}: {e}"));
+    let class = HashSet::from(["top", "person", "organizationalPerson", "user"]);
+    let attrs = vec![
+        ("objectClass", class),
+        ("sAMAccountName", HashSet::from([sam])),
+        ("mail", HashSet::from([mail])),
+    ];
+    add(ldap, &dn, attrs).await;
     dn
 }
 
-async fn guid_of(ldap: &mut ldap3::Ldap, dn: &str) -> uuid::Uuid {
-    let (entries, _) = ldap
-        .search(dn, Scope::Base, "(objectClass=*)", vec!["objectGUID"])
-        .await
-        .unwrap()
-        .success()
-        .unwrap();
-    let e = SearchEntry::construct(entries.into_iter().next().unwrap());
-    uuid::Uuid::from_bytes_le(e.bin_attrs["objectGUID"][0].clone().try_into().unwrap())
+/// A user who can sign in: `sam` with `password`, enabled (NORMAL_ACCOUNT).
+async fn add_enabled_user(ldap: &mut ldap3::Ldap, ou: &str, sam: &str, password: &str) -> String {
+    let mail = format!("{sam}@example.com");
+    revoke_tests::samba_dc::add_enabled_user(ldap, ou, sam, &mail, password).await
 }
 
 fn who(username: &str, email: &str) -> Identity {
@@ -115,45 +82,6 @@ fn target_trusting(ca_file: &str, ou: &str, extra: &str) -> AdTarget {
     AdTarget::from_table(&t, "ad").expect("the table")
 }
 
-/// A user who can sign in: `sam` with `password`, enabled (NORMAL_ACCOUNT).
-async fn add_enabled_user(ldap: &mut ldap3::Ldap, ou: &str, sam: &str, password: &str) -> String {
-    let dn = add_user(ldap, ou, sam, &format!("{sam}@example.com")).await;
-    let pw = revoke::adapters::active_directory::syntax::unicode_pwd(password);
-    ldap.modify(
-        &dn,
-        vec![
-            ldap3::Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([pw])),
-            ldap3::Mod::Replace(
-                b"userAccountControl".to_vec(),
-                HashSet::from([b"512".to_vec()]),
-            ),
-        ],
-    )
-    .await
-    .unwrap()
-    .success()
-    .unwrap_or_else(|e| panic!("enable {dn}: {e}"));
-    dn
-}
-
-/// Whether `dn` binds with `password` at the DC; else AD's reason (`data <code>`).
-async fn bind_as(dn: &str, password: &str) -> Result<(), String> {
-    let settings = LdapConnSettings::new().set_no_tls_verify(true);
-    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &var("REVOKE_TEST_AD_URL"))
-        .await
-        .unwrap();
-    ldap3::drive!(conn);
-    let r = ldap.simple_bind(dn, password).await.unwrap();
-    let _ = ldap.unbind().await;
-    match r.rc {
-        0 => Ok(()),
-        _ => Err(
-            revoke::adapters::active_directory::syntax::bind_refusal(&r.text)
-                .map_or_else(|| format!("rc {} {}", r.rc, r.text), str::to_string),
-        ),
-    }
-}
-
 /// A fresh run: the administrator's connection, the run's id and its own OU under the base.
 async fn fresh_ou() -> (ldap3::Ldap, String, String) {
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
@@ -164,48 +92,12 @@ async fn fresh_ou() -> (ldap3::Ldap, String, String) {
 }
 
 async fn add_ou(ldap: &mut ldap3::Ldap, dn: &str) {
-    ldap.add(
+    add(
+        ldap,
         dn,
         vec![("objectClass", HashSet::from(["organizationalUnit"]))],
     )
-    .await
-    .unwrap()
-    .success()
-    .unwrap_or_else(|e| panic!("OU {dn}: {e}"));
-}
-
-/// A global security group `CN=<name>,<ou>` listing `members`; its DN.
-async fn add_group(ldap: &mut ldap3::Ldap, ou: &str, name: &str, members: &[&str]) -> String {
-    let dn = format!("CN={name},{ou}");
-    let mut attrs = vec![
-        ("objectClass", HashSet::from(["top", "group"])),
-        ("sAMAccountName", HashSet::from([name])),
-    ];
-    if !members.is_empty() {
-        attrs.push(("member", members.iter().copied().collect()));
-    }
-    ldap.add(&dn, attrs)
-        .await
-        .unwrap()
-        .success()
-        .unwrap_or_else(|e| panic!("group {dn}: {e}"));
-    dn
-}
-
-/// The values of `attr` on `dn` as the administrator reads them (empty when absent).
-async fn values(ldap: &mut ldap3::Ldap, dn: &str, attr: &str) -> Vec<String> {
-    let (rs, _) = ldap
-        .search(dn, Scope::Base, "(objectClass=*)", vec![attr])
-        .await
-        .unwrap()
-        .success()
-        .unwrap_or_else(|e| panic!("reading {attr} of {dn}: {e}"));
-    let e = SearchEntry::construct(rs.into_iter().next().expect("the entry"));
-    e.attrs
-        .into_iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(attr))
-        .map(|(_, v)| v)
-        .unwrap_or_default()
+    .await;
 }
 
 /// One single value of `attr` on `dn`.
@@ -222,14 +114,6 @@ async fn usns(ldap: &mut ldap3::Ldap, dns: &[&str]) -> Vec<String> {
         out.push(value(ldap, dn, "uSNChanged").await);
     }
     out
-}
-
-/// Whether `member_dn` is among the `member` values of `group`.
-async fn lists(ldap: &mut ldap3::Ldap, group: &str, member_dn: &str) -> bool {
-    values(ldap, group, "member")
-        .await
-        .iter()
-        .any(|m| m.eq_ignore_ascii_case(member_dn))
 }
 
 /// Whether `sam` gets a Kerberos ticket from the DC's KDC with `password` (`kinit`, in a

@@ -22,24 +22,8 @@ async fn more_sponsored_accounts_than_a_page_are_all_found_and_disabled() {
     add_ou(&mut ldap, &services).await;
     let seeding = std::time::Instant::now();
     for i in 0..ACCOUNTS {
-        let sam = format!("s{run}{i}$");
-        let dn = format!("CN=s{run}{i},{services}");
-        ldap.add(
-            &dn,
-            vec![
-                (
-                    "objectClass",
-                    HashSet::from(["top", "person", "organizationalPerson", "user", "computer"]),
-                ),
-                ("sAMAccountName", HashSet::from([sam.as_str()])),
-                ("userAccountControl", HashSet::from(["4096"])),
-                ("managedBy", HashSet::from([cy_dn.as_str()])),
-            ],
-        )
-        .await
-        .unwrap()
-        .success()
-        .unwrap_or_else(|e| panic!("{dn}: {e}"));
+        let name = format!("s{run}{i}");
+        add_computer(&mut ldap, &services, &name, &[("managedBy", &cy_dn)]).await;
     }
     println!(
         "seeded {ACCOUNTS} service accounts in {:.1} s",

@@ -373,23 +373,7 @@ mod tests {
         ] {
             assert!(keys.len() > 5, "{kind}: {keys:?}");
             let heading = format!("[targets.{kind}]");
-            for (file, text) in [
-                ("docs/configuration.md", block),
-                ("revoke.example.toml", example),
-            ] {
-                let from = text
-                    .find(&heading)
-                    .unwrap_or_else(|| panic!("{file}: {heading}"));
-                let rest = &text[from + heading.len()..];
-                let part = &rest[..rest.find("[targets.").unwrap_or(rest.len())];
-                // The protocol key every instance table may carry (`choice`) too.
-                for key in keys.iter().copied().chain([choice::KEY]) {
-                    assert!(
-                        mentions(part, key),
-                        "{file} {heading} does not mention {key}"
-                    );
-                }
-            }
+            names_every_key(&heading, &keys, block, example);
         }
         for key in limit_keys {
             assert!(mentions(block, key) && mentions(example, key), "{key}");
@@ -442,24 +426,9 @@ mod tests {
             let doc3: toml::Table = block3.parse().expect("the example is TOML");
             let t = doc3["targets"]["directory"][instance].as_table().unwrap();
             assert_eq!(choice::protocol(TargetKind::Directory, t), Ok(protocol));
+            assert!(keys.len() > 5, "{keys:?}");
             let heading = format!("[targets.directory.{instance}]");
-            for (file, text) in [
-                ("docs/configuration.md", block3),
-                ("revoke.example.toml", example),
-            ] {
-                let from = text
-                    .find(&heading)
-                    .unwrap_or_else(|| panic!("{file}: {heading}"));
-                let rest = &text[from + heading.len()..];
-                let part = &rest[..rest.find("[targets.").unwrap_or(rest.len())];
-                assert!(keys.len() > 5, "{keys:?}");
-                for key in keys.iter().copied().chain([choice::KEY]) {
-                    assert!(
-                        mentions(part, key),
-                        "{file} {heading} does not mention {key}"
-                    );
-                }
-            }
+            names_every_key(&heading, &keys, block3, example);
             std::env::set_var(t[secret_key].as_str().unwrap(), "dummy-secret");
             let table = choice::without_key(t);
             match protocol {
@@ -473,6 +442,28 @@ mod tests {
                 }
             }
             .unwrap_or_else(|e| panic!("{heading}: {e}"));
+        }
+    }
+
+    /// The table under `heading` names every key in `keys`, and the protocol key every instance
+    /// table may carry (`choice`), in the documented example (`doc`) and in
+    /// revoke.example.toml (`example`).
+    fn names_every_key(heading: &str, keys: &[&str], doc: &str, example: &str) {
+        for (file, text) in [
+            ("docs/configuration.md", doc),
+            ("revoke.example.toml", example),
+        ] {
+            let from = text
+                .find(heading)
+                .unwrap_or_else(|| panic!("{file}: {heading}"));
+            let rest = &text[from + heading.len()..];
+            let part = &rest[..rest.find("[targets.").unwrap_or(rest.len())];
+            for key in keys.iter().copied().chain([choice::KEY]) {
+                assert!(
+                    mentions(part, key),
+                    "{file} {heading} does not mention {key}"
+                );
+            }
         }
     }
 

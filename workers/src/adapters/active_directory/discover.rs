@@ -108,18 +108,24 @@ impl AdTarget {
         Ok(out)
     }
 
+    /// What a sponsored account of the person at `dn` matches: `sponsored_filter`, and an owner
+    /// attribute naming `dn`.
+    pub(super) fn sponsored_by_filter(&self, dn: &str) -> String {
+        let owners: String = self
+            .owner_attributes
+            .iter()
+            .map(|a| eq_filter(a, dn))
+            .collect();
+        format!("(&{}(|{owners}))", self.sponsored_filter)
+    }
+
     /// The objects `p` sponsors: under `base_dn`, matching `sponsored_filter`, an owner
     /// attribute naming `p`'s DN; never `p` itself nor the revoker.
     async fn sponsored_by(&self, p: &Person) -> Result<Vec<Uuid>, TargetError> {
         if self.owner_attributes.is_empty() {
             return Ok(Vec::new());
         }
-        let owners: String = self
-            .owner_attributes
-            .iter()
-            .map(|a| eq_filter(a, &p.dn))
-            .collect();
-        let filter = format!("(&{}(|{owners}))", self.sponsored_filter);
+        let filter = self.sponsored_by_filter(&p.dn);
         let doing = format!(
             "listing accounts sponsored by {} in directory {}",
             p.dn, self.instance

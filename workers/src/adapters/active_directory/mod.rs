@@ -61,6 +61,7 @@ pub mod syntax;
 
 use super::{Adapter, Held, ReadBack, RestoreResult, RevokeResult, TargetError};
 use crate::adapters::ldap::connection::Session;
+use crate::adapters::ldap::settings::{attribute_names, dn, filter, optional_dn};
 use async_trait::async_trait;
 use objects::AdObject;
 use revoke_shared::contract::{Identity, ObjectEvidence, TargetKind};
@@ -85,9 +86,7 @@ impl std::fmt::Debug for AdTarget {
         f.debug_struct("AdTarget")
             .field("instance", &self.instance)
             .field("principal", &self.principal)
-            .field("url", &self.session.url)
-            .field("bind_dn", &self.session.bind_dn)
-            .field("password", &self.session.password)
+            .field("session", &self.session)
             .field("base_dn", &self.base_dn)
             .field("match_attribute", &self.match_attribute)
             .finish_non_exhaustive()
@@ -100,35 +99,20 @@ impl AdTarget {
     pub fn from_table(table: &toml::Table, instance: &str) -> Result<AdTarget, String> {
         let s = Settings::from_table(table)?;
         let session = s.session(instance)?;
-        let base_dn = s.base_dn.trim().to_string();
-        let disabled_ou = s.disabled_ou.as_ref().map(|ou| ou.trim().to_string());
-        if let Some(ou) = &disabled_ou {
-            if crate::adapters::ldap::split_first_rdn(ou).is_none() {
-                return Err(format!(
-                    "[targets.directory] disabled_ou {ou:?} is not a DN"
-                ));
-            }
-        }
-        if !s.sponsored_filter.trim().starts_with('(') {
-            return Err(format!(
-                "[targets.directory] sponsored_filter {:?} must be an LDAP filter in parentheses",
-                s.sponsored_filter
-            ));
-        }
+        let base_dn = dn("base_dn", &s.base_dn)?;
+        attribute_names("owner_attributes", &s.owner_attributes)?;
         Ok(AdTarget {
             instance: instance.to_string(),
             principal: s.principal.clone().unwrap_or_else(|| s.bind_dn.clone()),
             session,
-            group_base_dn: s
-                .group_base_dn
-                .as_deref()
-                .map_or(base_dn.clone(), |g| g.trim().to_string()),
+            group_base_dn: optional_dn("group_base_dn", s.group_base_dn.as_ref())?
+                .unwrap_or_else(|| base_dn.clone()),
             base_dn,
             match_attribute: s.match_attribute,
             owner_attributes: s.owner_attributes.clone(),
-            sponsored_filter: s.sponsored_filter.trim().to_string(),
+            sponsored_filter: filter("sponsored_filter", &s.sponsored_filter)?,
             reset_password: s.reset_password,
-            disabled_ou,
+            disabled_ou: optional_dn("disabled_ou", s.disabled_ou.as_ref())?,
         })
     }
 

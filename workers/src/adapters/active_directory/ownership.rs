@@ -18,7 +18,7 @@
 use super::person::Person;
 use super::syntax::{guid_dn, is_disabled};
 use super::AdTarget;
-use crate::adapters::ldap::{dn_eq, dn_within, eq_filter};
+use crate::adapters::ldap::{dn_eq, dn_within};
 use crate::adapters::TargetError;
 use revoke_shared::contract::Identity;
 use uuid::Uuid;
@@ -85,12 +85,7 @@ impl AdTarget {
         let Some(e) = self.session.read(&guid_dn(guid), &attrs, &doing).await? else {
             return Ok(Owned::Gone(format!("account {guid} no longer exists")));
         };
-        let owners: String = self
-            .owner_attributes
-            .iter()
-            .map(|a| eq_filter(a, &p.dn))
-            .collect();
-        let filter = format!("(&{}(|{owners}))", self.sponsored_filter);
+        let filter = self.sponsored_by_filter(&p.dn);
         let theirs = !self.owner_attributes.is_empty()
             && dn_within(&e.dn, &self.base_dn)
             && self

@@ -4,9 +4,9 @@
 //! revoker's password); the certificate is verified (system store or `ca_file`).
 
 use crate::adapters::ldap::connection::{Session, Trust};
+use crate::adapters::ldap::settings::bind_password;
 use crate::adapters::table;
 use revoke_shared::contract::TargetKind;
-use revoke_shared::secret::Secret;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -118,14 +118,7 @@ impl Settings {
                 "[targets.{k}] starttls is for ldap:// URLs; {url:?} is already TLS"
             ));
         }
-        let (env, file) = (self.password_env.as_deref(), self.password_file.as_deref());
-        if env.is_some() == file.is_some() {
-            return Err(format!(
-                "[targets.{k}] set exactly one of password_env or password_file (the bind password is never inline)"
-            ));
-        }
-        let password = Secret::from_env_or_file(env, file)
-            .map_err(|e| format!("[targets.{k}] bind password: {e}"))?;
+        let password = bind_password(self.password_env.as_deref(), self.password_file.as_deref())?;
         let trust = match &self.ca_file {
             Some(path) => Trust::ca_file(path).map_err(|e| format!("[targets.{k}] {e}"))?,
             None => Trust::System,
@@ -174,5 +167,41 @@ mod tests {
         );
         assert!(settings("url = \"ldaps://dc\"\nmatch_attribute = \"employeeID\"").is_ok());
         assert!(settings("url = \"ldaps://dc\"\nmatch_attribute = \"cn\"").is_err());
+    }
+
+    #[test]
+    fn tables_are_checked_and_the_password_never_shows() {
+        std::env::set_var("REVOKE_AD_UNIT_PW", "s3cret-value");
+        let build = |extra: &str| {
+            let t: toml::Table = format!(
+                "url = \"ldaps://dc\"\nbind_dn = \"CN=r,DC=x\"\npassword_env = \"REVOKE_AD_UNIT_PW\"\nbase_dn = \"DC=x\"\n{extra}"
+            )
+            .parse()
+            .unwrap();
+            super::super::AdTarget::from_table(&t, "ad")
+        };
+        let t = build("").unwrap();
+        let shown = format!("{t:?}");
+        assert!(
+            !shown.contains("s3cret-value") && shown.contains("CN=r,DC=x"),
+            "{shown}"
+        );
+        for (extra, key) in [
+            (
+                "owner_attributes = [\"managedBy)(cn=*\"]",
+                "owner_attributes",
+            ),
+            (
+                "sponsored_filter = \"objectClass=user\"",
+                "sponsored_filter",
+            ),
+            ("disabled_ou = \"Disabled\"", "disabled_ou"),
+            ("group_base_dn = \"\"", "group_base_dn"),
+        ] {
+            let err = build(extra)
+                .err()
+                .unwrap_or_else(|| panic!("{extra} accepted"));
+            assert!(err.contains(key), "{err}");
+        }
     }
 }

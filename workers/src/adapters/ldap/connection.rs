@@ -62,6 +62,18 @@ pub(crate) struct Session {
     conn: tokio::sync::Mutex<Option<ldap3::Ldap>>,
 }
 
+/// Where and as whom it binds; the password shows as `Secret` shows it (redacted).
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("url", &self.url)
+            .field("starttls", &self.starttls)
+            .field("bind_dn", &self.bind_dn)
+            .field("password", &self.password)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(

@@ -137,29 +137,61 @@ impl LdapTarget {
     }
 }
 
+// The checks of the table values every LDAP-speaking adapter shares (this one and Active
+// Directory's), each error naming its key.
+
+const K: TargetKind = TargetKind::Directory;
+
+/// A DN from config, trimmed.
+pub(crate) fn dn(key: &str, s: &str) -> Result<String, String> {
+    if s.trim().is_empty() || !s.contains('=') {
+        return Err(format!(
+            "[targets.{K}] {key} {s:?} is not a DN (like \"ou=people,dc=example,dc=com\")"
+        ));
+    }
+    Ok(s.trim().to_string())
+}
+
+pub(crate) fn optional_dn(key: &str, s: Option<&String>) -> Result<Option<String>, String> {
+    s.map(|s| dn(key, s)).transpose()
+}
+
+/// A filter from config, trimmed: parenthesised and accepted by the filter parser.
+pub(crate) fn filter(key: &str, f: &str) -> Result<String, String> {
+    let f = f.trim().to_string();
+    if !filter_ok(&f) {
+        return Err(format!(
+            "[targets.{K}] {key} {f:?} is not an LDAP filter (RFC 4515, in parentheses)"
+        ));
+    }
+    Ok(f)
+}
+
+/// Attribute names from config (they go into filters): each a descriptor or an OID.
+pub(crate) fn attribute_names(key: &str, names: &[String]) -> Result<(), String> {
+    match names.iter().find(|a| !attribute_name_ok(a)) {
+        Some(a) => Err(format!(
+            "[targets.{K}] {key}: {a:?} is not an attribute name"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The bind password, read now from exactly one of `password_env` and `password_file`.
+pub(crate) fn bind_password(env: Option<&str>, file: Option<&str>) -> Result<Secret, String> {
+    if env.is_some() == file.is_some() {
+        return Err(format!(
+            "[targets.{K}] set exactly one of password_env or password_file (the bind password is never inline)"
+        ));
+    }
+    Secret::from_env_or_file(env, file).map_err(|e| format!("[targets.{K}] bind password: {e}"))
+}
+
 impl Settings {
     /// What serde cannot check: URL scheme and TLS, DNs, filters and attribute names, the lock
     /// value's syntax; and the password, read now from where the table points.
     fn validate(self, instance: &str) -> Result<LdapTarget, String> {
         let k = TargetKind::Directory;
-        let dn = |key: &str, s: &str| -> Result<String, String> {
-            if s.trim().is_empty() || !s.contains('=') {
-                return Err(format!(
-                    "[targets.{k}] {key} {s:?} is not a DN (like \"ou=people,dc=example,dc=com\")"
-                ));
-            }
-            Ok(s.trim().to_string())
-        };
-        let optional_dn = |key: &str, s: Option<&String>| s.map(|s| dn(key, s)).transpose();
-        let filter = |key: &str, f: &str| -> Result<String, String> {
-            let f = f.trim().to_string();
-            if !filter_ok(&f) {
-                return Err(format!(
-                    "[targets.{k}] {key} {f:?} is not an LDAP filter (RFC 4515, in parentheses)"
-                ));
-            }
-            Ok(f)
-        };
 
         let url = self.url.trim().to_string();
         if !(url.starts_with("ldap://") || url.starts_with("ldaps://")) {
@@ -173,24 +205,13 @@ impl Settings {
             ));
         }
         let bind_dn = dn("bind_dn", &self.bind_dn)?;
-        let (env, file) = (self.password_env.as_deref(), self.password_file.as_deref());
-        if env.is_some() == file.is_some() {
-            return Err(format!(
-                "[targets.{k}] set exactly one of password_env or password_file (the bind password is never inline)"
-            ));
-        }
-        let password = Secret::from_env_or_file(env, file)
-            .map_err(|e| format!("[targets.{k}] bind password: {e}"))?;
+        let password = bind_password(self.password_env.as_deref(), self.password_file.as_deref())?;
         let base_dn = dn("base_dn", &self.base_dn)?;
         let group_base_dn = optional_dn("group_base_dn", self.group_base_dn.as_ref())?
             .unwrap_or_else(|| base_dn.clone());
         let sponsored_base_dn = optional_dn("sponsored_base_dn", self.sponsored_base_dn.as_ref())?
             .unwrap_or_else(|| base_dn.clone());
-        if let Some(a) = self.owner_attributes.iter().find(|a| !attribute_name_ok(a)) {
-            return Err(format!(
-                "[targets.{k}] owner_attributes: {a:?} is not an attribute name"
-            ));
-        }
+        attribute_names("owner_attributes", &self.owner_attributes)?;
         if !generalized_time_ok(&self.lock_value) {
             return Err(format!(
                 "[targets.{k}] lock_value {:?} is not a GeneralizedTime (e.g. {PERMANENT_LOCK:?})",

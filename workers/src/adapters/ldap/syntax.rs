@@ -21,7 +21,7 @@ pub fn eq_filter(attr: &str, value: &str) -> String {
 
 /// An attribute description as config may name one: a descriptor (`owner`, `x-sponsor`) or a
 /// numeric OID. Nothing that could change a filter's structure.
-pub(super) fn attribute_name_ok(s: &str) -> bool {
+pub(crate) fn attribute_name_ok(s: &str) -> bool {
     let descr = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     let oid = !s.is_empty()
@@ -31,7 +31,7 @@ pub(super) fn attribute_name_ok(s: &str) -> bool {
 }
 
 /// A filter from config: parenthesised and accepted by the filter parser.
-pub(super) fn filter_ok(s: &str) -> bool {
+pub(crate) fn filter_ok(s: &str) -> bool {
     s.starts_with('(') && s.ends_with(')') && ldap3::parse_filter(s).is_ok()
 }
 

@@ -75,14 +75,9 @@ pub async fn set_password(ldap: &mut Ldap, dn: &str, password: &str, control: u3
     .unwrap_or_else(|e| panic!("password of {dn}: {e}"));
 }
 
-/// An enabled user (NORMAL_ACCOUNT) `CN=<sam>,<ou>` with `mail` and `password`; its DN.
-pub async fn add_enabled_user(
-    ldap: &mut Ldap,
-    ou: &str,
-    sam: &str,
-    mail: &str,
-    password: &str,
-) -> String {
+/// A user `CN=<sam>,<ou>` with `mail` that cannot sign in yet (no password, disabled as AD
+/// creates it); its DN.
+pub async fn add_user(ldap: &mut Ldap, ou: &str, sam: &str, mail: &str) -> String {
     let dn = format!("CN={sam},{ou}");
     let class = HashSet::from(["top", "person", "organizationalPerson", "user"]);
     let attrs = vec![
@@ -91,6 +86,18 @@ pub async fn add_enabled_user(
         ("mail", HashSet::from([mail])),
     ];
     add(ldap, &dn, attrs).await;
+    dn
+}
+
+/// An enabled user (NORMAL_ACCOUNT) `CN=<sam>,<ou>` with `mail` and `password`; its DN.
+pub async fn add_enabled_user(
+    ldap: &mut Ldap,
+    ou: &str,
+    sam: &str,
+    mail: &str,
+    password: &str,
+) -> String {
+    let dn = add_user(ldap, ou, sam, mail).await;
     set_password(ldap, &dn, password, 0x200).await;
     dn
 }

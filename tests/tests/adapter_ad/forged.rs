@@ -17,6 +17,12 @@ fn evidence(
     e
 }
 
+/// A restore request for `member`'s membership of `group`.
+fn membership(group: &uuid::Uuid, member: &uuid::Uuid) -> revoke_shared::contract::ObjectEvidence {
+    let id = format!("{group}|{member}");
+    evidence("group_membership", &id, "remove_membership", false)
+}
+
 /// Disables `dn` as the administrator (someone else's revocation, or an account kept off).
 async fn disable(ldap: &mut ldap3::Ldap, dn: &str) {
     ldap.modify(
@@ -88,47 +94,15 @@ async fn forged_restores_give_nothing_back() {
             RestoreOutcome::Refused,
         ),
         // ada into a group, with eve's GUID as the member.
-        (
-            &t,
-            evidence(
-                "group_membership",
-                &format!("{vault_g}|{eve_g}"),
-                "remove_membership",
-                false,
-            ),
-            RestoreOutcome::Refused,
-        ),
+        (&t, membership(&vault_g, &eve_g), RestoreOutcome::Refused),
         // ada into a group outside group_base_dn.
-        (
-            &t,
-            evidence(
-                "group_membership",
-                &format!("{outside_g}|{ada_g}"),
-                "remove_membership",
-                false,
-            ),
-            RestoreOutcome::Refused,
-        ),
+        (&t, membership(&outside_g, &ada_g), RestoreOutcome::Refused),
         // ada into Domain Admins: outside the base here ...
-        (
-            &t,
-            evidence(
-                "group_membership",
-                &format!("{admins_g}|{ada_g}"),
-                "remove_membership",
-                false,
-            ),
-            RestoreOutcome::Refused,
-        ),
+        (&t, membership(&admins_g, &ada_g), RestoreOutcome::Refused),
         // ... and, with the whole domain as group base, a privileged group: a person decides.
         (
             &wide,
-            evidence(
-                "group_membership",
-                &format!("{admins_g}|{ada_g}"),
-                "remove_membership",
-                false,
-            ),
+            membership(&admins_g, &ada_g),
             RestoreOutcome::Withheld,
         ),
         // ada's account, with another action than the one that revoked it.

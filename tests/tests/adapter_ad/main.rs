@@ -25,7 +25,8 @@ use revoke::adapters::active_directory::AdTarget;
 use revoke::adapters::TargetError;
 use revoke_shared::contract::{Identity, IdentityKind};
 use revoke_tests::samba_dc::{
-    add, add_computer, add_group, admin, bind_as, guid_of, lists, set_password, values, var,
+    add, add_computer, add_group, add_user, admin, bind_as, guid_of, lists, set_password, values,
+    var,
 };
 use std::collections::HashSet;
 
@@ -37,19 +38,6 @@ mod refused;
 
 /// Every seeded user's password (AD's complexity rule applies).
 const PW: &str = "Leaver-Test-Pw-1";
-
-/// A user `CN=<sam>,<ou>` that cannot sign in yet (no password, disabled as AD creates it).
-async fn add_user(ldap: &mut ldap3::Ldap, ou: &str, sam: &str, mail: &str) -> String {
-    let dn = format!("CN={sam},{ou}");
-    let class = HashSet::from(["top", "person", "organizationalPerson", "user"]);
-    let attrs = vec![
-        ("objectClass", class),
-        ("sAMAccountName", HashSet::from([sam])),
-        ("mail", HashSet::from([mail])),
-    ];
-    add(ldap, &dn, attrs).await;
-    dn
-}
 
 /// A user who can sign in: `sam` with `password`, enabled (NORMAL_ACCOUNT).
 async fn add_enabled_user(ldap: &mut ldap3::Ldap, ou: &str, sam: &str, password: &str) -> String {

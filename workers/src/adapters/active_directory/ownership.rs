@@ -130,8 +130,8 @@ impl AdTarget {
         Ok(Owned::Yes)
     }
 
-    /// Whether `group` may take `p` back: a group under `group_base_dn`, not a privileged one.
-    /// `Ok(Err(dn))`-like answers are `Owned`; `Yes` carries nothing, the caller reads the DN.
+    /// Whether `group` may take a member back: a group under `group_base_dn`, not a privileged
+    /// one.
     pub(super) async fn group_owner(
         &self,
         group: &Uuid,

@@ -144,8 +144,16 @@ fn a_staged_record_frees_its_key_at_once_and_its_offset_only_when_acknowledged_i
             4,
             Err(HandlerError::Fatal("the broker refused the write".into())),
         );
-        // (The later records' writes fail too, as they would after a refused one.)
-        handler.acks.lock().unwrap().clear();
+        // The later records' writes fail too, as they would after a refused one — with the same
+        // refusal, so whichever failure the loop sees first names it. (Dropping their
+        // acknowledgements instead raced: a dropped one could be seen first.)
+        let later: Vec<i64> = handler.acks.lock().unwrap().keys().copied().collect();
+        for offset in later {
+            handler.ack(
+                offset,
+                Err(HandlerError::Fatal("the broker refused the write".into())),
+            );
+        }
         let result = tokio::time::timeout(Duration::from_secs(30), run)
             .await
             .expect("the loop stops")

@@ -61,6 +61,7 @@ pub mod syntax;
 
 use super::{Adapter, Held, ReadBack, RestoreResult, RevokeResult, TargetError};
 use crate::adapters::ldap::connection::Session;
+use crate::adapters::ldap::dn_within;
 use crate::adapters::ldap::settings::{attribute_names, dn, filter, optional_dn};
 use async_trait::async_trait;
 use objects::AdObject;
@@ -101,6 +102,14 @@ impl AdTarget {
         let session = s.session(instance)?;
         let base_dn = dn("base_dn", &s.base_dn)?;
         attribute_names("owner_attributes", &s.owner_attributes)?;
+        let disabled_ou = optional_dn("disabled_ou", s.disabled_ou.as_ref())?;
+        // The lookup searches base_dn only: a person moved out of it would be found by no later
+        // run, and by no restore.
+        if let Some(ou) = disabled_ou.as_deref().filter(|ou| !dn_within(ou, &base_dn)) {
+            return Err(format!(
+                "[targets.directory] disabled_ou {ou:?} must lie under base_dn {base_dn:?}"
+            ));
+        }
         Ok(AdTarget {
             instance: instance.to_string(),
             principal: s.principal.clone().unwrap_or_else(|| s.bind_dn.clone()),
@@ -112,7 +121,7 @@ impl AdTarget {
             owner_attributes: s.owner_attributes.clone(),
             sponsored_filter: filter("sponsored_filter", &s.sponsored_filter)?,
             reset_password: s.reset_password,
-            disabled_ou: optional_dn("disabled_ou", s.disabled_ou.as_ref())?,
+            disabled_ou,
         })
     }
 

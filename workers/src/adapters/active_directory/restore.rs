@@ -128,8 +128,10 @@ impl AdTarget {
         }
         self.write(guid, "accountExpires", &before.to_string(), &doing)
             .await?;
+        // The DC's time of the write, not ours.
+        let changed = self.control(guid, &doing).await?.and_then(|(_, c)| c);
         Ok(RestoreResult::Restored {
-            restored_at: Some(Utc::now()),
+            restored_at: changed,
         })
     }
 

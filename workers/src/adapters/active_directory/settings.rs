@@ -71,7 +71,8 @@ pub(crate) struct Settings {
     /// accounts, which AD derives from user).
     #[serde(default = "default_sponsored_filter")]
     pub sponsored_filter: String,
-    /// An OU to move the person's account into after disabling it (default: not moved).
+    /// An OU under `base_dn` to move the person's account into after disabling it (default: not
+    /// moved).
     pub disabled_ou: Option<String>,
     /// Also reset the password to a random value nobody learns (irreversible; default false).
     #[serde(default)]
@@ -196,6 +197,7 @@ mod tests {
                 "sponsored_filter",
             ),
             ("disabled_ou = \"Disabled\"", "disabled_ou"),
+            ("disabled_ou = \"OU=Disabled,DC=elsewhere\"", "disabled_ou"),
             ("group_base_dn = \"\"", "group_base_dn"),
         ] {
             let err = build(extra)

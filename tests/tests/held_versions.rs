@@ -34,17 +34,28 @@ fn a_verifier_killed_while_versions_are_held_loses_no_report() {
         .env
         .push(("REVOKE_VERIFIER__FOLD_MS".into(), "5000".into()));
     let verifier = fleet.spawn("verifier", &["verifier"]);
-    fleet.publish_generated(LEAVERS);
-    let open = fleet.wait_cases(WAIT, |l| l.count(CaseState::Open) >= LEAVERS);
-    assert_eq!(open.count(CaseState::Open), LEAVERS, "every case released");
-    // The termination's version (held, folded into the release) is out; so is its window.
-    std::thread::sleep(Duration::from_millis(5_500));
-
-    // Four of the five required targets report; their versions are held.
+    // Four of the five required targets' workers, ready (their consumers assigned) before the
+    // leavers arrive: the terminations' versions are held, the releases sent at once, and the
+    // reports, made within moments, held in the same window. (Started after the release, the
+    // four processes' start-up had to fit into one 5 s window — the most fold_ms may be — and
+    // a loaded machine may not manage it.)
     let four: Vec<_> = ["directory", "saas", "cloud", "vault"]
         .iter()
         .map(|k| fleet.spawn_worker(k))
         .collect();
+    let deadline = Instant::now() + WAIT;
+    while !four
+        .iter()
+        .chain([&verifier])
+        .all(|p| p.status("/readyz") == Some(200))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the processes never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    fleet.publish_generated(LEAVERS);
     let deadline = Instant::now() + WAIT;
     while reports(&fleet) < 4 * LEAVERS {
         assert!(Instant::now() < deadline, "the four workers never reported");
